@@ -1,0 +1,103 @@
+import { randomBytes } from 'node:crypto';
+import pkcs11, { type Template } from 'pkcs11js';
+import { setupError } from '../errors.js';
+import type { PublicKeyAttributes } from '../verify/public-key.js';
+import type { Algorithm } from './algorithms.js';
+import { tokenName, type TokenRef } from './discovery.js';
+import { describe } from './session.js';
+
+export interface KeyPairRef {
+  label: string;
+  id: Buffer;
+  privateKey: Buffer;
+  publicKey: PublicKeyAttributes;
+}
+
+export const defaultKeyLabel = (alg: Algorithm) => `hsm-bench-${alg.id}`;
+
+function findObjects(lib: pkcs11.PKCS11, session: Buffer, template: Template): Buffer[] {
+  lib.C_FindObjectsInit(session, template);
+  try {
+    return lib.C_FindObjects(session, 64);
+  } finally {
+    lib.C_FindObjectsFinal(session);
+  }
+}
+
+function readPublicKey(lib: pkcs11.PKCS11, session: Buffer, handle: Buffer, alg: Algorithm): PublicKeyAttributes {
+  if (alg.family === 'rsa') {
+    const [modulus, publicExponent] = lib.C_GetAttributeValue(session, handle, [{ type: pkcs11.CKA_MODULUS }, { type: pkcs11.CKA_PUBLIC_EXPONENT }]);
+    return { family: 'rsa', modulus: modulus!.value as Buffer, publicExponent: publicExponent!.value as Buffer };
+  }
+  const [ecParams, ecPoint] = lib.C_GetAttributeValue(session, handle, [{ type: pkcs11.CKA_EC_PARAMS }, { type: pkcs11.CKA_EC_POINT }]);
+  return { family: 'ec', ecParams: ecParams!.value as Buffer, ecPoint: ecPoint!.value as Buffer };
+}
+
+function describeKey(k: PublicKeyAttributes): string {
+  return k.family === 'rsa' ? `RSA-${k.modulus.length * 8}` : `EC key with parameters ${k.ecParams.toString('hex')}`;
+}
+
+function matchesAlgorithm(k: PublicKeyAttributes, alg: Algorithm): boolean {
+  if (k.family !== alg.family) return false;
+  if (k.family === 'rsa') return k.modulus.length * 8 === alg.bits;
+  return alg.family === 'ec' && k.ecParams.equals(alg.curveOidDer);
+}
+
+export function hasPrivateKey(lib: pkcs11.PKCS11, session: Buffer, label: string): boolean {
+  return findObjects(lib, session, [{ type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PRIVATE_KEY }, { type: pkcs11.CKA_LABEL, value: label }]).length > 0;
+}
+
+/**
+ * Finds the key pair labelled `label` on a logged-in session: the private key for signing, the public key's
+ * material for host verification. Only public attributes are read; private key material never leaves the token.
+ */
+export function findKeyPair(lib: pkcs11.PKCS11, session: Buffer, token: TokenRef, alg: Algorithm, label: string): KeyPairRef {
+  const hint = `create it with 'hsm-bench keys create --alg ${alg.id} --label ${label}', or name an existing key with --key-label`;
+  let privateKeys: Buffer[];
+  try {
+    privateKeys = findObjects(lib, session, [{ type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PRIVATE_KEY }, { type: pkcs11.CKA_LABEL, value: label }]);
+  } catch (error) {
+    throw setupError(`cannot search keys on token ${tokenName(token)}: ${describe(error)}`, hint, error);
+  }
+  if (privateKeys.length === 0) throw setupError(`no private key labelled '${label}' on token ${tokenName(token)}`, hint);
+  if (privateKeys.length > 1) throw setupError(`${privateKeys.length} private keys are labelled '${label}' on token ${tokenName(token)}`, 'give each key pair its own label');
+  const privateKey = privateKeys[0]!;
+  const [idAttr] = lib.C_GetAttributeValue(session, privateKey, [{ type: pkcs11.CKA_ID }]);
+  const id = (idAttr!.value as Buffer) ?? Buffer.alloc(0);
+  const publicTemplate: Template = [{ type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PUBLIC_KEY }, { type: pkcs11.CKA_LABEL, value: label }];
+  if (id.length > 0) publicTemplate.push({ type: pkcs11.CKA_ID, value: id });
+  const publicKeys = findObjects(lib, session, publicTemplate);
+  if (publicKeys.length !== 1) {
+    throw setupError(`no single public key labelled '${label}' beside the private key on token ${tokenName(token)}`, 'hsm-bench verifies every signature against the public key on the token; import or create the public key');
+  }
+  const publicKey = readPublicKey(lib, session, publicKeys[0]!, alg);
+  if (!matchesAlgorithm(publicKey, alg)) {
+    throw setupError(`key '${label}' on token ${tokenName(token)} is ${describeKey(publicKey)}, not ${alg.displayName}`, 'choose the matching --alg or another --key-label');
+  }
+  return { label, id, privateKey, publicKey };
+}
+
+/** Generates a token key pair: private, sensitive and non-extractable, usable only for signing. */
+export function generateKeyPair(lib: pkcs11.PKCS11, session: Buffer, alg: Algorithm, label: string): void {
+  const id = randomBytes(16);
+  const common: Template = [
+    { type: pkcs11.CKA_TOKEN, value: true },
+    { type: pkcs11.CKA_LABEL, value: label },
+    { type: pkcs11.CKA_ID, value: id },
+  ];
+  const publicTemplate: Template = [...common, { type: pkcs11.CKA_VERIFY, value: true }];
+  const privateTemplate: Template = [
+    ...common,
+    { type: pkcs11.CKA_PRIVATE, value: true },
+    { type: pkcs11.CKA_SENSITIVE, value: true },
+    { type: pkcs11.CKA_EXTRACTABLE, value: false },
+    { type: pkcs11.CKA_SIGN, value: true },
+  ];
+  if (alg.family === 'rsa') {
+    publicTemplate.push({ type: pkcs11.CKA_MODULUS_BITS, value: alg.bits }, { type: pkcs11.CKA_PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) });
+    lib.C_GenerateKeyPair(session, { mechanism: pkcs11.CKM_RSA_PKCS_KEY_PAIR_GEN }, publicTemplate, privateTemplate);
+  } else {
+    publicTemplate.push({ type: pkcs11.CKA_EC_PARAMS, value: alg.curveOidDer });
+    lib.C_GenerateKeyPair(session, { mechanism: pkcs11.CKM_EC_KEY_PAIR_GEN }, publicTemplate, privateTemplate);
+  }
+}

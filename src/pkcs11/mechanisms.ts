@@ -1,0 +1,88 @@
+import { createHash } from 'node:crypto';
+import pkcs11, { type Mechanism, type RsaPSS } from 'pkcs11js';
+import { setupError, usageError } from '../errors.js';
+import type { Algorithm } from './algorithms.js';
+
+export const MECHANISM_CHOICES = { rsa: ['pkcs1', 'pss'], ec: ['ecdsa'] } as const;
+export type MechanismChoice = 'pkcs1' | 'pss' | 'ecdsa';
+
+/**
+ * How one signature is made: the PKCS#11 mechanism, and what the host does to the message first.
+ * 'sha256' hashes on the host (for tokens without the combined hash-and-sign mechanism);
+ * 'sha256-digestinfo' also wraps the hash in the PKCS#1 DigestInfo for raw CKM_RSA_PKCS.
+ */
+export interface SignMechanism {
+  name: string;
+  ckm: number;
+  pss: boolean;
+  hostDigest: 'none' | 'sha256' | 'sha256-digestinfo';
+}
+
+export const PSS_SALT_BYTES = 32;
+// DER prefix of DigestInfo{ sha256, OCTET STRING(32) } from PKCS#1 v2.2, section 9.2, note 1.
+const SHA256_DIGEST_INFO_PREFIX = Buffer.from('3031300d060960864801650304020105000420', 'hex');
+
+/** Preference order per choice: the combined mechanism first, the host-hashed fallback second. */
+const CANDIDATES: Record<MechanismChoice, SignMechanism[]> = {
+  pkcs1: [
+    { name: 'CKM_SHA256_RSA_PKCS', ckm: pkcs11.CKM_SHA256_RSA_PKCS, pss: false, hostDigest: 'none' },
+    { name: 'CKM_RSA_PKCS', ckm: pkcs11.CKM_RSA_PKCS, pss: false, hostDigest: 'sha256-digestinfo' },
+  ],
+  pss: [
+    { name: 'CKM_SHA256_RSA_PKCS_PSS', ckm: pkcs11.CKM_SHA256_RSA_PKCS_PSS, pss: true, hostDigest: 'none' },
+    { name: 'CKM_RSA_PKCS_PSS', ckm: pkcs11.CKM_RSA_PKCS_PSS, pss: true, hostDigest: 'sha256' },
+  ],
+  ecdsa: [
+    { name: 'CKM_ECDSA_SHA256', ckm: pkcs11.CKM_ECDSA_SHA256, pss: false, hostDigest: 'none' },
+    { name: 'CKM_ECDSA', ckm: pkcs11.CKM_ECDSA, pss: false, hostDigest: 'sha256' },
+  ],
+};
+
+export function parseMechanismChoice(alg: Algorithm, value: string | undefined): MechanismChoice {
+  const valid: readonly string[] = MECHANISM_CHOICES[alg.family];
+  if (value === undefined) return valid[0] as MechanismChoice;
+  if (!valid.includes(value)) {
+    throw usageError(`mechanism '${value}' does not apply to ${alg.displayName}`, `use one of: ${valid.join(', ')}`);
+  }
+  return value as MechanismChoice;
+}
+
+/** Picks the first candidate the token reports in C_GetMechanismList. */
+export function chooseSignMechanism(choice: MechanismChoice, available: readonly number[], tokenName: string): SignMechanism {
+  const found = CANDIDATES[choice].find((m) => available.includes(m.ckm));
+  if (!found) {
+    const offered = mechanismNames(available).filter((n) => /RSA|ECDSA/.test(n));
+    throw setupError(
+      `token ${tokenName} supports none of ${CANDIDATES[choice].map((m) => m.name).join(', ')}`,
+      `it offers: ${offered.join(', ') || 'no RSA or ECDSA signing mechanism'}; choose another --mechanism or token`,
+    );
+  }
+  return found;
+}
+
+export function mechanismNames(codes: readonly number[]): string[] {
+  const byCode = new Map(
+    Object.entries(pkcs11)
+      .filter(([n, v]) => n.startsWith('CKM_') && typeof v === 'number')
+      .map(([n, v]) => [v as number, n]),
+  );
+  return codes.map((c) => byCode.get(c) ?? `CKM_0x${c.toString(16)}`);
+}
+
+export function toPkcs11Mechanism(m: SignMechanism): Mechanism {
+  if (!m.pss) return { mechanism: m.ckm };
+  const parameter: RsaPSS = {
+    type: pkcs11.CK_PARAMS_RSA_PSS,
+    hashAlg: pkcs11.CKM_SHA256,
+    mgf: pkcs11.CKG_MGF1_SHA256,
+    saltLen: PSS_SALT_BYTES,
+  };
+  return { mechanism: m.ckm, parameter };
+}
+
+/** The bytes handed to C_Sign for a message. */
+export function signInput(m: SignMechanism, message: Buffer): Buffer {
+  if (m.hostDigest === 'none') return message;
+  const digest = createHash('sha256').update(message).digest();
+  return m.hostDigest === 'sha256' ? digest : Buffer.concat([SHA256_DIGEST_INFO_PREFIX, digest]);
+}

@@ -1,0 +1,42 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
+
+/** Public key material as read from a token: RSA modulus and exponent, or EC parameters and point. */
+export type PublicKeyAttributes =
+  | { family: 'rsa'; modulus: Buffer; publicExponent: Buffer }
+  | { family: 'ec'; ecParams: Buffer; ecPoint: Buffer };
+
+const EC_PUBLIC_KEY_OID = Buffer.from('06072a8648ce3d0201', 'hex');
+
+function derLength(length: number): Buffer {
+  if (length < 0x80) return Buffer.from([length]);
+  const bytes: number[] = [];
+  for (let n = length; n > 0; n >>= 8) bytes.unshift(n & 0xff);
+  return Buffer.from([0x80 | bytes.length, ...bytes]);
+}
+
+const der = (tag: number, body: Buffer) => Buffer.concat([Buffer.from([tag]), derLength(body.length), body]);
+
+/** CKA_EC_POINT is a DER OCTET STRING around the point (PKCS#11 2.40); some modules return the bare point. */
+export function unwrapEcPoint(ecPoint: Buffer): Buffer {
+  if (ecPoint[0] !== 0x04 || ecPoint.length < 3) return ecPoint;
+  const first = ecPoint[1]!;
+  const headerBytes = first < 0x80 ? 2 : 2 + (first & 0x7f);
+  const bodyLength = first < 0x80 ? first : ecPoint.subarray(2, headerBytes).reduce((n, b) => n * 256 + b, 0);
+  return headerBytes + bodyLength === ecPoint.length ? ecPoint.subarray(headerBytes) : ecPoint;
+}
+
+/**
+ * Node's JWK import knows no brainpool curve, so EC keys go through an SPKI DER built from the token's
+ * CKA_EC_PARAMS (the named-curve OID) and point; RSA keys import as JWK.
+ */
+export function publicKeyFromAttributes(attrs: PublicKeyAttributes): KeyObject {
+  if (attrs.family === 'rsa') {
+    return createPublicKey({
+      key: { kty: 'RSA', n: attrs.modulus.toString('base64url'), e: attrs.publicExponent.toString('base64url') },
+      format: 'jwk',
+    });
+  }
+  const algorithm = der(0x30, Buffer.concat([EC_PUBLIC_KEY_OID, attrs.ecParams]));
+  const subjectPublicKey = der(0x03, Buffer.concat([Buffer.from([0]), unwrapEcPoint(attrs.ecPoint)]));
+  return createPublicKey({ key: der(0x30, Buffer.concat([algorithm, subjectPublicKey])), format: 'der', type: 'spki' });
+}
