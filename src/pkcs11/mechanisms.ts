@@ -47,17 +47,20 @@ export function parseMechanismChoice(alg: Algorithm, value: string | undefined):
   return value as MechanismChoice;
 }
 
-/** Picks the first candidate the token reports in C_GetMechanismList. */
-export function chooseSignMechanism(choice: MechanismChoice, available: readonly number[], tokenName: string): SignMechanism {
-  const found = CANDIDATES[choice].find((m) => available.includes(m.ckm));
-  if (!found) {
-    const offered = mechanismNames(available).filter((n) => /RSA|ECDSA/.test(n));
-    throw setupError(
-      `token ${tokenName} supports none of ${CANDIDATES[choice].map((m) => m.name).join(', ')}`,
-      `it offers: ${offered.join(', ') || 'no RSA or ECDSA signing mechanism'}; choose another --mechanism or token`,
-    );
-  }
-  return found;
+/** Picks the first candidate that every token reports in C_GetMechanismList, so all tokens sign alike. */
+export function chooseSignMechanism(choice: MechanismChoice, tokens: readonly { name: string; mechanisms: readonly number[] }[]): SignMechanism {
+  const found = CANDIDATES[choice].find((m) => tokens.every((t) => t.mechanisms.includes(m.ckm)));
+  if (found) return found;
+  const wanted = CANDIDATES[choice].map((m) => m.name).join(' or ');
+  const lacking = tokens.filter((t) => !CANDIDATES[choice].some((m) => t.mechanisms.includes(m.ckm)));
+  const example = lacking[0] ?? tokens[0]!;
+  const offered = mechanismNames(example.mechanisms).filter((n) => /RSA|ECDSA/.test(n));
+  throw setupError(
+    lacking.length > 0
+      ? `token ${example.name} supports neither ${wanted}`
+      : `no single mechanism of ${wanted} is supported by all selected tokens`,
+    `token ${example.name} offers: ${offered.join(', ') || 'no RSA or ECDSA signing mechanism'}; choose another --mechanism or other tokens`,
+  );
 }
 
 export function mechanismNames(codes: readonly number[]): string[] {

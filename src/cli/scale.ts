@@ -1,0 +1,39 @@
+import { Command, Option } from 'commander';
+import { defaultWorkspace } from '../embedded/softhsm.js';
+import { ExitCode } from '../errors.js';
+import { scalePlan, type ScaleOptions } from '../engine/plan.js';
+import { runScale } from '../engine/scale.js';
+import { ALGORITHMS } from '../pkcs11/algorithms.js';
+import { renderScaleTable } from '../render/terminal-table.js';
+import { isInteractive, Progress } from './terminal.js';
+
+export function scaleCommand(): Command {
+  return new Command('scale')
+    .description('signature throughput with 1, 2, 4 … tokens signing at once (the scaling experiment)')
+    .requiredOption('--alg <alg>', `key algorithm: ${ALGORITHMS.map((a) => a.id).join(', ')}`)
+    .option('--mechanism <mechanism>', 'pkcs1 (default) or pss for RSA; ecdsa for EC')
+    .option('--tokens <counts>', 'configurations: numbers of tokens signing at once', '1,2,4,8')
+    .option('--signatures-per-token <count>', 'stop each configuration after this many signatures per token (default 1000)')
+    .option('--duration <time>', 'stop each configuration after this time instead (e.g. 30s, 5m, 2h)')
+    .option('--warmup <count>', 'signatures per token before the measured window, not counted', '10')
+    .option('--threads-per-token <count>', 'sessions signing at once on each token', '1')
+    .option('--verify <mode>', 'host verification: all, none, or a sample rate such as 0.01', 'all')
+    .option('--key-label <label>', 'label of the key pair to sign with (default hsm-bench-<alg>)')
+    .addOption(new Option('--module <path>', "PKCS#11 module of your tokens (default: hsm-bench's embedded SoftHSM2 tokens)").env('HSM_BENCH_MODULE'))
+    .option('--slots <ids>', 'use only these slot ids, in this order (see hsm-bench list)')
+    .option('--token-label <prefix>', 'use only tokens whose label starts with this')
+    .option('--pin-env <var>', 'environment variable holding the user PIN', 'HSM_BENCH_PIN')
+    .option('--pin-file <path>', 'file holding the user PIN')
+    .option('--workspace <dir>', 'where the embedded SoftHSM2 tokens live (env HSM_BENCH_WORKSPACE)', defaultWorkspace())
+    .option('--out <dir>', 'parent folder of the run directory', 'reports')
+    .option('--json', 'print run.json to stdout instead of the table')
+    .action(async (options: ScaleOptions & { pinEnv: string; pinFile?: string; json?: boolean }) => {
+      const plan = scalePlan(options);
+      const ui = new Progress();
+      const { result, dir } = await runScale(plan, { pinEnv: options.pinEnv, pinFile: options.pinFile, interactive: isInteractive() && Boolean(process.stdin.isTTY) }, ui);
+      process.stdout.write(options.json ? JSON.stringify(result, null, 2) + '\n' : renderScaleTable(result));
+      ui.log(`results: ${dir}`);
+      if (result.interrupted) process.exitCode = ExitCode.interrupted;
+      else if (result.configurations.some((c) => c.signaturesFailed > 0 || c.workerIssues.length > 0)) process.exitCode = ExitCode.signaturesFailed;
+    });
+}

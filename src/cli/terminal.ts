@@ -1,0 +1,33 @@
+import ora, { type Ora } from 'ora';
+
+/**
+ * Whether a person is watching stderr: a TTY with a real width and no CI. ora loops forever on a terminal that
+ * reports 0 columns (PKCS11-FACTS), so the spinner is used only then; everything else gets plain lines.
+ */
+export function isInteractive(): boolean {
+  return Boolean(process.stderr.isTTY && (process.stderr.columns ?? 0) > 0 && !process.env.CI);
+}
+
+/** Progress and log lines, always on stderr so that stdout carries only the result. */
+export class Progress {
+  private spinner: Ora | undefined;
+
+  constructor(private readonly interactive = isInteractive()) {}
+
+  log = (line: string): void => {
+    if (this.spinner) this.spinner.clear();
+    process.stderr.write(`${line}\n`);
+    this.spinner?.render();
+  };
+
+  progress = (text: string): void => {
+    if (!this.interactive) return;
+    if (this.spinner) this.spinner.text = text;
+    else this.spinner = ora({ text, stream: process.stderr }).start();
+  };
+
+  progressDone = (): void => {
+    this.spinner?.stop();
+    this.spinner = undefined;
+  };
+}

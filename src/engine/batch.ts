@@ -1,0 +1,73 @@
+/**
+ * Signatures travel from a worker to the recorder in batches of typed arrays (transferred, not copied), so the
+ * signing loop does no per-signature allocation and no per-signature message passing.
+ */
+export interface SignatureBatch {
+  worker: number;
+  firstSequence: number;
+  count: number;
+  startOffsetNs: Float64Array;
+  latencyNs: Float64Array;
+  /** CKR code per signature; -1 for an error that did not come from the module. */
+  status: Int32Array;
+  /** Byte length of each signature kept for verification; 0 where it was not kept. */
+  signatureBytes: Uint16Array;
+  signatures: Uint8Array;
+}
+
+export const NOT_A_CKR = -1;
+/** Big enough for RSA-4096: a too-small C_Sign buffer leaves the operation active (pitfall 10). */
+export const MAX_SIGNATURE_BYTES = 512;
+
+export class BatchBuilder {
+  private batch!: SignatureBatch;
+  private signatureOffset = 0;
+
+  constructor(
+    private readonly worker: number,
+    readonly capacity: number,
+    private readonly keepsSignatures: boolean,
+  ) {
+    this.reset(0);
+  }
+
+  get count(): number {
+    return this.batch.count;
+  }
+
+  add(startOffsetNs: number, latencyNs: number, status: number, signature: Uint8Array | undefined): void {
+    const b = this.batch;
+    const i = b.count++;
+    b.startOffsetNs[i] = startOffsetNs;
+    b.latencyNs[i] = latencyNs;
+    b.status[i] = status;
+    if (signature) {
+      b.signatures.set(signature, this.signatureOffset);
+      b.signatureBytes[i] = signature.length;
+      this.signatureOffset += signature.length;
+    }
+  }
+
+  /** Hands over the filled batch and starts the next one at `nextSequence`. */
+  take(nextSequence: number): SignatureBatch {
+    const full = this.batch;
+    this.reset(nextSequence);
+    return full;
+  }
+
+  private reset(firstSequence: number): void {
+    this.signatureOffset = 0;
+    this.batch = {
+      worker: this.worker,
+      firstSequence,
+      count: 0,
+      startOffsetNs: new Float64Array(this.capacity),
+      latencyNs: new Float64Array(this.capacity),
+      status: new Int32Array(this.capacity),
+      signatureBytes: new Uint16Array(this.capacity),
+      signatures: new Uint8Array(this.keepsSignatures ? this.capacity * MAX_SIGNATURE_BYTES : 0),
+    };
+  }
+}
+
+export const transferList = (b: SignatureBatch) => [b.startOffsetNs.buffer, b.latencyNs.buffer, b.status.buffer, b.signatureBytes.buffer, b.signatures.buffer] as ArrayBuffer[];

@@ -1,0 +1,62 @@
+/**
+ * State shared by the main thread and the signing workers through one SharedArrayBuffer: the start barrier,
+ * the stop flag, the start time of the measured window, and each worker's count of batches not yet recorded.
+ */
+const GO = 0;
+const STOP = 1;
+const HEADER_INT32S = 2;
+/** A worker with this many batches waiting in the recorder pauses: memory stays bounded if recording lags. */
+export const MAX_PENDING_BATCHES = 8;
+
+export class RunControl {
+  readonly buffer: SharedArrayBuffer;
+  private readonly flags: Int32Array;
+  private readonly startNs: BigInt64Array;
+  private readonly pending: Int32Array;
+
+  constructor(workerCountOrBuffer: number | SharedArrayBuffer) {
+    this.buffer =
+      typeof workerCountOrBuffer === 'number'
+        ? new SharedArrayBuffer(8 + 4 * (HEADER_INT32S + workerCountOrBuffer))
+        : workerCountOrBuffer;
+    this.startNs = new BigInt64Array(this.buffer, 0, 1);
+    this.flags = new Int32Array(this.buffer, 8, HEADER_INT32S);
+    this.pending = new Int32Array(this.buffer, 8 + 4 * HEADER_INT32S);
+  }
+
+  /** Main thread: opens the barrier; every waiting worker starts its measured window at `startNs`. */
+  release(startNs: bigint): void {
+    Atomics.store(this.startNs, 0, startNs);
+    Atomics.store(this.flags, GO, 1);
+    Atomics.notify(this.flags, GO);
+  }
+
+  /** Worker: blocks until the barrier opens (or a stop is requested) and returns the window's start time. */
+  awaitRelease(): bigint {
+    while (Atomics.load(this.flags, GO) === 0 && !this.stopRequested()) Atomics.wait(this.flags, GO, 0, 100);
+    return Atomics.load(this.startNs, 0);
+  }
+
+  requestStop(): void {
+    Atomics.store(this.flags, STOP, 1);
+    Atomics.notify(this.flags, GO);
+  }
+
+  stopRequested(): boolean {
+    return Atomics.load(this.flags, STOP) === 1;
+  }
+
+  /** Worker: called before posting a batch; waits while the recorder is behind. */
+  beforePost(worker: number): void {
+    for (let n = Atomics.load(this.pending, worker); n >= MAX_PENDING_BATCHES; n = Atomics.load(this.pending, worker)) {
+      Atomics.wait(this.pending, worker, n, 100);
+    }
+    Atomics.add(this.pending, worker, 1);
+  }
+
+  /** Main thread: a batch of `worker` has been recorded. */
+  recorded(worker: number): void {
+    Atomics.sub(this.pending, worker, 1);
+    Atomics.notify(this.pending, worker);
+  }
+}

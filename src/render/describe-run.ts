@@ -1,0 +1,26 @@
+import type { ConfigurationResult, RunResult } from '../result/run-result.js';
+
+/** Words shared by every renderer, so the terminal table, Markdown and CSV name things alike. */
+export const configurationName = (c: Pick<ConfigurationResult, 'tokens'>) => `${c.tokens} token${c.tokens === 1 ? '' : 's'}`;
+
+export function backendLine(r: RunResult): string {
+  const m = r.module;
+  const lib = `${m.libraryDescription} ${m.libraryVersion} by ${m.manufacturer}, ${m.path}`;
+  return r.backend.kind === 'embedded-softhsm2' ? `embedded SoftHSM2 tokens made by hsm-bench (${lib}; workspace ${r.backend.workspace})` : `PKCS#11 module ${lib}`;
+}
+
+export function planLine(r: RunResult): string {
+  const p = r.plan;
+  const stop = p.signaturesPerToken !== null ? `${p.signaturesPerToken} signatures per token` : `${p.durationS} s per configuration`;
+  const verify = p.verify.mode === 'all' ? 'every signature verified on the host' : p.verify.mode === 'none' ? 'no host verification' : `every ${p.verify.every}th signature verified on the host`;
+  return `${stop}, ${p.warmupSignaturesPerToken} warm-up, ${p.threadsPerToken} thread${p.threadsPerToken > 1 ? 's' : ''} per token, ${verify}`;
+}
+
+export const tokenLine = (r: RunResult) => r.tokens.map((t) => `${t.label} (${t.model}, serial ${t.serial})`).join(', ');
+
+export function perTokenRange(c: ConfigurationResult): string {
+  const rates = c.perToken.map((t) => t.throughputPerS);
+  return `${Math.min(...rates).toFixed(1)}–${Math.max(...rates).toFixed(1)}`;
+}
+
+export const fixed = (value: number | null | undefined, digits: number) => (value === null || value === undefined ? '–' : value.toFixed(digits));

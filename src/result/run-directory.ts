@@ -1,0 +1,55 @@
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { HsmBenchError, ExitCode, setupError } from '../errors.js';
+import { SCHEMA_VERSION, type RunResult } from './run-result.js';
+
+const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+
+/** Creates reports/<date-time>-<alg>[-n]/ with its records/ folder; never reuses an existing directory. */
+export function createRunDirectory(parent: string, startedAt: Date, algorithmId: string): { runId: string; dir: string } {
+  try {
+    mkdirSync(parent, { recursive: true });
+    for (let n = 1; ; n++) {
+      const runId = `${stamp(startedAt)}-${algorithmId}${n > 1 ? `-${n}` : ''}`;
+      const dir = join(parent, runId);
+      if (existsSync(dir)) continue;
+      mkdirSync(join(dir, 'records'), { recursive: true });
+      return { runId, dir };
+    }
+  } catch (error) {
+    throw setupError(`cannot create a run directory under ${parent}: ${(error as Error).message}`, 'choose a writable folder with --out', error);
+  }
+}
+
+/** Writes a file whole or not at all: write a temporary file, fsync, rename. */
+export function writeFileAtomic(path: string, content: string): void {
+  const tmp = `${path}.tmp`;
+  const fd = openSync(tmp, 'w');
+  try {
+    writeSync(fd, content);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
+
+export function writeRunJson(dir: string, result: RunResult): void {
+  writeFileAtomic(join(dir, 'run.json'), JSON.stringify(result, null, 2) + '\n');
+}
+
+/** Reads a run directory's (or a run.json file's) result, refusing schema versions this build does not know. */
+export function readRunJson(dirOrFile: string): RunResult {
+  const path = dirOrFile.endsWith('.json') ? dirOrFile : join(dirOrFile, 'run.json');
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new HsmBenchError(`cannot read ${path}: ${(error as Error).message}`, ExitCode.usage, 'give a run directory made by hsm-bench, or its run.json');
+  }
+  const version = (doc as { schemaVersion?: unknown }).schemaVersion;
+  if (version !== SCHEMA_VERSION) {
+    throw new HsmBenchError(`${path} has schema version ${String(version)}; this hsm-bench reads version ${SCHEMA_VERSION}`, ExitCode.usage, 'use the hsm-bench version that wrote it');
+  }
+  return doc as RunResult;
+}

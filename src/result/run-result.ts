@@ -1,0 +1,75 @@
+import type { ModuleInfo } from '../pkcs11/module.js';
+import type { LatencyPercentilesMs } from '../stats/latency-histogram.js';
+
+/**
+ * run.json: the one result document every renderer reads. Its schema is documented in README.md ("run.json");
+ * a change that breaks readers raises SCHEMA_VERSION.
+ */
+export const SCHEMA_VERSION = 1;
+
+export interface TokenIdentity {
+  slotId: string;
+  label: string;
+  manufacturer: string;
+  model: string;
+  serial: string;
+  firmwareVersion: string;
+}
+
+export interface PerTokenResult {
+  label: string;
+  serial: string;
+  slotId: string;
+  signaturesOk: number;
+  signaturesFailed: number;
+  /** Signatures that completed OK over this token's own active window (first start to last end). */
+  throughputPerS: number;
+  latencyMs: LatencyPercentilesMs | null;
+}
+
+export interface ConfigurationResult {
+  tokens: number;
+  threadsPerToken: number;
+  signaturesOk: number;
+  signaturesFailed: number;
+  signaturesVerified: number;
+  failuresByCkr: Record<string, number>;
+  /** The measured window: from the start barrier to the end of the last signature. */
+  durationS: number;
+  /** signaturesOk / durationS: counted, never derived from latency. */
+  throughputPerS: number;
+  /** throughputPerS / (tokens × throughputPerS of the 1-token configuration); null without a 1-token configuration. */
+  efficiency: number | null;
+  perToken: PerTokenResult[];
+  latencyMs: LatencyPercentilesMs | null;
+  timeSeries: { intervalS: 1; ok: number[]; failed: number[] };
+  recordsFile: string;
+  workerIssues: string[];
+}
+
+export interface RunResult {
+  schemaVersion: typeof SCHEMA_VERSION;
+  tool: { name: 'hsm-bench'; version: string };
+  command: 'scale';
+  runId: string;
+  startedAt: string;
+  finishedAt: string;
+  interrupted: boolean;
+  host: { hostname: string; platform: string; arch: string; cpuModel: string; cpuCount: number; totalMemoryMb: number; nodeVersion: string };
+  harness: { concurrency: string; peakRssMb: number };
+  backend: { kind: 'embedded-softhsm2'; workspace: string } | { kind: 'module' };
+  module: ModuleInfo;
+  tokens: TokenIdentity[];
+  algorithm: { id: string; displayName: string; family: 'rsa' | 'ec'; bits: number; curve: string | null };
+  mechanism: { name: string; hostDigest: string };
+  keyLabel: string;
+  plan: {
+    tokenCounts: number[];
+    signaturesPerToken: number | null;
+    durationS: number | null;
+    warmupSignaturesPerToken: number;
+    threadsPerToken: number;
+    verify: { mode: 'all' | 'sample' | 'none'; every: number };
+  };
+  configurations: ConfigurationResult[];
+}

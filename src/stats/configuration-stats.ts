@@ -1,0 +1,64 @@
+import type { Histogram } from 'hdr-histogram-js';
+import { latencyHistogram } from './latency-histogram.js';
+
+/** What is counted per token: completed signatures, failures, the active window and the latency distribution. */
+export interface TokenStats {
+  signaturesOk: number;
+  signaturesFailed: number;
+  firstStartUs: number;
+  lastEndUs: number;
+  latencyUs: Histogram;
+}
+
+/**
+ * Running totals of one configuration, fed one signature at a time. Only counters, histograms and per-second
+ * buckets are kept, so memory does not grow with the number of signatures.
+ */
+export class ConfigurationStats {
+  readonly tokens: TokenStats[];
+  readonly latencyUs = latencyHistogram();
+  readonly failuresByStatus = new Map<string, number>();
+  readonly okPerSecond: number[] = [];
+  readonly failedPerSecond: number[] = [];
+  signaturesOk = 0;
+  signaturesFailed = 0;
+  signaturesVerified = 0;
+  windowEndUs = 0;
+
+  constructor(tokenCount: number) {
+    this.tokens = Array.from({ length: tokenCount }, () => ({
+      signaturesOk: 0,
+      signaturesFailed: 0,
+      firstStartUs: Number.POSITIVE_INFINITY,
+      lastEndUs: 0,
+      latencyUs: latencyHistogram(),
+    }));
+  }
+
+  /** `failure` is the CKR name (or VERIFY_FAILED) of a failed signature, undefined for a good one. */
+  add(token: number, startOffsetUs: number, latencyUs: number, failure: string | undefined): void {
+    const t = this.tokens[token]!;
+    const endUs = startOffsetUs + latencyUs;
+    t.firstStartUs = Math.min(t.firstStartUs, startOffsetUs);
+    t.lastEndUs = Math.max(t.lastEndUs, endUs);
+    this.windowEndUs = Math.max(this.windowEndUs, endUs);
+    const second = Math.floor(endUs / 1e6);
+    while (this.okPerSecond.length <= second) {
+      this.okPerSecond.push(0);
+      this.failedPerSecond.push(0);
+    }
+    if (failure === undefined) {
+      t.signaturesOk++;
+      this.signaturesOk++;
+      this.okPerSecond[second]!++;
+      // Latency percentiles describe signatures that were made; failures are counted by status instead.
+      t.latencyUs.recordValue(Math.max(1, Math.round(latencyUs)));
+      this.latencyUs.recordValue(Math.max(1, Math.round(latencyUs)));
+    } else {
+      t.signaturesFailed++;
+      this.signaturesFailed++;
+      this.failedPerSecond[second]!++;
+      this.failuresByStatus.set(failure, (this.failuresByStatus.get(failure) ?? 0) + 1);
+    }
+  }
+}

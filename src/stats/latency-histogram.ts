@@ -1,0 +1,29 @@
+import hdr, { type Histogram } from 'hdr-histogram-js';
+
+export interface LatencyPercentilesMs {
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  mean: number;
+}
+
+/** An HDR histogram of latencies in µs: memory stays flat however many signatures are recorded. */
+export function latencyHistogram(): Histogram {
+  // 1 µs to 1 hour, 3 significant digits; the packed layout grows only with the buckets in use.
+  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3, bitBucketSize: 'packed' });
+}
+
+const ms = (us: number) => Math.round(us) / 1000;
+
+/** Percentiles in ms; null for an empty histogram, since percentiles of nothing do not exist. */
+export function percentilesMs(h: Histogram): LatencyPercentilesMs | null {
+  if (h.totalCount === 0) return null;
+  return {
+    p50: ms(h.getValueAtPercentile(50)),
+    p90: ms(h.getValueAtPercentile(90)),
+    p99: ms(h.getValueAtPercentile(99)),
+    max: ms(h.maxValue),
+    mean: ms(h.mean),
+  };
+}

@@ -1,0 +1,48 @@
+import type { ConfigurationRun } from '../engine/run-configuration.js';
+import type { TokenRef } from '../pkcs11/discovery.js';
+import type { ConfigurationResult } from '../result/run-result.js';
+import { percentilesMs } from './latency-histogram.js';
+
+const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+/** The result of one configuration, from its running totals. Efficiency is filled in across configurations. */
+export function summarizeConfiguration(run: ConfigurationRun, tokens: readonly TokenRef[], threadsPerToken: number): ConfigurationResult {
+  const s = run.stats;
+  const durationS = s.windowEndUs / 1e6;
+  return {
+    tokens: run.tokenCount,
+    threadsPerToken,
+    signaturesOk: s.signaturesOk,
+    signaturesFailed: s.signaturesFailed,
+    signaturesVerified: s.signaturesVerified,
+    failuresByCkr: Object.fromEntries([...s.failuresByStatus].sort(([, a], [, b]) => b - a)),
+    durationS: round(durationS, 6),
+    throughputPerS: durationS > 0 ? round(s.signaturesOk / durationS, 2) : 0,
+    efficiency: null,
+    perToken: s.tokens.map((t, i) => {
+      const activeS = (t.lastEndUs - t.firstStartUs) / 1e6;
+      return {
+        label: tokens[i]!.label,
+        serial: tokens[i]!.serial,
+        slotId: tokens[i]!.slotId,
+        signaturesOk: t.signaturesOk,
+        signaturesFailed: t.signaturesFailed,
+        throughputPerS: activeS > 0 ? round(t.signaturesOk / activeS, 2) : 0,
+        latencyMs: percentilesMs(t.latencyUs),
+      };
+    }),
+    latencyMs: percentilesMs(s.latencyUs),
+    timeSeries: { intervalS: 1, ok: s.okPerSecond, failed: s.failedPerSecond },
+    recordsFile: run.recordsFile,
+    workerIssues: run.workerIssues,
+  };
+}
+
+/** Scaling efficiency = throughput(N) / (N × throughput(1)); absent when no 1-token configuration was run. */
+export function withEfficiency(configurations: ConfigurationResult[]): ConfigurationResult[] {
+  const single = configurations.find((c) => c.tokens === 1);
+  return configurations.map((c) => ({
+    ...c,
+    efficiency: single && single.throughputPerS > 0 ? round(c.throughputPerS / (c.tokens * single.throughputPerS), 3) : null,
+  }));
+}
