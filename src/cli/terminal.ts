@@ -11,8 +11,13 @@ export function isInteractive(): boolean {
 /** Progress and log lines, always on stderr so that stdout carries only the result. */
 export class Progress {
   private spinner: Ora | undefined;
+  private lastPlainLineMs = Date.now();
 
-  constructor(private readonly interactive = isInteractive()) {}
+  /** Off a terminal, a plain progress line at most every `plainIntervalMs`, so CI logs show the run is alive. */
+  constructor(
+    private readonly interactive = isInteractive(),
+    private readonly plainIntervalMs = 10_000,
+  ) {}
 
   log = (line: string): void => {
     if (this.spinner) this.spinner.clear();
@@ -21,7 +26,11 @@ export class Progress {
   };
 
   progress = (text: string): void => {
-    if (!this.interactive) return;
+    if (!this.interactive) {
+      if (Date.now() - this.lastPlainLineMs < this.plainIntervalMs) return;
+      this.lastPlainLineMs = Date.now();
+      return this.log(text);
+    }
     if (this.spinner) this.spinner.text = text;
     else this.spinner = ora({ text, stream: process.stderr }).start();
   };

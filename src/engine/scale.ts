@@ -129,6 +129,7 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: ScaleUi)
       interruption.watch(control);
       const target = plan.stop.kind === 'signatures' ? ` / ${plan.stop.perToken * tokenCount}` : '';
       const label = `${tokenCount} token${tokenCount > 1 ? 's' : ''}`;
+      ui.log(`${label}: signing`);
       const run = await runConfiguration(plan, modulePath, mechanism, ready, tokenCount, dir, control, (done) => ui.progress(`${label}: ${done}${target} signatures`));
       ui.progressDone();
       configurations.push(summarizeConfiguration(run, tokens.slice(0, tokenCount), plan.threadsPerToken));

@@ -1,0 +1,46 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const BIN = new URL('../../bin/hsm-bench', import.meta.url).pathname;
+
+export const tempDir = (prefix: string) => mkdtempSync(join(tmpdir(), `hsm-bench-${prefix}-`));
+
+export interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built CLI as a user would, non-interactive (CI set), with its own embedded-token workspace. */
+export function runCli(args: string[], env: Record<string, string> = {}): CliResult {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, CI: 'true', ...env }, timeout: 120_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Starts the CLI and sends `signal` `delayMs` after stderr shows `when`; resolves when it exits. */
+export function runCliAndSignal(args: string[], env: Record<string, string>, when: RegExp, signal: NodeJS.Signals, delayMs: number): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, CI: 'true', ...env } });
+    let stdout = '';
+    let stderr = '';
+    let sent = false;
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      if (!sent && when.test(stderr)) {
+        sent = true;
+        setTimeout(() => child.kill(signal), delayMs);
+      }
+    });
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+/** The run directory a command reported on stderr ("results: DIR"). */
+export function runDirOf(r: CliResult): string {
+  const match = /^results: (.+)$/m.exec(r.stderr);
+  if (!match) throw new Error(`no run directory in stderr:\n${r.stderr}`);
+  return match[1]!;
+}

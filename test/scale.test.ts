@@ -1,0 +1,135 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { readRecords, type SignatureRecord } from '../src/record/records-csv.js';
+import type { RunResult } from '../src/result/run-result.js';
+import { runCli, runCliAndSignal, runDirOf, tempDir } from './helpers/cli.js';
+
+async function recordsOf(dir: string, file: string): Promise<SignatureRecord[]> {
+  const all: SignatureRecord[] = [];
+  for await (const r of readRecords(join(dir, file))) all.push(r);
+  return all;
+}
+
+const readRun = (dir: string): RunResult => JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
+
+describe('hsm-bench scale on embedded SoftHSM2 tokens', () => {
+  const workspace = tempDir('ws');
+  const out = tempDir('out');
+  const env = { HSM_BENCH_WORKSPACE: workspace };
+  let rsa: { dir: string; run: RunResult; stdout: string; stderr: string; status: number | null };
+
+  beforeAll(() => {
+    const r = runCli(['scale', '--alg', 'rsa2048', '--tokens', '1,2', '--signatures-per-token', '150', '--warmup', '5', '--out', out], env);
+    const dir = runDirOf(r);
+    rsa = { ...r, dir, run: readRun(dir) };
+  });
+
+  it('provisions the tokens it needs, then reuses them', () => {
+    expect(rsa.status).toBe(0);
+    expect(rsa.stderr).toContain('creating embedded SoftHSM2 token hsm-bench-01');
+    expect(rsa.stderr).toContain('creating embedded SoftHSM2 token hsm-bench-02');
+    expect(readdirSync(join(workspace, 'tokens'))).toHaveLength(2);
+    const again = runCli(['scale', '--alg', 'rsa2048', '--tokens', '2', '--signatures-per-token', '20', '--out', out, '--json'], env);
+    expect(again.status).toBe(0);
+    expect(again.stderr).not.toContain('creating');
+    expect(again.stderr).not.toContain('generating');
+    const run: RunResult = JSON.parse(again.stdout);
+    expect(run.tokens.map((t) => t.serial)).toEqual(rsa.run.tokens.map((t) => t.serial));
+    expect(readdirSync(join(workspace, 'tokens'))).toHaveLength(2);
+  });
+
+  it('says in the header that the backend is the embedded SoftHSM2', () => {
+    expect(rsa.stdout).toMatch(/^backend: embedded SoftHSM2 tokens made by hsm-bench/m);
+    expect(rsa.run.backend.kind).toBe('embedded-softhsm2');
+    expect(rsa.run.module.manufacturer).toBe('SoftHSM');
+  });
+
+  it('signs, verifies and counts every RSA signature of every configuration', () => {
+    expect(rsa.run.mechanism.name).toBe('CKM_SHA256_RSA_PKCS');
+    expect(rsa.run.configurations.map((c) => [c.tokens, c.signaturesOk, c.signaturesFailed, c.signaturesVerified])).toEqual([
+      [1, 150, 0, 150],
+      [2, 300, 0, 300],
+    ]);
+    const two = rsa.run.configurations[1]!;
+    expect(two.perToken.map((t) => t.signaturesOk)).toEqual([150, 150]);
+    expect(two.throughputPerS).toBeCloseTo(two.signaturesOk / two.durationS, 0);
+    expect(two.latencyMs!.p50).toBeGreaterThan(0);
+    expect(two.latencyMs!.p99).toBeGreaterThanOrEqual(two.latencyMs!.p50);
+    expect(rsa.run.configurations[0]!.efficiency).toBe(1);
+  });
+
+  it('writes one record per signature, and the records agree with run.json', async () => {
+    for (const c of rsa.run.configurations) {
+      const records = await recordsOf(rsa.dir, c.recordsFile);
+      expect(records).toHaveLength(c.signaturesOk + c.signaturesFailed);
+      expect(records.filter((r) => r.status === 'CKR_OK' && r.verified === true)).toHaveLength(c.signaturesOk);
+      expect(new Set(records.map((r) => r.configuration))).toEqual(new Set([c.tokens]));
+      for (const t of c.perToken) {
+        const own = records.filter((r) => r.token === t.label).map((r) => r.sequence);
+        expect(own).toEqual(Array.from({ length: t.signaturesOk }, (_, i) => i));
+      }
+    }
+  });
+
+  it('makes tokens sign at the same time: signature intervals of different tokens overlap', async () => {
+    const records = await recordsOf(rsa.dir, rsa.run.configurations[1]!.recordsFile);
+    const [a, b] = rsa.run.tokens.map((t) => records.filter((r) => r.token === t.label));
+    const overlapping = b!.filter((rb) => a!.some((ra) => ra.startOffsetUs < rb.startOffsetUs + rb.latencyUs && rb.startOffsetUs < ra.startOffsetUs + ra.latencyUs));
+    // Serial signing would give no overlap at all; parallel signing overlaps nearly every signature.
+    expect(overlapping.length).toBeGreaterThan(b!.length / 2);
+  });
+
+  it('prints a table that matches run.json', () => {
+    const rows = rsa.stdout.split('\n').filter((l) => /│ \d tokens? × RSA-2048/.test(l));
+    expect(rows).toHaveLength(2);
+    rows.forEach((row, i) => {
+      const cells = row.split('│').map((c) => c.trim()).filter(Boolean);
+      const c = rsa.run.configurations[i]!;
+      expect(cells.slice(0, 4)).toEqual([`${c.tokens} token${c.tokens > 1 ? 's' : ''} × RSA-2048`, String(c.signaturesOk), c.durationS.toFixed(2), c.throughputPerS.toFixed(1)]);
+      expect(cells[7]).toBe(String(c.signaturesFailed));
+      expect(cells[8]).toBe(c.efficiency!.toFixed(2));
+    });
+  });
+
+  it('signs with ECDSA brainpoolP256r1, hashing on the host where SoftHSM lacks CKM_ECDSA_SHA256', () => {
+    const r = runCli(['scale', '--alg', 'bp256', '--tokens', '1,2', '--signatures-per-token', '100', '--json', '--out', out], env);
+    expect(r.status).toBe(0);
+    const run: RunResult = JSON.parse(r.stdout);
+    expect(run.mechanism).toEqual({ name: 'CKM_ECDSA', hostDigest: 'sha256' });
+    expect(run.configurations.map((c) => [c.signaturesOk, c.signaturesVerified, c.signaturesFailed])).toEqual([
+      [100, 100, 0],
+      [200, 200, 0],
+    ]);
+  });
+
+  it('signs with RSA-PSS and samples verification when asked', () => {
+    const r = runCli(['scale', '--alg', 'rsa2048', '--mechanism', 'pss', '--tokens', '1', '--signatures-per-token', '100', '--verify', '0.1', '--json', '--out', out], env);
+    expect(r.status).toBe(0);
+    const run: RunResult = JSON.parse(r.stdout);
+    expect(run.mechanism.name).toBe('CKM_SHA256_RSA_PKCS_PSS');
+    expect(run.plan.verify).toEqual({ mode: 'sample', every: 10 });
+    expect(run.configurations[0]!.signaturesVerified).toBe(10);
+    expect(run.configurations[0]!.signaturesOk).toBe(100);
+  });
+
+  it('stops a configuration after --duration', () => {
+    const r = runCli(['scale', '--alg', 'p256', '--tokens', '1', '--duration', '400ms', '--verify', 'none', '--json', '--out', out], env);
+    expect(r.status).toBe(0);
+    const c = (JSON.parse(r.stdout) as RunResult).configurations[0]!;
+    expect(c.signaturesOk).toBeGreaterThan(0);
+    expect(c.signaturesVerified).toBe(0);
+    expect(c.durationS).toBeGreaterThanOrEqual(0.4);
+    expect(c.durationS).toBeLessThan(5);
+  });
+
+  it('on SIGINT finishes signatures in flight, writes the results so far, and exits 130', async () => {
+    const r = await runCliAndSignal(['scale', '--alg', 'p256', '--tokens', '1,2', '--duration', '60s', '--verify', 'none', '--out', out], env, /1 token: signing/, 'SIGINT', 1000);
+    expect(r.status).toBe(130);
+    const run = readRun(runDirOf(r));
+    expect(run.interrupted).toBe(true);
+    expect(run.configurations.length).toBeGreaterThanOrEqual(1);
+    const records = await recordsOf(runDirOf(r), run.configurations[0]!.recordsFile);
+    expect(records).toHaveLength(run.configurations[0]!.signaturesOk);
+  });
+});
