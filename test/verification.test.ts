@@ -1,0 +1,84 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { prepareEmbedded } from '../src/embedded/softhsm.js';
+import { BatchBuilder } from '../src/engine/batch.js';
+import { messageFor } from '../src/engine/message.js';
+import { ConfigurationRecorder, VERIFY_FAILED } from '../src/engine/recorder.js';
+import { algorithmById } from '../src/pkcs11/algorithms.js';
+import { listTokens } from '../src/pkcs11/discovery.js';
+import { findKeyPair } from '../src/pkcs11/keys.js';
+import { chooseSignMechanism, signInput, toPkcs11Mechanism, type MechanismChoice } from '../src/pkcs11/mechanisms.js';
+import { Pkcs11Module } from '../src/pkcs11/module.js';
+import { login, openSession } from '../src/pkcs11/session.js';
+import { readRecords, RecordsCsvWriter, type SignatureRecord } from '../src/record/records-csv.js';
+import { ConfigurationStats } from '../src/stats/configuration-stats.js';
+import { publicKeyFromAttributes, unwrapEcPoint } from '../src/verify/public-key.js';
+import { tempDir } from './helpers/cli.js';
+
+const workspace = tempDir('verify');
+const cases: [string, MechanismChoice][] = [['rsa2048', 'pkcs1'], ['rsa2048', 'pss'], ['bp256', 'ecdsa'], ['p384', 'ecdsa']];
+let mod: Pkcs11Module;
+let session: Buffer;
+
+beforeAll(() => {
+  let backend;
+  for (const [alg] of cases) backend = prepareEmbedded(workspace, 1, algorithmById(alg), `k-${alg}`, () => {});
+  mod = Pkcs11Module.open(backend!.modulePath);
+  const token = listTokens(mod.lib)[0]!;
+  session = openSession(mod.lib, token);
+  login(mod.lib, session, token, backend!.pin);
+});
+
+afterAll(() => {
+  mod.lib.C_CloseSession(session);
+  mod.close();
+});
+
+describe('host verification against the public key read from a real token', () => {
+  for (const [algId, choice] of cases) {
+    it(`${algId}/${choice}: a good signature verifies, a corrupted one is a VERIFY_FAILED failure`, async () => {
+      const alg = algorithmById(algId);
+      const token = listTokens(mod.lib)[0]!;
+      const key = findKeyPair(mod.lib, session, token, alg, `k-${algId}`);
+      const mechanism = chooseSignMechanism(choice, [{ name: 'test', mechanisms: mod.lib.C_GetMechanismList(token.slot) }]);
+      const seed = Buffer.alloc(24, 7);
+      const sign = (sequence: number) => {
+        mod.lib.C_SignInit(session, toPkcs11Mechanism(mechanism), key.privateKey);
+        return Buffer.from(mod.lib.C_Sign(session, signInput(mechanism, messageFor(seed, sequence)), Buffer.alloc(512)));
+      };
+      const good = sign(0);
+      const corrupted = sign(1);
+      corrupted[corrupted.length >> 1]! ^= 0x01;
+      const batch = new BatchBuilder(0, 4, true);
+      batch.add(0, 500_000, 0, good);
+      batch.add(600_000, 500_000, 0, corrupted);
+      batch.add(1_200_000, 500_000, 0, sign(1)); // signed for sequence 1, recorded as sequence 2: wrong message
+      const path = join(tempDir('verify-records'), 'r.csv');
+      const writer = new RecordsCsvWriter(path);
+      const stats = new ConfigurationStats(1);
+      new ConfigurationRecorder(1, [{ token: 0, thread: 0, tokenLabel: token.label, messageSeed: seed }], [publicKeyFromAttributes(key.publicKey)], mechanism, writer, stats).add(batch.take(3));
+      writer.close();
+      expect(stats.signaturesOk).toBe(1);
+      expect(stats.signaturesVerified).toBe(3);
+      expect(Object.fromEntries(stats.failuresByStatus)).toEqual({ [VERIFY_FAILED]: 2 });
+      const records: SignatureRecord[] = [];
+      for await (const r of readRecords(path)) records.push(r);
+      expect(records.map((r) => [r.sequence, r.status, r.verified])).toEqual([
+        [0, 'CKR_OK', true],
+        [1, 'CKR_OK', false],
+        [2, 'CKR_OK', false],
+      ]);
+      expect(records[1]!.latencyUs).toBe(500);
+    });
+  }
+});
+
+describe('CKA_EC_POINT', () => {
+  it('is unwrapped from its DER OCTET STRING, and a bare point is taken as is', () => {
+    const point = Buffer.concat([Buffer.from([4]), Buffer.alloc(64, 9)]);
+    expect(unwrapEcPoint(Buffer.concat([Buffer.from([0x04, 65]), point]))).toEqual(point);
+    expect(unwrapEcPoint(point)).toEqual(point);
+    const p384 = Buffer.concat([Buffer.from([4]), Buffer.alloc(96, 3)]);
+    expect(unwrapEcPoint(Buffer.concat([Buffer.from([0x04, 0x61]), p384]))).toEqual(p384);
+  });
+});
