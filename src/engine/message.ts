@@ -4,6 +4,8 @@ const SEED_BYTES = MESSAGE_BYTES - 8;
 
 export function messageFor(seed: Uint8Array, sequence: number, into: Buffer = Buffer.alloc(MESSAGE_BYTES)): Buffer {
   into.set(seed.subarray(0, SEED_BYTES), 0);
-  into.writeBigInt64BE(BigInt(sequence), SEED_BYTES);
+  // A signed 64-bit big-endian sequence, written as two 32-bit halves to avoid a BigInt per signature.
+  into.writeInt32BE(Math.floor(sequence / 2 ** 32), SEED_BYTES);
+  into.writeUInt32BE(sequence >>> 0, SEED_BYTES + 4);
   return into;
 }
