@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ExitCode, HsmBenchError } from '../errors.js';
 import { TOOL_VERSION } from '../version.js';
+import { reportCommand } from './report.js';
 import { scaleCommand } from './scale.js';
 
 const program = new Command('hsm-bench')
@@ -8,7 +9,8 @@ const program = new Command('hsm-bench')
   .version(TOOL_VERSION)
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride()
-  .addCommand(scaleCommand());
+  .addCommand(scaleCommand())
+  .addCommand(reportCommand());
 for (const command of program.commands) command.exitOverride();
 
 /** The one place where errors become exit codes and messages; a stack trace only with HSM_BENCH_DEBUG=1. */

@@ -4,7 +4,9 @@ import { ExitCode } from '../errors.js';
 import { scalePlan, type ScaleOptions } from '../engine/plan.js';
 import { runScale } from '../engine/scale.js';
 import { ALGORITHMS } from '../pkcs11/algorithms.js';
+import { readReference } from '../render/reference.js';
 import { renderScaleTable } from '../render/terminal-table.js';
+import { writeReports } from '../render/write-reports.js';
 import { isInteractive, Progress } from './terminal.js';
 
 export function scaleCommand(): Command {
@@ -26,11 +28,16 @@ export function scaleCommand(): Command {
     .option('--pin-file <path>', 'file holding the user PIN')
     .option('--workspace <dir>', 'where the embedded SoftHSM2 tokens live (env HSM_BENCH_WORKSPACE)', defaultWorkspace())
     .option('--out <dir>', 'parent folder of the run directory', 'reports')
+    .option('--reference <file>', 'published results to set beside yours in report.md and the throughput chart')
     .option('--json', 'print run.json to stdout instead of the table')
-    .action(async (options: ScaleOptions & { pinEnv: string; pinFile?: string; json?: boolean }) => {
+    .action(async (options: ScaleOptions & { pinEnv: string; pinFile?: string; json?: boolean; reference?: string }) => {
       const plan = scalePlan(options);
+      const reference = options.reference ? readReference(options.reference) : undefined;
       const ui = new Progress();
       const { result, dir } = await runScale(plan, { pinEnv: options.pinEnv, pinFile: options.pinFile, interactive: isInteractive() && Boolean(process.stdin.isTTY) }, ui);
+      // run.json is on disk already; the reports come next, and the verdict (exit code) only after both.
+      const reports = await writeReports(dir, result, ['md', 'csv', 'png'], reference);
+      reports.warnings.forEach((w) => ui.log(`warning: ${w}`));
       process.stdout.write(options.json ? JSON.stringify(result, null, 2) + '\n' : renderScaleTable(result));
       ui.log(`results: ${dir}`);
       if (result.interrupted) process.exitCode = ExitCode.interrupted;

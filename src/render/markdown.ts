@@ -1,0 +1,108 @@
+import type { RunResult } from '../result/run-result.js';
+import { backendLine, configurationName, fixed, planLine } from './describe-run.js';
+
+/** The one Markdown table writer every Markdown renderer uses. */
+export function markdownTable(head: string[], rows: (string | number)[][], rightAligned = head.map((_, i) => i > 0)): string {
+  const escape = (v: string | number) => String(v).replace(/\|/g, '\\|');
+  return [
+    `| ${head.map(escape).join(' | ')} |`,
+    `|${head.map((_, i) => (rightAligned[i] ? '---:' : '---')).join('|')}|`,
+    ...rows.map((r) => `| ${r.map(escape).join(' | ')} |`),
+  ].join('\n');
+}
+
+export interface MarkdownOptions {
+  charts: { file: string; title: string }[];
+  chartsUnavailable?: string;
+  reference?: { name: string; throughput: Map<number, number> };
+}
+
+/** The seed's table: Configuration | Signatures | Duration | Signatures/s, plus reference and efficiency. */
+export function seedTable(r: RunResult, reference?: MarkdownOptions['reference']): string {
+  const withReference = reference !== undefined && reference.throughput.size > 0;
+  const head = ['Configuration', 'Signatures', 'Duration (s)', 'Signatures/s', ...(withReference ? ['Reference sig/s'] : []), 'Failures', 'Efficiency'];
+  const rows = r.configurations.map((c) => [
+    `${configurationName(c)} with ${r.algorithm.displayName}`,
+    c.signaturesOk,
+    fixed(c.durationS, 2),
+    fixed(c.throughputPerS, 1),
+    ...(withReference ? [fixed(reference!.throughput.get(c.tokens), 1)] : []),
+    c.signaturesFailed,
+    fixed(c.efficiency, 2),
+  ]);
+  return markdownTable(head, rows);
+}
+
+/** Sentences computed from the data: how throughput scaled, how tokens differed, what failed, what was verified. */
+export function conclusions(r: RunResult): string[] {
+  const lines: string[] = [];
+  const last = r.configurations[r.configurations.length - 1];
+  if (!last) return ['No configuration completed.'];
+  if (last.efficiency !== null && last.tokens > 1) {
+    const e = last.efficiency;
+    const shape = e >= 0.9 ? 'near-linear' : e >= 0.6 ? 'sub-linear' : 'poor';
+    lines.push(`Scaling is ${shape}: ${configurationName(last)} reached ${fixed(last.throughputPerS, 1)} signatures/s, ${fixed(e * last.tokens, 2)}× one token (efficiency ${fixed(e, 2)}).`);
+  }
+  if (last.perToken.length > 1) {
+    const sorted = [...last.perToken].sort((a, b) => a.throughputPerS - b.throughputPerS);
+    const slow = sorted[0]!;
+    const fast = sorted[sorted.length - 1]!;
+    const spread = fast.throughputPerS > 0 ? (100 * (fast.throughputPerS - slow.throughputPerS)) / fast.throughputPerS : 0;
+    lines.push(`With ${configurationName(last)}, the slowest token was ${slow.label} (serial ${slow.serial}, ${fixed(slow.throughputPerS, 1)}/s) and the fastest ${fast.label} (serial ${fast.serial}, ${fixed(fast.throughputPerS, 1)}/s): a spread of ${fixed(spread, 1)} %.`);
+  }
+  const failed = r.configurations.reduce((n, c) => n + c.signaturesFailed, 0);
+  const total = r.configurations.reduce((n, c) => n + c.signaturesOk + c.signaturesFailed, 0);
+  lines.push(failed === 0 ? `All ${total} signatures succeeded.` : `${failed} of ${total} signatures failed (see Failures).`);
+  const verified = r.configurations.reduce((n, c) => n + c.signaturesVerified, 0);
+  lines.push(r.plan.verify.mode === 'none' ? 'Signatures were not verified on the host (--verify none).' : `${verified} signatures were verified on the host against each token's public key (${r.plan.verify.mode === 'all' ? 'all of them' : `every ${r.plan.verify.every}th`}).`);
+  if (r.backend.kind === 'embedded-softhsm2') {
+    lines.push(`The tokens were SoftHSM2 software tokens sharing this host's ${r.host.cpuCount} CPU cores: throughput beyond ${r.host.cpuCount} tokens measures the host, not tokens.`);
+  }
+  if (r.interrupted) lines.push('The run was interrupted: configurations after the interruption are missing.');
+  return lines;
+}
+
+/** A self-contained Markdown report of one run. */
+export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
+  const out: string[] = [];
+  out.push(`# hsm-bench: ${r.algorithm.displayName} signature throughput`, '');
+  out.push(`Run \`${r.runId}\`, ${r.startedAt} to ${r.finishedAt}, hsm-bench ${r.tool.version}${r.interrupted ? ' — **interrupted, partial results**' : ''}.`, '');
+  out.push(
+    markdownTable(
+      ['', ''],
+      [
+        ['Host', `${r.host.hostname}: ${r.host.cpuCount} × ${r.host.cpuModel}, ${r.host.totalMemoryMb} MB, ${r.host.platform}/${r.host.arch}, Node ${r.host.nodeVersion}`],
+        ['Backend', backendLine(r)],
+        ['Algorithm', `${r.algorithm.displayName}, key '${r.keyLabel}'`],
+        ['Mechanism', `${r.mechanism.name}${r.mechanism.hostDigest === 'none' ? '' : ` (SHA-256 computed on the host: ${r.mechanism.hostDigest})`}`],
+        ['Plan', planLine(r)],
+      ],
+      [false, false],
+    ),
+    '',
+  );
+  out.push('## Tokens', '', markdownTable(['Slot', 'Label', 'Manufacturer', 'Model', 'Serial', 'Firmware'], r.tokens.map((t) => [t.slotId, t.label, t.manufacturer, t.model, t.serial, t.firmwareVersion]), [false, false, false, false, false, false]), '');
+  out.push('## Throughput', '', seedTable(r, o.reference), '');
+  if (o.reference && o.reference.throughput.size > 0) out.push(`Reference: ${o.reference.name}.`, '');
+  out.push(
+    '## Per token',
+    '',
+    markdownTable(
+      ['Configuration', 'Token', 'Serial', 'Signatures', 'Failures', 'Signatures/s', 'p50 (ms)', 'p99 (ms)'],
+      r.configurations.flatMap((c) => c.perToken.map((t) => [configurationName(c), t.label, t.serial, t.signaturesOk, t.signaturesFailed, fixed(t.throughputPerS, 1), fixed(t.latencyMs?.p50, 2), fixed(t.latencyMs?.p99, 2)])),
+      [false, false, false, true, true, true, true, true],
+    ),
+    '',
+  );
+  out.push('## Latency (ms, successful signatures)', '', markdownTable(['Configuration', 'p50', 'p90', 'p99', 'max', 'mean'], r.configurations.map((c) => [configurationName(c), fixed(c.latencyMs?.p50, 3), fixed(c.latencyMs?.p90, 3), fixed(c.latencyMs?.p99, 3), fixed(c.latencyMs?.max, 3), fixed(c.latencyMs?.mean, 3)])), '');
+  const failures = r.configurations.flatMap((c) => Object.entries(c.failuresByCkr).map(([name, n]) => [configurationName(c), name, n]));
+  const issues = r.configurations.flatMap((c) => c.workerIssues.map((i) => `- ${configurationName(c)}: ${i}`));
+  out.push('## Failures', '', failures.length === 0 ? 'None.' : markdownTable(['Configuration', 'Status', 'Count'], failures), '');
+  if (issues.length > 0) out.push('Worker issues:', '', ...issues, '');
+  out.push('## Charts', '');
+  if (o.chartsUnavailable) out.push(`Charts were not drawn: ${o.chartsUnavailable}.`, '');
+  for (const c of o.charts) out.push(`![${c.title}](${c.file})`, '');
+  out.push('## Conclusion', '', ...conclusions(r).map((l) => `- ${l}`), '');
+  out.push(`Records: one CSV row per signature in \`records/\`; full results in \`run.json\` (schema version ${r.schemaVersion}).`, '');
+  return out.join('\n');
+}
