@@ -39,6 +39,12 @@ describe('hsm-bench scale on embedded SoftHSM2 tokens', () => {
     expect(readdirSync(join(workspace, 'tokens'))).toHaveLength(2);
   });
 
+  it('writes the report, the summary and the charts beside run.json', () => {
+    const files = readdirSync(rsa.dir).concat(readdirSync(join(rsa.dir, 'charts')).map((f) => `charts/${f}`));
+    expect(files.sort()).toEqual(['charts', 'charts/latency.png', 'charts/per-token.png', 'charts/throughput-over-time.png', 'charts/throughput.png', 'records', 'report.md', 'run.json', 'summary.csv']);
+    expect(readFileSync(join(rsa.dir, 'report.md'), 'utf8')).toContain('embedded SoftHSM2 tokens made by hsm-bench');
+  });
+
   it('says in the header that the backend is the embedded SoftHSM2', () => {
     expect(rsa.stdout).toMatch(/^backend: embedded SoftHSM2 tokens made by hsm-bench/m);
     expect(rsa.run.backend.kind).toBe('embedded-softhsm2');

@@ -1,0 +1,120 @@
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadImage, createCanvas } from 'canvas';
+import { describe, expect, it } from 'vitest';
+import { parseCsvLine } from '../src/record/records-csv.js';
+import { compareThroughput } from '../src/render/comparison.js';
+import { CHART_HEIGHT, CHART_WIDTH } from '../src/render/charts.js';
+import { seedTable } from '../src/render/markdown.js';
+import { readReference, referenceThroughput } from '../src/render/reference.js';
+import { SUMMARY_COLUMNS } from '../src/render/summary-csv.js';
+import { writeReports } from '../src/render/write-reports.js';
+import { readRunJson } from '../src/result/run-directory.js';
+import { runCli, tempDir } from './helpers/cli.js';
+
+const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
+
+/** A writable copy of a checked-in fixture run (run.json and records only). */
+function fixtureRun(name: string): string {
+  const dir = join(tempDir('render'), name);
+  cpSync(join(FIXTURES, name), dir, { recursive: true });
+  return dir;
+}
+
+describe('renderers, from fixture runs', () => {
+  it('write the seed-shaped Markdown table, with the reference column when given', async () => {
+    const dir = fixtureRun('run-rsa2048');
+    const run = readRunJson(dir);
+    const reference = readReference(join(FIXTURES, 'smartcard-hsm-ea-2015.json'));
+    const { files, warnings } = await writeReports(dir, run, ['md', 'csv', 'png'], reference);
+    expect(warnings).toEqual([]);
+    expect(files).toEqual(['summary.csv', 'charts/throughput.png', 'charts/per-token.png', 'charts/latency.png', 'charts/throughput-over-time.png', 'report.md']);
+    const md = readFileSync(join(dir, 'report.md'), 'utf8');
+    expect(md).toContain('| Configuration | Signatures | Duration (s) | Signatures/s | Reference sig/s | Failures | Efficiency |');
+    for (const c of run.configurations) {
+      const ref = referenceThroughput(reference, 'rsa2048').get(c.tokens)!;
+      expect(md).toContain(`| ${c.tokens} token${c.tokens > 1 ? 's' : ''} with RSA-2048 | ${c.signaturesOk} | ${c.durationS.toFixed(2)} | ${c.throughputPerS.toFixed(1)} | ${ref.toFixed(1)} | ${c.signaturesFailed} |`);
+    }
+    expect(md).toMatch(/!\[Throughput vs number of tokens\]\(charts\/throughput.png\)/);
+    expect(md).toMatch(/## Conclusion[\s\S]*efficiency/);
+    expect(md).toContain(run.tokens[1]!.serial);
+  });
+
+  it('write a summary.csv that parses back to the numbers of run.json', async () => {
+    const dir = fixtureRun('run-bp256');
+    const run = readRunJson(dir);
+    await writeReports(dir, run, ['csv'], undefined);
+    const [head, ...rows] = readFileSync(join(dir, 'summary.csv'), 'utf8').trim().split('\n').map(parseCsvLine);
+    expect(head).toEqual(SUMMARY_COLUMNS);
+    const col = (row: string[], name: string) => row[SUMMARY_COLUMNS.indexOf(name)]!;
+    for (const c of run.configurations) {
+      const total = rows.find((r) => Number(col(r, 'configurationTokens')) === c.tokens && col(r, 'token') === 'all')!;
+      expect(Number(col(total, 'signaturesOk'))).toBe(c.signaturesOk);
+      expect(Number(col(total, 'throughputPerS'))).toBe(c.throughputPerS);
+      expect(Number(col(total, 'p99Ms'))).toBe(c.latencyMs!.p99);
+      for (const t of c.perToken) {
+        const row = rows.find((r) => Number(col(r, 'configurationTokens')) === c.tokens && col(r, 'token') === t.label)!;
+        expect(Number(col(row, 'throughputPerS'))).toBe(t.throughputPerS);
+        expect(col(row, 'serial')).toBe(t.serial);
+      }
+    }
+    expect(rows).toHaveLength(run.configurations.reduce((n, c) => n + c.perToken.length + 1, 0));
+  });
+
+  it('draw PNG charts that decode, have the expected size and are not blank', async () => {
+    const dir = fixtureRun('run-bp256');
+    await writeReports(dir, readRunJson(dir), ['png'], undefined);
+    for (const chart of ['throughput', 'per-token', 'latency', 'throughput-over-time']) {
+      const image = await loadImage(readFileSync(join(dir, 'charts', `${chart}.png`)));
+      expect([image.width, image.height]).toEqual([CHART_WIDTH, CHART_HEIGHT]);
+      const ctx = createCanvas(image.width, image.height).getContext('2d');
+      ctx.drawImage(image, 0, 0);
+      const pixels = ctx.getImageData(0, 0, image.width, image.height).data;
+      const colours = new Set<number>();
+      for (let i = 0; i < pixels.length; i += 4 * 97) colours.add((pixels[i]! << 16) | (pixels[i + 1]! << 8) | pixels[i + 2]!);
+      expect(colours.size).toBeGreaterThan(5);
+    }
+  });
+
+  it('compare two runs of different algorithms configuration by configuration', () => {
+    const rsa = readRunJson(join(FIXTURES, 'run-rsa2048'));
+    const ec = readRunJson(join(FIXTURES, 'run-bp256'));
+    const rows = compareThroughput(rsa, ec);
+    expect(rows.map((r) => r.tokens)).toEqual([1, 2]);
+    rows.forEach((row, i) => {
+      expect(row.baseline).toBe(rsa.configurations[i]!.throughputPerS);
+      expect(row.other).toBe(ec.configurations[i]!.throughputPerS);
+      expect(row.ratio).toBeCloseTo(ec.configurations[i]!.throughputPerS / rsa.configurations[i]!.throughputPerS, 2);
+    });
+    expect(seedTable(rsa)).not.toContain('Reference');
+  });
+});
+
+describe('hsm-bench report', () => {
+  it('regenerates every artifact of a run and compares two runs', () => {
+    const rsa = fixtureRun('run-rsa2048');
+    const ec = fixtureRun('run-bp256');
+    const out = tempDir('comparison');
+    const r = runCli(['report', rsa, ec, '--out', out, '--reference', join(FIXTURES, 'smartcard-hsm-ea-2015.json')]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(`${rsa}: summary.csv, charts/throughput.png, charts/per-token.png, charts/latency.png, charts/throughput-over-time.png, report.md`);
+    const comparison = readFileSync(join(out, 'comparison.md'), 'utf8');
+    expect(comparison).toContain('| Configuration | RSA-2048 sig/s | ECDSA brainpoolP256r1 sig/s | Ratio bp256/rsa2048 |');
+    expect(readFileSync(join(out, 'comparison.png')).subarray(1, 4).toString()).toBe('PNG');
+  });
+
+  it('rejects a run.json of an unknown schema version with a clear message', () => {
+    const dir = fixtureRun('run-rsa2048');
+    const doc = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
+    writeFileSync(join(dir, 'run.json'), JSON.stringify({ ...doc, schemaVersion: 99 }));
+    const r = runCli(['report', dir]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/schema version 99; this hsm-bench reads version 1/);
+  });
+
+  it('rejects an unknown format', () => {
+    const r = runCli(['report', fixtureRun('run-rsa2048'), '--format', 'md,pdf']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/unknown report format pdf/);
+  });
+});
