@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { ExitCode, HsmBenchError } from '../errors.js';
 import { TOOL_VERSION } from '../version.js';
+import { keysCommand } from './keys.js';
+import { listCommand } from './list.js';
 import { reportCommand } from './report.js';
 import { scaleCommand } from './scale.js';
 
@@ -10,8 +12,12 @@ const program = new Command('hsm-bench')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride()
   .addCommand(scaleCommand())
+  .addCommand(listCommand())
+  .addCommand(keysCommand())
   .addCommand(reportCommand());
-for (const command of program.commands) command.exitOverride();
+// Every (sub)command turns its parse errors into a CommanderError that fail() maps to exit 2.
+const exitOverrideAll = (c: Command): void => c.commands.forEach((sub) => exitOverrideAll(sub.exitOverride()));
+exitOverrideAll(program);
 
 /** The one place where errors become exit codes and messages; a stack trace only with HSM_BENCH_DEBUG=1. */
 function fail(error: unknown): never {

@@ -1,5 +1,4 @@
-import { Command, Option } from 'commander';
-import { defaultWorkspace } from '../embedded/softhsm.js';
+import { Command } from 'commander';
 import { ExitCode } from '../errors.js';
 import { scalePlan, type ScaleOptions } from '../engine/plan.js';
 import { runScale } from '../engine/scale.js';
@@ -8,9 +7,10 @@ import { readReference } from '../render/reference.js';
 import { renderScaleTable } from '../render/terminal-table.js';
 import { writeReports } from '../render/write-reports.js';
 import { isInteractive, Progress } from './terminal.js';
+import { addTokenOptions } from './token-options.js';
 
 export function scaleCommand(): Command {
-  return new Command('scale')
+  return addTokenOptions(new Command('scale'))
     .description('signature throughput with 1, 2, 4 … tokens signing at once (the scaling experiment)')
     .requiredOption('--alg <alg>', `key algorithm: ${ALGORITHMS.map((a) => a.id).join(', ')}`)
     .option('--mechanism <mechanism>', 'pkcs1 (default) or pss for RSA; ecdsa for EC')
@@ -21,12 +21,6 @@ export function scaleCommand(): Command {
     .option('--threads-per-token <count>', 'sessions signing at once on each token', '1')
     .option('--verify <mode>', 'host verification: all, none, or a sample rate such as 0.01', 'all')
     .option('--key-label <label>', 'label of the key pair to sign with (default hsm-bench-<alg>)')
-    .addOption(new Option('--module <path>', "PKCS#11 module of your tokens (default: hsm-bench's embedded SoftHSM2 tokens)").env('HSM_BENCH_MODULE'))
-    .option('--slots <ids>', 'use only these slot ids, in this order (see hsm-bench list)')
-    .option('--token-label <prefix>', 'use only tokens whose label starts with this')
-    .option('--pin-env <var>', 'environment variable holding the user PIN', 'HSM_BENCH_PIN')
-    .option('--pin-file <path>', 'file holding the user PIN')
-    .option('--workspace <dir>', 'where the embedded SoftHSM2 tokens live (env HSM_BENCH_WORKSPACE)', defaultWorkspace())
     .option('--out <dir>', 'parent folder of the run directory', 'reports')
     .option('--reference <file>', 'published results to set beside yours in report.md and the throughput chart')
     .option('--json', 'print run.json to stdout instead of the table')

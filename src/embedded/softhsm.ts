@@ -87,6 +87,12 @@ export interface EmbeddedBackend {
   pin: string;
 }
 
+/** The workspace's module and PIN, with its configuration in force, creating no token. */
+export function embeddedBackend(workspace: string): EmbeddedBackend {
+  configure(workspace);
+  return { workspace, modulePath: softhsmModulePath(), pin: embeddedPin(workspace) };
+}
+
 /**
  * Ensures the workspace holds at least `tokenCount` SoftHSM2 tokens, each with a `keyLabel` key pair of `alg`,
  * creating only what is missing so that the next run reuses them. Tokens and keys are created in a module
@@ -94,9 +100,7 @@ export interface EmbeddedBackend {
  * other slot ids than later ones (pitfall 7).
  */
 export function prepareEmbedded(workspace: string, tokenCount: number, alg: Algorithm, keyLabel: string, log: (line: string) => void): EmbeddedBackend {
-  configure(workspace);
-  const pin = embeddedPin(workspace);
-  const modulePath = softhsmModulePath();
+  const { modulePath, pin } = embeddedBackend(workspace);
   const mod = Pkcs11Module.open(modulePath);
   try {
     for (let n = embeddedTokens(mod).length; n < tokenCount; n++) {

@@ -1,3 +1,4 @@
+import { EMBEDDED_LABEL_PREFIX } from '../embedded/softhsm.js';
 import { usageError } from '../errors.js';
 import { algorithmById, type Algorithm } from '../pkcs11/algorithms.js';
 import type { TokenSelection } from '../pkcs11/discovery.js';
@@ -64,6 +65,14 @@ export function parseVerify(value: string): VerifyPlan {
   return every === 1 ? { mode: 'all', every: 1 } : { mode: 'sample', every };
 }
 
+/** --slots / --token-label; embedded runs use only hsm-bench's own tokens unless told otherwise. */
+export function tokenSelection(o: { slots?: string; tokenLabel?: string; module?: string }): TokenSelection {
+  return {
+    slotIds: o.slots?.split(',').map((s) => String(parsePositiveInt('--slots', s, 0))),
+    labelPrefix: o.tokenLabel ?? (o.module === undefined ? EMBEDDED_LABEL_PREFIX : undefined),
+  };
+}
+
 export interface ScaleOptions {
   alg: string;
   mechanism?: string;
@@ -99,10 +108,7 @@ export function scalePlan(o: ScaleOptions): RunPlan {
     verify: parseVerify(o.verify),
     keyLabel: o.keyLabel ?? defaultKeyLabel(algorithm),
     backend: o.module !== undefined ? { kind: 'module', path: o.module } : { kind: 'embedded', workspace: o.workspace },
-    selection: {
-      slotIds: o.slots?.split(',').map((s) => String(parsePositiveInt('--slots', s, 0))),
-      labelPrefix: o.tokenLabel,
-    },
+    selection: tokenSelection(o),
     outDir: o.out,
   };
   if (plan.stop.kind === 'signatures' && plan.stop.perToken < plan.threadsPerToken) {

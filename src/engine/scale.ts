@@ -1,5 +1,5 @@
 import { cpus, hostname, totalmem } from 'node:os';
-import { EMBEDDED_LABEL_PREFIX, prepareEmbedded } from '../embedded/softhsm.js';
+import { prepareEmbedded } from '../embedded/softhsm.js';
 import { listTokens, selectTokens, tokenName, type TokenRef } from '../pkcs11/discovery.js';
 import { findKeyPair } from '../pkcs11/keys.js';
 import { chooseSignMechanism } from '../pkcs11/mechanisms.js';
@@ -58,13 +58,12 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: ScaleUi)
   const maxTokens = plan.tokenCounts[plan.tokenCounts.length - 1]!;
   const embedded = plan.backend.kind === 'embedded' ? prepareEmbedded(plan.backend.workspace, maxTokens, plan.algorithm, plan.keyLabel, ui.log) : undefined;
   const modulePath = embedded?.modulePath ?? (plan.backend as { path: string }).path;
-  const selection = embedded && plan.selection.labelPrefix === undefined ? { ...plan.selection, labelPrefix: EMBEDDED_LABEL_PREFIX } : plan.selection;
 
   const mod = Pkcs11Module.open(modulePath);
   const loginSessions: Buffer[] = [];
   const interruption = new Interruption();
   try {
-    const tokens = selectTokens(listTokens(mod.lib), selection, maxTokens).slice(0, maxTokens);
+    const tokens = selectTokens(listTokens(mod.lib), plan.selection, maxTokens).slice(0, maxTokens);
     const mechanism = chooseSignMechanism(
       plan.mechanismChoice,
       tokens.map((t) => ({ name: tokenName(t), mechanisms: mod.lib.C_GetMechanismList(t.slot) })),

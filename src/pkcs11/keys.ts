@@ -15,7 +15,7 @@ export interface KeyPairRef {
 
 export const defaultKeyLabel = (alg: Algorithm) => `hsm-bench-${alg.id}`;
 
-function findObjects(lib: pkcs11.PKCS11, session: Buffer, template: Template): Buffer[] {
+export function findObjects(lib: pkcs11.PKCS11, session: Buffer, template: Template): Buffer[] {
   lib.C_FindObjectsInit(session, template);
   try {
     return lib.C_FindObjects(session, 64);
@@ -24,13 +24,21 @@ function findObjects(lib: pkcs11.PKCS11, session: Buffer, template: Template): B
   }
 }
 
-function readPublicKey(lib: pkcs11.PKCS11, session: Buffer, handle: Buffer, alg: Algorithm): PublicKeyAttributes {
-  if (alg.family === 'rsa') {
+/** Reads only public attributes: private key material never leaves the token. */
+export function readPublicKey(lib: pkcs11.PKCS11, session: Buffer, handle: Buffer, family: 'rsa' | 'ec'): PublicKeyAttributes {
+  if (family === 'rsa') {
     const [modulus, publicExponent] = lib.C_GetAttributeValue(session, handle, [{ type: pkcs11.CKA_MODULUS }, { type: pkcs11.CKA_PUBLIC_EXPONENT }]);
     return { family: 'rsa', modulus: modulus!.value as Buffer, publicExponent: publicExponent!.value as Buffer };
   }
   const [ecParams, ecPoint] = lib.C_GetAttributeValue(session, handle, [{ type: pkcs11.CKA_EC_PARAMS }, { type: pkcs11.CKA_EC_POINT }]);
   return { family: 'ec', ecParams: ecParams!.value as Buffer, ecPoint: ecPoint!.value as Buffer };
+}
+
+/** The attributes that write a public key back into a token. */
+export function publicKeyTemplate(k: PublicKeyAttributes): Template {
+  return k.family === 'rsa'
+    ? [{ type: pkcs11.CKA_MODULUS, value: k.modulus }, { type: pkcs11.CKA_PUBLIC_EXPONENT, value: k.publicExponent }]
+    : [{ type: pkcs11.CKA_EC_PARAMS, value: k.ecParams }, { type: pkcs11.CKA_EC_POINT, value: k.ecPoint }];
 }
 
 function describeKey(k: PublicKeyAttributes): string {
@@ -70,15 +78,18 @@ export function findKeyPair(lib: pkcs11.PKCS11, session: Buffer, token: TokenRef
   if (publicKeys.length !== 1) {
     throw setupError(`no single public key labelled '${label}' beside the private key on token ${tokenName(token)}`, 'hsm-bench verifies every signature against the public key on the token; import or create the public key');
   }
-  const publicKey = readPublicKey(lib, session, publicKeys[0]!, alg);
+  const publicKey = readPublicKey(lib, session, publicKeys[0]!, alg.family);
   if (!matchesAlgorithm(publicKey, alg)) {
     throw setupError(`key '${label}' on token ${tokenName(token)} is ${describeKey(publicKey)}, not ${alg.displayName}`, 'choose the matching --alg or another --key-label');
   }
   return { label, id, privateKey, publicKey };
 }
 
-/** Generates a token key pair: private, sensitive and non-extractable, usable only for signing. */
-export function generateKeyPair(lib: pkcs11.PKCS11, session: Buffer, alg: Algorithm, label: string): void {
+/**
+ * Generates a token key pair, private and sensitive, usable only for signing. Non-extractable unless `extractable`
+ * (needed only to clone it under a wrapping key: the key still never leaves a token in the clear).
+ */
+export function generateKeyPair(lib: pkcs11.PKCS11, session: Buffer, alg: Algorithm, label: string, extractable = false): Buffer {
   const id = randomBytes(16);
   const common: Template = [
     { type: pkcs11.CKA_TOKEN, value: true },
@@ -90,7 +101,7 @@ export function generateKeyPair(lib: pkcs11.PKCS11, session: Buffer, alg: Algori
     ...common,
     { type: pkcs11.CKA_PRIVATE, value: true },
     { type: pkcs11.CKA_SENSITIVE, value: true },
-    { type: pkcs11.CKA_EXTRACTABLE, value: false },
+    { type: pkcs11.CKA_EXTRACTABLE, value: extractable },
     { type: pkcs11.CKA_SIGN, value: true },
   ];
   if (alg.family === 'rsa') {
@@ -100,4 +111,14 @@ export function generateKeyPair(lib: pkcs11.PKCS11, session: Buffer, alg: Algori
     publicTemplate.push({ type: pkcs11.CKA_EC_PARAMS, value: alg.curveOidDer });
     lib.C_GenerateKeyPair(session, { mechanism: pkcs11.CKM_EC_KEY_PAIR_GEN }, publicTemplate, privateTemplate);
   }
+  return id;
+}
+
+/** Every object (any class) whose CKA_LABEL is exactly `label`. */
+export function objectsLabelled(lib: pkcs11.PKCS11, session: Buffer, label: string): { handle: Buffer; className: string }[] {
+  return findObjects(lib, session, [{ type: pkcs11.CKA_LABEL, value: label }]).map((handle) => {
+    const cls = (lib.C_GetAttributeValue(session, handle, [{ type: pkcs11.CKA_CLASS }])[0]!.value as Buffer).readUInt32LE(0);
+    const className = cls === pkcs11.CKO_PRIVATE_KEY ? 'private key' : cls === pkcs11.CKO_PUBLIC_KEY ? 'public key' : cls === pkcs11.CKO_SECRET_KEY ? 'secret key' : `object class ${cls}`;
+    return { handle, className };
+  });
 }

@@ -12,21 +12,26 @@ export interface PinSource {
  * Reads the user PIN from a file, an environment variable, or a masked prompt — never from a flag value, so it
  * never shows in `ps`, shell history or CI logs. The PIN is returned to the caller and never printed or stored.
  */
-export async function readPin(source: PinSource): Promise<string> {
-  if (source.pinFile !== undefined) {
-    let pin: string;
+export function readPin(source: PinSource): Promise<string> {
+  return readSecret(source.pinEnv, source.pinFile, source.interactive, 'PIN', 'User PIN: ');
+}
+
+/** A secret (PIN or passphrase) from a file, an environment variable, or a masked prompt, in that order. */
+export async function readSecret(envVar: string, file: string | undefined, interactive: boolean, what: string, prompt: string): Promise<string> {
+  if (file !== undefined) {
+    let secret: string;
     try {
-      pin = readFileSync(source.pinFile, 'utf8').replace(/\r?\n$/, '');
+      secret = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
     } catch (error) {
-      throw setupError(`cannot read the PIN file ${source.pinFile}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`, 'give a readable file holding only the PIN', error);
+      throw setupError(`cannot read the ${what} file ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`, `give a readable file holding only the ${what}`, error);
     }
-    if (pin === '') throw setupError(`the PIN file ${source.pinFile} is empty`, 'write the PIN into it, with no other text');
-    return pin;
+    if (secret === '') throw setupError(`the ${what} file ${file} is empty`, `write the ${what} into it, with no other text`);
+    return secret;
   }
-  const fromEnv = process.env[source.pinEnv];
+  const fromEnv = process.env[envVar];
   if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
-  if (source.interactive) return promptMasked('User PIN: ');
-  throw setupError(`no PIN: ${source.pinEnv} is not set and there is no terminal to ask on`, `set ${source.pinEnv} (or the variable named by --pin-env), or give --pin-file`);
+  if (interactive) return promptMasked(prompt);
+  throw setupError(`no ${what}: ${envVar} is not set and there is no terminal to ask on`, `set ${envVar}, or give the ${what} in a file`);
 }
 
 /** Reads a line from the terminal without echoing it. */

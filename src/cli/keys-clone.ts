@@ -1,0 +1,71 @@
+import { Command } from 'commander';
+import { setupError, usageError } from '../errors.js';
+import { cloneKeyPair, DEFAULT_KEK_LABEL, importKek } from '../pkcs11/clone.js';
+import { tokenName } from '../pkcs11/discovery.js';
+import { createKekShare, openKekShare } from '../secrets/kek-share.js';
+import { readSecret } from '../secrets/pin.js';
+import { isInteractive } from './terminal.js';
+import { addTokenOptions, type TokenOptions } from './token-options.js';
+import { withTokenSessions } from './token-sessions.js';
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+interface PassphraseOptions {
+  passphraseEnv: string;
+  passphraseFile?: string;
+}
+
+const passphrase = (o: PassphraseOptions) => readSecret(o.passphraseEnv, o.passphraseFile, isInteractive() && Boolean(process.stdin.isTTY), 'passphrase', 'Share passphrase: ');
+
+const withPassphraseOptions = (c: Command) =>
+  c.option('--passphrase-env <var>', 'environment variable holding the share passphrase', 'HSM_BENCH_KEK_PASSPHRASE').option('--passphrase-file <path>', 'file holding the share passphrase');
+
+export function kekCommand(): Command {
+  const create = withPassphraseOptions(new Command('create'))
+    .description('make a new key-encryption-key share file, protected by a passphrase (touches no token)')
+    .requiredOption('--file <path>', 'the share file to write (never overwritten)')
+    .action(async (o: PassphraseOptions & { file: string }) => {
+      const kcv = createKekShare(o.file, await passphrase(o));
+      say(`wrote KEK share ${o.file} (key check value ${kcv}); import it into every token with 'hsm-bench keys kek import --file ${o.file}'`);
+    });
+  const importCmd = withPassphraseOptions(addTokenOptions(new Command('import')))
+    .description('import the KEK of a share file into every selected token, as a wrap/unwrap-only AES key')
+    .requiredOption('--file <path>', 'the share file')
+    .option('--kek-label <label>', 'CKA_LABEL of the KEK on the tokens', DEFAULT_KEK_LABEL)
+    .action(async (o: TokenOptions & PassphraseOptions & { file: string; kekLabel: string }) => {
+      const { key, kcv } = openKekShare(o.file, await passphrase(o));
+      try {
+        await withTokenSessions(o, (mod, sessions) => {
+          for (const s of sessions) {
+            const done = importKek(mod.lib, s, key, o.kekLabel, kcv);
+            say(`token ${tokenName(s.token)}: ${done === 'imported' ? `imported KEK '${o.kekLabel}' (key check value ${kcv})` : `already has a KEK '${o.kekLabel}'; left as it is`}`);
+          }
+        });
+      } finally {
+        key.fill(0);
+      }
+    });
+  return new Command('kek').description('the shared key-encryption key that lets tokens pass keys to each other wrapped').addCommand(create).addCommand(importCmd);
+}
+
+export function cloneCommand(): Command {
+  return addTokenOptions(new Command('clone'))
+    .description('copy a key pair to other tokens, wrapped under the shared KEK: private key material never leaves a token in the clear')
+    .requiredOption('--label <label>', 'CKA_LABEL of the key pair to clone')
+    .requiredOption('--from <slot>', 'slot id of the token that has the key pair')
+    .requiredOption('--to <slots>', "slot ids to copy to, comma-separated, or 'all' (every other selected token)")
+    .option('--kek-label <label>', 'CKA_LABEL of the KEK on the tokens', DEFAULT_KEK_LABEL)
+    .action(async (o: TokenOptions & { label: string; from: string; to: string; kekLabel: string }) => {
+      await withTokenSessions(o, (mod, sessions) => {
+        const source = sessions.find((s) => s.token.slotId === o.from);
+        if (!source) throw setupError(`no selected token in slot ${o.from}`, `slots: ${sessions.map((s) => s.token.slotId).join(', ')}`);
+        const wanted = o.to === 'all' ? sessions.filter((s) => s !== source).map((s) => s.token.slotId) : o.to.split(',');
+        if (wanted.includes(o.from)) throw usageError('--to names the --from slot', 'a token cannot be cloned onto itself');
+        const missing = wanted.filter((id) => !sessions.some((s) => s.token.slotId === id));
+        if (missing.length > 0) throw setupError(`no selected token in slot ${missing.join(', ')}`, `slots: ${sessions.map((s) => s.token.slotId).join(', ')}`);
+        const targets = wanted.map((id) => sessions.find((s) => s.token.slotId === id)!);
+        if (targets.length === 0) throw setupError('there is no other token to clone to');
+        cloneKeyPair(mod.lib, source, targets, o.label, o.kekLabel, say);
+      });
+    });
+}

@@ -1,0 +1,69 @@
+import { createInterface } from 'node:readline/promises';
+import { Command } from 'commander';
+import { setupError, usageError } from '../errors.js';
+import { algorithmById } from '../pkcs11/algorithms.js';
+import { tokenName } from '../pkcs11/discovery.js';
+import { defaultKeyLabel, generateKeyPair, hasPrivateKey, objectsLabelled } from '../pkcs11/keys.js';
+import { isInteractive } from './terminal.js';
+import { addTokenOptions, type TokenOptions } from './token-options.js';
+import { withTokenSessions } from './token-sessions.js';
+import { cloneCommand, kekCommand } from './keys-clone.js';
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+function createCommand(): Command {
+  return addTokenOptions(new Command('create'))
+    .description('create a signing key pair on every selected token (skips tokens that already have the label)')
+    .requiredOption('--alg <alg>', 'key algorithm, as for scale')
+    .option('--label <label>', 'CKA_LABEL of the key pair (default hsm-bench-<alg>)')
+    .option('--extractable', 'allow wrapping the private key under a key-encryption key, for keys clone')
+    .action(async (o: TokenOptions & { alg: string; label?: string; extractable?: boolean }) => {
+      const alg = algorithmById(o.alg);
+      const label = o.label ?? defaultKeyLabel(alg);
+      await withTokenSessions(o, (mod, sessions) => {
+        for (const { token, session } of sessions) {
+          if (hasPrivateKey(mod.lib, session, label)) {
+            say(`token ${tokenName(token)}: already has a key pair '${label}'; left as it is`);
+            continue;
+          }
+          const id = generateKeyPair(mod.lib, session, alg, label, o.extractable === true);
+          say(`token ${tokenName(token)}: created ${alg.displayName} key pair '${label}' id ${id.toString('hex')} (private, sensitive, ${o.extractable ? 'extractable under wrapping only' : 'non-extractable'})`);
+        }
+      });
+    });
+}
+
+async function confirm(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+function deleteCommand(): Command {
+  return addTokenOptions(new Command('delete'))
+    .description('delete the objects labelled exactly LABEL on the selected tokens, after showing them')
+    .requiredOption('--label <label>', 'CKA_LABEL of the objects to delete')
+    .option('--yes', 'do not ask (required when not on a terminal)')
+    .action(async (o: TokenOptions & { label: string; yes?: boolean }) => {
+      await withTokenSessions(o, async (mod, sessions) => {
+        const found = sessions.flatMap(({ token, session }) => objectsLabelled(mod.lib, session, o.label).map((obj) => ({ token, session, ...obj })));
+        if (found.length === 0) throw setupError(`no object labelled '${o.label}' on the selected tokens`, "run 'hsm-bench list --keys' to see the labels");
+        for (const f of found) process.stderr.write(`will delete ${f.className} '${o.label}' on token ${tokenName(f.token)}\n`);
+        if (!o.yes) {
+          if (!isInteractive() || !process.stdin.isTTY) throw usageError(`not deleting ${found.length} objects without confirmation`, 'add --yes to delete when not on a terminal');
+          if (!(await confirm(`delete these ${found.length} objects? [y/N] `))) return say('nothing deleted');
+        }
+        for (const f of found) {
+          mod.lib.C_DestroyObject(f.session, f.handle);
+          say(`deleted ${f.className} '${o.label}' on token ${tokenName(f.token)}`);
+        }
+      });
+    });
+}
+
+export function keysCommand(): Command {
+  return new Command('keys').description('create, delete and clone the key pairs hsm-bench signs with').addCommand(createCommand()).addCommand(deleteCommand()).addCommand(cloneCommand()).addCommand(kekCommand());
+}

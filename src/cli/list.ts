@@ -1,0 +1,87 @@
+import Table from 'cli-table3';
+import { Command } from 'commander';
+import { tokenName } from '../pkcs11/discovery.js';
+import { listKeyPairs, listSlots, signingMechanisms, type SlotListing } from '../pkcs11/inventory.js';
+import { Pkcs11Module, type ModuleInfo } from '../pkcs11/module.js';
+import { login, openSession } from '../pkcs11/session.js';
+import { addTokenOptions, resolveBackend, type TokenOptions } from './token-options.js';
+
+interface ListOptions extends TokenOptions {
+  mechanisms?: boolean;
+  keys?: boolean;
+  json?: boolean;
+}
+
+export interface Listing {
+  module: ModuleInfo;
+  slots: SlotListing[];
+  notes: string[];
+}
+
+/** Collects the listing (the data `--json` prints); PINs are used only for --keys, and only when one is given. */
+async function collect(o: ListOptions): Promise<Listing> {
+  const backend = resolveBackend(o);
+  const pinGiven = backend.embedded || o.pinFile !== undefined || Boolean(process.env[o.pinEnv]);
+  const mod = Pkcs11Module.open(backend.modulePath);
+  const notes: string[] = [];
+  try {
+    let slots = listSlots(mod.lib);
+    if (o.slots) slots = slots.filter((s) => o.slots!.split(',').includes(s.slotId));
+    if (o.tokenLabel !== undefined) slots = slots.filter((s) => s.token?.label.startsWith(o.tokenLabel!));
+    for (const s of slots) {
+      if (!s.token?.initialized) continue;
+      const slot = mod.lib.C_GetSlotList(true).find((h) => h.readBigUInt64LE(0).toString() === s.slotId)!;
+      if (o.mechanisms) s.mechanisms = signingMechanisms(mod.lib, slot);
+      if (o.keys) {
+        const session = openSession(mod.lib, { ...s.token, slot });
+        try {
+          const canLogin = pinGiven && s.token.loginRequired;
+          if (canLogin) login(mod.lib, session, { ...s.token, slot }, await backend.pin());
+          s.keys = listKeyPairs(mod.lib, session, canLogin || !s.token.loginRequired);
+        } finally {
+          mod.lib.C_CloseSession(session);
+        }
+      }
+    }
+    if (o.keys && !pinGiven) notes.push(`private keys are hidden without a PIN: set ${o.pinEnv} (or use --pin-file) to see which key pairs are complete`);
+    if (!o.mechanisms || !o.keys) notes.push(`${[!o.mechanisms && '--mechanisms', !o.keys && '--keys'].filter(Boolean).join(' and ')} show${o.mechanisms || o.keys ? 's' : ''} more`);
+    return { module: mod.info, slots, notes };
+  } finally {
+    mod.close();
+  }
+}
+
+const yesNo = (b: boolean) => (b ? 'yes' : 'no');
+
+export function renderListing(l: Listing): string {
+  const lines = [`module: ${l.module.libraryDescription} ${l.module.libraryVersion} by ${l.module.manufacturer} (${l.module.path})`];
+  const table = new Table({ head: ['Slot', 'Slot description', 'Token', 'Label', 'Manufacturer', 'Model', 'Serial', 'Firmware', 'Login required', 'Initialized'], style: { head: [], border: [] } });
+  for (const s of l.slots) {
+    const t = s.token;
+    table.push([s.slotId, s.slotDescription, yesNo(s.tokenPresent), t?.label ?? '', t?.manufacturer ?? '', t?.model ?? '', t?.serial ?? '', t?.firmwareVersion ?? '', t ? yesNo(t.loginRequired) : '', t ? yesNo(t.initialized) : '']);
+  }
+  lines.push(table.toString());
+  for (const s of l.slots) {
+    if (!s.token || (!s.mechanisms && !s.keys)) continue;
+    lines.push('', `token ${tokenName({ ...s.token, slotId: s.slotId })}:`);
+    if (s.mechanisms) lines.push(`  signing mechanisms: ${s.mechanisms.map((m) => `${m.name} (${m.minKeySize}–${m.maxKeySize})`).join(', ') || 'none'}`);
+    if (s.keys) {
+      if (s.keys.length === 0) lines.push('  key pairs: none');
+      for (const k of s.keys) lines.push(`  key pair '${k.label}' id ${k.id || '(none)'}: ${k.type} ${k.size}${k.hasPrivateKey === null ? ', private key not checked' : k.hasPrivateKey ? '' : ', NO private key'}`);
+    }
+  }
+  lines.push(...l.notes.map((n) => `note: ${n}`));
+  return lines.join('\n') + '\n';
+}
+
+export function listCommand(): Command {
+  return addTokenOptions(new Command('list'))
+    .description('the slots and tokens of a module, like a hub port list; no PIN needed')
+    .option('--mechanisms', 'add the signing mechanisms of each token, with key sizes')
+    .option('--keys', 'add the key pairs found on each token (private keys need a PIN)')
+    .option('--json', 'print the listing as JSON')
+    .action(async (o: ListOptions) => {
+      const listing = await collect(o);
+      process.stdout.write(o.json ? JSON.stringify(listing, null, 2) + '\n' : renderListing(listing));
+    });
+}

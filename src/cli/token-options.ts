@@ -1,0 +1,33 @@
+import { Command, Option } from 'commander';
+import { defaultWorkspace, embeddedBackend } from '../embedded/softhsm.js';
+import { readPin } from '../secrets/pin.js';
+import { isInteractive } from './terminal.js';
+
+/** The flags of every command that touches tokens: module, selection, PIN source, embedded workspace. */
+export interface TokenOptions {
+  module?: string;
+  workspace: string;
+  slots?: string;
+  tokenLabel?: string;
+  pinEnv: string;
+  pinFile?: string;
+}
+
+export function addTokenOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--module <path>', "PKCS#11 module of your tokens (default: hsm-bench's embedded SoftHSM2 tokens)").env('HSM_BENCH_MODULE'))
+    .option('--slots <ids>', 'use only these slot ids, in this order (see hsm-bench list)')
+    .option('--token-label <prefix>', 'use only tokens whose label starts with this')
+    .option('--pin-env <var>', 'environment variable holding the user PIN', 'HSM_BENCH_PIN')
+    .option('--pin-file <path>', 'file holding the user PIN')
+    .option('--workspace <dir>', 'where the embedded SoftHSM2 tokens live (env HSM_BENCH_WORKSPACE)', defaultWorkspace());
+}
+
+/** The module to open and how to get the PIN: the embedded workspace's own, or the user's (read only when needed). */
+export function resolveBackend(o: TokenOptions): { modulePath: string; embedded: boolean; pin: () => Promise<string> } {
+  if (o.module !== undefined) {
+    return { modulePath: o.module, embedded: false, pin: () => readPin({ pinEnv: o.pinEnv, pinFile: o.pinFile, interactive: isInteractive() && Boolean(process.stdin.isTTY) }) };
+  }
+  const backend = embeddedBackend(o.workspace);
+  return { modulePath: backend.modulePath, embedded: true, pin: async () => backend.pin };
+}

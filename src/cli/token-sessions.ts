@@ -1,0 +1,33 @@
+import { listTokens, selectTokens, type TokenRef } from '../pkcs11/discovery.js';
+import { Pkcs11Module } from '../pkcs11/module.js';
+import { login, openSession } from '../pkcs11/session.js';
+import { tokenSelection } from '../engine/plan.js';
+import { resolveBackend, type TokenOptions } from './token-options.js';
+
+export interface TokenSession {
+  token: TokenRef;
+  session: Buffer;
+}
+
+/**
+ * Opens the selected tokens with a logged-in read-write session each, runs `work`, then closes everything.
+ * Used by the key commands; a PIN failure stops before any token is changed (login() never retries it).
+ */
+export async function withTokenSessions<T>(o: TokenOptions, work: (mod: Pkcs11Module, sessions: TokenSession[]) => Promise<T> | T): Promise<T> {
+  const backend = resolveBackend(o);
+  const mod = Pkcs11Module.open(backend.modulePath);
+  const sessions: TokenSession[] = [];
+  try {
+    const tokens = selectTokens(listTokens(mod.lib), tokenSelection(o), 1);
+    const pin = tokens.some((t) => t.loginRequired) ? await backend.pin() : undefined;
+    for (const token of tokens) {
+      const session = openSession(mod.lib, token, true);
+      sessions.push({ token, session });
+      if (token.loginRequired) login(mod.lib, session, token, pin!);
+    }
+    return await work(mod, sessions);
+  } finally {
+    for (const s of sessions) mod.lib.C_CloseSession(s.session);
+    mod.close();
+  }
+}

@@ -1,0 +1,122 @@
+import { randomBytes } from 'node:crypto';
+import pkcs11, { type Template } from 'pkcs11js';
+import { setupError } from '../errors.js';
+import { verifySignature } from '../verify/verifier.js';
+import { publicKeyFromAttributes, type PublicKeyAttributes } from '../verify/public-key.js';
+import { ckrName, ckrOf } from './ckr.js';
+import { tokenName, type TokenRef } from './discovery.js';
+import { findObjects, publicKeyTemplate, readPublicKey } from './keys.js';
+import { chooseSignMechanism, signInput, toPkcs11Mechanism } from './mechanisms.js';
+import { describe } from './session.js';
+
+export const DEFAULT_KEK_LABEL = 'hsm-bench-kek';
+/** AES key wrap with padding (RFC 5649): wraps private keys of any length under an AES key-encryption key. */
+const WRAP_MECHANISM = { mechanism: pkcs11.CKM_AES_KEY_WRAP_PAD };
+
+interface Side {
+  token: TokenRef;
+  session: Buffer;
+}
+
+/** Imports the KEK as a sensitive, non-extractable token AES key that can only wrap and unwrap. */
+export function importKek(lib: pkcs11.PKCS11, s: Side, key: Buffer, label: string, kcv: string): 'imported' | 'present' {
+  if (findObjects(lib, s.session, [{ type: pkcs11.CKA_CLASS, value: pkcs11.CKO_SECRET_KEY }, { type: pkcs11.CKA_LABEL, value: label }]).length > 0) return 'present';
+  lib.C_CreateObject(s.session, [
+    { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_SECRET_KEY },
+    { type: pkcs11.CKA_KEY_TYPE, value: pkcs11.CKK_AES },
+    { type: pkcs11.CKA_VALUE, value: key },
+    { type: pkcs11.CKA_LABEL, value: label },
+    { type: pkcs11.CKA_ID, value: Buffer.from(kcv, 'hex') },
+    { type: pkcs11.CKA_TOKEN, value: true },
+    { type: pkcs11.CKA_PRIVATE, value: true },
+    { type: pkcs11.CKA_SENSITIVE, value: true },
+    { type: pkcs11.CKA_EXTRACTABLE, value: false },
+    { type: pkcs11.CKA_WRAP, value: true },
+    { type: pkcs11.CKA_UNWRAP, value: true },
+    { type: pkcs11.CKA_ENCRYPT, value: false },
+    { type: pkcs11.CKA_DECRYPT, value: false },
+  ]);
+  return 'imported';
+}
+
+function kekOn(lib: pkcs11.PKCS11, s: Side, kekLabel: string): Buffer {
+  const found = findObjects(lib, s.session, [{ type: pkcs11.CKA_CLASS, value: pkcs11.CKO_SECRET_KEY }, { type: pkcs11.CKA_LABEL, value: kekLabel }]);
+  if (found.length !== 1) {
+    throw setupError(`token ${tokenName(s.token)} has ${found.length === 0 ? 'no' : found.length} key-encryption key labelled '${kekLabel}'`, "import the same share into every token first: 'hsm-bench keys kek import --file SHARE'");
+  }
+  return found[0]!;
+}
+
+function single(lib: pkcs11.PKCS11, s: Side, cls: number, label: string): Buffer | undefined {
+  return findObjects(lib, s.session, [{ type: pkcs11.CKA_CLASS, value: cls }, { type: pkcs11.CKA_LABEL, value: label }])[0];
+}
+
+const sameKey = (x: PublicKeyAttributes, y: PublicKeyAttributes) =>
+  x.family === 'rsa' && y.family === 'rsa' ? x.modulus.equals(y.modulus) && x.publicExponent.equals(y.publicExponent) : x.family === 'ec' && y.family === 'ec' && x.ecParams.equals(y.ecParams) && x.ecPoint.equals(y.ecPoint);
+
+/**
+ * Copies the key pair `label` from `source` to each target: the private key is wrapped under the shared KEK on
+ * the source token and unwrapped inside the target, so its material never exists in the clear on the host. The
+ * public key is copied as is. Each clone then signs a fresh message that must verify against the source's public
+ * key, and its public key must equal the source's, before the clone counts as made.
+ */
+export function cloneKeyPair(lib: pkcs11.PKCS11, source: Side, targets: Side[], label: string, kekLabel: string, log: (line: string) => void): void {
+  const privateKey = single(lib, source, pkcs11.CKO_PRIVATE_KEY, label);
+  const publicHandle = single(lib, source, pkcs11.CKO_PUBLIC_KEY, label);
+  if (!privateKey || !publicHandle) throw setupError(`token ${tokenName(source.token)} has no key pair labelled '${label}'`, "see 'hsm-bench list --keys'");
+  const [keyType, id, extractable] = lib.C_GetAttributeValue(source.session, privateKey, [{ type: pkcs11.CKA_KEY_TYPE }, { type: pkcs11.CKA_ID }, { type: pkcs11.CKA_EXTRACTABLE }]);
+  if (!extractable!.value) {
+    throw setupError(`key '${label}' on token ${tokenName(source.token)} was created non-extractable and cannot be wrapped`, "create keys meant for cloning with 'hsm-bench keys create --extractable'");
+  }
+  const type = (keyType!.value as Buffer).readUInt32LE(0);
+  const family = type === pkcs11.CKK_RSA ? 'rsa' : 'ec';
+  const sourcePublic = readPublicKey(lib, source.session, publicHandle, family);
+  for (const t of targets) {
+    if (single(lib, t, pkcs11.CKO_PRIVATE_KEY, label) || single(lib, t, pkcs11.CKO_PUBLIC_KEY, label)) {
+      throw setupError(`token ${tokenName(t.token)} already has a key labelled '${label}'`, `delete it first ('hsm-bench keys delete --label ${label} --slots ${t.token.slotId}') or leave that token out`);
+    }
+  }
+  const targetKeks = targets.map((t) => kekOn(lib, t, kekLabel));
+  let wrapped: Buffer;
+  try {
+    wrapped = Buffer.from(lib.C_WrapKey(source.session, WRAP_MECHANISM, kekOn(lib, source, kekLabel), privateKey, Buffer.alloc(16384)));
+  } catch (error) {
+    const code = ckrOf(error);
+    throw setupError(`the module cannot wrap the private key on token ${tokenName(source.token)}: ${describe(error)}`, code === pkcs11.CKR_MECHANISM_INVALID || code === pkcs11.CKR_FUNCTION_NOT_SUPPORTED ? 'this module does not support CKM_AES_KEY_WRAP_PAD for private keys; use its vendor tools to clone keys' : 'check that the key is extractable and the KEK may wrap', error);
+  }
+  const common: Template = [
+    { type: pkcs11.CKA_KEY_TYPE, value: type },
+    { type: pkcs11.CKA_LABEL, value: label },
+    { type: pkcs11.CKA_ID, value: id!.value as Buffer },
+    { type: pkcs11.CKA_TOKEN, value: true },
+  ];
+  targets.forEach((t, i) => {
+    let clone: Buffer;
+    try {
+      clone = lib.C_UnwrapKey(t.session, WRAP_MECHANISM, targetKeks[i]!, wrapped, [
+        ...common,
+        { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PRIVATE_KEY },
+        { type: pkcs11.CKA_PRIVATE, value: true },
+        { type: pkcs11.CKA_SENSITIVE, value: true },
+        { type: pkcs11.CKA_EXTRACTABLE, value: true },
+        { type: pkcs11.CKA_SIGN, value: true },
+      ]);
+    } catch (error) {
+      throw setupError(`unwrapping on token ${tokenName(t.token)} failed: ${ckrName(ckrOf(error) ?? -1)}`, 'the share imported there must be the same as on the source (compare the KEK ids in hsm-bench list --keys)', error);
+    }
+    const clonePublic = lib.C_CreateObject(t.session, [...common, { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PUBLIC_KEY }, { type: pkcs11.CKA_VERIFY, value: true }, ...publicKeyTemplate(sourcePublic)]);
+    prove(lib, t, clone, readPublicKey(lib, t.session, clonePublic, family), sourcePublic);
+    log(`token ${tokenName(t.token)}: cloned '${label}' from ${tokenName(source.token)}; its signature verifies against the source's public key`);
+  });
+}
+
+function prove(lib: pkcs11.PKCS11, t: Side, clone: Buffer, clonePublic: PublicKeyAttributes, sourcePublic: PublicKeyAttributes): void {
+  if (!sameKey(clonePublic, sourcePublic)) throw setupError(`the public key cloned to token ${tokenName(t.token)} differs from the source's`);
+  const mechanism = chooseSignMechanism(sourcePublic.family === 'rsa' ? 'pkcs1' : 'ecdsa', [{ name: tokenName(t.token), mechanisms: lib.C_GetMechanismList(t.token.slot) }]);
+  const message = randomBytes(32);
+  lib.C_SignInit(t.session, toPkcs11Mechanism(mechanism), clone);
+  const signature = Buffer.from(lib.C_Sign(t.session, signInput(mechanism, message), Buffer.alloc(1024)));
+  if (!verifySignature(publicKeyFromAttributes(sourcePublic), mechanism, message, signature)) {
+    throw setupError(`the key cloned to token ${tokenName(t.token)} signs, but its signature does not verify against the source's public key`, 'delete the clone and check the wrapping key');
+  }
+}

@@ -1,0 +1,85 @@
+import pkcs11 from 'pkcs11js';
+import { ALGORITHMS } from './algorithms.js';
+import { readToken, slotIdOf, type TokenRef } from './discovery.js';
+import { findObjects } from './keys.js';
+import { mechanismNames } from './mechanisms.js';
+
+/** CK_SLOT_INFO flag (PKCS#11 2.40 §3.2): pkcs11js exports it, but its type definitions lack it. */
+const CKF_TOKEN_PRESENT = 0x1;
+
+/** What `hsm-bench list` shows: every slot, like a hub's port list, and optionally mechanisms and keys. */
+export interface SlotListing {
+  slotId: string;
+  slotDescription: string;
+  tokenPresent: boolean;
+  token: Omit<TokenRef, 'slot'> | null;
+  mechanisms?: { name: string; minKeySize: number; maxKeySize: number }[];
+  keys?: KeyListing[];
+}
+
+export interface KeyListing {
+  label: string;
+  id: string;
+  type: 'RSA' | 'EC';
+  /** RSA modulus bits, or the curve name (the OID in hex for curves hsm-bench does not know). */
+  size: string;
+  /** Whether the matching private key was found; null when not logged in (private keys are hidden then). */
+  hasPrivateKey: boolean | null;
+}
+
+export function listSlots(lib: pkcs11.PKCS11): SlotListing[] {
+  return lib
+    .C_GetSlotList(false)
+    .sort((a, b) => (slotIdOf(a) < slotIdOf(b) ? -1 : 1))
+    .map((slot) => {
+      const info = lib.C_GetSlotInfo(slot);
+      const tokenPresent = (info.flags & CKF_TOKEN_PRESENT) !== 0;
+      let token: SlotListing['token'] = null;
+      if (tokenPresent) {
+        const { slot: _handle, ...identity } = readToken(lib, slot);
+        token = identity;
+      }
+      return { slotId: slotIdOf(slot).toString(), slotDescription: info.slotDescription.trim(), tokenPresent, token };
+    });
+}
+
+/** Signing mechanisms (RSA and ECDSA with CKF_SIGN) with the key sizes the token reports. */
+export function signingMechanisms(lib: pkcs11.PKCS11, slot: Buffer): NonNullable<SlotListing['mechanisms']> {
+  const codes = lib.C_GetMechanismList(slot);
+  const names = mechanismNames(codes);
+  return codes
+    .map((code, i) => ({ code, name: names[i]! }))
+    .filter(({ name }) => /RSA|ECDSA/.test(name))
+    .map(({ code, name }) => ({ name, info: lib.C_GetMechanismInfo(slot, code) }))
+    .filter(({ info }) => (info.flags & pkcs11.CKF_SIGN) !== 0)
+    .map(({ name, info }) => ({ name, minKeySize: info.minKeySize, maxKeySize: info.maxKeySize }));
+}
+
+function curveName(ecParams: Buffer): string {
+  const known = ALGORITHMS.find((a) => a.family === 'ec' && a.curveOidDer.equals(ecParams));
+  return known && known.family === 'ec' ? known.curve : ecParams.toString('hex');
+}
+
+/** Key pairs usable for signing, found by their public keys; with `loggedIn`, also checks for the private key. */
+export function listKeyPairs(lib: pkcs11.PKCS11, session: Buffer, loggedIn: boolean): KeyListing[] {
+  const publicKeys = findObjects(lib, session, [{ type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PUBLIC_KEY }]);
+  return publicKeys.flatMap((handle): KeyListing[] => {
+    const [label, id, keyType] = lib.C_GetAttributeValue(session, handle, [{ type: pkcs11.CKA_LABEL }, { type: pkcs11.CKA_ID }, { type: pkcs11.CKA_KEY_TYPE }]);
+    const type = (keyType!.value as Buffer).readUInt32LE(0);
+    let size: string;
+    if (type === pkcs11.CKK_RSA) {
+      size = String((lib.C_GetAttributeValue(session, handle, [{ type: pkcs11.CKA_MODULUS }])[0]!.value as Buffer).length * 8);
+    } else if (type === pkcs11.CKK_EC) {
+      size = curveName(lib.C_GetAttributeValue(session, handle, [{ type: pkcs11.CKA_EC_PARAMS }])[0]!.value as Buffer);
+    } else {
+      return [];
+    }
+    const idBytes = (id!.value as Buffer) ?? Buffer.alloc(0);
+    const labelText = ((label!.value as Buffer) ?? Buffer.alloc(0)).toString('utf8');
+    let hasPrivateKey: boolean | null = null;
+    if (loggedIn) {
+      hasPrivateKey = findObjects(lib, session, [{ type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PRIVATE_KEY }, { type: pkcs11.CKA_ID, value: idBytes }]).length > 0;
+    }
+    return [{ label: labelText, id: idBytes.toString('hex'), type: type === pkcs11.CKK_RSA ? 'RSA' : 'EC', size, hasPrivateKey }];
+  });
+}
