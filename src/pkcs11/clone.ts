@@ -65,7 +65,8 @@ export function cloneKeyPair(lib: pkcs11.PKCS11, source: Side, targets: Side[], 
   const publicHandle = single(lib, source, pkcs11.CKO_PUBLIC_KEY, label);
   if (!privateKey || !publicHandle) throw setupError(`token ${tokenName(source.token)} has no key pair labelled '${label}'`, "see 'hsm-bench list --keys'");
   const [keyType, id, extractable] = lib.C_GetAttributeValue(source.session, privateKey, [{ type: pkcs11.CKA_KEY_TYPE }, { type: pkcs11.CKA_ID }, { type: pkcs11.CKA_EXTRACTABLE }]);
-  if (!extractable!.value) {
+  // pkcs11js returns CK_BBOOL attributes as a one-byte Buffer.
+  if ((extractable!.value as Buffer)[0] === 0) {
     throw setupError(`key '${label}' on token ${tokenName(source.token)} was created non-extractable and cannot be wrapped`, "create keys meant for cloning with 'hsm-bench keys create --extractable'");
   }
   const type = (keyType!.value as Buffer).readUInt32LE(0);

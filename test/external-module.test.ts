@@ -1,0 +1,150 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { RunResult } from '../src/result/run-result.js';
+import type { Listing } from '../src/cli/list.js';
+import { runCli, tempDir } from './helpers/cli.js';
+import { ExternalSoftHsm, SPY_MODULE, TEST_PIN } from './helpers/softhsm-module.js';
+
+const hsm = new ExternalSoftHsm();
+const out = tempDir('external-out');
+const withPin = () => ({ ...hsm.env, HSM_BENCH_PIN: TEST_PIN });
+const moduleArgs = () => ['--module', hsm.module];
+let slotOf: Record<string, string>;
+
+beforeAll(() => {
+  for (const label of ['lab-A', 'lab-B', 'lab-C']) hsm.initToken(label);
+  hsm.generateKey('lab-A', 'rsa:2048', 'lab-rsa');
+  hsm.generateKey('lab-B', 'rsa:2048', 'lab-rsa');
+  hsm.generateKey('lab-A', 'EC:brainpoolP256r1', 'lab-ec');
+  const listing: Listing = JSON.parse(runCli(['list', '--json', ...moduleArgs()], hsm.env).stdout);
+  slotOf = Object.fromEntries(listing.slots.filter((s) => s.token?.initialized).map((s) => [s.token!.label, s.slotId]));
+});
+
+describe('a user module (SoftHSM2 tokens made by softhsm2-util, keys by pkcs11-tool)', () => {
+  it('lists every slot with no PIN, and says where a PIN shows more', () => {
+    const r = runCli(['list', '--keys', ...moduleArgs()], hsm.env);
+    expect(r.status).toBe(0);
+    for (const label of ['lab-A', 'lab-B', 'lab-C']) expect(r.stdout).toContain(label);
+    expect(r.stdout).toMatch(/key pair 'lab-rsa' id 0a0b: RSA 2048, private key not checked/);
+    expect(r.stdout).toMatch(/key pair 'lab-ec' id 0a0b: EC brainpoolP256r1/);
+    expect(r.stdout).toContain('note: private keys are hidden without a PIN: set HSM_BENCH_PIN');
+  });
+
+  it('lists mechanisms with key sizes, and complete key pairs with a PIN, as JSON', () => {
+    const r = runCli(['list', '--keys', '--mechanisms', '--json', '--token-label', 'lab-A', ...moduleArgs()], withPin());
+    expect(r.status).toBe(0);
+    const listing: Listing = JSON.parse(r.stdout);
+    expect(listing.slots).toHaveLength(1);
+    const a = listing.slots[0]!;
+    expect(a.token!.label).toBe('lab-A');
+    expect(a.mechanisms).toContainEqual({ name: 'CKM_SHA256_RSA_PKCS', minKeySize: 512, maxKeySize: 16384 });
+    expect(a.keys!.map((k) => [k.label, k.type, k.size, k.hasPrivateKey]).sort()).toEqual([
+      ['lab-ec', 'EC', 'brainpoolP256r1', true],
+      ['lab-rsa', 'RSA', '2048', true],
+    ]);
+  });
+
+  it('runs scale on the selected tokens in the order given, naming the module and every token', () => {
+    const r = runCli(['scale', '--alg', 'rsa2048', '--key-label', 'lab-rsa', '--slots', `${slotOf['lab-B']},${slotOf['lab-A']}`, '--tokens', '1,2', '--signatures-per-token', '30', '--json', '--out', out, ...moduleArgs()], withPin());
+    expect(r.status).toBe(0);
+    const run: RunResult = JSON.parse(r.stdout);
+    expect(run.backend).toEqual({ kind: 'module' });
+    expect(run.module).toMatchObject({ path: hsm.module, manufacturer: 'SoftHSM', libraryDescription: 'Implementation of PKCS11' });
+    expect(run.tokens.map((t) => t.label)).toEqual(['lab-B', 'lab-A']);
+    expect(run.configurations.map((c) => c.signaturesVerified)).toEqual([30, 60]);
+  });
+
+  it('refuses to run on more tokens than are selected, saying how many were found', () => {
+    const r = runCli(['scale', '--alg', 'rsa2048', '--key-label', 'lab-rsa', '--token-label', 'lab-', '--tokens', '4', ...moduleArgs()], withPin());
+    expect(r.status).toBe(3);
+    expect(r.stderr).toMatch(/4 tokens are needed but 3 were found with a label starting 'lab-'/);
+  });
+
+  it('stops with a set-up error when a token lacks the key', () => {
+    const r = runCli(['scale', '--alg', 'rsa2048', '--key-label', 'lab-rsa', '--token-label', 'lab-', '--tokens', '3', '--out', out, ...moduleArgs()], withPin());
+    expect(r.status).toBe(3);
+    expect(r.stderr).toMatch(/no private key labelled 'lab-rsa' on token 'lab-C'/);
+    expect(r.stderr).toMatch(/hint: create it with 'hsm-bench keys create --alg rsa2048 --label lab-rsa'/);
+  });
+
+  it('off a terminal with no PIN, stops and says what to set', () => {
+    const r = runCli(['scale', '--alg', 'rsa2048', '--key-label', 'lab-rsa', '--tokens', '1', ...moduleArgs()], hsm.env);
+    expect(r.status).toBe(3);
+    expect(r.stderr).toMatch(/no PIN: HSM_BENCH_PIN is not set/);
+  });
+
+  it('logs in once after a wrong PIN, then stops before signing (counted through pkcs11-spy)', () => {
+    const log = join(tempDir('spy'), 'spy.log');
+    const r = runCli(['scale', '--alg', 'rsa2048', '--key-label', 'lab-rsa', '--token-label', 'lab-', '--tokens', '2', '--module', SPY_MODULE], { ...hsm.spyEnv(log), HSM_BENCH_PIN: '999999' });
+    expect(r.status).toBe(3);
+    expect(r.stderr).toMatch(/login to token 'lab-[ABC]' .* failed: CKR_PIN_INCORRECT/);
+    expect(r.stderr).not.toContain('999999');
+    const calls = readFileSync(log, 'utf8');
+    expect(calls.match(/^\d+: C_Login$/gm)).toHaveLength(1);
+    expect(calls).not.toMatch(/: C_Sign$/m);
+  });
+
+  it('through pkcs11-spy: one C_Initialize, one C_Login per token, one C_Finalize, and signatures from every token', () => {
+    const log = join(tempDir('spy'), 'spy.log');
+    const r = runCli(['scale', '--alg', 'rsa2048', '--key-label', 'lab-rsa', '--slots', `${slotOf['lab-A']},${slotOf['lab-B']}`, '--tokens', '2', '--signatures-per-token', '5', '--warmup', '0', '--out', out, '--module', SPY_MODULE], { ...hsm.spyEnv(log), HSM_BENCH_PIN: TEST_PIN });
+    expect(r.status).toBe(0);
+    const calls = readFileSync(log, 'utf8');
+    const count = (fn: string) => (calls.match(new RegExp(`^\\d+: ${fn}$`, 'gm')) ?? []).length;
+    expect(count('C_Initialize')).toBe(1);
+    expect(count('C_Login')).toBe(2);
+    expect(count('C_Finalize')).toBe(1);
+    expect(count('C_Sign')).toBe(10);
+    // The spy itself logs the PIN it sees; hsm-bench's own output and files never contain it.
+    expect(r.stdout + r.stderr).not.toContain(TEST_PIN);
+  });
+
+  it('names the token, the mechanism and what the token offers when a mechanism is missing', () => {
+    // SoftHSM2 offers only the mechanisms listed here: RSA key generation and PSS, no PKCS#1 v1.5 signing.
+    const limited = new ExternalSoftHsm('slots.mechanisms = CKM_RSA_PKCS_KEY_PAIR_GEN,CKM_SHA256_RSA_PKCS_PSS,CKM_RSA_PKCS_PSS\n');
+    limited.initToken('lim-A');
+    limited.generateKey('lim-A', 'rsa:2048', 'lim-rsa');
+    const r = runCli(['scale', '--alg', 'rsa2048', '--key-label', 'lim-rsa', '--tokens', '1', '--module', limited.module], { ...limited.env, HSM_BENCH_PIN: TEST_PIN });
+    expect(r.status).toBe(3);
+    expect(r.stderr).toMatch(/token 'lim-A' .* supports neither CKM_SHA256_RSA_PKCS or CKM_RSA_PKCS/);
+    expect(r.stderr).toMatch(/hint: token 'lim-A' .* offers: .*CKM_SHA256_RSA_PKCS_PSS/);
+  });
+
+  it('creates an extractable key, imports one KEK share everywhere, clones the key, signs with every clone, deletes only that label', () => {
+    const env = { ...withPin(), HSM_BENCH_KEK_PASSPHRASE: 'a long test passphrase' };
+    const share = join(tempDir('kek'), 'lab.share');
+    const sel = ['--token-label', 'lab-', ...moduleArgs()];
+    expect(runCli(['keys', 'create', '--alg', 'p256', '--label', 'lab-clone', '--extractable', '--slots', slotOf['lab-C']!, ...moduleArgs()], env).status).toBe(0);
+    expect(runCli(['keys', 'kek', 'create', '--file', share], env).status).toBe(0);
+    expect(existsSync(share)).toBe(true);
+    const imported = runCli(['keys', 'kek', 'import', '--file', share, ...sel], env);
+    expect(imported.status).toBe(0);
+    expect(imported.stdout.match(/imported KEK 'hsm-bench-kek'/g)).toHaveLength(3);
+    const wrongPassphrase = runCli(['keys', 'kek', 'import', '--file', share, ...sel], { ...env, HSM_BENCH_KEK_PASSPHRASE: 'not the passphrase' });
+    expect(wrongPassphrase.status).toBe(3);
+    expect(wrongPassphrase.stderr).toMatch(/wrong passphrase/);
+
+    const cloned = runCli(['keys', 'clone', '--label', 'lab-clone', '--from', slotOf['lab-C']!, '--to', 'all', ...sel], env);
+    expect(cloned.status).toBe(0);
+    expect(cloned.stdout.match(/its signature verifies against the source's public key/g)).toHaveLength(2);
+
+    const run = runCli(['scale', '--alg', 'p256', '--key-label', 'lab-clone', '--tokens', '3', '--signatures-per-token', '20', '--json', '--out', out, ...sel], env);
+    expect(run.status).toBe(0);
+    expect((JSON.parse(run.stdout) as RunResult).configurations[0]!.signaturesVerified).toBe(60);
+
+    const refused = runCli(['keys', 'delete', '--label', 'lab-clone', ...sel], env);
+    expect(refused.status).toBe(2);
+    const deleted = runCli(['keys', 'delete', '--label', 'lab-clone', '--yes', ...sel], env);
+    expect(deleted.status).toBe(0);
+    expect(deleted.stdout.match(/^deleted (private|public) key 'lab-clone'/gm)).toHaveLength(6);
+    const after: Listing = JSON.parse(runCli(['list', '--keys', '--json', ...sel], env).stdout);
+    expect(after.slots.flatMap((s) => s.keys!.map((k) => k.label)).sort()).toEqual(['lab-ec', 'lab-rsa', 'lab-rsa']);
+  });
+
+  it('refuses to clone a non-extractable key', () => {
+    expect(runCli(['keys', 'create', '--alg', 'p256', '--label', 'lab-fixed', '--slots', slotOf['lab-A']!, ...moduleArgs()], withPin()).status).toBe(0);
+    const r = runCli(['keys', 'clone', '--label', 'lab-fixed', '--from', slotOf['lab-A']!, '--to', slotOf['lab-C']!, '--token-label', 'lab-', ...moduleArgs()], withPin());
+    expect(r.status).toBe(3);
+    expect(r.stderr).toMatch(/key 'lab-fixed' on token 'lab-A' .* was created non-extractable and cannot be wrapped/);
+  });
+});

@@ -1,0 +1,41 @@
+import { execFileSync } from 'node:child_process';
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { softhsmModulePath } from '../../src/embedded/softhsm.js';
+import { tempDir } from './cli.js';
+
+export const SPY_MODULE = '/usr/lib/x86_64-linux-gnu/pkcs11-spy.so';
+export const TEST_PIN = '246810';
+
+/**
+ * SoftHSM2 used as a user's module would be: tokens made with softhsm2-util, keys made with OpenSC's
+ * pkcs11-tool, never by hsm-bench's embedded provisioning. Test PINs on these tools' command lines are fine:
+ * the tokens live in a temporary folder and die with it.
+ */
+export class ExternalSoftHsm {
+  readonly dir = tempDir('external');
+  readonly conf = join(this.dir, 'softhsm2.conf');
+  readonly module = softhsmModulePath();
+
+  constructor(extraConf = '') {
+    mkdirSync(join(this.dir, 'tokens'));
+    writeFileSync(this.conf, `directories.tokendir = ${join(this.dir, 'tokens')}\nobjectstore.backend = file\nlog.level = ERROR\n${extraConf}`);
+  }
+
+  get env(): Record<string, string> {
+    return { SOFTHSM2_CONF: this.conf };
+  }
+
+  initToken(label: string): void {
+    execFileSync('softhsm2-util', ['--init-token', '--free', '--label', label, '--pin', TEST_PIN, '--so-pin', '13579135'], { env: { ...process.env, ...this.env }, stdio: 'pipe' });
+  }
+
+  generateKey(tokenLabel: string, keyType: string, keyLabel: string): void {
+    execFileSync('pkcs11-tool', ['--module', this.module, '--token-label', tokenLabel, '--login', '--pin', TEST_PIN, '--keypairgen', '--key-type', keyType, '--label', keyLabel, '--id', '0a0b'], { env: { ...process.env, ...this.env }, stdio: 'pipe' });
+  }
+
+  /** Environment that routes the module through OpenSC's pkcs11-spy.so, logging every call to `log`. */
+  spyEnv(log: string): Record<string, string> {
+    return { ...this.env, PKCS11SPY: this.module, PKCS11SPY_OUTPUT: log };
+  }
+}
