@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ExitCode, HsmBenchError } from '../errors.js';
 import { TOOL_VERSION } from '../version.js';
+import { compareCommand } from './compare.js';
 import { keysCommand } from './keys.js';
 import { listCommand } from './list.js';
 import { reportCommand } from './report.js';
@@ -14,7 +15,8 @@ const program = new Command('hsm-bench')
   .addCommand(scaleCommand())
   .addCommand(listCommand())
   .addCommand(keysCommand())
-  .addCommand(reportCommand());
+  .addCommand(reportCommand())
+  .addCommand(compareCommand());
 // Every (sub)command turns its parse errors into a CommanderError that fail() maps to exit 2.
 const exitOverrideAll = (c: Command): void => c.commands.forEach((sub) => exitOverrideAll(sub.exitOverride()));
 exitOverrideAll(program);

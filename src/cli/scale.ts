@@ -1,16 +1,17 @@
 import { Command } from 'commander';
-import { ExitCode } from '../errors.js';
-import { scalePlan, type ScaleOptions } from '../engine/plan.js';
-import { runScale } from '../engine/scale.js';
+import { scalePlan, type RunPlan, type ScaleOptions } from '../engine/plan.js';
+import { runScale, type ScaleOutcome } from '../engine/scale.js';
 import { ALGORITHMS } from '../pkcs11/algorithms.js';
-import { readReference } from '../render/reference.js';
+import { readReference, type Reference } from '../render/reference.js';
 import { renderScaleTable } from '../render/terminal-table.js';
 import { writeReports } from '../render/write-reports.js';
 import { isInteractive, Progress } from './terminal.js';
 import { addTokenOptions } from './token-options.js';
+import { addVerdictOptions, reportVerdict, verdictPlan, type VerdictFlags } from './verdict-options.js';
+import { exitCodeFor, judgeRun } from '../verdict/verdict.js';
 
 export function scaleCommand(): Command {
-  return addTokenOptions(new Command('scale'))
+  return addVerdictOptions(addTokenOptions(new Command('scale')))
     .description('signature throughput with 1, 2, 4 … tokens signing at once (the scaling experiment)')
     .requiredOption('--alg <alg>', `key algorithm: ${ALGORITHMS.map((a) => a.id).join(', ')}`)
     .option('--mechanism <mechanism>', 'pkcs1 (default) or pss for RSA; ecdsa for EC')
@@ -24,17 +25,25 @@ export function scaleCommand(): Command {
     .option('--out <dir>', 'parent folder of the run directory', 'reports')
     .option('--reference <file>', 'published results to set beside yours in report.md and the throughput chart')
     .option('--json', 'print run.json to stdout instead of the table')
-    .action(async (options: ScaleOptions & { pinEnv: string; pinFile?: string; json?: boolean; reference?: string }) => {
+    .action(async (options: ScaleOptions & VerdictFlags & { pinEnv: string; pinFile?: string; json?: boolean; reference?: string }) => {
       const plan = scalePlan(options);
+      const verdict = verdictPlan(options, plan.tokenCounts);
       const reference = options.reference ? readReference(options.reference) : undefined;
       const ui = new Progress();
-      const { result, dir } = await runScale(plan, { pinEnv: options.pinEnv, pinFile: options.pinFile, interactive: isInteractive() && Boolean(process.stdin.isTTY) }, ui);
-      // run.json is on disk already; the reports come next, and the verdict (exit code) only after both.
-      const reports = await writeReports(dir, result, ['md', 'csv', 'png'], reference);
-      reports.warnings.forEach((w) => ui.log(`warning: ${w}`));
+      const { result, dir } = await scaleAndReport(plan, options, reference, ui);
       process.stdout.write(options.json ? JSON.stringify(result, null, 2) + '\n' : renderScaleTable(result));
       ui.log(`results: ${dir}`);
-      if (result.interrupted) process.exitCode = ExitCode.interrupted;
-      else if (result.configurations.some((c) => c.signaturesFailed > 0 || c.workerIssues.length > 0)) process.exitCode = ExitCode.signaturesFailed;
+      const judged = judgeRun(`${result.algorithm.id}`, result, verdict.thresholds, verdict.baseline);
+      // With --json, stdout carries only run.json; the checks go to stderr.
+      reportVerdict([judged], options.junit, (text) => (options.json ? process.stderr : process.stdout).write(text));
+      process.exitCode = exitCodeFor([judged]);
     });
+}
+
+/** Runs the scaling experiment and writes its reports; run.json is on disk before the reports, the verdict comes after both. */
+export async function scaleAndReport(plan: RunPlan, pin: { pinEnv: string; pinFile?: string }, reference: Reference | undefined, ui: Progress): Promise<ScaleOutcome> {
+  const outcome = await runScale(plan, { pinEnv: pin.pinEnv, pinFile: pin.pinFile, interactive: isInteractive() && Boolean(process.stdin.isTTY) }, ui);
+  const reports = await writeReports(outcome.dir, outcome.result, ['md', 'csv', 'png'], reference);
+  reports.warnings.forEach((w) => ui.log(`warning: ${w}`));
+  return outcome;
 }

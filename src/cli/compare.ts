@@ -1,0 +1,29 @@
+import { writeFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { ExitCode, usageError } from '../errors.js';
+import { renderComparisonTable } from '../render/verdict-tables.js';
+import { readRunJson } from '../result/run-directory.js';
+import { compareRuns } from '../verdict/compare.js';
+import { renderJunit } from '../verdict/junit.js';
+
+export function compareCommand(): Command {
+  return new Command('compare')
+    .description('compare a run with a baseline run, configuration by configuration; exit 5 on regression')
+    .argument('<baseline>', 'the earlier run (directory or run.json)')
+    .argument('<candidate>', 'the run to judge (directory or run.json)')
+    .option('--max-regression <pct>', 'allowed throughput drop / latency rise, in %', '10')
+    .option('--force', 'compare even if tokens, algorithm or plan differ')
+    .option('--json', 'print the comparison as JSON')
+    .option('--junit <file>', 'write a JUnit XML report')
+    .action((baselinePath: string, candidatePath: string, o: { maxRegression: string; force?: boolean; json?: boolean; junit?: string }) => {
+      const maxRegressionPct = Number(o.maxRegression);
+      if (!(maxRegressionPct >= 0)) throw usageError(`--max-regression must be a percentage ≥ 0, not '${o.maxRegression}'`);
+      const baseline = readRunJson(baselinePath);
+      const candidate = readRunJson(candidatePath);
+      const comparison = compareRuns(baseline, candidate, maxRegressionPct, o.force === true);
+      process.stdout.write(o.json ? JSON.stringify({ schemaVersion: 1, baseline: baseline.runId, candidate: candidate.runId, ...comparison }, null, 2) + '\n' : `${candidate.runId} against ${baseline.runId}:\n${renderComparisonTable(comparison)}`);
+      if (o.junit !== undefined) writeFileSync(o.junit, renderJunit([{ name: candidate.runId, result: candidate, thresholds: [], comparison }]));
+      // A comparison judges the change: failures new in the candidate are regressions (exit 5), not exit 4.
+      process.exitCode = comparison.regressed ? ExitCode.thresholdFailed : ExitCode.ok;
+    });
+}
