@@ -5,6 +5,7 @@ import { compareCommand } from './compare.js';
 import { keysCommand } from './keys.js';
 import { listCommand } from './list.js';
 import { reportCommand } from './report.js';
+import { runCommand } from './run.js';
 import { scaleCommand } from './scale.js';
 
 const program = new Command('hsm-bench')
@@ -16,7 +17,8 @@ const program = new Command('hsm-bench')
   .addCommand(listCommand())
   .addCommand(keysCommand())
   .addCommand(reportCommand())
-  .addCommand(compareCommand());
+  .addCommand(compareCommand())
+  .addCommand(runCommand());
 // Every (sub)command turns its parse errors into a CommanderError that fail() maps to exit 2.
 const exitOverrideAll = (c: Command): void => c.commands.forEach((sub) => exitOverrideAll(sub.exitOverride()));
 exitOverrideAll(program);

@@ -1,0 +1,71 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { usageError } from '../errors.js';
+import { readLabFile, type Lab } from '../lab/lab-file.js';
+import { chartRenderer } from '../render/charts.js';
+import { comparisonChart } from '../render/comparison.js';
+import { renderLabReport, transportPairs } from '../render/lab-report.js';
+import { renderScaleTable } from '../render/terminal-table.js';
+import { exitCodeFor, judgeRun, type JudgedRun } from '../verdict/verdict.js';
+import { scaleAndReport } from './scale.js';
+import { Progress } from './terminal.js';
+import { reportVerdict } from './verdict-options.js';
+
+const stamp = () => new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+
+/** Runs the lab's runs in order; writes each run directory, then a combined report, then judges. */
+async function runLab(lab: Lab, ui: Progress): Promise<{ judged: JudgedRun[]; dirs: string[]; combinedDir: string }> {
+  const judged: JudgedRun[] = [];
+  const dirs: string[] = [];
+  for (const run of lab.runs) {
+    ui.log(`run ${run.name}: ${run.plan.algorithm.id} on ${run.plan.backend.kind === 'module' ? run.plan.backend.path : 'embedded SoftHSM2'}, ${run.plan.tokenCounts.join(',')} tokens`);
+    const { result, dir } = await scaleAndReport(run.plan, run, lab.reference, ui);
+    judged.push(judgeRun(run.name, result, run.thresholds, run.baseline));
+    dirs.push(dir);
+    if (result.interrupted) break;
+  }
+  const combinedDir = join(lab.out, `lab-${stamp()}`);
+  mkdirSync(combinedDir, { recursive: true });
+  const charts: (string | undefined)[] = [];
+  for (const [a, b] of transportPairs(judged)) {
+    const file = `transport-${a.name}-vs-${b.name}.png`.replace(/[^\w.-]/g, '_');
+    try {
+      writeFileSync(join(combinedDir, file), await (await chartRenderer()).renderToBuffer(comparisonChart(a.result, b.result, [a.name, b.name])));
+      charts.push(file);
+    } catch (error) {
+      charts.push(undefined);
+      ui.log(`warning: ${(error as Error).message}`);
+    }
+  }
+  writeFileSync(join(combinedDir, 'combined.md'), renderLabReport(judged, dirs, charts));
+  return { judged, dirs, combinedDir };
+}
+
+export function runCommand(): Command {
+  return new Command('run')
+    .description('run the named runs of a lab file in order, with their thresholds and baselines (for CI)')
+    .requiredOption('--config <file>', 'the lab file (JSON; see src/lab/lab.schema.json)')
+    .option('--only <names>', 'run only these runs (comma-separated names)')
+    .option('--junit <file>', 'write a JUnit XML report of every run')
+    .option('--json', 'print the results of every run as JSON')
+    .action(async (o: { config: string; only?: string; junit?: string; json?: boolean }) => {
+      const lab = readLabFile(o.config);
+      if (o.only !== undefined) {
+        const names = o.only.split(',');
+        const unknown = names.filter((n) => !lab.runs.some((r) => r.name === n));
+        if (unknown.length > 0) throw usageError(`--only names no run called ${unknown.join(', ')}`, `runs in ${o.config}: ${lab.runs.map((r) => r.name).join(', ')}`);
+        lab.runs = lab.runs.filter((r) => names.includes(r.name));
+      }
+      const ui = new Progress();
+      const { judged, dirs, combinedDir } = await runLab(lab, ui);
+      if (o.json) {
+        process.stdout.write(JSON.stringify({ schemaVersion: 1, combinedReport: join(combinedDir, 'combined.md'), runs: judged.map((j, i) => ({ name: j.name, runDir: dirs[i], thresholds: j.thresholds, comparison: j.comparison ?? null, result: j.result })) }, null, 2) + '\n');
+      } else {
+        for (const j of judged) process.stdout.write(`\n== ${j.name} ==\n${renderScaleTable(j.result)}`);
+      }
+      reportVerdict(judged, o.junit, (text) => (o.json ? process.stderr : process.stdout).write(text));
+      ui.log(`combined report: ${join(combinedDir, 'combined.md')}`);
+      process.exitCode = exitCodeFor(judged);
+    });
+}

@@ -1,0 +1,39 @@
+import type { JudgedRun } from '../verdict/verdict.js';
+import { incomparability } from '../verdict/compare.js';
+import { comparisonMarkdownBody } from './comparison.js';
+import { configurationName } from './describe-run.js';
+import { markdownTable, seedTable } from './markdown.js';
+
+/**
+ * Pairs of runs that differ only in their module (or host): same algorithm, mechanism, plan and token serials.
+ * That is the seed's transport comparison (CT-API over libusb vs the PC/SC daemon, to the same tokens).
+ */
+export function transportPairs(runs: JudgedRun[]): [JudgedRun, JudgedRun][] {
+  const pairs: [JudgedRun, JudgedRun][] = [];
+  runs.forEach((a, i) =>
+    runs.slice(i + 1).forEach((b) => {
+      const differ = a.result.module.path !== b.result.module.path || a.result.host.hostname !== b.result.host.hostname;
+      if (differ && incomparability(a.result, b.result).length === 0) pairs.push([a, b]);
+    }),
+  );
+  return pairs;
+}
+
+const verdictOf = (j: JudgedRun) => (j.thresholds.some((t) => !t.passed) || j.comparison?.regressed ? 'FAILED' : j.result.configurations.some((c) => c.signaturesFailed > 0) ? 'signatures failed' : 'passed');
+
+/** The combined report of a lab run: every run's table and checks, and the transport comparisons. */
+export function renderLabReport(runs: JudgedRun[], dirs: string[], charts: (string | undefined)[]): string {
+  const out = ['# hsm-bench lab report', '', markdownTable(['Run', 'Algorithm', 'Module', 'Run directory', 'Verdict'], runs.map((j, i) => [j.name, j.result.algorithm.displayName, `${j.result.module.libraryDescription} ${j.result.module.libraryVersion}`, dirs[i]!, verdictOf(j)]), [false, false, false, false, false]), ''];
+  for (const j of runs) {
+    out.push(`## ${j.name}`, '', seedTable(j.result), '');
+    if (j.thresholds.length > 0) out.push(markdownTable(['Threshold', 'Configuration', 'Expected', 'Measured', 'Result'], j.thresholds.map((t) => [t.name, t.configuration === null ? 'run' : configurationName({ tokens: t.configuration }), t.expected, t.measured, t.passed ? 'pass' : '**FAIL**'])), '');
+    if (j.comparison) out.push(markdownTable(['Configuration', 'Baseline sig/s', 'Sig/s', 'Change', 'Result'], j.comparison.rows.map((r) => [configurationName(r), r.baselineThroughputPerS.toFixed(1), r.candidateThroughputPerS.toFixed(1), `${r.throughputChangePct} %`, r.regressions.join(', ') || 'ok'])), '');
+  }
+  const pairs = transportPairs(runs);
+  if (pairs.length > 0) out.push('## Transport comparison', '', 'Runs that differ only in the module (or host) signing with the same tokens:', '');
+  pairs.forEach(([a, b], i) => {
+    out.push(`### ${b.name} vs ${a.name}`, '', `${a.name}: ${a.result.module.path}; ${b.name}: ${b.result.module.path}.`, '', comparisonMarkdownBody(a.result, b.result, [a.name, b.name]));
+    if (charts[i]) out.push(`![${b.name} vs ${a.name}](${charts[i]})`, '');
+  });
+  return out.join('\n');
+}

@@ -1,0 +1,153 @@
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { LAB_KEYS, readLabFile, RUN_KEYS, THRESHOLD_KEYS } from '../src/lab/lab-file.js';
+import type { RunResult } from '../src/result/run-result.js';
+import { runCli, runDirOf, tempDir } from './helpers/cli.js';
+import { ExternalSoftHsm, SPY_MODULE, TEST_PIN } from './helpers/softhsm-module.js';
+
+const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
+const workspace = tempDir('ci-ws');
+const env = { HSM_BENCH_WORKSPACE: workspace };
+const writeJson = (doc: unknown) => {
+  const path = join(tempDir('lab'), 'lab.json');
+  writeFileSync(path, JSON.stringify(doc));
+  return path;
+};
+const xpathCount = (file: string, expr: string) => Number(execFileSync('xmllint', ['--xpath', `count(${expr})`, file], { encoding: 'utf8' }));
+
+describe('lab files', () => {
+  it('the validator knows exactly the keys that lab.schema.json documents', () => {
+    const schema = JSON.parse(readFileSync(new URL('../src/lab/lab.schema.json', import.meta.url), 'utf8'));
+    expect(Object.keys(schema.properties).sort()).toEqual([...LAB_KEYS].sort());
+    expect(Object.keys(schema.properties.runs.items.properties).sort()).toEqual([...RUN_KEYS].sort());
+    expect(Object.keys(schema.properties.runs.items.properties.thresholds.properties).sort()).toEqual([...THRESHOLD_KEYS].sort());
+  });
+
+  it('a good lab file becomes validated plans', () => {
+    const lab = readLabFile(writeJson({ out: 'somewhere', runs: [{ name: 'rsa', alg: 'rsa2048', tokens: [1, 2], signaturesPerToken: 50, thresholds: { maxFailures: 0, minThroughput: { '2': 10 } } }, { name: 'ec', alg: 'bp256', tokens: [2], duration: '2s', verify: 0.1 }] }));
+    expect(lab.runs.map((r) => [r.name, r.plan.algorithm.id, r.plan.tokenCounts])).toEqual([['rsa', 'rsa2048', [1, 2]], ['ec', 'bp256', [2]]]);
+    expect(lab.runs[0]!.thresholds).toEqual({ maxFailures: 0, minThroughput: { '2': 10 }, maxP99Ms: undefined, minEfficiency: undefined });
+    expect(lab.runs[1]!.plan.stop).toEqual({ kind: 'duration', durationMs: 2000 });
+    expect(lab.runs[1]!.plan.verify).toEqual({ mode: 'sample', every: 10 });
+  });
+
+  it('reports every problem at once, each with its path, before anything runs (exit 2)', () => {
+    const path = writeJson({
+      runs: [
+        { name: 'a', alg: 'rsa1024', tokens: [1], pin: '1234' },
+        { name: 'b', alg: 'bp256', tokens: [], colour: 'red', thresholds: { maxP99Ms: 'fast' } },
+        { name: 'c', alg: 'p256', tokens: [2, 4], duration: 'soon', thresholds: { minEfficiency: 0.9 } },
+        { name: 'a', alg: 'p256', tokens: [1] },
+      ],
+    });
+    const r = runCli(['run', '--config', path], env);
+    expect(r.status).toBe(2);
+    for (const problem of [
+      /\$\.runs\[0\]\.pin: a PIN is never written in a lab file/,
+      /\$\.runs\[0\]\.alg: unknown algorithm 'rsa1024'/,
+      /\$\.runs\[1\]\.colour: unknown key/,
+      /\$\.runs\[1\]\.tokens: must be a non-empty list of whole numbers/,
+      /\$\.runs\[1\]\.thresholds\.maxP99Ms: must be a number/,
+      /\$\.runs\[2\]: --duration must be a positive number with a unit/,
+      /\$\.runs: the name 'a' is used twice/,
+    ]) expect(r.stderr).toMatch(problem);
+    expect(r.stderr).toMatch(/has 7 problems/);
+    expect(existsSync(join(workspace, 'tokens'))).toBe(false);
+  });
+
+  it('--only must name runs of the file', () => {
+    const r = runCli(['run', '--config', writeJson({ runs: [{ name: 'x', alg: 'p256', tokens: [1] }] }), '--only', 'y'], env);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--only names no run called y/);
+  });
+});
+
+describe('thresholds on scale', () => {
+  it('pass with exit 0, and fail with exit 5 showing expected and measured, after the results are written', () => {
+    const out = tempDir('thr');
+    const junit = join(out, 'junit.xml');
+    const pass = runCli(['scale', '--alg', 'p256', '--tokens', '1,2', '--signatures-per-token', '40', '--out', out, '--max-failures', '0', '--min-throughput', '1', '--max-p99', '10000', '--min-efficiency', '0.01', '--junit', junit], env);
+    expect(pass.status).toBe(0);
+    expect(pass.stdout).toMatch(/max-failures .* ≤ 0 .* 0 .* pass/);
+    expect(xpathCount(junit, '//testcase')).toBe(2 + 1 + 1 + 2 + 1);
+    expect(xpathCount(junit, '//failure')).toBe(0);
+
+    const fail = runCli(['scale', '--alg', 'p256', '--tokens', '1,2', '--signatures-per-token', '40', '--out', out, '--min-throughput', '1:1,2:99999999', '--junit', junit], env);
+    expect(fail.status).toBe(5);
+    expect(fail.stdout).toMatch(/min-throughput .* 2 tokens .* ≥ 99999999 sig\/s .* sig\/s .* FAIL/);
+    expect(existsSync(join(runDirOf(fail), 'run.json'))).toBe(true);
+    expect(existsSync(join(runDirOf(fail), 'report.md'))).toBe(true);
+    expect(xpathCount(junit, '//testsuite/testcase')).toBe(4);
+    expect(execFileSync('xmllint', ['--xpath', 'string(//failure/@message)', junit], { encoding: 'utf8' }).trim()).toMatch(/^expected ≥ 99999999 sig\/s, measured [\d.]+ sig\/s$/);
+  });
+
+  it('are validated before the run', () => {
+    const bad = runCli(['scale', '--alg', 'p256', '--tokens', '2', '--min-efficiency', '0.9'], env);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--min-efficiency needs a 1-token configuration/);
+    const unknown = runCli(['scale', '--alg', 'p256', '--tokens', '1,2', '--min-throughput', '4:10'], env);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/--min-throughput names 4 tokens, which the plan does not run/);
+  });
+});
+
+describe('hsm-bench compare', () => {
+  let slower: string;
+  beforeAll(() => {
+    slower = join(tempDir('slower'), 'run');
+    cpSync(join(FIXTURES, 'run-rsa2048'), slower, { recursive: true });
+    const doc: RunResult = JSON.parse(readFileSync(join(slower, 'run.json'), 'utf8'));
+    doc.configurations[1]!.throughputPerS *= 0.8;
+    writeFileSync(join(slower, 'run.json'), JSON.stringify(doc));
+  });
+
+  it('passes equal runs', () => {
+    const r = runCli(['compare', join(FIXTURES, 'run-rsa2048'), join(FIXTURES, 'run-rsa2048')]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/2 tokens .* 0\.0 % .* ok/);
+  });
+
+  it('detects a throughput regression beyond the allowed percentage (exit 5), and allows it within', () => {
+    const junit = join(tempDir('cmp'), 'junit.xml');
+    const r = runCli(['compare', join(FIXTURES, 'run-rsa2048'), slower, '--max-regression', '10', '--junit', junit]);
+    expect(r.status).toBe(5);
+    expect(r.stdout).toMatch(/2 tokens .* -20\.0 % .* REGRESSION: throughput -20 %/);
+    expect(xpathCount(junit, '//failure')).toBe(1);
+    expect(runCli(['compare', join(FIXTURES, 'run-rsa2048'), slower, '--max-regression', '25']).status).toBe(0);
+  });
+
+  it('refuses runs that are not comparable unless --force', () => {
+    const r = runCli(['compare', join(FIXTURES, 'run-rsa2048'), join(FIXTURES, 'run-bp256')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/not comparable: algorithms differ/);
+    const forced = runCli(['compare', join(FIXTURES, 'run-rsa2048'), join(FIXTURES, 'run-bp256'), '--force', '--json']);
+    expect([0, 5]).toContain(forced.status);
+    expect(JSON.parse(forced.stdout).rows).toHaveLength(2);
+  });
+});
+
+describe('hsm-bench run', () => {
+  it('runs a lab file, compares the transports (SoftHSM2 direct vs through pkcs11-spy), writes JUnit and a combined report', () => {
+    const hsm = new ExternalSoftHsm();
+    hsm.initToken('tr-A');
+    hsm.initToken('tr-B');
+    hsm.generateKey('tr-A', 'EC:prime256v1', 'tr-key');
+    hsm.generateKey('tr-B', 'EC:prime256v1', 'tr-key');
+    const out = tempDir('lab-out');
+    const common = { alg: 'p256', keyLabel: 'tr-key', tokenLabel: 'tr-', tokens: [1, 2], signaturesPerToken: 30, thresholds: { maxFailures: 0 } };
+    const path = writeJson({ out, runs: [{ name: 'direct', module: hsm.module, ...common }, { name: 'spy', module: SPY_MODULE, ...common }] });
+    const junit = join(out, 'junit.xml');
+    const r = runCli(['run', '--config', path, '--junit', junit], { ...hsm.spyEnv(join(out, 'spy.log')), HSM_BENCH_PIN: TEST_PIN });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/== direct ==[\s\S]*== spy ==/);
+    expect(xpathCount(junit, '//testsuite')).toBe(2);
+    expect(xpathCount(junit, "//testsuite[@name='spy']/testcase")).toBe(3);
+    const lab = readdirSync(out).find((d) => d.startsWith('lab-'))!;
+    const combined = readFileSync(join(out, lab, 'combined.md'), 'utf8');
+    expect(combined).toMatch(/## Transport comparison[\s\S]*### spy vs direct/);
+    expect(combined).toMatch(/\| Configuration \| direct sig\/s \| spy sig\/s \| Ratio \(spy \/ direct\) \|/);
+    expect(readdirSync(join(out, lab))).toContain('transport-direct-vs-spy.png');
+  });
+});
