@@ -33,6 +33,17 @@ describe('lab files', () => {
     expect(lab.runs[1]!.plan.verify).toEqual({ mode: 'sample', every: 10 });
   });
 
+  it("accepts the README's example lab file (fixtures/lab-example.json) but for its missing baseline", () => {
+    const doc = JSON.parse(readFileSync(join(FIXTURES, 'lab-example.json'), 'utf8'));
+    expect(() => readLabFile(join(FIXTURES, 'lab-example.json'))).toThrow(/\$\.runs\[0\]\.baseline: cannot read reports\/baseline-rsa2048\/run.json/);
+    doc.runs[0].baseline = join(FIXTURES, 'run-rsa2048');
+    doc.reference = join(FIXTURES, 'smartcard-hsm-ea-2015.json');
+    const lab = readLabFile(writeJson(doc));
+    expect(lab.runs.map((r) => r.name)).toEqual(['rsa2048-pcscd', 'bp256-pcscd']);
+    expect(lab.runs[0]!.thresholds.minThroughput).toEqual({ '1': 1.4, '8': 11 });
+    expect(lab.runs[1]!.pinFile).toBe('/run/secrets/lab-token-pin');
+  });
+
   it('reports every problem at once, each with its path, before anything runs (exit 2)', () => {
     const path = writeJson({
       runs: [
