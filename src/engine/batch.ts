@@ -27,8 +27,9 @@ export class BatchBuilder {
     private readonly worker: number,
     readonly capacity: number,
     private readonly keepsSignatures: boolean,
+    firstSequence = 0,
   ) {
-    this.reset(0);
+    this.reset(firstSequence);
   }
 
   get count(): number {

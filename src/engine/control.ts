@@ -1,6 +1,7 @@
 /**
  * State shared by the main thread and the signing workers through one SharedArrayBuffer: the start barrier,
- * the stop flag, the start time of the measured window, and each worker's count of batches not yet recorded.
+ * the stop flag, the start time of the measured window, the count of signatures claimed from a shared total
+ * (burn-in), and each worker's count of batches not yet recorded.
  */
 const GO = 0;
 const STOP = 1;
@@ -12,16 +13,23 @@ export class RunControl {
   readonly buffer: SharedArrayBuffer;
   private readonly flags: Int32Array;
   private readonly startNs: BigInt64Array;
+  private readonly claimed: BigInt64Array;
   private readonly pending: Int32Array;
 
   constructor(workerCountOrBuffer: number | SharedArrayBuffer) {
     this.buffer =
       typeof workerCountOrBuffer === 'number'
-        ? new SharedArrayBuffer(8 + 4 * (HEADER_INT32S + workerCountOrBuffer))
+        ? new SharedArrayBuffer(16 + 4 * (HEADER_INT32S + workerCountOrBuffer))
         : workerCountOrBuffer;
     this.startNs = new BigInt64Array(this.buffer, 0, 1);
-    this.flags = new Int32Array(this.buffer, 8, HEADER_INT32S);
-    this.pending = new Int32Array(this.buffer, 8 + 4 * HEADER_INT32S);
+    this.claimed = new BigInt64Array(this.buffer, 8, 1);
+    this.flags = new Int32Array(this.buffer, 16, HEADER_INT32S);
+    this.pending = new Int32Array(this.buffer, 16 + 4 * HEADER_INT32S);
+  }
+
+  /** Worker: takes the next signature of a shared total; false once all are taken. Fast tokens take more. */
+  claim(total: number): boolean {
+    return Atomics.add(this.claimed, 0, 1n) < BigInt(total);
   }
 
   /** Main thread: opens the barrier; every waiting worker starts its measured window at `startNs`. */

@@ -66,8 +66,11 @@ export async function runConfiguration(
       mechanism,
       messageSeed: a.messageSeed,
       warmupSignatures: share(plan.warmupPerToken, plan.threadsPerToken, a.thread),
+      firstSequence: 0,
       signatures: plan.stop.kind === 'signatures' ? share(plan.stop.perToken, plan.threadsPerToken, a.thread) : null,
+      sharedTotal: null,
       durationNs: plan.stop.kind === 'duration' ? plan.stop.durationMs * 1e6 : null,
+      recovery: null,
       verifyEvery: plan.verify.every,
       control: control.buffer,
     };
