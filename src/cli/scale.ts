@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { scalePlan, type RunPlan, type ScaleOptions } from '../engine/plan.js';
-import { runScale, type ScaleOutcome } from '../engine/scale.js';
+import { runScale, type RunOutcome } from '../engine/scale.js';
 import { ALGORITHMS } from '../pkcs11/algorithms.js';
 import { readReference, type Reference } from '../render/reference.js';
 import { renderScaleTable } from '../render/terminal-table.js';
@@ -41,7 +41,7 @@ export function scaleCommand(): Command {
 }
 
 /** Runs the scaling experiment and writes its reports; run.json is on disk before the reports, the verdict comes after both. */
-export async function scaleAndReport(plan: RunPlan, pin: { pinEnv: string; pinFile?: string }, reference: Reference | undefined, ui: Progress): Promise<ScaleOutcome> {
+export async function scaleAndReport(plan: RunPlan, pin: { pinEnv: string; pinFile?: string }, reference: Reference | undefined, ui: Progress): Promise<RunOutcome> {
   const outcome = await runScale(plan, { pinEnv: pin.pinEnv, pinFile: pin.pinFile, interactive: isInteractive() && Boolean(process.stdin.isTTY) }, ui);
   const reports = await writeReports(outcome.dir, outcome.result, ['md', 'csv', 'png'], reference);
   reports.warnings.forEach((w) => ui.log(`warning: ${w}`));

@@ -5,7 +5,7 @@ import type { TokenSelection } from '../pkcs11/discovery.js';
 import { defaultKeyLabel } from '../pkcs11/keys.js';
 import { parseMechanismChoice, type MechanismChoice } from '../pkcs11/mechanisms.js';
 
-export type StopRule = { kind: 'signatures'; perToken: number } | { kind: 'duration'; durationMs: number };
+export type StopRule = { kind: 'signatures'; perToken: number } | { kind: 'total'; signatures: number } | { kind: 'duration'; durationMs: number };
 
 /** How signatures are checked on the host: every k-th of each worker (1 = all, 0 = none). */
 export interface VerifyPlan {

@@ -31,6 +31,8 @@ export class ConfigurationRecorder {
     private readonly mechanism: SignMechanism,
     private readonly writer: RecordsCsvWriter,
     readonly stats: ConfigurationStats,
+    /** Where this segment starts on the run's time axis (a resumed burn-in continues after the last record). */
+    private readonly startOffsetBaseUs = 0,
   ) {}
 
   add(batch: SignatureBatch): void {
@@ -48,7 +50,7 @@ export class ConfigurationRecorder {
         verified = verifySignature(this.publicKeys[w.token]!, this.mechanism, messageFor(w.messageSeed, sequence, this.message), signature);
         this.stats.signaturesVerified++;
       }
-      const startOffsetUs = batch.startOffsetNs[i]! / 1000;
+      const startOffsetUs = this.startOffsetBaseUs + batch.startOffsetNs[i]! / 1000;
       const latencyUs = batch.latencyNs[i]! / 1000;
       const failure = code !== 0 ? status : verified === false ? VERIFY_FAILED : undefined;
       this.writer.write({ configuration: this.configuration, token: w.tokenLabel, thread: w.thread, sequence, startOffsetUs, latencyUs, status, verified });

@@ -7,15 +7,30 @@ import type { SignMechanism } from '../pkcs11/mechanisms.js';
 import { RecordsCsvWriter } from '../record/records-csv.js';
 import { ConfigurationStats } from '../stats/configuration-stats.js';
 import { RunControl } from './control.js';
-import type { RunPlan } from './plan.js';
 import { ConfigurationRecorder, type WorkerAssignment } from './recorder.js';
-import type { SignWorkerInput, SignWorkerMessage } from './sign-worker.js';
+import type { Recovery, SignWorkerInput, SignWorkerMessage } from './sign-worker.js';
 
 /** A token ready to sign: logged in (by the main thread), its key found and its public key imported. */
 export interface ReadyToken {
   token: TokenRef;
   privateKey: Buffer;
   publicKey: KeyObject;
+}
+
+/** What one configuration runs: N tokens × T threads, a stop rule, and where its records go. */
+export interface ConfigurationSpec {
+  modulePath: string;
+  mechanism: SignMechanism;
+  tokens: readonly ReadyToken[];
+  threadsPerToken: number;
+  warmupPerToken: number;
+  verifyEvery: number;
+  stop: { perTokenSignatures: number | null; sharedTotal: number | null; durationNs: number | null };
+  recovery: Recovery | null;
+  runDir: string;
+  recordsFile: string;
+  /** Burn-in resume: append to the records, continue each token's sequence and the time axis, extend the stats. */
+  resume?: { firstSequenceByWorker: number[]; startOffsetBaseUs: number; stats: ConfigurationStats };
 }
 
 export interface ConfigurationRun {
@@ -26,62 +41,53 @@ export interface ConfigurationRun {
 }
 
 const WORKER_URL = new URL('./sign-worker.js', import.meta.url);
+/** Records reach the disk at least this often, whatever the signing rate. */
+const RECORDS_FLUSH_MS = 2000;
 
 /** Splits a per-token count over the token's threads; the first threads take the remainder. */
 const share = (total: number, parts: number, index: number) => Math.floor(total / parts) + (index < total % parts ? 1 : 0);
 
 /**
- * Runs one configuration: one worker per (token, thread) on the first `tokenCount` tokens, each with its own
- * session, released together by the start barrier. Records stream to `records/tokens-N.csv` as batches arrive.
+ * Runs one configuration: one worker per (token, thread), each with its own session, released together by the
+ * start barrier. Records stream to the records file as batches arrive.
  */
-export async function runConfiguration(
-  plan: RunPlan,
-  modulePath: string,
-  mechanism: SignMechanism,
-  tokens: readonly ReadyToken[],
-  tokenCount: number,
-  runDir: string,
-  control: RunControl,
-  onProgress: (signaturesDone: number) => void,
-): Promise<ConfigurationRun> {
-  const used = tokens.slice(0, tokenCount);
-  const assignments: WorkerAssignment[] = used.flatMap((t, token) =>
-    Array.from({ length: plan.threadsPerToken }, (_, thread) => ({ token, thread, tokenLabel: t.token.label, messageSeed: randomBytes(24) })),
-  );
-  const recordsFile = join('records', `tokens-${tokenCount}.csv`);
-  const writer = new RecordsCsvWriter(join(runDir, recordsFile));
-  const stats = new ConfigurationStats(used.length);
-  const recorder = new ConfigurationRecorder(tokenCount, assignments, used.map((t) => t.publicKey), mechanism, writer, stats);
+export async function runConfiguration(spec: ConfigurationSpec, control: RunControl, onProgress: (signaturesDone: number, stats: ConfigurationStats) => void): Promise<ConfigurationRun> {
+  const T = spec.threadsPerToken;
+  const assignments: WorkerAssignment[] = spec.tokens.flatMap((t, token) => Array.from({ length: T }, (_, thread) => ({ token, thread, tokenLabel: t.token.label, messageSeed: randomBytes(24) })));
+  const writer = new RecordsCsvWriter(join(spec.runDir, spec.recordsFile), spec.resume !== undefined);
+  const stats = spec.resume?.stats ?? new ConfigurationStats(spec.tokens.length);
+  const recorder = new ConfigurationRecorder(spec.tokens.length, assignments, spec.tokens.map((t) => t.publicKey), spec.mechanism, writer, stats, spec.resume?.startOffsetBaseUs ?? 0);
   const workerIssues: string[] = [];
   const setupFailures: string[] = [];
   let ready = 0;
   let recorded = 0;
+  const flushTimer = setInterval(() => writer.flush(), RECORDS_FLUSH_MS);
 
   const exits = assignments.map((a, worker) => {
     const input: SignWorkerInput = {
       worker,
-      modulePath,
-      slot: used[a.token]!.token.slot,
-      privateKey: used[a.token]!.privateKey,
-      mechanism,
+      modulePath: spec.modulePath,
+      slot: spec.tokens[a.token]!.token.slot,
+      privateKey: spec.tokens[a.token]!.privateKey,
+      mechanism: spec.mechanism,
       messageSeed: a.messageSeed,
-      warmupSignatures: share(plan.warmupPerToken, plan.threadsPerToken, a.thread),
-      firstSequence: 0,
-      signatures: plan.stop.kind === 'signatures' ? share(plan.stop.perToken, plan.threadsPerToken, a.thread) : null,
-      sharedTotal: null,
-      durationNs: plan.stop.kind === 'duration' ? plan.stop.durationMs * 1e6 : null,
-      recovery: null,
-      verifyEvery: plan.verify.every,
+      warmupSignatures: share(spec.warmupPerToken, T, a.thread),
+      firstSequence: spec.resume?.firstSequenceByWorker[worker] ?? 0,
+      signatures: spec.stop.perTokenSignatures === null ? null : share(spec.stop.perTokenSignatures, T, a.thread),
+      sharedTotal: spec.stop.sharedTotal,
+      durationNs: spec.stop.durationNs,
+      verifyEvery: spec.verifyEvery,
+      recovery: spec.recovery,
       control: control.buffer,
     };
-    const where = `token ${a.tokenLabel}${plan.threadsPerToken > 1 ? ` thread ${a.thread}` : ''}`;
+    const where = `token ${a.tokenLabel}${T > 1 ? ` thread ${a.thread}` : ''}`;
     const w = new Worker(WORKER_URL, { workerData: input });
     w.on('message', (m: SignWorkerMessage) => {
       if (m.type === 'batch') {
         recorder.add(m.batch);
         control.recorded(worker);
         recorded += m.batch.count;
-        onProgress(recorded);
+        onProgress(recorded, stats);
       } else if (m.type === 'ready') {
         if (++ready === assignments.length) control.release(process.hrtime.bigint());
       } else if (m.type === 'failed') {
@@ -102,7 +108,8 @@ export async function runConfiguration(
     });
   });
   await Promise.all(exits);
+  clearInterval(flushTimer);
   writer.close();
   if (setupFailures.length > 0) throw setupError(`signing could not start: ${setupFailures.join('; ')}`);
-  return { tokenCount, recordsFile, stats, workerIssues };
+  return { tokenCount: spec.tokens.length, recordsFile: spec.recordsFile, stats, workerIssues };
 }

@@ -52,9 +52,13 @@ export class RecordsCsvWriter {
   private pending = '';
   recordCount = 0;
 
-  constructor(readonly path: string) {
-    this.fd = openSync(path, 'w');
-    this.pending = RECORD_COLUMNS.join(',') + '\n';
+  /** `append` continues an existing file (a resumed burn-in) without a second header line. */
+  constructor(
+    readonly path: string,
+    append = false,
+  ) {
+    this.fd = openSync(path, append ? 'a' : 'w');
+    this.pending = append ? '' : RECORD_COLUMNS.join(',') + '\n';
   }
 
   write(r: SignatureRecord): void {

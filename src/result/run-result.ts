@@ -25,6 +25,12 @@ export interface PerTokenResult {
   /** Signatures that completed OK over this token's own active window (first start to last end). */
   throughputPerS: number;
   latencyMs: LatencyPercentilesMs | null;
+  /** Longest time between two signatures of this token. */
+  longestGapMs: number;
+  /** Streaks of failures that ended (outages) and their total time; a streak still open at the end is in stillFailingS. */
+  outages: number;
+  outageS: number;
+  stillFailingS: number | null;
 }
 
 export interface ConfigurationResult {
@@ -50,7 +56,7 @@ export interface ConfigurationResult {
 export interface RunResult {
   schemaVersion: typeof SCHEMA_VERSION;
   tool: { name: 'hsm-bench'; version: string };
-  command: 'scale';
+  command: 'scale' | 'burn-in';
   runId: string;
   startedAt: string;
   finishedAt: string;
@@ -66,10 +72,14 @@ export interface RunResult {
   plan: {
     tokenCounts: number[];
     signaturesPerToken: number | null;
+    /** Burn-in: signatures by all tokens together. */
+    totalSignatures: number | null;
     durationS: number | null;
     warmupSignaturesPerToken: number;
     threadsPerToken: number;
     verify: { mode: 'all' | 'sample' | 'none'; every: number };
   };
   configurations: ConfigurationResult[];
+  /** Burn-in only. */
+  burnIn?: { giveUpAfterS: number; segments: { startedAt: string; startOffsetS: number }[] };
 }

@@ -8,6 +8,12 @@ export interface TokenStats {
   firstStartUs: number;
   lastEndUs: number;
   latencyUs: Histogram;
+  /** Longest time between the end of one signature and the start of the next. */
+  longestGapUs: number;
+  /** Outages: streaks of failures, from the first failure's start to the next success's start. */
+  outages: number;
+  outageUs: number;
+  failingSinceUs: number | null;
 }
 
 /**
@@ -32,6 +38,10 @@ export class ConfigurationStats {
       firstStartUs: Number.POSITIVE_INFINITY,
       lastEndUs: 0,
       latencyUs: latencyHistogram(),
+      longestGapUs: 0,
+      outages: 0,
+      outageUs: 0,
+      failingSinceUs: null,
     }));
   }
 
@@ -39,6 +49,7 @@ export class ConfigurationStats {
   add(token: number, startOffsetUs: number, latencyUs: number, failure: string | undefined): void {
     const t = this.tokens[token]!;
     const endUs = startOffsetUs + latencyUs;
+    if (t.lastEndUs > 0) t.longestGapUs = Math.max(t.longestGapUs, startOffsetUs - t.lastEndUs);
     t.firstStartUs = Math.min(t.firstStartUs, startOffsetUs);
     t.lastEndUs = Math.max(t.lastEndUs, endUs);
     this.windowEndUs = Math.max(this.windowEndUs, endUs);
@@ -48,6 +59,11 @@ export class ConfigurationStats {
       this.failedPerSecond.push(0);
     }
     if (failure === undefined) {
+      if (t.failingSinceUs !== null) {
+        t.outages++;
+        t.outageUs += startOffsetUs - t.failingSinceUs;
+        t.failingSinceUs = null;
+      }
       t.signaturesOk++;
       this.signaturesOk++;
       this.okPerSecond[second]!++;
@@ -55,6 +71,7 @@ export class ConfigurationStats {
       t.latencyUs.recordValue(Math.max(1, Math.round(latencyUs)));
       this.latencyUs.recordValue(Math.max(1, Math.round(latencyUs)));
     } else {
+      t.failingSinceUs ??= startOffsetUs;
       t.signaturesFailed++;
       this.signaturesFailed++;
       this.failedPerSecond[second]!++;

@@ -29,6 +29,10 @@ export function summarizeConfiguration(run: ConfigurationRun, tokens: readonly T
         signaturesFailed: t.signaturesFailed,
         throughputPerS: activeS > 0 ? round(t.signaturesOk / activeS, 2) : 0,
         latencyMs: percentilesMs(t.latencyUs),
+        longestGapMs: round(t.longestGapUs / 1000, 3),
+        outages: t.outages,
+        outageS: round(t.outageUs / 1e6, 3),
+        stillFailingS: t.failingSinceUs === null ? null : round((s.windowEndUs - t.failingSinceUs) / 1e6, 3),
       };
     }),
     latencyMs: percentilesMs(s.latencyUs),
