@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ExitCode, HsmBenchError } from '../errors.js';
 import { TOOL_VERSION } from '../version.js';
+import { burnInCommand } from './burn-in.js';
 import { compareCommand } from './compare.js';
 import { keysCommand } from './keys.js';
 import { listCommand } from './list.js';
@@ -14,6 +15,7 @@ const program = new Command('hsm-bench')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride()
   .addCommand(scaleCommand())
+  .addCommand(burnInCommand())
   .addCommand(listCommand())
   .addCommand(keysCommand())
   .addCommand(reportCommand())

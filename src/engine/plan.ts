@@ -46,10 +46,10 @@ export function parseTokenCounts(value: string): number[] {
 
 const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
-export function parseDurationMs(value: string): number {
+export function parseDurationMs(value: string, flag = '--duration'): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value.trim());
   if (!match || Number(match[1]) <= 0) {
-    throw usageError(`--duration must be a positive number with a unit (ms, s, m, h), not '${value}'`, 'for example --duration 30s, 5m or 2h');
+    throw usageError(`${flag} must be a positive number with a unit (ms, s, m, h), not '${value}'`, `for example ${flag} 30s, 5m or 2h`);
   }
   return Number(match[1]) * DURATION_UNITS_MS[match[2]!]!;
 }
@@ -115,4 +115,39 @@ export function scalePlan(o: ScaleOptions): RunPlan {
     throw usageError('--signatures-per-token is smaller than --threads-per-token', 'every thread needs at least one signature');
   }
   return Object.freeze(plan);
+}
+
+export interface BurnInOptions {
+  alg: string;
+  mechanism?: string;
+  tokens: string;
+  signatures?: string;
+  duration?: string;
+  warmup: string;
+  threadsPerToken: string;
+  verify: string;
+  keyLabel?: string;
+  module?: string;
+  workspace: string;
+  slots?: string;
+  tokenLabel?: string;
+  out: string;
+  giveUpAfter: string;
+  progressInterval: string;
+}
+
+export interface BurnInPlan extends RunPlan {
+  giveUpAfterMs: number;
+  progressIntervalMs: number;
+}
+
+/** Burn-in: N tokens (a count, not a list) sign until a total of signatures or a duration is reached. */
+export function burnInPlan(o: BurnInOptions): BurnInPlan {
+  if ((o.signatures === undefined) === (o.duration === undefined)) {
+    throw usageError('burn-in needs one stop rule: --signatures TOTAL or --duration TIME', 'for example --signatures 1000000, or --duration 23h');
+  }
+  const tokens = parsePositiveInt('--tokens', o.tokens);
+  const base = scalePlan({ ...o, tokens: String(tokens), signaturesPerToken: undefined, duration: o.duration });
+  const stop: StopRule = o.signatures !== undefined ? { kind: 'total', signatures: parsePositiveInt('--signatures', o.signatures) } : base.stop;
+  return Object.freeze({ ...base, stop, giveUpAfterMs: parseDurationMs(o.giveUpAfter, '--give-up-after'), progressIntervalMs: parseDurationMs(o.progressInterval, '--progress-interval') });
 }
