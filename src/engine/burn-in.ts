@@ -119,7 +119,8 @@ export async function runBurnIn(options: BurnInOptions, pinSource: PinSource, ui
           recovery: { giveUpAfterMs: plan.giveUpAfterMs, keyLabel: plan.keyLabel, pin: setup.pin },
           runDir: dir,
           recordsFile: RECORDS_FILE,
-          resume: { firstSequenceByWorker, startOffsetBaseUs, stats },
+          stats,
+          resume: checkpoint ? { firstSequenceByWorker, startOffsetBaseUs } : undefined,
         },
         control,
         () => {

@@ -29,8 +29,10 @@ export interface ConfigurationSpec {
   recovery: Recovery | null;
   runDir: string;
   recordsFile: string;
-  /** Burn-in resume: append to the records, continue each token's sequence and the time axis, extend the stats. */
-  resume?: { firstSequenceByWorker: number[]; startOffsetBaseUs: number; stats: ConfigurationStats };
+  /** Statistics to extend (a burn-in watches them for its progress line and rebuilds them on resume). */
+  stats?: ConfigurationStats;
+  /** Burn-in resume: append to the records, continue each worker's sequence and the time axis. */
+  resume?: { firstSequenceByWorker: number[]; startOffsetBaseUs: number };
 }
 
 export interface ConfigurationRun {
@@ -55,7 +57,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
   const T = spec.threadsPerToken;
   const assignments: WorkerAssignment[] = spec.tokens.flatMap((t, token) => Array.from({ length: T }, (_, thread) => ({ token, thread, tokenLabel: t.token.label, messageSeed: randomBytes(24) })));
   const writer = new RecordsCsvWriter(join(spec.runDir, spec.recordsFile), spec.resume !== undefined);
-  const stats = spec.resume?.stats ?? new ConfigurationStats(spec.tokens.length);
+  const stats = spec.stats ?? new ConfigurationStats(spec.tokens.length);
   const recorder = new ConfigurationRecorder(spec.tokens.length, assignments, spec.tokens.map((t) => t.publicKey), spec.mechanism, writer, stats, spec.resume?.startOffsetBaseUs ?? 0);
   const workerIssues: string[] = [];
   const setupFailures: string[] = [];

@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,24 +19,28 @@ export function runCli(args: string[], env: Record<string, string> = {}): CliRes
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** Starts the CLI and sends `signal` `delayMs` after stderr shows `when`; resolves when it exits. */
-export function runCliAndSignal(args: string[], env: Record<string, string>, when: RegExp, signal: NodeJS.Signals, delayMs: number): Promise<CliResult> {
+/** Starts the CLI and calls `act` `delayMs` after stderr shows `when`; resolves when it exits. */
+export function runCliAndAct(args: string[], env: Record<string, string>, when: RegExp, delayMs: number, act: (child: ChildProcess) => void): Promise<CliResult> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, CI: 'true', ...env } });
     let stdout = '';
     let stderr = '';
-    let sent = false;
+    let acted = false;
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => {
       stderr += d;
-      if (!sent && when.test(stderr)) {
-        sent = true;
-        setTimeout(() => child.kill(signal), delayMs);
+      if (!acted && when.test(stderr)) {
+        acted = true;
+        setTimeout(() => act(child), delayMs);
       }
     });
     child.on('close', (status) => resolve({ status, stdout, stderr }));
   });
 }
+
+/** Starts the CLI and sends `signal` `delayMs` after stderr shows `when`. */
+export const runCliAndSignal = (args: string[], env: Record<string, string>, when: RegExp, signal: NodeJS.Signals, delayMs: number) =>
+  runCliAndAct(args, env, when, delayMs, (child) => child.kill(signal));
 
 /** The run directory a command reported on stderr ("results: DIR"). */
 export function runDirOf(r: CliResult): string {

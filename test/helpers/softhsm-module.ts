@@ -39,3 +39,12 @@ export class ExternalSoftHsm {
     return { ...this.env, PKCS11SPY: this.module, PKCS11SPY_OUTPUT: log };
   }
 }
+
+/** Builds test/faults/faulty-pkcs11.c: a module wrapper whose every N-th C_Sign fails with CKR_DEVICE_ERROR. */
+export function buildFaultyModule(): string {
+  const out = join(tempDir('faulty'), 'faulty-pkcs11.so');
+  const source = new URL('../faults/faulty-pkcs11.c', import.meta.url).pathname;
+  const headers = new URL('../../node_modules/pkcs11js/includes/pkcs11', import.meta.url).pathname;
+  execFileSync('gcc', ['-shared', '-fPIC', '-O2', '-o', out, source, '-I', headers, '-ldl']);
+  return out;
+}

@@ -1,0 +1,120 @@
+import { readFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readRecords, type SignatureRecord } from '../src/record/records-csv.js';
+import type { RunResult } from '../src/result/run-result.js';
+import { runCli, runCliAndAct, runCliAndSignal, runDirOf, tempDir } from './helpers/cli.js';
+import { buildFaultyModule, ExternalSoftHsm, TEST_PIN } from './helpers/softhsm-module.js';
+
+const workspace = tempDir('burnin-ws');
+const env = { HSM_BENCH_WORKSPACE: workspace };
+
+async function recordsOf(dir: string): Promise<SignatureRecord[]> {
+  const all: SignatureRecord[] = [];
+  for await (const r of readRecords(join(dir, 'records', 'burn-in.csv'))) all.push(r);
+  return all;
+}
+const readRun = (dir: string): RunResult => JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
+
+/** Every (token, thread) numbers its signatures 0, 1, 2 … with no repeat and no hole. */
+function expectContiguousSequences(records: SignatureRecord[]): void {
+  const byWorker = new Map<string, number[]>();
+  for (const r of records) byWorker.set(`${r.token}/${r.thread}`, [...(byWorker.get(`${r.token}/${r.thread}`) ?? []), r.sequence]);
+  for (const sequences of byWorker.values()) expect(sequences.sort((a, b) => a - b)).toEqual(sequences.map((_, i) => i));
+}
+
+describe('hsm-bench burn-in', () => {
+  it('signs a total on N tokens and its counts match its records', async () => {
+    const out = tempDir('burnin');
+    const r = runCli(['burn-in', '--alg', 'p256', '--tokens', '2', '--signatures', '3000', '--out', out], env);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/signatures performed: 3000; failed: 0; verified on the host: 3000/);
+    expect(r.stdout).toMatch(/verdict: PASSED/);
+    const dir = runDirOf(r);
+    const run = readRun(dir);
+    const c = run.configurations[0]!;
+    const records = await recordsOf(dir);
+    expect(records).toHaveLength(3000);
+    expect(c.signaturesOk).toBe(3000);
+    for (const t of c.perToken) expect(records.filter((x) => x.token === t.label)).toHaveLength(t.signaturesOk);
+    expectContiguousSequences(records);
+    expect(JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8'))).toMatchObject({ finished: true, progress: { signatures: 3000 } });
+    expect(readdirSync(join(dir, 'charts'))).toContain('throughput-over-time.png');
+    expect(existsSync(join(dir, 'report.md'))).toBe(true);
+  });
+
+  it('after kill -9, --resume continues the same run: no signature counted twice, totals equal the records', async () => {
+    const out = tempDir('burnin-kill');
+    const killed = await runCliAndSignal(['burn-in', '--alg', 'p256', '--tokens', '2', '--signatures', '40000', '--verify', '0.01', '--out', out], env, /records in/, 'SIGKILL', 1500);
+    expect(killed.status).toBe(null);
+    const dir = join(out, readdirSync(out)[0]!);
+    const before = (await recordsOf(dir)).length;
+    expect(before).toBeGreaterThan(0);
+    expect(before).toBeLessThan(40000);
+    const resumed = runCli(['burn-in', '--resume', dir, '--json'], env);
+    expect(resumed.status).toBe(0);
+    expect(resumed.stderr).toMatch(/resuming .*: \d+ signatures on disk/);
+    const run: RunResult = JSON.parse(resumed.stdout);
+    const records = await recordsOf(dir);
+    expect(records).toHaveLength(40000);
+    expect(run.configurations[0]!.signaturesOk + run.configurations[0]!.signaturesFailed).toBe(40000);
+    expect(run.burnIn!.segments).toHaveLength(2);
+    expectContiguousSequences(records);
+    const again = runCli(['burn-in', '--resume', dir], env);
+    expect(again.status).toBe(2);
+    expect(again.stderr).toMatch(/has finished; there is nothing to resume/);
+  });
+
+  it('on SIGINT finishes, writes a complete report and exits 130', async () => {
+    const out = tempDir('burnin-int');
+    const r = await runCliAndSignal(['burn-in', '--alg', 'p256', '--tokens', '1', '--duration', '60s', '--verify', 'none', '--out', out], env, /records in/, 'SIGINT', 1200);
+    expect(r.status).toBe(130);
+    expect(r.stdout).toMatch(/verdict: INTERRUPTED/);
+    const dir = runDirOf(r);
+    const run = readRun(dir);
+    expect(run.interrupted).toBe(true);
+    expect(await recordsOf(dir)).toHaveLength(run.configurations[0]!.signaturesOk);
+    expect(existsSync(join(dir, 'report.md'))).toBe(true);
+    expect(JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8')).finished).toBe(false);
+  });
+
+  it('records a token whose store is deleted mid-run as failing, marks it lost, and the other token finishes', async () => {
+    const hsm = new ExternalSoftHsm();
+    for (const label of ['gone', 'stays']) {
+      hsm.initToken(label);
+      hsm.generateKey(label, 'EC:prime256v1', 'bk');
+    }
+    const out = tempDir('burnin-gone');
+    const tokensDir = join(hsm.dir, 'tokens');
+    const goneDir = readdirSync(tokensDir).find((d) => readFileSync(join(tokensDir, d, 'token.object')).includes('gone'))!;
+    const run = runCliAndAct(['burn-in', '--module', hsm.module, '--alg', 'p256', '--key-label', 'bk', '--tokens', '2', '--duration', '4s', '--give-up-after', '1s', '--verify', 'none', '--out', out], { ...hsm.env, HSM_BENCH_PIN: TEST_PIN }, /records in/, 1000, () => rmSync(join(tokensDir, goneDir), { recursive: true }));
+    const r = await run;
+    expect(r.status).toBe(4);
+    const result = readRun(runDirOf(r));
+    const [gone, stays] = ['gone', 'stays'].map((l) => result.configurations[0]!.perToken.find((t) => t.label === l)!);
+    expect(gone!.signaturesFailed).toBeGreaterThan(0);
+    expect(result.configurations[0]!.workerIssues.join()).toMatch(/token gone: lost after failing for 1\.\d s/);
+    expect(stays!.signaturesFailed).toBe(0);
+    const records = await recordsOf(runDirOf(r));
+    const lastOfStays = Math.max(...records.filter((x) => x.token === 'stays').map((x) => x.startOffsetUs));
+    expect(lastOfStays).toBeGreaterThan(3_000_000);
+    expect(records.filter((x) => x.token === 'gone' && x.status !== 'CKR_OK').length).toBe(gone!.signaturesFailed);
+  });
+
+  it('retries after CKR_DEVICE_ERROR injected at the PKCS#11 layer, and records each one', async () => {
+    const hsm = new ExternalSoftHsm();
+    hsm.initToken('flaky');
+    hsm.generateKey('flaky', 'EC:prime256v1', 'fk');
+    const out = tempDir('burnin-faulty');
+    const r = runCli(['burn-in', '--module', buildFaultyModule(), '--alg', 'p256', '--key-label', 'fk', '--tokens', '1', '--signatures', '2000', '--out', out], { ...hsm.env, HSM_BENCH_PIN: TEST_PIN, FAULTY_PKCS11_MODULE: hsm.module, FAULTY_EVERY: '200' });
+    expect(r.status).toBe(4);
+    const c = readRun(runDirOf(r)).configurations[0]!;
+    expect(c.failuresByCkr).toEqual({ CKR_DEVICE_ERROR: 10 });
+    expect(c.signaturesOk).toBe(1990);
+    expect(c.workerIssues).toEqual([]);
+    const records = await recordsOf(runDirOf(r));
+    expect(records.filter((x) => x.status === 'CKR_DEVICE_ERROR').map((x) => x.sequence)).toEqual([199, 399, 599, 799, 999, 1199, 1399, 1599, 1799, 1999]);
+    expect(c.perToken[0]!.outages).toBe(9);
+  });
+});
+
