@@ -99,7 +99,7 @@ describe('hsm-bench report', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toContain(`${rsa}: summary.csv, charts/throughput.png, charts/per-token.png, charts/latency.png, charts/throughput-over-time.png, report.md`);
     const comparison = readFileSync(join(out, 'comparison.md'), 'utf8');
-    expect(comparison).toContain('| Configuration | RSA-2048 sig/s | ECDSA brainpoolP256r1 sig/s | Ratio bp256/rsa2048 |');
+    expect(comparison).toContain('| Configuration | RSA-2048 sig/s | ECDSA brainpoolP256r1 sig/s | Ratio (ECDSA brainpoolP256r1 / RSA-2048) |');
     expect(readFileSync(join(out, 'comparison.png')).subarray(1, 4).toString()).toBe('PNG');
   });
 

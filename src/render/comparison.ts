@@ -24,7 +24,7 @@ export function compareThroughput(baseline: RunResult, other: RunResult): Compar
 const runName = (r: RunResult) => `${r.algorithm.displayName} (${r.mechanism.name})`;
 
 /** The side-by-side table and its one-line conclusion; `names` label the two runs (default: their algorithms). */
-export function comparisonMarkdownBody(baseline: RunResult, other: RunResult, names: [string, string] = [runName(baseline), runName(other)]): string {
+export function comparisonMarkdownBody(baseline: RunResult, other: RunResult, names: [string, string] = [baseline.algorithm.displayName, other.algorithm.displayName]): string {
   const rows = compareThroughput(baseline, other);
   const ratios = rows.map((r) => r.ratio).filter((r): r is number => r !== null);
   const mean = ratios.length > 0 ? ratios.reduce((a, b) => a + b, 0) / ratios.length : null;
