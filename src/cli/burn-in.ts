@@ -1,32 +1,24 @@
 import { Command } from 'commander';
 import { runBurnIn } from '../engine/burn-in.js';
 import { usageError } from '../errors.js';
-import { ALGORITHMS } from '../pkcs11/algorithms.js';
 import { renderBurnInSummary } from '../render/burn-in-summary.js';
 import { writeReports } from '../render/write-reports.js';
 import { parseDurationMs, type BurnInOptions } from '../engine/plan.js';
 import { exitCodeFor, judgeRun } from '../verdict/verdict.js';
 import { isInteractive, Progress } from './terminal.js';
+import { addSigningOptions } from './signing-options.js';
 import { addTokenOptions } from './token-options.js';
 import { addVerdictOptions, reportVerdict, verdictPlan, type VerdictFlags } from './verdict-options.js';
 
 export function burnInCommand(): Command {
-  return addVerdictOptions(addTokenOptions(new Command('burn-in')))
+  return addSigningOptions(addVerdictOptions(addTokenOptions(new Command('burn-in'))), '0')
     .description('sign for hours on N tokens, surviving faults, and keep every record (the overnight burn-in)')
-    .option('--alg <alg>', `key algorithm: ${ALGORITHMS.map((a) => a.id).join(', ')}`)
-    .option('--mechanism <mechanism>', 'pkcs1 (default) or pss for RSA; ecdsa for EC')
     .option('--tokens <count>', 'how many tokens sign at once (the first N selected)', '1')
     .option('--signatures <total>', 'stop after this many signatures by all tokens together')
     .option('--duration <time>', 'stop after this signing time instead (e.g. 23h)')
-    .option('--warmup <count>', 'signatures per token before the measured window', '0')
-    .option('--threads-per-token <count>', 'sessions signing at once on each token', '1')
-    .option('--verify <mode>', 'host verification: all, none, or a sample rate such as 0.01', 'all')
-    .option('--key-label <label>', 'label of the key pair to sign with (default hsm-bench-<alg>)')
     .option('--give-up-after <time>', 'a token failing this long is marked lost; the others go on', '10m')
     .option('--progress-interval <time>', 'off a terminal, one progress line this often', '60s')
     .option('--resume <run-dir>', 'continue a burn-in that was killed, from its checkpoint and records')
-    .option('--out <dir>', 'parent folder of the run directory', 'reports')
-    .option('--json', 'print run.json to stdout instead of the summary')
     .action(async (o: BurnInOptions & VerdictFlags & { alg?: string; pinEnv: string; pinFile?: string; json?: boolean; resume?: string }) => {
       const { pinEnv, pinFile, json, resume, junit } = o;
       const options: BurnInOptions = {

@@ -1,4 +1,6 @@
 import { Command } from 'commander';
+import { usageError } from '../errors.js';
+import { addSigningOptions } from './signing-options.js';
 import { scalePlan, type RunPlan, type ScaleOptions } from '../engine/plan.js';
 import { runScale, type RunOutcome } from '../engine/scale.js';
 import { ALGORITHMS } from '../pkcs11/algorithms.js';
@@ -11,21 +13,14 @@ import { addVerdictOptions, reportVerdict, verdictPlan, type VerdictFlags } from
 import { exitCodeFor, judgeRun } from '../verdict/verdict.js';
 
 export function scaleCommand(): Command {
-  return addVerdictOptions(addTokenOptions(new Command('scale')))
+  return addSigningOptions(addVerdictOptions(addTokenOptions(new Command('scale'))), '10')
     .description('signature throughput with 1, 2, 4 … tokens signing at once (the scaling experiment)')
-    .requiredOption('--alg <alg>', `key algorithm: ${ALGORITHMS.map((a) => a.id).join(', ')}`)
-    .option('--mechanism <mechanism>', 'pkcs1 (default) or pss for RSA; ecdsa for EC')
     .option('--tokens <counts>', 'configurations: numbers of tokens signing at once', '1,2,4,8')
     .option('--signatures-per-token <count>', 'stop each configuration after this many signatures per token (default 1000)')
     .option('--duration <time>', 'stop each configuration after this time instead (e.g. 30s, 5m, 2h)')
-    .option('--warmup <count>', 'signatures per token before the measured window, not counted', '10')
-    .option('--threads-per-token <count>', 'sessions signing at once on each token', '1')
-    .option('--verify <mode>', 'host verification: all, none, or a sample rate such as 0.01', 'all')
-    .option('--key-label <label>', 'label of the key pair to sign with (default hsm-bench-<alg>)')
-    .option('--out <dir>', 'parent folder of the run directory', 'reports')
     .option('--reference <file>', 'published results to set beside yours in report.md and the throughput chart')
-    .option('--json', 'print run.json to stdout instead of the table')
     .action(async (options: ScaleOptions & VerdictFlags & { pinEnv: string; pinFile?: string; json?: boolean; reference?: string }) => {
+      if (options.alg === undefined) throw usageError("required option '--alg <alg>' not specified", `use one of: ${ALGORITHMS.map((a) => a.id).join(', ')}`);
       const plan = scalePlan(options);
       const verdict = verdictPlan(options, plan.tokenCounts);
       const reference = options.reference ? readReference(options.reference) : undefined;

@@ -73,11 +73,11 @@ export function tokenSelection(o: { slots?: string; tokenLabel?: string; module?
   };
 }
 
-export interface ScaleOptions {
+/** The flags every signing run shares (scale, burn-in, lab-file runs), as strings from the command line. */
+export interface SigningOptions {
   alg: string;
   mechanism?: string;
   tokens: string;
-  signaturesPerToken?: string;
   duration?: string;
   warmup: string;
   threadsPerToken: string;
@@ -88,6 +88,10 @@ export interface ScaleOptions {
   slots?: string;
   tokenLabel?: string;
   out: string;
+}
+
+export interface ScaleOptions extends SigningOptions {
+  signaturesPerToken?: string;
 }
 
 export function scalePlan(o: ScaleOptions): RunPlan {
@@ -117,21 +121,8 @@ export function scalePlan(o: ScaleOptions): RunPlan {
   return Object.freeze(plan);
 }
 
-export interface BurnInOptions {
-  alg: string;
-  mechanism?: string;
-  tokens: string;
+export interface BurnInOptions extends SigningOptions {
   signatures?: string;
-  duration?: string;
-  warmup: string;
-  threadsPerToken: string;
-  verify: string;
-  keyLabel?: string;
-  module?: string;
-  workspace: string;
-  slots?: string;
-  tokenLabel?: string;
-  out: string;
   giveUpAfter: string;
   progressInterval: string;
 }
