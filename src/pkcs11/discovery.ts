@@ -77,7 +77,7 @@ export function selectTokens(tokens: TokenRef[], selection: TokenSelection, need
   }
   if (selected.length < needed) {
     throw setupError(
-      `${needed} tokens are needed but ${selected.length} ${selected.length === 1 ? 'was' : 'were'} found` +
+      `${needed} token${needed === 1 ? ' is' : 's are'} needed but ${selected.length} ${selected.length === 1 ? 'was' : 'were'} found` +
         (selection.labelPrefix !== undefined ? ` with a label starting '${selection.labelPrefix}'` : ''),
       `found: ${selected.map(tokenName).join(', ') || 'none'}; lower --tokens or connect more tokens`,
     );
