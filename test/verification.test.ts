@@ -49,7 +49,7 @@ describe('host verification against the public key read from a real token', () =
       const good = sign(0);
       const corrupted = sign(1);
       corrupted[corrupted.length >> 1]! ^= 0x01;
-      const batch = new BatchBuilder(0, 4, true);
+      const batch = new BatchBuilder(0, 4, true, 0, () => undefined);
       batch.add(0, 500_000, 0, good);
       batch.add(600_000, 500_000, 0, corrupted);
       batch.add(1_200_000, 500_000, 0, sign(1)); // signed for sequence 1, recorded as sequence 2: wrong message

@@ -1,6 +1,9 @@
 /**
  * Signatures travel from a worker to the recorder in batches of typed arrays (transferred, not copied), so the
- * signing loop does no per-signature allocation and no per-signature message passing.
+ * signing loop does no per-signature allocation and no per-signature message passing. The recorder sends each
+ * batch back once recorded, and the worker fills it again: a fixed set of buffers circulates for the whole run.
+ * (Allocating a fresh 128 KiB signature buffer per batch in one thread and freeing it in another let the process
+ * grow by some 30 MB over a million verified signatures.)
  */
 export interface SignatureBatch {
   worker: number;
@@ -27,7 +30,9 @@ export class BatchBuilder {
     private readonly worker: number,
     readonly capacity: number,
     private readonly keepsSignatures: boolean,
-    firstSequence = 0,
+    firstSequence: number,
+    /** A batch the recorder has sent back, if one is waiting. */
+    private readonly recycled: () => SignatureBatch | undefined,
   ) {
     this.reset(firstSequence);
   }
@@ -58,6 +63,12 @@ export class BatchBuilder {
 
   private reset(firstSequence: number): void {
     this.signatureOffset = 0;
+    const again = this.recycled();
+    if (again) {
+      again.signatureBytes.fill(0);
+      this.batch = { ...again, firstSequence, count: 0 };
+      return;
+    }
     this.batch = {
       worker: this.worker,
       firstSequence,

@@ -1,11 +1,12 @@
 import { randomBytes, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import { setupError } from '../errors.js';
 import type { TokenRef } from '../pkcs11/discovery.js';
 import type { SignMechanism } from '../pkcs11/mechanisms.js';
 import { RecordsCsvWriter } from '../record/records-csv.js';
 import { ConfigurationStats } from '../stats/configuration-stats.js';
+import { transferList } from './batch.js';
 import { RunControl } from './control.js';
 import { ConfigurationRecorder, type WorkerAssignment } from './recorder.js';
 import type { Recovery, SignWorkerInput, SignWorkerMessage } from './sign-worker.js';
@@ -66,6 +67,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
   const flushTimer = setInterval(() => writer.flush(), RECORDS_FLUSH_MS);
 
   const exits = assignments.map((a, worker) => {
+    const recycle = new MessageChannel();
     const input: SignWorkerInput = {
       worker,
       modulePath: spec.modulePath,
@@ -81,12 +83,14 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
       verifyEvery: spec.verifyEvery,
       recovery: spec.recovery,
       control: control.buffer,
+      recycle: recycle.port2,
     };
     const where = `token ${a.tokenLabel}${T > 1 ? ` thread ${a.thread}` : ''}`;
-    const w = new Worker(WORKER_URL, { workerData: input });
+    const w = new Worker(WORKER_URL, { workerData: input, transferList: [recycle.port2] });
     w.on('message', (m: SignWorkerMessage) => {
       if (m.type === 'batch') {
         recorder.add(m.batch);
+        recycle.port1.postMessage(m.batch, transferList(m.batch));
         control.recorded(worker);
         recorded += m.batch.count;
         onProgress(recorded, stats);
@@ -106,7 +110,10 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
         // Before the barrier opened, the others would wait for it forever.
         if (ready < assignments.length) control.requestStop();
       });
-      w.on('exit', () => resolve());
+      w.on('exit', () => {
+        recycle.port1.close();
+        resolve();
+      });
     });
   });
   await Promise.all(exits);

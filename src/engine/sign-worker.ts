@@ -4,11 +4,11 @@
  * bench/c-vs-harness), one worker thread per token calling C_SignInit + C_Sign synchronously matches a C pthread
  * loop (ratio 1.01–1.04 at 2 tokens); the async API fell to 0.7 and its latency includes libuv queue wait.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import pkcs11 from 'pkcs11js';
 import { ckrCategory, ckrName, ckrOf } from '../pkcs11/ckr.js';
 import { signInput, toPkcs11Mechanism, type SignMechanism } from '../pkcs11/mechanisms.js';
-import { BatchBuilder, MAX_SIGNATURE_BYTES, NOT_A_CKR, transferList } from './batch.js';
+import { BatchBuilder, MAX_SIGNATURE_BYTES, NOT_A_CKR, transferList, type SignatureBatch } from './batch.js';
 import { RunControl } from './control.js';
 import { MESSAGE_BYTES, messageFor } from './message.js';
 
@@ -38,11 +38,13 @@ export interface SignWorkerInput {
   verifyEvery: number;
   recovery: Recovery | null;
   control: SharedArrayBuffer;
+  /** Where the recorder sends recorded batches back for reuse. */
+  recycle: MessagePort;
 }
 
 export type SignWorkerMessage =
   | { type: 'ready' }
-  | { type: 'batch'; batch: import('./batch.js').SignatureBatch }
+  | { type: 'batch'; batch: SignatureBatch }
   | { type: 'done'; gaveUp?: string }
   | { type: 'failed'; message: string };
 
@@ -125,7 +127,8 @@ function run(): void {
   post({ type: 'ready' });
   const startNs = control.awaitRelease();
   const deadlineNs = input.durationNs === null ? null : startNs + BigInt(input.durationNs);
-  const batches = new BatchBuilder(input.worker, BATCH_CAPACITY, input.verifyEvery > 0, input.firstSequence);
+  // The loop never yields to the event loop, so returned batches are taken synchronously.
+  const batches = new BatchBuilder(input.worker, BATCH_CAPACITY, input.verifyEvery > 0, input.firstSequence, () => receiveMessageOnPort(input.recycle)?.message as SignatureBatch | undefined);
   let lastPostNs = startNs;
   let consecutiveFailures = 0;
   /** Start of the current streak of failures: the token's outage, for --give-up-after. */
