@@ -1,8 +1,8 @@
 /**
  * One signing worker: a thread with its own session on one token, signing in a loop with synchronous pkcs11js
- * calls. Why threads with sync calls: measured on this 2-core machine (PKCS11-FACTS.md, confirmed by
- * bench/c-vs-harness), one worker thread per token calling C_SignInit + C_Sign synchronously matches a C pthread
- * loop (ratio 1.01–1.04 at 2 tokens); the async API fell to 0.7 and its latency includes libuv queue wait.
+ * calls. Why threads with sync calls: on this 2-core machine they match a C pthread loop (bench/c-vs-harness:
+ * 0.98–1.03) and a child process per token (bench/concurrency-models: 0.98), while the async API reaches only
+ * 0.66 and its latency would include libuv queue wait (bench/README.md, PKCS11-FACTS.md).
  */
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import pkcs11 from 'pkcs11js';
