@@ -11,14 +11,15 @@ import { addTokenOptions } from './token-options.js';
 import { addVerdictOptions, reportVerdict, verdictPlan, type VerdictFlags } from './verdict-options.js';
 
 export function burnInCommand(): Command {
-  return addSigningOptions(addVerdictOptions(addTokenOptions(new Command('burn-in'))), '0')
+  const command = addSigningOptions(new Command('burn-in'), '0')
     .description('sign for hours on N tokens, surviving faults, and keep every record (the overnight burn-in)')
     .option('--tokens <count>', 'how many tokens sign at once (the first N selected)', '1')
     .option('--signatures <total>', 'stop after this many signatures by all tokens together')
     .option('--duration <time>', 'stop after this signing time instead (e.g. 23h)')
     .option('--give-up-after <time>', 'a token failing this long is marked lost; the others go on', '10m')
     .option('--progress-interval <time>', 'off a terminal, one progress line this often', '60s')
-    .option('--resume <run-dir>', 'continue a burn-in that was killed, from its checkpoint and records')
+    .option('--resume <run-dir>', 'continue a burn-in that was killed, from its checkpoint and records');
+  return addVerdictOptions(addTokenOptions(command))
     .action(async (o: BurnInOptions & VerdictFlags & { alg?: string; pinEnv: string; pinFile?: string; json?: boolean; resume?: string }) => {
       const { pinEnv, pinFile, json, resume, junit } = o;
       const options: BurnInOptions = {

@@ -13,12 +13,13 @@ import { addVerdictOptions, reportVerdict, verdictPlan, type VerdictFlags } from
 import { exitCodeFor, judgeRun } from '../verdict/verdict.js';
 
 export function scaleCommand(): Command {
-  return addSigningOptions(addVerdictOptions(addTokenOptions(new Command('scale'))), '10')
+  const command = addSigningOptions(new Command('scale'), '10')
     .description('signature throughput with 1, 2, 4 … tokens signing at once (the scaling experiment)')
     .option('--tokens <counts>', 'configurations: numbers of tokens signing at once', '1,2,4,8')
     .option('--signatures-per-token <count>', 'stop each configuration after this many signatures per token (default 1000)')
     .option('--duration <time>', 'stop each configuration after this time instead (e.g. 30s, 5m, 2h)')
-    .option('--reference <file>', 'published results to set beside yours in report.md and the throughput chart')
+    .option('--reference <file>', 'published results to set beside yours in report.md and the throughput chart');
+  return addVerdictOptions(addTokenOptions(command))
     .action(async (options: ScaleOptions & VerdictFlags & { pinEnv: string; pinFile?: string; json?: boolean; reference?: string }) => {
       if (options.alg === undefined) throw usageError("required option '--alg <alg>' not specified", `use one of: ${ALGORITHMS.map((a) => a.id).join(', ')}`);
       const plan = scalePlan(options);
