@@ -82,8 +82,9 @@ describe('hsm-bench scale on embedded SoftHSM2 tokens', () => {
     const records = await recordsOf(rsa.dir, rsa.run.configurations[1]!.recordsFile);
     const [a, b] = rsa.run.tokens.map((t) => records.filter((r) => r.token === t.label));
     const overlapping = b!.filter((rb) => a!.some((ra) => ra.startOffsetUs < rb.startOffsetUs + rb.latencyUs && rb.startOffsetUs < ra.startOffsetUs + ra.latencyUs));
-    // Serial signing would give no overlap at all; parallel signing overlaps nearly every signature.
-    expect(overlapping.length).toBeGreaterThan(b!.length / 2);
+    // Serial signing gives no overlap at all. Parallel signing overlaps most signatures on a quiet machine and
+    // fewer when the test suite loads both cores, so the bar is set far from both: a tenth.
+    expect(overlapping.length).toBeGreaterThan(b!.length / 10);
   });
 
   it('prints a table that matches run.json', () => {
