@@ -38,7 +38,7 @@ interface Checkpoint {
 
 const hms = (s: number) => `${String(Math.floor(s / 3600)).padStart(2, '0')}:${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}:${String(Math.floor(s % 60)).padStart(2, '0')}`;
 
-export function readCheckpoint(runDir: string): Checkpoint {
+function readCheckpoint(runDir: string): Checkpoint {
   const path = join(runDir, CHECKPOINT_FILE);
   if (!existsSync(path)) throw usageError(`${runDir} has no ${CHECKPOINT_FILE}`, 'give the run directory of a burn-in to --resume');
   const doc = JSON.parse(readFileSync(path, 'utf8')) as Checkpoint;

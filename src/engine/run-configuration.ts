@@ -54,7 +54,7 @@ const share = (total: number, parts: number, index: number) => Math.floor(total 
  * Runs one configuration: one worker per (token, thread), each with its own session, released together by the
  * start barrier. Records stream to the records file as batches arrive.
  */
-export async function runConfiguration(spec: ConfigurationSpec, control: RunControl, onProgress: (signaturesDone: number, stats: ConfigurationStats) => void): Promise<ConfigurationRun> {
+export async function runConfiguration(spec: ConfigurationSpec, control: RunControl, onProgress: (signaturesDone: number) => void): Promise<ConfigurationRun> {
   const T = spec.threadsPerToken;
   const assignments: WorkerAssignment[] = spec.tokens.flatMap((t, token) => Array.from({ length: T }, (_, thread) => ({ token, thread, tokenLabel: t.token.label, messageSeed: randomBytes(24) })));
   const writer = new RecordsCsvWriter(join(spec.runDir, spec.recordsFile), spec.resume !== undefined);
@@ -93,7 +93,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
         recycle.port1.postMessage(m.batch, transferList(m.batch));
         control.recorded(worker);
         recorded += m.batch.count;
-        onProgress(recorded, stats);
+        onProgress(recorded);
       } else if (m.type === 'ready') {
         if (++ready === assignments.length) control.release(process.hrtime.bigint());
       } else if (m.type === 'failed') {

@@ -1,5 +1,6 @@
 import Table from 'cli-table3';
 import type { RunResult } from '../result/run-result.js';
+import { signaturesFailed } from '../verdict/verdict.js';
 import { backendLine, fixed, planLine, tokenLine } from './describe-run.js';
 
 /** The seed's burn-in summary (start, stop, elapsed, tests performed, tests failed) with what it lacked. */
@@ -12,7 +13,7 @@ export function renderBurnInSummary(r: RunResult): string {
     const issue = lost(t.label);
     table.push([t.label, t.serial, t.signaturesOk, t.signaturesFailed, fixed(t.throughputPerS, 2), fixed(t.latencyMs?.p50, 2), fixed(t.latencyMs?.p99, 2), fixed(t.longestGapMs / 1000, 3), `${t.outages} (${fixed(t.outageS, 1)})`, issue ? issue.replace(/^token \S+( thread \d+)?: /, '') : t.stillFailingS !== null ? `failing for ${fixed(t.stillFailingS, 1)} s` : 'ok']);
   }
-  const verdict = r.interrupted ? 'INTERRUPTED: partial results (resume with --resume)' : c.signaturesFailed === 0 && c.workerIssues.length === 0 ? 'PASSED: no signature failed' : `FAILED: ${c.signaturesFailed} signatures failed${c.workerIssues.length > 0 ? `, ${c.workerIssues.length} worker issues` : ''}`;
+  const verdict = r.interrupted ? 'INTERRUPTED: partial results (resume with --resume)' : !signaturesFailed(r) ? 'PASSED: no signature failed' : `FAILED: ${c.signaturesFailed} signatures failed${c.workerIssues.length > 0 ? `, ${c.workerIssues.length} worker issues` : ''}`;
   const failures = Object.entries(c.failuresByCkr);
   return [
     `hsm-bench ${r.tool.version} burn-in: ${r.algorithm.displayName} with ${r.mechanism.name} on ${c.tokens} tokens`,

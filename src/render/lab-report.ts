@@ -1,4 +1,5 @@
-import type { JudgedRun } from '../verdict/verdict.js';
+import { ExitCode } from '../errors.js';
+import { exitCodeFor, type JudgedRun } from '../verdict/verdict.js';
 import { incomparability } from '../verdict/compare.js';
 import { comparisonMarkdownBody } from './comparison.js';
 import { configurationName } from './describe-run.js';
@@ -19,7 +20,8 @@ export function transportPairs(runs: JudgedRun[]): [JudgedRun, JudgedRun][] {
   return pairs;
 }
 
-const verdictOf = (j: JudgedRun) => (j.thresholds.some((t) => !t.passed) || j.comparison?.regressed ? 'FAILED' : j.result.configurations.some((c) => c.signaturesFailed > 0) ? 'signatures failed' : 'passed');
+const VERDICT_WORDS: Record<number, string> = { [ExitCode.ok]: 'passed', [ExitCode.signaturesFailed]: 'signatures failed', [ExitCode.thresholdFailed]: 'FAILED', [ExitCode.interrupted]: 'interrupted' };
+const verdictOf = (j: JudgedRun) => VERDICT_WORDS[exitCodeFor([j])]!;
 
 /** The combined report of a lab run: every run's table and checks, and the transport comparisons. */
 export function renderLabReport(runs: JudgedRun[], dirs: string[], charts: (string | undefined)[]): string {
