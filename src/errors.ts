@@ -26,3 +26,22 @@ export class HsmBenchError extends Error {
 export const usageError = (message: string, hint?: string) => new HsmBenchError(message, ExitCode.usage, hint);
 export const setupError = (message: string, hint?: string, cause?: unknown) =>
   new HsmBenchError(message, ExitCode.setup, hint, { cause });
+
+/** A file hsm-bench could not write (disk full, no permission, a folder in the way): a set-up problem, exit 3. */
+export function writeError(path: string, error: unknown): HsmBenchError {
+  const e = error as NodeJS.ErrnoException;
+  return new HsmBenchError(`cannot write ${path}: ${e.code ?? e.message}`, ExitCode.setup, 'free space or choose a writable folder (--out); what was written before is kept', { cause: error });
+}
+
+/** A run whose outcome (signatures failed, a threshold missed, interrupted) was reported already: only its exit code is left. */
+export class RunOutcomeExit extends Error {
+  constructor(readonly exitCode: ExitCode) {
+    super(`exit ${exitCode}`);
+    this.name = 'RunOutcomeExit';
+  }
+}
+
+/** Ends a command with `code`: nothing to do for 0, otherwise main exits with it. */
+export function exitWith(code: ExitCode): void {
+  if (code !== ExitCode.ok) throw new RunOutcomeExit(code);
+}

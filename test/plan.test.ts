@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDurationMs, parseTokenCounts, parseVerify, scalePlan } from '../src/engine/plan.js';
+import { durationMs, parseDurationNs, parseTokenCounts, parseVerify, scalePlan, tokenSelection } from '../src/engine/plan.js';
 import { HsmBenchError } from '../src/errors.js';
 
 const base = { alg: 'rsa2048', tokens: '1,2,4,8', warmup: '10', threadsPerToken: '1', verify: 'all', workspace: '/tmp/ws', out: 'reports' };
@@ -9,13 +9,45 @@ describe('run plan', () => {
     expect(parseTokenCounts('8,1,4,2')).toEqual([1, 2, 4, 8]);
     expect(() => parseTokenCounts('0')).toThrow(HsmBenchError);
   });
-  it('parses durations with units', () => {
-    expect(parseDurationMs('30s')).toBe(30_000);
-    expect(parseDurationMs('5m')).toBe(300_000);
-    expect(parseDurationMs('2h')).toBe(7_200_000);
-    expect(parseDurationMs('250ms')).toBe(250);
-    expect(() => parseDurationMs('30')).toThrow(/unit/);
-    expect(() => parseDurationMs('0s')).toThrow(/positive/);
+  it('parses durations with units into exact integer nanoseconds', () => {
+    expect(parseDurationNs('30s')).toBe(30_000_000_000n);
+    expect(parseDurationNs('5m')).toBe(300_000_000_000n);
+    expect(parseDurationNs('2h')).toBe(7_200_000_000_000n);
+    expect(parseDurationNs('250ms')).toBe(250_000_000n);
+    // Decimal, never binary floating point: 1.1 h × 3.6e12 is not an integer in doubles.
+    expect(parseDurationNs('1.1h')).toBe(3_960_000_000_000n);
+    expect(parseDurationNs('2.01s')).toBe(2_010_000_000n);
+    expect(parseDurationNs('4.35m')).toBe(261_000_000_000n);
+    expect(durationMs(parseDurationNs('1.1h'))).toBe(3_960_000);
+    expect(() => parseDurationNs('30')).toThrow(/unit/);
+    expect(() => parseDurationNs('0s')).toThrow(/out of range/);
+    expect(() => parseDurationNs('0.0001ms')).toThrow(/out of range|finer/);
+    expect(() => parseDurationNs('1.0000000001ms')).toThrow(/finer than a nanosecond/);
+    expect(() => parseDurationNs('32d')).toThrow(/unit/);
+    expect(() => parseDurationNs('800h')).toThrow(/out of range/);
+    expect(() => parseDurationNs('-1s')).toThrow(/unit/);
+  });
+  it('every two-decimal duration of up to 24 units parses exactly', () => {
+    for (const unit of ['s', 'm', 'h'] as const) {
+      for (let hundredths = 1; hundredths <= 2400; hundredths++) {
+        const ns = parseDurationNs(`${Math.floor(hundredths / 100)}.${String(hundredths % 100).padStart(2, '0')}${unit}`);
+        const perUnit = { s: 1_000_000_000n, m: 60_000_000_000n, h: 3_600_000_000_000n }[unit];
+        expect(ns * 100n).toBe(BigInt(hundredths) * perUnit);
+      }
+    }
+  });
+  it('bounds sessions so that a typo cannot start thousands of threads', () => {
+    expect(() => scalePlan({ ...base, threadsPerToken: '10000' })).toThrow(/from 1 to 64/);
+    expect(() => scalePlan({ ...base, tokens: '16', threadsPerToken: '64' })).toThrow(/more than the 512/);
+    expect(scalePlan({ ...base, tokens: '8', threadsPerToken: '64' }).threadsPerToken).toBe(64);
+  });
+  it('selects by slots, serials, label and RFC 7512 URI; embedded tokens in label order', () => {
+    expect(tokenSelection({}).order).toBe('label');
+    expect(tokenSelection({ module: '/x.so', serials: '12,123' })).toMatchObject({ serials: ['12', '123'], order: 'slot' });
+    expect(tokenSelection({ module: '/x.so', tokenUri: 'pkcs11:token=Pico-HSM%20(UserPIN);slot-id=4' }).uri).toEqual({ token: 'Pico-HSM (UserPIN)', 'slot-id': '4' });
+    expect(() => tokenSelection({ slots: '1', serials: 'a' })).toThrow(/give one/);
+    expect(() => tokenSelection({ slots: '1,1' })).toThrow(/twice/);
+    expect(() => tokenSelection({ serials: 'a,,b' })).toThrow(/empty entry/);
   });
   it('turns a verification rate into every k-th signature', () => {
     expect(parseVerify('all')).toEqual({ mode: 'all', every: 1 });

@@ -1,7 +1,25 @@
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { csvField, parseCsvLine, readRecords, RecordsCsvWriter, type SignatureRecord } from '../src/record/records-csv.js';
+import { csvField, parseCsvLine, parseRecordLine, readRecords, RecordsCsvWriter, type BadLines, type SignatureRecord } from '../src/record/records-csv.js';
 import { tempDir } from './helpers/cli.js';
+
+const record = (i: number): SignatureRecord => ({
+  configuration: 2,
+  token: i % 2,
+  thread: 0,
+  sequence: i,
+  startOffsetUs: i * 10,
+  latencyUs: 250 + (i % 7),
+  status: i === 5 ? 'CKR_DEVICE_ERROR' : 'CKR_OK',
+  verified: i === 5 ? null : i !== 6,
+});
+
+async function readAll(path: string, bad?: BadLines): Promise<SignatureRecord[]> {
+  const read: SignatureRecord[] = [];
+  for await (const r of readRecords(path, bad)) read.push(r);
+  return read;
+}
 
 describe('records CSV', () => {
   it('quotes only what needs quoting and parses it back', () => {
@@ -13,20 +31,53 @@ describe('records CSV', () => {
   it('writes a header line and reads back every record it wrote', async () => {
     const path = join(tempDir('csv'), 'r.csv');
     const w = new RecordsCsvWriter(path);
-    const written: SignatureRecord[] = Array.from({ length: 3000 }, (_, i) => ({
-      configuration: 2,
-      token: i % 2 ? 'card, "two"' : 'card one',
-      thread: 0,
-      sequence: i,
-      startOffsetUs: i * 10,
-      latencyUs: 250 + (i % 7),
-      status: i === 5 ? 'CKR_DEVICE_ERROR' : 'CKR_OK',
-      verified: i === 5 ? null : i !== 6,
-    }));
+    const written = Array.from({ length: 3000 }, (_, i) => record(i));
     written.forEach((r) => w.write(r));
     w.close();
-    const read: SignatureRecord[] = [];
-    for await (const r of readRecords(path)) read.push(r);
-    expect(read).toEqual(written);
+    expect(await readAll(path)).toEqual(written);
+  });
+
+  it('gives a file that a crash left empty its header when a resume appends to it', async () => {
+    const path = join(tempDir('csv'), 'r.csv');
+    writeFileSync(path, '');
+    const w = new RecordsCsvWriter(path, true);
+    w.write(record(0));
+    w.close();
+    const again = new RecordsCsvWriter(path, true);
+    again.write(record(1));
+    again.close();
+    const { readFileSync } = await import('node:fs');
+    const lines = readFileSync(path, 'utf8').trim().split('\n');
+    expect(lines[0]).toBe('configuration,token,thread,sequence,startOffsetUs,latencyUs,status,verified');
+    expect(lines).toHaveLength(3);
+  });
+
+  it('counts torn and junk lines instead of taking them as signatures', async () => {
+    const path = join(tempDir('csv'), 'r.csv');
+    const w = new RecordsCsvWriter(path);
+    [0, 1, 2].forEach((i) => w.write(record(i)));
+    w.close();
+    appendFileSync(path, '2,0,0,3,40,25\nhello world\n2,x,0,4,50,250,CKR_OK,true\n2,0,0,5,60,251,CKR_OK,maybe\n');
+    const bad: BadLines = { count: 0 };
+    expect(await readAll(path, bad)).toHaveLength(3);
+    expect(bad.count).toBe(4);
+    expect(bad.first).toEqual({ lineNumber: 5, text: '2,0,0,3,40,25' });
+  });
+
+  it('parses one line exactly, and refuses negative or fractional fields', () => {
+    expect(parseRecordLine('1,3,2,7,100,250,CKR_OK,')).toEqual({ configuration: 1, token: 3, thread: 2, sequence: 7, startOffsetUs: 100, latencyUs: 250, status: 'CKR_OK', verified: null });
+    expect(parseRecordLine('1,-3,2,7,100,250,CKR_OK,')).toBeUndefined();
+    expect(parseRecordLine('1,3,2,7,100,2.5,CKR_OK,')).toBeUndefined();
+    expect(parseRecordLine('1,3,2,7,100,250,ok,')).toBeUndefined();
+  });
+
+  it('keeps a write error instead of throwing from a timer, and reports it with the path', () => {
+    let reported = '';
+    const w = new RecordsCsvWriter('/dev/full', false, (e) => (reported = e.message));
+    w.write(record(0));
+    w.flush();
+    expect(reported).toMatch(/^cannot write \/dev\/full: ENOSPC/);
+    expect(w.failure?.exitCode).toBe(3);
+    w.close();
   });
 });

@@ -53,9 +53,9 @@ describe('renderers, from fixture runs', () => {
       expect(Number(col(total, 'throughputPerS'))).toBe(c.throughputPerS);
       expect(Number(col(total, 'p99Ms'))).toBe(c.latencyMs!.p99);
       for (const t of c.perToken) {
-        const row = rows.find((r) => Number(col(r, 'configurationTokens')) === c.tokens && col(r, 'token') === t.label)!;
+        const row = rows.find((r) => Number(col(r, 'configurationTokens')) === c.tokens && col(r, 'token') === String(t.token))!;
         expect(Number(col(row, 'throughputPerS'))).toBe(t.throughputPerS);
-        expect(col(row, 'serial')).toBe(t.serial);
+        expect([col(row, 'slotId'), col(row, 'label'), col(row, 'serial')]).toEqual([t.slotId, t.label, t.serial]);
       }
     }
     expect(rows).toHaveLength(run.configurations.reduce((n, c) => n + c.perToken.length + 1, 0));
@@ -109,7 +109,7 @@ describe('hsm-bench report', () => {
     writeFileSync(join(dir, 'run.json'), JSON.stringify({ ...doc, schemaVersion: 99 }));
     const r = runCli(['report', dir]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/schema version 99; this hsm-bench reads version 1/);
+    expect(r.stderr).toMatch(/schema version 99; this hsm-bench reads version 2/);
   });
 
   it('rejects an unknown format', () => {

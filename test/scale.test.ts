@@ -72,7 +72,7 @@ describe('hsm-bench scale on embedded SoftHSM2 tokens', () => {
       expect(records.filter((r) => r.status === 'CKR_OK' && r.verified === true)).toHaveLength(c.signaturesOk);
       expect(new Set(records.map((r) => r.configuration))).toEqual(new Set([c.tokens]));
       for (const t of c.perToken) {
-        const own = records.filter((r) => r.token === t.label).map((r) => r.sequence);
+        const own = records.filter((r) => r.token === t.token).map((r) => r.sequence);
         expect(own).toEqual(Array.from({ length: t.signaturesOk }, (_, i) => i));
       }
     }
@@ -80,7 +80,7 @@ describe('hsm-bench scale on embedded SoftHSM2 tokens', () => {
 
   it('makes tokens sign at the same time: signature intervals of different tokens overlap', async () => {
     const records = await recordsOf(rsa.dir, rsa.run.configurations[1]!.recordsFile);
-    const [a, b] = rsa.run.tokens.map((t) => records.filter((r) => r.token === t.label));
+    const [a, b] = rsa.run.tokens.map((_, i) => records.filter((r) => r.token === i));
     const overlapping = b!.filter((rb) => a!.some((ra) => ra.startOffsetUs < rb.startOffsetUs + rb.latencyUs && rb.startOffsetUs < ra.startOffsetUs + ra.latencyUs));
     // Serial signing gives no overlap at all. Parallel signing overlaps most signatures on a quiet machine and
     // fewer when the test suite loads both cores, so the bar is set far from both: a tenth.

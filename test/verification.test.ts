@@ -6,6 +6,7 @@ import { messageFor } from '../src/engine/message.js';
 import { ConfigurationRecorder, VERIFY_FAILED } from '../src/engine/recorder.js';
 import { algorithmById } from '../src/pkcs11/algorithms.js';
 import { listTokens } from '../src/pkcs11/discovery.js';
+import { PinGuard } from '../src/pkcs11/pin-guard.js';
 import { findKeyPair } from '../src/pkcs11/keys.js';
 import { chooseSignMechanism, signInput, toPkcs11Mechanism, type MechanismChoice } from '../src/pkcs11/mechanisms.js';
 import { Pkcs11Module } from '../src/pkcs11/module.js';
@@ -26,7 +27,7 @@ beforeAll(() => {
   mod = Pkcs11Module.open(backend!.modulePath);
   const token = listTokens(mod.lib)[0]!;
   session = openSession(mod.lib, token);
-  login(mod.lib, session, token, backend!.pin);
+  login(mod.lib, session, token, backend!.pin, { guard: new PinGuard(1), token: 0 });
 });
 
 afterAll(() => {
@@ -56,7 +57,7 @@ describe('host verification against the public key read from a real token', () =
       const path = join(tempDir('verify-records'), 'r.csv');
       const writer = new RecordsCsvWriter(path);
       const stats = new ConfigurationStats(1);
-      new ConfigurationRecorder(1, [{ token: 0, thread: 0, tokenLabel: token.label, messageSeed: seed }], [publicKeyFromAttributes(key.publicKey)], mechanism, writer, stats).add(batch.take(3));
+      new ConfigurationRecorder(1, [{ token: 0, thread: 0, messageSeed: seed }], [publicKeyFromAttributes(key.publicKey)], mechanism, writer, stats).add(batch.take(3));
       writer.close();
       expect(stats.signaturesOk).toBe(1);
       expect(stats.signaturesVerified).toBe(3);

@@ -1,9 +1,9 @@
 import { Command } from 'commander';
 import { runBurnIn } from '../engine/burn-in.js';
-import { usageError } from '../errors.js';
+import { exitWith, usageError } from '../errors.js';
 import { renderBurnInSummary } from '../render/burn-in-summary.js';
 import { writeReports } from '../render/write-reports.js';
-import { parseDurationMs, type BurnInOptions } from '../engine/plan.js';
+import { durationMs, parseDurationNs, type BurnInOptions } from '../engine/plan.js';
 import { exitCodeFor, judgeRun } from '../verdict/verdict.js';
 import { isInteractive, Progress } from './terminal.js';
 import { addSigningOptions } from './signing-options.js';
@@ -35,14 +35,16 @@ export function burnInCommand(): Command {
         module: o.module,
         workspace: o.workspace,
         slots: o.slots,
+        serials: o.serials,
         tokenLabel: o.tokenLabel,
+        tokenUri: o.tokenUri,
         out: o.out,
         giveUpAfter: o.giveUpAfter,
         progressInterval: o.progressInterval,
       };
       if (resume === undefined && o.alg === undefined) throw usageError("required option '--alg <alg>' not specified", 'or continue an earlier burn-in with --resume RUN_DIR');
       const verdict = verdictPlan(o, [Number(o.tokens) || 1]);
-      const ui = new Progress(isInteractive(), parseDurationMs(o.progressInterval, '--progress-interval'));
+      const ui = new Progress(isInteractive(), durationMs(parseDurationNs(o.progressInterval, '--progress-interval', 100)));
       const { result, dir } = await runBurnIn(options, { pinEnv, pinFile, interactive: isInteractive() && Boolean(process.stdin.isTTY) }, ui, resume);
       const reports = await writeReports(dir, result, ['md', 'csv', 'png'], undefined);
       reports.warnings.forEach((w) => ui.log(`warning: ${w}`));
@@ -50,6 +52,6 @@ export function burnInCommand(): Command {
       ui.log(`results: ${dir}`);
       const judged = judgeRun(`burn-in-${result.algorithm.id}`, result, verdict.thresholds, verdict.baseline);
       reportVerdict([judged], junit, (text) => (json ? process.stderr : process.stdout).write(text));
-      process.exitCode = exitCodeFor([judged]);
+      exitWith(exitCodeFor([judged]));
     });
 }

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { ExitCode, usageError } from '../errors.js';
+import { ExitCode, exitWith, usageError } from '../errors.js';
 import { renderComparisonTable } from '../render/verdict-tables.js';
 import { readRunJson } from '../result/run-directory.js';
 import { compareRuns } from '../verdict/compare.js';
@@ -24,6 +24,6 @@ export function compareCommand(): Command {
       process.stdout.write(o.json ? JSON.stringify({ schemaVersion: 1, baseline: baseline.runId, candidate: candidate.runId, ...comparison }, null, 2) + '\n' : `${candidate.runId} against ${baseline.runId}:\n${renderComparisonTable(comparison)}`);
       if (o.junit !== undefined) writeFileSync(o.junit, renderJunit([{ name: candidate.runId, result: candidate, thresholds: [], comparison }]));
       // A comparison judges the change: failures new in the candidate are regressions (exit 5), not exit 4.
-      process.exitCode = comparison.regressed ? ExitCode.thresholdFailed : ExitCode.ok;
+      exitWith(comparison.regressed ? ExitCode.thresholdFailed : ExitCode.ok);
     });
 }

@@ -1,9 +1,12 @@
 import Table from 'cli-table3';
 import { Command } from 'commander';
-import { tokenName } from '../pkcs11/discovery.js';
 import { listKeyPairs, listSlots, signingMechanisms, type SlotListing } from '../pkcs11/inventory.js';
 import { Pkcs11Module, type ModuleInfo } from '../pkcs11/module.js';
-import { login, openSession } from '../pkcs11/session.js';
+import { tokenSelection } from '../engine/plan.js';
+import { setupError } from '../errors.js';
+import { listTokens, selectTokens, tokenName } from '../pkcs11/discovery.js';
+import { PinGuard } from '../pkcs11/pin-guard.js';
+import { closeSessionQuietly, login, openSession } from '../pkcs11/session.js';
 import { addTokenOptions, resolveBackend, type TokenOptions } from './token-options.js';
 
 interface ListOptions extends TokenOptions {
@@ -26,9 +29,16 @@ async function collect(o: ListOptions): Promise<Listing> {
   const notes: string[] = [];
   try {
     let slots = listSlots(mod.lib);
-    if (o.slots) slots = slots.filter((s) => o.slots!.split(',').includes(s.slotId));
-    if (o.tokenLabel !== undefined) slots = slots.filter((s) => s.token?.label.startsWith(o.tokenLabel!));
-    for (const s of slots) {
+    if (slots.length === 0) {
+      throw setupError(`module ${mod.info.path} shows no slots`, 'is the reader or hub connected, pcscd running, or (p11-kit-client) the server at P11_KIT_SERVER_ADDRESS up?');
+    }
+    if (o.slots !== undefined || o.serials !== undefined || o.tokenLabel !== undefined || o.tokenUri !== undefined) {
+      // The same selection as every other command; it says what is missing instead of listing nothing.
+      const chosen = selectTokens(listTokens(mod.lib), tokenSelection(o), 1, mod.info);
+      slots = chosen.map((t) => slots.find((s) => s.slotId === t.slotId)!);
+    }
+    const guard = new PinGuard(slots.length);
+    for (const [index, s] of slots.entries()) {
       if (!s.token?.initialized) continue;
       const slot = mod.lib.C_GetSlotList(true).find((h) => h.readBigUInt64LE(0).toString() === s.slotId)!;
       if (o.mechanisms) s.mechanisms = signingMechanisms(mod.lib, slot);
@@ -36,10 +46,10 @@ async function collect(o: ListOptions): Promise<Listing> {
         const session = openSession(mod.lib, { ...s.token, slot });
         try {
           const canLogin = pinGiven && s.token.loginRequired;
-          if (canLogin) login(mod.lib, session, { ...s.token, slot }, await backend.pin());
+          if (canLogin) login(mod.lib, session, { ...s.token, slot }, await backend.pin(), { guard, token: index });
           s.keys = listKeyPairs(mod.lib, session, canLogin || !s.token.loginRequired);
         } finally {
-          mod.lib.C_CloseSession(session);
+          closeSessionQuietly(mod.lib, session);
         }
       }
     }

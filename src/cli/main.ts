@@ -1,5 +1,7 @@
 import { Command, CommanderError } from 'commander';
-import { ExitCode, HsmBenchError } from '../errors.js';
+import pkcs11 from 'pkcs11js';
+import { ExitCode, HsmBenchError, RunOutcomeExit } from '../errors.js';
+import { ckrName } from '../pkcs11/ckr.js';
 import { TOOL_VERSION } from '../version.js';
 import { burnInCommand } from './burn-in.js';
 import { compareCommand } from './compare.js';
@@ -9,11 +11,18 @@ import { reportCommand } from './report.js';
 import { runCommand } from './run.js';
 import { scaleCommand } from './scale.js';
 
+/**
+ * Option values that commander quotes back in its messages ("unknown option '--pin=…'") are cut off: whatever
+ * a user typed after '=' may be a PIN or a passphrase, and error messages end up in CI logs.
+ */
+export const redactOptionValues = (text: string) => text.replace(/(--?[\w-]+)=[^'"\s]*/g, '$1=…');
+
+const PIN_HINT = 'hint: a PIN is never a command-line argument: set HSM_BENCH_PIN, or use --pin-env VAR or --pin-file FILE\n';
+
 const program = new Command('hsm-bench')
   .description('Benchmark and burn-in harness for PKCS#11 tokens and HSM clusters')
   .version(TOOL_VERSION)
   .showHelpAfterError('(run with --help for usage)')
-  .exitOverride()
   .addCommand(scaleCommand())
   .addCommand(burnInCommand())
   .addCommand(listCommand())
@@ -21,25 +30,42 @@ const program = new Command('hsm-bench')
   .addCommand(reportCommand())
   .addCommand(compareCommand())
   .addCommand(runCommand());
-// Every (sub)command turns its parse errors into a CommanderError that fail() maps to exit 2.
-const exitOverrideAll = (c: Command): void => c.commands.forEach((sub) => exitOverrideAll(sub.exitOverride()));
-exitOverrideAll(program);
+// Every (sub)command turns its parse errors into a CommanderError that fail() maps to exit 2, and writes its
+// messages through the redaction.
+const configureAll = (c: Command): void => {
+  c.exitOverride().configureOutput({ writeErr: (text) => process.stderr.write(redactOptionValues(text)) });
+  c.commands.forEach(configureAll);
+};
+configureAll(program);
 
 /** The one place where errors become exit codes and messages; a stack trace only with HSM_BENCH_DEBUG=1. */
 function fail(error: unknown): never {
+  if (error instanceof RunOutcomeExit) process.exit(error.exitCode);
   if (error instanceof CommanderError) {
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') process.exit(ExitCode.ok);
-    if (/'--(so-)?pin'/.test(error.message)) process.stderr.write('hint: a PIN is never a command-line argument: set HSM_BENCH_PIN, or use --pin-env or --pin-file\n');
+    if (/'--(so-)?pin\b|'--pass(word|phrase)?\b/.test(error.message)) process.stderr.write(PIN_HINT);
     process.exit(ExitCode.usage);
   }
   if (error instanceof HsmBenchError) {
     process.stderr.write(`hsm-bench: error: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ''}`);
     process.exit(error.exitCode);
   }
+  if (error instanceof pkcs11.Pkcs11Error) {
+    // A module's refusal (a mechanism, an attribute, a key size it does not do) is about the token, not a bug.
+    process.stderr.write(`hsm-bench: error: the PKCS#11 module refused ${error.method}: ${ckrName(error.code)}\n`);
+    process.stderr.write("hint: the token does not do what was asked; 'hsm-bench list --mechanisms --keys' shows what it offers\n");
+    process.exit(ExitCode.setup);
+  }
   process.stderr.write(`hsm-bench: internal error: ${(error as Error)?.message ?? String(error)}\n`);
   process.stderr.write(process.env.HSM_BENCH_DEBUG ? `${(error as Error)?.stack}\n` : 'hint: this is a bug; run again with HSM_BENCH_DEBUG=1 and report the output\n');
   process.exit(ExitCode.internal);
 }
+
+// Results go to stdout: if it cannot be written (a closed pipe, a full disk), say so on stderr instead of a trace.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  process.stderr.write(`hsm-bench: error: cannot write the results to standard output: ${error.code ?? error.message}\n`);
+  process.exit(ExitCode.setup);
+});
 
 try {
   await program.parseAsync(process.argv);

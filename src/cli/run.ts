@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { usageError } from '../errors.js';
+import { exitWith, usageError } from '../errors.js';
 import { readLabFile, type Lab } from '../lab/lab-file.js';
 import { chartRenderer } from '../render/charts.js';
 import { comparisonChart } from '../render/comparison.js';
@@ -66,6 +66,6 @@ export function runCommand(): Command {
       }
       reportVerdict(judged, o.junit, (text) => (o.json ? process.stderr : process.stdout).write(text));
       ui.log(`combined report: ${join(combinedDir, 'combined.md')}`);
-      process.exitCode = exitCodeFor(judged);
+      exitWith(exitCodeFor(judged));
     });
 }

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { usageError } from '../errors.js';
+import { exitWith, usageError } from '../errors.js';
 import { addSigningOptions } from './signing-options.js';
 import { scalePlan, type RunPlan, type ScaleOptions } from '../engine/plan.js';
 import { runScale, type RunOutcome } from '../engine/scale.js';
@@ -32,7 +32,7 @@ export function scaleCommand(): Command {
       const judged = judgeRun(`${result.algorithm.id}`, result, verdict.thresholds, verdict.baseline);
       // With --json, stdout carries only run.json; the checks go to stderr.
       reportVerdict([judged], options.junit, (text) => (options.json ? process.stderr : process.stdout).write(text));
-      process.exitCode = exitCodeFor([judged]);
+      exitWith(exitCodeFor([judged]));
     });
 }
 

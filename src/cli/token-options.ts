@@ -8,7 +8,9 @@ export interface TokenOptions {
   module?: string;
   workspace: string;
   slots?: string;
+  serials?: string;
   tokenLabel?: string;
+  tokenUri?: string;
   pinEnv: string;
   pinFile?: string;
 }
@@ -17,7 +19,9 @@ export function addTokenOptions(command: Command): Command {
   return command
     .addOption(new Option('--module <path>', "PKCS#11 module of your tokens (default: hsm-bench's embedded SoftHSM2 tokens)").env('HSM_BENCH_MODULE'))
     .option('--slots <ids>', 'use only these slot ids, in this order (see hsm-bench list)')
+    .option('--serials <serials>', 'use only the tokens with these serials (exact), in this order')
     .option('--token-label <prefix>', 'use only tokens whose label starts with this')
+    .option('--token-uri <uri>', "use only tokens matching this RFC 7512 URI, e.g. 'pkcs11:token=Pico-HSM%20(UserPIN);slot-id=4'")
     .option('--pin-env <var>', 'environment variable holding the user PIN', 'HSM_BENCH_PIN')
     .option('--pin-file <path>', 'file holding the user PIN')
     .option('--workspace <dir>', 'where the embedded SoftHSM2 tokens live (env HSM_BENCH_WORKSPACE)', defaultWorkspace());

@@ -1,6 +1,7 @@
 import { listTokens, selectTokens, type TokenRef } from '../pkcs11/discovery.js';
 import { Pkcs11Module } from '../pkcs11/module.js';
-import { login, openSession } from '../pkcs11/session.js';
+import { PinGuard } from '../pkcs11/pin-guard.js';
+import { closeSessionQuietly, login, openSession } from '../pkcs11/session.js';
 import { tokenSelection } from '../engine/plan.js';
 import { resolveBackend, type TokenOptions } from './token-options.js';
 
@@ -18,16 +19,17 @@ export async function withTokenSessions<T>(o: TokenOptions, work: (mod: Pkcs11Mo
   const mod = Pkcs11Module.open(backend.modulePath);
   const sessions: TokenSession[] = [];
   try {
-    const tokens = selectTokens(listTokens(mod.lib), tokenSelection(o), 1);
+    const tokens = selectTokens(listTokens(mod.lib), tokenSelection(o), 1, mod.info);
     const pin = tokens.some((t) => t.loginRequired) ? await backend.pin() : undefined;
-    for (const token of tokens) {
+    const guard = new PinGuard(tokens.length);
+    for (const [index, token] of tokens.entries()) {
       const session = openSession(mod.lib, token, true);
       sessions.push({ token, session });
-      if (token.loginRequired) login(mod.lib, session, token, pin!);
+      if (token.loginRequired) login(mod.lib, session, token, pin!, { guard, token: index });
     }
     return await work(mod, sessions);
   } finally {
-    for (const s of sessions) mod.lib.C_CloseSession(s.session);
+    for (const s of sessions) closeSessionQuietly(mod.lib, s.session);
     mod.close();
   }
 }

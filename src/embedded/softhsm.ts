@@ -8,6 +8,7 @@ import type { Algorithm } from '../pkcs11/algorithms.js';
 import { listTokens, type TokenRef } from '../pkcs11/discovery.js';
 import { generateKeyPair, hasPrivateKey } from '../pkcs11/keys.js';
 import { Pkcs11Module } from '../pkcs11/module.js';
+import { PinGuard } from '../pkcs11/pin-guard.js';
 import { login, openSession } from '../pkcs11/session.js';
 
 /** Where Debian, Ubuntu, Fedora and Homebrew install SoftHSM2's module. */
@@ -79,7 +80,11 @@ function createToken(mod: Pkcs11Module, label: string, userPin: string): void {
   }
 }
 
-const embeddedTokens = (mod: Pkcs11Module): TokenRef[] => listTokens(mod.lib).filter((t) => t.label.startsWith(EMBEDDED_LABEL_PREFIX));
+/** hsm-bench's own tokens, in label order (SoftHSM2's slot ids are random). */
+const embeddedTokens = (mod: Pkcs11Module): TokenRef[] =>
+  listTokens(mod.lib)
+    .filter((t) => t.label.startsWith(EMBEDDED_LABEL_PREFIX))
+    .sort((a, b) => a.label.localeCompare(b.label));
 
 export interface EmbeddedBackend {
   workspace: string;
@@ -108,10 +113,12 @@ export function prepareEmbedded(workspace: string, tokenCount: number, alg: Algo
       log(`creating embedded SoftHSM2 token ${label} in ${workspace}`);
       createToken(mod, label, pin);
     }
-    for (const token of embeddedTokens(mod).slice(0, tokenCount)) {
+    const tokens = embeddedTokens(mod).slice(0, tokenCount);
+    const guard = new PinGuard(tokens.length);
+    for (const [index, token] of tokens.entries()) {
       const session = openSession(mod.lib, token, true);
       try {
-        login(mod.lib, session, token, pin);
+        login(mod.lib, session, token, pin, { guard, token: index });
         if (!hasPrivateKey(mod.lib, session, keyLabel)) {
           log(`generating ${alg.displayName} key '${keyLabel}' on ${token.label}`);
           generateKeyPair(mod.lib, session, alg, keyLabel);

@@ -3,15 +3,16 @@ import { join } from 'node:path';
 import { usageError } from '../errors.js';
 import { truncateToLastLine, replayRecords } from '../record/replay.js';
 import { createRunDirectory, writeFileAtomic, writeRunJson } from '../result/run-directory.js';
-import type { RunResult } from '../result/run-result.js';
+import type { RunResult, TokenIdentity } from '../result/run-result.js';
 import type { PinSource } from '../secrets/pin.js';
 import { ConfigurationStats } from '../stats/configuration-stats.js';
 import { summarizeConfiguration } from '../stats/summarize.js';
 import { RunControl } from './control.js';
 import { Interruption } from './interruption.js';
-import { burnInPlan, type BurnInOptions, type BurnInPlan } from './plan.js';
+import { plural } from '../render/plural.js';
+import { burnInPlan, durationMs, type BurnInOptions, type BurnInPlan } from './plan.js';
 import { buildRunResult } from './run-result-builder.js';
-import { runConfiguration } from './run-configuration.js';
+import { runConfiguration, type WorkerIssue } from './run-configuration.js';
 import type { RunOutcome, RunUi } from './scale.js';
 import { setUpTokens } from './token-setup.js';
 
@@ -20,16 +21,18 @@ const CHECKPOINT_FILE = 'checkpoint.json';
 const CHECKPOINT_MS = 10_000;
 
 /**
- * checkpoint.json: what a resumed burn-in needs besides its records — the plan's options (never a PIN), the tokens
- * by serial, the segments so far — and the progress at the time it was written (atomically, every 10 s).
- * The records file stays the authority on what was signed: a resume recounts it.
+ * checkpoint.json: what a resumed burn-in needs besides its records — the plan's options (never a PIN), the run's
+ * tokens (their index is their identity in the records), the tokens whose PIN failed, the segments so far — and
+ * the progress when it was written (atomically, every 10 s). The records file stays the authority on what was
+ * signed: a resume recounts it.
  */
 interface Checkpoint {
-  schemaVersion: 1;
+  schemaVersion: 2;
   runId: string;
   startedAt: string;
   options: BurnInOptions;
-  tokenSerials: string[];
+  tokens: TokenIdentity[];
+  pinRefused: number[];
   segments: { startedAt: string; startOffsetS: number }[];
   progress: { signatures: number; signaturesOk: number; signaturesFailed: number; signingS: number };
   updatedAt: string;
@@ -38,12 +41,27 @@ interface Checkpoint {
 
 const hms = (s: number) => `${String(Math.floor(s / 3600)).padStart(2, '0')}:${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}:${String(Math.floor(s % 60)).padStart(2, '0')}`;
 
+/** Reads and checks a checkpoint: a torn, foreign or hand-edited file is the user's input, not a crash (exit 2). */
 function readCheckpoint(runDir: string): Checkpoint {
   const path = join(runDir, CHECKPOINT_FILE);
+  const bad = (problem: string) => usageError(`${path} ${problem}`, 'give --resume the run directory of a burn-in that hsm-bench started');
   if (!existsSync(path)) throw usageError(`${runDir} has no ${CHECKPOINT_FILE}`, 'give the run directory of a burn-in to --resume');
-  const doc = JSON.parse(readFileSync(path, 'utf8')) as Checkpoint;
-  if (doc.schemaVersion !== 1) throw usageError(`${path} has checkpoint version ${doc.schemaVersion}; this hsm-bench reads version 1`);
-  if (doc.finished) throw usageError(`the burn-in in ${runDir} has finished; there is nothing to resume`, 'start a new burn-in');
+  let doc: Checkpoint;
+  try {
+    doc = JSON.parse(readFileSync(path, 'utf8')) as Checkpoint;
+  } catch (error) {
+    throw bad(`is not a readable checkpoint (${(error as Error).message.slice(0, 80)})`);
+  }
+  if (typeof doc !== 'object' || doc === null) throw bad('is not a checkpoint');
+  if (doc.schemaVersion !== 2) throw bad(`has checkpoint version ${String(doc.schemaVersion).slice(0, 20)}; this hsm-bench reads version 2`);
+  const isText = (v: unknown) => typeof v === 'string';
+  const tokenOk = (t: TokenIdentity) => typeof t === 'object' && t !== null && ['slotId', 'slotDescription', 'label', 'serial', 'manufacturer', 'model'].every((k) => isText(t[k as keyof TokenIdentity]));
+  if (!isText(doc.runId) || !/^[\w.-]+$/.test(doc.runId) || !isText(doc.startedAt) || Number.isNaN(Date.parse(doc.startedAt))) throw bad('has no valid runId or startedAt');
+  if (typeof doc.options !== 'object' || doc.options === null) throw bad('has no options');
+  if (!Array.isArray(doc.tokens) || doc.tokens.length === 0 || !doc.tokens.every(tokenOk)) throw bad('has no valid token list');
+  if (!Array.isArray(doc.pinRefused) || !doc.pinRefused.every((t) => Number.isInteger(t) && t >= 0 && t < doc.tokens.length)) throw bad('has no valid pinRefused list');
+  if (!Array.isArray(doc.segments) || !doc.segments.every((g) => typeof g === 'object' && g !== null && isText(g.startedAt) && typeof g.startOffsetS === 'number')) throw bad('has no valid segments');
+  if (doc.finished === true) throw usageError(`the burn-in in ${runDir} has finished; there is nothing to resume`, 'start a new burn-in');
   return doc;
 }
 
@@ -56,7 +74,8 @@ export async function runBurnIn(options: BurnInOptions, pinSource: PinSource, ui
   const checkpoint = resumeDir !== undefined ? readCheckpoint(resumeDir) : undefined;
   const plan: BurnInPlan = burnInPlan(checkpoint?.options ?? options);
   const tokenCount = plan.tokenCounts[0]!;
-  const setup = await setUpTokens(plan, tokenCount, pinSource, ui.log, checkpoint?.tokenSerials);
+  if (checkpoint && checkpoint.tokens.length !== tokenCount) throw usageError(`${join(resumeDir!, CHECKPOINT_FILE)} lists ${checkpoint.tokens.length} tokens for a ${tokenCount}-token plan`, 'give --resume the run directory of a burn-in that hsm-bench started');
+  const setup = await setUpTokens(plan, tokenCount, pinSource, ui.log, checkpoint && { tokens: checkpoint.tokens, pinRefused: checkpoint.pinRefused });
   const interruption = new Interruption();
   try {
     const now = new Date();
@@ -64,32 +83,33 @@ export async function runBurnIn(options: BurnInOptions, pinSource: PinSource, ui
     const { runId, dir } = checkpoint ? { runId: checkpoint.runId, dir: resumeDir! } : createRunDirectory(plan.outDir, startedAt, `burnin-${plan.algorithm.id}`);
     const stats = new ConfigurationStats(tokenCount);
     let firstSequenceByWorker = new Array<number>(tokenCount * plan.threadsPerToken).fill(0);
-    let alreadySigned = 0;
     if (checkpoint) {
       const cut = truncateToLastLine(join(dir, RECORDS_FILE));
-      const replayed = await replayRecords(join(dir, RECORDS_FILE), setup.tokens.map((t) => t.label), plan.threadsPerToken, stats);
+      const replayed = await replayRecords(join(dir, RECORDS_FILE), tokenCount, plan.threadsPerToken, stats);
       firstSequenceByWorker = replayed.nextSequenceByWorker;
-      alreadySigned = replayed.records;
-      ui.log(`resuming ${runId}: ${alreadySigned} signatures on disk${cut > 0 ? ` (a partial last line of ${cut} bytes was dropped)` : ''}`);
+      ui.log(`resuming ${runId}: ${replayed.records} signatures on disk${cut > 0 ? ` (a partial last line of ${cut} bytes was dropped)` : ''}`);
     }
     const startOffsetBaseUs = stats.windowEndUs;
     const segments = [...(checkpoint?.segments ?? []), { startedAt: now.toISOString(), startOffsetS: startOffsetBaseUs / 1e6 }];
-    const remainingTotal = plan.stop.kind === 'total' ? Math.max(0, plan.stop.signatures - alreadySigned) : null;
-    const remainingNs = plan.stop.kind === 'duration' ? Math.max(0, plan.stop.durationMs * 1e6 - startOffsetBaseUs * 1000) : null;
+    // --signatures counts successful signatures: those on disk are taken off the total.
+    const remainingTotal = plan.stop.kind === 'total' ? Math.max(0, plan.stop.signatures - stats.signaturesOk) : null;
+    const signedNs = BigInt(Math.round(startOffsetBaseUs)) * 1000n;
+    const remainingNs = plan.stop.kind === 'duration' ? (plan.stop.durationNs > signedNs ? plan.stop.durationNs - signedNs : 0n) : null;
 
     const burnIn = { giveUpAfterS: plan.giveUpAfterMs / 1000, segments };
-    let workerIssues: string[] = [];
+    let workerIssues: WorkerIssue[] = [];
     const current = () => summarizeConfiguration({ tokenCount, recordsFile: RECORDS_FILE, stats, workerIssues }, setup.tokens, plan.threadsPerToken);
     const result = (): RunResult => buildRunResult({ command: 'burn-in', runId, startedAt }, plan, setup, [current()], interruption.requested, burnIn);
     const saveCheckpoint = (finished: boolean) =>
       writeFileAtomic(
         join(dir, CHECKPOINT_FILE),
         JSON.stringify({
-          schemaVersion: 1,
+          schemaVersion: 2,
           runId,
           startedAt: startedAt.toISOString(),
           options: checkpoint?.options ?? options,
-          tokenSerials: setup.tokens.map((t) => t.serial),
+          tokens: result().tokens,
+          pinRefused: setup.pinGuard.refusedTokens(),
           segments,
           progress: { signatures: stats.signaturesOk + stats.signaturesFailed, signaturesOk: stats.signaturesOk, signaturesFailed: stats.signaturesFailed, signingS: stats.windowEndUs / 1e6 },
           updatedAt: new Date().toISOString(),
@@ -101,42 +121,58 @@ export async function runBurnIn(options: BurnInOptions, pinSource: PinSource, ui
 
     const control = new RunControl(tokenCount * plan.threadsPerToken);
     interruption.watch(control);
-    const checkpointTimer = setInterval(() => saveCheckpoint(false), CHECKPOINT_MS);
+    let checkpointFailure: unknown;
+    const checkpointTimer = setInterval(() => {
+      try {
+        saveCheckpoint(false);
+      } catch (error) {
+        // A checkpoint that cannot be written (disk full) stops the run; the records on disk stay resumable.
+        checkpointFailure ??= error;
+        control.requestStop();
+      }
+    }, CHECKPOINT_MS);
     const segmentStartMs = Date.now();
-    let last = { atMs: segmentStartMs, done: stats.signaturesOk + stats.signaturesFailed };
+    let last = { atMs: segmentStartMs, ok: stats.signaturesOk };
     const target = plan.stop.kind === 'total' ? plan.stop.signatures : null;
-    ui.log(`burn-in ${runId}: ${tokenCount} tokens, ${target !== null ? `${target} signatures` : `${hms(plan.stop.kind === 'duration' ? plan.stop.durationMs / 1000 : 0)}`}; records in ${join(dir, RECORDS_FILE)}`);
+    ui.log(`burn-in ${runId}: ${plural(tokenCount, 'token')}, ${target !== null ? `${target} successful signatures` : `${hms(plan.stop.kind === 'duration' ? durationMs(plan.stop.durationNs) / 1000 : 0)}`}; records in ${join(dir, RECORDS_FILE)}`);
+    // Rates count successes; the line goes on (from a timer) while every worker waits for its token to come back.
+    const showProgress = () => {
+      const nowMs = Date.now();
+      const signingS = stats.windowEndUs / 1e6;
+      const averagePerS = signingS > 0 ? stats.signaturesOk / signingS : 0;
+      const currentPerS = nowMs > last.atMs ? ((stats.signaturesOk - last.ok) * 1000) / (nowMs - last.atMs) : 0;
+      if (nowMs - last.atMs >= 1000) last = { atMs: nowMs, ok: stats.signaturesOk };
+      const eta = target !== null && averagePerS > 0 ? `, ETA ${hms(Math.max(0, target - stats.signaturesOk) / averagePerS)}` : '';
+      ui.progress(`elapsed ${hms((nowMs - segmentStartMs) / 1000 + startOffsetBaseUs / 1e6)}, ${stats.signaturesOk}${target !== null ? ` / ${target}` : ''} signatures OK, ${currentPerS.toFixed(1)}/s now, ${averagePerS.toFixed(1)}/s average, ${stats.signaturesFailed} failed${eta}`);
+    };
+    const progressTimer = setInterval(showProgress, 1000);
     try {
       const run = await runConfiguration(
         {
           modulePath: setup.modulePath,
+          pin: setup.pin,
+          pinGuard: setup.pinGuard,
+          keyLabel: plan.keyLabel,
           mechanism: setup.mechanism,
           tokens: setup.ready,
           threadsPerToken: plan.threadsPerToken,
           warmupPerToken: checkpoint ? 0 : plan.warmupPerToken,
           verifyEvery: plan.verify.every,
           stop: { perTokenSignatures: null, sharedTotal: remainingTotal, durationNs: remainingNs },
-          recovery: { giveUpAfterMs: plan.giveUpAfterMs, keyLabel: plan.keyLabel, pin: setup.pin },
+          recovery: { giveUpAfterMs: plan.giveUpAfterMs },
           runDir: dir,
           recordsFile: RECORDS_FILE,
           stats,
           resume: checkpoint ? { firstSequenceByWorker, startOffsetBaseUs } : undefined,
         },
         control,
-        () => {
-          const nowMs = Date.now();
-          const done = stats.signaturesOk + stats.signaturesFailed;
-          const signingS = stats.windowEndUs / 1e6;
-          const averagePerS = signingS > 0 ? stats.signaturesOk / signingS : 0;
-          const currentPerS = nowMs > last.atMs ? ((done - last.done) * 1000) / (nowMs - last.atMs) : 0;
-          if (nowMs - last.atMs >= 1000) last = { atMs: nowMs, done };
-          const eta = target !== null && averagePerS > 0 ? `, ETA ${hms((target - done) / averagePerS)}` : '';
-          ui.progress(`elapsed ${hms(signingS)}, ${done}${target !== null ? ` / ${target}` : ''} signatures, ${currentPerS.toFixed(1)}/s now, ${averagePerS.toFixed(1)}/s average, ${stats.signaturesFailed} failed${eta}`);
-        },
+        showProgress,
       );
       workerIssues = run.workerIssues;
+      if (checkpointFailure !== undefined) throw checkpointFailure;
     } finally {
       clearInterval(checkpointTimer);
+      clearInterval(progressTimer);
       ui.progressDone();
     }
     const final = result();

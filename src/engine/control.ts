@@ -29,7 +29,21 @@ export class RunControl {
 
   /** Worker: takes the next signature of a shared total; false once all are taken. Fast tokens take more. */
   claim(total: number): boolean {
-    return Atomics.add(this.claimed, 0, 1n) < BigInt(total);
+    // Compare-and-swap, so that a claim refused at the total leaves the count as it was (failures give claims back).
+    for (let c = Atomics.load(this.claimed, 0); c < BigInt(total); c = Atomics.load(this.claimed, 0)) {
+      if (Atomics.compareExchange(this.claimed, 0, c, c + 1n) === c) return true;
+    }
+    return false;
+  }
+
+  /** Worker: gives back the claim of a signature that failed, so that a shared total counts successes. */
+  unclaim(): void {
+    Atomics.sub(this.claimed, 0, 1n);
+  }
+
+  /** Worker: waits `ms`, or less if a stop is requested meanwhile. */
+  sleep(ms: number): void {
+    if (ms > 0) Atomics.wait(this.flags, STOP, 0, ms);
   }
 
   /** Main thread: opens the barrier; every waiting worker starts its measured window at `startNs`. */
@@ -48,6 +62,7 @@ export class RunControl {
   requestStop(): void {
     Atomics.store(this.flags, STOP, 1);
     Atomics.notify(this.flags, GO);
+    Atomics.notify(this.flags, STOP);
   }
 
   stopRequested(): boolean {

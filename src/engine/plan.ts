@@ -4,8 +4,9 @@ import { algorithmById, type Algorithm } from '../pkcs11/algorithms.js';
 import type { TokenSelection } from '../pkcs11/discovery.js';
 import { defaultKeyLabel } from '../pkcs11/keys.js';
 import { parseMechanismChoice, type MechanismChoice } from '../pkcs11/mechanisms.js';
+import { parsePkcs11Uri } from '../pkcs11/uri.js';
 
-export type StopRule = { kind: 'signatures'; perToken: number } | { kind: 'total'; signatures: number } | { kind: 'duration'; durationMs: number };
+export type StopRule = { kind: 'signatures'; perToken: number } | { kind: 'total'; signatures: number } | { kind: 'duration'; durationNs: bigint };
 
 /** How signatures are checked on the host: every k-th of each worker (1 = all, 0 = none). */
 export interface VerifyPlan {
@@ -30,29 +31,53 @@ export interface RunPlan {
   outDir: string;
 }
 
-export function parsePositiveInt(flag: string, value: string, min = 1): number {
-  if (!/^\d+$/.test(value.trim()) || Number(value) < min || !Number.isSafeInteger(Number(value))) {
-    throw usageError(`${flag} must be a whole number ≥ ${min}, not '${value}'`);
+export function parsePositiveInt(flag: string, value: string, min = 1, max = Number.MAX_SAFE_INTEGER): number {
+  if (!/^\d{1,16}$/.test(value.trim()) || Number(value) < min || Number(value) > max) {
+    throw usageError(`${flag} must be a whole number from ${min} to ${max}, not '${value.slice(0, 40)}'`);
   }
   return Number(value);
 }
 
+/**
+ * Each (token, thread) is a worker thread of ~10 MB: these bounds keep a typo (--threads-per-token 10000) from
+ * exhausting memory. A network HSM saturates well below 64 sessions per partition.
+ */
+export const MAX_THREADS_PER_TOKEN = 64;
+export const MAX_TOKENS = 256;
+export const MAX_WORKERS = 512;
+
 export function parseTokenCounts(value: string): number[] {
-  const counts = value.split(',').map((v) => parsePositiveInt('--tokens', v));
+  const counts = value.split(',').map((v) => parsePositiveInt('--tokens', v, 1, MAX_TOKENS));
   const sorted = [...new Set(counts)].sort((a, b) => a - b);
   if (sorted.length !== counts.length) throw usageError(`--tokens lists a count twice: '${value}'`, 'give each configuration once, e.g. --tokens 1,2,4,8');
   return sorted;
 }
 
-const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const NS_PER_UNIT: Record<string, bigint> = { ms: 1_000_000n, s: 1_000_000_000n, m: 60_000_000_000n, h: 3_600_000_000_000n };
+const NS_PER_MS = 1_000_000n;
+/** Longer than any burn-in should be, short enough that every duration is a safe integer of nanoseconds' milliseconds. */
+const MAX_DURATION_NS = 31n * 24n * NS_PER_UNIT.h!;
 
-export function parseDurationMs(value: string, flag = '--duration'): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value.trim());
-  if (!match || Number(match[1]) <= 0) {
-    throw usageError(`${flag} must be a positive number with a unit (ms, s, m, h), not '${value}'`, `for example ${flag} 30s, 5m or 2h`);
-  }
-  return Number(match[1]) * DURATION_UNITS_MS[match[2]!]!;
+/**
+ * A duration such as 30s, 1.1h or 250ms, parsed exactly into integer nanoseconds (decimal digits, never binary
+ * floating point, so 1.1h is 3,960,000,000,000 ns and not a fraction that a BigInt refuses), at least `minMs`.
+ */
+export function parseDurationNs(value: string, flag = '--duration', minMs = 1): bigint {
+  const hint = `for example ${flag} 30s, 5m, 1.5h or 250ms (at least ${minMs} ms, at most 31 days)`;
+  const match = /^(\d{1,12})(?:\.(\d{1,12}))?(ms|s|m|h)$/.exec(value.trim());
+  if (!match) throw usageError(`${flag} must be a number with a unit (ms, s, m, h), not '${value}'`, hint);
+  const [, whole, fraction = '', unit] = match;
+  const perUnit = NS_PER_UNIT[unit!]!;
+  const scale = 10n ** BigInt(fraction.length);
+  const scaled = BigInt(whole!) * scale + BigInt(fraction || '0');
+  if ((scaled * perUnit) % scale !== 0n) throw usageError(`${flag} ${value} is finer than a nanosecond`, hint);
+  const ns = (scaled * perUnit) / scale;
+  if (ns < BigInt(minMs) * NS_PER_MS || ns > MAX_DURATION_NS) throw usageError(`${flag} ${value} is out of range`, hint);
+  return ns;
 }
+
+/** Milliseconds of a parsed duration, for timers and messages (exact for every duration parseDurationNs accepts). */
+export const durationMs = (ns: bigint) => Number(ns / NS_PER_MS) + Number(ns % NS_PER_MS) / 1e6;
 
 export function parseVerify(value: string): VerifyPlan {
   if (value === 'all') return { mode: 'all', every: 1 };
@@ -65,16 +90,37 @@ export function parseVerify(value: string): VerifyPlan {
   return every === 1 ? { mode: 'all', every: 1 } : { mode: 'sample', every };
 }
 
-/** --slots / --token-label; embedded runs use only hsm-bench's own tokens unless told otherwise. */
-export function tokenSelection(o: { slots?: string; tokenLabel?: string; module?: string }): TokenSelection {
+function parseList(flag: string, value: string, item: (v: string) => string): string[] {
+  const items = value.split(',').map((v) => item(v.trim()));
+  if (items.some((v) => v === '')) throw usageError(`${flag} has an empty entry: '${value}'`, `separate entries with single commas, e.g. ${flag} a,b`);
+  const twice = items.find((v, i) => items.indexOf(v) !== i);
+  if (twice !== undefined) throw usageError(`${flag} names ${twice} twice`, 'name each token once');
+  return items;
+}
+
+/** The token flags as strings from the command line or a lab file. */
+export interface SelectionOptions {
+  slots?: string;
+  serials?: string;
+  tokenLabel?: string;
+  tokenUri?: string;
+  module?: string;
+}
+
+/** --slots / --serials / --token-label / --token-uri; embedded runs use only hsm-bench's own tokens, in label order. */
+export function tokenSelection(o: SelectionOptions): TokenSelection {
+  if (o.slots !== undefined && o.serials !== undefined) throw usageError('--slots and --serials both fix the tokens and their order; give one', 'select by slot for tokens that share a serial');
   return {
-    slotIds: o.slots?.split(',').map((s) => String(parsePositiveInt('--slots', s, 0))),
+    slotIds: o.slots === undefined ? undefined : parseList('--slots', o.slots, (s) => String(parsePositiveInt('--slots', s, 0))),
+    serials: o.serials === undefined ? undefined : parseList('--serials', o.serials, (s) => s),
     labelPrefix: o.tokenLabel ?? (o.module === undefined ? EMBEDDED_LABEL_PREFIX : undefined),
+    uri: o.tokenUri === undefined ? undefined : parsePkcs11Uri(o.tokenUri),
+    order: o.module === undefined ? 'label' : 'slot',
   };
 }
 
 /** The flags every signing run shares (scale, burn-in, lab-file runs), as strings from the command line. */
-export interface SigningOptions {
+export interface SigningOptions extends SelectionOptions {
   alg: string;
   mechanism?: string;
   tokens: string;
@@ -83,10 +129,7 @@ export interface SigningOptions {
   threadsPerToken: string;
   verify: string;
   keyLabel?: string;
-  module?: string;
   workspace: string;
-  slots?: string;
-  tokenLabel?: string;
   out: string;
 }
 
@@ -105,16 +148,20 @@ export function scalePlan(o: ScaleOptions): RunPlan {
     tokenCounts: parseTokenCounts(o.tokens),
     stop:
       o.duration !== undefined
-        ? { kind: 'duration', durationMs: parseDurationMs(o.duration) }
+        ? { kind: 'duration', durationNs: parseDurationNs(o.duration) }
         : { kind: 'signatures', perToken: parsePositiveInt('--signatures-per-token', o.signaturesPerToken ?? '1000') },
     warmupPerToken: parsePositiveInt('--warmup', o.warmup, 0),
-    threadsPerToken: parsePositiveInt('--threads-per-token', o.threadsPerToken),
+    threadsPerToken: parsePositiveInt('--threads-per-token', o.threadsPerToken, 1, MAX_THREADS_PER_TOKEN),
     verify: parseVerify(o.verify),
     keyLabel: o.keyLabel ?? defaultKeyLabel(algorithm),
     backend: o.module !== undefined ? { kind: 'module', path: o.module } : { kind: 'embedded', workspace: o.workspace },
     selection: tokenSelection(o),
     outDir: o.out,
   };
+  const workers = plan.tokenCounts[plan.tokenCounts.length - 1]! * plan.threadsPerToken;
+  if (workers > MAX_WORKERS) {
+    throw usageError(`${workers} signing threads (tokens × --threads-per-token) is more than the ${MAX_WORKERS} hsm-bench runs at once`, 'lower --tokens or --threads-per-token');
+  }
   if (plan.stop.kind === 'signatures' && plan.stop.perToken < plan.threadsPerToken) {
     throw usageError('--signatures-per-token is smaller than --threads-per-token', 'every thread needs at least one signature');
   }
@@ -137,8 +184,8 @@ export function burnInPlan(o: BurnInOptions): BurnInPlan {
   if ((o.signatures === undefined) === (o.duration === undefined)) {
     throw usageError('burn-in needs one stop rule: --signatures TOTAL or --duration TIME', 'for example --signatures 1000000, or --duration 23h');
   }
-  const tokens = parsePositiveInt('--tokens', o.tokens);
+  const tokens = parsePositiveInt('--tokens', o.tokens, 1, MAX_TOKENS);
   const base = scalePlan({ ...o, tokens: String(tokens), signaturesPerToken: undefined, duration: o.duration });
   const stop: StopRule = o.signatures !== undefined ? { kind: 'total', signatures: parsePositiveInt('--signatures', o.signatures) } : base.stop;
-  return Object.freeze({ ...base, stop, giveUpAfterMs: parseDurationMs(o.giveUpAfter, '--give-up-after'), progressIntervalMs: parseDurationMs(o.progressInterval, '--progress-interval') });
+  return Object.freeze({ ...base, stop, giveUpAfterMs: durationMs(parseDurationNs(o.giveUpAfter, '--give-up-after', 100)), progressIntervalMs: durationMs(parseDurationNs(o.progressInterval, '--progress-interval', 100)) });
 }

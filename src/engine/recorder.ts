@@ -10,7 +10,6 @@ import { MESSAGE_BYTES, messageFor } from './message.js';
 export interface WorkerAssignment {
   token: number;
   thread: number;
-  tokenLabel: string;
   messageSeed: Buffer;
 }
 
@@ -53,7 +52,7 @@ export class ConfigurationRecorder {
       const startOffsetUs = this.startOffsetBaseUs + batch.startOffsetNs[i]! / 1000;
       const latencyUs = batch.latencyNs[i]! / 1000;
       const failure = code !== 0 ? status : verified === false ? VERIFY_FAILED : undefined;
-      this.writer.write({ configuration: this.configuration, token: w.tokenLabel, thread: w.thread, sequence, startOffsetUs, latencyUs, status, verified });
+      this.writer.write({ configuration: this.configuration, token: w.token, thread: w.thread, sequence, startOffsetUs, latencyUs, status, verified });
       this.stats.add(w.token, startOffsetUs, latencyUs, failure);
     }
   }

@@ -2,7 +2,8 @@ import { randomBytes, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { setupError } from '../errors.js';
-import type { TokenRef } from '../pkcs11/discovery.js';
+import { tokenName, type TokenRef } from '../pkcs11/discovery.js';
+import type { PinGuard } from '../pkcs11/pin-guard.js';
 import type { SignMechanism } from '../pkcs11/mechanisms.js';
 import { RecordsCsvWriter } from '../record/records-csv.js';
 import { ConfigurationStats } from '../stats/configuration-stats.js';
@@ -11,22 +12,34 @@ import { RunControl } from './control.js';
 import { ConfigurationRecorder, type WorkerAssignment } from './recorder.js';
 import type { Recovery, SignWorkerInput, SignWorkerMessage } from './sign-worker.js';
 
-/** A token ready to sign: logged in (by the main thread), its key found and its public key imported. */
+/** A token ready to sign: its PIN accepted (by the main thread), its key pair found and its public key imported. */
 export interface ReadyToken {
   token: TokenRef;
-  privateKey: Buffer;
+  /** The key's CKA_ID: with its label, how each worker finds the private key in its own session. */
+  keyId: Buffer;
   publicKey: KeyObject;
+}
+
+/** Something that ended one worker's signing early, by token index (labels repeat) and thread. */
+export interface WorkerIssue {
+  token: number;
+  thread: number;
+  message: string;
 }
 
 /** What one configuration runs: N tokens × T threads, a stop rule, and where its records go. */
 export interface ConfigurationSpec {
   modulePath: string;
+  /** The user PIN, for workers whose module instance is their own or whose token dropped its login. */
+  pin: string | null;
+  pinGuard: PinGuard;
+  keyLabel: string;
   mechanism: SignMechanism;
   tokens: readonly ReadyToken[];
   threadsPerToken: number;
   warmupPerToken: number;
   verifyEvery: number;
-  stop: { perTokenSignatures: number | null; sharedTotal: number | null; durationNs: number | null };
+  stop: { perTokenSignatures: number | null; sharedTotal: number | null; durationNs: bigint | null };
   recovery: Recovery | null;
   runDir: string;
   recordsFile: string;
@@ -40,7 +53,7 @@ export interface ConfigurationRun {
   tokenCount: number;
   recordsFile: string;
   stats: ConfigurationStats;
-  workerIssues: string[];
+  workerIssues: WorkerIssue[];
 }
 
 const WORKER_URL = new URL('./sign-worker.js', import.meta.url);
@@ -56,11 +69,11 @@ const share = (total: number, parts: number, index: number) => Math.floor(total 
  */
 export async function runConfiguration(spec: ConfigurationSpec, control: RunControl, onProgress: (signaturesDone: number) => void): Promise<ConfigurationRun> {
   const T = spec.threadsPerToken;
-  const assignments: WorkerAssignment[] = spec.tokens.flatMap((t, token) => Array.from({ length: T }, (_, thread) => ({ token, thread, tokenLabel: t.token.label, messageSeed: randomBytes(24) })));
-  const writer = new RecordsCsvWriter(join(spec.runDir, spec.recordsFile), spec.resume !== undefined);
+  const assignments: WorkerAssignment[] = spec.tokens.flatMap((_, token) => Array.from({ length: T }, (_, thread) => ({ token, thread, messageSeed: randomBytes(24) })));
+  const writer = new RecordsCsvWriter(join(spec.runDir, spec.recordsFile), spec.resume !== undefined, () => control.requestStop());
   const stats = spec.stats ?? new ConfigurationStats(spec.tokens.length);
   const recorder = new ConfigurationRecorder(spec.tokens.length, assignments, spec.tokens.map((t) => t.publicKey), spec.mechanism, writer, stats, spec.resume?.startOffsetBaseUs ?? 0);
-  const workerIssues: string[] = [];
+  const workerIssues: WorkerIssue[] = [];
   const setupFailures: string[] = [];
   let ready = 0;
   let recorded = 0;
@@ -71,8 +84,12 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     const input: SignWorkerInput = {
       worker,
       modulePath: spec.modulePath,
+      token: a.token,
       slot: spec.tokens[a.token]!.token.slot,
-      privateKey: spec.tokens[a.token]!.privateKey,
+      pin: spec.tokens[a.token]!.token.loginRequired ? spec.pin : null,
+      pinGuard: spec.pinGuard.buffer,
+      keyLabel: spec.keyLabel,
+      keyId: spec.tokens[a.token]!.keyId,
       mechanism: spec.mechanism,
       messageSeed: a.messageSeed,
       warmupSignatures: share(spec.warmupPerToken, T, a.thread),
@@ -85,7 +102,8 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
       control: control.buffer,
       recycle: recycle.port2,
     };
-    const where = `token ${a.tokenLabel}${T > 1 ? ` thread ${a.thread}` : ''}`;
+    const where = `token ${tokenName(spec.tokens[a.token]!.token)}${T > 1 ? ` thread ${a.thread}` : ''}`;
+    const issue = (message: string) => workerIssues.push({ token: a.token, thread: a.thread, message });
     const w = new Worker(WORKER_URL, { workerData: input, transferList: [recycle.port2] });
     w.on('message', (m: SignWorkerMessage) => {
       if (m.type === 'batch') {
@@ -100,13 +118,13 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
         setupFailures.push(`${where}: ${m.message}`);
         control.requestStop();
       } else if (m.gaveUp) {
-        workerIssues.push(`${where}: ${m.gaveUp}`);
+        issue(m.gaveUp);
       }
     });
     return new Promise<void>((resolve) => {
       w.on('error', (error) => {
         // A worker that dies ends its own signing, not the run: what it recorded stays, and the report says so.
-        workerIssues.push(`${where}: worker crashed: ${error.message}`);
+        issue(`worker crashed: ${error.message}`);
         // Before the barrier opened, the others would wait for it forever.
         if (ready < assignments.length) control.requestStop();
       });
@@ -119,6 +137,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
   await Promise.all(exits);
   clearInterval(flushTimer);
   writer.close();
+  if (writer.failure) throw writer.failure;
   if (setupFailures.length > 0) throw setupError(`signing could not start: ${setupFailures.join('; ')}`);
   return { tokenCount: spec.tokens.length, recordsFile: spec.recordsFile, stats, workerIssues };
 }

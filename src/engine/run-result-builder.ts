@@ -2,7 +2,7 @@ import { cpus, hostname, totalmem } from 'node:os';
 import { SCHEMA_VERSION, type ConfigurationResult, type RunResult } from '../result/run-result.js';
 import { withEfficiency } from '../stats/summarize.js';
 import { TOOL_VERSION } from '../version.js';
-import type { RunPlan } from './plan.js';
+import { durationMs, type RunPlan } from './plan.js';
 import type { TokenSetup } from './token-setup.js';
 
 export interface RunIdentity {
@@ -31,10 +31,10 @@ export function buildRunResult(id: RunIdentity, plan: RunPlan, setup: TokenSetup
       totalMemoryMb: Math.round(totalmem() / 2 ** 20),
       nodeVersion: process.version,
     },
-    harness: { concurrency: 'one worker thread per token and thread, synchronous pkcs11js calls', peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) },
+    harness: { concurrency: `one worker thread per token and thread, synchronous pkcs11js calls; module instances ${setup.mod.info.instances}`, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) },
     backend: setup.embedded ? { kind: 'embedded-softhsm2', workspace: setup.embedded.workspace } : { kind: 'module' },
     module: setup.mod.info,
-    tokens: setup.tokens.map((t) => ({ slotId: t.slotId, label: t.label, manufacturer: t.manufacturer, model: t.model, serial: t.serial, firmwareVersion: t.firmwareVersion })),
+    tokens: setup.tokens.map((t) => ({ slotId: t.slotId, slotDescription: t.slotDescription, label: t.label, manufacturer: t.manufacturer, model: t.model, serial: t.serial, firmwareVersion: t.firmwareVersion })),
     algorithm: { id: a.id, displayName: a.displayName, family: a.family, bits: a.bits, curve: a.family === 'ec' ? a.curve : null },
     mechanism: { name: setup.mechanism.name, hostDigest: setup.mechanism.hostDigest },
     keyLabel: plan.keyLabel,
@@ -42,7 +42,7 @@ export function buildRunResult(id: RunIdentity, plan: RunPlan, setup: TokenSetup
       tokenCounts: plan.tokenCounts,
       signaturesPerToken: plan.stop.kind === 'signatures' ? plan.stop.perToken : null,
       totalSignatures: plan.stop.kind === 'total' ? plan.stop.signatures : null,
-      durationS: plan.stop.kind === 'duration' ? plan.stop.durationMs / 1000 : null,
+      durationS: plan.stop.kind === 'duration' ? durationMs(plan.stop.durationNs) / 1000 : null,
       warmupSignaturesPerToken: plan.warmupPerToken,
       threadsPerToken: plan.threadsPerToken,
       verify: plan.verify,

@@ -4,6 +4,7 @@ import type { ConfigurationResult, RunResult } from '../result/run-result.js';
 import type { PinSource } from '../secrets/pin.js';
 import { summarizeConfiguration } from '../stats/summarize.js';
 import { RunControl } from './control.js';
+import { plural } from '../render/plural.js';
 import { Interruption } from './interruption.js';
 import type { RunPlan } from './plan.js';
 import { buildRunResult } from './run-result-builder.js';
@@ -35,11 +36,14 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunUi): 
       const control = new RunControl(tokenCount * plan.threadsPerToken);
       interruption.watch(control);
       const target = plan.stop.kind === 'signatures' ? ` / ${plan.stop.perToken * tokenCount}` : '';
-      const label = `${tokenCount} token${tokenCount > 1 ? 's' : ''}`;
+      const label = plural(tokenCount, 'token');
       ui.log(`${label}: signing`);
       const run = await runConfiguration(
         {
           modulePath: setup.modulePath,
+          pin: setup.pin,
+          pinGuard: setup.pinGuard,
+          keyLabel: plan.keyLabel,
           mechanism: setup.mechanism,
           tokens: setup.ready.slice(0, tokenCount),
           threadsPerToken: plan.threadsPerToken,
@@ -48,7 +52,7 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunUi): 
           stop: {
             perTokenSignatures: plan.stop.kind === 'signatures' ? plan.stop.perToken : null,
             sharedTotal: null,
-            durationNs: plan.stop.kind === 'duration' ? plan.stop.durationMs * 1e6 : null,
+            durationNs: plan.stop.kind === 'duration' ? plan.stop.durationNs : null,
           },
           recovery: null,
           runDir: dir,

@@ -4,7 +4,9 @@ import { listTokens, selectTokens, tokenName, type TokenRef } from '../pkcs11/di
 import { findKeyPair } from '../pkcs11/keys.js';
 import { chooseSignMechanism, type SignMechanism } from '../pkcs11/mechanisms.js';
 import { Pkcs11Module } from '../pkcs11/module.js';
-import { login, openSession } from '../pkcs11/session.js';
+import { PinGuard } from '../pkcs11/pin-guard.js';
+import { closeSessionQuietly, login, openSession } from '../pkcs11/session.js';
+import type { TokenIdentity } from '../result/run-result.js';
 import { readPin, type PinSource } from '../secrets/pin.js';
 import { publicKeyFromAttributes } from '../verify/public-key.js';
 import type { RunPlan } from './plan.js';
@@ -15,49 +17,83 @@ export interface TokenSetup {
   mod: Pkcs11Module;
   modulePath: string;
   embedded: EmbeddedBackend | undefined;
+  /** The run's tokens: a token's index here is its identity in run.json, the records and the checkpoint. */
   tokens: TokenRef[];
   ready: ReadyToken[];
   mechanism: SignMechanism;
-  /** The PIN, kept only for a burn-in worker to log in again after its token dropped the login. */
+  /** The PIN, kept only for workers that must log in on their own (own module instance, token re-plugged). */
   pin: string | null;
+  pinGuard: PinGuard;
   close(): void;
+}
+
+/** A resumed run: the tokens it had, and those whose PIN failed (never presented again). */
+export interface ResumeTokens {
+  tokens: TokenIdentity[];
+  pinRefused: number[];
 }
 
 /**
  * Opens the module once (in the main thread), selects `tokenCount` tokens, logs each in once on a session kept
- * open for the whole run (closing a token's last session logs it out, pitfall 9), and finds the key pairs.
+ * open for the whole run (closing a token's last session logs it out), and finds the key pairs.
  */
-export async function setUpTokens(plan: RunPlan, tokenCount: number, pinSource: PinSource, log: (line: string) => void, expectSerials?: string[]): Promise<TokenSetup> {
+export async function setUpTokens(plan: RunPlan, tokenCount: number, pinSource: PinSource, log: (line: string) => void, resume?: ResumeTokens): Promise<TokenSetup> {
   const embedded = plan.backend.kind === 'embedded' ? prepareEmbedded(plan.backend.workspace, tokenCount, plan.algorithm, plan.keyLabel, log) : undefined;
   const modulePath = embedded?.modulePath ?? (plan.backend as { path: string }).path;
   const mod = Pkcs11Module.open(modulePath);
   const loginSessions: Buffer[] = [];
   const close = () => {
-    for (const session of loginSessions) mod.lib.C_CloseSession(session);
+    for (const session of loginSessions) closeSessionQuietly(mod.lib, session);
     mod.close();
   };
   try {
-    const candidates = selectTokens(listTokens(mod.lib), plan.selection, tokenCount);
-    // A resumed burn-in signs on the very tokens it started with, found by serial.
-    const tokens = expectSerials ? expectSerials.map((serial) => tokenBySerial(candidates, serial)) : candidates.slice(0, tokenCount);
+    const candidates = selectTokens(listTokens(mod.lib), plan.selection, tokenCount, mod.info);
+    const tokens = resume ? sameTokens(candidates, resume.tokens) : candidates.slice(0, tokenCount);
+    const pinGuard = new PinGuard(tokens.length);
+    for (const t of resume?.pinRefused ?? []) {
+      throw setupError(`the PIN failed on token ${tokenName(tokens[t]!)} during the run being resumed; hsm-bench does not present it again`, 'check the PIN and the token, then start a new burn-in');
+    }
     const mechanism = chooseSignMechanism(plan.mechanismChoice, tokens.map((t) => ({ name: tokenName(t), mechanisms: mod.lib.C_GetMechanismList(t.slot) })));
     const pin = embedded?.pin ?? (tokens.some((t) => t.loginRequired) ? await readPin(pinSource) : null);
-    const ready = tokens.map((token): ReadyToken => {
+    const ready = tokens.map((token, index): ReadyToken => {
       const session = openSession(mod.lib, token);
       loginSessions.push(session);
-      if (token.loginRequired) login(mod.lib, session, token, pin!);
+      if (token.loginRequired) login(mod.lib, session, token, pin!, { guard: pinGuard, token: index });
       const key = findKeyPair(mod.lib, session, token, plan.algorithm, plan.keyLabel);
-      return { token, privateKey: key.privateKey, publicKey: publicKeyFromAttributes(key.publicKey) };
+      return { token, keyId: key.id, publicKey: publicKeyFromAttributes(key.publicKey) };
     });
-    return { mod, modulePath, embedded, tokens, ready, mechanism, pin, close };
+    return { mod, modulePath, embedded, tokens, ready, mechanism, pin, pinGuard, close };
   } catch (error) {
     close();
     throw error;
   }
 }
 
-function tokenBySerial(tokens: TokenRef[], serial: string): TokenRef {
-  const found = tokens.find((t) => t.serial === serial);
-  if (!found) throw setupError(`the token with serial ${serial}, used by the run being resumed, is not among the selected tokens`, 'connect it again, or start a new run');
-  return found;
+const sameKind = (t: TokenRef, s: TokenIdentity) => t.label === s.label && t.serial === s.serial && t.manufacturer === s.manufacturer && t.model === s.model;
+const sameSlot = (t: TokenRef, s: TokenIdentity) => t.slotId === s.slotId && t.slotDescription === s.slotDescription;
+
+/**
+ * The tokens of a run being resumed, in the run's order. A token whose label, serial, manufacturer and model are
+ * unique (among the run's tokens and those present) is found wherever it is now; identical tokens are told apart
+ * only by their slot, and must be in the same slot as before.
+ */
+export function sameTokens(candidates: TokenRef[], saved: TokenIdentity[]): TokenRef[] {
+  const taken = new Set<TokenRef>();
+  return saved.map((s) => {
+    const alike = candidates.filter((t) => sameKind(t, s));
+    const unique = alike.length === 1 && saved.filter((o) => o.label === s.label && o.serial === s.serial && o.manufacturer === s.manufacturer && o.model === s.model).length === 1;
+    const found = unique ? alike : alike.filter((t) => sameSlot(t, s));
+    const name = `'${s.label}' (serial ${s.serial}, slot ${s.slotId} '${s.slotDescription}')`;
+    if (found.length === 0) {
+      throw setupError(
+        `token ${name} of the run being resumed is not ${alike.length > 0 ? 'in its slot' : 'present'}`,
+        alike.length > 0 ? 'identical tokens are told apart by their slot: put it back where it was, or start a new run' : 'connect it again, or start a new run',
+      );
+    }
+    if (found.length > 1 || taken.has(found[0]!)) {
+      throw setupError(`cannot tell which present token is ${name} of the run being resumed`, 'identical tokens must stay in the same slots across a resume; start a new run');
+    }
+    taken.add(found[0]!);
+    return found[0]!;
+  });
 }

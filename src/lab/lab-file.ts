@@ -14,7 +14,9 @@ export interface LabRunSpec {
   module?: string;
   workspace?: string;
   slots?: number[];
+  serials?: string[];
   tokenLabel?: string;
+  tokenUri?: string;
   pinEnv?: string;
   pinFile?: string;
   alg: string;
@@ -48,7 +50,7 @@ export interface Lab {
 
 /** The keys the validator knows: kept equal to lab.schema.json by a test. */
 export const LAB_KEYS = ['out', 'reference', 'runs'] as const;
-export const RUN_KEYS = ['name', 'module', 'workspace', 'slots', 'tokenLabel', 'pinEnv', 'pinFile', 'alg', 'mechanism', 'tokens', 'signaturesPerToken', 'duration', 'warmup', 'threadsPerToken', 'verify', 'keyLabel', 'thresholds', 'baseline', 'maxRegressionPct'] as const;
+export const RUN_KEYS = ['name', 'module', 'workspace', 'slots', 'serials', 'tokenLabel', 'tokenUri', 'pinEnv', 'pinFile', 'alg', 'mechanism', 'tokens', 'signaturesPerToken', 'duration', 'warmup', 'threadsPerToken', 'verify', 'keyLabel', 'thresholds', 'baseline', 'maxRegressionPct'] as const;
 export const THRESHOLD_KEYS = ['maxFailures', 'minThroughput', 'maxP99Ms', 'minEfficiency'] as const;
 
 type Problems = string[];
@@ -61,7 +63,7 @@ function checkKeys(obj: Record<string, unknown>, known: readonly string[], path:
   }
 }
 
-function expectType(obj: Record<string, unknown>, key: string, type: 'string' | 'number' | 'integer' | 'integer[]', path: string, problems: Problems, required = false): void {
+function expectType(obj: Record<string, unknown>, key: string, type: 'string' | 'number' | 'integer' | 'integer[]' | 'string[]', path: string, problems: Problems, required = false): void {
   const v = obj[key];
   if (v === undefined) {
     if (required) problems.push(`${path}.${key}: required`);
@@ -71,8 +73,9 @@ function expectType(obj: Record<string, unknown>, key: string, type: 'string' | 
     type === 'string' ? typeof v === 'string' && v !== '' :
     type === 'number' ? typeof v === 'number' && Number.isFinite(v) && v >= 0 :
     type === 'integer' ? Number.isInteger(v) && (v as number) >= 0 :
+    type === 'string[]' ? Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string' && x !== '') :
     Array.isArray(v) && v.length > 0 && v.every((x) => Number.isInteger(x) && x >= 0);
-  if (!ok) problems.push(`${path}.${key}: must be ${type === 'integer[]' ? 'a non-empty list of whole numbers' : type === 'integer' ? 'a whole number ≥ 0' : type === 'number' ? 'a number ≥ 0' : 'a non-empty string'}, not ${JSON.stringify(v)}`);
+  if (!ok) problems.push(`${path}.${key}: must be ${type === 'string[]' ? 'a non-empty list of non-empty strings' : type === 'integer[]' ? 'a non-empty list of whole numbers' : type === 'integer' ? 'a whole number ≥ 0' : type === 'number' ? 'a number ≥ 0' : 'a non-empty string'}, not ${JSON.stringify(v)}`);
 }
 
 /** Runs one of hsm-bench's own parsers, turning its error into a problem at `path`. */
@@ -89,11 +92,12 @@ function attempt<T>(path: string, problems: Problems, parse: () => T): T | undef
 function validateRun(spec: Record<string, unknown>, path: string, out: string, problems: Problems): LabRun | undefined {
   const before = problems.length;
   checkKeys(spec, RUN_KEYS, path, problems);
-  for (const key of ['name', 'module', 'workspace', 'tokenLabel', 'pinEnv', 'pinFile', 'alg', 'mechanism', 'duration', 'keyLabel', 'baseline'] as const) expectType(spec, key, 'string', path, problems, key === 'name' || key === 'alg');
+  for (const key of ['name', 'module', 'workspace', 'tokenLabel', 'tokenUri', 'pinEnv', 'pinFile', 'alg', 'mechanism', 'duration', 'keyLabel', 'baseline'] as const) expectType(spec, key, 'string', path, problems, key === 'name' || key === 'alg');
   for (const key of ['signaturesPerToken', 'warmup', 'threadsPerToken'] as const) expectType(spec, key, 'integer', path, problems);
   expectType(spec, 'maxRegressionPct', 'number', path, problems);
   expectType(spec, 'tokens', 'integer[]', path, problems, true);
   expectType(spec, 'slots', 'integer[]', path, problems);
+  expectType(spec, 'serials', 'string[]', path, problems);
   if (spec.verify !== undefined && typeof spec.verify !== 'string' && typeof spec.verify !== 'number') problems.push(`${path}.verify: must be "all", "none" or a rate, not ${JSON.stringify(spec.verify)}`);
   if (typeof spec.alg === 'string') attempt(`${path}.alg`, problems, () => algorithmById(spec.alg as string));
   const t = spec.thresholds;
@@ -123,7 +127,9 @@ function validateRun(spec: Record<string, unknown>, path: string, out: string, p
     module: spec.module as string | undefined,
     workspace: (spec.workspace as string | undefined) ?? defaultWorkspace(),
     slots: (spec.slots as number[] | undefined)?.join(','),
+    serials: (spec.serials as string[] | undefined)?.join(','),
     tokenLabel: spec.tokenLabel as string | undefined,
+    tokenUri: spec.tokenUri as string | undefined,
     out,
   };
   const plan = attempt(path, problems, () => scalePlan(options));

@@ -1,11 +1,18 @@
 import pkcs11 from 'pkcs11js';
 import { setupError } from '../errors.js';
+import { pkcs11Text, type ModuleInfo } from './module.js';
+import type { Pkcs11Uri } from './uri.js';
 
-/** A token as the module reports it; slots are ordered by slot id, and tokens are named by label and serial. */
+/**
+ * A token as the module reports it. Labels and even serials repeat in real clusters (SmartCard-HSMs initialised
+ * alike): within one module instance the slot tells tokens apart, and within a run a token is its index in the
+ * run's token list.
+ */
 export interface TokenRef {
   slot: Buffer;
   slotId: string;
   slotDescription: string;
+  slotManufacturer: string;
   label: string;
   manufacturer: string;
   model: string;
@@ -21,8 +28,7 @@ export interface TokenRef {
 /** pkcs11js gives slot handles as 8-byte little-endian Buffers. */
 export const slotIdOf = (slot: Buffer): bigint => slot.readBigUInt64LE(0);
 
-export const tokenName = (t: Pick<TokenRef, 'label' | 'serial' | 'slotId'>) =>
-  `'${t.label}' (serial ${t.serial}, slot ${t.slotId})`;
+export const tokenName = (t: Pick<TokenRef, 'label' | 'serial' | 'slotId'>) => `'${t.label}' (serial ${t.serial}, slot ${t.slotId})`;
 
 export function readToken(lib: pkcs11.PKCS11, slot: Buffer): TokenRef {
   const slotInfo = lib.C_GetSlotInfo(slot);
@@ -31,11 +37,12 @@ export function readToken(lib: pkcs11.PKCS11, slot: Buffer): TokenRef {
   return {
     slot,
     slotId: slotIdOf(slot).toString(),
-    slotDescription: slotInfo.slotDescription.trim(),
-    label: info.label.trim(),
-    manufacturer: info.manufacturerID.trim(),
-    model: info.model.trim(),
-    serial: info.serialNumber.trim(),
+    slotDescription: pkcs11Text(slotInfo.slotDescription),
+    slotManufacturer: pkcs11Text(slotInfo.manufacturerID),
+    label: pkcs11Text(info.label),
+    manufacturer: pkcs11Text(info.manufacturerID),
+    model: pkcs11Text(info.model),
+    serial: pkcs11Text(info.serialNumber),
     firmwareVersion: `${info.firmwareVersion.major}.${info.firmwareVersion.minor}`,
     loginRequired: has(pkcs11.CKF_LOGIN_REQUIRED),
     initialized: has(pkcs11.CKF_TOKEN_INITIALIZED),
@@ -45,41 +52,87 @@ export function readToken(lib: pkcs11.PKCS11, slot: Buffer): TokenRef {
   };
 }
 
+const bySlotId = (a: TokenRef, b: TokenRef) => (BigInt(a.slotId) < BigInt(b.slotId) ? -1 : BigInt(a.slotId) > BigInt(b.slotId) ? 1 : 0);
+
 /** Initialized tokens present in the module, ordered by slot id so that a run can be repeated on the same tokens. */
 export function listTokens(lib: pkcs11.PKCS11): TokenRef[] {
   return lib
     .C_GetSlotList(true)
-    .sort((a, b) => (slotIdOf(a) < slotIdOf(b) ? -1 : slotIdOf(a) > slotIdOf(b) ? 1 : 0))
     .map((slot) => readToken(lib, slot))
-    .filter((t) => t.initialized);
+    .filter((t) => t.initialized)
+    .sort(bySlotId);
 }
 
 export interface TokenSelection {
+  /** --slots: these slots, in this order. */
   slotIds?: string[];
+  /** --serials: the tokens with exactly these serials, in this order. */
+  serials?: string[];
   labelPrefix?: string;
+  /** --token-uri: every attribute given must match. */
+  uri?: Pkcs11Uri;
+  /** Embedded tokens go in label order (hsm-bench-01, -02, …): SoftHSM2's slot ids are random. */
+  order: 'slot' | 'label';
 }
 
-/** Applies --slots / --token-label, then checks that enough tokens remain for the largest configuration. */
-export function selectTokens(tokens: TokenRef[], selection: TokenSelection, needed: number): TokenRef[] {
-  let selected = tokens;
+/** Whether a token (of `module`) matches the URI's attributes. */
+export function matchesUri(t: TokenRef, uri: Pkcs11Uri, module: ModuleInfo): boolean {
+  const actual: Record<keyof Pkcs11Uri, string> = {
+    token: t.label,
+    manufacturer: t.manufacturer,
+    serial: t.serial,
+    model: t.model,
+    'slot-description': t.slotDescription,
+    'slot-manufacturer': t.slotManufacturer,
+    'slot-id': t.slotId,
+    'library-manufacturer': module.manufacturer,
+    'library-description': module.libraryDescription,
+    'library-version': module.libraryVersion,
+  };
+  return Object.entries(uri).every(([name, value]) => actual[name as keyof Pkcs11Uri] === value);
+}
+
+/** The filters that do not fix an order (--token-label, --token-uri), as one description for messages. */
+const filterText = (s: TokenSelection) =>
+  [s.labelPrefix !== undefined && `a label starting '${s.labelPrefix}'`, s.uri && `the attributes of --token-uri`].filter(Boolean).join(' and ');
+
+/**
+ * Applies --token-uri and --token-label, then --slots or --serials (which also fix the order), and checks that
+ * enough tokens remain for the largest configuration.
+ */
+export function selectTokens(tokens: TokenRef[], selection: TokenSelection, needed: number, module: ModuleInfo): TokenRef[] {
+  let selected = tokens.filter((t) => (selection.labelPrefix === undefined || t.label.startsWith(selection.labelPrefix)) && (!selection.uri || matchesUri(t, selection.uri, module)));
+  if (selection.order === 'label') selected = [...selected].sort((a, b) => a.label.localeCompare(b.label) || bySlotId(a, b));
+  const filters = filterText(selection);
+  const seen = (list: TokenRef[], what: (t: TokenRef) => string) => list.map(what).join(', ') || 'none';
   if (selection.slotIds) {
-    const missing = selection.slotIds.filter((id) => !tokens.some((t) => t.slotId === id));
+    const missing = selection.slotIds.filter((id) => !selected.some((t) => t.slotId === id));
     if (missing.length > 0) {
       throw setupError(
-        `no initialized token in slot ${missing.join(', ')}`,
-        `slots with tokens: ${tokens.map((t) => t.slotId).join(', ') || 'none'}; run 'hsm-bench list' to see them`,
+        `no initialized token${filters ? ` with ${filters}` : ''} in slot ${missing.join(', ')}`,
+        `slots with such tokens: ${seen(selected, (t) => t.slotId)}; run 'hsm-bench list' to see them`,
       );
     }
-    selected = selection.slotIds.map((id) => tokens.find((t) => t.slotId === id)!);
-  }
-  if (selection.labelPrefix !== undefined) {
-    selected = selected.filter((t) => t.label.startsWith(selection.labelPrefix!));
+    selected = selection.slotIds.map((id) => selected.find((t) => t.slotId === id)!);
+  } else if (selection.serials) {
+    selected = selection.serials.map((serial) => {
+      const matching = selected.filter((t) => t.serial === serial);
+      if (matching.length === 0) {
+        throw setupError(`no initialized token${filters ? ` with ${filters}` : ''} has serial ${serial}`, `serials found: ${seen(selected, (t) => t.serial)}; run 'hsm-bench list'`);
+      }
+      if (matching.length > 1) {
+        throw setupError(
+          `${matching.length} tokens carry serial ${serial} (slots ${matching.map((t) => t.slotId).join(', ')})`,
+          'identical tokens can share a serial: select them by slot with --slots, or with --token-uri and slot-id',
+        );
+      }
+      return matching[0]!;
+    });
   }
   if (selected.length < needed) {
     throw setupError(
-      `${needed} token${needed === 1 ? ' is' : 's are'} needed but ${selected.length} ${selected.length === 1 ? 'was' : 'were'} found` +
-        (selection.labelPrefix !== undefined ? ` with a label starting '${selection.labelPrefix}'` : ''),
-      `found: ${selected.map(tokenName).join(', ') || 'none'}; lower --tokens or connect more tokens`,
+      `${needed} token${needed === 1 ? ' is' : 's are'} needed but ${selected.length} ${selected.length === 1 ? 'was' : 'were'} found${filters ? ` with ${filters}` : ''}`,
+      `found: ${selected.map(tokenName).join(', ') || 'none'}; lower --tokens, widen the selection, or connect more tokens`,
     );
   }
   return selected;

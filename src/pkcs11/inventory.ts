@@ -3,9 +3,9 @@ import { ALGORITHMS } from './algorithms.js';
 import { readToken, slotIdOf, type TokenRef } from './discovery.js';
 import { findObjects } from './keys.js';
 import { mechanismNames } from './mechanisms.js';
+import { pkcs11Text } from './module.js';
+import { CKF_TOKEN_PRESENT } from './token-connection.js';
 
-/** CK_SLOT_INFO flag (PKCS#11 2.40 §3.2): pkcs11js exports it, but its type definitions lack it. */
-const CKF_TOKEN_PRESENT = 0x1;
 
 /** What `hsm-bench list` shows: every slot, like a hub's port list, and optionally mechanisms and keys. */
 export interface SlotListing {
@@ -39,7 +39,7 @@ export function listSlots(lib: pkcs11.PKCS11): SlotListing[] {
         const { slot: _handle, ...identity } = readToken(lib, slot);
         token = identity;
       }
-      return { slotId: slotIdOf(slot).toString(), slotDescription: info.slotDescription.trim(), tokenPresent, token };
+      return { slotId: slotIdOf(slot).toString(), slotDescription: pkcs11Text(info.slotDescription), tokenPresent, token };
     });
 }
 

@@ -3,66 +3,134 @@ import pkcs11 from 'pkcs11js';
 import { setupError } from '../errors.js';
 import { ckrName, ckrOf } from './ckr.js';
 
+/**
+ * How a module hands out its state. 'shared': every load in the process is the same instance (SoftHSM2, OpenSC):
+ * initialize once, log in once per token, finalize once after every thread. 'per-load': every load is a new,
+ * uninitialized instance (p11-kit's client and proxy): each must be initialized, logged in and finalized on its own.
+ */
+export type ModuleInstances = 'shared' | 'per-load';
+
 export interface ModuleInfo {
   path: string;
   manufacturer: string;
   libraryDescription: string;
   libraryVersion: string;
   cryptokiVersion: string;
+  instances: ModuleInstances;
 }
 
 const version = (v: { major: number; minor: number }) => `${v.major}.${v.minor}`;
+/** PKCS#11 strings are blank-padded, and some tokens pad with NUL bytes instead: neither belongs in a report. */
+export const pkcs11Text = (s: string) => s.replace(/\0/g, '').trim();
 
-/** A loaded and initialized PKCS#11 library. One per process: initialize once, finalize once. */
+function load(path: string): pkcs11.PKCS11 {
+  if (!existsSync(path)) {
+    throw setupError(`PKCS#11 module ${path} does not exist`, 'give the full path of the module (.so) with --module');
+  }
+  const lib = new pkcs11.PKCS11();
+  try {
+    lib.load(path);
+  } catch (error) {
+    throw setupError(
+      `cannot load PKCS#11 module ${path}: ${(error as Error).message}`,
+      'the file must be a PKCS#11 shared library exporting C_GetFunctionList, built for this machine',
+      error,
+    );
+  }
+  return lib;
+}
+
+/**
+ * CKF_OS_LOCKING_OK is required: without it SoftHSM disables its locking and multi-threaded signing crashes.
+ * Returns false when this load shares an instance that is initialized already.
+ */
+function initialize(lib: pkcs11.PKCS11): boolean {
+  try {
+    lib.C_Initialize({ flags: pkcs11.CKF_OS_LOCKING_OK });
+    return true;
+  } catch (error) {
+    if (ckrOf(error) === pkcs11.CKR_CRYPTOKI_ALREADY_INITIALIZED) return false;
+    throw error;
+  }
+}
+
+/** A loaded and initialized PKCS#11 library, opened in the main thread before any worker and closed after all. */
 export class Pkcs11Module {
   private constructor(
     readonly lib: pkcs11.PKCS11,
     readonly info: ModuleInfo,
   ) {}
 
-  /**
-   * Loads and initializes the library in this (the main) thread. CKF_OS_LOCKING_OK is required: without it
-   * SoftHSM disables its locking and multi-threaded signing crashes (PKCS11-FACTS pitfall 1).
-   */
   static open(path: string): Pkcs11Module {
-    if (!existsSync(path)) {
-      throw setupError(`PKCS#11 module ${path} does not exist`, 'give the full path of the module (.so) with --module');
-    }
-    const lib = new pkcs11.PKCS11();
+    const lib = load(path);
     try {
-      lib.load(path);
-    } catch (error) {
-      throw setupError(
-        `cannot load PKCS#11 module ${path}: ${(error as Error).message}`,
-        'the file must be a PKCS#11 shared library exporting C_GetFunctionList, built for this machine',
-        error,
-      );
-    }
-    try {
-      lib.C_Initialize({ flags: pkcs11.CKF_OS_LOCKING_OK });
+      initialize(lib);
       const info = lib.C_GetInfo();
       return new Pkcs11Module(lib, {
         path,
-        manufacturer: info.manufacturerID.trim(),
-        libraryDescription: info.libraryDescription.trim(),
+        manufacturer: pkcs11Text(info.manufacturerID),
+        libraryDescription: pkcs11Text(info.libraryDescription),
         libraryVersion: version(info.libraryVersion),
         cryptokiVersion: version(info.cryptokiVersion),
+        instances: instancesOf(path),
       });
     } catch (error) {
       lib.close();
       const code = ckrOf(error);
       throw setupError(
         `PKCS#11 module ${path} failed to initialize: ${code === undefined ? (error as Error).message : ckrName(code)}`,
-        'check the module configuration (for SoftHSM2: SOFTHSM2_CONF and its tokendir)',
+        'check the module configuration (for SoftHSM2: SOFTHSM2_CONF and its tokendir; for p11-kit-client: P11_KIT_SERVER_ADDRESS and its server)',
         error,
       );
     }
   }
 
-  /** Finalize after every worker has ended: one C_Finalize breaks every other thread's sessions (pitfall 3). */
+  /** Finalize after every worker has ended: one C_Finalize of a shared instance breaks every other thread's sessions. */
   close(): void {
     try {
       this.lib.C_Finalize();
+    } catch {
+      // A module that cannot finalize (its server gone, its reader unplugged) is done with all the same.
+    } finally {
+      this.lib.close();
+    }
+  }
+}
+
+/** Loads the module once more, after it was opened: a second load that is not initialized yet is a new instance. */
+function instancesOf(path: string): ModuleInstances {
+  const probe = ModuleInstance.load(path);
+  const instances = probe.own ? 'per-load' : 'shared';
+  probe.close();
+  return instances;
+}
+
+/**
+ * A worker thread's load of the module. It is initialized here only when the load is an instance of its own;
+ * a shared instance was initialized by the main thread (SoftHSM's C_Initialize is not thread-safe, so it must
+ * happen once, before the workers), and only the main thread finalizes it.
+ */
+export class ModuleInstance {
+  private constructor(
+    readonly lib: pkcs11.PKCS11,
+    readonly own: boolean,
+  ) {}
+
+  static load(path: string): ModuleInstance {
+    const lib = load(path);
+    try {
+      return new ModuleInstance(lib, initialize(lib));
+    } catch (error) {
+      lib.close();
+      throw error;
+    }
+  }
+
+  close(): void {
+    try {
+      if (this.own) this.lib.C_Finalize();
+    } catch {
+      // As for the main instance: finalizing is best effort once signing is over.
     } finally {
       this.lib.close();
     }

@@ -2,11 +2,18 @@ import pkcs11 from 'pkcs11js';
 import { setupError } from '../errors.js';
 import { ckrName, ckrOf } from './ckr.js';
 import { readToken, tokenName, type TokenRef } from './discovery.js';
+import type { PinGuard } from './pin-guard.js';
 
 const PIN_FAILURES = new Set([pkcs11.CKR_PIN_INCORRECT, pkcs11.CKR_PIN_LOCKED, pkcs11.CKR_PIN_EXPIRED, pkcs11.CKR_PIN_INVALID, pkcs11.CKR_PIN_LEN_RANGE]);
+/** CK_STATE values of a session whose user is logged in (pkcs11js has no constants for them). */
+const CKS_RO_USER_FUNCTIONS = 1;
+const CKS_RW_USER_FUNCTIONS = 3;
 
-/** Tokens (by serial) whose login failed in this process: real cards lock after three wrong PINs, so never again. */
-const tokensWithFailedPin = new Set<string>();
+/** Where a login happens: the run's PIN guard and the token's index in the run. */
+export interface PinSeat {
+  guard: PinGuard;
+  token: number;
+}
 
 export function openSession(lib: pkcs11.PKCS11, token: TokenRef, readWrite = false): Buffer {
   const flags = pkcs11.CKF_SERIAL_SESSION | (readWrite ? pkcs11.CKF_RW_SESSION : 0);
@@ -17,24 +24,61 @@ export function openSession(lib: pkcs11.PKCS11, token: TokenRef, readWrite = fal
   }
 }
 
-/**
- * Logs the user in. Login is per token per process and shared by all its sessions (pitfall 9), so it is done once,
- * in the main thread, on a session kept open for the whole run. A PIN error stops at once and is never retried.
- */
-export function login(lib: pkcs11.PKCS11, session: Buffer, token: TokenRef, pin: string): void {
-  if (tokensWithFailedPin.has(token.serial)) {
-    throw setupError(`the PIN already failed on token ${tokenName(token)}; not trying it again`, 'check the PIN before the next run');
-  }
+/** Closes a session that may already be gone (a token pulled out, a module that dropped it): clean-up never throws. */
+export function closeSessionQuietly(lib: pkcs11.PKCS11, session: Buffer | null): void {
+  if (session === null) return;
   try {
-    lib.C_Login(session, pkcs11.CKU_USER, pin);
-  } catch (error) {
-    const code = ckrOf(error);
-    if (code === pkcs11.CKR_USER_ALREADY_LOGGED_IN) return;
-    if (code !== undefined && PIN_FAILURES.has(code)) {
-      tokensWithFailedPin.add(token.serial);
-      throw setupError(`login to token ${tokenName(token)} failed: ${ckrName(code)}${pinCounterNote(lib, token)}`, 'check the PIN (hsm-bench never retries a PIN that failed: smart cards lock after a few wrong tries)', error);
+    lib.C_CloseSession(session);
+  } catch {
+    // Nothing to close: the session went with the token.
+  }
+}
+
+/** Login is per token per module instance and shared by its sessions: ask before presenting the PIN again. */
+export function isLoggedIn(lib: pkcs11.PKCS11, session: Buffer): boolean {
+  const state = lib.C_GetSessionInfo(session).state;
+  return state === CKS_RO_USER_FUNCTIONS || state === CKS_RW_USER_FUNCTIONS;
+}
+
+/**
+ * Presents the user PIN through the guard, unless this instance is logged in already. Returns 'refused' when the
+ * token refused the PIN, now or earlier in the run (then it was not presented); throws errors that are not about
+ * the PIN. The one place where hsm-bench calls C_Login.
+ */
+export function presentPin(lib: pkcs11.PKCS11, session: Buffer, pin: string, seat: PinSeat): { outcome: 'accepted' | 'refused'; code?: number } {
+  if (isLoggedIn(lib, session)) return { outcome: 'accepted' };
+  let code: number | undefined;
+  const accepted = seat.guard.present(seat.token, () => {
+    try {
+      lib.C_Login(session, pkcs11.CKU_USER, pin);
+      return 'accepted';
+    } catch (error) {
+      code = ckrOf(error);
+      if (code === pkcs11.CKR_USER_ALREADY_LOGGED_IN) return 'accepted';
+      if (code !== undefined && PIN_FAILURES.has(code)) return 'refused';
+      throw error;
     }
+  });
+  return accepted ? { outcome: 'accepted' } : { outcome: 'refused', code };
+}
+
+/**
+ * Logs the user in from the main thread, before signing starts: a PIN error stops the run at once, and the
+ * guard keeps every later login on that token (any thread, any module instance) from presenting it again.
+ */
+export function login(lib: pkcs11.PKCS11, session: Buffer, token: TokenRef, pin: string, seat: PinSeat): void {
+  if (token.userPinLocked) {
+    throw setupError(`the user PIN of token ${tokenName(token)} is locked; hsm-bench did not present it`, "unblock the PIN with the token's SO PIN (for OpenSC tokens: pkcs11-tool --login-type so --init-pin), then run again");
+  }
+  let result: ReturnType<typeof presentPin>;
+  try {
+    result = presentPin(lib, session, pin, seat);
+  } catch (error) {
     throw setupError(`login to token ${tokenName(token)} failed: ${describe(error)}`, 'is the token present and initialized?', error);
+  }
+  if (result.outcome === 'refused') {
+    const why = result.code === undefined ? 'the PIN already failed on it in this run' : `${ckrName(result.code)}${pinCounterNote(lib, token)}`;
+    throw setupError(`login to token ${tokenName(token)} failed: ${why}`, 'check the PIN (hsm-bench never retries a PIN that failed: smart cards lock after a few wrong tries)');
   }
 }
 

@@ -1,10 +1,14 @@
-import { closeSync, createReadStream, fsyncSync, openSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { writeError, type HsmBenchError } from '../errors.js';
 
-/** One signature as stored on disk. `verified` is empty where the signature was not checked. */
+/**
+ * One signature as stored on disk. `token` is the token's index in run.json's `tokens` (labels and serials
+ * repeat in real clusters; the index does not). `verified` is null where the signature was not checked.
+ */
 export interface SignatureRecord {
   configuration: number;
-  token: string;
+  token: number;
   thread: number;
   sequence: number;
   startOffsetUs: number;
@@ -14,10 +18,11 @@ export interface SignatureRecord {
 }
 
 export const RECORD_COLUMNS = ['configuration', 'token', 'thread', 'sequence', 'startOffsetUs', 'latencyUs', 'status', 'verified'] as const;
+const HEADER = RECORD_COLUMNS.join(',');
 
 const FLUSH_BYTES = 1 << 16;
 
-/** Quotes a field only when CSV needs it (token labels are free text). */
+/** Quotes a field only when CSV needs it (free text such as token labels in summary.csv). */
 export function csvField(value: string): string {
   return /[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
@@ -46,56 +51,101 @@ export function parseCsvLine(line: string): string[] {
   return fields;
 }
 
-/** Appends records to a CSV file with a header line, writing in 64 KiB blocks so the signing path never waits on disk. */
+/**
+ * Appends records to a CSV file with a header line, writing in 64 KiB blocks so the signing path never waits on
+ * disk. A write that fails (disk full, file system gone) does not throw from a timer: the writer keeps the error,
+ * calls `onFailure` so the run can stop, and the run reports it once the workers are done.
+ */
 export class RecordsCsvWriter {
   private readonly fd: number;
   private pending = '';
-  recordCount = 0;
+  failure: HsmBenchError | undefined;
 
-  /** `append` continues an existing file (a resumed burn-in) without a second header line. */
+  /** `append` continues an existing file (a resumed burn-in); a file that is still empty gets its header. */
   constructor(
     readonly path: string,
     append = false,
+    private readonly onFailure: (error: HsmBenchError) => void = () => {},
   ) {
-    this.fd = openSync(path, append ? 'a' : 'w');
-    this.pending = append ? '' : RECORD_COLUMNS.join(',') + '\n';
+    try {
+      this.fd = openSync(path, append ? 'a' : 'w');
+      this.pending = append && fstatSync(this.fd).size > 0 ? '' : HEADER + '\n';
+    } catch (error) {
+      throw writeError(path, error);
+    }
   }
 
   write(r: SignatureRecord): void {
-    this.pending += `${r.configuration},${csvField(r.token)},${r.thread},${r.sequence},${Math.round(r.startOffsetUs)},${Math.round(r.latencyUs)},${r.status},${r.verified === null ? '' : r.verified}\n`;
-    this.recordCount++;
+    if (this.failure) return;
+    this.pending += `${r.configuration},${r.token},${r.thread},${r.sequence},${Math.round(r.startOffsetUs)},${Math.round(r.latencyUs)},${r.status},${r.verified === null ? '' : r.verified}\n`;
     if (this.pending.length >= FLUSH_BYTES) this.flush();
   }
 
   flush(): void {
-    if (this.pending.length > 0) writeSync(this.fd, this.pending);
+    if (this.failure || this.pending.length === 0) return;
+    try {
+      writeSync(this.fd, this.pending);
+    } catch (error) {
+      this.failure = writeError(this.path, error);
+      this.onFailure(this.failure);
+    }
     this.pending = '';
   }
 
   close(): void {
     this.flush();
-    fsyncSync(this.fd);
-    closeSync(this.fd);
+    try {
+      if (!this.failure) fsyncSync(this.fd);
+    } catch (error) {
+      this.failure = writeError(this.path, error);
+    } finally {
+      closeSync(this.fd);
+    }
   }
 }
 
-export async function* readRecords(path: string): AsyncGenerator<SignatureRecord> {
-  let header = true;
+const INTEGER = /^-?\d+$/;
+const STATUS = /^(CKR_[A-Z0-9_]+|ERROR)$/;
+
+/** One data line as a record, or undefined when it is torn or not a record at all. */
+export function parseRecordLine(line: string): SignatureRecord | undefined {
+  const f = parseCsvLine(line);
+  if (f.length !== RECORD_COLUMNS.length) return undefined;
+  const [configuration, token, thread, sequence, startOffsetUs, latencyUs, status, verified] = f as [string, string, string, string, string, string, string, string];
+  if (![configuration, token, thread, sequence, startOffsetUs, latencyUs].every((v) => INTEGER.test(v)) || !STATUS.test(status) || !['', 'true', 'false'].includes(verified)) return undefined;
+  if (Number(token) < 0 || Number(thread) < 0 || Number(latencyUs) < 0) return undefined;
+  return {
+    configuration: Number(configuration),
+    token: Number(token),
+    thread: Number(thread),
+    sequence: Number(sequence),
+    startOffsetUs: Number(startOffsetUs),
+    latencyUs: Number(latencyUs),
+    status,
+    verified: verified === '' ? null : verified === 'true',
+  };
+}
+
+/** Lines of a records file that were not records: counted, and the first one kept for the message. */
+export interface BadLines {
+  count: number;
+  first?: { lineNumber: number; text: string };
+}
+
+/**
+ * Reads a records file. A line that is not a record (a write torn by a crash, junk) is skipped and counted in
+ * `bad`, never taken as a signature; a missing header (a file cut to nothing by a crash) is tolerated.
+ */
+export async function* readRecords(path: string, bad: BadLines = { count: 0 }): AsyncGenerator<SignatureRecord> {
+  let lineNumber = 0;
   for await (const line of createInterface({ input: createReadStream(path), crlfDelay: Infinity })) {
-    if (header || line === '') {
-      header = false;
-      continue;
+    lineNumber++;
+    if (line === '' || (lineNumber === 1 && line === HEADER)) continue;
+    const record = parseRecordLine(line);
+    if (record) yield record;
+    else {
+      bad.count++;
+      bad.first ??= { lineNumber, text: line.slice(0, 80) };
     }
-    const [configuration, token, thread, sequence, startOffsetUs, latencyUs, status, verified] = parseCsvLine(line);
-    yield {
-      configuration: Number(configuration),
-      token: token!,
-      thread: Number(thread),
-      sequence: Number(sequence),
-      startOffsetUs: Number(startOffsetUs),
-      latencyUs: Number(latencyUs),
-      status: status!,
-      verified: verified === '' ? null : verified === 'true',
-    };
   }
 }

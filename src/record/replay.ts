@@ -1,7 +1,8 @@
 import { closeSync, openSync, readSync, fstatSync, ftruncateSync } from 'node:fs';
 import { VERIFY_FAILED } from '../engine/recorder.js';
 import type { ConfigurationStats } from '../stats/configuration-stats.js';
-import { readRecords } from './records-csv.js';
+import { usageError } from '../errors.js';
+import { readRecords, type BadLines } from './records-csv.js';
 
 /**
  * Cuts a records file back to its last complete line: a process killed mid-write (kill -9, power loss) can leave
@@ -36,18 +37,26 @@ export interface Replayed {
   nextSequenceByWorker: number[];
 }
 
-/** Feeds every record of a file into `stats`, exactly as the recorder did when they were made. */
-export async function replayRecords(path: string, tokenLabels: readonly string[], threadsPerToken: number, stats: ConfigurationStats): Promise<Replayed> {
-  const nextSequenceByWorker = new Array<number>(tokenLabels.length * threadsPerToken).fill(0);
+/**
+ * Feeds every record of a file into `stats`, exactly as the recorder did when they were made. Records must name
+ * the run's tokens and threads; anything else means the file is not this run's, and nothing is resumed.
+ */
+export async function replayRecords(path: string, tokenCount: number, threadsPerToken: number, stats: ConfigurationStats): Promise<Replayed> {
+  const nextSequenceByWorker = new Array<number>(tokenCount * threadsPerToken).fill(0);
+  const bad: BadLines = { count: 0 };
   let records = 0;
-  for await (const r of readRecords(path)) {
-    const token = tokenLabels.indexOf(r.token);
-    if (token < 0) throw new Error(`records of ${path} name a token '${r.token}' that the run does not have`);
-    const worker = token * threadsPerToken + r.thread;
+  for await (const r of readRecords(path, bad)) {
+    if (r.token >= tokenCount || r.thread >= threadsPerToken) {
+      throw usageError(`${path} has a record of token ${r.token}, thread ${r.thread}; the run has ${tokenCount} tokens × ${threadsPerToken} threads`, 'the records file does not belong to this run; start a new burn-in');
+    }
+    const worker = r.token * threadsPerToken + r.thread;
     nextSequenceByWorker[worker] = Math.max(nextSequenceByWorker[worker]!, r.sequence + 1);
-    stats.add(token, r.startOffsetUs, r.latencyUs, r.status !== 'CKR_OK' ? r.status : r.verified === false ? VERIFY_FAILED : undefined);
+    stats.add(r.token, r.startOffsetUs, r.latencyUs, r.status !== 'CKR_OK' ? r.status : r.verified === false ? VERIFY_FAILED : undefined);
     if (r.verified !== null) stats.signaturesVerified++;
     records++;
+  }
+  if (bad.count > 0) {
+    throw usageError(`${path} has ${bad.count} line(s) that are not records (first: line ${bad.first!.lineNumber}, '${bad.first!.text}')`, 'the records were changed by hand or by another program; start a new burn-in');
   }
   return { records, nextSequenceByWorker };
 }

@@ -1,22 +1,23 @@
 import Table from 'cli-table3';
 import type { RunResult } from '../result/run-result.js';
 import { signaturesFailed } from '../verdict/verdict.js';
-import { backendLine, fixed, planLine, tokenLine } from './describe-run.js';
+import { backendLine, configurationName, fixed, planLine, tokenLine } from './describe-run.js';
+import { plural } from './plural.js';
 
 /** The seed's burn-in summary (start, stop, elapsed, tests performed, tests failed) with what it lacked. */
 export function renderBurnInSummary(r: RunResult): string {
   const c = r.configurations[0]!;
   const performed = c.signaturesOk + c.signaturesFailed;
-  const lost = (label: string) => c.workerIssues.find((i) => i.startsWith(`token ${label}`));
-  const table = new Table({ head: ['Token', 'Serial', 'Signatures', 'Failed', 'Signatures/s', 'p50 (ms)', 'p99 (ms)', 'Longest gap (s)', 'Outages (s)', 'State'], style: { head: [], border: [] } });
+  const issueOf = (token: number) => c.workerIssues.find((i) => i.token === token);
+  const table = new Table({ head: ['Slot', 'Token', 'Serial', 'Signatures', 'Failed', 'Signatures/s', 'p50 (ms)', 'p99 (ms)', 'Longest gap (s)', 'Outages (s)', 'State'], style: { head: [], border: [] } });
   for (const t of c.perToken) {
-    const issue = lost(t.label);
-    table.push([t.label, t.serial, t.signaturesOk, t.signaturesFailed, fixed(t.throughputPerS, 2), fixed(t.latencyMs?.p50, 2), fixed(t.latencyMs?.p99, 2), fixed(t.longestGapMs / 1000, 3), `${t.outages} (${fixed(t.outageS, 1)})`, issue ? issue.replace(/^token \S+( thread \d+)?: /, '') : t.stillFailingS !== null ? `failing for ${fixed(t.stillFailingS, 1)} s` : 'ok']);
+    const issue = issueOf(t.token);
+    table.push([t.slotId, t.label, t.serial, t.signaturesOk, t.signaturesFailed, fixed(t.throughputPerS, 2), fixed(t.latencyMs?.p50, 2), fixed(t.latencyMs?.p99, 2), fixed(t.longestGapMs / 1000, 3), `${t.outages} (${fixed(t.outageS, 1)})`, issue ? issue.message : t.stillFailingS !== null ? `failing for ${fixed(t.stillFailingS, 1)} s` : 'ok']);
   }
-  const verdict = r.interrupted ? 'INTERRUPTED: partial results (resume with --resume)' : !signaturesFailed(r) ? 'PASSED: no signature failed' : `FAILED: ${c.signaturesFailed} signatures failed${c.workerIssues.length > 0 ? `, ${c.workerIssues.length} worker issues` : ''}`;
+  const verdict = r.interrupted ? 'INTERRUPTED: partial results (resume with --resume)' : !signaturesFailed(r) ? 'PASSED: no signature failed' : `FAILED: ${c.signaturesFailed} signatures failed${c.workerIssues.length > 0 ? `, ${plural(c.workerIssues.length, 'worker issue')}` : ''}`;
   const failures = Object.entries(c.failuresByCkr);
   return [
-    `hsm-bench ${r.tool.version} burn-in: ${r.algorithm.displayName} with ${r.mechanism.name} on ${c.tokens} tokens`,
+    `hsm-bench ${r.tool.version} burn-in: ${r.algorithm.displayName} with ${r.mechanism.name} on ${configurationName(c)}`,
     `backend: ${backendLine(r)}`,
     `tokens:  ${tokenLine(r)}`,
     `plan:    ${planLine(r)}`,

@@ -1,7 +1,7 @@
 import type { ChartConfiguration } from 'chart.js';
 import type { RunResult } from '../result/run-result.js';
 import type { LatencyCurvePoint } from '../stats/latency-curve.js';
-import { configurationName } from './describe-run.js';
+import { configurationName, tokenTitle } from './describe-run.js';
 
 export interface ChartImage {
   file: string;
@@ -65,8 +65,8 @@ export function perTokenChart(r: RunResult): ChartConfiguration {
   const c = r.configurations[r.configurations.length - 1]!;
   return {
     type: 'bar',
-    data: { labels: c.perToken.map((t) => t.label), datasets: [{ label: `signatures/s per token with ${configurationName(c)}`, data: c.perToken.map((t) => t.throughputPerS), backgroundColor: PALETTE[0] }] },
-    options: { plugins: titled(`Per-token throughput with ${configurationName(c)}: ${r.algorithm.displayName}`), scales: { x: axis('token (label)'), y: { beginAtZero: true, ...axis('signatures per second') } } },
+    data: { labels: c.perToken.map(tokenTitle), datasets: [{ label: `signatures/s per token with ${configurationName(c)}`, data: c.perToken.map((t) => t.throughputPerS), backgroundColor: PALETTE[0] }] },
+    options: { plugins: titled(`Per-token throughput with ${configurationName(c)}: ${r.algorithm.displayName}`), scales: { x: axis('token (slot: label)'), y: { beginAtZero: true, ...axis('signatures per second') } } },
   };
 }
 

@@ -1,7 +1,8 @@
-import type { ConfigurationResult, RunResult } from '../result/run-result.js';
+import type { ConfigurationResult, RunResult, TokenIdentity } from '../result/run-result.js';
+import { plural } from './plural.js';
 
 /** Words shared by every renderer, so the terminal table, Markdown and CSV name things alike. */
-export const configurationName = (c: Pick<ConfigurationResult, 'tokens'>) => `${c.tokens} token${c.tokens === 1 ? '' : 's'}`;
+export const configurationName = (c: Pick<ConfigurationResult, 'tokens'>) => plural(c.tokens, 'token');
 
 export function backendLine(r: RunResult): string {
   const m = r.module;
@@ -13,10 +14,13 @@ export function planLine(r: RunResult): string {
   const p = r.plan;
   const stop = p.signaturesPerToken !== null ? `${p.signaturesPerToken} signatures per token` : p.totalSignatures !== null && p.totalSignatures !== undefined ? `${p.totalSignatures} signatures in all` : `${p.durationS} s${r.command === 'burn-in' ? '' : ' per configuration'}`;
   const verify = p.verify.mode === 'all' ? 'every signature verified on the host' : p.verify.mode === 'none' ? 'no host verification' : `every ${p.verify.every}th signature verified on the host`;
-  return `${stop}, ${p.warmupSignaturesPerToken} warm-up, ${p.threadsPerToken} thread${p.threadsPerToken > 1 ? 's' : ''} per token, ${verify}`;
+  return `${stop}, ${p.warmupSignaturesPerToken} warm-up, ${plural(p.threadsPerToken, 'thread')} per token, ${verify}`;
 }
 
-export const tokenLine = (r: RunResult) => r.tokens.map((t) => `${t.label} (${t.model}, serial ${t.serial})`).join(', ');
+export const tokenLine = (r: RunResult) => r.tokens.map((t) => `${t.label} (${t.model}, serial ${t.serial}, slot ${t.slotId})`).join(', ');
+
+/** A token as a reader tells it apart: its slot first, since labels and serials can repeat. */
+export const tokenTitle = (t: Pick<TokenIdentity, 'slotId' | 'label'>) => `slot ${t.slotId}: ${t.label}`;
 
 export function perTokenRange(c: ConfigurationResult): string {
   const rates = c.perToken.map((t) => t.throughputPerS);

@@ -1,4 +1,4 @@
-import type { RunResult } from '../result/run-result.js';
+import type { ConfigurationResult, RunResult } from '../result/run-result.js';
 import { backendLine, configurationName, fixed, planLine } from './describe-run.js';
 
 /** The one Markdown table writer every Markdown renderer uses. */
@@ -33,26 +33,44 @@ export function seedTable(r: RunResult, reference?: MarkdownOptions['reference']
   return markdownTable(head, rows);
 }
 
+/**
+ * How throughput scaled, and what limited it. Tokens that sign independently each keep their one-token latency,
+ * so throughput grows with their number; when it does not, every token's latency grows instead, because each
+ * waits for something they share (the module, a reader or hub, the host's CPU). Which of the two the data shows
+ * is said plainly, so that a flat line is not blamed on the tokens.
+ */
+function scalingConclusion(r: RunResult, last: ConfigurationResult): string {
+  const e = last.efficiency!;
+  const shape = e >= 0.9 ? 'near-linear' : e >= 0.6 ? 'sub-linear' : 'poor';
+  const head = `Scaling is ${shape}: ${configurationName(last)} reached ${fixed(last.throughputPerS, 1)} signatures/s, ${fixed(e * last.tokens, 2)}× one token (efficiency ${fixed(e, 2)}).`;
+  const single = r.configurations.find((c) => c.tokens === 1);
+  const before = single?.latencyMs?.p50;
+  const after = last.latencyMs?.p50;
+  if (e >= 0.9 || before === undefined || after === undefined || before <= 0) return `${head}${e >= 0.9 ? ' The tokens are the limit: nothing they share held them back.' : ''}`;
+  const growth = after / before;
+  const cpu = r.backend.kind === 'embedded-softhsm2' && last.tokens > r.host.cpuCount ? ` Here the tokens are software on ${r.host.cpuCount} CPU cores, so the host's CPU is that shared limit.` : '';
+  return growth >= 1.25
+    ? `${head} Each token's median latency grew ${fixed(growth, 1)}× (from ${fixed(before, 2)} to ${fixed(after, 2)} ms) while the total stayed short of linear: the tokens waited for something they share — the module, the reader or hub, or the host — not for their own signing.${cpu}`
+    : `${head} Each token's median latency stayed near its one-token value (${fixed(before, 2)} → ${fixed(after, 2)} ms), yet the total did not grow in proportion: signatures were not issued fast enough — check the host's load and the harness (threads, verification).${cpu}`;
+}
+
 /** Sentences computed from the data: how throughput scaled, how tokens differed, what failed, what was verified. */
 export function conclusions(r: RunResult): string[] {
   const lines: string[] = [];
   const last = r.configurations[r.configurations.length - 1];
   if (!last) return ['No configuration completed.'];
-  if (last.efficiency !== null && last.tokens > 1) {
-    const e = last.efficiency;
-    const shape = e >= 0.9 ? 'near-linear' : e >= 0.6 ? 'sub-linear' : 'poor';
-    lines.push(`Scaling is ${shape}: ${configurationName(last)} reached ${fixed(last.throughputPerS, 1)} signatures/s, ${fixed(e * last.tokens, 2)}× one token (efficiency ${fixed(e, 2)}).`);
-  }
+  if (last.efficiency !== null && last.tokens > 1) lines.push(scalingConclusion(r, last));
   if (last.perToken.length > 1) {
     const sorted = [...last.perToken].sort((a, b) => a.throughputPerS - b.throughputPerS);
     const slow = sorted[0]!;
     const fast = sorted[sorted.length - 1]!;
     const spread = fast.throughputPerS > 0 ? (100 * (fast.throughputPerS - slow.throughputPerS)) / fast.throughputPerS : 0;
-    lines.push(`With ${configurationName(last)}, the slowest token was ${slow.label} (serial ${slow.serial}, ${fixed(slow.throughputPerS, 1)}/s) and the fastest ${fast.label} (serial ${fast.serial}, ${fixed(fast.throughputPerS, 1)}/s): a spread of ${fixed(spread, 1)} %.`);
+    lines.push(`With ${configurationName(last)}, the slowest token was ${slow.label} (slot ${slow.slotId}, serial ${slow.serial}, ${fixed(slow.throughputPerS, 1)}/s) and the fastest ${fast.label} (slot ${fast.slotId}, serial ${fast.serial}, ${fixed(fast.throughputPerS, 1)}/s): a spread of ${fixed(spread, 1)} %.`);
   }
   const failed = r.configurations.reduce((n, c) => n + c.signaturesFailed, 0);
   const total = r.configurations.reduce((n, c) => n + c.signaturesOk + c.signaturesFailed, 0);
-  lines.push(failed === 0 ? `All ${total} signatures succeeded.` : `${failed} of ${total} signatures failed (see Failures).`);
+  if (r.interrupted) lines.push('The run was interrupted: these results are partial.');
+  lines.push(total === 0 ? 'No signature was made.' : failed === 0 ? `All ${total} signatures succeeded.` : `${failed} of ${total} signatures failed (see Failures).`);
   const verified = r.configurations.reduce((n, c) => n + c.signaturesVerified, 0);
   lines.push(r.plan.verify.mode === 'none' ? 'Signatures were not verified on the host (--verify none).' : `${verified} signatures were verified on the host against each token's public key (${r.plan.verify.mode === 'all' ? 'all of them' : `every ${r.plan.verify.every}th`}).`);
   if (r.backend.kind === 'embedded-softhsm2') {
@@ -88,9 +106,9 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
     '## Per token',
     '',
     markdownTable(
-      ['Configuration', 'Token', 'Serial', 'Signatures', 'Failures', 'Signatures/s', 'p50 (ms)', 'p99 (ms)'],
-      r.configurations.flatMap((c) => c.perToken.map((t) => [configurationName(c), t.label, t.serial, t.signaturesOk, t.signaturesFailed, fixed(t.throughputPerS, 1), fixed(t.latencyMs?.p50, 2), fixed(t.latencyMs?.p99, 2)])),
-      [false, false, false, true, true, true, true, true],
+      ['Configuration', 'Slot', 'Token', 'Serial', 'Signatures', 'Failures', 'Signatures/s', 'p50 (ms)', 'p99 (ms)'],
+      r.configurations.flatMap((c) => c.perToken.map((t) => [configurationName(c), t.slotId, t.label, t.serial, t.signaturesOk, t.signaturesFailed, fixed(t.throughputPerS, 1), fixed(t.latencyMs?.p50, 2), fixed(t.latencyMs?.p99, 2)])),
+      [false, false, false, false, true, true, true, true, true],
     ),
     '',
   );

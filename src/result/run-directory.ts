@@ -1,6 +1,6 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { HsmBenchError, ExitCode, setupError } from '../errors.js';
+import { HsmBenchError, ExitCode, setupError, writeError } from '../errors.js';
 import { SCHEMA_VERSION, type RunResult } from './run-result.js';
 
 const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
@@ -24,14 +24,20 @@ export function createRunDirectory(parent: string, startedAt: Date, algorithmId:
 /** Writes a file whole or not at all: write a temporary file, fsync, rename. */
 export function writeFileAtomic(path: string, content: string): void {
   const tmp = `${path}.tmp`;
-  const fd = openSync(tmp, 'w');
   try {
-    writeSync(fd, content);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    const fd = openSync(tmp, 'w');
+    try {
+      writeSync(fd, content);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (error) {
+    // The previous version of the file is still whole: only the temporary file is dropped.
+    rmSync(tmp, { force: true });
+    throw writeError(path, error);
   }
-  renameSync(tmp, path);
 }
 
 export function writeRunJson(dir: string, result: RunResult): void {

@@ -5,10 +5,15 @@ import type { LatencyPercentilesMs } from '../stats/latency-histogram.js';
  * run.json: the one result document every renderer reads. Its schema is documented in README.md ("run.json");
  * a change that breaks readers raises SCHEMA_VERSION.
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
+/**
+ * A token of the run. Its index in `tokens` is its identity everywhere (records, per-token results, worker
+ * issues, checkpoint): labels, and even serials, repeat in clusters of tokens initialised alike.
+ */
 export interface TokenIdentity {
   slotId: string;
+  slotDescription: string;
   label: string;
   manufacturer: string;
   model: string;
@@ -17,6 +22,8 @@ export interface TokenIdentity {
 }
 
 export interface PerTokenResult {
+  /** Index in run.json's `tokens`. */
+  token: number;
   label: string;
   serial: string;
   slotId: string;
@@ -50,7 +57,8 @@ export interface ConfigurationResult {
   latencyMs: LatencyPercentilesMs | null;
   timeSeries: { intervalS: 1; ok: number[]; failed: number[] };
   recordsFile: string;
-  workerIssues: string[];
+  /** Workers that stopped early, and why (a token lost, a PIN refused, a worker that crashed). */
+  workerIssues: { token: number; thread: number; message: string }[];
 }
 
 export interface RunResult {

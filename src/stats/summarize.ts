@@ -22,6 +22,7 @@ export function summarizeConfiguration(run: ConfigurationRun, tokens: readonly T
     perToken: s.tokens.map((t, i) => {
       const activeS = (t.lastEndUs - t.firstStartUs) / 1e6;
       return {
+        token: i,
         label: tokens[i]!.label,
         serial: tokens[i]!.serial,
         slotId: tokens[i]!.slotId,

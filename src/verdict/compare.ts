@@ -29,8 +29,10 @@ const change = (from: number | null | undefined, to: number | null | undefined):
 /** Why two runs are not comparable; empty when they are (same tokens, algorithm, mechanism and plan). */
 export function incomparability(a: RunResult, b: RunResult): string[] {
   const reasons: string[] = [];
+  // Element by element, never as joined text: serials 12 and 123 are different tokens.
+  const identity = (r: RunResult) => JSON.stringify(r.tokens.map((t) => [t.manufacturer, t.model, t.serial, t.label]));
   const serials = (r: RunResult) => r.tokens.map((t) => t.serial).join(', ');
-  if (serials(a) !== serials(b)) reasons.push(`tokens differ (${serials(a)} vs ${serials(b)})`);
+  if (identity(a) !== identity(b)) reasons.push(`tokens differ (${serials(a)} vs ${serials(b)})`);
   if (a.algorithm.id !== b.algorithm.id) reasons.push(`algorithms differ (${a.algorithm.id} vs ${b.algorithm.id})`);
   if (a.mechanism.name !== b.mechanism.name) reasons.push(`mechanisms differ (${a.mechanism.name} vs ${b.mechanism.name})`);
   const plan = (r: RunResult) => JSON.stringify({ ...r.plan, verify: r.plan.verify.mode });

@@ -1,0 +1,79 @@
+import pkcs11 from 'pkcs11js';
+import { ckrName } from './ckr.js';
+import { findObjects } from './keys.js';
+import { closeSessionQuietly, describe, presentPin, type PinSeat } from './session.js';
+
+/** CK_SLOT_INFO flag (PKCS#11 2.40 §3.2): pkcs11js exports it, but its type definitions lack it. */
+export const CKF_TOKEN_PRESENT = 0x1;
+
+export type ConnectOutcome =
+  | { ok: true }
+  | { ok: false; reason: 'absent' | 'pin-refused' | 'no-key' | 'error'; detail: string };
+
+/** The key a connection signs with: found again by label and CKA_ID after every reconnect (handles die with sessions). */
+export interface KeyLookup {
+  label: string;
+  id: Buffer;
+}
+
+/**
+ * One thread's session on one token, with what it takes to get it back: asking the slot whether the token is
+ * present (OpenSC notices a card put back only when the slot is asked), a new session, a login when this module
+ * instance is not logged in (through the run's PIN guard, never with a PIN that failed) and the key found again.
+ */
+export class TokenConnection {
+  session: Buffer | null = null;
+  privateKey: Buffer | null = null;
+
+  constructor(
+    private readonly lib: pkcs11.PKCS11,
+    private readonly slot: Buffer,
+    /** The user PIN, or null for a token that needs no login. */
+    private readonly pin: string | null,
+    private readonly seat: PinSeat,
+    private readonly key: KeyLookup,
+  ) {}
+
+  tokenPresent(): boolean {
+    try {
+      const slotId = this.slot.readBigUInt64LE(0);
+      const present = this.lib.C_GetSlotList(true).some((s) => s.readBigUInt64LE(0) === slotId);
+      return present && (this.lib.C_GetSlotInfo(this.slot).flags & CKF_TOKEN_PRESENT) !== 0;
+    } catch {
+      return false;
+    }
+  }
+
+  connect(): ConnectOutcome {
+    this.close();
+    if (this.seat.guard.refused(this.seat.token)) return { ok: false, reason: 'pin-refused', detail: 'the PIN failed on this token earlier in the run; it is not presented again' };
+    if (!this.tokenPresent()) return { ok: false, reason: 'absent', detail: 'no token in the slot' };
+    try {
+      this.session = this.lib.C_OpenSession(this.slot, pkcs11.CKF_SERIAL_SESSION);
+      if (this.pin !== null) {
+        const login = presentPin(this.lib, this.session, this.pin, this.seat);
+        if (login.outcome === 'refused') {
+          return { ok: false, reason: 'pin-refused', detail: `login failed${login.code === undefined ? ' earlier in the run' : ` with ${ckrName(login.code)}`}; the PIN is not presented again` };
+        }
+      }
+      const template = [
+        { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PRIVATE_KEY },
+        { type: pkcs11.CKA_LABEL, value: this.key.label },
+        ...(this.key.id.length > 0 ? [{ type: pkcs11.CKA_ID, value: this.key.id }] : []),
+      ];
+      const [found] = findObjects(this.lib, this.session, template);
+      if (!found) return { ok: false, reason: 'no-key', detail: `no private key labelled '${this.key.label}'` };
+      this.privateKey = found;
+      return { ok: true };
+    } catch (error) {
+      return { ok: false, reason: 'error', detail: describe(error) };
+    }
+  }
+
+  /** Never throws: the session may have gone with the token. */
+  close(): void {
+    closeSessionQuietly(this.lib, this.session);
+    this.session = null;
+    this.privateKey = null;
+  }
+}

@@ -1,0 +1,43 @@
+import { usageError } from '../errors.js';
+
+/** The token-level attributes of an RFC 7512 `pkcs11:` URI, as the convention of p11-kit, OpenSSL and GnuTLS has them. */
+export const URI_TOKEN_ATTRIBUTES = ['token', 'manufacturer', 'serial', 'model', 'slot-description', 'slot-manufacturer', 'slot-id', 'library-manufacturer', 'library-description', 'library-version'] as const;
+export type UriAttribute = (typeof URI_TOKEN_ATTRIBUTES)[number];
+export type Pkcs11Uri = Partial<Record<UriAttribute, string>>;
+
+const OBJECT_ATTRIBUTES = new Set(['object', 'id', 'type']);
+
+function decode(value: string, uri: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    throw usageError(`--token-uri has a bad percent-encoding in '${value}'`, `write reserved characters as %XX, e.g. a space as %20 (the URI was: ${uri.slice(0, 80)})`);
+  }
+}
+
+/**
+ * Parses `pkcs11:token=...;serial=...` into the attributes a token must match. A PIN in the URI (pin-value) is
+ * refused without echoing it: a PIN is never a command-line argument.
+ */
+export function parsePkcs11Uri(uri: string): Pkcs11Uri {
+  const hint = "for example --token-uri 'pkcs11:token=Pico-HSM%20(UserPIN);slot-id=4' (RFC 7512; see hsm-bench list)";
+  if (!uri.startsWith('pkcs11:')) throw usageError("--token-uri must start with 'pkcs11:'", hint);
+  const [path = '', query = ''] = uri.slice('pkcs11:'.length).split('?', 2);
+  if (/(^|&)pin-(value|source)=/.test(query)) {
+    throw usageError('--token-uri must not carry a PIN', 'give the PIN through HSM_BENCH_PIN, --pin-env or --pin-file; a PIN is never a command-line argument');
+  }
+  const parsed: Pkcs11Uri = {};
+  for (const part of path.split(';').filter((p) => p !== '')) {
+    const eq = part.indexOf('=');
+    const name = eq < 0 ? part : part.slice(0, eq);
+    if (eq < 0) throw usageError(`--token-uri attribute '${name}' has no value`, hint);
+    if (OBJECT_ATTRIBUTES.has(name)) throw usageError(`--token-uri selects tokens; '${name}' names a key`, 'name the key pair with --key-label');
+    if (!(URI_TOKEN_ATTRIBUTES as readonly string[]).includes(name)) {
+      throw usageError(`--token-uri has an unknown attribute '${name}'`, `token attributes are: ${URI_TOKEN_ATTRIBUTES.join(', ')}`);
+    }
+    if (parsed[name as UriAttribute] !== undefined) throw usageError(`--token-uri gives '${name}' twice`, hint);
+    parsed[name as UriAttribute] = decode(part.slice(eq + 1), uri);
+  }
+  if (Object.keys(parsed).length === 0) throw usageError('--token-uri names no attribute', hint);
+  return parsed;
+}
