@@ -1,14 +1,18 @@
+import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { runBurnIn } from '../engine/burn-in.js';
 import { exitWith, usageError } from '../errors.js';
 import { renderBurnInSummary } from '../render/burn-in-summary.js';
 import { writeReports } from '../render/write-reports.js';
-import { durationMs, parseDurationNs, type BurnInOptions } from '../engine/plan.js';
+import { burnInPlan, durationMs, parseDurationNs, type BurnInOptions } from '../engine/plan.js';
 import { exitCodeFor, judgeRun } from '../verdict/verdict.js';
 import { isInteractive, Progress } from './terminal.js';
 import { addSigningOptions } from './signing-options.js';
 import { addTokenOptions } from './token-options.js';
 import { addVerdictOptions, reportVerdict, verdictPlan, type VerdictFlags } from './verdict-options.js';
+
+/** The flags that make up a burn-in's plan: its checkpoint has them, a resume cannot change them. */
+const RESUME_FIXED = ['alg', 'mechanism', 'tokens', 'signatures', 'duration', 'warmup', 'threadsPerToken', 'verify', 'keyLabel', 'module', 'workspace', 'slots', 'serials', 'tokenLabel', 'tokenUri', 'out', 'giveUpAfter'] as const;
 
 export function burnInCommand(): Command {
   const command = addSigningOptions(new Command('burn-in'), '0')
@@ -20,8 +24,18 @@ export function burnInCommand(): Command {
     .option('--progress-interval <time>', 'off a terminal, one progress line this often', '60s')
     .option('--resume <run-dir>', 'continue a burn-in that was killed, from its checkpoint and records');
   return addVerdictOptions(addTokenOptions(command))
-    .action(async (o: BurnInOptions & VerdictFlags & { alg?: string; pinEnv: string; pinFile?: string; json?: boolean; resume?: string }) => {
+    .action(async (o: BurnInOptions & VerdictFlags & { alg?: string; pinEnv: string; pinFile?: string; json?: boolean; resume?: string }, command: Command) => {
       const { pinEnv, pinFile, json, resume, junit } = o;
+      if (resume !== undefined) {
+        // A resume continues the run as it was planned (its checkpoint holds the plan): a flag that would change
+        // it is refused rather than silently ignored.
+        const given = RESUME_FIXED.filter((name) => command.getOptionValueSource(name) === 'cli');
+        if (given.length > 0) {
+          throw usageError(`--resume continues the burn-in as it was planned; ${given.map((n) => `--${n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} cannot change it`, 'drop those flags; to change the plan, start a new burn-in');
+        }
+      } else if (o.alg === undefined) {
+        throw usageError("required option '--alg <alg>' not specified", 'or continue an earlier burn-in with --resume RUN_DIR');
+      }
       const options: BurnInOptions = {
         alg: o.alg ?? '',
         mechanism: o.mechanism,
@@ -32,18 +46,20 @@ export function burnInCommand(): Command {
         threadsPerToken: o.threadsPerToken,
         verify: o.verify,
         keyLabel: o.keyLabel,
-        module: o.module,
-        workspace: o.workspace,
+        // Absolute, so that a resume from another folder finds the same module, workspace and run directory.
+        module: o.module === undefined ? undefined : o.module.includes('/') ? resolve(o.module) : o.module,
+        workspace: resolve(o.workspace),
         slots: o.slots,
         serials: o.serials,
         tokenLabel: o.tokenLabel,
         tokenUri: o.tokenUri,
-        out: o.out,
+        out: resolve(o.out),
         giveUpAfter: o.giveUpAfter,
         progressInterval: o.progressInterval,
       };
-      if (resume === undefined && o.alg === undefined) throw usageError("required option '--alg <alg>' not specified", 'or continue an earlier burn-in with --resume RUN_DIR');
-      const verdict = verdictPlan(o, [Number(o.tokens) || 1]);
+      // Everything that can be checked is checked before the first signature.
+      const plan = resume === undefined ? burnInPlan(options) : undefined;
+      const verdict = verdictPlan(o, { tokenCounts: plan?.tokenCounts ?? [Number(o.tokens) || 1], algorithmId: plan?.algorithm.id });
       const ui = new Progress(isInteractive(), durationMs(parseDurationNs(o.progressInterval, '--progress-interval', 100)));
       const { result, dir } = await runBurnIn(options, { pinEnv, pinFile, interactive: isInteractive() && Boolean(process.stdin.isTTY) }, ui, resume);
       const reports = await writeReports(dir, result, ['md', 'csv', 'png'], undefined);

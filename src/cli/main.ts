@@ -56,6 +56,12 @@ function fail(error: unknown): never {
     process.stderr.write("hint: the token does not do what was asked; 'hsm-bench list --mechanisms --keys' shows what it offers\n");
     process.exit(ExitCode.setup);
   }
+  const io = error as NodeJS.ErrnoException;
+  if (typeof io?.code === 'string' && typeof io.syscall === 'string') {
+    // A file the user named or a folder hsm-bench writes to: their disk, permissions or path, not a bug.
+    process.stderr.write(`hsm-bench: error: ${io.syscall} ${io.path ?? ''}: ${io.code}\nhint: check the path, its permissions and the free space\n`);
+    process.exit(ExitCode.setup);
+  }
   process.stderr.write(`hsm-bench: internal error: ${(error as Error)?.message ?? String(error)}\n`);
   process.stderr.write(process.env.HSM_BENCH_DEBUG ? `${(error as Error)?.stack}\n` : 'hint: this is a bug; run again with HSM_BENCH_DEBUG=1 and report the output\n');
   process.exit(ExitCode.internal);

@@ -6,7 +6,9 @@ import { chartRenderer } from '../render/charts.js';
 import { comparisonChart, renderComparisonMarkdown } from '../render/comparison.js';
 import { readReference } from '../render/reference.js';
 import { parseFormats, writeReports } from '../render/write-reports.js';
+import { withRecordsOnDisk } from '../result/partial-run.js';
 import { readRunJson } from '../result/run-directory.js';
+import { sharesTokens } from '../verdict/compare.js';
 import { Progress } from './terminal.js';
 
 export function reportCommand(): Command {
@@ -20,16 +22,19 @@ export function reportCommand(): Command {
       const formats = parseFormats(options.format);
       const reference = options.reference ? readReference(options.reference) : undefined;
       const ui = new Progress();
-      const runs = dirs.map((d) => ({ dir: d.endsWith('.json') ? dirname(d) : d, result: readRunJson(d) }));
+      const runs = await Promise.all(dirs.map(async (d) => {
+        const dir = d.endsWith('.json') ? dirname(d) : d;
+        return { dir, result: await withRecordsOnDisk(dir, readRunJson(d)) };
+      }));
       for (const run of runs) {
+        if (run.result.interrupted) ui.log(`note: ${run.dir} is a partial run (interrupted or killed); its report counts the records on disk`);
         const written = await writeReports(run.dir, run.result, formats, reference);
         written.warnings.forEach((w) => ui.log(`warning: ${w}`));
         process.stdout.write(`${run.dir}: ${written.files.join(', ')}\n`);
       }
       if (runs.length === 2) {
         const [a, b] = runs as [(typeof runs)[0], (typeof runs)[0]];
-        const serials = (r: typeof a) => r.result.tokens.map((t) => t.serial).join(',');
-        if (!serials(a).startsWith(serials(b)) && !serials(b).startsWith(serials(a))) {
+        if (!sharesTokens(a.result, b.result)) {
           throw usageError('the two runs were made on different tokens, so their throughput is not comparable', 'compare runs made on the same tokens (same serials)');
         }
         const out = options.out ?? join(dirname(a.dir), `comparison-${a.result.runId}-vs-${b.result.runId}`);

@@ -23,7 +23,7 @@ export function scaleCommand(): Command {
     .action(async (options: ScaleOptions & VerdictFlags & { pinEnv: string; pinFile?: string; json?: boolean; reference?: string }) => {
       if (options.alg === undefined) throw usageError("required option '--alg <alg>' not specified", `use one of: ${ALGORITHMS.map((a) => a.id).join(', ')}`);
       const plan = scalePlan(options);
-      const verdict = verdictPlan(options, plan.tokenCounts);
+      const verdict = verdictPlan(options, { tokenCounts: plan.tokenCounts, algorithmId: plan.algorithm.id });
       const reference = options.reference ? readReference(options.reference) : undefined;
       const ui = new Progress();
       const { result, dir } = await scaleAndReport(plan, options, reference, ui);

@@ -1,6 +1,7 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { usageError } from '../errors.js';
+import { usageError, writeError } from '../errors.js';
 import { renderComparisonTable, renderThresholdChecks } from '../render/verdict-tables.js';
 import { readRunJson } from '../result/run-directory.js';
 import type { RunResult } from '../result/run-result.js';
@@ -33,13 +34,25 @@ export interface VerdictPlan {
   baseline?: { result: RunResult; maxRegressionPct: number; force: boolean };
 }
 
+/** A file the run will write at its end, checked before it starts: a run must not sign for hours, then fail on a path. */
+export function checkWritableFile(flag: string, path: string): void {
+  if (existsSync(path) && statSync(path).isDirectory()) throw usageError(`${flag} ${path} is a directory`, `give a file name, e.g. ${flag} ${join(path, 'hsm-bench.xml')}`);
+  const parent = dirname(resolve(path));
+  if (!existsSync(parent) || !statSync(parent).isDirectory()) throw usageError(`${flag} ${path}: the folder ${parent} does not exist`, 'create it first, or write the file elsewhere');
+}
+
 /** Everything the verdict needs, read and validated before the run starts. */
-export function verdictPlan(f: VerdictFlags, tokenCounts: number[]): VerdictPlan {
+export function verdictPlan(f: VerdictFlags, plan: { tokenCounts: number[]; algorithmId?: string }): VerdictPlan {
   const thresholds = parseThresholds(f);
-  checkThresholdsFitPlan(thresholds, tokenCounts);
+  checkThresholdsFitPlan(thresholds, plan.tokenCounts);
   const maxRegressionPct = Number(f.maxRegression);
-  if (!(maxRegressionPct >= 0)) throw usageError(`--max-regression must be a percentage ≥ 0, not '${f.maxRegression}'`);
-  return { thresholds, baseline: f.baseline !== undefined ? { result: readRunJson(f.baseline), maxRegressionPct, force: f.force === true } : undefined };
+  if (!(maxRegressionPct >= 0)) throw usageError(`--max-regression must be a percentage ≥ 0, not '${String(f.maxRegression).slice(0, 40)}'`);
+  if (f.junit !== undefined) checkWritableFile('--junit', f.junit);
+  const baseline = f.baseline !== undefined ? readRunJson(f.baseline) : undefined;
+  if (baseline && plan.algorithmId !== undefined && baseline.algorithm.id !== plan.algorithmId && f.force !== true) {
+    throw usageError(`the baseline ${f.baseline} measured ${baseline.algorithm.id}, this run measures ${plan.algorithmId}`, 'give a baseline of the same algorithm, or --force to compare anyway');
+  }
+  return { thresholds, baseline: baseline && { result: baseline, maxRegressionPct, force: f.force === true } };
 }
 
 /** Prints what was checked (to `out`) and writes the JUnit file. */
@@ -48,5 +61,11 @@ export function reportVerdict(runs: JudgedRun[], junit: string | undefined, out:
     if (run.thresholds.length > 0) out(`thresholds (${run.name}):\n${renderThresholdChecks(run.thresholds)}`);
     if (run.comparison) out(`against the baseline (${run.name}):\n${renderComparisonTable(run.comparison)}`);
   }
-  if (junit !== undefined) writeFileSync(junit, renderJunit(runs));
+  if (junit !== undefined) {
+    try {
+      writeFileSync(junit, renderJunit(runs));
+    } catch (error) {
+      throw writeError(junit, error);
+    }
+  }
 }

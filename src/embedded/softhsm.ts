@@ -9,6 +9,7 @@ import { listTokens, type TokenRef } from '../pkcs11/discovery.js';
 import { generateKeyPair, hasPrivateKey } from '../pkcs11/keys.js';
 import { Pkcs11Module } from '../pkcs11/module.js';
 import { PinGuard } from '../pkcs11/pin-guard.js';
+import { lockWorkspace } from './workspace-lock.js';
 import { login, openSession } from '../pkcs11/session.js';
 
 /** Where Debian, Ubuntu, Fedora and Homebrew install SoftHSM2's module. */
@@ -94,6 +95,7 @@ export interface EmbeddedBackend {
 
 /** The workspace's module and PIN, with its configuration in force, creating no token. */
 export function embeddedBackend(workspace: string): EmbeddedBackend {
+  lockWorkspace(workspace);
   configure(workspace);
   return { workspace, modulePath: softhsmModulePath(), pin: embeddedPin(workspace) };
 }

@@ -45,6 +45,8 @@ export function parsePositiveInt(flag: string, value: string, min = 1, max = Num
 export const MAX_THREADS_PER_TOKEN = 64;
 export const MAX_TOKENS = 256;
 export const MAX_WORKERS = 512;
+/** Embedded SoftHSM2 tokens share this host's cores: past a few per core they measure nothing but cost disk and time. */
+export const MAX_EMBEDDED_TOKENS = 32;
 
 export function parseTokenCounts(value: string): number[] {
   const counts = value.split(',').map((v) => parsePositiveInt('--tokens', v, 1, MAX_TOKENS));
@@ -158,7 +160,11 @@ export function scalePlan(o: ScaleOptions): RunPlan {
     selection: tokenSelection(o),
     outDir: o.out,
   };
-  const workers = plan.tokenCounts[plan.tokenCounts.length - 1]! * plan.threadsPerToken;
+  const largest = plan.tokenCounts[plan.tokenCounts.length - 1]!;
+  if (plan.backend.kind === 'embedded' && largest > MAX_EMBEDDED_TOKENS) {
+    throw usageError(`the embedded backend makes at most ${MAX_EMBEDDED_TOKENS} SoftHSM2 tokens, not ${largest}`, `they would share this host's CPU cores; lower --tokens, or point --module at real tokens`);
+  }
+  const workers = largest * plan.threadsPerToken;
   if (workers > MAX_WORKERS) {
     throw usageError(`${workers} signing threads (tokens × --threads-per-token) is more than the ${MAX_WORKERS} hsm-bench runs at once`, 'lower --tokens or --threads-per-token');
   }

@@ -2,6 +2,7 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, re
 import { join } from 'node:path';
 import { HsmBenchError, ExitCode, setupError, writeError } from '../errors.js';
 import { SCHEMA_VERSION, type RunResult } from './run-result.js';
+import { runShapeProblems } from './run-shape.js';
 
 const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
 
@@ -53,9 +54,13 @@ export function readRunJson(dirOrFile: string): RunResult {
   } catch (error) {
     throw new HsmBenchError(`cannot read ${path}: ${(error as Error).message}`, ExitCode.usage, 'give a run directory made by hsm-bench, or its run.json');
   }
-  const version = (doc as { schemaVersion?: unknown }).schemaVersion;
+  const version = (doc as { schemaVersion?: unknown } | null)?.schemaVersion;
   if (version !== SCHEMA_VERSION) {
-    throw new HsmBenchError(`${path} has schema version ${String(version)}; this hsm-bench reads version ${SCHEMA_VERSION}`, ExitCode.usage, 'use the hsm-bench version that wrote it');
+    throw new HsmBenchError(`${path} has schema version ${String(version).slice(0, 20)}; this hsm-bench reads version ${SCHEMA_VERSION}`, ExitCode.usage, 'use the hsm-bench version that wrote it');
+  }
+  const problems = runShapeProblems(doc);
+  if (problems.length > 0) {
+    throw new HsmBenchError(`${path} is not a complete run.json: missing or malformed ${problems.join(', ')}`, ExitCode.usage, 'give a run directory made by hsm-bench, or its run.json, unedited');
   }
   return doc as RunResult;
 }

@@ -16,22 +16,32 @@ export function readPin(source: PinSource): Promise<string> {
   return readSecret(source.pinEnv, source.pinFile, source.interactive, 'PIN', 'User PIN: ');
 }
 
-/** A secret (PIN or passphrase) from a file, an environment variable, or a masked prompt, in that order. */
-export async function readSecret(envVar: string, file: string | undefined, interactive: boolean, what: string, prompt: string): Promise<string> {
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * A secret (PIN or passphrase) from a file, an environment variable, or a masked prompt, in that order. Users
+ * sometimes give the secret itself where a variable name or a path belongs: the name and the path are therefore
+ * never repeated in a message, except the default variable's name, which is no secret.
+ */
+export async function readSecret(envVar: string, file: string | undefined, interactive: boolean, what: string, prompt: string, defaultEnvVar = 'HSM_BENCH_PIN'): Promise<string> {
   if (file !== undefined) {
     let secret: string;
     try {
       secret = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
     } catch (error) {
-      throw setupError(`cannot read the ${what} file ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`, `give a readable file holding only the ${what}`, error);
+      throw setupError(`cannot read the ${what} file given: ${(error as NodeJS.ErrnoException).code ?? 'error'}`, `give the path of a readable file holding only the ${what}, never the ${what} itself`, error);
     }
-    if (secret === '') throw setupError(`the ${what} file ${file} is empty`, `write the ${what} into it, with no other text`);
+    if (secret === '') throw setupError(`the ${what} file given is empty`, `write the ${what} into it, with no other text`);
     return secret;
+  }
+  if (!ENV_NAME.test(envVar)) {
+    throw setupError(`the ${what} variable given is not a valid environment variable name`, `give the NAME of a variable (letters, digits, _), e.g. ${defaultEnvVar}, never the ${what} itself`);
   }
   const fromEnv = process.env[envVar];
   if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
   if (interactive) return promptMasked(prompt);
-  throw setupError(`no ${what}: ${envVar} is not set and there is no terminal to ask on`, `set ${envVar}, or give the ${what} in a file`);
+  const name = envVar === defaultEnvVar ? defaultEnvVar : 'the variable given';
+  throw setupError(`no ${what}: ${name} is not set and there is no terminal to ask on`, `set ${defaultEnvVar} (or the variable named with the -env flag), or give the ${what} in a file`);
 }
 
 /** Reads a line from the terminal without echoing it. */

@@ -1,12 +1,11 @@
 import type { ConfigurationRun } from '../engine/run-configuration.js';
-import type { TokenRef } from '../pkcs11/discovery.js';
-import type { ConfigurationResult } from '../result/run-result.js';
+import type { ConfigurationResult, TokenIdentity } from '../result/run-result.js';
 import { percentilesMs } from './latency-histogram.js';
 
 const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
 
 /** The result of one configuration, from its running totals. Efficiency is filled in across configurations. */
-export function summarizeConfiguration(run: ConfigurationRun, tokens: readonly TokenRef[], threadsPerToken: number): ConfigurationResult {
+export function summarizeConfiguration(run: ConfigurationRun, tokens: readonly Pick<TokenIdentity, 'label' | 'serial' | 'slotId'>[], threadsPerToken: number): ConfigurationResult {
   const s = run.stats;
   const durationS = s.windowEndUs / 1e6;
   return {

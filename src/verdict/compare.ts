@@ -1,5 +1,5 @@
 import { usageError } from '../errors.js';
-import type { RunResult } from '../result/run-result.js';
+import type { RunResult, TokenIdentity } from '../result/run-result.js';
 
 export interface ComparisonRow {
   tokens: number;
@@ -26,13 +26,20 @@ export interface RunComparison {
 const change = (from: number | null | undefined, to: number | null | undefined): number | null =>
   from === null || from === undefined || to === null || to === undefined || from === 0 ? null : Math.round(((to - from) / from) * 1000) / 10;
 
+/**
+ * Whether two runs signed on the same tokens, as far as the shorter token list goes (a 1,2-token run and a
+ * 1,2,4,8-token run share their first two). Token by token, never as joined text: serials 12 and 123 differ.
+ */
+export function sharesTokens(a: RunResult, b: RunResult): boolean {
+  const same = (x: TokenIdentity, y: TokenIdentity) => x.manufacturer === y.manufacturer && x.model === y.model && x.serial === y.serial && x.label === y.label;
+  return a.tokens.slice(0, b.tokens.length).every((t, i) => same(t, b.tokens[i]!));
+}
+
 /** Why two runs are not comparable; empty when they are (same tokens, algorithm, mechanism and plan). */
 export function incomparability(a: RunResult, b: RunResult): string[] {
   const reasons: string[] = [];
-  // Element by element, never as joined text: serials 12 and 123 are different tokens.
-  const identity = (r: RunResult) => JSON.stringify(r.tokens.map((t) => [t.manufacturer, t.model, t.serial, t.label]));
   const serials = (r: RunResult) => r.tokens.map((t) => t.serial).join(', ');
-  if (identity(a) !== identity(b)) reasons.push(`tokens differ (${serials(a)} vs ${serials(b)})`);
+  if (a.tokens.length !== b.tokens.length || !sharesTokens(a, b)) reasons.push(`tokens differ (${serials(a)} vs ${serials(b)})`);
   if (a.algorithm.id !== b.algorithm.id) reasons.push(`algorithms differ (${a.algorithm.id} vs ${b.algorithm.id})`);
   if (a.mechanism.name !== b.mechanism.name) reasons.push(`mechanisms differ (${a.mechanism.name} vs ${b.mechanism.name})`);
   const plan = (r: RunResult) => JSON.stringify({ ...r.plan, verify: r.plan.verify.mode });

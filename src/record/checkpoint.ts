@@ -1,0 +1,50 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BurnInOptions } from '../engine/plan.js';
+import { usageError } from '../errors.js';
+import type { TokenIdentity } from '../result/run-result.js';
+
+export const CHECKPOINT_FILE = 'checkpoint.json';
+
+/**
+ * checkpoint.json: what a resumed burn-in needs besides its records — the plan's options (never a PIN), the run's
+ * tokens (their index is their identity in the records), the tokens whose PIN failed, the segments so far — and
+ * the progress when it was written (atomically, every 10 s). The records file stays the authority on what was
+ * signed: a resume recounts it.
+ */
+export interface Checkpoint {
+  schemaVersion: 2;
+  runId: string;
+  startedAt: string;
+  options: BurnInOptions;
+  tokens: TokenIdentity[];
+  pinRefused: number[];
+  segments: { startedAt: string; startOffsetS: number }[];
+  progress: { signatures: number; signaturesOk: number; signaturesFailed: number; signingS: number };
+  updatedAt: string;
+  finished: boolean;
+}
+
+/** Reads and checks a checkpoint: a torn, foreign or hand-edited file is the user's input, not a crash (exit 2). */
+export function readCheckpoint(runDir: string): Checkpoint {
+  const path = join(runDir, CHECKPOINT_FILE);
+  const bad = (problem: string) => usageError(`${path} ${problem}`, 'give --resume the run directory of a burn-in that hsm-bench started');
+  if (!existsSync(path)) throw usageError(`${runDir} has no ${CHECKPOINT_FILE}`, 'give the run directory of a burn-in to --resume');
+  let doc: Checkpoint;
+  try {
+    doc = JSON.parse(readFileSync(path, 'utf8')) as Checkpoint;
+  } catch (error) {
+    throw bad(`is not a readable checkpoint (${(error as Error).message.slice(0, 80)})`);
+  }
+  if (typeof doc !== 'object' || doc === null) throw bad('is not a checkpoint');
+  if (doc.schemaVersion !== 2) throw bad(`has checkpoint version ${String(doc.schemaVersion).slice(0, 20)}; this hsm-bench reads version 2`);
+  const isText = (v: unknown) => typeof v === 'string';
+  const tokenOk = (t: TokenIdentity) => typeof t === 'object' && t !== null && ['slotId', 'slotDescription', 'label', 'serial', 'manufacturer', 'model'].every((k) => isText(t[k as keyof TokenIdentity]));
+  if (!isText(doc.runId) || !/^[\w.-]+$/.test(doc.runId) || !isText(doc.startedAt) || Number.isNaN(Date.parse(doc.startedAt))) throw bad('has no valid runId or startedAt');
+  if (typeof doc.options !== 'object' || doc.options === null) throw bad('has no options');
+  if (!Array.isArray(doc.tokens) || doc.tokens.length === 0 || !doc.tokens.every(tokenOk)) throw bad('has no valid token list');
+  if (!Array.isArray(doc.pinRefused) || !doc.pinRefused.every((t) => Number.isInteger(t) && t >= 0 && t < doc.tokens.length)) throw bad('has no valid pinRefused list');
+  if (!Array.isArray(doc.segments) || !doc.segments.every((g) => typeof g === 'object' && g !== null && isText(g.startedAt) && typeof g.startOffsetS === 'number')) throw bad('has no valid segments');
+  if (doc.finished === true) throw usageError(`the burn-in in ${runDir} has finished; there is nothing to resume`, 'start a new burn-in');
+  return doc;
+}

@@ -1,0 +1,30 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CHECKPOINT_FILE } from '../record/checkpoint.js';
+import { replayRecords } from '../record/replay.js';
+import { ConfigurationStats } from '../stats/configuration-stats.js';
+import { summarizeConfiguration, withEfficiency } from '../stats/summarize.js';
+import type { RunResult } from './run-result.js';
+
+/**
+ * A burn-in that was killed (kill -9, power loss) left run.json as of its last write, maybe from its first
+ * second; its records say what was really signed. For a burn-in whose checkpoint is not marked finished, the
+ * configuration is counted again from the records, and the result says it is partial.
+ */
+export async function withRecordsOnDisk(dir: string, r: RunResult): Promise<RunResult> {
+  const checkpointPath = join(dir, CHECKPOINT_FILE);
+  if (r.command !== 'burn-in' || !existsSync(checkpointPath)) return r;
+  let finished: unknown;
+  try {
+    finished = (JSON.parse(readFileSync(checkpointPath, 'utf8')) as { finished?: unknown })?.finished;
+  } catch {
+    finished = false;
+  }
+  if (finished === true) return r;
+  const c = r.configurations[0];
+  if (!c) return r;
+  const stats = new ConfigurationStats(r.tokens.length);
+  await replayRecords(join(dir, c.recordsFile), r.tokens.length, c.threadsPerToken, stats);
+  const counted = summarizeConfiguration({ tokenCount: r.tokens.length, recordsFile: c.recordsFile, stats, workerIssues: c.workerIssues }, r.tokens, c.threadsPerToken);
+  return { ...r, interrupted: true, configurations: withEfficiency([counted]) };
+}
