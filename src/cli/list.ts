@@ -23,6 +23,8 @@ export interface Listing {
 
 /** Collects the listing (the data `--json` prints); PINs are used only for --keys, and only when one is given. */
 async function collect(o: ListOptions): Promise<Listing> {
+  // Flags first: a bad selection must not get as far as creating the embedded workspace.
+  const selection = tokenSelection(o);
   const backend = resolveBackend(o);
   const pinGiven = backend.embedded || o.pinFile !== undefined || Boolean(process.env[o.pinEnv]);
   const mod = Pkcs11Module.open(backend.modulePath);
@@ -34,7 +36,7 @@ async function collect(o: ListOptions): Promise<Listing> {
     }
     if (o.slots !== undefined || o.serials !== undefined || o.tokenLabel !== undefined || o.tokenUri !== undefined) {
       // The same selection as every other command; it says what is missing instead of listing nothing.
-      const chosen = selectTokens(listTokens(mod.lib), tokenSelection(o), 1, mod.info);
+      const chosen = selectTokens(listTokens(mod.lib), selection, 1, mod.info);
       slots = chosen.map((t) => slots.find((s) => s.slotId === t.slotId)!);
     }
     const guard = new PinGuard(slots.length);

@@ -17,6 +17,13 @@ import { scaleCommand } from './scale.js';
  */
 export const redactOptionValues = (text: string) => text.replace(/(--?[\w-]+)=[^'"\s]*/g, '$1=…');
 
+/**
+ * The last guard on what a user typed coming back in a message: a quoted value that mentions a PIN, a password
+ * or a secret is hidden, and a long one is cut (a PIN pasted into the wrong flag must not reach a CI log).
+ */
+export const redactQuoted = (text: string) =>
+  text.replace(/'([^'\n]*)'/g, (quoted, inner: string) => (/pin|pass|secret/i.test(inner) ? "'(hidden)'" : inner.length > 60 ? `'${inner.slice(0, 40)}…'` : quoted));
+
 const PIN_HINT = 'hint: a PIN is never a command-line argument: set HSM_BENCH_PIN, or use --pin-env VAR or --pin-file FILE\n';
 
 const program = new Command('hsm-bench')
@@ -33,7 +40,7 @@ const program = new Command('hsm-bench')
 // Every (sub)command turns its parse errors into a CommanderError that fail() maps to exit 2, and writes its
 // messages through the redaction.
 const configureAll = (c: Command): void => {
-  c.exitOverride().configureOutput({ writeErr: (text) => process.stderr.write(redactOptionValues(text)) });
+  c.exitOverride().configureOutput({ writeErr: (text) => process.stderr.write(redactQuoted(redactOptionValues(text))) });
   c.commands.forEach(configureAll);
 };
 configureAll(program);
@@ -47,7 +54,7 @@ function fail(error: unknown): never {
     process.exit(ExitCode.usage);
   }
   if (error instanceof HsmBenchError) {
-    process.stderr.write(`hsm-bench: error: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ''}`);
+    process.stderr.write(redactQuoted(`hsm-bench: error: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ''}`));
     process.exit(error.exitCode);
   }
   if (error instanceof pkcs11.Pkcs11Error) {

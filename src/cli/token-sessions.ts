@@ -15,11 +15,12 @@ export interface TokenSession {
  * Used by the key commands; a PIN failure stops before any token is changed (login() never retries it).
  */
 export async function withTokenSessions<T>(o: TokenOptions, work: (mod: Pkcs11Module, sessions: TokenSession[]) => Promise<T> | T): Promise<T> {
+  const selection = tokenSelection(o);
   const backend = resolveBackend(o);
   const mod = Pkcs11Module.open(backend.modulePath);
   const sessions: TokenSession[] = [];
   try {
-    const tokens = selectTokens(listTokens(mod.lib), tokenSelection(o), 1, mod.info);
+    const tokens = selectTokens(listTokens(mod.lib), selection, 1, mod.info);
     const pin = tokens.some((t) => t.loginRequired) ? await backend.pin() : undefined;
     const guard = new PinGuard(tokens.length);
     for (const [index, token] of tokens.entries()) {

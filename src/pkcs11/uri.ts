@@ -7,11 +7,11 @@ export type Pkcs11Uri = Partial<Record<UriAttribute, string>>;
 
 const OBJECT_ATTRIBUTES = new Set(['object', 'id', 'type']);
 
-function decode(value: string, uri: string): string {
+function decode(value: string): string {
   try {
     return decodeURIComponent(value);
   } catch {
-    throw usageError(`--token-uri has a bad percent-encoding in '${value}'`, `write reserved characters as %XX, e.g. a space as %20 (the URI was: ${uri.slice(0, 80)})`);
+    throw usageError(`--token-uri has a bad percent-encoding in '${value}'`, 'write reserved characters as %XX, e.g. a space as %20');
   }
 }
 
@@ -36,7 +36,7 @@ export function parsePkcs11Uri(uri: string): Pkcs11Uri {
       throw usageError(`--token-uri has an unknown attribute '${name}'`, `token attributes are: ${URI_TOKEN_ATTRIBUTES.join(', ')}`);
     }
     if (parsed[name as UriAttribute] !== undefined) throw usageError(`--token-uri gives '${name}' twice`, hint);
-    parsed[name as UriAttribute] = decode(part.slice(eq + 1), uri);
+    parsed[name as UriAttribute] = decode(part.slice(eq + 1));
   }
   if (Object.keys(parsed).length === 0) throw usageError('--token-uri names no attribute', hint);
   return parsed;
