@@ -121,5 +121,34 @@ describe('hsm-bench burn-in', () => {
     expect(records.filter((x) => x.status === 'CKR_DEVICE_ERROR').map((x) => x.sequence)).toEqual([199, 399, 599, 799, 999, 1199, 1399, 1599, 1799, 1999]);
     expect(c.perToken[0]!.outages).toBe(10);
   });
-});
 
+  it('a PIN refused mid-run is presented once per token, never again by any thread, and stops that token', async () => {
+    const hsm = new ExternalSoftHsm();
+    for (const label of ['pa', 'pb']) {
+      hsm.initToken(label);
+      hsm.generateKey(label, 'EC:prime256v1', 'pk');
+    }
+    const logins = join(tempDir('pin-change'), 'logins.log');
+    const out = tempDir('burnin-pin');
+    const r = runCli(['burn-in', '--module', buildFaultyModule(), '--alg', 'p256', '--key-label', 'pk', '--tokens', '2', '--threads-per-token', '4', '--duration', '20s', '--verify', 'none', '--out', out], {
+      ...hsm.env,
+      HSM_BENCH_PIN: TEST_PIN,
+      FAULTY_PKCS11_MODULE: hsm.module,
+      FAULTY_EVERY: '1000000000',
+      FAULTY_PIN_CHANGE_AFTER: '400',
+      FAULTY_LOGIN_LOG: logins,
+    });
+    expect(r.status).toBe(4);
+    // 2 tokens × 4 threads reconnect, but the refused PIN is presented once per token.
+    expect(readFileSync(logins, 'utf8').trim().split('\n')).toHaveLength(2);
+    const run = readRun(runDirOf(r));
+    const c = run.configurations[0]!;
+    expect(c.workerIssues).toHaveLength(8);
+    expect(c.workerIssues.every((i) => /PIN is not presented again/.test(i.message))).toBe(true);
+    // Every worker gave up long before the 20 s deadline.
+    expect(c.durationS).toBeLessThan(15);
+    for (const t of c.perToken) expect(t.outageS).toBeGreaterThanOrEqual(0);
+    const checkpoint = JSON.parse(readFileSync(join(runDirOf(r), 'checkpoint.json'), 'utf8'));
+    expect(checkpoint.pinRefused).toEqual([0, 1]);
+  });
+});

@@ -46,14 +46,14 @@ export class TokenConnection {
 
   connect(): ConnectOutcome {
     this.close();
-    if (this.seat.guard.refused(this.seat.token)) return { ok: false, reason: 'pin-refused', detail: 'the PIN failed on this token earlier in the run; it is not presented again' };
+    if (this.seat.guard.refused(this.seat.token)) return { ok: false, reason: 'pin-refused', detail: 'the PIN was refused earlier in the run; the PIN is not presented again' };
     if (!this.tokenPresent()) return { ok: false, reason: 'absent', detail: 'no token in the slot' };
     try {
       this.session = this.lib.C_OpenSession(this.slot, pkcs11.CKF_SERIAL_SESSION);
       if (this.pin !== null) {
         const login = presentPin(this.lib, this.session, this.pin, this.seat);
         if (login.outcome === 'refused') {
-          return { ok: false, reason: 'pin-refused', detail: `login failed${login.code === undefined ? ' earlier in the run' : ` with ${ckrName(login.code)}`}; the PIN is not presented again` };
+          return { ok: false, reason: 'pin-refused', detail: `${login.code === undefined ? 'the PIN was refused earlier in the run' : `the token refused the PIN (${ckrName(login.code)})`}; the PIN is not presented again` };
         }
       }
       const template = [

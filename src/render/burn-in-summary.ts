@@ -14,7 +14,7 @@ export function renderBurnInSummary(r: RunResult): string {
     const issue = issueOf(t.token);
     table.push([t.slotId, t.label, t.serial, t.signaturesOk, t.signaturesFailed, fixed(t.throughputPerS, 2), fixed(t.latencyMs?.p50, 2), fixed(t.latencyMs?.p99, 2), fixed(t.longestGapMs / 1000, 3), `${t.outages} (${fixed(t.outageS, 1)})`, issue ? issue.message : t.stillFailingS !== null ? `failing for ${fixed(t.stillFailingS, 1)} s` : 'ok']);
   }
-  const verdict = r.interrupted ? 'INTERRUPTED: partial results (resume with --resume)' : !signaturesFailed(r) ? 'PASSED: no signature failed' : `FAILED: ${c.signaturesFailed} signatures failed${c.workerIssues.length > 0 ? `, ${plural(c.workerIssues.length, 'worker issue')}` : ''}`;
+  const verdict = r.interrupted ? 'INTERRUPTED: partial results (resume with --resume)' : !signaturesFailed(r) ? 'PASSED: no signature failed' : `FAILED: ${plural(c.signaturesFailed, 'signature')} failed${c.workerIssues.length > 0 ? `, ${plural(c.workerIssues.length, 'worker issue')}` : ''}`;
   const failures = Object.entries(c.failuresByCkr);
   return [
     `hsm-bench ${r.tool.version} burn-in: ${r.algorithm.displayName} with ${r.mechanism.name} on ${configurationName(c)}`,

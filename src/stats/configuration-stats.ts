@@ -59,7 +59,9 @@ export class ConfigurationStats {
       this.failedPerSecond.push(0);
     }
     if (failure === undefined) {
-      if (t.failingSinceUs !== null) {
+      // Records of a token's threads arrive batch by batch, not in time order: a success that started before the
+      // streak of failures (another thread's) does not end it, so an outage is never negative.
+      if (t.failingSinceUs !== null && startOffsetUs >= t.failingSinceUs) {
         t.outages++;
         t.outageUs += startOffsetUs - t.failingSinceUs;
         t.failingSinceUs = null;
@@ -71,7 +73,7 @@ export class ConfigurationStats {
       t.latencyUs.recordValue(Math.max(1, Math.round(latencyUs)));
       this.latencyUs.recordValue(Math.max(1, Math.round(latencyUs)));
     } else {
-      t.failingSinceUs ??= startOffsetUs;
+      t.failingSinceUs = Math.min(t.failingSinceUs ?? startOffsetUs, startOffsetUs);
       t.signaturesFailed++;
       this.signaturesFailed++;
       this.failedPerSecond[second]!++;

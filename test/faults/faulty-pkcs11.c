@@ -2,6 +2,9 @@
  * A fault injector for tests: a PKCS#11 module that forwards every call to a real module ($FAULTY_PKCS11_MODULE)
  * except that every $FAULTY_EVERY-th C_Sign returns CKR_DEVICE_ERROR — a fault a real token cannot be made to
  * produce on demand. The real C_Sign still runs first, so the token's own state stays consistent.
+ * With $FAULTY_PIN_CHANGE_AFTER=N, after N signatures every token acts as if it had been re-plugged with another
+ * PIN: C_Sign fails with CKR_DEVICE_REMOVED, sessions are no longer logged in, and C_Login fails with
+ * CKR_PIN_INCORRECT, each such C_Login appending a line to $FAULTY_LOGIN_LOG.
  */
 #include <dlfcn.h>
 #include <stdio.h>
@@ -20,11 +23,32 @@ static CK_FUNCTION_LIST_PTR real;
 static CK_FUNCTION_LIST wrapped;
 static long every;
 static long calls;
+static long pin_change_after;
+static const char *login_log;
+
+static int pin_changed(void) { return pin_change_after > 0 && __atomic_load_n(&calls, __ATOMIC_SEQ_CST) >= pin_change_after; }
 
 static CK_RV faulty_sign(CK_SESSION_HANDLE s, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR sig, CK_ULONG_PTR sig_len) {
   CK_RV rv = real->C_Sign(s, data, len, sig, sig_len);
+  if (pin_changed()) return CKR_DEVICE_REMOVED;
   if (sig != NULL && __atomic_add_fetch(&calls, 1, __ATOMIC_SEQ_CST) % every == 0) return CKR_DEVICE_ERROR;
   return rv;
+}
+
+static CK_RV faulty_get_session_info(CK_SESSION_HANDLE s, CK_SESSION_INFO_PTR info) {
+  CK_RV rv = real->C_GetSessionInfo(s, info);
+  if (rv == CKR_OK && pin_changed()) info->state = CKS_RO_PUBLIC_SESSION;
+  return rv;
+}
+
+static CK_RV faulty_login(CK_SESSION_HANDLE s, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_ULONG len) {
+  if (!pin_changed()) return real->C_Login(s, user, pin, len);
+  FILE *log = login_log ? fopen(login_log, "a") : NULL;
+  if (log) {
+    fputs("C_Login\n", log);
+    fclose(log);
+  }
+  return CKR_PIN_INCORRECT;
 }
 
 CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list) {
@@ -35,8 +59,12 @@ CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list) {
     if (get == NULL || get(&real) != CKR_OK) return CKR_GENERAL_ERROR;
     every = getenv("FAULTY_EVERY") ? atol(getenv("FAULTY_EVERY")) : 100;
     if (every < 1) every = 1;
+    pin_change_after = getenv("FAULTY_PIN_CHANGE_AFTER") ? atol(getenv("FAULTY_PIN_CHANGE_AFTER")) : 0;
+    login_log = getenv("FAULTY_LOGIN_LOG");
     wrapped = *real;
     wrapped.C_Sign = faulty_sign;
+    wrapped.C_GetSessionInfo = faulty_get_session_info;
+    wrapped.C_Login = faulty_login;
   }
   *list = &wrapped;
   return CKR_OK;
