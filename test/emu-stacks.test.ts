@@ -1,6 +1,11 @@
 import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { clientEnv, p11kit, pico, picoReplug, suiteTitle } from './helpers/emu.js';
+import { readRecords, type SignatureRecord } from '../src/record/records-csv.js';
+import type { RunResult } from '../src/result/run-result.js';
+import { runCli, runCliAndAct, runDirOf, tempDir } from './helpers/cli.js';
+import { clientEnv, p11kit, pico, picoReplug, runCliViaProxy, suiteTitle } from './helpers/emu.js';
 
 // Smoke tests of the emulated stacks themselves (test/emu/with-stacks.sh), through OpenSC's pkcs11-tool:
 // when these fail, the hsm-bench tests on the stacks cannot pass either, and this says why.
@@ -63,5 +68,157 @@ describe.skipIf(!p11kit)(suiteTitle('p11-kit stack (SoftHSM2 tokens over p11-kit
     const objects = tool([p11kit!.proxyRun, 'pkcs11-tool', '--module', p11kit!.proxyModule, '--token-label', token, '--login', '--pin', p11kit!.pin, '--list-objects', '--type', 'privkey'], { EMU: p11kit!.emu });
     expect(objects).toMatch(/label:\s+rsa2048\n\s+ID:\s+01\n/);
     expect(objects).toMatch(/label:\s+bp256\n\s+ID:\s+02\n/);
+  });
+});
+
+// hsm-bench itself on the stacks. Pico tests stay in this file: its tests run one after another, and two
+// processes signing on the pico tokens at once (or a re-plug during another test) would bend each other.
+
+const readRun = (dir: string): RunResult => JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
+async function recordsOf(dir: string, file: string): Promise<SignatureRecord[]> {
+  const all: SignatureRecord[] = [];
+  for await (const r of readRecords(join(dir, file))) all.push(r);
+  return all;
+}
+/** Every (token, thread) numbers its signatures 0, 1, 2 … with no repeat and no hole. */
+function expectContiguous(records: SignatureRecord[]): void {
+  const byWorker = new Map<string, number[]>();
+  for (const r of records) byWorker.set(`${r.token}/${r.thread}`, [...(byWorker.get(`${r.token}/${r.thread}`) ?? []), r.sequence]);
+  for (const sequences of byWorker.values()) expect(sequences.sort((a, b) => a - b)).toEqual(sequences.map((_, i) => i));
+}
+
+describe.skipIf(!pico)(suiteTitle('hsm-bench on SmartCard-HSM tokens (pico-hsm through pcscd and OpenSC)', 'pico'), () => {
+  const env = () => ({ HSM_BENCH_PIN: pico!.pin, HSM_BENCH_WORKSPACE: tempDir('pico-ws') });
+  const module = () => pico!.module;
+
+  it('list shows the identical tokens by slot; a serial that both carry is refused, not guessed', () => {
+    const r = runCli(['list', '--module', module()], env());
+    expect(r.status).toBe(0);
+    expect(r.stdout.match(/Pico-HSM \(UserPIN\)/g)).toHaveLength(pico!.tokens);
+    expect(r.stdout).not.toContain('\u0000');
+    const bySerial = runCli(['list', '--module', module(), '--serials', 'ESPICOHSMTR'], env());
+    expect(bySerial.status).toBe(3);
+    expect(bySerial.stderr).toMatch(/2 tokens carry serial ESPICOHSMTR \(slots 0, 4\)/);
+  });
+
+  it('scale keeps --slots order and tells same-label, same-serial tokens apart everywhere', async () => {
+    const out = tempDir('pico-scale');
+    const r = runCli(['scale', '--module', module(), '--alg', 'rsa2048', '--key-label', pico!.keys.rsa2048, '--slots', '4,0', '--tokens', '1,2', '--signatures-per-token', '40', '--warmup', '2', '--out', out], env());
+    expect(r.status).toBe(0);
+    const dir = runDirOf(r);
+    const run = readRun(dir);
+    expect(run.tokens.map((t) => [t.slotId, t.slotDescription, t.label])).toEqual([
+      ['4', 'Virtual PCD 0 00 01', 'Pico-HSM (UserPIN)'],
+      ['0', 'Virtual PCD 0 00 00', 'Pico-HSM (UserPIN)'],
+    ]);
+    const two = run.configurations[1]!;
+    expect(two.perToken.map((t) => [t.token, t.slotId, t.signaturesOk])).toEqual([
+      [0, '4', 40],
+      [1, '0', 40],
+    ]);
+    const records = await recordsOf(dir, two.recordsFile);
+    expect(records.filter((x) => x.token === 1)).toHaveLength(40);
+    expectContiguous(records);
+    expect(readFileSync(join(dir, 'summary.csv'), 'utf8')).toMatch(/^rsa2048,CKM_\w+,2,1,0,Pico-HSM \(UserPIN\),ESPICOHSMTR,40,/m);
+  });
+
+  it('burn-in: a token unplugged for 4 s comes back, is not lost, and its outage is measured', async () => {
+    const out = tempDir('pico-replug');
+    let replugged: Promise<unknown> | undefined;
+    const args = ['burn-in', '--module', module(), '--alg', 'bp256', '--key-label', pico!.keys.bp256, '--tokens', '2', '--duration', '15s', '--give-up-after', '60s', '--verify', 'none', '--out', out];
+    const r = await runCliAndAct(args, env(), /records in/, 3000, () => (replugged = picoReplug(1, 4).done));
+    await replugged;
+    // The unplug fails the signature in flight (CKR_GENERAL_ERROR or CKR_DEVICE_REMOVED): exit 4, nothing worse.
+    expect([0, 4]).toContain(r.status);
+    const dir = runDirOf(r);
+    const c = readRun(dir).configurations[0]!;
+    expect(c.workerIssues).toEqual([]);
+    const [steady, back] = c.perToken;
+    expect(steady!.signaturesFailed).toBe(0);
+    expect(back!.stillFailingS).toBeNull();
+    // Most of the 4 s it was out (the emulator takes a moment to die), and not the whole rest of the run.
+    expect(back!.longestGapMs).toBeGreaterThan(1500);
+    expect(back!.longestGapMs).toBeLessThan(12_000);
+    const records = await recordsOf(dir, c.recordsFile);
+    const lastOk = Math.max(...records.filter((x) => x.token === 1 && x.status === 'CKR_OK').map((x) => x.startOffsetUs));
+    expect(lastOk).toBeGreaterThan(12_000_000);
+    expect(r.stdout).toMatch(/verdict: (PASSED|FAILED: \d+ signatures? failed)$/m);
+    expect(existsSync(join(dir, 'report.md'))).toBe(true);
+  });
+
+  it('burn-in on identical tokens, killed with SIGKILL and resumed: no sequence repeated or missing per (token, thread)', async () => {
+    const out = tempDir('pico-kill');
+    const args = ['burn-in', '--module', module(), '--alg', 'bp256', '--key-label', pico!.keys.bp256, '--slots', '0,4', '--tokens', '2', '--threads-per-token', '2', '--signatures', '1500', '--verify', 'none', '--out', out];
+    const killed = await runCliAndAct(args, env(), /records in/, 2500, (child) => child.kill('SIGKILL'));
+    expect(killed.status).toBeNull();
+    const dir = join(out, readdirSync(out)[0]!);
+    const resumed = runCli(['burn-in', '--resume', dir], env());
+    expect(resumed.status).toBe(0);
+    const run = readRun(dir);
+    const c = run.configurations[0]!;
+    expect(c.signaturesOk).toBe(1500);
+    const records = await recordsOf(dir, c.recordsFile);
+    expect(records).toHaveLength(c.signaturesOk + c.signaturesFailed);
+    expectContiguous(records);
+    for (const t of c.perToken) expect(records.filter((x) => x.token === t.token && x.status === 'CKR_OK')).toHaveLength(t.signaturesOk);
+    expect(run.burnIn!.segments).toHaveLength(2);
+  });
+
+  it('keys create makes a key and reads back what the token made; a KEK the token refuses is exit 3, not a bug', () => {
+    const label = `hb-${process.pid}`;
+    const created = runCli(['keys', 'create', '--module', module(), '--slots', '0', '--alg', 'p256', '--label', label, '--extractable'], env());
+    expect(created.status).toBe(0);
+    expect(created.stdout).toMatch(new RegExp(`created ECDSA P-256 key pair '${label}' id [0-9a-f]+ \\(private, (NOT )?sensitive, (extractable under wrapping only|non-extractable)\\)`));
+    const listed = runCli(['list', '--module', module(), '--slots', '0', '--keys'], env());
+    expect(listed.stdout).toContain(`key pair '${label}'`);
+    expect(listed.stdout).not.toMatch(/EC 06[0-9a-f]+/);
+    expect(runCli(['keys', 'delete', '--module', module(), '--slots', '0', '--label', label, '--yes'], env()).status).toBe(0);
+    const share = join(tempDir('pico-kek'), 'share.kek');
+    const passphrase = { HSM_BENCH_KEK_PASSPHRASE: 'correct horse battery staple' };
+    expect(runCli(['keys', 'kek', 'create', '--file', share], passphrase).status).toBe(0);
+    const imported = runCli(['keys', 'kek', 'import', '--module', module(), '--file', share], { ...env(), ...passphrase });
+    expect(imported.status).toBe(3);
+    expect(imported.stderr).toMatch(/refused to import the KEK as an AES wrapping key: CKR_\w+\nhint: .*DKEK/);
+    const clone = runCli(['keys', 'clone', '--module', module(), '--from', '0', '--to', '4', '--label', pico!.keys.rsa2048], { ...env(), ...passphrase });
+    expect(clone.status).toBe(3);
+    expect(clone.stderr).not.toContain('internal error');
+  });
+});
+
+describe.skipIf(!p11kit)(suiteTitle('hsm-bench through p11-kit remoting (a new module instance per load)', 'p11kit'), () => {
+  const pin = () => ({ HSM_BENCH_PIN: p11kit!.pin, HSM_BENCH_WORKSPACE: tempDir('p11kit-ws') });
+
+  it('scale through p11-kit-client.so: every worker initializes and logs in its own instance', async () => {
+    const out = tempDir('client-scale');
+    const r = runCli(['scale', '--module', p11kit!.clientModule, '--alg', 'rsa2048', '--key-label', p11kit!.keys.rsa2048, '--token-label', 'shsm', '--tokens', '1,2', '--signatures-per-token', '100', '--out', out], { ...pin(), ...clientEnv() });
+    expect(r.status).toBe(0);
+    const run = readRun(runDirOf(r));
+    expect(run.module.instances).toBe('per-load');
+    expect(run.configurations[1]!.perToken.map((t) => t.signaturesOk)).toEqual([100, 100]);
+    expect(run.configurations[1]!.signaturesVerified).toBe(200);
+  });
+
+  it('burn-in through p11-kit-client.so with two threads per token', () => {
+    const r = runCli(['burn-in', '--module', p11kit!.clientModule, '--alg', 'bp256', '--key-label', p11kit!.keys.bp256, '--token-label', 'shsm', '--tokens', '2', '--threads-per-token', '2', '--signatures', '600', '--out', tempDir('client-burnin')], { ...pin(), ...clientEnv() });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/signatures performed: 600; failed: 0; verified on the host: 600/);
+  });
+
+  it('tokens of two hosts sign in one configuration through p11-kit-proxy.so (scale and burn-in)', () => {
+    const out = tempDir('proxy');
+    const scale = runCliViaProxy(['scale', '--module', p11kit!.proxyModule, '--alg', 'bp256', '--key-label', p11kit!.keys.bp256, '--tokens', '3', '--signatures-per-token', '60', '--out', out], pin());
+    expect(scale.status).toBe(0);
+    const run = readRun(runDirOf(scale));
+    expect(run.tokens.map((t) => t.label).sort()).toEqual([...p11kit!.hostA, ...p11kit!.hostB].sort());
+    expect(run.configurations[0]!.perToken.every((t) => t.signaturesOk === 60)).toBe(true);
+    const burnIn = runCliViaProxy(['burn-in', '--module', p11kit!.proxyModule, '--alg', 'rsa2048', '--key-label', p11kit!.keys.rsa2048, '--tokens', '3', '--signatures', '300', '--out', out], pin());
+    expect(burnIn.status).toBe(0);
+    expect(burnIn.stdout).toMatch(/signatures performed: 300; failed: 0/);
+  });
+
+  it('list through p11-kit-client.so with no server: exit 3 with what to check', () => {
+    const r = runCli(['list', '--module', p11kit!.clientModule], { P11_KIT_SERVER_ADDRESS: `unix:path=${join(tempDir('no-server'), 'none.sock')}` });
+    expect(r.status).toBe(3);
+    expect(r.stderr).toMatch(/P11_KIT_SERVER_ADDRESS/);
   });
 });

@@ -3,7 +3,9 @@ import { Command } from 'commander';
 import { setupError, usageError } from '../errors.js';
 import { algorithmById } from '../pkcs11/algorithms.js';
 import { tokenName } from '../pkcs11/discovery.js';
-import { defaultKeyLabel, generateKeyPair, hasPrivateKey, objectsLabelled } from '../pkcs11/keys.js';
+import pkcs11 from 'pkcs11js';
+import { defaultKeyLabel, generateKeyPair, hasPrivateKey, objectsLabelled, readFlag } from '../pkcs11/keys.js';
+import { describe } from '../pkcs11/session.js';
 import { isInteractive } from './terminal.js';
 import { addTokenOptions, type TokenOptions } from './token-options.js';
 import { withTokenSessions } from './token-sessions.js';
@@ -26,8 +28,17 @@ function createCommand(): Command {
             say(`token ${tokenName(token)}: already has a key pair '${label}'; left as it is`);
             continue;
           }
-          const id = generateKeyPair(mod.lib, session, alg, label, o.extractable === true);
-          say(`token ${tokenName(token)}: created ${alg.displayName} key pair '${label}' id ${id.toString('hex')} (private, sensitive, ${o.extractable ? 'extractable under wrapping only' : 'non-extractable'})`);
+          let made: ReturnType<typeof generateKeyPair>;
+          try {
+            made = generateKeyPair(mod.lib, session, alg, label, o.extractable === true);
+          } catch (error) {
+            throw setupError(`token ${tokenName(token)} refused to generate a ${alg.displayName} key pair: ${describe(error)}`, "see which algorithms and key sizes it offers with 'hsm-bench list --mechanisms'", error);
+          }
+          // What the token made, read back: some tokens ignore CKA_EXTRACTABLE or CKA_SENSITIVE in the template.
+          const extractable = readFlag(mod.lib, session, made.privateKey, pkcs11.CKA_EXTRACTABLE);
+          const sensitive = readFlag(mod.lib, session, made.privateKey, pkcs11.CKA_SENSITIVE);
+          say(`token ${tokenName(token)}: created ${alg.displayName} key pair '${label}' id ${made.id.toString('hex')} (private, ${sensitive ? 'sensitive' : 'NOT sensitive'}, ${extractable ? 'extractable under wrapping only' : 'non-extractable'})`);
+          if (o.extractable && !extractable) say(`note: token ${tokenName(token)} made the key non-extractable although --extractable asked otherwise: keys clone cannot wrap it`);
         }
       });
     });

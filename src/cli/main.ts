@@ -1,7 +1,6 @@
 import { Command, CommanderError } from 'commander';
-import pkcs11 from 'pkcs11js';
 import { ExitCode, HsmBenchError, RunOutcomeExit } from '../errors.js';
-import { ckrName } from '../pkcs11/ckr.js';
+import { ckrName, moduleFailure } from '../pkcs11/ckr.js';
 import { TOOL_VERSION } from '../version.js';
 import { burnInCommand } from './burn-in.js';
 import { compareCommand } from './compare.js';
@@ -18,11 +17,12 @@ import { scaleCommand } from './scale.js';
 export const redactOptionValues = (text: string) => text.replace(/(--?[\w-]+)=[^'"\s]*/g, '$1=…');
 
 /**
- * The last guard on what a user typed coming back in a message: a quoted value that mentions a PIN, a password
- * or a secret is hidden, and a long one is cut (a PIN pasted into the wrong flag must not reach a CI log).
+ * The last guard on what a user typed coming back in a message: a quoted value that assigns a PIN, a password
+ * or a secret (pin-value=…, password:…) is hidden, and a long one is cut, so that a secret pasted into the wrong
+ * flag does not reach a CI log. Token labels such as 'Pico-HSM (UserPIN)' assign nothing and stay.
  */
 export const redactQuoted = (text: string) =>
-  text.replace(/'([^'\n]*)'/g, (quoted, inner: string) => (/pin|pass|secret/i.test(inner) ? "'(hidden)'" : inner.length > 60 ? `'${inner.slice(0, 40)}…'` : quoted));
+  text.replace(/'([^'\n]*)'/g, (quoted, inner: string) => (/(pin|pass|secret)[\w-]*\s*[=:]/i.test(inner) ? "'(hidden)'" : inner.length > 60 ? `'${inner.slice(0, 40)}…'` : quoted));
 
 const PIN_HINT = 'hint: a PIN is never a command-line argument: set HSM_BENCH_PIN, or use --pin-env VAR or --pin-file FILE\n';
 
@@ -57,9 +57,10 @@ function fail(error: unknown): never {
     process.stderr.write(redactQuoted(`hsm-bench: error: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ''}`));
     process.exit(error.exitCode);
   }
-  if (error instanceof pkcs11.Pkcs11Error) {
+  const refused = moduleFailure(error);
+  if (refused) {
     // A module's refusal (a mechanism, an attribute, a key size it does not do) is about the token, not a bug.
-    process.stderr.write(`hsm-bench: error: the PKCS#11 module refused ${error.method}: ${ckrName(error.code)}\n`);
+    process.stderr.write(`hsm-bench: error: the PKCS#11 module refused ${refused.method}: ${ckrName(refused.code)}\n`);
     process.stderr.write("hint: the token does not do what was asked; 'hsm-bench list --mechanisms --keys' shows what it offers\n");
     process.exit(ExitCode.setup);
   }

@@ -52,7 +52,17 @@ export function ckrCategory(code: number): CkrCategory {
   return categoryByName[ckrName(code)] ?? 'other';
 }
 
-/** The CKR code of an error thrown by pkcs11js, or undefined for errors that did not come from the module. */
-export function ckrOf(error: unknown): number | undefined {
-  return error instanceof pkcs11.Pkcs11Error ? error.code : undefined;
+/**
+ * The CKR code and the function of an error thrown by pkcs11js, or undefined for errors that did not come from
+ * the module. Most calls throw a Pkcs11Error; a few (C_CreateObject, C_CopyObject, C_SetAttributeValue in
+ * pkcs11js 2.1) throw a plain Error whose message is "CKR_NAME:code".
+ */
+export function moduleFailure(error: unknown): { code: number; method: string } | undefined {
+  if (error instanceof pkcs11.Pkcs11Error) return { code: error.code, method: error.method };
+  if (!(error instanceof Error)) return undefined;
+  const match = /^CKR_\w+:(\d+)$/.exec(error.message);
+  if (!match) return undefined;
+  return { code: Number(match[1]), method: /at PKCS11\.(C_\w+)/.exec(error.stack ?? '')?.[1] ?? 'a PKCS#11 call' };
 }
+
+export const ckrOf = (error: unknown): number | undefined => moduleFailure(error)?.code;

@@ -5,7 +5,7 @@ import { verifySignature } from '../verify/verifier.js';
 import { publicKeyFromAttributes, type PublicKeyAttributes } from '../verify/public-key.js';
 import { ckrName, ckrOf } from './ckr.js';
 import { tokenName, type TokenRef } from './discovery.js';
-import { findObjects, publicKeyTemplate, readPublicKey } from './keys.js';
+import { findObjects, publicKeyTemplate, readFlag, readPublicKey } from './keys.js';
 import { chooseSignMechanism, signInput, toPkcs11Mechanism } from './mechanisms.js';
 import { describe } from './session.js';
 
@@ -21,21 +21,29 @@ interface Side {
 /** Imports the KEK as a sensitive, non-extractable token AES key that can only wrap and unwrap. */
 export function importKek(lib: pkcs11.PKCS11, s: Side, key: Buffer, label: string, kcv: string): 'imported' | 'present' {
   if (findObjects(lib, s.session, [{ type: pkcs11.CKA_CLASS, value: pkcs11.CKO_SECRET_KEY }, { type: pkcs11.CKA_LABEL, value: label }]).length > 0) return 'present';
-  lib.C_CreateObject(s.session, [
-    { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_SECRET_KEY },
-    { type: pkcs11.CKA_KEY_TYPE, value: pkcs11.CKK_AES },
-    { type: pkcs11.CKA_VALUE, value: key },
-    { type: pkcs11.CKA_LABEL, value: label },
-    { type: pkcs11.CKA_ID, value: Buffer.from(kcv, 'hex') },
-    { type: pkcs11.CKA_TOKEN, value: true },
-    { type: pkcs11.CKA_PRIVATE, value: true },
-    { type: pkcs11.CKA_SENSITIVE, value: true },
-    { type: pkcs11.CKA_EXTRACTABLE, value: false },
-    { type: pkcs11.CKA_WRAP, value: true },
-    { type: pkcs11.CKA_UNWRAP, value: true },
-    { type: pkcs11.CKA_ENCRYPT, value: false },
-    { type: pkcs11.CKA_DECRYPT, value: false },
-  ]);
+  try {
+    lib.C_CreateObject(s.session, [
+      { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_SECRET_KEY },
+      { type: pkcs11.CKA_KEY_TYPE, value: pkcs11.CKK_AES },
+      { type: pkcs11.CKA_VALUE, value: key },
+      { type: pkcs11.CKA_LABEL, value: label },
+      { type: pkcs11.CKA_ID, value: Buffer.from(kcv, 'hex') },
+      { type: pkcs11.CKA_TOKEN, value: true },
+      { type: pkcs11.CKA_PRIVATE, value: true },
+      { type: pkcs11.CKA_SENSITIVE, value: true },
+      { type: pkcs11.CKA_EXTRACTABLE, value: false },
+      { type: pkcs11.CKA_WRAP, value: true },
+      { type: pkcs11.CKA_UNWRAP, value: true },
+      { type: pkcs11.CKA_ENCRYPT, value: false },
+      { type: pkcs11.CKA_DECRYPT, value: false },
+    ]);
+  } catch (error) {
+    throw setupError(
+      `token ${tokenName(s.token)} refused to import the KEK as an AES wrapping key: ${describe(error)}`,
+      "this token takes no KEK through PKCS#11; SmartCard-HSMs share keys through their own DKEK scheme (sc-hsm-tool), which 'keys clone' does not drive",
+      error,
+    );
+  }
   return 'imported';
 }
 
@@ -64,9 +72,8 @@ export function cloneKeyPair(lib: pkcs11.PKCS11, source: Side, targets: Side[], 
   const privateKey = single(lib, source, pkcs11.CKO_PRIVATE_KEY, label);
   const publicHandle = single(lib, source, pkcs11.CKO_PUBLIC_KEY, label);
   if (!privateKey || !publicHandle) throw setupError(`token ${tokenName(source.token)} has no key pair labelled '${label}'`, "see 'hsm-bench list --keys'");
-  const [keyType, id, extractable] = lib.C_GetAttributeValue(source.session, privateKey, [{ type: pkcs11.CKA_KEY_TYPE }, { type: pkcs11.CKA_ID }, { type: pkcs11.CKA_EXTRACTABLE }]);
-  // pkcs11js returns CK_BBOOL attributes as a one-byte Buffer.
-  if ((extractable!.value as Buffer)[0] === 0) {
+  const [keyType, id] = lib.C_GetAttributeValue(source.session, privateKey, [{ type: pkcs11.CKA_KEY_TYPE }, { type: pkcs11.CKA_ID }]);
+  if (!readFlag(lib, source.session, privateKey, pkcs11.CKA_EXTRACTABLE)) {
     throw setupError(`key '${label}' on token ${tokenName(source.token)} was created non-extractable and cannot be wrapped`, "create keys meant for cloning with 'hsm-bench keys create --extractable'");
   }
   const type = (keyType!.value as Buffer).readUInt32LE(0);

@@ -1,7 +1,7 @@
 import pkcs11 from 'pkcs11js';
-import { ALGORITHMS } from './algorithms.js';
 import { readToken, slotIdOf, type TokenRef } from './discovery.js';
 import { findObjects } from './keys.js';
+import { curveName } from './curves.js';
 import { mechanismNames } from './mechanisms.js';
 import { pkcs11Text } from './module.js';
 import { CKF_TOKEN_PRESENT } from './token-connection.js';
@@ -55,10 +55,6 @@ export function signingMechanisms(lib: pkcs11.PKCS11, slot: Buffer): NonNullable
     .map(({ name, info }) => ({ name, minKeySize: info.minKeySize, maxKeySize: info.maxKeySize }));
 }
 
-function curveName(ecParams: Buffer): string {
-  const known = ALGORITHMS.find((a) => a.family === 'ec' && a.curveOidDer.equals(ecParams));
-  return known && known.family === 'ec' ? known.curve : ecParams.toString('hex');
-}
 
 /** Key pairs usable for signing, found by their public keys; with `loggedIn`, also checks for the private key. */
 export function listKeyPairs(lib: pkcs11.PKCS11, session: Buffer, loggedIn: boolean): KeyListing[] {

@@ -3,6 +3,7 @@ import pkcs11, { type Template } from 'pkcs11js';
 import { setupError } from '../errors.js';
 import type { PublicKeyAttributes } from '../verify/public-key.js';
 import type { Algorithm } from './algorithms.js';
+import { curveName } from './curves.js';
 import { tokenName, type TokenRef } from './discovery.js';
 import { describe } from './session.js';
 
@@ -42,7 +43,7 @@ export function publicKeyTemplate(k: PublicKeyAttributes): Template {
 }
 
 function describeKey(k: PublicKeyAttributes): string {
-  return k.family === 'rsa' ? `RSA-${k.modulus.length * 8}` : `EC key with parameters ${k.ecParams.toString('hex')}`;
+  return k.family === 'rsa' ? `an RSA-${k.modulus.length * 8} key` : `an EC key on ${curveName(k.ecParams)}`;
 }
 
 function matchesAlgorithm(k: PublicKeyAttributes, alg: Algorithm): boolean {
@@ -89,7 +90,7 @@ export function findKeyPair(lib: pkcs11.PKCS11, session: Buffer, token: TokenRef
  * Generates a token key pair, private and sensitive, usable only for signing. Non-extractable unless `extractable`
  * (needed only to clone it under a wrapping key: the key still never leaves a token in the clear).
  */
-export function generateKeyPair(lib: pkcs11.PKCS11, session: Buffer, alg: Algorithm, label: string, extractable = false): Buffer {
+export function generateKeyPair(lib: pkcs11.PKCS11, session: Buffer, alg: Algorithm, label: string, extractable = false): { id: Buffer; privateKey: Buffer } {
   const id = randomBytes(16);
   const common: Template = [
     { type: pkcs11.CKA_TOKEN, value: true },
@@ -106,12 +107,15 @@ export function generateKeyPair(lib: pkcs11.PKCS11, session: Buffer, alg: Algori
   ];
   if (alg.family === 'rsa') {
     publicTemplate.push({ type: pkcs11.CKA_MODULUS_BITS, value: alg.bits }, { type: pkcs11.CKA_PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) });
-    lib.C_GenerateKeyPair(session, { mechanism: pkcs11.CKM_RSA_PKCS_KEY_PAIR_GEN }, publicTemplate, privateTemplate);
-  } else {
-    publicTemplate.push({ type: pkcs11.CKA_EC_PARAMS, value: alg.curveOidDer });
-    lib.C_GenerateKeyPair(session, { mechanism: pkcs11.CKM_EC_KEY_PAIR_GEN }, publicTemplate, privateTemplate);
+    return { id, privateKey: lib.C_GenerateKeyPair(session, { mechanism: pkcs11.CKM_RSA_PKCS_KEY_PAIR_GEN }, publicTemplate, privateTemplate).privateKey };
   }
-  return id;
+  publicTemplate.push({ type: pkcs11.CKA_EC_PARAMS, value: alg.curveOidDer });
+  return { id, privateKey: lib.C_GenerateKeyPair(session, { mechanism: pkcs11.CKM_EC_KEY_PAIR_GEN }, publicTemplate, privateTemplate).privateKey };
+}
+
+/** A CK_BBOOL attribute: pkcs11js returns it as a one-byte Buffer (a Buffer of 0 is truthy, so read the byte). */
+export function readFlag(lib: pkcs11.PKCS11, session: Buffer, handle: Buffer, type: number): boolean {
+  return (lib.C_GetAttributeValue(session, handle, [{ type }])[0]!.value as Buffer)[0] === 1;
 }
 
 /** Every object (any class) whose CKA_LABEL is exactly `label`. */
