@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parseCsvLine } from '../src/record/records-csv.js';
 import { compareThroughput } from '../src/render/comparison.js';
 import { CHART_HEIGHT, CHART_WIDTH } from '../src/render/charts.js';
-import { seedTable } from '../src/render/markdown.js';
+import { conclusions, seedTable } from '../src/render/markdown.js';
 import { readReference, referenceThroughput } from '../src/render/reference.js';
 import { SUMMARY_COLUMNS } from '../src/render/summary-csv.js';
 import { writeReports } from '../src/render/write-reports.js';
@@ -116,5 +116,29 @@ describe('hsm-bench report', () => {
     const r = runCli(['report', fixtureRun('run-rsa2048'), '--format', 'md,pdf']);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/unknown report format pdf/);
+  });
+});
+
+describe('the scaling conclusion', () => {
+  const base = () => readRunJson(new URL('../fixtures/run-rsa2048/', import.meta.url).pathname);
+  /** The fixture's 2-token configuration reshaped: throughput ×`gain` of one token, per-token latency ×`latency`. */
+  function twoTokens(gain: number, latency: number) {
+    const r = base();
+    const [one, two] = r.configurations as [(typeof r.configurations)[0], (typeof r.configurations)[0]];
+    two.throughputPerS = one.throughputPerS * gain;
+    two.efficiency = gain / 2;
+    two.latencyMs = { ...two.latencyMs!, p50: one.latencyMs!.p50 * latency };
+    return { ...r, backend: { kind: 'module' } as const };
+  }
+  it('says a flat line with per-token latency growing is a shared bottleneck, not the tokens', () => {
+    const text = conclusions(twoTokens(1.05, 1.9).join(' ');
+    expect(text).toMatch(/Scaling is poor/);
+    expect(text).toMatch(/median latency grew 1\.9×.*the tokens waited for something they share — the module, the reader or hub, or the host — not for their own signing/);
+  });
+  it('says near-linear scaling is the tokens themselves', () => {
+    expect(conclusions(twoTokens(1.95, 1.0).join(' ')).toMatch(/near-linear.*The tokens are the limit/);
+  });
+  it('says when latency stayed flat but throughput did not grow: signatures were not issued fast enough', () => {
+    expect(conclusions(twoTokens(1.1, 1.05).join(' ')).toMatch(/stayed near its one-token value.*not issued fast enough/);
   });
 });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readRecords, type SignatureRecord } from '../src/record/records-csv.js';
 import type { RunResult } from '../src/result/run-result.js';
-import { runCli, runCliAndSignal, runDirOf, tempDir } from './helpers/cli.js';
+import { runCli, runCliAndAct, runCliAndSignal, runDirOf, tempDir } from './helpers/cli.js';
 
 async function recordsOf(dir: string, file: string): Promise<SignatureRecord[]> {
   const all: SignatureRecord[] = [];
@@ -142,5 +142,20 @@ describe('hsm-bench scale on embedded SoftHSM2 tokens', () => {
     expect(run.configurations.length).toBeGreaterThanOrEqual(1);
     const records = await recordsOf(runDirOf(r), run.configurations[0]!.recordsFile);
     expect(records).toHaveLength(run.configurations[0]!.signaturesOk);
+  });
+
+  it('two quick SIGINTs still end with exit 130 and consistent files, never a crash', async () => {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const r = await runCliAndAct(['scale', '--alg', 'p256', '--tokens', '2', '--threads-per-token', '2', '--duration', '60s', '--verify', 'all', '--out', out], env, /2 tokens: signing/, 800, (child) => {
+        child.kill('SIGINT');
+        setTimeout(() => child.kill('SIGINT'), 20);
+      });
+      expect(r.status).toBe(130);
+      expect(r.stderr).toMatch(/stopping: waiting for the signatures in flight/);
+      const run = readRun(runDirOf(r));
+      expect(run.interrupted).toBe(true);
+      const c = run.configurations[0]!;
+      expect(await recordsOf(runDirOf(r), c.recordsFile)).toHaveLength(c.signaturesOk + c.signaturesFailed);
+    }
   });
 });

@@ -10,6 +10,7 @@ import { ConfigurationStats } from '../stats/configuration-stats.js';
 import { transferList } from './batch.js';
 import { RunControl } from './control.js';
 import { ConfigurationRecorder, type WorkerAssignment } from './recorder.js';
+import { RecordingQueue } from './recording-queue.js';
 import type { Recovery, SignWorkerInput, SignWorkerMessage } from './sign-worker.js';
 
 /** A token ready to sign: its PIN accepted (by the main thread), its key pair found and its public key imported. */
@@ -78,6 +79,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
   let ready = 0;
   let recorded = 0;
   const flushTimer = setInterval(() => writer.flush(), RECORDS_FLUSH_MS);
+  const queue = new RecordingQueue((batch) => recorder.add(batch));
 
   const exits = assignments.map((a, worker) => {
     const recycle = new MessageChannel();
@@ -107,11 +109,12 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     const w = new Worker(WORKER_URL, { workerData: input, transferList: [recycle.port2] });
     w.on('message', (m: SignWorkerMessage) => {
       if (m.type === 'batch') {
-        recorder.add(m.batch);
-        recycle.port1.postMessage(m.batch, transferList(m.batch));
-        control.recorded(worker);
-        recorded += m.batch.count;
-        onProgress(recorded);
+        queue.push(m.batch, () => {
+          recycle.port1.postMessage(m.batch, transferList(m.batch));
+          control.recorded(worker);
+          recorded += m.batch.count;
+          onProgress(recorded);
+        });
       } else if (m.type === 'ready') {
         if (++ready === assignments.length) control.release(process.hrtime.bigint());
       } else if (m.type === 'failed') {
@@ -135,6 +138,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     });
   });
   await Promise.all(exits);
+  await queue.drained();
   clearInterval(flushTimer);
   writer.close();
   if (writer.failure) throw writer.failure;

@@ -19,10 +19,13 @@ const ms = (us: number) => Math.round(us) / 1000;
 /** Percentiles in ms; null for an empty histogram, since percentiles of nothing do not exist. */
 export function percentilesMs(h: Histogram): LatencyPercentilesMs | null {
   if (h.totalCount === 0) return null;
+  // HDR reports a percentile as the top of its bucket (3 significant digits), which can lie above the largest
+  // value recorded: no percentile is shown above the max.
+  const at = (p: number) => ms(Math.min(h.getValueAtPercentile(p), h.maxValue));
   return {
-    p50: ms(h.getValueAtPercentile(50)),
-    p90: ms(h.getValueAtPercentile(90)),
-    p99: ms(h.getValueAtPercentile(99)),
+    p50: at(50),
+    p90: at(90),
+    p99: at(99),
     max: ms(h.maxValue),
     mean: ms(h.mean),
   };
