@@ -53,7 +53,9 @@ for (const c of cases) {
     }
     const ratio = median(hRates) / median(cRates);
     const target = tokens === 1 ? 0.95 : 0.9;
-    console.log(`${c.alg.padEnd(8)} ${String(tokens).padStart(6)}  ${median(cRates).toFixed(0).padStart(7)}   ${median(hRates).toFixed(0).padStart(15)}  ${ratio.toFixed(2).padStart(5)}  ≥ ${target} ${ratio >= target ? 'ok' : 'BELOW'}`);
+    console.log(
+      `${c.alg.padEnd(8)} ${String(tokens).padStart(6)}  ${median(cRates).toFixed(0).padStart(7)}   ${median(hRates).toFixed(0).padStart(15)}  ${ratio.toFixed(2).padStart(5)}  ≥ ${target} ${ratio >= target ? 'ok' : 'BELOW'}`,
+    );
   }
 }
 

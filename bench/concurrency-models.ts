@@ -28,7 +28,10 @@ function open(modulePath: string, labels: string[], keyLabel: string, pin: strin
     const slot = slots.find((s) => lib.C_GetTokenInfo(s).label.trim() === label)!;
     const session = lib.C_OpenSession(slot, pkcs11.CKF_SERIAL_SESSION);
     lib.C_Login(session, pkcs11.CKU_USER, pin);
-    lib.C_FindObjectsInit(session, [{ type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PRIVATE_KEY }, { type: pkcs11.CKA_LABEL, value: keyLabel }]);
+    lib.C_FindObjectsInit(session, [
+      { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PRIVATE_KEY },
+      { type: pkcs11.CKA_LABEL, value: keyLabel },
+    ]);
     const [key] = lib.C_FindObjects(session, 1);
     lib.C_FindObjectsFinal(session);
     return { session, key: key! };
@@ -90,7 +93,11 @@ if (args[0] === '--child') {
   };
 
   const processModel = async () => {
-    const children = labels.map((label) => spawn(process.execPath, [new URL(import.meta.url).pathname, '--child', modulePath, label, keyLabel, String(perToken), alg], { env: { ...env, SOFTHSM2_CONF: process.env.SOFTHSM2_CONF, HSM_BENCH_PIN: pin } }));
+    const children = labels.map((label) =>
+      spawn(process.execPath, [new URL(import.meta.url).pathname, '--child', modulePath, label, keyLabel, String(perToken), alg], {
+        env: { ...env, SOFTHSM2_CONF: process.env.SOFTHSM2_CONF, HSM_BENCH_PIN: pin },
+      }),
+    );
     const line = (c: (typeof children)[0], text: string) => new Promise<void>((resolve) => c.stdout.on('data', (d: Buffer) => d.toString().includes(text) && resolve()));
     await Promise.all(children.map((c) => line(c, 'ready')));
     const start = process.hrtime.bigint();
@@ -108,5 +115,6 @@ if (args[0] === '--child') {
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   console.log(`${alg}, 2 embedded SoftHSM2 tokens, ${perToken} signatures per token, ${rounds} interleaved rounds; node ${process.version}`);
-  for (const [model, xs] of Object.entries(results)) console.log(`${model.padEnd(8)} ${median(xs).toFixed(0).padStart(6)} sig/s   ratio to threads ${(median(xs) / median(results.threads!)).toFixed(2)}`);
+  for (const [model, xs] of Object.entries(results))
+    console.log(`${model.padEnd(8)} ${median(xs).toFixed(0).padStart(6)} sig/s   ratio to threads ${(median(xs) / median(results.threads!)).toFixed(2)}`);
 }

@@ -24,7 +24,26 @@ for (const name of ['HSM_BENCH_TEST_SHSM_CONF', 'HSM_BENCH_TEST_P11KIT_ADDRESS',
   if (!env[name]) throw new Error(`${name} is not set: run this under test/emu/with-stacks.sh`);
 }
 const work = mkdtempSync(join(tmpdir(), 'hsm-bench-remoting-'));
-const common = ['scale', '--json', '--alg', alg, '--key-label', alg, '--token-label', 'shsm', '--tokens', '1,2', '--signatures-per-token', perToken, '--warmup', '20', '--verify', 'none', '--out', join(work, 'reports')];
+const common = [
+  'scale',
+  '--json',
+  '--alg',
+  alg,
+  '--key-label',
+  alg,
+  '--token-label',
+  'shsm',
+  '--tokens',
+  '1,2',
+  '--signatures-per-token',
+  perToken,
+  '--warmup',
+  '20',
+  '--verify',
+  'none',
+  '--out',
+  join(work, 'reports'),
+];
 const base = { ...env, CI: 'true', HSM_BENCH_PIN: env.HSM_BENCH_TEST_SHSM_PIN ?? '648219' };
 
 const transports: Record<string, () => string[] | [string[], NodeJS.ProcessEnv]> = {
@@ -59,6 +78,8 @@ for (const k of [0, 1]) {
     const s = samples[name]!;
     const rate = median(s.rate[k]!);
     const p50 = median(s.p50[k]!);
-    console.log(`${name.padEnd(9)}  ${String(k + 1).padStart(6)}  ${rate.toFixed(0).padStart(14)}  ${(rate / median(direct.rate[k]!)).toFixed(2).padStart(9)}  ${p50.toFixed(3).padStart(6)}  ${(p50 / median(direct.p50[k]!)).toFixed(2).padStart(9)}`);
+    console.log(
+      `${name.padEnd(9)}  ${String(k + 1).padStart(6)}  ${rate.toFixed(0).padStart(14)}  ${(rate / median(direct.rate[k]!)).toFixed(2).padStart(9)}  ${p50.toFixed(3).padStart(6)}  ${(p50 / median(direct.p50[k]!)).toFixed(2).padStart(9)}`,
+    );
   }
 }

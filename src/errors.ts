@@ -24,8 +24,7 @@ export class HsmBenchError extends Error {
 }
 
 export const usageError = (message: string, hint?: string) => new HsmBenchError(message, ExitCode.usage, hint);
-export const setupError = (message: string, hint?: string, cause?: unknown) =>
-  new HsmBenchError(message, ExitCode.setup, hint, { cause });
+export const setupError = (message: string, hint?: string, cause?: unknown) => new HsmBenchError(message, ExitCode.setup, hint, { cause });
 
 /** A file hsm-bench could not write (disk full, no permission, a folder in the way): a set-up problem, exit 3. */
 export function writeError(path: string, error: unknown): HsmBenchError {

@@ -91,13 +91,21 @@ describe('hsm-bench burn-in', () => {
     const out = tempDir('burnin-gone');
     const tokensDir = join(hsm.dir, 'tokens');
     const goneDir = readdirSync(tokensDir).find((d) => readFileSync(join(tokensDir, d, 'token.object')).includes('gone'))!;
-    const run = runCliAndAct(['burn-in', '--module', hsm.module, '--alg', 'p256', '--key-label', 'bk', '--tokens', '2', '--duration', '4s', '--give-up-after', '1s', '--verify', 'none', '--out', out], { ...hsm.env, HSM_BENCH_PIN: TEST_PIN }, /records in/, 1000, () => rmSync(join(tokensDir, goneDir), { recursive: true }));
+    const run = runCliAndAct(
+      ['burn-in', '--module', hsm.module, '--alg', 'p256', '--key-label', 'bk', '--tokens', '2', '--duration', '4s', '--give-up-after', '1s', '--verify', 'none', '--out', out],
+      { ...hsm.env, HSM_BENCH_PIN: TEST_PIN },
+      /records in/,
+      1000,
+      () => rmSync(join(tokensDir, goneDir), { recursive: true }),
+    );
     const r = await run;
     expect(r.status).toBe(4);
     const result = readRun(runDirOf(r));
     const [gone, stays] = ['gone', 'stays'].map((l) => result.configurations[0]!.perToken.find((t) => t.label === l)!);
     expect(gone!.signaturesFailed).toBeGreaterThan(0);
-    expect(result.configurations[0]!.workerIssues.map((i) => [result.tokens[i.token]!.label, i.message])).toEqual([['gone', expect.stringMatching(/^lost after failing for \d+\.\d s \(--give-up-after\)$/)]]);
+    expect(result.configurations[0]!.workerIssues.map((i) => [result.tokens[i.token]!.label, i.message])).toEqual([
+      ['gone', expect.stringMatching(/^lost after failing for \d+\.\d s \(--give-up-after\)$/)],
+    ]);
     expect(stays!.signaturesFailed).toBe(0);
     const records = await recordsOf(runDirOf(r));
     const lastOfStays = Math.max(...records.filter((x) => x.token === stays!.token).map((x) => x.startOffsetUs));
@@ -110,7 +118,12 @@ describe('hsm-bench burn-in', () => {
     hsm.initToken('flaky');
     hsm.generateKey('flaky', 'EC:prime256v1', 'fk');
     const out = tempDir('burnin-faulty');
-    const r = runCli(['burn-in', '--module', buildFaultyModule(), '--alg', 'p256', '--key-label', 'fk', '--tokens', '1', '--signatures', '2000', '--out', out], { ...hsm.env, HSM_BENCH_PIN: TEST_PIN, FAULTY_PKCS11_MODULE: hsm.module, FAULTY_EVERY: '200' });
+    const r = runCli(['burn-in', '--module', buildFaultyModule(), '--alg', 'p256', '--key-label', 'fk', '--tokens', '1', '--signatures', '2000', '--out', out], {
+      ...hsm.env,
+      HSM_BENCH_PIN: TEST_PIN,
+      FAULTY_PKCS11_MODULE: hsm.module,
+      FAULTY_EVERY: '200',
+    });
     expect(r.status).toBe(4);
     const c = readRun(runDirOf(r)).configurations[0]!;
     // --signatures counts successful signatures: the failed ones are signed again.
@@ -130,14 +143,17 @@ describe('hsm-bench burn-in', () => {
     }
     const logins = join(tempDir('pin-change'), 'logins.log');
     const out = tempDir('burnin-pin');
-    const r = runCli(['burn-in', '--module', buildFaultyModule(), '--alg', 'p256', '--key-label', 'pk', '--tokens', '2', '--threads-per-token', '4', '--duration', '20s', '--verify', 'none', '--out', out], {
-      ...hsm.env,
-      HSM_BENCH_PIN: TEST_PIN,
-      FAULTY_PKCS11_MODULE: hsm.module,
-      FAULTY_EVERY: '1000000000',
-      FAULTY_PIN_CHANGE_AFTER: '400',
-      FAULTY_LOGIN_LOG: logins,
-    });
+    const r = runCli(
+      ['burn-in', '--module', buildFaultyModule(), '--alg', 'p256', '--key-label', 'pk', '--tokens', '2', '--threads-per-token', '4', '--duration', '20s', '--verify', 'none', '--out', out],
+      {
+        ...hsm.env,
+        HSM_BENCH_PIN: TEST_PIN,
+        FAULTY_PKCS11_MODULE: hsm.module,
+        FAULTY_EVERY: '1000000000',
+        FAULTY_PIN_CHANGE_AFTER: '400',
+        FAULTY_LOGIN_LOG: logins,
+      },
+    );
     expect(r.status).toBe(4);
     // 2 tokens × 4 threads reconnect, but the refused PIN is presented once per token.
     expect(readFileSync(logins, 'utf8').trim().split('\n')).toHaveLength(2);

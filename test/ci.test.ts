@@ -26,8 +26,19 @@ describe('lab files', () => {
   });
 
   it('a good lab file becomes validated plans', () => {
-    const lab = readLabFile(writeJson({ out: 'somewhere', runs: [{ name: 'rsa', alg: 'rsa2048', tokens: [1, 2], signaturesPerToken: 50, thresholds: { maxFailures: 0, minThroughput: { '2': 10 } } }, { name: 'ec', alg: 'bp256', tokens: [2], duration: '2s', verify: 0.1 }] }));
-    expect(lab.runs.map((r) => [r.name, r.plan.algorithm.id, r.plan.tokenCounts])).toEqual([['rsa', 'rsa2048', [1, 2]], ['ec', 'bp256', [2]]]);
+    const lab = readLabFile(
+      writeJson({
+        out: 'somewhere',
+        runs: [
+          { name: 'rsa', alg: 'rsa2048', tokens: [1, 2], signaturesPerToken: 50, thresholds: { maxFailures: 0, minThroughput: { '2': 10 } } },
+          { name: 'ec', alg: 'bp256', tokens: [2], duration: '2s', verify: 0.1 },
+        ],
+      }),
+    );
+    expect(lab.runs.map((r) => [r.name, r.plan.algorithm.id, r.plan.tokenCounts])).toEqual([
+      ['rsa', 'rsa2048', [1, 2]],
+      ['ec', 'bp256', [2]],
+    ]);
     expect(lab.runs[0]!.thresholds).toEqual({ maxFailures: 0, minThroughput: { '2': 10 }, maxP99Ms: undefined, minEfficiency: undefined });
     expect(lab.runs[1]!.plan.stop).toEqual({ kind: 'duration', durationNs: 2_000_000_000n });
     expect(lab.runs[1]!.plan.verify).toEqual({ mode: 'sample', every: 10 });
@@ -63,7 +74,8 @@ describe('lab files', () => {
       /\$\.runs\[1\]\.thresholds\.maxP99Ms: must be a number/,
       /\$\.runs\[2\]: --duration must be a number with a unit/,
       /\$\.runs: the name 'a' is used twice/,
-    ]) expect(r.stderr).toMatch(problem);
+    ])
+      expect(r.stderr).toMatch(problem);
     expect(r.stderr).toMatch(/has 7 problems/);
     expect(existsSync(join(workspace, 'tokens'))).toBe(false);
   });
@@ -79,7 +91,30 @@ describe('thresholds on scale', () => {
   it('pass with exit 0, and fail with exit 5 showing expected and measured, after the results are written', () => {
     const out = tempDir('thr');
     const junit = join(out, 'junit.xml');
-    const pass = runCli(['scale', '--alg', 'p256', '--tokens', '1,2', '--signatures-per-token', '40', '--out', out, '--max-failures', '0', '--min-throughput', '1', '--max-p99', '10000', '--min-efficiency', '0.01', '--junit', junit], env);
+    const pass = runCli(
+      [
+        'scale',
+        '--alg',
+        'p256',
+        '--tokens',
+        '1,2',
+        '--signatures-per-token',
+        '40',
+        '--out',
+        out,
+        '--max-failures',
+        '0',
+        '--min-throughput',
+        '1',
+        '--max-p99',
+        '10000',
+        '--min-efficiency',
+        '0.01',
+        '--junit',
+        junit,
+      ],
+      env,
+    );
     expect(pass.status).toBe(0);
     expect(pass.stdout).toMatch(/max-failures .* ≤ 0 .* 0 .* pass/);
     expect(xpathCount(junit, '//testcase')).toBe(2 + 1 + 1 + 2 + 1);
@@ -148,7 +183,13 @@ describe('hsm-bench run', () => {
     hsm.generateKey('tr-B', 'EC:prime256v1', 'tr-key');
     const out = tempDir('lab-out');
     const common = { alg: 'p256', keyLabel: 'tr-key', tokenLabel: 'tr-', tokens: [1, 2], signaturesPerToken: 30, thresholds: { maxFailures: 0 } };
-    const path = writeJson({ out, runs: [{ name: 'direct', module: hsm.module, ...common }, { name: 'spy', module: SPY_MODULE, ...common }] });
+    const path = writeJson({
+      out,
+      runs: [
+        { name: 'direct', module: hsm.module, ...common },
+        { name: 'spy', module: SPY_MODULE, ...common },
+      ],
+    });
     const junit = join(out, 'junit.xml');
     const r = runCli(['run', '--config', path, '--junit', junit], { ...hsm.spyEnv(join(out, 'spy.log')), HSM_BENCH_PIN: TEST_PIN });
     expect(r.status).toBe(0);

@@ -65,7 +65,9 @@ describe.skipIf(!p11kit)(suiteTitle('p11-kit stack (SoftHSM2 tokens over p11-kit
 
   it('logs in to host B through the proxy and finds both keys', () => {
     const token = p11kit!.hostB[0]!;
-    const objects = tool([p11kit!.proxyRun, 'pkcs11-tool', '--module', p11kit!.proxyModule, '--token-label', token, '--login', '--pin', p11kit!.pin, '--list-objects', '--type', 'privkey'], { EMU: p11kit!.emu });
+    const objects = tool([p11kit!.proxyRun, 'pkcs11-tool', '--module', p11kit!.proxyModule, '--token-label', token, '--login', '--pin', p11kit!.pin, '--list-objects', '--type', 'privkey'], {
+      EMU: p11kit!.emu,
+    });
     expect(objects).toMatch(/label:\s+rsa2048\n\s+ID:\s+01\n/);
     expect(objects).toMatch(/label:\s+bp256\n\s+ID:\s+02\n/);
   });
@@ -103,7 +105,10 @@ describe.skipIf(!pico)(suiteTitle('hsm-bench on SmartCard-HSM tokens (pico-hsm t
 
   it('scale keeps --slots order and tells same-label, same-serial tokens apart everywhere', async () => {
     const out = tempDir('pico-scale');
-    const r = runCli(['scale', '--module', module(), '--alg', 'rsa2048', '--key-label', pico!.keys.rsa2048, '--slots', '4,0', '--tokens', '1,2', '--signatures-per-token', '40', '--warmup', '2', '--out', out], env());
+    const r = runCli(
+      ['scale', '--module', module(), '--alg', 'rsa2048', '--key-label', pico!.keys.rsa2048, '--slots', '4,0', '--tokens', '1,2', '--signatures-per-token', '40', '--warmup', '2', '--out', out],
+      env(),
+    );
     expect(r.status).toBe(0);
     const dir = runDirOf(r);
     const run = readRun(dir);
@@ -148,7 +153,27 @@ describe.skipIf(!pico)(suiteTitle('hsm-bench on SmartCard-HSM tokens (pico-hsm t
 
   it('burn-in on identical tokens, killed with SIGKILL and resumed: no sequence repeated or missing per (token, thread)', async () => {
     const out = tempDir('pico-kill');
-    const args = ['burn-in', '--module', module(), '--alg', 'bp256', '--key-label', pico!.keys.bp256, '--slots', '0,4', '--tokens', '2', '--threads-per-token', '2', '--signatures', '1500', '--verify', 'none', '--out', out];
+    const args = [
+      'burn-in',
+      '--module',
+      module(),
+      '--alg',
+      'bp256',
+      '--key-label',
+      pico!.keys.bp256,
+      '--slots',
+      '0,4',
+      '--tokens',
+      '2',
+      '--threads-per-token',
+      '2',
+      '--signatures',
+      '1500',
+      '--verify',
+      'none',
+      '--out',
+      out,
+    ];
     const killed = await runCliAndAct(args, env(), /records in/, 2500, (child) => child.kill('SIGKILL'));
     expect(killed.status).toBeNull();
     const dir = join(out, readdirSync(out)[0]!);
@@ -190,7 +215,10 @@ describe.skipIf(!p11kit)(suiteTitle('hsm-bench through p11-kit remoting (a new m
 
   it('scale through p11-kit-client.so: every worker initializes and logs in its own instance', async () => {
     const out = tempDir('client-scale');
-    const r = runCli(['scale', '--module', p11kit!.clientModule, '--alg', 'rsa2048', '--key-label', p11kit!.keys.rsa2048, '--token-label', 'shsm', '--tokens', '1,2', '--signatures-per-token', '100', '--out', out], { ...pin(), ...clientEnv() });
+    const r = runCli(
+      ['scale', '--module', p11kit!.clientModule, '--alg', 'rsa2048', '--key-label', p11kit!.keys.rsa2048, '--token-label', 'shsm', '--tokens', '1,2', '--signatures-per-token', '100', '--out', out],
+      { ...pin(), ...clientEnv() },
+    );
     expect(r.status).toBe(0);
     const run = readRun(runDirOf(r));
     expect(run.module.instances).toBe('per-load');
@@ -199,7 +227,28 @@ describe.skipIf(!p11kit)(suiteTitle('hsm-bench through p11-kit remoting (a new m
   });
 
   it('burn-in through p11-kit-client.so with two threads per token', () => {
-    const r = runCli(['burn-in', '--module', p11kit!.clientModule, '--alg', 'bp256', '--key-label', p11kit!.keys.bp256, '--token-label', 'shsm', '--tokens', '2', '--threads-per-token', '2', '--signatures', '600', '--out', tempDir('client-burnin')], { ...pin(), ...clientEnv() });
+    const r = runCli(
+      [
+        'burn-in',
+        '--module',
+        p11kit!.clientModule,
+        '--alg',
+        'bp256',
+        '--key-label',
+        p11kit!.keys.bp256,
+        '--token-label',
+        'shsm',
+        '--tokens',
+        '2',
+        '--threads-per-token',
+        '2',
+        '--signatures',
+        '600',
+        '--out',
+        tempDir('client-burnin'),
+      ],
+      { ...pin(), ...clientEnv() },
+    );
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/signatures performed: 600; failed: 0; verified on the host: 600/);
   });

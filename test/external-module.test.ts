@@ -46,7 +46,26 @@ describe('a user module (SoftHSM2 tokens made by softhsm2-util, keys by pkcs11-t
   });
 
   it('runs scale on the selected tokens in the order given, naming the module and every token', () => {
-    const r = runCli(['scale', '--alg', 'rsa2048', '--key-label', 'lab-rsa', '--slots', `${slotOf['lab-B']},${slotOf['lab-A']}`, '--tokens', '1,2', '--signatures-per-token', '30', '--json', '--out', out, ...moduleArgs()], withPin());
+    const r = runCli(
+      [
+        'scale',
+        '--alg',
+        'rsa2048',
+        '--key-label',
+        'lab-rsa',
+        '--slots',
+        `${slotOf['lab-B']},${slotOf['lab-A']}`,
+        '--tokens',
+        '1,2',
+        '--signatures-per-token',
+        '30',
+        '--json',
+        '--out',
+        out,
+        ...moduleArgs(),
+      ],
+      withPin(),
+    );
     expect(r.status).toBe(0);
     const run: RunResult = JSON.parse(r.stdout);
     expect(run.backend).toEqual({ kind: 'module' });
@@ -87,7 +106,28 @@ describe('a user module (SoftHSM2 tokens made by softhsm2-util, keys by pkcs11-t
 
   it('through pkcs11-spy: one initialization, one C_Login per token, one C_Finalize, and signatures from every token', () => {
     const log = join(tempDir('spy'), 'spy.log');
-    const r = runCli(['scale', '--alg', 'rsa2048', '--key-label', 'lab-rsa', '--slots', `${slotOf['lab-A']},${slotOf['lab-B']}`, '--tokens', '2', '--signatures-per-token', '5', '--warmup', '0', '--out', out, '--module', SPY_MODULE], { ...hsm.spyEnv(log), HSM_BENCH_PIN: TEST_PIN });
+    const r = runCli(
+      [
+        'scale',
+        '--alg',
+        'rsa2048',
+        '--key-label',
+        'lab-rsa',
+        '--slots',
+        `${slotOf['lab-A']},${slotOf['lab-B']}`,
+        '--tokens',
+        '2',
+        '--signatures-per-token',
+        '5',
+        '--warmup',
+        '0',
+        '--out',
+        out,
+        '--module',
+        SPY_MODULE,
+      ],
+      { ...hsm.spyEnv(log), HSM_BENCH_PIN: TEST_PIN },
+    );
     expect(r.status).toBe(0);
     const calls = readFileSync(log, 'utf8');
     const count = (fn: string) => (calls.match(new RegExp(`^\\d+: ${fn}$`, 'gm')) ?? []).length;

@@ -27,7 +27,11 @@ describe('secrets are never echoed', () => {
   it('a PIN given where a variable name or a PIN file belongs is not repeated', () => {
     const hsm = new ExternalSoftHsm();
     hsm.initToken('secret-test');
-    for (const args of [['--pin-env', SECRET], ['--pin-file', SECRET], ['--pin-env', `PIN${SECRET}`]]) {
+    for (const args of [
+      ['--pin-env', SECRET],
+      ['--pin-file', SECRET],
+      ['--pin-env', `PIN${SECRET}`],
+    ]) {
       const r = runCli(['scale', '--alg', 'p256', '--tokens', '1', '--module', hsm.module, '--out', tempDir('secret-out'), ...args], hsm.env);
       expect(r.status).toBe(3);
       expectCleanError(r.stderr);
@@ -49,7 +53,10 @@ describe('input files are checked, not trusted', () => {
     ['configurations that are not a list', JSON.stringify({ ...JSON.parse(spawnSync('cat', [join(FIXTURE, 'run.json')]).stdout.toString()), configurations: 7 })],
   ] as const) {
     it(`report and compare refuse a run.json that is ${what}: exit 2`, () => {
-      for (const args of [['report', runDir(content)], ['compare', FIXTURE, runDir(content)]]) {
+      for (const args of [
+        ['report', runDir(content)],
+        ['compare', FIXTURE, runDir(content)],
+      ]) {
         const r = runCli(args);
         expect(r.status).toBe(2);
         expectCleanError(r.stderr);

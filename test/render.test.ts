@@ -33,7 +33,9 @@ describe('renderers, from fixture runs', () => {
     expect(md).toContain('| Configuration | Signatures | Duration (s) | Signatures/s | Reference sig/s | Failures | Efficiency |');
     for (const c of run.configurations) {
       const ref = referenceThroughput(reference, 'rsa2048').get(c.tokens)!;
-      expect(md).toContain(`| ${c.tokens} token${c.tokens > 1 ? 's' : ''} with RSA-2048 | ${c.signaturesOk} | ${c.durationS.toFixed(2)} | ${c.throughputPerS.toFixed(1)} | ${ref.toFixed(1)} | ${c.signaturesFailed} |`);
+      expect(md).toContain(
+        `| ${c.tokens} token${c.tokens > 1 ? 's' : ''} with RSA-2048 | ${c.signaturesOk} | ${c.durationS.toFixed(2)} | ${c.throughputPerS.toFixed(1)} | ${ref.toFixed(1)} | ${c.signaturesFailed} |`,
+      );
     }
     expect(md).toMatch(/!\[Throughput vs number of tokens\]\(charts\/throughput.png\)/);
     expect(md).toMatch(/## Conclusion[\s\S]*efficiency/);
@@ -131,14 +133,14 @@ describe('the scaling conclusion', () => {
     return { ...r, backend: { kind: 'module' } as const };
   }
   it('says a flat line with per-token latency growing is a shared bottleneck, not the tokens', () => {
-    const text = conclusions(twoTokens(1.05, 1.9).join(' ');
+    const text = conclusions(twoTokens(1.05, 1.9)).join(' ');
     expect(text).toMatch(/Scaling is poor/);
     expect(text).toMatch(/median latency grew 1\.9×.*the tokens waited for something they share — the module, the reader or hub, or the host — not for their own signing/);
   });
   it('says near-linear scaling is the tokens themselves', () => {
-    expect(conclusions(twoTokens(1.95, 1.0).join(' ')).toMatch(/near-linear.*The tokens are the limit/);
+    expect(conclusions(twoTokens(1.95, 1.0)).join(' ')).toMatch(/near-linear.*The tokens are the limit/);
   });
   it('says when latency stayed flat but throughput did not grow: signatures were not issued fast enough', () => {
-    expect(conclusions(twoTokens(1.1, 1.05).join(' ')).toMatch(/stayed near its one-token value.*not issued fast enough/);
+    expect(conclusions(twoTokens(1.1, 1.05)).join(' ')).toMatch(/stayed near its one-token value.*not issued fast enough/);
   });
 });

@@ -41,7 +41,17 @@ describe('hsm-bench scale on embedded SoftHSM2 tokens', () => {
 
   it('writes the report, the summary and the charts beside run.json', () => {
     const files = readdirSync(rsa.dir).concat(readdirSync(join(rsa.dir, 'charts')).map((f) => `charts/${f}`));
-    expect(files.sort()).toEqual(['charts', 'charts/latency.png', 'charts/per-token.png', 'charts/throughput-over-time.png', 'charts/throughput.png', 'records', 'report.md', 'run.json', 'summary.csv']);
+    expect(files.sort()).toEqual([
+      'charts',
+      'charts/latency.png',
+      'charts/per-token.png',
+      'charts/throughput-over-time.png',
+      'charts/throughput.png',
+      'records',
+      'report.md',
+      'run.json',
+      'summary.csv',
+    ]);
     expect(readFileSync(join(rsa.dir, 'report.md'), 'utf8')).toContain('embedded SoftHSM2 tokens made by hsm-bench');
   });
 
@@ -91,7 +101,10 @@ describe('hsm-bench scale on embedded SoftHSM2 tokens', () => {
     const rows = rsa.stdout.split('\n').filter((l) => /│ \d tokens? × RSA-2048/.test(l));
     expect(rows).toHaveLength(2);
     rows.forEach((row, i) => {
-      const cells = row.split('│').map((c) => c.trim()).filter(Boolean);
+      const cells = row
+        .split('│')
+        .map((c) => c.trim())
+        .filter(Boolean);
       const c = rsa.run.configurations[i]!;
       expect(cells.slice(0, 4)).toEqual([`${c.tokens} token${c.tokens > 1 ? 's' : ''} × RSA-2048`, String(c.signaturesOk), c.durationS.toFixed(2), c.throughputPerS.toFixed(1)]);
       expect(cells[7]).toBe(String(c.signaturesFailed));
@@ -146,10 +159,16 @@ describe('hsm-bench scale on embedded SoftHSM2 tokens', () => {
 
   it('two quick SIGINTs still end with exit 130 and consistent files, never a crash', async () => {
     for (let attempt = 0; attempt < 3; attempt++) {
-      const r = await runCliAndAct(['scale', '--alg', 'p256', '--tokens', '2', '--threads-per-token', '2', '--duration', '60s', '--verify', 'all', '--out', out], env, /2 tokens: signing/, 800, (child) => {
-        child.kill('SIGINT');
-        setTimeout(() => child.kill('SIGINT'), 20);
-      });
+      const r = await runCliAndAct(
+        ['scale', '--alg', 'p256', '--tokens', '2', '--threads-per-token', '2', '--duration', '60s', '--verify', 'all', '--out', out],
+        env,
+        /2 tokens: signing/,
+        800,
+        (child) => {
+          child.kill('SIGINT');
+          setTimeout(() => child.kill('SIGINT'), 20);
+        },
+      );
       expect(r.status).toBe(130);
       expect(r.stderr).toMatch(/stopping: waiting for the signatures in flight/);
       const run = readRun(runDirOf(r));

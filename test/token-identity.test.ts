@@ -27,7 +27,15 @@ function token(slotId: number, label: string, serial: string, slotDescription = 
     userPinLocked: false,
   };
 }
-const identity = (t: TokenRef): TokenIdentity => ({ slotId: t.slotId, slotDescription: t.slotDescription, label: t.label, manufacturer: t.manufacturer, model: t.model, serial: t.serial, firmwareVersion: t.firmwareVersion });
+const identity = (t: TokenRef): TokenIdentity => ({
+  slotId: t.slotId,
+  slotDescription: t.slotDescription,
+  label: t.label,
+  manufacturer: t.manufacturer,
+  model: t.model,
+  serial: t.serial,
+  firmwareVersion: t.firmwareVersion,
+});
 const twins = [token(0, 'Pico-HSM (UserPIN)', 'ESPICOHSMTR'), token(4, 'Pico-HSM (UserPIN)', 'ESPICOHSMTR'), token(8, 'other', '12')];
 
 describe('token selection', () => {
@@ -98,7 +106,12 @@ describe('PIN guard', () => {
     const guard = new PinGuard(1);
     const presented = new Int32Array(new SharedArrayBuffer(4));
     const worker = new URL('./helpers/pin-guard-worker.mjs', import.meta.url);
-    await Promise.all(Array.from({ length: 8 }, () => new Promise((resolve, reject) => new Worker(worker, { workerData: { guard: guard.buffer, presented: presented.buffer } }).on('exit', resolve).on('error', reject))));
+    await Promise.all(
+      Array.from(
+        { length: 8 },
+        () => new Promise((resolve, reject) => new Worker(worker, { workerData: { guard: guard.buffer, presented: presented.buffer } }).on('exit', resolve).on('error', reject)),
+      ),
+    );
     expect(presented[0]).toBe(1);
     expect(guard.refused(0)).toBe(true);
   });

@@ -17,7 +17,12 @@ import { publicKeyFromAttributes, unwrapEcPoint } from '../src/verify/public-key
 import { tempDir } from './helpers/cli.js';
 
 const workspace = tempDir('verify');
-const cases: [string, MechanismChoice][] = [['rsa2048', 'pkcs1'], ['rsa2048', 'pss'], ['bp256', 'ecdsa'], ['p384', 'ecdsa']];
+const cases: [string, MechanismChoice][] = [
+  ['rsa2048', 'pkcs1'],
+  ['rsa2048', 'pss'],
+  ['bp256', 'ecdsa'],
+  ['p384', 'ecdsa'],
+];
 let mod: Pkcs11Module;
 let session: Buffer;
 

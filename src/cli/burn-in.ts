@@ -12,7 +12,25 @@ import { addTokenOptions } from './token-options.js';
 import { addVerdictOptions, reportVerdict, verdictPlan, type VerdictFlags } from './verdict-options.js';
 
 /** The flags that make up a burn-in's plan: its checkpoint has them, a resume cannot change them. */
-const RESUME_FIXED = ['alg', 'mechanism', 'tokens', 'signatures', 'duration', 'warmup', 'threadsPerToken', 'verify', 'keyLabel', 'module', 'workspace', 'slots', 'serials', 'tokenLabel', 'tokenUri', 'out', 'giveUpAfter'] as const;
+const RESUME_FIXED = [
+  'alg',
+  'mechanism',
+  'tokens',
+  'signatures',
+  'duration',
+  'warmup',
+  'threadsPerToken',
+  'verify',
+  'keyLabel',
+  'module',
+  'workspace',
+  'slots',
+  'serials',
+  'tokenLabel',
+  'tokenUri',
+  'out',
+  'giveUpAfter',
+] as const;
 
 export function burnInCommand(): Command {
   const command = addSigningOptions(new Command('burn-in'), '0')
@@ -23,15 +41,18 @@ export function burnInCommand(): Command {
     .option('--give-up-after <time>', 'a token failing this long is marked lost; the others go on', '10m')
     .option('--progress-interval <time>', 'off a terminal, one progress line this often', '60s')
     .option('--resume <run-dir>', 'continue a burn-in that was killed, from its checkpoint and records');
-  return addVerdictOptions(addTokenOptions(command))
-    .action(async (o: BurnInOptions & VerdictFlags & { alg?: string; pinEnv: string; pinFile?: string; json?: boolean; resume?: string }, command: Command) => {
+  return addVerdictOptions(addTokenOptions(command)).action(
+    async (o: BurnInOptions & VerdictFlags & { alg?: string; pinEnv: string; pinFile?: string; json?: boolean; resume?: string }, command: Command) => {
       const { pinEnv, pinFile, json, resume, junit } = o;
       if (resume !== undefined) {
         // A resume continues the run as it was planned (its checkpoint holds the plan): a flag that would change
         // it is refused rather than silently ignored.
         const given = RESUME_FIXED.filter((name) => command.getOptionValueSource(name) === 'cli');
         if (given.length > 0) {
-          throw usageError(`--resume continues the burn-in as it was planned; ${given.map((n) => `--${n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} cannot change it`, 'drop those flags; to change the plan, start a new burn-in');
+          throw usageError(
+            `--resume continues the burn-in as it was planned; ${given.map((n) => `--${n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} cannot change it`,
+            'drop those flags; to change the plan, start a new burn-in',
+          );
         }
       } else if (o.alg === undefined) {
         throw usageError("required option '--alg <alg>' not specified", 'or continue an earlier burn-in with --resume RUN_DIR');
@@ -69,5 +90,6 @@ export function burnInCommand(): Command {
       const judged = judgeRun(`burn-in-${result.algorithm.id}`, result, verdict.thresholds, verdict.baseline);
       reportVerdict([judged], junit, (text) => (json ? process.stderr : process.stdout).write(text));
       exitWith(exitCodeFor([judged]));
-    });
+    },
+  );
 }

@@ -15,7 +15,8 @@ interface PassphraseOptions {
   passphraseFile?: string;
 }
 
-const passphrase = (o: PassphraseOptions) => readSecret(o.passphraseEnv, o.passphraseFile, isInteractive() && Boolean(process.stdin.isTTY), 'passphrase', 'Share passphrase: ', 'HSM_BENCH_KEK_PASSPHRASE');
+const passphrase = (o: PassphraseOptions) =>
+  readSecret(o.passphraseEnv, o.passphraseFile, isInteractive() && Boolean(process.stdin.isTTY), 'passphrase', 'Share passphrase: ', 'HSM_BENCH_KEK_PASSPHRASE');
 
 const withPassphraseOptions = (c: Command) =>
   c.option('--passphrase-env <var>', 'environment variable holding the share passphrase', 'HSM_BENCH_KEK_PASSPHRASE').option('--passphrase-file <path>', 'file holding the share passphrase');

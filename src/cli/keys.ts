@@ -32,12 +32,18 @@ function createCommand(): Command {
           try {
             made = generateKeyPair(mod.lib, session, alg, label, o.extractable === true);
           } catch (error) {
-            throw setupError(`token ${tokenName(token)} refused to generate a ${alg.displayName} key pair: ${describe(error)}`, "see which algorithms and key sizes it offers with 'hsm-bench list --mechanisms'", error);
+            throw setupError(
+              `token ${tokenName(token)} refused to generate a ${alg.displayName} key pair: ${describe(error)}`,
+              "see which algorithms and key sizes it offers with 'hsm-bench list --mechanisms'",
+              error,
+            );
           }
           // What the token made, read back: some tokens ignore CKA_EXTRACTABLE or CKA_SENSITIVE in the template.
           const extractable = readFlag(mod.lib, session, made.privateKey, pkcs11.CKA_EXTRACTABLE);
           const sensitive = readFlag(mod.lib, session, made.privateKey, pkcs11.CKA_SENSITIVE);
-          say(`token ${tokenName(token)}: created ${alg.displayName} key pair '${label}' id ${made.id.toString('hex')} (private, ${sensitive ? 'sensitive' : 'NOT sensitive'}, ${extractable ? 'extractable under wrapping only' : 'non-extractable'})`);
+          say(
+            `token ${tokenName(token)}: created ${alg.displayName} key pair '${label}' id ${made.id.toString('hex')} (private, ${sensitive ? 'sensitive' : 'NOT sensitive'}, ${extractable ? 'extractable under wrapping only' : 'non-extractable'})`,
+          );
           if (o.extractable && !extractable) say(`note: token ${tokenName(token)} made the key non-extractable although --extractable asked otherwise: keys clone cannot wrap it`);
         }
       });
@@ -76,5 +82,10 @@ function deleteCommand(): Command {
 }
 
 export function keysCommand(): Command {
-  return new Command('keys').description('create, delete and clone the key pairs hsm-bench signs with').addCommand(createCommand()).addCommand(deleteCommand()).addCommand(cloneCommand()).addCommand(kekCommand());
+  return new Command('keys')
+    .description('create, delete and clone the key pairs hsm-bench signs with')
+    .addCommand(createCommand())
+    .addCommand(deleteCommand())
+    .addCommand(cloneCommand())
+    .addCommand(kekCommand());
 }

@@ -70,7 +70,18 @@ export function renderListing(l: Listing): string {
   const table = new Table({ head: ['Slot', 'Slot description', 'Token', 'Label', 'Manufacturer', 'Model', 'Serial', 'Firmware', 'Login required', 'Initialized'], style: { head: [], border: [] } });
   for (const s of l.slots) {
     const t = s.token;
-    table.push([s.slotId, s.slotDescription, yesNo(s.tokenPresent), t?.label ?? '', t?.manufacturer ?? '', t?.model ?? '', t?.serial ?? '', t?.firmwareVersion ?? '', t ? yesNo(t.loginRequired) : '', t ? yesNo(t.initialized) : '']);
+    table.push([
+      s.slotId,
+      s.slotDescription,
+      yesNo(s.tokenPresent),
+      t?.label ?? '',
+      t?.manufacturer ?? '',
+      t?.model ?? '',
+      t?.serial ?? '',
+      t?.firmwareVersion ?? '',
+      t ? yesNo(t.loginRequired) : '',
+      t ? yesNo(t.initialized) : '',
+    ]);
   }
   lines.push(table.toString());
   for (const s of l.slots) {
@@ -79,7 +90,8 @@ export function renderListing(l: Listing): string {
     if (s.mechanisms) lines.push(`  signing mechanisms: ${s.mechanisms.map((m) => `${m.name} (${m.minKeySize}–${m.maxKeySize})`).join(', ') || 'none'}`);
     if (s.keys) {
       if (s.keys.length === 0) lines.push('  key pairs: none');
-      for (const k of s.keys) lines.push(`  key pair '${k.label}' id ${k.id || '(none)'}: ${k.type} ${k.size}${k.hasPrivateKey === null ? ', private key not checked' : k.hasPrivateKey ? '' : ', NO private key'}`);
+      for (const k of s.keys)
+        lines.push(`  key pair '${k.label}' id ${k.id || '(none)'}: ${k.type} ${k.size}${k.hasPrivateKey === null ? ', private key not checked' : k.hasPrivateKey ? '' : ', NO private key'}`);
     }
   }
   lines.push(...l.notes.map((n) => `note: ${n}`));

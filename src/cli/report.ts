@@ -22,10 +22,12 @@ export function reportCommand(): Command {
       const formats = parseFormats(options.format);
       const reference = options.reference ? readReference(options.reference) : undefined;
       const ui = new Progress();
-      const runs = await Promise.all(dirs.map(async (d) => {
-        const dir = d.endsWith('.json') ? dirname(d) : d;
-        return { dir, result: await withRecordsOnDisk(dir, readRunJson(d)) };
-      }));
+      const runs = await Promise.all(
+        dirs.map(async (d) => {
+          const dir = d.endsWith('.json') ? dirname(d) : d;
+          return { dir, result: await withRecordsOnDisk(dir, readRunJson(d)) };
+        }),
+      );
       for (const run of runs) {
         if (run.result.interrupted) ui.log(`note: ${run.dir} is a partial run (interrupted or killed); its report counts the records on disk`);
         const written = await writeReports(run.dir, run.result, formats, reference);

@@ -60,7 +60,17 @@ export function runCommand(): Command {
       const ui = new Progress();
       const { judged, dirs, combinedDir } = await runLab(lab, ui);
       if (o.json) {
-        process.stdout.write(JSON.stringify({ schemaVersion: 1, combinedReport: join(combinedDir, 'combined.md'), runs: judged.map((j, i) => ({ name: j.name, runDir: dirs[i], thresholds: j.thresholds, comparison: j.comparison ?? null, result: j.result })) }, null, 2) + '\n');
+        process.stdout.write(
+          JSON.stringify(
+            {
+              schemaVersion: 1,
+              combinedReport: join(combinedDir, 'combined.md'),
+              runs: judged.map((j, i) => ({ name: j.name, runDir: dirs[i], thresholds: j.thresholds, comparison: j.comparison ?? null, result: j.result })),
+            },
+            null,
+            2,
+          ) + '\n',
+        );
       } else {
         for (const j of judged) process.stdout.write(`\n== ${j.name} ==\n${renderScaleTable(j.result)}`);
       }

@@ -19,21 +19,20 @@ export function scaleCommand(): Command {
     .option('--signatures-per-token <count>', 'stop each configuration after this many signatures per token (default 1000)')
     .option('--duration <time>', 'stop each configuration after this time instead (e.g. 30s, 5m, 2h)')
     .option('--reference <file>', 'published results to set beside yours in report.md and the throughput chart');
-  return addVerdictOptions(addTokenOptions(command))
-    .action(async (options: ScaleOptions & VerdictFlags & { pinEnv: string; pinFile?: string; json?: boolean; reference?: string }) => {
-      if (options.alg === undefined) throw usageError("required option '--alg <alg>' not specified", `use one of: ${ALGORITHMS.map((a) => a.id).join(', ')}`);
-      const plan = scalePlan(options);
-      const verdict = verdictPlan(options, { tokenCounts: plan.tokenCounts, algorithmId: plan.algorithm.id });
-      const reference = options.reference ? readReference(options.reference) : undefined;
-      const ui = new Progress();
-      const { result, dir } = await scaleAndReport(plan, options, reference, ui);
-      process.stdout.write(options.json ? JSON.stringify(result, null, 2) + '\n' : renderScaleTable(result));
-      ui.log(`results: ${dir}`);
-      const judged = judgeRun(`${result.algorithm.id}`, result, verdict.thresholds, verdict.baseline);
-      // With --json, stdout carries only run.json; the checks go to stderr.
-      reportVerdict([judged], options.junit, (text) => (options.json ? process.stderr : process.stdout).write(text));
-      exitWith(exitCodeFor([judged]));
-    });
+  return addVerdictOptions(addTokenOptions(command)).action(async (options: ScaleOptions & VerdictFlags & { pinEnv: string; pinFile?: string; json?: boolean; reference?: string }) => {
+    if (options.alg === undefined) throw usageError("required option '--alg <alg>' not specified", `use one of: ${ALGORITHMS.map((a) => a.id).join(', ')}`);
+    const plan = scalePlan(options);
+    const verdict = verdictPlan(options, { tokenCounts: plan.tokenCounts, algorithmId: plan.algorithm.id });
+    const reference = options.reference ? readReference(options.reference) : undefined;
+    const ui = new Progress();
+    const { result, dir } = await scaleAndReport(plan, options, reference, ui);
+    process.stdout.write(options.json ? JSON.stringify(result, null, 2) + '\n' : renderScaleTable(result));
+    ui.log(`results: ${dir}`);
+    const judged = judgeRun(`${result.algorithm.id}`, result, verdict.thresholds, verdict.baseline);
+    // With --json, stdout carries only run.json; the checks go to stderr.
+    reportVerdict([judged], options.junit, (text) => (options.json ? process.stderr : process.stdout).write(text));
+    exitWith(exitCodeFor([judged]));
+  });
 }
 
 /** Runs the scaling experiment and writes its reports; run.json is on disk before the reports, the verdict comes after both. */

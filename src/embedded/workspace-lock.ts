@@ -32,7 +32,8 @@ export function lockWorkspace(workspace: string): void {
       if (held.size === 1) process.on('exit', releaseAll);
       return;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw setupError(`cannot lock the workspace ${workspace}: ${(error as NodeJS.ErrnoException).code}`, 'choose a writable folder with --workspace', error);
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw setupError(`cannot lock the workspace ${workspace}: ${(error as NodeJS.ErrnoException).code}`, 'choose a writable folder with --workspace', error);
       const owner = Number(readFileSync(path, 'utf8').trim());
       if (Number.isInteger(owner) && owner > 0 && alive(owner)) {
         throw setupError(`the embedded workspace ${workspace} is in use by another hsm-bench (process ${owner})`, 'wait until it ends, or give this run its own --workspace (or HSM_BENCH_WORKSPACE)');

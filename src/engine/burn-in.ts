@@ -21,7 +21,6 @@ const CHECKPOINT_MS = 10_000;
 
 const hms = (s: number) => `${String(Math.floor(s / 3600)).padStart(2, '0')}:${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}:${String(Math.floor(s % 60)).padStart(2, '0')}`;
 
-
 /**
  * The burn-in: N tokens sign until a total or a duration, surviving faults (workers reconnect, a token failing
  * for --give-up-after is lost, the others go on), writing records every 2 s and a checkpoint every 10 s.
@@ -31,7 +30,11 @@ export async function runBurnIn(options: BurnInOptions, pinSource: PinSource, ui
   const checkpoint = resumeDir !== undefined ? readCheckpoint(resumeDir) : undefined;
   const plan: BurnInPlan = burnInPlan(checkpoint?.options ?? options);
   const tokenCount = plan.tokenCounts[0]!;
-  if (checkpoint && checkpoint.tokens.length !== tokenCount) throw usageError(`${join(resumeDir!, CHECKPOINT_FILE)} lists ${checkpoint.tokens.length} tokens for a ${tokenCount}-token plan`, 'give --resume the run directory of a burn-in that hsm-bench started');
+  if (checkpoint && checkpoint.tokens.length !== tokenCount)
+    throw usageError(
+      `${join(resumeDir!, CHECKPOINT_FILE)} lists ${checkpoint.tokens.length} tokens for a ${tokenCount}-token plan`,
+      'give --resume the run directory of a burn-in that hsm-bench started',
+    );
   const setup = await setUpTokens(plan, tokenCount, pinSource, ui.log, checkpoint && { tokens: checkpoint.tokens, pinRefused: checkpoint.pinRefused });
   const interruption = new Interruption();
   try {
@@ -60,18 +63,22 @@ export async function runBurnIn(options: BurnInOptions, pinSource: PinSource, ui
     const saveCheckpoint = (finished: boolean) =>
       writeFileAtomic(
         join(dir, CHECKPOINT_FILE),
-        JSON.stringify({
-          schemaVersion: 2,
-          runId,
-          startedAt: startedAt.toISOString(),
-          options: checkpoint?.options ?? options,
-          tokens: result().tokens,
-          pinRefused: setup.pinGuard.refusedTokens(),
-          segments,
-          progress: { signatures: stats.signaturesOk + stats.signaturesFailed, signaturesOk: stats.signaturesOk, signaturesFailed: stats.signaturesFailed, signingS: stats.windowEndUs / 1e6 },
-          updatedAt: new Date().toISOString(),
-          finished,
-        } satisfies Checkpoint, null, 2) + '\n',
+        JSON.stringify(
+          {
+            schemaVersion: 2,
+            runId,
+            startedAt: startedAt.toISOString(),
+            options: checkpoint?.options ?? options,
+            tokens: result().tokens,
+            pinRefused: setup.pinGuard.refusedTokens(),
+            segments,
+            progress: { signatures: stats.signaturesOk + stats.signaturesFailed, signaturesOk: stats.signaturesOk, signaturesFailed: stats.signaturesFailed, signingS: stats.windowEndUs / 1e6 },
+            updatedAt: new Date().toISOString(),
+            finished,
+          } satisfies Checkpoint,
+          null,
+          2,
+        ) + '\n',
       );
     saveCheckpoint(false);
     writeRunJson(dir, result());
@@ -91,7 +98,9 @@ export async function runBurnIn(options: BurnInOptions, pinSource: PinSource, ui
     const segmentStartMs = Date.now();
     let last = { atMs: segmentStartMs, ok: stats.signaturesOk };
     const target = plan.stop.kind === 'total' ? plan.stop.signatures : null;
-    ui.log(`burn-in ${runId}: ${plural(tokenCount, 'token')}, ${target !== null ? `${target} successful signatures` : `${hms(plan.stop.kind === 'duration' ? durationMs(plan.stop.durationNs) / 1000 : 0)}`}; records in ${join(dir, RECORDS_FILE)}`);
+    ui.log(
+      `burn-in ${runId}: ${plural(tokenCount, 'token')}, ${target !== null ? `${target} successful signatures` : `${hms(plan.stop.kind === 'duration' ? durationMs(plan.stop.durationNs) / 1000 : 0)}`}; records in ${join(dir, RECORDS_FILE)}`,
+    );
     // Rates count successes; the line goes on (from a timer) while every worker waits for its token to come back.
     const showProgress = () => {
       const nowMs = Date.now();
@@ -100,7 +109,9 @@ export async function runBurnIn(options: BurnInOptions, pinSource: PinSource, ui
       const currentPerS = nowMs > last.atMs ? ((stats.signaturesOk - last.ok) * 1000) / (nowMs - last.atMs) : 0;
       if (nowMs - last.atMs >= 1000) last = { atMs: nowMs, ok: stats.signaturesOk };
       const eta = target !== null && averagePerS > 0 ? `, ETA ${hms(Math.max(0, target - stats.signaturesOk) / averagePerS)}` : '';
-      ui.progress(`elapsed ${hms((nowMs - segmentStartMs) / 1000 + startOffsetBaseUs / 1e6)}, ${stats.signaturesOk}${target !== null ? ` / ${target}` : ''} signatures OK, ${currentPerS.toFixed(1)}/s now, ${averagePerS.toFixed(1)}/s average, ${stats.signaturesFailed} failed${eta}`);
+      ui.progress(
+        `elapsed ${hms((nowMs - segmentStartMs) / 1000 + startOffsetBaseUs / 1e6)}, ${stats.signaturesOk}${target !== null ? ` / ${target}` : ''} signatures OK, ${currentPerS.toFixed(1)}/s now, ${averagePerS.toFixed(1)}/s average, ${stats.signaturesFailed} failed${eta}`,
+      );
     };
     const progressTimer = setInterval(showProgress, 1000);
     try {

@@ -17,10 +17,7 @@ export class RunControl {
   private readonly pending: Int32Array;
 
   constructor(workerCountOrBuffer: number | SharedArrayBuffer) {
-    this.buffer =
-      typeof workerCountOrBuffer === 'number'
-        ? new SharedArrayBuffer(16 + 4 * (HEADER_INT32S + workerCountOrBuffer))
-        : workerCountOrBuffer;
+    this.buffer = typeof workerCountOrBuffer === 'number' ? new SharedArrayBuffer(16 + 4 * (HEADER_INT32S + workerCountOrBuffer)) : workerCountOrBuffer;
     this.startNs = new BigInt64Array(this.buffer, 0, 1);
     this.claimed = new BigInt64Array(this.buffer, 8, 1);
     this.flags = new Int32Array(this.buffer, 16, HEADER_INT32S);

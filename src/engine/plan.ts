@@ -162,7 +162,10 @@ export function scalePlan(o: ScaleOptions): RunPlan {
   };
   const largest = plan.tokenCounts[plan.tokenCounts.length - 1]!;
   if (plan.backend.kind === 'embedded' && largest > MAX_EMBEDDED_TOKENS) {
-    throw usageError(`the embedded backend makes at most ${MAX_EMBEDDED_TOKENS} SoftHSM2 tokens, not ${largest}`, `they would share this host's CPU cores; lower --tokens, or point --module at real tokens`);
+    throw usageError(
+      `the embedded backend makes at most ${MAX_EMBEDDED_TOKENS} SoftHSM2 tokens, not ${largest}`,
+      `they would share this host's CPU cores; lower --tokens, or point --module at real tokens`,
+    );
   }
   const workers = largest * plan.threadsPerToken;
   if (workers > MAX_WORKERS) {
@@ -193,5 +196,10 @@ export function burnInPlan(o: BurnInOptions): BurnInPlan {
   const tokens = parsePositiveInt('--tokens', o.tokens, 1, MAX_TOKENS);
   const base = scalePlan({ ...o, tokens: String(tokens), signaturesPerToken: undefined, duration: o.duration });
   const stop: StopRule = o.signatures !== undefined ? { kind: 'total', signatures: parsePositiveInt('--signatures', o.signatures) } : base.stop;
-  return Object.freeze({ ...base, stop, giveUpAfterMs: durationMs(parseDurationNs(o.giveUpAfter, '--give-up-after', 100)), progressIntervalMs: durationMs(parseDurationNs(o.progressInterval, '--progress-interval', 100)) });
+  return Object.freeze({
+    ...base,
+    stop,
+    giveUpAfterMs: durationMs(parseDurationNs(o.giveUpAfter, '--give-up-after', 100)),
+    progressIntervalMs: durationMs(parseDurationNs(o.progressInterval, '--progress-interval', 100)),
+  });
 }

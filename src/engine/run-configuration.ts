@@ -73,7 +73,15 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
   const assignments: WorkerAssignment[] = spec.tokens.flatMap((_, token) => Array.from({ length: T }, (_, thread) => ({ token, thread, messageSeed: randomBytes(24) })));
   const writer = new RecordsCsvWriter(join(spec.runDir, spec.recordsFile), spec.resume !== undefined, () => control.requestStop());
   const stats = spec.stats ?? new ConfigurationStats(spec.tokens.length);
-  const recorder = new ConfigurationRecorder(spec.tokens.length, assignments, spec.tokens.map((t) => t.publicKey), spec.mechanism, writer, stats, spec.resume?.startOffsetBaseUs ?? 0);
+  const recorder = new ConfigurationRecorder(
+    spec.tokens.length,
+    assignments,
+    spec.tokens.map((t) => t.publicKey),
+    spec.mechanism,
+    writer,
+    stats,
+    spec.resume?.startOffsetBaseUs ?? 0,
+  );
   const workerIssues: WorkerIssue[] = [];
   const setupFailures: string[] = [];
   let ready = 0;

@@ -47,11 +47,7 @@ export interface SignWorkerInput {
   recycle: MessagePort;
 }
 
-export type SignWorkerMessage =
-  | { type: 'ready' }
-  | { type: 'batch'; batch: SignatureBatch }
-  | { type: 'done'; gaveUp?: string }
-  | { type: 'failed'; message: string };
+export type SignWorkerMessage = { type: 'ready' } | { type: 'batch'; batch: SignatureBatch } | { type: 'done'; gaveUp?: string } | { type: 'failed'; message: string };
 
 const BATCH_CAPACITY = 256;
 const BATCH_MAX_AGE_NS = 100_000_000n;

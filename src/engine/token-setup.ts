@@ -53,7 +53,10 @@ export async function setUpTokens(plan: RunPlan, tokenCount: number, pinSource: 
     for (const t of resume?.pinRefused ?? []) {
       throw setupError(`the PIN failed on token ${tokenName(tokens[t]!)} during the run being resumed; hsm-bench does not present it again`, 'check the PIN and the token, then start a new burn-in');
     }
-    const mechanism = chooseSignMechanism(plan.mechanismChoice, tokens.map((t) => ({ name: tokenName(t), mechanisms: mod.lib.C_GetMechanismList(t.slot) })));
+    const mechanism = chooseSignMechanism(
+      plan.mechanismChoice,
+      tokens.map((t) => ({ name: tokenName(t), mechanisms: mod.lib.C_GetMechanismList(t.slot) })),
+    );
     const pin = embedded?.pin ?? (tokens.some((t) => t.loginRequired) ? await readPin(pinSource) : null);
     const ready = tokens.map((token, index): ReadyToken => {
       const session = openSession(mod.lib, token);

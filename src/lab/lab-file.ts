@@ -50,7 +50,29 @@ export interface Lab {
 
 /** The keys the validator knows: kept equal to lab.schema.json by a test. */
 export const LAB_KEYS = ['out', 'reference', 'runs'] as const;
-export const RUN_KEYS = ['name', 'module', 'workspace', 'slots', 'serials', 'tokenLabel', 'tokenUri', 'pinEnv', 'pinFile', 'alg', 'mechanism', 'tokens', 'signaturesPerToken', 'duration', 'warmup', 'threadsPerToken', 'verify', 'keyLabel', 'thresholds', 'baseline', 'maxRegressionPct'] as const;
+export const RUN_KEYS = [
+  'name',
+  'module',
+  'workspace',
+  'slots',
+  'serials',
+  'tokenLabel',
+  'tokenUri',
+  'pinEnv',
+  'pinFile',
+  'alg',
+  'mechanism',
+  'tokens',
+  'signaturesPerToken',
+  'duration',
+  'warmup',
+  'threadsPerToken',
+  'verify',
+  'keyLabel',
+  'thresholds',
+  'baseline',
+  'maxRegressionPct',
+] as const;
 export const THRESHOLD_KEYS = ['maxFailures', 'minThroughput', 'maxP99Ms', 'minEfficiency'] as const;
 
 type Problems = string[];
@@ -70,12 +92,19 @@ function expectType(obj: Record<string, unknown>, key: string, type: 'string' | 
     return;
   }
   const ok =
-    type === 'string' ? typeof v === 'string' && v !== '' :
-    type === 'number' ? typeof v === 'number' && Number.isFinite(v) && v >= 0 :
-    type === 'integer' ? Number.isInteger(v) && (v as number) >= 0 :
-    type === 'string[]' ? Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string' && x !== '') :
-    Array.isArray(v) && v.length > 0 && v.every((x) => Number.isInteger(x) && x >= 0);
-  if (!ok) problems.push(`${path}.${key}: must be ${type === 'string[]' ? 'a non-empty list of non-empty strings' : type === 'integer[]' ? 'a non-empty list of whole numbers' : type === 'integer' ? 'a whole number ≥ 0' : type === 'number' ? 'a number ≥ 0' : 'a non-empty string'}, not ${JSON.stringify(v)}`);
+    type === 'string'
+      ? typeof v === 'string' && v !== ''
+      : type === 'number'
+        ? typeof v === 'number' && Number.isFinite(v) && v >= 0
+        : type === 'integer'
+          ? Number.isInteger(v) && (v as number) >= 0
+          : type === 'string[]'
+            ? Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string' && x !== '')
+            : Array.isArray(v) && v.length > 0 && v.every((x) => Number.isInteger(x) && x >= 0);
+  if (!ok)
+    problems.push(
+      `${path}.${key}: must be ${type === 'string[]' ? 'a non-empty list of non-empty strings' : type === 'integer[]' ? 'a non-empty list of whole numbers' : type === 'integer' ? 'a whole number ≥ 0' : type === 'number' ? 'a number ≥ 0' : 'a non-empty string'}, not ${JSON.stringify(v)}`,
+    );
 }
 
 /** Runs one of hsm-bench's own parsers, turning its error into a problem at `path`. */
@@ -92,13 +121,15 @@ function attempt<T>(path: string, problems: Problems, parse: () => T): T | undef
 function validateRun(spec: Record<string, unknown>, path: string, out: string, problems: Problems): LabRun | undefined {
   const before = problems.length;
   checkKeys(spec, RUN_KEYS, path, problems);
-  for (const key of ['name', 'module', 'workspace', 'tokenLabel', 'tokenUri', 'pinEnv', 'pinFile', 'alg', 'mechanism', 'duration', 'keyLabel', 'baseline'] as const) expectType(spec, key, 'string', path, problems, key === 'name' || key === 'alg');
+  for (const key of ['name', 'module', 'workspace', 'tokenLabel', 'tokenUri', 'pinEnv', 'pinFile', 'alg', 'mechanism', 'duration', 'keyLabel', 'baseline'] as const)
+    expectType(spec, key, 'string', path, problems, key === 'name' || key === 'alg');
   for (const key of ['signaturesPerToken', 'warmup', 'threadsPerToken'] as const) expectType(spec, key, 'integer', path, problems);
   expectType(spec, 'maxRegressionPct', 'number', path, problems);
   expectType(spec, 'tokens', 'integer[]', path, problems, true);
   expectType(spec, 'slots', 'integer[]', path, problems);
   expectType(spec, 'serials', 'string[]', path, problems);
-  if (spec.verify !== undefined && typeof spec.verify !== 'string' && typeof spec.verify !== 'number') problems.push(`${path}.verify: must be "all", "none" or a rate, not ${JSON.stringify(spec.verify)}`);
+  if (spec.verify !== undefined && typeof spec.verify !== 'string' && typeof spec.verify !== 'number')
+    problems.push(`${path}.verify: must be "all", "none" or a rate, not ${JSON.stringify(spec.verify)}`);
   if (typeof spec.alg === 'string') attempt(`${path}.alg`, problems, () => algorithmById(spec.alg as string));
   const t = spec.thresholds;
   if (t !== undefined && !isObject(t)) problems.push(`${path}.thresholds: must be an object`);
@@ -135,7 +166,10 @@ function validateRun(spec: Record<string, unknown>, path: string, out: string, p
   const plan = attempt(path, problems, () => scalePlan(options));
   if (!plan) return undefined;
   attempt(`${path}.thresholds`, problems, () => checkThresholdsFitPlan(thresholds, plan.tokenCounts));
-  const baseline = spec.baseline === undefined ? undefined : attempt(`${path}.baseline`, problems, () => ({ result: readRunJson(spec.baseline as string), maxRegressionPct: (spec.maxRegressionPct as number | undefined) ?? 10, force: false }));
+  const baseline =
+    spec.baseline === undefined
+      ? undefined
+      : attempt(`${path}.baseline`, problems, () => ({ result: readRunJson(spec.baseline as string), maxRegressionPct: (spec.maxRegressionPct as number | undefined) ?? 10, force: false }));
   return { name: spec.name as string, plan, pinEnv: (spec.pinEnv as string | undefined) ?? 'HSM_BENCH_PIN', pinFile: spec.pinFile as string | undefined, thresholds, baseline };
 }
 

@@ -1,9 +1,7 @@
 import { usageError } from '../errors.js';
 
 /** The key algorithms hsm-bench signs with: the seed's RSA-2048 and brainpoolP256r1, and their usual neighbours. */
-export type Algorithm =
-  | { id: string; family: 'rsa'; displayName: string; bits: number }
-  | { id: string; family: 'ec'; displayName: string; bits: number; curve: string; curveOidDer: Buffer };
+export type Algorithm = { id: string; family: 'rsa'; displayName: string; bits: number } | { id: string; family: 'ec'; displayName: string; bits: number; curve: string; curveOidDer: Buffer };
 
 const ec = (id: string, displayName: string, bits: number, curve: string, oidHex: string): Algorithm => ({
   id,

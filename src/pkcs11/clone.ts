@@ -20,7 +20,13 @@ interface Side {
 
 /** Imports the KEK as a sensitive, non-extractable token AES key that can only wrap and unwrap. */
 export function importKek(lib: pkcs11.PKCS11, s: Side, key: Buffer, label: string, kcv: string): 'imported' | 'present' {
-  if (findObjects(lib, s.session, [{ type: pkcs11.CKA_CLASS, value: pkcs11.CKO_SECRET_KEY }, { type: pkcs11.CKA_LABEL, value: label }]).length > 0) return 'present';
+  if (
+    findObjects(lib, s.session, [
+      { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_SECRET_KEY },
+      { type: pkcs11.CKA_LABEL, value: label },
+    ]).length > 0
+  )
+    return 'present';
   try {
     lib.C_CreateObject(s.session, [
       { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_SECRET_KEY },
@@ -48,19 +54,30 @@ export function importKek(lib: pkcs11.PKCS11, s: Side, key: Buffer, label: strin
 }
 
 function kekOn(lib: pkcs11.PKCS11, s: Side, kekLabel: string): Buffer {
-  const found = findObjects(lib, s.session, [{ type: pkcs11.CKA_CLASS, value: pkcs11.CKO_SECRET_KEY }, { type: pkcs11.CKA_LABEL, value: kekLabel }]);
+  const found = findObjects(lib, s.session, [
+    { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_SECRET_KEY },
+    { type: pkcs11.CKA_LABEL, value: kekLabel },
+  ]);
   if (found.length !== 1) {
-    throw setupError(`token ${tokenName(s.token)} has ${found.length === 0 ? 'no' : found.length} key-encryption key labelled '${kekLabel}'`, "import the same share into every token first: 'hsm-bench keys kek import --file SHARE'");
+    throw setupError(
+      `token ${tokenName(s.token)} has ${found.length === 0 ? 'no' : found.length} key-encryption key labelled '${kekLabel}'`,
+      "import the same share into every token first: 'hsm-bench keys kek import --file SHARE'",
+    );
   }
   return found[0]!;
 }
 
 function single(lib: pkcs11.PKCS11, s: Side, cls: number, label: string): Buffer | undefined {
-  return findObjects(lib, s.session, [{ type: pkcs11.CKA_CLASS, value: cls }, { type: pkcs11.CKA_LABEL, value: label }])[0];
+  return findObjects(lib, s.session, [
+    { type: pkcs11.CKA_CLASS, value: cls },
+    { type: pkcs11.CKA_LABEL, value: label },
+  ])[0];
 }
 
 const sameKey = (x: PublicKeyAttributes, y: PublicKeyAttributes) =>
-  x.family === 'rsa' && y.family === 'rsa' ? x.modulus.equals(y.modulus) && x.publicExponent.equals(y.publicExponent) : x.family === 'ec' && y.family === 'ec' && x.ecParams.equals(y.ecParams) && x.ecPoint.equals(y.ecPoint);
+  x.family === 'rsa' && y.family === 'rsa'
+    ? x.modulus.equals(y.modulus) && x.publicExponent.equals(y.publicExponent)
+    : x.family === 'ec' && y.family === 'ec' && x.ecParams.equals(y.ecParams) && x.ecPoint.equals(y.ecPoint);
 
 /**
  * Copies the key pair `label` from `source` to each target: the private key is wrapped under the shared KEK on
@@ -74,14 +91,20 @@ export function cloneKeyPair(lib: pkcs11.PKCS11, source: Side, targets: Side[], 
   if (!privateKey || !publicHandle) throw setupError(`token ${tokenName(source.token)} has no key pair labelled '${label}'`, "see 'hsm-bench list --keys'");
   const [keyType, id] = lib.C_GetAttributeValue(source.session, privateKey, [{ type: pkcs11.CKA_KEY_TYPE }, { type: pkcs11.CKA_ID }]);
   if (!readFlag(lib, source.session, privateKey, pkcs11.CKA_EXTRACTABLE)) {
-    throw setupError(`key '${label}' on token ${tokenName(source.token)} was created non-extractable and cannot be wrapped`, "create keys meant for cloning with 'hsm-bench keys create --extractable'");
+    throw setupError(
+      `key '${label}' on token ${tokenName(source.token)} was created non-extractable and cannot be wrapped`,
+      "create keys meant for cloning with 'hsm-bench keys create --extractable'",
+    );
   }
   const type = (keyType!.value as Buffer).readUInt32LE(0);
   const family = type === pkcs11.CKK_RSA ? 'rsa' : 'ec';
   const sourcePublic = readPublicKey(lib, source.session, publicHandle, family);
   for (const t of targets) {
     if (single(lib, t, pkcs11.CKO_PRIVATE_KEY, label) || single(lib, t, pkcs11.CKO_PUBLIC_KEY, label)) {
-      throw setupError(`token ${tokenName(t.token)} already has a key labelled '${label}'`, `delete it first ('hsm-bench keys delete --label ${label} --slots ${t.token.slotId}') or leave that token out`);
+      throw setupError(
+        `token ${tokenName(t.token)} already has a key labelled '${label}'`,
+        `delete it first ('hsm-bench keys delete --label ${label} --slots ${t.token.slotId}') or leave that token out`,
+      );
     }
   }
   const targetKeks = targets.map((t) => kekOn(lib, t, kekLabel));
@@ -90,7 +113,13 @@ export function cloneKeyPair(lib: pkcs11.PKCS11, source: Side, targets: Side[], 
     wrapped = Buffer.from(lib.C_WrapKey(source.session, WRAP_MECHANISM, kekOn(lib, source, kekLabel), privateKey, Buffer.alloc(16384)));
   } catch (error) {
     const code = ckrOf(error);
-    throw setupError(`the module cannot wrap the private key on token ${tokenName(source.token)}: ${describe(error)}`, code === pkcs11.CKR_MECHANISM_INVALID || code === pkcs11.CKR_FUNCTION_NOT_SUPPORTED ? 'this module does not support CKM_AES_KEY_WRAP_PAD for private keys; use its vendor tools to clone keys' : 'check that the key is extractable and the KEK may wrap', error);
+    throw setupError(
+      `the module cannot wrap the private key on token ${tokenName(source.token)}: ${describe(error)}`,
+      code === pkcs11.CKR_MECHANISM_INVALID || code === pkcs11.CKR_FUNCTION_NOT_SUPPORTED
+        ? 'this module does not support CKM_AES_KEY_WRAP_PAD for private keys; use its vendor tools to clone keys'
+        : 'check that the key is extractable and the KEK may wrap',
+      error,
+    );
   }
   const common: Template = [
     { type: pkcs11.CKA_KEY_TYPE, value: type },
@@ -110,9 +139,18 @@ export function cloneKeyPair(lib: pkcs11.PKCS11, source: Side, targets: Side[], 
         { type: pkcs11.CKA_SIGN, value: true },
       ]);
     } catch (error) {
-      throw setupError(`unwrapping on token ${tokenName(t.token)} failed: ${ckrName(ckrOf(error) ?? -1)}`, 'the share imported there must be the same as on the source (compare the KEK ids in hsm-bench list --keys)', error);
+      throw setupError(
+        `unwrapping on token ${tokenName(t.token)} failed: ${ckrName(ckrOf(error) ?? -1)}`,
+        'the share imported there must be the same as on the source (compare the KEK ids in hsm-bench list --keys)',
+        error,
+      );
     }
-    const clonePublic = lib.C_CreateObject(t.session, [...common, { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PUBLIC_KEY }, { type: pkcs11.CKA_VERIFY, value: true }, ...publicKeyTemplate(sourcePublic)]);
+    const clonePublic = lib.C_CreateObject(t.session, [
+      ...common,
+      { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PUBLIC_KEY },
+      { type: pkcs11.CKA_VERIFY, value: true },
+      ...publicKeyTemplate(sourcePublic),
+    ]);
     prove(lib, t, clone, readPublicKey(lib, t.session, clonePublic, family), sourcePublic);
     log(`token ${tokenName(t.token)}: cloned '${label}' from ${tokenName(source.token)}; its signature verifies against the source's public key`);
   });

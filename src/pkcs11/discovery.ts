@@ -93,8 +93,7 @@ export function matchesUri(t: TokenRef, uri: Pkcs11Uri, module: ModuleInfo): boo
 }
 
 /** The filters that do not fix an order (--token-label, --token-uri), as one description for messages. */
-const filterText = (s: TokenSelection) =>
-  [s.labelPrefix !== undefined && `a label starting '${s.labelPrefix}'`, s.uri && `the attributes of --token-uri`].filter(Boolean).join(' and ');
+const filterText = (s: TokenSelection) => [s.labelPrefix !== undefined && `a label starting '${s.labelPrefix}'`, s.uri && `the attributes of --token-uri`].filter(Boolean).join(' and ');
 
 /**
  * Applies --token-uri and --token-label, then --slots or --serials (which also fix the order), and checks that

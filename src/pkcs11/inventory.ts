@@ -6,7 +6,6 @@ import { mechanismNames } from './mechanisms.js';
 import { pkcs11Text } from './module.js';
 import { CKF_TOKEN_PRESENT } from './token-connection.js';
 
-
 /** What `hsm-bench list` shows: every slot, like a hub's port list, and optionally mechanisms and keys. */
 export interface SlotListing {
   slotId: string;
@@ -55,7 +54,6 @@ export function signingMechanisms(lib: pkcs11.PKCS11, slot: Buffer): NonNullable
     .map(({ name, info }) => ({ name, minKeySize: info.minKeySize, maxKeySize: info.maxKeySize }));
 }
 
-
 /** Key pairs usable for signing, found by their public keys; with `loggedIn`, also checks for the private key. */
 export function listKeyPairs(lib: pkcs11.PKCS11, session: Buffer, loggedIn: boolean): KeyListing[] {
   const publicKeys = findObjects(lib, session, [{ type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PUBLIC_KEY }]);
@@ -74,7 +72,11 @@ export function listKeyPairs(lib: pkcs11.PKCS11, session: Buffer, loggedIn: bool
     const labelText = ((label!.value as Buffer) ?? Buffer.alloc(0)).toString('utf8');
     let hasPrivateKey: boolean | null = null;
     if (loggedIn) {
-      hasPrivateKey = findObjects(lib, session, [{ type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PRIVATE_KEY }, { type: pkcs11.CKA_ID, value: idBytes }]).length > 0;
+      hasPrivateKey =
+        findObjects(lib, session, [
+          { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PRIVATE_KEY },
+          { type: pkcs11.CKA_ID, value: idBytes },
+        ]).length > 0;
     }
     return [{ label: labelText, id: idBytes.toString('hex'), type: type === pkcs11.CKK_RSA ? 'RSA' : 'EC', size, hasPrivateKey }];
   });

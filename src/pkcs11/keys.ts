@@ -38,8 +38,14 @@ export function readPublicKey(lib: pkcs11.PKCS11, session: Buffer, handle: Buffe
 /** The attributes that write a public key back into a token. */
 export function publicKeyTemplate(k: PublicKeyAttributes): Template {
   return k.family === 'rsa'
-    ? [{ type: pkcs11.CKA_MODULUS, value: k.modulus }, { type: pkcs11.CKA_PUBLIC_EXPONENT, value: k.publicExponent }]
-    : [{ type: pkcs11.CKA_EC_PARAMS, value: k.ecParams }, { type: pkcs11.CKA_EC_POINT, value: k.ecPoint }];
+    ? [
+        { type: pkcs11.CKA_MODULUS, value: k.modulus },
+        { type: pkcs11.CKA_PUBLIC_EXPONENT, value: k.publicExponent },
+      ]
+    : [
+        { type: pkcs11.CKA_EC_PARAMS, value: k.ecParams },
+        { type: pkcs11.CKA_EC_POINT, value: k.ecPoint },
+      ];
 }
 
 function describeKey(k: PublicKeyAttributes): string {
@@ -53,7 +59,12 @@ function matchesAlgorithm(k: PublicKeyAttributes, alg: Algorithm): boolean {
 }
 
 export function hasPrivateKey(lib: pkcs11.PKCS11, session: Buffer, label: string): boolean {
-  return findObjects(lib, session, [{ type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PRIVATE_KEY }, { type: pkcs11.CKA_LABEL, value: label }]).length > 0;
+  return (
+    findObjects(lib, session, [
+      { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PRIVATE_KEY },
+      { type: pkcs11.CKA_LABEL, value: label },
+    ]).length > 0
+  );
 }
 
 /**
@@ -64,7 +75,10 @@ export function findKeyPair(lib: pkcs11.PKCS11, session: Buffer, token: TokenRef
   const hint = `create it with 'hsm-bench keys create --alg ${alg.id} --label ${label}', or name an existing key with --key-label`;
   let privateKeys: Buffer[];
   try {
-    privateKeys = findObjects(lib, session, [{ type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PRIVATE_KEY }, { type: pkcs11.CKA_LABEL, value: label }]);
+    privateKeys = findObjects(lib, session, [
+      { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PRIVATE_KEY },
+      { type: pkcs11.CKA_LABEL, value: label },
+    ]);
   } catch (error) {
     throw setupError(`cannot search keys on token ${tokenName(token)}: ${describe(error)}`, hint, error);
   }
@@ -73,11 +87,17 @@ export function findKeyPair(lib: pkcs11.PKCS11, session: Buffer, token: TokenRef
   const privateKey = privateKeys[0]!;
   const [idAttr] = lib.C_GetAttributeValue(session, privateKey, [{ type: pkcs11.CKA_ID }]);
   const id = (idAttr!.value as Buffer) ?? Buffer.alloc(0);
-  const publicTemplate: Template = [{ type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PUBLIC_KEY }, { type: pkcs11.CKA_LABEL, value: label }];
+  const publicTemplate: Template = [
+    { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PUBLIC_KEY },
+    { type: pkcs11.CKA_LABEL, value: label },
+  ];
   if (id.length > 0) publicTemplate.push({ type: pkcs11.CKA_ID, value: id });
   const publicKeys = findObjects(lib, session, publicTemplate);
   if (publicKeys.length !== 1) {
-    throw setupError(`no single public key labelled '${label}' beside the private key on token ${tokenName(token)}`, 'hsm-bench verifies every signature against the public key on the token; import or create the public key');
+    throw setupError(
+      `no single public key labelled '${label}' beside the private key on token ${tokenName(token)}`,
+      'hsm-bench verifies every signature against the public key on the token; import or create the public key',
+    );
   }
   const publicKey = readPublicKey(lib, session, publicKeys[0]!, alg.family);
   if (!matchesAlgorithm(publicKey, alg)) {

@@ -56,9 +56,7 @@ export function chooseSignMechanism(choice: MechanismChoice, tokens: readonly { 
   const example = lacking[0] ?? tokens[0]!;
   const offered = mechanismNames(example.mechanisms).filter((n) => /RSA|ECDSA/.test(n));
   throw setupError(
-    lacking.length > 0
-      ? `token ${example.name} supports neither ${wanted}`
-      : `no single mechanism of ${wanted} is supported by all selected tokens`,
+    lacking.length > 0 ? `token ${example.name} supports neither ${wanted}` : `no single mechanism of ${wanted} is supported by all selected tokens`,
     `token ${example.name} offers: ${offered.join(', ') || 'no RSA or ECDSA signing mechanism'}; choose another --mechanism or other tokens`,
   );
 }

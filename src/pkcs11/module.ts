@@ -31,11 +31,7 @@ function load(path: string): pkcs11.PKCS11 {
   try {
     lib.load(path);
   } catch (error) {
-    throw setupError(
-      `cannot load PKCS#11 module ${path}: ${(error as Error).message}`,
-      'the file must be a PKCS#11 shared library exporting C_GetFunctionList, built for this machine',
-      error,
-    );
+    throw setupError(`cannot load PKCS#11 module ${path}: ${(error as Error).message}`, 'the file must be a PKCS#11 shared library exporting C_GetFunctionList, built for this machine', error);
   }
   return lib;
 }

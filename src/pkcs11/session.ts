@@ -68,7 +68,10 @@ export function presentPin(lib: pkcs11.PKCS11, session: Buffer, pin: string, sea
  */
 export function login(lib: pkcs11.PKCS11, session: Buffer, token: TokenRef, pin: string, seat: PinSeat): void {
   if (token.userPinLocked) {
-    throw setupError(`the user PIN of token ${tokenName(token)} is locked; hsm-bench did not present it`, "unblock the PIN with the token's SO PIN (for OpenSC tokens: pkcs11-tool --login-type so --init-pin), then run again");
+    throw setupError(
+      `the user PIN of token ${tokenName(token)} is locked; hsm-bench did not present it`,
+      "unblock the PIN with the token's SO PIN (for OpenSC tokens: pkcs11-tool --login-type so --init-pin), then run again",
+    );
   }
   let result: ReturnType<typeof presentPin>;
   try {

@@ -6,9 +6,7 @@ import { closeSessionQuietly, describe, presentPin, type PinSeat } from './sessi
 /** CK_SLOT_INFO flag (PKCS#11 2.40 §3.2): pkcs11js exports it, but its type definitions lack it. */
 export const CKF_TOKEN_PRESENT = 0x1;
 
-export type ConnectOutcome =
-  | { ok: true }
-  | { ok: false; reason: 'absent' | 'pin-refused' | 'no-key' | 'error'; detail: string };
+export type ConnectOutcome = { ok: true } | { ok: false; reason: 'absent' | 'pin-refused' | 'no-key' | 'error'; detail: string };
 
 /** The key a connection signs with: found again by label and CKA_ID after every reconnect (handles die with sessions). */
 export interface KeyLookup {
@@ -53,7 +51,11 @@ export class TokenConnection {
       if (this.pin !== null) {
         const login = presentPin(this.lib, this.session, this.pin, this.seat);
         if (login.outcome === 'refused') {
-          return { ok: false, reason: 'pin-refused', detail: `${login.code === undefined ? 'the PIN was refused earlier in the run' : `the token refused the PIN (${ckrName(login.code)})`}; the PIN is not presented again` };
+          return {
+            ok: false,
+            reason: 'pin-refused',
+            detail: `${login.code === undefined ? 'the PIN was refused earlier in the run' : `the token refused the PIN (${ckrName(login.code)})`}; the PIN is not presented again`,
+          };
         }
       }
       const template = [

@@ -1,7 +1,18 @@
 import { usageError } from '../errors.js';
 
 /** The token-level attributes of an RFC 7512 `pkcs11:` URI, as the convention of p11-kit, OpenSSL and GnuTLS has them. */
-export const URI_TOKEN_ATTRIBUTES = ['token', 'manufacturer', 'serial', 'model', 'slot-description', 'slot-manufacturer', 'slot-id', 'library-manufacturer', 'library-description', 'library-version'] as const;
+export const URI_TOKEN_ATTRIBUTES = [
+  'token',
+  'manufacturer',
+  'serial',
+  'model',
+  'slot-description',
+  'slot-manufacturer',
+  'slot-id',
+  'library-manufacturer',
+  'library-description',
+  'library-version',
+] as const;
 export type UriAttribute = (typeof URI_TOKEN_ATTRIBUTES)[number];
 export type Pkcs11Uri = Partial<Record<UriAttribute, string>>;
 

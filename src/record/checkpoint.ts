@@ -39,7 +39,8 @@ export function readCheckpoint(runDir: string): Checkpoint {
   if (typeof doc !== 'object' || doc === null) throw bad('is not a checkpoint');
   if (doc.schemaVersion !== 2) throw bad(`has checkpoint version ${String(doc.schemaVersion).slice(0, 20)}; this hsm-bench reads version 2`);
   const isText = (v: unknown) => typeof v === 'string';
-  const tokenOk = (t: TokenIdentity) => typeof t === 'object' && t !== null && ['slotId', 'slotDescription', 'label', 'serial', 'manufacturer', 'model'].every((k) => isText(t[k as keyof TokenIdentity]));
+  const tokenOk = (t: TokenIdentity) =>
+    typeof t === 'object' && t !== null && ['slotId', 'slotDescription', 'label', 'serial', 'manufacturer', 'model'].every((k) => isText(t[k as keyof TokenIdentity]));
   if (!isText(doc.runId) || !/^[\w.-]+$/.test(doc.runId) || !isText(doc.startedAt) || Number.isNaN(Date.parse(doc.startedAt))) throw bad('has no valid runId or startedAt');
   if (typeof doc.options !== 'object' || doc.options === null) throw bad('has no options');
   if (!Array.isArray(doc.tokens) || doc.tokens.length === 0 || !doc.tokens.every(tokenOk)) throw bad('has no valid token list');

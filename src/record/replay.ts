@@ -13,7 +13,7 @@ export function truncateToLastLine(path: string): number {
   try {
     const size = fstatSync(fd).size;
     const tail = Buffer.alloc(Math.min(size, 4096));
-    for (let end = size; end > 0; ) {
+    for (let end = size; end > 0;) {
       const start = Math.max(0, end - tail.length);
       readSync(fd, tail, 0, end - start, start);
       const newline = tail.subarray(0, end - start).lastIndexOf(0x0a);
@@ -47,7 +47,10 @@ export async function replayRecords(path: string, tokenCount: number, threadsPer
   let records = 0;
   for await (const r of readRecords(path, bad)) {
     if (r.token >= tokenCount || r.thread >= threadsPerToken) {
-      throw usageError(`${path} has a record of token ${r.token}, thread ${r.thread}; the run has ${tokenCount} tokens × ${threadsPerToken} threads`, 'the records file does not belong to this run; start a new burn-in');
+      throw usageError(
+        `${path} has a record of token ${r.token}, thread ${r.thread}; the run has ${tokenCount} tokens × ${threadsPerToken} threads`,
+        'the records file does not belong to this run; start a new burn-in',
+      );
     }
     const worker = r.token * threadsPerToken + r.thread;
     nextSequenceByWorker[worker] = Math.max(nextSequenceByWorker[worker]!, r.sequence + 1);
@@ -56,7 +59,10 @@ export async function replayRecords(path: string, tokenCount: number, threadsPer
     records++;
   }
   if (bad.count > 0) {
-    throw usageError(`${path} has ${bad.count} line(s) that are not records (first: line ${bad.first!.lineNumber}, '${bad.first!.text}')`, 'the records were changed by hand or by another program; start a new burn-in');
+    throw usageError(
+      `${path} has ${bad.count} line(s) that are not records (first: line ${bad.first!.lineNumber}, '${bad.first!.text}')`,
+      'the records were changed by hand or by another program; start a new burn-in',
+    );
   }
   return { records, nextSequenceByWorker };
 }

@@ -9,23 +9,44 @@ export function renderBurnInSummary(r: RunResult): string {
   const c = r.configurations[0]!;
   const performed = c.signaturesOk + c.signaturesFailed;
   const issueOf = (token: number) => c.workerIssues.find((i) => i.token === token);
-  const table = new Table({ head: ['Slot', 'Token', 'Serial', 'Signatures', 'Failed', 'Signatures/s', 'p50 (ms)', 'p99 (ms)', 'Longest gap (s)', 'Outages (s)', 'State'], style: { head: [], border: [] } });
+  const table = new Table({
+    head: ['Slot', 'Token', 'Serial', 'Signatures', 'Failed', 'Signatures/s', 'p50 (ms)', 'p99 (ms)', 'Longest gap (s)', 'Outages (s)', 'State'],
+    style: { head: [], border: [] },
+  });
   for (const t of c.perToken) {
     const issue = issueOf(t.token);
-    table.push([t.slotId, t.label, t.serial, t.signaturesOk, t.signaturesFailed, fixed(t.throughputPerS, 2), fixed(t.latencyMs?.p50, 2), fixed(t.latencyMs?.p99, 2), fixed(t.longestGapMs / 1000, 3), `${t.outages} (${fixed(t.outageS, 1)})`, issue ? issue.message : t.stillFailingS !== null ? `failing for ${fixed(t.stillFailingS, 1)} s` : 'ok']);
+    table.push([
+      t.slotId,
+      t.label,
+      t.serial,
+      t.signaturesOk,
+      t.signaturesFailed,
+      fixed(t.throughputPerS, 2),
+      fixed(t.latencyMs?.p50, 2),
+      fixed(t.latencyMs?.p99, 2),
+      fixed(t.longestGapMs / 1000, 3),
+      `${t.outages} (${fixed(t.outageS, 1)})`,
+      issue ? issue.message : t.stillFailingS !== null ? `failing for ${fixed(t.stillFailingS, 1)} s` : 'ok',
+    ]);
   }
-  const verdict = r.interrupted ? 'INTERRUPTED: partial results (resume with --resume)' : !signaturesFailed(r) ? 'PASSED: no signature failed' : `FAILED: ${plural(c.signaturesFailed, 'signature')} failed${c.workerIssues.length > 0 ? `, ${plural(c.workerIssues.length, 'worker issue')}` : ''}`;
+  const verdict = r.interrupted
+    ? 'INTERRUPTED: partial results (resume with --resume)'
+    : !signaturesFailed(r)
+      ? 'PASSED: no signature failed'
+      : `FAILED: ${plural(c.signaturesFailed, 'signature')} failed${c.workerIssues.length > 0 ? `, ${plural(c.workerIssues.length, 'worker issue')}` : ''}`;
   const failures = Object.entries(c.failuresByCkr);
-  return [
-    `hsm-bench ${r.tool.version} burn-in: ${r.algorithm.displayName} with ${r.mechanism.name} on ${configurationName(c)}`,
-    `backend: ${backendLine(r)}`,
-    `tokens:  ${tokenLine(r)}`,
-    `plan:    ${planLine(r)}`,
-    `started ${r.startedAt}, stopped ${r.finishedAt}; signing time ${fixed(c.durationS, 1)} s${(r.burnIn?.segments.length ?? 1) > 1 ? ` over ${r.burnIn!.segments.length} segments (resumed)` : ''}`,
-    `signatures performed: ${performed}; failed: ${c.signaturesFailed}; verified on the host: ${c.signaturesVerified}; throughput ${fixed(c.throughputPerS, 2)}/s`,
-    `latency (ms): p50 ${fixed(c.latencyMs?.p50, 2)}, p90 ${fixed(c.latencyMs?.p90, 2)}, p99 ${fixed(c.latencyMs?.p99, 2)}, max ${fixed(c.latencyMs?.max, 2)}`,
-    ...(failures.length > 0 ? [`failures by status: ${failures.map(([k, n]) => `${k} ×${n}`).join(', ')}`] : []),
-    table.toString(),
-    `verdict: ${verdict}`,
-  ].join('\n') + '\n';
+  return (
+    [
+      `hsm-bench ${r.tool.version} burn-in: ${r.algorithm.displayName} with ${r.mechanism.name} on ${configurationName(c)}`,
+      `backend: ${backendLine(r)}`,
+      `tokens:  ${tokenLine(r)}`,
+      `plan:    ${planLine(r)}`,
+      `started ${r.startedAt}, stopped ${r.finishedAt}; signing time ${fixed(c.durationS, 1)} s${(r.burnIn?.segments.length ?? 1) > 1 ? ` over ${r.burnIn!.segments.length} segments (resumed)` : ''}`,
+      `signatures performed: ${performed}; failed: ${c.signaturesFailed}; verified on the host: ${c.signaturesVerified}; throughput ${fixed(c.throughputPerS, 2)}/s`,
+      `latency (ms): p50 ${fixed(c.latencyMs?.p50, 2)}, p90 ${fixed(c.latencyMs?.p90, 2)}, p99 ${fixed(c.latencyMs?.p99, 2)}, max ${fixed(c.latencyMs?.max, 2)}`,
+      ...(failures.length > 0 ? [`failures by status: ${failures.map(([k, n]) => `${k} ×${n}`).join(', ')}`] : []),
+      table.toString(),
+      `verdict: ${verdict}`,
+    ].join('\n') + '\n'
+  );
 }

@@ -37,9 +37,17 @@ const titled = (text: string) => ({ title: { display: true, text, font: { size: 
 export function throughputChart(r: RunResult, reference: Map<number, number>, referenceName: string): ChartConfiguration {
   const points = r.configurations.map((c) => ({ x: c.tokens, y: c.throughputPerS }));
   const single = r.configurations.find((c) => c.tokens === 1);
-  const datasets: ChartConfiguration<'line'>['data']['datasets'] = [{ label: `measured (${r.algorithm.displayName})`, data: points, borderColor: PALETTE[0], backgroundColor: PALETTE[0], pointRadius: 5 }];
+  const datasets: ChartConfiguration<'line'>['data']['datasets'] = [
+    { label: `measured (${r.algorithm.displayName})`, data: points, borderColor: PALETTE[0], backgroundColor: PALETTE[0], pointRadius: 5 },
+  ];
   if (single) {
-    datasets.push({ label: 'ideal linear scaling', data: r.configurations.map((c) => ({ x: c.tokens, y: c.tokens * single.throughputPerS })), borderColor: '#888', borderDash: [6, 4], pointRadius: 0 });
+    datasets.push({
+      label: 'ideal linear scaling',
+      data: r.configurations.map((c) => ({ x: c.tokens, y: c.tokens * single.throughputPerS })),
+      borderColor: '#888',
+      borderDash: [6, 4],
+      pointRadius: 0,
+    });
   }
   if (reference.size > 0) {
     datasets.push({ label: referenceName, data: [...reference].map(([x, y]) => ({ x, y })), borderColor: PALETTE[1], backgroundColor: PALETTE[1], pointRadius: 4 });
@@ -65,8 +73,14 @@ export function perTokenChart(r: RunResult): ChartConfiguration {
   const c = r.configurations[r.configurations.length - 1]!;
   return {
     type: 'bar',
-    data: { labels: c.perToken.map(tokenTitle), datasets: [{ label: `signatures/s per token with ${configurationName(c)}`, data: c.perToken.map((t) => t.throughputPerS), backgroundColor: PALETTE[0] }] },
-    options: { plugins: titled(`Per-token throughput with ${configurationName(c)}: ${r.algorithm.displayName}`), scales: { x: axis('token (slot: label)'), y: { beginAtZero: true, ...axis('signatures per second') } } },
+    data: {
+      labels: c.perToken.map(tokenTitle),
+      datasets: [{ label: `signatures/s per token with ${configurationName(c)}`, data: c.perToken.map((t) => t.throughputPerS), backgroundColor: PALETTE[0] }],
+    },
+    options: {
+      plugins: titled(`Per-token throughput with ${configurationName(c)}: ${r.algorithm.displayName}`),
+      scales: { x: axis('token (slot: label)'), y: { beginAtZero: true, ...axis('signatures per second') } },
+    },
   };
 }
 

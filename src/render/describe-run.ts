@@ -12,7 +12,12 @@ export function backendLine(r: RunResult): string {
 
 export function planLine(r: RunResult): string {
   const p = r.plan;
-  const stop = p.signaturesPerToken !== null ? `${p.signaturesPerToken} signatures per token` : p.totalSignatures !== null && p.totalSignatures !== undefined ? `${p.totalSignatures} signatures in all` : `${p.durationS} s${r.command === 'burn-in' ? '' : ' per configuration'}`;
+  const stop =
+    p.signaturesPerToken !== null
+      ? `${p.signaturesPerToken} signatures per token`
+      : p.totalSignatures !== null && p.totalSignatures !== undefined
+        ? `${p.totalSignatures} signatures in all`
+        : `${p.durationS} s${r.command === 'burn-in' ? '' : ' per configuration'}`;
   const verify = p.verify.mode === 'all' ? 'every signature verified on the host' : p.verify.mode === 'none' ? 'no host verification' : `every ${p.verify.every}th signature verified on the host`;
   return `${stop}, ${p.warmupSignaturesPerToken} warm-up, ${plural(p.threadsPerToken, 'thread')} per token, ${verify}`;
 }

@@ -20,16 +20,50 @@ export function transportPairs(runs: JudgedRun[]): [JudgedRun, JudgedRun][] {
   return pairs;
 }
 
-const VERDICT_WORDS: Record<number, string> = { [ExitCode.ok]: 'passed', [ExitCode.signaturesFailed]: 'signatures failed', [ExitCode.thresholdFailed]: 'FAILED', [ExitCode.interrupted]: 'interrupted' };
+const VERDICT_WORDS: Record<number, string> = {
+  [ExitCode.ok]: 'passed',
+  [ExitCode.signaturesFailed]: 'signatures failed',
+  [ExitCode.thresholdFailed]: 'FAILED',
+  [ExitCode.interrupted]: 'interrupted',
+};
 const verdictOf = (j: JudgedRun) => VERDICT_WORDS[exitCodeFor([j])]!;
 
 /** The combined report of a lab run: every run's table and checks, and the transport comparisons. */
 export function renderLabReport(runs: JudgedRun[], dirs: string[], charts: (string | undefined)[]): string {
-  const out = ['# hsm-bench lab report', '', markdownTable(['Run', 'Algorithm', 'Module', 'Run directory', 'Verdict'], runs.map((j, i) => [j.name, j.result.algorithm.displayName, `${j.result.module.libraryDescription} ${j.result.module.libraryVersion}`, dirs[i]!, verdictOf(j)]), [false, false, false, false, false]), ''];
+  const out = [
+    '# hsm-bench lab report',
+    '',
+    markdownTable(
+      ['Run', 'Algorithm', 'Module', 'Run directory', 'Verdict'],
+      runs.map((j, i) => [j.name, j.result.algorithm.displayName, `${j.result.module.libraryDescription} ${j.result.module.libraryVersion}`, dirs[i]!, verdictOf(j)]),
+      [false, false, false, false, false],
+    ),
+    '',
+  ];
   for (const j of runs) {
     out.push(`## ${j.name}`, '', seedTable(j.result), '');
-    if (j.thresholds.length > 0) out.push(markdownTable(['Threshold', 'Configuration', 'Expected', 'Measured', 'Result'], j.thresholds.map((t) => [t.name, t.configuration === null ? 'run' : configurationName({ tokens: t.configuration }), t.expected, t.measured, t.passed ? 'pass' : '**FAIL**'])), '');
-    if (j.comparison) out.push(markdownTable(['Configuration', 'Baseline sig/s', 'Sig/s', 'Change', 'Result'], j.comparison.rows.map((r) => [configurationName(r), r.baselineThroughputPerS.toFixed(1), r.candidateThroughputPerS.toFixed(1), `${r.throughputChangePct} %`, r.regressions.join(', ') || 'ok'])), '');
+    if (j.thresholds.length > 0)
+      out.push(
+        markdownTable(
+          ['Threshold', 'Configuration', 'Expected', 'Measured', 'Result'],
+          j.thresholds.map((t) => [t.name, t.configuration === null ? 'run' : configurationName({ tokens: t.configuration }), t.expected, t.measured, t.passed ? 'pass' : '**FAIL**']),
+        ),
+        '',
+      );
+    if (j.comparison)
+      out.push(
+        markdownTable(
+          ['Configuration', 'Baseline sig/s', 'Sig/s', 'Change', 'Result'],
+          j.comparison.rows.map((r) => [
+            configurationName(r),
+            r.baselineThroughputPerS.toFixed(1),
+            r.candidateThroughputPerS.toFixed(1),
+            `${r.throughputChangePct} %`,
+            r.regressions.join(', ') || 'ok',
+          ]),
+        ),
+        '',
+      );
   }
   const pairs = transportPairs(runs);
   if (pairs.length > 0) out.push('## Transport comparison', '', 'Runs that differ only in the module (or host) signing with the same tokens:', '');

@@ -4,11 +4,7 @@ import { backendLine, configurationName, fixed, planLine } from './describe-run.
 /** The one Markdown table writer every Markdown renderer uses. */
 export function markdownTable(head: string[], rows: (string | number)[][], rightAligned = head.map((_, i) => i > 0)): string {
   const escape = (v: string | number) => String(v).replace(/\|/g, '\\|');
-  return [
-    `| ${head.map(escape).join(' | ')} |`,
-    `|${head.map((_, i) => (rightAligned[i] ? '---:' : '---')).join('|')}|`,
-    ...rows.map((r) => `| ${r.map(escape).join(' | ')} |`),
-  ].join('\n');
+  return [`| ${head.map(escape).join(' | ')} |`, `|${head.map((_, i) => (rightAligned[i] ? '---:' : '---')).join('|')}|`, ...rows.map((r) => `| ${r.map(escape).join(' | ')} |`)].join('\n');
 }
 
 export interface MarkdownOptions {
@@ -65,14 +61,20 @@ export function conclusions(r: RunResult): string[] {
     const slow = sorted[0]!;
     const fast = sorted[sorted.length - 1]!;
     const spread = fast.throughputPerS > 0 ? (100 * (fast.throughputPerS - slow.throughputPerS)) / fast.throughputPerS : 0;
-    lines.push(`With ${configurationName(last)}, the slowest token was ${slow.label} (slot ${slow.slotId}, serial ${slow.serial}, ${fixed(slow.throughputPerS, 1)}/s) and the fastest ${fast.label} (slot ${fast.slotId}, serial ${fast.serial}, ${fixed(fast.throughputPerS, 1)}/s): a spread of ${fixed(spread, 1)} %.`);
+    lines.push(
+      `With ${configurationName(last)}, the slowest token was ${slow.label} (slot ${slow.slotId}, serial ${slow.serial}, ${fixed(slow.throughputPerS, 1)}/s) and the fastest ${fast.label} (slot ${fast.slotId}, serial ${fast.serial}, ${fixed(fast.throughputPerS, 1)}/s): a spread of ${fixed(spread, 1)} %.`,
+    );
   }
   const failed = r.configurations.reduce((n, c) => n + c.signaturesFailed, 0);
   const total = r.configurations.reduce((n, c) => n + c.signaturesOk + c.signaturesFailed, 0);
   if (r.interrupted) lines.push('The run was interrupted: these results are partial.');
   lines.push(total === 0 ? 'No signature was made.' : failed === 0 ? `All ${total} signatures succeeded.` : `${failed} of ${total} signatures failed (see Failures).`);
   const verified = r.configurations.reduce((n, c) => n + c.signaturesVerified, 0);
-  lines.push(r.plan.verify.mode === 'none' ? 'Signatures were not verified on the host (--verify none).' : `${verified} signatures were verified on the host against each token's public key (${r.plan.verify.mode === 'all' ? 'all of them' : `every ${r.plan.verify.every}th`}).`);
+  lines.push(
+    r.plan.verify.mode === 'none'
+      ? 'Signatures were not verified on the host (--verify none).'
+      : `${verified} signatures were verified on the host against each token's public key (${r.plan.verify.mode === 'all' ? 'all of them' : `every ${r.plan.verify.every}th`}).`,
+  );
   if (r.backend.kind === 'embedded-softhsm2') {
     lines.push(`The tokens were SoftHSM2 software tokens sharing this host's ${r.host.cpuCount} CPU cores: throughput beyond ${r.host.cpuCount} tokens measures the host, not tokens.`);
   }
@@ -99,7 +101,16 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
     ),
     '',
   );
-  out.push('## Tokens', '', markdownTable(['Slot', 'Label', 'Manufacturer', 'Model', 'Serial', 'Firmware'], r.tokens.map((t) => [t.slotId, t.label, t.manufacturer, t.model, t.serial, t.firmwareVersion]), [false, false, false, false, false, false]), '');
+  out.push(
+    '## Tokens',
+    '',
+    markdownTable(
+      ['Slot', 'Label', 'Manufacturer', 'Model', 'Serial', 'Firmware'],
+      r.tokens.map((t) => [t.slotId, t.label, t.manufacturer, t.model, t.serial, t.firmwareVersion]),
+      [false, false, false, false, false, false],
+    ),
+    '',
+  );
   out.push('## Throughput', '', seedTable(r, o.reference), '');
   if (o.reference && o.reference.throughput.size > 0) out.push(`Reference: ${o.reference.name}.`, '');
   out.push(
@@ -107,12 +118,32 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
     '',
     markdownTable(
       ['Configuration', 'Slot', 'Token', 'Serial', 'Signatures', 'Failures', 'Signatures/s', 'p50 (ms)', 'p99 (ms)'],
-      r.configurations.flatMap((c) => c.perToken.map((t) => [configurationName(c), t.slotId, t.label, t.serial, t.signaturesOk, t.signaturesFailed, fixed(t.throughputPerS, 1), fixed(t.latencyMs?.p50, 2), fixed(t.latencyMs?.p99, 2)])),
+      r.configurations.flatMap((c) =>
+        c.perToken.map((t) => [
+          configurationName(c),
+          t.slotId,
+          t.label,
+          t.serial,
+          t.signaturesOk,
+          t.signaturesFailed,
+          fixed(t.throughputPerS, 1),
+          fixed(t.latencyMs?.p50, 2),
+          fixed(t.latencyMs?.p99, 2),
+        ]),
+      ),
       [false, false, false, false, true, true, true, true, true],
     ),
     '',
   );
-  out.push('## Latency (ms, successful signatures)', '', markdownTable(['Configuration', 'p50', 'p90', 'p99', 'max', 'mean'], r.configurations.map((c) => [configurationName(c), fixed(c.latencyMs?.p50, 3), fixed(c.latencyMs?.p90, 3), fixed(c.latencyMs?.p99, 3), fixed(c.latencyMs?.max, 3), fixed(c.latencyMs?.mean, 3)])), '');
+  out.push(
+    '## Latency (ms, successful signatures)',
+    '',
+    markdownTable(
+      ['Configuration', 'p50', 'p90', 'p99', 'max', 'mean'],
+      r.configurations.map((c) => [configurationName(c), fixed(c.latencyMs?.p50, 3), fixed(c.latencyMs?.p90, 3), fixed(c.latencyMs?.p99, 3), fixed(c.latencyMs?.max, 3), fixed(c.latencyMs?.mean, 3)]),
+    ),
+    '',
+  );
   const failures = r.configurations.flatMap((c) => Object.entries(c.failuresByCkr).map(([name, n]) => [configurationName(c), name, n]));
   const issues = r.configurations.flatMap((c) => c.workerIssues.map((i) => `- ${configurationName(c)}: ${i}`));
   out.push('## Failures', '', failures.length === 0 ? 'None.' : markdownTable(['Configuration', 'Status', 'Count'], failures), '');

@@ -1,16 +1,67 @@
 import { csvField } from '../record/records-csv.js';
 import type { RunResult } from '../result/run-result.js';
 
-export const SUMMARY_COLUMNS = ['algorithm', 'mechanism', 'configurationTokens', 'token', 'slotId', 'label', 'serial', 'signaturesOk', 'signaturesFailed', 'durationS', 'throughputPerS', 'efficiency', 'p50Ms', 'p90Ms', 'p99Ms', 'maxMs'];
+export const SUMMARY_COLUMNS = [
+  'algorithm',
+  'mechanism',
+  'configurationTokens',
+  'token',
+  'slotId',
+  'label',
+  'serial',
+  'signaturesOk',
+  'signaturesFailed',
+  'durationS',
+  'throughputPerS',
+  'efficiency',
+  'p50Ms',
+  'p90Ms',
+  'p99Ms',
+  'maxMs',
+];
 
 /** One row per configuration and token (its index in run.json's tokens), then the configuration's total as token "all". */
 export function renderSummaryCsv(r: RunResult): string {
   const rows: (string | number | null | undefined)[][] = [];
   for (const c of r.configurations) {
     for (const t of c.perToken) {
-      rows.push([r.algorithm.id, r.mechanism.name, c.tokens, t.token, t.slotId, t.label, t.serial, t.signaturesOk, t.signaturesFailed, '', t.throughputPerS, '', t.latencyMs?.p50, t.latencyMs?.p90, t.latencyMs?.p99, t.latencyMs?.max]);
+      rows.push([
+        r.algorithm.id,
+        r.mechanism.name,
+        c.tokens,
+        t.token,
+        t.slotId,
+        t.label,
+        t.serial,
+        t.signaturesOk,
+        t.signaturesFailed,
+        '',
+        t.throughputPerS,
+        '',
+        t.latencyMs?.p50,
+        t.latencyMs?.p90,
+        t.latencyMs?.p99,
+        t.latencyMs?.max,
+      ]);
     }
-    rows.push([r.algorithm.id, r.mechanism.name, c.tokens, 'all', '', '', '', c.signaturesOk, c.signaturesFailed, c.durationS, c.throughputPerS, c.efficiency, c.latencyMs?.p50, c.latencyMs?.p90, c.latencyMs?.p99, c.latencyMs?.max]);
+    rows.push([
+      r.algorithm.id,
+      r.mechanism.name,
+      c.tokens,
+      'all',
+      '',
+      '',
+      '',
+      c.signaturesOk,
+      c.signaturesFailed,
+      c.durationS,
+      c.throughputPerS,
+      c.efficiency,
+      c.latencyMs?.p50,
+      c.latencyMs?.p90,
+      c.latencyMs?.p99,
+      c.latencyMs?.max,
+    ]);
   }
   return [SUMMARY_COLUMNS.join(','), ...rows.map((row) => row.map((v) => csvField(v === null || v === undefined ? '' : String(v))).join(','))].join('\n') + '\n';
 }

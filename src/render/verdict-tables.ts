@@ -13,9 +13,21 @@ export function renderThresholdChecks(checks: ThresholdCheck[]): string {
 }
 
 export function renderComparisonTable(cmp: RunComparison): string {
-  const table = new Table({ head: ['Configuration', 'Baseline sig/s', 'Candidate sig/s', 'Change', 'p50 change', 'p99 change', 'Failures (base → cand)', `Result (±${cmp.maxRegressionPct} %)`], style: plain });
+  const table = new Table({
+    head: ['Configuration', 'Baseline sig/s', 'Candidate sig/s', 'Change', 'p50 change', 'p99 change', 'Failures (base → cand)', `Result (±${cmp.maxRegressionPct} %)`],
+    style: plain,
+  });
   for (const r of cmp.rows) {
-    table.push([configurationName(r), fixed(r.baselineThroughputPerS, 1), fixed(r.candidateThroughputPerS, 1), pct(r.throughputChangePct), pct(r.p50ChangePct), pct(r.p99ChangePct), `${r.baselineFailures} → ${r.candidateFailures}`, r.regressions.length > 0 ? `REGRESSION: ${r.regressions.join(', ')}` : 'ok']);
+    table.push([
+      configurationName(r),
+      fixed(r.baselineThroughputPerS, 1),
+      fixed(r.candidateThroughputPerS, 1),
+      pct(r.throughputChangePct),
+      pct(r.p50ChangePct),
+      pct(r.p99ChangePct),
+      `${r.baselineFailures} → ${r.candidateFailures}`,
+      r.regressions.length > 0 ? `REGRESSION: ${r.regressions.join(', ')}` : 'ok',
+    ]);
   }
   return table.toString() + '\n';
 }

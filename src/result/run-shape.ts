@@ -4,9 +4,18 @@ type Check = (v: unknown) => boolean;
 const str: Check = (v) => typeof v === 'string';
 const num: Check = (v) => typeof v === 'number' && Number.isFinite(v);
 const bool: Check = (v) => typeof v === 'boolean';
-const nullable = (c: Check): Check => (v) => v === null || c(v);
-const obj = (fields: Record<string, Check>): Check => (v) => typeof v === 'object' && v !== null && !Array.isArray(v) && Object.entries(fields).every(([k, c]) => c((v as Record<string, unknown>)[k]));
-const list = (c: Check): Check => (v) => Array.isArray(v) && v.every(c);
+const nullable =
+  (c: Check): Check =>
+  (v) =>
+    v === null || c(v);
+const obj =
+  (fields: Record<string, Check>): Check =>
+  (v) =>
+    typeof v === 'object' && v !== null && !Array.isArray(v) && Object.entries(fields).every(([k, c]) => c((v as Record<string, unknown>)[k]));
+const list =
+  (c: Check): Check =>
+  (v) =>
+    Array.isArray(v) && v.every(c);
 
 const latency = nullable(obj({ p50: num, p90: num, p99: num, max: num }));
 const SHAPE: Record<string, Check> = {

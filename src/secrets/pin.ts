@@ -29,7 +29,11 @@ export async function readSecret(envVar: string, file: string | undefined, inter
     try {
       secret = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
     } catch (error) {
-      throw setupError(`cannot read the ${what} file given: ${(error as NodeJS.ErrnoException).code ?? 'error'}`, `give the path of a readable file holding only the ${what}, never the ${what} itself`, error);
+      throw setupError(
+        `cannot read the ${what} file given: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+        `give the path of a readable file holding only the ${what}, never the ${what} itself`,
+        error,
+      );
     }
     if (secret === '') throw setupError(`the ${what} file given is empty`, `write the ${what} into it, with no other text`);
     return secret;

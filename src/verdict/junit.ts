@@ -12,16 +12,30 @@ interface TestCase {
 function testCases(run: JudgedRun): TestCase[] {
   const cases: TestCase[] = run.result.configurations.map((c) => {
     const problems = [
-      ...(c.signaturesFailed > 0 ? [`${c.signaturesFailed} of ${c.signaturesOk + c.signaturesFailed} signatures failed: ${Object.entries(c.failuresByCkr).map(([k, n]) => `${k} ×${n}`).join(', ')}`] : []),
+      ...(c.signaturesFailed > 0
+        ? [
+            `${c.signaturesFailed} of ${c.signaturesOk + c.signaturesFailed} signatures failed: ${Object.entries(c.failuresByCkr)
+              .map(([k, n]) => `${k} ×${n}`)
+              .join(', ')}`,
+          ]
+        : []),
       ...c.workerIssues,
     ];
     return { name: `${configurationName(c)}: ${c.throughputPerS.toFixed(1)} sig/s`, timeS: c.durationS, failure: problems.length > 0 ? problems.join('; ') : undefined };
   });
   for (const t of run.thresholds) {
-    cases.push({ name: `threshold ${t.name}${t.configuration !== null ? ` (${configurationName({ tokens: t.configuration })})` : ''}: expected ${t.expected}`, timeS: 0, failure: t.passed ? undefined : `expected ${t.expected}, measured ${t.measured}` });
+    cases.push({
+      name: `threshold ${t.name}${t.configuration !== null ? ` (${configurationName({ tokens: t.configuration })})` : ''}: expected ${t.expected}`,
+      timeS: 0,
+      failure: t.passed ? undefined : `expected ${t.expected}, measured ${t.measured}`,
+    });
   }
   for (const row of run.comparison?.rows ?? []) {
-    cases.push({ name: `baseline ${configurationName(row)}: throughput ${row.throughputChangePct} %`, timeS: 0, failure: row.regressions.length > 0 ? `regression beyond ${run.comparison!.maxRegressionPct} %: ${row.regressions.join(', ')}` : undefined });
+    cases.push({
+      name: `baseline ${configurationName(row)}: throughput ${row.throughputChangePct} %`,
+      timeS: 0,
+      failure: row.regressions.length > 0 ? `regression beyond ${run.comparison!.maxRegressionPct} %: ${row.regressions.join(', ')}` : undefined,
+    });
   }
   return cases;
 }

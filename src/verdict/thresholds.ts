@@ -74,7 +74,13 @@ export function evaluateThresholds(r: RunResult, t: Thresholds): ThresholdCheck[
   if (t.maxFailures !== undefined) checks.push({ name: 'max-failures', configuration: null, expected: `≤ ${t.maxFailures}`, measured: String(failures), passed: failures <= t.maxFailures });
   for (const [key, min] of Object.entries(t.minThroughput ?? {})) {
     const c: ConfigurationResult | undefined = key === 'largest' ? largest : r.configurations.find((x) => x.tokens === Number(key));
-    checks.push({ name: 'min-throughput', configuration: c?.tokens ?? (key === 'largest' ? null : Number(key)), expected: `≥ ${min} sig/s`, measured: c ? `${fmt(c.throughputPerS, 1)} sig/s` : 'not run', passed: c !== undefined && c.throughputPerS >= min });
+    checks.push({
+      name: 'min-throughput',
+      configuration: c?.tokens ?? (key === 'largest' ? null : Number(key)),
+      expected: `≥ ${min} sig/s`,
+      measured: c ? `${fmt(c.throughputPerS, 1)} sig/s` : 'not run',
+      passed: c !== undefined && c.throughputPerS >= min,
+    });
   }
   for (const c of t.maxP99Ms !== undefined ? r.configurations : []) {
     const p99 = c.latencyMs?.p99;

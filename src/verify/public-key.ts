@@ -1,9 +1,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 
 /** Public key material as read from a token: RSA modulus and exponent, or EC parameters and point. */
-export type PublicKeyAttributes =
-  | { family: 'rsa'; modulus: Buffer; publicExponent: Buffer }
-  | { family: 'ec'; ecParams: Buffer; ecPoint: Buffer };
+export type PublicKeyAttributes = { family: 'rsa'; modulus: Buffer; publicExponent: Buffer } | { family: 'ec'; ecParams: Buffer; ecPoint: Buffer };
 
 const EC_PUBLIC_KEY_OID = Buffer.from('06072a8648ce3d0201', 'hex');
 

@@ -69,13 +69,7 @@ function read<const N extends string>(unavailable: string, names: readonly [N, .
   return Object.fromEntries(names.map((n) => [n, env[n]!])) as Record<N, string>;
 }
 
-const picoVars = read('HSM_BENCH_TEST_PICO_UNAVAILABLE', [
-  'HSM_BENCH_TEST_PICO_MODULE',
-  'HSM_BENCH_TEST_PICO_TOKENS',
-  'HSM_BENCH_TEST_PICO_PIN',
-  'HSM_BENCH_TEST_PICO_REPLUG',
-  'HSM_BENCH_TEST_EMU',
-]);
+const picoVars = read('HSM_BENCH_TEST_PICO_UNAVAILABLE', ['HSM_BENCH_TEST_PICO_MODULE', 'HSM_BENCH_TEST_PICO_TOKENS', 'HSM_BENCH_TEST_PICO_PIN', 'HSM_BENCH_TEST_PICO_REPLUG', 'HSM_BENCH_TEST_EMU']);
 const p11kitVars = read('HSM_BENCH_TEST_P11KIT_UNAVAILABLE', [
   'HSM_BENCH_TEST_P11KIT_CLIENT',
   'HSM_BENCH_TEST_P11KIT_ADDRESS',

@@ -31,7 +31,10 @@ export class ExternalSoftHsm {
   }
 
   generateKey(tokenLabel: string, keyType: string, keyLabel: string): void {
-    execFileSync('pkcs11-tool', ['--module', this.module, '--token-label', tokenLabel, '--login', '--pin', TEST_PIN, '--keypairgen', '--key-type', keyType, '--label', keyLabel, '--id', '0a0b'], { env: { ...process.env, ...this.env }, stdio: 'pipe' });
+    execFileSync('pkcs11-tool', ['--module', this.module, '--token-label', tokenLabel, '--login', '--pin', TEST_PIN, '--keypairgen', '--key-type', keyType, '--label', keyLabel, '--id', '0a0b'], {
+      env: { ...process.env, ...this.env },
+      stdio: 'pipe',
+    });
   }
 
   /** Environment that routes the module through OpenSC's pkcs11-spy.so, logging every call to `log`. */
