@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { tokenIdentity } from '../src/engine/run-result-builder.js';
 import { sameTokens } from '../src/engine/token-setup.js';
 import { selectTokens, type TokenRef } from '../src/pkcs11/discovery.js';
 import type { ModuleInfo } from '../src/pkcs11/module.js';
 import { PinGuard } from '../src/pkcs11/pin-guard.js';
 import { parsePkcs11Uri } from '../src/pkcs11/uri.js';
-import type { TokenIdentity } from '../src/result/run-result.js';
 
 const module: ModuleInfo = { path: '/m.so', manufacturer: 'OpenSC Project', libraryDescription: 'OpenSC smartcard framework', libraryVersion: '0.23', cryptokiVersion: '2.20', instances: 'shared' };
 
@@ -27,15 +27,6 @@ function token(slotId: number, label: string, serial: string, slotDescription = 
     userPinLocked: false,
   };
 }
-const identity = (t: TokenRef): TokenIdentity => ({
-  slotId: t.slotId,
-  slotDescription: t.slotDescription,
-  label: t.label,
-  manufacturer: t.manufacturer,
-  model: t.model,
-  serial: t.serial,
-  firmwareVersion: t.firmwareVersion,
-});
 const twins = [token(0, 'Pico-HSM (UserPIN)', 'ESPICOHSMTR'), token(4, 'Pico-HSM (UserPIN)', 'ESPICOHSMTR'), token(8, 'other', '12')];
 
 describe('token selection', () => {
@@ -77,15 +68,15 @@ describe('pkcs11: URIs', () => {
 
 describe('resume finds the same tokens', () => {
   it('finds a unique token wherever it is now, and identical tokens only in their own slots', () => {
-    const saved = [identity(twins[1]!), identity(twins[0]!), identity(twins[2]!)];
+    const saved = [tokenIdentity(twins[1]!), tokenIdentity(twins[0]!), tokenIdentity(twins[2]!)];
     const moved = [twins[0]!, twins[1]!, { ...twins[2]!, slotId: '20', slotDescription: 'elsewhere' }];
     expect(sameTokens(moved, saved).map((t) => t.slotId)).toEqual(['4', '0', '20']);
   });
   it('refuses when an identical token is missing from its slot, or cannot be told apart', () => {
-    const saved = [identity(twins[0]!), identity(twins[1]!)];
+    const saved = [tokenIdentity(twins[0]!), tokenIdentity(twins[1]!)];
     expect(() => sameTokens([twins[0]!, { ...twins[1]!, slotId: '16', slotDescription: 'Virtual PCD 2 00 00' }], saved)).toThrow(/is not in its slot/);
-    expect(() => sameTokens([twins[0]!], [identity(twins[2]!)])).toThrow(/is not present/);
-    expect(() => sameTokens([twins[0]!, { ...twins[0]! }], [identity(twins[0]!)])).toThrow(/cannot tell which/);
+    expect(() => sameTokens([twins[0]!], [tokenIdentity(twins[2]!)])).toThrow(/is not present/);
+    expect(() => sameTokens([twins[0]!, { ...twins[0]! }], [tokenIdentity(twins[0]!)])).toThrow(/cannot tell which/);
   });
 });
 

@@ -1,5 +1,6 @@
 import { cpus, hostname, totalmem } from 'node:os';
-import { SCHEMA_VERSION, type ConfigurationResult, type RunResult } from '../result/run-result.js';
+import type { TokenRef } from '../pkcs11/discovery.js';
+import { SCHEMA_VERSION, type ConfigurationResult, type RunResult, type TokenIdentity } from '../result/run-result.js';
 import { withEfficiency } from '../stats/summarize.js';
 import { TOOL_VERSION } from '../version.js';
 import { durationMs, type RunPlan } from './plan.js';
@@ -10,6 +11,17 @@ export interface RunIdentity {
   runId: string;
   startedAt: Date;
 }
+
+/** What run.json keeps of a token: everything that names it, nothing of the module's handles. */
+export const tokenIdentity = (t: TokenRef): TokenIdentity => ({
+  slotId: t.slotId,
+  slotDescription: t.slotDescription,
+  label: t.label,
+  manufacturer: t.manufacturer,
+  model: t.model,
+  serial: t.serial,
+  firmwareVersion: t.firmwareVersion,
+});
 
 /** run.json as of now: what ran where, with which plan, and the configurations measured so far. */
 export function buildRunResult(id: RunIdentity, plan: RunPlan, setup: TokenSetup, configurations: ConfigurationResult[], interrupted: boolean, burnIn?: RunResult['burnIn']): RunResult {
@@ -37,15 +49,7 @@ export function buildRunResult(id: RunIdentity, plan: RunPlan, setup: TokenSetup
     },
     backend: setup.embedded ? { kind: 'embedded-softhsm2', workspace: setup.embedded.workspace } : { kind: 'module' },
     module: setup.mod.info,
-    tokens: setup.tokens.map((t) => ({
-      slotId: t.slotId,
-      slotDescription: t.slotDescription,
-      label: t.label,
-      manufacturer: t.manufacturer,
-      model: t.model,
-      serial: t.serial,
-      firmwareVersion: t.firmwareVersion,
-    })),
+    tokens: setup.tokens.map(tokenIdentity),
     algorithm: { id: a.id, displayName: a.displayName, family: a.family, bits: a.bits, curve: a.family === 'ec' ? a.curve : null },
     mechanism: { name: setup.mechanism.name, hostDigest: setup.mechanism.hostDigest },
     keyLabel: plan.keyLabel,
