@@ -1,9 +1,10 @@
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readRecords, type SignatureRecord } from '../src/record/records-csv.js';
 import type { RunResult } from '../src/result/run-result.js';
-import { runCli, runCliAndAct, runCliAndSignal, runDirOf, tempDir } from './helpers/cli.js';
+import { BIN, runCli, runCliAndAct, runCliAndSignal, runCliAsync, runDirOf, tempDir } from './helpers/cli.js';
 import { buildFaultyModule, ExternalSoftHsm, TEST_PIN } from './helpers/softhsm-module.js';
 
 const workspace = tempDir('burnin-ws');
@@ -55,6 +56,14 @@ describe('hsm-bench burn-in', () => {
     const before = (await recordsOf(dir)).length;
     expect(before).toBeGreaterThan(0);
     expect(before).toBeLessThan(100000);
+    // The report of the killed run counts what is on disk and says it is partial.
+    const report = runCli(['report', dir, '--format', 'md,json'], env);
+    expect(report.status).toBe(0);
+    expect(report.stderr).toMatch(/is a partial run/);
+    const partial = readRun(dir);
+    expect(partial.interrupted).toBe(true);
+    expect(partial.configurations[0]!.signaturesOk + partial.configurations[0]!.signaturesFailed).toBe(before);
+    expect(readFileSync(join(dir, 'report.md'), 'utf8')).toMatch(/The run was interrupted: these results are partial\.[\s\S]*All \d+ signatures succeeded/);
     const resumed = runCli(['burn-in', '--resume', dir, '--json'], env);
     expect(resumed.status).toBe(0);
     expect(resumed.stderr).toMatch(/resuming .*: \d+ signatures on disk/);
@@ -166,5 +175,38 @@ describe('hsm-bench burn-in', () => {
     for (const t of c.perToken) expect(t.outageS).toBeGreaterThanOrEqual(0);
     const checkpoint = JSON.parse(readFileSync(join(runDirOf(r), 'checkpoint.json'), 'utf8'));
     expect(checkpoint.pinRefused).toEqual([0, 1]);
+  });
+
+  it('resumes from another folder a run started with relative paths, in the same workspace and run directory', async () => {
+    const start = tempDir('relative-start');
+    const elsewhere = tempDir('relative-elsewhere');
+    const args = ['burn-in', '--alg', 'p256', '--tokens', '1', '--signatures', '50000', '--verify', 'none', '--out', 'out', '--workspace', 'ws'];
+    const killed = await new Promise<number | null>((resolve) => {
+      const child = spawn(process.execPath, [BIN, ...args], { cwd: start, env: { ...process.env, CI: 'true' } });
+      let err = '';
+      child.stderr.on('data', (d) => {
+        err += d;
+        if (/records in/.test(err)) setTimeout(() => child.kill('SIGKILL'), 800);
+      });
+      child.on('close', resolve);
+    });
+    expect(killed).toBeNull();
+    const dir = join(start, 'out', readdirSync(join(start, 'out'))[0]!);
+    const r = spawnSync(process.execPath, [BIN, 'burn-in', '--resume', dir], { cwd: elsewhere, env: { ...process.env, CI: 'true' }, encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(readdirSync(elsewhere)).toEqual([]);
+    // Still the one token the run created: the resume made no workspace or token of its own.
+    expect(readdirSync(join(start, 'ws', 'tokens'))).toHaveLength(1);
+  });
+
+  it('two first runs at once on a new workspace: one signs, the other is refused, and no key is made twice', async () => {
+    const ws = tempDir('race-ws');
+    const args = (out: string) => ['burn-in', '--alg', 'p256', '--tokens', '1', '--signatures', '200', '--out', out];
+    const [a, b] = await Promise.all([tempDir('race-a'), tempDir('race-b')].map((out) => runCliAsync(args(out), { HSM_BENCH_WORKSPACE: ws })));
+    const statuses = [a!.status, b!.status].sort();
+    expect(statuses).toEqual([0, 3]);
+    expect((a!.status === 3 ? a! : b!).stderr).toMatch(/workspace .* is in use by another hsm-bench \(process \d+\)/);
+    const again = runCli(args(tempDir('race-c')), { HSM_BENCH_WORKSPACE: ws });
+    expect(again.status).toBe(0);
   });
 });

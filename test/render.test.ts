@@ -1,4 +1,4 @@
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadImage, createCanvas } from 'canvas';
 import { describe, expect, it } from 'vitest';
@@ -112,6 +112,14 @@ describe('hsm-bench report', () => {
     const r = runCli(['report', dir]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/schema version 99; this hsm-bench reads version 2/);
+  });
+
+  it('counts and names torn or junk record lines instead of drawing them', () => {
+    const dir = fixtureRun('run-rsa2048');
+    appendFileSync(join(dir, 'records', 'tokens-2.csv'), '2,1,0,999,12\nnot a record\n');
+    const r = runCli(['report', dir, '--format', 'png']);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/records\/tokens-2\.csv: 2 line\(s\) are not records and were skipped \(first: line \d+\)/);
   });
 
   it('rejects an unknown format', () => {

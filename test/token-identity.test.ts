@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tokenIdentity } from '../src/engine/run-result-builder.js';
 import { sameTokens } from '../src/engine/token-setup.js';
@@ -5,6 +7,11 @@ import { selectTokens, type TokenRef } from '../src/pkcs11/discovery.js';
 import type { ModuleInfo } from '../src/pkcs11/module.js';
 import { PinGuard } from '../src/pkcs11/pin-guard.js';
 import { parsePkcs11Uri } from '../src/pkcs11/uri.js';
+import { replayRecords } from '../src/record/replay.js';
+import { ConfigurationStats } from '../src/stats/configuration-stats.js';
+import { sharesTokens } from '../src/verdict/compare.js';
+import { tempDir } from './helpers/cli.js';
+import type { RunResult } from '../src/result/run-result.js';
 
 const module: ModuleInfo = { path: '/m.so', manufacturer: 'OpenSC Project', libraryDescription: 'OpenSC smartcard framework', libraryVersion: '0.23', cryptokiVersion: '2.20', instances: 'shared' };
 
@@ -105,5 +112,25 @@ describe('PIN guard', () => {
     );
     expect(presented[0]).toBe(1);
     expect(guard.refused(0)).toBe(true);
+  });
+});
+
+describe('runs on the same tokens', () => {
+  it('are compared token by token, never as joined text: serials 12 and 123 differ', () => {
+    const run = (...serials: string[]) => ({ tokens: serials.map((serial, i) => tokenIdentity(token(4 * i, 'card', serial))) }) as unknown as RunResult;
+    expect(sharesTokens(run('12'), run('123'))).toBe(false);
+    expect(sharesTokens(run('1', '23'), run('12', '3'))).toBe(false);
+    expect(sharesTokens(run('a', 'b'), run('a', 'b', 'c', 'd'))).toBe(true);
+  });
+});
+
+describe('records of a resumed run', () => {
+  it('that name a token or thread the run does not have are refused as bad input (exit 2), not a crash', async () => {
+    const path = join(tempDir('replay'), 'burn-in.csv');
+    writeFileSync(path, 'configuration,token,thread,sequence,startOffsetUs,latencyUs,status,verified\n1,0,0,0,10,100,CKR_OK,\n1,7,0,0,20,100,CKR_OK,\n');
+    await expect(replayRecords(path, 2, 1, new ConfigurationStats(2))).rejects.toMatchObject({
+      exitCode: 2,
+      message: expect.stringMatching(/record of token 7, thread 0; the run has 2 tokens × 1 threads/),
+    });
   });
 });

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { usageError } from '../errors.js';
+import type { BadLines } from '../record/records-csv.js';
 import { writeFileAtomic } from '../result/run-directory.js';
 import type { RunResult } from '../result/run-result.js';
 import { latencyCurve } from '../stats/latency-curve.js';
@@ -39,7 +40,15 @@ export async function writeReports(dir: string, r: RunResult, formats: readonly 
   if (formats.includes('png') && r.configurations.length > 0) {
     try {
       const renderer = await chartRenderer();
-      const curves = await Promise.all(r.configurations.map((c) => latencyCurve(dir, c.recordsFile)));
+      const curves = await Promise.all(
+        r.configurations.map(async (c) => {
+          const bad: BadLines = { count: 0 };
+          const curve = await latencyCurve(dir, c.recordsFile, bad);
+          // Torn or foreign lines are never taken as signatures; the reader is told how many there were.
+          if (bad.count > 0) warnings.push(`${join(dir, c.recordsFile)}: ${bad.count} line(s) are not records and were skipped (first: line ${bad.first!.lineNumber})`);
+          return curve;
+        }),
+      );
       mkdirSync(join(dir, 'charts'), { recursive: true });
       const drawn: [string, string, Parameters<typeof renderer.renderToBuffer>[0]][] = [
         ['charts/throughput.png', 'Throughput vs number of tokens', throughputChart(r, refThroughput, refName)],

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { readRecords } from '../record/records-csv.js';
+import { readRecords, type BadLines } from '../record/records-csv.js';
 import { latencyHistogram } from './latency-histogram.js';
 
 export interface LatencyCurvePoint {
@@ -11,9 +11,9 @@ export interface LatencyCurvePoint {
 export const CURVE_PERCENTILES = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 97.5, 99, 99.5, 99.9, 100];
 
 /** The latency distribution of one configuration's successful signatures, rebuilt from its records file. */
-export async function latencyCurve(runDir: string, recordsFile: string): Promise<LatencyCurvePoint[]> {
+export async function latencyCurve(runDir: string, recordsFile: string, bad?: BadLines): Promise<LatencyCurvePoint[]> {
   const h = latencyHistogram();
-  for await (const r of readRecords(join(runDir, recordsFile))) {
+  for await (const r of readRecords(join(runDir, recordsFile), bad)) {
     if (r.status === 'CKR_OK' && r.verified !== false) h.recordValue(Math.max(1, r.latencyUs));
   }
   if (h.totalCount === 0) return [];

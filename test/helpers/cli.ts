@@ -38,6 +38,9 @@ export function runCliAndAct(args: string[], env: Record<string, string>, when: 
   });
 }
 
+/** Runs the CLI without blocking, so that several can run at once. */
+export const runCliAsync = (args: string[], env: Record<string, string>) => runCliAndAct(args, env, /(?!)/, 0, () => {});
+
 /** Starts the CLI and sends `signal` `delayMs` after stderr shows `when`. */
 export const runCliAndSignal = (args: string[], env: Record<string, string>, when: RegExp, signal: NodeJS.Signals, delayMs: number) =>
   runCliAndAct(args, env, when, delayMs, (child) => child.kill(signal));
