@@ -110,7 +110,48 @@ describe('what can be checked is checked before the first signature', () => {
   });
 });
 
+/** A 2 MB tmpfs (root only): a disk that fills up during a run. */
+function smallDisk(): { dir: string; release: () => void } | undefined {
+  const dir = tempDir('full');
+  if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', dir]).status !== 0) return undefined;
+  return { dir, release: () => spawnSync('umount', [dir]) };
+}
+const canMount = (() => {
+  const probe = smallDisk();
+  probe?.release();
+  return probe !== undefined;
+})();
+
 describe('the machine fails', () => {
+  it.skipIf(!canMount)('a disk that fills up stops a burn-in cleanly (exit 3, path and error named), and the run resumes elsewhere', async () => {
+    const disk = smallDisk()!;
+    try {
+      const ws = { HSM_BENCH_WORKSPACE: tempDir('full-ws') };
+      const r = runCli(['burn-in', '--alg', 'p256', '--tokens', '1', '--signatures', '120000', '--verify', 'none', '--out', disk.dir], ws);
+      expect(r.status).toBe(3);
+      expectCleanError(r.stderr.slice(r.stderr.indexOf('hsm-bench: error')));
+      expect(r.stderr).toMatch(/cannot write .*records\/burn-in\.csv: ENOSPC/);
+      const copy = join(tempDir('full-copy'), 'run');
+      spawnSync('cp', ['-r', join(disk.dir, readdirSync(disk.dir)[0]!), copy]);
+      const resumed = runCli(['burn-in', '--resume', copy], ws);
+      expect(resumed.status).toBe(0);
+      expect(resumed.stdout).toMatch(/signatures performed: 120000; failed: 0/);
+    } finally {
+      disk.release();
+    }
+  });
+  it.skipIf(!canMount)('a disk that fills up stops scale the same way', () => {
+    const disk = smallDisk()!;
+    try {
+      const r = runCli(['scale', '--alg', 'p256', '--tokens', '1', '--signatures-per-token', '100000', '--verify', 'none', '--out', disk.dir], { HSM_BENCH_WORKSPACE: tempDir('full-ws2') });
+      expect(r.status).toBe(3);
+      expect(r.stderr).toMatch(/cannot write .*records\/tokens-1\.csv: ENOSPC/);
+      expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+    } finally {
+      disk.release();
+    }
+  });
+
   it('results to a full stdout: exit 3 with a message, no trace', () => {
     const dir = tempDir('devfull');
     const full = openSync('/dev/full', 'w');
