@@ -1,15 +1,15 @@
 import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { runBurnIn } from '../engine/burn-in.js';
-import { exitWith, usageError } from '../errors.js';
-import { renderBurnInSummary } from '../render/burn-in-summary.js';
-import { writeReports } from '../render/write-reports.js';
 import { burnInPlan, durationMs, parseDurationNs, type BurnInOptions } from '../engine/plan.js';
-import { exitCodeFor, judgeRun } from '../verdict/verdict.js';
+import { usageError } from '../errors.js';
+import { renderBurnInSummary } from '../render/burn-in-summary.js';
+import { finishRun } from './run-pipeline.js';
+import { pinSource } from './scale.js';
 import { isInteractive, Progress } from './terminal.js';
 import { addSigningOptions } from './signing-options.js';
 import { addTokenOptions } from './token-options.js';
-import { addVerdictOptions, reportVerdict, verdictPlan, type VerdictFlags } from './verdict-options.js';
+import { addVerdictOptions, verdictPlan, type VerdictFlags } from './verdict-options.js';
 
 /** The flags that make up a burn-in's plan: its checkpoint has them, a resume cannot change them. */
 const RESUME_FIXED = [
@@ -43,7 +43,7 @@ export function burnInCommand(): Command {
     .option('--resume <run-dir>', 'continue a burn-in that was killed, from its checkpoint and records');
   return addVerdictOptions(addTokenOptions(command)).action(
     async (o: BurnInOptions & VerdictFlags & { alg?: string; pinEnv: string; pinFile?: string; json?: boolean; resume?: string }, command: Command) => {
-      const { pinEnv, pinFile, json, resume, junit } = o;
+      const { resume } = o;
       if (resume !== undefined) {
         // A resume continues the run as it was planned (its checkpoint holds the plan): a flag that would change
         // it is refused rather than silently ignored.
@@ -82,14 +82,8 @@ export function burnInCommand(): Command {
       const plan = resume === undefined ? burnInPlan(options) : undefined;
       const verdict = verdictPlan(o, { tokenCounts: plan?.tokenCounts ?? [Number(o.tokens) || 1], algorithmId: plan?.algorithm.id });
       const ui = new Progress(isInteractive(), durationMs(parseDurationNs(o.progressInterval, '--progress-interval', 100)));
-      const { result, dir } = await runBurnIn(options, { pinEnv, pinFile, interactive: isInteractive() && Boolean(process.stdin.isTTY) }, ui, resume);
-      const reports = await writeReports(dir, result, ['md', 'csv', 'png'], undefined);
-      reports.warnings.forEach((w) => ui.log(`warning: ${w}`));
-      process.stdout.write(json ? JSON.stringify(result, null, 2) + '\n' : renderBurnInSummary(result));
-      ui.log(`results: ${dir}`);
-      const judged = judgeRun(`burn-in-${result.algorithm.id}`, result, verdict.thresholds, verdict.baseline);
-      reportVerdict([judged], junit, (text) => (json ? process.stderr : process.stdout).write(text));
-      exitWith(exitCodeFor([judged]));
+      const outcome = await runBurnIn(options, pinSource(o), ui, resume);
+      await finishRun(`burn-in-${outcome.result.algorithm.id}`, outcome, verdict, o, renderBurnInSummary, ui);
     },
   );
 }

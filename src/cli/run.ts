@@ -1,16 +1,18 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { exitWith, usageError } from '../errors.js';
+import { runScale } from '../engine/scale.js';
+import { usageError } from '../errors.js';
 import { readLabFile, type Lab } from '../lab/lab-file.js';
 import { chartRenderer } from '../render/charts.js';
 import { comparisonChart } from '../render/comparison.js';
 import { renderLabReport, transportPairs } from '../render/lab-report.js';
 import { renderScaleTable } from '../render/terminal-table.js';
-import { exitCodeFor, judgeRun, type JudgedRun } from '../verdict/verdict.js';
-import { scaleAndReport } from './scale.js';
+import { judgeRun, type JudgedRun } from '../verdict/verdict.js';
+import { conclude, writeRunReports } from './run-pipeline.js';
+import { checkWritableFile } from './verdict-options.js';
+import { pinSource } from './scale.js';
 import { Progress } from './terminal.js';
-import { reportVerdict } from './verdict-options.js';
 
 const stamp = () => new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
 
@@ -20,10 +22,11 @@ async function runLab(lab: Lab, ui: Progress): Promise<{ judged: JudgedRun[]; di
   const dirs: string[] = [];
   for (const run of lab.runs) {
     ui.log(`run ${run.name}: ${run.plan.algorithm.id} on ${run.plan.backend.kind === 'module' ? run.plan.backend.path : 'embedded SoftHSM2'}, ${run.plan.tokenCounts.join(',')} tokens`);
-    const { result, dir } = await scaleAndReport(run.plan, run, lab.reference, ui);
-    judged.push(judgeRun(run.name, result, run.thresholds, run.baseline));
-    dirs.push(dir);
-    if (result.interrupted) break;
+    const outcome = await runScale(run.plan, pinSource(run), ui);
+    await writeRunReports(outcome, lab.reference, ui);
+    judged.push(judgeRun(run.name, outcome.result, run.thresholds, run.baseline));
+    dirs.push(outcome.dir);
+    if (outcome.result.interrupted) break;
   }
   const combinedDir = join(lab.out, `lab-${stamp()}`);
   mkdirSync(combinedDir, { recursive: true });
@@ -51,6 +54,7 @@ export function runCommand(): Command {
     .option('--json', 'print the results of every run as JSON')
     .action(async (o: { config: string; only?: string; junit?: string; json?: boolean }) => {
       const lab = readLabFile(o.config);
+      if (o.junit !== undefined) checkWritableFile('--junit', o.junit);
       if (o.only !== undefined) {
         const names = o.only.split(',');
         const unknown = names.filter((n) => !lab.runs.some((r) => r.name === n));
@@ -74,8 +78,7 @@ export function runCommand(): Command {
       } else {
         for (const j of judged) process.stdout.write(`\n== ${j.name} ==\n${renderScaleTable(j.result)}`);
       }
-      reportVerdict(judged, o.junit, (text) => (o.json ? process.stderr : process.stdout).write(text));
       ui.log(`combined report: ${join(combinedDir, 'combined.md')}`);
-      exitWith(exitCodeFor(judged));
+      conclude(judged, o);
     });
 }

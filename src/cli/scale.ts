@@ -1,16 +1,16 @@
 import { Command } from 'commander';
-import { exitWith, usageError } from '../errors.js';
-import { addSigningOptions } from './signing-options.js';
-import { scalePlan, type RunPlan, type ScaleOptions } from '../engine/plan.js';
-import { runScale, type RunOutcome } from '../engine/scale.js';
+import { scalePlan, type ScaleOptions } from '../engine/plan.js';
+import { runScale } from '../engine/scale.js';
+import { usageError } from '../errors.js';
 import { ALGORITHMS } from '../pkcs11/algorithms.js';
-import { readReference, type Reference } from '../render/reference.js';
+import { readReference } from '../render/reference.js';
 import { renderScaleTable } from '../render/terminal-table.js';
-import { writeReports } from '../render/write-reports.js';
+import type { PinSource } from '../secrets/pin.js';
+import { finishRun } from './run-pipeline.js';
+import { addSigningOptions } from './signing-options.js';
 import { isInteractive, Progress } from './terminal.js';
 import { addTokenOptions } from './token-options.js';
-import { addVerdictOptions, reportVerdict, verdictPlan, type VerdictFlags } from './verdict-options.js';
-import { exitCodeFor, judgeRun } from '../verdict/verdict.js';
+import { addVerdictOptions, verdictPlan, type VerdictFlags } from './verdict-options.js';
 
 export function scaleCommand(): Command {
   const command = addSigningOptions(new Command('scale'), '10')
@@ -25,20 +25,10 @@ export function scaleCommand(): Command {
     const verdict = verdictPlan(options, { tokenCounts: plan.tokenCounts, algorithmId: plan.algorithm.id });
     const reference = options.reference ? readReference(options.reference) : undefined;
     const ui = new Progress();
-    const { result, dir } = await scaleAndReport(plan, options, reference, ui);
-    process.stdout.write(options.json ? JSON.stringify(result, null, 2) + '\n' : renderScaleTable(result));
-    ui.log(`results: ${dir}`);
-    const judged = judgeRun(`${result.algorithm.id}`, result, verdict.thresholds, verdict.baseline);
-    // With --json, stdout carries only run.json; the checks go to stderr.
-    reportVerdict([judged], options.junit, (text) => (options.json ? process.stderr : process.stdout).write(text));
-    exitWith(exitCodeFor([judged]));
+    const outcome = await runScale(plan, pinSource(options), ui);
+    await finishRun(plan.algorithm.id, outcome, verdict, { ...options, reference }, renderScaleTable, ui);
   });
 }
 
-/** Runs the scaling experiment and writes its reports; run.json is on disk before the reports, the verdict comes after both. */
-export async function scaleAndReport(plan: RunPlan, pin: { pinEnv: string; pinFile?: string }, reference: Reference | undefined, ui: Progress): Promise<RunOutcome> {
-  const outcome = await runScale(plan, { pinEnv: pin.pinEnv, pinFile: pin.pinFile, interactive: isInteractive() && Boolean(process.stdin.isTTY) }, ui);
-  const reports = await writeReports(outcome.dir, outcome.result, ['md', 'csv', 'png'], reference);
-  reports.warnings.forEach((w) => ui.log(`warning: ${w}`));
-  return outcome;
-}
+/** Where a run's PIN comes from: the flags, and a masked prompt only when a person is at the terminal. */
+export const pinSource = (o: { pinEnv: string; pinFile?: string }): PinSource => ({ pinEnv: o.pinEnv, pinFile: o.pinFile, interactive: isInteractive() && Boolean(process.stdin.isTTY) });

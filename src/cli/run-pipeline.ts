@@ -1,0 +1,38 @@
+import { exitWith } from '../errors.js';
+import type { RunOutcome } from '../engine/scale.js';
+import type { Reference } from '../render/reference.js';
+import { writeReports } from '../render/write-reports.js';
+import type { RunResult } from '../result/run-result.js';
+import { exitCodeFor, judgeRun, type JudgedRun } from '../verdict/verdict.js';
+import type { Progress } from './terminal.js';
+import { reportVerdict, type VerdictPlan } from './verdict-options.js';
+
+/**
+ * The one pipeline after signing, for scale, burn-in and lab runs: run.json is on disk already (the engines
+ * write it as they go), then the reports, then the judgement; a failed threshold never costs a report.
+ */
+export async function writeRunReports(outcome: RunOutcome, reference: Reference | undefined, ui: Progress): Promise<void> {
+  const reports = await writeReports(outcome.dir, outcome.result, ['md', 'csv', 'png'], reference);
+  reports.warnings.forEach((w) => ui.log(`warning: ${w}`));
+}
+
+/** Prints what was checked and writes JUnit (to stderr with --json, so stdout stays machine-readable), then exits with the verdict. */
+export function conclude(judged: JudgedRun[], o: { json?: boolean; junit?: string }): void {
+  reportVerdict(judged, o.junit, (text) => (o.json ? process.stderr : process.stdout).write(text));
+  exitWith(exitCodeFor(judged));
+}
+
+/** A single run: its reports, its result on stdout (text or run.json), its verdict. */
+export async function finishRun(
+  name: string,
+  outcome: RunOutcome,
+  verdict: VerdictPlan,
+  o: { json?: boolean; junit?: string; reference?: Reference },
+  render: (r: RunResult) => string,
+  ui: Progress,
+): Promise<void> {
+  await writeRunReports(outcome, o.reference, ui);
+  process.stdout.write(o.json ? JSON.stringify(outcome.result, null, 2) + '\n' : render(outcome.result));
+  ui.log(`results: ${outcome.dir}`);
+  conclude([judgeRun(name, outcome.result, verdict.thresholds, verdict.baseline)], o);
+}
