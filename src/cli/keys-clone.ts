@@ -1,12 +1,14 @@
 import { Command } from 'commander';
 import { setupError, usageError } from '../errors.js';
-import { cloneKeyPair, DEFAULT_KEK_LABEL, importKek } from '../pkcs11/clone.js';
+import { cloneKeyPair, DEFAULT_KEK_LABEL, importKek, proveClone, sourceKeyPair } from '../pkcs11/clone.js';
+import { cloneWithDkek, dkekShares, readerOf } from '../pkcs11/dkek-clone.js';
+import type { Pkcs11Module } from '../pkcs11/module.js';
 import { tokenName } from '../pkcs11/discovery.js';
 import { createKekShare, openKekShare } from '../secrets/kek-share.js';
 import { readSecret } from '../secrets/pin.js';
 import { isInteractive } from './terminal.js';
 import { addTokenOptions, type TokenOptions } from './token-options.js';
-import { withTokenSessions } from './token-sessions.js';
+import { withTokenSessions, type TokenSession } from './token-sessions.js';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -49,24 +51,67 @@ export function kekCommand(): Command {
   return new Command('kek').description('the shared key-encryption key that lets tokens pass keys to each other wrapped').addCommand(create).addCommand(importCmd);
 }
 
+/** The source and target sessions that --from and --to name among the selected tokens. */
+function sides(sessions: TokenSession[], o: { from: string; to: string }): { source: TokenSession; targets: TokenSession[] } {
+  const slots = `slots: ${sessions.map((s) => s.token.slotId).join(', ')}`;
+  const source = sessions.find((s) => s.token.slotId === o.from);
+  if (!source) throw setupError(`no selected token in slot ${o.from}`, slots);
+  const wanted = o.to === 'all' ? sessions.filter((s) => s !== source).map((s) => s.token.slotId) : o.to.split(',');
+  if (wanted.includes(o.from)) throw usageError('--to names the --from slot', 'a token cannot be cloned onto itself');
+  const missing = wanted.filter((id) => !sessions.some((s) => s.token.slotId === id));
+  if (missing.length > 0) throw setupError(`no selected token in slot ${missing.join(', ')}`, slots);
+  const targets = wanted.map((id) => sessions.find((s) => s.token.slotId === id)!);
+  if (targets.length === 0) throw setupError('there is no other token to clone to');
+  return { source, targets };
+}
+
+/**
+ * SmartCard-HSMs (through OpenSC) clone under their DKEK with OpenSC's tools; every other token under the shared
+ * KEK through PKCS#11. Returns the PC/SC readers of the tokens when they are SmartCard-HSMs.
+ */
+function dkekReaders(mod: Pkcs11Module, tokens: TokenSession[]): number[] | undefined {
+  if (mod.info.manufacturer !== 'OpenSC Project') return undefined;
+  const readers = tokens.map((s) => readerOf(s.token.slotDescription));
+  if (readers.some((r) => r === undefined)) return undefined;
+  const shares = readers.map((r) => dkekShares(r!));
+  if (shares.some((n) => n === undefined)) return undefined;
+  const without = tokens.filter((_, i) => shares[i] === 0);
+  if (without.length > 0) {
+    throw setupError(
+      `token ${tokenName(without[0]!.token)} is a SmartCard-HSM initialised without DKEK shares: its keys can never leave it`,
+      'initialise the tokens with the same DKEK share (sc-hsm-tool --initialize --dkek-shares 1, then --import-dkek-share; see README: keys), then create the key again',
+    );
+  }
+  return readers as number[];
+}
+
 export function cloneCommand(): Command {
   return addTokenOptions(new Command('clone'))
-    .description('copy a key pair to other tokens, wrapped under the shared KEK: private key material never leaves a token in the clear')
+    .description('copy a key pair to other tokens, wrapped inside the tokens (under the shared KEK, or a SmartCard-HSM DKEK): private key material never leaves a token in the clear')
     .requiredOption('--label <label>', 'CKA_LABEL of the key pair to clone')
     .requiredOption('--from <slot>', 'slot id of the token that has the key pair')
     .requiredOption('--to <slots>', "slot ids to copy to, comma-separated, or 'all' (every other selected token)")
     .option('--kek-label <label>', 'CKA_LABEL of the KEK on the tokens', DEFAULT_KEK_LABEL)
     .action(async (o: TokenOptions & { label: string; from: string; to: string; kekLabel: string }) => {
-      await withTokenSessions(o, (mod, sessions) => {
-        const source = sessions.find((s) => s.token.slotId === o.from);
-        if (!source) throw setupError(`no selected token in slot ${o.from}`, `slots: ${sessions.map((s) => s.token.slotId).join(', ')}`);
-        const wanted = o.to === 'all' ? sessions.filter((s) => s !== source).map((s) => s.token.slotId) : o.to.split(',');
-        if (wanted.includes(o.from)) throw usageError('--to names the --from slot', 'a token cannot be cloned onto itself');
-        const missing = wanted.filter((id) => !sessions.some((s) => s.token.slotId === id));
-        if (missing.length > 0) throw setupError(`no selected token in slot ${missing.join(', ')}`, `slots: ${sessions.map((s) => s.token.slotId).join(', ')}`);
-        const targets = wanted.map((id) => sessions.find((s) => s.token.slotId === id)!);
-        if (targets.length === 0) throw setupError('there is no other token to clone to');
-        cloneKeyPair(mod.lib, source, targets, o.label, o.kekLabel, say);
+      let dkek: (() => Promise<void>) | undefined;
+      await withTokenSessions(o, (mod, sessions, pin) => {
+        const { source, targets } = sides(sessions, o);
+        const readers = dkekReaders(mod, [source, ...targets]);
+        if (readers === undefined) return cloneKeyPair(mod.lib, source, targets, o.label, o.kekLabel, say);
+        const key = sourceKeyPair(mod.lib, source, targets, o.label);
+        const named = (s: TokenSession, i: number) => ({ reader: readers[i]!, name: tokenName(s.token) });
+        dkek = async () => {
+          cloneWithDkek(named(source, 0), key.id.toString('hex'), targets.map((t, i) => named(t, i + 1)), pin ?? '', say);
+          // This process's OpenSC sees objects another program made only once the module is opened again.
+          const targetOnly = { ...o, slots: targets.map((t) => t.token.slotId).join(','), serials: undefined, tokenUri: undefined, tokenLabel: undefined };
+          await withTokenSessions(targetOnly, (again, clones) => {
+            for (const t of clones) {
+              proveClone(again.lib, t, o.label, key.publicKey);
+              say(`token ${tokenName(t.token)}: cloned '${o.label}' from ${tokenName(source.token)} under the DKEK; its signature verifies against the source's public key`);
+            }
+          });
+        };
       });
+      await dkek?.();
     });
 }

@@ -14,7 +14,7 @@ export interface TokenSession {
  * Opens the selected tokens with a logged-in read-write session each, runs `work`, then closes everything.
  * Used by the key commands; a PIN failure stops before any token is changed (login() never retries it).
  */
-export async function withTokenSessions<T>(o: TokenOptions, work: (mod: Pkcs11Module, sessions: TokenSession[]) => Promise<T> | T): Promise<T> {
+export async function withTokenSessions<T>(o: TokenOptions, work: (mod: Pkcs11Module, sessions: TokenSession[], pin: string | undefined) => Promise<T> | T): Promise<T> {
   const selection = tokenSelection(o);
   const backend = resolveBackend(o);
   const mod = Pkcs11Module.open(backend.modulePath);
@@ -28,7 +28,7 @@ export async function withTokenSessions<T>(o: TokenOptions, work: (mod: Pkcs11Mo
       sessions.push({ token, session });
       if (token.loginRequired) login(mod.lib, session, token, pin!, { guard, token: index });
     }
-    return await work(mod, sessions);
+    return await work(mod, sessions, pin);
   } finally {
     for (const s of sessions) closeSessionQuietly(mod.lib, s.session);
     mod.close();

@@ -13,7 +13,7 @@ export const DEFAULT_KEK_LABEL = 'hsm-bench-kek';
 /** AES key wrap with padding (RFC 5649): wraps private keys of any length under an AES key-encryption key. */
 const WRAP_MECHANISM = { mechanism: pkcs11.CKM_AES_KEY_WRAP_PAD };
 
-interface Side {
+export interface Side {
   token: TokenRef;
   session: Buffer;
 }
@@ -46,7 +46,7 @@ export function importKek(lib: pkcs11.PKCS11, s: Side, key: Buffer, label: strin
   } catch (error) {
     throw setupError(
       `token ${tokenName(s.token)} refused to import the KEK as an AES wrapping key: ${describe(error)}`,
-      "this token takes no KEK through PKCS#11; SmartCard-HSMs share keys through their own DKEK scheme (sc-hsm-tool), which 'keys clone' does not drive",
+      "this token takes no KEK through PKCS#11; SmartCard-HSMs share keys through their DKEK instead, which 'keys clone' uses without any KEK (see README: keys)",
       error,
     );
   }
@@ -86,26 +86,12 @@ const sameKey = (x: PublicKeyAttributes, y: PublicKeyAttributes) =>
  * key, and its public key must equal the source's, before the clone counts as made.
  */
 export function cloneKeyPair(lib: pkcs11.PKCS11, source: Side, targets: Side[], label: string, kekLabel: string, log: (line: string) => void): void {
-  const privateKey = single(lib, source, pkcs11.CKO_PRIVATE_KEY, label);
-  const publicHandle = single(lib, source, pkcs11.CKO_PUBLIC_KEY, label);
-  if (!privateKey || !publicHandle) throw setupError(`token ${tokenName(source.token)} has no key pair labelled '${label}'`, "see 'hsm-bench list --keys'");
-  const [keyType, id] = lib.C_GetAttributeValue(source.session, privateKey, [{ type: pkcs11.CKA_KEY_TYPE }, { type: pkcs11.CKA_ID }]);
+  const { privateKey, type, id, family, publicKey: sourcePublic } = sourceKeyPair(lib, source, targets, label);
   if (!readFlag(lib, source.session, privateKey, pkcs11.CKA_EXTRACTABLE)) {
     throw setupError(
       `key '${label}' on token ${tokenName(source.token)} was created non-extractable and cannot be wrapped`,
       "create keys meant for cloning with 'hsm-bench keys create --extractable'",
     );
-  }
-  const type = (keyType!.value as Buffer).readUInt32LE(0);
-  const family = type === pkcs11.CKK_RSA ? 'rsa' : 'ec';
-  const sourcePublic = readPublicKey(lib, source.session, publicHandle, family);
-  for (const t of targets) {
-    if (single(lib, t, pkcs11.CKO_PRIVATE_KEY, label) || single(lib, t, pkcs11.CKO_PUBLIC_KEY, label)) {
-      throw setupError(
-        `token ${tokenName(t.token)} already has a key labelled '${label}'`,
-        `delete it first ('hsm-bench keys delete --label ${label} --slots ${t.token.slotId}') or leave that token out`,
-      );
-    }
   }
   const targetKeks = targets.map((t) => kekOn(lib, t, kekLabel));
   let wrapped: Buffer;
@@ -124,7 +110,7 @@ export function cloneKeyPair(lib: pkcs11.PKCS11, source: Side, targets: Side[], 
   const common: Template = [
     { type: pkcs11.CKA_KEY_TYPE, value: type },
     { type: pkcs11.CKA_LABEL, value: label },
-    { type: pkcs11.CKA_ID, value: id!.value as Buffer },
+    { type: pkcs11.CKA_ID, value: id },
     { type: pkcs11.CKA_TOKEN, value: true },
   ];
   targets.forEach((t, i) => {
@@ -154,6 +140,36 @@ export function cloneKeyPair(lib: pkcs11.PKCS11, source: Side, targets: Side[], 
     prove(lib, t, clone, readPublicKey(lib, t.session, clonePublic, family), sourcePublic);
     log(`token ${tokenName(t.token)}: cloned '${label}' from ${tokenName(source.token)}; its signature verifies against the source's public key`);
   });
+}
+
+/** The key pair to clone, found on the source, with the targets checked for a key of the same label. */
+export function sourceKeyPair(lib: pkcs11.PKCS11, source: Side, targets: Side[], label: string) {
+  const privateKey = single(lib, source, pkcs11.CKO_PRIVATE_KEY, label);
+  const publicHandle = single(lib, source, pkcs11.CKO_PUBLIC_KEY, label);
+  if (!privateKey || !publicHandle) throw setupError(`token ${tokenName(source.token)} has no key pair labelled '${label}'`, "see 'hsm-bench list --keys'");
+  const [keyType, id] = lib.C_GetAttributeValue(source.session, privateKey, [{ type: pkcs11.CKA_KEY_TYPE }, { type: pkcs11.CKA_ID }]);
+  const type = (keyType!.value as Buffer).readUInt32LE(0);
+  const family = type === pkcs11.CKK_RSA ? ('rsa' as const) : ('ec' as const);
+  for (const t of targets) {
+    if (single(lib, t, pkcs11.CKO_PRIVATE_KEY, label) || single(lib, t, pkcs11.CKO_PUBLIC_KEY, label)) {
+      throw setupError(
+        `token ${tokenName(t.token)} already has a key labelled '${label}'`,
+        `delete it first ('hsm-bench keys delete --label ${label} --slots ${t.token.slotId}') or leave that token out`,
+      );
+    }
+  }
+  return { privateKey, type, id: (id!.value as Buffer) ?? Buffer.alloc(0), family, publicKey: readPublicKey(lib, source.session, publicHandle, family) };
+}
+
+/**
+ * Finds the clone of `label` on a target after another program (the card's own tools) made it, and proves it
+ * as cloneKeyPair does: same public key as the source, and a signature that verifies under the source's key.
+ */
+export function proveClone(lib: pkcs11.PKCS11, t: Side, label: string, sourcePublic: PublicKeyAttributes): void {
+  const clone = single(lib, t, pkcs11.CKO_PRIVATE_KEY, label);
+  const clonePublic = single(lib, t, pkcs11.CKO_PUBLIC_KEY, label);
+  if (!clone || !clonePublic) throw setupError(`token ${tokenName(t.token)} shows no key pair labelled '${label}' after the unwrap`, "see 'hsm-bench list --keys'");
+  prove(lib, t, clone, readPublicKey(lib, t.session, clonePublic, sourcePublic.family), sourcePublic);
 }
 
 function prove(lib: pkcs11.PKCS11, t: Side, clone: Buffer, clonePublic: PublicKeyAttributes, sourcePublic: PublicKeyAttributes): void {

@@ -19,6 +19,8 @@ export interface PicoStack {
   tokens: number;
   /** User PIN of every token (3 wrong ones lock a token until the next with-stacks.sh run). */
   pin: string;
+  /** SO-PIN of every token (pico-hsm-init-keys.sh's), for tests that initialise tokens again. */
+  soPin: string;
   /** Every token has this label and serial: select tokens by slot, never by label or serial. */
   tokenLabel: string;
   /** Key labels (ids 01 and 02) on every token. */
@@ -87,6 +89,7 @@ export const pico: PicoStack | undefined =
         module: picoVars.HSM_BENCH_TEST_PICO_MODULE,
         tokens: Number(picoVars.HSM_BENCH_TEST_PICO_TOKENS),
         pin: picoVars.HSM_BENCH_TEST_PICO_PIN,
+        soPin: '3537363231383830',
         tokenLabel: 'Pico-HSM (UserPIN)',
         keys: KEYS,
         replugScript: picoVars.HSM_BENCH_TEST_PICO_REPLUG,
