@@ -101,7 +101,13 @@ export function cloneCommand(): Command {
         const key = sourceKeyPair(mod.lib, source, targets, o.label);
         const named = (s: TokenSession, i: number) => ({ reader: readers[i]!, name: tokenName(s.token) });
         dkek = async () => {
-          cloneWithDkek(named(source, 0), key.id.toString('hex'), targets.map((t, i) => named(t, i + 1)), pin ?? '', say);
+          cloneWithDkek(
+            named(source, 0),
+            key.id.toString('hex'),
+            targets.map((t, i) => named(t, i + 1)),
+            pin ?? '',
+            say,
+          );
           // This process's OpenSC sees objects another program made only once the module is opened again.
           const targetOnly = { ...o, slots: targets.map((t) => t.token.slotId).join(','), serials: undefined, tokenUri: undefined, tokenLabel: undefined };
           await withTokenSessions(targetOnly, (again, clones) => {
