@@ -50,10 +50,13 @@ describe('run plan', () => {
     expect(() => tokenSelection({ serials: 'a,,b' })).toThrow(/empty entry/);
   });
   it('turns a verification rate into every k-th signature', () => {
-    expect(parseVerify('all')).toEqual({ mode: 'all', every: 1 });
-    expect(parseVerify('none')).toEqual({ mode: 'none', every: 0 });
-    expect(parseVerify('0.01')).toEqual({ mode: 'sample', every: 100 });
-    expect(parseVerify('1')).toEqual({ mode: 'all', every: 1 });
+    expect(parseVerify('all', 3)).toEqual({ mode: 'all', every: 1, threads: 3 });
+    expect(parseVerify('none', 1)).toEqual({ mode: 'none', every: 0, threads: 1 });
+    expect(parseVerify('0.01', 2)).toEqual({ mode: 'sample', every: 100, threads: 2 });
+    expect(parseVerify('1', 1)).toEqual({ mode: 'all', every: 1, threads: 1 });
+    expect(parseVerify('all').threads).toBeGreaterThanOrEqual(1);
+    expect(scalePlan({ ...base, verifyThreads: '4' }).verify.threads).toBe(4);
+    expect(() => scalePlan({ ...base, verifyThreads: '0' })).toThrow(/--verify-threads must be a whole number from 1 to 64/);
     expect(() => parseVerify('0')).toThrow(HsmBenchError);
     expect(() => parseVerify('1.5')).toThrow(HsmBenchError);
   });

@@ -66,6 +66,7 @@ export function burnInCommand(): Command {
         warmup: o.warmup,
         threadsPerToken: o.threadsPerToken,
         verify: o.verify,
+        verifyThreads: o.verifyThreads,
         keyLabel: o.keyLabel,
         // Absolute, so that a resume from another folder finds the same module, workspace and run directory.
         module: o.module === undefined ? undefined : o.module.includes('/') ? resolve(o.module) : o.module,

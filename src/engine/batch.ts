@@ -16,9 +16,13 @@ export interface SignatureBatch {
   /** Byte length of each signature kept for verification; 0 where it was not kept. */
   signatureBytes: Uint16Array;
   signatures: Uint8Array;
+  /** Filled by the verification stage: VERIFIED_OK, VERIFIED_BAD, or 0 where the signature was not checked. */
+  verified: Uint8Array;
 }
 
-export const NOT_A_CKR = -1;
+export const VERIFIED_OK = 1;
+export const VERIFIED_BAD = 2;
+
 /** Big enough for RSA-4096: a too-small C_Sign buffer leaves the operation active (pitfall 10). */
 export const MAX_SIGNATURE_BYTES = 512;
 
@@ -66,6 +70,7 @@ export class BatchBuilder {
     const again = this.recycled();
     if (again) {
       again.signatureBytes.fill(0);
+      again.verified.fill(0);
       this.batch = { ...again, firstSequence, count: 0 };
       return;
     }
@@ -78,8 +83,9 @@ export class BatchBuilder {
       status: new Int32Array(this.capacity),
       signatureBytes: new Uint16Array(this.capacity),
       signatures: new Uint8Array(this.keepsSignatures ? this.capacity * MAX_SIGNATURE_BYTES : 0),
+      verified: new Uint8Array(this.capacity),
     };
   }
 }
 
-export const transferList = (b: SignatureBatch) => [b.startOffsetNs.buffer, b.latencyNs.buffer, b.status.buffer, b.signatureBytes.buffer, b.signatures.buffer] as ArrayBuffer[];
+export const transferList = (b: SignatureBatch) => [b.startOffsetNs.buffer, b.latencyNs.buffer, b.status.buffer, b.signatureBytes.buffer, b.signatures.buffer, b.verified.buffer] as ArrayBuffer[];

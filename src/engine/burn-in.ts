@@ -126,6 +126,7 @@ export async function runBurnIn(options: BurnInOptions, pinSource: PinSource, ui
           threadsPerToken: plan.threadsPerToken,
           warmupPerToken: checkpoint ? 0 : plan.warmupPerToken,
           verifyEvery: plan.verify.every,
+          verifyThreads: plan.verify.threads,
           stop: { perTokenSignatures: null, sharedTotal: remainingTotal, durationNs: remainingNs },
           recovery: { giveUpAfterMs: plan.giveUpAfterMs },
           runDir: dir,

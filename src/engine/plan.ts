@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { EMBEDDED_LABEL_PREFIX } from '../embedded/softhsm.js';
 import { usageError } from '../errors.js';
 import { algorithmById, type Algorithm } from '../pkcs11/algorithms.js';
@@ -8,11 +9,15 @@ import { parsePkcs11Uri } from '../pkcs11/uri.js';
 
 export type StopRule = { kind: 'signatures'; perToken: number } | { kind: 'total'; signatures: number } | { kind: 'duration'; durationNs: bigint };
 
-/** How signatures are checked on the host: every k-th of each worker (1 = all, 0 = none). */
+/** How signatures are checked on the host: every k-th of each worker (1 = all, 0 = none), by `threads` threads. */
 export interface VerifyPlan {
   mode: 'all' | 'sample' | 'none';
   every: number;
+  threads: number;
 }
+
+/** Verification threads by default: every core but the one the main thread records on. */
+export const defaultVerifyThreads = () => Math.min(16, Math.max(1, availableParallelism() - 1));
 
 export type Backend = { kind: 'embedded'; workspace: string } | { kind: 'module'; path: string };
 
@@ -81,15 +86,15 @@ export function parseDurationNs(value: string, flag = '--duration', minMs = 1): 
 /** Milliseconds of a parsed duration, for timers and messages (exact for every duration parseDurationNs accepts). */
 export const durationMs = (ns: bigint) => Number(ns / NS_PER_MS) + Number(ns % NS_PER_MS) / 1e6;
 
-export function parseVerify(value: string): VerifyPlan {
-  if (value === 'all') return { mode: 'all', every: 1 };
-  if (value === 'none') return { mode: 'none', every: 0 };
+export function parseVerify(value: string, threads = defaultVerifyThreads()): VerifyPlan {
+  if (value === 'all') return { mode: 'all', every: 1, threads };
+  if (value === 'none') return { mode: 'none', every: 0, threads };
   const rate = Number(value);
   if (!/^(0|1)?\.\d+$|^1$/.test(value) || !(rate > 0 && rate <= 1)) {
     throw usageError(`--verify must be all, none or a rate in (0, 1], not '${value}'`, 'for example --verify 0.01 checks every 100th signature of each worker');
   }
   const every = Math.round(1 / rate);
-  return every === 1 ? { mode: 'all', every: 1 } : { mode: 'sample', every };
+  return every === 1 ? { mode: 'all', every: 1, threads } : { mode: 'sample', every, threads };
 }
 
 function parseList(flag: string, value: string, item: (v: string) => string): string[] {
@@ -130,6 +135,7 @@ export interface SigningOptions extends SelectionOptions {
   warmup: string;
   threadsPerToken: string;
   verify: string;
+  verifyThreads?: string;
   keyLabel?: string;
   workspace: string;
   out: string;
@@ -154,7 +160,7 @@ export function scalePlan(o: ScaleOptions): RunPlan {
         : { kind: 'signatures', perToken: parsePositiveInt('--signatures-per-token', o.signaturesPerToken ?? '1000') },
     warmupPerToken: parsePositiveInt('--warmup', o.warmup, 0),
     threadsPerToken: parsePositiveInt('--threads-per-token', o.threadsPerToken, 1, MAX_THREADS_PER_TOKEN),
-    verify: parseVerify(o.verify),
+    verify: parseVerify(o.verify, o.verifyThreads === undefined ? undefined : parsePositiveInt('--verify-threads', o.verifyThreads, 1, 64)),
     keyLabel: o.keyLabel ?? defaultKeyLabel(algorithm),
     backend: o.module !== undefined ? { kind: 'module', path: o.module } : { kind: 'embedded', workspace: o.workspace },
     selection: tokenSelection(o),

@@ -1,5 +1,6 @@
 import { randomBytes, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { setupError } from '../errors.js';
 import { tokenName, type TokenRef } from '../pkcs11/discovery.js';
@@ -11,6 +12,7 @@ import { transferList } from './batch.js';
 import { RunControl } from './control.js';
 import { ConfigurationRecorder, type WorkerAssignment } from './recorder.js';
 import { RecordingQueue } from './recording-queue.js';
+import { VerifyPool } from '../verify/verify-pool.js';
 import type { Recovery, SignWorkerInput, SignWorkerMessage } from './sign-worker.js';
 
 /** A token ready to sign: its PIN accepted (by the main thread), its key pair found and its public key imported. */
@@ -40,6 +42,8 @@ export interface ConfigurationSpec {
   threadsPerToken: number;
   warmupPerToken: number;
   verifyEvery: number;
+  /** Threads of the verification stage. */
+  verifyThreads: number;
   stop: { perTokenSignatures: number | null; sharedTotal: number | null; durationNs: bigint | null };
   recovery: Recovery | null;
   runDir: string;
@@ -55,6 +59,9 @@ export interface ConfigurationRun {
   recordsFile: string;
   stats: ConfigurationStats;
   workerIssues: WorkerIssue[];
+  /** How long verification and recording went on after the last batch arrived from the signers. */
+  verificationLagS?: number;
+  maxEventLoopStallMs?: number;
 }
 
 const WORKER_URL = new URL('./sign-worker.js', import.meta.url);
@@ -73,15 +80,18 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
   const assignments: WorkerAssignment[] = spec.tokens.flatMap((_, token) => Array.from({ length: T }, (_, thread) => ({ token, thread, messageSeed: randomBytes(24) })));
   const writer = new RecordsCsvWriter(join(spec.runDir, spec.recordsFile), spec.resume !== undefined, () => control.requestStop());
   const stats = spec.stats ?? new ConfigurationStats(spec.tokens.length);
-  const recorder = new ConfigurationRecorder(
-    spec.tokens.length,
-    assignments,
-    spec.tokens.map((t) => t.publicKey),
-    spec.mechanism,
-    writer,
-    stats,
-    spec.resume?.startOffsetBaseUs ?? 0,
-  );
+  const recorder = new ConfigurationRecorder(spec.tokens.length, assignments, writer, stats, spec.resume?.startOffsetBaseUs ?? 0);
+  const pool = new VerifyPool(spec.verifyEvery > 0 ? spec.verifyThreads : 0, {
+    publicKeys: spec.tokens.map((t) => t.publicKey),
+    mechanism: spec.mechanism,
+    messageSeeds: assignments.map((a) => a.messageSeed),
+    workerTokens: assignments.map((a) => a.token),
+  });
+  const verifying = new Set<Promise<void>>();
+  let lastBatchNs = process.hrtime.bigint();
+  // The longest the main thread kept its event loop waiting (signals, timers, progress) during the configuration.
+  const stalls = monitorEventLoopDelay({ resolution: 10 });
+  stalls.enable();
   const workerIssues: WorkerIssue[] = [];
   const setupFailures: string[] = [];
   let ready = 0;
@@ -117,12 +127,20 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     const w = new Worker(WORKER_URL, { workerData: input, transferList: [recycle.port2] });
     w.on('message', (m: SignWorkerMessage) => {
       if (m.type === 'batch') {
-        queue.push(m.batch, () => {
-          recycle.port1.postMessage(m.batch, transferList(m.batch));
-          control.recorded(worker);
-          recorded += m.batch.count;
-          onProgress(recorded);
-        });
+        lastBatchNs = process.hrtime.bigint();
+        const done = pool
+          .verify(m.batch)
+          .then((batch) =>
+            queue.push(batch, () => {
+              recycle.port1.postMessage(batch, transferList(batch));
+              control.recorded(worker);
+              recorded += batch.count;
+              onProgress(recorded);
+            }),
+          )
+          .catch(() => control.requestStop())
+          .finally(() => verifying.delete(done));
+        verifying.add(done);
       } else if (m.type === 'ready') {
         if (++ready === assignments.length) control.release(process.hrtime.bigint());
       } else if (m.type === 'failed') {
@@ -146,10 +164,15 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     });
   });
   await Promise.all(exits);
+  while (verifying.size > 0) await Promise.all([...verifying]);
   await queue.drained();
+  const verificationLagS = Number(process.hrtime.bigint() - lastBatchNs) / 1e9;
+  stalls.disable();
+  await pool.close();
   clearInterval(flushTimer);
   writer.close();
   if (writer.failure) throw writer.failure;
+  if (pool.failure) throw new Error(`a verification thread failed: ${pool.failure.message}`);
   if (setupFailures.length > 0) throw setupError(`signing could not start: ${setupFailures.join('; ')}`);
-  return { tokenCount: spec.tokens.length, recordsFile: spec.recordsFile, stats, workerIssues };
+  return { tokenCount: spec.tokens.length, recordsFile: spec.recordsFile, stats, workerIssues, verificationLagS, maxEventLoopStallMs: stalls.max / 1e6 };
 }

@@ -49,6 +49,7 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunUi): 
           threadsPerToken: plan.threadsPerToken,
           warmupPerToken: plan.warmupPerToken,
           verifyEvery: plan.verify.every,
+          verifyThreads: plan.verify.threads,
           stop: {
             perTokenSignatures: plan.stop.kind === 'signatures' ? plan.stop.perToken : null,
             sharedTotal: null,

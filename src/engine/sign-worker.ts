@@ -10,7 +10,8 @@ import { signInput, toPkcs11Mechanism, type SignMechanism } from '../pkcs11/mech
 import { ModuleInstance } from '../pkcs11/module.js';
 import { PinGuard } from '../pkcs11/pin-guard.js';
 import { TokenConnection } from '../pkcs11/token-connection.js';
-import { BatchBuilder, MAX_SIGNATURE_BYTES, NOT_A_CKR, transferList, type SignatureBatch } from './batch.js';
+import { NOT_A_CKR } from '../record/record-status.js';
+import { BatchBuilder, MAX_SIGNATURE_BYTES, transferList, type SignatureBatch } from './batch.js';
 import { RunControl } from './control.js';
 import { MESSAGE_BYTES, messageFor } from './message.js';
 

@@ -1,5 +1,5 @@
 import { closeSync, openSync, readSync, fstatSync, ftruncateSync } from 'node:fs';
-import { VERIFY_FAILED } from '../engine/recorder.js';
+import { failureOf } from './record-status.js';
 import type { ConfigurationStats } from '../stats/configuration-stats.js';
 import { usageError } from '../errors.js';
 import { readRecords, type BadLines } from './records-csv.js';
@@ -54,7 +54,7 @@ export async function replayRecords(path: string, tokenCount: number, threadsPer
     }
     const worker = r.token * threadsPerToken + r.thread;
     nextSequenceByWorker[worker] = Math.max(nextSequenceByWorker[worker]!, r.sequence + 1);
-    stats.add(r.token, r.startOffsetUs, r.latencyUs, r.status !== 'CKR_OK' ? r.status : r.verified === false ? VERIFY_FAILED : undefined);
+    stats.add(r.token, r.startOffsetUs, r.latencyUs, failureOf(r));
     if (r.verified !== null) stats.signaturesVerified++;
     records++;
   }

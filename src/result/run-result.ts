@@ -57,6 +57,10 @@ export interface ConfigurationResult {
   latencyMs: LatencyPercentilesMs | null;
   timeSeries: { intervalS: 1; ok: number[]; failed: number[] };
   recordsFile: string;
+  /** How long verification and recording went on after the signers' last batch (absent in older runs). */
+  verificationLagS?: number;
+  /** The longest the main thread's event loop waited during the configuration: progress, timers and Ctrl-C wait that long. */
+  maxEventLoopStallMs?: number;
   /** Workers that stopped early, and why (a token lost, a PIN refused, a worker that crashed). */
   workerIssues: { token: number; thread: number; message: string }[];
 }
@@ -85,7 +89,7 @@ export interface RunResult {
     durationS: number | null;
     warmupSignaturesPerToken: number;
     threadsPerToken: number;
-    verify: { mode: 'all' | 'sample' | 'none'; every: number };
+    verify: { mode: 'all' | 'sample' | 'none'; every: number; threads?: number };
   };
   configurations: ConfigurationResult[];
   /** Burn-in only. */

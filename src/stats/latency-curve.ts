@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { failureOf } from '../record/record-status.js';
 import { readRecords, type BadLines } from '../record/records-csv.js';
 import { latencyHistogram } from './latency-histogram.js';
 
@@ -14,7 +15,7 @@ export const CURVE_PERCENTILES = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 97.
 export async function latencyCurve(runDir: string, recordsFile: string, bad?: BadLines): Promise<LatencyCurvePoint[]> {
   const h = latencyHistogram();
   for await (const r of readRecords(join(runDir, recordsFile), bad)) {
-    if (r.status === 'CKR_OK' && r.verified !== false) h.recordValue(Math.max(1, r.latencyUs));
+    if (failureOf(r) === undefined) h.recordValue(Math.max(1, r.latencyUs));
   }
   if (h.totalCount === 0) return [];
   return CURVE_PERCENTILES.map((percentile) => ({ percentile, latencyMs: (percentile === 100 ? h.maxValue : h.getValueAtPercentile(percentile)) / 1000 }));

@@ -38,6 +38,8 @@ export function summarizeConfiguration(run: ConfigurationRun, tokens: readonly P
     latencyMs: percentilesMs(s.latencyUs),
     timeSeries: { intervalS: 1, ok: s.okPerSecond, failed: s.failedPerSecond },
     recordsFile: run.recordsFile,
+    ...(run.verificationLagS === undefined ? {} : { verificationLagS: round(run.verificationLagS, 3) }),
+    ...(run.maxEventLoopStallMs === undefined ? {} : { maxEventLoopStallMs: round(run.maxEventLoopStallMs, 1) }),
     workerIssues: run.workerIssues,
   };
 }

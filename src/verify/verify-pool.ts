@@ -1,0 +1,53 @@
+import { Worker } from 'node:worker_threads';
+import { transferList, type SignatureBatch } from '../engine/batch.js';
+import type { VerifyContext } from './verify-batch.js';
+import type { VerifyRequest } from './verify-worker.js';
+
+const WORKER_URL = new URL('./verify-worker.js', import.meta.url);
+
+/**
+ * The verification stage: a pool of threads that verify kept signatures off the main thread. Each signing
+ * worker's batches always go to the same thread, so they come back in the order they were made: the records of
+ * a (token, thread) reach the disk in sequence order, and a kill never leaves a hole that a resume would skip.
+ */
+export class VerifyPool {
+  private readonly threads: Worker[];
+  private readonly waiting = new Map<number, { resolve: (b: SignatureBatch) => void; reject: (e: Error) => void; thread: number }>();
+  private nextId = 0;
+  failure: Error | undefined;
+
+  constructor(size: number, input: VerifyContext) {
+    this.threads = Array.from({ length: size }, (_, thread) => {
+      const w = new Worker(WORKER_URL, { workerData: input });
+      w.on('message', ({ id, batch }: VerifyRequest) => {
+        this.waiting.get(id)?.resolve(batch);
+        this.waiting.delete(id);
+      });
+      w.on('error', (error) => {
+        // A verification thread that dies takes its batches with it: the run stops and says so.
+        this.failure ??= error;
+        for (const [id, w] of this.waiting) {
+          if (w.thread !== thread) continue;
+          w.reject(error);
+          this.waiting.delete(id);
+        }
+      });
+      return w;
+    });
+  }
+
+  /** The batch back, its `verified` column filled; batches with nothing kept skip the trip. */
+  verify(batch: SignatureBatch): Promise<SignatureBatch> {
+    if (this.threads.length === 0 || !batch.signatureBytes.subarray(0, batch.count).some((n) => n > 0)) return Promise.resolve(batch);
+    const id = this.nextId++;
+    const thread = batch.worker % this.threads.length;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject, thread });
+      this.threads[thread]!.postMessage({ id, batch } satisfies VerifyRequest, transferList(batch));
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.threads.map((w) => w.terminate()));
+  }
+}
