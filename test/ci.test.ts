@@ -47,7 +47,10 @@ describe('lab files', () => {
   it("accepts the README's example lab file (fixtures/lab-example.json) but for its missing baseline", () => {
     const doc = JSON.parse(readFileSync(join(FIXTURES, 'lab-example.json'), 'utf8'));
     expect(() => readLabFile(join(FIXTURES, 'lab-example.json'))).toThrow(/\$\.runs\[0\]\.baseline: cannot read reports\/baseline-rsa2048\/run.json/);
+    // The fixture run measured another plan: a baseline is compared before anything runs.
     doc.runs[0].baseline = join(FIXTURES, 'run-rsa2048');
+    expect(() => readLabFile(writeJson(doc))).toThrow(/\$\.runs\[0\]\.baseline: it ran another plan/);
+    delete doc.runs[0].baseline;
     doc.reference = join(FIXTURES, 'smartcard-hsm-ea-2015.json');
     const lab = readLabFile(writeJson(doc));
     expect(lab.runs.map((r) => r.name)).toEqual(['rsa2048-pcscd', 'bp256-pcscd']);

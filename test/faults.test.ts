@@ -21,7 +21,7 @@ describe('secrets are never echoed', () => {
       const r = runCli(['scale', '--alg', 'rsa2048', `${flag}=${SECRET}`]);
       expect(r.status).toBe(2);
       expect(r.stderr).not.toContain(SECRET);
-      expect(r.stderr).toContain('a PIN is never a command-line argument');
+      expect(r.stderr).toContain(flag === '--passphrase' ? 'a passphrase is never a command-line argument' : 'a PIN is never a command-line argument');
     });
   }
   it('a PIN given where a variable name or a PIN file belongs is not repeated', () => {

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { Command } from 'commander';
-import { runBurnIn } from '../engine/burn-in.js';
+import { openResume, runBurnIn } from '../engine/burn-in.js';
+import { planOf } from '../engine/run-result-builder.js';
 import { burnInPlan, durationMs, parseDurationNs, type BurnInOptions } from '../engine/plan.js';
 import { usageError } from '../errors.js';
 import { renderBurnInSummary } from '../render/burn-in-summary.js';
@@ -10,6 +11,9 @@ import { isInteractive, Progress } from './terminal.js';
 import { addSigningOptions } from './signing-options.js';
 import { addTokenOptions } from './token-options.js';
 import { addVerdictOptions, verdictPlan, type VerdictFlags } from './verdict-options.js';
+
+/** The CI flags: kept in the checkpoint, so that a resume judges the run as it was meant to be judged. */
+const VERDICT_FLAGS = ['maxFailures', 'minThroughput', 'maxP99', 'minEfficiency', 'baseline', 'maxRegression', 'force', 'junit'] as const;
 
 /** The flags that make up a burn-in's plan: its checkpoint has them, a resume cannot change them. */
 const RESUME_FIXED = [
@@ -79,12 +83,17 @@ export function burnInCommand(): Command {
         giveUpAfter: o.giveUpAfter,
         progressInterval: o.progressInterval,
       };
+      const resumed = resume === undefined ? undefined : openResume(resume);
+      // The CI flags of the run as it started, with those given now in their place; paths absolute for a resume.
+      const given = VERDICT_FLAGS.filter((k) => o[k] !== undefined && (resumed === undefined || command.getOptionValueSource(k) === 'cli'));
+      const flags: VerdictFlags = { maxRegression: o.maxRegression, ...resumed?.checkpoint.verdict, ...Object.fromEntries(given.map((k) => [k, o[k]])) };
+      for (const k of ['baseline', 'junit'] as const) if (flags[k] !== undefined) flags[k] = resolve(flags[k]!);
       // Everything that can be checked is checked before the first signature.
-      const plan = resume === undefined ? burnInPlan(options) : undefined;
-      const verdict = verdictPlan(o, { tokenCounts: plan?.tokenCounts ?? [Number(o.tokens) || 1], algorithmId: plan?.algorithm.id });
+      const plan = burnInPlan(resumed?.checkpoint.options ?? options);
+      const verdict = verdictPlan(flags, { tokenCounts: plan.tokenCounts, algorithmId: plan.algorithm.id, plan: planOf(plan) });
       const ui = new Progress(isInteractive(), durationMs(parseDurationNs(o.progressInterval, '--progress-interval', 100)));
-      const outcome = await runBurnIn(options, pinSource(o), ui, resume);
-      await finishRun(`burn-in-${outcome.result.algorithm.id}`, outcome, verdict, o, renderBurnInSummary, ui);
+      const outcome = await runBurnIn(options, flags, pinSource(o), ui, resumed);
+      await finishRun(`burn-in-${outcome.result.algorithm.id}`, outcome, verdict, { json: o.json, junit: flags.junit }, renderBurnInSummary, ui);
     },
   );
 }

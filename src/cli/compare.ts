@@ -4,6 +4,7 @@ import { ExitCode, exitWith, usageError } from '../errors.js';
 import { renderComparisonTable } from '../render/verdict-tables.js';
 import { readRunJson } from '../result/run-directory.js';
 import { compareRuns } from '../verdict/compare.js';
+import { checkWritableFile } from './verdict-options.js';
 import { renderJunit } from '../verdict/junit.js';
 
 export function compareCommand(): Command {
@@ -18,8 +19,15 @@ export function compareCommand(): Command {
     .action((baselinePath: string, candidatePath: string, o: { maxRegression: string; force?: boolean; json?: boolean; junit?: string }) => {
       const maxRegressionPct = Number(o.maxRegression);
       if (!(maxRegressionPct >= 0)) throw usageError(`--max-regression must be a percentage ≥ 0, not '${o.maxRegression}'`);
+      if (o.junit !== undefined) checkWritableFile('--junit', o.junit);
       const baseline = readRunJson(baselinePath);
       const candidate = readRunJson(candidatePath);
+      for (const [which, r] of [
+        ['baseline', baseline],
+        ['candidate', candidate],
+      ] as const) {
+        if (r.interrupted) process.stderr.write(`note: the ${which} ${r.runId} is a partial run (interrupted or killed): its last configuration may be short\n`);
+      }
       const comparison = compareRuns(baseline, candidate, maxRegressionPct, o.force === true);
       process.stdout.write(
         o.json

@@ -22,6 +22,7 @@ function createCommand(): Command {
     .action(async (o: TokenOptions & { alg: string; label?: string; extractable?: boolean }) => {
       const alg = algorithmById(o.alg);
       const label = o.label ?? defaultKeyLabel(alg);
+      if (label.trim() === '') throw usageError('--label is empty', 'give the key pair a label, e.g. --label hsm-bench-rsa2048');
       await withTokenSessions(o, (mod, sessions) => {
         for (const { token, session } of sessions) {
           if (hasPrivateKey(mod.lib, session, label)) {
@@ -65,6 +66,7 @@ function deleteCommand(): Command {
     .requiredOption('--label <label>', 'CKA_LABEL of the objects to delete')
     .option('--yes', 'do not ask (required when not on a terminal)')
     .action(async (o: TokenOptions & { label: string; yes?: boolean }) => {
+      if (o.label.trim() === '') throw usageError('--label is empty', 'name the objects to delete by their exact label');
       await withTokenSessions(o, async (mod, sessions) => {
         const found = sessions.flatMap(({ token, session }) => objectsLabelled(mod.lib, session, o.label).map((obj) => ({ token, session, ...obj })));
         if (found.length === 0) throw setupError(`no object labelled '${o.label}' on the selected tokens`, "run 'hsm-bench list --keys' to see the labels");

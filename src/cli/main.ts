@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ExitCode, HsmBenchError, RunOutcomeExit } from '../errors.js';
 import { ckrName, moduleFailure } from '../pkcs11/ckr.js';
+import { redactSecrets } from '../secrets/redact.js';
 import { TOOL_VERSION } from '../version.js';
 import { burnInCommand } from './burn-in.js';
 import { compareCommand } from './compare.js';
@@ -24,6 +25,7 @@ export const redactOptionValues = (text: string) => text.replace(/(--?[\w-]+)=[^
 export const redactQuoted = (text: string) =>
   text.replace(/'([^'\n]*)'/g, (quoted, inner: string) => (/(pin|pass|secret)[\w-]*\s*[=:]/i.test(inner) ? "'(hidden)'" : inner.length > 60 ? `'${inner.slice(0, 40)}…'` : quoted));
 
+const PASSPHRASE_HINT = 'hint: a passphrase is never a command-line argument: set HSM_BENCH_KEK_PASSPHRASE, or use --passphrase-env VAR or --passphrase-file FILE\n';
 const PIN_HINT = 'hint: a PIN is never a command-line argument: set HSM_BENCH_PIN, or use --pin-env VAR or --pin-file FILE\n';
 
 const program = new Command('hsm-bench')
@@ -40,7 +42,7 @@ const program = new Command('hsm-bench')
 // Every (sub)command turns its parse errors into a CommanderError that fail() maps to exit 2, and writes its
 // messages through the redaction.
 const configureAll = (c: Command): void => {
-  c.exitOverride().configureOutput({ writeErr: (text) => process.stderr.write(redactQuoted(redactOptionValues(text))) });
+  c.exitOverride().configureOutput({ writeErr: (text) => process.stderr.write(redactSecrets(redactQuoted(redactOptionValues(text)))) });
   c.commands.forEach(configureAll);
 };
 configureAll(program);
@@ -50,11 +52,12 @@ function fail(error: unknown): never {
   if (error instanceof RunOutcomeExit) process.exit(error.exitCode);
   if (error instanceof CommanderError) {
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') process.exit(ExitCode.ok);
-    if (/'--(so-)?pin\b|'--pass(word|phrase)?\b/.test(error.message)) process.stderr.write(PIN_HINT);
+    if (/'--(so-)?pin\b|'--password\b/.test(error.message)) process.stderr.write(PIN_HINT);
+    if (/'--passphrase\b/.test(error.message)) process.stderr.write(PASSPHRASE_HINT);
     process.exit(ExitCode.usage);
   }
   if (error instanceof HsmBenchError) {
-    process.stderr.write(redactQuoted(`hsm-bench: error: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ''}`));
+    process.stderr.write(redactSecrets(redactQuoted(`hsm-bench: error: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ''}`)));
     process.exit(error.exitCode);
   }
   const refused = moduleFailure(error);
@@ -67,11 +70,11 @@ function fail(error: unknown): never {
   const io = error as NodeJS.ErrnoException;
   if (typeof io?.code === 'string' && typeof io.syscall === 'string') {
     // A file the user named or a folder hsm-bench writes to: their disk, permissions or path, not a bug.
-    process.stderr.write(`hsm-bench: error: ${io.syscall} ${io.path ?? ''}: ${io.code}\nhint: check the path, its permissions and the free space\n`);
+    process.stderr.write(redactSecrets(`hsm-bench: error: ${io.syscall} ${io.path ?? ''}: ${io.code}\nhint: check the path, its permissions and the free space\n`));
     process.exit(ExitCode.setup);
   }
-  process.stderr.write(`hsm-bench: internal error: ${(error as Error)?.message ?? String(error)}\n`);
-  process.stderr.write(process.env.HSM_BENCH_DEBUG ? `${(error as Error)?.stack}\n` : 'hint: this is a bug; run again with HSM_BENCH_DEBUG=1 and report the output\n');
+  process.stderr.write(redactSecrets(`hsm-bench: internal error: ${(error as Error)?.message ?? String(error)}\n`));
+  process.stderr.write(process.env.HSM_BENCH_DEBUG ? redactSecrets(`${(error as Error)?.stack}\n`) : 'hint: this is a bug; run again with HSM_BENCH_DEBUG=1 and report the output\n');
   process.exit(ExitCode.internal);
 }
 

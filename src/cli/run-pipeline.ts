@@ -28,11 +28,12 @@ export async function finishRun(
   outcome: RunOutcome,
   verdict: VerdictPlan,
   o: { json?: boolean; junit?: string; reference?: Reference },
-  render: (r: RunResult) => string,
+  render: (r: RunResult, judged: JudgedRun) => string,
   ui: Progress,
 ): Promise<void> {
   await writeRunReports(outcome, o.reference, ui);
-  process.stdout.write(o.json ? JSON.stringify(outcome.result, null, 2) + '\n' : render(outcome.result));
+  const judged = judgeRun(name, outcome.result, verdict.thresholds, verdict.baseline);
+  process.stdout.write(o.json ? JSON.stringify(outcome.result, null, 2) + '\n' : render(outcome.result, judged));
   ui.log(`results: ${outcome.dir}`);
-  conclude([judgeRun(name, outcome.result, verdict.thresholds, verdict.baseline)], o);
+  conclude([judged], o);
 }

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { scalePlan, type ScaleOptions } from '../engine/plan.js';
+import { planOf } from '../engine/run-result-builder.js';
 import { runScale } from '../engine/scale.js';
 import { usageError } from '../errors.js';
 import { ALGORITHMS } from '../pkcs11/algorithms.js';
@@ -22,7 +23,7 @@ export function scaleCommand(): Command {
   return addVerdictOptions(addTokenOptions(command)).action(async (options: ScaleOptions & VerdictFlags & { pinEnv: string; pinFile?: string; json?: boolean; reference?: string }) => {
     if (options.alg === undefined) throw usageError("required option '--alg <alg>' not specified", `use one of: ${ALGORITHMS.map((a) => a.id).join(', ')}`);
     const plan = scalePlan(options);
-    const verdict = verdictPlan(options, { tokenCounts: plan.tokenCounts, algorithmId: plan.algorithm.id });
+    const verdict = verdictPlan(options, { tokenCounts: plan.tokenCounts, algorithmId: plan.algorithm.id, plan: planOf(plan) });
     const reference = options.reference ? readReference(options.reference) : undefined;
     const ui = new Progress();
     const outcome = await runScale(plan, pinSource(options), ui);

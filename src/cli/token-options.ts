@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { defaultWorkspace, embeddedBackend } from '../embedded/softhsm.js';
+import { defaultWorkspace, embeddedBackend, restoreUserSoftHsmConf } from '../embedded/softhsm.js';
 import { readPin } from '../secrets/pin.js';
 import { isInteractive } from './terminal.js';
 
@@ -30,6 +30,7 @@ export function addTokenOptions(command: Command): Command {
 /** The module to open and how to get the PIN: the embedded workspace's own, or the user's (read only when needed). */
 export function resolveBackend(o: TokenOptions): { modulePath: string; embedded: boolean; pin: () => Promise<string> } {
   if (o.module !== undefined) {
+    restoreUserSoftHsmConf();
     return { modulePath: o.module, embedded: false, pin: () => readPin({ pinEnv: o.pinEnv, pinFile: o.pinFile, interactive: isInteractive() && Boolean(process.stdin.isTTY) }) };
   }
   const backend = embeddedBackend(o.workspace);

@@ -1,21 +1,16 @@
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { usageError, writeError } from '../errors.js';
 import { renderComparisonTable, renderThresholdChecks } from '../render/verdict-tables.js';
 import { readRunJson } from '../result/run-directory.js';
 import type { RunResult } from '../result/run-result.js';
+import { samePlan } from '../verdict/compare.js';
 import { renderJunit } from '../verdict/junit.js';
-import { checkThresholdsFitPlan, parseThresholds, type ThresholdFlags, type Thresholds } from '../verdict/thresholds.js';
-import type { JudgedRun } from '../verdict/verdict.js';
+import { checkThresholdsFitPlan, parseThresholds, type Thresholds, type VerdictFlags } from '../verdict/thresholds.js';
 
-/** Thresholds, baseline and JUnit output: the CI flags of scale and run. */
-export interface VerdictFlags extends ThresholdFlags {
-  baseline?: string;
-  maxRegression: string;
-  force?: boolean;
-  junit?: string;
-}
+export type { VerdictFlags };
+import type { JudgedRun } from '../verdict/verdict.js';
 
 export function addVerdictOptions(command: Command): Command {
   return command
@@ -39,10 +34,15 @@ export function checkWritableFile(flag: string, path: string): void {
   if (existsSync(path) && statSync(path).isDirectory()) throw usageError(`${flag} ${path} is a directory`, `give a file name, e.g. ${flag} ${join(path, 'hsm-bench.xml')}`);
   const parent = dirname(resolve(path));
   if (!existsSync(parent) || !statSync(parent).isDirectory()) throw usageError(`${flag} ${path}: the folder ${parent} does not exist`, 'create it first, or write the file elsewhere');
+  try {
+    accessSync(parent, constants.W_OK);
+  } catch (error) {
+    throw usageError(`${flag} ${path}: the folder ${parent} cannot be written (${(error as NodeJS.ErrnoException).code})`, 'write the file elsewhere');
+  }
 }
 
 /** Everything the verdict needs, read and validated before the run starts. */
-export function verdictPlan(f: VerdictFlags, plan: { tokenCounts: number[]; algorithmId?: string }): VerdictPlan {
+export function verdictPlan(f: VerdictFlags, plan: { tokenCounts: number[]; algorithmId?: string; plan?: RunResult['plan'] }): VerdictPlan {
   const thresholds = parseThresholds(f);
   checkThresholdsFitPlan(thresholds, plan.tokenCounts);
   const maxRegressionPct = Number(f.maxRegression);
@@ -51,6 +51,12 @@ export function verdictPlan(f: VerdictFlags, plan: { tokenCounts: number[]; algo
   const baseline = f.baseline !== undefined ? readRunJson(f.baseline) : undefined;
   if (baseline && plan.algorithmId !== undefined && baseline.algorithm.id !== plan.algorithmId && f.force !== true) {
     throw usageError(`the baseline ${f.baseline} measured ${baseline.algorithm.id}, this run measures ${plan.algorithmId}`, 'give a baseline of the same algorithm, or --force to compare anyway');
+  }
+  if (baseline && plan.plan !== undefined && !samePlan(baseline.plan, plan.plan) && f.force !== true) {
+    throw usageError(
+      `the baseline ${f.baseline} ran another plan (token counts, stop rule, warm-up, threads or verification)`,
+      'give a baseline made with the same flags, or --force to compare anyway',
+    );
   }
   return { thresholds, baseline: baseline && { result: baseline, maxRegressionPct, force: f.force === true } };
 }

@@ -4,12 +4,12 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pkcs11 from 'pkcs11js';
 import { setupError } from '../errors.js';
+import { lockDirectory } from '../result/directory-lock.js';
 import type { Algorithm } from '../pkcs11/algorithms.js';
 import { listTokens, type TokenRef } from '../pkcs11/discovery.js';
 import { generateKeyPair, hasPrivateKey } from '../pkcs11/keys.js';
 import { Pkcs11Module } from '../pkcs11/module.js';
 import { PinGuard } from '../pkcs11/pin-guard.js';
-import { lockWorkspace } from './workspace-lock.js';
 import { login, openSession } from '../pkcs11/session.js';
 
 /** Where Debian, Ubuntu, Fedora and Homebrew install SoftHSM2's module. */
@@ -23,6 +23,15 @@ const SOFTHSM_MODULE_PATHS = [
 ];
 
 export const EMBEDDED_LABEL_PREFIX = 'hsm-bench-';
+
+/** The SOFTHSM2_CONF this process started with, before an embedded run replaced it. */
+const userSoftHsmConf = process.env.SOFTHSM2_CONF;
+
+/** A run on the user's own module after an embedded one in the same process (a lab file) sees the user's SoftHSM2 again. */
+export function restoreUserSoftHsmConf(): void {
+  if (userSoftHsmConf === undefined) delete process.env.SOFTHSM2_CONF;
+  else process.env.SOFTHSM2_CONF = userSoftHsmConf;
+}
 
 export function softhsmModulePath(): string {
   const found = SOFTHSM_MODULE_PATHS.find((p) => existsSync(p));
@@ -95,7 +104,7 @@ export interface EmbeddedBackend {
 
 /** The workspace's module and PIN, with its configuration in force, creating no token. */
 export function embeddedBackend(workspace: string): EmbeddedBackend {
-  lockWorkspace(workspace);
+  lockDirectory(workspace, 'the embedded workspace', 'wait until it ends, or give this run its own --workspace (or HSM_BENCH_WORKSPACE)');
   configure(workspace);
   return { workspace, modulePath: softhsmModulePath(), pin: embeddedPin(workspace) };
 }

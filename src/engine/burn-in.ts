@@ -1,6 +1,9 @@
 import { join } from 'node:path';
 import { usageError } from '../errors.js';
+import { PinRefusedError } from '../pkcs11/session.js';
 import { CHECKPOINT_FILE, readCheckpoint, type Checkpoint } from '../record/checkpoint.js';
+import { lockDirectory } from '../result/directory-lock.js';
+import type { VerdictFlags } from '../verdict/thresholds.js';
 import { truncateToLastLine, replayRecords } from '../record/replay.js';
 import { createRunDirectory, writeFileAtomic, writeRunJson } from '../result/run-directory.js';
 import type { RunResult } from '../result/run-result.js';
@@ -11,7 +14,7 @@ import { RunControl } from './control.js';
 import { plural } from '../render/plural.js';
 import { Interruption } from './interruption.js';
 import { burnInPlan, durationMs, type BurnInOptions, type BurnInPlan } from './plan.js';
-import { buildRunResult } from './run-result-builder.js';
+import { buildRunResult, tokenIdentity } from './run-result-builder.js';
 import { runConfiguration, type WorkerIssue } from './run-configuration.js';
 import type { RunOutcome, RunUi } from './scale.js';
 import { setUpTokens } from './token-setup.js';
@@ -21,13 +24,27 @@ const CHECKPOINT_MS = 10_000;
 
 const hms = (s: number) => `${String(Math.floor(s / 3600)).padStart(2, '0')}:${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}:${String(Math.floor(s % 60)).padStart(2, '0')}`;
 
+/** A burn-in to continue: its run directory, locked, and its checkpoint as read. */
+export interface Resume {
+  dir: string;
+  checkpoint: Checkpoint;
+}
+
+/** Reads a burn-in's checkpoint for a resume, after taking its run directory: two resumes at once would both append. */
+export function openResume(dir: string): Resume {
+  lockDirectory(dir, 'the burn-in', 'it is running or being resumed already; wait for it to end');
+  return { dir, checkpoint: readCheckpoint(dir) };
+}
+
 /**
  * The burn-in: N tokens sign until a total or a duration, surviving faults (workers reconnect, a token failing
  * for --give-up-after is lost, the others go on), writing records every 2 s and a checkpoint every 10 s.
- * `resumeDir` continues a run that was killed, from what is on disk.
+ * `resume` continues a run that was killed, from what is on disk; `verdict` (the CI flags) goes into the
+ * checkpoint so that a resume judges the run as it was meant to be judged.
  */
-export async function runBurnIn(options: BurnInOptions, pinSource: PinSource, ui: RunUi, resumeDir?: string): Promise<RunOutcome> {
-  const checkpoint = resumeDir !== undefined ? readCheckpoint(resumeDir) : undefined;
+export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, pinSource: PinSource, ui: RunUi, resume?: Resume): Promise<RunOutcome> {
+  const checkpoint = resume?.checkpoint;
+  const resumeDir = resume?.dir;
   const plan: BurnInPlan = burnInPlan(checkpoint?.options ?? options);
   const tokenCount = plan.tokenCounts[0]!;
   if (checkpoint && checkpoint.tokens.length !== tokenCount)
@@ -35,17 +52,31 @@ export async function runBurnIn(options: BurnInOptions, pinSource: PinSource, ui
       `${join(resumeDir!, CHECKPOINT_FILE)} lists ${checkpoint.tokens.length} tokens for a ${tokenCount}-token plan`,
       'give --resume the run directory of a burn-in that hsm-bench started',
     );
-  const setup = await setUpTokens(plan, tokenCount, pinSource, ui.log, checkpoint && { tokens: checkpoint.tokens, pinRefused: checkpoint.pinRefused });
+  let setup: Awaited<ReturnType<typeof setUpTokens>>;
+  try {
+    setup = await setUpTokens(plan, tokenCount, pinSource, ui.log, checkpoint && { tokens: checkpoint.tokens, pinRefused: checkpoint.pinRefused });
+  } catch (error) {
+    // A PIN refused on resume is written into the checkpoint: the next resume must not present it again.
+    if (checkpoint && error instanceof PinRefusedError) {
+      writeFileAtomic(join(resumeDir!, CHECKPOINT_FILE), JSON.stringify({ ...checkpoint, pinRefused: [...checkpoint.pinRefused, error.token] }, null, 2) + '\n');
+    }
+    throw error;
+  }
   const interruption = new Interruption();
   try {
     const now = new Date();
     const startedAt = checkpoint ? new Date(checkpoint.startedAt) : now;
     const { runId, dir } = checkpoint ? { runId: checkpoint.runId, dir: resumeDir! } : createRunDirectory(plan.outDir, startedAt, `burnin-${plan.algorithm.id}`);
+    lockDirectory(dir, 'the burn-in', 'it is running or being resumed already; wait for it to end');
     const stats = new ConfigurationStats(tokenCount);
     let firstSequenceByWorker = new Array<number>(tokenCount * plan.threadsPerToken).fill(0);
     if (checkpoint) {
       const cut = truncateToLastLine(join(dir, RECORDS_FILE));
-      const replayed = await replayRecords(join(dir, RECORDS_FILE), tokenCount, plan.threadsPerToken, stats);
+      const replayed = await replayRecords(
+        join(dir, RECORDS_FILE),
+        { configuration: tokenCount, tokenCount, threadsPerToken: plan.threadsPerToken, maxStartOffsetUs: (Date.now() - startedAt.getTime()) * 1000 },
+        stats,
+      );
       firstSequenceByWorker = replayed.nextSequenceByWorker;
       ui.log(`resuming ${runId}: ${replayed.records} signatures on disk${cut > 0 ? ` (a partial last line of ${cut} bytes was dropped)` : ''}`);
     }
@@ -59,7 +90,8 @@ export async function runBurnIn(options: BurnInOptions, pinSource: PinSource, ui
     const burnIn = { giveUpAfterS: plan.giveUpAfterMs / 1000, segments };
     let workerIssues: WorkerIssue[] = [];
     const current = () => summarizeConfiguration({ tokenCount, recordsFile: RECORDS_FILE, stats, workerIssues }, setup.tokens, plan.threadsPerToken);
-    const result = (): RunResult => buildRunResult({ command: 'burn-in', runId, startedAt }, plan, setup, [current()], interruption.requested, burnIn);
+    // Until the run ends, run.json says it is interrupted: a kill -9 leaves a run that reads as partial.
+    const result = (done: boolean): RunResult => buildRunResult({ command: 'burn-in', runId, startedAt }, plan, setup, [current()], !done || interruption.requested, burnIn);
     const saveCheckpoint = (finished: boolean) =>
       writeFileAtomic(
         join(dir, CHECKPOINT_FILE),
@@ -69,7 +101,8 @@ export async function runBurnIn(options: BurnInOptions, pinSource: PinSource, ui
             runId,
             startedAt: startedAt.toISOString(),
             options: checkpoint?.options ?? options,
-            tokens: result().tokens,
+            verdict,
+            tokens: setup.tokens.map(tokenIdentity),
             pinRefused: setup.pinGuard.refusedTokens(),
             segments,
             progress: { signatures: stats.signaturesOk + stats.signaturesFailed, signaturesOk: stats.signaturesOk, signaturesFailed: stats.signaturesFailed, signingS: stats.windowEndUs / 1e6 },
@@ -81,7 +114,7 @@ export async function runBurnIn(options: BurnInOptions, pinSource: PinSource, ui
         ) + '\n',
       );
     saveCheckpoint(false);
-    writeRunJson(dir, result());
+    writeRunJson(dir, result(false));
 
     const control = new RunControl(tokenCount * plan.threadsPerToken);
     interruption.watch(control);
@@ -144,7 +177,7 @@ export async function runBurnIn(options: BurnInOptions, pinSource: PinSource, ui
       clearInterval(progressTimer);
       ui.progressDone();
     }
-    const final = result();
+    const final = result(true);
     writeRunJson(dir, final);
     saveCheckpoint(!interruption.requested);
     return { result: final, dir };

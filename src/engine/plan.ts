@@ -147,6 +147,7 @@ export interface ScaleOptions extends SigningOptions {
 
 export function scalePlan(o: ScaleOptions): RunPlan {
   const algorithm = algorithmById(o.alg);
+  if (o.out.trim() === '') throw usageError('--out is empty', 'give the folder the run directory goes under, e.g. --out reports');
   if (o.signaturesPerToken !== undefined && o.duration !== undefined) {
     throw usageError('--signatures-per-token and --duration are two stop rules; give one', 'drop one of them');
   }
@@ -158,7 +159,7 @@ export function scalePlan(o: ScaleOptions): RunPlan {
       o.duration !== undefined
         ? { kind: 'duration', durationNs: parseDurationNs(o.duration) }
         : { kind: 'signatures', perToken: parsePositiveInt('--signatures-per-token', o.signaturesPerToken ?? '1000') },
-    warmupPerToken: parsePositiveInt('--warmup', o.warmup, 0),
+    warmupPerToken: parsePositiveInt('--warmup', o.warmup, 0, 1_000_000),
     threadsPerToken: parsePositiveInt('--threads-per-token', o.threadsPerToken, 1, MAX_THREADS_PER_TOKEN),
     verify: parseVerify(o.verify, o.verifyThreads === undefined ? undefined : parsePositiveInt('--verify-threads', o.verifyThreads, 1, 64)),
     keyLabel: o.keyLabel ?? defaultKeyLabel(algorithm),

@@ -87,7 +87,9 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     messageSeeds: assignments.map((a) => a.messageSeed),
     workerTokens: assignments.map((a) => a.token),
   });
-  const verifying = new Set<Promise<void>>();
+  // Per signing worker, the batches still being verified, chained: they reach the records in the order they were
+  // made (a batch with nothing to verify must not overtake one that is being verified), so a crash only cuts the end.
+  const verifying: Promise<void>[] = assignments.map(() => Promise.resolve());
   let lastBatchNs = process.hrtime.bigint();
   // The longest the main thread kept its event loop waiting (signals, timers, progress) during the configuration.
   const stalls = monitorEventLoopDelay({ resolution: 10 });
@@ -128,8 +130,8 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     w.on('message', (m: SignWorkerMessage) => {
       if (m.type === 'batch') {
         lastBatchNs = process.hrtime.bigint();
-        const done = pool
-          .verify(m.batch)
+        const verified = pool.verify(m.batch);
+        verifying[worker] = verifying[worker]!.then(() => verified)
           .then((batch) =>
             queue.push(batch, () => {
               recycle.port1.postMessage(batch, transferList(batch));
@@ -138,9 +140,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
               onProgress(recorded);
             }),
           )
-          .catch(() => control.requestStop())
-          .finally(() => verifying.delete(done));
-        verifying.add(done);
+          .catch(() => control.requestStop());
       } else if (m.type === 'ready') {
         if (++ready === assignments.length) control.release(process.hrtime.bigint());
       } else if (m.type === 'failed') {
@@ -164,7 +164,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     });
   });
   await Promise.all(exits);
-  while (verifying.size > 0) await Promise.all([...verifying]);
+  await Promise.all(verifying);
   await queue.drained();
   const verificationLagS = Number(process.hrtime.bigint() - lastBatchNs) / 1e9;
   stalls.disable();

@@ -23,6 +23,17 @@ export const tokenIdentity = (t: TokenRef): TokenIdentity => ({
   firmwareVersion: t.firmwareVersion,
 });
 
+/** The plan as run.json records it (and as a baseline is compared with, before a run starts). */
+export const planOf = (plan: RunPlan): RunResult['plan'] => ({
+  tokenCounts: plan.tokenCounts,
+  signaturesPerToken: plan.stop.kind === 'signatures' ? plan.stop.perToken : null,
+  totalSignatures: plan.stop.kind === 'total' ? plan.stop.signatures : null,
+  durationS: plan.stop.kind === 'duration' ? durationMs(plan.stop.durationNs) / 1000 : null,
+  warmupSignaturesPerToken: plan.warmupPerToken,
+  threadsPerToken: plan.threadsPerToken,
+  verify: plan.verify,
+});
+
 /** run.json as of now: what ran where, with which plan, and the configurations measured so far. */
 export function buildRunResult(id: RunIdentity, plan: RunPlan, setup: TokenSetup, configurations: ConfigurationResult[], interrupted: boolean, burnIn?: RunResult['burnIn']): RunResult {
   const a = plan.algorithm;
@@ -53,15 +64,7 @@ export function buildRunResult(id: RunIdentity, plan: RunPlan, setup: TokenSetup
     algorithm: { id: a.id, displayName: a.displayName, family: a.family, bits: a.bits, curve: a.family === 'ec' ? a.curve : null },
     mechanism: { name: setup.mechanism.name, hostDigest: setup.mechanism.hostDigest },
     keyLabel: plan.keyLabel,
-    plan: {
-      tokenCounts: plan.tokenCounts,
-      signaturesPerToken: plan.stop.kind === 'signatures' ? plan.stop.perToken : null,
-      totalSignatures: plan.stop.kind === 'total' ? plan.stop.signatures : null,
-      durationS: plan.stop.kind === 'duration' ? durationMs(plan.stop.durationNs) / 1000 : null,
-      warmupSignaturesPerToken: plan.warmupPerToken,
-      threadsPerToken: plan.threadsPerToken,
-      verify: plan.verify,
-    },
+    plan: planOf(plan),
     configurations: withEfficiency(configurations),
     ...(burnIn ? { burnIn } : {}),
   };

@@ -30,7 +30,8 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunUi): 
     const startedAt = new Date();
     const { runId, dir } = createRunDirectory(plan.outDir, startedAt, plan.algorithm.id);
     const configurations: ConfigurationResult[] = [];
-    const result = () => buildRunResult({ command: 'scale', runId, startedAt }, plan, setup, configurations, interruption.requested);
+    // Until the plan is done, run.json says the run is interrupted: a kill -9 leaves a run that reads as partial.
+    const result = (done: boolean) => buildRunResult({ command: 'scale', runId, startedAt }, plan, setup, configurations, !done || interruption.requested);
     for (const tokenCount of plan.tokenCounts) {
       if (interruption.requested) break;
       const control = new RunControl(tokenCount * plan.threadsPerToken);
@@ -67,9 +68,9 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunUi): 
       configurations.push(c);
       ui.log(`${label}: ${c.signaturesOk} signatures OK, ${c.signaturesFailed} failed, ${c.throughputPerS.toFixed(1)}/s`);
       // Written after every configuration, so that a later failure or interruption loses nothing measured.
-      writeRunJson(dir, result());
+      writeRunJson(dir, result(false));
     }
-    const final = result();
+    const final = result(true);
     writeRunJson(dir, final);
     return { result: final, dir };
   } finally {

@@ -1,4 +1,4 @@
-import { prepareEmbedded, type EmbeddedBackend } from '../embedded/softhsm.js';
+import { prepareEmbedded, restoreUserSoftHsmConf, type EmbeddedBackend } from '../embedded/softhsm.js';
 import { setupError } from '../errors.js';
 import { listTokens, selectTokens, tokenName, type TokenRef } from '../pkcs11/discovery.js';
 import { findKeyPair } from '../pkcs11/keys.js';
@@ -38,9 +38,10 @@ export interface ResumeTokens {
  * open for the whole run (closing a token's last session logs it out), and finds the key pairs.
  */
 export async function setUpTokens(plan: RunPlan, tokenCount: number, pinSource: PinSource, log: (line: string) => void, resume?: ResumeTokens): Promise<TokenSetup> {
+  if (plan.backend.kind === 'module') restoreUserSoftHsmConf();
   const embedded = plan.backend.kind === 'embedded' ? prepareEmbedded(plan.backend.workspace, tokenCount, plan.algorithm, plan.keyLabel, log) : undefined;
-  const modulePath = embedded?.modulePath ?? (plan.backend as { path: string }).path;
-  const mod = Pkcs11Module.open(modulePath);
+  const mod = Pkcs11Module.open(embedded?.modulePath ?? (plan.backend as { path: string }).path);
+  const modulePath = mod.info.path;
   const loginSessions: Buffer[] = [];
   const close = () => {
     for (const session of loginSessions) closeSessionQuietly(mod.lib, session);

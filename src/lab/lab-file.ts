@@ -1,11 +1,13 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { HsmBenchError, usageError } from '../errors.js';
 import { scalePlan, type RunPlan, type ScaleOptions } from '../engine/plan.js';
+import { planOf } from '../engine/run-result-builder.js';
 import { defaultWorkspace } from '../embedded/softhsm.js';
 import { algorithmById } from '../pkcs11/algorithms.js';
 import { readReference, type Reference } from '../render/reference.js';
 import { readRunJson } from '../result/run-directory.js';
 import type { RunResult } from '../result/run-result.js';
+import { samePlan } from '../verdict/compare.js';
 import { checkThresholdsFitPlan, type Thresholds } from '../verdict/thresholds.js';
 
 /** One named run of a lab file: the flags of `scale`, as JSON, plus its thresholds and baseline. */
@@ -166,10 +168,14 @@ function validateRun(spec: Record<string, unknown>, path: string, out: string, p
   const plan = attempt(path, problems, () => scalePlan(options));
   if (!plan) return undefined;
   attempt(`${path}.thresholds`, problems, () => checkThresholdsFitPlan(thresholds, plan.tokenCounts));
+  // What would stop a later run after the earlier ones have signed is found now, before any of them.
+  if (plan.backend.kind === 'module' && plan.backend.path.includes('/') && !existsSync(plan.backend.path)) problems.push(`${path}.module: ${plan.backend.path} does not exist`);
   const baseline =
     spec.baseline === undefined
       ? undefined
       : attempt(`${path}.baseline`, problems, () => ({ result: readRunJson(spec.baseline as string), maxRegressionPct: (spec.maxRegressionPct as number | undefined) ?? 10, force: false }));
+  if (baseline && baseline.result.algorithm.id !== plan.algorithm.id) problems.push(`${path}.baseline: it measured ${baseline.result.algorithm.id}, this run measures ${plan.algorithm.id}`);
+  else if (baseline && !samePlan(baseline.result.plan, planOf(plan))) problems.push(`${path}.baseline: it ran another plan (token counts, stop rule, warm-up, threads or verification)`);
   return { name: spec.name as string, plan, pinEnv: (spec.pinEnv as string | undefined) ?? 'HSM_BENCH_PIN', pinFile: spec.pinFile as string | undefined, thresholds, baseline };
 }
 

@@ -99,7 +99,12 @@ export function findKeyPair(lib: pkcs11.PKCS11, session: Buffer, token: TokenRef
       'hsm-bench verifies every signature against the public key on the token; import or create the public key',
     );
   }
-  const publicKey = readPublicKey(lib, session, publicKeys[0]!, alg.family);
+  const [keyType] = lib.C_GetAttributeValue(session, publicKeys[0]!, [{ type: pkcs11.CKA_KEY_TYPE }]);
+  const family = (keyType!.value as Buffer).readUInt32LE(0) === pkcs11.CKK_RSA ? 'rsa' : 'ec';
+  if (family !== alg.family) {
+    throw setupError(`key '${label}' on token ${tokenName(token)} is an ${family === 'rsa' ? 'RSA' : 'EC'} key, not ${alg.displayName}`, 'choose the matching --alg or another --key-label');
+  }
+  const publicKey = readPublicKey(lib, session, publicKeys[0]!, family);
   if (!matchesAlgorithm(publicKey, alg)) {
     throw setupError(`key '${label}' on token ${tokenName(token)} is ${describeKey(publicKey)}, not ${alg.displayName}`, 'choose the matching --alg or another --key-label');
   }

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import pkcs11 from 'pkcs11js';
 import { setupError } from '../errors.js';
 import { ckrName, ckrOf } from './ckr.js';
@@ -23,13 +24,21 @@ const version = (v: { major: number; minor: number }) => `${v.major}.${v.minor}`
 /** PKCS#11 strings are blank-padded, and some tokens pad with NUL bytes instead: neither belongs in a report. */
 export const pkcs11Text = (s: string) => s.replace(/\0/g, '').trim();
 
+/**
+ * The file that will be loaded: a bare name (no '/') is searched by the dynamic loader along the system's paths,
+ * not in the current folder, so a bare name that exists here is made a path, and only a path is checked.
+ */
+function resolveModule(path: string): string {
+  if (!path.includes('/')) return existsSync(path) ? resolve(path) : path;
+  if (!existsSync(path)) throw setupError(`PKCS#11 module ${path} does not exist`, 'give the full path of the module (.so) with --module');
+  return path;
+}
+
 function load(path: string): pkcs11.PKCS11 {
-  if (!existsSync(path)) {
-    throw setupError(`PKCS#11 module ${path} does not exist`, 'give the full path of the module (.so) with --module');
-  }
+  const file = resolveModule(path);
   const lib = new pkcs11.PKCS11();
   try {
-    lib.load(path);
+    lib.load(file);
   } catch (error) {
     throw setupError(`cannot load PKCS#11 module ${path}: ${(error as Error).message}`, 'the file must be a PKCS#11 shared library exporting C_GetFunctionList, built for this machine', error);
   }
@@ -57,7 +66,9 @@ export class Pkcs11Module {
     readonly info: ModuleInfo,
   ) {}
 
-  static open(path: string): Pkcs11Module {
+  static open(given: string): Pkcs11Module {
+    // Workers and run.json get the file that was loaded, not a bare name the loader might resolve otherwise.
+    const path = resolveModule(given);
     const lib = load(path);
     try {
       initialize(lib);

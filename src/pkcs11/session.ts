@@ -1,5 +1,5 @@
 import pkcs11 from 'pkcs11js';
-import { setupError } from '../errors.js';
+import { ExitCode, HsmBenchError, setupError } from '../errors.js';
 import { ckrName, ckrOf } from './ckr.js';
 import { readToken, tokenName, type TokenRef } from './discovery.js';
 import type { PinGuard } from './pin-guard.js';
@@ -8,6 +8,17 @@ const PIN_FAILURES = new Set([pkcs11.CKR_PIN_INCORRECT, pkcs11.CKR_PIN_LOCKED, p
 /** CK_STATE values of a session whose user is logged in (pkcs11js has no constants for them). */
 const CKS_RO_USER_FUNCTIONS = 1;
 const CKS_RW_USER_FUNCTIONS = 3;
+
+/** A PIN the token refused: which token of the run, so that a resumed burn-in can remember it. */
+export class PinRefusedError extends HsmBenchError {
+  constructor(
+    message: string,
+    hint: string,
+    readonly token: number,
+  ) {
+    super(message, ExitCode.setup, hint);
+  }
+}
 
 /** Where a login happens: the run's PIN guard and the token's index in the run. */
 export interface PinSeat {
@@ -81,7 +92,7 @@ export function login(lib: pkcs11.PKCS11, session: Buffer, token: TokenRef, pin:
   }
   if (result.outcome === 'refused') {
     const why = result.code === undefined ? 'the PIN already failed on it in this run' : `${ckrName(result.code)}${pinCounterNote(lib, token)}`;
-    throw setupError(`login to token ${tokenName(token)} failed: ${why}`, 'check the PIN (hsm-bench never retries a PIN that failed: smart cards lock after a few wrong tries)');
+    throw new PinRefusedError(`login to token ${tokenName(token)} failed: ${why}`, 'check the PIN (hsm-bench never retries a PIN that failed: smart cards lock after a few wrong tries)', seat.token);
   }
 }
 

@@ -50,5 +50,6 @@ export function parsePkcs11Uri(uri: string): Pkcs11Uri {
     parsed[name as UriAttribute] = decode(part.slice(eq + 1));
   }
   if (Object.keys(parsed).length === 0) throw usageError('--token-uri names no attribute', hint);
+  if (parsed['slot-id'] !== undefined && !/^\d+$/.test(parsed['slot-id'])) throw usageError(`--token-uri slot-id must be a number, not '${parsed['slot-id']}'`, hint);
   return parsed;
 }

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BurnInOptions } from '../engine/plan.js';
+import type { VerdictFlags } from '../verdict/thresholds.js';
 import { usageError } from '../errors.js';
 import type { TokenIdentity } from '../result/run-result.js';
 
@@ -17,6 +18,8 @@ export interface Checkpoint {
   runId: string;
   startedAt: string;
   options: BurnInOptions;
+  /** The CI flags of the run (thresholds, baseline, JUnit path), applied again on resume unless given anew. */
+  verdict: VerdictFlags;
   tokens: TokenIdentity[];
   pinRefused: number[];
   segments: { startedAt: string; startOffsetS: number }[];
@@ -43,6 +46,7 @@ export function readCheckpoint(runDir: string): Checkpoint {
     typeof t === 'object' && t !== null && ['slotId', 'slotDescription', 'label', 'serial', 'manufacturer', 'model'].every((k) => isText(t[k as keyof TokenIdentity]));
   if (!isText(doc.runId) || !/^[\w.-]+$/.test(doc.runId) || !isText(doc.startedAt) || Number.isNaN(Date.parse(doc.startedAt))) throw bad('has no valid runId or startedAt');
   if (typeof doc.options !== 'object' || doc.options === null) throw bad('has no options');
+  if (typeof doc.verdict !== 'object' || doc.verdict === null || Object.values(doc.verdict).some((v) => !['string', 'boolean'].includes(typeof v))) throw bad('has no valid verdict flags');
   if (!Array.isArray(doc.tokens) || doc.tokens.length === 0 || !doc.tokens.every(tokenOk)) throw bad('has no valid token list');
   if (!Array.isArray(doc.pinRefused) || !doc.pinRefused.every((t) => Number.isInteger(t) && t >= 0 && t < doc.tokens.length)) throw bad('has no valid pinRefused list');
   if (!Array.isArray(doc.segments) || !doc.segments.every((g) => typeof g === 'object' && g !== null && isText(g.startedAt) && typeof g.startOffsetS === 'number')) throw bad('has no valid segments');

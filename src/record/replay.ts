@@ -37,23 +37,38 @@ export interface Replayed {
   nextSequenceByWorker: number[];
 }
 
+/** What the records of a run must fit: its configuration, tokens and threads, and the time it has existed. */
+export interface RecordsShape {
+  configuration: number;
+  tokenCount: number;
+  threadsPerToken: number;
+  /** No signature can have started later than the run's age: signing time is never more than wall time. */
+  maxStartOffsetUs: number;
+}
+
 /**
- * Feeds every record of a file into `stats`, exactly as the recorder did when they were made. Records must name
- * the run's tokens and threads; anything else means the file is not this run's, and nothing is resumed.
+ * Feeds every record of a file into `stats`, exactly as the recorder did when they were made. The records must be
+ * this run's: its configuration, tokens and threads, each (token, thread) numbering its signatures 0, 1, 2 …
+ * in file order (the engine writes them so, and a crash only cuts the end), and no start later than the run's
+ * age. Anything else means the file was changed, and nothing is resumed or reported from it.
  */
-export async function replayRecords(path: string, tokenCount: number, threadsPerToken: number, stats: ConfigurationStats): Promise<Replayed> {
+export async function replayRecords(path: string, shape: RecordsShape, stats: ConfigurationStats): Promise<Replayed> {
+  const { tokenCount, threadsPerToken } = shape;
   const nextSequenceByWorker = new Array<number>(tokenCount * threadsPerToken).fill(0);
   const bad: BadLines = { count: 0 };
+  const refuse = (problem: string) => usageError(`${path} ${problem}`, 'the records file was changed or does not belong to this run; start a new burn-in');
   let records = 0;
   for await (const r of readRecords(path, bad)) {
     if (r.token >= tokenCount || r.thread >= threadsPerToken) {
-      throw usageError(
-        `${path} has a record of token ${r.token}, thread ${r.thread}; the run has ${tokenCount} tokens × ${threadsPerToken} threads`,
-        'the records file does not belong to this run; start a new burn-in',
-      );
+      throw refuse(`has a record of token ${r.token}, thread ${r.thread}; the run has ${tokenCount} tokens × ${threadsPerToken} threads`);
     }
+    if (r.configuration !== shape.configuration) throw refuse(`has a record of configuration ${r.configuration}; the run's is ${shape.configuration}`);
     const worker = r.token * threadsPerToken + r.thread;
-    nextSequenceByWorker[worker] = Math.max(nextSequenceByWorker[worker]!, r.sequence + 1);
+    if (r.sequence !== nextSequenceByWorker[worker]) {
+      throw refuse(`has signature ${r.sequence} of token ${r.token}, thread ${r.thread} where ${nextSequenceByWorker[worker]} comes next (a repeated or missing record)`);
+    }
+    if (r.startOffsetUs > shape.maxStartOffsetUs) throw refuse(`has a signature that started ${(r.startOffsetUs / 1e6).toFixed(1)} s into the run, later than the run has existed`);
+    nextSequenceByWorker[worker] = r.sequence + 1;
     stats.add(r.token, r.startOffsetUs, r.latencyUs, failureOf(r));
     if (r.verified !== null) stats.signaturesVerified++;
     records++;

@@ -1,11 +1,12 @@
 import Table from 'cli-table3';
 import type { RunResult } from '../result/run-result.js';
-import { signaturesFailed } from '../verdict/verdict.js';
+import { ExitCode } from '../errors.js';
+import { exitCodeFor, type JudgedRun } from '../verdict/verdict.js';
 import { backendLine, configurationName, fixed, planLine, tokenLine } from './describe-run.js';
 import { plural } from './plural.js';
 
 /** The seed's burn-in summary (start, stop, elapsed, tests performed, tests failed) with what it lacked. */
-export function renderBurnInSummary(r: RunResult): string {
+export function renderBurnInSummary(r: RunResult, judged: JudgedRun): string {
   const c = r.configurations[0]!;
   const performed = c.signaturesOk + c.signaturesFailed;
   const issueOf = (token: number) => c.workerIssues.find((i) => i.token === token);
@@ -29,11 +30,14 @@ export function renderBurnInSummary(r: RunResult): string {
       issue ? issue.message : t.stillFailingS !== null ? `failing for ${fixed(t.stillFailingS, 1)} s` : 'ok',
     ]);
   }
-  const verdict = r.interrupted
-    ? 'INTERRUPTED: partial results (resume with --resume)'
-    : !signaturesFailed(r)
-      ? 'PASSED: no signature failed'
-      : `FAILED: ${plural(c.signaturesFailed, 'signature')} failed${c.workerIssues.length > 0 ? `, ${plural(c.workerIssues.length, 'worker issue')}` : ''}`;
+  // The verdict is the run's exit code in words: one judgement, the same as the exit code and the JUnit file.
+  const failed = `${plural(c.signaturesFailed, 'signature')} failed${c.workerIssues.length > 0 ? `, ${plural(c.workerIssues.length, 'worker issue')}` : ''}`;
+  const verdict = {
+    [ExitCode.interrupted]: 'INTERRUPTED: partial results (resume with --resume)',
+    [ExitCode.thresholdFailed]: `FAILED: a threshold or the baseline check failed (see the checks below)${c.signaturesFailed > 0 ? `; ${failed}` : ''}`,
+    [ExitCode.signaturesFailed]: `FAILED: ${failed}`,
+    [ExitCode.ok]: 'PASSED: no signature failed',
+  }[exitCodeFor([judged]) as number];
   const failures = Object.entries(c.failuresByCkr);
   return (
     [

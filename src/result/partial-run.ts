@@ -24,7 +24,11 @@ export async function withRecordsOnDisk(dir: string, r: RunResult): Promise<RunR
   const c = r.configurations[0];
   if (!c) return r;
   const stats = new ConfigurationStats(r.tokens.length);
-  await replayRecords(join(dir, c.recordsFile), r.tokens.length, c.threadsPerToken, stats);
+  await replayRecords(
+    join(dir, c.recordsFile),
+    { configuration: c.tokens, tokenCount: r.tokens.length, threadsPerToken: c.threadsPerToken, maxStartOffsetUs: (Date.now() - Date.parse(r.startedAt)) * 1000 },
+    stats,
+  );
   const counted = summarizeConfiguration({ tokenCount: r.tokens.length, recordsFile: c.recordsFile, stats, workerIssues: c.workerIssues }, r.tokens, c.threadsPerToken);
   return { ...r, interrupted: true, configurations: withEfficiency([counted]) };
 }

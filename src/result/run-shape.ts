@@ -45,7 +45,8 @@ const SHAPE: Record<string, Check> = {
       latencyMs: latency,
       perToken: list(obj({ token: num, label: str, serial: str, slotId: str, signaturesOk: num, signaturesFailed: num, throughputPerS: num, latencyMs: latency })),
       timeSeries: obj({ ok: list(num), failed: list(num) }),
-      recordsFile: str,
+      // Only a records file inside the run directory: a report must never read a file elsewhere.
+      recordsFile: (v) => typeof v === 'string' && /^records\/[\w.-]+\.csv$/.test(v),
       workerIssues: list(obj({ token: num, thread: num, message: str })),
     }),
   ),

@@ -1,5 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { setupError } from '../errors.js';
+import { readFileSync, statSync } from 'node:fs';
+import { HsmBenchError, setupError } from '../errors.js';
+
+const MAX_SECRET_FILE_BYTES = 4096;
 
 export interface PinSource {
   /** Name of the environment variable that holds the PIN (default HSM_BENCH_PIN). */
@@ -27,8 +29,12 @@ export async function readSecret(envVar: string, file: string | undefined, inter
   if (file !== undefined) {
     let secret: string;
     try {
+      // A device or a huge file (/dev/zero) would be read forever: a secret file is a small regular file.
+      const info = statSync(file);
+      if (!info.isFile() || info.size > MAX_SECRET_FILE_BYTES) throw setupError(`the ${what} file given is not a small regular file`, `give a file holding only the ${what}`);
       secret = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
     } catch (error) {
+      if (error instanceof HsmBenchError) throw error;
       throw setupError(
         `cannot read the ${what} file given: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
         `give the path of a readable file holding only the ${what}, never the ${what} itself`,
@@ -36,6 +42,10 @@ export async function readSecret(envVar: string, file: string | undefined, inter
       );
     }
     if (secret === '') throw setupError(`the ${what} file given is empty`, `write the ${what} into it, with no other text`);
+    // Stray spaces or lines would be presented as part of the PIN, and a wrong PIN costs one of a card's few tries.
+    if (secret !== secret.trim() || /[\r\n]/.test(secret)) {
+      throw setupError(`the ${what} file given holds more than the ${what} (spaces around it, or more than one line)`, `write only the ${what}, with at most one newline after it`);
+    }
     return secret;
   }
   if (!ENV_NAME.test(envVar)) {
@@ -45,7 +55,10 @@ export async function readSecret(envVar: string, file: string | undefined, inter
   if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
   if (interactive) return promptMasked(prompt);
   const name = envVar === defaultEnvVar ? defaultEnvVar : 'the variable given';
-  throw setupError(`no ${what}: ${name} is not set and there is no terminal to ask on`, `set ${defaultEnvVar} (or the variable named with the -env flag), or give the ${what} in a file`);
+  throw setupError(
+    `no ${what}: ${name} is not set and there is no terminal to ask on`,
+    `set ${defaultEnvVar} (or the variable named with --${what === 'PIN' ? 'pin' : 'passphrase'}-env), or give the ${what} in a file (--${what === 'PIN' ? 'pin' : 'passphrase'}-file)`,
+  );
 }
 
 /** Reads a line from the terminal without echoing it. */

@@ -42,9 +42,14 @@ export function incomparability(a: RunResult, b: RunResult): string[] {
   if (a.tokens.length !== b.tokens.length || !sharesTokens(a, b)) reasons.push(`tokens differ (${serials(a)} vs ${serials(b)})`);
   if (a.algorithm.id !== b.algorithm.id) reasons.push(`algorithms differ (${a.algorithm.id} vs ${b.algorithm.id})`);
   if (a.mechanism.name !== b.mechanism.name) reasons.push(`mechanisms differ (${a.mechanism.name} vs ${b.mechanism.name})`);
-  const plan = (r: RunResult) => JSON.stringify({ ...r.plan, verify: r.plan.verify.mode });
-  if (plan(a) !== plan(b)) reasons.push('plans differ (token counts, stop rule, warm-up, threads or verification)');
+  if (!samePlan(a.plan, b.plan)) reasons.push('plans differ (token counts, stop rule, warm-up, threads or verification)');
   return reasons;
+}
+
+/** Whether two plans measure the same thing: how many verification threads did the checking does not matter. */
+export function samePlan(a: RunResult['plan'], b: RunResult['plan']): boolean {
+  const measured = (p: RunResult['plan']) => JSON.stringify({ ...p, verify: p.verify.mode });
+  return measured(a) === measured(b);
 }
 
 /**

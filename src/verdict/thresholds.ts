@@ -46,6 +46,14 @@ export interface ThresholdFlags {
   minEfficiency?: string;
 }
 
+/** Thresholds, baseline and JUnit output: the CI flags of scale, burn-in and run, as given (a burn-in's checkpoint keeps them). */
+export interface VerdictFlags extends ThresholdFlags {
+  baseline?: string;
+  maxRegression: string;
+  force?: boolean;
+  junit?: string;
+}
+
 export function parseThresholds(f: ThresholdFlags): Thresholds {
   const t: Thresholds = {};
   if (f.maxFailures !== undefined) {
