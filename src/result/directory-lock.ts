@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setupError } from '../errors.js';
 
@@ -24,22 +24,28 @@ export function lockDirectory(dir: string, what: string, hint: string): void {
   if (held.has(dir)) return;
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const path = join(dir, 'lock');
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(path, 'wx', 0o600);
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      held.add(dir);
-      if (held.size === 1) process.on('exit', releaseAll);
-      return;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw setupError(`cannot lock ${what} ${dir}: ${(error as NodeJS.ErrnoException).code}`, hint, error);
-      const owner = Number(readFileSync(path, 'utf8').trim());
-      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && alive(owner)) throw setupError(`${what} ${dir} is in use by another hsm-bench (process ${owner})`, hint);
-      rmSync(path, { force: true });
+  // The lock appears whole, with its owner in it, or not at all (a hard link): another process never reads an
+  // empty lock and takes it for a dead one's.
+  const mine = `${path}.${process.pid}`;
+  writeFileSync(mine, String(process.pid), { mode: 0o600 });
+  try {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        linkSync(mine, path);
+        held.add(dir);
+        if (held.size === 1) process.on('exit', releaseAll);
+        return;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw setupError(`cannot lock ${what} ${dir}: ${(error as NodeJS.ErrnoException).code}`, hint, error);
+        const owner = Number(readFileSync(path, 'utf8').trim());
+        if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && alive(owner)) throw setupError(`${what} ${dir} is in use by another hsm-bench (process ${owner})`, hint);
+        rmSync(path, { force: true });
+      }
     }
+    throw setupError(`cannot lock ${what} ${dir}: another process keeps taking it`, hint);
+  } finally {
+    rmSync(mine, { force: true });
   }
-  throw setupError(`cannot lock ${what} ${dir}: another process keeps taking it`, hint);
 }
 
 function releaseAll(): void {

@@ -14,8 +14,8 @@ export interface CliResult {
 }
 
 /** Runs the built CLI as a user would, non-interactive (CI set), with its own embedded-token workspace. */
-export function runCli(args: string[], env: Record<string, string> = {}): CliResult {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, CI: 'true', ...env }, timeout: 120_000 });
+export function runCli(args: string[], env: Record<string, string> = {}, cwd?: string): CliResult {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, CI: 'true', ...env }, timeout: 120_000, cwd });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
