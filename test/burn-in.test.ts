@@ -100,8 +100,9 @@ describe('hsm-bench burn-in', () => {
     const out = tempDir('burnin-gone');
     const tokensDir = join(hsm.dir, 'tokens');
     const goneDir = readdirSync(tokensDir).find((d) => readFileSync(join(tokensDir, d, 'token.object')).includes('gone'))!;
+    const junit = join(out, 'junit.xml');
     const run = runCliAndAct(
-      ['burn-in', '--module', hsm.module, '--alg', 'p256', '--key-label', 'bk', '--tokens', '2', '--duration', '4s', '--give-up-after', '1s', '--verify', 'none', '--out', out],
+      ['burn-in', '--module', hsm.module, '--alg', 'p256', '--key-label', 'bk', '--tokens', '2', '--duration', '4s', '--give-up-after', '1s', '--verify', 'none', '--out', out, '--junit', junit],
       { ...hsm.env, HSM_BENCH_PIN: TEST_PIN },
       /records in/,
       1000,
@@ -120,6 +121,11 @@ describe('hsm-bench burn-in', () => {
     const lastOfStays = Math.max(...records.filter((x) => x.token === stays!.token).map((x) => x.startOffsetUs));
     expect(lastOfStays).toBeGreaterThan(3_000_000);
     expect(records.filter((x) => x.token === gone!.token && x.status !== 'CKR_OK').length).toBe(gone!.signaturesFailed);
+    // Every output names the lost token by its slot, in words.
+    const lost = new RegExp(`token slot ${gone!.slotId}: gone: lost after failing for`);
+    expect(readFileSync(join(runDirOf(r), 'report.md'), 'utf8')).toMatch(lost);
+    expect(readFileSync(junit, 'utf8')).toMatch(lost);
+    expect(readFileSync(junit, 'utf8')).not.toContain('[object Object]');
   });
 
   it('retries after CKR_DEVICE_ERROR injected at the PKCS#11 layer, and records each one', async () => {
@@ -208,5 +214,27 @@ describe('hsm-bench burn-in', () => {
     expect((a!.status === 3 ? a! : b!).stderr).toMatch(/workspace .* is in use by another hsm-bench \(process \d+\)/);
     const again = runCli(args(tempDir('race-c')), { HSM_BENCH_WORKSPACE: ws });
     expect(again.status).toBe(0);
+  });
+
+  it('ends at its --duration even while a token is failing and far from --give-up-after', async () => {
+    const hsm = new ExternalSoftHsm();
+    for (const label of ['dies', 'lives']) {
+      hsm.initToken(label);
+      hsm.generateKey(label, 'EC:prime256v1', 'dk');
+    }
+    const tokensDir = join(hsm.dir, 'tokens');
+    const dies = readdirSync(tokensDir).find((d) => readFileSync(join(tokensDir, d, 'token.object')).includes('dies'))!;
+    const started = Date.now();
+    const r = await runCliAndAct(
+      ['burn-in', '--module', hsm.module, '--alg', 'p256', '--key-label', 'dk', '--tokens', '2', '--duration', '3s', '--give-up-after', '10m', '--verify', 'none', '--out', tempDir('burnin-deadline')],
+      { ...hsm.env, HSM_BENCH_PIN: TEST_PIN },
+      /records in/,
+      800,
+      () => rmSync(join(tokensDir, dies), { recursive: true }),
+    );
+    expect(r.status).toBe(4);
+    // Far below the 10 minutes a failing token would otherwise be waited for; the bar leaves a loaded machine room.
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect(readRun(runDirOf(r)).configurations[0]!.durationS).toBeLessThan(10);
   });
 });

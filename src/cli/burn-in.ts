@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { openResume, runBurnIn } from '../engine/burn-in.js';
 import { planOf } from '../engine/run-result-builder.js';
-import { burnInPlan, durationMs, parseDurationNs, type BurnInOptions } from '../engine/plan.js';
+import { burnInPlan, type BurnInOptions } from '../engine/plan.js';
 import { usageError } from '../errors.js';
 import { renderBurnInSummary } from '../render/burn-in-summary.js';
 import { finishRun } from './run-pipeline.js';
@@ -91,7 +91,7 @@ export function burnInCommand(): Command {
       // Everything that can be checked is checked before the first signature.
       const plan = burnInPlan(resumed?.checkpoint.options ?? options);
       const verdict = verdictPlan(flags, { tokenCounts: plan.tokenCounts, algorithmId: plan.algorithm.id, plan: planOf(plan) });
-      const ui = new Progress(isInteractive(), durationMs(parseDurationNs(o.progressInterval, '--progress-interval', 100)));
+      const ui = new Progress(isInteractive(), plan.progressIntervalMs);
       const outcome = await runBurnIn(options, flags, pinSource(o), ui, resumed);
       await finishRun(`burn-in-${outcome.result.algorithm.id}`, outcome, verdict, { json: o.json, junit: flags.junit }, renderBurnInSummary, ui);
     },

@@ -101,11 +101,12 @@ export function cloneCommand(): Command {
         const key = sourceKeyPair(mod.lib, source, targets, o.label);
         const named = (s: TokenSession, i: number) => ({ reader: readers[i]!, name: tokenName(s.token) });
         dkek = async () => {
+          if (pin === undefined) throw setupError('SmartCard-HSM key export needs the user PIN, and none was read', 'set HSM_BENCH_PIN, or use --pin-env or --pin-file');
           cloneWithDkek(
             named(source, 0),
             key.id.toString('hex'),
             targets.map((t, i) => named(t, i + 1)),
-            pin ?? '',
+            pin,
             say,
           );
           // This process's OpenSC sees objects another program made only once the module is opened again.

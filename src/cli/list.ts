@@ -4,7 +4,7 @@ import { listKeyPairs, listSlots, signingMechanisms, type SlotListing } from '..
 import { Pkcs11Module, type ModuleInfo } from '../pkcs11/module.js';
 import { tokenSelection } from '../engine/plan.js';
 import { setupError } from '../errors.js';
-import { listTokens, selectTokens, tokenName } from '../pkcs11/discovery.js';
+import { listTokens, selectTokens, slotIdOf, tokenName } from '../pkcs11/discovery.js';
 import { PinGuard } from '../pkcs11/pin-guard.js';
 import { closeSessionQuietly, login, openSession } from '../pkcs11/session.js';
 import { addTokenOptions, resolveBackend, type TokenOptions } from './token-options.js';
@@ -42,7 +42,7 @@ async function collect(o: ListOptions): Promise<Listing> {
     const guard = new PinGuard(slots.length);
     for (const [index, s] of slots.entries()) {
       if (!s.token?.initialized) continue;
-      const slot = mod.lib.C_GetSlotList(true).find((h) => h.readBigUInt64LE(0).toString() === s.slotId)!;
+      const slot = mod.lib.C_GetSlotList(true).find((h) => slotIdOf(h).toString() === s.slotId)!;
       if (o.mechanisms) s.mechanisms = signingMechanisms(mod.lib, slot);
       if (o.keys) {
         const session = openSession(mod.lib, { ...s.token, slot });

@@ -15,14 +15,14 @@ import { scaleCommand } from './scale.js';
  * Option values that commander quotes back in its messages ("unknown option '--pin=…'") are cut off: whatever
  * a user typed after '=' may be a PIN or a passphrase, and error messages end up in CI logs.
  */
-export const redactOptionValues = (text: string) => text.replace(/(--?[\w-]+)=[^'"\s]*/g, '$1=…');
+const redactOptionValues = (text: string) => text.replace(/(--?[\w-]+)=[^'"\s]*/g, '$1=…');
 
 /**
  * The last guard on what a user typed coming back in a message: a quoted value that assigns a PIN, a password
  * or a secret (pin-value=…, password:…) is hidden, and a long one is cut, so that a secret pasted into the wrong
  * flag does not reach a CI log. Token labels such as 'Pico-HSM (UserPIN)' assign nothing and stay.
  */
-export const redactQuoted = (text: string) =>
+const redactQuoted = (text: string) =>
   text.replace(/'([^'\n]*)'/g, (quoted, inner: string) => (/(pin|pass|secret)[\w-]*\s*[=:]/i.test(inner) ? "'(hidden)'" : inner.length > 60 ? `'${inner.slice(0, 40)}…'` : quoted));
 
 const PASSPHRASE_HINT = 'hint: a passphrase is never a command-line argument: set HSM_BENCH_KEK_PASSPHRASE, or use --passphrase-env VAR or --passphrase-file FILE\n';

@@ -11,10 +11,9 @@ import { renderScaleTable } from '../render/terminal-table.js';
 import { judgeRun, type JudgedRun } from '../verdict/verdict.js';
 import { conclude, writeRunReports } from './run-pipeline.js';
 import { checkWritableFile } from './verdict-options.js';
+import { stamp } from '../result/run-directory.js';
 import { pinSource } from './scale.js';
 import { Progress } from './terminal.js';
-
-const stamp = () => new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
 
 /** Runs the lab's runs in order; writes each run directory, then a combined report, then judges. */
 async function runLab(lab: Lab, ui: Progress): Promise<{ judged: JudgedRun[]; dirs: string[]; combinedDir: string }> {
@@ -28,7 +27,7 @@ async function runLab(lab: Lab, ui: Progress): Promise<{ judged: JudgedRun[]; di
     dirs.push(outcome.dir);
     if (outcome.result.interrupted) break;
   }
-  const combinedDir = join(lab.out, `lab-${stamp()}`);
+  const combinedDir = join(lab.out, `lab-${stamp(new Date())}`);
   mkdirSync(combinedDir, { recursive: true });
   const charts: (string | undefined)[] = [];
   for (const [a, b] of transportPairs(judged)) {

@@ -2,7 +2,7 @@ import ora, { type Ora } from 'ora';
 
 /**
  * Whether a person is watching stderr: a TTY with a real width and no CI. ora loops forever on a terminal that
- * reports 0 columns (PKCS11-FACTS), so the spinner is used only then; everything else gets plain lines.
+ * reports 0 columns (seen with ora 9), so the spinner is used only then; everything else gets plain lines.
  */
 export function isInteractive(): boolean {
   return Boolean(process.stderr.isTTY && (process.stderr.columns ?? 0) > 0 && !process.env.CI);

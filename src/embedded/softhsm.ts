@@ -48,7 +48,9 @@ export function defaultWorkspace(): string {
 
 /**
  * Makes the workspace's private SoftHSM2 configuration the one this process uses. It must be in the real
- * environment before the module is initialized, with an absolute tokendir (pitfall 4) and the file backend (pitfall 5).
+ * environment before the module is initialized (set in a worker's env it never reaches the library), with an
+ * absolute tokendir (a relative one is resolved against the working directory) and the file backend (Debian's
+ * SoftHSM2 has no sqlite store); any mistake there shows only as CKR_GENERAL_ERROR.
  */
 function configure(workspace: string): void {
   const tokenDir = join(workspace, 'tokens');
@@ -71,7 +73,7 @@ function embeddedPin(workspace: string): string {
   return pin;
 }
 
-/** SoftHSM2 passes labels to the token as is; PKCS#11 wants 32 blank-padded bytes (pitfall 6). */
+/** SoftHSM2 passes labels to the token as is; PKCS#11 wants 32 blank-padded bytes. */
 const paddedLabel = (label: string) => label.padEnd(32, ' ');
 
 function createToken(mod: Pkcs11Module, label: string, userPin: string): void {
@@ -113,7 +115,7 @@ export function embeddedBackend(workspace: string): EmbeddedBackend {
  * Ensures the workspace holds at least `tokenCount` SoftHSM2 tokens, each with a `keyLabel` key pair of `alg`,
  * creating only what is missing so that the next run reuses them. Tokens and keys are created in a module
  * instance of their own, closed before the run opens the module again: a process that created tokens sees
- * other slot ids than later ones (pitfall 7).
+ * other slot ids than later ones.
  */
 export function prepareEmbedded(workspace: string, tokenCount: number, alg: Algorithm, keyLabel: string, log: (line: string) => void): EmbeddedBackend {
   const { modulePath, pin } = embeddedBackend(workspace);

@@ -23,7 +23,7 @@ export interface SignatureBatch {
 export const VERIFIED_OK = 1;
 export const VERIFIED_BAD = 2;
 
-/** Big enough for RSA-4096: a too-small C_Sign buffer leaves the operation active (pitfall 10). */
+/** Big enough for RSA-4096: a too-small C_Sign buffer leaves the sign operation active (the next C_SignInit fails). */
 export const MAX_SIGNATURE_BYTES = 512;
 
 export class BatchBuilder {

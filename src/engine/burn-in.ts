@@ -151,6 +151,8 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
       const run = await runConfiguration(
         {
           modulePath: setup.modulePath,
+          instances: setup.mod.info.instances,
+          onPinRefused: () => saveCheckpoint(false),
           pin: setup.pin,
           pinGuard: setup.pinGuard,
           keyLabel: plan.keyLabel,

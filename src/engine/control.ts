@@ -7,7 +7,7 @@ const GO = 0;
 const STOP = 1;
 const HEADER_INT32S = 2;
 /** A worker with this many batches waiting in the recorder pauses: memory stays bounded if recording lags. */
-export const MAX_PENDING_BATCHES = 8;
+const MAX_PENDING_BATCHES = 8;
 
 export class RunControl {
   readonly buffer: SharedArrayBuffer;
@@ -66,9 +66,14 @@ export class RunControl {
     return Atomics.load(this.flags, STOP) === 1;
   }
 
-  /** Worker: called before posting a batch; waits while the recorder is behind. */
+  /** Worker: true once a shared total has been claimed in full (a failing worker need not wait for its token then). */
+  totalReached(total: number): boolean {
+    return Atomics.load(this.claimed, 0) >= BigInt(total);
+  }
+
+  /** Worker: called before posting a batch; waits while the recorder is behind, unless the run is stopping. */
   beforePost(worker: number): void {
-    for (let n = Atomics.load(this.pending, worker); n >= MAX_PENDING_BATCHES; n = Atomics.load(this.pending, worker)) {
+    for (let n = Atomics.load(this.pending, worker); n >= MAX_PENDING_BATCHES && !this.stopRequested(); n = Atomics.load(this.pending, worker)) {
       Atomics.wait(this.pending, worker, n, 100);
     }
     Atomics.add(this.pending, worker, 1);

@@ -17,7 +17,7 @@ export interface VerifyPlan {
 }
 
 /** Verification threads by default: every core but the one the main thread records on. */
-export const defaultVerifyThreads = () => Math.min(16, Math.max(1, availableParallelism() - 1));
+const defaultVerifyThreads = () => Math.min(16, Math.max(1, availableParallelism() - 1));
 
 export type Backend = { kind: 'embedded'; workspace: string } | { kind: 'module'; path: string };
 

@@ -32,8 +32,9 @@ export class ConfigurationRecorder {
         token: w.token,
         thread: w.thread,
         sequence: batch.firstSequence + i,
-        startOffsetUs: this.startOffsetBaseUs + batch.startOffsetNs[i]! / 1000,
-        latencyUs: batch.latencyNs[i]! / 1000,
+        // Whole µs, as the records keep them: a resume that counts the records again gets the same statistics.
+        startOffsetUs: Math.round(this.startOffsetBaseUs + batch.startOffsetNs[i]! / 1000),
+        latencyUs: Math.round(batch.latencyNs[i]! / 1000),
         status: statusOf(batch.status[i]!),
         verified: check === VERIFIED_OK ? true : check === VERIFIED_BAD ? false : null,
       };

@@ -5,9 +5,9 @@ import type { SignatureBatch } from './batch.js';
 const SLICE_MS = 20;
 
 /**
- * Batches from the workers wait here and are recorded (verified, written, counted) in slices of at most 20 ms.
- * Recording a batch inside its message callback kept the main thread's event loop from turning while the
- * workers posted faster than it verified: Ctrl-C was not seen for a whole 60-second configuration, timers and
+ * Verified batches wait here and are recorded (written, counted) in slices of at most 20 ms. Recording (and, as
+ * it was then, verifying) a batch inside its message callback kept the main thread's event loop from turning
+ * while the workers posted faster than it kept up: Ctrl-C was not seen for a whole 60-second configuration, timers and
  * progress lines froze. Workers still wait for their batches to be recorded (back-pressure), so the queue
  * stays short.
  */

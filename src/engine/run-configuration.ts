@@ -4,6 +4,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { setupError } from '../errors.js';
 import { tokenName, type TokenRef } from '../pkcs11/discovery.js';
+import type { ModuleInstances } from '../pkcs11/module.js';
 import type { PinGuard } from '../pkcs11/pin-guard.js';
 import type { SignMechanism } from '../pkcs11/mechanisms.js';
 import { RecordsCsvWriter } from '../record/records-csv.js';
@@ -33,6 +34,9 @@ export interface WorkerIssue {
 /** What one configuration runs: N tokens × T threads, a stop rule, and where its records go. */
 export interface ConfigurationSpec {
   modulePath: string;
+  instances: ModuleInstances;
+  /** Called as soon as a token refuses the PIN mid-run (a burn-in writes it into its checkpoint at once). */
+  onPinRefused?: () => void;
   /** The user PIN, for workers whose module instance is their own or whose token dropped its login. */
   pin: string | null;
   pinGuard: PinGuard;
@@ -101,11 +105,12 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
   const flushTimer = setInterval(() => writer.flush(), RECORDS_FLUSH_MS);
   const queue = new RecordingQueue((batch) => recorder.add(batch));
 
-  const exits = assignments.map((a, worker) => {
+  const startWorker = (a: WorkerAssignment, worker: number): Promise<void> => {
     const recycle = new MessageChannel();
     const input: SignWorkerInput = {
       worker,
       modulePath: spec.modulePath,
+      instances: spec.instances,
       token: a.token,
       slot: spec.tokens[a.token]!.token.slot,
       pin: spec.tokens[a.token]!.token.loginRequired ? spec.pin : null,
@@ -131,6 +136,8 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
       if (m.type === 'batch') {
         lastBatchNs = process.hrtime.bigint();
         const verified = pool.verify(m.batch);
+        // Handled in the chain below; this keeps a rejection that comes before its turn from counting as unhandled.
+        verified.catch(() => {});
         verifying[worker] = verifying[worker]!.then(() => verified)
           .then((batch) =>
             queue.push(batch, () => {
@@ -140,12 +147,19 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
               onProgress(recorded);
             }),
           )
-          .catch(() => control.requestStop());
+          .catch(() => {
+            // A batch that could not be verified (its verification thread died) is not recorded: the run stops,
+            // and the worker is not left waiting for it.
+            control.recorded(worker);
+            control.requestStop();
+          });
       } else if (m.type === 'ready') {
         if (++ready === assignments.length) control.release(process.hrtime.bigint());
       } else if (m.type === 'failed') {
         setupFailures.push(`${where}: ${m.message}`);
         control.requestStop();
+      } else if (m.type === 'pin-refused') {
+        spec.onPinRefused?.();
       } else if (m.gaveUp) {
         issue(m.gaveUp);
       }
@@ -162,7 +176,20 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
         resolve();
       });
     });
-  });
+  };
+  const exits: Promise<void>[] = [];
+  try {
+    assignments.forEach((a, worker) => exits.push(startWorker(a, worker)));
+  } catch (error) {
+    // A thread that cannot start (out of memory): those started are stopped, not left waiting at the barrier.
+    control.requestStop();
+    await Promise.all(exits);
+    clearInterval(flushTimer);
+    stalls.disable();
+    writer.close();
+    await pool.close();
+    throw error;
+  }
   await Promise.all(exits);
   await Promise.all(verifying);
   await queue.drained();

@@ -42,6 +42,7 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunUi): 
       const run = await runConfiguration(
         {
           modulePath: setup.modulePath,
+          instances: setup.mod.info.instances,
           pin: setup.pin,
           pinGuard: setup.pinGuard,
           keyLabel: plan.keyLabel,

@@ -7,7 +7,7 @@
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { ckrOf } from '../pkcs11/ckr.js';
 import { signInput, toPkcs11Mechanism, type SignMechanism } from '../pkcs11/mechanisms.js';
-import { ModuleInstance } from '../pkcs11/module.js';
+import { ModuleInstance, type ModuleInstances } from '../pkcs11/module.js';
 import { PinGuard } from '../pkcs11/pin-guard.js';
 import { TokenConnection } from '../pkcs11/token-connection.js';
 import { NOT_A_CKR } from '../record/record-status.js';
@@ -23,6 +23,8 @@ export interface Recovery {
 export interface SignWorkerInput {
   worker: number;
   modulePath: string;
+  /** Whether each load of the module is an instance of its own, to initialize (see ModuleInstance). */
+  instances: ModuleInstances;
   /** The token's index in the run, for the PIN guard. */
   token: number;
   slot: Uint8Array;
@@ -48,7 +50,8 @@ export interface SignWorkerInput {
   recycle: MessagePort;
 }
 
-export type SignWorkerMessage = { type: 'ready' } | { type: 'batch'; batch: SignatureBatch } | { type: 'done'; gaveUp?: string } | { type: 'failed'; message: string };
+/** 'pin-refused': the token refused the PIN; the run remembers it at once (a resumed burn-in must not present it again). */
+export type SignWorkerMessage = { type: 'ready' } | { type: 'batch'; batch: SignatureBatch } | { type: 'done'; gaveUp?: string } | { type: 'failed'; message: string } | { type: 'pin-refused' };
 
 const BATCH_CAPACITY = 256;
 const BATCH_MAX_AGE_NS = 100_000_000n;
@@ -67,23 +70,34 @@ const port = parentPort!;
 const post = (m: SignWorkerMessage, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
 
 function run(): void {
-  const control = new RunControl(input.control);
   let instance: ModuleInstance;
   try {
-    instance = ModuleInstance.load(input.modulePath);
+    instance = ModuleInstance.load(input.modulePath, input.instances);
   } catch (error) {
     post({ type: 'failed', message: `cannot load the module: ${(error as Error).message}` });
     return;
   }
-  const { lib } = instance;
-  const connection = new TokenConnection(lib, Buffer.from(input.slot), input.pin, { guard: new PinGuard(input.pinGuard), token: input.token }, { label: input.keyLabel, id: Buffer.from(input.keyId) });
-  const first = connection.connect();
-  if (!first.ok) {
+  const connection = new TokenConnection(
+    instance.lib,
+    Buffer.from(input.slot),
+    input.pin,
+    { guard: new PinGuard(input.pinGuard), token: input.token },
+    { label: input.keyLabel, id: Buffer.from(input.keyId) },
+  );
+  // Whatever happens while signing, the session is closed and an instance of the worker's own is finalized.
+  try {
+    const first = connection.connect();
+    if (!first.ok) post({ type: 'failed', message: first.detail });
+    else post({ type: 'done', gaveUp: sign(instance.lib, connection) });
+  } finally {
     connection.close();
     instance.close();
-    post({ type: 'failed', message: first.detail });
-    return;
   }
+}
+
+/** The signing loop, from the warm-up to the stop rule; returns why it gave up early, if it did. */
+function sign(lib: ModuleInstance['lib'], connection: TokenConnection): string | undefined {
+  const control = new RunControl(input.control);
   const mechanism = toPkcs11Mechanism(input.mechanism);
   const out = Buffer.alloc(MAX_SIGNATURE_BYTES);
   const message = Buffer.alloc(MESSAGE_BYTES);
@@ -123,7 +137,9 @@ function run(): void {
   /** Burn-in: waits and reconnects until the token works again; returns why it gave up, or undefined. */
   const recover = (r: Recovery): string | undefined => {
     for (;;) {
-      if (control.stopRequested()) return undefined;
+      // The run's own end comes first: the deadline passed, or the other workers made the shared total.
+      if (control.stopRequested() || (deadlineNs !== null && process.hrtime.bigint() >= deadlineNs)) return undefined;
+      if (input.sharedTotal !== null && control.totalReached(input.sharedTotal)) return undefined;
       const failingMs = Number(process.hrtime.bigint() - failingSinceNs!) / 1e6;
       if (failingMs >= r.giveUpAfterMs) return `lost after failing for ${(failingMs / 1000).toFixed(1)} s (--give-up-after)`;
       backoffMs = Math.min(backoffMs === 0 ? BACKOFF_FIRST_MS : backoffMs * 2, BACKOFF_MAX_MS);
@@ -131,7 +147,10 @@ function run(): void {
       if (control.stopRequested()) return undefined;
       const outcome = connection.connect();
       if (outcome.ok) return undefined;
-      if (outcome.reason === 'pin-refused') return outcome.detail;
+      if (outcome.reason === 'pin-refused') {
+        post({ type: 'pin-refused' });
+        return outcome.detail;
+      }
     }
   };
 
@@ -173,9 +192,7 @@ function run(): void {
     }
   }
   if (batches.count > 0) flush(sequence);
-  connection.close();
-  instance.close();
-  post({ type: 'done', gaveUp });
+  return gaveUp;
 }
 
 run();

@@ -19,7 +19,7 @@ const CURVE_NAMES: Record<string, string> = {
 };
 
 /** The dotted form of a DER OBJECT IDENTIFIER (tag 06), or undefined when `der` is not one. */
-export function oidOf(der: Buffer): string | undefined {
+function oidOf(der: Buffer): string | undefined {
   if (der.length < 3 || der[0] !== 0x06 || der[1] !== der.length - 2) return undefined;
   const arcs: number[] = [];
   let value = 0;

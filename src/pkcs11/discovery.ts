@@ -76,7 +76,7 @@ export interface TokenSelection {
 }
 
 /** Whether a token (of `module`) matches the URI's attributes. */
-export function matchesUri(t: TokenRef, uri: Pkcs11Uri, module: ModuleInfo): boolean {
+function matchesUri(t: TokenRef, uri: Pkcs11Uri, module: ModuleInfo): boolean {
   const actual: Record<keyof Pkcs11Uri, string> = {
     token: t.label,
     manufacturer: t.manufacturer,

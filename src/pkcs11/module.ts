@@ -106,10 +106,14 @@ export class Pkcs11Module {
 
 /** Loads the module once more, after it was opened: a second load that is not initialized yet is a new instance. */
 function instancesOf(path: string): ModuleInstances {
-  const probe = ModuleInstance.load(path);
-  const instances = probe.own ? 'per-load' : 'shared';
-  probe.close();
-  return instances;
+  const probe = load(path);
+  const own = initialize(probe);
+  try {
+    if (own) probe.C_Finalize();
+  } finally {
+    probe.close();
+  }
+  return own ? 'per-load' : 'shared';
 }
 
 /**
@@ -123,10 +127,11 @@ export class ModuleInstance {
     readonly own: boolean,
   ) {}
 
-  static load(path: string): ModuleInstance {
+  /** `instances` as the main thread found them: a shared instance is never initialized again from a worker. */
+  static load(path: string, instances: ModuleInstances): ModuleInstance {
     const lib = load(path);
     try {
-      return new ModuleInstance(lib, initialize(lib));
+      return new ModuleInstance(lib, instances === 'per-load' && initialize(lib));
     } catch (error) {
       lib.close();
       throw error;

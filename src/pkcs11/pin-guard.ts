@@ -27,11 +27,6 @@ export class PinGuard {
     return Atomics.load(this.cells, token * CELLS_PER_TOKEN + 1) === REFUSED;
   }
 
-  /** Marks a token whose PIN failed in an earlier segment of the run (a resumed burn-in). */
-  markRefused(token: number): void {
-    Atomics.store(this.cells, token * CELLS_PER_TOKEN + 1, REFUSED);
-  }
-
   /** Indexes of the tokens whose PIN was refused. */
   refusedTokens(): number[] {
     const refused: number[] = [];

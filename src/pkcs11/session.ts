@@ -46,7 +46,7 @@ export function closeSessionQuietly(lib: pkcs11.PKCS11, session: Buffer | null):
 }
 
 /** Login is per token per module instance and shared by its sessions: ask before presenting the PIN again. */
-export function isLoggedIn(lib: pkcs11.PKCS11, session: Buffer): boolean {
+function isLoggedIn(lib: pkcs11.PKCS11, session: Buffer): boolean {
   const state = lib.C_GetSessionInfo(session).state;
   return state === CKS_RO_USER_FUNCTIONS || state === CKS_RW_USER_FUNCTIONS;
 }
@@ -60,6 +60,8 @@ export function presentPin(lib: pkcs11.PKCS11, session: Buffer, pin: string, sea
   if (isLoggedIn(lib, session)) return { outcome: 'accepted' };
   let code: number | undefined;
   const accepted = seat.guard.present(seat.token, () => {
+    // Another thread of this module instance may have logged in while this one waited for the lock.
+    if (isLoggedIn(lib, session)) return 'accepted';
     try {
       lib.C_Login(session, pkcs11.CKU_USER, pin);
       return 'accepted';

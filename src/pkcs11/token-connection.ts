@@ -1,5 +1,6 @@
 import pkcs11 from 'pkcs11js';
 import { ckrName } from './ckr.js';
+import { slotIdOf } from './discovery.js';
 import { findObjects } from './keys.js';
 import { closeSessionQuietly, describe, presentPin, type PinSeat } from './session.js';
 
@@ -34,8 +35,8 @@ export class TokenConnection {
 
   tokenPresent(): boolean {
     try {
-      const slotId = this.slot.readBigUInt64LE(0);
-      const present = this.lib.C_GetSlotList(true).some((s) => s.readBigUInt64LE(0) === slotId);
+      const slotId = slotIdOf(this.slot);
+      const present = this.lib.C_GetSlotList(true).some((s) => slotIdOf(s) === slotId);
       return present && (this.lib.C_GetSlotInfo(this.slot).flags & CKF_TOKEN_PRESENT) !== 0;
     } catch {
       return false;

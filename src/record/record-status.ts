@@ -5,7 +5,7 @@ export const STATUS_OK = 'CKR_OK';
 /** A signature the token made but the host could not verify against the token's public key. */
 export const VERIFY_FAILED = 'VERIFY_FAILED';
 /** An error that did not come from the module (pkcs11js itself threw). */
-export const STATUS_NOT_A_CKR = 'ERROR';
+const STATUS_NOT_A_CKR = 'ERROR';
 /** The status code a worker records for an error that carries no CKR. */
 export const NOT_A_CKR = -1;
 

@@ -84,7 +84,9 @@ export class RecordsCsvWriter {
   flush(): void {
     if (this.failure || this.pending.length === 0) return;
     try {
-      writeSync(this.fd, this.pending);
+      // writeSync may write less than asked (a disk filling up): the rest is written, or the failure is kept.
+      const bytes = Buffer.from(this.pending);
+      for (let written = 0; written < bytes.length;) written += writeSync(this.fd, bytes, written);
     } catch (error) {
       this.failure = writeError(this.path, error);
       this.onFailure(this.failure);

@@ -24,6 +24,10 @@ export function planLine(r: RunResult): string {
 
 export const tokenLine = (r: RunResult) => r.tokens.map((t) => `${t.label} (${t.model}, serial ${t.serial}, slot ${t.slotId})`).join(', ');
 
+/** A worker issue as a sentence: the token by its slot (labels repeat), the thread where there are several. */
+export const workerIssueText = (r: RunResult, i: ConfigurationResult['workerIssues'][number]) =>
+  `token ${r.tokens[i.token] ? tokenTitle(r.tokens[i.token]!) : i.token}${r.plan.threadsPerToken > 1 ? ` thread ${i.thread}` : ''}: ${i.message}`;
+
 /** A token as a reader tells it apart: its slot first, since labels and serials can repeat. */
 export const tokenTitle = (t: Pick<TokenIdentity, 'slotId' | 'label'>) => `slot ${t.slotId}: ${t.label}`;
 

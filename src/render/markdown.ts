@@ -1,5 +1,5 @@
 import type { ConfigurationResult, RunResult } from '../result/run-result.js';
-import { backendLine, configurationName, fixed, planLine } from './describe-run.js';
+import { backendLine, configurationName, fixed, planLine, workerIssueText } from './describe-run.js';
 
 /** The one Markdown table writer every Markdown renderer uses. */
 export function markdownTable(head: string[], rows: (string | number)[][], rightAligned = head.map((_, i) => i > 0)): string {
@@ -145,7 +145,7 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
     '',
   );
   const failures = r.configurations.flatMap((c) => Object.entries(c.failuresByCkr).map(([name, n]) => [configurationName(c), name, n]));
-  const issues = r.configurations.flatMap((c) => c.workerIssues.map((i) => `- ${configurationName(c)}: ${i}`));
+  const issues = r.configurations.flatMap((c) => c.workerIssues.map((i) => `- ${configurationName(c)}: ${workerIssueText(r, i)}`));
   out.push('## Failures', '', failures.length === 0 ? 'None.' : markdownTable(['Configuration', 'Status', 'Count'], failures), '');
   if (issues.length > 0) out.push('Worker issues:', '', ...issues, '');
   out.push('## Charts', '');

@@ -1,6 +1,6 @@
 import Table from 'cli-table3';
 import type { RunResult } from '../result/run-result.js';
-import { backendLine, configurationName, fixed, perTokenRange, planLine, tokenLine } from './describe-run.js';
+import { backendLine, configurationName, fixed, perTokenRange, planLine, tokenLine, workerIssueText } from './describe-run.js';
 
 export const SCALE_COLUMNS = ['Configuration', 'Signatures', 'Duration (s)', 'Signatures/s', 'Per token sig/s (min–max)', 'p50 (ms)', 'p99 (ms)', 'Failures', 'Efficiency'];
 
@@ -28,7 +28,7 @@ export function renderScaleTable(r: RunResult): string {
     `plan:    ${planLine(r)}`,
     table.toString(),
   ];
-  const issues = r.configurations.flatMap((c) => c.workerIssues.map((i) => `${configurationName(c)}: ${i}`));
+  const issues = r.configurations.flatMap((c) => c.workerIssues.map((i) => `${configurationName(c)}: ${workerIssueText(r, i)}`));
   for (const c of r.configurations) {
     const failures = Object.entries(c.failuresByCkr);
     if (failures.length > 0) lines.push(`failures with ${configurationName(c)}: ${failures.map(([name, n]) => `${name} ×${n}`).join(', ')}`);

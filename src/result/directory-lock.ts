@@ -2,7 +2,7 @@ import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { join } from 'node:path';
 import { setupError } from '../errors.js';
 
-/** Directories this process holds; released when it exits, however it exits short of a kill -9. */
+/** Directories this process holds; released when it exits normally or through main's error path. */
 const held = new Set<string>();
 
 const alive = (pid: number) => {
@@ -14,22 +14,33 @@ const alive = (pid: number) => {
   }
 };
 
+/** The process named in a lock file; undefined when the file is gone (released meanwhile) or holds no process. */
+function ownerOf(path: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(path, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Takes a directory for this process, for as long as it runs: the embedded workspace (two processes would both
  * create the same tokens and keys, and sign on the same tokens, each bending the other's numbers) and a burn-in's
- * run directory (two resumes at once would both append to its records). A lock left by a process that died is
- * taken over. `what` and `hint` name the directory and the way out in the messages.
+ * run directory (two resumes at once would both append to its records). A lock appears whole, with its owner in
+ * it, or not at all (a hard link of a file already written), and a dead owner's lock is taken over under a
+ * second lock, so that two processes never both remove it and both go on.
  */
 export function lockDirectory(dir: string, what: string, hint: string): void {
   if (held.has(dir)) return;
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const path = join(dir, 'lock');
-  // The lock appears whole, with its owner in it, or not at all (a hard link): another process never reads an
-  // empty lock and takes it for a dead one's.
+  const takeover = `${path}.takeover`;
   const mine = `${path}.${process.pid}`;
+  const inUse = (owner: number) => setupError(`${what} ${dir} is in use by another hsm-bench (process ${owner})`, hint);
   writeFileSync(mine, String(process.pid), { mode: 0o600 });
   try {
-    for (let attempt = 0; attempt < 2; attempt++) {
+    for (let attempt = 0; attempt < 5; attempt++) {
       try {
         linkSync(mine, path);
         held.add(dir);
@@ -37,9 +48,21 @@ export function lockDirectory(dir: string, what: string, hint: string): void {
         return;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw setupError(`cannot lock ${what} ${dir}: ${(error as NodeJS.ErrnoException).code}`, hint, error);
-        const owner = Number(readFileSync(path, 'utf8').trim());
-        if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && alive(owner)) throw setupError(`${what} ${dir} is in use by another hsm-bench (process ${owner})`, hint);
-        rmSync(path, { force: true });
+      }
+      const owner = ownerOf(path);
+      if (owner !== undefined && owner !== process.pid && alive(owner)) throw inUse(owner);
+      try {
+        linkSync(mine, takeover);
+      } catch {
+        const other = ownerOf(takeover);
+        if (other !== undefined && alive(other)) throw inUse(other);
+        rmSync(takeover, { force: true });
+        continue;
+      }
+      try {
+        if (ownerOf(path) === owner) rmSync(path, { force: true });
+      } finally {
+        rmSync(takeover, { force: true });
       }
     }
     throw setupError(`cannot lock ${what} ${dir}: another process keeps taking it`, hint);
@@ -51,11 +74,7 @@ export function lockDirectory(dir: string, what: string, hint: string): void {
 function releaseAll(): void {
   for (const dir of held) {
     const path = join(dir, 'lock');
-    try {
-      if (readFileSync(path, 'utf8').trim() === String(process.pid)) rmSync(path);
-    } catch {
-      // Already gone: nothing to release.
-    }
+    if (ownerOf(path) === process.pid) rmSync(path, { force: true });
   }
   held.clear();
 }

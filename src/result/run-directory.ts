@@ -4,7 +4,8 @@ import { HsmBenchError, ExitCode, setupError, writeError } from '../errors.js';
 import { SCHEMA_VERSION, type RunResult } from './run-result.js';
 import { runShapeProblems } from './run-shape.js';
 
-const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+/** yyyymmdd-hhmmss in UTC: run directories sort by their start. */
+export const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
 
 /** Creates reports/<date-time>-<alg>[-n]/ with its records/ folder; never reuses an existing directory. */
 export function createRunDirectory(parent: string, startedAt: Date, algorithmId: string): { runId: string; dir: string } {

@@ -18,7 +18,23 @@ export function readPin(source: PinSource): Promise<string> {
   return readSecret(source.pinEnv, source.pinFile, source.interactive, 'PIN', 'User PIN: ');
 }
 
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** What a secret file holds, its one final newline dropped; refuses a device or a large file, which could be read forever (/dev/zero). */
+export function secretFileContent(file: string, what: string): string {
+  try {
+    const info = statSync(file);
+    if (!info.isFile() || info.size > MAX_SECRET_FILE_BYTES) throw setupError(`the ${what} file given is not a small regular file`, `give a file holding only the ${what}`);
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch (error) {
+    if (error instanceof HsmBenchError) throw error;
+    throw setupError(
+      `cannot read the ${what} file given: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+      `give the path of a readable file holding only the ${what}, never the ${what} itself`,
+      error,
+    );
+  }
+}
 
 /**
  * A secret (PIN or passphrase) from a file, an environment variable, or a masked prompt, in that order. Users
@@ -27,20 +43,7 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
  */
 export async function readSecret(envVar: string, file: string | undefined, interactive: boolean, what: string, prompt: string, defaultEnvVar = 'HSM_BENCH_PIN'): Promise<string> {
   if (file !== undefined) {
-    let secret: string;
-    try {
-      // A device or a huge file (/dev/zero) would be read forever: a secret file is a small regular file.
-      const info = statSync(file);
-      if (!info.isFile() || info.size > MAX_SECRET_FILE_BYTES) throw setupError(`the ${what} file given is not a small regular file`, `give a file holding only the ${what}`);
-      secret = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
-    } catch (error) {
-      if (error instanceof HsmBenchError) throw error;
-      throw setupError(
-        `cannot read the ${what} file given: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
-        `give the path of a readable file holding only the ${what}, never the ${what} itself`,
-        error,
-      );
-    }
+    const secret = secretFileContent(file, what);
     if (secret === '') throw setupError(`the ${what} file given is empty`, `write the ${what} into it, with no other text`);
     // Stray spaces or lines would be presented as part of the PIN, and a wrong PIN costs one of a card's few tries.
     if (secret !== secret.trim() || /[\r\n]/.test(secret)) {

@@ -1,9 +1,7 @@
-import { readFileSync, statSync } from 'node:fs';
+import { ENV_NAME, secretFileContent } from './pin.js';
 
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Shorter strings are too likely to stand in an honest message (a count, a slot id). */
 const MIN_SECRET_LENGTH = 4;
-const MAX_SECRET_FILE_BYTES = 4096;
 
 function flagValue(argv: readonly string[], flag: string): string | undefined {
   const i = argv.indexOf(flag);
@@ -13,8 +11,7 @@ function flagValue(argv: readonly string[], flag: string): string | undefined {
 
 function fileSecret(path: string | undefined): string | undefined {
   try {
-    if (path === undefined || !statSync(path).isFile() || statSync(path).size > MAX_SECRET_FILE_BYTES) return undefined;
-    return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+    return path === undefined ? undefined : secretFileContent(path, 'secret');
   } catch {
     return undefined;
   }

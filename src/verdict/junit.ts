@@ -1,4 +1,4 @@
-import { configurationName } from '../render/describe-run.js';
+import { configurationName, workerIssueText } from '../render/describe-run.js';
 import type { JudgedRun } from './verdict.js';
 
 const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -19,7 +19,7 @@ function testCases(run: JudgedRun): TestCase[] {
               .join(', ')}`,
           ]
         : []),
-      ...c.workerIssues,
+      ...c.workerIssues.map((i) => workerIssueText(run.result, i)),
     ];
     return { name: `${configurationName(c)}: ${c.throughputPerS.toFixed(1)} sig/s`, timeS: c.durationS, failure: problems.length > 0 ? problems.join('; ') : undefined };
   });

@@ -28,7 +28,7 @@ const positive = (flag: string, value: string, allowZero = false): number => {
 };
 
 /** `500` (the largest configuration) or `1:1.4,8:11` (per number of tokens). */
-export function parseMinThroughput(value: string): Record<string, number> {
+function parseMinThroughput(value: string): Record<string, number> {
   if (!value.includes(':')) return { largest: positive('--min-throughput', value) };
   return Object.fromEntries(
     value.split(',').map((part) => {

@@ -6,14 +6,15 @@ import type { VerifyRequest } from './verify-worker.js';
 const WORKER_URL = new URL('./verify-worker.js', import.meta.url);
 
 /**
- * The verification stage: a pool of threads that verify kept signatures off the main thread. Each signing
- * worker's batches always go to the same thread, so they come back in the order they were made: the records of
- * a (token, thread) reach the disk in sequence order, and a kill never leaves a hole that a resume would skip.
+ * The verification stage: a pool of threads that verify kept signatures off the main thread. Batches go to the
+ * threads in turn; the caller keeps each signing worker's records in sequence order (run-configuration chains
+ * them), so any thread may verify any batch.
  */
 export class VerifyPool {
   private readonly threads: Worker[];
   private readonly waiting = new Map<number, { resolve: (b: SignatureBatch) => void; reject: (e: Error) => void; thread: number }>();
   private nextId = 0;
+  private nextThread = 0;
   failure: Error | undefined;
 
   constructor(size: number, input: VerifyContext) {
@@ -38,9 +39,11 @@ export class VerifyPool {
 
   /** The batch back, its `verified` column filled; batches with nothing kept skip the trip. */
   verify(batch: SignatureBatch): Promise<SignatureBatch> {
+    if (this.failure) return Promise.reject(this.failure);
     if (this.threads.length === 0 || !batch.signatureBytes.subarray(0, batch.count).some((n) => n > 0)) return Promise.resolve(batch);
     const id = this.nextId++;
-    const thread = batch.worker % this.threads.length;
+    const thread = this.nextThread;
+    this.nextThread = (this.nextThread + 1) % this.threads.length;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject, thread });
       this.threads[thread]!.postMessage({ id, batch } satisfies VerifyRequest, transferList(batch));
