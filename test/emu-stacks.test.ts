@@ -286,6 +286,9 @@ describe.skipIf(!p11kit)(suiteTitle('hsm-bench through p11-kit remoting (a new m
     const burnIn = runCliViaProxy(['burn-in', '--module', p11kit!.proxyModule, '--alg', 'rsa2048', '--key-label', p11kit!.keys.rsa2048, '--tokens', '3', '--signatures', '300', '--out', out], pin());
     expect(burnIn.status).toBe(0);
     expect(burnIn.stdout).toMatch(/signatures performed: 300; failed: 0/);
+    const list = runCliViaProxy(['list', '--module', p11kit!.proxyModule], pin());
+    expect(list.status).toBe(0);
+    for (const label of [...p11kit!.hostA, ...p11kit!.hostB]) expect(list.stdout).toContain(label);
   });
 
   it('list through p11-kit-client.so with no server: exit 3 with what to check', () => {
