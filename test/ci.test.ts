@@ -122,6 +122,11 @@ describe('thresholds on scale', () => {
     expect(pass.stdout).toMatch(/max-failures .* ≤ 0 .* 0 .* pass/);
     expect(xpathCount(junit, '//testcase')).toBe(2 + 1 + 1 + 2 + 1);
     expect(xpathCount(junit, '//failure')).toBe(0);
+    // Names stay the same from build to build, so CI keeps each case's history: measurements go to system-out.
+    const names = execFileSync('xmllint', ['--xpath', '//testcase/@name | //testcase/@classname', junit], { encoding: 'utf8' });
+    expect(names).not.toMatch(/\d{8}-\d{6}/);
+    expect(xpathCount(junit, '//testcase[@name="1 token" or @name="2 tokens"]')).toBe(2);
+    expect(execFileSync('xmllint', ['--xpath', 'string(//testcase[@name="1 token"]/system-out)', junit], { encoding: 'utf8' }).trim()).toMatch(/^[\d.]+ sig\/s$/);
 
     const fail = runCli(['scale', '--alg', 'p256', '--tokens', '1,2', '--signatures-per-token', '40', '--out', out, '--min-throughput', '1:1,2:99999999', '--junit', junit], env);
     expect(fail.status).toBe(5);
@@ -204,5 +209,17 @@ describe('hsm-bench run', () => {
     expect(combined).toMatch(/## Transport comparison[\s\S]*### spy vs direct/);
     expect(combined).toMatch(/\| Configuration \| direct sig\/s \| spy sig\/s \| Ratio \(spy \/ direct\) \|/);
     expect(readdirSync(join(out, lab))).toContain('transport-direct-vs-spy.png');
+  });
+});
+
+describe('the npm package', () => {
+  it('packs the built CLI and its data, not the tests or run folders', () => {
+    const [pack] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { encoding: 'utf8', cwd: new URL('..', import.meta.url).pathname })) as {
+      files: { path: string }[];
+    }[];
+    const files = pack!.files.map((f) => f.path);
+    for (const needed of ['bin/hsm-bench', 'dist/src/cli/main.js', 'dist/src/engine/sign-worker.js', 'dist/src/verify/verify-worker.js', 'fixtures/smartcard-hsm-ea-2015.json', 'README.md'])
+      expect(files).toContain(needed);
+    expect(files.filter((f) => /^(test|reports|bench|dist\/bench)\//.test(f))).toEqual([]);
   });
 });

@@ -34,7 +34,7 @@ export function compareCommand(): Command {
           ? JSON.stringify({ schemaVersion: 1, baseline: baseline.runId, candidate: candidate.runId, ...comparison }, null, 2) + '\n'
           : `${candidate.runId} against ${baseline.runId}:\n${renderComparisonTable(comparison)}`,
       );
-      if (o.junit !== undefined) writeFileSync(o.junit, renderJunit([{ name: candidate.runId, result: candidate, thresholds: [], comparison }]));
+      if (o.junit !== undefined) writeFileSync(o.junit, renderJunit([{ name: `compare-${candidate.algorithm.id}`, result: candidate, thresholds: [], comparison }]));
       // A comparison judges the change: failures new in the candidate are regressions (exit 5), not exit 4.
       exitWith(comparison.regressed ? ExitCode.thresholdFailed : ExitCode.ok);
     });

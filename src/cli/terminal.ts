@@ -5,8 +5,14 @@ import ora, { type Ora } from 'ora';
  * reports 0 columns (seen with ora 9), so the spinner is used only then; everything else gets plain lines.
  */
 export function isInteractive(): boolean {
-  return Boolean(process.stderr.isTTY && (process.stderr.columns ?? 0) > 0 && !process.env.CI);
+  return Boolean(process.stderr.isTTY && (process.stderr.columns ?? 0) > 0 && !inCi());
 }
+
+/** CI=true, CI=1 … count as CI; CI=false, CI=0 and an empty CI do not (some CI systems set it so locally). */
+const inCi = () => process.env.CI !== undefined && !/^(|0|false|no)$/i.test(process.env.CI.trim());
+
+/** NO_COLOR (no-color.org): any non-empty value turns colour off, the spinner's included. */
+const noColor = () => Boolean(process.env.NO_COLOR);
 
 /** Progress and log lines, always on stderr so that stdout carries only the result. */
 export class Progress {
@@ -32,7 +38,7 @@ export class Progress {
       return this.log(text);
     }
     if (this.spinner) this.spinner.text = text;
-    else this.spinner = ora({ text, stream: process.stderr }).start();
+    else this.spinner = ora({ text, stream: process.stderr, ...(noColor() ? { color: false as const } : {}) }).start();
   };
 
   progressDone = (): void => {
