@@ -2,6 +2,8 @@
  * A fault injector for tests: a PKCS#11 module that forwards every call to a real module ($FAULTY_PKCS11_MODULE)
  * except that every $FAULTY_EVERY-th C_Sign returns CKR_DEVICE_ERROR — a fault a real token cannot be made to
  * produce on demand. The real C_Sign still runs first, so the token's own state stays consistent.
+ * With $FAULTY_SIGN_DELAY_MS=D, every C_Sign first sleeps D ms (sleeping, not spinning): a slow token, such as a
+ * smart card, made of a fast one, so that many sessions can be driven without the host's CPU being the limit.
  * With $FAULTY_PIN_CHANGE_AFTER=N, after N signatures every token acts as if it had been re-plugged with another
  * PIN: C_Sign fails with CKR_DEVICE_REMOVED, sessions are no longer logged in, and C_Login fails with
  * CKR_PIN_INCORRECT, each such C_Login appending a line to $FAULTY_LOGIN_LOG.
@@ -9,6 +11,7 @@
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #define CK_PTR *
 #define CK_DECLARE_FUNCTION(returnType, name) returnType name
@@ -24,11 +27,16 @@ static CK_FUNCTION_LIST wrapped;
 static long every;
 static long calls;
 static long pin_change_after;
+static long sign_delay_ms;
 static const char *login_log;
 
 static int pin_changed(void) { return pin_change_after > 0 && __atomic_load_n(&calls, __ATOMIC_SEQ_CST) >= pin_change_after; }
 
 static CK_RV faulty_sign(CK_SESSION_HANDLE s, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR sig, CK_ULONG_PTR sig_len) {
+  if (sig != NULL && sign_delay_ms > 0) {
+    struct timespec delay = {sign_delay_ms / 1000, (sign_delay_ms % 1000) * 1000000L};
+    nanosleep(&delay, NULL);
+  }
   CK_RV rv = real->C_Sign(s, data, len, sig, sig_len);
   if (pin_changed()) return CKR_DEVICE_REMOVED;
   if (sig != NULL && __atomic_add_fetch(&calls, 1, __ATOMIC_SEQ_CST) % every == 0) return CKR_DEVICE_ERROR;
@@ -61,6 +69,7 @@ CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list) {
     if (every < 1) every = 1;
     pin_change_after = getenv("FAULTY_PIN_CHANGE_AFTER") ? atol(getenv("FAULTY_PIN_CHANGE_AFTER")) : 0;
     login_log = getenv("FAULTY_LOGIN_LOG");
+    sign_delay_ms = getenv("FAULTY_SIGN_DELAY_MS") ? atol(getenv("FAULTY_SIGN_DELAY_MS")) : 0;
     wrapped = *real;
     wrapped.C_Sign = faulty_sign;
     wrapped.C_GetSessionInfo = faulty_get_session_info;

@@ -43,7 +43,7 @@ export class ExternalSoftHsm {
   }
 }
 
-/** Builds test/faults/faulty-pkcs11.c: a module wrapper whose every N-th C_Sign fails with CKR_DEVICE_ERROR. */
+/** Builds test/faults/faulty-pkcs11.c: a module wrapper that injects faults (CKR_DEVICE_ERROR, a changed PIN) and slowness into a real module. */
 export function buildFaultyModule(): string {
   const out = join(tempDir('faulty'), 'faulty-pkcs11.so');
   const source = new URL('../faults/faulty-pkcs11.c', import.meta.url).pathname;
