@@ -223,3 +223,19 @@ describe('the npm package', () => {
     expect(files.filter((f) => /^(test|reports|bench|dist\/bench)\//.test(f))).toEqual([]);
   });
 });
+
+describe('JUnit when nothing ran', () => {
+  it('a usage or set-up error still leaves the JUnit file, with the error in it', () => {
+    const dir = tempDir('junit-error');
+    for (const [args, status] of [
+      [['scale', '--alg', 'rsa1024'], 2],
+      [['scale', '--alg', 'p256', '--tokens', '1', '--module', '/nonexistent/module.so'], 3],
+    ] as const) {
+      const junit = join(dir, `${status}.xml`);
+      const r = runCli([...args, '--junit', junit]);
+      expect(r.status).toBe(status);
+      expect(xpathCount(junit, '//testcase[@name="set-up"]/error')).toBe(1);
+      expect(execFileSync('xmllint', ['--xpath', 'string(//error/@message)', junit], { encoding: 'utf8' })).toContain(status === 2 ? "unknown algorithm 'rsa1024'" : 'does not exist');
+    }
+  });
+});

@@ -1,7 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { ExitCode, HsmBenchError, RunOutcomeExit } from '../errors.js';
 import { ckrName, moduleFailure } from '../pkcs11/ckr.js';
+import { writeFileSync } from 'node:fs';
 import { redactSecrets } from '../secrets/redact.js';
+import { renderErrorJunit } from '../verdict/junit.js';
 import { TOOL_VERSION } from '../version.js';
 import { burnInCommand } from './burn-in.js';
 import { compareCommand } from './compare.js';
@@ -57,7 +59,9 @@ function fail(error: unknown): never {
     process.exit(ExitCode.usage);
   }
   if (error instanceof HsmBenchError) {
-    process.stderr.write(redactSecrets(redactQuoted(`hsm-bench: error: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ''}`)));
+    const text = redactSecrets(redactQuoted(`hsm-bench: error: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ''}`));
+    process.stderr.write(text);
+    if (error.exitCode === ExitCode.usage || error.exitCode === ExitCode.setup) writeErrorJunit(text.trim());
     process.exit(error.exitCode);
   }
   const refused = moduleFailure(error);
@@ -76,6 +80,19 @@ function fail(error: unknown): never {
   process.stderr.write(redactSecrets(`hsm-bench: internal error: ${(error as Error)?.message ?? String(error)}\n`));
   process.stderr.write(process.env.HSM_BENCH_DEBUG ? redactSecrets(`${(error as Error)?.stack}\n`) : 'hint: this is a bug; run again with HSM_BENCH_DEBUG=1 and report the output\n');
   process.exit(ExitCode.internal);
+}
+
+/** With --junit FILE, a run that stopped before signing still leaves its JUnit file, with the error in it. */
+function writeErrorJunit(message: string): void {
+  const args = process.argv.slice(2);
+  const at = args.findIndex((a) => a === '--junit' || a.startsWith('--junit='));
+  const file = at < 0 ? undefined : args[at]!.startsWith('--junit=') ? args[at]!.slice('--junit='.length) : args[at + 1];
+  if (file === undefined || file === '' || file.startsWith('-')) return;
+  try {
+    writeFileSync(file, renderErrorJunit(args[0] ?? 'hsm-bench', message));
+  } catch {
+    // The JUnit path itself may be what was wrong; the message on stderr says so.
+  }
 }
 
 // Results go to stdout: if it cannot be written (a closed pipe, a full disk), say so on stderr instead of a trace.

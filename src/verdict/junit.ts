@@ -65,3 +65,12 @@ export function renderJunit(runs: JudgedRun[]): string {
   });
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="hsm-bench">\n${suites.join('\n')}\n</testsuites>\n`;
 }
+
+/**
+ * JUnit for a run that never ran (bad input, exit 2; a set-up error, exit 3): a CI that reads the file sees the
+ * job failed and why, rather than no test at all. The case keeps one name per command, like every other case.
+ */
+export function renderErrorJunit(command: string, message: string): string {
+  const name = `hsm-bench.${command}`;
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="hsm-bench">\n  <testsuite name="${xml(name)}" tests="1" failures="0" errors="1">\n    <testcase classname="${xml(name)}" name="set-up">\n      <error message="${xml(message)}">${xml(message)}</error>\n    </testcase>\n  </testsuite>\n</testsuites>\n`;
+}
