@@ -1,4 +1,4 @@
-import { appendFileSync, cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadImage, createCanvas } from 'canvas';
 import { describe, expect, it } from 'vitest';
@@ -103,6 +103,19 @@ describe('hsm-bench report', () => {
     const comparison = readFileSync(join(out, 'comparison.md'), 'utf8');
     expect(comparison).toContain('| Configuration | RSA-2048 sig/s | ECDSA brainpoolP256r1 sig/s | Ratio (ECDSA brainpoolP256r1 / RSA-2048) |');
     expect(readFileSync(join(out, 'comparison.png')).subarray(1, 4).toString()).toBe('PNG');
+  });
+
+  it('writes a comparison where the glob that picked the runs will not pick it up again', () => {
+    const parent = tempDir('glob');
+    cpSync(join(FIXTURES, 'run-rsa2048'), join(parent, '20260101-000000-rsa2048'), { recursive: true });
+    cpSync(join(FIXTURES, 'run-bp256'), join(parent, '20260101-000100-bp256'), { recursive: true });
+    const runs = () =>
+      readdirSync(parent)
+        .filter((d) => /-(rsa2048|bp256)$/.test(d))
+        .map((d) => join(parent, d));
+    for (let i = 0; i < 2; i++) expect(runCli(['report', ...runs(), '--format', 'md']).status).toBe(0);
+    expect(runs()).toHaveLength(2);
+    expect(readdirSync(join(parent, 'comparisons'))).toHaveLength(1);
   });
 
   it('rejects a run.json of an unknown schema version with a clear message', () => {

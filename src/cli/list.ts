@@ -16,6 +16,8 @@ interface ListOptions extends TokenOptions {
 }
 
 export interface Listing {
+  /** Raised when a change would break readers of `list --json`. */
+  schemaVersion: 1;
   module: ModuleInfo;
   slots: SlotListing[];
   notes: string[];
@@ -57,7 +59,7 @@ async function collect(o: ListOptions): Promise<Listing> {
     }
     if (o.keys && !pinGiven) notes.push(`private keys are hidden without a PIN: set ${o.pinEnv} (or use --pin-file) to see which key pairs are complete`);
     if (!o.mechanisms || !o.keys) notes.push(`${[!o.mechanisms && '--mechanisms', !o.keys && '--keys'].filter(Boolean).join(' and ')} show${o.mechanisms || o.keys ? 's' : ''} more`);
-    return { module: mod.info, slots, notes };
+    return { schemaVersion: 1, module: mod.info, slots, notes };
   } finally {
     mod.close();
   }

@@ -39,7 +39,9 @@ export function reportCommand(): Command {
         if (!sharesTokens(a.result, b.result)) {
           throw usageError('the two runs were made on different tokens, so their throughput is not comparable', 'compare runs made on the same tokens (same serials)');
         }
-        const out = options.out ?? join(dirname(a.dir), `comparison-${a.result.runId}-vs-${b.result.runId}`);
+        // In a folder of its own beside the runs: a name ending like a run's (…-bp256) would match the same glob
+        // that picked the runs (reports/*-bp256), and the next `report` would take it for a run.
+        const out = options.out ?? join(dirname(a.dir), 'comparisons', `${a.result.runId}-vs-${b.result.runId}`);
         mkdirSync(out, { recursive: true });
         let chart: string | undefined;
         try {
