@@ -5,7 +5,7 @@ import { algorithmById } from '../pkcs11/algorithms.js';
 import { tokenName } from '../pkcs11/discovery.js';
 import pkcs11 from 'pkcs11js';
 import { defaultKeyLabel, generateKeyPair, hasPrivateKey, objectsLabelled, readFlag } from '../pkcs11/keys.js';
-import { describe } from '../pkcs11/session.js';
+import { describe } from '../pkcs11/ckr.js';
 import { isInteractive } from './terminal.js';
 import { addTokenOptions, type TokenOptions } from './token-options.js';
 import { withTokenSessions } from './token-sessions.js';

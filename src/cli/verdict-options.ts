@@ -42,17 +42,17 @@ export function checkWritableFile(flag: string, path: string): void {
 }
 
 /** Everything the verdict needs, read and validated before the run starts. */
-export function verdictPlan(f: VerdictFlags, plan: { tokenCounts: number[]; algorithmId?: string; plan?: RunResult['plan'] }): VerdictPlan {
+export function verdictPlan(f: VerdictFlags, plan: { tokenCounts: number[]; algorithmId: string; plan: RunResult['plan'] }): VerdictPlan {
   const thresholds = parseThresholds(f);
   checkThresholdsFitPlan(thresholds, plan.tokenCounts);
   const maxRegressionPct = Number(f.maxRegression);
   if (!(maxRegressionPct >= 0)) throw usageError(`--max-regression must be a percentage ≥ 0, not '${String(f.maxRegression).slice(0, 40)}'`);
   if (f.junit !== undefined) checkWritableFile('--junit', f.junit);
   const baseline = f.baseline !== undefined ? readRunJson(f.baseline) : undefined;
-  if (baseline && plan.algorithmId !== undefined && baseline.algorithm.id !== plan.algorithmId && f.force !== true) {
+  if (baseline && baseline.algorithm.id !== plan.algorithmId && f.force !== true) {
     throw usageError(`the baseline ${f.baseline} measured ${baseline.algorithm.id}, this run measures ${plan.algorithmId}`, 'give a baseline of the same algorithm, or --force to compare anyway');
   }
-  if (baseline && plan.plan !== undefined && !samePlan(baseline.plan, plan.plan) && f.force !== true) {
+  if (baseline && !samePlan(baseline.plan, plan.plan) && f.force !== true) {
     throw usageError(
       `the baseline ${f.baseline} ran another plan (token counts, stop rule, warm-up, threads or verification)`,
       'give a baseline made with the same flags, or --force to compare anyway',

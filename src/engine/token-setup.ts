@@ -38,6 +38,14 @@ export interface ResumeTokens {
  * open for the whole run (closing a token's last session logs it out), and finds the key pairs.
  */
 export async function setUpTokens(plan: RunPlan, tokenCount: number, pinSource: PinSource, log: (line: string) => void, resume?: ResumeTokens): Promise<TokenSetup> {
+  // Refused in an earlier segment: stopped before the module is even loaded, let alone the PIN presented.
+  const refused = resume?.pinRefused[0];
+  if (refused !== undefined) {
+    throw setupError(
+      `the PIN failed on token ${tokenName(resume!.tokens[refused]!)} during the run being resumed; hsm-bench does not present it again`,
+      'check the PIN and the token, then start a new burn-in',
+    );
+  }
   if (plan.backend.kind === 'module') restoreUserSoftHsmConf();
   const embedded = plan.backend.kind === 'embedded' ? prepareEmbedded(plan.backend.workspace, tokenCount, plan.algorithm, plan.keyLabel, log) : undefined;
   const mod = Pkcs11Module.open(embedded?.modulePath ?? (plan.backend as { path: string }).path);
@@ -51,9 +59,6 @@ export async function setUpTokens(plan: RunPlan, tokenCount: number, pinSource: 
     const candidates = selectTokens(listTokens(mod.lib), plan.selection, tokenCount, mod.info);
     const tokens = resume ? sameTokens(candidates, resume.tokens) : candidates.slice(0, tokenCount);
     const pinGuard = new PinGuard(tokens.length);
-    for (const t of resume?.pinRefused ?? []) {
-      throw setupError(`the PIN failed on token ${tokenName(tokens[t]!)} during the run being resumed; hsm-bench does not present it again`, 'check the PIN and the token, then start a new burn-in');
-    }
     const mechanism = chooseSignMechanism(
       plan.mechanismChoice,
       tokens.map((t) => ({ name: tokenName(t), mechanisms: mod.lib.C_GetMechanismList(t.slot) })),
@@ -73,7 +78,8 @@ export async function setUpTokens(plan: RunPlan, tokenCount: number, pinSource: 
   }
 }
 
-const sameKind = (t: TokenRef, s: TokenIdentity) => t.label === s.label && t.serial === s.serial && t.manufacturer === s.manufacturer && t.model === s.model;
+type Kind = Pick<TokenIdentity, 'label' | 'serial' | 'manufacturer' | 'model'>;
+const sameKind = (t: Kind, s: Kind) => t.label === s.label && t.serial === s.serial && t.manufacturer === s.manufacturer && t.model === s.model;
 const sameSlot = (t: TokenRef, s: TokenIdentity) => t.slotId === s.slotId && t.slotDescription === s.slotDescription;
 
 /**
@@ -85,7 +91,7 @@ export function sameTokens(candidates: TokenRef[], saved: TokenIdentity[]): Toke
   const taken = new Set<TokenRef>();
   return saved.map((s) => {
     const alike = candidates.filter((t) => sameKind(t, s));
-    const unique = alike.length === 1 && saved.filter((o) => o.label === s.label && o.serial === s.serial && o.manufacturer === s.manufacturer && o.model === s.model).length === 1;
+    const unique = alike.length === 1 && saved.filter((o) => sameKind(o, s)).length === 1;
     const found = unique ? alike : alike.filter((t) => sameSlot(t, s));
     const name = `'${s.label}' (serial ${s.serial}, slot ${s.slotId} '${s.slotDescription}')`;
     if (found.length === 0) {

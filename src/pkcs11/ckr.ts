@@ -66,3 +66,9 @@ export function moduleFailure(error: unknown): { code: number; method: string } 
 }
 
 export const ckrOf = (error: unknown): number | undefined => moduleFailure(error)?.code;
+
+/** An error in a message: the CKR name of a module's error, the message of any other. */
+export function describe(error: unknown): string {
+  const code = ckrOf(error);
+  return code === undefined ? (error as Error).message : ckrName(code);
+}

@@ -3,11 +3,10 @@ import pkcs11, { type Template } from 'pkcs11js';
 import { setupError } from '../errors.js';
 import { verifySignature } from '../verify/verifier.js';
 import { publicKeyFromAttributes, type PublicKeyAttributes } from '../verify/public-key.js';
-import { ckrName, ckrOf } from './ckr.js';
+import { ckrOf, describe } from './ckr.js';
 import { tokenName, type TokenRef } from './discovery.js';
 import { findObjects, publicKeyTemplate, readFlag, readPublicKey } from './keys.js';
 import { chooseSignMechanism, signInput, toPkcs11Mechanism } from './mechanisms.js';
-import { describe } from './session.js';
 
 export const DEFAULT_KEK_LABEL = 'hsm-bench-kek';
 /** AES key wrap with padding (RFC 5649): wraps private keys of any length under an AES key-encryption key. */
@@ -126,7 +125,7 @@ export function cloneKeyPair(lib: pkcs11.PKCS11, source: Side, targets: Side[], 
       ]);
     } catch (error) {
       throw setupError(
-        `unwrapping on token ${tokenName(t.token)} failed: ${ckrName(ckrOf(error) ?? -1)}`,
+        `unwrapping on token ${tokenName(t.token)} failed: ${describe(error)}`,
         'the share imported there must be the same as on the source (compare the KEK ids in hsm-bench list --keys)',
         error,
       );

@@ -5,7 +5,7 @@ import type { PublicKeyAttributes } from '../verify/public-key.js';
 import type { Algorithm } from './algorithms.js';
 import { curveName } from './curves.js';
 import { tokenName, type TokenRef } from './discovery.js';
-import { describe } from './session.js';
+import { describe } from './ckr.js';
 
 export interface KeyPairRef {
   label: string;

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import pkcs11 from 'pkcs11js';
 import { setupError } from '../errors.js';
-import { ckrName, ckrOf } from './ckr.js';
+import { ckrOf, describe } from './ckr.js';
 
 /**
  * How a module hands out its state. 'shared': every load in the process is the same instance (SoftHSM2, OpenSC):
@@ -83,9 +83,8 @@ export class Pkcs11Module {
       });
     } catch (error) {
       lib.close();
-      const code = ckrOf(error);
       throw setupError(
-        `PKCS#11 module ${path} failed to initialize: ${code === undefined ? (error as Error).message : ckrName(code)}`,
+        `PKCS#11 module ${path} failed to initialize: ${describe(error)}`,
         'check the module configuration (for SoftHSM2: SOFTHSM2_CONF and its tokendir; for p11-kit-client: P11_KIT_SERVER_ADDRESS and its server)',
         error,
       );

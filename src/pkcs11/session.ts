@@ -1,6 +1,6 @@
 import pkcs11 from 'pkcs11js';
 import { ExitCode, HsmBenchError, setupError } from '../errors.js';
-import { ckrName, ckrOf } from './ckr.js';
+import { ckrName, ckrOf, describe } from './ckr.js';
 import { readToken, tokenName, type TokenRef } from './discovery.js';
 import type { PinGuard } from './pin-guard.js';
 
@@ -108,9 +108,4 @@ function pinCounterNote(lib: pkcs11.PKCS11, token: TokenRef): string {
     // The flags are a courtesy; the login error itself is what matters.
   }
   return '';
-}
-
-export function describe(error: unknown): string {
-  const code = ckrOf(error);
-  return code === undefined ? (error as Error).message : ckrName(code);
 }

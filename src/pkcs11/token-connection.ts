@@ -1,8 +1,8 @@
 import pkcs11 from 'pkcs11js';
-import { ckrName } from './ckr.js';
+import { ckrName, describe } from './ckr.js';
 import { slotIdOf } from './discovery.js';
 import { findObjects } from './keys.js';
-import { closeSessionQuietly, describe, presentPin, type PinSeat } from './session.js';
+import { closeSessionQuietly, presentPin, type PinSeat } from './session.js';
 
 /** CK_SLOT_INFO flag (PKCS#11 2.40 §3.2): pkcs11js exports it, but its type definitions lack it. */
 export const CKF_TOKEN_PRESENT = 0x1;
