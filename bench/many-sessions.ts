@@ -1,10 +1,12 @@
 /**
  * Many slow tokens at once: N SoftHSM2 tokens behind the test tree's wrapper module, which sleeps in every C_Sign
  * (a slow token, as a smart card or a loaded network HSM is), signed by `hsm-bench scale --tokens 1,N
- * --threads-per-token T`. Prints the efficiency against one token, the peak RSS, and how long the process took
- * before the N-token configuration's first signature (from its start to the start barrier opening).
+ * --threads-per-token T`, and by the C pthread loop of bench/c/sign-loop.c on the same wrapper and tokens,
+ * interleaved (C, hsm-bench, C, hsm-bench, …). Prints the ratio of the medians, the efficiency against one token,
+ * the peak RSS, and how long the process took before the N-token configuration's first signature (from the
+ * process's start to the start barrier opening).
  *
- * usage: npm run build && node dist/bench/many-sessions.js [--tokens 64] [--threads 4] [--delay-ms 100] [--duration 5s]
+ * usage: npm run build && node dist/bench/many-sessions.js [--tokens 64] [--threads 4] [--delay-ms 100] [--duration 5s] [--rounds 3]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -18,6 +20,7 @@ const tokens = Number(option('--tokens', '64'));
 const threads = option('--threads', '4');
 const delayMs = option('--delay-ms', '100');
 const duration = option('--duration', '5s');
+const rounds = Number(option('--rounds', '3'));
 const root = new URL('../..', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'hsm-bench-many-'));
 const conf = join(work, 'softhsm2.conf');
@@ -34,42 +37,67 @@ for (let i = 0; i < tokens; i++) {
 const wrapper = join(work, 'slow.so');
 execFileSync('gcc', ['-shared', '-fPIC', '-O2', '-o', wrapper, join(root, 'test/faults/faulty-pkcs11.c'), '-I', join(root, 'node_modules/pkcs11js/includes/pkcs11'), '-ldl']);
 
-const started = Date.now();
-const r = spawnSync(
-  process.execPath,
-  [
-    join(root, 'bin/hsm-bench'),
-    'scale',
-    '--module',
-    wrapper,
-    '--alg',
-    'p256',
-    '--key-label',
-    'mk',
-    '--token-label',
-    'many-',
-    '--tokens',
-    `1,${tokens}`,
-    '--threads-per-token',
-    threads,
-    '--duration',
-    duration,
-    '--warmup',
-    '0',
-    '--verify',
-    'all',
-    '--json',
-    '--out',
-    join(work, 'out'),
-  ],
-  { env: { ...env, HSM_BENCH_PIN: pin, FAULTY_PKCS11_MODULE: softhsm, FAULTY_EVERY: '1000000000', FAULTY_SIGN_DELAY_MS: delayMs }, encoding: 'utf8', maxBuffer: 1 << 28 },
-);
-const wallS = (Date.now() - started) / 1000;
-if (r.status !== 0) throw new Error(`hsm-bench failed (${r.status}): ${r.stderr}`);
-const run = JSON.parse(r.stdout) as RunResult;
-const [one, many] = run.configurations as [RunResult['configurations'][0], RunResult['configurations'][0]];
+const loop = join(work, 'sign-loop');
+execFileSync('gcc', ['-O2', '-o', loop, join(root, 'bench/c/sign-loop.c'), '-I', join(root, 'node_modules/pkcs11js/includes/pkcs11'), '-ldl', '-lpthread']);
+const slowEnv = { ...env, HSM_BENCH_PIN: pin, FAULTY_PKCS11_MODULE: softhsm, FAULTY_EVERY: '1000000000', FAULTY_SIGN_DELAY_MS: delayMs };
+const labels = Array.from({ length: tokens }, (_, i) => `many-${String(i).padStart(3, '0')}`);
+const perToken = Math.round((Number(threads) * Number.parseFloat(duration) * 1000) / Number(delayMs));
+
+function cLoop(): number {
+  const out = execFileSync(loop, [wrapper, 'mk', String(perToken), 'ecdsa', ...labels], { env: { ...slowEnv, SIGN_LOOP_THREADS: threads }, encoding: 'utf8' });
+  return (JSON.parse(out) as { throughputPerS: number }).throughputPerS;
+}
+
+function harness(): { run: RunResult; wallS: number } {
+  const started = Date.now();
+  const r = spawnSync(
+    process.execPath,
+    [
+      join(root, 'bin/hsm-bench'),
+      'scale',
+      '--module',
+      wrapper,
+      '--alg',
+      'p256',
+      '--key-label',
+      'mk',
+      '--token-label',
+      'many-',
+      '--tokens',
+      `1,${tokens}`,
+      '--threads-per-token',
+      threads,
+      '--duration',
+      duration,
+      '--warmup',
+      '0',
+      '--verify',
+      'all',
+      '--json',
+      '--out',
+      join(work, 'out'),
+    ],
+    { env: slowEnv, encoding: 'utf8', maxBuffer: 1 << 28 },
+  );
+  if (r.status !== 0) throw new Error(`hsm-bench failed (${r.status}): ${r.stderr}`);
+  return { run: JSON.parse(r.stdout) as RunResult, wallS: (Date.now() - started) / 1000 };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const c: number[] = [];
+const h: { run: RunResult; wallS: number }[] = [];
+for (let round = 0; round < rounds; round++) {
+  c.push(cLoop());
+  h.push(harness());
+}
+const many = (x: { run: RunResult }) => x.run.configurations[1]!;
+const hs = h.map((x) => many(x).throughputPerS);
+const mid = h[hs.indexOf(median(hs))]!;
 const ideal = (tokens * Number(threads) * 1000) / Number(delayMs);
-console.log(`machine: ${process.arch}, ${cpus().length} cores, ${cpus()[0]?.model}; node ${process.version}`);
-console.log(`${tokens} tokens × ${threads} sessions, ${delayMs} ms per signature, ${duration} per configuration`);
-console.log(`1 token: ${one.throughputPerS} sig/s; ${tokens} tokens: ${many.throughputPerS} sig/s (the sleep alone allows ${ideal.toFixed(0)}); efficiency ${many.efficiency}`);
-console.log(`peak RSS ${run.harness.peakRssMb} MB; wall ${wallS.toFixed(1)} s for two configurations of ${duration}; longest event-loop stall ${many.maxEventLoopStallMs} ms`);
+console.log(`machine: ${process.arch}, ${cpus().length} cores, ${cpus()[0]?.model}; node ${process.version}; engine ${mid.run.harness.engine}`);
+console.log(`${tokens} tokens × ${threads} sessions, ${delayMs} ms per signature, ${duration} per configuration, ${rounds} interleaved rounds`);
+console.log(`C loop sig/s: ${c.join(', ')}; hsm-bench sig/s: ${hs.join(', ')} (the sleep alone allows ${ideal.toFixed(0)})`);
+console.log(`ratio of medians hsm-bench / C: ${(median(hs) / median(c)).toFixed(3)} (min ${(Math.min(...hs) / Math.max(...c)).toFixed(3)}, max ${(Math.max(...hs) / Math.min(...c)).toFixed(3)})`);
+console.log(
+  `median run: efficiency ${many(mid).efficiency}; peak RSS ${mid.run.harness.peakRssMb} MB; first signature of the ${tokens}-token configuration ${many(mid).setupS} s after it started (sessions, threads); longest event-loop stall ${many(mid).maxEventLoopStallMs} ms; wall ${mid.wallS.toFixed(1)} s`,
+);

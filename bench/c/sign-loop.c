@@ -4,6 +4,7 @@
  * together by a barrier, C_SignInit + C_Sign in a loop. Prints one JSON line.
  *
  * usage: sign-loop MODULE KEY_LABEL SIGNATURES_PER_TOKEN rsa|ecdsa TOKEN_LABEL...   (PIN in $HSM_BENCH_PIN)
+ * With $SIGN_LOOP_THREADS=T, T threads (sessions) per token share its signatures.
  */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -29,6 +30,7 @@ static CK_MECHANISM_TYPE mechanism;
 
 struct worker {
   CK_SLOT_ID slot;
+  long signatures;
   long ok;
 };
 
@@ -60,7 +62,7 @@ static void *sign_loop(void *arg) {
   CK_MECHANISM mech = {mechanism, NULL, 0};
   unsigned char data[32] = {1}, sig[512];
   pthread_barrier_wait(&barrier);
-  for (long i = 0; i < signatures_per_token; i++) {
+  for (long i = 0; i < w->signatures; i++) {
     CK_ULONG len = sizeof sig;
     memcpy(data, &i, sizeof i);
     if (p11->C_SignInit(session, &mech, key) == CKR_OK && p11->C_Sign(session, data, sizeof data, sig, &len) == CKR_OK) w->ok++;
@@ -70,8 +72,8 @@ static void *sign_loop(void *arg) {
 }
 
 static int find_slot(const char *label, CK_SLOT_ID *out) {
-  CK_SLOT_ID slots[64];
-  CK_ULONG count = 64;
+  CK_SLOT_ID slots[1024];
+  CK_ULONG count = 1024;
   check(p11->C_GetSlotList(CK_TRUE, slots, &count), "C_GetSlotList");
   for (CK_ULONG i = 0; i < count; i++) {
     CK_TOKEN_INFO info;
@@ -104,14 +106,22 @@ int main(int argc, char **argv) {
   CK_C_INITIALIZE_ARGS init = {NULL, NULL, NULL, NULL, CKF_OS_LOCKING_OK, NULL};
   check(p11->C_Initialize(&init), "C_Initialize");
 
-  int n = argc - 5;
+  int tokens = argc - 5;
+  int per_token = getenv("SIGN_LOOP_THREADS") ? atoi(getenv("SIGN_LOOP_THREADS")) : 1;
+  if (per_token < 1) per_token = 1;
+  int n = tokens * per_token;
   struct worker *workers = calloc(n, sizeof *workers);
   pthread_t *threads = calloc(n, sizeof *threads);
-  CK_SESSION_HANDLE *login_sessions = calloc(n, sizeof *login_sessions);
-  for (int i = 0; i < n; i++) {
-    if (!find_slot(argv[5 + i], &workers[i].slot)) check(CKR_TOKEN_NOT_PRESENT, argv[5 + i]);
-    check(p11->C_OpenSession(workers[i].slot, CKF_SERIAL_SESSION, NULL, NULL, &login_sessions[i]), "C_OpenSession");
-    check(p11->C_Login(login_sessions[i], CKU_USER, (CK_UTF8CHAR_PTR)pin, strlen(pin)), "C_Login");
+  CK_SESSION_HANDLE *login_sessions = calloc(tokens, sizeof *login_sessions);
+  for (int t = 0; t < tokens; t++) {
+    CK_SLOT_ID slot;
+    if (!find_slot(argv[5 + t], &slot)) check(CKR_TOKEN_NOT_PRESENT, argv[5 + t]);
+    check(p11->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &login_sessions[t]), "C_OpenSession");
+    check(p11->C_Login(login_sessions[t], CKU_USER, (CK_UTF8CHAR_PTR)pin, strlen(pin)), "C_Login");
+    for (int k = 0; k < per_token; k++) {
+      workers[t * per_token + k].slot = slot;
+      workers[t * per_token + k].signatures = signatures_per_token / per_token + (k < signatures_per_token % per_token ? 1 : 0);
+    }
   }
   pthread_barrier_init(&barrier, NULL, n + 1);
   for (int i = 0; i < n; i++) pthread_create(&threads[i], NULL, sign_loop, &workers[i]);
@@ -123,7 +133,7 @@ int main(int argc, char **argv) {
     ok += workers[i].ok;
   }
   double seconds = now_s() - start;
-  for (int i = 0; i < n; i++) p11->C_CloseSession(login_sessions[i]);
+  for (int t = 0; t < tokens; t++) p11->C_CloseSession(login_sessions[t]);
   p11->C_Finalize(NULL);
   printf("{\"signaturesOk\":%ld,\"durationS\":%.6f,\"throughputPerS\":%.2f}\n", ok, seconds, ok / seconds);
   return 0;

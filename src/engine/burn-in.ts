@@ -17,7 +17,7 @@ import { burnInPlan, durationMs, type BurnInOptions, type BurnInPlan } from './p
 import { buildRunResult, tokenIdentity } from './run-result-builder.js';
 import { runConfiguration, type WorkerIssue } from './run-configuration.js';
 import type { RunOutcome, RunUi } from './scale.js';
-import { setUpTokens } from './token-setup.js';
+import { setUpTokens, signingWith } from './token-setup.js';
 
 export const RECORDS_FILE = join('records', 'burn-in.csv');
 const CHECKPOINT_MS = 10_000;
@@ -150,13 +150,9 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
     try {
       const run = await runConfiguration(
         {
-          modulePath: setup.modulePath,
-          instances: setup.mod.info.instances,
+          ...signingWith(setup),
           onPinRefused: () => saveCheckpoint(false),
-          pin: setup.pin,
-          pinGuard: setup.pinGuard,
           keyLabel: plan.keyLabel,
-          mechanism: setup.mechanism,
           tokens: setup.ready,
           threadsPerToken: plan.threadsPerToken,
           warmupPerToken: checkpoint ? 0 : plan.warmupPerToken,
@@ -166,6 +162,7 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
           recovery: { giveUpAfterMs: plan.giveUpAfterMs },
           runDir: dir,
           recordsFile: RECORDS_FILE,
+          spillFile: null,
           stats,
           resume: checkpoint ? { firstSequenceByWorker, startOffsetBaseUs } : undefined,
         },

@@ -79,6 +79,13 @@ export class RunControl {
     Atomics.add(this.pending, worker, 1);
   }
 
+  /** Main thread, for signers it drains itself (the native engine): false while the recorder is behind on `worker`. */
+  tryPost(worker: number): boolean {
+    if (Atomics.load(this.pending, worker) >= MAX_PENDING_BATCHES) return false;
+    Atomics.add(this.pending, worker, 1);
+    return true;
+  }
+
   /** Main thread: a batch of `worker` has been recorded. */
   recorded(worker: number): void {
     Atomics.sub(this.pending, worker, 1);

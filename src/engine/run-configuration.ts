@@ -1,20 +1,24 @@
 import { randomBytes, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { MessageChannel, Worker } from 'node:worker_threads';
+import type pkcs11 from 'pkcs11js';
 import { setupError } from '../errors.js';
 import { tokenName, type TokenRef } from '../pkcs11/discovery.js';
 import type { ModuleInstances } from '../pkcs11/module.js';
 import type { PinGuard } from '../pkcs11/pin-guard.js';
-import type { SignMechanism } from '../pkcs11/mechanisms.js';
 import { RecordsCsvWriter } from '../record/records-csv.js';
 import { ConfigurationStats } from '../stats/configuration-stats.js';
-import { transferList } from './batch.js';
+import type { SignatureBatch } from './batch.js';
 import { RunControl } from './control.js';
+import { startNativeSigners, type Engine } from './native-signers.js';
+import type { TimedOperation } from './operation.js';
 import { ConfigurationRecorder, type WorkerAssignment } from './recorder.js';
 import { RecordingQueue } from './recording-queue.js';
+import { SpillFile } from '../verify/spill-file.js';
 import { VerifyPool } from '../verify/verify-pool.js';
-import type { Recovery, SignWorkerInput, SignWorkerMessage } from './sign-worker.js';
+import type { Recovery, SignWorkerMessage } from './sign-worker.js';
+import type { SignerAssignment, Signers, SignersSpec } from './signers.js';
+import { startThreadSigners } from './thread-signers.js';
 
 /** A token ready to sign: its PIN accepted (by the main thread), its key pair found and its public key imported. */
 export interface ReadyToken {
@@ -33,7 +37,10 @@ export interface WorkerIssue {
 
 /** What one configuration runs: N tokens × T threads, a stop rule, and where its records go. */
 export interface ConfigurationSpec {
+  /** The main thread's module instance, the one the tokens were logged in on. */
+  lib: pkcs11.PKCS11;
   modulePath: string;
+  engine: Engine;
   instances: ModuleInstances;
   /** Called as soon as a token refuses the PIN mid-run (a burn-in writes it into its checkpoint at once). */
   onPinRefused?: () => void;
@@ -41,7 +48,7 @@ export interface ConfigurationSpec {
   pin: string | null;
   pinGuard: PinGuard;
   keyLabel: string;
-  mechanism: SignMechanism;
+  operation: TimedOperation;
   tokens: readonly ReadyToken[];
   threadsPerToken: number;
   warmupPerToken: number;
@@ -56,6 +63,12 @@ export interface ConfigurationSpec {
   stats?: ConfigurationStats;
   /** Burn-in resume: append to the records, continue each worker's sequence and the time axis. */
   resume?: { firstSequenceByWorker: number[]; startOffsetBaseUs: number };
+  /**
+   * Where batches wait whose verification fell behind, to be verified after the window (scale), or null: the
+   * signers wait for verification instead (burn-in, whose records on disk must be complete at every moment, for a
+   * resume to count them).
+   */
+  spillFile: string | null;
 }
 
 export interface ConfigurationRun {
@@ -65,19 +78,30 @@ export interface ConfigurationRun {
   workerIssues: WorkerIssue[];
   /** How long verification and recording went on after the last batch arrived from the signers. */
   verificationLagS?: number;
+  /** Signatures verified after the measured window, because verification had fallen behind (spilled to disk). */
+  signaturesVerifiedLate?: number;
   maxEventLoopStallMs?: number;
+  setupS?: number;
 }
 
-const WORKER_URL = new URL('./sign-worker.js', import.meta.url);
 /** Records reach the disk at least this often, whatever the signing rate. */
 const RECORDS_FLUSH_MS = 2000;
+/**
+ * A signer with this many batches waiting for verification (each up to 256 signatures or 100 ms of signing) has its
+ * next batches spilled, where the configuration spills: below the run control's limit on batches in flight (8),
+ * so the signer never waits for verification.
+ */
+const SPILL_AFTER_BATCHES = 6;
+/** Spilled batches verified at once after the window: enough to keep every verification thread busy. */
+const REPLAY_IN_FLIGHT = 16;
 
 /** Splits a per-token count over the token's threads; the first threads take the remainder. */
 const share = (total: number, parts: number, index: number) => Math.floor(total / parts) + (index < total % parts ? 1 : 0);
 
 /**
- * Runs one configuration: one worker per (token, thread), each with its own session, released together by the
- * start barrier. Records stream to the records file as batches arrive.
+ * Runs one configuration: one signer per (token, thread), each with its own session, released together by the
+ * start barrier, on the engine chosen for the module (native loop or worker threads). Batches go through
+ * verification to the records file as they arrive.
  */
 export async function runConfiguration(spec: ConfigurationSpec, control: RunControl, onProgress: (signaturesDone: number) => void): Promise<ConfigurationRun> {
   const T = spec.threadsPerToken;
@@ -87,13 +111,19 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
   const recorder = new ConfigurationRecorder(spec.tokens.length, assignments, writer, stats, spec.resume?.startOffsetBaseUs ?? 0);
   const pool = new VerifyPool(spec.verifyEvery > 0 ? spec.verifyThreads : 0, {
     publicKeys: spec.tokens.map((t) => t.publicKey),
-    mechanism: spec.mechanism,
+    mechanism: spec.operation.mechanism,
     messageSeeds: assignments.map((a) => a.messageSeed),
     workerTokens: assignments.map((a) => a.token),
   });
   // Per signing worker, the batches still being verified, chained: they reach the records in the order they were
   // made (a batch with nothing to verify must not overtake one that is being verified), so a crash only cuts the end.
   const verifying: Promise<void>[] = assignments.map(() => Promise.resolve());
+  // Per signing worker, batches handed to verification and not yet recorded; and whether it spills (for the rest of
+  // the configuration once it starts, so that its batches keep their order).
+  const awaiting = assignments.map(() => 0);
+  const spilling = assignments.map(() => false);
+  const spill = spec.spillFile === null ? null : new SpillFile(join(spec.runDir, spec.spillFile));
+  let spilled = 0;
   let lastBatchNs = process.hrtime.bigint();
   // The longest the main thread kept its event loop waiting (signals, timers, progress) during the configuration.
   const stalls = monitorEventLoopDelay({ resolution: 10 });
@@ -101,96 +131,125 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
   const workerIssues: WorkerIssue[] = [];
   const setupFailures: string[] = [];
   let ready = 0;
+  const setupStartNs = process.hrtime.bigint();
+  let setupS: number | undefined;
   let recorded = 0;
   const flushTimer = setInterval(() => writer.flush(), RECORDS_FLUSH_MS);
   const queue = new RecordingQueue((batch) => recorder.add(batch));
 
-  const startWorker = (a: WorkerAssignment, worker: number): Promise<void> => {
-    const recycle = new MessageChannel();
-    const input: SignWorkerInput = {
-      worker,
-      modulePath: spec.modulePath,
-      instances: spec.instances,
+  const signerAssignments: SignerAssignment[] = assignments.map((a, worker) => {
+    const ready = spec.tokens[a.token]!;
+    return {
       token: a.token,
-      slot: spec.tokens[a.token]!.token.slot,
-      pin: spec.tokens[a.token]!.token.loginRequired ? spec.pin : null,
-      pinGuard: spec.pinGuard.buffer,
-      keyLabel: spec.keyLabel,
-      keyId: spec.tokens[a.token]!.keyId,
-      mechanism: spec.mechanism,
+      thread: a.thread,
+      slot: ready.token.slot,
+      pin: ready.token.loginRequired ? spec.pin : null,
+      keyId: ready.keyId,
       messageSeed: a.messageSeed,
-      warmupSignatures: share(spec.warmupPerToken, T, a.thread),
+      warmup: share(spec.warmupPerToken, T, a.thread),
       firstSequence: spec.resume?.firstSequenceByWorker[worker] ?? 0,
       signatures: spec.stop.perTokenSignatures === null ? null : share(spec.stop.perTokenSignatures, T, a.thread),
-      sharedTotal: spec.stop.sharedTotal,
-      durationNs: spec.stop.durationNs,
-      verifyEvery: spec.verifyEvery,
-      recovery: spec.recovery,
-      control: control.buffer,
-      recycle: recycle.port2,
     };
-    const where = `token ${tokenName(spec.tokens[a.token]!.token)}${T > 1 ? ` thread ${a.thread}` : ''}`;
-    const issue = (message: string) => workerIssues.push({ token: a.token, thread: a.thread, message });
-    const w = new Worker(WORKER_URL, { workerData: input, transferList: [recycle.port2] });
-    w.on('message', (m: SignWorkerMessage) => {
-      if (m.type === 'batch') {
-        lastBatchNs = process.hrtime.bigint();
-        const verified = pool.verify(m.batch);
-        // Handled in the chain below; this keeps a rejection that comes before its turn from counting as unhandled.
-        verified.catch(() => {});
-        verifying[worker] = verifying[worker]!.then(() => verified)
-          .then((batch) =>
-            queue.push(batch, () => {
-              recycle.port1.postMessage(batch, transferList(batch));
-              control.recorded(worker);
-              recorded += batch.count;
-              onProgress(recorded);
-            }),
-          )
-          .catch(() => {
-            // A batch that could not be verified (its verification thread died) is not recorded: the run stops,
-            // and the worker is not left waiting for it.
-            control.recorded(worker);
-            control.requestStop();
-          });
-      } else if (m.type === 'ready') {
-        if (++ready === assignments.length) control.release(process.hrtime.bigint());
-      } else if (m.type === 'failed') {
-        setupFailures.push(`${where}: ${m.message}`);
+  });
+  let spillFailure: Error | undefined;
+  /** Verification, then recording, in each signer's order; `done` once the batch is recorded (null: lost with a verification thread). */
+  const verifyAndRecord = (batch: SignatureBatch, done: (recordedBatch: SignatureBatch | null) => void): Promise<void> => {
+    const worker = batch.worker;
+    awaiting[worker]!++;
+    const verified = pool.verify(batch);
+    // Handled in the chain below; this keeps a rejection that comes before its turn from counting as unhandled.
+    verified.catch(() => {});
+    verifying[worker] = verifying[worker]!.then(() => verified)
+      .then((checked) =>
+        queue.push(checked, () => {
+          awaiting[worker]!--;
+          recorded += checked.count;
+          done(checked);
+          onProgress(recorded + spilled);
+        }),
+      )
+      .catch(() => {
+        // A batch that could not be verified (its verification thread died) is not recorded: the run stops,
+        // and the signer is not left waiting for it.
+        awaiting[worker]!--;
+        done(null);
         control.requestStop();
-      } else if (m.type === 'pin-refused') {
-        spec.onPinRefused?.();
-      } else if (m.gaveUp) {
-        issue(m.gaveUp);
-      }
-    });
-    return new Promise<void>((resolve) => {
-      w.on('error', (error) => {
-        // A worker that dies ends its own signing, not the run: what it recorded stays, and the report says so.
-        issue(`worker crashed: ${error.message}`);
-        // Before the barrier opened, the others would wait for it forever.
-        if (ready < assignments.length) control.requestStop();
       });
-      w.on('exit', () => {
-        recycle.port1.close();
-        resolve();
-      });
-    });
+    return verifying[worker]!;
   };
-  const exits: Promise<void>[] = [];
+  let signers: Signers | undefined;
+  const onMessage = (worker: number, m: SignWorkerMessage) => {
+    const a = assignments[worker]!;
+    const where = `token ${tokenName(spec.tokens[a.token]!.token)}${T > 1 ? ` thread ${a.thread}` : ''}`;
+    if (m.type === 'batch') {
+      lastBatchNs = process.hrtime.bigint();
+      const batch = m.batch;
+      spilling[worker] ||= spill !== null && awaiting[worker]! >= SPILL_AFTER_BATCHES;
+      if (spilling[worker]) {
+        try {
+          spill!.write(batch);
+        } catch (error) {
+          spillFailure ??= error as Error;
+          control.requestStop();
+        }
+        signers!.recycle(worker, batch);
+        control.recorded(worker);
+        spilled += batch.count;
+        onProgress(recorded + spilled);
+        return;
+      }
+      void verifyAndRecord(batch, (checked) => {
+        if (checked) signers!.recycle(worker, checked);
+        control.recorded(worker);
+      });
+    } else if (m.type === 'ready') {
+      if (++ready === assignments.length) {
+        const startNs = process.hrtime.bigint();
+        control.release(startNs);
+        signers!.released(startNs);
+        setupS = Number(startNs - setupStartNs) / 1e9;
+      }
+    } else if (m.type === 'failed') {
+      setupFailures.push(`${where}: ${m.message}`);
+      control.requestStop();
+    } else if (m.type === 'pin-refused') {
+      spec.onPinRefused?.();
+    } else if (m.gaveUp) {
+      workerIssues.push({ token: a.token, thread: a.thread, message: m.gaveUp });
+      // Before the barrier opened, the others would wait for it forever.
+      if (ready < assignments.length) control.requestStop();
+    }
+  };
+  const signersSpec: SignersSpec = {
+    lib: spec.lib,
+    modulePath: spec.modulePath,
+    instances: spec.instances,
+    pinGuard: spec.pinGuard,
+    keyLabel: spec.keyLabel,
+    operation: spec.operation,
+    verifyEvery: spec.verifyEvery,
+    recovery: spec.recovery,
+    stop: spec.stop,
+  };
+  signers = (spec.engine === 'native' ? startNativeSigners : startThreadSigners)(signersSpec, signerAssignments, control, onMessage);
   try {
-    assignments.forEach((a, worker) => exits.push(startWorker(a, worker)));
+    await signers.ended;
   } catch (error) {
-    // A thread that cannot start (out of memory): those started are stopped, not left waiting at the barrier.
-    control.requestStop();
-    await Promise.all(exits);
     clearInterval(flushTimer);
     stalls.disable();
     writer.close();
     await pool.close();
     throw error;
   }
-  await Promise.all(exits);
+  // The window is over: spilled batches are verified and recorded now, each after what its signer had in flight.
+  if (spill !== null && spill.batches > 0 && spillFailure === undefined) {
+    const inFlight: Promise<void>[] = [];
+    for (const batch of spill.read()) {
+      inFlight.push(verifyAndRecord(batch, (checked) => (spilled -= checked?.count ?? 0)));
+      if (inFlight.length >= REPLAY_IN_FLIGHT) await inFlight.shift();
+    }
+  }
+  spill?.close();
   await Promise.all(verifying);
   await queue.drained();
   const verificationLagS = Number(process.hrtime.bigint() - lastBatchNs) / 1e9;
@@ -199,7 +258,17 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
   clearInterval(flushTimer);
   writer.close();
   if (writer.failure) throw writer.failure;
+  if (spillFailure) throw spillFailure;
   if (pool.failure) throw new Error(`a verification thread failed: ${pool.failure.message}`);
   if (setupFailures.length > 0) throw setupError(`signing could not start: ${setupFailures.join('; ')}`);
-  return { tokenCount: spec.tokens.length, recordsFile: spec.recordsFile, stats, workerIssues, verificationLagS, maxEventLoopStallMs: stalls.max / 1e6 };
+  return {
+    tokenCount: spec.tokens.length,
+    recordsFile: spec.recordsFile,
+    stats,
+    workerIssues,
+    verificationLagS,
+    maxEventLoopStallMs: stalls.max / 1e6,
+    setupS,
+    signaturesVerifiedLate: spill?.signaturesKept ?? 0,
+  };
 }

@@ -55,7 +55,8 @@ export function buildRunResult(id: RunIdentity, plan: RunPlan, setup: TokenSetup
       nodeVersion: process.version,
     },
     harness: {
-      concurrency: `one worker thread per token and thread, synchronous pkcs11js calls; module instances ${setup.mod.info.instances}`,
+      engine: setup.engine.engine,
+      concurrency: `${setup.engine.engine === 'native' ? 'the native loop: one pthread per token and thread, sessions opened in the main thread' : 'one worker thread per token and thread, synchronous pkcs11js calls'} (${setup.engine.why}); module instances ${setup.mod.info.instances}`,
       peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
     },
     backend: setup.embedded ? { kind: 'embedded-softhsm2', workspace: setup.embedded.workspace } : { kind: 'module' },

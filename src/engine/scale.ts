@@ -9,7 +9,7 @@ import { Interruption } from './interruption.js';
 import type { RunPlan } from './plan.js';
 import { buildRunResult } from './run-result-builder.js';
 import { runConfiguration } from './run-configuration.js';
-import { setUpTokens } from './token-setup.js';
+import { setUpTokens, signingWith } from './token-setup.js';
 
 export interface RunUi {
   log(line: string): void;
@@ -41,12 +41,8 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunUi): 
       ui.log(`${label}: signing`);
       const run = await runConfiguration(
         {
-          modulePath: setup.modulePath,
-          instances: setup.mod.info.instances,
-          pin: setup.pin,
-          pinGuard: setup.pinGuard,
+          ...signingWith(setup),
           keyLabel: plan.keyLabel,
-          mechanism: setup.mechanism,
           tokens: setup.ready.slice(0, tokenCount),
           threadsPerToken: plan.threadsPerToken,
           warmupPerToken: plan.warmupPerToken,
@@ -60,6 +56,7 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunUi): 
           recovery: null,
           runDir: dir,
           recordsFile: join('records', `tokens-${tokenCount}.csv`),
+          spillFile: `unverified-tokens-${tokenCount}.bin`,
         },
         control,
         (done) => ui.progress(`${label}: ${done}${target} signatures`),

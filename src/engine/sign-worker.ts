@@ -6,14 +6,14 @@
  */
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { ckrOf } from '../pkcs11/ckr.js';
-import { signInput, toPkcs11Mechanism, type SignMechanism } from '../pkcs11/mechanisms.js';
 import { ModuleInstance, type ModuleInstances } from '../pkcs11/module.js';
 import { PinGuard } from '../pkcs11/pin-guard.js';
 import { TokenConnection } from '../pkcs11/token-connection.js';
 import { NOT_A_CKR } from '../record/record-status.js';
-import { BatchBuilder, MAX_SIGNATURE_BYTES, transferList, type SignatureBatch } from './batch.js';
+import { BatchBuilder, transferList, type SignatureBatch } from './batch.js';
 import { RunControl } from './control.js';
-import { MESSAGE_BYTES, messageFor } from './message.js';
+import { ReconnectBackoff } from './reconnect-backoff.js';
+import { jsTimedCall, type TimedOperation } from './operation.js';
 
 /** How a burn-in worker gets its token back after a failure. */
 export interface Recovery {
@@ -33,7 +33,7 @@ export interface SignWorkerInput {
   pinGuard: SharedArrayBuffer;
   keyLabel: string;
   keyId: Uint8Array;
-  mechanism: SignMechanism;
+  operation: TimedOperation;
   messageSeed: Uint8Array;
   warmupSignatures: number;
   /** Sequence number of this worker's first measured signature (above 0 when a burn-in resumes). */
@@ -57,13 +57,6 @@ const BATCH_CAPACITY = 256;
 const BATCH_MAX_AGE_NS = 100_000_000n;
 /** Without recovery (scale), a token that fails this many signatures in a row is left alone. */
 const MAX_CONSECUTIVE_FAILURES = 100;
-/**
- * Reconnect backoff: it grows over a streak of failures and is reset only by a signature that works, so a token
- * that is gone is not asked for a session (and a login) ten times a second; the cap keeps a token that is back
- * from waiting long.
- */
-const BACKOFF_FIRST_MS = 100;
-const BACKOFF_MAX_MS = 2_000;
 
 const input = workerData as SignWorkerInput;
 const port = parentPort!;
@@ -98,16 +91,14 @@ function run(): void {
 /** The signing loop, from the warm-up to the stop rule; returns why it gave up early, if it did. */
 function sign(lib: ModuleInstance['lib'], connection: TokenConnection): string | undefined {
   const control = new RunControl(input.control);
-  const mechanism = toPkcs11Mechanism(input.mechanism);
-  const out = Buffer.alloc(MAX_SIGNATURE_BYTES);
-  const message = Buffer.alloc(MESSAGE_BYTES);
+  const timed = jsTimedCall(lib, input.operation, input.messageSeed);
+  const out = Buffer.alloc(input.operation.maxOutputBytes);
   let signatureLength = 0;
 
   const signOnce = (sequence: number): number => {
-    const data = signInput(input.mechanism, messageFor(input.messageSeed, sequence, message));
+    const data = timed.input(sequence);
     try {
-      lib.C_SignInit(connection.session!, mechanism, connection.privateKey!);
-      signatureLength = lib.C_Sign(connection.session!, data, out).length;
+      signatureLength = timed.call(connection.session!, connection.privateKey!, data, out);
       return 0;
     } catch (error) {
       return ckrOf(error) ?? NOT_A_CKR;
@@ -123,9 +114,7 @@ function sign(lib: ModuleInstance['lib'], connection: TokenConnection): string |
   const batches = new BatchBuilder(input.worker, BATCH_CAPACITY, input.verifyEvery > 0, input.firstSequence, () => receiveMessageOnPort(input.recycle)?.message as SignatureBatch | undefined);
   let lastPostNs = startNs;
   let consecutiveFailures = 0;
-  /** Start of the current streak of failures: the token's outage, for --give-up-after. */
-  let failingSinceNs: bigint | null = null;
-  let backoffMs = 0;
+  const backoff = input.recovery === null ? null : new ReconnectBackoff(input.recovery.giveUpAfterMs);
   let gaveUp: string | undefined;
 
   const flush = (nextSequence: number) => {
@@ -135,15 +124,14 @@ function sign(lib: ModuleInstance['lib'], connection: TokenConnection): string |
   };
 
   /** Burn-in: waits and reconnects until the token works again; returns why it gave up, or undefined. */
-  const recover = (r: Recovery): string | undefined => {
+  const recover = (backoff: ReconnectBackoff): string | undefined => {
     for (;;) {
       // The run's own end comes first: the deadline passed, or the other workers made the shared total.
       if (control.stopRequested() || (deadlineNs !== null && process.hrtime.bigint() >= deadlineNs)) return undefined;
       if (input.sharedTotal !== null && control.totalReached(input.sharedTotal)) return undefined;
-      const failingMs = Number(process.hrtime.bigint() - failingSinceNs!) / 1e6;
-      if (failingMs >= r.giveUpAfterMs) return `lost after failing for ${(failingMs / 1000).toFixed(1)} s (--give-up-after)`;
-      backoffMs = Math.min(backoffMs === 0 ? BACKOFF_FIRST_MS : backoffMs * 2, BACKOFF_MAX_MS);
-      control.sleep(Math.min(backoffMs, r.giveUpAfterMs - failingMs));
+      const next = backoff.next(process.hrtime.bigint());
+      if ('gaveUp' in next) return next.gaveUp;
+      control.sleep(next.waitMs);
       if (control.stopRequested()) return undefined;
       const outcome = connection.connect();
       if (outcome.ok) return undefined;
@@ -174,13 +162,12 @@ function sign(lib: ModuleInstance['lib'], connection: TokenConnection): string |
       lastPostNs = endNs;
     }
     if (status === 0) {
-      failingSinceNs = null;
-      backoffMs = 0;
-    } else if (input.recovery !== null) {
+      backoff?.succeeded();
+    } else if (backoff !== null) {
       // Burn-in: any failure may mean the session or the token is gone. Reconnect with backoff until it works,
       // or until the token has been failing for --give-up-after; then it is lost and the others go on.
-      failingSinceNs ??= beginNs;
-      gaveUp = recover(input.recovery);
+      backoff.failed(beginNs);
+      gaveUp = recover(backoff);
       if (gaveUp !== undefined) {
         sequence++;
         break;

@@ -10,7 +10,9 @@ import type { TokenIdentity } from '../result/run-result.js';
 import { readPin, type PinSource } from '../secrets/pin.js';
 import { publicKeyFromAttributes } from '../verify/public-key.js';
 import type { RunPlan } from './plan.js';
-import type { ReadyToken } from './run-configuration.js';
+import { chooseEngine, type Engine } from './native-signers.js';
+import { signOperation } from './operation.js';
+import type { ConfigurationSpec, ReadyToken } from './run-configuration.js';
 
 /** The module opened, the tokens selected and logged in, the mechanism chosen: everything a run signs with. */
 export interface TokenSetup {
@@ -24,7 +26,22 @@ export interface TokenSetup {
   /** The PIN, kept only for workers that must log in on their own (own module instance, token re-plugged). */
   pin: string | null;
   pinGuard: PinGuard;
+  /** What runs the timed loop, and why (run.json states both). */
+  engine: { engine: Engine; why: string };
   close(): void;
+}
+
+/** The part of every configuration that the set-up decides: module, engine, PIN, operation. */
+export function signingWith(setup: TokenSetup): Pick<ConfigurationSpec, 'lib' | 'modulePath' | 'engine' | 'instances' | 'pin' | 'pinGuard' | 'operation'> {
+  return {
+    lib: setup.mod.lib,
+    modulePath: setup.modulePath,
+    engine: setup.engine.engine,
+    instances: setup.mod.info.instances,
+    pin: setup.pin,
+    pinGuard: setup.pinGuard,
+    operation: signOperation(setup.mechanism),
+  };
 }
 
 /** A resumed run: the tokens it had, and those whose PIN failed (never presented again). */
@@ -71,7 +88,7 @@ export async function setUpTokens(plan: RunPlan, tokenCount: number, pinSource: 
       const key = findKeyPair(mod.lib, session, token, plan.algorithm, plan.keyLabel);
       return { token, keyId: key.id, publicKey: publicKeyFromAttributes(key.publicKey) };
     });
-    return { mod, modulePath, embedded, tokens, ready, mechanism, pin, pinGuard, close };
+    return { mod, modulePath, embedded, tokens, ready, mechanism, pin, pinGuard, engine: chooseEngine(mod.info.instances), close };
   } catch (error) {
     close();
     throw error;

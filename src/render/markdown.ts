@@ -75,6 +75,12 @@ export function conclusions(r: RunResult): string[] {
       ? 'Signatures were not verified on the host (--verify none).'
       : `${verified} signatures were verified on the host against each token's public key (${r.plan.verify.mode === 'all' ? 'all of them' : `every ${r.plan.verify.every}th`}).`,
   );
+  for (const c of r.configurations) {
+    if (!c.signaturesVerifiedLate) continue;
+    lines.push(
+      `With ${configurationName(c)}, verification fell behind the tokens: ${c.signaturesVerifiedLate} signatures waited on disk and were verified after the measured window, which went on for ${fixed(c.verificationLagS ?? 0, 1)} s after it; the throughput does not include that time (more --verify-threads, or --verify with a sample, keeps up).`,
+    );
+  }
   if (r.backend.kind === 'embedded-softhsm2') {
     lines.push(`The tokens were SoftHSM2 software tokens sharing this host's ${r.host.cpuCount} CPU cores: throughput beyond ${r.host.cpuCount} tokens measures the host, not tokens.`);
   }

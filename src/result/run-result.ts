@@ -59,8 +59,12 @@ export interface ConfigurationResult {
   recordsFile: string;
   /** How long verification and recording went on after the signers' last batch (absent in older runs). */
   verificationLagS?: number;
+  /** Of signaturesVerified, those verified after the window (verification had fallen behind; absent in older runs). */
+  signaturesVerifiedLate?: number;
   /** The longest the main thread's event loop waited during the configuration: progress, timers and Ctrl-C wait that long. */
   maxEventLoopStallMs?: number;
+  /** Seconds from the configuration's start to its measured window: sessions, threads and warm-up. */
+  setupS?: number;
   /** Workers that stopped early, and why (a token lost, a PIN refused, a worker that crashed). */
   workerIssues: { token: number; thread: number; message: string }[];
 }
@@ -74,7 +78,8 @@ export interface RunResult {
   finishedAt: string;
   interrupted: boolean;
   host: { hostname: string; platform: string; arch: string; cpuModel: string; cpuCount: number; totalMemoryMb: number; nodeVersion: string };
-  harness: { concurrency: string; peakRssMb: number };
+  /** engine: what ran the timed loop (absent in runs made before the native loop). */
+  harness: { engine?: 'native' | 'threads'; concurrency: string; peakRssMb: number };
   backend: { kind: 'embedded-softhsm2'; workspace: string } | { kind: 'module' };
   module: ModuleInfo;
   tokens: TokenIdentity[];

@@ -39,7 +39,9 @@ export function summarizeConfiguration(run: ConfigurationRun, tokens: readonly P
     timeSeries: { intervalS: 1, ok: s.okPerSecond, failed: s.failedPerSecond },
     recordsFile: run.recordsFile,
     ...(run.verificationLagS === undefined ? {} : { verificationLagS: round(run.verificationLagS, 3) }),
+    ...(run.signaturesVerifiedLate === undefined ? {} : { signaturesVerifiedLate: run.signaturesVerifiedLate }),
     ...(run.maxEventLoopStallMs === undefined ? {} : { maxEventLoopStallMs: round(run.maxEventLoopStallMs, 1) }),
+    ...(run.setupS === undefined ? {} : { setupS: round(run.setupS, 2) }),
     workerIssues: run.workerIssues,
   };
 }

@@ -1,0 +1,561 @@
+/*
+ * The timed loop in native threads: one pthread per job (a session on a token), each timing one PKCS#11 call in
+ * a loop and writing fixed-size records into a ring of its own that the JS side drains.
+ *
+ * Why: one Node worker thread per session costs an isolate each. At 64 tokens x 4 sessions, each signature held
+ * 100 ms in the module, worker threads reached 0.945 of a C pthread loop with 2,855 MB peak RSS and 14 s before the
+ * first signature (bench/many-sessions); a pthread costs its stack. Everything but the timed call stays in JS
+ * (pkcs11js): the module's initialization, sessions, login and the PIN rule, key lookup, reconnects, recording and
+ * verification. A job whose call fails in a run with recovery parks until the JS side has reconnected it (a new
+ * session and key handle) or given it up.
+ *
+ * The module must be the instance the JS side initialized and logged in: dlopen of the same file returns the same
+ * library, so this is only used for modules whose loads share one instance.
+ *
+ * What a job calls and with what input comes from the operation (src/engine/operation.ts): `call` names the
+ * PKCS#11 pair, the mechanism is given whole, and the input is the operation's message recipe: a 24-byte seed
+ * followed by the signed 64-bit big-endian sequence number, optionally hashed with SHA-256 (and wrapped in the
+ * PKCS#1 DigestInfo) on the host, as src/engine/message.ts and src/pkcs11/mechanisms.ts do for the JS loop.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <node_api.h>
+#include <openssl/sha.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CK_PTR *
+#define CK_DECLARE_FUNCTION(returnType, name) returnType name
+#define CK_DECLARE_FUNCTION_POINTER(returnType, name) returnType(*name)
+#define CK_CALLBACK_FUNCTION(returnType, name) returnType(*name)
+#ifndef NULL_PTR
+#define NULL_PTR 0
+#endif
+#include "pkcs11.h"
+
+enum { CALL_SIGN = 1 };
+enum { INPUT_MESSAGE = 0, INPUT_SHA256 = 1, INPUT_SHA256_DIGESTINFO = 2 };
+enum { JOB_WARMING = 0, JOB_READY = 1, JOB_RUNNING = 2, JOB_PARKED = 3, JOB_DONE = 4 };
+enum { PARK_WAIT = 0, PARK_RESUME = 1, PARK_END = 2 };
+/** A status that did not come from the module (as NOT_A_CKR in src/record/record-status.ts). */
+#define NOT_A_CKR (-1)
+#define SEED_BYTES 24
+#define MESSAGE_BYTES 32
+/** Without recovery (scale), a token that fails this many calls in a row is left alone, as in the JS loop. */
+#define MAX_CONSECUTIVE_FAILURES 100
+
+static const unsigned char DIGEST_INFO_SHA256[19] = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
+                                                     0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20};
+
+typedef struct {
+  int64_t offset_ns;
+  int64_t latency_ns;
+  int32_t status;
+  uint32_t output_bytes;
+} record_t;
+
+struct loop;
+
+typedef struct {
+  struct loop *loop;
+  int index;
+  pthread_t thread;
+  int started;
+  CK_SESSION_HANDLE session;
+  CK_OBJECT_HANDLE key;
+  unsigned char seed[SEED_BYTES];
+  long warmup;
+  int64_t first_sequence;
+  int64_t count; /* -1: no count of its own */
+  /* The ring: written by the job's thread at head, drained by the JS thread at tail. */
+  record_t *records;
+  unsigned char *outputs; /* slots x max_output_bytes when outputs are kept, else NULL */
+  uint32_t slots;
+  uint64_t head, tail;
+  int state;
+  int park; /* PARK_* : what the JS side decided for a parked job */
+  int64_t parked_at_ns;
+  char gave_up[96];
+} job_t;
+
+typedef struct loop {
+  CK_FUNCTION_LIST_PTR f;
+  int call;
+  CK_MECHANISM mechanism;
+  CK_RSA_PKCS_PSS_PARAMS pss;
+  int input;
+  uint32_t max_output_bytes;
+  int64_t keep_every; /* keep every k-th output for the host check; 0 keeps none */
+  int64_t duration_ns; /* -1: none */
+  int64_t shared_total; /* -1: none */
+  int recovery;
+  int64_t claimed;
+  int stop;
+  int released;
+  int64_t start_ns;
+  pthread_mutex_t mutex;
+  pthread_cond_t changed; /* barrier opened, a job resumed, space drained, stop */
+  int job_count;
+  job_t *jobs;
+  int closed;
+} loop_t;
+
+static int64_t now_ns(void) {
+  /* CLOCK_MONOTONIC: the clock of process.hrtime on Linux, so offsets agree with the JS side's start time. */
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+static int stopping(loop_t *l) { return __atomic_load_n(&l->stop, __ATOMIC_ACQUIRE); }
+
+static void wait_changed(loop_t *l, int ms) {
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_nsec += (long)ms * 1000000L;
+  until.tv_sec += until.tv_nsec / 1000000000L;
+  until.tv_nsec %= 1000000000L;
+  pthread_cond_timedwait(&l->changed, &l->mutex, &until);
+}
+
+static int claim(loop_t *l) {
+  int64_t c = __atomic_load_n(&l->claimed, __ATOMIC_SEQ_CST);
+  while (c < l->shared_total) {
+    if (__atomic_compare_exchange_n(&l->claimed, &c, c + 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) return 1;
+  }
+  return 0;
+}
+
+/** The call's input for one sequence number: the operation's message recipe. */
+static CK_ULONG input_for(loop_t *l, job_t *j, int64_t sequence, unsigned char *into) {
+  unsigned char message[MESSAGE_BYTES];
+  memcpy(message, j->seed, SEED_BYTES);
+  uint64_t s = (uint64_t)sequence;
+  for (int i = 0; i < 8; i++) message[SEED_BYTES + i] = (unsigned char)(s >> (56 - 8 * i));
+  if (l->input == INPUT_MESSAGE) {
+    memcpy(into, message, MESSAGE_BYTES);
+    return MESSAGE_BYTES;
+  }
+  if (l->input == INPUT_SHA256) {
+    SHA256(message, MESSAGE_BYTES, into);
+    return 32;
+  }
+  memcpy(into, DIGEST_INFO_SHA256, sizeof DIGEST_INFO_SHA256);
+  SHA256(message, MESSAGE_BYTES, into + sizeof DIGEST_INFO_SHA256);
+  return sizeof DIGEST_INFO_SHA256 + 32;
+}
+
+static int32_t call_once(loop_t *l, job_t *j, int64_t sequence, unsigned char *out, CK_ULONG *out_len) {
+  unsigned char data[64];
+  CK_ULONG data_len = input_for(l, j, sequence, data);
+  *out_len = l->max_output_bytes;
+  CK_RV rv = l->f->C_SignInit(j->session, &l->mechanism, j->key);
+  if (rv == CKR_OK) rv = l->f->C_Sign(j->session, data, data_len, out, out_len);
+  /* CKR codes are 32-bit values; vendor codes above 2^31 keep their bits in the int32 column. */
+  return (int32_t)(uint32_t)rv;
+}
+
+/** Appends a record; waits while the ring is full (the JS side drains every few ms) unless the run is stopping. */
+static void push(loop_t *l, job_t *j, int64_t offset_ns, int64_t latency_ns, int32_t status, const unsigned char *out, CK_ULONG out_len) {
+  uint64_t head = j->head;
+  if (head - __atomic_load_n(&j->tail, __ATOMIC_ACQUIRE) == j->slots) {
+    pthread_mutex_lock(&l->mutex);
+    while (head - __atomic_load_n(&j->tail, __ATOMIC_ACQUIRE) == j->slots && !stopping(l)) wait_changed(l, 10);
+    pthread_mutex_unlock(&l->mutex);
+    if (head - __atomic_load_n(&j->tail, __ATOMIC_ACQUIRE) == j->slots) return; /* stopping: the record is dropped with the run */
+  }
+  uint32_t slot = (uint32_t)(head % j->slots);
+  record_t *r = &j->records[slot];
+  r->offset_ns = offset_ns;
+  r->latency_ns = latency_ns;
+  r->status = status;
+  r->output_bytes = out != NULL ? (uint32_t)out_len : 0;
+  if (out != NULL) memcpy(j->outputs + (size_t)slot * l->max_output_bytes, out, out_len);
+  __atomic_store_n(&j->head, head + 1, __ATOMIC_RELEASE);
+}
+
+/** Waits for the JS side's decision on a parked job; returns 1 to go on signing. */
+static int park(loop_t *l, job_t *j, int64_t failed_at_ns) {
+  pthread_mutex_lock(&l->mutex);
+  j->park = PARK_WAIT;
+  j->parked_at_ns = failed_at_ns;
+  __atomic_store_n(&j->state, JOB_PARKED, __ATOMIC_RELEASE);
+  while (j->park == PARK_WAIT && !stopping(l)) wait_changed(l, 100);
+  int go_on = j->park == PARK_RESUME && !stopping(l);
+  __atomic_store_n(&j->state, JOB_RUNNING, __ATOMIC_RELEASE);
+  pthread_mutex_unlock(&l->mutex);
+  return go_on;
+}
+
+static void *run_job(void *arg) {
+  job_t *j = arg;
+  loop_t *l = j->loop;
+  unsigned char *out = malloc(l->max_output_bytes);
+  CK_ULONG out_len;
+  /* Warm-up calls use negative sequence numbers, so that no input of the measured window repeats. */
+  for (long i = 1; i <= j->warmup && !stopping(l); i++) call_once(l, j, -i, out, &out_len);
+  pthread_mutex_lock(&l->mutex);
+  __atomic_store_n(&j->state, JOB_READY, __ATOMIC_RELEASE);
+  while (!l->released && !stopping(l)) wait_changed(l, 100);
+  int64_t start_ns = l->start_ns;
+  pthread_mutex_unlock(&l->mutex);
+  __atomic_store_n(&j->state, JOB_RUNNING, __ATOMIC_RELEASE);
+  int64_t deadline_ns = l->duration_ns < 0 ? -1 : start_ns + l->duration_ns;
+  int64_t last = j->count < 0 ? INT64_MAX : j->first_sequence + j->count;
+  int consecutive_failures = 0;
+  for (int64_t sequence = j->first_sequence; sequence < last && !stopping(l); sequence++) {
+    int64_t begin_ns = now_ns();
+    if (deadline_ns >= 0 && begin_ns >= deadline_ns) break;
+    if (l->shared_total >= 0 && !claim(l)) break;
+    int32_t status = call_once(l, j, sequence, out, &out_len);
+    int64_t end_ns = now_ns();
+    /* A shared total counts successful calls: a failed one gives its claim back. */
+    if (status != 0 && l->shared_total >= 0) __atomic_sub_fetch(&l->claimed, 1, __ATOMIC_SEQ_CST);
+    int keep = status == 0 && l->keep_every > 0 && sequence % l->keep_every == 0;
+    push(l, j, begin_ns - start_ns, end_ns - begin_ns, status, keep ? out : NULL, out_len);
+    consecutive_failures = status == 0 ? 0 : consecutive_failures + 1;
+    if (status == 0) continue;
+    if (l->recovery) {
+      if (!park(l, j, begin_ns)) break;
+    } else if (consecutive_failures == MAX_CONSECUTIVE_FAILURES) {
+      strcpy(j->gave_up, "100 consecutive signatures failed");
+      break;
+    }
+  }
+  free(out);
+  __atomic_store_n(&j->state, JOB_DONE, __ATOMIC_RELEASE);
+  return NULL;
+}
+
+/* ---- N-API glue ---- */
+
+#define CHECK(call)                                                                                                    \
+  do {                                                                                                                 \
+    if ((call) != napi_ok) {                                                                                           \
+      napi_throw_error(env, NULL, "hsm-bench native loop: " #call " failed");                                          \
+      return NULL;                                                                                                     \
+    }                                                                                                                  \
+  } while (0)
+
+static int64_t get_int(napi_env env, napi_value object, const char *name) {
+  napi_value v;
+  int64_t out = 0;
+  napi_get_named_property(env, object, name, &v);
+  napi_get_value_int64(env, v, &out);
+  return out;
+}
+
+/** A pkcs11js handle: a Buffer holding a CK_ULONG in the host's byte order. */
+static CK_ULONG get_handle(napi_env env, napi_value object, const char *name) {
+  napi_value v;
+  void *data = NULL;
+  size_t length = 0;
+  CK_ULONG h = 0;
+  napi_get_named_property(env, object, name, &v);
+  if (napi_get_buffer_info(env, v, &data, &length) == napi_ok && length == sizeof h) memcpy(&h, data, sizeof h);
+  return h;
+}
+
+static loop_t *loop_of(napi_env env, napi_value v) {
+  loop_t *l = NULL;
+  napi_get_value_external(env, v, (void **)&l);
+  return l;
+}
+
+static void stop_loop(loop_t *l) {
+  pthread_mutex_lock(&l->mutex);
+  __atomic_store_n(&l->stop, 1, __ATOMIC_RELEASE);
+  pthread_cond_broadcast(&l->changed);
+  pthread_mutex_unlock(&l->mutex);
+}
+
+/** Stops and joins the threads and frees the rings; the JS side calls it once every job is done. */
+static void close_loop(loop_t *l) {
+  if (l->closed) return;
+  l->closed = 1;
+  stop_loop(l);
+  for (int i = 0; i < l->job_count; i++) {
+    if (l->jobs[i].started) pthread_join(l->jobs[i].thread, NULL);
+    free(l->jobs[i].records);
+    free(l->jobs[i].outputs);
+  }
+  free(l->jobs);
+  l->jobs = NULL;
+  l->job_count = 0;
+}
+
+/** Also when the JS side drops a loop it never closed (an exception on the way). */
+static void finalize_loop(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  loop_t *l = data;
+  close_loop(l);
+  pthread_cond_destroy(&l->changed);
+  pthread_mutex_destroy(&l->mutex);
+  free(l);
+}
+
+static napi_value close_(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  close_loop(loop_of(env, argv[0]));
+  return NULL;
+}
+
+/**
+ * start(modulePath, spec): loads the module (the instance the JS side initialized), starts one thread per job.
+ * spec: { call, mechanism, pss: {hashAlg, mgf, saltLen} | null, input, maxOutputBytes, keepEvery, durationNs,
+ * sharedTotal, recovery, ringBytes, jobs: [{ session, key, seed, warmup, firstSequence, count }] }
+ */
+static napi_value start(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char path[4096];
+  size_t path_len;
+  CHECK(napi_get_value_string_utf8(env, argv[0], path, sizeof path, &path_len));
+  void *lib = dlopen(path, RTLD_NOW);
+  CK_C_GetFunctionList get = lib ? (CK_C_GetFunctionList)dlsym(lib, "C_GetFunctionList") : NULL;
+  CK_FUNCTION_LIST_PTR f = NULL;
+  if (get == NULL || get(&f) != CKR_OK) {
+    napi_throw_error(env, NULL, "the native loop cannot load the module");
+    return NULL;
+  }
+  napi_value spec = argv[1], jobs, v;
+  loop_t *l = calloc(1, sizeof *l);
+  l->f = f;
+  l->call = (int)get_int(env, spec, "call");
+  l->mechanism.mechanism = (CK_MECHANISM_TYPE)get_int(env, spec, "mechanism");
+  napi_valuetype type;
+  napi_get_named_property(env, spec, "pss", &v);
+  napi_typeof(env, v, &type);
+  if (type == napi_object) {
+    l->pss.hashAlg = (CK_MECHANISM_TYPE)get_int(env, v, "hashAlg");
+    l->pss.mgf = (CK_RSA_PKCS_MGF_TYPE)get_int(env, v, "mgf");
+    l->pss.sLen = (CK_ULONG)get_int(env, v, "saltLen");
+    l->mechanism.pParameter = &l->pss;
+    l->mechanism.ulParameterLen = sizeof l->pss;
+  }
+  l->input = (int)get_int(env, spec, "input");
+  l->max_output_bytes = (uint32_t)get_int(env, spec, "maxOutputBytes");
+  l->keep_every = get_int(env, spec, "keepEvery");
+  l->duration_ns = get_int(env, spec, "durationNs");
+  l->shared_total = get_int(env, spec, "sharedTotal");
+  l->recovery = (int)get_int(env, spec, "recovery");
+  int64_t ring_bytes = get_int(env, spec, "ringBytes");
+  pthread_mutex_init(&l->mutex, NULL);
+  pthread_cond_init(&l->changed, NULL);
+  uint32_t n;
+  napi_get_named_property(env, spec, "jobs", &jobs);
+  napi_get_array_length(env, jobs, &n);
+  l->job_count = (int)n;
+  l->jobs = calloc(n, sizeof(job_t));
+  size_t slot_bytes = sizeof(record_t) + (l->keep_every > 0 ? l->max_output_bytes : 0);
+  uint32_t slots = (uint32_t)(ring_bytes / (int64_t)slot_bytes / (n > 0 ? n : 1));
+  if (slots < 64) slots = 64;
+  napi_value external;
+  CHECK(napi_create_external(env, l, finalize_loop, NULL, &external));
+  for (uint32_t i = 0; i < n; i++) {
+    job_t *j = &l->jobs[i];
+    napi_value job, seed;
+    napi_get_element(env, jobs, i, &job);
+    j->loop = l;
+    j->index = (int)i;
+    j->session = get_handle(env, job, "session");
+    j->key = get_handle(env, job, "key");
+    void *seed_data;
+    size_t seed_len;
+    napi_get_named_property(env, job, "seed", &seed);
+    if (napi_get_buffer_info(env, seed, &seed_data, &seed_len) == napi_ok) memcpy(j->seed, seed_data, seed_len < SEED_BYTES ? seed_len : SEED_BYTES);
+    j->warmup = (long)get_int(env, job, "warmup");
+    j->first_sequence = get_int(env, job, "firstSequence");
+    j->count = get_int(env, job, "count");
+    j->slots = slots;
+    j->records = calloc(slots, sizeof(record_t));
+    j->outputs = l->keep_every > 0 ? malloc((size_t)slots * l->max_output_bytes) : NULL;
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    job_t *j = &l->jobs[i];
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    /* The loop needs little stack, the module a little more; 256 KiB keeps thousands of jobs cheap. */
+    pthread_attr_setstacksize(&attr, 256 * 1024);
+    int err = pthread_create(&j->thread, &attr, run_job, j);
+    pthread_attr_destroy(&attr);
+    if (err != 0) {
+      stop_loop(l);
+      napi_throw_error(env, NULL, "the native loop cannot start a thread");
+      return NULL;
+    }
+    j->started = 1;
+  }
+  return external;
+}
+
+/** release(loop, startNs): opens the barrier; every job's measured window starts at startNs (process.hrtime). */
+static napi_value release(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  loop_t *l = loop_of(env, argv[0]);
+  int64_t start_ns;
+  bool lossless;
+  CHECK(napi_get_value_bigint_int64(env, argv[1], &start_ns, &lossless));
+  pthread_mutex_lock(&l->mutex);
+  l->start_ns = start_ns;
+  l->released = 1;
+  pthread_cond_broadcast(&l->changed);
+  pthread_mutex_unlock(&l->mutex);
+  return NULL;
+}
+
+static napi_value stop(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  stop_loop(loop_of(env, argv[0]));
+  return NULL;
+}
+
+/** states(loop, states, available): each job's JOB_* state, and how many records wait in its ring (Int32Arrays). */
+static napi_value states(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  loop_t *l = loop_of(env, argv[0]);
+  int32_t *into, *available;
+  size_t length, available_length;
+  CHECK(napi_get_typedarray_info(env, argv[1], NULL, &length, (void **)&into, NULL, NULL));
+  CHECK(napi_get_typedarray_info(env, argv[2], NULL, &available_length, (void **)&available, NULL, NULL));
+  pthread_mutex_lock(&l->mutex);
+  for (int i = 0; i < l->job_count && (size_t)i < length && (size_t)i < available_length; i++) {
+    job_t *j = &l->jobs[i];
+    /* A parked job already told to go on is not parked any more, even before its thread wakes up: seen as parked,
+       it would be reconnected a second time, closing the session it was just given. */
+    into[i] = j->state == JOB_PARKED && j->park != PARK_WAIT ? JOB_RUNNING : j->state;
+    available[i] = (int32_t)(__atomic_load_n(&j->head, __ATOMIC_ACQUIRE) - j->tail);
+  }
+  pthread_mutex_unlock(&l->mutex);
+  return NULL;
+}
+
+/**
+ * drain(loop, job, startOffsetNs, latencyNs, status, outputBytes, outputs): moves up to the arrays' length of the
+ * job's records into them (outputs packed one after the other, as SignatureBatch keeps them); returns the count.
+ */
+static napi_value drain(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  loop_t *l = loop_of(env, argv[0]);
+  int32_t index;
+  CHECK(napi_get_value_int32(env, argv[1], &index));
+  job_t *j = &l->jobs[index];
+  double *offsets, *latencies;
+  int32_t *statuses;
+  uint16_t *output_bytes;
+  uint8_t *outputs;
+  size_t capacity, outputs_capacity, ignored;
+  CHECK(napi_get_typedarray_info(env, argv[2], NULL, &capacity, (void **)&offsets, NULL, NULL));
+  CHECK(napi_get_typedarray_info(env, argv[3], NULL, &ignored, (void **)&latencies, NULL, NULL));
+  CHECK(napi_get_typedarray_info(env, argv[4], NULL, &ignored, (void **)&statuses, NULL, NULL));
+  CHECK(napi_get_typedarray_info(env, argv[5], NULL, &ignored, (void **)&output_bytes, NULL, NULL));
+  CHECK(napi_get_typedarray_info(env, argv[6], NULL, &outputs_capacity, (void **)&outputs, NULL, NULL));
+  uint64_t tail = j->tail, head = __atomic_load_n(&j->head, __ATOMIC_ACQUIRE);
+  size_t count = 0, packed = 0;
+  for (; tail < head && count < capacity; tail++, count++) {
+    uint32_t slot = (uint32_t)(tail % j->slots);
+    record_t *r = &j->records[slot];
+    if (packed + r->output_bytes > outputs_capacity) break;
+    offsets[count] = (double)r->offset_ns;
+    latencies[count] = (double)r->latency_ns;
+    statuses[count] = r->status;
+    output_bytes[count] = (uint16_t)r->output_bytes;
+    if (r->output_bytes > 0) memcpy(outputs + packed, j->outputs + (size_t)slot * l->max_output_bytes, r->output_bytes);
+    packed += r->output_bytes;
+  }
+  __atomic_store_n(&j->tail, tail, __ATOMIC_RELEASE);
+  if (count > 0) {
+    pthread_mutex_lock(&l->mutex);
+    pthread_cond_broadcast(&l->changed);
+    pthread_mutex_unlock(&l->mutex);
+  }
+  napi_value result;
+  CHECK(napi_create_uint32(env, (uint32_t)count, &result));
+  return result;
+}
+
+/** parkedSince(loop, job): the start time (process.hrtime ns) of the call that parked the job. */
+static napi_value parked_since(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], result;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  loop_t *l = loop_of(env, argv[0]);
+  int32_t index;
+  CHECK(napi_get_value_int32(env, argv[1], &index));
+  pthread_mutex_lock(&l->mutex);
+  int64_t at = l->jobs[index].parked_at_ns;
+  pthread_mutex_unlock(&l->mutex);
+  CHECK(napi_create_bigint_int64(env, at, &result));
+  return result;
+}
+
+/** resume(loop, job, {session, key}) goes on with a reconnected session; resume(loop, job, null) ends the job. */
+static napi_value resume(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  loop_t *l = loop_of(env, argv[0]);
+  int32_t index;
+  CHECK(napi_get_value_int32(env, argv[1], &index));
+  napi_valuetype type;
+  napi_typeof(env, argv[2], &type);
+  job_t *j = &l->jobs[index];
+  pthread_mutex_lock(&l->mutex);
+  if (type == napi_object) {
+    j->session = get_handle(env, argv[2], "session");
+    j->key = get_handle(env, argv[2], "key");
+    j->park = PARK_RESUME;
+  } else {
+    j->park = PARK_END;
+  }
+  pthread_cond_broadcast(&l->changed);
+  pthread_mutex_unlock(&l->mutex);
+  return NULL;
+}
+
+/** gaveUp(loop, job): why the job stopped early on its own, or undefined. */
+static napi_value gave_up(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], result = NULL;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  loop_t *l = loop_of(env, argv[0]);
+  int32_t index;
+  CHECK(napi_get_value_int32(env, argv[1], &index));
+  job_t *j = &l->jobs[index];
+  if (__atomic_load_n(&j->state, __ATOMIC_ACQUIRE) == JOB_DONE && j->gave_up[0] != 0) CHECK(napi_create_string_utf8(env, j->gave_up, NAPI_AUTO_LENGTH, &result));
+  return result;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor functions[] = {
+      {"start", NULL, start, NULL, NULL, NULL, napi_default, NULL},
+      {"release", NULL, release, NULL, NULL, NULL, napi_default, NULL},
+      {"stop", NULL, stop, NULL, NULL, NULL, napi_default, NULL},
+      {"states", NULL, states, NULL, NULL, NULL, napi_default, NULL},
+      {"drain", NULL, drain, NULL, NULL, NULL, napi_default, NULL},
+      {"parkedSince", NULL, parked_since, NULL, NULL, NULL, napi_default, NULL},
+      {"resume", NULL, resume, NULL, NULL, NULL, napi_default, NULL},
+      {"gaveUp", NULL, gave_up, NULL, NULL, NULL, napi_default, NULL},
+      {"close", NULL, close_, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,267 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { TokenConnection } from '../pkcs11/token-connection.js';
+import { MAX_SIGNATURE_BYTES, type SignatureBatch } from './batch.js';
+import type { RunControl } from './control.js';
+import { nativeTimedCall } from './operation.js';
+import { ReconnectBackoff } from './reconnect-backoff.js';
+import type { SignWorkerMessage } from './sign-worker.js';
+import type { Signers, SignerAssignment, SignersSpec } from './signers.js';
+
+/** native/timed-loop.c, built by `npm install` (node-gyp). */
+interface NativeLoop {
+  start(modulePath: string, spec: object): unknown;
+  release(loop: unknown, startNs: bigint): void;
+  stop(loop: unknown): void;
+  states(loop: unknown, states: Int32Array, available: Int32Array): void;
+  drain(loop: unknown, job: number, startOffsetNs: Float64Array, latencyNs: Float64Array, status: Int32Array, outputBytes: Uint16Array, outputs: Uint8Array): number;
+  parkedSince(loop: unknown, job: number): bigint;
+  resume(loop: unknown, job: number, handles: { session: Buffer; key: Buffer } | null): void;
+  gaveUp(loop: unknown, job: number): string | undefined;
+  close(loop: unknown): void;
+}
+
+const JOB_READY = 1;
+const JOB_PARKED = 3;
+const JOB_DONE = 4;
+/** How often the main thread looks at the rings: a stop reaches the loop within this. */
+const TICK_MS = 10;
+/** A ring is drained into a batch once it holds this many records or its oldest waited this long, as a worker thread posts. */
+const BATCH_CAPACITY = 256;
+const BATCH_MAX_AGE_NS = 100_000_000n;
+/** Memory for all rings together; each job's ring holds at least 64 records. */
+const RING_BYTES = 32 * 1024 * 1024;
+
+let loaded: NativeLoop | null | undefined;
+
+/** The native loop, or null where it was not built (no compiler or OpenSSL headers at install). */
+export function nativeLoop(): NativeLoop | null {
+  if (loaded !== undefined) return loaded;
+  const require = createRequire(import.meta.url);
+  // From src/engine (tests) or dist/src/engine (the CLI) up to the package's build folder.
+  const candidates = ['../../build/Release/timed_loop.node', '../../../build/Release/timed_loop.node'].map((p) => new URL(p, import.meta.url).pathname);
+  const path = candidates.find((p) => existsSync(p));
+  loaded = path === undefined ? null : (require(path) as NativeLoop);
+  return loaded;
+}
+
+export type Engine = 'native' | 'threads';
+
+/**
+ * The native loop signs in the sessions of the main thread's module instance, so it serves modules whose loads
+ * share one instance; a module whose every load is an instance of its own (p11-kit's client) gets worker threads,
+ * each initializing and logging in its own. HSM_BENCH_ENGINE=threads forces the threads engine (for comparison).
+ */
+export function chooseEngine(instances: 'shared' | 'per-load'): { engine: Engine; why: string } {
+  if (process.env.HSM_BENCH_ENGINE === 'threads') return { engine: 'threads', why: 'HSM_BENCH_ENGINE=threads' };
+  if (instances !== 'shared') return { engine: 'threads', why: 'each load of the module is an instance of its own' };
+  if (nativeLoop() === null) return { engine: 'threads', why: 'the native loop was not built (npm run build:native)' };
+  return { engine: 'native', why: 'module instance shared by every load' };
+}
+
+interface Job {
+  connection: TokenConnection;
+  free: SignatureBatch[];
+  nextSequence: number;
+  lastDrainNs: bigint;
+  readySeen: boolean;
+  doneSeen: boolean;
+  recovering: boolean;
+  backoff: ReconnectBackoff | null;
+  gaveUp?: string;
+}
+
+const newBatch = (worker: number, keepsOutputs: boolean, maxOutputBytes: number): SignatureBatch => ({
+  worker,
+  firstSequence: 0,
+  count: 0,
+  startOffsetNs: new Float64Array(BATCH_CAPACITY),
+  latencyNs: new Float64Array(BATCH_CAPACITY),
+  status: new Int32Array(BATCH_CAPACITY),
+  signatureBytes: new Uint16Array(BATCH_CAPACITY),
+  signatures: new Uint8Array(keepsOutputs ? BATCH_CAPACITY * maxOutputBytes : 0),
+  verified: new Uint8Array(BATCH_CAPACITY),
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The native engine: sessions opened, logged in and keyed in the main thread (TokenConnection, through the PIN
+ * guard), the timed loop in native threads, the rings drained every 10 ms into the same batches the worker threads
+ * post. A job that fails in a burn-in parks; it is reconnected here, with the same backoff and give-up rule as a
+ * worker thread's, and resumed with its new session.
+ */
+export function startNativeSigners(spec: SignersSpec, assignments: readonly SignerAssignment[], control: RunControl, onMessage: (worker: number, m: SignWorkerMessage) => void): Signers {
+  const native = nativeLoop()!;
+  const keepsOutputs = spec.verifyEvery > 0;
+  const maxOutputBytes = Math.min(spec.operation.maxOutputBytes, MAX_SIGNATURE_BYTES);
+  const jobs: Job[] = assignments.map((a) => ({
+    connection: new TokenConnection(spec.lib, a.slot, a.pin, { guard: spec.pinGuard, token: a.token }, { label: spec.keyLabel, id: a.keyId }),
+    free: [],
+    nextSequence: a.firstSequence,
+    lastDrainNs: 0n,
+    readySeen: false,
+    doneSeen: false,
+    recovering: false,
+    backoff: spec.recovery === null ? null : new ReconnectBackoff(spec.recovery.giveUpAfterMs),
+  }));
+  const closeAll = () => jobs.forEach((j) => j.connection.close());
+  let loop: unknown;
+
+  /** Sessions for every job, in slices of 20 ms so that the event loop turns (Ctrl-C, progress) while hundreds open. */
+  const connectAll = async (): Promise<boolean> => {
+    let sliceStartMs = performance.now();
+    for (const [worker, job] of jobs.entries()) {
+      if (control.stopRequested()) return false;
+      const outcome = job.connection.connect();
+      if (!outcome.ok) {
+        if (outcome.reason === 'pin-refused') onMessage(worker, { type: 'pin-refused' });
+        onMessage(worker, { type: 'failed', message: outcome.detail });
+        control.requestStop();
+        return false;
+      }
+      if (performance.now() - sliceStartMs > 20) {
+        await new Promise(setImmediate);
+        sliceStartMs = performance.now();
+      }
+    }
+    return true;
+  };
+
+  const startLoop = () =>
+    native.start(spec.modulePath, {
+      ...nativeTimedCall(spec.operation),
+      maxOutputBytes,
+      keepEvery: spec.verifyEvery,
+      durationNs: spec.stop.durationNs === null ? -1 : Number(spec.stop.durationNs),
+      sharedTotal: spec.stop.sharedTotal ?? -1,
+      recovery: spec.recovery === null ? 0 : 1,
+      ringBytes: RING_BYTES,
+      jobs: assignments.map((a, i) => ({
+        session: jobs[i]!.connection.session,
+        key: jobs[i]!.connection.privateKey,
+        seed: a.messageSeed,
+        warmup: a.warmup,
+        firstSequence: a.firstSequence,
+        count: a.signatures ?? -1,
+      })),
+    });
+  const states = new Int32Array(jobs.length);
+  const available = new Int32Array(jobs.length);
+  let startNs: bigint | null = null;
+  let successes = 0;
+
+  /** The run's own end comes first: a stop, the deadline, or the shared total made by the others. */
+  const runOver = () =>
+    control.stopRequested() ||
+    (startNs !== null && spec.stop.durationNs !== null && process.hrtime.bigint() >= startNs + spec.stop.durationNs) ||
+    (spec.stop.sharedTotal !== null && successes >= spec.stop.sharedTotal);
+
+  const recover = async (worker: number, job: Job) => {
+    job.recovering = true;
+    job.backoff!.failed(native.parkedSince(loop, worker));
+    for (;;) {
+      if (runOver()) break;
+      const next = job.backoff!.next(process.hrtime.bigint());
+      if ('gaveUp' in next) {
+        job.gaveUp = next.gaveUp;
+        break;
+      }
+      await sleep(next.waitMs);
+      if (runOver()) break;
+      const outcome = job.connection.connect();
+      if (outcome.ok) {
+        job.recovering = false;
+        native.resume(loop, worker, { session: job.connection.session!, key: job.connection.privateKey! });
+        return;
+      }
+      if (outcome.reason === 'pin-refused') {
+        onMessage(worker, { type: 'pin-refused' });
+        job.gaveUp = outcome.detail;
+        break;
+      }
+    }
+    job.recovering = false;
+    native.resume(loop, worker, null);
+  };
+
+  /** Moves the job's records into batches for the stages; false if some had to stay (the recorder is behind). */
+  const drain = (worker: number, job: Job): boolean => {
+    for (;;) {
+      if (!control.tryPost(worker)) return false;
+      const batch = job.free.pop() ?? newBatch(worker, keepsOutputs, maxOutputBytes);
+      batch.signatureBytes.fill(0);
+      batch.verified.fill(0);
+      batch.firstSequence = job.nextSequence;
+      batch.count = native.drain(loop, worker, batch.startOffsetNs, batch.latencyNs, batch.status, batch.signatureBytes, batch.signatures);
+      if (batch.count === 0) {
+        job.free.push(batch);
+        control.recorded(worker);
+        return true;
+      }
+      job.nextSequence += batch.count;
+      for (let i = 0; i < batch.count; i++) {
+        if (batch.status[i] === 0) {
+          successes++;
+          job.backoff?.succeeded();
+        }
+      }
+      onMessage(worker, { type: 'batch', batch });
+      if (batch.count < BATCH_CAPACITY) return true;
+    }
+  };
+
+  const run = async (): Promise<void> => {
+    try {
+      if (!(await connectAll())) {
+        closeAll();
+        return;
+      }
+      loop = startLoop();
+    } catch (error) {
+      closeAll();
+      throw error;
+    }
+    let tick: NodeJS.Timeout;
+    await new Promise<void>((resolve) => {
+      tick = setInterval(() => {
+        if (control.stopRequested()) native.stop(loop);
+        native.states(loop, states, available);
+        const nowNs = process.hrtime.bigint();
+        let done = 0;
+        for (const [worker, job] of jobs.entries()) {
+          const state = states[worker]!;
+          // A parked job has failed: its records go at once, so the records on disk see a failing token without delay.
+          if (available[worker]! >= BATCH_CAPACITY || state === JOB_PARKED || (available[worker]! > 0 && nowNs - job.lastDrainNs >= BATCH_MAX_AGE_NS)) {
+            if (drain(worker, job)) job.lastDrainNs = nowNs;
+          }
+          if (!job.readySeen && state >= JOB_READY) {
+            job.readySeen = true;
+            onMessage(worker, { type: 'ready' });
+          }
+          if (state === JOB_PARKED && !job.recovering) void recover(worker, job);
+          // Its last records first: a job is done once it says so and its ring is empty after that.
+          if (state === JOB_DONE && !job.doneSeen && drain(worker, job)) {
+            job.doneSeen = true;
+            onMessage(worker, { type: 'done', gaveUp: job.gaveUp ?? native.gaveUp(loop, worker) });
+          }
+          if (job.doneSeen) done++;
+        }
+        if (done === jobs.length) {
+          clearInterval(tick);
+          native.close(loop);
+          closeAll();
+          resolve();
+        }
+      }, TICK_MS);
+    });
+  };
+  return {
+    ended: run(),
+    released: (at) => {
+      startNs = at;
+      native.release(loop, at);
+    },
+    recycle: (worker, batch) => jobs[worker]!.free.push(batch),
+  };
+}

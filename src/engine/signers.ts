@@ -1,0 +1,49 @@
+import type pkcs11 from 'pkcs11js';
+import type { ModuleInstances } from '../pkcs11/module.js';
+import type { PinGuard } from '../pkcs11/pin-guard.js';
+import type { SignatureBatch } from './batch.js';
+import type { TimedOperation } from './operation.js';
+import type { Recovery } from './sign-worker.js';
+
+/**
+ * What runs the timed loop of a configuration, whichever engine it is (worker threads, or the native loop): each
+ * signer (a session on a token) reports through the same messages and delivers the same batches to the same
+ * stages (verification, then recording).
+ */
+export interface Signers {
+  /** Settles when every signer has ended. */
+  ended: Promise<void>;
+  /** The barrier opened: every signer's measured window starts at `startNs` (process.hrtime). */
+  released(startNs: bigint): void;
+  /** A batch has been recorded: its signer may fill it again. */
+  recycle(worker: number, batch: SignatureBatch): void;
+}
+
+export interface SignersSpec {
+  /** The main thread's module instance (the native engine signs in sessions it opens there). */
+  lib: pkcs11.PKCS11;
+  modulePath: string;
+  instances: ModuleInstances;
+  pinGuard: PinGuard;
+  keyLabel: string;
+  operation: TimedOperation;
+  verifyEvery: number;
+  recovery: Recovery | null;
+  stop: { sharedTotal: number | null; durationNs: bigint | null };
+}
+
+/** One signer: a session on one token, with its share of the configuration. */
+export interface SignerAssignment {
+  token: number;
+  thread: number;
+  slot: Buffer;
+  /** Null for a token that needs no login. */
+  pin: string | null;
+  keyId: Buffer;
+  messageSeed: Buffer;
+  warmup: number;
+  /** Sequence number of the first measured call (above 0 when a burn-in resumes). */
+  firstSequence: number;
+  /** This signer's own count, or null (a shared total or the deadline stops it). */
+  signatures: number | null;
+}
