@@ -51,5 +51,8 @@ describe('many slow tokens at once', () => {
     expect(one!.throughputPerS).toBeGreaterThan(30);
     expect(many!.signaturesVerified).toBe(many!.signaturesOk);
     expect(many!.efficiency).toBeGreaterThanOrEqual(0.9);
+    // The native loop: 64 sessions are 64 pthreads, not 64 JavaScript engines (worker threads took ~10 MB each).
+    expect(run.harness.engine).toBe('native');
+    expect(run.harness.peakRssMb).toBeLessThan(600);
   }, 240_000);
 });

@@ -1,0 +1,136 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { VERIFIED_OK, type SignatureBatch } from '../src/engine/batch.js';
+import { nativeLoop } from '../src/engine/native-signers.js';
+import { ReconnectBackoff } from '../src/engine/reconnect-backoff.js';
+import { readRecords, type SignatureRecord } from '../src/record/records-csv.js';
+import type { RunResult } from '../src/result/run-result.js';
+import { SpillFile } from '../src/verify/spill-file.js';
+import { runCli, runDirOf, tempDir } from './helpers/cli.js';
+
+const workspace = tempDir('engine-ws');
+const env = { HSM_BENCH_WORKSPACE: workspace };
+
+async function recordsOf(dir: string, file: string): Promise<SignatureRecord[]> {
+  const all: SignatureRecord[] = [];
+  for await (const r of readRecords(join(dir, file))) all.push(r);
+  return all;
+}
+
+/** Each (token, thread) appears in the file numbered 0, 1, 2 … in order: no repeat, no hole, nothing overtaken. */
+function expectInOrder(records: SignatureRecord[]): void {
+  const next = new Map<string, number>();
+  for (const r of records) {
+    const key = `${r.token}/${r.thread}`;
+    expect(r.sequence).toBe(next.get(key) ?? 0);
+    next.set(key, r.sequence + 1);
+  }
+}
+
+describe('the two engines', () => {
+  it('the native timed loop is built (npm ci builds it; CI installs what it needs)', () => {
+    expect(nativeLoop()).not.toBeNull();
+  });
+
+  it.each([
+    ['native', {}],
+    ['threads', { HSM_BENCH_ENGINE: 'threads' }],
+  ])(
+    '%s: records in order, every signature verified, run.json names the engine',
+    async (engine, extra) => {
+      const r = runCli(['scale', '--alg', 'p256', '--tokens', '1,2', '--threads-per-token', '2', '--signatures-per-token', '300', '--json', '--out', tempDir(`engine-${engine}`)], {
+        ...env,
+        ...extra,
+      });
+      expect(r.status).toBe(0);
+      const run = JSON.parse(r.stdout) as RunResult;
+      expect(run.harness.engine).toBe(engine);
+      const dir = runDirOf(r);
+      for (const c of run.configurations) {
+        expect(c.signaturesOk).toBe(300 * c.tokens);
+        expect(c.signaturesVerified).toBe(c.signaturesOk);
+        const records = await recordsOf(dir, c.recordsFile);
+        expect(records).toHaveLength(c.signaturesOk);
+        expect(records.every((x) => x.status === 'CKR_OK' && x.verified === true)).toBe(true);
+        expectInOrder(records);
+        expect(c.setupS).toBeGreaterThanOrEqual(0);
+      }
+    },
+    120_000,
+  );
+
+  it('verification that cannot keep up never holds the signers: the rest is verified after the window, all of it, and the report says so', async () => {
+    // Four sessions signing P-256 against one verification thread, on a host of two cores: verification falls behind.
+    const r = runCli(['scale', '--alg', 'p256', '--tokens', '2', '--threads-per-token', '2', '--duration', '3s', '--verify-threads', '1', '--json', '--out', tempDir('engine-late')], env);
+    expect(r.status).toBe(0);
+    const c = (JSON.parse(r.stdout) as RunResult).configurations[0]!;
+    expect(c.signaturesVerifiedLate).toBeGreaterThan(0);
+    expect(c.signaturesVerified).toBe(c.signaturesOk);
+    // The window is the signers': verification after it is not in the duration.
+    expect(c.durationS).toBeLessThan(3.5);
+    expect(c.verificationLagS).toBeGreaterThan(0);
+    const dir = runDirOf(r);
+    const records = await recordsOf(dir, c.recordsFile);
+    expect(records).toHaveLength(c.signaturesOk);
+    expect(records.every((x) => x.verified === true)).toBe(true);
+    expectInOrder(records);
+    expect(readdirSync(dir).filter((f) => f.startsWith('unverified'))).toEqual([]);
+    expect(readFileSync(join(dir, 'report.md'), 'utf8')).toMatch(/verification fell behind the tokens: \d+ signatures waited on disk and were verified after the measured window/);
+  }, 120_000);
+});
+
+describe('SpillFile', () => {
+  it('gives back every batch written, in order, whole, and removes itself', () => {
+    const path = join(tempDir('spill'), 'unverified.bin');
+    const spill = new SpillFile(path);
+    const batch = (worker: number, firstSequence: number, count: number, kept: number[]): SignatureBatch => {
+      const signatures = Uint8Array.from(kept.flatMap((n, i) => Array.from({ length: n }, () => (worker * 16 + i) & 0xff)));
+      return {
+        worker,
+        firstSequence,
+        count,
+        startOffsetNs: Float64Array.from({ length: count + 3 }, (_, i) => 1000 * (firstSequence + i)),
+        latencyNs: Float64Array.from({ length: count + 3 }, (_, i) => 7 + i),
+        status: Int32Array.from({ length: count + 3 }, (_, i) => (i === 1 ? 0x30 : 0)),
+        signatureBytes: Uint16Array.from({ length: count + 3 }, (_, i) => kept[i] ?? 0),
+        signatures: Uint8Array.from([...signatures, 9, 9, 9]),
+        verified: new Uint8Array(count + 3),
+      };
+    };
+    const written = [batch(0, 0, 3, [64, 0, 70]), batch(1, 2 ** 33, 2, [0, 0]), batch(0, 3, 1, [512])];
+    written.forEach((b) => spill.write(b));
+    expect(spill.signaturesKept).toBe(3);
+    const read = [...spill.read()];
+    expect(read).toHaveLength(3);
+    read.forEach((b, i) => {
+      const w = written[i]!;
+      const n = w.count;
+      const kept = w.signatureBytes.subarray(0, n).reduce((a, x) => a + x, 0);
+      expect([b.worker, b.firstSequence, b.count]).toEqual([w.worker, w.firstSequence, n]);
+      expect([...b.startOffsetNs]).toEqual([...w.startOffsetNs.subarray(0, n)]);
+      expect([...b.latencyNs]).toEqual([...w.latencyNs.subarray(0, n)]);
+      expect([...b.status]).toEqual([...w.status.subarray(0, n)]);
+      expect([...b.signatureBytes]).toEqual([...w.signatureBytes.subarray(0, n)]);
+      expect([...b.signatures]).toEqual([...w.signatures.subarray(0, kept)]);
+      expect(b.verified.every((v) => v !== VERIFIED_OK)).toBe(true);
+    });
+    expect(existsSync(path)).toBe(false);
+  });
+});
+
+describe('ReconnectBackoff', () => {
+  it('doubles from 100 ms to 2 s, starts over after a success, and gives up after --give-up-after', () => {
+    const b = new ReconnectBackoff(10_000);
+    const ms = (n: number) => BigInt(n) * 1_000_000n;
+    b.failed(ms(0));
+    const waits = [0, 100, 300, 700, 1500, 3500, 5500].map((t) => b.next(ms(t)));
+    expect(waits).toEqual([100, 200, 400, 800, 1600, 2000, 2000].map((waitMs) => ({ waitMs })));
+    // The last wait is cut to what is left before giving up.
+    expect(b.next(ms(9500))).toEqual({ waitMs: 500 });
+    expect(b.next(ms(10_000))).toEqual({ gaveUp: 'lost after failing for 10.0 s (--give-up-after)' });
+    b.succeeded();
+    b.failed(ms(20_000));
+    expect(b.next(ms(20_000))).toEqual({ waitMs: 100 });
+  });
+});
