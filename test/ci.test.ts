@@ -122,11 +122,21 @@ describe('thresholds on scale', () => {
     expect(pass.stdout).toMatch(/max-failures .* ≤ 0 .* 0 .* pass/);
     expect(xpathCount(junit, '//testcase')).toBe(2 + 1 + 1 + 2 + 1);
     expect(xpathCount(junit, '//failure')).toBe(0);
-    // Names stay the same from build to build, so CI keeps each case's history: measurements go to system-out.
+    // Names stay the same from build to build, so CI keeps each case's history: measurements go to properties and system-out.
     const names = execFileSync('xmllint', ['--xpath', '//testcase/@name | //testcase/@classname', junit], { encoding: 'utf8' });
     expect(names).not.toMatch(/\d{8}-\d{6}/);
-    expect(xpathCount(junit, '//testcase[@name="1 token" or @name="2 tokens"]')).toBe(2);
-    expect(execFileSync('xmllint', ['--xpath', 'string(//testcase[@name="1 token"]/system-out)', junit], { encoding: 'utf8' }).trim()).toMatch(/^[\d.]+ sig\/s$/);
+    expect(xpathCount(junit, '//testcase[@name="p256.tokens-1.signatures" or @name="p256.tokens-2.signatures"]')).toBe(2);
+    expect(xpathCount(junit, '//testcase[@name="p256.run.max-failures" or @name="p256.tokens-2.min-throughput" or @name="p256.tokens-2.min-efficiency"]')).toBe(3);
+    expect(execFileSync('xmllint', ['--xpath', 'string(//property[@name="p256.tokens-1.signatures.measured"]/@value)', junit], { encoding: 'utf8' }).trim()).toMatch(
+      /^40 OK, 0 failed, [\d.]+ sig\/s with 1 token$/,
+    );
+    // 40 signatures are too few to fail a latency gate on: the p99 checks would be inconclusive, never failed.
+    const thin = runCli(['scale', '--alg', 'p256', '--tokens', '1', '--signatures-per-token', '40', '--out', out, '--max-p99', '0.0001', '--junit', junit], env);
+    expect(thin.status).toBe(0);
+    expect(thin.stdout).toMatch(/max-p99 .* inconclusive/);
+    expect(xpathCount(junit, '//testcase[@name="p256.tokens-1.max-p99"]/skipped')).toBe(1);
+    const strict = runCli(['scale', '--alg', 'p256', '--tokens', '1', '--signatures-per-token', '40', '--out', out, '--max-p99', '0.0001', '--strict-latency'], env);
+    expect(strict.status).toBe(5);
 
     const fail = runCli(['scale', '--alg', 'p256', '--tokens', '1,2', '--signatures-per-token', '40', '--out', out, '--min-throughput', '1:1,2:99999999', '--junit', junit], env);
     expect(fail.status).toBe(5);

@@ -90,7 +90,7 @@ export function burnInCommand(): Command {
       for (const k of ['baseline', 'junit'] as const) if (flags[k] !== undefined) flags[k] = resolve(flags[k]!);
       // Everything that can be checked is checked before the first signature.
       const plan = burnInPlan(resumed?.checkpoint.options ?? options);
-      const verdict = verdictPlan(flags, { tokenCounts: plan.tokenCounts, algorithmId: plan.algorithm.id, plan: planOf(plan) });
+      const verdict = verdictPlan(flags, { tokenCounts: plan.tokenCounts, algorithmId: plan.algorithm.id, plan: planOf(plan) }, (line) => process.stderr.write(`${line}\n`));
       const ui = new Progress(isInteractive(), plan.progressIntervalMs);
       const outcome = await runBurnIn(options, flags, pinSource(o), ui, resumed);
       await finishRun(`burn-in-${outcome.result.algorithm.id}`, outcome, verdict, { json: o.json, junit: flags.junit }, renderBurnInSummary, ui);

@@ -9,14 +9,15 @@ import { renderJunit } from '../verdict/junit.js';
 
 export function compareCommand(): Command {
   return new Command('compare')
-    .description('compare a run with a baseline run, configuration by configuration; exit 5 on regression')
+    .description('compare a run with a baseline run, configuration by configuration; exit 5 on a regression beyond the noise')
     .argument('<baseline>', 'the earlier run (directory or run.json)')
     .argument('<candidate>', 'the run to judge (directory or run.json)')
     .option('--max-regression <pct>', 'allowed throughput drop / latency rise, in %', '10')
+    .option('--strict-latency', 'let latency regressions fail even on too few signatures or too short a window')
     .option('--force', 'compare even if tokens, algorithm or plan differ')
     .option('--json', 'print the comparison as JSON')
     .option('--junit <file>', 'write a JUnit XML report')
-    .action((baselinePath: string, candidatePath: string, o: { maxRegression: string; force?: boolean; json?: boolean; junit?: string }) => {
+    .action((baselinePath: string, candidatePath: string, o: { maxRegression: string; force?: boolean; strictLatency?: boolean; json?: boolean; junit?: string }) => {
       const maxRegressionPct = Number(o.maxRegression);
       if (!(maxRegressionPct >= 0)) throw usageError(`--max-regression must be a percentage ≥ 0, not '${o.maxRegression}'`);
       if (o.junit !== undefined) checkWritableFile('--junit', o.junit);
@@ -28,7 +29,7 @@ export function compareCommand(): Command {
       ] as const) {
         if (r.interrupted) process.stderr.write(`note: the ${which} ${r.runId} is a partial run (interrupted or killed): its last configuration may be short\n`);
       }
-      const comparison = compareRuns(baseline, candidate, maxRegressionPct, o.force === true);
+      const comparison = compareRuns(baseline, candidate, maxRegressionPct, o.force === true, o.strictLatency === true);
       process.stdout.write(
         o.json
           ? JSON.stringify({ schemaVersion: 1, baseline: baseline.runId, candidate: candidate.runId, ...comparison }, null, 2) + '\n'

@@ -1,11 +1,11 @@
-import { exitWith } from '../errors.js';
+import { ExitCode, exitWith } from '../errors.js';
 import type { RunOutcome } from '../engine/scale.js';
 import type { Reference } from '../render/reference.js';
 import { writeReports } from '../render/write-reports.js';
 import type { RunResult } from '../result/run-result.js';
 import { exitCodeFor, judgeRun, type JudgedRun } from '../verdict/verdict.js';
 import type { Progress } from './terminal.js';
-import { reportVerdict, type VerdictPlan } from './verdict-options.js';
+import { reportVerdict, saveBaseline, type VerdictPlan } from './verdict-options.js';
 
 /**
  * The one pipeline after signing, for scale, burn-in and lab runs: run.json is on disk already (the engines
@@ -32,8 +32,16 @@ export async function finishRun(
   ui: Progress,
 ): Promise<void> {
   await writeRunReports(outcome, o.reference, ui);
-  const judged = judgeRun(name, outcome.result, verdict.thresholds, verdict.baseline);
+  const judged = judgeRun(name, outcome.result, verdict);
   process.stdout.write(o.json ? JSON.stringify(outcome.result, null, 2) + '\n' : render(outcome.result, judged));
   ui.log(`results: ${outcome.dir}`);
+  if (verdict.saveBaseline !== undefined) {
+    if (exitCodeFor([judged]) === ExitCode.ok) {
+      saveBaseline(verdict.saveBaseline, outcome.result);
+      ui.log(`baseline saved: ${verdict.saveBaseline}`);
+    } else {
+      ui.log(`baseline not saved: the run did not pass its checks (${verdict.saveBaseline} is unchanged)`);
+    }
+  }
   conclude([judged], o);
 }

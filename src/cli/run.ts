@@ -23,7 +23,7 @@ async function runLab(lab: Lab, ui: Progress): Promise<{ judged: JudgedRun[]; di
     ui.log(`run ${run.name}: ${run.plan.algorithm.id} on ${run.plan.backend.kind === 'module' ? run.plan.backend.path : 'embedded SoftHSM2'}, ${run.plan.tokenCounts.join(',')} tokens`);
     const outcome = await runScale(run.plan, pinSource(run), ui);
     await writeRunReports(outcome, lab.reference, ui);
-    judged.push(judgeRun(run.name, outcome.result, run.thresholds, run.baseline));
+    judged.push(judgeRun(run.name, outcome.result, run));
     dirs.push(outcome.dir);
     if (outcome.result.interrupted) break;
   }

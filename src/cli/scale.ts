@@ -19,11 +19,12 @@ export function scaleCommand(): Command {
     .option('--tokens <counts>', 'configurations: numbers of tokens signing at once', '1,2,4,8')
     .option('--signatures-per-token <count>', 'stop each configuration after this many signatures per token (default 1000)')
     .option('--duration <time>', 'stop each configuration after this time instead (e.g. 30s, 5m, 2h)')
+    .option('--repeat <count>', 'measure each configuration this many times, interleaved; results are medians with their spread (default 1)')
     .option('--reference <file>', 'published results to set beside yours in report.md and the throughput chart');
   return addVerdictOptions(addTokenOptions(command)).action(async (options: ScaleOptions & VerdictFlags & { pinEnv: string; pinFile?: string; json?: boolean; reference?: string }) => {
     if (options.alg === undefined) throw usageError("required option '--alg <alg>' not specified", `use one of: ${ALGORITHMS.map((a) => a.id).join(', ')}`);
     const plan = scalePlan(options);
-    const verdict = verdictPlan(options, { tokenCounts: plan.tokenCounts, algorithmId: plan.algorithm.id, plan: planOf(plan) });
+    const verdict = verdictPlan(options, { tokenCounts: plan.tokenCounts, algorithmId: plan.algorithm.id, plan: planOf(plan) }, (line) => process.stderr.write(`${line}\n`));
     const reference = options.reference ? readReference(options.reference) : undefined;
     const ui = new Progress();
     const outcome = await runScale(plan, pinSource(options), ui);

@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { usageError, writeError } from '../errors.js';
@@ -7,10 +7,10 @@ import { readRunJson } from '../result/run-directory.js';
 import type { RunResult } from '../result/run-result.js';
 import { samePlan } from '../verdict/compare.js';
 import { renderJunit } from '../verdict/junit.js';
-import { checkThresholdsFitPlan, parseThresholds, type Thresholds, type VerdictFlags } from '../verdict/thresholds.js';
+import { checkThresholdsFitPlan, parseThresholds, type VerdictFlags } from '../verdict/thresholds.js';
 
 export type { VerdictFlags };
-import type { JudgedRun } from '../verdict/verdict.js';
+import type { JudgedRun, VerdictPlan } from '../verdict/verdict.js';
 
 export function addVerdictOptions(command: Command): Command {
   return command
@@ -18,16 +18,16 @@ export function addVerdictOptions(command: Command): Command {
     .option('--min-throughput <rate>', 'fail below this many signatures/s: one number for the largest configuration, or TOKENS:RATE,…')
     .option('--max-p99 <ms>', 'fail if any configuration has a p99 latency above this')
     .option('--min-efficiency <ratio>', 'fail if any configuration scales below this efficiency (needs a 1-token configuration)')
-    .option('--baseline <run>', 'compare with an earlier run (directory or run.json); fail on regression')
-    .option('--max-regression <pct>', 'allowed throughput drop / latency rise against the baseline, in %', '10')
+    .option('--strict-latency', 'let latency gates fail even on too few signatures (under 1000) or too short a window (under 2 s)')
+    .option('--baseline <run>', 'compare with an earlier run (directory or run.json); fail on a regression beyond the noise')
+    .option('--max-regression <pct>', 'allowed throughput drop / latency rise against the baseline, in % (default 10)')
+    .option('--baseline-missing <action>', "when --baseline does not exist: 'fail' (exit 2) or 'warn' (run without it)", 'fail')
+    .option('--save-baseline <dir>', "after a run that passed its checks, write its run.json into this folder (the next runs' --baseline)")
     .option('--force', 'compare with the baseline even if tokens, algorithm or plan differ')
     .option('--junit <file>', 'write a JUnit XML report of configurations, thresholds and baseline checks');
 }
 
-export interface VerdictPlan {
-  thresholds: Thresholds;
-  baseline?: { result: RunResult; maxRegressionPct: number; force: boolean };
-}
+export type { VerdictPlan };
 
 /** A file the run will write at its end, checked before it starts: a run must not sign for hours, then fail on a path. */
 export function checkWritableFile(flag: string, path: string): void {
@@ -41,14 +41,41 @@ export function checkWritableFile(flag: string, path: string): void {
   }
 }
 
+/** --save-baseline DIR: a folder that exists, or can be made in one that does (the first baseline makes it). */
+function checkBaselineFolder(dir: string): void {
+  if (!existsSync(dir)) return checkWritableFile('--save-baseline', dir);
+  if (!statSync(dir).isDirectory()) throw usageError(`--save-baseline ${dir} is a file`, 'give a folder: the run.json of the run goes into it');
+  checkWritableFile('--save-baseline', join(dir, 'run.json'));
+}
+
+/** The run's run.json becomes the baseline of the next runs, if it passed every check. */
+export function saveBaseline(dir: string, result: RunResult): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'run.json'), JSON.stringify(result, null, 2) + '\n');
+  } catch (error) {
+    throw writeError(join(dir, 'run.json'), error);
+  }
+}
+
 /** Everything the verdict needs, read and validated before the run starts. */
-export function verdictPlan(f: VerdictFlags, plan: { tokenCounts: number[]; algorithmId: string; plan: RunResult['plan'] }): VerdictPlan {
+export function verdictPlan(f: VerdictFlags, plan: { tokenCounts: number[]; algorithmId: string; plan: RunResult['plan'] }, warn: (line: string) => void = () => {}): VerdictPlan {
   const thresholds = parseThresholds(f);
   checkThresholdsFitPlan(thresholds, plan.tokenCounts);
-  const maxRegressionPct = Number(f.maxRegression);
+  if (f.maxRegression !== undefined && f.baseline === undefined)
+    throw usageError('--max-regression applies to a comparison with --baseline, and none was given', 'add --baseline RUN, or drop --max-regression');
+  const maxRegressionPct = Number(f.maxRegression ?? '10');
   if (!(maxRegressionPct >= 0)) throw usageError(`--max-regression must be a percentage ≥ 0, not '${String(f.maxRegression).slice(0, 40)}'`);
+  const missing = f.baselineMissing ?? 'fail';
+  if (missing !== 'fail' && missing !== 'warn') throw usageError(`--baseline-missing must be 'fail' or 'warn', not '${String(missing).slice(0, 40)}'`);
   if (f.junit !== undefined) checkWritableFile('--junit', f.junit);
-  const baseline = f.baseline !== undefined ? readRunJson(f.baseline) : undefined;
+  if (f.saveBaseline !== undefined) checkBaselineFolder(f.saveBaseline);
+  let baselinePath = f.baseline;
+  if (baselinePath !== undefined && missing === 'warn' && !existsSync(baselinePath)) {
+    warn(`warning: the baseline ${baselinePath} does not exist yet: this run is not compared with one (--baseline-missing warn)`);
+    baselinePath = undefined;
+  }
+  const baseline = baselinePath !== undefined ? readRunJson(baselinePath) : undefined;
   if (baseline && baseline.algorithm.id !== plan.algorithmId && f.force !== true) {
     throw usageError(`the baseline ${f.baseline} measured ${baseline.algorithm.id}, this run measures ${plan.algorithmId}`, 'give a baseline of the same algorithm, or --force to compare anyway');
   }
@@ -58,7 +85,7 @@ export function verdictPlan(f: VerdictFlags, plan: { tokenCounts: number[]; algo
       'give a baseline made with the same flags, or --force to compare anyway',
     );
   }
-  return { thresholds, baseline: baseline && { result: baseline, maxRegressionPct, force: f.force === true } };
+  return { thresholds, baseline: baseline && { result: baseline, maxRegressionPct, force: f.force === true }, strictLatency: f.strictLatency === true, saveBaseline: f.saveBaseline };
 }
 
 /** Prints what was checked (to `out`) and writes the JUnit file. */

@@ -89,7 +89,7 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
 
     const burnIn = { giveUpAfterS: plan.giveUpAfterMs / 1000, segments };
     let workerIssues: WorkerIssue[] = [];
-    const current = () => summarizeConfiguration({ tokenCount, recordsFile: RECORDS_FILE, stats, workerIssues }, setup.tokens, plan.threadsPerToken);
+    const current = () => summarizeConfiguration({ recordsFile: RECORDS_FILE, stats, workerIssues }, setup.tokens, plan.threadsPerToken);
     // Until the run ends, run.json says it is interrupted: a kill -9 leaves a run that reads as partial.
     const result = (done: boolean): RunResult => buildRunResult({ command: 'burn-in', runId, startedAt }, plan, setup, [current()], !done || interruption.requested, burnIn);
     const saveCheckpoint = (finished: boolean) =>

@@ -29,6 +29,8 @@ export interface RunPlan {
   stop: StopRule;
   warmupPerToken: number;
   threadsPerToken: number;
+  /** Each configuration measured this many times, interleaved with the others (scale; 1 for a burn-in). */
+  repeat: number;
   verify: VerifyPlan;
   keyLabel: string;
   backend: Backend;
@@ -143,7 +145,11 @@ export interface SigningOptions extends SelectionOptions {
 
 export interface ScaleOptions extends SigningOptions {
   signaturesPerToken?: string;
+  repeat?: string;
 }
+
+/** More rounds than this is a typo, not a plan: each repeats every configuration. */
+export const MAX_REPEAT = 100;
 
 export function scalePlan(o: ScaleOptions): RunPlan {
   const algorithm = algorithmById(o.alg);
@@ -161,6 +167,7 @@ export function scalePlan(o: ScaleOptions): RunPlan {
         : { kind: 'signatures', perToken: parsePositiveInt('--signatures-per-token', o.signaturesPerToken ?? '1000') },
     warmupPerToken: parsePositiveInt('--warmup', o.warmup, 0, 1_000_000),
     threadsPerToken: parsePositiveInt('--threads-per-token', o.threadsPerToken, 1, MAX_THREADS_PER_TOKEN),
+    repeat: parsePositiveInt('--repeat', o.repeat ?? '1', 1, MAX_REPEAT),
     verify: parseVerify(o.verify, o.verifyThreads === undefined ? undefined : parsePositiveInt('--verify-threads', o.verifyThreads, 1, 64)),
     keyLabel: o.keyLabel ?? defaultKeyLabel(algorithm),
     backend: o.module !== undefined ? { kind: 'module', path: o.module } : { kind: 'embedded', workspace: o.workspace },
@@ -201,7 +208,7 @@ export function burnInPlan(o: BurnInOptions): BurnInPlan {
     throw usageError('burn-in needs one stop rule: --signatures TOTAL or --duration TIME', 'for example --signatures 1000000, or --duration 23h');
   }
   const tokens = parsePositiveInt('--tokens', o.tokens, 1, MAX_TOKENS);
-  const base = scalePlan({ ...o, tokens: String(tokens), signaturesPerToken: undefined, duration: o.duration });
+  const base = scalePlan({ ...o, tokens: String(tokens), signaturesPerToken: undefined, duration: o.duration, repeat: undefined });
   const stop: StopRule = o.signatures !== undefined ? { kind: 'total', signatures: parsePositiveInt('--signatures', o.signatures) } : base.stop;
   return Object.freeze({
     ...base,

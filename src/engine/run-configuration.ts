@@ -8,6 +8,7 @@ import type { ModuleInstances } from '../pkcs11/module.js';
 import type { PinGuard } from '../pkcs11/pin-guard.js';
 import { RecordsCsvWriter } from '../record/records-csv.js';
 import { ConfigurationStats } from '../stats/configuration-stats.js';
+import type { Measured } from '../stats/summarize.js';
 import type { SignatureBatch } from './batch.js';
 import { RunControl } from './control.js';
 import { startNativeSigners, type Engine } from './native-signers.js';
@@ -71,18 +72,8 @@ export interface ConfigurationSpec {
   spillFile: string | null;
 }
 
-export interface ConfigurationRun {
-  tokenCount: number;
-  recordsFile: string;
-  stats: ConfigurationStats;
-  workerIssues: WorkerIssue[];
-  /** How long verification and recording went on after the last batch arrived from the signers. */
-  verificationLagS?: number;
-  /** Signatures verified after the measured window, because verification had fallen behind (spilled to disk). */
-  signaturesVerifiedLate?: number;
-  maxEventLoopStallMs?: number;
-  setupS?: number;
-}
+/** A configuration's measurement, as the stages produced it. */
+export type ConfigurationRun = Measured;
 
 /** Records reach the disk at least this often, whatever the signing rate. */
 const RECORDS_FLUSH_MS = 2000;
@@ -262,7 +253,6 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
   if (pool.failure) throw new Error(`a verification thread failed: ${pool.failure.message}`);
   if (setupFailures.length > 0) throw setupError(`signing could not start: ${setupFailures.join('; ')}`);
   return {
-    tokenCount: spec.tokens.length,
     recordsFile: spec.recordsFile,
     stats,
     workerIssues,

@@ -31,6 +31,7 @@ export const planOf = (plan: RunPlan): RunResult['plan'] => ({
   durationS: plan.stop.kind === 'duration' ? durationMs(plan.stop.durationNs) / 1000 : null,
   warmupSignaturesPerToken: plan.warmupPerToken,
   threadsPerToken: plan.threadsPerToken,
+  ...(plan.repeat > 1 ? { repeat: plan.repeat } : {}),
   verify: plan.verify,
 });
 
@@ -53,6 +54,7 @@ export function buildRunResult(id: RunIdentity, plan: RunPlan, setup: TokenSetup
       cpuCount: cpus().length,
       totalMemoryMb: Math.round(totalmem() / 2 ** 20),
       nodeVersion: process.version,
+      loadAverage: setup.loadAverage,
     },
     harness: {
       engine: setup.engine.engine,

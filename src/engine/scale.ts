@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { createRunDirectory, writeRunJson } from '../result/run-directory.js';
 import type { ConfigurationResult, RunResult } from '../result/run-result.js';
 import type { PinSource } from '../secrets/pin.js';
+import { combineRepetitions } from '../stats/repetitions.js';
 import { summarizeConfiguration } from '../stats/summarize.js';
 import { RunControl } from './control.js';
 import { plural } from '../render/plural.js';
@@ -29,44 +30,50 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunUi): 
   try {
     const startedAt = new Date();
     const { runId, dir } = createRunDirectory(plan.outDir, startedAt, plan.algorithm.id);
-    const configurations: ConfigurationResult[] = [];
+    // Per token count, its repetitions so far; run.json shows each configuration as its median repetition.
+    const measured = new Map<number, ConfigurationResult[]>();
+    const configurations = () => [...measured.values()].map(combineRepetitions);
     // Until the plan is done, run.json says the run is interrupted: a kill -9 leaves a run that reads as partial.
-    const result = (done: boolean) => buildRunResult({ command: 'scale', runId, startedAt }, plan, setup, configurations, !done || interruption.requested);
-    for (const tokenCount of plan.tokenCounts) {
-      if (interruption.requested) break;
-      const control = new RunControl(tokenCount * plan.threadsPerToken);
-      interruption.watch(control);
-      const target = plan.stop.kind === 'signatures' ? ` / ${plan.stop.perToken * tokenCount}` : '';
-      const label = plural(tokenCount, 'token');
-      ui.log(`${label}: signing`);
-      const run = await runConfiguration(
-        {
-          ...signingWith(setup),
-          keyLabel: plan.keyLabel,
-          tokens: setup.ready.slice(0, tokenCount),
-          threadsPerToken: plan.threadsPerToken,
-          warmupPerToken: plan.warmupPerToken,
-          verifyEvery: plan.verify.every,
-          verifyThreads: plan.verify.threads,
-          stop: {
-            perTokenSignatures: plan.stop.kind === 'signatures' ? plan.stop.perToken : null,
-            sharedTotal: null,
-            durationNs: plan.stop.kind === 'duration' ? plan.stop.durationNs : null,
+    const result = (done: boolean) => buildRunResult({ command: 'scale', runId, startedAt }, plan, setup, configurations(), !done || interruption.requested);
+    // Repetitions are interleaved (1, 2, 4, 8, then 1, 2, 4, 8 again …): drift in the host or the tokens hits every configuration alike.
+    for (let repetition = 1; repetition <= plan.repeat && !interruption.requested; repetition++) {
+      for (const tokenCount of plan.tokenCounts) {
+        if (interruption.requested) break;
+        const control = new RunControl(tokenCount * plan.threadsPerToken);
+        interruption.watch(control);
+        const target = plan.stop.kind === 'signatures' ? ` / ${plan.stop.perToken * tokenCount}` : '';
+        const label = `${plural(tokenCount, 'token')}${plan.repeat > 1 ? ` (repetition ${repetition} of ${plan.repeat})` : ''}`;
+        const suffix = plan.repeat > 1 ? `-rep-${repetition}` : '';
+        ui.log(`${label}: signing`);
+        const run = await runConfiguration(
+          {
+            ...signingWith(setup),
+            keyLabel: plan.keyLabel,
+            tokens: setup.ready.slice(0, tokenCount),
+            threadsPerToken: plan.threadsPerToken,
+            warmupPerToken: plan.warmupPerToken,
+            verifyEvery: plan.verify.every,
+            verifyThreads: plan.verify.threads,
+            stop: {
+              perTokenSignatures: plan.stop.kind === 'signatures' ? plan.stop.perToken : null,
+              sharedTotal: null,
+              durationNs: plan.stop.kind === 'duration' ? plan.stop.durationNs : null,
+            },
+            recovery: null,
+            runDir: dir,
+            recordsFile: join('records', `tokens-${tokenCount}${suffix}.csv`),
+            spillFile: `unverified-tokens-${tokenCount}${suffix}.bin`,
           },
-          recovery: null,
-          runDir: dir,
-          recordsFile: join('records', `tokens-${tokenCount}.csv`),
-          spillFile: `unverified-tokens-${tokenCount}.bin`,
-        },
-        control,
-        (done) => ui.progress(`${label}: ${done}${target} signatures`),
-      );
-      ui.progressDone();
-      const c = summarizeConfiguration(run, setup.tokens.slice(0, tokenCount), plan.threadsPerToken);
-      configurations.push(c);
-      ui.log(`${label}: ${c.signaturesOk} signatures OK, ${c.signaturesFailed} failed, ${c.throughputPerS.toFixed(1)}/s`);
-      // Written after every configuration, so that a later failure or interruption loses nothing measured.
-      writeRunJson(dir, result(false));
+          control,
+          (done) => ui.progress(`${label}: ${done}${target} signatures`),
+        );
+        ui.progressDone();
+        const c = summarizeConfiguration(run, setup.tokens.slice(0, tokenCount), plan.threadsPerToken);
+        measured.set(tokenCount, [...(measured.get(tokenCount) ?? []), c]);
+        ui.log(`${label}: ${c.signaturesOk} signatures OK, ${c.signaturesFailed} failed, ${c.throughputPerS.toFixed(1)}/s`);
+        // Written after every configuration, so that a later failure or interruption loses nothing measured.
+        writeRunJson(dir, result(false));
+      }
     }
     const final = result(true);
     writeRunJson(dir, final);

@@ -1,3 +1,4 @@
+import { loadavg } from 'node:os';
 import { prepareEmbedded, restoreUserSoftHsmConf, type EmbeddedBackend } from '../embedded/softhsm.js';
 import { setupError } from '../errors.js';
 import { listTokens, selectTokens, tokenName, type TokenRef } from '../pkcs11/discovery.js';
@@ -28,6 +29,8 @@ export interface TokenSetup {
   pinGuard: PinGuard;
   /** What runs the timed loop, and why (run.json states both). */
   engine: { engine: Engine; why: string };
+  /** The host's load average (1, 5, 15 min) before signing: a busy host measures slower, and compare says so. */
+  loadAverage: number[];
   close(): void;
 }
 
@@ -88,7 +91,7 @@ export async function setUpTokens(plan: RunPlan, tokenCount: number, pinSource: 
       const key = findKeyPair(mod.lib, session, token, plan.algorithm, plan.keyLabel);
       return { token, keyId: key.id, publicKey: publicKeyFromAttributes(key.publicKey) };
     });
-    return { mod, modulePath, embedded, tokens, ready, mechanism, pin, pinGuard, engine: chooseEngine(mod.info.instances), close };
+    return { mod, modulePath, embedded, tokens, ready, mechanism, pin, pinGuard, engine: chooseEngine(mod.info.instances), loadAverage: loadavg().map((l) => Math.round(l * 100) / 100), close };
   } catch (error) {
     close();
     throw error;

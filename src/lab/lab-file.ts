@@ -25,6 +25,7 @@ export interface LabRunSpec {
   mechanism?: string;
   tokens: number[];
   signaturesPerToken?: number;
+  repeat?: number;
   duration?: string;
   warmup?: number;
   threadsPerToken?: number;
@@ -32,6 +33,7 @@ export interface LabRunSpec {
   keyLabel?: string;
   thresholds?: { maxFailures?: number; minThroughput?: number | Record<string, number>; maxP99Ms?: number; minEfficiency?: number };
   baseline?: string;
+  strictLatency?: boolean;
   maxRegressionPct?: number;
 }
 
@@ -42,6 +44,7 @@ export interface LabRun {
   pinFile?: string;
   thresholds: Thresholds;
   baseline?: { result: RunResult; maxRegressionPct: number; force: boolean };
+  strictLatency: boolean;
 }
 
 export interface Lab {
@@ -66,6 +69,7 @@ export const RUN_KEYS = [
   'mechanism',
   'tokens',
   'signaturesPerToken',
+  'repeat',
   'duration',
   'warmup',
   'threadsPerToken',
@@ -73,6 +77,7 @@ export const RUN_KEYS = [
   'keyLabel',
   'thresholds',
   'baseline',
+  'strictLatency',
   'maxRegressionPct',
 ] as const;
 export const THRESHOLD_KEYS = ['maxFailures', 'minThroughput', 'maxP99Ms', 'minEfficiency'] as const;
@@ -125,8 +130,9 @@ function validateRun(spec: Record<string, unknown>, path: string, out: string, p
   checkKeys(spec, RUN_KEYS, path, problems);
   for (const key of ['name', 'module', 'workspace', 'tokenLabel', 'tokenUri', 'pinEnv', 'pinFile', 'alg', 'mechanism', 'duration', 'keyLabel', 'baseline'] as const)
     expectType(spec, key, 'string', path, problems, key === 'name' || key === 'alg');
-  for (const key of ['signaturesPerToken', 'warmup', 'threadsPerToken'] as const) expectType(spec, key, 'integer', path, problems);
+  for (const key of ['signaturesPerToken', 'repeat', 'warmup', 'threadsPerToken'] as const) expectType(spec, key, 'integer', path, problems);
   expectType(spec, 'maxRegressionPct', 'number', path, problems);
+  if (spec.strictLatency !== undefined && typeof spec.strictLatency !== 'boolean') problems.push(`${path}.strictLatency: must be true or false`);
   expectType(spec, 'tokens', 'integer[]', path, problems, true);
   expectType(spec, 'slots', 'integer[]', path, problems);
   expectType(spec, 'serials', 'string[]', path, problems);
@@ -152,6 +158,7 @@ function validateRun(spec: Record<string, unknown>, path: string, out: string, p
     mechanism: spec.mechanism as string | undefined,
     tokens: (spec.tokens as number[]).join(','),
     signaturesPerToken: spec.signaturesPerToken === undefined ? undefined : String(spec.signaturesPerToken),
+    repeat: spec.repeat === undefined ? undefined : String(spec.repeat),
     duration: spec.duration as string | undefined,
     warmup: String(spec.warmup ?? 10),
     threadsPerToken: String(spec.threadsPerToken ?? 1),
@@ -176,7 +183,15 @@ function validateRun(spec: Record<string, unknown>, path: string, out: string, p
       : attempt(`${path}.baseline`, problems, () => ({ result: readRunJson(spec.baseline as string), maxRegressionPct: (spec.maxRegressionPct as number | undefined) ?? 10, force: false }));
   if (baseline && baseline.result.algorithm.id !== plan.algorithm.id) problems.push(`${path}.baseline: it measured ${baseline.result.algorithm.id}, this run measures ${plan.algorithm.id}`);
   else if (baseline && !samePlan(baseline.result.plan, planOf(plan))) problems.push(`${path}.baseline: it ran another plan (token counts, stop rule, warm-up, threads or verification)`);
-  return { name: spec.name as string, plan, pinEnv: (spec.pinEnv as string | undefined) ?? 'HSM_BENCH_PIN', pinFile: spec.pinFile as string | undefined, thresholds, baseline };
+  return {
+    name: spec.name as string,
+    plan,
+    pinEnv: (spec.pinEnv as string | undefined) ?? 'HSM_BENCH_PIN',
+    pinFile: spec.pinFile as string | undefined,
+    thresholds,
+    baseline,
+    strictLatency: spec.strictLatency === true,
+  };
 }
 
 /** Reads and validates a lab file before anything runs, reporting every problem at once with its path. */

@@ -19,7 +19,8 @@ export function planLine(r: RunResult): string {
         ? `${p.totalSignatures} signatures in all`
         : `${p.durationS} s${r.command === 'burn-in' ? '' : ' per configuration'}`;
   const verify = p.verify.mode === 'all' ? 'every signature verified on the host' : p.verify.mode === 'none' ? 'no host verification' : `every ${p.verify.every}th signature verified on the host`;
-  return `${stop}, ${p.warmupSignaturesPerToken} warm-up, ${plural(p.threadsPerToken, 'thread')} per token, ${verify}`;
+  const repeat = (p.repeat ?? 1) > 1 ? `, each configuration ${p.repeat} times (interleaved)` : '';
+  return `${stop}, ${p.warmupSignaturesPerToken} warm-up, ${plural(p.threadsPerToken, 'thread')} per token, ${verify}${repeat}`;
 }
 
 export const tokenLine = (r: RunResult) => r.tokens.map((t) => `${t.label} (${t.model}, serial ${t.serial}, slot ${t.slotId})`).join(', ');
@@ -37,3 +38,16 @@ export function perTokenRange(c: ConfigurationResult): string {
 }
 
 export const fixed = (value: number | null | undefined, digits: number) => (value === null || value === undefined ? '–' : value.toFixed(digits));
+
+/** Signatures/s: the value, or with --repeat the median and its range over the repetitions. */
+export function throughputText(c: ConfigurationResult): string {
+  const s = c.spread?.throughputPerS;
+  return s ? `${fixed(c.throughputPerS, 1)} (${fixed(s.min, 1)}–${fixed(s.max, 1)})` : fixed(c.throughputPerS, 1);
+}
+
+/** A sentence per configuration whose latency percentiles are too thin to fail a gate on. */
+export function lowConfidenceLines(r: RunResult): string[] {
+  return r.configurations
+    .filter((c) => (c.lowConfidence ?? []).length > 0)
+    .map((c) => `${configurationName(c)}: latency percentiles from ${c.lowConfidence!.join(' and ')} are indicative only; latency gates do not fail on them`);
+}

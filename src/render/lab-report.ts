@@ -3,6 +3,7 @@ import { exitCodeFor, type JudgedRun } from '../verdict/verdict.js';
 import { incomparability } from '../verdict/compare.js';
 import { comparisonMarkdownBody } from './comparison.js';
 import { configurationName } from './describe-run.js';
+import { comparisonResult, outcomeText } from './verdict-tables.js';
 import { markdownTable, seedTable } from './markdown.js';
 
 /**
@@ -46,7 +47,13 @@ export function renderLabReport(runs: JudgedRun[], dirs: string[], charts: (stri
       out.push(
         markdownTable(
           ['Threshold', 'Configuration', 'Expected', 'Measured', 'Result'],
-          j.thresholds.map((t) => [t.name, t.configuration === null ? 'run' : configurationName({ tokens: t.configuration }), t.expected, t.measured, t.passed ? 'pass' : '**FAIL**']),
+          j.thresholds.map((t) => [
+            t.name,
+            t.configuration === null ? 'run' : configurationName({ tokens: t.configuration }),
+            t.expected,
+            t.measured,
+            t.outcome === 'fail' ? '**FAIL**' : outcomeText(t.outcome),
+          ]),
         ),
         '',
       );
@@ -54,13 +61,7 @@ export function renderLabReport(runs: JudgedRun[], dirs: string[], charts: (stri
       out.push(
         markdownTable(
           ['Configuration', 'Baseline sig/s', 'Sig/s', 'Change', 'Result'],
-          j.comparison.rows.map((r) => [
-            configurationName(r),
-            r.baselineThroughputPerS.toFixed(1),
-            r.candidateThroughputPerS.toFixed(1),
-            `${r.throughputChangePct} %`,
-            r.regressions.join(', ') || 'ok',
-          ]),
+          j.comparison.rows.map((r) => [configurationName(r), r.baselineThroughputPerS.toFixed(1), r.candidateThroughputPerS.toFixed(1), `${r.throughputChangePct} %`, comparisonResult(r)]),
         ),
         '',
       );

@@ -1,5 +1,5 @@
 import type { ConfigurationResult, RunResult } from '../result/run-result.js';
-import { backendLine, configurationName, fixed, planLine, workerIssueText } from './describe-run.js';
+import { backendLine, configurationName, fixed, lowConfidenceLines, planLine, throughputText, workerIssueText } from './describe-run.js';
 
 /** The one Markdown table writer every Markdown renderer uses. */
 export function markdownTable(head: string[], rows: (string | number)[][], rightAligned = head.map((_, i) => i > 0)): string {
@@ -21,7 +21,7 @@ export function seedTable(r: RunResult, reference?: MarkdownOptions['reference']
     `${configurationName(c)} with ${r.algorithm.displayName}`,
     c.signaturesOk,
     fixed(c.durationS, 2),
-    fixed(c.throughputPerS, 1),
+    throughputText(c),
     ...(withReference ? [fixed(reference!.throughput.get(c.tokens), 1)] : []),
     c.signaturesFailed,
     fixed(c.efficiency, 2),
@@ -75,6 +75,12 @@ export function conclusions(r: RunResult): string[] {
       ? 'Signatures were not verified on the host (--verify none).'
       : `${verified} signatures were verified on the host against each token's public key (${r.plan.verify.mode === 'all' ? 'all of them' : `every ${r.plan.verify.every}th`}).`,
   );
+  if ((r.plan.repeat ?? 1) > 1) {
+    lines.push(
+      `Each configuration was measured ${r.plan.repeat} times, interleaved with the others; the tables give the median repetition's figures, with the range of its throughput over the repetitions in brackets.`,
+    );
+  }
+  lines.push(...lowConfidenceLines(r).map((l) => `${l[0]!.toUpperCase()}${l.slice(1)}.`));
   for (const c of r.configurations) {
     if (!c.signaturesVerifiedLate) continue;
     lines.push(

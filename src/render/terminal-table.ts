@@ -1,8 +1,8 @@
 import Table from 'cli-table3';
 import type { RunResult } from '../result/run-result.js';
-import { backendLine, configurationName, fixed, perTokenRange, planLine, tokenLine, workerIssueText } from './describe-run.js';
+import { backendLine, configurationName, fixed, lowConfidenceLines, perTokenRange, planLine, throughputText, tokenLine, workerIssueText } from './describe-run.js';
 
-export const SCALE_COLUMNS = ['Configuration', 'Signatures', 'Duration (s)', 'Signatures/s', 'Per token sig/s (min–max)', 'p50 (ms)', 'p99 (ms)', 'Failures', 'Efficiency'];
+export const SCALE_COLUMNS = ['Configuration', 'Signatures', 'Duration (s)', 'Signatures/s (range)', 'Per token sig/s (min–max)', 'p50 (ms)', 'p99 (ms)', 'Failures', 'Efficiency'];
 
 /** The seed's table (Configuration | Signatures | Duration | Signatures/s) with latency, failures and scaling efficiency. */
 export function renderScaleTable(r: RunResult): string {
@@ -13,7 +13,7 @@ export function renderScaleTable(r: RunResult): string {
       `${configurationName(c)} × ${r.algorithm.displayName}`,
       c.signaturesOk,
       fixed(c.durationS, 2),
-      fixed(c.throughputPerS, 1),
+      throughputText(c),
       perTokenRange(c),
       fixed(c.latencyMs?.p50, 2),
       fixed(c.latencyMs?.p99, 2),
@@ -34,5 +34,6 @@ export function renderScaleTable(r: RunResult): string {
     if (failures.length > 0) lines.push(`failures with ${configurationName(c)}: ${failures.map(([name, n]) => `${name} ×${n}`).join(', ')}`);
   }
   if (issues.length > 0) lines.push(...issues.map((i) => `worker issue: ${i}`));
+  lines.push(...lowConfidenceLines(r).map((l) => `note: ${l}`));
   return lines.join('\n') + '\n';
 }

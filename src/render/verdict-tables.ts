@@ -4,11 +4,15 @@ import type { ThresholdCheck } from '../verdict/thresholds.js';
 import { configurationName, fixed } from './describe-run.js';
 
 const plain = { head: [] as string[], border: [] as string[] };
+export const outcomeText = (o: ThresholdCheck['outcome']) => ({ pass: 'pass', fail: 'FAIL', inconclusive: 'inconclusive (thin sample)' })[o];
+/** A comparison row's result: failed checks, then inconclusive ones, else ok. */
+export const comparisonResult = (r: RunComparison['rows'][number]) =>
+  [r.regressions.length > 0 ? `REGRESSION: ${r.regressions.join(', ')}` : '', r.inconclusive.length > 0 ? `inconclusive: ${r.inconclusive.join(', ')}` : ''].filter(Boolean).join('; ') || 'ok';
 const pct = (v: number | null) => (v === null ? '–' : `${v > 0 ? '+' : ''}${v.toFixed(1)} %`);
 
 export function renderThresholdChecks(checks: ThresholdCheck[]): string {
   const table = new Table({ head: ['Threshold', 'Configuration', 'Expected', 'Measured', 'Result'], style: plain });
-  for (const c of checks) table.push([c.name, c.configuration === null ? 'run' : configurationName({ tokens: c.configuration }), c.expected, c.measured, c.passed ? 'pass' : 'FAIL']);
+  for (const c of checks) table.push([c.name, c.configuration === null ? 'run' : configurationName({ tokens: c.configuration }), c.expected, c.measured, outcomeText(c.outcome)]);
   return table.toString() + '\n';
 }
 
@@ -26,8 +30,8 @@ export function renderComparisonTable(cmp: RunComparison): string {
       pct(r.p50ChangePct),
       pct(r.p99ChangePct),
       `${r.baselineFailures} → ${r.candidateFailures}`,
-      r.regressions.length > 0 ? `REGRESSION: ${r.regressions.join(', ')}` : 'ok',
+      comparisonResult(r),
     ]);
   }
-  return table.toString() + '\n';
+  return table.toString() + '\n' + cmp.warnings.map((w) => `warning: ${w}\n`).join('');
 }

@@ -67,7 +67,21 @@ export interface ConfigurationResult {
   setupS?: number;
   /** Workers that stopped early, and why (a token lost, a PIN refused, a worker that crashed). */
   workerIssues: { token: number; thread: number; message: string }[];
+  /** Why the latency percentiles are too thin to fail a gate on (too few signatures, too short a window); absent in older runs. */
+  lowConfidence?: string[];
+  /** With --repeat R > 1: every repetition's key figures; the other fields are those of the median repetition. */
+  repetitions?: RepetitionResult[];
+  /** With --repeat R > 1: the throughput's range over the repetitions, and (max − min) / median in %. */
+  spread?: { throughputPerS: Range; relativePct: number };
 }
+
+export interface Range {
+  min: number;
+  median: number;
+  max: number;
+}
+
+export type RepetitionResult = Pick<ConfigurationResult, 'throughputPerS' | 'durationS' | 'signaturesOk' | 'signaturesFailed' | 'latencyMs' | 'recordsFile' | 'workerIssues'>;
 
 export interface RunResult {
   schemaVersion: typeof SCHEMA_VERSION;
@@ -77,7 +91,8 @@ export interface RunResult {
   startedAt: string;
   finishedAt: string;
   interrupted: boolean;
-  host: { hostname: string; platform: string; arch: string; cpuModel: string; cpuCount: number; totalMemoryMb: number; nodeVersion: string };
+  /** loadAverage: 1, 5 and 15 minutes, before signing (absent in older runs). */
+  host: { hostname: string; platform: string; arch: string; cpuModel: string; cpuCount: number; totalMemoryMb: number; nodeVersion: string; loadAverage?: number[] };
   /** engine: what ran the timed loop (absent in runs made before the native loop). */
   harness: { engine?: 'native' | 'threads'; concurrency: string; peakRssMb: number };
   backend: { kind: 'embedded-softhsm2'; workspace: string } | { kind: 'module' };
@@ -94,6 +109,8 @@ export interface RunResult {
     durationS: number | null;
     warmupSignaturesPerToken: number;
     threadsPerToken: number;
+    /** --repeat, where above 1. */
+    repeat?: number;
     verify: { mode: 'all' | 'sample' | 'none'; every: number; threads?: number };
   };
   configurations: ConfigurationResult[];

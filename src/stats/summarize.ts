@@ -1,15 +1,30 @@
-import type { ConfigurationRun } from '../engine/run-configuration.js';
 import type { ConfigurationResult, TokenIdentity } from '../result/run-result.js';
+import type { ConfigurationStats } from './configuration-stats.js';
 import { percentilesMs } from './latency-histogram.js';
+import { lowConfidence } from './repetitions.js';
+
+/**
+ * What the stages produced for one configuration: the statistics the recorder kept, where the records are, what
+ * ended signers early, and the facts of the stages that ran (absent where they did not: a report recounting records).
+ */
+export interface Measured {
+  stats: ConfigurationStats;
+  recordsFile: string;
+  workerIssues: ConfigurationResult['workerIssues'];
+  verificationLagS?: number;
+  signaturesVerifiedLate?: number;
+  maxEventLoopStallMs?: number;
+  setupS?: number;
+}
 
 const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
 
 /** The result of one configuration, from its running totals. Efficiency is filled in across configurations. */
-export function summarizeConfiguration(run: ConfigurationRun, tokens: readonly Pick<TokenIdentity, 'label' | 'serial' | 'slotId'>[], threadsPerToken: number): ConfigurationResult {
+export function summarizeConfiguration(run: Measured, tokens: readonly Pick<TokenIdentity, 'label' | 'serial' | 'slotId'>[], threadsPerToken: number): ConfigurationResult {
   const s = run.stats;
   const durationS = s.windowEndUs / 1e6;
   return {
-    tokens: run.tokenCount,
+    tokens: tokens.length,
     threadsPerToken,
     signaturesOk: s.signaturesOk,
     signaturesFailed: s.signaturesFailed,
@@ -43,6 +58,7 @@ export function summarizeConfiguration(run: ConfigurationRun, tokens: readonly P
     ...(run.maxEventLoopStallMs === undefined ? {} : { maxEventLoopStallMs: round(run.maxEventLoopStallMs, 1) }),
     ...(run.setupS === undefined ? {} : { setupS: round(run.setupS, 2) }),
     workerIssues: run.workerIssues,
+    lowConfidence: lowConfidence({ signaturesOk: s.signaturesOk, durationS }),
   };
 }
 

@@ -1,5 +1,6 @@
 import { usageError } from '../errors.js';
-import type { RunResult, TokenIdentity } from '../result/run-result.js';
+import type { Range, RunResult, TokenIdentity } from '../result/run-result.js';
+import { latencyRange, lowConfidence, throughputRange } from '../stats/repetitions.js';
 
 export interface ComparisonRow {
   tokens: number;
@@ -14,13 +15,31 @@ export interface ComparisonRow {
   p99ChangePct: number | null;
   baselineFailures: number;
   candidateFailures: number;
+  /** Worse beyond --max-regression, with the two runs' ranges apart: these fail the gate. */
   regressions: string[];
+  /** Worse beyond --max-regression, but within the noise (the ranges overlap) or from too few samples: neither pass nor fail. */
+  inconclusive: string[];
 }
 
 export interface RunComparison {
   maxRegressionPct: number;
   rows: ComparisonRow[];
   regressed: boolean;
+  /** Differences between the hosts that make the comparison weaker (CPU, load). */
+  warnings: string[];
+}
+
+/**
+ * The noise rule. A figure regresses when the candidate's median is worse than the baseline's by more than
+ * --max-regression AND the two runs' ranges over their repetitions do not overlap (a single measurement is a range
+ * of one value). Worse, but with overlapping ranges, or latency percentiles from too few signatures (unless
+ * strictLatency), is inconclusive: reported, not failed.
+ */
+export function judgeChange(worsePct: number, maxRegressionPct: number, baseline: Range, candidate: Range, higherIsBetter: boolean, thin: boolean): 'pass' | 'fail' | 'inconclusive' {
+  if (worsePct <= maxRegressionPct) return 'pass';
+  if (thin) return 'inconclusive';
+  const apart = higherIsBetter ? candidate.max < baseline.min : candidate.min > baseline.max;
+  return apart ? 'fail' : 'inconclusive';
 }
 
 const change = (from: number | null | undefined, to: number | null | undefined): number | null =>
@@ -46,9 +65,12 @@ export function incomparability(a: RunResult, b: RunResult): string[] {
   return reasons;
 }
 
-/** Whether two plans measure the same thing: how many verification threads did the checking does not matter. */
+/**
+ * Whether two plans measure the same thing: how many verification threads did the checking does not matter, nor
+ * how many times each configuration was repeated (medians of 3 and of 5 runs estimate the same figure).
+ */
 export function samePlan(a: RunResult['plan'], b: RunResult['plan']): boolean {
-  const measured = (p: RunResult['plan']) => JSON.stringify({ ...p, verify: p.verify.mode });
+  const measured = (p: RunResult['plan']) => JSON.stringify({ ...p, repeat: undefined, verify: p.verify.mode });
   return measured(a) === measured(b);
 }
 
@@ -56,7 +78,7 @@ export function samePlan(a: RunResult['plan'], b: RunResult['plan']): boolean {
  * Baseline vs candidate, configuration by configuration. A regression is throughput falling, or p50/p99 latency
  * rising, by more than `maxRegressionPct`, or failures appearing where the baseline had none.
  */
-export function compareRuns(baseline: RunResult, candidate: RunResult, maxRegressionPct: number, force: boolean): RunComparison {
+export function compareRuns(baseline: RunResult, candidate: RunResult, maxRegressionPct: number, force: boolean, strictLatency = false): RunComparison {
   const reasons = incomparability(baseline, candidate);
   if (reasons.length > 0 && !force) throw usageError(`the runs are not comparable: ${reasons.join('; ')}`, 'compare runs of the same plan on the same tokens, or add --force');
   const rows = baseline.configurations.flatMap((a): ComparisonRow[] => {
@@ -76,13 +98,41 @@ export function compareRuns(baseline: RunResult, candidate: RunResult, maxRegres
       baselineFailures: a.signaturesFailed,
       candidateFailures: b.signaturesFailed,
       regressions: [],
+      inconclusive: [],
     };
-    if (row.throughputChangePct < -maxRegressionPct) row.regressions.push(`throughput ${row.throughputChangePct} %`);
-    if ((row.p50ChangePct ?? 0) > maxRegressionPct) row.regressions.push(`p50 latency +${row.p50ChangePct} %`);
-    if ((row.p99ChangePct ?? 0) > maxRegressionPct) row.regressions.push(`p99 latency +${row.p99ChangePct} %`);
+    const file = (outcome: 'pass' | 'fail' | 'inconclusive', text: string) => {
+      if (outcome === 'fail') row.regressions.push(text);
+      if (outcome === 'inconclusive') row.inconclusive.push(text);
+    };
+    file(judgeChange(-row.throughputChangePct, maxRegressionPct, throughputRange(a), throughputRange(b), true, false), `throughput ${row.throughputChangePct} %`);
+    const thin = !strictLatency && (lowConfidence(a).length > 0 || lowConfidence(b).length > 0);
+    for (const p of ['p50', 'p99'] as const) {
+      const changePct = row[`${p}ChangePct`];
+      const [ra, rb] = [latencyRange(a, p), latencyRange(b, p)];
+      if (changePct === null || ra === null || rb === null) continue;
+      file(judgeChange(changePct, maxRegressionPct, ra, rb, false, thin), `${p} latency +${changePct} %`);
+    }
     if (b.signaturesFailed > 0 && a.signaturesFailed === 0) row.regressions.push(`${b.signaturesFailed} failures (baseline: none)`);
     return [row];
   });
   if (rows.length === 0) throw usageError('the runs have no configuration in common', 'compare runs with at least one common number of tokens');
-  return { maxRegressionPct, rows, regressed: rows.some((r) => r.regressions.length > 0) };
+  return { maxRegressionPct, rows, regressed: rows.some((r) => r.regressions.length > 0), warnings: hostWarnings(baseline, candidate) };
+}
+
+/** A host above this load (1-minute average per core) before signing was busy with something else. */
+const BUSY_LOAD_PER_CORE = 0.5;
+
+/** What differs between the hosts of two runs, in a way that moves their figures. */
+export function hostWarnings(baseline: RunResult, candidate: RunResult): string[] {
+  const warnings: string[] = [];
+  const [a, b] = [baseline.host, candidate.host];
+  if (a.cpuModel !== b.cpuModel || a.cpuCount !== b.cpuCount) warnings.push(`the hosts differ: ${a.cpuCount} × ${a.cpuModel} (baseline) vs ${b.cpuCount} × ${b.cpuModel}`);
+  for (const [name, h] of [
+    ['baseline', a],
+    ['candidate', b],
+  ] as const) {
+    const load = h.loadAverage?.[0];
+    if (load !== undefined && load > BUSY_LOAD_PER_CORE * h.cpuCount) warnings.push(`the ${name}'s host was busy before signing (load average ${load} on ${h.cpuCount} cores)`);
+  }
+  return warnings;
 }

@@ -1,21 +1,26 @@
+import { create } from 'xmlbuilder2';
+import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
 import { configurationName, workerIssueText } from '../render/describe-run.js';
 import type { JudgedRun } from './verdict.js';
 
-const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-
 /**
- * A test case's name and class stay the same from build to build (CI history is kept by them): what was measured
- * goes into its output, never into its name.
+ * One check that can fail, as a JUnit test case. Its name is stable from build to build (`rsa2048.tokens-4.min-throughput`),
+ * so CI keeps each check's history; what was measured and expected goes into properties, output and message.
  */
-interface TestCase {
+interface Check {
   name: string;
   timeS: number;
-  failure?: string;
-  measured?: string;
+  outcome: 'pass' | 'fail' | 'inconclusive';
+  /** Why it failed, or why it is inconclusive. */
+  message?: string;
+  measured: string;
+  expected: string;
 }
 
-function testCases(run: JudgedRun): TestCase[] {
-  const cases: TestCase[] = run.result.configurations.map((c) => {
+function checksOf(run: JudgedRun): Check[] {
+  const alg = run.result.algorithm.id;
+  const where = (tokens: number | null) => (tokens === null ? `${alg}.run` : `${alg}.tokens-${tokens}`);
+  const checks: Check[] = run.result.configurations.map((c) => {
     const problems = [
       ...(c.signaturesFailed > 0
         ? [
@@ -26,44 +31,93 @@ function testCases(run: JudgedRun): TestCase[] {
         : []),
       ...c.workerIssues.map((i) => workerIssueText(run.result, i)),
     ];
-    return { name: configurationName(c), timeS: c.durationS, failure: problems.length > 0 ? problems.join('; ') : undefined, measured: `${c.throughputPerS.toFixed(1)} sig/s` };
+    return {
+      name: `${where(c.tokens)}.signatures`,
+      timeS: c.durationS,
+      outcome: problems.length > 0 ? 'fail' : 'pass',
+      message: problems.length > 0 ? problems.join('; ') : undefined,
+      measured: `${c.signaturesOk} OK, ${c.signaturesFailed} failed, ${c.throughputPerS.toFixed(1)} sig/s with ${configurationName(c)}`,
+      expected: 'no failed signature, no worker stopped',
+    };
   });
   for (const t of run.thresholds) {
-    cases.push({
-      name: `threshold ${t.name}${t.configuration !== null ? ` (${configurationName({ tokens: t.configuration })})` : ''}: expected ${t.expected}`,
+    checks.push({
+      name: `${where(t.configuration)}.${t.name}`,
       timeS: 0,
-      failure: t.passed ? undefined : `expected ${t.expected}, measured ${t.measured}`,
+      outcome: t.outcome,
+      message:
+        t.outcome === 'pass'
+          ? undefined
+          : `expected ${t.expected}, measured ${t.measured}${t.outcome === 'inconclusive' ? ' (too few signatures or too short a window to fail on; --strict-latency to fail anyway)' : ''}`,
+      measured: t.measured,
+      expected: t.expected,
     });
   }
-  for (const row of run.comparison?.rows ?? []) {
-    cases.push({
-      name: `baseline ${configurationName(row)}`,
+  const cmp = run.comparison;
+  for (const row of cmp?.rows ?? []) {
+    const metrics: [string, string, string, number | null][] = [
+      ['throughput', `${row.candidateThroughputPerS.toFixed(1)} sig/s`, `${row.baselineThroughputPerS.toFixed(1)} sig/s`, row.throughputChangePct],
+      ['p50', `${row.candidateP50Ms ?? 'n/a'} ms`, `${row.baselineP50Ms ?? 'n/a'} ms`, row.p50ChangePct],
+      ['p99', `${row.candidateP99Ms ?? 'n/a'} ms`, `${row.baselineP99Ms ?? 'n/a'} ms`, row.p99ChangePct],
+    ];
+    for (const [metric, measured, baseline, changePct] of metrics) {
+      const failed = row.regressions.find((r) => r.startsWith(metric));
+      const unsure = row.inconclusive.find((r) => r.startsWith(metric));
+      checks.push({
+        name: `${where(row.tokens)}.baseline.${metric}`,
+        timeS: 0,
+        outcome: failed ? 'fail' : unsure ? 'inconclusive' : 'pass',
+        message: failed ? `regression beyond ${cmp!.maxRegressionPct} % and beyond the noise: ${failed}` : unsure ? `within the noise: ${unsure}` : undefined,
+        measured: `${measured} (${changePct === null ? 'n/a' : `${changePct > 0 ? '+' : ''}${changePct} %`})`,
+        expected: `${baseline} ± ${cmp!.maxRegressionPct} %`,
+      });
+    }
+    checks.push({
+      name: `${where(row.tokens)}.baseline.failures`,
       timeS: 0,
-      failure: row.regressions.length > 0 ? `regression beyond ${run.comparison!.maxRegressionPct} %: ${row.regressions.join(', ')}` : undefined,
-      measured: `throughput ${row.throughputChangePct} % against the baseline`,
+      outcome: row.regressions.some((r) => r.includes('failures')) ? 'fail' : 'pass',
+      message: row.regressions.find((r) => r.includes('failures')),
+      measured: String(row.candidateFailures),
+      expected: row.baselineFailures === 0 ? '0' : `any (the baseline had ${row.baselineFailures})`,
     });
   }
-  return cases;
+  return checks;
 }
 
-/** JUnit XML, one testsuite per run: a testcase per configuration, per threshold and per baseline configuration. */
-export function renderJunit(runs: JudgedRun[]): string {
-  const suites = runs.map((run) => {
-    const cases = testCases(run);
-    const failures = cases.filter((c) => c.failure !== undefined).length;
-    const body = cases
-      .map((c) => {
-        const open = `    <testcase classname="hsm-bench.${xml(run.name)}" name="${xml(c.name)}" time="${c.timeS.toFixed(3)}"`;
-        const inner = [
-          ...(c.failure === undefined ? [] : [`      <failure message="${xml(c.failure)}">${xml(c.failure)}</failure>`]),
-          ...(c.measured === undefined ? [] : [`      <system-out>${xml(c.measured)}</system-out>`]),
-        ];
-        return inner.length === 0 ? `${open}/>` : `${open}>\n${inner.join('\n')}\n    </testcase>`;
-      })
-      .join('\n');
-    return `  <testsuite name="${xml(run.name)}" tests="${cases.length}" failures="${failures}" errors="0" timestamp="${xml(run.result.startedAt)}">\n${body}\n  </testsuite>`;
+/** Control characters are not allowed in XML 1.0: a module's message may carry them. */
+const document = () => create({ version: '1.0', encoding: 'UTF-8', invalidCharReplacement: '\uFFFD' });
+
+function addSuite(root: XMLBuilder, run: JudgedRun): void {
+  const checks = checksOf(run);
+  const suite = root.ele('testsuite', {
+    name: run.name,
+    tests: checks.length,
+    failures: checks.filter((c) => c.outcome === 'fail').length,
+    errors: 0,
+    skipped: checks.filter((c) => c.outcome === 'inconclusive').length,
+    timestamp: run.result.startedAt.replace(/Z$/, ''),
+    time: checks.reduce((s, c) => s + c.timeS, 0).toFixed(3),
   });
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="hsm-bench">\n${suites.join('\n')}\n</testsuites>\n`;
+  const properties = suite.ele('properties');
+  properties.ele('property', { name: 'runId', value: run.result.runId });
+  for (const c of checks) {
+    properties.ele('property', { name: `${c.name}.measured`, value: c.measured });
+    properties.ele('property', { name: `${c.name}.expected`, value: c.expected });
+  }
+  for (const c of checks) {
+    const testcase = suite.ele('testcase', { classname: `hsm-bench.${run.name}`, name: c.name, time: c.timeS.toFixed(3) });
+    if (c.outcome === 'fail') testcase.ele('failure', { message: c.message, type: 'hsm-bench' }).txt(c.message!);
+    if (c.outcome === 'inconclusive') testcase.ele('skipped', { message: `inconclusive: ${c.message}` });
+    testcase.ele('system-out').txt(`measured ${c.measured}; expected ${c.expected}`);
+  }
+}
+
+/** JUnit XML: one testsuite per run, one testcase per check that can fail (configuration, threshold, baseline figure). */
+export function renderJunit(runs: JudgedRun[]): string {
+  const doc = document();
+  const root = doc.ele('testsuites', { name: 'hsm-bench' });
+  for (const run of runs) addSuite(root, run);
+  return doc.end({ prettyPrint: true }) + '\n';
 }
 
 /**
@@ -72,5 +126,12 @@ export function renderJunit(runs: JudgedRun[]): string {
  */
 export function renderErrorJunit(command: string, message: string): string {
   const name = `hsm-bench.${command}`;
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="hsm-bench">\n  <testsuite name="${xml(name)}" tests="1" failures="0" errors="1">\n    <testcase classname="${xml(name)}" name="set-up">\n      <error message="${xml(message)}">${xml(message)}</error>\n    </testcase>\n  </testsuite>\n</testsuites>\n`;
+  const doc = document();
+  doc
+    .ele('testsuites', { name: 'hsm-bench' })
+    .ele('testsuite', { name, tests: 1, failures: 0, errors: 1, skipped: 0 })
+    .ele('testcase', { classname: name, name: 'set-up' })
+    .ele('error', { message, type: 'hsm-bench' })
+    .txt(message);
+  return doc.end({ prettyPrint: true }) + '\n';
 }

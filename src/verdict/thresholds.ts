@@ -1,5 +1,6 @@
 import { usageError } from '../errors.js';
 import type { ConfigurationResult, RunResult } from '../result/run-result.js';
+import { lowConfidence } from '../stats/repetitions.js';
 
 /**
  * Pass/fail limits on a run, parsed and validated before the run starts (a bad threshold is a usage error,
@@ -18,8 +19,12 @@ export interface ThresholdCheck {
   configuration: number | null;
   expected: string;
   measured: string;
-  passed: boolean;
+  /** 'inconclusive': a latency limit missed on too few signatures or too short a window (see lowConfidence): reported, not failed. */
+  outcome: Outcome;
 }
+
+export type Outcome = 'pass' | 'fail' | 'inconclusive';
+const outcomeOf = (passed: boolean): Outcome => (passed ? 'pass' : 'fail');
 
 const positive = (flag: string, value: string, allowZero = false): number => {
   const n = Number(value);
@@ -49,7 +54,14 @@ export interface ThresholdFlags {
 /** Thresholds, baseline and JUnit output: the CI flags of scale, burn-in and run, as given (a burn-in's checkpoint keeps them). */
 export interface VerdictFlags extends ThresholdFlags {
   baseline?: string;
-  maxRegression: string;
+  /** Default 10; only with a baseline. */
+  maxRegression?: string;
+  /** Let latency gates fail on thin samples too. */
+  strictLatency?: boolean;
+  /** 'fail' (default) or 'warn' when the --baseline path does not exist. */
+  baselineMissing?: string;
+  /** Where a run that passed its checks writes its run.json, as the next runs' baseline. */
+  saveBaseline?: string;
   force?: boolean;
   junit?: string;
 }
@@ -75,11 +87,12 @@ export function checkThresholdsFitPlan(t: Thresholds, tokenCounts: number[]): vo
 
 const fmt = (n: number | null | undefined, digits = 2) => (n === null || n === undefined ? 'n/a' : n.toFixed(digits));
 
-export function evaluateThresholds(r: RunResult, t: Thresholds): ThresholdCheck[] {
+export function evaluateThresholds(r: RunResult, t: Thresholds, strictLatency = false): ThresholdCheck[] {
   const checks: ThresholdCheck[] = [];
   const largest = r.configurations[r.configurations.length - 1];
   const failures = r.configurations.reduce((n, c) => n + c.signaturesFailed, 0);
-  if (t.maxFailures !== undefined) checks.push({ name: 'max-failures', configuration: null, expected: `≤ ${t.maxFailures}`, measured: String(failures), passed: failures <= t.maxFailures });
+  if (t.maxFailures !== undefined)
+    checks.push({ name: 'max-failures', configuration: null, expected: `≤ ${t.maxFailures}`, measured: String(failures), outcome: outcomeOf(failures <= t.maxFailures) });
   for (const [key, min] of Object.entries(t.minThroughput ?? {})) {
     const c: ConfigurationResult | undefined = key === 'largest' ? largest : r.configurations.find((x) => x.tokens === Number(key));
     checks.push({
@@ -87,16 +100,24 @@ export function evaluateThresholds(r: RunResult, t: Thresholds): ThresholdCheck[
       configuration: c?.tokens ?? (key === 'largest' ? null : Number(key)),
       expected: `≥ ${min} sig/s`,
       measured: c ? `${fmt(c.throughputPerS, 1)} sig/s` : 'not run',
-      passed: c !== undefined && c.throughputPerS >= min,
+      outcome: outcomeOf(c !== undefined && c.throughputPerS >= min),
     });
   }
   for (const c of t.maxP99Ms !== undefined ? r.configurations : []) {
     const p99 = c.latencyMs?.p99;
-    checks.push({ name: 'max-p99', configuration: c.tokens, expected: `≤ ${t.maxP99Ms} ms`, measured: `${fmt(p99, 3)} ms`, passed: p99 !== undefined && p99 <= t.maxP99Ms! });
+    const passed = p99 !== undefined && p99 <= t.maxP99Ms!;
+    const thin = !strictLatency && (c.lowConfidence ?? lowConfidence(c)).length > 0;
+    checks.push({ name: 'max-p99', configuration: c.tokens, expected: `≤ ${t.maxP99Ms} ms`, measured: `${fmt(p99, 3)} ms`, outcome: passed ? 'pass' : thin ? 'inconclusive' : 'fail' });
   }
   if (t.minEfficiency !== undefined) {
     for (const c of r.configurations.filter((x) => x.tokens > 1)) {
-      checks.push({ name: 'min-efficiency', configuration: c.tokens, expected: `≥ ${t.minEfficiency}`, measured: fmt(c.efficiency), passed: c.efficiency !== null && c.efficiency >= t.minEfficiency });
+      checks.push({
+        name: 'min-efficiency',
+        configuration: c.tokens,
+        expected: `≥ ${t.minEfficiency}`,
+        measured: fmt(c.efficiency),
+        outcome: outcomeOf(c.efficiency !== null && c.efficiency >= t.minEfficiency),
+      });
     }
   }
   return checks;

@@ -1,0 +1,54 @@
+import type { ConfigurationResult, Range } from '../result/run-result.js';
+
+/**
+ * Below these, a configuration's latency percentiles are too thin to fail a gate on: a p99 of 200 signatures rests
+ * on its two slowest, and a window under 2 s is mostly start-up and scheduling noise.
+ */
+export const MIN_LATENCY_SAMPLES = 1000;
+export const MIN_WINDOW_S = 2;
+
+/** Why a configuration's latency percentiles are too thin to fail a gate on; empty when they are not. */
+export function lowConfidence(c: Pick<ConfigurationResult, 'signaturesOk' | 'durationS'>): string[] {
+  const reasons: string[] = [];
+  if (c.signaturesOk < MIN_LATENCY_SAMPLES) reasons.push(`${c.signaturesOk} signatures (fewer than ${MIN_LATENCY_SAMPLES})`);
+  if (c.durationS < MIN_WINDOW_S) reasons.push(`a window of ${c.durationS.toFixed(2)} s (under ${MIN_WINDOW_S} s)`);
+  return reasons;
+}
+
+const rangeOf = (values: number[]): Range => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { min: sorted[0]!, median: sorted[Math.floor((sorted.length - 1) / 2)]!, max: sorted[sorted.length - 1]! };
+};
+
+/** A configuration's throughput as a range: its repetitions' when it was repeated, else the one value. */
+export const throughputRange = (c: ConfigurationResult): Range => c.spread?.throughputPerS ?? { min: c.throughputPerS, median: c.throughputPerS, max: c.throughputPerS };
+
+/** A latency percentile as a range over the repetitions, or null where there were no successful signatures. */
+export function latencyRange(c: ConfigurationResult, p: 'p50' | 'p99'): Range | null {
+  const values = (c.repetitions ?? [c]).map((r) => r.latencyMs?.[p]).filter((v): v is number => v !== undefined);
+  return values.length === 0 ? null : rangeOf(values);
+}
+
+/**
+ * One configuration measured R times (interleaved with the others) becomes its median repetition — the one whose
+ * throughput is the median, or the lower of the two middle ones, so every figure of it was really measured together
+ * — with every repetition's key figures and the throughput's spread beside it.
+ */
+export function combineRepetitions(reps: readonly ConfigurationResult[]): ConfigurationResult {
+  if (reps.length === 1) return reps[0]!;
+  const throughput = rangeOf(reps.map((r) => r.throughputPerS));
+  const median = reps.find((r) => r.throughputPerS === throughput.median)!;
+  return {
+    ...median,
+    repetitions: reps.map((r) => ({
+      throughputPerS: r.throughputPerS,
+      durationS: r.durationS,
+      signaturesOk: r.signaturesOk,
+      signaturesFailed: r.signaturesFailed,
+      latencyMs: r.latencyMs,
+      recordsFile: r.recordsFile,
+      workerIssues: r.workerIssues,
+    })),
+    spread: { throughputPerS: throughput, relativePct: throughput.median > 0 ? Math.round(((throughput.max - throughput.min) / throughput.median) * 1000) / 10 : 0 },
+  };
+}

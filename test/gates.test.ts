@@ -1,0 +1,160 @@
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { ConfigurationResult, RunResult } from '../src/result/run-result.js';
+import { combineRepetitions, latencyRange, lowConfidence, throughputRange } from '../src/stats/repetitions.js';
+import { hostWarnings, judgeChange } from '../src/verdict/compare.js';
+import { runCli, runDirOf, tempDir } from './helpers/cli.js';
+import { buildFaultyModule, ExternalSoftHsm, TEST_PIN } from './helpers/softhsm-module.js';
+
+const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
+const readRun = (dir: string): RunResult => JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
+
+const rep = (throughputPerS: number, p99: number, signaturesOk = 5000, durationS = 5): ConfigurationResult =>
+  ({
+    tokens: 2,
+    threadsPerToken: 1,
+    signaturesOk,
+    signaturesFailed: 0,
+    signaturesVerified: signaturesOk,
+    failuresByCkr: {},
+    durationS,
+    throughputPerS,
+    efficiency: null,
+    perToken: [],
+    latencyMs: { p50: p99 / 2, p90: p99 / 1.5, p99, max: p99 * 2, mean: p99 / 2 },
+    timeSeries: { intervalS: 1, ok: [], failed: [] },
+    recordsFile: `records/tokens-2-rep-${throughputPerS}.csv`,
+    workerIssues: [],
+  }) as ConfigurationResult;
+
+describe('repetitions', () => {
+  it('a configuration is its median repetition, whole, with every repetition and the spread beside it', () => {
+    const c = combineRepetitions([rep(100, 9), rep(120, 7), rep(90, 12), rep(110, 8)]);
+    // Four values: the lower middle one (100), so every figure shown was measured together.
+    expect(c.throughputPerS).toBe(100);
+    expect(c.latencyMs!.p99).toBe(9);
+    expect(c.recordsFile).toBe('records/tokens-2-rep-100.csv');
+    expect(c.repetitions!.map((r) => r.throughputPerS)).toEqual([100, 120, 90, 110]);
+    expect(c.spread).toEqual({ throughputPerS: { min: 90, median: 100, max: 120 }, relativePct: 30 });
+    expect(throughputRange(c)).toEqual({ min: 90, median: 100, max: 120 });
+    expect(latencyRange(c, 'p99')).toEqual({ min: 7, median: 8, max: 12 });
+    expect(combineRepetitions([rep(100, 9)])).not.toHaveProperty('spread');
+  });
+
+  it('latency percentiles of fewer than 1000 signatures or a window under 2 s are marked thin', () => {
+    expect(lowConfidence({ signaturesOk: 200, durationS: 10 })).toEqual(['200 signatures (fewer than 1000)']);
+    expect(lowConfidence({ signaturesOk: 5000, durationS: 1.5 })).toEqual(['a window of 1.50 s (under 2 s)']);
+    expect(lowConfidence({ signaturesOk: 1000, durationS: 2 })).toEqual([]);
+  });
+});
+
+describe('the noise rule', () => {
+  const r = (min: number, median: number, max: number) => ({ min, median, max });
+  it('fails only when the median is worse beyond the limit and the ranges do not overlap', () => {
+    // Throughput, higher is better: 25 % worse.
+    expect(judgeChange(25, 10, r(95, 100, 105), r(70, 75, 80), true, false)).toBe('fail');
+    expect(judgeChange(25, 10, r(95, 100, 105), r(70, 75, 96), true, false)).toBe('inconclusive');
+    expect(judgeChange(5, 10, r(95, 100, 105), r(90, 95, 99), true, false)).toBe('pass');
+    // Latency, lower is better.
+    expect(judgeChange(40, 10, r(9, 10, 11), r(13, 14, 15), false, false)).toBe('fail');
+    expect(judgeChange(40, 10, r(9, 10, 13.5), r(13, 14, 15), false, false)).toBe('inconclusive');
+    // Too few samples: never a failure.
+    expect(judgeChange(400, 10, r(9, 10, 11), r(40, 50, 60), false, true)).toBe('inconclusive');
+    // One measurement on each side is a range of one value: the limit alone decides, as before repetitions.
+    expect(judgeChange(20, 10, r(100, 100, 100), r(80, 80, 80), true, false)).toBe('fail');
+  });
+
+  it('warns when the hosts differ or one was busy', () => {
+    const base = readRun(join(FIXTURES, 'run-rsa2048'));
+    const other: RunResult = { ...base, host: { ...base.host, cpuModel: 'Other CPU', loadAverage: [base.host.cpuCount * 2, 1, 1] } };
+    const warnings = hostWarnings(base, other);
+    expect(warnings.some((w) => w.startsWith('the hosts differ'))).toBe(true);
+    expect(warnings.some((w) => w.startsWith("the candidate's host was busy"))).toBe(true);
+    expect(hostWarnings(base, base)).toEqual([]);
+  });
+});
+
+describe('gates on the command line', () => {
+  it("compare: worse beyond the limit but within the repetitions' spread is inconclusive (exit 0), apart is a regression (exit 5)", () => {
+    const dir = join(tempDir('noise'), 'run');
+    cpSync(join(FIXTURES, 'run-rsa2048'), dir, { recursive: true });
+    const doc = readRun(dir);
+    const base = doc.configurations[1]!.throughputPerS;
+    const c = doc.configurations[1]!;
+    c.throughputPerS = base * 0.8;
+    c.spread = { throughputPerS: { min: base * 0.7, median: base * 0.8, max: base * 1.05 }, relativePct: 43.8 };
+    writeFileSync(join(dir, 'run.json'), JSON.stringify(doc));
+    const noisy = runCli(['compare', join(FIXTURES, 'run-rsa2048'), dir]);
+    expect(noisy.status).toBe(0);
+    expect(noisy.stdout).toMatch(/2 tokens .* inconclusive: throughput -20 %/);
+    c.spread.throughputPerS.max = base * 0.85;
+    writeFileSync(join(dir, 'run.json'), JSON.stringify(doc));
+    const apart = runCli(['compare', join(FIXTURES, 'run-rsa2048'), dir, '--json']);
+    expect(apart.status).toBe(5);
+    expect(JSON.parse(apart.stdout).rows[1].regressions).toEqual(['throughput -20 %']);
+  });
+
+  it('--max-regression without --baseline is refused, not ignored', () => {
+    const r = runCli(['scale', '--alg', 'p256', '--tokens', '1', '--max-regression', '5'], { HSM_BENCH_WORKSPACE: tempDir('ws') });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--max-regression applies to a comparison with --baseline/);
+  });
+
+  it('the first nightly run saves the baseline (--baseline-missing warn), the next is judged against it; a slowdown of 30 % fails, a plain rerun does not', () => {
+    const hsm = new ExternalSoftHsm();
+    for (const label of ['gate-0', 'gate-1']) {
+      hsm.initToken(label);
+      hsm.generateKey(label, 'EC:prime256v1', 'gk');
+    }
+    const out = tempDir('nightly');
+    const baseline = join(out, 'baseline');
+    const module = buildFaultyModule();
+    // Tokens that sleep 20 ms per signature (a slow token): the host's noise barely moves them.
+    const nightly = (delayMs: number, extra: string[] = []) =>
+      runCli(
+        [
+          'scale',
+          '--module',
+          module,
+          '--alg',
+          'p256',
+          '--key-label',
+          'gk',
+          '--token-label',
+          'gate-',
+          '--tokens',
+          '1,2',
+          '--repeat',
+          '3',
+          '--duration',
+          '1s',
+          '--warmup',
+          '0',
+          '--out',
+          out,
+          '--baseline',
+          baseline,
+          '--baseline-missing',
+          'warn',
+          ...extra,
+        ],
+        { ...hsm.env, HSM_BENCH_PIN: TEST_PIN, FAULTY_PKCS11_MODULE: hsm.module, FAULTY_EVERY: '1000000000', FAULTY_SIGN_DELAY_MS: String(delayMs) },
+      );
+    const first = nightly(20, ['--save-baseline', baseline]);
+    expect(first.status).toBe(0);
+    expect(first.stderr).toMatch(/the baseline .* does not exist yet/);
+    expect(existsSync(join(baseline, 'run.json'))).toBe(true);
+    const run = readRun(runDirOf(first));
+    expect(run.plan.repeat).toBe(3);
+    expect(run.configurations[1]!.repetitions).toHaveLength(3);
+    expect(run.host.loadAverage).toHaveLength(3);
+
+    const plain = nightly(20);
+    expect(plain.status).toBe(0);
+    expect(plain.stdout).toMatch(/against the baseline/);
+    const slower = nightly(26);
+    expect(slower.status).toBe(5);
+    expect(slower.stdout).toMatch(/REGRESSION: throughput -\d+/);
+  }, 120_000);
+});
