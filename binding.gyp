@@ -3,7 +3,7 @@
     {
       "target_name": "timed_loop",
       "sources": ["native/timed-loop.c"],
-      "include_dirs": ["node_modules/pkcs11js/includes/pkcs11"],
+      "include_dirs": ["<!(node -p \"require('path').join(require('path').dirname(require.resolve('pkcs11js/package.json')), 'includes', 'pkcs11')\")"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "libraries": ["-lcrypto", "-ldl", "-lpthread"]
     }

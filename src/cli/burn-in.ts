@@ -13,7 +13,7 @@ import { addTokenOptions } from './token-options.js';
 import { addVerdictOptions, verdictPlan, type VerdictFlags } from './verdict-options.js';
 
 /** The CI flags: kept in the checkpoint, so that a resume judges the run as it was meant to be judged. */
-const VERDICT_FLAGS = ['maxFailures', 'minThroughput', 'maxP99', 'minEfficiency', 'baseline', 'maxRegression', 'force', 'junit'] as const;
+const VERDICT_FLAGS = ['maxFailures', 'minThroughput', 'maxP99', 'minEfficiency', 'strictLatency', 'baseline', 'maxRegression', 'baselineMissing', 'saveBaseline', 'force', 'junit'] as const;
 
 /** The flags that make up a burn-in's plan: its checkpoint has them, a resume cannot change them. */
 const RESUME_FIXED = [
@@ -86,7 +86,7 @@ export function burnInCommand(): Command {
       const resumed = resume === undefined ? undefined : openResume(resume);
       // The CI flags of the run as it started, with those given now in their place; paths absolute for a resume.
       const given = VERDICT_FLAGS.filter((k) => o[k] !== undefined && (resumed === undefined || command.getOptionValueSource(k) === 'cli'));
-      const flags: VerdictFlags = { maxRegression: o.maxRegression, ...resumed?.checkpoint.verdict, ...Object.fromEntries(given.map((k) => [k, o[k]])) };
+      const flags: VerdictFlags = { ...resumed?.checkpoint.verdict, ...Object.fromEntries(given.map((k) => [k, o[k]])) };
       for (const k of ['baseline', 'junit'] as const) if (flags[k] !== undefined) flags[k] = resolve(flags[k]!);
       // Everything that can be checked is checked before the first signature.
       const plan = burnInPlan(resumed?.checkpoint.options ?? options);

@@ -47,7 +47,7 @@ async function runLab(lab: Lab, ui: Progress): Promise<{ judged: JudgedRun[]; di
 export function runCommand(): Command {
   return new Command('run')
     .description('run the named runs of a lab file in order, with their thresholds and baselines (for CI)')
-    .requiredOption('--config <file>', 'the lab file (JSON; see src/lab/lab.schema.json)')
+    .requiredOption('--config <file>', 'the lab file (JSON; see schemas/lab.schema.json)')
     .option('--only <names>', 'run only these runs (comma-separated names)')
     .option('--junit <file>', 'write a JUnit XML report of every run')
     .option('--json', 'print the results of every run as JSON')
@@ -66,7 +66,7 @@ export function runCommand(): Command {
         process.stdout.write(
           JSON.stringify(
             {
-              schemaVersion: 1,
+              schemaVersion: 2,
               combinedReport: join(combinedDir, 'combined.md'),
               runs: judged.map((j, i) => ({ name: j.name, runDir: dirs[i], thresholds: j.thresholds, comparison: j.comparison ?? null, result: j.result })),
             },

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { TokenConnection } from '../pkcs11/token-connection.js';
+import { packageFile } from '../version.js';
 import { MAX_SIGNATURE_BYTES, type SignatureBatch } from './batch.js';
 import type { RunControl } from './control.js';
 import { nativeTimedCall } from './operation.js';
@@ -37,11 +38,8 @@ let loaded: NativeLoop | null | undefined;
 /** The native loop, or null where it was not built (no compiler or OpenSSL headers at install). */
 export function nativeLoop(): NativeLoop | null {
   if (loaded !== undefined) return loaded;
-  const require = createRequire(import.meta.url);
-  // From src/engine (tests) or dist/src/engine (the CLI) up to the package's build folder.
-  const candidates = ['../../build/Release/timed_loop.node', '../../../build/Release/timed_loop.node'].map((p) => new URL(p, import.meta.url).pathname);
-  const path = candidates.find((p) => existsSync(p));
-  loaded = path === undefined ? null : (require(path) as NativeLoop);
+  const path = packageFile('build/Release/timed_loop.node');
+  loaded = existsSync(path) ? (createRequire(import.meta.url)(path) as NativeLoop) : null;
   return loaded;
 }
 

@@ -4,6 +4,7 @@ import type { BurnInOptions } from '../engine/plan.js';
 import type { VerdictFlags } from '../verdict/thresholds.js';
 import { usageError } from '../errors.js';
 import type { TokenIdentity } from '../result/run-result.js';
+import { schemaProblems } from '../result/schemas.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.json';
 
@@ -41,15 +42,11 @@ export function readCheckpoint(runDir: string): Checkpoint {
   }
   if (typeof doc !== 'object' || doc === null) throw bad('is not a checkpoint');
   if (doc.schemaVersion !== 2) throw bad(`has checkpoint version ${String(doc.schemaVersion).slice(0, 20)}; this hsm-bench reads version 2`);
-  const isText = (v: unknown) => typeof v === 'string';
-  const tokenOk = (t: TokenIdentity) =>
-    typeof t === 'object' && t !== null && ['slotId', 'slotDescription', 'label', 'serial', 'manufacturer', 'model'].every((k) => isText(t[k as keyof TokenIdentity]));
-  if (!isText(doc.runId) || !/^[\w.-]+$/.test(doc.runId) || !isText(doc.startedAt) || Number.isNaN(Date.parse(doc.startedAt))) throw bad('has no valid runId or startedAt');
-  if (typeof doc.options !== 'object' || doc.options === null) throw bad('has no options');
-  if (typeof doc.verdict !== 'object' || doc.verdict === null || Object.values(doc.verdict).some((v) => !['string', 'boolean'].includes(typeof v))) throw bad('has no valid verdict flags');
-  if (!Array.isArray(doc.tokens) || doc.tokens.length === 0 || !doc.tokens.every(tokenOk)) throw bad('has no valid token list');
-  if (!Array.isArray(doc.pinRefused) || !doc.pinRefused.every((t) => Number.isInteger(t) && t >= 0 && t < doc.tokens.length)) throw bad('has no valid pinRefused list');
-  if (!Array.isArray(doc.segments) || !doc.segments.every((g) => typeof g === 'object' && g !== null && isText(g.startedAt) && typeof g.startOffsetS === 'number')) throw bad('has no valid segments');
+  const problems = schemaProblems('checkpoint', doc);
+  if (problems.length > 0) throw bad(`does not have the shape of schemas/checkpoint.schema.json: ${problems.slice(0, 3).join('; ')}`);
+  // What a schema cannot say: a run id that is a file name, a real date, refused tokens that are tokens of the run.
+  if (!/^[\w.-]+$/.test(doc.runId) || Number.isNaN(Date.parse(doc.startedAt))) throw bad('has no valid runId or startedAt');
+  if (doc.tokens.length === 0 || !doc.pinRefused.every((t) => t < doc.tokens.length)) throw bad('has no valid token list');
   if (doc.finished === true) throw usageError(`the burn-in in ${runDir} has finished; there is nothing to resume`, 'start a new burn-in');
   return doc;
 }

@@ -1,0 +1,75 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import { packageFile } from '../version.js';
+
+/** The JSON Schemas of schemas/: every document hsm-bench writes or reads has one. */
+export type SchemaName = 'run' | 'checkpoint' | 'lab' | 'list' | 'compare' | 'lab-run';
+
+let ajv: Ajv2020 | undefined;
+
+function validator(name: SchemaName) {
+  if (!ajv) {
+    ajv = new Ajv2020({ allErrors: true, strict: false, verbose: true });
+    const dir = packageFile('schemas');
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.schema.json'))) ajv.addSchema(JSON.parse(readFileSync(`${dir}/${file}`, 'utf8')));
+  }
+  return ajv.getSchema(`https://raw.githubusercontent.com/hsm-bench/hsm-bench/main/schemas/${name}.schema.json`)!;
+}
+
+/** `/runs/1/thresholds` as `$.runs[1].thresholds`, the path a person reads in a JSON file. */
+const jsonPath = (pointer: string) =>
+  '$' +
+  pointer
+    .split('/')
+    .slice(1)
+    .map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${p.replace(/~1/g, '/').replace(/~0/g, '~')}`))
+    .join('');
+
+const shown = (v: unknown) => (JSON.stringify(v) ?? String(v)).slice(0, 60);
+
+function describe(e: ErrorObject, doc: unknown): string | undefined {
+  const path = jsonPath(e.instancePath);
+  const value = e.instancePath
+    .split('/')
+    .slice(1)
+    .reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], doc);
+  const p = e.params as Record<string, unknown>;
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const key = p.additionalProperty as string;
+      if (/^(so)?pin$/i.test(key)) return `${path}.${key}: a PIN is never written here; name where it is with pinEnv or pinFile`;
+      const known = Object.keys((e.parentSchema as { properties?: object }).properties ?? {}).filter((k) => k !== '$schema');
+      return `${path}.${key}: unknown key (known: ${known.join(', ')})`;
+    }
+    case 'required':
+      return `${path}.${p.missingProperty as string}: required`;
+    // A pattern says little to a person; the field's description says what is meant.
+    case 'pattern':
+      return `${path}: must be ${(e.parentSchema as { description?: string }).description ?? `like ${String(p.pattern)}`}, not ${shown(value)}`;
+    case 'enum':
+      return `${path}: must be one of ${(p.allowedValues as unknown[]).map((v) => String(v)).join(', ')}, not ${shown(value)}`;
+    // Which branch of a choice failed is said by the branches' own errors.
+    case 'oneOf':
+    case 'anyOf':
+    case 'if':
+      return undefined;
+    default:
+      return `${path}: ${e.message ?? 'is not valid'}, not ${shown(value)}`;
+  }
+}
+
+/** What in `doc` breaks its schema, one line per problem with its path; empty when it is valid. */
+export function schemaProblems(name: SchemaName, doc: unknown): string[] {
+  const validate = validator(name);
+  if (validate(doc)) return [];
+  const lines = [...new Set((validate.errors ?? []).map((e) => describe(e, doc)).filter((d): d is string => d !== undefined))];
+  // The branches of a choice at one path read as one line: `must be number or object, not "x"`.
+  const merged = new Map<string, string>();
+  for (const line of lines) {
+    const m = /^(.*?): must be (.*), not (.*)$/.exec(line);
+    const key = m ? `${m[1]}\u0000${m[3]}` : line;
+    const before = merged.get(key);
+    merged.set(key, before && m ? before.replace(/, not .*$/, ` or ${m[2]}, not ${m[3]}`) : line);
+  }
+  return [...merged.values()];
+}

@@ -1,0 +1,48 @@
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { schemaProblems, type SchemaName } from '../src/result/schemas.js';
+import { runCli, runDirOf, tempDir } from './helpers/cli.js';
+
+const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
+const SCHEMAS = new URL('../schemas/', import.meta.url).pathname;
+const env = { HSM_BENCH_WORKSPACE: tempDir('schemas-ws') };
+
+describe('JSON Schemas (schemas/)', () => {
+  it('each has a URL $id, and each document schema pins its schemaVersion', () => {
+    for (const file of readdirSync(SCHEMAS)) {
+      const schema = JSON.parse(readFileSync(join(SCHEMAS, file), 'utf8'));
+      expect(schema.$id).toBe(`https://raw.githubusercontent.com/hsm-bench/hsm-bench/main/schemas/${file}`);
+      if (file !== 'lab.schema.json') expect(schema.properties.schemaVersion.const).toBeGreaterThanOrEqual(1);
+    }
+  });
+
+  it('real outputs validate: run.json, checkpoint.json, list, compare and run --json', () => {
+    const expectValid = (name: SchemaName, doc: unknown) => expect(schemaProblems(name, doc), name).toEqual([]);
+    const out = tempDir('schemas');
+    const scale = runCli(['scale', '--alg', 'p256', '--tokens', '1,2', '--repeat', '2', '--signatures-per-token', '60', '--json', '--out', out], env);
+    expect(scale.status).toBe(0);
+    expectValid('run', JSON.parse(scale.stdout));
+    const burnIn = runCli(['burn-in', '--alg', 'p256', '--tokens', '1', '--signatures', '100', '--out', out], env);
+    expect(burnIn.status).toBe(0);
+    const dir = runDirOf(burnIn);
+    expectValid('run', JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')));
+    expectValid('checkpoint', JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8')));
+    const list = runCli(['list', '--mechanisms', '--keys', '--json'], env);
+    expect(list.status).toBe(0);
+    expectValid('list', JSON.parse(list.stdout));
+    const compare = runCli(['compare', join(FIXTURES, 'run-rsa2048'), join(FIXTURES, 'run-rsa2048'), '--json']);
+    expectValid('compare', JSON.parse(compare.stdout));
+    const lab = join(out, 'lab.json');
+    writeFileSync(lab, JSON.stringify({ out, runs: [{ name: 'one', alg: 'p256', tokens: [1], signaturesPerToken: 20, thresholds: { maxFailures: 0 } }] }));
+    const run = runCli(['run', '--config', lab, '--json'], env);
+    expect(run.status).toBe(0);
+    expectValid('lab-run', JSON.parse(run.stdout));
+    for (const f of ['run-rsa2048', 'run-bp256']) expectValid('run', JSON.parse(readFileSync(join(FIXTURES, f, 'run.json'), 'utf8')));
+    expectValid('lab', JSON.parse(readFileSync(join(FIXTURES, 'lab-example.json'), 'utf8')));
+  }, 120_000);
+
+  it('a malformed document is described path by path', () => {
+    expect(schemaProblems('run', { schemaVersion: 2, runId: 7 })).toEqual(expect.arrayContaining(['$.runId: must be string, not 7', '$.tokens: required']));
+  });
+});
