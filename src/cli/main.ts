@@ -12,6 +12,7 @@ import { listCommand } from './list.js';
 import { reportCommand } from './report.js';
 import { runCommand } from './run.js';
 import { scaleCommand } from './scale.js';
+import { trendCommand } from './trend.js';
 
 /**
  * Option values that commander quotes back in its messages ("unknown option '--pin=…'") are cut off: whatever
@@ -40,6 +41,7 @@ const program = new Command('hsm-bench')
   .addCommand(keysCommand())
   .addCommand(reportCommand())
   .addCommand(compareCommand())
+  .addCommand(trendCommand())
   .addCommand(runCommand());
 // Every (sub)command turns its parse errors into a CommanderError that fail() maps to exit 2, and writes its
 // messages through the redaction.

@@ -1,5 +1,6 @@
 import { csvField } from '../record/records-csv.js';
 import type { RunResult } from '../result/run-result.js';
+import { firmwareOf, moduleOf } from './trend.js';
 
 export const SUMMARY_COLUMNS = [
   'algorithm',
@@ -18,11 +19,17 @@ export const SUMMARY_COLUMNS = [
   'p90Ms',
   'p99Ms',
   'maxMs',
+  // Last, so that the summaries of many nightly runs stack into one table: which run, when, with which module and firmware.
+  'runId',
+  'startedAt',
+  'module',
+  'firmware',
 ];
 
 /** One row per configuration and token (its index in run.json's tokens), then the configuration's total as token "all". */
 export function renderSummaryCsv(r: RunResult): string {
   const rows: (string | number | null | undefined)[][] = [];
+  const run = [r.runId, r.startedAt, moduleOf(r), firmwareOf(r)];
   for (const c of r.configurations) {
     for (const t of c.perToken) {
       rows.push([
@@ -42,6 +49,7 @@ export function renderSummaryCsv(r: RunResult): string {
         t.latencyMs?.p90,
         t.latencyMs?.p99,
         t.latencyMs?.max,
+        ...run,
       ]);
     }
     rows.push([
@@ -61,6 +69,7 @@ export function renderSummaryCsv(r: RunResult): string {
       c.latencyMs?.p90,
       c.latencyMs?.p99,
       c.latencyMs?.max,
+      ...run,
     ]);
   }
   return [SUMMARY_COLUMNS.join(','), ...rows.map((row) => row.map((v) => csvField(v === null || v === undefined ? '' : String(v))).join(','))].join('\n') + '\n';

@@ -3,7 +3,7 @@ import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 import { packageFile } from '../version.js';
 
 /** The JSON Schemas of schemas/: every document hsm-bench writes or reads has one. */
-export type SchemaName = 'run' | 'checkpoint' | 'lab' | 'list' | 'compare' | 'lab-run';
+export type SchemaName = 'run' | 'checkpoint' | 'lab' | 'list' | 'compare' | 'lab-run' | 'trend';
 
 let ajv: Ajv2020 | undefined;
 

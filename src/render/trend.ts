@@ -1,0 +1,85 @@
+import type { ChartConfiguration } from 'chart.js';
+import { csvField } from '../record/records-csv.js';
+import type { RunResult } from '../result/run-result.js';
+import { latencyRange, throughputRange } from '../stats/repetitions.js';
+
+/** One run's figures for one configuration: a point of the nightly history. */
+export interface TrendPoint {
+  runId: string;
+  startedAt: string;
+  module: string;
+  firmware: string;
+  host: string;
+  tokens: number;
+  throughputPerS: number;
+  throughputMin: number;
+  throughputMax: number;
+  p99Ms: number | null;
+  signaturesFailed: number;
+}
+
+/** What changed between nightly runs that explains a step in the line: the module and the tokens' firmware. */
+export const firmwareOf = (r: RunResult) => [...new Set(r.tokens.map((t) => `${t.model} ${t.firmwareVersion}`))].join('; ');
+export const moduleOf = (r: RunResult) => `${r.module.libraryDescription} ${r.module.libraryVersion ?? ''}`.trim();
+
+/** The history: every configuration of every run, oldest run first. */
+export function trendPoints(runs: readonly RunResult[]): TrendPoint[] {
+  return [...runs]
+    .sort((a, b) => a.startedAt.localeCompare(b.startedAt))
+    .flatMap((r) =>
+      r.configurations.map((c) => {
+        const t = throughputRange(c);
+        return {
+          runId: r.runId,
+          startedAt: r.startedAt,
+          module: moduleOf(r),
+          firmware: firmwareOf(r),
+          host: `${r.host.hostname} (${r.host.cpuCount} × ${r.host.cpuModel})`,
+          tokens: c.tokens,
+          throughputPerS: c.throughputPerS,
+          throughputMin: t.min,
+          throughputMax: t.max,
+          p99Ms: latencyRange(c, 'p99')?.median ?? null,
+          signaturesFailed: c.signaturesFailed,
+        };
+      }),
+    );
+}
+
+export const TREND_COLUMNS = ['startedAt', 'runId', 'tokens', 'throughputPerS', 'throughputMin', 'throughputMax', 'p99Ms', 'signaturesFailed', 'module', 'firmware', 'host'] as const;
+
+export function renderTrendCsv(points: readonly TrendPoint[]): string {
+  const line = (values: (string | number | null)[]) => values.map((v) => csvField(v === null ? '' : String(v))).join(',');
+  return [TREND_COLUMNS.join(','), ...points.map((p) => line(TREND_COLUMNS.map((k) => p[k])))].join('\n') + '\n';
+}
+
+const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
+
+/** Throughput (left axis) and p99 (right axis, dashed) per configuration, one point per run in date order. */
+export function trendChart(points: readonly TrendPoint[], title: string): ChartConfiguration {
+  const runs = [...new Set(points.map((p) => p.runId))];
+  const counts = [...new Set(points.map((p) => p.tokens))].sort((a, b) => a - b);
+  const series = (n: number, value: (p: TrendPoint) => number | null) => runs.map((id) => points.find((p) => p.runId === id && p.tokens === n)).map((p) => (p ? value(p) : null));
+  return {
+    type: 'line',
+    data: {
+      labels: runs.map((id) =>
+        points
+          .find((p) => p.runId === id)!
+          .startedAt.slice(0, 16)
+          .replace('T', ' '),
+      ),
+      datasets: counts.flatMap((n, i) => [
+        { label: `${n} token${n > 1 ? 's' : ''}: sig/s`, data: series(n, (p) => p.throughputPerS), borderColor: PALETTE[i % PALETTE.length], yAxisID: 'throughput', spanGaps: true },
+        { label: `${n} token${n > 1 ? 's' : ''}: p99 ms`, data: series(n, (p) => p.p99Ms), borderColor: PALETTE[i % PALETTE.length], borderDash: [6, 4], yAxisID: 'p99', spanGaps: true },
+      ]),
+    },
+    options: {
+      plugins: { title: { display: true, text: title, font: { size: 18 } }, legend: { display: true } },
+      scales: {
+        throughput: { type: 'linear', position: 'left', beginAtZero: true, title: { display: true, text: 'signatures/s (median)' } },
+        p99: { type: 'linear', position: 'right', beginAtZero: true, title: { display: true, text: 'p99 latency (ms)' }, grid: { drawOnChartArea: false } },
+      },
+    },
+  };
+}

@@ -1,0 +1,60 @@
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseCsvLine } from '../src/record/records-csv.js';
+import { TREND_COLUMNS, trendPoints } from '../src/render/trend.js';
+import type { RunResult } from '../src/result/run-result.js';
+import { schemaProblems } from '../src/result/schemas.js';
+import { runCli, tempDir } from './helpers/cli.js';
+
+const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
+const fixture = (): RunResult => JSON.parse(readFileSync(join(FIXTURES, 'run-rsa2048', 'run.json'), 'utf8'));
+
+/** Three nightly runs made from the fixture: dates out of order on the command line, a firmware change on the third. */
+function nights(): string[] {
+  const root = tempDir('nights');
+  return [
+    ['2026-11-03T02:00:00.000Z', 0.9, '1.1'],
+    ['2026-11-01T02:00:00.000Z', 1.0, '1.0'],
+    ['2026-11-02T02:00:00.000Z', 1.02, '1.0'],
+  ].map(([at, factor, firmware], i) => {
+    const dir = join(root, `night-${i}`);
+    cpSync(join(FIXTURES, 'run-rsa2048'), dir, { recursive: true });
+    const r = fixture();
+    r.runId = `night-${i}`;
+    r.startedAt = at as string;
+    r.tokens.forEach((t) => (t.firmwareVersion = firmware as string));
+    r.configurations.forEach((c) => (c.throughputPerS = Math.round(c.throughputPerS * (factor as number) * 100) / 100));
+    writeFileSync(join(dir, 'run.json'), JSON.stringify(r));
+    return dir;
+  });
+}
+
+describe('hsm-bench trend', () => {
+  it('orders runs by date and gives one point per run and configuration, with module and firmware', () => {
+    const base = fixture();
+    const later = { ...base, runId: 'later', startedAt: '2099-01-01T00:00:00.000Z' };
+    const points = trendPoints([later, base]);
+    expect(points.map((p) => p.runId)).toEqual([...base.configurations.map(() => base.runId), ...base.configurations.map(() => 'later')]);
+    expect(points[0]!.firmware).toContain(base.tokens[0]!.firmwareVersion);
+    expect(points[0]!.p99Ms).toBe(base.configurations[0]!.latencyMs!.p99);
+  });
+
+  it('writes trend.csv and trend.png in a folder of its own and prints the history; refuses mixed algorithms', () => {
+    const out = join(tempDir('trend'), 'out');
+    const r = runCli(['trend', ...nights(), '--out', out]);
+    expect(r.status).toBe(0);
+    const lines = r.stdout.split('\n').filter((l) => /night-\d/.test(l));
+    expect(lines.map((l) => /night-\d/.exec(l)![0])).toEqual(['night-1', 'night-1', 'night-2', 'night-2', 'night-0', 'night-0']);
+    const [head, ...rows] = readFileSync(join(out, 'trend.csv'), 'utf8').trim().split('\n').map(parseCsvLine);
+    expect(head).toEqual([...TREND_COLUMNS]);
+    expect(rows).toHaveLength(6);
+    expect(rows[4]![TREND_COLUMNS.indexOf('firmware')]).toMatch(/1\.1/);
+    expect(existsSync(join(out, 'trend.png'))).toBe(true);
+    const json = runCli(['trend', ...nights(), '--out', out, '--json']);
+    expect(schemaProblems('trend', JSON.parse(json.stdout))).toEqual([]);
+    const mixed = runCli(['trend', join(FIXTURES, 'run-rsa2048'), join(FIXTURES, 'run-bp256'), '--out', out]);
+    expect(mixed.status).toBe(2);
+    expect(mixed.stderr).toMatch(/a trend follows one/);
+  });
+});
