@@ -8,7 +8,7 @@ import { renderBurnInSummary } from '../render/burn-in-summary.js';
 import { finishRun } from './run-pipeline.js';
 import { pinSource } from './scale.js';
 import { isInteractive, Progress } from './terminal.js';
-import { addSigningOptions } from './signing-options.js';
+import { addOutputOptions, addSigningOptions, EXIT_CODES_HELP } from './signing-options.js';
 import { addTokenOptions } from './token-options.js';
 import { addVerdictOptions, verdictPlan, type VerdictFlags } from './verdict-options.js';
 
@@ -45,8 +45,17 @@ export function burnInCommand(): Command {
     .option('--give-up-after <time>', 'a token failing this long is marked lost; the others go on', '10m')
     .option('--progress-interval <time>', 'off a terminal, one progress line this often', '60s')
     .option('--resume <run-dir>', 'continue a burn-in that was killed, from its checkpoint and records');
-  return addVerdictOptions(addTokenOptions(command)).action(
-    async (o: BurnInOptions & VerdictFlags & { alg?: string; pinEnv: string; pinFile?: string; json?: boolean; resume?: string }, command: Command) => {
+  addOutputOptions(command);
+  return addVerdictOptions(addTokenOptions(command), { efficiency: false })
+    .addHelpText(
+      'after',
+      `
+Examples:
+  hsm-bench burn-in --alg rsa2048 --tokens 8 --signatures 1000000 --give-up-after 10m
+  hsm-bench burn-in --resume reports/20261127-220000-burnin-rsa2048      after a crash or a reboot
+${EXIT_CODES_HELP}`,
+    )
+    .action(async (o: BurnInOptions & VerdictFlags & { alg?: string; pinEnv: string; pinFile?: string; json?: boolean; resume?: string }, command: Command) => {
       const { resume } = o;
       if (resume !== undefined) {
         // A resume continues the run as it was planned (its checkpoint holds the plan): a flag that would change
@@ -94,6 +103,5 @@ export function burnInCommand(): Command {
       const ui = new Progress(isInteractive(), plan.progressIntervalMs);
       const outcome = await runBurnIn(options, flags, pinSource(o), ui, resumed);
       await finishRun(`burn-in-${outcome.result.algorithm.id}`, outcome, verdict, { json: o.json, junit: flags.junit }, renderBurnInSummary, ui);
-    },
-  );
+    });
 }

@@ -8,7 +8,7 @@ import { readReference } from '../render/reference.js';
 import { renderScaleTable } from '../render/terminal-table.js';
 import type { PinSource } from '../secrets/pin.js';
 import { finishRun } from './run-pipeline.js';
-import { addSigningOptions } from './signing-options.js';
+import { addOutputOptions, addSigningOptions, EXIT_CODES_HELP } from './signing-options.js';
 import { isInteractive, Progress } from './terminal.js';
 import { addTokenOptions } from './token-options.js';
 import { addVerdictOptions, verdictPlan, type VerdictFlags } from './verdict-options.js';
@@ -19,17 +19,28 @@ export function scaleCommand(): Command {
     .option('--tokens <counts>', 'configurations: numbers of tokens signing at once', '1,2,4,8')
     .option('--signatures-per-token <count>', 'stop each configuration after this many signatures per token (default 1000)')
     .option('--duration <time>', 'stop each configuration after this time instead (e.g. 30s, 5m, 2h)')
-    .option('--repeat <count>', 'measure each configuration this many times, interleaved; results are medians with their spread (default 1)')
-    .option('--reference <file>', 'published results to set beside yours in report.md and the throughput chart');
-  return addVerdictOptions(addTokenOptions(command)).action(async (options: ScaleOptions & VerdictFlags & { pinEnv: string; pinFile?: string; json?: boolean; reference?: string }) => {
-    if (options.alg === undefined) throw usageError("required option '--alg <alg>' not specified", `use one of: ${ALGORITHMS.map((a) => a.id).join(', ')}`);
-    const plan = scalePlan(options);
-    const verdict = verdictPlan(options, { tokenCounts: plan.tokenCounts, algorithmId: plan.algorithm.id, plan: planOf(plan) }, (line) => process.stderr.write(`${line}\n`));
-    const reference = options.reference ? readReference(options.reference) : undefined;
-    const ui = new Progress();
-    const outcome = await runScale(plan, pinSource(options), ui);
-    await finishRun(plan.algorithm.id, outcome, verdict, { ...options, reference }, renderScaleTable, ui);
-  });
+    .option('--repeat <count>', 'measure each configuration this many times, interleaved; results are medians with their spread', '1');
+  addOutputOptions(command).option('--reference <file>', 'published results to set beside yours in report.md and the throughput chart');
+  return addVerdictOptions(addTokenOptions(command))
+    .addHelpText(
+      'after',
+      `
+Examples:
+  hsm-bench scale --alg rsa2048 --tokens 1,2,4,8                 on hsm-bench's own SoftHSM2 tokens
+  hsm-bench scale --module /usr/lib/x86_64-linux-gnu/opensc-pkcs11.so --alg bp256 --tokens 1,2,4,8 --duration 30s
+                                          (the PIN from HSM_BENCH_PIN, --pin-file, or a prompt; never a flag)
+  hsm-bench scale --alg p256 --tokens 1,2 --repeat 3 --duration 2s --baseline baseline --junit junit.xml
+${EXIT_CODES_HELP}`,
+    )
+    .action(async (options: ScaleOptions & VerdictFlags & { pinEnv: string; pinFile?: string; json?: boolean; reference?: string }) => {
+      if (options.alg === undefined) throw usageError("required option '--alg <alg>' not specified", `use one of: ${ALGORITHMS.map((a) => a.id).join(', ')}`);
+      const plan = scalePlan(options);
+      const verdict = verdictPlan(options, { tokenCounts: plan.tokenCounts, algorithmId: plan.algorithm.id, plan: planOf(plan) }, (line) => process.stderr.write(`${line}\n`));
+      const reference = options.reference ? readReference(options.reference) : undefined;
+      const ui = new Progress();
+      const outcome = await runScale(plan, pinSource(options), ui);
+      await finishRun(plan.algorithm.id, outcome, verdict, { ...options, reference }, renderScaleTable, ui);
+    });
 }
 
 /** Where a run's PIN comes from: the flags, and a masked prompt only when a person is at the terminal. */

@@ -1,16 +1,32 @@
 import { Command } from 'commander';
+import { ExitCode } from '../errors.js';
 import { ALGORITHMS } from '../pkcs11/algorithms.js';
 
-/** The signing flags of scale and burn-in; `warmup` differs: scale warms up by default, a burn-in does not need to. */
+/** The measurement flags of scale and burn-in; `warmup` differs: scale warms up by default, a burn-in does not need to. */
 export function addSigningOptions(command: Command, warmupDefault: string): Command {
   return command
-    .option('--alg <alg>', `key algorithm: ${ALGORITHMS.map((a) => a.id).join(', ')}`)
-    .option('--mechanism <mechanism>', 'pkcs1 (default) or pss for RSA; ecdsa for EC')
+    .optionsGroup('Measurement:')
+    .option('--alg <alg>', `(required) key algorithm: ${ALGORITHMS.map((a) => a.id).join(', ')}`)
+    .option('--mechanism <mechanism>', 'pkcs1 or pss for RSA; ecdsa for EC (default: pkcs1 / ecdsa)')
     .option('--warmup <count>', 'signatures per token before the measured window, not counted', warmupDefault)
     .option('--threads-per-token <count>', 'sessions signing at once on each token', '1')
     .option('--verify <mode>', 'host verification: all, none, or a sample rate such as 0.01', 'all')
     .option('--verify-threads <count>', 'threads that verify signatures beside the signers (default: the cores but one)')
-    .option('--key-label <label>', 'label of the key pair to sign with (default hsm-bench-<alg>)')
-    .option('--out <dir>', 'parent folder of the run directory', 'reports')
-    .option('--json', 'print run.json to stdout instead of the table or summary');
+    .option('--key-label <label>', 'label of the key pair to sign with (default: hsm-bench-<alg>)');
 }
+
+/** Where results go: the run directory's parent, and run.json on stdout instead of the table. */
+export function addOutputOptions(command: Command): Command {
+  return command.optionsGroup('Output:').option('--out <dir>', 'parent folder of the run directory', 'reports').option('--json', 'print run.json to stdout instead of the table or summary');
+}
+
+/** The exit codes, as README.md lists them: at the end of every signing command's --help. */
+export const EXIT_CODES_HELP = `
+Exit codes:
+  ${ExitCode.ok}  everything passed (an inconclusive check does not fail)
+  ${ExitCode.usage}  bad input (a flag, a file): nothing was signed
+  ${ExitCode.setup}  set-up failed (module, tokens, PIN, keys, a file that cannot be written)
+  ${ExitCode.signaturesFailed}  signatures failed or a worker stopped
+  ${ExitCode.thresholdFailed}  a threshold or the baseline failed
+  ${ExitCode.interrupted}  interrupted (Ctrl-C): results are partial
+  (${ExitCode.internal}  a bug: run again with HSM_BENCH_DEBUG=1 and report the stack trace)`;

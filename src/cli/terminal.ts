@@ -1,3 +1,4 @@
+import ciInfo from 'ci-info';
 import ora, { type Ora } from 'ora';
 
 /**
@@ -8,8 +9,11 @@ export function isInteractive(): boolean {
   return Boolean(process.stderr.isTTY && (process.stderr.columns ?? 0) > 0 && !inCi());
 }
 
-/** CI=true, CI=1 … count as CI; CI=false, CI=0 and an empty CI do not (some CI systems set it so locally). */
-const inCi = () => process.env.CI !== undefined && !/^(|0|false|no)$/i.test(process.env.CI.trim());
+/**
+ * CI as ci-info (a maintained library) detects it: CI or a CI vendor's own variables (GitHub Actions, GitLab,
+ * Jenkins, …), except where CI=false says otherwise.
+ */
+const inCi = () => ciInfo.isCI;
 
 /** NO_COLOR (no-color.org): any non-empty value turns colour off, the spinner's included. */
 const noColor = () => Boolean(process.env.NO_COLOR);

@@ -17,6 +17,7 @@ export interface TokenOptions {
 
 export function addTokenOptions(command: Command): Command {
   return command
+    .optionsGroup('Tokens:')
     .addOption(new Option('--module <path>', "PKCS#11 module of your tokens (default: hsm-bench's embedded SoftHSM2 tokens)").env('HSM_BENCH_MODULE'))
     .option('--slots <ids>', 'use only these slot ids, in this order (see hsm-bench list)')
     .option('--serials <serials>', 'use only the tokens with these serials (exact), in this order')
@@ -24,7 +25,7 @@ export function addTokenOptions(command: Command): Command {
     .option('--token-uri <uri>', "use only tokens matching this RFC 7512 URI, e.g. 'pkcs11:token=Pico-HSM%20(UserPIN);slot-id=4'")
     .option('--pin-env <var>', 'environment variable holding the user PIN', 'HSM_BENCH_PIN')
     .option('--pin-file <path>', 'file holding the user PIN')
-    .option('--workspace <dir>', 'where the embedded SoftHSM2 tokens live (env HSM_BENCH_WORKSPACE)', defaultWorkspace());
+    .addOption(new Option('--workspace <dir>', 'where the embedded SoftHSM2 tokens live').env('HSM_BENCH_WORKSPACE').default(defaultWorkspace()));
 }
 
 /** The module to open and how to get the PIN: the embedded workspace's own, or the user's (read only when needed). */

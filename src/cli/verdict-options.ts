@@ -1,6 +1,6 @@
 import { accessSync, constants, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { usageError, writeError } from '../errors.js';
 import { renderComparisonTable, renderThresholdChecks } from '../render/verdict-tables.js';
 import { readRunJson } from '../result/run-directory.js';
@@ -12,16 +12,19 @@ import { checkThresholdsFitPlan, parseThresholds, type VerdictFlags } from '../v
 export type { VerdictFlags };
 import type { JudgedRun, VerdictPlan } from '../verdict/verdict.js';
 
-export function addVerdictOptions(command: Command): Command {
-  return command
+/** The CI flags; a burn-in has one configuration, so no scaling efficiency to check. */
+export function addVerdictOptions(command: Command, o: { efficiency: boolean } = { efficiency: true }): Command {
+  command
+    .optionsGroup('CI checks:')
     .option('--max-failures <count>', 'fail (exit 5) if more signatures than this fail')
     .option('--min-throughput <rate>', 'fail below this many signatures/s: one number for the largest configuration, or TOKENS:RATE,…')
-    .option('--max-p99 <ms>', 'fail if any configuration has a p99 latency above this')
-    .option('--min-efficiency <ratio>', 'fail if any configuration scales below this efficiency (needs a 1-token configuration)')
+    .option('--max-p99 <ms>', 'fail if any configuration has a p99 latency above this');
+  if (o.efficiency) command.option('--min-efficiency <ratio>', 'fail if any configuration scales below this efficiency (needs a 1-token configuration)');
+  return command
     .option('--strict-latency', 'let latency gates fail even on too few signatures (under 1000) or too short a window (under 2 s)')
     .option('--baseline <run>', 'compare with an earlier run (directory or run.json); fail on a regression beyond the noise')
     .option('--max-regression <pct>', 'allowed throughput drop / latency rise against the baseline, in % (default 10)')
-    .option('--baseline-missing <action>', "when --baseline does not exist: 'fail' (exit 2) or 'warn' (run without it)", 'fail')
+    .addOption(new Option('--baseline-missing <action>', 'when --baseline does not exist: fail (exit 2), or warn and run without it').choices(['fail', 'warn']).default('fail'))
     .option('--save-baseline <dir>', "after a run that passed its checks, write its run.json into this folder (the next runs' --baseline)")
     .option('--force', 'compare with the baseline even if tokens, algorithm or plan differ')
     .option('--junit <file>', 'write a JUnit XML report of configurations, thresholds and baseline checks');

@@ -10,6 +10,7 @@ import type { RunResult } from '../result/run-result.js';
 import type { PinSource } from '../secrets/pin.js';
 import { ConfigurationStats } from '../stats/configuration-stats.js';
 import { summarizeConfiguration } from '../stats/summarize.js';
+import { planLine, tokenLine } from '../render/describe-run.js';
 import { RunControl } from './control.js';
 import { plural } from '../render/plural.js';
 import { Interruption } from './interruption.js';
@@ -134,6 +135,8 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
     ui.log(
       `burn-in ${runId}: ${plural(tokenCount, 'token')}, ${target !== null ? `${target} successful signatures` : `${hms(plan.stop.kind === 'duration' ? durationMs(plan.stop.durationNs) / 1000 : 0)}`}; records in ${join(dir, RECORDS_FILE)}`,
     );
+    ui.log(`tokens:  ${tokenLine(result(false))}`);
+    ui.log(`plan:    ${planLine(result(false))}`);
     // Rates count successes; the line goes on (from a timer) while every worker waits for its token to come back.
     const showProgress = () => {
       const nowMs = Date.now();

@@ -5,6 +5,7 @@ import type { PinSource } from '../secrets/pin.js';
 import { combineRepetitions } from '../stats/repetitions.js';
 import { summarizeConfiguration } from '../stats/summarize.js';
 import { RunControl } from './control.js';
+import { planLine, tokenLine } from '../render/describe-run.js';
 import { plural } from '../render/plural.js';
 import { Interruption } from './interruption.js';
 import type { RunPlan } from './plan.js';
@@ -35,6 +36,9 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunUi): 
     const configurations = () => [...measured.values()].map(combineRepetitions);
     // Until the plan is done, run.json says the run is interrupted: a kill -9 leaves a run that reads as partial.
     const result = (done: boolean) => buildRunResult({ command: 'scale', runId, startedAt }, plan, setup, configurations(), !done || interruption.requested);
+    // What will run, before the first signature (on stderr): a long run is seen to be the intended one at once.
+    ui.log(`tokens:  ${tokenLine(result(false))}`);
+    ui.log(`plan:    ${planLine(result(false))}`);
     // Repetitions are interleaved (1, 2, 4, 8, then 1, 2, 4, 8 again …): drift in the host or the tokens hits every configuration alike.
     for (let repetition = 1; repetition <= plan.repeat && !interruption.requested; repetition++) {
       for (const tokenCount of plan.tokenCounts) {

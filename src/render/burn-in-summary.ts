@@ -1,8 +1,8 @@
-import Table from 'cli-table3';
 import type { RunResult } from '../result/run-result.js';
 import { ExitCode } from '../errors.js';
 import { exitCodeFor, type JudgedRun } from '../verdict/verdict.js';
 import { backendLine, configurationName, fixed, planLine, tokenLine } from './describe-run.js';
+import { fitTable } from './fit-table.js';
 import { plural } from './plural.js';
 
 /** The seed's burn-in summary (start, stop, elapsed, tests performed, tests failed) with what it lacked. */
@@ -10,13 +10,10 @@ export function renderBurnInSummary(r: RunResult, judged: JudgedRun): string {
   const c = r.configurations[0]!;
   const performed = c.signaturesOk + c.signaturesFailed;
   const issueOf = (token: number) => c.workerIssues.find((i) => i.token === token);
-  const table = new Table({
-    head: ['Slot', 'Token', 'Serial', 'Signatures', 'Failed', 'Signatures/s', 'p50 (ms)', 'p99 (ms)', 'Longest gap (s)', 'Outages (s)', 'State'],
-    style: { head: [], border: [] },
-  });
-  for (const t of c.perToken) {
+  const head = ['Slot', 'Token', 'Serial', 'Signatures', 'Failed', 'Signatures/s', 'p50 (ms)', 'p99 (ms)', 'Longest gap (s)', 'Outages (s)', 'State'];
+  const rows = c.perToken.map((t) => {
     const issue = issueOf(t.token);
-    table.push([
+    return [
       t.slotId,
       t.label,
       t.serial,
@@ -28,8 +25,8 @@ export function renderBurnInSummary(r: RunResult, judged: JudgedRun): string {
       fixed(t.longestGapMs / 1000, 3),
       `${t.outages} (${fixed(t.outageS, 1)})`,
       issue ? issue.message : t.stillFailingS !== null ? `failing for ${fixed(t.stillFailingS, 1)} s` : 'ok',
-    ]);
-  }
+    ];
+  });
   // The verdict is the run's exit code in words: one judgement, the same as the exit code and the JUnit file.
   const failed = `${plural(c.signaturesFailed, 'signature')} failed${c.workerIssues.length > 0 ? `, ${plural(c.workerIssues.length, 'worker issue')}` : ''}`;
   const verdict = {
@@ -49,7 +46,7 @@ export function renderBurnInSummary(r: RunResult, judged: JudgedRun): string {
       `signatures performed: ${performed}; failed: ${c.signaturesFailed}; verified on the host: ${c.signaturesVerified}; throughput ${fixed(c.throughputPerS, 2)}/s`,
       `latency (ms): p50 ${fixed(c.latencyMs?.p50, 2)}, p90 ${fixed(c.latencyMs?.p90, 2)}, p99 ${fixed(c.latencyMs?.p99, 2)}, max ${fixed(c.latencyMs?.max, 2)}`,
       ...(failures.length > 0 ? [`failures by status: ${failures.map(([k, n]) => `${k} ×${n}`).join(', ')}`] : []),
-      table.toString(),
+      fitTable(head, rows),
       `verdict: ${verdict}`,
     ].join('\n') + '\n'
   );

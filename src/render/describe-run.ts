@@ -23,7 +23,13 @@ export function planLine(r: RunResult): string {
   return `${stop}, ${p.warmupSignaturesPerToken} warm-up, ${plural(p.threadsPerToken, 'thread')} per token, ${verify}${repeat}`;
 }
 
-export const tokenLine = (r: RunResult) => r.tokens.map((t) => `${t.label} (${t.model}, serial ${t.serial}, slot ${t.slotId})`).join(', ');
+/** The run's tokens on one line: each one when there are a few, else the count, the first and last, the models and the slots. */
+export function tokenLine(r: Pick<RunResult, 'tokens'>): string {
+  const t = r.tokens;
+  if (t.length <= 4) return t.map((x) => `${x.label} (${x.model}, serial ${x.serial}, slot ${x.slotId})`).join(', ');
+  const models = [...new Set(t.map((x) => x.model))].join(', ');
+  return `${t.length} tokens, ${t[0]!.label} … ${t[t.length - 1]!.label} (${models}; slots ${t[0]!.slotId} … ${t[t.length - 1]!.slotId})`;
+}
 
 /** A worker issue as a sentence: the token by its slot (labels repeat), the thread where there are several. */
 export const workerIssueText = (r: RunResult, i: ConfigurationResult['workerIssues'][number]) =>

@@ -1,0 +1,19 @@
+import Table from 'cli-table3';
+
+type Cell = string | number;
+
+/**
+ * A table for the terminal: the usual grid where it fits the terminal's width, else one block per row with a
+ * "column: value" line each, which reads at any width (a 170-column grid wrapped into a 100-column terminal does
+ * not). Off a terminal (a pipe, a file, CI) the grid is always used: nothing wraps there.
+ */
+export function fitTable(head: string[], rows: Cell[][], columns = process.stdout.isTTY ? process.stdout.columns : undefined): string {
+  // An empty style keeps cli-table3 from writing colour codes into pipes and files.
+  const table = new Table({ head, style: { head: [], border: [] } });
+  table.push(...rows.map((r) => r.map(String)));
+  const grid = table.toString();
+  const width = Math.max(...grid.split('\n').map((l) => l.length));
+  if (columns === undefined || columns <= 0 || width <= columns) return grid;
+  const label = Math.max(...head.slice(1).map((h) => h.length));
+  return rows.map((r) => [String(r[0]), ...head.slice(1).map((h, i) => `  ${h.padEnd(label)}  ${String(r[i + 1])}`)].join('\n')).join('\n\n');
+}
