@@ -150,11 +150,15 @@ describe('gates on the command line', () => {
     expect(run.configurations[1]!.repetitions).toHaveLength(3);
     expect(run.host.loadAverage).toHaveLength(3);
 
-    const plain = nightly(20);
+    const plain = nightly(20, ['--junit', join(out, 'plain.xml')]);
     expect(plain.status).toBe(0);
     expect(plain.stdout).toMatch(/against the baseline/);
-    const slower = nightly(26);
+    const slower = nightly(26, ['--junit', join(out, 'slower.xml')]);
     expect(slower.status).toBe(5);
     expect(slower.stdout).toMatch(/REGRESSION: throughput -\d+/);
+    // Two nights of the same plan: the same test names, whatever was measured (CI keeps each one's history).
+    const names = (file: string) => [...readFileSync(file, 'utf8').matchAll(/<testcase classname="([^"]*)" name="([^"]*)"/g)].map((m) => `${m[1]}/${m[2]}`);
+    expect(names(join(out, 'slower.xml'))).toEqual(names(join(out, 'plain.xml')));
+    expect(names(join(out, 'plain.xml'))).toContain('hsm-bench.p256/p256.tokens-2.baseline.throughput');
   }, 120_000);
 });
