@@ -120,17 +120,18 @@ describe('SpillFile', () => {
 });
 
 describe('ReconnectBackoff', () => {
-  it('doubles from 100 ms to 2 s, starts over after a success, and gives up after --give-up-after', () => {
+  it('reconnects at once, then waits from 100 ms doubling to 2 s, starts over after a success, and gives up after --give-up-after', () => {
     const b = new ReconnectBackoff(10_000);
     const ms = (n: number) => BigInt(n) * 1_000_000n;
     b.failed(ms(0));
-    const waits = [0, 100, 300, 700, 1500, 3500, 5500].map((t) => b.next(ms(t)));
-    expect(waits).toEqual([100, 200, 400, 800, 1600, 2000, 2000].map((waitMs) => ({ waitMs })));
+    const waits = [0, 0, 100, 300, 700, 1500, 3500, 5500].map((t) => b.next(ms(t)));
+    expect(waits).toEqual([0, 100, 200, 400, 800, 1600, 2000, 2000].map((waitMs) => ({ waitMs })));
     // The last wait is cut to what is left before giving up.
     expect(b.next(ms(9500))).toEqual({ waitMs: 500 });
     expect(b.next(ms(10_000))).toEqual({ gaveUp: 'lost after failing for 10.0 s (--give-up-after)' });
     b.succeeded();
     b.failed(ms(20_000));
+    expect(b.next(ms(20_000))).toEqual({ waitMs: 0 });
     expect(b.next(ms(20_000))).toEqual({ waitMs: 100 });
   });
 });

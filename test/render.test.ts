@@ -4,7 +4,7 @@ import { loadImage, createCanvas } from 'canvas';
 import { describe, expect, it } from 'vitest';
 import { parseCsvLine } from '../src/record/records-csv.js';
 import { compareThroughput } from '../src/render/comparison.js';
-import { CHART_HEIGHT, CHART_WIDTH } from '../src/render/charts.js';
+import { CHART_HEIGHT, CHART_WIDTH, PIXEL_RATIO } from '../src/render/charts.js';
 import { conclusions, seedTable } from '../src/render/markdown.js';
 import { readReference, referenceThroughput } from '../src/render/reference.js';
 import { SUMMARY_COLUMNS } from '../src/render/summary-csv.js';
@@ -28,7 +28,20 @@ describe('renderers, from fixture runs', () => {
     const reference = readReference(join(FIXTURES, 'smartcard-hsm-ea-2015.json'));
     const { files, warnings } = await writeReports(dir, run, ['md', 'csv', 'png'], reference);
     expect(warnings).toEqual([]);
-    expect(files).toEqual(['summary.csv', 'charts/throughput.png', 'charts/per-token.png', 'charts/latency.png', 'charts/throughput-over-time.png', 'report.md']);
+    expect(files).toEqual([
+      'summary.csv',
+      'charts/throughput.png',
+      'charts/throughput.svg',
+      'charts/efficiency.png',
+      'charts/efficiency.svg',
+      'charts/per-token.png',
+      'charts/per-token.svg',
+      'charts/latency.png',
+      'charts/latency.svg',
+      'charts/throughput-over-time.png',
+      'charts/throughput-over-time.svg',
+      'report.md',
+    ]);
     const md = readFileSync(join(dir, 'report.md'), 'utf8');
     expect(md).toContain('| Configuration | Signatures | Duration (s) | Signatures/s | Reference sig/s | Failures | Efficiency |');
     for (const c of run.configurations) {
@@ -40,6 +53,9 @@ describe('renderers, from fixture runs', () => {
     expect(md).toMatch(/!\[Throughput vs number of tokens\]\(charts\/throughput.png\)/);
     expect(md).toMatch(/## Conclusion[\s\S]*efficiency/);
     expect(md).toContain(run.tokens[1]!.serial);
+    // The facts as a list, not a table with an empty header row.
+    expect(md).toMatch(/^- \*\*Host\*\*: /m);
+    expect(md).not.toMatch(/^\|\s*\|\s*\|$/m);
   });
 
   it('write a summary.csv that parses back to the numbers of run.json', async () => {
@@ -66,9 +82,12 @@ describe('renderers, from fixture runs', () => {
   it('draw PNG charts that decode, have the expected size and are not blank', async () => {
     const dir = fixtureRun('run-bp256');
     await writeReports(dir, readRunJson(dir), ['png'], undefined);
-    for (const chart of ['throughput', 'per-token', 'latency', 'throughput-over-time']) {
+    for (const chart of ['throughput', 'efficiency', 'per-token', 'latency', 'throughput-over-time']) {
       const image = await loadImage(readFileSync(join(dir, 'charts', `${chart}.png`)));
-      expect([image.width, image.height]).toEqual([CHART_WIDTH, CHART_HEIGHT]);
+      // Drawn at twice the density, for print and high-DPI screens; the SVG beside it scales to any size.
+      expect([image.width, image.height]).toEqual([CHART_WIDTH * PIXEL_RATIO, CHART_HEIGHT * PIXEL_RATIO]);
+      const svg = readFileSync(join(dir, 'charts', `${chart}.svg`), 'utf8');
+      expect(svg).toMatch(/^<\?xml[\s\S]*<svg[\s\S]*<\/svg>\s*$/);
       const ctx = createCanvas(image.width, image.height).getContext('2d');
       ctx.drawImage(image, 0, 0);
       const pixels = ctx.getImageData(0, 0, image.width, image.height).data;
@@ -99,7 +118,8 @@ describe('hsm-bench report', () => {
     const out = tempDir('comparison');
     const r = runCli(['report', rsa, ec, '--out', out, '--reference', join(FIXTURES, 'smartcard-hsm-ea-2015.json')]);
     expect(r.status).toBe(0);
-    expect(r.stdout).toContain(`${rsa}: summary.csv, charts/throughput.png, charts/per-token.png, charts/latency.png, charts/throughput-over-time.png, report.md`);
+    expect(r.stdout).toContain(`${rsa}: summary.csv, charts/throughput.png, charts/throughput.svg, charts/efficiency.png, charts/efficiency.svg, charts/per-token.png`);
+    expect(r.stdout).toContain('charts/throughput-over-time.svg, report.md');
     const comparison = readFileSync(join(out, 'comparison.md'), 'utf8');
     expect(comparison).toContain('| Configuration | RSA-2048 sig/s | ECDSA brainpoolP256r1 sig/s | Ratio (ECDSA brainpoolP256r1 / RSA-2048) |');
     expect(readFileSync(join(out, 'comparison.png')).subarray(1, 4).toString()).toBe('PNG');

@@ -43,16 +43,25 @@ describe('hsm-bench scale on embedded SoftHSM2 tokens', () => {
     const files = readdirSync(rsa.dir).concat(readdirSync(join(rsa.dir, 'charts')).map((f) => `charts/${f}`));
     expect(files.sort()).toEqual([
       'charts',
+      'charts/efficiency.png',
+      'charts/efficiency.svg',
       'charts/latency.png',
+      'charts/latency.svg',
       'charts/per-token.png',
+      'charts/per-token.svg',
       'charts/throughput-over-time.png',
+      'charts/throughput-over-time.svg',
       'charts/throughput.png',
+      'charts/throughput.svg',
       'records',
       'report.md',
       'run.json',
       'summary.csv',
     ]);
-    expect(readFileSync(join(rsa.dir, 'report.md'), 'utf8')).toContain('embedded SoftHSM2 tokens made by hsm-bench');
+    const md = readFileSync(join(rsa.dir, 'report.md'), 'utf8');
+    expect(md).toContain('embedded SoftHSM2 tokens made by hsm-bench');
+    // Every report starts with the command that reproduces the run.
+    expect(md).toMatch(/^Reproduce with[^\n]*\n\n```sh\nhsm-bench scale --alg rsa2048 /m);
   });
 
   it('says in the header that the backend is the embedded SoftHSM2', () => {

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Command } from 'commander';
 import { usageError } from '../errors.js';
-import { chartRenderer } from '../render/charts.js';
+import { chartRenderer, saveChart } from '../render/charts.js';
 import { comparisonChart, renderComparisonMarkdown } from '../render/comparison.js';
 import { readReference } from '../render/reference.js';
 import { parseFormats, writeReports } from '../render/write-reports.js';
@@ -45,8 +45,7 @@ export function reportCommand(): Command {
         mkdirSync(out, { recursive: true });
         let chart: string | undefined;
         try {
-          writeFileSync(join(out, 'comparison.png'), await (await chartRenderer()).renderToBuffer(comparisonChart(a.result, b.result)));
-          chart = 'comparison.png';
+          [chart] = await saveChart(await chartRenderer(), comparisonChart(a.result, b.result), 'comparison', (f, content) => writeFileSync(join(out, f), content));
         } catch (error) {
           ui.log(`warning: ${(error as Error).message}`);
         }

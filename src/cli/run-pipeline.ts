@@ -1,5 +1,6 @@
 import { ExitCode, exitWith } from '../errors.js';
 import type { RunOutcome } from '../engine/scale.js';
+import { burnInVerdict } from '../render/burn-in-summary.js';
 import type { Reference } from '../render/reference.js';
 import { writeReports } from '../render/write-reports.js';
 import type { RunResult } from '../result/run-result.js';
@@ -11,8 +12,9 @@ import { reportVerdict, saveBaseline, type VerdictPlan } from './verdict-options
  * The one pipeline after signing, for scale, burn-in and lab runs: run.json is on disk already (the engines
  * write it as they go), then the reports, then the judgement; a failed threshold never costs a report.
  */
-export async function writeRunReports(outcome: RunOutcome, reference: Reference | undefined, ui: Progress): Promise<void> {
-  const reports = await writeReports(outcome.dir, outcome.result, ['md', 'csv', 'png'], reference);
+export async function writeRunReports(outcome: RunOutcome, reference: Reference | undefined, ui: Progress, judged?: JudgedRun): Promise<void> {
+  const verdict = outcome.result.command === 'burn-in' && judged ? burnInVerdict(outcome.result, judged) : undefined;
+  const reports = await writeReports(outcome.dir, outcome.result, ['md', 'csv', 'png'], reference, verdict);
   reports.warnings.forEach((w) => ui.log(`warning: ${w}`));
 }
 
@@ -31,8 +33,14 @@ export async function finishRun(
   render: (r: RunResult, judged: JudgedRun) => string,
   ui: Progress,
 ): Promise<void> {
-  await writeRunReports(outcome, o.reference, ui);
-  const judged = judgeRun(name, outcome.result, verdict);
+  // Judged first, written second: a burn-in's report.md states the verdict the exit code gives. Neither a failed
+  // check nor a baseline that cannot be compared costs the report.
+  let judged: JudgedRun | undefined;
+  try {
+    judged = judgeRun(name, outcome.result, verdict);
+  } finally {
+    await writeRunReports(outcome, o.reference, ui, judged);
+  }
   process.stdout.write(o.json ? JSON.stringify(outcome.result, null, 2) + '\n' : render(outcome.result, judged));
   ui.log(`results: ${outcome.dir}`);
   if (verdict.saveBaseline !== undefined) {

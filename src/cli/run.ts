@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { runScale } from '../engine/scale.js';
 import { usageError } from '../errors.js';
 import { readLabFile, type Lab } from '../lab/lab-file.js';
-import { chartRenderer } from '../render/charts.js';
+import { chartRenderer, saveChart } from '../render/charts.js';
 import { comparisonChart } from '../render/comparison.js';
 import { renderLabReport, transportPairs } from '../render/lab-report.js';
 import { renderScaleTable } from '../render/terminal-table.js';
@@ -31,10 +31,10 @@ async function runLab(lab: Lab, ui: Progress): Promise<{ judged: JudgedRun[]; di
   mkdirSync(combinedDir, { recursive: true });
   const charts: (string | undefined)[] = [];
   for (const [a, b] of transportPairs(judged)) {
-    const file = `transport-${a.name}-vs-${b.name}.png`.replace(/[^\w.-]/g, '_');
+    const base = `transport-${a.name}-vs-${b.name}`.replace(/[^\w.-]/g, '_');
     try {
-      writeFileSync(join(combinedDir, file), await (await chartRenderer()).renderToBuffer(comparisonChart(a.result, b.result, [a.name, b.name])));
-      charts.push(file);
+      const [png] = await saveChart(await chartRenderer(), comparisonChart(a.result, b.result, [a.name, b.name]), base, (f, content) => writeFileSync(join(combinedDir, f), content));
+      charts.push(png);
     } catch (error) {
       charts.push(undefined);
       ui.log(`warning: ${(error as Error).message}`);

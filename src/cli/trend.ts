@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import Table from 'cli-table3';
 import { Command } from 'commander';
 import { usageError } from '../errors.js';
-import { chartRenderer } from '../render/charts.js';
+import { chartRenderer, saveChart } from '../render/charts.js';
 import { fixed } from '../render/describe-run.js';
 import { renderTrendCsv, trendChart, trendPoints } from '../render/trend.js';
 import { readRunJson, stamp } from '../result/run-directory.js';
@@ -27,8 +27,7 @@ export function trendCommand(): Command {
       const written = ['trend.csv'];
       try {
         const title = `${runs[0]!.algorithm.displayName}: ${runs.length} runs, ${points[0]!.startedAt.slice(0, 10)} to ${points[points.length - 1]!.startedAt.slice(0, 10)}`;
-        writeFileSync(join(out, 'trend.png'), await (await chartRenderer()).renderToBuffer(trendChart(points, title)));
-        written.push('trend.png');
+        written.push(...(await saveChart(await chartRenderer(), trendChart(points, title), 'trend', (f, content) => writeFileSync(join(out, f), content))));
       } catch (error) {
         new Progress().log(`warning: ${(error as Error).message}`);
       }

@@ -44,11 +44,15 @@ export function checkWritableFile(flag: string, path: string): void {
   }
 }
 
-/** --save-baseline DIR: a folder that exists, or can be made in one that does (the first baseline makes it). */
+/** --save-baseline DIR: a folder that exists, or can be made (the first baseline makes it, with its parents). */
 function checkBaselineFolder(dir: string): void {
-  if (!existsSync(dir)) return checkWritableFile('--save-baseline', dir);
-  if (!statSync(dir).isDirectory()) throw usageError(`--save-baseline ${dir} is a file`, 'give a folder: the run.json of the run goes into it');
-  checkWritableFile('--save-baseline', join(dir, 'run.json'));
+  if (existsSync(dir)) {
+    if (!statSync(dir).isDirectory()) throw usageError(`--save-baseline ${dir} is a file`, 'give a folder: the run.json of the run goes into it');
+    return checkWritableFile('--save-baseline', join(dir, 'run.json'));
+  }
+  let ancestor = resolve(dir);
+  while (!existsSync(ancestor)) ancestor = dirname(ancestor);
+  checkWritableFile('--save-baseline', join(ancestor, 'run.json'));
 }
 
 /** The run's run.json becomes the baseline of the next runs, if it passed every check. */

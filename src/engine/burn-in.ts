@@ -11,19 +11,18 @@ import type { PinSource } from '../secrets/pin.js';
 import { ConfigurationStats } from '../stats/configuration-stats.js';
 import { summarizeConfiguration } from '../stats/summarize.js';
 import { planLine, tokenLine } from '../render/describe-run.js';
+import { hms } from '../render/hms.js';
 import { RunControl } from './control.js';
 import { plural } from '../render/plural.js';
 import { Interruption } from './interruption.js';
 import { burnInPlan, durationMs, type BurnInOptions, type BurnInPlan } from './plan.js';
-import { buildRunResult, tokenIdentity } from './run-result-builder.js';
+import { buildRunResult, thisCommandLine, tokenIdentity } from './run-result-builder.js';
 import { runConfiguration, type WorkerIssue } from './run-configuration.js';
 import type { RunOutcome, RunUi } from './scale.js';
 import { setUpTokens, signingWith } from './token-setup.js';
 
 export const RECORDS_FILE = join('records', 'burn-in.csv');
 const CHECKPOINT_MS = 10_000;
-
-const hms = (s: number) => `${String(Math.floor(s / 3600)).padStart(2, '0')}:${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}:${String(Math.floor(s % 60)).padStart(2, '0')}`;
 
 /** A burn-in to continue: its run directory, locked, and its checkpoint as read. */
 export interface Resume {
@@ -92,7 +91,8 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
     let workerIssues: WorkerIssue[] = [];
     const current = () => summarizeConfiguration({ recordsFile: RECORDS_FILE, stats, workerIssues }, setup.tokens, plan.threadsPerToken);
     // Until the run ends, run.json says it is interrupted: a kill -9 leaves a run that reads as partial.
-    const result = (done: boolean): RunResult => buildRunResult({ command: 'burn-in', runId, startedAt }, plan, setup, [current()], !done || interruption.requested, burnIn);
+    const commandLine = checkpoint ? checkpoint.commandLine : thisCommandLine();
+    const result = (done: boolean): RunResult => buildRunResult({ command: 'burn-in', runId, startedAt, commandLine }, plan, setup, [current()], !done || interruption.requested, burnIn);
     const saveCheckpoint = (finished: boolean) =>
       writeFileAtomic(
         join(dir, CHECKPOINT_FILE),
@@ -101,6 +101,7 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
             schemaVersion: 2,
             runId,
             startedAt: startedAt.toISOString(),
+            ...(commandLine === undefined ? {} : { commandLine }),
             options: checkpoint?.options ?? options,
             verdict,
             tokens: setup.tokens.map(tokenIdentity),

@@ -10,7 +10,18 @@ export interface RunIdentity {
   command: RunResult['command'];
   runId: string;
   startedAt: Date;
+  /** The command line that started the run (a resumed burn-in keeps its first one). */
+  commandLine?: string;
 }
+
+/** A shell word, quoted only where the shell needs it. */
+const shellWord = (w: string) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`);
+
+/**
+ * This process's command line, to reproduce the run. A PIN is never on it (hsm-bench refuses PIN flags and PINs
+ * in token URIs before anything runs), so it is safe to print and keep.
+ */
+export const thisCommandLine = () => ['hsm-bench', ...process.argv.slice(2)].map(shellWord).join(' ');
 
 /** What run.json keeps of a token: everything that names it, nothing of the module's handles. */
 export const tokenIdentity = (t: TokenRef): TokenIdentity => ({
@@ -43,6 +54,7 @@ export function buildRunResult(id: RunIdentity, plan: RunPlan, setup: TokenSetup
     tool: { name: 'hsm-bench', version: TOOL_VERSION },
     command: id.command,
     runId: id.runId,
+    commandLine: id.commandLine ?? thisCommandLine(),
     startedAt: id.startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
     interrupted,

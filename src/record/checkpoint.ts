@@ -18,6 +18,8 @@ export interface Checkpoint {
   schemaVersion: 2;
   runId: string;
   startedAt: string;
+  /** The command line of the first segment: the one that reproduces the run. */
+  commandLine?: string;
   options: BurnInOptions;
   /** The CI flags of the run (thresholds, baseline, JUnit path), applied again on resume unless given anew. */
   verdict: VerdictFlags;

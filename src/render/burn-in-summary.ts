@@ -5,6 +5,21 @@ import { backendLine, configurationName, fixed, planLine, tokenLine } from './de
 import { fitTable } from './fit-table.js';
 import { plural } from './plural.js';
 
+/**
+ * The verdict is the run's exit code in words: one judgement, the same as the exit code and the JUnit file.
+ * Without a judgement (a report regenerated later), the records' own: failed signatures, lost workers.
+ */
+export function burnInVerdict(r: RunResult, judged: JudgedRun | undefined): string {
+  const c = r.configurations[0]!;
+  const failed = `${plural(c.signaturesFailed, 'signature')} failed${c.workerIssues.length > 0 ? `, ${plural(c.workerIssues.length, 'worker issue')}` : ''}`;
+  return {
+    [ExitCode.interrupted]: 'INTERRUPTED: partial results (resume with --resume)',
+    [ExitCode.thresholdFailed]: `FAILED: a threshold or the baseline check failed (see the checks)${c.signaturesFailed > 0 ? `; ${failed}` : ''}`,
+    [ExitCode.signaturesFailed]: `FAILED: ${failed}`,
+    [ExitCode.ok]: 'PASSED: no signature failed',
+  }[exitCodeFor([judged ?? { name: '', result: r, thresholds: [] }]) as number]!;
+}
+
 /** The seed's burn-in summary (start, stop, elapsed, tests performed, tests failed) with what it lacked. */
 export function renderBurnInSummary(r: RunResult, judged: JudgedRun): string {
   const c = r.configurations[0]!;
@@ -27,14 +42,6 @@ export function renderBurnInSummary(r: RunResult, judged: JudgedRun): string {
       issue ? issue.message : t.stillFailingS !== null ? `failing for ${fixed(t.stillFailingS, 1)} s` : 'ok',
     ];
   });
-  // The verdict is the run's exit code in words: one judgement, the same as the exit code and the JUnit file.
-  const failed = `${plural(c.signaturesFailed, 'signature')} failed${c.workerIssues.length > 0 ? `, ${plural(c.workerIssues.length, 'worker issue')}` : ''}`;
-  const verdict = {
-    [ExitCode.interrupted]: 'INTERRUPTED: partial results (resume with --resume)',
-    [ExitCode.thresholdFailed]: `FAILED: a threshold or the baseline check failed (see the checks below)${c.signaturesFailed > 0 ? `; ${failed}` : ''}`,
-    [ExitCode.signaturesFailed]: `FAILED: ${failed}`,
-    [ExitCode.ok]: 'PASSED: no signature failed',
-  }[exitCodeFor([judged]) as number];
   const failures = Object.entries(c.failuresByCkr);
   return (
     [
@@ -47,7 +54,7 @@ export function renderBurnInSummary(r: RunResult, judged: JudgedRun): string {
       `latency (ms): p50 ${fixed(c.latencyMs?.p50, 2)}, p90 ${fixed(c.latencyMs?.p90, 2)}, p99 ${fixed(c.latencyMs?.p99, 2)}, max ${fixed(c.latencyMs?.max, 2)}`,
       ...(failures.length > 0 ? [`failures by status: ${failures.map(([k, n]) => `${k} ×${n}`).join(', ')}`] : []),
       fitTable(head, rows),
-      `verdict: ${verdict}`,
+      `verdict: ${burnInVerdict(r, judged)}`,
     ].join('\n') + '\n'
   );
 }

@@ -1,28 +1,36 @@
-import type { ChartConfiguration } from 'chart.js';
+import type { ChartConfiguration, ChartDataset, Scale } from 'chart.js';
 import type { RunResult } from '../result/run-result.js';
 import type { LatencyCurvePoint } from '../stats/latency-curve.js';
 import { configurationName, tokenTitle } from './describe-run.js';
 
-export interface ChartImage {
-  file: string;
-  title: string;
-  png: Buffer;
-}
-
+/** The chart's size in CSS pixels; PNGs are drawn at twice the density (print, high-DPI screens). */
 export const CHART_WIDTH = 1000;
 export const CHART_HEIGHT = 560;
+export const PIXEL_RATIO = 2;
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
+const INK = '#1a1a1a';
+const FAILED = '#c62828';
 
-type Renderer = { renderToBuffer(c: ChartConfiguration): Promise<Buffer> };
+/** Every chart as PNG (2× density) and SVG. */
+export interface ChartRenderer {
+  render(c: ChartConfiguration): Promise<{ png: Buffer; svg: Buffer }>;
+}
 
 /**
  * chartjs-node-canvas needs the native canvas module. It is loaded only when charts are drawn, so that a machine
  * without it still gets every other artifact; the error says how to enable charts.
  */
-export async function chartRenderer(): Promise<Renderer> {
+export async function chartRenderer(): Promise<ChartRenderer> {
   try {
     const { ChartJSNodeCanvas } = await import('chartjs-node-canvas');
-    return new ChartJSNodeCanvas({ width: CHART_WIDTH, height: CHART_HEIGHT, backgroundColour: 'white' }) as unknown as Renderer;
+    const png = new ChartJSNodeCanvas({ width: CHART_WIDTH, height: CHART_HEIGHT, backgroundColour: 'white' });
+    const svg = new ChartJSNodeCanvas({ width: CHART_WIDTH, height: CHART_HEIGHT, backgroundColour: 'white', type: 'svg' });
+    return {
+      render: async (c) => ({
+        png: await png.renderToBuffer({ ...c, options: { ...c.options, devicePixelRatio: PIXEL_RATIO } } as ChartConfiguration),
+        svg: svg.renderToBufferSync(c, 'image/svg+xml'),
+      }),
+    };
   } catch (error) {
     throw new Error(
       `charts are not available: ${(error as Error).message.split('\n')[0]}. To enable them, install libcairo2-dev libpango1.0-dev libjpeg-dev libgif-dev librsvg2-dev and fonts-dejavu-core, then run 'npm rebuild canvas'`,
@@ -30,94 +38,308 @@ export async function chartRenderer(): Promise<Renderer> {
   }
 }
 
-const axis = (text: string) => ({ title: { display: true, text } });
-const titled = (text: string) => ({ title: { display: true, text, font: { size: 18 } }, legend: { display: true } });
+const font = (size: number, weight: 'normal' | 'bold' = 'normal') => ({ size, weight, family: 'DejaVu Sans, sans-serif' });
+const axis = (text: string) => ({ title: { display: true, text, color: INK, font: font(15) }, ticks: { color: INK, font: font(13) }, grid: { color: '#e4e4e4' } });
 
-/** Throughput vs number of tokens, with the ideal linear line through the 1-token point and an optional reference. */
+/** What every chart carries, so that an image taken out of its report still says what it shows. */
+export function chartStamp(r: RunResult): string {
+  const backend = r.backend.kind === 'embedded-softhsm2' ? `embedded SoftHSM2 (software tokens sharing ${r.host.cpuCount} cores)` : `${r.module.libraryDescription} ${r.module.libraryVersion}`;
+  return `run ${r.runId} · ${backend} · ${r.startedAt.slice(0, 10)}`;
+}
+
+function plugins(title: string, stamp: string) {
+  return {
+    title: { display: true, text: title, color: INK, font: font(20, 'bold'), padding: { top: 6, bottom: 2 } },
+    subtitle: { display: true, text: stamp, color: '#444', font: font(13), padding: { bottom: 10 } },
+    legend: { display: true, labels: { color: INK, font: font(14) } },
+  };
+}
+
+/** Tokens on a log2 axis: 1, 2, 4, 8, 16 … evenly spaced (the data's x is log2 of the count). */
+function tokensAxis(counts: number[]) {
+  const exps = counts.map(Math.log2);
+  return {
+    type: 'linear' as const,
+    min: Math.floor(Math.min(...exps)) - 0.25,
+    max: Math.ceil(Math.max(...exps)) + 0.25,
+    ...axis('tokens signing at once (log2 scale)'),
+    afterBuildTicks: (scale: Scale) => {
+      scale.ticks = [];
+      for (let e = Math.ceil(scale.min); e <= Math.floor(scale.max); e++) scale.ticks.push({ value: e });
+    },
+    ticks: { ...axis('').ticks, callback: (v: string | number) => String(2 ** Number(v)) },
+  };
+}
+
+/** A log axis with ticks at 1, 2, 5 × 10^k only, so that labels never crowd (8,000 beside 6,000). */
+function logAxis(text: string, values: number[]) {
+  const positive = values.filter((v) => v > 0);
+  return {
+    type: 'logarithmic' as const,
+    min: 10 ** Math.floor(Math.log10(Math.min(...positive))),
+    max: 10 ** Math.ceil(Math.log10(Math.max(...positive))),
+    ...axis(`${text} (log scale)`),
+    afterBuildTicks: (scale: Scale) => {
+      scale.ticks = [];
+      for (let p = Math.floor(Math.log10(scale.min)); p <= Math.ceil(Math.log10(scale.max)); p++) {
+        for (const m of [1, 2, 5]) if (m * 10 ** p >= scale.min && m * 10 ** p <= scale.max) scale.ticks.push({ value: m * 10 ** p });
+      }
+    },
+    ticks: { ...axis('').ticks, callback: (v: string | number) => Number(v).toLocaleString('en-US') },
+  };
+}
+
+type XY = { x: number; y: number | null };
+const line = (label: string, data: XY[], color: string, extra: Omit<Partial<ChartDataset<'line', XY[]>>, 'data'> = {}): ChartDataset<'line', XY[]> => ({
+  ...extra,
+  label,
+  data,
+  borderColor: color,
+  backgroundColor: color,
+  borderWidth: extra.borderWidth ?? 2.5,
+  pointRadius: extra.pointRadius ?? 5,
+});
+
+/**
+ * Throughput vs number of tokens, tokens on a log2 axis, each series with its ideal linear line through its own
+ * 1-token point. A software token and a smart card differ by orders of magnitude: then the y axis is logarithmic
+ * too, and every ideal line is straight.
+ */
 export function throughputChart(r: RunResult, reference: Map<number, number>, referenceName: string): ChartConfiguration {
-  const points = r.configurations.map((c) => ({ x: c.tokens, y: c.throughputPerS }));
-  const single = r.configurations.find((c) => c.tokens === 1);
-  const datasets: ChartConfiguration<'line'>['data']['datasets'] = [
-    { label: `measured (${r.algorithm.displayName})`, data: points, borderColor: PALETTE[0], backgroundColor: PALETTE[0], pointRadius: 5 },
-  ];
-  if (single) {
-    datasets.push({
-      label: 'ideal linear scaling',
-      data: r.configurations.map((c) => ({ x: c.tokens, y: c.tokens * single.throughputPerS })),
-      borderColor: '#888',
-      borderDash: [6, 4],
-      pointRadius: 0,
-    });
-  }
-  if (reference.size > 0) {
-    datasets.push({ label: referenceName, data: [...reference].map(([x, y]) => ({ x, y })), borderColor: PALETTE[1], backgroundColor: PALETTE[1], pointRadius: 4 });
-  }
-  // A software token and a smart card differ by orders of magnitude: then only a log scale shows both.
-  const ys = datasets.flatMap((d) => (d.data as { y: number }[]).map((p) => p.y)).filter((y) => y > 0);
+  const datasets: ChartDataset<'line', XY[]>[] = [];
+  const series = (name: string, points: [number, number][], color: string) => {
+    datasets.push(
+      line(
+        name,
+        points.map(([n, y]) => ({ x: Math.log2(n), y })),
+        color,
+      ),
+    );
+    const one = points.find(([n]) => n === 1)?.[1];
+    if (one !== undefined)
+      datasets.push(
+        line(
+          `${name}: ideal linear scaling`,
+          points.map(([n]) => ({ x: Math.log2(n), y: n * one })),
+          color,
+          { borderDash: [6, 5], borderWidth: 1.5, pointRadius: 0 },
+        ),
+      );
+  };
+  series(
+    `measured, ${r.algorithm.displayName}`,
+    r.configurations.map((c) => [c.tokens, c.throughputPerS]),
+    PALETTE[0]!,
+  );
+  if (reference.size > 0)
+    series(
+      referenceName,
+      [...reference].sort(([a], [b]) => a - b),
+      PALETTE[1]!,
+    );
+  const ys = datasets.flatMap((d) => d.data.map((p) => p.y ?? 0)).filter((y) => y > 0);
   const logScale = ys.length > 0 && Math.max(...ys) / Math.min(...ys) > 50;
+  const counts = [...r.configurations.map((c) => c.tokens), ...reference.keys()];
   return {
     type: 'line',
     data: { datasets },
     options: {
-      plugins: titled(`Signature throughput vs tokens: ${r.algorithm.displayName}`),
-      scales: {
-        x: { type: 'linear', ...axis('tokens signing at once'), ticks: { stepSize: 1 } },
-        y: logScale ? { type: 'logarithmic', ...axis('signatures per second (log scale)') } : { beginAtZero: true, ...axis('signatures per second') },
-      },
+      plugins: plugins(`Signature throughput vs tokens: ${r.algorithm.displayName}`, chartStamp(r)),
+      scales: { x: tokensAxis(counts), y: logScale ? logAxis('signatures per second', ys) : { beginAtZero: true, ...axis('signatures per second') } },
     },
-  };
+  } as ChartConfiguration;
 }
 
-/** Per-token throughput at the largest configuration: token-to-token variation. */
+/** Scaling efficiency (throughput(N) / (N × throughput(1))) vs tokens: the shape of scaling, comparable across token kinds. */
+export function efficiencyChart(r: RunResult): ChartConfiguration {
+  const points = r.configurations.filter((c) => c.efficiency !== null).map((c) => ({ x: Math.log2(c.tokens), y: c.efficiency }));
+  return {
+    type: 'line',
+    data: {
+      datasets: [
+        line(`measured, ${r.algorithm.displayName}`, points, PALETTE[0]!),
+        line(
+          'ideal',
+          points.map((p) => ({ x: p.x, y: 1 })),
+          '#777',
+          { borderDash: [6, 5], borderWidth: 1.5, pointRadius: 0 },
+        ),
+      ],
+    },
+    options: {
+      plugins: plugins(`Scaling efficiency: ${r.algorithm.displayName}`, chartStamp(r)),
+      scales: { x: tokensAxis(r.configurations.map((c) => c.tokens)), y: { min: 0, suggestedMax: 1.1, ...axis('efficiency (1 = linear)') } },
+    },
+  } as ChartConfiguration;
+}
+
+/** Per-token throughput at the largest configuration, slowest first, each token named by slot, label and serial. */
 export function perTokenChart(r: RunResult): ChartConfiguration {
   const c = r.configurations[r.configurations.length - 1]!;
+  const tokens = [...c.perToken].sort((a, b) => a.throughputPerS - b.throughputPerS);
   return {
     type: 'bar',
     data: {
-      labels: c.perToken.map(tokenTitle),
-      datasets: [{ label: `signatures/s per token with ${configurationName(c)}`, data: c.perToken.map((t) => t.throughputPerS), backgroundColor: PALETTE[0] }],
+      labels: tokens.map((t) => `${tokenTitle(t)} (${t.serial})`),
+      datasets: [{ label: `signatures/s per token with ${configurationName(c)}`, data: tokens.map((t) => t.throughputPerS), backgroundColor: PALETTE[0] }],
     },
     options: {
-      plugins: titled(`Per-token throughput with ${configurationName(c)}: ${r.algorithm.displayName}`),
-      scales: { x: axis('token (slot: label)'), y: { beginAtZero: true, ...axis('signatures per second') } },
+      plugins: plugins(`Per-token throughput with ${configurationName(c)}: ${r.algorithm.displayName}`, chartStamp(r)),
+      scales: { x: axis('token (slot: label (serial)), slowest first'), y: { beginAtZero: true, ...axis('signatures per second') } },
     },
-  };
+  } as ChartConfiguration;
 }
 
-/** Latency percentile curves, one per configuration. */
+/** The x of percentile p (in %) on the 1/(1−p) axis: p50, p90, p99, p99.9 evenly spaced, as HdrHistogram plots them. */
+const tailX = (percentile: number) => Math.log10(1 / (1 - percentile / 100));
+const TAIL_TICKS: [number, string][] = [
+  [0, '0%'],
+  [50, '50%'],
+  [90, '90%'],
+  [99, '99%'],
+  [99.9, '99.9%'],
+  [99.99, '99.99%'],
+];
+
+/** Latency by percentile on the 1/(1−p) axis, latency on a log axis: the tail is where the curves differ. */
 export function latencyChart(r: RunResult, curves: LatencyCurvePoint[][]): ChartConfiguration {
-  return {
-    type: 'line',
-    data: {
-      datasets: r.configurations.map((c, i) => ({
-        label: configurationName(c),
-        data: curves[i]!.map((p) => ({ x: p.percentile, y: p.latencyMs })),
-        borderColor: PALETTE[i % PALETTE.length],
-        backgroundColor: PALETTE[i % PALETTE.length],
-        pointRadius: 2,
-      })),
-    },
-    options: {
-      plugins: titled(`Signature latency distribution: ${r.algorithm.displayName}`),
-      scales: { x: { type: 'linear', min: 0, max: 100, ...axis('percentile (%)') }, y: { beginAtZero: true, ...axis('latency (ms)') } },
-    },
-  };
-}
-
-/** Signatures completed in each second of the run, configurations one after the other. */
-export function timeSeriesChart(r: RunResult): ChartConfiguration {
-  let offsetS = 0;
-  const datasets = r.configurations.map((c, i) => {
-    const data = c.timeSeries.ok.map((ok, s) => ({ x: offsetS + s, y: ok }));
-    offsetS += c.timeSeries.ok.length;
-    return { label: configurationName(c), data, borderColor: PALETTE[i % PALETTE.length], backgroundColor: PALETTE[i % PALETTE.length], pointRadius: 1, stepped: true as const };
-  });
+  const datasets = r.configurations.map((c, i) =>
+    line(
+      configurationName(c),
+      curves[i]!.filter((p) => p.percentile < 100).map((p) => ({ x: tailX(p.percentile), y: p.latencyMs })),
+      PALETTE[i % PALETTE.length]!,
+      { pointRadius: 2.5 },
+    ),
+  );
+  const ys = curves.flat().map((p) => p.latencyMs);
+  const maxX = Math.max(1, ...datasets.flatMap((d) => d.data.map((p) => p.x)));
   return {
     type: 'line',
     data: { datasets },
     options: {
-      plugins: titled(`Throughput over time (1-s buckets): ${r.algorithm.displayName}`),
-      scales: { x: { type: 'linear', ...axis('time in the measured windows (s)') }, y: { beginAtZero: true, ...axis('signatures completed per second') } },
+      plugins: plugins(`Signature latency by percentile: ${r.algorithm.displayName}`, chartStamp(r)),
+      scales: {
+        x: {
+          type: 'linear',
+          min: 0,
+          max: Math.ceil(maxX - 1e-9),
+          ...axis('percentile (1/(1−p) scale)'),
+          afterBuildTicks: (scale: Scale) => {
+            scale.ticks = TAIL_TICKS.filter(([p]) => tailX(p) <= scale.max).map(([p]) => ({ value: tailX(p) }));
+          },
+          ticks: { ...axis('').ticks, callback: (v: string | number) => TAIL_TICKS.find(([p]) => Math.abs(tailX(p) - Number(v)) < 1e-9)?.[1] ?? '' },
+        },
+        y: ys.length > 0 ? logAxis('latency (ms)', ys) : axis('latency (ms)'),
+      },
     },
-  };
+  } as ChartConfiguration;
+}
+
+/** At most this many points per line: a 23-hour run has 83,000 seconds. */
+const MAX_POINTS = 600;
+
+/**
+ * Signatures/s over time, in buckets of whole seconds merged down to at most 600 points per configuration. Each
+ * bucket's rate is its count over its real length, so the last, partial second does not fall off a cliff; the
+ * slowest and fastest second of a merged bucket are kept as a band; failures are drawn in red; where a burn-in
+ * was resumed, a dashed line marks it.
+ */
+export function timeSeriesChart(r: RunResult): ChartConfiguration {
+  const datasets: ChartDataset<'line', XY[]>[] = [];
+  let offsetS = 0;
+  r.configurations.forEach((c, i) => {
+    const color = PALETTE[i % PALETTE.length]!;
+    // Whole seconds, the last one as long as the window really lasted; a last sliver (under half a second) joins
+    // the second before it, so that a few signatures over a few milliseconds do not read as a huge rate.
+    const buckets = c.timeSeries.ok.map((ok, s) => ({ ok, failed: c.timeSeries.failed[s] ?? 0, lengthS: s === c.timeSeries.ok.length - 1 && c.durationS > s ? Math.min(1, c.durationS - s) : 1 }));
+    const last = buckets[buckets.length - 1];
+    if (buckets.length > 1 && last!.lengthS < 0.5) {
+      const before = buckets[buckets.length - 2]!;
+      buckets.pop();
+      before.ok += last!.ok;
+      before.failed += last!.failed;
+      before.lengthS += last!.lengthS;
+    }
+    const k = Math.max(1, Math.ceil(buckets.length / MAX_POINTS));
+    const mean: XY[] = [];
+    const low: XY[] = [];
+    const high: XY[] = [];
+    const failed: XY[] = [];
+    let atS = offsetS;
+    for (let s = 0; s < buckets.length; s += k) {
+      const group = buckets.slice(s, s + k);
+      const spanS = group.reduce((sum, b) => sum + b.lengthS, 0);
+      const x = atS + spanS / 2;
+      atS += spanS;
+      mean.push({ x, y: group.reduce((sum, b) => sum + b.ok, 0) / spanS });
+      low.push({ x, y: Math.min(...group.map((b) => b.ok / b.lengthS)) });
+      high.push({ x, y: Math.max(...group.map((b) => b.ok / b.lengthS)) });
+      failed.push({ x, y: group.reduce((sum, b) => sum + b.failed, 0) / spanS });
+    }
+    const name = r.command === 'burn-in' ? `${configurationName(c)}: signatures/s` : configurationName(c);
+    if (k > 1) {
+      datasets.push(line(`${name}, slowest second of ${k}`, low, `${color}55`, { pointRadius: 0, borderWidth: 0.8 }));
+      datasets.push(line(`${name}, fastest second of ${k}`, high, `${color}55`, { pointRadius: 0, borderWidth: 0.8, fill: '-1' }));
+    }
+    datasets.push(line(k > 1 ? `${name} (mean of ${k} s)` : name, mean, color, { pointRadius: mean.length < 60 ? 3 : 0 }));
+    // Failures on an axis of their own (right): a few a second beside thousands of signatures would be a flat line at 0.
+    if (failed.some((p) => (p.y ?? 0) > 0)) datasets.push(line(`${configurationName(c)}: failures/s (right axis)`, failed, FAILED, { pointRadius: 0, borderWidth: 1.5, yAxisID: 'failures' }));
+    offsetS = atS;
+  });
+  const top = Math.max(1, ...datasets.filter((d) => d.yAxisID !== 'failures').flatMap((d) => d.data.map((p) => p.y ?? 0)));
+  const withFailures = datasets.some((d) => d.yAxisID === 'failures');
+  for (const [i, segment] of (r.burnIn?.segments ?? []).entries()) {
+    if (i === 0) continue;
+    datasets.push(
+      line(
+        i === 1 ? 'resumed' : '',
+        [
+          { x: segment.startOffsetS, y: 0 },
+          { x: segment.startOffsetS, y: top },
+        ],
+        '#555',
+        { borderDash: [4, 4], pointRadius: 0, borderWidth: 1.5 },
+      ),
+    );
+  }
+  return {
+    type: 'line',
+    data: { datasets },
+    options: {
+      plugins: {
+        ...plugins(`Throughput over time: ${r.algorithm.displayName}`, chartStamp(r)),
+        legend: { display: true, labels: { color: INK, font: font(13), filter: (item: { text: string }) => item.text !== '' } },
+      },
+      scales: {
+        x: { type: 'linear', min: 0, ...axis(r.command === 'burn-in' ? 'signing time (s)' : 'time in the measured windows, one after the other (s)') },
+        y: { beginAtZero: true, ...axis('signatures per second') },
+        ...(withFailures ? { failures: { position: 'right', beginAtZero: true, ...axis('failures per second'), grid: { drawOnChartArea: false } } } : {}),
+      },
+    },
+  } as ChartConfiguration;
+}
+
+/** Burn-in: each token's share of the signing time in which it was not in an outage. */
+export function availabilityChart(r: RunResult): ChartConfiguration {
+  const c = r.configurations[0]!;
+  const availability = c.perToken.map((t) => (c.durationS > 0 ? Math.max(0, 100 * (1 - (t.outageS + (t.stillFailingS ?? 0)) / c.durationS)) : 0));
+  return {
+    type: 'bar',
+    data: {
+      labels: c.perToken.map((t) => `${tokenTitle(t)} (${t.serial})`),
+      datasets: [{ label: 'available (% of signing time)', data: availability, backgroundColor: availability.map((a) => (a < 100 ? FAILED : PALETTE[2]!)) }],
+    },
+    options: {
+      plugins: plugins(`Per-token availability over the burn-in: ${r.algorithm.displayName}`, chartStamp(r)),
+      scales: { x: axis('token (slot: label (serial))'), y: { min: 0, max: 100, ...axis('% of the signing time without an outage') } },
+    },
+  } as ChartConfiguration;
+}
+
+/** Draws a chart into `<base>.png` and `<base>.svg`; returns the two file names. */
+export async function saveChart(renderer: ChartRenderer, config: ChartConfiguration, base: string, write: (file: string, content: Buffer) => void): Promise<string[]> {
+  const { png, svg } = await renderer.render(config);
+  write(`${base}.png`, png);
+  write(`${base}.svg`, svg);
+  return [`${base}.png`, `${base}.svg`];
 }

@@ -1,4 +1,6 @@
 import type { ConfigurationResult, RunResult } from '../result/run-result.js';
+import { burnInVerdict } from './burn-in-summary.js';
+import { hms } from './hms.js';
 import { backendLine, configurationName, fixed, lowConfidenceLines, planLine, throughputText, workerIssueText } from './describe-run.js';
 
 /** The one Markdown table writer every Markdown renderer uses. */
@@ -9,6 +11,8 @@ export function markdownTable(head: string[], rows: (string | number)[][], right
 
 export interface MarkdownOptions {
   charts: { file: string; title: string }[];
+  /** A burn-in's verdict as the run was judged (thresholds, baseline); without it, from its records alone. */
+  verdict?: string;
   chartsUnavailable?: string;
   reference?: { name: string; throughput: Map<number, number> };
 }
@@ -97,22 +101,48 @@ export function conclusions(r: RunResult): string[] {
 /** A self-contained Markdown report of one run. */
 export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
   const out: string[] = [];
-  out.push(`# hsm-bench: ${r.algorithm.displayName} signature throughput`, '');
-  out.push(`Run \`${r.runId}\`, ${r.startedAt} to ${r.finishedAt}, hsm-bench ${r.tool.version}${r.interrupted ? ' — **interrupted, partial results**' : ''}.`, '');
+  const burnIn = r.command === 'burn-in';
+  const c0 = r.configurations[0];
   out.push(
-    markdownTable(
-      ['', ''],
-      [
-        ['Host', `${r.host.hostname}: ${r.host.cpuCount} × ${r.host.cpuModel}, ${r.host.totalMemoryMb} MB, ${r.host.platform}/${r.host.arch}, Node ${r.host.nodeVersion}`],
-        ['Backend', backendLine(r)],
-        ['Algorithm', `${r.algorithm.displayName}, key '${r.keyLabel}'`],
-        ['Mechanism', `${r.mechanism.name}${r.mechanism.hostDigest === 'none' ? '' : ` (SHA-256 computed on the host: ${r.mechanism.hostDigest})`}`],
-        ['Plan', planLine(r)],
-      ],
-      [false, false],
-    ),
+    burnIn ? `# hsm-bench burn-in: ${r.algorithm.displayName} on ${r.tokens.length} token${r.tokens.length > 1 ? 's' : ''}` : `# hsm-bench: ${r.algorithm.displayName} signature throughput`,
     '',
   );
+  out.push(`Run \`${r.runId}\`, ${r.startedAt} to ${r.finishedAt}, hsm-bench ${r.tool.version}${r.interrupted ? ' — **interrupted, partial results**' : ''}.`, '');
+  if (r.commandLine) out.push('Reproduce with (the PIN comes from the environment or a file, never the command line):', '', '```sh', r.commandLine, '```', '');
+  out.push(
+    `- **Host**: ${r.host.hostname}: ${r.host.cpuCount} × ${r.host.cpuModel}, ${r.host.totalMemoryMb} MB, ${r.host.platform}/${r.host.arch}, Node ${r.host.nodeVersion}${r.host.loadAverage ? `, load average ${r.host.loadAverage.join(' / ')} before signing` : ''}`,
+    `- **Backend**: ${backendLine(r)}`,
+    `- **Module**: ${r.module.libraryDescription} ${r.module.libraryVersion} (${r.module.manufacturer}), Cryptoki ${r.module.cryptokiVersion}, ${r.module.instances === 'shared' ? 'one instance per process' : 'an instance per load'}${r.harness.engine ? `; engine: ${r.harness.engine}` : ''}`,
+    `- **Algorithm**: ${r.algorithm.displayName}, key '${r.keyLabel}'`,
+    `- **Mechanism**: ${r.mechanism.name}${r.mechanism.hostDigest === 'none' ? '' : ` (SHA-256 computed on the host: ${r.mechanism.hostDigest})`}`,
+    `- **Plan**: ${planLine(r)}`,
+    '',
+  );
+  if (burnIn && c0) {
+    const performed = c0.signaturesOk + c0.signaturesFailed;
+    out.push(
+      '## Burn-in',
+      '',
+      markdownTable(
+        ['Started', 'Stopped', 'Signing time', 'Signatures performed', 'Failed', 'Verified on the host', 'Average throughput'],
+        [[r.startedAt, r.finishedAt ?? '–', hms(c0.durationS), performed, c0.signaturesFailed, c0.signaturesVerified, `${fixed(c0.throughputPerS, 2)}/s`]],
+      ),
+      '',
+      `**Verdict: ${o.verdict ?? burnInVerdict(r, undefined)}**`,
+      '',
+    );
+    const segments = r.burnIn?.segments ?? [];
+    if (segments.length > 1)
+      out.push(
+        'Resumed: the run was stopped and continued from its checkpoint and records.',
+        '',
+        markdownTable(
+          ['Segment', 'Started', 'At signing time'],
+          segments.map((g, i) => [i + 1, g.startedAt, hms(g.startOffsetS)]),
+        ),
+        '',
+      );
+  }
   out.push(
     '## Tokens',
     '',
@@ -123,30 +153,61 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
     ),
     '',
   );
-  out.push('## Throughput', '', seedTable(r, o.reference), '');
-  if (o.reference && o.reference.throughput.size > 0) out.push(`Reference: ${o.reference.name}.`, '');
-  out.push(
-    '## Per token',
-    '',
-    markdownTable(
-      ['Configuration', 'Slot', 'Token', 'Serial', 'Signatures', 'Failures', 'Signatures/s', 'p50 (ms)', 'p99 (ms)'],
-      r.configurations.flatMap((c) =>
-        c.perToken.map((t) => [
-          configurationName(c),
-          t.slotId,
-          t.label,
-          t.serial,
-          t.signaturesOk,
-          t.signaturesFailed,
-          fixed(t.throughputPerS, 1),
-          fixed(t.latencyMs?.p50, 2),
-          fixed(t.latencyMs?.p99, 2),
-        ]),
+  if (burnIn && c0) {
+    out.push(
+      '## Tokens over the run',
+      '',
+      markdownTable(
+        ['Slot', 'Token', 'Serial', 'Signatures', 'Failed', 'Signatures/s', 'p50 (ms)', 'p99 (ms)', 'Longest gap (s)', 'Outages', 'Outage time (s)', 'State at the end'],
+        c0.perToken.map((t) => {
+          const issue = c0.workerIssues.find((i) => i.token === t.token);
+          const state = issue ? issue.message : t.stillFailingS !== null && t.stillFailingS !== undefined ? `failing for ${fixed(t.stillFailingS, 1)} s` : 'ok';
+          return [
+            t.slotId,
+            t.label,
+            t.serial,
+            t.signaturesOk,
+            t.signaturesFailed,
+            fixed(t.throughputPerS, 2),
+            fixed(t.latencyMs?.p50, 2),
+            fixed(t.latencyMs?.p99, 2),
+            fixed((t.longestGapMs ?? 0) / 1000, 3),
+            t.outages ?? 0,
+            fixed(t.outageS, 1),
+            state,
+          ];
+        }),
+        [false, false, false, true, true, true, true, true, true, true, true, false],
       ),
-      [false, false, false, false, true, true, true, true, true],
-    ),
-    '',
-  );
+      '',
+    );
+  } else {
+    out.push('## Throughput', '', seedTable(r, o.reference), '');
+  }
+  if (!burnIn && o.reference && o.reference.throughput.size > 0) out.push(`Reference: ${o.reference.name}.`, '');
+  if (!burnIn)
+    out.push(
+      '## Per token',
+      '',
+      markdownTable(
+        ['Configuration', 'Slot', 'Token', 'Serial', 'Signatures', 'Failures', 'Signatures/s', 'p50 (ms)', 'p99 (ms)'],
+        r.configurations.flatMap((c) =>
+          c.perToken.map((t) => [
+            configurationName(c),
+            t.slotId,
+            t.label,
+            t.serial,
+            t.signaturesOk,
+            t.signaturesFailed,
+            fixed(t.throughputPerS, 1),
+            fixed(t.latencyMs?.p50, 2),
+            fixed(t.latencyMs?.p99, 2),
+          ]),
+        ),
+        [false, false, false, false, true, true, true, true, true],
+      ),
+      '',
+    );
   out.push(
     '## Latency (ms, successful signatures)',
     '',

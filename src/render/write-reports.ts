@@ -1,11 +1,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ChartConfiguration } from 'chart.js';
 import { usageError } from '../errors.js';
 import type { BadLines } from '../record/records-csv.js';
 import { writeFileAtomic } from '../result/run-directory.js';
 import type { RunResult } from '../result/run-result.js';
 import { latencyCurve } from '../stats/latency-curve.js';
-import { chartRenderer, latencyChart, perTokenChart, throughputChart, timeSeriesChart } from './charts.js';
+import { availabilityChart, chartRenderer, efficiencyChart, latencyChart, perTokenChart, saveChart, throughputChart, timeSeriesChart } from './charts.js';
 import { renderMarkdownReport } from './markdown.js';
 import { referenceThroughput, type Reference } from './reference.js';
 import { renderSummaryCsv } from './summary-csv.js';
@@ -22,7 +23,7 @@ export interface WrittenReports {
  * Writes a run's artifacts from its run.json and records alone: report.md, summary.csv, charts/*.png and
  * (for `report`) run.json itself. A chart failure never costs the other artifacts; it becomes a warning.
  */
-export async function writeReports(dir: string, r: RunResult, formats: readonly Format[], reference?: Reference): Promise<WrittenReports> {
+export async function writeReports(dir: string, r: RunResult, formats: readonly Format[], reference?: Reference, verdict?: string): Promise<WrittenReports> {
   const files: string[] = [];
   const warnings: string[] = [];
   const write = (name: string, content: string | Buffer) => {
@@ -34,7 +35,7 @@ export async function writeReports(dir: string, r: RunResult, formats: readonly 
   if (formats.includes('csv')) write('summary.csv', renderSummaryCsv(r));
 
   const refThroughput = referenceThroughput(reference, r.algorithm.id);
-  const refName = reference ? `${reference.source} (${reference.tokenModel})` : '';
+  const refName = reference ? `${reference.tokenModel}, ${reference.source}` : '';
   const charts: { file: string; title: string }[] = [];
   let chartsUnavailable: string | undefined;
   if (formats.includes('png') && r.configurations.length > 0) {
@@ -50,15 +51,18 @@ export async function writeReports(dir: string, r: RunResult, formats: readonly 
         }),
       );
       mkdirSync(join(dir, 'charts'), { recursive: true });
-      const drawn: [string, string, Parameters<typeof renderer.renderToBuffer>[0]][] = [
-        ['charts/throughput.png', 'Throughput vs number of tokens', throughputChart(r, refThroughput, refName)],
-        ['charts/per-token.png', 'Per-token throughput at the largest configuration', perTokenChart(r)],
-        ['charts/latency.png', 'Latency distribution per configuration', latencyChart(r, curves)],
-        ['charts/throughput-over-time.png', 'Throughput over time', timeSeriesChart(r)],
-      ];
-      for (const [file, title, config] of drawn) {
-        write(file, await renderer.renderToBuffer(config));
-        charts.push({ file, title });
+      // A burn-in is one configuration over hours: its charts are the night itself, not a scaling curve of one dot.
+      const scaling = r.command === 'scale' && r.configurations.length > 1;
+      const drawn: [string, string, ChartConfiguration][] = [];
+      if (r.command === 'scale') drawn.push(['charts/throughput', 'Throughput vs number of tokens', throughputChart(r, refThroughput, reference ? `${reference.tokenModel} (reference)` : '')]);
+      if (scaling && r.configurations.some((c) => c.efficiency !== null)) drawn.push(['charts/efficiency', 'Scaling efficiency vs number of tokens', efficiencyChart(r)]);
+      drawn.push(['charts/per-token', r.command === 'burn-in' ? 'Per-token throughput' : 'Per-token throughput at the largest configuration', perTokenChart(r)]);
+      drawn.push(['charts/latency', 'Latency by percentile', latencyChart(r, curves)]);
+      drawn.push(['charts/throughput-over-time', r.command === 'burn-in' ? 'Throughput and failures over the burn-in' : 'Throughput over time', timeSeriesChart(r)]);
+      if (r.command === 'burn-in') drawn.push(['charts/availability', 'Per-token availability', availabilityChart(r)]);
+      for (const [base, title, config] of drawn) {
+        const [png] = await saveChart(renderer, config, base, write);
+        charts.push({ file: png!, title });
       }
     } catch (error) {
       chartsUnavailable = (error as Error).message;
@@ -66,7 +70,7 @@ export async function writeReports(dir: string, r: RunResult, formats: readonly 
     }
   }
   if (formats.includes('md')) {
-    write('report.md', renderMarkdownReport(r, { charts, chartsUnavailable, reference: reference ? { name: refName, throughput: refThroughput } : undefined }));
+    write('report.md', renderMarkdownReport(r, { charts, chartsUnavailable, verdict, reference: reference ? { name: refName, throughput: refThroughput } : undefined }));
   }
   return { files, warnings };
 }

@@ -88,6 +88,8 @@ export interface RunResult {
   tool: { name: 'hsm-bench'; version: string };
   command: 'scale' | 'burn-in';
   runId: string;
+  /** The command line that started the run, to reproduce it (absent in older runs). */
+  commandLine?: string;
   startedAt: string;
   finishedAt: string;
   interrupted: boolean;
