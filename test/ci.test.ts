@@ -176,9 +176,15 @@ describe('hsm-bench compare', () => {
   });
 
   it('passes equal runs', () => {
-    const r = runCli(['compare', join(FIXTURES, 'run-rsa2048'), join(FIXTURES, 'run-rsa2048')]);
+    const out = tempDir('cmp-out');
+    const r = runCli(['compare', join(FIXTURES, 'run-rsa2048'), join(FIXTURES, 'run-rsa2048'), '--out', out]);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/2 tokens .* 0\.0 % .* ok/);
+    // The comparison as a document too: the table, the verdict, the chart.
+    const md = readFileSync(join(out, 'comparison.md'), 'utf8');
+    expect(md).toMatch(/## Against the baseline/);
+    expect(md).toMatch(/!\[Throughput per configuration\]\(comparison.png\)/);
+    expect(existsSync(join(out, 'comparison.svg'))).toBe(true);
   });
 
   it('detects a throughput regression beyond the allowed percentage (exit 5), and allows it within', () => {
@@ -195,7 +201,7 @@ describe('hsm-bench compare', () => {
     const r = runCli(['compare', join(FIXTURES, 'run-rsa2048'), join(FIXTURES, 'run-bp256')]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/not comparable: algorithms differ/);
-    const forced = runCli(['compare', join(FIXTURES, 'run-rsa2048'), join(FIXTURES, 'run-bp256'), '--force', '--json']);
+    const forced = runCli(['compare', join(FIXTURES, 'run-rsa2048'), join(FIXTURES, 'run-bp256'), '--force', '--json', '--out', tempDir('cmp-forced')]);
     expect([0, 5]).toContain(forced.status);
     expect(JSON.parse(forced.stdout).rows).toHaveLength(2);
   });
@@ -226,7 +232,7 @@ describe('hsm-bench run', () => {
     const lab = readdirSync(out).find((d) => d.startsWith('lab-'))!;
     const combined = readFileSync(join(out, lab, 'combined.md'), 'utf8');
     expect(combined).toMatch(/## Transport comparison[\s\S]*### spy vs direct/);
-    expect(combined).toMatch(/\| Configuration \| direct sig\/s \| spy sig\/s \| Ratio \(spy \/ direct\) \|/);
+    expect(combined).toMatch(/\| Configuration \| direct sig\/s \| spy sig\/s \| spy \/ direct \|/);
     expect(readdirSync(join(out, lab))).toContain('transport-direct-vs-spy.png');
   });
 });

@@ -100,12 +100,12 @@ describe('renderers, from fixture runs', () => {
   it('compare two runs of different algorithms configuration by configuration', () => {
     const rsa = readRunJson(join(FIXTURES, 'run-rsa2048'));
     const ec = readRunJson(join(FIXTURES, 'run-bp256'));
-    const rows = compareThroughput(rsa, ec);
+    const rows = compareThroughput([rsa, ec]);
     expect(rows.map((r) => r.tokens)).toEqual([1, 2]);
     rows.forEach((row, i) => {
-      expect(row.baseline).toBe(rsa.configurations[i]!.throughputPerS);
-      expect(row.other).toBe(ec.configurations[i]!.throughputPerS);
-      expect(row.ratio).toBeCloseTo(ec.configurations[i]!.throughputPerS / rsa.configurations[i]!.throughputPerS, 2);
+      expect(row.throughputs).toEqual([rsa.configurations[i]!.throughputPerS, ec.configurations[i]!.throughputPerS]);
+      expect(row.ratios[0]).toBe(1);
+      expect(row.ratios[1]).toBeCloseTo(ec.configurations[i]!.throughputPerS / rsa.configurations[i]!.throughputPerS, 2);
     });
     expect(seedTable(rsa)).not.toContain('Reference');
   });
@@ -121,7 +121,11 @@ describe('hsm-bench report', () => {
     expect(r.stdout).toContain(`${rsa}: summary.csv, charts/throughput.png, charts/throughput.svg, charts/efficiency.png, charts/efficiency.svg, charts/per-token.png`);
     expect(r.stdout).toContain('charts/throughput-over-time.svg, report.md');
     const comparison = readFileSync(join(out, 'comparison.md'), 'utf8');
-    expect(comparison).toContain('| Configuration | RSA-2048 sig/s | ECDSA brainpoolP256r1 sig/s | Ratio (ECDSA brainpoolP256r1 / RSA-2048) |');
+    // Ratios per configuration, the reference's own beside them, and the median of the ratios (not their mean).
+    expect(comparison).toContain(
+      '| Configuration | RSA-2048 sig/s | ECDSA brainpoolP256r1 sig/s | ECDSA brainpoolP256r1 / RSA-2048 | RSA-2048, reference sig/s | ECDSA brainpoolP256r1, reference sig/s | reference ECDSA brainpoolP256r1 / RSA-2048 |',
+    );
+    expect(comparison).toMatch(/ECDSA brainpoolP256r1 signs [\d.]+× as fast as RSA-2048 \(median over the configurations both ran\); in the reference, 2\.\d\d×/);
     expect(readFileSync(join(out, 'comparison.png')).subarray(1, 4).toString()).toBe('PNG');
   });
 

@@ -31,7 +31,7 @@ describe('JSON Schemas (schemas/)', () => {
     const list = runCli(['list', '--mechanisms', '--keys', '--json'], env);
     expect(list.status).toBe(0);
     expectValid('list', JSON.parse(list.stdout));
-    const compare = runCli(['compare', join(FIXTURES, 'run-rsa2048'), join(FIXTURES, 'run-rsa2048'), '--json']);
+    const compare = runCli(['compare', join(FIXTURES, 'run-rsa2048'), join(FIXTURES, 'run-rsa2048'), '--json', '--out', tempDir('schemas-cmp')]);
     expectValid('compare', JSON.parse(compare.stdout));
     const lab = join(out, 'lab.json');
     writeFileSync(lab, JSON.stringify({ out, runs: [{ name: 'one', alg: 'p256', tokens: [1], signaturesPerToken: 20, thresholds: { maxFailures: 0 } }] }));

@@ -1,7 +1,9 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { ExitCode, exitWith, usageError } from '../errors.js';
 import { renderComparisonTable } from '../render/verdict-tables.js';
+import { writeComparison } from '../render/write-comparison.js';
 import { readRunJson } from '../result/run-directory.js';
 import { compareRuns } from '../verdict/compare.js';
 import { checkWritableFile } from './verdict-options.js';
@@ -15,9 +17,10 @@ export function compareCommand(): Command {
     .option('--max-regression <pct>', 'allowed throughput drop / latency rise, in %', '10')
     .option('--strict-latency', 'let latency regressions fail even on too few signatures or too short a window')
     .option('--force', 'compare even if tokens, algorithm or plan differ')
+    .option('--out <dir>', 'where comparison.md and the chart go (default: comparisons/<candidate>-vs-<baseline> beside the candidate run)')
     .option('--json', 'print the comparison as JSON')
     .option('--junit <file>', 'write a JUnit XML report')
-    .action((baselinePath: string, candidatePath: string, o: { maxRegression: string; force?: boolean; strictLatency?: boolean; json?: boolean; junit?: string }) => {
+    .action(async (baselinePath: string, candidatePath: string, o: { maxRegression: string; force?: boolean; strictLatency?: boolean; out?: string; json?: boolean; junit?: string }) => {
       const maxRegressionPct = Number(o.maxRegression);
       if (!(maxRegressionPct >= 0)) throw usageError(`--max-regression must be a percentage ≥ 0, not '${o.maxRegression}'`);
       if (o.junit !== undefined) checkWritableFile('--junit', o.junit);
@@ -36,6 +39,13 @@ export function compareCommand(): Command {
           : `${candidate.runId} against ${baseline.runId}:\n${renderComparisonTable(comparison)}`,
       );
       if (o.junit !== undefined) writeFileSync(o.junit, renderJunit([{ name: `compare-${candidate.algorithm.id}`, result: candidate, thresholds: [], comparison }]));
+      // The comparison as a document too, in a folder of its own that no run glob matches.
+      const candidateDir = candidatePath.endsWith('.json') ? dirname(candidatePath) : candidatePath;
+      const out = o.out ?? join(dirname(resolve(candidateDir)), 'comparisons', `${candidate.runId}-vs-${baseline.runId}`);
+      mkdirSync(out, { recursive: true });
+      const verdict = [`## Against the baseline (±${maxRegressionPct} %, the noise rule)`, '', '```', renderComparisonTable(comparison).trimEnd(), '```', ''];
+      const files = await writeComparison(out, [baseline, candidate], undefined, verdict, { log: (l) => process.stderr.write(`${l}\n`) });
+      process.stderr.write(`${out}: ${files.join(', ')}\n`);
       // A comparison judges the change: failures new in the candidate are regressions (exit 5), not exit 4.
       exitWith(comparison.regressed ? ExitCode.thresholdFailed : ExitCode.ok);
     });

@@ -33,7 +33,7 @@ async function runLab(lab: Lab, ui: Progress): Promise<{ judged: JudgedRun[]; di
   for (const [a, b] of transportPairs(judged)) {
     const base = `transport-${a.name}-vs-${b.name}`.replace(/[^\w.-]/g, '_');
     try {
-      const [png] = await saveChart(await chartRenderer(), comparisonChart(a.result, b.result, [a.name, b.name]), base, (f, content) => writeFileSync(join(combinedDir, f), content));
+      const [png] = await saveChart(await chartRenderer(), comparisonChart([a.result, b.result], [a.name, b.name]), base, (f, content) => writeFileSync(join(combinedDir, f), content));
       charts.push(png);
     } catch (error) {
       charts.push(undefined);

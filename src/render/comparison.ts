@@ -1,69 +1,125 @@
 import type { ChartConfiguration } from 'chart.js';
 import type { RunResult } from '../result/run-result.js';
+import { chartStamp } from './charts.js';
 import { configurationName, fixed } from './describe-run.js';
 import { markdownTable } from './markdown.js';
+import { referenceThroughput, type Reference } from './reference.js';
+
+const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];
+
+/** A run as a comparison names it: its algorithm, and its mechanism where two runs of one algorithm differ in it. */
+export const runName = (r: RunResult) => `${r.algorithm.displayName} (${r.mechanism.name})`;
 
 export interface ComparisonRow {
   tokens: number;
-  baseline: number | null;
-  other: number | null;
-  /** other / baseline throughput; null where either is missing. */
-  ratio: number | null;
+  /** Each run's throughput (its median repetition's, with --repeat), in the order the runs were given; null where it did not run. */
+  throughputs: (number | null)[];
+  /** Each run's throughput over the first run's; null where either is missing. */
+  ratios: (number | null)[];
 }
 
-/** Throughput of two runs side by side, configuration by configuration (e.g. ECDSA vs RSA on the same tokens). */
-export function compareThroughput(baseline: RunResult, other: RunResult): ComparisonRow[] {
-  const counts = [...new Set([...baseline.configurations, ...other.configurations].map((c) => c.tokens))].sort((a, b) => a - b);
+/** Throughput of N runs side by side, configuration by configuration (e.g. ECDSA vs RSA on the same tokens). */
+export function compareThroughput(runs: readonly RunResult[]): ComparisonRow[] {
+  const counts = [...new Set(runs.flatMap((r) => r.configurations.map((c) => c.tokens)))].sort((a, b) => a - b);
   return counts.map((tokens) => {
-    const a = baseline.configurations.find((c) => c.tokens === tokens)?.throughputPerS ?? null;
-    const b = other.configurations.find((c) => c.tokens === tokens)?.throughputPerS ?? null;
-    return { tokens, baseline: a, other: b, ratio: a && b !== null ? Math.round((b / a) * 100) / 100 : null };
+    const throughputs = runs.map((r) => r.configurations.find((c) => c.tokens === tokens)?.throughputPerS ?? null);
+    const first = throughputs[0];
+    return { tokens, throughputs, ratios: throughputs.map((t) => (first && t !== null ? Math.round((t / first) * 100) / 100 : null)) };
   });
 }
 
-const runName = (r: RunResult) => `${r.algorithm.displayName} (${r.mechanism.name})`;
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? null : s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
 
-/** The side-by-side table and its one-line conclusion; `names` label the two runs (default: their algorithms). */
-export function comparisonMarkdownBody(baseline: RunResult, other: RunResult, names: [string, string] = [baseline.algorithm.displayName, other.algorithm.displayName]): string {
-  const rows = compareThroughput(baseline, other);
-  const ratios = rows.map((r) => r.ratio).filter((r): r is number => r !== null);
-  const mean = ratios.length > 0 ? ratios.reduce((a, b) => a + b, 0) / ratios.length : null;
+/**
+ * The side-by-side table and its conclusions: per configuration each run's throughput and its ratio to the first
+ * run, the published reference beside it where one is given (its own ratio for the same pair of algorithms), and
+ * the median ratio over the configurations — a median, so that one odd configuration does not move it.
+ */
+export function comparisonMarkdownBody(runs: readonly RunResult[], names: readonly string[] = runs.map((r) => r.algorithm.displayName), reference?: Reference): string {
+  const rows = compareThroughput(runs);
+  const refs = runs.map((r) => referenceThroughput(reference, r.algorithm.id));
+  const withReference = refs.some((m) => m.size > 0);
+  const head = ['Configuration', ...names.map((n) => `${n} sig/s`), ...names.slice(1).map((n) => `${n} / ${names[0]}`)];
+  if (withReference) head.push(...names.map((n) => `${n}, reference sig/s`), ...names.slice(1).map((n) => `reference ${n} / ${names[0]}`));
+  const table = rows.map((row) => {
+    const cells: (string | number)[] = [configurationName(row), ...row.throughputs.map((t) => fixed(t, 1)), ...row.ratios.slice(1).map((r) => fixed(r, 2))];
+    if (withReference) {
+      const ref = refs.map((m) => m.get(row.tokens) ?? null);
+      cells.push(...ref.map((t) => fixed(t, 1)), ...ref.slice(1).map((t) => fixed(t !== null && ref[0] ? t / ref[0] : null, 2)));
+    }
+    return cells;
+  });
+  const lines = [markdownTable(head, table), ''];
+  names.slice(1).forEach((name, i) => {
+    const m = median(rows.map((r) => r.ratios[i + 1]).filter((r): r is number => r !== null));
+    const refM = withReference
+      ? median(
+          rows
+            .map((r) => [refs[0]!.get(r.tokens), refs[i + 1]!.get(r.tokens)] as const)
+            .filter(([a, b]) => a && b)
+            .map(([a, b]) => b! / a!),
+        )
+      : null;
+    lines.push(
+      m === null
+        ? `No configuration was run by both ${names[0]} and ${name}.`
+        : `${name} signs ${fixed(m, 2)}× as fast as ${names[0]} (median over the configurations both ran)${refM !== null ? `; in the reference, ${fixed(refM, 2)}×` : ''}.`,
+    );
+  });
+  if (withReference) lines.push('', `Reference: ${reference!.tokenModel}, ${reference!.source}.`);
+  lines.push('');
+  return lines.join('\n');
+}
+
+/** comparison.md of `report A B …` and `compare`: which runs, on which tokens, then the table and the chart. */
+export function renderComparisonMarkdown(runs: readonly RunResult[], chartFile: string | undefined, reference?: Reference, extra: string[] = []): string {
+  const names = distinctNames(runs);
   return [
-    markdownTable(
-      ['Configuration', `${names[0]} sig/s`, `${names[1]} sig/s`, `Ratio (${names[1]} / ${names[0]})`],
-      rows.map((r) => [configurationName(r), fixed(r.baseline, 1), fixed(r.other, 1), fixed(r.ratio, 2)]),
+    `# hsm-bench: ${names.join(' vs ')}`,
+    '',
+    `Runs ${runs.map((r) => `\`${r.runId}\``).join(', ')}, on tokens ${runs[0]!.tokens.map((t) => `${t.label} (serial ${t.serial})`).join(', ')}.`,
+    '',
+    ...runs.map(
+      (r, i) => `- ${names[i]}: \`${r.commandLine ?? r.runId}\` (${r.startedAt.slice(0, 16).replace('T', ' ')}, ${r.host.hostname}, ${r.module.libraryDescription} ${r.module.libraryVersion})`,
     ),
     '',
-    mean === null ? 'No configuration was run by both.' : `On average ${names[1]} signs ${fixed(mean, 2)}× as fast as ${names[0]} on these tokens.`,
-    '',
+    comparisonMarkdownBody(runs, names, reference),
+    ...extra,
+    ...(chartFile ? [`![Throughput per configuration](${chartFile})`, ''] : []),
   ].join('\n');
 }
 
-export function renderComparisonMarkdown(baseline: RunResult, other: RunResult, chartFile: string | undefined): string {
-  return [
-    `# hsm-bench: ${runName(other)} vs ${runName(baseline)}`,
-    '',
-    `Runs \`${baseline.runId}\` and \`${other.runId}\` on tokens ${baseline.tokens.map((t) => `${t.label} (serial ${t.serial})`).join(', ')}.`,
-    '',
-    comparisonMarkdownBody(baseline, other),
-    ...(chartFile ? [`![Throughput of both runs](${chartFile})`, ''] : []),
-  ].join('\n');
+/** Names that tell the runs apart: the algorithm, then the mechanism, then the run id where those repeat. */
+export function distinctNames(runs: readonly RunResult[]): string[] {
+  for (const name of [(r: RunResult) => r.algorithm.displayName, runName, (r: RunResult) => `${runName(r)} ${r.runId}`]) {
+    const names = runs.map(name);
+    if (new Set(names).size === names.length) return names;
+  }
+  return runs.map((r) => r.runId);
 }
 
-export function comparisonChart(baseline: RunResult, other: RunResult, names: [string, string] = [runName(baseline), runName(other)]): ChartConfiguration {
-  const rows = compareThroughput(baseline, other);
+/** One group of bars per configuration, one bar per run, in the order the runs were given (legend and title too). */
+export function comparisonChart(runs: readonly RunResult[], names: readonly string[] = distinctNames(runs)): ChartConfiguration {
+  const rows = compareThroughput(runs);
   return {
     type: 'bar',
     data: {
       labels: rows.map(configurationName),
-      datasets: [
-        { label: names[0], data: rows.map((r) => r.baseline), backgroundColor: '#1f77b4' },
-        { label: names[1], data: rows.map((r) => r.other), backgroundColor: '#d62728' },
-      ],
+      datasets: runs.map((_, i) => ({ label: names[i]!, data: rows.map((r) => r.throughputs[i]!), backgroundColor: PALETTE[i % PALETTE.length] })),
     },
     options: {
-      plugins: { title: { display: true, text: `${names[1]} vs ${names[0]}: throughput per configuration`, font: { size: 18 } }, legend: { display: true } },
-      scales: { x: { title: { display: true, text: 'tokens signing at once' } }, y: { beginAtZero: true, title: { display: true, text: 'signatures per second' } } },
+      plugins: {
+        title: { display: true, text: 'Throughput per configuration', font: { size: 20, weight: 'bold' }, color: '#1a1a1a' },
+        subtitle: { display: true, text: `${names.join(' · ')} — ${chartStamp(runs[0]!)}`, font: { size: 13 }, color: '#444', padding: { bottom: 10 } },
+        legend: { display: true, labels: { font: { size: 14 }, color: '#1a1a1a' } },
+      },
+      scales: {
+        x: { title: { display: true, text: 'tokens signing at once', font: { size: 15 } } },
+        y: { beginAtZero: true, title: { display: true, text: 'signatures per second', font: { size: 15 } } },
+      },
     },
   };
 }

@@ -69,7 +69,7 @@ export function renderLabReport(runs: JudgedRun[], dirs: string[], charts: (stri
   const pairs = transportPairs(runs);
   if (pairs.length > 0) out.push('## Transport comparison', '', 'Runs that differ only in the module (or host) signing with the same tokens:', '');
   pairs.forEach(([a, b], i) => {
-    out.push(`### ${b.name} vs ${a.name}`, '', `${a.name}: ${a.result.module.path}; ${b.name}: ${b.result.module.path}.`, '', comparisonMarkdownBody(a.result, b.result, [a.name, b.name]));
+    out.push(`### ${b.name} vs ${a.name}`, '', `${a.name}: ${a.result.module.path}; ${b.name}: ${b.result.module.path}.`, '', comparisonMarkdownBody([a.result, b.result], [a.name, b.name]));
     if (charts[i]) out.push(`![${b.name} vs ${a.name}](${charts[i]})`, '');
   });
   return out.join('\n');
