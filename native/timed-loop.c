@@ -113,9 +113,10 @@ static int64_t now_ns(void) {
 
 static int stopping(loop_t *l) { return __atomic_load_n(&l->stop, __ATOMIC_ACQUIRE); }
 
+/** Waits for a change, at most `ms` (on the monotonic clock: a wall-clock step must not stretch or cut the wait). */
 static void wait_changed(loop_t *l, int ms) {
   struct timespec until;
-  clock_gettime(CLOCK_REALTIME, &until);
+  clock_gettime(CLOCK_MONOTONIC, &until);
   until.tv_nsec += (long)ms * 1000000L;
   until.tv_sec += until.tv_nsec / 1000000000L;
   until.tv_nsec %= 1000000000L;
@@ -166,7 +167,12 @@ static void push(loop_t *l, job_t *j, int64_t offset_ns, int64_t latency_ns, int
     pthread_mutex_lock(&l->mutex);
     while (head - __atomic_load_n(&j->tail, __ATOMIC_ACQUIRE) == j->slots && !stopping(l)) wait_changed(l, 10);
     pthread_mutex_unlock(&l->mutex);
-    if (head - __atomic_load_n(&j->tail, __ATOMIC_ACQUIRE) == j->slots) return; /* stopping: the record is dropped with the run */
+    if (head - __atomic_load_n(&j->tail, __ATOMIC_ACQUIRE) == j->slots) {
+      /* Stopping with the ring still full (the JS side has stopped draining): the call is not recorded, and a
+         successful one gives its claim on a shared total back, so that counts stay those of the records. */
+      if (status == 0 && l->shared_total >= 0) __atomic_sub_fetch(&l->claimed, 1, __ATOMIC_SEQ_CST);
+      return;
+    }
   }
   uint32_t slot = (uint32_t)(head % j->slots);
   record_t *r = &j->records[slot];
@@ -196,6 +202,11 @@ static void *run_job(void *arg) {
   loop_t *l = j->loop;
   unsigned char *out = malloc(l->max_output_bytes);
   CK_ULONG out_len;
+  if (out == NULL) {
+    strcpy(j->gave_up, "out of memory");
+    __atomic_store_n(&j->state, JOB_DONE, __ATOMIC_RELEASE);
+    return NULL;
+  }
   /* Warm-up calls use negative sequence numbers, so that no input of the measured window repeats. */
   for (long i = 1; i <= j->warmup && !stopping(l); i++) call_once(l, j, -i, out, &out_len);
   pthread_mutex_lock(&l->mutex);
@@ -264,6 +275,18 @@ static loop_t *loop_of(napi_env env, napi_value v) {
   loop_t *l = NULL;
   napi_get_value_external(env, v, (void **)&l);
   return l;
+}
+
+/** The job at `index` of a loop that is still open; NULL (after throwing) for a closed loop or a bad index. */
+static job_t *job_of(napi_env env, napi_value loop, napi_value index) {
+  loop_t *l = loop_of(env, loop);
+  int32_t i = -1;
+  napi_get_value_int32(env, index, &i);
+  if (l == NULL || l->closed || i < 0 || i >= l->job_count) {
+    napi_throw_error(env, NULL, "hsm-bench native loop: closed, or no such job");
+    return NULL;
+  }
+  return &l->jobs[i];
 }
 
 static void stop_loop(loop_t *l) {
@@ -349,15 +372,25 @@ static napi_value start(napi_env env, napi_callback_info info) {
   l->recovery = (int)get_int(env, spec, "recovery");
   int64_t ring_bytes = get_int(env, spec, "ringBytes");
   pthread_mutex_init(&l->mutex, NULL);
-  pthread_cond_init(&l->changed, NULL);
+  pthread_condattr_t cond_attr;
+  pthread_condattr_init(&cond_attr);
+  pthread_condattr_setclock(&cond_attr, CLOCK_MONOTONIC);
+  pthread_cond_init(&l->changed, &cond_attr);
+  pthread_condattr_destroy(&cond_attr);
   uint32_t n;
   napi_get_named_property(env, spec, "jobs", &jobs);
   napi_get_array_length(env, jobs, &n);
   l->job_count = (int)n;
-  l->jobs = calloc(n, sizeof(job_t));
+  l->jobs = calloc(n > 0 ? n : 1, sizeof(job_t));
+  if (l->jobs == NULL) {
+    free(l);
+    napi_throw_error(env, NULL, "the native loop cannot allocate its jobs (out of memory)");
+    return NULL;
+  }
   size_t slot_bytes = sizeof(record_t) + (l->keep_every > 0 ? l->max_output_bytes : 0);
   uint32_t slots = (uint32_t)(ring_bytes / (int64_t)slot_bytes / (n > 0 ? n : 1));
-  if (slots < 64) slots = 64;
+  /* At least a batch and a half: the JS side drains a ring once it holds a batch (256) or every 100 ms. */
+  if (slots < 384) slots = 384;
   napi_value external;
   CHECK(napi_create_external(env, l, finalize_loop, NULL, &external));
   for (uint32_t i = 0; i < n; i++) {
@@ -378,17 +411,23 @@ static napi_value start(napi_env env, napi_callback_info info) {
     j->slots = slots;
     j->records = calloc(slots, sizeof(record_t));
     j->outputs = l->keep_every > 0 ? malloc((size_t)slots * l->max_output_bytes) : NULL;
+    if (j->records == NULL || (l->keep_every > 0 && j->outputs == NULL)) {
+      napi_throw_error(env, NULL, "the native loop cannot allocate its record rings (out of memory)");
+      return NULL;
+    }
   }
   for (uint32_t i = 0; i < n; i++) {
     job_t *j = &l->jobs[i];
     pthread_attr_t attr;
     pthread_attr_init(&attr);
-    /* The loop needs little stack, the module a little more; 256 KiB keeps thousands of jobs cheap. */
-    pthread_attr_setstacksize(&attr, 256 * 1024);
+    /* The loop needs little stack; a vendor module may need more. 1 MiB of address space each, of which only the
+       pages touched cost memory, keeps thousands of jobs cheap. */
+    pthread_attr_setstacksize(&attr, 1024 * 1024);
     int err = pthread_create(&j->thread, &attr, run_job, j);
     pthread_attr_destroy(&attr);
     if (err != 0) {
-      stop_loop(l);
+      /* The threads already started are stopped and joined before the JS side closes their sessions. */
+      close_loop(l);
       napi_throw_error(env, NULL, "the native loop cannot start a thread");
       return NULL;
     }
@@ -428,6 +467,10 @@ static napi_value states(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   loop_t *l = loop_of(env, argv[0]);
+  if (l == NULL || l->closed) {
+    napi_throw_error(env, NULL, "hsm-bench native loop: closed");
+    return NULL;
+  }
   int32_t *into, *available;
   size_t length, available_length;
   CHECK(napi_get_typedarray_info(env, argv[1], NULL, &length, (void **)&into, NULL, NULL));
@@ -452,10 +495,9 @@ static napi_value drain(napi_env env, napi_callback_info info) {
   size_t argc = 7;
   napi_value argv[7];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  loop_t *l = loop_of(env, argv[0]);
-  int32_t index;
-  CHECK(napi_get_value_int32(env, argv[1], &index));
-  job_t *j = &l->jobs[index];
+  job_t *j = job_of(env, argv[0], argv[1]);
+  if (j == NULL) return NULL;
+  loop_t *l = j->loop;
   double *offsets, *latencies;
   int32_t *statuses;
   uint16_t *output_bytes;
@@ -495,12 +537,11 @@ static napi_value parked_since(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2], result;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  loop_t *l = loop_of(env, argv[0]);
-  int32_t index;
-  CHECK(napi_get_value_int32(env, argv[1], &index));
-  pthread_mutex_lock(&l->mutex);
-  int64_t at = l->jobs[index].parked_at_ns;
-  pthread_mutex_unlock(&l->mutex);
+  job_t *j = job_of(env, argv[0], argv[1]);
+  if (j == NULL) return NULL;
+  pthread_mutex_lock(&j->loop->mutex);
+  int64_t at = j->parked_at_ns;
+  pthread_mutex_unlock(&j->loop->mutex);
   CHECK(napi_create_bigint_int64(env, at, &result));
   return result;
 }
@@ -510,12 +551,11 @@ static napi_value resume(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  loop_t *l = loop_of(env, argv[0]);
-  int32_t index;
-  CHECK(napi_get_value_int32(env, argv[1], &index));
+  job_t *j = job_of(env, argv[0], argv[1]);
+  if (j == NULL) return NULL;
+  loop_t *l = j->loop;
   napi_valuetype type;
   napi_typeof(env, argv[2], &type);
-  job_t *j = &l->jobs[index];
   pthread_mutex_lock(&l->mutex);
   if (type == napi_object) {
     j->session = get_handle(env, argv[2], "session");
@@ -534,10 +574,8 @@ static napi_value gave_up(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2], result = NULL;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  loop_t *l = loop_of(env, argv[0]);
-  int32_t index;
-  CHECK(napi_get_value_int32(env, argv[1], &index));
-  job_t *j = &l->jobs[index];
+  job_t *j = job_of(env, argv[0], argv[1]);
+  if (j == NULL) return NULL;
   if (__atomic_load_n(&j->state, __ATOMIC_ACQUIRE) == JOB_DONE && j->gave_up[0] != 0) CHECK(napi_create_string_utf8(env, j->gave_up, NAPI_AUTO_LENGTH, &result));
   return result;
 }

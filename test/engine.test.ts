@@ -7,7 +7,8 @@ import { ReconnectBackoff } from '../src/engine/reconnect-backoff.js';
 import { readRecords, type SignatureRecord } from '../src/record/records-csv.js';
 import type { RunResult } from '../src/result/run-result.js';
 import { SpillFile } from '../src/verify/spill-file.js';
-import { runCli, runDirOf, tempDir } from './helpers/cli.js';
+import { runCli, runCliAndSignal, runDirOf, tempDir } from './helpers/cli.js';
+import { buildFaultyModule, ExternalSoftHsm, TEST_PIN } from './helpers/softhsm-module.js';
 
 const workspace = tempDir('engine-ws');
 const env = { HSM_BENCH_WORKSPACE: workspace };
@@ -77,6 +78,25 @@ describe('the two engines', () => {
     expectInOrder(records);
     expect(readdirSync(dir).filter((f) => f.startsWith('unverified'))).toEqual([]);
     expect(readFileSync(join(dir, 'report.md'), 'utf8')).toMatch(/verification fell behind the tokens: \d+ signatures waited on disk and were verified after the measured window/);
+  }, 120_000);
+});
+
+describe('stopping a native burn-in while a token is failing', () => {
+  it('Ctrl-C while every signature fails and the signers wait to reconnect: exit 130, results written, no crash', async () => {
+    const hsm = new ExternalSoftHsm();
+    for (const label of ['stop-0', 'stop-1']) {
+      hsm.initToken(label);
+      hsm.generateKey(label, 'EC:prime256v1', 'sk');
+    }
+    const out = tempDir('stop-failing');
+    const args = ['burn-in', '--module', buildFaultyModule(), '--alg', 'p256', '--key-label', 'sk', '--token-label', 'stop-', '--tokens', '2', '--duration', '60s', '--out', out];
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const r = await runCliAndSignal(args, { ...hsm.env, HSM_BENCH_PIN: TEST_PIN, FAULTY_PKCS11_MODULE: hsm.module, FAULTY_EVERY: '1', CI: 'true' }, /records in/, 'SIGINT', 1500 + 700 * attempt);
+      expect(r.status).toBe(130);
+      const run = JSON.parse(readFileSync(join(runDirOf(r), 'run.json'), 'utf8')) as RunResult;
+      expect(run.harness.engine).toBe('native');
+      expect(run.configurations[0]!.signaturesFailed).toBeGreaterThan(0);
+    }
   }, 120_000);
 });
 

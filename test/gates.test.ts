@@ -1,9 +1,10 @@
-import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ConfigurationResult, RunResult } from '../src/result/run-result.js';
 import { combineRepetitions, latencyRange, lowConfidence, throughputRange } from '../src/stats/repetitions.js';
-import { hostWarnings, judgeChange } from '../src/verdict/compare.js';
+import { compareRuns, hostWarnings, judgeChange } from '../src/verdict/compare.js';
+import { evaluateThresholds } from '../src/verdict/thresholds.js';
 import { runCli, runDirOf, tempDir } from './helpers/cli.js';
 import { buildFaultyModule, ExternalSoftHsm, TEST_PIN } from './helpers/softhsm-module.js';
 
@@ -46,6 +47,23 @@ describe('repetitions', () => {
     expect(lowConfidence({ signaturesOk: 200, durationS: 10 })).toEqual(['200 signatures (fewer than 1000)']);
     expect(lowConfidence({ signaturesOk: 5000, durationS: 1.5 })).toEqual(['a window of 1.50 s (under 2 s)']);
     expect(lowConfidence({ signaturesOk: 1000, durationS: 2 })).toEqual([]);
+  });
+});
+
+describe('failures in any repetition', () => {
+  it('count in max-failures and in a comparison, not only the median repetition', () => {
+    const base = readRun(join(FIXTURES, 'run-rsa2048'));
+    const failing = { ...rep(90, 9), signaturesFailed: 3 };
+    const c = combineRepetitions([rep(100, 9), rep(110, 8), failing]);
+    expect(c.signaturesFailed).toBe(0);
+    const run: RunResult = { ...base, configurations: [{ ...c, tokens: 1 }] };
+    expect(evaluateThresholds(run, { maxFailures: 0 })).toEqual([expect.objectContaining({ name: 'max-failures', measured: '3', outcome: 'fail' })]);
+    // A baseline with some failures: the candidate regresses when its failure rate is worse beyond the limit.
+    const withFailures = (n: number): RunResult => ({ ...base, configurations: base.configurations.map((x) => ({ ...x, signaturesFailed: n })) });
+    const cmp = compareRuns(withFailures(1), withFailures(10_000), 10, false);
+    expect(cmp.regressed).toBe(true);
+    expect(cmp.rows[0]!.regressions.some((r) => /failures \(failure rate/.test(r))).toBe(true);
+    expect(compareRuns(withFailures(10), withFailures(10), 10, false).regressed).toBe(false);
   });
 });
 
@@ -93,6 +111,24 @@ describe('gates on the command line', () => {
     const apart = runCli(['compare', join(FIXTURES, 'run-rsa2048'), dir, '--json']);
     expect(apart.status).toBe(5);
     expect(JSON.parse(apart.stdout).rows[1].regressions).toEqual(['throughput -20 %']);
+  });
+
+  it('refuses, before signing: a baseline folder that is a run directory, empty paths, a percentage that is not one', () => {
+    const ws = { HSM_BENCH_WORKSPACE: tempDir('ws') };
+    const runDir = tempDir('a-run');
+    mkdirSync(join(runDir, 'records'));
+    for (const [args, message] of [
+      [['--save-baseline', runDir], /is a run directory/],
+      [['--save-baseline', ''], /--save-baseline is empty/],
+      [['--junit', ''], /--junit is empty/],
+      [['--baseline', join(FIXTURES, 'run-rsa2048'), '--max-regression', '0x10', '--force'], /--max-regression must be a percentage/],
+    ] as const) {
+      const r = runCli(['scale', '--alg', 'p256', '--tokens', '1', ...args], ws);
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
+    expect(runCli(['compare', join(FIXTURES, 'run-rsa2048'), join(FIXTURES, 'run-rsa2048'), '--max-regression', 'Infinity']).status).toBe(2);
+    expect(existsSync(join(ws.HSM_BENCH_WORKSPACE, 'tokens'))).toBe(false);
   });
 
   it('--max-regression without --baseline is refused, not ignored', () => {

@@ -1,12 +1,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { ExitCode, exitWith, usageError } from '../errors.js';
+import { ExitCode, exitWith } from '../errors.js';
 import { renderComparisonTable } from '../render/verdict-tables.js';
 import { writeComparison } from '../render/write-comparison.js';
 import { readRunJson } from '../result/run-directory.js';
 import { compareRuns } from '../verdict/compare.js';
-import { checkWritableFile } from './verdict-options.js';
+import { checkJunitFile, parsePercent } from './verdict-options.js';
 import { renderJunit } from '../verdict/junit.js';
 
 export function compareCommand(): Command {
@@ -21,9 +21,8 @@ export function compareCommand(): Command {
     .option('--json', 'print the comparison as JSON')
     .option('--junit <file>', 'write a JUnit XML report')
     .action(async (baselinePath: string, candidatePath: string, o: { maxRegression: string; force?: boolean; strictLatency?: boolean; out?: string; json?: boolean; junit?: string }) => {
-      const maxRegressionPct = Number(o.maxRegression);
-      if (!(maxRegressionPct >= 0)) throw usageError(`--max-regression must be a percentage ≥ 0, not '${o.maxRegression}'`);
-      if (o.junit !== undefined) checkWritableFile('--junit', o.junit);
+      const maxRegressionPct = parsePercent('--max-regression', o.maxRegression);
+      if (o.junit !== undefined) checkJunitFile(o.junit);
       const baseline = readRunJson(baselinePath);
       const candidate = readRunJson(candidatePath);
       for (const [which, r] of [
@@ -43,7 +42,7 @@ export function compareCommand(): Command {
       const candidateDir = candidatePath.endsWith('.json') ? dirname(candidatePath) : candidatePath;
       const out = o.out ?? join(dirname(resolve(candidateDir)), 'comparisons', `${candidate.runId}-vs-${baseline.runId}`);
       mkdirSync(out, { recursive: true });
-      const verdict = [`## Against the baseline (±${maxRegressionPct} %, the noise rule)`, '', '```', renderComparisonTable(comparison).trimEnd(), '```', ''];
+      const verdict = [`## Against the baseline (±${maxRegressionPct} %, the noise rule)`, '', '```', renderComparisonTable(comparison, Infinity).trimEnd(), '```', ''];
       const files = await writeComparison(out, [baseline, candidate], undefined, verdict, { log: (l) => process.stderr.write(`${l}\n`) });
       process.stderr.write(`${out}: ${files.join(', ')}\n`);
       // A comparison judges the change: failures new in the candidate are regressions (exit 5), not exit 4.

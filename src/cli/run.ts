@@ -10,7 +10,7 @@ import { renderLabReport, transportPairs } from '../render/lab-report.js';
 import { renderScaleTable } from '../render/terminal-table.js';
 import { judgeRun, type JudgedRun } from '../verdict/verdict.js';
 import { conclude, writeRunReports } from './run-pipeline.js';
-import { checkWritableFile } from './verdict-options.js';
+import { checkJunitFile } from './verdict-options.js';
 import { stamp } from '../result/run-directory.js';
 import { pinSource } from './scale.js';
 import { Progress } from './terminal.js';
@@ -53,7 +53,7 @@ export function runCommand(): Command {
     .option('--json', 'print the results of every run as JSON')
     .action(async (o: { config: string; only?: string; junit?: string; json?: boolean }) => {
       const lab = readLabFile(o.config);
-      if (o.junit !== undefined) checkWritableFile('--junit', o.junit);
+      if (o.junit !== undefined) checkJunitFile(o.junit);
       if (o.only !== undefined) {
         const names = o.only.split(',');
         const unknown = names.filter((n) => !lab.runs.some((r) => r.name === n));

@@ -1,10 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Table from 'cli-table3';
 import { Command } from 'commander';
 import { usageError } from '../errors.js';
 import { chartRenderer, saveChart } from '../render/charts.js';
 import { fixed } from '../render/describe-run.js';
+import { fitTable } from '../render/fit-table.js';
 import { renderTrendCsv, trendChart, trendPoints } from '../render/trend.js';
 import { readRunJson, stamp } from '../result/run-directory.js';
 import { Progress } from './terminal.js';
@@ -17,8 +17,16 @@ export function trendCommand(): Command {
     .option('--json', 'print the points as JSON')
     .action(async (dirs: string[], o: { out?: string; json?: boolean }) => {
       const runs = dirs.map((d) => readRunJson(d));
-      const algorithms = [...new Set(runs.map((r) => r.algorithm.id))];
-      if (algorithms.length > 1) throw usageError(`the runs measured ${algorithms.join(', ')}; a trend follows one`, 'give the runs of one algorithm, e.g. reports/*-rsa2048');
+      // One line of history: one algorithm and mechanism, one kind of run (a burn-in's night is not a scaling point).
+      for (const [what, of] of [
+        ['algorithms', (r: (typeof runs)[number]) => r.algorithm.id],
+        ['mechanisms', (r: (typeof runs)[number]) => r.mechanism.name],
+        ['commands', (r: (typeof runs)[number]) => r.command],
+      ] as const) {
+        const kinds = [...new Set(runs.map(of))];
+        if (kinds.length > 1) throw usageError(`the runs differ in their ${what} (${kinds.join(', ')}); a trend follows one`, 'give the runs of one plan, e.g. reports/*-rsa2048');
+      }
+      const algorithms = [runs[0]!.algorithm.id];
       const points = trendPoints(runs);
       // Never under a folder a run glob picks up (reports/*-rsa2048): trends have a folder of their own.
       const out = o.out ?? join('reports', 'trends', `trend-${stamp(new Date())}`);
@@ -34,13 +42,24 @@ export function trendCommand(): Command {
       if (o.json) {
         process.stdout.write(JSON.stringify({ schemaVersion: 1, algorithm: algorithms[0], points }, null, 2) + '\n');
       } else {
-        const table = new Table({ head: ['Date', 'Run', 'Tokens', 'Sig/s (range)', 'p99 (ms)', 'Failed', 'Module', 'Firmware'], style: { head: [], border: [] } });
-        for (const p of points) {
+        const rows = points.map((p) => {
           const range = p.throughputMin !== p.throughputMax ? ` (${fixed(p.throughputMin, 1)}–${fixed(p.throughputMax, 1)})` : '';
-          table.push([p.startedAt.slice(0, 16).replace('T', ' '), p.runId, p.tokens, `${fixed(p.throughputPerS, 1)}${range}`, fixed(p.p99Ms, 2), p.signaturesFailed, p.module, p.firmware]);
-        }
-        process.stdout.write(table.toString() + '\n');
+          return [
+            `${p.startedAt.slice(0, 16).replace('T', ' ')}${p.interrupted ? ' (partial)' : ''}`,
+            p.runId,
+            p.tokens,
+            `${fixed(p.throughputPerS, 1)}${range}`,
+            fixed(p.p99Ms, 2),
+            p.signaturesFailed,
+            p.module,
+            p.firmware,
+          ];
+        });
+        process.stdout.write(fitTable(['Date', 'Run', 'Tokens', 'Sig/s (range)', 'p99 (ms)', 'Failed', 'Module', 'Firmware'], rows) + '\n');
       }
+      const partial = points.filter((p, i) => p.interrupted && points.findIndex((q) => q.runId === p.runId) === i);
+      if (partial.length > 0)
+        process.stderr.write(`note: ${partial.map((p) => p.runId).join(', ')} ${partial.length > 1 ? 'are partial runs' : 'is a partial run'} (interrupted or killed): marked (partial)\n`);
       process.stderr.write(`${out}: ${written.join(', ')}\n`);
     });
 }

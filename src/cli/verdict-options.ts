@@ -2,6 +2,7 @@ import { accessSync, constants, existsSync, mkdirSync, statSync, writeFileSync }
 import { dirname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { usageError, writeError } from '../errors.js';
+import { writeFileAtomic } from '../result/run-directory.js';
 import { renderComparisonTable, renderThresholdChecks } from '../render/verdict-tables.js';
 import { readRunJson } from '../result/run-directory.js';
 import type { RunResult } from '../result/run-result.js';
@@ -44,10 +45,21 @@ export function checkWritableFile(flag: string, path: string): void {
   }
 }
 
+/** --junit FILE: checked before the first signature. */
+export function checkJunitFile(path: string): void {
+  if (path.trim() === '') throw usageError('--junit is empty', 'give the file the JUnit XML goes into, e.g. --junit junit.xml');
+  checkWritableFile('--junit', path);
+}
+
 /** --save-baseline DIR: a folder that exists, or can be made (the first baseline makes it, with its parents). */
 function checkBaselineFolder(dir: string): void {
+  if (dir.trim() === '') throw usageError('--save-baseline is empty', 'give the folder the baseline goes into, e.g. --save-baseline baseline');
   if (existsSync(dir)) {
     if (!statSync(dir).isDirectory()) throw usageError(`--save-baseline ${dir} is a file`, 'give a folder: the run.json of the run goes into it');
+    // A run directory's run.json describes its records: a baseline written over it would lie about them.
+    if (['records', 'checkpoint.json', 'lock'].some((f) => existsSync(join(dir, f)))) {
+      throw usageError(`--save-baseline ${dir} is a run directory`, 'give a folder of its own for the baseline, e.g. --save-baseline baseline');
+    }
     return checkWritableFile('--save-baseline', join(dir, 'run.json'));
   }
   let ancestor = resolve(dir);
@@ -59,10 +71,17 @@ function checkBaselineFolder(dir: string): void {
 export function saveBaseline(dir: string, result: RunResult): void {
   try {
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'run.json'), JSON.stringify(result, null, 2) + '\n');
   } catch (error) {
-    throw writeError(join(dir, 'run.json'), error);
+    throw writeError(dir, error);
   }
+  // Whole or not at all: the next night's job reads it.
+  writeFileAtomic(join(dir, 'run.json'), JSON.stringify(result, null, 2) + '\n');
+}
+
+/** A percentage: digits and a point, nothing else (not 0x10, not an empty string, not Infinity). */
+export function parsePercent(flag: string, value: string): number {
+  if (!/^\d{1,6}(\.\d{1,6})?$/.test(value)) throw usageError(`${flag} must be a percentage ≥ 0 such as 10 or 2.5, not '${value.slice(0, 40)}'`);
+  return Number(value);
 }
 
 /** Everything the verdict needs, read and validated before the run starts. */
@@ -71,14 +90,15 @@ export function verdictPlan(f: VerdictFlags, plan: { tokenCounts: number[]; algo
   checkThresholdsFitPlan(thresholds, plan.tokenCounts);
   if (f.maxRegression !== undefined && f.baseline === undefined)
     throw usageError('--max-regression applies to a comparison with --baseline, and none was given', 'add --baseline RUN, or drop --max-regression');
-  const maxRegressionPct = Number(f.maxRegression ?? '10');
-  if (!(maxRegressionPct >= 0)) throw usageError(`--max-regression must be a percentage ≥ 0, not '${String(f.maxRegression).slice(0, 40)}'`);
+  const maxRegressionPct = parsePercent('--max-regression', f.maxRegression ?? '10');
   const missing = f.baselineMissing ?? 'fail';
   if (missing !== 'fail' && missing !== 'warn') throw usageError(`--baseline-missing must be 'fail' or 'warn', not '${String(missing).slice(0, 40)}'`);
-  if (f.junit !== undefined) checkWritableFile('--junit', f.junit);
+  if (f.junit !== undefined) checkJunitFile(f.junit);
   if (f.saveBaseline !== undefined) checkBaselineFolder(f.saveBaseline);
   let baselinePath = f.baseline;
-  if (baselinePath !== undefined && missing === 'warn' && !existsSync(baselinePath)) {
+  // A folder without a run.json (made by mkdir -p, or a CI cache restored empty) is no baseline yet either.
+  const present = (p: string) => existsSync(p) && (!statSync(p).isDirectory() || existsSync(join(p, 'run.json')));
+  if (baselinePath !== undefined && missing === 'warn' && !present(baselinePath)) {
     warn(`warning: the baseline ${baselinePath} does not exist yet: this run is not compared with one (--baseline-missing warn)`);
     baselinePath = undefined;
   }

@@ -245,7 +245,8 @@ export function startNativeSigners(spec: SignersSpec, assignments: readonly Sign
           }
           if (job.doneSeen) done++;
         }
-        if (done === jobs.length) {
+        // A reconnect still waiting out its backoff holds the loop open: it would resume a job of a closed loop.
+        if (done === jobs.length && !jobs.some((j) => j.recovering)) {
           clearInterval(tick);
           native.close(loop);
           closeAll();

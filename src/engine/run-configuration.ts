@@ -2,7 +2,7 @@ import { randomBytes, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type pkcs11 from 'pkcs11js';
-import { setupError } from '../errors.js';
+import { setupError, writeError } from '../errors.js';
 import { tokenName, type TokenRef } from '../pkcs11/discovery.js';
 import type { ModuleInstances } from '../pkcs11/module.js';
 import type { PinGuard } from '../pkcs11/pin-guard.js';
@@ -180,7 +180,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
         try {
           spill!.write(batch);
         } catch (error) {
-          spillFailure ??= error as Error;
+          spillFailure ??= writeError(spill!.path, error);
           control.requestStop();
         }
         signers!.recycle(worker, batch);
@@ -240,6 +240,8 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
       if (inFlight.length >= REPLAY_IN_FLIGHT) await inFlight.shift();
     }
   }
+  // A spill that failed (disk full) is removed: it would keep the disk full, and its batches are lost with the run.
+  if (spillFailure !== undefined) spill?.discard();
   spill?.close();
   await Promise.all(verifying);
   await queue.drained();

@@ -37,6 +37,8 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunUi): 
     // Until the plan is done, run.json says the run is interrupted: a kill -9 leaves a run that reads as partial.
     const result = (done: boolean) => buildRunResult({ command: 'scale', runId, startedAt }, plan, setup, configurations(), !done || interruption.requested);
     // What will run, before the first signature (on stderr): a long run is seen to be the intended one at once.
+    // run.json from the start (partial until the plan is done): a run killed in its first configuration is still a run.
+    writeRunJson(dir, result(false));
     ui.log(`tokens:  ${tokenLine(result(false))}`);
     ui.log(`plan:    ${planLine(result(false))}`);
     // Repetitions are interleaved (1, 2, 4, 8, then 1, 2, 4, 8 again …): drift in the host or the tokens hits every configuration alike.

@@ -22,7 +22,15 @@ export interface ModuleInfo {
 
 const version = (v: { major: number; minor: number }) => `${v.major}.${v.minor}`;
 /** PKCS#11 strings are blank-padded, and some tokens pad with NUL bytes instead: neither belongs in a report. */
-export const pkcs11Text = (s: string) => s.replace(/\0/g, '').trim();
+/**
+ * Control characters (an escape sequence in a label) are shown as '?': a token must not be able to drive the
+ * terminal of whoever lists it, nor break a CSV or report line.
+ */
+export const pkcs11Text = (s: string) =>
+  s
+    .replace(/\0/g, '')
+    .replace(/[\u0001-\u001f\u007f-\u009f]/g, '?')
+    .trim();
 
 /**
  * The file that will be loaded: a bare name (no '/') is searched by the dynamic loader along the system's paths,

@@ -55,37 +55,51 @@ function plugins(title: string, stamp: string) {
   };
 }
 
+/**
+ * Ticks and their labels are data in the axis options (`hsm`), placed by two functions that read nothing but the
+ * scale they are given: the same chart configuration draws in Node and, serialized, in a browser (report.html).
+ */
+function placeTicks(scale: Scale): void {
+  scale.ticks = (scale.options as unknown as { hsm: { ticks: number[] } }).hsm.ticks.map((value) => ({ value }));
+}
+function labelTick(this: Scale, value: string | number): string {
+  const hsm = (this.options as unknown as { hsm: { ticks: number[]; labels: string[] } }).hsm;
+  return hsm.labels[hsm.ticks.indexOf(Number(value))] ?? '';
+}
+const fixedTicks = (ticks: number[], labels: string[]) => ({ hsm: { ticks, labels }, afterBuildTicks: placeTicks, ticks: { ...axis('').ticks, callback: labelTick } });
+
 /** Tokens on a log2 axis: 1, 2, 4, 8, 16 … evenly spaced (the data's x is log2 of the count). */
 function tokensAxis(counts: number[]) {
   const exps = counts.map(Math.log2);
+  const ticks: number[] = [];
+  for (let e = Math.floor(Math.min(...exps)); e <= Math.ceil(Math.max(...exps)); e++) ticks.push(e);
   return {
     type: 'linear' as const,
-    min: Math.floor(Math.min(...exps)) - 0.25,
-    max: Math.ceil(Math.max(...exps)) + 0.25,
+    min: ticks[0]! - 0.25,
+    max: ticks[ticks.length - 1]! + 0.25,
     ...axis('tokens signing at once (log2 scale)'),
-    afterBuildTicks: (scale: Scale) => {
-      scale.ticks = [];
-      for (let e = Math.ceil(scale.min); e <= Math.floor(scale.max); e++) scale.ticks.push({ value: e });
-    },
-    ticks: { ...axis('').ticks, callback: (v: string | number) => String(2 ** Number(v)) },
+    ...fixedTicks(
+      ticks,
+      ticks.map((e) => String(2 ** e)),
+    ),
   };
 }
 
 /** A log axis with ticks at 1, 2, 5 × 10^k only, so that labels never crowd (8,000 beside 6,000). */
 function logAxis(text: string, values: number[]) {
   const positive = values.filter((v) => v > 0);
+  const [low, high] = [Math.floor(Math.log10(Math.min(...positive))), Math.ceil(Math.log10(Math.max(...positive)))];
+  const ticks: number[] = [];
+  for (let p = low; p <= high; p++) for (const m of [1, 2, 5]) if (m * 10 ** p <= 10 ** high) ticks.push(Number((m * 10 ** p).toPrecision(6)));
   return {
     type: 'logarithmic' as const,
-    min: 10 ** Math.floor(Math.log10(Math.min(...positive))),
-    max: 10 ** Math.ceil(Math.log10(Math.max(...positive))),
+    min: 10 ** low,
+    max: 10 ** high,
     ...axis(`${text} (log scale)`),
-    afterBuildTicks: (scale: Scale) => {
-      scale.ticks = [];
-      for (let p = Math.floor(Math.log10(scale.min)); p <= Math.ceil(Math.log10(scale.max)); p++) {
-        for (const m of [1, 2, 5]) if (m * 10 ** p >= scale.min && m * 10 ** p <= scale.max) scale.ticks.push({ value: m * 10 ** p });
-      }
-    },
-    ticks: { ...axis('').ticks, callback: (v: string | number) => Number(v).toLocaleString('en-US') },
+    ...fixedTicks(
+      ticks,
+      ticks.map((v) => v.toLocaleString('en-US')),
+    ),
   };
 }
 
@@ -213,6 +227,7 @@ export function latencyChart(r: RunResult, curves: LatencyCurvePoint[][]): Chart
   );
   const ys = curves.flat().map((p) => p.latencyMs);
   const maxX = Math.max(1, ...datasets.flatMap((d) => d.data.map((p) => p.x)));
+  const shownTail = TAIL_TICKS.filter(([p]) => tailX(p) <= Math.ceil(maxX - 1e-9));
   return {
     type: 'line',
     data: { datasets },
@@ -224,10 +239,10 @@ export function latencyChart(r: RunResult, curves: LatencyCurvePoint[][]): Chart
           min: 0,
           max: Math.ceil(maxX - 1e-9),
           ...axis('percentile (1/(1−p) scale)'),
-          afterBuildTicks: (scale: Scale) => {
-            scale.ticks = TAIL_TICKS.filter(([p]) => tailX(p) <= scale.max).map(([p]) => ({ value: tailX(p) }));
-          },
-          ticks: { ...axis('').ticks, callback: (v: string | number) => TAIL_TICKS.find(([p]) => Math.abs(tailX(p) - Number(v)) < 1e-9)?.[1] ?? '' },
+          ...fixedTicks(
+            shownTail.map(([p]) => tailX(p)),
+            shownTail.map(([, label]) => label),
+          ),
         },
         y: ys.length > 0 ? logAxis('latency (ms)', ys) : axis('latency (ms)'),
       },

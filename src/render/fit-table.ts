@@ -7,7 +7,7 @@ type Cell = string | number;
  * "column: value" line each, which reads at any width (a 170-column grid wrapped into a 100-column terminal does
  * not). Off a terminal (a pipe, a file, CI) the grid is always used: nothing wraps there.
  */
-export function fitTable(head: string[], rows: Cell[][], columns = process.stdout.isTTY ? process.stdout.columns : undefined): string {
+export function fitTable(head: string[], rows: Cell[][], columns: number | undefined = process.stdout.isTTY ? process.stdout.columns : undefined): string {
   // An empty style keeps cli-table3 from writing colour codes into pipes and files.
   const table = new Table({ head, style: { head: [], border: [] } });
   table.push(...rows.map((r) => r.map(String)));

@@ -7,6 +7,9 @@ import { latencyRange, throughputRange } from '../stats/repetitions.js';
 export interface TrendPoint {
   runId: string;
   startedAt: string;
+  /** A run that was interrupted or killed: its figures are partial. */
+  interrupted: boolean;
+  mechanism: string;
   module: string;
   firmware: string;
   host: string;
@@ -22,9 +25,9 @@ export interface TrendPoint {
 export const firmwareOf = (r: RunResult) => [...new Set(r.tokens.map((t) => `${t.model} ${t.firmwareVersion}`))].join('; ');
 export const moduleOf = (r: RunResult) => `${r.module.libraryDescription} ${r.module.libraryVersion ?? ''}`.trim();
 
-/** The history: every configuration of every run, oldest run first. */
+/** The history: every configuration of every run (each run once, however often it was given), oldest run first. */
 export function trendPoints(runs: readonly RunResult[]): TrendPoint[] {
-  return [...runs]
+  return [...new Map(runs.map((r) => [r.runId, r])).values()]
     .sort((a, b) => a.startedAt.localeCompare(b.startedAt))
     .flatMap((r) =>
       r.configurations.map((c) => {
@@ -32,6 +35,8 @@ export function trendPoints(runs: readonly RunResult[]): TrendPoint[] {
         return {
           runId: r.runId,
           startedAt: r.startedAt,
+          interrupted: r.interrupted,
+          mechanism: r.mechanism.name,
           module: moduleOf(r),
           firmware: firmwareOf(r),
           host: `${r.host.hostname} (${r.host.cpuCount} × ${r.host.cpuModel})`,
@@ -46,10 +51,24 @@ export function trendPoints(runs: readonly RunResult[]): TrendPoint[] {
     );
 }
 
-export const TREND_COLUMNS = ['startedAt', 'runId', 'tokens', 'throughputPerS', 'throughputMin', 'throughputMax', 'p99Ms', 'signaturesFailed', 'module', 'firmware', 'host'] as const;
+export const TREND_COLUMNS = [
+  'startedAt',
+  'runId',
+  'interrupted',
+  'tokens',
+  'throughputPerS',
+  'throughputMin',
+  'throughputMax',
+  'p99Ms',
+  'signaturesFailed',
+  'mechanism',
+  'module',
+  'firmware',
+  'host',
+] as const;
 
 export function renderTrendCsv(points: readonly TrendPoint[]): string {
-  const line = (values: (string | number | null)[]) => values.map((v) => csvField(v === null ? '' : String(v))).join(',');
+  const line = (values: (string | number | boolean | null)[]) => values.map((v) => csvField(v === null ? '' : String(v))).join(',');
   return [TREND_COLUMNS.join(','), ...points.map((p) => line(TREND_COLUMNS.map((k) => p[k])))].join('\n') + '\n';
 }
 

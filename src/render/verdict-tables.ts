@@ -1,37 +1,36 @@
-import Table from 'cli-table3';
 import type { RunComparison } from '../verdict/compare.js';
 import type { ThresholdCheck } from '../verdict/thresholds.js';
 import { configurationName, fixed } from './describe-run.js';
+import { fitTable } from './fit-table.js';
 
-const plain = { head: [] as string[], border: [] as string[] };
 export const outcomeText = (o: ThresholdCheck['outcome']) => ({ pass: 'pass', fail: 'FAIL', inconclusive: 'inconclusive (thin sample)' })[o];
 /** A comparison row's result: failed checks, then inconclusive ones, else ok. */
 export const comparisonResult = (r: RunComparison['rows'][number]) =>
   [r.regressions.length > 0 ? `REGRESSION: ${r.regressions.join(', ')}` : '', r.inconclusive.length > 0 ? `inconclusive: ${r.inconclusive.join(', ')}` : ''].filter(Boolean).join('; ') || 'ok';
 const pct = (v: number | null) => (v === null ? '–' : `${v > 0 ? '+' : ''}${v.toFixed(1)} %`);
 
-export function renderThresholdChecks(checks: ThresholdCheck[]): string {
-  const table = new Table({ head: ['Threshold', 'Configuration', 'Expected', 'Measured', 'Result'], style: plain });
-  for (const c of checks) table.push([c.name, c.configuration === null ? 'run' : configurationName({ tokens: c.configuration }), c.expected, c.measured, outcomeText(c.outcome)]);
-  return table.toString() + '\n';
+export function renderThresholdChecks(checks: ThresholdCheck[], columns?: number): string {
+  return (
+    fitTable(
+      ['Threshold', 'Configuration', 'Expected', 'Measured', 'Result'],
+      checks.map((c) => [c.name, c.configuration === null ? 'run' : configurationName({ tokens: c.configuration }), c.expected, c.measured, outcomeText(c.outcome)]),
+      columns,
+    ) + '\n'
+  );
 }
 
-export function renderComparisonTable(cmp: RunComparison): string {
-  const table = new Table({
-    head: ['Configuration', 'Baseline sig/s', 'Candidate sig/s', 'Change', 'p50 change', 'p99 change', 'Failures (base → cand)', `Result (±${cmp.maxRegressionPct} %)`],
-    style: plain,
-  });
-  for (const r of cmp.rows) {
-    table.push([
-      configurationName(r),
-      fixed(r.baselineThroughputPerS, 1),
-      fixed(r.candidateThroughputPerS, 1),
-      pct(r.throughputChangePct),
-      pct(r.p50ChangePct),
-      pct(r.p99ChangePct),
-      `${r.baselineFailures} → ${r.candidateFailures}`,
-      comparisonResult(r),
-    ]);
-  }
-  return table.toString() + '\n' + cmp.warnings.map((w) => `warning: ${w}\n`).join('');
+/** `columns`: the width to fit (a terminal's); a file or a Markdown block takes the grid whole. */
+export function renderComparisonTable(cmp: RunComparison, columns?: number): string {
+  const head = ['Configuration', 'Baseline sig/s', 'Candidate sig/s', 'Change', 'p50 change', 'p99 change', 'Failures (base → cand)', `Result (±${cmp.maxRegressionPct} %)`];
+  const rows = cmp.rows.map((r) => [
+    configurationName(r),
+    fixed(r.baselineThroughputPerS, 1),
+    fixed(r.candidateThroughputPerS, 1),
+    pct(r.throughputChangePct),
+    pct(r.p50ChangePct),
+    pct(r.p99ChangePct),
+    `${r.baselineFailures} → ${r.candidateFailures}`,
+    comparisonResult(r),
+  ]);
+  return fitTable(head, rows, columns) + '\n' + cmp.warnings.map((w) => `warning: ${w}\n`).join('');
 }

@@ -52,3 +52,9 @@ export function combineRepetitions(reps: readonly ConfigurationResult[]): Config
     spread: { throughputPerS: throughput, relativePct: throughput.median > 0 ? Math.round(((throughput.max - throughput.min) / throughput.median) * 1000) / 10 : 0 },
   };
 }
+
+/** Failed signatures of a configuration over all its repetitions: a gate must see a failure in any of them. */
+export const failuresOf = (c: ConfigurationResult) => (c.repetitions ?? [c]).reduce((n, r) => n + r.signaturesFailed, 0);
+
+/** Signatures made (successful or failed) by a configuration over all its repetitions. */
+export const signaturesMadeOf = (c: ConfigurationResult) => (c.repetitions ?? [c]).reduce((n, r) => n + r.signaturesOk + r.signaturesFailed, 0);

@@ -1,6 +1,6 @@
 import { usageError } from '../errors.js';
-import type { Range, RunResult, TokenIdentity } from '../result/run-result.js';
-import { latencyRange, lowConfidence, throughputRange } from '../stats/repetitions.js';
+import type { ConfigurationResult, Range, RunResult, TokenIdentity } from '../result/run-result.js';
+import { failuresOf, latencyRange, lowConfidence, signaturesMadeOf, throughputRange } from '../stats/repetitions.js';
 
 export interface ComparisonRow {
   tokens: number;
@@ -95,8 +95,8 @@ export function compareRuns(baseline: RunResult, candidate: RunResult, maxRegres
       baselineP99Ms: a.latencyMs?.p99 ?? null,
       candidateP99Ms: b.latencyMs?.p99 ?? null,
       p99ChangePct: change(a.latencyMs?.p99, b.latencyMs?.p99),
-      baselineFailures: a.signaturesFailed,
-      candidateFailures: b.signaturesFailed,
+      baselineFailures: failuresOf(a),
+      candidateFailures: failuresOf(b),
       regressions: [],
       inconclusive: [],
     };
@@ -112,7 +112,12 @@ export function compareRuns(baseline: RunResult, candidate: RunResult, maxRegres
       if (changePct === null || ra === null || rb === null) continue;
       file(judgeChange(changePct, maxRegressionPct, ra, rb, false, thin), `${p} latency +${changePct} %`);
     }
-    if (b.signaturesFailed > 0 && a.signaturesFailed === 0) row.regressions.push(`${b.signaturesFailed} failures (baseline: none)`);
+    // Failures: any where the baseline had none; else a failure rate worse by more than --max-regression.
+    const rate = (c: ConfigurationResult) => failuresOf(c) / Math.max(1, signaturesMadeOf(c));
+    if (row.candidateFailures > 0 && row.baselineFailures === 0) row.regressions.push(`${row.candidateFailures} failures (baseline: none)`);
+    else if (row.candidateFailures > 0 && rate(b) > rate(a) * (1 + maxRegressionPct / 100)) {
+      row.regressions.push(`${row.candidateFailures} failures (failure rate ${(rate(b) * 100).toPrecision(2)} %, baseline ${(rate(a) * 100).toPrecision(2)} %)`);
+    }
     return [row];
   });
   if (rows.length === 0) throw usageError('the runs have no configuration in common', 'compare runs with at least one common number of tokens');

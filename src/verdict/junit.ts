@@ -1,6 +1,7 @@
 import { create } from 'xmlbuilder2';
 import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
 import { configurationName, workerIssueText } from '../render/describe-run.js';
+import { failuresOf, signaturesMadeOf } from '../stats/repetitions.js';
 import type { JudgedRun } from './verdict.js';
 
 /**
@@ -21,15 +22,22 @@ function checksOf(run: JudgedRun): Check[] {
   const alg = run.result.algorithm.id;
   const where = (tokens: number | null) => (tokens === null ? `${alg}.run` : `${alg}.tokens-${tokens}`);
   const checks: Check[] = run.result.configurations.map((c) => {
+    // Every repetition's failures and stopped workers, not only the median one's.
+    const failed = failuresOf(c);
+    const issues = (c.repetitions ?? [c]).flatMap((x) => x.workerIssues);
     const problems = [
-      ...(c.signaturesFailed > 0
+      ...(failed > 0
         ? [
-            `${c.signaturesFailed} of ${c.signaturesOk + c.signaturesFailed} signatures failed: ${Object.entries(c.failuresByCkr)
-              .map(([k, n]) => `${k} ×${n}`)
-              .join(', ')}`,
+            `${failed} of ${signaturesMadeOf(c)} signatures failed${
+              c.repetitions
+                ? ' over the repetitions'
+                : `: ${Object.entries(c.failuresByCkr)
+                    .map(([k, n]) => `${k} ×${n}`)
+                    .join(', ')}`
+            }`,
           ]
         : []),
-      ...c.workerIssues.map((i) => workerIssueText(run.result, i)),
+      ...issues.map((i) => workerIssueText(run.result, i)),
     ];
     return {
       name: `${where(c.tokens)}.signatures`,

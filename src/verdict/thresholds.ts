@@ -1,6 +1,6 @@
 import { usageError } from '../errors.js';
 import type { ConfigurationResult, RunResult } from '../result/run-result.js';
-import { lowConfidence } from '../stats/repetitions.js';
+import { failuresOf, lowConfidence } from '../stats/repetitions.js';
 
 /**
  * Pass/fail limits on a run, parsed and validated before the run starts (a bad threshold is a usage error,
@@ -90,7 +90,7 @@ const fmt = (n: number | null | undefined, digits = 2) => (n === null || n === u
 export function evaluateThresholds(r: RunResult, t: Thresholds, strictLatency = false): ThresholdCheck[] {
   const checks: ThresholdCheck[] = [];
   const largest = r.configurations[r.configurations.length - 1];
-  const failures = r.configurations.reduce((n, c) => n + c.signaturesFailed, 0);
+  const failures = r.configurations.reduce((n, c) => n + failuresOf(c), 0);
   if (t.maxFailures !== undefined)
     checks.push({ name: 'max-failures', configuration: null, expected: `≤ ${t.maxFailures}`, measured: String(failures), outcome: outcomeOf(failures <= t.maxFailures) });
   for (const [key, min] of Object.entries(t.minThroughput ?? {})) {

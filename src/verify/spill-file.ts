@@ -71,6 +71,12 @@ export class SpillFile {
     this.fd = null;
   }
 
+  /** Closes and removes the file, its batches unread. */
+  discard(): void {
+    this.close();
+    rmSync(this.path, { force: true });
+  }
+
   private readFully(into: Uint8Array): boolean {
     let at = 0;
     while (at < into.length) {
