@@ -54,6 +54,7 @@ describe('hsm-bench scale on embedded SoftHSM2 tokens', () => {
       'charts/throughput.png',
       'charts/throughput.svg',
       'records',
+      'report.html',
       'report.md',
       'run.json',
       'summary.csv',

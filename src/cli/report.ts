@@ -14,7 +14,7 @@ export function reportCommand(): Command {
   return new Command('report')
     .description('regenerate report.md, summary.csv and charts of runs from their run.json and records (no token needed)')
     .argument('<run-dirs...>', 'run directories; two or more runs on the same tokens are also compared (comparison.md, comparison.png)')
-    .option('--format <list>', 'what to write: md, csv, png, json', 'md,csv,png')
+    .option('--format <list>', 'what to write: md, csv, png (and svg), html, json', 'md,csv,png,html')
     .option('--reference <file>', 'published results to overlay, e.g. fixtures/smartcard-hsm-ea-2015.json')
     .option('--out <dir>', 'where the comparison of the runs goes (default: comparisons/<run ids> beside the first run)')
     .action(async (dirs: string[], options: { format: string; reference?: string; out?: string }) => {

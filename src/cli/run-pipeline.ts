@@ -14,7 +14,7 @@ import { reportVerdict, saveBaseline, type VerdictPlan } from './verdict-options
  */
 export async function writeRunReports(outcome: RunOutcome, reference: Reference | undefined, ui: Progress, judged?: JudgedRun): Promise<void> {
   const verdict = outcome.result.command === 'burn-in' && judged ? burnInVerdict(outcome.result, judged) : undefined;
-  const reports = await writeReports(outcome.dir, outcome.result, ['md', 'csv', 'png'], reference, verdict);
+  const reports = await writeReports(outcome.dir, outcome.result, ['md', 'csv', 'png', 'html'], reference, verdict);
   reports.warnings.forEach((w) => ui.log(`warning: ${w}`));
 }
 

@@ -25,10 +25,12 @@ export async function chartRenderer(): Promise<ChartRenderer> {
     const { ChartJSNodeCanvas } = await import('chartjs-node-canvas');
     const png = new ChartJSNodeCanvas({ width: CHART_WIDTH, height: CHART_HEIGHT, backgroundColour: 'white' });
     const svg = new ChartJSNodeCanvas({ width: CHART_WIDTH, height: CHART_HEIGHT, backgroundColour: 'white', type: 'svg' });
+    // Chart.js writes its defaults into the configuration it draws: each drawing gets a copy, so that the caller's
+    // stays as built (report.html serializes it).
     return {
       render: async (c) => ({
-        png: await png.renderToBuffer({ ...c, options: { ...c.options, devicePixelRatio: PIXEL_RATIO } } as ChartConfiguration),
-        svg: svg.renderToBufferSync(c, 'image/svg+xml'),
+        png: await png.renderToBuffer({ ...copy(c), options: { ...copy(c.options), devicePixelRatio: PIXEL_RATIO } } as ChartConfiguration),
+        svg: svg.renderToBufferSync(copy(c), 'image/svg+xml'),
       }),
     };
   } catch (error) {
@@ -36,6 +38,15 @@ export async function chartRenderer(): Promise<ChartRenderer> {
       `charts are not available: ${(error as Error).message.split('\n')[0]}. To enable them, install libcairo2-dev libpango1.0-dev libjpeg-dev libgif-dev librsvg2-dev and fonts-dejavu-core, then run 'npm rebuild canvas'`,
     );
   }
+}
+
+/** A deep copy of plain objects and arrays; functions and other values are shared. */
+function copy<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(copy) as T;
+  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, copy(v)])) as T;
+  }
+  return value;
 }
 
 const font = (size: number, weight: 'normal' | 'bold' = 'normal') => ({ size, weight, family: 'DejaVu Sans, sans-serif' });

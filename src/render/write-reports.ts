@@ -7,11 +7,12 @@ import { writeFileAtomic } from '../result/run-directory.js';
 import type { RunResult } from '../result/run-result.js';
 import { latencyCurve } from '../stats/latency-curve.js';
 import { availabilityChart, chartRenderer, efficiencyChart, latencyChart, perTokenChart, saveChart, throughputChart, timeSeriesChart } from './charts.js';
+import { renderHtmlReport, type HtmlChart } from './html.js';
 import { renderMarkdownReport } from './markdown.js';
 import { referenceThroughput, type Reference } from './reference.js';
 import { renderSummaryCsv } from './summary-csv.js';
 
-export const FORMATS = ['md', 'csv', 'png', 'json'] as const;
+export const FORMATS = ['md', 'csv', 'png', 'html', 'json'] as const;
 export type Format = (typeof FORMATS)[number];
 
 export interface WrittenReports {
@@ -36,43 +37,53 @@ export async function writeReports(dir: string, r: RunResult, formats: readonly 
 
   const refThroughput = referenceThroughput(reference, r.algorithm.id);
   const refName = reference ? `${reference.tokenModel}, ${reference.source}` : '';
-  const charts: { file: string; title: string }[] = [];
+  // The charts as configurations first (they need the records, not canvas): PNG and SVG are drawn from them, and
+  // report.html draws them live.
+  const configs = formats.includes('png') || formats.includes('html') ? await chartConfigs(dir, r, reference, warnings) : [];
+  const drawn: { file: string; title: string }[] = [];
   let chartsUnavailable: string | undefined;
-  if (formats.includes('png') && r.configurations.length > 0) {
+  if (formats.includes('png') && configs.length > 0) {
     try {
       const renderer = await chartRenderer();
-      const curves = await Promise.all(
-        r.configurations.map(async (c) => {
-          const bad: BadLines = { count: 0 };
-          const curve = await latencyCurve(dir, c.recordsFile, bad);
-          // Torn or foreign lines are never taken as signatures; the reader is told how many there were.
-          if (bad.count > 0) warnings.push(`${join(dir, c.recordsFile)}: ${bad.count} line(s) are not records and were skipped (first: line ${bad.first!.lineNumber})`);
-          return curve;
-        }),
-      );
       mkdirSync(join(dir, 'charts'), { recursive: true });
-      // A burn-in is one configuration over hours: its charts are the night itself, not a scaling curve of one dot.
-      const scaling = r.command === 'scale' && r.configurations.length > 1;
-      const drawn: [string, string, ChartConfiguration][] = [];
-      if (r.command === 'scale') drawn.push(['charts/throughput', 'Throughput vs number of tokens', throughputChart(r, refThroughput, reference ? `${reference.tokenModel} (reference)` : '')]);
-      if (scaling && r.configurations.some((c) => c.efficiency !== null)) drawn.push(['charts/efficiency', 'Scaling efficiency vs number of tokens', efficiencyChart(r)]);
-      drawn.push(['charts/per-token', r.command === 'burn-in' ? 'Per-token throughput' : 'Per-token throughput at the largest configuration', perTokenChart(r)]);
-      drawn.push(['charts/latency', 'Latency by percentile', latencyChart(r, curves)]);
-      drawn.push(['charts/throughput-over-time', r.command === 'burn-in' ? 'Throughput and failures over the burn-in' : 'Throughput over time', timeSeriesChart(r)]);
-      if (r.command === 'burn-in') drawn.push(['charts/availability', 'Per-token availability', availabilityChart(r)]);
-      for (const [base, title, config] of drawn) {
-        const [png] = await saveChart(renderer, config, base, write);
-        charts.push({ file: png!, title });
+      for (const c of configs) {
+        const [png] = await saveChart(renderer, c.config, c.file.replace(/\.png$/, ''), write);
+        drawn.push({ file: png!, title: c.title });
       }
     } catch (error) {
       chartsUnavailable = (error as Error).message;
       warnings.push(chartsUnavailable);
     }
   }
-  if (formats.includes('md')) {
-    write('report.md', renderMarkdownReport(r, { charts, chartsUnavailable, verdict, reference: reference ? { name: refName, throughput: refThroughput } : undefined }));
-  }
+  const markdown = (charts: { file: string; title: string }[], unavailable?: string) =>
+    renderMarkdownReport(r, { charts, chartsUnavailable: unavailable, verdict, reference: reference ? { name: refName, throughput: refThroughput } : undefined });
+  if (formats.includes('md')) write('report.md', markdown(drawn, chartsUnavailable));
+  if (formats.includes('html')) write('report.html', renderHtmlReport(r, markdown(configs), configs));
   return { files, warnings };
+}
+
+/** The run's charts: which ones depend on the command (a burn-in is one configuration over hours, not a scaling curve of one dot). */
+async function chartConfigs(dir: string, r: RunResult, reference: Reference | undefined, warnings: string[]): Promise<HtmlChart[]> {
+  if (r.configurations.length === 0) return [];
+  const curves = await Promise.all(
+    r.configurations.map(async (c) => {
+      const bad: BadLines = { count: 0 };
+      const curve = await latencyCurve(dir, c.recordsFile, bad);
+      // Torn or foreign lines are never taken as signatures; the reader is told how many there were.
+      if (bad.count > 0) warnings.push(`${join(dir, c.recordsFile)}: ${bad.count} line(s) are not records and were skipped (first: line ${bad.first!.lineNumber})`);
+      return curve;
+    }),
+  );
+  const charts: HtmlChart[] = [];
+  const add = (name: string, title: string, config: ChartConfiguration) => charts.push({ file: `charts/${name}.png`, title, config });
+  if (r.command === 'scale')
+    add('throughput', 'Throughput vs number of tokens', throughputChart(r, referenceThroughput(reference, r.algorithm.id), reference ? `${reference.tokenModel} (reference)` : ''));
+  if (r.command === 'scale' && r.configurations.length > 1 && r.configurations.some((c) => c.efficiency !== null)) add('efficiency', 'Scaling efficiency vs number of tokens', efficiencyChart(r));
+  add('per-token', r.command === 'burn-in' ? 'Per-token throughput' : 'Per-token throughput at the largest configuration', perTokenChart(r));
+  add('latency', 'Latency by percentile', latencyChart(r, curves));
+  add('throughput-over-time', r.command === 'burn-in' ? 'Throughput and failures over the burn-in' : 'Throughput over time', timeSeriesChart(r));
+  if (r.command === 'burn-in') add('availability', 'Per-token availability', availabilityChart(r));
+  return charts;
 }
 
 export function parseFormats(value: string): Format[] {
