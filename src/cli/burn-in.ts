@@ -9,6 +9,7 @@ import { finishRun } from './run-pipeline.js';
 import { pinSource } from './scale.js';
 import { isInteractive, Progress } from './terminal.js';
 import { addOutputOptions, addSigningOptions, EXIT_CODES_HELP } from './signing-options.js';
+import { DEFAULT_FORMATS, parseFormats } from '../render/write-reports.js';
 import { addTokenOptions } from './token-options.js';
 import { addVerdictOptions, verdictPlan, type VerdictFlags } from './verdict-options.js';
 
@@ -55,8 +56,10 @@ Examples:
   hsm-bench burn-in --resume reports/20261127-220000-burnin-rsa2048      after a crash or a reboot
 ${EXIT_CODES_HELP}`,
     )
-    .action(async (o: BurnInOptions & VerdictFlags & { alg?: string; pinEnv: string; pinFile?: string; json?: boolean; resume?: string }, command: Command) => {
+    .action(async (o: BurnInOptions & VerdictFlags & { alg?: string; pinEnv: string; pinFile?: string; json?: boolean; resume?: string; format: string }, command: Command) => {
       const { resume } = o;
+      // Checked first: a typo must not surface after a night of signing.
+      const formats = parseFormats(o.format, DEFAULT_FORMATS);
       if (resume !== undefined) {
         // A resume continues the run as it was planned (its checkpoint holds the plan): a flag that would change
         // it is refused rather than silently ignored.
@@ -102,6 +105,6 @@ ${EXIT_CODES_HELP}`,
       const verdict = verdictPlan(flags, { tokenCounts: plan.tokenCounts, algorithmId: plan.algorithm.id, plan: planOf(plan) }, (line) => process.stderr.write(`${line}\n`));
       const ui = new Progress(isInteractive(), plan.progressIntervalMs);
       const outcome = await runBurnIn(options, flags, pinSource(o), ui, resumed);
-      await finishRun(`burn-in-${outcome.result.algorithm.id}`, outcome, verdict, { json: o.json, junit: flags.junit }, renderBurnInSummary, ui);
+      await finishRun(`burn-in-${outcome.result.algorithm.id}`, outcome, verdict, { json: o.json, junit: flags.junit, formats }, renderBurnInSummary, ui);
     });
 }

@@ -2,7 +2,7 @@ import { ExitCode, exitWith } from '../errors.js';
 import type { RunOutcome } from '../engine/scale.js';
 import { burnInVerdict } from '../render/burn-in-summary.js';
 import type { Reference } from '../render/reference.js';
-import { writeReports } from '../render/write-reports.js';
+import { DEFAULT_FORMATS, writeReports, type Format } from '../render/write-reports.js';
 import type { RunResult } from '../result/run-result.js';
 import { exitCodeFor, judgeRun, type JudgedRun } from '../verdict/verdict.js';
 import type { Progress } from './terminal.js';
@@ -12,9 +12,9 @@ import { reportVerdict, saveBaseline, type VerdictPlan } from './verdict-options
  * The one pipeline after signing, for scale, burn-in and lab runs: run.json is on disk already (the engines
  * write it as they go), then the reports, then the judgement; a failed threshold never costs a report.
  */
-export async function writeRunReports(outcome: RunOutcome, reference: Reference | undefined, ui: Progress, judged?: JudgedRun): Promise<void> {
+export async function writeRunReports(outcome: RunOutcome, reference: Reference | undefined, ui: Progress, judged?: JudgedRun, formats: readonly Format[] = DEFAULT_FORMATS): Promise<void> {
   const verdict = outcome.result.command === 'burn-in' && judged ? burnInVerdict(outcome.result, judged) : undefined;
-  const reports = await writeReports(outcome.dir, outcome.result, ['md', 'csv', 'png', 'html'], reference, verdict);
+  const reports = await writeReports(outcome.dir, outcome.result, formats, reference, verdict);
   reports.warnings.forEach((w) => ui.log(`warning: ${w}`));
 }
 
@@ -29,7 +29,7 @@ export async function finishRun(
   name: string,
   outcome: RunOutcome,
   verdict: VerdictPlan,
-  o: { json?: boolean; junit?: string; reference?: Reference },
+  o: { json?: boolean; junit?: string; reference?: Reference; formats?: readonly Format[] },
   render: (r: RunResult, judged: JudgedRun) => string,
   ui: Progress,
 ): Promise<void> {
@@ -53,7 +53,7 @@ async function judgeAndReport(
   name: string,
   outcome: RunOutcome,
   verdict: VerdictPlan,
-  o: { json?: boolean; junit?: string; reference?: Reference },
+  o: { json?: boolean; junit?: string; reference?: Reference; formats?: readonly Format[] },
   render: (r: RunResult, judged: JudgedRun) => string,
   ui: Progress,
 ): Promise<void> {
@@ -63,7 +63,7 @@ async function judgeAndReport(
   try {
     judged = judgeRun(name, outcome.result, verdict);
   } finally {
-    await writeRunReports(outcome, o.reference, ui, judged);
+    await writeRunReports(outcome, o.reference, ui, judged, o.formats);
   }
   process.stdout.write(o.json ? JSON.stringify(outcome.result, null, 2) + '\n' : render(outcome.result, judged));
   ui.log(`results: ${outcome.dir}`);

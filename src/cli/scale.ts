@@ -6,6 +6,7 @@ import { usageError } from '../errors.js';
 import { ALGORITHMS } from '../pkcs11/algorithms.js';
 import { readReference } from '../render/reference.js';
 import { renderScaleTable } from '../render/terminal-table.js';
+import { DEFAULT_FORMATS, parseFormats } from '../render/write-reports.js';
 import type { PinSource } from '../secrets/pin.js';
 import { finishRun } from './run-pipeline.js';
 import { addOutputOptions, addSigningOptions, EXIT_CODES_HELP } from './signing-options.js';
@@ -32,14 +33,15 @@ Examples:
   hsm-bench scale --alg p256 --tokens 1,2 --repeat 3 --duration 2s --baseline baseline --junit junit.xml
 ${EXIT_CODES_HELP}`,
     )
-    .action(async (options: ScaleOptions & VerdictFlags & { pinEnv: string; pinFile?: string; json?: boolean; reference?: string }) => {
+    .action(async (options: ScaleOptions & VerdictFlags & { pinEnv: string; pinFile?: string; json?: boolean; reference?: string; format: string }) => {
       if (options.alg === undefined) throw usageError("required option '--alg <alg>' not specified", `use one of: ${ALGORITHMS.map((a) => a.id).join(', ')}`);
       const plan = scalePlan(options);
+      const formats = parseFormats(options.format, DEFAULT_FORMATS);
       const verdict = verdictPlan(options, { tokenCounts: plan.tokenCounts, algorithmId: plan.algorithm.id, plan: planOf(plan) }, (line) => process.stderr.write(`${line}\n`));
       const reference = options.reference ? readReference(options.reference) : undefined;
       const ui = new Progress();
       const outcome = await runScale(plan, pinSource(options), ui);
-      await finishRun(plan.algorithm.id, outcome, verdict, { ...options, reference }, renderScaleTable, ui);
+      await finishRun(plan.algorithm.id, outcome, verdict, { ...options, reference, formats }, renderScaleTable, ui);
     });
 }
 

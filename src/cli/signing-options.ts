@@ -17,7 +17,11 @@ export function addSigningOptions(command: Command, warmupDefault: string): Comm
 
 /** Where results go: the run directory's parent, and run.json on stdout instead of the table. */
 export function addOutputOptions(command: Command): Command {
-  return command.optionsGroup('Output:').option('--out <dir>', 'parent folder of the run directory', 'reports').option('--json', 'print run.json to stdout instead of the table or summary');
+  return command
+    .optionsGroup('Output:')
+    .option('--out <dir>', 'parent folder of the run directory', 'reports')
+    .option('--format <list>', 'reports to write beside run.json and the records: md, csv, png (and svg), html', 'md,csv,png,html')
+    .option('--json', 'print run.json to stdout instead of the table or summary');
 }
 
 /** The exit codes, as README.md lists them: at the end of every signing command's --help. */

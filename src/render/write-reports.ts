@@ -14,6 +14,8 @@ import { renderSummaryCsv } from './summary-csv.js';
 
 export const FORMATS = ['md', 'csv', 'png', 'html', 'json'] as const;
 export type Format = (typeof FORMATS)[number];
+/** What a run writes unless --format says otherwise (run.json is always written, by the engine). */
+export const DEFAULT_FORMATS: readonly Format[] = ['md', 'csv', 'png', 'html'];
 
 export interface WrittenReports {
   files: string[];
@@ -86,9 +88,10 @@ async function chartConfigs(dir: string, r: RunResult, reference: Reference | un
   return charts;
 }
 
-export function parseFormats(value: string): Format[] {
+/** --format: a comma-separated list of FORMATS; `json` only where run.json is not the engine's own (report). */
+export function parseFormats(value: string, allowed: readonly Format[] = FORMATS): Format[] {
   const parts = value.split(',').map((f) => f.trim());
-  const bad = parts.filter((f) => !(FORMATS as readonly string[]).includes(f));
-  if (bad.length > 0) throw usageError(`unknown report format ${bad.join(', ')}`, `use a comma-separated list of ${FORMATS.join(', ')}`);
+  const bad = parts.filter((f) => !(allowed as readonly string[]).includes(f));
+  if (bad.length > 0) throw usageError(`unknown report format ${bad.join(', ')}`, `use a comma-separated list of ${allowed.join(', ')}`);
   return parts as Format[];
 }
