@@ -42,41 +42,30 @@ export async function finishRun(
   process.once('SIGINT', onInterrupt);
   process.once('SIGTERM', onInterrupt);
   try {
-    await judgeAndReport(name, outcome, verdict, o, render, ui);
+    // Judged first, written second: a burn-in's report.md states the verdict the exit code gives. Neither a failed
+    // check nor a baseline that cannot be compared costs the report.
+    let judged: JudgedRun | undefined;
+    try {
+      judged = judgeRun(name, outcome.result, verdict);
+    } finally {
+      await writeRunReports(outcome, o.reference, ui, judged, o.formats);
+    }
+    process.stdout.write(o.json ? JSON.stringify(outcome.result, null, 2) + '\n' : render(outcome.result, judged));
+    ui.log(`results: ${outcome.dir}`);
+    if (verdict.saveBaseline !== undefined) {
+      // Only a run that passed outright: one worse within the noise (inconclusive) becoming the baseline would let a
+      // slow decline ratchet through, night after night.
+      const inconclusive = judged.thresholds.some((t) => t.outcome === 'inconclusive') || (judged.comparison?.rows.some((r) => r.inconclusive.length > 0) ?? false);
+      if (exitCodeFor([judged]) === ExitCode.ok && !inconclusive) {
+        saveBaseline(verdict.saveBaseline, outcome.result);
+        ui.log(`baseline saved: ${verdict.saveBaseline}`);
+      } else {
+        ui.log(`baseline not saved: the run did not pass every check outright (${verdict.saveBaseline} is unchanged)`);
+      }
+    }
+    conclude([judged], o);
   } finally {
     process.removeListener('SIGINT', onInterrupt);
     process.removeListener('SIGTERM', onInterrupt);
   }
-}
-
-async function judgeAndReport(
-  name: string,
-  outcome: RunOutcome,
-  verdict: VerdictPlan,
-  o: { json?: boolean; junit?: string; reference?: Reference; formats?: readonly Format[] },
-  render: (r: RunResult, judged: JudgedRun) => string,
-  ui: Progress,
-): Promise<void> {
-  // Judged first, written second: a burn-in's report.md states the verdict the exit code gives. Neither a failed
-  // check nor a baseline that cannot be compared costs the report.
-  let judged: JudgedRun | undefined;
-  try {
-    judged = judgeRun(name, outcome.result, verdict);
-  } finally {
-    await writeRunReports(outcome, o.reference, ui, judged, o.formats);
-  }
-  process.stdout.write(o.json ? JSON.stringify(outcome.result, null, 2) + '\n' : render(outcome.result, judged));
-  ui.log(`results: ${outcome.dir}`);
-  if (verdict.saveBaseline !== undefined) {
-    // Only a run that passed outright: one worse within the noise (inconclusive) becoming the baseline would let a
-    // slow decline ratchet through, night after night.
-    const inconclusive = judged.thresholds.some((t) => t.outcome === 'inconclusive') || (judged.comparison?.rows.some((r) => r.inconclusive.length > 0) ?? false);
-    if (exitCodeFor([judged]) === ExitCode.ok && !inconclusive) {
-      saveBaseline(verdict.saveBaseline, outcome.result);
-      ui.log(`baseline saved: ${verdict.saveBaseline}`);
-    } else {
-      ui.log(`baseline not saved: the run did not pass every check outright (${verdict.saveBaseline} is unchanged)`);
-    }
-  }
-  conclude([judged], o);
 }

@@ -1,4 +1,4 @@
-import type { RunResult } from '../result/run-result.js';
+import type { ConfigurationResult, RunResult } from '../result/run-result.js';
 import { ExitCode } from '../errors.js';
 import { exitCodeFor, type JudgedRun } from '../verdict/verdict.js';
 import { backendLine, configurationName, fixed, planLine, tokenLine } from './describe-run.js';
@@ -20,14 +20,12 @@ export function burnInVerdict(r: RunResult, judged: JudgedRun | undefined): stri
   }[exitCodeFor([judged ?? { name: '', result: r, thresholds: [] }]) as number]!;
 }
 
-/** The seed's burn-in summary (start, stop, elapsed, tests performed, tests failed) with what it lacked. */
-export function renderBurnInSummary(r: RunResult, judged: JudgedRun): string {
-  const c = r.configurations[0]!;
-  const performed = c.signaturesOk + c.signaturesFailed;
-  const issueOf = (token: number) => c.workerIssues.find((i) => i.token === token);
+/** Each token over a burn-in (terminal summary and report.md alike): its counts, latency, gaps, outages and state at the end. */
+export function burnInTokenTable(c: ConfigurationResult): { head: string[]; rows: (string | number)[][] } {
   const head = ['Slot', 'Token', 'Serial', 'Signatures', 'Failed', 'Signatures/s', 'p50 (ms)', 'p99 (ms)', 'Longest gap (s)', 'Outages (s)', 'State'];
   const rows = c.perToken.map((t) => {
-    const issue = issueOf(t.token);
+    const issue = c.workerIssues.find((i) => i.token === t.token);
+    const state = issue ? issue.message : t.stillFailingS !== null && t.stillFailingS !== undefined ? `failing for ${fixed(t.stillFailingS, 1)} s` : 'ok';
     return [
       t.slotId,
       t.label,
@@ -37,11 +35,19 @@ export function renderBurnInSummary(r: RunResult, judged: JudgedRun): string {
       fixed(t.throughputPerS, 2),
       fixed(t.latencyMs?.p50, 2),
       fixed(t.latencyMs?.p99, 2),
-      fixed(t.longestGapMs / 1000, 3),
-      `${t.outages} (${fixed(t.outageS, 1)})`,
-      issue ? issue.message : t.stillFailingS !== null ? `failing for ${fixed(t.stillFailingS, 1)} s` : 'ok',
+      fixed((t.longestGapMs ?? 0) / 1000, 3),
+      `${t.outages ?? 0} (${fixed(t.outageS, 1)})`,
+      state,
     ];
   });
+  return { head, rows };
+}
+
+/** The seed's burn-in summary (start, stop, elapsed, tests performed, tests failed) with what it lacked. */
+export function renderBurnInSummary(r: RunResult, judged: JudgedRun): string {
+  const c = r.configurations[0]!;
+  const performed = c.signaturesOk + c.signaturesFailed;
+  const { head, rows } = burnInTokenTable(c);
   const failures = Object.entries(c.failuresByCkr);
   return (
     [

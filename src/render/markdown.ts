@@ -1,5 +1,5 @@
 import type { ConfigurationResult, RunResult } from '../result/run-result.js';
-import { burnInVerdict } from './burn-in-summary.js';
+import { burnInTokenTable, burnInVerdict } from './burn-in-summary.js';
 import { hms } from './hms.js';
 import { backendLine, configurationName, fixed, lowConfidenceLines, planLine, throughputText, workerIssueText } from './describe-run.js';
 
@@ -154,33 +154,7 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
     '',
   );
   if (burnIn && c0) {
-    out.push(
-      '## Tokens over the run',
-      '',
-      markdownTable(
-        ['Slot', 'Token', 'Serial', 'Signatures', 'Failed', 'Signatures/s', 'p50 (ms)', 'p99 (ms)', 'Longest gap (s)', 'Outages', 'Outage time (s)', 'State at the end'],
-        c0.perToken.map((t) => {
-          const issue = c0.workerIssues.find((i) => i.token === t.token);
-          const state = issue ? issue.message : t.stillFailingS !== null && t.stillFailingS !== undefined ? `failing for ${fixed(t.stillFailingS, 1)} s` : 'ok';
-          return [
-            t.slotId,
-            t.label,
-            t.serial,
-            t.signaturesOk,
-            t.signaturesFailed,
-            fixed(t.throughputPerS, 2),
-            fixed(t.latencyMs?.p50, 2),
-            fixed(t.latencyMs?.p99, 2),
-            fixed((t.longestGapMs ?? 0) / 1000, 3),
-            t.outages ?? 0,
-            fixed(t.outageS, 1),
-            state,
-          ];
-        }),
-        [false, false, false, true, true, true, true, true, true, true, true, false],
-      ),
-      '',
-    );
+    out.push('## Tokens over the run', '', markdownTable(burnInTokenTable(c0).head, burnInTokenTable(c0).rows, [false, false, false, true, true, true, true, true, true, true, false]), '');
   } else {
     out.push('## Throughput', '', seedTable(r, o.reference), '');
   }
