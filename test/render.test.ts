@@ -129,6 +129,15 @@ describe('hsm-bench report', () => {
     expect(readFileSync(join(out, 'comparison.png')).subarray(1, 4).toString()).toBe('PNG');
   });
 
+  it('draws the reference the run was made with again, without --reference (run.json keeps it)', () => {
+    const dir = fixtureRun('run-rsa2048');
+    const doc = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
+    doc.reference = readReference(join(FIXTURES, 'smartcard-hsm-ea-2015.json'));
+    writeFileSync(join(dir, 'run.json'), JSON.stringify(doc));
+    expect(runCli(['report', dir, '--format', 'md']).status).toBe(0);
+    expect(readFileSync(join(dir, 'report.md'), 'utf8')).toContain('| Reference sig/s |');
+  });
+
   it('writes a comparison where the glob that picked the runs will not pick it up again', () => {
     const parent = tempDir('glob');
     cpSync(join(FIXTURES, 'run-rsa2048'), join(parent, '20260101-000000-rsa2048'), { recursive: true });

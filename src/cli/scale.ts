@@ -40,7 +40,7 @@ ${EXIT_CODES_HELP}`,
       const verdict = verdictPlan(options, { tokenCounts: plan.tokenCounts, algorithmId: plan.algorithm.id, plan: planOf(plan) }, (line) => process.stderr.write(`${line}\n`));
       const reference = options.reference ? readReference(options.reference) : undefined;
       const ui = new Progress();
-      const outcome = await runScale(plan, pinSource(options), ui);
+      const outcome = await runScale(plan, pinSource(options), ui, reference);
       await finishRun(plan.algorithm.id, outcome, verdict, { ...options, reference, formats }, renderScaleTable, ui);
     });
 }

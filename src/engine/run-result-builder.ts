@@ -4,6 +4,7 @@ import { SCHEMA_VERSION, type ConfigurationResult, type RunResult, type TokenIde
 import { withEfficiency } from '../stats/summarize.js';
 import { TOOL_VERSION } from '../version.js';
 import { durationMs, type RunPlan } from './plan.js';
+import type { Reference } from '../render/reference.js';
 import type { TokenSetup } from './token-setup.js';
 
 export interface RunIdentity {
@@ -12,6 +13,8 @@ export interface RunIdentity {
   startedAt: Date;
   /** The command line that started the run (a resumed burn-in keeps its first one). */
   commandLine?: string;
+  /** Published results the run is set beside (--reference): kept, so that `report` draws them again. */
+  reference?: Reference;
 }
 
 /** A shell word, quoted only where the shell needs it. */
@@ -55,6 +58,7 @@ export function buildRunResult(id: RunIdentity, plan: RunPlan, setup: TokenSetup
     command: id.command,
     runId: id.runId,
     commandLine: id.commandLine ?? thisCommandLine(),
+    ...(id.reference ? { reference: id.reference } : {}),
     startedAt: id.startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
     interrupted,

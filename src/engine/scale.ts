@@ -9,6 +9,7 @@ import { planLine, tokenLine } from '../render/describe-run.js';
 import { plural } from '../render/plural.js';
 import { Interruption } from './interruption.js';
 import type { RunPlan } from './plan.js';
+import type { Reference } from '../render/reference.js';
 import { buildRunResult } from './run-result-builder.js';
 import { runConfiguration } from './run-configuration.js';
 import { setUpTokens, signingWith } from './token-setup.js';
@@ -25,7 +26,7 @@ export interface RunOutcome {
 }
 
 /** The scaling experiment: for each N in the plan, N tokens sign at once; results are written after every configuration. */
-export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunUi): Promise<RunOutcome> {
+export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunUi, reference?: Reference): Promise<RunOutcome> {
   const setup = await setUpTokens(plan, plan.tokenCounts[plan.tokenCounts.length - 1]!, pinSource, ui.log);
   const interruption = new Interruption();
   try {
@@ -35,7 +36,7 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunUi): 
     const measured = new Map<number, ConfigurationResult[]>();
     const configurations = () => [...measured.values()].map(combineRepetitions);
     // Until the plan is done, run.json says the run is interrupted: a kill -9 leaves a run that reads as partial.
-    const result = (done: boolean) => buildRunResult({ command: 'scale', runId, startedAt }, plan, setup, configurations(), !done || interruption.requested);
+    const result = (done: boolean) => buildRunResult({ command: 'scale', runId, startedAt, reference }, plan, setup, configurations(), !done || interruption.requested);
     // What will run, before the first signature (on stderr): a long run is seen to be the intended one at once.
     // run.json from the start (partial until the plan is done): a run killed in its first configuration is still a run.
     writeRunJson(dir, result(false));

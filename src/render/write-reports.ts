@@ -26,7 +26,9 @@ export interface WrittenReports {
  * Writes a run's artifacts from its run.json and records alone: report.md, summary.csv, charts/*.png and
  * (for `report`) run.json itself. A chart failure never costs the other artifacts; it becomes a warning.
  */
-export async function writeReports(dir: string, r: RunResult, formats: readonly Format[], reference?: Reference, verdict?: string): Promise<WrittenReports> {
+export async function writeReports(dir: string, r: RunResult, formats: readonly Format[], given?: Reference, verdict?: string): Promise<WrittenReports> {
+  // The reference given now, else the one the run was made with (run.json keeps it).
+  const reference = given ?? r.reference;
   const files: string[] = [];
   const warnings: string[] = [];
   const write = (name: string, content: string | Buffer) => {

@@ -1,4 +1,5 @@
 import type { ModuleInfo } from '../pkcs11/module.js';
+import type { Reference } from '../render/reference.js';
 import type { LatencyPercentilesMs } from '../stats/latency-histogram.js';
 
 /**
@@ -90,6 +91,8 @@ export interface RunResult {
   runId: string;
   /** The command line that started the run, to reproduce it (absent in older runs). */
   commandLine?: string;
+  /** The published results given with --reference, drawn again whenever the reports are regenerated. */
+  reference?: Reference;
   startedAt: string;
   finishedAt: string;
   interrupted: boolean;
