@@ -69,7 +69,8 @@ export function listKeyPairs(lib: pkcs11.PKCS11, session: Buffer, loggedIn: bool
       return [];
     }
     const idBytes = (id!.value as Buffer) ?? Buffer.alloc(0);
-    const labelText = ((label!.value as Buffer) ?? Buffer.alloc(0)).toString('utf8');
+    // Shown, never searched for: control characters are made harmless for the terminal that lists it.
+    const labelText = pkcs11Text(((label!.value as Buffer) ?? Buffer.alloc(0)).toString('utf8'));
     let hasPrivateKey: boolean | null = null;
     if (loggedIn) {
       hasPrivateKey =
