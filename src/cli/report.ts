@@ -44,7 +44,7 @@ export function reportCommand(): Command {
         // that picked the runs (reports/*-bp256), and the next `report` would take it for a run.
         const out = options.out ?? join(dirname(first!.dir), 'comparisons', results.map((r) => r.runId).join('-vs-'));
         mkdirSync(out, { recursive: true });
-        const written = await writeComparison(out, results, reference, [], ui);
+        const written = await writeComparison(out, results, reference ?? results.find((x) => x.reference)?.reference, [], ui);
         process.stdout.write(`${out}: ${written.join(', ')}\n`);
       }
     });

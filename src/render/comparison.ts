@@ -113,7 +113,7 @@ export function comparisonChart(runs: readonly RunResult[], names: readonly stri
     options: {
       plugins: {
         title: { display: true, text: 'Throughput per configuration', font: { size: 20, weight: 'bold' }, color: '#1a1a1a' },
-        subtitle: { display: true, text: `${names.join(' · ')} — ${chartStamp(runs[0]!)}`, font: { size: 13 }, color: '#444', padding: { bottom: 10 } },
+        subtitle: { display: true, text: chartStamp(runs[0]!), font: { size: 13 }, color: '#444', padding: { bottom: 10 } },
         legend: { display: true, labels: { font: { size: 14 }, color: '#1a1a1a' } },
       },
       scales: {

@@ -7,6 +7,8 @@
  * With $FAULTY_PIN_CHANGE_AFTER=N, after N signatures every token acts as if it had been re-plugged with another
  * PIN: C_Sign fails with CKR_DEVICE_REMOVED, sessions are no longer logged in, and C_Login fails with
  * CKR_PIN_INCORRECT, each such C_Login appending a line to $FAULTY_LOGIN_LOG.
+ * With $FAULTY_SLOT=S, the faults (every $FAULTY_EVERY-th signature) hit only the token in slot S: one bad token
+ * among good ones (FAULTY_EVERY=1 makes it fail every signature, a token that is lost).
  */
 #include <dlfcn.h>
 #include <stdio.h>
@@ -28,6 +30,7 @@ static long every;
 static long calls;
 static long pin_change_after;
 static long sign_delay_ms;
+static long faulty_slot = -1;
 static const char *login_log;
 
 static int pin_changed(void) { return pin_change_after > 0 && __atomic_load_n(&calls, __ATOMIC_SEQ_CST) >= pin_change_after; }
@@ -39,6 +42,10 @@ static CK_RV faulty_sign(CK_SESSION_HANDLE s, CK_BYTE_PTR data, CK_ULONG len, CK
   }
   CK_RV rv = real->C_Sign(s, data, len, sig, sig_len);
   if (pin_changed()) return CKR_DEVICE_REMOVED;
+  if (faulty_slot >= 0) {
+    CK_SESSION_INFO info;
+    if (real->C_GetSessionInfo(s, &info) != CKR_OK || (long)info.slotID != faulty_slot) return rv;
+  }
   if (sig != NULL && __atomic_add_fetch(&calls, 1, __ATOMIC_SEQ_CST) % every == 0) return CKR_DEVICE_ERROR;
   return rv;
 }
@@ -70,6 +77,7 @@ CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list) {
     pin_change_after = getenv("FAULTY_PIN_CHANGE_AFTER") ? atol(getenv("FAULTY_PIN_CHANGE_AFTER")) : 0;
     login_log = getenv("FAULTY_LOGIN_LOG");
     sign_delay_ms = getenv("FAULTY_SIGN_DELAY_MS") ? atol(getenv("FAULTY_SIGN_DELAY_MS")) : 0;
+    faulty_slot = getenv("FAULTY_SLOT") ? atol(getenv("FAULTY_SLOT")) : -1;
     wrapped = *real;
     wrapped.C_Sign = faulty_sign;
     wrapped.C_GetSessionInfo = faulty_get_session_info;
