@@ -3,7 +3,7 @@ import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readLabFile } from '../src/lab/lab-file.js';
-import { renderErrorJunit } from '../src/verdict/junit.js';
+import { renderErrorJunit } from '../src/render/junit.js';
 import type { RunResult } from '../src/result/run-result.js';
 import { runCli, runDirOf, tempDir } from './helpers/cli.js';
 import { ExternalSoftHsm, SPY_MODULE, TEST_PIN } from './helpers/softhsm-module.js';

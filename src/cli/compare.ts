@@ -7,7 +7,7 @@ import { writeComparison } from '../render/write-comparison.js';
 import { readRunJson } from '../result/run-directory.js';
 import { compareRuns } from '../verdict/compare.js';
 import { checkJunitFile, parsePercent } from './verdict-options.js';
-import { renderJunit } from '../verdict/junit.js';
+import { renderJunit } from '../render/junit.js';
 
 export function compareCommand(): Command {
   return new Command('compare')

@@ -3,7 +3,7 @@ import { ExitCode, HsmBenchError, RunOutcomeExit } from '../errors.js';
 import { ckrName, moduleFailure } from '../pkcs11/ckr.js';
 import { writeFileSync } from 'node:fs';
 import { redactSecrets } from '../secrets/redact.js';
-import { renderErrorJunit } from '../verdict/junit.js';
+import { renderErrorJunit } from '../render/junit.js';
 import { TOOL_VERSION } from '../version.js';
 import { burnInCommand } from './burn-in.js';
 import { compareCommand } from './compare.js';

@@ -7,7 +7,7 @@ import { renderComparisonTable, renderThresholdChecks } from '../render/verdict-
 import { readRunJson } from '../result/run-directory.js';
 import type { RunResult } from '../result/run-result.js';
 import { samePlan } from '../verdict/compare.js';
-import { renderJunit } from '../verdict/junit.js';
+import { renderJunit } from '../render/junit.js';
 import { checkThresholdsFitPlan, parseThresholds, type VerdictFlags } from '../verdict/thresholds.js';
 
 export type { VerdictFlags };

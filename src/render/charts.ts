@@ -1,6 +1,6 @@
 import type { ChartConfiguration, ChartDataset, Scale } from 'chart.js';
 import type { RunResult } from '../result/run-result.js';
-import type { LatencyCurvePoint } from '../stats/latency-curve.js';
+import type { LatencyCurvePoint } from './records-digest.js';
 import { configurationName, tokenTitle } from './describe-run.js';
 
 /** The chart's size in CSS pixels; PNGs are drawn at twice the density (print, high-DPI screens). */
@@ -263,6 +263,9 @@ export function latencyChart(r: RunResult, curves: LatencyCurvePoint[][]): Chart
 
 /** At most this many points per line: a 23-hour run has 83,000 seconds. */
 const MAX_POINTS = 600;
+/** Per-token lines beyond this many tokens would be a tangle; the per-token chart and tables carry them instead. */
+const MAX_TOKEN_LINES = 8;
+const TOKEN_PALETTE = ['#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#7f7f7f', '#393b79', '#ad494a'];
 
 /**
  * Signatures/s over time, in buckets of whole seconds merged down to at most 600 points per configuration. Each
@@ -270,7 +273,7 @@ const MAX_POINTS = 600;
  * slowest and fastest second of a merged bucket are kept as a band; failures are drawn in red; where a burn-in
  * was resumed, a dashed line marks it.
  */
-export function timeSeriesChart(r: RunResult): ChartConfiguration {
+export function timeSeriesChart(r: RunResult, okPerSecondByToken: readonly Map<number, number[]>[] = []): ChartConfiguration {
   const datasets: ChartDataset<'line', XY[]>[] = [];
   let offsetS = 0;
   r.configurations.forEach((c, i) => {
@@ -310,6 +313,23 @@ export function timeSeriesChart(r: RunResult): ChartConfiguration {
     datasets.push(line(k > 1 ? `${name} (mean of ${k} s)` : name, mean, color, { pointRadius: mean.length < 60 ? 3 : 0 }));
     // Failures on an axis of their own (right): a few a second beside thousands of signatures would be a flat line at 0.
     if (failed.some((p) => (p.y ?? 0) > 0)) datasets.push(line(`${configurationName(c)}: failures/s (right axis)`, failed, FAILED, { pointRadius: 0, borderWidth: 1.5, yAxisID: 'failures' }));
+    // Each token's own line, for the largest configuration (a burn-in's only one), where a few tokens keep it readable:
+    // the token that slows down or stops shows as itself.
+    const byToken = okPerSecondByToken[i];
+    if (byToken && i === r.configurations.length - 1 && c.perToken.length > 1 && c.perToken.length <= MAX_TOKEN_LINES) {
+      c.perToken.forEach((t, j) => {
+        const perBucket = buckets.map(() => 0);
+        (byToken.get(t.token) ?? []).forEach((n, second) => (perBucket[Math.min(second, buckets.length - 1)]! += n));
+        const points: XY[] = [];
+        let at = offsetS;
+        for (let b = 0; b < buckets.length; b += k) {
+          const spanS = buckets.slice(b, b + k).reduce((sum, x) => sum + x.lengthS, 0);
+          points.push({ x: at + spanS / 2, y: perBucket.slice(b, b + k).reduce((sum, n) => sum + n, 0) / spanS });
+          at += spanS;
+        }
+        datasets.push(line(`${tokenTitle(t)}`, points, TOKEN_PALETTE[j % TOKEN_PALETTE.length]!, { pointRadius: 0, borderWidth: 1.2, borderDash: [3, 3] }));
+      });
+    }
     offsetS = atS;
   });
   const top = Math.max(1, ...datasets.filter((d) => d.yAxisID !== 'failures').flatMap((d) => d.data.map((p) => p.y ?? 0)));

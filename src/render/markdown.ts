@@ -1,7 +1,8 @@
 import type { ConfigurationResult, RunResult } from '../result/run-result.js';
 import { burnInTokenTable, burnInVerdict } from './burn-in-summary.js';
+import { scaleTable } from './table-model.js';
 import { hms } from './hms.js';
-import { backendLine, configurationName, fixed, lowConfidenceLines, planLine, throughputText, workerIssueText } from './describe-run.js';
+import { backendLine, configurationName, fixed, lowConfidenceLines, planLine, workerIssueText } from './describe-run.js';
 
 /** The one Markdown table writer every Markdown renderer uses. */
 export function markdownTable(head: string[], rows: (string | number)[][], rightAligned = head.map((_, i) => i > 0)): string {
@@ -17,20 +18,10 @@ export interface MarkdownOptions {
   reference?: { name: string; throughput: Map<number, number> };
 }
 
-/** The seed's table: Configuration | Signatures | Duration | Signatures/s, plus reference and efficiency. */
+/** The seed's table, as the terminal shows it (one table model), plus the reference column when given. */
 export function seedTable(r: RunResult, reference?: MarkdownOptions['reference']): string {
-  const withReference = reference !== undefined && reference.throughput.size > 0;
-  const head = ['Configuration', 'Signatures', 'Duration (s)', 'Signatures/s', ...(withReference ? ['Reference sig/s'] : []), 'Failures', 'Efficiency'];
-  const rows = r.configurations.map((c) => [
-    `${configurationName(c)} with ${r.algorithm.displayName}`,
-    c.signaturesOk,
-    fixed(c.durationS, 2),
-    throughputText(c),
-    ...(withReference ? [fixed(reference!.throughput.get(c.tokens), 1)] : []),
-    c.signaturesFailed,
-    fixed(c.efficiency, 2),
-  ]);
-  return markdownTable(head, rows);
+  const t = scaleTable(r, reference?.throughput);
+  return markdownTable(t.head, t.rows, t.numeric);
 }
 
 /**

@@ -5,7 +5,7 @@ import { usageError } from '../errors.js';
 import type { BadLines } from '../record/records-csv.js';
 import { writeFileAtomic } from '../result/run-directory.js';
 import type { RunResult } from '../result/run-result.js';
-import { latencyCurve } from '../stats/latency-curve.js';
+import { digestRecords } from './records-digest.js';
 import { availabilityChart, chartRenderer, efficiencyChart, latencyChart, perTokenChart, saveChart, throughputChart, timeSeriesChart } from './charts.js';
 import { renderHtmlReport, type HtmlChart } from './html.js';
 import { renderMarkdownReport } from './markdown.js';
@@ -22,60 +22,89 @@ export interface WrittenReports {
   warnings: string[];
 }
 
+/** What an exporter works from: the run, where it goes, and what earlier exporters made (the drawn charts). */
+interface Export {
+  dir: string;
+  r: RunResult;
+  reference: Reference | undefined;
+  verdict: string | undefined;
+  write(name: string, content: string | Buffer): void;
+  warnings: string[];
+  /** The charts as configurations (from run.json and the records; no canvas needed), computed once. */
+  charts(): Promise<HtmlChart[]>;
+  drawn: { file: string; title: string }[];
+  chartsUnavailable?: string;
+}
+
+/** The Markdown report, with the charts given: those drawn (report.md), or all of them (report.html draws them itself). */
+function markdownOf(x: Export, charts: { file: string; title: string }[], unavailable?: string): string {
+  const reference = x.reference ? { name: `${x.reference.tokenModel}, ${x.reference.source}`, throughput: referenceThroughput(x.reference, x.r.algorithm.id) } : undefined;
+  return renderMarkdownReport(x.r, { charts, chartsUnavailable: unavailable, verdict: x.verdict, reference });
+}
+
 /**
- * Writes a run's artifacts from its run.json and records alone: report.md, summary.csv, charts/*.png and
- * (for `report`) run.json itself. A chart failure never costs the other artifacts; it becomes a warning.
+ * The renderers, one per format, in the order they run: the charts before the reports that show them. A chart
+ * failure never costs the other artifacts; it becomes a warning.
  */
+const EXPORTERS: [Format, (x: Export) => Promise<void> | void][] = [
+  ['json', (x) => x.write('run.json', JSON.stringify(x.r, null, 2) + '\n')],
+  ['csv', (x) => x.write('summary.csv', renderSummaryCsv(x.r))],
+  [
+    'png',
+    async (x) => {
+      const charts = await x.charts();
+      if (charts.length === 0) return;
+      try {
+        const renderer = await chartRenderer();
+        mkdirSync(join(x.dir, 'charts'), { recursive: true });
+        for (const c of charts) {
+          const [png] = await saveChart(renderer, c.config, c.file.replace(/\.png$/, ''), x.write);
+          x.drawn.push({ file: png!, title: c.title });
+        }
+      } catch (error) {
+        x.chartsUnavailable = (error as Error).message;
+        x.warnings.push(x.chartsUnavailable);
+      }
+    },
+  ],
+  ['md', (x) => x.write('report.md', markdownOf(x, x.drawn, x.chartsUnavailable))],
+  ['html', async (x) => x.write('report.html', renderHtmlReport(x.r, markdownOf(x, await x.charts()), await x.charts()))],
+];
+
+/** Writes a run's artifacts in `formats` from its run.json and records alone. */
 export async function writeReports(dir: string, r: RunResult, formats: readonly Format[], given?: Reference, verdict?: string): Promise<WrittenReports> {
-  // The reference given now, else the one the run was made with (run.json keeps it).
-  const reference = given ?? r.reference;
   const files: string[] = [];
   const warnings: string[] = [];
-  const write = (name: string, content: string | Buffer) => {
-    if (typeof content === 'string') writeFileAtomic(join(dir, name), content);
-    else writeFileSync(join(dir, name), content);
-    files.push(name);
+  let charts: Promise<HtmlChart[]> | undefined;
+  const x: Export = {
+    dir,
+    r,
+    // The reference given now, else the one the run was made with (run.json keeps it).
+    reference: given ?? r.reference,
+    verdict,
+    warnings,
+    drawn: [],
+    write: (name, content) => {
+      if (typeof content === 'string') writeFileAtomic(join(dir, name), content);
+      else writeFileSync(join(dir, name), content);
+      files.push(name);
+    },
+    charts: () => (charts ??= chartConfigs(dir, r, given ?? r.reference, warnings)),
   };
-  if (formats.includes('json')) write('run.json', JSON.stringify(r, null, 2) + '\n');
-  if (formats.includes('csv')) write('summary.csv', renderSummaryCsv(r));
-
-  const refThroughput = referenceThroughput(reference, r.algorithm.id);
-  const refName = reference ? `${reference.tokenModel}, ${reference.source}` : '';
-  // The charts as configurations first (they need the records, not canvas): PNG and SVG are drawn from them, and
-  // report.html draws them live.
-  const configs = formats.includes('png') || formats.includes('html') ? await chartConfigs(dir, r, reference, warnings) : [];
-  const drawn: { file: string; title: string }[] = [];
-  let chartsUnavailable: string | undefined;
-  if (formats.includes('png') && configs.length > 0) {
-    try {
-      const renderer = await chartRenderer();
-      mkdirSync(join(dir, 'charts'), { recursive: true });
-      for (const c of configs) {
-        const [png] = await saveChart(renderer, c.config, c.file.replace(/\.png$/, ''), write);
-        drawn.push({ file: png!, title: c.title });
-      }
-    } catch (error) {
-      chartsUnavailable = (error as Error).message;
-      warnings.push(chartsUnavailable);
-    }
-  }
-  const markdown = (charts: { file: string; title: string }[], unavailable?: string) =>
-    renderMarkdownReport(r, { charts, chartsUnavailable: unavailable, verdict, reference: reference ? { name: refName, throughput: refThroughput } : undefined });
-  if (formats.includes('md')) write('report.md', markdown(drawn, chartsUnavailable));
-  if (formats.includes('html')) write('report.html', renderHtmlReport(r, markdown(configs), configs));
+  for (const [format, exporter] of EXPORTERS) if (formats.includes(format)) await exporter(x);
   return { files, warnings };
 }
 
 /** The run's charts: which ones depend on the command (a burn-in is one configuration over hours, not a scaling curve of one dot). */
 async function chartConfigs(dir: string, r: RunResult, reference: Reference | undefined, warnings: string[]): Promise<HtmlChart[]> {
   if (r.configurations.length === 0) return [];
-  const curves = await Promise.all(
+  const digests = await Promise.all(
     r.configurations.map(async (c) => {
       const bad: BadLines = { count: 0 };
-      const curve = await latencyCurve(dir, c.recordsFile, bad);
+      const digest = await digestRecords(dir, c.recordsFile, bad);
       // Torn or foreign lines are never taken as signatures; the reader is told how many there were.
       if (bad.count > 0) warnings.push(`${join(dir, c.recordsFile)}: ${bad.count} line(s) are not records and were skipped (first: line ${bad.first!.lineNumber})`);
-      return curve;
+      return digest;
     }),
   );
   const charts: HtmlChart[] = [];
@@ -84,8 +113,22 @@ async function chartConfigs(dir: string, r: RunResult, reference: Reference | un
     add('throughput', 'Throughput vs number of tokens', throughputChart(r, referenceThroughput(reference, r.algorithm.id), reference ? `${reference.tokenModel} (reference)` : ''));
   if (r.command === 'scale' && r.configurations.length > 1 && r.configurations.some((c) => c.efficiency !== null)) add('efficiency', 'Scaling efficiency vs number of tokens', efficiencyChart(r));
   add('per-token', r.command === 'burn-in' ? 'Per-token throughput' : 'Per-token throughput at the largest configuration', perTokenChart(r));
-  add('latency', 'Latency by percentile', latencyChart(r, curves));
-  add('throughput-over-time', r.command === 'burn-in' ? 'Throughput and failures over the burn-in' : 'Throughput over time', timeSeriesChart(r));
+  add(
+    'latency',
+    'Latency by percentile',
+    latencyChart(
+      r,
+      digests.map((d) => d.curve),
+    ),
+  );
+  add(
+    'throughput-over-time',
+    r.command === 'burn-in' ? 'Throughput and failures over the burn-in' : 'Throughput over time',
+    timeSeriesChart(
+      r,
+      digests.map((d) => d.okPerSecondByToken),
+    ),
+  );
   if (r.command === 'burn-in') add('availability', 'Per-token availability', availabilityChart(r));
   return charts;
 }

@@ -1,8 +1,8 @@
 import { create } from 'xmlbuilder2';
 import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
-import { configurationName, workerIssueText } from '../render/describe-run.js';
+import { configurationName, workerIssueText } from './describe-run.js';
 import { failuresOf, signaturesMadeOf } from '../stats/repetitions.js';
-import type { JudgedRun } from './verdict.js';
+import type { JudgedRun } from '../verdict/verdict.js';
 
 /**
  * One check that can fail, as a JUnit test case. Its name is stable from build to build (`rsa2048.tokens-4.min-throughput`),

@@ -1,0 +1,43 @@
+import type { RunResult } from '../result/run-result.js';
+import { configurationName, fixed, perTokenRange, throughputText } from './describe-run.js';
+
+/** A table as data: the terminal (fitTable), Markdown (markdownTable) and so HTML render the same columns. */
+export interface TableModel {
+  head: string[];
+  rows: (string | number)[][];
+  /** Per column: a number, right-aligned in Markdown. */
+  numeric: boolean[];
+}
+
+/**
+ * The seed's table (Configuration | Signatures | Duration | Signatures/s) with the range over repetitions, the
+ * spread over tokens, latency, failures, efficiency, and the reference beside the measured rate when one is given.
+ */
+export function scaleTable(r: RunResult, reference?: Map<number, number>): TableModel {
+  const withReference = reference !== undefined && reference.size > 0;
+  const head = [
+    'Configuration',
+    'Signatures',
+    'Duration (s)',
+    'Signatures/s (range)',
+    ...(withReference ? ['Reference sig/s'] : []),
+    'Per token sig/s (min–max)',
+    'p50 (ms)',
+    'p99 (ms)',
+    'Failures',
+    'Efficiency',
+  ];
+  const rows = r.configurations.map((c) => [
+    `${configurationName(c)} × ${r.algorithm.displayName}`,
+    c.signaturesOk,
+    fixed(c.durationS, 2),
+    throughputText(c),
+    ...(withReference ? [fixed(reference!.get(c.tokens), 1)] : []),
+    perTokenRange(c),
+    fixed(c.latencyMs?.p50, 2),
+    fixed(c.latencyMs?.p99, 2),
+    c.signaturesFailed,
+    fixed(c.efficiency, 2),
+  ]);
+  return { head, rows, numeric: head.map((_, i) => i > 0) };
+}
