@@ -233,6 +233,9 @@ describe('hsm-bench run', () => {
     const combined = readFileSync(join(out, lab, 'combined.md'), 'utf8');
     expect(combined).toMatch(/## Transport comparison[\s\S]*### spy vs direct/);
     expect(combined).toMatch(/\| Configuration \| direct sig\/s \| spy sig\/s \| spy \/ direct \|/);
+    // Links relative to combined.md: the folder can be moved or attached whole.
+    expect(combined).toMatch(/\[\.\.\/[^\]/]+\]\(\.\.\/[^)]+\/report\.md\)/);
+    expect(combined).not.toContain(out);
     expect(readdirSync(join(out, lab))).toContain('transport-direct-vs-spy.png');
   });
 });

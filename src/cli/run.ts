@@ -1,5 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { Command } from 'commander';
 import { runScale } from '../engine/scale.js';
 import { usageError } from '../errors.js';
@@ -40,7 +40,15 @@ async function runLab(lab: Lab, ui: Progress): Promise<{ judged: JudgedRun[]; di
       ui.log(`warning: ${(error as Error).message}`);
     }
   }
-  writeFileSync(join(combinedDir, 'combined.md'), renderLabReport(judged, dirs, charts));
+  // Paths relative to combined.md, so that the folder can be moved or attached whole.
+  writeFileSync(
+    join(combinedDir, 'combined.md'),
+    renderLabReport(
+      judged,
+      dirs.map((d) => relative(combinedDir, d)),
+      charts,
+    ),
+  );
   return { judged, dirs, combinedDir };
 }
 

@@ -36,7 +36,7 @@ export function renderLabReport(runs: JudgedRun[], dirs: string[], charts: (stri
     '',
     markdownTable(
       ['Run', 'Algorithm', 'Module', 'Run directory', 'Verdict'],
-      runs.map((j, i) => [j.name, j.result.algorithm.displayName, `${j.result.module.libraryDescription} ${j.result.module.libraryVersion}`, dirs[i]!, verdictOf(j)]),
+      runs.map((j, i) => [j.name, j.result.algorithm.displayName, `${j.result.module.libraryDescription} ${j.result.module.libraryVersion}`, `[${dirs[i]!}](${dirs[i]!}/report.md)`, verdictOf(j)]),
       [false, false, false, false, false],
     ),
     '',
