@@ -122,7 +122,7 @@ describe('hsm-bench report', () => {
     const comparison = readFileSync(join(out, 'comparison.md'), 'utf8');
     // Ratios per configuration, the reference's own beside them, and the median of the ratios (not their mean).
     expect(comparison).toContain(
-      '| Configuration | RSA-2048 sig/s | ECDSA brainpoolP256r1 sig/s | ECDSA brainpoolP256r1 / RSA-2048 | RSA-2048, reference sig/s | ECDSA brainpoolP256r1, reference sig/s | reference ECDSA brainpoolP256r1 / RSA-2048 |',
+      '| Configuration | RSA-2048 sig/s | ECDSA brainpoolP256r1 sig/s | ECDSA brainpoolP256r1 / RSA-2048 (×) | RSA-2048, reference sig/s | ECDSA brainpoolP256r1, reference sig/s | reference ECDSA brainpoolP256r1 / RSA-2048 (×) |',
     );
     expect(comparison).toMatch(/ECDSA brainpoolP256r1 signs [\d.]+× as fast as RSA-2048 \(median over the configurations both ran\); in the reference, 2\.\d\d×/);
     expect(readFileSync(join(out, 'comparison.png')).subarray(1, 4).toString()).toBe('PNG');
@@ -176,24 +176,31 @@ describe('hsm-bench report', () => {
 
 describe('the scaling conclusion', () => {
   const base = () => readRunJson(new URL('../fixtures/run-rsa2048/', import.meta.url).pathname);
-  /** The fixture's 2-token configuration reshaped: throughput ×`gain` of one token, per-token latency ×`latency`. */
-  function twoTokens(gain: number, latency: number) {
+  /**
+   * The fixture's 2-token configuration reshaped: throughput ×`gain` of one token, mean latency ×`growth`, and each
+   * signer inside C_Sign for the share `busy` of the window (its rate × its mean latency).
+   */
+  function twoTokens(gain: number, growth: number, busy: number) {
     const r = base();
     const [one, two] = r.configurations as [(typeof r.configurations)[0], (typeof r.configurations)[0]];
     two.throughputPerS = one.throughputPerS * gain;
     two.efficiency = gain / 2;
-    two.latencyMs = { ...two.latencyMs!, p50: one.latencyMs!.p50 * latency };
+    two.latencyMs = { ...two.latencyMs!, mean: one.latencyMs!.mean * growth };
+    for (const t of two.perToken) {
+      t.throughputPerS = two.throughputPerS / 2;
+      t.latencyMs = { ...t.latencyMs!, mean: (busy * 1000) / t.throughputPerS };
+    }
     return { ...r, backend: { kind: 'module' } as const };
   }
-  it('says a flat line with per-token latency growing is a shared bottleneck, not the tokens', () => {
-    const text = conclusions(twoTokens(1.05, 1.9)).join(' ');
+  it('says a flat line with the signers always inside C_Sign and each signature slower is a shared bottleneck', () => {
+    const text = conclusions(twoTokens(1.05, 1.9, 0.98)).join(' ');
     expect(text).toMatch(/Scaling is poor/);
-    expect(text).toMatch(/median latency grew 1\.9×.*the tokens waited for something they share — the module, the reader or hub, or the host — not for their own signing/);
+    expect(text).toMatch(/inside C_Sign 98 % of the time.*took 1\.9× as long on average as with one token.*the tokens waited for something they share — the module, a reader or hub, or the host/);
   });
-  it('says near-linear scaling is the tokens themselves', () => {
-    expect(conclusions(twoTokens(1.95, 1.0)).join(' ')).toMatch(/near-linear.*The tokens are the limit/);
+  it('says near-linear scaling held nothing back', () => {
+    expect(conclusions(twoTokens(1.95, 1.0, 0.99)).join(' ')).toMatch(/near-linear.*Nothing the tokens share held them back/);
   });
-  it('says when latency stayed flat but throughput did not grow: signatures were not issued fast enough', () => {
-    expect(conclusions(twoTokens(1.1, 1.05)).join(' ')).toMatch(/stayed near its one-token value.*not issued fast enough/);
+  it('says when the signers were often outside C_Sign: signatures were not issued fast enough', () => {
+    expect(conclusions(twoTokens(1.1, 1.05, 0.5)).join(' ')).toMatch(/only 50 % of the window inside C_Sign: signatures were not issued fast enough/);
   });
 });

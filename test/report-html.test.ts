@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { createCanvas, loadImage } from 'canvas';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { markdownToHtml } from '../src/render/html.js';
 import { runCli, runDirOf, tempDir } from './helpers/cli.js';
 
 const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
@@ -81,4 +82,11 @@ describe('report.html in a real browser (headless chromium)', () => {
     expect(html).toContain('<h2>Burn-in</h2>');
     expect(html).toMatch(/Verdict: PASSED/);
   }, 90_000);
+});
+
+describe('markdownToHtml', () => {
+  it('keeps the alignment of report.md tables (numbers right) and pipes inside cells', () => {
+    const html = markdownToHtml('| Token | Signatures |\n|---|---:|\n| a \\| b | 12 |', []);
+    expect(html).toBe('<table><thead><tr><th>Token</th><th class="num">Signatures</th></tr></thead><tbody><tr><td>a | b</td><td class="num">12</td></tr></tbody></table>');
+  });
 });

@@ -11,7 +11,7 @@ import { plural } from './plural.js';
  */
 export function burnInVerdict(r: RunResult, judged: JudgedRun | undefined): string {
   const c = r.configurations[0]!;
-  const failed = `${plural(c.signaturesFailed, 'signature')} failed${c.workerIssues.length > 0 ? `, ${plural(c.workerIssues.length, 'worker issue')}` : ''}`;
+  const failed = `${plural(c.signaturesFailed, 'signature')} failed${c.workerIssues.length > 0 ? `, ${plural(c.workerIssues.length, 'signer')} stopped (see the state of each token)` : ''}`;
   return {
     [ExitCode.interrupted]: 'INTERRUPTED: partial results (resume with --resume)',
     [ExitCode.thresholdFailed]: `FAILED: a threshold or the baseline check failed (see the checks)${c.signaturesFailed > 0 ? `; ${failed}` : ''}`,
@@ -22,7 +22,7 @@ export function burnInVerdict(r: RunResult, judged: JudgedRun | undefined): stri
 
 /** Each token over a burn-in (terminal summary and report.md alike): its counts, latency, gaps, outages and state at the end. */
 export function burnInTokenTable(c: ConfigurationResult): { head: string[]; rows: (string | number)[][] } {
-  const head = ['Slot', 'Token', 'Serial', 'Signatures', 'Failed', 'Signatures/s', 'p50 (ms)', 'p99 (ms)', 'Longest gap (s)', 'Outages (s)', 'State'];
+  const head = ['Slot', 'Token', 'Serial', 'Signatures', 'Failed', 'Signatures/s', 'p50 (ms)', 'p99 (ms)', 'Longest gap (s)', 'Outages (count, s)', 'State at the end'];
   const rows = c.perToken.map((t) => {
     const issue = c.workerIssues.find((i) => i.token === t.token);
     const state = issue ? issue.message : t.stillFailingS !== null && t.stillFailingS !== undefined ? `failing for ${fixed(t.stillFailingS, 1)} s` : 'ok';

@@ -312,7 +312,9 @@ export function timeSeriesChart(r: RunResult, okPerSecondByToken: readonly Map<n
     }
     datasets.push(line(k > 1 ? `${name} (mean of ${k} s)` : name, mean, color, { pointRadius: mean.length < 60 ? 3 : 0 }));
     // Failures on an axis of their own (right): a few a second beside thousands of signatures would be a flat line at 0.
-    if (failed.some((p) => (p.y ?? 0) > 0)) datasets.push(line(`${configurationName(c)}: failures/s (right axis)`, failed, FAILED, { pointRadius: 0, borderWidth: 1.5, yAxisID: 'failures' }));
+    // Steps, not ramps: a failure count belongs to its bucket, not to the time between two.
+    if (failed.some((p) => (p.y ?? 0) > 0))
+      datasets.push(line(`${configurationName(c)}: failures/s (right axis)`, failed, FAILED, { pointRadius: 0, borderWidth: 1.5, yAxisID: 'failures', stepped: 'middle' }));
     // Each token's own line, for the largest configuration (a burn-in's only one), where a few tokens keep it readable:
     // the token that slows down or stops shows as itself.
     const byToken = okPerSecondByToken[i];

@@ -42,8 +42,8 @@ export function comparisonMarkdownBody(runs: readonly RunResult[], names: readon
   const rows = compareThroughput(runs);
   const refs = runs.map((r) => referenceThroughput(reference, r.algorithm.id));
   const withReference = refs.some((m) => m.size > 0);
-  const head = ['Configuration', ...names.map((n) => `${n} sig/s`), ...names.slice(1).map((n) => `${n} / ${names[0]}`)];
-  if (withReference) head.push(...names.map((n) => `${n}, reference sig/s`), ...names.slice(1).map((n) => `reference ${n} / ${names[0]}`));
+  const head = ['Configuration', ...names.map((n) => `${n} sig/s`), ...names.slice(1).map((n) => `${n} / ${names[0]} (×)`)];
+  if (withReference) head.push(...names.map((n) => `${n}, reference sig/s`), ...names.slice(1).map((n) => `reference ${n} / ${names[0]} (×)`));
   const table = rows.map((row) => {
     const cells: (string | number)[] = [configurationName(row), ...row.throughputs.map((t) => fixed(t, 1)), ...row.ratios.slice(1).map((r) => fixed(r, 2))];
     if (withReference) {
@@ -69,7 +69,13 @@ export function comparisonMarkdownBody(runs: readonly RunResult[], names: readon
         : `${name} signs ${fixed(m, 2)}× as fast as ${names[0]} (median over the configurations both ran)${refM !== null ? `; in the reference, ${fixed(refM, 2)}×` : ''}.`,
     );
   });
-  if (withReference) lines.push('', `Reference: ${reference!.tokenModel}, ${reference!.source}.`);
+  if (withReference) {
+    lines.push('', `Reference: ${reference!.tokenModel}, ${reference!.source}. Ratios (×) are throughput over the first run's, configuration by configuration.`);
+    // Software tokens beside a published smart card: rates differ by orders of magnitude; only shapes compare.
+    if (runs.some((r) => r.backend.kind === 'embedded-softhsm2')) {
+      lines.push(`The measured runs are SoftHSM2 software tokens on this host, the reference is ${reference!.tokenModel} hardware: compare the ratios and the scaling, not the rates.`);
+    }
+  }
   lines.push('');
   return lines.join('\n');
 }

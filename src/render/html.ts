@@ -37,13 +37,14 @@ export function markdownToHtml(md: string, charts: readonly HtmlChart[]): string
       const level = line.indexOf(' ');
       out.push(`<h${level}>${inline(line.slice(level + 1))}</h${level}>`);
     } else if (line.startsWith('|')) {
+      // Cells split at unescaped pipes (markdownTable writes a pipe in a cell as \|); the second line gives alignment.
+      const cells = (row: string) =>
+        row
+          .slice(1, -1)
+          .split(/(?<!\\)\|/)
+          .map((c) => c.trim().replace(/\\\|/g, '|'));
       const rows: string[][] = [];
-      for (; i < lines.length && lines[i]!.startsWith('|'); i++)
-        rows.push(
-          lines[i]!.slice(1, -1)
-            .split(' | ')
-            .map((c) => c.trim()),
-        );
+      for (; i < lines.length && lines[i]!.startsWith('|'); i++) rows.push(cells(lines[i]!));
       i--;
       const [head, align, ...body] = rows;
       const right = (align ?? []).map((a) => a.endsWith(':'));

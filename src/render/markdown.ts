@@ -1,6 +1,7 @@
 import type { ConfigurationResult, RunResult } from '../result/run-result.js';
 import { burnInTokenTable, burnInVerdict } from './burn-in-summary.js';
 import { scaleTable } from './table-model.js';
+import { failuresOf, signaturesMadeOf } from '../stats/repetitions.js';
 import { hms } from './hms.js';
 import { backendLine, configurationName, fixed, lowConfidenceLines, planLine, workerIssueText } from './describe-run.js';
 
@@ -25,25 +26,41 @@ export function seedTable(r: RunResult, reference?: MarkdownOptions['reference']
 }
 
 /**
- * How throughput scaled, and what limited it. Tokens that sign independently each keep their one-token latency,
- * so throughput grows with their number; when it does not, every token's latency grows instead, because each
- * waits for something they share (the module, a reader or hub, the host's CPU). Which of the two the data shows
- * is said plainly, so that a flat line is not blamed on the tokens.
+ * How throughput scaled, and what limited it. A signer that is inside C_Sign all the time (its rate × its mean
+ * latency ≈ 1) was never waiting for the harness; then if each signature took longer than with one token, the
+ * tokens waited for something they share (the module, a reader or hub, the host's CPU). A signer that is often
+ * outside the call was not given work fast enough. Which of the two the data shows is said plainly, so that a flat
+ * line is blamed on the right thing.
  */
 function scalingConclusion(r: RunResult, last: ConfigurationResult): string {
   const e = last.efficiency!;
   const shape = e >= 0.9 ? 'near-linear' : e >= 0.6 ? 'sub-linear' : 'poor';
-  const head = `Scaling is ${shape}: ${configurationName(last)} reached ${fixed(last.throughputPerS, 1)} signatures/s, ${fixed(e * last.tokens, 2)}× one token (efficiency ${fixed(e, 2)}).`;
-  const single = r.configurations.find((c) => c.tokens === 1);
-  const before = single?.latencyMs?.p50;
-  const after = last.latencyMs?.p50;
-  if (e >= 0.9 || before === undefined || after === undefined || before <= 0) return `${head}${e >= 0.9 ? ' The tokens are the limit: nothing they share held them back.' : ''}`;
-  const growth = after / before;
-  const cpu = r.backend.kind === 'embedded-softhsm2' && last.tokens > r.host.cpuCount ? ` Here the tokens are software on ${r.host.cpuCount} CPU cores, so the host's CPU is that shared limit.` : '';
-  return growth >= 1.25
-    ? `${head} Each token's median latency grew ${fixed(growth, 1)}× (from ${fixed(before, 2)} to ${fixed(after, 2)} ms) while the total stayed short of linear: the tokens waited for something they share — the module, the reader or hub, or the host — not for their own signing.${cpu}`
-    : `${head} Each token's median latency stayed near its one-token value (${fixed(before, 2)} → ${fixed(after, 2)} ms), yet the total did not grow in proportion: signatures were not issued fast enough — check the host's load and the harness (threads, verification).${cpu}`;
+  const lines = [`Scaling is ${shape}: ${configurationName(last)} reached ${fixed(last.throughputPerS, 1)} signatures/s, ${fixed(e * last.tokens, 2)}× one token (efficiency ${fixed(e, 2)}).`];
+  const previous = r.configurations[r.configurations.length - 2];
+  if (previous && previous.throughputPerS > last.throughputPerS)
+    lines.push(`Throughput fell from ${fixed(previous.throughputPerS, 1)}/s with ${configurationName(previous)} to ${fixed(last.throughputPerS, 1)}/s.`);
+  const signers = last.tokens * last.threadsPerToken;
+  const busy = last.perToken.reduce((sum, t) => sum + t.throughputPerS * ((t.latencyMs?.mean ?? 0) / 1000), 0) / signers;
+  const single = r.configurations.find((c) => c.tokens === 1)?.latencyMs?.mean;
+  const growth = single && last.latencyMs ? last.latencyMs.mean / single : undefined;
+  const software = r.backend.kind === 'embedded-softhsm2' ? ` These are software tokens: what they share is this host's ${r.host.cpuCount} CPU cores, and their own signing is that CPU.` : '';
+  if (e >= 0.9) return [...lines, 'Nothing the tokens share held them back.'].join(' ');
+  if (busy < 0.9) {
+    lines.push(`Each signer spent only ${fixed(busy * 100, 0)} % of the window inside C_Sign: signatures were not issued fast enough — check the host's load and the harness (threads, verification).`);
+  } else if (growth !== undefined && growth >= 1.25) {
+    lines.push(
+      `Each signer was inside C_Sign ${fixed(Math.min(1, busy) * 100, 0)} % of the time (the harness kept them busy), and a signature took ${fixed(growth, 1)}× as long on average as with one token (${fixed(single, 2)} → ${fixed(last.latencyMs!.mean, 2)} ms): the tokens waited for something they share — the module, a reader or hub, or the host.`,
+    );
+  } else {
+    lines.push(
+      `Each signer was inside C_Sign ${fixed(Math.min(1, busy) * 100, 0)} % of the time, at about its one-token latency; the shortfall is in how the tokens' windows overlapped (see throughput over time).`,
+    );
+  }
+  return lines.join(' ') + software;
 }
+
+/** Repetitions further apart than this (max − min over the median) are called out: the figure is not steady. */
+const NOISY_SPREAD_PCT = 20;
 
 /** Sentences computed from the data: how throughput scaled, how tokens differed, what failed, what was verified. */
 export function conclusions(r: RunResult): string[] {
@@ -51,8 +68,12 @@ export function conclusions(r: RunResult): string[] {
   const last = r.configurations[r.configurations.length - 1];
   if (!last) return ['No configuration completed.'];
   if (last.efficiency !== null && last.tokens > 1) lines.push(scalingConclusion(r, last));
-  if (last.perToken.length > 1) {
-    const sorted = [...last.perToken].sort((a, b) => a.throughputPerS - b.throughputPerS);
+  // A token that stopped (lost, PIN refused) is said as such, not ranked as the slowest.
+  const stopped = new Set(last.workerIssues.map((i) => i.token));
+  for (const i of last.workerIssues) lines.push(`${workerIssueText(r, i)}.`);
+  const signing = last.perToken.filter((t) => !stopped.has(t.token) && t.signaturesOk > 0);
+  if (signing.length > 1) {
+    const sorted = [...signing].sort((a, b) => a.throughputPerS - b.throughputPerS);
     const slow = sorted[0]!;
     const fast = sorted[sorted.length - 1]!;
     const spread = fast.throughputPerS > 0 ? (100 * (fast.throughputPerS - slow.throughputPerS)) / fast.throughputPerS : 0;
@@ -60,11 +81,12 @@ export function conclusions(r: RunResult): string[] {
       `With ${configurationName(last)}, the slowest token was ${slow.label} (slot ${slow.slotId}, serial ${slow.serial}, ${fixed(slow.throughputPerS, 1)}/s) and the fastest ${fast.label} (slot ${fast.slotId}, serial ${fast.serial}, ${fixed(fast.throughputPerS, 1)}/s): a spread of ${fixed(spread, 1)} %.`,
     );
   }
-  const failed = r.configurations.reduce((n, c) => n + c.signaturesFailed, 0);
-  const total = r.configurations.reduce((n, c) => n + c.signaturesOk + c.signaturesFailed, 0);
+  // Every repetition's signatures, not only the reported ones'.
+  const failed = r.configurations.reduce((n, c) => n + failuresOf(c), 0);
+  const total = r.configurations.reduce((n, c) => n + signaturesMadeOf(c), 0);
   if (r.interrupted) lines.push('The run was interrupted: these results are partial.');
   lines.push(total === 0 ? 'No signature was made.' : failed === 0 ? `All ${total} signatures succeeded.` : `${failed} of ${total} signatures failed (see Failures).`);
-  const verified = r.configurations.reduce((n, c) => n + c.signaturesVerified, 0);
+  const verified = r.configurations.reduce((n, c) => n + (c.repetitions ?? [c]).reduce((m, x) => m + (x.signaturesVerified ?? 0), 0), 0);
   lines.push(
     r.plan.verify.mode === 'none'
       ? 'Signatures were not verified on the host (--verify none).'
@@ -72,9 +94,18 @@ export function conclusions(r: RunResult): string[] {
   );
   if ((r.plan.repeat ?? 1) > 1) {
     lines.push(
-      `Each configuration was measured ${r.plan.repeat} times, interleaved with the others; the tables give the median repetition's figures, with the range of its throughput over the repetitions in brackets.`,
+      `Each configuration was measured ${r.plan.repeat} times, interleaved with the others; the tables give the median repetition's figures${r.plan.repeat! % 2 === 0 ? ' (with an even number, the slower of the two middle ones: an odd --repeat gives a true median)' : ''}, with the range of its throughput over the repetitions in brackets.`,
     );
   }
+  for (const c of r.configurations) {
+    if ((c.spread?.relativePct ?? 0) > NOISY_SPREAD_PCT) {
+      lines.push(
+        `The repetitions of ${configurationName(c)} differ by ${fixed(c.spread!.relativePct, 0)} % (${fixed(c.spread!.throughputPerS.min, 1)}–${fixed(c.spread!.throughputPerS.max, 1)}/s): the host or the tokens were not steady; read its figures with care, or repeat more.`,
+      );
+    }
+  }
+  const load = r.host.loadAverage?.[0];
+  if (load !== undefined && load >= r.host.cpuCount / 2) lines.push(`The host was busy before signing (load average ${load} on ${r.host.cpuCount} cores): other work shared the CPU with the run.`);
   lines.push(...lowConfidenceLines(r).map((l) => `${l[0]!.toUpperCase()}${l.slice(1)}.`));
   for (const c of r.configurations) {
     if (!c.signaturesVerifiedLate) continue;

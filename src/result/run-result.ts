@@ -82,7 +82,8 @@ export interface Range {
   max: number;
 }
 
-export type RepetitionResult = Pick<ConfigurationResult, 'throughputPerS' | 'durationS' | 'signaturesOk' | 'signaturesFailed' | 'latencyMs' | 'recordsFile' | 'workerIssues'>;
+export type RepetitionResult = Pick<ConfigurationResult, 'throughputPerS' | 'durationS' | 'signaturesOk' | 'signaturesFailed' | 'latencyMs' | 'recordsFile' | 'workerIssues'> &
+  Partial<Pick<ConfigurationResult, 'signaturesVerified'>>;
 
 export interface RunResult {
   schemaVersion: typeof SCHEMA_VERSION;

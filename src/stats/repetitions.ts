@@ -45,6 +45,7 @@ export function combineRepetitions(reps: readonly ConfigurationResult[]): Config
       durationS: r.durationS,
       signaturesOk: r.signaturesOk,
       signaturesFailed: r.signaturesFailed,
+      signaturesVerified: r.signaturesVerified,
       latencyMs: r.latencyMs,
       recordsFile: r.recordsFile,
       workerIssues: r.workerIssues,
