@@ -59,6 +59,8 @@ function scalingConclusion(r: RunResult, last: ConfigurationResult): string {
   return lines.join(' ') + software;
 }
 
+const sentence = (text: string) => `${text[0]!.toUpperCase()}${text.slice(1)}`;
+
 /** Repetitions further apart than this (max − min over the median) are called out: the figure is not steady. */
 const NOISY_SPREAD_PCT = 20;
 
@@ -70,7 +72,7 @@ export function conclusions(r: RunResult): string[] {
   if (last.efficiency !== null && last.tokens > 1) lines.push(scalingConclusion(r, last));
   // A token that stopped (lost, PIN refused) is said as such, not ranked as the slowest.
   const stopped = new Set(last.workerIssues.map((i) => i.token));
-  for (const i of last.workerIssues) lines.push(`${workerIssueText(r, i)}.`);
+  for (const i of last.workerIssues) lines.push(`${sentence(workerIssueText(r, i))}.`);
   const signing = last.perToken.filter((t) => !stopped.has(t.token) && t.signaturesOk > 0);
   if (signing.length > 1) {
     const sorted = [...signing].sort((a, b) => a.throughputPerS - b.throughputPerS);
@@ -106,7 +108,7 @@ export function conclusions(r: RunResult): string[] {
   }
   const load = r.host.loadAverage?.[0];
   if (load !== undefined && load >= r.host.cpuCount / 2) lines.push(`The host was busy before signing (load average ${load} on ${r.host.cpuCount} cores): other work shared the CPU with the run.`);
-  lines.push(...lowConfidenceLines(r).map((l) => `${l[0]!.toUpperCase()}${l.slice(1)}.`));
+  lines.push(...lowConfidenceLines(r).map((l) => `${sentence(l)}.`));
   for (const c of r.configurations) {
     if (!c.signaturesVerifiedLate) continue;
     lines.push(
