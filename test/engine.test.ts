@@ -100,6 +100,53 @@ describe('stopping a native burn-in while a token is failing', () => {
   }, 120_000);
 });
 
+describe('a token slow to give a session back', () => {
+  it('reconnects in a thread of its own: the other token signs on without a gap, the event loop does not stall', () => {
+    const hsm = new ExternalSoftHsm();
+    for (const label of ['slowopen-0', 'slowopen-1']) {
+      hsm.initToken(label);
+      hsm.generateKey(label, 'EC:prime256v1', 'sk');
+    }
+    const env = { ...hsm.env, HSM_BENCH_PIN: TEST_PIN };
+    const listing = JSON.parse(runCli(['list', '--module', hsm.module, '--json'], env).stdout) as { slots: { slotId: string; token: { label: string } | null }[] };
+    const slow = listing.slots.find((s) => s.token?.label === 'slowopen-1')!.slotId;
+    // Every 200th signature of slowopen-1 fails, and each of its reconnects waits 1.5 s for a session.
+    const r = runCli(
+      [
+        'burn-in',
+        '--module',
+        buildFaultyModule(),
+        '--alg',
+        'p256',
+        '--key-label',
+        'sk',
+        '--token-label',
+        'slowopen-',
+        '--tokens',
+        '2',
+        '--duration',
+        '6s',
+        '--verify',
+        'none',
+        '--json',
+        '--out',
+        tempDir('slowopen'),
+      ],
+      { ...env, FAULTY_PKCS11_MODULE: hsm.module, FAULTY_SLOT: slow, FAULTY_EVERY: '200', FAULTY_OPEN_DELAY_MS: '1500' },
+    );
+    expect(r.status).toBe(4);
+    const run = JSON.parse(r.stdout) as RunResult;
+    expect(run.harness.engine).toBe('native');
+    const c = run.configurations[0]!;
+    const [good, bad] = [0, 1].map((i) => c.perToken.find((t) => run.tokens[t.token]!.label === `slowopen-${i}`)!);
+    expect(bad!.signaturesFailed).toBeGreaterThan(0);
+    expect(bad!.longestGapMs).toBeGreaterThan(1400);
+    expect(good!.signaturesFailed).toBe(0);
+    expect(good!.longestGapMs).toBeLessThan(500);
+    expect(c.maxEventLoopStallMs).toBeLessThan(500);
+  }, 120_000);
+});
+
 describe('SpillFile', () => {
   it('gives back every batch written, in order, whole, and removes itself', () => {
     const path = join(tempDir('spill'), 'unverified.bin');

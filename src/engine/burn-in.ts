@@ -9,7 +9,7 @@ import { createRunDirectory, writeFileAtomic, writeRunJson } from '../result/run
 import type { RunResult } from '../result/run-result.js';
 import type { PinSource } from '../secrets/pin.js';
 import { ConfigurationStats } from '../stats/configuration-stats.js';
-import { summarizeConfiguration } from '../stats/summarize.js';
+import { summarizeConfiguration, type Measured } from '../stats/summarize.js';
 import { planLine, tokenLine } from '../render/describe-run.js';
 import { hms } from '../render/hms.js';
 import { RunControl } from './control.js';
@@ -17,7 +17,7 @@ import { plural } from '../render/plural.js';
 import { Interruption } from './interruption.js';
 import { burnInPlan, durationMs, type BurnInOptions, type BurnInPlan } from './plan.js';
 import { buildRunResult, thisCommandLine, tokenIdentity } from './run-result-builder.js';
-import { runConfiguration, type WorkerIssue } from './run-configuration.js';
+import { runConfiguration } from './run-configuration.js';
 import type { RunOutcome, RunUi } from './scale.js';
 import { setUpTokens, signingWith } from './token-setup.js';
 
@@ -88,8 +88,9 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
     const remainingNs = plan.stop.kind === 'duration' ? (plan.stop.durationNs > signedNs ? plan.stop.durationNs - signedNs : 0n) : null;
 
     const burnIn = { giveUpAfterS: plan.giveUpAfterMs / 1000, segments };
-    let workerIssues: WorkerIssue[] = [];
-    const current = () => summarizeConfiguration({ recordsFile: RECORDS_FILE, stats, workerIssues }, setup.tokens, plan.threadsPerToken);
+    // What the stages produced (worker issues, verification lag, event-loop stall), once signing has ended.
+    let measured: Omit<Measured, 'stats' | 'recordsFile'> = { workerIssues: [] };
+    const current = () => summarizeConfiguration({ ...measured, recordsFile: RECORDS_FILE, stats }, setup.tokens, plan.threadsPerToken);
     // Until the run ends, run.json says it is interrupted: a kill -9 leaves a run that reads as partial.
     const commandLine = checkpoint ? checkpoint.commandLine : thisCommandLine();
     const result = (done: boolean): RunResult => buildRunResult({ command: 'burn-in', runId, startedAt, commandLine }, plan, setup, [current()], !done || interruption.requested, burnIn);
@@ -173,7 +174,7 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
         control,
         showProgress,
       );
-      workerIssues = run.workerIssues;
+      measured = run;
       if (checkpointFailure !== undefined) throw checkpointFailure;
     } finally {
       clearInterval(checkpointTimer);

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { TokenConnection } from '../pkcs11/token-connection.js';
 import { packageFile } from '../version.js';
 import { MAX_SIGNATURE_BYTES, type SignatureBatch } from './batch.js';
+import { Connector } from './connector.js';
 import type { RunControl } from './control.js';
 import { nativeTimedCall } from './operation.js';
 import { ReconnectBackoff } from './reconnect-backoff.js';
@@ -58,7 +58,8 @@ export function chooseEngine(instances: 'shared' | 'per-load'): { engine: Engine
 }
 
 interface Job {
-  connection: TokenConnection;
+  /** The session and key the job signs with, as the connector thread opened them. */
+  handles: { session: Buffer; key: Buffer } | null;
   free: SignatureBatch[];
   nextSequence: number;
   lastDrainNs: bigint;
@@ -84,7 +85,7 @@ const newBatch = (worker: number, keepsOutputs: boolean, maxOutputBytes: number)
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * The native engine: sessions opened, logged in and keyed in the main thread (TokenConnection, through the PIN
+ * The native engine: sessions opened, logged in and keyed by the connector thread (TokenConnection, through the PIN
  * guard), the timed loop in native threads, the rings drained every 10 ms into the same batches the worker threads
  * post. A job that fails in a burn-in parks; it is reconnected here, with the same backoff and give-up rule as a
  * worker thread's, and resumed with its new session.
@@ -94,7 +95,7 @@ export function startNativeSigners(spec: SignersSpec, assignments: readonly Sign
   const keepsOutputs = spec.verifyEvery > 0;
   const maxOutputBytes = Math.min(spec.operation.maxOutputBytes, MAX_SIGNATURE_BYTES);
   const jobs: Job[] = assignments.map((a) => ({
-    connection: new TokenConnection(spec.lib, a.slot, a.pin, { guard: spec.pinGuard, token: a.token }, { label: spec.keyLabel, id: a.keyId }),
+    handles: null,
     free: [],
     nextSequence: a.firstSequence,
     lastDrainNs: 0n,
@@ -103,25 +104,29 @@ export function startNativeSigners(spec: SignersSpec, assignments: readonly Sign
     recovering: false,
     backoff: spec.recovery === null ? null : new ReconnectBackoff(spec.recovery.giveUpAfterMs),
   }));
-  const closeAll = () => jobs.forEach((j) => j.connection.close());
+  // Sessions are opened, reopened and closed in a thread of their own: a token slow to give one never stalls
+  // the draining of the others' rings (nor Ctrl-C and progress).
+  const connector = new Connector({
+    modulePath: spec.modulePath,
+    pinGuard: spec.pinGuard.buffer,
+    keyLabel: spec.keyLabel,
+    jobs: assignments.map((a) => ({ token: a.token, slot: a.slot, pin: a.pin, keyId: a.keyId })),
+  });
+  const closeAll = () => connector.close();
   let loop: unknown;
 
-  /** Sessions for every job, in slices of 20 ms so that the event loop turns (Ctrl-C, progress) while hundreds open. */
+  /** A session for every job before the loop starts; the first refusal stops the run. */
   const connectAll = async (): Promise<boolean> => {
-    let sliceStartMs = performance.now();
     for (const [worker, job] of jobs.entries()) {
       if (control.stopRequested()) return false;
-      const outcome = job.connection.connect();
+      const outcome = await connector.connect(worker);
       if (!outcome.ok) {
         if (outcome.reason === 'pin-refused') onMessage(worker, { type: 'pin-refused' });
         onMessage(worker, { type: 'failed', message: outcome.detail });
         control.requestStop();
         return false;
       }
-      if (performance.now() - sliceStartMs > 20) {
-        await new Promise(setImmediate);
-        sliceStartMs = performance.now();
-      }
+      job.handles = { session: outcome.session, key: outcome.key };
     }
     return true;
   };
@@ -136,8 +141,8 @@ export function startNativeSigners(spec: SignersSpec, assignments: readonly Sign
       recovery: spec.recovery === null ? 0 : 1,
       ringBytes: RING_BYTES,
       jobs: assignments.map((a, i) => ({
-        session: jobs[i]!.connection.session,
-        key: jobs[i]!.connection.privateKey,
+        session: jobs[i]!.handles!.session,
+        key: jobs[i]!.handles!.key,
         seed: a.messageSeed,
         warmup: a.warmup,
         firstSequence: a.firstSequence,
@@ -167,10 +172,10 @@ export function startNativeSigners(spec: SignersSpec, assignments: readonly Sign
       }
       await sleep(next.waitMs);
       if (runOver()) break;
-      const outcome = job.connection.connect();
+      const outcome = await connector.connect(worker);
       if (outcome.ok) {
         job.recovering = false;
-        native.resume(loop, worker, { session: job.connection.session!, key: job.connection.privateKey! });
+        native.resume(loop, worker, { session: outcome.session, key: outcome.key });
         return;
       }
       if (outcome.reason === 'pin-refused') {
@@ -212,12 +217,12 @@ export function startNativeSigners(spec: SignersSpec, assignments: readonly Sign
   const run = async (): Promise<void> => {
     try {
       if (!(await connectAll())) {
-        closeAll();
+        await closeAll();
         return;
       }
       loop = startLoop();
     } catch (error) {
-      closeAll();
+      await closeAll();
       throw error;
     }
     let tick: NodeJS.Timeout;
@@ -249,11 +254,11 @@ export function startNativeSigners(spec: SignersSpec, assignments: readonly Sign
         if (done === jobs.length && !jobs.some((j) => j.recovering)) {
           clearInterval(tick);
           native.close(loop);
-          closeAll();
           resolve();
         }
       }, TICK_MS);
     });
+    await closeAll();
   };
   return {
     ended: run(),

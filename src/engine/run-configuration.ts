@@ -1,7 +1,6 @@
 import { randomBytes, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import type pkcs11 from 'pkcs11js';
 import { setupError, writeError } from '../errors.js';
 import { tokenName, type TokenRef } from '../pkcs11/discovery.js';
 import type { ModuleInstances } from '../pkcs11/module.js';
@@ -38,8 +37,6 @@ export interface WorkerIssue {
 
 /** What one configuration runs: N tokens × T threads, a stop rule, and where its records go. */
 export interface ConfigurationSpec {
-  /** The main thread's module instance, the one the tokens were logged in on. */
-  lib: pkcs11.PKCS11;
   modulePath: string;
   engine: Engine;
   instances: ModuleInstances;
@@ -212,7 +209,6 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     }
   };
   const signersSpec: SignersSpec = {
-    lib: spec.lib,
     modulePath: spec.modulePath,
     instances: spec.instances,
     pinGuard: spec.pinGuard,

@@ -1,4 +1,3 @@
-import type pkcs11 from 'pkcs11js';
 import type { ModuleInstances } from '../pkcs11/module.js';
 import type { PinGuard } from '../pkcs11/pin-guard.js';
 import type { SignatureBatch } from './batch.js';
@@ -20,8 +19,6 @@ export interface Signers {
 }
 
 export interface SignersSpec {
-  /** The main thread's module instance (the native engine signs in sessions it opens there). */
-  lib: pkcs11.PKCS11;
   modulePath: string;
   instances: ModuleInstances;
   pinGuard: PinGuard;

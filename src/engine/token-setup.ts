@@ -35,9 +35,8 @@ export interface TokenSetup {
 }
 
 /** The part of every configuration that the set-up decides: module, engine, PIN, operation. */
-export function signingWith(setup: TokenSetup): Pick<ConfigurationSpec, 'lib' | 'modulePath' | 'engine' | 'instances' | 'pin' | 'pinGuard' | 'operation'> {
+export function signingWith(setup: TokenSetup): Pick<ConfigurationSpec, 'modulePath' | 'engine' | 'instances' | 'pin' | 'pinGuard' | 'operation'> {
   return {
-    lib: setup.mod.lib,
     modulePath: setup.modulePath,
     engine: setup.engine.engine,
     instances: setup.mod.info.instances,

@@ -9,6 +9,8 @@
  * CKR_PIN_INCORRECT, each such C_Login appending a line to $FAULTY_LOGIN_LOG.
  * With $FAULTY_SLOT=S, the faults (every $FAULTY_EVERY-th signature) hit only the token in slot S: one bad token
  * among good ones (FAULTY_EVERY=1 makes it fail every signature, a token that is lost).
+ * With $FAULTY_OPEN_DELAY_MS=D, C_OpenSession on that slot (on every slot without $FAULTY_SLOT) first sleeps D ms: a
+ * token slow to give a session, as a smart card behind a busy reader is.
  */
 #include <dlfcn.h>
 #include <stdio.h>
@@ -31,6 +33,7 @@ static long calls;
 static long pin_change_after;
 static long sign_delay_ms;
 static long faulty_slot = -1;
+static long open_delay_ms;
 static const char *login_log;
 
 static int pin_changed(void) { return pin_change_after > 0 && __atomic_load_n(&calls, __ATOMIC_SEQ_CST) >= pin_change_after; }
@@ -48,6 +51,14 @@ static CK_RV faulty_sign(CK_SESSION_HANDLE s, CK_BYTE_PTR data, CK_ULONG len, CK
   }
   if (sig != NULL && __atomic_add_fetch(&calls, 1, __ATOMIC_SEQ_CST) % every == 0) return CKR_DEVICE_ERROR;
   return rv;
+}
+
+static CK_RV faulty_open_session(CK_SLOT_ID slot, CK_FLAGS flags, CK_VOID_PTR app, CK_NOTIFY notify, CK_SESSION_HANDLE_PTR session) {
+  if (open_delay_ms > 0 && (faulty_slot < 0 || (long)slot == faulty_slot)) {
+    struct timespec delay = {open_delay_ms / 1000, (open_delay_ms % 1000) * 1000000L};
+    nanosleep(&delay, NULL);
+  }
+  return real->C_OpenSession(slot, flags, app, notify, session);
 }
 
 static CK_RV faulty_get_session_info(CK_SESSION_HANDLE s, CK_SESSION_INFO_PTR info) {
@@ -78,10 +89,12 @@ CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list) {
     login_log = getenv("FAULTY_LOGIN_LOG");
     sign_delay_ms = getenv("FAULTY_SIGN_DELAY_MS") ? atol(getenv("FAULTY_SIGN_DELAY_MS")) : 0;
     faulty_slot = getenv("FAULTY_SLOT") ? atol(getenv("FAULTY_SLOT")) : -1;
+    open_delay_ms = getenv("FAULTY_OPEN_DELAY_MS") ? atol(getenv("FAULTY_OPEN_DELAY_MS")) : 0;
     wrapped = *real;
     wrapped.C_Sign = faulty_sign;
     wrapped.C_GetSessionInfo = faulty_get_session_info;
     wrapped.C_Login = faulty_login;
+    wrapped.C_OpenSession = faulty_open_session;
   }
   *list = &wrapped;
   return CKR_OK;

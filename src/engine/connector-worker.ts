@@ -1,0 +1,39 @@
+/**
+ * The native engine's sessions live here, in a thread of their own: opening a session, logging in and finding the
+ * key can take seconds on a smart card (or hang on a module that waits for a reader), and the main thread must
+ * keep draining every other token's ring meanwhile. One TokenConnection per job, the same code the worker threads
+ * use, through the run's PIN guard; the module instance is the one the main thread initialized (a shared one).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { ModuleInstance } from '../pkcs11/module.js';
+import { PinGuard } from '../pkcs11/pin-guard.js';
+import { TokenConnection } from '../pkcs11/token-connection.js';
+import type { ConnectorInput, ConnectorReply, ConnectorRequest } from './connector.js';
+
+const input = workerData as ConnectorInput;
+const port = parentPort!;
+let instance: ModuleInstance | undefined;
+let connections: TokenConnection[] = [];
+try {
+  instance = ModuleInstance.load(input.modulePath, 'shared');
+  const guard = new PinGuard(input.pinGuard);
+  connections = input.jobs.map((j) => new TokenConnection(instance!.lib, Buffer.from(j.slot), j.pin, { guard, token: j.token }, { label: input.keyLabel, id: Buffer.from(j.keyId) }));
+} catch (error) {
+  port.postMessage({ type: 'failed', message: `cannot load the module: ${(error as Error).message}` } satisfies ConnectorReply);
+}
+
+port.on('message', (m: ConnectorRequest) => {
+  if (m.type === 'close') {
+    connections.forEach((c) => c.close());
+    instance?.close();
+    port.close();
+    return;
+  }
+  const connection = connections[m.job]!;
+  const outcome = connection.connect();
+  port.postMessage(
+    (outcome.ok
+      ? { type: 'connected', id: m.id, ok: true, session: new Uint8Array(connection.session!), key: new Uint8Array(connection.privateKey!) }
+      : { type: 'connected', id: m.id, ok: false, reason: outcome.reason, detail: outcome.detail }) satisfies ConnectorReply,
+  );
+});
