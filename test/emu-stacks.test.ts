@@ -272,7 +272,7 @@ describe.skipIf(!p11kit)(suiteTitle('hsm-bench through p11-kit remoting (a new m
       ],
       { ...pin(), ...clientEnv() },
     );
-    expect(r.status).toBe(0);
+    expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/signatures performed: 600; failed: 0; verified on the host: 600/);
   });
 

@@ -110,7 +110,7 @@ export function startNativeSigners(spec: SignersSpec, assignments: readonly Sign
     modulePath: spec.modulePath,
     pinGuard: spec.pinGuard.buffer,
     keyLabel: spec.keyLabel,
-    jobs: assignments.map((a) => ({ token: a.token, slot: a.slot, pin: a.pin, keyId: a.keyId })),
+    jobs: assignments.map((a) => ({ token: a.token, place: a.place, pin: a.pin, keyId: a.keyId })),
   });
   const closeAll = () => connector.close();
   let loop: unknown;
@@ -119,7 +119,7 @@ export function startNativeSigners(spec: SignersSpec, assignments: readonly Sign
   const connectAll = async (): Promise<boolean> => {
     for (const [worker, job] of jobs.entries()) {
       if (control.stopRequested()) return false;
-      const outcome = await connector.connect(worker);
+      const outcome = await connector.connect(worker, true);
       if (!outcome.ok) {
         if (outcome.reason === 'pin-refused') onMessage(worker, { type: 'pin-refused' });
         onMessage(worker, { type: 'failed', message: outcome.detail });

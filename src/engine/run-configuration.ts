@@ -130,7 +130,14 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     return {
       token: a.token,
       thread: a.thread,
-      slot: ready.token.slot,
+      place: {
+        slotId: ready.token.slotId,
+        slotDescription: ready.token.slotDescription,
+        label: ready.token.label,
+        serial: ready.token.serial,
+        manufacturer: ready.token.manufacturer,
+        model: ready.token.model,
+      },
       pin: ready.token.loginRequired ? spec.pin : null,
       keyId: ready.keyId,
       messageSeed: a.messageSeed,

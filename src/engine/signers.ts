@@ -1,3 +1,4 @@
+import type { TokenPlace } from '../pkcs11/discovery.js';
 import type { ModuleInstances } from '../pkcs11/module.js';
 import type { PinGuard } from '../pkcs11/pin-guard.js';
 import type { SignatureBatch } from './batch.js';
@@ -33,7 +34,8 @@ export interface SignersSpec {
 export interface SignerAssignment {
   token: number;
   thread: number;
-  slot: Buffer;
+  /** Where the token is: found again by what it is in each module instance (slot ids are an instance's own). */
+  place: TokenPlace;
   /** Null for a token that needs no login. */
   pin: string | null;
   keyId: Buffer;

@@ -18,7 +18,7 @@ export function startThreadSigners(spec: SignersSpec, assignments: readonly Sign
       modulePath: spec.modulePath,
       instances: spec.instances,
       token: a.token,
-      slot: a.slot,
+      place: a.place,
       pin: a.pin,
       pinGuard: spec.pinGuard.buffer,
       keyLabel: spec.keyLabel,

@@ -1,6 +1,6 @@
 import pkcs11 from 'pkcs11js';
 import { ckrName, describe } from './ckr.js';
-import { slotIdOf } from './discovery.js';
+import { locateToken, type TokenPlace } from './discovery.js';
 import { findObjects } from './keys.js';
 import { closeSessionQuietly, presentPin, type PinSeat } from './session.js';
 
@@ -26,29 +26,30 @@ export class TokenConnection {
 
   constructor(
     private readonly lib: pkcs11.PKCS11,
-    private readonly slot: Buffer,
+    private readonly token: TokenPlace,
     /** The user PIN, or null for a token that needs no login. */
     private readonly pin: string | null,
     private readonly seat: PinSeat,
     private readonly key: KeyLookup,
   ) {}
 
-  tokenPresent(): boolean {
+  /** This instance's slot of the token, if it is present: asking the slots is also how OpenSC notices a card put back. */
+  private slot(): Buffer | null {
     try {
-      const slotId = slotIdOf(this.slot);
-      const present = this.lib.C_GetSlotList(true).some((s) => slotIdOf(s) === slotId);
-      return present && (this.lib.C_GetSlotInfo(this.slot).flags & CKF_TOKEN_PRESENT) !== 0;
+      const slot = locateToken(this.lib, this.token);
+      return slot !== null && (this.lib.C_GetSlotInfo(slot).flags & CKF_TOKEN_PRESENT) !== 0 ? slot : null;
     } catch {
-      return false;
+      return null;
     }
   }
 
   connect(): ConnectOutcome {
     this.close();
     if (this.seat.guard.refused(this.seat.token)) return { ok: false, reason: 'pin-refused', detail: 'the PIN was refused earlier in the run; the PIN is not presented again' };
-    if (!this.tokenPresent()) return { ok: false, reason: 'absent', detail: 'no token in the slot' };
+    const slot = this.slot();
+    if (slot === null) return { ok: false, reason: 'absent', detail: 'the token is not present' };
     try {
-      this.session = this.lib.C_OpenSession(this.slot, pkcs11.CKF_SERIAL_SESSION);
+      this.session = this.lib.C_OpenSession(slot, pkcs11.CKF_SERIAL_SESSION);
       if (this.pin !== null) {
         const login = presentPin(this.lib, this.session, this.pin, this.seat);
         if (login.outcome === 'refused') {
@@ -71,6 +72,20 @@ export class TokenConnection {
     } catch (error) {
       return { ok: false, reason: 'error', detail: describe(error) };
     }
+  }
+
+  /**
+   * The first connection of a run: a token the main thread has just listed may briefly not show in another module
+   * instance (seen through p11-kit's client with several instances opening at once), so a token that is absent is
+   * asked again for up to two seconds before the run stops; a refused PIN or a missing key is final at once.
+   */
+  connectAtStart(sleep: (ms: number) => void): ConnectOutcome {
+    let outcome = this.connect();
+    for (let waitMs = 50; !outcome.ok && outcome.reason === 'absent' && waitMs <= 800; waitMs *= 2) {
+      sleep(waitMs);
+      outcome = this.connect();
+    }
+    return outcome;
   }
 
   /** Never throws: the session may have gone with the token. */
