@@ -17,7 +17,7 @@ let connections: TokenConnection[] = [];
 try {
   instance = ModuleInstance.load(input.modulePath, 'shared');
   const guard = new PinGuard(input.pinGuard);
-  connections = input.jobs.map((j) => new TokenConnection(instance!.lib, j.place, j.pin, { guard, token: j.token }, { label: input.keyLabel, id: Buffer.from(j.keyId) }));
+  connections = input.jobs.map((j) => new TokenConnection(instance!.lib, Buffer.from(j.slot), j.pin, { guard, token: j.token }, { label: input.keyLabel, id: Buffer.from(j.keyId) }));
 } catch (error) {
   port.postMessage({ type: 'failed', message: `cannot load the module: ${(error as Error).message}` } satisfies ConnectorReply);
 }

@@ -1,12 +1,11 @@
 import { Worker } from 'node:worker_threads';
-import type { TokenPlace } from '../pkcs11/discovery.js';
 import type { ConnectOutcome } from '../pkcs11/token-connection.js';
 
 export interface ConnectorInput {
   modulePath: string;
   pinGuard: SharedArrayBuffer;
   keyLabel: string;
-  jobs: { token: number; place: TokenPlace; pin: string | null; keyId: Uint8Array }[];
+  jobs: { token: number; slot: Uint8Array; pin: string | null; keyId: Uint8Array }[];
 }
 
 /** `first`: the job's first connection of the run (see TokenConnection.connectAtStart). */

@@ -110,7 +110,7 @@ export function startNativeSigners(spec: SignersSpec, assignments: readonly Sign
     modulePath: spec.modulePath,
     pinGuard: spec.pinGuard.buffer,
     keyLabel: spec.keyLabel,
-    jobs: assignments.map((a) => ({ token: a.token, place: a.place, pin: a.pin, keyId: a.keyId })),
+    jobs: assignments.map((a) => ({ token: a.token, slot: a.slot, pin: a.pin, keyId: a.keyId })),
   });
   const closeAll = () => connector.close();
   let loop: unknown;

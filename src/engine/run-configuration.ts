@@ -130,14 +130,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     return {
       token: a.token,
       thread: a.thread,
-      place: {
-        slotId: ready.token.slotId,
-        slotDescription: ready.token.slotDescription,
-        label: ready.token.label,
-        serial: ready.token.serial,
-        manufacturer: ready.token.manufacturer,
-        model: ready.token.model,
-      },
+      slot: ready.token.slot,
       pin: ready.token.loginRequired ? spec.pin : null,
       keyId: ready.keyId,
       messageSeed: a.messageSeed,

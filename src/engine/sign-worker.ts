@@ -6,7 +6,6 @@
  */
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { ckrOf } from '../pkcs11/ckr.js';
-import type { TokenPlace } from '../pkcs11/discovery.js';
 import { ModuleInstance, type ModuleInstances } from '../pkcs11/module.js';
 import { PinGuard } from '../pkcs11/pin-guard.js';
 import { TokenConnection } from '../pkcs11/token-connection.js';
@@ -28,7 +27,7 @@ export interface SignWorkerInput {
   instances: ModuleInstances;
   /** The token's index in the run, for the PIN guard. */
   token: number;
-  place: TokenPlace;
+  slot: Uint8Array;
   /** Null for a token that needs no login. */
   pin: string | null;
   pinGuard: SharedArrayBuffer;
@@ -71,7 +70,13 @@ function run(): void {
     post({ type: 'failed', message: `cannot load the module: ${(error as Error).message}` });
     return;
   }
-  const connection = new TokenConnection(instance.lib, input.place, input.pin, { guard: new PinGuard(input.pinGuard), token: input.token }, { label: input.keyLabel, id: Buffer.from(input.keyId) });
+  const connection = new TokenConnection(
+    instance.lib,
+    Buffer.from(input.slot),
+    input.pin,
+    { guard: new PinGuard(input.pinGuard), token: input.token },
+    { label: input.keyLabel, id: Buffer.from(input.keyId) },
+  );
   // Whatever happens while signing, the session is closed and an instance of the worker's own is finalized.
   try {
     const first = connection.connectAtStart((ms) => new RunControl(input.control).sleep(ms));

@@ -1,4 +1,3 @@
-import type { TokenPlace } from '../pkcs11/discovery.js';
 import type { ModuleInstances } from '../pkcs11/module.js';
 import type { PinGuard } from '../pkcs11/pin-guard.js';
 import type { SignatureBatch } from './batch.js';
@@ -34,8 +33,7 @@ export interface SignersSpec {
 export interface SignerAssignment {
   token: number;
   thread: number;
-  /** Where the token is: found again by what it is in each module instance (slot ids are an instance's own). */
-  place: TokenPlace;
+  slot: Buffer;
   /** Null for a token that needs no login. */
   pin: string | null;
   keyId: Buffer;

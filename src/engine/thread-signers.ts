@@ -18,7 +18,7 @@ export function startThreadSigners(spec: SignersSpec, assignments: readonly Sign
       modulePath: spec.modulePath,
       instances: spec.instances,
       token: a.token,
-      place: a.place,
+      slot: a.slot,
       pin: a.pin,
       pinGuard: spec.pinGuard.buffer,
       keyLabel: spec.keyLabel,

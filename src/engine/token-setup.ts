@@ -1,7 +1,7 @@
 import { loadavg } from 'node:os';
 import { prepareEmbedded, restoreUserSoftHsmConf, type EmbeddedBackend } from '../embedded/softhsm.js';
 import { setupError } from '../errors.js';
-import { listTokens, sameKind, selectTokens, tokenName, type TokenRef } from '../pkcs11/discovery.js';
+import { listTokens, selectTokens, tokenName, type TokenRef } from '../pkcs11/discovery.js';
 import { findKeyPair } from '../pkcs11/keys.js';
 import { chooseSignMechanism, type SignMechanism } from '../pkcs11/mechanisms.js';
 import { Pkcs11Module } from '../pkcs11/module.js';
@@ -97,6 +97,8 @@ export async function setUpTokens(plan: RunPlan, tokenCount: number, pinSource: 
   }
 }
 
+type Kind = Pick<TokenIdentity, 'label' | 'serial' | 'manufacturer' | 'model'>;
+const sameKind = (t: Kind, s: Kind) => t.label === s.label && t.serial === s.serial && t.manufacturer === s.manufacturer && t.model === s.model;
 const sameSlot = (t: TokenRef, s: TokenIdentity) => t.slotId === s.slotId && t.slotDescription === s.slotDescription;
 
 /**

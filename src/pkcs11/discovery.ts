@@ -52,33 +52,6 @@ export function readToken(lib: pkcs11.PKCS11, slot: Buffer): TokenRef {
   };
 }
 
-type Kind = Pick<TokenRef, 'label' | 'serial' | 'manufacturer' | 'model'>;
-/** Two tokens of the same kind: label, serial, manufacturer and model alike (a cluster initialised alike repeats them). */
-export const sameKind = (t: Kind, s: Kind) => t.label === s.label && t.serial === s.serial && t.manufacturer === s.manufacturer && t.model === s.model;
-
-/** Where a token is, as the run knows it: what it is, and the slot it was found in. */
-export type TokenPlace = Kind & Pick<TokenRef, 'slotId' | 'slotDescription'>;
-
-/**
- * The slot of `token` in this module instance: a slot id is the instance's own (p11-kit's client numbers its
- * slots anew per load; a re-plugged reader may come back elsewhere), so the token is found by what it is; identical
- * tokens by their slot's description, then their slot id. Null when it is not present.
- */
-export function locateToken(lib: pkcs11.PKCS11, token: TokenPlace): Buffer | null {
-  const present = lib.C_GetSlotList(true).flatMap((slot) => {
-    try {
-      return [readToken(lib, slot)];
-    } catch {
-      // A slot emptied between the list and the question.
-      return [];
-    }
-  });
-  const alike = present.filter((t) => sameKind(t, token));
-  const inSlot = alike.filter((t) => t.slotDescription === token.slotDescription);
-  const candidates = inSlot.length > 0 ? inSlot : alike;
-  return (candidates.find((t) => t.slotId === token.slotId) ?? (candidates.length === 1 ? candidates[0] : undefined))?.slot ?? null;
-}
-
 const bySlotId = (a: TokenRef, b: TokenRef) => (BigInt(a.slotId) < BigInt(b.slotId) ? -1 : BigInt(a.slotId) > BigInt(b.slotId) ? 1 : 0);
 
 /** Initialized tokens present in the module, ordered by slot id so that a run can be repeated on the same tokens. */

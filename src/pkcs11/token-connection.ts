@@ -1,6 +1,6 @@
 import pkcs11 from 'pkcs11js';
 import { ckrName, describe } from './ckr.js';
-import { locateToken, type TokenPlace } from './discovery.js';
+import { slotIdOf } from './discovery.js';
 import { findObjects } from './keys.js';
 import { closeSessionQuietly, presentPin, type PinSeat } from './session.js';
 
@@ -26,30 +26,29 @@ export class TokenConnection {
 
   constructor(
     private readonly lib: pkcs11.PKCS11,
-    private readonly token: TokenPlace,
+    private readonly slot: Buffer,
     /** The user PIN, or null for a token that needs no login. */
     private readonly pin: string | null,
     private readonly seat: PinSeat,
     private readonly key: KeyLookup,
   ) {}
 
-  /** This instance's slot of the token, if it is present: asking the slots is also how OpenSC notices a card put back. */
-  private slot(): Buffer | null {
+  tokenPresent(): boolean {
     try {
-      const slot = locateToken(this.lib, this.token);
-      return slot !== null && (this.lib.C_GetSlotInfo(slot).flags & CKF_TOKEN_PRESENT) !== 0 ? slot : null;
+      const slotId = slotIdOf(this.slot);
+      const present = this.lib.C_GetSlotList(true).some((s) => slotIdOf(s) === slotId);
+      return present && (this.lib.C_GetSlotInfo(this.slot).flags & CKF_TOKEN_PRESENT) !== 0;
     } catch {
-      return null;
+      return false;
     }
   }
 
   connect(): ConnectOutcome {
     this.close();
     if (this.seat.guard.refused(this.seat.token)) return { ok: false, reason: 'pin-refused', detail: 'the PIN was refused earlier in the run; the PIN is not presented again' };
-    const slot = this.slot();
-    if (slot === null) return { ok: false, reason: 'absent', detail: 'the token is not present' };
+    if (!this.tokenPresent()) return { ok: false, reason: 'absent', detail: 'no token in the slot' };
     try {
-      this.session = this.lib.C_OpenSession(slot, pkcs11.CKF_SERIAL_SESSION);
+      this.session = this.lib.C_OpenSession(this.slot, pkcs11.CKF_SERIAL_SESSION);
       if (this.pin !== null) {
         const login = presentPin(this.lib, this.session, this.pin, this.seat);
         if (login.outcome === 'refused') {
