@@ -63,6 +63,7 @@ const port = parentPort!;
 const post = (m: SignWorkerMessage, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
 
 function run(): void {
+  const control = new RunControl(input.control);
   let instance: ModuleInstance;
   try {
     instance = ModuleInstance.load(input.modulePath, input.instances);
@@ -79,9 +80,9 @@ function run(): void {
   );
   // Whatever happens while signing, the session is closed and an instance of the worker's own is finalized.
   try {
-    const first = connection.connectAtStart((ms) => new RunControl(input.control).sleep(ms));
+    const first = connection.connectAtStart((ms) => control.sleep(ms));
     if (!first.ok) post({ type: 'failed', message: first.detail });
-    else post({ type: 'done', gaveUp: sign(instance.lib, connection) });
+    else post({ type: 'done', gaveUp: sign(instance.lib, connection, control) });
   } finally {
     connection.close();
     instance.close();
@@ -89,8 +90,7 @@ function run(): void {
 }
 
 /** The signing loop, from the warm-up to the stop rule; returns why it gave up early, if it did. */
-function sign(lib: ModuleInstance['lib'], connection: TokenConnection): string | undefined {
-  const control = new RunControl(input.control);
+function sign(lib: ModuleInstance['lib'], connection: TokenConnection, control: RunControl): string | undefined {
   const timed = jsTimedCall(lib, input.operation, input.messageSeed);
   const out = Buffer.alloc(input.operation.maxOutputBytes);
   let signatureLength = 0;

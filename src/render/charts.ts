@@ -7,7 +7,8 @@ import { configurationName, tokenTitle } from './describe-run.js';
 export const CHART_WIDTH = 1000;
 export const CHART_HEIGHT = 560;
 export const PIXEL_RATIO = 2;
-const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
+/** The series colours of every chart (trend and comparison charts too). */
+export const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
 const INK = '#1a1a1a';
 const FAILED = '#c62828';
 

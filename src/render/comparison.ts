@@ -1,11 +1,9 @@
 import type { ChartConfiguration } from 'chart.js';
 import type { RunResult } from '../result/run-result.js';
-import { chartStamp } from './charts.js';
+import { chartStamp, PALETTE } from './charts.js';
 import { configurationName, fixed } from './describe-run.js';
 import { markdownTable } from './markdown.js';
 import { referenceThroughput, type Reference } from './reference.js';
-
-const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];
 
 /** A run as a comparison names it: its algorithm, and its mechanism where two runs of one algorithm differ in it. */
 export const runName = (r: RunResult) => `${r.algorithm.displayName} (${r.mechanism.name})`;

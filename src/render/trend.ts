@@ -2,6 +2,7 @@ import type { ChartConfiguration } from 'chart.js';
 import { csvField } from '../record/records-csv.js';
 import type { RunResult } from '../result/run-result.js';
 import { latencyRange, throughputRange } from '../stats/repetitions.js';
+import { PALETTE } from './charts.js';
 
 /** One run's figures for one configuration: a point of the nightly history. */
 export interface TrendPoint {
@@ -71,8 +72,6 @@ export function renderTrendCsv(points: readonly TrendPoint[]): string {
   const line = (values: (string | number | boolean | null)[]) => values.map((v) => csvField(v === null ? '' : String(v))).join(',');
   return [TREND_COLUMNS.join(','), ...points.map((p) => line(TREND_COLUMNS.map((k) => p[k])))].join('\n') + '\n';
 }
-
-const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
 
 /** Throughput (left axis) and p99 (right axis, dashed) per configuration, one point per run in date order. */
 export function trendChart(points: readonly TrendPoint[], title: string): ChartConfiguration {
