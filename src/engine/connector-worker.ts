@@ -12,8 +12,6 @@ import type { ConnectorInput, ConnectorReply, ConnectorRequest } from './connect
 
 const input = workerData as ConnectorInput;
 const port = parentPort!;
-/** A word nobody writes: Atomics.wait on it is this thread's sleep. */
-const pause = new Int32Array(new SharedArrayBuffer(4));
 let instance: ModuleInstance | undefined;
 let connections: TokenConnection[] = [];
 try {
@@ -32,7 +30,7 @@ port.on('message', (m: ConnectorRequest) => {
     return;
   }
   const connection = connections[m.job]!;
-  const outcome = m.first ? connection.connectAtStart((ms) => Atomics.wait(pause, 0, 0, ms)) : connection.connect();
+  const outcome = connection.connect();
   port.postMessage(
     (outcome.ok
       ? { type: 'connected', id: m.id, ok: true, session: new Uint8Array(connection.session!), key: new Uint8Array(connection.privateKey!) }

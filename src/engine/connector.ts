@@ -8,8 +8,7 @@ export interface ConnectorInput {
   jobs: { token: number; slot: Uint8Array; pin: string | null; keyId: Uint8Array }[];
 }
 
-/** `first`: the job's first connection of the run (see TokenConnection.connectAtStart). */
-export type ConnectorRequest = { type: 'connect'; id: number; job: number; first: boolean } | { type: 'close' };
+export type ConnectorRequest = { type: 'connect'; id: number; job: number } | { type: 'close' };
 export type ConnectorReply =
   | { type: 'connected'; id: number; ok: true; session: Uint8Array; key: Uint8Array }
   | { type: 'connected'; id: number; ok: false; reason: Exclude<ConnectOutcome, { ok: true }>['reason']; detail: string }
@@ -37,12 +36,12 @@ export class Connector {
     this.worker.on('error', (error) => this.fail(`the connector thread failed: ${error.message}`));
   }
 
-  connect(job: number, first = false): Promise<Connected> {
+  connect(job: number): Promise<Connected> {
     if (this.failure !== undefined) return Promise.resolve({ ok: false, reason: 'error', detail: this.failure });
     const id = this.nextId++;
     return new Promise((resolve) => {
       this.waiting.set(id, resolve);
-      this.worker.postMessage({ type: 'connect', id, job, first } satisfies ConnectorRequest);
+      this.worker.postMessage({ type: 'connect', id, job } satisfies ConnectorRequest);
     });
   }
 

@@ -119,7 +119,7 @@ export function startNativeSigners(spec: SignersSpec, assignments: readonly Sign
   const connectAll = async (): Promise<boolean> => {
     for (const [worker, job] of jobs.entries()) {
       if (control.stopRequested()) return false;
-      const outcome = await connector.connect(worker, true);
+      const outcome = await connector.connect(worker);
       if (!outcome.ok) {
         if (outcome.reason === 'pin-refused') onMessage(worker, { type: 'pin-refused' });
         onMessage(worker, { type: 'failed', message: outcome.detail });

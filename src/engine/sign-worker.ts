@@ -80,7 +80,10 @@ function run(): void {
   );
   // Whatever happens while signing, the session is closed and an instance of the worker's own is finalized.
   try {
-    const first = connection.connectAtStart((ms) => control.sleep(ms));
+    const first = connection.connectAtStart(
+      (ms) => control.sleep(ms),
+      () => instance.renew(),
+    );
     if (!first.ok) post({ type: 'failed', message: first.detail });
     else post({ type: 'done', gaveUp: sign(instance.lib, connection, control) });
   } finally {

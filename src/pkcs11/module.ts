@@ -145,6 +145,24 @@ export class ModuleInstance {
     }
   }
 
+  /**
+   * A fresh view of the tokens for an instance of the worker's own (finalized and initialized again); a shared
+   * instance is the main thread's and is left alone. Errors surface at the next call, as the connection's outcome.
+   */
+  renew(): void {
+    if (!this.own) return;
+    try {
+      this.lib.C_Finalize();
+    } catch {
+      // Finalizing an instance whose connection broke is best effort: the new initialize is what counts.
+    }
+    try {
+      this.lib.C_Initialize({ flags: pkcs11.CKF_OS_LOCKING_OK });
+    } catch {
+      // The next call reports CKR_CRYPTOKI_NOT_INITIALIZED, which the caller's retry or error message covers.
+    }
+  }
+
   close(): void {
     try {
       if (this.own) this.lib.C_Finalize();

@@ -74,14 +74,18 @@ export class TokenConnection {
   }
 
   /**
-   * The first connection of a run: a token the main thread has just listed may briefly not show in another module
-   * instance (seen through p11-kit's client with several instances opening at once), so a token that is absent is
-   * asked again for up to two seconds before the run stops; a refused PIN or a missing key is final at once.
+   * The first connection of a worker's own module instance (p11-kit's client, whose server forks a process per
+   * connection that loads the module afresh): that fresh view can miss a token or fail for a moment while another
+   * process writes the token's files (SoftHSM2 rewrites its token file at every login). So a token absent or an
+   * error at the start is asked again, in a renewed instance, for up to two seconds; a refused PIN or a missing key
+   * is final at once. A PIN is presented again only after an error that was not a PIN failure (the guard decides).
    */
-  connectAtStart(sleep: (ms: number) => void): ConnectOutcome {
+  connectAtStart(sleep: (ms: number) => void, renew: () => void): ConnectOutcome {
     let outcome = this.connect();
-    for (let waitMs = 50; !outcome.ok && outcome.reason === 'absent' && waitMs <= 800; waitMs *= 2) {
+    for (let waitMs = 50; !outcome.ok && (outcome.reason === 'absent' || outcome.reason === 'error') && waitMs <= 800; waitMs *= 2) {
+      this.close();
       sleep(waitMs);
+      renew();
       outcome = this.connect();
     }
     return outcome;
