@@ -13,9 +13,11 @@
  * library, so this is only used for modules whose loads share one instance.
  *
  * What a job calls and with what input comes from the operation (src/engine/operation.ts): `call` names the
- * PKCS#11 pair, the mechanism is given whole, and the input is the operation's message recipe: a 24-byte seed
- * followed by the signed 64-bit big-endian sequence number, optionally hashed with SHA-256 (and wrapped in the
- * PKCS#1 DigestInfo) on the host, as src/engine/message.ts and src/pkcs11/mechanisms.ts do for the JS loop.
+ * PKCS#11 call (sign, verify, decrypt, encrypt, digest, random), the mechanism is given with its parameters (PSS,
+ * OAEP, an IV, GCM), and the input is the operation's recipe: the message (a 24-byte seed followed by the signed
+ * 64-bit big-endian sequence number, optionally hashed with SHA-256 and wrapped in the PKCS#1 DigestInfo, as
+ * src/engine/message.ts and src/engine/operation.ts do for the JS loop), a row of the job's table (row = sequence
+ * modulo the rows: ciphertexts, or data and signature for verify), or nothing.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -37,8 +39,9 @@
 #endif
 #include "pkcs11.h"
 
-enum { CALL_SIGN = 1 };
-enum { INPUT_MESSAGE = 0, INPUT_SHA256 = 1, INPUT_SHA256_DIGESTINFO = 2 };
+enum { CALL_SIGN = 1, CALL_VERIFY = 2, CALL_DECRYPT = 3, CALL_ENCRYPT = 4, CALL_DIGEST = 5, CALL_RANDOM = 6 };
+enum { INPUT_MESSAGE = 0, INPUT_SHA256 = 1, INPUT_SHA256_DIGESTINFO = 2, INPUT_TABLE = 3, INPUT_NONE = 4 };
+enum { PARAM_NONE = 0, PARAM_PSS = 1, PARAM_OAEP = 2, PARAM_IV = 3, PARAM_GCM = 4 };
 enum { JOB_WARMING = 0, JOB_READY = 1, JOB_RUNNING = 2, JOB_PARKED = 3, JOB_DONE = 4 };
 enum { PARK_WAIT = 0, PARK_RESUME = 1, PARK_END = 2 };
 /** A status that did not come from the module (as NOT_A_CKR in src/record/record-status.ts). */
@@ -61,6 +64,11 @@ typedef struct {
 struct loop;
 
 typedef struct {
+  unsigned char *data;
+  CK_ULONG length;
+} bytes_t;
+
+typedef struct {
   struct loop *loop;
   int index;
   pthread_t thread;
@@ -68,6 +76,9 @@ typedef struct {
   CK_SESSION_HANDLE session;
   CK_OBJECT_HANDLE key;
   unsigned char seed[SEED_BYTES];
+  /* The job's table (INPUT_TABLE): rows, and for verify the signature of each row. */
+  bytes_t *rows, *aux;
+  uint32_t row_count, aux_count;
   long warmup;
   int64_t first_sequence;
   int64_t count; /* -1: no count of its own */
@@ -87,6 +98,9 @@ typedef struct loop {
   int call;
   CK_MECHANISM mechanism;
   CK_RSA_PKCS_PSS_PARAMS pss;
+  CK_RSA_PKCS_OAEP_PARAMS oaep;
+  CK_GCM_PARAMS gcm;
+  unsigned char iv[16];
   int input;
   uint32_t max_output_bytes;
   int64_t keep_every; /* keep every k-th output for the host check; 0 keeps none */
@@ -150,12 +164,54 @@ static CK_ULONG input_for(loop_t *l, job_t *j, int64_t sequence, unsigned char *
   return sizeof DIGEST_INFO_SHA256 + 32;
 }
 
+static uint32_t row_of(int64_t sequence, uint32_t rows) { return (uint32_t)(((sequence % rows) + rows) % rows); }
+
 static int32_t call_once(loop_t *l, job_t *j, int64_t sequence, unsigned char *out, CK_ULONG *out_len) {
-  unsigned char data[64];
-  CK_ULONG data_len = input_for(l, j, sequence, data);
+  unsigned char message[64];
+  unsigned char *data = message;
+  CK_ULONG data_len = 0;
+  if (l->input == INPUT_TABLE) {
+    bytes_t *row = &j->rows[row_of(sequence, j->row_count)];
+    data = row->data;
+    data_len = row->length;
+  } else if (l->input != INPUT_NONE) {
+    data_len = input_for(l, j, sequence, message);
+  }
   *out_len = l->max_output_bytes;
-  CK_RV rv = l->f->C_SignInit(j->session, &l->mechanism, j->key);
-  if (rv == CKR_OK) rv = l->f->C_Sign(j->session, data, data_len, out, out_len);
+  CK_RV rv = CKR_OK;
+  switch (l->call) {
+  case CALL_SIGN:
+    rv = l->f->C_SignInit(j->session, &l->mechanism, j->key);
+    if (rv == CKR_OK) rv = l->f->C_Sign(j->session, data, data_len, out, out_len);
+    break;
+  case CALL_VERIFY: {
+    /* The answer is the output (1 accepted, 0 rejected): the host checks it against the row's expected answer. */
+    bytes_t *signature = &j->aux[row_of(sequence, j->aux_count)];
+    rv = l->f->C_VerifyInit(j->session, &l->mechanism, j->key);
+    if (rv == CKR_OK) rv = l->f->C_Verify(j->session, data, data_len, signature->data, signature->length);
+    out[0] = rv == CKR_OK;
+    if (rv == CKR_SIGNATURE_INVALID || rv == CKR_SIGNATURE_LEN_RANGE) rv = CKR_OK;
+    *out_len = 1;
+    break;
+  }
+  case CALL_DECRYPT:
+    rv = l->f->C_DecryptInit(j->session, &l->mechanism, j->key);
+    if (rv == CKR_OK) rv = l->f->C_Decrypt(j->session, data, data_len, out, out_len);
+    break;
+  case CALL_ENCRYPT:
+    rv = l->f->C_EncryptInit(j->session, &l->mechanism, j->key);
+    if (rv == CKR_OK) rv = l->f->C_Encrypt(j->session, data, data_len, out, out_len);
+    break;
+  case CALL_DIGEST:
+    rv = l->f->C_DigestInit(j->session, &l->mechanism);
+    if (rv == CKR_OK) rv = l->f->C_Digest(j->session, data, data_len, out, out_len);
+    break;
+  case CALL_RANDOM:
+    rv = l->f->C_GenerateRandom(j->session, out, l->max_output_bytes);
+    break;
+  default:
+    rv = CKR_FUNCTION_NOT_SUPPORTED;
+  }
   /* CKR codes are 32-bit values; vendor codes above 2^31 keep their bits in the int32 column. */
   return (int32_t)(uint32_t)rv;
 }
@@ -289,6 +345,37 @@ static job_t *job_of(napi_env env, napi_value loop, napi_value index) {
   return &l->jobs[i];
 }
 
+static void free_table(bytes_t *table, uint32_t count) {
+  if (table == NULL) return;
+  for (uint32_t i = 0; i < count; i++) free(table[i].data);
+  free(table);
+}
+
+/** Copies an array of Buffers (a job's table) out of JS: the threads read it while JS may collect the originals. */
+static bytes_t *get_table(napi_env env, napi_value object, const char *name, uint32_t *count) {
+  napi_value array, element;
+  *count = 0;
+  if (napi_get_named_property(env, object, name, &array) != napi_ok || napi_get_array_length(env, array, count) != napi_ok || *count == 0) {
+    *count = 0;
+    return NULL;
+  }
+  bytes_t *table = calloc(*count, sizeof(bytes_t));
+  for (uint32_t i = 0; table != NULL && i < *count; i++) {
+    void *data = NULL;
+    size_t length = 0;
+    napi_get_element(env, array, i, &element);
+    napi_get_buffer_info(env, element, &data, &length);
+    table[i].data = malloc(length > 0 ? length : 1);
+    if (table[i].data == NULL) {
+      free_table(table, i);
+      return NULL;
+    }
+    if (length > 0) memcpy(table[i].data, data, length);
+    table[i].length = (CK_ULONG)length;
+  }
+  return table;
+}
+
 static void stop_loop(loop_t *l) {
   pthread_mutex_lock(&l->mutex);
   __atomic_store_n(&l->stop, 1, __ATOMIC_RELEASE);
@@ -305,6 +392,8 @@ static void close_loop(loop_t *l) {
     if (l->jobs[i].started) pthread_join(l->jobs[i].thread, NULL);
     free(l->jobs[i].records);
     free(l->jobs[i].outputs);
+    free_table(l->jobs[i].rows, l->jobs[i].row_count);
+    free_table(l->jobs[i].aux, l->jobs[i].aux_count);
   }
   free(l->jobs);
   l->jobs = NULL;
@@ -332,8 +421,8 @@ static napi_value close_(napi_env env, napi_callback_info info) {
 
 /**
  * start(modulePath, spec): loads the module (the instance the JS side initialized), starts one thread per job.
- * spec: { call, mechanism, pss: {hashAlg, mgf, saltLen} | null, input, maxOutputBytes, keepEvery, durationNs,
- * sharedTotal, recovery, ringBytes, jobs: [{ session, key, seed, warmup, firstSequence, count }] }
+ * spec: { call, mechanism, parameter: { kind, …its fields }, input, maxOutputBytes, keepEvery, durationNs,
+ * sharedTotal, recovery, ringBytes, jobs: [{ session, key, seed, rows, aux, warmup, firstSequence, count }] }
  */
 static napi_value start(napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -354,15 +443,44 @@ static napi_value start(napi_env env, napi_callback_info info) {
   l->f = f;
   l->call = (int)get_int(env, spec, "call");
   l->mechanism.mechanism = (CK_MECHANISM_TYPE)get_int(env, spec, "mechanism");
-  napi_valuetype type;
-  napi_get_named_property(env, spec, "pss", &v);
-  napi_typeof(env, v, &type);
-  if (type == napi_object) {
+  napi_get_named_property(env, spec, "parameter", &v);
+  switch ((int)get_int(env, v, "kind")) {
+  case PARAM_PSS:
     l->pss.hashAlg = (CK_MECHANISM_TYPE)get_int(env, v, "hashAlg");
     l->pss.mgf = (CK_RSA_PKCS_MGF_TYPE)get_int(env, v, "mgf");
     l->pss.sLen = (CK_ULONG)get_int(env, v, "saltLen");
     l->mechanism.pParameter = &l->pss;
     l->mechanism.ulParameterLen = sizeof l->pss;
+    break;
+  case PARAM_OAEP:
+    l->oaep.hashAlg = (CK_MECHANISM_TYPE)get_int(env, v, "hashAlg");
+    l->oaep.mgf = (CK_RSA_PKCS_MGF_TYPE)get_int(env, v, "mgf");
+    l->oaep.source = CKZ_DATA_SPECIFIED;
+    l->mechanism.pParameter = &l->oaep;
+    l->mechanism.ulParameterLen = sizeof l->oaep;
+    break;
+  case PARAM_IV:
+  case PARAM_GCM: {
+    napi_value iv;
+    void *iv_data = NULL;
+    size_t iv_length = 0;
+    napi_get_named_property(env, v, "iv", &iv);
+    napi_get_buffer_info(env, iv, &iv_data, &iv_length);
+    if (iv_length > sizeof l->iv) iv_length = sizeof l->iv;
+    memcpy(l->iv, iv_data, iv_length);
+    if (get_int(env, v, "kind") == PARAM_IV) {
+      l->mechanism.pParameter = l->iv;
+      l->mechanism.ulParameterLen = iv_length;
+    } else {
+      l->gcm.pIv = l->iv;
+      l->gcm.ulIvLen = iv_length;
+      l->gcm.ulIvBits = iv_length * 8;
+      l->gcm.ulTagBits = (CK_ULONG)get_int(env, v, "tagBits");
+      l->mechanism.pParameter = &l->gcm;
+      l->mechanism.ulParameterLen = sizeof l->gcm;
+    }
+    break;
+  }
   }
   l->input = (int)get_int(env, spec, "input");
   l->max_output_bytes = (uint32_t)get_int(env, spec, "maxOutputBytes");
@@ -405,6 +523,12 @@ static napi_value start(napi_env env, napi_callback_info info) {
     size_t seed_len;
     napi_get_named_property(env, job, "seed", &seed);
     if (napi_get_buffer_info(env, seed, &seed_data, &seed_len) == napi_ok) memcpy(j->seed, seed_data, seed_len < SEED_BYTES ? seed_len : SEED_BYTES);
+    j->rows = get_table(env, job, "rows", &j->row_count);
+    j->aux = get_table(env, job, "aux", &j->aux_count);
+    if ((l->input == INPUT_TABLE && j->rows == NULL) || (l->call == CALL_VERIFY && j->aux == NULL)) {
+      napi_throw_error(env, NULL, "the native loop was given no input table for a job whose operation needs one");
+      return NULL;
+    }
     j->warmup = (long)get_int(env, job, "warmup");
     j->first_sequence = get_int(env, job, "firstSequence");
     j->count = get_int(env, job, "count");

@@ -1,3 +1,4 @@
+import { workloadId } from '../render/operation-words.js';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { openResume, runBurnIn } from '../engine/burn-in.js';
@@ -18,6 +19,7 @@ const VERDICT_FLAGS = ['maxFailures', 'minThroughput', 'maxP99', 'minEfficiency'
 
 /** The flags that make up a burn-in's plan: its checkpoint has them, a resume cannot change them. */
 const RESUME_FIXED = [
+  'op',
   'alg',
   'mechanism',
   'tokens',
@@ -70,11 +72,12 @@ ${EXIT_CODES_HELP}`,
             'drop those flags; to change the plan, start a new burn-in',
           );
         }
-      } else if (o.alg === undefined) {
+      } else if (o.alg === undefined && (o.op ?? 'sign') === 'sign') {
         throw usageError("required option '--alg <alg>' not specified", 'or continue an earlier burn-in with --resume RUN_DIR');
       }
       const options: BurnInOptions = {
-        alg: o.alg ?? '',
+        op: o.op,
+        alg: o.alg,
         mechanism: o.mechanism,
         tokens: o.tokens,
         signatures: o.signatures,
@@ -102,9 +105,9 @@ ${EXIT_CODES_HELP}`,
       for (const k of ['baseline', 'junit'] as const) if (flags[k] !== undefined) flags[k] = resolve(flags[k]!);
       // Everything that can be checked is checked before the first signature.
       const plan = burnInPlan(resumed?.checkpoint.options ?? options);
-      const verdict = verdictPlan(flags, { tokenCounts: plan.tokenCounts, algorithmId: plan.algorithm.id, plan: planOf(plan) }, (line) => process.stderr.write(`${line}\n`));
+      const verdict = verdictPlan(flags, { tokenCounts: plan.tokenCounts, workload: workloadId(plan.operation, plan.algorithm.id), plan: planOf(plan) }, (line) => process.stderr.write(`${line}\n`));
       const ui = new Progress(isInteractive(), plan.progressIntervalMs);
       const outcome = await runBurnIn(options, flags, pinSource(o), ui, resumed);
-      await finishRun(`burn-in-${outcome.result.algorithm.id}`, outcome, verdict, { json: o.json, junit: flags.junit, formats }, renderBurnInSummary, ui);
+      await finishRun(`burn-in-${workloadId(outcome.result.operation?.name, outcome.result.algorithm.id)}`, outcome, verdict, { json: o.json, junit: flags.junit, formats }, renderBurnInSummary, ui);
     });
 }

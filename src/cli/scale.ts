@@ -1,9 +1,10 @@
+import { workloadId } from '../render/operation-words.js';
 import { Command } from 'commander';
 import { scalePlan, type ScaleOptions } from '../engine/plan.js';
 import { planOf } from '../engine/run-result-builder.js';
 import { runScale } from '../engine/scale.js';
 import { usageError } from '../errors.js';
-import { ALGORITHMS } from '../pkcs11/algorithms.js';
+import { operationByName } from '../operations/registry.js';
 import { readReference } from '../render/reference.js';
 import { renderScaleTable } from '../render/terminal-table.js';
 import { DEFAULT_FORMATS, parseFormats } from '../render/write-reports.js';
@@ -34,14 +35,15 @@ Examples:
 ${EXIT_CODES_HELP}`,
     )
     .action(async (options: ScaleOptions & VerdictFlags & { pinEnv: string; pinFile?: string; json?: boolean; reference?: string; format: string }) => {
-      if (options.alg === undefined) throw usageError("required option '--alg <alg>' not specified", `use one of: ${ALGORITHMS.map((a) => a.id).join(', ')}`);
+      if (options.alg === undefined && (options.op ?? 'sign') === 'sign')
+        throw usageError("required option '--alg <alg>' not specified", `use one of: ${operationByName('sign').algorithms.join(', ')}`);
       const plan = scalePlan(options);
       const formats = parseFormats(options.format, DEFAULT_FORMATS);
-      const verdict = verdictPlan(options, { tokenCounts: plan.tokenCounts, algorithmId: plan.algorithm.id, plan: planOf(plan) }, (line) => process.stderr.write(`${line}\n`));
+      const verdict = verdictPlan(options, { tokenCounts: plan.tokenCounts, workload: workloadId(plan.operation, plan.algorithm.id), plan: planOf(plan) }, (line) => process.stderr.write(`${line}\n`));
       const reference = options.reference ? readReference(options.reference) : undefined;
       const ui = new Progress();
       const outcome = await runScale(plan, pinSource(options), ui, reference);
-      await finishRun(plan.algorithm.id, outcome, verdict, { ...options, reference, formats }, renderScaleTable, ui);
+      await finishRun(workloadId(plan.operation, plan.algorithm.id), outcome, verdict, { ...options, reference, formats }, renderScaleTable, ui);
     });
 }
 

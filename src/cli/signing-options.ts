@@ -1,18 +1,19 @@
 import { Command } from 'commander';
 import { ExitCode } from '../errors.js';
-import { ALGORITHMS } from '../pkcs11/algorithms.js';
+import { OPERATIONS } from '../operations/registry.js';
 
 /** The measurement flags of scale and burn-in; `warmup` differs: scale warms up by default, a burn-in does not need to. */
 export function addSigningOptions(command: Command, warmupDefault: string): Command {
   return command
     .optionsGroup('Measurement:')
-    .option('--alg <alg>', `(required) key algorithm: ${ALGORITHMS.map((a) => a.id).join(', ')}`)
-    .option('--mechanism <mechanism>', 'pkcs1 or pss for RSA; ecdsa for EC (default: pkcs1 / ecdsa)')
-    .option('--warmup <count>', 'signatures per token before the measured window, not counted', warmupDefault)
-    .option('--threads-per-token <count>', 'sessions signing at once on each token', '1')
-    .option('--verify <mode>', 'host verification: all, none, or a sample rate such as 0.01', 'all')
+    .option('--op <operation>', `what each call does: ${OPERATIONS.map((o) => o.name).join(', ')}`, 'sign')
+    .option('--alg <alg>', `algorithm (required for sign): ${OPERATIONS.map((o) => `${o.name}: ${o.algorithms.join('|')}`).join('; ')}`)
+    .option('--mechanism <mechanism>', 'sign/verify: pkcs1 or pss (RSA), ecdsa (EC); decrypt: pkcs1, oaep (SHA-256), oaep-sha1; encrypt: gcm, cbc (default: the first)')
+    .option('--warmup <count>', 'calls per token before the measured window, not counted', warmupDefault)
+    .option('--threads-per-token <count>', 'sessions calling at once on each token', '1')
+    .option('--verify <mode>', 'host check of the outputs: all, none, or a sample rate such as 0.01', 'all')
     .option('--verify-threads <count>', 'threads that verify signatures beside the signers (default: the cores but one)')
-    .option('--key-label <label>', 'label of the key pair to sign with (default: hsm-bench-<alg>)');
+    .option('--key-label <label>', 'label of the key pair (default: hsm-bench-<alg> to sign and verify, hsm-bench-<alg>-decrypt, hsm-bench-<alg>-derive)');
 }
 
 /** Where results go: the run directory's parent, and run.json on stdout instead of the table. */

@@ -1,3 +1,4 @@
+import { workloadId } from '../render/operation-words.js';
 import { accessSync, constants, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
@@ -85,7 +86,7 @@ export function parsePercent(flag: string, value: string): number {
 }
 
 /** Everything the verdict needs, read and validated before the run starts. */
-export function verdictPlan(f: VerdictFlags, plan: { tokenCounts: number[]; algorithmId: string; plan: RunResult['plan'] }, warn: (line: string) => void = () => {}): VerdictPlan {
+export function verdictPlan(f: VerdictFlags, plan: { tokenCounts: number[]; workload: string; plan: RunResult['plan'] }, warn: (line: string) => void = () => {}): VerdictPlan {
   const thresholds = parseThresholds(f);
   checkThresholdsFitPlan(thresholds, plan.tokenCounts);
   if (f.maxRegression !== undefined && f.baseline === undefined)
@@ -103,8 +104,9 @@ export function verdictPlan(f: VerdictFlags, plan: { tokenCounts: number[]; algo
     baselinePath = undefined;
   }
   const baseline = baselinePath !== undefined ? readRunJson(baselinePath) : undefined;
-  if (baseline && baseline.algorithm.id !== plan.algorithmId && f.force !== true) {
-    throw usageError(`the baseline ${f.baseline} measured ${baseline.algorithm.id}, this run measures ${plan.algorithmId}`, 'give a baseline of the same algorithm, or --force to compare anyway');
+  const baselineWorkload = baseline && workloadId(baseline.operation?.name, baseline.algorithm.id);
+  if (baseline && baselineWorkload !== plan.workload && f.force !== true) {
+    throw usageError(`the baseline ${f.baseline} measured ${baselineWorkload}, this run measures ${plan.workload}`, 'give a baseline of the same operation and algorithm, or --force to compare anyway');
   }
   if (baseline && !samePlan(baseline.plan, plan.plan) && f.force !== true) {
     throw usageError(

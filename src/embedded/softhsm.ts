@@ -7,7 +7,7 @@ import { setupError } from '../errors.js';
 import { lockDirectory } from '../result/directory-lock.js';
 import type { Algorithm } from '../pkcs11/algorithms.js';
 import { listTokens, type TokenRef } from '../pkcs11/discovery.js';
-import { generateKeyPair, hasPrivateKey } from '../pkcs11/keys.js';
+import { generateKeyPair, hasPrivateKey, type KeyUsage } from '../pkcs11/keys.js';
 import { Pkcs11Module } from '../pkcs11/module.js';
 import { PinGuard } from '../pkcs11/pin-guard.js';
 import { login, openSession } from '../pkcs11/session.js';
@@ -112,12 +112,12 @@ export function embeddedBackend(workspace: string): EmbeddedBackend {
 }
 
 /**
- * Ensures the workspace holds at least `tokenCount` SoftHSM2 tokens, each with a `keyLabel` key pair of `alg`,
+ * Ensures the workspace holds at least `tokenCount` SoftHSM2 tokens, each with the key pair the operation uses (if any),
  * creating only what is missing so that the next run reuses them. Tokens and keys are created in a module
  * instance of their own, closed before the run opens the module again: a process that created tokens sees
  * other slot ids than later ones.
  */
-export function prepareEmbedded(workspace: string, tokenCount: number, alg: Algorithm, keyLabel: string, log: (line: string) => void): EmbeddedBackend {
+export function prepareEmbedded(workspace: string, tokenCount: number, key: { alg: Algorithm; label: string; usage: KeyUsage } | null, log: (line: string) => void): EmbeddedBackend {
   const { modulePath, pin } = embeddedBackend(workspace);
   const mod = Pkcs11Module.open(modulePath);
   try {
@@ -132,9 +132,9 @@ export function prepareEmbedded(workspace: string, tokenCount: number, alg: Algo
       const session = openSession(mod.lib, token, true);
       try {
         login(mod.lib, session, token, pin, { guard, token: index });
-        if (!hasPrivateKey(mod.lib, session, keyLabel)) {
-          log(`generating ${alg.displayName} key '${keyLabel}' on ${token.label}`);
-          generateKeyPair(mod.lib, session, alg, keyLabel);
+        if (key !== null && !hasPrivateKey(mod.lib, session, key.label)) {
+          log(`generating ${key.alg.displayName} key '${key.label}' for ${key.usage} on ${token.label}`);
+          generateKeyPair(mod.lib, session, key.alg, key.label, false, key.usage);
         }
       } finally {
         mod.lib.C_CloseSession(session);

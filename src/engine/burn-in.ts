@@ -1,3 +1,4 @@
+import { workloadId } from '../render/operation-words.js';
 import { join } from 'node:path';
 import { usageError } from '../errors.js';
 import { PinRefusedError } from '../pkcs11/session.js';
@@ -66,7 +67,7 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
   try {
     const now = new Date();
     const startedAt = checkpoint ? new Date(checkpoint.startedAt) : now;
-    const { runId, dir } = checkpoint ? { runId: checkpoint.runId, dir: resumeDir! } : createRunDirectory(plan.outDir, startedAt, `burnin-${plan.algorithm.id}`);
+    const { runId, dir } = checkpoint ? { runId: checkpoint.runId, dir: resumeDir! } : createRunDirectory(plan.outDir, startedAt, `burnin-${workloadId(plan.operation, plan.algorithm.id)}`);
     lockDirectory(dir, 'the burn-in', 'it is running or being resumed already; wait for it to end');
     const stats = new ConfigurationStats(tokenCount);
     let firstSequenceByWorker = new Array<number>(tokenCount * plan.threadsPerToken).fill(0);
@@ -157,7 +158,6 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
         {
           ...signingWith(setup),
           onPinRefused: () => saveCheckpoint(false),
-          keyLabel: plan.keyLabel,
           tokens: setup.ready,
           threadsPerToken: plan.threadsPerToken,
           warmupPerToken: checkpoint ? 0 : plan.warmupPerToken,

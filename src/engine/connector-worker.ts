@@ -17,7 +17,7 @@ let connections: TokenConnection[] = [];
 try {
   instance = ModuleInstance.load(input.modulePath, 'shared');
   const guard = new PinGuard(input.pinGuard);
-  connections = input.jobs.map((j) => new TokenConnection(instance!.lib, Buffer.from(j.slot), j.pin, { guard, token: j.token }, { label: input.keyLabel, id: Buffer.from(j.keyId) }));
+  connections = input.jobs.map((j) => new TokenConnection(instance!.lib, Buffer.from(j.slot), j.pin, { guard, token: j.token }, input.key, Buffer.from(j.keyId)));
 } catch (error) {
   port.postMessage({ type: 'failed', message: `cannot load the module: ${(error as Error).message}` } satisfies ConnectorReply);
 }
@@ -33,7 +33,7 @@ port.on('message', (m: ConnectorRequest) => {
   const outcome = connection.connect();
   port.postMessage(
     (outcome.ok
-      ? { type: 'connected', id: m.id, ok: true, session: new Uint8Array(connection.session!), key: new Uint8Array(connection.privateKey!) }
+      ? { type: 'connected', id: m.id, ok: true, session: new Uint8Array(connection.session!), key: new Uint8Array(connection.key!) }
       : { type: 'connected', id: m.id, ok: false, reason: outcome.reason, detail: outcome.detail }) satisfies ConnectorReply,
   );
 });

@@ -1,10 +1,11 @@
 import { Worker } from 'node:worker_threads';
 import type { ConnectOutcome } from '../pkcs11/token-connection.js';
+import type { SessionKey } from './operation.js';
 
 export interface ConnectorInput {
   modulePath: string;
   pinGuard: SharedArrayBuffer;
-  keyLabel: string;
+  key: SessionKey;
   jobs: { token: number; slot: Uint8Array; pin: string | null; keyId: Uint8Array }[];
 }
 

@@ -4,7 +4,7 @@ import { packageFile } from '../version.js';
 import { MAX_SIGNATURE_BYTES, type SignatureBatch } from './batch.js';
 import { Connector } from './connector.js';
 import type { RunControl } from './control.js';
-import { nativeTimedCall } from './operation.js';
+import { nativeTimedCall, type TimedOperation } from './operation.js';
 import { ReconnectBackoff } from './reconnect-backoff.js';
 import type { SignWorkerMessage } from './sign-worker.js';
 import type { Signers, SignerAssignment, SignersSpec } from './signers.js';
@@ -50,9 +50,10 @@ export type Engine = 'native' | 'threads';
  * share one instance; a module whose every load is an instance of its own (p11-kit's client) gets worker threads,
  * each initializing and logging in its own. HSM_BENCH_ENGINE=threads forces the threads engine (for comparison).
  */
-export function chooseEngine(instances: 'shared' | 'per-load'): { engine: Engine; why: string } {
+export function chooseEngine(instances: 'shared' | 'per-load', operation: TimedOperation): { engine: Engine; why: string } {
   if (process.env.HSM_BENCH_ENGINE === 'threads') return { engine: 'threads', why: 'HSM_BENCH_ENGINE=threads' };
   if (instances !== 'shared') return { engine: 'threads', why: 'each load of the module is an instance of its own' };
+  if (nativeTimedCall(operation) === null) return { engine: 'threads', why: `the native loop does not make the ${operation.call} call (objects to read back and destroy)` };
   if (nativeLoop() === null) return { engine: 'threads', why: 'the native loop was not built (npm run build:native)' };
   return { engine: 'native', why: 'module instance shared by every load' };
 }
@@ -109,7 +110,7 @@ export function startNativeSigners(spec: SignersSpec, assignments: readonly Sign
   const connector = new Connector({
     modulePath: spec.modulePath,
     pinGuard: spec.pinGuard.buffer,
-    keyLabel: spec.keyLabel,
+    key: spec.operation.key,
     jobs: assignments.map((a) => ({ token: a.token, slot: a.slot, pin: a.pin, keyId: a.keyId })),
   });
   const closeAll = () => connector.close();
@@ -133,7 +134,7 @@ export function startNativeSigners(spec: SignersSpec, assignments: readonly Sign
 
   const startLoop = () =>
     native.start(spec.modulePath, {
-      ...nativeTimedCall(spec.operation),
+      ...nativeTimedCall(spec.operation)!,
       maxOutputBytes,
       keepEvery: spec.verifyEvery,
       durationNs: spec.stop.durationNs === null ? -1 : Number(spec.stop.durationNs),
@@ -144,6 +145,8 @@ export function startNativeSigners(spec: SignersSpec, assignments: readonly Sign
         session: jobs[i]!.handles!.session,
         key: jobs[i]!.handles!.key,
         seed: a.messageSeed,
+        rows: a.table?.rows.map((r) => Buffer.from(r)) ?? [],
+        aux: a.table?.aux?.map((r) => Buffer.from(r)) ?? [],
         warmup: a.warmup,
         firstSequence: a.firstSequence,
         count: a.signatures ?? -1,

@@ -2,9 +2,9 @@ import { availableParallelism } from 'node:os';
 import { EMBEDDED_LABEL_PREFIX } from '../embedded/softhsm.js';
 import { usageError } from '../errors.js';
 import { algorithmById, type Algorithm } from '../pkcs11/algorithms.js';
+import { operationByName } from '../operations/registry.js';
 import type { TokenSelection } from '../pkcs11/discovery.js';
 import { defaultKeyLabel } from '../pkcs11/keys.js';
-import { parseMechanismChoice, type MechanismChoice } from '../pkcs11/mechanisms.js';
 import { parsePkcs11Uri } from '../pkcs11/uri.js';
 
 export type StopRule = { kind: 'signatures'; perToken: number } | { kind: 'total'; signatures: number } | { kind: 'duration'; durationNs: bigint };
@@ -23,8 +23,11 @@ export type Backend = { kind: 'embedded'; workspace: string } | { kind: 'module'
 
 /** Everything a run will do, validated before anything touches a token, and frozen. */
 export interface RunPlan {
+  /** The operation measured (--op), by name: src/operations/registry.ts. */
+  operation: string;
   algorithm: Algorithm;
-  mechanismChoice: MechanismChoice;
+  /** --mechanism, checked against the operation's choices; undefined for its default. */
+  mechanismChoice: string | undefined;
   tokenCounts: number[];
   stop: StopRule;
   warmupPerToken: number;
@@ -130,7 +133,8 @@ export function tokenSelection(o: SelectionOptions): TokenSelection {
 
 /** The flags every signing run shares (scale, burn-in, lab-file runs), as strings from the command line. */
 export interface SigningOptions extends SelectionOptions {
-  alg: string;
+  op?: string;
+  alg?: string;
   mechanism?: string;
   tokens: string;
   duration?: string;
@@ -152,14 +156,21 @@ export interface ScaleOptions extends SigningOptions {
 export const MAX_REPEAT = 100;
 
 export function scalePlan(o: ScaleOptions): RunPlan {
-  const algorithm = algorithmById(o.alg);
+  const op = operationByName(o.op ?? 'sign');
+  const algorithm = algorithmById(o.alg ?? op.algorithms[0]!);
+  if (!op.algorithms.includes(algorithm.id)) throw usageError(`--op ${op.name} does not take --alg ${algorithm.id}`, `use one of: ${op.algorithms.join(', ')}`);
+  const mechanisms = op.mechanismChoices(algorithm);
+  if (o.mechanism !== undefined && !mechanisms.includes(o.mechanism)) {
+    throw usageError(`mechanism '${o.mechanism}' does not apply to --op ${op.name} with ${algorithm.displayName}`, `use one of: ${mechanisms.join(', ')}`);
+  }
   if (o.out.trim() === '') throw usageError('--out is empty', 'give the folder the run directory goes under, e.g. --out reports');
   if (o.signaturesPerToken !== undefined && o.duration !== undefined) {
     throw usageError('--signatures-per-token and --duration are two stop rules; give one', 'drop one of them');
   }
   const plan: RunPlan = {
+    operation: op.name,
     algorithm,
-    mechanismChoice: parseMechanismChoice(algorithm, o.mechanism),
+    mechanismChoice: o.mechanism,
     tokenCounts: parseTokenCounts(o.tokens),
     stop:
       o.duration !== undefined
@@ -169,7 +180,7 @@ export function scalePlan(o: ScaleOptions): RunPlan {
     threadsPerToken: parsePositiveInt('--threads-per-token', o.threadsPerToken, 1, MAX_THREADS_PER_TOKEN),
     repeat: parsePositiveInt('--repeat', o.repeat ?? '1', 1, MAX_REPEAT),
     verify: parseVerify(o.verify, o.verifyThreads === undefined ? undefined : parsePositiveInt('--verify-threads', o.verifyThreads, 1, 64)),
-    keyLabel: o.keyLabel ?? defaultKeyLabel(algorithm),
+    keyLabel: o.keyLabel ?? defaultKeyLabel(algorithm, op.keyUsage),
     backend: o.module !== undefined ? { kind: 'module', path: o.module } : { kind: 'embedded', workspace: o.workspace },
     selection: tokenSelection(o),
     outDir: o.out,

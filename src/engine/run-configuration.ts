@@ -11,7 +11,7 @@ import type { Measured } from '../stats/summarize.js';
 import type { SignatureBatch } from './batch.js';
 import { RunControl } from './control.js';
 import { startNativeSigners, type Engine } from './native-signers.js';
-import type { TimedOperation } from './operation.js';
+import type { InputTable, TimedOperation } from './operation.js';
 import { ConfigurationRecorder, type WorkerAssignment } from './recorder.js';
 import { RecordingQueue } from './recording-queue.js';
 import { SpillFile } from '../verify/spill-file.js';
@@ -23,9 +23,11 @@ import { startThreadSigners } from './thread-signers.js';
 /** A token ready to sign: its PIN accepted (by the main thread), its key pair found and its public key imported. */
 export interface ReadyToken {
   token: TokenRef;
-  /** The key's CKA_ID: with its label, how each worker finds the private key in its own session. */
+  /** The key's CKA_ID: with its label, how each worker finds the key in its own session (empty: no key pair). */
   keyId: Buffer;
-  publicKey: KeyObject;
+  publicKey: KeyObject | null;
+  /** The inputs the token's calls take in turn, where the operation's input is a table. */
+  table: InputTable | null;
 }
 
 /** Something that ended one worker's signing early, by token index (labels repeat) and thread. */
@@ -45,8 +47,9 @@ export interface ConfigurationSpec {
   /** The user PIN, for workers whose module instance is their own or whose token dropped its login. */
   pin: string | null;
   pinGuard: PinGuard;
-  keyLabel: string;
   operation: TimedOperation;
+  /** The operation's host check data (src/operations/), for the verification threads. */
+  hostCheck: unknown;
   tokens: readonly ReadyToken[];
   threadsPerToken: number;
   warmupPerToken: number;
@@ -98,8 +101,8 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
   const stats = spec.stats ?? new ConfigurationStats(spec.tokens.length);
   const recorder = new ConfigurationRecorder(spec.tokens.length, assignments, writer, stats, spec.resume?.startOffsetBaseUs ?? 0);
   const pool = new VerifyPool(spec.verifyEvery > 0 ? spec.verifyThreads : 0, {
-    publicKeys: spec.tokens.map((t) => t.publicKey),
-    mechanism: spec.operation.mechanism,
+    operation: spec.operation.name,
+    data: spec.hostCheck,
     messageSeeds: assignments.map((a) => a.messageSeed),
     workerTokens: assignments.map((a) => a.token),
   });
@@ -133,6 +136,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
       slot: ready.token.slot,
       pin: ready.token.loginRequired ? spec.pin : null,
       keyId: ready.keyId,
+      table: ready.table,
       messageSeed: a.messageSeed,
       warmup: share(spec.warmupPerToken, T, a.thread),
       firstSequence: spec.resume?.firstSequenceByWorker[worker] ?? 0,
@@ -212,7 +216,6 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     modulePath: spec.modulePath,
     instances: spec.instances,
     pinGuard: spec.pinGuard,
-    keyLabel: spec.keyLabel,
     operation: spec.operation,
     verifyEvery: spec.verifyEvery,
     recovery: spec.recovery,

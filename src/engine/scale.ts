@@ -1,3 +1,4 @@
+import { workloadId } from '../render/operation-words.js';
 import { join } from 'node:path';
 import { createRunDirectory, writeRunJson } from '../result/run-directory.js';
 import type { ConfigurationResult, RunResult } from '../result/run-result.js';
@@ -31,7 +32,7 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunUi, r
   const interruption = new Interruption();
   try {
     const startedAt = new Date();
-    const { runId, dir } = createRunDirectory(plan.outDir, startedAt, plan.algorithm.id);
+    const { runId, dir } = createRunDirectory(plan.outDir, startedAt, workloadId(plan.operation, plan.algorithm.id));
     // Per token count, its repetitions so far; run.json shows each configuration as its median repetition.
     const measured = new Map<number, ConfigurationResult[]>();
     const configurations = () => [...measured.values()].map(combineRepetitions);
@@ -55,7 +56,6 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunUi, r
         const run = await runConfiguration(
           {
             ...signingWith(setup),
-            keyLabel: plan.keyLabel,
             tokens: setup.ready.slice(0, tokenCount),
             threadsPerToken: plan.threadsPerToken,
             warmupPerToken: plan.warmupPerToken,

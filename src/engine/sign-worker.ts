@@ -13,7 +13,7 @@ import { NOT_A_CKR } from '../record/record-status.js';
 import { BatchBuilder, transferList, type SignatureBatch } from './batch.js';
 import { RunControl } from './control.js';
 import { ReconnectBackoff } from './reconnect-backoff.js';
-import { jsTimedCall, type TimedOperation } from './operation.js';
+import { jsTimedCall, type InputTable, type TimedOperation } from './operation.js';
 
 /** How a burn-in worker gets its token back after a failure. */
 export interface Recovery {
@@ -31,9 +31,9 @@ export interface SignWorkerInput {
   /** Null for a token that needs no login. */
   pin: string | null;
   pinGuard: SharedArrayBuffer;
-  keyLabel: string;
   keyId: Uint8Array;
   operation: TimedOperation;
+  table: InputTable | null;
   messageSeed: Uint8Array;
   warmupSignatures: number;
   /** Sequence number of this worker's first measured signature (above 0 when a burn-in resumes). */
@@ -71,13 +71,7 @@ function run(): void {
     post({ type: 'failed', message: `cannot load the module: ${(error as Error).message}` });
     return;
   }
-  const connection = new TokenConnection(
-    instance.lib,
-    Buffer.from(input.slot),
-    input.pin,
-    { guard: new PinGuard(input.pinGuard), token: input.token },
-    { label: input.keyLabel, id: Buffer.from(input.keyId) },
-  );
+  const connection = new TokenConnection(instance.lib, Buffer.from(input.slot), input.pin, { guard: new PinGuard(input.pinGuard), token: input.token }, input.operation.key, Buffer.from(input.keyId));
   // Whatever happens while signing, the session is closed and an instance of the worker's own is finalized.
   try {
     const first = connection.connectAtStart(
@@ -94,14 +88,24 @@ function run(): void {
 
 /** The signing loop, from the warm-up to the stop rule; returns why it gave up early, if it did. */
 function sign(lib: ModuleInstance['lib'], connection: TokenConnection, control: RunControl): string | undefined {
-  const timed = jsTimedCall(lib, input.operation, input.messageSeed);
+  const timed = jsTimedCall(lib, input.operation, input.messageSeed, input.table);
   const out = Buffer.alloc(input.operation.maxOutputBytes);
-  let signatureLength = 0;
+  let outputLength = 0;
 
+  /** The timed call; its CKR code (0: OK). */
   const signOnce = (sequence: number): number => {
-    const data = timed.input(sequence);
     try {
-      signatureLength = timed.call(connection.session!, connection.privateKey!, data, out);
+      outputLength = timed.call(connection.session!, connection.key, sequence, out);
+      return 0;
+    } catch (error) {
+      return ckrOf(error) ?? NOT_A_CKR;
+    }
+  };
+  /** After the clock: what the call made is read back and destroyed (derive, keygen); a failure there fails the call. */
+  const finish = (status: number): number => {
+    if (status !== 0 || timed.finish === undefined) return status;
+    try {
+      outputLength = timed.finish(connection.session!, out);
       return 0;
     } catch (error) {
       return ckrOf(error) ?? NOT_A_CKR;
@@ -109,7 +113,7 @@ function sign(lib: ModuleInstance['lib'], connection: TokenConnection, control: 
   };
 
   // Warm-up signatures use negative sequence numbers so that no message of the measured window repeats.
-  for (let i = 1; i <= input.warmupSignatures && !control.stopRequested(); i++) signOnce(-i);
+  for (let i = 1; i <= input.warmupSignatures && !control.stopRequested(); i++) finish(signOnce(-i));
   post({ type: 'ready' });
   const startNs = control.awaitRelease();
   const deadlineNs = input.durationNs === null ? null : startNs + input.durationNs;
@@ -152,12 +156,13 @@ function sign(lib: ModuleInstance['lib'], connection: TokenConnection, control: 
     const beginNs = process.hrtime.bigint();
     if (deadlineNs !== null && beginNs >= deadlineNs) break;
     if (input.sharedTotal !== null && !control.claim(input.sharedTotal)) break;
-    const status = signOnce(sequence);
+    const called = signOnce(sequence);
     const endNs = process.hrtime.bigint();
+    const status = finish(called);
     // A shared total counts successful signatures: a failed one gives its claim back.
     if (status !== 0 && input.sharedTotal !== null) control.unclaim();
     const keep = status === 0 && input.verifyEvery > 0 && sequence % input.verifyEvery === 0;
-    batches.add(Number(beginNs - startNs), Number(endNs - beginNs), status, keep ? out.subarray(0, signatureLength) : undefined);
+    batches.add(Number(beginNs - startNs), Number(endNs - beginNs), status, keep && outputLength > 0 ? out.subarray(0, outputLength) : undefined);
     consecutiveFailures = status === 0 ? 0 : consecutiveFailures + 1;
     if (batches.count === batches.capacity || endNs - lastPostNs >= BATCH_MAX_AGE_NS || status !== 0) {
       // A failure is posted at once: the recorder, and so the records on disk, see a failing token without delay.

@@ -1,7 +1,7 @@
 import type { ModuleInstances } from '../pkcs11/module.js';
 import type { PinGuard } from '../pkcs11/pin-guard.js';
 import type { SignatureBatch } from './batch.js';
-import type { TimedOperation } from './operation.js';
+import type { InputTable, TimedOperation } from './operation.js';
 import type { Recovery } from './sign-worker.js';
 
 /**
@@ -22,7 +22,6 @@ export interface SignersSpec {
   modulePath: string;
   instances: ModuleInstances;
   pinGuard: PinGuard;
-  keyLabel: string;
   operation: TimedOperation;
   verifyEvery: number;
   recovery: Recovery | null;
@@ -37,6 +36,8 @@ export interface SignerAssignment {
   /** Null for a token that needs no login. */
   pin: string | null;
   keyId: Buffer;
+  /** The token's input table, where the operation's input is one. */
+  table: InputTable | null;
   messageSeed: Buffer;
   warmup: number;
   /** Sequence number of the first measured call (above 0 when a burn-in resumes). */

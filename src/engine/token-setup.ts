@@ -2,8 +2,9 @@ import { loadavg } from 'node:os';
 import { prepareEmbedded, restoreUserSoftHsmConf, type EmbeddedBackend } from '../embedded/softhsm.js';
 import { setupError } from '../errors.js';
 import { listTokens, selectTokens, tokenName, type TokenRef } from '../pkcs11/discovery.js';
-import { findKeyPair } from '../pkcs11/keys.js';
-import { chooseSignMechanism, type SignMechanism } from '../pkcs11/mechanisms.js';
+import { defaultKeyLabel, findKeyPair, missingUsage } from '../pkcs11/keys.js';
+import { operationByName } from '../operations/registry.js';
+import type { PreparedOperation } from '../operations/operation-kind.js';
 import { Pkcs11Module } from '../pkcs11/module.js';
 import { PinGuard } from '../pkcs11/pin-guard.js';
 import { closeSessionQuietly, login, openSession } from '../pkcs11/session.js';
@@ -12,7 +13,6 @@ import { readPin, type PinSource } from '../secrets/pin.js';
 import { publicKeyFromAttributes } from '../verify/public-key.js';
 import type { RunPlan } from './plan.js';
 import { chooseEngine, type Engine } from './native-signers.js';
-import { signOperation } from './operation.js';
 import type { ConfigurationSpec, ReadyToken } from './run-configuration.js';
 
 /** The module opened, the tokens selected and logged in, the mechanism chosen: everything a run signs with. */
@@ -23,7 +23,8 @@ export interface TokenSetup {
   /** The run's tokens: a token's index here is its identity in run.json, the records and the checkpoint. */
   tokens: TokenRef[];
   ready: ReadyToken[];
-  mechanism: SignMechanism;
+  /** The operation as its seam prepared it: the timed call, the tokens' input tables, the host check. */
+  operation: PreparedOperation;
   /** The PIN, kept only for workers that must log in on their own (own module instance, token re-plugged). */
   pin: string | null;
   pinGuard: PinGuard;
@@ -35,14 +36,15 @@ export interface TokenSetup {
 }
 
 /** The part of every configuration that the set-up decides: module, engine, PIN, operation. */
-export function signingWith(setup: TokenSetup): Pick<ConfigurationSpec, 'modulePath' | 'engine' | 'instances' | 'pin' | 'pinGuard' | 'operation'> {
+export function signingWith(setup: TokenSetup): Pick<ConfigurationSpec, 'modulePath' | 'engine' | 'instances' | 'pin' | 'pinGuard' | 'operation' | 'hostCheck'> {
   return {
     modulePath: setup.modulePath,
     engine: setup.engine.engine,
     instances: setup.mod.info.instances,
     pin: setup.pin,
     pinGuard: setup.pinGuard,
-    operation: signOperation(setup.mechanism),
+    operation: setup.operation.timed,
+    hostCheck: setup.operation.check,
   };
 }
 
@@ -66,7 +68,15 @@ export async function setUpTokens(plan: RunPlan, tokenCount: number, pinSource: 
     );
   }
   if (plan.backend.kind === 'module') restoreUserSoftHsmConf();
-  const embedded = plan.backend.kind === 'embedded' ? prepareEmbedded(plan.backend.workspace, tokenCount, plan.algorithm, plan.keyLabel, log) : undefined;
+  const embedded =
+    plan.backend.kind === 'embedded'
+      ? prepareEmbedded(
+          plan.backend.workspace,
+          tokenCount,
+          operationByName(plan.operation).keyUsage === undefined ? null : { alg: plan.algorithm, label: plan.keyLabel, usage: operationByName(plan.operation).keyUsage! },
+          log,
+        )
+      : undefined;
   const mod = Pkcs11Module.open(embedded?.modulePath ?? (plan.backend as { path: string }).path);
   const modulePath = mod.info.path;
   const loginSessions: Buffer[] = [];
@@ -78,19 +88,49 @@ export async function setUpTokens(plan: RunPlan, tokenCount: number, pinSource: 
     const candidates = selectTokens(listTokens(mod.lib), plan.selection, tokenCount, mod.info);
     const tokens = resume ? sameTokens(candidates, resume.tokens) : candidates.slice(0, tokenCount);
     const pinGuard = new PinGuard(tokens.length);
-    const mechanism = chooseSignMechanism(
-      plan.mechanismChoice,
-      tokens.map((t) => ({ name: tokenName(t), mechanisms: mod.lib.C_GetMechanismList(t.slot) })),
-    );
+    const op = operationByName(plan.operation);
     const pin = embedded?.pin ?? (tokens.some((t) => t.loginRequired) ? await readPin(pinSource) : null);
-    const ready = tokens.map((token, index): ReadyToken => {
+    const opened = tokens.map((token, index) => {
       const session = openSession(mod.lib, token);
       loginSessions.push(session);
       if (token.loginRequired) login(mod.lib, session, token, pin!, { guard: pinGuard, token: index });
+      if (op.keyUsage === undefined) return { token, session, key: undefined };
       const key = findKeyPair(mod.lib, session, token, plan.algorithm, plan.keyLabel);
-      return { token, keyId: key.id, publicKey: publicKeyFromAttributes(key.publicKey) };
+      const missing = missingUsage(mod.lib, session, key, op.keyUsage);
+      if (missing !== null) {
+        throw setupError(
+          `key '${plan.keyLabel}' on token ${tokenName(token)} cannot ${op.keyUsage}: ${missing} is false`,
+          `create one with 'hsm-bench keys create --alg ${plan.algorithm.id} --usage ${op.keyUsage}' and run with --key-label ${defaultKeyLabel(plan.algorithm, op.keyUsage)}`,
+        );
+      }
+      return { token, session, key: { ...key, publicKeyObject: publicKeyFromAttributes(key.publicKey) } };
     });
-    return { mod, modulePath, embedded, tokens, ready, mechanism, pin, pinGuard, engine: chooseEngine(mod.info.instances), loadAverage: loadavg().map((l) => Math.round(l * 100) / 100), close };
+    const operation = op.prepare({
+      lib: mod.lib,
+      algorithm: plan.algorithm,
+      mechanismChoice: plan.mechanismChoice,
+      keyLabel: plan.keyLabel,
+      tokens: opened.map((o) => ({
+        name: tokenName(o.token),
+        session: o.session,
+        mechanisms: mod.lib.C_GetMechanismList(o.token.slot),
+        keyPair: o.key && { privateKey: o.key.privateKey, publicKey: o.key.publicKeyObject },
+      })),
+    });
+    const ready = opened.map((o, index): ReadyToken => ({ token: o.token, keyId: o.key?.id ?? Buffer.alloc(0), publicKey: o.key?.publicKeyObject ?? null, table: operation.tables[index]! }));
+    return {
+      mod,
+      modulePath,
+      embedded,
+      tokens,
+      ready,
+      operation,
+      pin,
+      pinGuard,
+      engine: chooseEngine(mod.info.instances, operation.timed),
+      loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
+      close,
+    };
   } catch (error) {
     close();
     throw error;

@@ -1,3 +1,4 @@
+import { workloadId } from '../render/operation-words.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { HsmBenchError, usageError } from '../errors.js';
 import { scalePlan, type RunPlan, type ScaleOptions } from '../engine/plan.js';
@@ -21,7 +22,8 @@ export interface LabRunSpec {
   tokenUri?: string;
   pinEnv?: string;
   pinFile?: string;
-  alg: string;
+  op?: string;
+  alg?: string;
   mechanism?: string;
   tokens: number[];
   signaturesPerToken?: number;
@@ -76,7 +78,9 @@ function validateRun(spec: LabRunSpec, path: string, out: string, problems: Prob
     minEfficiency: t.minEfficiency,
     minThroughput: typeof t.minThroughput === 'number' ? { largest: t.minThroughput } : t.minThroughput,
   };
+  if (spec.alg === undefined && (spec.op ?? 'sign') === 'sign') problems.push(`${path}.alg: signing needs an algorithm (rsa2048, p256, bp256, …)`);
   const options: ScaleOptions = {
+    op: spec.op,
     alg: spec.alg,
     mechanism: spec.mechanism,
     tokens: spec.tokens.join(','),
@@ -102,7 +106,8 @@ function validateRun(spec: LabRunSpec, path: string, out: string, problems: Prob
   if (plan.backend.kind === 'module' && plan.backend.path.includes('/') && !existsSync(plan.backend.path)) problems.push(`${path}.module: ${plan.backend.path} does not exist`);
   const baseline =
     spec.baseline === undefined ? undefined : attempt(`${path}.baseline`, problems, () => ({ result: readRunJson(spec.baseline!), maxRegressionPct: spec.maxRegressionPct ?? 10, force: false }));
-  if (baseline && baseline.result.algorithm.id !== plan.algorithm.id) problems.push(`${path}.baseline: it measured ${baseline.result.algorithm.id}, this run measures ${plan.algorithm.id}`);
+  const measured = baseline && workloadId(baseline.result.operation?.name, baseline.result.algorithm.id);
+  if (baseline && measured !== workloadId(plan.operation, plan.algorithm.id)) problems.push(`${path}.baseline: it measured ${measured}, this run measures ${workloadId(plan.operation, plan.algorithm.id)}`);
   else if (baseline && !samePlan(baseline.result.plan, planOf(plan))) problems.push(`${path}.baseline: it ran another plan (token counts, stop rule, warm-up, threads or verification)`);
   return {
     name: spec.name as string,

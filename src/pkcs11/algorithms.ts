@@ -1,7 +1,14 @@
 import { usageError } from '../errors.js';
 
-/** The key algorithms hsm-bench signs with: the seed's RSA-2048 and brainpoolP256r1, and their usual neighbours. */
-export type Algorithm = { id: string; family: 'rsa'; displayName: string; bits: number } | { id: string; family: 'ec'; displayName: string; bits: number; curve: string; curveOidDer: Buffer };
+/**
+ * The algorithms of the operations: the seed's RSA-2048 and brainpoolP256r1 and their usual neighbours for the
+ * token's key pairs; AES and HMAC for the test keys hsm-bench imports; SHA-256 and the token's generator for the
+ * operations without a key. Which operation takes which is in src/operations/.
+ */
+export type Algorithm =
+  | { id: string; family: 'rsa'; displayName: string; bits: number }
+  | { id: string; family: 'ec'; displayName: string; bits: number; curve: string; curveOidDer: Buffer }
+  | { id: string; family: 'aes' | 'hmac' | 'digest' | 'random'; displayName: string; bits: number };
 
 const ec = (id: string, displayName: string, bits: number, curve: string, oidHex: string): Algorithm => ({
   id,
@@ -20,6 +27,11 @@ export const ALGORITHMS: readonly Algorithm[] = [
   ec('p384', 'ECDSA P-384', 384, 'secp384r1', '06052b81040022'),
   ec('bp256', 'ECDSA brainpoolP256r1', 256, 'brainpoolP256r1', '06092b2403030208010107'),
   ec('bp384', 'ECDSA brainpoolP384r1', 384, 'brainpoolP384r1', '06092b240303020801010b'),
+  { id: 'aes256', family: 'aes', displayName: 'AES-256', bits: 256 },
+  { id: 'aes128', family: 'aes', displayName: 'AES-128', bits: 128 },
+  { id: 'hmac-sha256', family: 'hmac', displayName: 'HMAC-SHA256', bits: 256 },
+  { id: 'sha256', family: 'digest', displayName: 'SHA-256', bits: 256 },
+  { id: 'random', family: 'random', displayName: '32 random bytes', bits: 256 },
 ];
 
 export function algorithmById(id: string): Algorithm {

@@ -6,7 +6,9 @@ import { publicKeyFromAttributes, type PublicKeyAttributes } from '../verify/pub
 import { ckrOf, describe } from './ckr.js';
 import { tokenName, type TokenRef } from './discovery.js';
 import { findObjects, publicKeyTemplate, readFlag, readPublicKey } from './keys.js';
-import { chooseSignMechanism, signInput, toPkcs11Mechanism } from './mechanisms.js';
+import { chooseSignMechanism } from './mechanisms.js';
+import { toPkcs11Mechanism } from '../engine/operation.js';
+import { signInput, signMechanism } from '../operations/sign.js';
 
 export const DEFAULT_KEK_LABEL = 'hsm-bench-kek';
 /** AES key wrap with padding (RFC 5649): wraps private keys of any length under an AES key-encryption key. */
@@ -175,7 +177,7 @@ function prove(lib: pkcs11.PKCS11, t: Side, clone: Buffer, clonePublic: PublicKe
   if (!sameKey(clonePublic, sourcePublic)) throw setupError(`the public key cloned to token ${tokenName(t.token)} differs from the source's`);
   const mechanism = chooseSignMechanism(sourcePublic.family === 'rsa' ? 'pkcs1' : 'ecdsa', [{ name: tokenName(t.token), mechanisms: lib.C_GetMechanismList(t.token.slot) }]);
   const message = randomBytes(32);
-  lib.C_SignInit(t.session, toPkcs11Mechanism(mechanism), clone);
+  lib.C_SignInit(t.session, toPkcs11Mechanism(signMechanism(mechanism)), clone);
   const signature = Buffer.from(lib.C_Sign(t.session, signInput(mechanism, message), Buffer.alloc(1024)));
   if (!verifySignature(publicKeyFromAttributes(sourcePublic), mechanism, message, signature)) {
     throw setupError(`the key cloned to token ${tokenName(t.token)} signs, but its signature does not verify against the source's public key`, 'delete the clone and check the wrapping key');

@@ -11,10 +11,23 @@ export interface KeyPairRef {
   label: string;
   id: Buffer;
   privateKey: Buffer;
+  publicKeyHandle: Buffer;
   publicKey: PublicKeyAttributes;
 }
 
-export const defaultKeyLabel = (alg: Algorithm) => `hsm-bench-${alg.id}`;
+/** What a key pair is for: one usage per key, as PKI practice keeps signing and decryption keys apart. */
+export type KeyUsage = 'sign' | 'decrypt' | 'derive';
+export const KEY_USAGES: readonly KeyUsage[] = ['sign', 'decrypt', 'derive'];
+
+/** hsm-bench-<alg> for signing keys (as before usages existed), hsm-bench-<alg>-<usage> for the others. */
+export const defaultKeyLabel = (alg: Algorithm, usage: KeyUsage = 'sign') => `hsm-bench-${alg.id}${usage === 'sign' ? '' : `-${usage}`}`;
+
+/** The attributes of a key pair for a usage: private key, public key. */
+const USAGE_ATTRIBUTES: Record<KeyUsage, { private: number; public: number | null }> = {
+  sign: { private: pkcs11.CKA_SIGN, public: pkcs11.CKA_VERIFY },
+  decrypt: { private: pkcs11.CKA_DECRYPT, public: pkcs11.CKA_ENCRYPT },
+  derive: { private: pkcs11.CKA_DERIVE, public: null },
+};
 
 export function findObjects(lib: pkcs11.PKCS11, session: Buffer, template: Template): Buffer[] {
   lib.C_FindObjectsInit(session, template);
@@ -108,27 +121,29 @@ export function findKeyPair(lib: pkcs11.PKCS11, session: Buffer, token: TokenRef
   if (!matchesAlgorithm(publicKey, alg)) {
     throw setupError(`key '${label}' on token ${tokenName(token)} is ${describeKey(publicKey)}, not ${alg.displayName}`, 'choose the matching --alg or another --key-label');
   }
-  return { label, id, privateKey, publicKey };
+  return { label, id, privateKey, publicKeyHandle: publicKeys[0]!, publicKey };
 }
 
 /**
- * Generates a token key pair, private and sensitive, usable only for signing. Non-extractable unless `extractable`
- * (needed only to clone it under a wrapping key: the key still never leaves a token in the clear).
+ * Generates a token key pair, private and sensitive, usable for its one usage (signing by default). Non-extractable
+ * unless `extractable` (needed only to clone it under a wrapping key: the key still never leaves a token in the clear).
  */
-export function generateKeyPair(lib: pkcs11.PKCS11, session: Buffer, alg: Algorithm, label: string, extractable = false): { id: Buffer; privateKey: Buffer } {
+export function generateKeyPair(lib: pkcs11.PKCS11, session: Buffer, alg: Algorithm, label: string, extractable = false, usage: KeyUsage = 'sign'): { id: Buffer; privateKey: Buffer } {
+  if (alg.family !== 'rsa' && alg.family !== 'ec') throw new Error(`${alg.displayName} is not a key pair algorithm`);
+  const attributes = USAGE_ATTRIBUTES[usage];
   const id = randomBytes(16);
   const common: Template = [
     { type: pkcs11.CKA_TOKEN, value: true },
     { type: pkcs11.CKA_LABEL, value: label },
     { type: pkcs11.CKA_ID, value: id },
   ];
-  const publicTemplate: Template = [...common, { type: pkcs11.CKA_VERIFY, value: true }];
+  const publicTemplate: Template = [...common, ...(attributes.public === null ? [] : [{ type: attributes.public, value: true }])];
   const privateTemplate: Template = [
     ...common,
     { type: pkcs11.CKA_PRIVATE, value: true },
     { type: pkcs11.CKA_SENSITIVE, value: true },
     { type: pkcs11.CKA_EXTRACTABLE, value: extractable },
-    { type: pkcs11.CKA_SIGN, value: true },
+    { type: attributes.private, value: true },
   ];
   if (alg.family === 'rsa') {
     publicTemplate.push({ type: pkcs11.CKA_MODULUS_BITS, value: alg.bits }, { type: pkcs11.CKA_PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) });
@@ -136,6 +151,15 @@ export function generateKeyPair(lib: pkcs11.PKCS11, session: Buffer, alg: Algori
   }
   publicTemplate.push({ type: pkcs11.CKA_EC_PARAMS, value: alg.curveOidDer });
   return { id, privateKey: lib.C_GenerateKeyPair(session, { mechanism: pkcs11.CKM_EC_KEY_PAIR_GEN }, publicTemplate, privateTemplate).privateKey };
+}
+
+/** The usage attribute a key pair lacks for `usage` (CKA_DECRYPT false on the private key…), or null. */
+export function missingUsage(lib: pkcs11.PKCS11, session: Buffer, pair: KeyPairRef, usage: KeyUsage): string | null {
+  const attributes = USAGE_ATTRIBUTES[usage];
+  const name = (type: number) => Object.entries(pkcs11).find(([n, v]) => n.startsWith('CKA_') && v === type)![0];
+  if (!readFlag(lib, session, pair.privateKey, attributes.private)) return `${name(attributes.private)} on the private key`;
+  if (attributes.public !== null && !readFlag(lib, session, pair.publicKeyHandle, attributes.public)) return `${name(attributes.public)} on the public key`;
+  return null;
 }
 
 /** A CK_BBOOL attribute: pkcs11js returns it as a one-byte Buffer (a Buffer of 0 is truthy, so read the byte). */

@@ -1,7 +1,5 @@
-import { hash } from 'node:crypto';
-import pkcs11, { type Mechanism, type RsaPSS } from 'pkcs11js';
-import { setupError, usageError } from '../errors.js';
-import type { Algorithm } from './algorithms.js';
+import pkcs11 from 'pkcs11js';
+import { setupError } from '../errors.js';
 
 export const MECHANISM_CHOICES = { rsa: ['pkcs1', 'pss'], ec: ['ecdsa'] } as const;
 export type MechanismChoice = 'pkcs1' | 'pss' | 'ecdsa';
@@ -19,8 +17,6 @@ export interface SignMechanism {
 }
 
 export const PSS_SALT_BYTES = 32;
-// DER prefix of DigestInfo{ sha256, OCTET STRING(32) } from PKCS#1 v2.2, section 9.2, note 1.
-const SHA256_DIGEST_INFO_PREFIX = Buffer.from('3031300d060960864801650304020105000420', 'hex');
 
 /** Preference order per choice: the combined mechanism first, the host-hashed fallback second. */
 const CANDIDATES: Record<MechanismChoice, SignMechanism[]> = {
@@ -37,15 +33,6 @@ const CANDIDATES: Record<MechanismChoice, SignMechanism[]> = {
     { name: 'CKM_ECDSA', ckm: pkcs11.CKM_ECDSA, pss: false, hostDigest: 'sha256' },
   ],
 };
-
-export function parseMechanismChoice(alg: Algorithm, value: string | undefined): MechanismChoice {
-  const valid: readonly string[] = MECHANISM_CHOICES[alg.family];
-  if (value === undefined) return valid[0] as MechanismChoice;
-  if (!valid.includes(value)) {
-    throw usageError(`mechanism '${value}' does not apply to ${alg.displayName}`, `use one of: ${valid.join(', ')}`);
-  }
-  return value as MechanismChoice;
-}
 
 /** Picks the first candidate that every token reports in C_GetMechanismList, so all tokens sign alike. */
 export function chooseSignMechanism(choice: MechanismChoice, tokens: readonly { name: string; mechanisms: readonly number[] }[]): SignMechanism {
@@ -68,23 +55,4 @@ export function mechanismNames(codes: readonly number[]): string[] {
       .map(([n, v]) => [v as number, n]),
   );
   return codes.map((c) => byCode.get(c) ?? `CKM_0x${c.toString(16)}`);
-}
-
-export function toPkcs11Mechanism(m: SignMechanism): Mechanism {
-  if (!m.pss) return { mechanism: m.ckm };
-  const parameter: RsaPSS = {
-    type: pkcs11.CK_PARAMS_RSA_PSS,
-    hashAlg: pkcs11.CKM_SHA256,
-    mgf: pkcs11.CKG_MGF1_SHA256,
-    saltLen: PSS_SALT_BYTES,
-  };
-  return { mechanism: m.ckm, parameter };
-}
-
-/** The bytes handed to C_Sign for a message. */
-export function signInput(m: SignMechanism, message: Buffer): Buffer {
-  if (m.hostDigest === 'none') return message;
-  // One-shot hash: on the signing path, and about 2 µs cheaper than createHash per signature.
-  const digest = hash('sha256', message, 'buffer');
-  return m.hostDigest === 'sha256' ? digest : Buffer.concat([SHA256_DIGEST_INFO_PREFIX, digest]);
 }

@@ -3,26 +3,26 @@ import { ckrName, describe } from './ckr.js';
 import { slotIdOf } from './discovery.js';
 import { findObjects } from './keys.js';
 import { closeSessionQuietly, presentPin, type PinSeat } from './session.js';
+import type { SessionKey } from '../engine/operation.js';
 
 /** CK_SLOT_INFO flag (PKCS#11 2.40 §3.2): pkcs11js exports it, but its type definitions lack it. */
 export const CKF_TOKEN_PRESENT = 0x1;
 
 export type ConnectOutcome = { ok: true } | { ok: false; reason: 'absent' | 'pin-refused' | 'no-key' | 'error'; detail: string };
 
-/** The key a connection signs with: found again by label and CKA_ID after every reconnect (handles die with sessions). */
-export interface KeyLookup {
-  label: string;
-  id: Buffer;
-}
+/** The key handle of an operation that uses none (digest, random, keygen): what the native loop is given. */
+const NO_KEY = Buffer.alloc(8);
 
 /**
  * One thread's session on one token, with what it takes to get it back: asking the slot whether the token is
  * present (OpenSC notices a card put back only when the slot is asked), a new session, a login when this module
- * instance is not logged in (through the run's PIN guard, never with a PIN that failed) and the key found again.
+ * instance is not logged in (through the run's PIN guard, never with a PIN that failed) and the operation's key
+ * found (or imported) again.
  */
 export class TokenConnection {
   session: Buffer | null = null;
-  privateKey: Buffer | null = null;
+  /** The key the operation calls with, in this session (found or imported again after every reconnect). */
+  key: Buffer | null = null;
 
   constructor(
     private readonly lib: pkcs11.PKCS11,
@@ -30,7 +30,9 @@ export class TokenConnection {
     /** The user PIN, or null for a token that needs no login. */
     private readonly pin: string | null,
     private readonly seat: PinSeat,
-    private readonly key: KeyLookup,
+    private readonly sessionKey: SessionKey,
+    /** The key pair's CKA_ID (empty: find by label only, or no key pair). */
+    private readonly keyId: Buffer,
   ) {}
 
   tokenPresent(): boolean {
@@ -59,14 +61,9 @@ export class TokenConnection {
           };
         }
       }
-      const template = [
-        { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PRIVATE_KEY },
-        { type: pkcs11.CKA_LABEL, value: this.key.label },
-        ...(this.key.id.length > 0 ? [{ type: pkcs11.CKA_ID, value: this.key.id }] : []),
-      ];
-      const [found] = findObjects(this.lib, this.session, template);
-      if (!found) return { ok: false, reason: 'no-key', detail: `no private key labelled '${this.key.label}'` };
-      this.privateKey = found;
+      const key = this.findKey(this.session);
+      if (key === null) return { ok: false, reason: 'no-key', detail: `no key labelled '${(this.sessionKey as { label: string }).label}'` };
+      this.key = key;
       return { ok: true };
     } catch (error) {
       return { ok: false, reason: 'error', detail: describe(error) };
@@ -95,6 +92,24 @@ export class TokenConnection {
   close(): void {
     closeSessionQuietly(this.lib, this.session);
     this.session = null;
-    this.privateKey = null;
+    this.key = null;
+  }
+
+  /** The operation's key in a new session: a token object found again, or the test key imported again. */
+  private findKey(session: Buffer): Buffer | null {
+    const k = this.sessionKey;
+    if (k.kind === 'none') return NO_KEY;
+    if (k.kind === 'imported') {
+      return this.lib.C_CreateObject(
+        session,
+        k.template.map((a) => ({ type: a.type, value: a.value instanceof Uint8Array ? Buffer.from(a.value) : a.value })),
+      );
+    }
+    const [found] = findObjects(this.lib, session, [
+      { type: pkcs11.CKA_CLASS, value: k.cls },
+      { type: pkcs11.CKA_LABEL, value: k.label },
+      ...(this.keyId.length > 0 ? [{ type: pkcs11.CKA_ID, value: this.keyId }] : []),
+    ]);
+    return found ?? null;
   }
 }

@@ -104,7 +104,13 @@ export interface RunResult {
   backend: { kind: 'embedded-softhsm2'; workspace: string } | { kind: 'module' };
   module: ModuleInfo;
   tokens: TokenIdentity[];
-  algorithm: { id: string; displayName: string; family: 'rsa' | 'ec'; bits: number; curve: string | null };
+  /**
+   * What was measured (absent in runs made before operations: they signed). `checkSkipped`: why outputs could not
+   * be checked on the host (a token that keeps derived secrets sensitive).
+   */
+  operation?: { name: string; call: string; checkSkipped?: string };
+  algorithm: { id: string; displayName: string; family: 'rsa' | 'ec' | 'aes' | 'hmac' | 'digest' | 'random'; bits: number; curve: string | null };
+  /** hostDigest: what the host does to each input before the call ('none', 'sha256', or the operation's own preparation). */
   mechanism: { name: string; hostDigest: string };
   keyLabel: string;
   plan: {

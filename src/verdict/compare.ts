@@ -54,11 +54,13 @@ export function sharesTokens(a: RunResult, b: RunResult): boolean {
   return a.tokens.slice(0, b.tokens.length).every((t, i) => same(t, b.tokens[i]!));
 }
 
-/** Why two runs are not comparable; empty when they are (same tokens, algorithm, mechanism and plan). */
+/** Why two runs are not comparable; empty when they are (same tokens, operation, algorithm, mechanism and plan). */
 export function incomparability(a: RunResult, b: RunResult): string[] {
   const reasons: string[] = [];
   const serials = (r: RunResult) => r.tokens.map((t) => t.serial).join(', ');
   if (a.tokens.length !== b.tokens.length || !sharesTokens(a, b)) reasons.push(`tokens differ (${serials(a)} vs ${serials(b)})`);
+  const opOf = (r: RunResult) => r.operation?.name ?? 'sign';
+  if (opOf(a) !== opOf(b)) reasons.push(`operations differ (${opOf(a)} vs ${opOf(b)})`);
   if (a.algorithm.id !== b.algorithm.id) reasons.push(`algorithms differ (${a.algorithm.id} vs ${b.algorithm.id})`);
   if (a.mechanism.name !== b.mechanism.name) reasons.push(`mechanisms differ (${a.mechanism.name} vs ${b.mechanism.name})`);
   if (!samePlan(a.plan, b.plan)) reasons.push('plans differ (token counts, stop rule, warm-up, threads or verification)');

@@ -1,0 +1,26 @@
+import { hash } from 'node:crypto';
+import pkcs11 from 'pkcs11js';
+import { messageFor } from '../engine/message.js';
+import { requireMechanism, type OperationKind } from './operation-kind.js';
+
+/** C_Digest (SHA-256) of a fresh message per call: no key; the host hashes the same message and compares. */
+export const digest: OperationKind = {
+  name: 'digest',
+  noun: 'digest',
+  nouns: 'digests',
+  title: (alg) => `${alg.displayName} digest`,
+  algorithms: ['sha256'],
+  mechanismChoices: () => ['sha256'],
+  prepare(ctx) {
+    const m = requireMechanism('compute SHA-256', [{ name: 'CKM_SHA256', ckm: pkcs11.CKM_SHA256 }], ctx.tokens);
+    return {
+      timed: { name: 'digest', call: 'digest', mechanism: m, input: 'message', key: { kind: 'none' }, maxOutputBytes: 32 },
+      tables: ctx.tokens.map(() => null),
+      check: null,
+      hostPreparation: 'none',
+    };
+  },
+  check(_data, _token, seed, sequence, output) {
+    return hash('sha256', messageFor(seed, sequence), 'buffer').equals(output);
+  },
+};

@@ -1,0 +1,65 @@
+import { createDecipheriv, randomBytes, type DecipherGCM } from 'node:crypto';
+import pkcs11 from 'pkcs11js';
+import { messageFor } from '../engine/message.js';
+import { requireMechanism, sessionSecretKey, type OperationKind } from './operation-kind.js';
+
+interface EncryptCheck {
+  key: Uint8Array;
+  iv: Uint8Array;
+  mode: 'gcm' | 'cbc';
+}
+
+const TAG_BITS = 128;
+
+/**
+ * AES C_Encrypt of a fresh 32-byte message per call with a test key hsm-bench imports into each session, so the host
+ * decrypts every kept output and compares. The IV is one per run: a benchmark's throwaway key, not a protocol.
+ */
+export const encrypt: OperationKind = {
+  name: 'encrypt',
+  noun: 'encryption',
+  nouns: 'encryptions',
+  title: (alg) => `${alg.displayName} encryption`,
+  algorithms: ['aes256', 'aes128'],
+  mechanismChoices: () => ['gcm', 'cbc'],
+  prepare(ctx) {
+    const mode = (ctx.mechanismChoice ?? 'gcm') as 'gcm' | 'cbc';
+    const m = requireMechanism(
+      `encrypt with AES-${mode.toUpperCase()}`,
+      [mode === 'gcm' ? { name: 'CKM_AES_GCM', ckm: pkcs11.CKM_AES_GCM } : { name: 'CKM_AES_CBC', ckm: pkcs11.CKM_AES_CBC }],
+      ctx.tokens,
+    );
+    const key = randomBytes(ctx.algorithm.bits / 8);
+    const iv = randomBytes(mode === 'gcm' ? 12 : 16);
+    const check: EncryptCheck = { key, iv, mode };
+    return {
+      timed: {
+        name: 'encrypt',
+        call: 'encrypt',
+        mechanism: { name: m.name, ckm: m.ckm, parameter: mode === 'gcm' ? { kind: 'gcm', iv, tagBits: TAG_BITS } : { kind: 'iv', iv } },
+        input: 'message',
+        key: sessionSecretKey(pkcs11.CKK_AES, key, [pkcs11.CKA_ENCRYPT, pkcs11.CKA_DECRYPT]),
+        maxOutputBytes: 32 + TAG_BITS / 8,
+      },
+      tables: ctx.tokens.map(() => null),
+      check,
+      hostPreparation: `a ${ctx.algorithm.bits}-bit test key made on the host, imported into each session`,
+    };
+  },
+  check(data, _token, seed, sequence, output) {
+    const c = data as EncryptCheck;
+    const bits = c.key.length * 8;
+    try {
+      if (c.mode === 'gcm') {
+        const d = createDecipheriv(`aes-${bits}-gcm`, c.key, c.iv) as DecipherGCM;
+        d.setAuthTag(output.subarray(output.length - TAG_BITS / 8));
+        return Buffer.concat([d.update(output.subarray(0, output.length - TAG_BITS / 8)), d.final()]).equals(messageFor(seed, sequence));
+      }
+      const d = createDecipheriv(`aes-${bits}-cbc`, c.key, c.iv).setAutoPadding(false);
+      return Buffer.concat([d.update(output), d.final()]).equals(messageFor(seed, sequence));
+    } catch {
+      // A tag that does not authenticate, a length that is not whole blocks: a wrong output.
+      return false;
+    }
+  },
+};

@@ -1,0 +1,77 @@
+import pkcs11 from 'pkcs11js';
+import type { TemplateData } from '../engine/operation.js';
+import type { Algorithm } from '../pkcs11/algorithms.js';
+import { publicKeyFromAttributes } from '../verify/public-key.js';
+import { requireMechanism, type OperationKind } from './operation-kind.js';
+
+interface KeygenCheck {
+  family: 'rsa' | 'ec';
+  bits: number;
+  ecParams: Uint8Array | null;
+}
+
+/**
+ * C_GenerateKeyPair of session key pairs (CKA_TOKEN false: never left on a token). The clock covers the generation;
+ * then the public key is read back and both objects are destroyed. The host checks the modulus size or that the
+ * point lies on the curve.
+ */
+export const keygen: OperationKind = {
+  name: 'keygen',
+  noun: 'key pair',
+  nouns: 'key pairs',
+  title: (alg) => `${alg.displayName.replace(/^ECDSA /, 'EC ')} key generation`,
+  algorithms: ['p256', 'p384', 'bp256', 'bp384', 'rsa2048', 'rsa3072', 'rsa4096'],
+  mechanismChoices: () => ['generate'],
+  prepare(ctx) {
+    const alg = ctx.algorithm as Extract<Algorithm, { family: 'rsa' | 'ec' }>;
+    const rsa = alg.family === 'rsa';
+    const m = requireMechanism(
+      `generate ${alg.displayName} key pairs`,
+      [rsa ? { name: 'CKM_RSA_PKCS_KEY_PAIR_GEN', ckm: pkcs11.CKM_RSA_PKCS_KEY_PAIR_GEN } : { name: 'CKM_EC_KEY_PAIR_GEN', ckm: pkcs11.CKM_EC_KEY_PAIR_GEN }],
+      ctx.tokens,
+    );
+    const publicTemplate: TemplateData = [
+      { type: pkcs11.CKA_TOKEN, value: false },
+      { type: pkcs11.CKA_VERIFY, value: true },
+      ...(alg.family === 'rsa'
+        ? [
+            { type: pkcs11.CKA_MODULUS_BITS, value: alg.bits },
+            { type: pkcs11.CKA_PUBLIC_EXPONENT, value: Uint8Array.from([1, 0, 1]) },
+          ]
+        : [{ type: pkcs11.CKA_EC_PARAMS, value: alg.curveOidDer }]),
+    ];
+    const privateTemplate: TemplateData = [
+      { type: pkcs11.CKA_TOKEN, value: false },
+      { type: pkcs11.CKA_PRIVATE, value: true },
+      { type: pkcs11.CKA_SENSITIVE, value: true },
+      { type: pkcs11.CKA_SIGN, value: true },
+    ];
+    const check: KeygenCheck = { family: alg.family, bits: alg.bits, ecParams: alg.family === 'ec' ? alg.curveOidDer : null };
+    return {
+      timed: {
+        name: 'keygen',
+        call: 'keygen',
+        mechanism: m,
+        input: 'none',
+        key: { kind: 'none' },
+        templates: { public: publicTemplate, private: privateTemplate },
+        readBack: rsa ? pkcs11.CKA_MODULUS : pkcs11.CKA_EC_POINT,
+        maxOutputBytes: 512,
+      },
+      tables: ctx.tokens.map(() => null),
+      check,
+      hostPreparation: 'none',
+    };
+  },
+  check(data, _token, _seed, _sequence, output) {
+    const c = data as KeygenCheck;
+    if (c.family === 'rsa') return output.length * 8 === c.bits && (output[0]! & 0x80) !== 0;
+    try {
+      // Importing checks that the point lies on the curve.
+      publicKeyFromAttributes({ family: 'ec', ecParams: Buffer.from(c.ecParams!), ecPoint: output });
+      return true;
+    } catch {
+      return false;
+    }
+  },
+};

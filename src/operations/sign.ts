@@ -1,0 +1,49 @@
+import type { KeyObject } from 'node:crypto';
+import { hostInput, type OperationMechanism, type TimedOperation } from '../engine/operation.js';
+import { MAX_SIGNATURE_BYTES } from '../engine/batch.js';
+import { messageFor } from '../engine/message.js';
+import { chooseSignMechanism, MECHANISM_CHOICES, PSS_SALT_BYTES, type MechanismChoice, type SignMechanism } from '../pkcs11/mechanisms.js';
+import { verifySignature } from '../verify/verifier.js';
+import { privateKeyOf, type OperationKind } from './operation-kind.js';
+
+interface SignCheck {
+  publicKeys: KeyObject[];
+  mechanism: SignMechanism;
+}
+
+export const signMechanism = (m: SignMechanism): OperationMechanism => ({ name: m.name, ckm: m.ckm, parameter: m.pss ? { kind: 'pss', saltBytes: PSS_SALT_BYTES } : undefined });
+
+/** The founding operation: C_Sign over a fresh message per call, every kept signature verified on the host. */
+export const sign: OperationKind = {
+  name: 'sign',
+  noun: 'signature',
+  nouns: 'signatures',
+  title: (alg) => alg.displayName,
+  algorithms: ['rsa2048', 'rsa3072', 'rsa4096', 'p256', 'p384', 'bp256', 'bp384'],
+  mechanismChoices: (alg) => (alg.family === 'rsa' || alg.family === 'ec' ? MECHANISM_CHOICES[alg.family] : []),
+  keyUsage: 'sign',
+  prepare(ctx) {
+    const choice = (ctx.mechanismChoice ?? this.mechanismChoices(ctx.algorithm)[0]) as MechanismChoice;
+    const mechanism = chooseSignMechanism(
+      choice,
+      ctx.tokens.map((t) => ({ name: t.name, mechanisms: t.mechanisms })),
+    );
+    const timed: TimedOperation = {
+      name: 'sign',
+      call: 'sign',
+      mechanism: signMechanism(mechanism),
+      input: mechanism.hostDigest === 'none' ? 'message' : mechanism.hostDigest,
+      key: privateKeyOf(ctx.keyLabel),
+      maxOutputBytes: MAX_SIGNATURE_BYTES,
+    };
+    const check: SignCheck = { publicKeys: ctx.tokens.map((t) => t.keyPair!.publicKey), mechanism };
+    return { timed, tables: ctx.tokens.map(() => null), check, hostPreparation: mechanism.hostDigest };
+  },
+  check(data, token, seed, sequence, output) {
+    const c = data as SignCheck;
+    return verifySignature(c.publicKeys[token]!, c.mechanism, messageFor(seed, sequence), output);
+  },
+};
+
+/** The bytes handed to C_Sign for a message (also used where a key is proven by signing once). */
+export const signInput = (m: SignMechanism, message: Buffer) => hostInput(m.hostDigest === 'none' ? 'message' : m.hostDigest, message);

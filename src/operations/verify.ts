@@ -1,0 +1,67 @@
+import { randomBytes } from 'node:crypto';
+import pkcs11 from 'pkcs11js';
+import { MAX_SIGNATURE_BYTES } from '../engine/batch.js';
+import { rowOf, toPkcs11Mechanism } from '../engine/operation.js';
+import { chooseSignMechanism, type MechanismChoice } from '../pkcs11/mechanisms.js';
+import type { OperationKind } from './operation-kind.js';
+import { sign, signInput, signMechanism } from './sign.js';
+
+/** Inputs per token: signatures the token made before the run over fresh messages; every 8th is spoiled. */
+const ROWS = 64;
+const SPOILED_EVERY = 8;
+
+/**
+ * C_Verify with the token's public key over signatures the token made before the run. A share of them is spoiled
+ * on purpose: the token must reject those and accept the others; either wrong answer is a failure.
+ */
+export const verify: OperationKind = {
+  name: 'verify',
+  noun: 'verification',
+  nouns: 'verifications',
+  title: (alg) => `${alg.displayName} verification`,
+  algorithms: sign.algorithms,
+  mechanismChoices: sign.mechanismChoices,
+  keyUsage: 'sign',
+  prepare(ctx) {
+    const choice = (ctx.mechanismChoice ?? this.mechanismChoices(ctx.algorithm)[0]) as MechanismChoice;
+    const mechanism = chooseSignMechanism(
+      choice,
+      ctx.tokens.map((t) => ({ name: t.name, mechanisms: t.mechanisms })),
+    );
+    const expected: boolean[][] = [];
+    const tables = ctx.tokens.map((t) => {
+      const rows: Uint8Array[] = [];
+      const aux: Uint8Array[] = [];
+      const valid: boolean[] = [];
+      for (let i = 0; i < ROWS; i++) {
+        const data = signInput(mechanism, randomBytes(32));
+        ctx.lib.C_SignInit(t.session, toPkcs11Mechanism(signMechanism(mechanism)), t.keyPair!.privateKey);
+        const signature = Buffer.from(ctx.lib.C_Sign(t.session, data, Buffer.alloc(MAX_SIGNATURE_BYTES)));
+        const spoiled = i % SPOILED_EVERY === SPOILED_EVERY - 1;
+        if (spoiled) signature[signature.length >> 1]! ^= 0x01;
+        rows.push(data);
+        aux.push(signature);
+        valid.push(!spoiled);
+      }
+      expected.push(valid);
+      return { rows, aux };
+    });
+    return {
+      timed: {
+        name: 'verify',
+        call: 'verify',
+        mechanism: signMechanism(mechanism),
+        input: 'table',
+        key: { kind: 'token-object', cls: pkcs11.CKO_PUBLIC_KEY, label: ctx.keyLabel },
+        maxOutputBytes: 1,
+      },
+      tables,
+      check: expected,
+      hostPreparation: `${mechanism.hostDigest === 'none' ? '' : `${mechanism.hostDigest} on the host; `}${ROWS} signatures per token made before the run, 1 in ${SPOILED_EVERY} spoiled`,
+    };
+  },
+  check(data, token, _seed, sequence, output) {
+    const expected = (data as boolean[][])[token]!;
+    return output.length === 1 && (output[0] === 1) === expected[rowOf(sequence, expected.length)];
+  },
+};
