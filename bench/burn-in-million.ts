@@ -42,7 +42,7 @@ const run = JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8'));
 const c = run.configurations[0];
 console.log(`machine: ${process.arch}, node ${process.version}; burn-in of ${total} bp256 signatures on 2 embedded SoftHSM2 tokens, --verify ${verify}; exit ${status}`);
 console.log(
-  `time: ${((Date.now() - startMs) / 1000).toFixed(0)} s wall, ${c.durationS.toFixed(0)} s signing, ${c.throughputPerS.toFixed(0)} sig/s, ${c.signaturesOk} OK, ${c.signaturesFailed} failed`,
+  `time: ${((Date.now() - startMs) / 1000).toFixed(0)} s wall, ${c.durationS.toFixed(0)} s signing, ${c.throughputPerS.toFixed(0)} sig/s, ${c.operationsOk} OK, ${c.operationsFailed} failed`,
 );
 for (const s of samples) console.log(s);
 console.log(`100 %: peak RSS ${run.harness.peakRssMb} MB (process maxRSS, as in run.json)`);

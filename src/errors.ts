@@ -4,7 +4,7 @@ export const ExitCode = {
   internal: 1,
   usage: 2,
   setup: 3,
-  signaturesFailed: 4,
+  operationsFailed: 4,
   thresholdFailed: 5,
   interrupted: 130,
 } as const;

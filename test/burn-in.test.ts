@@ -40,8 +40,8 @@ describe('hsm-bench burn-in', () => {
     const c = run.configurations[0]!;
     const records = await recordsOf(dir);
     expect(records).toHaveLength(3000);
-    expect(c.signaturesOk).toBe(3000);
-    for (const t of c.perToken) expect(records.filter((x) => x.token === t.token)).toHaveLength(t.signaturesOk);
+    expect(c.operationsOk).toBe(3000);
+    for (const t of c.perToken) expect(records.filter((x) => x.token === t.token)).toHaveLength(t.operationsOk);
     expectContiguousSequences(records);
     expect(JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8'))).toMatchObject({ finished: true, progress: { signatures: 3000 } });
     expect(readdirSync(join(dir, 'charts'))).toContain('throughput-over-time.png');
@@ -62,7 +62,7 @@ describe('hsm-bench burn-in', () => {
     expect(report.stderr).toMatch(/is a partial run/);
     const partial = readRun(dir);
     expect(partial.interrupted).toBe(true);
-    expect(partial.configurations[0]!.signaturesOk + partial.configurations[0]!.signaturesFailed).toBe(before);
+    expect(partial.configurations[0]!.operationsOk + partial.configurations[0]!.operationsFailed).toBe(before);
     expect(readFileSync(join(dir, 'report.md'), 'utf8')).toMatch(/The run was interrupted: these results are partial\.[\s\S]*All \d+ signatures succeeded/);
     const resumed = runCli(['burn-in', '--resume', dir, '--json'], env);
     expect(resumed.status).toBe(0);
@@ -70,7 +70,7 @@ describe('hsm-bench burn-in', () => {
     const run: RunResult = JSON.parse(resumed.stdout);
     const records = await recordsOf(dir);
     expect(records).toHaveLength(100000);
-    expect(run.configurations[0]!.signaturesOk + run.configurations[0]!.signaturesFailed).toBe(100000);
+    expect(run.configurations[0]!.operationsOk + run.configurations[0]!.operationsFailed).toBe(100000);
     expect(run.burnIn!.segments).toHaveLength(2);
     expectContiguousSequences(records);
     const again = runCli(['burn-in', '--resume', dir], env);
@@ -86,7 +86,7 @@ describe('hsm-bench burn-in', () => {
     const dir = runDirOf(r);
     const run = readRun(dir);
     expect(run.interrupted).toBe(true);
-    expect(await recordsOf(dir)).toHaveLength(run.configurations[0]!.signaturesOk);
+    expect(await recordsOf(dir)).toHaveLength(run.configurations[0]!.operationsOk);
     expect(existsSync(join(dir, 'report.md'))).toBe(true);
     expect(JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8')).finished).toBe(false);
   });
@@ -112,15 +112,15 @@ describe('hsm-bench burn-in', () => {
     expect(r.status).toBe(4);
     const result = readRun(runDirOf(r));
     const [gone, stays] = ['gone', 'stays'].map((l) => result.configurations[0]!.perToken.find((t) => t.label === l)!);
-    expect(gone!.signaturesFailed).toBeGreaterThan(0);
+    expect(gone!.operationsFailed).toBeGreaterThan(0);
     expect(result.configurations[0]!.workerIssues.map((i) => [result.tokens[i.token]!.label, i.message])).toEqual([
       ['gone', expect.stringMatching(/^lost after failing for \d+\.\d s \(--give-up-after\)$/)],
     ]);
-    expect(stays!.signaturesFailed).toBe(0);
+    expect(stays!.operationsFailed).toBe(0);
     const records = await recordsOf(runDirOf(r));
     const lastOfStays = Math.max(...records.filter((x) => x.token === stays!.token).map((x) => x.startOffsetUs));
     expect(lastOfStays).toBeGreaterThan(3_000_000);
-    expect(records.filter((x) => x.token === gone!.token && x.status !== 'CKR_OK').length).toBe(gone!.signaturesFailed);
+    expect(records.filter((x) => x.token === gone!.token && x.status !== 'CKR_OK').length).toBe(gone!.operationsFailed);
     // Every output names the lost token by its slot, in words.
     const lost = new RegExp(`token slot ${gone!.slotId}: gone: lost after failing for`);
     expect(readFileSync(join(runDirOf(r), 'report.md'), 'utf8')).toMatch(lost);
@@ -143,7 +143,7 @@ describe('hsm-bench burn-in', () => {
     const c = readRun(runDirOf(r)).configurations[0]!;
     // --signatures counts successful signatures: the failed ones are signed again.
     expect(c.failuresByCkr).toEqual({ CKR_DEVICE_ERROR: 10 });
-    expect(c.signaturesOk).toBe(2000);
+    expect(c.operationsOk).toBe(2000);
     expect(c.workerIssues).toEqual([]);
     const records = await recordsOf(runDirOf(r));
     expect(records.filter((x) => x.status === 'CKR_DEVICE_ERROR').map((x) => x.sequence)).toEqual([199, 399, 599, 799, 999, 1199, 1399, 1599, 1799, 1999]);

@@ -40,7 +40,7 @@ describe('--help and flags', () => {
     const scale = runCli(['scale', '--help']);
     expect(scale.status).toBe(0);
     for (const heading of ['Measurement:', 'Output:', 'Tokens:', 'CI checks:', 'Examples:', 'Exit codes:']) expect(scale.stdout).toContain(heading);
-    expect(scale.stdout).toMatch(/--alg <alg>\s+\(required\)/);
+    expect(scale.stdout).toMatch(/--alg <alg>\s+algorithm \(required for sign\)/);
     expect(scale.stdout).toMatch(/--module <path>[\s\S]*env:\s+HSM_BENCH_MODULE/);
     expect(scale.stdout).toMatch(/--workspace <dir>[\s\S]*env:\s+HSM_BENCH_WORKSPACE/);
     const burnIn = runCli(['burn-in', '--help']);

@@ -117,7 +117,7 @@ describe.skipIf(!pico)(suiteTitle('hsm-bench on SmartCard-HSM tokens (pico-hsm t
       ['0', 'Virtual PCD 0 00 00', 'Pico-HSM (UserPIN)'],
     ]);
     const two = run.configurations[1]!;
-    expect(two.perToken.map((t) => [t.token, t.slotId, t.signaturesOk])).toEqual([
+    expect(two.perToken.map((t) => [t.token, t.slotId, t.operationsOk])).toEqual([
       [0, '4', 40],
       [1, '0', 40],
     ]);
@@ -139,7 +139,7 @@ describe.skipIf(!pico)(suiteTitle('hsm-bench on SmartCard-HSM tokens (pico-hsm t
     const c = readRun(dir).configurations[0]!;
     expect(c.workerIssues).toEqual([]);
     const [steady, back] = c.perToken;
-    expect(steady!.signaturesFailed).toBe(0);
+    expect(steady!.operationsFailed).toBe(0);
     expect(back!.stillFailingS).toBeNull();
     // Most of the 4 s it was out (the emulator takes a moment to die), and not the whole rest of the run.
     expect(back!.longestGapMs).toBeGreaterThan(1500);
@@ -181,11 +181,11 @@ describe.skipIf(!pico)(suiteTitle('hsm-bench on SmartCard-HSM tokens (pico-hsm t
     expect(resumed.status).toBe(0);
     const run = readRun(dir);
     const c = run.configurations[0]!;
-    expect(c.signaturesOk).toBe(1500);
+    expect(c.operationsOk).toBe(1500);
     const records = await recordsOf(dir, c.recordsFile);
-    expect(records).toHaveLength(c.signaturesOk + c.signaturesFailed);
+    expect(records).toHaveLength(c.operationsOk + c.operationsFailed);
     expectContiguous(records);
-    for (const t of c.perToken) expect(records.filter((x) => x.token === t.token && x.status === 'CKR_OK')).toHaveLength(t.signaturesOk);
+    for (const t of c.perToken) expect(records.filter((x) => x.token === t.token && x.status === 'CKR_OK')).toHaveLength(t.operationsOk);
     expect(run.burnIn!.segments).toHaveLength(2);
   });
 
@@ -228,8 +228,8 @@ describe.skipIf(!pico)(suiteTitle('hsm-bench on SmartCard-HSM tokens (pico-hsm t
     );
     expect(scale.status).toBe(0);
     const run = readRun(runDirOf(scale));
-    expect(run.configurations[0]!.perToken.map((t) => t.signaturesOk)).toEqual([20, 20]);
-    expect(run.configurations[0]!.signaturesVerified).toBe(40);
+    expect(run.configurations[0]!.perToken.map((t) => t.operationsOk)).toEqual([20, 20]);
+    expect(run.configurations[0]!.operationsVerified).toBe(40);
   });
 });
 
@@ -245,8 +245,8 @@ describe.skipIf(!p11kit)(suiteTitle('hsm-bench through p11-kit remoting (a new m
     expect(r.status).toBe(0);
     const run = readRun(runDirOf(r));
     expect(run.module.instances).toBe('per-load');
-    expect(run.configurations[1]!.perToken.map((t) => t.signaturesOk)).toEqual([100, 100]);
-    expect(run.configurations[1]!.signaturesVerified).toBe(200);
+    expect(run.configurations[1]!.perToken.map((t) => t.operationsOk)).toEqual([100, 100]);
+    expect(run.configurations[1]!.operationsVerified).toBe(200);
   });
 
   it('burn-in through p11-kit-client.so with two threads per token', () => {
@@ -282,7 +282,7 @@ describe.skipIf(!p11kit)(suiteTitle('hsm-bench through p11-kit remoting (a new m
     expect(scale.status).toBe(0);
     const run = readRun(runDirOf(scale));
     expect(run.tokens.map((t) => t.label).sort()).toEqual([...p11kit!.hostA, ...p11kit!.hostB].sort());
-    expect(run.configurations[0]!.perToken.every((t) => t.signaturesOk === 60)).toBe(true);
+    expect(run.configurations[0]!.perToken.every((t) => t.operationsOk === 60)).toBe(true);
     const burnIn = runCliViaProxy(['burn-in', '--module', p11kit!.proxyModule, '--alg', 'rsa2048', '--key-label', p11kit!.keys.rsa2048, '--tokens', '3', '--signatures', '300', '--out', out], pin());
     expect(burnIn.status).toBe(0);
     expect(burnIn.stdout).toMatch(/signatures performed: 300; failed: 0/);

@@ -49,10 +49,10 @@ describe('the two engines', () => {
       expect(run.harness.engine).toBe(engine);
       const dir = runDirOf(r);
       for (const c of run.configurations) {
-        expect(c.signaturesOk).toBe(300 * c.tokens);
-        expect(c.signaturesVerified).toBe(c.signaturesOk);
+        expect(c.operationsOk).toBe(300 * c.tokens);
+        expect(c.operationsVerified).toBe(c.operationsOk);
         const records = await recordsOf(dir, c.recordsFile);
-        expect(records).toHaveLength(c.signaturesOk);
+        expect(records).toHaveLength(c.operationsOk);
         expect(records.every((x) => x.status === 'CKR_OK' && x.verified === true)).toBe(true);
         expectInOrder(records);
         expect(c.setupS).toBeGreaterThanOrEqual(0);
@@ -66,14 +66,14 @@ describe('the two engines', () => {
     const r = runCli(['scale', '--alg', 'p256', '--tokens', '2', '--threads-per-token', '2', '--duration', '3s', '--verify-threads', '1', '--json', '--out', tempDir('engine-late')], env);
     expect(r.status).toBe(0);
     const c = (JSON.parse(r.stdout) as RunResult).configurations[0]!;
-    expect(c.signaturesVerifiedLate).toBeGreaterThan(0);
-    expect(c.signaturesVerified).toBe(c.signaturesOk);
+    expect(c.operationsVerifiedLate).toBeGreaterThan(0);
+    expect(c.operationsVerified).toBe(c.operationsOk);
     // The window is the signers': verification after it is not in the duration.
     expect(c.durationS).toBeLessThan(3.5);
     expect(c.verificationLagS).toBeGreaterThan(0);
     const dir = runDirOf(r);
     const records = await recordsOf(dir, c.recordsFile);
-    expect(records).toHaveLength(c.signaturesOk);
+    expect(records).toHaveLength(c.operationsOk);
     expect(records.every((x) => x.verified === true)).toBe(true);
     expectInOrder(records);
     expect(readdirSync(dir).filter((f) => f.startsWith('unverified'))).toEqual([]);
@@ -95,7 +95,7 @@ describe('stopping a native burn-in while a token is failing', () => {
       expect(r.status).toBe(130);
       const run = JSON.parse(readFileSync(join(runDirOf(r), 'run.json'), 'utf8')) as RunResult;
       expect(run.harness.engine).toBe('native');
-      expect(run.configurations[0]!.signaturesFailed).toBeGreaterThan(0);
+      expect(run.configurations[0]!.operationsFailed).toBeGreaterThan(0);
     }
   }, 120_000);
 });
@@ -139,9 +139,9 @@ describe('a token slow to give a session back', () => {
     expect(run.harness.engine).toBe('native');
     const c = run.configurations[0]!;
     const [good, bad] = [0, 1].map((i) => c.perToken.find((t) => run.tokens[t.token]!.label === `slowopen-${i}`)!);
-    expect(bad!.signaturesFailed).toBeGreaterThan(0);
+    expect(bad!.operationsFailed).toBeGreaterThan(0);
     expect(bad!.longestGapMs).toBeGreaterThan(1400);
-    expect(good!.signaturesFailed).toBe(0);
+    expect(good!.operationsFailed).toBe(0);
     expect(good!.longestGapMs).toBeLessThan(500);
     expect(c.maxEventLoopStallMs).toBeLessThan(500);
   }, 120_000);

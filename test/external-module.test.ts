@@ -71,7 +71,7 @@ describe('a user module (SoftHSM2 tokens made by softhsm2-util, keys by pkcs11-t
     expect(run.backend).toEqual({ kind: 'module' });
     expect(run.module).toMatchObject({ path: hsm.module, manufacturer: 'SoftHSM', libraryDescription: 'Implementation of PKCS11' });
     expect(run.tokens.map((t) => t.label)).toEqual(['lab-B', 'lab-A']);
-    expect(run.configurations.map((c) => c.signaturesVerified)).toEqual([30, 60]);
+    expect(run.configurations.map((c) => c.operationsVerified)).toEqual([30, 60]);
   });
 
   it('refuses to run on more tokens than are selected, saying how many were found', () => {
@@ -174,7 +174,7 @@ describe('a user module (SoftHSM2 tokens made by softhsm2-util, keys by pkcs11-t
 
     const run = runCli(['scale', '--alg', 'p256', '--key-label', 'lab-clone', '--tokens', '3', '--signatures-per-token', '20', '--json', '--out', out, ...sel], env);
     expect(run.status).toBe(0);
-    expect((JSON.parse(run.stdout) as RunResult).configurations[0]!.signaturesVerified).toBe(60);
+    expect((JSON.parse(run.stdout) as RunResult).configurations[0]!.operationsVerified).toBe(60);
 
     const refused = runCli(['keys', 'delete', '--label', 'lab-clone', ...sel], env);
     expect(refused.status).toBe(2);

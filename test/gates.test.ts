@@ -11,13 +11,13 @@ import { buildFaultyModule, ExternalSoftHsm, TEST_PIN } from './helpers/softhsm-
 const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
 const readRun = (dir: string): RunResult => JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
 
-const rep = (throughputPerS: number, p99: number, signaturesOk = 5000, durationS = 5): ConfigurationResult =>
+const rep = (throughputPerS: number, p99: number, operationsOk = 5000, durationS = 5): ConfigurationResult =>
   ({
     tokens: 2,
     threadsPerToken: 1,
-    signaturesOk,
-    signaturesFailed: 0,
-    signaturesVerified: signaturesOk,
+    operationsOk,
+    operationsFailed: 0,
+    operationsVerified: operationsOk,
     failuresByCkr: {},
     durationS,
     throughputPerS,
@@ -44,22 +44,22 @@ describe('repetitions', () => {
   });
 
   it('latency percentiles of fewer than 1000 signatures or a window under 2 s are marked thin', () => {
-    expect(lowConfidence({ signaturesOk: 200, durationS: 10 })).toEqual(['200 signatures (fewer than 1000)']);
-    expect(lowConfidence({ signaturesOk: 5000, durationS: 1.5 })).toEqual(['a window of 1.50 s (under 2 s)']);
-    expect(lowConfidence({ signaturesOk: 1000, durationS: 2 })).toEqual([]);
+    expect(lowConfidence({ operationsOk: 200, durationS: 10 })).toEqual(['200 signatures (fewer than 1000)']);
+    expect(lowConfidence({ operationsOk: 5000, durationS: 1.5 })).toEqual(['a window of 1.50 s (under 2 s)']);
+    expect(lowConfidence({ operationsOk: 1000, durationS: 2 })).toEqual([]);
   });
 });
 
 describe('failures in any repetition', () => {
   it('count in max-failures and in a comparison, not only the median repetition', () => {
     const base = readRun(join(FIXTURES, 'run-rsa2048'));
-    const failing = { ...rep(90, 9), signaturesFailed: 3 };
+    const failing = { ...rep(90, 9), operationsFailed: 3 };
     const c = combineRepetitions([rep(100, 9), rep(110, 8), failing]);
-    expect(c.signaturesFailed).toBe(0);
+    expect(c.operationsFailed).toBe(0);
     const run: RunResult = { ...base, configurations: [{ ...c, tokens: 1 }] };
     expect(evaluateThresholds(run, { maxFailures: 0 })).toEqual([expect.objectContaining({ name: 'max-failures', measured: '3', outcome: 'fail' })]);
     // A baseline with some failures: the candidate regresses when its failure rate is worse beyond the limit.
-    const withFailures = (n: number): RunResult => ({ ...base, configurations: base.configurations.map((x) => ({ ...x, signaturesFailed: n })) });
+    const withFailures = (n: number): RunResult => ({ ...base, configurations: base.configurations.map((x) => ({ ...x, operationsFailed: n })) });
     const cmp = compareRuns(withFailures(1), withFailures(10_000), 10, false);
     expect(cmp.regressed).toBe(true);
     expect(cmp.rows[0]!.regressions.some((r) => /failures \(failure rate/.test(r))).toBe(true);

@@ -33,7 +33,7 @@ describe('resuming a burn-in', () => {
     const [a, b] = await Promise.all([runCliAsync(['burn-in', '--resume', dir], env), runCliAsync(['burn-in', '--resume', dir], env)]);
     expect([a!.status, b!.status].sort()).toEqual([0, 3]);
     expect((a!.status === 3 ? a! : b!).stderr).toMatch(/the burn-in .* is in use by another hsm-bench \(process \d+\)/);
-    expect(readRun(dir).configurations[0]!.signaturesOk).toBe(40000);
+    expect(readRun(dir).configurations[0]!.operationsOk).toBe(40000);
   });
 
   it('a PIN refused on resume is kept in the checkpoint and not presented by the next resume', async () => {

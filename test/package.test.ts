@@ -30,7 +30,7 @@ describe('the npm package', () => {
     expect(r.stderr).not.toMatch(/ERR_MODULE_NOT_FOUND|Error:/);
     expect(r.status).toBe(0);
     const run = JSON.parse(r.stdout) as RunResult;
-    expect(run.configurations[0]!.signaturesOk).toBe(50);
+    expect(run.configurations[0]!.operationsOk).toBe(50);
     expect(run.harness.engine).toBe('native');
   }, 300_000);
 });

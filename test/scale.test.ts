@@ -73,13 +73,13 @@ describe('hsm-bench scale on embedded SoftHSM2 tokens', () => {
 
   it('signs, verifies and counts every RSA signature of every configuration', () => {
     expect(rsa.run.mechanism.name).toBe('CKM_SHA256_RSA_PKCS');
-    expect(rsa.run.configurations.map((c) => [c.tokens, c.signaturesOk, c.signaturesFailed, c.signaturesVerified])).toEqual([
+    expect(rsa.run.configurations.map((c) => [c.tokens, c.operationsOk, c.operationsFailed, c.operationsVerified])).toEqual([
       [1, 150, 0, 150],
       [2, 300, 0, 300],
     ]);
     const two = rsa.run.configurations[1]!;
-    expect(two.perToken.map((t) => t.signaturesOk)).toEqual([150, 150]);
-    expect(two.throughputPerS).toBeCloseTo(two.signaturesOk / two.durationS, 0);
+    expect(two.perToken.map((t) => t.operationsOk)).toEqual([150, 150]);
+    expect(two.throughputPerS).toBeCloseTo(two.operationsOk / two.durationS, 0);
     expect(two.latencyMs!.p50).toBeGreaterThan(0);
     expect(two.latencyMs!.p99).toBeGreaterThanOrEqual(two.latencyMs!.p50);
     expect(rsa.run.configurations[0]!.efficiency).toBe(1);
@@ -88,12 +88,12 @@ describe('hsm-bench scale on embedded SoftHSM2 tokens', () => {
   it('writes one record per signature, and the records agree with run.json', async () => {
     for (const c of rsa.run.configurations) {
       const records = await recordsOf(rsa.dir, c.recordsFile);
-      expect(records).toHaveLength(c.signaturesOk + c.signaturesFailed);
-      expect(records.filter((r) => r.status === 'CKR_OK' && r.verified === true)).toHaveLength(c.signaturesOk);
+      expect(records).toHaveLength(c.operationsOk + c.operationsFailed);
+      expect(records.filter((r) => r.status === 'CKR_OK' && r.verified === true)).toHaveLength(c.operationsOk);
       expect(new Set(records.map((r) => r.configuration))).toEqual(new Set([c.tokens]));
       for (const t of c.perToken) {
         const own = records.filter((r) => r.token === t.token).map((r) => r.sequence);
-        expect(own).toEqual(Array.from({ length: t.signaturesOk }, (_, i) => i));
+        expect(own).toEqual(Array.from({ length: t.operationsOk }, (_, i) => i));
       }
     }
   });
@@ -116,8 +116,8 @@ describe('hsm-bench scale on embedded SoftHSM2 tokens', () => {
         .map((c) => c.trim())
         .filter(Boolean);
       const c = rsa.run.configurations[i]!;
-      expect(cells.slice(0, 4)).toEqual([`${c.tokens} token${c.tokens > 1 ? 's' : ''} × RSA-2048`, String(c.signaturesOk), c.durationS.toFixed(2), c.throughputPerS.toFixed(1)]);
-      expect(cells[7]).toBe(String(c.signaturesFailed));
+      expect(cells.slice(0, 4)).toEqual([`${c.tokens} token${c.tokens > 1 ? 's' : ''} × RSA-2048`, String(c.operationsOk), c.durationS.toFixed(2), c.throughputPerS.toFixed(1)]);
+      expect(cells[7]).toBe(String(c.operationsFailed));
       expect(cells[8]).toBe(c.efficiency!.toFixed(2));
     });
   });
@@ -127,7 +127,7 @@ describe('hsm-bench scale on embedded SoftHSM2 tokens', () => {
     expect(r.status).toBe(0);
     const run: RunResult = JSON.parse(r.stdout);
     expect(run.mechanism).toEqual({ name: 'CKM_ECDSA', hostDigest: 'sha256' });
-    expect(run.configurations.map((c) => [c.signaturesOk, c.signaturesVerified, c.signaturesFailed])).toEqual([
+    expect(run.configurations.map((c) => [c.operationsOk, c.operationsVerified, c.operationsFailed])).toEqual([
       [100, 100, 0],
       [200, 200, 0],
     ]);
@@ -139,8 +139,8 @@ describe('hsm-bench scale on embedded SoftHSM2 tokens', () => {
     const run: RunResult = JSON.parse(r.stdout);
     expect(run.mechanism.name).toBe('CKM_SHA256_RSA_PKCS_PSS');
     expect(run.plan.verify).toMatchObject({ mode: 'sample', every: 10 });
-    expect(run.configurations[0]!.signaturesVerified).toBe(10);
-    expect(run.configurations[0]!.signaturesOk).toBe(100);
+    expect(run.configurations[0]!.operationsVerified).toBe(10);
+    expect(run.configurations[0]!.operationsOk).toBe(100);
   });
 
   it('stops a configuration after --duration: no signature starts after it', async () => {
@@ -148,8 +148,8 @@ describe('hsm-bench scale on embedded SoftHSM2 tokens', () => {
     expect(r.status).toBe(0);
     const dir = runDirOf(r);
     const c = readRun(dir).configurations[0]!;
-    expect(c.signaturesOk).toBeGreaterThan(0);
-    expect(c.signaturesVerified).toBe(0);
+    expect(c.operationsOk).toBeGreaterThan(0);
+    expect(c.operationsVerified).toBe(0);
     const records = await recordsOf(dir, c.recordsFile);
     expect(Math.max(...records.map((x) => x.startOffsetUs))).toBeLessThan(400_000);
     // The window ends with the last signature, which may end a little before the deadline on a busy machine.
@@ -164,7 +164,7 @@ describe('hsm-bench scale on embedded SoftHSM2 tokens', () => {
     expect(run.interrupted).toBe(true);
     expect(run.configurations.length).toBeGreaterThanOrEqual(1);
     const records = await recordsOf(runDirOf(r), run.configurations[0]!.recordsFile);
-    expect(records).toHaveLength(run.configurations[0]!.signaturesOk);
+    expect(records).toHaveLength(run.configurations[0]!.operationsOk);
   });
 
   it('two quick SIGINTs still end with exit 130 and consistent files, never a crash', async () => {
@@ -184,7 +184,7 @@ describe('hsm-bench scale on embedded SoftHSM2 tokens', () => {
       const run = readRun(runDirOf(r));
       expect(run.interrupted).toBe(true);
       const c = run.configurations[0]!;
-      expect(await recordsOf(runDirOf(r), c.recordsFile)).toHaveLength(c.signaturesOk + c.signaturesFailed);
+      expect(await recordsOf(runDirOf(r), c.recordsFile)).toHaveLength(c.operationsOk + c.operationsFailed);
     }
   });
 });

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { upgradeRunJson } from '../src/result/run-upgrade.js';
 import { schemaProblems, type SchemaName } from '../src/result/schemas.js';
 import { runCli, runDirOf, tempDir } from './helpers/cli.js';
 
@@ -38,7 +39,11 @@ describe('JSON Schemas (schemas/)', () => {
     const run = runCli(['run', '--config', lab, '--json'], env);
     expect(run.status).toBe(0);
     expectValid('lab-run', JSON.parse(run.stdout));
-    for (const f of ['run-rsa2048', 'run-bp256']) expectValid('run', JSON.parse(readFileSync(join(FIXTURES, f, 'run.json'), 'utf8')));
+    expectValid('run', JSON.parse(readFileSync(join(FIXTURES, 'run-rsa2048', 'run.json'), 'utf8')));
+    // A run of schema version 2 (before operations), as hsm-bench reads it: renamed to version 3.
+    const older = JSON.parse(readFileSync(join(FIXTURES, 'run-bp256', 'run.json'), 'utf8'));
+    expect(older.schemaVersion).toBe(2);
+    expectValid('run', upgradeRunJson(older));
     expectValid('lab', JSON.parse(readFileSync(join(FIXTURES, 'lab-example.json'), 'utf8')));
   }, 120_000);
 

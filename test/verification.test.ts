@@ -10,7 +10,9 @@ import { algorithmById } from '../src/pkcs11/algorithms.js';
 import { listTokens } from '../src/pkcs11/discovery.js';
 import { PinGuard } from '../src/pkcs11/pin-guard.js';
 import { findKeyPair } from '../src/pkcs11/keys.js';
-import { chooseSignMechanism, signInput, toPkcs11Mechanism, type MechanismChoice } from '../src/pkcs11/mechanisms.js';
+import { chooseSignMechanism, type MechanismChoice } from '../src/pkcs11/mechanisms.js';
+import { toPkcs11Mechanism } from '../src/engine/operation.js';
+import { signInput, signMechanism } from '../src/operations/sign.js';
 import { Pkcs11Module } from '../src/pkcs11/module.js';
 import { login, openSession } from '../src/pkcs11/session.js';
 import { readRecords, RecordsCsvWriter, type SignatureRecord } from '../src/record/records-csv.js';
@@ -30,7 +32,7 @@ let session: Buffer;
 
 beforeAll(() => {
   let backend;
-  for (const [alg] of cases) backend = prepareEmbedded(workspace, 1, algorithmById(alg), `k-${alg}`, () => {});
+  for (const [alg] of cases) backend = prepareEmbedded(workspace, 1, { alg: algorithmById(alg), label: `k-${alg}`, usage: 'sign' }, () => {});
   mod = Pkcs11Module.open(backend!.modulePath);
   const token = listTokens(mod.lib)[0]!;
   session = openSession(mod.lib, token);
@@ -51,7 +53,7 @@ describe('host verification against the public key read from a real token', () =
       const mechanism = chooseSignMechanism(choice, [{ name: 'test', mechanisms: mod.lib.C_GetMechanismList(token.slot) }]);
       const seed = Buffer.alloc(24, 7);
       const sign = (sequence: number) => {
-        mod.lib.C_SignInit(session, toPkcs11Mechanism(mechanism), key.privateKey);
+        mod.lib.C_SignInit(session, toPkcs11Mechanism(signMechanism(mechanism)), key.privateKey);
         return Buffer.from(mod.lib.C_Sign(session, signInput(mechanism, messageFor(seed, sequence)), Buffer.alloc(512)));
       };
       const good = sign(0);
@@ -65,11 +67,11 @@ describe('host verification against the public key read from a real token', () =
       const writer = new RecordsCsvWriter(path);
       const stats = new ConfigurationStats(1);
       const taken = batch.take(3);
-      verifyBatch(taken, { publicKeys: [publicKeyFromAttributes(key.publicKey)], mechanism, messageSeeds: [seed], workerTokens: [0] });
+      verifyBatch(taken, { operation: 'sign', data: { publicKeys: [publicKeyFromAttributes(key.publicKey)], mechanism }, messageSeeds: [seed], workerTokens: [0] });
       new ConfigurationRecorder(1, [{ token: 0, thread: 0, messageSeed: seed }], writer, stats).add(taken);
       writer.close();
-      expect(stats.signaturesOk).toBe(1);
-      expect(stats.signaturesVerified).toBe(3);
+      expect(stats.operationsOk).toBe(1);
+      expect(stats.operationsVerified).toBe(3);
       expect(Object.fromEntries(stats.failuresByStatus)).toEqual({ [VERIFY_FAILED]: 2 });
       const records: SignatureRecord[] = [];
       for await (const r of readRecords(path)) records.push(r);

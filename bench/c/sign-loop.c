@@ -135,6 +135,6 @@ int main(int argc, char **argv) {
   double seconds = now_s() - start;
   for (int t = 0; t < tokens; t++) p11->C_CloseSession(login_sessions[t]);
   p11->C_Finalize(NULL);
-  printf("{\"signaturesOk\":%ld,\"durationS\":%.6f,\"throughputPerS\":%.2f}\n", ok, seconds, ok / seconds);
+  printf("{\"operationsOk\":%ld,\"durationS\":%.6f,\"throughputPerS\":%.2f}\n", ok, seconds, ok / seconds);
   return 0;
 }

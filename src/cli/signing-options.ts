@@ -31,7 +31,7 @@ Exit codes:
   ${ExitCode.ok}  everything passed (an inconclusive check does not fail)
   ${ExitCode.usage}  bad input (a flag, a file): nothing was signed
   ${ExitCode.setup}  set-up failed (module, tokens, PIN, keys, a file that cannot be written)
-  ${ExitCode.signaturesFailed}  signatures failed or a worker stopped
+  ${ExitCode.operationsFailed}  signatures failed or a worker stopped
   ${ExitCode.thresholdFailed}  a threshold or the baseline failed
   ${ExitCode.interrupted}  interrupted (Ctrl-C): results are partial
   (${ExitCode.internal}  a bug: run again with HSM_BENCH_DEBUG=1 and report the stack trace)`;

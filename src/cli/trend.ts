@@ -40,7 +40,7 @@ export function trendCommand(): Command {
         new Progress().log(`warning: ${(error as Error).message}`);
       }
       if (o.json) {
-        process.stdout.write(JSON.stringify({ schemaVersion: 1, algorithm: algorithms[0], points }, null, 2) + '\n');
+        process.stdout.write(JSON.stringify({ schemaVersion: 2, algorithm: algorithms[0], points }, null, 2) + '\n');
       } else {
         const rows = points.map((p) => {
           const range = p.throughputMin !== p.throughputMax ? ` (${fixed(p.throughputMin, 1)}–${fixed(p.throughputMax, 1)})` : '';
@@ -50,7 +50,7 @@ export function trendCommand(): Command {
             p.tokens,
             `${fixed(p.throughputPerS, 1)}${range}`,
             fixed(p.p99Ms, 2),
-            p.signaturesFailed,
+            p.operationsFailed,
             p.module,
             p.firmware,
           ];

@@ -84,7 +84,7 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
     const startOffsetBaseUs = stats.windowEndUs;
     const segments = [...(checkpoint?.segments ?? []), { startedAt: now.toISOString(), startOffsetS: startOffsetBaseUs / 1e6 }];
     // --signatures counts successful signatures: those on disk are taken off the total.
-    const remainingTotal = plan.stop.kind === 'total' ? Math.max(0, plan.stop.signatures - stats.signaturesOk) : null;
+    const remainingTotal = plan.stop.kind === 'total' ? Math.max(0, plan.stop.signatures - stats.operationsOk) : null;
     const signedNs = BigInt(Math.round(startOffsetBaseUs)) * 1000n;
     const remainingNs = plan.stop.kind === 'duration' ? (plan.stop.durationNs > signedNs ? plan.stop.durationNs - signedNs : 0n) : null;
 
@@ -109,7 +109,7 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
             tokens: setup.tokens.map(tokenIdentity),
             pinRefused: setup.pinGuard.refusedTokens(),
             segments,
-            progress: { signatures: stats.signaturesOk + stats.signaturesFailed, signaturesOk: stats.signaturesOk, signaturesFailed: stats.signaturesFailed, signingS: stats.windowEndUs / 1e6 },
+            progress: { signatures: stats.operationsOk + stats.operationsFailed, signaturesOk: stats.operationsOk, signaturesFailed: stats.operationsFailed, signingS: stats.windowEndUs / 1e6 },
             updatedAt: new Date().toISOString(),
             finished,
           } satisfies Checkpoint,
@@ -133,7 +133,7 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
       }
     }, CHECKPOINT_MS);
     const segmentStartMs = Date.now();
-    let last = { atMs: segmentStartMs, ok: stats.signaturesOk };
+    let last = { atMs: segmentStartMs, ok: stats.operationsOk };
     const target = plan.stop.kind === 'total' ? plan.stop.signatures : null;
     ui.log(
       `burn-in ${runId}: ${plural(tokenCount, 'token')}, ${target !== null ? `${target} successful signatures` : `${hms(plan.stop.kind === 'duration' ? durationMs(plan.stop.durationNs) / 1000 : 0)}`}; records in ${join(dir, RECORDS_FILE)}`,
@@ -144,12 +144,12 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
     const showProgress = () => {
       const nowMs = Date.now();
       const signingS = stats.windowEndUs / 1e6;
-      const averagePerS = signingS > 0 ? stats.signaturesOk / signingS : 0;
-      const currentPerS = nowMs > last.atMs ? ((stats.signaturesOk - last.ok) * 1000) / (nowMs - last.atMs) : 0;
-      if (nowMs - last.atMs >= 1000) last = { atMs: nowMs, ok: stats.signaturesOk };
-      const eta = target !== null && averagePerS > 0 ? `, ETA ${hms(Math.max(0, target - stats.signaturesOk) / averagePerS)}` : '';
+      const averagePerS = signingS > 0 ? stats.operationsOk / signingS : 0;
+      const currentPerS = nowMs > last.atMs ? ((stats.operationsOk - last.ok) * 1000) / (nowMs - last.atMs) : 0;
+      if (nowMs - last.atMs >= 1000) last = { atMs: nowMs, ok: stats.operationsOk };
+      const eta = target !== null && averagePerS > 0 ? `, ETA ${hms(Math.max(0, target - stats.operationsOk) / averagePerS)}` : '';
       ui.progress(
-        `elapsed ${hms((nowMs - segmentStartMs) / 1000 + startOffsetBaseUs / 1e6)}, ${stats.signaturesOk}${target !== null ? ` / ${target}` : ''} signatures OK, ${currentPerS.toFixed(1)}/s now, ${averagePerS.toFixed(1)}/s average, ${stats.signaturesFailed} failed${eta}`,
+        `elapsed ${hms((nowMs - segmentStartMs) / 1000 + startOffsetBaseUs / 1e6)}, ${stats.operationsOk}${target !== null ? ` / ${target}` : ''} signatures OK, ${currentPerS.toFixed(1)}/s now, ${averagePerS.toFixed(1)}/s average, ${stats.operationsFailed} failed${eta}`,
       );
     };
     const progressTimer = setInterval(showProgress, 1000);

@@ -26,7 +26,7 @@ export interface RunPlan {
   /** The operation measured (--op), by name: src/operations/registry.ts. */
   operation: string;
   algorithm: Algorithm;
-  /** --mechanism, checked against the operation's choices; undefined for its default. */
+  /** --mechanism, checked against the operation's choices, or the operation's first choice. */
   mechanismChoice: string | undefined;
   tokenCounts: number[];
   stop: StopRule;
@@ -161,7 +161,7 @@ export function scalePlan(o: ScaleOptions): RunPlan {
   if (!op.algorithms.includes(algorithm.id)) throw usageError(`--op ${op.name} does not take --alg ${algorithm.id}`, `use one of: ${op.algorithms.join(', ')}`);
   const mechanisms = op.mechanismChoices(algorithm);
   if (o.mechanism !== undefined && !mechanisms.includes(o.mechanism)) {
-    throw usageError(`mechanism '${o.mechanism}' does not apply to --op ${op.name} with ${algorithm.displayName}`, `use one of: ${mechanisms.join(', ')}`);
+    throw usageError(`mechanism '${o.mechanism}' does not apply to ${op.name === 'sign' ? algorithm.displayName : `--op ${op.name} with ${algorithm.displayName}`}`, `use one of: ${mechanisms.join(', ')}`);
   }
   if (o.out.trim() === '') throw usageError('--out is empty', 'give the folder the run directory goes under, e.g. --out reports');
   if (o.signaturesPerToken !== undefined && o.duration !== undefined) {
@@ -170,7 +170,7 @@ export function scalePlan(o: ScaleOptions): RunPlan {
   const plan: RunPlan = {
     operation: op.name,
     algorithm,
-    mechanismChoice: o.mechanism,
+    mechanismChoice: o.mechanism ?? mechanisms[0],
     tokenCounts: parseTokenCounts(o.tokens),
     stop:
       o.duration !== undefined

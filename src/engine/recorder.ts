@@ -38,7 +38,7 @@ export class ConfigurationRecorder {
         status: statusOf(batch.status[i]!),
         verified: check === VERIFIED_OK ? true : check === VERIFIED_BAD ? false : null,
       };
-      if (record.verified !== null) this.stats.signaturesVerified++;
+      if (record.verified !== null) this.stats.operationsVerified++;
       this.writer.write(record);
       this.stats.add(w.token, record.startOffsetUs, record.latencyUs, failureOf(record));
     }

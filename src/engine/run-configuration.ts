@@ -260,6 +260,6 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     verificationLagS,
     maxEventLoopStallMs: stalls.max / 1e6,
     setupS,
-    signaturesVerifiedLate: spill?.signaturesKept ?? 0,
+    operationsVerifiedLate: spill?.signaturesKept ?? 0,
   };
 }

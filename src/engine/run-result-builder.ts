@@ -40,10 +40,10 @@ export const tokenIdentity = (t: TokenRef): TokenIdentity => ({
 /** The plan as run.json records it (and as a baseline is compared with, before a run starts). */
 export const planOf = (plan: RunPlan): RunResult['plan'] => ({
   tokenCounts: plan.tokenCounts,
-  signaturesPerToken: plan.stop.kind === 'signatures' ? plan.stop.perToken : null,
-  totalSignatures: plan.stop.kind === 'total' ? plan.stop.signatures : null,
+  operationsPerToken: plan.stop.kind === 'signatures' ? plan.stop.perToken : null,
+  totalOperations: plan.stop.kind === 'total' ? plan.stop.signatures : null,
   durationS: plan.stop.kind === 'duration' ? durationMs(plan.stop.durationNs) / 1000 : null,
-  warmupSignaturesPerToken: plan.warmupPerToken,
+  warmupOperationsPerToken: plan.warmupPerToken,
   threadsPerToken: plan.threadsPerToken,
   ...(plan.repeat > 1 ? { repeat: plan.repeat } : {}),
   verify: plan.verify,

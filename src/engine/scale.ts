@@ -77,7 +77,7 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunUi, r
         ui.progressDone();
         const c = summarizeConfiguration(run, setup.tokens.slice(0, tokenCount), plan.threadsPerToken);
         measured.set(tokenCount, [...(measured.get(tokenCount) ?? []), c]);
-        ui.log(`${label}: ${c.signaturesOk} signatures OK, ${c.signaturesFailed} failed, ${c.throughputPerS.toFixed(1)}/s`);
+        ui.log(`${label}: ${c.operationsOk} signatures OK, ${c.operationsFailed} failed, ${c.throughputPerS.toFixed(1)}/s`);
         // Written after every configuration, so that a later failure or interruption loses nothing measured.
         writeRunJson(dir, result(false));
       }

@@ -11,11 +11,11 @@ import { plural } from './plural.js';
  */
 export function burnInVerdict(r: RunResult, judged: JudgedRun | undefined): string {
   const c = r.configurations[0]!;
-  const failed = `${plural(c.signaturesFailed, 'signature')} failed${c.workerIssues.length > 0 ? `, ${plural(c.workerIssues.length, 'signer')} stopped (see the state of each token)` : ''}`;
+  const failed = `${plural(c.operationsFailed, 'signature')} failed${c.workerIssues.length > 0 ? `, ${plural(c.workerIssues.length, 'signer')} stopped (see the state of each token)` : ''}`;
   return {
     [ExitCode.interrupted]: 'INTERRUPTED: partial results (resume with --resume)',
-    [ExitCode.thresholdFailed]: `FAILED: a threshold or the baseline check failed (see the checks)${c.signaturesFailed > 0 ? `; ${failed}` : ''}`,
-    [ExitCode.signaturesFailed]: `FAILED: ${failed}`,
+    [ExitCode.thresholdFailed]: `FAILED: a threshold or the baseline check failed (see the checks)${c.operationsFailed > 0 ? `; ${failed}` : ''}`,
+    [ExitCode.operationsFailed]: `FAILED: ${failed}`,
     [ExitCode.ok]: 'PASSED: no signature failed',
   }[exitCodeFor([judged ?? { name: '', result: r, thresholds: [] }]) as number]!;
 }
@@ -30,8 +30,8 @@ export function burnInTokenTable(c: ConfigurationResult): { head: string[]; rows
       t.slotId,
       t.label,
       t.serial,
-      t.signaturesOk,
-      t.signaturesFailed,
+      t.operationsOk,
+      t.operationsFailed,
       fixed(t.throughputPerS, 2),
       fixed(t.latencyMs?.p50, 2),
       fixed(t.latencyMs?.p99, 2),
@@ -46,7 +46,7 @@ export function burnInTokenTable(c: ConfigurationResult): { head: string[]; rows
 /** The seed's burn-in summary (start, stop, elapsed, tests performed, tests failed) with what it lacked. */
 export function renderBurnInSummary(r: RunResult, judged: JudgedRun): string {
   const c = r.configurations[0]!;
-  const performed = c.signaturesOk + c.signaturesFailed;
+  const performed = c.operationsOk + c.operationsFailed;
   const { head, rows } = burnInTokenTable(c);
   const failures = Object.entries(c.failuresByCkr);
   return (
@@ -56,7 +56,7 @@ export function renderBurnInSummary(r: RunResult, judged: JudgedRun): string {
       `tokens:  ${tokenLine(r)}`,
       `plan:    ${planLine(r)}`,
       `started ${r.startedAt}, stopped ${r.finishedAt}; signing time ${fixed(c.durationS, 1)} s${(r.burnIn?.segments.length ?? 1) > 1 ? ` over ${r.burnIn!.segments.length} segments (resumed)` : ''}`,
-      `signatures performed: ${performed}; failed: ${c.signaturesFailed}; verified on the host: ${c.signaturesVerified}; throughput ${fixed(c.throughputPerS, 2)}/s`,
+      `signatures performed: ${performed}; failed: ${c.operationsFailed}; verified on the host: ${c.operationsVerified}; throughput ${fixed(c.throughputPerS, 2)}/s`,
       `latency (ms): p50 ${fixed(c.latencyMs?.p50, 2)}, p90 ${fixed(c.latencyMs?.p90, 2)}, p99 ${fixed(c.latencyMs?.p99, 2)}, max ${fixed(c.latencyMs?.max, 2)}`,
       ...(failures.length > 0 ? [`failures by status: ${failures.map(([k, n]) => `${k} ×${n}`).join(', ')}`] : []),
       fitTable(head, rows),

@@ -13,14 +13,14 @@ export function backendLine(r: RunResult): string {
 export function planLine(r: RunResult): string {
   const p = r.plan;
   const stop =
-    p.signaturesPerToken !== null
-      ? `${p.signaturesPerToken} signatures per token`
-      : p.totalSignatures !== null && p.totalSignatures !== undefined
-        ? `${p.totalSignatures} signatures in all`
+    p.operationsPerToken !== null
+      ? `${p.operationsPerToken} signatures per token`
+      : p.totalOperations !== null && p.totalOperations !== undefined
+        ? `${p.totalOperations} signatures in all`
         : `${p.durationS} s${r.command === 'burn-in' ? '' : ' per configuration'}`;
   const verify = p.verify.mode === 'all' ? 'every signature verified on the host' : p.verify.mode === 'none' ? 'no host verification' : `every ${p.verify.every}th signature verified on the host`;
   const repeat = (p.repeat ?? 1) > 1 ? `, each configuration ${p.repeat} times (interleaved)` : '';
-  return `${stop}, ${p.warmupSignaturesPerToken} warm-up, ${plural(p.threadsPerToken, 'thread')} per token, ${verify}${repeat}`;
+  return `${stop}, ${p.warmupOperationsPerToken} warm-up, ${plural(p.threadsPerToken, 'thread')} per token, ${verify}${repeat}`;
 }
 
 /** The run's tokens on one line: each one when there are a few, else the count, the first and last, the models and the slots. */

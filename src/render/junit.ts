@@ -1,7 +1,7 @@
 import { create } from 'xmlbuilder2';
 import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
 import { configurationName, workerIssueText } from './describe-run.js';
-import { failuresOf, signaturesMadeOf } from '../stats/repetitions.js';
+import { failuresOf, operationsMadeOf } from '../stats/repetitions.js';
 import type { JudgedRun } from '../verdict/verdict.js';
 
 /**
@@ -28,7 +28,7 @@ function checksOf(run: JudgedRun): Check[] {
     const problems = [
       ...(failed > 0
         ? [
-            `${failed} of ${signaturesMadeOf(c)} signatures failed${
+            `${failed} of ${operationsMadeOf(c)} signatures failed${
               c.repetitions
                 ? ' over the repetitions'
                 : `: ${Object.entries(c.failuresByCkr)
@@ -44,7 +44,7 @@ function checksOf(run: JudgedRun): Check[] {
       timeS: c.durationS,
       outcome: problems.length > 0 ? 'fail' : 'pass',
       message: problems.length > 0 ? problems.join('; ') : undefined,
-      measured: `${c.signaturesOk} OK, ${c.signaturesFailed} failed, ${c.throughputPerS.toFixed(1)} sig/s with ${configurationName(c)}`,
+      measured: `${c.operationsOk} OK, ${c.operationsFailed} failed, ${c.throughputPerS.toFixed(1)} sig/s with ${configurationName(c)}`,
       expected: 'no failed signature, no worker stopped',
     };
   });

@@ -23,7 +23,7 @@ export function transportPairs(runs: JudgedRun[]): [JudgedRun, JudgedRun][] {
 
 const VERDICT_WORDS: Record<number, string> = {
   [ExitCode.ok]: 'passed',
-  [ExitCode.signaturesFailed]: 'signatures failed',
+  [ExitCode.operationsFailed]: 'signatures failed',
   [ExitCode.thresholdFailed]: 'FAILED',
   [ExitCode.interrupted]: 'interrupted',
 };

@@ -1,7 +1,7 @@
 import type { ConfigurationResult, RunResult } from '../result/run-result.js';
 import { burnInTokenTable, burnInVerdict } from './burn-in-summary.js';
 import { scaleTable } from './table-model.js';
-import { failuresOf, signaturesMadeOf } from '../stats/repetitions.js';
+import { failuresOf, operationsMadeOf } from '../stats/repetitions.js';
 import { hms } from './hms.js';
 import { backendLine, configurationName, fixed, lowConfidenceLines, planLine, workerIssueText } from './describe-run.js';
 
@@ -73,7 +73,7 @@ export function conclusions(r: RunResult): string[] {
   // A token that stopped (lost, PIN refused) is said as such, not ranked as the slowest.
   const stopped = new Set(last.workerIssues.map((i) => i.token));
   for (const i of last.workerIssues) lines.push(`${sentence(workerIssueText(r, i))}.`);
-  const signing = last.perToken.filter((t) => !stopped.has(t.token) && t.signaturesOk > 0);
+  const signing = last.perToken.filter((t) => !stopped.has(t.token) && t.operationsOk > 0);
   if (signing.length > 1) {
     const sorted = [...signing].sort((a, b) => a.throughputPerS - b.throughputPerS);
     const slow = sorted[0]!;
@@ -85,10 +85,10 @@ export function conclusions(r: RunResult): string[] {
   }
   // Every repetition's signatures, not only the reported ones'.
   const failed = r.configurations.reduce((n, c) => n + failuresOf(c), 0);
-  const total = r.configurations.reduce((n, c) => n + signaturesMadeOf(c), 0);
+  const total = r.configurations.reduce((n, c) => n + operationsMadeOf(c), 0);
   if (r.interrupted) lines.push('The run was interrupted: these results are partial.');
   lines.push(total === 0 ? 'No signature was made.' : failed === 0 ? `All ${total} signatures succeeded.` : `${failed} of ${total} signatures failed (see Failures).`);
-  const verified = r.configurations.reduce((n, c) => n + (c.repetitions ?? [c]).reduce((m, x) => m + (x.signaturesVerified ?? 0), 0), 0);
+  const verified = r.configurations.reduce((n, c) => n + (c.repetitions ?? [c]).reduce((m, x) => m + (x.operationsVerified ?? 0), 0), 0);
   lines.push(
     r.plan.verify.mode === 'none'
       ? 'Signatures were not verified on the host (--verify none).'
@@ -110,9 +110,9 @@ export function conclusions(r: RunResult): string[] {
   if (load !== undefined && load >= r.host.cpuCount / 2) lines.push(`The host was busy before signing (load average ${load} on ${r.host.cpuCount} cores): other work shared the CPU with the run.`);
   lines.push(...lowConfidenceLines(r).map((l) => `${sentence(l)}.`));
   for (const c of r.configurations) {
-    if (!c.signaturesVerifiedLate) continue;
+    if (!c.operationsVerifiedLate) continue;
     lines.push(
-      `With ${configurationName(c)}, verification fell behind the tokens: ${c.signaturesVerifiedLate} signatures waited on disk and were verified after the measured window, which went on for ${fixed(c.verificationLagS ?? 0, 1)} s after it; the throughput does not include that time (more --verify-threads, or --verify with a sample, keeps up).`,
+      `With ${configurationName(c)}, verification fell behind the tokens: ${c.operationsVerifiedLate} signatures waited on disk and were verified after the measured window, which went on for ${fixed(c.verificationLagS ?? 0, 1)} s after it; the throughput does not include that time (more --verify-threads, or --verify with a sample, keeps up).`,
     );
   }
   if (r.backend.kind === 'embedded-softhsm2') {
@@ -143,13 +143,13 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
     '',
   );
   if (burnIn && c0) {
-    const performed = c0.signaturesOk + c0.signaturesFailed;
+    const performed = c0.operationsOk + c0.operationsFailed;
     out.push(
       '## Burn-in',
       '',
       markdownTable(
         ['Started', 'Stopped', 'Signing time', 'Signatures performed', 'Failed', 'Verified on the host', 'Average throughput'],
-        [[r.startedAt, r.finishedAt ?? '–', hms(c0.durationS), performed, c0.signaturesFailed, c0.signaturesVerified, `${fixed(c0.throughputPerS, 2)}/s`]],
+        [[r.startedAt, r.finishedAt ?? '–', hms(c0.durationS), performed, c0.operationsFailed, c0.operationsVerified, `${fixed(c0.throughputPerS, 2)}/s`]],
       ),
       '',
       `**Verdict: ${o.verdict ?? burnInVerdict(r, undefined)}**`,
@@ -195,8 +195,8 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
             t.slotId,
             t.label,
             t.serial,
-            t.signaturesOk,
-            t.signaturesFailed,
+            t.operationsOk,
+            t.operationsFailed,
             fixed(t.throughputPerS, 1),
             fixed(t.latencyMs?.p50, 2),
             fixed(t.latencyMs?.p99, 2),

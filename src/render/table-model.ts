@@ -29,14 +29,14 @@ export function scaleTable(r: RunResult, reference?: Map<number, number>): Table
   ];
   const rows = r.configurations.map((c) => [
     `${configurationName(c)} × ${r.algorithm.displayName}`,
-    c.signaturesOk,
+    c.operationsOk,
     fixed(c.durationS, 2),
     throughputText(c),
     ...(withReference ? [fixed(reference!.get(c.tokens), 1)] : []),
     perTokenRange(c),
     fixed(c.latencyMs?.p50, 2),
     fixed(c.latencyMs?.p99, 2),
-    c.signaturesFailed,
+    c.operationsFailed,
     fixed(c.efficiency, 2),
   ]);
   return { head, rows, numeric: head.map((_, i) => i > 0) };

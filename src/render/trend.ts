@@ -19,7 +19,7 @@ export interface TrendPoint {
   throughputMin: number;
   throughputMax: number;
   p99Ms: number | null;
-  signaturesFailed: number;
+  operationsFailed: number;
 }
 
 /** What changed between nightly runs that explains a step in the line: the module and the tokens' firmware. */
@@ -46,7 +46,7 @@ export function trendPoints(runs: readonly RunResult[]): TrendPoint[] {
           throughputMin: t.min,
           throughputMax: t.max,
           p99Ms: latencyRange(c, 'p99')?.median ?? null,
-          signaturesFailed: c.signaturesFailed,
+          operationsFailed: c.operationsFailed,
         };
       }),
     );
@@ -61,7 +61,7 @@ export const TREND_COLUMNS = [
   'throughputMin',
   'throughputMax',
   'p99Ms',
-  'signaturesFailed',
+  'operationsFailed',
   'mechanism',
   'module',
   'firmware',

@@ -1,3 +1,4 @@
+import { upgradeRunJson } from './run-upgrade.js';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { HsmBenchError, ExitCode, setupError, writeError } from '../errors.js';
@@ -56,9 +57,10 @@ export function readRunJson(dirOrFile: string): RunResult {
     throw new HsmBenchError(`cannot read ${path}: ${(error as Error).message}`, ExitCode.usage, 'give a run directory made by hsm-bench, or its run.json');
   }
   const version = (doc as { schemaVersion?: unknown } | null)?.schemaVersion;
-  if (version !== SCHEMA_VERSION) {
-    throw new HsmBenchError(`${path} has schema version ${String(version).slice(0, 20)}; this hsm-bench reads version ${SCHEMA_VERSION}`, ExitCode.usage, 'use the hsm-bench version that wrote it');
+  if (version !== SCHEMA_VERSION && version !== 2) {
+    throw new HsmBenchError(`${path} has schema version ${String(version).slice(0, 20)}; this hsm-bench reads versions 2 and ${SCHEMA_VERSION}`, ExitCode.usage, 'use the hsm-bench version that wrote it');
   }
+  doc = upgradeRunJson(doc as Record<string, unknown>);
   const problems = runShapeProblems(doc);
   if (problems.length > 0) {
     throw new HsmBenchError(`${path} is not a complete run.json: missing or malformed ${problems.join(', ')}`, ExitCode.usage, 'give a run directory made by hsm-bench, or its run.json, unedited');

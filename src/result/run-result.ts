@@ -6,7 +6,7 @@ import type { LatencyPercentilesMs } from '../stats/latency-histogram.js';
  * run.json: the one result document every renderer reads. Its schema is documented in README.md ("run.json");
  * a change that breaks readers raises SCHEMA_VERSION.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /**
  * A token of the run. Its index in `tokens` is its identity everywhere (records, per-token results, worker
@@ -28,8 +28,8 @@ export interface PerTokenResult {
   label: string;
   serial: string;
   slotId: string;
-  signaturesOk: number;
-  signaturesFailed: number;
+  operationsOk: number;
+  operationsFailed: number;
   /** Signatures that completed OK over this token's own active window (first start to last end). */
   throughputPerS: number;
   latencyMs: LatencyPercentilesMs | null;
@@ -44,13 +44,13 @@ export interface PerTokenResult {
 export interface ConfigurationResult {
   tokens: number;
   threadsPerToken: number;
-  signaturesOk: number;
-  signaturesFailed: number;
-  signaturesVerified: number;
+  operationsOk: number;
+  operationsFailed: number;
+  operationsVerified: number;
   failuresByCkr: Record<string, number>;
   /** The measured window: from the start barrier to the end of the last signature. */
   durationS: number;
-  /** signaturesOk / durationS: counted, never derived from latency. */
+  /** operationsOk / durationS: counted, never derived from latency. */
   throughputPerS: number;
   /** throughputPerS / (tokens × throughputPerS of the 1-token configuration); null without a 1-token configuration. */
   efficiency: number | null;
@@ -60,8 +60,8 @@ export interface ConfigurationResult {
   recordsFile: string;
   /** How long verification and recording went on after the signers' last batch (absent in older runs). */
   verificationLagS?: number;
-  /** Of signaturesVerified, those verified after the window (verification had fallen behind; absent in older runs). */
-  signaturesVerifiedLate?: number;
+  /** Of operationsVerified, those verified after the window (verification had fallen behind; absent in older runs). */
+  operationsVerifiedLate?: number;
   /** The longest the main thread's event loop waited during the configuration: progress, timers and Ctrl-C wait that long. */
   maxEventLoopStallMs?: number;
   /** Seconds from the configuration's start to its measured window: sessions, threads and warm-up. */
@@ -82,8 +82,8 @@ export interface Range {
   max: number;
 }
 
-export type RepetitionResult = Pick<ConfigurationResult, 'throughputPerS' | 'durationS' | 'signaturesOk' | 'signaturesFailed' | 'latencyMs' | 'recordsFile' | 'workerIssues'> &
-  Partial<Pick<ConfigurationResult, 'signaturesVerified'>>;
+export type RepetitionResult = Pick<ConfigurationResult, 'throughputPerS' | 'durationS' | 'operationsOk' | 'operationsFailed' | 'latencyMs' | 'recordsFile' | 'workerIssues'> &
+  Partial<Pick<ConfigurationResult, 'operationsVerified'>>;
 
 export interface RunResult {
   schemaVersion: typeof SCHEMA_VERSION;
@@ -115,11 +115,11 @@ export interface RunResult {
   keyLabel: string;
   plan: {
     tokenCounts: number[];
-    signaturesPerToken: number | null;
+    operationsPerToken: number | null;
     /** Burn-in: signatures by all tokens together. */
-    totalSignatures: number | null;
+    totalOperations: number | null;
     durationS: number | null;
-    warmupSignaturesPerToken: number;
+    warmupOperationsPerToken: number;
     threadsPerToken: number;
     /** --repeat, where above 1. */
     repeat?: number;

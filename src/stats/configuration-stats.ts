@@ -3,8 +3,8 @@ import { latencyHistogram } from './latency-histogram.js';
 
 /** What is counted per token: completed signatures, failures, the active window and the latency distribution. */
 export interface TokenStats {
-  signaturesOk: number;
-  signaturesFailed: number;
+  operationsOk: number;
+  operationsFailed: number;
   firstStartUs: number;
   lastEndUs: number;
   latencyUs: Histogram;
@@ -26,15 +26,15 @@ export class ConfigurationStats {
   readonly failuresByStatus = new Map<string, number>();
   readonly okPerSecond: number[] = [];
   readonly failedPerSecond: number[] = [];
-  signaturesOk = 0;
-  signaturesFailed = 0;
-  signaturesVerified = 0;
+  operationsOk = 0;
+  operationsFailed = 0;
+  operationsVerified = 0;
   windowEndUs = 0;
 
   constructor(tokenCount: number) {
     this.tokens = Array.from({ length: tokenCount }, () => ({
-      signaturesOk: 0,
-      signaturesFailed: 0,
+      operationsOk: 0,
+      operationsFailed: 0,
       firstStartUs: Number.POSITIVE_INFINITY,
       lastEndUs: 0,
       latencyUs: latencyHistogram(),
@@ -66,16 +66,16 @@ export class ConfigurationStats {
         t.outageUs += startOffsetUs - t.failingSinceUs;
         t.failingSinceUs = null;
       }
-      t.signaturesOk++;
-      this.signaturesOk++;
+      t.operationsOk++;
+      this.operationsOk++;
       this.okPerSecond[second]!++;
       // Latency percentiles describe signatures that were made; failures are counted by status instead.
       t.latencyUs.recordValue(Math.max(1, Math.round(latencyUs)));
       this.latencyUs.recordValue(Math.max(1, Math.round(latencyUs)));
     } else {
       t.failingSinceUs = Math.min(t.failingSinceUs ?? startOffsetUs, startOffsetUs);
-      t.signaturesFailed++;
-      this.signaturesFailed++;
+      t.operationsFailed++;
+      this.operationsFailed++;
       this.failedPerSecond[second]!++;
       this.failuresByStatus.set(failure, (this.failuresByStatus.get(failure) ?? 0) + 1);
     }

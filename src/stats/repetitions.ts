@@ -8,9 +8,9 @@ export const MIN_LATENCY_SAMPLES = 1000;
 export const MIN_WINDOW_S = 2;
 
 /** Why a configuration's latency percentiles are too thin to fail a gate on; empty when they are not. */
-export function lowConfidence(c: Pick<ConfigurationResult, 'signaturesOk' | 'durationS'>): string[] {
+export function lowConfidence(c: Pick<ConfigurationResult, 'operationsOk' | 'durationS'>): string[] {
   const reasons: string[] = [];
-  if (c.signaturesOk < MIN_LATENCY_SAMPLES) reasons.push(`${c.signaturesOk} signatures (fewer than ${MIN_LATENCY_SAMPLES})`);
+  if (c.operationsOk < MIN_LATENCY_SAMPLES) reasons.push(`${c.operationsOk} signatures (fewer than ${MIN_LATENCY_SAMPLES})`);
   if (c.durationS < MIN_WINDOW_S) reasons.push(`a window of ${c.durationS.toFixed(2)} s (under ${MIN_WINDOW_S} s)`);
   return reasons;
 }
@@ -43,9 +43,9 @@ export function combineRepetitions(reps: readonly ConfigurationResult[]): Config
     repetitions: reps.map((r) => ({
       throughputPerS: r.throughputPerS,
       durationS: r.durationS,
-      signaturesOk: r.signaturesOk,
-      signaturesFailed: r.signaturesFailed,
-      signaturesVerified: r.signaturesVerified,
+      operationsOk: r.operationsOk,
+      operationsFailed: r.operationsFailed,
+      operationsVerified: r.operationsVerified,
       latencyMs: r.latencyMs,
       recordsFile: r.recordsFile,
       workerIssues: r.workerIssues,
@@ -55,7 +55,7 @@ export function combineRepetitions(reps: readonly ConfigurationResult[]): Config
 }
 
 /** Failed signatures of a configuration over all its repetitions: a gate must see a failure in any of them. */
-export const failuresOf = (c: ConfigurationResult) => (c.repetitions ?? [c]).reduce((n, r) => n + r.signaturesFailed, 0);
+export const failuresOf = (c: ConfigurationResult) => (c.repetitions ?? [c]).reduce((n, r) => n + r.operationsFailed, 0);
 
 /** Signatures made (successful or failed) by a configuration over all its repetitions. */
-export const signaturesMadeOf = (c: ConfigurationResult) => (c.repetitions ?? [c]).reduce((n, r) => n + r.signaturesOk + r.signaturesFailed, 0);
+export const operationsMadeOf = (c: ConfigurationResult) => (c.repetitions ?? [c]).reduce((n, r) => n + r.operationsOk + r.operationsFailed, 0);

@@ -12,7 +12,7 @@ export interface Measured {
   recordsFile: string;
   workerIssues: ConfigurationResult['workerIssues'];
   verificationLagS?: number;
-  signaturesVerifiedLate?: number;
+  operationsVerifiedLate?: number;
   maxEventLoopStallMs?: number;
   setupS?: number;
 }
@@ -26,12 +26,12 @@ export function summarizeConfiguration(run: Measured, tokens: readonly Pick<Toke
   return {
     tokens: tokens.length,
     threadsPerToken,
-    signaturesOk: s.signaturesOk,
-    signaturesFailed: s.signaturesFailed,
-    signaturesVerified: s.signaturesVerified,
+    operationsOk: s.operationsOk,
+    operationsFailed: s.operationsFailed,
+    operationsVerified: s.operationsVerified,
     failuresByCkr: Object.fromEntries([...s.failuresByStatus].sort(([, a], [, b]) => b - a)),
     durationS: round(durationS, 6),
-    throughputPerS: durationS > 0 ? round(s.signaturesOk / durationS, 2) : 0,
+    throughputPerS: durationS > 0 ? round(s.operationsOk / durationS, 2) : 0,
     efficiency: null,
     perToken: s.tokens.map((t, i) => {
       const activeS = (t.lastEndUs - t.firstStartUs) / 1e6;
@@ -40,9 +40,9 @@ export function summarizeConfiguration(run: Measured, tokens: readonly Pick<Toke
         label: tokens[i]!.label,
         serial: tokens[i]!.serial,
         slotId: tokens[i]!.slotId,
-        signaturesOk: t.signaturesOk,
-        signaturesFailed: t.signaturesFailed,
-        throughputPerS: activeS > 0 ? round(t.signaturesOk / activeS, 2) : 0,
+        operationsOk: t.operationsOk,
+        operationsFailed: t.operationsFailed,
+        throughputPerS: activeS > 0 ? round(t.operationsOk / activeS, 2) : 0,
         latencyMs: percentilesMs(t.latencyUs),
         longestGapMs: round(t.longestGapUs / 1000, 3),
         outages: t.outages,
@@ -54,11 +54,11 @@ export function summarizeConfiguration(run: Measured, tokens: readonly Pick<Toke
     timeSeries: { intervalS: 1, ok: s.okPerSecond, failed: s.failedPerSecond },
     recordsFile: run.recordsFile,
     ...(run.verificationLagS === undefined ? {} : { verificationLagS: round(run.verificationLagS, 3) }),
-    ...(run.signaturesVerifiedLate === undefined ? {} : { signaturesVerifiedLate: run.signaturesVerifiedLate }),
+    ...(run.operationsVerifiedLate === undefined ? {} : { operationsVerifiedLate: run.operationsVerifiedLate }),
     ...(run.maxEventLoopStallMs === undefined ? {} : { maxEventLoopStallMs: round(run.maxEventLoopStallMs, 1) }),
     ...(run.setupS === undefined ? {} : { setupS: round(run.setupS, 2) }),
     workerIssues: run.workerIssues,
-    lowConfidence: lowConfidence({ signaturesOk: s.signaturesOk, durationS }),
+    lowConfidence: lowConfidence({ operationsOk: s.operationsOk, durationS }),
   };
 }
 

@@ -1,6 +1,6 @@
 import { usageError } from '../errors.js';
 import type { ConfigurationResult, Range, RunResult, TokenIdentity } from '../result/run-result.js';
-import { failuresOf, latencyRange, lowConfidence, signaturesMadeOf, throughputRange } from '../stats/repetitions.js';
+import { failuresOf, latencyRange, lowConfidence, operationsMadeOf, throughputRange } from '../stats/repetitions.js';
 
 export interface ComparisonRow {
   tokens: number;
@@ -115,7 +115,7 @@ export function compareRuns(baseline: RunResult, candidate: RunResult, maxRegres
       file(judgeChange(changePct, maxRegressionPct, ra, rb, false, thin), `${p} latency +${changePct} %`);
     }
     // Failures: any where the baseline had none; else a failure rate worse by more than --max-regression.
-    const rate = (c: ConfigurationResult) => failuresOf(c) / Math.max(1, signaturesMadeOf(c));
+    const rate = (c: ConfigurationResult) => failuresOf(c) / Math.max(1, operationsMadeOf(c));
     if (row.candidateFailures > 0 && row.baselineFailures === 0) row.regressions.push(`${row.candidateFailures} failures (baseline: none)`);
     else if (row.candidateFailures > 0 && rate(b) > rate(a) * (1 + maxRegressionPct / 100)) {
       row.regressions.push(`${row.candidateFailures} failures (failure rate ${(rate(b) * 100).toPrecision(2)} %, baseline ${(rate(a) * 100).toPrecision(2)} %)`);

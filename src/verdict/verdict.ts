@@ -21,13 +21,13 @@ export interface JudgedRun {
 }
 
 /** Failed signatures or ended workers in any configuration, in any of its repetitions. */
-export const signaturesFailed = (r: RunResult) => r.configurations.flatMap((c) => c.repetitions ?? [c]).some((c) => c.signaturesFailed > 0 || c.workerIssues.length > 0);
+export const operationsFailed = (r: RunResult) => r.configurations.flatMap((c) => c.repetitions ?? [c]).some((c) => c.operationsFailed > 0 || c.workerIssues.length > 0);
 
 /** Interrupted beats everything (the results are partial); a failed check (5) beats failed signatures (4). */
 export function exitCodeFor(runs: JudgedRun[]): ExitCode {
   if (runs.some((r) => r.result.interrupted)) return ExitCode.interrupted;
   if (runs.some((r) => r.thresholds.some((t) => t.outcome === 'fail') || r.comparison?.regressed)) return ExitCode.thresholdFailed;
-  if (runs.some((r) => signaturesFailed(r.result))) return ExitCode.signaturesFailed;
+  if (runs.some((r) => operationsFailed(r.result))) return ExitCode.operationsFailed;
   return ExitCode.ok;
 }
 
