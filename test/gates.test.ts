@@ -44,7 +44,7 @@ describe('repetitions', () => {
   });
 
   it('latency percentiles of fewer than 1000 signatures or a window under 2 s are marked thin', () => {
-    expect(lowConfidence({ operationsOk: 200, durationS: 10 })).toEqual(['200 signatures (fewer than 1000)']);
+    expect(lowConfidence({ operationsOk: 200, durationS: 10 })).toEqual(['200 successful calls (fewer than 1000)']);
     expect(lowConfidence({ operationsOk: 5000, durationS: 1.5 })).toEqual(['a window of 1.50 s (under 2 s)']);
     expect(lowConfidence({ operationsOk: 1000, durationS: 2 })).toEqual([]);
   });

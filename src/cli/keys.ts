@@ -4,7 +4,7 @@ import { setupError, usageError } from '../errors.js';
 import { algorithmById } from '../pkcs11/algorithms.js';
 import { tokenName } from '../pkcs11/discovery.js';
 import pkcs11 from 'pkcs11js';
-import { defaultKeyLabel, generateKeyPair, hasPrivateKey, objectsLabelled, readFlag } from '../pkcs11/keys.js';
+import { defaultKeyLabel, generateKeyPair, hasPrivateKey, KEY_USAGES, objectsLabelled, readFlag, type KeyUsage } from '../pkcs11/keys.js';
 import { describe } from '../pkcs11/ckr.js';
 import { isInteractive } from './terminal.js';
 import { addTokenOptions, type TokenOptions } from './token-options.js';
@@ -15,13 +15,20 @@ const say = (line: string) => process.stdout.write(`${line}\n`);
 
 function createCommand(): Command {
   return addTokenOptions(new Command('create'))
-    .description('create a signing key pair on every selected token (skips tokens that already have the label)')
-    .requiredOption('--alg <alg>', 'key algorithm, as for scale')
-    .option('--label <label>', 'CKA_LABEL of the key pair (default hsm-bench-<alg>)')
+    .description('create a key pair for one usage on every selected token (skips tokens that already have the label)')
+    .requiredOption('--alg <alg>', 'key algorithm: rsa2048, rsa3072, rsa4096, p256, p384, bp256, bp384')
+    .option('--usage <usage>', 'what the key is for: sign, decrypt (RSA), derive (EC)', 'sign')
+    .option('--label <label>', 'CKA_LABEL of the key pair (default hsm-bench-<alg>, or hsm-bench-<alg>-<usage> for decrypt and derive)')
     .option('--extractable', 'allow wrapping the private key under a key-encryption key, for keys clone')
-    .action(async (o: TokenOptions & { alg: string; label?: string; extractable?: boolean }) => {
+    .action(async (o: TokenOptions & { alg: string; usage: string; label?: string; extractable?: boolean }) => {
       const alg = algorithmById(o.alg);
-      const label = o.label ?? defaultKeyLabel(alg);
+      if (alg.family !== 'rsa' && alg.family !== 'ec') throw usageError(`${alg.displayName} is not a key pair algorithm`, 'use rsa2048, rsa3072, rsa4096, p256, p384, bp256 or bp384');
+      const usage = o.usage as KeyUsage;
+      if (!KEY_USAGES.includes(usage)) throw usageError(`unknown --usage '${o.usage.slice(0, 40)}'`, `use one of: ${KEY_USAGES.join(', ')}`);
+      if ((usage === 'decrypt' && alg.family !== 'rsa') || (usage === 'derive' && alg.family !== 'ec')) {
+        throw usageError(`a ${alg.displayName} key cannot be made to ${usage}`, usage === 'decrypt' ? 'decryption keys are RSA: --alg rsa2048' : 'derivation (ECDH) keys are EC: --alg p256 or bp256');
+      }
+      const label = o.label ?? defaultKeyLabel(alg, usage);
       if (label.trim() === '') throw usageError('--label is empty', 'give the key pair a label, e.g. --label hsm-bench-rsa2048');
       await withTokenSessions(o, (mod, sessions) => {
         for (const { token, session } of sessions) {
@@ -31,7 +38,7 @@ function createCommand(): Command {
           }
           let made: ReturnType<typeof generateKeyPair>;
           try {
-            made = generateKeyPair(mod.lib, session, alg, label, o.extractable === true);
+            made = generateKeyPair(mod.lib, session, alg, label, o.extractable === true, usage);
           } catch (error) {
             throw setupError(
               `token ${tokenName(token)} refused to generate a ${alg.displayName} key pair: ${describe(error)}`,
@@ -43,7 +50,7 @@ function createCommand(): Command {
           const extractable = readFlag(mod.lib, session, made.privateKey, pkcs11.CKA_EXTRACTABLE);
           const sensitive = readFlag(mod.lib, session, made.privateKey, pkcs11.CKA_SENSITIVE);
           say(
-            `token ${tokenName(token)}: created ${alg.displayName} key pair '${label}' id ${made.id.toString('hex')} (private, ${sensitive ? 'sensitive' : 'NOT sensitive'}, ${extractable ? 'extractable under wrapping only' : 'non-extractable'})`,
+            `token ${tokenName(token)}: created ${alg.displayName} key pair '${label}' to ${usage}, id ${made.id.toString('hex')} (private, ${sensitive ? 'sensitive' : 'NOT sensitive'}, ${extractable ? 'extractable under wrapping only' : 'non-extractable'})`,
           );
           if (o.extractable && !extractable) say(`note: token ${tokenName(token)} made the key non-extractable although --extractable asked otherwise: keys clone cannot wrap it`);
         }

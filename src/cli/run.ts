@@ -21,7 +21,9 @@ async function runLab(lab: Lab, ui: Progress): Promise<{ judged: JudgedRun[]; di
   const judged: JudgedRun[] = [];
   const dirs: string[] = [];
   for (const run of lab.runs) {
-    ui.log(`run ${run.name}: ${workloadId(run.plan.operation, run.plan.algorithm.id)} on ${run.plan.backend.kind === 'module' ? run.plan.backend.path : 'embedded SoftHSM2'}, ${run.plan.tokenCounts.join(',')} tokens`);
+    ui.log(
+      `run ${run.name}: ${workloadId(run.plan.operation, run.plan.algorithm.id)} on ${run.plan.backend.kind === 'module' ? run.plan.backend.path : 'embedded SoftHSM2'}, ${run.plan.tokenCounts.join(',')} tokens`,
+    );
     const outcome = await runScale(run.plan, pinSource(run), ui, lab.reference);
     await writeRunReports(outcome, lab.reference, ui);
     judged.push(judgeRun(run.name, outcome.result, run));

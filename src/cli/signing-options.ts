@@ -12,7 +12,7 @@ export function addSigningOptions(command: Command, warmupDefault: string): Comm
     .option('--warmup <count>', 'calls per token before the measured window, not counted', warmupDefault)
     .option('--threads-per-token <count>', 'sessions calling at once on each token', '1')
     .option('--verify <mode>', 'host check of the outputs: all, none, or a sample rate such as 0.01', 'all')
-    .option('--verify-threads <count>', 'threads that verify signatures beside the signers (default: the cores but one)')
+    .option('--verify-threads <count>', 'threads that check outputs on the host beside the sessions (default: the cores but one)')
     .option('--key-label <label>', 'label of the key pair (default: hsm-bench-<alg> to sign and verify, hsm-bench-<alg>-decrypt, hsm-bench-<alg>-derive)');
 }
 
@@ -31,7 +31,7 @@ Exit codes:
   ${ExitCode.ok}  everything passed (an inconclusive check does not fail)
   ${ExitCode.usage}  bad input (a flag, a file): nothing was signed
   ${ExitCode.setup}  set-up failed (module, tokens, PIN, keys, a file that cannot be written)
-  ${ExitCode.operationsFailed}  signatures failed or a worker stopped
+  ${ExitCode.operationsFailed}  operations failed (a wrong result counts) or a session stopped
   ${ExitCode.thresholdFailed}  a threshold or the baseline failed
   ${ExitCode.interrupted}  interrupted (Ctrl-C): results are partial
   (${ExitCode.internal}  a bug: run again with HSM_BENCH_DEBUG=1 and report the stack trace)`;

@@ -18,12 +18,12 @@ import type { JudgedRun, VerdictPlan } from '../verdict/verdict.js';
 export function addVerdictOptions(command: Command, o: { efficiency: boolean } = { efficiency: true }): Command {
   command
     .optionsGroup('CI checks:')
-    .option('--max-failures <count>', 'fail (exit 5) if more signatures than this fail')
-    .option('--min-throughput <rate>', 'fail below this many signatures/s: one number for the largest configuration, or TOKENS:RATE,…')
+    .option('--max-failures <count>', 'fail (exit 5) if more operations than this fail')
+    .option('--min-throughput <rate>', 'fail below this many operations/s: one number for the largest configuration, or TOKENS:RATE,…')
     .option('--max-p99 <ms>', 'fail if any configuration has a p99 latency above this');
   if (o.efficiency) command.option('--min-efficiency <ratio>', 'fail if any configuration scales below this efficiency (needs a 1-token configuration)');
   return command
-    .option('--strict-latency', 'let latency gates fail even on too few signatures (under 1000) or too short a window (under 2 s)')
+    .option('--strict-latency', 'let latency gates fail even on too few operations (under 1000) or too short a window (under 2 s)')
     .option('--baseline <run>', 'compare with an earlier run (directory or run.json); fail on a regression beyond the noise')
     .option('--max-regression <pct>', 'allowed throughput drop / latency rise against the baseline, in % (default 10)')
     .addOption(new Option('--baseline-missing <action>', 'when --baseline does not exist: fail (exit 2), or warn and run without it').choices(['fail', 'warn']).default('fail'))
@@ -106,7 +106,10 @@ export function verdictPlan(f: VerdictFlags, plan: { tokenCounts: number[]; work
   const baseline = baselinePath !== undefined ? readRunJson(baselinePath) : undefined;
   const baselineWorkload = baseline && workloadId(baseline.operation?.name, baseline.algorithm.id);
   if (baseline && baselineWorkload !== plan.workload && f.force !== true) {
-    throw usageError(`the baseline ${f.baseline} measured ${baselineWorkload}, this run measures ${plan.workload}`, 'give a baseline of the same operation and algorithm, or --force to compare anyway');
+    throw usageError(
+      `the baseline ${f.baseline} measured ${baselineWorkload}, this run measures ${plan.workload}`,
+      'give a baseline of the same operation and algorithm, or --force to compare anyway',
+    );
   }
   if (baseline && !samePlan(baseline.plan, plan.plan) && f.force !== true) {
     throw usageError(

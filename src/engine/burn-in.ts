@@ -1,3 +1,4 @@
+import { operationByName } from '../operations/registry.js';
 import { workloadId } from '../render/operation-words.js';
 import { join } from 'node:path';
 import { usageError } from '../errors.js';
@@ -79,7 +80,7 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
         stats,
       );
       firstSequenceByWorker = replayed.nextSequenceByWorker;
-      ui.log(`resuming ${runId}: ${replayed.records} signatures on disk${cut > 0 ? ` (a partial last line of ${cut} bytes was dropped)` : ''}`);
+      ui.log(`resuming ${runId}: ${replayed.records} records on disk${cut > 0 ? ` (a partial last line of ${cut} bytes was dropped)` : ''}`);
     }
     const startOffsetBaseUs = stats.windowEndUs;
     const segments = [...(checkpoint?.segments ?? []), { startedAt: now.toISOString(), startOffsetS: startOffsetBaseUs / 1e6 }];
@@ -136,7 +137,7 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
     let last = { atMs: segmentStartMs, ok: stats.operationsOk };
     const target = plan.stop.kind === 'total' ? plan.stop.signatures : null;
     ui.log(
-      `burn-in ${runId}: ${plural(tokenCount, 'token')}, ${target !== null ? `${target} successful signatures` : `${hms(plan.stop.kind === 'duration' ? durationMs(plan.stop.durationNs) / 1000 : 0)}`}; records in ${join(dir, RECORDS_FILE)}`,
+      `burn-in ${runId}: ${plural(tokenCount, 'token')}, ${target !== null ? `${target} successful ${operationByName(plan.operation).nouns}` : `${hms(plan.stop.kind === 'duration' ? durationMs(plan.stop.durationNs) / 1000 : 0)}`}; records in ${join(dir, RECORDS_FILE)}`,
     );
     ui.log(`tokens:  ${tokenLine(result(false))}`);
     ui.log(`plan:    ${planLine(result(false))}`);
@@ -149,7 +150,7 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
       if (nowMs - last.atMs >= 1000) last = { atMs: nowMs, ok: stats.operationsOk };
       const eta = target !== null && averagePerS > 0 ? `, ETA ${hms(Math.max(0, target - stats.operationsOk) / averagePerS)}` : '';
       ui.progress(
-        `elapsed ${hms((nowMs - segmentStartMs) / 1000 + startOffsetBaseUs / 1e6)}, ${stats.operationsOk}${target !== null ? ` / ${target}` : ''} signatures OK, ${currentPerS.toFixed(1)}/s now, ${averagePerS.toFixed(1)}/s average, ${stats.operationsFailed} failed${eta}`,
+        `elapsed ${hms((nowMs - segmentStartMs) / 1000 + startOffsetBaseUs / 1e6)}, ${stats.operationsOk}${target !== null ? ` / ${target}` : ''} ${operationByName(plan.operation).nouns} OK, ${currentPerS.toFixed(1)}/s now, ${averagePerS.toFixed(1)}/s average, ${stats.operationsFailed} failed${eta}`,
       );
     };
     const progressTimer = setInterval(showProgress, 1000);

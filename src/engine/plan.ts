@@ -161,7 +161,10 @@ export function scalePlan(o: ScaleOptions): RunPlan {
   if (!op.algorithms.includes(algorithm.id)) throw usageError(`--op ${op.name} does not take --alg ${algorithm.id}`, `use one of: ${op.algorithms.join(', ')}`);
   const mechanisms = op.mechanismChoices(algorithm);
   if (o.mechanism !== undefined && !mechanisms.includes(o.mechanism)) {
-    throw usageError(`mechanism '${o.mechanism}' does not apply to ${op.name === 'sign' ? algorithm.displayName : `--op ${op.name} with ${algorithm.displayName}`}`, `use one of: ${mechanisms.join(', ')}`);
+    throw usageError(
+      `mechanism '${o.mechanism}' does not apply to ${op.name === 'sign' ? algorithm.displayName : `--op ${op.name} with ${algorithm.displayName}`}`,
+      `use one of: ${mechanisms.join(', ')}`,
+    );
   }
   if (o.out.trim() === '') throw usageError('--out is empty', 'give the folder the run directory goes under, e.g. --out reports');
   if (o.signaturesPerToken !== undefined && o.duration !== undefined) {

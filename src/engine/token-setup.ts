@@ -13,6 +13,7 @@ import { readPin, type PinSource } from '../secrets/pin.js';
 import { publicKeyFromAttributes } from '../verify/public-key.js';
 import type { RunPlan } from './plan.js';
 import { chooseEngine, type Engine } from './native-signers.js';
+import { trialCall } from './trial-call.js';
 import type { ConfigurationSpec, ReadyToken } from './run-configuration.js';
 
 /** The module opened, the tokens selected and logged in, the mechanism chosen: everything a run signs with. */
@@ -117,6 +118,14 @@ export async function setUpTokens(plan: RunPlan, tokenCount: number, pinSource: 
         keyPair: o.key && { privateKey: o.key.privateKey, publicKey: o.key.publicKeyObject },
       })),
     });
+    trialCall(
+      mod.lib,
+      op,
+      operation,
+      opened.map((o) => ({ token: o.token, keyId: o.key?.id ?? Buffer.alloc(0) })),
+      pinGuard,
+      operation.timed.maxOutputBytes,
+    );
     const ready = opened.map((o, index): ReadyToken => ({ token: o.token, keyId: o.key?.id ?? Buffer.alloc(0), publicKey: o.key?.publicKeyObject ?? null, table: operation.tables[index]! }));
     return {
       mod,

@@ -107,7 +107,8 @@ function validateRun(spec: LabRunSpec, path: string, out: string, problems: Prob
   const baseline =
     spec.baseline === undefined ? undefined : attempt(`${path}.baseline`, problems, () => ({ result: readRunJson(spec.baseline!), maxRegressionPct: spec.maxRegressionPct ?? 10, force: false }));
   const measured = baseline && workloadId(baseline.result.operation?.name, baseline.result.algorithm.id);
-  if (baseline && measured !== workloadId(plan.operation, plan.algorithm.id)) problems.push(`${path}.baseline: it measured ${measured}, this run measures ${workloadId(plan.operation, plan.algorithm.id)}`);
+  if (baseline && measured !== workloadId(plan.operation, plan.algorithm.id))
+    problems.push(`${path}.baseline: it measured ${measured}, this run measures ${workloadId(plan.operation, plan.algorithm.id)}`);
   else if (baseline && !samePlan(baseline.result.plan, planOf(plan))) problems.push(`${path}.baseline: it ran another plan (token counts, stop rule, warm-up, threads or verification)`);
   return {
     name: spec.name as string,

@@ -35,7 +35,11 @@ export const decrypt: OperationKind = {
       timed: {
         name: 'decrypt',
         call: 'decrypt',
-        mechanism: { name: m.name, ckm: m.ckm, parameter: m.oaepHash === undefined ? undefined : { kind: 'oaep', hash: m.oaepHash } },
+        mechanism: {
+          name: m.oaepHash === undefined ? m.name : `${m.name} (${m.oaepHash.toUpperCase()}, MGF1)`,
+          ckm: m.ckm,
+          parameter: m.oaepHash === undefined ? undefined : { kind: 'oaep', hash: m.oaepHash },
+        },
         input: 'table',
         key: privateKeyOf(ctx.keyLabel),
         maxOutputBytes: 512,

@@ -1,3 +1,4 @@
+import { wordsOf } from './operation-words.js';
 import type { ConfigurationResult, RunResult } from '../result/run-result.js';
 import { ExitCode } from '../errors.js';
 import { exitCodeFor, type JudgedRun } from '../verdict/verdict.js';
@@ -11,18 +12,20 @@ import { plural } from './plural.js';
  */
 export function burnInVerdict(r: RunResult, judged: JudgedRun | undefined): string {
   const c = r.configurations[0]!;
-  const failed = `${plural(c.operationsFailed, 'signature')} failed${c.workerIssues.length > 0 ? `, ${plural(c.workerIssues.length, 'signer')} stopped (see the state of each token)` : ''}`;
+  const w = wordsOf(r);
+  const failed = `${plural(c.operationsFailed, w.noun, w.nouns)} failed${c.workerIssues.length > 0 ? `, ${plural(c.workerIssues.length, 'session')} stopped (see the state of each token)` : ''}`;
   return {
     [ExitCode.interrupted]: 'INTERRUPTED: partial results (resume with --resume)',
     [ExitCode.thresholdFailed]: `FAILED: a threshold or the baseline check failed (see the checks)${c.operationsFailed > 0 ? `; ${failed}` : ''}`,
     [ExitCode.operationsFailed]: `FAILED: ${failed}`,
-    [ExitCode.ok]: 'PASSED: no signature failed',
+    [ExitCode.ok]: `PASSED: no ${w.noun} failed`,
   }[exitCodeFor([judged ?? { name: '', result: r, thresholds: [] }]) as number]!;
 }
 
 /** Each token over a burn-in (terminal summary and report.md alike): its counts, latency, gaps, outages and state at the end. */
-export function burnInTokenTable(c: ConfigurationResult): { head: string[]; rows: (string | number)[][] } {
-  const head = ['Slot', 'Token', 'Serial', 'Signatures', 'Failed', 'Signatures/s', 'p50 (ms)', 'p99 (ms)', 'Longest gap (s)', 'Outages (count, s)', 'State at the end'];
+export function burnInTokenTable(r: RunResult, c: ConfigurationResult): { head: string[]; rows: (string | number)[][] } {
+  const w = wordsOf(r);
+  const head = ['Slot', 'Token', 'Serial', w.Nouns, 'Failed', `${w.Nouns}/s`, 'p50 (ms)', 'p99 (ms)', 'Longest gap (s)', 'Outages (count, s)', 'State at the end'];
   const rows = c.perToken.map((t) => {
     const issue = c.workerIssues.find((i) => i.token === t.token);
     const state = issue ? issue.message : t.stillFailingS !== null && t.stillFailingS !== undefined ? `failing for ${fixed(t.stillFailingS, 1)} s` : 'ok';
@@ -47,16 +50,17 @@ export function burnInTokenTable(c: ConfigurationResult): { head: string[]; rows
 export function renderBurnInSummary(r: RunResult, judged: JudgedRun): string {
   const c = r.configurations[0]!;
   const performed = c.operationsOk + c.operationsFailed;
-  const { head, rows } = burnInTokenTable(c);
+  const { head, rows } = burnInTokenTable(r, c);
+  const w = wordsOf(r);
   const failures = Object.entries(c.failuresByCkr);
   return (
     [
-      `hsm-bench ${r.tool.version} burn-in: ${r.algorithm.displayName} with ${r.mechanism.name} on ${configurationName(c)}`,
+      `hsm-bench ${r.tool.version} burn-in: ${w.title} with ${r.mechanism.name} on ${configurationName(c)}`,
       `backend: ${backendLine(r)}`,
       `tokens:  ${tokenLine(r)}`,
       `plan:    ${planLine(r)}`,
-      `started ${r.startedAt}, stopped ${r.finishedAt}; signing time ${fixed(c.durationS, 1)} s${(r.burnIn?.segments.length ?? 1) > 1 ? ` over ${r.burnIn!.segments.length} segments (resumed)` : ''}`,
-      `signatures performed: ${performed}; failed: ${c.operationsFailed}; verified on the host: ${c.operationsVerified}; throughput ${fixed(c.throughputPerS, 2)}/s`,
+      `started ${r.startedAt}, stopped ${r.finishedAt}; measured time ${fixed(c.durationS, 1)} s${(r.burnIn?.segments.length ?? 1) > 1 ? ` over ${r.burnIn!.segments.length} segments (resumed)` : ''}`,
+      `${w.nouns} performed: ${performed}; failed: ${c.operationsFailed}; checked on the host: ${c.operationsVerified}; throughput ${fixed(c.throughputPerS, 2)}/s`,
       `latency (ms): p50 ${fixed(c.latencyMs?.p50, 2)}, p90 ${fixed(c.latencyMs?.p90, 2)}, p99 ${fixed(c.latencyMs?.p99, 2)}, max ${fixed(c.latencyMs?.max, 2)}`,
       ...(failures.length > 0 ? [`failures by status: ${failures.map(([k, n]) => `${k} ×${n}`).join(', ')}`] : []),
       fitTable(head, rows),

@@ -1,3 +1,4 @@
+import { wordsOf } from './operation-words.js';
 import type { ChartConfiguration, ChartDataset, Scale } from 'chart.js';
 import type { RunResult } from '../result/run-result.js';
 import type { LatencyCurvePoint } from './records-digest.js';
@@ -170,8 +171,8 @@ export function throughputChart(r: RunResult, reference: Map<number, number>, re
     type: 'line',
     data: { datasets },
     options: {
-      plugins: plugins(`Signature throughput vs tokens: ${r.algorithm.displayName}`, chartStamp(r)),
-      scales: { x: tokensAxis(counts), y: logScale ? logAxis('signatures per second', ys) : { beginAtZero: true, ...axis('signatures per second') } },
+      plugins: plugins(`Throughput vs tokens: ${wordsOf(r).title}`, chartStamp(r)),
+      scales: { x: tokensAxis(counts), y: logScale ? logAxis(`${wordsOf(r).nouns} per second`, ys) : { beginAtZero: true, ...axis(`${wordsOf(r).nouns} per second`) } },
     },
   } as ChartConfiguration;
 }
@@ -207,11 +208,11 @@ export function perTokenChart(r: RunResult): ChartConfiguration {
     type: 'bar',
     data: {
       labels: tokens.map((t) => `${tokenTitle(t)} (${t.serial})`),
-      datasets: [{ label: `signatures/s per token with ${configurationName(c)}`, data: tokens.map((t) => t.throughputPerS), backgroundColor: PALETTE[0] }],
+      datasets: [{ label: `${wordsOf(r).rate} per token with ${configurationName(c)}`, data: tokens.map((t) => t.throughputPerS), backgroundColor: PALETTE[0] }],
     },
     options: {
-      plugins: plugins(`Per-token throughput with ${configurationName(c)}: ${r.algorithm.displayName}`, chartStamp(r)),
-      scales: { x: axis('token (slot: label (serial)), slowest first'), y: { beginAtZero: true, ...axis('signatures per second') } },
+      plugins: plugins(`Per-token throughput with ${configurationName(c)}: ${wordsOf(r).title}`, chartStamp(r)),
+      scales: { x: axis('token (slot: label (serial)), slowest first'), y: { beginAtZero: true, ...axis(`${wordsOf(r).nouns} per second`) } },
     },
   } as ChartConfiguration;
 }
@@ -244,7 +245,7 @@ export function latencyChart(r: RunResult, curves: LatencyCurvePoint[][]): Chart
     type: 'line',
     data: { datasets },
     options: {
-      plugins: plugins(`Signature latency by percentile: ${r.algorithm.displayName}`, chartStamp(r)),
+      plugins: plugins(`Latency by percentile: ${wordsOf(r).title}`, chartStamp(r)),
       scales: {
         x: {
           type: 'linear',
@@ -306,7 +307,7 @@ export function timeSeriesChart(r: RunResult, okPerSecondByToken: readonly Map<n
       high.push({ x, y: Math.max(...group.map((b) => b.ok / b.lengthS)) });
       failed.push({ x, y: group.reduce((sum, b) => sum + b.failed, 0) / spanS });
     }
-    const name = r.command === 'burn-in' ? `${configurationName(c)}: signatures/s` : configurationName(c);
+    const name = r.command === 'burn-in' ? `${configurationName(c)}: ${wordsOf(r).rate}` : configurationName(c);
     if (k > 1) {
       datasets.push(line(`${name}, slowest second of ${k}`, low, `${color}55`, { pointRadius: 0, borderWidth: 0.8 }));
       datasets.push(line(`${name}, fastest second of ${k}`, high, `${color}55`, { pointRadius: 0, borderWidth: 0.8, fill: '-1' }));
@@ -356,12 +357,12 @@ export function timeSeriesChart(r: RunResult, okPerSecondByToken: readonly Map<n
     data: { datasets },
     options: {
       plugins: {
-        ...plugins(`Throughput over time: ${r.algorithm.displayName}`, chartStamp(r)),
+        ...plugins(`Throughput over time: ${wordsOf(r).title}`, chartStamp(r)),
         legend: { display: true, labels: { color: INK, font: font(13), filter: (item: { text: string }) => item.text !== '' } },
       },
       scales: {
-        x: { type: 'linear', min: 0, ...axis(r.command === 'burn-in' ? 'signing time (s)' : 'time in the measured windows, one after the other (s)') },
-        y: { beginAtZero: true, ...axis('signatures per second') },
+        x: { type: 'linear', min: 0, ...axis(r.command === 'burn-in' ? 'measured time (s)' : 'time in the measured windows, one after the other (s)') },
+        y: { beginAtZero: true, ...axis(`${wordsOf(r).nouns} per second`) },
         ...(withFailures ? { failures: { position: 'right', beginAtZero: true, ...axis('failures per second'), grid: { drawOnChartArea: false } } } : {}),
       },
     },

@@ -1,3 +1,4 @@
+import { wordsOf } from './operation-words.js';
 import type { ChartConfiguration } from 'chart.js';
 import type { RunResult } from '../result/run-result.js';
 import { chartStamp, PALETTE } from './charts.js';
@@ -40,8 +41,9 @@ export function comparisonMarkdownBody(runs: readonly RunResult[], names: readon
   const rows = compareThroughput(runs);
   const refs = runs.map((r) => referenceThroughput(reference, r.algorithm.id));
   const withReference = refs.some((m) => m.size > 0);
-  const head = ['Configuration', ...names.map((n) => `${n} sig/s`), ...names.slice(1).map((n) => `${n} / ${names[0]} (×)`)];
-  if (withReference) head.push(...names.map((n) => `${n}, reference sig/s`), ...names.slice(1).map((n) => `reference ${n} / ${names[0]} (×)`));
+  const rate = wordsOf(runs[0]!).rate;
+  const head = ['Configuration', ...names.map((n) => `${n} ${rate}`), ...names.slice(1).map((n) => `${n} / ${names[0]} (×)`)];
+  if (withReference) head.push(...names.map((n) => `${n}, reference ${rate}`), ...names.slice(1).map((n) => `reference ${n} / ${names[0]} (×)`));
   const table = rows.map((row) => {
     const cells: (string | number)[] = [configurationName(row), ...row.throughputs.map((t) => fixed(t, 1)), ...row.ratios.slice(1).map((r) => fixed(r, 2))];
     if (withReference) {
@@ -121,8 +123,8 @@ export function comparisonChart(runs: readonly RunResult[], names: readonly stri
         legend: { display: true, labels: { font: { size: 14 }, color: '#1a1a1a' } },
       },
       scales: {
-        x: { title: { display: true, text: 'tokens signing at once', font: { size: 15 } } },
-        y: { beginAtZero: true, title: { display: true, text: 'signatures per second', font: { size: 15 } } },
+        x: { title: { display: true, text: 'tokens at once', font: { size: 15 } } },
+        y: { beginAtZero: true, title: { display: true, text: `${wordsOf(runs[0]!).nouns} per second`, font: { size: 15 } } },
       },
     },
   };

@@ -1,3 +1,4 @@
+import { wordsOf } from './operation-words.js';
 import type { ConfigurationResult, RunResult, TokenIdentity } from '../result/run-result.js';
 import { plural } from './plural.js';
 
@@ -12,13 +13,14 @@ export function backendLine(r: RunResult): string {
 
 export function planLine(r: RunResult): string {
   const p = r.plan;
+  const w = wordsOf(r);
   const stop =
     p.operationsPerToken !== null
-      ? `${p.operationsPerToken} signatures per token`
+      ? `${p.operationsPerToken} ${w.nouns} per token`
       : p.totalOperations !== null && p.totalOperations !== undefined
-        ? `${p.totalOperations} signatures in all`
+        ? `${p.totalOperations} ${w.nouns} in all`
         : `${p.durationS} s${r.command === 'burn-in' ? '' : ' per configuration'}`;
-  const verify = p.verify.mode === 'all' ? 'every signature verified on the host' : p.verify.mode === 'none' ? 'no host verification' : `every ${p.verify.every}th signature verified on the host`;
+  const verify = p.verify.mode === 'all' ? `every ${w.noun} checked on the host` : p.verify.mode === 'none' ? 'no host check' : `every ${p.verify.every}th ${w.noun} checked on the host`;
   const repeat = (p.repeat ?? 1) > 1 ? `, each configuration ${p.repeat} times (interleaved)` : '';
   return `${stop}, ${p.warmupOperationsPerToken} warm-up, ${plural(p.threadsPerToken, 'thread')} per token, ${verify}${repeat}`;
 }

@@ -1,3 +1,4 @@
+import { wordsOf, workloadId } from './operation-words.js';
 import { create } from 'xmlbuilder2';
 import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
 import { configurationName, workerIssueText } from './describe-run.js';
@@ -19,7 +20,8 @@ interface Check {
 }
 
 function checksOf(run: JudgedRun): Check[] {
-  const alg = run.result.algorithm.id;
+  const alg = workloadId(run.result.operation?.name, run.result.algorithm.id);
+  const w = wordsOf(run.result);
   const where = (tokens: number | null) => (tokens === null ? `${alg}.run` : `${alg}.tokens-${tokens}`);
   const checks: Check[] = run.result.configurations.map((c) => {
     // Every repetition's failures and stopped workers, not only the median one's.
@@ -28,7 +30,7 @@ function checksOf(run: JudgedRun): Check[] {
     const problems = [
       ...(failed > 0
         ? [
-            `${failed} of ${operationsMadeOf(c)} signatures failed${
+            `${failed} of ${operationsMadeOf(c)} ${w.nouns} failed${
               c.repetitions
                 ? ' over the repetitions'
                 : `: ${Object.entries(c.failuresByCkr)
@@ -40,12 +42,12 @@ function checksOf(run: JudgedRun): Check[] {
       ...issues.map((i) => workerIssueText(run.result, i)),
     ];
     return {
-      name: `${where(c.tokens)}.signatures`,
+      name: `${where(c.tokens)}.${w.nouns.replace(/ /g, '-')}`,
       timeS: c.durationS,
       outcome: problems.length > 0 ? 'fail' : 'pass',
       message: problems.length > 0 ? problems.join('; ') : undefined,
-      measured: `${c.operationsOk} OK, ${c.operationsFailed} failed, ${c.throughputPerS.toFixed(1)} sig/s with ${configurationName(c)}`,
-      expected: 'no failed signature, no worker stopped',
+      measured: `${c.operationsOk} OK, ${c.operationsFailed} failed, ${c.throughputPerS.toFixed(1)} ${w.rate} with ${configurationName(c)}`,
+      expected: `no failed ${w.noun}, no session stopped`,
     };
   });
   for (const t of run.thresholds) {
@@ -56,7 +58,7 @@ function checksOf(run: JudgedRun): Check[] {
       message:
         t.outcome === 'pass'
           ? undefined
-          : `expected ${t.expected}, measured ${t.measured}${t.outcome === 'inconclusive' ? ' (too few signatures or too short a window to fail on; --strict-latency to fail anyway)' : ''}`,
+          : `expected ${t.expected}, measured ${t.measured}${t.outcome === 'inconclusive' ? ` (too few ${w.nouns} or too short a window to fail on; --strict-latency to fail anyway)` : ''}`,
       measured: t.measured,
       expected: t.expected,
     });
@@ -64,7 +66,7 @@ function checksOf(run: JudgedRun): Check[] {
   const cmp = run.comparison;
   for (const row of cmp?.rows ?? []) {
     const metrics: [string, string, string, number | null][] = [
-      ['throughput', `${row.candidateThroughputPerS.toFixed(1)} sig/s`, `${row.baselineThroughputPerS.toFixed(1)} sig/s`, row.throughputChangePct],
+      ['throughput', `${row.candidateThroughputPerS.toFixed(1)} ${w.rate}`, `${row.baselineThroughputPerS.toFixed(1)} ${w.rate}`, row.throughputChangePct],
       ['p50', `${row.candidateP50Ms ?? 'n/a'} ms`, `${row.baselineP50Ms ?? 'n/a'} ms`, row.p50ChangePct],
       ['p99', `${row.candidateP99Ms ?? 'n/a'} ms`, `${row.baselineP99Ms ?? 'n/a'} ms`, row.p99ChangePct],
     ];

@@ -23,7 +23,7 @@ export function transportPairs(runs: JudgedRun[]): [JudgedRun, JudgedRun][] {
 
 const VERDICT_WORDS: Record<number, string> = {
   [ExitCode.ok]: 'passed',
-  [ExitCode.operationsFailed]: 'signatures failed',
+  [ExitCode.operationsFailed]: 'operations failed',
   [ExitCode.thresholdFailed]: 'FAILED',
   [ExitCode.interrupted]: 'interrupted',
 };
@@ -60,7 +60,7 @@ export function renderLabReport(runs: JudgedRun[], dirs: string[], charts: (stri
     if (j.comparison)
       out.push(
         markdownTable(
-          ['Configuration', 'Baseline sig/s', 'Sig/s', 'Change', 'Result'],
+          ['Configuration', 'Baseline /s', 'Measured /s', 'Change', 'Result'],
           j.comparison.rows.map((r) => [configurationName(r), r.baselineThroughputPerS.toFixed(1), r.candidateThroughputPerS.toFixed(1), `${r.throughputChangePct} %`, comparisonResult(r)]),
         ),
         '',

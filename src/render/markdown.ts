@@ -3,6 +3,7 @@ import { burnInTokenTable, burnInVerdict } from './burn-in-summary.js';
 import { scaleTable } from './table-model.js';
 import { failuresOf, operationsMadeOf } from '../stats/repetitions.js';
 import { hms } from './hms.js';
+import { wordsOf } from './operation-words.js';
 import { backendLine, configurationName, fixed, lowConfidenceLines, planLine, workerIssueText } from './describe-run.js';
 
 /** The one Markdown table writer every Markdown renderer uses. */
@@ -33,9 +34,10 @@ export function seedTable(r: RunResult, reference?: MarkdownOptions['reference']
  * line is blamed on the right thing.
  */
 function scalingConclusion(r: RunResult, last: ConfigurationResult): string {
+  const w = wordsOf(r);
   const e = last.efficiency!;
   const shape = e >= 0.9 ? 'near-linear' : e >= 0.6 ? 'sub-linear' : 'poor';
-  const lines = [`Scaling is ${shape}: ${configurationName(last)} reached ${fixed(last.throughputPerS, 1)} signatures/s, ${fixed(e * last.tokens, 2)}× one token (efficiency ${fixed(e, 2)}).`];
+  const lines = [`Scaling is ${shape}: ${configurationName(last)} reached ${fixed(last.throughputPerS, 1)} ${w.nouns}/s, ${fixed(e * last.tokens, 2)}× one token (efficiency ${fixed(e, 2)}).`];
   const previous = r.configurations[r.configurations.length - 2];
   if (previous && previous.throughputPerS > last.throughputPerS)
     lines.push(`Throughput fell from ${fixed(previous.throughputPerS, 1)}/s with ${configurationName(previous)} to ${fixed(last.throughputPerS, 1)}/s.`);
@@ -46,14 +48,16 @@ function scalingConclusion(r: RunResult, last: ConfigurationResult): string {
   const software = r.backend.kind === 'embedded-softhsm2' ? ` These are software tokens: what they share is this host's ${r.host.cpuCount} CPU cores, and their own signing is that CPU.` : '';
   if (e >= 0.9) return [...lines, 'Nothing the tokens share held them back.'].join(' ');
   if (busy < 0.9) {
-    lines.push(`Each signer spent only ${fixed(busy * 100, 0)} % of the window inside C_Sign: signatures were not issued fast enough — check the host's load and the harness (threads, verification).`);
+    lines.push(
+      `Each session spent only ${fixed(busy * 100, 0)} % of the window inside ${w.call}: ${w.nouns} were not issued fast enough — check the host's load and the harness (threads, verification).`,
+    );
   } else if (growth !== undefined && growth >= 1.25) {
     lines.push(
-      `Each signer was inside C_Sign ${fixed(Math.min(1, busy) * 100, 0)} % of the time (the harness kept them busy), and a signature took ${fixed(growth, 1)}× as long on average as with one token (${fixed(single, 2)} → ${fixed(last.latencyMs!.mean, 2)} ms): the tokens waited for something they share — the module, a reader or hub, or the host.`,
+      `Each session was inside ${w.call} ${fixed(Math.min(1, busy) * 100, 0)} % of the time (the harness kept them busy), and a${/^[aeiou]/i.test(w.noun) ? 'n' : ''} ${w.noun} took ${fixed(growth, 1)}× as long on average as with one token (${fixed(single, 2)} → ${fixed(last.latencyMs!.mean, 2)} ms): the tokens waited for something they share — the module, a reader or hub, or the host.`,
     );
   } else {
     lines.push(
-      `Each signer was inside C_Sign ${fixed(Math.min(1, busy) * 100, 0)} % of the time, at about its one-token latency; the shortfall is in how the tokens' windows overlapped (see throughput over time).`,
+      `Each session was inside ${w.call} ${fixed(Math.min(1, busy) * 100, 0)} % of the time, at about its one-token latency; the shortfall is in how the tokens' windows overlapped (see throughput over time).`,
     );
   }
   return lines.join(' ') + software;
@@ -83,16 +87,19 @@ export function conclusions(r: RunResult): string[] {
       `With ${configurationName(last)}, the slowest token was ${slow.label} (slot ${slow.slotId}, serial ${slow.serial}, ${fixed(slow.throughputPerS, 1)}/s) and the fastest ${fast.label} (slot ${fast.slotId}, serial ${fast.serial}, ${fixed(fast.throughputPerS, 1)}/s): a spread of ${fixed(spread, 1)} %.`,
     );
   }
-  // Every repetition's signatures, not only the reported ones'.
+  const w = wordsOf(r);
+  // Every repetition's operations, not only the reported ones'.
   const failed = r.configurations.reduce((n, c) => n + failuresOf(c), 0);
   const total = r.configurations.reduce((n, c) => n + operationsMadeOf(c), 0);
   if (r.interrupted) lines.push('The run was interrupted: these results are partial.');
-  lines.push(total === 0 ? 'No signature was made.' : failed === 0 ? `All ${total} signatures succeeded.` : `${failed} of ${total} signatures failed (see Failures).`);
+  lines.push(total === 0 ? `No ${w.noun} was made.` : failed === 0 ? `All ${total} ${w.nouns} succeeded.` : `${failed} of ${total} ${w.nouns} failed (see Failures).`);
   const verified = r.configurations.reduce((n, c) => n + (c.repetitions ?? [c]).reduce((m, x) => m + (x.operationsVerified ?? 0), 0), 0);
   lines.push(
     r.plan.verify.mode === 'none'
-      ? 'Signatures were not verified on the host (--verify none).'
-      : `${verified} signatures were verified on the host against each token's public key (${r.plan.verify.mode === 'all' ? 'all of them' : `every ${r.plan.verify.every}th`}).`,
+      ? `${w.Nouns} were not checked on the host (--verify none).`
+      : r.operation?.checkSkipped
+        ? `${w.Nouns} could not be checked on the host: ${r.operation.checkSkipped}.`
+        : `${verified} ${w.nouns} were ${w.checked} (${r.plan.verify.mode === 'all' ? 'all of them' : `every ${r.plan.verify.every}th`}).`,
   );
   if ((r.plan.repeat ?? 1) > 1) {
     lines.push(
@@ -107,12 +114,12 @@ export function conclusions(r: RunResult): string[] {
     }
   }
   const load = r.host.loadAverage?.[0];
-  if (load !== undefined && load >= r.host.cpuCount / 2) lines.push(`The host was busy before signing (load average ${load} on ${r.host.cpuCount} cores): other work shared the CPU with the run.`);
+  if (load !== undefined && load >= r.host.cpuCount / 2) lines.push(`The host was busy before the run (load average ${load} on ${r.host.cpuCount} cores): other work shared the CPU with the run.`);
   lines.push(...lowConfidenceLines(r).map((l) => `${sentence(l)}.`));
   for (const c of r.configurations) {
     if (!c.operationsVerifiedLate) continue;
     lines.push(
-      `With ${configurationName(c)}, verification fell behind the tokens: ${c.operationsVerifiedLate} signatures waited on disk and were verified after the measured window, which went on for ${fixed(c.verificationLagS ?? 0, 1)} s after it; the throughput does not include that time (more --verify-threads, or --verify with a sample, keeps up).`,
+      `With ${configurationName(c)}, verification fell behind the tokens: ${c.operationsVerifiedLate} ${w.nouns} waited on disk and were verified after the measured window, which went on for ${fixed(c.verificationLagS ?? 0, 1)} s after it; the throughput does not include that time (more --verify-threads, or --verify with a sample, keeps up).`,
     );
   }
   if (r.backend.kind === 'embedded-softhsm2') {
@@ -127,18 +134,16 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
   const out: string[] = [];
   const burnIn = r.command === 'burn-in';
   const c0 = r.configurations[0];
-  out.push(
-    burnIn ? `# hsm-bench burn-in: ${r.algorithm.displayName} on ${r.tokens.length} token${r.tokens.length > 1 ? 's' : ''}` : `# hsm-bench: ${r.algorithm.displayName} signature throughput`,
-    '',
-  );
+  const w = wordsOf(r);
+  out.push(burnIn ? `# hsm-bench burn-in: ${w.title} on ${r.tokens.length} token${r.tokens.length > 1 ? 's' : ''}` : `# hsm-bench: ${w.title} throughput`, '');
   out.push(`Run \`${r.runId}\`, ${r.startedAt} to ${r.finishedAt}, hsm-bench ${r.tool.version}${r.interrupted ? ' — **interrupted, partial results**' : ''}.`, '');
   if (r.commandLine) out.push('Reproduce with (the PIN comes from the environment or a file, never the command line):', '', '```sh', r.commandLine, '```', '');
   out.push(
     `- **Host**: ${r.host.hostname}: ${r.host.cpuCount} × ${r.host.cpuModel}, ${r.host.totalMemoryMb} MB, ${r.host.platform}/${r.host.arch}, Node ${r.host.nodeVersion}${r.host.loadAverage ? `, load average ${r.host.loadAverage.join(' / ')} before signing` : ''}`,
     `- **Backend**: ${backendLine(r)}`,
     `- **Module**: ${r.module.libraryDescription} ${r.module.libraryVersion} (${r.module.manufacturer}), Cryptoki ${r.module.cryptokiVersion}, ${r.module.instances === 'shared' ? 'one instance per process' : 'an instance per load'}${r.harness.engine ? `; engine: ${r.harness.engine}` : ''}`,
-    `- **Algorithm**: ${r.algorithm.displayName}, key '${r.keyLabel}'`,
-    `- **Mechanism**: ${r.mechanism.name}${r.mechanism.hostDigest === 'none' ? '' : ` (SHA-256 computed on the host: ${r.mechanism.hostDigest})`}`,
+    `- **Operation**: ${r.operation?.name ?? 'sign'} (${w.call}), ${r.algorithm.displayName}${r.operation?.name === undefined || ['sign', 'verify', 'decrypt', 'derive'].includes(r.operation.name) ? `, key '${r.keyLabel}'` : ''}`,
+    `- **Mechanism**: ${r.mechanism.name}${r.mechanism.hostDigest === 'none' ? '' : ` (on the host: ${r.mechanism.hostDigest})`}`,
     `- **Plan**: ${planLine(r)}`,
     '',
   );
@@ -148,7 +153,7 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
       '## Burn-in',
       '',
       markdownTable(
-        ['Started', 'Stopped', 'Signing time', 'Signatures performed', 'Failed', 'Verified on the host', 'Average throughput'],
+        ['Started', 'Stopped', 'Measured time', `${w.Nouns} performed`, 'Failed', 'Checked on the host', 'Average throughput'],
         [[r.startedAt, r.finishedAt ?? '–', hms(c0.durationS), performed, c0.operationsFailed, c0.operationsVerified, `${fixed(c0.throughputPerS, 2)}/s`]],
       ),
       '',
@@ -161,7 +166,7 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
         'Resumed: the run was stopped and continued from its checkpoint and records.',
         '',
         markdownTable(
-          ['Segment', 'Started', 'At signing time'],
+          ['Segment', 'Started', 'At measured time'],
           segments.map((g, i) => [i + 1, g.startedAt, hms(g.startOffsetS)]),
         ),
         '',
@@ -178,7 +183,7 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
     '',
   );
   if (burnIn && c0) {
-    out.push('## Tokens over the run', '', markdownTable(burnInTokenTable(c0).head, burnInTokenTable(c0).rows, [false, false, false, true, true, true, true, true, true, true, false]), '');
+    out.push('## Tokens over the run', '', markdownTable(burnInTokenTable(r, c0).head, burnInTokenTable(r, c0).rows, [false, false, false, true, true, true, true, true, true, true, false]), '');
   } else {
     out.push('## Throughput', '', seedTable(r, o.reference), '');
   }
@@ -188,7 +193,7 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
       '## Per token',
       '',
       markdownTable(
-        ['Configuration', 'Slot', 'Token', 'Serial', 'Signatures', 'Failures', 'Signatures/s', 'p50 (ms)', 'p99 (ms)'],
+        ['Configuration', 'Slot', 'Token', 'Serial', w.Nouns, 'Failures', `${w.Nouns}/s`, 'p50 (ms)', 'p99 (ms)'],
         r.configurations.flatMap((c) =>
           c.perToken.map((t) => [
             configurationName(c),
@@ -207,7 +212,7 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
       '',
     );
   out.push(
-    '## Latency (ms, successful signatures)',
+    `## Latency (ms, successful ${w.nouns})`,
     '',
     markdownTable(
       ['Configuration', 'p50', 'p90', 'p99', 'max', 'mean'],
@@ -223,6 +228,6 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
   if (o.chartsUnavailable) out.push(`Charts were not drawn: ${o.chartsUnavailable}.`, '');
   for (const c of o.charts) out.push(`![${c.title}](${c.file})`, '');
   out.push('## Conclusion', '', ...conclusions(r).map((l) => `- ${l}`), '');
-  out.push(`Records: one CSV row per signature in \`records/\`; full results in \`run.json\` (schema version ${r.schemaVersion}).`, '');
+  out.push(`Records: one CSV row per ${w.noun} in \`records/\`; full results in \`run.json\` (schema version ${r.schemaVersion}).`, '');
   return out.join('\n');
 }

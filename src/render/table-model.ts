@@ -1,3 +1,4 @@
+import { wordsOf } from './operation-words.js';
 import type { RunResult } from '../result/run-result.js';
 import { configurationName, fixed, perTokenRange, throughputText } from './describe-run.js';
 
@@ -15,20 +16,21 @@ export interface TableModel {
  */
 export function scaleTable(r: RunResult, reference?: Map<number, number>): TableModel {
   const withReference = reference !== undefined && reference.size > 0;
+  const w = wordsOf(r);
   const head = [
     'Configuration',
-    'Signatures',
+    w.Nouns,
     'Duration (s)',
-    'Signatures/s (range)',
-    ...(withReference ? ['Reference sig/s'] : []),
-    'Per token sig/s (min–max)',
+    `${w.Nouns}/s (range)`,
+    ...(withReference ? [`Reference ${w.rate}`] : []),
+    `Per token ${w.rate} (min–max)`,
     'p50 (ms)',
     'p99 (ms)',
     'Failures',
     'Efficiency',
   ];
   const rows = r.configurations.map((c) => [
-    `${configurationName(c)} × ${r.algorithm.displayName}`,
+    `${configurationName(c)} × ${w.title}`,
     c.operationsOk,
     fixed(c.durationS, 2),
     throughputText(c),

@@ -95,7 +95,7 @@ export function trendChart(points: readonly TrendPoint[], title: string): ChartC
     options: {
       plugins: { title: { display: true, text: title, font: { size: 18 } }, legend: { display: true } },
       scales: {
-        throughput: { type: 'linear', position: 'left', beginAtZero: true, title: { display: true, text: 'signatures/s (median)' } },
+        throughput: { type: 'linear', position: 'left', beginAtZero: true, title: { display: true, text: 'operations/s (median)' } },
         p99: { type: 'linear', position: 'right', beginAtZero: true, title: { display: true, text: 'p99 latency (ms)' }, grid: { drawOnChartArea: false } },
       },
     },

@@ -21,7 +21,7 @@ export function renderThresholdChecks(checks: ThresholdCheck[], columns?: number
 
 /** `columns`: the width to fit (a terminal's); a file or a Markdown block takes the grid whole. */
 export function renderComparisonTable(cmp: RunComparison, columns?: number): string {
-  const head = ['Configuration', 'Baseline sig/s', 'Candidate sig/s', 'Change', 'p50 change', 'p99 change', 'Failures (base → cand)', `Result (±${cmp.maxRegressionPct} %)`];
+  const head = ['Configuration', 'Baseline /s', 'Candidate /s', 'Change', 'p50 change', 'p99 change', 'Failures (base → cand)', `Result (±${cmp.maxRegressionPct} %)`];
   const rows = cmp.rows.map((r) => [
     configurationName(r),
     fixed(r.baselineThroughputPerS, 1),

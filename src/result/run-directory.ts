@@ -58,7 +58,11 @@ export function readRunJson(dirOrFile: string): RunResult {
   }
   const version = (doc as { schemaVersion?: unknown } | null)?.schemaVersion;
   if (version !== SCHEMA_VERSION && version !== 2) {
-    throw new HsmBenchError(`${path} has schema version ${String(version).slice(0, 20)}; this hsm-bench reads versions 2 and ${SCHEMA_VERSION}`, ExitCode.usage, 'use the hsm-bench version that wrote it');
+    throw new HsmBenchError(
+      `${path} has schema version ${String(version).slice(0, 20)}; this hsm-bench reads versions 2 and ${SCHEMA_VERSION}`,
+      ExitCode.usage,
+      'use the hsm-bench version that wrote it',
+    );
   }
   doc = upgradeRunJson(doc as Record<string, unknown>);
   const problems = runShapeProblems(doc);

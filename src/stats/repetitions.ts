@@ -10,7 +10,7 @@ export const MIN_WINDOW_S = 2;
 /** Why a configuration's latency percentiles are too thin to fail a gate on; empty when they are not. */
 export function lowConfidence(c: Pick<ConfigurationResult, 'operationsOk' | 'durationS'>): string[] {
   const reasons: string[] = [];
-  if (c.operationsOk < MIN_LATENCY_SAMPLES) reasons.push(`${c.operationsOk} signatures (fewer than ${MIN_LATENCY_SAMPLES})`);
+  if (c.operationsOk < MIN_LATENCY_SAMPLES) reasons.push(`${c.operationsOk} successful calls (fewer than ${MIN_LATENCY_SAMPLES})`);
   if (c.durationS < MIN_WINDOW_S) reasons.push(`a window of ${c.durationS.toFixed(2)} s (under ${MIN_WINDOW_S} s)`);
   return reasons;
 }

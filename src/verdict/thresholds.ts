@@ -98,8 +98,8 @@ export function evaluateThresholds(r: RunResult, t: Thresholds, strictLatency = 
     checks.push({
       name: 'min-throughput',
       configuration: c?.tokens ?? (key === 'largest' ? null : Number(key)),
-      expected: `≥ ${min} sig/s`,
-      measured: c ? `${fmt(c.throughputPerS, 1)} sig/s` : 'not run',
+      expected: `≥ ${min}/s`,
+      measured: c ? `${fmt(c.throughputPerS, 1)}/s` : 'not run',
       outcome: outcomeOf(c !== undefined && c.throughputPerS >= min),
     });
   }

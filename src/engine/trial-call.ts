@@ -1,0 +1,47 @@
+import { randomBytes } from 'node:crypto';
+import type pkcs11 from 'pkcs11js';
+import { setupError } from '../errors.js';
+import type { OperationKind, PreparedOperation } from '../operations/operation-kind.js';
+import { describe } from '../pkcs11/ckr.js';
+import { tokenName, type TokenRef } from '../pkcs11/discovery.js';
+import { TokenConnection } from '../pkcs11/token-connection.js';
+import type { PinGuard } from '../pkcs11/pin-guard.js';
+import { jsTimedCall } from './operation.js';
+
+/**
+ * One call of the operation on each token before any thread starts, checked on the host like every other: a token
+ * that lists a mechanism but refuses its parameters (SoftHSM2 2.6.1 lists OAEP but takes only SHA-1), or answers
+ * wrongly, stops the run here with exit 3 and the token's name, instead of failing every call of the run.
+ */
+export function trialCall(lib: pkcs11.PKCS11, op: OperationKind, prepared: PreparedOperation, tokens: readonly { token: TokenRef; keyId: Buffer }[], pinGuard: PinGuard, maxOutputBytes: number): void {
+  const seed = randomBytes(24);
+  for (const [index, { token, keyId }] of tokens.entries()) {
+    // The main thread's instance is logged in already: this connection presents no PIN.
+    const connection = new TokenConnection(lib, token.slot, null, { guard: pinGuard, token: index }, prepared.timed.key, keyId);
+    try {
+      const connected = connection.connect();
+      if (!connected.ok) throw setupError(`token ${tokenName(token)}: ${connected.detail}`, 'check the token and the key');
+      const timed = jsTimedCall(lib, prepared.timed, seed, prepared.tables[index] ?? null);
+      const out = Buffer.alloc(maxOutputBytes);
+      let length: number;
+      try {
+        length = timed.call(connection.session!, connection.key, 0, out);
+        if (timed.finish) length = timed.finish(connection.session!, out);
+      } catch (error) {
+        throw setupError(
+          `token ${tokenName(token)} cannot ${op.name} with ${prepared.timed.mechanism.name}: ${describe(error)}`,
+          'see what it offers with hsm-bench list --mechanisms; choose another --mechanism, --alg or --op',
+          error,
+        );
+      }
+      if (length > 0 && !op.check(prepared.check, index, seed, 0, out.subarray(0, length))) {
+        throw setupError(
+          `token ${tokenName(token)} gave a wrong result for ${op.name} with ${prepared.timed.mechanism.name} (checked on the host)`,
+          'the token or its module is faulty; hsm-bench does not measure wrong answers',
+        );
+      }
+    } finally {
+      connection.close();
+    }
+  }
+}
