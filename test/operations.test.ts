@@ -1,0 +1,228 @@
+import { createCipheriv, createHmac, hash, publicEncrypt, randomBytes, generateKeyPairSync, constants } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { messageFor } from '../src/engine/message.js';
+import { operationByName } from '../src/operations/registry.js';
+import type { RunResult } from '../src/result/run-result.js';
+import { readRecords } from '../src/record/records-csv.js';
+import { runCli, runDirOf, tempDir } from './helpers/cli.js';
+import { ExternalSoftHsm, SPY_MODULE, TEST_PIN } from './helpers/softhsm-module.js';
+
+const seed = randomBytes(24);
+const check = (op: string, data: unknown, output: Buffer, sequence = 5, token = 0) => operationByName(op).check(data, token, seed, sequence, output);
+
+describe('host checks of each operation, on hand-built outputs', () => {
+  it('digest and mac: the right output passes, one flipped bit fails', () => {
+    const digest = hash('sha256', messageFor(seed, 5), 'buffer');
+    expect(check('digest', null, digest)).toBe(true);
+    expect(check('digest', null, Buffer.from(digest).fill(1, 0, 1))).toBe(false);
+    const key = randomBytes(32);
+    const tag = createHmac('sha256', key).update(messageFor(seed, 5)).digest();
+    expect(check('mac', key, tag)).toBe(true);
+    expect(check('mac', key, tag, 6)).toBe(false);
+  });
+
+  it('encrypt: GCM and CBC outputs decrypt to the call’s message; a changed tag or block fails', () => {
+    const key = randomBytes(32);
+    const gcmIv = randomBytes(12);
+    const c = createCipheriv('aes-256-gcm', key, gcmIv);
+    const gcm = Buffer.concat([c.update(messageFor(seed, 5)), c.final(), c.getAuthTag()]);
+    expect(check('encrypt', { key, iv: gcmIv, mode: 'gcm' }, gcm)).toBe(true);
+    gcm[gcm.length - 1]! ^= 1;
+    expect(check('encrypt', { key, iv: gcmIv, mode: 'gcm' }, gcm)).toBe(false);
+    const cbcIv = randomBytes(16);
+    const cbc = createCipheriv('aes-256-cbc', key, cbcIv).setAutoPadding(false).update(messageFor(seed, 5));
+    expect(check('encrypt', { key, iv: cbcIv, mode: 'cbc' }, cbc)).toBe(true);
+    expect(check('encrypt', { key, iv: cbcIv, mode: 'cbc' }, cbc, 4)).toBe(false);
+  });
+
+  it('decrypt and verify: the answer of the row the sequence number picks', () => {
+    const rows = [randomBytes(32), randomBytes(32)];
+    expect(check('decrypt', [rows], rows[1]!, 5)).toBe(true);
+    expect(check('decrypt', [rows], rows[0]!, 5)).toBe(false);
+    // Row 1 holds a spoiled signature: the token must say no.
+    expect(check('verify', [[true, false]], Buffer.from([0]), 5)).toBe(true);
+    expect(check('verify', [[true, false]], Buffer.from([1]), 5)).toBe(false);
+    expect(check('verify', [[true, false]], Buffer.from([1]), 4)).toBe(true);
+  });
+
+  it('keygen: a modulus of the wrong size or a point off the curve fails', () => {
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ format: 'jwk' });
+    const modulus = Buffer.from(rsa.n!, 'base64url');
+    expect(check('keygen', { family: 'rsa', bits: 2048, ecParams: null }, modulus)).toBe(true);
+    expect(check('keygen', { family: 'rsa', bits: 3072, ecParams: null }, modulus)).toBe(false);
+    const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ format: 'der', type: 'spki' });
+    const point = ec.subarray(ec.length - 65);
+    const p256 = Buffer.from('06082a8648ce3d030107', 'hex');
+    expect(check('keygen', { family: 'ec', bits: 256, ecParams: p256 }, point)).toBe(true);
+    const off = Buffer.from(point);
+    off[64]! ^= 1;
+    expect(check('keygen', { family: 'ec', bits: 256, ecParams: p256 }, off)).toBe(false);
+  });
+
+  it('random: 32 bytes, and not the same as the one before', () => {
+    const a = randomBytes(32);
+    expect(check('random', null, a, 1, 7)).toBe(true);
+    expect(check('random', null, a, 2, 7)).toBe(false);
+    expect(check('random', null, randomBytes(16), 3, 7)).toBe(false);
+  });
+
+  it('a decryption made with another key is caught (a wrong answer, not an error)', () => {
+    const other = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const plain = randomBytes(32);
+    expect(publicEncrypt({ key: other.publicKey, padding: constants.RSA_PKCS1_PADDING }, plain).length).toBe(256);
+    expect(check('decrypt', [[plain]], randomBytes(32), 0)).toBe(false);
+  });
+});
+
+/** Each operation on real SoftHSM2 tokens through pkcs11-spy, whose log proves what hsm-bench called. */
+const hsm = new ExternalSoftHsm();
+const out = tempDir('ops-out');
+
+beforeAll(() => {
+  for (const label of ['op-A', 'op-B']) hsm.initToken(label);
+  for (const [alg, usage] of [
+    ['p256', 'sign'],
+    ['rsa2048', 'decrypt'],
+    ['p256', 'derive'],
+  ]) {
+    const r = runCli(['keys', 'create', '--module', hsm.module, '--token-label', 'op-', '--alg', alg!, '--usage', usage!], { ...hsm.env, HSM_BENCH_PIN: TEST_PIN });
+    expect(r.status, r.stderr).toBe(0);
+  }
+}, 120_000);
+
+const PER_TOKEN = 40;
+const WARMUP = 3;
+// Calls the run makes: its measured ones over configurations of 1 and 2 tokens, the warm-up of each configuration,
+// and one trial call per token before any configuration.
+const CALLS = PER_TOKEN * 3 + WARMUP * 3 + 2;
+
+const cases: { op: string; args: string[]; call: string; also?: [string, number][] }[] = [
+  { op: 'sign', args: ['--alg', 'p256'], call: 'C_Sign' },
+  { op: 'verify', args: ['--alg', 'p256'], call: 'C_Verify' },
+  { op: 'decrypt', args: ['--alg', 'rsa2048', '--key-label', 'hsm-bench-rsa2048-decrypt'], call: 'C_Decrypt' },
+  { op: 'decrypt', args: ['--alg', 'rsa2048', '--mechanism', 'oaep-sha1', '--key-label', 'hsm-bench-rsa2048-decrypt'], call: 'C_Decrypt' },
+  { op: 'encrypt', args: [], call: 'C_Encrypt' },
+  { op: 'encrypt', args: ['--mechanism', 'cbc', '--alg', 'aes128'], call: 'C_Encrypt' },
+  { op: 'mac', args: [], call: 'C_Sign' },
+  { op: 'digest', args: [], call: 'C_Digest' },
+  { op: 'random', args: [], call: 'C_GenerateRandom' },
+  // One more C_DeriveKey per token before the run: whether the token lets a derived secret be read.
+  { op: 'derive', args: ['--alg', 'p256', '--key-label', 'hsm-bench-p256-derive'], call: 'C_DeriveKey', also: [['C_DestroyObject', CALLS + 2]] },
+  { op: 'keygen', args: ['--alg', 'p256'], call: 'C_GenerateKeyPair', also: [['C_DestroyObject', 2 * CALLS]] },
+];
+
+describe('every operation on real tokens, on both engines, counted by pkcs11-spy', () => {
+  for (const c of cases) {
+    for (const engine of ['native', 'threads']) {
+      it(`${c.op} ${c.args.join(' ')} (${engine})`, async () => {
+        const log = join(tempDir('ops-spy'), 'spy.log');
+        const r = runCli(
+          [
+            'scale',
+            '--op',
+            c.op,
+            ...c.args,
+            '--module',
+            SPY_MODULE,
+            '--token-label',
+            'op-',
+            '--tokens',
+            '1,2',
+            '--signatures-per-token',
+            String(PER_TOKEN),
+            '--warmup',
+            String(WARMUP),
+            '--format',
+            'md',
+            '--out',
+            out,
+          ],
+          { ...hsm.spyEnv(log), HSM_BENCH_PIN: TEST_PIN, ...(engine === 'threads' ? { HSM_BENCH_ENGINE: 'threads' } : {}) },
+        );
+        expect(r.status, r.stderr).toBe(0);
+        const dir = runDirOf(r);
+        const run: RunResult = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
+        expect(run.operation?.name).toBe(c.op);
+        for (const conf of run.configurations) {
+          expect(conf.operationsFailed).toBe(0);
+          expect(conf.operationsOk).toBe(PER_TOKEN * conf.tokens);
+          expect(conf.operationsVerified).toBe(conf.operationsOk);
+          for await (const record of readRecords(join(dir, conf.recordsFile))) expect(record.verified).toBe(true);
+        }
+        const calls = readFileSync(log, 'utf8');
+        const count = (fn: string) => (calls.match(new RegExp(`^\\d+: ${fn}$`, 'gm')) ?? []).length;
+        const expected = c.op === 'derive' ? CALLS + 2 : CALLS;
+        expect(count(c.call)).toBe(expected);
+        for (const [fn, n] of c.also ?? []) expect(count(fn)).toBe(n);
+        const report = readFileSync(join(dir, 'report.md'), 'utf8');
+        expect(report).toContain(`${operationByName(c.op).nouns[0]!.toUpperCase()}${operationByName(c.op).nouns.slice(1)}/s`);
+      }, 60_000);
+    }
+  }
+
+  it('decrypt with OAEP and SHA-256, which SoftHSM2 2.6.1 refuses: exit 3 before the run, naming the token', () => {
+    const r = runCli(['scale', '--op', 'decrypt', '--mechanism', 'oaep', '--key-label', 'hsm-bench-rsa2048-decrypt', '--module', hsm.module, '--token-label', 'op-', '--tokens', '1', '--out', out], {
+      ...hsm.env,
+      HSM_BENCH_PIN: TEST_PIN,
+    });
+    expect(r.status).toBe(3);
+    expect(r.stderr).toMatch(/token 'op-[AB]' .* cannot decrypt with CKM_RSA_PKCS_OAEP \(SHA256, MGF1\): CKR_ARGUMENTS_BAD/);
+  });
+
+  it('a key without the usage: exit 3 with the keys create command that makes one', () => {
+    const r = runCli(['scale', '--op', 'decrypt', '--key-label', 'hsm-bench-p256', '--alg', 'rsa2048', '--module', hsm.module, '--token-label', 'op-', '--tokens', '1', '--out', out], {
+      ...hsm.env,
+      HSM_BENCH_PIN: TEST_PIN,
+    });
+    expect(r.status).toBe(3);
+    const signing = runCli(['scale', '--op', 'derive', '--alg', 'p256', '--key-label', 'hsm-bench-p256', '--module', hsm.module, '--token-label', 'op-', '--tokens', '1', '--out', out], {
+      ...hsm.env,
+      HSM_BENCH_PIN: TEST_PIN,
+    });
+    expect(signing.status).toBe(3);
+    expect(signing.stderr).toMatch(/cannot derive: CKA_DERIVE on the private key is false/);
+    expect(signing.stderr).toContain('keys create --alg p256 --usage derive');
+  });
+
+  it('an algorithm the operation does not take: exit 2 with the ones it does', () => {
+    const r = runCli(['scale', '--op', 'decrypt', '--alg', 'p256', '--tokens', '1', '--out', out]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--op decrypt does not take --alg p256[\s\S]*rsa2048, rsa3072, rsa4096/);
+  });
+
+  it('a burn-in decrypts with host checks and names decryptions in its summary', () => {
+    const r = runCli(
+      [
+        'burn-in',
+        '--op',
+        'decrypt',
+        '--key-label',
+        'hsm-bench-rsa2048-decrypt',
+        '--module',
+        hsm.module,
+        '--token-label',
+        'op-',
+        '--tokens',
+        '2',
+        '--signatures',
+        '300',
+        '--format',
+        'md',
+        '--out',
+        out,
+      ],
+      {
+        ...hsm.env,
+        HSM_BENCH_PIN: TEST_PIN,
+      },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const run: RunResult = JSON.parse(readFileSync(join(runDirOf(r), 'run.json'), 'utf8'));
+    expect(run.operation?.name).toBe('decrypt');
+    expect(run.configurations[0]!.operationsOk).toBe(300);
+    expect(run.configurations[0]!.operationsVerified).toBe(300);
+    expect(r.stdout).toContain('PASSED: no decryption failed');
+  }, 60_000);
+});
