@@ -209,6 +209,34 @@ describe.skipIf(!pico)(suiteTitle('hsm-bench on SmartCard-HSM tokens (pico-hsm t
     expect(clone.stderr).toMatch(/is a SmartCard-HSM initialised without DKEK shares: its keys can never leave it/);
   });
 
+  it('operations on SmartCard-HSMs: decrypt (RSA), derive (ECDH, brainpool) and verify, every result checked on the host; what the card lacks is exit 3 with why', async () => {
+    const out = tempDir('pico-ops');
+    for (const [op, alg, key] of [
+      ['decrypt', 'rsa2048', pico!.keys.rsa2048],
+      ['derive', 'bp256', pico!.keys.bp256],
+      ['verify', 'bp256', pico!.keys.bp256],
+    ] as const) {
+      const r = runCli(
+        ['scale', '--module', module(), '--op', op, '--alg', alg, '--key-label', key, '--tokens', '1,2', '--signatures-per-token', '20', '--warmup', '1', '--format', 'md', '--out', out],
+        env(),
+      );
+      expect(r.status, `${op}: ${r.stderr}`).toBe(0);
+      const run = readRun(runDirOf(r));
+      expect(run.operation?.name).toBe(op);
+      expect(run.operation?.checkSkipped).toBeUndefined();
+      for (const c of run.configurations) {
+        expect(c.operationsOk).toBe(20 * c.tokens);
+        expect(c.operationsVerified).toBe(c.operationsOk);
+      }
+    }
+    const mac = runCli(['scale', '--module', module(), '--op', 'mac', '--tokens', '1', '--out', out], env());
+    expect(mac.status).toBe(3);
+    expect(mac.stderr).toMatch(/cannot compute HMAC-SHA256: it offers none of CKM_SHA256_HMAC/);
+    const keygen = runCli(['scale', '--module', module(), '--op', 'keygen', '--alg', 'p256', '--tokens', '1', '--out', out], env());
+    expect(keygen.status).toBe(3);
+    expect(keygen.stderr).toMatch(/CKR_SESSION_READ_ONLY[\s\S]*hsm-bench does not write to a token/);
+  }, 120_000);
+
   // Last of the pico tests: it initialises the tokens again (with a DKEK), which wipes their keys.
   it('keys clone copies a key between SmartCard-HSMs under their shared DKEK, and both sign with it', () => {
     const share = join(tempDir('dkek'), 'cluster.pbe');
@@ -248,6 +276,29 @@ describe.skipIf(!p11kit)(suiteTitle('hsm-bench through p11-kit remoting (a new m
     expect(run.configurations[1]!.perToken.map((t) => t.operationsOk)).toEqual([100, 100]);
     expect(run.configurations[1]!.operationsVerified).toBe(200);
   });
+
+  it('operations through p11-kit-client.so: decrypt and key generation with host checks; ECDH, which p11-kit 0.24 does not forward, is exit 3', () => {
+    const out = tempDir('client-ops');
+    for (const args of [
+      ['--op', 'decrypt', '--alg', 'rsa2048', '--key-label', p11kit!.keys.rsa2048],
+      ['--op', 'keygen', '--alg', 'p256'],
+    ]) {
+      const r = runCli(['scale', '--module', p11kit!.clientModule, ...args, '--token-label', 'shsm', '--tokens', '1,2', '--signatures-per-token', '50', '--format', 'md', '--out', out], {
+        ...pin(),
+        ...clientEnv(),
+      });
+      expect(r.status, r.stderr).toBe(0);
+      const run = readRun(runDirOf(r));
+      expect(run.harness.engine).toBe('threads');
+      expect(run.configurations[1]!.operationsVerified).toBe(100);
+    }
+    const derive = runCli(['scale', '--module', p11kit!.clientModule, '--op', 'derive', '--alg', 'bp256', '--key-label', p11kit!.keys.bp256, '--token-label', 'shsm', '--tokens', '1', '--out', out], {
+      ...pin(),
+      ...clientEnv(),
+    });
+    expect(derive.status).toBe(3);
+    expect(derive.stderr).toMatch(/cannot derive with ECDH: it offers none of CKM_ECDH1_DERIVE/);
+  }, 120_000);
 
   it('burn-in through p11-kit-client.so with two threads per token', () => {
     const r = runCli(

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import type pkcs11 from 'pkcs11js';
+import pkcs11 from 'pkcs11js';
 import { setupError } from '../errors.js';
 import type { OperationKind, PreparedOperation } from '../operations/operation-kind.js';
-import { describe } from '../pkcs11/ckr.js';
+import { ckrOf, describe } from '../pkcs11/ckr.js';
 import { tokenName, type TokenRef } from '../pkcs11/discovery.js';
 import { TokenConnection } from '../pkcs11/token-connection.js';
 import type { PinGuard } from '../pkcs11/pin-guard.js';
@@ -28,9 +28,14 @@ export function trialCall(lib: pkcs11.PKCS11, op: OperationKind, prepared: Prepa
         length = timed.call(connection.session!, connection.key, 0, out);
         if (timed.finish) length = timed.finish(connection.session!, out);
       } catch (error) {
+        // A SmartCard-HSM (OpenSC) stores every generated key on the card, session object or not, so it asks for a
+        // read-write session: hsm-bench writes no key to a user's token to measure it.
+        const readOnly = ckrOf(error) === pkcs11.CKR_SESSION_READ_ONLY;
         throw setupError(
           `token ${tokenName(token)} cannot ${op.name} with ${prepared.timed.mechanism.name}: ${describe(error)}`,
-          'see what it offers with hsm-bench list --mechanisms; choose another --mechanism, --alg or --op',
+          readOnly
+            ? 'the token would store what the operation makes on itself (it asks for a read-write session); hsm-bench does not write to a token to measure it'
+            : 'see what it offers with hsm-bench list --mechanisms; choose another --mechanism, --alg or --op',
           error,
         );
       }

@@ -12,7 +12,7 @@ export const random: OperationKind = {
   name: 'random',
   noun: 'random draw',
   nouns: 'random draws',
-  title: (alg) => `C_GenerateRandom, ${alg.displayName}`,
+  title: () => 'C_GenerateRandom (32 bytes)',
   algorithms: ['random'],
   mechanismChoices: () => ['rng'],
   prepare(ctx) {

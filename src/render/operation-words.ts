@@ -57,4 +57,5 @@ export function wordsOf(r: Pick<RunResult, 'operation' | 'algorithm'>): Operatio
 }
 
 /** A run's workload as a name (run directories, JUnit suites): the algorithm for signing, as always; op-alg for the others. */
-export const workloadId = (operation: string | undefined, algorithmId: string) => (operation === undefined || operation === 'sign' ? algorithmId : `${operation}-${algorithmId}`);
+export const workloadId = (operation: string | undefined, algorithmId: string) =>
+  operation === undefined || operation === 'sign' ? algorithmId : operation === algorithmId ? operation : `${operation}-${algorithmId}`;
