@@ -50,6 +50,8 @@ enum { PARK_WAIT = 0, PARK_RESUME = 1, PARK_END = 2 };
 #define MESSAGE_BYTES 32
 /** Without recovery (scale), a token that fails this many calls in a row is left alone, as in the JS loop. */
 #define MAX_CONSECUTIVE_FAILURES 100
+/** Operations of one workload (--mix): more is a typo, not a workload. */
+#define MAX_OPERATIONS 16
 
 static const unsigned char DIGEST_INFO_SHA256[19] = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
                                                      0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20};
@@ -58,8 +60,20 @@ typedef struct {
   int64_t offset_ns;
   int64_t latency_ns;
   int32_t status;
-  uint32_t output_bytes;
+  uint16_t output_bytes;
+  uint8_t operation;
 } record_t;
+
+/** One operation of the workload: its call, mechanism (with its parameters) and input recipe. */
+typedef struct {
+  int call;
+  CK_MECHANISM mechanism;
+  CK_RSA_PKCS_PSS_PARAMS pss;
+  CK_RSA_PKCS_OAEP_PARAMS oaep;
+  CK_GCM_PARAMS gcm;
+  unsigned char iv[16];
+  int input;
+} operation_t;
 
 struct loop;
 
@@ -74,11 +88,12 @@ typedef struct {
   pthread_t thread;
   int started;
   CK_SESSION_HANDLE session;
-  CK_OBJECT_HANDLE key;
   unsigned char seed[SEED_BYTES];
-  /* The job's table (INPUT_TABLE): rows, and for verify the signature of each row. */
-  bytes_t *rows, *aux;
-  uint32_t row_count, aux_count;
+  uint32_t seed_word;
+  /* Per operation: the key, and the job's table (INPUT_TABLE): rows, and for verify the signature of each row. */
+  CK_OBJECT_HANDLE keys[MAX_OPERATIONS];
+  bytes_t *rows[MAX_OPERATIONS], *aux[MAX_OPERATIONS];
+  uint32_t row_count[MAX_OPERATIONS], aux_count[MAX_OPERATIONS];
   long warmup;
   int64_t first_sequence;
   int64_t count; /* -1: no count of its own */
@@ -95,13 +110,10 @@ typedef struct {
 
 typedef struct loop {
   CK_FUNCTION_LIST_PTR f;
-  int call;
-  CK_MECHANISM mechanism;
-  CK_RSA_PKCS_PSS_PARAMS pss;
-  CK_RSA_PKCS_OAEP_PARAMS oaep;
-  CK_GCM_PARAMS gcm;
-  unsigned char iv[16];
-  int input;
+  operation_t ops[MAX_OPERATIONS];
+  int op_count;
+  /* Cumulative weights of the operations (src/engine/operation.ts, pickOperation). */
+  uint32_t cumulative[MAX_OPERATIONS];
   uint32_t max_output_bytes;
   int64_t keep_every; /* keep every k-th output for the host check; 0 keeps none */
   int64_t duration_ns; /* -1: none */
@@ -146,16 +158,16 @@ static int claim(loop_t *l) {
 }
 
 /** The call's input for one sequence number: the operation's message recipe. */
-static CK_ULONG input_for(loop_t *l, job_t *j, int64_t sequence, unsigned char *into) {
+static CK_ULONG input_for(operation_t *op, job_t *j, int64_t sequence, unsigned char *into) {
   unsigned char message[MESSAGE_BYTES];
   memcpy(message, j->seed, SEED_BYTES);
   uint64_t s = (uint64_t)sequence;
   for (int i = 0; i < 8; i++) message[SEED_BYTES + i] = (unsigned char)(s >> (56 - 8 * i));
-  if (l->input == INPUT_MESSAGE) {
+  if (op->input == INPUT_MESSAGE) {
     memcpy(into, message, MESSAGE_BYTES);
     return MESSAGE_BYTES;
   }
-  if (l->input == INPUT_SHA256) {
+  if (op->input == INPUT_SHA256) {
     SHA256(message, MESSAGE_BYTES, into);
     return 32;
   }
@@ -166,28 +178,46 @@ static CK_ULONG input_for(loop_t *l, job_t *j, int64_t sequence, unsigned char *
 
 static uint32_t row_of(int64_t sequence, uint32_t rows) { return (uint32_t)(((sequence % rows) + rows) % rows); }
 
-static int32_t call_once(loop_t *l, job_t *j, int64_t sequence, unsigned char *out, CK_ULONG *out_len) {
+/** The operation of call `sequence`: the twin of pickOperation in src/engine/operation.ts (murmur3's finalizer). */
+static int pick(loop_t *l, job_t *j, int64_t sequence) {
+  if (l->op_count == 1) return 0;
+  uint64_t s = (uint64_t)sequence;
+  uint32_t h = j->seed_word ^ ((uint32_t)s * 0x9e3779b1u) ^ ((uint32_t)(s >> 32) * 0x85ebca77u);
+  h = (h ^ (h >> 16)) * 0x85ebca6bu;
+  h = (h ^ (h >> 13)) * 0xc2b2ae35u;
+  h ^= h >> 16;
+  uint32_t draw = h % l->cumulative[l->op_count - 1];
+  int i = 0;
+  while (draw >= l->cumulative[i]) i++;
+  return i;
+}
+
+static int32_t call_once(loop_t *l, job_t *j, int64_t sequence, unsigned char *out, CK_ULONG *out_len, int *which) {
+  int o = pick(l, j, sequence);
+  operation_t *op = &l->ops[o];
+  CK_OBJECT_HANDLE key = j->keys[o];
+  *which = o;
   unsigned char message[64];
   unsigned char *data = message;
   CK_ULONG data_len = 0;
-  if (l->input == INPUT_TABLE) {
-    bytes_t *row = &j->rows[row_of(sequence, j->row_count)];
+  if (op->input == INPUT_TABLE) {
+    bytes_t *row = &j->rows[o][row_of(sequence, j->row_count[o])];
     data = row->data;
     data_len = row->length;
-  } else if (l->input != INPUT_NONE) {
-    data_len = input_for(l, j, sequence, message);
+  } else if (op->input != INPUT_NONE) {
+    data_len = input_for(op, j, sequence, message);
   }
   *out_len = l->max_output_bytes;
   CK_RV rv = CKR_OK;
-  switch (l->call) {
+  switch (op->call) {
   case CALL_SIGN:
-    rv = l->f->C_SignInit(j->session, &l->mechanism, j->key);
+    rv = l->f->C_SignInit(j->session, &op->mechanism, key);
     if (rv == CKR_OK) rv = l->f->C_Sign(j->session, data, data_len, out, out_len);
     break;
   case CALL_VERIFY: {
     /* The answer is the output (1 accepted, 0 rejected): the host checks it against the row's expected answer. */
-    bytes_t *signature = &j->aux[row_of(sequence, j->aux_count)];
-    rv = l->f->C_VerifyInit(j->session, &l->mechanism, j->key);
+    bytes_t *signature = &j->aux[o][row_of(sequence, j->aux_count[o])];
+    rv = l->f->C_VerifyInit(j->session, &op->mechanism, key);
     if (rv == CKR_OK) rv = l->f->C_Verify(j->session, data, data_len, signature->data, signature->length);
     out[0] = rv == CKR_OK;
     if (rv == CKR_SIGNATURE_INVALID || rv == CKR_SIGNATURE_LEN_RANGE) rv = CKR_OK;
@@ -195,19 +225,20 @@ static int32_t call_once(loop_t *l, job_t *j, int64_t sequence, unsigned char *o
     break;
   }
   case CALL_DECRYPT:
-    rv = l->f->C_DecryptInit(j->session, &l->mechanism, j->key);
+    rv = l->f->C_DecryptInit(j->session, &op->mechanism, key);
     if (rv == CKR_OK) rv = l->f->C_Decrypt(j->session, data, data_len, out, out_len);
     break;
   case CALL_ENCRYPT:
-    rv = l->f->C_EncryptInit(j->session, &l->mechanism, j->key);
+    rv = l->f->C_EncryptInit(j->session, &op->mechanism, key);
     if (rv == CKR_OK) rv = l->f->C_Encrypt(j->session, data, data_len, out, out_len);
     break;
   case CALL_DIGEST:
-    rv = l->f->C_DigestInit(j->session, &l->mechanism);
+    rv = l->f->C_DigestInit(j->session, &op->mechanism);
     if (rv == CKR_OK) rv = l->f->C_Digest(j->session, data, data_len, out, out_len);
     break;
   case CALL_RANDOM:
-    rv = l->f->C_GenerateRandom(j->session, out, l->max_output_bytes);
+    *out_len = 32;
+    rv = l->f->C_GenerateRandom(j->session, out, *out_len);
     break;
   default:
     rv = CKR_FUNCTION_NOT_SUPPORTED;
@@ -217,7 +248,7 @@ static int32_t call_once(loop_t *l, job_t *j, int64_t sequence, unsigned char *o
 }
 
 /** Appends a record; waits while the ring is full (the JS side drains every few ms) unless the run is stopping. */
-static void push(loop_t *l, job_t *j, int64_t offset_ns, int64_t latency_ns, int32_t status, const unsigned char *out, CK_ULONG out_len) {
+static void push(loop_t *l, job_t *j, int64_t offset_ns, int64_t latency_ns, int32_t status, int operation, const unsigned char *out, CK_ULONG out_len) {
   uint64_t head = j->head;
   if (head - __atomic_load_n(&j->tail, __ATOMIC_ACQUIRE) == j->slots) {
     pthread_mutex_lock(&l->mutex);
@@ -235,7 +266,8 @@ static void push(loop_t *l, job_t *j, int64_t offset_ns, int64_t latency_ns, int
   r->offset_ns = offset_ns;
   r->latency_ns = latency_ns;
   r->status = status;
-  r->output_bytes = out != NULL ? (uint32_t)out_len : 0;
+  r->output_bytes = out != NULL ? (uint16_t)out_len : 0;
+  r->operation = (uint8_t)operation;
   if (out != NULL) memcpy(j->outputs + (size_t)slot * l->max_output_bytes, out, out_len);
   __atomic_store_n(&j->head, head + 1, __ATOMIC_RELEASE);
 }
@@ -258,13 +290,14 @@ static void *run_job(void *arg) {
   loop_t *l = j->loop;
   unsigned char *out = malloc(l->max_output_bytes);
   CK_ULONG out_len;
+  int which;
   if (out == NULL) {
     strcpy(j->gave_up, "out of memory");
     __atomic_store_n(&j->state, JOB_DONE, __ATOMIC_RELEASE);
     return NULL;
   }
   /* Warm-up calls use negative sequence numbers, so that no input of the measured window repeats. */
-  for (long i = 1; i <= j->warmup && !stopping(l); i++) call_once(l, j, -i, out, &out_len);
+  for (long i = 1; i <= j->warmup && !stopping(l); i++) call_once(l, j, -i, out, &out_len, &which);
   pthread_mutex_lock(&l->mutex);
   __atomic_store_n(&j->state, JOB_READY, __ATOMIC_RELEASE);
   while (!l->released && !stopping(l)) wait_changed(l, 100);
@@ -278,12 +311,12 @@ static void *run_job(void *arg) {
     int64_t begin_ns = now_ns();
     if (deadline_ns >= 0 && begin_ns >= deadline_ns) break;
     if (l->shared_total >= 0 && !claim(l)) break;
-    int32_t status = call_once(l, j, sequence, out, &out_len);
+    int32_t status = call_once(l, j, sequence, out, &out_len, &which);
     int64_t end_ns = now_ns();
     /* A shared total counts successful calls: a failed one gives its claim back. */
     if (status != 0 && l->shared_total >= 0) __atomic_sub_fetch(&l->claimed, 1, __ATOMIC_SEQ_CST);
     int keep = status == 0 && l->keep_every > 0 && sequence % l->keep_every == 0;
-    push(l, j, begin_ns - start_ns, end_ns - begin_ns, status, keep ? out : NULL, out_len);
+    push(l, j, begin_ns - start_ns, end_ns - begin_ns, status, which, keep ? out : NULL, out_len);
     consecutive_failures = status == 0 ? 0 : consecutive_failures + 1;
     if (status == 0) continue;
     if (l->recovery) {
@@ -327,6 +360,22 @@ static CK_ULONG get_handle(napi_env env, napi_value object, const char *name) {
   return h;
 }
 
+/** A job's key handles, one per operation (`keys` of a job spec or of resume's handles). */
+static void get_keys(napi_env env, napi_value object, job_t *j) {
+  napi_value keys, key;
+  uint32_t n = 0;
+  napi_get_named_property(env, object, "keys", &keys);
+  napi_get_array_length(env, keys, &n);
+  for (uint32_t o = 0; o < n && o < MAX_OPERATIONS; o++) {
+    void *data = NULL;
+    size_t length = 0;
+    CK_ULONG h = 0;
+    napi_get_element(env, keys, o, &key);
+    if (napi_get_buffer_info(env, key, &data, &length) == napi_ok && length == sizeof h) memcpy(&h, data, sizeof h);
+    j->keys[o] = h;
+  }
+}
+
 static loop_t *loop_of(napi_env env, napi_value v) {
   loop_t *l = NULL;
   napi_get_value_external(env, v, (void **)&l);
@@ -352,10 +401,10 @@ static void free_table(bytes_t *table, uint32_t count) {
 }
 
 /** Copies an array of Buffers (a job's table) out of JS: the threads read it while JS may collect the originals. */
-static bytes_t *get_table(napi_env env, napi_value object, const char *name, uint32_t *count) {
-  napi_value array, element;
+static bytes_t *get_table(napi_env env, napi_value array, uint32_t *count) {
+  napi_value element;
   *count = 0;
-  if (napi_get_named_property(env, object, name, &array) != napi_ok || napi_get_array_length(env, array, count) != napi_ok || *count == 0) {
+  if (napi_get_array_length(env, array, count) != napi_ok || *count == 0) {
     *count = 0;
     return NULL;
   }
@@ -392,8 +441,10 @@ static void close_loop(loop_t *l) {
     if (l->jobs[i].started) pthread_join(l->jobs[i].thread, NULL);
     free(l->jobs[i].records);
     free(l->jobs[i].outputs);
-    free_table(l->jobs[i].rows, l->jobs[i].row_count);
-    free_table(l->jobs[i].aux, l->jobs[i].aux_count);
+    for (int o = 0; o < MAX_OPERATIONS; o++) {
+      free_table(l->jobs[i].rows[o], l->jobs[i].row_count[o]);
+      free_table(l->jobs[i].aux[o], l->jobs[i].aux_count[o]);
+    }
   }
   free(l->jobs);
   l->jobs = NULL;
@@ -419,10 +470,59 @@ static napi_value close_(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/** One operation of the spec: its call, mechanism with parameters, and input recipe; 0 for one it does not make. */
+static int parse_operation(napi_env env, napi_value spec, operation_t *op) {
+  napi_value v;
+  op->call = (int)get_int(env, spec, "call");
+  op->input = (int)get_int(env, spec, "input");
+  op->mechanism.mechanism = (CK_MECHANISM_TYPE)get_int(env, spec, "mechanism");
+  napi_get_named_property(env, spec, "parameter", &v);
+  switch ((int)get_int(env, v, "kind")) {
+  case PARAM_PSS:
+    op->pss.hashAlg = (CK_MECHANISM_TYPE)get_int(env, v, "hashAlg");
+    op->pss.mgf = (CK_RSA_PKCS_MGF_TYPE)get_int(env, v, "mgf");
+    op->pss.sLen = (CK_ULONG)get_int(env, v, "saltLen");
+    op->mechanism.pParameter = &op->pss;
+    op->mechanism.ulParameterLen = sizeof op->pss;
+    break;
+  case PARAM_OAEP:
+    op->oaep.hashAlg = (CK_MECHANISM_TYPE)get_int(env, v, "hashAlg");
+    op->oaep.mgf = (CK_RSA_PKCS_MGF_TYPE)get_int(env, v, "mgf");
+    op->oaep.source = CKZ_DATA_SPECIFIED;
+    op->mechanism.pParameter = &op->oaep;
+    op->mechanism.ulParameterLen = sizeof op->oaep;
+    break;
+  case PARAM_IV:
+  case PARAM_GCM: {
+    napi_value iv;
+    void *iv_data = NULL;
+    size_t iv_length = 0;
+    napi_get_named_property(env, v, "iv", &iv);
+    napi_get_buffer_info(env, iv, &iv_data, &iv_length);
+    if (iv_length > sizeof op->iv) iv_length = sizeof op->iv;
+    memcpy(op->iv, iv_data, iv_length);
+    if (get_int(env, v, "kind") == PARAM_IV) {
+      op->mechanism.pParameter = op->iv;
+      op->mechanism.ulParameterLen = iv_length;
+    } else {
+      op->gcm.pIv = op->iv;
+      op->gcm.ulIvLen = iv_length;
+      op->gcm.ulIvBits = iv_length * 8;
+      op->gcm.ulTagBits = (CK_ULONG)get_int(env, v, "tagBits");
+      op->mechanism.pParameter = &op->gcm;
+      op->mechanism.ulParameterLen = sizeof op->gcm;
+    }
+    break;
+  }
+  }
+  return op->call >= CALL_SIGN && op->call <= CALL_RANDOM;
+}
+
 /**
  * start(modulePath, spec): loads the module (the instance the JS side initialized), starts one thread per job.
- * spec: { call, mechanism, parameter: { kind, …its fields }, input, maxOutputBytes, keepEvery, durationNs,
- * sharedTotal, recovery, ringBytes, jobs: [{ session, key, seed, rows, aux, warmup, firstSequence, count }] }
+ * spec: { operations: [{ call, mechanism, parameter: { kind, …its fields }, input }], cumulative, maxOutputBytes,
+ * keepEvery, durationNs, sharedTotal, recovery, ringBytes,
+ * jobs: [{ session, keys: [per operation], seed, rows: [per operation], aux: [per operation], warmup, firstSequence, count }] }
  */
 static napi_value start(napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -438,51 +538,33 @@ static napi_value start(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "the native loop cannot load the module");
     return NULL;
   }
-  napi_value spec = argv[1], jobs, v;
+  napi_value spec = argv[1], jobs;
   loop_t *l = calloc(1, sizeof *l);
   l->f = f;
-  l->call = (int)get_int(env, spec, "call");
-  l->mechanism.mechanism = (CK_MECHANISM_TYPE)get_int(env, spec, "mechanism");
-  napi_get_named_property(env, spec, "parameter", &v);
-  switch ((int)get_int(env, v, "kind")) {
-  case PARAM_PSS:
-    l->pss.hashAlg = (CK_MECHANISM_TYPE)get_int(env, v, "hashAlg");
-    l->pss.mgf = (CK_RSA_PKCS_MGF_TYPE)get_int(env, v, "mgf");
-    l->pss.sLen = (CK_ULONG)get_int(env, v, "saltLen");
-    l->mechanism.pParameter = &l->pss;
-    l->mechanism.ulParameterLen = sizeof l->pss;
-    break;
-  case PARAM_OAEP:
-    l->oaep.hashAlg = (CK_MECHANISM_TYPE)get_int(env, v, "hashAlg");
-    l->oaep.mgf = (CK_RSA_PKCS_MGF_TYPE)get_int(env, v, "mgf");
-    l->oaep.source = CKZ_DATA_SPECIFIED;
-    l->mechanism.pParameter = &l->oaep;
-    l->mechanism.ulParameterLen = sizeof l->oaep;
-    break;
-  case PARAM_IV:
-  case PARAM_GCM: {
-    napi_value iv;
-    void *iv_data = NULL;
-    size_t iv_length = 0;
-    napi_get_named_property(env, v, "iv", &iv);
-    napi_get_buffer_info(env, iv, &iv_data, &iv_length);
-    if (iv_length > sizeof l->iv) iv_length = sizeof l->iv;
-    memcpy(l->iv, iv_data, iv_length);
-    if (get_int(env, v, "kind") == PARAM_IV) {
-      l->mechanism.pParameter = l->iv;
-      l->mechanism.ulParameterLen = iv_length;
-    } else {
-      l->gcm.pIv = l->iv;
-      l->gcm.ulIvLen = iv_length;
-      l->gcm.ulIvBits = iv_length * 8;
-      l->gcm.ulTagBits = (CK_ULONG)get_int(env, v, "tagBits");
-      l->mechanism.pParameter = &l->gcm;
-      l->mechanism.ulParameterLen = sizeof l->gcm;
+  napi_value operations, cumulative;
+  uint32_t op_count = 0;
+  napi_get_named_property(env, spec, "operations", &operations);
+  napi_get_named_property(env, spec, "cumulative", &cumulative);
+  napi_get_array_length(env, operations, &op_count);
+  if (op_count == 0 || op_count > MAX_OPERATIONS) {
+    free(l);
+    napi_throw_error(env, NULL, "the native loop takes 1 to 16 operations");
+    return NULL;
+  }
+  l->op_count = (int)op_count;
+  for (uint32_t o = 0; o < op_count; o++) {
+    napi_value op_spec, weight;
+    napi_get_element(env, operations, o, &op_spec);
+    napi_get_element(env, cumulative, o, &weight);
+    int64_t w = 0;
+    napi_get_value_int64(env, weight, &w);
+    l->cumulative[o] = (uint32_t)w;
+    if (!parse_operation(env, op_spec, &l->ops[o])) {
+      free(l);
+      napi_throw_error(env, NULL, "the native loop was given an operation it does not make");
+      return NULL;
     }
-    break;
   }
-  }
-  l->input = (int)get_int(env, spec, "input");
   l->max_output_bytes = (uint32_t)get_int(env, spec, "maxOutputBytes");
   l->keep_every = get_int(env, spec, "keepEvery");
   l->duration_ns = get_int(env, spec, "durationNs");
@@ -518,16 +600,24 @@ static napi_value start(napi_env env, napi_callback_info info) {
     j->loop = l;
     j->index = (int)i;
     j->session = get_handle(env, job, "session");
-    j->key = get_handle(env, job, "key");
+    get_keys(env, job, j);
     void *seed_data;
     size_t seed_len;
     napi_get_named_property(env, job, "seed", &seed);
     if (napi_get_buffer_info(env, seed, &seed_data, &seed_len) == napi_ok) memcpy(j->seed, seed_data, seed_len < SEED_BYTES ? seed_len : SEED_BYTES);
-    j->rows = get_table(env, job, "rows", &j->row_count);
-    j->aux = get_table(env, job, "aux", &j->aux_count);
-    if ((l->input == INPUT_TABLE && j->rows == NULL) || (l->call == CALL_VERIFY && j->aux == NULL)) {
-      napi_throw_error(env, NULL, "the native loop was given no input table for a job whose operation needs one");
-      return NULL;
+    j->seed_word = (uint32_t)j->seed[0] << 24 | (uint32_t)j->seed[1] << 16 | (uint32_t)j->seed[2] << 8 | j->seed[3];
+    napi_value rows, aux, element;
+    napi_get_named_property(env, job, "rows", &rows);
+    napi_get_named_property(env, job, "aux", &aux);
+    for (int o = 0; o < l->op_count; o++) {
+      napi_get_element(env, rows, (uint32_t)o, &element);
+      j->rows[o] = get_table(env, element, &j->row_count[o]);
+      napi_get_element(env, aux, (uint32_t)o, &element);
+      j->aux[o] = get_table(env, element, &j->aux_count[o]);
+      if ((l->ops[o].input == INPUT_TABLE && j->rows[o] == NULL) || (l->ops[o].call == CALL_VERIFY && j->aux[o] == NULL)) {
+        napi_throw_error(env, NULL, "the native loop was given no input table for a job whose operation needs one");
+        return NULL;
+      }
     }
     j->warmup = (long)get_int(env, job, "warmup");
     j->first_sequence = get_int(env, job, "firstSequence");
@@ -612,12 +702,12 @@ static napi_value states(napi_env env, napi_callback_info info) {
 }
 
 /**
- * drain(loop, job, startOffsetNs, latencyNs, status, outputBytes, outputs): moves up to the arrays' length of the
- * job's records into them (outputs packed one after the other, as SignatureBatch keeps them); returns the count.
+ * drain(loop, job, startOffsetNs, latencyNs, status, outputBytes, outputs, operation): moves up to the arrays' length
+ * of the job's records into them (outputs packed one after the other, as SignatureBatch keeps them); returns the count.
  */
 static napi_value drain(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7];
+  size_t argc = 8;
+  napi_value argv[8];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   job_t *j = job_of(env, argv[0], argv[1]);
   if (j == NULL) return NULL;
@@ -625,13 +715,14 @@ static napi_value drain(napi_env env, napi_callback_info info) {
   double *offsets, *latencies;
   int32_t *statuses;
   uint16_t *output_bytes;
-  uint8_t *outputs;
+  uint8_t *outputs, *operations;
   size_t capacity, outputs_capacity, ignored;
   CHECK(napi_get_typedarray_info(env, argv[2], NULL, &capacity, (void **)&offsets, NULL, NULL));
   CHECK(napi_get_typedarray_info(env, argv[3], NULL, &ignored, (void **)&latencies, NULL, NULL));
   CHECK(napi_get_typedarray_info(env, argv[4], NULL, &ignored, (void **)&statuses, NULL, NULL));
   CHECK(napi_get_typedarray_info(env, argv[5], NULL, &ignored, (void **)&output_bytes, NULL, NULL));
   CHECK(napi_get_typedarray_info(env, argv[6], NULL, &outputs_capacity, (void **)&outputs, NULL, NULL));
+  CHECK(napi_get_typedarray_info(env, argv[7], NULL, &ignored, (void **)&operations, NULL, NULL));
   uint64_t tail = j->tail, head = __atomic_load_n(&j->head, __ATOMIC_ACQUIRE);
   size_t count = 0, packed = 0;
   for (; tail < head && count < capacity; tail++, count++) {
@@ -641,7 +732,8 @@ static napi_value drain(napi_env env, napi_callback_info info) {
     offsets[count] = (double)r->offset_ns;
     latencies[count] = (double)r->latency_ns;
     statuses[count] = r->status;
-    output_bytes[count] = (uint16_t)r->output_bytes;
+    output_bytes[count] = r->output_bytes;
+    operations[count] = r->operation;
     if (r->output_bytes > 0) memcpy(outputs + packed, j->outputs + (size_t)slot * l->max_output_bytes, r->output_bytes);
     packed += r->output_bytes;
   }
@@ -670,7 +762,7 @@ static napi_value parked_since(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/** resume(loop, job, {session, key}) goes on with a reconnected session; resume(loop, job, null) ends the job. */
+/** resume(loop, job, {session, keys}) goes on with a reconnected session; resume(loop, job, null) ends the job. */
 static napi_value resume(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
@@ -683,7 +775,7 @@ static napi_value resume(napi_env env, napi_callback_info info) {
   pthread_mutex_lock(&l->mutex);
   if (type == napi_object) {
     j->session = get_handle(env, argv[2], "session");
-    j->key = get_handle(env, argv[2], "key");
+    get_keys(env, argv[2], j);
     j->park = PARK_RESUME;
   } else {
     j->park = PARK_END;

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { messageFor } from '../src/engine/message.js';
+import { pickOperation, seedWord } from '../src/engine/operation.js';
 import { operationByName } from '../src/operations/registry.js';
 import type { RunResult } from '../src/result/run-result.js';
 import { readRecords } from '../src/record/records-csv.js';
@@ -84,6 +85,7 @@ beforeAll(() => {
   for (const label of ['op-A', 'op-B']) hsm.initToken(label);
   for (const [alg, usage] of [
     ['p256', 'sign'],
+    ['rsa2048', 'sign'],
     ['rsa2048', 'decrypt'],
     ['p256', 'derive'],
   ]) {
@@ -225,4 +227,87 @@ describe('every operation on real tokens, on both engines, counted by pkcs11-spy
     expect(run.configurations[0]!.operationsVerified).toBe(300);
     expect(r.stdout).toContain('PASSED: no decryption failed');
   }, 60_000);
+});
+
+describe('a mix of operations (--mix)', () => {
+  it('draws each call’s operation from the seed and sequence number, in proportion to the weights', () => {
+    const counts = [0, 0, 0];
+    for (let sequence = 0; sequence < 20_000; sequence++) counts[pickOperation([70, 90, 100], seedWord(seed), sequence)]!++;
+    expect(counts[0]! / 20_000).toBeGreaterThan(0.68);
+    expect(counts[0]! / 20_000).toBeLessThan(0.72);
+    expect(counts[1]! / 20_000).toBeGreaterThan(0.18);
+    expect(counts[2]! / 20_000).toBeGreaterThan(0.08);
+    expect(pickOperation([70, 90, 100], seedWord(seed), 1234)).toBe(pickOperation([70, 90, 100], seedWord(seed), 1234));
+    expect(pickOperation([1], 99, -5)).toBe(0);
+  });
+
+  it('bad mixes are exit 2 with what to write', () => {
+    for (const [args, message] of [
+      [['--mix', 'sign:80'], /at least two operations/],
+      [['--mix', 'sign:80,decrypt:x'], /is not OP\[\/ALG\]\[:WEIGHT\]/],
+      [['--mix', 'sign:80,sign:20'], /names sign\/rsa2048 twice/],
+      [['--mix', 'sign:1,decrypt:1', '--op', 'sign'], /--op, --mechanism and --key-label do not go with it/],
+      [['--mix', 'sign/aes256:1,decrypt:1'], /--op sign does not take --alg aes256/],
+    ] as const) {
+      const r = runCli(['scale', '--alg', 'rsa2048', ...args, '--tokens', '1', '--out', out]);
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
+  });
+
+  for (const engine of ['native', 'threads']) {
+    it(`sign:3,decrypt:1 on real tokens (${engine}): each call checked by its own operation, counted per operation and by pkcs11-spy`, async () => {
+      const log = join(tempDir('mix-spy'), 'spy.log');
+      const r = runCli(
+        [
+          'scale',
+          '--mix',
+          'sign:3,decrypt:1',
+          '--alg',
+          'rsa2048',
+          '--module',
+          SPY_MODULE,
+          '--token-label',
+          'op-',
+          '--tokens',
+          '1,2',
+          '--signatures-per-token',
+          '200',
+          '--warmup',
+          String(WARMUP),
+          '--format',
+          'md',
+          '--out',
+          out,
+        ],
+        { ...hsm.spyEnv(log), HSM_BENCH_PIN: TEST_PIN, ...(engine === 'threads' ? { HSM_BENCH_ENGINE: 'threads' } : {}) },
+      );
+      expect(r.status, r.stderr).toBe(0);
+      const dir = runDirOf(r);
+      const run: RunResult = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
+      expect(run.operation?.mix?.map((m) => [m.name, m.keyLabel, m.weight])).toEqual([
+        ['sign', 'hsm-bench-rsa2048', 3],
+        ['decrypt', 'hsm-bench-rsa2048-decrypt', 1],
+      ]);
+      let decrypts = 0;
+      for (const c of run.configurations) {
+        const [sign, decrypt] = c.byOperation!;
+        expect(sign!.operationsOk + decrypt!.operationsOk).toBe(200 * c.tokens);
+        expect(decrypt!.operationsOk / (200 * c.tokens)).toBeGreaterThan(0.12);
+        expect(decrypt!.operationsOk / (200 * c.tokens)).toBeLessThan(0.38);
+        expect(c.operationsVerified).toBe(c.operationsOk);
+        decrypts += decrypt!.operationsOk;
+        const byRecord = new Map<string, number>();
+        for await (const record of readRecords(join(dir, c.recordsFile))) byRecord.set(record.operation, (byRecord.get(record.operation) ?? 0) + 1);
+        expect(Object.fromEntries(byRecord)).toEqual({ sign: sign!.operationsOk, decrypt: decrypt!.operationsOk });
+      }
+      const calls = readFileSync(log, 'utf8');
+      const count = (fn: string) => (calls.match(new RegExp(`^\\d+: ${fn}$`, 'gm')) ?? []).length;
+      // Measured calls, the warm-up (drawn like the others), and one trial per token of each operation.
+      expect(count('C_Sign') + count('C_Decrypt')).toBe(600 + WARMUP * 3 + 2 * 2);
+      expect(count('C_Decrypt')).toBeGreaterThanOrEqual(decrypts + 2);
+      expect(count('C_Decrypt')).toBeLessThanOrEqual(decrypts + 2 + WARMUP * 3);
+      expect(readFileSync(join(dir, 'report.md'), 'utf8')).toMatch(/## Per operation[\s\S]*\| 2 tokens \| decrypt \|/);
+    }, 60_000);
+  }
 });

@@ -27,7 +27,7 @@ function scriptedModule(opts: { absentUntilRenewals: number; loginError?: number
     C_FindObjects: () => [Buffer.from([2])],
     C_FindObjectsFinal: () => undefined,
   } as unknown as pkcs11.PKCS11;
-  const connection = new TokenConnection(lib, slot, '648219', { guard: new PinGuard(1), token: 0 }, { kind: 'token-object', cls: pkcs11.CKO_PRIVATE_KEY, label: 'k' }, Buffer.alloc(0));
+  const connection = new TokenConnection(lib, slot, '648219', { guard: new PinGuard(1), token: 0 }, [{ key: { kind: 'token-object', cls: pkcs11.CKO_PRIVATE_KEY, label: 'k' }, id: Buffer.alloc(0) }]);
   const sleptMs: number[] = [];
   const start = () =>
     connection.connectAtStart(

@@ -32,7 +32,7 @@ let session: Buffer;
 
 beforeAll(() => {
   let backend;
-  for (const [alg] of cases) backend = prepareEmbedded(workspace, 1, { alg: algorithmById(alg), label: `k-${alg}`, usage: 'sign' }, () => {});
+  for (const [alg] of cases) backend = prepareEmbedded(workspace, 1, [{ alg: algorithmById(alg), label: `k-${alg}`, usage: 'sign' }], () => {});
   mod = Pkcs11Module.open(backend!.modulePath);
   const token = listTokens(mod.lib)[0]!;
   session = openSession(mod.lib, token);
@@ -67,8 +67,8 @@ describe('host verification against the public key read from a real token', () =
       const writer = new RecordsCsvWriter(path);
       const stats = new ConfigurationStats(1);
       const taken = batch.take(3);
-      verifyBatch(taken, { operation: 'sign', data: { publicKeys: [publicKeyFromAttributes(key.publicKey)], mechanism }, messageSeeds: [seed], workerTokens: [0] });
-      new ConfigurationRecorder(1, [{ token: 0, thread: 0, messageSeed: seed }], writer, stats).add(taken);
+      verifyBatch(taken, { operations: [{ name: 'sign', data: { publicKeys: [publicKeyFromAttributes(key.publicKey)], mechanism } }], messageSeeds: [seed], workerTokens: [0] });
+      new ConfigurationRecorder(1, [{ token: 0, thread: 0, messageSeed: seed }], writer, stats, ['sign']).add(taken);
       writer.close();
       expect(stats.operationsOk).toBe(1);
       expect(stats.operationsVerified).toBe(3);

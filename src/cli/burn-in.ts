@@ -20,6 +20,7 @@ const VERDICT_FLAGS = ['maxFailures', 'minThroughput', 'maxP99', 'minEfficiency'
 /** The flags that make up a burn-in's plan: its checkpoint has them, a resume cannot change them. */
 const RESUME_FIXED = [
   'op',
+  'mix',
   'alg',
   'mechanism',
   'tokens',
@@ -72,11 +73,12 @@ ${EXIT_CODES_HELP}`,
             'drop those flags; to change the plan, start a new burn-in',
           );
         }
-      } else if (o.alg === undefined && (o.op ?? 'sign') === 'sign') {
+      } else if (o.alg === undefined && o.mix === undefined && (o.op ?? 'sign') === 'sign') {
         throw usageError("required option '--alg <alg>' not specified", 'or continue an earlier burn-in with --resume RUN_DIR');
       }
       const options: BurnInOptions = {
         op: o.op,
+        mix: o.mix,
         alg: o.alg,
         mechanism: o.mechanism,
         tokens: o.tokens,

@@ -35,7 +35,7 @@ Examples:
 ${EXIT_CODES_HELP}`,
     )
     .action(async (options: ScaleOptions & VerdictFlags & { pinEnv: string; pinFile?: string; json?: boolean; reference?: string; format: string }) => {
-      if (options.alg === undefined && (options.op ?? 'sign') === 'sign')
+      if (options.alg === undefined && options.mix === undefined && (options.op ?? 'sign') === 'sign')
         throw usageError("required option '--alg <alg>' not specified", `use one of: ${operationByName('sign').algorithms.join(', ')}`);
       const plan = scalePlan(options);
       const formats = parseFormats(options.format, DEFAULT_FORMATS);

@@ -6,7 +6,8 @@ import { OPERATIONS } from '../operations/registry.js';
 export function addSigningOptions(command: Command, warmupDefault: string): Command {
   return command
     .optionsGroup('Measurement:')
-    .option('--op <operation>', `what each call does: ${OPERATIONS.map((o) => o.name).join(', ')}`, 'sign')
+    .option('--op <operation>', `what each call does: ${OPERATIONS.map((o) => o.name).join(', ')} (default: sign)`)
+    .option('--mix <list>', 'a workload of several operations drawn call by call in proportion: OP[/ALG][:WEIGHT],…, e.g. sign:80,decrypt:20')
     .option('--alg <alg>', `algorithm (required for sign): ${OPERATIONS.map((o) => `${o.name}: ${o.algorithms.join('|')}`).join('; ')}`)
     .option('--mechanism <mechanism>', 'sign/verify: pkcs1 or pss (RSA), ecdsa (EC); decrypt: pkcs1, oaep (SHA-256), oaep-sha1; encrypt: gcm, cbc (default: the first)')
     .option('--warmup <count>', 'calls per token before the measured window, not counted', warmupDefault)

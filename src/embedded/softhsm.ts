@@ -112,12 +112,12 @@ export function embeddedBackend(workspace: string): EmbeddedBackend {
 }
 
 /**
- * Ensures the workspace holds at least `tokenCount` SoftHSM2 tokens, each with the key pair the operation uses (if any),
+ * Ensures the workspace holds at least `tokenCount` SoftHSM2 tokens, each with the key pairs the workload uses,
  * creating only what is missing so that the next run reuses them. Tokens and keys are created in a module
  * instance of their own, closed before the run opens the module again: a process that created tokens sees
  * other slot ids than later ones.
  */
-export function prepareEmbedded(workspace: string, tokenCount: number, key: { alg: Algorithm; label: string; usage: KeyUsage } | null, log: (line: string) => void): EmbeddedBackend {
+export function prepareEmbedded(workspace: string, tokenCount: number, keys: readonly { alg: Algorithm; label: string; usage: KeyUsage }[], log: (line: string) => void): EmbeddedBackend {
   const { modulePath, pin } = embeddedBackend(workspace);
   const mod = Pkcs11Module.open(modulePath);
   try {
@@ -132,7 +132,8 @@ export function prepareEmbedded(workspace: string, tokenCount: number, key: { al
       const session = openSession(mod.lib, token, true);
       try {
         login(mod.lib, session, token, pin, { guard, token: index });
-        if (key !== null && !hasPrivateKey(mod.lib, session, key.label)) {
+        for (const key of keys) {
+          if (hasPrivateKey(mod.lib, session, key.label)) continue;
           log(`generating ${key.alg.displayName} key '${key.label}' for ${key.usage} on ${token.label}`);
           generateKeyPair(mod.lib, session, key.alg, key.label, false, key.usage);
         }

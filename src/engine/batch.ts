@@ -18,6 +18,8 @@ export interface SignatureBatch {
   signatures: Uint8Array;
   /** Filled by the verification stage: VERIFIED_OK, VERIFIED_BAD, or 0 where the signature was not checked. */
   verified: Uint8Array;
+  /** Which operation of the workload each call made (index into its operations; 0 for a single one). */
+  operation: Uint8Array;
 }
 
 export const VERIFIED_OK = 1;
@@ -45,9 +47,10 @@ export class BatchBuilder {
     return this.batch.count;
   }
 
-  add(startOffsetNs: number, latencyNs: number, status: number, signature: Uint8Array | undefined): void {
+  add(startOffsetNs: number, latencyNs: number, status: number, signature: Uint8Array | undefined, operation = 0): void {
     const b = this.batch;
     const i = b.count++;
+    b.operation[i] = operation;
     b.startOffsetNs[i] = startOffsetNs;
     b.latencyNs[i] = latencyNs;
     b.status[i] = status;
@@ -84,8 +87,10 @@ export class BatchBuilder {
       signatureBytes: new Uint16Array(this.capacity),
       signatures: new Uint8Array(this.keepsSignatures ? this.capacity * MAX_SIGNATURE_BYTES : 0),
       verified: new Uint8Array(this.capacity),
+      operation: new Uint8Array(this.capacity),
     };
   }
 }
 
-export const transferList = (b: SignatureBatch) => [b.startOffsetNs.buffer, b.latencyNs.buffer, b.status.buffer, b.signatureBytes.buffer, b.signatures.buffer, b.verified.buffer] as ArrayBuffer[];
+export const transferList = (b: SignatureBatch) =>
+  [b.startOffsetNs.buffer, b.latencyNs.buffer, b.status.buffer, b.signatureBytes.buffer, b.signatures.buffer, b.verified.buffer, b.operation.buffer] as ArrayBuffer[];

@@ -1,5 +1,4 @@
-import { operationByName } from '../operations/registry.js';
-import { workloadId } from '../render/operation-words.js';
+import { nounsOf, workloadId } from '../render/operation-words.js';
 import { join } from 'node:path';
 import { usageError } from '../errors.js';
 import { PinRefusedError } from '../pkcs11/session.js';
@@ -70,7 +69,7 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
     const startedAt = checkpoint ? new Date(checkpoint.startedAt) : now;
     const { runId, dir } = checkpoint ? { runId: checkpoint.runId, dir: resumeDir! } : createRunDirectory(plan.outDir, startedAt, `burnin-${workloadId(plan.operation, plan.algorithm.id)}`);
     lockDirectory(dir, 'the burn-in', 'it is running or being resumed already; wait for it to end');
-    const stats = new ConfigurationStats(tokenCount);
+    const stats = new ConfigurationStats(tokenCount, plan.workload.length > 1 ? plan.workload.map((e) => e.operation) : []);
     let firstSequenceByWorker = new Array<number>(tokenCount * plan.threadsPerToken).fill(0);
     if (checkpoint) {
       const cut = truncateToLastLine(join(dir, RECORDS_FILE));
@@ -137,7 +136,7 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
     let last = { atMs: segmentStartMs, ok: stats.operationsOk };
     const target = plan.stop.kind === 'total' ? plan.stop.signatures : null;
     ui.log(
-      `burn-in ${runId}: ${plural(tokenCount, 'token')}, ${target !== null ? `${target} successful ${operationByName(plan.operation).nouns}` : `${hms(plan.stop.kind === 'duration' ? durationMs(plan.stop.durationNs) / 1000 : 0)}`}; records in ${join(dir, RECORDS_FILE)}`,
+      `burn-in ${runId}: ${plural(tokenCount, 'token')}, ${target !== null ? `${target} successful ${nounsOf(plan.operation)}` : `${hms(plan.stop.kind === 'duration' ? durationMs(plan.stop.durationNs) / 1000 : 0)}`}; records in ${join(dir, RECORDS_FILE)}`,
     );
     ui.log(`tokens:  ${tokenLine(result(false))}`);
     ui.log(`plan:    ${planLine(result(false))}`);
@@ -150,7 +149,7 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
       if (nowMs - last.atMs >= 1000) last = { atMs: nowMs, ok: stats.operationsOk };
       const eta = target !== null && averagePerS > 0 ? `, ETA ${hms(Math.max(0, target - stats.operationsOk) / averagePerS)}` : '';
       ui.progress(
-        `elapsed ${hms((nowMs - segmentStartMs) / 1000 + startOffsetBaseUs / 1e6)}, ${stats.operationsOk}${target !== null ? ` / ${target}` : ''} ${operationByName(plan.operation).nouns} OK, ${currentPerS.toFixed(1)}/s now, ${averagePerS.toFixed(1)}/s average, ${stats.operationsFailed} failed${eta}`,
+        `elapsed ${hms((nowMs - segmentStartMs) / 1000 + startOffsetBaseUs / 1e6)}, ${stats.operationsOk}${target !== null ? ` / ${target}` : ''} ${nounsOf(plan.operation)} OK, ${currentPerS.toFixed(1)}/s now, ${averagePerS.toFixed(1)}/s average, ${stats.operationsFailed} failed${eta}`,
       );
     };
     const progressTimer = setInterval(showProgress, 1000);

@@ -17,7 +17,16 @@ let connections: TokenConnection[] = [];
 try {
   instance = ModuleInstance.load(input.modulePath, 'shared');
   const guard = new PinGuard(input.pinGuard);
-  connections = input.jobs.map((j) => new TokenConnection(instance!.lib, Buffer.from(j.slot), j.pin, { guard, token: j.token }, input.key, Buffer.from(j.keyId)));
+  connections = input.jobs.map(
+    (j) =>
+      new TokenConnection(
+        instance!.lib,
+        Buffer.from(j.slot),
+        j.pin,
+        { guard, token: j.token },
+        input.keys.map((key, i) => ({ key, id: Buffer.from(j.keyIds[i]!) })),
+      ),
+  );
 } catch (error) {
   port.postMessage({ type: 'failed', message: `cannot load the module: ${(error as Error).message}` } satisfies ConnectorReply);
 }
@@ -33,7 +42,7 @@ port.on('message', (m: ConnectorRequest) => {
   const outcome = connection.connect();
   port.postMessage(
     (outcome.ok
-      ? { type: 'connected', id: m.id, ok: true, session: new Uint8Array(connection.session!), key: new Uint8Array(connection.key!) }
+      ? { type: 'connected', id: m.id, ok: true, session: new Uint8Array(connection.session!), keys: connection.keys!.map((k) => new Uint8Array(k)) }
       : { type: 'connected', id: m.id, ok: false, reason: outcome.reason, detail: outcome.detail }) satisfies ConnectorReply,
   );
 });

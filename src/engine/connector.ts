@@ -5,17 +5,18 @@ import type { SessionKey } from './operation.js';
 export interface ConnectorInput {
   modulePath: string;
   pinGuard: SharedArrayBuffer;
-  key: SessionKey;
-  jobs: { token: number; slot: Uint8Array; pin: string | null; keyId: Uint8Array }[];
+  /** Per operation of the workload, its key. */
+  keys: SessionKey[];
+  jobs: { token: number; slot: Uint8Array; pin: string | null; keyIds: Uint8Array[] }[];
 }
 
 export type ConnectorRequest = { type: 'connect'; id: number; job: number } | { type: 'close' };
 export type ConnectorReply =
-  | { type: 'connected'; id: number; ok: true; session: Uint8Array; key: Uint8Array }
+  | { type: 'connected'; id: number; ok: true; session: Uint8Array; keys: Uint8Array[] }
   | { type: 'connected'; id: number; ok: false; reason: Exclude<ConnectOutcome, { ok: true }>['reason']; detail: string }
   | { type: 'failed'; message: string };
 
-export type Connected = { ok: true; session: Buffer; key: Buffer } | Exclude<ConnectOutcome, { ok: true }>;
+export type Connected = { ok: true; session: Buffer; keys: Buffer[] } | Exclude<ConnectOutcome, { ok: true }>;
 
 const WORKER_URL = new URL('./connector-worker.js', import.meta.url);
 
@@ -32,7 +33,7 @@ export class Connector {
       if (m.type === 'failed') return this.fail(m.message);
       const resolve = this.waiting.get(m.id);
       this.waiting.delete(m.id);
-      resolve?.(m.ok ? { ok: true, session: Buffer.from(m.session), key: Buffer.from(m.key) } : { ok: false, reason: m.reason, detail: m.detail });
+      resolve?.(m.ok ? { ok: true, session: Buffer.from(m.session), keys: m.keys.map((k) => Buffer.from(k)) } : { ok: false, reason: m.reason, detail: m.detail });
     });
     this.worker.on('error', (error) => this.fail(`the connector thread failed: ${error.message}`));
   }

@@ -4,7 +4,7 @@ import { packageFile } from '../version.js';
 import { MAX_SIGNATURE_BYTES, type SignatureBatch } from './batch.js';
 import { Connector } from './connector.js';
 import type { RunControl } from './control.js';
-import { nativeTimedCall, type TimedOperation } from './operation.js';
+import { nativeTimedCall, type Workload } from './operation.js';
 import { ReconnectBackoff } from './reconnect-backoff.js';
 import type { SignWorkerMessage } from './sign-worker.js';
 import type { Signers, SignerAssignment, SignersSpec } from './signers.js';
@@ -15,9 +15,9 @@ interface NativeLoop {
   release(loop: unknown, startNs: bigint): void;
   stop(loop: unknown): void;
   states(loop: unknown, states: Int32Array, available: Int32Array): void;
-  drain(loop: unknown, job: number, startOffsetNs: Float64Array, latencyNs: Float64Array, status: Int32Array, outputBytes: Uint16Array, outputs: Uint8Array): number;
+  drain(loop: unknown, job: number, startOffsetNs: Float64Array, latencyNs: Float64Array, status: Int32Array, outputBytes: Uint16Array, outputs: Uint8Array, operation: Uint8Array): number;
   parkedSince(loop: unknown, job: number): bigint;
-  resume(loop: unknown, job: number, handles: { session: Buffer; key: Buffer } | null): void;
+  resume(loop: unknown, job: number, handles: { session: Buffer; keys: Buffer[] } | null): void;
   gaveUp(loop: unknown, job: number): string | undefined;
   close(loop: unknown): void;
 }
@@ -50,17 +50,18 @@ export type Engine = 'native' | 'threads';
  * share one instance; a module whose every load is an instance of its own (p11-kit's client) gets worker threads,
  * each initializing and logging in its own. HSM_BENCH_ENGINE=threads forces the threads engine (for comparison).
  */
-export function chooseEngine(instances: 'shared' | 'per-load', operation: TimedOperation): { engine: Engine; why: string } {
+export function chooseEngine(instances: 'shared' | 'per-load', workload: Workload): { engine: Engine; why: string } {
   if (process.env.HSM_BENCH_ENGINE === 'threads') return { engine: 'threads', why: 'HSM_BENCH_ENGINE=threads' };
   if (instances !== 'shared') return { engine: 'threads', why: 'each load of the module is an instance of its own' };
-  if (nativeTimedCall(operation) === null) return { engine: 'threads', why: `the native loop does not make the ${operation.call} call (objects to read back and destroy)` };
+  const other = workload.operations.find((op) => nativeTimedCall(op) === null);
+  if (other) return { engine: 'threads', why: `the native loop does not make the ${other.call} call (objects to read back and destroy)` };
   if (nativeLoop() === null) return { engine: 'threads', why: 'the native loop was not built (npm run build:native)' };
   return { engine: 'native', why: 'module instance shared by every load' };
 }
 
 interface Job {
   /** The session and key the job signs with, as the connector thread opened them. */
-  handles: { session: Buffer; key: Buffer } | null;
+  handles: { session: Buffer; keys: Buffer[] } | null;
   free: SignatureBatch[];
   nextSequence: number;
   lastDrainNs: bigint;
@@ -81,6 +82,7 @@ const newBatch = (worker: number, keepsOutputs: boolean, maxOutputBytes: number)
   signatureBytes: new Uint16Array(BATCH_CAPACITY),
   signatures: new Uint8Array(keepsOutputs ? BATCH_CAPACITY * maxOutputBytes : 0),
   verified: new Uint8Array(BATCH_CAPACITY),
+  operation: new Uint8Array(BATCH_CAPACITY),
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -94,7 +96,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export function startNativeSigners(spec: SignersSpec, assignments: readonly SignerAssignment[], control: RunControl, onMessage: (worker: number, m: SignWorkerMessage) => void): Signers {
   const native = nativeLoop()!;
   const keepsOutputs = spec.verifyEvery > 0;
-  const maxOutputBytes = Math.min(spec.operation.maxOutputBytes, MAX_SIGNATURE_BYTES);
+  const maxOutputBytes = Math.min(Math.max(...spec.workload.operations.map((op) => op.maxOutputBytes)), MAX_SIGNATURE_BYTES);
   const jobs: Job[] = assignments.map((a) => ({
     handles: null,
     free: [],
@@ -110,8 +112,8 @@ export function startNativeSigners(spec: SignersSpec, assignments: readonly Sign
   const connector = new Connector({
     modulePath: spec.modulePath,
     pinGuard: spec.pinGuard.buffer,
-    key: spec.operation.key,
-    jobs: assignments.map((a) => ({ token: a.token, slot: a.slot, pin: a.pin, keyId: a.keyId })),
+    keys: spec.workload.operations.map((op) => op.key),
+    jobs: assignments.map((a) => ({ token: a.token, slot: a.slot, pin: a.pin, keyIds: a.keyIds })),
   });
   const closeAll = () => connector.close();
   let loop: unknown;
@@ -127,14 +129,15 @@ export function startNativeSigners(spec: SignersSpec, assignments: readonly Sign
         control.requestStop();
         return false;
       }
-      job.handles = { session: outcome.session, key: outcome.key };
+      job.handles = { session: outcome.session, keys: outcome.keys };
     }
     return true;
   };
 
   const startLoop = () =>
     native.start(spec.modulePath, {
-      ...nativeTimedCall(spec.operation)!,
+      operations: spec.workload.operations.map((op) => nativeTimedCall(op)!),
+      cumulative: spec.workload.cumulative,
       maxOutputBytes,
       keepEvery: spec.verifyEvery,
       durationNs: spec.stop.durationNs === null ? -1 : Number(spec.stop.durationNs),
@@ -143,10 +146,10 @@ export function startNativeSigners(spec: SignersSpec, assignments: readonly Sign
       ringBytes: RING_BYTES,
       jobs: assignments.map((a, i) => ({
         session: jobs[i]!.handles!.session,
-        key: jobs[i]!.handles!.key,
+        keys: jobs[i]!.handles!.keys,
         seed: a.messageSeed,
-        rows: a.table?.rows.map((r) => Buffer.from(r)) ?? [],
-        aux: a.table?.aux?.map((r) => Buffer.from(r)) ?? [],
+        rows: a.tables.map((t) => t?.rows.map((r) => Buffer.from(r)) ?? []),
+        aux: a.tables.map((t) => t?.aux?.map((r) => Buffer.from(r)) ?? []),
         warmup: a.warmup,
         firstSequence: a.firstSequence,
         count: a.signatures ?? -1,
@@ -178,7 +181,7 @@ export function startNativeSigners(spec: SignersSpec, assignments: readonly Sign
       const outcome = await connector.connect(worker);
       if (outcome.ok) {
         job.recovering = false;
-        native.resume(loop, worker, { session: outcome.session, key: outcome.key });
+        native.resume(loop, worker, { session: outcome.session, keys: outcome.keys });
         return;
       }
       if (outcome.reason === 'pin-refused') {
@@ -199,7 +202,7 @@ export function startNativeSigners(spec: SignersSpec, assignments: readonly Sign
       batch.signatureBytes.fill(0);
       batch.verified.fill(0);
       batch.firstSequence = job.nextSequence;
-      batch.count = native.drain(loop, worker, batch.startOffsetNs, batch.latencyNs, batch.status, batch.signatureBytes, batch.signatures);
+      batch.count = native.drain(loop, worker, batch.startOffsetNs, batch.latencyNs, batch.status, batch.signatureBytes, batch.signatures, batch.operation);
       if (batch.count === 0) {
         job.free.push(batch);
         control.recorded(worker);

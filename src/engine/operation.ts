@@ -253,3 +253,30 @@ export function nativeTimedCall(op: TimedOperation) {
     maxOutputBytes: op.maxOutputBytes,
   };
 }
+
+/**
+ * What the timed loop runs: one operation, or several (--mix) drawn call by call in proportion to their weights.
+ * The draw is a hash of the worker's seed and the sequence number, the same in both engines (native/timed-loop.c
+ * has its twin), so a run's mix is reproducible; each record also says which operation it was.
+ */
+export interface Workload {
+  operations: TimedOperation[];
+  /** Cumulative weights: a call whose draw (0 … last − 1) is below cumulative[i] and not below cumulative[i − 1] makes operations[i]. */
+  cumulative: number[];
+}
+
+/** The first 4 bytes of a worker's seed, as the draw's key. */
+export const seedWord = (seed: Uint8Array) => ((seed[0]! << 24) | (seed[1]! << 16) | (seed[2]! << 8) | seed[3]!) >>> 0;
+
+/** The operation of call `sequence` (murmur3's finalizer over the seed word and the 64-bit sequence number). */
+export function pickOperation(cumulative: readonly number[], word: number, sequence: number): number {
+  if (cumulative.length === 1) return 0;
+  let h = (word ^ Math.imul(sequence >>> 0, 0x9e3779b1) ^ Math.imul(Math.floor(sequence / 2 ** 32) | 0, 0x85ebca77)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  h = (h ^ (h >>> 16)) >>> 0;
+  const draw = h % cumulative[cumulative.length - 1]!;
+  let i = 0;
+  while (draw >= cumulative[i]!) i++;
+  return i;
+}

@@ -1,10 +1,9 @@
 import { availableParallelism } from 'node:os';
 import { EMBEDDED_LABEL_PREFIX } from '../embedded/softhsm.js';
 import { usageError } from '../errors.js';
-import { algorithmById, type Algorithm } from '../pkcs11/algorithms.js';
-import { operationByName } from '../operations/registry.js';
+import type { Algorithm } from '../pkcs11/algorithms.js';
+import { parseMix, singleOperation, type WorkloadEntry } from './workload-plan.js';
 import type { TokenSelection } from '../pkcs11/discovery.js';
-import { defaultKeyLabel } from '../pkcs11/keys.js';
 import { parsePkcs11Uri } from '../pkcs11/uri.js';
 
 export type StopRule = { kind: 'signatures'; perToken: number } | { kind: 'total'; signatures: number } | { kind: 'duration'; durationNs: bigint };
@@ -23,10 +22,13 @@ export type Backend = { kind: 'embedded'; workspace: string } | { kind: 'module'
 
 /** Everything a run will do, validated before anything touches a token, and frozen. */
 export interface RunPlan {
-  /** The operation measured (--op), by name: src/operations/registry.ts. */
+  /** What each call does: one operation (--op), or a mix of several (--mix), each with its algorithm and key. */
+  workload: WorkloadEntry[];
+  /** The operation measured (src/operations/registry.ts), or 'mix'. */
   operation: string;
+  /** The (first) operation's algorithm: what run directories and reports are named after. */
   algorithm: Algorithm;
-  /** --mechanism, checked against the operation's choices, or the operation's first choice. */
+  /** --mechanism, checked against the operation's choices, or the operation's first choice (undefined for a mix). */
   mechanismChoice: string | undefined;
   tokenCounts: number[];
   stop: StopRule;
@@ -134,6 +136,7 @@ export function tokenSelection(o: SelectionOptions): TokenSelection {
 /** The flags every signing run shares (scale, burn-in, lab-file runs), as strings from the command line. */
 export interface SigningOptions extends SelectionOptions {
   op?: string;
+  mix?: string;
   alg?: string;
   mechanism?: string;
   tokens: string;
@@ -156,24 +159,23 @@ export interface ScaleOptions extends SigningOptions {
 export const MAX_REPEAT = 100;
 
 export function scalePlan(o: ScaleOptions): RunPlan {
-  const op = operationByName(o.op ?? 'sign');
-  const algorithm = algorithmById(o.alg ?? op.algorithms[0]!);
-  if (!op.algorithms.includes(algorithm.id)) throw usageError(`--op ${op.name} does not take --alg ${algorithm.id}`, `use one of: ${op.algorithms.join(', ')}`);
-  const mechanisms = op.mechanismChoices(algorithm);
-  if (o.mechanism !== undefined && !mechanisms.includes(o.mechanism)) {
+  if (o.mix !== undefined && (o.op !== undefined || o.mechanism !== undefined || o.keyLabel !== undefined)) {
     throw usageError(
-      `mechanism '${o.mechanism}' does not apply to ${op.name === 'sign' ? algorithm.displayName : `--op ${op.name} with ${algorithm.displayName}`}`,
-      `use one of: ${mechanisms.join(', ')}`,
+      '--mix names its operations itself: --op, --mechanism and --key-label do not go with it',
+      'each mixed operation uses its default mechanism and key label (hsm-bench-<alg>, hsm-bench-<alg>-decrypt…)',
     );
   }
+  const workload = o.mix !== undefined ? parseMix(o.mix, o.alg) : [singleOperation(o)];
+  const first = workload[0]!;
   if (o.out.trim() === '') throw usageError('--out is empty', 'give the folder the run directory goes under, e.g. --out reports');
   if (o.signaturesPerToken !== undefined && o.duration !== undefined) {
     throw usageError('--signatures-per-token and --duration are two stop rules; give one', 'drop one of them');
   }
   const plan: RunPlan = {
-    operation: op.name,
-    algorithm,
-    mechanismChoice: o.mechanism ?? mechanisms[0],
+    workload,
+    operation: workload.length > 1 ? 'mix' : first.operation,
+    algorithm: first.algorithm,
+    mechanismChoice: workload.length > 1 ? undefined : first.mechanismChoice,
     tokenCounts: parseTokenCounts(o.tokens),
     stop:
       o.duration !== undefined
@@ -183,7 +185,7 @@ export function scalePlan(o: ScaleOptions): RunPlan {
     threadsPerToken: parsePositiveInt('--threads-per-token', o.threadsPerToken, 1, MAX_THREADS_PER_TOKEN),
     repeat: parsePositiveInt('--repeat', o.repeat ?? '1', 1, MAX_REPEAT),
     verify: parseVerify(o.verify, o.verifyThreads === undefined ? undefined : parsePositiveInt('--verify-threads', o.verifyThreads, 1, 64)),
-    keyLabel: o.keyLabel ?? defaultKeyLabel(algorithm, op.keyUsage),
+    keyLabel: first.keyLabel,
     backend: o.module !== undefined ? { kind: 'module', path: o.module } : { kind: 'embedded', workspace: o.workspace },
     selection: tokenSelection(o),
     outDir: o.out,

@@ -19,6 +19,8 @@ export class ConfigurationRecorder {
     private readonly workers: readonly WorkerAssignment[],
     private readonly writer: RecordsCsvWriter,
     readonly stats: ConfigurationStats,
+    /** The workload's operations, by the index each call's record carries. */
+    private readonly operations: readonly string[],
     /** Where this segment starts on the run's time axis (a resumed burn-in continues after the last record). */
     private readonly startOffsetBaseUs = 0,
   ) {}
@@ -37,10 +39,10 @@ export class ConfigurationRecorder {
         latencyUs: Math.round(batch.latencyNs[i]! / 1000),
         status: statusOf(batch.status[i]!),
         verified: check === VERIFIED_OK ? true : check === VERIFIED_BAD ? false : null,
+        operation: this.operations[batch.operation[i]!]!,
       };
-      if (record.verified !== null) this.stats.operationsVerified++;
       this.writer.write(record);
-      this.stats.add(w.token, record.startOffsetUs, record.latencyUs, failureOf(record));
+      this.stats.add(w.token, record.startOffsetUs, record.latencyUs, failureOf(record), record.operation, record.verified !== null);
     }
   }
 }

@@ -1,4 +1,4 @@
-import { randomBytes, type KeyObject } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setupError, writeError } from '../errors.js';
@@ -11,7 +11,7 @@ import type { Measured } from '../stats/summarize.js';
 import type { SignatureBatch } from './batch.js';
 import { RunControl } from './control.js';
 import { startNativeSigners, type Engine } from './native-signers.js';
-import type { InputTable, TimedOperation } from './operation.js';
+import type { InputTable, Workload } from './operation.js';
 import { ConfigurationRecorder, type WorkerAssignment } from './recorder.js';
 import { RecordingQueue } from './recording-queue.js';
 import { SpillFile } from '../verify/spill-file.js';
@@ -20,14 +20,13 @@ import type { Recovery, SignWorkerMessage } from './sign-worker.js';
 import type { SignerAssignment, Signers, SignersSpec } from './signers.js';
 import { startThreadSigners } from './thread-signers.js';
 
-/** A token ready to sign: its PIN accepted (by the main thread), its key pair found and its public key imported. */
+/** A token ready for the run: its PIN accepted (by the main thread), and per operation of the workload its key and inputs. */
 export interface ReadyToken {
   token: TokenRef;
-  /** The key's CKA_ID: with its label, how each worker finds the key in its own session (empty: no key pair). */
-  keyId: Buffer;
-  publicKey: KeyObject | null;
-  /** The inputs the token's calls take in turn, where the operation's input is a table. */
-  table: InputTable | null;
+  /** Per operation: the key pair's CKA_ID, with its label how each worker finds the key in its own session (empty: no key pair). */
+  keyIds: Buffer[];
+  /** Per operation: the inputs the token's calls take in turn, where the operation's input is a table. */
+  tables: (InputTable | null)[];
 }
 
 /** Something that ended one worker's signing early, by token index (labels repeat) and thread. */
@@ -47,9 +46,9 @@ export interface ConfigurationSpec {
   /** The user PIN, for workers whose module instance is their own or whose token dropped its login. */
   pin: string | null;
   pinGuard: PinGuard;
-  operation: TimedOperation;
-  /** The operation's host check data (src/operations/), for the verification threads. */
-  hostCheck: unknown;
+  workload: Workload;
+  /** Per operation of the workload: its host check data (src/operations/), for the verification threads. */
+  hostChecks: unknown[];
   tokens: readonly ReadyToken[];
   threadsPerToken: number;
   warmupPerToken: number;
@@ -98,11 +97,17 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
   const T = spec.threadsPerToken;
   const assignments: WorkerAssignment[] = spec.tokens.flatMap((_, token) => Array.from({ length: T }, (_, thread) => ({ token, thread, messageSeed: randomBytes(24) })));
   const writer = new RecordsCsvWriter(join(spec.runDir, spec.recordsFile), spec.resume !== undefined, () => control.requestStop());
-  const stats = spec.stats ?? new ConfigurationStats(spec.tokens.length);
-  const recorder = new ConfigurationRecorder(spec.tokens.length, assignments, writer, stats, spec.resume?.startOffsetBaseUs ?? 0);
+  const stats = spec.stats ?? new ConfigurationStats(spec.tokens.length, spec.workload.operations.length > 1 ? spec.workload.operations.map((op) => op.name) : []);
+  const recorder = new ConfigurationRecorder(
+    spec.tokens.length,
+    assignments,
+    writer,
+    stats,
+    spec.workload.operations.map((op) => op.name),
+    spec.resume?.startOffsetBaseUs ?? 0,
+  );
   const pool = new VerifyPool(spec.verifyEvery > 0 ? spec.verifyThreads : 0, {
-    operation: spec.operation.name,
-    data: spec.hostCheck,
+    operations: spec.workload.operations.map((op, i) => ({ name: op.name, data: spec.hostChecks[i] })),
     messageSeeds: assignments.map((a) => a.messageSeed),
     workerTokens: assignments.map((a) => a.token),
   });
@@ -135,8 +140,8 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
       thread: a.thread,
       slot: ready.token.slot,
       pin: ready.token.loginRequired ? spec.pin : null,
-      keyId: ready.keyId,
-      table: ready.table,
+      keyIds: ready.keyIds,
+      tables: ready.tables,
       messageSeed: a.messageSeed,
       warmup: share(spec.warmupPerToken, T, a.thread),
       firstSequence: spec.resume?.firstSequenceByWorker[worker] ?? 0,
@@ -216,7 +221,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     modulePath: spec.modulePath,
     instances: spec.instances,
     pinGuard: spec.pinGuard,
-    operation: spec.operation,
+    workload: spec.workload,
     verifyEvery: spec.verifyEvery,
     recovery: spec.recovery,
     stop: spec.stop,

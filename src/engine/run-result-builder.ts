@@ -6,6 +6,7 @@ import { TOOL_VERSION } from '../version.js';
 import { durationMs, type RunPlan } from './plan.js';
 import type { Reference } from '../render/reference.js';
 import type { TokenSetup } from './token-setup.js';
+import type { PreparedOperation } from '../operations/operation-kind.js';
 
 export interface RunIdentity {
   command: RunResult['command'];
@@ -81,11 +82,35 @@ export function buildRunResult(id: RunIdentity, plan: RunPlan, setup: TokenSetup
     module: setup.mod.info,
     tokens: setup.tokens.map(tokenIdentity),
     algorithm: { id: a.id, displayName: a.displayName, family: a.family, bits: a.bits, curve: a.family === 'ec' ? a.curve : null },
-    operation: { name: setup.operation.timed.name, call: setup.operation.timed.call, ...(setup.operation.checkSkipped ? { checkSkipped: setup.operation.checkSkipped } : {}) },
-    mechanism: { name: setup.operation.timed.mechanism.name, hostDigest: setup.operation.hostPreparation },
+    operation: operationOf(plan, setup),
+    mechanism: {
+      name: setup.operations.map((o) => o.timed.mechanism.name).join(' + '),
+      hostDigest: setup.operations.length === 1 ? setup.operations[0]!.hostPreparation : 'per operation (see operation.mix)',
+    },
     keyLabel: plan.keyLabel,
     plan: planOf(plan),
     configurations: withEfficiency(configurations),
     ...(burnIn ? { burnIn } : {}),
+  };
+}
+
+/** run.json's `operation`: the one operation, or the mix with each operation's algorithm, mechanism, key and weight. */
+function operationOf(plan: RunPlan, setup: TokenSetup): NonNullable<RunResult['operation']> {
+  const skipped = (o: PreparedOperation) => (o.checkSkipped ? { checkSkipped: o.checkSkipped } : {});
+  if (setup.operations.length === 1) {
+    const only = setup.operations[0]!;
+    return { name: only.timed.name, call: only.timed.call, ...skipped(only) };
+  }
+  return {
+    name: 'mix',
+    call: 'mix',
+    mix: plan.workload.map((e, i) => ({
+      name: e.operation,
+      algorithm: e.algorithm.id,
+      mechanism: setup.operations[i]!.timed.mechanism.name,
+      keyLabel: setup.operations[i]!.timed.key.kind === 'token-object' ? e.keyLabel : null,
+      weight: e.weight,
+      ...skipped(setup.operations[i]!),
+    })),
   };
 }

@@ -1,5 +1,4 @@
-import { operationByName } from '../operations/registry.js';
-import { workloadId } from '../render/operation-words.js';
+import { nounsOf, workloadId } from '../render/operation-words.js';
 import { join } from 'node:path';
 import { createRunDirectory, writeRunJson } from '../result/run-directory.js';
 import type { ConfigurationResult, RunResult } from '../result/run-result.js';
@@ -73,12 +72,12 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunUi, r
             spillFile: `unverified-tokens-${tokenCount}${suffix}.bin`,
           },
           control,
-          (done) => ui.progress(`${label}: ${done}${target} ${operationByName(plan.operation).nouns}`),
+          (done) => ui.progress(`${label}: ${done}${target} ${nounsOf(plan.operation)}`),
         );
         ui.progressDone();
         const c = summarizeConfiguration(run, setup.tokens.slice(0, tokenCount), plan.threadsPerToken);
         measured.set(tokenCount, [...(measured.get(tokenCount) ?? []), c]);
-        ui.log(`${label}: ${c.operationsOk} ${operationByName(plan.operation).nouns} OK, ${c.operationsFailed} failed, ${c.throughputPerS.toFixed(1)}/s`);
+        ui.log(`${label}: ${c.operationsOk} ${nounsOf(plan.operation)} OK, ${c.operationsFailed} failed, ${c.throughputPerS.toFixed(1)}/s`);
         // Written after every configuration, so that a later failure or interruption loses nothing measured.
         writeRunJson(dir, result(false));
       }

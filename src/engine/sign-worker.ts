@@ -13,7 +13,7 @@ import { NOT_A_CKR } from '../record/record-status.js';
 import { BatchBuilder, transferList, type SignatureBatch } from './batch.js';
 import { RunControl } from './control.js';
 import { ReconnectBackoff } from './reconnect-backoff.js';
-import { jsTimedCall, type InputTable, type TimedOperation } from './operation.js';
+import { jsTimedCall, pickOperation, seedWord, type InputTable, type Workload } from './operation.js';
 
 /** How a burn-in worker gets its token back after a failure. */
 export interface Recovery {
@@ -31,9 +31,9 @@ export interface SignWorkerInput {
   /** Null for a token that needs no login. */
   pin: string | null;
   pinGuard: SharedArrayBuffer;
-  keyId: Uint8Array;
-  operation: TimedOperation;
-  table: InputTable | null;
+  keyIds: Uint8Array[];
+  workload: Workload;
+  tables: (InputTable | null)[];
   messageSeed: Uint8Array;
   warmupSignatures: number;
   /** Sequence number of this worker's first measured signature (above 0 when a burn-in resumes). */
@@ -71,7 +71,13 @@ function run(): void {
     post({ type: 'failed', message: `cannot load the module: ${(error as Error).message}` });
     return;
   }
-  const connection = new TokenConnection(instance.lib, Buffer.from(input.slot), input.pin, { guard: new PinGuard(input.pinGuard), token: input.token }, input.operation.key, Buffer.from(input.keyId));
+  const connection = new TokenConnection(
+    instance.lib,
+    Buffer.from(input.slot),
+    input.pin,
+    { guard: new PinGuard(input.pinGuard), token: input.token },
+    input.workload.operations.map((op, i) => ({ key: op.key, id: Buffer.from(input.keyIds[i]!) })),
+  );
   // Whatever happens while signing, the session is closed and an instance of the worker's own is finalized.
   try {
     const first = connection.connectAtStart(
@@ -88,14 +94,19 @@ function run(): void {
 
 /** The signing loop, from the warm-up to the stop rule; returns why it gave up early, if it did. */
 function sign(lib: ModuleInstance['lib'], connection: TokenConnection, control: RunControl): string | undefined {
-  const timed = jsTimedCall(lib, input.operation, input.messageSeed, input.table);
-  const out = Buffer.alloc(input.operation.maxOutputBytes);
+  const { operations, cumulative } = input.workload;
+  const timed = operations.map((op, i) => jsTimedCall(lib, op, input.messageSeed, input.tables[i] ?? null));
+  const out = Buffer.alloc(Math.max(...operations.map((op) => op.maxOutputBytes)));
+  const word = seedWord(input.messageSeed);
   let outputLength = 0;
+  /** The operation of the call being made (the workload's draw for its sequence number). */
+  let op = 0;
 
   /** The timed call; its CKR code (0: OK). */
   const signOnce = (sequence: number): number => {
+    op = pickOperation(cumulative, word, sequence);
     try {
-      outputLength = timed.call(connection.session!, connection.key, sequence, out);
+      outputLength = timed[op]!.call(connection.session!, connection.keys![op]!, sequence, out);
       return 0;
     } catch (error) {
       return ckrOf(error) ?? NOT_A_CKR;
@@ -103,9 +114,10 @@ function sign(lib: ModuleInstance['lib'], connection: TokenConnection, control: 
   };
   /** After the clock: what the call made is read back and destroyed (derive, keygen); a failure there fails the call. */
   const finish = (status: number): number => {
-    if (status !== 0 || timed.finish === undefined) return status;
+    const finishing = timed[op]!.finish;
+    if (status !== 0 || finishing === undefined) return status;
     try {
-      outputLength = timed.finish(connection.session!, out);
+      outputLength = finishing(connection.session!, out);
       return 0;
     } catch (error) {
       return ckrOf(error) ?? NOT_A_CKR;
@@ -162,7 +174,7 @@ function sign(lib: ModuleInstance['lib'], connection: TokenConnection, control: 
     // A shared total counts successful signatures: a failed one gives its claim back.
     if (status !== 0 && input.sharedTotal !== null) control.unclaim();
     const keep = status === 0 && input.verifyEvery > 0 && sequence % input.verifyEvery === 0;
-    batches.add(Number(beginNs - startNs), Number(endNs - beginNs), status, keep && outputLength > 0 ? out.subarray(0, outputLength) : undefined);
+    batches.add(Number(beginNs - startNs), Number(endNs - beginNs), status, keep && outputLength > 0 ? out.subarray(0, outputLength) : undefined, op);
     consecutiveFailures = status === 0 ? 0 : consecutiveFailures + 1;
     if (batches.count === batches.capacity || endNs - lastPostNs >= BATCH_MAX_AGE_NS || status !== 0) {
       // A failure is posted at once: the recorder, and so the records on disk, see a failing token without delay.

@@ -1,7 +1,7 @@
 import type { ModuleInstances } from '../pkcs11/module.js';
 import type { PinGuard } from '../pkcs11/pin-guard.js';
 import type { SignatureBatch } from './batch.js';
-import type { InputTable, TimedOperation } from './operation.js';
+import type { InputTable, Workload } from './operation.js';
 import type { Recovery } from './sign-worker.js';
 
 /**
@@ -22,7 +22,7 @@ export interface SignersSpec {
   modulePath: string;
   instances: ModuleInstances;
   pinGuard: PinGuard;
-  operation: TimedOperation;
+  workload: Workload;
   verifyEvery: number;
   recovery: Recovery | null;
   stop: { sharedTotal: number | null; durationNs: bigint | null };
@@ -35,9 +35,9 @@ export interface SignerAssignment {
   slot: Buffer;
   /** Null for a token that needs no login. */
   pin: string | null;
-  keyId: Buffer;
-  /** The token's input table, where the operation's input is one. */
-  table: InputTable | null;
+  /** Per operation of the workload: the key pair's CKA_ID (empty where it has none) and the token's input table. */
+  keyIds: Buffer[];
+  tables: (InputTable | null)[];
   messageSeed: Buffer;
   warmup: number;
   /** Sequence number of the first measured call (above 0 when a burn-in resumes). */

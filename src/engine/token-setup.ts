@@ -15,6 +15,8 @@ import type { RunPlan } from './plan.js';
 import { chooseEngine, type Engine } from './native-signers.js';
 import { trialCall } from './trial-call.js';
 import type { ConfigurationSpec, ReadyToken } from './run-configuration.js';
+import type { Workload } from './operation.js';
+import type { WorkloadEntry } from './workload-plan.js';
 
 /** The module opened, the tokens selected and logged in, the mechanism chosen: everything a run signs with. */
 export interface TokenSetup {
@@ -24,8 +26,10 @@ export interface TokenSetup {
   /** The run's tokens: a token's index here is its identity in run.json, the records and the checkpoint. */
   tokens: TokenRef[];
   ready: ReadyToken[];
-  /** The operation as its seam prepared it: the timed call, the tokens' input tables, the host check. */
-  operation: PreparedOperation;
+  /** Each operation of the workload as its seam prepared it: the timed call, the tokens' input tables, the host check. */
+  operations: PreparedOperation[];
+  /** What the timed loop runs: the operations and their weights. */
+  workload: Workload;
   /** The PIN, kept only for workers that must log in on their own (own module instance, token re-plugged). */
   pin: string | null;
   pinGuard: PinGuard;
@@ -37,16 +41,57 @@ export interface TokenSetup {
 }
 
 /** The part of every configuration that the set-up decides: module, engine, PIN, operation. */
-export function signingWith(setup: TokenSetup): Pick<ConfigurationSpec, 'modulePath' | 'engine' | 'instances' | 'pin' | 'pinGuard' | 'operation' | 'hostCheck'> {
+export function signingWith(setup: TokenSetup): Pick<ConfigurationSpec, 'modulePath' | 'engine' | 'instances' | 'pin' | 'pinGuard' | 'workload' | 'hostChecks'> {
   return {
     modulePath: setup.modulePath,
     engine: setup.engine.engine,
     instances: setup.mod.info.instances,
     pin: setup.pin,
     pinGuard: setup.pinGuard,
-    operation: setup.operation.timed,
-    hostCheck: setup.operation.check,
+    workload: setup.workload,
+    hostChecks: setup.operations.map((o) => o.check),
   };
+}
+
+/**
+ * One operation of the workload on the run's tokens (logged in, `sessions`): its key pair found on each and checked
+ * for the usage, its inputs and host check prepared, and one trial call on each token.
+ */
+function prepareOperation(mod: Pkcs11Module, entry: WorkloadEntry, tokens: readonly TokenRef[], sessions: readonly Buffer[], pinGuard: PinGuard): { prepared: PreparedOperation; keyIds: Buffer[] } {
+  const op = operationByName(entry.operation);
+  const keys = tokens.map((token, index) => {
+    if (op.keyUsage === undefined) return undefined;
+    const key = findKeyPair(mod.lib, sessions[index]!, token, entry.algorithm, entry.keyLabel);
+    const missing = missingUsage(mod.lib, sessions[index]!, key, op.keyUsage);
+    if (missing !== null) {
+      throw setupError(
+        `key '${entry.keyLabel}' on token ${tokenName(token)} cannot ${op.keyUsage}: ${missing} is false`,
+        `create one with 'hsm-bench keys create --alg ${entry.algorithm.id} --usage ${op.keyUsage}' and run with --key-label ${defaultKeyLabel(entry.algorithm, op.keyUsage)}`,
+      );
+    }
+    return { id: key.id, privateKey: key.privateKey, publicKey: publicKeyFromAttributes(key.publicKey) };
+  });
+  const prepared = op.prepare({
+    lib: mod.lib,
+    algorithm: entry.algorithm,
+    mechanismChoice: entry.mechanismChoice,
+    keyLabel: entry.keyLabel,
+    tokens: tokens.map((token, index) => ({
+      name: tokenName(token),
+      session: sessions[index]!,
+      mechanisms: mod.lib.C_GetMechanismList(token.slot),
+      keyPair: keys[index] && { privateKey: keys[index].privateKey, publicKey: keys[index].publicKey },
+    })),
+  });
+  const keyIds = keys.map((k) => k?.id ?? Buffer.alloc(0));
+  trialCall(
+    mod.lib,
+    op,
+    prepared,
+    tokens.map((token, index) => ({ token, keyId: keyIds[index]! })),
+    pinGuard,
+  );
+  return { prepared, keyIds };
 }
 
 /** A resumed run: the tokens it had, and those whose PIN failed (never presented again). */
@@ -69,15 +114,12 @@ export async function setUpTokens(plan: RunPlan, tokenCount: number, pinSource: 
     );
   }
   if (plan.backend.kind === 'module') restoreUserSoftHsmConf();
-  const embedded =
-    plan.backend.kind === 'embedded'
-      ? prepareEmbedded(
-          plan.backend.workspace,
-          tokenCount,
-          operationByName(plan.operation).keyUsage === undefined ? null : { alg: plan.algorithm, label: plan.keyLabel, usage: operationByName(plan.operation).keyUsage! },
-          log,
-        )
-      : undefined;
+  // The key pairs the workload uses, each with the usage its operation needs.
+  const keyNeeds = plan.workload.flatMap((e) => {
+    const usage = operationByName(e.operation).keyUsage;
+    return usage === undefined ? [] : [{ alg: e.algorithm, label: e.keyLabel, usage }];
+  });
+  const embedded = plan.backend.kind === 'embedded' ? prepareEmbedded(plan.backend.workspace, tokenCount, keyNeeds, log) : undefined;
   const mod = Pkcs11Module.open(embedded?.modulePath ?? (plan.backend as { path: string }).path);
   const modulePath = mod.info.path;
   const loginSessions: Buffer[] = [];
@@ -89,54 +131,34 @@ export async function setUpTokens(plan: RunPlan, tokenCount: number, pinSource: 
     const candidates = selectTokens(listTokens(mod.lib), plan.selection, tokenCount, mod.info);
     const tokens = resume ? sameTokens(candidates, resume.tokens) : candidates.slice(0, tokenCount);
     const pinGuard = new PinGuard(tokens.length);
-    const op = operationByName(plan.operation);
     const pin = embedded?.pin ?? (tokens.some((t) => t.loginRequired) ? await readPin(pinSource) : null);
-    const opened = tokens.map((token, index) => {
+    const sessions = tokens.map((token, index) => {
       const session = openSession(mod.lib, token);
       loginSessions.push(session);
       if (token.loginRequired) login(mod.lib, session, token, pin!, { guard: pinGuard, token: index });
-      if (op.keyUsage === undefined) return { token, session, key: undefined };
-      const key = findKeyPair(mod.lib, session, token, plan.algorithm, plan.keyLabel);
-      const missing = missingUsage(mod.lib, session, key, op.keyUsage);
-      if (missing !== null) {
-        throw setupError(
-          `key '${plan.keyLabel}' on token ${tokenName(token)} cannot ${op.keyUsage}: ${missing} is false`,
-          `create one with 'hsm-bench keys create --alg ${plan.algorithm.id} --usage ${op.keyUsage}' and run with --key-label ${defaultKeyLabel(plan.algorithm, op.keyUsage)}`,
-        );
-      }
-      return { token, session, key: { ...key, publicKeyObject: publicKeyFromAttributes(key.publicKey) } };
+      return session;
     });
-    const operation = op.prepare({
-      lib: mod.lib,
-      algorithm: plan.algorithm,
-      mechanismChoice: plan.mechanismChoice,
-      keyLabel: plan.keyLabel,
-      tokens: opened.map((o) => ({
-        name: tokenName(o.token),
-        session: o.session,
-        mechanisms: mod.lib.C_GetMechanismList(o.token.slot),
-        keyPair: o.key && { privateKey: o.key.privateKey, publicKey: o.key.publicKeyObject },
-      })),
-    });
-    trialCall(
-      mod.lib,
-      op,
-      operation,
-      opened.map((o) => ({ token: o.token, keyId: o.key?.id ?? Buffer.alloc(0) })),
-      pinGuard,
-      operation.timed.maxOutputBytes,
-    );
-    const ready = opened.map((o, index): ReadyToken => ({ token: o.token, keyId: o.key?.id ?? Buffer.alloc(0), publicKey: o.key?.publicKeyObject ?? null, table: operation.tables[index]! }));
+    const operations = plan.workload.map((entry) => prepareOperation(mod, entry, tokens, sessions, pinGuard));
+    const ready = tokens.map((token, index): ReadyToken => ({
+      token,
+      keyIds: operations.map((o) => o.keyIds[index]!),
+      tables: operations.map((o) => o.prepared.tables[index] ?? null),
+    }));
+    const workload: Workload = {
+      operations: operations.map((o) => o.prepared.timed),
+      cumulative: plan.workload.map((_, i) => plan.workload.slice(0, i + 1).reduce((sum, e) => sum + e.weight, 0)),
+    };
     return {
       mod,
       modulePath,
       embedded,
       tokens,
       ready,
-      operation,
+      operations: operations.map((o) => o.prepared),
+      workload,
       pin,
       pinGuard,
-      engine: chooseEngine(mod.info.instances, operation.timed),
+      engine: chooseEngine(mod.info.instances, workload),
       loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
       close,
     };

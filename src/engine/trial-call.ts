@@ -13,19 +13,19 @@ import { jsTimedCall } from './operation.js';
  * that lists a mechanism but refuses its parameters (SoftHSM2 2.6.1 lists OAEP but takes only SHA-1), or answers
  * wrongly, stops the run here with exit 3 and the token's name, instead of failing every call of the run.
  */
-export function trialCall(lib: pkcs11.PKCS11, op: OperationKind, prepared: PreparedOperation, tokens: readonly { token: TokenRef; keyId: Buffer }[], pinGuard: PinGuard, maxOutputBytes: number): void {
+export function trialCall(lib: pkcs11.PKCS11, op: OperationKind, prepared: PreparedOperation, tokens: readonly { token: TokenRef; keyId: Buffer }[], pinGuard: PinGuard): void {
   const seed = randomBytes(24);
   for (const [index, { token, keyId }] of tokens.entries()) {
     // The main thread's instance is logged in already: this connection presents no PIN.
-    const connection = new TokenConnection(lib, token.slot, null, { guard: pinGuard, token: index }, prepared.timed.key, keyId);
+    const connection = new TokenConnection(lib, token.slot, null, { guard: pinGuard, token: index }, [{ key: prepared.timed.key, id: keyId }]);
     try {
       const connected = connection.connect();
       if (!connected.ok) throw setupError(`token ${tokenName(token)}: ${connected.detail}`, 'check the token and the key');
       const timed = jsTimedCall(lib, prepared.timed, seed, prepared.tables[index] ?? null);
-      const out = Buffer.alloc(maxOutputBytes);
+      const out = Buffer.alloc(prepared.timed.maxOutputBytes);
       let length: number;
       try {
-        length = timed.call(connection.session!, connection.key, 0, out);
+        length = timed.call(connection.session!, connection.keys![0]!, 0, out);
         if (timed.finish) length = timed.finish(connection.session!, out);
       } catch (error) {
         // A SmartCard-HSM (OpenSC) stores every generated key on the card, session object or not, so it asks for a

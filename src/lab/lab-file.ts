@@ -23,6 +23,7 @@ export interface LabRunSpec {
   pinEnv?: string;
   pinFile?: string;
   op?: string;
+  mix?: string;
   alg?: string;
   mechanism?: string;
   tokens: number[];
@@ -78,9 +79,10 @@ function validateRun(spec: LabRunSpec, path: string, out: string, problems: Prob
     minEfficiency: t.minEfficiency,
     minThroughput: typeof t.minThroughput === 'number' ? { largest: t.minThroughput } : t.minThroughput,
   };
-  if (spec.alg === undefined && (spec.op ?? 'sign') === 'sign') problems.push(`${path}.alg: signing needs an algorithm (rsa2048, p256, bp256, …)`);
+  if (spec.alg === undefined && spec.mix === undefined && (spec.op ?? 'sign') === 'sign') problems.push(`${path}.alg: signing needs an algorithm (rsa2048, p256, bp256, …)`);
   const options: ScaleOptions = {
     op: spec.op,
+    mix: spec.mix,
     alg: spec.alg,
     mechanism: spec.mechanism,
     tokens: spec.tokens.join(','),

@@ -21,8 +21,8 @@ const NO_KEY = Buffer.alloc(8);
  */
 export class TokenConnection {
   session: Buffer | null = null;
-  /** The key the operation calls with, in this session (found or imported again after every reconnect). */
-  key: Buffer | null = null;
+  /** The key each operation calls with, in this session (found or imported again after every reconnect). */
+  keys: Buffer[] | null = null;
 
   constructor(
     private readonly lib: pkcs11.PKCS11,
@@ -30,9 +30,8 @@ export class TokenConnection {
     /** The user PIN, or null for a token that needs no login. */
     private readonly pin: string | null,
     private readonly seat: PinSeat,
-    private readonly sessionKey: SessionKey,
-    /** The key pair's CKA_ID (empty: find by label only, or no key pair). */
-    private readonly keyId: Buffer,
+    /** Per operation: its key, and the key pair's CKA_ID (empty: find by label only, or no key pair). */
+    private readonly operationKeys: readonly { key: SessionKey; id: Buffer }[],
   ) {}
 
   tokenPresent(): boolean {
@@ -61,9 +60,13 @@ export class TokenConnection {
           };
         }
       }
-      const key = this.findKey(this.session);
-      if (key === null) return { ok: false, reason: 'no-key', detail: `no key labelled '${(this.sessionKey as { label: string }).label}'` };
-      this.key = key;
+      const keys: Buffer[] = [];
+      for (const k of this.operationKeys) {
+        const found = this.findKey(this.session, k.key, k.id);
+        if (found === null) return { ok: false, reason: 'no-key', detail: `no key labelled '${(k.key as { label: string }).label}'` };
+        keys.push(found);
+      }
+      this.keys = keys;
       return { ok: true };
     } catch (error) {
       return { ok: false, reason: 'error', detail: describe(error) };
@@ -92,12 +95,11 @@ export class TokenConnection {
   close(): void {
     closeSessionQuietly(this.lib, this.session);
     this.session = null;
-    this.key = null;
+    this.keys = null;
   }
 
   /** The operation's key in a new session: a token object found again, or the test key imported again. */
-  private findKey(session: Buffer): Buffer | null {
-    const k = this.sessionKey;
+  private findKey(session: Buffer, k: SessionKey, id: Buffer): Buffer | null {
     if (k.kind === 'none') return NO_KEY;
     if (k.kind === 'imported') {
       return this.lib.C_CreateObject(
@@ -108,7 +110,7 @@ export class TokenConnection {
     const [found] = findObjects(this.lib, session, [
       { type: pkcs11.CKA_CLASS, value: k.cls },
       { type: pkcs11.CKA_LABEL, value: k.label },
-      ...(this.keyId.length > 0 ? [{ type: pkcs11.CKA_ID, value: this.keyId }] : []),
+      ...(id.length > 0 ? [{ type: pkcs11.CKA_ID, value: id }] : []),
     ]);
     return found ?? null;
   }

@@ -15,9 +15,11 @@ export interface SignatureRecord {
   latencyUs: number;
   status: string;
   verified: boolean | null;
+  /** The operation the call made (sign, decrypt…); empty in records written before operations (they signed). */
+  operation: string;
 }
 
-export const RECORD_COLUMNS = ['configuration', 'token', 'thread', 'sequence', 'startOffsetUs', 'latencyUs', 'status', 'verified'] as const;
+export const RECORD_COLUMNS = ['configuration', 'token', 'thread', 'sequence', 'startOffsetUs', 'latencyUs', 'status', 'verified', 'operation'] as const;
 const HEADER = RECORD_COLUMNS.join(',');
 
 const FLUSH_BYTES = 1 << 16;
@@ -77,7 +79,7 @@ export class RecordsCsvWriter {
 
   write(r: SignatureRecord): void {
     if (this.failure) return;
-    this.pending += `${r.configuration},${r.token},${r.thread},${r.sequence},${Math.round(r.startOffsetUs)},${Math.round(r.latencyUs)},${r.status},${r.verified === null ? '' : r.verified}\n`;
+    this.pending += `${r.configuration},${r.token},${r.thread},${r.sequence},${Math.round(r.startOffsetUs)},${Math.round(r.latencyUs)},${r.status},${r.verified === null ? '' : r.verified},${r.operation}\n`;
     if (this.pending.length >= FLUSH_BYTES) this.flush();
   }
 
@@ -108,13 +110,21 @@ export class RecordsCsvWriter {
 
 const INTEGER = /^-?\d+$/;
 const STATUS = /^(CKR_[A-Z0-9_]+|ERROR)$/;
+const OPERATION = /^[a-z]{0,16}$/;
 
 /** One data line as a record, or undefined when it is torn or not a record at all. */
 export function parseRecordLine(line: string): SignatureRecord | undefined {
   const f = parseCsvLine(line);
-  if (f.length !== RECORD_COLUMNS.length) return undefined;
-  const [configuration, token, thread, sequence, startOffsetUs, latencyUs, status, verified] = f as [string, string, string, string, string, string, string, string];
-  if (![configuration, token, thread, sequence, startOffsetUs, latencyUs].every((v) => INTEGER.test(v)) || !STATUS.test(status) || !['', 'true', 'false'].includes(verified)) return undefined;
+  // Records written before operations have no operation column.
+  if (f.length !== RECORD_COLUMNS.length && f.length !== RECORD_COLUMNS.length - 1) return undefined;
+  const [configuration, token, thread, sequence, startOffsetUs, latencyUs, status, verified, operation = ''] = f as [string, string, string, string, string, string, string, string, string?];
+  if (
+    ![configuration, token, thread, sequence, startOffsetUs, latencyUs].every((v) => INTEGER.test(v)) ||
+    !STATUS.test(status) ||
+    !['', 'true', 'false'].includes(verified) ||
+    !OPERATION.test(operation)
+  )
+    return undefined;
   if (Number(token) < 0 || Number(thread) < 0 || Number(latencyUs) < 0) return undefined;
   return {
     configuration: Number(configuration),
@@ -125,6 +135,7 @@ export function parseRecordLine(line: string): SignatureRecord | undefined {
     latencyUs: Number(latencyUs),
     status,
     verified: verified === '' ? null : verified === 'true',
+    operation,
   };
 }
 

@@ -1,3 +1,4 @@
+import { operationsTable } from './table-model.js';
 import { wordsOf } from './operation-words.js';
 import type { ConfigurationResult, RunResult } from '../result/run-result.js';
 import { ExitCode } from '../errors.js';
@@ -51,6 +52,7 @@ export function renderBurnInSummary(r: RunResult, judged: JudgedRun): string {
   const c = r.configurations[0]!;
   const performed = c.operationsOk + c.operationsFailed;
   const { head, rows } = burnInTokenTable(r, c);
+  const byOperation = operationsTable(r);
   const w = wordsOf(r);
   const failures = Object.entries(c.failuresByCkr);
   return (
@@ -64,6 +66,7 @@ export function renderBurnInSummary(r: RunResult, judged: JudgedRun): string {
       `latency (ms): p50 ${fixed(c.latencyMs?.p50, 2)}, p90 ${fixed(c.latencyMs?.p90, 2)}, p99 ${fixed(c.latencyMs?.p99, 2)}, max ${fixed(c.latencyMs?.max, 2)}`,
       ...(failures.length > 0 ? [`failures by status: ${failures.map(([k, n]) => `${k} ×${n}`).join(', ')}`] : []),
       fitTable(head, rows),
+      ...(byOperation ? ['per operation:', fitTable(byOperation.head, byOperation.rows)] : []),
       `verdict: ${burnInVerdict(r, judged)}`,
     ].join('\n') + '\n'
   );

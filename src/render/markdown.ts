@@ -1,6 +1,6 @@
 import type { ConfigurationResult, RunResult } from '../result/run-result.js';
 import { burnInTokenTable, burnInVerdict } from './burn-in-summary.js';
-import { scaleTable } from './table-model.js';
+import { operationsTable, scaleTable } from './table-model.js';
 import { failuresOf, operationsMadeOf } from '../stats/repetitions.js';
 import { hms } from './hms.js';
 import { wordsOf } from './operation-words.js';
@@ -187,6 +187,16 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
   } else {
     out.push('## Throughput', '', seedTable(r, o.reference), '');
   }
+  const byOperation = operationsTable(r);
+  if (byOperation)
+    out.push(
+      '## Per operation',
+      '',
+      `The mix: ${r.operation!.mix!.map((m) => `${m.name} (${m.algorithm}, ${m.mechanism}) × ${m.weight}`).join(', ')}; each call's operation is drawn from its worker's seed and sequence number and recorded.`,
+      '',
+      markdownTable(byOperation.head, byOperation.rows, byOperation.numeric),
+      '',
+    );
   if (!burnIn && o.reference && o.reference.throughput.size > 0) out.push(`Reference: ${o.reference.name}.`, '');
   if (!burnIn)
     out.push(

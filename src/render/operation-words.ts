@@ -42,8 +42,23 @@ const CHECKS: Record<string, string> = {
   keygen: 'checked on the host (modulus size, point on the curve)',
 };
 
+/** The plural a count of an operation's calls goes with ('signatures'; 'operations' for a mix). */
+export const nounsOf = (operation: string) => (operation === 'mix' ? 'operations' : operationByName(operation).nouns);
+
 /** Runs made before operations have no `operation`: they signed. */
 export function wordsOf(r: Pick<RunResult, 'operation' | 'algorithm'>): OperationWords {
+  const mix = r.operation?.mix;
+  if (mix) {
+    return {
+      noun: 'operation',
+      nouns: 'operations',
+      Nouns: 'Operations',
+      rate: 'ops/s',
+      title: `mix ${mix.map((m) => `${m.name}${m.name === m.algorithm || ['digest', 'random', 'mac'].includes(m.name) ? '' : `/${m.algorithm}`}:${m.weight}`).join(' ')}`,
+      call: mix.map((m) => CALLS[operationByName(m.name).name === 'mac' ? 'sign' : m.name] ?? m.name).join(' / '),
+      checked: 'checked on the host, each by its own operation’s check',
+    };
+  }
   const op = operationByName(r.operation?.name ?? 'sign');
   return {
     noun: op.noun,

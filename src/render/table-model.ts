@@ -10,6 +10,26 @@ export interface TableModel {
   numeric: boolean[];
 }
 
+/** A mix's operations per configuration: their share of the calls, rate, checks and latency (terminal and Markdown). */
+export function operationsTable(r: RunResult): TableModel | null {
+  if (!r.configurations.some((c) => c.byOperation)) return null;
+  const head = ['Configuration', 'Operation', 'OK', 'Failed', 'Checked on the host', 'Share (%)', 'Per second', 'p50 (ms)', 'p99 (ms)'];
+  const rows = r.configurations.flatMap((c) =>
+    (c.byOperation ?? []).map((o) => [
+      configurationName(c),
+      o.operation,
+      o.operationsOk,
+      o.operationsFailed,
+      o.operationsVerified,
+      fixed((100 * (o.operationsOk + o.operationsFailed)) / Math.max(1, c.operationsOk + c.operationsFailed), 1),
+      fixed(o.throughputPerS, 1),
+      fixed(o.latencyMs?.p50, 2),
+      fixed(o.latencyMs?.p99, 2),
+    ]),
+  );
+  return { head, rows, numeric: head.map((_, i) => i > 1) };
+}
+
 /**
  * The seed's table (Configuration | Signatures | Duration | Signatures/s) with the range over repetitions, the
  * spread over tokens, latency, failures, efficiency, and the reference beside the measured rate when one is given.

@@ -1,18 +1,21 @@
+import { wordsOf } from './operation-words.js';
 import type { RunResult } from '../result/run-result.js';
 import { fitTable } from './fit-table.js';
 import { backendLine, configurationName, lowConfidenceLines, planLine, tokenLine, workerIssueText } from './describe-run.js';
-import { scaleTable } from './table-model.js';
+import { operationsTable, scaleTable } from './table-model.js';
 
 /** The seed's table (Configuration | Signatures | Duration | Signatures/s) with latency, failures and scaling efficiency. */
 export function renderScaleTable(r: RunResult): string {
   const table = scaleTable(r);
   const lines = [
-    `hsm-bench ${r.tool.version} scale: ${r.algorithm.displayName} with ${r.mechanism.name}${r.interrupted ? ' (INTERRUPTED: partial results)' : ''}`,
+    `hsm-bench ${r.tool.version} scale: ${wordsOf(r).title} with ${r.mechanism.name}${r.interrupted ? ' (INTERRUPTED: partial results)' : ''}`,
     `backend: ${backendLine(r)}`,
     `tokens:  ${tokenLine(r)}`,
     `plan:    ${planLine(r)}`,
     fitTable(table.head, table.rows),
   ];
+  const byOperation = operationsTable(r);
+  if (byOperation) lines.push('per operation:', fitTable(byOperation.head, byOperation.rows));
   const issues = r.configurations.flatMap((c) => c.workerIssues.map((i) => `${configurationName(c)}: ${workerIssueText(r, i)}`));
   for (const c of r.configurations) {
     const failures = Object.entries(c.failuresByCkr);

@@ -23,7 +23,7 @@ export async function withRecordsOnDisk(dir: string, r: RunResult): Promise<RunR
   if (finished === true) return r;
   const c = r.configurations[0];
   if (!c) return r;
-  const stats = new ConfigurationStats(r.tokens.length);
+  const stats = new ConfigurationStats(r.tokens.length, r.operation?.mix?.map((m) => m.name) ?? []);
   await replayRecords(
     join(dir, c.recordsFile),
     { configuration: c.tokens, tokenCount: r.tokens.length, threadsPerToken: c.threadsPerToken, maxStartOffsetUs: (Date.now() - Date.parse(r.startedAt)) * 1000 },

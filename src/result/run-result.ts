@@ -70,10 +70,31 @@ export interface ConfigurationResult {
   workerIssues: { token: number; thread: number; message: string }[];
   /** Why the latency percentiles are too thin to fail a gate on (too few signatures, too short a window); absent in older runs. */
   lowConfidence?: string[];
+  /** A mix (--mix): each operation's counts, rate over the configuration's window, and latency. */
+  byOperation?: OperationResult[];
   /** With --repeat R > 1: every repetition's key figures; the other fields are those of the median repetition. */
   repetitions?: RepetitionResult[];
   /** With --repeat R > 1: the throughput's range over the repetitions, and (max − min) / median in %. */
   spread?: { throughputPerS: Range; relativePct: number };
+}
+
+/** One operation of a mix (--mix): what it was, and its weight. */
+export interface MixEntry {
+  name: string;
+  algorithm: string;
+  mechanism: string;
+  keyLabel: string | null;
+  weight: number;
+  checkSkipped?: string;
+}
+
+export interface OperationResult {
+  operation: string;
+  operationsOk: number;
+  operationsFailed: number;
+  operationsVerified: number;
+  throughputPerS: number;
+  latencyMs: LatencyPercentilesMs | null;
 }
 
 export interface Range {
@@ -108,7 +129,7 @@ export interface RunResult {
    * What was measured (absent in runs made before operations: they signed). `checkSkipped`: why outputs could not
    * be checked on the host (a token that keeps derived secrets sensitive).
    */
-  operation?: { name: string; call: string; checkSkipped?: string };
+  operation?: { name: string; call: string; checkSkipped?: string; mix?: MixEntry[] };
   algorithm: { id: string; displayName: string; family: 'rsa' | 'ec' | 'aes' | 'hmac' | 'digest' | 'random'; bits: number; curve: string | null };
   /** hostDigest: what the host does to each input before the call ('none', 'sha256', or the operation's own preparation). */
   mechanism: { name: string; hostDigest: string };

@@ -16,6 +16,16 @@ export interface TokenStats {
   failingSinceUs: number | null;
 }
 
+/** What is counted per operation of a workload (--mix): its successes, failures, checks and latency. */
+export interface OperationStats {
+  operationsOk: number;
+  operationsFailed: number;
+  operationsVerified: number;
+  latencyUs: Histogram;
+}
+
+const newOperationStats = (): OperationStats => ({ operationsOk: 0, operationsFailed: 0, operationsVerified: 0, latencyUs: latencyHistogram() });
+
 /**
  * Running totals of one configuration, fed one signature at a time. Only counters, histograms and per-second
  * buckets are kept, so memory does not grow with the number of signatures.
@@ -26,12 +36,20 @@ export class ConfigurationStats {
   readonly failuresByStatus = new Map<string, number>();
   readonly okPerSecond: number[] = [];
   readonly failedPerSecond: number[] = [];
+  /** By operation name (records written before operations count under ''). */
+  readonly byOperation = new Map<string, OperationStats>();
   operationsOk = 0;
   operationsFailed = 0;
   operationsVerified = 0;
   windowEndUs = 0;
 
-  constructor(tokenCount: number) {
+  /** Whether the workload is a mix: then its results are given per operation too. */
+  readonly mixed: boolean;
+
+  /** `mix`: a mix's operations, in its order (reports list them so); empty for one operation. */
+  constructor(tokenCount: number, mix: readonly string[] = []) {
+    this.mixed = mix.length > 1;
+    for (const name of mix) this.byOperation.set(name, newOperationStats());
     this.tokens = Array.from({ length: tokenCount }, () => ({
       operationsOk: 0,
       operationsFailed: 0,
@@ -45,9 +63,18 @@ export class ConfigurationStats {
     }));
   }
 
-  /** `failure` is the CKR name (or VERIFY_FAILED) of a failed signature, undefined for a good one. */
-  add(token: number, startOffsetUs: number, latencyUs: number, failure: string | undefined): void {
+  /** `failure` is the CKR name (or VERIFY_FAILED) of a failed call, undefined for a good one; `checked`: its output was checked on the host. */
+  add(token: number, startOffsetUs: number, latencyUs: number, failure: string | undefined, operation = '', checked = false): void {
     const t = this.tokens[token]!;
+    let op = this.byOperation.get(operation);
+    if (op === undefined) {
+      op = newOperationStats();
+      this.byOperation.set(operation, op);
+    }
+    if (checked) {
+      this.operationsVerified++;
+      op.operationsVerified++;
+    }
     const endUs = startOffsetUs + latencyUs;
     if (t.lastEndUs > 0) t.longestGapUs = Math.max(t.longestGapUs, startOffsetUs - t.lastEndUs);
     t.firstStartUs = Math.min(t.firstStartUs, startOffsetUs);
@@ -72,10 +99,13 @@ export class ConfigurationStats {
       // Latency percentiles describe signatures that were made; failures are counted by status instead.
       t.latencyUs.recordValue(Math.max(1, Math.round(latencyUs)));
       this.latencyUs.recordValue(Math.max(1, Math.round(latencyUs)));
+      op.operationsOk++;
+      op.latencyUs.recordValue(Math.max(1, Math.round(latencyUs)));
     } else {
       t.failingSinceUs = Math.min(t.failingSinceUs ?? startOffsetUs, startOffsetUs);
       t.operationsFailed++;
       this.operationsFailed++;
+      op.operationsFailed++;
       this.failedPerSecond[second]!++;
       this.failuresByStatus.set(failure, (this.failuresByStatus.get(failure) ?? 0) + 1);
     }

@@ -59,6 +59,19 @@ export function summarizeConfiguration(run: Measured, tokens: readonly Pick<Toke
     ...(run.setupS === undefined ? {} : { setupS: round(run.setupS, 2) }),
     workerIssues: run.workerIssues,
     lowConfidence: lowConfidence({ operationsOk: s.operationsOk, durationS }),
+    // A mix (--mix): each operation's share, rate over the same window, and latency.
+    ...(s.mixed
+      ? {
+          byOperation: [...s.byOperation].map(([operation, o]) => ({
+            operation,
+            operationsOk: o.operationsOk,
+            operationsFailed: o.operationsFailed,
+            operationsVerified: o.operationsVerified,
+            throughputPerS: durationS > 0 ? round(o.operationsOk / durationS, 2) : 0,
+            latencyMs: percentilesMs(o.latencyUs),
+          })),
+        }
+      : {}),
   };
 }
 

@@ -4,7 +4,7 @@ import type { SignatureBatch } from '../engine/batch.js';
 /**
  * Batches whose verification has to wait for the end of the measured window, on disk in the run directory: the
  * signers get their buffers back at once and memory stays bounded however far verification falls behind.
- * Batches are appended whole (timings, statuses, kept signatures) and read back in the order they were written.
+ * Batches are appended whole (timings, statuses, operations, kept signatures) and read back in the order they were written.
  */
 export class SpillFile {
   private fd: number | null = null;
@@ -23,6 +23,7 @@ export class SpillFile {
       batch.latencyNs.subarray(0, n),
       batch.status.subarray(0, n),
       batch.signatureBytes.subarray(0, n),
+      batch.operation.subarray(0, n),
       batch.signatures.subarray(0, kept),
     ];
     for (const p of parts) {
@@ -54,8 +55,9 @@ export class SpillFile {
           signatureBytes: new Uint16Array(count),
           signatures: new Uint8Array(kept),
           verified: new Uint8Array(count),
+          operation: new Uint8Array(count),
         };
-        for (const a of [batch.startOffsetNs, batch.latencyNs, batch.status, batch.signatureBytes, batch.signatures]) {
+        for (const a of [batch.startOffsetNs, batch.latencyNs, batch.status, batch.signatureBytes, batch.operation, batch.signatures]) {
           if (!this.readFully(new Uint8Array(a.buffer))) throw new Error(`${this.path} ends inside a batch`);
         }
         yield batch;
