@@ -209,7 +209,7 @@ describe.skipIf(!pico)(suiteTitle('hsm-bench on SmartCard-HSM tokens (pico-hsm t
     expect(clone.stderr).toMatch(/is a SmartCard-HSM initialised without DKEK shares: its keys can never leave it/);
   });
 
-  it('operations on SmartCard-HSMs: decrypt (RSA), derive (ECDH, brainpool) and verify, every result checked on the host; what the card lacks is exit 3 with why', async () => {
+  it('operations on SmartCard-HSMs: decrypt (RSA, scale and burn-in), derive (ECDH, brainpool) and verify, every result checked on the host; what the card lacks is exit 3 with why', async () => {
     const out = tempDir('pico-ops');
     for (const [op, alg, key] of [
       ['decrypt', 'rsa2048', pico!.keys.rsa2048],
@@ -229,6 +229,10 @@ describe.skipIf(!pico)(suiteTitle('hsm-bench on SmartCard-HSM tokens (pico-hsm t
         expect(c.operationsVerified).toBe(c.operationsOk);
       }
     }
+    const burnIn = runCli(['burn-in', '--module', module(), '--op', 'decrypt', '--key-label', pico!.keys.rsa2048, '--tokens', '2', '--signatures', '60', '--format', 'md', '--out', out], env());
+    expect(burnIn.status, burnIn.stderr).toBe(0);
+    expect(readRun(runDirOf(burnIn)).configurations[0]!.operationsVerified).toBe(60);
+    expect(burnIn.stdout).toContain('PASSED: no decryption failed');
     const mac = runCli(['scale', '--module', module(), '--op', 'mac', '--tokens', '1', '--out', out], env());
     expect(mac.status).toBe(3);
     expect(mac.stderr).toMatch(/cannot compute HMAC-SHA256: it offers none of CKM_SHA256_HMAC/);
@@ -324,7 +328,7 @@ describe.skipIf(!p11kit)(suiteTitle('hsm-bench through p11-kit remoting (a new m
       { ...pin(), ...clientEnv() },
     );
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/signatures performed: 600; failed: 0; verified on the host: 600/);
+    expect(r.stdout).toMatch(/signatures performed: 600; failed: 0; checked on the host: 600/);
   });
 
   it('tokens of two hosts sign in one configuration through p11-kit-proxy.so (scale and burn-in)', () => {

@@ -163,6 +163,7 @@ describe('SpillFile', () => {
         signatureBytes: Uint16Array.from({ length: count + 3 }, (_, i) => kept[i] ?? 0),
         signatures: Uint8Array.from([...signatures, 9, 9, 9]),
         verified: new Uint8Array(count + 3),
+        operation: Uint8Array.from({ length: count + 3 }, (_, i) => i % 2),
       };
     };
     const written = [batch(0, 0, 3, [64, 0, 70]), batch(1, 2 ** 33, 2, [0, 0]), batch(0, 3, 1, [512])];
@@ -179,6 +180,7 @@ describe('SpillFile', () => {
       expect([...b.latencyNs]).toEqual([...w.latencyNs.subarray(0, n)]);
       expect([...b.status]).toEqual([...w.status.subarray(0, n)]);
       expect([...b.signatureBytes]).toEqual([...w.signatureBytes.subarray(0, n)]);
+      expect([...b.operation]).toEqual([...w.operation.subarray(0, n)]);
       expect([...b.signatures]).toEqual([...w.signatures.subarray(0, kept)]);
       expect(b.verified.every((v) => v !== VERIFIED_OK)).toBe(true);
     });

@@ -13,6 +13,7 @@ const record = (i: number): SignatureRecord => ({
   latencyUs: 250 + (i % 7),
   status: i === 5 ? 'CKR_DEVICE_ERROR' : 'CKR_OK',
   verified: i === 5 ? null : i !== 6,
+  operation: i % 3 === 0 ? 'decrypt' : 'sign',
 });
 
 async function readAll(path: string, bad?: BadLines): Promise<SignatureRecord[]> {
@@ -48,7 +49,7 @@ describe('records CSV', () => {
     again.close();
     const { readFileSync } = await import('node:fs');
     const lines = readFileSync(path, 'utf8').trim().split('\n');
-    expect(lines[0]).toBe('configuration,token,thread,sequence,startOffsetUs,latencyUs,status,verified');
+    expect(lines[0]).toBe('configuration,token,thread,sequence,startOffsetUs,latencyUs,status,verified,operation');
     expect(lines).toHaveLength(3);
   });
 
@@ -65,7 +66,21 @@ describe('records CSV', () => {
   });
 
   it('parses one line exactly, and refuses negative or fractional fields', () => {
-    expect(parseRecordLine('1,3,2,7,100,250,CKR_OK,')).toEqual({ configuration: 1, token: 3, thread: 2, sequence: 7, startOffsetUs: 100, latencyUs: 250, status: 'CKR_OK', verified: null });
+    expect(parseRecordLine('1,3,2,7,100,250,CKR_OK,,decrypt')).toEqual({
+      configuration: 1,
+      token: 3,
+      thread: 2,
+      sequence: 7,
+      startOffsetUs: 100,
+      latencyUs: 250,
+      status: 'CKR_OK',
+      verified: null,
+      operation: 'decrypt',
+    });
+    // Written before operations: no operation column, as the file's header says.
+    expect(parseRecordLine('1,3,2,7,100,250,CKR_OK,', 8)).toMatchObject({ sequence: 7, operation: '' });
+    expect(parseRecordLine('1,3,2,7,100,250,CKR_OK,')).toBeUndefined();
+    expect(parseRecordLine('1,3,2,7,100,250,CKR_OK,,Sign!')).toBeUndefined();
     expect(parseRecordLine('1,-3,2,7,100,250,CKR_OK,')).toBeUndefined();
     expect(parseRecordLine('1,3,2,7,100,2.5,CKR_OK,')).toBeUndefined();
     expect(parseRecordLine('1,3,2,7,100,250,ok,')).toBeUndefined();

@@ -9,9 +9,36 @@ import type { PinGuard } from '../pkcs11/pin-guard.js';
 import { jsTimedCall } from './operation.js';
 
 /**
+ * What a token answers when the operation as asked cannot work on it: its mechanism, parameters, key or template.
+ * Anything else (a device error, a token gone) may pass, and is the run's to record and recover from.
+ */
+const REFUSALS = new Set(
+  [
+    'CKR_MECHANISM_INVALID',
+    'CKR_MECHANISM_PARAM_INVALID',
+    'CKR_ARGUMENTS_BAD',
+    'CKR_FUNCTION_NOT_SUPPORTED',
+    'CKR_KEY_TYPE_INCONSISTENT',
+    'CKR_KEY_FUNCTION_NOT_PERMITTED',
+    'CKR_KEY_SIZE_RANGE',
+    'CKR_SESSION_READ_ONLY',
+    'CKR_TEMPLATE_INCOMPLETE',
+    'CKR_TEMPLATE_INCONSISTENT',
+    'CKR_ATTRIBUTE_TYPE_INVALID',
+    'CKR_ATTRIBUTE_VALUE_INVALID',
+    'CKR_DATA_LEN_RANGE',
+    'CKR_ENCRYPTED_DATA_INVALID',
+    'CKR_ENCRYPTED_DATA_LEN_RANGE',
+    'CKR_DOMAIN_PARAMS_INVALID',
+    'CKR_CURVE_NOT_SUPPORTED',
+  ].map((name) => (pkcs11 as unknown as Record<string, number>)[name]),
+);
+
+/**
  * One call of the operation on each token before any thread starts, checked on the host like every other: a token
- * that lists a mechanism but refuses its parameters (SoftHSM2 2.6.1 lists OAEP but takes only SHA-1), or answers
- * wrongly, stops the run here with exit 3 and the token's name, instead of failing every call of the run.
+ * that lists a mechanism but refuses its parameters (SoftHSM2 2.6.1 lists OAEP but takes only SHA-1), lacks its
+ * key, or answers wrongly, stops the run here with exit 3 and the token's name, instead of failing every call of
+ * the run. A failure that is not a refusal (CKR_DEVICE_ERROR) is left to the run.
  */
 export function trialCall(lib: pkcs11.PKCS11, op: OperationKind, prepared: PreparedOperation, tokens: readonly { token: TokenRef; keyId: Buffer }[], pinGuard: PinGuard): void {
   const seed = randomBytes(24);
@@ -20,6 +47,7 @@ export function trialCall(lib: pkcs11.PKCS11, op: OperationKind, prepared: Prepa
     const connection = new TokenConnection(lib, token.slot, null, { guard: pinGuard, token: index }, [{ key: prepared.timed.key, id: keyId }]);
     try {
       const connected = connection.connect();
+      if (!connected.ok && (connected.reason === 'absent' || connected.reason === 'error')) continue;
       if (!connected.ok) throw setupError(`token ${tokenName(token)}: ${connected.detail}`, 'check the token and the key');
       const timed = jsTimedCall(lib, prepared.timed, seed, prepared.tables[index] ?? null);
       const out = Buffer.alloc(prepared.timed.maxOutputBytes);
@@ -28,6 +56,7 @@ export function trialCall(lib: pkcs11.PKCS11, op: OperationKind, prepared: Prepa
         length = timed.call(connection.session!, connection.keys![0]!, 0, out);
         if (timed.finish) length = timed.finish(connection.session!, out);
       } catch (error) {
+        if (!REFUSALS.has(ckrOf(error) ?? -1)) continue;
         // A SmartCard-HSM (OpenSC) stores every generated key on the card, session object or not, so it asks for a
         // read-write session: hsm-bench writes no key to a user's token to measure it.
         const readOnly = ckrOf(error) === pkcs11.CKR_SESSION_READ_ONLY;

@@ -112,11 +112,13 @@ const INTEGER = /^-?\d+$/;
 const STATUS = /^(CKR_[A-Z0-9_]+|ERROR)$/;
 const OPERATION = /^[a-z]{0,16}$/;
 
-/** One data line as a record, or undefined when it is torn or not a record at all. */
-export function parseRecordLine(line: string): SignatureRecord | undefined {
+/** Files written before operations have no operation column: their header says so. */
+const HEADER_BEFORE_OPERATIONS = RECORD_COLUMNS.slice(0, -1).join(',');
+
+/** One data line as a record, or undefined when it is torn or not a record at all; `columns`: as the file's header has them. */
+export function parseRecordLine(line: string, columns: number = RECORD_COLUMNS.length): SignatureRecord | undefined {
   const f = parseCsvLine(line);
-  // Records written before operations have no operation column.
-  if (f.length !== RECORD_COLUMNS.length && f.length !== RECORD_COLUMNS.length - 1) return undefined;
+  if (f.length !== columns) return undefined;
   const [configuration, token, thread, sequence, startOffsetUs, latencyUs, status, verified, operation = ''] = f as [string, string, string, string, string, string, string, string, string?];
   if (
     ![configuration, token, thread, sequence, startOffsetUs, latencyUs].every((v) => INTEGER.test(v)) ||
@@ -151,10 +153,12 @@ export interface BadLines {
  */
 export async function* readRecords(path: string, bad: BadLines = { count: 0 }): AsyncGenerator<SignatureRecord> {
   let lineNumber = 0;
+  let columns = RECORD_COLUMNS.length;
   for await (const line of createInterface({ input: createReadStream(path), crlfDelay: Infinity })) {
     lineNumber++;
-    if (line === '' || (lineNumber === 1 && line === HEADER)) continue;
-    const record = parseRecordLine(line);
+    if (lineNumber === 1 && line === HEADER_BEFORE_OPERATIONS) columns = RECORD_COLUMNS.length - 1;
+    if (line === '' || (lineNumber === 1 && (line === HEADER || line === HEADER_BEFORE_OPERATIONS))) continue;
+    const record = parseRecordLine(line, columns);
     if (record) yield record;
     else {
       bad.count++;
