@@ -57,6 +57,6 @@ describe('--help and flags', () => {
     const plan = r.stderr.indexOf('plan:    20 signatures per token');
     expect(plan).toBeGreaterThanOrEqual(0);
     expect(r.stderr.indexOf('tokens:  ')).toBeLessThan(plan);
-    expect(plan).toBeLessThan(r.stderr.indexOf('1 token: signing'));
+    expect(plan).toBeLessThan(r.stderr.indexOf('1 token: running'));
   });
 });

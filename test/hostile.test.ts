@@ -76,7 +76,7 @@ describe('runs killed with SIGKILL', () => {
   it('a scale run killed between configurations reads as partial, and its report says so', async () => {
     const ws = { HSM_BENCH_WORKSPACE: tempDir('kill-scale-ws') };
     const out = tempDir('kill-scale');
-    const killed = await runCliAndSignal(['scale', '--alg', 'p256', '--tokens', '1,2', '--duration', '2s', '--verify', 'none', '--out', out], ws, /2 tokens: signing/, 'SIGKILL', 500);
+    const killed = await runCliAndSignal(['scale', '--alg', 'p256', '--tokens', '1,2', '--duration', '2s', '--verify', 'none', '--out', out], ws, /2 tokens: running/, 'SIGKILL', 500);
     expect(killed.status).toBeNull();
     const dir = join(out, readdirSync(out)[0]!);
     expect(readRun(dir).interrupted).toBe(true);

@@ -158,7 +158,7 @@ describe('hsm-bench scale on embedded SoftHSM2 tokens', () => {
   });
 
   it('on SIGINT finishes signatures in flight, writes the results so far, and exits 130', async () => {
-    const r = await runCliAndSignal(['scale', '--alg', 'p256', '--tokens', '1,2', '--duration', '60s', '--verify', 'none', '--out', out], env, /1 token: signing/, 'SIGINT', 1000);
+    const r = await runCliAndSignal(['scale', '--alg', 'p256', '--tokens', '1,2', '--duration', '60s', '--verify', 'none', '--out', out], env, /1 token: running/, 'SIGINT', 1000);
     expect(r.status).toBe(130);
     const run = readRun(runDirOf(r));
     expect(run.interrupted).toBe(true);
@@ -172,7 +172,7 @@ describe('hsm-bench scale on embedded SoftHSM2 tokens', () => {
       const r = await runCliAndAct(
         ['scale', '--alg', 'p256', '--tokens', '2', '--threads-per-token', '2', '--duration', '60s', '--verify', 'all', '--out', out],
         env,
-        /2 tokens: signing/,
+        /2 tokens: running/,
         800,
         (child) => {
           child.kill('SIGINT');

@@ -45,7 +45,7 @@ export function burnInCommand(): Command {
     .description('sign for hours on N tokens, surviving faults, and keep every record (the overnight burn-in)')
     .option('--tokens <count>', 'how many tokens sign at once (the first N selected)', '1')
     .option('--signatures <total>', 'stop after this many successful operations (signatures by default) by all tokens together')
-    .option('--duration <time>', 'stop after this signing time instead (e.g. 23h)')
+    .option('--duration <time>', 'stop after this measured time instead (e.g. 23h)')
     .option('--give-up-after <time>', 'a token failing this long is marked lost; the others go on', '10m')
     .option('--progress-interval <time>', 'off a terminal, one progress line this often', '60s')
     .option('--resume <run-dir>', 'continue a burn-in that was killed, from its checkpoint and records');

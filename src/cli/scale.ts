@@ -18,7 +18,7 @@ import { addVerdictOptions, verdictPlan, type VerdictFlags } from './verdict-opt
 export function scaleCommand(): Command {
   const command = addSigningOptions(new Command('scale'), '10')
     .description('throughput with 1, 2, 4 … tokens at once (the scaling experiment): signatures by default, any --op')
-    .option('--tokens <counts>', 'configurations: numbers of tokens signing at once', '1,2,4,8')
+    .option('--tokens <counts>', 'configurations: numbers of tokens at once', '1,2,4,8')
     .option('--signatures-per-token <count>', 'stop each configuration after this many operations (signatures by default) per token (default 1000)')
     .option('--duration <time>', 'stop each configuration after this time instead (e.g. 30s, 5m, 2h)')
     .option('--repeat <count>', 'measure each configuration this many times, interleaved; results are medians with their spread', '1');

@@ -199,7 +199,7 @@ export function scalePlan(o: ScaleOptions): RunPlan {
   }
   const workers = largest * plan.threadsPerToken;
   if (workers > MAX_WORKERS) {
-    throw usageError(`${workers} signing threads (tokens × --threads-per-token) is more than the ${MAX_WORKERS} hsm-bench runs at once`, 'lower --tokens or --threads-per-token');
+    throw usageError(`${workers} sessions (tokens × --threads-per-token) is more than the ${MAX_WORKERS} hsm-bench runs at once`, 'lower --tokens or --threads-per-token');
   }
   if (plan.stop.kind === 'signatures' && plan.stop.perToken < plan.threadsPerToken) {
     throw usageError('--signatures-per-token is smaller than --threads-per-token', 'every thread needs at least one signature');

@@ -257,7 +257,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
   if (writer.failure) throw writer.failure;
   if (spillFailure) throw spillFailure;
   if (pool.failure) throw new Error(`a verification thread failed: ${pool.failure.message}`);
-  if (setupFailures.length > 0) throw setupError(`signing could not start: ${setupFailures.join('; ')}`);
+  if (setupFailures.length > 0) throw setupError(`the run could not start: ${setupFailures.join('; ')}`);
   return {
     recordsFile: spec.recordsFile,
     stats,

@@ -52,7 +52,7 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunUi, r
         const target = plan.stop.kind === 'signatures' ? ` / ${plan.stop.perToken * tokenCount}` : '';
         const label = `${plural(tokenCount, 'token')}${plan.repeat > 1 ? ` (repetition ${repetition} of ${plan.repeat})` : ''}`;
         const suffix = plan.repeat > 1 ? `-rep-${repetition}` : '';
-        ui.log(`${label}: signing`);
+        ui.log(`${label}: running`);
         const run = await runConfiguration(
           {
             ...signingWith(setup),

@@ -90,7 +90,7 @@ function tokensAxis(counts: number[]) {
     type: 'linear' as const,
     min: ticks[0]! - 0.25,
     max: ticks[ticks.length - 1]! + 0.25,
-    ...axis('tokens signing at once (log2 scale)'),
+    ...axis('tokens at once (log2 scale)'),
     ...fixedTicks(
       ticks,
       ticks.map((e) => String(2 ** e)),
@@ -377,11 +377,11 @@ export function availabilityChart(r: RunResult): ChartConfiguration {
     type: 'bar',
     data: {
       labels: c.perToken.map((t) => `${tokenTitle(t)} (${t.serial})`),
-      datasets: [{ label: 'available (% of signing time)', data: availability, backgroundColor: availability.map((a) => (a < 100 ? FAILED : PALETTE[2]!)) }],
+      datasets: [{ label: 'available (% of the measured time)', data: availability, backgroundColor: availability.map((a) => (a < 100 ? FAILED : PALETTE[2]!)) }],
     },
     options: {
       plugins: plugins(`Per-token availability over the burn-in: ${r.algorithm.displayName}`, chartStamp(r)),
-      scales: { x: axis('token (slot: label (serial))'), y: { min: 0, max: 100, ...axis('% of the signing time without an outage') } },
+      scales: { x: axis('token (slot: label (serial))'), y: { min: 0, max: 100, ...axis('% of the measured time without an outage') } },
     },
   } as ChartConfiguration;
 }
