@@ -1,5 +1,5 @@
 /**
- * hsm-bench against a minimal C signing loop (bench/c/sign-loop.c) on the same embedded SoftHSM2 tokens, for
+ * hsm-bench against a minimal C loop (bench/c/op-loop.c, signing) on the same embedded SoftHSM2 tokens, for
  * RSA-2048 and brainpoolP256r1 at 1 and 2 tokens. The protocol holds still on a shared, noisy machine: each round
  * runs both sides back to back, in alternating order (C first, then hsm-bench first), and yields the ratio of two
  * neighbouring measurements, so drift between rounds cancels; the bench prints every round's ratio, their median
@@ -8,6 +8,7 @@
  *
  * usage: npm run build && node dist/bench/c-vs-harness.js [--rounds 7] [--alg rsa2048|bp256] [--skip-ratio] [--skip-rss]
  */
+import { alternatingRounds, buildOpLoop, median } from './c-loop.js';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,15 +28,12 @@ function harness(extra: string[]): RunResult {
   return JSON.parse(r.stdout) as RunResult;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-const loop = join(work, 'sign-loop');
-execFileSync('gcc', ['-O2', '-o', loop, join(root, 'bench/c/sign-loop.c'), '-I', join(root, 'node_modules/pkcs11js/includes/pkcs11'), '-ldl', '-lpthread']);
+const loop = buildOpLoop(work);
 
 const onlyAlg = args.includes('--alg') ? args[args.indexOf('--alg') + 1] : undefined;
 const cases = [
-  { alg: 'rsa2048', cMechanism: 'rsa', perToken: 2000 },
-  { alg: 'bp256', cMechanism: 'ecdsa', perToken: 4000 },
+  { alg: 'rsa2048', cOp: 'sign-rsa', perToken: 2000 },
+  { alg: 'bp256', cOp: 'sign-ecdsa', perToken: 4000 },
 ].filter((c) => !args.includes('--skip-ratio') && (onlyAlg === undefined || c.alg === onlyAlg));
 console.log(`machine: ${process.arch}, ${(await import('node:os')).cpus().length} cores, ${(await import('node:os')).cpus()[0]?.model}; node ${process.version}; ${rounds} rounds, interleaved`);
 console.log('alg      tokens  C sig/s (median)  hsm-bench sig/s (median)  ratio: median [min–max] of rounds  target');
@@ -45,29 +43,12 @@ for (const c of cases) {
   const softhsmEnv = { ...env, SOFTHSM2_CONF: join(env.HSM_BENCH_WORKSPACE, 'softhsm2.conf'), HSM_BENCH_PIN: readFileSync(join(env.HSM_BENCH_WORKSPACE, 'user-pin'), 'utf8') };
   const modulePath = harness(['--alg', c.alg, '--tokens', '1', '--signatures-per-token', '1']).module.path;
   for (const tokens of [1, 2]) {
-    const cRates: number[] = [];
-    const hRates: number[] = [];
-    const ratios: number[] = [];
     const cLoop = () => {
-      const out = execFileSync(loop, [modulePath, `hsm-bench-${c.alg}`, String(c.perToken), c.cMechanism, ...labels.slice(0, tokens)], { env: softhsmEnv, encoding: 'utf8' });
+      const out = execFileSync(loop, [modulePath, c.cOp, `hsm-bench-${c.alg}`, String(c.perToken), '-', ...labels.slice(0, tokens)], { env: softhsmEnv, encoding: 'utf8' });
       return JSON.parse(out).throughputPerS as number;
     };
     const hsmBench = () => harness(['--alg', c.alg, '--tokens', String(tokens), '--signatures-per-token', String(c.perToken), '--warmup', '0', '--verify', 'none']).configurations[0]!.throughputPerS;
-    for (let i = 0; i < rounds; i++) {
-      // Alternating order: a machine that slows down during a round penalizes each side equally often.
-      let cRate: number;
-      let hRate: number;
-      if (i % 2 === 0) {
-        cRate = cLoop();
-        hRate = hsmBench();
-      } else {
-        hRate = hsmBench();
-        cRate = cLoop();
-      }
-      cRates.push(cRate);
-      hRates.push(hRate);
-      ratios.push(hRate / cRate);
-    }
+    const { cRates, hRates, ratios } = alternatingRounds(rounds, cLoop, hsmBench);
     const ratio = median(ratios);
     const target = 0.98;
     console.log(

@@ -1,13 +1,14 @@
 /**
  * Many slow tokens at once: N SoftHSM2 tokens behind the test tree's wrapper module, which sleeps in every C_Sign
  * (a slow token, as a smart card or a loaded network HSM is), signed by `hsm-bench scale --tokens 1,N
- * --threads-per-token T`, and by the C pthread loop of bench/c/sign-loop.c on the same wrapper and tokens,
+ * --threads-per-token T`, and by the C pthread loop of bench/c/op-loop.c on the same wrapper and tokens,
  * interleaved (C, hsm-bench, C, hsm-bench, …). Prints the ratio of the medians, the efficiency against one token,
  * the peak RSS, and how long the process took before the N-token configuration's first signature (from the
  * process's start to the start barrier opening).
  *
  * usage: npm run build && node dist/bench/many-sessions.js [--tokens 64] [--threads 4] [--delay-ms 100] [--duration 5s] [--rounds 3]
  */
+import { buildOpLoop } from './c-loop.js';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -37,14 +38,13 @@ for (let i = 0; i < tokens; i++) {
 const wrapper = join(work, 'slow.so');
 execFileSync('gcc', ['-shared', '-fPIC', '-O2', '-o', wrapper, join(root, 'test/faults/faulty-pkcs11.c'), '-I', join(root, 'node_modules/pkcs11js/includes/pkcs11'), '-ldl']);
 
-const loop = join(work, 'sign-loop');
-execFileSync('gcc', ['-O2', '-o', loop, join(root, 'bench/c/sign-loop.c'), '-I', join(root, 'node_modules/pkcs11js/includes/pkcs11'), '-ldl', '-lpthread']);
+const loop = buildOpLoop(work);
 const slowEnv = { ...env, HSM_BENCH_PIN: pin, FAULTY_PKCS11_MODULE: softhsm, FAULTY_EVERY: '1000000000', FAULTY_SIGN_DELAY_MS: delayMs };
 const labels = Array.from({ length: tokens }, (_, i) => `many-${String(i).padStart(3, '0')}`);
 const perToken = Math.round((Number(threads) * Number.parseFloat(duration) * 1000) / Number(delayMs));
 
 function cLoop(): number {
-  const out = execFileSync(loop, [wrapper, 'mk', String(perToken), 'ecdsa', ...labels], { env: { ...slowEnv, SIGN_LOOP_THREADS: threads }, encoding: 'utf8' });
+  const out = execFileSync(loop, [wrapper, 'sign-ecdsa', 'mk', String(perToken), '-', ...labels], { env: { ...slowEnv, OP_LOOP_THREADS: threads }, encoding: 'utf8' });
   return (JSON.parse(out) as { throughputPerS: number }).throughputPerS;
 }
 

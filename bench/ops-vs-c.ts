@@ -14,7 +14,8 @@
  *
  * usage: npm run build && node dist/bench/ops-vs-c.js [--rounds 3] [--op verify]
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { alternatingRounds, buildOpLoop, median } from './c-loop.js';
+import { spawnSync } from 'node:child_process';
 import { constants, createECDH, hash, publicEncrypt, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -115,10 +116,8 @@ function harness(extra: string[]): RunResult {
 }
 
 const algArgs = (c: Case) => ['--op', c.op, ...(c.alg === undefined ? [] : ['--alg', c.alg])];
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-const loop = join(work, 'op-loop');
-execFileSync('gcc', ['-O2', '-o', loop, join(root, 'bench/c/op-loop.c'), '-I', join(root, 'node_modules/pkcs11js/includes/pkcs11'), '-ldl', '-lpthread', '-lcrypto']);
+const loop = buildOpLoop(work);
 
 // Provision the tokens and every operation's key once, outside the measurements (hsm-bench makes keys on first use).
 let modulePath = '';
@@ -171,9 +170,6 @@ console.log('op       alg          tokens  ops/token  C ops/s (median)  hsm-benc
 const summary: string[] = [];
 for (const c of cases) {
   for (const tokens of [1, 2]) {
-    const cRates: number[] = [];
-    const hRates: number[] = [];
-    const ratios: number[] = [];
     const engines = new Set<string>();
     const expected = c.perToken * tokens;
     const cLoop = () => {
@@ -190,21 +186,7 @@ for (const c of cases) {
       engines.add(run.harness.engine ?? '?');
       return conf.throughputPerS;
     };
-    for (let i = 0; i < rounds; i++) {
-      // Alternating order: a machine that slows down during a round penalizes each side equally often.
-      let cRate: number;
-      let hRate: number;
-      if (i % 2 === 0) {
-        cRate = cLoop();
-        hRate = hsmBench();
-      } else {
-        hRate = hsmBench();
-        cRate = cLoop();
-      }
-      cRates.push(cRate);
-      hRates.push(hRate);
-      ratios.push(hRate / cRate);
-    }
+    const { cRates, hRates, ratios } = alternatingRounds(rounds, cLoop, hsmBench);
     const ratio = `${median(ratios).toFixed(3)} [${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}]`;
     const engine = [...engines].join(',');
     console.log(
