@@ -94,6 +94,20 @@ beforeAll(() => {
   }
 }, 120_000);
 
+/** scale on the op- tokens (1 and 2) through pkcs11-spy: the run, its folder, and how often each PKCS#11 function was called. */
+function spyScale(args: string[], engine: string, perToken: number) {
+  const log = join(tempDir('ops-spy'), 'spy.log');
+  const r = runCli(
+    ['scale', ...args, '--module', SPY_MODULE, '--token-label', 'op-', '--tokens', '1,2', '--signatures-per-token', String(perToken), '--warmup', String(WARMUP), '--format', 'md', '--out', out],
+    { ...hsm.spyEnv(log), HSM_BENCH_PIN: TEST_PIN, ...(engine === 'threads' ? { HSM_BENCH_ENGINE: 'threads' } : {}) },
+  );
+  expect(r.status, r.stderr).toBe(0);
+  const dir = runDirOf(r);
+  const run: RunResult = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
+  const calls = readFileSync(log, 'utf8');
+  return { dir, run, count: (fn: string) => (calls.match(new RegExp(`^\\d+: ${fn}$`, 'gm')) ?? []).length };
+}
+
 const PER_TOKEN = 40;
 const WARMUP = 3;
 // Calls the run makes: its measured ones over configurations of 1 and 2 tokens, the warm-up of each configuration,
@@ -119,33 +133,7 @@ describe('every operation on real tokens, on both engines, counted by pkcs11-spy
   for (const c of cases) {
     for (const engine of ['native', 'threads']) {
       it(`${c.op} ${c.args.join(' ')} (${engine})`, async () => {
-        const log = join(tempDir('ops-spy'), 'spy.log');
-        const r = runCli(
-          [
-            'scale',
-            '--op',
-            c.op,
-            ...c.args,
-            '--module',
-            SPY_MODULE,
-            '--token-label',
-            'op-',
-            '--tokens',
-            '1,2',
-            '--signatures-per-token',
-            String(PER_TOKEN),
-            '--warmup',
-            String(WARMUP),
-            '--format',
-            'md',
-            '--out',
-            out,
-          ],
-          { ...hsm.spyEnv(log), HSM_BENCH_PIN: TEST_PIN, ...(engine === 'threads' ? { HSM_BENCH_ENGINE: 'threads' } : {}) },
-        );
-        expect(r.status, r.stderr).toBe(0);
-        const dir = runDirOf(r);
-        const run: RunResult = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
+        const { dir, run, count } = spyScale(['--op', c.op, ...c.args], engine, PER_TOKEN);
         expect(run.operation?.name).toBe(c.op);
         for (const conf of run.configurations) {
           expect(conf.operationsFailed).toBe(0);
@@ -153,8 +141,6 @@ describe('every operation on real tokens, on both engines, counted by pkcs11-spy
           expect(conf.operationsVerified).toBe(conf.operationsOk);
           for await (const record of readRecords(join(dir, conf.recordsFile))) expect(record.verified).toBe(true);
         }
-        const calls = readFileSync(log, 'utf8');
-        const count = (fn: string) => (calls.match(new RegExp(`^\\d+: ${fn}$`, 'gm')) ?? []).length;
         const expected = c.op === 'derive' ? CALLS + 2 : CALLS;
         expect(count(c.call)).toBe(expected);
         for (const [fn, n] of c.also ?? []) expect(count(fn)).toBe(n);
@@ -257,34 +243,7 @@ describe('a mix of operations (--mix)', () => {
 
   for (const engine of ['native', 'threads']) {
     it(`sign:3,decrypt:1 on real tokens (${engine}): each call checked by its own operation, counted per operation and by pkcs11-spy`, async () => {
-      const log = join(tempDir('mix-spy'), 'spy.log');
-      const r = runCli(
-        [
-          'scale',
-          '--mix',
-          'sign:3,decrypt:1',
-          '--alg',
-          'rsa2048',
-          '--module',
-          SPY_MODULE,
-          '--token-label',
-          'op-',
-          '--tokens',
-          '1,2',
-          '--signatures-per-token',
-          '200',
-          '--warmup',
-          String(WARMUP),
-          '--format',
-          'md',
-          '--out',
-          out,
-        ],
-        { ...hsm.spyEnv(log), HSM_BENCH_PIN: TEST_PIN, ...(engine === 'threads' ? { HSM_BENCH_ENGINE: 'threads' } : {}) },
-      );
-      expect(r.status, r.stderr).toBe(0);
-      const dir = runDirOf(r);
-      const run: RunResult = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
+      const { dir, run, count } = spyScale(['--mix', 'sign:3,decrypt:1', '--alg', 'rsa2048'], engine, 200);
       expect(run.operation?.mix?.map((m) => [m.name, m.keyLabel, m.weight])).toEqual([
         ['sign', 'hsm-bench-rsa2048', 3],
         ['decrypt', 'hsm-bench-rsa2048-decrypt', 1],
@@ -301,8 +260,6 @@ describe('a mix of operations (--mix)', () => {
         for await (const record of readRecords(join(dir, c.recordsFile))) byRecord.set(record.operation, (byRecord.get(record.operation) ?? 0) + 1);
         expect(Object.fromEntries(byRecord)).toEqual({ sign: sign!.operationsOk, decrypt: decrypt!.operationsOk });
       }
-      const calls = readFileSync(log, 'utf8');
-      const count = (fn: string) => (calls.match(new RegExp(`^\\d+: ${fn}$`, 'gm')) ?? []).length;
       // Measured calls, the warm-up (drawn like the others), and one trial per token of each operation.
       expect(count('C_Sign') + count('C_Decrypt')).toBe(600 + WARMUP * 3 + 2 * 2);
       expect(count('C_Decrypt')).toBeGreaterThanOrEqual(decrypts + 2);

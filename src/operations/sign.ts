@@ -4,7 +4,7 @@ import { MAX_SIGNATURE_BYTES } from '../engine/batch.js';
 import { messageFor } from '../engine/message.js';
 import { chooseSignMechanism, MECHANISM_CHOICES, PSS_SALT_BYTES, type MechanismChoice, type SignMechanism } from '../pkcs11/mechanisms.js';
 import { verifySignature } from '../verify/verifier.js';
-import { privateKeyOf, type OperationKind } from './operation-kind.js';
+import { privateKeyOf, type OperationKind, type PrepareContext } from './operation-kind.js';
 
 interface SignCheck {
   publicKeys: KeyObject[];
@@ -12,6 +12,13 @@ interface SignCheck {
 }
 
 export const signMechanism = (m: SignMechanism): OperationMechanism => ({ name: m.name, ckm: m.ckm, parameter: m.pss ? { kind: 'pss', saltBytes: PSS_SALT_BYTES } : undefined });
+
+/** The signing mechanism every token offers for --mechanism (its first choice by default): for sign and verify. */
+export const signMechanismOf = (ctx: PrepareContext) =>
+  chooseSignMechanism(
+    (ctx.mechanismChoice ?? sign.mechanismChoices(ctx.algorithm)[0]) as MechanismChoice,
+    ctx.tokens.map((t) => ({ name: t.name, mechanisms: t.mechanisms })),
+  );
 
 /** The founding operation: C_Sign over a fresh message per call, every kept signature verified on the host. */
 export const sign: OperationKind = {
@@ -23,11 +30,7 @@ export const sign: OperationKind = {
   mechanismChoices: (alg) => (alg.family === 'rsa' || alg.family === 'ec' ? MECHANISM_CHOICES[alg.family] : []),
   keyUsage: 'sign',
   prepare(ctx) {
-    const choice = (ctx.mechanismChoice ?? this.mechanismChoices(ctx.algorithm)[0]) as MechanismChoice;
-    const mechanism = chooseSignMechanism(
-      choice,
-      ctx.tokens.map((t) => ({ name: t.name, mechanisms: t.mechanisms })),
-    );
+    const mechanism = signMechanismOf(ctx);
     const timed: TimedOperation = {
       name: 'sign',
       call: 'sign',

@@ -2,9 +2,8 @@ import { randomBytes } from 'node:crypto';
 import pkcs11 from 'pkcs11js';
 import { MAX_SIGNATURE_BYTES } from '../engine/batch.js';
 import { rowOf, toPkcs11Mechanism } from '../engine/operation.js';
-import { chooseSignMechanism, type MechanismChoice } from '../pkcs11/mechanisms.js';
 import type { OperationKind } from './operation-kind.js';
-import { sign, signInput, signMechanism } from './sign.js';
+import { sign, signInput, signMechanism, signMechanismOf } from './sign.js';
 
 /** Inputs per token: signatures the token made before the run over fresh messages; every 8th is spoiled. */
 const ROWS = 64;
@@ -23,11 +22,7 @@ export const verify: OperationKind = {
   mechanismChoices: sign.mechanismChoices,
   keyUsage: 'sign',
   prepare(ctx) {
-    const choice = (ctx.mechanismChoice ?? this.mechanismChoices(ctx.algorithm)[0]) as MechanismChoice;
-    const mechanism = chooseSignMechanism(
-      choice,
-      ctx.tokens.map((t) => ({ name: t.name, mechanisms: t.mechanisms })),
-    );
+    const mechanism = signMechanismOf(ctx);
     const expected: boolean[][] = [];
     const tables = ctx.tokens.map((t) => {
       const rows: Uint8Array[] = [];
