@@ -200,7 +200,7 @@ describe('hsm-bench compare', () => {
   it('refuses runs that are not comparable unless --force', () => {
     const r = runCli(['compare', join(FIXTURES, 'run-rsa2048'), join(FIXTURES, 'run-bp256')]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/not comparable: algorithms differ/);
+    expect(r.stderr).toMatch(/not comparable: workloads differ \(sign\/rsa2048 vs sign\/bp256\)/);
     const forced = runCli(['compare', join(FIXTURES, 'run-rsa2048'), join(FIXTURES, 'run-bp256'), '--force', '--json', '--out', tempDir('cmp-forced')]);
     expect([0, 5]).toContain(forced.status);
     expect(JSON.parse(forced.stdout).rows).toHaveLength(2);

@@ -193,7 +193,7 @@ describe.skipIf(!pico)(suiteTitle('hsm-bench on SmartCard-HSM tokens (pico-hsm t
     const label = `hb-${process.pid}`;
     const created = runCli(['keys', 'create', '--module', module(), '--slots', '0', '--alg', 'p256', '--label', label, '--extractable'], env());
     expect(created.status).toBe(0);
-    expect(created.stdout).toMatch(new RegExp(`created ECDSA P-256 key pair '${label}' id [0-9a-f]+ \\(private, (NOT )?sensitive, (extractable under wrapping only|non-extractable)\\)`));
+    expect(created.stdout).toMatch(new RegExp(`created ECDSA P-256 key pair '${label}' to sign, id [0-9a-f]+ \\(private, (NOT )?sensitive, (extractable under wrapping only|non-extractable)\\)`));
     const listed = runCli(['list', '--module', module(), '--slots', '0', '--keys'], env());
     expect(listed.stdout).toContain(`key pair '${label}'`);
     expect(listed.stdout).not.toMatch(/EC 06[0-9a-f]+/);

@@ -84,7 +84,7 @@ describe('a user module (SoftHSM2 tokens made by softhsm2-util, keys by pkcs11-t
     const r = runCli(['scale', '--alg', 'rsa2048', '--key-label', 'lab-rsa', '--token-label', 'lab-', '--tokens', '3', '--out', out, ...moduleArgs()], withPin());
     expect(r.status).toBe(3);
     expect(r.stderr).toMatch(/no private key labelled 'lab-rsa' on token 'lab-C'/);
-    expect(r.stderr).toMatch(/hint: create it with 'hsm-bench keys create --alg rsa2048 --label lab-rsa'/);
+    expect(r.stderr).toMatch(/hint: create it with: hsm-bench keys create --alg rsa2048 --usage sign --label lab-rsa/);
   });
 
   it('off a terminal with no PIN, stops and says what to set', () => {

@@ -99,7 +99,7 @@ describe('what can be checked is checked before the first signature', () => {
     const out = tempDir('baseline-alg');
     const r = runCli(['scale', '--alg', 'rsa2048', '--tokens', '1', '--out', out, '--baseline', FIXTURE], { HSM_BENCH_WORKSPACE: join(out, 'ws') });
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/measured bp256, this run measures rsa2048/);
+    expect(r.stderr).toMatch(/measured sign\/bp256, this run measures sign\/rsa2048/);
     expect(readdirSync(out)).toEqual([]);
   });
   it('sessions and embedded tokens are bounded: exit 2', () => {

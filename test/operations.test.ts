@@ -231,7 +231,8 @@ describe('a mix of operations (--mix)', () => {
     for (const [args, message] of [
       [['--mix', 'sign:80'], /at least two operations/],
       [['--mix', 'sign:80,decrypt:x'], /is not OP\[\/ALG\]\[:WEIGHT\]/],
-      [['--mix', 'sign:80,sign:20'], /names sign\/rsa2048 twice/],
+      [['--mix', 'sign:80,sign/p256:20'], /names sign twice/],
+      [['--mix', 'sign,decrypt', '--alg', 'aes256'], /--alg aes256 fits no operation of the mix/],
       [['--mix', 'sign:1,decrypt:1', '--op', 'sign'], /--op, --mechanism and --key-label do not go with it/],
       [['--mix', 'sign/aes256:1,decrypt:1'], /--op sign does not take --alg aes256/],
     ] as const) {
@@ -267,4 +268,26 @@ describe('a mix of operations (--mix)', () => {
       expect(readFileSync(join(dir, 'report.md'), 'utf8')).toMatch(/## Per operation[\s\S]*\| 2 tokens \| decrypt \|/);
     }, 60_000);
   }
+});
+
+describe('runs of different workloads are not set side by side as if they were one', () => {
+  it('compare and trend refuse a verify run beside a sign run; a baseline of another mix is refused', () => {
+    const run = (args: string[]) => {
+      const r = runCli(['scale', ...args, '--tokens', '1', '--signatures-per-token', '30', '--format', 'md', '--out', out]);
+      expect(r.status, r.stderr).toBe(0);
+      return runDirOf(r);
+    };
+    const signed = run(['--alg', 'p256']);
+    const verified = run(['--op', 'verify', '--alg', 'p256']);
+    const compare = runCli(['compare', signed, verified]);
+    expect(compare.status).toBe(2);
+    expect(compare.stderr).toMatch(/workloads differ \(sign\/p256 vs verify\/p256\)/);
+    const trend = runCli(['trend', signed, verified, '--out', tempDir('ops-trend')]);
+    expect(trend.status).toBe(2);
+    expect(trend.stderr).toMatch(/differ in their workloads/);
+    const mixed = run(['--mix', 'sign:3,digest:1', '--alg', 'p256']);
+    const other = runCli(['scale', '--mix', 'sign:1,digest:3', '--alg', 'p256', '--tokens', '1', '--signatures-per-token', '30', '--baseline', mixed, '--out', out]);
+    expect(other.status).toBe(2);
+    expect(other.stderr).toMatch(/measured mix sign\/p256:3,digest\/sha256:1, this run measures mix sign\/p256:1,digest\/sha256:3/);
+  }, 60_000);
 });

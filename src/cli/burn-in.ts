@@ -1,3 +1,4 @@
+import { workloadOfPlan } from '../engine/workload-plan.js';
 import { workloadId } from '../render/operation-words.js';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
@@ -107,7 +108,7 @@ ${EXIT_CODES_HELP}`,
       for (const k of ['baseline', 'junit'] as const) if (flags[k] !== undefined) flags[k] = resolve(flags[k]!);
       // Everything that can be checked is checked before the first signature.
       const plan = burnInPlan(resumed?.checkpoint.options ?? options);
-      const verdict = verdictPlan(flags, { tokenCounts: plan.tokenCounts, workload: workloadId(plan.operation, plan.algorithm.id), plan: planOf(plan) }, (line) => process.stderr.write(`${line}\n`));
+      const verdict = verdictPlan(flags, { tokenCounts: plan.tokenCounts, workload: workloadOfPlan(plan.workload), plan: planOf(plan) }, (line) => process.stderr.write(`${line}\n`));
       const ui = new Progress(isInteractive(), plan.progressIntervalMs);
       const outcome = await runBurnIn(options, flags, pinSource(o), ui, resumed);
       await finishRun(`burn-in-${workloadId(outcome.result.operation?.name, outcome.result.algorithm.id)}`, outcome, verdict, { json: o.json, junit: flags.junit, formats }, renderBurnInSummary, ui);

@@ -4,7 +4,7 @@ import { setupError, usageError } from '../errors.js';
 import { algorithmById } from '../pkcs11/algorithms.js';
 import { tokenName } from '../pkcs11/discovery.js';
 import pkcs11 from 'pkcs11js';
-import { defaultKeyLabel, generateKeyPair, hasPrivateKey, KEY_USAGES, objectsLabelled, readFlag, type KeyUsage } from '../pkcs11/keys.js';
+import { defaultKeyLabel, findObjects, generateKeyPair, KEY_USAGES, objectsLabelled, readFlag, usagesOf, type KeyUsage } from '../pkcs11/keys.js';
 import { describe } from '../pkcs11/ckr.js';
 import { isInteractive } from './terminal.js';
 import { addTokenOptions, type TokenOptions } from './token-options.js';
@@ -26,14 +26,26 @@ function createCommand(): Command {
       const usage = o.usage as KeyUsage;
       if (!KEY_USAGES.includes(usage)) throw usageError(`unknown --usage '${o.usage.slice(0, 40)}'`, `use one of: ${KEY_USAGES.join(', ')}`);
       if ((usage === 'decrypt' && alg.family !== 'rsa') || (usage === 'derive' && alg.family !== 'ec')) {
-        throw usageError(`a ${alg.displayName} key cannot be made to ${usage}`, usage === 'decrypt' ? 'decryption keys are RSA: --alg rsa2048' : 'derivation (ECDH) keys are EC: --alg p256 or bp256');
+        throw usageError(
+          `${/^[AEIOU]/.test(alg.displayName) ? 'an' : 'a'} ${alg.displayName} key cannot be made to ${usage}`,
+          usage === 'decrypt' ? 'decryption keys are RSA: --alg rsa2048' : 'derivation (ECDH) keys are EC: --alg p256 or bp256',
+        );
       }
       const label = o.label ?? defaultKeyLabel(alg, usage);
       if (label.trim() === '') throw usageError('--label is empty', 'give the key pair a label, e.g. --label hsm-bench-rsa2048');
       await withTokenSessions(o, (mod, sessions) => {
         for (const { token, session } of sessions) {
-          if (hasPrivateKey(mod.lib, session, label)) {
-            say(`token ${tokenName(token)}: already has a key pair '${label}'; left as it is`);
+          const [existing] = findObjects(mod.lib, session, [
+            { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PRIVATE_KEY },
+            { type: pkcs11.CKA_LABEL, value: label },
+          ]);
+          if (existing) {
+            const allowed = usagesOf(mod.lib, session, existing);
+            say(
+              allowed.includes(usage)
+                ? `token ${tokenName(token)}: already has a key pair '${label}'; left as it is`
+                : `token ${tokenName(token)}: already has a key pair '${label}', which cannot ${usage} (it can ${allowed.join(' and ') || 'do nothing'}); left as it is: delete it with hsm-bench keys delete --label ${label}, or give another --label`,
+            );
             continue;
           }
           let made: ReturnType<typeof generateKeyPair>;
@@ -49,8 +61,9 @@ function createCommand(): Command {
           // What the token made, read back: some tokens ignore CKA_EXTRACTABLE or CKA_SENSITIVE in the template.
           const extractable = readFlag(mod.lib, session, made.privateKey, pkcs11.CKA_EXTRACTABLE);
           const sensitive = readFlag(mod.lib, session, made.privateKey, pkcs11.CKA_SENSITIVE);
+          const allowed = usagesOf(mod.lib, session, made.privateKey);
           say(
-            `token ${tokenName(token)}: created ${alg.displayName} key pair '${label}' to ${usage}, id ${made.id.toString('hex')} (private, ${sensitive ? 'sensitive' : 'NOT sensitive'}, ${extractable ? 'extractable under wrapping only' : 'non-extractable'})`,
+            `token ${tokenName(token)}: created ${alg.displayName} key pair '${label}' to ${allowed.join(' and ') || 'do nothing'}, id ${made.id.toString('hex')} (private, ${sensitive ? 'sensitive' : 'NOT sensitive'}, ${extractable ? 'extractable under wrapping only' : 'non-extractable'})`,
           );
           if (o.extractable && !extractable) say(`note: token ${tokenName(token)} made the key non-extractable although --extractable asked otherwise: keys clone cannot wrap it`);
         }

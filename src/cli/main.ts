@@ -103,6 +103,10 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   process.exit(ExitCode.setup);
 });
 
+// Progress and log lines go to stderr; a reader that goes away (`2>&1 | head -1`) must not stop the run or its
+// reports: what cannot be shown is dropped.
+process.stderr.on('error', () => {});
+
 try {
   await program.parseAsync(process.argv);
 } catch (error) {

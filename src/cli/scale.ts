@@ -1,3 +1,4 @@
+import { workloadOfPlan } from '../engine/workload-plan.js';
 import { workloadId } from '../render/operation-words.js';
 import { Command } from 'commander';
 import { scalePlan, type ScaleOptions } from '../engine/plan.js';
@@ -39,7 +40,7 @@ ${EXIT_CODES_HELP}`,
         throw usageError("required option '--alg <alg>' not specified", `use one of: ${operationByName('sign').algorithms.join(', ')}`);
       const plan = scalePlan(options);
       const formats = parseFormats(options.format, DEFAULT_FORMATS);
-      const verdict = verdictPlan(options, { tokenCounts: plan.tokenCounts, workload: workloadId(plan.operation, plan.algorithm.id), plan: planOf(plan) }, (line) => process.stderr.write(`${line}\n`));
+      const verdict = verdictPlan(options, { tokenCounts: plan.tokenCounts, workload: workloadOfPlan(plan.workload), plan: planOf(plan) }, (line) => process.stderr.write(`${line}\n`));
       const reference = options.reference ? readReference(options.reference) : undefined;
       const ui = new Progress();
       const outcome = await runScale(plan, pinSource(options), ui, reference);

@@ -1,3 +1,4 @@
+import { workloadOf } from '../render/operation-words.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -17,9 +18,10 @@ export function trendCommand(): Command {
     .option('--json', 'print the points as JSON')
     .action(async (dirs: string[], o: { out?: string; json?: boolean }) => {
       const runs = dirs.map((d) => readRunJson(d));
-      // One line of history: one algorithm and mechanism, one kind of run (a burn-in's night is not a scaling point).
+      // One line of history: one workload (operation, algorithm, mix) and mechanism, one kind of run (a burn-in's
+      // night is not a scaling point).
       for (const [what, of] of [
-        ['algorithms', (r: (typeof runs)[number]) => r.algorithm.id],
+        ['workloads', workloadOf],
         ['mechanisms', (r: (typeof runs)[number]) => r.mechanism.name],
         ['commands', (r: (typeof runs)[number]) => r.command],
       ] as const) {

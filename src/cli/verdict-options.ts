@@ -1,4 +1,4 @@
-import { workloadId } from '../render/operation-words.js';
+import { workloadOf } from '../render/operation-words.js';
 import { accessSync, constants, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
@@ -104,11 +104,11 @@ export function verdictPlan(f: VerdictFlags, plan: { tokenCounts: number[]; work
     baselinePath = undefined;
   }
   const baseline = baselinePath !== undefined ? readRunJson(baselinePath) : undefined;
-  const baselineWorkload = baseline && workloadId(baseline.operation?.name, baseline.algorithm.id);
+  const baselineWorkload = baseline && workloadOf(baseline);
   if (baseline && baselineWorkload !== plan.workload && f.force !== true) {
     throw usageError(
       `the baseline ${f.baseline} measured ${baselineWorkload}, this run measures ${plan.workload}`,
-      'give a baseline of the same operation and algorithm, or --force to compare anyway',
+      'give a baseline of the same operation and algorithm (and, for a mix, the same weights), or --force to compare anyway',
     );
   }
   if (baseline && !samePlan(baseline.plan, plan.plan) && f.force !== true) {

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { EMBEDDED_LABEL_PREFIX } from '../embedded/softhsm.js';
 import { usageError } from '../errors.js';
 import type { Algorithm } from '../pkcs11/algorithms.js';
+import { operationByName } from '../operations/registry.js';
 import { parseMix, singleOperation, type WorkloadEntry } from './workload-plan.js';
 import type { TokenSelection } from '../pkcs11/discovery.js';
 import { parsePkcs11Uri } from '../pkcs11/uri.js';
@@ -167,6 +168,16 @@ export function scalePlan(o: ScaleOptions): RunPlan {
   }
   const workload = o.mix !== undefined ? parseMix(o.mix, o.alg) : [singleOperation(o)];
   const first = workload[0]!;
+  if (o.keyLabel !== undefined && operationByName(first.operation).keyUsage === undefined) {
+    throw usageError(`--op ${first.operation} uses no key pair of the token: --key-label does not apply`, 'drop --key-label');
+  }
+  if (o.keyLabel !== undefined && /[\u0000-\u001f\u007f]/.test(o.keyLabel)) throw usageError('--key-label has control characters', 'give the label as the token shows it');
+  if (o.verify === 'none' && workload.some((e) => e.operation === 'verify')) {
+    throw usageError(
+      "--op verify is judged by the host's check of each answer: with --verify none a token that accepts spoiled signatures would pass",
+      'keep --verify all, or check a sample: --verify 0.1',
+    );
+  }
   if (o.out.trim() === '') throw usageError('--out is empty', 'give the folder the run directory goes under, e.g. --out reports');
   if (o.signaturesPerToken !== undefined && o.duration !== undefined) {
     throw usageError('--signatures-per-token and --duration are two stop rules; give one', 'drop one of them');
@@ -202,7 +213,7 @@ export function scalePlan(o: ScaleOptions): RunPlan {
     throw usageError(`${workers} sessions (tokens × --threads-per-token) is more than the ${MAX_WORKERS} hsm-bench runs at once`, 'lower --tokens or --threads-per-token');
   }
   if (plan.stop.kind === 'signatures' && plan.stop.perToken < plan.threadsPerToken) {
-    throw usageError('--signatures-per-token is smaller than --threads-per-token', 'every thread needs at least one signature');
+    throw usageError('--signatures-per-token is smaller than --threads-per-token', 'every thread needs at least one call');
   }
   return Object.freeze(plan);
 }

@@ -75,6 +75,11 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunUi, r
           (done) => ui.progress(`${label}: ${done}${target} ${nounsOf(plan.operation)}`),
         );
         ui.progressDone();
+        // Interrupted before its measured window opened (during warm-up): nothing was measured, and a 0/s would lie.
+        if (run.setupS === undefined && interruption.requested) {
+          ui.log(`${label}: interrupted before its measured window; not reported`);
+          break;
+        }
         const c = summarizeConfiguration(run, setup.tokens.slice(0, tokenCount), plan.threadsPerToken);
         measured.set(tokenCount, [...(measured.get(tokenCount) ?? []), c]);
         ui.log(`${label}: ${c.operationsOk} ${nounsOf(plan.operation)} OK, ${c.operationsFailed} failed, ${c.throughputPerS.toFixed(1)}/s`);

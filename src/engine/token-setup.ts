@@ -61,12 +61,14 @@ function prepareOperation(mod: Pkcs11Module, entry: WorkloadEntry, tokens: reado
   const op = operationByName(entry.operation);
   const keys = tokens.map((token, index) => {
     if (op.keyUsage === undefined) return undefined;
-    const key = findKeyPair(mod.lib, sessions[index]!, token, entry.algorithm, entry.keyLabel);
+    const key = findKeyPair(mod.lib, sessions[index]!, token, entry.algorithm, entry.keyLabel, op.keyUsage);
     const missing = missingUsage(mod.lib, sessions[index]!, key, op.keyUsage);
     if (missing !== null) {
       throw setupError(
         `key '${entry.keyLabel}' on token ${tokenName(token)} cannot ${op.keyUsage}: ${missing} is false`,
-        `create one with 'hsm-bench keys create --alg ${entry.algorithm.id} --usage ${op.keyUsage}' and run with --key-label ${defaultKeyLabel(entry.algorithm, op.keyUsage)}`,
+        entry.keyLabel === defaultKeyLabel(entry.algorithm, op.keyUsage)
+          ? `delete it (hsm-bench keys delete --label ${entry.keyLabel}) and make one for it: hsm-bench keys create --alg ${entry.algorithm.id} --usage ${op.keyUsage}`
+          : `make one for it: hsm-bench keys create --alg ${entry.algorithm.id} --usage ${op.keyUsage}, then run with --key-label ${defaultKeyLabel(entry.algorithm, op.keyUsage)}`,
       );
     }
     return { id: key.id, privateKey: key.privateKey, publicKey: publicKeyFromAttributes(key.publicKey) };

@@ -49,11 +49,16 @@ export function parseMix(value: string, alg: string | undefined): WorkloadEntry[
   });
   if (entries.length < 2) throw usageError('--mix needs at least two operations', `for one operation use --op; ${hint}`);
   if (entries.length > MAX_MIX_ENTRIES) throw usageError(`--mix has ${entries.length} operations; hsm-bench mixes at most ${MAX_MIX_ENTRIES}`);
-  const names = entries.map((e) => `${e.operation}/${e.algorithm.id}`);
+  // One entry per operation: results, records and reports are kept per operation.
+  const names = entries.map((e) => e.operation);
   const twice = names.find((n, i) => names.indexOf(n) !== i);
-  if (twice !== undefined) throw usageError(`--mix names ${twice} twice`, 'give each operation once, with its whole weight');
+  if (twice !== undefined) throw usageError(`--mix names ${twice} twice`, 'give each operation once, with its whole weight; measure another algorithm in a run of its own');
+  if (alg !== undefined && !entries.some((e) => e.algorithm.id === alg)) {
+    throw usageError(`--alg ${alg} fits no operation of the mix`, 'give --alg an algorithm one of them takes, or give each its own: --mix sign/p256:9,derive/p256:1');
+  }
   return entries;
 }
 
-/** How a workload reads in messages and run.json: sign:80 decrypt:20. */
-export const mixText = (entries: readonly WorkloadEntry[]) => entries.map((e) => `${e.operation}/${e.algorithm.id}:${e.weight}`).join(',');
+/** What a plan measures, as workloadOf (src/render/operation-words.ts) says it of a run: sign/rsa2048, or mix sign/rsa2048:80,… */
+export const workloadOfPlan = (entries: readonly WorkloadEntry[]) =>
+  entries.length > 1 ? `mix ${entries.map((e) => `${e.operation}/${e.algorithm.id}:${e.weight}`).join(',')}` : `${entries[0]!.operation}/${entries[0]!.algorithm.id}`;

@@ -1,4 +1,5 @@
-import { workloadId } from '../render/operation-words.js';
+import { workloadOf } from '../render/operation-words.js';
+import { workloadOfPlan } from '../engine/workload-plan.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { HsmBenchError, usageError } from '../errors.js';
 import { scalePlan, type RunPlan, type ScaleOptions } from '../engine/plan.js';
@@ -108,9 +109,8 @@ function validateRun(spec: LabRunSpec, path: string, out: string, problems: Prob
   if (plan.backend.kind === 'module' && plan.backend.path.includes('/') && !existsSync(plan.backend.path)) problems.push(`${path}.module: ${plan.backend.path} does not exist`);
   const baseline =
     spec.baseline === undefined ? undefined : attempt(`${path}.baseline`, problems, () => ({ result: readRunJson(spec.baseline!), maxRegressionPct: spec.maxRegressionPct ?? 10, force: false }));
-  const measured = baseline && workloadId(baseline.result.operation?.name, baseline.result.algorithm.id);
-  if (baseline && measured !== workloadId(plan.operation, plan.algorithm.id))
-    problems.push(`${path}.baseline: it measured ${measured}, this run measures ${workloadId(plan.operation, plan.algorithm.id)}`);
+  const measured = baseline && workloadOf(baseline.result);
+  if (baseline && measured !== workloadOfPlan(plan.workload)) problems.push(`${path}.baseline: it measured ${measured}, this run measures ${workloadOfPlan(plan.workload)}`);
   else if (baseline && !samePlan(baseline.result.plan, planOf(plan))) problems.push(`${path}.baseline: it ran another plan (token counts, stop rule, warm-up, threads or verification)`);
   return {
     name: spec.name as string,

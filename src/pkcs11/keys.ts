@@ -84,8 +84,8 @@ export function hasPrivateKey(lib: pkcs11.PKCS11, session: Buffer, label: string
  * Finds the key pair labelled `label` on a logged-in session: the private key for signing, the public key's
  * material for host verification. Only public attributes are read; private key material never leaves the token.
  */
-export function findKeyPair(lib: pkcs11.PKCS11, session: Buffer, token: TokenRef, alg: Algorithm, label: string): KeyPairRef {
-  const hint = `create it with 'hsm-bench keys create --alg ${alg.id} --label ${label}', or name an existing key with --key-label`;
+export function findKeyPair(lib: pkcs11.PKCS11, session: Buffer, token: TokenRef, alg: Algorithm, label: string, usage: KeyUsage = 'sign'): KeyPairRef {
+  const hint = `create it with: hsm-bench keys create --alg ${alg.id} --usage ${usage} --label ${label} (or, with --op, name an existing key with --key-label)`;
   let privateKeys: Buffer[];
   try {
     privateKeys = findObjects(lib, session, [
@@ -144,6 +144,10 @@ export function generateKeyPair(lib: pkcs11.PKCS11, session: Buffer, alg: Algori
     { type: pkcs11.CKA_SENSITIVE, value: true },
     { type: pkcs11.CKA_EXTRACTABLE, value: extractable },
     { type: attributes.private, value: true },
+    // The family's other uses, said false: left out, a token applies its defaults (SoftHSM2 lets an RSA key decrypt).
+    ...(alg.family === 'rsa' ? [pkcs11.CKA_SIGN, pkcs11.CKA_DECRYPT, pkcs11.CKA_UNWRAP] : [pkcs11.CKA_SIGN, pkcs11.CKA_DERIVE])
+      .filter((type) => type !== attributes.private)
+      .map((type) => ({ type, value: false })),
   ];
   if (alg.family === 'rsa') {
     publicTemplate.push({ type: pkcs11.CKA_MODULUS_BITS, value: alg.bits }, { type: pkcs11.CKA_PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) });
@@ -151,6 +155,18 @@ export function generateKeyPair(lib: pkcs11.PKCS11, session: Buffer, alg: Algori
   }
   publicTemplate.push({ type: pkcs11.CKA_EC_PARAMS, value: alg.curveOidDer });
   return { id, privateKey: lib.C_GenerateKeyPair(session, { mechanism: pkcs11.CKM_EC_KEY_PAIR_GEN }, publicTemplate, privateTemplate).privateKey };
+}
+
+/** The usages a private key allows, as the token says (sign, decrypt, derive). */
+export function usagesOf(lib: pkcs11.PKCS11, session: Buffer, privateKey: Buffer): KeyUsage[] {
+  return KEY_USAGES.filter((u) => {
+    try {
+      return readFlag(lib, session, privateKey, USAGE_ATTRIBUTES[u].private);
+    } catch {
+      // An attribute the key type does not have (CKA_DERIVE on some RSA keys): not a usage it allows.
+      return false;
+    }
+  });
 }
 
 /** The usage attribute a key pair lacks for `usage` (CKA_DECRYPT false on the private key…), or null. */

@@ -6,8 +6,14 @@ import { configurationName, fixed } from './describe-run.js';
 import { markdownTable } from './markdown.js';
 import { referenceThroughput, type Reference } from './reference.js';
 
-/** A run as a comparison names it: its algorithm, and its mechanism where two runs of one algorithm differ in it. */
-export const runName = (r: RunResult) => `${r.algorithm.displayName} (${r.mechanism.name})`;
+/** The rate unit of runs side by side: their operation's (sig/s), or operations/s when they measured different ones. */
+const sharedRate = (runs: readonly RunResult[]) => {
+  const rates = new Set(runs.map((r) => wordsOf(r).rate));
+  return rates.size === 1 ? [...rates][0]! : 'operations/s';
+};
+
+/** A run as a comparison names it: its workload (ECDSA P-256, RSA-2048 decryption…), and its mechanism where two runs of one workload differ in it. */
+export const runName = (r: RunResult) => `${wordsOf(r).title} (${r.mechanism.name})`;
 
 export interface ComparisonRow {
   tokens: number;
@@ -37,11 +43,11 @@ const median = (xs: number[]) => {
  * run, the published reference beside it where one is given (its own ratio for the same pair of algorithms), and
  * the median ratio over the configurations — a median, so that one odd configuration does not move it.
  */
-export function comparisonMarkdownBody(runs: readonly RunResult[], names: readonly string[] = runs.map((r) => r.algorithm.displayName), reference?: Reference): string {
+export function comparisonMarkdownBody(runs: readonly RunResult[], names: readonly string[] = runs.map((r) => wordsOf(r).title), reference?: Reference): string {
   const rows = compareThroughput(runs);
   const refs = runs.map((r) => referenceThroughput(reference, r.algorithm.id));
   const withReference = refs.some((m) => m.size > 0);
-  const rate = wordsOf(runs[0]!).rate;
+  const rate = sharedRate(runs);
   const head = ['Configuration', ...names.map((n) => `${n} ${rate}`), ...names.slice(1).map((n) => `${n} / ${names[0]} (×)`)];
   if (withReference) head.push(...names.map((n) => `${n}, reference ${rate}`), ...names.slice(1).map((n) => `reference ${n} / ${names[0]} (×)`));
   const table = rows.map((row) => {
@@ -66,7 +72,7 @@ export function comparisonMarkdownBody(runs: readonly RunResult[], names: readon
     lines.push(
       m === null
         ? `No configuration was run by both ${names[0]} and ${name}.`
-        : `${name} signs ${fixed(m, 2)}× as fast as ${names[0]} (median over the configurations both ran)${refM !== null ? `; in the reference, ${fixed(refM, 2)}×` : ''}.`,
+        : `${name} is ${fixed(m, 2)}× as fast as ${names[0]} (median over the configurations both ran)${refM !== null ? `; in the reference, ${fixed(refM, 2)}×` : ''}.`,
     );
   });
   if (withReference) {
@@ -100,7 +106,7 @@ export function renderComparisonMarkdown(runs: readonly RunResult[], chartFile: 
 
 /** Names that tell the runs apart: the algorithm, then the mechanism, then the run id where those repeat. */
 export function distinctNames(runs: readonly RunResult[]): string[] {
-  for (const name of [(r: RunResult) => r.algorithm.displayName, runName, (r: RunResult) => `${runName(r)} ${r.runId}`]) {
+  for (const name of [(r: RunResult) => wordsOf(r).title, runName, (r: RunResult) => `${runName(r)} ${r.runId}`]) {
     const names = runs.map(name);
     if (new Set(names).size === names.length) return names;
   }
@@ -124,7 +130,7 @@ export function comparisonChart(runs: readonly RunResult[], names: readonly stri
       },
       scales: {
         x: { title: { display: true, text: 'tokens at once', font: { size: 15 } } },
-        y: { beginAtZero: true, title: { display: true, text: `${wordsOf(runs[0]!).nouns} per second`, font: { size: 15 } } },
+        y: { beginAtZero: true, title: { display: true, text: `${new Set(runs.map((r) => wordsOf(r).nouns)).size === 1 ? wordsOf(runs[0]!).nouns : 'operations'} per second`, font: { size: 15 } } },
       },
     },
   };

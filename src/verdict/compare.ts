@@ -1,3 +1,4 @@
+import { workloadOf } from '../render/operation-words.js';
 import { usageError } from '../errors.js';
 import type { ConfigurationResult, Range, RunResult, TokenIdentity } from '../result/run-result.js';
 import { failuresOf, latencyRange, lowConfidence, operationsMadeOf, throughputRange } from '../stats/repetitions.js';
@@ -59,9 +60,7 @@ export function incomparability(a: RunResult, b: RunResult): string[] {
   const reasons: string[] = [];
   const serials = (r: RunResult) => r.tokens.map((t) => t.serial).join(', ');
   if (a.tokens.length !== b.tokens.length || !sharesTokens(a, b)) reasons.push(`tokens differ (${serials(a)} vs ${serials(b)})`);
-  const opOf = (r: RunResult) => r.operation?.name ?? 'sign';
-  if (opOf(a) !== opOf(b)) reasons.push(`operations differ (${opOf(a)} vs ${opOf(b)})`);
-  if (a.algorithm.id !== b.algorithm.id) reasons.push(`algorithms differ (${a.algorithm.id} vs ${b.algorithm.id})`);
+  if (workloadOf(a) !== workloadOf(b)) reasons.push(`workloads differ (${workloadOf(a)} vs ${workloadOf(b)})`);
   if (a.mechanism.name !== b.mechanism.name) reasons.push(`mechanisms differ (${a.mechanism.name} vs ${b.mechanism.name})`);
   if (!samePlan(a.plan, b.plan)) reasons.push('plans differ (token counts, stop rule, warm-up, threads or verification)');
   return reasons;
