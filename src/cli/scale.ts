@@ -33,6 +33,8 @@ Examples:
   hsm-bench scale --module /usr/lib/x86_64-linux-gnu/opensc-pkcs11.so --alg bp256 --tokens 1,2,4,8 --duration 30s
                                           (the PIN from HSM_BENCH_PIN, --pin-file, or a prompt; never a flag)
   hsm-bench scale --alg p256 --tokens 1,2 --repeat 3 --duration 2s --baseline baseline --junit junit.xml
+  hsm-bench scale --op decrypt --alg rsa2048 --tokens 1,2,4       decryptions (keys: hsm-bench keys create --usage decrypt)
+  hsm-bench scale --mix sign:80,decrypt:20 --alg rsa2048 --tokens 1,2,4    a workload of both
 ${EXIT_CODES_HELP}`,
     )
     .action(async (options: ScaleOptions & VerdictFlags & { pinEnv: string; pinFile?: string; json?: boolean; reference?: string; format: string }) => {

@@ -1,3 +1,4 @@
+import { plural } from './plural.js';
 import type { ConfigurationResult, RunResult } from '../result/run-result.js';
 import { burnInTokenTable, burnInVerdict } from './burn-in-summary.js';
 import { operationsTable, scaleTable } from './table-model.js';
@@ -92,14 +93,22 @@ export function conclusions(r: RunResult): string[] {
   const failed = r.configurations.reduce((n, c) => n + failuresOf(c), 0);
   const total = r.configurations.reduce((n, c) => n + operationsMadeOf(c), 0);
   if (r.interrupted) lines.push('The run was interrupted: these results are partial.');
-  lines.push(total === 0 ? `No ${w.noun} was made.` : failed === 0 ? `All ${total} ${w.nouns} succeeded.` : `${failed} of ${total} ${w.nouns} failed (see Failures).`);
+  lines.push(
+    total === 0
+      ? `No ${w.noun} was made.`
+      : failed === 0
+        ? total === 1
+          ? `The one ${w.noun} succeeded.`
+          : `All ${total} ${w.nouns} succeeded.`
+        : `${failed} of ${plural(total, w.noun, w.nouns)} failed (see Failures).`,
+  );
   const verified = r.configurations.reduce((n, c) => n + (c.repetitions ?? [c]).reduce((m, x) => m + (x.operationsVerified ?? 0), 0), 0);
   lines.push(
     r.plan.verify.mode === 'none'
       ? `${w.Nouns} were not checked on the host (--verify none).`
       : r.operation?.checkSkipped
         ? `${w.Nouns} could not be checked on the host: ${r.operation.checkSkipped}.`
-        : `${verified} ${w.nouns} were ${w.checked} (${r.plan.verify.mode === 'all' ? 'all of them' : `every ${r.plan.verify.every}th`}).`,
+        : `${plural(verified, w.noun, w.nouns)} ${verified === 1 ? 'was' : 'were'} ${w.checked} (${r.plan.verify.mode === 'all' ? 'all of them' : `every ${r.plan.verify.every}th`}).`,
   );
   if ((r.plan.repeat ?? 1) > 1) {
     lines.push(
