@@ -71,7 +71,8 @@ export function hostInput(recipe: 'message' | 'sha256' | 'sha256-digestinfo', me
   return recipe === 'sha256' ? digest : Buffer.concat([SHA256_DIGEST_INFO_PREFIX, digest]);
 }
 
-const toTemplate = (t: TemplateData): Template => t.map((a) => ({ type: a.type, value: a.value instanceof Uint8Array ? Buffer.from(a.value) : a.value }));
+/** A template as data (Uint8Array values, so it crosses to workers) in the form pkcs11js takes. */
+export const toTemplate = (t: TemplateData): Template => t.map((a) => ({ type: a.type, value: a.value instanceof Uint8Array ? Buffer.from(a.value) : a.value }));
 
 /** OAEP's hash and mask generation: SHA-256 by default; SoftHSM2 2.6.1 takes only SHA-1. */
 export const OAEP_HASH = {

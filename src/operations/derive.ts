@@ -1,6 +1,6 @@
 import { createECDH } from 'node:crypto';
 import pkcs11 from 'pkcs11js';
-import { rowOf, toPkcs11Mechanism, type TemplateData } from '../engine/operation.js';
+import { rowOf, toPkcs11Mechanism, toTemplate, type TemplateData } from '../engine/operation.js';
 import { describe } from '../pkcs11/ckr.js';
 import { setupError } from '../errors.js';
 import { privateKeyOf, requireMechanism, type OperationKind } from './operation-kind.js';
@@ -56,8 +56,7 @@ export const derive: OperationKind = {
       const rows = hosts.map((h) => h.getPublicKey());
       // One derivation before the run: does this token let a derived secret be read?
       try {
-        const template = derived.map((a) => ({ type: a.type, value: a.value instanceof Uint8Array ? Buffer.from(a.value) : a.value }));
-        const secret = ctx.lib.C_DeriveKey(t.session, toPkcs11Mechanism(mechanism, rows[0]!), t.keyPair!.privateKey, template);
+        const secret = ctx.lib.C_DeriveKey(t.session, toPkcs11Mechanism(mechanism, rows[0]!), t.keyPair!.privateKey, toTemplate(derived));
         try {
           ctx.lib.C_GetAttributeValue(t.session, secret, [{ type: pkcs11.CKA_VALUE }]);
         } catch (error) {

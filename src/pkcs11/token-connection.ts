@@ -3,7 +3,7 @@ import { ckrName, describe } from './ckr.js';
 import { slotIdOf } from './discovery.js';
 import { findObjects } from './keys.js';
 import { closeSessionQuietly, presentPin, type PinSeat } from './session.js';
-import type { SessionKey } from '../engine/operation.js';
+import { toTemplate, type SessionKey } from '../engine/operation.js';
 
 /** CK_SLOT_INFO flag (PKCS#11 2.40 §3.2): pkcs11js exports it, but its type definitions lack it. */
 export const CKF_TOKEN_PRESENT = 0x1;
@@ -102,10 +102,7 @@ export class TokenConnection {
   private findKey(session: Buffer, k: SessionKey, id: Buffer): Buffer | null {
     if (k.kind === 'none') return NO_KEY;
     if (k.kind === 'imported') {
-      return this.lib.C_CreateObject(
-        session,
-        k.template.map((a) => ({ type: a.type, value: a.value instanceof Uint8Array ? Buffer.from(a.value) : a.value })),
-      );
+      return this.lib.C_CreateObject(session, toTemplate(k.template));
     }
     const [found] = findObjects(this.lib, session, [
       { type: pkcs11.CKA_CLASS, value: k.cls },
