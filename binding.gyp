@@ -5,7 +5,7 @@
       "sources": ["native/timed-loop.c"],
       "include_dirs": ["<!(node -p \"require('path').join(require('path').dirname(require.resolve('pkcs11js/package.json')), 'includes', 'pkcs11')\")"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
-      "libraries": ["-lcrypto", "-ldl", "-lpthread"]
+      "libraries": ["-lcrypto", "-ldl", "-lpthread", "-lm"]
     }
   ]
 }

@@ -18,9 +18,15 @@
  * 64-bit big-endian sequence number, optionally hashed with SHA-256 and wrapped in the PKCS#1 DigestInfo, as
  * src/engine/message.ts and src/engine/operation.ts do for the JS loop), a row of the job's table (row = sequence
  * modulo the rows: ciphertexts, or data and signature for verify), or nothing.
+ *
+ * With a schedule (an open-loop target rate, src/engine/schedule.ts), the jobs take the configuration's calls from
+ * one counter: call k is intended to start k x interval after the window opens. A job that takes a call before its
+ * time waits for it; one that takes it after its time (no session was free) starts it at once, late. Each record
+ * keeps how long after its intended start the call began, so that response time = start lag + service time.
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <math.h>
 #include <node_api.h>
 #include <openssl/sha.h>
 #include <pthread.h>
@@ -59,9 +65,12 @@ static const unsigned char DIGEST_INFO_SHA256[19] = {0x30, 0x31, 0x30, 0x0d, 0x0
 typedef struct {
   int64_t offset_ns;
   int64_t latency_ns;
+  /* Open loop: the start's lag behind the intended start (-1 without a schedule), and whether the call was late. */
+  int64_t lag_ns;
   int32_t status;
   uint16_t output_bytes;
   uint8_t operation;
+  uint8_t late;
 } record_t;
 
 /** One operation of the workload: its call, mechanism (with its parameters) and input recipe. */
@@ -118,6 +127,10 @@ typedef struct loop {
   int64_t keep_every; /* keep every k-th output for the host check; 0 keeps none */
   int64_t duration_ns; /* -1: none */
   int64_t shared_total; /* -1: none */
+  /* The open-loop schedule: call k intended at start + k x interval_ns (0: no schedule), calls_limit calls (-1: until the deadline). */
+  double interval_ns;
+  int64_t calls_limit;
+  int64_t next_call;
   int recovery;
   int64_t claimed;
   int stop;
@@ -248,7 +261,7 @@ static int32_t call_once(loop_t *l, job_t *j, int64_t sequence, unsigned char *o
 }
 
 /** Appends a record; waits while the ring is full (the JS side drains every few ms) unless the run is stopping. */
-static void push(loop_t *l, job_t *j, int64_t offset_ns, int64_t latency_ns, int32_t status, int operation, const unsigned char *out, CK_ULONG out_len) {
+static void push(loop_t *l, job_t *j, int64_t offset_ns, int64_t latency_ns, int64_t lag_ns, int late, int32_t status, int operation, const unsigned char *out, CK_ULONG out_len) {
   uint64_t head = j->head;
   if (head - __atomic_load_n(&j->tail, __ATOMIC_ACQUIRE) == j->slots) {
     pthread_mutex_lock(&l->mutex);
@@ -265,11 +278,21 @@ static void push(loop_t *l, job_t *j, int64_t offset_ns, int64_t latency_ns, int
   record_t *r = &j->records[slot];
   r->offset_ns = offset_ns;
   r->latency_ns = latency_ns;
+  r->lag_ns = lag_ns;
+  r->late = (uint8_t)late;
   r->status = status;
   r->output_bytes = out != NULL ? (uint16_t)out_len : 0;
   r->operation = (uint8_t)operation;
   if (out != NULL) memcpy(j->outputs + (size_t)slot * l->max_output_bytes, out, out_len);
   __atomic_store_n(&j->head, head + 1, __ATOMIC_RELEASE);
+}
+
+/** Waits until `at_ns` (monotonic), or less if the run stops meanwhile. */
+static void wait_until(loop_t *l, int64_t at_ns) {
+  struct timespec until = {(time_t)(at_ns / 1000000000LL), (long)(at_ns % 1000000000LL)};
+  pthread_mutex_lock(&l->mutex);
+  while (!stopping(l) && now_ns() < at_ns) pthread_cond_timedwait(&l->changed, &l->mutex, &until);
+  pthread_mutex_unlock(&l->mutex);
 }
 
 /** Waits for the JS side's decision on a parked job; returns 1 to go on signing. */
@@ -308,15 +331,27 @@ static void *run_job(void *arg) {
   int64_t last = j->count < 0 ? INT64_MAX : j->first_sequence + j->count;
   int consecutive_failures = 0;
   for (int64_t sequence = j->first_sequence; sequence < last && !stopping(l); sequence++) {
+    int64_t intended_ns = -1;
+    int late = 0;
+    if (l->interval_ns > 0) {
+      int64_t k = __atomic_fetch_add(&l->next_call, 1, __ATOMIC_SEQ_CST);
+      if (l->calls_limit >= 0 && k >= l->calls_limit) break;
+      /* The twin of intendedOffsetNs in src/engine/schedule.ts. */
+      intended_ns = start_ns + (int64_t)llround((double)k * l->interval_ns);
+      if (deadline_ns >= 0 && intended_ns >= deadline_ns) break;
+      late = now_ns() > intended_ns;
+      if (!late) wait_until(l, intended_ns);
+      if (stopping(l)) break;
+    }
     int64_t begin_ns = now_ns();
-    if (deadline_ns >= 0 && begin_ns >= deadline_ns) break;
+    if (deadline_ns >= 0 && begin_ns >= deadline_ns && intended_ns < 0) break;
     if (l->shared_total >= 0 && !claim(l)) break;
     int32_t status = call_once(l, j, sequence, out, &out_len, &which);
     int64_t end_ns = now_ns();
     /* A shared total counts successful calls: a failed one gives its claim back. */
     if (status != 0 && l->shared_total >= 0) __atomic_sub_fetch(&l->claimed, 1, __ATOMIC_SEQ_CST);
     int keep = status == 0 && l->keep_every > 0 && sequence % l->keep_every == 0;
-    push(l, j, begin_ns - start_ns, end_ns - begin_ns, status, which, keep ? out : NULL, out_len);
+    push(l, j, begin_ns - start_ns, end_ns - begin_ns, intended_ns < 0 ? -1 : begin_ns - intended_ns, late, status, which, keep ? out : NULL, out_len);
     consecutive_failures = status == 0 ? 0 : consecutive_failures + 1;
     if (status == 0) continue;
     if (l->recovery) {
@@ -521,7 +556,7 @@ static int parse_operation(napi_env env, napi_value spec, operation_t *op) {
 /**
  * start(modulePath, spec): loads the module (the instance the JS side initialized), starts one thread per job.
  * spec: { operations: [{ call, mechanism, parameter: { kind, …its fields }, input }], cumulative, maxOutputBytes,
- * keepEvery, durationNs, sharedTotal, recovery, ringBytes,
+ * keepEvery, durationNs, sharedTotal, recovery, ringBytes, schedule: { intervalNs, calls (-1: until the deadline) } or null,
  * jobs: [{ session, keys: [per operation], seed, rows: [per operation], aux: [per operation], warmup, firstSequence, count }] }
  */
 static napi_value start(napi_env env, napi_callback_info info) {
@@ -570,6 +605,17 @@ static napi_value start(napi_env env, napi_callback_info info) {
   l->duration_ns = get_int(env, spec, "durationNs");
   l->shared_total = get_int(env, spec, "sharedTotal");
   l->recovery = (int)get_int(env, spec, "recovery");
+  napi_value schedule;
+  napi_valuetype schedule_type;
+  napi_get_named_property(env, spec, "schedule", &schedule);
+  napi_typeof(env, schedule, &schedule_type);
+  l->calls_limit = -1;
+  if (schedule_type == napi_object) {
+    napi_value interval;
+    napi_get_named_property(env, schedule, "intervalNs", &interval);
+    napi_get_value_double(env, interval, &l->interval_ns);
+    l->calls_limit = get_int(env, schedule, "calls");
+  }
   int64_t ring_bytes = get_int(env, spec, "ringBytes");
   pthread_mutex_init(&l->mutex, NULL);
   pthread_condattr_t cond_attr;
@@ -702,20 +748,20 @@ static napi_value states(napi_env env, napi_callback_info info) {
 }
 
 /**
- * drain(loop, job, startOffsetNs, latencyNs, status, outputBytes, outputs, operation): moves up to the arrays' length
+ * drain(loop, job, startOffsetNs, latencyNs, status, outputBytes, outputs, operation, startLagNs, late): moves up to the arrays' length
  * of the job's records into them (outputs packed one after the other, as SignatureBatch keeps them); returns the count.
  */
 static napi_value drain(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
-  napi_value argv[8];
+  size_t argc = 10;
+  napi_value argv[10];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   job_t *j = job_of(env, argv[0], argv[1]);
   if (j == NULL) return NULL;
   loop_t *l = j->loop;
-  double *offsets, *latencies;
+  double *offsets, *latencies, *lags;
   int32_t *statuses;
   uint16_t *output_bytes;
-  uint8_t *outputs, *operations;
+  uint8_t *outputs, *operations, *lates;
   size_t capacity, outputs_capacity, ignored;
   CHECK(napi_get_typedarray_info(env, argv[2], NULL, &capacity, (void **)&offsets, NULL, NULL));
   CHECK(napi_get_typedarray_info(env, argv[3], NULL, &ignored, (void **)&latencies, NULL, NULL));
@@ -723,6 +769,8 @@ static napi_value drain(napi_env env, napi_callback_info info) {
   CHECK(napi_get_typedarray_info(env, argv[5], NULL, &ignored, (void **)&output_bytes, NULL, NULL));
   CHECK(napi_get_typedarray_info(env, argv[6], NULL, &outputs_capacity, (void **)&outputs, NULL, NULL));
   CHECK(napi_get_typedarray_info(env, argv[7], NULL, &ignored, (void **)&operations, NULL, NULL));
+  CHECK(napi_get_typedarray_info(env, argv[8], NULL, &ignored, (void **)&lags, NULL, NULL));
+  CHECK(napi_get_typedarray_info(env, argv[9], NULL, &ignored, (void **)&lates, NULL, NULL));
   uint64_t tail = j->tail, head = __atomic_load_n(&j->head, __ATOMIC_ACQUIRE);
   size_t count = 0, packed = 0;
   for (; tail < head && count < capacity; tail++, count++) {
@@ -734,6 +782,9 @@ static napi_value drain(napi_env env, napi_callback_info info) {
     statuses[count] = r->status;
     output_bytes[count] = r->output_bytes;
     operations[count] = r->operation;
+    /* NaN: no schedule, as the JS loop marks it. */
+    lags[count] = r->lag_ns < 0 ? NAN : (double)r->lag_ns;
+    lates[count] = r->late;
     if (r->output_bytes > 0) memcpy(outputs + packed, j->outputs + (size_t)slot * l->max_output_bytes, r->output_bytes);
     packed += r->output_bytes;
   }

@@ -22,7 +22,14 @@ export function scaleCommand(): Command {
     .option('--tokens <counts>', 'configurations: numbers of tokens at once', '1,2,4,8')
     .option('--signatures-per-token <count>', 'stop each configuration after this many operations (signatures by default) per token (default 1000)')
     .option('--duration <time>', 'stop each configuration after this time instead (e.g. 30s, 5m, 2h)')
-    .option('--repeat <count>', 'measure each configuration this many times, interleaved; results are medians with their spread', '1');
+    .option('--repeat <count>', 'measure each configuration this many times, interleaved; results are medians with their spread', '1')
+    .optionsGroup('Sizing (open loop, see README "Sizing a cluster"):')
+    .option('--rate <list>', 'target rates, calls per second of each configuration: calls start on a schedule, not flat out (e.g. 50,100,200,400)')
+    .option('--rate-per-token <list>', "target rates per token instead (multiplied by each configuration's token count)")
+    .option('--slo-p50 <time>', 'objective on the response time at a target rate (e.g. 20ms); the capacity is the highest rate that meets every objective')
+    .option('--slo-p90 <time>', 'objective on the p90 response time')
+    .option('--slo-p99 <time>', 'objective on the p99 response time (e.g. 50ms)')
+    .option('--slo-p999 <time>', 'objective on the p99.9 response time');
   addOutputOptions(command).option('--reference <file>', 'published results to set beside yours in report.md and the throughput chart');
   return addVerdictOptions(addTokenOptions(command))
     .addHelpText(
@@ -35,6 +42,9 @@ Examples:
   hsm-bench scale --alg p256 --tokens 1,2 --repeat 3 --duration 2s --baseline baseline --junit junit.xml
   hsm-bench scale --op decrypt --alg rsa2048 --tokens 1,2,4       decryptions (keys: hsm-bench keys create --usage decrypt)
   hsm-bench scale --mix sign:80,decrypt:20 --alg rsa2048 --tokens 1,2,4    a workload of both
+  hsm-bench scale --alg rsa2048 --tokens 1,2,4 --rate 100,200,400,800 --slo-p99 50ms --duration 10s
+                                          the capacity within p99 ≤ 50 ms per token count
+  hsm-bench scale --alg p256 --tokens 1 --threads-per-token 1,2,4,8,16 --duration 5s    where more sessions stop helping
 ${EXIT_CODES_HELP}`,
     )
     .action(async (options: ScaleOptions & VerdictFlags & { pinEnv: string; pinFile?: string; json?: boolean; reference?: string; format: string }) => {

@@ -11,7 +11,7 @@ export function addSigningOptions(command: Command, warmupDefault: string): Comm
     .option('--alg <alg>', `algorithm (required for sign): ${OPERATIONS.map((o) => `${o.name}: ${o.algorithms.join('|')}`).join('; ')}`)
     .option('--mechanism <mechanism>', 'sign/verify: pkcs1 or pss (RSA), ecdsa (EC); decrypt: pkcs1, oaep (SHA-256), oaep-sha1; encrypt: gcm, cbc (default: the first)')
     .option('--warmup <count>', 'calls per token before the measured window, not counted', warmupDefault)
-    .option('--threads-per-token <count>', 'sessions calling at once on each token', '1')
+    .option('--threads-per-token <count>', 'sessions calling at once on each token (scale: a list such as 1,2,4,8 sweeps them)', '1')
     .option('--verify <mode>', 'host check of the outputs: all, none, or a sample rate such as 0.01', 'all')
     .option('--verify-threads <count>', 'threads that check outputs on the host beside the sessions (default: the cores but one)')
     .option('--key-label <label>', 'label of the key pair (default: hsm-bench-<alg> to sign and verify, hsm-bench-<alg>-decrypt, hsm-bench-<alg>-derive)');

@@ -14,14 +14,18 @@ import { checkThresholdsFitPlan, parseThresholds, type VerdictFlags } from '../v
 export type { VerdictFlags };
 import type { JudgedRun, VerdictPlan } from '../verdict/verdict.js';
 
-/** The CI flags; a burn-in has one configuration, so no scaling efficiency to check. */
+/** The CI flags; a burn-in has one configuration, so no scaling efficiency or capacity to check. */
 export function addVerdictOptions(command: Command, o: { efficiency: boolean } = { efficiency: true }): Command {
   command
     .optionsGroup('CI checks:')
     .option('--max-failures <count>', 'fail (exit 5) if more operations than this fail')
     .option('--min-throughput <rate>', 'fail below this many operations/s: one number for the largest configuration, or TOKENS:RATE,…')
-    .option('--max-p99 <ms>', 'fail if any configuration has a p99 latency above this');
-  if (o.efficiency) command.option('--min-efficiency <ratio>', 'fail if any configuration scales below this efficiency (needs a 1-token configuration)');
+    .option('--max-p99 <ms>', 'fail if any configuration has a p99 latency above this (at a target rate: the response time)');
+  if (o.efficiency) {
+    command
+      .option('--min-efficiency <ratio>', 'fail if any configuration scales below this efficiency (needs a 1-token configuration)')
+      .option('--min-capacity <rate>', 'fail if the capacity (highest target rate within the --slo objectives) is below this: one number for the largest token count, or TOKENS:RATE,…');
+  }
   return command
     .option('--strict-latency', 'let latency gates fail even on too few operations (under 1000) or too short a window (under 2 s)')
     .option('--baseline <run>', 'compare with an earlier run (directory or run.json); fail on a regression beyond the noise')
@@ -88,7 +92,7 @@ export function parsePercent(flag: string, value: string): number {
 /** Everything the verdict needs, read and validated before the run starts. */
 export function verdictPlan(f: VerdictFlags, plan: { tokenCounts: number[]; workload: string; plan: RunResult['plan'] }, warn: (line: string) => void = () => {}): VerdictPlan {
   const thresholds = parseThresholds(f);
-  checkThresholdsFitPlan(thresholds, plan.tokenCounts);
+  checkThresholdsFitPlan(thresholds, plan.plan);
   if (f.maxRegression !== undefined && f.baseline === undefined)
     throw usageError('--max-regression applies to a comparison with --baseline, and none was given', 'add --baseline RUN, or drop --max-regression');
   const maxRegressionPct = parsePercent('--max-regression', f.maxRegression ?? '10');

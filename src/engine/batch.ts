@@ -20,6 +20,10 @@ export interface SignatureBatch {
   verified: Uint8Array;
   /** Which operation of the workload each call made (index into its operations; 0 for a single one). */
   operation: Uint8Array;
+  /** Open loop (src/engine/schedule.ts): how long after its intended start each call began; NaN without a schedule. */
+  startLagNs: Float64Array;
+  /** Open loop: 1 where the call was late (no session was free at its intended start). */
+  late: Uint8Array;
 }
 
 export const VERIFIED_OK = 1;
@@ -47,10 +51,12 @@ export class BatchBuilder {
     return this.batch.count;
   }
 
-  add(startOffsetNs: number, latencyNs: number, status: number, signature: Uint8Array | undefined, operation = 0): void {
+  add(startOffsetNs: number, latencyNs: number, status: number, signature: Uint8Array | undefined, operation = 0, startLagNs = Number.NaN, late = false): void {
     const b = this.batch;
     const i = b.count++;
     b.operation[i] = operation;
+    b.startLagNs[i] = startLagNs;
+    b.late[i] = late ? 1 : 0;
     b.startOffsetNs[i] = startOffsetNs;
     b.latencyNs[i] = latencyNs;
     b.status[i] = status;
@@ -77,20 +83,35 @@ export class BatchBuilder {
       this.batch = { ...again, firstSequence, count: 0 };
       return;
     }
-    this.batch = {
-      worker: this.worker,
-      firstSequence,
-      count: 0,
-      startOffsetNs: new Float64Array(this.capacity),
-      latencyNs: new Float64Array(this.capacity),
-      status: new Int32Array(this.capacity),
-      signatureBytes: new Uint16Array(this.capacity),
-      signatures: new Uint8Array(this.keepsSignatures ? this.capacity * MAX_SIGNATURE_BYTES : 0),
-      verified: new Uint8Array(this.capacity),
-      operation: new Uint8Array(this.capacity),
-    };
+    this.batch = { ...newBatch(this.worker, this.capacity, this.keepsSignatures ? MAX_SIGNATURE_BYTES : 0), firstSequence };
   }
 }
 
+/** An empty batch of `capacity` calls, with room for `outputBytes` of kept output per call (0: none kept). */
+export const newBatch = (worker: number, capacity: number, outputBytes: number): SignatureBatch => ({
+  worker,
+  firstSequence: 0,
+  count: 0,
+  startOffsetNs: new Float64Array(capacity),
+  latencyNs: new Float64Array(capacity),
+  status: new Int32Array(capacity),
+  signatureBytes: new Uint16Array(capacity),
+  signatures: new Uint8Array(capacity * outputBytes),
+  verified: new Uint8Array(capacity),
+  operation: new Uint8Array(capacity),
+  startLagNs: new Float64Array(capacity),
+  late: new Uint8Array(capacity),
+});
+
 export const transferList = (b: SignatureBatch) =>
-  [b.startOffsetNs.buffer, b.latencyNs.buffer, b.status.buffer, b.signatureBytes.buffer, b.signatures.buffer, b.verified.buffer, b.operation.buffer] as ArrayBuffer[];
+  [
+    b.startOffsetNs.buffer,
+    b.latencyNs.buffer,
+    b.status.buffer,
+    b.signatureBytes.buffer,
+    b.signatures.buffer,
+    b.verified.buffer,
+    b.operation.buffer,
+    b.startLagNs.buffer,
+    b.late.buffer,
+  ] as ArrayBuffer[];

@@ -70,12 +70,12 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
     const { runId, dir } = checkpoint ? { runId: checkpoint.runId, dir: resumeDir! } : createRunDirectory(plan.outDir, startedAt, `burnin-${workloadId(plan.operation, plan.algorithm.id)}`);
     lockDirectory(dir, 'the burn-in', 'it is running or being resumed already; wait for it to end');
     const stats = new ConfigurationStats(tokenCount, plan.workload.length > 1 ? plan.workload.map((e) => e.operation) : []);
-    let firstSequenceByWorker = new Array<number>(tokenCount * plan.threadsPerToken).fill(0);
+    let firstSequenceByWorker = new Array<number>(tokenCount * plan.threadsPerToken[0]!).fill(0);
     if (checkpoint) {
       const cut = truncateToLastLine(join(dir, RECORDS_FILE));
       const replayed = await replayRecords(
         join(dir, RECORDS_FILE),
-        { configuration: tokenCount, tokenCount, threadsPerToken: plan.threadsPerToken, maxStartOffsetUs: (Date.now() - startedAt.getTime()) * 1000 },
+        { configuration: tokenCount, tokenCount, threadsPerToken: plan.threadsPerToken[0]!, maxStartOffsetUs: (Date.now() - startedAt.getTime()) * 1000 },
         stats,
       );
       firstSequenceByWorker = replayed.nextSequenceByWorker;
@@ -91,7 +91,7 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
     const burnIn = { giveUpAfterS: plan.giveUpAfterMs / 1000, segments };
     // What the stages produced (worker issues, verification lag, event-loop stall), once signing has ended.
     let measured: Omit<Measured, 'stats' | 'recordsFile'> = { workerIssues: [] };
-    const current = () => summarizeConfiguration({ ...measured, recordsFile: RECORDS_FILE, stats }, setup.tokens, plan.threadsPerToken);
+    const current = () => summarizeConfiguration({ ...measured, recordsFile: RECORDS_FILE, stats }, setup.tokens, plan.threadsPerToken[0]!);
     // Until the run ends, run.json says it is interrupted: a kill -9 leaves a run that reads as partial.
     const commandLine = checkpoint ? checkpoint.commandLine : thisCommandLine();
     const result = (done: boolean): RunResult => buildRunResult({ command: 'burn-in', runId, startedAt, commandLine }, plan, setup, [current()], !done || interruption.requested, burnIn);
@@ -120,7 +120,7 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
     saveCheckpoint(false);
     writeRunJson(dir, result(false));
 
-    const control = new RunControl(tokenCount * plan.threadsPerToken);
+    const control = new RunControl(tokenCount * plan.threadsPerToken[0]!);
     interruption.watch(control);
     let checkpointFailure: unknown;
     const checkpointTimer = setInterval(() => {
@@ -159,11 +159,11 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
           ...signingWith(setup),
           onPinRefused: () => saveCheckpoint(false),
           tokens: setup.ready,
-          threadsPerToken: plan.threadsPerToken,
+          threadsPerToken: plan.threadsPerToken[0]!,
           warmupPerToken: checkpoint ? 0 : plan.warmupPerToken,
           verifyEvery: plan.verify.every,
           verifyThreads: plan.verify.threads,
-          stop: { perTokenSignatures: null, sharedTotal: remainingTotal, durationNs: remainingNs },
+          stop: { perTokenSignatures: null, sharedTotal: remainingTotal, durationNs: remainingNs, schedule: null },
           recovery: { giveUpAfterMs: plan.giveUpAfterMs },
           runDir: dir,
           recordsFile: RECORDS_FILE,

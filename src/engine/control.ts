@@ -1,7 +1,7 @@
 /**
  * State shared by the main thread and the signing workers through one SharedArrayBuffer: the start barrier,
  * the stop flag, the start time of the measured window, the count of signatures claimed from a shared total
- * (burn-in), and each worker's count of batches not yet recorded.
+ * (burn-in), the next call of an open-loop schedule, and each worker's count of batches not yet recorded.
  */
 const GO = 0;
 const STOP = 1;
@@ -14,14 +14,16 @@ export class RunControl {
   private readonly flags: Int32Array;
   private readonly startNs: BigInt64Array;
   private readonly claimed: BigInt64Array;
+  private readonly nextCall: BigInt64Array;
   private readonly pending: Int32Array;
 
   constructor(workerCountOrBuffer: number | SharedArrayBuffer) {
-    this.buffer = typeof workerCountOrBuffer === 'number' ? new SharedArrayBuffer(16 + 4 * (HEADER_INT32S + workerCountOrBuffer)) : workerCountOrBuffer;
+    this.buffer = typeof workerCountOrBuffer === 'number' ? new SharedArrayBuffer(24 + 4 * (HEADER_INT32S + workerCountOrBuffer)) : workerCountOrBuffer;
     this.startNs = new BigInt64Array(this.buffer, 0, 1);
     this.claimed = new BigInt64Array(this.buffer, 8, 1);
-    this.flags = new Int32Array(this.buffer, 16, HEADER_INT32S);
-    this.pending = new Int32Array(this.buffer, 16 + 4 * HEADER_INT32S);
+    this.nextCall = new BigInt64Array(this.buffer, 16, 1);
+    this.flags = new Int32Array(this.buffer, 24, HEADER_INT32S);
+    this.pending = new Int32Array(this.buffer, 24 + 4 * HEADER_INT32S);
   }
 
   /** Worker: takes the next signature of a shared total; false once all are taken. Fast tokens take more. */
@@ -36,6 +38,19 @@ export class RunControl {
   /** Worker: gives back the claim of a signature that failed, so that a shared total counts successes. */
   unclaim(): void {
     Atomics.sub(this.claimed, 0, 1n);
+  }
+
+  /** Worker: takes the next call of an open-loop schedule of `calls` calls (null: no limit); -1 once all are taken. */
+  takeCall(calls: number | null): number {
+    const k = Number(Atomics.add(this.nextCall, 0, 1n));
+    return calls !== null && k >= calls ? -1 : k;
+  }
+
+  /** Worker: waits until `atNs` (process.hrtime), or less if a stop is requested meanwhile. */
+  sleepUntil(atNs: bigint): void {
+    for (let now = process.hrtime.bigint(); now < atNs && !this.stopRequested(); now = process.hrtime.bigint()) {
+      Atomics.wait(this.flags, STOP, 0, Number(atNs - now) / 1e6);
+    }
   }
 
   /** Worker: waits `ms`, or less if a stop is requested meanwhile. */

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { packageFile } from '../version.js';
-import { MAX_SIGNATURE_BYTES, type SignatureBatch } from './batch.js';
+import { MAX_SIGNATURE_BYTES, newBatch, type SignatureBatch } from './batch.js';
 import { Connector } from './connector.js';
 import type { RunControl } from './control.js';
 import { nativeTimedCall, type Workload } from './operation.js';
@@ -15,7 +15,18 @@ interface NativeLoop {
   release(loop: unknown, startNs: bigint): void;
   stop(loop: unknown): void;
   states(loop: unknown, states: Int32Array, available: Int32Array): void;
-  drain(loop: unknown, job: number, startOffsetNs: Float64Array, latencyNs: Float64Array, status: Int32Array, outputBytes: Uint16Array, outputs: Uint8Array, operation: Uint8Array): number;
+  drain(
+    loop: unknown,
+    job: number,
+    startOffsetNs: Float64Array,
+    latencyNs: Float64Array,
+    status: Int32Array,
+    outputBytes: Uint16Array,
+    outputs: Uint8Array,
+    operation: Uint8Array,
+    startLagNs: Float64Array,
+    late: Uint8Array,
+  ): number;
   parkedSince(loop: unknown, job: number): bigint;
   resume(loop: unknown, job: number, handles: { session: Buffer; keys: Buffer[] } | null): void;
   gaveUp(loop: unknown, job: number): string | undefined;
@@ -71,19 +82,6 @@ interface Job {
   backoff: ReconnectBackoff | null;
   gaveUp?: string;
 }
-
-const newBatch = (worker: number, keepsOutputs: boolean, maxOutputBytes: number): SignatureBatch => ({
-  worker,
-  firstSequence: 0,
-  count: 0,
-  startOffsetNs: new Float64Array(BATCH_CAPACITY),
-  latencyNs: new Float64Array(BATCH_CAPACITY),
-  status: new Int32Array(BATCH_CAPACITY),
-  signatureBytes: new Uint16Array(BATCH_CAPACITY),
-  signatures: new Uint8Array(keepsOutputs ? BATCH_CAPACITY * maxOutputBytes : 0),
-  verified: new Uint8Array(BATCH_CAPACITY),
-  operation: new Uint8Array(BATCH_CAPACITY),
-});
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -144,6 +142,7 @@ export function startNativeSigners(spec: SignersSpec, assignments: readonly Sign
       sharedTotal: spec.stop.sharedTotal ?? -1,
       recovery: spec.recovery === null ? 0 : 1,
       ringBytes: RING_BYTES,
+      schedule: spec.stop.schedule === null ? null : { intervalNs: spec.stop.schedule.intervalNs, calls: spec.stop.schedule.calls ?? -1 },
       jobs: assignments.map((a, i) => ({
         session: jobs[i]!.handles!.session,
         keys: jobs[i]!.handles!.keys,
@@ -198,11 +197,11 @@ export function startNativeSigners(spec: SignersSpec, assignments: readonly Sign
   const drain = (worker: number, job: Job): boolean => {
     for (;;) {
       if (!control.tryPost(worker)) return false;
-      const batch = job.free.pop() ?? newBatch(worker, keepsOutputs, maxOutputBytes);
+      const batch = job.free.pop() ?? newBatch(worker, BATCH_CAPACITY, keepsOutputs ? maxOutputBytes : 0);
       batch.signatureBytes.fill(0);
       batch.verified.fill(0);
       batch.firstSequence = job.nextSequence;
-      batch.count = native.drain(loop, worker, batch.startOffsetNs, batch.latencyNs, batch.status, batch.signatureBytes, batch.signatures, batch.operation);
+      batch.count = native.drain(loop, worker, batch.startOffsetNs, batch.latencyNs, batch.status, batch.signatureBytes, batch.signatures, batch.operation, batch.startLagNs, batch.late);
       if (batch.count === 0) {
         job.free.push(batch);
         control.recorded(worker);

@@ -6,6 +6,7 @@ import { operationByName } from '../operations/registry.js';
 import { parseMix, singleOperation, type WorkloadEntry } from './workload-plan.js';
 import type { TokenSelection } from '../pkcs11/discovery.js';
 import { parsePkcs11Uri } from '../pkcs11/uri.js';
+import { MAX_CONFIGURATIONS, parseObjectives, plannedConfigurations, targetRateOf, type Objective, type ObjectiveOptions, type TargetRate } from './sizing-plan.js';
 
 export type StopRule = { kind: 'signatures'; perToken: number } | { kind: 'total'; signatures: number } | { kind: 'duration'; durationNs: bigint };
 
@@ -34,7 +35,12 @@ export interface RunPlan {
   tokenCounts: number[];
   stop: StopRule;
   warmupPerToken: number;
-  threadsPerToken: number;
+  /** Sessions per token: one value, or a sweep (--threads-per-token 1,2,4,8). */
+  threadsPerToken: number[];
+  /** Open loop (--rate, --rate-per-token): the target rates swept; null: every session calls flat out. */
+  targetRate: TargetRate | null;
+  /** Latency objectives on the response time (--slo-p99 …): a rate sweep's capacity is the highest rate that meets them. */
+  objectives: Objective[];
   /** Each configuration measured this many times, interleaved with the others (scale; 1 for a burn-in). */
   repeat: number;
   verify: VerifyPlan;
@@ -61,12 +67,15 @@ export const MAX_WORKERS = 512;
 /** Embedded SoftHSM2 tokens share this host's cores: past a few per core they measure nothing but cost disk and time. */
 export const MAX_EMBEDDED_TOKENS = 32;
 
-export function parseTokenCounts(value: string): number[] {
-  const counts = value.split(',').map((v) => parsePositiveInt('--tokens', v, 1, MAX_TOKENS));
+/** A list of counts such as 1,2,4,8: each once, sorted. */
+function parseCounts(flag: string, value: string, max: number): number[] {
+  const counts = value.split(',').map((v) => parsePositiveInt(flag, v, 1, max));
   const sorted = [...new Set(counts)].sort((a, b) => a - b);
-  if (sorted.length !== counts.length) throw usageError(`--tokens lists a count twice: '${value}'`, 'give each configuration once, e.g. --tokens 1,2,4,8');
+  if (sorted.length !== counts.length) throw usageError(`${flag} lists a count twice: '${value.slice(0, 80)}'`, `give each configuration once, e.g. ${flag} 1,2,4,8`);
   return sorted;
 }
+
+export const parseTokenCounts = (value: string) => parseCounts('--tokens', value, MAX_TOKENS);
 
 const NS_PER_UNIT: Record<string, bigint> = { ms: 1_000_000n, s: 1_000_000_000n, m: 60_000_000_000n, h: 3_600_000_000_000n };
 const NS_PER_MS = 1_000_000n;
@@ -151,9 +160,11 @@ export interface SigningOptions extends SelectionOptions {
   out: string;
 }
 
-export interface ScaleOptions extends SigningOptions {
+export interface ScaleOptions extends SigningOptions, ObjectiveOptions {
   signaturesPerToken?: string;
   repeat?: string;
+  rate?: string;
+  ratePerToken?: string;
 }
 
 /** More rounds than this is a typo, not a plan: each repeats every configuration. */
@@ -193,7 +204,9 @@ export function scalePlan(o: ScaleOptions): RunPlan {
         ? { kind: 'duration', durationNs: parseDurationNs(o.duration) }
         : { kind: 'signatures', perToken: parsePositiveInt('--signatures-per-token', o.signaturesPerToken ?? '1000') },
     warmupPerToken: parsePositiveInt('--warmup', o.warmup, 0, 1_000_000),
-    threadsPerToken: parsePositiveInt('--threads-per-token', o.threadsPerToken, 1, MAX_THREADS_PER_TOKEN),
+    threadsPerToken: parseCounts('--threads-per-token', o.threadsPerToken, MAX_THREADS_PER_TOKEN),
+    targetRate: targetRateOf(o),
+    objectives: parseObjectives(o),
     repeat: parsePositiveInt('--repeat', o.repeat ?? '1', 1, MAX_REPEAT),
     verify: parseVerify(o.verify, o.verifyThreads === undefined ? undefined : parsePositiveInt('--verify-threads', o.verifyThreads, 1, 64)),
     keyLabel: first.keyLabel,
@@ -208,12 +221,22 @@ export function scalePlan(o: ScaleOptions): RunPlan {
       `they would share this host's CPU cores; lower --tokens, or point --module at real tokens`,
     );
   }
-  const workers = largest * plan.threadsPerToken;
+  const workers = largest * plan.threadsPerToken[plan.threadsPerToken.length - 1]!;
   if (workers > MAX_WORKERS) {
     throw usageError(`${workers} sessions (tokens × --threads-per-token) is more than the ${MAX_WORKERS} hsm-bench runs at once`, 'lower --tokens or --threads-per-token');
   }
-  if (plan.stop.kind === 'signatures' && plan.stop.perToken < plan.threadsPerToken) {
+  if (plan.targetRate === null && plan.stop.kind === 'signatures' && plan.stop.perToken < plan.threadsPerToken[plan.threadsPerToken.length - 1]!) {
     throw usageError('--signatures-per-token is smaller than --threads-per-token', 'every thread needs at least one call');
+  }
+  if (plan.objectives.length > 0 && plan.targetRate === null) {
+    throw usageError(
+      'a latency objective (--slo-p99 …) is judged on response times at a target rate, and no --rate was given',
+      'add a rate sweep, e.g. --rate 50,100,200,400 --slo-p99 50ms (closed-loop latency hides queueing: see README, Sizing a cluster)',
+    );
+  }
+  const configurations = plannedConfigurations(plan.tokenCounts, plan.threadsPerToken, plan.targetRate).length * plan.repeat;
+  if (configurations > MAX_CONFIGURATIONS) {
+    throw usageError(`the plan has ${configurations} configurations (tokens × sessions × rates × repeat), more than ${MAX_CONFIGURATIONS}`, 'sweep fewer values at once');
   }
   return Object.freeze(plan);
 }
@@ -235,6 +258,7 @@ export function burnInPlan(o: BurnInOptions): BurnInPlan {
     throw usageError('burn-in needs one stop rule: --signatures TOTAL or --duration TIME', 'for example --signatures 1000000, or --duration 23h');
   }
   const tokens = parsePositiveInt('--tokens', o.tokens, 1, MAX_TOKENS);
+  parsePositiveInt('--threads-per-token', o.threadsPerToken, 1, MAX_THREADS_PER_TOKEN);
   const base = scalePlan({ ...o, tokens: String(tokens), signaturesPerToken: undefined, duration: o.duration, repeat: undefined });
   const stop: StopRule = o.signatures !== undefined ? { kind: 'total', signatures: parsePositiveInt('--signatures', o.signatures) } : base.stop;
   return Object.freeze({

@@ -40,9 +40,11 @@ export class ConfigurationRecorder {
         status: statusOf(batch.status[i]!),
         verified: check === VERIFIED_OK ? true : check === VERIFIED_BAD ? false : null,
         operation: this.operations[batch.operation[i]!]!,
+        startLagUs: Number.isNaN(batch.startLagNs[i]!) ? null : Math.round(batch.startLagNs[i]! / 1000),
+        late: Number.isNaN(batch.startLagNs[i]!) ? null : batch.late[i] === 1,
       };
       this.writer.write(record);
-      this.stats.add(w.token, record.startOffsetUs, record.latencyUs, failureOf(record), record.operation, record.verified !== null);
+      this.stats.add(w.token, record, failureOf(record));
     }
   }
 }

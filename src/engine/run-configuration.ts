@@ -12,6 +12,7 @@ import type { SignatureBatch } from './batch.js';
 import { RunControl } from './control.js';
 import { startNativeSigners, type Engine } from './native-signers.js';
 import type { InputTable, Workload } from './operation.js';
+import type { Schedule } from './schedule.js';
 import { ConfigurationRecorder, type WorkerAssignment } from './recorder.js';
 import { RecordingQueue } from './recording-queue.js';
 import { SpillFile } from '../verify/spill-file.js';
@@ -55,7 +56,7 @@ export interface ConfigurationSpec {
   verifyEvery: number;
   /** Threads of the verification stage. */
   verifyThreads: number;
-  stop: { perTokenSignatures: number | null; sharedTotal: number | null; durationNs: bigint | null };
+  stop: { perTokenSignatures: number | null; sharedTotal: number | null; durationNs: bigint | null; schedule: Schedule | null };
   recovery: Recovery | null;
   runDir: string;
   recordsFile: string;

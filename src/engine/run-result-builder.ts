@@ -1,6 +1,8 @@
 import { cpus, hostname, totalmem } from 'node:os';
 import type { TokenRef } from '../pkcs11/discovery.js';
 import { SCHEMA_VERSION, type ConfigurationResult, type RunResult, type TokenIdentity } from '../result/run-result.js';
+import { capacityOf } from '../stats/capacity.js';
+import { saturationOf } from '../stats/saturation.js';
 import { withEfficiency } from '../stats/summarize.js';
 import { TOOL_VERSION } from '../version.js';
 import { durationMs, type RunPlan } from './plan.js';
@@ -46,6 +48,8 @@ export const planOf = (plan: RunPlan): RunResult['plan'] => ({
   durationS: plan.stop.kind === 'duration' ? durationMs(plan.stop.durationNs) / 1000 : null,
   warmupOperationsPerToken: plan.warmupPerToken,
   threadsPerToken: plan.threadsPerToken,
+  ...(plan.targetRate ? { targetRate: plan.targetRate } : {}),
+  ...(plan.objectives.length > 0 ? { objectives: plan.objectives } : {}),
   ...(plan.repeat > 1 ? { repeat: plan.repeat } : {}),
   verify: plan.verify,
 });
@@ -53,6 +57,9 @@ export const planOf = (plan: RunPlan): RunResult['plan'] => ({
 /** run.json as of now: what ran where, with which plan, and the configurations measured so far. */
 export function buildRunResult(id: RunIdentity, plan: RunPlan, setup: TokenSetup, configurations: ConfigurationResult[], interrupted: boolean, burnIn?: RunResult['burnIn']): RunResult {
   const a = plan.algorithm;
+  const measured = withEfficiency(configurations);
+  const capacity = plan.targetRate ? capacityOf(measured, plan.objectives) : [];
+  const saturation = saturationOf(measured);
   return {
     schemaVersion: SCHEMA_VERSION,
     tool: { name: 'hsm-bench', version: TOOL_VERSION },
@@ -89,7 +96,9 @@ export function buildRunResult(id: RunIdentity, plan: RunPlan, setup: TokenSetup
     },
     keyLabel: plan.keyLabel,
     plan: planOf(plan),
-    configurations: withEfficiency(configurations),
+    configurations: measured,
+    ...(capacity.length > 0 ? { capacity } : {}),
+    ...(saturation.length > 0 ? { saturation } : {}),
     ...(burnIn ? { burnIn } : {}),
   };
 }

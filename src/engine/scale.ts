@@ -7,7 +7,9 @@ import { combineRepetitions } from '../stats/repetitions.js';
 import { summarizeConfiguration } from '../stats/summarize.js';
 import { RunControl } from './control.js';
 import { planLine, tokenLine } from '../render/describe-run.js';
-import { plural } from '../render/plural.js';
+import { configurationKey, configurationName, configurationSlug } from '../result/configuration-key.js';
+import { plannedConfigurations } from './sizing-plan.js';
+import { scheduleOf } from './schedule.js';
 import { Interruption } from './interruption.js';
 import type { RunPlan } from './plan.js';
 import type { Reference } from '../render/reference.js';
@@ -26,6 +28,15 @@ export interface RunOutcome {
   dir: string;
 }
 
+/** One line per configuration as it ends: counts and rate, and at a target rate whether the tokens kept up. */
+function configurationOutcome(c: ConfigurationResult, nouns: string): string {
+  const counts = `${c.operationsOk} ${nouns} OK, ${c.operationsFailed} failed`;
+  const o = c.openLoop;
+  if (o === undefined) return `${counts}, ${c.throughputPerS.toFixed(1)}/s`;
+  const response = o.responseMs === null ? '' : `, response p99 ${o.responseMs.p99} ms`;
+  return `${counts}, ${o.achievedRatePerS.toFixed(1)}/s of ${o.targetRatePerS}/s${o.keptUp ? '' : ' (fell behind)'}${response}, ${o.late.sharePct}% late`;
+}
+
 /** The scaling experiment: for each N in the plan, N tokens sign at once; results are written after every configuration. */
 export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunUi, reference?: Reference): Promise<RunOutcome> {
   const setup = await setUpTokens(plan, plan.tokenCounts[plan.tokenCounts.length - 1]!, pinSource, ui.log);
@@ -33,8 +44,8 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunUi, r
   try {
     const startedAt = new Date();
     const { runId, dir } = createRunDirectory(plan.outDir, startedAt, workloadId(plan.operation, plan.algorithm.id));
-    // Per token count, its repetitions so far; run.json shows each configuration as its median repetition.
-    const measured = new Map<number, ConfigurationResult[]>();
+    // Per configuration, its repetitions so far; run.json shows each configuration as its median repetition.
+    const measured = new Map<string, ConfigurationResult[]>();
     const configurations = () => [...measured.values()].map(combineRepetitions);
     // Until the plan is done, run.json says the run is interrupted: a kill -9 leaves a run that reads as partial.
     const result = (done: boolean) => buildRunResult({ command: 'scale', runId, startedAt, reference }, plan, setup, configurations(), !done || interruption.requested);
@@ -43,33 +54,39 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunUi, r
     writeRunJson(dir, result(false));
     ui.log(`tokens:  ${tokenLine(result(false))}`);
     ui.log(`plan:    ${planLine(result(false))}`);
+    const planned = plannedConfigurations(plan.tokenCounts, plan.threadsPerToken, plan.targetRate);
     // Repetitions are interleaved (1, 2, 4, 8, then 1, 2, 4, 8 again …): drift in the host or the tokens hits every configuration alike.
     for (let repetition = 1; repetition <= plan.repeat && !interruption.requested; repetition++) {
-      for (const tokenCount of plan.tokenCounts) {
+      for (const p of planned) {
         if (interruption.requested) break;
-        const control = new RunControl(tokenCount * plan.threadsPerToken);
+        const axes = { tokens: p.tokens, threadsPerToken: p.threadsPerToken, ...(p.targetRatePerS === null ? {} : { openLoop: { targetRatePerS: p.targetRatePerS } }) };
+        const control = new RunControl(p.tokens * p.threadsPerToken);
         interruption.watch(control);
-        const target = plan.stop.kind === 'signatures' ? ` / ${plan.stop.perToken * tokenCount}` : '';
-        const label = `${plural(tokenCount, 'token')}${plan.repeat > 1 ? ` (repetition ${repetition} of ${plan.repeat})` : ''}`;
+        const calls = plan.stop.kind === 'signatures' ? plan.stop.perToken * p.tokens : null;
+        const target = calls === null ? '' : ` / ${calls}`;
+        const label = `${configurationName(axes)}${plan.repeat > 1 ? ` (repetition ${repetition} of ${plan.repeat})` : ''}`;
         const suffix = plan.repeat > 1 ? `-rep-${repetition}` : '';
+        const slug = configurationSlug(axes);
         ui.log(`${label}: running`);
         const run = await runConfiguration(
           {
             ...signingWith(setup),
-            tokens: setup.ready.slice(0, tokenCount),
-            threadsPerToken: plan.threadsPerToken,
+            tokens: setup.ready.slice(0, p.tokens),
+            threadsPerToken: p.threadsPerToken,
             warmupPerToken: plan.warmupPerToken,
             verifyEvery: plan.verify.every,
             verifyThreads: plan.verify.threads,
             stop: {
-              perTokenSignatures: plan.stop.kind === 'signatures' ? plan.stop.perToken : null,
+              // At a target rate the schedule holds the configuration's calls; flat out, each token makes its own.
+              perTokenSignatures: plan.stop.kind === 'signatures' && p.targetRatePerS === null ? plan.stop.perToken : null,
               sharedTotal: null,
               durationNs: plan.stop.kind === 'duration' ? plan.stop.durationNs : null,
+              schedule: p.targetRatePerS === null ? null : scheduleOf(p.targetRatePerS, calls),
             },
             recovery: null,
             runDir: dir,
-            recordsFile: join('records', `tokens-${tokenCount}${suffix}.csv`),
-            spillFile: `unverified-tokens-${tokenCount}${suffix}.bin`,
+            recordsFile: join('records', `${slug}${suffix}.csv`),
+            spillFile: `unverified-${slug}${suffix}.bin`,
           },
           control,
           (done) => ui.progress(`${label}: ${done}${target} ${nounsOf(plan.operation)}`),
@@ -80,9 +97,10 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunUi, r
           ui.log(`${label}: interrupted before its measured window; not reported`);
           break;
         }
-        const c = summarizeConfiguration(run, setup.tokens.slice(0, tokenCount), plan.threadsPerToken);
-        measured.set(tokenCount, [...(measured.get(tokenCount) ?? []), c]);
-        ui.log(`${label}: ${c.operationsOk} ${nounsOf(plan.operation)} OK, ${c.operationsFailed} failed, ${c.throughputPerS.toFixed(1)}/s`);
+        const c = summarizeConfiguration(run, setup.tokens.slice(0, p.tokens), p.threadsPerToken, p.targetRatePerS);
+        const key = configurationKey(axes);
+        measured.set(key, [...(measured.get(key) ?? []), c]);
+        ui.log(`${label}: ${configurationOutcome(c, nounsOf(plan.operation))}`);
         // Written after every configuration, so that a later failure or interruption loses nothing measured.
         writeRunJson(dir, result(false));
       }

@@ -13,6 +13,7 @@ import { NOT_A_CKR } from '../record/record-status.js';
 import { BatchBuilder, transferList, type SignatureBatch } from './batch.js';
 import { RunControl } from './control.js';
 import { ReconnectBackoff } from './reconnect-backoff.js';
+import { intendedOffsetNs, type Schedule } from './schedule.js';
 import { jsTimedCall, pickOperation, seedWord, type InputTable, type Workload } from './operation.js';
 
 /** How a burn-in worker gets its token back after a failure. */
@@ -42,6 +43,8 @@ export interface SignWorkerInput {
   signatures: number | null;
   sharedTotal: number | null;
   durationNs: bigint | null;
+  /** An open-loop schedule: calls taken from the configuration's shared counter, each started at its intended time. */
+  schedule: Schedule | null;
   /** Keep every k-th signature for host verification; 0 keeps none. */
   verifyEvery: number;
   recovery: Recovery | null;
@@ -163,10 +166,22 @@ function sign(lib: ModuleInstance['lib'], connection: TokenConnection, control: 
 
   let sequence = input.firstSequence;
   const lastSequence = input.signatures === null ? null : input.firstSequence + input.signatures;
+  const schedule = input.schedule;
   for (; ; sequence++) {
     if (control.stopRequested() || sequence === lastSequence) break;
+    let intendedNs: bigint | null = null;
+    let late = false;
+    if (schedule !== null) {
+      const k = control.takeCall(schedule.calls);
+      if (k < 0) break;
+      intendedNs = startNs + BigInt(intendedOffsetNs(schedule, k));
+      if (deadlineNs !== null && intendedNs >= deadlineNs) break;
+      late = process.hrtime.bigint() > intendedNs;
+      if (!late) control.sleepUntil(intendedNs);
+      if (control.stopRequested()) break;
+    }
     const beginNs = process.hrtime.bigint();
-    if (deadlineNs !== null && beginNs >= deadlineNs) break;
+    if (deadlineNs !== null && beginNs >= deadlineNs && intendedNs === null) break;
     if (input.sharedTotal !== null && !control.claim(input.sharedTotal)) break;
     const called = signOnce(sequence);
     const endNs = process.hrtime.bigint();
@@ -174,7 +189,15 @@ function sign(lib: ModuleInstance['lib'], connection: TokenConnection, control: 
     // A shared total counts successful signatures: a failed one gives its claim back.
     if (status !== 0 && input.sharedTotal !== null) control.unclaim();
     const keep = status === 0 && input.verifyEvery > 0 && sequence % input.verifyEvery === 0;
-    batches.add(Number(beginNs - startNs), Number(endNs - beginNs), status, keep && outputLength > 0 ? out.subarray(0, outputLength) : undefined, op);
+    batches.add(
+      Number(beginNs - startNs),
+      Number(endNs - beginNs),
+      status,
+      keep && outputLength > 0 ? out.subarray(0, outputLength) : undefined,
+      op,
+      intendedNs === null ? Number.NaN : Number(beginNs - intendedNs),
+      late,
+    );
     consecutiveFailures = status === 0 ? 0 : consecutiveFailures + 1;
     if (batches.count === batches.capacity || endNs - lastPostNs >= BATCH_MAX_AGE_NS || status !== 0) {
       // A failure is posted at once: the recorder, and so the records on disk, see a failing token without delay.

@@ -3,6 +3,7 @@ import type { PinGuard } from '../pkcs11/pin-guard.js';
 import type { SignatureBatch } from './batch.js';
 import type { InputTable, Workload } from './operation.js';
 import type { Recovery } from './sign-worker.js';
+import type { Schedule } from './schedule.js';
 
 /**
  * What runs the timed loop of a configuration, whichever engine it is (worker threads, or the native loop): each
@@ -25,7 +26,8 @@ export interface SignersSpec {
   workload: Workload;
   verifyEvery: number;
   recovery: Recovery | null;
-  stop: { sharedTotal: number | null; durationNs: bigint | null };
+  /** schedule: an open-loop target rate (the calls arrive on a schedule), or null (each signer calls again at once). */
+  stop: { sharedTotal: number | null; durationNs: bigint | null; schedule: Schedule | null };
 }
 
 /** One signer: a session on one token, with its share of the configuration. */
@@ -42,6 +44,6 @@ export interface SignerAssignment {
   warmup: number;
   /** Sequence number of the first measured call (above 0 when a burn-in resumes). */
   firstSequence: number;
-  /** This signer's own count, or null (a shared total or the deadline stops it). */
+  /** This signer's own count, or null (a shared total, a schedule or the deadline stops it). */
   signatures: number | null;
 }

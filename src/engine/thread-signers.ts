@@ -30,6 +30,7 @@ export function startThreadSigners(spec: SignersSpec, assignments: readonly Sign
       signatures: a.signatures,
       sharedTotal: spec.stop.sharedTotal,
       durationNs: spec.stop.durationNs,
+      schedule: spec.stop.schedule,
       verifyEvery: spec.verifyEvery,
       recovery: spec.recovery,
       control: control.buffer,

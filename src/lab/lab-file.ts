@@ -32,10 +32,21 @@ export interface LabRunSpec {
   repeat?: number;
   duration?: string;
   warmup?: number;
-  threadsPerToken?: number;
+  threadsPerToken?: number | number[];
+  /** Open-loop target rates (calls per second of each configuration, or of each token). */
+  rate?: number[];
+  ratePerToken?: number[];
+  /** Latency objectives on the response time, as durations: { "p99": "50ms" }. */
+  slo?: { p50?: string; p90?: string; p99?: string; p999?: string };
   verify?: string | number;
   keyLabel?: string;
-  thresholds?: { maxFailures?: number; minThroughput?: number | Record<string, number>; maxP99Ms?: number; minEfficiency?: number };
+  thresholds?: {
+    maxFailures?: number;
+    minThroughput?: number | Record<string, number>;
+    maxP99Ms?: number;
+    minEfficiency?: number;
+    minCapacity?: number | Record<string, number>;
+  };
   baseline?: string;
   strictLatency?: boolean;
   maxRegressionPct?: number;
@@ -79,6 +90,7 @@ function validateRun(spec: LabRunSpec, path: string, out: string, problems: Prob
     maxP99Ms: t.maxP99Ms,
     minEfficiency: t.minEfficiency,
     minThroughput: typeof t.minThroughput === 'number' ? { largest: t.minThroughput } : t.minThroughput,
+    minCapacity: typeof t.minCapacity === 'number' ? { largest: t.minCapacity } : t.minCapacity,
   };
   if (spec.alg === undefined && spec.mix === undefined && (spec.op ?? 'sign') === 'sign') problems.push(`${path}.alg: signing needs an algorithm (rsa2048, p256, bp256, …)`);
   const options: ScaleOptions = {
@@ -91,7 +103,13 @@ function validateRun(spec: LabRunSpec, path: string, out: string, problems: Prob
     repeat: spec.repeat === undefined ? undefined : String(spec.repeat),
     duration: spec.duration,
     warmup: String(spec.warmup ?? 10),
-    threadsPerToken: String(spec.threadsPerToken ?? 1),
+    threadsPerToken: [spec.threadsPerToken ?? 1].flat().join(','),
+    rate: spec.rate?.join(','),
+    ratePerToken: spec.ratePerToken?.join(','),
+    sloP50: spec.slo?.p50,
+    sloP90: spec.slo?.p90,
+    sloP99: spec.slo?.p99,
+    sloP999: spec.slo?.p999,
     verify: String(spec.verify ?? 'all'),
     keyLabel: spec.keyLabel,
     module: spec.module,
@@ -104,7 +122,7 @@ function validateRun(spec: LabRunSpec, path: string, out: string, problems: Prob
   };
   const plan = attempt(path, problems, () => scalePlan(options));
   if (!plan) return undefined;
-  attempt(`${path}.thresholds`, problems, () => checkThresholdsFitPlan(thresholds, plan.tokenCounts));
+  attempt(`${path}.thresholds`, problems, () => checkThresholdsFitPlan(thresholds, plan));
   // What would stop a later run after the earlier ones have signed is found now, before any of them.
   if (plan.backend.kind === 'module' && plan.backend.path.includes('/') && !existsSync(plan.backend.path)) problems.push(`${path}.module: ${plan.backend.path} does not exist`);
   const baseline =

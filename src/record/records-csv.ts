@@ -17,9 +17,15 @@ export interface SignatureRecord {
   verified: boolean | null;
   /** The operation the call made (sign, decrypt…); empty in records written before operations (they signed). */
   operation: string;
+  /**
+   * Open loop (--rate): how long after its intended start the call began (response time = startLagUs + latencyUs),
+   * and whether it was late (no session was free at its intended start); null in closed-loop runs and older records.
+   */
+  startLagUs: number | null;
+  late: boolean | null;
 }
 
-export const RECORD_COLUMNS = ['configuration', 'token', 'thread', 'sequence', 'startOffsetUs', 'latencyUs', 'status', 'verified', 'operation'] as const;
+export const RECORD_COLUMNS = ['configuration', 'token', 'thread', 'sequence', 'startOffsetUs', 'latencyUs', 'status', 'verified', 'operation', 'startLagUs', 'late'] as const;
 const HEADER = RECORD_COLUMNS.join(',');
 
 const FLUSH_BYTES = 1 << 16;
@@ -79,7 +85,7 @@ export class RecordsCsvWriter {
 
   write(r: SignatureRecord): void {
     if (this.failure) return;
-    this.pending += `${r.configuration},${r.token},${r.thread},${r.sequence},${Math.round(r.startOffsetUs)},${Math.round(r.latencyUs)},${r.status},${r.verified === null ? '' : r.verified},${r.operation}\n`;
+    this.pending += `${r.configuration},${r.token},${r.thread},${r.sequence},${Math.round(r.startOffsetUs)},${Math.round(r.latencyUs)},${r.status},${r.verified === null ? '' : r.verified},${r.operation},${r.startLagUs === null ? '' : Math.round(r.startLagUs)},${r.late === null ? '' : r.late}\n`;
     if (this.pending.length >= FLUSH_BYTES) this.flush();
   }
 
@@ -112,19 +118,33 @@ const INTEGER = /^-?\d+$/;
 const STATUS = /^(CKR_[A-Z0-9_]+|ERROR)$/;
 const OPERATION = /^[a-z]{0,16}$/;
 
-/** Files written before operations have no operation column: their header says so. */
-const HEADER_BEFORE_OPERATIONS = RECORD_COLUMNS.slice(0, -1).join(',');
+/** Files written by earlier versions have fewer columns (none for operations, none for the schedule): their header says so. */
+const OLDER_HEADERS = new Map([RECORD_COLUMNS.length - 3, RECORD_COLUMNS.length - 2].map((n) => [RECORD_COLUMNS.slice(0, n).join(','), n]));
 
 /** One data line as a record, or undefined when it is torn or not a record at all; `columns`: as the file's header has them. */
 export function parseRecordLine(line: string, columns: number = RECORD_COLUMNS.length): SignatureRecord | undefined {
   const f = parseCsvLine(line);
   if (f.length !== columns) return undefined;
-  const [configuration, token, thread, sequence, startOffsetUs, latencyUs, status, verified, operation = ''] = f as [string, string, string, string, string, string, string, string, string?];
+  const [configuration, token, thread, sequence, startOffsetUs, latencyUs, status, verified, operation = '', startLagUs = '', late = ''] = f as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string?,
+    string?,
+    string?,
+  ];
   if (
     ![configuration, token, thread, sequence, startOffsetUs, latencyUs].every((v) => INTEGER.test(v)) ||
     !STATUS.test(status) ||
     !['', 'true', 'false'].includes(verified) ||
-    !OPERATION.test(operation)
+    !OPERATION.test(operation) ||
+    (startLagUs !== '' && !INTEGER.test(startLagUs)) ||
+    !['', 'true', 'false'].includes(late)
   )
     return undefined;
   if (Number(token) < 0 || Number(thread) < 0 || Number(latencyUs) < 0) return undefined;
@@ -138,6 +158,8 @@ export function parseRecordLine(line: string, columns: number = RECORD_COLUMNS.l
     status,
     verified: verified === '' ? null : verified === 'true',
     operation,
+    startLagUs: startLagUs === '' ? null : Number(startLagUs),
+    late: late === '' ? null : late === 'true',
   };
 }
 
@@ -153,11 +175,11 @@ export interface BadLines {
  */
 export async function* readRecords(path: string, bad: BadLines = { count: 0 }): AsyncGenerator<SignatureRecord> {
   let lineNumber = 0;
-  let columns = RECORD_COLUMNS.length;
+  let columns: number = RECORD_COLUMNS.length;
   for await (const line of createInterface({ input: createReadStream(path), crlfDelay: Infinity })) {
     lineNumber++;
-    if (lineNumber === 1 && line === HEADER_BEFORE_OPERATIONS) columns = RECORD_COLUMNS.length - 1;
-    if (line === '' || (lineNumber === 1 && (line === HEADER || line === HEADER_BEFORE_OPERATIONS))) continue;
+    if (lineNumber === 1) columns = OLDER_HEADERS.get(line) ?? columns;
+    if (line === '' || (lineNumber === 1 && (line === HEADER || OLDER_HEADERS.has(line)))) continue;
     const record = parseRecordLine(line, columns);
     if (record) yield record;
     else {

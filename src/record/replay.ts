@@ -69,7 +69,7 @@ export async function replayRecords(path: string, shape: RecordsShape, stats: Co
     }
     if (r.startOffsetUs > shape.maxStartOffsetUs) throw refuse(`has a signature that started ${(r.startOffsetUs / 1e6).toFixed(1)} s into the run, later than the run has existed`);
     nextSequenceByWorker[worker] = r.sequence + 1;
-    stats.add(r.token, r.startOffsetUs, r.latencyUs, failureOf(r), r.operation, r.verified !== null);
+    stats.add(r.token, r, failureOf(r));
     records++;
   }
   if (bad.count > 0) {

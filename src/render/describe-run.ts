@@ -3,7 +3,9 @@ import type { ConfigurationResult, RunResult, TokenIdentity } from '../result/ru
 import { plural } from './plural.js';
 
 /** Words shared by every renderer, so the terminal table, Markdown and CSV name things alike. */
-export const configurationName = (c: Pick<ConfigurationResult, 'tokens'>) => plural(c.tokens, 'token');
+import { configurationName } from '../result/configuration-key.js';
+import { percentileName } from '../engine/sizing-plan.js';
+export { configurationName };
 
 export function backendLine(r: RunResult): string {
   const m = r.module;
@@ -22,7 +24,10 @@ export function planLine(r: RunResult): string {
         : `${p.durationS} s${r.command === 'burn-in' ? '' : ' per configuration'}`;
   const verify = p.verify.mode === 'all' ? `every ${w.noun} checked on the host` : p.verify.mode === 'none' ? 'no host check' : `every ${p.verify.every}th ${w.noun} checked on the host`;
   const repeat = (p.repeat ?? 1) > 1 ? `, each configuration ${p.repeat} times (interleaved)` : '';
-  return `${stop}, ${p.warmupOperationsPerToken} warm-up, ${plural(p.threadsPerToken, 'thread')} per token, ${verify}${repeat}`;
+  const sessions = p.threadsPerToken.length > 1 ? `${p.threadsPerToken.join(', ')} sessions per token` : `${plural(p.threadsPerToken[0]!, 'thread')} per token`;
+  const rates = p.targetRate ? `, target rates ${p.targetRate.perS.join(', ')}/s${p.targetRate.per === 'token' ? ' per token' : ''}` : '';
+  const objectives = (p.objectives ?? []).length > 0 ? `, objectives ${p.objectives!.map((o) => `${percentileName(o.percentile)} ≤ ${o.ms} ms`).join(', ')}` : '';
+  return `${stop}, ${p.warmupOperationsPerToken} warm-up, ${sessions}${rates}${objectives}, ${verify}${repeat}`;
 }
 
 /** The run's tokens on one line: each one when there are a few, else the count, the first and last, the models and the slots. */
@@ -35,7 +40,7 @@ export function tokenLine(r: Pick<RunResult, 'tokens'>): string {
 
 /** A worker issue as a sentence: the token by its slot (labels repeat), the thread where there are several. */
 export const workerIssueText = (r: RunResult, i: ConfigurationResult['workerIssues'][number]) =>
-  `token ${r.tokens[i.token] ? tokenTitle(r.tokens[i.token]!) : i.token}${r.plan.threadsPerToken > 1 ? ` thread ${i.thread}` : ''}: ${i.message}`;
+  `token ${r.tokens[i.token] ? tokenTitle(r.tokens[i.token]!) : i.token}${Math.max(...r.plan.threadsPerToken) > 1 ? ` thread ${i.thread}` : ''}: ${i.message}`;
 
 /** A token as a reader tells it apart: its slot first, since labels and serials can repeat. */
 export const tokenTitle = (t: Pick<TokenIdentity, 'slotId' | 'label'>) => `slot ${t.slotId}: ${t.label}`;

@@ -2,6 +2,7 @@ import { wordsOf, workloadId } from './operation-words.js';
 import { create } from 'xmlbuilder2';
 import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
 import { configurationName, workerIssueText } from './describe-run.js';
+import { configurationSlug, type ConfigurationAxes } from '../result/configuration-key.js';
 import { failuresOf, operationsMadeOf } from '../stats/repetitions.js';
 import type { JudgedRun } from '../verdict/verdict.js';
 
@@ -22,7 +23,7 @@ interface Check {
 function checksOf(run: JudgedRun): Check[] {
   const alg = workloadId(run.result.operation?.name, run.result.algorithm.id);
   const w = wordsOf(run.result);
-  const where = (tokens: number | null) => (tokens === null ? `${alg}.run` : `${alg}.tokens-${tokens}`);
+  const where = (c: ConfigurationAxes | null) => (c === null ? `${alg}.run` : `${alg}.${configurationSlug(c)}`);
   const checks: Check[] = run.result.configurations.map((c) => {
     // Every repetition's failures and stopped workers, not only the median one's.
     const failed = failuresOf(c);
@@ -42,7 +43,7 @@ function checksOf(run: JudgedRun): Check[] {
       ...issues.map((i) => workerIssueText(run.result, i)),
     ];
     return {
-      name: `${where(c.tokens)}.${w.nouns.replace(/ /g, '-')}`,
+      name: `${where(c)}.${w.nouns.replace(/ /g, '-')}`,
       timeS: c.durationS,
       outcome: problems.length > 0 ? 'fail' : 'pass',
       message: problems.length > 0 ? problems.join('; ') : undefined,
@@ -74,7 +75,7 @@ function checksOf(run: JudgedRun): Check[] {
       const failed = row.regressions.find((r) => r.startsWith(metric));
       const unsure = row.inconclusive.find((r) => r.startsWith(metric));
       checks.push({
-        name: `${where(row.tokens)}.baseline.${metric}`,
+        name: `${where(row.configuration)}.baseline.${metric}`,
         timeS: 0,
         outcome: failed ? 'fail' : unsure ? 'inconclusive' : 'pass',
         message: failed ? `regression beyond ${cmp!.maxRegressionPct} % and beyond the noise: ${failed}` : unsure ? `within the noise: ${unsure}` : undefined,
@@ -83,7 +84,7 @@ function checksOf(run: JudgedRun): Check[] {
       });
     }
     checks.push({
-      name: `${where(row.tokens)}.baseline.failures`,
+      name: `${where(row.configuration)}.baseline.failures`,
       timeS: 0,
       outcome: row.regressions.some((r) => r.includes('failures')) ? 'fail' : 'pass',
       message: row.regressions.find((r) => r.includes('failures')),

@@ -47,13 +47,7 @@ export function renderLabReport(runs: JudgedRun[], dirs: string[], charts: (stri
       out.push(
         markdownTable(
           ['Threshold', 'Configuration', 'Expected', 'Measured', 'Result'],
-          j.thresholds.map((t) => [
-            t.name,
-            t.configuration === null ? 'run' : configurationName({ tokens: t.configuration }),
-            t.expected,
-            t.measured,
-            t.outcome === 'fail' ? '**FAIL**' : outcomeText(t.outcome),
-          ]),
+          j.thresholds.map((t) => [t.name, t.configuration === null ? 'run' : configurationName(t.configuration), t.expected, t.measured, t.outcome === 'fail' ? '**FAIL**' : outcomeText(t.outcome)]),
         ),
         '',
       );
@@ -61,7 +55,13 @@ export function renderLabReport(runs: JudgedRun[], dirs: string[], charts: (stri
       out.push(
         markdownTable(
           ['Configuration', 'Baseline /s', 'Measured /s', 'Change', 'Result'],
-          j.comparison.rows.map((r) => [configurationName(r), r.baselineThroughputPerS.toFixed(1), r.candidateThroughputPerS.toFixed(1), `${r.throughputChangePct} %`, comparisonResult(r)]),
+          j.comparison.rows.map((r) => [
+            configurationName(r.configuration),
+            r.baselineThroughputPerS.toFixed(1),
+            r.candidateThroughputPerS.toFixed(1),
+            `${r.throughputChangePct} %`,
+            comparisonResult(r),
+          ]),
         ),
         '',
       );

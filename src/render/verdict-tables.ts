@@ -13,7 +13,7 @@ export function renderThresholdChecks(checks: ThresholdCheck[], columns?: number
   return (
     fitTable(
       ['Threshold', 'Configuration', 'Expected', 'Measured', 'Result'],
-      checks.map((c) => [c.name, c.configuration === null ? 'run' : configurationName({ tokens: c.configuration }), c.expected, c.measured, outcomeText(c.outcome)]),
+      checks.map((c) => [c.name, c.configuration === null ? 'run' : configurationName(c.configuration), c.expected, c.measured, outcomeText(c.outcome)]),
       columns,
     ) + '\n'
   );
@@ -23,7 +23,7 @@ export function renderThresholdChecks(checks: ThresholdCheck[], columns?: number
 export function renderComparisonTable(cmp: RunComparison, columns?: number): string {
   const head = ['Configuration', 'Baseline /s', 'Candidate /s', 'Change', 'p50 change', 'p99 change', 'Failures (base → cand)', `Result (±${cmp.maxRegressionPct} %)`];
   const rows = cmp.rows.map((r) => [
-    configurationName(r),
+    configurationName(r.configuration),
     fixed(r.baselineThroughputPerS, 1),
     fixed(r.candidateThroughputPerS, 1),
     pct(r.throughputChangePct),

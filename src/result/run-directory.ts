@@ -57,9 +57,9 @@ export function readRunJson(dirOrFile: string): RunResult {
     throw new HsmBenchError(`cannot read ${path}: ${(error as Error).message}`, ExitCode.usage, 'give a run directory made by hsm-bench, or its run.json');
   }
   const version = (doc as { schemaVersion?: unknown } | null)?.schemaVersion;
-  if (version !== SCHEMA_VERSION && version !== 2) {
+  if (version !== SCHEMA_VERSION && version !== 2 && version !== 3) {
     throw new HsmBenchError(
-      `${path} has schema version ${String(version).slice(0, 20)}; this hsm-bench reads versions 2 and ${SCHEMA_VERSION}`,
+      `${path} has schema version ${String(version).slice(0, 20)}; this hsm-bench reads versions 2 to ${SCHEMA_VERSION}`,
       ExitCode.usage,
       'use the hsm-bench version that wrote it',
     );

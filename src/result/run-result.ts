@@ -1,12 +1,15 @@
 import type { ModuleInfo } from '../pkcs11/module.js';
 import type { Reference } from '../render/reference.js';
+import type { Objective, TargetRate } from '../engine/sizing-plan.js';
+import type { CapacityResult } from '../stats/capacity.js';
 import type { LatencyPercentilesMs } from '../stats/latency-histogram.js';
+import type { SaturationResult } from '../stats/saturation.js';
 
 /**
  * run.json: the one result document every renderer reads. Its schema is documented in README.md ("run.json");
  * a change that breaks readers raises SCHEMA_VERSION.
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /**
  * A token of the run. Its index in `tokens` is its identity everywhere (records, per-token results, worker
@@ -72,10 +75,29 @@ export interface ConfigurationResult {
   lowConfidence?: string[];
   /** A mix (--mix): each operation's counts, rate over the configuration's window, and latency. */
   byOperation?: OperationResult[];
+  /** Open loop (--rate): the schedule kept or not, and latency from each call's intended start (absent: flat out). */
+  openLoop?: OpenLoopResult;
   /** With --repeat R > 1: every repetition's key figures; the other fields are those of the median repetition. */
   repetitions?: RepetitionResult[];
   /** With --repeat R > 1: the throughput's range over the repetitions, and (max − min) / median in %. */
   spread?: { throughputPerS: Range; relativePct: number };
+}
+
+/**
+ * A configuration run at a target rate: calls arrive on a schedule (src/engine/schedule.ts). `latencyMs` of the
+ * configuration is the service time (the PKCS#11 call); `responseMs` runs from each call's intended start, so a
+ * call that waited for a session shows its wait.
+ */
+export interface OpenLoopResult {
+  /** Calls per second of the whole configuration. */
+  targetRatePerS: number;
+  /** Successful calls per second of the schedule's span (the starts, plus one interval). */
+  achievedRatePerS: number;
+  /** achievedRatePerS is at least 98 % of the target: the tokens kept up. */
+  keptUp: boolean;
+  responseMs: LatencyPercentilesMs | null;
+  /** Calls that found no session free at their intended start, their share of all, and how late they started. */
+  late: { operations: number; sharePct: number; lagMs: LatencyPercentilesMs | null };
 }
 
 /** One operation of a mix (--mix): what it was, and its weight. */
@@ -141,12 +163,21 @@ export interface RunResult {
     totalOperations: number | null;
     durationS: number | null;
     warmupOperationsPerToken: number;
-    threadsPerToken: number;
+    /** Sessions per token: one value, or the sweep. */
+    threadsPerToken: number[];
+    /** --rate / --rate-per-token: the target rates swept (absent: flat out). */
+    targetRate?: TargetRate;
+    /** --slo-p99 …: the latency objectives a rate must meet to count in the capacity. */
+    objectives?: Objective[];
     /** --repeat, where above 1. */
     repeat?: number;
     verify: { mode: 'all' | 'sample' | 'none'; every: number; threads?: number };
   };
   configurations: ConfigurationResult[];
+  /** A rate sweep's answer per token count and sessions: the highest target rate served within the objectives. */
+  capacity?: CapacityResult[];
+  /** A sessions sweep's answer per token count: where more sessions stop adding throughput (the knee). */
+  saturation?: SaturationResult[];
   /** Burn-in only. */
   burnIn?: { giveUpAfterS: number; segments: { startedAt: string; startOffsetS: number }[] };
 }

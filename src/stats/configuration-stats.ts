@@ -1,4 +1,5 @@
 import type { Histogram } from 'hdr-histogram-js';
+import type { SignatureRecord } from '../record/records-csv.js';
 import { latencyHistogram } from './latency-histogram.js';
 
 /** What is counted per token: completed signatures, failures, the active window and the latency distribution. */
@@ -42,6 +43,16 @@ export class ConfigurationStats {
   operationsFailed = 0;
   operationsVerified = 0;
   windowEndUs = 0;
+  /** The latest start of a call: an open-loop run's achieved rate is its calls over their span of starts. */
+  lastStartUs = 0;
+  /**
+   * Open loop (--rate): the response time of each successful call (from its intended start to its end), the calls
+   * that were late (no session free at their intended start) and by how much they started late. Empty otherwise.
+   */
+  readonly responseUs = latencyHistogram();
+  readonly lateLagUs = latencyHistogram();
+  scheduled = 0;
+  late = 0;
 
   /** Whether the workload is a mix: then its results are given per operation too. */
   readonly mixed: boolean;
@@ -63,9 +74,20 @@ export class ConfigurationStats {
     }));
   }
 
-  /** `failure` is the CKR name (or VERIFY_FAILED) of a failed call, undefined for a good one; `checked`: its output was checked on the host. */
-  add(token: number, startOffsetUs: number, latencyUs: number, failure: string | undefined, operation = '', checked = false): void {
+  /** `failure` is the CKR name (or VERIFY_FAILED) of a failed call, undefined for a good one. */
+  add(token: number, r: Pick<SignatureRecord, 'startOffsetUs' | 'latencyUs' | 'operation' | 'verified' | 'startLagUs' | 'late'>, failure: string | undefined): void {
+    const { startOffsetUs, latencyUs, operation } = r;
+    const checked = r.verified !== null;
     const t = this.tokens[token]!;
+    this.lastStartUs = Math.max(this.lastStartUs, startOffsetUs);
+    if (r.startLagUs !== null) {
+      this.scheduled++;
+      if (failure === undefined) this.responseUs.recordValue(Math.max(1, Math.round(r.startLagUs + latencyUs)));
+      if (r.late) {
+        this.late++;
+        this.lateLagUs.recordValue(Math.max(1, Math.round(r.startLagUs)));
+      }
+    }
     let op = this.byOperation.get(operation);
     if (op === undefined) {
       op = newOperationStats();

@@ -4,6 +4,8 @@ export interface LatencyPercentilesMs {
   p50: number;
   p90: number;
   p99: number;
+  /** Response times only (open loop), where an objective may be set on it. */
+  p999?: number;
   max: number;
   mean: number;
 }
@@ -17,7 +19,7 @@ export function latencyHistogram(): Histogram {
 const ms = (us: number) => Math.round(us) / 1000;
 
 /** Percentiles in ms; null for an empty histogram, since percentiles of nothing do not exist. */
-export function percentilesMs(h: Histogram): LatencyPercentilesMs | null {
+export function percentilesMs(h: Histogram, withP999 = false): LatencyPercentilesMs | null {
   if (h.totalCount === 0) return null;
   // HDR reports a percentile as the top of its bucket (3 significant digits), which can lie above the largest
   // value recorded: no percentile is shown above the max.
@@ -26,6 +28,7 @@ export function percentilesMs(h: Histogram): LatencyPercentilesMs | null {
     p50: at(50),
     p90: at(90),
     p99: at(99),
+    ...(withP999 ? { p999: at(99.9) } : {}),
     max: ms(h.maxValue),
     mean: ms(h.mean),
   };

@@ -20,7 +20,12 @@ export interface Measured {
 const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
 
 /** The result of one configuration, from its running totals. Efficiency is filled in across configurations. */
-export function summarizeConfiguration(run: Measured, tokens: readonly Pick<TokenIdentity, 'label' | 'serial' | 'slotId'>[], threadsPerToken: number): ConfigurationResult {
+export function summarizeConfiguration(
+  run: Measured,
+  tokens: readonly Pick<TokenIdentity, 'label' | 'serial' | 'slotId'>[],
+  threadsPerToken: number,
+  targetRatePerS: number | null = null,
+): ConfigurationResult {
   const s = run.stats;
   const durationS = s.windowEndUs / 1e6;
   return {
@@ -60,6 +65,7 @@ export function summarizeConfiguration(run: Measured, tokens: readonly Pick<Toke
     workerIssues: run.workerIssues,
     lowConfidence: lowConfidence({ operationsOk: s.operationsOk, durationS }),
     // A mix (--mix): each operation's share, rate over the same window, and latency.
+    ...(targetRatePerS === null ? {} : { openLoop: openLoopOf(s, targetRatePerS) }),
     ...(s.mixed
       ? {
           byOperation: [...s.byOperation].map(([operation, o]) => ({
@@ -75,11 +81,33 @@ export function summarizeConfiguration(run: Measured, tokens: readonly Pick<Toke
   };
 }
 
-/** Scaling efficiency = throughput(N) / (N × throughput(1)); absent when no 1-token configuration was run. */
+/** The tokens kept up with a schedule when they served at least this share of its rate. */
+export const KEPT_UP_SHARE = 0.98;
+
+/**
+ * A schedule's outcome. The achieved rate is the calls served over the span of their starts plus one interval:
+ * on schedule, the last of N calls starts at (N − 1) intervals, so the rate is the target exactly, whatever the
+ * service time; behind schedule, the starts spread out and the rate is what the tokens could serve.
+ */
+function openLoopOf(s: ConfigurationStats, targetRatePerS: number): NonNullable<ConfigurationResult['openLoop']> {
+  const spanS = s.lastStartUs / 1e6 + 1 / targetRatePerS;
+  const achievedRatePerS = s.operationsOk / spanS;
+  return {
+    targetRatePerS,
+    achievedRatePerS: round(achievedRatePerS, 2),
+    keptUp: achievedRatePerS >= KEPT_UP_SHARE * targetRatePerS,
+    responseMs: percentilesMs(s.responseUs, true),
+    late: { operations: s.late, sharePct: s.scheduled > 0 ? round((100 * s.late) / s.scheduled, 2) : 0, lagMs: percentilesMs(s.lateLagUs) },
+  };
+}
+
+/**
+ * Scaling efficiency = throughput(N) / (N × throughput(1)), against the 1-token configuration with as many sessions
+ * per token; flat-out configurations only (at a target rate the throughput is the rate asked for).
+ */
 export function withEfficiency(configurations: ConfigurationResult[]): ConfigurationResult[] {
-  const single = configurations.find((c) => c.tokens === 1);
-  return configurations.map((c) => ({
-    ...c,
-    efficiency: single && single.throughputPerS > 0 ? round(c.throughputPerS / (c.tokens * single.throughputPerS), 3) : null,
-  }));
+  return configurations.map((c) => {
+    const single = c.openLoop === undefined ? configurations.find((x) => x.tokens === 1 && x.threadsPerToken === c.threadsPerToken && x.openLoop === undefined) : undefined;
+    return { ...c, efficiency: single && single.throughputPerS > 0 ? round(c.throughputPerS / (c.tokens * single.throughputPerS), 3) : null };
+  });
 }

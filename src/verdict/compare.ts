@@ -1,10 +1,11 @@
 import { workloadOf } from '../render/operation-words.js';
 import { usageError } from '../errors.js';
+import { sameConfiguration, type ConfigurationAxes } from '../result/configuration-key.js';
 import type { ConfigurationResult, Range, RunResult, TokenIdentity } from '../result/run-result.js';
 import { failuresOf, latencyRange, lowConfidence, operationsMadeOf, throughputRange } from '../stats/repetitions.js';
 
 export interface ComparisonRow {
-  tokens: number;
+  configuration: ConfigurationAxes;
   baselineThroughputPerS: number;
   candidateThroughputPerS: number;
   throughputChangePct: number;
@@ -42,6 +43,9 @@ export function judgeChange(worsePct: number, maxRegressionPct: number, baseline
   const apart = higherIsBetter ? candidate.max < baseline.min : candidate.min > baseline.max;
   return apart ? 'fail' : 'inconclusive';
 }
+
+const latencyOf = (c: ConfigurationResult) => (c.openLoop ? c.openLoop.responseMs : c.latencyMs);
+const pointRange = (v: number | undefined): Range | null => (v === undefined ? null : { min: v, median: v, max: v });
 
 const change = (from: number | null | undefined, to: number | null | undefined): number | null =>
   from === null || from === undefined || to === null || to === undefined || from === 0 ? null : Math.round(((to - from) / from) * 1000) / 10;
@@ -83,19 +87,21 @@ export function compareRuns(baseline: RunResult, candidate: RunResult, maxRegres
   const reasons = incomparability(baseline, candidate);
   if (reasons.length > 0 && !force) throw usageError(`the runs are not comparable: ${reasons.join('; ')}`, 'compare runs of the same plan on the same tokens, or add --force');
   const rows = baseline.configurations.flatMap((a): ComparisonRow[] => {
-    const b = candidate.configurations.find((c) => c.tokens === a.tokens);
+    const b = candidate.configurations.find((c) => sameConfiguration(c, a));
     if (!b) return [];
+    // At a target rate the latency that matters is the response time (from the intended start), not the service time.
+    const [la, lb] = [latencyOf(a), latencyOf(b)];
     const row: ComparisonRow = {
-      tokens: a.tokens,
+      configuration: { tokens: a.tokens, threadsPerToken: a.threadsPerToken, ...(a.openLoop ? { openLoop: { targetRatePerS: a.openLoop.targetRatePerS } } : {}) },
       baselineThroughputPerS: a.throughputPerS,
       candidateThroughputPerS: b.throughputPerS,
       throughputChangePct: change(a.throughputPerS, b.throughputPerS) ?? 0,
-      baselineP50Ms: a.latencyMs?.p50 ?? null,
-      candidateP50Ms: b.latencyMs?.p50 ?? null,
-      p50ChangePct: change(a.latencyMs?.p50, b.latencyMs?.p50),
-      baselineP99Ms: a.latencyMs?.p99 ?? null,
-      candidateP99Ms: b.latencyMs?.p99 ?? null,
-      p99ChangePct: change(a.latencyMs?.p99, b.latencyMs?.p99),
+      baselineP50Ms: la?.p50 ?? null,
+      candidateP50Ms: lb?.p50 ?? null,
+      p50ChangePct: change(la?.p50, lb?.p50),
+      baselineP99Ms: la?.p99 ?? null,
+      candidateP99Ms: lb?.p99 ?? null,
+      p99ChangePct: change(la?.p99, lb?.p99),
       baselineFailures: failuresOf(a),
       candidateFailures: failuresOf(b),
       regressions: [],
@@ -109,7 +115,7 @@ export function compareRuns(baseline: RunResult, candidate: RunResult, maxRegres
     const thin = !strictLatency && (lowConfidence(a).length > 0 || lowConfidence(b).length > 0);
     for (const p of ['p50', 'p99'] as const) {
       const changePct = row[`${p}ChangePct`];
-      const [ra, rb] = [latencyRange(a, p), latencyRange(b, p)];
+      const [ra, rb] = a.openLoop ? [pointRange(la?.[p]), pointRange(lb?.[p])] : [latencyRange(a, p), latencyRange(b, p)];
       if (changePct === null || ra === null || rb === null) continue;
       file(judgeChange(changePct, maxRegressionPct, ra, rb, false, thin), `${p} latency +${changePct} %`);
     }
@@ -121,7 +127,7 @@ export function compareRuns(baseline: RunResult, candidate: RunResult, maxRegres
     }
     return [row];
   });
-  if (rows.length === 0) throw usageError('the runs have no configuration in common', 'compare runs with at least one common number of tokens');
+  if (rows.length === 0) throw usageError('the runs have no configuration in common', 'compare runs with at least one common configuration (tokens, sessions per token, target rate)');
   return { maxRegressionPct, rows, regressed: rows.some((r) => r.regressions.length > 0), warnings: hostWarnings(baseline, candidate) };
 }
 

@@ -1,4 +1,7 @@
 import { usageError } from '../errors.js';
+import type { TargetRate } from '../engine/sizing-plan.js';
+import type { ConfigurationAxes } from '../result/configuration-key.js';
+import { capacityByTokens } from '../stats/capacity.js';
 import type { ConfigurationResult, RunResult } from '../result/run-result.js';
 import { failuresOf, lowConfidence } from '../stats/repetitions.js';
 
@@ -12,11 +15,13 @@ export interface Thresholds {
   minThroughput?: Record<string, number>;
   maxP99Ms?: number;
   minEfficiency?: number;
+  /** Minimum capacity (calls/s within the objectives): for the largest token count (key 'largest') or per token count. */
+  minCapacity?: Record<string, number>;
 }
 
 export interface ThresholdCheck {
   name: string;
-  configuration: number | null;
+  configuration: ConfigurationAxes | null;
   expected: string;
   measured: string;
   /** 'inconclusive': a latency limit missed on too few signatures or too short a window (see lowConfidence): reported, not failed. */
@@ -32,14 +37,14 @@ const positive = (flag: string, value: string, allowZero = false): number => {
   return n;
 };
 
-/** `500` (the largest configuration) or `1:1.4,8:11` (per number of tokens). */
-function parseMinThroughput(value: string): Record<string, number> {
-  if (!value.includes(':')) return { largest: positive('--min-throughput', value) };
+/** `500` (the largest token count) or `1:1.4,8:11` (per number of tokens). */
+function parsePerTokenCount(flag: string, value: string): Record<string, number> {
+  if (!value.includes(':')) return { largest: positive(flag, value) };
   return Object.fromEntries(
     value.split(',').map((part) => {
       const [tokens, rate] = part.split(':');
-      if (!/^\d+$/.test(tokens?.trim() ?? '') || rate === undefined) throw usageError(`--min-throughput part '${part}' is not TOKENS:SIG_PER_S`, 'for example --min-throughput 500, or 1:1.4,8:11');
-      return [String(Number(tokens)), positive('--min-throughput', rate)];
+      if (!/^\d+$/.test(tokens?.trim() ?? '') || rate === undefined) throw usageError(`${flag} part '${part}' is not TOKENS:PER_S`, `for example ${flag} 500, or 1:1.4,8:11`);
+      return [String(Number(tokens)), positive(flag, rate)];
     }),
   );
 }
@@ -49,6 +54,7 @@ export interface ThresholdFlags {
   minThroughput?: string;
   maxP99?: string;
   minEfficiency?: string;
+  minCapacity?: string;
 }
 
 /** Thresholds, baseline and JUnit output: the CI flags of scale, burn-in and run, as given (a burn-in's checkpoint keeps them). */
@@ -72,48 +78,93 @@ export function parseThresholds(f: ThresholdFlags): Thresholds {
     if (!/^\d+$/.test(f.maxFailures)) throw usageError(`--max-failures must be a whole number ≥ 0, not '${f.maxFailures}'`);
     t.maxFailures = Number(f.maxFailures);
   }
-  if (f.minThroughput !== undefined) t.minThroughput = parseMinThroughput(f.minThroughput);
+  if (f.minThroughput !== undefined) t.minThroughput = parsePerTokenCount('--min-throughput', f.minThroughput);
+  if (f.minCapacity !== undefined) t.minCapacity = parsePerTokenCount('--min-capacity', f.minCapacity);
   if (f.maxP99 !== undefined) t.maxP99Ms = positive('--max-p99', f.maxP99);
   if (f.minEfficiency !== undefined) t.minEfficiency = positive('--min-efficiency', f.minEfficiency);
   return t;
 }
 
-/** Throughput thresholds per token count must name configurations the plan runs. */
-export function checkThresholdsFitPlan(t: Thresholds, tokenCounts: number[]): void {
-  const unknown = Object.keys(t.minThroughput ?? {}).filter((k) => k !== 'largest' && !tokenCounts.includes(Number(k)));
-  if (unknown.length > 0) throw usageError(`--min-throughput names ${unknown.join(', ')} tokens, which the plan does not run`, `the plan runs ${tokenCounts.join(', ')} tokens`);
-  if (t.minEfficiency !== undefined && !tokenCounts.includes(1)) throw usageError('--min-efficiency needs a 1-token configuration to compare with', 'add 1 to --tokens');
+/** What of the plan the thresholds must fit: the token counts, whether it runs flat out and at target rates. */
+export interface ThresholdPlan {
+  tokenCounts: number[];
+  targetRate?: TargetRate | null;
+}
+
+/** Thresholds per token count must name configurations the plan runs, and measure what the plan measures. */
+export function checkThresholdsFitPlan(t: Thresholds, plan: ThresholdPlan): void {
+  for (const [flag, limits] of [
+    ['--min-throughput', t.minThroughput],
+    ['--min-capacity', t.minCapacity],
+  ] as const) {
+    const unknown = Object.keys(limits ?? {}).filter((k) => k !== 'largest' && !plan.tokenCounts.includes(Number(k)));
+    if (unknown.length > 0) throw usageError(`${flag} names ${unknown.join(', ')} tokens, which the plan does not run`, `the plan runs ${plan.tokenCounts.join(', ')} tokens`);
+  }
+  if (t.minThroughput !== undefined && plan.targetRate) {
+    throw usageError('--min-throughput judges configurations run flat out; at a target rate the throughput is the rate asked for', 'gate a rate sweep with --min-capacity (and --slo-p99 …)');
+  }
+  if (t.minCapacity !== undefined && !plan.targetRate) throw usageError('--min-capacity needs a rate sweep to find the capacity in', 'add --rate 50,100,200,400 (and --slo-p99 50ms)');
+  if (t.minEfficiency !== undefined && (!plan.tokenCounts.includes(1) || plan.targetRate)) {
+    throw usageError('--min-efficiency needs a 1-token configuration run flat out to compare with', 'add 1 to --tokens, and run without --rate');
+  }
 }
 
 const fmt = (n: number | null | undefined, digits = 2) => (n === null || n === undefined ? 'n/a' : n.toFixed(digits));
+const axes = (c: ConfigurationResult): ConfigurationAxes => ({
+  tokens: c.tokens,
+  threadsPerToken: c.threadsPerToken,
+  ...(c.openLoop ? { openLoop: { targetRatePerS: c.openLoop.targetRatePerS } } : {}),
+});
 
 export function evaluateThresholds(r: RunResult, t: Thresholds, strictLatency = false): ThresholdCheck[] {
   const checks: ThresholdCheck[] = [];
-  const largest = r.configurations[r.configurations.length - 1];
   const failures = r.configurations.reduce((n, c) => n + failuresOf(c), 0);
   if (t.maxFailures !== undefined)
     checks.push({ name: 'max-failures', configuration: null, expected: `≤ ${t.maxFailures}`, measured: String(failures), outcome: outcomeOf(failures <= t.maxFailures) });
+  // Flat out, a token count's throughput is its best over the sessions per token swept.
+  const flatOut = r.configurations.filter((c) => c.openLoop === undefined);
+  const largestCount = Math.max(...r.configurations.map((c) => c.tokens));
   for (const [key, min] of Object.entries(t.minThroughput ?? {})) {
-    const c: ConfigurationResult | undefined = key === 'largest' ? largest : r.configurations.find((x) => x.tokens === Number(key));
+    const tokens = key === 'largest' ? largestCount : Number(key);
+    const c = flatOut.filter((x) => x.tokens === tokens).reduce<ConfigurationResult | undefined>((best, x) => (best === undefined || x.throughputPerS > best.throughputPerS ? x : best), undefined);
     checks.push({
       name: 'min-throughput',
-      configuration: c?.tokens ?? (key === 'largest' ? null : Number(key)),
+      configuration: c ? axes(c) : Number.isFinite(tokens) ? { tokens, threadsPerToken: r.plan.threadsPerToken[0]! } : null,
       expected: `≥ ${min}/s`,
       measured: c ? `${fmt(c.throughputPerS, 1)}/s` : 'not run',
       outcome: outcomeOf(c !== undefined && c.throughputPerS >= min),
     });
   }
+  const capacity = capacityByTokens(r.capacity ?? []);
+  for (const [key, min] of Object.entries(t.minCapacity ?? {})) {
+    const tokens = key === 'largest' ? largestCount : Number(key);
+    const c = capacity.get(tokens);
+    checks.push({
+      name: 'min-capacity',
+      // Named by its token count alone: the check is the token count's best capacity, whichever sessions gave it.
+      configuration: Number.isFinite(tokens) ? { tokens, threadsPerToken: 1 } : null,
+      expected: `≥ ${min}/s`,
+      measured:
+        c === undefined
+          ? 'not run'
+          : c.capacityPerS === null
+            ? 'none (the lowest rate missed)'
+            : `${c.capacityPerS}/s${Math.max(...r.plan.threadsPerToken) > 1 ? ` (${c.threadsPerToken} sessions per token)` : ''}`,
+      outcome: outcomeOf(c?.capacityPerS != null && c.capacityPerS >= min),
+    });
+  }
   for (const c of t.maxP99Ms !== undefined ? r.configurations : []) {
-    const p99 = c.latencyMs?.p99;
+    // At a target rate, the response time (from the intended start): the service time would hide the queueing.
+    const p99 = (c.openLoop ? c.openLoop.responseMs : c.latencyMs)?.p99;
     const passed = p99 !== undefined && p99 <= t.maxP99Ms!;
     const thin = !strictLatency && (c.lowConfidence ?? lowConfidence(c)).length > 0;
-    checks.push({ name: 'max-p99', configuration: c.tokens, expected: `≤ ${t.maxP99Ms} ms`, measured: `${fmt(p99, 3)} ms`, outcome: passed ? 'pass' : thin ? 'inconclusive' : 'fail' });
+    checks.push({ name: 'max-p99', configuration: axes(c), expected: `≤ ${t.maxP99Ms} ms`, measured: `${fmt(p99, 3)} ms`, outcome: passed ? 'pass' : thin ? 'inconclusive' : 'fail' });
   }
   if (t.minEfficiency !== undefined) {
-    for (const c of r.configurations.filter((x) => x.tokens > 1)) {
+    for (const c of r.configurations.filter((x) => x.tokens > 1 && x.efficiency !== null)) {
       checks.push({
         name: 'min-efficiency',
-        configuration: c.tokens,
+        configuration: axes(c),
         expected: `≥ ${t.minEfficiency}`,
         measured: fmt(c.efficiency),
         outcome: outcomeOf(c.efficiency !== null && c.efficiency >= t.minEfficiency),

@@ -24,6 +24,8 @@ export class SpillFile {
       batch.status.subarray(0, n),
       batch.signatureBytes.subarray(0, n),
       batch.operation.subarray(0, n),
+      batch.startLagNs.subarray(0, n),
+      batch.late.subarray(0, n),
       batch.signatures.subarray(0, kept),
     ];
     for (const p of parts) {
@@ -56,8 +58,10 @@ export class SpillFile {
           signatures: new Uint8Array(kept),
           verified: new Uint8Array(count),
           operation: new Uint8Array(count),
+          startLagNs: new Float64Array(count),
+          late: new Uint8Array(count),
         };
-        for (const a of [batch.startOffsetNs, batch.latencyNs, batch.status, batch.signatureBytes, batch.operation, batch.signatures]) {
+        for (const a of [batch.startOffsetNs, batch.latencyNs, batch.status, batch.signatureBytes, batch.operation, batch.startLagNs, batch.late, batch.signatures]) {
           if (!this.readFully(new Uint8Array(a.buffer))) throw new Error(`${this.path} ends inside a batch`);
         }
         yield batch;

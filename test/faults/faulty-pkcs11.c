@@ -11,8 +11,12 @@
  * among good ones (FAULTY_EVERY=1 makes it fail every signature, a token that is lost).
  * With $FAULTY_OPEN_DELAY_MS=D, C_OpenSession on that slot (on every slot without $FAULTY_SLOT) first sleeps D ms: a
  * token slow to give a session, as a smart card behind a busy reader is.
+ * With $FAULTY_TOKEN_PARALLEL=K (and a sign delay), each token serves at most K delayed signatures at once; the others
+ * wait their turn: a token with K engines (a network HSM's partition, a card with one), whose throughput stops
+ * growing past K sessions.
  */
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -35,14 +39,43 @@ static long sign_delay_ms;
 static long faulty_slot = -1;
 static long open_delay_ms;
 static const char *login_log;
+static long token_parallel;
+/* Per slot (slots are small integers in the modules tested), how many delayed signatures are being served. */
+#define MAX_SLOTS 64
+static long serving[MAX_SLOTS];
+static pthread_mutex_t serving_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t serving_changed = PTHREAD_COND_INITIALIZER;
+
+/** The token's slot, as an index into serving (-1 when it cannot be told). */
+static long slot_of(CK_SESSION_HANDLE s) {
+  CK_SESSION_INFO info;
+  if (real->C_GetSessionInfo(s, &info) != CKR_OK) return -1;
+  return (long)(info.slotID % MAX_SLOTS);
+}
+
+/** Holds the calling thread for the sign delay, at most token_parallel at once per slot. */
+static void serve_delay(CK_SESSION_HANDLE s) {
+  struct timespec delay = {sign_delay_ms / 1000, (sign_delay_ms % 1000) * 1000000L};
+  long slot = token_parallel > 0 ? slot_of(s) : -1;
+  if (slot >= 0) {
+    pthread_mutex_lock(&serving_lock);
+    while (serving[slot] >= token_parallel) pthread_cond_wait(&serving_changed, &serving_lock);
+    serving[slot]++;
+    pthread_mutex_unlock(&serving_lock);
+  }
+  nanosleep(&delay, NULL);
+  if (slot >= 0) {
+    pthread_mutex_lock(&serving_lock);
+    serving[slot]--;
+    pthread_cond_broadcast(&serving_changed);
+    pthread_mutex_unlock(&serving_lock);
+  }
+}
 
 static int pin_changed(void) { return pin_change_after > 0 && __atomic_load_n(&calls, __ATOMIC_SEQ_CST) >= pin_change_after; }
 
 static CK_RV faulty_sign(CK_SESSION_HANDLE s, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR sig, CK_ULONG_PTR sig_len) {
-  if (sig != NULL && sign_delay_ms > 0) {
-    struct timespec delay = {sign_delay_ms / 1000, (sign_delay_ms % 1000) * 1000000L};
-    nanosleep(&delay, NULL);
-  }
+  if (sig != NULL && sign_delay_ms > 0) serve_delay(s);
   CK_RV rv = real->C_Sign(s, data, len, sig, sig_len);
   if (pin_changed()) return CKR_DEVICE_REMOVED;
   if (faulty_slot >= 0) {
@@ -90,6 +123,7 @@ CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list) {
     sign_delay_ms = getenv("FAULTY_SIGN_DELAY_MS") ? atol(getenv("FAULTY_SIGN_DELAY_MS")) : 0;
     faulty_slot = getenv("FAULTY_SLOT") ? atol(getenv("FAULTY_SLOT")) : -1;
     open_delay_ms = getenv("FAULTY_OPEN_DELAY_MS") ? atol(getenv("FAULTY_OPEN_DELAY_MS")) : 0;
+    token_parallel = getenv("FAULTY_TOKEN_PARALLEL") ? atol(getenv("FAULTY_TOKEN_PARALLEL")) : 0;
     wrapped = *real;
     wrapped.C_Sign = faulty_sign;
     wrapped.C_GetSessionInfo = faulty_get_session_info;

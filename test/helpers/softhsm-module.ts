@@ -48,6 +48,6 @@ export function buildFaultyModule(): string {
   const out = join(tempDir('faulty'), 'faulty-pkcs11.so');
   const source = new URL('../faults/faulty-pkcs11.c', import.meta.url).pathname;
   const headers = new URL('../../node_modules/pkcs11js/includes/pkcs11', import.meta.url).pathname;
-  execFileSync('gcc', ['-shared', '-fPIC', '-O2', '-o', out, source, '-I', headers, '-ldl']);
+  execFileSync('gcc', ['-shared', '-fPIC', '-O2', '-o', out, source, '-I', headers, '-ldl', '-lpthread']);
   return out;
 }

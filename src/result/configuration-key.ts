@@ -1,0 +1,39 @@
+import { plural } from '../render/plural.js';
+import type { ConfigurationResult } from './run-result.js';
+
+/**
+ * A configuration is not its token count alone: a sweep runs the same tokens with several sessions per token and at
+ * several target rates. These name it, for matching (baselines, comparisons, thresholds), for people and for files.
+ */
+export type ConfigurationAxes = Pick<ConfigurationResult, 'tokens' | 'threadsPerToken'> & { openLoop?: { targetRatePerS: number } };
+
+export const targetRateOf = (c: ConfigurationAxes): number | null => c.openLoop?.targetRatePerS ?? null;
+
+/** The same configuration in two runs: tokens, sessions per token and target rate alike. */
+export const sameConfiguration = (a: ConfigurationAxes, b: ConfigurationAxes) => a.tokens === b.tokens && a.threadsPerToken === b.threadsPerToken && targetRateOf(a) === targetRateOf(b);
+
+/** A key for maps of configurations. */
+export const configurationKey = (c: ConfigurationAxes) => `${c.tokens}x${c.threadsPerToken}@${targetRateOf(c) ?? 'max'}`;
+
+const rateText = (r: number) => (Number.isInteger(r) ? String(r) : String(Number(r.toFixed(3))));
+
+/** "2 tokens", "2 tokens × 4 sessions", "2 tokens at 400/s": one session and flat out go without saying. */
+export function configurationName(c: ConfigurationAxes): string {
+  const rate = targetRateOf(c);
+  return `${plural(c.tokens, 'token')}${c.threadsPerToken > 1 ? ` × ${c.threadsPerToken} sessions` : ''}${rate === null ? '' : ` at ${rateText(rate)}/s`}`;
+}
+
+/** For file and test names: tokens-2, tokens-2-sessions-4, tokens-2-rate-400. */
+export function configurationSlug(c: ConfigurationAxes): string {
+  const rate = targetRateOf(c);
+  return `tokens-${c.tokens}${c.threadsPerToken > 1 ? `-sessions-${c.threadsPerToken}` : ''}${rate === null ? '' : `-rate-${rateText(rate)}`}`;
+}
+
+/** Each configuration once, in plan order: by token count, then sessions per token, then rate (flat out last). */
+export function distinctConfigurations(all: readonly ConfigurationAxes[]): ConfigurationAxes[] {
+  const byKey = new Map(
+    all.map((c) => [configurationKey(c), { tokens: c.tokens, threadsPerToken: c.threadsPerToken, ...(c.openLoop ? { openLoop: { targetRatePerS: c.openLoop.targetRatePerS } } : {}) }]),
+  );
+  const rank = (c: ConfigurationAxes) => targetRateOf(c) ?? Number.POSITIVE_INFINITY;
+  return [...byKey.values()].sort((a, b) => a.tokens - b.tokens || a.threadsPerToken - b.threadsPerToken || rank(a) - rank(b));
+}

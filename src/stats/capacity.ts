@@ -1,0 +1,73 @@
+import { percentileName, type Objective } from '../engine/sizing-plan.js';
+import type { ConfigurationResult } from '../result/run-result.js';
+
+/** One target rate of a sweep, judged: held when every call succeeded, the schedule was kept and every objective met. */
+export interface RateVerdict {
+  targetRatePerS: number;
+  achievedRatePerS: number;
+  held: boolean;
+  /** Why it did not hold, in words (empty when it held). */
+  missed: string[];
+}
+
+/** A rate sweep's answer for one token count and sessions per token. */
+export interface CapacityResult {
+  tokens: number;
+  threadsPerToken: number;
+  /** The highest target rate that held, with every lower rate of the sweep holding too; null when the lowest did not. */
+  capacityPerS: number | null;
+  /** The lowest target rate whose schedule the tokens could not keep (achieved under 98 %), or null. */
+  fellBehindAtPerS: number | null;
+  rates: RateVerdict[];
+}
+
+const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(1));
+
+/** Whether a configuration run at a target rate met the objectives on its response time, and why not. */
+export function judgeRate(c: ConfigurationResult, objectives: readonly Objective[]): RateVerdict {
+  const o = c.openLoop!;
+  const missed: string[] = [];
+  if (c.operationsFailed > 0) missed.push(`${c.operationsFailed} failed`);
+  if (!o.keptUp) missed.push(`achieved ${fmt(o.achievedRatePerS)}/s of ${fmt(o.targetRatePerS)}/s`);
+  for (const objective of objectives) {
+    const measured = o.responseMs?.[objective.percentile];
+    if (measured === undefined) missed.push(`no ${percentileName(objective.percentile)} (no successful call)`);
+    else if (measured > objective.ms) missed.push(`${percentileName(objective.percentile)} ${measured} ms > ${objective.ms} ms`);
+  }
+  return { targetRatePerS: o.targetRatePerS, achievedRatePerS: o.achievedRatePerS, held: missed.length === 0, missed };
+}
+
+/**
+ * Per token count and sessions per token, the capacity: the highest rate of the sweep that held, counting up from
+ * the lowest and stopping at the first that did not (a rate that held above one that failed is luck, not capacity).
+ */
+export function capacityOf(configurations: readonly ConfigurationResult[], objectives: readonly Objective[]): CapacityResult[] {
+  const groups = new Map<string, ConfigurationResult[]>();
+  for (const c of configurations.filter((x) => x.openLoop !== undefined)) {
+    const key = `${c.tokens}x${c.threadsPerToken}`;
+    groups.set(key, [...(groups.get(key) ?? []), c]);
+  }
+  return [...groups.values()].map((group) => {
+    const rates = [...group].sort((a, b) => a.openLoop!.targetRatePerS - b.openLoop!.targetRatePerS).map((c) => judgeRate(c, objectives));
+    const firstMissed = rates.findIndex((r) => !r.held);
+    const held = firstMissed === -1 ? rates : rates.slice(0, firstMissed);
+    const behind = group.filter((c) => !c.openLoop!.keptUp).map((c) => c.openLoop!.targetRatePerS);
+    return {
+      tokens: group[0]!.tokens,
+      threadsPerToken: group[0]!.threadsPerToken,
+      capacityPerS: held.length > 0 ? held[held.length - 1]!.targetRatePerS : null,
+      fellBehindAtPerS: behind.length > 0 ? Math.min(...behind) : null,
+      rates,
+    };
+  });
+}
+
+/** The sizing answer per token count: its best capacity over the sessions per token swept. */
+export function capacityByTokens(capacity: readonly CapacityResult[]): Map<number, CapacityResult> {
+  const best = new Map<number, CapacityResult>();
+  for (const c of capacity) {
+    const seen = best.get(c.tokens);
+    if (seen === undefined || (c.capacityPerS ?? -1) > (seen.capacityPerS ?? -1)) best.set(c.tokens, c);
+  }
+  return best;
+}

@@ -1,0 +1,38 @@
+import type { ConfigurationResult } from '../result/run-result.js';
+
+/** A sessions sweep's answer for one token count: the knee, where more sessions per token stop adding throughput. */
+export interface SaturationResult {
+  tokens: number;
+  /** The fewest sessions per token that reach KNEE_SHARE of the best throughput of the sweep. */
+  kneeThreadsPerToken: number;
+  kneeThroughputPerS: number;
+  bestThreadsPerToken: number;
+  bestThroughputPerS: number;
+}
+
+/**
+ * A token that serves k calls at once gains throughput with every session up to k and nothing after: the fewest
+ * sessions that reach 90 % of the best is k, and is robust to the few percent of noise a loaded host adds to the
+ * flat part (a "largest gain" rule would chase that noise).
+ */
+export const KNEE_SHARE = 0.9;
+
+/** Per token count with at least two sessions counts measured flat out, the knee of throughput over sessions. */
+export function saturationOf(configurations: readonly ConfigurationResult[]): SaturationResult[] {
+  const byTokens = new Map<number, ConfigurationResult[]>();
+  for (const c of configurations.filter((x) => x.openLoop === undefined)) byTokens.set(c.tokens, [...(byTokens.get(c.tokens) ?? []), c]);
+  return [...byTokens.values()]
+    .filter((group) => group.length > 1)
+    .map((group) => {
+      const sorted = [...group].sort((a, b) => a.threadsPerToken - b.threadsPerToken);
+      const best = sorted.reduce((a, b) => (b.throughputPerS > a.throughputPerS ? b : a));
+      const knee = sorted.find((c) => c.throughputPerS >= KNEE_SHARE * best.throughputPerS)!;
+      return {
+        tokens: knee.tokens,
+        kneeThreadsPerToken: knee.threadsPerToken,
+        kneeThroughputPerS: knee.throughputPerS,
+        bestThreadsPerToken: best.threadsPerToken,
+        bestThroughputPerS: best.throughputPerS,
+      };
+    });
+}
