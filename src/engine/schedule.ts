@@ -2,8 +2,9 @@
  * An open-loop schedule (--rate): the configuration's calls arrive at a fixed rate whatever the tokens do, as
  * requests reach a signing service. Call k is intended to start k × intervalNs after the measured window opens;
  * the configuration's sessions take the calls from one counter, in order, each as soon as it is free (one queue
- * in front of all sessions, as a load balancer keeps). A call taken after its intended start found no session
- * free: it is late, and the time it waited is part of its response time. Closed-loop latency (each session calls
+ * in front of all sessions, as a load balancer keeps). A call taken after its intended start by a session that
+ * was busy with its previous call found no session free: it is late, and the time it waited is part of its
+ * response time. Closed-loop latency (each session calls
  * again when its last call returns) hides that wait: a stalled token simply makes fewer calls (coordinated omission).
  */
 export interface Schedule {

@@ -51,8 +51,8 @@ function copy<T>(value: T): T {
   return value;
 }
 
-const font = (size: number, weight: 'normal' | 'bold' = 'normal') => ({ size, weight, family: 'DejaVu Sans, sans-serif' });
-const axis = (text: string) => ({ title: { display: true, text, color: INK, font: font(15) }, ticks: { color: INK, font: font(13) }, grid: { color: '#e4e4e4' } });
+export const font = (size: number, weight: 'normal' | 'bold' = 'normal') => ({ size, weight, family: 'DejaVu Sans, sans-serif' });
+export const axis = (text: string) => ({ title: { display: true, text, color: INK, font: font(15) }, ticks: { color: INK, font: font(13) }, grid: { color: '#e4e4e4' } });
 
 /** What every chart carries, so that an image taken out of its report still says what it shows. */
 export function chartStamp(r: RunResult): string {
@@ -60,7 +60,7 @@ export function chartStamp(r: RunResult): string {
   return `run ${r.runId} · ${backend} · ${r.startedAt.slice(0, 10)}`;
 }
 
-function plugins(title: string, stamp: string) {
+export function plugins(title: string, stamp: string) {
   return {
     title: { display: true, text: title, color: INK, font: font(20, 'bold'), padding: { top: 6, bottom: 2 } },
     subtitle: { display: true, text: stamp, color: '#444', font: font(13), padding: { bottom: 10 } },
@@ -82,7 +82,7 @@ function labelTick(this: Scale, value: string | number): string {
 const fixedTicks = (ticks: number[], labels: string[]) => ({ hsm: { ticks, labels }, afterBuildTicks: placeTicks, ticks: { ...axis('').ticks, callback: labelTick } });
 
 /** Tokens on a log2 axis: 1, 2, 4, 8, 16 … evenly spaced (the data's x is log2 of the count). */
-function tokensAxis(counts: number[]) {
+export function tokensAxis(counts: number[], text = 'tokens at once (log2 scale)') {
   const exps = counts.map(Math.log2);
   const ticks: number[] = [];
   for (let e = Math.floor(Math.min(...exps)); e <= Math.ceil(Math.max(...exps)); e++) ticks.push(e);
@@ -90,7 +90,7 @@ function tokensAxis(counts: number[]) {
     type: 'linear' as const,
     min: ticks[0]! - 0.25,
     max: ticks[ticks.length - 1]! + 0.25,
-    ...axis('tokens at once (log2 scale)'),
+    ...axis(text),
     ...fixedTicks(
       ticks,
       ticks.map((e) => String(2 ** e)),
@@ -99,7 +99,7 @@ function tokensAxis(counts: number[]) {
 }
 
 /** A log axis with ticks at 1, 2, 5 × 10^k only, so that labels never crowd (8,000 beside 6,000). */
-function logAxis(text: string, values: number[]) {
+export function logAxis(text: string, values: number[]) {
   const positive = values.filter((v) => v > 0);
   const [low, high] = [Math.floor(Math.log10(Math.min(...positive))), Math.ceil(Math.log10(Math.max(...positive)))];
   const ticks: number[] = [];
@@ -116,8 +116,8 @@ function logAxis(text: string, values: number[]) {
   };
 }
 
-type XY = { x: number; y: number | null };
-const line = (label: string, data: XY[], color: string, extra: Omit<Partial<ChartDataset<'line', XY[]>>, 'data'> = {}): ChartDataset<'line', XY[]> => ({
+export type XY = { x: number; y: number | null };
+export const line = (label: string, data: XY[], color: string, extra: Omit<Partial<ChartDataset<'line', XY[]>>, 'data'> = {}): ChartDataset<'line', XY[]> => ({
   ...extra,
   label,
   data,
@@ -153,10 +153,14 @@ export function throughputChart(r: RunResult, reference: Map<number, number>, re
         ),
       );
   };
-  series(
-    `measured, ${r.algorithm.displayName}`,
-    r.configurations.map((c) => [c.tokens, c.throughputPerS]),
-    PALETTE[0]!,
+  // One line per number of sessions per token (a sessions sweep), flat-out configurations only.
+  const sessions = [...new Set(r.configurations.map((c) => c.threadsPerToken))];
+  sessions.forEach((t, i) =>
+    series(
+      `measured, ${r.algorithm.displayName}${sessions.length > 1 ? `, ${t} sessions per token` : ''}`,
+      r.configurations.filter((c) => c.threadsPerToken === t && c.openLoop === undefined).map((c) => [c.tokens, c.throughputPerS]),
+      PALETTE[(i * 2) % PALETTE.length]!,
+    ),
   );
   if (reference.size > 0)
     series(
@@ -179,18 +183,21 @@ export function throughputChart(r: RunResult, reference: Map<number, number>, re
 
 /** Scaling efficiency (throughput(N) / (N × throughput(1))) vs tokens: the shape of scaling, comparable across token kinds. */
 export function efficiencyChart(r: RunResult): ChartConfiguration {
-  const points = r.configurations.filter((c) => c.efficiency !== null).map((c) => ({ x: Math.log2(c.tokens), y: c.efficiency }));
+  const measured = r.configurations.filter((c) => c.efficiency !== null);
+  const sessions = [...new Set(measured.map((c) => c.threadsPerToken))];
+  const points = measured.map((c) => ({ x: Math.log2(c.tokens), y: 1 }));
   return {
     type: 'line',
     data: {
       datasets: [
-        line(`measured, ${r.algorithm.displayName}`, points, PALETTE[0]!),
-        line(
-          'ideal',
-          points.map((p) => ({ x: p.x, y: 1 })),
-          '#777',
-          { borderDash: [6, 5], borderWidth: 1.5, pointRadius: 0 },
+        ...sessions.map((t, i) =>
+          line(
+            `measured, ${r.algorithm.displayName}${sessions.length > 1 ? `, ${t} sessions per token` : ''}`,
+            measured.filter((c) => c.threadsPerToken === t).map((c) => ({ x: Math.log2(c.tokens), y: c.efficiency })),
+            PALETTE[(i * 2) % PALETTE.length]!,
+          ),
         ),
+        line('ideal', points, '#777', { borderDash: [6, 5], borderWidth: 1.5, pointRadius: 0 }),
       ],
     },
     options: {

@@ -2,6 +2,7 @@ import { plural } from './plural.js';
 import type { ConfigurationResult, RunResult } from '../result/run-result.js';
 import { burnInTokenTable, burnInVerdict } from './burn-in-summary.js';
 import { operationsTable, scaleTable } from './table-model.js';
+import { capacityTable, rateTable, saturationTable, sizingAnswer } from './sizing-tables.js';
 import { failuresOf, operationsMadeOf } from '../stats/repetitions.js';
 import { hms } from './hms.js';
 import { wordsOf } from './operation-words.js';
@@ -181,6 +182,11 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
         '',
       );
   }
+  const answer = sizingAnswer(r);
+  if (answer.length > 0) {
+    out.push('## Sizing answer', '', ...answer.map((l) => `- ${l}`), '');
+    for (const t of [capacityTable(r), saturationTable(r)]) if (t) out.push(markdownTable(t.head, t.rows, t.numeric), '');
+  }
   out.push(
     '## Tokens',
     '',
@@ -194,7 +200,16 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
   if (burnIn && c0) {
     out.push('## Tokens over the run', '', markdownTable(burnInTokenTable(r, c0).head, burnInTokenTable(r, c0).rows, [false, false, false, true, true, true, true, true, true, true, false]), '');
   } else {
-    out.push('## Throughput', '', seedTable(r, o.reference), '');
+    const rates = r.plan.targetRate ? rateTable(r) : null;
+    out.push('## Throughput', '');
+    if (rates) {
+      out.push(
+        `Calls arrived on a schedule at each target rate (open loop). Response time runs from each call's intended start, so it includes any wait for a free session; service time is the ${w.call} call alone. Late: calls that found no session free at their intended start.`,
+        '',
+        markdownTable(rates.head, rates.rows, rates.numeric),
+        '',
+      );
+    } else out.push(seedTable(r, o.reference), '');
   }
   const byOperation = operationsTable(r);
   if (byOperation)

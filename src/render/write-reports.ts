@@ -8,6 +8,7 @@ import type { RunResult } from '../result/run-result.js';
 import { digestRecords } from './records-digest.js';
 import { availabilityChart, chartRenderer, efficiencyChart, latencyChart, perTokenChart, saveChart, throughputChart, timeSeriesChart } from './charts.js';
 import { renderHtmlReport, type HtmlChart } from './html.js';
+import { rateCurveChart, sessionsChart } from './sizing-charts.js';
 import { renderMarkdownReport } from './markdown.js';
 import { referenceThroughput, type Reference } from './reference.js';
 import { renderSummaryCsv } from './summary-csv.js';
@@ -109,8 +110,11 @@ async function chartConfigs(dir: string, r: RunResult, reference: Reference | un
   );
   const charts: HtmlChart[] = [];
   const add = (name: string, title: string, config: ChartConfiguration) => charts.push({ file: `charts/${name}.png`, title, config });
-  if (r.command === 'scale')
+  // At target rates the throughput is the rate asked for: the answer is the response time at each rate served.
+  if (r.plan.targetRate) add('response-vs-rate', 'Response time vs rate served', rateCurveChart(r));
+  else if (r.command === 'scale')
     add('throughput', 'Throughput vs number of tokens', throughputChart(r, referenceThroughput(reference, r.algorithm.id), reference ? `${reference.tokenModel} (reference)` : ''));
+  if ((r.saturation ?? []).length > 0) add('sessions', 'Throughput vs sessions per token', sessionsChart(r));
   if (r.command === 'scale' && r.configurations.length > 1 && r.configurations.some((c) => c.efficiency !== null)) add('efficiency', 'Scaling efficiency vs number of tokens', efficiencyChart(r));
   add('per-token', r.command === 'burn-in' ? 'Per-token throughput' : 'Per-token throughput at the largest configuration', perTokenChart(r));
   add(

@@ -1,0 +1,107 @@
+import { percentileName } from '../engine/sizing-plan.js';
+import { configurationName } from '../result/configuration-key.js';
+import type { RunResult } from '../result/run-result.js';
+import { capacityByTokens } from '../stats/capacity.js';
+import { KNEE_SHARE } from '../stats/saturation.js';
+import { fixed } from './describe-run.js';
+import { wordsOf } from './operation-words.js';
+import { plural } from './plural.js';
+import type { TableModel } from './table-model.js';
+
+/** What the objectives were, in words: "p99 ≤ 50 ms", or what held without any. */
+export const objectivesText = (r: RunResult) =>
+  (r.plan.objectives ?? []).length > 0 ? r.plan.objectives!.map((o) => `${percentileName(o.percentile)} ≤ ${o.ms} ms`).join(', ') : 'no latency objective (every call served, schedule kept)';
+
+const rate = (n: number | null) => (n === null ? '–' : `${Number.isInteger(n) ? n : fixed(n, 1)}/s`);
+
+/**
+ * The sizing answer, first in the terminal and the report: per token count the capacity within the objectives
+ * (with the sessions per token that gave it), the rate at which the tokens fell behind, and a sessions sweep's knee.
+ */
+export function sizingAnswer(r: RunResult): string[] {
+  const lines: string[] = [];
+  const best = [...capacityByTokens(r.capacity ?? []).values()];
+  const sessionsSwept = r.plan.threadsPerToken.length > 1;
+  if (best.length > 0) {
+    lines.push(
+      `Capacity within ${objectivesText(r)}: ${best
+        .map((c) => `${plural(c.tokens, 'token')} ${c.capacityPerS === null ? `none (${rate(c.rates[0]!.targetRatePerS)} already missed: ${c.rates[0]!.missed.join(', ')})` : rate(c.capacityPerS)}${sessionsSwept && c.capacityPerS !== null ? ` (${c.threadsPerToken} sessions per token)` : ''}`)
+        .join('; ')}.`,
+    );
+    const top = r.plan.targetRate!.perS[r.plan.targetRate!.perS.length - 1]!;
+    const atTop = best.filter((c) => c.capacityPerS !== null && c.rates.every((x) => x.held));
+    if (atTop.length > 0) lines.push(`${atTop.map((c) => plural(c.tokens, 'token')).join(', ')} held every rate swept: the capacity may lie above ${r.plan.targetRate!.per === 'token' ? `${top}/s per token` : rate(top)}; sweep higher.`);
+  }
+  for (const c of r.capacity ?? []) {
+    if (c.fellBehindAtPerS === null) continue;
+    const at = c.rates.find((x) => x.targetRatePerS === c.fellBehindAtPerS)!;
+    lines.push(`${configurationName({ tokens: c.tokens, threadsPerToken: c.threadsPerToken })} fell behind at ${rate(c.fellBehindAtPerS)}: ${rate(at.achievedRatePerS)} served.`);
+  }
+  for (const s of r.saturation ?? []) {
+    lines.push(
+      `${plural(s.tokens, 'token')}: throughput stops growing at ${plural(s.kneeThreadsPerToken, 'session')} per token (${fixed(s.kneeThroughputPerS, 1)} ${wordsOf(r).rate}, ${fixed(KNEE_SHARE * 100, 0)} % of the best: ${fixed(s.bestThroughputPerS, 1)} with ${s.bestThreadsPerToken}).`,
+    );
+  }
+  return lines;
+}
+
+/** Per token count and sessions, each rate of the sweep judged: the capacity and why the next rate missed. */
+export function capacityTable(r: RunResult): TableModel | null {
+  if (!r.capacity || r.capacity.length === 0) return null;
+  const head = ['Configuration', 'Capacity', 'Fell behind at', 'Rates (✓ held, ✗ missed)'];
+  const rows = r.capacity.map((c) => [
+    configurationName({ tokens: c.tokens, threadsPerToken: c.threadsPerToken }),
+    rate(c.capacityPerS),
+    rate(c.fellBehindAtPerS),
+    c.rates.map((x) => `${rate(x.targetRatePerS)} ${x.held ? '✓' : `✗ (${x.missed.join(', ')})`}`).join('; '),
+  ]);
+  return { head, rows, numeric: [false, true, true, false] };
+}
+
+/** A sessions sweep: per token count, the knee and the best. */
+export function saturationTable(r: RunResult): TableModel | null {
+  if (!r.saturation || r.saturation.length === 0) return null;
+  const w = wordsOf(r);
+  const head = ['Tokens', 'Knee (sessions per token)', `At the knee (${w.rate})`, 'Best (sessions per token)', `Best (${w.rate})`];
+  const rows = r.saturation.map((s) => [s.tokens, s.kneeThreadsPerToken, fixed(s.kneeThroughputPerS, 1), s.bestThreadsPerToken, fixed(s.bestThroughputPerS, 1)]);
+  return { head, rows, numeric: head.map(() => true) };
+}
+
+/**
+ * The table of a run at target rates: what was asked and served, the response time (from each call's intended
+ * start, what a client waits) beside the service time (the call alone), and how many calls found no session free.
+ */
+export function rateTable(r: RunResult): TableModel {
+  const w = wordsOf(r);
+  const p999 = (r.plan.objectives ?? []).some((o) => o.percentile === 'p999');
+  const head = [
+    'Configuration',
+    'Target/s',
+    'Achieved/s',
+    'Response p50 (ms)',
+    'Response p99 (ms)',
+    ...(p999 ? ['Response p99.9 (ms)'] : []),
+    'Service p50 (ms)',
+    'Service p99 (ms)',
+    'Late (%)',
+    'Late by p99 (ms)',
+    'Failures',
+  ];
+  const rows = r.configurations.map((c) => {
+    const o = c.openLoop;
+    return [
+      `${configurationName({ tokens: c.tokens, threadsPerToken: c.threadsPerToken })} × ${w.title}`,
+      o ? rate(o.targetRatePerS) : 'flat out',
+      o ? `${fixed(o.achievedRatePerS, 1)}${o.keptUp ? '' : ' (behind)'}` : fixed(c.throughputPerS, 1),
+      fixed(o?.responseMs?.p50, 2),
+      fixed(o?.responseMs?.p99, 2),
+      ...(p999 ? [fixed(o?.responseMs?.p999, 2)] : []),
+      fixed(c.latencyMs?.p50, 2),
+      fixed(c.latencyMs?.p99, 2),
+      fixed(o?.late.sharePct, 1),
+      fixed(o?.late.lagMs?.p99, 2),
+      c.operationsFailed,
+    ];
+  });
+  return { head, rows, numeric: head.map((_, i) => i > 0) };
+}
