@@ -9,7 +9,7 @@ import { RunControl } from './control.js';
 import { planLine, tokenLine } from '../render/describe-run.js';
 import { configurationKey, configurationName, configurationSlug } from '../result/configuration-key.js';
 import { plannedConfigurations } from './sizing-plan.js';
-import { scheduleOf } from './schedule.js';
+import { scheduledCalls, scheduleOf } from './schedule.js';
 import { Interruption } from './interruption.js';
 import type { RunPlan } from './plan.js';
 import type { Reference } from '../render/reference.js';
@@ -34,7 +34,8 @@ function configurationOutcome(c: ConfigurationResult, nouns: string): string {
   const o = c.openLoop;
   if (o === undefined) return `${counts}, ${c.throughputPerS.toFixed(1)}/s`;
   const response = o.responseMs === null ? '' : `, response p99 ${o.responseMs.p99} ms`;
-  return `${counts}, ${o.achievedRatePerS.toFixed(1)}/s of ${o.targetRatePerS}/s${o.keptUp ? '' : ' (fell behind)'}${response}, ${o.late.sharePct}% late`;
+  const notStarted = o.notStarted > 0 ? `, ${o.notStarted} not started by the deadline` : '';
+  return `${counts}, ${o.achievedRatePerS.toFixed(1)}/s of ${o.targetRatePerS}/s${o.keptUp ? '' : ' (fell behind)'}${response}, ${o.late.sharePct}% late${notStarted}`;
 }
 
 /** The scaling experiment: for each N in the plan, N tokens sign at once; results are written after every configuration. */
@@ -67,6 +68,8 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunUi, r
         const label = `${configurationName(axes)}${plan.repeat > 1 ? ` (repetition ${repetition} of ${plan.repeat})` : ''}`;
         const suffix = plan.repeat > 1 ? `-rep-${repetition}` : '';
         const slug = configurationSlug(axes);
+        const durationNs = plan.stop.kind === 'duration' ? plan.stop.durationNs : null;
+        const schedule = p.targetRatePerS === null ? null : scheduleOf(p.targetRatePerS, calls);
         ui.log(`${label}: running`);
         const run = await runConfiguration(
           {
@@ -80,8 +83,8 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunUi, r
               // At a target rate the schedule holds the configuration's calls; flat out, each token makes its own.
               perTokenSignatures: plan.stop.kind === 'signatures' && p.targetRatePerS === null ? plan.stop.perToken : null,
               sharedTotal: null,
-              durationNs: plan.stop.kind === 'duration' ? plan.stop.durationNs : null,
-              schedule: p.targetRatePerS === null ? null : scheduleOf(p.targetRatePerS, calls),
+              durationNs,
+              schedule,
             },
             recovery: null,
             runDir: dir,
@@ -97,7 +100,7 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunUi, r
           ui.log(`${label}: interrupted before its measured window; not reported`);
           break;
         }
-        const c = summarizeConfiguration(run, setup.tokens.slice(0, p.tokens), p.threadsPerToken, p.targetRatePerS);
+        const c = summarizeConfiguration(run, setup.tokens.slice(0, p.tokens), p.threadsPerToken, schedule && { targetRatePerS: p.targetRatePerS!, calls: scheduledCalls(schedule, durationNs) });
         const key = configurationKey(axes);
         measured.set(key, [...(measured.get(key) ?? []), c]);
         ui.log(`${label}: ${configurationOutcome(c, nounsOf(plan.operation))}`);

@@ -25,12 +25,18 @@ export function sizingAnswer(r: RunResult): string[] {
   if (best.length > 0) {
     lines.push(
       `Capacity within ${objectivesText(r)}: ${best
-        .map((c) => `${plural(c.tokens, 'token')} ${c.capacityPerS === null ? `none (${rate(c.rates[0]!.targetRatePerS)} already missed: ${c.rates[0]!.missed.join(', ')})` : rate(c.capacityPerS)}${sessionsSwept && c.capacityPerS !== null ? ` (${c.threadsPerToken} sessions per token)` : ''}`)
+        .map(
+          (c) =>
+            `${plural(c.tokens, 'token')} ${c.capacityPerS === null ? `none (${rate(c.rates[0]!.targetRatePerS)} already missed: ${c.rates[0]!.missed.join(', ')})` : rate(c.capacityPerS)}${sessionsSwept && c.capacityPerS !== null ? ` (${c.threadsPerToken} sessions per token)` : ''}`,
+        )
         .join('; ')}.`,
     );
     const top = r.plan.targetRate!.perS[r.plan.targetRate!.perS.length - 1]!;
     const atTop = best.filter((c) => c.capacityPerS !== null && c.rates.every((x) => x.held));
-    if (atTop.length > 0) lines.push(`${atTop.map((c) => plural(c.tokens, 'token')).join(', ')} held every rate swept: the capacity may lie above ${r.plan.targetRate!.per === 'token' ? `${top}/s per token` : rate(top)}; sweep higher.`);
+    if (atTop.length > 0)
+      lines.push(
+        `${atTop.map((c) => plural(c.tokens, 'token')).join(', ')} held every rate swept: the capacity may lie above ${r.plan.targetRate!.per === 'token' ? `${top}/s per token` : rate(top)}; sweep higher.`,
+      );
   }
   for (const c of r.capacity ?? []) {
     if (c.fellBehindAtPerS === null) continue;
@@ -74,6 +80,7 @@ export function saturationTable(r: RunResult): TableModel | null {
 export function rateTable(r: RunResult): TableModel {
   const w = wordsOf(r);
   const p999 = (r.plan.objectives ?? []).some((o) => o.percentile === 'p999');
+  const dropped = r.configurations.some((c) => (c.openLoop?.notStarted ?? 0) > 0);
   const head = [
     'Configuration',
     'Target/s',
@@ -85,6 +92,7 @@ export function rateTable(r: RunResult): TableModel {
     'Service p99 (ms)',
     'Late (%)',
     'Late by p99 (ms)',
+    ...(dropped ? ['Not started'] : []),
     'Failures',
   ];
   const rows = r.configurations.map((c) => {
@@ -100,6 +108,7 @@ export function rateTable(r: RunResult): TableModel {
       fixed(c.latencyMs?.p99, 2),
       fixed(o?.late.sharePct, 1),
       fixed(o?.late.lagMs?.p99, 2),
+      ...(dropped ? [o?.notStarted ?? '–'] : []),
       c.operationsFailed,
     ];
   });

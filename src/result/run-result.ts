@@ -96,6 +96,8 @@ export interface OpenLoopResult {
   /** achievedRatePerS is at least 98 % of the target: the tokens kept up. */
   keptUp: boolean;
   responseMs: LatencyPercentilesMs | null;
+  /** Calls of the schedule that did not start before the window closed (--duration): the tokens were that far behind. */
+  notStarted: number;
   /** Calls that found no session free at their intended start, their share of all, and how late they started. */
   late: { operations: number; sharePct: number; lagMs: LatencyPercentilesMs | null };
 }

@@ -29,6 +29,7 @@ export function judgeRate(c: ConfigurationResult, objectives: readonly Objective
   const missed: string[] = [];
   if (c.operationsFailed > 0) missed.push(`${c.operationsFailed} failed`);
   if (!o.keptUp) missed.push(`achieved ${fmt(o.achievedRatePerS)}/s of ${fmt(o.targetRatePerS)}/s`);
+  if (o.notStarted > 0) missed.push(`${o.notStarted} not started`);
   for (const objective of objectives) {
     const measured = o.responseMs?.[objective.percentile];
     if (measured === undefined) missed.push(`no ${percentileName(objective.percentile)} (no successful call)`);

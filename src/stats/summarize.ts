@@ -24,7 +24,7 @@ export function summarizeConfiguration(
   run: Measured,
   tokens: readonly Pick<TokenIdentity, 'label' | 'serial' | 'slotId'>[],
   threadsPerToken: number,
-  targetRatePerS: number | null = null,
+  schedule: { targetRatePerS: number; calls: number } | null = null,
 ): ConfigurationResult {
   const s = run.stats;
   const durationS = s.windowEndUs / 1e6;
@@ -65,7 +65,7 @@ export function summarizeConfiguration(
     workerIssues: run.workerIssues,
     lowConfidence: lowConfidence({ operationsOk: s.operationsOk, durationS }),
     // A mix (--mix): each operation's share, rate over the same window, and latency.
-    ...(targetRatePerS === null ? {} : { openLoop: openLoopOf(s, targetRatePerS) }),
+    ...(schedule === null ? {} : { openLoop: openLoopOf(s, schedule.targetRatePerS, schedule.calls) }),
     ...(s.mixed
       ? {
           byOperation: [...s.byOperation].map(([operation, o]) => ({
@@ -85,17 +85,18 @@ export function summarizeConfiguration(
 export const KEPT_UP_SHARE = 0.98;
 
 /**
- * A schedule's outcome. The achieved rate is the calls served over the span of their starts plus one interval:
+ * A schedule's outcome (`scheduledCalls`: the calls it had in the window). The achieved rate is the calls served over the span of their starts plus one interval:
  * on schedule, the last of N calls starts at (N − 1) intervals, so the rate is the target exactly, whatever the
  * service time; behind schedule, the starts spread out and the rate is what the tokens could serve.
  */
-function openLoopOf(s: ConfigurationStats, targetRatePerS: number): NonNullable<ConfigurationResult['openLoop']> {
+function openLoopOf(s: ConfigurationStats, targetRatePerS: number, scheduledCalls: number): NonNullable<ConfigurationResult['openLoop']> {
   const spanS = s.lastStartUs / 1e6 + 1 / targetRatePerS;
   const achievedRatePerS = s.operationsOk / spanS;
   return {
     targetRatePerS,
     achievedRatePerS: round(achievedRatePerS, 2),
     keptUp: achievedRatePerS >= KEPT_UP_SHARE * targetRatePerS,
+    notStarted: Math.max(0, scheduledCalls - s.operationsOk - s.operationsFailed),
     responseMs: percentilesMs(s.responseUs, true),
     late: { operations: s.late, sharePct: s.scheduled > 0 ? round((100 * s.late) / s.scheduled, 2) : 0, lagMs: percentilesMs(s.lateLagUs) },
   };

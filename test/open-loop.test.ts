@@ -1,0 +1,117 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { readRecords, type SignatureRecord } from '../src/record/records-csv.js';
+import type { RunResult } from '../src/result/run-result.js';
+import { runCli, runDirOf, tempDir } from './helpers/cli.js';
+import { buildFaultyModule, ExternalSoftHsm, TEST_PIN } from './helpers/softhsm-module.js';
+
+/**
+ * The scheduler's properties on tokens that hold each signature 20 ms inside the module (a wrapper that sleeps, so
+ * the host's CPU is not the limit), K at a time per token. One session on such a token serves about 48/s. These
+ * are properties of a correct open-loop scheduler, with margins for a loaded 2-core host, not timing bars.
+ */
+const DELAY_MS = 20;
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+describe('open loop on slow tokens', () => {
+  const hsm = new ExternalSoftHsm();
+  let faulty: string;
+  beforeAll(() => {
+    for (const label of ['slow-1', 'slow-2']) {
+      hsm.initToken(label);
+      hsm.generateKey(label, 'EC:prime256v1', 'hsm-bench-p256');
+    }
+    faulty = buildFaultyModule();
+  });
+  const env = (parallel: number, extra: Record<string, string> = {}) => ({
+    ...hsm.env,
+    HSM_BENCH_PIN: TEST_PIN,
+    FAULTY_PKCS11_MODULE: hsm.module,
+    FAULTY_EVERY: '1000000000',
+    FAULTY_SIGN_DELAY_MS: String(DELAY_MS),
+    FAULTY_TOKEN_PARALLEL: String(parallel),
+    ...extra,
+  });
+  const scale = (args: string[], e: Record<string, string>) =>
+    runCli(['scale', '--module', faulty, '--alg', 'p256', '--token-label', 'slow-', '--warmup', '4', '--verify', 'none', '--out', tempDir('open-loop'), ...args], e);
+
+  for (const engine of ['native', 'threads'] as const) {
+    it(`below capacity the schedule is kept and response ≈ service; above it response grows with the run while service stays flat (${engine})`, async () => {
+      const r = scale(['--tokens', '1', '--rate', '25,100', '--duration', '3s'], env(1, engine === 'threads' ? { HSM_BENCH_ENGINE: 'threads' } : {}));
+      expect(r.stderr).not.toMatch(/\n\s+at |Error:/);
+      expect(r.status).toBe(0);
+      const dir = runDirOf(r);
+      const run = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as RunResult;
+      expect(run.harness.engine).toBe(engine);
+      const [below, above] = run.configurations;
+      // Below capacity (25/s against ~48/s): the rate asked for, within 2 %; a call waits for nothing.
+      expect(below!.openLoop!.keptUp).toBe(true);
+      expect(Math.abs(below!.openLoop!.achievedRatePerS - 25) / 25).toBeLessThan(0.02);
+      expect(below!.openLoop!.responseMs!.p50 - below!.latencyMs!.p50).toBeLessThan(3);
+      expect(below!.openLoop!.late.sharePct).toBeLessThan(10);
+      // Above capacity (100/s): the token serves what it can, the rest of the window's calls never start.
+      const o = above!.openLoop!;
+      expect(o.keptUp).toBe(false);
+      expect(o.achievedRatePerS).toBeGreaterThan(30);
+      expect(o.achievedRatePerS).toBeLessThan(60);
+      expect(o.notStarted).toBeGreaterThan(50);
+      expect(o.late.sharePct).toBeGreaterThan(80);
+      const records: SignatureRecord[] = [];
+      for await (const x of readRecords(join(dir, above!.recordsFile))) records.push(x);
+      expect(records.every((x) => x.startLagUs !== null && x.late !== null)).toBe(true);
+      const third = Math.floor(records.length / 3);
+      const [first, last] = [records.slice(0, third), records.slice(-third)];
+      const responseMs = (xs: SignatureRecord[]) => median(xs.map((x) => (x.startLagUs! + x.latencyUs) / 1000));
+      const serviceMs = (xs: SignatureRecord[]) => median(xs.map((x) => x.latencyUs / 1000));
+      // The queue builds: a call at the end waited about a second longer than one at the start…
+      expect(responseMs(last) - responseMs(first)).toBeGreaterThan(500);
+      // …while the token's own time per call did not change: the service time hides the queue.
+      expect(serviceMs(last)).toBeLessThan(serviceMs(first) * 1.5);
+      expect(serviceMs(last)).toBeLessThan(DELAY_MS * 2);
+    }, 120_000);
+  }
+
+  it('a sessions sweep on a token that serves 2 calls at once puts the knee at 2 sessions', () => {
+    const r = scale(['--tokens', '1', '--threads-per-token', '1,2,4', '--duration', '2s', '--json'], env(2));
+    expect(r.status).toBe(0);
+    const run = JSON.parse(r.stdout) as RunResult;
+    expect(run.configurations.map((c) => c.threadsPerToken)).toEqual([1, 2, 4]);
+    expect(run.saturation).toEqual([expect.objectContaining({ tokens: 1, kneeThreadsPerToken: 2 })]);
+    // Past the knee the extra sessions only queue inside the token: throughput does not grow, and by Little's law
+    // the mean time per call doubles (the token's queue is not fair, so the median need not move).
+    const [, two, four] = run.configurations;
+    expect(four!.throughputPerS).toBeLessThan(two!.throughputPerS * 1.15);
+    expect(four!.latencyMs!.mean).toBeGreaterThan(two!.latencyMs!.mean * 1.5);
+    expect(existsSync(join(runDirOf(r), 'charts', 'sessions.png'))).toBe(true);
+  }, 120_000);
+
+  it('--slo-p99 turns a rate sweep into a capacity per token count: printed first, drawn, gated with --min-capacity', () => {
+    const junit = join(tempDir('junit'), 'junit.xml');
+    const args = ['--tokens', '1,2', '--rate-per-token', '20,40,80', '--slo-p99', '60ms', '--duration', '2s', '--junit', junit];
+    const r = scale([...args, '--min-capacity', '2:70'], env(1));
+    expect(r.status).toBe(0);
+    const dir = runDirOf(r);
+    const run = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as RunResult;
+    // ~48/s per token: 40/s per token holds, 80/s per token does not.
+    expect(run.capacity!.map((c) => [c.tokens, c.capacityPerS, c.fellBehindAtPerS])).toEqual([
+      [1, 40, 80],
+      [2, 80, 160],
+    ]);
+    // The answer comes before the table it rests on.
+    const answer = r.stdout.indexOf('Capacity within p99 ≤ 60 ms: 1 token 40/s; 2 tokens 80/s.');
+    expect(answer).toBeGreaterThan(-1);
+    expect(answer).toBeLessThan(r.stdout.indexOf('Response p99'));
+    const report = readFileSync(join(dir, 'report.md'), 'utf8');
+    expect(report.indexOf('## Sizing answer')).toBeLessThan(report.indexOf('## Throughput'));
+    expect(report).toContain('1 token fell behind at 80/s');
+    expect(existsSync(join(dir, 'charts', 'response-vs-rate.png'))).toBe(true);
+    expect(readFileSync(junit, 'utf8')).toMatch(/name="p256\.tokens-2\.min-capacity"/);
+    expect(readFileSync(join(dir, 'records', 'tokens-2-rate-160.csv'), 'utf8').split('\n')[0]).toMatch(/,startLagUs,late$/);
+    // The same sweep judged against a capacity it does not reach: the gate fails (exit 5), the results stay.
+    const failed = scale([...args, '--min-capacity', '2:100'], env(1));
+    expect(failed.status).toBe(5);
+    expect(failed.stdout).toMatch(/min-capacity.*2 tokens.*≥ 100\/s.*80\/s.*FAIL/);
+  }, 180_000);
+});

@@ -1,0 +1,228 @@
+import { describe, expect, it } from 'vitest';
+import { scalePlan } from '../src/engine/plan.js';
+import { intendedOffsetNs, scheduledCalls, scheduleOf } from '../src/engine/schedule.js';
+import { parseObjectives, parseRates, plannedConfigurations, targetRateOf } from '../src/engine/sizing-plan.js';
+import { HsmBenchError } from '../src/errors.js';
+import { configurationName, configurationSlug, distinctConfigurations, sameConfiguration } from '../src/result/configuration-key.js';
+import type { ConfigurationResult, RunResult } from '../src/result/run-result.js';
+import { upgradeRunJson } from '../src/result/run-upgrade.js';
+import { capacityByTokens, capacityOf, judgeRate } from '../src/stats/capacity.js';
+import { ConfigurationStats } from '../src/stats/configuration-stats.js';
+import { saturationOf } from '../src/stats/saturation.js';
+import { summarizeConfiguration } from '../src/stats/summarize.js';
+import { checkThresholdsFitPlan, evaluateThresholds, parseThresholds } from '../src/verdict/thresholds.js';
+
+const base = { alg: 'p256', tokens: '1,2', warmup: '10', threadsPerToken: '1', verify: 'all', workspace: '/tmp/ws', out: 'reports' };
+
+/** A configuration as run.json holds it, with only what sizing reads filled in. */
+const configuration = (tokens: number, threadsPerToken: number, throughputPerS: number, openLoop?: Partial<NonNullable<ConfigurationResult['openLoop']>>): ConfigurationResult =>
+  ({
+    tokens,
+    threadsPerToken,
+    operationsOk: 1000,
+    operationsFailed: 0,
+    operationsVerified: 1000,
+    failuresByCkr: {},
+    durationS: 5,
+    throughputPerS,
+    efficiency: null,
+    perToken: [],
+    latencyMs: { p50: 20, p90: 21, p99: 22, max: 30, mean: 20 },
+    timeSeries: { intervalS: 1, ok: [], failed: [] },
+    recordsFile: 'records/x.csv',
+    workerIssues: [],
+    ...(openLoop
+      ? {
+          openLoop: {
+            targetRatePerS: throughputPerS,
+            achievedRatePerS: throughputPerS,
+            keptUp: true,
+            notStarted: 0,
+            responseMs: { p50: 21, p90: 22, p99: 25, p999: 27, max: 30, mean: 21 },
+            late: { operations: 0, sharePct: 0, lagMs: null },
+            ...openLoop,
+          },
+        }
+      : {}),
+  }) as ConfigurationResult;
+
+const response = (p99: number) => ({ p50: p99 / 2, p90: p99 / 1.5, p99, p999: p99 * 1.2, max: p99 * 2, mean: p99 / 2 });
+
+describe('sizing plan', () => {
+  it('parses rate lists, sorted, each once, within bounds', () => {
+    expect(parseRates('--rate', '400,50,100')).toEqual([50, 100, 400]);
+    expect(parseRates('--rate', '0.5,1.25')).toEqual([0.5, 1.25]);
+    for (const bad of ['0', '-5', 'abc', '1e3', '2000000', '', '100,,200']) expect(() => parseRates('--rate', bad), bad).toThrow(HsmBenchError);
+    expect(() => parseRates('--rate', '100,100')).toThrow(/twice/);
+    expect(() => targetRateOf({ rate: '100', ratePerToken: '50' })).toThrow(/give one/);
+    expect(targetRateOf({ ratePerToken: '50,100' })).toEqual({ perS: [50, 100], per: 'token' });
+    expect(targetRateOf({})).toBeNull();
+  });
+  it('parses objectives as durations, p99.9 included, refusing zero', () => {
+    expect(parseObjectives({ sloP99: '50ms', sloP999: '0.25s' })).toEqual([
+      { percentile: 'p99', ms: 50 },
+      { percentile: 'p999', ms: 250 },
+    ]);
+    expect(parseObjectives({ sloP50: '1.5ms' })).toEqual([{ percentile: 'p50', ms: 1.5 }]);
+    expect(() => parseObjectives({ sloP99: '0ms' })).toThrow(/longer than 0/);
+    expect(() => parseObjectives({ sloP99: '50' })).toThrow(/unit/);
+  });
+  it('plans configurations over tokens × sessions × rates, per-token rates multiplied', () => {
+    expect(plannedConfigurations([1, 2], [1, 4], null)).toEqual([
+      { tokens: 1, threadsPerToken: 1, targetRatePerS: null },
+      { tokens: 1, threadsPerToken: 4, targetRatePerS: null },
+      { tokens: 2, threadsPerToken: 1, targetRatePerS: null },
+      { tokens: 2, threadsPerToken: 4, targetRatePerS: null },
+    ]);
+    expect(plannedConfigurations([1, 4], [1], { perS: [50, 100], per: 'token' }).map((c) => c.targetRatePerS)).toEqual([50, 100, 200, 400]);
+    expect(plannedConfigurations([1, 4], [1], { perS: [50, 100], per: 'configuration' }).map((c) => c.targetRatePerS)).toEqual([50, 100, 50, 100]);
+  });
+  it('scale takes a sessions list and rates; an objective or a capacity gate without a rate is a usage error', () => {
+    const plan = scalePlan({ ...base, threadsPerToken: '4,1,2', rate: '100,50', sloP99: '50ms' });
+    expect(plan.threadsPerToken).toEqual([1, 2, 4]);
+    expect(plan.targetRate).toEqual({ perS: [50, 100], per: 'configuration' });
+    expect(plan.objectives).toEqual([{ percentile: 'p99', ms: 50 }]);
+    expect(() => scalePlan({ ...base, sloP99: '50ms' })).toThrow(/no --rate was given/);
+    expect(() => scalePlan({ ...base, threadsPerToken: '1,1' })).toThrow(/twice/);
+    expect(() => scalePlan({ ...base, threadsPerToken: '1,65' })).toThrow(/from 1 to 64/);
+    // Closed loop, each thread needs a call; at a target rate the schedule hands them out.
+    expect(() => scalePlan({ ...base, threadsPerToken: '8', signaturesPerToken: '4' })).toThrow(/smaller than --threads-per-token/);
+    expect(scalePlan({ ...base, threadsPerToken: '8', signaturesPerToken: '4', rate: '10' }).threadsPerToken).toEqual([8]);
+    expect(() => scalePlan({ ...base, tokens: '1,2,3,4,5,6,7,8', threadsPerToken: '1,2,3,4,5,6', rate: '1,2,3,4,5,6' })).toThrow(/more than 256/);
+    const fits = (flags: Parameters<typeof parseThresholds>[0], extra: Partial<typeof base> & { rate?: string } = {}) =>
+      checkThresholdsFitPlan(parseThresholds(flags), scalePlan({ ...base, ...extra }));
+    expect(() => fits({ minCapacity: '400' })).toThrow(/needs a rate sweep/);
+    expect(() => fits({ minThroughput: '400' }, { rate: '100' })).toThrow(/run flat out/);
+    expect(() => fits({ minCapacity: '8:400' }, { rate: '100' })).toThrow(/names 8 tokens/);
+    expect(() => fits({ minEfficiency: '0.8' }, { rate: '100' })).toThrow(/run flat out to compare/);
+    expect(() => fits({ minCapacity: '2:400' }, { rate: '100' })).not.toThrow();
+  });
+  it('intended starts are k intervals after the window opens; a duration holds the calls intended before it', () => {
+    const s = scheduleOf(300, null);
+    expect(intendedOffsetNs(s, 0)).toBe(0);
+    expect(intendedOffsetNs(s, 3)).toBe(10_000_000);
+    expect(intendedOffsetNs(s, 1)).toBe(3_333_333);
+    expect(scheduledCalls(s, 1_000_000_000n)).toBe(300);
+    expect(scheduledCalls(scheduleOf(3, 7), null)).toBe(7);
+  });
+});
+
+describe('configurations of a sweep', () => {
+  it('are named, matched and ordered by tokens, sessions and rate', () => {
+    const open = configuration(2, 4, 400, {});
+    expect(configurationName(open)).toBe('2 tokens × 4 sessions at 400/s');
+    expect(configurationSlug(open)).toBe('tokens-2-sessions-4-rate-400');
+    expect(configurationSlug(configuration(1, 1, 10))).toBe('tokens-1');
+    expect(configurationSlug(configuration(1, 1, 12.5, {}))).toBe('tokens-1-rate-12.5');
+    expect(sameConfiguration(open, configuration(2, 4, 400, {}))).toBe(true);
+    expect(sameConfiguration(open, configuration(2, 4, 400))).toBe(false);
+    expect(sameConfiguration(open, configuration(2, 2, 400, {}))).toBe(false);
+    const order = distinctConfigurations([configuration(2, 1, 9), configuration(1, 2, 200, {}), configuration(1, 2, 100, {}), configuration(1, 1, 5), configuration(1, 2, 100, {})]);
+    expect(order.map(configurationName)).toEqual(['1 token', '1 token × 2 sessions at 100/s', '1 token × 2 sessions at 200/s', '2 tokens']);
+  });
+});
+
+describe('open-loop statistics', () => {
+  it('achieved rate is the calls served over the span of their starts; response runs from the intended start; late calls counted', () => {
+    const stats = new ConfigurationStats(1);
+    // 100 calls at 100/s, each started on time but for ten late by 30 ms, each taking 5 ms of service.
+    for (let k = 0; k < 100; k++) {
+      const late = k >= 50 && k < 60;
+      const lagUs = late ? 30_000 : 50;
+      stats.add(0, { startOffsetUs: k * 10_000 + lagUs, latencyUs: 5_000, operation: '', verified: null, startLagUs: lagUs, late }, undefined);
+    }
+    const c = summarizeConfiguration({ stats, recordsFile: 'r.csv', workerIssues: [] }, [{ label: 'a', serial: '1', slotId: '0' }], 1, { targetRatePerS: 100, calls: 100 });
+    const o = c.openLoop!;
+    expect(o.achievedRatePerS).toBeCloseTo(100, 0);
+    expect(o.keptUp).toBe(true);
+    expect(o.notStarted).toBe(0);
+    expect(o.late.operations).toBe(10);
+    expect(o.late.sharePct).toBe(10);
+    expect(o.late.lagMs!.p50).toBeCloseTo(30, 0);
+    expect(o.responseMs!.p50).toBeCloseTo(5.05, 1);
+    expect(o.responseMs!.p99).toBeCloseTo(35, 0);
+    // Service time alone hides the wait.
+    expect(c.latencyMs!.p99).toBeCloseTo(5, 0);
+  });
+  it('a schedule the tokens could not keep: achieved is what they served, and calls not started are counted', () => {
+    const stats = new ConfigurationStats(1);
+    // 100/s asked for 1 s, a token serving 50/s: 50 calls, starting further and further behind.
+    for (let k = 0; k < 50; k++) stats.add(0, { startOffsetUs: k * 20_000, latencyUs: 20_000, operation: '', verified: null, startLagUs: k * 10_000, late: k > 0 }, undefined);
+    const o = summarizeConfiguration({ stats, recordsFile: 'r.csv', workerIssues: [] }, [{ label: 'a', serial: '1', slotId: '0' }], 1, { targetRatePerS: 100, calls: 100 }).openLoop!;
+    expect(o.achievedRatePerS).toBeCloseTo(50, -1);
+    expect(o.keptUp).toBe(false);
+    expect(o.notStarted).toBe(50);
+    expect(judgeRate(configuration(1, 1, 100, o), []).missed).toEqual(expect.arrayContaining([expect.stringMatching(/^achieved/), '50 not started']));
+  });
+});
+
+describe('capacity at an objective', () => {
+  const sweep = (tokens: number, threads: number, points: [number, number, boolean?][]) =>
+    points.map(([rate, p99, keptUp = true]) => configuration(tokens, threads, rate, { targetRatePerS: rate, achievedRatePerS: keptUp ? rate : rate * 0.7, keptUp, responseMs: response(p99) }));
+  const objectives = [{ percentile: 'p99' as const, ms: 50 }];
+
+  it('is the highest rate held counting up, stopping at the first that missed', () => {
+    const [c] = capacityOf(
+      sweep(1, 1, [
+        [200, 30],
+        [50, 10],
+        [100, 20],
+        [400, 120, false],
+        // Held above a miss: luck, not capacity.
+        [800, 40],
+      ]),
+      objectives,
+    );
+    expect(c!.capacityPerS).toBe(200);
+    expect(c!.fellBehindAtPerS).toBe(400);
+    expect(c!.rates.map((r) => r.held)).toEqual([true, true, true, false, true]);
+    expect(c!.rates[3]!.missed).toEqual(['achieved 280/s of 400/s', 'p99 120 ms > 50 ms']);
+  });
+  it('is null when the lowest rate misses; failures miss; p99.9 is judged when asked for', () => {
+    expect(capacityOf(sweep(2, 1, [[100, 60]]), objectives)[0]!.capacityPerS).toBeNull();
+    const failing = { ...sweep(1, 1, [[100, 10]])[0]!, operationsFailed: 3 };
+    expect(judgeRate(failing, objectives)).toMatchObject({ held: false, missed: ['3 failed'] });
+    expect(judgeRate(sweep(1, 1, [[100, 40]])[0]!, [{ percentile: 'p999', ms: 45 }]).missed).toEqual(['p99.9 48 ms > 45 ms']);
+  });
+  it('per token count is the best over the sessions swept, and gates --min-capacity', () => {
+    const capacity = capacityOf(
+      [
+        ...sweep(4, 1, [
+          [100, 10],
+          [200, 90],
+        ]),
+        ...sweep(4, 2, [
+          [100, 10],
+          [200, 30],
+        ]),
+      ],
+      objectives,
+    );
+    expect(capacityByTokens(capacity).get(4)).toMatchObject({ threadsPerToken: 2, capacityPerS: 200 });
+    const run = { configurations: [configuration(4, 2, 200, {})], capacity, plan: { threadsPerToken: [1, 2] } } as unknown as RunResult;
+    const [pass] = evaluateThresholds(run, parseThresholds({ minCapacity: '200' }));
+    expect(pass).toMatchObject({ name: 'min-capacity', outcome: 'pass', measured: '200/s (2 sessions per token)' });
+    expect(evaluateThresholds(run, parseThresholds({ minCapacity: '4:250' }))[0]!.outcome).toBe('fail');
+  });
+});
+
+describe('the knee of a sessions sweep', () => {
+  it('is the fewest sessions reaching 90 % of the best, robust to noise on the flat part', () => {
+    // A token serving 4 calls at once, 20 ms each: 50/s per session up to 4, then flat (with noise).
+    const [s] = saturationOf([configuration(1, 1, 50), configuration(1, 2, 99), configuration(1, 4, 196), configuration(1, 8, 203), configuration(1, 16, 199)]);
+    expect(s).toEqual({ tokens: 1, kneeThreadsPerToken: 4, kneeThroughputPerS: 196, bestThreadsPerToken: 8, bestThroughputPerS: 203 });
+    // One sessions count is no sweep; configurations at a target rate are not flat out.
+    expect(saturationOf([configuration(2, 1, 50), configuration(2, 2, 90, {})])).toEqual([]);
+  });
+});
+
+describe('run.json version 3', () => {
+  it('is read as version 4: one sessions count becomes a list', () => {
+    const up = upgradeRunJson({ schemaVersion: 3, plan: { threadsPerToken: 2, tokenCounts: [1] }, configurations: [] });
+    expect(up).toMatchObject({ schemaVersion: 4, plan: { threadsPerToken: [2], tokenCounts: [1] } });
+    expect(upgradeRunJson({ schemaVersion: 2, plan: { threadsPerToken: 1, signaturesPerToken: 5 }, configurations: [] })).toMatchObject({
+      schemaVersion: 4,
+      plan: { threadsPerToken: [1], operationsPerToken: 5 },
+    });
+  });
+});
