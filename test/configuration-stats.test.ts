@@ -1,14 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigurationStats } from '../src/stats/configuration-stats.js';
 
+const call = (startOffsetUs: number, latencyUs: number) => ({ startOffsetUs, latencyUs, operation: '', verified: null, startLagUs: null, late: null });
+
 describe('configuration statistics', () => {
   it('keeps outages non-negative when several threads of a token report out of time order', () => {
     const s = new ConfigurationStats(1);
     // Thread 1 fails at 3 ms; thread 0's batch, with successes at 1–4 ms, arrives later; then a success at 9 ms.
-    s.add(0, 3000, 100, 'CKR_DEVICE_REMOVED');
-    for (const start of [1000, 2000, 4000]) s.add(0, start, 100, undefined);
-    s.add(0, 2500, 100, 'CKR_DEVICE_REMOVED');
-    s.add(0, 9000, 100, undefined);
+    s.add(0, call(3000, 100), 'CKR_DEVICE_REMOVED');
+    for (const start of [1000, 2000, 4000]) s.add(0, call(start, 100), undefined);
+    s.add(0, call(2500, 100), 'CKR_DEVICE_REMOVED');
+    s.add(0, call(9000, 100), undefined);
     const t = s.tokens[0]!;
     expect(t.outageUs).toBeGreaterThanOrEqual(0);
     // The first success after the streak began (4 ms) ends it; the late failure at 2.5 ms opens another, ended at 9 ms.

@@ -164,6 +164,8 @@ describe('SpillFile', () => {
         signatures: Uint8Array.from([...signatures, 9, 9, 9]),
         verified: new Uint8Array(count + 3),
         operation: Uint8Array.from({ length: count + 3 }, (_, i) => i % 2),
+        startLagNs: Float64Array.from({ length: count + 3 }, (_, i) => (worker === 1 ? Number.NaN : 500 * i)),
+        late: Uint8Array.from({ length: count + 3 }, (_, i) => i % 2),
       };
     };
     const written = [batch(0, 0, 3, [64, 0, 70]), batch(1, 2 ** 33, 2, [0, 0]), batch(0, 3, 1, [512])];
@@ -181,6 +183,9 @@ describe('SpillFile', () => {
       expect([...b.status]).toEqual([...w.status.subarray(0, n)]);
       expect([...b.signatureBytes]).toEqual([...w.signatureBytes.subarray(0, n)]);
       expect([...b.operation]).toEqual([...w.operation.subarray(0, n)]);
+      // NaN (no schedule) survives as NaN: toEqual treats NaN as equal to NaN.
+      expect([...b.startLagNs]).toEqual([...w.startLagNs.subarray(0, n)]);
+      expect([...b.late]).toEqual([...w.late.subarray(0, n)]);
       expect([...b.signatures]).toEqual([...w.signatures.subarray(0, kept)]);
       expect(b.verified.every((v) => v !== VERIFIED_OK)).toBe(true);
     });

@@ -39,7 +39,7 @@ describe('run plan', () => {
   it('bounds sessions so that a typo cannot start thousands of threads', () => {
     expect(() => scalePlan({ ...base, threadsPerToken: '10000' })).toThrow(/from 1 to 64/);
     expect(() => scalePlan({ ...base, tokens: '16', threadsPerToken: '64' })).toThrow(/more than the 512/);
-    expect(scalePlan({ ...base, tokens: '8', threadsPerToken: '64' }).threadsPerToken).toBe(64);
+    expect(scalePlan({ ...base, tokens: '8', threadsPerToken: '64' }).threadsPerToken).toEqual([64]);
   });
   it('selects by slots, serials, label and RFC 7512 URI; embedded tokens in label order', () => {
     expect(tokenSelection({}).order).toBe('label');

@@ -14,6 +14,9 @@ const record = (i: number): SignatureRecord => ({
   status: i === 5 ? 'CKR_DEVICE_ERROR' : 'CKR_OK',
   verified: i === 5 ? null : i !== 6,
   operation: i % 3 === 0 ? 'decrypt' : 'sign',
+  // An open-loop record every other one (a file has one kind; both must survive the round trip).
+  startLagUs: i % 2 === 0 ? null : i * 3,
+  late: i % 2 === 0 ? null : i % 4 === 1,
 });
 
 async function readAll(path: string, bad?: BadLines): Promise<SignatureRecord[]> {
@@ -49,7 +52,7 @@ describe('records CSV', () => {
     again.close();
     const { readFileSync } = await import('node:fs');
     const lines = readFileSync(path, 'utf8').trim().split('\n');
-    expect(lines[0]).toBe('configuration,token,thread,sequence,startOffsetUs,latencyUs,status,verified,operation');
+    expect(lines[0]).toBe('configuration,token,thread,sequence,startOffsetUs,latencyUs,status,verified,operation,startLagUs,late');
     expect(lines).toHaveLength(3);
   });
 
@@ -66,7 +69,7 @@ describe('records CSV', () => {
   });
 
   it('parses one line exactly, and refuses negative or fractional fields', () => {
-    expect(parseRecordLine('1,3,2,7,100,250,CKR_OK,,decrypt')).toEqual({
+    expect(parseRecordLine('1,3,2,7,100,250,CKR_OK,,decrypt,1500,true')).toEqual({
       configuration: 1,
       token: 3,
       thread: 2,
@@ -76,11 +79,17 @@ describe('records CSV', () => {
       status: 'CKR_OK',
       verified: null,
       operation: 'decrypt',
+      startLagUs: 1500,
+      late: true,
     });
-    // Written before operations: no operation column, as the file's header says.
-    expect(parseRecordLine('1,3,2,7,100,250,CKR_OK,', 8)).toMatchObject({ sequence: 7, operation: '' });
+    expect(parseRecordLine('1,3,2,7,100,250,CKR_OK,,decrypt,,')).toMatchObject({ startLagUs: null, late: null });
+    // Written before operations (8 columns) or before open loop (9): as the file's header says.
+    expect(parseRecordLine('1,3,2,7,100,250,CKR_OK,', 8)).toMatchObject({ sequence: 7, operation: '', startLagUs: null });
+    expect(parseRecordLine('1,3,2,7,100,250,CKR_OK,,sign', 9)).toMatchObject({ operation: 'sign', late: null });
     expect(parseRecordLine('1,3,2,7,100,250,CKR_OK,')).toBeUndefined();
-    expect(parseRecordLine('1,3,2,7,100,250,CKR_OK,,Sign!')).toBeUndefined();
+    expect(parseRecordLine('1,3,2,7,100,250,CKR_OK,,Sign!,,')).toBeUndefined();
+    expect(parseRecordLine('1,3,2,7,100,250,CKR_OK,,sign,1.5,true')).toBeUndefined();
+    expect(parseRecordLine('1,3,2,7,100,250,CKR_OK,,sign,15,yes')).toBeUndefined();
     expect(parseRecordLine('1,-3,2,7,100,250,CKR_OK,')).toBeUndefined();
     expect(parseRecordLine('1,3,2,7,100,2.5,CKR_OK,')).toBeUndefined();
     expect(parseRecordLine('1,3,2,7,100,250,ok,')).toBeUndefined();

@@ -172,7 +172,7 @@ describe('hsm-bench scale on embedded SoftHSM2 tokens', () => {
       const r = await runCliAndAct(
         ['scale', '--alg', 'p256', '--tokens', '2', '--threads-per-token', '2', '--duration', '60s', '--verify', 'all', '--out', out],
         env,
-        /2 tokens: running/,
+        /2 tokens × 2 sessions: running/,
         800,
         (child) => {
           child.kill('SIGINT');

@@ -16,8 +16,8 @@ const sharedRate = (runs: readonly RunResult[]) => {
 /** A run as a comparison names it: its workload (ECDSA P-256, RSA-2048 decryption…), and its mechanism where two runs of one workload differ in it. */
 export const runName = (r: RunResult) => `${wordsOf(r).title} (${r.mechanism.name})`;
 
-export interface ComparisonRow {
-  configuration: ConfigurationAxes;
+/** A configuration (tokens, sessions per token, target rate) and each run's throughput there. */
+export interface ComparisonRow extends ConfigurationAxes {
   /** Each run's throughput (its median repetition's, with --repeat), in the order the runs were given; null where it did not run. */
   throughputs: (number | null)[];
   /** Each run's throughput over the first run's; null where either is missing. */
@@ -29,7 +29,7 @@ export function compareThroughput(runs: readonly RunResult[]): ComparisonRow[] {
   return distinctConfigurations(runs.flatMap((r) => r.configurations)).map((configuration) => {
     const throughputs = runs.map((r) => r.configurations.find((c) => sameConfiguration(c, configuration))?.throughputPerS ?? null);
     const first = throughputs[0];
-    return { configuration, throughputs, ratios: throughputs.map((t) => (first && t !== null ? Math.round((t / first) * 100) / 100 : null)) };
+    return { ...configuration, throughputs, ratios: throughputs.map((t) => (first && t !== null ? Math.round((t / first) * 100) / 100 : null)) };
   });
 }
 
@@ -51,9 +51,9 @@ export function comparisonMarkdownBody(runs: readonly RunResult[], names: readon
   const head = ['Configuration', ...names.map((n) => `${n} ${rate}`), ...names.slice(1).map((n) => `${n} / ${names[0]} (×)`)];
   if (withReference) head.push(...names.map((n) => `${n}, reference ${rate}`), ...names.slice(1).map((n) => `reference ${n} / ${names[0]} (×)`));
   const table = rows.map((row) => {
-    const cells: (string | number)[] = [configurationName(row.configuration), ...row.throughputs.map((t) => fixed(t, 1)), ...row.ratios.slice(1).map((r) => fixed(r, 2))];
+    const cells: (string | number)[] = [configurationName(row), ...row.throughputs.map((t) => fixed(t, 1)), ...row.ratios.slice(1).map((r) => fixed(r, 2))];
     if (withReference) {
-      const ref = refs.map((m) => m.get(row.configuration.tokens) ?? null);
+      const ref = refs.map((m) => m.get(row.tokens) ?? null);
       cells.push(...ref.map((t) => fixed(t, 1)), ...ref.slice(1).map((t) => fixed(t !== null && ref[0] ? t / ref[0] : null, 2)));
     }
     return cells;
@@ -64,7 +64,7 @@ export function comparisonMarkdownBody(runs: readonly RunResult[], names: readon
     const refM = withReference
       ? median(
           rows
-            .map((r) => [refs[0]!.get(r.configuration.tokens), refs[i + 1]!.get(r.configuration.tokens)] as const)
+            .map((r) => [refs[0]!.get(r.tokens), refs[i + 1]!.get(r.tokens)] as const)
             .filter(([a, b]) => a && b)
             .map(([a, b]) => b! / a!),
         )
@@ -119,7 +119,7 @@ export function comparisonChart(runs: readonly RunResult[], names: readonly stri
   return {
     type: 'bar',
     data: {
-      labels: rows.map((row) => configurationName(row.configuration)),
+      labels: rows.map(configurationName),
       datasets: runs.map((_, i) => ({ label: names[i]!, data: rows.map((r) => r.throughputs[i]!), backgroundColor: PALETTE[i % PALETTE.length] })),
     },
     options: {

@@ -75,7 +75,7 @@ function checksOf(run: JudgedRun): Check[] {
       const failed = row.regressions.find((r) => r.startsWith(metric));
       const unsure = row.inconclusive.find((r) => r.startsWith(metric));
       checks.push({
-        name: `${where(row.configuration)}.baseline.${metric}`,
+        name: `${where(row)}.baseline.${metric}`,
         timeS: 0,
         outcome: failed ? 'fail' : unsure ? 'inconclusive' : 'pass',
         message: failed ? `regression beyond ${cmp!.maxRegressionPct} % and beyond the noise: ${failed}` : unsure ? `within the noise: ${unsure}` : undefined,
@@ -84,7 +84,7 @@ function checksOf(run: JudgedRun): Check[] {
       });
     }
     checks.push({
-      name: `${where(row.configuration)}.baseline.failures`,
+      name: `${where(row)}.baseline.failures`,
       timeS: 0,
       outcome: row.regressions.some((r) => r.includes('failures')) ? 'fail' : 'pass',
       message: row.regressions.find((r) => r.includes('failures')),

@@ -55,13 +55,7 @@ export function renderLabReport(runs: JudgedRun[], dirs: string[], charts: (stri
       out.push(
         markdownTable(
           ['Configuration', 'Baseline /s', 'Measured /s', 'Change', 'Result'],
-          j.comparison.rows.map((r) => [
-            configurationName(r.configuration),
-            r.baselineThroughputPerS.toFixed(1),
-            r.candidateThroughputPerS.toFixed(1),
-            `${r.throughputChangePct} %`,
-            comparisonResult(r),
-          ]),
+          j.comparison.rows.map((r) => [configurationName(r), r.baselineThroughputPerS.toFixed(1), r.candidateThroughputPerS.toFixed(1), `${r.throughputChangePct} %`, comparisonResult(r)]),
         ),
         '',
       );

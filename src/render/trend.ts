@@ -2,6 +2,7 @@ import type { ChartConfiguration } from 'chart.js';
 import { csvField } from '../record/records-csv.js';
 import type { RunResult } from '../result/run-result.js';
 import { latencyRange, throughputRange } from '../stats/repetitions.js';
+import { configurationName, distinctConfigurations, sameConfiguration, type ConfigurationAxes } from '../result/configuration-key.js';
 import { PALETTE } from './charts.js';
 
 /** One run's figures for one configuration: a point of the nightly history. */
@@ -15,6 +16,9 @@ export interface TrendPoint {
   firmware: string;
   host: string;
   tokens: number;
+  threadsPerToken: number;
+  /** At a target rate: the rate asked for (p99Ms is then the response time); null flat out. */
+  targetRatePerS: number | null;
   throughputPerS: number;
   throughputMin: number;
   throughputMax: number;
@@ -42,10 +46,12 @@ export function trendPoints(runs: readonly RunResult[]): TrendPoint[] {
           firmware: firmwareOf(r),
           host: `${r.host.hostname} (${r.host.cpuCount} × ${r.host.cpuModel})`,
           tokens: c.tokens,
+          threadsPerToken: c.threadsPerToken,
+          targetRatePerS: c.openLoop?.targetRatePerS ?? null,
           throughputPerS: c.throughputPerS,
           throughputMin: t.min,
           throughputMax: t.max,
-          p99Ms: latencyRange(c, 'p99')?.median ?? null,
+          p99Ms: c.openLoop ? (c.openLoop.responseMs?.p99 ?? null) : (latencyRange(c, 'p99')?.median ?? null),
           operationsFailed: c.operationsFailed,
         };
       }),
@@ -57,6 +63,8 @@ export const TREND_COLUMNS = [
   'runId',
   'interrupted',
   'tokens',
+  'threadsPerToken',
+  'targetRatePerS',
   'throughputPerS',
   'throughputMin',
   'throughputMax',
@@ -76,8 +84,14 @@ export function renderTrendCsv(points: readonly TrendPoint[]): string {
 /** Throughput (left axis) and p99 (right axis, dashed) per configuration, one point per run in date order. */
 export function trendChart(points: readonly TrendPoint[], title: string): ChartConfiguration {
   const runs = [...new Set(points.map((p) => p.runId))];
-  const counts = [...new Set(points.map((p) => p.tokens))].sort((a, b) => a - b);
-  const series = (n: number, value: (p: TrendPoint) => number | null) => runs.map((id) => points.find((p) => p.runId === id && p.tokens === n)).map((p) => (p ? value(p) : null));
+  const axesOf = (p: TrendPoint): ConfigurationAxes => ({
+    tokens: p.tokens,
+    threadsPerToken: p.threadsPerToken,
+    ...(p.targetRatePerS === null ? {} : { openLoop: { targetRatePerS: p.targetRatePerS } }),
+  });
+  const configurations = distinctConfigurations(points.map(axesOf));
+  const series = (c: ConfigurationAxes, value: (p: TrendPoint) => number | null) =>
+    runs.map((id) => points.find((p) => p.runId === id && sameConfiguration(axesOf(p), c))).map((p) => (p ? value(p) : null));
   return {
     type: 'line',
     data: {
@@ -87,9 +101,9 @@ export function trendChart(points: readonly TrendPoint[], title: string): ChartC
           .startedAt.slice(0, 16)
           .replace('T', ' '),
       ),
-      datasets: counts.flatMap((n, i) => [
-        { label: `${n} token${n > 1 ? 's' : ''}: sig/s`, data: series(n, (p) => p.throughputPerS), borderColor: PALETTE[i % PALETTE.length], yAxisID: 'throughput', spanGaps: true },
-        { label: `${n} token${n > 1 ? 's' : ''}: p99 ms`, data: series(n, (p) => p.p99Ms), borderColor: PALETTE[i % PALETTE.length], borderDash: [6, 4], yAxisID: 'p99', spanGaps: true },
+      datasets: configurations.flatMap((c, i) => [
+        { label: `${configurationName(c)}: per second`, data: series(c, (p) => p.throughputPerS), borderColor: PALETTE[i % PALETTE.length], yAxisID: 'throughput', spanGaps: true },
+        { label: `${configurationName(c)}: p99 ms`, data: series(c, (p) => p.p99Ms), borderColor: PALETTE[i % PALETTE.length], borderDash: [6, 4], yAxisID: 'p99', spanGaps: true },
       ]),
     },
     options: {

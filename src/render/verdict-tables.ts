@@ -23,7 +23,7 @@ export function renderThresholdChecks(checks: ThresholdCheck[], columns?: number
 export function renderComparisonTable(cmp: RunComparison, columns?: number): string {
   const head = ['Configuration', 'Baseline /s', 'Candidate /s', 'Change', 'p50 change', 'p99 change', 'Failures (base → cand)', `Result (±${cmp.maxRegressionPct} %)`];
   const rows = cmp.rows.map((r) => [
-    configurationName(r.configuration),
+    configurationName(r),
     fixed(r.baselineThroughputPerS, 1),
     fixed(r.candidateThroughputPerS, 1),
     pct(r.throughputChangePct),

@@ -4,8 +4,8 @@ import { sameConfiguration, type ConfigurationAxes } from '../result/configurati
 import type { ConfigurationResult, Range, RunResult, TokenIdentity } from '../result/run-result.js';
 import { failuresOf, latencyRange, lowConfidence, operationsMadeOf, throughputRange } from '../stats/repetitions.js';
 
-export interface ComparisonRow {
-  configuration: ConfigurationAxes;
+/** One configuration (tokens, sessions per token, target rate) of a baseline comparison. */
+export interface ComparisonRow extends ConfigurationAxes {
   baselineThroughputPerS: number;
   candidateThroughputPerS: number;
   throughputChangePct: number;
@@ -92,7 +92,9 @@ export function compareRuns(baseline: RunResult, candidate: RunResult, maxRegres
     // At a target rate the latency that matters is the response time (from the intended start), not the service time.
     const [la, lb] = [latencyOf(a), latencyOf(b)];
     const row: ComparisonRow = {
-      configuration: { tokens: a.tokens, threadsPerToken: a.threadsPerToken, ...(a.openLoop ? { openLoop: { targetRatePerS: a.openLoop.targetRatePerS } } : {}) },
+      tokens: a.tokens,
+      threadsPerToken: a.threadsPerToken,
+      ...(a.openLoop ? { openLoop: { targetRatePerS: a.openLoop.targetRatePerS } } : {}),
       baselineThroughputPerS: a.throughputPerS,
       candidateThroughputPerS: b.throughputPerS,
       throughputChangePct: change(a.throughputPerS, b.throughputPerS) ?? 0,
