@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { scalePlan } from '../src/engine/plan.js';
 import { intendedOffsetNs, scheduledCalls, scheduleOf } from '../src/engine/schedule.js';
@@ -10,6 +11,9 @@ import { capacityByTokens, capacityOf, judgeRate } from '../src/stats/capacity.j
 import { ConfigurationStats } from '../src/stats/configuration-stats.js';
 import { saturationOf } from '../src/stats/saturation.js';
 import { summarizeConfiguration } from '../src/stats/summarize.js';
+import { renderJunit } from '../src/render/junit.js';
+import { renderComparisonTable } from '../src/render/verdict-tables.js';
+import { compareRuns } from '../src/verdict/compare.js';
 import { checkThresholdsFitPlan, evaluateThresholds, parseThresholds } from '../src/verdict/thresholds.js';
 
 const base = { alg: 'p256', tokens: '1,2', warmup: '10', threadsPerToken: '1', verify: 'all', workspace: '/tmp/ws', out: 'reports' };
@@ -224,5 +228,51 @@ describe('run.json version 3', () => {
       schemaVersion: 4,
       plan: { threadsPerToken: [1], operationsPerToken: 5 },
     });
+  });
+});
+
+describe('a rate sweep against its baseline', () => {
+  const fixture = JSON.parse(readFileSync(new URL('../fixtures/run-rsa2048/run.json', import.meta.url), 'utf8')) as RunResult;
+  const objectives = [{ percentile: 'p99' as const, ms: 50 }];
+  /** The fixture run as a rate sweep of 1 token at 100 and 200/s with these p99s and whether it kept up. */
+  const sweepRun = (points: [number, number, boolean][]): RunResult => {
+    const configurations = points.map(([rate, p99, keptUp]) => configuration(1, 1, rate, { targetRatePerS: rate, achievedRatePerS: keptUp ? rate : rate * 0.7, keptUp, responseMs: response(p99) }));
+    return { ...fixture, plan: { ...fixture.plan, targetRate: { perS: [100, 200], per: 'configuration' }, objectives }, configurations, capacity: capacityOf(configurations, objectives) };
+  };
+  const baseline = sweepRun([
+    [100, 10, true],
+    [200, 48, true],
+  ]);
+
+  it('a capacity that fell is a regression; one that fell by an objective missed within --max-regression is inconclusive', () => {
+    const same = compareRuns(baseline, baseline, 10, false);
+    expect(same.capacity).toEqual([{ tokens: 1, threadsPerToken: 1, baselinePerS: 200, candidatePerS: 200, outcome: 'pass', missed: [] }]);
+    expect(same.rows.flatMap((r) => r.regressions)).toEqual([]);
+    expect(same.regressed).toBe(false);
+    const behind = compareRuns(
+      baseline,
+      sweepRun([
+        [100, 10, true],
+        [200, 30, false],
+      ]),
+      10,
+      false,
+    );
+    expect(behind.capacity![0]).toMatchObject({ candidatePerS: 100, outcome: 'fail', missed: ['achieved 140/s of 200/s'] });
+    expect(renderJunit([{ name: 'nightly', result: baseline, thresholds: [], comparison: behind }])).toMatch(/name="rsa2048\.tokens-1\.baseline\.capacity"[^>]*>\s*<failure/);
+    expect(behind.regressed).toBe(true);
+    expect(renderComparisonTable(behind)).toContain('capacity with 1 token: 200 → 100/s: REGRESSION (at 200/s: achieved 140/s of 200/s)');
+    // p99 52 ms against 50 ms (48 ms in the baseline): 4 % over the objective, within 10 %.
+    const near = compareRuns(
+      baseline,
+      sweepRun([
+        [100, 10, true],
+        [200, 52, true],
+      ]),
+      10,
+      false,
+    );
+    expect(near.capacity![0]!.outcome).toBe('inconclusive');
+    expect(near.regressed).toBe(false);
   });
 });

@@ -92,6 +92,16 @@ function checksOf(run: JudgedRun): Check[] {
       expected: row.baselineFailures === 0 ? '0' : `any (the baseline had ${row.baselineFailures})`,
     });
   }
+  for (const c of cmp?.capacity ?? []) {
+    checks.push({
+      name: `${where(c)}.baseline.capacity`,
+      timeS: 0,
+      outcome: c.outcome,
+      message: c.outcome === 'pass' ? undefined : `${c.outcome === 'fail' ? 'capacity fell' : 'capacity fell, near the objective'}: at ${c.baselinePerS}/s ${c.missed.join(', ')}`,
+      measured: `${c.candidatePerS ?? 'none'}/s`,
+      expected: `≥ ${c.baselinePerS}/s (the baseline's capacity)`,
+    });
+  }
   return checks;
 }
 

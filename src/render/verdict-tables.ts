@@ -32,5 +32,11 @@ export function renderComparisonTable(cmp: RunComparison, columns?: number): str
     `${r.baselineFailures} → ${r.candidateFailures}`,
     comparisonResult(r),
   ]);
-  return fitTable(head, rows, columns) + '\n' + cmp.warnings.map((w) => `warning: ${w}\n`).join('');
+  const capacity = (cmp.capacity ?? []).map(
+    (c) =>
+      `capacity with ${configurationName(c)}: ${c.baselinePerS ?? 'none'} → ${c.candidatePerS ?? 'none'}/s: ${
+        c.outcome === 'pass' ? 'ok' : `${c.outcome === 'fail' ? 'REGRESSION' : 'inconclusive (near the objective)'} (at ${c.baselinePerS}/s: ${c.missed.join(', ')})`
+      }\n`,
+  );
+  return fitTable(head, rows, columns) + '\n' + capacity.join('') + cmp.warnings.map((w) => `warning: ${w}\n`).join('');
 }

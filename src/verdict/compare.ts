@@ -23,9 +23,23 @@ export interface ComparisonRow extends ConfigurationAxes {
   inconclusive: string[];
 }
 
+/** A rate sweep's capacity, baseline vs candidate, for one token count and sessions per token. */
+export interface CapacityChange {
+  tokens: number;
+  threadsPerToken: number;
+  baselinePerS: number | null;
+  candidatePerS: number | null;
+  /** fail: a rate the baseline served within the objectives is no longer served; inconclusive: missed only by an objective, within --max-regression of it. */
+  outcome: 'pass' | 'fail' | 'inconclusive';
+  /** Why the candidate missed the baseline's capacity rate. */
+  missed: string[];
+}
+
 export interface RunComparison {
   maxRegressionPct: number;
   rows: ComparisonRow[];
+  /** Rate sweeps: the capacities side by side (absent for runs flat out). */
+  capacity?: CapacityChange[];
   regressed: boolean;
   /** Differences between the hosts that make the comparison weaker (CPU, load). */
   warnings: string[];
@@ -130,7 +144,38 @@ export function compareRuns(baseline: RunResult, candidate: RunResult, maxRegres
     return [row];
   });
   if (rows.length === 0) throw usageError('the runs have no configuration in common', 'compare runs with at least one common configuration (tokens, sessions per token, target rate)');
-  return { maxRegressionPct, rows, regressed: rows.some((r) => r.regressions.length > 0), warnings: hostWarnings(baseline, candidate) };
+  const capacity = compareCapacity(baseline, candidate, maxRegressionPct);
+  return {
+    maxRegressionPct,
+    rows,
+    ...(capacity.length > 0 ? { capacity } : {}),
+    regressed: rows.some((r) => r.regressions.length > 0) || capacity.some((c) => c.outcome === 'fail'),
+    warnings: hostWarnings(baseline, candidate),
+  };
+}
+
+/**
+ * The capacity regresses when the candidate no longer holds the rate the baseline's capacity was: it failed calls,
+ * fell behind, or missed an objective by more than --max-regression. Missing an objective by less is inconclusive:
+ * a tail percentile near its bound flips with noise.
+ */
+function compareCapacity(baseline: RunResult, candidate: RunResult, maxRegressionPct: number): CapacityChange[] {
+  const objectives = candidate.plan.objectives ?? [];
+  return (baseline.capacity ?? []).flatMap((a): CapacityChange[] => {
+    const b = candidate.capacity?.find((x) => x.tokens === a.tokens && x.threadsPerToken === a.threadsPerToken);
+    if (!b) return [];
+    const base = { tokens: a.tokens, threadsPerToken: a.threadsPerToken, baselinePerS: a.capacityPerS, candidatePerS: b.capacityPerS };
+    if (a.capacityPerS === null || (b.capacityPerS !== null && b.capacityPerS >= a.capacityPerS)) return [{ ...base, outcome: 'pass', missed: [] }];
+    const at = candidate.configurations.find((c) => c.tokens === a.tokens && c.threadsPerToken === a.threadsPerToken && c.openLoop?.targetRatePerS === a.capacityPerS);
+    const verdict = b.rates.find((r) => r.targetRatePerS === a.capacityPerS);
+    const missed = verdict?.missed ?? [`${a.capacityPerS}/s not run`];
+    const nearBound =
+      at?.openLoop !== undefined &&
+      at.openLoop.keptUp &&
+      failuresOf(at) === 0 &&
+      objectives.every((o) => (at.openLoop!.responseMs?.[o.percentile] ?? Number.POSITIVE_INFINITY) <= o.ms * (1 + maxRegressionPct / 100));
+    return [{ ...base, outcome: nearBound ? 'inconclusive' : 'fail', missed }];
+  });
 }
 
 /** A host above this load (1-minute average per core) before signing was busy with something else. */
