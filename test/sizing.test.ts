@@ -98,8 +98,11 @@ describe('sizing plan', () => {
     expect(() => fits({ minCapacity: '400' })).toThrow(/needs a rate sweep/);
     expect(() => fits({ minThroughput: '400' }, { rate: '100' })).toThrow(/run flat out/);
     expect(() => fits({ minCapacity: '8:400' }, { rate: '100' })).toThrow(/names 8 tokens/);
-    expect(() => fits({ minEfficiency: '0.8' }, { rate: '100' })).toThrow(/run flat out to compare/);
-    expect(() => fits({ minCapacity: '2:400' }, { rate: '100' })).not.toThrow();
+    expect(() => fits({ minEfficiency: '0.8' }, { rate: '100' })).toThrow(/judges configurations run flat out/);
+    expect(() => fits({ minCapacity: '2:150' }, { rate: '50,100' })).toThrow(/above the highest rate swept for them \(100\/s\)/);
+    expect(() => fits({ minCapacity: '2:150' }, { ratePerToken: '50,100' } as never)).not.toThrow();
+    expect(() => parseThresholds({ minCapacity: '1:60,1:50' })).toThrow(/names 1 tokens twice/);
+    expect(() => fits({ minCapacity: '2:100' }, { rate: '100' })).not.toThrow();
   });
   it('intended starts are k intervals after the window opens; a duration holds the calls intended before it', () => {
     const s = scheduleOf(300, null);
@@ -135,7 +138,7 @@ describe('open-loop statistics', () => {
       const lagUs = late ? 30_000 : 50;
       stats.add(0, { startOffsetUs: k * 10_000 + lagUs, latencyUs: 5_000, operation: '', verified: null, startLagUs: lagUs, late }, undefined);
     }
-    const c = summarizeConfiguration({ stats, recordsFile: 'r.csv', workerIssues: [] }, [{ label: 'a', serial: '1', slotId: '0' }], 1, { targetRatePerS: 100, calls: 100 });
+    const c = summarizeConfiguration({ stats, recordsFile: 'r.csv', workerIssues: [] }, [{ label: 'a', serial: '1', slotId: '0' }], 1, { targetRatePerS: 100, calls: 100, interrupted: false });
     const o = c.openLoop!;
     expect(o.achievedRatePerS).toBeCloseTo(100, 0);
     expect(o.keptUp).toBe(true);
@@ -152,11 +155,23 @@ describe('open-loop statistics', () => {
     const stats = new ConfigurationStats(1);
     // 100/s asked for 1 s, a token serving 50/s: 50 calls, starting further and further behind.
     for (let k = 0; k < 50; k++) stats.add(0, { startOffsetUs: k * 20_000, latencyUs: 20_000, operation: '', verified: null, startLagUs: k * 10_000, late: k > 0 }, undefined);
-    const o = summarizeConfiguration({ stats, recordsFile: 'r.csv', workerIssues: [] }, [{ label: 'a', serial: '1', slotId: '0' }], 1, { targetRatePerS: 100, calls: 100 }).openLoop!;
+    const o = summarizeConfiguration({ stats, recordsFile: 'r.csv', workerIssues: [] }, [{ label: 'a', serial: '1', slotId: '0' }], 1, {
+      targetRatePerS: 100,
+      calls: 100,
+      interrupted: false,
+    }).openLoop!;
     expect(o.achievedRatePerS).toBeCloseTo(50, -1);
     expect(o.keptUp).toBe(false);
     expect(o.notStarted).toBe(50);
-    expect(judgeRate(configuration(1, 1, 100, o), []).missed).toEqual(expect.arrayContaining([expect.stringMatching(/^achieved/), '50 not started']));
+    expect(judgeRate(configuration(1, 1, 100, o), []).missed).toEqual(['achieved 50.5/s of 100/s, 50 not started']);
+    // Cut short by an interruption, the calls never made are not the tokens' doing: the rate is not judged.
+    const cut = summarizeConfiguration({ stats, recordsFile: 'r.csv', workerIssues: [] }, [{ label: 'a', serial: '1', slotId: '0' }], 1, {
+      targetRatePerS: 100,
+      calls: 100,
+      interrupted: true,
+    }).openLoop!;
+    expect(cut).toMatchObject({ notStarted: 0, interrupted: true });
+    expect(judgeRate(configuration(1, 1, 100, cut), [])).toMatchObject({ held: false, interrupted: true, missed: ['interrupted: not measured'] });
   });
 });
 
@@ -187,6 +202,22 @@ describe('capacity at an objective', () => {
     const failing = { ...sweep(1, 1, [[100, 10]])[0]!, operationsFailed: 3 };
     expect(judgeRate(failing, objectives)).toMatchObject({ held: false, missed: ['3 failed'] });
     expect(judgeRate(sweep(1, 1, [[100, 40]])[0]!, [{ percentile: 'p999', ms: 45 }]).missed).toEqual(['p99.9 48 ms > 45 ms']);
+  });
+  it('with --repeat every repetition is judged; a miss on thin percentiles is indicative, inconclusive as a gate', () => {
+    const [held, missed] = sweep(1, 1, [
+      [100, 10],
+      [200, 60],
+    ]);
+    const repeated = { ...held!, repetitions: [held!, { ...held!, openLoop: { ...held!.openLoop!, responseMs: response(70) } }] } as ConfigurationResult;
+    expect(judgeRate(repeated, objectives)).toMatchObject({ held: false, missed: ['repetition 2: p99 70 ms > 50 ms'] });
+    // 1000 calls over 5 s: enough to fail on. 200 calls in 1 s: not.
+    expect(judgeRate(missed!, objectives).thin).toBeUndefined();
+    const thin = { ...missed!, operationsOk: 200, durationS: 1 };
+    expect(judgeRate(thin, objectives)).toMatchObject({ held: false, thin: true });
+    const run = (c: ConfigurationResult) => ({ configurations: [held!, c], capacity: capacityOf([held!, c], objectives), plan: { threadsPerToken: [1] } }) as unknown as RunResult;
+    expect(evaluateThresholds(run(thin), parseThresholds({ minCapacity: '200' }))[0]!.outcome).toBe('inconclusive');
+    expect(evaluateThresholds(run(thin), parseThresholds({ minCapacity: '200' }), true)[0]!.outcome).toBe('fail');
+    expect(evaluateThresholds(run(missed!), parseThresholds({ minCapacity: '200' }))[0]!.outcome).toBe('fail');
   });
   it('per token count is the best over the sessions swept, and gates --min-capacity', () => {
     const capacity = capacityOf(

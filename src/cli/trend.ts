@@ -1,6 +1,7 @@
 import { workloadOf } from '../render/operation-words.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { configurationName } from '../result/configuration-key.js';
 import { Command } from 'commander';
 import { usageError } from '../errors.js';
 import { chartRenderer, saveChart } from '../render/charts.js';
@@ -49,7 +50,8 @@ export function trendCommand(): Command {
           return [
             `${p.startedAt.slice(0, 16).replace('T', ' ')}${p.interrupted ? ' (partial)' : ''}`,
             p.runId,
-            p.tokens,
+            // Tokens, sessions and target rate: a sweep has several configurations per token count.
+            configurationName({ tokens: p.tokens, threadsPerToken: p.threadsPerToken, ...(p.targetRatePerS === null ? {} : { openLoop: { targetRatePerS: p.targetRatePerS } }) }),
             `${fixed(p.throughputPerS, 1)}${range}`,
             fixed(p.p99Ms, 2),
             p.operationsFailed,
@@ -57,7 +59,7 @@ export function trendCommand(): Command {
             p.firmware,
           ];
         });
-        process.stdout.write(fitTable(['Date', 'Run', 'Tokens', 'Sig/s (range)', 'p99 (ms)', 'Failed', 'Module', 'Firmware'], rows) + '\n');
+        process.stdout.write(fitTable(['Date', 'Run', 'Configuration', 'Per second (range)', 'p99 (ms)', 'Failed', 'Module', 'Firmware'], rows) + '\n');
       }
       const partial = points.filter((p, i) => p.interrupted && points.findIndex((q) => q.runId === p.runId) === i);
       if (partial.length > 0)

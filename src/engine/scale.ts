@@ -9,6 +9,7 @@ import { RunControl } from './control.js';
 import { planLine, tokenLine } from '../render/describe-run.js';
 import { configurationKey, configurationName, configurationSlug } from '../result/configuration-key.js';
 import { plannedConfigurations } from './sizing-plan.js';
+import { hms } from '../render/hms.js';
 import { scheduledCalls, scheduleOf } from './schedule.js';
 import { Interruption } from './interruption.js';
 import type { RunPlan } from './plan.js';
@@ -56,6 +57,12 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunUi, r
     ui.log(`tokens:  ${tokenLine(result(false))}`);
     ui.log(`plan:    ${planLine(result(false))}`);
     const planned = plannedConfigurations(plan.tokenCounts, plan.threadsPerToken, plan.targetRate);
+    // A schedule of K calls per token at a low rate can take long: said before it starts, not discovered after.
+    if (plan.targetRate && plan.stop.kind === 'signatures') {
+      const perToken = plan.stop.perToken;
+      const scheduledS = plan.repeat * planned.reduce((sum, p) => sum + (perToken * p.tokens) / p.targetRatePerS!, 0);
+      ui.log(`time:    the schedules take ${hms(scheduledS)} (h:m:s) at their target rates (longer where the tokens fall behind); --duration bounds each configuration`);
+    }
     // Repetitions are interleaved (1, 2, 4, 8, then 1, 2, 4, 8 again …): drift in the host or the tokens hits every configuration alike.
     for (let repetition = 1; repetition <= plan.repeat && !interruption.requested; repetition++) {
       for (const p of planned) {
@@ -100,7 +107,12 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunUi, r
           ui.log(`${label}: interrupted before its measured window; not reported`);
           break;
         }
-        const c = summarizeConfiguration(run, setup.tokens.slice(0, p.tokens), p.threadsPerToken, schedule && { targetRatePerS: p.targetRatePerS!, calls: scheduledCalls(schedule, durationNs) });
+        const c = summarizeConfiguration(
+          run,
+          setup.tokens.slice(0, p.tokens),
+          p.threadsPerToken,
+          schedule && { targetRatePerS: p.targetRatePerS!, calls: scheduledCalls(schedule, durationNs), interrupted: interruption.requested },
+        );
         const key = configurationKey(axes);
         measured.set(key, [...(measured.get(key) ?? []), c]);
         ui.log(`${label}: ${configurationOutcome(c, nounsOf(plan.operation))}`);

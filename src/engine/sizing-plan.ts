@@ -38,7 +38,10 @@ export function parseRates(flag: string, value: string): number[] {
   const rates = value.split(',').map((v) => {
     const t = v.trim();
     if (!/^\d{1,7}(\.\d{1,3})?$/.test(t) || Number(t) <= 0 || Number(t) > MAX_RATE_PER_S) {
-      throw usageError(`${flag} must list rates in calls per second from 0.001 to ${MAX_RATE_PER_S}, not '${t.slice(0, 40)}'`, `for example ${flag} 50,100,200,400`);
+      throw usageError(
+        `${flag} must list plain decimal rates in calls per second, from 0.001 to ${MAX_RATE_PER_S} (at most 3 decimals), not '${t.slice(0, 40)}'`,
+        `for example ${flag} 50,100,200,400 (write 1000, not 1e3)`,
+      );
     }
     return Number(t);
   });

@@ -34,8 +34,8 @@ export interface LabRunSpec {
   warmup?: number;
   threadsPerToken?: number | number[];
   /** Open-loop target rates (calls per second of each configuration, or of each token). */
-  rate?: number[];
-  ratePerToken?: number[];
+  rate?: number | number[];
+  ratePerToken?: number | number[];
   /** Latency objectives on the response time, as durations: { "p99": "50ms" }. */
   slo?: { p50?: string; p90?: string; p99?: string; p999?: string };
   verify?: string | number;
@@ -104,8 +104,8 @@ function validateRun(spec: LabRunSpec, path: string, out: string, problems: Prob
     duration: spec.duration,
     warmup: String(spec.warmup ?? 10),
     threadsPerToken: [spec.threadsPerToken ?? 1].flat().join(','),
-    rate: spec.rate?.join(','),
-    ratePerToken: spec.ratePerToken?.join(','),
+    rate: spec.rate === undefined ? undefined : [spec.rate].flat().join(','),
+    ratePerToken: spec.ratePerToken === undefined ? undefined : [spec.ratePerToken].flat().join(','),
     sloP50: spec.slo?.p50,
     sloP90: spec.slo?.p90,
     sloP99: spec.slo?.p99,

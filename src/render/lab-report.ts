@@ -5,6 +5,7 @@ import { comparisonMarkdownBody } from './comparison.js';
 import { configurationName } from './describe-run.js';
 import { comparisonResult, outcomeText } from './verdict-tables.js';
 import { markdownTable, seedTable } from './markdown.js';
+import { sizingAnswer } from './sizing-tables.js';
 
 /**
  * Pairs of runs that differ only in their module (or host): same algorithm, mechanism, plan and token serials.
@@ -42,7 +43,8 @@ export function renderLabReport(runs: JudgedRun[], dirs: string[], charts: (stri
     '',
   ];
   for (const j of runs) {
-    out.push(`## ${j.name}`, '', seedTable(j.result), '');
+    const answer = sizingAnswer(j.result);
+    out.push(`## ${j.name}`, '', ...answer.map((l) => `- ${l}`), ...(answer.length > 0 ? [''] : []), seedTable(j.result), '');
     if (j.thresholds.length > 0)
       out.push(
         markdownTable(

@@ -24,7 +24,8 @@ export interface MarkdownOptions {
 
 /** The seed's table, as the terminal shows it (one table model), plus the reference column when given. */
 export function seedTable(r: RunResult, reference?: MarkdownOptions['reference']): string {
-  const t = scaleTable(r, reference?.throughput);
+  // At target rates: what was asked and served, response and service time (the seed's shape measures flat out).
+  const t = r.plan.targetRate ? rateTable(r) : scaleTable(r, reference?.throughput);
   return markdownTable(t.head, t.rows, t.numeric);
 }
 
@@ -123,6 +124,12 @@ export function conclusions(r: RunResult): string[] {
       );
     }
   }
+  const notStarted = r.configurations.reduce((n, c) => n + (c.repetitions ?? [c]).reduce((m, x) => m + (x.openLoop?.notStarted ?? 0), 0), 0);
+  if (notStarted > 0) {
+    lines.push(
+      `At the target rates the tokens could not keep up with, ${plural(notStarted, 'call')} of the schedules could not start before their windows closed: they were not made, and count against those rates (see the sizing answer).`,
+    );
+  }
   const load = r.host.loadAverage?.[0];
   if (load !== undefined && load >= r.host.cpuCount / 2) lines.push(`The host was busy before the run (load average ${load} on ${r.host.cpuCount} cores): other work shared the CPU with the run.`);
   lines.push(...lowConfidenceLines(r).map((l) => `${sentence(l)}.`));
@@ -200,16 +207,14 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
   if (burnIn && c0) {
     out.push('## Tokens over the run', '', markdownTable(burnInTokenTable(r, c0).head, burnInTokenTable(r, c0).rows, [false, false, false, true, true, true, true, true, true, true, false]), '');
   } else {
-    const rates = r.plan.targetRate ? rateTable(r) : null;
     out.push('## Throughput', '');
-    if (rates) {
+    if (r.plan.targetRate) {
       out.push(
         `Calls arrived on a schedule at each target rate (open loop). Response time runs from each call's intended start, so it includes any wait for a free session; service time is the ${w.call} call alone. Late: calls that found no session free at their intended start.`,
         '',
-        markdownTable(rates.head, rates.rows, rates.numeric),
-        '',
       );
-    } else out.push(seedTable(r, o.reference), '');
+    }
+    out.push(seedTable(r, o.reference), '');
   }
   const byOperation = operationsTable(r);
   if (byOperation)

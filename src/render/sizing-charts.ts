@@ -24,7 +24,13 @@ export function rateCurveChart(r: RunResult): ChartConfiguration {
     datasets.push(line(`${name}: response p50`, at('p50'), color, { borderDash: [6, 4], borderWidth: 1.5, pointRadius: 3 }));
   });
   const xs = r.configurations.map((c) => c.openLoop?.achievedRatePerS ?? 0);
-  for (const objective of r.plan.objectives ?? []) {
+  const DASHES = [
+    [3, 3],
+    [10, 4],
+    [1, 4],
+    [10, 4, 2, 4],
+  ];
+  for (const [i, objective] of (r.plan.objectives ?? []).entries()) {
     datasets.push(
       line(
         `objective: ${percentileName(objective.percentile)} ≤ ${objective.ms} ms`,
@@ -33,7 +39,7 @@ export function rateCurveChart(r: RunResult): ChartConfiguration {
           { x: Math.max(...xs) * 1.05, y: objective.ms },
         ],
         '#555',
-        { borderDash: [3, 3], borderWidth: 1.5, pointRadius: 0 },
+        { borderDash: DASHES[i % DASHES.length], borderWidth: 1.5, pointRadius: 0 },
       ),
     );
   }

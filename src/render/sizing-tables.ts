@@ -1,16 +1,16 @@
 import { percentileName } from '../engine/sizing-plan.js';
 import { configurationName } from '../result/configuration-key.js';
 import type { RunResult } from '../result/run-result.js';
-import { capacityByTokens } from '../stats/capacity.js';
+import { capacityByTokens, type CapacityResult } from '../stats/capacity.js';
 import { KNEE_SHARE } from '../stats/saturation.js';
 import { fixed } from './describe-run.js';
 import { wordsOf } from './operation-words.js';
 import { plural } from './plural.js';
 import type { TableModel } from './table-model.js';
 
-/** What the objectives were, in words: "p99 ≤ 50 ms", or what held without any. */
+/** What the capacity is judged on, in words: "within p99 ≤ 50 ms", or on the schedule alone. */
 export const objectivesText = (r: RunResult) =>
-  (r.plan.objectives ?? []).length > 0 ? r.plan.objectives!.map((o) => `${percentileName(o.percentile)} ≤ ${o.ms} ms`).join(', ') : 'no latency objective (every call served, schedule kept)';
+  (r.plan.objectives ?? []).length > 0 ? `within ${r.plan.objectives!.map((o) => `${percentileName(o.percentile)} ≤ ${o.ms} ms`).join(', ')}` : '(every call served on schedule; no latency objective)';
 
 const rate = (n: number | null) => (n === null ? '–' : `${Number.isInteger(n) ? n : fixed(n, 1)}/s`);
 
@@ -22,30 +22,30 @@ export function sizingAnswer(r: RunResult): string[] {
   const lines: string[] = [];
   const best = [...capacityByTokens(r.capacity ?? []).values()];
   const sessionsSwept = r.plan.threadsPerToken.length > 1;
+  const name = (c: { tokens: number; threadsPerToken: number }) => (sessionsSwept ? configurationName(c) : plural(c.tokens, 'token'));
   if (best.length > 0) {
-    lines.push(
-      `Capacity within ${objectivesText(r)}: ${best
-        .map(
-          (c) =>
-            `${plural(c.tokens, 'token')} ${c.capacityPerS === null ? `none (${rate(c.rates[0]!.targetRatePerS)} already missed: ${c.rates[0]!.missed.join(', ')})` : rate(c.capacityPerS)}${sessionsSwept && c.capacityPerS !== null ? ` (${c.threadsPerToken} sessions per token)` : ''}`,
-        )
-        .join('; ')}.`,
-    );
-    const top = r.plan.targetRate!.perS[r.plan.targetRate!.perS.length - 1]!;
-    const atTop = best.filter((c) => c.capacityPerS !== null && c.rates.every((x) => x.held));
-    if (atTop.length > 0)
-      lines.push(
-        `${atTop.map((c) => plural(c.tokens, 'token')).join(', ')} held every rate swept: the capacity may lie above ${r.plan.targetRate!.per === 'token' ? `${top}/s per token` : rate(top)}; sweep higher.`,
-      );
+    const answer = (c: CapacityResult) => {
+      const first = c.rates[0]!;
+      if (c.capacityPerS === null)
+        return `${plural(c.tokens, 'token')} none (${rate(first.targetRatePerS)}, the lowest rate, ${first.interrupted ? 'was interrupted' : `missed: ${first.missed.join(', ')}`})`;
+      return `${plural(c.tokens, 'token')} ${rate(c.capacityPerS)}${sessionsSwept ? ` (${plural(c.threadsPerToken, 'session')} per token)` : ''}`;
+    };
+    lines.push(`Capacity ${objectivesText(r)}: ${best.map(answer).join('; ')}.`);
+    if (best.some((c) => c.rates.some((x) => x.thin && !x.held)))
+      lines.push('Some rates missed an objective on percentiles from few calls or a short window: indicative only (a longer --duration settles them).');
   }
   for (const c of r.capacity ?? []) {
+    const top = c.rates[c.rates.length - 1]!;
+    if (c.rates.every((x) => x.held)) lines.push(`${name(c)} held every rate swept: the capacity may lie above ${rate(top.targetRatePerS)}; sweep higher.`);
+    const cut = c.rates.find((x) => x.interrupted);
+    if (cut) lines.push(`${name(c)}: interrupted at ${rate(cut.targetRatePerS)}; that rate and those above it were not measured.`);
     if (c.fellBehindAtPerS === null) continue;
     const at = c.rates.find((x) => x.targetRatePerS === c.fellBehindAtPerS)!;
-    lines.push(`${configurationName({ tokens: c.tokens, threadsPerToken: c.threadsPerToken })} fell behind at ${rate(c.fellBehindAtPerS)}: ${rate(at.achievedRatePerS)} served.`);
+    lines.push(`${name(c)} fell behind at ${rate(c.fellBehindAtPerS)}: ${rate(at.achievedRatePerS)} served.`);
   }
   for (const s of r.saturation ?? []) {
     lines.push(
-      `${plural(s.tokens, 'token')}: throughput stops growing at ${plural(s.kneeThreadsPerToken, 'session')} per token (${fixed(s.kneeThroughputPerS, 1)} ${wordsOf(r).rate}, ${fixed(KNEE_SHARE * 100, 0)} % of the best: ${fixed(s.bestThroughputPerS, 1)} with ${s.bestThreadsPerToken}).`,
+      `${plural(s.tokens, 'token')}: throughput reaches ${fixed(KNEE_SHARE * 100, 0)} % of its best at ${plural(s.kneeThreadsPerToken, 'session')} per token (the knee: ${fixed(s.kneeThroughputPerS, 1)} ${wordsOf(r).rate}; best ${fixed(s.bestThroughputPerS, 1)} with ${s.bestThreadsPerToken}).`,
     );
   }
   return lines;

@@ -93,11 +93,13 @@ export interface OpenLoopResult {
   targetRatePerS: number;
   /** Successful calls per second of the schedule's span (the starts, plus one interval). */
   achievedRatePerS: number;
-  /** achievedRatePerS is at least 98 % of the target: the tokens kept up. */
+  /** achievedRatePerS is at least 98 % of the target (calls not started count as not served): the tokens kept up. */
   keptUp: boolean;
   responseMs: LatencyPercentilesMs | null;
   /** Calls of the schedule that did not start before the window closed (--duration): the tokens were that far behind. */
   notStarted: number;
+  /** The run was interrupted in this configuration: its schedule was cut short, and the rate is not judged. */
+  interrupted?: boolean;
   /** Calls that found no session free at their intended start, their share of all, and how late they started. */
   late: { operations: number; sharePct: number; lagMs: LatencyPercentilesMs | null };
 }
@@ -128,7 +130,7 @@ export interface Range {
 }
 
 export type RepetitionResult = Pick<ConfigurationResult, 'throughputPerS' | 'durationS' | 'operationsOk' | 'operationsFailed' | 'latencyMs' | 'recordsFile' | 'workerIssues'> &
-  Partial<Pick<ConfigurationResult, 'operationsVerified'>>;
+  Partial<Pick<ConfigurationResult, 'operationsVerified' | 'openLoop'>>;
 
 export interface RunResult {
   schemaVersion: typeof SCHEMA_VERSION;

@@ -1,5 +1,6 @@
 import { percentileName, type Objective } from '../engine/sizing-plan.js';
 import type { ConfigurationResult } from '../result/run-result.js';
+import { lowConfidence } from './repetitions.js';
 
 /** One target rate of a sweep, judged: held when every call succeeded, the schedule was kept and every objective met. */
 export interface RateVerdict {
@@ -8,6 +9,10 @@ export interface RateVerdict {
   held: boolean;
   /** Why it did not hold, in words (empty when it held). */
   missed: string[];
+  /** Missed only by a latency objective, on percentiles too thin to fail a gate on (few calls, short window). */
+  thin?: boolean;
+  /** Not judged: the run was interrupted in it. */
+  interrupted?: boolean;
 }
 
 /** A rate sweep's answer for one token count and sessions per token. */
@@ -23,19 +28,36 @@ export interface CapacityResult {
 
 const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(1));
 
-/** Whether a configuration run at a target rate met the objectives on its response time, and why not. */
-export function judgeRate(c: ConfigurationResult, objectives: readonly Objective[]): RateVerdict {
+type Measured = Pick<ConfigurationResult, 'operationsOk' | 'operationsFailed' | 'durationS' | 'openLoop'>;
+
+/** What one measurement at a target rate missed: failures and schedule first, then each objective. */
+function missesOf(c: Measured, objectives: readonly Objective[]): { missed: string[]; objectiveOnly: boolean } {
   const o = c.openLoop!;
   const missed: string[] = [];
   if (c.operationsFailed > 0) missed.push(`${c.operationsFailed} failed`);
-  if (!o.keptUp) missed.push(`achieved ${fmt(o.achievedRatePerS)}/s of ${fmt(o.targetRatePerS)}/s`);
-  if (o.notStarted > 0) missed.push(`${o.notStarted} not started`);
+  if (!o.keptUp) missed.push(`achieved ${fmt(o.achievedRatePerS)}/s of ${fmt(o.targetRatePerS)}/s${o.notStarted > 0 ? `, ${o.notStarted} not started` : ''}`);
+  const objectiveOnly = missed.length === 0;
   for (const objective of objectives) {
     const measured = o.responseMs?.[objective.percentile];
     if (measured === undefined) missed.push(`no ${percentileName(objective.percentile)} (no successful call)`);
     else if (measured > objective.ms) missed.push(`${percentileName(objective.percentile)} ${measured} ms > ${objective.ms} ms`);
   }
-  return { targetRatePerS: o.targetRatePerS, achievedRatePerS: o.achievedRatePerS, held: missed.length === 0, missed };
+  return { missed, objectiveOnly };
+}
+
+/**
+ * Whether a configuration run at a target rate met the objectives on its response time, and why not. With --repeat,
+ * every repetition is judged: the rate holds only if each one held.
+ */
+export function judgeRate(c: ConfigurationResult, objectives: readonly Objective[]): RateVerdict {
+  const o = c.openLoop!;
+  const verdict = { targetRatePerS: o.targetRatePerS, achievedRatePerS: o.achievedRatePerS };
+  if (o.interrupted) return { ...verdict, held: false, missed: ['interrupted: not measured'], interrupted: true };
+  const reps: Measured[] = c.repetitions?.every((r) => r.openLoop) ? (c.repetitions as Measured[]) : [c];
+  const judged = reps.map((r) => ({ r, ...missesOf(r, objectives) })).filter((j) => j.missed.length > 0);
+  const missed = judged.flatMap((j) => (reps.length > 1 ? j.missed.map((m) => `repetition ${reps.indexOf(j.r) + 1}: ${m}`) : j.missed));
+  const thin = judged.length > 0 && judged.every((j) => j.objectiveOnly && lowConfidence(j.r).length > 0);
+  return { ...verdict, held: missed.length === 0, missed, ...(thin ? { thin } : {}) };
 }
 
 /**
@@ -52,7 +74,7 @@ export function capacityOf(configurations: readonly ConfigurationResult[], objec
     const rates = [...group].sort((a, b) => a.openLoop!.targetRatePerS - b.openLoop!.targetRatePerS).map((c) => judgeRate(c, objectives));
     const firstMissed = rates.findIndex((r) => !r.held);
     const held = firstMissed === -1 ? rates : rates.slice(0, firstMissed);
-    const behind = group.filter((c) => !c.openLoop!.keptUp).map((c) => c.openLoop!.targetRatePerS);
+    const behind = group.filter((c) => !c.openLoop!.keptUp && !c.openLoop!.interrupted).map((c) => c.openLoop!.targetRatePerS);
     return {
       tokens: group[0]!.tokens,
       threadsPerToken: group[0]!.threadsPerToken,

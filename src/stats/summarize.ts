@@ -24,10 +24,11 @@ export function summarizeConfiguration(
   run: Measured,
   tokens: readonly Pick<TokenIdentity, 'label' | 'serial' | 'slotId'>[],
   threadsPerToken: number,
-  schedule: { targetRatePerS: number; calls: number } | null = null,
+  schedule: { targetRatePerS: number; calls: number; interrupted: boolean } | null = null,
 ): ConfigurationResult {
   const s = run.stats;
   const durationS = s.windowEndUs / 1e6;
+  const openLoop = schedule === null ? undefined : openLoopOf(s, schedule.targetRatePerS, schedule.calls, schedule.interrupted);
   return {
     tokens: tokens.length,
     threadsPerToken,
@@ -36,7 +37,9 @@ export function summarizeConfiguration(
     operationsVerified: s.operationsVerified,
     failuresByCkr: Object.fromEntries([...s.failuresByStatus].sort(([, a], [, b]) => b - a)),
     durationS: round(durationS, 6),
-    throughputPerS: durationS > 0 ? round(s.operationsOk / durationS, 2) : 0,
+    // At a target rate the rate served is the schedule's achieved rate (the window from the first start to the last
+    // end holds one interval less than the calls, so its quotient overstates a short schedule).
+    throughputPerS: openLoop ? openLoop.achievedRatePerS : durationS > 0 ? round(s.operationsOk / durationS, 2) : 0,
     efficiency: null,
     perToken: s.tokens.map((t, i) => {
       const activeS = (t.lastEndUs - t.firstStartUs) / 1e6;
@@ -65,7 +68,7 @@ export function summarizeConfiguration(
     workerIssues: run.workerIssues,
     lowConfidence: lowConfidence({ operationsOk: s.operationsOk, durationS }),
     // A mix (--mix): each operation's share, rate over the same window, and latency.
-    ...(schedule === null ? {} : { openLoop: openLoopOf(s, schedule.targetRatePerS, schedule.calls) }),
+    ...(openLoop ? { openLoop } : {}),
     ...(s.mixed
       ? {
           byOperation: [...s.byOperation].map(([operation, o]) => ({
@@ -89,14 +92,16 @@ export const KEPT_UP_SHARE = 0.98;
  * on schedule, the last of N calls starts at (N − 1) intervals, so the rate is the target exactly, whatever the
  * service time; behind schedule, the starts spread out and the rate is what the tokens could serve.
  */
-function openLoopOf(s: ConfigurationStats, targetRatePerS: number, scheduledCalls: number): NonNullable<ConfigurationResult['openLoop']> {
+function openLoopOf(s: ConfigurationStats, targetRatePerS: number, scheduledCalls: number, interrupted: boolean): NonNullable<ConfigurationResult['openLoop']> {
   const spanS = s.lastStartUs / 1e6 + 1 / targetRatePerS;
   const achievedRatePerS = s.operationsOk / spanS;
   return {
     targetRatePerS,
     achievedRatePerS: round(achievedRatePerS, 2),
     keptUp: achievedRatePerS >= KEPT_UP_SHARE * targetRatePerS,
-    notStarted: Math.max(0, scheduledCalls - s.operationsOk - s.operationsFailed),
+    // An interrupted schedule's missing calls were cut off by the interruption, not left behind by the tokens.
+    notStarted: interrupted ? 0 : Math.max(0, scheduledCalls - s.operationsOk - s.operationsFailed),
+    ...(interrupted ? { interrupted: true } : {}),
     responseMs: percentilesMs(s.responseUs, true),
     late: { operations: s.late, sharePct: s.scheduled > 0 ? round((100 * s.late) / s.scheduled, 2) : 0, lagMs: percentilesMs(s.lateLagUs) },
   };

@@ -1,7 +1,8 @@
 import { usageError } from '../errors.js';
 import type { TargetRate } from '../engine/sizing-plan.js';
+import { plural } from '../render/plural.js';
 import type { ConfigurationAxes } from '../result/configuration-key.js';
-import { capacityByTokens } from '../stats/capacity.js';
+import { capacityByTokens, type CapacityResult } from '../stats/capacity.js';
 import type { ConfigurationResult, RunResult } from '../result/run-result.js';
 import { failuresOf, lowConfidence } from '../stats/repetitions.js';
 
@@ -40,13 +41,14 @@ const positive = (flag: string, value: string, allowZero = false): number => {
 /** `500` (the largest token count) or `1:1.4,8:11` (per number of tokens). */
 function parsePerTokenCount(flag: string, value: string): Record<string, number> {
   if (!value.includes(':')) return { largest: positive(flag, value) };
-  return Object.fromEntries(
-    value.split(',').map((part) => {
-      const [tokens, rate] = part.split(':');
-      if (!/^\d+$/.test(tokens?.trim() ?? '') || rate === undefined) throw usageError(`${flag} part '${part}' is not TOKENS:PER_S`, `for example ${flag} 500, or 1:1.4,8:11`);
-      return [String(Number(tokens)), positive(flag, rate)];
-    }),
-  );
+  const entries = value.split(',').map((part): [string, number] => {
+    const [tokens, rate] = part.split(':');
+    if (!/^\d+$/.test(tokens?.trim() ?? '') || rate === undefined) throw usageError(`${flag} part '${part}' is not TOKENS:PER_S`, `for example ${flag} 500, or 1:1.4,8:11`);
+    return [String(Number(tokens)), positive(flag, rate)];
+  });
+  const twice = entries.find(([tokens], i) => entries.findIndex(([t]) => t === tokens) !== i);
+  if (twice) throw usageError(`${flag} names ${twice[0]} tokens twice`, 'give each token count once');
+  return Object.fromEntries(entries);
 }
 
 export interface ThresholdFlags {
@@ -104,9 +106,16 @@ export function checkThresholdsFitPlan(t: Thresholds, plan: ThresholdPlan): void
     throw usageError('--min-throughput judges configurations run flat out; at a target rate the throughput is the rate asked for', 'gate a rate sweep with --min-capacity (and --slo-p99 …)');
   }
   if (t.minCapacity !== undefined && !plan.targetRate) throw usageError('--min-capacity needs a rate sweep to find the capacity in', 'add --rate 50,100,200,400 (and --slo-p99 50ms)');
-  if (t.minEfficiency !== undefined && (!plan.tokenCounts.includes(1) || plan.targetRate)) {
-    throw usageError('--min-efficiency needs a 1-token configuration run flat out to compare with', 'add 1 to --tokens, and run without --rate');
+  for (const [key, min] of Object.entries(t.minCapacity ?? {})) {
+    // A capacity is one of the rates swept: a gate above the highest could never pass.
+    const tokens = key === 'largest' ? Math.max(...plan.tokenCounts) : Number(key);
+    const rates = plan.targetRate!.perS.map((r) => (plan.targetRate!.per === 'token' ? r * tokens : r));
+    const top = Math.max(...rates);
+    if (min > top) throw usageError(`--min-capacity ${min}/s for ${tokens} tokens is above the highest rate swept for them (${top}/s)`, `sweep up to at least ${min}/s`);
   }
+  if (t.minEfficiency !== undefined && plan.targetRate)
+    throw usageError('--min-efficiency judges configurations run flat out; at a target rate the throughput is the rate asked for', 'run without --rate');
+  if (t.minEfficiency !== undefined && !plan.tokenCounts.includes(1)) throw usageError('--min-efficiency needs a 1-token configuration to compare with', 'add 1 to --tokens');
 }
 
 const fmt = (n: number | null | undefined, digits = 2) => (n === null || n === undefined ? 'n/a' : n.toFixed(digits));
@@ -115,6 +124,16 @@ const axes = (c: ConfigurationResult): ConfigurationAxes => ({
   threadsPerToken: c.threadsPerToken,
   ...(c.openLoop ? { openLoop: { targetRatePerS: c.openLoop.targetRatePerS } } : {}),
 });
+
+/**
+ * A capacity below the gate fails, unless the rate that capped it missed only a latency objective on percentiles too
+ * thin to fail on (the rule of --max-p99): then it is inconclusive, as --strict-latency can overrule.
+ */
+function capacityOutcome(c: CapacityResult | undefined, min: number, strictLatency: boolean): Outcome {
+  if (c?.capacityPerS != null && c.capacityPerS >= min) return 'pass';
+  const capping = c?.rates.find((r) => !r.held);
+  return capping?.thin && !strictLatency ? 'inconclusive' : 'fail';
+}
 
 export function evaluateThresholds(r: RunResult, t: Thresholds, strictLatency = false): ThresholdCheck[] {
   const checks: ThresholdCheck[] = [];
@@ -149,8 +168,8 @@ export function evaluateThresholds(r: RunResult, t: Thresholds, strictLatency = 
           ? 'not run'
           : c.capacityPerS === null
             ? 'none (the lowest rate missed)'
-            : `${c.capacityPerS}/s${Math.max(...r.plan.threadsPerToken) > 1 ? ` (${c.threadsPerToken} sessions per token)` : ''}`,
-      outcome: outcomeOf(c?.capacityPerS != null && c.capacityPerS >= min),
+            : `${c.capacityPerS}/s${Math.max(...r.plan.threadsPerToken) > 1 ? ` (${plural(c.threadsPerToken, 'session')} per token)` : ''}`,
+      outcome: capacityOutcome(c, min, strictLatency),
     });
   }
   for (const c of t.maxP99Ms !== undefined ? r.configurations : []) {
