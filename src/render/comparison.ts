@@ -59,6 +59,14 @@ export function comparisonMarkdownBody(runs: readonly RunResult[], names: readon
     return cells;
   });
   const lines = [markdownTable(head, table), ''];
+  // At target rates every run serves the rate asked for: a throughput ratio would only say so.
+  if (runs.every((r) => r.plan.targetRate)) {
+    lines.push(
+      'These runs were made at target rates, where the throughput is the rate asked for: compare their response times and capacities (`hsm-bench compare BASELINE CANDIDATE`), not these ratios.',
+      '',
+    );
+    return lines.join('\n');
+  }
   names.slice(1).forEach((name, i) => {
     const m = median(rows.map((r) => r.ratios[i + 1]).filter((r): r is number => r !== null));
     const refM = withReference

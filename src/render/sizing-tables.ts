@@ -26,8 +26,8 @@ export function sizingAnswer(r: RunResult): string[] {
   if (best.length > 0) {
     const answer = (c: CapacityResult) => {
       const first = c.rates[0]!;
-      if (c.capacityPerS === null)
-        return `${plural(c.tokens, 'token')} none (${rate(first.targetRatePerS)}, the lowest rate, ${first.interrupted ? 'was interrupted' : `missed: ${first.missed.join(', ')}`})`;
+      if (first.interrupted) return `${plural(c.tokens, 'token')} not measured (interrupted at ${rate(first.targetRatePerS)}, the lowest rate)`;
+      if (c.capacityPerS === null) return `${plural(c.tokens, 'token')} none (${rate(first.targetRatePerS)}, the lowest rate, missed: ${first.missed.join(', ')})`;
       return `${plural(c.tokens, 'token')} ${rate(c.capacityPerS)}${sessionsSwept ? ` (${plural(c.threadsPerToken, 'session')} per token)` : ''}`;
     };
     lines.push(`Capacity ${objectivesText(r)}: ${best.map(answer).join('; ')}.`);
