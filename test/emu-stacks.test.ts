@@ -242,6 +242,43 @@ describe.skipIf(!pico)(suiteTitle('hsm-bench on SmartCard-HSM tokens (pico-hsm t
   }, 120_000);
 
   // Last of the pico tests: it initialises the tokens again (with a DKEK), which wipes their keys.
+  it('a rate sweep on a SmartCard-HSM: the schedule kept below its capacity, the card falling behind above it, the capacity stated', () => {
+    const r = runCli(
+      [
+        'scale',
+        '--module',
+        module(),
+        '--alg',
+        'bp256',
+        '--key-label',
+        pico!.keys.bp256,
+        '--tokens',
+        '1',
+        '--rate',
+        '20,2000',
+        '--slo-p99',
+        '500ms',
+        '--duration',
+        '2s',
+        '--verify',
+        'none',
+        '--json',
+        '--out',
+        tempDir('pico-rate'),
+      ],
+      env(),
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const run = JSON.parse(r.stdout) as RunResult;
+    const [slow, fast] = run.configurations.map((c) => c.openLoop!);
+    expect(slow!.keptUp).toBe(true);
+    expect(Math.abs(slow!.achievedRatePerS - 20) / 20).toBeLessThan(0.02);
+    // A card signs in milliseconds: 2000/s is far past it; it serves what it can, the rest never starts.
+    expect(fast!.keptUp).toBe(false);
+    expect(fast!.notStarted).toBeGreaterThan(1000);
+    expect(run.capacity).toEqual([expect.objectContaining({ tokens: 1, capacityPerS: 20, fellBehindAtPerS: 2000 })]);
+  }, 120_000);
+
   it('keys clone copies a key between SmartCard-HSMs under their shared DKEK, and both sign with it', () => {
     const share = join(tempDir('dkek'), 'cluster.pbe');
     // Test set-up, as an operator would do it with OpenSC's tool; hsm-bench itself never initialises a token.
@@ -345,6 +382,42 @@ describe.skipIf(!p11kit)(suiteTitle('hsm-bench through p11-kit remoting (a new m
     expect(list.status).toBe(0);
     for (const label of [...p11kit!.hostA, ...p11kit!.hostB]) expect(list.stdout).toContain(label);
   });
+
+  it('a rate sweep through p11-kit-client.so: each worker thread keeps the shared schedule', () => {
+    const r = runCli(
+      [
+        'scale',
+        '--module',
+        p11kit!.clientModule,
+        '--alg',
+        'bp256',
+        '--key-label',
+        p11kit!.keys.bp256,
+        '--token-label',
+        'shsm',
+        '--tokens',
+        '2',
+        '--rate-per-token',
+        '25,50000',
+        '--duration',
+        '2s',
+        '--verify',
+        'none',
+        '--json',
+        '--out',
+        tempDir('client-rate'),
+      ],
+      { ...pin(), ...clientEnv() },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const run = JSON.parse(r.stdout) as RunResult;
+    expect(run.harness.engine).toBe('threads');
+    const [slow, fast] = run.configurations.map((c) => c.openLoop!);
+    expect(slow!.targetRatePerS).toBe(50);
+    expect(Math.abs(slow!.achievedRatePerS - 50) / 50).toBeLessThan(0.02);
+    expect(fast!.keptUp).toBe(false);
+    expect(run.capacity![0]!.capacityPerS).toBe(50);
+  }, 120_000);
 
   it('list through p11-kit-client.so with no server: exit 3 with what to check', () => {
     const r = runCli(['list', '--module', p11kit!.clientModule], { P11_KIT_SERVER_ADDRESS: `unix:path=${join(tempDir('no-server'), 'none.sock')}` });

@@ -1,9 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readRecords, type SignatureRecord } from '../src/record/records-csv.js';
 import type { RunResult } from '../src/result/run-result.js';
-import { runCli, runDirOf, tempDir } from './helpers/cli.js';
+import { runCli, runCliAndSignal, runDirOf, tempDir } from './helpers/cli.js';
 import { buildFaultyModule, ExternalSoftHsm, TEST_PIN } from './helpers/softhsm-module.js';
 
 /**
@@ -85,6 +85,28 @@ describe('open loop on slow tokens', () => {
     expect(four!.throughputPerS).toBeLessThan(two!.throughputPerS * 1.15);
     expect(four!.latencyMs!.mean).toBeGreaterThan(two!.latencyMs!.mean * 1.5);
     expect(existsSync(join(runDirOf(r), 'charts', 'sessions.png'))).toBe(true);
+  }, 120_000);
+
+  it('a burn-in at a target rate, killed with SIGKILL and resumed, makes exactly the calls scheduled, each recorded against its intended start', async () => {
+    const out = tempDir('open-burn-in');
+    const args = ['burn-in', '--module', faulty, '--alg', 'p256', '--token-label', 'slow-', '--tokens', '2', '--rate', '40', '--signatures', '200', '--verify', 'none', '--out', out];
+    const killed = await runCliAndSignal(args, env(1), /records in/, 'SIGKILL', 2500);
+    expect(killed.status).toBe(null);
+    const dir = join(out, readdirSync(out)[0]!);
+    const resumed = runCli(['burn-in', '--resume', dir], env(1));
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toMatch(/at 40\/s \(open loop\): achieved [\d.]+\/s; response/);
+    const run = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as RunResult;
+    const c = run.configurations[0]!;
+    // 200 calls in all over the two segments: a call scheduled is made once, whatever the kill.
+    expect(c.operationsOk + c.operationsFailed).toBe(200);
+    expect(c.openLoop).toMatchObject({ targetRatePerS: 40, keptUp: true, notStarted: 0 });
+    expect(run.capacity).toBeUndefined();
+    const records: SignatureRecord[] = [];
+    for await (const x of readRecords(join(dir, c.recordsFile))) records.push(x);
+    expect(records).toHaveLength(200);
+    // Below capacity (40/s on two tokens of ~48/s each), a call starts on time: the median lag is the host's wake-up.
+    expect(median(records.map((x) => x.startLagUs!))).toBeLessThan(3000);
   }, 120_000);
 
   it('--slo-p99 turns a rate sweep into a capacity per token count: printed first, drawn, gated with --min-capacity', () => {

@@ -29,6 +29,8 @@ const RESUME_FIXED = [
   'duration',
   'warmup',
   'threadsPerToken',
+  'rate',
+  'ratePerToken',
   'verify',
   'keyLabel',
   'module',
@@ -47,6 +49,8 @@ export function burnInCommand(): Command {
     .option('--tokens <count>', 'how many tokens sign at once (the first N selected)', '1')
     .option('--signatures <total>', 'stop after this many successful operations (signatures by default) by all tokens together')
     .option('--duration <time>', 'stop after this measured time instead (e.g. 23h)')
+    .option('--rate <rate>', 'open loop: calls start on a schedule at this rate (calls per second of all tokens) instead of flat out; --signatures then counts calls scheduled')
+    .option('--rate-per-token <rate>', 'the same, per token (multiplied by --tokens)')
     .option('--give-up-after <time>', 'a token failing this long is marked lost; the others go on', '10m')
     .option('--progress-interval <time>', 'off a terminal, one progress line this often', '60s')
     .option('--resume <run-dir>', 'continue a burn-in that was killed, from its checkpoint and records');
@@ -87,6 +91,8 @@ ${EXIT_CODES_HELP}`,
         duration: o.duration,
         warmup: o.warmup,
         threadsPerToken: o.threadsPerToken,
+        rate: o.rate,
+        ratePerToken: o.ratePerToken,
         verify: o.verify,
         verifyThreads: o.verifyThreads,
         keyLabel: o.keyLabel,

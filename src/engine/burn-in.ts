@@ -18,6 +18,7 @@ import { plural } from '../render/plural.js';
 import { Interruption } from './interruption.js';
 import { burnInPlan, durationMs, type BurnInOptions, type BurnInPlan } from './plan.js';
 import { buildRunResult, thisCommandLine, tokenIdentity } from './run-result-builder.js';
+import { scheduleOf } from './schedule.js';
 import { runConfiguration } from './run-configuration.js';
 import type { RunOutcome, RunUi } from './scale.js';
 import { setUpTokens, signingWith } from './token-setup.js';
@@ -83,15 +84,29 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
     }
     const startOffsetBaseUs = stats.windowEndUs;
     const segments = [...(checkpoint?.segments ?? []), { startedAt: now.toISOString(), startOffsetS: startOffsetBaseUs / 1e6 }];
-    // --signatures counts successful signatures: those on disk are taken off the total.
-    const remainingTotal = plan.stop.kind === 'total' ? Math.max(0, plan.stop.signatures - stats.operationsOk) : null;
+    // At a target rate (open loop) the calls arrive on a schedule; --signatures then counts the calls scheduled
+    // (made, successful or not: a request that failed is not asked again). Flat out it counts successful ones.
+    const targetRatePerS = plan.targetRate ? plan.targetRate.perS[0]! * (plan.targetRate.per === 'token' ? tokenCount : 1) : null;
+    const done = targetRatePerS === null ? stats.operationsOk : stats.operationsOk + stats.operationsFailed;
+    // Those on disk are taken off the total.
+    const remainingTotal = plan.stop.kind === 'total' ? Math.max(0, plan.stop.signatures - done) : null;
     const signedNs = BigInt(Math.round(startOffsetBaseUs)) * 1000n;
     const remainingNs = plan.stop.kind === 'duration' ? (plan.stop.durationNs > signedNs ? plan.stop.durationNs - signedNs : 0n) : null;
 
     const burnIn = { giveUpAfterS: plan.giveUpAfterMs / 1000, segments };
     // What the stages produced (worker issues, verification lag, event-loop stall), once signing has ended.
     let measured: Omit<Measured, 'stats' | 'recordsFile'> = { workerIssues: [] };
-    const current = () => summarizeConfiguration({ ...measured, recordsFile: RECORDS_FILE, stats }, setup.tokens, plan.threadsPerToken[0]!);
+    // The whole run's schedule (every segment): until signing has ended, calls not made yet are not "not started".
+    let ended = false;
+    const scheduled =
+      targetRatePerS === null ? 0 : plan.stop.kind === 'total' ? plan.stop.signatures : Math.ceil((durationMs(plan.stop.kind === 'duration' ? plan.stop.durationNs : 0n) / 1000) * targetRatePerS);
+    const current = () =>
+      summarizeConfiguration(
+        { ...measured, recordsFile: RECORDS_FILE, stats },
+        setup.tokens,
+        plan.threadsPerToken[0]!,
+        targetRatePerS === null ? null : { targetRatePerS, calls: scheduled, interrupted: !ended || interruption.requested },
+      );
     // Until the run ends, run.json says it is interrupted: a kill -9 leaves a run that reads as partial.
     const commandLine = checkpoint ? checkpoint.commandLine : thisCommandLine();
     const result = (done: boolean): RunResult => buildRunResult({ command: 'burn-in', runId, startedAt, commandLine }, plan, setup, [current()], !done || interruption.requested, burnIn);
@@ -136,7 +151,7 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
     let last = { atMs: segmentStartMs, ok: stats.operationsOk };
     const target = plan.stop.kind === 'total' ? plan.stop.signatures : null;
     ui.log(
-      `burn-in ${runId}: ${plural(tokenCount, 'token')}, ${target !== null ? `${target} successful ${nounsOf(plan.operation)}` : `${hms(plan.stop.kind === 'duration' ? durationMs(plan.stop.durationNs) / 1000 : 0)}`}; records in ${join(dir, RECORDS_FILE)}`,
+      `burn-in ${runId}: ${plural(tokenCount, 'token')}, ${target !== null ? `${target} ${targetRatePerS === null ? 'successful ' : ''}${nounsOf(plan.operation)}` : `${hms(plan.stop.kind === 'duration' ? durationMs(plan.stop.durationNs) / 1000 : 0)}`}${targetRatePerS === null ? '' : ` at ${targetRatePerS}/s`}; records in ${join(dir, RECORDS_FILE)}`,
     );
     ui.log(`tokens:  ${tokenLine(result(false))}`);
     ui.log(`plan:    ${planLine(result(false))}`);
@@ -163,7 +178,12 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
           warmupPerToken: checkpoint ? 0 : plan.warmupPerToken,
           verifyEvery: plan.verify.every,
           verifyThreads: plan.verify.threads,
-          stop: { perTokenSignatures: null, sharedTotal: remainingTotal, durationNs: remainingNs, schedule: null },
+          stop: {
+            perTokenSignatures: null,
+            sharedTotal: targetRatePerS === null ? remainingTotal : null,
+            durationNs: remainingNs,
+            schedule: targetRatePerS === null ? null : scheduleOf(targetRatePerS, remainingTotal),
+          },
           recovery: { giveUpAfterMs: plan.giveUpAfterMs },
           runDir: dir,
           recordsFile: RECORDS_FILE,
@@ -175,6 +195,7 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
         showProgress,
       );
       measured = run;
+      ended = true;
       if (checkpointFailure !== undefined) throw checkpointFailure;
     } finally {
       clearInterval(checkpointTimer);

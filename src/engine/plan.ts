@@ -243,6 +243,9 @@ export function scalePlan(o: ScaleOptions): RunPlan {
 
 export interface BurnInOptions extends SigningOptions {
   signatures?: string;
+  /** One target rate (open loop), for all tokens or per token. */
+  rate?: string;
+  ratePerToken?: string;
   giveUpAfter: string;
   progressInterval: string;
 }
@@ -260,6 +263,7 @@ export function burnInPlan(o: BurnInOptions): BurnInPlan {
   const tokens = parsePositiveInt('--tokens', o.tokens, 1, MAX_TOKENS);
   parsePositiveInt('--threads-per-token', o.threadsPerToken, 1, MAX_THREADS_PER_TOKEN);
   const base = scalePlan({ ...o, tokens: String(tokens), signaturesPerToken: undefined, duration: o.duration, repeat: undefined });
+  if ((base.targetRate?.perS.length ?? 0) > 1) throw usageError('a burn-in runs at one target rate', 'give one --rate (sweep rates with scale)');
   const stop: StopRule = o.signatures !== undefined ? { kind: 'total', signatures: parsePositiveInt('--signatures', o.signatures) } : base.stop;
   return Object.freeze({
     ...base,

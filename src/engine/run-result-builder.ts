@@ -58,7 +58,8 @@ export const planOf = (plan: RunPlan): RunResult['plan'] => ({
 export function buildRunResult(id: RunIdentity, plan: RunPlan, setup: TokenSetup, configurations: ConfigurationResult[], interrupted: boolean, burnIn?: RunResult['burnIn']): RunResult {
   const a = plan.algorithm;
   const measured = withEfficiency(configurations);
-  const capacity = plan.targetRate ? capacityOf(measured, plan.objectives) : [];
+  // A sweep's answer; a burn-in at one rate is judged by its own figures (served, response, late), not a capacity.
+  const capacity = plan.targetRate && id.command === 'scale' ? capacityOf(measured, plan.objectives) : [];
   const saturation = saturationOf(measured);
   return {
     schemaVersion: SCHEMA_VERSION,

@@ -47,6 +47,10 @@ export function burnInTokenTable(r: RunResult, c: ConfigurationResult): { head: 
   return { head, rows };
 }
 
+/** At a target rate: the schedule kept or not, and what a client waited (from each call's intended start). */
+const openLoopLine = (o: NonNullable<ConfigurationResult['openLoop']>) =>
+  `at ${o.targetRatePerS}/s (open loop): achieved ${fixed(o.achievedRatePerS, 1)}/s${o.keptUp ? '' : ' (fell behind)'}; response (ms) p50 ${fixed(o.responseMs?.p50, 2)}, p99 ${fixed(o.responseMs?.p99, 2)}, max ${fixed(o.responseMs?.max, 2)}; late ${fixed(o.late.sharePct, 1)} %${o.notStarted > 0 ? `; ${o.notStarted} not started` : ''}`;
+
 /** The seed's burn-in summary (start, stop, elapsed, tests performed, tests failed) with what it lacked. */
 export function renderBurnInSummary(r: RunResult, judged: JudgedRun): string {
   const c = r.configurations[0]!;
@@ -64,6 +68,7 @@ export function renderBurnInSummary(r: RunResult, judged: JudgedRun): string {
       `started ${r.startedAt}, stopped ${r.finishedAt}; measured time ${fixed(c.durationS, 1)} s${(r.burnIn?.segments.length ?? 1) > 1 ? ` over ${r.burnIn!.segments.length} segments (resumed)` : ''}`,
       `${w.nouns} performed: ${performed}; failed: ${c.operationsFailed}; checked on the host: ${c.operationsVerified}; throughput ${fixed(c.throughputPerS, 2)}/s`,
       `latency (ms): p50 ${fixed(c.latencyMs?.p50, 2)}, p90 ${fixed(c.latencyMs?.p90, 2)}, p99 ${fixed(c.latencyMs?.p99, 2)}, max ${fixed(c.latencyMs?.max, 2)}`,
+      ...(c.openLoop ? [openLoopLine(c.openLoop)] : []),
       ...(failures.length > 0 ? [`failures by status: ${failures.map(([k, n]) => `${k} ×${n}`).join(', ')}`] : []),
       fitTable(head, rows),
       ...(byOperation ? ['per operation:', fitTable(byOperation.head, byOperation.rows)] : []),
