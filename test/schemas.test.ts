@@ -24,6 +24,23 @@ describe('JSON Schemas (schemas/)', () => {
     const scale = runCli(['scale', '--alg', 'p256', '--tokens', '1,2', '--repeat', '2', '--signatures-per-token', '60', '--json', '--out', out], env);
     expect(scale.status).toBe(0);
     expectValid('run', JSON.parse(scale.stdout));
+    // A sizing run: sessions and rates swept, with an objective (capacity, knee-less: every configuration at a rate).
+    const sizing = runCli(
+      ['scale', '--alg', 'p256', '--tokens', '1', '--threads-per-token', '1,2', '--rate', '100,200', '--slo-p99', '50ms', '--repeat', '2', '--duration', '500ms', '--json', '--out', out],
+      env,
+    );
+    expect(sizing.status, sizing.stderr).toBe(0);
+    const sized = JSON.parse(sizing.stdout);
+    expectValid('run', sized);
+    expect(sized.capacity).toHaveLength(2);
+    const sessions = runCli(['scale', '--alg', 'p256', '--tokens', '1', '--threads-per-token', '1,2', '--signatures-per-token', '40', '--json', '--out', out], env);
+    expect(sessions.status).toBe(0);
+    expectValid('run', JSON.parse(sessions.stdout));
+    expect(JSON.parse(sessions.stdout).saturation).toHaveLength(1);
+    const sizingDir = runDirOf(sizing);
+    const compareSizing = runCli(['compare', sizingDir, sizingDir, '--json', '--out', tempDir('schemas-cmp-sizing')]);
+    expectValid('compare', JSON.parse(compareSizing.stdout));
+    expect(JSON.parse(compareSizing.stdout).capacity).toHaveLength(2);
     const burnIn = runCli(['burn-in', '--alg', 'p256', '--tokens', '1', '--signatures', '100', '--out', out], env);
     expect(burnIn.status).toBe(0);
     const dir = runDirOf(burnIn);
