@@ -13,7 +13,20 @@ export interface TableModel {
 /** A mix's operations per configuration: their share of the calls, rate, checks and latency (terminal and Markdown). */
 export function operationsTable(r: RunResult): TableModel | null {
   if (!r.configurations.some((c) => c.byOperation)) return null;
-  const head = ['Configuration', 'Operation', 'OK', 'Failed', 'Checked on the host', 'Share (%)', 'Per second', 'p50 (ms)', 'p99 (ms)'];
+  // At target rates each operation's response time too: the service time alone hides the queue.
+  const open = r.plan.targetRate !== undefined;
+  const head = [
+    'Configuration',
+    'Operation',
+    'OK',
+    'Failed',
+    'Checked on the host',
+    'Share (%)',
+    'Per second',
+    open ? 'Service p50 (ms)' : 'p50 (ms)',
+    open ? 'Service p99 (ms)' : 'p99 (ms)',
+    ...(open ? ['Response p50 (ms)', 'Response p99 (ms)'] : []),
+  ];
   const rows = r.configurations.flatMap((c) =>
     (c.byOperation ?? []).map((o) => [
       configurationName(c),
@@ -25,6 +38,7 @@ export function operationsTable(r: RunResult): TableModel | null {
       fixed(o.throughputPerS, 1),
       fixed(o.latencyMs?.p50, 2),
       fixed(o.latencyMs?.p99, 2),
+      ...(open ? [fixed(o.responseMs?.p50, 2), fixed(o.responseMs?.p99, 2)] : []),
     ]),
   );
   return { head, rows, numeric: head.map((_, i) => i > 1) };

@@ -121,6 +121,8 @@ export interface OperationResult {
   operationsVerified: number;
   throughputPerS: number;
   latencyMs: LatencyPercentilesMs | null;
+  /** At a target rate: this operation's response times (from each call's intended start). */
+  responseMs?: LatencyPercentilesMs | null;
 }
 
 export interface Range {

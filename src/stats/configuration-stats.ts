@@ -23,9 +23,11 @@ export interface OperationStats {
   operationsFailed: number;
   operationsVerified: number;
   latencyUs: Histogram;
+  /** Open loop: response times (from the intended start) of this operation's successful calls. */
+  responseUs: Histogram;
 }
 
-const newOperationStats = (): OperationStats => ({ operationsOk: 0, operationsFailed: 0, operationsVerified: 0, latencyUs: latencyHistogram() });
+const newOperationStats = (): OperationStats => ({ operationsOk: 0, operationsFailed: 0, operationsVerified: 0, latencyUs: latencyHistogram(), responseUs: latencyHistogram() });
 
 /**
  * Running totals of one configuration, fed one signature at a time. Only counters, histograms and per-second
@@ -80,18 +82,22 @@ export class ConfigurationStats {
     const checked = r.verified !== null;
     const t = this.tokens[token]!;
     this.lastStartUs = Math.max(this.lastStartUs, startOffsetUs);
-    if (r.startLagUs !== null) {
-      this.scheduled++;
-      if (failure === undefined) this.responseUs.recordValue(Math.max(1, Math.round(r.startLagUs + latencyUs)));
-      if (r.late) {
-        this.late++;
-        this.lateLagUs.recordValue(Math.max(1, Math.round(r.startLagUs)));
-      }
-    }
     let op = this.byOperation.get(operation);
     if (op === undefined) {
       op = newOperationStats();
       this.byOperation.set(operation, op);
+    }
+    if (r.startLagUs !== null) {
+      this.scheduled++;
+      if (failure === undefined) {
+        const responseUs = Math.max(1, Math.round(r.startLagUs + latencyUs));
+        this.responseUs.recordValue(responseUs);
+        op.responseUs.recordValue(responseUs);
+      }
+      if (r.late) {
+        this.late++;
+        this.lateLagUs.recordValue(Math.max(1, Math.round(r.startLagUs)));
+      }
     }
     if (checked) {
       this.operationsVerified++;

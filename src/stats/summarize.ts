@@ -78,6 +78,7 @@ export function summarizeConfiguration(
             operationsVerified: o.operationsVerified,
             throughputPerS: durationS > 0 ? round(o.operationsOk / durationS, 2) : 0,
             latencyMs: percentilesMs(o.latencyUs),
+            ...(openLoop ? { responseMs: percentilesMs(o.responseUs, true) } : {}),
           })),
         }
       : {}),
