@@ -101,7 +101,7 @@ describe('sizing plan', () => {
     expect(() => fits({ minEfficiency: '0.8' }, { rate: '100' })).toThrow(/judges configurations run flat out/);
     expect(() => fits({ minCapacity: '2:150' }, { rate: '50,100' })).toThrow(/above the highest rate swept for them \(100\/s\)/);
     expect(() => fits({ minCapacity: '2:150' }, { ratePerToken: '50,100' } as never)).not.toThrow();
-    expect(() => parseThresholds({ minCapacity: '1:60,1:50' })).toThrow(/names 1 tokens twice/);
+    expect(() => parseThresholds({ minCapacity: '1:60,1:50' })).toThrow(/names 1 token twice/);
     expect(() => fits({ minCapacity: '2:100' }, { rate: '100' })).not.toThrow();
   });
   it('intended starts are k intervals after the window opens; a duration holds the calls intended before it', () => {
@@ -218,6 +218,25 @@ describe('capacity at an objective', () => {
     expect(evaluateThresholds(run(thin), parseThresholds({ minCapacity: '200' }))[0]!.outcome).toBe('inconclusive');
     expect(evaluateThresholds(run(thin), parseThresholds({ minCapacity: '200' }), true)[0]!.outcome).toBe('fail');
     expect(evaluateThresholds(run(missed!), parseThresholds({ minCapacity: '200' }))[0]!.outcome).toBe('fail');
+    // A thin miss below does not excuse a rate up to the gate that fell behind: the tokens could not serve it.
+    const behind = { ...sweep(1, 1, [[300, 10, false]])[0]!, operationsOk: 200, durationS: 1 };
+    const three = { configurations: [held!, thin, behind], capacity: capacityOf([held!, thin, behind], objectives), plan: { threadsPerToken: [1] } } as unknown as RunResult;
+    expect(evaluateThresholds(three, parseThresholds({ minCapacity: '300' }))[0]!.outcome).toBe('fail');
+    expect(evaluateThresholds(three, parseThresholds({ minCapacity: '200' }))[0]!.outcome).toBe('inconclusive');
+    // Interrupted (not measured) up to the gate: inconclusive, not failed.
+    const cut = configuration(1, 1, 200, { interrupted: true, keptUp: false });
+    const interrupted = { configurations: [held!, cut], capacity: capacityOf([held!, cut], objectives), plan: { threadsPerToken: [1] } } as unknown as RunResult;
+    expect(interrupted.capacity![0]).toMatchObject({ capacityPerS: 100, fellBehindAtPerS: null });
+    expect(evaluateThresholds(interrupted, parseThresholds({ minCapacity: '200' }), true)[0]!.outcome).toBe('inconclusive');
+  });
+  it('counts failed calls as started: failures are failures, not falling behind', () => {
+    const stats = new ConfigurationStats(1);
+    for (let k = 0; k < 100; k++)
+      stats.add(0, { startOffsetUs: k * 10_000, latencyUs: 2_000, operation: '', verified: null, startLagUs: 30, late: false }, k % 20 === 0 ? 'CKR_DEVICE_ERROR' : undefined);
+    const c = summarizeConfiguration({ stats, recordsFile: 'r.csv', workerIssues: [] }, [{ label: 'a', serial: '1', slotId: '0' }], 1, { targetRatePerS: 100, calls: 100, interrupted: false });
+    expect(c.openLoop).toMatchObject({ achievedRatePerS: 100, keptUp: true });
+    expect(c.throughputPerS).toBe(95);
+    expect(judgeRate(c, []).missed).toEqual(['5 failed']);
   });
   it('per token count is the best over the sessions swept, and gates --min-capacity', () => {
     const capacity = capacityOf(
@@ -289,10 +308,10 @@ describe('a rate sweep against its baseline', () => {
       10,
       false,
     );
-    expect(behind.capacity![0]).toMatchObject({ candidatePerS: 100, outcome: 'fail', missed: ['achieved 140/s of 200/s'] });
+    expect(behind.capacity![0]).toMatchObject({ candidatePerS: 100, outcome: 'fail', missed: ['at 200/s: achieved 140/s of 200/s'] });
     expect(renderJunit([{ name: 'nightly', result: baseline, thresholds: [], comparison: behind }])).toMatch(/name="rsa2048\.tokens-1\.baseline\.capacity"[^>]*>\s*<failure/);
     expect(behind.regressed).toBe(true);
-    expect(renderComparisonTable(behind)).toContain('capacity with 1 token: 200 → 100/s: REGRESSION (at 200/s: achieved 140/s of 200/s)');
+    expect(renderComparisonTable(behind)).toContain('capacity with 1 token: 200/s → 100/s: REGRESSION (at 200/s: achieved 140/s of 200/s)');
     // p99 52 ms against 50 ms (48 ms in the baseline): 4 % over the objective, within 10 %.
     const near = compareRuns(
       baseline,
@@ -305,5 +324,16 @@ describe('a rate sweep against its baseline', () => {
     );
     expect(near.capacity![0]!.outcome).toBe('inconclusive');
     expect(near.regressed).toBe(false);
+    // Lost at a lower rate than the baseline's capacity: that rate, and why, is the reason.
+    const lower = compareRuns(
+      baseline,
+      sweepRun([
+        [100, 500, true],
+        [200, 40, true],
+      ]),
+      10,
+      false,
+    );
+    expect(lower.capacity![0]).toMatchObject({ candidatePerS: null, outcome: 'fail', missed: ['at 100/s: p99 500 ms > 50 ms'] });
   });
 });

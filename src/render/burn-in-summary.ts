@@ -48,7 +48,7 @@ export function burnInTokenTable(r: RunResult, c: ConfigurationResult): { head: 
 }
 
 /** At a target rate: the schedule kept or not, and what a client waited (from each call's intended start). */
-const openLoopLine = (o: NonNullable<ConfigurationResult['openLoop']>) =>
+export const openLoopLine = (o: NonNullable<ConfigurationResult['openLoop']>) =>
   `at ${o.targetRatePerS}/s (open loop): achieved ${fixed(o.achievedRatePerS, 1)}/s${o.keptUp ? '' : ' (fell behind)'}; response (ms) p50 ${fixed(o.responseMs?.p50, 2)}, p99 ${fixed(o.responseMs?.p99, 2)}, max ${fixed(o.responseMs?.max, 2)}; late ${fixed(o.late.sharePct, 1)} %${o.notStarted > 0 ? `; ${o.notStarted} not started` : ''}`;
 
 /** The seed's burn-in summary (start, stop, elapsed, tests performed, tests failed) with what it lacked. */

@@ -25,7 +25,7 @@ export function planLine(r: RunResult): string {
   const verify = p.verify.mode === 'all' ? `every ${w.noun} checked on the host` : p.verify.mode === 'none' ? 'no host check' : `every ${p.verify.every}th ${w.noun} checked on the host`;
   const repeat = (p.repeat ?? 1) > 1 ? `, each configuration ${p.repeat} times (interleaved)` : '';
   const sessions = p.threadsPerToken.length > 1 ? `${p.threadsPerToken.join(', ')} sessions per token` : `${plural(p.threadsPerToken[0]!, 'thread')} per token`;
-  const rates = p.targetRate ? `, target rates ${p.targetRate.perS.join(', ')}/s${p.targetRate.per === 'token' ? ' per token' : ''}` : '';
+  const rates = p.targetRate ? `, target rate${p.targetRate.perS.length > 1 ? 's' : ''} ${p.targetRate.perS.join(', ')}/s${p.targetRate.per === 'token' ? ' per token' : ''}` : '';
   const objectives = (p.objectives ?? []).length > 0 ? `, objectives ${p.objectives!.map((o) => `${percentileName(o.percentile)} ≤ ${o.ms} ms`).join(', ')}` : '';
   return `${stop}, ${p.warmupOperationsPerToken} warm-up, ${sessions}${rates}${objectives}, ${verify}${repeat}`;
 }

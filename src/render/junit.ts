@@ -97,7 +97,7 @@ function checksOf(run: JudgedRun): Check[] {
       name: `${where(c)}.baseline.capacity`,
       timeS: 0,
       outcome: c.outcome,
-      message: c.outcome === 'pass' ? undefined : `${c.outcome === 'fail' ? 'capacity fell' : 'capacity fell, near the objective'}: at ${c.baselinePerS}/s ${c.missed.join(', ')}`,
+      message: c.outcome === 'pass' ? undefined : `${c.outcome === 'fail' ? 'capacity fell' : 'capacity fell, inconclusively'}: ${c.missed.join(', ')}`,
       measured: `${c.candidatePerS ?? 'none'}/s`,
       expected: `≥ ${c.baselinePerS}/s (the baseline's capacity)`,
     });

@@ -1,6 +1,6 @@
 import { plural } from './plural.js';
 import type { ConfigurationResult, RunResult } from '../result/run-result.js';
-import { burnInTokenTable, burnInVerdict } from './burn-in-summary.js';
+import { burnInTokenTable, burnInVerdict, openLoopLine } from './burn-in-summary.js';
 import { operationsTable, scaleTable } from './table-model.js';
 import { capacityTable, rateTable, saturationTable, sizingAnswer } from './sizing-tables.js';
 import { failuresOf, operationsMadeOf } from '../stats/repetitions.js';
@@ -127,7 +127,7 @@ export function conclusions(r: RunResult): string[] {
   const notStarted = r.configurations.reduce((n, c) => n + (c.repetitions ?? [c]).reduce((m, x) => m + (x.openLoop?.notStarted ?? 0), 0), 0);
   if (notStarted > 0) {
     lines.push(
-      `At the target rates the tokens could not keep up with, ${plural(notStarted, 'call')} of the schedules could not start before their windows closed: they were not made, and count against those rates (see the sizing answer).`,
+      `At the target rates the tokens could not keep up with, ${plural(notStarted, 'call')} of the schedules could not start before their windows closed: they were not made, and count against those rates${r.capacity ? ' (see the sizing answer)' : ''}.`,
     );
   }
   const load = r.host.loadAverage?.[0];
@@ -205,6 +205,8 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
     '',
   );
   if (burnIn && c0) {
+    // At a target rate: whether the tokens served it all run long, and what a client waited.
+    if (c0.openLoop) out.push('## At the target rate', '', `${sentence(openLoopLine(c0.openLoop))}.`, '');
     out.push('## Tokens over the run', '', markdownTable(burnInTokenTable(r, c0).head, burnInTokenTable(r, c0).rows, [false, false, false, true, true, true, true, true, true, true, false]), '');
   } else {
     out.push('## Throughput', '');

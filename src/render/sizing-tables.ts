@@ -10,7 +10,9 @@ import type { TableModel } from './table-model.js';
 
 /** What the capacity is judged on, in words: "within p99 ≤ 50 ms", or on the schedule alone. */
 export const objectivesText = (r: RunResult) =>
-  (r.plan.objectives ?? []).length > 0 ? `within ${r.plan.objectives!.map((o) => `${percentileName(o.percentile)} ≤ ${o.ms} ms`).join(', ')}` : '(every call served on schedule; no latency objective)';
+  (r.plan.objectives ?? []).length > 0
+    ? `within ${r.plan.objectives!.map((o) => `${percentileName(o.percentile)} ≤ ${o.ms} ms`).join(', ')}`
+    : '(every call served, at least 98 % of the target rate kept; no latency objective)';
 
 const rate = (n: number | null) => (n === null ? '–' : `${Number.isInteger(n) ? n : fixed(n, 1)}/s`);
 
@@ -28,7 +30,9 @@ export function sizingAnswer(r: RunResult): string[] {
       const first = c.rates[0]!;
       if (first.interrupted) return `${plural(c.tokens, 'token')} not measured (interrupted at ${rate(first.targetRatePerS)}, the lowest rate)`;
       if (c.capacityPerS === null) return `${plural(c.tokens, 'token')} none (${rate(first.targetRatePerS)}, the lowest rate, missed: ${first.missed.join(', ')})`;
-      return `${plural(c.tokens, 'token')} ${rate(c.capacityPerS)}${sessionsSwept ? ` (${plural(c.threadsPerToken, 'session')} per token)` : ''}`;
+      // Cut short by an interruption, the sweep only shows that the capacity is at least this.
+      const cut = c.rates.some((x) => x.interrupted) ? 'at least ' : '';
+      return `${plural(c.tokens, 'token')} ${cut}${rate(c.capacityPerS)}${sessionsSwept ? ` (${plural(c.threadsPerToken, 'session')} per token)` : ''}`;
     };
     lines.push(`Capacity ${objectivesText(r)}: ${best.map(answer).join('; ')}.`);
     if (best.some((c) => c.rates.some((x) => x.thin && !x.held)))
@@ -54,12 +58,12 @@ export function sizingAnswer(r: RunResult): string[] {
 /** Per token count and sessions, each rate of the sweep judged: the capacity and why the next rate missed. */
 export function capacityTable(r: RunResult): TableModel | null {
   if (!r.capacity || r.capacity.length === 0) return null;
-  const head = ['Configuration', 'Capacity', 'Fell behind at', 'Rates (✓ held, ✗ missed)'];
+  const head = ['Configuration', 'Capacity', 'Fell behind at', 'Rates (✓ held, ✗ missed, – not measured)'];
   const rows = r.capacity.map((c) => [
     configurationName({ tokens: c.tokens, threadsPerToken: c.threadsPerToken }),
     rate(c.capacityPerS),
     rate(c.fellBehindAtPerS),
-    c.rates.map((x) => `${rate(x.targetRatePerS)} ${x.held ? '✓' : `✗ (${x.missed.join(', ')})`}`).join('; '),
+    c.rates.map((x) => `${rate(x.targetRatePerS)} ${x.held ? '✓' : x.interrupted ? '– (interrupted: not measured)' : `✗ (${x.missed.join(', ')})`}`).join('; '),
   ]);
   return { head, rows, numeric: [false, true, true, false] };
 }

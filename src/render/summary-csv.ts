@@ -24,6 +24,12 @@ export const SUMMARY_COLUMNS = [
   'startedAt',
   'module',
   'firmware',
+  // After those (older summaries stack with empty cells): which configuration of a sweep, and at a target rate
+  // the response time of the configuration (p50Ms … maxMs are then the service time).
+  'threadsPerToken',
+  'targetRatePerS',
+  'responseP50Ms',
+  'responseP99Ms',
 ];
 
 /** One row per configuration and token (its index in run.json's tokens), then the configuration's total as token "all". */
@@ -50,6 +56,10 @@ export function renderSummaryCsv(r: RunResult): string {
         t.latencyMs?.p99,
         t.latencyMs?.max,
         ...run,
+        c.threadsPerToken,
+        c.openLoop?.targetRatePerS,
+        '',
+        '',
       ]);
     }
     rows.push([
@@ -70,6 +80,10 @@ export function renderSummaryCsv(r: RunResult): string {
       c.latencyMs?.p99,
       c.latencyMs?.max,
       ...run,
+      c.threadsPerToken,
+      c.openLoop?.targetRatePerS,
+      c.openLoop?.responseMs?.p50,
+      c.openLoop?.responseMs?.p99,
     ]);
   }
   return [SUMMARY_COLUMNS.join(','), ...rows.map((row) => row.map((v) => csvField(v === null || v === undefined ? '' : String(v))).join(','))].join('\n') + '\n';

@@ -7,6 +7,7 @@ export const outcomeText = (o: ThresholdCheck['outcome']) => ({ pass: 'pass', fa
 /** A comparison row's result: failed checks, then inconclusive ones, else ok. */
 export const comparisonResult = (r: RunComparison['rows'][number]) =>
   [r.regressions.length > 0 ? `REGRESSION: ${r.regressions.join(', ')}` : '', r.inconclusive.length > 0 ? `inconclusive: ${r.inconclusive.join(', ')}` : ''].filter(Boolean).join('; ') || 'ok';
+const perS = (v: number | null) => (v === null ? 'none' : `${v}/s`);
 const pct = (v: number | null) => (v === null ? '–' : `${v > 0 ? '+' : ''}${v.toFixed(1)} %`);
 
 export function renderThresholdChecks(checks: ThresholdCheck[], columns?: number): string {
@@ -34,8 +35,8 @@ export function renderComparisonTable(cmp: RunComparison, columns?: number): str
   ]);
   const capacity = (cmp.capacity ?? []).map(
     (c) =>
-      `capacity with ${configurationName(c)}: ${c.baselinePerS ?? 'none'} → ${c.candidatePerS ?? 'none'}/s: ${
-        c.outcome === 'pass' ? 'ok' : `${c.outcome === 'fail' ? 'REGRESSION' : 'inconclusive (near the objective)'} (at ${c.baselinePerS}/s: ${c.missed.join(', ')})`
+      `capacity with ${configurationName(c)}: ${perS(c.baselinePerS)} → ${perS(c.candidatePerS)}: ${
+        c.outcome === 'pass' ? 'ok' : `${c.outcome === 'fail' ? 'REGRESSION' : 'inconclusive'} (${c.missed.join(', ')})`
       }\n`,
   );
   return fitTable(head, rows, columns) + '\n' + capacity.join('') + cmp.warnings.map((w) => `warning: ${w}\n`).join('');

@@ -91,7 +91,7 @@ export interface ConfigurationResult {
 export interface OpenLoopResult {
   /** Calls per second of the whole configuration. */
   targetRatePerS: number;
-  /** Successful calls per second of the schedule's span (the starts, plus one interval). */
+  /** Calls started (successful or failed) per second of the schedule's span (the starts, plus one interval). */
   achievedRatePerS: number;
   /** achievedRatePerS is at least 98 % of the target (calls not started count as not served): the tokens kept up. */
   keptUp: boolean;

@@ -37,9 +37,9 @@ export function summarizeConfiguration(
     operationsVerified: s.operationsVerified,
     failuresByCkr: Object.fromEntries([...s.failuresByStatus].sort(([, a], [, b]) => b - a)),
     durationS: round(durationS, 6),
-    // At a target rate the rate served is the schedule's achieved rate (the window from the first start to the last
+    // At a target rate the successful calls over the schedule's span (the window from the first start to the last
     // end holds one interval less than the calls, so its quotient overstates a short schedule).
-    throughputPerS: openLoop ? openLoop.achievedRatePerS : durationS > 0 ? round(s.operationsOk / durationS, 2) : 0,
+    throughputPerS: schedule ? round(s.operationsOk / scheduleSpanS(s, schedule.targetRatePerS), 2) : durationS > 0 ? round(s.operationsOk / durationS, 2) : 0,
     efficiency: null,
     perToken: s.tokens.map((t, i) => {
       const activeS = (t.lastEndUs - t.firstStartUs) / 1e6;
@@ -88,14 +88,17 @@ export function summarizeConfiguration(
 /** The tokens kept up with a schedule when they served at least this share of its rate. */
 export const KEPT_UP_SHARE = 0.98;
 
+/** The span of a schedule's starts plus one interval: on schedule, N calls span exactly N intervals. */
+const scheduleSpanS = (s: ConfigurationStats, targetRatePerS: number) => s.lastStartUs / 1e6 + 1 / targetRatePerS;
+
 /**
  * A schedule's outcome (`scheduledCalls`: the calls it had in the window). The achieved rate is the calls served over the span of their starts plus one interval:
  * on schedule, the last of N calls starts at (N − 1) intervals, so the rate is the target exactly, whatever the
  * service time; behind schedule, the starts spread out and the rate is what the tokens could serve.
  */
 function openLoopOf(s: ConfigurationStats, targetRatePerS: number, scheduledCalls: number, interrupted: boolean): NonNullable<ConfigurationResult['openLoop']> {
-  const spanS = s.lastStartUs / 1e6 + 1 / targetRatePerS;
-  const achievedRatePerS = s.operationsOk / spanS;
+  // Every call started counts, successful or not: a failure is judged as a failure, not as falling behind.
+  const achievedRatePerS = (s.operationsOk + s.operationsFailed) / scheduleSpanS(s, targetRatePerS);
   return {
     targetRatePerS,
     achievedRatePerS: round(achievedRatePerS, 2),

@@ -150,7 +150,7 @@ export function compareRuns(baseline: RunResult, candidate: RunResult, maxRegres
     rows,
     ...(capacity.length > 0 ? { capacity } : {}),
     regressed: rows.some((r) => r.regressions.length > 0) || capacity.some((c) => c.outcome === 'fail'),
-    warnings: hostWarnings(baseline, candidate),
+    warnings: [...hostWarnings(baseline, candidate), ...(candidate.interrupted ? ['the candidate was interrupted: its configurations after the interruption are missing'] : [])],
   };
 }
 
@@ -166,15 +166,17 @@ function compareCapacity(baseline: RunResult, candidate: RunResult, maxRegressio
     if (!b) return [];
     const base = { tokens: a.tokens, threadsPerToken: a.threadsPerToken, baselinePerS: a.capacityPerS, candidatePerS: b.capacityPerS };
     if (a.capacityPerS === null || (b.capacityPerS !== null && b.capacityPerS >= a.capacityPerS)) return [{ ...base, outcome: 'pass', missed: [] }];
-    const at = candidate.configurations.find((c) => c.tokens === a.tokens && c.threadsPerToken === a.threadsPerToken && c.openLoop?.targetRatePerS === a.capacityPerS);
-    const verdict = b.rates.find((r) => r.targetRatePerS === a.capacityPerS);
-    const missed = verdict?.missed ?? [`${a.capacityPerS}/s not run`];
+    // The candidate's first rate up to the baseline's capacity that did not hold: why the capacity fell.
+    const first = b.rates.find((r) => r.targetRatePerS <= a.capacityPerS! && !r.held);
+    if (first === undefined || first.interrupted)
+      return [{ ...base, outcome: 'inconclusive', missed: [first ? `${first.targetRatePerS}/s not measured (interrupted)` : `${a.capacityPerS}/s not run`] }];
+    const at = candidate.configurations.find((c) => c.tokens === a.tokens && c.threadsPerToken === a.threadsPerToken && c.openLoop?.targetRatePerS === first.targetRatePerS);
     const nearBound =
       at?.openLoop !== undefined &&
       at.openLoop.keptUp &&
       failuresOf(at) === 0 &&
       objectives.every((o) => (at.openLoop!.responseMs?.[o.percentile] ?? Number.POSITIVE_INFINITY) <= o.ms * (1 + maxRegressionPct / 100));
-    return [{ ...base, outcome: nearBound ? 'inconclusive' : 'fail', missed }];
+    return [{ ...base, outcome: nearBound ? 'inconclusive' : 'fail', missed: first.missed.map((m) => `at ${first.targetRatePerS}/s: ${m}`) }];
   });
 }
 

@@ -47,7 +47,7 @@ function parsePerTokenCount(flag: string, value: string): Record<string, number>
     return [String(Number(tokens)), positive(flag, rate)];
   });
   const twice = entries.find(([tokens], i) => entries.findIndex(([t]) => t === tokens) !== i);
-  if (twice) throw usageError(`${flag} names ${twice[0]} tokens twice`, 'give each token count once');
+  if (twice) throw usageError(`${flag} names ${plural(Number(twice[0]), 'token')} twice`, 'give each token count once');
   return Object.fromEntries(entries);
 }
 
@@ -111,7 +111,7 @@ export function checkThresholdsFitPlan(t: Thresholds, plan: ThresholdPlan): void
     const tokens = key === 'largest' ? Math.max(...plan.tokenCounts) : Number(key);
     const rates = plan.targetRate!.perS.map((r) => (plan.targetRate!.per === 'token' ? r * tokens : r));
     const top = Math.max(...rates);
-    if (min > top) throw usageError(`--min-capacity ${min}/s for ${tokens} tokens is above the highest rate swept for them (${top}/s)`, `sweep up to at least ${min}/s`);
+    if (min > top) throw usageError(`--min-capacity ${min}/s for ${plural(tokens, 'token')} is above the highest rate swept for them (${top}/s)`, `sweep up to at least ${min}/s`);
   }
   if (t.minEfficiency !== undefined && plan.targetRate)
     throw usageError('--min-efficiency judges configurations run flat out; at a target rate the throughput is the rate asked for', 'run without --rate');
@@ -126,13 +126,17 @@ const axes = (c: ConfigurationResult): ConfigurationAxes => ({
 });
 
 /**
- * A capacity below the gate fails, unless the rate that capped it missed only a latency objective on percentiles too
- * thin to fail on (the rule of --max-p99): then it is inconclusive, as --strict-latency can overrule.
+ * A capacity below the gate fails, unless every rate up to the gate that did not hold was either not measured (the
+ * run was interrupted in it) or missed only a latency objective on percentiles too thin to fail on (the rule of
+ * --max-p99, which --strict-latency overrules): then it is inconclusive.
  */
 function capacityOutcome(c: CapacityResult | undefined, min: number, strictLatency: boolean): Outcome {
   if (c?.capacityPerS != null && c.capacityPerS >= min) return 'pass';
-  const capping = c?.rates.find((r) => !r.held);
-  return capping?.thin && !strictLatency ? 'inconclusive' : 'fail';
+  // The rates up to the gate that did not hold: any that failed calls, fell behind or missed on a full sample fails
+  // the gate; rates only interrupted (not measured) or missed on thin percentiles leave it open.
+  const missed = (c?.rates ?? []).filter((r) => r.targetRatePerS <= min && !r.held);
+  if (missed.length === 0 || missed.some((r) => !r.interrupted && !(r.thin && !strictLatency))) return 'fail';
+  return 'inconclusive';
 }
 
 export function evaluateThresholds(r: RunResult, t: Thresholds, strictLatency = false): ThresholdCheck[] {
