@@ -66,7 +66,7 @@ export interface ObjectiveOptions {
 }
 
 const OBJECTIVE_FLAGS: Record<ObjectivePercentile, keyof ObjectiveOptions> = { p50: 'sloP50', p90: 'sloP90', p99: 'sloP99', p999: 'sloP999' };
-export const objectiveFlag = (p: ObjectivePercentile) => `--slo-${p}`;
+const objectiveFlag = (p: ObjectivePercentile) => `--slo-${p}`;
 /** p999 is written p99.9 wherever a person reads it. */
 export const percentileName = (p: ObjectivePercentile) => (p === 'p999' ? 'p99.9' : p);
 

@@ -9,7 +9,7 @@ import { plural } from './plural.js';
 import type { TableModel } from './table-model.js';
 
 /** What the capacity is judged on, in words: "within p99 ≤ 50 ms", or on the schedule alone. */
-export const objectivesText = (r: RunResult) =>
+const objectivesText = (r: RunResult) =>
   (r.plan.objectives ?? []).length > 0
     ? `within ${r.plan.objectives!.map((o) => `${percentileName(o.percentile)} ≤ ${o.ms} ms`).join(', ')}`
     : '(every call served, at least 98 % of the target rate kept; no latency objective)';
