@@ -1,7 +1,7 @@
 import { workloadOf } from '../render/operation-words.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { configurationName } from '../result/configuration-key.js';
+import { configurationAxes, configurationName } from '../result/configuration-key.js';
 import { Command } from 'commander';
 import { usageError } from '../errors.js';
 import { chartRenderer, saveChart } from '../render/charts.js';
@@ -51,7 +51,7 @@ export function trendCommand(): Command {
             `${p.startedAt.slice(0, 16).replace('T', ' ')}${p.interrupted ? ' (partial)' : ''}`,
             p.runId,
             // Tokens, sessions and target rate: a sweep has several configurations per token count.
-            configurationName({ tokens: p.tokens, threadsPerToken: p.threadsPerToken, ...(p.targetRatePerS === null ? {} : { openLoop: { targetRatePerS: p.targetRatePerS } }) }),
+            configurationName(configurationAxes(p.tokens, p.threadsPerToken, p.targetRatePerS)),
             `${fixed(p.throughputPerS, 1)}${range}`,
             fixed(p.p99Ms, 2),
             p.operationsFailed,

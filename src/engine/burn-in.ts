@@ -155,7 +155,8 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
     );
     ui.log(`tokens:  ${tokenLine(result(false))}`);
     ui.log(`plan:    ${planLine(result(false))}`);
-    if (targetRatePerS !== null && remainingTotal !== null) ui.log(`time:    the schedule takes ${hms(remainingTotal / targetRatePerS)} (h:m:s) at ${targetRatePerS}/s (longer where the tokens fall behind)`);
+    if (targetRatePerS !== null && remainingTotal !== null)
+      ui.log(`time:    the schedule takes ${hms(remainingTotal / targetRatePerS)} (h:m:s) at ${targetRatePerS}/s (longer where the tokens fall behind)`);
     // Rates count successes; the line goes on (from a timer) while every worker waits for its token to come back.
     const showProgress = () => {
       const nowMs = Date.now();

@@ -7,7 +7,7 @@ import { combineRepetitions } from '../stats/repetitions.js';
 import { summarizeConfiguration } from '../stats/summarize.js';
 import { RunControl } from './control.js';
 import { planLine, tokenLine } from '../render/describe-run.js';
-import { configurationKey, configurationName, configurationSlug } from '../result/configuration-key.js';
+import { configurationAxes, configurationKey, configurationName, configurationSlug } from '../result/configuration-key.js';
 import { plannedConfigurations } from './sizing-plan.js';
 import { hms } from '../render/hms.js';
 import { scheduledCalls, scheduleOf } from './schedule.js';
@@ -67,7 +67,7 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunUi, r
     for (let repetition = 1; repetition <= plan.repeat && !interruption.requested; repetition++) {
       for (const p of planned) {
         if (interruption.requested) break;
-        const axes = { tokens: p.tokens, threadsPerToken: p.threadsPerToken, ...(p.targetRatePerS === null ? {} : { openLoop: { targetRatePerS: p.targetRatePerS } }) };
+        const axes = configurationAxes(p.tokens, p.threadsPerToken, p.targetRatePerS);
         const control = new RunControl(p.tokens * p.threadsPerToken);
         interruption.watch(control);
         const calls = plan.stop.kind === 'signatures' ? plan.stop.perToken * p.tokens : null;

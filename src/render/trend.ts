@@ -2,7 +2,7 @@ import type { ChartConfiguration } from 'chart.js';
 import { csvField } from '../record/records-csv.js';
 import type { RunResult } from '../result/run-result.js';
 import { latencyRange, throughputRange } from '../stats/repetitions.js';
-import { configurationName, distinctConfigurations, sameConfiguration, type ConfigurationAxes } from '../result/configuration-key.js';
+import { configurationAxes, configurationName, distinctConfigurations, sameConfiguration, type ConfigurationAxes } from '../result/configuration-key.js';
 import { PALETTE } from './charts.js';
 
 /** One run's figures for one configuration: a point of the nightly history. */
@@ -84,11 +84,7 @@ export function renderTrendCsv(points: readonly TrendPoint[]): string {
 /** Throughput (left axis) and p99 (right axis, dashed) per configuration, one point per run in date order. */
 export function trendChart(points: readonly TrendPoint[], title: string): ChartConfiguration {
   const runs = [...new Set(points.map((p) => p.runId))];
-  const axesOf = (p: TrendPoint): ConfigurationAxes => ({
-    tokens: p.tokens,
-    threadsPerToken: p.threadsPerToken,
-    ...(p.targetRatePerS === null ? {} : { openLoop: { targetRatePerS: p.targetRatePerS } }),
-  });
+  const axesOf = (p: TrendPoint): ConfigurationAxes => configurationAxes(p.tokens, p.threadsPerToken, p.targetRatePerS);
   const configurations = distinctConfigurations(points.map(axesOf));
   const series = (c: ConfigurationAxes, value: (p: TrendPoint) => number | null) =>
     runs.map((id) => points.find((p) => p.runId === id && sameConfiguration(axesOf(p), c))).map((p) => (p ? value(p) : null));

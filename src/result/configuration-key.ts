@@ -9,6 +9,16 @@ export type ConfigurationAxes = Pick<ConfigurationResult, 'tokens' | 'threadsPer
 
 export const targetRateOf = (c: ConfigurationAxes): number | null => c.openLoop?.targetRatePerS ?? null;
 
+/** A configuration's axes from its parts (a null rate: flat out). */
+export const configurationAxes = (tokens: number, threadsPerToken: number, targetRatePerS: number | null): ConfigurationAxes => ({
+  tokens,
+  threadsPerToken,
+  ...(targetRatePerS === null ? {} : { openLoop: { targetRatePerS } }),
+});
+
+/** Only the axes of a configuration (a result carries much more). */
+export const axesOf = (c: ConfigurationAxes) => configurationAxes(c.tokens, c.threadsPerToken, targetRateOf(c));
+
 /** The same configuration in two runs: tokens, sessions per token and target rate alike. */
 export const sameConfiguration = (a: ConfigurationAxes, b: ConfigurationAxes) => a.tokens === b.tokens && a.threadsPerToken === b.threadsPerToken && targetRateOf(a) === targetRateOf(b);
 
@@ -31,9 +41,7 @@ export function configurationSlug(c: ConfigurationAxes): string {
 
 /** Each configuration once, in plan order: by token count, then sessions per token, then rate (flat out last). */
 export function distinctConfigurations(all: readonly ConfigurationAxes[]): ConfigurationAxes[] {
-  const byKey = new Map(
-    all.map((c) => [configurationKey(c), { tokens: c.tokens, threadsPerToken: c.threadsPerToken, ...(c.openLoop ? { openLoop: { targetRatePerS: c.openLoop.targetRatePerS } } : {}) }]),
-  );
+  const byKey = new Map(all.map((c) => [configurationKey(c), axesOf(c)]));
   const rank = (c: ConfigurationAxes) => targetRateOf(c) ?? Number.POSITIVE_INFINITY;
   return [...byKey.values()].sort((a, b) => a.tokens - b.tokens || a.threadsPerToken - b.threadsPerToken || rank(a) - rank(b));
 }

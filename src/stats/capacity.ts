@@ -1,4 +1,5 @@
 import { percentileName, type Objective } from '../engine/sizing-plan.js';
+import { configurationAxes, configurationKey } from '../result/configuration-key.js';
 import type { ConfigurationResult } from '../result/run-result.js';
 import { lowConfidence } from './repetitions.js';
 
@@ -67,7 +68,7 @@ export function judgeRate(c: ConfigurationResult, objectives: readonly Objective
 export function capacityOf(configurations: readonly ConfigurationResult[], objectives: readonly Objective[]): CapacityResult[] {
   const groups = new Map<string, ConfigurationResult[]>();
   for (const c of configurations.filter((x) => x.openLoop !== undefined)) {
-    const key = `${c.tokens}x${c.threadsPerToken}`;
+    const key = configurationKey(configurationAxes(c.tokens, c.threadsPerToken, null));
     groups.set(key, [...(groups.get(key) ?? []), c]);
   }
   return [...groups.values()].map((group) => {

@@ -1,6 +1,6 @@
 import { workloadOf } from '../render/operation-words.js';
 import { usageError } from '../errors.js';
-import { sameConfiguration, type ConfigurationAxes } from '../result/configuration-key.js';
+import { axesOf, sameConfiguration, type ConfigurationAxes } from '../result/configuration-key.js';
 import type { ConfigurationResult, Range, RunResult, TokenIdentity } from '../result/run-result.js';
 import { failuresOf, latencyRange, lowConfidence, operationsMadeOf, throughputRange } from '../stats/repetitions.js';
 
@@ -106,9 +106,7 @@ export function compareRuns(baseline: RunResult, candidate: RunResult, maxRegres
     // At a target rate the latency that matters is the response time (from the intended start), not the service time.
     const [la, lb] = [latencyOf(a), latencyOf(b)];
     const row: ComparisonRow = {
-      tokens: a.tokens,
-      threadsPerToken: a.threadsPerToken,
-      ...(a.openLoop ? { openLoop: { targetRatePerS: a.openLoop.targetRatePerS } } : {}),
+      ...axesOf(a),
       baselineThroughputPerS: a.throughputPerS,
       candidateThroughputPerS: b.throughputPerS,
       throughputChangePct: change(a.throughputPerS, b.throughputPerS) ?? 0,

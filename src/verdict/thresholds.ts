@@ -1,7 +1,7 @@
 import { usageError } from '../errors.js';
 import type { TargetRate } from '../engine/sizing-plan.js';
 import { plural } from '../render/plural.js';
-import type { ConfigurationAxes } from '../result/configuration-key.js';
+import { axesOf, type ConfigurationAxes } from '../result/configuration-key.js';
 import { capacityByTokens, type CapacityResult } from '../stats/capacity.js';
 import type { ConfigurationResult, RunResult } from '../result/run-result.js';
 import { failuresOf, lowConfidence } from '../stats/repetitions.js';
@@ -119,11 +119,6 @@ export function checkThresholdsFitPlan(t: Thresholds, plan: ThresholdPlan): void
 }
 
 const fmt = (n: number | null | undefined, digits = 2) => (n === null || n === undefined ? 'n/a' : n.toFixed(digits));
-const axes = (c: ConfigurationResult): ConfigurationAxes => ({
-  tokens: c.tokens,
-  threadsPerToken: c.threadsPerToken,
-  ...(c.openLoop ? { openLoop: { targetRatePerS: c.openLoop.targetRatePerS } } : {}),
-});
 
 /**
  * A capacity below the gate fails, unless every rate up to the gate that did not hold was either not measured (the
@@ -152,7 +147,7 @@ export function evaluateThresholds(r: RunResult, t: Thresholds, strictLatency = 
     const c = flatOut.filter((x) => x.tokens === tokens).reduce<ConfigurationResult | undefined>((best, x) => (best === undefined || x.throughputPerS > best.throughputPerS ? x : best), undefined);
     checks.push({
       name: 'min-throughput',
-      configuration: c ? axes(c) : Number.isFinite(tokens) ? { tokens, threadsPerToken: r.plan.threadsPerToken[0]! } : null,
+      configuration: c ? axesOf(c) : Number.isFinite(tokens) ? { tokens, threadsPerToken: r.plan.threadsPerToken[0]! } : null,
       expected: `≥ ${min}/s`,
       measured: c ? `${fmt(c.throughputPerS, 1)}/s` : 'not run',
       outcome: outcomeOf(c !== undefined && c.throughputPerS >= min),
@@ -181,13 +176,13 @@ export function evaluateThresholds(r: RunResult, t: Thresholds, strictLatency = 
     const p99 = (c.openLoop ? c.openLoop.responseMs : c.latencyMs)?.p99;
     const passed = p99 !== undefined && p99 <= t.maxP99Ms!;
     const thin = !strictLatency && (c.lowConfidence ?? lowConfidence(c)).length > 0;
-    checks.push({ name: 'max-p99', configuration: axes(c), expected: `≤ ${t.maxP99Ms} ms`, measured: `${fmt(p99, 3)} ms`, outcome: passed ? 'pass' : thin ? 'inconclusive' : 'fail' });
+    checks.push({ name: 'max-p99', configuration: axesOf(c), expected: `≤ ${t.maxP99Ms} ms`, measured: `${fmt(p99, 3)} ms`, outcome: passed ? 'pass' : thin ? 'inconclusive' : 'fail' });
   }
   if (t.minEfficiency !== undefined) {
     for (const c of r.configurations.filter((x) => x.tokens > 1 && x.efficiency !== null)) {
       checks.push({
         name: 'min-efficiency',
-        configuration: axes(c),
+        configuration: axesOf(c),
         expected: `≥ ${t.minEfficiency}`,
         measured: fmt(c.efficiency),
         outcome: outcomeOf(c.efficiency !== null && c.efficiency >= t.minEfficiency),
