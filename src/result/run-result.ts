@@ -91,7 +91,7 @@ export interface ConfigurationResult {
 export interface OpenLoopResult {
   /** Calls per second of the whole configuration. */
   targetRatePerS: number;
-  /** Calls started (successful or failed) per second of the schedule's span (the starts, plus one interval). */
+  /** The pace at which calls (successful or failed) started, all but the latest 2 % of starts judged (src/stats/keeping-up.ts). */
   achievedRatePerS: number;
   /** achievedRatePerS is at least 98 % of the target (calls not started count as not served): the tokens kept up. */
   keptUp: boolean;
