@@ -1,4 +1,6 @@
-import type { ConfigurationResult, TokenIdentity } from '../result/run-result.js';
+import type { ConfigurationResult, RunResult, TokenIdentity } from '../result/run-result.js';
+import { capacityOf } from './capacity.js';
+import { saturationOf } from './saturation.js';
 import type { ConfigurationStats } from './configuration-stats.js';
 import { percentilesMs } from './latency-histogram.js';
 import { achievedRatePerS, keptUp } from './keeping-up.js';
@@ -14,6 +16,9 @@ export interface Measured {
   workerIssues: ConfigurationResult['workerIssues'];
   verificationLagS?: number;
   operationsVerifiedLate?: number;
+  operationsUnverified?: number;
+  operationsLost?: number;
+  partial?: ConfigurationResult['partial'];
   maxEventLoopStallMs?: number;
   setupS?: number;
 }
@@ -65,6 +70,9 @@ export function summarizeConfiguration(
     recordsFile: run.recordsFile,
     ...(run.verificationLagS === undefined ? {} : { verificationLagS: round(run.verificationLagS, 3) }),
     ...(run.operationsVerifiedLate === undefined ? {} : { operationsVerifiedLate: run.operationsVerifiedLate }),
+    ...(run.operationsUnverified ? { operationsUnverified: run.operationsUnverified } : {}),
+    ...(run.operationsLost ? { operationsLost: run.operationsLost } : {}),
+    ...(run.partial ? { partial: run.partial } : {}),
     ...(run.maxEventLoopStallMs === undefined ? {} : { maxEventLoopStallMs: round(run.maxEventLoopStallMs, 1) }),
     ...(run.setupS === undefined ? {} : { setupS: round(run.setupS, 2) }),
     workerIssues: run.workerIssues,
@@ -114,4 +122,20 @@ export function withEfficiency(configurations: ConfigurationResult[]): Configura
     const single = c.openLoop === undefined ? configurations.find((x) => x.tokens === 1 && x.threadsPerToken === c.threadsPerToken && x.openLoop === undefined) : undefined;
     return { ...c, efficiency: single && single.throughputPerS > 0 ? round(c.throughputPerS / (c.tokens * single.throughputPerS), 3) : null };
   });
+}
+
+/**
+ * What run.json derives from its configurations, wherever they come from (a run, or `report` counting a killed run's
+ * records): efficiency, a rate sweep's capacity, a sessions sweep's knee.
+ */
+export function runFigures(
+  command: RunResult['command'],
+  plan: Pick<RunResult['plan'], 'targetRate' | 'objectives'>,
+  configurations: ConfigurationResult[],
+): Pick<RunResult, 'configurations' | 'capacity' | 'saturation'> {
+  const measured = withEfficiency(configurations);
+  // A sweep's answer; a burn-in at one rate is judged by its own figures (served, response, late), not a capacity.
+  const capacity = plan.targetRate && command === 'scale' ? capacityOf(measured, plan.objectives ?? []) : [];
+  const saturation = saturationOf(measured);
+  return { configurations: measured, ...(capacity.length > 0 ? { capacity } : {}), ...(saturation.length > 0 ? { saturation } : {}) };
 }
