@@ -2,11 +2,13 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { compareThroughput } from '../src/render/comparison.js';
 import { renderJunit } from '../src/render/junit.js';
 import { trendPoints } from '../src/render/trend.js';
 import { renderComparisonTable } from '../src/render/verdict-tables.js';
 import { notMeasured } from '../src/result/plan-coverage.js';
 import type { ConfigurationResult, RunResult } from '../src/result/run-result.js';
+import { saturationOf } from '../src/stats/saturation.js';
 import { compareRuns } from '../src/verdict/compare.js';
 import { evaluateThresholds } from '../src/verdict/thresholds.js';
 import { exitCodeFor } from '../src/verdict/verdict.js';
@@ -107,5 +109,17 @@ describe('what a run planned and did not measure', () => {
       [2, 'part', false],
       [4, 'none', true],
     ]);
+  });
+});
+
+describe('answers that rest on whole measurements', () => {
+  it('the knee of a sessions sweep and a side-by-side comparison leave out a configuration the run stopped in', () => {
+    const base = fixture();
+    const c = base.configurations[0]!;
+    const sweep = [1, 2, 4].map((threadsPerToken, i) => ({ ...c, threadsPerToken, throughputPerS: [100, 190, 400][i]! }));
+    expect(saturationOf(sweep)[0]).toMatchObject({ bestThreadsPerToken: 4 });
+    // The 4-session configuration was cut short: its figure is no point of the curve.
+    expect(saturationOf([sweep[0]!, sweep[1]!, { ...sweep[2]!, partial: 'killed' }])[0]).toMatchObject({ bestThreadsPerToken: 2 });
+    expect(compareThroughput([base, interrupted()]).map((row) => row.throughputs[1])).toEqual([base.configurations[0]!.throughputPerS, null]);
   });
 });
