@@ -108,7 +108,7 @@ export interface OpenLoopResult {
   targetRatePerS: number;
   /** The pace at which calls (successful or failed) started, all but the latest 2 % of starts judged (src/stats/keeping-up.ts). */
   achievedRatePerS: number;
-  /** achievedRatePerS is at least 98 % of the target (calls not started count as not served): the tokens kept up. */
+  /** achievedRatePerS is at least 98 % of the target: the tokens kept up (tokens that fall behind start their calls ever later). */
   keptUp: boolean;
   responseMs: LatencyPercentilesMs | null;
   /** Calls of the schedule that did not start before the window closed (--duration): the tokens were that far behind. */
