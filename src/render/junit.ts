@@ -105,7 +105,7 @@ function checksOf(run: JudgedRun): Check[] {
       expected: row.baselineFailures === 0 ? '0' : `any (the baseline had ${row.baselineFailures})`,
     });
   }
-  // A configuration the baseline has and the candidate did not measure whole fails every figure it would be compared on.
+  // A configuration the candidate planned and did not measure whole fails every figure it would be compared on.
   for (const m of cmp?.notMeasured ?? []) {
     for (const metric of ['throughput', 'p50', 'p99', 'failures']) {
       checks.push({ name: `${where(m)}.baseline.${metric}`, timeS: 0, outcome: 'fail', message: `${configurationName(m)} ${m.reason}`, measured: 'nothing', expected: 'as measured by the baseline' });
