@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -26,6 +27,18 @@ async function readAll(path: string, bad?: BadLines): Promise<SignatureRecord[]>
 }
 
 describe('records CSV', () => {
+  it('a process that exits at once (a third Ctrl-C) still writes every record it was given', async () => {
+    const path = join(tempDir('csv-exit'), 'r.csv');
+    const writer = new URL('../dist/src/record/records-csv.js', import.meta.url).href;
+    const script = `import(${JSON.stringify(writer)}).then(({ RecordsCsvWriter }) => {
+      const w = new RecordsCsvWriter(${JSON.stringify(path)});
+      for (let i = 0; i < 10; i++) w.write(${JSON.stringify(record(0))});
+      process.exit(130);
+    });`;
+    expect(spawnSync(process.execPath, ['-e', script]).status).toBe(130);
+    expect(await readAll(path)).toHaveLength(10);
+  });
+
   it('quotes only what needs quoting and parses it back', () => {
     expect(csvField('hsm-bench-01')).toBe('hsm-bench-01');
     expect(csvField('a,"b"')).toBe('"a,""b"""');

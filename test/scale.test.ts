@@ -180,7 +180,7 @@ describe('hsm-bench scale on embedded SoftHSM2 tokens', () => {
         },
       );
       expect(r.status).toBe(130);
-      expect(r.stderr).toMatch(/stopping: waiting for the signatures in flight/);
+      expect(r.stderr).toMatch(/stopping: waiting for the calls in flight/);
       const run = readRun(runDirOf(r));
       expect(run.interrupted).toBe(true);
       const c = run.configurations[0]!;

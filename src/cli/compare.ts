@@ -29,7 +29,7 @@ export function compareCommand(): Command {
         ['baseline', baseline],
         ['candidate', candidate],
       ] as const) {
-        if (r.interrupted) process.stderr.write(`note: the ${which} ${r.runId} is a partial run (interrupted or killed): its last configuration may be short\n`);
+        if (r.interrupted) process.stderr.write(`note: the ${which} ${r.runId} is a partial run (interrupted or killed): what it did not measure whole is not compared\n`);
       }
       const comparison = compareRuns(baseline, candidate, maxRegressionPct, o.force === true, o.strictLatency === true);
       process.stdout.write(

@@ -24,11 +24,12 @@ export function reportCommand(): Command {
       const runs = await Promise.all(
         dirs.map(async (d) => {
           const dir = d.endsWith('.json') ? dirname(d) : d;
-          return { dir, result: await withRecordsOnDisk(dir, readRunJson(d)) };
+          return { dir, ...(await withRecordsOnDisk(dir, readRunJson(d))) };
         }),
       );
       for (const run of runs) {
         if (run.result.interrupted) ui.log(`note: ${run.dir} is a partial run (interrupted or killed); its report counts the records on disk`);
+        run.notes.forEach((n) => ui.log(`note: ${n}`));
         const written = await writeReports(run.dir, run.result, formats, reference);
         written.warnings.forEach((w) => ui.log(`warning: ${w}`));
         process.stdout.write(`${run.dir}: ${written.files.join(', ')}\n`);

@@ -1,6 +1,7 @@
 import { ExitCode, exitWith } from '../errors.js';
 import type { RunOutcome } from '../engine/scale.js';
 import { burnInVerdict } from '../render/burn-in-summary.js';
+import type { NotRun } from '../render/junit.js';
 import type { Reference } from '../render/reference.js';
 import { DEFAULT_FORMATS, writeReports, type Format } from '../render/write-reports.js';
 import type { RunResult } from '../result/run-result.js';
@@ -19,8 +20,8 @@ export async function writeRunReports(outcome: RunOutcome, reference: Reference 
 }
 
 /** Prints what was checked and writes JUnit (to stderr with --json, so stdout stays machine-readable), then exits with the verdict. */
-export function conclude(judged: JudgedRun[], o: { json?: boolean; junit?: string }): void {
-  reportVerdict(judged, o.junit, (text) => (o.json ? process.stderr : process.stdout).write(text));
+export function conclude(judged: JudgedRun[], o: { json?: boolean; junit?: string }, notRun: NotRun[] = []): void {
+  reportVerdict(judged, o.junit, (text) => (o.json ? process.stderr : process.stdout).write(text), notRun);
   exitWith(exitCodeFor(judged));
 }
 

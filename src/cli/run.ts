@@ -1,4 +1,7 @@
-import { workloadId } from '../render/operation-words.js';
+import { nounsOf, workloadId } from '../render/operation-words.js';
+import { plannedConfigurations } from '../engine/sizing-plan.js';
+import { configurationAxes } from '../result/configuration-key.js';
+import type { NotRun } from '../render/junit.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Command } from 'commander';
@@ -16,8 +19,20 @@ import { stamp } from '../result/run-directory.js';
 import { pinSource } from './scale.js';
 import { Progress } from './terminal.js';
 
+/** A lab run the lab never came to: named as its JUnit cases would have been, with the configurations it planned. */
+function notRunOf(run: Lab['runs'][number], reason: string): NotRun {
+  const p = run.plan;
+  return {
+    name: run.name,
+    workload: workloadId(p.operation, p.algorithm.id),
+    nouns: nounsOf(p.operation),
+    configurations: plannedConfigurations(p.tokenCounts, p.threadsPerToken, p.targetRate).map((c) => configurationAxes(c.tokens, c.threadsPerToken, c.targetRatePerS)),
+    reason,
+  };
+}
+
 /** Runs the lab's runs in order; writes each run directory, then a combined report, then judges. */
-async function runLab(lab: Lab, ui: Progress): Promise<{ judged: JudgedRun[]; dirs: string[]; combinedDir: string }> {
+async function runLab(lab: Lab, ui: Progress): Promise<{ judged: JudgedRun[]; notRun: NotRun[]; dirs: string[]; combinedDir: string }> {
   const judged: JudgedRun[] = [];
   const dirs: string[] = [];
   for (const run of lab.runs) {
@@ -30,6 +45,9 @@ async function runLab(lab: Lab, ui: Progress): Promise<{ judged: JudgedRun[]; di
     dirs.push(outcome.dir);
     if (outcome.result.interrupted) break;
   }
+  // Runs after an interruption never ran: planned and not measured, which CI must see as such.
+  const stoppedIn = judged[judged.length - 1]?.name;
+  const notRun = lab.runs.slice(judged.length).map((r) => notRunOf(r, `the lab was interrupted in ${stoppedIn}, before this run`));
   const combinedDir = join(lab.out, `lab-${stamp(new Date())}`);
   mkdirSync(combinedDir, { recursive: true });
   const charts: (string | undefined)[] = [];
@@ -50,9 +68,10 @@ async function runLab(lab: Lab, ui: Progress): Promise<{ judged: JudgedRun[]; di
       judged,
       dirs.map((d) => relative(combinedDir, d)),
       charts,
+      notRun,
     ),
   );
-  return { judged, dirs, combinedDir };
+  return { judged, notRun, dirs, combinedDir };
 }
 
 export function runCommand(): Command {
@@ -72,7 +91,7 @@ export function runCommand(): Command {
         lab.runs = lab.runs.filter((r) => names.includes(r.name));
       }
       const ui = new Progress();
-      const { judged, dirs, combinedDir } = await runLab(lab, ui);
+      const { judged, notRun, dirs, combinedDir } = await runLab(lab, ui);
       if (o.json) {
         process.stdout.write(
           JSON.stringify(
@@ -80,6 +99,7 @@ export function runCommand(): Command {
               schemaVersion: 2,
               combinedReport: join(combinedDir, 'combined.md'),
               runs: judged.map((j, i) => ({ name: j.name, runDir: dirs[i], thresholds: j.thresholds, comparison: j.comparison ?? null, result: j.result })),
+              notRun: notRun.map((n) => ({ name: n.name, reason: n.reason })),
             },
             null,
             2,
@@ -87,8 +107,9 @@ export function runCommand(): Command {
         );
       } else {
         for (const j of judged) process.stdout.write(`\n== ${j.name} ==\n${renderScaleTable(j.result)}`);
+        for (const n of notRun) process.stdout.write(`\n== ${n.name} ==\nnot run: ${n.reason}\n`);
       }
       ui.log(`combined report: ${join(combinedDir, 'combined.md')}`);
-      conclude(judged, o);
+      conclude(judged, o, notRun);
     });
 }

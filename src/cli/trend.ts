@@ -43,18 +43,18 @@ export function trendCommand(): Command {
         new Progress().log(`warning: ${(error as Error).message}`);
       }
       if (o.json) {
-        process.stdout.write(JSON.stringify({ schemaVersion: 2, algorithm: algorithms[0], points }, null, 2) + '\n');
+        process.stdout.write(JSON.stringify({ schemaVersion: 3, algorithm: algorithms[0], points }, null, 2) + '\n');
       } else {
         const rows = points.map((p) => {
           const range = p.throughputMin !== p.throughputMax ? ` (${fixed(p.throughputMin, 1)}–${fixed(p.throughputMax, 1)})` : '';
           return [
-            `${p.startedAt.slice(0, 16).replace('T', ' ')}${p.interrupted ? ' (partial)' : ''}`,
+            `${p.startedAt.slice(0, 16).replace('T', ' ')}${p.measured === 'part' ? ' (partial)' : p.measured === 'none' ? ' (not measured)' : ''}`,
             p.runId,
             // Tokens, sessions and target rate: a sweep has several configurations per token count.
             configurationName(configurationAxes(p.tokens, p.threadsPerToken, p.targetRatePerS)),
             `${fixed(p.throughputPerS, 1)}${range}`,
             fixed(p.p99Ms, 2),
-            p.operationsFailed,
+            p.operationsFailed ?? '–',
             p.module,
             p.firmware,
           ];
@@ -63,7 +63,9 @@ export function trendCommand(): Command {
       }
       const partial = points.filter((p, i) => p.interrupted && points.findIndex((q) => q.runId === p.runId) === i);
       if (partial.length > 0)
-        process.stderr.write(`note: ${partial.map((p) => p.runId).join(', ')} ${partial.length > 1 ? 'are partial runs' : 'is a partial run'} (interrupted or killed): marked (partial)\n`);
+        process.stderr.write(
+          `note: ${partial.map((p) => p.runId).join(', ')} ${partial.length > 1 ? 'are partial runs' : 'is a partial run'} (interrupted or killed): configurations cut short are marked (partial), those never measured (not measured)\n`,
+        );
       process.stderr.write(`${out}: ${written.join(', ')}\n`);
     });
 }

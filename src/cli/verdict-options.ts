@@ -8,7 +8,9 @@ import { renderComparisonTable, renderThresholdChecks } from '../render/verdict-
 import { readRunJson } from '../result/run-directory.js';
 import type { RunResult } from '../result/run-result.js';
 import { samePlan } from '../verdict/compare.js';
-import { renderJunit } from '../render/junit.js';
+import { renderJunit, type NotRun } from '../render/junit.js';
+import { configurationName } from '../result/configuration-key.js';
+import { notMeasured } from '../result/plan-coverage.js';
 import { checkThresholdsFitPlan, parseThresholds, type VerdictFlags } from '../verdict/thresholds.js';
 
 export type { VerdictFlags };
@@ -125,14 +127,16 @@ export function verdictPlan(f: VerdictFlags, plan: { tokenCounts: number[]; work
 }
 
 /** Prints what was checked (to `out`) and writes the JUnit file. */
-export function reportVerdict(runs: JudgedRun[], junit: string | undefined, out: (text: string) => void): void {
+export function reportVerdict(runs: JudgedRun[], junit: string | undefined, out: (text: string) => void, notRun: NotRun[] = []): void {
   for (const run of runs) {
+    const missing = notMeasured(run.result);
+    if (missing.length > 0) out(`not measured (${run.name}):\n${missing.map((m) => `  ${configurationName(m)}: ${m.reason}\n`).join('')}`);
     if (run.thresholds.length > 0) out(`thresholds (${run.name}):\n${renderThresholdChecks(run.thresholds)}`);
     if (run.comparison) out(`against the baseline (${run.name}):\n${renderComparisonTable(run.comparison)}`);
   }
   if (junit !== undefined) {
     try {
-      writeFileSync(junit, renderJunit(runs));
+      writeFileSync(junit, renderJunit(runs, notRun));
     } catch (error) {
       throw writeError(junit, error);
     }

@@ -1,7 +1,8 @@
 import type { RecordsCsvWriter } from '../record/records-csv.js';
-import { failureOf, statusOf } from '../record/record-status.js';
+import { recordsOfBatch } from '../record/batch-records.js';
+import { failureOf } from '../record/record-status.js';
 import type { ConfigurationStats } from '../stats/configuration-stats.js';
-import { VERIFIED_BAD, VERIFIED_OK, type SignatureBatch } from './batch.js';
+import type { SignatureBatch } from './batch.js';
 
 export interface WorkerAssignment {
   token: number;
@@ -27,22 +28,8 @@ export class ConfigurationRecorder {
 
   add(batch: SignatureBatch): void {
     const w = this.workers[batch.worker]!;
-    for (let i = 0; i < batch.count; i++) {
-      const check = batch.verified[i]!;
-      const record = {
-        configuration: this.configuration,
-        token: w.token,
-        thread: w.thread,
-        sequence: batch.firstSequence + i,
-        // Whole µs, as the records keep them: a resume that counts the records again gets the same statistics.
-        startOffsetUs: Math.round(this.startOffsetBaseUs + batch.startOffsetNs[i]! / 1000),
-        latencyUs: Math.round(batch.latencyNs[i]! / 1000),
-        status: statusOf(batch.status[i]!),
-        verified: check === VERIFIED_OK ? true : check === VERIFIED_BAD ? false : null,
-        operation: this.operations[batch.operation[i]!]!,
-        startLagUs: Number.isNaN(batch.startLagNs[i]!) ? null : Math.round(batch.startLagNs[i]! / 1000),
-        late: Number.isNaN(batch.startLagNs[i]!) ? null : batch.late[i] === 1,
-      };
+    const origin = { configuration: this.configuration, token: w.token, thread: w.thread, operations: this.operations, startOffsetBaseUs: this.startOffsetBaseUs };
+    for (const record of recordsOfBatch(batch, origin)) {
       this.writer.write(record);
       this.stats.add(w.token, record, failureOf(record));
     }

@@ -15,7 +15,7 @@ import type { InputTable, Workload } from './operation.js';
 import type { Schedule } from './schedule.js';
 import { ConfigurationRecorder, type WorkerAssignment } from './recorder.js';
 import { RecordingQueue } from './recording-queue.js';
-import { SpillFile } from '../verify/spill-file.js';
+import { keptOutputs, SpillFile } from '../verify/spill-file.js';
 import { VerifyPool } from '../verify/verify-pool.js';
 import type { Recovery, SignWorkerMessage } from './sign-worker.js';
 import type { SignerAssignment, Signers, SignersSpec } from './signers.js';
@@ -70,6 +70,11 @@ export interface ConfigurationSpec {
    * resume to count them).
    */
   spillFile: string | null;
+  /**
+   * Told when the calls spilled during the window are verified after it (`calls` to check): a backlog can take many
+   * seconds, so progress says so, and `skip` records the rest unchecked instead (a Ctrl-C).
+   */
+  onVerifyingSpill?: (calls: number, skip: () => void) => void;
 }
 
 /** A configuration's measurement, as the stages produced it. */
@@ -150,11 +155,14 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     };
   });
   let spillFailure: Error | undefined;
-  /** Verification, then recording, in each signer's order; `done` once the batch is recorded (null: lost with a verification thread). */
-  const verifyAndRecord = (batch: SignatureBatch, done: (recordedBatch: SignatureBatch | null) => void): Promise<void> => {
+  /**
+   * Verification (unless `check` is false: a skipped backlog), then recording, in each signer's order; `done` once the
+   * batch is recorded (null: lost with a verification thread).
+   */
+  const verifyAndRecord = (batch: SignatureBatch, done: (recordedBatch: SignatureBatch | null) => void, check = true): Promise<void> => {
     const worker = batch.worker;
     awaiting[worker]!++;
-    const verified = pool.verify(batch);
+    const verified = check ? pool.verify(batch) : Promise.resolve(batch);
     // Handled in the chain below; this keeps a rejection that comes before its turn from counting as unhandled.
     verified.catch(() => {});
     verifying[worker] = verifying[worker]!.then(() => verified)
@@ -238,10 +246,14 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     throw error;
   }
   // The window is over: spilled batches are verified and recorded now, each after what its signer had in flight.
+  let unverified = 0;
   if (spill !== null && spill.batches > 0 && spillFailure === undefined) {
+    let skip = false;
+    spec.onVerifyingSpill?.(spill.signaturesKept, () => (skip = true));
     const inFlight: Promise<void>[] = [];
     for (const batch of spill.read()) {
-      inFlight.push(verifyAndRecord(batch, (checked) => (spilled -= checked?.count ?? 0)));
+      if (skip) unverified += keptOutputs(batch);
+      inFlight.push(verifyAndRecord(batch, (checked) => (spilled -= checked?.count ?? 0), !skip));
       if (inFlight.length >= REPLAY_IN_FLIGHT) await inFlight.shift();
     }
   }
@@ -266,6 +278,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     verificationLagS,
     maxEventLoopStallMs: stalls.max / 1e6,
     setupS,
-    operationsVerifiedLate: spill?.signaturesKept ?? 0,
+    operationsVerifiedLate: (spill?.signaturesKept ?? 0) - unverified,
+    ...(unverified > 0 ? { operationsUnverified: unverified } : {}),
   };
 }

@@ -1,9 +1,7 @@
 import { cpus, hostname, totalmem } from 'node:os';
 import type { TokenRef } from '../pkcs11/discovery.js';
 import { SCHEMA_VERSION, type ConfigurationResult, type RunResult, type TokenIdentity } from '../result/run-result.js';
-import { capacityOf } from '../stats/capacity.js';
-import { saturationOf } from '../stats/saturation.js';
-import { withEfficiency } from '../stats/summarize.js';
+import { runFigures } from '../stats/summarize.js';
 import { TOOL_VERSION } from '../version.js';
 import { durationMs, type RunPlan } from './plan.js';
 import type { Reference } from '../render/reference.js';
@@ -57,10 +55,6 @@ export const planOf = (plan: RunPlan): RunResult['plan'] => ({
 /** run.json as of now: what ran where, with which plan, and the configurations measured so far. */
 export function buildRunResult(id: RunIdentity, plan: RunPlan, setup: TokenSetup, configurations: ConfigurationResult[], interrupted: boolean, burnIn?: RunResult['burnIn']): RunResult {
   const a = plan.algorithm;
-  const measured = withEfficiency(configurations);
-  // A sweep's answer; a burn-in at one rate is judged by its own figures (served, response, late), not a capacity.
-  const capacity = plan.targetRate && id.command === 'scale' ? capacityOf(measured, plan.objectives) : [];
-  const saturation = saturationOf(measured);
   return {
     schemaVersion: SCHEMA_VERSION,
     tool: { name: 'hsm-bench', version: TOOL_VERSION },
@@ -97,9 +91,7 @@ export function buildRunResult(id: RunIdentity, plan: RunPlan, setup: TokenSetup
     },
     keyLabel: plan.keyLabel,
     plan: planOf(plan),
-    configurations: measured,
-    ...(capacity.length > 0 ? { capacity } : {}),
-    ...(saturation.length > 0 ? { saturation } : {}),
+    ...runFigures(id.command, planOf(plan), configurations),
     ...(burnIn ? { burnIn } : {}),
   };
 }

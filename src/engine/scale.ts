@@ -1,5 +1,4 @@
 import { nounsOf, workloadId } from '../render/operation-words.js';
-import { join } from 'node:path';
 import { createRunDirectory, writeRunJson } from '../result/run-directory.js';
 import type { ConfigurationResult, RunResult } from '../result/run-result.js';
 import type { PinSource } from '../secrets/pin.js';
@@ -7,7 +6,7 @@ import { combineRepetitions } from '../stats/repetitions.js';
 import { summarizeConfiguration } from '../stats/summarize.js';
 import { RunControl } from './control.js';
 import { planLine, tokenLine } from '../render/describe-run.js';
-import { configurationAxes, configurationKey, configurationName, configurationSlug } from '../result/configuration-key.js';
+import { configurationAxes, configurationFiles, configurationKey, configurationName } from '../result/configuration-key.js';
 import { plannedConfigurations } from './sizing-plan.js';
 import { hms } from '../render/hms.js';
 import { scheduledCalls, scheduleOf } from './schedule.js';
@@ -73,10 +72,24 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunUi, r
         const calls = plan.stop.kind === 'signatures' ? plan.stop.perToken * p.tokens : null;
         const target = calls === null ? '' : ` / ${calls}`;
         const label = `${configurationName(axes)}${plan.repeat > 1 ? ` (repetition ${repetition} of ${plan.repeat})` : ''}`;
-        const suffix = plan.repeat > 1 ? `-rep-${repetition}` : '';
-        const slug = configurationSlug(axes);
+        const files = configurationFiles(axes, repetition, plan.repeat);
         const durationNs = plan.stop.kind === 'duration' ? plan.stop.durationNs : null;
         const schedule = p.targetRatePerS === null ? null : scheduleOf(p.targetRatePerS, calls);
+        const nouns = nounsOf(plan.operation);
+        // Whether the run was stopped before the window closed: a Ctrl-C while a backlog is verified comes after every call was made.
+        let cutShort: boolean | undefined;
+        // After the window, what progress waits for: the verification of the calls spilled during it.
+        let verifyingSpill: string | undefined;
+        const onVerifyingSpill = (kept: number, skip: () => void) => {
+          cutShort = interruption.requested;
+          verifyingSpill = `verifying ${kept} ${nouns} spilled during the window`;
+          const skipped = () => {
+            skip();
+            ui.log(`${label}: verification skipped: the spilled ${nouns} not verified yet are recorded unchecked`);
+          };
+          interruption.waitingFor(verifyingSpill, { hint: 'Ctrl-C again to skip verification: they are recorded unchecked', run: skipped });
+          if (!interruption.requested) ui.log(`${label}: ${verifyingSpill} (Ctrl-C skips it: they are recorded unchecked)`);
+        };
         ui.log(`${label}: running`);
         const run = await runConfiguration(
           {
@@ -95,27 +108,28 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunUi, r
             },
             recovery: null,
             runDir: dir,
-            recordsFile: join('records', `${slug}${suffix}.csv`),
-            spillFile: `unverified-${slug}${suffix}.bin`,
+            ...files,
+            onVerifyingSpill,
           },
           control,
-          (done) => ui.progress(`${label}: ${done}${target} ${nounsOf(plan.operation)}`),
+          (done) => ui.progress(`${label}: ${verifyingSpill ?? `${done}${target} ${nouns}`}`),
         );
         ui.progressDone();
+        cutShort ??= interruption.requested;
         // Interrupted before its measured window opened (during warm-up): nothing was measured, and a 0/s would lie.
         if (run.setupS === undefined && interruption.requested) {
           ui.log(`${label}: interrupted before its measured window; not reported`);
           break;
         }
         const c = summarizeConfiguration(
-          run,
+          { ...run, ...(cutShort ? { partial: 'interrupted' as const } : {}) },
           setup.tokens.slice(0, p.tokens),
           p.threadsPerToken,
-          schedule && { targetRatePerS: p.targetRatePerS!, calls: scheduledCalls(schedule, durationNs), interrupted: interruption.requested },
+          schedule && { targetRatePerS: p.targetRatePerS!, calls: scheduledCalls(schedule, durationNs), interrupted: cutShort },
         );
         const key = configurationKey(axes);
         measured.set(key, [...(measured.get(key) ?? []), c]);
-        ui.log(`${label}: ${configurationOutcome(c, nounsOf(plan.operation))}`);
+        ui.log(`${label}: ${configurationOutcome(c, nouns)}${cutShort ? ' (interrupted: partial)' : ''}`);
         // Written after every configuration, so that a later failure or interruption loses nothing measured.
         writeRunJson(dir, result(false));
       }

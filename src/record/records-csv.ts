@@ -68,6 +68,8 @@ export class RecordsCsvWriter {
   private readonly fd: number;
   private pending = '';
   failure: HsmBenchError | undefined;
+  /** A process that exits at once (a third Ctrl-C) still writes what it recorded: every call recorded stays countable. */
+  private readonly flushAtExit = () => this.flush();
 
   /** `append` continues an existing file (a resumed burn-in); a file that is still empty gets its header. */
   constructor(
@@ -81,6 +83,7 @@ export class RecordsCsvWriter {
     } catch (error) {
       throw writeError(path, error);
     }
+    process.on('exit', this.flushAtExit);
   }
 
   write(r: SignatureRecord): void {
@@ -103,6 +106,7 @@ export class RecordsCsvWriter {
   }
 
   close(): void {
+    process.off('exit', this.flushAtExit);
     this.flush();
     try {
       if (!this.failure) fsyncSync(this.fd);

@@ -5,6 +5,7 @@ import { chartStamp, PALETTE } from './charts.js';
 import { configurationName, fixed } from './describe-run.js';
 import { distinctConfigurations, sameConfiguration, type ConfigurationAxes } from '../result/configuration-key.js';
 import { markdownTable } from './markdown.js';
+import { notMeasured } from '../result/plan-coverage.js';
 import { referenceThroughput, type Reference } from './reference.js';
 
 /** The rate unit of runs side by side: their operation's (sig/s), or operations/s when they measured different ones. */
@@ -18,7 +19,7 @@ export const runName = (r: RunResult) => `${wordsOf(r).title} (${r.mechanism.nam
 
 /** A configuration (tokens, sessions per token, target rate) and each run's throughput there. */
 export interface ComparisonRow extends ConfigurationAxes {
-  /** Each run's throughput (its median repetition's, with --repeat), in the order the runs were given; null where it did not run. */
+  /** Each run's throughput (its median repetition's, with --repeat), in the order the runs were given; null where it was not measured whole. */
   throughputs: (number | null)[];
   /** Each run's throughput over the first run's; null where either is missing. */
   ratios: (number | null)[];
@@ -26,8 +27,12 @@ export interface ComparisonRow extends ConfigurationAxes {
 
 /** Throughput of N runs side by side, configuration by configuration (e.g. ECDSA vs RSA on the same tokens). */
 export function compareThroughput(runs: readonly RunResult[]): ComparisonRow[] {
+  // A configuration a run was interrupted or killed in has no whole figure to set beside another run's.
+  const missing = runs.map(notMeasured);
   return distinctConfigurations(runs.flatMap((r) => r.configurations)).map((configuration) => {
-    const throughputs = runs.map((r) => r.configurations.find((c) => sameConfiguration(c, configuration))?.throughputPerS ?? null);
+    const throughputs = runs.map((r, i) =>
+      missing[i]!.some((m) => sameConfiguration(m, configuration)) ? null : (r.configurations.find((c) => sameConfiguration(c, configuration))?.throughputPerS ?? null),
+    );
     const first = throughputs[0];
     return { ...configuration, throughputs, ratios: throughputs.map((t) => (first && t !== null ? Math.round((t / first) * 100) / 100 : null)) };
   });
@@ -59,6 +64,8 @@ export function comparisonMarkdownBody(runs: readonly RunResult[], names: readon
     return cells;
   });
   const lines = [markdownTable(head, table), ''];
+  const missing = runs.flatMap((r, i) => notMeasured(r).map((m) => `${names[i]}, ${configurationName(m)}: ${m.reason}.`));
+  if (missing.length > 0) lines.push(`Not measured whole, so not set beside the others (–): ${missing.join(' ')}`, '');
   // At target rates every run serves the rate asked for: a throughput ratio would only say so.
   if (runs.every((r) => r.plan.targetRate)) {
     lines.push(

@@ -7,6 +7,9 @@ import { configurationName } from '../result/configuration-key.js';
 import { percentileName } from '../engine/sizing-plan.js';
 export { configurationName };
 
+/** Said after a configuration's name wherever its figures are shown: they are not those of a whole configuration. */
+export const partialMark = (c: Pick<ConfigurationResult, 'partial'>) => (c.partial ? ` (partial: ${c.partial})` : '');
+
 export function backendLine(r: RunResult): string {
   const m = r.module;
   const lib = `${m.libraryDescription} ${m.libraryVersion} by ${m.manufacturer}, ${m.path}`;

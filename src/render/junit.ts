@@ -2,7 +2,8 @@ import { wordsOf, workloadId } from './operation-words.js';
 import { create } from 'xmlbuilder2';
 import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
 import { configurationName, workerIssueText } from './describe-run.js';
-import { configurationSlug, type ConfigurationAxes } from '../result/configuration-key.js';
+import { configurationSlug, distinctConfigurations, sameConfiguration, type ConfigurationAxes } from '../result/configuration-key.js';
+import { notMeasured, plannedAxes } from '../result/plan-coverage.js';
 import { failuresOf, operationsMadeOf } from '../stats/repetitions.js';
 import type { JudgedRun } from '../verdict/verdict.js';
 
@@ -13,18 +14,30 @@ import type { JudgedRun } from '../verdict/verdict.js';
 interface Check {
   name: string;
   timeS: number;
-  outcome: 'pass' | 'fail' | 'inconclusive';
+  /** 'error': planned and not measured (whole), so the check could not be made: never green. */
+  outcome: 'pass' | 'fail' | 'inconclusive' | 'error';
   /** Why it failed, or why it is inconclusive. */
   message?: string;
   measured: string;
   expected: string;
 }
 
+/** A planned configuration that has no measurement to check: its case is an error saying why. */
+const unmeasuredCheck = (name: string, reason: string, expected: string): Check => ({ name, timeS: 0, outcome: 'error', message: reason, measured: 'nothing', expected });
+
 function checksOf(run: JudgedRun): Check[] {
   const alg = workloadId(run.result.operation?.name, run.result.algorithm.id);
   const w = wordsOf(run.result);
   const where = (c: ConfigurationAxes | null) => (c === null ? `${alg}.run` : `${alg}.${configurationSlug(c)}`);
-  const checks: Check[] = run.result.configurations.map((c) => {
+  const expected = `no failed ${w.noun}, no session stopped`;
+  const missing = notMeasured(run.result);
+  // One case per planned configuration, measured or not, in plan order: a CI sees every one, from build to build.
+  const planned = run.result.command === 'burn-in' ? run.result.configurations : distinctConfigurations([...plannedAxes(run.result.plan), ...run.result.configurations]);
+  const checks: Check[] = planned.map((axes) => {
+    const name = `${where(axes)}.${w.nouns.replace(/ /g, '-')}`;
+    const c = run.result.configurations.find((x) => sameConfiguration(x, axes));
+    const gap = missing.find((m) => sameConfiguration(m, axes));
+    if (c === undefined) return unmeasuredCheck(name, gap?.reason ?? 'not measured', expected);
     // Every repetition's failures and stopped workers, not only the median one's.
     const failed = failuresOf(c);
     const issues = (c.repetitions ?? [c]).flatMap((x) => x.workerIssues);
@@ -43,12 +56,12 @@ function checksOf(run: JudgedRun): Check[] {
       ...issues.map((i) => workerIssueText(run.result, i)),
     ];
     return {
-      name: `${where(c)}.${w.nouns.replace(/ /g, '-')}`,
+      name,
       timeS: c.durationS,
-      outcome: problems.length > 0 ? 'fail' : 'pass',
-      message: problems.length > 0 ? problems.join('; ') : undefined,
+      outcome: gap ? 'error' : problems.length > 0 ? 'fail' : 'pass',
+      message: gap || problems.length > 0 ? [...(gap ? [gap.reason] : []), ...problems].join('; ') : undefined,
       measured: `${c.operationsOk} OK, ${c.operationsFailed} failed, ${c.throughputPerS.toFixed(1)} ${w.rate} with ${configurationName(c)}`,
-      expected: `no failed ${w.noun}, no session stopped`,
+      expected,
     };
   });
   for (const t of run.thresholds) {
@@ -92,6 +105,12 @@ function checksOf(run: JudgedRun): Check[] {
       expected: row.baselineFailures === 0 ? '0' : `any (the baseline had ${row.baselineFailures})`,
     });
   }
+  // A configuration the candidate planned and did not measure whole fails every figure it would be compared on.
+  for (const m of cmp?.notMeasured ?? []) {
+    for (const metric of ['throughput', 'p50', 'p99', 'failures']) {
+      checks.push({ name: `${where(m)}.baseline.${metric}`, timeS: 0, outcome: 'fail', message: `${configurationName(m)} ${m.reason}`, measured: 'nothing', expected: 'as measured by the baseline' });
+    }
+  }
   for (const c of cmp?.capacity ?? []) {
     checks.push({
       name: `${where(c)}.baseline.capacity`,
@@ -108,25 +127,38 @@ function checksOf(run: JudgedRun): Check[] {
 /** Control characters are not allowed in XML 1.0: a module's message may carry them. */
 const document = () => create({ version: '1.0', encoding: 'UTF-8', invalidCharReplacement: '\uFFFD' });
 
-function addSuite(root: XMLBuilder, run: JudgedRun): void {
-  const checks = checksOf(run);
+/**
+ * A lab run that never ran (the lab stopped before it): its suite holds a case per configuration it planned, each an
+ * error, named as its cases would have been.
+ */
+export interface NotRun {
+  name: string;
+  /** The workload as cases name it (`p256`, `decrypt-rsa2048`), and its calls' plural (`signatures`). */
+  workload: string;
+  nouns: string;
+  configurations: ConfigurationAxes[];
+  reason: string;
+}
+
+function addSuite(root: XMLBuilder, name: string, checks: Check[], identity: { runId: string; startedAt: string } | null): void {
   const suite = root.ele('testsuite', {
-    name: run.name,
+    name,
     tests: checks.length,
     failures: checks.filter((c) => c.outcome === 'fail').length,
-    errors: 0,
+    errors: checks.filter((c) => c.outcome === 'error').length,
     skipped: checks.filter((c) => c.outcome === 'inconclusive').length,
-    timestamp: run.result.startedAt.replace(/Z$/, ''),
+    ...(identity ? { timestamp: identity.startedAt.replace(/Z$/, '') } : {}),
     time: checks.reduce((s, c) => s + c.timeS, 0).toFixed(3),
   });
   const properties = suite.ele('properties');
-  properties.ele('property', { name: 'runId', value: run.result.runId });
+  if (identity) properties.ele('property', { name: 'runId', value: identity.runId });
   for (const c of checks) {
     properties.ele('property', { name: `${c.name}.measured`, value: c.measured });
     properties.ele('property', { name: `${c.name}.expected`, value: c.expected });
   }
   for (const c of checks) {
-    const testcase = suite.ele('testcase', { classname: `hsm-bench.${run.name}`, name: c.name, time: c.timeS.toFixed(3) });
+    const testcase = suite.ele('testcase', { classname: `hsm-bench.${name}`, name: c.name, time: c.timeS.toFixed(3) });
+    if (c.outcome === 'error') testcase.ele('error', { message: c.message, type: 'hsm-bench' }).txt(c.message!);
     if (c.outcome === 'fail') testcase.ele('failure', { message: c.message, type: 'hsm-bench' }).txt(c.message!);
     // Jenkins' JUnit schema gives <skipped> text, not attributes.
     if (c.outcome === 'inconclusive') testcase.ele('skipped').txt(`inconclusive: ${c.message}`);
@@ -134,11 +166,18 @@ function addSuite(root: XMLBuilder, run: JudgedRun): void {
   }
 }
 
-/** JUnit XML: one testsuite per run, one testcase per check that can fail (configuration, threshold, baseline figure). */
-export function renderJunit(runs: JudgedRun[]): string {
+/**
+ * JUnit XML: one testsuite per run, one testcase per check that can fail (planned configuration, threshold, baseline
+ * figure); lab runs that never ran get their suites too, every case an error.
+ */
+export function renderJunit(runs: JudgedRun[], notRun: NotRun[] = []): string {
   const doc = document();
   const root = doc.ele('testsuites', { name: 'hsm-bench' });
-  for (const run of runs) addSuite(root, run);
+  for (const run of runs) addSuite(root, run.name, checksOf(run), run.result);
+  for (const n of notRun) {
+    const checks = n.configurations.map((c) => unmeasuredCheck(`${n.workload}.${configurationSlug(c)}.${n.nouns.replace(/ /g, '-')}`, `not measured: ${n.reason}`, `the lab run ${n.name} measured`));
+    addSuite(root, n.name, checks, null);
+  }
   return doc.end({ prettyPrint: true }) + '\n';
 }
 

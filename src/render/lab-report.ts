@@ -2,6 +2,7 @@ import { ExitCode } from '../errors.js';
 import { exitCodeFor, type JudgedRun } from '../verdict/verdict.js';
 import { incomparability } from '../verdict/compare.js';
 import { comparisonMarkdownBody } from './comparison.js';
+import type { NotRun } from './junit.js';
 import { configurationName } from './describe-run.js';
 import { comparisonResult, outcomeText } from './verdict-tables.js';
 import { markdownTable, seedTable } from './markdown.js';
@@ -31,13 +32,22 @@ const VERDICT_WORDS: Record<number, string> = {
 const verdictOf = (j: JudgedRun) => VERDICT_WORDS[exitCodeFor([j])]!;
 
 /** The combined report of a lab run: every run's table and checks, and the transport comparisons. */
-export function renderLabReport(runs: JudgedRun[], dirs: string[], charts: (string | undefined)[]): string {
+export function renderLabReport(runs: JudgedRun[], dirs: string[], charts: (string | undefined)[], notRun: NotRun[] = []): string {
   const out = [
     '# hsm-bench lab report',
     '',
     markdownTable(
       ['Run', 'Algorithm', 'Module', 'Run directory', 'Verdict'],
-      runs.map((j, i) => [j.name, j.result.algorithm.displayName, `${j.result.module.libraryDescription} ${j.result.module.libraryVersion}`, `[${dirs[i]!}](${dirs[i]!}/report.md)`, verdictOf(j)]),
+      [
+        ...runs.map((j, i) => [
+          j.name,
+          j.result.algorithm.displayName,
+          `${j.result.module.libraryDescription} ${j.result.module.libraryVersion}`,
+          `[${dirs[i]!}](${dirs[i]!}/report.md)`,
+          verdictOf(j),
+        ]),
+        ...notRun.map((n) => [n.name, n.workload, '', '', `not run: ${n.reason}`]),
+      ],
       [false, false, false, false, false],
     ),
     '',
@@ -57,11 +67,15 @@ export function renderLabReport(runs: JudgedRun[], dirs: string[], charts: (stri
       out.push(
         markdownTable(
           ['Configuration', 'Baseline /s', 'Measured /s', 'Change', 'Result'],
-          j.comparison.rows.map((r) => [configurationName(r), r.baselineThroughputPerS.toFixed(1), r.candidateThroughputPerS.toFixed(1), `${r.throughputChangePct} %`, comparisonResult(r)]),
+          [
+            ...j.comparison.rows.map((r) => [configurationName(r), r.baselineThroughputPerS.toFixed(1), r.candidateThroughputPerS.toFixed(1), `${r.throughputChangePct} %`, comparisonResult(r)]),
+            ...j.comparison.notMeasured.map((m) => [configurationName(m), '', '', '', `**NOT MEASURED**: ${m.reason}`]),
+          ],
         ),
         '',
       );
   }
+  for (const n of notRun) out.push(`## ${n.name}`, '', `Not run: ${n.reason}. Its configurations (${n.configurations.map(configurationName).join(', ')}) were not measured.`, '');
   const pairs = transportPairs(runs);
   if (pairs.length > 0) out.push('## Transport comparison', '', 'Runs that differ only in the module (or host) signing with the same tokens:', '');
   pairs.forEach(([a, b], i) => {

@@ -4,6 +4,7 @@ import { burnInTokenTable, burnInVerdict, openLoopLine } from './burn-in-summary
 import { operationsTable, scaleTable } from './table-model.js';
 import { capacityTable, rateTable, saturationTable, sizingAnswer } from './sizing-tables.js';
 import { failuresOf, operationsMadeOf } from '../stats/repetitions.js';
+import { notMeasured } from '../result/plan-coverage.js';
 import { hms } from './hms.js';
 import { wordsOf } from './operation-words.js';
 import { backendLine, configurationName, fixed, lowConfidenceLines, planLine, workerIssueText } from './describe-run.js';
@@ -75,7 +76,7 @@ const NOISY_SPREAD_PCT = 20;
 export function conclusions(r: RunResult): string[] {
   const lines: string[] = [];
   const last = r.configurations[r.configurations.length - 1];
-  if (!last) return ['No configuration completed.'];
+  if (!last) return ['No configuration was measured.', ...notMeasuredLines(r)];
   if (last.efficiency !== null && last.tokens > 1) lines.push(scalingConclusion(r, last));
   // A token that stopped (lost, PIN refused) is said as such, not ranked as the slowest.
   const stopped = new Set(last.workerIssues.map((i) => i.token));
@@ -134,6 +135,13 @@ export function conclusions(r: RunResult): string[] {
   if (load !== undefined && load >= r.host.cpuCount / 2) lines.push(`The host was busy before the run (load average ${load} on ${r.host.cpuCount} cores): other work shared the CPU with the run.`);
   lines.push(...lowConfidenceLines(r).map((l) => `${sentence(l)}.`));
   for (const c of r.configurations) {
+    if (c.operationsUnverified) {
+      const why = c.partial === 'killed' ? 'the run was killed before it verified them, and `report` counted them from the spill file' : 'a Ctrl-C skipped their verification';
+      lines.push(
+        `With ${configurationName(c)}, ${c.operationsUnverified} ${w.nouns} were made but never verified: verification had fallen behind, they waited on disk, and ${why}; they count as made, unchecked.`,
+      );
+    }
+    if (c.operationsLost) lines.push(`With ${configurationName(c)}, ${c.operationsLost} ${w.nouns} were made but their outcome died with the killed process: they are not counted.`);
     if (!c.operationsVerifiedLate) continue;
     lines.push(
       `With ${configurationName(c)}, verification fell behind the tokens: ${c.operationsVerifiedLate} ${w.nouns} waited on disk and were verified after the measured window, which went on for ${fixed(c.verificationLagS ?? 0, 1)} s after it; the throughput does not include that time (more --verify-threads, or --verify with a sample, keeps up).`,
@@ -142,9 +150,12 @@ export function conclusions(r: RunResult): string[] {
   if (r.backend.kind === 'embedded-softhsm2') {
     lines.push(`The tokens were SoftHSM2 software tokens sharing this host's ${r.host.cpuCount} CPU cores: throughput beyond ${r.host.cpuCount} tokens measures the host, not tokens.`);
   }
-  if (r.interrupted) lines.push('The run was interrupted: configurations after the interruption are missing.');
+  lines.push(...notMeasuredLines(r));
   return lines;
 }
+
+/** A sentence per configuration of the plan the run did not measure whole. */
+const notMeasuredLines = (r: RunResult) => notMeasured(r).map((m) => `${sentence(configurationName(m))}: ${m.reason}.`);
 
 /** A self-contained Markdown report of one run. */
 export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {

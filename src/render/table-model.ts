@@ -1,6 +1,6 @@
 import { wordsOf } from './operation-words.js';
 import type { RunResult } from '../result/run-result.js';
-import { configurationName, fixed, perTokenRange, throughputText } from './describe-run.js';
+import { configurationName, fixed, partialMark, perTokenRange, throughputText } from './describe-run.js';
 
 /** A table as data: the terminal (fitTable), Markdown (markdownTable) and so HTML render the same columns. */
 export interface TableModel {
@@ -64,7 +64,7 @@ export function scaleTable(r: RunResult, reference?: Map<number, number>): Table
     'Efficiency',
   ];
   const rows = r.configurations.map((c) => [
-    `${configurationName(c)} × ${w.title}`,
+    `${configurationName(c)} × ${w.title}${partialMark(c)}`,
     c.operationsOk,
     fixed(c.durationS, 2),
     throughputText(c),

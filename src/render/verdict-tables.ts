@@ -39,5 +39,10 @@ export function renderComparisonTable(cmp: RunComparison, columns?: number): str
         c.outcome === 'pass' ? 'ok' : `${c.outcome === 'fail' ? 'REGRESSION' : 'inconclusive'} (${c.missed.join(', ')})`
       }\n`,
   );
-  return fitTable(head, rows, columns) + '\n' + capacity.join('') + cmp.warnings.map((w) => `warning: ${w}\n`).join('');
+  return fitTable(head, rows, columns) + '\n' + notMeasuredLines(cmp).join('') + capacity.join('') + cmp.warnings.map((w) => `warning: ${w}\n`).join('');
+}
+
+/** A line per configuration the candidate did not measure whole: each one a failure of the comparison. */
+export function notMeasuredLines(cmp: RunComparison): string[] {
+  return cmp.notMeasured.map((m) => `NOT MEASURED: ${configurationName(m)}: ${m.reason}\n`);
 }

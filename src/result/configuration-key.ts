@@ -39,6 +39,15 @@ export function configurationSlug(c: ConfigurationAxes): string {
   return `tokens-${c.tokens}${c.threadsPerToken > 1 ? `-sessions-${c.threadsPerToken}` : ''}${rate === null ? '' : `-rate-${rateText(rate)}`}`;
 }
 
+/**
+ * Where one measurement of a configuration keeps its calls in the run directory: its records, and the calls spilled
+ * while verification fell behind (`repetition` counts from 1, of `repeat`). `report` finds them again by these names.
+ */
+export function configurationFiles(c: ConfigurationAxes, repetition: number, repeat: number): { recordsFile: string; spillFile: string } {
+  const name = `${configurationSlug(c)}${repeat > 1 ? `-rep-${repetition}` : ''}`;
+  return { recordsFile: `records/${name}.csv`, spillFile: `unverified-${name}.bin` };
+}
+
 /** Each configuration once, in plan order: by token count, then sessions per token, then rate (flat out last). */
 export function distinctConfigurations(all: readonly ConfigurationAxes[]): ConfigurationAxes[] {
   const byKey = new Map(all.map((c) => [configurationKey(c), axesOf(c)]));

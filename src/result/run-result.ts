@@ -65,6 +65,21 @@ export interface ConfigurationResult {
   verificationLagS?: number;
   /** Of operationsVerified, those verified after the window (verification had fallen behind; absent in older runs). */
   operationsVerifiedLate?: number;
+  /**
+   * Calls made whose host check never ran: spilled while verification fell behind, then a Ctrl-C skipped their
+   * verification (they are recorded unchecked), or the run was killed (`report` counted them from the spill file).
+   */
+  operationsUnverified?: number;
+  /**
+   * Calls made whose outcome died with a killed run (`report` only): their batches were between signing and the disk
+   * (a hole in a worker's sequence numbers between its records and its spilled calls).
+   */
+  operationsLost?: number;
+  /**
+   * The configuration did not run to its plan: the run was interrupted in it (SIGINT, SIGTERM), or killed in it
+   * (`report` counted its records and spill file on disk). Its figures are what was measured until then.
+   */
+  partial?: 'interrupted' | 'killed';
   /** The longest the main thread's event loop waited during the configuration: progress, timers and Ctrl-C wait that long. */
   maxEventLoopStallMs?: number;
   /** Seconds from the configuration's start to its measured window: sessions, threads and warm-up. */
@@ -91,9 +106,9 @@ export interface ConfigurationResult {
 export interface OpenLoopResult {
   /** Calls per second of the whole configuration. */
   targetRatePerS: number;
-  /** Calls started (successful or failed) per second of the schedule's span (the starts, plus one interval). */
+  /** The pace at which calls (successful or failed) started, all but the latest 2 % of starts judged (src/stats/keeping-up.ts). */
   achievedRatePerS: number;
-  /** achievedRatePerS is at least 98 % of the target (calls not started count as not served): the tokens kept up. */
+  /** achievedRatePerS is at least 98 % of the target: the tokens kept up (tokens that fall behind start their calls ever later). */
   keptUp: boolean;
   responseMs: LatencyPercentilesMs | null;
   /** Calls of the schedule that did not start before the window closed (--duration): the tokens were that far behind. */
@@ -132,7 +147,7 @@ export interface Range {
 }
 
 export type RepetitionResult = Pick<ConfigurationResult, 'throughputPerS' | 'durationS' | 'operationsOk' | 'operationsFailed' | 'latencyMs' | 'recordsFile' | 'workerIssues'> &
-  Partial<Pick<ConfigurationResult, 'operationsVerified' | 'openLoop'>>;
+  Partial<Pick<ConfigurationResult, 'operationsVerified' | 'openLoop' | 'partial'>>;
 
 export interface RunResult {
   schemaVersion: typeof SCHEMA_VERSION;

@@ -54,9 +54,10 @@ export function judgeRate(c: ConfigurationResult, objectives: readonly Objective
   const o = c.openLoop!;
   const verdict = { targetRatePerS: o.targetRatePerS, achievedRatePerS: o.achievedRatePerS };
   if (o.interrupted) return { ...verdict, held: false, missed: ['interrupted: not measured'], interrupted: true };
-  const reps: Measured[] = c.repetitions?.every((r) => r.openLoop) ? (c.repetitions as Measured[]) : [c];
+  // A repetition the run was interrupted in is not judged; the whole ones are.
+  const reps: Measured[] = c.repetitions?.every((r) => r.openLoop) ? (c.repetitions as Measured[]).filter((r) => !r.openLoop!.interrupted) : [c];
   const judged = reps.map((r) => ({ r, ...missesOf(r, objectives) })).filter((j) => j.missed.length > 0);
-  const missed = judged.flatMap((j) => (reps.length > 1 ? j.missed.map((m) => `repetition ${reps.indexOf(j.r) + 1}: ${m}`) : j.missed));
+  const missed = judged.flatMap((j) => (reps.length > 1 ? j.missed.map((m) => `repetition ${(c.repetitions as Measured[]).indexOf(j.r) + 1}: ${m}`) : j.missed));
   const thin = judged.length > 0 && judged.every((j) => j.objectiveOnly && lowConfidence(j.r).length > 0);
   return { ...verdict, held: missed.length === 0, missed, ...(thin ? { thin } : {}) };
 }

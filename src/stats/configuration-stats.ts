@@ -1,5 +1,6 @@
 import type { Histogram } from 'hdr-histogram-js';
 import type { SignatureRecord } from '../record/records-csv.js';
+import { startOffsetHistogram } from './keeping-up.js';
 import { latencyHistogram } from './latency-histogram.js';
 
 /** What is counted per token: completed signatures, failures, the active window and the latency distribution. */
@@ -45,14 +46,14 @@ export class ConfigurationStats {
   operationsFailed = 0;
   operationsVerified = 0;
   windowEndUs = 0;
-  /** The latest start of a call: an open-loop run's achieved rate is its calls over their span of starts. */
-  lastStartUs = 0;
   /**
    * Open loop (--rate): the response time of each successful call (from its intended start to its end), the calls
    * that were late (no session free at their intended start) and by how much they started late. Empty otherwise.
    */
   readonly responseUs = latencyHistogram();
   readonly lateLagUs = latencyHistogram();
+  /** Open loop: when each call started, µs into the window: whether the tokens kept up is judged on them (src/stats/keeping-up.ts). */
+  readonly startsUs = startOffsetHistogram();
   scheduled = 0;
   late = 0;
 
@@ -81,7 +82,6 @@ export class ConfigurationStats {
     const { startOffsetUs, latencyUs, operation } = r;
     const checked = r.verified !== null;
     const t = this.tokens[token]!;
-    this.lastStartUs = Math.max(this.lastStartUs, startOffsetUs);
     let op = this.byOperation.get(operation);
     if (op === undefined) {
       op = newOperationStats();
@@ -89,6 +89,7 @@ export class ConfigurationStats {
     }
     if (r.startLagUs !== null) {
       this.scheduled++;
+      this.startsUs.recordValue(Math.max(0, Math.round(startOffsetUs)));
       if (failure === undefined) {
         const responseUs = Math.max(1, Math.round(r.startLagUs + latencyUs));
         this.responseUs.recordValue(responseUs);

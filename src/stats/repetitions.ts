@@ -39,14 +39,18 @@ export function latencyRange(c: ConfigurationResult, p: 'p50' | 'p99'): Range | 
  */
 export function combineRepetitions(reps: readonly ConfigurationResult[]): ConfigurationResult {
   if (reps.length === 1) return reps[0]!;
-  const throughput = rangeOf(reps.map((r) => r.throughputPerS));
+  // A repetition cut short by an interruption is listed, but is the one shown only when no repetition is whole.
+  const whole = reps.some((r) => r.partial === undefined) ? reps.filter((r) => r.partial === undefined) : reps;
+  const throughput = rangeOf(whole.map((r) => r.throughputPerS));
   // At a target rate every repetition serves the same rate: the one shown is the median by response-time p99
   // (the upper of the two middle ones), and each repetition is judged on its own (src/stats/capacity.ts).
   const p99 = (r: ConfigurationResult) => r.openLoop?.responseMs?.p99 ?? Number.POSITIVE_INFINITY;
-  const byTail = [...reps].sort((a, b) => p99(a) - p99(b));
-  const median = reps[0]!.openLoop ? byTail[Math.floor(byTail.length / 2)]! : reps.find((r) => r.throughputPerS === throughput.median)!;
+  const byTail = [...whole].sort((a, b) => p99(a) - p99(b));
+  const median = whole[0]!.openLoop ? byTail[Math.floor(byTail.length / 2)]! : whole.find((r) => r.throughputPerS === throughput.median)!;
+  const partial = reps.find((r) => r.partial !== undefined)?.partial;
   return {
     ...median,
+    ...(partial ? { partial } : {}),
     repetitions: reps.map((r) => ({
       throughputPerS: r.throughputPerS,
       durationS: r.durationS,
@@ -57,6 +61,7 @@ export function combineRepetitions(reps: readonly ConfigurationResult[]): Config
       recordsFile: r.recordsFile,
       workerIssues: r.workerIssues,
       ...(r.openLoop ? { openLoop: r.openLoop } : {}),
+      ...(r.partial ? { partial: r.partial } : {}),
     })),
     spread: { throughputPerS: throughput, relativePct: throughput.median > 0 ? Math.round(((throughput.max - throughput.min) / throughput.median) * 1000) / 10 : 0 },
   };

@@ -17,10 +17,13 @@ export interface SaturationResult {
  */
 export const KNEE_SHARE = 0.9;
 
-/** Per token count with at least two sessions counts measured flat out, the knee of throughput over sessions. */
+/**
+ * Per token count with at least two sessions counts measured flat out, the knee of throughput over sessions. A
+ * configuration the run stopped in (partial) is no point of the curve: the answer rests on whole measurements.
+ */
 export function saturationOf(configurations: readonly ConfigurationResult[]): SaturationResult[] {
   const byTokens = new Map<number, ConfigurationResult[]>();
-  for (const c of configurations.filter((x) => x.openLoop === undefined)) byTokens.set(c.tokens, [...(byTokens.get(c.tokens) ?? []), c]);
+  for (const c of configurations.filter((x) => x.openLoop === undefined && x.partial === undefined)) byTokens.set(c.tokens, [...(byTokens.get(c.tokens) ?? []), c]);
   return [...byTokens.values()]
     .filter((group) => group.length > 1)
     .map((group) => {

@@ -1,6 +1,9 @@
-import type { ConfigurationResult, TokenIdentity } from '../result/run-result.js';
+import type { ConfigurationResult, RunResult, TokenIdentity } from '../result/run-result.js';
+import { capacityOf } from './capacity.js';
+import { saturationOf } from './saturation.js';
 import type { ConfigurationStats } from './configuration-stats.js';
 import { percentilesMs } from './latency-histogram.js';
+import { achievedRatePerS, keptUp } from './keeping-up.js';
 import { lowConfidence } from './repetitions.js';
 
 /**
@@ -13,6 +16,9 @@ export interface Measured {
   workerIssues: ConfigurationResult['workerIssues'];
   verificationLagS?: number;
   operationsVerifiedLate?: number;
+  operationsUnverified?: number;
+  operationsLost?: number;
+  partial?: ConfigurationResult['partial'];
   maxEventLoopStallMs?: number;
   setupS?: number;
 }
@@ -28,7 +34,8 @@ export function summarizeConfiguration(
 ): ConfigurationResult {
   const s = run.stats;
   const durationS = s.windowEndUs / 1e6;
-  const openLoop = schedule === null ? undefined : openLoopOf(s, schedule.targetRatePerS, schedule.calls, schedule.interrupted);
+  const achieved = schedule === null ? 0 : achievedRatePerS(s.startsUs, schedule.targetRatePerS);
+  const openLoop = schedule === null ? undefined : openLoopOf(s, achieved, schedule.targetRatePerS, schedule.calls, schedule.interrupted);
   return {
     tokens: tokens.length,
     threadsPerToken,
@@ -37,9 +44,9 @@ export function summarizeConfiguration(
     operationsVerified: s.operationsVerified,
     failuresByCkr: Object.fromEntries([...s.failuresByStatus].sort(([, a], [, b]) => b - a)),
     durationS: round(durationS, 6),
-    // At a target rate the successful calls over the schedule's span (the window from the first start to the last
-    // end holds one interval less than the calls, so its quotient overstates a short schedule).
-    throughputPerS: schedule ? round(s.operationsOk / scheduleSpanS(s, schedule.targetRatePerS), 2) : durationS > 0 ? round(s.operationsOk / durationS, 2) : 0,
+    // At a target rate the successful calls at the pace the calls were started (src/stats/keeping-up.ts): the window
+    // from the first start to the last end holds one interval less than the calls, and one late start would stretch it.
+    throughputPerS: schedule ? round(s.scheduled > 0 ? (s.operationsOk / s.scheduled) * achieved : 0, 2) : durationS > 0 ? round(s.operationsOk / durationS, 2) : 0,
     efficiency: null,
     perToken: s.tokens.map((t, i) => {
       const activeS = (t.lastEndUs - t.firstStartUs) / 1e6;
@@ -63,6 +70,9 @@ export function summarizeConfiguration(
     recordsFile: run.recordsFile,
     ...(run.verificationLagS === undefined ? {} : { verificationLagS: round(run.verificationLagS, 3) }),
     ...(run.operationsVerifiedLate === undefined ? {} : { operationsVerifiedLate: run.operationsVerifiedLate }),
+    ...(run.operationsUnverified ? { operationsUnverified: run.operationsUnverified } : {}),
+    ...(run.operationsLost ? { operationsLost: run.operationsLost } : {}),
+    ...(run.partial ? { partial: run.partial } : {}),
     ...(run.maxEventLoopStallMs === undefined ? {} : { maxEventLoopStallMs: round(run.maxEventLoopStallMs, 1) }),
     ...(run.setupS === undefined ? {} : { setupS: round(run.setupS, 2) }),
     workerIssues: run.workerIssues,
@@ -85,24 +95,16 @@ export function summarizeConfiguration(
   };
 }
 
-/** The tokens kept up with a schedule when they served at least this share of its rate. */
-export const KEPT_UP_SHARE = 0.98;
-
-/** The span of a schedule's starts plus one interval: on schedule, N calls span exactly N intervals. */
-const scheduleSpanS = (s: ConfigurationStats, targetRatePerS: number) => s.lastStartUs / 1e6 + 1 / targetRatePerS;
-
 /**
- * A schedule's outcome (`scheduledCalls`: the calls it had in the window). The achieved rate is the calls served over the span of their starts plus one interval:
- * on schedule, the last of N calls starts at (N − 1) intervals, so the rate is the target exactly, whatever the
- * service time; behind schedule, the starts spread out and the rate is what the tokens could serve.
+ * A schedule's outcome (`scheduledCalls`: the calls it had in the window; `achievedRatePerS`: the pace of their
+ * starts, src/stats/keeping-up.ts). Every call started counts, successful or not: a failure is judged as a failure,
+ * not as falling behind.
  */
-function openLoopOf(s: ConfigurationStats, targetRatePerS: number, scheduledCalls: number, interrupted: boolean): NonNullable<ConfigurationResult['openLoop']> {
-  // Every call started counts, successful or not: a failure is judged as a failure, not as falling behind.
-  const achievedRatePerS = (s.operationsOk + s.operationsFailed) / scheduleSpanS(s, targetRatePerS);
+function openLoopOf(s: ConfigurationStats, achievedRatePerS: number, targetRatePerS: number, scheduledCalls: number, interrupted: boolean): NonNullable<ConfigurationResult['openLoop']> {
   return {
     targetRatePerS,
     achievedRatePerS: round(achievedRatePerS, 2),
-    keptUp: achievedRatePerS >= KEPT_UP_SHARE * targetRatePerS,
+    keptUp: keptUp(achievedRatePerS, targetRatePerS),
     // An interrupted schedule's missing calls were cut off by the interruption, not left behind by the tokens.
     notStarted: interrupted ? 0 : Math.max(0, scheduledCalls - s.operationsOk - s.operationsFailed),
     ...(interrupted ? { interrupted: true } : {}),
@@ -120,4 +122,20 @@ export function withEfficiency(configurations: ConfigurationResult[]): Configura
     const single = c.openLoop === undefined ? configurations.find((x) => x.tokens === 1 && x.threadsPerToken === c.threadsPerToken && x.openLoop === undefined) : undefined;
     return { ...c, efficiency: single && single.throughputPerS > 0 ? round(c.throughputPerS / (c.tokens * single.throughputPerS), 3) : null };
   });
+}
+
+/**
+ * What run.json derives from its configurations, wherever they come from (a run, or `report` counting a killed run's
+ * records): efficiency, a rate sweep's capacity, a sessions sweep's knee.
+ */
+export function runFigures(
+  command: RunResult['command'],
+  plan: Pick<RunResult['plan'], 'targetRate' | 'objectives'>,
+  configurations: ConfigurationResult[],
+): Pick<RunResult, 'configurations' | 'capacity' | 'saturation'> {
+  const measured = withEfficiency(configurations);
+  // A sweep's answer; a burn-in at one rate is judged by its own figures (served, response, late), not a capacity.
+  const capacity = plan.targetRate && command === 'scale' ? capacityOf(measured, plan.objectives ?? []) : [];
+  const saturation = saturationOf(measured);
+  return { configurations: measured, ...(capacity.length > 0 ? { capacity } : {}), ...(saturation.length > 0 ? { saturation } : {}) };
 }

@@ -1,6 +1,7 @@
 import { workloadOf } from '../render/operation-words.js';
 import { usageError } from '../errors.js';
-import { axesOf, sameConfiguration, type ConfigurationAxes } from '../result/configuration-key.js';
+import { axesOf, configurationName, sameConfiguration, type ConfigurationAxes } from '../result/configuration-key.js';
+import { notMeasured, type NotMeasured } from '../result/plan-coverage.js';
 import type { ConfigurationResult, Range, RunResult, TokenIdentity } from '../result/run-result.js';
 import { failuresOf, latencyRange, lowConfidence, operationsMadeOf, throughputRange } from '../stats/repetitions.js';
 
@@ -38,6 +39,8 @@ export interface CapacityChange {
 export interface RunComparison {
   maxRegressionPct: number;
   rows: ComparisonRow[];
+  /** Configurations the candidate planned and did not measure whole (interrupted, killed): each one fails. */
+  notMeasured: NotMeasured[];
   /** Rate sweeps: the capacities side by side (absent for runs flat out). */
   capacity?: CapacityChange[];
   regressed: boolean;
@@ -100,9 +103,13 @@ export function samePlan(a: RunResult['plan'], b: RunResult['plan']): boolean {
 export function compareRuns(baseline: RunResult, candidate: RunResult, maxRegressionPct: number, force: boolean, strictLatency = false): RunComparison {
   const reasons = incomparability(baseline, candidate);
   if (reasons.length > 0 && !force) throw usageError(`the runs are not comparable: ${reasons.join('; ')}`, 'compare runs of the same plan on the same tokens, or add --force');
+  // What either run did not measure whole is not compared figure by figure: the candidate's fails, the baseline's is said.
+  const missing = notMeasured(candidate);
+  const baselineMissing = notMeasured(baseline);
+  const whole = (r: NotMeasured[], c: ConfigurationAxes) => !r.some((m) => sameConfiguration(m, c));
   const rows = baseline.configurations.flatMap((a): ComparisonRow[] => {
     const b = candidate.configurations.find((c) => sameConfiguration(c, a));
-    if (!b) return [];
+    if (!b || !whole(missing, b) || !whole(baselineMissing, a)) return [];
     // At a target rate the latency that matters is the response time (from the intended start), not the service time.
     const [la, lb] = [latencyOf(a), latencyOf(b)];
     const row: ComparisonRow = {
@@ -141,14 +148,16 @@ export function compareRuns(baseline: RunResult, candidate: RunResult, maxRegres
     }
     return [row];
   });
-  if (rows.length === 0) throw usageError('the runs have no configuration in common', 'compare runs with at least one common configuration (tokens, sessions per token, target rate)');
+  if (rows.length === 0 && missing.length === 0)
+    throw usageError('the runs have no configuration in common', 'compare runs with at least one common configuration (tokens, sessions per token, target rate)');
   const capacity = compareCapacity(baseline, candidate, maxRegressionPct);
   return {
     maxRegressionPct,
     rows,
+    notMeasured: missing,
     ...(capacity.length > 0 ? { capacity } : {}),
-    regressed: rows.some((r) => r.regressions.length > 0) || capacity.some((c) => c.outcome === 'fail'),
-    warnings: [...hostWarnings(baseline, candidate), ...(candidate.interrupted ? ['the candidate was interrupted: its configurations after the interruption are missing'] : [])],
+    regressed: rows.some((r) => r.regressions.length > 0) || capacity.some((c) => c.outcome === 'fail') || missing.length > 0,
+    warnings: [...hostWarnings(baseline, candidate), ...baselineMissing.map((m) => `the baseline's ${configurationName(m)}: ${m.reason}; not compared`)],
   };
 }
 
@@ -161,13 +170,14 @@ function compareCapacity(baseline: RunResult, candidate: RunResult, maxRegressio
   const objectives = candidate.plan.objectives ?? [];
   return (baseline.capacity ?? []).flatMap((a): CapacityChange[] => {
     const b = candidate.capacity?.find((x) => x.tokens === a.tokens && x.threadsPerToken === a.threadsPerToken);
-    if (!b) return [];
-    const base = { tokens: a.tokens, threadsPerToken: a.threadsPerToken, baselinePerS: a.capacityPerS, candidatePerS: b.capacityPerS };
-    if (a.capacityPerS === null || (b.capacityPerS !== null && b.capacityPerS >= a.capacityPerS)) return [{ ...base, outcome: 'pass', missed: [] }];
+    const base = { tokens: a.tokens, threadsPerToken: a.threadsPerToken, baselinePerS: a.capacityPerS, candidatePerS: b?.capacityPerS ?? null };
+    if (a.capacityPerS === null) return [{ ...base, outcome: 'pass', missed: [] }];
+    // A rate planned and not measured is no capacity held: the candidate was interrupted or killed before it.
+    if (!b) return [{ ...base, outcome: 'fail', missed: ['not measured'] }];
+    if (b.capacityPerS !== null && b.capacityPerS >= a.capacityPerS) return [{ ...base, outcome: 'pass', missed: [] }];
     // The candidate's first rate up to the baseline's capacity that did not hold: why the capacity fell.
     const first = b.rates.find((r) => r.targetRatePerS <= a.capacityPerS! && !r.held);
-    if (first === undefined || first.interrupted)
-      return [{ ...base, outcome: 'inconclusive', missed: [first ? `${first.targetRatePerS}/s not measured (interrupted)` : `${a.capacityPerS}/s not run`] }];
+    if (first === undefined || first.interrupted) return [{ ...base, outcome: 'fail', missed: [first ? `${first.targetRatePerS}/s not measured (interrupted)` : `${a.capacityPerS}/s not measured`] }];
     const at = candidate.configurations.find((c) => c.tokens === a.tokens && c.threadsPerToken === a.threadsPerToken && c.openLoop?.targetRatePerS === first.targetRatePerS);
     const nearBound =
       at?.openLoop !== undefined &&

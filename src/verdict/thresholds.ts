@@ -141,7 +141,8 @@ export function evaluateThresholds(r: RunResult, t: Thresholds, strictLatency = 
     checks.push({ name: 'max-failures', configuration: null, expected: `≤ ${t.maxFailures}`, measured: String(failures), outcome: outcomeOf(failures <= t.maxFailures) });
   // Flat out, a token count's throughput is its best over the sessions per token swept.
   const flatOut = r.configurations.filter((c) => c.openLoop === undefined);
-  const largestCount = Math.max(...r.configurations.map((c) => c.tokens));
+  // The plan's largest token count, measured or not: a run interrupted before it has no figure to pass with.
+  const largestCount = Math.max(...r.plan.tokenCounts);
   for (const [key, min] of Object.entries(t.minThroughput ?? {})) {
     const tokens = key === 'largest' ? largestCount : Number(key);
     const c = flatOut.filter((x) => x.tokens === tokens).reduce<ConfigurationResult | undefined>((best, x) => (best === undefined || x.throughputPerS > best.throughputPerS ? x : best), undefined);

@@ -1,0 +1,42 @@
+import { plannedConfigurations } from '../engine/sizing-plan.js';
+import { axesOf, configurationAxes, sameConfiguration, type ConfigurationAxes } from './configuration-key.js';
+import type { ConfigurationResult, RunResult } from './run-result.js';
+
+/**
+ * A configuration of the plan that the run did not measure whole, and why: a run interrupted or killed is never
+ * judged as if it had measured its plan (JUnit errors, comparison failures, reports say so).
+ */
+export interface NotMeasured extends ConfigurationAxes {
+  /** Absent from the run, or measured only in part (cut short, or fewer repetitions than planned). */
+  measured: 'none' | 'part';
+  reason: string;
+}
+
+/** The configurations the run's plan holds, in the order they run: by token count, then sessions, then rising rate. */
+export const plannedAxes = (plan: Pick<RunResult['plan'], 'tokenCounts' | 'threadsPerToken' | 'targetRate'>): ConfigurationAxes[] =>
+  plannedConfigurations(plan.tokenCounts, plan.threadsPerToken, plan.targetRate ?? null).map((p) => configurationAxes(p.tokens, p.threadsPerToken, p.targetRatePerS));
+
+const made = (c: ConfigurationResult) => (c.repetitions ?? [c]).reduce((n, x) => n + x.operationsOk + x.operationsFailed, 0);
+
+/** Why a measured configuration is not whole, or null when it is. */
+function partOnly(r: RunResult, c: ConfigurationResult): string | null {
+  if (c.partial === 'killed') return `measured only in part: the run was killed in it (${made(c)} calls counted from its records on disk)`;
+  if (c.partial === 'interrupted') return `measured only in part: the run was interrupted in it after ${made(c)} calls`;
+  // A burn-in is one configuration: interrupted, it stopped inside it (runs before the marker existed say so only here).
+  if (r.command === 'burn-in' && r.interrupted) return `measured only in part: the burn-in was interrupted after ${made(c)} calls (resume it with --resume)`;
+  const repeat = r.plan.repeat ?? 1;
+  const repetitions = c.repetitions?.length ?? 1;
+  if (repetitions < repeat) return `measured in ${repetitions} of ${repeat} repetitions: the run ${r.interrupted ? 'was interrupted' : 'ended'} before the others`;
+  return null;
+}
+
+/** Every configuration of the plan that the run did not measure whole, in plan order; empty for a run that ran its plan. */
+export function notMeasured(r: RunResult): NotMeasured[] {
+  const planned = r.command === 'burn-in' ? r.configurations.slice(0, 1) : plannedAxes(r.plan);
+  return planned.flatMap((axes): NotMeasured[] => {
+    const c = r.configurations.find((x) => sameConfiguration(x, axes));
+    if (c === undefined) return [{ ...axesOf(axes), measured: 'none', reason: `not measured: the run ${r.interrupted ? 'was interrupted or killed' : 'ended'} before it` }];
+    const reason = partOnly(r, c);
+    return reason === null ? [] : [{ ...axesOf(c), measured: 'part', reason }];
+  });
+}

@@ -1,0 +1,35 @@
+import hdr, { type Histogram } from 'hdr-histogram-js';
+
+/**
+ * Whether the tokens kept up with a schedule (--rate): the one rule, judged over the whole schedule.
+ *
+ * Call k of a schedule is intended to start k intervals after the window opens. Tokens that serve the rate start
+ * the calls about when intended, whatever their service time; tokens that serve less fall further behind with every
+ * call, so their starts spread out in proportion. The achieved rate is the pace of the starts: j calls over the time
+ * by which j of them had started, plus one interval (on schedule, the target exactly). j leaves out the latest 2 % of
+ * the starts, and at least the latest one: a host that pauses on the last starts of a short window moves nothing,
+ * while a steady shortfall delays the earlier starts too and shows in full. The tokens kept up when the achieved
+ * rate is at least 98 % of the target.
+ *
+ * Late calls (no session free at the intended start) do not decide it: near capacity a stable queue makes many
+ * calls wait a little while the tokens keep pace; that wait is in the response time, which the objectives judge.
+ */
+export const KEPT_UP_SHARE = 0.98;
+
+/** Start offsets of a schedule's calls, µs since the window opened: up to 51 days, 3 significant digits. */
+export const startOffsetHistogram = (): Histogram => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 2 ** 42, numberOfSignificantValueDigits: 3, bitBucketSize: 'packed' });
+
+/** How many of `started` calls the pace is judged on: all but the latest 2 % of starts, and at least the latest one. */
+export const judgedStarts = (started: number): number => (started <= 1 ? started : started - Math.max(1, Math.floor((1 - KEPT_UP_SHARE) * started)));
+
+/** Calls per second at which a schedule's calls were started (0 when none was). */
+export function achievedRatePerS(startsUs: Histogram, targetRatePerS: number): number {
+  const started = startsUs.totalCount;
+  if (started === 0) return 0;
+  const judged = judgedStarts(started);
+  // HDR gives the top of the value's bucket (3 significant digits), never above the largest value recorded.
+  const lastJudgedStartUs = Math.min(startsUs.getValueAtPercentile((100 * judged) / started), startsUs.maxValue);
+  return judged / (lastJudgedStartUs / 1e6 + 1 / targetRatePerS);
+}
+
+export const keptUp = (achievedRatePerS: number, targetRatePerS: number): boolean => achievedRatePerS >= KEPT_UP_SHARE * targetRatePerS;
