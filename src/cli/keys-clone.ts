@@ -41,7 +41,9 @@ export function kekCommand(): Command {
         await withTokenSessions(o, (mod, sessions) => {
           for (const s of sessions) {
             const done = importKek(mod.lib, s, key, o.kekLabel, kcv);
-            say(`token ${tokenName(s.token)}: ${done === 'imported' ? `imported KEK '${o.kekLabel}' (key check value ${kcv})` : `already has a KEK '${o.kekLabel}'; left as it is`}`);
+            say(
+              `token ${tokenName(s.token)}: ${done === 'imported' ? `imported KEK '${o.kekLabel}' (key check value ${kcv})` : `already has this share's KEK '${o.kekLabel}' (key check value ${kcv}); left as it is`}`,
+            );
           }
         });
       } finally {
