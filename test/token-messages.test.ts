@@ -43,7 +43,7 @@ describe('messages of token refusals (SoftHSM2 behind the fault module)', () => 
     const r = create(['--alg', 'p256', '--label', 'no-extract', '--extractable'], { FAULTY_REFUSE_ATTRIBUTE: `${hex(pkcs11.CKA_EXTRACTABLE)}=1` });
     expect(r.status).toBe(3);
     expect(r.stderr).toMatch(
-      /refused to generate an ECDSA P-256 key pair: CKR_ATTRIBUTE_VALUE_INVALID; it made one without CKA_EXTRACTABLE=true on the private key in the template \(deleted again\): it makes no extractable keys\nhint: leave out --extractable/,
+      /refused to generate an ECDSA P-256 key pair: CKR_ATTRIBUTE_VALUE_INVALID; it refuses CKA_EXTRACTABLE=true on the private key \(each tried alone beside the usage; trial keys deleted again\): it makes no extractable keys\nhint: leave out --extractable/,
     );
     expect(r.stderr).not.toMatch(/key sizes/);
     expect(listKeys()).not.toContain('no-extract');
@@ -55,7 +55,7 @@ describe('messages of token refusals (SoftHSM2 behind the fault module)', () => 
       FAULTY_REFUSE_CKR: hex(pkcs11.CKR_TEMPLATE_INCONSISTENT),
     });
     expect(r.status).toBe(3);
-    expect(r.stderr).toMatch(/CKR_TEMPLATE_INCONSISTENT; it made one without CKA_DERIVE=true on the private key in the template \(deleted again\): it makes no EC keys that can derive/);
+    expect(r.stderr).toMatch(/CKR_TEMPLATE_INCONSISTENT; it made one without CKA_DERIVE=true on the private key \(deleted again\): it makes no EC keys that can derive/);
     expect(listKeys()).not.toContain('no-derive');
   });
 
@@ -69,7 +69,7 @@ describe('messages of token refusals (SoftHSM2 behind the fault module)', () => 
     const recover = create(['--alg', 'p256', '--usage', 'derive', '--label', 'no-recover'], { FAULTY_REFUSE_ATTRIBUTE: `${hex(pkcs11.CKA_SIGN_RECOVER)}=0` });
     expect(recover.status).toBe(3);
     expect(recover.stderr).toMatch(
-      /it made one without CKA_SIGN_RECOVER=false on the private key in the template \(deleted again\), and that key had CKA_SIGN_RECOVER on the private key true: it makes no ECDSA P-256 key that can only derive/,
+      /it refuses CKA_SIGN_RECOVER=false on the private key \(each tried alone beside the usage; trial keys deleted again\); made without it, the key had CKA_SIGN_RECOVER on the private key true: it makes no ECDSA P-256 key that can only derive/,
     );
     expect(listKeys()).not.toContain('no-recover');
   });

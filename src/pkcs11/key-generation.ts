@@ -128,38 +128,46 @@ export function generateKeyPair(
   const refused = `token ${name} refused to generate ${what}: ${describe(refusal)}`;
   if (!TEMPLATE_SUSPECTS.has(code)) throw setupError(refused, refusalHint(lib, token, alg, code, generation), refusal);
 
-  // Which attribute? Generate without each optional one in turn; a key made so is kept only if it does its usage alone.
-  for (const a of optional) {
-    const made = tryAttempt(() => attempt([a]));
-    if (made === undefined) continue;
-    const extra = unwantedUsages(lib, session, made, usage);
-    if (!a.value && extra.length === 0) return { id, privateKey: made.privateKey, publicKey: made.publicKey, leftOut: [said(a)] };
-    destroyQuietly(lib, session, made);
-    const without = `it made one without ${said(a)} in the template (deleted again)`;
-    if (a.type === pkcs11.CKA_EXTRACTABLE) {
-      throw setupError(
-        `${refused}; ${without}: it makes no extractable keys`,
-        'leave out --extractable; keys clone cannot copy keys from this token: create a key on each token instead (hsm-bench keys create)',
-        refusal,
-      );
-    }
-    if (a.value) throw setupError(`${refused}; ${without}: it makes no ${family === 'rsa' ? 'RSA' : 'EC'} keys that can ${usage}`, usageHint(usage), refusal);
-    throw setupError(`${refused}; ${without}, and that key had ${extra.join(', ')} true: it makes no ${alg.displayName} key that can only ${usage}`, oneUsageHint, refusal);
-  }
-  const optionalOnly = optional.filter((a) => !a.value || a.type === pkcs11.CKA_EXTRACTABLE);
-  const made = tryAttempt(() => attempt(optionalOnly));
-  if (made !== undefined) {
-    const extra = unwantedUsages(lib, session, made, usage);
-    destroyQuietly(lib, session, made);
+  // Which attributes? From the key made with the usage alone, each optional attribute is added back in turn: those
+  // the token refuses are named. Trial keys are deleted again; only a key that does its usage alone is kept.
+  const usageOnly = optional.filter((a) => a.type === wanted.private || a.type === wanted.public);
+  const others = optional.filter((a) => !usageOnly.includes(a));
+  const trial = (without: readonly Optional[]) => tryAttempt(() => attempt(without));
+  const minimal = trial(others);
+  if (minimal === undefined) {
+    const bare = trial(optional);
+    if (bare === undefined)
+      throw setupError(`${refused}; it refused it also without the optional attributes (${optional.map(said).join(', ')})`, refusalHint(lib, token, alg, code, generation), refusal);
+    destroyQuietly(lib, session, bare);
     throw setupError(
-      `${refused}; it made one only with ${optionalOnly.map((a) => attributeName(a.type)).join(', ')} left to its defaults (deleted again)${extra.length > 0 ? `, and that key had ${extra.join(', ')} true` : ''}: it makes no ${alg.displayName} key that can only ${usage}${extractable ? ' and be wrapped' : ''}`,
-      oneUsageHint,
+      `${refused}; it made one without ${usageOnly.map(said).join(' and ')} (deleted again): it makes no ${family === 'rsa' ? 'RSA' : 'EC'} keys that can ${usage}`,
+      usageHint(usage),
+      refusal,
+    );
+  }
+  destroyQuietly(lib, session, minimal);
+  const refusedAlone = others.filter((a) => {
+    const made = trial(others.filter((o) => o !== a));
+    if (made !== undefined) destroyQuietly(lib, session, made);
+    return made === undefined;
+  });
+  const names = `it refuses ${refusedAlone.map(said).join(' and ') || 'no optional attribute alone, only their combination'} (each tried alone beside the usage; trial keys deleted again)`;
+  const lastTry = refusedAlone.length > 0 && refusedAlone.length < others.length ? trial(refusedAlone) : undefined;
+  const extra = lastTry === undefined ? [] : unwantedUsages(lib, session, lastTry, usage);
+  if (lastTry !== undefined && extra.length === 0 && !refusedAlone.some((a) => a.value)) {
+    return { id, privateKey: lastTry.privateKey, publicKey: lastTry.publicKey, leftOut: refusedAlone.map(said) };
+  }
+  if (lastTry !== undefined) destroyQuietly(lib, session, lastTry);
+  if (refusedAlone.some((a) => a.type === pkcs11.CKA_EXTRACTABLE)) {
+    throw setupError(
+      `${refused}; ${names}: it makes no extractable keys`,
+      'leave out --extractable; keys clone cannot copy keys from this token: create a key on each token instead (hsm-bench keys create)',
       refusal,
     );
   }
   throw setupError(
-    `${refused}; it refused it also without the optional attributes (${optional.map((a) => attributeName(a.type)).join(', ')})`,
-    refusalHint(lib, token, alg, code, generation),
+    `${refused}; ${names}${extra.length > 0 ? `; made without ${refusedAlone.length > 1 ? 'them' : 'it'}, the key had ${extra.join(', ')} true` : ''}: it makes no ${alg.displayName} key that can only ${usage}`,
+    oneUsageHint,
     refusal,
   );
 }
