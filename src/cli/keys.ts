@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline/promises';
 import { Command } from 'commander';
 import { setupError, usageError } from '../errors.js';
+import { withArticle } from '../core/words.js';
 import { algorithmById } from '../pkcs11/algorithms.js';
 import { tokenName } from '../pkcs11/discovery.js';
 import pkcs11 from 'pkcs11js';
@@ -27,7 +28,7 @@ function createCommand(): Command {
       if (!KEY_USAGES.includes(usage)) throw usageError(`unknown --usage '${o.usage.slice(0, 40)}'`, `use one of: ${KEY_USAGES.join(', ')}`);
       if ((usage === 'decrypt' && alg.family !== 'rsa') || (usage === 'derive' && alg.family !== 'ec')) {
         throw usageError(
-          `${/^[AEIOU]/.test(alg.displayName) ? 'an' : 'a'} ${alg.displayName} key cannot be made to ${usage}`,
+          `${withArticle(alg.displayName)} key cannot be made to ${usage}`,
           usage === 'decrypt' ? 'decryption keys are RSA: --alg rsa2048' : 'derivation (ECDH) keys are EC: --alg p256 or bp256',
         );
       }

@@ -1,6 +1,7 @@
 import { createDecipheriv, randomBytes, type DecipherGCM } from 'node:crypto';
 import pkcs11 from 'pkcs11js';
 import { messageFor } from '../engine/message.js';
+import { withArticle } from '../core/words.js';
 import { checkTestKeyImport, requireMechanism, sessionSecretKey, type OperationKind } from './operation-kind.js';
 
 interface EncryptCheck {
@@ -33,7 +34,7 @@ export const encrypt: OperationKind = {
     const iv = randomBytes(mode === 'gcm' ? 12 : 16);
     const check: EncryptCheck = { key, iv, mode };
     const testKey = sessionSecretKey(pkcs11.CKK_AES, key, [pkcs11.CKA_ENCRYPT, pkcs11.CKA_DECRYPT]);
-    checkTestKeyImport(ctx, testKey, `${ctx.algorithm.displayName} key`);
+    checkTestKeyImport(ctx, testKey, withArticle(`${ctx.algorithm.displayName} key`));
     return {
       timed: {
         name: 'encrypt',

@@ -15,7 +15,7 @@ export const mac: OperationKind = {
     const m = requireMechanism('compute HMAC-SHA256', [{ name: 'CKM_SHA256_HMAC', ckm: pkcs11.CKM_SHA256_HMAC }], ctx.tokens);
     const key = randomBytes(32);
     const testKey = sessionSecretKey(pkcs11.CKK_GENERIC_SECRET, key, [pkcs11.CKA_SIGN, pkcs11.CKA_VERIFY]);
-    checkTestKeyImport(ctx, testKey, '256-bit HMAC key');
+    checkTestKeyImport(ctx, testKey, 'a 256-bit HMAC key');
     return {
       timed: {
         name: 'mac',

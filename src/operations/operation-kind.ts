@@ -96,6 +96,7 @@ export const privateKeyOf = (label: string) => ({ kind: 'token-object' as const,
  * a read-write one, only to tell the user which of the two the token refuses; a session object never stays on a token.
  */
 export function checkTestKeyImport(ctx: PrepareContext, key: ReturnType<typeof sessionSecretKey>, keyName: string): void {
+  // keyName with its article: 'a 256-bit HMAC key'.
   const template = toTemplate(key.template);
   const createIn = (session: Buffer) => ctx.lib.C_DestroyObject(session, ctx.lib.C_CreateObject(session, template));
   for (const t of ctx.tokens) {
@@ -106,7 +107,7 @@ export function checkTestKeyImport(ctx: PrepareContext, key: ReturnType<typeof s
       if (ckrOf(error) === undefined) throw error;
       const refusal = `token ${t.name} refuses hsm-bench's test key as a session object in a read-only session (${describe(error)})`;
       if (ckrOf(error) !== ckrCode('CKR_SESSION_READ_ONLY')) {
-        throw setupError(refusal, `it does not take a ${keyName} made on the host; this operation cannot be measured on it with a test key: choose another --op`, error);
+        throw setupError(refusal, `it does not take ${keyName} made on the host; this operation cannot be measured on it with a test key: choose another --op`, error);
       }
       const readWrite = ctx.lib.C_OpenSession(ctx.lib.C_GetSessionInfo(t.session).slotID, pkcs11.CKF_SERIAL_SESSION | pkcs11.CKF_RW_SESSION);
       let inReadWrite: unknown;
@@ -123,7 +124,7 @@ export function checkTestKeyImport(ctx: PrepareContext, key: ReturnType<typeof s
           : `${refusal}, and in a read-write session too (${describe(inReadWrite)})`,
         inReadWrite === undefined
           ? 'hsm-bench measures in read-only sessions, so that a measurement can write nothing to a token: this operation cannot be measured on this token; choose another --op'
-          : `it does not take a ${keyName} made on the host in a read-only or a read-write session: this operation cannot be measured on it with a test key; choose another --op`,
+          : `it does not take ${keyName} made on the host in a read-only or a read-write session: this operation cannot be measured on it with a test key; choose another --op`,
         error,
       );
     }

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import pkcs11, { type Template } from 'pkcs11js';
 import { setupError } from '../errors.js';
-import type { Algorithm } from './algorithms.js';
+import { withArticle } from '../core/words.js';
+import { ALGORITHMS, type Algorithm } from './algorithms.js';
 import { ckrCode, ckrOf, describe } from './ckr.js';
 import { tokenName, type TokenRef } from './discovery.js';
 import { mechanismNames } from './mechanisms.js';
@@ -10,6 +11,17 @@ import { USAGE_ATTRIBUTES, readFlag, type KeyUsage } from './keys.js';
 /** The usage attributes of a key pair: what the private key may do, what the public key may do (ECDH derives with the private key). */
 const PRIVATE_USAGES = [pkcs11.CKA_SIGN, pkcs11.CKA_DECRYPT, pkcs11.CKA_UNWRAP, pkcs11.CKA_DERIVE, pkcs11.CKA_SIGN_RECOVER];
 const PUBLIC_USAGES = [pkcs11.CKA_VERIFY, pkcs11.CKA_ENCRYPT, pkcs11.CKA_WRAP, pkcs11.CKA_VERIFY_RECOVER];
+/**
+ * What a private key of each usage may do and still have one usage: signing with message recovery is signing, unwrapping
+ * is decrypting a key. Everything else the private key allows, read back, is a second usage, and such a key is not
+ * kept. The public key's attributes are said false too but not held against the token: what a public key allows
+ * anyone can do with it anyway (sc-hsm-embedded marks every EC public key CKA_ENCRYPT).
+ */
+const SAME_USAGE: Record<KeyUsage, number[]> = {
+  sign: [pkcs11.CKA_SIGN, pkcs11.CKA_SIGN_RECOVER],
+  decrypt: [pkcs11.CKA_DECRYPT, pkcs11.CKA_UNWRAP],
+  derive: [pkcs11.CKA_DERIVE],
+};
 
 /** The mechanisms hsm-bench's operations use a key of each usage with: a key for a usage the token cannot use is refused. */
 const USAGE_MECHANISMS: Record<KeyUsage, Record<'rsa' | 'ec', { name: string; ckm: number }[]>> = {
@@ -75,7 +87,7 @@ export function generateKeyPair(
   if (alg.family !== 'rsa' && alg.family !== 'ec') throw new Error(`${alg.displayName} is not a key pair algorithm`);
   const family = alg.family;
   const name = tokenName(token);
-  const what = `${/^[AEIOU]/.test(alg.displayName) ? 'an' : 'a'} ${alg.displayName} key pair`;
+  const what = withArticle(`${alg.displayName} key pair`);
   const generation = family === 'rsa' ? mechanism('CKM_RSA_PKCS_KEY_PAIR_GEN') : mechanism('CKM_EC_KEY_PAIR_GEN');
   checkMechanisms(lib, token, alg, usage, generation);
 
@@ -151,7 +163,7 @@ export function generateKeyPair(
     if (made !== undefined) destroyQuietly(lib, session, made);
     return made === undefined;
   });
-  const names = `it refuses ${refusedAlone.map(said).join(' and ') || 'no optional attribute alone, only their combination'} (each tried alone beside the usage; trial keys deleted again)`;
+  const names = `it refuses ${listed(refusedAlone.map(said)) || 'no optional attribute alone, only their combination'} (each tried alone beside the usage; trial keys deleted again)`;
   const lastTry = refusedAlone.length > 0 && refusedAlone.length < others.length ? trial(refusedAlone) : undefined;
   const extra = lastTry === undefined ? [] : unwantedUsages(lib, session, lastTry, usage);
   if (lastTry !== undefined && extra.length === 0 && !refusedAlone.some((a) => a.value)) {
@@ -171,6 +183,9 @@ export function generateKeyPair(
     refusal,
   );
 }
+
+/** 'x', 'x and y', 'x, y and z'. */
+const listed = (items: string[]) => (items.length < 2 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`);
 
 const oneUsageHint =
   "hsm-bench makes keys for one usage each (PKI practice keeps signing and decryption keys apart); to measure this token, create a key with its own tools and name it with --key-label (hsm-bench checks only that the key allows the operation's usage)";
@@ -212,7 +227,8 @@ function keySizes(lib: pkcs11.PKCS11, token: TokenRef, ckm: number): { min: numb
 
 function refusalHint(lib: pkcs11.PKCS11, token: TokenRef, alg: Algorithm, code: number, generation: { name: string; ckm: number }): string {
   if (code === ckrCode('CKR_CURVE_NOT_SUPPORTED') || code === ckrCode('CKR_DOMAIN_PARAMS_INVALID')) {
-    return `the token makes no keys on ${(alg as { curve?: string }).curve ?? alg.displayName}: choose another --alg (p256, p384, bp256, bp384)`;
+    const others = ALGORITHMS.filter((a) => a.family === 'ec' && a.id !== alg.id).map((a) => a.id);
+    return `the token makes no keys on ${(alg as { curve?: string }).curve ?? alg.displayName}: choose another --alg (${others.join(', ')}; hsm-bench list --mechanisms shows what it offers)`;
   }
   const range = keySizes(lib, token, generation.ckm);
   if (code === ckrCode('CKR_KEY_SIZE_RANGE') && range) return `${generation.name} makes keys of ${range.min}–${range.max} bits on this token: choose an --alg within that range`;
@@ -228,21 +244,17 @@ function tryAttempt(generate: () => { privateKey: Buffer; publicKey: Buffer }) {
   }
 }
 
-/** The usages other than `usage` that a key pair the token made allows, read back ("CKA_DECRYPT on the private key"). */
-function unwantedUsages(lib: pkcs11.PKCS11, session: Buffer, made: { privateKey: Buffer; publicKey: Buffer }, usage: KeyUsage): string[] {
-  const wanted = USAGE_ATTRIBUTES[usage];
-  const allowed = (handle: Buffer, type: number) => {
+/** The usages other than `usage` that the private key the token made allows, read back ("CKA_DECRYPT on the private key"). */
+function unwantedUsages(lib: pkcs11.PKCS11, session: Buffer, made: { privateKey: Buffer }, usage: KeyUsage): string[] {
+  const allowed = (type: number) => {
     try {
-      return readFlag(lib, session, handle, type);
+      return readFlag(lib, session, made.privateKey, type);
     } catch {
       // An attribute the key does not have: a usage it does not allow.
       return false;
     }
   };
-  return [
-    ...PRIVATE_USAGES.filter((t) => t !== wanted.private && allowed(made.privateKey, t)).map((t) => `${attributeName(t)} on the private key`),
-    ...PUBLIC_USAGES.filter((t) => t !== wanted.public && allowed(made.publicKey, t)).map((t) => `${attributeName(t)} on the public key`),
-  ];
+  return PRIVATE_USAGES.filter((t) => !SAME_USAGE[usage].includes(t) && allowed(t)).map((t) => `${attributeName(t)} on the private key`);
 }
 
 /** Deletes a key pair this call has just made (never any other object); a failure to is said, not hidden. */
