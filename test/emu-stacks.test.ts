@@ -190,6 +190,14 @@ describe.skipIf(!schsm)(suiteTitle('hsm-bench on SmartCard-HSM tokens through sc
     expect(loginsPerSlot(readFileSync(log, 'utf8'))).toEqual(Object.fromEntries(ids.map((id) => [id, 1])));
   }, 120_000);
 
+  it("keys clone through this module: sent to OpenSC's, by which SmartCard-HSMs clone under their DKEK (no circle through --extractable)", () => {
+    const ids = slotIds();
+    const r = runCli(['keys', 'clone', '--module', module(), '--label', schsm!.keys.bp256, '--from', ids[0]!, '--to', ids[1]!], env());
+    expect(r.status).toBe(3);
+    expect(r.stderr).toMatch(/token 'Pico-HSM' \(no serial, slot \d+\) is a SmartCard-HSM: its keys are cloned under its DKEK with OpenSC's tools, not through this module/);
+    expect(r.stderr).toMatch(/hint: run keys clone with --module \S*opensc-pkcs11\.so/);
+  });
+
   it('burn-in on two cards, killed with SIGKILL and resumed: every signature once, checked, none repeated or missing', async () => {
     const out = tempDir('schsm-kill');
     const args = ['burn-in', '--module', module(), '--alg', 'bp256', '--key-label', schsm!.keys.bp256, '--tokens', '2', '--threads-per-token', '2', '--signatures', '4000', '--out', out];

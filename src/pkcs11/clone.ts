@@ -11,6 +11,8 @@ import { toPkcs11Mechanism } from '../engine/operation.js';
 import { signInput, signMechanism } from '../operations/sign.js';
 
 export const DEFAULT_KEK_LABEL = 'hsm-bench-kek';
+/** OpenSC's module on Debian: the one through which SmartCard-HSMs clone keys under their DKEK (with OpenSC's tools). */
+export const OPENSC_MODULE = '/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so';
 /** AES key wrap with padding (RFC 5649): wraps private keys of any length under an AES key-encryption key. */
 const WRAP_MECHANISM = { mechanism: pkcs11.CKM_AES_KEY_WRAP_PAD };
 
@@ -71,7 +73,9 @@ export function importKek(lib: pkcs11.PKCS11, s: Side, key: Buffer, label: strin
 
 /** What to do when a token refuses the KEK: the DKEK for SmartCard-HSMs; for any other token, what its refusal means. */
 function kekRefusalHint(token: TokenRef, code: number | undefined): string {
-  if (isSmartCardHsm(token)) return "SmartCard-HSMs take no KEK through PKCS#11; they share keys through their DKEK instead, which 'keys clone' uses without any KEK (see README: keys)";
+  if (isSmartCardHsm(token)) {
+    return `SmartCard-HSMs take no KEK through PKCS#11; they share keys through their DKEK instead, which 'keys clone' uses without any KEK through OpenSC's module (--module ${OPENSC_MODULE}; see README: keys)`;
+  }
   const noClone = "keys clone cannot copy a key onto it under a KEK: create a key on each token instead (hsm-bench keys create), or copy keys with the token's own tools";
   if (code === pkcs11.CKR_KEY_SIZE_RANGE) return `the token takes no 256-bit AES key; ${noClone}`;
   if (code === pkcs11.CKR_SESSION_READ_ONLY || code === pkcs11.CKR_TOKEN_WRITE_PROTECTED) return 'the token is write-protected or takes no new objects: check its settings';
