@@ -8,8 +8,7 @@ for name in tpm2-abrmd swtpm dbus-daemon; do
     [ -s "$f" ] || continue
     pid=$(cat "$f"); rm -f "$f"
     exe=$(basename "$(readlink "/proc/$pid/exe" 2>/dev/null)"); exe=${exe% (deleted)}
-    # tpm2-abrmd's PID file holds the 'sh' that exec'd it.
-    case "$exe" in "$name" | tpm2-abrmd) ;; *) continue ;; esac
+    [ "$exe" = "$name" ] || continue
     kill "$pid" 2>/dev/null || continue
     for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null

@@ -49,18 +49,20 @@ dbus-daemon --config-file="$T/dbus.conf" --fork --print-pid > "$T/dbus-daemon.pi
 eval "$(env_lines)"
 
 # swtpm and abrmd share one network namespace: the TPM's ports exist only there, and abrmd is reached over D-Bus.
+# swtpm --daemon returns once it listens, so abrmd finds it; the shell stays to reap abrmd.
 unshare -n sh -c '
     ip link set lo up
     swtpm socket --tpm2 --tpmstate dir="$1/state" --server type=tcp,port=2321,bindaddr=127.0.0.1 \
         --ctrl type=tcp,port=2322,bindaddr=127.0.0.1 --flags not-need-init,startup-clear \
-        --pid file="$1/swtpm.pid" --log file="$1/swtpm.log" --daemon
-    exec tpm2-abrmd --session --allow-root --tcti=swtpm:host=127.0.0.1,port=2321' sh "$T" > "$T/abrmd.log" 2>&1 &
-echo $! > "$T/tpm2-abrmd.pid"
+        --pid file="$1/swtpm.pid" --log file="$1/swtpm.log" --daemon || exit 1
+    tpm2-abrmd --session --allow-root --tcti=swtpm:host=127.0.0.1,port=2321 &
+    echo $! > "$1/tpm2-abrmd.pid"
+    wait' sh "$T" > "$T/abrmd.log" 2>&1 &
 
 # abrmd owns its bus name once it has talked to the TPM: wait for that (a few seconds at most).
 for _ in $(seq 100); do
     tpm2_getrandom 4 > /dev/null 2>&1 && break
-    kill -0 "$(cat "$T/tpm2-abrmd.pid")" 2>/dev/null || { echo "tpm2-abrmd died: $(tail -1 "$T/abrmd.log")" >&2; exit 1; }
+    [ ! -s "$T/tpm2-abrmd.pid" ] || kill -0 "$(cat "$T/tpm2-abrmd.pid")" 2>/dev/null || { echo "tpm2-abrmd died: $(tail -1 "$T/abrmd.log")" >&2; exit 1; }
     sleep 0.1
 done
 tpm2_getrandom 4 > /dev/null || { echo "the software TPM does not answer through tpm2-abrmd: $(tail -1 "$T/abrmd.log")" >&2; exit 1; }
