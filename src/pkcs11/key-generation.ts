@@ -73,8 +73,8 @@ export interface GeneratedKeyPair {
  * false in the templates (left out, a token applies its own defaults: tpm2-pkcs11's EC keys sign and decrypt) and
  * read back from what the token made. Non-extractable unless `extractable` (needed only to clone it under a wrapping
  * key: the key still never leaves a token in the clear). A refusal is explained: the key-generation mechanism, the
- * key size or curve, or the attribute the token refuses, found by generating without each optional attribute in turn
- * (each trial key deleted again). Nothing is kept that does more than its usage.
+ * key size or curve, or the attributes the token refuses, found by adding each optional attribute back in turn to the
+ * key made with its usage alone (each trial key deleted again). Nothing is kept that does more than its usage.
  */
 export function generateKeyPair(
   lib: pkcs11.PKCS11,
@@ -108,7 +108,7 @@ export function generateKeyPair(
       : [{ type: pkcs11.CKA_EC_PARAMS, value: (alg as { curveOidDer: Buffer }).curveOidDer }]),
   ];
   const privateBase: Template = [...common, { type: pkcs11.CKA_PRIVATE, value: true }, { type: pkcs11.CKA_SENSITIVE, value: true }];
-  // Tried without, one at a time, when the token refuses: the extractable flag, the usage itself, the other usages.
+  // What a refusal is searched among: the extractable flag, the usage itself, the other usages said false.
   const optional: Optional[] = [
     ...(extractable ? [{ side: 'private' as const, type: pkcs11.CKA_EXTRACTABLE, value: true }] : []),
     { side: 'private', type: wanted.private, value: true },
