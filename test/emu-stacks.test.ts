@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { readRecords, type SignatureRecord } from '../src/record/records-csv.js';
 import type { RunResult } from '../src/result/run-result.js';
 import { runCli, runCliAndAct, runDirOf, tempDir } from './helpers/cli.js';
-import { clientEnv, p11kit, pico, picoReplug, runCliViaProxy, suiteTitle } from './helpers/emu.js';
+import { clientEnv, p11kit, pico, picoReplug, runCliViaProxy, schsm, suiteTitle, tpm } from './helpers/emu.js';
+import { SPY_MODULE } from './helpers/softhsm-module.js';
 
 // Smoke tests of the emulated stacks themselves (test/emu/with-stacks.sh), through OpenSC's pkcs11-tool:
 // when these fail, the hsm-bench tests on the stacks cannot pass either, and this says why.
@@ -88,6 +89,134 @@ function expectContiguous(records: SignatureRecord[]): void {
   for (const r of records) byWorker.set(`${r.token}/${r.thread}`, [...(byWorker.get(`${r.token}/${r.thread}`) ?? []), r.sequence]);
   for (const sequences of byWorker.values()) expect(sequences.sort((a, b) => a - b)).toEqual(sequences.map((_, i) => i));
 }
+
+/** Per slot id, how many times C_Login was called, from a pkcs11-spy log (sessions mapped to slots by C_OpenSession). */
+function loginsPerSlot(spyLog: string): Record<string, number> {
+  const slotOfSession = new Map<string, string>();
+  const logins: Record<string, number> = {};
+  for (const call of spyLog.split(/\n(?=\d+: C_)/)) {
+    if (/^\d+: C_OpenSession\n/.test(call)) {
+      const slot = /\[in\] slotID = (0x[0-9a-f]+)/.exec(call)?.[1];
+      const session = /\[out\] \*phSession = (0x[0-9a-f]+)/.exec(call)?.[1];
+      if (slot && session) slotOfSession.set(session, String(Number(slot)));
+    }
+    if (/^\d+: C_Login\n/.test(call)) {
+      const slot = slotOfSession.get(/\[in\] hSession = (0x[0-9a-f]+)/.exec(call)?.[1] ?? '') ?? '?';
+      logins[slot] = (logins[slot] ?? 0) + 1;
+    }
+  }
+  return logins;
+}
+
+// CardContact's module on the same emulated cards: before the pico tests below, whose last one initialises the cards
+// again (which wipes their keys).
+describe.skipIf(!schsm)(suiteTitle('hsm-bench on SmartCard-HSM tokens through sc-hsm-embedded (signs on several cards at once)', 'schsm'), () => {
+  const env = () => ({ HSM_BENCH_PIN: schsm!.pin, HSM_BENCH_WORKSPACE: tempDir('schsm-ws') });
+  const module = () => schsm!.module;
+  /** Its slot ids, as its own listing gives them (they are not OpenSC's 0, 4, ...). */
+  const slotIds = () => {
+    const listed = JSON.parse(runCli(['list', '--module', module(), '--json'], env()).stdout) as { slots: { slotId: string; token?: { label: string; serial: string; model: string } }[] };
+    return listed.slots.filter((s) => s.token).map((s) => s.slotId);
+  };
+
+  it("list: every card as its own slot, labelled Pico-HSM with an empty serial, by the module's own slot ids", () => {
+    const r = runCli(['list', '--module', module(), '--json'], env());
+    expect(r.status, r.stderr).toBe(0);
+    const listed = JSON.parse(r.stdout) as { slots: { slotId: string; slotDescription: string; token?: { label: string; serial: string; model: string } }[] };
+    const tokens = listed.slots.filter((s) => s.token);
+    expect(tokens.map((s) => [s.token!.label, s.token!.serial, s.token!.model])).toEqual(Array(schsm!.tokens).fill(['Pico-HSM', '', 'SmartCard-HSM']));
+    expect(tokens.map((s) => s.slotDescription)).toEqual(Array.from({ length: schsm!.tokens }, (_, i) => `Virtual PCD ${i >> 1} 00 0${i % 2}`));
+    // Its own ids: the same cards are slots 0 and 4 through OpenSC.
+    const fromTool = [...tool(['pkcs11-tool', '--module', module(), '-L']).matchAll(/^Slot \d+ \(0x([0-9a-f]+)\)/gm)].map((m) => String(parseInt(m[1]!, 16)));
+    expect(tokens.map((s) => s.slotId)).toEqual(fromTool);
+  });
+
+  for (const [alg, key] of [
+    ['rsa2048', 'rsa2048'],
+    ['bp256', 'bp256'],
+  ] as const) {
+    it(`scale on 1 and 2 cards, ${alg}: every signature checked on the host, each card signing its own`, () => {
+      const ids = slotIds();
+      const r = runCli(
+        [
+          'scale',
+          '--module',
+          module(),
+          '--alg',
+          alg,
+          '--key-label',
+          schsm!.keys[key],
+          '--slots',
+          ids.join(','),
+          '--tokens',
+          '1,2',
+          '--signatures-per-token',
+          '150',
+          '--warmup',
+          '5',
+          '--json',
+          '--out',
+          tempDir('schsm-scale'),
+        ],
+        env(),
+      );
+      expect(r.status, r.stderr).toBe(0);
+      const run = JSON.parse(r.stdout) as RunResult;
+      expect(run.tokens.map((t) => [t.slotId, t.label, t.serial])).toEqual(ids.map((id) => [id, 'Pico-HSM', '']));
+      for (const c of run.configurations) {
+        expect(c.operationsOk).toBe(150 * c.tokens);
+        expect(c.operationsFailed).toBe(0);
+        expect(c.operationsVerified).toBe(c.operationsOk);
+        expect(c.perToken.map((t) => t.operationsOk)).toEqual(Array(c.tokens).fill(150));
+      }
+      // Speed is not asserted (a busy 2-core machine runs the emulators too); the ratio is printed for the reader.
+      const [one, two] = run.configurations.map((c) => c.throughputPerS);
+      console.log(`sc-hsm-embedded ${alg}: 1 card ${one!.toFixed(1)}/s, 2 cards ${two!.toFixed(1)}/s, ratio ${(two! / one!).toFixed(2)} (engine ${run.harness.engine})`);
+    }, 120_000);
+  }
+
+  it('the PIN rule: presented once per card for a whole scale run (pkcs11-spy counts C_Login per slot)', () => {
+    const ids = slotIds();
+    const log = join(tempDir('schsm-spy'), 'spy.log');
+    const r = runCli(
+      ['scale', '--module', SPY_MODULE, '--alg', 'bp256', '--key-label', schsm!.keys.bp256, '--slots', ids.join(','), '--tokens', '1,2', '--signatures-per-token', '30', '--out', tempDir('schsm-pin')],
+      {
+        ...env(),
+        PKCS11SPY: module(),
+        PKCS11SPY_OUTPUT: log,
+      },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    expect(loginsPerSlot(readFileSync(log, 'utf8'))).toEqual(Object.fromEntries(ids.map((id) => [id, 1])));
+  }, 120_000);
+
+  it("keys clone through this module: sent to OpenSC's, by which SmartCard-HSMs clone under their DKEK (no circle through --extractable)", () => {
+    const ids = slotIds();
+    const r = runCli(['keys', 'clone', '--module', module(), '--label', schsm!.keys.bp256, '--from', ids[0]!, '--to', ids[1]!], env());
+    expect(r.status).toBe(3);
+    expect(r.stderr).toMatch(/token 'Pico-HSM' \(no serial, slot \d+\) is a SmartCard-HSM: its keys are cloned under its DKEK with OpenSC's tools, not through this module/);
+    expect(r.stderr).toMatch(/hint: run keys clone with --module \S*opensc-pkcs11\.so/);
+  });
+
+  it('burn-in on two cards, killed with SIGKILL and resumed: every signature once, checked, none repeated or missing', async () => {
+    const out = tempDir('schsm-kill');
+    const args = ['burn-in', '--module', module(), '--alg', 'bp256', '--key-label', schsm!.keys.bp256, '--tokens', '2', '--threads-per-token', '2', '--signatures', '4000', '--out', out];
+    const killed = await runCliAndAct(args, env(), /records in/, 1000, (child) => child.kill('SIGKILL'));
+    expect(killed.status).toBeNull();
+    const dir = join(out, readdirSync(out)[0]!);
+    const resumed = runCli(['burn-in', '--resume', dir], env());
+    expect(resumed.status, resumed.stderr).toBe(0);
+    const run = readRun(dir);
+    const c = run.configurations[0]!;
+    expect(c.operationsOk).toBe(4000);
+    expect(c.operationsFailed).toBe(0);
+    const records = await recordsOf(dir, c.recordsFile);
+    expect(records).toHaveLength(4000);
+    expectContiguous(records);
+    expect(run.burnIn!.segments).toHaveLength(2);
+    expect(resumed.stdout).toMatch(/verdict: PASSED/);
+  }, 180_000);
+});
 
 describe.skipIf(!pico)(suiteTitle('hsm-bench on SmartCard-HSM tokens (pico-hsm through pcscd and OpenSC)', 'pico'), () => {
   const env = () => ({ HSM_BENCH_PIN: pico!.pin, HSM_BENCH_WORKSPACE: tempDir('pico-ws') });
@@ -423,5 +552,71 @@ describe.skipIf(!p11kit)(suiteTitle('hsm-bench through p11-kit remoting (a new m
     const r = runCli(['list', '--module', p11kit!.clientModule], { P11_KIT_SERVER_ADDRESS: `unix:path=${join(tempDir('no-server'), 'none.sock')}` });
     expect(r.status).toBe(3);
     expect(r.stderr).toMatch(/P11_KIT_SERVER_ADDRESS/);
+  });
+});
+
+describe.skipIf(!tpm)(suiteTitle('hsm-bench on a software TPM through tpm2-pkcs11: what it refuses, said so', 'tpm'), () => {
+  const env = () => ({ ...tpm!.env, HSM_BENCH_PIN: tpm!.pin, HSM_BENCH_KEK_PASSPHRASE: 'correct horse battery staple', TPM2_PKCS11_LOG_LEVEL: '0' });
+  const on = ['--module', tpm?.module ?? '', '--token-label', 'tpm0'];
+  const keysCreate = (args: string[]) => runCli(['keys', 'create', ...on, ...args], env());
+  const keyPairs = () => runCli(['list', ...on, '--keys'], env()).stdout;
+
+  it('scale with a key the TPM made itself (tpm2_ptool): signatures checked on the host', () => {
+    tool(['tpm2_ptool', 'addkey', '--algorithm=ecc256', '--label=tpm0', `--key-label=ptool-p256-${process.pid}`, `--userpin=${tpm!.pin}`, `--path=${tpm!.env.TPM2_PKCS11_STORE}`], tpm!.env);
+    const r = runCli(['scale', ...on, '--alg', 'p256', '--key-label', `ptool-p256-${process.pid}`, '--tokens', '1', '--signatures-per-token', '30', '--json', '--out', tempDir('tpm-scale')], env());
+    expect(r.status, r.stderr).toBe(0);
+    const run = JSON.parse(r.stdout) as RunResult;
+    expect(run.configurations[0]!.operationsVerified).toBe(30);
+  });
+
+  it('--op derive on the TPM (no ECDH): the missing mechanism, never "create a key"', () => {
+    const r = runCli(['scale', ...on, '--op', 'derive', '--alg', 'p256', '--tokens', '1', '--out', tempDir('tpm-derive')], env());
+    expect(r.status).toBe(3);
+    expect(r.stderr).toMatch(/cannot derive with ECDH: it offers none of CKM_ECDH1_DERIVE/);
+    expect(r.stderr).not.toMatch(/keys create/);
+    const create = keysCreate(['--alg', 'p256', '--usage', 'derive']);
+    expect(create.status).toBe(3);
+    expect(create.stderr).toMatch(/cannot derive with EC keys: it offers none of CKM_ECDH1_DERIVE, so a key to derive would be of no use there/);
+  });
+
+  it('keys create: the refused attribute, curve or size named, one usage or none, and no trial key left behind', () => {
+    const extractable = keysCreate(['--alg', 'p256', '--extractable', '--label', 'tpm-x']);
+    expect(extractable.status).toBe(3);
+    expect(extractable.stderr).toMatch(
+      /refused to generate an ECDSA P-256 key pair: CKR_\w+; it refuses CKA_EXTRACTABLE=true on the private key.*: it makes no extractable keys\nhint: leave out --extractable/,
+    );
+    // Its EC keys always decrypt too: a key for signing alone cannot be made there.
+    const sign = keysCreate(['--alg', 'p256', '--label', 'tpm-s']);
+    expect(sign.status).toBe(3);
+    expect(sign.stderr).toMatch(/it refuses CKA_DECRYPT=false on the private key.*: it makes no ECDSA P-256 key that can only sign\nhint: hsm-bench makes keys for one usage each/);
+    const curve = keysCreate(['--alg', 'bp256', '--label', 'tpm-bp']);
+    expect(curve.status).toBe(3);
+    expect(curve.stderr).toMatch(/refused to generate an ECDSA brainpoolP256r1 key pair: CKR_CURVE_NOT_SUPPORTED\nhint: the token makes no keys on brainpoolP256r1/);
+    const size = keysCreate(['--alg', 'rsa4096', '--label', 'tpm-4096']);
+    expect(size.status).toBe(3);
+    expect(size.stderr).toMatch(/makes RSA keys of \d+–\d+ bits, not 4096/);
+    for (const r of [extractable, sign, curve, size]) expect(r.stderr).not.toMatch(/key sizes|CKR_0x/);
+    expect(keyPairs()).not.toMatch(/tpm-(x|s|bp|4096)/);
+  });
+
+  it('--op mac and --op encrypt: refused at set-up, saying which session kind the TPM refuses the test key in', () => {
+    // Its AES is CBC, not GCM.
+    for (const op of [['mac'], ['encrypt', '--mechanism', 'cbc']]) {
+      const r = runCli(['scale', ...on, '--op', ...op, '--tokens', '1', '--signatures-per-token', '10', '--out', tempDir('tpm-mac')], env());
+      expect(r.status).toBe(3);
+      expect(r.stderr).not.toMatch(/running/);
+      expect(r.stderr).toMatch(
+        /refuses hsm-bench's test key as a session object in a read-only session \(CKR_SESSION_READ_ONLY\), and in a read-write session too \(CKR_\w+\)\nhint: it does not take an? [\w -]+ key made on the host/,
+      );
+    }
+  });
+
+  it('keys kek import: refused with a hint for this token, not for SmartCard-HSMs', () => {
+    const share = join(tempDir('tpm-kek'), 'share.kek');
+    expect(runCli(['keys', 'kek', 'create', '--file', share], env()).status).toBe(0);
+    const r = runCli(['keys', 'kek', 'import', ...on, '--file', share], env());
+    expect(r.status).toBe(3);
+    expect(r.stderr).toMatch(/refused to import the KEK as an AES wrapping key: CKR_\w+\nhint: the token imports no AES keys through PKCS#11 \(IBM SW TPM\)/);
+    expect(r.stderr).not.toMatch(/SmartCard-HSM|DKEK/);
   });
 });

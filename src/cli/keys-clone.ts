@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { setupError, usageError } from '../errors.js';
-import { cloneKeyPair, DEFAULT_KEK_LABEL, importKek, proveClone, sourceKeyPair } from '../pkcs11/clone.js';
+import { cloneKeyPair, DEFAULT_KEK_LABEL, importKek, isSmartCardHsm, OPENSC_MODULE, proveClone, sourceKeyPair } from '../pkcs11/clone.js';
 import { cloneWithDkek, dkekShares, readerOf } from '../pkcs11/dkek-clone.js';
 import type { Pkcs11Module } from '../pkcs11/module.js';
 import { tokenName } from '../pkcs11/discovery.js';
@@ -41,7 +41,9 @@ export function kekCommand(): Command {
         await withTokenSessions(o, (mod, sessions) => {
           for (const s of sessions) {
             const done = importKek(mod.lib, s, key, o.kekLabel, kcv);
-            say(`token ${tokenName(s.token)}: ${done === 'imported' ? `imported KEK '${o.kekLabel}' (key check value ${kcv})` : `already has a KEK '${o.kekLabel}'; left as it is`}`);
+            say(
+              `token ${tokenName(s.token)}: ${done === 'imported' ? `imported KEK '${o.kekLabel}' (key check value ${kcv})` : `already has this share's KEK '${o.kekLabel}' (key check value ${kcv}); left as it is`}`,
+            );
           }
         });
       } finally {
@@ -70,7 +72,17 @@ function sides(sessions: TokenSession[], o: { from: string; to: string }): { sou
  * KEK through PKCS#11. Returns the PC/SC readers of the tokens when they are SmartCard-HSMs.
  */
 function dkekReaders(mod: Pkcs11Module, tokens: TokenSession[]): number[] | undefined {
-  if (mod.info.manufacturer !== 'OpenSC Project') return undefined;
+  if (mod.info.manufacturer !== 'OpenSC Project') {
+    // Another module for SmartCard-HSMs (CardContact's own) takes no KEK and exports no key: only the DKEK route can.
+    const card = tokens.find((s) => isSmartCardHsm(s.token));
+    if (card) {
+      throw setupError(
+        `token ${tokenName(card.token)} is a SmartCard-HSM: its keys are cloned under its DKEK with OpenSC's tools, not through this module (${mod.info.manufacturer})`,
+        `run keys clone with --module ${OPENSC_MODULE} (the same cards; its slot ids differ: see hsm-bench list --module ${OPENSC_MODULE})`,
+      );
+    }
+    return undefined;
+  }
   const readers = tokens.map((s) => readerOf(s.token.slotDescription));
   if (readers.some((r) => r === undefined)) return undefined;
   const shares = readers.map((r) => dkekShares(r!));

@@ -1,11 +1,12 @@
 import { createInterface } from 'node:readline/promises';
 import { Command } from 'commander';
 import { setupError, usageError } from '../errors.js';
+import { withArticle } from '../core/words.js';
 import { algorithmById } from '../pkcs11/algorithms.js';
 import { tokenName } from '../pkcs11/discovery.js';
 import pkcs11 from 'pkcs11js';
-import { defaultKeyLabel, findObjects, generateKeyPair, KEY_USAGES, objectsLabelled, readFlag, usagesOf, type KeyUsage } from '../pkcs11/keys.js';
-import { describe } from '../pkcs11/ckr.js';
+import { defaultKeyLabel, findObjects, KEY_USAGES, objectsLabelled, readFlag, usagesOf, type KeyUsage } from '../pkcs11/keys.js';
+import { generateKeyPair } from '../pkcs11/key-generation.js';
 import { isInteractive } from './terminal.js';
 import { addTokenOptions, type TokenOptions } from './token-options.js';
 import { withTokenSessions } from './token-sessions.js';
@@ -27,7 +28,7 @@ function createCommand(): Command {
       if (!KEY_USAGES.includes(usage)) throw usageError(`unknown --usage '${o.usage.slice(0, 40)}'`, `use one of: ${KEY_USAGES.join(', ')}`);
       if ((usage === 'decrypt' && alg.family !== 'rsa') || (usage === 'derive' && alg.family !== 'ec')) {
         throw usageError(
-          `${/^[AEIOU]/.test(alg.displayName) ? 'an' : 'a'} ${alg.displayName} key cannot be made to ${usage}`,
+          `${withArticle(alg.displayName)} key cannot be made to ${usage}`,
           usage === 'decrypt' ? 'decryption keys are RSA: --alg rsa2048' : 'derivation (ECDH) keys are EC: --alg p256 or bp256',
         );
       }
@@ -48,16 +49,8 @@ function createCommand(): Command {
             );
             continue;
           }
-          let made: ReturnType<typeof generateKeyPair>;
-          try {
-            made = generateKeyPair(mod.lib, session, alg, label, o.extractable === true, usage);
-          } catch (error) {
-            throw setupError(
-              `token ${tokenName(token)} refused to generate a ${alg.displayName} key pair: ${describe(error)}`,
-              "see which algorithms and key sizes it offers with 'hsm-bench list --mechanisms'",
-              error,
-            );
-          }
+          const made = generateKeyPair(mod.lib, session, token, alg, label, { extractable: o.extractable === true, usage });
+          for (const attribute of made.leftOut) say(`note: token ${tokenName(token)} refused ${attribute} in the template; the key it made does not allow that usage either (read back)`);
           // What the token made, read back: some tokens ignore CKA_EXTRACTABLE or CKA_SENSITIVE in the template.
           const extractable = readFlag(mod.lib, session, made.privateKey, pkcs11.CKA_EXTRACTABLE);
           const sensitive = readFlag(mod.lib, session, made.privateKey, pkcs11.CKA_SENSITIVE);

@@ -7,7 +7,8 @@ import { setupError } from '../errors.js';
 import { lockDirectory } from '../result/directory-lock.js';
 import type { Algorithm } from '../pkcs11/algorithms.js';
 import { listTokens, type TokenRef } from '../pkcs11/discovery.js';
-import { generateKeyPair, hasPrivateKey, type KeyUsage } from '../pkcs11/keys.js';
+import { hasPrivateKey, type KeyUsage } from '../pkcs11/keys.js';
+import { generateKeyPair } from '../pkcs11/key-generation.js';
 import { Pkcs11Module } from '../pkcs11/module.js';
 import { PinGuard } from '../pkcs11/pin-guard.js';
 import { login, openSession } from '../pkcs11/session.js';
@@ -135,7 +136,7 @@ export function prepareEmbedded(workspace: string, tokenCount: number, keys: rea
         for (const key of keys) {
           if (hasPrivateKey(mod.lib, session, key.label)) continue;
           log(`generating ${key.alg.displayName} key '${key.label}' for ${key.usage} on ${token.label}`);
-          generateKeyPair(mod.lib, session, key.alg, key.label, false, key.usage);
+          generateKeyPair(mod.lib, session, token, key.alg, key.label, { usage: key.usage });
         }
       } finally {
         mod.lib.C_CloseSession(session);

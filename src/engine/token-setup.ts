@@ -1,8 +1,9 @@
+import type { KeyObject } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { prepareEmbedded, restoreUserSoftHsmConf, type EmbeddedBackend } from '../embedded/softhsm.js';
 import { setupError } from '../errors.js';
 import { listTokens, selectTokens, tokenName, type TokenRef } from '../pkcs11/discovery.js';
-import { defaultKeyLabel, findKeyPair, missingUsage } from '../pkcs11/keys.js';
+import { defaultKeyLabel, findKeyPair, missingUsage, type KeyUsage } from '../pkcs11/keys.js';
 import { operationByName } from '../operations/registry.js';
 import type { PreparedOperation } from '../operations/operation-kind.js';
 import { Pkcs11Module } from '../pkcs11/module.js';
@@ -59,20 +60,13 @@ export function signingWith(setup: TokenSetup): Pick<ConfigurationSpec, 'moduleP
  */
 function prepareOperation(mod: Pkcs11Module, entry: WorkloadEntry, tokens: readonly TokenRef[], sessions: readonly Buffer[], pinGuard: PinGuard): { prepared: PreparedOperation; keyIds: Buffer[] } {
   const op = operationByName(entry.operation);
-  const keys = tokens.map((token, index) => {
-    if (op.keyUsage === undefined) return undefined;
-    const key = findKeyPair(mod.lib, sessions[index]!, token, entry.algorithm, entry.keyLabel, op.keyUsage);
-    const missing = missingUsage(mod.lib, sessions[index]!, key, op.keyUsage);
-    if (missing !== null) {
-      throw setupError(
-        `key '${entry.keyLabel}' on token ${tokenName(token)} cannot ${op.keyUsage}: ${missing} is false`,
-        entry.keyLabel === defaultKeyLabel(entry.algorithm, op.keyUsage)
-          ? `delete it (hsm-bench keys delete --label ${entry.keyLabel}) and make one for it: hsm-bench keys create --alg ${entry.algorithm.id} --usage ${op.keyUsage}`
-          : `make one for it: hsm-bench keys create --alg ${entry.algorithm.id} --usage ${op.keyUsage}, then run with --key-label ${defaultKeyLabel(entry.algorithm, op.keyUsage)}`,
-      );
-    }
-    return { id: key.id, privateKey: key.privateKey, publicKey: publicKeyFromAttributes(key.publicKey) };
-  });
+  // Found when the operation first asks, after it has checked its mechanisms: a token that lacks the mechanism is
+  // told so, not sent to create a key it could not use.
+  const found = new Map<number, { id: Buffer; privateKey: Buffer; publicKey: KeyObject }>();
+  const keyOf = (index: number) => {
+    if (!found.has(index)) found.set(index, findUsableKeyPair(mod, entry, op.keyUsage!, tokens[index]!, sessions[index]!));
+    return found.get(index)!;
+  };
   const prepared = op.prepare({
     lib: mod.lib,
     algorithm: entry.algorithm,
@@ -82,10 +76,12 @@ function prepareOperation(mod: Pkcs11Module, entry: WorkloadEntry, tokens: reado
       name: tokenName(token),
       session: sessions[index]!,
       mechanisms: mod.lib.C_GetMechanismList(token.slot),
-      keyPair: keys[index] && { privateKey: keys[index].privateKey, publicKey: keys[index].publicKey },
+      get keyPair() {
+        return op.keyUsage === undefined ? undefined : keyOf(index);
+      },
     })),
   });
-  const keyIds = keys.map((k) => k?.id ?? Buffer.alloc(0));
+  const keyIds = tokens.map((_, index) => (op.keyUsage === undefined ? Buffer.alloc(0) : keyOf(index).id));
   trialCall(
     mod.lib,
     op,
@@ -94,6 +90,21 @@ function prepareOperation(mod: Pkcs11Module, entry: WorkloadEntry, tokens: reado
     pinGuard,
   );
   return { prepared, keyIds };
+}
+
+/** The key pair --key-label names on a token, checked for the usage the operation needs. */
+function findUsableKeyPair(mod: Pkcs11Module, entry: WorkloadEntry, usage: KeyUsage, token: TokenRef, session: Buffer) {
+  const key = findKeyPair(mod.lib, session, token, entry.algorithm, entry.keyLabel, usage);
+  const missing = missingUsage(mod.lib, session, key, usage);
+  if (missing !== null) {
+    throw setupError(
+      `key '${entry.keyLabel}' on token ${tokenName(token)} cannot ${usage}: ${missing} is false`,
+      entry.keyLabel === defaultKeyLabel(entry.algorithm, usage)
+        ? `delete it (hsm-bench keys delete --label ${entry.keyLabel}) and make one for it: hsm-bench keys create --alg ${entry.algorithm.id} --usage ${usage}`
+        : `make one for it: hsm-bench keys create --alg ${entry.algorithm.id} --usage ${usage}, then run with --key-label ${defaultKeyLabel(entry.algorithm, usage)}`,
+    );
+  }
+  return { id: key.id, privateKey: key.privateKey, publicKey: publicKeyFromAttributes(key.publicKey) };
 }
 
 /** A resumed run: the tokens it had, and those whose PIN failed (never presented again). */

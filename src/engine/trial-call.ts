@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pkcs11 from 'pkcs11js';
 import { setupError } from '../errors.js';
 import type { OperationKind, PreparedOperation } from '../operations/operation-kind.js';
-import { ckrOf, describe } from '../pkcs11/ckr.js';
+import { ckrCode, ckrOf, describe } from '../pkcs11/ckr.js';
 import { tokenName, type TokenRef } from '../pkcs11/discovery.js';
 import { TokenConnection } from '../pkcs11/token-connection.js';
 import type { PinGuard } from '../pkcs11/pin-guard.js';
@@ -31,7 +31,7 @@ const REFUSALS = new Set(
     'CKR_ENCRYPTED_DATA_LEN_RANGE',
     'CKR_DOMAIN_PARAMS_INVALID',
     'CKR_CURVE_NOT_SUPPORTED',
-  ].map((name) => (pkcs11 as unknown as Record<string, number>)[name]),
+  ].map(ckrCode),
 );
 
 /**

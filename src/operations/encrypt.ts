@@ -1,7 +1,8 @@
 import { createDecipheriv, randomBytes, type DecipherGCM } from 'node:crypto';
 import pkcs11 from 'pkcs11js';
 import { messageFor } from '../engine/message.js';
-import { requireMechanism, sessionSecretKey, type OperationKind } from './operation-kind.js';
+import { withArticle } from '../core/words.js';
+import { checkTestKeyImport, requireMechanism, sessionSecretKey, type OperationKind } from './operation-kind.js';
 
 interface EncryptCheck {
   key: Uint8Array;
@@ -32,13 +33,15 @@ export const encrypt: OperationKind = {
     const key = randomBytes(ctx.algorithm.bits / 8);
     const iv = randomBytes(mode === 'gcm' ? 12 : 16);
     const check: EncryptCheck = { key, iv, mode };
+    const testKey = sessionSecretKey(pkcs11.CKK_AES, key, [pkcs11.CKA_ENCRYPT, pkcs11.CKA_DECRYPT]);
+    checkTestKeyImport(ctx, testKey, withArticle(`${ctx.algorithm.displayName} key`));
     return {
       timed: {
         name: 'encrypt',
         call: 'encrypt',
         mechanism: { name: m.name, ckm: m.ckm, parameter: mode === 'gcm' ? { kind: 'gcm', iv, tagBits: TAG_BITS } : { kind: 'iv', iv } },
         input: 'message',
-        key: sessionSecretKey(pkcs11.CKK_AES, key, [pkcs11.CKA_ENCRYPT, pkcs11.CKA_DECRYPT]),
+        key: testKey,
         maxOutputBytes: 32 + TAG_BITS / 8,
       },
       tables: ctx.tokens.map(() => null),

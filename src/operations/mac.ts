@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import pkcs11 from 'pkcs11js';
 import { messageFor } from '../engine/message.js';
-import { requireMechanism, sessionSecretKey, type OperationKind } from './operation-kind.js';
+import { checkTestKeyImport, requireMechanism, sessionSecretKey, type OperationKind } from './operation-kind.js';
 
 /** HMAC-SHA256 (C_Sign with CKM_SHA256_HMAC) with a test key imported into each session; the host recomputes each. */
 export const mac: OperationKind = {
@@ -14,13 +14,15 @@ export const mac: OperationKind = {
   prepare(ctx) {
     const m = requireMechanism('compute HMAC-SHA256', [{ name: 'CKM_SHA256_HMAC', ckm: pkcs11.CKM_SHA256_HMAC }], ctx.tokens);
     const key = randomBytes(32);
+    const testKey = sessionSecretKey(pkcs11.CKK_GENERIC_SECRET, key, [pkcs11.CKA_SIGN, pkcs11.CKA_VERIFY]);
+    checkTestKeyImport(ctx, testKey, 'a 256-bit HMAC key');
     return {
       timed: {
         name: 'mac',
         call: 'sign',
         mechanism: m,
         input: 'message',
-        key: sessionSecretKey(pkcs11.CKK_GENERIC_SECRET, key, [pkcs11.CKA_SIGN, pkcs11.CKA_VERIFY]),
+        key: testKey,
         maxOutputBytes: 32,
       },
       tables: ctx.tokens.map(() => null),

@@ -1,7 +1,8 @@
 import type { KeyObject } from 'node:crypto';
 import pkcs11 from 'pkcs11js';
 import { setupError } from '../errors.js';
-import type { InputTable, TimedOperation } from '../engine/operation.js';
+import { toTemplate, type InputTable, type TimedOperation } from '../engine/operation.js';
+import { ckrCode, ckrOf, describe } from '../pkcs11/ckr.js';
 import type { Algorithm } from '../pkcs11/algorithms.js';
 import type { KeyUsage } from '../pkcs11/keys.js';
 import { mechanismNames } from '../pkcs11/mechanisms.js';
@@ -87,3 +88,45 @@ export function sessionSecretKey(keyType: number, value: Uint8Array, usage: numb
 
 /** The key pair's private key as each session finds it again. */
 export const privateKeyOf = (label: string) => ({ kind: 'token-object' as const, cls: pkcs11.CKO_PRIVATE_KEY, label });
+
+/**
+ * Imports the run's test key once into each token's session, read-only as the run's sessions are, and deletes it: a
+ * token that refuses (tpm2-pkcs11 creates no object at all in a read-only session, and no secret key in any) is
+ * exit 3 here with why, not a run that fails once it has started. A refusal in the read-only session is tried once in
+ * a read-write one, only to tell the user which of the two the token refuses; a session object never stays on a token.
+ */
+export function checkTestKeyImport(ctx: PrepareContext, key: ReturnType<typeof sessionSecretKey>, keyName: string): void {
+  // keyName with its article: 'a 256-bit HMAC key'.
+  const template = toTemplate(key.template);
+  const createIn = (session: Buffer) => ctx.lib.C_DestroyObject(session, ctx.lib.C_CreateObject(session, template));
+  for (const t of ctx.tokens) {
+    try {
+      createIn(t.session);
+      continue;
+    } catch (error) {
+      if (ckrOf(error) === undefined) throw error;
+      const refusal = `token ${t.name} refuses hsm-bench's test key as a session object in a read-only session (${describe(error)})`;
+      if (ckrOf(error) !== ckrCode('CKR_SESSION_READ_ONLY')) {
+        throw setupError(refusal, `it does not take ${keyName} made on the host; this operation cannot be measured on it with a test key: choose another --op`, error);
+      }
+      const readWrite = ctx.lib.C_OpenSession(ctx.lib.C_GetSessionInfo(t.session).slotID, pkcs11.CKF_SERIAL_SESSION | pkcs11.CKF_RW_SESSION);
+      let inReadWrite: unknown;
+      try {
+        createIn(readWrite);
+      } catch (e) {
+        inReadWrite = e;
+      } finally {
+        ctx.lib.C_CloseSession(readWrite);
+      }
+      throw setupError(
+        inReadWrite === undefined
+          ? `${refusal}, although PKCS#11 lets read-only sessions make session objects; it takes the key only in a read-write session`
+          : `${refusal}, and in a read-write session too (${describe(inReadWrite)})`,
+        inReadWrite === undefined
+          ? 'hsm-bench measures in read-only sessions, so that a measurement can write nothing to a token: this operation cannot be measured on this token; choose another --op'
+          : `it does not take ${keyName} made on the host in a read-only or a read-write session: this operation cannot be measured on it with a test key; choose another --op`,
+        error,
+      );
+    }
+  }
+}

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, randomBytes } from 'node:crypto';
 import pkcs11, { type Template } from 'pkcs11js';
 import { setupError } from '../errors.js';
 import { verifySignature } from '../verify/verifier.js';
@@ -11,6 +11,8 @@ import { toPkcs11Mechanism } from '../engine/operation.js';
 import { signInput, signMechanism } from '../operations/sign.js';
 
 export const DEFAULT_KEK_LABEL = 'hsm-bench-kek';
+/** OpenSC's module on Debian: the one through which SmartCard-HSMs clone keys under their DKEK (with OpenSC's tools). */
+export const OPENSC_MODULE = '/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so';
 /** AES key wrap with padding (RFC 5649): wraps private keys of any length under an AES key-encryption key. */
 const WRAP_MECHANISM = { mechanism: pkcs11.CKM_AES_KEY_WRAP_PAD };
 
@@ -19,15 +21,34 @@ export interface Side {
   session: Buffer;
 }
 
-/** Imports the KEK as a sensitive, non-extractable token AES key that can only wrap and unwrap. */
+/** CKA_CHECK_VALUE of an AES key (PKCS#11 2.40): the first 3 bytes of the key's ECB encryption of a zero block. */
+const aesCheckValue = (key: Buffer) => {
+  const cipher = createCipheriv(`aes-${key.length * 8}-ecb`, key, null).setAutoPadding(false);
+  return Buffer.concat([cipher.update(Buffer.alloc(16)), cipher.final()]).subarray(0, 3);
+};
+
+/** A token that looks like a SmartCard-HSM (CardContact's module, or OpenSC's view of one, or the pico-hsm). */
+export const isSmartCardHsm = (t: Pick<TokenRef, 'label' | 'manufacturer' | 'model'>) => /SmartCard-HSM|Pico-HSM/i.test(`${t.label} ${t.model}`) || /CardContact|Pol Henarejos/i.test(t.manufacturer);
+
+/**
+ * Imports the KEK as a sensitive, non-extractable token AES key that can only wrap and unwrap. A KEK of that label
+ * already there is compared by its check values first: the same share is left as it is, another share's is an error.
+ */
 export function importKek(lib: pkcs11.PKCS11, s: Side, key: Buffer, label: string, kcv: string): 'imported' | 'present' {
-  if (
-    findObjects(lib, s.session, [
-      { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_SECRET_KEY },
-      { type: pkcs11.CKA_LABEL, value: label },
-    ]).length > 0
-  )
+  const present = findObjects(lib, s.session, [
+    { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_SECRET_KEY },
+    { type: pkcs11.CKA_LABEL, value: label },
+  ]);
+  if (present.length > 1) {
+    throw setupError(
+      `token ${tokenName(s.token)} has ${present.length} secret keys labelled '${label}'`,
+      `keys clone needs one KEK per token: delete the extra ones, or import this share under another --kek-label`,
+    );
+  }
+  if (present.length === 1) {
+    sameKek(lib, s, present[0]!, key, label, kcv);
     return 'present';
+  }
   try {
     lib.C_CreateObject(s.session, [
       { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_SECRET_KEY },
@@ -45,13 +66,52 @@ export function importKek(lib: pkcs11.PKCS11, s: Side, key: Buffer, label: strin
       { type: pkcs11.CKA_DECRYPT, value: false },
     ]);
   } catch (error) {
-    throw setupError(
-      `token ${tokenName(s.token)} refused to import the KEK as an AES wrapping key: ${describe(error)}`,
-      "this token takes no KEK through PKCS#11; SmartCard-HSMs share keys through their DKEK instead, which 'keys clone' uses without any KEK (see README: keys)",
-      error,
-    );
+    throw setupError(`token ${tokenName(s.token)} refused to import the KEK as an AES wrapping key: ${describe(error)}`, kekRefusalHint(s.token, ckrOf(error)), error);
   }
   return 'imported';
+}
+
+/** What to do when a token refuses the KEK: the DKEK for SmartCard-HSMs; for any other token, what its refusal means. */
+function kekRefusalHint(token: TokenRef, code: number | undefined): string {
+  if (isSmartCardHsm(token)) {
+    return `SmartCard-HSMs take no KEK through PKCS#11; they share keys through their DKEK instead, which 'keys clone' uses without any KEK through OpenSC's module (--module ${OPENSC_MODULE}; see README: keys)`;
+  }
+  const noClone = "keys clone cannot copy a key onto it under a KEK: create a key on each token instead (hsm-bench keys create), or copy keys with the token's own tools";
+  if (code === pkcs11.CKR_KEY_SIZE_RANGE) return `the token takes no 256-bit AES key; ${noClone}`;
+  if (code === pkcs11.CKR_SESSION_READ_ONLY || code === pkcs11.CKR_TOKEN_WRITE_PROTECTED) return 'the token is write-protected or takes no new objects: check its settings';
+  return `the token imports no AES keys through PKCS#11 (${manufacturerOf(token)}); ${noClone}`;
+}
+const manufacturerOf = (t: TokenRef) => `${t.manufacturer} ${t.model}`.replace(/\s+/g, ' ').trim() || 'its module said no more';
+
+/**
+ * Whether the KEK already on a token is this share's: its CKA_CHECK_VALUE (computed by the token from the key, where the
+ * token has it) or its CKA_ID (the share's key check value, as 'keys kek import' sets it). Another share's is an error.
+ */
+function sameKek(lib: pkcs11.PKCS11, s: Side, handle: Buffer, key: Buffer, label: string, kcv: string): void {
+  const read = (type: number) => {
+    try {
+      const value = lib.C_GetAttributeValue(s.session, handle, [{ type }])[0]!.value as Buffer | undefined;
+      return value && value.length > 0 ? Buffer.from(value) : undefined;
+    } catch {
+      // An attribute the token does not keep for this key: the other one decides.
+      return undefined;
+    }
+  };
+  const checkValue = read(pkcs11.CKA_CHECK_VALUE);
+  const id = read(pkcs11.CKA_ID);
+  const same = checkValue !== undefined ? checkValue.equals(aesCheckValue(key)) : id !== undefined ? id.toString('hex') === kcv : undefined;
+  if (same === true) return;
+  const name = tokenName(s.token);
+  if (same === undefined) {
+    throw setupError(
+      `token ${name} already has a secret key labelled '${label}', and hsm-bench cannot tell whether it is this share's KEK (it has neither a check value nor an id)`,
+      `import this share under another --kek-label, or delete that key if nothing needs it (hsm-bench keys delete --label ${label} --slots ${s.token.slotId})`,
+    );
+  }
+  throw setupError(
+    `token ${name} already has another KEK labelled '${label}' (${checkValue !== undefined ? `check value ${checkValue.toString('hex')}, this share's ${aesCheckValue(key).toString('hex')}` : `key check value ${id!.toString('hex')}, this share's ${kcv}`}): keys cloned under one cannot be unwrapped under the other`,
+    `tokens that pass keys to each other need the same share: import that token's share into the others instead, or this one under another --kek-label; delete the other KEK only if no key needs it (hsm-bench keys delete --label ${label} --slots ${s.token.slotId})`,
+  );
 }
 
 function kekOn(lib: pkcs11.PKCS11, s: Side, kekLabel: string): Buffer {

@@ -28,7 +28,8 @@ export interface TokenRef {
 /** pkcs11js gives slot handles as 8-byte little-endian Buffers. */
 export const slotIdOf = (slot: Buffer): bigint => slot.readBigUInt64LE(0);
 
-export const tokenName = (t: Pick<TokenRef, 'label' | 'serial' | 'slotId'>) => `'${t.label}' (serial ${t.serial}, slot ${t.slotId})`;
+/** How messages name a token: a token may have an empty serial (CardContact's module reports none for a SmartCard-HSM). */
+export const tokenName = (t: Pick<TokenRef, 'label' | 'serial' | 'slotId'>) => `'${t.label}' (${t.serial ? `serial ${t.serial}` : 'no serial'}, slot ${t.slotId})`;
 
 export function readToken(lib: pkcs11.PKCS11, slot: Buffer): TokenRef {
   const slotInfo = lib.C_GetSlotInfo(slot);

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import pkcs11, { type Template } from 'pkcs11js';
 import { setupError } from '../errors.js';
 import type { PublicKeyAttributes } from '../verify/public-key.js';
@@ -23,7 +22,7 @@ export const KEY_USAGES: readonly KeyUsage[] = ['sign', 'decrypt', 'derive'];
 export const defaultKeyLabel = (alg: Algorithm, usage: KeyUsage = 'sign') => `hsm-bench-${alg.id}${usage === 'sign' ? '' : `-${usage}`}`;
 
 /** The attributes of a key pair for a usage: private key, public key. */
-const USAGE_ATTRIBUTES: Record<KeyUsage, { private: number; public: number | null }> = {
+export const USAGE_ATTRIBUTES: Record<KeyUsage, { private: number; public: number | null }> = {
   sign: { private: pkcs11.CKA_SIGN, public: pkcs11.CKA_VERIFY },
   decrypt: { private: pkcs11.CKA_DECRYPT, public: pkcs11.CKA_ENCRYPT },
   derive: { private: pkcs11.CKA_DERIVE, public: null },
@@ -122,39 +121,6 @@ export function findKeyPair(lib: pkcs11.PKCS11, session: Buffer, token: TokenRef
     throw setupError(`key '${label}' on token ${tokenName(token)} is ${describeKey(publicKey)}, not ${alg.displayName}`, 'choose the matching --alg or another --key-label');
   }
   return { label, id, privateKey, publicKeyHandle: publicKeys[0]!, publicKey };
-}
-
-/**
- * Generates a token key pair, private and sensitive, usable for its one usage (signing by default). Non-extractable
- * unless `extractable` (needed only to clone it under a wrapping key: the key still never leaves a token in the clear).
- */
-export function generateKeyPair(lib: pkcs11.PKCS11, session: Buffer, alg: Algorithm, label: string, extractable = false, usage: KeyUsage = 'sign'): { id: Buffer; privateKey: Buffer } {
-  if (alg.family !== 'rsa' && alg.family !== 'ec') throw new Error(`${alg.displayName} is not a key pair algorithm`);
-  const attributes = USAGE_ATTRIBUTES[usage];
-  const id = randomBytes(16);
-  const common: Template = [
-    { type: pkcs11.CKA_TOKEN, value: true },
-    { type: pkcs11.CKA_LABEL, value: label },
-    { type: pkcs11.CKA_ID, value: id },
-  ];
-  const publicTemplate: Template = [...common, ...(attributes.public === null ? [] : [{ type: attributes.public, value: true }])];
-  const privateTemplate: Template = [
-    ...common,
-    { type: pkcs11.CKA_PRIVATE, value: true },
-    { type: pkcs11.CKA_SENSITIVE, value: true },
-    { type: pkcs11.CKA_EXTRACTABLE, value: extractable },
-    { type: attributes.private, value: true },
-    // The family's other uses, said false: left out, a token applies its defaults (SoftHSM2 lets an RSA key decrypt).
-    ...(alg.family === 'rsa' ? [pkcs11.CKA_SIGN, pkcs11.CKA_DECRYPT, pkcs11.CKA_UNWRAP] : [pkcs11.CKA_SIGN, pkcs11.CKA_DERIVE])
-      .filter((type) => type !== attributes.private)
-      .map((type) => ({ type, value: false })),
-  ];
-  if (alg.family === 'rsa') {
-    publicTemplate.push({ type: pkcs11.CKA_MODULUS_BITS, value: alg.bits }, { type: pkcs11.CKA_PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) });
-    return { id, privateKey: lib.C_GenerateKeyPair(session, { mechanism: pkcs11.CKM_RSA_PKCS_KEY_PAIR_GEN }, publicTemplate, privateTemplate).privateKey };
-  }
-  publicTemplate.push({ type: pkcs11.CKA_EC_PARAMS, value: alg.curveOidDer });
-  return { id, privateKey: lib.C_GenerateKeyPair(session, { mechanism: pkcs11.CKM_EC_KEY_PAIR_GEN }, publicTemplate, privateTemplate).privateKey };
 }
 
 /** The usages a private key allows, as the token says (sign, decrypt, derive). */

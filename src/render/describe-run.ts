@@ -36,7 +36,7 @@ export function planLine(r: RunResult): string {
 /** The run's tokens on one line: each one when there are a few, else the count, the first and last, the models and the slots. */
 export function tokenLine(r: Pick<RunResult, 'tokens'>): string {
   const t = r.tokens;
-  if (t.length <= 4) return t.map((x) => `${x.label} (${x.model}, serial ${x.serial}, slot ${x.slotId})`).join(', ');
+  if (t.length <= 4) return t.map((x) => `${x.label} (${x.model}, ${x.serial ? `serial ${x.serial}` : 'no serial'}, slot ${x.slotId})`).join(', ');
   const models = [...new Set(t.map((x) => x.model))].join(', ');
   return `${t.length} tokens, ${t[0]!.label} … ${t[t.length - 1]!.label} (${models}; slots ${t[0]!.slotId} … ${t[t.length - 1]!.slotId})`;
 }

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Run CMD with the two emulated PKCS#11 stacks of ../shared/emu up, described by HSM_BENCH_TEST_*
-# variables (test/helpers/emu.ts reads them), and stop both stacks whatever happens.
+# Run CMD with the emulated PKCS#11 stacks up, described by HSM_BENCH_TEST_* variables (test/helpers/emu.ts
+# reads them), and stop them all whatever happens: pico-hsm SmartCard-HSMs (../shared/emu) reached through OpenSC
+# and through CardContact's sc-hsm-embedded module, SoftHSM2 tokens over p11-kit remoting (../shared/emu), and a
+# software TPM through tpm2-pkcs11 (test/emu/tpm-up.sh).
 #   usage: bash test/emu/with-stacks.sh CMD [ARGS...]        e.g.  bash test/emu/with-stacks.sh npm test
 #   env:   HSM_BENCH_EMU_CACHE=<dir>  keep the scratch dir (the emulator build) between runs; token
 #                                     state is still reset each run. One run at a time per dir.
 #          HSM_BENCH_EMU_REQUIRED=1   a stack that cannot start fails the run (CI) instead of its
 #                                     tests being skipped.
-# Exits with CMD's exit code (1 if a required stack is missing). Needs root with CAP_SYS_ADMIN for
-# both stacks (private pcscd network namespace; p11-kit-proxy mount namespace).
+# Exits with CMD's exit code (1 if a required stack is missing). Needs root with CAP_SYS_ADMIN (private
+# network namespaces for pcscd and the TPM; p11-kit-proxy's mount namespace).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -22,6 +24,7 @@ REQUIRED=${HSM_BENCH_EMU_REQUIRED:-0}
 # Fixed here, not inherited: the exported variables and the tests' expectations (2 tokens each, slot
 # layout, PIN) depend on them, and a developer's shell may have the scripts' knobs set.
 PIN=648219
+SO_PIN=3537363231383830
 PICO_TOKENS=2
 SHSM_TOKENS=2
 export PICO_PIN=$PIN SHSM_PIN=$PIN STRIDE=1 P11KIT_SOCKET=0
@@ -47,6 +50,7 @@ note() { echo "emu: $*" >&2; }
 stop_stacks() {
     "$S/pico-hsm-down.sh" >> "$LOGS/down.log" 2>&1 || true
     "$S/p11kit-down.sh" >> "$LOGS/down.log" 2>&1 || true
+    bash "$ROOT/test/emu/tpm-down.sh" >> "$LOGS/down.log" 2>&1 || true
 }
 cleanup() {
     local rc=$?
@@ -66,7 +70,7 @@ trap 'exit 129' HUP
 # locked PIN or leftover objects of one run cannot fail the next.
 if [ "$own_emu" = 0 ]; then
     stop_stacks
-    rm -rf -- "$EMU/run" "$EMU/softhsm" "$EMU/softhsm-b" "$EMU/p11kit" "$EMU/p11proxy" "$LOGS"
+    rm -rf -- "$EMU/run" "$EMU/softhsm" "$EMU/softhsm-b" "$EMU/p11kit" "$EMU/p11proxy" "$EMU/tpm" "$LOGS"
     mkdir -p "$LOGS"
 fi
 
@@ -118,6 +122,26 @@ start_pico() {
     note "pico-hsm up: $PICO_TOKENS tokens ($times)"
 }
 
+# CardContact's own module for the SmartCard-HSM, on the same emulated tokens (needs pico up): the module
+# that signs on several cards at once, as the founding experiment's cluster did.
+start_schsm() {
+    step schsm-build "$S/sc-hsm-embedded-build.sh" || return 1
+    local times
+    if grep -q '^up to date' "$LOGS/schsm-build.log"; then times="build cached"; else times="build ${step_s} s"; fi
+    SCHSM_MODULE=$EMU/sc-hsm-embedded/lib/libsc-hsm-pkcs11.so
+    [ -f "$SCHSM_MODULE" ] || { failed_why="the build left no $SCHSM_MODULE"; return 1; }
+    local n
+    n=$(pkcs11-tool --module "$SCHSM_MODULE" -L 2>&1 | grep -c 'token label *: *Pico-HSM' || true)
+    [ "$n" = "$PICO_TOKENS" ] || { failed_why="sc-hsm-embedded lists $n of the $PICO_TOKENS pico tokens"; return 1; }
+    note "sc-hsm-embedded up: $n tokens ($times)"
+}
+
+# A software TPM through tpm2-pkcs11: swtpm + tpm2-abrmd in a network namespace, a private D-Bus.
+start_tpm() {
+    step tpm-up env TPM_PIN="$PIN" TPM_SO_PIN="$SO_PIN" bash "$ROOT/test/emu/tpm-up.sh" || return 1
+    note "tpm up: token tpm0 (start ${step_s} s)"
+}
+
 start_p11kit() {
     # p11kit-proxy-run.sh needs a mount namespace: checked first, as for pico.
     if ! unshare -m true 2>/dev/null; then
@@ -146,6 +170,27 @@ if start_pico; then
 else
     "$S/pico-hsm-down.sh" >> "$LOGS/down.log" 2>&1 || true
     unavailable pico-hsm HSM_BENCH_TEST_PICO_UNAVAILABLE
+fi
+
+if [ -n "${HSM_BENCH_TEST_PICO_MODULE:-}" ] && start_schsm; then
+    export HSM_BENCH_TEST_SCHSM_MODULE=$SCHSM_MODULE
+elif [ -z "${HSM_BENCH_TEST_PICO_MODULE:-}" ]; then
+    failed_why="the pico-hsm stack it reaches is not up"
+    unavailable sc-hsm-embedded HSM_BENCH_TEST_SCHSM_UNAVAILABLE
+else
+    unavailable sc-hsm-embedded HSM_BENCH_TEST_SCHSM_UNAVAILABLE
+fi
+
+if start_tpm; then
+    export HSM_BENCH_TEST_EMU=$EMU
+    export HSM_BENCH_TEST_TPM_MODULE=/usr/lib/x86_64-linux-gnu/pkcs11/libtpm2_pkcs11.so
+    export HSM_BENCH_TEST_TPM_PIN=$PIN
+    # What a client needs to reach the TPM (TPM2_PKCS11_*, the private D-Bus): given per test, not set here.
+    HSM_BENCH_TEST_TPM_ENV=$(bash "$ROOT/test/emu/tpm-up.sh" --env | sed 's/^export //' | paste -sd' ')
+    export HSM_BENCH_TEST_TPM_ENV
+else
+    bash "$ROOT/test/emu/tpm-down.sh" >> "$LOGS/down.log" 2>&1 || true
+    unavailable tpm HSM_BENCH_TEST_TPM_UNAVAILABLE
 fi
 
 if start_p11kit; then

@@ -14,11 +14,23 @@
  * With $FAULTY_TOKEN_PARALLEL=K (and a sign delay), each token serves at most K delayed signatures at once; the others
  * wait their turn: a token with K engines (a network HSM's partition, a card with one), whose throughput stops
  * growing past K sessions.
+ * Token refusals (what tpm2-pkcs11 and other real modules answer, on any token):
+ * - $FAULTY_SIGN_CKR=0xHEX: the every-$FAULTY_EVERY-th C_Sign fails with that code instead of CKR_DEVICE_ERROR
+ *   (e.g. a vendor code, 0x80000001).
+ * - $FAULTY_HIDE_MECHANISMS=0xA,0xB: C_GetMechanismList leaves those mechanisms out and C_GetMechanismInfo answers
+ *   CKR_MECHANISM_INVALID for them: a token without ECDH (0x1050) or HMAC.
+ * - $FAULTY_REFUSE_ATTRIBUTE=0xTYPE=V: C_GenerateKeyPair fails when either template sets that CK_BBOOL attribute to V
+ *   (0 or 1), with $FAULTY_REFUSE_CKR (default CKR_ATTRIBUTE_VALUE_INVALID); the same for every attribute of a
+ *   comma-separated list (0x162=1,0x105=0).
+ * - $FAULTY_GENERATE_CKR=0xHEX: every C_GenerateKeyPair fails with that code.
+ * - $FAULTY_RO_CREATE=1: C_CreateObject in a read-only session fails with CKR_SESSION_READ_ONLY, even for a session
+ *   object (tpm2-pkcs11 does so, although PKCS#11 lets read-only sessions create session objects).
  */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #define CK_PTR *
@@ -72,6 +84,8 @@ static void serve_delay(CK_SESSION_HANDLE s) {
   }
 }
 
+static CK_RV sign_fault_ckr = CKR_DEVICE_ERROR;
+
 static int pin_changed(void) { return pin_change_after > 0 && __atomic_load_n(&calls, __ATOMIC_SEQ_CST) >= pin_change_after; }
 
 static CK_RV faulty_sign(CK_SESSION_HANDLE s, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR sig, CK_ULONG_PTR sig_len) {
@@ -82,7 +96,7 @@ static CK_RV faulty_sign(CK_SESSION_HANDLE s, CK_BYTE_PTR data, CK_ULONG len, CK
     CK_SESSION_INFO info;
     if (real->C_GetSessionInfo(s, &info) != CKR_OK || (long)info.slotID != faulty_slot) return rv;
   }
-  if (sig != NULL && __atomic_add_fetch(&calls, 1, __ATOMIC_SEQ_CST) % every == 0) return CKR_DEVICE_ERROR;
+  if (sig != NULL && __atomic_add_fetch(&calls, 1, __ATOMIC_SEQ_CST) % every == 0) return sign_fault_ckr;
   return rv;
 }
 
@@ -110,6 +124,89 @@ static CK_RV faulty_login(CK_SESSION_HANDLE s, CK_USER_TYPE user, CK_UTF8CHAR_PT
   return CKR_PIN_INCORRECT;
 }
 
+/* ---- Token refusals: $FAULTY_SIGN_CKR, $FAULTY_HIDE_MECHANISMS, $FAULTY_REFUSE_ATTRIBUTE, $FAULTY_GENERATE_CKR,
+ *      $FAULTY_RO_CREATE (see the header). ---- */
+#define MAX_LISTED 16
+static CK_MECHANISM_TYPE hidden[MAX_LISTED];
+static int hidden_count;
+static CK_ATTRIBUTE_TYPE refused_type[MAX_LISTED];
+static CK_BBOOL refused_value[MAX_LISTED];
+static int refused_count;
+static CK_RV refuse_ckr = CKR_ATTRIBUTE_VALUE_INVALID;
+static CK_RV generate_ckr = CKR_OK;
+static int ro_create;
+
+static int is_hidden(CK_MECHANISM_TYPE m) {
+  for (int i = 0; i < hidden_count; i++)
+    if (hidden[i] == m) return 1;
+  return 0;
+}
+
+static CK_RV refusing_get_mechanism_list(CK_SLOT_ID slot, CK_MECHANISM_TYPE_PTR list, CK_ULONG_PTR count) {
+  CK_MECHANISM_TYPE all[512];
+  CK_ULONG n = 512;
+  CK_RV rv = real->C_GetMechanismList(slot, all, &n);
+  if (rv != CKR_OK) return rv;
+  CK_ULONG kept = 0;
+  for (CK_ULONG i = 0; i < n; i++) {
+    if (is_hidden(all[i])) continue;
+    if (list != NULL && kept < *count) list[kept] = all[i];
+    kept++;
+  }
+  CK_RV out = list != NULL && kept > *count ? CKR_BUFFER_TOO_SMALL : CKR_OK;
+  *count = kept;
+  return out;
+}
+
+static CK_RV refusing_get_mechanism_info(CK_SLOT_ID slot, CK_MECHANISM_TYPE m, CK_MECHANISM_INFO_PTR info) {
+  return is_hidden(m) ? CKR_MECHANISM_INVALID : real->C_GetMechanismInfo(slot, m, info);
+}
+
+static int refuses(CK_ATTRIBUTE_PTR t, CK_ULONG n) {
+  for (CK_ULONG i = 0; i < n; i++)
+    for (int r = 0; r < refused_count; r++)
+      if (t[i].type == refused_type[r] && t[i].ulValueLen == 1 && *(CK_BBOOL *)t[i].pValue == refused_value[r]) return 1;
+  return 0;
+}
+
+static CK_RV refusing_generate_key_pair(CK_SESSION_HANDLE s, CK_MECHANISM_PTR m, CK_ATTRIBUTE_PTR pub, CK_ULONG pub_n, CK_ATTRIBUTE_PTR priv,
+                                        CK_ULONG priv_n, CK_OBJECT_HANDLE_PTR pub_key, CK_OBJECT_HANDLE_PTR priv_key) {
+  if (generate_ckr != CKR_OK) return generate_ckr;
+  if (refuses(pub, pub_n) || refuses(priv, priv_n)) return refuse_ckr;
+  return real->C_GenerateKeyPair(s, m, pub, pub_n, priv, priv_n, pub_key, priv_key);
+}
+
+static CK_RV refusing_create_object(CK_SESSION_HANDLE s, CK_ATTRIBUTE_PTR t, CK_ULONG n, CK_OBJECT_HANDLE_PTR object) {
+  CK_SESSION_INFO info;
+  if (ro_create && real->C_GetSessionInfo(s, &info) == CKR_OK && (info.flags & CKF_RW_SESSION) == 0) return CKR_SESSION_READ_ONLY;
+  return real->C_CreateObject(s, t, n, object);
+}
+
+static void install_refusals(void) {
+  const char *v;
+  if ((v = getenv("FAULTY_SIGN_CKR"))) sign_fault_ckr = strtoul(v, NULL, 0);
+  if ((v = getenv("FAULTY_REFUSE_CKR"))) refuse_ckr = strtoul(v, NULL, 0);
+  if ((v = getenv("FAULTY_GENERATE_CKR"))) generate_ckr = strtoul(v, NULL, 0);
+  ro_create = getenv("FAULTY_RO_CREATE") != NULL;
+  for (const char *p = getenv("FAULTY_HIDE_MECHANISMS"); p && *p && hidden_count < MAX_LISTED;) {
+    char *end;
+    hidden[hidden_count++] = strtoul(p, &end, 0);
+    p = *end == ',' ? end + 1 : end + strlen(end);
+  }
+  for (const char *p = getenv("FAULTY_REFUSE_ATTRIBUTE"); p && *p && refused_count < MAX_LISTED;) {
+    char *end;
+    refused_type[refused_count] = strtoul(p, &end, 0);
+    refused_value[refused_count] = *end == '=' ? (CK_BBOOL)strtoul(end + 1, &end, 0) : CK_TRUE;
+    refused_count++;
+    p = *end == ',' ? end + 1 : end + strlen(end);
+  }
+  wrapped.C_GetMechanismList = refusing_get_mechanism_list;
+  wrapped.C_GetMechanismInfo = refusing_get_mechanism_info;
+  wrapped.C_GenerateKeyPair = refusing_generate_key_pair;
+  wrapped.C_CreateObject = refusing_create_object;
+}
+/* ---- end of token refusals ---- */
+
 CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list) {
   if (real == NULL) {
     const char *path = getenv("FAULTY_PKCS11_MODULE");
@@ -129,6 +226,7 @@ CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list) {
     wrapped.C_GetSessionInfo = faulty_get_session_info;
     wrapped.C_Login = faulty_login;
     wrapped.C_OpenSession = faulty_open_session;
+    install_refusals();
   }
   *list = &wrapped;
   return CKR_OK;

@@ -54,6 +54,27 @@ export interface P11KitStack {
   emu: string;
 }
 
+/** The same emulated SmartCard-HSMs as `pico`, through CardContact's own module (sc-hsm-embedded). */
+export interface ScHsmStack {
+  /** libsc-hsm-pkcs11.so, built by ../shared/emu/sc-hsm-embedded-build.sh. */
+  module: string;
+  /** As many as pico's; its slot ids are its own (list them), its label `Pico-HSM`, its serial empty. */
+  tokens: number;
+  pin: string;
+  tokenLabel: string;
+  keys: { rsa2048: string; bp256: string };
+}
+
+/** A software TPM (swtpm behind tpm2-abrmd) through tpm2-pkcs11, with one token `tpm0`. */
+export interface TpmStack {
+  /** libtpm2_pkcs11.so */
+  module: string;
+  pin: string;
+  tokenLabel: string;
+  /** What a process needs to reach the TPM (TPM2_PKCS11_STORE, TPM2_PKCS11_TCTI, TPM2TOOLS_TCTI, the private D-Bus). */
+  env: Record<string, string>;
+}
+
 const env = process.env;
 const REQUIRED = env.HSM_BENCH_EMU_REQUIRED === '1';
 const KEYS = { rsa2048: 'rsa2048', bp256: 'bp256' } as const;
@@ -81,6 +102,9 @@ const p11kitVars = read('HSM_BENCH_TEST_P11KIT_UNAVAILABLE', [
   'HSM_BENCH_TEST_SHSM_CONF',
   'HSM_BENCH_TEST_EMU',
 ]);
+
+const schsmVars = read('HSM_BENCH_TEST_SCHSM_UNAVAILABLE', ['HSM_BENCH_TEST_SCHSM_MODULE', 'HSM_BENCH_TEST_PICO_TOKENS', 'HSM_BENCH_TEST_PICO_PIN']);
+const tpmVars = read('HSM_BENCH_TEST_TPM_UNAVAILABLE', ['HSM_BENCH_TEST_TPM_MODULE', 'HSM_BENCH_TEST_TPM_PIN', 'HSM_BENCH_TEST_TPM_ENV']);
 
 export const pico: PicoStack | undefined =
   typeof picoVars === 'string'
@@ -112,14 +136,38 @@ export const p11kit: P11KitStack | undefined =
         emu: p11kitVars.HSM_BENCH_TEST_EMU,
       };
 
+export const schsm: ScHsmStack | undefined =
+  typeof schsmVars === 'string'
+    ? undefined
+    : {
+        module: schsmVars.HSM_BENCH_TEST_SCHSM_MODULE,
+        tokens: Number(schsmVars.HSM_BENCH_TEST_PICO_TOKENS),
+        pin: schsmVars.HSM_BENCH_TEST_PICO_PIN,
+        tokenLabel: 'Pico-HSM',
+        keys: KEYS,
+      };
+
+export const tpm: TpmStack | undefined =
+  typeof tpmVars === 'string'
+    ? undefined
+    : {
+        module: tpmVars.HSM_BENCH_TEST_TPM_MODULE,
+        pin: tpmVars.HSM_BENCH_TEST_TPM_PIN,
+        tokenLabel: 'tpm0',
+        env: Object.fromEntries(tpmVars.HSM_BENCH_TEST_TPM_ENV.split(' ').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
+      };
+
+type StackName = 'pico' | 'p11kit' | 'schsm' | 'tpm';
+const STACK_VARS = { pico: picoVars, p11kit: p11kitVars, schsm: schsmVars, tpm: tpmVars };
+
 /** Why a stack is missing, or undefined when it is up. */
-export function missingReason(stack: 'pico' | 'p11kit'): string | undefined {
-  const vars = stack === 'pico' ? picoVars : p11kitVars;
+export function missingReason(stack: StackName): string | undefined {
+  const vars = STACK_VARS[stack];
   return typeof vars === 'string' ? vars : undefined;
 }
 
 /** A suite title that carries the skip reason, since vitest shows none for describe.skipIf. */
-export function suiteTitle(title: string, stack: 'pico' | 'p11kit'): string {
+export function suiteTitle(title: string, stack: StackName): string {
   const why = missingReason(stack);
   return why ? `${title} [skipped: ${stack} stack ${why}]` : title;
 }
@@ -127,7 +175,7 @@ export function suiteTitle(title: string, stack: 'pico' | 'p11kit'): string {
 /** Throws when HSM_BENCH_EMU_REQUIRED=1 and a stack is missing; runs when this module is imported. */
 export function requireStacks(): void {
   if (!REQUIRED) return;
-  const missing = (['pico', 'p11kit'] as const).flatMap((s) => {
+  const missing = (['pico', 'p11kit', 'schsm', 'tpm'] as const).flatMap((s) => {
     const why = missingReason(s);
     return why ? [`${s} stack ${why}`] : [];
   });
@@ -135,7 +183,7 @@ export function requireStacks(): void {
 }
 requireStacks();
 
-const need = <S>(stack: S | undefined, name: 'pico' | 'p11kit'): S => {
+const need = <S>(stack: S | undefined, name: StackName): S => {
   if (!stack) throw new Error(`the ${name} stack is ${missingReason(name)}`);
   return stack;
 };
