@@ -14,7 +14,8 @@ const root = new URL('..', import.meta.url).pathname;
 describe('the npm package', () => {
   it('installs from its tarball and signs from there, with the native loop built at install', () => {
     const work = tempDir('package');
-    execFileSync('npm', ['pack', '--pack-destination', work], { cwd: root, stdio: 'pipe' });
+    // --ignore-scripts: `prepare` would compile dist/ again while other test files run the CLI from it (pretest built it).
+    execFileSync('npm', ['pack', '--ignore-scripts', '--pack-destination', work], { cwd: root, stdio: 'pipe' });
     const tarball = join(
       work,
       readdirSync(work).find((f) => f.endsWith('.tgz'))!,
