@@ -6,7 +6,7 @@ import type { PinSource } from '../secrets/pin.js';
 import { combineRepetitions } from '../stats/repetitions.js';
 import { summarizeConfiguration } from '../stats/summarize.js';
 import { RunControl } from './control.js';
-import { planLine, tokenLine } from '../render/describe-run.js';
+import { planLine, tokenLine, workerIssueText } from '../render/describe-run.js';
 import { configurationAxes, configurationKey, configurationName, configurationSlug } from '../result/configuration-key.js';
 import { plannedConfigurations } from './sizing-plan.js';
 import { hms } from '../render/hms.js';
@@ -94,6 +94,8 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunUi, r
               schedule,
             },
             recovery: null,
+            callTimeoutMs: plan.callTimeoutMs,
+            onHung: (issue) => ui.log(`${label}: ${workerIssueText(result(false), issue)}`),
             runDir: dir,
             recordsFile: join('records', `${slug}${suffix}.csv`),
             spillFile: `unverified-${slug}${suffix}.bin`,

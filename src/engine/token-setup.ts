@@ -13,6 +13,7 @@ import { readPin, type PinSource } from '../secrets/pin.js';
 import { publicKeyFromAttributes } from '../verify/public-key.js';
 import type { RunPlan } from './plan.js';
 import { chooseEngine, type Engine } from './native-signers.js';
+import { threadsLeftInModule } from './threads-left.js';
 import { trialCall } from './trial-call.js';
 import type { ConfigurationSpec, ReadyToken } from './run-configuration.js';
 import type { Workload } from './operation.js';
@@ -57,7 +58,13 @@ export function signingWith(setup: TokenSetup): Pick<ConfigurationSpec, 'moduleP
  * One operation of the workload on the run's tokens (logged in, `sessions`): its key pair found on each and checked
  * for the usage, its inputs and host check prepared, and one trial call on each token.
  */
-function prepareOperation(mod: Pkcs11Module, entry: WorkloadEntry, tokens: readonly TokenRef[], sessions: readonly Buffer[], pinGuard: PinGuard): { prepared: PreparedOperation; keyIds: Buffer[] } {
+function prepareOperation(
+  mod: Pkcs11Module,
+  entry: WorkloadEntry,
+  tokens: readonly TokenRef[],
+  sessions: readonly Buffer[],
+  pinGuard: PinGuard,
+): { prepared: PreparedOperation; keyIds: Buffer[]; trialCallNs: number[] } {
   const op = operationByName(entry.operation);
   const keys = tokens.map((token, index) => {
     if (op.keyUsage === undefined) return undefined;
@@ -86,14 +93,14 @@ function prepareOperation(mod: Pkcs11Module, entry: WorkloadEntry, tokens: reado
     })),
   });
   const keyIds = keys.map((k) => k?.id ?? Buffer.alloc(0));
-  trialCall(
+  const trialCallNs = trialCall(
     mod.lib,
     op,
     prepared,
     tokens.map((token, index) => ({ token, keyId: keyIds[index]! })),
     pinGuard,
   );
-  return { prepared, keyIds };
+  return { prepared, keyIds, trialCallNs };
 }
 
 /** A resumed run: the tokens it had, and those whose PIN failed (never presented again). */
@@ -126,6 +133,9 @@ export async function setUpTokens(plan: RunPlan, tokenCount: number, pinSource: 
   const modulePath = mod.info.path;
   const loginSessions: Buffer[] = [];
   const close = () => {
+    // A thread left inside the module (a call that never returned) may hold what C_CloseSession or C_Finalize
+    // would wait for, or use what they free: the module is left as it is, and the process leaves without it.
+    if (threadsLeftInModule() > 0) return;
     for (const session of loginSessions) closeSessionQuietly(mod.lib, session);
     mod.close();
   };
@@ -145,6 +155,7 @@ export async function setUpTokens(plan: RunPlan, tokenCount: number, pinSource: 
       token,
       keyIds: operations.map((o) => o.keyIds[index]!),
       tables: operations.map((o) => o.prepared.tables[index] ?? null),
+      trialCallNs: Math.max(...operations.map((o) => o.trialCallNs[index]!)),
     }));
     const workload: Workload = {
       operations: operations.map((o) => o.prepared.timed),

@@ -21,7 +21,7 @@ export const mac: OperationKind = {
         mechanism: m,
         input: 'message',
         key: sessionSecretKey(pkcs11.CKK_GENERIC_SECRET, key, [pkcs11.CKA_SIGN, pkcs11.CKA_VERIFY]),
-        maxOutputBytes: 32,
+        outputBytes: [32],
       },
       tables: ctx.tokens.map(() => null),
       check: key,

@@ -1,6 +1,7 @@
 import { closeSync, createReadStream, fstatSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { writeError, type HsmBenchError } from '../errors.js';
+import { OTHER_STATUS_NAMES } from './record-status.js';
 
 /**
  * One signature as stored on disk. `token` is the token's index in run.json's `tokens` (labels and serials
@@ -115,7 +116,7 @@ export class RecordsCsvWriter {
 }
 
 const INTEGER = /^-?\d+$/;
-const STATUS = /^(CKR_[A-Z0-9_]+|ERROR)$/;
+const STATUS = new RegExp(`^(CKR_[A-Z0-9_]+|${OTHER_STATUS_NAMES.join('|')})$`);
 const OPERATION = /^[a-z]{0,16}$/;
 
 /** Files written by earlier versions have fewer columns (none for operations, none for the schedule): their header says so. */

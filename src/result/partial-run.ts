@@ -29,6 +29,6 @@ export async function withRecordsOnDisk(dir: string, r: RunResult): Promise<RunR
     { configuration: c.tokens, tokenCount: r.tokens.length, threadsPerToken: c.threadsPerToken, maxStartOffsetUs: (Date.now() - Date.parse(r.startedAt)) * 1000 },
     stats,
   );
-  const counted = summarizeConfiguration({ recordsFile: c.recordsFile, stats, workerIssues: c.workerIssues }, r.tokens, c.threadsPerToken);
+  const counted = summarizeConfiguration({ recordsFile: c.recordsFile, stats, workerIssues: c.workerIssues, hungSessions: c.hungSessions }, r.tokens, c.threadsPerToken);
   return { ...r, interrupted: true, configurations: withEfficiency([counted]) };
 }

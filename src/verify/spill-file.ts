@@ -22,6 +22,7 @@ export class SpillFile {
       batch.startOffsetNs.subarray(0, n),
       batch.latencyNs.subarray(0, n),
       batch.status.subarray(0, n),
+      batch.kept.subarray(0, n),
       batch.signatureBytes.subarray(0, n),
       batch.operation.subarray(0, n),
       batch.startLagNs.subarray(0, n),
@@ -33,7 +34,7 @@ export class SpillFile {
       for (let at = 0; at < bytes.length;) at += writeSync(this.fd, bytes, at);
     }
     this.batches++;
-    this.signaturesKept += batch.signatureBytes.subarray(0, n).filter((b) => b > 0).length;
+    this.signaturesKept += batch.kept.subarray(0, n).filter((k) => k === 1).length;
   }
 
   /** Every batch written, in order; the file is removed after the last one. */
@@ -54,6 +55,7 @@ export class SpillFile {
           startOffsetNs: new Float64Array(count),
           latencyNs: new Float64Array(count),
           status: new Int32Array(count),
+          kept: new Uint8Array(count),
           signatureBytes: new Uint16Array(count),
           signatures: new Uint8Array(kept),
           verified: new Uint8Array(count),
@@ -61,7 +63,7 @@ export class SpillFile {
           startLagNs: new Float64Array(count),
           late: new Uint8Array(count),
         };
-        for (const a of [batch.startOffsetNs, batch.latencyNs, batch.status, batch.signatureBytes, batch.operation, batch.startLagNs, batch.late, batch.signatures]) {
+        for (const a of [batch.startOffsetNs, batch.latencyNs, batch.status, batch.kept, batch.signatureBytes, batch.operation, batch.startLagNs, batch.late, batch.signatures]) {
           if (!this.readFully(new Uint8Array(a.buffer))) throw new Error(`${this.path} ends inside a batch`);
         }
         yield batch;
