@@ -35,7 +35,7 @@ function batches(): SignatureBatch[] {
   const out: SignatureBatch[] = [];
   for (const worker of [0, 1]) {
     const keptBytes = alg === 'rsa2048' ? 256 : 64;
-    const builder = new BatchBuilder(new StagedBatch(new SharedArrayBuffer(StagedBatch.bytes(BATCH, keptBytes)), worker, BATCH, keptBytes), 0, () => undefined);
+    const builder = new BatchBuilder(StagedBatch.create(worker, BATCH, keptBytes), 0, () => undefined);
     for (let sequence = 0; sequence < total / 2; sequence++) {
       builder.add(0, 0, 0, signatures[sequence * 2 + worker]!);
       if (builder.count === BATCH) out.push(builder.take(sequence + 1));

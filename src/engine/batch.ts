@@ -87,6 +87,11 @@ export class StagedBatch {
     return 8 * (2 + 3 * capacity) + 4 * (2 + capacity) + 2 * capacity + capacity * (4 + outputBytes);
   }
 
+  /** A staged batch in memory of its own (the main thread makes the workers' and hands them the buffer). */
+  static create(worker: number, capacity: number, outputBytes: number): StagedBatch {
+    return new StagedBatch(new SharedArrayBuffer(StagedBatch.bytes(capacity, outputBytes)), worker, capacity, outputBytes);
+  }
+
   get count(): number {
     return Atomics.load(this.published, 0);
   }

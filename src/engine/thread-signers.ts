@@ -19,7 +19,7 @@ export function startThreadSigners(spec: SignersSpec, assignments: readonly Sign
   const startWorker = (a: SignerAssignment, worker: number): Promise<void> => {
     const recycle = new MessageChannel();
     recyclePorts[worker] = recycle;
-    staged[worker] = new StagedBatch(new SharedArrayBuffer(StagedBatch.bytes(BATCH_CAPACITY, keptBytes)), worker, BATCH_CAPACITY, keptBytes);
+    staged[worker] = StagedBatch.create(worker, BATCH_CAPACITY, keptBytes);
     const input: SignWorkerInput = {
       worker,
       modulePath: spec.modulePath,
