@@ -149,7 +149,7 @@ export interface Range {
 }
 
 export type RepetitionResult = Pick<ConfigurationResult, 'throughputPerS' | 'durationS' | 'operationsOk' | 'operationsFailed' | 'latencyMs' | 'recordsFile' | 'workerIssues'> &
-  Partial<Pick<ConfigurationResult, 'operationsVerified' | 'openLoop'>>;
+  Partial<Pick<ConfigurationResult, 'operationsVerified' | 'openLoop' | 'hungSessions'>>;
 
 export interface RunResult {
   schemaVersion: typeof SCHEMA_VERSION;

@@ -56,6 +56,7 @@ export function combineRepetitions(reps: readonly ConfigurationResult[]): Config
       latencyMs: r.latencyMs,
       recordsFile: r.recordsFile,
       workerIssues: r.workerIssues,
+      ...(r.hungSessions && r.hungSessions.length > 0 ? { hungSessions: r.hungSessions } : {}),
       ...(r.openLoop ? { openLoop: r.openLoop } : {}),
     })),
     spread: { throughputPerS: throughput, relativePct: throughput.median > 0 ? Math.round(((throughput.max - throughput.min) / throughput.median) * 1000) / 10 : 0 },
