@@ -23,6 +23,17 @@
  * one counter: call k is intended to start k x interval after the window opens. A job that takes a call before its
  * time waits for it; one that takes it after its time (no session was free) starts it at once, late. Each record
  * keeps how long after its intended start the call began, so that response time = start lag + service time.
+ *
+ * Every output is checked against the buffer given and the size the operation makes (src/engine/operation.ts,
+ * outputBytes): a module that answers CKR_OK with another size (an empty signature, a length over the buffer) makes
+ * a WRONG_OUTPUT_SIZE failure, and nothing of it is copied. Whether an output was kept for the host check is a flag
+ * of its own in the record, never read from its length.
+ *
+ * A call that never returns: each job publishes when its call in flight began; the JS side's watchdog may abandon
+ * it (abandon()), which records the call as CALL_TIMED_OUT in the job's ring and ends the job without its thread.
+ * The thread, if it ever comes back, sees it was abandoned and ends without touching the ring. Such a thread cannot
+ * be joined, and its loop's memory is never freed; the process leaves with exitNow() (_exit) once its results are
+ * written: exit() would run the module's destructors under it, and Node's exit would wait for it forever.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -35,6 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define CK_PTR *
 #define CK_DECLARE_FUNCTION(returnType, name) returnType name
@@ -48,10 +60,13 @@
 enum { CALL_SIGN = 1, CALL_VERIFY = 2, CALL_DECRYPT = 3, CALL_ENCRYPT = 4, CALL_DIGEST = 5, CALL_RANDOM = 6 };
 enum { INPUT_MESSAGE = 0, INPUT_SHA256 = 1, INPUT_SHA256_DIGESTINFO = 2, INPUT_TABLE = 3, INPUT_NONE = 4 };
 enum { PARAM_NONE = 0, PARAM_PSS = 1, PARAM_OAEP = 2, PARAM_IV = 3, PARAM_GCM = 4 };
-enum { JOB_WARMING = 0, JOB_READY = 1, JOB_RUNNING = 2, JOB_PARKED = 3, JOB_DONE = 4 };
+enum { JOB_WARMING = 0, JOB_READY = 1, JOB_RUNNING = 2, JOB_PARKED = 3, JOB_DONE = 4, JOB_ABANDONED = 5 };
 enum { PARK_WAIT = 0, PARK_RESUME = 1, PARK_END = 2 };
-/** A status that did not come from the module (as NOT_A_CKR in src/record/record-status.ts). */
-#define NOT_A_CKR (-1)
+/** Statuses that did not come from the module (as in src/record/record-status.ts). */
+#define WRONG_OUTPUT_SIZE (-2)
+#define CALL_TIMED_OUT (-3)
+/** call_begin_ns of a job whose call was abandoned (0: not in a call). */
+#define CALL_ABANDONED (-1)
 #define SEED_BYTES 24
 #define MESSAGE_BYTES 32
 /** Without recovery (scale), a token that fails this many calls in a row is left alone, as in the JS loop. */
@@ -71,6 +86,8 @@ typedef struct {
   uint16_t output_bytes;
   uint8_t operation;
   uint8_t late;
+  /* 1: the output is in the ring for the host check; 0: not sampled (or the call failed). */
+  uint8_t kept;
 } record_t;
 
 /** One operation of the workload: its call, mechanism (with its parameters) and input recipe. */
@@ -82,6 +99,8 @@ typedef struct {
   CK_GCM_PARAMS gcm;
   unsigned char iv[16];
   int input;
+  /* The size of the output the operation makes; any other is a WRONG_OUTPUT_SIZE failure. */
+  CK_ULONG output_bytes;
 } operation_t;
 
 struct loop;
@@ -108,13 +127,20 @@ typedef struct {
   int64_t count; /* -1: no count of its own */
   /* The ring: written by the job's thread at head, drained by the JS thread at tail. */
   record_t *records;
-  unsigned char *outputs; /* slots x max_output_bytes when outputs are kept, else NULL */
+  unsigned char *outputs; /* slots x kept_bytes when outputs are kept, else NULL */
   uint32_t slots;
   uint64_t head, tail;
   int state;
   int park; /* PARK_* : what the JS side decided for a parked job */
   int64_t parked_at_ns;
   char gave_up[96];
+  /* The call in flight: when it began (0: none; CALL_ABANDONED once the JS side gave it up), and what abandon()
+     records of it. Written by the job's thread before call_begin_ns is published. */
+  int64_t call_begin_ns;
+  int64_t call_lag_ns;
+  int call_late;
+  int call_operation;
+  int call_measured;
 } job_t;
 
 typedef struct loop {
@@ -123,8 +149,9 @@ typedef struct loop {
   int op_count;
   /* Cumulative weights of the operations (src/engine/operation.ts, pickOperation). */
   uint32_t cumulative[MAX_OPERATIONS];
-  uint32_t max_output_bytes;
-  int64_t keep_every; /* keep every k-th output for the host check; 0 keeps none */
+  uint32_t buffer_bytes; /* the buffer each call writes its output into */
+  uint32_t kept_bytes;   /* room per ring slot for a kept output: the largest size an operation makes */
+  int64_t keep_every;    /* keep every k-th output for the host check; 0 keeps none */
   int64_t duration_ns; /* -1: none */
   int64_t shared_total; /* -1: none */
   /* The open-loop schedule: call k intended at start + k x interval_ns (0: no schedule), calls_limit calls (-1: until the deadline). */
@@ -141,6 +168,7 @@ typedef struct loop {
   int job_count;
   job_t *jobs;
   int closed;
+  int abandoned; /* jobs abandoned: their threads may still be inside the module */
 } loop_t;
 
 static int64_t now_ns(void) {
@@ -205,11 +233,9 @@ static int pick(loop_t *l, job_t *j, int64_t sequence) {
   return i;
 }
 
-static int32_t call_once(loop_t *l, job_t *j, int64_t sequence, unsigned char *out, CK_ULONG *out_len, int *which) {
-  int o = pick(l, j, sequence);
+static int32_t call_once(loop_t *l, job_t *j, int o, int64_t sequence, unsigned char *out, CK_ULONG *out_len) {
   operation_t *op = &l->ops[o];
   CK_OBJECT_HANDLE key = j->keys[o];
-  *which = o;
   unsigned char message[64];
   unsigned char *data = message;
   CK_ULONG data_len = 0;
@@ -220,7 +246,7 @@ static int32_t call_once(loop_t *l, job_t *j, int64_t sequence, unsigned char *o
   } else if (op->input != INPUT_NONE) {
     data_len = input_for(op, j, sequence, message);
   }
-  *out_len = l->max_output_bytes;
+  *out_len = l->buffer_bytes;
   CK_RV rv = CKR_OK;
   switch (op->call) {
   case CALL_SIGN:
@@ -256,8 +282,44 @@ static int32_t call_once(loop_t *l, job_t *j, int64_t sequence, unsigned char *o
   default:
     rv = CKR_FUNCTION_NOT_SUPPORTED;
   }
+  /* An output of another size than the operation makes, or past the buffer given (a module that over-reports). */
+  if (rv == CKR_OK && (*out_len > l->buffer_bytes || *out_len != op->output_bytes)) return WRONG_OUTPUT_SIZE;
   /* CKR codes are 32-bit values; vendor codes above 2^31 keep their bits in the int32 column. */
   return (int32_t)(uint32_t)rv;
+}
+
+/** Publishes the call about to begin, for the watchdog. */
+static void call_begins(job_t *j, int64_t begin_ns, int64_t lag_ns, int late, int operation, int measured) {
+  j->call_lag_ns = lag_ns;
+  j->call_late = late;
+  j->call_operation = operation;
+  j->call_measured = measured;
+  __atomic_store_n(&j->call_begin_ns, begin_ns, __ATOMIC_RELEASE);
+}
+
+/** The call returned; 0 if the JS side abandoned it meanwhile (the job's thread must then end at once). */
+static int call_returned(job_t *j, int64_t begin_ns) {
+  int64_t expected = begin_ns;
+  return __atomic_compare_exchange_n(&j->call_begin_ns, &expected, 0, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
+/** Writes a record at the ring's head (which has room) and publishes it; `out`: an output kept for the host check, or NULL. */
+static void write_record(loop_t *l, job_t *j, int64_t offset_ns, int64_t latency_ns, int64_t lag_ns, int late, int32_t status, int operation, const unsigned char *out, CK_ULONG out_len) {
+  uint64_t head = j->head;
+  uint32_t slot = (uint32_t)(head % j->slots);
+  record_t *r = &j->records[slot];
+  /* Only an output of the operation's size is ever kept, and a slot holds the largest: the bound is checked again. */
+  int kept = out != NULL && j->outputs != NULL && out_len <= l->kept_bytes;
+  r->offset_ns = offset_ns;
+  r->latency_ns = latency_ns;
+  r->lag_ns = lag_ns;
+  r->late = (uint8_t)late;
+  r->status = status;
+  r->kept = (uint8_t)kept;
+  r->output_bytes = kept ? (uint16_t)out_len : 0;
+  r->operation = (uint8_t)operation;
+  if (kept) memcpy(j->outputs + (size_t)slot * l->kept_bytes, out, out_len);
+  __atomic_store_n(&j->head, head + 1, __ATOMIC_RELEASE);
 }
 
 /** Appends a record; waits while the ring is full (the JS side drains every few ms) unless the run is stopping. */
@@ -274,17 +336,7 @@ static void push(loop_t *l, job_t *j, int64_t offset_ns, int64_t latency_ns, int
       return;
     }
   }
-  uint32_t slot = (uint32_t)(head % j->slots);
-  record_t *r = &j->records[slot];
-  r->offset_ns = offset_ns;
-  r->latency_ns = latency_ns;
-  r->lag_ns = lag_ns;
-  r->late = (uint8_t)late;
-  r->status = status;
-  r->output_bytes = out != NULL ? (uint16_t)out_len : 0;
-  r->operation = (uint8_t)operation;
-  if (out != NULL) memcpy(j->outputs + (size_t)slot * l->max_output_bytes, out, out_len);
-  __atomic_store_n(&j->head, head + 1, __ATOMIC_RELEASE);
+  write_record(l, j, offset_ns, latency_ns, lag_ns, late, status, operation, out, out_len);
 }
 
 /** Waits until `at_ns` (monotonic), or less if the run stops meanwhile. */
@@ -311,16 +363,24 @@ static int park(loop_t *l, job_t *j, int64_t failed_at_ns) {
 static void *run_job(void *arg) {
   job_t *j = arg;
   loop_t *l = j->loop;
-  unsigned char *out = malloc(l->max_output_bytes);
+  unsigned char *out = malloc(l->buffer_bytes);
   CK_ULONG out_len;
-  int which;
   if (out == NULL) {
     strcpy(j->gave_up, "out of memory");
     __atomic_store_n(&j->state, JOB_DONE, __ATOMIC_RELEASE);
     return NULL;
   }
   /* Warm-up calls use negative sequence numbers, so that no input of the measured window repeats. */
-  for (long i = 1; i <= j->warmup && !stopping(l); i++) call_once(l, j, -i, out, &out_len, &which);
+  for (long i = 1; i <= j->warmup && !stopping(l); i++) {
+    int64_t begin_ns = now_ns();
+    int o = pick(l, j, -i);
+    call_begins(j, begin_ns, -1, 0, o, 0);
+    call_once(l, j, o, -i, out, &out_len);
+    if (!call_returned(j, begin_ns)) {
+      free(out);
+      return NULL;
+    }
+  }
   pthread_mutex_lock(&l->mutex);
   __atomic_store_n(&j->state, JOB_READY, __ATOMIC_RELEASE);
   while (!l->released && !stopping(l)) wait_changed(l, 100);
@@ -349,12 +409,20 @@ static void *run_job(void *arg) {
     /* The window is over: a scheduled call that could not start in it is not made (the run reports it as not started). */
     if (deadline_ns >= 0 && begin_ns >= deadline_ns) break;
     if (l->shared_total >= 0 && !claim(l)) break;
-    int32_t status = call_once(l, j, sequence, out, &out_len, &which);
+    int which = pick(l, j, sequence);
+    int64_t lag_ns = intended_ns < 0 ? -1 : begin_ns - intended_ns;
+    call_begins(j, begin_ns, lag_ns, late, which, 1);
+    int32_t status = call_once(l, j, which, sequence, out, &out_len);
     int64_t end_ns = now_ns();
+    /* Abandoned as hung: abandon() recorded the call and gave its claim back; the job is no longer this thread's. */
+    if (!call_returned(j, begin_ns)) {
+      free(out);
+      return NULL;
+    }
     /* A shared total counts successful calls: a failed one gives its claim back. */
     if (status != 0 && l->shared_total >= 0) __atomic_sub_fetch(&l->claimed, 1, __ATOMIC_SEQ_CST);
     int keep = status == 0 && l->keep_every > 0 && sequence % l->keep_every == 0;
-    push(l, j, begin_ns - start_ns, end_ns - begin_ns, intended_ns < 0 ? -1 : begin_ns - intended_ns, late, status, which, keep ? out : NULL, out_len);
+    push(l, j, begin_ns - start_ns, end_ns - begin_ns, lag_ns, late, status, which, keep ? out : NULL, out_len);
     consecutive_failures = status == 0 ? 0 : consecutive_failures + 1;
     if (status == 0) continue;
     if (l->recovery) {
@@ -470,11 +538,22 @@ static void stop_loop(loop_t *l) {
   pthread_mutex_unlock(&l->mutex);
 }
 
-/** Stops and joins the threads and frees the rings; the JS side calls it once every job is done. */
+/**
+ * Stops and joins the threads and frees the rings; the JS side calls it once every job is done. A thread whose job
+ * was abandoned may never return: it is detached, and the loop's memory, which it may still touch, is kept.
+ */
 static void close_loop(loop_t *l) {
   if (l->closed) return;
   l->closed = 1;
   stop_loop(l);
+  if (l->abandoned) {
+    for (int i = 0; i < l->job_count; i++) {
+      if (!l->jobs[i].started) continue;
+      if (__atomic_load_n(&l->jobs[i].call_begin_ns, __ATOMIC_ACQUIRE) == CALL_ABANDONED) pthread_detach(l->jobs[i].thread);
+      else pthread_join(l->jobs[i].thread, NULL);
+    }
+    return;
+  }
   for (int i = 0; i < l->job_count; i++) {
     if (l->jobs[i].started) pthread_join(l->jobs[i].thread, NULL);
     free(l->jobs[i].records);
@@ -495,6 +574,7 @@ static void finalize_loop(napi_env env, void *data, void *hint) {
   (void)hint;
   loop_t *l = data;
   close_loop(l);
+  if (l->abandoned) return;
   pthread_cond_destroy(&l->changed);
   pthread_mutex_destroy(&l->mutex);
   free(l);
@@ -513,6 +593,7 @@ static int parse_operation(napi_env env, napi_value spec, operation_t *op) {
   napi_value v;
   op->call = (int)get_int(env, spec, "call");
   op->input = (int)get_int(env, spec, "input");
+  op->output_bytes = (CK_ULONG)get_int(env, spec, "outputBytes");
   op->mechanism.mechanism = (CK_MECHANISM_TYPE)get_int(env, spec, "mechanism");
   napi_get_named_property(env, spec, "parameter", &v);
   switch ((int)get_int(env, v, "kind")) {
@@ -558,7 +639,7 @@ static int parse_operation(napi_env env, napi_value spec, operation_t *op) {
 
 /**
  * start(modulePath, spec): loads the module (the instance the JS side initialized), starts one thread per job.
- * spec: { operations: [{ call, mechanism, parameter: { kind, …its fields }, input }], cumulative, maxOutputBytes,
+ * spec: { operations: [{ call, mechanism, parameter: { kind, …its fields }, input, outputBytes }], cumulative, bufferBytes, keptBytes,
  * keepEvery, durationNs, sharedTotal, recovery, ringBytes, schedule: { intervalNs, calls (-1: until the deadline) } or null,
  * jobs: [{ session, keys: [per operation], seed, rows: [per operation], aux: [per operation], warmup, firstSequence, count }] }
  */
@@ -603,7 +684,15 @@ static napi_value start(napi_env env, napi_callback_info info) {
       return NULL;
     }
   }
-  l->max_output_bytes = (uint32_t)get_int(env, spec, "maxOutputBytes");
+  l->buffer_bytes = (uint32_t)get_int(env, spec, "bufferBytes");
+  l->kept_bytes = (uint32_t)get_int(env, spec, "keptBytes");
+  for (int o = 0; o < l->op_count; o++) {
+    if (l->ops[o].output_bytes > l->kept_bytes || l->kept_bytes >= l->buffer_bytes) {
+      free(l);
+      napi_throw_error(env, NULL, "the native loop was given an output size its buffers do not hold");
+      return NULL;
+    }
+  }
   l->keep_every = get_int(env, spec, "keepEvery");
   l->duration_ns = get_int(env, spec, "durationNs");
   l->shared_total = get_int(env, spec, "sharedTotal");
@@ -636,7 +725,7 @@ static napi_value start(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "the native loop cannot allocate its jobs (out of memory)");
     return NULL;
   }
-  size_t slot_bytes = sizeof(record_t) + (l->keep_every > 0 ? l->max_output_bytes : 0);
+  size_t slot_bytes = sizeof(record_t) + (l->keep_every > 0 ? l->kept_bytes : 0);
   uint32_t slots = (uint32_t)(ring_bytes / (int64_t)slot_bytes / (n > 0 ? n : 1));
   /* At least a batch and a half: the JS side drains a ring once it holds a batch (256) or every 100 ms. */
   if (slots < 384) slots = 384;
@@ -673,7 +762,7 @@ static napi_value start(napi_env env, napi_callback_info info) {
     j->count = get_int(env, job, "count");
     j->slots = slots;
     j->records = calloc(slots, sizeof(record_t));
-    j->outputs = l->keep_every > 0 ? malloc((size_t)slots * l->max_output_bytes) : NULL;
+    j->outputs = l->keep_every > 0 ? malloc((size_t)slots * l->kept_bytes) : NULL;
     if (j->records == NULL || (l->keep_every > 0 && j->outputs == NULL)) {
       napi_throw_error(env, NULL, "the native loop cannot allocate its record rings (out of memory)");
       return NULL;
@@ -724,10 +813,13 @@ static napi_value stop(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/** states(loop, states, available): each job's JOB_* state, and how many records wait in its ring (Int32Arrays). */
+/**
+ * states(loop, states, available, callBeginNs): each job's JOB_* state, how many records wait in its ring
+ * (Int32Arrays), and when its call in flight began (process.hrtime ns; 0 when it is not in a call).
+ */
 static napi_value states(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   loop_t *l = loop_of(env, argv[0]);
   if (l == NULL || l->closed) {
@@ -735,28 +827,80 @@ static napi_value states(napi_env env, napi_callback_info info) {
     return NULL;
   }
   int32_t *into, *available;
-  size_t length, available_length;
+  double *begins;
+  size_t length, available_length, begins_length;
   CHECK(napi_get_typedarray_info(env, argv[1], NULL, &length, (void **)&into, NULL, NULL));
   CHECK(napi_get_typedarray_info(env, argv[2], NULL, &available_length, (void **)&available, NULL, NULL));
+  CHECK(napi_get_typedarray_info(env, argv[3], NULL, &begins_length, (void **)&begins, NULL, NULL));
   pthread_mutex_lock(&l->mutex);
-  for (int i = 0; i < l->job_count && (size_t)i < length && (size_t)i < available_length; i++) {
+  for (int i = 0; i < l->job_count && (size_t)i < length && (size_t)i < available_length && (size_t)i < begins_length; i++) {
     job_t *j = &l->jobs[i];
     /* A parked job already told to go on is not parked any more, even before its thread wakes up: seen as parked,
        it would be reconnected a second time, closing the session it was just given. */
     into[i] = j->state == JOB_PARKED && j->park != PARK_WAIT ? JOB_RUNNING : j->state;
     available[i] = (int32_t)(__atomic_load_n(&j->head, __ATOMIC_ACQUIRE) - j->tail);
+    int64_t begin = __atomic_load_n(&j->call_begin_ns, __ATOMIC_ACQUIRE);
+    begins[i] = begin > 0 ? (double)begin : 0;
   }
   pthread_mutex_unlock(&l->mutex);
   return NULL;
 }
 
 /**
- * drain(loop, job, startOffsetNs, latencyNs, status, outputBytes, outputs, operation, startLagNs, late): moves up to the arrays' length
- * of the job's records into them (outputs packed one after the other, as SignatureBatch keeps them); returns the count.
+ * abandon(loop, job, nowNs, record): gives up the job's call in flight, which has not returned (the watchdog's
+ * decision): with `record`, a measured call is written to the ring as CALL_TIMED_OUT (its claim on a shared total
+ * given back: a failure); the job ends (JOB_ABANDONED) without its thread. False when the call returned meanwhile,
+ * or when its record finds no room yet (drain the ring and ask again).
+ */
+static napi_value abandon(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4], result;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  job_t *j = job_of(env, argv[0], argv[1]);
+  if (j == NULL) return NULL;
+  loop_t *l = j->loop;
+  int64_t now;
+  bool lossless, record;
+  CHECK(napi_get_value_bigint_int64(env, argv[2], &now, &lossless));
+  CHECK(napi_get_value_bool(env, argv[3], &record));
+  int done = 0;
+  pthread_mutex_lock(&l->mutex);
+  int64_t begin = __atomic_load_n(&j->call_begin_ns, __ATOMIC_ACQUIRE);
+  int measured = j->call_measured;
+  /* The ring's only writer is the job's thread until the exchange below succeeds; then it is this one. */
+  int room = j->head - __atomic_load_n(&j->tail, __ATOMIC_ACQUIRE) < j->slots;
+  if (begin > 0 && (room || !record || !measured) && __atomic_compare_exchange_n(&j->call_begin_ns, &begin, CALL_ABANDONED, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+    if (record && measured) {
+      write_record(l, j, begin - l->start_ns, now - begin, j->call_lag_ns, j->call_late, CALL_TIMED_OUT, j->call_operation, NULL, 0);
+      if (l->shared_total >= 0) __atomic_sub_fetch(&l->claimed, 1, __ATOMIC_SEQ_CST);
+    }
+    l->abandoned = 1;
+    j->state = JOB_ABANDONED;
+    done = 1;
+  }
+  pthread_mutex_unlock(&l->mutex);
+  CHECK(napi_get_boolean(env, done, &result));
+  return result;
+}
+
+/** exitNow(code): ends the process at once (_exit), for a process with threads stuck inside the module; its files must be written first. */
+static napi_value exit_now(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t code = 1;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  napi_get_value_int32(env, argv[0], &code);
+  _exit(code);
+}
+
+/**
+ * drain(loop, job, startOffsetNs, latencyNs, status, kept, outputBytes, outputs, operation, startLagNs, late): moves up
+ * to the arrays' length of the job's records into them (kept outputs packed one after the other, as SignatureBatch
+ * keeps them); returns the count.
  */
 static napi_value drain(napi_env env, napi_callback_info info) {
-  size_t argc = 10;
-  napi_value argv[10];
+  size_t argc = 11;
+  napi_value argv[11];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   job_t *j = job_of(env, argv[0], argv[1]);
   if (j == NULL) return NULL;
@@ -764,16 +908,17 @@ static napi_value drain(napi_env env, napi_callback_info info) {
   double *offsets, *latencies, *lags;
   int32_t *statuses;
   uint16_t *output_bytes;
-  uint8_t *outputs, *operations, *lates;
+  uint8_t *kept, *outputs, *operations, *lates;
   size_t capacity, outputs_capacity, ignored;
   CHECK(napi_get_typedarray_info(env, argv[2], NULL, &capacity, (void **)&offsets, NULL, NULL));
   CHECK(napi_get_typedarray_info(env, argv[3], NULL, &ignored, (void **)&latencies, NULL, NULL));
   CHECK(napi_get_typedarray_info(env, argv[4], NULL, &ignored, (void **)&statuses, NULL, NULL));
-  CHECK(napi_get_typedarray_info(env, argv[5], NULL, &ignored, (void **)&output_bytes, NULL, NULL));
-  CHECK(napi_get_typedarray_info(env, argv[6], NULL, &outputs_capacity, (void **)&outputs, NULL, NULL));
-  CHECK(napi_get_typedarray_info(env, argv[7], NULL, &ignored, (void **)&operations, NULL, NULL));
-  CHECK(napi_get_typedarray_info(env, argv[8], NULL, &ignored, (void **)&lags, NULL, NULL));
-  CHECK(napi_get_typedarray_info(env, argv[9], NULL, &ignored, (void **)&lates, NULL, NULL));
+  CHECK(napi_get_typedarray_info(env, argv[5], NULL, &ignored, (void **)&kept, NULL, NULL));
+  CHECK(napi_get_typedarray_info(env, argv[6], NULL, &ignored, (void **)&output_bytes, NULL, NULL));
+  CHECK(napi_get_typedarray_info(env, argv[7], NULL, &outputs_capacity, (void **)&outputs, NULL, NULL));
+  CHECK(napi_get_typedarray_info(env, argv[8], NULL, &ignored, (void **)&operations, NULL, NULL));
+  CHECK(napi_get_typedarray_info(env, argv[9], NULL, &ignored, (void **)&lags, NULL, NULL));
+  CHECK(napi_get_typedarray_info(env, argv[10], NULL, &ignored, (void **)&lates, NULL, NULL));
   uint64_t tail = j->tail, head = __atomic_load_n(&j->head, __ATOMIC_ACQUIRE);
   size_t count = 0, packed = 0;
   for (; tail < head && count < capacity; tail++, count++) {
@@ -783,12 +928,13 @@ static napi_value drain(napi_env env, napi_callback_info info) {
     offsets[count] = (double)r->offset_ns;
     latencies[count] = (double)r->latency_ns;
     statuses[count] = r->status;
+    kept[count] = r->kept;
     output_bytes[count] = r->output_bytes;
     operations[count] = r->operation;
     /* NaN: no schedule, as the JS loop marks it. */
     lags[count] = r->lag_ns < 0 ? NAN : (double)r->lag_ns;
     lates[count] = r->late;
-    if (r->output_bytes > 0) memcpy(outputs + packed, j->outputs + (size_t)slot * l->max_output_bytes, r->output_bytes);
+    if (r->kept) memcpy(outputs + packed, j->outputs + (size_t)slot * l->kept_bytes, r->output_bytes);
     packed += r->output_bytes;
   }
   __atomic_store_n(&j->tail, tail, __ATOMIC_RELEASE);
@@ -861,6 +1007,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"resume", NULL, resume, NULL, NULL, NULL, napi_default, NULL},
       {"gaveUp", NULL, gave_up, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, close_, NULL, NULL, NULL, napi_default, NULL},
+      {"abandon", NULL, abandon, NULL, NULL, NULL, napi_default, NULL},
+      {"exitNow", NULL, exit_now, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions);
   return exports;

@@ -160,6 +160,7 @@ describe('SpillFile', () => {
         startOffsetNs: Float64Array.from({ length: count + 3 }, (_, i) => 1000 * (firstSequence + i)),
         latencyNs: Float64Array.from({ length: count + 3 }, (_, i) => 7 + i),
         status: Int32Array.from({ length: count + 3 }, (_, i) => (i === 1 ? 0x30 : 0)),
+        kept: Uint8Array.from({ length: count + 3 }, (_, i) => ((kept[i] ?? 0) > 0 ? 1 : 0)),
         signatureBytes: Uint16Array.from({ length: count + 3 }, (_, i) => kept[i] ?? 0),
         signatures: Uint8Array.from([...signatures, 9, 9, 9]),
         verified: new Uint8Array(count + 3),
@@ -181,6 +182,7 @@ describe('SpillFile', () => {
       expect([...b.startOffsetNs]).toEqual([...w.startOffsetNs.subarray(0, n)]);
       expect([...b.latencyNs]).toEqual([...w.latencyNs.subarray(0, n)]);
       expect([...b.status]).toEqual([...w.status.subarray(0, n)]);
+      expect([...b.kept]).toEqual([...w.kept.subarray(0, n)]);
       expect([...b.signatureBytes]).toEqual([...w.signatureBytes.subarray(0, n)]);
       expect([...b.operation]).toEqual([...w.operation.subarray(0, n)]);
       // NaN (no schedule) survives as NaN: toEqual treats NaN as equal to NaN.

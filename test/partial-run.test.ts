@@ -124,8 +124,8 @@ describe('Ctrl-C while verification catches up after the window', () => {
       { when: (_, stderr) => /stopping: verifying/.test(stderr), act: (child) => child.kill('SIGINT') },
     ]);
     expect(r.status).toBe(130);
-    expect(r.stderr).toMatch(/stopping: waiting for the calls in flight \(at most one per session\) \(Ctrl-C twice more to exit at once\)/);
-    expect(r.stderr).toMatch(/stopping: verifying \d+ signatures spilled during the window \(Ctrl-C again to skip verification: they are recorded unchecked\)/);
+    expect(r.stderr).toMatch(/SIGINT: stopping: waiting for .+; then the results are written \(interrupt twice more to leave at once\)/);
+    expect(r.stderr).toMatch(/stopping: verifying \d+ signatures spilled during the window; then the results are written \(interrupt again to skip verification: they are recorded unchecked\)/);
     expect(r.stderr).toMatch(/verification skipped/);
     const c = readRun(r.dir).configurations[0]!;
     expect(c.partial).toBe('interrupted');

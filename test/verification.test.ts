@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareEmbedded } from '../src/embedded/softhsm.js';
-import { BatchBuilder } from '../src/engine/batch.js';
+import { BatchBuilder, StagedBatch } from '../src/engine/batch.js';
 import { messageFor } from '../src/engine/message.js';
 import { ConfigurationRecorder } from '../src/engine/recorder.js';
 import { VERIFY_FAILED } from '../src/record/record-status.js';
@@ -59,7 +59,7 @@ describe('host verification against the public key read from a real token', () =
       const good = sign(0);
       const corrupted = sign(1);
       corrupted[corrupted.length >> 1]! ^= 0x01;
-      const batch = new BatchBuilder(0, 4, true, 0, () => undefined);
+      const batch = new BatchBuilder(StagedBatch.create(0, 4, 512), 0, () => undefined);
       batch.add(0, 500_000, 0, good);
       batch.add(600_000, 500_000, 0, corrupted);
       batch.add(1_200_000, 500_000, 0, sign(1)); // signed for sequence 1, recorded as sequence 2: wrong message

@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { redactSecrets } from '../secrets/redact.js';
 import { renderErrorJunit } from '../render/junit.js';
 import { TOOL_VERSION } from '../version.js';
+import { leaveProcess, threadsLeftInModule } from '../engine/threads-left.js';
 import { burnInCommand } from './burn-in.js';
 import { compareCommand } from './compare.js';
 import { keysCommand } from './keys.js';
@@ -53,35 +54,35 @@ configureAll(program);
 
 /** The one place where errors become exit codes and messages; a stack trace only with HSM_BENCH_DEBUG=1. */
 function fail(error: unknown): never {
-  if (error instanceof RunOutcomeExit) process.exit(error.exitCode);
+  if (error instanceof RunOutcomeExit) leaveProcess(error.exitCode);
   if (error instanceof CommanderError) {
-    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') process.exit(ExitCode.ok);
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') leaveProcess(ExitCode.ok);
     if (/'--(so-)?pin\b|'--password\b/.test(error.message)) process.stderr.write(PIN_HINT);
     if (/'--passphrase\b/.test(error.message)) process.stderr.write(PASSPHRASE_HINT);
-    process.exit(ExitCode.usage);
+    leaveProcess(ExitCode.usage);
   }
   if (error instanceof HsmBenchError) {
     const text = redactSecrets(redactQuoted(`hsm-bench: error: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ''}`));
     process.stderr.write(text);
     if (error.exitCode === ExitCode.usage || error.exitCode === ExitCode.setup) writeErrorJunit(text.trim());
-    process.exit(error.exitCode);
+    leaveProcess(error.exitCode);
   }
   const refused = moduleFailure(error);
   if (refused) {
     // A module's refusal (a mechanism, an attribute, a key size it does not do) is about the token, not a bug.
     process.stderr.write(`hsm-bench: error: the PKCS#11 module refused ${refused.method}: ${ckrName(refused.code)}\n`);
     process.stderr.write("hint: the token does not do what was asked; 'hsm-bench list --mechanisms --keys' shows what it offers\n");
-    process.exit(ExitCode.setup);
+    leaveProcess(ExitCode.setup);
   }
   const io = error as NodeJS.ErrnoException;
   if (typeof io?.code === 'string' && typeof io.syscall === 'string') {
     // A file the user named or a folder hsm-bench writes to: their disk, permissions or path, not a bug.
     process.stderr.write(redactSecrets(`hsm-bench: error: ${io.syscall} ${io.path ?? ''}: ${io.code}\nhint: check the path, its permissions and the free space\n`));
-    process.exit(ExitCode.setup);
+    leaveProcess(ExitCode.setup);
   }
   process.stderr.write(redactSecrets(`hsm-bench: internal error: ${(error as Error)?.message ?? String(error)}\n`));
   process.stderr.write(process.env.HSM_BENCH_DEBUG ? redactSecrets(`${(error as Error)?.stack}\n`) : 'hint: this is a bug; run again with HSM_BENCH_DEBUG=1 and report the output\n');
-  process.exit(ExitCode.internal);
+  leaveProcess(ExitCode.internal);
 }
 
 /** With --junit FILE, a run that stopped before signing still leaves its JUnit file, with the error in it. */
@@ -100,7 +101,7 @@ function writeErrorJunit(message: string): void {
 // Results go to stdout: if it cannot be written (a closed pipe, a full disk), say so on stderr instead of a trace.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   process.stderr.write(`hsm-bench: error: cannot write the results to standard output: ${error.code ?? error.message}\n`);
-  process.exit(ExitCode.setup);
+  leaveProcess(ExitCode.setup);
 });
 
 // Progress and log lines go to stderr; a reader that goes away (`2>&1 | head -1`) must not stop the run or its
@@ -109,6 +110,8 @@ process.stderr.on('error', () => {});
 
 try {
   await program.parseAsync(process.argv);
+  // A run that left a thread inside the module (a call that never returned) cannot end by emptying its event loop.
+  if (threadsLeftInModule() > 0) leaveProcess(ExitCode.ok);
 } catch (error) {
   fail(error);
 }

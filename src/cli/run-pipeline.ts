@@ -1,5 +1,6 @@
 import { ExitCode, exitWith } from '../errors.js';
 import type { RunOutcome } from '../engine/scale.js';
+import { leaveNow } from '../engine/threads-left.js';
 import { burnInVerdict } from '../render/burn-in-summary.js';
 import type { NotRun } from '../render/junit.js';
 import type { Reference } from '../render/reference.js';
@@ -38,7 +39,7 @@ export async function finishRun(
   // so; a second one stops at once.
   const onInterrupt = () => {
     ui.log('writing the reports and the verdict of a finished run; Ctrl-C again to stop now');
-    process.once('SIGINT', () => process.exit(ExitCode.interrupted));
+    process.once('SIGINT', () => leaveNow(ExitCode.interrupted));
   };
   process.once('SIGINT', onInterrupt);
   process.once('SIGTERM', onInterrupt);

@@ -14,6 +14,7 @@ export function addSigningOptions(command: Command, warmupDefault: string): Comm
     .option('--threads-per-token <count>', 'sessions calling at once on each token (scale: a list such as 1,2,4,8 sweeps them)', '1')
     .option('--verify <mode>', 'host check of the outputs: all, none, or a sample rate such as 0.01', 'all')
     .option('--verify-threads <count>', 'threads that check outputs on the host beside the sessions (default: the cores but one)')
+    .option('--call-timeout <time>', "a call in flight longer than this is timed out, its session abandoned (default: 10 × the token's slowest call, at least 10s)")
     .option('--key-label <label>', 'label of the key pair (default: hsm-bench-<alg> to sign and verify, hsm-bench-<alg>-decrypt, hsm-bench-<alg>-derive)');
 }
 

@@ -11,7 +11,7 @@ import type { RunResult } from '../result/run-result.js';
 import type { PinSource } from '../secrets/pin.js';
 import { ConfigurationStats } from '../stats/configuration-stats.js';
 import { summarizeConfiguration, type Measured } from '../stats/summarize.js';
-import { planLine, tokenLine } from '../render/describe-run.js';
+import { planLine, tokenLine, workerIssueText } from '../render/describe-run.js';
 import { hms } from '../render/hms.js';
 import { RunControl } from './control.js';
 import { plural } from '../render/plural.js';
@@ -175,6 +175,8 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
         {
           ...signingWith(setup),
           onPinRefused: () => saveCheckpoint(false),
+          onHung: (issue) => ui.log(workerIssueText(result(false), issue)),
+          callTimeoutMs: plan.callTimeoutMs,
           tokens: setup.ready,
           threadsPerToken: plan.threadsPerToken[0]!,
           warmupPerToken: checkpoint ? 0 : plan.warmupPerToken,

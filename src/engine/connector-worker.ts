@@ -33,7 +33,9 @@ try {
 
 port.on('message', (m: ConnectorRequest) => {
   if (m.type === 'close') {
-    connections.forEach((c) => c.close());
+    connections.forEach((c, job) => {
+      if (!m.keep.includes(job)) c.close();
+    });
     instance?.close();
     port.close();
     return;

@@ -10,7 +10,8 @@ export interface ConnectorInput {
   jobs: { token: number; slot: Uint8Array; pin: string | null; keyIds: Uint8Array[] }[];
 }
 
-export type ConnectorRequest = { type: 'connect'; id: number; job: number } | { type: 'close' };
+/** close: `keep`, jobs whose sessions stay open (a thread abandoned inside a call is still in them). */
+export type ConnectorRequest = { type: 'connect'; id: number; job: number } | { type: 'close'; keep: number[] };
 export type ConnectorReply =
   | { type: 'connected'; id: number; ok: true; session: Uint8Array; keys: Uint8Array[] }
   | { type: 'connected'; id: number; ok: false; reason: Exclude<ConnectOutcome, { ok: true }>['reason']; detail: string }
@@ -47,10 +48,10 @@ export class Connector {
     });
   }
 
-  /** Closes every session and waits for the thread to end. */
-  async close(): Promise<void> {
+  /** Closes every session but those of `keep` and waits for the thread to end. */
+  async close(keep: number[] = []): Promise<void> {
     const exited = new Promise((resolve) => this.worker.once('exit', resolve));
-    this.worker.postMessage({ type: 'close' } satisfies ConnectorRequest);
+    this.worker.postMessage({ type: 'close', keep } satisfies ConnectorRequest);
     await exited;
   }
 

@@ -1,13 +1,31 @@
 /**
  * State shared by the main thread and the signing workers through one SharedArrayBuffer: the start barrier,
  * the stop flag, the start time of the measured window, the count of signatures claimed from a shared total
- * (burn-in), the next call of an open-loop schedule, and each worker's count of batches not yet recorded.
+ * (burn-in), the next call of an open-loop schedule, each worker's count of batches not yet recorded, and each
+ * worker's call in flight (for the watchdog, which may abandon a call that never returns).
  */
 const GO = 0;
 const STOP = 1;
-const HEADER_INT32S = 2;
+/** The number of workers the buffer was made for: a worker's view finds its parts by it. */
+const WORKERS = 2;
+const HEADER_INT32S = 3;
 /** A worker with this many batches waiting in the recorder pauses: memory stays bounded if recording lags. */
 const MAX_PENDING_BATCHES = 8;
+/** callBeginNs of a worker whose call the main thread abandoned (0: not in a call). */
+const ABANDONED = -1n;
+/** Per worker, what a record of its call in flight says: sequence, operation, start lag (NaN: none), late, measured (0: a warm-up call). */
+const CALL_FACTS = 5;
+
+/** A call in flight that the main thread abandoned: what its record says. */
+export interface AbandonedCall {
+  beginNs: bigint;
+  sequence: number;
+  operation: number;
+  startLagNs: number;
+  late: boolean;
+  /** False for a warm-up call (not measured, not recorded). */
+  measured: boolean;
+}
 
 export class RunControl {
   readonly buffer: SharedArrayBuffer;
@@ -16,14 +34,68 @@ export class RunControl {
   private readonly claimed: BigInt64Array;
   private readonly nextCall: BigInt64Array;
   private readonly pending: Int32Array;
+  private readonly callBeginNs: BigInt64Array;
+  private readonly callFacts: Float64Array;
+
+  /** Main thread: what a stop waits for, in words (the configuration running says it; undefined between configurations). */
+  describeWait?: () => string;
 
   constructor(workerCountOrBuffer: number | SharedArrayBuffer) {
-    this.buffer = typeof workerCountOrBuffer === 'number' ? new SharedArrayBuffer(24 + 4 * (HEADER_INT32S + workerCountOrBuffer)) : workerCountOrBuffer;
+    const made = typeof workerCountOrBuffer === 'number';
+    const workers = made ? workerCountOrBuffer : new Int32Array(workerCountOrBuffer, 24, HEADER_INT32S)[WORKERS]!;
+    // The 64-bit parts after the int32 ones start on an 8-byte boundary.
+    const pendingBytes = 8 * Math.ceil((4 * (HEADER_INT32S + workers)) / 8);
+    this.buffer = made ? new SharedArrayBuffer(24 + pendingBytes + 8 * workers * (1 + CALL_FACTS)) : workerCountOrBuffer;
     this.startNs = new BigInt64Array(this.buffer, 0, 1);
     this.claimed = new BigInt64Array(this.buffer, 8, 1);
     this.nextCall = new BigInt64Array(this.buffer, 16, 1);
     this.flags = new Int32Array(this.buffer, 24, HEADER_INT32S);
-    this.pending = new Int32Array(this.buffer, 24 + 4 * HEADER_INT32S);
+    if (made) this.flags[WORKERS] = workers;
+    this.pending = new Int32Array(this.buffer, 24 + 4 * HEADER_INT32S, workers);
+    this.callBeginNs = new BigInt64Array(this.buffer, 24 + pendingBytes, workers);
+    this.callFacts = new Float64Array(this.buffer, 24 + pendingBytes + 8 * workers, workers * CALL_FACTS);
+  }
+
+  /** Main thread: when the measured window started (process.hrtime ns). */
+  windowStartNs(): bigint {
+    return Atomics.load(this.startNs, 0);
+  }
+
+  /** Worker: publishes the call it is about to make, for the watchdog. */
+  callBegins(worker: number, beginNs: bigint, sequence: number, operation: number, startLagNs: number, late: boolean, measured: boolean): void {
+    const f = worker * CALL_FACTS;
+    this.callFacts[f] = sequence;
+    this.callFacts[f + 1] = operation;
+    this.callFacts[f + 2] = startLagNs;
+    this.callFacts[f + 3] = late ? 1 : 0;
+    this.callFacts[f + 4] = measured ? 1 : 0;
+    Atomics.store(this.callBeginNs, worker, beginNs);
+  }
+
+  /** Worker: its call returned; false if the main thread abandoned it meanwhile (the worker must then end at once, touching nothing). */
+  callReturned(worker: number, beginNs: bigint): boolean {
+    return Atomics.compareExchange(this.callBeginNs, worker, beginNs, 0n) === beginNs;
+  }
+
+  /** Main thread: when the worker's call in flight began, or null when it is not in a call. */
+  inFlightSince(worker: number): bigint | null {
+    const begin = Atomics.load(this.callBeginNs, worker);
+    return begin > 0n ? begin : null;
+  }
+
+  /** Main thread: abandons the worker's call in flight, unless it returned meanwhile (null). */
+  abandonCall(worker: number): AbandonedCall | null {
+    const begin = Atomics.load(this.callBeginNs, worker);
+    if (begin <= 0n || Atomics.compareExchange(this.callBeginNs, worker, begin, ABANDONED) !== begin) return null;
+    const f = worker * CALL_FACTS;
+    return {
+      beginNs: begin,
+      sequence: this.callFacts[f]!,
+      operation: this.callFacts[f + 1]!,
+      startLagNs: this.callFacts[f + 2]!,
+      late: this.callFacts[f + 3] === 1,
+      measured: this.callFacts[f + 4] === 1,
+    };
   }
 
   /** Worker: takes the next signature of a shared total; false once all are taken. Fast tokens take more. */

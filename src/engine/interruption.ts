@@ -1,33 +1,41 @@
 import { ExitCode } from '../errors.js';
 import type { RunControl } from './control.js';
+import { leaveNow } from './threads-left.js';
 
-/** What a stopping run waits for, unless the run says otherwise. */
-const IN_FLIGHT = 'waiting for the calls in flight (at most one per session)';
+/** A wait the run declared (verifying a spilled backlog): said instead of the calls in flight, skipped by the next signal where it can be. */
+interface DeclaredWait {
+  text: string;
+  skip?: { hint: string; run: () => void };
+}
 
 /**
- * Stops a run on SIGINT/SIGTERM: signatures in flight finish (at most one per session), results so far are
- * written, and the run exits 130 through the normal path. Exiting at the second signal would tear the process
- * down while worker threads are inside the module (a segfault seen in 2 of 9 tries) and leave files half written;
- * so the second only says what is being waited for, and a third, for a module that hangs, exits at once.
- * Each signal says what the run is waiting for; a wait the run declared skippable is skipped by the next signal.
+ * Stops a run on SIGINT/SIGTERM: the sessions stop calling, calls in flight are waited for (at most a few seconds:
+ * one that does not return is abandoned, src/engine/call-watchdog.ts), results so far are written, and the run
+ * exits 130 through the normal path. Each signal says what the run is waiting for; a wait the run declared
+ * skippable is skipped by the next signal; the third signal that skips nothing leaves at once (run.json and the
+ * records stay as last written, both readable), for a stop that takes too long.
  */
 export class Interruption {
   requested = false;
   private signals = 0;
   private control: RunControl | undefined;
-  private waiting: { text: string; skip?: { hint: string; run: () => void } } = { text: IN_FLIGHT };
-  private readonly onSignal = () => {
-    const skip = this.waiting.skip;
+  private declared: DeclaredWait | undefined;
+  private readonly onSignal = (signal: NodeJS.Signals) => {
     this.requested = true;
     this.control?.requestStop();
+    const skip = this.declared?.skip;
     if (skip) {
-      this.waiting = { text: this.waiting.text };
+      this.declared = { text: this.declared!.text };
       skip.run();
       return;
     }
     this.signals++;
-    if (this.signals >= 3) process.exit(ExitCode.interrupted);
-    this.say();
+    if (this.signals >= 3) {
+      process.stderr.write(`${signal}: leaving now; run.json and the records are as last written\n`);
+      // At once: threads may be inside the module (Node's exit would wait for them, C's exit() has crashed under them).
+      leaveNow(ExitCode.interrupted);
+    }
+    this.say(signal);
   };
 
   constructor() {
@@ -37,7 +45,7 @@ export class Interruption {
 
   watch(control: RunControl): void {
     this.control = control;
-    this.waiting = { text: IN_FLIGHT };
+    this.declared = undefined;
     if (this.requested) control.requestStop();
   }
 
@@ -46,13 +54,14 @@ export class Interruption {
    * signal does instead of counting towards the exit, `skip.hint` says so. Said at once when the run is stopping.
    */
   waitingFor(text: string, skip?: { hint: string; run: () => void }): void {
-    this.waiting = { text, skip };
-    if (this.requested) this.say();
+    this.declared = { text, skip };
+    if (this.requested) this.say('stop');
   }
 
-  private say(): void {
-    const next = this.waiting.skip?.hint ?? (this.signals >= 2 ? 'Ctrl-C again to exit at once' : 'Ctrl-C twice more to exit at once');
-    process.stderr.write(`stopping: ${this.waiting.text} (${next})\n`);
+  private say(signal: string): void {
+    const text = this.declared?.text ?? `waiting for ${this.control?.describeWait?.() ?? 'the run to end'}`;
+    const next = this.declared?.skip?.hint ?? (this.signals >= 2 ? 'interrupt again to leave at once' : 'interrupt twice more to leave at once');
+    process.stderr.write(`${signal}: stopping: ${text}; then the results are written (${next})\n`);
   }
 
   dispose(): void {

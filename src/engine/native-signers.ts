@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { packageFile } from '../version.js';
-import { MAX_SIGNATURE_BYTES, newBatch, type SignatureBatch } from './batch.js';
+import { BATCH_CAPACITY, newBatch, type SignatureBatch } from './batch.js';
 import { Connector } from './connector.js';
 import type { RunControl } from './control.js';
-import { nativeTimedCall, type Workload } from './operation.js';
+import { keptOutputBytes, nativeTimedCall, OUTPUT_BUFFER_BYTES, type Workload } from './operation.js';
 import { ReconnectBackoff } from './reconnect-backoff.js';
 import type { SignWorkerMessage } from './sign-worker.js';
 import type { Signers, SignerAssignment, SignersSpec } from './signers.js';
@@ -14,13 +14,14 @@ interface NativeLoop {
   start(modulePath: string, spec: object): unknown;
   release(loop: unknown, startNs: bigint): void;
   stop(loop: unknown): void;
-  states(loop: unknown, states: Int32Array, available: Int32Array): void;
+  states(loop: unknown, states: Int32Array, available: Int32Array, callBeginNs: Float64Array): void;
   drain(
     loop: unknown,
     job: number,
     startOffsetNs: Float64Array,
     latencyNs: Float64Array,
     status: Int32Array,
+    kept: Uint8Array,
     outputBytes: Uint16Array,
     outputs: Uint8Array,
     operation: Uint8Array,
@@ -31,15 +32,18 @@ interface NativeLoop {
   resume(loop: unknown, job: number, handles: { session: Buffer; keys: Buffer[] } | null): void;
   gaveUp(loop: unknown, job: number): string | undefined;
   close(loop: unknown): void;
+  abandon(loop: unknown, job: number, nowNs: bigint, record: boolean): boolean;
+  exitNow(code: number): never;
 }
 
 const JOB_READY = 1;
 const JOB_PARKED = 3;
 const JOB_DONE = 4;
+/** Done too: its call was abandoned (src/engine/call-watchdog.ts), its thread left inside the module. */
+const JOB_ABANDONED = 5;
 /** How often the main thread looks at the rings: a stop reaches the loop within this. */
 const TICK_MS = 10;
-/** A ring is drained into a batch once it holds this many records or its oldest waited this long, as a worker thread posts. */
-const BATCH_CAPACITY = 256;
+/** A ring is drained into a batch once it holds a batch or its oldest waited this long, as a worker thread posts. */
 const BATCH_MAX_AGE_NS = 100_000_000n;
 /** Memory for all rings together; each job's ring holds at least 64 records. */
 const RING_BYTES = 32 * 1024 * 1024;
@@ -94,7 +98,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export function startNativeSigners(spec: SignersSpec, assignments: readonly SignerAssignment[], control: RunControl, onMessage: (worker: number, m: SignWorkerMessage) => void): Signers {
   const native = nativeLoop()!;
   const keepsOutputs = spec.verifyEvery > 0;
-  const maxOutputBytes = Math.min(Math.max(...spec.workload.operations.map((op) => op.maxOutputBytes)), MAX_SIGNATURE_BYTES);
+  const keptBytes = keptOutputBytes(spec.workload);
   const jobs: Job[] = assignments.map((a) => ({
     handles: null,
     free: [],
@@ -113,7 +117,9 @@ export function startNativeSigners(spec: SignersSpec, assignments: readonly Sign
     keys: spec.workload.operations.map((op) => op.key),
     jobs: assignments.map((a) => ({ token: a.token, slot: a.slot, pin: a.pin, keyIds: a.keyIds })),
   });
-  const closeAll = () => connector.close();
+  /** Jobs abandoned inside a call: their sessions stay open, a thread is still in them. */
+  const abandoned = new Set<number>();
+  const closeAll = () => connector.close([...abandoned]);
   let loop: unknown;
 
   /** A session for every job before the loop starts; the first refusal stops the run. */
@@ -136,7 +142,8 @@ export function startNativeSigners(spec: SignersSpec, assignments: readonly Sign
     native.start(spec.modulePath, {
       operations: spec.workload.operations.map((op) => nativeTimedCall(op)!),
       cumulative: spec.workload.cumulative,
-      maxOutputBytes,
+      bufferBytes: OUTPUT_BUFFER_BYTES,
+      keptBytes,
       keepEvery: spec.verifyEvery,
       durationNs: spec.stop.durationNs === null ? -1 : Number(spec.stop.durationNs),
       sharedTotal: spec.stop.sharedTotal ?? -1,
@@ -156,6 +163,7 @@ export function startNativeSigners(spec: SignersSpec, assignments: readonly Sign
     });
   const states = new Int32Array(jobs.length);
   const available = new Int32Array(jobs.length);
+  const callBeginNs = new Float64Array(jobs.length);
   let startNs: bigint | null = null;
   let successes = 0;
 
@@ -197,11 +205,10 @@ export function startNativeSigners(spec: SignersSpec, assignments: readonly Sign
   const drain = (worker: number, job: Job): boolean => {
     for (;;) {
       if (!control.tryPost(worker)) return false;
-      const batch = job.free.pop() ?? newBatch(worker, BATCH_CAPACITY, keepsOutputs ? maxOutputBytes : 0);
-      batch.signatureBytes.fill(0);
+      const batch = job.free.pop() ?? newBatch(worker, BATCH_CAPACITY, keepsOutputs ? keptBytes : 0);
       batch.verified.fill(0);
       batch.firstSequence = job.nextSequence;
-      batch.count = native.drain(loop, worker, batch.startOffsetNs, batch.latencyNs, batch.status, batch.signatureBytes, batch.signatures, batch.operation, batch.startLagNs, batch.late);
+      batch.count = native.drain(loop, worker, batch.startOffsetNs, batch.latencyNs, batch.status, batch.kept, batch.signatureBytes, batch.signatures, batch.operation, batch.startLagNs, batch.late);
       if (batch.count === 0) {
         job.free.push(batch);
         control.recorded(worker);
@@ -234,7 +241,7 @@ export function startNativeSigners(spec: SignersSpec, assignments: readonly Sign
     await new Promise<void>((resolve) => {
       tick = setInterval(() => {
         if (control.stopRequested()) native.stop(loop);
-        native.states(loop, states, available);
+        native.states(loop, states, available, callBeginNs);
         const nowNs = process.hrtime.bigint();
         let done = 0;
         for (const [worker, job] of jobs.entries()) {
@@ -243,13 +250,13 @@ export function startNativeSigners(spec: SignersSpec, assignments: readonly Sign
           if (available[worker]! >= BATCH_CAPACITY || state === JOB_PARKED || (available[worker]! > 0 && nowNs - job.lastDrainNs >= BATCH_MAX_AGE_NS)) {
             if (drain(worker, job)) job.lastDrainNs = nowNs;
           }
-          if (!job.readySeen && state >= JOB_READY) {
+          if (!job.readySeen && state >= JOB_READY && state !== JOB_ABANDONED) {
             job.readySeen = true;
             onMessage(worker, { type: 'ready' });
           }
           if (state === JOB_PARKED && !job.recovering) void recover(worker, job);
-          // Its last records first: a job is done once it says so and its ring is empty after that.
-          if (state === JOB_DONE && !job.doneSeen && drain(worker, job)) {
+          // Its last records first: a job is done once it says so (or was abandoned) and its ring is empty after that.
+          if ((state === JOB_DONE || state === JOB_ABANDONED) && !job.doneSeen && drain(worker, job)) {
             job.doneSeen = true;
             onMessage(worker, { type: 'done', gaveUp: job.gaveUp ?? native.gaveUp(loop, worker) });
           }
@@ -272,5 +279,11 @@ export function startNativeSigners(spec: SignersSpec, assignments: readonly Sign
       native.release(loop, at);
     },
     recycle: (worker, batch) => jobs[worker]!.free.push(batch),
+    inFlightSince: (worker) => (loop === undefined || jobs[worker]!.doneSeen || callBeginNs[worker] === 0 ? null : BigInt(callBeginNs[worker]!)),
+    abandon: (worker, record) => {
+      if (loop === undefined || jobs[worker]!.doneSeen || !native.abandon(loop, worker, process.hrtime.bigint(), record)) return false;
+      abandoned.add(worker);
+      return true;
+    },
   };
 }

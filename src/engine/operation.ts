@@ -46,8 +46,27 @@ export interface TimedOperation {
   templates?: { public?: TemplateData; private?: TemplateData; derived?: TemplateData };
   /** keygen: the public attribute read back for the host check (CKA_EC_POINT or CKA_MODULUS). */
   readBack?: number;
-  maxOutputBytes: number;
+  /**
+   * The sizes (bytes) the call's output may have, made at prepare time from the key (every token's key matches
+   * --alg): one for most (an RSA-2048 signature 256, an ECDSA P-256 r‖s 64, a SHA-256 digest 32); an EC point read
+   * back may come DER-wrapped or bare. An output of any other size is a failure (WRONG_OUTPUT_SIZE), never checked.
+   */
+  outputBytes: readonly number[];
 }
+
+/**
+ * The buffer every timed call writes its output into: one byte more than the largest output of any operation
+ * (an RSA-4096 signature or modulus, 512 bytes). pkcs11js cuts its answer to the buffer, so an output that fills it
+ * is one the module reported longer than it was given. Smaller would leave a sign operation active on a token whose
+ * output does not fit (the next C_SignInit fails with CKR_OPERATION_ACTIVE).
+ */
+export const OUTPUT_BUFFER_BYTES = 513;
+
+/** Room per call for an output kept for the host check: the largest output of the workload. */
+export const keptOutputBytes = (w: Workload) => Math.max(...w.operations.flatMap((op) => op.outputBytes));
+
+/** Whether an output of `length` bytes is one the operation makes. */
+export const outputFits = (op: Pick<TimedOperation, 'outputBytes'>, length: number) => op.outputBytes.includes(length);
 
 export type TemplateData = { type: number; value: number | boolean | string | Uint8Array }[];
 
@@ -109,13 +128,15 @@ export function toPkcs11Mechanism(m: OperationMechanism, data?: Buffer): Mechani
 }
 
 /**
- * The operation's timed call in a pkcs11js loop. `call` is what is timed and returns the output's length (0 for a
- * call whose output comes after: `finish`); `finish`, after the clock stopped, reads back what the call made on the
- * token (a derived secret, a generated public key) into `out`, destroys it, and returns its length.
+ * The operation's timed call in a pkcs11js loop. `call` is what is timed and returns the output's length as the
+ * module reported it (cut to `out`'s length by pkcs11js; 0 for a call whose output comes after: `finish`); `finish`,
+ * after the clock stopped, reads back what the call made on the token (a derived secret, a generated public key)
+ * into `out`, destroys it, and returns the length the token gave, or null where the token will not show it (a
+ * sensitive derived secret: the output is not checked, and says so).
  */
 export interface JsTimedCall {
   call(session: Buffer, key: Buffer | null, sequence: number, out: Buffer): number;
-  finish?(session: Buffer, out: Buffer): number;
+  finish?(session: Buffer, out: Buffer): number | null;
 }
 
 /** C_Verify's answer as the one output byte: the host checks it against the answer expected of the row. */
@@ -183,8 +204,10 @@ export function jsTimedCall(lib: pkcs11.PKCS11, op: TimedOperation, seed: Uint8A
     case 'random':
       return {
         call: (session, _key, _sequence, out) => {
-          lib.C_GenerateRandom(session, out.subarray(0, op.maxOutputBytes));
-          return op.maxOutputBytes;
+          // The length asked is the length made: C_GenerateRandom reports none.
+          const length = op.outputBytes[0]!;
+          lib.C_GenerateRandom(session, out.subarray(0, length));
+          return length;
         },
       };
     case 'derive': {
@@ -214,16 +237,18 @@ export function jsTimedCall(lib: pkcs11.PKCS11, op: TimedOperation, seed: Uint8A
 }
 
 /**
- * Reads one attribute of the first object into `out` (0 where the token will not show it: a sensitive derived
- * secret, so the host check is skipped, never faked) and destroys every object: nothing made is left on the token.
+ * Reads one attribute of the first object into `out` and returns its length as the token gave it (copied only if it
+ * fits; null where the token will not show it: a sensitive derived secret, so the host check is skipped, never
+ * faked), and destroys every object: nothing made is left on the token.
  */
-function readAndDestroy(lib: pkcs11.PKCS11, session: Buffer, objects: (Buffer | null)[], type: number, out: Buffer): number {
-  let length = 0;
+function readAndDestroy(lib: pkcs11.PKCS11, session: Buffer, objects: (Buffer | null)[], type: number, out: Buffer): number | null {
+  let length: number | null = null;
   try {
     const value = lib.C_GetAttributeValue(session, objects[0]!, [{ type }])[0]!.value as Buffer;
-    length = value.copy(out);
+    length = value.length;
+    if (length <= out.length) value.copy(out);
   } catch {
-    length = 0;
+    length = null;
   } finally {
     for (const o of objects) if (o !== null) lib.C_DestroyObject(session, o);
   }
@@ -233,7 +258,8 @@ function readAndDestroy(lib: pkcs11.PKCS11, session: Buffer, objects: (Buffer | 
 /** The codes of native/timed-loop.c for the same operation; null for a call only worker threads make. */
 export function nativeTimedCall(op: TimedOperation) {
   const call = { sign: 1, verify: 2, decrypt: 3, encrypt: 4, digest: 5, random: 6 }[op.call as string];
-  if (call === undefined) return null;
+  // The native loop checks an output against one size.
+  if (call === undefined || op.outputBytes.length !== 1) return null;
   const p = op.mechanism.parameter;
   return {
     call,
@@ -251,7 +277,7 @@ export function nativeTimedCall(op: TimedOperation) {
                 ? { kind: 4, iv: Buffer.from(p.iv), tagBits: p.tagBits }
                 : null,
     input: { message: 0, sha256: 1, 'sha256-digestinfo': 2, table: 3, none: 4 }[op.input],
-    maxOutputBytes: op.maxOutputBytes,
+    outputBytes: op.outputBytes[0]!,
   };
 }
 

@@ -44,6 +44,8 @@ export interface RunPlan {
   /** Each configuration measured this many times, interleaved with the others (scale; 1 for a burn-in). */
   repeat: number;
   verify: VerifyPlan;
+  /** --call-timeout: how long one call may be in flight; null: a bound from each token's own calls (src/engine/call-watchdog.ts). */
+  callTimeoutMs: number | null;
   keyLabel: string;
   backend: Backend;
   selection: TokenSelection;
@@ -155,6 +157,7 @@ export interface SigningOptions extends SelectionOptions {
   threadsPerToken: string;
   verify: string;
   verifyThreads?: string;
+  callTimeout?: string;
   keyLabel?: string;
   workspace: string;
   out: string;
@@ -209,6 +212,7 @@ export function scalePlan(o: ScaleOptions): RunPlan {
     objectives: parseObjectives(o),
     repeat: parsePositiveInt('--repeat', o.repeat ?? '1', 1, MAX_REPEAT),
     verify: parseVerify(o.verify, o.verifyThreads === undefined ? undefined : parsePositiveInt('--verify-threads', o.verifyThreads, 1, 64)),
+    callTimeoutMs: o.callTimeout === undefined ? null : durationMs(parseDurationNs(o.callTimeout, '--call-timeout', 100)),
     keyLabel: first.keyLabel,
     backend: o.module !== undefined ? { kind: 'module', path: o.module } : { kind: 'embedded', workspace: o.workspace },
     selection: tokenSelection(o),

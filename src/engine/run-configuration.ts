@@ -18,6 +18,11 @@ import { RecordingQueue } from './recording-queue.js';
 import { keptOutputs, SpillFile } from '../verify/spill-file.js';
 import { VerifyPool } from '../verify/verify-pool.js';
 import type { Recovery, SignWorkerMessage } from './sign-worker.js';
+import { CALL_TIMEOUT_FLOOR_MS, CALL_TIMEOUT_SLOWEST_MULTIPLE, CallWatchdog, STOP_GRACE_MS } from './call-watchdog.js';
+import { CALL_TIMED_OUT } from '../record/record-status.js';
+import type { HungSession } from '../result/run-result.js';
+import { noteThreadLeftInModule } from './threads-left.js';
+import { plural } from '../render/plural.js';
 import type { SignerAssignment, Signers, SignersSpec } from './signers.js';
 import { startThreadSigners } from './thread-signers.js';
 
@@ -28,6 +33,8 @@ export interface ReadyToken {
   keyIds: Buffer[];
   /** Per operation: the inputs the token's calls take in turn, where the operation's input is a table. */
   tables: (InputTable | null)[];
+  /** How long its slowest trial call took (ns; 0: none was made), the first bound on its calls. */
+  trialCallNs: number;
 }
 
 /** Something that ended one worker's signing early, by token index (labels repeat) and thread. */
@@ -44,6 +51,10 @@ export interface ConfigurationSpec {
   instances: ModuleInstances;
   /** Called as soon as a token refuses the PIN mid-run (a burn-in writes it into its checkpoint at once). */
   onPinRefused?: () => void;
+  /** Called as soon as a session is abandoned inside a call that did not return (the issue names it). */
+  onHung?: (issue: WorkerIssue) => void;
+  /** --call-timeout, or null: each token's calls bound its own (src/engine/call-watchdog.ts). */
+  callTimeoutMs: number | null;
   /** The user PIN, for workers whose module instance is their own or whose token dropped its login. */
   pin: string | null;
   pinGuard: PinGuard;
@@ -77,6 +88,15 @@ export interface ConfigurationSpec {
   onVerifyingSpill?: (calls: number, skip: () => void) => void;
 }
 
+/** A hung session as its issue says it: what happened, to which call, and what the bound was. */
+function hungMessage(h: HungSession, givenTimeout: boolean): string {
+  if (h.outcome === 'abandoned-at-stop') {
+    return `a call was still in flight ${h.inFlightS.toFixed(1)} s after it began, ${STOP_GRACE_MS / 1000} s into the stop; the session was abandoned without waiting for it (no outcome, not recorded)`;
+  }
+  const bound = givenTimeout ? '--call-timeout' : `${CALL_TIMEOUT_SLOWEST_MULTIPLE} × the token's slowest call, at least ${CALL_TIMEOUT_FLOOR_MS / 1000} s`;
+  return `HUNG: a call did not return within ${h.boundS} s (${bound}); it counts as failed (CALL_TIMED_OUT) and the session was abandoned`;
+}
+
 /** A configuration's measurement, as the stages produced it. */
 export type ConfigurationRun = Measured;
 
@@ -90,6 +110,8 @@ const RECORDS_FLUSH_MS = 2000;
 const SPILL_AFTER_BATCHES = 6;
 /** Spilled batches verified at once after the window: enough to keep every verification thread busy. */
 const REPLAY_IN_FLIGHT = 16;
+/** How often the watchdog looks at the calls in flight. */
+const WATCH_MS = 100;
 
 /** Splits a per-token count over the token's threads; the first threads take the remainder. */
 const share = (total: number, parts: number, index: number) => Math.floor(total / parts) + (index < total % parts ? 1 : 0);
@@ -131,6 +153,11 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
   const stalls = monitorEventLoopDelay({ resolution: 10 });
   stalls.enable();
   const workerIssues: WorkerIssue[] = [];
+  const hungSessions: HungSession[] = [];
+  const watchdog = new CallWatchdog(
+    spec.callTimeoutMs,
+    spec.tokens.map((t) => t.trialCallNs),
+  );
   const setupFailures: string[] = [];
   let ready = 0;
   const setupStartNs = process.hrtime.bigint();
@@ -184,12 +211,14 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     return verifying[worker]!;
   };
   let signers: Signers | undefined;
+  const workerName = (a: WorkerAssignment) => `token ${tokenName(spec.tokens[a.token]!.token)}${T > 1 ? ` thread ${a.thread}` : ''}`;
   const onMessage = (worker: number, m: SignWorkerMessage) => {
     const a = assignments[worker]!;
-    const where = `token ${tokenName(spec.tokens[a.token]!.token)}${T > 1 ? ` thread ${a.thread}` : ''}`;
+    const where = workerName(a);
     if (m.type === 'batch') {
       lastBatchNs = process.hrtime.bigint();
       const batch = m.batch;
+      for (let i = 0; i < batch.count; i++) if (batch.status[i] !== CALL_TIMED_OUT) watchdog.observe(a.token, batch.latencyNs[i]!);
       spilling[worker] ||= spill !== null && awaiting[worker]! >= SPILL_AFTER_BATCHES;
       if (spilling[worker]) {
         try {
@@ -236,15 +265,64 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     stop: spec.stop,
   };
   signers = (spec.engine === 'native' ? startNativeSigners : startThreadSigners)(signersSpec, signerAssignments, control, onMessage);
+  // The watchdog: a call in flight past its bound is timed out and its session abandoned; once the run is stopping,
+  // a call still in flight after the grace is abandoned too, so that nothing holds the run's end.
+  let stoppingSinceNs: bigint | null = null;
+  const abandonedWorkers = new Set<number>();
+  const watch = setInterval(() => {
+    const nowNs = process.hrtime.bigint();
+    if (stoppingSinceNs === null && control.stopRequested()) stoppingSinceNs = nowNs;
+    for (const [worker, a] of assignments.entries()) {
+      const sinceNs = abandonedWorkers.has(worker) ? null : signers!.inFlightSince(worker);
+      if (sinceNs === null) continue;
+      const inFlightMs = Number(nowNs - sinceNs) / 1e6;
+      const verdict = watchdog.verdict(a.token, inFlightMs, stoppingSinceNs === null ? null : Number(nowNs - stoppingSinceNs) / 1e6);
+      if (verdict === 'wait' || !signers!.abandon(worker, verdict === 'timed-out')) continue;
+      abandonedWorkers.add(worker);
+      noteThreadLeftInModule();
+      const boundS = watchdog.boundMs(a.token) / 1000;
+      const hung: HungSession = { token: a.token, thread: a.thread, inFlightS: Math.round(inFlightMs) / 1000, boundS, outcome: verdict };
+      hungSessions.push(hung);
+      const issue = { token: a.token, thread: a.thread, message: hungMessage(hung, spec.callTimeoutMs !== null) };
+      workerIssues.push(issue);
+      spec.onHung?.(issue);
+      // Before the barrier opened, the others would wait for it forever.
+      if (ready < assignments.length) control.requestStop();
+    }
+  }, WATCH_MS);
+  // What a stop waits for, as the first Ctrl-C says it: calls in flight (bounded by the watchdog's grace), then the
+  // host check and recording of what was made.
+  control.describeWait = () => {
+    const nowNs = process.hrtime.bigint();
+    const inFlight = assignments
+      .map((a, worker) => ({ a, sinceNs: abandonedWorkers.has(worker) ? null : signers!.inFlightSince(worker) }))
+      .filter((c): c is { a: WorkerAssignment; sinceNs: bigint } => c.sinceNs !== null)
+      .sort((x, y) => (x.sinceNs < y.sinceNs ? -1 : 1));
+    const longest = inFlight[0];
+    const checking = awaiting.reduce((sum, n) => sum + n, 0);
+    const parts = [
+      ...(longest
+        ? [
+            `${plural(inFlight.length, 'call')} in flight (the longest for ${(Number(nowNs - longest.sinceNs) / 1e9).toFixed(1)} s, on ${workerName(longest.a)}; ` +
+              `at most ${STOP_GRACE_MS / 1000} s more: one that has not returned by then is abandoned)`,
+          ]
+        : []),
+      ...(checking > 0 ? [`the host check and recording of ${plural(checking, 'batch', 'batches')} of calls made`] : []),
+      ...(spill !== null && spill.batches > 0 ? [`the host check of ${plural(spill.signaturesKept, 'output')} kept for after the window`] : []),
+    ];
+    return parts.length > 0 ? parts.join(', then ') : 'the sessions to close';
+  };
   try {
     await signers.ended;
   } catch (error) {
+    clearInterval(watch);
     clearInterval(flushTimer);
     stalls.disable();
     writer.close();
     await pool.close();
     throw error;
   }
+  clearInterval(watch);
   // The window is over: spilled batches are verified and recorded now, each after what its signer had in flight.
   let unverified = 0;
   if (spill !== null && spill.batches > 0 && spillFailure === undefined) {
@@ -275,6 +353,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     recordsFile: spec.recordsFile,
     stats,
     workerIssues,
+    hungSessions,
     verificationLagS,
     maxEventLoopStallMs: stalls.max / 1e6,
     setupS,

@@ -50,6 +50,7 @@ export const planOf = (plan: RunPlan): RunResult['plan'] => ({
   ...(plan.objectives.length > 0 ? { objectives: plan.objectives } : {}),
   ...(plan.repeat > 1 ? { repeat: plan.repeat } : {}),
   verify: plan.verify,
+  ...(plan.callTimeoutMs === null ? {} : { callTimeoutS: plan.callTimeoutMs / 1000 }),
 });
 
 /** run.json as of now: what ran where, with which plan, and the configurations measured so far. */

@@ -5,7 +5,7 @@ import type { PinSource } from '../secrets/pin.js';
 import { combineRepetitions } from '../stats/repetitions.js';
 import { summarizeConfiguration } from '../stats/summarize.js';
 import { RunControl } from './control.js';
-import { planLine, tokenLine } from '../render/describe-run.js';
+import { planLine, tokenLine, workerIssueText } from '../render/describe-run.js';
 import { configurationAxes, configurationFiles, configurationKey, configurationName } from '../result/configuration-key.js';
 import { plannedConfigurations } from './sizing-plan.js';
 import { hms } from '../render/hms.js';
@@ -87,7 +87,7 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunUi, r
             skip();
             ui.log(`${label}: verification skipped: the spilled ${nouns} not verified yet are recorded unchecked`);
           };
-          interruption.waitingFor(verifyingSpill, { hint: 'Ctrl-C again to skip verification: they are recorded unchecked', run: skipped });
+          interruption.waitingFor(verifyingSpill, { hint: 'interrupt again to skip verification: they are recorded unchecked', run: skipped });
           if (!interruption.requested) ui.log(`${label}: ${verifyingSpill} (Ctrl-C skips it: they are recorded unchecked)`);
         };
         ui.log(`${label}: running`);
@@ -107,6 +107,8 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunUi, r
               schedule,
             },
             recovery: null,
+            callTimeoutMs: plan.callTimeoutMs,
+            onHung: (issue) => ui.log(`${label}: ${workerIssueText(result(false), issue)}`),
             runDir: dir,
             ...files,
             onVerifyingSpill,

@@ -9,12 +9,12 @@ import { ckrOf } from '../pkcs11/ckr.js';
 import { ModuleInstance, type ModuleInstances } from '../pkcs11/module.js';
 import { PinGuard } from '../pkcs11/pin-guard.js';
 import { TokenConnection } from '../pkcs11/token-connection.js';
-import { NOT_A_CKR } from '../record/record-status.js';
-import { BatchBuilder, transferList, type SignatureBatch } from './batch.js';
+import { NOT_A_CKR, WRONG_OUTPUT_SIZE } from '../record/record-status.js';
+import { BATCH_CAPACITY, BatchBuilder, StagedBatch, transferList, type SignatureBatch } from './batch.js';
 import { RunControl } from './control.js';
 import { ReconnectBackoff } from './reconnect-backoff.js';
 import { intendedOffsetNs, type Schedule } from './schedule.js';
-import { jsTimedCall, pickOperation, seedWord, type InputTable, type Workload } from './operation.js';
+import { jsTimedCall, OUTPUT_BUFFER_BYTES, outputFits, pickOperation, seedWord, type InputTable, type Workload } from './operation.js';
 
 /** How a burn-in worker gets its token back after a failure. */
 export interface Recovery {
@@ -49,6 +49,9 @@ export interface SignWorkerInput {
   verifyEvery: number;
   recovery: Recovery | null;
   control: SharedArrayBuffer;
+  /** The batch being filled, shared with the main thread (which takes it should a call never return), and its room per kept output. */
+  staging: SharedArrayBuffer;
+  keptBytes: number;
   /** Where the recorder sends recorded batches back for reuse. */
   recycle: MessagePort;
 }
@@ -56,8 +59,9 @@ export interface SignWorkerInput {
 /** 'pin-refused': the token refused the PIN; the run remembers it at once (a resumed burn-in must not present it again). */
 export type SignWorkerMessage = { type: 'ready' } | { type: 'batch'; batch: SignatureBatch } | { type: 'done'; gaveUp?: string } | { type: 'failed'; message: string } | { type: 'pin-refused' };
 
-const BATCH_CAPACITY = 256;
 const BATCH_MAX_AGE_NS = 100_000_000n;
+/** What `sign` returns for a worker whose call the main thread abandoned: it touches nothing more. */
+const ABANDONED = Symbol('abandoned');
 /** Without recovery (scale), a token that fails this many signatures in a row is left alone. */
 const MAX_CONSECUTIVE_FAILURES = 100;
 
@@ -81,33 +85,40 @@ function run(): void {
     { guard: new PinGuard(input.pinGuard), token: input.token },
     input.workload.operations.map((op, i) => ({ key: op.key, id: Buffer.from(input.keyIds[i]!) })),
   );
-  // Whatever happens while signing, the session is closed and an instance of the worker's own is finalized.
+  // Whatever happens while signing, the session is closed and an instance of the worker's own is finalized; but a
+  // worker whose call was abandoned (it came back too late) leaves both alone: the run may be writing its results.
+  let outcome: string | undefined | typeof ABANDONED;
   try {
     const first = connection.connectAtStart(
       (ms) => control.sleep(ms),
       () => instance.renew(),
     );
     if (!first.ok) post({ type: 'failed', message: first.detail });
-    else post({ type: 'done', gaveUp: sign(instance.lib, connection, control) });
+    else {
+      outcome = sign(instance.lib, connection, control);
+      if (outcome !== ABANDONED) post({ type: 'done', gaveUp: outcome });
+    }
   } finally {
-    connection.close();
-    instance.close();
+    if (outcome !== ABANDONED) {
+      connection.close();
+      instance.close();
+    }
   }
 }
 
-/** The signing loop, from the warm-up to the stop rule; returns why it gave up early, if it did. */
-function sign(lib: ModuleInstance['lib'], connection: TokenConnection, control: RunControl): string | undefined {
+/** The signing loop, from the warm-up to the stop rule; returns why it gave up early, if it did (or that it was abandoned). */
+function sign(lib: ModuleInstance['lib'], connection: TokenConnection, control: RunControl): string | undefined | typeof ABANDONED {
   const { operations, cumulative } = input.workload;
   const timed = operations.map((op, i) => jsTimedCall(lib, op, input.messageSeed, input.tables[i] ?? null));
-  const out = Buffer.alloc(Math.max(...operations.map((op) => op.maxOutputBytes)));
+  const out = Buffer.alloc(OUTPUT_BUFFER_BYTES);
   const word = seedWord(input.messageSeed);
-  let outputLength = 0;
+  /** The output's length as the module gave it; null where the token would not show it (not checked). */
+  let outputLength: number | null = 0;
   /** The operation of the call being made (the workload's draw for its sequence number). */
   let op = 0;
 
-  /** The timed call; its CKR code (0: OK). */
+  /** The timed call of operation `op`; its CKR code (0: OK). */
   const signOnce = (sequence: number): number => {
-    op = pickOperation(cumulative, word, sequence);
     try {
       outputLength = timed[op]!.call(connection.session!, connection.keys![op]!, sequence, out);
       return 0;
@@ -115,25 +126,37 @@ function sign(lib: ModuleInstance['lib'], connection: TokenConnection, control: 
       return ckrOf(error) ?? NOT_A_CKR;
     }
   };
-  /** After the clock: what the call made is read back and destroyed (derive, keygen); a failure there fails the call. */
+  /**
+   * After the clock: what the call made is read back and destroyed (derive, keygen); a failure there fails the
+   * call, and so does an output of a size the operation does not make (it is never copied or checked).
+   */
   const finish = (status: number): number => {
     const finishing = timed[op]!.finish;
-    if (status !== 0 || finishing === undefined) return status;
-    try {
-      outputLength = finishing(connection.session!, out);
-      return 0;
-    } catch (error) {
-      return ckrOf(error) ?? NOT_A_CKR;
+    if (status !== 0) return status;
+    if (finishing !== undefined) {
+      try {
+        outputLength = finishing(connection.session!, out);
+      } catch (error) {
+        return ckrOf(error) ?? NOT_A_CKR;
+      }
     }
+    return outputLength === null || outputFits(operations[op]!, outputLength) ? 0 : WRONG_OUTPUT_SIZE;
   };
 
   // Warm-up signatures use negative sequence numbers so that no message of the measured window repeats.
-  for (let i = 1; i <= input.warmupSignatures && !control.stopRequested(); i++) finish(signOnce(-i));
+  for (let i = 1; i <= input.warmupSignatures && !control.stopRequested(); i++) {
+    op = pickOperation(cumulative, word, -i);
+    const beginNs = process.hrtime.bigint();
+    control.callBegins(input.worker, beginNs, -i, op, Number.NaN, false, false);
+    finish(signOnce(-i));
+    if (!control.callReturned(input.worker, beginNs)) return ABANDONED;
+  }
   post({ type: 'ready' });
   const startNs = control.awaitRelease();
   const deadlineNs = input.durationNs === null ? null : startNs + input.durationNs;
   // The loop never yields to the event loop, so returned batches are taken synchronously.
-  const batches = new BatchBuilder(input.worker, BATCH_CAPACITY, input.verifyEvery > 0, input.firstSequence, () => receiveMessageOnPort(input.recycle)?.message as SignatureBatch | undefined);
+  const staged = new StagedBatch(input.staging, input.worker, BATCH_CAPACITY, input.keptBytes);
+  const batches = new BatchBuilder(staged, input.firstSequence, () => receiveMessageOnPort(input.recycle)?.message as SignatureBatch | undefined);
   let lastPostNs = startNs;
   let consecutiveFailures = 0;
   const backoff = input.recovery === null ? null : new ReconnectBackoff(input.recovery.giveUpAfterMs);
@@ -186,21 +209,18 @@ function sign(lib: ModuleInstance['lib'], connection: TokenConnection, control: 
     // The window is over: a scheduled call that could not start in it is not made (the run reports it as not started).
     if (deadlineNs !== null && beginNs >= deadlineNs) break;
     if (input.sharedTotal !== null && !control.claim(input.sharedTotal)) break;
+    op = pickOperation(cumulative, word, sequence);
+    const startLagNs = intendedNs === null ? Number.NaN : Number(beginNs - intendedNs);
+    control.callBegins(input.worker, beginNs, sequence, op, startLagNs, late, true);
     const called = signOnce(sequence);
     const endNs = process.hrtime.bigint();
     const status = finish(called);
+    // Abandoned as hung: the main thread recorded this call and took the batch; the worker is no longer the run's.
+    if (!control.callReturned(input.worker, beginNs)) return ABANDONED;
     // A shared total counts successful signatures: a failed one gives its claim back.
     if (status !== 0 && input.sharedTotal !== null) control.unclaim();
-    const keep = status === 0 && input.verifyEvery > 0 && sequence % input.verifyEvery === 0;
-    batches.add(
-      Number(beginNs - startNs),
-      Number(endNs - beginNs),
-      status,
-      keep && outputLength > 0 ? out.subarray(0, outputLength) : undefined,
-      op,
-      intendedNs === null ? Number.NaN : Number(beginNs - intendedNs),
-      late,
-    );
+    const keep = status === 0 && outputLength !== null && input.verifyEvery > 0 && sequence % input.verifyEvery === 0;
+    batches.add(Number(beginNs - startNs), Number(endNs - beginNs), status, keep ? out.subarray(0, outputLength!) : undefined, op, startLagNs, late);
     consecutiveFailures = status === 0 ? 0 : consecutiveFailures + 1;
     if (batches.count === batches.capacity || endNs - lastPostNs >= BATCH_MAX_AGE_NS || status !== 0) {
       // A failure is posted at once: the recorder, and so the records on disk, see a failing token without delay.

@@ -17,6 +17,14 @@ export interface Signers {
   released(startNs: bigint): void;
   /** A batch has been recorded: its signer may fill it again. */
   recycle(worker: number, batch: SignatureBatch): void;
+  /** When the signer's call in flight began (process.hrtime ns), or null when it is not in a call (or has ended). */
+  inFlightSince(worker: number): bigint | null;
+  /**
+   * Gives up the signer's call in flight, which has not returned (the watchdog's decision): with `record`, a measured
+   * call becomes a CALL_TIMED_OUT record after the signer's others; the signer then ends without its thread, which
+   * is left inside the module. False when the call returned meanwhile, or its record cannot go yet (ask again).
+   */
+  abandon(worker: number, record: boolean): boolean;
 }
 
 export interface SignersSpec {

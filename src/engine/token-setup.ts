@@ -14,6 +14,7 @@ import { readPin, type PinSource } from '../secrets/pin.js';
 import { publicKeyFromAttributes } from '../verify/public-key.js';
 import type { RunPlan } from './plan.js';
 import { chooseEngine, type Engine } from './native-signers.js';
+import { threadsLeftInModule } from './threads-left.js';
 import { trialCall } from './trial-call.js';
 import type { ConfigurationSpec, ReadyToken } from './run-configuration.js';
 import type { Workload } from './operation.js';
@@ -58,7 +59,13 @@ export function signingWith(setup: TokenSetup): Pick<ConfigurationSpec, 'moduleP
  * One operation of the workload on the run's tokens (logged in, `sessions`): its key pair found on each and checked
  * for the usage, its inputs and host check prepared, and one trial call on each token.
  */
-function prepareOperation(mod: Pkcs11Module, entry: WorkloadEntry, tokens: readonly TokenRef[], sessions: readonly Buffer[], pinGuard: PinGuard): { prepared: PreparedOperation; keyIds: Buffer[] } {
+function prepareOperation(
+  mod: Pkcs11Module,
+  entry: WorkloadEntry,
+  tokens: readonly TokenRef[],
+  sessions: readonly Buffer[],
+  pinGuard: PinGuard,
+): { prepared: PreparedOperation; keyIds: Buffer[]; trialCallNs: number[] } {
   const op = operationByName(entry.operation);
   // Found when the operation first asks, after it has checked its mechanisms: a token that lacks the mechanism is
   // told so, not sent to create a key it could not use.
@@ -82,14 +89,14 @@ function prepareOperation(mod: Pkcs11Module, entry: WorkloadEntry, tokens: reado
     })),
   });
   const keyIds = tokens.map((_, index) => (op.keyUsage === undefined ? Buffer.alloc(0) : keyOf(index).id));
-  trialCall(
+  const trialCallNs = trialCall(
     mod.lib,
     op,
     prepared,
     tokens.map((token, index) => ({ token, keyId: keyIds[index]! })),
     pinGuard,
   );
-  return { prepared, keyIds };
+  return { prepared, keyIds, trialCallNs };
 }
 
 /** The key pair --key-label names on a token, checked for the usage the operation needs. */
@@ -137,6 +144,9 @@ export async function setUpTokens(plan: RunPlan, tokenCount: number, pinSource: 
   const modulePath = mod.info.path;
   const loginSessions: Buffer[] = [];
   const close = () => {
+    // A thread left inside the module (a call that never returned) may hold what C_CloseSession or C_Finalize
+    // would wait for, or use what they free: the module is left as it is, and the process leaves without it.
+    if (threadsLeftInModule() > 0) return;
     for (const session of loginSessions) closeSessionQuietly(mod.lib, session);
     mod.close();
   };
@@ -156,6 +166,7 @@ export async function setUpTokens(plan: RunPlan, tokenCount: number, pinSource: 
       token,
       keyIds: operations.map((o) => o.keyIds[index]!),
       tables: operations.map((o) => o.prepared.tables[index] ?? null),
+      trialCallNs: Math.max(...operations.map((o) => o.trialCallNs[index]!)),
     }));
     const workload: Workload = {
       operations: operations.map((o) => o.prepared.timed),

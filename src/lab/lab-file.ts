@@ -39,6 +39,8 @@ export interface LabRunSpec {
   /** Latency objectives on the response time, as durations: { "p99": "50ms" }. */
   slo?: { p50?: string; p90?: string; p99?: string; p999?: string };
   verify?: string | number;
+  /** As --call-timeout: a duration such as "30s". */
+  callTimeout?: string;
   keyLabel?: string;
   thresholds?: {
     maxFailures?: number;
@@ -111,6 +113,7 @@ function validateRun(spec: LabRunSpec, path: string, out: string, problems: Prob
     sloP99: spec.slo?.p99,
     sloP999: spec.slo?.p999,
     verify: String(spec.verify ?? 'all'),
+    callTimeout: spec.callTimeout,
     keyLabel: spec.keyLabel,
     module: spec.module,
     workspace: spec.workspace ?? defaultWorkspace(),

@@ -42,7 +42,7 @@ export const decrypt: OperationKind = {
         },
         input: 'table',
         key: privateKeyOf(ctx.keyLabel),
-        maxOutputBytes: 512,
+        outputBytes: [PLAINTEXT_BYTES],
       },
       tables,
       check: plaintexts,

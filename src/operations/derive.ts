@@ -70,7 +70,7 @@ export const derive: OperationKind = {
       return { rows };
     });
     return {
-      timed: { name: 'derive', call: 'derive', mechanism, input: 'table', key: privateKeyOf(ctx.keyLabel), templates: { derived }, maxOutputBytes: fieldBytes },
+      timed: { name: 'derive', call: 'derive', mechanism, input: 'table', key: privateKeyOf(ctx.keyLabel), templates: { derived }, outputBytes: [fieldBytes] },
       tables,
       check,
       checkSkipped: unreadable,

@@ -14,7 +14,7 @@ export const digest: OperationKind = {
   prepare(ctx) {
     const m = requireMechanism('compute SHA-256', [{ name: 'CKM_SHA256', ckm: pkcs11.CKM_SHA256 }], ctx.tokens);
     return {
-      timed: { name: 'digest', call: 'digest', mechanism: m, input: 'message', key: { kind: 'none' }, maxOutputBytes: 32 },
+      timed: { name: 'digest', call: 'digest', mechanism: m, input: 'message', key: { kind: 'none' }, outputBytes: [32] },
       tables: ctx.tokens.map(() => null),
       check: null,
       hostPreparation: 'none',

@@ -1,6 +1,6 @@
 import { createDecipheriv, randomBytes, type DecipherGCM } from 'node:crypto';
 import pkcs11 from 'pkcs11js';
-import { messageFor } from '../engine/message.js';
+import { MESSAGE_BYTES, messageFor } from '../engine/message.js';
 import { withArticle } from '../core/words.js';
 import { checkTestKeyImport, requireMechanism, sessionSecretKey, type OperationKind } from './operation-kind.js';
 
@@ -42,7 +42,8 @@ export const encrypt: OperationKind = {
         mechanism: { name: m.name, ckm: m.ckm, parameter: mode === 'gcm' ? { kind: 'gcm', iv, tagBits: TAG_BITS } : { kind: 'iv', iv } },
         input: 'message',
         key: testKey,
-        maxOutputBytes: 32 + TAG_BITS / 8,
+        // The 32-byte message, whole blocks without padding, and GCM's tag after it.
+        outputBytes: [MESSAGE_BYTES + (mode === 'gcm' ? TAG_BITS / 8 : 0)],
       },
       tables: ctx.tokens.map(() => null),
       check,

@@ -56,7 +56,8 @@ export const keygen: OperationKind = {
         key: { kind: 'none' },
         templates: { public: publicTemplate, private: privateTemplate },
         readBack: rsa ? pkcs11.CKA_MODULUS : pkcs11.CKA_EC_POINT,
-        maxOutputBytes: 512,
+        // The modulus; or the point 04‖X‖Y, in a DER OCTET STRING (PKCS#11 2.40) or bare (as older modules give it).
+        outputBytes: rsa ? [alg.bits / 8] : [3 + 2 * Math.ceil(alg.bits / 8), 1 + 2 * Math.ceil(alg.bits / 8)],
       },
       tables: ctx.tokens.map(() => null),
       check,

@@ -23,7 +23,7 @@ export const mac: OperationKind = {
         mechanism: m,
         input: 'message',
         key: testKey,
-        maxOutputBytes: 32,
+        outputBytes: [32],
       },
       tables: ctx.tokens.map(() => null),
       check: key,

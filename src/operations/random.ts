@@ -17,7 +17,7 @@ export const random: OperationKind = {
   mechanismChoices: () => ['rng'],
   prepare(ctx) {
     return {
-      timed: { name: 'random', call: 'random', mechanism: { name: 'C_GenerateRandom', ckm: 0 }, input: 'none', key: { kind: 'none' }, maxOutputBytes: BYTES },
+      timed: { name: 'random', call: 'random', mechanism: { name: 'C_GenerateRandom', ckm: 0 }, input: 'none', key: { kind: 'none' }, outputBytes: [BYTES] },
       tables: ctx.tokens.map(() => null),
       check: null,
       hostPreparation: 'none',

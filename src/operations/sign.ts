@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { hostInput, type OperationMechanism, type TimedOperation } from '../engine/operation.js';
-import { MAX_SIGNATURE_BYTES } from '../engine/batch.js';
 import { messageFor } from '../engine/message.js';
+import type { Algorithm } from '../pkcs11/algorithms.js';
 import { chooseSignMechanism, MECHANISM_CHOICES, PSS_SALT_BYTES, type MechanismChoice, type SignMechanism } from '../pkcs11/mechanisms.js';
 import { verifySignature } from '../verify/verifier.js';
 import { privateKeyOf, type OperationKind, type PrepareContext } from './operation-kind.js';
@@ -12,6 +12,9 @@ interface SignCheck {
 }
 
 export const signMechanism = (m: SignMechanism): OperationMechanism => ({ name: m.name, ckm: m.ckm, parameter: m.pss ? { kind: 'pss', saltBytes: PSS_SALT_BYTES } : undefined });
+
+/** The size of a signature by a key of `alg`: an RSA modulus, or an ECDSA r‖s of two field elements. */
+export const signatureBytes = (alg: Pick<Algorithm, 'family' | 'bits'>) => (alg.family === 'rsa' ? alg.bits / 8 : 2 * Math.ceil(alg.bits / 8));
 
 /** The signing mechanism every token offers for --mechanism (its first choice by default): for sign and verify. */
 export const signMechanismOf = (ctx: PrepareContext) =>
@@ -37,7 +40,7 @@ export const sign: OperationKind = {
       mechanism: signMechanism(mechanism),
       input: mechanism.hostDigest === 'none' ? 'message' : mechanism.hostDigest,
       key: privateKeyOf(ctx.keyLabel),
-      maxOutputBytes: MAX_SIGNATURE_BYTES,
+      outputBytes: [signatureBytes(ctx.algorithm)],
     };
     const check: SignCheck = { publicKeys: ctx.tokens.map((t) => t.keyPair!.publicKey), mechanism };
     return { timed, tables: ctx.tokens.map(() => null), check, hostPreparation: mechanism.hostDigest };

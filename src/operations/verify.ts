@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import pkcs11 from 'pkcs11js';
-import { MAX_SIGNATURE_BYTES } from '../engine/batch.js';
-import { rowOf, toPkcs11Mechanism } from '../engine/operation.js';
+import { OUTPUT_BUFFER_BYTES, rowOf, toPkcs11Mechanism } from '../engine/operation.js';
+import { setupError } from '../errors.js';
 import type { OperationKind } from './operation-kind.js';
-import { sign, signInput, signMechanism, signMechanismOf } from './sign.js';
+import { sign, signatureBytes, signInput, signMechanism, signMechanismOf } from './sign.js';
 
 /** Inputs per token: signatures the token made before the run over fresh messages; every 8th is spoiled. */
 const ROWS = 64;
@@ -31,7 +31,13 @@ export const verify: OperationKind = {
       for (let i = 0; i < ROWS; i++) {
         const data = signInput(mechanism, randomBytes(32));
         ctx.lib.C_SignInit(t.session, toPkcs11Mechanism(signMechanism(mechanism)), t.keyPair!.privateKey);
-        const signature = Buffer.from(ctx.lib.C_Sign(t.session, data, Buffer.alloc(MAX_SIGNATURE_BYTES)));
+        const signature = Buffer.from(ctx.lib.C_Sign(t.session, data, Buffer.alloc(OUTPUT_BUFFER_BYTES)));
+        if (signature.length !== signatureBytes(ctx.algorithm)) {
+          throw setupError(
+            `token ${t.name} made a ${signature.length}-byte signature with ${mechanism.name}; a ${ctx.algorithm.displayName} signature has ${signatureBytes(ctx.algorithm)} bytes`,
+            'the token or its module is faulty; hsm-bench does not measure wrong answers',
+          );
+        }
         const spoiled = i % SPOILED_EVERY === SPOILED_EVERY - 1;
         if (spoiled) signature[signature.length >> 1]! ^= 0x01;
         rows.push(data);
@@ -48,7 +54,8 @@ export const verify: OperationKind = {
         mechanism: signMechanism(mechanism),
         input: 'table',
         key: { kind: 'token-object', cls: pkcs11.CKO_PUBLIC_KEY, label: ctx.keyLabel },
-        maxOutputBytes: 1,
+        // The answer byte the loop makes of C_Verify's return code.
+        outputBytes: [1],
       },
       tables,
       check: expected,

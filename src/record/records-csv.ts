@@ -1,6 +1,8 @@
 import { closeSync, createReadStream, fstatSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { writeError, type HsmBenchError } from '../errors.js';
+import { atExit } from '../core/exit-hooks.js';
+import { OTHER_STATUS_NAMES } from './record-status.js';
 
 /**
  * One signature as stored on disk. `token` is the token's index in run.json's `tokens` (labels and serials
@@ -69,7 +71,7 @@ export class RecordsCsvWriter {
   private pending = '';
   failure: HsmBenchError | undefined;
   /** A process that exits at once (a third Ctrl-C) still writes what it recorded: every call recorded stays countable. */
-  private readonly flushAtExit = () => this.flush();
+  private readonly dropExitHook: () => void;
 
   /** `append` continues an existing file (a resumed burn-in); a file that is still empty gets its header. */
   constructor(
@@ -83,7 +85,7 @@ export class RecordsCsvWriter {
     } catch (error) {
       throw writeError(path, error);
     }
-    process.on('exit', this.flushAtExit);
+    this.dropExitHook = atExit(() => this.flush());
   }
 
   write(r: SignatureRecord): void {
@@ -106,7 +108,7 @@ export class RecordsCsvWriter {
   }
 
   close(): void {
-    process.off('exit', this.flushAtExit);
+    this.dropExitHook();
     this.flush();
     try {
       if (!this.failure) fsyncSync(this.fd);
@@ -119,7 +121,7 @@ export class RecordsCsvWriter {
 }
 
 const INTEGER = /^-?\d+$/;
-const STATUS = /^(CKR_[A-Z0-9_]+|ERROR)$/;
+const STATUS = new RegExp(`^(CKR_[A-Z0-9_]+|${OTHER_STATUS_NAMES.join('|')})$`);
 const OPERATION = /^[a-z]{0,16}$/;
 
 /** Files written by earlier versions have fewer columns (none for operations, none for the schedule): their header says so. */

@@ -34,7 +34,7 @@ export async function withRecordsOnDisk(dir: string, r: RunResult): Promise<Reco
     const c = r.configurations[0];
     if (!c || burnInFinished(dir)) return { result: r, notes };
     const counted = await countConfiguration(dir, r, c, { recordsFile: c.recordsFile, spillFile: null }, notes);
-    configurations = [{ ...counted, workerIssues: c.workerIssues }];
+    configurations = [{ ...counted, workerIssues: c.workerIssues, ...(c.hungSessions ? { hungSessions: c.hungSessions } : {}) }];
   } else {
     const repeat = r.plan.repeat ?? 1;
     const planned = plannedConfigurations(r.plan.tokenCounts, r.plan.threadsPerToken, r.plan.targetRate ?? null);
@@ -127,7 +127,7 @@ async function countConfiguration(dir: string, r: RunResult, axes: Configuration
         if (record.sequence < from) continue;
         stats.add(token, record, failureOf(record));
         spilled++;
-        if (batch.signatureBytes[record.sequence - batch.firstSequence]! > 0) unverified++;
+        if (batch.kept[record.sequence - batch.firstSequence] === 1) unverified++;
       }
       nextSequence[worker] = Math.max(from, batch.firstSequence + batch.count);
     }

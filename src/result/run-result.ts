@@ -84,8 +84,10 @@ export interface ConfigurationResult {
   maxEventLoopStallMs?: number;
   /** Seconds from the configuration's start to its measured window: sessions, threads and warm-up. */
   setupS?: number;
-  /** Workers that stopped early, and why (a token lost, a PIN refused, a worker that crashed). */
+  /** Workers that stopped early, and why (a token lost, a PIN refused, a worker that crashed, a call that hung). */
   workerIssues: { token: number; thread: number; message: string }[];
+  /** Sessions whose call did not return (absent in older runs). */
+  hungSessions?: HungSession[];
   /** Why the latency percentiles are too thin to fail a gate on (too few signatures, too short a window); absent in older runs. */
   lowConfidence?: string[];
   /** A mix (--mix): each operation's counts, rate over the configuration's window, and latency. */
@@ -96,6 +98,21 @@ export interface ConfigurationResult {
   repetitions?: RepetitionResult[];
   /** With --repeat R > 1: the throughput's range over the repetitions, and (max − min) / median in %. */
   spread?: { throughputPerS: Range; relativePct: number };
+}
+
+/**
+ * A session whose call did not return (src/engine/call-watchdog.ts): timed out past its bound (the call is a
+ * CALL_TIMED_OUT failure), or still in flight when the run stopped (no record: it has no outcome). Either way the
+ * session was abandoned, its thread left inside the module.
+ */
+export interface HungSession {
+  token: number;
+  thread: number;
+  /** How long the call had been in flight when it was given up. */
+  inFlightS: number;
+  /** How long a call of the token could be in flight: --call-timeout, or ten times its slowest call, at least 10 s. */
+  boundS: number;
+  outcome: 'timed-out' | 'abandoned-at-stop';
 }
 
 /**
@@ -147,7 +164,7 @@ export interface Range {
 }
 
 export type RepetitionResult = Pick<ConfigurationResult, 'throughputPerS' | 'durationS' | 'operationsOk' | 'operationsFailed' | 'latencyMs' | 'recordsFile' | 'workerIssues'> &
-  Partial<Pick<ConfigurationResult, 'operationsVerified' | 'openLoop' | 'partial'>>;
+  Partial<Pick<ConfigurationResult, 'operationsVerified' | 'openLoop' | 'partial' | 'hungSessions'>>;
 
 export interface RunResult {
   schemaVersion: typeof SCHEMA_VERSION;
@@ -193,6 +210,8 @@ export interface RunResult {
     /** --repeat, where above 1. */
     repeat?: number;
     verify: { mode: 'all' | 'sample' | 'none'; every: number; threads?: number };
+    /** --call-timeout (absent: ten times each token's slowest call, at least 10 s). */
+    callTimeoutS?: number;
   };
   configurations: ConfigurationResult[];
   /** A rate sweep's answer per token count and sessions: the highest target rate served within the objectives. */

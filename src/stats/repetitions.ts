@@ -60,6 +60,7 @@ export function combineRepetitions(reps: readonly ConfigurationResult[]): Config
       latencyMs: r.latencyMs,
       recordsFile: r.recordsFile,
       workerIssues: r.workerIssues,
+      ...(r.hungSessions && r.hungSessions.length > 0 ? { hungSessions: r.hungSessions } : {}),
       ...(r.openLoop ? { openLoop: r.openLoop } : {}),
       ...(r.partial ? { partial: r.partial } : {}),
     })),

@@ -14,6 +14,7 @@ export interface Measured {
   stats: ConfigurationStats;
   recordsFile: string;
   workerIssues: ConfigurationResult['workerIssues'];
+  hungSessions?: ConfigurationResult['hungSessions'];
   verificationLagS?: number;
   operationsVerifiedLate?: number;
   operationsUnverified?: number;
@@ -76,6 +77,7 @@ export function summarizeConfiguration(
     ...(run.maxEventLoopStallMs === undefined ? {} : { maxEventLoopStallMs: round(run.maxEventLoopStallMs, 1) }),
     ...(run.setupS === undefined ? {} : { setupS: round(run.setupS, 2) }),
     workerIssues: run.workerIssues,
+    ...(run.hungSessions === undefined ? {} : { hungSessions: run.hungSessions }),
     lowConfidence: lowConfidence({ operationsOk: s.operationsOk, durationS }),
     // A mix (--mix): each operation's share, rate over the same window, and latency.
     ...(openLoop ? { openLoop } : {}),

@@ -92,7 +92,8 @@ export function incomparability(a: RunResult, b: RunResult): string[] {
  * how many times each configuration was repeated (medians of 3 and of 5 runs estimate the same figure).
  */
 export function samePlan(a: RunResult['plan'], b: RunResult['plan']): boolean {
-  const measured = (p: RunResult['plan']) => JSON.stringify({ ...p, repeat: undefined, verify: p.verify.mode });
+  // The call timeout bounds a hang; it does not change what is measured.
+  const measured = (p: RunResult['plan']) => JSON.stringify({ ...p, repeat: undefined, verify: p.verify.mode, callTimeoutS: undefined });
   return measured(a) === measured(b);
 }
 

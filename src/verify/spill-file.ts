@@ -2,7 +2,7 @@ import { closeSync, fstatSync, openSync, readSync, rmSync, writeSync } from 'nod
 import type { SignatureBatch } from '../engine/batch.js';
 
 /** Calls of a batch whose output was kept for the host check: those its verification would check. */
-export const keptOutputs = (batch: SignatureBatch): number => batch.signatureBytes.subarray(0, batch.count).filter((bytes) => bytes > 0).length;
+export const keptOutputs = (batch: SignatureBatch): number => batch.kept.subarray(0, batch.count).filter((k) => k === 1).length;
 
 /** How a spill file read from disk ended: whole, or inside a batch (a kill while it was written). */
 export interface SpillTail {
@@ -12,8 +12,8 @@ export interface SpillTail {
   tornBytes: number;
 }
 
-/** Per call, the bytes a batch keeps on disk besides its outputs: start, latency, status, output length, operation, lag, late. */
-const BYTES_PER_CALL = 8 + 8 + 4 + 2 + 1 + 8 + 1;
+/** Per call, the bytes a batch keeps on disk besides its outputs: start, latency, status, kept, output length, operation, lag, late. */
+const BYTES_PER_CALL = 8 + 8 + 4 + 1 + 2 + 1 + 8 + 1;
 
 /**
  * The batches of an open spill file, in the order they were written. A header that does not describe a batch that
@@ -49,6 +49,7 @@ function* batchesIn(fd: number): Generator<SignatureBatch, SpillTail> {
       startOffsetNs: new Float64Array(count),
       latencyNs: new Float64Array(count),
       status: new Int32Array(count),
+      kept: new Uint8Array(count),
       signatureBytes: new Uint16Array(count),
       signatures: new Uint8Array(kept),
       verified: new Uint8Array(count),
@@ -56,7 +57,7 @@ function* batchesIn(fd: number): Generator<SignatureBatch, SpillTail> {
       startLagNs: new Float64Array(count),
       late: new Uint8Array(count),
     };
-    for (const a of [batch.startOffsetNs, batch.latencyNs, batch.status, batch.signatureBytes, batch.operation, batch.startLagNs, batch.late, batch.signatures]) {
+    for (const a of [batch.startOffsetNs, batch.latencyNs, batch.status, batch.kept, batch.signatureBytes, batch.operation, batch.startLagNs, batch.late, batch.signatures]) {
       readFully(new Uint8Array(a.buffer));
     }
     yield batch;
@@ -98,6 +99,7 @@ export class SpillFile {
       batch.startOffsetNs.subarray(0, n),
       batch.latencyNs.subarray(0, n),
       batch.status.subarray(0, n),
+      batch.kept.subarray(0, n),
       batch.signatureBytes.subarray(0, n),
       batch.operation.subarray(0, n),
       batch.startLagNs.subarray(0, n),

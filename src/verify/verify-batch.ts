@@ -15,8 +15,8 @@ export function verifyBatch(batch: SignatureBatch, context: VerifyContext): void
   const ops = context.operations.map((o) => ({ kind: operationByName(o.name), data: o.data }));
   let offset = 0;
   for (let i = 0; i < batch.count; i++) {
+    if (batch.kept[i] !== 1) continue;
     const length = batch.signatureBytes[i]!;
-    if (length === 0) continue;
     const output = Buffer.from(batch.signatures.buffer, batch.signatures.byteOffset + offset, length);
     offset += length;
     const op = ops[batch.operation[i]!]!;

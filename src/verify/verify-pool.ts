@@ -40,7 +40,7 @@ export class VerifyPool {
   /** The batch back, its `verified` column filled; batches with nothing kept skip the trip. */
   verify(batch: SignatureBatch): Promise<SignatureBatch> {
     if (this.failure) return Promise.reject(this.failure);
-    if (this.threads.length === 0 || !batch.signatureBytes.subarray(0, batch.count).some((n) => n > 0)) return Promise.resolve(batch);
+    if (this.threads.length === 0 || !batch.kept.subarray(0, batch.count).includes(1)) return Promise.resolve(batch);
     const id = this.nextId++;
     const thread = this.nextThread;
     this.nextThread = (this.nextThread + 1) % this.threads.length;

@@ -25,6 +25,13 @@
  * - $FAULTY_GENERATE_CKR=0xHEX: every C_GenerateKeyPair fails with that code.
  * - $FAULTY_RO_CREATE=1: C_CreateObject in a read-only session fails with CKR_SESSION_READ_ONLY, even for a session
  *   object (tpm2-pkcs11 does so, although PKCS#11 lets read-only sessions create session objects).
+ *
+ * Faulty outputs and hangs (each counted in the C_Sign calls that produce a signature on the faulty slot, or on
+ * every slot without $FAULTY_SLOT; the real C_Sign runs first each time):
+ * With $FAULTY_SIGN_LENGTH=L, C_Sign returns CKR_OK but reports a signature of L bytes (0: an empty signature);
+ * with $FAULTY_SIGN_LENGTH=+N it reports the size of the buffer it was given plus N (an over-report: only the length
+ * is wrong, nothing is written past the buffer). $FAULTY_SIGN_LENGTH_AFTER=K leaves the first K calls alone.
+ * With $FAULTY_SIGN_HANG_AFTER=K, every C_Sign after the first K never returns: a token that hangs forever.
  */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -32,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define CK_PTR *
 #define CK_DECLARE_FUNCTION(returnType, name) returnType name
@@ -85,12 +93,39 @@ static void serve_delay(CK_SESSION_HANDLE s) {
 }
 
 static CK_RV sign_fault_ckr = CKR_DEVICE_ERROR;
+/* ---- Faulty outputs and hangs ($FAULTY_SIGN_LENGTH, $FAULTY_SIGN_HANG_AFTER) ---- */
+static const char *sign_length; /* "L" or "+N"; NULL: lengths as the real module reports them */
+static long sign_length_after;
+static long sign_hang_after = -1;
+static long output_calls;
+
+/** Whether the session is on the faulty slot (every session is, without $FAULTY_SLOT). */
+static int on_faulty_slot(CK_SESSION_HANDLE s) {
+  if (faulty_slot < 0) return 1;
+  CK_SESSION_INFO info;
+  return real->C_GetSessionInfo(s, &info) == CKR_OK && (long)info.slotID == faulty_slot;
+}
+
+/** After the real C_Sign: the length reported changed, or the call held forever, as the modes ask. */
+static CK_RV fault_output(CK_SESSION_HANDLE s, CK_RV rv, CK_ULONG given, CK_ULONG_PTR sig_len) {
+  if ((sign_length == NULL && sign_hang_after < 0) || !on_faulty_slot(s)) return rv;
+  long call = __atomic_add_fetch(&output_calls, 1, __ATOMIC_SEQ_CST);
+  if (sign_hang_after >= 0 && call > sign_hang_after) {
+    for (;;) pause();
+  }
+  if (sign_length != NULL && rv == CKR_OK && call > sign_length_after) {
+    *sig_len = sign_length[0] == '+' ? given + (CK_ULONG)atol(sign_length + 1) : (CK_ULONG)atol(sign_length);
+  }
+  return rv;
+}
 
 static int pin_changed(void) { return pin_change_after > 0 && __atomic_load_n(&calls, __ATOMIC_SEQ_CST) >= pin_change_after; }
 
 static CK_RV faulty_sign(CK_SESSION_HANDLE s, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR sig, CK_ULONG_PTR sig_len) {
   if (sig != NULL && sign_delay_ms > 0) serve_delay(s);
+  CK_ULONG given = *sig_len;
   CK_RV rv = real->C_Sign(s, data, len, sig, sig_len);
+  if (sig != NULL) rv = fault_output(s, rv, given, sig_len);
   if (pin_changed()) return CKR_DEVICE_REMOVED;
   if (faulty_slot >= 0) {
     CK_SESSION_INFO info;
@@ -221,6 +256,9 @@ CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list) {
     faulty_slot = getenv("FAULTY_SLOT") ? atol(getenv("FAULTY_SLOT")) : -1;
     open_delay_ms = getenv("FAULTY_OPEN_DELAY_MS") ? atol(getenv("FAULTY_OPEN_DELAY_MS")) : 0;
     token_parallel = getenv("FAULTY_TOKEN_PARALLEL") ? atol(getenv("FAULTY_TOKEN_PARALLEL")) : 0;
+    sign_length = getenv("FAULTY_SIGN_LENGTH");
+    sign_length_after = getenv("FAULTY_SIGN_LENGTH_AFTER") ? atol(getenv("FAULTY_SIGN_LENGTH_AFTER")) : 0;
+    sign_hang_after = getenv("FAULTY_SIGN_HANG_AFTER") ? atol(getenv("FAULTY_SIGN_HANG_AFTER")) : -1;
     wrapped = *real;
     wrapped.C_Sign = faulty_sign;
     wrapped.C_GetSessionInfo = faulty_get_session_info;

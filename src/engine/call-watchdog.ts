@@ -1,0 +1,46 @@
+/**
+ * The watchdog on calls that do not return. A token's calls may take 1 ms (SoftHSM) or a minute (a smart card
+ * generating an RSA-4096 key), so the bound on one call comes from the token's own calls: ten times the slowest
+ * it made so far (its trial call before the run included), never under 10 s; or --call-timeout. A call in flight
+ * past its bound is timed out: a failure (CALL_TIMED_OUT), its session abandoned for the rest of the run (the
+ * thread stays inside the module: nothing can take it back) while the other sessions go on.
+ * Once the run is stopping (Ctrl-C, SIGTERM, a failure that stops it), calls in flight are waited for at most 5 s:
+ * one still in flight then is abandoned without a record (it has no outcome), so that a stop always ends the run.
+ */
+export const CALL_TIMEOUT_FLOOR_MS = 10_000;
+export const CALL_TIMEOUT_SLOWEST_MULTIPLE = 10;
+export const STOP_GRACE_MS = 5_000;
+
+/** What the watchdog decided of a call in flight. */
+export type CallVerdict = 'wait' | 'timed-out' | 'abandoned-at-stop';
+
+export class CallWatchdog {
+  /** Per token: its slowest call so far (ns). */
+  private readonly slowestNs: number[];
+
+  constructor(
+    /** --call-timeout, or null for the bound derived from each token's calls. */
+    private readonly callTimeoutMs: number | null,
+    /** Per token: how long its trial call took (ns; 0 where there was none). */
+    trialCallNs: readonly number[],
+  ) {
+    this.slowestNs = [...trialCallNs];
+  }
+
+  /** A call of `token` that returned after `latencyNs`. */
+  observe(token: number, latencyNs: number): void {
+    if (latencyNs > this.slowestNs[token]!) this.slowestNs[token] = latencyNs;
+  }
+
+  /** How long a call of `token` may be in flight. */
+  boundMs(token: number): number {
+    return this.callTimeoutMs ?? Math.max(CALL_TIMEOUT_FLOOR_MS, (CALL_TIMEOUT_SLOWEST_MULTIPLE * this.slowestNs[token]!) / 1e6);
+  }
+
+  /** A call of `token` in flight for `inFlightMs`; `stoppingForMs`: how long the run has been stopping (null: it is not). */
+  verdict(token: number, inFlightMs: number, stoppingForMs: number | null): CallVerdict {
+    if (inFlightMs > this.boundMs(token)) return 'timed-out';
+    if (stoppingForMs !== null && stoppingForMs >= STOP_GRACE_MS) return 'abandoned-at-stop';
+    return 'wait';
+  }
+}

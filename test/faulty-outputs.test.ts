@@ -1,0 +1,132 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { newBatch, StagedBatch, VERIFIED_BAD } from '../src/engine/batch.js';
+import { messageFor } from '../src/engine/message.js';
+import { readRecords, type SignatureRecord } from '../src/record/records-csv.js';
+import type { RunResult } from '../src/result/run-result.js';
+import { verifyBatch } from '../src/verify/verify-batch.js';
+import { runCli, runDirOf, tempDir } from './helpers/cli.js';
+import { buildFaultyModule, ExternalSoftHsm, SPY_MODULE, TEST_PIN } from './helpers/softhsm-module.js';
+
+/**
+ * A token that answers CKR_OK with an output of the wrong size (an empty signature, a length over the buffer it was
+ * given, a signature of another key's size) is failing, on both engines and in the trial call: every such call is a
+ * WRONG_OUTPUT_SIZE failure, none is passed as made, and none is lost from the records.
+ */
+const hsm = new ExternalSoftHsm();
+let faulty: string;
+
+beforeAll(() => {
+  hsm.initToken('fo');
+  hsm.generateKey('fo', 'EC:prime256v1', 'fk');
+  hsm.generateKey('fo', 'rsa:2048', 'rk');
+  faulty = buildFaultyModule();
+}, 120_000);
+
+/** The fault module (through pkcs11-spy with `spyLog`): C_Sign answers with `length` bytes from its 22nd call on. */
+function faultEnv(length: string, engine: string, spyLog?: string): Record<string, string> {
+  const fault = { FAULTY_PKCS11_MODULE: hsm.module, FAULTY_EVERY: '1000000000', FAULTY_SIGN_LENGTH: length, FAULTY_SIGN_LENGTH_AFTER: '21' };
+  return {
+    ...hsm.env,
+    ...fault,
+    ...(spyLog === undefined ? {} : { PKCS11SPY: faulty, PKCS11SPY_OUTPUT: spyLog }),
+    HSM_BENCH_PIN: TEST_PIN,
+    ...(engine === 'threads' ? { HSM_BENCH_ENGINE: 'threads' } : {}),
+  };
+}
+
+async function recordsOf(dir: string, run: RunResult): Promise<SignatureRecord[]> {
+  const all: SignatureRecord[] = [];
+  for await (const r of readRecords(join(dir, run.configurations[0]!.recordsFile))) all.push(r);
+  return all;
+}
+
+const PER_TOKEN = 50;
+// The trial call and 20 measured calls are answered right; the 30 after them are not.
+const GOOD = 20;
+
+describe('an output of the wrong size is a failure, counted and named, never lost', () => {
+  for (const engine of ['native', 'threads']) {
+    for (const [what, length, alg, key, spied] of [
+      ['an empty signature', '0', 'p256', 'fk', true],
+      ['a length far over the buffer given', '65535', 'p256', 'fk', false],
+      ['one byte over the buffer given', '+1', 'p256', 'fk', false],
+      ['a P-256-sized answer from an RSA-2048 key', '64', 'rsa2048', 'rk', false],
+    ] as const) {
+      it(`${what} (${engine})`, async () => {
+        const spyLog = spied ? join(tempDir('fo-spy'), 'spy.log') : undefined;
+        const r = runCli(
+          [
+            'scale',
+            '--module',
+            spied ? SPY_MODULE : faulty,
+            '--alg',
+            alg,
+            '--key-label',
+            key,
+            '--tokens',
+            '1',
+            '--warmup',
+            '0',
+            '--signatures-per-token',
+            String(PER_TOKEN),
+            '--format',
+            'md',
+            '--out',
+            tempDir('fo-out'),
+          ],
+          faultEnv(length, engine, spyLog),
+        );
+        expect(r.status, r.stderr).toBe(4);
+        const dir = runDirOf(r);
+        const run = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as RunResult;
+        expect(run.harness.engine).toBe(engine);
+        const c = run.configurations[0]!;
+        expect([c.operationsOk, c.operationsFailed, c.operationsVerified]).toEqual([GOOD, PER_TOKEN - GOOD, GOOD]);
+        expect(c.failuresByCkr).toEqual({ WRONG_OUTPUT_SIZE: PER_TOKEN - GOOD });
+        // Every call made is a record: none is dropped, none copied out of bounds.
+        const records = await recordsOf(dir, run);
+        expect(records.map((x) => x.sequence)).toEqual(Array.from({ length: PER_TOKEN }, (_, i) => i));
+        expect(records.filter((x) => x.status === 'WRONG_OUTPUT_SIZE').map((x) => x.verified)).toEqual(Array(PER_TOKEN - GOOD).fill(null));
+        if (spyLog !== undefined) expect(readFileSync(spyLog, 'utf8').match(/^\d+: C_Sign$/gm)).toHaveLength(PER_TOKEN + 1);
+        // Named where a person reads it: the terminal and report.md.
+        expect(r.stdout).toContain(`WRONG_OUTPUT_SIZE ×${PER_TOKEN - GOOD}`);
+        expect(readFileSync(join(dir, 'report.md'), 'utf8')).toContain(`| WRONG_OUTPUT_SIZE | ${PER_TOKEN - GOOD} |`);
+      }, 120_000);
+    }
+  }
+
+  it('a burn-in on a token that signs empty does not pass (threads)', () => {
+    const r = runCli(
+      ['burn-in', '--module', faulty, '--alg', 'p256', '--key-label', 'fk', '--tokens', '1', '--signatures', '40', '--give-up-after', '1s', '--format', 'md', '--out', tempDir('fo-burnin')],
+      faultEnv('0', 'threads'),
+    );
+    expect(r.status, r.stderr).toBe(4);
+    expect(r.stdout).toMatch(/checked on the host: 20\b/);
+    expect(r.stdout).toMatch(/failures by status: WRONG_OUTPUT_SIZE ×\d+/);
+    expect(r.stdout).toMatch(/verdict: FAILED/);
+  }, 120_000);
+
+  it('the trial call refuses a token that answers with the wrong size: exit 3 naming it, before the run', () => {
+    const r = runCli(['scale', '--module', faulty, '--alg', 'p256', '--key-label', 'fk', '--tokens', '1', '--out', tempDir('fo-trial')], {
+      ...faultEnv('0', 'native'),
+      FAULTY_SIGN_LENGTH_AFTER: '0',
+    });
+    expect(r.status).toBe(3);
+    expect(r.stderr).toMatch(/token .*fo.* answered sign with CKM_ECDSA with 0 bytes where 64 were expected/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  }, 120_000);
+});
+
+describe('whether an output was kept for the host check is a flag of its own', () => {
+  it('an empty output that was kept is checked (and fails), not skipped as not sampled', () => {
+    const staged = StagedBatch.create(0, 4, 64);
+    staged.restart(0);
+    staged.add(0, 1000, 0, new Uint8Array(0), 0, Number.NaN, false);
+    staged.add(1000, 1000, 0, undefined, 0, Number.NaN, false);
+    const batch = staged.copyInto(newBatch(0, 4, 64));
+    verifyBatch(batch, { operations: [{ name: 'digest', data: null }], messageSeeds: [messageFor(Buffer.alloc(24), 0).subarray(0, 24)], workerTokens: [0] });
+    expect([...batch.verified.subarray(0, 2)]).toEqual([VERIFIED_BAD, 0]);
+  });
+});

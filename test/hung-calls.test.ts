@@ -1,0 +1,189 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CallWatchdog } from '../src/engine/call-watchdog.js';
+import { readRecords, type SignatureRecord } from '../src/record/records-csv.js';
+import type { RunResult } from '../src/result/run-result.js';
+import { runCli, runCliAndAct, runDirOf, tempDir, type CliResult } from './helpers/cli.js';
+import { buildFaultyModule, ExternalSoftHsm, TEST_PIN } from './helpers/softhsm-module.js';
+
+/**
+ * A token whose C_Sign never returns (the fault module holds it forever from its 31st call) must not hang the run:
+ * the session is named as hung and abandoned, the others finish, the run ends and writes its results; a Ctrl-C or
+ * a SIGTERM ends it within seconds. Bounds here are generous ceilings, not speeds: the machine may be busy.
+ */
+const hsm = new ExternalSoftHsm();
+let faulty: string;
+let hungSlot: string;
+const HANG_AFTER = 30;
+
+beforeAll(() => {
+  for (const label of ['ha', 'hb']) {
+    hsm.initToken(label);
+    hsm.generateKey(label, 'EC:prime256v1', 'hk');
+  }
+  faulty = buildFaultyModule();
+  const listing = JSON.parse(runCli(['list', '--module', hsm.module, '--json'], hsm.env).stdout) as { slots: { slotId: string; token: { label: string } | null }[] };
+  hungSlot = listing.slots.find((s) => s.token?.label === 'hb')!.slotId;
+}, 120_000);
+
+const hangEnv = (engine: string): Record<string, string> => ({
+  ...hsm.env,
+  HSM_BENCH_PIN: TEST_PIN,
+  FAULTY_PKCS11_MODULE: hsm.module,
+  FAULTY_EVERY: '1000000000',
+  FAULTY_SLOT: hungSlot,
+  FAULTY_SIGN_HANG_AFTER: String(HANG_AFTER),
+  ...(engine === 'threads' ? { HSM_BENCH_ENGINE: 'threads' } : {}),
+});
+
+const scale = (args: string[], engine: string) => runCli(['scale', '--module', faulty, '--alg', 'p256', '--key-label', 'hk', '--token-label', 'h', ...args], hangEnv(engine));
+const readRun = (r: CliResult): RunResult => JSON.parse(readFileSync(join(runDirOf(r), 'run.json'), 'utf8'));
+
+async function recordsOf(r: CliResult, result: RunResult): Promise<SignatureRecord[]> {
+  const all: SignatureRecord[] = [];
+  for await (const x of readRecords(join(runDirOf(r), result.configurations[result.configurations.length - 1]!.recordsFile))) all.push(x);
+  return all;
+}
+
+const hb = (result: RunResult) => result.tokens.findIndex((t) => t.label === 'hb');
+
+describe('a call that never returns', () => {
+  for (const engine of ['native', 'threads']) {
+    it(`burn-in --duration: the hung session is named and abandoned, the other token signs to the deadline, the run ends (${engine})`, async () => {
+      const started = Date.now();
+      const r = runCli(
+        [
+          'burn-in',
+          '--module',
+          faulty,
+          '--alg',
+          'p256',
+          '--key-label',
+          'hk',
+          '--token-label',
+          'h',
+          '--tokens',
+          '2',
+          '--duration',
+          '4s',
+          '--call-timeout',
+          '1s',
+          '--format',
+          'md',
+          '--out',
+          tempDir('hang-burnin'),
+        ],
+        hangEnv(engine),
+      );
+      expect(Date.now() - started).toBeLessThan(90_000);
+      expect(r.status, r.stderr).toBe(4);
+      const result = readRun(r);
+      expect(result.harness.engine).toBe(engine);
+      expect(result.plan.callTimeoutS).toBe(1);
+      const c = result.configurations[0]!;
+      expect(c.hungSessions).toEqual([{ token: hb(result), thread: 0, inFlightS: expect.any(Number), boundS: 1, outcome: 'timed-out' }]);
+      expect(c.failuresByCkr).toEqual({ CALL_TIMED_OUT: 1 });
+      expect(c.durationS).toBeLessThan(30);
+      // Named in progress, in the report, and in run.json's issues.
+      const named = new RegExp(`token slot ${hungSlot}: hb: HUNG: a call did not return within 1 s \\(--call-timeout\\)`);
+      expect(r.stderr).toMatch(named);
+      expect(readFileSync(join(runDirOf(r), 'report.md'), 'utf8')).toMatch(named);
+      // Its calls before the hang are all recorded, then the one that hung; the other token signed on to the deadline.
+      const records = await recordsOf(r, result);
+      const hung = records.filter((x) => x.token === hb(result));
+      expect(hung.map((x) => x.sequence)).toEqual(Array.from({ length: HANG_AFTER }, (_, i) => i));
+      expect(hung.map((x) => x.status)).toEqual([...Array<string>(HANG_AFTER - 1).fill('CKR_OK'), 'CALL_TIMED_OUT']);
+      const other = records.filter((x) => x.token !== hb(result));
+      expect(Math.max(...other.map((x) => x.startOffsetUs))).toBeGreaterThan(3_000_000);
+    }, 120_000);
+
+    it(`scale without --call-timeout: the bound comes from the token's own calls, and the run ends naming it (${engine})`, () => {
+      const started = Date.now();
+      const r = scale(['--tokens', '2', '--signatures-per-token', '200', '--format', 'md', '--out', tempDir('hang-scale')], engine);
+      expect(Date.now() - started).toBeLessThan(90_000);
+      expect(r.status, r.stderr).toBe(4);
+      const c = readRun(r).configurations[0]!;
+      // SoftHSM signs in about a millisecond: the bound is the floor.
+      expect(c.hungSessions).toEqual([{ token: hb(readRun(r)), thread: 0, inFlightS: expect.any(Number), boundS: 10, outcome: 'timed-out' }]);
+      expect(c.operationsOk).toBe(200 + HANG_AFTER - 1 - 10);
+      expect(r.stderr).toMatch(new RegExp(`2 tokens: token slot ${hungSlot}: hb: HUNG: a call did not return within 10 s \\(10 × the token's slowest call, at least 10 s\\)`));
+    }, 120_000);
+
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      it(`${signal} ends a burn-in with a session stuck in C_Sign within seconds, run.json written and marked interrupted (${engine})`, async () => {
+        let signalledAt = 0;
+        const r = await runCliAndAct(
+          [
+            'burn-in',
+            '--module',
+            faulty,
+            '--alg',
+            'p256',
+            '--key-label',
+            'hk',
+            '--token-label',
+            'h',
+            '--tokens',
+            '2',
+            '--duration',
+            '10m',
+            '--progress-interval',
+            '1s',
+            '--format',
+            'md',
+            '--out',
+            tempDir('hang-signal'),
+          ],
+          hangEnv(engine),
+          /elapsed/,
+          1000,
+          (child) => {
+            signalledAt = Date.now();
+            child.kill(signal);
+          },
+        );
+        expect(Date.now() - signalledAt).toBeLessThan(40_000);
+        expect(r.status, r.stderr).toBe(130);
+        // The first signal says what is waited for: here the call that hangs, on its token.
+        expect(r.stderr).toMatch(new RegExp(`${signal}: stopping: waiting for \\d+ calls? in flight \\(the longest for [\\d.]+ s, on token 'hb' \\(serial \\w+, slot ${hungSlot}\\);`));
+        const result = readRun(r);
+        expect(result.interrupted).toBe(true);
+        expect(result.configurations[0]!.hungSessions).toEqual([expect.objectContaining({ token: hb(result), thread: 0 })]);
+      }, 120_000);
+    }
+  }
+
+  it('a third Ctrl-C leaves at once, with run.json as last written (threads)', async () => {
+    let signalledAt = 0;
+    const r = await runCliAndAct(
+      ['burn-in', '--module', faulty, '--alg', 'p256', '--key-label', 'hk', '--token-label', 'h', '--tokens', '2', '--duration', '10m', '--progress-interval', '1s', '--out', tempDir('hang-thrice')],
+      hangEnv('threads'),
+      /elapsed/,
+      500,
+      (child) => {
+        signalledAt = Date.now();
+        for (const delayMs of [0, 300, 600]) setTimeout(() => child.kill('SIGINT'), delayMs);
+      },
+    );
+    expect(Date.now() - signalledAt).toBeLessThan(20_000);
+    expect(r.status).toBe(130);
+    expect(r.stderr).toMatch(/SIGINT: leaving now/);
+    const dirs = /records in (.+)\/records\/burn-in\.csv/.exec(r.stderr)!;
+    expect(JSON.parse(readFileSync(join(dirs[1]!, 'run.json'), 'utf8')).interrupted).toBe(true);
+  }, 120_000);
+});
+
+describe('CallWatchdog', () => {
+  it('bounds a call by ten times its token’s slowest, at least 10 s, or by --call-timeout; a stop waits 5 s', () => {
+    const w = new CallWatchdog(null, [2e6, 0]);
+    expect([w.boundMs(0), w.boundMs(1)]).toEqual([10_000, 10_000]);
+    w.observe(0, 3e9);
+    expect(w.boundMs(0)).toBe(30_000);
+    expect(w.verdict(0, 29_000, null)).toBe('wait');
+    expect(w.verdict(0, 31_000, null)).toBe('timed-out');
+    expect(w.verdict(1, 9_000, 4_000)).toBe('wait');
+    expect(w.verdict(1, 9_000, 5_000)).toBe('abandoned-at-stop');
+    expect(new CallWatchdog(500, [3e9]).boundMs(0)).toBe(500);
+  });
+});
