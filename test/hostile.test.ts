@@ -106,7 +106,7 @@ describe('secrets and modules', () => {
     const padded = join(tempDir('pin-file'), 'pin');
     writeFileSync(padded, ` ${TEST_PIN}\n\n`);
     for (const [file, message] of [
-      ['/dev/zero', /the PIN file given is not a small regular file/],
+      ['/dev/zero', /the PIN file given is a device, not a file/],
       [padded, /holds more than the PIN/],
     ] as const) {
       const log = join(tempDir('spy'), 'spy.log');

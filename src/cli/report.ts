@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Command } from 'commander';
 import { usageError } from '../errors.js';
@@ -9,6 +8,7 @@ import { withRecordsOnDisk } from '../result/partial-run.js';
 import { readRunJson } from '../result/run-directory.js';
 import { sharesTokens } from '../verdict/compare.js';
 import { Progress } from './terminal.js';
+import { makeDirectory } from '../core/make-dir.js';
 
 export function reportCommand(): Command {
   return new Command('report')
@@ -43,7 +43,7 @@ export function reportCommand(): Command {
         // In a folder of its own beside the runs: a name ending like a run's (…-bp256) would match the same glob
         // that picked the runs (reports/*-bp256), and the next `report` would take it for a run.
         const out = options.out ?? join(dirname(first!.dir), 'comparisons', results.map((r) => r.runId).join('-vs-'));
-        mkdirSync(out, { recursive: true });
+        makeDirectory(out);
         const written = await writeComparison(out, results, reference ?? results.find((x) => x.reference)?.reference, [], ui);
         process.stdout.write(`${out}: ${written.join(', ')}\n`);
       }

@@ -1,5 +1,5 @@
 import { workloadId } from '../render/operation-words.js';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Command } from 'commander';
 import { runScale } from '../engine/scale.js';
@@ -15,6 +15,8 @@ import { checkJunitFile } from './verdict-options.js';
 import { stamp } from '../result/run-directory.js';
 import { pinSource } from './scale.js';
 import { Progress } from './terminal.js';
+import { makeDirectory } from '../core/make-dir.js';
+import { quote, shown } from '../core/quote.js';
 
 /** Runs the lab's runs in order; writes each run directory, then a combined report, then judges. */
 async function runLab(lab: Lab, ui: Progress): Promise<{ judged: JudgedRun[]; dirs: string[]; combinedDir: string }> {
@@ -22,7 +24,7 @@ async function runLab(lab: Lab, ui: Progress): Promise<{ judged: JudgedRun[]; di
   const dirs: string[] = [];
   for (const run of lab.runs) {
     ui.log(
-      `run ${run.name}: ${workloadId(run.plan.operation, run.plan.algorithm.id)} on ${run.plan.backend.kind === 'module' ? run.plan.backend.path : 'embedded SoftHSM2'}, ${run.plan.tokenCounts.join(',')} tokens`,
+      `run ${run.name}: ${workloadId(run.plan.operation, run.plan.algorithm.id)} on ${run.plan.backend.kind === 'module' ? shown(run.plan.backend.path) : 'embedded SoftHSM2'}, ${run.plan.tokenCounts.join(',')} tokens`,
     );
     const outcome = await runScale(run.plan, pinSource(run), ui, lab.reference);
     await writeRunReports(outcome, lab.reference, ui);
@@ -31,7 +33,7 @@ async function runLab(lab: Lab, ui: Progress): Promise<{ judged: JudgedRun[]; di
     if (outcome.result.interrupted) break;
   }
   const combinedDir = join(lab.out, `lab-${stamp(new Date())}`);
-  mkdirSync(combinedDir, { recursive: true });
+  makeDirectory(combinedDir);
   const charts: (string | undefined)[] = [];
   for (const [a, b] of transportPairs(judged)) {
     const base = `transport-${a.name}-vs-${b.name}`.replace(/[^\w.-]/g, '_');
@@ -68,7 +70,7 @@ export function runCommand(): Command {
       if (o.only !== undefined) {
         const names = o.only.split(',');
         const unknown = names.filter((n) => !lab.runs.some((r) => r.name === n));
-        if (unknown.length > 0) throw usageError(`--only names no run called ${unknown.join(', ')}`, `runs in ${o.config}: ${lab.runs.map((r) => r.name).join(', ')}`);
+        if (unknown.length > 0) throw usageError(`--only names no run called ${unknown.map(quote).join(', ')}`, `runs in ${shown(o.config)}: ${lab.runs.map((r) => r.name).join(', ')}`);
         lab.runs = lab.runs.filter((r) => names.includes(r.name));
       }
       const ui = new Progress();

@@ -1,5 +1,5 @@
 import { workloadOf } from '../render/operation-words.js';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { configurationAxes, configurationName } from '../result/configuration-key.js';
 import { Command } from 'commander';
@@ -10,6 +10,7 @@ import { fitTable } from '../render/fit-table.js';
 import { renderTrendCsv, trendChart, trendPoints } from '../render/trend.js';
 import { readRunJson, stamp } from '../result/run-directory.js';
 import { Progress } from './terminal.js';
+import { makeDirectory } from '../core/make-dir.js';
 
 export function trendCommand(): Command {
   return new Command('trend')
@@ -33,7 +34,7 @@ export function trendCommand(): Command {
       const points = trendPoints(runs);
       // Never under a folder a run glob picks up (reports/*-rsa2048): trends have a folder of their own.
       const out = o.out ?? join('reports', 'trends', `trend-${stamp(new Date())}`);
-      mkdirSync(out, { recursive: true });
+      makeDirectory(out);
       writeFileSync(join(out, 'trend.csv'), renderTrendCsv(points));
       const written = ['trend.csv'];
       try {

@@ -17,6 +17,7 @@ import { trialCall } from './trial-call.js';
 import type { ConfigurationSpec, ReadyToken } from './run-configuration.js';
 import type { Workload } from './operation.js';
 import type { WorkloadEntry } from './workload-plan.js';
+import { quote } from '../core/quote.js';
 
 /** The module opened, the tokens selected and logged in, the mechanism chosen: everything a run signs with. */
 export interface TokenSetup {
@@ -65,7 +66,7 @@ function prepareOperation(mod: Pkcs11Module, entry: WorkloadEntry, tokens: reado
     const missing = missingUsage(mod.lib, sessions[index]!, key, op.keyUsage);
     if (missing !== null) {
       throw setupError(
-        `key '${entry.keyLabel}' on token ${tokenName(token)} cannot ${op.keyUsage}: ${missing} is false`,
+        `key ${quote(entry.keyLabel)} on token ${tokenName(token)} cannot ${op.keyUsage}: ${missing} is false`,
         entry.keyLabel === defaultKeyLabel(entry.algorithm, op.keyUsage)
           ? `delete it (hsm-bench keys delete --label ${entry.keyLabel}) and make one for it: hsm-bench keys create --alg ${entry.algorithm.id} --usage ${op.keyUsage}`
           : `make one for it: hsm-bench keys create --alg ${entry.algorithm.id} --usage ${op.keyUsage}, then run with --key-label ${defaultKeyLabel(entry.algorithm, op.keyUsage)}`,
@@ -130,9 +131,10 @@ export async function setUpTokens(plan: RunPlan, tokenCount: number, pinSource: 
     mod.close();
   };
   try {
-    const candidates = selectTokens(listTokens(mod.lib), plan.selection, tokenCount, mod.info);
+    // A resumed run's tokens are named by its checkpoint: those it logged in to before.
+    const candidates = selectTokens(listTokens(mod.lib), resume ? { ...plan.selection, named: true } : plan.selection, tokenCount, mod.info);
     const tokens = resume ? sameTokens(candidates, resume.tokens) : candidates.slice(0, tokenCount);
-    const pinGuard = new PinGuard(tokens.length);
+    const pinGuard = new PinGuard(tokens.length, { allowFinalPinTry: pinSource.allowFinalPinTry === true });
     const pin = embedded?.pin ?? (tokens.some((t) => t.loginRequired) ? await readPin(pinSource) : null);
     const sessions = tokens.map((token, index) => {
       const session = openSession(mod.lib, token);

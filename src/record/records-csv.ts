@@ -1,6 +1,7 @@
 import { closeSync, createReadStream, fstatSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { writeError, type HsmBenchError } from '../errors.js';
+import { ExitCode, writeError, type HsmBenchError } from '../errors.js';
+import { openInputFile, type InputKind } from '../core/input-file.js';
 
 /**
  * One signature as stored on disk. `token` is the token's index in run.json's `tokens` (labels and serials
@@ -169,6 +170,8 @@ export interface BadLines {
   first?: { lineNumber: number; text: string };
 }
 
+const RECORDS_INPUT: InputKind = { what: 'records file', maxBytes: Number.MAX_SAFE_INTEGER, exitCode: ExitCode.setup, hint: 'give a run directory made by hsm-bench' };
+
 /**
  * Reads a records file. A line that is not a record (a write torn by a crash, junk) is skipped and counted in
  * `bad`, never taken as a signature; a missing header (a file cut to nothing by a crash) is tolerated.
@@ -176,7 +179,9 @@ export interface BadLines {
 export async function* readRecords(path: string, bad: BadLines = { count: 0 }): AsyncGenerator<SignatureRecord> {
   let lineNumber = 0;
   let columns: number = RECORD_COLUMNS.length;
-  for await (const line of createInterface({ input: createReadStream(path), crlfDelay: Infinity })) {
+  // Streamed, so any size; but a regular file only: a FIFO or /dev/zero in its place would be read for ever.
+  const { fd } = openInputFile(path, RECORDS_INPUT);
+  for await (const line of createInterface({ input: createReadStream('', { fd }), crlfDelay: Infinity })) {
     lineNumber++;
     if (lineNumber === 1) columns = OLDER_HEADERS.get(line) ?? columns;
     if (line === '' || (lineNumber === 1 && (line === HEADER || OLDER_HEADERS.has(line)))) continue;

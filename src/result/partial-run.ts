@@ -1,6 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readJsonFile } from '../core/json-text.js';
 import { join } from 'node:path';
-import { CHECKPOINT_FILE } from '../record/checkpoint.js';
+import { CHECKPOINT_FILE, CHECKPOINT_INPUT } from '../record/checkpoint.js';
 import { replayRecords } from '../record/replay.js';
 import { ConfigurationStats } from '../stats/configuration-stats.js';
 import { summarizeConfiguration, withEfficiency } from '../stats/summarize.js';
@@ -16,7 +17,7 @@ export async function withRecordsOnDisk(dir: string, r: RunResult): Promise<RunR
   if (r.command !== 'burn-in' || !existsSync(checkpointPath)) return r;
   let finished: unknown;
   try {
-    finished = (JSON.parse(readFileSync(checkpointPath, 'utf8')) as { finished?: unknown })?.finished;
+    finished = (readJsonFile(checkpointPath, CHECKPOINT_INPUT) as { finished?: unknown })?.finished;
   } catch {
     finished = false;
   }

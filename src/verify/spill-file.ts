@@ -1,5 +1,10 @@
 import { closeSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import type { SignatureBatch } from '../engine/batch.js';
+import { ExitCode } from '../errors.js';
+import { openInputFile, type InputKind } from '../core/input-file.js';
+
+/** Read back in batches, so any size; but a regular file only (a FIFO in its place would block for ever). */
+const SPILL_INPUT: InputKind = { what: 'spill file', maxBytes: Number.MAX_SAFE_INTEGER, exitCode: ExitCode.setup, hint: 'the run directory was changed while the run wrote to it' };
 
 /**
  * Batches whose verification has to wait for the end of the measured window, on disk in the run directory: the
@@ -40,7 +45,7 @@ export class SpillFile {
   *read(): Generator<SignatureBatch> {
     if (this.fd === null) return;
     closeSync(this.fd);
-    this.fd = openSync(this.path, 'r');
+    this.fd = openInputFile(this.path, SPILL_INPUT).fd;
     try {
       // worker, firstSequence, count, bytes of kept signatures: float64s, so sequences beyond 2^31 survive.
       const header = new Float64Array(4);
