@@ -27,7 +27,8 @@ const zero = (dir: string, name: string) => {
 /** The CLI with a bound of its own: a reader that blocks or spins shows as a timeout (status null), not a stuck suite. */
 const runBounded = (args: string[]) => {
   const env = { ...process.env, CI: 'true', HSM_BENCH_WORKSPACE: tempDir('guard-ws'), HSM_BENCH_KEK_PASSPHRASE: 'a passphrase' };
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env, timeout: 20_000 });
+  // SIGKILL: a process spinning in a recursive mkdir does not answer SIGTERM.
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env, timeout: 20_000, killSignal: 'SIGKILL' });
   return { status: r.status, stderr: r.stderr };
 };
 
