@@ -96,7 +96,7 @@ export function cloneCommand(): Command {
     .description('copy a key pair to other tokens, wrapped inside the tokens (under the shared KEK, or a SmartCard-HSM DKEK): private key material never leaves a token in the clear')
     .requiredOption('--label <label>', 'CKA_LABEL of the key pair to clone')
     .requiredOption('--from <slot>', 'slot id of the token that has the key pair')
-    .requiredOption('--to <slots>', "slot ids to copy to, comma-separated, or 'all' (every other selected token)")
+    .requiredOption('--to <slots>', "slot ids to copy to, comma-separated, or 'all' (every other selected token, or every other token of the module); only --from and --to are logged in to")
     .option('--kek-label <label>', 'CKA_LABEL of the KEK on the tokens', DEFAULT_KEK_LABEL)
     .action(async (o: TokenOptions & { label: string; from: string; to: string; kekLabel: string }) => {
       let dkek: (() => Promise<void>) | undefined;

@@ -1,3 +1,4 @@
+import { attributeName, uriCarriesPin, uriParts } from '../core/uri-pin.js';
 import { usageError } from '../errors.js';
 import { quote } from '../core/quote.js';
 
@@ -18,8 +19,6 @@ export type UriAttribute = (typeof URI_TOKEN_ATTRIBUTES)[number];
 export type Pkcs11Uri = Partial<Record<UriAttribute, string>>;
 
 const OBJECT_ATTRIBUTES = new Set(['object', 'id', 'type']);
-/** Attributes that carry a PIN or say where one is (RFC 7512 query attributes): never on a command line. */
-const PIN_ATTRIBUTES = new Set(['pin-value', 'pin-source']);
 
 function decode(value: string): string {
   try {
@@ -27,40 +26,6 @@ function decode(value: string): string {
   } catch {
     throw usageError(`--token-uri has a bad percent-encoding in ${quote(value)}`, 'write reserved characters as %XX, e.g. a space as %20');
   }
-}
-
-/** An attribute's name as RFC 7512 compares it: case-insensitive, and percent-decoded (p%69n-value is pin-value). */
-function attributeName(part: string): string {
-  const eq = part.indexOf('=');
-  const raw = eq < 0 ? part : part.slice(0, eq);
-  try {
-    return decodeURIComponent(raw).toLowerCase();
-  } catch {
-    return raw.toLowerCase();
-  }
-}
-
-/** The parts of a URI, path attributes (';') and query attributes ('&'), as `name=value` strings. */
-function uriParts(uri: string): { path: string[]; query: string[] } {
-  const rest = uri.slice(uri.slice(0, 7).toLowerCase() === 'pkcs11:' ? 7 : 0);
-  const at = rest.indexOf('?');
-  const path = at < 0 ? rest : rest.slice(0, at);
-  const query = at < 0 ? '' : rest.slice(at + 1);
-  return { path: path.split(';').filter((p) => p !== ''), query: query.split('&').filter((p) => p !== '') };
-}
-
-/** Whether a URI carries a PIN attribute, in its path or its query, in any case or encoding. */
-export const uriCarriesPin = (uri: string): boolean => {
-  const { path, query } = uriParts(uri);
-  return [...path, ...query].some((part) => PIN_ATTRIBUTES.has(attributeName(part)));
-};
-
-/** The URI without its PIN attributes, for a command line that is recorded (run.json, report, checkpoint). */
-export function withoutPinAttributes(uri: string): string {
-  const { path, query } = uriParts(uri);
-  const keep = (parts: string[]) => parts.filter((part) => !PIN_ATTRIBUTES.has(attributeName(part)));
-  const kept = keep(query);
-  return `pkcs11:${keep(path).join(';')}${kept.length > 0 ? `?${kept.join('&')}` : ''}`;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { isSecret } from '../core/quote.js';
-import { uriCarriesPin, withoutPinAttributes } from '../pkcs11/uri.js';
+import { uriCarriesPin, withoutPinAttributes } from '../core/uri-pin.js';
 
 /** Flags that would carry a secret: hsm-bench has none of them and refuses them, but a recorded command line never keeps one. */
 const SECRET_FLAGS = new Set(['--pin', '--so-pin', '--password', '--passphrase', '--pin-value']);
