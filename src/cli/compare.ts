@@ -9,6 +9,7 @@ import { compareRuns } from '../verdict/compare.js';
 import { checkJunitFile, parsePercent } from './verdict-options.js';
 import { renderJunit } from '../render/junit.js';
 import { makeDirectory } from '../core/make-dir.js';
+import { shown } from '../core/quote.js';
 
 export function compareCommand(): Command {
   return new Command('compare')
@@ -45,7 +46,7 @@ export function compareCommand(): Command {
       makeDirectory(out);
       const verdict = [`## Against the baseline (±${maxRegressionPct} %, the noise rule)`, '', '```', renderComparisonTable(comparison, Infinity).trimEnd(), '```', ''];
       const files = await writeComparison(out, [baseline, candidate], undefined, verdict, { log: (l) => process.stderr.write(`${l}\n`) });
-      process.stderr.write(`${out}: ${files.join(', ')}\n`);
+      process.stderr.write(`${shown(out)}: ${files.join(', ')}\n`);
       // A comparison judges the change: failures new in the candidate are regressions (exit 5), not exit 4.
       exitWith(comparison.regressed ? ExitCode.thresholdFailed : ExitCode.ok);
     });

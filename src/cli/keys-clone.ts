@@ -30,7 +30,7 @@ export function kekCommand(): Command {
     .requiredOption('--file <path>', 'the share file to write (never overwritten)')
     .action(async (o: PassphraseOptions & { file: string }) => {
       const kcv = createKekShare(o.file, await passphrase(o));
-      say(`wrote KEK share ${o.file} (key check value ${kcv}); import it into every token with 'hsm-bench keys kek import --file ${o.file}'`);
+      say(`wrote KEK share ${shown(o.file)} (key check value ${kcv}); import it into every token with 'hsm-bench keys kek import --file ${shown(o.file)} --all-tokens'`);
     });
   const importCmd = withPassphraseOptions(addTokenOptions(new Command('import')))
     .description('import the KEK of a share file into every selected token, as a wrap/unwrap-only AES key')

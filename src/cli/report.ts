@@ -9,6 +9,7 @@ import { readRunJson } from '../result/run-directory.js';
 import { sharesTokens } from '../verdict/compare.js';
 import { Progress } from './terminal.js';
 import { makeDirectory } from '../core/make-dir.js';
+import { shown } from '../core/quote.js';
 
 export function reportCommand(): Command {
   return new Command('report')
@@ -28,16 +29,16 @@ export function reportCommand(): Command {
         }),
       );
       for (const run of runs) {
-        if (run.result.interrupted) ui.log(`note: ${run.dir} is a partial run (interrupted or killed); its report counts the records on disk`);
+        if (run.result.interrupted) ui.log(`note: ${shown(run.dir)} is a partial run (interrupted or killed); its report counts the records on disk`);
         const written = await writeReports(run.dir, run.result, formats, reference);
         written.warnings.forEach((w) => ui.log(`warning: ${w}`));
-        process.stdout.write(`${run.dir}: ${written.files.join(', ')}\n`);
+        process.stdout.write(`${shown(run.dir)}: ${written.files.join(', ')}\n`);
       }
       if (runs.length >= 2) {
         const [first, ...others] = runs;
         const foreign = others.find((o) => !sharesTokens(first!.result, o.result));
         if (foreign) {
-          throw usageError(`${foreign.dir} was made on other tokens than ${first!.dir}, so their throughput is not comparable`, 'compare runs made on the same tokens (same serials)');
+          throw usageError(`${shown(foreign.dir)} was made on other tokens than ${shown(first!.dir)}, so their throughput is not comparable`, 'compare runs made on the same tokens (same serials)');
         }
         const results = runs.map((x) => x.result);
         // In a folder of its own beside the runs: a name ending like a run's (…-bp256) would match the same glob
@@ -45,7 +46,7 @@ export function reportCommand(): Command {
         const out = options.out ?? join(dirname(first!.dir), 'comparisons', results.map((r) => r.runId).join('-vs-'));
         makeDirectory(out);
         const written = await writeComparison(out, results, reference ?? results.find((x) => x.reference)?.reference, [], ui);
-        process.stdout.write(`${out}: ${written.join(', ')}\n`);
+        process.stdout.write(`${shown(out)}: ${written.join(', ')}\n`);
       }
     });
 }

@@ -11,6 +11,7 @@ import { renderTrendCsv, trendChart, trendPoints } from '../render/trend.js';
 import { readRunJson, stamp } from '../result/run-directory.js';
 import { Progress } from './terminal.js';
 import { makeDirectory } from '../core/make-dir.js';
+import { shown } from '../core/quote.js';
 
 export function trendCommand(): Command {
   return new Command('trend')
@@ -65,6 +66,6 @@ export function trendCommand(): Command {
       const partial = points.filter((p, i) => p.interrupted && points.findIndex((q) => q.runId === p.runId) === i);
       if (partial.length > 0)
         process.stderr.write(`note: ${partial.map((p) => p.runId).join(', ')} ${partial.length > 1 ? 'are partial runs' : 'is a partial run'} (interrupted or killed): marked (partial)\n`);
-      process.stderr.write(`${out}: ${written.join(', ')}\n`);
+      process.stderr.write(`${shown(out)}: ${written.join(', ')}\n`);
     });
 }

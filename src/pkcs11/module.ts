@@ -51,7 +51,9 @@ function load(path: string): pkcs11.PKCS11 {
     lib.load(file);
     rememberModulePath(lib, file);
   } catch (error) {
-    throw setupError(`cannot load PKCS#11 module ${path}: ${(error as Error).message}`, 'the file must be a PKCS#11 shared library exporting C_GetFunctionList, built for this machine', error);
+    // The loader's message is "<file>: <why>": the file is named once, through the quoting, and only the reason follows.
+    const why = (error as Error).message.startsWith(`${file}: `) ? (error as Error).message.slice(file.length + 2) : (error as Error).message;
+    throw setupError(`cannot load PKCS#11 module ${shown(path)}: ${why}`, 'the file must be a PKCS#11 shared library exporting C_GetFunctionList, built for this machine', error);
   }
   return lib;
 }
