@@ -252,6 +252,8 @@ describe.skipIf(!pico)(suiteTitle('hsm-bench on SmartCard-HSM tokens (pico-hsm t
         'bp256',
         '--key-label',
         pico!.keys.bp256,
+        '--slots',
+        '0',
         '--tokens',
         '1',
         '--rate',

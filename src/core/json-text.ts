@@ -93,5 +93,8 @@ export function parseJsonText(given: string, path: string, kind: InputKind): unk
   }
 }
 
+/** A file's version field for a message: a small whole number is shown, anything else is not quoted. */
+export const versionText = (version: unknown): string => (Number.isInteger(version) && (version as number) >= 0 && (version as number) < 1000 ? String(version) : 'none that this hsm-bench knows');
+
 /** An input file (bounded, see readInputText) parsed as JSON, with no part of its text in any message. */
 export const readJsonFile = (path: string, kind: InputKind): unknown => parseJsonText(readInputText(path, kind), path, kind);

@@ -4,7 +4,7 @@ import type { BurnInOptions } from '../engine/plan.js';
 import type { VerdictFlags } from '../verdict/thresholds.js';
 import { ExitCode, usageError } from '../errors.js';
 import type { InputKind } from '../core/input-file.js';
-import { readJsonFile } from '../core/json-text.js';
+import { readJsonFile, versionText } from '../core/json-text.js';
 import type { TokenIdentity } from '../result/run-result.js';
 import { schemaProblems } from '../result/schemas.js';
 import { shown } from '../core/quote.js';
@@ -49,7 +49,7 @@ export function readCheckpoint(runDir: string): Checkpoint {
   if (!existsSync(path)) throw usageError(`${shown(runDir)} has no ${CHECKPOINT_FILE}`, 'give the run directory of a burn-in to --resume');
   const doc = readJsonFile(path, CHECKPOINT_INPUT) as Checkpoint;
   if (typeof doc !== 'object' || doc === null) throw bad('is not a checkpoint');
-  if (doc.schemaVersion !== 2) throw bad(`has checkpoint version ${String(doc.schemaVersion).slice(0, 20)}; this hsm-bench reads version 2`);
+  if (doc.schemaVersion !== 2) throw bad(`has checkpoint version ${versionText(doc.schemaVersion)}; this hsm-bench reads version 2`);
   const problems = schemaProblems('checkpoint', doc);
   if (problems.length > 0) throw bad(`does not have the shape of schemas/checkpoint.schema.json: ${problems.slice(0, 3).join('; ')}`);
   // What a schema cannot say: a run id that is a file name, a real date, refused tokens that are tokens of the run.

@@ -164,10 +164,10 @@ export function parseRecordLine(line: string, columns: number = RECORD_COLUMNS.l
   };
 }
 
-/** Lines of a records file that were not records: counted, and the first one kept for the message. */
+/** Lines of a records file that were not records: counted, and where the first one is (its text is never quoted). */
 export interface BadLines {
   count: number;
-  first?: { lineNumber: number; text: string };
+  first?: { lineNumber: number };
 }
 
 const RECORDS_INPUT: InputKind = { what: 'records file', maxBytes: Number.MAX_SAFE_INTEGER, exitCode: ExitCode.setup, hint: 'give a run directory made by hsm-bench' };
@@ -189,7 +189,7 @@ export async function* readRecords(path: string, bad: BadLines = { count: 0 }): 
     if (record) yield record;
     else {
       bad.count++;
-      bad.first ??= { lineNumber, text: line.slice(0, 80) };
+      bad.first ??= { lineNumber };
     }
   }
 }

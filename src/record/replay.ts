@@ -78,7 +78,7 @@ export async function replayRecords(path: string, shape: RecordsShape, stats: Co
   }
   if (bad.count > 0) {
     throw usageError(
-      `${shown(path)} has ${bad.count} line(s) that are not records (first: line ${bad.first!.lineNumber}, '${bad.first!.text}')`,
+      `${shown(path)} has ${bad.count} line(s) that are not records (first: line ${bad.first!.lineNumber})`,
       'the records were changed by hand or by another program; start a new burn-in',
     );
   }

@@ -7,7 +7,7 @@ import { runShapeProblems } from './run-shape.js';
 import { makeDirectory } from '../core/make-dir.js';
 import { shown } from '../core/quote.js';
 import type { InputKind } from '../core/input-file.js';
-import { readJsonFile } from '../core/json-text.js';
+import { readJsonFile, versionText } from '../core/json-text.js';
 
 /** yyyymmdd-hhmmss in UTC: run directories sort by their start. */
 export const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
@@ -67,7 +67,7 @@ export function readRunJson(dirOrFile: string): RunResult {
   const version = (doc as { schemaVersion?: unknown } | null)?.schemaVersion;
   if (version !== SCHEMA_VERSION && version !== 2 && version !== 3) {
     throw new HsmBenchError(
-      `${shown(path)} has schema version ${String(version).slice(0, 20)}; this hsm-bench reads versions 2 to ${SCHEMA_VERSION}`,
+      `${shown(path)} has schema version ${versionText(version)}; this hsm-bench reads versions 2 to ${SCHEMA_VERSION}`,
       ExitCode.usage,
       'use the hsm-bench version that wrote it',
     );
