@@ -1,8 +1,8 @@
 {
   "targets": [
     {
-      "target_name": "slot_count",
-      "sources": ["native/slot-count.c"],
+      "target_name": "list_counts",
+      "sources": ["native/list-counts.c"],
       "include_dirs": ["<!(node -p \"require('path').join(require('path').dirname(require.resolve('pkcs11js/package.json')), 'includes', 'pkcs11')\")"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "libraries": ["-ldl"]

@@ -254,18 +254,32 @@ describe('a token whose next wrong PIN locks it (CKF_USER_PIN_FINAL_TRY)', () =>
   }
 });
 
-describe('a module that reports an impossible number of slots', () => {
-  it('is refused with exit 3 naming what it said, without allocating what it said', () => {
-    const faulty = buildFaultyModule();
+describe('a module that reports an impossible list size', () => {
+  const faulty = buildFaultyModule();
+  /** Under an address-space limit: a regression then crashes at once instead of taking 16 GiB of the machine. */
+  const bounded = (args: string[], env: Record<string, string>) =>
+    spawnSync('/bin/bash', ['-c', 'ulimit -v 6000000; exec "$0" "$@"', process.execPath, BIN, ...args, '--module', faulty], {
+      encoding: 'utf8',
+      env: { ...process.env, CI: 'true', ...hsm.env, FAULTY_PKCS11_MODULE: hsm.module, HSM_BENCH_PIN: TEST_PIN, ...env },
+      timeout: 60_000,
+    });
+
+  it('2^31 slots: refused with exit 3 naming what it said, without allocating what it said', () => {
     for (const args of [['list'], ['scale', '--alg', 'p256', '--tokens', '1', '--out', tempDir('slots-out')]]) {
-      // Under an address-space limit: a regression then crashes at once instead of taking 16 GiB of the machine.
-      const r = spawnSync('/bin/bash', ['-c', 'ulimit -v 6000000; exec "$0" "$@"', process.execPath, BIN, ...args, '--module', faulty], {
-        encoding: 'utf8',
-        env: { ...process.env, CI: 'true', ...hsm.env, FAULTY_PKCS11_MODULE: hsm.module, FAULTY_SLOT_COUNT: '2147483648', HSM_BENCH_PIN: TEST_PIN },
-        timeout: 60_000,
-      });
+      const r = bounded(args, { FAULTY_SLOT_COUNT: '2147483648' });
       expect(r.status, r.stderr).toBe(3);
       expect(r.stderr).toMatch(/PKCS#11 module .*faulty-pkcs11\.so says it has 2147483648 slots \(C_GetSlotList\); hsm-bench lists at most 4096/);
+    }
+  });
+
+  it('2^31 mechanisms: the same', () => {
+    for (const args of [
+      ['list', '--mechanisms'],
+      ['scale', '--alg', 'p256', '--key-label', 'pin-key', '--token-label', 'pin-A', '--tokens', '1', '--out', tempDir('mech-out')],
+    ]) {
+      const r = bounded(args, { FAULTY_MECHANISM_COUNT: '2147483648' });
+      expect(r.status, r.stderr).toBe(3);
+      expect(r.stderr).toMatch(/says it has 2147483648 mechanisms \(C_GetMechanismList\); hsm-bench lists at most 8192/);
     }
   });
 });

@@ -9,7 +9,7 @@ import { PinGuard } from '../pkcs11/pin-guard.js';
 import { closeSessionQuietly, login, openSession } from '../pkcs11/session.js';
 import { addTokenOptions, resolveBackend, type TokenOptions } from './token-options.js';
 import { shown } from '../core/quote.js';
-import { slotList } from '../pkcs11/slot-list.js';
+import { slotList } from '../pkcs11/list-counts.js';
 
 interface ListOptions extends TokenOptions {
   mechanisms?: boolean;

@@ -14,7 +14,7 @@ import { login, openSession } from '../pkcs11/session.js';
 import { makeDirectory } from '../core/make-dir.js';
 import { quote, shown } from '../core/quote.js';
 import { readInputText } from '../core/input-file.js';
-import { slotList } from '../pkcs11/slot-list.js';
+import { slotList } from '../pkcs11/list-counts.js';
 
 /** Where Debian, Ubuntu, Fedora and Homebrew install SoftHSM2's module. */
 const SOFTHSM_MODULE_PATHS = [

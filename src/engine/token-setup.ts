@@ -18,6 +18,7 @@ import type { ConfigurationSpec, ReadyToken } from './run-configuration.js';
 import type { Workload } from './operation.js';
 import type { WorkloadEntry } from './workload-plan.js';
 import { quote } from '../core/quote.js';
+import { mechanismList } from '../pkcs11/list-counts.js';
 
 /** The module opened, the tokens selected and logged in, the mechanism chosen: everything a run signs with. */
 export interface TokenSetup {
@@ -82,7 +83,7 @@ function prepareOperation(mod: Pkcs11Module, entry: WorkloadEntry, tokens: reado
     tokens: tokens.map((token, index) => ({
       name: tokenName(token),
       session: sessions[index]!,
-      mechanisms: mod.lib.C_GetMechanismList(token.slot),
+      mechanisms: mechanismList(mod.lib, token.slot),
       keyPair: keys[index] && { privateKey: keys[index].privateKey, publicKey: keys[index].publicKey },
     })),
   });

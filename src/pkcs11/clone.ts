@@ -10,6 +10,7 @@ import { chooseSignMechanism } from './mechanisms.js';
 import { toPkcs11Mechanism } from '../engine/operation.js';
 import { signInput, signMechanism } from '../operations/sign.js';
 import { quote } from '../core/quote.js';
+import { mechanismList } from './list-counts.js';
 
 export const DEFAULT_KEK_LABEL = 'hsm-bench-kek';
 /** AES key wrap with padding (RFC 5649): wraps private keys of any length under an AES key-encryption key. */
@@ -176,7 +177,7 @@ export function proveClone(lib: pkcs11.PKCS11, t: Side, label: string, sourcePub
 
 function prove(lib: pkcs11.PKCS11, t: Side, clone: Buffer, clonePublic: PublicKeyAttributes, sourcePublic: PublicKeyAttributes): void {
   if (!sameKey(clonePublic, sourcePublic)) throw setupError(`the public key cloned to token ${tokenName(t.token)} differs from the source's`);
-  const mechanism = chooseSignMechanism(sourcePublic.family === 'rsa' ? 'pkcs1' : 'ecdsa', [{ name: tokenName(t.token), mechanisms: lib.C_GetMechanismList(t.token.slot) }]);
+  const mechanism = chooseSignMechanism(sourcePublic.family === 'rsa' ? 'pkcs1' : 'ecdsa', [{ name: tokenName(t.token), mechanisms: mechanismList(lib, t.token.slot) }]);
   const message = randomBytes(32);
   lib.C_SignInit(t.session, toPkcs11Mechanism(signMechanism(mechanism)), clone);
   const signature = Buffer.from(lib.C_Sign(t.session, signInput(mechanism, message), Buffer.alloc(1024)));

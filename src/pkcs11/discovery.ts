@@ -3,7 +3,7 @@ import { setupError, usageError } from '../errors.js';
 import { pkcs11Text, type ModuleInfo } from './module.js';
 import type { Pkcs11Uri } from './uri.js';
 import { quote, shown } from '../core/quote.js';
-import { slotList } from './slot-list.js';
+import { slotList } from './list-counts.js';
 
 /**
  * A token as the module reports it. Labels and even serials repeat in real clusters (SmartCard-HSMs initialised

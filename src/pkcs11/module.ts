@@ -4,7 +4,7 @@ import pkcs11 from 'pkcs11js';
 import { setupError } from '../errors.js';
 import { ckrOf, describe } from './ckr.js';
 import { shown } from '../core/quote.js';
-import { rememberModulePath } from './slot-list.js';
+import { rememberModulePath } from './list-counts.js';
 
 /**
  * How a module hands out its state. 'shared': every load in the process is the same instance (SoftHSM2, OpenSC):

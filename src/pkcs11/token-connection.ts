@@ -5,7 +5,7 @@ import { findObjects } from './keys.js';
 import { closeSessionQuietly, presentPin, type PinSeat } from './session.js';
 import { toTemplate, type SessionKey } from '../engine/operation.js';
 import { quote } from '../core/quote.js';
-import { slotList } from './slot-list.js';
+import { slotList } from './list-counts.js';
 
 /** CK_SLOT_INFO flag (PKCS#11 2.40 §3.2): pkcs11js exports it, but its type definitions lack it. */
 export const CKF_TOKEN_PRESENT = 0x1;

@@ -18,7 +18,8 @@
  * start), C_GetTokenInfo reports CKF_USER_PIN_FINAL_TRY on every token: the next wrong PIN would lock it. SoftHSM2
  * cannot be brought to that state on demand (it has no PIN counter).
  * With $FAULTY_SLOT_COUNT=N, C_GetSlotList asked for the count alone (no list) answers N, e.g. 2147483648, while
- * asked with a list it gives the real slots: a module that reports an impossible number of slots.
+ * asked with a list it gives the real slots: a module that reports an impossible number of slots. With
+ * $FAULTY_MECHANISM_COUNT=N, C_GetMechanismList does the same with a slot's mechanisms.
  */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -47,6 +48,7 @@ static const char *login_log;
 static long token_parallel;
 static long final_try_after = -1;
 static CK_ULONG reported_slot_count;
+static CK_ULONG reported_mechanism_count;
 /* Per slot (slots are small integers in the modules tested), how many delayed signatures are being served. */
 #define MAX_SLOTS 64
 static long serving[MAX_SLOTS];
@@ -114,13 +116,21 @@ static CK_RV faulty_get_token_info(CK_SLOT_ID slot, CK_TOKEN_INFO_PTR info) {
   return rv;
 }
 
-/* ---- $FAULTY_SLOT_COUNT: a module that reports an impossible number of slots ---- */
+/* ---- $FAULTY_SLOT_COUNT, $FAULTY_MECHANISM_COUNT: a module that reports impossible list sizes ---- */
 static CK_RV faulty_get_slot_list(CK_BBOOL present, CK_SLOT_ID_PTR list, CK_ULONG_PTR count) {
   if (list == NULL_PTR && count != NULL_PTR) {
     *count = reported_slot_count;
     return CKR_OK;
   }
   return real->C_GetSlotList(present, list, count);
+}
+
+static CK_RV faulty_get_mechanism_list(CK_SLOT_ID slot, CK_MECHANISM_TYPE_PTR list, CK_ULONG_PTR count) {
+  if (list == NULL_PTR && count != NULL_PTR) {
+    *count = reported_mechanism_count;
+    return CKR_OK;
+  }
+  return real->C_GetMechanismList(slot, list, count);
 }
 
 static CK_RV faulty_login(CK_SESSION_HANDLE s, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_ULONG len) {
@@ -156,6 +166,8 @@ CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list) {
     if (final_try_after >= 0) wrapped.C_GetTokenInfo = faulty_get_token_info;
     reported_slot_count = getenv("FAULTY_SLOT_COUNT") ? strtoul(getenv("FAULTY_SLOT_COUNT"), NULL, 10) : 0;
     if (reported_slot_count > 0) wrapped.C_GetSlotList = faulty_get_slot_list;
+    reported_mechanism_count = getenv("FAULTY_MECHANISM_COUNT") ? strtoul(getenv("FAULTY_MECHANISM_COUNT"), NULL, 10) : 0;
+    if (reported_mechanism_count > 0) wrapped.C_GetMechanismList = faulty_get_mechanism_list;
   }
   *list = &wrapped;
   return CKR_OK;
