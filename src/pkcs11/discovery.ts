@@ -68,7 +68,7 @@ export interface TokenSelection {
   /**
    * Whether the user named the tokens (--slots, --serials, --token-label, --token-uri, or --all-tokens), or they
    * are hsm-bench's own embedded ones. A PIN goes only to tokens named: a module that shows several initialized
-   * tokens and none named is refused by the commands that log in (see tokensToLogIn).
+   * tokens and none named is refused by the commands that log in (selectTokens).
    */
   named: boolean;
   /** --slots: these slots, in this order. */

@@ -56,7 +56,7 @@ export type WithheldReason = 'locked' | 'final-try' | 'length';
 export type PinOutcome = { outcome: 'accepted' } | { outcome: 'refused'; code?: number } | { outcome: 'withheld'; reason: WithheldReason; why: string };
 
 /** What the user can do about a PIN that was withheld. */
-export const WITHHELD_HINTS: Record<WithheldReason, string> = {
+const WITHHELD_HINTS: Record<WithheldReason, string> = {
   locked: "unblock the PIN with the token's SO PIN (for OpenSC tokens: pkcs11-tool --login-type so --init-pin), then run again",
   'final-try': 'make sure of the PIN first (one more wrong one locks the token), then run again with --allow-final-pin-try; or reset the counter with the SO PIN',
   length: 'check which PIN you gave (HSM_BENCH_PIN, --pin-env, --pin-file): it is not one this token can have',
@@ -119,7 +119,6 @@ export function presentPin(lib: pkcs11.PKCS11, slot: Buffer, session: Buffer, pi
  * guard keeps every later login on that token (any thread, any module instance) from presenting it again.
  */
 export function login(lib: pkcs11.PKCS11, session: Buffer, token: TokenRef, pin: string, seat: PinSeat): void {
-  if (token.userPinLocked) throw setupError(`the user PIN of token ${tokenName(token)} is locked; hsm-bench did not present it`, WITHHELD_HINTS.locked);
   let result: PinOutcome;
   try {
     result = presentPin(lib, token.slot, session, pin, seat);
