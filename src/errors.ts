@@ -1,3 +1,5 @@
+import { shown } from './core/quote.js';
+
 /** Exit codes: stable, documented in README.md, and turned into a process exit code only in cli/main.ts. */
 export const ExitCode = {
   ok: 0,
@@ -29,7 +31,7 @@ export const setupError = (message: string, hint?: string, cause?: unknown) => n
 /** A file hsm-bench could not write (disk full, no permission, a folder in the way): a set-up problem, exit 3. */
 export function writeError(path: string, error: unknown): HsmBenchError {
   const e = error as NodeJS.ErrnoException;
-  return new HsmBenchError(`cannot write ${path}: ${e.code ?? e.message}`, ExitCode.setup, 'free space or choose a writable folder (--out); what was written before is kept', { cause: error });
+  return new HsmBenchError(`cannot write ${shown(path)}: ${e.code ?? e.message}`, ExitCode.setup, 'free space or choose a writable folder (--out); what was written before is kept', { cause: error });
 }
 
 /** A run whose outcome (signatures failed, a threshold missed, interrupted) was reported already: only its exit code is left. */

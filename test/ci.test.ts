@@ -53,7 +53,7 @@ describe('lab files', () => {
 
   it("accepts the README's example lab file (fixtures/lab-example.json) but for its missing baseline", () => {
     const doc = JSON.parse(readFileSync(join(FIXTURES, 'lab-example.json'), 'utf8'));
-    expect(() => readLabFile(join(FIXTURES, 'lab-example.json'))).toThrow(/\$\.runs\[0\]\.baseline: cannot read reports\/baseline-rsa2048\/run.json/);
+    expect(() => readLabFile(join(FIXTURES, 'lab-example.json'))).toThrow(/\$\.runs\[0\]\.baseline: the run.json reports\/baseline-rsa2048\/run.json does not exist/);
     // The fixture run measured another plan: a baseline is compared before anything runs.
     doc.runs[0].baseline = join(FIXTURES, 'run-rsa2048');
     expect(() => readLabFile(writeJson(doc))).toThrow(/\$\.runs\[0\]\.baseline: it ran another plan/);
@@ -93,7 +93,7 @@ describe('lab files', () => {
   it('--only must name runs of the file', () => {
     const r = runCli(['run', '--config', writeJson({ runs: [{ name: 'x', alg: 'p256', tokens: [1] }] }), '--only', 'y'], env);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/--only names no run called y/);
+    expect(r.stderr).toMatch(/--only names no run called 'y'/);
   });
 });
 

@@ -330,7 +330,7 @@ describe.skipIf(!pico)(suiteTitle('hsm-bench on SmartCard-HSM tokens (pico-hsm t
     const share = join(tempDir('pico-kek'), 'share.kek');
     const passphrase = { HSM_BENCH_KEK_PASSPHRASE: 'correct horse battery staple' };
     expect(runCli(['keys', 'kek', 'create', '--file', share], passphrase).status).toBe(0);
-    const imported = runCli(['keys', 'kek', 'import', '--module', module(), '--file', share], { ...env(), ...passphrase });
+    const imported = runCli(['keys', 'kek', 'import', '--module', module(), '--all-tokens', '--file', share], { ...env(), ...passphrase });
     expect(imported.status).toBe(3);
     expect(imported.stderr).toMatch(/refused to import the KEK as an AES wrapping key: CKR_\w+\nhint: .*DKEK/);
     const clone = runCli(['keys', 'clone', '--module', module(), '--from', '0', '--to', '4', '--label', pico!.keys.rsa2048], { ...env(), ...passphrase });
@@ -362,10 +362,10 @@ describe.skipIf(!pico)(suiteTitle('hsm-bench on SmartCard-HSM tokens (pico-hsm t
     expect(burnIn.status, burnIn.stderr).toBe(0);
     expect(readRun(runDirOf(burnIn)).configurations[0]!.operationsVerified).toBe(60);
     expect(burnIn.stdout).toContain('PASSED: no decryption failed');
-    const mac = runCli(['scale', '--module', module(), '--op', 'mac', '--tokens', '1', '--out', out], env());
+    const mac = runCli(['scale', '--module', module(), '--op', 'mac', '--slots', '0', '--tokens', '1', '--out', out], env());
     expect(mac.status).toBe(3);
     expect(mac.stderr).toMatch(/cannot compute HMAC-SHA256: it offers none of CKM_SHA256_HMAC/);
-    const keygen = runCli(['scale', '--module', module(), '--op', 'keygen', '--alg', 'p256', '--tokens', '1', '--out', out], env());
+    const keygen = runCli(['scale', '--module', module(), '--op', 'keygen', '--alg', 'p256', '--slots', '0', '--tokens', '1', '--out', out], env());
     expect(keygen.status).toBe(3);
     expect(keygen.stderr).toMatch(/CKR_SESSION_READ_ONLY[\s\S]*hsm-bench does not write to a token/);
   }, 120_000);
@@ -381,6 +381,8 @@ describe.skipIf(!pico)(suiteTitle('hsm-bench on SmartCard-HSM tokens (pico-hsm t
         'bp256',
         '--key-label',
         pico!.keys.bp256,
+        '--slots',
+        '0',
         '--tokens',
         '1',
         '--rate',

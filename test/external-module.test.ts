@@ -88,7 +88,7 @@ describe('a user module (SoftHSM2 tokens made by softhsm2-util, keys by pkcs11-t
   });
 
   it('off a terminal with no PIN, stops and says what to set', () => {
-    const r = runCli(['scale', '--alg', 'rsa2048', '--key-label', 'lab-rsa', '--tokens', '1', ...moduleArgs()], hsm.env);
+    const r = runCli(['scale', '--alg', 'rsa2048', '--key-label', 'lab-rsa', '--tokens', '1', '--token-label', 'lab-A', ...moduleArgs()], hsm.env);
     expect(r.status).toBe(3);
     expect(r.stderr).toMatch(/no PIN: HSM_BENCH_PIN is not set/);
   });

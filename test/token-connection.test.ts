@@ -19,6 +19,7 @@ function scriptedModule(opts: { absentUntilRenewals: number; loginError?: number
     C_OpenSession: () => Buffer.from([1]),
     C_CloseSession: () => undefined,
     C_GetSessionInfo: () => ({ state: 0 }),
+    C_GetTokenInfo: () => ({ flags: pkcs11.CKF_TOKEN_INITIALIZED | pkcs11.CKF_LOGIN_REQUIRED, minPinLen: 4, maxPinLen: 255 }),
     C_Login: () => {
       calls.push('C_Login');
       if (opts.loginError !== undefined) throw ckError(opts.loginError);

@@ -38,22 +38,28 @@ const twins = [token(0, 'Pico-HSM (UserPIN)', 'ESPICOHSMTR'), token(4, 'Pico-HSM
 
 describe('token selection', () => {
   it('keeps --slots order and tells identical tokens apart by slot', () => {
-    expect(selectTokens(twins, { slotIds: ['4', '0'], order: 'slot' }, 2, module).map((t) => t.slotId)).toEqual(['4', '0']);
+    expect(selectTokens(twins, { slotIds: ['4', '0'], order: 'slot', named: true }, 2, module).map((t) => t.slotId)).toEqual(['4', '0']);
   });
   it('matches serials exactly, and refuses a serial that several tokens carry', () => {
     const more = [...twins, token(12, 'other', '123')];
-    expect(selectTokens(more, { serials: ['123'], order: 'slot' }, 1, module).map((t) => t.slotId)).toEqual(['12']);
-    expect(() => selectTokens(more, { serials: ['1'], order: 'slot' }, 1, module)).toThrow(/no initialized token has serial 1/);
-    expect(() => selectTokens(more, { serials: ['ESPICOHSMTR'], order: 'slot' }, 1, module)).toThrow(/2 tokens carry serial ESPICOHSMTR \(slots 0, 4\)/);
+    expect(selectTokens(more, { serials: ['123'], order: 'slot', named: true }, 1, module).map((t) => t.slotId)).toEqual(['12']);
+    expect(() => selectTokens(more, { serials: ['1'], order: 'slot', named: true }, 1, module)).toThrow(/no initialized token has serial 1/);
+    expect(() => selectTokens(more, { serials: ['ESPICOHSMTR'], order: 'slot', named: true }, 1, module)).toThrow(/2 tokens carry serial ESPICOHSMTR \(slots 0, 4\)/);
   });
   it('applies every attribute of a pkcs11: URI, including the library', () => {
     const uri = parsePkcs11Uri('pkcs11:token=Pico-HSM%20(UserPIN);slot-description=Virtual%20PCD%200%2000%2001;library-manufacturer=OpenSC%20Project');
-    expect(selectTokens(twins, { uri, order: 'slot' }, 1, module).map((t) => t.slotId)).toEqual(['4']);
-    expect(() => selectTokens(twins, { uri: parsePkcs11Uri('pkcs11:library-version=9.9'), order: 'slot' }, 1, module)).toThrow(/0 were found with the attributes of --token-uri/);
+    expect(selectTokens(twins, { uri, order: 'slot', named: true }, 1, module).map((t) => t.slotId)).toEqual(['4']);
+    expect(() => selectTokens(twins, { uri: parsePkcs11Uri('pkcs11:library-version=9.9'), order: 'slot', named: true }, 1, module)).toThrow(/0 were found with the attributes of --token-uri/);
+  });
+  it("with no token named, takes a module's tokens only when there is no choice to make", () => {
+    expect(selectTokens(twins, { order: 'slot', named: false }, 3, module)).toHaveLength(3);
+    expect(() => selectTokens(twins, { order: 'slot', named: false }, 2, module)).toThrow(/the module shows 3 initialized tokens and none was named/);
+    expect(() => selectTokens(twins, { order: 'slot', named: false }, 1, module)).toThrow(expect.objectContaining({ hint: expect.stringMatching(/a module with one token needs no name/) }));
+    expect(selectTokens([twins[2]!], { order: 'slot', named: false }, 1, module)).toHaveLength(1);
   });
   it('orders embedded tokens by label', () => {
     const shuffled = [token(9, 'hsm-bench-02', 'b'), token(3, 'hsm-bench-10', 'c'), token(5, 'hsm-bench-01', 'a')];
-    expect(selectTokens(shuffled, { order: 'label' }, 3, module).map((t) => t.label)).toEqual(['hsm-bench-01', 'hsm-bench-02', 'hsm-bench-10']);
+    expect(selectTokens(shuffled, { order: 'label', named: true }, 3, module).map((t) => t.label)).toEqual(['hsm-bench-01', 'hsm-bench-02', 'hsm-bench-10']);
   });
 });
 
@@ -92,12 +98,21 @@ describe('PIN guard', () => {
     const guard = new PinGuard(2);
     let presented = 0;
     const refuse = () => (presented++, 'refused' as const);
-    expect(guard.present(0, refuse)).toBe(false);
-    expect(guard.present(0, refuse)).toBe(false);
+    expect(guard.present(0, refuse)).toBe('refused');
+    expect(guard.present(0, refuse)).toBe('refused');
     expect(presented).toBe(1);
     expect(guard.refused(0)).toBe(true);
-    expect(guard.present(1, () => 'accepted')).toBe(true);
+    expect(guard.present(1, () => 'accepted')).toBe('accepted');
     expect(guard.refusedTokens()).toEqual([0]);
+  });
+  it('a PIN withheld (the token said one more wrong PIN locks it) changes nothing: not refused, not accepted', () => {
+    const guard = new PinGuard(1);
+    expect(guard.allowFinalPinTry).toBe(false);
+    expect(guard.present(0, () => 'withheld')).toBe('withheld');
+    expect(guard.refused(0)).toBe(false);
+    expect(guard.refusedTokens()).toEqual([]);
+    // The policy travels in the shared buffer: a worker's guard built from it applies the same one.
+    expect(new PinGuard(new PinGuard(3, { allowFinalPinTry: true }).buffer).allowFinalPinTry).toBe(true);
   });
   it('is shared across threads: 8 workers racing to log in with a wrong PIN present it once', async () => {
     const { Worker } = await import('node:worker_threads');

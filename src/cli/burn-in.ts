@@ -40,6 +40,7 @@ const RESUME_FIXED = [
   'serials',
   'tokenLabel',
   'tokenUri',
+  'allTokens',
   'out',
   'giveUpAfter',
 ] as const;
@@ -65,60 +66,63 @@ Examples:
   hsm-bench burn-in --resume reports/20261127-220000-burnin-rsa2048      after a crash or a reboot
 ${EXIT_CODES_HELP}`,
     )
-    .action(async (o: BurnInOptions & VerdictFlags & { alg?: string; pinEnv: string; pinFile?: string; json?: boolean; resume?: string; format: string }, command: Command) => {
-      const { resume } = o;
-      // Checked first: a typo must not surface after a night of signing.
-      const formats = parseFormats(o.format, DEFAULT_FORMATS);
-      if (resume !== undefined) {
-        // A resume continues the run as it was planned (its checkpoint holds the plan): a flag that would change
-        // it is refused rather than silently ignored.
-        const given = RESUME_FIXED.filter((name) => command.getOptionValueSource(name) === 'cli');
-        if (given.length > 0) {
-          throw usageError(
-            `--resume continues the burn-in as it was planned; ${given.map((n) => `--${n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} cannot change it`,
-            'drop those flags; to change the plan, start a new burn-in',
-          );
+    .action(
+      async (o: BurnInOptions & VerdictFlags & { alg?: string; pinEnv: string; pinFile?: string; allowFinalPinTry?: boolean; json?: boolean; resume?: string; format: string }, command: Command) => {
+        const { resume } = o;
+        // Checked first: a typo must not surface after a night of signing.
+        const formats = parseFormats(o.format, DEFAULT_FORMATS);
+        if (resume !== undefined) {
+          // A resume continues the run as it was planned (its checkpoint holds the plan): a flag that would change
+          // it is refused rather than silently ignored.
+          const given = RESUME_FIXED.filter((name) => command.getOptionValueSource(name) === 'cli');
+          if (given.length > 0) {
+            throw usageError(
+              `--resume continues the burn-in as it was planned; ${given.map((n) => `--${n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} cannot change it`,
+              'drop those flags; to change the plan, start a new burn-in',
+            );
+          }
+        } else if (o.alg === undefined && o.mix === undefined && (o.op ?? 'sign') === 'sign') {
+          throw usageError("required option '--alg <alg>' not specified", 'or continue an earlier burn-in with --resume RUN_DIR');
         }
-      } else if (o.alg === undefined && o.mix === undefined && (o.op ?? 'sign') === 'sign') {
-        throw usageError("required option '--alg <alg>' not specified", 'or continue an earlier burn-in with --resume RUN_DIR');
-      }
-      const options: BurnInOptions = {
-        op: o.op,
-        mix: o.mix,
-        alg: o.alg,
-        mechanism: o.mechanism,
-        tokens: o.tokens,
-        signatures: o.signatures,
-        duration: o.duration,
-        warmup: o.warmup,
-        threadsPerToken: o.threadsPerToken,
-        rate: o.rate,
-        ratePerToken: o.ratePerToken,
-        verify: o.verify,
-        verifyThreads: o.verifyThreads,
-        callTimeout: o.callTimeout,
-        keyLabel: o.keyLabel,
-        // Absolute, so that a resume from another folder finds the same module, workspace and run directory.
-        module: o.module === undefined ? undefined : o.module.includes('/') ? resolve(o.module) : o.module,
-        workspace: resolve(o.workspace),
-        slots: o.slots,
-        serials: o.serials,
-        tokenLabel: o.tokenLabel,
-        tokenUri: o.tokenUri,
-        out: resolve(o.out),
-        giveUpAfter: o.giveUpAfter,
-        progressInterval: o.progressInterval,
-      };
-      const resumed = resume === undefined ? undefined : openResume(resume);
-      // The CI flags of the run as it started, with those given now in their place; paths absolute for a resume.
-      const given = VERDICT_FLAGS.filter((k) => o[k] !== undefined && (resumed === undefined || command.getOptionValueSource(k) === 'cli'));
-      const flags: VerdictFlags = { ...resumed?.checkpoint.verdict, ...Object.fromEntries(given.map((k) => [k, o[k]])) };
-      for (const k of ['baseline', 'junit'] as const) if (flags[k] !== undefined) flags[k] = resolve(flags[k]!);
-      // Everything that can be checked is checked before the first signature.
-      const plan = burnInPlan(resumed?.checkpoint.options ?? options);
-      const verdict = verdictPlan(flags, { tokenCounts: plan.tokenCounts, workload: workloadOfPlan(plan.workload), plan: planOf(plan) }, (line) => process.stderr.write(`${line}\n`));
-      const ui = new Progress(isInteractive(), plan.progressIntervalMs);
-      const outcome = await runBurnIn(options, flags, pinSource(o), ui, resumed);
-      await finishRun(`burn-in-${workloadId(outcome.result.operation?.name, outcome.result.algorithm.id)}`, outcome, verdict, { json: o.json, junit: flags.junit, formats }, renderBurnInSummary, ui);
-    });
+        const options: BurnInOptions = {
+          op: o.op,
+          mix: o.mix,
+          alg: o.alg,
+          mechanism: o.mechanism,
+          tokens: o.tokens,
+          signatures: o.signatures,
+          duration: o.duration,
+          warmup: o.warmup,
+          threadsPerToken: o.threadsPerToken,
+          rate: o.rate,
+          ratePerToken: o.ratePerToken,
+          verify: o.verify,
+          verifyThreads: o.verifyThreads,
+          callTimeout: o.callTimeout,
+          keyLabel: o.keyLabel,
+          // Absolute, so that a resume from another folder finds the same module, workspace and run directory.
+          module: o.module === undefined ? undefined : o.module.includes('/') ? resolve(o.module) : o.module,
+          workspace: resolve(o.workspace),
+          slots: o.slots,
+          serials: o.serials,
+          tokenLabel: o.tokenLabel,
+          tokenUri: o.tokenUri,
+          allTokens: o.allTokens,
+          out: resolve(o.out),
+          giveUpAfter: o.giveUpAfter,
+          progressInterval: o.progressInterval,
+        };
+        const resumed = resume === undefined ? undefined : openResume(resume);
+        // The CI flags of the run as it started, with those given now in their place; paths absolute for a resume.
+        const given = VERDICT_FLAGS.filter((k) => o[k] !== undefined && (resumed === undefined || command.getOptionValueSource(k) === 'cli'));
+        const flags: VerdictFlags = { ...resumed?.checkpoint.verdict, ...Object.fromEntries(given.map((k) => [k, o[k]])) };
+        for (const k of ['baseline', 'junit'] as const) if (flags[k] !== undefined) flags[k] = resolve(flags[k]!);
+        // Everything that can be checked is checked before the first signature.
+        const plan = burnInPlan(resumed?.checkpoint.options ?? options);
+        const verdict = verdictPlan(flags, { tokenCounts: plan.tokenCounts, workload: workloadOfPlan(plan.workload), plan: planOf(plan) }, (line) => process.stderr.write(`${line}\n`));
+        const ui = new Progress(isInteractive(), plan.progressIntervalMs);
+        const outcome = await runBurnIn(options, flags, pinSource(o), ui, resumed);
+        await finishRun(`burn-in-${workloadId(outcome.result.operation?.name, outcome.result.algorithm.id)}`, outcome, verdict, { json: o.json, junit: flags.junit, formats }, renderBurnInSummary, ui);
+      },
+    );
 }

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { ExitCode, exitWith } from '../errors.js';
@@ -8,6 +8,8 @@ import { readRunJson } from '../result/run-directory.js';
 import { compareRuns } from '../verdict/compare.js';
 import { checkJunitFile, parsePercent } from './verdict-options.js';
 import { renderJunit } from '../render/junit.js';
+import { makeDirectory } from '../core/make-dir.js';
+import { shown } from '../core/quote.js';
 
 export function compareCommand(): Command {
   return new Command('compare')
@@ -41,10 +43,10 @@ export function compareCommand(): Command {
       // The comparison as a document too, in a folder of its own that no run glob matches.
       const candidateDir = candidatePath.endsWith('.json') ? dirname(candidatePath) : candidatePath;
       const out = o.out ?? join(dirname(resolve(candidateDir)), 'comparisons', `${candidate.runId}-vs-${baseline.runId}`);
-      mkdirSync(out, { recursive: true });
+      makeDirectory(out);
       const verdict = [`## Against the baseline (±${maxRegressionPct} %, the noise rule)`, '', '```', renderComparisonTable(comparison, Infinity).trimEnd(), '```', ''];
       const files = await writeComparison(out, [baseline, candidate], undefined, verdict, { log: (l) => process.stderr.write(`${l}\n`) });
-      process.stderr.write(`${out}: ${files.join(', ')}\n`);
+      process.stderr.write(`${shown(out)}: ${files.join(', ')}\n`);
       // A comparison judges the change: failures new in the candidate are regressions (exit 5), not exit 4.
       exitWith(comparison.regressed ? ExitCode.thresholdFailed : ExitCode.ok);
     });

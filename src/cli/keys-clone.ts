@@ -8,7 +8,8 @@ import { createKekShare, openKekShare } from '../secrets/kek-share.js';
 import { readSecret } from '../secrets/pin.js';
 import { isInteractive } from './terminal.js';
 import { addTokenOptions, type TokenOptions } from './token-options.js';
-import { withTokenSessions, type TokenSession } from './token-sessions.js';
+import { withTokenSessions, type TokenPick, type TokenSession } from './token-sessions.js';
+import { quote, shown } from '../core/quote.js';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -29,7 +30,7 @@ export function kekCommand(): Command {
     .requiredOption('--file <path>', 'the share file to write (never overwritten)')
     .action(async (o: PassphraseOptions & { file: string }) => {
       const kcv = createKekShare(o.file, await passphrase(o));
-      say(`wrote KEK share ${o.file} (key check value ${kcv}); import it into every token with 'hsm-bench keys kek import --file ${o.file}'`);
+      say(`wrote KEK share ${shown(o.file)} (key check value ${kcv}); import it into every token with 'hsm-bench keys kek import --file ${shown(o.file)} --all-tokens'`);
     });
   const importCmd = withPassphraseOptions(addTokenOptions(new Command('import')))
     .description('import the KEK of a share file into every selected token, as a wrap/unwrap-only AES key')
@@ -42,7 +43,7 @@ export function kekCommand(): Command {
           for (const s of sessions) {
             const done = importKek(mod.lib, s, key, o.kekLabel, kcv);
             say(
-              `token ${tokenName(s.token)}: ${done === 'imported' ? `imported KEK '${o.kekLabel}' (key check value ${kcv})` : `already has this share's KEK '${o.kekLabel}' (key check value ${kcv}); left as it is`}`,
+              `token ${tokenName(s.token)}: ${done === 'imported' ? `imported KEK ${quote(o.kekLabel)} (key check value ${kcv})` : `already has this share's KEK ${quote(o.kekLabel)} (key check value ${kcv}); left as it is`}`,
             );
           }
         });
@@ -53,19 +54,24 @@ export function kekCommand(): Command {
   return new Command('kek').description('the shared key-encryption key that lets tokens pass keys to each other wrapped').addCommand(create).addCommand(importCmd);
 }
 
-/** The source and target sessions that --from and --to name among the selected tokens. */
-function sides(sessions: TokenSession[], o: { from: string; to: string }): { source: TokenSession; targets: TokenSession[] } {
-  const slots = `slots: ${sessions.map((s) => s.token.slotId).join(', ')}`;
-  const source = sessions.find((s) => s.token.slotId === o.from);
-  if (!source) throw setupError(`no selected token in slot ${o.from}`, slots);
-  const wanted = o.to === 'all' ? sessions.filter((s) => s !== source).map((s) => s.token.slotId) : o.to.split(',');
-  if (wanted.includes(o.from)) throw usageError('--to names the --from slot', 'a token cannot be cloned onto itself');
-  const missing = wanted.filter((id) => !sessions.some((s) => s.token.slotId === id));
-  if (missing.length > 0) throw setupError(`no selected token in slot ${missing.join(', ')}`, slots);
-  const targets = wanted.map((id) => sessions.find((s) => s.token.slotId === id)!);
-  if (targets.length === 0) throw setupError('there is no other token to clone to');
-  return { source, targets };
-}
+/**
+ * The source and the targets that --from and --to name among the selected tokens, source first: the only tokens
+ * the clone logs in to. `--to all` names every other selected token (every other token of the module when no
+ * selection flag is given).
+ */
+const cloneSides =
+  (o: { from: string; to: string }): TokenPick =>
+  (selected) => {
+    const slots = `slots: ${selected.map((t) => t.slotId).join(', ')}`;
+    const source = selected.find((t) => t.slotId === o.from);
+    if (!source) throw setupError(`no selected token in slot ${shown(o.from)}`, slots);
+    const wanted = o.to === 'all' ? selected.filter((t) => t !== source).map((t) => t.slotId) : o.to.split(',');
+    if (wanted.includes(o.from)) throw usageError('--to names the --from slot', 'a token cannot be cloned onto itself');
+    const missing = wanted.filter((id) => !selected.some((t) => t.slotId === id));
+    if (missing.length > 0) throw setupError(`no selected token in slot ${missing.map(shown).join(', ')}`, slots);
+    if (wanted.length === 0) throw setupError('there is no other token to clone to');
+    return [source, ...wanted.map((id) => selected.find((t) => t.slotId === id)!)];
+  };
 
 /**
  * SmartCard-HSMs (through OpenSC) clone under their DKEK with OpenSC's tools; every other token under the shared
@@ -102,35 +108,39 @@ export function cloneCommand(): Command {
     .description('copy a key pair to other tokens, wrapped inside the tokens (under the shared KEK, or a SmartCard-HSM DKEK): private key material never leaves a token in the clear')
     .requiredOption('--label <label>', 'CKA_LABEL of the key pair to clone')
     .requiredOption('--from <slot>', 'slot id of the token that has the key pair')
-    .requiredOption('--to <slots>', "slot ids to copy to, comma-separated, or 'all' (every other selected token)")
+    .requiredOption('--to <slots>', "slot ids to copy to, comma-separated, or 'all' (every other selected token, or every other token of the module); only --from and --to are logged in to")
     .option('--kek-label <label>', 'CKA_LABEL of the KEK on the tokens', DEFAULT_KEK_LABEL)
     .action(async (o: TokenOptions & { label: string; from: string; to: string; kekLabel: string }) => {
       let dkek: (() => Promise<void>) | undefined;
-      await withTokenSessions(o, (mod, sessions, pin) => {
-        const { source, targets } = sides(sessions, o);
-        const readers = dkekReaders(mod, [source, ...targets]);
-        if (readers === undefined) return cloneKeyPair(mod.lib, source, targets, o.label, o.kekLabel, say);
-        const key = sourceKeyPair(mod.lib, source, targets, o.label);
-        const named = (s: TokenSession, i: number) => ({ reader: readers[i]!, name: tokenName(s.token) });
-        dkek = async () => {
-          if (pin === undefined) throw setupError('SmartCard-HSM key export needs the user PIN, and none was read', 'set HSM_BENCH_PIN, or use --pin-env or --pin-file');
-          cloneWithDkek(
-            named(source, 0),
-            key.id.toString('hex'),
-            targets.map((t, i) => named(t, i + 1)),
-            pin,
-            say,
-          );
-          // This process's OpenSC sees objects another program made only once the module is opened again.
-          const targetOnly = { ...o, slots: targets.map((t) => t.token.slotId).join(','), serials: undefined, tokenUri: undefined, tokenLabel: undefined };
-          await withTokenSessions(targetOnly, (again, clones) => {
-            for (const t of clones) {
-              proveClone(again.lib, t, o.label, key.publicKey);
-              say(`token ${tokenName(t.token)}: cloned '${o.label}' from ${tokenName(source.token)} under the DKEK; its signature verifies against the source's public key`);
-            }
-          });
-        };
-      });
+      await withTokenSessions(
+        o,
+        (mod, sessions, pin) => {
+          const [source, ...targets] = sessions as [TokenSession, ...TokenSession[]];
+          const readers = dkekReaders(mod, [source, ...targets]);
+          if (readers === undefined) return cloneKeyPair(mod.lib, source, targets, o.label, o.kekLabel, say);
+          const key = sourceKeyPair(mod.lib, source, targets, o.label);
+          const named = (s: TokenSession, i: number) => ({ reader: readers[i]!, name: tokenName(s.token) });
+          dkek = async () => {
+            if (pin === undefined) throw setupError('SmartCard-HSM key export needs the user PIN, and none was read', 'set HSM_BENCH_PIN, or use --pin-env or --pin-file');
+            cloneWithDkek(
+              named(source, 0),
+              key.id.toString('hex'),
+              targets.map((t, i) => named(t, i + 1)),
+              pin,
+              say,
+            );
+            // This process's OpenSC sees objects another program made only once the module is opened again.
+            const targetOnly = { ...o, slots: targets.map((t) => t.token.slotId).join(','), serials: undefined, tokenUri: undefined, tokenLabel: undefined, allTokens: undefined };
+            await withTokenSessions(targetOnly, (again, clones) => {
+              for (const t of clones) {
+                proveClone(again.lib, t, o.label, key.publicKey);
+                say(`token ${tokenName(t.token)}: cloned ${quote(o.label)} from ${tokenName(source.token)} under the DKEK; its signature verifies against the source's public key`);
+              }
+            });
+          };
+        },
+        cloneSides(o),
+      );
       await dkek?.();
     });
 }

@@ -11,6 +11,7 @@ import { isInteractive } from './terminal.js';
 import { addTokenOptions, type TokenOptions } from './token-options.js';
 import { withTokenSessions } from './token-sessions.js';
 import { cloneCommand, kekCommand } from './keys-clone.js';
+import { quote, shown } from '../core/quote.js';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -25,7 +26,7 @@ function createCommand(): Command {
       const alg = algorithmById(o.alg);
       if (alg.family !== 'rsa' && alg.family !== 'ec') throw usageError(`${alg.displayName} is not a key pair algorithm`, 'use rsa2048, rsa3072, rsa4096, p256, p384, bp256 or bp384');
       const usage = o.usage as KeyUsage;
-      if (!KEY_USAGES.includes(usage)) throw usageError(`unknown --usage '${o.usage.slice(0, 40)}'`, `use one of: ${KEY_USAGES.join(', ')}`);
+      if (!KEY_USAGES.includes(usage)) throw usageError(`unknown --usage ${quote(o.usage)}`, `use one of: ${KEY_USAGES.join(', ')}`);
       if ((usage === 'decrypt' && alg.family !== 'rsa') || (usage === 'derive' && alg.family !== 'ec')) {
         throw usageError(
           `${withArticle(alg.displayName)} key cannot be made to ${usage}`,
@@ -44,8 +45,8 @@ function createCommand(): Command {
             const allowed = usagesOf(mod.lib, session, existing);
             say(
               allowed.includes(usage)
-                ? `token ${tokenName(token)}: already has a key pair '${label}'; left as it is`
-                : `token ${tokenName(token)}: already has a key pair '${label}', which cannot ${usage} (it can ${allowed.join(' and ') || 'do nothing'}); left as it is: delete it with hsm-bench keys delete --label ${label}, or give another --label`,
+                ? `token ${tokenName(token)}: already has a key pair ${quote(label)}; left as it is`
+                : `token ${tokenName(token)}: already has a key pair ${quote(label)}, which cannot ${usage} (it can ${allowed.join(' and ') || 'do nothing'}); left as it is: delete it with hsm-bench keys delete --label ${shown(label)}, or give another --label`,
             );
             continue;
           }
@@ -56,7 +57,7 @@ function createCommand(): Command {
           const sensitive = readFlag(mod.lib, session, made.privateKey, pkcs11.CKA_SENSITIVE);
           const allowed = usagesOf(mod.lib, session, made.privateKey);
           say(
-            `token ${tokenName(token)}: created ${alg.displayName} key pair '${label}' to ${allowed.join(' and ') || 'do nothing'}, id ${made.id.toString('hex')} (private, ${sensitive ? 'sensitive' : 'NOT sensitive'}, ${extractable ? 'extractable under wrapping only' : 'non-extractable'})`,
+            `token ${tokenName(token)}: created ${alg.displayName} key pair ${quote(label)} to ${allowed.join(' and ') || 'do nothing'}, id ${made.id.toString('hex')} (private, ${sensitive ? 'sensitive' : 'NOT sensitive'}, ${extractable ? 'extractable under wrapping only' : 'non-extractable'})`,
           );
           if (o.extractable && !extractable) say(`note: token ${tokenName(token)} made the key non-extractable although --extractable asked otherwise: keys clone cannot wrap it`);
         }
@@ -82,15 +83,15 @@ function deleteCommand(): Command {
       if (o.label.trim() === '') throw usageError('--label is empty', 'name the objects to delete by their exact label');
       await withTokenSessions(o, async (mod, sessions) => {
         const found = sessions.flatMap(({ token, session }) => objectsLabelled(mod.lib, session, o.label).map((obj) => ({ token, session, ...obj })));
-        if (found.length === 0) throw setupError(`no object labelled '${o.label}' on the selected tokens`, "run 'hsm-bench list --keys' to see the labels");
-        for (const f of found) process.stderr.write(`will delete ${f.className} '${o.label}' on token ${tokenName(f.token)}\n`);
+        if (found.length === 0) throw setupError(`no object labelled ${quote(o.label)} on the selected tokens`, "run 'hsm-bench list --keys' to see the labels");
+        for (const f of found) process.stderr.write(`will delete ${f.className} ${quote(o.label)} on token ${tokenName(f.token)}\n`);
         if (!o.yes) {
           if (!isInteractive() || !process.stdin.isTTY) throw usageError(`not deleting ${found.length} objects without confirmation`, 'add --yes to delete when not on a terminal');
           if (!(await confirm(`delete these ${found.length} objects? [y/N] `))) return say('nothing deleted');
         }
         for (const f of found) {
           mod.lib.C_DestroyObject(f.session, f.handle);
-          say(`deleted ${f.className} '${o.label}' on token ${tokenName(f.token)}`);
+          say(`deleted ${f.className} ${quote(o.label)} on token ${tokenName(f.token)}`);
         }
       });
     });

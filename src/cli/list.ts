@@ -8,6 +8,8 @@ import { listTokens, selectTokens, slotIdOf, tokenName } from '../pkcs11/discove
 import { PinGuard } from '../pkcs11/pin-guard.js';
 import { closeSessionQuietly, login, openSession } from '../pkcs11/session.js';
 import { addTokenOptions, resolveBackend, type TokenOptions } from './token-options.js';
+import { shown } from '../core/quote.js';
+import { slotList } from '../pkcs11/list-counts.js';
 
 interface ListOptions extends TokenOptions {
   mechanisms?: boolean;
@@ -23,7 +25,11 @@ export interface Listing {
   notes: string[];
 }
 
-/** Collects the listing (the data `--json` prints); PINs are used only for --keys, and only when one is given. */
+/**
+ * Collects the listing (the data `--json` prints). A PIN is used only for --keys, only when one is given, and only
+ * on tokens the user named (a selection flag or --all-tokens; hsm-bench's own embedded tokens count as named):
+ * listing a module logs in nowhere else.
+ */
 async function collect(o: ListOptions): Promise<Listing> {
   // Flags first: a bad selection must not get as far as creating the embedded workspace.
   const selection = tokenSelection(o);
@@ -34,22 +40,22 @@ async function collect(o: ListOptions): Promise<Listing> {
   try {
     let slots = listSlots(mod.lib);
     if (slots.length === 0) {
-      throw setupError(`module ${mod.info.path} shows no slots`, 'is the reader or hub connected, pcscd running, or (p11-kit-client) the server at P11_KIT_SERVER_ADDRESS up?');
+      throw setupError(`module ${shown(mod.info.path)} shows no slots`, 'is the reader or hub connected, pcscd running, or (p11-kit-client) the server at P11_KIT_SERVER_ADDRESS up?');
     }
     if (o.slots !== undefined || o.serials !== undefined || o.tokenLabel !== undefined || o.tokenUri !== undefined) {
       // The same selection as every other command; it says what is missing instead of listing nothing.
       const chosen = selectTokens(listTokens(mod.lib), selection, 1, mod.info);
       slots = chosen.map((t) => slots.find((s) => s.slotId === t.slotId)!);
     }
-    const guard = new PinGuard(slots.length);
+    const guard = new PinGuard(slots.length, { allowFinalPinTry: o.allowFinalPinTry === true });
     for (const [index, s] of slots.entries()) {
       if (!s.token?.initialized) continue;
-      const slot = mod.lib.C_GetSlotList(true).find((h) => slotIdOf(h).toString() === s.slotId)!;
+      const slot = slotList(mod.lib, true).find((h) => slotIdOf(h).toString() === s.slotId)!;
       if (o.mechanisms) s.mechanisms = signingMechanisms(mod.lib, slot);
       if (o.keys) {
         const session = openSession(mod.lib, { ...s.token, slot });
         try {
-          const canLogin = pinGiven && s.token.loginRequired;
+          const canLogin = pinGiven && selection.named && s.token.loginRequired;
           if (canLogin) login(mod.lib, session, { ...s.token, slot }, await backend.pin(), { guard, token: index });
           s.keys = listKeyPairs(mod.lib, session, canLogin || !s.token.loginRequired);
         } finally {
@@ -57,7 +63,10 @@ async function collect(o: ListOptions): Promise<Listing> {
         }
       }
     }
-    if (o.keys && !pinGiven) notes.push(`private keys are hidden without a PIN: set ${o.pinEnv} (or use --pin-file) to see which key pairs are complete`);
+    const nameThem = 'name the tokens to log in to (--slots, --serials, --token-label, --token-uri, or --all-tokens)';
+    if (o.keys && !pinGiven)
+      notes.push(`private keys are hidden without a PIN: set ${shown(o.pinEnv)} (or use --pin-file)${selection.named ? '' : ` and ${nameThem}`} to see which key pairs are complete`);
+    else if (o.keys && !selection.named) notes.push(`private keys are hidden: hsm-bench presents the PIN only to tokens you name; ${nameThem} to see which key pairs are complete`);
     if (!o.mechanisms || !o.keys) notes.push(`${[!o.mechanisms && '--mechanisms', !o.keys && '--keys'].filter(Boolean).join(' and ')} show${o.mechanisms || o.keys ? 's' : ''} more`);
     return { schemaVersion: 1, module: mod.info, slots, notes };
   } finally {

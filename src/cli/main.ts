@@ -1,8 +1,9 @@
-import { Command, CommanderError } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import { ExitCode, HsmBenchError, RunOutcomeExit } from '../errors.js';
 import { ckrName, moduleFailure } from '../pkcs11/ckr.js';
 import { writeFileSync } from 'node:fs';
-import { redactSecrets } from '../secrets/redact.js';
+import { isSecret, quote, shown } from '../core/quote.js';
+import { registerKnownSecrets } from '../secrets/known-secrets.js';
 import { renderErrorJunit } from '../render/junit.js';
 import { TOOL_VERSION } from '../version.js';
 import { leaveProcess, threadsLeftInModule } from '../engine/threads-left.js';
@@ -14,20 +15,6 @@ import { reportCommand } from './report.js';
 import { runCommand } from './run.js';
 import { scaleCommand } from './scale.js';
 import { trendCommand } from './trend.js';
-
-/**
- * Option values that commander quotes back in its messages ("unknown option '--pin=…'") are cut off: whatever
- * a user typed after '=' may be a PIN or a passphrase, and error messages end up in CI logs.
- */
-const redactOptionValues = (text: string) => text.replace(/(--?[\w-]+)=[^'"\s]*/g, '$1=…');
-
-/**
- * The last guard on what a user typed coming back in a message: a quoted value that assigns a PIN, a password
- * or a secret (pin-value=…, password:…) is hidden, and a long one is cut, so that a secret pasted into the wrong
- * flag does not reach a CI log. Token labels such as 'Pico-HSM (UserPIN)' assign nothing and stay.
- */
-const redactQuoted = (text: string) =>
-  text.replace(/'([^'\n]*)'/g, (quoted, inner: string) => (/(pin|pass|secret)[\w-]*\s*[=:]/i.test(inner) ? "'(hidden)'" : inner.length > 60 ? `'${inner.slice(0, 40)}…'` : quoted));
 
 const PASSPHRASE_HINT = 'hint: a passphrase is never a command-line argument: set HSM_BENCH_KEK_PASSPHRASE, or use --passphrase-env VAR or --passphrase-file FILE\n';
 const PIN_HINT = 'hint: a PIN is never a command-line argument: set HSM_BENCH_PIN, or use --pin-env VAR or --pin-file FILE\n';
@@ -44,13 +31,50 @@ const program = new Command('hsm-bench')
   .addCommand(compareCommand())
   .addCommand(trendCommand())
   .addCommand(runCommand());
-// Every (sub)command turns its parse errors into a CommanderError that fail() maps to exit 2, and writes its
-// messages through the redaction.
+/** Commander's own parts that quote what the user typed, as this version (14) has them. */
+interface CommanderQuoting {
+  args: string[];
+  unknownOption(flag: string): void;
+  unknownCommand(): void;
+  _callParseArg(target: Option | Argument, value: string, previous: unknown, invalidArgumentMessage: string): unknown;
+}
+
+/**
+ * Commander quotes what the user typed in three messages (an unknown option, an unknown command, an invalid
+ * value): each goes through quote() here, which never shows a secret, and an option's value after '=' is never
+ * quoted at all (`--pin=…` is the usual way a PIN reaches a command line).
+ */
+function quoteThroughOurs(c: Command): void {
+  const own = c as unknown as CommanderQuoting;
+  const unknownOption = own.unknownOption.bind(c);
+  own.unknownOption = (flag) => unknownOption(shown(flag.split('=')[0]!));
+  const unknownCommand = own.unknownCommand.bind(c);
+  own.unknownCommand = () => {
+    own.args = [shown(own.args[0] ?? ''), ...own.args.slice(1)];
+    unknownCommand();
+  };
+  const callParseArg = own._callParseArg.bind(c);
+  own._callParseArg = (target, value, previous, message) =>
+    callParseArg(
+      target,
+      value,
+      previous,
+      target instanceof Option
+        ? message.startsWith(`error: option '${target.flags}' value`)
+          ? `error: option '${target.flags}' value ${quote(value)} from env '${target.envVar}' is invalid.`
+          : `error: option '${target.flags}' argument ${quote(value)} is invalid.`
+        : `error: command-argument value ${quote(value)} is invalid for argument '${target.name()}'.`,
+    );
+}
+
+// Every (sub)command turns its parse errors into a CommanderError that fail() maps to exit 2.
 const configureAll = (c: Command): void => {
-  c.exitOverride().configureOutput({ writeErr: (text) => process.stderr.write(redactSecrets(redactQuoted(redactOptionValues(text)))) });
+  c.exitOverride();
+  quoteThroughOurs(c);
   c.commands.forEach(configureAll);
 };
 configureAll(program);
+registerKnownSecrets(process.argv);
 
 /** The one place where errors become exit codes and messages; a stack trace only with HSM_BENCH_DEBUG=1. */
 function fail(error: unknown): never {
@@ -62,7 +86,7 @@ function fail(error: unknown): never {
     leaveProcess(ExitCode.usage);
   }
   if (error instanceof HsmBenchError) {
-    const text = redactSecrets(redactQuoted(`hsm-bench: error: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ''}`));
+    const text = `hsm-bench: error: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ''}`;
     process.stderr.write(text);
     if (error.exitCode === ExitCode.usage || error.exitCode === ExitCode.setup) writeErrorJunit(text.trim());
     leaveProcess(error.exitCode);
@@ -77,13 +101,19 @@ function fail(error: unknown): never {
   const io = error as NodeJS.ErrnoException;
   if (typeof io?.code === 'string' && typeof io.syscall === 'string') {
     // A file the user named or a folder hsm-bench writes to: their disk, permissions or path, not a bug.
-    process.stderr.write(redactSecrets(`hsm-bench: error: ${io.syscall} ${io.path ?? ''}: ${io.code}\nhint: check the path, its permissions and the free space\n`));
+    process.stderr.write(`hsm-bench: error: ${io.syscall} ${shown(io.path ?? '')}: ${io.code}\nhint: check the path, its permissions and the free space\n`);
     leaveProcess(ExitCode.setup);
   }
-  process.stderr.write(redactSecrets(`hsm-bench: internal error: ${(error as Error)?.message ?? String(error)}\n`));
-  process.stderr.write(process.env.HSM_BENCH_DEBUG ? redactSecrets(`${(error as Error)?.stack}\n`) : 'hint: this is a bug; run again with HSM_BENCH_DEBUG=1 and report the output\n');
+  process.stderr.write(`hsm-bench: internal error: ${withoutSecrets((error as Error)?.message ?? String(error))}\n`);
+  process.stderr.write(process.env.HSM_BENCH_DEBUG ? `${withoutSecrets(String((error as Error)?.stack))}\n` : 'hint: this is a bug; run again with HSM_BENCH_DEBUG=1 and report the output\n');
   leaveProcess(ExitCode.internal);
 }
+
+/**
+ * An internal error's message was not written for the user, and may quote anything it met: it is printed only if
+ * none of its words is a secret, whole; nothing in it is rewritten.
+ */
+const withoutSecrets = (text: string) => (text.split(/[\s'"`,:;()[\]{}=]+/).some(isSecret) ? '(not shown: it quotes a secret)' : text);
 
 /** With --junit FILE, a run that stopped before signing still leaves its JUnit file, with the error in it. */
 function writeErrorJunit(message: string): void {

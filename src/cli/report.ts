@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Command } from 'commander';
 import { usageError } from '../errors.js';
@@ -9,6 +8,8 @@ import { withRecordsOnDisk } from '../result/partial-run.js';
 import { readRunJson } from '../result/run-directory.js';
 import { sharesTokens } from '../verdict/compare.js';
 import { Progress } from './terminal.js';
+import { makeDirectory } from '../core/make-dir.js';
+import { shown } from '../core/quote.js';
 
 export function reportCommand(): Command {
   return new Command('report')
@@ -28,25 +29,25 @@ export function reportCommand(): Command {
         }),
       );
       for (const run of runs) {
-        if (run.result.interrupted) ui.log(`note: ${run.dir} is a partial run (interrupted or killed); its report counts the records on disk`);
+        if (run.result.interrupted) ui.log(`note: ${shown(run.dir)} is a partial run (interrupted or killed); its report counts the records on disk`);
         run.notes.forEach((n) => ui.log(`note: ${n}`));
         const written = await writeReports(run.dir, run.result, formats, reference);
         written.warnings.forEach((w) => ui.log(`warning: ${w}`));
-        process.stdout.write(`${run.dir}: ${written.files.join(', ')}\n`);
+        process.stdout.write(`${shown(run.dir)}: ${written.files.join(', ')}\n`);
       }
       if (runs.length >= 2) {
         const [first, ...others] = runs;
         const foreign = others.find((o) => !sharesTokens(first!.result, o.result));
         if (foreign) {
-          throw usageError(`${foreign.dir} was made on other tokens than ${first!.dir}, so their throughput is not comparable`, 'compare runs made on the same tokens (same serials)');
+          throw usageError(`${shown(foreign.dir)} was made on other tokens than ${shown(first!.dir)}, so their throughput is not comparable`, 'compare runs made on the same tokens (same serials)');
         }
         const results = runs.map((x) => x.result);
         // In a folder of its own beside the runs: a name ending like a run's (…-bp256) would match the same glob
         // that picked the runs (reports/*-bp256), and the next `report` would take it for a run.
         const out = options.out ?? join(dirname(first!.dir), 'comparisons', results.map((r) => r.runId).join('-vs-'));
-        mkdirSync(out, { recursive: true });
+        makeDirectory(out);
         const written = await writeComparison(out, results, reference ?? results.find((x) => x.reference)?.reference, [], ui);
-        process.stdout.write(`${out}: ${written.join(', ')}\n`);
+        process.stdout.write(`${shown(out)}: ${written.join(', ')}\n`);
       }
     });
 }

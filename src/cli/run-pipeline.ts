@@ -9,6 +9,7 @@ import type { RunResult } from '../result/run-result.js';
 import { exitCodeFor, judgeRun, type JudgedRun } from '../verdict/verdict.js';
 import type { Progress } from './terminal.js';
 import { reportVerdict, saveBaseline, type VerdictPlan } from './verdict-options.js';
+import { shown } from '../core/quote.js';
 
 /**
  * The one pipeline after signing, for scale, burn-in and lab runs: run.json is on disk already (the engines
@@ -53,16 +54,16 @@ export async function finishRun(
       await writeRunReports(outcome, o.reference, ui, judged, o.formats);
     }
     process.stdout.write(o.json ? JSON.stringify(outcome.result, null, 2) + '\n' : render(outcome.result, judged));
-    ui.log(`results: ${outcome.dir}`);
+    ui.log(`results: ${shown(outcome.dir)}`);
     if (verdict.saveBaseline !== undefined) {
       // Only a run that passed outright: one worse within the noise (inconclusive) becoming the baseline would let a
       // slow decline ratchet through, night after night.
       const inconclusive = judged.thresholds.some((t) => t.outcome === 'inconclusive') || (judged.comparison?.rows.some((r) => r.inconclusive.length > 0) ?? false);
       if (exitCodeFor([judged]) === ExitCode.ok && !inconclusive) {
         saveBaseline(verdict.saveBaseline, outcome.result);
-        ui.log(`baseline saved: ${verdict.saveBaseline}`);
+        ui.log(`baseline saved: ${shown(verdict.saveBaseline)}`);
       } else {
-        ui.log(`baseline not saved: the run did not pass every check outright (${verdict.saveBaseline} is unchanged)`);
+        ui.log(`baseline not saved: the run did not pass every check outright (${shown(verdict.saveBaseline)} is unchanged)`);
       }
     }
     conclude([judged], o);

@@ -2,7 +2,7 @@ import { nounsOf, workloadId } from '../render/operation-words.js';
 import { plannedConfigurations } from '../engine/sizing-plan.js';
 import { configurationAxes } from '../result/configuration-key.js';
 import type { NotRun } from '../render/junit.js';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Command } from 'commander';
 import { runScale } from '../engine/scale.js';
@@ -18,6 +18,8 @@ import { checkJunitFile } from './verdict-options.js';
 import { stamp } from '../result/run-directory.js';
 import { pinSource } from './scale.js';
 import { Progress } from './terminal.js';
+import { makeDirectory } from '../core/make-dir.js';
+import { quote, shown } from '../core/quote.js';
 
 /** A lab run the lab never came to: named as its JUnit cases would have been, with the configurations it planned. */
 function notRunOf(run: Lab['runs'][number], reason: string): NotRun {
@@ -37,7 +39,7 @@ async function runLab(lab: Lab, ui: Progress): Promise<{ judged: JudgedRun[]; no
   const dirs: string[] = [];
   for (const run of lab.runs) {
     ui.log(
-      `run ${run.name}: ${workloadId(run.plan.operation, run.plan.algorithm.id)} on ${run.plan.backend.kind === 'module' ? run.plan.backend.path : 'embedded SoftHSM2'}, ${run.plan.tokenCounts.join(',')} tokens`,
+      `run ${run.name}: ${workloadId(run.plan.operation, run.plan.algorithm.id)} on ${run.plan.backend.kind === 'module' ? shown(run.plan.backend.path) : 'embedded SoftHSM2'}, ${run.plan.tokenCounts.join(',')} tokens`,
     );
     const outcome = await runScale(run.plan, pinSource(run), ui, lab.reference);
     await writeRunReports(outcome, lab.reference, ui);
@@ -49,7 +51,7 @@ async function runLab(lab: Lab, ui: Progress): Promise<{ judged: JudgedRun[]; no
   const stoppedIn = judged[judged.length - 1]?.name;
   const notRun = lab.runs.slice(judged.length).map((r) => notRunOf(r, `the lab was interrupted in ${stoppedIn}, before this run`));
   const combinedDir = join(lab.out, `lab-${stamp(new Date())}`);
-  mkdirSync(combinedDir, { recursive: true });
+  makeDirectory(combinedDir);
   const charts: (string | undefined)[] = [];
   for (const [a, b] of transportPairs(judged)) {
     const base = `transport-${a.name}-vs-${b.name}`.replace(/[^\w.-]/g, '_');
@@ -87,7 +89,7 @@ export function runCommand(): Command {
       if (o.only !== undefined) {
         const names = o.only.split(',');
         const unknown = names.filter((n) => !lab.runs.some((r) => r.name === n));
-        if (unknown.length > 0) throw usageError(`--only names no run called ${unknown.join(', ')}`, `runs in ${o.config}: ${lab.runs.map((r) => r.name).join(', ')}`);
+        if (unknown.length > 0) throw usageError(`--only names no run called ${unknown.map(quote).join(', ')}`, `runs in ${shown(o.config)}: ${lab.runs.map((r) => r.name).join(', ')}`);
         lab.runs = lab.runs.filter((r) => names.includes(r.name));
       }
       const ui = new Progress();

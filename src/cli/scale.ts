@@ -47,7 +47,7 @@ Examples:
   hsm-bench scale --alg p256 --tokens 1 --threads-per-token 1,2,4,8,16 --duration 5s    where more sessions stop helping
 ${EXIT_CODES_HELP}`,
     )
-    .action(async (options: ScaleOptions & VerdictFlags & { pinEnv: string; pinFile?: string; json?: boolean; reference?: string; format: string }) => {
+    .action(async (options: ScaleOptions & VerdictFlags & { pinEnv: string; pinFile?: string; allowFinalPinTry?: boolean; json?: boolean; reference?: string; format: string }) => {
       if (options.alg === undefined && options.mix === undefined && (options.op ?? 'sign') === 'sign')
         throw usageError("required option '--alg <alg>' not specified", `use one of: ${operationByName('sign').algorithms.join(', ')}`);
       const plan = scalePlan(options);
@@ -61,4 +61,9 @@ ${EXIT_CODES_HELP}`,
 }
 
 /** Where a run's PIN comes from: the flags, and a masked prompt only when a person is at the terminal. */
-export const pinSource = (o: { pinEnv: string; pinFile?: string }): PinSource => ({ pinEnv: o.pinEnv, pinFile: o.pinFile, interactive: isInteractive() && Boolean(process.stdin.isTTY) });
+export const pinSource = (o: { pinEnv: string; pinFile?: string; allowFinalPinTry?: boolean }): PinSource => ({
+  pinEnv: o.pinEnv,
+  pinFile: o.pinFile,
+  interactive: isInteractive() && Boolean(process.stdin.isTTY),
+  allowFinalPinTry: o.allowFinalPinTry === true,
+});

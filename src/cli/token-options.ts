@@ -11,8 +11,10 @@ export interface TokenOptions {
   serials?: string;
   tokenLabel?: string;
   tokenUri?: string;
+  allTokens?: boolean;
   pinEnv: string;
   pinFile?: string;
+  allowFinalPinTry?: boolean;
 }
 
 export function addTokenOptions(command: Command): Command {
@@ -23,8 +25,10 @@ export function addTokenOptions(command: Command): Command {
     .option('--serials <serials>', 'use only the tokens with these serials (exact), in this order')
     .option('--token-label <prefix>', 'use only tokens whose label starts with this')
     .option('--token-uri <uri>', "use only tokens matching this RFC 7512 URI, e.g. 'pkcs11:token=Pico-HSM%20(UserPIN);slot-id=4'")
+    .option('--all-tokens', 'use every initialized token of the module, in slot order (a PIN goes only to tokens named: with several tokens, name them or give this)')
     .option('--pin-env <var>', 'environment variable holding the user PIN', 'HSM_BENCH_PIN')
     .option('--pin-file <path>', 'file holding the user PIN')
+    .option('--allow-final-pin-try', 'present the PIN even to a token whose next wrong PIN locks it (CKF_USER_PIN_FINAL_TRY); without it such a token is refused')
     .addOption(new Option('--workspace <dir>', 'where the embedded SoftHSM2 tokens live').env('HSM_BENCH_WORKSPACE').default(defaultWorkspace()));
 }
 

@@ -11,18 +11,26 @@ export interface TokenSession {
 }
 
 /**
- * Opens the selected tokens with a logged-in read-write session each, runs `work`, then closes everything.
- * Used by the key commands; a PIN failure stops before any token is changed (login() never retries it).
+ * Which of the selected tokens a command works on, when its own flags name them (keys clone --from/--to): only
+ * those are logged in to, and no selection flag is needed to name them.
  */
-export async function withTokenSessions<T>(o: TokenOptions, work: (mod: Pkcs11Module, sessions: TokenSession[], pin: string | undefined) => Promise<T> | T): Promise<T> {
+export type TokenPick = (selected: TokenRef[]) => TokenRef[];
+
+/**
+ * Opens the selected tokens (or those `pick` takes of them) with a logged-in read-write session each, runs
+ * `work`, then closes everything. Used by the key commands; a PIN failure stops before any token is changed
+ * (login() never retries it), and no PIN goes to a token the user did not name (selectTokens).
+ */
+export async function withTokenSessions<T>(o: TokenOptions, work: (mod: Pkcs11Module, sessions: TokenSession[], pin: string | undefined) => Promise<T> | T, pick?: TokenPick): Promise<T> {
   const selection = tokenSelection(o);
   const backend = resolveBackend(o);
   const mod = Pkcs11Module.open(backend.modulePath);
   const sessions: TokenSession[] = [];
   try {
-    const tokens = selectTokens(listTokens(mod.lib), selection, 1, mod.info);
+    const selected = selectTokens(listTokens(mod.lib), pick ? { ...selection, named: true } : selection, 1, mod.info);
+    const tokens = pick ? pick(selected) : selected;
     const pin = tokens.some((t) => t.loginRequired) ? await backend.pin() : undefined;
-    const guard = new PinGuard(tokens.length);
+    const guard = new PinGuard(tokens.length, { allowFinalPinTry: o.allowFinalPinTry === true });
     for (const [index, token] of tokens.entries()) {
       const session = openSession(mod.lib, token, true);
       sessions.push({ token, session });

@@ -1,5 +1,5 @@
 import { workloadOf } from '../render/operation-words.js';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { configurationAxes, configurationName } from '../result/configuration-key.js';
 import { Command } from 'commander';
@@ -10,6 +10,8 @@ import { fitTable } from '../render/fit-table.js';
 import { renderTrendCsv, trendChart, trendPoints } from '../render/trend.js';
 import { readRunJson, stamp } from '../result/run-directory.js';
 import { Progress } from './terminal.js';
+import { makeDirectory } from '../core/make-dir.js';
+import { shown } from '../core/quote.js';
 
 export function trendCommand(): Command {
   return new Command('trend')
@@ -33,7 +35,7 @@ export function trendCommand(): Command {
       const points = trendPoints(runs);
       // Never under a folder a run glob picks up (reports/*-rsa2048): trends have a folder of their own.
       const out = o.out ?? join('reports', 'trends', `trend-${stamp(new Date())}`);
-      mkdirSync(out, { recursive: true });
+      makeDirectory(out);
       writeFileSync(join(out, 'trend.csv'), renderTrendCsv(points));
       const written = ['trend.csv'];
       try {
@@ -66,6 +68,6 @@ export function trendCommand(): Command {
         process.stderr.write(
           `note: ${partial.map((p) => p.runId).join(', ')} ${partial.length > 1 ? 'are partial runs' : 'is a partial run'} (interrupted or killed): configurations cut short are marked (partial), those never measured (not measured)\n`,
         );
-      process.stderr.write(`${out}: ${written.join(', ')}\n`);
+      process.stderr.write(`${shown(out)}: ${written.join(', ')}\n`);
     });
 }

@@ -1,5 +1,5 @@
 import { workloadOf } from '../render/operation-words.js';
-import { accessSync, constants, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { usageError, writeError } from '../errors.js';
@@ -15,6 +15,8 @@ import { checkThresholdsFitPlan, parseThresholds, type VerdictFlags } from '../v
 
 export type { VerdictFlags };
 import type { JudgedRun, VerdictPlan } from '../verdict/verdict.js';
+import { makeDirectory } from '../core/make-dir.js';
+import { quote, shown } from '../core/quote.js';
 
 /** The CI flags; a burn-in has one configuration, so no scaling efficiency or capacity to check. */
 export function addVerdictOptions(command: Command, o: { efficiency: boolean } = { efficiency: true }): Command {
@@ -42,13 +44,13 @@ export type { VerdictPlan };
 
 /** A file the run will write at its end, checked before it starts: a run must not sign for hours, then fail on a path. */
 export function checkWritableFile(flag: string, path: string): void {
-  if (existsSync(path) && statSync(path).isDirectory()) throw usageError(`${flag} ${path} is a directory`, `give a file name, e.g. ${flag} ${join(path, 'hsm-bench.xml')}`);
+  if (existsSync(path) && statSync(path).isDirectory()) throw usageError(`${flag} ${shown(path)} is a directory`, `give a file name, e.g. ${flag} ${shown(join(path, 'hsm-bench.xml'))}`);
   const parent = dirname(resolve(path));
-  if (!existsSync(parent) || !statSync(parent).isDirectory()) throw usageError(`${flag} ${path}: the folder ${parent} does not exist`, 'create it first, or write the file elsewhere');
+  if (!existsSync(parent) || !statSync(parent).isDirectory()) throw usageError(`${flag} ${shown(path)}: the folder ${shown(parent)} does not exist`, 'create it first, or write the file elsewhere');
   try {
     accessSync(parent, constants.W_OK);
   } catch (error) {
-    throw usageError(`${flag} ${path}: the folder ${parent} cannot be written (${(error as NodeJS.ErrnoException).code})`, 'write the file elsewhere');
+    throw usageError(`${flag} ${shown(path)}: the folder ${shown(parent)} cannot be written (${(error as NodeJS.ErrnoException).code})`, 'write the file elsewhere');
   }
 }
 
@@ -62,10 +64,10 @@ export function checkJunitFile(path: string): void {
 function checkBaselineFolder(dir: string): void {
   if (dir.trim() === '') throw usageError('--save-baseline is empty', 'give the folder the baseline goes into, e.g. --save-baseline baseline');
   if (existsSync(dir)) {
-    if (!statSync(dir).isDirectory()) throw usageError(`--save-baseline ${dir} is a file`, 'give a folder: the run.json of the run goes into it');
+    if (!statSync(dir).isDirectory()) throw usageError(`--save-baseline ${shown(dir)} is a file`, 'give a folder: the run.json of the run goes into it');
     // A run directory's run.json describes its records: a baseline written over it would lie about them.
     if (['records', 'checkpoint.json', 'lock'].some((f) => existsSync(join(dir, f)))) {
-      throw usageError(`--save-baseline ${dir} is a run directory`, 'give a folder of its own for the baseline, e.g. --save-baseline baseline');
+      throw usageError(`--save-baseline ${shown(dir)} is a run directory`, 'give a folder of its own for the baseline, e.g. --save-baseline baseline');
     }
     return checkWritableFile('--save-baseline', join(dir, 'run.json'));
   }
@@ -76,18 +78,14 @@ function checkBaselineFolder(dir: string): void {
 
 /** The run's run.json becomes the baseline of the next runs, if it passed every check. */
 export function saveBaseline(dir: string, result: RunResult): void {
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (error) {
-    throw writeError(dir, error);
-  }
+  makeDirectory(dir);
   // Whole or not at all: the next night's job reads it.
   writeFileAtomic(join(dir, 'run.json'), JSON.stringify(result, null, 2) + '\n');
 }
 
 /** A percentage: digits and a point, nothing else (not 0x10, not an empty string, not Infinity). */
 export function parsePercent(flag: string, value: string): number {
-  if (!/^\d{1,6}(\.\d{1,6})?$/.test(value)) throw usageError(`${flag} must be a percentage ≥ 0 such as 10 or 2.5, not '${value.slice(0, 40)}'`);
+  if (!/^\d{1,6}(\.\d{1,6})?$/.test(value)) throw usageError(`${flag} must be a percentage ≥ 0 such as 10 or 2.5, not ${quote(value)}`);
   return Number(value);
 }
 
@@ -99,27 +97,27 @@ export function verdictPlan(f: VerdictFlags, plan: { tokenCounts: number[]; work
     throw usageError('--max-regression applies to a comparison with --baseline, and none was given', 'add --baseline RUN, or drop --max-regression');
   const maxRegressionPct = parsePercent('--max-regression', f.maxRegression ?? '10');
   const missing = f.baselineMissing ?? 'fail';
-  if (missing !== 'fail' && missing !== 'warn') throw usageError(`--baseline-missing must be 'fail' or 'warn', not '${String(missing).slice(0, 40)}'`);
+  if (missing !== 'fail' && missing !== 'warn') throw usageError(`--baseline-missing must be 'fail' or 'warn', not ${quote(String(missing))}`);
   if (f.junit !== undefined) checkJunitFile(f.junit);
   if (f.saveBaseline !== undefined) checkBaselineFolder(f.saveBaseline);
   let baselinePath = f.baseline;
   // A folder without a run.json (made by mkdir -p, or a CI cache restored empty) is no baseline yet either.
   const present = (p: string) => existsSync(p) && (!statSync(p).isDirectory() || existsSync(join(p, 'run.json')));
   if (baselinePath !== undefined && missing === 'warn' && !present(baselinePath)) {
-    warn(`warning: the baseline ${baselinePath} does not exist yet: this run is not compared with one (--baseline-missing warn)`);
+    warn(`warning: the baseline ${shown(baselinePath)} does not exist yet: this run is not compared with one (--baseline-missing warn)`);
     baselinePath = undefined;
   }
   const baseline = baselinePath !== undefined ? readRunJson(baselinePath) : undefined;
   const baselineWorkload = baseline && workloadOf(baseline);
   if (baseline && baselineWorkload !== plan.workload && f.force !== true) {
     throw usageError(
-      `the baseline ${f.baseline} measured ${baselineWorkload}, this run measures ${plan.workload}`,
+      `the baseline ${shown(f.baseline!)} measured ${baselineWorkload}, this run measures ${plan.workload}`,
       'give a baseline of the same operation and algorithm (and, for a mix, the same weights), or --force to compare anyway',
     );
   }
   if (baseline && !samePlan(baseline.plan, plan.plan) && f.force !== true) {
     throw usageError(
-      `the baseline ${f.baseline} ran another plan (token counts, stop rule, warm-up, threads or verification)`,
+      `the baseline ${shown(f.baseline!)} ran another plan (token counts, stop rule, warm-up, threads or verification)`,
       'give a baseline made with the same flags, or --force to compare anyway',
     );
   }

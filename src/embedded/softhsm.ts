@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pkcs11 from 'pkcs11js';
-import { setupError } from '../errors.js';
+import { ExitCode, setupError } from '../errors.js';
 import { lockDirectory } from '../result/directory-lock.js';
 import type { Algorithm } from '../pkcs11/algorithms.js';
 import { listTokens, type TokenRef } from '../pkcs11/discovery.js';
@@ -12,6 +12,10 @@ import { generateKeyPair } from '../pkcs11/key-generation.js';
 import { Pkcs11Module } from '../pkcs11/module.js';
 import { PinGuard } from '../pkcs11/pin-guard.js';
 import { login, openSession } from '../pkcs11/session.js';
+import { makeDirectory } from '../core/make-dir.js';
+import { quote, shown } from '../core/quote.js';
+import { readInputText } from '../core/input-file.js';
+import { slotList } from '../pkcs11/list-counts.js';
 
 /** Where Debian, Ubuntu, Fedora and Homebrew install SoftHSM2's module. */
 const SOFTHSM_MODULE_PATHS = [
@@ -55,7 +59,7 @@ export function defaultWorkspace(): string {
  */
 function configure(workspace: string): void {
   const tokenDir = join(workspace, 'tokens');
-  mkdirSync(tokenDir, { recursive: true, mode: 0o700 });
+  makeDirectory(tokenDir, 0o700);
   const conf = join(workspace, 'softhsm2.conf');
   writeFileSync(conf, `directories.tokendir = ${tokenDir}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n`);
   process.env.SOFTHSM2_CONF = conf;
@@ -67,7 +71,7 @@ function configure(workspace: string): void {
  */
 function embeddedPin(workspace: string): string {
   const file = join(workspace, 'user-pin');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  if (existsSync(file)) return readInputText(file, { what: "embedded tokens' PIN file", maxBytes: 4096, exitCode: ExitCode.setup, hint: 'give hsm-bench a --workspace of its own' }).trim();
   const pin = randomBytes(8).toString('hex');
   writeFileSync(file, pin, { mode: 0o600 });
   chmodSync(file, 0o600);
@@ -79,7 +83,7 @@ const paddedLabel = (label: string) => label.padEnd(32, ' ');
 
 function createToken(mod: Pkcs11Module, label: string, userPin: string): void {
   const { lib } = mod;
-  const free = lib.C_GetSlotList(true).find((slot) => (lib.C_GetTokenInfo(slot).flags & pkcs11.CKF_TOKEN_INITIALIZED) === 0);
+  const free = slotList(lib, true).find((slot) => (lib.C_GetTokenInfo(slot).flags & pkcs11.CKF_TOKEN_INITIALIZED) === 0);
   if (!free) throw setupError('SoftHSM2 offers no free slot to create a token in', `check the workspace ${process.env.SOFTHSM2_CONF}`);
   // The SO PIN is needed only to set the user PIN right now: a fresh random one, used once and forgotten.
   const soPin = randomBytes(8).toString('hex');
@@ -124,7 +128,7 @@ export function prepareEmbedded(workspace: string, tokenCount: number, keys: rea
   try {
     for (let n = embeddedTokens(mod).length; n < tokenCount; n++) {
       const label = `${EMBEDDED_LABEL_PREFIX}${String(n + 1).padStart(2, '0')}`;
-      log(`creating embedded SoftHSM2 token ${label} in ${workspace}`);
+      log(`creating embedded SoftHSM2 token ${label} in ${shown(workspace)}`);
       createToken(mod, label, pin);
     }
     const tokens = embeddedTokens(mod).slice(0, tokenCount);
@@ -135,7 +139,7 @@ export function prepareEmbedded(workspace: string, tokenCount: number, keys: rea
         login(mod.lib, session, token, pin, { guard, token: index });
         for (const key of keys) {
           if (hasPrivateKey(mod.lib, session, key.label)) continue;
-          log(`generating ${key.alg.displayName} key '${key.label}' for ${key.usage} on ${token.label}`);
+          log(`generating ${key.alg.displayName} key ${quote(key.label)} for ${key.usage} on ${token.label}`);
           generateKeyPair(mod.lib, session, token, key.alg, key.label, { usage: key.usage });
         }
       } finally {

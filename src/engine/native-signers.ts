@@ -191,8 +191,9 @@ export function startNativeSigners(spec: SignersSpec, assignments: readonly Sign
         native.resume(loop, worker, { session: outcome.session, keys: outcome.keys });
         return;
       }
-      if (outcome.reason === 'pin-refused') {
-        onMessage(worker, { type: 'pin-refused' });
+      if (outcome.reason === 'pin-refused') onMessage(worker, { type: 'pin-refused' });
+      // A PIN refused, or withheld by the token's flags (one more wrong PIN locks it), is final for this run.
+      if (outcome.reason === 'pin-refused' || outcome.reason === 'pin-withheld') {
         job.gaveUp = outcome.detail;
         break;
       }

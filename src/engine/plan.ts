@@ -7,6 +7,7 @@ import { parseMix, singleOperation, type WorkloadEntry } from './workload-plan.j
 import type { TokenSelection } from '../pkcs11/discovery.js';
 import { parsePkcs11Uri } from '../pkcs11/uri.js';
 import { MAX_CONFIGURATIONS, parseObjectives, plannedConfigurations, targetRateOf, type Objective, type ObjectiveOptions, type TargetRate } from './sizing-plan.js';
+import { quote } from '../core/quote.js';
 
 export type StopRule = { kind: 'signatures'; perToken: number } | { kind: 'total'; signatures: number } | { kind: 'duration'; durationNs: bigint };
 
@@ -54,7 +55,7 @@ export interface RunPlan {
 
 export function parsePositiveInt(flag: string, value: string, min = 1, max = Number.MAX_SAFE_INTEGER): number {
   if (!/^\d{1,16}$/.test(value.trim()) || Number(value) < min || Number(value) > max) {
-    throw usageError(`${flag} must be a whole number from ${min} to ${max}, not '${value.slice(0, 40)}'`);
+    throw usageError(`${flag} must be a whole number from ${min} to ${max}, not ${quote(value)}`);
   }
   return Number(value);
 }
@@ -73,7 +74,7 @@ export const MAX_EMBEDDED_TOKENS = 32;
 function parseCounts(flag: string, value: string, max: number): number[] {
   const counts = value.split(',').map((v) => parsePositiveInt(flag, v, 1, max));
   const sorted = [...new Set(counts)].sort((a, b) => a - b);
-  if (sorted.length !== counts.length) throw usageError(`${flag} lists a count twice: '${value.slice(0, 80)}'`, `give each configuration once, e.g. ${flag} 1,2,4,8`);
+  if (sorted.length !== counts.length) throw usageError(`${flag} lists a count twice: ${quote(value)}`, `give each configuration once, e.g. ${flag} 1,2,4,8`);
   return sorted;
 }
 
@@ -91,14 +92,14 @@ const MAX_DURATION_NS = 31n * 24n * NS_PER_UNIT.h!;
 export function parseDurationNs(value: string, flag = '--duration', minMs = 1): bigint {
   const hint = `for example ${flag} 30s, 5m, 1.5h or 250ms (at least ${minMs} ms, at most 31 days)`;
   const match = /^(\d{1,12})(?:\.(\d{1,12}))?(ms|s|m|h)$/.exec(value.trim());
-  if (!match) throw usageError(`${flag} must be a number with a unit (ms, s, m, h), not '${value}'`, hint);
+  if (!match) throw usageError(`${flag} must be a number with a unit (ms, s, m, h), not ${quote(value)}`, hint);
   const [, whole, fraction = '', unit] = match;
   const perUnit = NS_PER_UNIT[unit!]!;
   const scale = 10n ** BigInt(fraction.length);
   const scaled = BigInt(whole!) * scale + BigInt(fraction || '0');
-  if ((scaled * perUnit) % scale !== 0n) throw usageError(`${flag} ${value} is finer than a nanosecond`, hint);
+  if ((scaled * perUnit) % scale !== 0n) throw usageError(`${flag} ${quote(value)} is finer than a nanosecond`, hint);
   const ns = (scaled * perUnit) / scale;
-  if (ns < BigInt(minMs) * NS_PER_MS || ns > MAX_DURATION_NS) throw usageError(`${flag} ${value} is out of range`, hint);
+  if (ns < BigInt(minMs) * NS_PER_MS || ns > MAX_DURATION_NS) throw usageError(`${flag} ${quote(value)} is out of range`, hint);
   return ns;
 }
 
@@ -110,7 +111,7 @@ export function parseVerify(value: string, threads = defaultVerifyThreads()): Ve
   if (value === 'none') return { mode: 'none', every: 0, threads };
   const rate = Number(value);
   if (!/^(0|1)?\.\d+$|^1$/.test(value) || !(rate > 0 && rate <= 1)) {
-    throw usageError(`--verify must be all, none or a rate in (0, 1], not '${value}'`, 'for example --verify 0.01 checks every 100th signature of each worker');
+    throw usageError(`--verify must be all, none or a rate in (0, 1], not ${quote(value)}`, 'for example --verify 0.01 checks every 100th signature of each worker');
   }
   const every = Math.round(1 / rate);
   return every === 1 ? { mode: 'all', every: 1, threads } : { mode: 'sample', every, threads };
@@ -118,9 +119,9 @@ export function parseVerify(value: string, threads = defaultVerifyThreads()): Ve
 
 function parseList(flag: string, value: string, item: (v: string) => string): string[] {
   const items = value.split(',').map((v) => item(v.trim()));
-  if (items.some((v) => v === '')) throw usageError(`${flag} has an empty entry: '${value}'`, `separate entries with single commas, e.g. ${flag} a,b`);
+  if (items.some((v) => v === '')) throw usageError(`${flag} has an empty entry: ${quote(value)}`, `separate entries with single commas, e.g. ${flag} a,b`);
   const twice = items.find((v, i) => items.indexOf(v) !== i);
-  if (twice !== undefined) throw usageError(`${flag} names ${twice} twice`, 'name each token once');
+  if (twice !== undefined) throw usageError(`${flag} names ${quote(twice)} twice`, 'name each token once');
   return items;
 }
 
@@ -130,13 +131,21 @@ export interface SelectionOptions {
   serials?: string;
   tokenLabel?: string;
   tokenUri?: string;
+  /** --all-tokens: every initialized token of the module, in slot order. */
+  allTokens?: boolean;
   module?: string;
 }
 
-/** --slots / --serials / --token-label / --token-uri; embedded runs use only hsm-bench's own tokens, in label order. */
+/**
+ * --slots / --serials / --token-label / --token-uri, or --all-tokens; embedded runs use only hsm-bench's own
+ * tokens, in label order. Whether the user named the tokens decides where a PIN may go (see selectTokens).
+ */
 export function tokenSelection(o: SelectionOptions): TokenSelection {
   if (o.slots !== undefined && o.serials !== undefined) throw usageError('--slots and --serials both fix the tokens and their order; give one', 'select by slot for tokens that share a serial');
+  const flags = [o.slots, o.serials, o.tokenLabel, o.tokenUri].some((f) => f !== undefined);
+  if (o.allTokens === true && flags) throw usageError('--all-tokens takes every token; --slots, --serials, --token-label and --token-uri choose some', 'give one or the other');
   return {
+    named: flags || o.allTokens === true || o.module === undefined,
     slotIds: o.slots === undefined ? undefined : parseList('--slots', o.slots, (s) => String(parsePositiveInt('--slots', s, 0))),
     serials: o.serials === undefined ? undefined : parseList('--serials', o.serials, (s) => s),
     labelPrefix: o.tokenLabel ?? (o.module === undefined ? EMBEDDED_LABEL_PREFIX : undefined),

@@ -7,6 +7,7 @@ import { durationMs, type RunPlan } from './plan.js';
 import type { Reference } from '../render/reference.js';
 import type { TokenSetup } from './token-setup.js';
 import type { PreparedOperation } from '../operations/operation-kind.js';
+import { recordableArgs } from '../secrets/command-line.js';
 
 export interface RunIdentity {
   command: RunResult['command'];
@@ -22,10 +23,10 @@ export interface RunIdentity {
 const shellWord = (w: string) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`);
 
 /**
- * This process's command line, to reproduce the run. A PIN is never on it (hsm-bench refuses PIN flags and PINs
- * in token URIs before anything runs), so it is safe to print and keep.
+ * This process's command line, to reproduce the run, with secrets removed by structure (recordableArgs): hsm-bench
+ * refuses PIN flags and PINs in token URIs before anything runs, and what is kept could not carry one anyway.
  */
-export const thisCommandLine = () => ['hsm-bench', ...process.argv.slice(2)].map(shellWord).join(' ');
+export const thisCommandLine = () => ['hsm-bench', ...recordableArgs(process.argv.slice(2))].map(shellWord).join(' ');
 
 /** What run.json keeps of a token: everything that names it, nothing of the module's handles. */
 export const tokenIdentity = (t: TokenRef): TokenIdentity => ({

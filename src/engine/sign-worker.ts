@@ -180,10 +180,9 @@ function sign(lib: ModuleInstance['lib'], connection: TokenConnection, control: 
       if (control.stopRequested()) return undefined;
       const outcome = connection.connect();
       if (outcome.ok) return undefined;
-      if (outcome.reason === 'pin-refused') {
-        post({ type: 'pin-refused' });
-        return outcome.detail;
-      }
+      if (outcome.reason === 'pin-refused') post({ type: 'pin-refused' });
+      // A PIN refused, or withheld by the token's flags (one more wrong PIN locks it), is final for this run.
+      if (outcome.reason === 'pin-refused' || outcome.reason === 'pin-withheld') return outcome.detail;
     }
   };
 

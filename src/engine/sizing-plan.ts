@@ -1,5 +1,6 @@
 import { usageError } from '../errors.js';
 import { parseDurationNs, durationMs } from './plan.js';
+import { quote } from '../core/quote.js';
 
 /**
  * What a sizing run sweeps besides the token counts: the sessions per token, and open-loop target rates; and the
@@ -39,14 +40,14 @@ export function parseRates(flag: string, value: string): number[] {
     const t = v.trim();
     if (!/^\d{1,7}(\.\d{1,3})?$/.test(t) || Number(t) <= 0 || Number(t) > MAX_RATE_PER_S) {
       throw usageError(
-        `${flag} must list plain decimal rates in calls per second, from 0.001 to ${MAX_RATE_PER_S} (at most 3 decimals), not '${t.slice(0, 40)}'`,
+        `${flag} must list plain decimal rates in calls per second, from 0.001 to ${MAX_RATE_PER_S} (at most 3 decimals), not ${quote(t)}`,
         `for example ${flag} 50,100,200,400 (write 1000, not 1e3)`,
       );
     }
     return Number(t);
   });
   const sorted = [...new Set(rates)].sort((a, b) => a - b);
-  if (sorted.length !== rates.length) throw usageError(`${flag} lists a rate twice: '${value.slice(0, 80)}'`, `give each rate once, e.g. ${flag} 50,100,200`);
+  if (sorted.length !== rates.length) throw usageError(`${flag} lists a rate twice: ${quote(value)}`, `give each rate once, e.g. ${flag} 50,100,200`);
   return sorted;
 }
 

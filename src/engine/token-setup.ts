@@ -19,6 +19,8 @@ import { trialCall } from './trial-call.js';
 import type { ConfigurationSpec, ReadyToken } from './run-configuration.js';
 import type { Workload } from './operation.js';
 import type { WorkloadEntry } from './workload-plan.js';
+import { quote } from '../core/quote.js';
+import { mechanismList } from '../pkcs11/list-counts.js';
 
 /** The module opened, the tokens selected and logged in, the mechanism chosen: everything a run signs with. */
 export interface TokenSetup {
@@ -82,7 +84,7 @@ function prepareOperation(
     tokens: tokens.map((token, index) => ({
       name: tokenName(token),
       session: sessions[index]!,
-      mechanisms: mod.lib.C_GetMechanismList(token.slot),
+      mechanisms: mechanismList(mod.lib, token.slot),
       get keyPair() {
         return op.keyUsage === undefined ? undefined : keyOf(index);
       },
@@ -105,7 +107,7 @@ function findUsableKeyPair(mod: Pkcs11Module, entry: WorkloadEntry, usage: KeyUs
   const missing = missingUsage(mod.lib, session, key, usage);
   if (missing !== null) {
     throw setupError(
-      `key '${entry.keyLabel}' on token ${tokenName(token)} cannot ${usage}: ${missing} is false`,
+      `key ${quote(entry.keyLabel)} on token ${tokenName(token)} cannot ${usage}: ${missing} is false`,
       entry.keyLabel === defaultKeyLabel(entry.algorithm, usage)
         ? `delete it (hsm-bench keys delete --label ${entry.keyLabel}) and make one for it: hsm-bench keys create --alg ${entry.algorithm.id} --usage ${usage}`
         : `make one for it: hsm-bench keys create --alg ${entry.algorithm.id} --usage ${usage}, then run with --key-label ${defaultKeyLabel(entry.algorithm, usage)}`,
@@ -151,9 +153,10 @@ export async function setUpTokens(plan: RunPlan, tokenCount: number, pinSource: 
     mod.close();
   };
   try {
-    const candidates = selectTokens(listTokens(mod.lib), plan.selection, tokenCount, mod.info);
+    // A resumed run's tokens are named by its checkpoint: those it logged in to before.
+    const candidates = selectTokens(listTokens(mod.lib), resume ? { ...plan.selection, named: true } : plan.selection, tokenCount, mod.info);
     const tokens = resume ? sameTokens(candidates, resume.tokens) : candidates.slice(0, tokenCount);
-    const pinGuard = new PinGuard(tokens.length);
+    const pinGuard = new PinGuard(tokens.length, { allowFinalPinTry: pinSource.allowFinalPinTry === true });
     const pin = embedded?.pin ?? (tokens.some((t) => t.loginRequired) ? await readPin(pinSource) : null);
     const sessions = tokens.map((token, index) => {
       const session = openSession(mod.lib, token);

@@ -2,6 +2,7 @@ import { usageError } from '../errors.js';
 import { operationByName } from '../operations/registry.js';
 import { algorithmById, type Algorithm } from '../pkcs11/algorithms.js';
 import { defaultKeyLabel } from '../pkcs11/keys.js';
+import { quote } from '../core/quote.js';
 
 /** One operation a run makes: with its algorithm, mechanism choice and key label, and its weight in a mix. */
 export interface WorkloadEntry {
@@ -23,7 +24,7 @@ export function singleOperation(o: { op?: string; alg?: string; mechanism?: stri
   const mechanisms = op.mechanismChoices(algorithm);
   if (o.mechanism !== undefined && !mechanisms.includes(o.mechanism)) {
     throw usageError(
-      `mechanism '${o.mechanism}' does not apply to ${op.name === 'sign' ? algorithm.displayName : `--op ${op.name} with ${algorithm.displayName}`}`,
+      `mechanism ${quote(o.mechanism!)} does not apply to ${op.name === 'sign' ? algorithm.displayName : `--op ${op.name} with ${algorithm.displayName}`}`,
       `use one of: ${mechanisms.join(', ')}`,
     );
   }
@@ -39,12 +40,12 @@ export function parseMix(value: string, alg: string | undefined): WorkloadEntry[
   const hint = 'for example --mix sign:80,decrypt:20 (with --alg rsa2048), or --mix sign/p256:9,derive/p256:1';
   const entries = value.split(',').map((part) => {
     const m = /^\s*([a-z]+)(?:\/([a-z0-9-]+))?(?::(\d{1,7}))?\s*$/.exec(part);
-    if (!m) throw usageError(`--mix entry '${part.slice(0, 40)}' is not OP[/ALG][:WEIGHT]`, hint);
+    if (!m) throw usageError(`--mix entry ${quote(part)} is not OP[/ALG][:WEIGHT]`, hint);
     const op = operationByName(m[1]!);
     const chosen = m[2] ?? (alg !== undefined && op.algorithms.includes(alg) ? alg : op.algorithms[0]!);
     const entry = singleOperation({ op: op.name, alg: chosen });
     const weight = m[3] === undefined ? 1 : Number(m[3]);
-    if (weight < 1) throw usageError(`--mix entry '${part.trim()}' has weight 0`, 'weights are whole numbers from 1; leave the operation out instead');
+    if (weight < 1) throw usageError(`--mix entry ${quote(part.trim())} has weight 0`, 'weights are whole numbers from 1; leave the operation out instead');
     return { ...entry, weight };
   });
   if (entries.length < 2) throw usageError('--mix needs at least two operations', `for one operation use --op; ${hint}`);

@@ -1,7 +1,9 @@
 import { workloadOf } from '../render/operation-words.js';
 import { workloadOfPlan } from '../engine/workload-plan.js';
-import { existsSync, readFileSync } from 'node:fs';
-import { HsmBenchError, usageError } from '../errors.js';
+import { existsSync } from 'node:fs';
+import { ExitCode, HsmBenchError, usageError } from '../errors.js';
+import type { InputKind } from '../core/input-file.js';
+import { readJsonFile } from '../core/json-text.js';
 import { scalePlan, type RunPlan, type ScaleOptions } from '../engine/plan.js';
 import { planOf } from '../engine/run-result-builder.js';
 import { defaultWorkspace } from '../embedded/softhsm.js';
@@ -11,6 +13,8 @@ import type { RunResult } from '../result/run-result.js';
 import { schemaProblems } from '../result/schemas.js';
 import { samePlan } from '../verdict/compare.js';
 import { checkThresholdsFitPlan, type Thresholds } from '../verdict/thresholds.js';
+import { quote, shown } from '../core/quote.js';
+import { registerSecretSources } from '../secrets/known-secrets.js';
 
 /** One named run of a lab file: the flags of `scale`, as JSON, plus its thresholds and baseline. */
 export interface LabRunSpec {
@@ -21,6 +25,7 @@ export interface LabRunSpec {
   serials?: string[];
   tokenLabel?: string;
   tokenUri?: string;
+  allTokens?: boolean;
   pinEnv?: string;
   pinFile?: string;
   op?: string;
@@ -86,6 +91,8 @@ function attempt<T>(path: string, problems: Problems, parse: () => T): T | undef
 
 /** A run whose shape the schema accepted: what only hsm-bench's own parsers and files can tell. */
 function validateRun(spec: LabRunSpec, path: string, out: string, problems: Problems): LabRun | undefined {
+  // Known before any message about the run is made: a PIN typed into its tokenLabel is then never quoted.
+  registerSecretSources(spec.pinEnv ?? 'HSM_BENCH_PIN', spec.pinFile);
   const t = spec.thresholds ?? {};
   const thresholds: Thresholds = {
     maxFailures: t.maxFailures,
@@ -121,13 +128,14 @@ function validateRun(spec: LabRunSpec, path: string, out: string, problems: Prob
     serials: spec.serials?.join(','),
     tokenLabel: spec.tokenLabel,
     tokenUri: spec.tokenUri,
+    allTokens: spec.allTokens,
     out,
   };
   const plan = attempt(path, problems, () => scalePlan(options));
   if (!plan) return undefined;
   attempt(`${path}.thresholds`, problems, () => checkThresholdsFitPlan(thresholds, plan));
   // What would stop a later run after the earlier ones have signed is found now, before any of them.
-  if (plan.backend.kind === 'module' && plan.backend.path.includes('/') && !existsSync(plan.backend.path)) problems.push(`${path}.module: ${plan.backend.path} does not exist`);
+  if (plan.backend.kind === 'module' && plan.backend.path.includes('/') && !existsSync(plan.backend.path)) problems.push(`${path}.module: ${shown(plan.backend.path)} does not exist`);
   const baseline =
     spec.baseline === undefined ? undefined : attempt(`${path}.baseline`, problems, () => ({ result: readRunJson(spec.baseline!), maxRegressionPct: spec.maxRegressionPct ?? 10, force: false }));
   const measured = baseline && workloadOf(baseline.result);
@@ -144,15 +152,12 @@ function validateRun(spec: LabRunSpec, path: string, out: string, problems: Prob
   };
 }
 
+const LAB_FILE: InputKind = { what: 'lab file', maxBytes: 1024 * 1024, exitCode: ExitCode.usage, hint: 'give a JSON file as described in README.md ("Using hsm-bench in CI")' };
+
 /** Reads and validates a lab file before anything runs, reporting every problem at once with its path. */
 export function readLabFile(path: string): Lab {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw usageError(`cannot read the lab file ${path}: ${(error as Error).message}`, 'give a JSON file as described in README.md ("Using hsm-bench in CI")');
-  }
-  if (!isObject(doc)) throw usageError(`${path}: the lab file must be a JSON object with "runs"`, 'see schemas/lab.schema.json and fixtures/lab-example.json');
+  const doc = readJsonFile(path, LAB_FILE);
+  if (!isObject(doc)) throw usageError(`${shown(path)}: the lab file must be a JSON object with "runs"`, 'see schemas/lab.schema.json and fixtures/lab-example.json');
   // The shape from the schema alone (schemas/lab.schema.json, the file editors complete from); then, for each run
   // of the right shape, what only hsm-bench's parsers and the files it names can tell.
   const problems: Problems = schemaProblems('lab', doc);
@@ -167,8 +172,8 @@ export function readLabFile(path: string): Lab {
     if (run) runs.push(run);
   });
   const names = specs.map((spec) => (isObject(spec) ? spec.name : undefined)).filter((n): n is string => typeof n === 'string');
-  [...new Set(names.filter((n, i) => names.indexOf(n) !== i))].forEach((n) => problems.push(`$.runs: the name '${n}' is used twice`));
+  [...new Set(names.filter((n, i) => names.indexOf(n) !== i))].forEach((n) => problems.push(`$.runs: the name ${quote(n)} is used twice`));
   const reference = typeof lab.reference === 'string' ? attempt('$.reference', problems, () => readReference(lab.reference!)) : undefined;
-  if (problems.length > 0) throw usageError(`${path} has ${problems.length} problem${problems.length > 1 ? 's' : ''}:\n  ${problems.join('\n  ')}`, 'fix them; nothing was run');
+  if (problems.length > 0) throw usageError(`${shown(path)} has ${problems.length} problem${problems.length > 1 ? 's' : ''}:\n  ${problems.join('\n  ')}`, 'fix them; nothing was run');
   return { out, reference, runs };
 }

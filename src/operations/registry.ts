@@ -9,12 +9,13 @@ import { random } from './random.js';
 import { sign } from './sign.js';
 import { verify } from './verify.js';
 import { usageError } from '../errors.js';
+import { quote } from '../core/quote.js';
 
 /** Every operation hsm-bench measures, by --op name. */
 export const OPERATIONS: readonly OperationKind[] = [sign, verify, decrypt, encrypt, mac, derive, keygen, digest, random];
 
 export function operationByName(name: string): OperationKind {
   const found = OPERATIONS.find((o) => o.name === name);
-  if (!found) throw usageError(`unknown operation '${name}'`, `use one of: ${OPERATIONS.map((o) => o.name).join(', ')}`);
+  if (!found) throw usageError(`unknown operation ${quote(name)}`, `use one of: ${OPERATIONS.map((o) => o.name).join(', ')}`);
   return found;
 }

@@ -1,4 +1,5 @@
 import { usageError } from '../errors.js';
+import { quote } from '../core/quote.js';
 
 /**
  * The algorithms of the operations: the seed's RSA-2048 and brainpoolP256r1 and their usual neighbours for the
@@ -37,7 +38,7 @@ export const ALGORITHMS: readonly Algorithm[] = [
 export function algorithmById(id: string): Algorithm {
   const found = ALGORITHMS.find((a) => a.id === id);
   if (!found) {
-    throw usageError(`unknown algorithm '${id}'`, `use one of: ${ALGORITHMS.map((a) => a.id).join(', ')}`);
+    throw usageError(`unknown algorithm ${quote(id)}`, `use one of: ${ALGORITHMS.map((a) => a.id).join(', ')}`);
   }
   return found;
 }

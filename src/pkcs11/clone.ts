@@ -9,6 +9,8 @@ import { findObjects, publicKeyTemplate, readFlag, readPublicKey } from './keys.
 import { chooseSignMechanism } from './mechanisms.js';
 import { toPkcs11Mechanism } from '../engine/operation.js';
 import { signInput, signMechanism } from '../operations/sign.js';
+import { quote } from '../core/quote.js';
+import { mechanismList } from './list-counts.js';
 
 export const DEFAULT_KEK_LABEL = 'hsm-bench-kek';
 /** OpenSC's module on Debian: the one through which SmartCard-HSMs clone keys under their DKEK (with OpenSC's tools). */
@@ -121,7 +123,7 @@ function kekOn(lib: pkcs11.PKCS11, s: Side, kekLabel: string): Buffer {
   ]);
   if (found.length !== 1) {
     throw setupError(
-      `token ${tokenName(s.token)} has ${found.length === 0 ? 'no' : found.length} key-encryption key labelled '${kekLabel}'`,
+      `token ${tokenName(s.token)} has ${found.length === 0 ? 'no' : found.length} key-encryption key labelled ${quote(kekLabel)}`,
       "import the same share into every token first: 'hsm-bench keys kek import --file SHARE'",
     );
   }
@@ -150,7 +152,7 @@ export function cloneKeyPair(lib: pkcs11.PKCS11, source: Side, targets: Side[], 
   const { privateKey, type, id, family, publicKey: sourcePublic } = sourceKeyPair(lib, source, targets, label);
   if (!readFlag(lib, source.session, privateKey, pkcs11.CKA_EXTRACTABLE)) {
     throw setupError(
-      `key '${label}' on token ${tokenName(source.token)} was created non-extractable and cannot be wrapped`,
+      `key ${quote(label)} on token ${tokenName(source.token)} was created non-extractable and cannot be wrapped`,
       "create keys meant for cloning with 'hsm-bench keys create --extractable'",
     );
   }
@@ -199,7 +201,7 @@ export function cloneKeyPair(lib: pkcs11.PKCS11, source: Side, targets: Side[], 
       ...publicKeyTemplate(sourcePublic),
     ]);
     prove(lib, t, clone, readPublicKey(lib, t.session, clonePublic, family), sourcePublic);
-    log(`token ${tokenName(t.token)}: cloned '${label}' from ${tokenName(source.token)}; its signature verifies against the source's public key`);
+    log(`token ${tokenName(t.token)}: cloned ${quote(label)} from ${tokenName(source.token)}; its signature verifies against the source's public key`);
   });
 }
 
@@ -207,14 +209,14 @@ export function cloneKeyPair(lib: pkcs11.PKCS11, source: Side, targets: Side[], 
 export function sourceKeyPair(lib: pkcs11.PKCS11, source: Side, targets: Side[], label: string) {
   const privateKey = single(lib, source, pkcs11.CKO_PRIVATE_KEY, label);
   const publicHandle = single(lib, source, pkcs11.CKO_PUBLIC_KEY, label);
-  if (!privateKey || !publicHandle) throw setupError(`token ${tokenName(source.token)} has no key pair labelled '${label}'`, "see 'hsm-bench list --keys'");
+  if (!privateKey || !publicHandle) throw setupError(`token ${tokenName(source.token)} has no key pair labelled ${quote(label)}`, "see 'hsm-bench list --keys'");
   const [keyType, id] = lib.C_GetAttributeValue(source.session, privateKey, [{ type: pkcs11.CKA_KEY_TYPE }, { type: pkcs11.CKA_ID }]);
   const type = (keyType!.value as Buffer).readUInt32LE(0);
   const family = type === pkcs11.CKK_RSA ? ('rsa' as const) : ('ec' as const);
   for (const t of targets) {
     if (single(lib, t, pkcs11.CKO_PRIVATE_KEY, label) || single(lib, t, pkcs11.CKO_PUBLIC_KEY, label)) {
       throw setupError(
-        `token ${tokenName(t.token)} already has a key labelled '${label}'`,
+        `token ${tokenName(t.token)} already has a key labelled ${quote(label)}`,
         `delete it first ('hsm-bench keys delete --label ${label} --slots ${t.token.slotId}') or leave that token out`,
       );
     }
@@ -229,13 +231,13 @@ export function sourceKeyPair(lib: pkcs11.PKCS11, source: Side, targets: Side[],
 export function proveClone(lib: pkcs11.PKCS11, t: Side, label: string, sourcePublic: PublicKeyAttributes): void {
   const clone = single(lib, t, pkcs11.CKO_PRIVATE_KEY, label);
   const clonePublic = single(lib, t, pkcs11.CKO_PUBLIC_KEY, label);
-  if (!clone || !clonePublic) throw setupError(`token ${tokenName(t.token)} shows no key pair labelled '${label}' after the unwrap`, "see 'hsm-bench list --keys'");
+  if (!clone || !clonePublic) throw setupError(`token ${tokenName(t.token)} shows no key pair labelled ${quote(label)} after the unwrap`, "see 'hsm-bench list --keys'");
   prove(lib, t, clone, readPublicKey(lib, t.session, clonePublic, sourcePublic.family), sourcePublic);
 }
 
 function prove(lib: pkcs11.PKCS11, t: Side, clone: Buffer, clonePublic: PublicKeyAttributes, sourcePublic: PublicKeyAttributes): void {
   if (!sameKey(clonePublic, sourcePublic)) throw setupError(`the public key cloned to token ${tokenName(t.token)} differs from the source's`);
-  const mechanism = chooseSignMechanism(sourcePublic.family === 'rsa' ? 'pkcs1' : 'ecdsa', [{ name: tokenName(t.token), mechanisms: lib.C_GetMechanismList(t.token.slot) }]);
+  const mechanism = chooseSignMechanism(sourcePublic.family === 'rsa' ? 'pkcs1' : 'ecdsa', [{ name: tokenName(t.token), mechanisms: mechanismList(lib, t.token.slot) }]);
   const message = randomBytes(32);
   lib.C_SignInit(t.session, toPkcs11Mechanism(signMechanism(mechanism)), clone);
   const signature = Buffer.from(lib.C_Sign(t.session, signInput(mechanism, message), Buffer.alloc(1024)));

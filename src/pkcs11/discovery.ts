@@ -1,7 +1,9 @@
 import pkcs11 from 'pkcs11js';
-import { setupError } from '../errors.js';
+import { setupError, usageError } from '../errors.js';
 import { pkcs11Text, type ModuleInfo } from './module.js';
 import type { Pkcs11Uri } from './uri.js';
+import { quote, shown } from '../core/quote.js';
+import { slotList } from './list-counts.js';
 
 /**
  * A token as the module reports it. Labels and even serials repeat in real clusters (SmartCard-HSMs initialised
@@ -57,14 +59,19 @@ const bySlotId = (a: TokenRef, b: TokenRef) => (BigInt(a.slotId) < BigInt(b.slot
 
 /** Initialized tokens present in the module, ordered by slot id so that a run can be repeated on the same tokens. */
 export function listTokens(lib: pkcs11.PKCS11): TokenRef[] {
-  return lib
-    .C_GetSlotList(true)
+  return slotList(lib, true)
     .map((slot) => readToken(lib, slot))
     .filter((t) => t.initialized)
     .sort(bySlotId);
 }
 
 export interface TokenSelection {
+  /**
+   * Whether the user named the tokens (--slots, --serials, --token-label, --token-uri, or --all-tokens), or they
+   * are hsm-bench's own embedded ones. A PIN goes only to tokens named: a module that shows several initialized
+   * tokens and none named is refused by the commands that log in (selectTokens).
+   */
+  named: boolean;
   /** --slots: these slots, in this order. */
   slotIds?: string[];
   /** --serials: the tokens with exactly these serials, in this order. */
@@ -94,13 +101,24 @@ function matchesUri(t: TokenRef, uri: Pkcs11Uri, module: ModuleInfo): boolean {
 }
 
 /** The filters that do not fix an order (--token-label, --token-uri), as one description for messages. */
-const filterText = (s: TokenSelection) => [s.labelPrefix !== undefined && `a label starting '${s.labelPrefix}'`, s.uri && `the attributes of --token-uri`].filter(Boolean).join(' and ');
+const filterText = (s: TokenSelection) => [s.labelPrefix !== undefined && `a label starting ${quote(s.labelPrefix)}`, s.uri && `the attributes of --token-uri`].filter(Boolean).join(' and ');
+
+/** How a user names the tokens a PIN may go to. */
+export const NAME_TOKENS_HINT = "name them with --slots, --serials, --token-label or --token-uri (see 'hsm-bench list'), or take every one with --all-tokens";
 
 /**
  * Applies --token-uri and --token-label, then --slots or --serials (which also fix the order), and checks that
- * enough tokens remain for the largest configuration.
+ * enough tokens remain for the largest configuration. The caller logs in to the tokens returned, so when none
+ * were named and the module shows more than `needed`, hsm-bench would be choosing where the PIN goes: a card with
+ * another PIN would lose a try at every run, and three runs lock it. That is refused (exit 2).
  */
 export function selectTokens(tokens: TokenRef[], selection: TokenSelection, needed: number, module: ModuleInfo): TokenRef[] {
+  if (!selection.named && tokens.length > needed) {
+    throw usageError(
+      `the module shows ${tokens.length} initialized tokens and none was named: hsm-bench presents the PIN only to tokens you name`,
+      `${NAME_TOKENS_HINT}; ${needed === 1 ? 'a module with one token needs no name' : `a run on ${needed} tokens of a module that shows ${needed} needs no name`}`,
+    );
+  }
   let selected = tokens.filter((t) => (selection.labelPrefix === undefined || t.label.startsWith(selection.labelPrefix)) && (!selection.uri || matchesUri(t, selection.uri, module)));
   if (selection.order === 'label') selected = [...selected].sort((a, b) => a.label.localeCompare(b.label) || bySlotId(a, b));
   const filters = filterText(selection);
@@ -109,7 +127,7 @@ export function selectTokens(tokens: TokenRef[], selection: TokenSelection, need
     const missing = selection.slotIds.filter((id) => !selected.some((t) => t.slotId === id));
     if (missing.length > 0) {
       throw setupError(
-        `no initialized token${filters ? ` with ${filters}` : ''} in slot ${missing.join(', ')}`,
+        `no initialized token${filters ? ` with ${filters}` : ''} in slot ${missing.map(shown).join(', ')}`,
         `slots with such tokens: ${seen(selected, (t) => t.slotId)}; run 'hsm-bench list' to see them`,
       );
     }
@@ -118,11 +136,11 @@ export function selectTokens(tokens: TokenRef[], selection: TokenSelection, need
     selected = selection.serials.map((serial) => {
       const matching = selected.filter((t) => t.serial === serial);
       if (matching.length === 0) {
-        throw setupError(`no initialized token${filters ? ` with ${filters}` : ''} has serial ${serial}`, `serials found: ${seen(selected, (t) => t.serial)}; run 'hsm-bench list'`);
+        throw setupError(`no initialized token${filters ? ` with ${filters}` : ''} has serial ${shown(serial)}`, `serials found: ${seen(selected, (t) => t.serial)}; run 'hsm-bench list'`);
       }
       if (matching.length > 1) {
         throw setupError(
-          `${matching.length} tokens carry serial ${serial} (slots ${matching.map((t) => t.slotId).join(', ')})`,
+          `${matching.length} tokens carry serial ${shown(serial)} (slots ${matching.map((t) => t.slotId).join(', ')})`,
           'identical tokens can share a serial: select them by slot with --slots, or with --token-uri and slot-id',
         );
       }

@@ -5,6 +5,7 @@ import { curveName } from './curves.js';
 import { mechanismNames } from './mechanisms.js';
 import { pkcs11Text } from './module.js';
 import { CKF_TOKEN_PRESENT } from './token-connection.js';
+import { mechanismList, slotList } from './list-counts.js';
 
 /** What `hsm-bench list` shows: every slot, like a hub's port list, and optionally mechanisms and keys. */
 export interface SlotListing {
@@ -27,8 +28,7 @@ export interface KeyListing {
 }
 
 export function listSlots(lib: pkcs11.PKCS11): SlotListing[] {
-  return lib
-    .C_GetSlotList(false)
+  return slotList(lib, false)
     .sort((a, b) => (slotIdOf(a) < slotIdOf(b) ? -1 : 1))
     .map((slot) => {
       const info = lib.C_GetSlotInfo(slot);
@@ -44,7 +44,7 @@ export function listSlots(lib: pkcs11.PKCS11): SlotListing[] {
 
 /** Signing mechanisms (RSA and ECDSA with CKF_SIGN) with the key sizes the token reports. */
 export function signingMechanisms(lib: pkcs11.PKCS11, slot: Buffer): NonNullable<SlotListing['mechanisms']> {
-  const codes = lib.C_GetMechanismList(slot);
+  const codes = mechanismList(lib, slot);
   const names = mechanismNames(codes);
   return codes
     .map((code, i) => ({ code, name: names[i]! }))

@@ -5,6 +5,7 @@ import type { Algorithm } from './algorithms.js';
 import { curveName } from './curves.js';
 import { tokenName, type TokenRef } from './discovery.js';
 import { describe } from './ckr.js';
+import { quote } from '../core/quote.js';
 
 export interface KeyPairRef {
   label: string;
@@ -94,8 +95,8 @@ export function findKeyPair(lib: pkcs11.PKCS11, session: Buffer, token: TokenRef
   } catch (error) {
     throw setupError(`cannot search keys on token ${tokenName(token)}: ${describe(error)}`, hint, error);
   }
-  if (privateKeys.length === 0) throw setupError(`no private key labelled '${label}' on token ${tokenName(token)}`, hint);
-  if (privateKeys.length > 1) throw setupError(`${privateKeys.length} private keys are labelled '${label}' on token ${tokenName(token)}`, 'give each key pair its own label');
+  if (privateKeys.length === 0) throw setupError(`no private key labelled ${quote(label)} on token ${tokenName(token)}`, hint);
+  if (privateKeys.length > 1) throw setupError(`${privateKeys.length} private keys are labelled ${quote(label)} on token ${tokenName(token)}`, 'give each key pair its own label');
   const privateKey = privateKeys[0]!;
   const [idAttr] = lib.C_GetAttributeValue(session, privateKey, [{ type: pkcs11.CKA_ID }]);
   const id = (idAttr!.value as Buffer) ?? Buffer.alloc(0);
@@ -107,18 +108,18 @@ export function findKeyPair(lib: pkcs11.PKCS11, session: Buffer, token: TokenRef
   const publicKeys = findObjects(lib, session, publicTemplate);
   if (publicKeys.length !== 1) {
     throw setupError(
-      `no single public key labelled '${label}' beside the private key on token ${tokenName(token)}`,
+      `no single public key labelled ${quote(label)} beside the private key on token ${tokenName(token)}`,
       'hsm-bench verifies every signature against the public key on the token; import or create the public key',
     );
   }
   const [keyType] = lib.C_GetAttributeValue(session, publicKeys[0]!, [{ type: pkcs11.CKA_KEY_TYPE }]);
   const family = (keyType!.value as Buffer).readUInt32LE(0) === pkcs11.CKK_RSA ? 'rsa' : 'ec';
   if (family !== alg.family) {
-    throw setupError(`key '${label}' on token ${tokenName(token)} is an ${family === 'rsa' ? 'RSA' : 'EC'} key, not ${alg.displayName}`, 'choose the matching --alg or another --key-label');
+    throw setupError(`key ${quote(label)} on token ${tokenName(token)} is an ${family === 'rsa' ? 'RSA' : 'EC'} key, not ${alg.displayName}`, 'choose the matching --alg or another --key-label');
   }
   const publicKey = readPublicKey(lib, session, publicKeys[0]!, family);
   if (!matchesAlgorithm(publicKey, alg)) {
-    throw setupError(`key '${label}' on token ${tokenName(token)} is ${describeKey(publicKey)}, not ${alg.displayName}`, 'choose the matching --alg or another --key-label');
+    throw setupError(`key ${quote(label)} on token ${tokenName(token)} is ${describeKey(publicKey)}, not ${alg.displayName}`, 'choose the matching --alg or another --key-label');
   }
   return { label, id, privateKey, publicKeyHandle: publicKeys[0]!, publicKey };
 }

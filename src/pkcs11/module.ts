@@ -3,6 +3,8 @@ import { resolve } from 'node:path';
 import pkcs11 from 'pkcs11js';
 import { setupError } from '../errors.js';
 import { ckrOf, describe } from './ckr.js';
+import { shown } from '../core/quote.js';
+import { rememberModulePath } from './list-counts.js';
 
 /**
  * How a module hands out its state. 'shared': every load in the process is the same instance (SoftHSM2, OpenSC):
@@ -38,7 +40,7 @@ export const pkcs11Text = (s: string) =>
  */
 function resolveModule(path: string): string {
   if (!path.includes('/')) return existsSync(path) ? resolve(path) : path;
-  if (!existsSync(path)) throw setupError(`PKCS#11 module ${path} does not exist`, 'give the full path of the module (.so) with --module');
+  if (!existsSync(path)) throw setupError(`PKCS#11 module ${shown(path)} does not exist`, 'give the full path of the module (.so) with --module');
   return path;
 }
 
@@ -47,8 +49,11 @@ function load(path: string): pkcs11.PKCS11 {
   const lib = new pkcs11.PKCS11();
   try {
     lib.load(file);
+    rememberModulePath(lib, file);
   } catch (error) {
-    throw setupError(`cannot load PKCS#11 module ${path}: ${(error as Error).message}`, 'the file must be a PKCS#11 shared library exporting C_GetFunctionList, built for this machine', error);
+    // The loader's message is "<file>: <why>": the file is named once, through the quoting, and only the reason follows.
+    const why = (error as Error).message.startsWith(`${file}: `) ? (error as Error).message.slice(file.length + 2) : (error as Error).message;
+    throw setupError(`cannot load PKCS#11 module ${shown(path)}: ${why}`, 'the file must be a PKCS#11 shared library exporting C_GetFunctionList, built for this machine', error);
   }
   return lib;
 }
@@ -92,7 +97,7 @@ export class Pkcs11Module {
     } catch (error) {
       lib.close();
       throw setupError(
-        `PKCS#11 module ${path} failed to initialize: ${describe(error)}`,
+        `PKCS#11 module ${shown(path)} failed to initialize: ${describe(error)}`,
         'check the module configuration (for SoftHSM2: SOFTHSM2_CONF and its tokendir; for p11-kit-client: P11_KIT_SERVER_ADDRESS and its server)',
         error,
       );

@@ -51,17 +51,55 @@ function isLoggedIn(lib: pkcs11.PKCS11, session: Buffer): boolean {
   return state === CKS_RO_USER_FUNCTIONS || state === CKS_RW_USER_FUNCTIONS;
 }
 
+/** Why a PIN was not presented: the token's PIN is locked, one more wrong PIN would lock it, or the PIN cannot be its PIN. */
+export type WithheldReason = 'locked' | 'final-try' | 'length';
+export type PinOutcome = { outcome: 'accepted' } | { outcome: 'refused'; code?: number } | { outcome: 'withheld'; reason: WithheldReason; why: string };
+
+/** What the user can do about a PIN that was withheld. */
+const WITHHELD_HINTS: Record<WithheldReason, string> = {
+  locked: "unblock the PIN with the token's SO PIN (for OpenSC tokens: pkcs11-tool --login-type so --init-pin), then run again",
+  'final-try': 'make sure of the PIN first (one more wrong one locks the token), then run again with --allow-final-pin-try; or reset the counter with the SO PIN',
+  length: 'check which PIN you gave (HSM_BENCH_PIN, --pin-env, --pin-file): it is not one this token can have',
+};
+
+/** pkcs11js gives CK_ULONG lengths as 32-bit numbers: CK_UNAVAILABLE_INFORMATION reads as this. */
+const UNAVAILABLE_32 = 0xffffffff;
+
 /**
- * Presents the user PIN through the guard, unless this instance is logged in already. Returns 'refused' when the
- * token refused the PIN, now or earlier in the run (then it was not presented); throws errors that are not about
- * the PIN. The one place where hsm-bench calls C_Login.
+ * Why the PIN must not be presented to the token now, as its own C_GetTokenInfo says, or undefined. The flags are
+ * read at the moment of the login, not at discovery: a wrong PIN entered elsewhere (another program, another
+ * thread's token re-plugged) changes them during a run. The message never contains the PIN, not even its length.
  */
-export function presentPin(lib: pkcs11.PKCS11, session: Buffer, pin: string, seat: PinSeat): { outcome: 'accepted' | 'refused'; code?: number } {
+function pinWithheldBecause(lib: pkcs11.PKCS11, slot: Buffer, pin: string, allowFinalTry: boolean): { reason: WithheldReason; why: string } | undefined {
+  const info = lib.C_GetTokenInfo(slot);
+  if ((info.flags & pkcs11.CKF_USER_PIN_LOCKED) !== 0) return { reason: 'locked', why: 'its user PIN is locked (CKF_USER_PIN_LOCKED)' };
+  if ((info.flags & pkcs11.CKF_USER_PIN_FINAL_TRY) !== 0 && !allowFinalTry) {
+    return { reason: 'final-try', why: 'its flags say one more wrong PIN locks it (CKF_USER_PIN_FINAL_TRY); hsm-bench presents a PIN to such a token only with --allow-final-pin-try' };
+  }
+  const bytes = Buffer.byteLength(pin, 'utf8');
+  const max = info.maxPinLen === 0 || info.maxPinLen === UNAVAILABLE_32 || info.maxPinLen < info.minPinLen ? Infinity : info.maxPinLen;
+  if (bytes < info.minPinLen || bytes > max) {
+    return { reason: 'length', why: `the PIN given cannot be its PIN: the token takes PINs of ${info.minPinLen}${max === Infinity ? ' or more' : ` to ${max}`} bytes (ulMinPinLen, ulMaxPinLen)` };
+  }
+  return undefined;
+}
+
+/**
+ * Presents the user PIN through the guard, unless this instance is logged in already or the token's flags and
+ * PIN lengths say the PIN must not be presented ('withheld', nothing sent). Returns 'refused' when the token
+ * refused the PIN, now or earlier in the run (then it was not presented); throws errors that are not about the
+ * PIN. The one place where hsm-bench calls C_Login: the main thread, the worker threads and the connector thread
+ * all log in here.
+ */
+export function presentPin(lib: pkcs11.PKCS11, slot: Buffer, session: Buffer, pin: string, seat: PinSeat): PinOutcome {
   if (isLoggedIn(lib, session)) return { outcome: 'accepted' };
   let code: number | undefined;
-  const accepted = seat.guard.present(seat.token, () => {
+  let withheld: { reason: WithheldReason; why: string } | undefined;
+  const outcome = seat.guard.present(seat.token, () => {
     // Another thread of this module instance may have logged in while this one waited for the lock.
     if (isLoggedIn(lib, session)) return 'accepted';
+    withheld = pinWithheldBecause(lib, slot, pin, seat.guard.allowFinalPinTry);
+    if (withheld !== undefined) return 'withheld';
     try {
       lib.C_Login(session, pkcs11.CKU_USER, pin);
       return 'accepted';
@@ -72,7 +110,8 @@ export function presentPin(lib: pkcs11.PKCS11, session: Buffer, pin: string, sea
       throw error;
     }
   });
-  return accepted ? { outcome: 'accepted' } : { outcome: 'refused', code };
+  if (outcome === 'withheld') return { outcome, ...withheld! };
+  return outcome === 'accepted' ? { outcome } : { outcome, code };
 }
 
 /**
@@ -80,17 +119,14 @@ export function presentPin(lib: pkcs11.PKCS11, session: Buffer, pin: string, sea
  * guard keeps every later login on that token (any thread, any module instance) from presenting it again.
  */
 export function login(lib: pkcs11.PKCS11, session: Buffer, token: TokenRef, pin: string, seat: PinSeat): void {
-  if (token.userPinLocked) {
-    throw setupError(
-      `the user PIN of token ${tokenName(token)} is locked; hsm-bench did not present it`,
-      "unblock the PIN with the token's SO PIN (for OpenSC tokens: pkcs11-tool --login-type so --init-pin), then run again",
-    );
-  }
-  let result: ReturnType<typeof presentPin>;
+  let result: PinOutcome;
   try {
-    result = presentPin(lib, session, pin, seat);
+    result = presentPin(lib, token.slot, session, pin, seat);
   } catch (error) {
     throw setupError(`login to token ${tokenName(token)} failed: ${describe(error)}`, 'is the token present and initialized?', error);
+  }
+  if (result.outcome === 'withheld') {
+    throw setupError(`hsm-bench did not present the PIN to token ${tokenName(token)}: ${result.why}`, WITHHELD_HINTS[result.reason]);
   }
   if (result.outcome === 'refused') {
     const why = result.code === undefined ? 'the PIN already failed on it in this run' : `${ckrName(result.code)}${pinCounterNote(lib, token)}`;

@@ -4,11 +4,14 @@ import { slotIdOf } from './discovery.js';
 import { findObjects } from './keys.js';
 import { closeSessionQuietly, presentPin, type PinSeat } from './session.js';
 import { toTemplate, type SessionKey } from '../engine/operation.js';
+import { quote } from '../core/quote.js';
+import { slotList } from './list-counts.js';
 
 /** CK_SLOT_INFO flag (PKCS#11 2.40 §3.2): pkcs11js exports it, but its type definitions lack it. */
 export const CKF_TOKEN_PRESENT = 0x1;
 
-export type ConnectOutcome = { ok: true } | { ok: false; reason: 'absent' | 'pin-refused' | 'no-key' | 'error'; detail: string };
+/** 'pin-withheld': the token's flags or PIN lengths said the PIN must not be presented, and it was not. */
+export type ConnectOutcome = { ok: true } | { ok: false; reason: 'absent' | 'pin-refused' | 'pin-withheld' | 'no-key' | 'error'; detail: string };
 
 /** The key handle of an operation that uses none (digest, random, keygen): what the native loop is given. */
 const NO_KEY = Buffer.alloc(8);
@@ -37,7 +40,7 @@ export class TokenConnection {
   tokenPresent(): boolean {
     try {
       const slotId = slotIdOf(this.slot);
-      const present = this.lib.C_GetSlotList(true).some((s) => slotIdOf(s) === slotId);
+      const present = slotList(this.lib, true).some((s) => slotIdOf(s) === slotId);
       return present && (this.lib.C_GetSlotInfo(this.slot).flags & CKF_TOKEN_PRESENT) !== 0;
     } catch {
       return false;
@@ -51,7 +54,8 @@ export class TokenConnection {
     try {
       this.session = this.lib.C_OpenSession(this.slot, pkcs11.CKF_SERIAL_SESSION);
       if (this.pin !== null) {
-        const login = presentPin(this.lib, this.session, this.pin, this.seat);
+        const login = presentPin(this.lib, this.slot, this.session, this.pin, this.seat);
+        if (login.outcome === 'withheld') return { ok: false, reason: 'pin-withheld', detail: `hsm-bench did not present the PIN: ${login.why}` };
         if (login.outcome === 'refused') {
           return {
             ok: false,
@@ -63,7 +67,7 @@ export class TokenConnection {
       const keys: Buffer[] = [];
       for (const k of this.operationKeys) {
         const found = this.findKey(this.session, k.key, k.id);
-        if (found === null) return { ok: false, reason: 'no-key', detail: `no key labelled '${(k.key as { label: string }).label}'` };
+        if (found === null) return { ok: false, reason: 'no-key', detail: `no key labelled ${quote((k.key as { label: string }).label)}` };
         keys.push(found);
       }
       this.keys = keys;

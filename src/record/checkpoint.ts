@@ -1,12 +1,23 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BurnInOptions } from '../engine/plan.js';
 import type { VerdictFlags } from '../verdict/thresholds.js';
-import { usageError } from '../errors.js';
+import { ExitCode, usageError } from '../errors.js';
+import type { InputKind } from '../core/input-file.js';
+import { readJsonFile, versionText } from '../core/json-text.js';
 import type { TokenIdentity } from '../result/run-result.js';
 import { schemaProblems } from '../result/schemas.js';
+import { shown } from '../core/quote.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.json';
+
+/** A checkpoint holds the plan, the tokens and the segments: a few KiB, a MiB for a long run resumed often. */
+export const CHECKPOINT_INPUT: InputKind = {
+  what: 'checkpoint',
+  maxBytes: 4 * 1024 * 1024,
+  exitCode: ExitCode.usage,
+  hint: 'give --resume the run directory of a burn-in that hsm-bench started',
+};
 
 /**
  * checkpoint.json: what a resumed burn-in needs besides its records — the plan's options (never a PIN), the run's
@@ -34,21 +45,16 @@ export interface Checkpoint {
 /** Reads and checks a checkpoint: a torn, foreign or hand-edited file is the user's input, not a crash (exit 2). */
 export function readCheckpoint(runDir: string): Checkpoint {
   const path = join(runDir, CHECKPOINT_FILE);
-  const bad = (problem: string) => usageError(`${path} ${problem}`, 'give --resume the run directory of a burn-in that hsm-bench started');
-  if (!existsSync(path)) throw usageError(`${runDir} has no ${CHECKPOINT_FILE}`, 'give the run directory of a burn-in to --resume');
-  let doc: Checkpoint;
-  try {
-    doc = JSON.parse(readFileSync(path, 'utf8')) as Checkpoint;
-  } catch (error) {
-    throw bad(`is not a readable checkpoint (${(error as Error).message.slice(0, 80)})`);
-  }
+  const bad = (problem: string) => usageError(`${shown(path)} ${problem}`, 'give --resume the run directory of a burn-in that hsm-bench started');
+  if (!existsSync(path)) throw usageError(`${shown(runDir)} has no ${CHECKPOINT_FILE}`, 'give the run directory of a burn-in to --resume');
+  const doc = readJsonFile(path, CHECKPOINT_INPUT) as Checkpoint;
   if (typeof doc !== 'object' || doc === null) throw bad('is not a checkpoint');
-  if (doc.schemaVersion !== 2) throw bad(`has checkpoint version ${String(doc.schemaVersion).slice(0, 20)}; this hsm-bench reads version 2`);
+  if (doc.schemaVersion !== 2) throw bad(`has checkpoint version ${versionText(doc.schemaVersion)}; this hsm-bench reads version 2`);
   const problems = schemaProblems('checkpoint', doc);
   if (problems.length > 0) throw bad(`does not have the shape of schemas/checkpoint.schema.json: ${problems.slice(0, 3).join('; ')}`);
   // What a schema cannot say: a run id that is a file name, a real date, refused tokens that are tokens of the run.
   if (!/^[\w.-]+$/.test(doc.runId) || Number.isNaN(Date.parse(doc.startedAt))) throw bad('has no valid runId or startedAt');
   if (doc.tokens.length === 0 || !doc.pinRefused.every((t) => t < doc.tokens.length)) throw bad('has no valid token list');
-  if (doc.finished === true) throw usageError(`the burn-in in ${runDir} has finished; there is nothing to resume`, 'start a new burn-in');
+  if (doc.finished === true) throw usageError(`the burn-in in ${shown(runDir)} has finished; there is nothing to resume`, 'start a new burn-in');
   return doc;
 }

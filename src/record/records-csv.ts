@@ -1,7 +1,8 @@
 import { closeSync, createReadStream, fstatSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { writeError, type HsmBenchError } from '../errors.js';
+import { ExitCode, writeError, type HsmBenchError } from '../errors.js';
 import { atExit } from '../core/exit-hooks.js';
+import { openInputFile, type InputKind } from '../core/input-file.js';
 import { OTHER_STATUS_NAMES } from './record-status.js';
 
 /**
@@ -169,11 +170,13 @@ export function parseRecordLine(line: string, columns: number = RECORD_COLUMNS.l
   };
 }
 
-/** Lines of a records file that were not records: counted, and the first one kept for the message. */
+/** Lines of a records file that were not records: counted, and where the first one is (its text is never quoted). */
 export interface BadLines {
   count: number;
-  first?: { lineNumber: number; text: string };
+  first?: { lineNumber: number };
 }
+
+const RECORDS_INPUT: InputKind = { what: 'records file', maxBytes: Number.MAX_SAFE_INTEGER, exitCode: ExitCode.setup, hint: 'give a run directory made by hsm-bench' };
 
 /**
  * Reads a records file. A line that is not a record (a write torn by a crash, junk) is skipped and counted in
@@ -182,7 +185,9 @@ export interface BadLines {
 export async function* readRecords(path: string, bad: BadLines = { count: 0 }): AsyncGenerator<SignatureRecord> {
   let lineNumber = 0;
   let columns: number = RECORD_COLUMNS.length;
-  for await (const line of createInterface({ input: createReadStream(path), crlfDelay: Infinity })) {
+  // Streamed, so any size; but a regular file only: a FIFO or /dev/zero in its place would be read for ever.
+  const { fd } = openInputFile(path, RECORDS_INPUT);
+  for await (const line of createInterface({ input: createReadStream('', { fd }), crlfDelay: Infinity })) {
     lineNumber++;
     if (lineNumber === 1) columns = OLDER_HEADERS.get(line) ?? columns;
     if (line === '' || (lineNumber === 1 && (line === HEADER || OLDER_HEADERS.has(line)))) continue;
@@ -190,7 +195,7 @@ export async function* readRecords(path: string, bad: BadLines = { count: 0 }): 
     if (record) yield record;
     else {
       bad.count++;
-      bad.first ??= { lineNumber, text: line.slice(0, 80) };
+      bad.first ??= { lineNumber };
     }
   }
 }

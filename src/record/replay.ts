@@ -1,17 +1,21 @@
-import { closeSync, openSync, readSync, fstatSync, ftruncateSync } from 'node:fs';
+import { closeSync, constants, openSync, readSync, fstatSync, ftruncateSync } from 'node:fs';
 import { failureOf } from './record-status.js';
 import type { ConfigurationStats } from '../stats/configuration-stats.js';
 import { usageError } from '../errors.js';
 import { readRecords, type BadLines } from './records-csv.js';
+import { shown } from '../core/quote.js';
 
 /**
  * Cuts a records file back to its last complete line: a process killed mid-write (kill -9, power loss) can leave
  * half a row, which is not a signature. Returns the number of bytes removed.
  */
 export function truncateToLastLine(path: string): number {
-  const fd = openSync(path, 'r+');
+  // Not blocking on a FIFO planted in its place, and cutting nothing but a regular file.
+  const fd = openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
   try {
-    const size = fstatSync(fd).size;
+    const info = fstatSync(fd);
+    if (!info.isFile()) throw usageError(`${shown(path)} is not a regular file`, 'the records file was changed or does not belong to this run; start a new burn-in');
+    const size = info.size;
     const tail = Buffer.alloc(Math.min(size, 4096));
     for (let end = size; end > 0;) {
       const start = Math.max(0, end - tail.length);
@@ -56,7 +60,7 @@ export async function replayRecords(path: string, shape: RecordsShape, stats: Co
   const { tokenCount, threadsPerToken } = shape;
   const nextSequenceByWorker = new Array<number>(tokenCount * threadsPerToken).fill(0);
   const bad: BadLines = { count: 0 };
-  const refuse = (problem: string) => usageError(`${path} ${problem}`, 'the records file was changed or does not belong to this run; start a new burn-in');
+  const refuse = (problem: string) => usageError(`${shown(path)} ${problem}`, 'the records file was changed or does not belong to this run; start a new burn-in');
   let records = 0;
   for await (const r of readRecords(path, bad)) {
     if (r.token >= tokenCount || r.thread >= threadsPerToken) {
@@ -74,7 +78,7 @@ export async function replayRecords(path: string, shape: RecordsShape, stats: Co
   }
   if (bad.count > 0) {
     throw usageError(
-      `${path} has ${bad.count} line(s) that are not records (first: line ${bad.first!.lineNumber}, '${bad.first!.text}')`,
+      `${shown(path)} has ${bad.count} line(s) that are not records (first: line ${bad.first!.lineNumber})`,
       'the records were changed by hand or by another program; start a new burn-in',
     );
   }

@@ -1,5 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { usageError } from '../errors.js';
+import type { InputKind } from '../core/input-file.js';
+import { readJsonFile } from '../core/json-text.js';
+import { shown } from '../core/quote.js';
+import { ExitCode, usageError } from '../errors.js';
 
 /** Published results to set beside a run, e.g. fixtures/smartcard-hsm-ea-2015.json (the founding experiment). */
 export interface Reference {
@@ -8,18 +10,16 @@ export interface Reference {
   series: { algorithm: string; configurations: { tokens: number; signatures: number; durationS: number; throughputPerS: number }[] }[];
 }
 
+const REFERENCE_FILE: InputKind = { what: 'reference file', maxBytes: 1024 * 1024, exitCode: ExitCode.usage, hint: 'give a JSON file shaped like fixtures/smartcard-hsm-ea-2015.json' };
+
 export function readReference(path: string): Reference {
-  let doc: Reference;
-  try {
-    doc = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw usageError(`cannot read reference file ${path}: ${(error as Error).message}`, 'give a JSON file shaped like fixtures/smartcard-hsm-ea-2015.json');
-  }
+  const doc = readJsonFile(path, REFERENCE_FILE) as Reference;
   const ok =
     typeof doc?.source === 'string' &&
     Array.isArray(doc.series) &&
     doc.series.every((s) => typeof s.algorithm === 'string' && Array.isArray(s.configurations) && s.configurations.every((c) => Number.isInteger(c.tokens) && typeof c.throughputPerS === 'number'));
-  if (!ok) throw usageError(`reference file ${path} is not shaped like fixtures/smartcard-hsm-ea-2015.json`, 'it needs source and series[].algorithm / configurations[].tokens / throughputPerS');
+  if (!ok)
+    throw usageError(`reference file ${shown(path)} is not shaped like fixtures/smartcard-hsm-ea-2015.json`, 'it needs source and series[].algorithm / configurations[].tokens / throughputPerS');
   return doc;
 }
 

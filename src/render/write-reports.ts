@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChartConfiguration } from 'chart.js';
 import { usageError } from '../errors.js';
@@ -12,6 +12,7 @@ import { rateCurveChart, sessionsChart } from './sizing-charts.js';
 import { renderMarkdownReport } from './markdown.js';
 import { referenceThroughput, type Reference } from './reference.js';
 import { renderSummaryCsv } from './summary-csv.js';
+import { makeDirectory } from '../core/make-dir.js';
 
 export const FORMATS = ['md', 'csv', 'png', 'html', 'json'] as const;
 export type Format = (typeof FORMATS)[number];
@@ -57,7 +58,7 @@ const EXPORTERS: [Format, (x: Export) => Promise<void> | void][] = [
       if (charts.length === 0) return;
       try {
         const renderer = await chartRenderer();
-        mkdirSync(join(x.dir, 'charts'), { recursive: true });
+        makeDirectory(join(x.dir, 'charts'));
         for (const c of charts) {
           const [png] = await saveChart(renderer, c.config, c.file.replace(/\.png$/, ''), x.write);
           x.drawn.push({ file: png!, title: c.title });

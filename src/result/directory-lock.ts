@@ -1,6 +1,9 @@
-import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setupError } from '../errors.js';
+import { ExitCode, setupError } from '../errors.js';
+import { readInputText } from '../core/input-file.js';
+import { makeDirectory } from '../core/make-dir.js';
+import { shown } from '../core/quote.js';
 
 /** Directories this process holds; released when it exits normally or through main's error path. */
 const held = new Set<string>();
@@ -14,10 +17,13 @@ const alive = (pid: number) => {
   }
 };
 
+/** A lock file holds a process id; anything else there (a FIFO planted in its place) is read as no owner. */
+const LOCK_FILE = { what: 'lock file', maxBytes: 64, exitCode: ExitCode.setup, hint: '' };
+
 /** The process named in a lock file; undefined when the file is gone (released meanwhile) or holds no process. */
 function ownerOf(path: string): number | undefined {
   try {
-    const pid = Number(readFileSync(path, 'utf8').trim());
+    const pid = Number(readInputText(path, LOCK_FILE).trim());
     return Number.isInteger(pid) && pid > 0 ? pid : undefined;
   } catch {
     return undefined;
@@ -33,11 +39,11 @@ function ownerOf(path: string): number | undefined {
  */
 export function lockDirectory(dir: string, what: string, hint: string): void {
   if (held.has(dir)) return;
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  makeDirectory(dir, 0o700);
   const path = join(dir, 'lock');
   const takeover = `${path}.takeover`;
   const mine = `${path}.${process.pid}`;
-  const inUse = (owner: number) => setupError(`${what} ${dir} is in use by another hsm-bench (process ${owner})`, hint);
+  const inUse = (owner: number) => setupError(`${what} ${shown(dir)} is in use by another hsm-bench (process ${owner})`, hint);
   writeFileSync(mine, String(process.pid), { mode: 0o600 });
   try {
     for (let attempt = 0; attempt < 5; attempt++) {
@@ -47,7 +53,7 @@ export function lockDirectory(dir: string, what: string, hint: string): void {
         if (held.size === 1) process.on('exit', releaseAll);
         return;
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw setupError(`cannot lock ${what} ${dir}: ${(error as NodeJS.ErrnoException).code}`, hint, error);
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw setupError(`cannot lock ${what} ${shown(dir)}: ${(error as NodeJS.ErrnoException).code}`, hint, error);
       }
       const owner = ownerOf(path);
       if (owner !== undefined && owner !== process.pid && alive(owner)) throw inUse(owner);
@@ -65,7 +71,7 @@ export function lockDirectory(dir: string, what: string, hint: string): void {
         rmSync(takeover, { force: true });
       }
     }
-    throw setupError(`cannot lock ${what} ${dir}: another process keeps taking it`, hint);
+    throw setupError(`cannot lock ${what} ${shown(dir)}: another process keeps taking it`, hint);
   } finally {
     rmSync(mine, { force: true });
   }

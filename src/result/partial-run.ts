@@ -1,7 +1,8 @@
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
+import { readJsonFile } from '../core/json-text.js';
 import { plannedConfigurations } from '../engine/sizing-plan.js';
-import { CHECKPOINT_FILE } from '../record/checkpoint.js';
+import { CHECKPOINT_FILE, CHECKPOINT_INPUT } from '../record/checkpoint.js';
 import { recordsOfBatch } from '../record/batch-records.js';
 import { failureOf } from '../record/record-status.js';
 import { readRecords, type BadLines } from '../record/records-csv.js';
@@ -61,7 +62,7 @@ function burnInFinished(dir: string): boolean {
   const path = join(dir, CHECKPOINT_FILE);
   if (!isFile(path)) return true;
   try {
-    return (JSON.parse(readFileSync(path, 'utf8')) as { finished?: unknown })?.finished === true;
+    return (readJsonFile(path, CHECKPOINT_INPUT) as { finished?: unknown })?.finished === true;
   } catch {
     return false;
   }

@@ -1,26 +1,36 @@
 import { upgradeRunJson } from './run-upgrade.js';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { HsmBenchError, ExitCode, setupError, writeError } from '../errors.js';
 import { SCHEMA_VERSION, type RunResult } from './run-result.js';
 import { runShapeProblems } from './run-shape.js';
+import { makeDirectory } from '../core/make-dir.js';
+import { shown } from '../core/quote.js';
+import type { InputKind } from '../core/input-file.js';
+import { readJsonFile, versionText } from '../core/json-text.js';
 
 /** yyyymmdd-hhmmss in UTC: run directories sort by their start. */
 export const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
 
 /** Creates reports/<date-time>-<alg>[-n]/ with its records/ folder; never reuses an existing directory. */
 export function createRunDirectory(parent: string, startedAt: Date, algorithmId: string): { runId: string; dir: string } {
+  makeDirectory(parent);
   try {
-    mkdirSync(parent, { recursive: true });
     for (let n = 1; ; n++) {
       const runId = `${stamp(startedAt)}-${algorithmId}${n > 1 ? `-${n}` : ''}`;
       const dir = join(parent, runId);
-      if (existsSync(dir)) continue;
-      mkdirSync(join(dir, 'records'), { recursive: true });
+      try {
+        // Not recursive: two runs started in the same second each get a directory of their own.
+        mkdirSync(dir);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue;
+        throw error;
+      }
+      mkdirSync(join(dir, 'records'));
       return { runId, dir };
     }
   } catch (error) {
-    throw setupError(`cannot create a run directory under ${parent}: ${(error as Error).message}`, 'choose a writable folder with --out', error);
+    throw setupError(`cannot create a run directory under ${shown(parent)}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`, 'choose a writable folder with --out', error);
   }
 }
 
@@ -47,19 +57,17 @@ export function writeRunJson(dir: string, result: RunResult): void {
   writeFileAtomic(join(dir, 'run.json'), JSON.stringify(result, null, 2) + '\n');
 }
 
+/** run.json holds summaries, never records: a 256-token sweep is a few MiB. */
+const RUN_JSON: InputKind = { what: 'run.json', maxBytes: 64 * 1024 * 1024, exitCode: ExitCode.usage, hint: 'give a run directory made by hsm-bench, or its run.json' };
+
 /** Reads a run directory's (or a run.json file's) result, refusing schema versions this build does not know. */
 export function readRunJson(dirOrFile: string): RunResult {
   const path = dirOrFile.endsWith('.json') ? dirOrFile : join(dirOrFile, 'run.json');
-  let doc: unknown;
-  try {
-    doc = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new HsmBenchError(`cannot read ${path}: ${(error as Error).message}`, ExitCode.usage, 'give a run directory made by hsm-bench, or its run.json');
-  }
+  let doc = readJsonFile(path, RUN_JSON);
   const version = (doc as { schemaVersion?: unknown } | null)?.schemaVersion;
   if (version !== SCHEMA_VERSION && version !== 2 && version !== 3) {
     throw new HsmBenchError(
-      `${path} has schema version ${String(version).slice(0, 20)}; this hsm-bench reads versions 2 to ${SCHEMA_VERSION}`,
+      `${shown(path)} has schema version ${versionText(version)}; this hsm-bench reads versions 2 to ${SCHEMA_VERSION}`,
       ExitCode.usage,
       'use the hsm-bench version that wrote it',
     );
@@ -67,7 +75,11 @@ export function readRunJson(dirOrFile: string): RunResult {
   doc = upgradeRunJson(doc as Record<string, unknown>);
   const problems = runShapeProblems(doc);
   if (problems.length > 0) {
-    throw new HsmBenchError(`${path} is not a complete run.json: missing or malformed ${problems.join(', ')}`, ExitCode.usage, 'give a run directory made by hsm-bench, or its run.json, unedited');
+    throw new HsmBenchError(
+      `${shown(path)} is not a complete run.json: missing or malformed ${problems.join(', ')}`,
+      ExitCode.usage,
+      'give a run directory made by hsm-bench, or its run.json, unedited',
+    );
   }
   return doc as RunResult;
 }

@@ -1,6 +1,9 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes, scryptSync } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { setupError, usageError } from '../errors.js';
+import { existsSync, writeFileSync } from 'node:fs';
+import { ExitCode, setupError, usageError } from '../errors.js';
+import { shown } from '../core/quote.js';
+import type { InputKind } from '../core/input-file.js';
+import { readJsonFile } from '../core/json-text.js';
 
 /**
  * A key-encryption-key share file: a 256-bit AES key encrypted under a passphrase (scrypt → AES-256-GCM).
@@ -21,7 +24,7 @@ const derive = (passphrase: string, salt: Buffer, k = SCRYPT) => scryptSync(pass
 export const keyCheckValue = (key: Buffer) => createHash('sha256').update(key).digest().subarray(0, 8).toString('hex');
 
 export function createKekShare(path: string, passphrase: string): string {
-  if (existsSync(path)) throw usageError(`${path} exists; a share file is never overwritten`, 'choose a new file name');
+  if (existsSync(path)) throw usageError(`${shown(path)} exists; a share file is never overwritten`, 'choose a new file name');
   if (passphrase.length < 8) throw usageError('the passphrase must have at least 8 characters');
   const key = randomBytes(32);
   const salt = randomBytes(16);
@@ -41,21 +44,18 @@ export function createKekShare(path: string, passphrase: string): string {
   return kcv;
 }
 
+const SHARE_FILE: InputKind = { what: 'KEK share file', maxBytes: 64 * 1024, exitCode: ExitCode.usage, hint: "make one with 'hsm-bench keys kek create --file FILE'" };
+
 /** Decrypts a share; the caller zeroes the returned key as soon as it is inside the tokens. */
 export function openKekShare(path: string, passphrase: string): { key: Buffer; kcv: string } {
-  let share: ShareFile;
-  try {
-    share = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw usageError(`cannot read the share file ${path}: ${(error as Error).message}`, "make one with 'hsm-bench keys kek create --file FILE'");
-  }
-  if (share.format !== 'hsm-bench-kek-share' || share.version !== 1) throw usageError(`${path} is not an hsm-bench KEK share file (version 1)`);
+  const share = readJsonFile(path, SHARE_FILE) as ShareFile;
+  if (typeof share !== 'object' || share === null || share.format !== 'hsm-bench-kek-share' || share.version !== 1) throw usageError(`${shown(path)} is not an hsm-bench KEK share file (version 1)`);
   const decipher = createDecipheriv('aes-256-gcm', derive(passphrase, Buffer.from(share.kdf.salt, 'base64'), share.kdf), Buffer.from(share.cipher.iv, 'base64'));
   decipher.setAuthTag(Buffer.from(share.cipher.tag, 'base64'));
   try {
     const key = Buffer.concat([decipher.update(Buffer.from(share.cipher.ciphertext, 'base64')), decipher.final()]);
     return { key, kcv: share.kcv };
   } catch {
-    throw setupError(`wrong passphrase for ${path} (or the file was altered)`, 'check the passphrase in HSM_BENCH_KEK_PASSPHRASE');
+    throw setupError(`wrong passphrase for ${shown(path)} (or the file was altered)`, 'check the passphrase in HSM_BENCH_KEK_PASSPHRASE');
   }
 }

@@ -1,5 +1,6 @@
-import { readFileSync, statSync } from 'node:fs';
-import { HsmBenchError, setupError } from '../errors.js';
+import { readInputText } from '../core/input-file.js';
+import { addSecret } from '../core/quote.js';
+import { ExitCode, setupError } from '../errors.js';
 
 const MAX_SECRET_FILE_BYTES = 4096;
 
@@ -8,6 +9,8 @@ export interface PinSource {
   pinEnv: string;
   pinFile?: string;
   interactive: boolean;
+  /** --allow-final-pin-try: present the PIN to a token whose next wrong PIN locks it (CKF_USER_PIN_FINAL_TRY). */
+  allowFinalPinTry?: boolean;
 }
 
 /**
@@ -20,20 +23,32 @@ export function readPin(source: PinSource): Promise<string> {
 
 export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** What a secret file holds, its one final newline dropped; refuses a device or a large file, which could be read forever (/dev/zero). */
+/**
+ * What a secret file holds, its one final newline dropped; a device, a pipe or a large file is refused before a
+ * byte is read (/dev/zero would be read for ever). Its path is never repeated in a message: users give the secret
+ * itself where the path belongs.
+ */
 export function secretFileContent(file: string, what: string): string {
-  try {
-    const info = statSync(file);
-    if (!info.isFile() || info.size > MAX_SECRET_FILE_BYTES) throw setupError(`the ${what} file given is not a small regular file`, `give a file holding only the ${what}`);
-    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
-  } catch (error) {
-    if (error instanceof HsmBenchError) throw error;
-    throw setupError(
-      `cannot read the ${what} file given: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
-      `give the path of a readable file holding only the ${what}, never the ${what} itself`,
-      error,
-    );
-  }
+  const kind = {
+    what: `${what} file`,
+    maxBytes: MAX_SECRET_FILE_BYTES,
+    exitCode: ExitCode.setup,
+    hint: `give the path of a readable file holding only the ${what}, never the ${what} itself`,
+    pathShown: 'given',
+  };
+  return readInputText(file, kind).replace(/\r?\n$/, '');
+}
+
+/**
+ * Why a secret as read cannot be the one meant, or undefined. A wrong PIN costs one of a card's few tries, so what
+ * cannot be right never reaches a token: a CI secret pasted with its newline or a space, a NUL or another control
+ * character, nothing at all. The reasons never quote the secret.
+ */
+export function secretProblem(secret: string): string | undefined {
+  if (secret === '') return 'is empty';
+  if (secret !== secret.trim()) return 'has spaces or a line break before or after it';
+  if (/[\u0000-\u001f\u007f]/.test(secret)) return 'has a control character in it (a NUL, a tab, a line break)';
+  return undefined;
 }
 
 /**
@@ -44,20 +59,37 @@ export function secretFileContent(file: string, what: string): string {
 export async function readSecret(envVar: string, file: string | undefined, interactive: boolean, what: string, prompt: string, defaultEnvVar = 'HSM_BENCH_PIN'): Promise<string> {
   if (file !== undefined) {
     const secret = secretFileContent(file, what);
-    if (secret === '') throw setupError(`the ${what} file given is empty`, `write the ${what} into it, with no other text`);
-    // Stray spaces or lines would be presented as part of the PIN, and a wrong PIN costs one of a card's few tries.
-    if (secret !== secret.trim() || /[\r\n]/.test(secret)) {
-      throw setupError(`the ${what} file given holds more than the ${what} (spaces around it, or more than one line)`, `write only the ${what}, with at most one newline after it`);
-    }
+    addSecret(secret);
+    const problem = secretProblem(secret);
+    if (problem !== undefined)
+      throw setupError(`the ${what} in the ${what} file given ${problem}; hsm-bench did not present it`, `write only the ${what} into the file, with at most one newline after it`);
     return secret;
   }
   if (!ENV_NAME.test(envVar)) {
     throw setupError(`the ${what} variable given is not a valid environment variable name`, `give the NAME of a variable (letters, digits, _), e.g. ${defaultEnvVar}, never the ${what} itself`);
   }
-  const fromEnv = process.env[envVar];
-  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
-  if (interactive) return promptMasked(prompt);
   const name = envVar === defaultEnvVar ? defaultEnvVar : 'the variable given';
+  const fromEnv = process.env[envVar];
+  if (fromEnv !== undefined) {
+    addSecret(fromEnv);
+    const problem = secretProblem(fromEnv);
+    if (problem !== undefined) {
+      throw setupError(
+        `the ${what} in ${name} ${problem}; hsm-bench did not present it`,
+        fromEnv === ''
+          ? `set it to the ${what} (a CI secret that this job cannot see is often empty), or unset it to be asked`
+          : `set it to the ${what} alone: a pasted secret often brings its newline along`,
+      );
+    }
+    return fromEnv;
+  }
+  if (interactive) {
+    const typed = await promptMasked(prompt);
+    addSecret(typed);
+    const problem = secretProblem(typed);
+    if (problem !== undefined) throw setupError(`the ${what} typed ${problem}; hsm-bench did not present it`, `type the ${what} alone`);
+    return typed;
+  }
   throw setupError(
     `no ${what}: ${name} is not set and there is no terminal to ask on`,
     `set ${defaultEnvVar} (or the variable named with --${what === 'PIN' ? 'pin' : 'passphrase'}-env), or give the ${what} in a file (--${what === 'PIN' ? 'pin' : 'passphrase'}-file)`,

@@ -5,6 +5,7 @@ import { axesOf, type ConfigurationAxes } from '../result/configuration-key.js';
 import { capacityByTokens, type CapacityResult } from '../stats/capacity.js';
 import type { ConfigurationResult, RunResult } from '../result/run-result.js';
 import { failuresOf, lowConfidence } from '../stats/repetitions.js';
+import { quote } from '../core/quote.js';
 
 /**
  * Pass/fail limits on a run, parsed and validated before the run starts (a bad threshold is a usage error,
@@ -34,7 +35,7 @@ const outcomeOf = (passed: boolean): Outcome => (passed ? 'pass' : 'fail');
 
 const positive = (flag: string, value: string, allowZero = false): number => {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) throw usageError(`${flag} must be a ${allowZero ? 'non-negative' : 'positive'} number, not '${value}'`);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) throw usageError(`${flag} must be a ${allowZero ? 'non-negative' : 'positive'} number, not ${quote(value)}`);
   return n;
 };
 
@@ -43,7 +44,7 @@ function parsePerTokenCount(flag: string, value: string): Record<string, number>
   if (!value.includes(':')) return { largest: positive(flag, value) };
   const entries = value.split(',').map((part): [string, number] => {
     const [tokens, rate] = part.split(':');
-    if (!/^\d+$/.test(tokens?.trim() ?? '') || rate === undefined) throw usageError(`${flag} part '${part}' is not TOKENS:PER_S`, `for example ${flag} 500, or 1:1.4,8:11`);
+    if (!/^\d+$/.test(tokens?.trim() ?? '') || rate === undefined) throw usageError(`${flag} part ${quote(part)} is not TOKENS:PER_S`, `for example ${flag} 500, or 1:1.4,8:11`);
     return [String(Number(tokens)), positive(flag, rate)];
   });
   const twice = entries.find(([tokens], i) => entries.findIndex(([t]) => t === tokens) !== i);
@@ -77,7 +78,7 @@ export interface VerdictFlags extends ThresholdFlags {
 export function parseThresholds(f: ThresholdFlags): Thresholds {
   const t: Thresholds = {};
   if (f.maxFailures !== undefined) {
-    if (!/^\d+$/.test(f.maxFailures)) throw usageError(`--max-failures must be a whole number ≥ 0, not '${f.maxFailures}'`);
+    if (!/^\d+$/.test(f.maxFailures)) throw usageError(`--max-failures must be a whole number ≥ 0, not ${quote(f.maxFailures)}`);
     t.maxFailures = Number(f.maxFailures);
   }
   if (f.minThroughput !== undefined) t.minThroughput = parsePerTokenCount('--min-throughput', f.minThroughput);

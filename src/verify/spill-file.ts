@@ -1,5 +1,10 @@
 import { closeSync, fstatSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import type { SignatureBatch } from '../engine/batch.js';
+import { ExitCode } from '../errors.js';
+import { openInputFile, type InputKind } from '../core/input-file.js';
+
+/** Read back in batches, so any size; but a regular file only (a FIFO in its place would block for ever). */
+const SPILL_INPUT: InputKind = { what: 'spill file', maxBytes: Number.MAX_SAFE_INTEGER, exitCode: ExitCode.setup, hint: 'the run directory was changed while the run wrote to it' };
 
 /** Calls of a batch whose output was kept for the host check: those its verification would check. */
 export const keptOutputs = (batch: SignatureBatch): number => batch.kept.subarray(0, batch.count).filter((k) => k === 1).length;
@@ -118,7 +123,7 @@ export class SpillFile {
   *read(): Generator<SignatureBatch> {
     if (this.fd === null) return;
     closeSync(this.fd);
-    this.fd = openSync(this.path, 'r');
+    this.fd = openInputFile(this.path, SPILL_INPUT).fd;
     try {
       const tail = yield* batchesIn(this.fd);
       if (tail.tornBytes > 0) throw new Error(`${this.path} ends inside a batch`);

@@ -32,6 +32,12 @@
  * with $FAULTY_SIGN_LENGTH=+N it reports the size of the buffer it was given plus N (an over-report: only the length
  * is wrong, nothing is written past the buffer). $FAULTY_SIGN_LENGTH_AFTER=K leaves the first K calls alone.
  * With $FAULTY_SIGN_HANG_AFTER=K, every C_Sign after the first K never returns: a token that hangs forever.
+ * With $FAULTY_PIN_FINAL_TRY_AFTER=N, once N signatures were counted (as for $FAULTY_PIN_CHANGE_AFTER; 0: from the
+ * start), C_GetTokenInfo reports CKF_USER_PIN_FINAL_TRY on every token: the next wrong PIN would lock it. SoftHSM2
+ * cannot be brought to that state on demand (it has no PIN counter).
+ * With $FAULTY_SLOT_COUNT=N, C_GetSlotList asked for the count alone (no list) answers N, e.g. 2147483648, while
+ * asked with a list it gives the real slots: a module that reports an impossible number of slots. With
+ * $FAULTY_MECHANISM_COUNT=N, C_GetMechanismList does the same with a slot's mechanisms.
  */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -60,6 +66,9 @@ static long faulty_slot = -1;
 static long open_delay_ms;
 static const char *login_log;
 static long token_parallel;
+static long final_try_after = -1;
+static CK_ULONG reported_slot_count;
+static CK_ULONG reported_mechanism_count;
 /* Per slot (slots are small integers in the modules tested), how many delayed signatures are being served. */
 #define MAX_SLOTS 64
 static long serving[MAX_SLOTS];
@@ -147,6 +156,30 @@ static CK_RV faulty_get_session_info(CK_SESSION_HANDLE s, CK_SESSION_INFO_PTR in
   CK_RV rv = real->C_GetSessionInfo(s, info);
   if (rv == CKR_OK && pin_changed()) info->state = CKS_RO_PUBLIC_SESSION;
   return rv;
+}
+
+/* ---- $FAULTY_PIN_FINAL_TRY_AFTER: a token whose next wrong PIN locks it ---- */
+static CK_RV faulty_get_token_info(CK_SLOT_ID slot, CK_TOKEN_INFO_PTR info) {
+  CK_RV rv = real->C_GetTokenInfo(slot, info);
+  if (rv == CKR_OK && final_try_after >= 0 && __atomic_load_n(&calls, __ATOMIC_SEQ_CST) >= final_try_after) info->flags |= CKF_USER_PIN_FINAL_TRY;
+  return rv;
+}
+
+/* ---- $FAULTY_SLOT_COUNT, $FAULTY_MECHANISM_COUNT: a module that reports impossible list sizes ---- */
+static CK_RV faulty_get_slot_list(CK_BBOOL present, CK_SLOT_ID_PTR list, CK_ULONG_PTR count) {
+  if (list == NULL_PTR && count != NULL_PTR) {
+    *count = reported_slot_count;
+    return CKR_OK;
+  }
+  return real->C_GetSlotList(present, list, count);
+}
+
+static CK_RV faulty_get_mechanism_list(CK_SLOT_ID slot, CK_MECHANISM_TYPE_PTR list, CK_ULONG_PTR count) {
+  if (list == NULL_PTR && count != NULL_PTR) {
+    *count = reported_mechanism_count;
+    return CKR_OK;
+  }
+  return real->C_GetMechanismList(slot, list, count);
 }
 
 static CK_RV faulty_login(CK_SESSION_HANDLE s, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_ULONG len) {
@@ -265,6 +298,12 @@ CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list) {
     wrapped.C_Login = faulty_login;
     wrapped.C_OpenSession = faulty_open_session;
     install_refusals();
+    final_try_after = getenv("FAULTY_PIN_FINAL_TRY_AFTER") ? atol(getenv("FAULTY_PIN_FINAL_TRY_AFTER")) : -1;
+    if (final_try_after >= 0) wrapped.C_GetTokenInfo = faulty_get_token_info;
+    reported_slot_count = getenv("FAULTY_SLOT_COUNT") ? strtoul(getenv("FAULTY_SLOT_COUNT"), NULL, 10) : 0;
+    if (reported_slot_count > 0) wrapped.C_GetSlotList = faulty_get_slot_list;
+    reported_mechanism_count = getenv("FAULTY_MECHANISM_COUNT") ? strtoul(getenv("FAULTY_MECHANISM_COUNT"), NULL, 10) : 0;
+    if (reported_mechanism_count > 0) wrapped.C_GetMechanismList = faulty_get_mechanism_list;
   }
   *list = &wrapped;
   return CKR_OK;

@@ -26,8 +26,8 @@ export class ExternalSoftHsm {
     return { SOFTHSM2_CONF: this.conf };
   }
 
-  initToken(label: string): void {
-    execFileSync('softhsm2-util', ['--init-token', '--free', '--label', label, '--pin', TEST_PIN, '--so-pin', '13579135'], { env: { ...process.env, ...this.env }, stdio: 'pipe' });
+  initToken(label: string, pin = TEST_PIN): void {
+    execFileSync('softhsm2-util', ['--init-token', '--free', '--label', label, '--pin', pin, '--so-pin', '13579135'], { env: { ...process.env, ...this.env }, stdio: 'pipe' });
   }
 
   generateKey(tokenLabel: string, keyType: string, keyLabel: string): void {

@@ -1,0 +1,34 @@
+import { addSecret } from '../core/quote.js';
+import { ENV_NAME, secretFileContent } from './pin.js';
+
+function flagValue(argv: readonly string[], flag: string): string | undefined {
+  const i = argv.indexOf(flag);
+  if (i >= 0) return argv[i + 1];
+  return argv.find((a) => a.startsWith(`${flag}=`))?.slice(flag.length + 1);
+}
+
+/**
+ * Makes the secrets this invocation could hold known to the quoting of messages (core/quote.ts) before anything
+ * is parsed: a PIN typed into the wrong flag (`--token-label 648219`) is then never quoted back. A PIN or
+ * passphrase read later (a prompt, a lab run's own variable or file) is added where it is read.
+ */
+export function registerSecretSources(pinEnv: string | undefined, pinFile: string | undefined): void {
+  if (pinEnv !== undefined && ENV_NAME.test(pinEnv)) {
+    const value = process.env[pinEnv];
+    if (value !== undefined) addSecret(value);
+  }
+  if (pinFile === undefined) return;
+  try {
+    addSecret(secretFileContent(pinFile, 'secret'));
+  } catch {
+    // A file that cannot be read holds no secret this invocation can leak; reading it for the run says why.
+  }
+}
+
+/** Every PIN and passphrase source of the command line: default variables, those named by flags, and files. */
+export function registerKnownSecrets(argv: readonly string[]): void {
+  registerSecretSources('HSM_BENCH_PIN', flagValue(argv, '--pin-file'));
+  registerSecretSources('HSM_BENCH_KEK_PASSPHRASE', flagValue(argv, '--passphrase-file'));
+  registerSecretSources(flagValue(argv, '--pin-env'), undefined);
+  registerSecretSources(flagValue(argv, '--passphrase-env'), undefined);
+}

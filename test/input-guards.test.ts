@@ -1,0 +1,154 @@
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readInputFile } from '../src/core/input-file.js';
+import { jsonErrorOffset, parseJsonText } from '../src/core/json-text.js';
+import { makeDirectory } from '../src/core/make-dir.js';
+import { ExitCode } from '../src/errors.js';
+import { BIN, tempDir } from './helpers/cli.js';
+
+// Every input is read bounded in size and type, every folder is made so that it cannot spin, and so the process
+// always ends (and answers signals): a FIFO, a symlink to /dev/zero or a special filesystem in a user's path.
+
+const KIND = { what: 'test file', maxBytes: 1024, exitCode: ExitCode.usage, hint: 'a hint' };
+const fifo = (dir: string, name: string) => {
+  const path = join(dir, name);
+  execFileSync('mkfifo', [path]);
+  return path;
+};
+const zero = (dir: string, name: string) => {
+  const path = join(dir, name);
+  symlinkSync('/dev/zero', path);
+  return path;
+};
+
+/** The CLI with a bound of its own: a reader that blocks or spins shows as a timeout (status null), not a stuck suite. */
+const runBounded = (args: string[]) => {
+  const env = { ...process.env, CI: 'true', HSM_BENCH_WORKSPACE: tempDir('guard-ws'), HSM_BENCH_KEK_PASSPHRASE: 'a passphrase' };
+  // SIGKILL: a process spinning in a recursive mkdir does not answer SIGTERM.
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env, timeout: 20_000, killSignal: 'SIGKILL' });
+  return { status: r.status, stderr: r.stderr };
+};
+
+describe('one bounded reader', () => {
+  it('refuses a FIFO (without blocking), a device, a folder and a file over its size, before reading a byte', () => {
+    const dir = tempDir('reader');
+    const big = join(dir, 'big');
+    writeFileSync(big, 'x'.repeat(2048));
+    for (const [path, message] of [
+      [fifo(dir, 'fifo'), /is a pipe \(FIFO\), not a file/],
+      [zero(dir, 'zero'), /is a device, not a file/],
+      [dir, /is a folder, not a file/],
+      [big, /is 2 KiB, more than a test file can be \(1 KiB\)/],
+      [join(dir, 'missing'), /does not exist/],
+    ] as const) {
+      expect(() => readInputFile(path, KIND)).toThrow(message);
+    }
+    writeFileSync(big, 'x'.repeat(1024));
+    expect(readInputFile(big, KIND)).toHaveLength(1024);
+  });
+
+  it('says where JSON broke, by line and column, never what the text was', () => {
+    for (const [text, offset] of [
+      ['{"a": 1,}', 8],
+      ['[1, 2', 5],
+      ['123abc', 3],
+      ['abc123', 0],
+      ['{"a": "x\u0001"}', 8],
+      ['{"a" 1}', 5],
+      ['"\\q"', 2],
+      ['['.repeat(100000), 100000],
+      ['{"a": [1, {"b": null}], "c": "\\u00e9"}', undefined],
+    ] as const) {
+      expect(jsonErrorOffset(text), text.slice(0, 20)).toBe(offset);
+    }
+    expect(() => parseJsonText('{\n  "pin": 1\n  246810\n}', '/x.json', KIND)).toThrow(/^the test file \/x.json is not valid JSON at line 3, column 3$/);
+    try {
+      parseJsonText('246810abc', '/x.json', KIND);
+    } catch (error) {
+      expect((error as Error).message).not.toContain('246810');
+    }
+  });
+});
+
+describe('folders made so that they cannot spin', () => {
+  it('a folder under /proc fails at once with exit 3; nested folders are made; a file in the way is named', () => {
+    expect(() => makeDirectory('/proc/hsm-bench-test/x')).toThrow(/cannot create the folder \/proc\/hsm-bench-test: ENOENT/);
+    const dir = tempDir('mkdir');
+    makeDirectory(join(dir, 'a', 'b', 'c'));
+    expect(existsSync(join(dir, 'a', 'b', 'c'))).toBe(true);
+    makeDirectory(join(dir, 'a', 'b', 'c'));
+    writeFileSync(join(dir, 'file'), '');
+    expect(() => makeDirectory(join(dir, 'file', 'x'))).toThrow(/cannot create the folder .*file: a file is in the way/);
+  });
+
+  it('every command that makes folders ends with exit 3 on /proc (it spun for ever, deaf to signals)', () => {
+    const run = join(tempDir('proc-run'), 'run');
+    cpSync(new URL('../fixtures/run-bp256', import.meta.url).pathname, run, { recursive: true });
+    for (const args of [
+      ['scale', '--alg', 'p256', '--tokens', '1', '--signatures-per-token', '10', '--out', '/proc/hsm-bench-test/out'],
+      ['scale', '--alg', 'p256', '--tokens', '1', '--workspace', '/proc/hsm-bench-test/ws'],
+      ['report', run, run, '--format', 'md', '--out', '/proc/hsm-bench-test/report'],
+      ['compare', run, run, '--out', '/proc/hsm-bench-test/compare'],
+      ['trend', run, run, '--out', '/proc/hsm-bench-test/trend'],
+    ]) {
+      const r = runBounded(args);
+      expect(r.status, `${args.join(' ')}\n${r.stderr}`).toBe(3);
+      expect(r.stderr).toMatch(/cannot create the folder \/proc\/hsm-bench-test: ENOENT/);
+    }
+  });
+});
+
+describe('every input file of the CLI goes through the reader', () => {
+  const dir = tempDir('inputs');
+  const runWith = (name: string, make: (d: string, n: string) => string) => {
+    const d = join(dir, name);
+    mkdirSync(d);
+    make(d, 'run.json');
+    return d;
+  };
+  const checkpointWith = (name: string, make: (d: string, n: string) => string) => {
+    const d = join(dir, name);
+    mkdirSync(d);
+    make(d, 'checkpoint.json');
+    return d;
+  };
+  for (const [kind, make] of [
+    ['a FIFO', fifo],
+    ['a symlink to /dev/zero', zero],
+  ] as const) {
+    it(`${kind} given as any input file is refused at once (exit 2), not read for ever`, () => {
+      const file = make(dir, `file-${kind.length}`);
+      const run = runWith(`run-${kind.length}`, make);
+      const resume = checkpointWith(`resume-${kind.length}`, make);
+      for (const args of [
+        ['run', '--config', file],
+        ['scale', '--alg', 'p256', '--tokens', '1', '--reference', file],
+        ['scale', '--alg', 'p256', '--tokens', '1', '--baseline', run],
+        ['report', run],
+        ['compare', run, run],
+        ['trend', run, run],
+        ['burn-in', '--resume', resume],
+        ['keys', 'kek', 'import', '--file', file],
+      ]) {
+        const r = runBounded(args);
+        expect(r.status, `${args.join(' ')}\n${r.stderr}`).toBe(2);
+        expect(r.stderr).toMatch(kind === 'a FIFO' ? /is a pipe \(FIFO\), not a file/ : /is a device, not a file/);
+      }
+      const pin = runBounded(['scale', '--alg', 'p256', '--tokens', '1', '--module', '/usr/lib/softhsm/libsofthsm2.so', '--pin-file', file]);
+      expect(pin.status).toBe(3);
+    });
+  }
+
+  it('a records file that is a FIFO is refused, not waited on', () => {
+    const run = join(tempDir('fifo-records'), 'run');
+    cpSync(new URL('../fixtures/run-bp256', import.meta.url).pathname, run, { recursive: true });
+    rmSync(join(run, 'records', 'tokens-1.csv'));
+    fifo(join(run, 'records'), 'tokens-1.csv');
+    const r = runBounded(['report', run, '--format', 'png']);
+    expect(r.status, r.stderr).toBe(3);
+    expect(r.stderr).toMatch(/the records file .*tokens-1\.csv is a pipe \(FIFO\), not a file/);
+  });
+});
