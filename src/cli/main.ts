@@ -13,6 +13,7 @@ import { reportCommand } from './report.js';
 import { runCommand } from './run.js';
 import { scaleCommand } from './scale.js';
 import { trendCommand } from './trend.js';
+import { endCommand, installSupervisedSide } from './supervised.js';
 
 /**
  * Option values that commander quotes back in its messages ("unknown option '--pin=…'") are cut off: whatever
@@ -52,36 +53,36 @@ const configureAll = (c: Command): void => {
 configureAll(program);
 
 /** The one place where errors become exit codes and messages; a stack trace only with HSM_BENCH_DEBUG=1. */
-function fail(error: unknown): never {
-  if (error instanceof RunOutcomeExit) process.exit(error.exitCode);
+function fail(error: unknown): ExitCode {
+  if (error instanceof RunOutcomeExit) return error.exitCode;
   if (error instanceof CommanderError) {
-    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') process.exit(ExitCode.ok);
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return ExitCode.ok;
     if (/'--(so-)?pin\b|'--password\b/.test(error.message)) process.stderr.write(PIN_HINT);
     if (/'--passphrase\b/.test(error.message)) process.stderr.write(PASSPHRASE_HINT);
-    process.exit(ExitCode.usage);
+    return ExitCode.usage;
   }
   if (error instanceof HsmBenchError) {
     const text = redactSecrets(redactQuoted(`hsm-bench: error: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ''}`));
     process.stderr.write(text);
     if (error.exitCode === ExitCode.usage || error.exitCode === ExitCode.setup) writeErrorJunit(text.trim());
-    process.exit(error.exitCode);
+    return error.exitCode;
   }
   const refused = moduleFailure(error);
   if (refused) {
     // A module's refusal (a mechanism, an attribute, a key size it does not do) is about the token, not a bug.
     process.stderr.write(`hsm-bench: error: the PKCS#11 module refused ${refused.method}: ${ckrName(refused.code)}\n`);
     process.stderr.write("hint: the token does not do what was asked; 'hsm-bench list --mechanisms --keys' shows what it offers\n");
-    process.exit(ExitCode.setup);
+    return ExitCode.setup;
   }
   const io = error as NodeJS.ErrnoException;
   if (typeof io?.code === 'string' && typeof io.syscall === 'string') {
     // A file the user named or a folder hsm-bench writes to: their disk, permissions or path, not a bug.
     process.stderr.write(redactSecrets(`hsm-bench: error: ${io.syscall} ${io.path ?? ''}: ${io.code}\nhint: check the path, its permissions and the free space\n`));
-    process.exit(ExitCode.setup);
+    return ExitCode.setup;
   }
   process.stderr.write(redactSecrets(`hsm-bench: internal error: ${(error as Error)?.message ?? String(error)}\n`));
   process.stderr.write(process.env.HSM_BENCH_DEBUG ? redactSecrets(`${(error as Error)?.stack}\n`) : 'hint: this is a bug; run again with HSM_BENCH_DEBUG=1 and report the output\n');
-  process.exit(ExitCode.internal);
+  return ExitCode.internal;
 }
 
 /** With --junit FILE, a run that stopped before signing still leaves its JUnit file, with the error in it. */
@@ -107,8 +108,12 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 // reports: what cannot be shown is dropped.
 process.stderr.on('error', () => {});
 
+installSupervisedSide();
+let exitCode: ExitCode = ExitCode.ok;
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  fail(error);
+  exitCode = fail(error);
 }
+// Results, reports, tables and messages are out: only now are the modules finalized.
+await endCommand(exitCode);

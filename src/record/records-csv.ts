@@ -67,6 +67,9 @@ export function parseCsvLine(line: string): string[] {
 export class RecordsCsvWriter {
   private readonly fd: number;
   private pending = '';
+  private pendingRecords = 0;
+  /** Records written to the file (not synced: a process that dies keeps them, a power cut may not). */
+  private written = 0;
   failure: HsmBenchError | undefined;
 
   /** `append` continues an existing file (a resumed burn-in); a file that is still empty gets its header. */
@@ -74,6 +77,8 @@ export class RecordsCsvWriter {
     readonly path: string,
     append = false,
     private readonly onFailure: (error: HsmBenchError) => void = () => {},
+    /** After each write to the file: how many records this writer has written in all. */
+    private readonly onWritten: (records: number) => void = () => {},
   ) {
     try {
       this.fd = openSync(path, append ? 'a' : 'w');
@@ -85,6 +90,7 @@ export class RecordsCsvWriter {
 
   write(r: SignatureRecord): void {
     if (this.failure) return;
+    this.pendingRecords++;
     this.pending += `${r.configuration},${r.token},${r.thread},${r.sequence},${Math.round(r.startOffsetUs)},${Math.round(r.latencyUs)},${r.status},${r.verified === null ? '' : r.verified},${r.operation},${r.startLagUs === null ? '' : Math.round(r.startLagUs)},${r.late === null ? '' : r.late}\n`;
     if (this.pending.length >= FLUSH_BYTES) this.flush();
   }
@@ -95,11 +101,14 @@ export class RecordsCsvWriter {
       // writeSync may write less than asked (a disk filling up): the rest is written, or the failure is kept.
       const bytes = Buffer.from(this.pending);
       for (let written = 0; written < bytes.length;) written += writeSync(this.fd, bytes, written);
+      this.written += this.pendingRecords;
+      this.onWritten(this.written);
     } catch (error) {
       this.failure = writeError(this.path, error);
       this.onFailure(this.failure);
     }
     this.pending = '';
+    this.pendingRecords = 0;
   }
 
   close(): void {

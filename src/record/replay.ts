@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync, fstatSync, ftruncateSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, fstatSync, ftruncateSync } from 'node:fs';
 import { failureOf } from './record-status.js';
 import type { ConfigurationStats } from '../stats/configuration-stats.js';
 import { usageError } from '../errors.js';
@@ -26,6 +26,20 @@ export function truncateToLastLine(path: string): number {
     }
     ftruncateSync(fd, 0);
     return size;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The complete records in a file (its lines after the header; a torn last line is not one), 0 when there is no file. */
+export function recordsOnDisk(path: string): number {
+  if (!existsSync(path)) return 0;
+  const fd = openSync(path, 'r');
+  try {
+    const chunk = Buffer.alloc(1 << 20);
+    let lines = 0;
+    for (let n; (n = readSync(fd, chunk, 0, chunk.length, null)) > 0;) for (let i = chunk.indexOf(0x0a); i >= 0 && i < n; i = chunk.indexOf(0x0a, i + 1)) lines++;
+    return Math.max(0, lines - 1);
   } finally {
     closeSync(fd);
   }

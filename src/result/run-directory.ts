@@ -43,6 +43,17 @@ export function writeFileAtomic(path: string, content: string): void {
   }
 }
 
+/** Makes what was written to a file durable (fsync), as far as it exists: what a checkpoint counts must survive a power cut. */
+export function syncFile(path: string): void {
+  if (!existsSync(path)) return;
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export function writeRunJson(dir: string, result: RunResult): void {
   writeFileAtomic(join(dir, 'run.json'), JSON.stringify(result, null, 2) + '\n');
 }

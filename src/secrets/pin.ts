@@ -56,7 +56,7 @@ export async function readSecret(envVar: string, file: string | undefined, inter
   }
   const fromEnv = process.env[envVar];
   if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
-  if (interactive) return promptMasked(prompt);
+  if (interactive) return prompter(prompt);
   const name = envVar === defaultEnvVar ? defaultEnvVar : 'the variable given';
   throw setupError(
     `no ${what}: ${name} is not set and there is no terminal to ask on`,
@@ -64,8 +64,15 @@ export async function readSecret(envVar: string, file: string | undefined, inter
   );
 }
 
+let prompter: (question: string) => Promise<string> = promptMasked;
+
+/** Where masked prompts go: the terminal, or (a command run under a supervisor) the supervisor, which asks on its own. */
+export function usePrompt(ask: (question: string) => Promise<string>): void {
+  prompter = ask;
+}
+
 /** Reads a line from the terminal without echoing it. */
-function promptMasked(question: string): Promise<string> {
+export function promptMasked(question: string): Promise<string> {
   const stdin = process.stdin;
   process.stderr.write(question);
   return new Promise((resolve, reject) => {
