@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { ExitCode } from '../errors.js';
-import { moduleTimeoutMs } from '../pkcs11/module-probe.js';
+import { DEFAULT_MODULE_TIMEOUT_MS, moduleTimeoutMs } from '../pkcs11/module-probe.js';
 import { lockDirectory } from '../result/directory-lock.js';
 import { promptMasked } from '../secrets/pin.js';
 
@@ -56,6 +56,15 @@ export interface Restart {
 
 const say = (line: string) => process.stderr.write(`hsm-bench: ${line}\n`);
 
+/** The module timeout as the command has it; a value it refuses (and says so) leaves the default here. */
+function finalizeTimeoutMs(): number {
+  try {
+    return moduleTimeoutMs();
+  } catch {
+    return DEFAULT_MODULE_TIMEOUT_MS;
+  }
+}
+
 /**
  * Runs `hsm-bench ARGS` in a child process and ends with its exit code. The child is in the same process group:
  * a Ctrl-C at the terminal reaches it directly, and a signal sent to this process alone is passed on (once, for
@@ -109,13 +118,13 @@ export async function supervise(script: string, args: readonly string[]): Promis
         finalizeTimer = setTimeout(() => {
           finalizeCut = true;
           running.kill('SIGKILL');
-        }, moduleTimeoutMs());
+        }, finalizeTimeoutMs());
       } else if (m?.type === 'prompt') void answer(running, m.question, answers);
     });
     const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => running.on('exit', (c, s) => resolve([c, s])));
     clearTimeout(finalizeTimer);
     if (finalizing !== undefined) {
-      if (finalizeCut) say(`warning: the PKCS#11 module did not return from C_Finalize within ${moduleTimeoutMs() / 1000} s; hsm-bench did not wait longer (everything was written before)`);
+      if (finalizeCut) say(`warning: the PKCS#11 module did not return from C_Finalize within ${finalizeTimeoutMs() / 1000} s; hsm-bench did not wait longer (everything was written before)`);
       else if (signal !== null) say(`warning: the PKCS#11 module crashed with ${signal} in C_Finalize (everything was written before)`);
       return process.exit(finalizing);
     }

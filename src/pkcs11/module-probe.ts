@@ -7,9 +7,12 @@ import type { ModuleInstances } from './module.js';
 
 /** How long a module may take to load and initialize (here) or to finalize (at the end of a command). */
 export const MODULE_TIMEOUT_ENV = 'HSM_BENCH_MODULE_TIMEOUT';
-const DEFAULT_MODULE_TIMEOUT = '30s';
+export const DEFAULT_MODULE_TIMEOUT_MS = 30_000;
 
-export const moduleTimeoutMs = (): number => durationMs(parseDurationNs(process.env[MODULE_TIMEOUT_ENV] || DEFAULT_MODULE_TIMEOUT, MODULE_TIMEOUT_ENV, 100));
+export const moduleTimeoutMs = (): number => {
+  const value = process.env[MODULE_TIMEOUT_ENV];
+  return value ? durationMs(parseDurationNs(value, MODULE_TIMEOUT_ENV, 100)) : DEFAULT_MODULE_TIMEOUT_MS;
+};
 
 /** What the probe found: how the module hands out instances, or null when it refused a call (loading it in-process names the refusal as usual). */
 export interface ProbeResult {

@@ -23,8 +23,10 @@ const readText = (path: string): string | undefined => {
   }
 };
 
-/** Field 22 of /proc/PID/stat (after the command name, which may hold spaces and parentheses). */
-const startTicksOf = (pid: number): string | undefined => readText(`/proc/${pid}/stat`)?.split(') ').at(-1)?.split(' ')[19];
+/** Fields of /proc/PID/stat from the third on (after the command name, which may hold spaces and parentheses). */
+const statOf = (pid: number): string[] | undefined => readText(`/proc/${pid}/stat`)?.split(') ').at(-1)?.split(' ');
+/** Field 22: when the process started, in clock ticks since boot. */
+const startTicksOf = (pid: number): string | undefined => statOf(pid)?.[19];
 const bootId = (): string | undefined => readText('/proc/sys/kernel/random/boot_id');
 
 const self = (): Holder => ({ pid: process.pid, startTicks: startTicksOf(process.pid), bootId: bootId() });
@@ -47,9 +49,11 @@ function alive(h: Holder): boolean {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  const stat = statOf(h.pid);
+  // A process killed and not yet reaped by its parent (a zombie) holds nothing any more.
+  if (stat?.[0] === 'Z' || stat?.[0] === 'X') return false;
   // A lock of an older hsm-bench names only a PID: it is taken as alive, as it always was.
-  const ticks = h.startTicks === undefined ? undefined : startTicksOf(h.pid);
-  return ticks === undefined || ticks === h.startTicks;
+  return h.startTicks === undefined || stat === undefined || stat[19] === h.startTicks;
 }
 
 const sameProcess = (a: Holder, b: Holder) => a.pid === b.pid && a.startTicks === b.startTicks;
