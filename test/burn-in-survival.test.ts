@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readRecords, type SignatureRecord } from '../src/record/records-csv.js';
 import type { RunResult } from '../src/result/run-result.js';
+import { schemaProblems } from '../src/result/schemas.js';
 import { descendantsOf, isRunning, runCli, runCliAndAct, runCliOnTerminal, runDirOf, tempDir } from './helpers/cli.js';
 import { buildFaultyModule, ExternalSoftHsm, TEST_PIN } from './helpers/softhsm-module.js';
 
@@ -75,16 +76,22 @@ describe('a burn-in survives a module that kills its process', () => {
     expect(run.burnIn!.segments[1]!.startOffsetS).toBeGreaterThan(0);
     expect(r.stdout).toMatch(/restart 1: at \S+ the process was killed by SIGSEGV/);
     expect(readFileSync(join(dir, 'report.md'), 'utf8')).toMatch(/Restart 1: at \S+ the process was killed by SIGSEGV \(a PKCS#11 module crashed it\), with \d+ records on disk/);
+    // Both files, with a restart in them, have the shape their schemas give.
+    expect(schemaProblems('run', run)).toEqual([]);
+    expect(schemaProblems('checkpoint', JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8')))).toEqual([]);
   });
 
   it('gives up after --max-restarts, with a growing wait, exit 3; what is on disk stays resumable', async () => {
     // SIGABRT at the 800th signature of every process: no restart can finish the run.
-    const r = runCli(burnIn(tempDir('give-up'), '--signatures', '20000', '--max-restarts', '2'), { ...env, FAULTY_CRASH_AT_SIGN: '800', FAULTY_CRASH_SIGNAL: '6' });
+    const junit = join(tempDir('give-up-junit'), 'junit.xml');
+    const r = runCli(burnIn(tempDir('give-up'), '--signatures', '20000', '--max-restarts', '2', '--junit', junit), { ...env, FAULTY_CRASH_AT_SIGN: '800', FAULTY_CRASH_SIGNAL: '6' });
     expect(r.status).toBe(3);
     expect(r.stderr.match(/killed by SIGABRT/g)).toHaveLength(3);
     expect(r.stderr).toMatch(/restart 1 of at most 2/);
     expect(r.stderr).toMatch(/continuing from disk in \d+ s \(restart 2 of at most 2\)/);
     expect(r.stderr).toMatch(/3 times; not restarting it again \(--max-restarts 2\)/);
+    // CI sees an error, not a missing or an old file.
+    expect(readFileSync(junit, 'utf8')).toMatch(/<error message="hsm-bench: error: the burn-in's process was killed by SIGABRT .*not restarting it again/);
     const dir = /hsm-bench report (\S+) reports them/.exec(r.stderr)![1]!;
     const run = readRun(dir);
     expect(run.interrupted).toBe(true);

@@ -131,7 +131,9 @@ describe('a user module (SoftHSM2 tokens made by softhsm2-util, keys by pkcs11-t
     expect(r.status).toBe(0);
     // The spy logs each process that loads it from its banner on: first the probe (its own process, which loads
     // the module twice to learn whether loads share one instance, and never logs in or signs), then the run.
-    const [probe, calls] = readFileSync(log, 'utf8').split(/^\*+ OpenSC PKCS#11 spy \*+$/m).slice(1);
+    const [probe, calls] = readFileSync(log, 'utf8')
+      .split(/^\*+ OpenSC PKCS#11 spy \*+$/m)
+      .slice(1);
     expect(probe!.match(/^\d+: C_\w+$/gm)).toEqual(['0: C_GetFunctionList', '1: C_Initialize', '2: C_GetInfo', '3: C_GetSlotList', '4: C_GetSlotList', '5: C_GetFunctionList', '6: C_Initialize']);
     const count = (fn: string) => (calls!.match(new RegExp(`^\\d+: ${fn}$`, 'gm')) ?? []).length;
     // Workers load the module again and call C_Initialize to learn whether the load is an instance of its own:

@@ -1,9 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ExitCode, HsmBenchError, RunOutcomeExit } from '../errors.js';
 import { ckrName, moduleFailure } from '../pkcs11/ckr.js';
-import { writeFileSync } from 'node:fs';
 import { redactSecrets } from '../secrets/redact.js';
-import { renderErrorJunit } from '../render/junit.js';
 import { TOOL_VERSION } from '../version.js';
 import { burnInCommand } from './burn-in.js';
 import { compareCommand } from './compare.js';
@@ -13,6 +11,7 @@ import { reportCommand } from './report.js';
 import { runCommand } from './run.js';
 import { scaleCommand } from './scale.js';
 import { trendCommand } from './trend.js';
+import { writeErrorJunit } from './error-junit.js';
 import { endCommand, installSupervisedSide } from './supervised.js';
 
 /**
@@ -83,19 +82,6 @@ function fail(error: unknown): ExitCode {
   process.stderr.write(redactSecrets(`hsm-bench: internal error: ${(error as Error)?.message ?? String(error)}\n`));
   process.stderr.write(process.env.HSM_BENCH_DEBUG ? redactSecrets(`${(error as Error)?.stack}\n`) : 'hint: this is a bug; run again with HSM_BENCH_DEBUG=1 and report the output\n');
   return ExitCode.internal;
-}
-
-/** With --junit FILE, a run that stopped before signing still leaves its JUnit file, with the error in it. */
-function writeErrorJunit(message: string): void {
-  const args = process.argv.slice(2);
-  const at = args.findIndex((a) => a === '--junit' || a.startsWith('--junit='));
-  const file = at < 0 ? undefined : args[at]!.startsWith('--junit=') ? args[at]!.slice('--junit='.length) : args[at + 1];
-  if (file === undefined || file === '' || file.startsWith('-')) return;
-  try {
-    writeFileSync(file, renderErrorJunit(args[0] ?? 'hsm-bench', message));
-  } catch {
-    // The JUnit path itself may be what was wrong; the message on stderr says so.
-  }
 }
 
 // Results go to stdout: if it cannot be written (a closed pipe, a full disk), say so on stderr instead of a trace.

@@ -132,19 +132,19 @@ export async function supervise(script: string, args: readonly string[]): Promis
     if (signal === null && code !== null && OUTCOMES.has(code)) return process.exit(code);
     const how = signal !== null ? `was killed by ${signal}` : `ended with exit code ${code}`;
     if (command !== 'burn-in' || runDir === undefined) {
-      say(
-        `error: the process running the command ${how}${signal !== null ? ': the PKCS#11 module crashed it' : ''}${runDir === undefined ? '' : `; what was measured before is in ${runDir} (hsm-bench report ${runDir})`}`,
+      return fail(
+        `the process running the command ${how}${signal !== null ? ': the PKCS#11 module crashed it' : ''}${runDir === undefined ? '' : `; what was measured before is in ${runDir} (hsm-bench report ${runDir})`}`,
+        'try the module with its vendor tool (e.g. pkcs11-tool --module MODULE -L) and report the crash to its vendor',
       );
-      process.stderr.write(`hint: try the module with its vendor tool (e.g. pkcs11-tool --module MODULE -L) and report the crash to its vendor\n`);
-      return process.exit(ExitCode.setup);
     }
     const restart = await recordDeath(runDir, { at: new Date().toISOString(), signal, exitCode: signal === null ? code : null });
-    if (restart === undefined) return process.exit(ExitCode.setup);
+    if (typeof restart === 'string') return fail(`the burn-in's process ${how} and cannot be continued: ${restart}`, `hsm-bench report ${runDir} reports what is on disk`);
     restarts.push(restart);
     if (restarts.length > maxRestarts) {
-      say(`error: the burn-in's process ${how} with ${restart.recordsOnDisk} records on disk, ${restarts.length} times; not restarting it again (--max-restarts ${maxRestarts})`);
-      process.stderr.write(`hint: the records are in ${runDir}: hsm-bench report ${runDir} reports them, hsm-bench burn-in --resume ${runDir} continues\n`);
-      return process.exit(ExitCode.setup);
+      return fail(
+        `the burn-in's process ${how} with ${restart.recordsOnDisk} records on disk, ${restarts.length} times; not restarting it again (--max-restarts ${maxRestarts})`,
+        `the records are in ${runDir}: hsm-bench report ${runDir} reports them, hsm-bench burn-in --resume ${runDir} continues`,
+      );
     }
     withoutProgress = restart.recordsOnDisk > lastRecords ? 0 : withoutProgress + 1;
     lastRecords = restart.recordsOnDisk;
@@ -176,16 +176,24 @@ async function answer(child: ChildProcess, question: string, answers: Map<string
 
 /**
  * Takes the dead process's run directory (its lock is stale now; the next child takes it as its parent's), counts
- * the records on disk and adds the death to the checkpoint and run.json. Undefined when that cannot be done (the
- * reason said): the run is then left as it is, resumable by hand.
+ * the records on disk and adds the death to the checkpoint and run.json. When that cannot be done, why (the run
+ * is then left as it is, resumable by hand).
  */
-async function recordDeath(runDir: string, death: Omit<Restart, 'recordsOnDisk'>): Promise<Restart | undefined> {
+async function recordDeath(runDir: string, death: Omit<Restart, 'recordsOnDisk'>): Promise<Restart | string> {
   const { appendRestart } = await import('../record/checkpoint.js');
   try {
     lockDirectory(runDir, 'the burn-in', 'it is being resumed by another hsm-bench');
     return appendRestart(runDir, death);
   } catch (error) {
-    say(`error: the burn-in's process died and cannot be continued: ${(error as Error).message}`);
-    return undefined;
+    return (error as Error).message;
   }
+}
+
+/** The supervisor's own error: on stderr, in the JUnit file if one was asked for, and exit 3 (a module's doing). */
+async function fail(message: string, hint: string): Promise<never> {
+  const text = `hsm-bench: error: ${message}\nhint: ${hint}\n`;
+  process.stderr.write(text);
+  const { writeErrorJunit } = await import('./error-junit.js');
+  writeErrorJunit(text.trim());
+  return process.exit(ExitCode.setup);
 }
