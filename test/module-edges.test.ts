@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RunResult } from '../src/result/run-result.js';
 import { runCli, runDirOf, tempDir } from './helpers/cli.js';
-import { buildFaultyModule, ExternalSoftHsm, TEST_PIN } from './helpers/softhsm-module.js';
+import { buildFaultyModule, ExternalSoftHsm, SPY_MODULE, TEST_PIN } from './helpers/softhsm-module.js';
 
 /**
  * A module that crashes or hangs at the edges of its life — C_GetFunctionList, C_Initialize, C_Finalize — as real
@@ -112,6 +112,19 @@ describe('a module that crashes or hangs at the edges', () => {
     expect(r.status).toBe(3);
     expect(r.stderr).toMatch(/the process running the command was killed by SIGSEGV: the PKCS#11 module crashed it; what was measured before is in \S+ \(hsm-bench report /);
   });
+  it('a module is probed once per process: a lab of two runs on one module loads it in one probe, not one per run', () => {
+    // A second process may wait in C_Initialize while this one has the module open (OpenSC with pcscd does): a probe
+    // of a module already open here would hang for the module timeout.
+    const log = join(tempDir('edge-lab-spy'), 'spy.log');
+    const file = join(tempDir('edge-lab2'), 'lab.json');
+    const run = (name: string) => ({ name, module: SPY_MODULE, alg: 'p256', keyLabel: 'ek', tokens: [1], signaturesPerToken: 10, verify: 'none' });
+    writeFileSync(file, JSON.stringify({ out: tempDir('edge-lab2-out'), runs: [run('first'), run('second')] }));
+    const r = runCli(['run', '--config', file], { ...hsm.spyEnv(log), HSM_BENCH_PIN: TEST_PIN });
+    expect(r.status).toBe(0);
+    // One banner per process that loaded the spy: the probe's and hsm-bench's.
+    expect(readFileSync(log, 'utf8').match(/^\*+ OpenSC PKCS#11 spy \*+$/gm)).toHaveLength(2);
+  });
+
   it('the Node probe (where the native one is not built) speaks the same lines: a crash is seen in the call it happened in', () => {
     const child = new URL('../dist/src/pkcs11/module-probe-child.js', import.meta.url).pathname;
     const probe = (extra: Record<string, string>) => spawnSync(process.execPath, [child, faulty], { encoding: 'utf8', env: { ...process.env, ...env, ...extra } });

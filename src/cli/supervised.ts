@@ -1,5 +1,5 @@
 import { ExitCode, setupError } from '../errors.js';
-import { finalizeOpenModules } from '../pkcs11/module.js';
+import { finalizeOpenModules, type Pkcs11Module } from '../pkcs11/module.js';
 import { usePrompt } from '../secrets/pin.js';
 import { RESTART_RESUME_ENV, SUPERVISED_ENV, type ChildMessage, type SupervisorMessage } from './supervisor.js';
 
@@ -44,6 +44,17 @@ export function installSupervisedSide(): void {
   process.on('SIGINT', onStop('SIGINT'));
   process.on('SIGTERM', onStop('SIGTERM'));
   process.on('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+}
+
+/**
+ * Finalizes a module before the command ends, where another program needs its tokens or a fresh view of them is
+ * needed. Under a supervisor, a module that crashes or hangs there ends the command with exit 3 (a set-up error:
+ * the module's), named, instead of killing or holding it.
+ */
+export async function finalizeNow(mod: Pkcs11Module): Promise<void> {
+  await tellSupervisor({ type: 'finalizing', exitCode: ExitCode.setup });
+  mod.close();
+  await tellSupervisor({ type: 'finalized' });
 }
 
 /**

@@ -17,8 +17,10 @@ export type ChildMessage =
   | { type: 'prompt'; question: string }
   /** A stop signal reached this process (the supervisor passes on only those that did not). */
   | { type: 'signal' }
-  /** Everything is written; the module is finalized next, and this is the command's exit code whatever it does. */
-  | { type: 'finalizing'; exitCode: number };
+  /** A module is finalized next: if it crashes or hangs there, the command ends with this exit code. */
+  | { type: 'finalizing'; exitCode: number }
+  /** The module finalized returned (a finalize before the command's end, after which the command goes on). */
+  | { type: 'finalized' };
 
 /** What the supervisor answers. */
 export type SupervisorMessage = { type: 'secret'; value?: string; error?: string };
@@ -71,8 +73,8 @@ function finalizeTimeoutMs(): number {
  * each one the child did not report receiving). A child that dies of anything else than its outcome — a signal,
  * an exit code that is not one of hsm-bench's — is a module that killed it: a burn-in is then continued from what
  * is on disk (its --resume), at most `maxRestarts` times with a growing wait; any other command ends with exit 3.
- * Once the child says its results are written, its exit code is the command's, whatever the module does in
- * C_Finalize (a crash, or a hang that is cut after the module timeout).
+ * While the child finalizes a module (at the end, once its results are written), the exit code it gave is the
+ * command's, whatever the module does in C_Finalize (a crash, or a hang that is cut after the module timeout).
  */
 export async function supervise(script: string, args: readonly string[]): Promise<never> {
   const command = args.find((a) => !a.startsWith('-'));
@@ -119,6 +121,9 @@ export async function supervise(script: string, args: readonly string[]): Promis
           finalizeCut = true;
           running.kill('SIGKILL');
         }, finalizeTimeoutMs());
+      } else if (m?.type === 'finalized') {
+        finalizing = undefined;
+        clearTimeout(finalizeTimer);
       } else if (m?.type === 'prompt') void answer(running, m.question, answers);
     });
     const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => running.on('exit', (c, s) => resolve([c, s])));

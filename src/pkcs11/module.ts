@@ -84,7 +84,9 @@ export class Pkcs11Module {
   static open(given: string): Pkcs11Module {
     // Workers and run.json get the file that was loaded, not a bare name the loader might resolve otherwise.
     const path = resolveModule(given);
-    const { instances } = probeModule(path);
+    // Probed once per process: a module open here already was probed, and a second process may wait in
+    // C_Initialize for as long as this one has it open (OpenSC with pcscd does).
+    const instances = [...openModules].find((m) => m.info.path === path)?.info.instances ?? probeModule(path).instances;
     const lib = load(path);
     try {
       initialize(lib);
@@ -113,8 +115,9 @@ export class Pkcs11Module {
   }
 
   /**
-   * Finalizes now: only where a fresh view of the tokens is needed at once (the embedded workspace after creating
-   * tokens); every other module is finalized by finalizeOpenModules, after all workers and all results.
+   * Finalizes now: only where another program needs the tokens, or a fresh view of them is needed (the embedded
+   * workspace after creating tokens, a key made by another program); every other module is finalized by
+   * finalizeOpenModules, after all workers and all results.
    */
   close(): void {
     openModules.delete(this);
