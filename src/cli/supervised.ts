@@ -52,7 +52,7 @@ export function installSupervisedSide(): void {
  * the module's), named, instead of killing or holding it.
  */
 export async function finalizeNow(mod: Pkcs11Module): Promise<void> {
-  await tellSupervisor({ type: 'finalizing', exitCode: ExitCode.setup });
+  await tellSupervisor({ type: 'finalizing', exitCode: ExitCode.setup, atEnd: false });
   mod.close();
   await tellSupervisor({ type: 'finalized' });
 }
@@ -64,7 +64,7 @@ export async function finalizeNow(mod: Pkcs11Module): Promise<void> {
  */
 export async function endCommand(exitCode: number): Promise<never> {
   await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
-  await tellSupervisor({ type: 'finalizing', exitCode });
+  await tellSupervisor({ type: 'finalizing', exitCode, atEnd: true });
   finalizeOpenModules();
   process.exit(exitCode);
 }

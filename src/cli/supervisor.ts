@@ -17,8 +17,11 @@ export type ChildMessage =
   | { type: 'prompt'; question: string }
   /** A stop signal reached this process (the supervisor passes on only those that did not). */
   | { type: 'signal' }
-  /** A module is finalized next: if it crashes or hangs there, the command ends with this exit code. */
-  | { type: 'finalizing'; exitCode: number }
+  /**
+   * A module is finalized next: if it crashes or hangs there, the command ends with this exit code. `atEnd`: the
+   * command's last step, everything written; otherwise the command cannot go on.
+   */
+  | { type: 'finalizing'; exitCode: number; atEnd: boolean }
   /** The module finalized returned (a finalize before the command's end, after which the command goes on). */
   | { type: 'finalized' };
 
@@ -103,7 +106,7 @@ export async function supervise(script: string, args: readonly string[]): Promis
   let withoutProgress = 0;
   for (let resumeDir: string | undefined; ;) {
     childSignals = 0;
-    let finalizing: number | undefined;
+    let finalizing: { exitCode: number; atEnd: boolean } | undefined;
     let finalizeCut = false;
     let finalizeTimer: NodeJS.Timeout | undefined;
     const env: NodeJS.ProcessEnv = { ...process.env, [SUPERVISED_ENV]: '1' };
@@ -116,7 +119,7 @@ export async function supervise(script: string, args: readonly string[]): Promis
         if (m.maxRestarts !== undefined) maxRestarts = m.maxRestarts;
       } else if (m?.type === 'signal') childSignals++;
       else if (m?.type === 'finalizing') {
-        finalizing = m.exitCode;
+        finalizing = m;
         finalizeTimer = setTimeout(() => {
           finalizeCut = true;
           running.kill('SIGKILL');
@@ -126,13 +129,17 @@ export async function supervise(script: string, args: readonly string[]): Promis
         clearTimeout(finalizeTimer);
       } else if (m?.type === 'prompt') void answer(running, m.question, answers);
     });
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => running.on('exit', (c, s) => resolve([c, s])));
+    // 'close', not 'exit': it comes after the last message, so a death just after 'finalizing' is seen as one.
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => running.on('close', (c, s) => resolve([c, s])));
     clearTimeout(finalizeTimer);
-    if (finalizing !== undefined) {
-      if (finalizeCut) say(`warning: the PKCS#11 module did not return from C_Finalize within ${finalizeTimeoutMs() / 1000} s; hsm-bench did not wait longer (everything was written before)`);
-      else if (signal !== null) say(`warning: the PKCS#11 module crashed with ${signal} in C_Finalize (everything was written before)`);
-      return process.exit(finalizing);
+    if (finalizing !== undefined && (finalizeCut || signal !== null)) {
+      const what = finalizeCut ? `did not return from C_Finalize within ${finalizeTimeoutMs() / 1000} s` : `crashed with ${signal} in C_Finalize`;
+      if (!finalizing.atEnd) return fail(`the PKCS#11 module ${what}; the command could not go on`, 'try the module with its vendor tool and report it to its vendor');
+      say(`warning: the PKCS#11 module ${what}${finalizeCut ? '; hsm-bench did not wait longer' : ''} (everything was written before)`);
+      return process.exit(finalizing.exitCode);
     }
+    // It ended the way every command ends (its outcome told): nothing unexpected, whatever the code.
+    if (finalizing?.atEnd) return process.exit(code ?? finalizing.exitCode);
     if (stopSignals > 0) return process.exit(code ?? ExitCode.interrupted);
     if (signal === null && code !== null && OUTCOMES.has(code)) return process.exit(code);
     const how = signal !== null ? `was killed by ${signal}` : `ended with exit code ${code}`;

@@ -24,7 +24,6 @@ import { runConfiguration } from './run-configuration.js';
 import type { RunOutcome, RunUi } from './scale.js';
 import { setUpTokens, signingWith } from './token-setup.js';
 
-const RECORDS_FILE = BURN_IN_RECORDS_FILE;
 const CHECKPOINT_MS = 10_000;
 
 /**
@@ -54,7 +53,7 @@ async function recordsToContinue(
   log: (line: string) => void,
 ): Promise<{ firstSequenceByWorker: number[]; records: number; lost: LostRecords[] }> {
   const { dir, checkpoint } = resume;
-  const path = join(dir, RECORDS_FILE);
+  const path = join(dir, BURN_IN_RECORDS_FILE);
   const tokenCount = plan.tokenCounts[0]!;
   const cut = existsSync(path) ? truncateToLastLine(path) : 0;
   const replayed = existsSync(path)
@@ -143,7 +142,7 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
       targetRatePerS === null ? 0 : plan.stop.kind === 'total' ? plan.stop.signatures : Math.ceil((durationMs(plan.stop.kind === 'duration' ? plan.stop.durationNs : 0n) / 1000) * targetRatePerS);
     const current = () =>
       summarizeConfiguration(
-        { ...measured, recordsFile: RECORDS_FILE, stats },
+        { ...measured, recordsFile: BURN_IN_RECORDS_FILE, stats },
         setup.tokens,
         plan.threadsPerToken[0]!,
         targetRatePerS === null ? null : { targetRatePerS, calls: scheduled, interrupted: !ended || interruption.requested },
@@ -154,7 +153,7 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
     const saveCheckpoint = (finished: boolean) => {
       // Only records synced to disk are counted: a resume that finds fewer knows that some were lost.
       const records = recordsWritten;
-      syncFile(join(dir, RECORDS_FILE));
+      syncFile(join(dir, BURN_IN_RECORDS_FILE));
       writeFileAtomic(
         join(dir, CHECKPOINT_FILE),
         JSON.stringify(
@@ -206,7 +205,7 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
     let last = { atMs: segmentStartMs, ok: stats.operationsOk };
     const target = plan.stop.kind === 'total' ? plan.stop.signatures : null;
     ui.log(
-      `burn-in ${runId}: ${plural(tokenCount, 'token')}, ${target !== null ? `${target} ${targetRatePerS === null ? 'successful ' : ''}${nounsOf(plan.operation)}` : `${hms(plan.stop.kind === 'duration' ? durationMs(plan.stop.durationNs) / 1000 : 0)}`}${targetRatePerS === null ? '' : ` at ${targetRatePerS}/s`}; records in ${join(dir, RECORDS_FILE)}`,
+      `burn-in ${runId}: ${plural(tokenCount, 'token')}, ${target !== null ? `${target} ${targetRatePerS === null ? 'successful ' : ''}${nounsOf(plan.operation)}` : `${hms(plan.stop.kind === 'duration' ? durationMs(plan.stop.durationNs) / 1000 : 0)}`}${targetRatePerS === null ? '' : ` at ${targetRatePerS}/s`}; records in ${join(dir, BURN_IN_RECORDS_FILE)}`,
     );
     ui.log(`tokens:  ${tokenLine(result(false))}`);
     ui.log(`plan:    ${planLine(result(false))}`);
@@ -244,7 +243,7 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
           },
           recovery: { giveUpAfterMs: plan.giveUpAfterMs },
           runDir: dir,
-          recordsFile: RECORDS_FILE,
+          recordsFile: BURN_IN_RECORDS_FILE,
           spillFile: null,
           stats,
           resume: checkpoint ? { firstSequenceByWorker, startOffsetBaseUs } : undefined,
