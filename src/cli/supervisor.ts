@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { ExitCode } from '../errors.js';
 import { DEFAULT_MODULE_TIMEOUT_MS, moduleTimeoutMs } from '../pkcs11/module-probe.js';
 import { lockDirectory } from '../result/directory-lock.js';
+import type { BurnInRestart } from '../result/run-result.js';
 import { promptMasked } from '../secrets/pin.js';
 
 /** Set by the supervisor (below) in the environment of the process it runs the command in. */
@@ -50,15 +51,6 @@ export function needsSupervisor(args: readonly string[], env: NodeJS.ProcessEnv)
   return userModule && (command === 'scale' || command === 'list' || command === 'keys');
 }
 
-/** A death the supervisor saw and what was on disk then (run.json and the checkpoint keep the list). */
-export interface Restart {
-  at: string;
-  /** The signal that killed the process (SIGSEGV, SIGABRT, SIGKILL …), or null when it exited. */
-  signal: string | null;
-  exitCode: number | null;
-  recordsOnDisk: number;
-}
-
 const say = (line: string) => process.stderr.write(`hsm-bench: ${line}\n`);
 
 /** The module timeout as the command has it; a value it refuses (and says so) leaves the default here. */
@@ -82,7 +74,7 @@ function finalizeTimeoutMs(): number {
 export async function supervise(script: string, args: readonly string[]): Promise<never> {
   const command = args.find((a) => !a.startsWith('-'));
   const answers = new Map<string, string>();
-  const restarts: Restart[] = [];
+  const restarts: BurnInRestart[] = [];
   let runDir: string | undefined;
   let maxRestarts = DEFAULT_MAX_RESTARTS;
   let child: ChildProcess | undefined;
@@ -191,7 +183,7 @@ async function answer(child: ChildProcess, question: string, answers: Map<string
  * the records on disk and adds the death to the checkpoint and run.json. When that cannot be done, why (the run
  * is then left as it is, resumable by hand).
  */
-async function recordDeath(runDir: string, death: Omit<Restart, 'recordsOnDisk'>): Promise<Restart | string> {
+async function recordDeath(runDir: string, death: Omit<BurnInRestart, 'recordsOnDisk'>): Promise<BurnInRestart | string> {
   const { appendRestart } = await import('../record/checkpoint.js');
   try {
     lockDirectory(runDir, 'the burn-in', 'it is being resumed by another hsm-bench');
