@@ -25,7 +25,7 @@ async function runLab(lab: Lab, ui: Progress): Promise<{ judged: JudgedRun[]; di
     ui.log(
       `run ${run.name}: ${workloadId(run.plan.operation, run.plan.algorithm.id)} on ${run.plan.backend.kind === 'module' ? run.plan.backend.path : 'embedded SoftHSM2'}, ${run.plan.tokenCounts.join(',')} tokens`,
     );
-    const outcome = await runScale(run.plan, pinSource(run), { ...ui, started: (dir) => void tellSupervisor({ type: 'run-dir', dir }) }, lab.reference);
+    const outcome = await runScale(run.plan, pinSource(run), { ...ui, started: (dir) => tellSupervisor({ type: 'run-dir', dir }) }, lab.reference);
     await writeRunReports(outcome, lab.reference, ui);
     judged.push(judgeRun(run.name, outcome.result, run));
     dirs.push(outcome.dir);

@@ -57,7 +57,7 @@ ${EXIT_CODES_HELP}`,
       const reference = options.reference ? readReference(options.reference) : undefined;
       const ui = new Progress();
       // A supervisor names the run directory if a module kills this process.
-      const outcome = await runScale(plan, pinSource(options), { ...ui, started: (dir) => void tellSupervisor({ type: 'run-dir', dir }) }, reference);
+      const outcome = await runScale(plan, pinSource(options), { ...ui, started: (dir) => tellSupervisor({ type: 'run-dir', dir }) }, reference);
       await finishRun(workloadId(plan.operation, plan.algorithm.id), outcome, verdict, { ...options, reference, formats }, renderScaleTable, ui);
     });
 }

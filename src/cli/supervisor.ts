@@ -53,6 +53,11 @@ export function needsSupervisor(args: readonly string[], env: NodeJS.ProcessEnv)
 
 const say = (line: string) => process.stderr.write(`hsm-bench: ${line}\n`);
 
+function restoreTerminal(): void {
+  if (process.stdin.isTTY) process.stdin.setRawMode(false);
+  if (process.stderr.isTTY) process.stderr.write('\u001b[?25h');
+}
+
 /** The module timeout as the command has it; a value it refuses (and says so) leaves the default here. */
 function finalizeTimeoutMs(): number {
   try {
@@ -124,6 +129,8 @@ export async function supervise(script: string, args: readonly string[]): Promis
     // 'close', not 'exit': it comes after the last message, so a death just after 'finalizing' is seen as one.
     const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => running.on('close', (c, s) => resolve([c, s])));
     clearTimeout(finalizeTimer);
+    // A child that died may have left the terminal raw and the cursor hidden (the progress spinner).
+    if (signal !== null) restoreTerminal();
     if (finalizing !== undefined && (finalizeCut || signal !== null)) {
       const what = finalizeCut ? `did not return from C_Finalize within ${finalizeTimeoutMs() / 1000} s` : `crashed with ${signal} in C_Finalize`;
       if (!finalizing.atEnd) return fail(`the PKCS#11 module ${what}; the command could not go on`, 'try the module with its vendor tool and report it to its vendor');

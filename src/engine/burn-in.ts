@@ -114,7 +114,7 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
     const startedAt = checkpoint ? new Date(checkpoint.startedAt) : now;
     const { runId, dir } = checkpoint ? { runId: checkpoint.runId, dir: resumeDir! } : createRunDirectory(plan.outDir, startedAt, `burnin-${workloadId(plan.operation, plan.algorithm.id)}`);
     lockDirectory(dir, 'the burn-in', 'it is running or being resumed already; wait for it to end');
-    ui.started?.(dir);
+    await ui.started?.(dir);
     const firstSequenceByWorker = onDisk.firstSequenceByWorker;
     // The plan as the run started: a resume keeps the tokens' identities and the digest of the first segment.
     const runOptions = checkpoint?.options ?? options;

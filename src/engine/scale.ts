@@ -19,8 +19,8 @@ import { runConfiguration } from './run-configuration.js';
 import { setUpTokens, signingWith } from './token-setup.js';
 
 export interface RunUi {
-  /** The run directory, once it exists and (a burn-in) is locked. */
-  started?(dir: string): void;
+  /** The run directory, once it exists and (a burn-in) is locked; awaited before the first call is made. */
+  started?(dir: string): void | Promise<void>;
   log(line: string): void;
   progress(text: string): void;
   progressDone(): void;
@@ -48,7 +48,7 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunUi, r
   try {
     const startedAt = new Date();
     const { runId, dir } = createRunDirectory(plan.outDir, startedAt, workloadId(plan.operation, plan.algorithm.id));
-    ui.started?.(dir);
+    await ui.started?.(dir);
     // Per configuration, its repetitions so far; run.json shows each configuration as its median repetition.
     const measured = new Map<string, ConfigurationResult[]>();
     const configurations = () => [...measured.values()].map(combineRepetitions);
