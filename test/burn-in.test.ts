@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readRecords, type SignatureRecord } from '../src/record/records-csv.js';
 import type { RunResult } from '../src/result/run-result.js';
-import { BIN, runCli, runCliAndAct, runCliAndSignal, runCliAsync, runDirOf, tempDir } from './helpers/cli.js';
+import { BIN, killTree, runCli, runCliAndAct, runCliAndSignal, runCliAsync, runDirOf, tempDir } from './helpers/cli.js';
 import { buildFaultyModule, ExternalSoftHsm, TEST_PIN } from './helpers/softhsm-module.js';
 
 const workspace = tempDir('burnin-ws');
@@ -50,7 +50,8 @@ describe('hsm-bench burn-in', () => {
 
   it('after kill -9, --resume continues the same run: no signature counted twice, totals equal the records', async () => {
     const out = tempDir('burnin-kill');
-    const killed = await runCliAndSignal(['burn-in', '--alg', 'p256', '--tokens', '2', '--signatures', '100000', '--verify', '0.01', '--out', out], env, /records in/, 'SIGKILL', 1500);
+    // kill -9 of the burn-in and of its supervisor at once (a power cut): records may be cut mid-line.
+    const killed = await runCliAndAct(['burn-in', '--alg', 'p256', '--tokens', '2', '--signatures', '100000', '--verify', '0.01', '--out', out], env, /records in/, 1500, killTree);
     expect(killed.status).toBe(null);
     const dir = join(out, readdirSync(out)[0]!);
     const before = (await recordsOf(dir)).length;
@@ -193,7 +194,7 @@ describe('hsm-bench burn-in', () => {
       let err = '';
       child.stderr.on('data', (d) => {
         err += d;
-        if (/records in/.test(err)) setTimeout(() => child.kill('SIGKILL'), 800);
+        if (/records in/.test(err)) setTimeout(() => killTree(child), 800);
       });
       child.on('close', resolve);
     });

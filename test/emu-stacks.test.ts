@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readRecords, type SignatureRecord } from '../src/record/records-csv.js';
 import type { RunResult } from '../src/result/run-result.js';
-import { runCli, runCliAndAct, runDirOf, tempDir } from './helpers/cli.js';
+import { killTree, runCli, runCliAndAct, runDirOf, tempDir } from './helpers/cli.js';
 import { clientEnv, p11kit, pico, picoReplug, runCliViaProxy, schsm, suiteTitle, tpm } from './helpers/emu.js';
 import { SPY_MODULE } from './helpers/softhsm-module.js';
 
@@ -303,7 +303,8 @@ describe.skipIf(!pico)(suiteTitle('hsm-bench on SmartCard-HSM tokens (pico-hsm t
       '--out',
       out,
     ];
-    const killed = await runCliAndAct(args, env(), /records in/, 2500, (child) => child.kill('SIGKILL'));
+    // The burn-in and its supervisor killed at once.
+    const killed = await runCliAndAct(args, env(), /records in/, 2500, killTree);
     expect(killed.status).toBeNull();
     const dir = join(out, readdirSync(out)[0]!);
     const resumed = runCli(['burn-in', '--resume', dir], env());

@@ -129,11 +129,16 @@ describe('a user module (SoftHSM2 tokens made by softhsm2-util, keys by pkcs11-t
       { ...hsm.spyEnv(log), HSM_BENCH_PIN: TEST_PIN },
     );
     expect(r.status).toBe(0);
-    const calls = readFileSync(log, 'utf8');
-    const count = (fn: string) => (calls.match(new RegExp(`^\\d+: ${fn}$`, 'gm')) ?? []).length;
-    // Workers (and one probe) load the module again and call C_Initialize to learn whether the load is an
-    // instance of its own: on a shared instance only the main thread's call initializes it.
-    const initializeResults = [...calls.matchAll(/^\d+: C_Initialize$[\s\S]*?^Returned:\s+\d+ (\w+)/gm)].map((m) => m[1]);
+    // The spy logs each process that loads it from its banner on: first the probe (its own process, which loads
+    // the module twice to learn whether loads share one instance, and never logs in or signs), then the run.
+    const [probe, calls] = readFileSync(log, 'utf8')
+      .split(/^\*+ OpenSC PKCS#11 spy \*+$/m)
+      .slice(1);
+    expect(probe!.match(/^\d+: C_\w+$/gm)).toEqual(['0: C_GetFunctionList', '1: C_Initialize', '2: C_GetInfo', '3: C_GetSlotList', '4: C_GetSlotList', '5: C_GetFunctionList', '6: C_Initialize']);
+    const count = (fn: string) => (calls!.match(new RegExp(`^\\d+: ${fn}$`, 'gm')) ?? []).length;
+    // Workers load the module again and call C_Initialize to learn whether the load is an instance of its own:
+    // on a shared instance only the main thread's call initializes it.
+    const initializeResults = [...calls!.matchAll(/^\d+: C_Initialize$[\s\S]*?^Returned:\s+\d+ (\w+)/gm)].map((m) => m[1]);
     expect(initializeResults.filter((rv) => rv === 'CKR_OK')).toHaveLength(1);
     expect(initializeResults.filter((rv) => rv !== 'CKR_OK').every((rv) => rv === 'CKR_CRYPTOKI_ALREADY_INITIALIZED')).toBe(true);
     expect(count('C_Login')).toBe(2);

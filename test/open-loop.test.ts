@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readRecords, type SignatureRecord } from '../src/record/records-csv.js';
 import type { RunResult } from '../src/result/run-result.js';
-import { runCli, runCliAndSignal, runDirOf, tempDir } from './helpers/cli.js';
+import { killTree, runCli, runCliAndAct, runDirOf, tempDir } from './helpers/cli.js';
 import { buildFaultyModule, ExternalSoftHsm, TEST_PIN } from './helpers/softhsm-module.js';
 
 /**
@@ -90,7 +90,8 @@ describe('open loop on slow tokens', () => {
   it('a burn-in at a target rate, killed with SIGKILL and resumed, makes exactly the calls scheduled, each recorded against its intended start', async () => {
     const out = tempDir('open-burn-in');
     const args = ['burn-in', '--module', faulty, '--alg', 'p256', '--token-label', 'slow-', '--tokens', '2', '--rate', '40', '--signatures', '200', '--verify', 'none', '--out', out];
-    const killed = await runCliAndSignal(args, env(1), /records in/, 'SIGKILL', 2500);
+    // The burn-in and its supervisor killed at once.
+    const killed = await runCliAndAct(args, env(1), /records in/, 2500, killTree);
     expect(killed.status).toBe(null);
     const dir = join(out, readdirSync(out)[0]!);
     const resumed = runCli(['burn-in', '--resume', dir], env(1));

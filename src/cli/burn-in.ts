@@ -8,6 +8,8 @@ import { burnInPlan, type BurnInOptions } from '../engine/plan.js';
 import { usageError } from '../errors.js';
 import { renderBurnInSummary } from '../render/burn-in-summary.js';
 import { finishRun } from './run-pipeline.js';
+import { restartResumeDir, tellSupervisor } from './supervised.js';
+import { DEFAULT_MAX_RESTARTS } from './supervisor.js';
 import { pinSource } from './scale.js';
 import { isInteractive, Progress } from './terminal.js';
 import { addOutputOptions, addSigningOptions, EXIT_CODES_HELP } from './signing-options.js';
@@ -45,6 +47,26 @@ const RESUME_FIXED = [
   'giveUpAfter',
 ] as const;
 
+interface BurnInCliOptions {
+  alg?: string;
+  pinEnv: string;
+  pinFile?: string;
+  json?: boolean;
+  resume?: string;
+  format: string;
+  acceptLostRecords?: boolean;
+  pinCorrected?: boolean;
+  maxRestarts: string;
+}
+
+const flagName = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+/** A whole number of at least 0 (a count given on the command line). */
+function parseCount(value: string, flag: string): number {
+  if (!/^\d{1,6}$/.test(value.trim())) throw usageError(`${flag} must be a whole number, not '${value}'`, `for example ${flag} 10 (0: never)`);
+  return Number(value);
+}
+
 export function burnInCommand(): Command {
   const command = addSigningOptions(new Command('burn-in'), '0')
     .description('sign for hours on N tokens, surviving faults, and keep every record (the overnight burn-in)')
@@ -55,7 +77,10 @@ export function burnInCommand(): Command {
     .option('--rate-per-token <rate>', 'the same, per token (multiplied by --tokens)')
     .option('--give-up-after <time>', 'a token failing this long is marked lost; the others go on', '10m')
     .option('--progress-interval <time>', 'off a terminal, one progress line this often', '60s')
-    .option('--resume <run-dir>', 'continue a burn-in that was killed, from its checkpoint and records');
+    .option('--resume <run-dir>', 'continue a burn-in that was killed, from its checkpoint and records')
+    .option('--accept-lost-records', 'with --resume: go on although the records file holds fewer records than the checkpoint counted (the loss is recorded in run.json)')
+    .option('--pin-corrected', 'with --resume: present the PIN given now (once) to tokens that refused the PIN earlier in the run')
+    .option('--max-restarts <count>', 'how often a burn-in whose process a module killed is continued from disk before hsm-bench gives up', String(DEFAULT_MAX_RESTARTS));
   addOutputOptions(command);
   return addVerdictOptions(addTokenOptions(command), { efficiency: false })
     .addHelpText(
@@ -63,66 +88,74 @@ export function burnInCommand(): Command {
       `
 Examples:
   hsm-bench burn-in --alg rsa2048 --tokens 8 --signatures 1000000 --give-up-after 10m
-  hsm-bench burn-in --resume reports/20261127-220000-burnin-rsa2048      after a crash or a reboot
+  hsm-bench burn-in --resume reports/20261127-220000-burnin-rsa2048      after a reboot or a kill -9
 ${EXIT_CODES_HELP}`,
     )
-    .action(
-      async (o: BurnInOptions & VerdictFlags & { alg?: string; pinEnv: string; pinFile?: string; allowFinalPinTry?: boolean; json?: boolean; resume?: string; format: string }, command: Command) => {
-        const { resume } = o;
-        // Checked first: a typo must not surface after a night of signing.
-        const formats = parseFormats(o.format, DEFAULT_FORMATS);
-        if (resume !== undefined) {
-          // A resume continues the run as it was planned (its checkpoint holds the plan): a flag that would change
-          // it is refused rather than silently ignored.
-          const given = RESUME_FIXED.filter((name) => command.getOptionValueSource(name) === 'cli');
-          if (given.length > 0) {
-            throw usageError(
-              `--resume continues the burn-in as it was planned; ${given.map((n) => `--${n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} cannot change it`,
-              'drop those flags; to change the plan, start a new burn-in',
-            );
-          }
-        } else if (o.alg === undefined && o.mix === undefined && (o.op ?? 'sign') === 'sign') {
-          throw usageError("required option '--alg <alg>' not specified", 'or continue an earlier burn-in with --resume RUN_DIR');
+    .action(async (o: BurnInOptions & VerdictFlags & BurnInCliOptions, command: Command) => {
+      // A burn-in restarted by its supervisor continues its run directory, from the same command line: the plan
+      // flags on it are those the run was started with. Decisions about the state on disk (--accept-lost-records,
+      // --pin-corrected) were made about the state before the restart, and do not carry over to it.
+      const restartDir = restartResumeDir();
+      const resume = restartDir ?? o.resume;
+      // Checked first: a typo must not surface after a night of signing.
+      const formats = parseFormats(o.format, DEFAULT_FORMATS);
+      const maxRestarts = parseCount(o.maxRestarts, '--max-restarts');
+      if (resume === undefined) {
+        const resumeOnly = (['acceptLostRecords', 'pinCorrected'] as const).filter((k) => o[k] === true);
+        if (resumeOnly.length > 0) throw usageError(`${resumeOnly.map(flagName).join(', ')} only applies with --resume`, 'give --resume RUN_DIR with it, or drop it');
+      }
+      if (resume !== undefined && restartDir === undefined) {
+        // A resume continues the run as it was planned (its checkpoint holds the plan): a flag that would change
+        // it is refused rather than silently ignored.
+        const given = RESUME_FIXED.filter((name) => command.getOptionValueSource(name) === 'cli');
+        if (given.length > 0) {
+          throw usageError(`--resume continues the burn-in as it was planned; ${given.map(flagName).join(', ')} cannot change it`, 'drop those flags; to change the plan, start a new burn-in');
         }
-        const options: BurnInOptions = {
-          op: o.op,
-          mix: o.mix,
-          alg: o.alg,
-          mechanism: o.mechanism,
-          tokens: o.tokens,
-          signatures: o.signatures,
-          duration: o.duration,
-          warmup: o.warmup,
-          threadsPerToken: o.threadsPerToken,
-          rate: o.rate,
-          ratePerToken: o.ratePerToken,
-          verify: o.verify,
-          verifyThreads: o.verifyThreads,
-          callTimeout: o.callTimeout,
-          keyLabel: o.keyLabel,
-          // Absolute, so that a resume from another folder finds the same module, workspace and run directory.
-          module: o.module === undefined ? undefined : o.module.includes('/') ? resolve(o.module) : o.module,
-          workspace: resolve(o.workspace),
-          slots: o.slots,
-          serials: o.serials,
-          tokenLabel: o.tokenLabel,
-          tokenUri: o.tokenUri,
-          allTokens: o.allTokens,
-          out: resolve(o.out),
-          giveUpAfter: o.giveUpAfter,
-          progressInterval: o.progressInterval,
-        };
-        const resumed = resume === undefined ? undefined : openResume(resume);
-        // The CI flags of the run as it started, with those given now in their place; paths absolute for a resume.
-        const given = VERDICT_FLAGS.filter((k) => o[k] !== undefined && (resumed === undefined || command.getOptionValueSource(k) === 'cli'));
-        const flags: VerdictFlags = { ...resumed?.checkpoint.verdict, ...Object.fromEntries(given.map((k) => [k, o[k]])) };
-        for (const k of ['baseline', 'junit'] as const) if (flags[k] !== undefined) flags[k] = resolve(flags[k]!);
-        // Everything that can be checked is checked before the first signature.
-        const plan = burnInPlan(resumed?.checkpoint.options ?? options);
-        const verdict = verdictPlan(flags, { tokenCounts: plan.tokenCounts, workload: workloadOfPlan(plan.workload), plan: planOf(plan) }, (line) => process.stderr.write(`${line}\n`));
-        const ui = new Progress(isInteractive(), plan.progressIntervalMs);
-        const outcome = await runBurnIn(options, flags, pinSource(o), ui, resumed);
-        await finishRun(`burn-in-${workloadId(outcome.result.operation?.name, outcome.result.algorithm.id)}`, outcome, verdict, { json: o.json, junit: flags.junit, formats }, renderBurnInSummary, ui);
-      },
-    );
+      } else if (o.alg === undefined && o.mix === undefined && (o.op ?? 'sign') === 'sign') {
+        throw usageError("required option '--alg <alg>' not specified", 'or continue an earlier burn-in with --resume RUN_DIR');
+      }
+      const options: BurnInOptions = {
+        op: o.op,
+        mix: o.mix,
+        alg: o.alg,
+        mechanism: o.mechanism,
+        tokens: o.tokens,
+        signatures: o.signatures,
+        duration: o.duration,
+        warmup: o.warmup,
+        threadsPerToken: o.threadsPerToken,
+        rate: o.rate,
+        ratePerToken: o.ratePerToken,
+        verify: o.verify,
+        verifyThreads: o.verifyThreads,
+        callTimeout: o.callTimeout,
+        keyLabel: o.keyLabel,
+        // Absolute, so that a resume from another folder finds the same module, workspace and run directory.
+        module: o.module === undefined ? undefined : o.module.includes('/') ? resolve(o.module) : o.module,
+        workspace: resolve(o.workspace),
+        slots: o.slots,
+        serials: o.serials,
+        tokenLabel: o.tokenLabel,
+        tokenUri: o.tokenUri,
+        allTokens: o.allTokens,
+        out: resolve(o.out),
+        giveUpAfter: o.giveUpAfter,
+        progressInterval: o.progressInterval,
+      };
+      const resumed =
+        resume === undefined
+          ? undefined
+          : openResume(resume, { acceptLostRecords: restartDir === undefined && o.acceptLostRecords === true, pinCorrected: restartDir === undefined && o.pinCorrected === true });
+      // The CI flags of the run as it started, with those given now in their place; paths absolute for a resume.
+      const given = VERDICT_FLAGS.filter((k) => o[k] !== undefined && (resumed === undefined || command.getOptionValueSource(k) === 'cli'));
+      const flags: VerdictFlags = { ...resumed?.checkpoint.verdict, ...Object.fromEntries(given.map((k) => [k, o[k]])) };
+      for (const k of ['baseline', 'junit'] as const) if (flags[k] !== undefined) flags[k] = resolve(flags[k]!);
+      // Everything that can be checked is checked before the first signature.
+      const plan = burnInPlan(resumed?.checkpoint.options ?? options);
+      const verdict = verdictPlan(flags, { tokenCounts: plan.tokenCounts, workload: workloadOfPlan(plan.workload), plan: planOf(plan) }, (line) => process.stderr.write(`${line}\n`));
+      const ui = new Progress(isInteractive(), plan.progressIntervalMs);
+      // The supervisor continues this run directory if a module kills this process.
+      const outcome = await runBurnIn(options, flags, pinSource(o), { ...ui, started: (dir) => tellSupervisor({ type: 'run-dir', dir, maxRestarts }) }, resumed);
+      await finishRun(`burn-in-${workloadId(outcome.result.operation?.name, outcome.result.algorithm.id)}`, outcome, verdict, { json: o.json, junit: flags.junit, formats }, renderBurnInSummary, ui);
+    });
 }

@@ -8,6 +8,7 @@ import { createKekShare, openKekShare } from '../secrets/kek-share.js';
 import { readSecret } from '../secrets/pin.js';
 import { isInteractive } from './terminal.js';
 import { addTokenOptions, type TokenOptions } from './token-options.js';
+import { finalizeNow } from './supervised.js';
 import { withTokenSessions, type TokenPick, type TokenSession } from './token-sessions.js';
 import { quote, shown } from '../core/quote.js';
 
@@ -121,6 +122,9 @@ export function cloneCommand(): Command {
           const key = sourceKeyPair(mod.lib, source, targets, o.label);
           const named = (s: TokenSession, i: number) => ({ reader: readers[i]!, name: tokenName(s.token) });
           dkek = async () => {
+            // Another program (sc-hsm-tool) may wait for the card while this process has OpenSC open, and this
+            // process's OpenSC sees objects another program made only once the module is opened again.
+            await finalizeNow(mod);
             if (pin === undefined) throw setupError('SmartCard-HSM key export needs the user PIN, and none was read', 'set HSM_BENCH_PIN, or use --pin-env or --pin-file');
             cloneWithDkek(
               named(source, 0),
@@ -129,7 +133,6 @@ export function cloneCommand(): Command {
               pin,
               say,
             );
-            // This process's OpenSC sees objects another program made only once the module is opened again.
             const targetOnly = { ...o, slots: targets.map((t) => t.token.slotId).join(','), serials: undefined, tokenUri: undefined, tokenLabel: undefined, allTokens: undefined };
             await withTokenSessions(targetOnly, (again, clones) => {
               for (const t of clones) {

@@ -35,43 +35,40 @@ async function collect(o: ListOptions): Promise<Listing> {
   const selection = tokenSelection(o);
   const backend = resolveBackend(o);
   const pinGiven = backend.embedded || o.pinFile !== undefined || Boolean(process.env[o.pinEnv]);
+  // Finalized at the end of the command, once the listing is printed.
   const mod = Pkcs11Module.open(backend.modulePath);
   const notes: string[] = [];
-  try {
-    let slots = listSlots(mod.lib);
-    if (slots.length === 0) {
-      throw setupError(`module ${shown(mod.info.path)} shows no slots`, 'is the reader or hub connected, pcscd running, or (p11-kit-client) the server at P11_KIT_SERVER_ADDRESS up?');
-    }
-    if (o.slots !== undefined || o.serials !== undefined || o.tokenLabel !== undefined || o.tokenUri !== undefined) {
-      // The same selection as every other command; it says what is missing instead of listing nothing.
-      const chosen = selectTokens(listTokens(mod.lib), selection, 1, mod.info);
-      slots = chosen.map((t) => slots.find((s) => s.slotId === t.slotId)!);
-    }
-    const guard = new PinGuard(slots.length, { allowFinalPinTry: o.allowFinalPinTry === true });
-    for (const [index, s] of slots.entries()) {
-      if (!s.token?.initialized) continue;
-      const slot = slotList(mod.lib, true).find((h) => slotIdOf(h).toString() === s.slotId)!;
-      if (o.mechanisms) s.mechanisms = signingMechanisms(mod.lib, slot);
-      if (o.keys) {
-        const session = openSession(mod.lib, { ...s.token, slot });
-        try {
-          const canLogin = pinGiven && selection.named && s.token.loginRequired;
-          if (canLogin) login(mod.lib, session, { ...s.token, slot }, await backend.pin(), { guard, token: index });
-          s.keys = listKeyPairs(mod.lib, session, canLogin || !s.token.loginRequired);
-        } finally {
-          closeSessionQuietly(mod.lib, session);
-        }
+  let slots = listSlots(mod.lib);
+  if (slots.length === 0) {
+    throw setupError(`module ${shown(mod.info.path)} shows no slots`, 'is the reader or hub connected, pcscd running, or (p11-kit-client) the server at P11_KIT_SERVER_ADDRESS up?');
+  }
+  if (o.slots !== undefined || o.serials !== undefined || o.tokenLabel !== undefined || o.tokenUri !== undefined) {
+    // The same selection as every other command; it says what is missing instead of listing nothing.
+    const chosen = selectTokens(listTokens(mod.lib), selection, 1, mod.info);
+    slots = chosen.map((t) => slots.find((s) => s.slotId === t.slotId)!);
+  }
+  const guard = new PinGuard(slots.length, { allowFinalPinTry: o.allowFinalPinTry === true });
+  for (const [index, s] of slots.entries()) {
+    if (!s.token?.initialized) continue;
+    const slot = slotList(mod.lib, true).find((h) => slotIdOf(h).toString() === s.slotId)!;
+    if (o.mechanisms) s.mechanisms = signingMechanisms(mod.lib, slot);
+    if (o.keys) {
+      const session = openSession(mod.lib, { ...s.token, slot });
+      try {
+        const canLogin = pinGiven && selection.named && s.token.loginRequired;
+        if (canLogin) login(mod.lib, session, { ...s.token, slot }, await backend.pin(), { guard, token: index });
+        s.keys = listKeyPairs(mod.lib, session, canLogin || !s.token.loginRequired);
+      } finally {
+        closeSessionQuietly(mod.lib, session);
       }
     }
-    const nameThem = 'name the tokens to log in to (--slots, --serials, --token-label, --token-uri, or --all-tokens)';
-    if (o.keys && !pinGiven)
-      notes.push(`private keys are hidden without a PIN: set ${shown(o.pinEnv)} (or use --pin-file)${selection.named ? '' : ` and ${nameThem}`} to see which key pairs are complete`);
-    else if (o.keys && !selection.named) notes.push(`private keys are hidden: hsm-bench presents the PIN only to tokens you name; ${nameThem} to see which key pairs are complete`);
-    if (!o.mechanisms || !o.keys) notes.push(`${[!o.mechanisms && '--mechanisms', !o.keys && '--keys'].filter(Boolean).join(' and ')} show${o.mechanisms || o.keys ? 's' : ''} more`);
-    return { schemaVersion: 1, module: mod.info, slots, notes };
-  } finally {
-    mod.close();
   }
+  const nameThem = 'name the tokens to log in to (--slots, --serials, --token-label, --token-uri, or --all-tokens)';
+  if (o.keys && !pinGiven)
+    notes.push(`private keys are hidden without a PIN: set ${shown(o.pinEnv)} (or use --pin-file)${selection.named ? '' : ` and ${nameThem}`} to see which key pairs are complete`);
+  else if (o.keys && !selection.named) notes.push(`private keys are hidden: hsm-bench presents the PIN only to tokens you name; ${nameThem} to see which key pairs are complete`);
+  if (!o.mechanisms || !o.keys) notes.push(`${[!o.mechanisms && '--mechanisms', !o.keys && '--keys'].filter(Boolean).join(' and ')} show${o.mechanisms || o.keys ? 's' : ''} more`);
+  return { schemaVersion: 1, module: mod.info, slots, notes };
 }
 
 const yesNo = (b: boolean) => (b ? 'yes' : 'no');

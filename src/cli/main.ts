@@ -1,12 +1,10 @@
 import { Argument, Command, CommanderError, Option } from 'commander';
 import { ExitCode, HsmBenchError, RunOutcomeExit } from '../errors.js';
 import { ckrName, moduleFailure } from '../pkcs11/ckr.js';
-import { writeFileSync } from 'node:fs';
 import { isSecret, quote, shown } from '../core/quote.js';
 import { registerKnownSecrets } from '../secrets/known-secrets.js';
-import { renderErrorJunit } from '../render/junit.js';
 import { TOOL_VERSION } from '../version.js';
-import { leaveProcess, threadsLeftInModule } from '../engine/threads-left.js';
+import { leaveProcess } from '../engine/threads-left.js';
 import { burnInCommand } from './burn-in.js';
 import { compareCommand } from './compare.js';
 import { keysCommand } from './keys.js';
@@ -15,6 +13,8 @@ import { reportCommand } from './report.js';
 import { runCommand } from './run.js';
 import { scaleCommand } from './scale.js';
 import { trendCommand } from './trend.js';
+import { writeErrorJunit } from './error-junit.js';
+import { endCommand, installSupervisedSide } from './supervised.js';
 
 const PASSPHRASE_HINT = 'hint: a passphrase is never a command-line argument: set HSM_BENCH_KEK_PASSPHRASE, or use --passphrase-env VAR or --passphrase-file FILE\n';
 const PIN_HINT = 'hint: a PIN is never a command-line argument: set HSM_BENCH_PIN, or use --pin-env VAR or --pin-file FILE\n';
@@ -77,36 +77,36 @@ configureAll(program);
 registerKnownSecrets(process.argv);
 
 /** The one place where errors become exit codes and messages; a stack trace only with HSM_BENCH_DEBUG=1. */
-function fail(error: unknown): never {
-  if (error instanceof RunOutcomeExit) leaveProcess(error.exitCode);
+function fail(error: unknown): ExitCode {
+  if (error instanceof RunOutcomeExit) return error.exitCode;
   if (error instanceof CommanderError) {
-    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') leaveProcess(ExitCode.ok);
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return ExitCode.ok;
     if (/'--(so-)?pin\b|'--password\b/.test(error.message)) process.stderr.write(PIN_HINT);
     if (/'--passphrase\b/.test(error.message)) process.stderr.write(PASSPHRASE_HINT);
-    leaveProcess(ExitCode.usage);
+    return ExitCode.usage;
   }
   if (error instanceof HsmBenchError) {
     const text = `hsm-bench: error: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ''}`;
     process.stderr.write(text);
     if (error.exitCode === ExitCode.usage || error.exitCode === ExitCode.setup) writeErrorJunit(text.trim());
-    leaveProcess(error.exitCode);
+    return error.exitCode;
   }
   const refused = moduleFailure(error);
   if (refused) {
     // A module's refusal (a mechanism, an attribute, a key size it does not do) is about the token, not a bug.
     process.stderr.write(`hsm-bench: error: the PKCS#11 module refused ${refused.method}: ${ckrName(refused.code)}\n`);
     process.stderr.write("hint: the token does not do what was asked; 'hsm-bench list --mechanisms --keys' shows what it offers\n");
-    leaveProcess(ExitCode.setup);
+    return ExitCode.setup;
   }
   const io = error as NodeJS.ErrnoException;
   if (typeof io?.code === 'string' && typeof io.syscall === 'string') {
     // A file the user named or a folder hsm-bench writes to: their disk, permissions or path, not a bug.
     process.stderr.write(`hsm-bench: error: ${io.syscall} ${shown(io.path ?? '')}: ${io.code}\nhint: check the path, its permissions and the free space\n`);
-    leaveProcess(ExitCode.setup);
+    return ExitCode.setup;
   }
   process.stderr.write(`hsm-bench: internal error: ${withoutSecrets((error as Error)?.message ?? String(error))}\n`);
   process.stderr.write(process.env.HSM_BENCH_DEBUG ? `${withoutSecrets(String((error as Error)?.stack))}\n` : 'hint: this is a bug; run again with HSM_BENCH_DEBUG=1 and report the output\n');
-  leaveProcess(ExitCode.internal);
+  return ExitCode.internal;
 }
 
 /**
@@ -114,19 +114,6 @@ function fail(error: unknown): never {
  * none of its words is a secret, whole; nothing in it is rewritten.
  */
 const withoutSecrets = (text: string) => (text.split(/[\s'"`,:;()[\]{}=]+/).some(isSecret) ? '(not shown: it quotes a secret)' : text);
-
-/** With --junit FILE, a run that stopped before signing still leaves its JUnit file, with the error in it. */
-function writeErrorJunit(message: string): void {
-  const args = process.argv.slice(2);
-  const at = args.findIndex((a) => a === '--junit' || a.startsWith('--junit='));
-  const file = at < 0 ? undefined : args[at]!.startsWith('--junit=') ? args[at]!.slice('--junit='.length) : args[at + 1];
-  if (file === undefined || file === '' || file.startsWith('-')) return;
-  try {
-    writeFileSync(file, renderErrorJunit(args[0] ?? 'hsm-bench', message));
-  } catch {
-    // The JUnit path itself may be what was wrong; the message on stderr says so.
-  }
-}
 
 // Results go to stdout: if it cannot be written (a closed pipe, a full disk), say so on stderr instead of a trace.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
@@ -138,10 +125,12 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 // reports: what cannot be shown is dropped.
 process.stderr.on('error', () => {});
 
+installSupervisedSide();
+let exitCode: ExitCode = ExitCode.ok;
 try {
   await program.parseAsync(process.argv);
-  // A run that left a thread inside the module (a call that never returned) cannot end by emptying its event loop.
-  if (threadsLeftInModule() > 0) leaveProcess(ExitCode.ok);
 } catch (error) {
-  fail(error);
+  exitCode = fail(error);
 }
+// Results, reports, tables and messages are out: only now are the modules finalized.
+await endCommand(exitCode);

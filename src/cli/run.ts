@@ -20,6 +20,7 @@ import { pinSource } from './scale.js';
 import { Progress } from './terminal.js';
 import { makeDirectory } from '../core/make-dir.js';
 import { quote, shown } from '../core/quote.js';
+import { tellSupervisor } from './supervised.js';
 
 /** A lab run the lab never came to: named as its JUnit cases would have been, with the configurations it planned. */
 function notRunOf(run: Lab['runs'][number], reason: string): NotRun {
@@ -41,7 +42,7 @@ async function runLab(lab: Lab, ui: Progress): Promise<{ judged: JudgedRun[]; no
     ui.log(
       `run ${run.name}: ${workloadId(run.plan.operation, run.plan.algorithm.id)} on ${run.plan.backend.kind === 'module' ? shown(run.plan.backend.path) : 'embedded SoftHSM2'}, ${run.plan.tokenCounts.join(',')} tokens`,
     );
-    const outcome = await runScale(run.plan, pinSource(run), ui, lab.reference);
+    const outcome = await runScale(run.plan, pinSource(run), { ...ui, started: (dir) => tellSupervisor({ type: 'run-dir', dir }) }, lab.reference);
     await writeRunReports(outcome, lab.reference, ui);
     judged.push(judgeRun(run.name, outcome.result, run));
     dirs.push(outcome.dir);

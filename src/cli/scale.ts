@@ -12,6 +12,7 @@ import { DEFAULT_FORMATS, parseFormats } from '../render/write-reports.js';
 import type { PinSource } from '../secrets/pin.js';
 import { finishRun } from './run-pipeline.js';
 import { addOutputOptions, addSigningOptions, EXIT_CODES_HELP } from './signing-options.js';
+import { tellSupervisor } from './supervised.js';
 import { isInteractive, Progress } from './terminal.js';
 import { addTokenOptions } from './token-options.js';
 import { addVerdictOptions, verdictPlan, type VerdictFlags } from './verdict-options.js';
@@ -55,7 +56,8 @@ ${EXIT_CODES_HELP}`,
       const verdict = verdictPlan(options, { tokenCounts: plan.tokenCounts, workload: workloadOfPlan(plan.workload), plan: planOf(plan) }, (line) => process.stderr.write(`${line}\n`));
       const reference = options.reference ? readReference(options.reference) : undefined;
       const ui = new Progress();
-      const outcome = await runScale(plan, pinSource(options), ui, reference);
+      // A supervisor names the run directory if a module kills this process.
+      const outcome = await runScale(plan, pinSource(options), { ...ui, started: (dir) => tellSupervisor({ type: 'run-dir', dir }) }, reference);
       await finishRun(workloadId(plan.operation, plan.algorithm.id), outcome, verdict, { ...options, reference, formats }, renderScaleTable, ui);
     });
 }

@@ -32,7 +32,7 @@ export const EXIT_CODES_HELP = `
 Exit codes:
   ${ExitCode.ok}  everything passed (an inconclusive check does not fail)
   ${ExitCode.usage}  bad input (a flag, a file): nothing was signed
-  ${ExitCode.setup}  set-up failed (module, tokens, PIN, keys, a file that cannot be written)
+  ${ExitCode.setup}  set-up failed (a module that refused, crashed or hung; tokens, PIN, keys, a file that cannot be written)
   ${ExitCode.operationsFailed}  operations failed (a wrong result counts) or a session stopped
   ${ExitCode.thresholdFailed}  a threshold or the baseline failed
   ${ExitCode.interrupted}  interrupted (Ctrl-C): results are partial

@@ -38,7 +38,7 @@ export async function withTokenSessions<T>(o: TokenOptions, work: (mod: Pkcs11Mo
     }
     return await work(mod, sessions, pin);
   } finally {
+    // The module itself is finalized at the end of the command, after everything is printed.
     for (const s of sessions) closeSessionQuietly(mod.lib, s.session);
-    mod.close();
   }
 }

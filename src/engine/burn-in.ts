@@ -1,13 +1,14 @@
 import { nounsOf, workloadId } from '../render/operation-words.js';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { usageError } from '../errors.js';
 import { PinRefusedError } from '../pkcs11/session.js';
-import { CHECKPOINT_FILE, readCheckpoint, type Checkpoint } from '../record/checkpoint.js';
+import { BURN_IN_RECORDS_FILE, CHECKPOINT_FILE, planDigest, readCheckpoint, type Checkpoint } from '../record/checkpoint.js';
 import { lockDirectory } from '../result/directory-lock.js';
 import type { VerdictFlags } from '../verdict/thresholds.js';
 import { truncateToLastLine, replayRecords } from '../record/replay.js';
-import { createRunDirectory, writeFileAtomic, writeRunJson } from '../result/run-directory.js';
-import type { RunResult } from '../result/run-result.js';
+import { createRunDirectory, syncFile, writeFileAtomic, writeRunJson } from '../result/run-directory.js';
+import type { BurnInResult, LostRecords, RunResult } from '../result/run-result.js';
 import type { PinSource } from '../secrets/pin.js';
 import { ConfigurationStats } from '../stats/configuration-stats.js';
 import { summarizeConfiguration, type Measured } from '../stats/summarize.js';
@@ -22,27 +23,67 @@ import { scheduleOf } from './schedule.js';
 import { runConfiguration } from './run-configuration.js';
 import type { RunOutcome, RunUi } from './scale.js';
 import { setUpTokens, signingWith } from './token-setup.js';
+import { shown } from '../core/quote.js';
 
-export const RECORDS_FILE = join('records', 'burn-in.csv');
 const CHECKPOINT_MS = 10_000;
 
-/** A burn-in to continue: its run directory, locked, and its checkpoint as read. */
+/**
+ * A burn-in to continue: its run directory, locked, its checkpoint as read, and the user's decisions about what the
+ * checkpoint says: records it counted that are no longer on disk, and tokens that refused the PIN.
+ */
 export interface Resume {
   dir: string;
   checkpoint: Checkpoint;
+  /** --accept-lost-records: go on from the records there are, the loss recorded in run.json. */
+  acceptLostRecords: boolean;
+  /** --pin-corrected: the PIN given now may be presented (once) to tokens that refused one before. */
+  pinCorrected: boolean;
 }
 
 /** Reads a burn-in's checkpoint for a resume, after taking its run directory: two resumes at once would both append. */
-export function openResume(dir: string): Resume {
+export function openResume(dir: string, decisions: Pick<Resume, 'acceptLostRecords' | 'pinCorrected'>): Resume {
   lockDirectory(dir, 'the burn-in', 'it is running or being resumed already; wait for it to end');
-  return { dir, checkpoint: readCheckpoint(dir) };
+  return { dir, checkpoint: readCheckpoint(dir), ...decisions };
+}
+
+/** What a resume continues from: the records on disk, replayed into `stats`, checked against the checkpoint. */
+async function recordsToContinue(
+  resume: Resume,
+  plan: BurnInPlan,
+  stats: ConfigurationStats,
+  log: (line: string) => void,
+): Promise<{ firstSequenceByWorker: number[]; records: number; lost: LostRecords[] }> {
+  const { dir, checkpoint } = resume;
+  const path = join(dir, BURN_IN_RECORDS_FILE);
+  const tokenCount = plan.tokenCounts[0]!;
+  const cut = existsSync(path) ? truncateToLastLine(path) : 0;
+  const replayed = existsSync(path)
+    ? await replayRecords(path, { configuration: tokenCount, tokenCount, threadsPerToken: plan.threadsPerToken[0]!, maxStartOffsetUs: (Date.now() - Date.parse(checkpoint.startedAt)) * 1000 }, stats)
+    : { records: 0, nextSequenceByWorker: new Array<number>(tokenCount * plan.threadsPerToken[0]!).fill(0) };
+  const counted = checkpoint.progress.records;
+  let lost = checkpoint.lostRecords;
+  // The checkpoint counts only records that were on disk (synced) when it was written: fewer now means records were lost.
+  if (replayed.records < counted) {
+    const missing = `${shown(path)} holds ${replayed.records} records; the checkpoint of ${checkpoint.updatedAt} had counted ${counted} on disk, so ${counted - replayed.records} are missing (the file was truncated, replaced or restored from an older copy)`;
+    if (!resume.acceptLostRecords) {
+      throw usageError(
+        missing,
+        `put the records file back if you can; to go on from the ${replayed.records} records there are (the lost ones are signed again, and run.json says what was lost), resume with --accept-lost-records`,
+      );
+    }
+    log(`warning: ${missing}; going on from them (--accept-lost-records)`);
+    lost = [...lost, { at: new Date().toISOString(), checkpointRecords: counted, recordsOnDisk: replayed.records }];
+  }
+  log(`resuming ${checkpoint.runId}: ${replayed.records} records on disk${cut > 0 ? ` (a partial last line of ${cut} bytes was dropped)` : ''}`);
+  return { firstSequenceByWorker: replayed.nextSequenceByWorker, records: replayed.records, lost };
 }
 
 /**
  * The burn-in: N tokens sign until a total or a duration, surviving faults (workers reconnect, a token failing
  * for --give-up-after is lost, the others go on), writing records every 2 s and a checkpoint every 10 s.
  * `resume` continues a run that was killed, from what is on disk; `verdict` (the CI flags) goes into the
- * checkpoint so that a resume judges the run as it was meant to be judged.
+ * checkpoint so that a resume judges the run as it was meant to be judged. The module is left open: it is
+ * finalized at the end of the command, after the results.
  */
 export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, pinSource: PinSource, ui: RunUi, resume?: Resume): Promise<RunOutcome> {
   const checkpoint = resume?.checkpoint;
@@ -51,16 +92,20 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
   const tokenCount = plan.tokenCounts[0]!;
   if (checkpoint && checkpoint.tokens.length !== tokenCount)
     throw usageError(
-      `${join(resumeDir!, CHECKPOINT_FILE)} lists ${checkpoint.tokens.length} tokens for a ${tokenCount}-token plan`,
+      `${shown(join(resumeDir!, CHECKPOINT_FILE))} lists ${checkpoint.tokens.length} tokens for a ${tokenCount}-token plan`,
       'give --resume the run directory of a burn-in that hsm-bench started',
     );
+  const stats = new ConfigurationStats(tokenCount, plan.workload.length > 1 ? plan.workload.map((e) => e.operation) : []);
+  // The records on disk are checked before the module is loaded or a PIN presented.
+  const onDisk = resume ? await recordsToContinue(resume, plan, stats, ui.log) : { firstSequenceByWorker: new Array<number>(tokenCount * plan.threadsPerToken[0]!).fill(0), records: 0, lost: [] };
   let setup: Awaited<ReturnType<typeof setUpTokens>>;
   try {
-    setup = await setUpTokens(plan, tokenCount, pinSource, ui.log, checkpoint && { tokens: checkpoint.tokens, pinRefused: checkpoint.pinRefused });
+    setup = await setUpTokens(plan, tokenCount, pinSource, ui.log, checkpoint && { tokens: checkpoint.tokens, pinRefused: checkpoint.pinRefused, pinCorrected: resume!.pinCorrected });
   } catch (error) {
     // A PIN refused on resume is written into the checkpoint: the next resume must not present it again.
     if (checkpoint && error instanceof PinRefusedError) {
-      writeFileAtomic(join(resumeDir!, CHECKPOINT_FILE), JSON.stringify({ ...checkpoint, pinRefused: [...checkpoint.pinRefused, error.token] }, null, 2) + '\n');
+      const pinRefused = [...new Set([...checkpoint.pinRefused, error.token])].sort((x, y) => x - y);
+      writeFileAtomic(join(resumeDir!, CHECKPOINT_FILE), JSON.stringify({ ...checkpoint, pinRefused }, null, 2) + '\n');
     }
     throw error;
   }
@@ -70,18 +115,14 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
     const startedAt = checkpoint ? new Date(checkpoint.startedAt) : now;
     const { runId, dir } = checkpoint ? { runId: checkpoint.runId, dir: resumeDir! } : createRunDirectory(plan.outDir, startedAt, `burnin-${workloadId(plan.operation, plan.algorithm.id)}`);
     lockDirectory(dir, 'the burn-in', 'it is running or being resumed already; wait for it to end');
-    const stats = new ConfigurationStats(tokenCount, plan.workload.length > 1 ? plan.workload.map((e) => e.operation) : []);
-    let firstSequenceByWorker = new Array<number>(tokenCount * plan.threadsPerToken[0]!).fill(0);
-    if (checkpoint) {
-      const cut = truncateToLastLine(join(dir, RECORDS_FILE));
-      const replayed = await replayRecords(
-        join(dir, RECORDS_FILE),
-        { configuration: tokenCount, tokenCount, threadsPerToken: plan.threadsPerToken[0]!, maxStartOffsetUs: (Date.now() - startedAt.getTime()) * 1000 },
-        stats,
-      );
-      firstSequenceByWorker = replayed.nextSequenceByWorker;
-      ui.log(`resuming ${runId}: ${replayed.records} records on disk${cut > 0 ? ` (a partial last line of ${cut} bytes was dropped)` : ''}`);
-    }
+    await ui.started?.(dir);
+    const firstSequenceByWorker = onDisk.firstSequenceByWorker;
+    // The plan as the run started: a resume keeps the tokens' identities and the digest of the first segment.
+    const runOptions = checkpoint?.options ?? options;
+    const tokens = checkpoint?.tokens ?? setup.tokens.map(tokenIdentity);
+    const digest = checkpoint?.planDigest ?? planDigest({ runId, startedAt: startedAt.toISOString(), options: runOptions, tokens });
+    // Records written to the file so far (those of earlier segments included); the checkpoint counts them once synced.
+    let recordsWritten = onDisk.records;
     const startOffsetBaseUs = stats.windowEndUs;
     const segments = [...(checkpoint?.segments ?? []), { startedAt: now.toISOString(), startOffsetS: startOffsetBaseUs / 1e6 }];
     // At a target rate (open loop) the calls arrive on a schedule; --signatures then counts the calls scheduled
@@ -93,7 +134,7 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
     const signedNs = BigInt(Math.round(startOffsetBaseUs)) * 1000n;
     const remainingNs = plan.stop.kind === 'duration' ? (plan.stop.durationNs > signedNs ? plan.stop.durationNs - signedNs : 0n) : null;
 
-    const burnIn = { giveUpAfterS: plan.giveUpAfterMs / 1000, segments };
+    const burnIn: BurnInResult = { giveUpAfterS: plan.giveUpAfterMs / 1000, segments, planDigest: digest, restarts: checkpoint?.restarts ?? [], lostRecords: onDisk.lost };
     // What the stages produced (worker issues, verification lag, event-loop stall), once signing has ended.
     let measured: Omit<Measured, 'stats' | 'recordsFile'> = { workerIssues: [] };
     // The whole run's schedule (every segment): until signing has ended, calls not made yet are not "not started".
@@ -102,7 +143,7 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
       targetRatePerS === null ? 0 : plan.stop.kind === 'total' ? plan.stop.signatures : Math.ceil((durationMs(plan.stop.kind === 'duration' ? plan.stop.durationNs : 0n) / 1000) * targetRatePerS);
     const current = () =>
       summarizeConfiguration(
-        { ...measured, recordsFile: RECORDS_FILE, stats },
+        { ...measured, recordsFile: BURN_IN_RECORDS_FILE, stats },
         setup.tokens,
         plan.threadsPerToken[0]!,
         targetRatePerS === null ? null : { targetRatePerS, calls: scheduled, interrupted: !ended || interruption.requested },
@@ -110,21 +151,33 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
     // Until the run ends, run.json says it is interrupted: a kill -9 leaves a run that reads as partial.
     const commandLine = checkpoint ? checkpoint.commandLine : thisCommandLine();
     const result = (done: boolean): RunResult => buildRunResult({ command: 'burn-in', runId, startedAt, commandLine }, plan, setup, [current()], !done || interruption.requested, burnIn);
-    const saveCheckpoint = (finished: boolean) =>
+    const saveCheckpoint = (finished: boolean) => {
+      // Only records synced to disk are counted: a resume that finds fewer knows that some were lost.
+      const records = recordsWritten;
+      syncFile(join(dir, BURN_IN_RECORDS_FILE));
       writeFileAtomic(
         join(dir, CHECKPOINT_FILE),
         JSON.stringify(
           {
-            schemaVersion: 2,
+            schemaVersion: 3,
             runId,
             startedAt: startedAt.toISOString(),
             ...(commandLine === undefined ? {} : { commandLine }),
-            options: checkpoint?.options ?? options,
+            options: runOptions,
             verdict,
-            tokens: setup.tokens.map(tokenIdentity),
+            tokens,
             pinRefused: setup.pinGuard.refusedTokens(),
+            planDigest: digest,
             segments,
-            progress: { signatures: stats.operationsOk + stats.operationsFailed, signaturesOk: stats.operationsOk, signaturesFailed: stats.operationsFailed, signingS: stats.windowEndUs / 1e6 },
+            progress: {
+              signatures: stats.operationsOk + stats.operationsFailed,
+              signaturesOk: stats.operationsOk,
+              signaturesFailed: stats.operationsFailed,
+              signingS: stats.windowEndUs / 1e6,
+              records,
+            },
+            restarts: burnIn.restarts!,
+            lostRecords: burnIn.lostRecords!,
             updatedAt: new Date().toISOString(),
             finished,
           } satisfies Checkpoint,
@@ -132,8 +185,10 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
           2,
         ) + '\n',
       );
-    saveCheckpoint(false);
+    };
+    // run.json first: a checkpoint is never without the run.json that holds its plan's digest.
     writeRunJson(dir, result(false));
+    saveCheckpoint(false);
 
     const control = new RunControl(tokenCount * plan.threadsPerToken[0]!);
     interruption.watch(control);
@@ -151,7 +206,7 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
     let last = { atMs: segmentStartMs, ok: stats.operationsOk };
     const target = plan.stop.kind === 'total' ? plan.stop.signatures : null;
     ui.log(
-      `burn-in ${runId}: ${plural(tokenCount, 'token')}, ${target !== null ? `${target} ${targetRatePerS === null ? 'successful ' : ''}${nounsOf(plan.operation)}` : `${hms(plan.stop.kind === 'duration' ? durationMs(plan.stop.durationNs) / 1000 : 0)}`}${targetRatePerS === null ? '' : ` at ${targetRatePerS}/s`}; records in ${join(dir, RECORDS_FILE)}`,
+      `burn-in ${runId}: ${plural(tokenCount, 'token')}, ${target !== null ? `${target} ${targetRatePerS === null ? 'successful ' : ''}${nounsOf(plan.operation)}` : `${hms(plan.stop.kind === 'duration' ? durationMs(plan.stop.durationNs) / 1000 : 0)}`}${targetRatePerS === null ? '' : ` at ${targetRatePerS}/s`}; records in ${join(dir, BURN_IN_RECORDS_FILE)}`,
     );
     ui.log(`tokens:  ${tokenLine(result(false))}`);
     ui.log(`plan:    ${planLine(result(false))}`);
@@ -177,6 +232,7 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
           onPinRefused: () => saveCheckpoint(false),
           onHung: (issue) => ui.log(workerIssueText(result(false), issue)),
           callTimeoutMs: plan.callTimeoutMs,
+          onRecordsWritten: (records) => (recordsWritten = onDisk.records + records),
           tokens: setup.ready,
           threadsPerToken: plan.threadsPerToken[0]!,
           warmupPerToken: checkpoint ? 0 : plan.warmupPerToken,
@@ -190,7 +246,7 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
           },
           recovery: { giveUpAfterMs: plan.giveUpAfterMs },
           runDir: dir,
-          recordsFile: RECORDS_FILE,
+          recordsFile: BURN_IN_RECORDS_FILE,
           spillFile: null,
           stats,
           resume: checkpoint ? { firstSequenceByWorker, startOffsetBaseUs } : undefined,
@@ -212,6 +268,5 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
     return { result: final, dir };
   } finally {
     interruption.dispose();
-    setup.close();
   }
 }

@@ -55,6 +55,8 @@ export interface ConfigurationSpec {
   onHung?: (issue: WorkerIssue) => void;
   /** --call-timeout, or null: each token's calls bound its own (src/engine/call-watchdog.ts). */
   callTimeoutMs: number | null;
+  /** After each write of records to the file: how many this configuration has written (a burn-in's checkpoint counts them). */
+  onRecordsWritten?: (records: number) => void;
   /** The user PIN, for workers whose module instance is their own or whose token dropped its login. */
   pin: string | null;
   pinGuard: PinGuard;
@@ -124,7 +126,7 @@ const share = (total: number, parts: number, index: number) => Math.floor(total 
 export async function runConfiguration(spec: ConfigurationSpec, control: RunControl, onProgress: (signaturesDone: number) => void): Promise<ConfigurationRun> {
   const T = spec.threadsPerToken;
   const assignments: WorkerAssignment[] = spec.tokens.flatMap((_, token) => Array.from({ length: T }, (_, thread) => ({ token, thread, messageSeed: randomBytes(24) })));
-  const writer = new RecordsCsvWriter(join(spec.runDir, spec.recordsFile), spec.resume !== undefined, () => control.requestStop());
+  const writer = new RecordsCsvWriter(join(spec.runDir, spec.recordsFile), spec.resume !== undefined, () => control.requestStop(), spec.onRecordsWritten);
   const stats = spec.stats ?? new ConfigurationStats(spec.tokens.length, spec.workload.operations.length > 1 ? spec.workload.operations.map((op) => op.name) : []);
   const recorder = new ConfigurationRecorder(
     spec.tokens.length,

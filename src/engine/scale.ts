@@ -18,6 +18,8 @@ import { runConfiguration } from './run-configuration.js';
 import { setUpTokens, signingWith } from './token-setup.js';
 
 export interface RunUi {
+  /** The run directory, once it exists and (a burn-in) is locked; awaited before the first call is made. */
+  started?(dir: string): void | Promise<void>;
   log(line: string): void;
   progress(text: string): void;
   progressDone(): void;
@@ -45,6 +47,7 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunUi, r
   try {
     const startedAt = new Date();
     const { runId, dir } = createRunDirectory(plan.outDir, startedAt, workloadId(plan.operation, plan.algorithm.id));
+    await ui.started?.(dir);
     // Per configuration, its repetitions so far; run.json shows each configuration as its median repetition.
     const measured = new Map<string, ConfigurationResult[]>();
     const configurations = () => [...measured.values()].map(combineRepetitions);
@@ -140,7 +143,7 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunUi, r
     writeRunJson(dir, final);
     return { result: final, dir };
   } finally {
+    // The module stays open: it is finalized at the end of the command, after the results (a module may hang there).
     interruption.dispose();
-    setup.close();
   }
 }

@@ -41,7 +41,6 @@ export interface TokenSetup {
   engine: { engine: Engine; why: string };
   /** The host's load average (1, 5, 15 min) before signing: a busy host measures slower, and compare says so. */
   loadAverage: number[];
-  close(): void;
 }
 
 /** The part of every configuration that the set-up decides: module, engine, PIN, operation. */
@@ -116,25 +115,32 @@ function findUsableKeyPair(mod: Pkcs11Module, entry: WorkloadEntry, usage: KeyUs
   return { id: key.id, privateKey: key.privateKey, publicKey: publicKeyFromAttributes(key.publicKey) };
 }
 
-/** A resumed run: the tokens it had, and those whose PIN failed (never presented again). */
+/** A resumed run: the tokens it had, and those whose PIN failed (presented again only with `pinCorrected`). */
 export interface ResumeTokens {
   tokens: TokenIdentity[];
   pinRefused: number[];
+  /** The user says the PIN was corrected (--pin-corrected): it is presented, once, to the tokens that refused one. */
+  pinCorrected: boolean;
 }
 
 /**
  * Opens the module once (in the main thread), selects `tokenCount` tokens, logs each in once on a session kept
- * open for the whole run (closing a token's last session logs it out), and finds the key pairs.
+ * open for the whole run (closing a token's last session logs it out; C_Finalize at the end of the command closes
+ * it), and finds the key pairs.
  */
 export async function setUpTokens(plan: RunPlan, tokenCount: number, pinSource: PinSource, log: (line: string) => void, resume?: ResumeTokens): Promise<TokenSetup> {
-  // Refused in an earlier segment: stopped before the module is even loaded, let alone the PIN presented.
-  const refused = resume?.pinRefused[0];
-  if (refused !== undefined) {
+  // Refused in an earlier segment: stopped before the module is even loaded, let alone the PIN presented. hsm-bench
+  // keeps no trace of a PIN (not even a hash, which a short PIN cannot hide), so it cannot tell whether the PIN given
+  // now is another one: only the user can say so, and a wrong one costs the token a try.
+  const refused = resume?.pinRefused ?? [];
+  if (refused.length > 0 && !resume!.pinCorrected) {
+    const names = refused.map((t) => tokenName(resume!.tokens[t]!)).join(', ');
     throw setupError(
-      `the PIN failed on token ${tokenName(resume!.tokens[refused]!)} during the run being resumed; hsm-bench does not present it again`,
-      'check the PIN and the token, then start a new burn-in',
+      `the PIN was refused by token ${names} during the run being resumed; hsm-bench does not present a refused PIN again on its own`,
+      "if the PIN given now is the right one (the variable or file corrected, or the token's PIN reset), resume with --pin-corrected: it is presented once to that token (a token locks after a few wrong tries); otherwise start a new burn-in",
     );
   }
+  if (refused.length > 0) log(`presenting the PIN again to token ${refused.map((t) => tokenName(resume!.tokens[t]!)).join(', ')}, whose PIN was refused before (--pin-corrected)`);
   if (plan.backend.kind === 'module') restoreUserSoftHsmConf();
   // The key pairs the workload uses, each with the usage its operation needs.
   const keyNeeds = plan.workload.flatMap((e) => {
@@ -145,12 +151,12 @@ export async function setUpTokens(plan: RunPlan, tokenCount: number, pinSource: 
   const mod = Pkcs11Module.open(embedded?.modulePath ?? (plan.backend as { path: string }).path);
   const modulePath = mod.info.path;
   const loginSessions: Buffer[] = [];
+  // The module itself is finalized at the end of the command, after the error message or the results.
   const close = () => {
     // A thread left inside the module (a call that never returned) may hold what C_CloseSession or C_Finalize
     // would wait for, or use what they free: the module is left as it is, and the process leaves without it.
     if (threadsLeftInModule() > 0) return;
     for (const session of loginSessions) closeSessionQuietly(mod.lib, session);
-    mod.close();
   };
   try {
     // A resumed run's tokens are named by its checkpoint: those it logged in to before.
@@ -187,7 +193,6 @@ export async function setUpTokens(plan: RunPlan, tokenCount: number, pinSource: 
       pinGuard,
       engine: chooseEngine(mod.info.instances, workload),
       loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
-      close,
     };
   } catch (error) {
     close();

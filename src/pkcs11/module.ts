@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import pkcs11 from 'pkcs11js';
-import { setupError } from '../errors.js';
+import { HsmBenchError, setupError } from '../errors.js';
 import { ckrOf, describe } from './ckr.js';
 import { shown } from '../core/quote.js';
 import { rememberModulePath } from './list-counts.js';
+import { probeModule } from './module-probe.js';
 
 /**
  * How a module hands out its state. 'shared': every load in the process is the same instance (SoftHSM2, OpenSC):
@@ -72,7 +73,13 @@ function initialize(lib: pkcs11.PKCS11): boolean {
   }
 }
 
-/** A loaded and initialized PKCS#11 library, opened in the main thread before any worker and closed after all. */
+/** Modules opened and not closed yet: finalized at the end of the command, after its results are out. */
+const openModules = new Set<Pkcs11Module>();
+
+/**
+ * A loaded and initialized PKCS#11 library, opened in the main thread before any worker, after a probe in a process
+ * of its own has seen it load and initialize without crashing or hanging.
+ */
 export class Pkcs11Module {
   private constructor(
     readonly lib: pkcs11.PKCS11,
@@ -82,20 +89,28 @@ export class Pkcs11Module {
   static open(given: string): Pkcs11Module {
     // Workers and run.json get the file that was loaded, not a bare name the loader might resolve otherwise.
     const path = resolveModule(given);
+    // Probed once per process: a module open here already was probed, and a second process may wait in
+    // C_Initialize for as long as this one has it open (OpenSC with pcscd does).
+    const instances = [...openModules].find((m) => m.info.path === path)?.info.instances ?? probeModule(path).instances;
     const lib = load(path);
     try {
       initialize(lib);
       const info = lib.C_GetInfo();
-      return new Pkcs11Module(lib, {
+      // The probe saw a refusal that this load did not: the module answers differently from one load to the next.
+      if (instances === null) throw setupError(`PKCS#11 module ${shown(path)} refused a call when probed, then initialized`, 'run again; if it persists, the module or its server is unstable');
+      const mod = new Pkcs11Module(lib, {
         path,
         manufacturer: pkcs11Text(info.manufacturerID),
         libraryDescription: pkcs11Text(info.libraryDescription),
         libraryVersion: version(info.libraryVersion),
         cryptokiVersion: version(info.cryptokiVersion),
-        instances: instancesOf(path),
+        instances,
       });
+      openModules.add(mod);
+      return mod;
     } catch (error) {
       lib.close();
+      if (error instanceof HsmBenchError) throw error;
       throw setupError(
         `PKCS#11 module ${shown(path)} failed to initialize: ${describe(error)}`,
         'check the module configuration (for SoftHSM2: SOFTHSM2_CONF and its tokendir; for p11-kit-client: P11_KIT_SERVER_ADDRESS and its server)',
@@ -104,8 +119,13 @@ export class Pkcs11Module {
     }
   }
 
-  /** Finalize after every worker has ended: one C_Finalize of a shared instance breaks every other thread's sessions. */
+  /**
+   * Finalizes now: only where another program needs the tokens, or a fresh view of them is needed (the embedded
+   * workspace after creating tokens, a key made by another program); every other module is finalized by
+   * finalizeOpenModules, after all workers and all results.
+   */
   close(): void {
+    openModules.delete(this);
     try {
       this.lib.C_Finalize();
     } catch {
@@ -116,17 +136,16 @@ export class Pkcs11Module {
   }
 }
 
-/** Loads the module once more, after it was opened: a second load that is not initialized yet is a new instance. */
-function instancesOf(path: string): ModuleInstances {
-  const probe = load(path);
-  const own = initialize(probe);
-  try {
-    if (own) probe.C_Finalize();
-  } finally {
-    probe.close();
-  }
-  return own ? 'per-load' : 'shared';
+/**
+ * The last PKCS#11 calls of a command, after its results, reports and table are out: a module that crashes or
+ * hangs in C_Finalize (real ones do) then costs nothing that was measured. One C_Finalize of a shared instance
+ * breaks every other thread's sessions, so this runs once every worker has ended.
+ */
+export function finalizeOpenModules(): void {
+  for (const mod of [...openModules]) mod.close();
 }
+
+export const hasOpenModules = (): boolean => openModules.size > 0;
 
 /**
  * A worker thread's load of the module. It is initialized here only when the load is an instance of its own;

@@ -70,6 +70,9 @@ export function parseCsvLine(line: string): string[] {
 export class RecordsCsvWriter {
   private readonly fd: number;
   private pending = '';
+  private pendingRecords = 0;
+  /** Records written to the file (not synced: a process that dies keeps them, a power cut may not). */
+  private written = 0;
   failure: HsmBenchError | undefined;
   /** A process that exits at once (a third Ctrl-C) still writes what it recorded: every call recorded stays countable. */
   private readonly dropExitHook: () => void;
@@ -79,6 +82,8 @@ export class RecordsCsvWriter {
     readonly path: string,
     append = false,
     private readonly onFailure: (error: HsmBenchError) => void = () => {},
+    /** After each write to the file: how many records this writer has written in all. */
+    private readonly onWritten: (records: number) => void = () => {},
   ) {
     try {
       this.fd = openSync(path, append ? 'a' : 'w');
@@ -91,6 +96,7 @@ export class RecordsCsvWriter {
 
   write(r: SignatureRecord): void {
     if (this.failure) return;
+    this.pendingRecords++;
     this.pending += `${r.configuration},${r.token},${r.thread},${r.sequence},${Math.round(r.startOffsetUs)},${Math.round(r.latencyUs)},${r.status},${r.verified === null ? '' : r.verified},${r.operation},${r.startLagUs === null ? '' : Math.round(r.startLagUs)},${r.late === null ? '' : r.late}\n`;
     if (this.pending.length >= FLUSH_BYTES) this.flush();
   }
@@ -101,11 +107,14 @@ export class RecordsCsvWriter {
       // writeSync may write less than asked (a disk filling up): the rest is written, or the failure is kept.
       const bytes = Buffer.from(this.pending);
       for (let written = 0; written < bytes.length;) written += writeSync(this.fd, bytes, written);
+      this.written += this.pendingRecords;
+      this.onWritten(this.written);
     } catch (error) {
       this.failure = writeError(this.path, error);
       this.onFailure(this.failure);
     }
     this.pending = '';
+    this.pendingRecords = 0;
   }
 
   close(): void {

@@ -1,4 +1,4 @@
-import { closeSync, constants, openSync, readSync, fstatSync, ftruncateSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync, readSync, fstatSync, ftruncateSync } from 'node:fs';
 import { failureOf } from './record-status.js';
 import type { ConfigurationStats } from '../stats/configuration-stats.js';
 import { usageError } from '../errors.js';
@@ -30,6 +30,22 @@ export function truncateToLastLine(path: string): number {
     }
     ftruncateSync(fd, 0);
     return size;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The complete records in a file (its lines after the header; a torn last line is not one), 0 when there is no file. */
+export function recordsOnDisk(path: string): number {
+  if (!existsSync(path)) return 0;
+  // Not blocking on a FIFO planted in its place: only a regular file holds records.
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    if (!fstatSync(fd).isFile()) return 0;
+    const chunk = Buffer.alloc(1 << 20);
+    let lines = 0;
+    for (let n; (n = readSync(fd, chunk, 0, chunk.length, null)) > 0;) for (let i = chunk.indexOf(0x0a); i >= 0 && i < n; i = chunk.indexOf(0x0a, i + 1)) lines++;
+    return Math.max(0, lines - 1);
   } finally {
     closeSync(fd);
   }

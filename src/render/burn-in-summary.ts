@@ -47,6 +47,19 @@ export function burnInTokenTable(r: RunResult, c: ConfigurationResult): { head: 
   return { head, rows };
 }
 
+/** How the burn-in's process died and was continued, and records a resume accepted as lost: in words, for the summary and report.md. */
+export function burnInMishaps(r: RunResult): string[] {
+  const restarts = (r.burnIn?.restarts ?? []).map(
+    (x, i) =>
+      `restart ${i + 1}: at ${x.at} the process ${x.signal !== null ? `was killed by ${x.signal} (a PKCS#11 module crashed it)` : `ended with exit code ${x.exitCode}`}, with ${x.recordsOnDisk} records on disk; the burn-in went on from them`,
+  );
+  const lost = (r.burnIn?.lostRecords ?? []).map(
+    (l) =>
+      `records lost: at ${l.at} a resume found ${l.recordsOnDisk} records where the checkpoint had counted ${l.checkpointRecords} on disk; the ${l.checkpointRecords - l.recordsOnDisk} lost were made again (--accept-lost-records)`,
+  );
+  return [...restarts, ...lost];
+}
+
 /** At a target rate: the schedule kept or not, and what a client waited (from each call's intended start). */
 export const openLoopLine = (o: NonNullable<ConfigurationResult['openLoop']>) =>
   `at ${o.targetRatePerS}/s (open loop): achieved ${fixed(o.achievedRatePerS, 1)}/s${o.keptUp ? '' : ' (fell behind)'}; response (ms) p50 ${fixed(o.responseMs?.p50, 2)}, p99 ${fixed(o.responseMs?.p99, 2)}, max ${fixed(o.responseMs?.max, 2)}; late ${fixed(o.late.sharePct, 1)} %${o.notStarted > 0 ? `; ${o.notStarted} not started` : ''}`;
@@ -70,6 +83,7 @@ export function renderBurnInSummary(r: RunResult, judged: JudgedRun): string {
       `latency (ms): p50 ${fixed(c.latencyMs?.p50, 2)}, p90 ${fixed(c.latencyMs?.p90, 2)}, p99 ${fixed(c.latencyMs?.p99, 2)}, max ${fixed(c.latencyMs?.max, 2)}`,
       ...(c.openLoop ? [openLoopLine(c.openLoop)] : []),
       ...(failures.length > 0 ? [`failures by status: ${failures.map(([k, n]) => `${k} ×${n}`).join(', ')}`] : []),
+      ...burnInMishaps(r),
       fitTable(head, rows),
       ...(byOperation ? ['per operation:', fitTable(byOperation.head, byOperation.rows)] : []),
       `verdict: ${burnInVerdict(r, judged)}`,

@@ -1,6 +1,6 @@
 import { plural } from './plural.js';
 import type { ConfigurationResult, RunResult } from '../result/run-result.js';
-import { burnInTokenTable, burnInVerdict, openLoopLine } from './burn-in-summary.js';
+import { burnInMishaps, burnInTokenTable, burnInVerdict, openLoopLine } from './burn-in-summary.js';
 import { operationsTable, scaleTable } from './table-model.js';
 import { capacityTable, rateTable, saturationTable, sizingAnswer } from './sizing-tables.js';
 import { failuresOf, operationsMadeOf } from '../stats/repetitions.js';
@@ -199,6 +199,8 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
         ),
         '',
       );
+    const mishaps = burnInMishaps(r);
+    if (mishaps.length > 0) out.push(...mishaps.map((m) => `- ${m[0]!.toUpperCase()}${m.slice(1)}.`), '');
   }
   const answer = sizingAnswer(r);
   if (answer.length > 0) {

@@ -1,5 +1,5 @@
 import { upgradeRunJson } from './run-upgrade.js';
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { HsmBenchError, ExitCode, setupError, writeError } from '../errors.js';
 import { SCHEMA_VERSION, type RunResult } from './run-result.js';
@@ -50,6 +50,18 @@ export function writeFileAtomic(path: string, content: string): void {
     // The previous version of the file is still whole: only the temporary file is dropped.
     rmSync(tmp, { force: true });
     throw writeError(path, error);
+  }
+}
+
+/** Makes what was written to a file durable (fsync), as far as it exists: what a checkpoint counts must survive a power cut. */
+export function syncFile(path: string): void {
+  if (!existsSync(path)) return;
+  // Without blocking: a FIFO planted in the file's place must not hold the run.
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -219,5 +219,31 @@ export interface RunResult {
   /** A sessions sweep's answer per token count: where more sessions stop adding throughput (the knee). */
   saturation?: SaturationResult[];
   /** Burn-in only. */
-  burnIn?: { giveUpAfterS: number; segments: { startedAt: string; startOffsetS: number }[] };
+  burnIn?: BurnInResult;
+}
+
+/** A burn-in's process that died (killed by a module) and was continued from disk by its supervisor. */
+export interface BurnInRestart {
+  at: string;
+  /** The signal that killed it (SIGSEGV, SIGABRT, SIGKILL …), or null when it exited with `exitCode`. */
+  signal: string | null;
+  exitCode: number | null;
+  /** The records in the file when the death was seen: what was kept of the calls made until then. */
+  recordsOnDisk: number;
+}
+
+/** Records the checkpoint had counted on disk and a resume did not find, continued with --accept-lost-records. */
+export interface LostRecords {
+  at: string;
+  checkpointRecords: number;
+  recordsOnDisk: number;
+}
+
+export interface BurnInResult {
+  giveUpAfterS: number;
+  segments: { startedAt: string; startOffsetS: number }[];
+  /** SHA-256 of the plan (run id, start, options, tokens), also in checkpoint.json: a resume refuses a plan changed since. */
+  planDigest?: string;
+  restarts?: BurnInRestart[];
+  lostRecords?: LostRecords[];
 }

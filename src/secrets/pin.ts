@@ -84,7 +84,7 @@ export async function readSecret(envVar: string, file: string | undefined, inter
     return fromEnv;
   }
   if (interactive) {
-    const typed = await promptMasked(prompt);
+    const typed = await prompter(prompt);
     addSecret(typed);
     const problem = secretProblem(typed);
     if (problem !== undefined) throw setupError(`the ${what} typed ${problem}; hsm-bench did not present it`, `type the ${what} alone`);
@@ -96,8 +96,15 @@ export async function readSecret(envVar: string, file: string | undefined, inter
   );
 }
 
+let prompter: (question: string) => Promise<string> = promptMasked;
+
+/** Where masked prompts go: the terminal, or (a command run under a supervisor) the supervisor, which asks on its own. */
+export function usePrompt(ask: (question: string) => Promise<string>): void {
+  prompter = ask;
+}
+
 /** Reads a line from the terminal without echoing it. */
-function promptMasked(question: string): Promise<string> {
+export function promptMasked(question: string): Promise<string> {
   const stdin = process.stdin;
   process.stderr.write(question);
   return new Promise((resolve, reject) => {

@@ -38,9 +38,18 @@
  * With $FAULTY_SLOT_COUNT=N, C_GetSlotList asked for the count alone (no list) answers N, e.g. 2147483648, while
  * asked with a list it gives the real slots: a module that reports an impossible number of slots. With
  * $FAULTY_MECHANISM_COUNT=N, C_GetMechanismList does the same with a slot's mechanisms.
+ *
+ * The edges of a module's life (the block "Edges" below), as real vendor modules misbehave there:
+ * With $FAULTY_NULL_FUNCTION_LIST=1, C_GetFunctionList returns CKR_OK and no function list (NULL).
+ * With $FAULTY_INITIALIZE=hang or =crash, C_Initialize never returns, or raises SIGSEGV.
+ * With $FAULTY_FINALIZE=hang or =crash, C_Finalize never returns, or raises SIGSEGV.
+ * With $FAULTY_CRASH_AT_SIGN=N, the Nth C_Sign that makes a signature (in this process) raises $FAULTY_CRASH_SIGNAL
+ * (a signal number, SIGSEGV by default) instead; with $FAULTY_CRASH_ONCE=FILE only while FILE does not exist (it is
+ * created just before): a module that kills the process once, and works in the process started after.
  */
 #include <dlfcn.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,7 +139,58 @@ static CK_RV fault_output(CK_SESSION_HANDLE s, CK_RV rv, CK_ULONG given, CK_ULON
 
 static int pin_changed(void) { return pin_change_after > 0 && __atomic_load_n(&calls, __ATOMIC_SEQ_CST) >= pin_change_after; }
 
+/* ---- Edges: a NULL function list, a hang or a crash in C_Initialize or C_Finalize, a crash at the Nth C_Sign ---- */
+
+static const char *initialize_fault;
+static const char *finalize_fault;
+static long crash_at_sign;
+static long crash_signal = SIGSEGV;
+static const char *crash_once;
+static long signs_made;
+
+/** Acts out `fault` ("hang": never returns; "crash": SIGSEGV); anything else returns. */
+static void edge_fault(const char *fault) {
+  if (fault == NULL) return;
+  if (strcmp(fault, "crash") == 0) raise(SIGSEGV);
+  if (strcmp(fault, "hang") == 0)
+    for (;;) pause();
+}
+
+/** At the Nth signature, the process is killed by crash_signal (once only, with a marker file). */
+static void crash_if_due(void) {
+  if (crash_at_sign <= 0 || __atomic_add_fetch(&signs_made, 1, __ATOMIC_SEQ_CST) != crash_at_sign) return;
+  if (crash_once != NULL) {
+    if (access(crash_once, F_OK) == 0) return;
+    FILE *marker = fopen(crash_once, "w");
+    if (marker) fclose(marker);
+  }
+  raise((int)crash_signal);
+}
+
+static CK_RV edge_initialize(CK_VOID_PTR args) {
+  edge_fault(initialize_fault);
+  return real->C_Initialize(args);
+}
+
+static CK_RV edge_finalize(CK_VOID_PTR reserved) {
+  edge_fault(finalize_fault);
+  return real->C_Finalize(reserved);
+}
+
+static void edge_setup(CK_FUNCTION_LIST *list) {
+  initialize_fault = getenv("FAULTY_INITIALIZE");
+  finalize_fault = getenv("FAULTY_FINALIZE");
+  crash_at_sign = getenv("FAULTY_CRASH_AT_SIGN") ? atol(getenv("FAULTY_CRASH_AT_SIGN")) : 0;
+  if (getenv("FAULTY_CRASH_SIGNAL")) crash_signal = atol(getenv("FAULTY_CRASH_SIGNAL"));
+  crash_once = getenv("FAULTY_CRASH_ONCE");
+  list->C_Initialize = edge_initialize;
+  list->C_Finalize = edge_finalize;
+}
+
+/* ---- end of Edges ---- */
+
 static CK_RV faulty_sign(CK_SESSION_HANDLE s, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR sig, CK_ULONG_PTR sig_len) {
+  if (sig != NULL) crash_if_due();
   if (sig != NULL && sign_delay_ms > 0) serve_delay(s);
   CK_ULONG given = *sig_len;
   CK_RV rv = real->C_Sign(s, data, len, sig, sig_len);
@@ -276,6 +336,10 @@ static void install_refusals(void) {
 /* ---- end of token refusals ---- */
 
 CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list) {
+  if (getenv("FAULTY_NULL_FUNCTION_LIST")) {
+    *list = NULL;
+    return CKR_OK;
+  }
   if (real == NULL) {
     const char *path = getenv("FAULTY_PKCS11_MODULE");
     void *lib = path ? dlopen(path, RTLD_NOW) : NULL;
@@ -304,6 +368,7 @@ CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list) {
     if (reported_slot_count > 0) wrapped.C_GetSlotList = faulty_get_slot_list;
     reported_mechanism_count = getenv("FAULTY_MECHANISM_COUNT") ? strtoul(getenv("FAULTY_MECHANISM_COUNT"), NULL, 10) : 0;
     if (reported_mechanism_count > 0) wrapped.C_GetMechanismList = faulty_get_mechanism_list;
+    edge_setup(&wrapped);
   }
   *list = &wrapped;
   return CKR_OK;

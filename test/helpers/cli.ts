@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -50,4 +50,56 @@ export function runDirOf(r: CliResult): string {
   const match = /^results: (.+)$/m.exec(r.stderr);
   if (!match) throw new Error(`no run directory in stderr:\n${r.stderr}`);
   return match[1]!;
+}
+
+/** The processes under `pid` (from /proc), deepest first: a supervised command runs in a child of the one started. */
+export function descendantsOf(pid: number): number[] {
+  let tasks: string[] = [];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  const children = tasks.flatMap((t) => {
+    try {
+      return readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    } catch {
+      return [];
+    }
+  });
+  return children.flatMap((c) => [...descendantsOf(c), c]);
+}
+
+/** kill -9 of a command and of every process under it at once: a power cut, or an OOM killer that takes them all. */
+export function killTree(child: ChildProcess): void {
+  for (const pid of descendantsOf(child.pid!)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Gone already.
+    }
+  }
+  child.kill('SIGKILL');
+}
+
+/** Whether a process is still there. */
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Runs the CLI on a pseudo-terminal (a person at a terminal: prompts are asked there), typing `answer` each time the
+ * output matches `prompt`. Returns the output and how many times the prompt was answered.
+ */
+export function runCliOnTerminal(args: string[], env: Record<string, string>, prompt: string, answer: string): CliResult & { prompts: number } {
+  const helper = new URL('./pty-answer.py', import.meta.url).pathname;
+  const { CI: _ci, ...rest } = process.env;
+  const r = spawnSync('python3', [helper, prompt, answer, process.execPath, BIN, ...args], { encoding: 'utf8', env: { ...rest, ...env }, timeout: 180_000 });
+  const match = /@@prompts=(\d+) exit=(-?\d+)\s*$/.exec(r.stdout);
+  return { status: match ? Number(match[2]) : null, stdout: r.stdout, stderr: r.stderr, prompts: match ? Number(match[1]) : -1 };
 }

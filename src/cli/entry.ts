@@ -1,0 +1,13 @@
+import { registerKnownSecrets } from '../secrets/known-secrets.js';
+import { needsSupervisor, supervise } from './supervisor.js';
+
+/**
+ * The process a user starts. A command that loads a user's module (and every burn-in) runs under a supervisor, in a
+ * child process of its own; everything else runs here. Decided before the program is loaded: the supervisor's
+ * process needs none of it but the secrets it must never quote.
+ */
+const args = process.argv.slice(2);
+if (needsSupervisor(args, process.env)) {
+  registerKnownSecrets(process.argv);
+  await supervise(process.argv[1]!, args);
+} else await import('./main.js');

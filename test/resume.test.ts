@@ -1,0 +1,139 @@
+import { spawn } from 'node:child_process';
+import { readFileSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readRecords, type SignatureRecord } from '../src/record/records-csv.js';
+import type { RunResult } from '../src/result/run-result.js';
+import { descendantsOf, isRunning, killTree, runCli, runCliAndAct, runCliAndSignal, runDirOf, tempDir } from './helpers/cli.js';
+import { ExternalSoftHsm, SPY_MODULE, TEST_PIN } from './helpers/softhsm-module.js';
+import { planDigest } from '../src/record/checkpoint.js';
+
+const workspace = tempDir('resume-ws');
+const env = { HSM_BENCH_WORKSPACE: workspace };
+
+async function recordsOf(dir: string): Promise<SignatureRecord[]> {
+  const all: SignatureRecord[] = [];
+  for await (const r of readRecords(join(dir, 'records', 'burn-in.csv'))) all.push(r);
+  return all;
+}
+const readJson = (dir: string, file: string) => JSON.parse(readFileSync(join(dir, file), 'utf8'));
+
+/**
+ * A burn-in of 3000 calls at 500/s (a schedule: it cannot end before it is stopped, however fast the machine),
+ * stopped by SIGTERM after it started: resumable, its checkpoint written last.
+ */
+async function stoppedBurnIn(extraEnv: Record<string, string> = env, args: string[] = ['--alg', 'p256', '--tokens', '2']): Promise<string> {
+  const out = tempDir('resume');
+  const r = await runCliAndSignal(['burn-in', ...args, '--rate', '500', '--signatures', '3000', '--verify', 'none', '--out', out], extraEnv, /records in/, 'SIGTERM', 1200);
+  expect(r.status).toBe(130);
+  return runDirOf(r);
+}
+
+/** Resume trusts neither the records nor the checkpoint alone, explains what it refuses, and offers the way on. */
+describe('burn-in --resume', () => {
+  it('refuses records fewer than the checkpoint counted on disk (a 0-byte file), and goes on with --accept-lost-records, saying so in run.json', async () => {
+    const dir = await stoppedBurnIn();
+    const counted = readJson(dir, 'checkpoint.json').progress.records;
+    expect(counted).toBeGreaterThan(0);
+    truncateSync(join(dir, 'records', 'burn-in.csv'), 0);
+    const refused = runCli(['burn-in', '--resume', dir], env);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(new RegExp(`holds 0 records; the checkpoint of \\S+ had counted ${counted} on disk, so ${counted} are missing`));
+    expect(refused.stderr).toMatch(/resume with --accept-lost-records/);
+    // Nothing was signed or changed by the refusal.
+    expect(readFileSync(join(dir, 'records', 'burn-in.csv'), 'utf8')).toBe('');
+    const accepted = runCli(['burn-in', '--resume', dir, '--accept-lost-records', '--json'], env);
+    expect(accepted.status).toBe(0);
+    expect(accepted.stderr).toMatch(/going on from them \(--accept-lost-records\)/);
+    const run: RunResult = JSON.parse(accepted.stdout);
+    expect(run.configurations[0]!.operationsOk + run.configurations[0]!.operationsFailed).toBe(3000);
+    expect(run.burnIn!.lostRecords).toEqual([{ at: expect.any(String), checkpointRecords: counted, recordsOnDisk: 0 }]);
+    expect(accepted.stdout).not.toMatch(/records lost/);
+    expect(readFileSync(join(dir, 'report.md'), 'utf8')).toMatch(new RegExp(`Records lost: at \\S+ a resume found 0 records where the checkpoint had counted ${counted} on disk`));
+    const records = await recordsOf(dir);
+    expect(records).toHaveLength(3000);
+    expect(Math.min(...records.map((r) => r.sequence))).toBe(0);
+  });
+
+  it('--accept-lost-records and --pin-corrected apply only to --resume: exit 2', () => {
+    for (const flag of ['--accept-lost-records', '--pin-corrected']) {
+      const r = runCli(['burn-in', '--alg', 'p256', '--signatures', '10', flag, '--out', tempDir('resume-only')], env);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`${flag} only applies with --resume`));
+    }
+  });
+
+  it('refuses a checkpoint whose plan was edited (a larger target): exit 2, nothing signed', async () => {
+    const dir = await stoppedBurnIn();
+    const path = join(dir, 'checkpoint.json');
+    const checkpoint = readJson(dir, 'checkpoint.json');
+    writeFileSync(path, JSON.stringify({ ...checkpoint, options: { ...checkpoint.options, signatures: '9000' } }, null, 2));
+    const before = readFileSync(join(dir, 'records', 'burn-in.csv'), 'utf8');
+    const r = runCli(['burn-in', '--resume', dir], env);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/is not the plan this burn-in started with \(the digest kept in run.json\)/);
+    expect(readFileSync(join(dir, 'records', 'burn-in.csv'), 'utf8')).toBe(before);
+    // Its digest rewritten to match does not help: run.json keeps the one the run started with.
+    const edited = { ...checkpoint, options: { ...checkpoint.options, signatures: '9000' } };
+    writeFileSync(path, JSON.stringify({ ...edited, planDigest: planDigest(edited) }, null, 2));
+    expect(runCli(['burn-in', '--resume', dir], env).status).toBe(2);
+    // Put back as written, it resumes.
+    writeFileSync(path, JSON.stringify(checkpoint, null, 2));
+    expect(runCli(['burn-in', '--resume', dir], env).status).toBe(0);
+  });
+
+  it('takes over a lock whose process is gone though its PID now belongs to another process', async () => {
+    const out = tempDir('stale-lock');
+    let burnInPids: number[] = [];
+    const killed = await runCliAndAct(['burn-in', '--alg', 'p256', '--tokens', '1', '--rate', '500', '--signatures', '3000', '--verify', 'none', '--out', out], env, /records in/, 1000, (child) => {
+      burnInPids = descendantsOf(child.pid!);
+      killTree(child);
+    });
+    expect(killed.status).toBe(null);
+    // Killed means gone (a zombie at most), as after a crash long ago.
+    while (burnInPids.some((pid) => isRunning(pid) && !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8')))) await new Promise((r) => setTimeout(r, 50));
+    const dir = join(out, readdirSync(out)[0]!);
+    // The PID in the lock is reused: another process (not hsm-bench) runs under it now.
+    const other = spawn('sleep', ['60']);
+    try {
+      const lock = join(dir, 'lock');
+      writeFileSync(lock, readFileSync(lock, 'utf8').replace(/^\d+/, String(other.pid)));
+      const r = runCli(['burn-in', '--resume', dir], env);
+      expect(r.stderr).not.toMatch(/in use by another hsm-bench/);
+      expect(r.status).toBe(0);
+    } finally {
+      other.kill();
+    }
+  });
+
+  it('a token that refused the PIN does not make the run unresumable: --pin-corrected presents the PIN given now, once; without it none is presented', async () => {
+    const hsm = new ExternalSoftHsm();
+    hsm.initToken('pr');
+    hsm.generateKey('pr', 'EC:prime256v1', 'rk');
+    const args = ['--module', SPY_MODULE, '--alg', 'p256', '--key-label', 'rk', '--tokens', '1'];
+    const spyLog = join(tempDir('pin-spy'), 'spy.log');
+    const spied = (pin: string) => ({ ...hsm.spyEnv(spyLog), HSM_BENCH_PIN: pin });
+    const logins = () => (readFileSync(spyLog, 'utf8').match(/^\d+: C_Login$/gm) ?? []).length;
+    const dir = await stoppedBurnIn(spied(TEST_PIN), args);
+    // The resume is given a wrong PIN: the token refuses it, and the checkpoint remembers.
+    writeFileSync(spyLog, '');
+    const wrong = runCli(['burn-in', '--resume', dir], spied('999999'));
+    expect(wrong.status).toBe(3);
+    expect(logins()).toBe(1);
+    expect(readJson(dir, 'checkpoint.json').pinRefused).toEqual([0]);
+    // With the right PIN but no word from the user, no PIN reaches the token.
+    writeFileSync(spyLog, '');
+    const unsaid = runCli(['burn-in', '--resume', dir], spied(TEST_PIN));
+    expect(unsaid.status).toBe(3);
+    expect(unsaid.stderr).toMatch(/the PIN was refused by token 'pr'.* during the run being resumed; hsm-bench does not present a refused PIN again on its own/);
+    expect(unsaid.stderr).toMatch(/resume with --pin-corrected/);
+    expect(logins()).toBe(0);
+    // The user says the PIN was corrected: it is presented once, accepted, and the run finishes.
+    writeFileSync(spyLog, '');
+    const corrected = runCli(['burn-in', '--resume', dir, '--pin-corrected'], spied(TEST_PIN));
+    expect(corrected.status).toBe(0);
+    expect(logins()).toBe(1);
+    expect(readJson(dir, 'checkpoint.json')).toMatchObject({ pinRefused: [], finished: true });
+    expect(corrected.stdout + corrected.stderr).not.toContain(TEST_PIN);
+  });
+});
