@@ -84,7 +84,9 @@ export async function supervise(script: string, args: readonly string[]): Promis
   let runDir: string | undefined;
   let maxRestarts = DEFAULT_MAX_RESTARTS;
   let child: ChildProcess | undefined;
+  /** Stop signals the child said it received (from the terminal, or passed on by this process), and those passed on. */
   let childSignals = 0;
+  let forwarded = 0;
   let stopSignals = 0;
   let wake: (() => void) | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -92,8 +94,9 @@ export async function supervise(script: string, args: readonly string[]): Promis
     wake?.();
     const seen = stopSignals;
     setTimeout(() => {
-      if (child && child.exitCode === null && child.signalCode === null && childSignals < seen) {
-        childSignals++;
+      // A signal passed on is reported by the child too: counted once, as the larger of the two counts.
+      if (child && child.exitCode === null && child.signalCode === null && Math.max(childSignals, forwarded) < seen) {
+        forwarded++;
         child.kill(signal);
       }
     }, SIGNAL_GRACE_MS);
@@ -104,6 +107,7 @@ export async function supervise(script: string, args: readonly string[]): Promis
   let withoutProgress = 0;
   for (let resumeDir: string | undefined; ;) {
     childSignals = 0;
+    forwarded = 0;
     let finalizing: { exitCode: number; atEnd: boolean } | undefined;
     let finalizeCut = false;
     let finalizeTimer: NodeJS.Timeout | undefined;

@@ -106,10 +106,11 @@ export function usePrompt(ask: (question: string) => Promise<string>): void {
 /** Reads a line from the terminal without echoing it. */
 export function promptMasked(question: string): Promise<string> {
   const stdin = process.stdin;
+  // No echo before the question shows: what is typed (or pasted) as soon as it appears must not reach the screen.
+  stdin.setRawMode(true);
   process.stderr.write(question);
   return new Promise((resolve, reject) => {
     let pin = '';
-    stdin.setRawMode(true);
     stdin.resume();
     const done = (result: string | Error) => {
       stdin.setRawMode(false);
