@@ -113,10 +113,13 @@ export function conclusions(r: RunResult): string[] {
   const failed = r.configurations.reduce((n, c) => n + failuresOf(c), 0);
   const total = r.configurations.reduce((n, c) => n + operationsMadeOf(c), 0);
   const unverified = r.configurations.reduce((n, c) => n + uncountedOf(c, 'operationsUnverified'), 0);
+  const lost = r.configurations.reduce((n, c) => n + uncountedOf(c, 'operationsLost'), 0);
+  // Calls whose outcome died with a killed process are in no count: said beside every count of successes.
+  const uncounted = lost > 0 ? `; ${lost} more were made whose outcome died with the killed process, and are not counted` : '';
   const repeated = r.configurations.some((c) => c.repetitions);
-  if (total === 0) lines.push(`No ${w.noun} was made.`);
-  else if (failed === 0 && unverified === 0) lines.push(total === 1 ? `The one ${w.noun} succeeded.` : `All ${total} ${w.nouns} succeeded.`);
-  else if (failed === 0) lines.push(`None of the ${plural(total, w.noun, w.nouns)} failed; ${unverified} of them were never checked, and CKR_OK is all that is known of those.`);
+  if (total === 0) lines.push(`No ${w.noun} was counted${uncounted}.`);
+  else if (failed === 0 && unverified === 0) lines.push(`${total === 1 ? `The one ${w.noun}` : `All ${total} ${w.nouns}`}${lost > 0 ? ' counted' : ''} succeeded${uncounted}.`);
+  else if (failed === 0) lines.push(`None of the ${plural(total, w.noun, w.nouns)} failed; ${unverified} of them were never checked, and CKR_OK is all that is known of those${uncounted}.`);
   else {
     // With --repeat, the configurations' counts by status are the median repetition's: only the statuses are named.
     const byStatus = new Map<string, number>();
@@ -124,7 +127,7 @@ export function conclusions(r: RunResult): string[] {
     const statuses = repeated
       ? [...byStatus.keys()].map((status) => `${status}${statusMeaning(r, status) === undefined ? '' : `: ${statusMeaning(r, status)}`}`).join('; ')
       : failureList(r, Object.fromEntries(byStatus));
-    lines.push(`${failed} of ${plural(total, w.noun, w.nouns)} failed (see Failures)${statuses === '' ? '' : ` — ${statuses}`}.`);
+    lines.push(`${failed} of ${plural(total, w.noun, w.nouns)} failed (see Failures)${statuses === '' ? '' : ` — ${statuses}`}${uncounted}.`);
   }
   const verified = sumOf(r, (x) => x.operationsVerified);
   const were = (n: number) => (n === 1 ? 'was' : 'were');
