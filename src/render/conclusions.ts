@@ -145,8 +145,8 @@ export function conclusions(r: RunResult): string[] {
       const why = c.partial === 'killed' ? 'the run was killed before it verified them, and `report` counted them from the spill file' : 'a Ctrl-C skipped their verification';
       lines.push(`With ${configurationName(c)}, ${unchecked} ${w.nouns} were made but never verified: verification had fallen behind, they waited on disk, and ${why}; they count as made, unchecked.`);
     }
-    const lost = uncountedOf(c, 'operationsLost');
-    if (lost > 0) lines.push(`With ${configurationName(c)}, ${lost} ${w.nouns} were made but their outcome died with the killed process: they are not counted.`);
+    const lostHere = uncountedOf(c, 'operationsLost');
+    if (lostHere > 0) lines.push(`With ${configurationName(c)}, ${lostHere} ${w.nouns} were made but their outcome died with the killed process: they are not counted.`);
   }
   // How it scaled: from the largest whole configuration against a whole 1-token basis; why not from the others.
   const scaled = r.configurations.filter((c) => c.tokens > 1 && c.efficiency !== null);
