@@ -152,7 +152,7 @@ ${EXIT_CODES_HELP}`,
       for (const k of ['baseline', 'junit'] as const) if (flags[k] !== undefined) flags[k] = resolve(flags[k]!);
       // Everything that can be checked is checked before the first signature.
       const plan = burnInPlan(resumed?.checkpoint.options ?? options);
-      const verdict = verdictPlan(flags, { tokenCounts: plan.tokenCounts, workload: workloadOfPlan(plan.workload), plan: planOf(plan) }, (line) => process.stderr.write(`${line}\n`));
+      const verdict = await verdictPlan(flags, { tokenCounts: plan.tokenCounts, workload: workloadOfPlan(plan.workload), plan: planOf(plan) }, (line) => process.stderr.write(`${line}\n`));
       const ui = new Progress(isInteractive(), plan.progressIntervalMs);
       // The supervisor continues this run directory if a module kills this process.
       const outcome = await runBurnIn(options, flags, pinSource(o), { ...ui, started: (dir) => tellSupervisor({ type: 'run-dir', dir, maxRestarts }) }, resumed);

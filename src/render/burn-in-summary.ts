@@ -6,6 +6,7 @@ import { exitCodeFor, type JudgedRun } from '../verdict/verdict.js';
 import { backendLine, configurationName, fixed, planLine, tokenLine } from './describe-run.js';
 import { fitTable } from './fit-table.js';
 import { plural } from './plural.js';
+import { failureList } from './status-meaning.js';
 
 /**
  * The verdict is the run's exit code in words: one judgement, the same as the exit code and the JUnit file.
@@ -82,7 +83,7 @@ export function renderBurnInSummary(r: RunResult, judged: JudgedRun): string {
       `${w.nouns} performed: ${performed}; failed: ${c.operationsFailed}; checked on the host: ${c.operationsVerified}; throughput ${fixed(c.throughputPerS, 2)}/s`,
       `latency (ms): p50 ${fixed(c.latencyMs?.p50, 2)}, p90 ${fixed(c.latencyMs?.p90, 2)}, p99 ${fixed(c.latencyMs?.p99, 2)}, max ${fixed(c.latencyMs?.max, 2)}`,
       ...(c.openLoop ? [openLoopLine(c.openLoop)] : []),
-      ...(failures.length > 0 ? [`failures by status: ${failures.map(([k, n]) => `${k} ×${n}`).join(', ')}`] : []),
+      ...(failures.length > 0 ? [`failures by status: ${failureList(r, c.failuresByCkr)}`] : []),
       ...burnInMishaps(r),
       fitTable(head, rows),
       ...(byOperation ? ['per operation:', fitTable(byOperation.head, byOperation.rows)] : []),

@@ -1,14 +1,41 @@
 import { wordsOf } from './operation-words.js';
 import type { ConfigurationResult, RunResult, TokenIdentity } from '../result/run-result.js';
 import { plural } from './plural.js';
+import { shortfallOf, type Shortfall } from '../result/configuration-shortfall.js';
 
 /** Words shared by every renderer, so the terminal table, Markdown and CSV name things alike. */
 import { configurationName } from '../result/configuration-key.js';
 import { percentileName } from '../engine/sizing-plan.js';
 export { configurationName };
 
+/**
+ * What keeps a configuration from being whole, in words: "partial: killed", "1 of 2 repetitions whole", "1 token
+ * hung", "1 token stopped"; none for a whole configuration. With --repeat the figures shown are a whole
+ * repetition's where there is one, so only the count of whole ones is said then.
+ */
+export function shortfallWords(s: Shortfall): string[] {
+  const words: string[] = [];
+  if (s.partial && (s.repetitions === undefined || s.repetitions.whole === 0)) words.push(`partial: ${s.partial}`);
+  if (s.repetitions) words.push(`${s.repetitions.whole} of ${s.repetitions.planned} repetitions whole`);
+  if (s.hungTokens.length > 0) words.push(`${plural(s.hungTokens.length, 'token')} hung`);
+  if (s.stoppedTokens.length > 0) words.push(`${plural(s.stoppedTokens.length, 'token')} stopped`);
+  return words;
+}
+
 /** Said after a configuration's name wherever its figures are shown: they are not those of a whole configuration. */
-export const partialMark = (c: Pick<ConfigurationResult, 'partial'>) => (c.partial ? ` (partial: ${c.partial})` : '');
+export function shortfallMark(r: RunResult, c: ConfigurationResult): string {
+  const words = shortfallWords(shortfallOf(r, c));
+  return words.length > 0 ? ` (${words.join('; ')})` : '';
+}
+
+/** How the run ended, where it did not end as planned: killed (`report` recounted it from disk) or interrupted. */
+export function runEnd(r: RunResult): 'killed' | 'interrupted' | null {
+  if (!r.interrupted) return null;
+  return r.configurations.some((c) => [c, ...(c.repetitions ?? [])].some((x) => x.partial === 'killed')) ? 'killed' : 'interrupted';
+}
+
+/** The run's end in words, for headers: "killed (recounted from disk)", "interrupted". */
+export const runEndText = (end: NonNullable<ReturnType<typeof runEnd>>) => (end === 'killed' ? 'killed (recounted from disk)' : 'interrupted');
 
 export function backendLine(r: RunResult): string {
   const m = r.module;

@@ -2,6 +2,7 @@ import { wordsOf, workloadId } from './operation-words.js';
 import { create } from 'xmlbuilder2';
 import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
 import { configurationName, workerIssueText } from './describe-run.js';
+import { failureList } from './status-meaning.js';
 import { configurationSlug, distinctConfigurations, sameConfiguration, type ConfigurationAxes } from '../result/configuration-key.js';
 import { notMeasured, plannedAxes } from '../result/plan-coverage.js';
 import { failuresOf, operationsMadeOf } from '../stats/repetitions.js';
@@ -42,17 +43,7 @@ function checksOf(run: JudgedRun): Check[] {
     const failed = failuresOf(c);
     const issues = (c.repetitions ?? [c]).flatMap((x) => x.workerIssues);
     const problems = [
-      ...(failed > 0
-        ? [
-            `${failed} of ${operationsMadeOf(c)} ${w.nouns} failed${
-              c.repetitions
-                ? ' over the repetitions'
-                : `: ${Object.entries(c.failuresByCkr)
-                    .map(([k, n]) => `${k} ×${n}`)
-                    .join(', ')}`
-            }`,
-          ]
-        : []),
+      ...(failed > 0 ? [`${failed} of ${operationsMadeOf(c)} ${w.nouns} failed${c.repetitions ? ' over the repetitions' : `: ${failureList(run.result, c.failuresByCkr)}`}`] : []),
       ...issues.map((i) => workerIssueText(run.result, i)),
     ];
     return {

@@ -3,7 +3,7 @@ import { configurationName } from '../result/configuration-key.js';
 import type { RunResult } from '../result/run-result.js';
 import { capacityByTokens, type CapacityResult } from '../stats/capacity.js';
 import { KNEE_SHARE } from '../stats/saturation.js';
-import { fixed, partialMark } from './describe-run.js';
+import { fixed, shortfallMark } from './describe-run.js';
 import { wordsOf } from './operation-words.js';
 import { plural } from './plural.js';
 import type { TableModel } from './table-model.js';
@@ -102,7 +102,7 @@ export function rateTable(r: RunResult): TableModel {
   const rows = r.configurations.map((c) => {
     const o = c.openLoop;
     return [
-      `${configurationName({ tokens: c.tokens, threadsPerToken: c.threadsPerToken })} × ${w.title}${partialMark(c)}`,
+      `${configurationName({ tokens: c.tokens, threadsPerToken: c.threadsPerToken })} × ${w.title}${shortfallMark(r, c)}`,
       o ? rate(o.targetRatePerS) : 'flat out',
       o ? `${fixed(o.achievedRatePerS, 1)}${o.keptUp ? '' : ' (behind)'}` : fixed(c.throughputPerS, 1),
       fixed(o?.responseMs?.p50, 2),

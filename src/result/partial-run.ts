@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { readJsonFile } from '../core/json-text.js';
 import { plannedConfigurations } from '../engine/sizing-plan.js';
 import { CHECKPOINT_FILE, CHECKPOINT_INPUT } from '../record/checkpoint.js';
@@ -11,12 +11,23 @@ import { runFigures, summarizeConfiguration } from '../stats/summarize.js';
 import { readSpillFile, type SpillTail } from '../verify/spill-file.js';
 import { configurationAxes, configurationFiles, configurationName, sameConfiguration, targetRateOf, type ConfigurationAxes } from './configuration-key.js';
 import type { ConfigurationResult, RunResult } from './run-result.js';
+import { readRunJson } from './run-directory.js';
 
 /** A run as `report` reads it: run.json with what the records on disk add, and what was found on the way. */
 export interface RecountedRun {
   result: RunResult;
   /** What was counted again, from which files, and what could not be (one line each). */
   notes: string[];
+}
+
+/**
+ * A run as every reader of run directories takes it (report, compare, trend, --baseline, a lab's baseline): its
+ * run.json with every call its records and spill files on disk add, so that no two commands tell one run apart.
+ * `path`: a run directory, or a run.json (its directory's records are counted where they are beside it).
+ */
+export async function readRunDirectory(path: string): Promise<RecountedRun & { dir: string }> {
+  const dir = path.endsWith('.json') ? dirname(path) : path;
+  return { dir, ...(await withRecordsOnDisk(dir, readRunJson(path))) };
 }
 
 /** Only plain files are read: a FIFO or a device put in place of a records or spill file would block or never end. */
@@ -76,9 +87,12 @@ function withRepetition(c: ConfigurationResult, counted: ConfigurationResult): C
     operationsOk: x.operationsOk,
     operationsFailed: x.operationsFailed,
     operationsVerified: x.operationsVerified,
+    ...(x.operationsUnverified ? { operationsUnverified: x.operationsUnverified } : {}),
+    ...(x.operationsLost ? { operationsLost: x.operationsLost } : {}),
     latencyMs: x.latencyMs,
     recordsFile: x.recordsFile,
     workerIssues: x.workerIssues,
+    ...(x.hungSessions && x.hungSessions.length > 0 ? { hungSessions: x.hungSessions } : {}),
     ...(x.openLoop ? { openLoop: x.openLoop } : {}),
     ...(x.partial ? { partial: x.partial } : {}),
   });

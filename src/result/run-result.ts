@@ -164,7 +164,7 @@ export interface Range {
 }
 
 export type RepetitionResult = Pick<ConfigurationResult, 'throughputPerS' | 'durationS' | 'operationsOk' | 'operationsFailed' | 'latencyMs' | 'recordsFile' | 'workerIssues'> &
-  Partial<Pick<ConfigurationResult, 'operationsVerified' | 'openLoop' | 'partial' | 'hungSessions'>>;
+  Partial<Pick<ConfigurationResult, 'operationsVerified' | 'operationsUnverified' | 'operationsLost' | 'openLoop' | 'partial' | 'hungSessions'>>;
 
 export interface RunResult {
   schemaVersion: typeof SCHEMA_VERSION;
