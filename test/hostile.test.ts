@@ -84,7 +84,7 @@ describe('runs killed with SIGKILL', () => {
     const report = runCli(['report', dir, '--format', 'md'], ws);
     expect(report.status).toBe(0);
     expect(report.stderr).toMatch(/is a partial run/);
-    expect(readFileSync(join(dir, 'report.md'), 'utf8')).toMatch(/The run was interrupted: these results are partial/);
+    expect(readFileSync(join(dir, 'report.md'), 'utf8')).toMatch(/The run was killed: `report` counted its calls again from the records on disk, and these results are partial/);
   });
 });
 
