@@ -50,6 +50,8 @@ export function summarizeConfiguration(
     throughputPerS: schedule ? round(s.scheduled > 0 ? (s.operationsOk / s.scheduled) * achieved : 0, 2) : durationS > 0 ? round(s.operationsOk / durationS, 2) : 0,
     efficiency: null,
     perToken: s.tokens.map((t, i) => {
+      // From its first start to its last call that returned (or the start of one that never did): a token that hung
+      // or stopped early is rated over the time it worked, not over the configuration's window.
       const activeS = (t.lastEndUs - t.firstStartUs) / 1e6;
       return {
         token: i,
@@ -58,9 +60,11 @@ export function summarizeConfiguration(
         slotId: tokens[i]!.slotId,
         operationsOk: t.operationsOk,
         operationsFailed: t.operationsFailed,
+        operationsTimedOut: t.operationsTimedOut,
         throughputPerS: activeS > 0 ? round(t.operationsOk / activeS, 2) : 0,
         latencyMs: percentilesMs(t.latencyUs),
-        longestGapMs: round(t.longestGapUs / 1000, 3),
+        // Up to the window's end when it never recovered: the same open streak as stillFailingS.
+        longestGapMs: round(t.successes.longestUs(0, s.windowEndUs, t.failingSinceUs !== null) / 1000, 3),
         outages: t.outages,
         outageS: round(t.outageUs / 1e6, 3),
         stillFailingS: t.failingSinceUs === null ? null : round((s.windowEndUs - t.failingSinceUs) / 1e6, 3),
