@@ -25,7 +25,7 @@ export class SuccessGaps {
     const { starts, ends } = this;
     // The first piece that ends at or after this call's start: the pieces from it that start before the call ends overlap it.
     let lo = 0;
-    for (let hi = ends.length; lo < hi; ) {
+    for (let hi = ends.length; lo < hi;) {
       const mid = (lo + hi) >>> 1;
       if (ends[mid]! < startUs) lo = mid + 1;
       else hi = mid;
