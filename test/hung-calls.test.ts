@@ -143,6 +143,20 @@ describe('a call that never returns', () => {
       }, 120_000);
     }
 
+    it(`scale --duration with its only token hung: the window still lasts to the deadline, the token's gap with it (${engine})`, async () => {
+      const r = scale(['--token-label', 'hb', '--tokens', '1', '--duration', '2s', '--call-timeout', '4s', '--format', 'md', '--out', tempDir('hang-alone')], engine);
+      expect(r.status, r.stderr).toBe(4);
+      const result = readRun(r);
+      const c = result.configurations[0]!;
+      const records = await recordsOf(r, result);
+      const lastOkEndUs = Math.max(...records.filter((x) => x.status === 'CKR_OK').map((x) => x.startOffsetUs + x.latencyUs));
+      // Hung after 30 calls, given up 4 s later: measured from the barrier to the deadline.
+      expect(c.durationS).toBe(2);
+      expect(c.throughputPerS).toBe(Math.round((c.operationsOk / 2) * 100) / 100);
+      expect(c.timeSeries.ok).toEqual([c.operationsOk, 0]);
+      expect(c.perToken[0]!.longestGapMs).toBe(Math.round(2_000_000 - lastOkEndUs) / 1000);
+    }, 120_000);
+
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       it(`${signal} ends a burn-in with a session stuck in C_Sign within seconds, run.json written and marked interrupted (${engine})`, async () => {
         let signalledAt = 0;
