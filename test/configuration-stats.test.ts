@@ -31,9 +31,10 @@ describe('configuration statistics', () => {
     s.add(0, call(9000, 100), undefined);
     const t = s.tokens[0]!;
     expect(t.outageUs).toBeGreaterThanOrEqual(0);
-    // The first success after the streak began (4 ms) ends it; the late failure at 2.5 ms opens another, ended at 9 ms.
-    expect(t.outages).toBe(2);
-    expect(t.outageUs).toBe(1000 + 6500);
+    // The first success after the streak began (4 ms) ends it; the late failure at 2.5 ms, recorded after that
+    // success, opens no streak of its own (the token was serving again by then).
+    expect(t.outages).toBe(1);
+    expect(t.outageUs).toBe(1000);
     expect(t.failingSinceUs).toBeNull();
   });
 });
@@ -74,6 +75,18 @@ describe('a call that never returned', () => {
     const t = summary(s).perToken[0]!;
     expect(t.latencyMs!.max).toBe(2);
     expect(t.operationsFailed).toBe(1);
+    expect(t.operationsTimedOut).toBe(1);
+  });
+
+  it('of one session, recorded when it is given up, leaves a token whose other sessions served on not failing', () => {
+    const s = new ConfigurationStats(1);
+    // Session 1 hangs at 0.1 s; session 0 signs on to 3 s; session 1's call is recorded when it is given up, at 10 s.
+    succeed(s, 0, 0, 100);
+    succeed(s, 0, 0, 3000);
+    hung(s, 0, 100_000);
+    const t = summary(s).perToken[0]!;
+    expect(t.stillFailingS).toBeNull();
+    expect(t.longestGapMs).toBe(0);
     expect(t.operationsTimedOut).toBe(1);
   });
 

@@ -21,6 +21,8 @@ export interface TokenStats {
   outages: number;
   outageUs: number;
   failingSinceUs: number | null;
+  /** When its latest successful call started. */
+  lastOkStartUs: number;
 }
 
 /** What is counted per operation of a workload (--mix): its successes, failures, checks and latency. */
@@ -84,6 +86,7 @@ export class ConfigurationStats {
       outages: 0,
       outageUs: 0,
       failingSinceUs: null,
+      lastOkStartUs: Number.NEGATIVE_INFINITY,
     }));
   }
 
@@ -129,6 +132,7 @@ export class ConfigurationStats {
         t.outageUs += startOffsetUs - t.failingSinceUs;
         t.failingSinceUs = null;
       }
+      t.lastOkStartUs = Math.max(t.lastOkStartUs, startOffsetUs);
       t.operationsOk++;
       this.operationsOk++;
       // Latency percentiles describe signatures that were made; failures are counted by status instead.
@@ -138,7 +142,9 @@ export class ConfigurationStats {
       op.latencyUs.recordValue(Math.max(1, Math.round(latencyUs)));
       t.successes.add(startOffsetUs, endUs);
     } else {
-      t.failingSinceUs = Math.min(t.failingSinceUs ?? startOffsetUs, startOffsetUs);
+      // A failure recorded after a later success of another session (a call that never returned is recorded only
+      // when it is given up) did not leave the token failing: the other sessions served on. It opens no streak.
+      if (startOffsetUs > t.lastOkStartUs) t.failingSinceUs = Math.min(t.failingSinceUs ?? startOffsetUs, startOffsetUs);
       t.operationsFailed++;
       if (!returned) t.operationsTimedOut++;
       this.operationsFailed++;
