@@ -8,8 +8,10 @@ import hdr, { type Histogram } from 'hdr-histogram-js';
  * call, so their starts spread out in proportion. The achieved rate is the pace of the starts: j calls over the time
  * by which j of them had started, plus one interval (on schedule, the target exactly). j leaves out the latest 2 % of
  * the starts, and at least the latest one: a host that pauses on the last starts of a short window moves nothing,
- * while a steady shortfall delays the earlier starts too and shows in full. The tokens kept up when the achieved
- * rate is at least 98 % of the target.
+ * while a steady shortfall delays the earlier starts too and shows in full. Calls of the schedule that never started
+ * (every session hung, or the tokens too far behind at the deadline) are the latest of all: when they are more than
+ * the 2 % left out, the pace is the calls that started over the time the judged ones should have taken, or the window
+ * if longer. The tokens kept up when the achieved rate is at least 98 % of the target.
  *
  * Late calls (no session free at the intended start) do not decide it: near capacity a stable queue makes many
  * calls wait a little while the tokens keep pace; that wait is in the response time, which the objectives judge.
@@ -22,11 +24,15 @@ export const startOffsetHistogram = (): Histogram => hdr.build({ lowestDiscernib
 /** How many of `started` calls the pace is judged on: all but the latest 2 % of starts, and at least the latest one. */
 export const judgedStarts = (started: number): number => (started <= 1 ? started : started - Math.max(1, Math.floor((1 - KEPT_UP_SHARE) * started)));
 
-/** Calls per second at which a schedule's calls were started (0 when none was). */
-export function achievedRatePerS(startsUs: Histogram, targetRatePerS: number): number {
+/**
+ * Calls per second at which a schedule's calls were started (0 when none was); `notStarted` of them never started
+ * in the window, which ended at `windowEndUs`.
+ */
+export function achievedRatePerS(startsUs: Histogram, targetRatePerS: number, notStarted = 0, windowEndUs = 0): number {
   const started = startsUs.totalCount;
+  const judged = judgedStarts(started + notStarted);
+  if (judged > started) return started / (Math.max(windowEndUs / 1e6, (judged - 1) / targetRatePerS) + 1 / targetRatePerS);
   if (started === 0) return 0;
-  const judged = judgedStarts(started);
   // HDR gives the top of the value's bucket (3 significant digits), never above the largest value recorded.
   const lastJudgedStartUs = Math.min(startsUs.getValueAtPercentile((100 * judged) / started), startsUs.maxValue);
   return judged / (lastJudgedStartUs / 1e6 + 1 / targetRatePerS);

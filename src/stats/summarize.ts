@@ -35,8 +35,10 @@ export function summarizeConfiguration(
 ): ConfigurationResult {
   const s = run.stats;
   const durationS = s.windowEndUs / 1e6;
-  const achieved = schedule === null ? 0 : achievedRatePerS(s.startsUs, schedule.targetRatePerS);
-  const openLoop = schedule === null ? undefined : openLoopOf(s, achieved, schedule.targetRatePerS, schedule.calls, schedule.interrupted);
+  // An interrupted schedule's missing calls were cut off by the interruption, not left behind by the tokens.
+  const notStarted = schedule === null || schedule.interrupted ? 0 : Math.max(0, schedule.calls - s.operationsOk - s.operationsFailed);
+  const achieved = schedule === null ? 0 : achievedRatePerS(s.startsUs, schedule.targetRatePerS, notStarted, s.windowEndUs);
+  const openLoop = schedule === null ? undefined : openLoopOf(s, achieved, schedule.targetRatePerS, notStarted, schedule.interrupted);
   return {
     tokens: tokens.length,
     threadsPerToken,
@@ -102,17 +104,16 @@ export function summarizeConfiguration(
 }
 
 /**
- * A schedule's outcome (`scheduledCalls`: the calls it had in the window; `achievedRatePerS`: the pace of their
- * starts, src/stats/keeping-up.ts). Every call started counts, successful or not: a failure is judged as a failure,
- * not as falling behind.
+ * A schedule's outcome (`notStarted`: the calls it had in the window that never started; `achievedRatePerS`: the
+ * pace of their starts, src/stats/keeping-up.ts). Every call started counts, successful or not: a failure is judged
+ * as a failure, not as falling behind.
  */
-function openLoopOf(s: ConfigurationStats, achievedRatePerS: number, targetRatePerS: number, scheduledCalls: number, interrupted: boolean): NonNullable<ConfigurationResult['openLoop']> {
+function openLoopOf(s: ConfigurationStats, achievedRatePerS: number, targetRatePerS: number, notStarted: number, interrupted: boolean): NonNullable<ConfigurationResult['openLoop']> {
   return {
     targetRatePerS,
     achievedRatePerS: round(achievedRatePerS, 2),
     keptUp: keptUp(achievedRatePerS, targetRatePerS),
-    // An interrupted schedule's missing calls were cut off by the interruption, not left behind by the tokens.
-    notStarted: interrupted ? 0 : Math.max(0, scheduledCalls - s.operationsOk - s.operationsFailed),
+    notStarted,
     ...(interrupted ? { interrupted: true } : {}),
     responseMs: percentilesMs(s.responseUs, true),
     late: { operations: s.late, sharePct: s.scheduled > 0 ? round((100 * s.late) / s.scheduled, 2) : 0, lagMs: percentilesMs(s.lateLagUs) },
