@@ -23,6 +23,14 @@ export class SuccessGaps {
   /** A successful call from `startUs` to `endUs`. */
   add(startUs: number, endUs: number): void {
     const { starts, ends } = this;
+    const n = ends.length;
+    // Most calls come after every piece (one session's calls come in time order): no search.
+    if (n === 0 || startUs > ends[n - 1]!) {
+      starts.push(startUs);
+      ends.push(endUs);
+      if (n + 1 > 2 * KEPT_HOLES + 1) this.mergeShortHoles();
+      return;
+    }
     // The first piece that ends at or after this call's start: the pieces from it that start before the call ends overlap it.
     let lo = 0;
     for (let hi = ends.length; lo < hi;) {
@@ -66,8 +74,9 @@ export class SuccessGaps {
   /** Keeps the KEPT_HOLES longest holes; each shorter one is closed, its pieces joined. */
   private mergeShortHoles(): void {
     const { starts, ends } = this;
-    const holes = starts.slice(1).map((start, i) => start - ends[i]!);
-    const shortest = [...holes].sort((a, b) => a - b)[holes.length - KEPT_HOLES - 1]!;
+    const holes = new Float64Array(starts.length - 1);
+    for (let i = 1; i < starts.length; i++) holes[i - 1] = starts[i]! - ends[i - 1]!;
+    const shortest = holes.slice().sort()[holes.length - KEPT_HOLES - 1]!;
     let merged = 0;
     for (let i = 1; i < starts.length; i++) {
       const hole = holes[i - 1]!;
