@@ -127,6 +127,19 @@ describe('the longest gap', () => {
     expect(good!.longestGapMs).toBe(0);
   });
 
+  it('of a token whose call was still in flight at a stop (no record) runs to the end of the window', () => {
+    const s = new ConfigurationStats(2);
+    succeed(s, 0, 0, 1000);
+    const hungAtUs = succeed(s, 1, 0, 10);
+    const c = summarizeConfiguration(
+      { stats: s, recordsFile: 'r.csv', workerIssues: [], hungSessions: [{ token: 1, thread: 0, inFlightS: 5.99, boundS: 10, outcome: 'abandoned-at-stop' }] },
+      s.tokens.map((_, i) => ({ label: `t${i}`, serial: String(i), slotId: String(i) })),
+      1,
+    );
+    expect(c.perToken[1]!.longestGapMs).toBe((1_000_000 - hungAtUs) / 1000);
+    expect(c.perToken[1]!.stillFailingS).toBeNull();
+  });
+
   it('of a token failing from 0.41 s to the end is the time since its last success', () => {
     const s = new ConfigurationStats(2);
     succeed(s, 0, 0, 3000);

@@ -38,6 +38,9 @@ export function summarizeConfiguration(
   // An interrupted schedule's missing calls were cut off by the interruption, not left behind by the tokens.
   const notStarted = schedule === null || schedule.interrupted ? 0 : Math.max(0, schedule.calls - s.operationsOk - s.operationsFailed);
   const achieved = schedule === null ? 0 : achievedRatePerS(s.startsUs, schedule.targetRatePerS, notStarted, s.windowEndUs);
+  // A token with a session given up inside a call had no success from its last one on: the call is recorded as timed
+  // out, or, when it was still in flight at a stop, not at all (it has no outcome).
+  const hungTokens = new Set((run.hungSessions ?? []).map((h) => h.token));
   const openLoop = schedule === null ? undefined : openLoopOf(s, achieved, schedule.targetRatePerS, notStarted, schedule.interrupted);
   return {
     tokens: tokens.length,
@@ -65,8 +68,8 @@ export function summarizeConfiguration(
         operationsTimedOut: t.operationsTimedOut,
         throughputPerS: activeS > 0 ? round(t.operationsOk / activeS, 2) : 0,
         latencyMs: percentilesMs(t.latencyUs),
-        // Up to the window's end when it never recovered: the same open streak as stillFailingS.
-        longestGapMs: round(t.successes.longestUs(0, s.windowEndUs, t.failingSinceUs !== null) / 1000, 3),
+        // Up to the window's end when it never recovered: a streak still open (stillFailingS), or a session hung.
+        longestGapMs: round(t.successes.longestUs(0, s.windowEndUs, t.failingSinceUs !== null || hungTokens.has(i)) / 1000, 3),
         outages: t.outages,
         outageS: round(t.outageUs / 1e6, 3),
         stillFailingS: t.failingSinceUs === null ? null : round((s.windowEndUs - t.failingSinceUs) / 1e6, 3),
