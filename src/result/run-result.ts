@@ -47,7 +47,7 @@ export interface PerTokenResult {
   /**
    * The longest time this token had no successful call in progress: a streak of failures, a hang, a reconnect. From
    * the window's start to its first success, between successes, and — while a streak is still open at the end
-   * (stillFailingS) — from its last success to the end of the window.
+   * (stillFailingS), or a session of it hung — from its last success to the end of the window.
    */
   longestGapMs: number;
   /** Streaks of failures that ended (outages) and their total time; a streak still open at the end is in stillFailingS. */
