@@ -331,7 +331,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     // A hung session was waited for: the window lasts to the deadline, the stop, or the last session given up, whichever
     // came first (every session may have hung before it), and never to the time spent waiting for one past that.
     const startNs = control.windowStartNs();
-    const untilNs = [startNs + spec.stop.durationNs, control.stopRequestedAtNs ?? lastAbandonedNs].reduce((a, b) => (a < b ? a : b), lastAbandonedNs);
+    const untilNs = [startNs + spec.stop.durationNs, control.stopRequestedAtNs ?? lastAbandonedNs, lastAbandonedNs].reduce((a, b) => (a < b ? a : b));
     stats.windowLastsUntil((spec.resume?.startOffsetBaseUs ?? 0) + Number(untilNs - startNs) / 1000);
   }
   // The window is over: spilled batches are verified and recorded now, each after what its signer had in flight.

@@ -8,8 +8,8 @@ export const KEPT_HOLES = 1024;
  * When a token had a successful call in progress: the union of its successful calls' [start, end] (µs on the run's
  * time axis), as disjoint pieces in time order. Its holes are the times without one — a hang, a streak of failures,
  * a reconnect, the idle time between the calls of a schedule. Records of a token's sessions arrive batch by batch,
- * not in time order (a late batch of one session may fill a hole that the others left), so a hole is kept until the
- * end: the union does not depend on the order its calls came in.
+ * not in time order (a late batch of one session may fill a hole that the others left), so holes stay open to the
+ * end, the shortest merged away past KEPT_HOLES: the long ones do not depend on the order the calls came in.
  */
 export class SuccessGaps {
   private readonly starts: number[] = [];
@@ -50,11 +50,6 @@ export class SuccessGaps {
       ends.splice(lo + 1, last - lo - 1);
     }
     if (starts.length > 2 * KEPT_HOLES + 1) this.mergeShortHoles();
-  }
-
-  /** The end of the last successful call, or null when there was none. */
-  lastEndUs(): number | null {
-    return this.ends.length > 0 ? this.ends[this.ends.length - 1]! : null;
   }
 
   /**
