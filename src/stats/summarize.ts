@@ -37,7 +37,7 @@ export function summarizeConfiguration(
   const durationS = s.windowEndUs / 1e6;
   // An interrupted schedule's missing calls were cut off by the interruption, not left behind by the tokens.
   const notStarted = schedule === null || schedule.interrupted ? 0 : Math.max(0, schedule.calls - s.operationsOk - s.operationsFailed);
-  const achieved = schedule === null ? 0 : achievedRatePerS(s.startsUs, schedule.targetRatePerS, notStarted, s.windowEndUs);
+  const achieved = schedule === null ? 0 : achievedRatePerS(s.startsUs, schedule.targetRatePerS, notStarted);
   // A token with a session given up inside a call had no success from its last one on: the call is recorded as timed
   // out, or, when it was still in flight at a stop, not at all (it has no outcome).
   const hungTokens = new Set((run.hungSessions ?? []).map((h) => h.token));
