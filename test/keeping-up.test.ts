@@ -52,6 +52,28 @@ describe('keeping up with a schedule', () => {
     expect(scheduleRun(100, 300, stillBehind).openLoop!.keptUp).toBe(false);
   });
 
+  it('a session hung with a deadline ahead: the calls it never started are behind, and the rate is over the window', () => {
+    // 2 s at 1,000/s on one session, which hangs at 0.4 s: the other 1,600 calls never start.
+    const stats = new ConfigurationStats(1);
+    for (let k = 0; k < 400; k++) stats.add(0, { startOffsetUs: k * 1000, latencyUs: 500, operation: '', verified: null, startLagUs: 0, late: false }, undefined);
+    stats.add(0, { startOffsetUs: 400_000, latencyUs: 10_000_000, operation: '', verified: null, startLagUs: 0, late: false }, 'CALL_TIMED_OUT');
+    stats.windowLastsUntil(2_000_000);
+    const c = summarizeConfiguration({ stats, recordsFile: 'r.csv', workerIssues: [] }, [{ label: 'a', serial: '1', slotId: '0' }], 1, { targetRatePerS: 1000, calls: 2000, interrupted: false });
+    expect(c.openLoop).toMatchObject({ keptUp: false, notStarted: 1599 });
+    // The share of the judged 1,960 calls (all but the latest 2 %) that started.
+    expect(c.openLoop!.achievedRatePerS).toBeCloseTo((401 / 1960) * 1000, 1);
+    expect(c.throughputPerS).toBeCloseTo((400 / 1960) * 1000, 1);
+    expect(capacityOf([c], [])[0]).toMatchObject({ capacityPerS: null, fellBehindAtPerS: 1000 });
+  });
+
+  it('two calls a pause of the host kept from starting before the deadline: still kept up', () => {
+    // 80 calls at 40/s (2 s): the first 78 on time, the last two never started.
+    const starts = startOffsetHistogram();
+    for (let k = 0; k < 78; k++) starts.recordValue(k * 25_000 + 1);
+    expect(achievedRatePerS(starts, 40, 2)).toBeCloseTo((78 / 79) * 40, 1);
+    expect(achievedRatePerS(starts, 40, 2)).toBeGreaterThan(0.98 * 40);
+  });
+
   it('judges all starts but the latest 2 %, and always leaves the latest one out', () => {
     expect([0, 1, 2, 10, 50, 100, 1000].map(judgedStarts)).toEqual([0, 1, 1, 9, 49, 98, 980]);
     // Ten calls at 10/s, the last one 0.6 s late: still the target.

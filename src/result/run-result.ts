@@ -33,10 +33,22 @@ export interface PerTokenResult {
   slotId: string;
   operationsOk: number;
   operationsFailed: number;
-  /** Signatures that completed OK over this token's own active window (first start to last end). */
+  /**
+   * Of operationsFailed, calls that never returned (CALL_TIMED_OUT, see hungSessions): latencyMs leaves them out, as
+   * they have no latency (absent in older runs).
+   */
+  operationsTimedOut?: number;
+  /**
+   * Signatures that completed OK over this token's own active window: from its first call's start to the end of its
+   * last call that returned (or the start of a later one that never did).
+   */
   throughputPerS: number;
   latencyMs: LatencyPercentilesMs | null;
-  /** Longest time between two signatures of this token. */
+  /**
+   * The longest time this token had no successful call in progress: a streak of failures, a hang, a reconnect. From
+   * the window's start to its first success, between successes, and — while a streak is still open at the end
+   * (stillFailingS), or a session of it hung — from its last success to the end of the window.
+   */
   longestGapMs: number;
   /** Streaks of failures that ended (outages) and their total time; a streak still open at the end is in stillFailingS. */
   outages: number;
@@ -51,7 +63,11 @@ export interface ConfigurationResult {
   operationsFailed: number;
   operationsVerified: number;
   failuresByCkr: Record<string, number>;
-  /** The measured window: from the start barrier to the end of the last signature. */
+  /**
+   * The measured window: from the start barrier to the end of the last call that returned. A call that never
+   * returned has no end: when sessions hung, the window ends at the deadline or the stop (if it came before they were
+   * given up), never at the time the harness waited for them.
+   */
   durationS: number;
   /** operationsOk / durationS: counted, never derived from latency. */
   throughputPerS: number;
@@ -59,6 +75,7 @@ export interface ConfigurationResult {
   efficiency: number | null;
   perToken: PerTokenResult[];
   latencyMs: LatencyPercentilesMs | null;
+  /** Calls per second of the window, by the second they ended in (a call that never returned: the one it started in). */
   timeSeries: { intervalS: 1; ok: number[]; failed: number[] };
   recordsFile: string;
   /** How long verification and recording went on after the signers' last batch (absent in older runs). */

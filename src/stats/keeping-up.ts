@@ -8,7 +8,11 @@ import hdr, { type Histogram } from 'hdr-histogram-js';
  * call, so their starts spread out in proportion. The achieved rate is the pace of the starts: j calls over the time
  * by which j of them had started, plus one interval (on schedule, the target exactly). j leaves out the latest 2 % of
  * the starts, and at least the latest one: a host that pauses on the last starts of a short window moves nothing,
- * while a steady shortfall delays the earlier starts too and shows in full. The tokens kept up when the achieved
+ * while a steady shortfall delays the earlier starts too and shows in full. Calls of the schedule that never started
+ * (every session hung, or the tokens too far behind at the deadline) are the latest of all: when they are more than
+ * the 2 % left out, the achieved rate is at most the target times the share of the judged calls that started (a
+ * session that hangs 0.4 s into a 2 s schedule started a fifth of it), while one or two that a pause of the host kept
+ * from starting before the deadline move it by as little as a late start does. The tokens kept up when the achieved
  * rate is at least 98 % of the target.
  *
  * Late calls (no session free at the intended start) do not decide it: near capacity a stable queue makes many
@@ -22,8 +26,16 @@ export const startOffsetHistogram = (): Histogram => hdr.build({ lowestDiscernib
 /** How many of `started` calls the pace is judged on: all but the latest 2 % of starts, and at least the latest one. */
 export const judgedStarts = (started: number): number => (started <= 1 ? started : started - Math.max(1, Math.floor((1 - KEPT_UP_SHARE) * started)));
 
-/** Calls per second at which a schedule's calls were started (0 when none was). */
-export function achievedRatePerS(startsUs: Histogram, targetRatePerS: number): number {
+/** Calls per second at which a schedule's calls were started (0 when none was); `notStarted` of them never started. */
+export function achievedRatePerS(startsUs: Histogram, targetRatePerS: number, notStarted = 0): number {
+  const started = startsUs.totalCount;
+  const pace = paceOfStarts(startsUs, targetRatePerS);
+  const judgedOfAll = judgedStarts(started + notStarted);
+  return judgedOfAll > started ? Math.min(pace, (started / judgedOfAll) * targetRatePerS) : pace;
+}
+
+/** The pace of the calls that started: the judged ones over the time by which they had started, plus one interval. */
+function paceOfStarts(startsUs: Histogram, targetRatePerS: number): number {
   const started = startsUs.totalCount;
   if (started === 0) return 0;
   const judged = judgedStarts(started);

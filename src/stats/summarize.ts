@@ -35,8 +35,13 @@ export function summarizeConfiguration(
 ): ConfigurationResult {
   const s = run.stats;
   const durationS = s.windowEndUs / 1e6;
-  const achieved = schedule === null ? 0 : achievedRatePerS(s.startsUs, schedule.targetRatePerS);
-  const openLoop = schedule === null ? undefined : openLoopOf(s, achieved, schedule.targetRatePerS, schedule.calls, schedule.interrupted);
+  // An interrupted schedule's missing calls were cut off by the interruption, not left behind by the tokens.
+  const notStarted = schedule === null || schedule.interrupted ? 0 : Math.max(0, schedule.calls - s.operationsOk - s.operationsFailed);
+  const achieved = schedule === null ? 0 : achievedRatePerS(s.startsUs, schedule.targetRatePerS, notStarted);
+  // A token with a session given up inside a call had no success from its last one on: the call is recorded as timed
+  // out, or, when it was still in flight at a stop, not at all (it has no outcome).
+  const hungTokens = new Set((run.hungSessions ?? []).map((h) => h.token));
+  const openLoop = schedule === null ? undefined : openLoopOf(s, achieved, schedule.targetRatePerS, notStarted, schedule.interrupted);
   return {
     tokens: tokens.length,
     threadsPerToken,
@@ -50,6 +55,8 @@ export function summarizeConfiguration(
     throughputPerS: schedule ? round(s.scheduled > 0 ? (s.operationsOk / s.scheduled) * achieved : 0, 2) : durationS > 0 ? round(s.operationsOk / durationS, 2) : 0,
     efficiency: null,
     perToken: s.tokens.map((t, i) => {
+      // From its first start to its last call that returned (or the start of one that never did): a token that hung
+      // or stopped early is rated over the time it worked, not over the configuration's window.
       const activeS = (t.lastEndUs - t.firstStartUs) / 1e6;
       return {
         token: i,
@@ -58,9 +65,11 @@ export function summarizeConfiguration(
         slotId: tokens[i]!.slotId,
         operationsOk: t.operationsOk,
         operationsFailed: t.operationsFailed,
+        operationsTimedOut: t.operationsTimedOut,
         throughputPerS: activeS > 0 ? round(t.operationsOk / activeS, 2) : 0,
         latencyMs: percentilesMs(t.latencyUs),
-        longestGapMs: round(t.longestGapUs / 1000, 3),
+        // Up to the window's end when it never recovered: a streak still open (stillFailingS), or a session hung.
+        longestGapMs: round(t.successes.longestUs(0, s.windowEndUs, t.failingSinceUs !== null || hungTokens.has(i)) / 1000, 3),
         outages: t.outages,
         outageS: round(t.outageUs / 1e6, 3),
         stillFailingS: t.failingSinceUs === null ? null : round((s.windowEndUs - t.failingSinceUs) / 1e6, 3),
@@ -98,17 +107,16 @@ export function summarizeConfiguration(
 }
 
 /**
- * A schedule's outcome (`scheduledCalls`: the calls it had in the window; `achievedRatePerS`: the pace of their
- * starts, src/stats/keeping-up.ts). Every call started counts, successful or not: a failure is judged as a failure,
- * not as falling behind.
+ * A schedule's outcome (`notStarted`: the calls it had in the window that never started; `achievedRatePerS`: the
+ * pace of their starts, src/stats/keeping-up.ts). Every call started counts, successful or not: a failure is judged
+ * as a failure, not as falling behind.
  */
-function openLoopOf(s: ConfigurationStats, achievedRatePerS: number, targetRatePerS: number, scheduledCalls: number, interrupted: boolean): NonNullable<ConfigurationResult['openLoop']> {
+function openLoopOf(s: ConfigurationStats, achievedRatePerS: number, targetRatePerS: number, notStarted: number, interrupted: boolean): NonNullable<ConfigurationResult['openLoop']> {
   return {
     targetRatePerS,
     achievedRatePerS: round(achievedRatePerS, 2),
     keptUp: keptUp(achievedRatePerS, targetRatePerS),
-    // An interrupted schedule's missing calls were cut off by the interruption, not left behind by the tokens.
-    notStarted: interrupted ? 0 : Math.max(0, scheduledCalls - s.operationsOk - s.operationsFailed),
+    notStarted,
     ...(interrupted ? { interrupted: true } : {}),
     responseMs: percentilesMs(s.responseUs, true),
     late: { operations: s.late, sharePct: s.scheduled > 0 ? round((100 * s.late) / s.scheduled, 2) : 0, lagMs: percentilesMs(s.lateLagUs) },
