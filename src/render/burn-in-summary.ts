@@ -1,26 +1,58 @@
 import { operationsTable } from './table-model.js';
 import { wordsOf } from './operation-words.js';
-import type { ConfigurationResult, RunResult } from '../result/run-result.js';
+import type { BurnInRestart, ConfigurationResult, RunResult } from '../result/run-result.js';
 import { ExitCode } from '../errors.js';
-import { exitCodeFor, type JudgedRun } from '../verdict/verdict.js';
+import { exitCodeFor, moduleCrashes, type JudgedRun } from '../verdict/verdict.js';
 import { backendLine, configurationName, fixed, planLine, tokenLine } from './describe-run.js';
 import { fitTable } from './fit-table.js';
 import { plural } from './plural.js';
 
+/** The time of day of an ISO time, for a line that names when something happened in the night. */
+const timeOfDay = (iso: string) => `${iso.slice(11, 19)} UTC`;
+
+/** How the process died: the signal, or the exit code it was left with. */
+const deathName = (x: BurnInRestart) => x.signal ?? `exit code ${x.exitCode}`;
+
+/** Crashes named one by one in a line; a night of them is summed up after these. */
+const CRASHES_NAMED = 5;
+
 /**
- * The verdict is the run's exit code in words: one judgement, the same as the exit code and the JUnit file.
- * Without a judgement (a report regenerated later), the records' own: failed signatures, lost workers.
+ * The module's crashes of the burn-in's process, as the failed check they are (verdict, JUnit, report), or null
+ * when it never crashed: the records alone would show a clean run, since the calls of a crash are made again.
+ */
+export function moduleCrashText(r: RunResult): string | null {
+  const crashes = moduleCrashes(r);
+  if (crashes.length === 0) return null;
+  const named = crashes.slice(0, CRASHES_NAMED).map((x) => `${deathName(x)} at ${timeOfDay(x.at)}`);
+  return `the module crashed the process ${plural(crashes.length, 'time')}: ${named.join(', ')}${crashes.length > CRASHES_NAMED ? ', …' : ''}`;
+}
+
+/**
+ * The verdict is the run's exit code in words: one judgement, the same as the exit code and the JUnit file, naming
+ * each failed check. Without a judgement (a report regenerated later), the records' own: failed signatures, lost
+ * workers, a process the module crashed.
  */
 export function burnInVerdict(r: RunResult, judged: JudgedRun | undefined): string {
   const c = r.configurations[0]!;
   const w = wordsOf(r);
-  const failed = `${plural(c.operationsFailed, w.noun, w.nouns)} failed${c.workerIssues.length > 0 ? `, ${plural(c.workerIssues.length, 'session')} stopped (see the state of each token)` : ''}`;
-  return {
-    [ExitCode.interrupted]: 'INTERRUPTED: partial results (resume with --resume)',
-    [ExitCode.thresholdFailed]: `FAILED: a threshold or the baseline check failed (see the checks)${c.operationsFailed > 0 ? `; ${failed}` : ''}`,
-    [ExitCode.operationsFailed]: `FAILED: ${failed}`,
-    [ExitCode.ok]: `PASSED: no ${w.noun} failed`,
-  }[exitCodeFor([judged ?? { name: '', result: r, thresholds: [] }]) as number]!;
+  const code = exitCodeFor([judged ?? { name: '', result: r, thresholds: [] }]);
+  if (code === ExitCode.interrupted) return 'INTERRUPTED: partial results (resume with --resume)';
+  if (code === ExitCode.ok) return `PASSED: no ${w.noun} failed`;
+  const crashed = moduleCrashText(r);
+  const failed =
+    c.operationsFailed > 0 || c.workerIssues.length > 0
+      ? `${plural(c.operationsFailed, w.noun, w.nouns)} failed${c.workerIssues.length > 0 ? `, ${plural(c.workerIssues.length, 'session')} stopped (see the state of each token)` : ''}`
+      : null;
+  const checks = [...(code === ExitCode.thresholdFailed ? ['a threshold or the baseline check failed (see the checks)'] : []), ...(failed ? [failed] : []), ...(crashed ? [crashed] : [])];
+  return `FAILED: ${checks.join('; ')}`;
+}
+
+/** Why a burn-in has several segments, for report.md: a module that crashed its process says so. */
+export function resumedText(r: RunResult): string {
+  const crashes = moduleCrashes(r).length;
+  const continuations = (r.burnIn?.segments.length ?? 1) - 1;
+  if (crashes === 0) return 'Resumed: the run was stopped and continued from its checkpoint and records.';
+  return `Resumed: the module crashed the process ${plural(crashes, 'time')}, and the run was continued from its checkpoint and records${continuations > crashes ? '; it was also stopped and resumed' : ''}.`;
 }
 
 /** Each token over a burn-in (terminal summary and report.md alike): its counts, latency, gaps, outages and state at the end. */

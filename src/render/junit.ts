@@ -5,7 +5,9 @@ import { configurationName, workerIssueText } from './describe-run.js';
 import { configurationSlug, distinctConfigurations, sameConfiguration, type ConfigurationAxes } from '../result/configuration-key.js';
 import { notMeasured, plannedAxes } from '../result/plan-coverage.js';
 import { failuresOf, operationsMadeOf } from '../stats/repetitions.js';
-import type { JudgedRun } from '../verdict/verdict.js';
+import { moduleCrashes, type JudgedRun } from '../verdict/verdict.js';
+import { moduleCrashText } from './burn-in-summary.js';
+import { plural } from './plural.js';
 
 /**
  * One check that can fail, as a JUnit test case. Its name is stable from build to build (`rsa2048.tokens-4.min-throughput`),
@@ -64,6 +66,19 @@ function checksOf(run: JudgedRun): Check[] {
       expected,
     };
   });
+  // A burn-in's process that the module crashed is a failed check of its own, whatever the records say.
+  if (run.result.command === 'burn-in') {
+    const crashes = moduleCrashes(run.result).length;
+    const crashed = moduleCrashText(run.result);
+    checks.push({
+      name: `${where(null)}.module-crashes`,
+      timeS: 0,
+      outcome: crashed === null ? 'pass' : 'fail',
+      message: crashed ?? undefined,
+      measured: crashes === 0 ? 'none' : plural(crashes, 'crash', 'crashes'),
+      expected: 'the module never kills the process',
+    });
+  }
   for (const t of run.thresholds) {
     checks.push({
       name: `${where(t.configuration)}.${t.name}`,

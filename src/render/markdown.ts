@@ -1,6 +1,6 @@
 import { plural } from './plural.js';
 import type { ConfigurationResult, RunResult } from '../result/run-result.js';
-import { burnInMishaps, burnInTokenTable, burnInVerdict, openLoopLine } from './burn-in-summary.js';
+import { burnInMishaps, burnInTokenTable, burnInVerdict, moduleCrashText, openLoopLine, resumedText } from './burn-in-summary.js';
 import { operationsTable, scaleTable } from './table-model.js';
 import { capacityTable, rateTable, saturationTable, sizingAnswer } from './sizing-tables.js';
 import { failuresOf, operationsMadeOf } from '../stats/repetitions.js';
@@ -105,6 +105,8 @@ export function conclusions(r: RunResult): string[] {
           : `All ${total} ${w.nouns} succeeded.`
         : `${failed} of ${plural(total, w.noun, w.nouns)} failed (see Failures).`,
   );
+  const crashed = moduleCrashText(r);
+  if (crashed) lines.push(`${sentence(crashed)}: the burn-in failed.`);
   const verified = r.configurations.reduce((n, c) => n + (c.repetitions ?? [c]).reduce((m, x) => m + (x.operationsVerified ?? 0), 0), 0);
   lines.push(
     r.plan.verify.mode === 'none'
@@ -191,7 +193,7 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
     const segments = r.burnIn?.segments ?? [];
     if (segments.length > 1)
       out.push(
-        'Resumed: the run was stopped and continued from its checkpoint and records.',
+        resumedText(r),
         '',
         markdownTable(
           ['Segment', 'Started', 'At measured time'],
