@@ -66,7 +66,8 @@ describe('a burn-in survives a module that kills its process', () => {
   it('a segfault at the 3000th C_Sign: continued from disk, every call recorded once, the death in run.json and the report; the burn-in FAILED (exit 4)', async () => {
     const marker = join(tempDir('crash-once'), 'crashed');
     const junit = join(tempDir('survive-junit'), 'junit.xml');
-    const r = runCli(burnIn(tempDir('survive'), '--signatures', '12000', '--junit', junit), { ...env, FAULTY_CRASH_AT_SIGN: '3000', FAULTY_CRASH_ONCE: marker });
+    // Each C_Sign takes at least 1 ms: the process signs long enough before the crash to tell what it made.
+    const r = runCli(burnIn(tempDir('survive'), '--signatures', '12000', '--junit', junit), { ...env, FAULTY_SIGN_DELAY_MS: '1', FAULTY_CRASH_AT_SIGN: '3000', FAULTY_CRASH_ONCE: marker });
     // Every signature on disk succeeded, but a burn-in exists to find a module that crashes: a failed check, exit 4.
     expect(r.status).toBe(4);
     expect(r.stdout).toMatch(/^verdict: FAILED: the module crashed the process 1 time: SIGSEGV at \d\d:\d\d:\d\d UTC/m);
@@ -81,12 +82,23 @@ describe('a burn-in survives a module that kills its process', () => {
     const run = readRun(dir);
     expect(run.configurations[0]!.operationsOk).toBe(12000);
     expect(run.burnIn!.segments).toHaveLength(2);
-    expect(run.burnIn!.restarts).toEqual([{ at: expect.any(String), signal: 'SIGSEGV', exitCode: null, recordsOnDisk: expect.any(Number) }]);
+    expect(run.burnIn!.restarts).toEqual([
+      { at: expect.any(String), signal: 'SIGSEGV', exitCode: null, recordsOnDisk: expect.any(Number), callsNotRecorded: expect.any(Number), signingLostS: expect.any(Number) },
+    ]);
     const restart = run.burnIn!.restarts![0]!;
     // What was on disk when the process died is what the second segment started from.
     expect(restart.recordsOnDisk).toBeGreaterThan(0);
     expect(restart.recordsOnDisk).toBeLessThan(3000);
     expect(run.burnIn!.segments[1]!.startOffsetS).toBeGreaterThan(0);
+    // The calls made and not on disk are counted, never more than were made: the crash came at the 3000th C_Sign
+    // of the process (its trial calls included).
+    expect(restart.callsNotRecorded).toBeGreaterThanOrEqual(0);
+    expect(restart.recordsOnDisk + restart.callsNotRecorded!).toBeLessThan(3000);
+    // The tokens signed on after the last record on disk until the death: time the axis does not hold, and says so.
+    expect(restart.signingLostS).toBeGreaterThan(0);
+    expect(r.stdout).toMatch(
+      /^verdict: FAILED: the module crashed the process 1 time: SIGSEGV at \S+ UTC \((at least \d+ calls? made in )?the [\d.]+ s of signing before the crash (was|were) not recorded, (made|signed) again after the restart\)$/m,
+    );
     expect(r.stdout).toMatch(/restart 1: at \S+ the process was killed by SIGSEGV/);
     const report = readFileSync(join(dir, 'report.md'), 'utf8');
     expect(report).toMatch(/Restart 1: at \S+ the process was killed by SIGSEGV \(a PKCS#11 module crashed it\), with \d+ records on disk/);

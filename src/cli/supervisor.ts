@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { ExitCode } from '../errors.js';
 import { DEFAULT_MODULE_TIMEOUT_MS, moduleTimeoutMs } from '../pkcs11/module-probe.js';
 import { lockDirectory } from '../result/directory-lock.js';
+import type { MadeAtDeath } from '../record/checkpoint.js';
 import type { BurnInRestart } from '../result/run-result.js';
 import { promptMasked } from '../secrets/pin.js';
 import { addSecret, shown } from '../core/quote.js';
@@ -17,6 +18,11 @@ export type ChildMessage =
   | { type: 'run-dir'; dir: string; maxRestarts?: number }
   /** A masked prompt: the supervisor asks it (once: a restarted burn-in gets the same answer) and answers 'secret'. */
   | { type: 'prompt'; question: string }
+  /**
+   * A burn-in's calls made so far (those of earlier processes included) and where on its time axis it signs, told
+   * ten times a second while it signs: what a death cut from the records that were not yet written.
+   */
+  | { type: 'calls-made'; calls: number; signingS: number }
   /** A stop signal reached this process (the supervisor passes on only those that did not). */
   | { type: 'signal' }
   /**
@@ -111,6 +117,7 @@ export async function supervise(script: string, args: readonly string[]): Promis
     let finalizing: { exitCode: number; atEnd: boolean } | undefined;
     let finalizeCut = false;
     let finalizeTimer: NodeJS.Timeout | undefined;
+    let made: (MadeAtDeath & { atMs: number }) | undefined;
     const env: NodeJS.ProcessEnv = { ...process.env, [SUPERVISED_ENV]: '1' };
     if (resumeDir !== undefined) env[RESTART_RESUME_ENV] = resumeDir;
     const running = spawn(process.execPath, [...process.execArgv, script, ...args], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'], env });
@@ -119,7 +126,8 @@ export async function supervise(script: string, args: readonly string[]): Promis
       if (m?.type === 'run-dir') {
         runDir = m.dir;
         if (m.maxRestarts !== undefined) maxRestarts = m.maxRestarts;
-      } else if (m?.type === 'signal') childSignals++;
+      } else if (m?.type === 'calls-made') made = { calls: m.calls, signingS: m.signingS, atMs: Date.now() };
+      else if (m?.type === 'signal') childSignals++;
       else if (m?.type === 'finalizing') {
         finalizing = m;
         finalizeTimer = setTimeout(() => {
@@ -153,7 +161,10 @@ export async function supervise(script: string, args: readonly string[]): Promis
         'try the module with its vendor tool (e.g. pkcs11-tool --module MODULE -L) and report the crash to its vendor',
       );
     }
-    const restart = await recordDeath(runDir, { at: new Date().toISOString(), signal, exitCode: signal === null ? code : null });
+    const diedAtMs = Date.now();
+    // The tokens signed on from the last word of the process until its death.
+    const madeAtDeath = made && { calls: made.calls, signingS: made.signingS + (diedAtMs - made.atMs) / 1000 };
+    const restart = await recordDeath(runDir, { at: new Date(diedAtMs).toISOString(), signal, exitCode: signal === null ? code : null }, madeAtDeath);
     if (typeof restart === 'string') return fail(`the burn-in's process ${how} and cannot be continued: ${restart}`, `hsm-bench report ${shown(runDir!)} reports what is on disk`);
     restarts.push(restart);
     if (restarts.length > maxRestarts) {
@@ -200,11 +211,11 @@ async function answer(child: ChildProcess, question: string, answers: Map<string
  * the records on disk and adds the death to the checkpoint and run.json. When that cannot be done, why (the run
  * is then left as it is, resumable by hand).
  */
-async function recordDeath(runDir: string, death: Omit<BurnInRestart, 'recordsOnDisk'>): Promise<BurnInRestart | string> {
+async function recordDeath(runDir: string, death: Pick<BurnInRestart, 'at' | 'signal' | 'exitCode'>, made: MadeAtDeath | undefined): Promise<BurnInRestart | string> {
   const { appendRestart } = await import('../record/checkpoint.js');
   try {
     lockDirectory(runDir, 'the burn-in', 'it is being resumed by another hsm-bench');
-    return appendRestart(runDir, death);
+    return appendRestart(runDir, death, made);
   } catch (error) {
     return (error as Error).message;
   }

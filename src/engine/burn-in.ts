@@ -26,6 +26,11 @@ import { setUpTokens, signingWith } from './token-setup.js';
 import { shown } from '../core/quote.js';
 
 const CHECKPOINT_MS = 10_000;
+/**
+ * How often a supervised burn-in tells the calls it made, as often as the signers hand over batches (at least every
+ * 100 ms): a crash's uncounted calls are those of the last such interval.
+ */
+const CALLS_MADE_EVERY_MS = 100;
 
 /**
  * A burn-in to continue: its run directory, locked, its checkpoint as read, and the user's decisions about what the
@@ -212,9 +217,18 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
     ui.log(`plan:    ${planLine(result(false))}`);
     if (targetRatePerS !== null && remainingTotal !== null)
       ui.log(`time:    the schedule takes ${hms(remainingTotal / targetRatePerS)} (h:m:s) at ${targetRatePerS}/s (longer where the tokens fall behind)`);
+    // Told at the first batch and then ten times a second: what a death of this process would cut from the records.
+    let callsToldAtMs: number | undefined;
+    const tellCallsMade = (nowMs: number) => {
+      const windowStartNs = control.windowStartNs();
+      if (windowStartNs === 0n || (callsToldAtMs !== undefined && nowMs - callsToldAtMs < CALLS_MADE_EVERY_MS)) return;
+      callsToldAtMs = nowMs;
+      ui.callsMade?.(stats.operationsOk + stats.operationsFailed, (startOffsetBaseUs + Number(process.hrtime.bigint() - windowStartNs) / 1000) / 1e6);
+    };
     // Rates count successes; the line goes on (from a timer) while every worker waits for its token to come back.
     const showProgress = () => {
       const nowMs = Date.now();
+      tellCallsMade(nowMs);
       const signingS = stats.windowEndUs / 1e6;
       const averagePerS = signingS > 0 ? stats.operationsOk / signingS : 0;
       const currentPerS = nowMs > last.atMs ? ((stats.operationsOk - last.ok) * 1000) / (nowMs - last.atMs) : 0;

@@ -106,13 +106,29 @@ export function readCheckpoint(runDir: string): Checkpoint {
   return doc;
 }
 
+/** What the process last told its supervisor, brought to the moment of its death: calls made so far and the signing time. */
+export interface MadeAtDeath {
+  /** Calls made by the run (those of earlier processes included), as last told. */
+  calls: number;
+  /** Where on the run's time axis the tokens were signing when the process died. */
+  signingS: number;
+}
+
 /**
- * Adds the death of a burn-in's process to its checkpoint and run.json, with the records on disk at that moment,
- * for the supervisor that continues it (which holds the run directory meanwhile). Returns the death as recorded.
+ * Adds the death of a burn-in's process to its checkpoint and run.json, with the records on disk at that moment and
+ * what the crash cut from them (against what the process had said it made), for the supervisor that continues it
+ * (which holds the run directory meanwhile). Returns the death as recorded.
  */
-export function appendRestart(runDir: string, death: Omit<BurnInRestart, 'recordsOnDisk'>): BurnInRestart {
+export function appendRestart(runDir: string, death: Pick<BurnInRestart, 'at' | 'signal' | 'exitCode'>, made: MadeAtDeath | undefined): BurnInRestart {
   const checkpoint = readCheckpoint(runDir);
-  const restart = { ...death, recordsOnDisk: recordsOnDisk(join(runDir, BURN_IN_RECORDS_FILE)) };
+  const onDisk = recordsOnDisk(join(runDir, BURN_IN_RECORDS_FILE));
+  const restart: BurnInRestart = {
+    ...death,
+    recordsOnDisk: onDisk.records,
+    // A process that died before it signed told nothing, and cut nothing from the records.
+    callsNotRecorded: made === undefined ? 0 : Math.max(0, made.calls - onDisk.records),
+    signingLostS: made === undefined ? 0 : Math.max(0, Math.round((made.signingS - onDisk.endOffsetUs / 1e6) * 1000) / 1000),
+  };
   writeFileAtomic(join(runDir, CHECKPOINT_FILE), JSON.stringify({ ...checkpoint, restarts: [...checkpoint.restarts, restart] }, null, 2) + '\n');
   const run = readRunJson(runDir);
   writeRunJson(runDir, { ...run, burnIn: { ...run.burnIn!, restarts: [...(run.burnIn?.restarts ?? []), restart] } });

@@ -24,7 +24,23 @@ export function moduleCrashText(r: RunResult): string | null {
   const crashes = moduleCrashes(r);
   if (crashes.length === 0) return null;
   const named = crashes.slice(0, CRASHES_NAMED).map((x) => `${deathName(x)} at ${timeOfDay(x.at)}`);
-  return `the module crashed the process ${plural(crashes.length, 'time')}: ${named.join(', ')}${crashes.length > CRASHES_NAMED ? ', …' : ''}`;
+  const cut = cutFromRecords(crashes, crashes.length === 1 ? 'the crash' : 'the crashes', crashes.length === 1 ? 'the restart' : 'the restarts');
+  return `the module crashed the process ${plural(crashes.length, 'time')}: ${named.join(', ')}${crashes.length > CRASHES_NAMED ? ', …' : ''}${cut ? ` (${cut})` : ''}`;
+}
+
+/**
+ * What deaths cut from the records: calls the process had made (a lower bound: it told its supervisor ten times a
+ * second) and the signing time after the last record on disk, both made again after the restart. Null when nothing
+ * was known cut.
+ */
+function cutFromRecords(deaths: readonly BurnInRestart[], crash: string, restart: string): string | null {
+  const calls = deaths.reduce((n, x) => n + (x.callsNotRecorded ?? 0), 0);
+  const signingS = deaths.reduce((n, x) => n + (x.signingLostS ?? 0), 0);
+  if (calls === 0 && signingS === 0) return null;
+  const time = `the ${fixed(signingS, signingS < 1 ? 2 : 1)} s of signing before ${crash}`;
+  return calls > 0
+    ? `at least ${plural(calls, 'call')} made in ${time} ${calls === 1 ? 'was' : 'were'} not recorded, made again after ${restart}`
+    : `${time} was not recorded, signed again after ${restart}`;
 }
 
 /**
@@ -81,10 +97,11 @@ export function burnInTokenTable(r: RunResult, c: ConfigurationResult): { head: 
 
 /** How the burn-in's process died and was continued, and records a resume accepted as lost: in words, for the summary and report.md. */
 export function burnInMishaps(r: RunResult): string[] {
-  const restarts = (r.burnIn?.restarts ?? []).map(
-    (x, i) =>
-      `restart ${i + 1}: at ${x.at} the process ${x.signal !== null ? `was killed by ${x.signal} (a PKCS#11 module crashed it)` : `ended with exit code ${x.exitCode}`}, with ${x.recordsOnDisk} records on disk; the burn-in went on from them`,
-  );
+  const restarts = (r.burnIn?.restarts ?? []).map((x, i) => {
+    const cut = cutFromRecords([x], 'the death', 'the restart');
+    const how = x.signal !== null ? `was killed by ${x.signal} (a PKCS#11 module crashed it)` : `ended with exit code ${x.exitCode}`;
+    return `restart ${i + 1}: at ${x.at} the process ${how}, with ${x.recordsOnDisk} records on disk${cut ? ` (${cut})` : ''}; the burn-in went on from them`;
+  });
   const lost = (r.burnIn?.lostRecords ?? []).map(
     (l) =>
       `records lost: at ${l.at} a resume found ${l.recordsOnDisk} records where the checkpoint had counted ${l.checkpointRecords} on disk; the ${l.checkpointRecords - l.recordsOnDisk} lost were made again (--accept-lost-records)`,

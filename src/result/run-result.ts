@@ -230,6 +230,13 @@ export interface BurnInRestart {
   exitCode: number | null;
   /** The records in the file when the death was seen: what was kept of the calls made until then. */
   recordsOnDisk: number;
+  /**
+   * Calls the process had made (as it last told its supervisor, at most a second before) that were not on disk: a
+   * lower bound of the calls the crash cut from the records, made again after the restart (absent in older runs).
+   */
+  callsNotRecorded?: number;
+  /** Signing time between the last record on disk and the death: the time axis goes on from that record (absent in older runs). */
+  signingLostS?: number;
 }
 
 /** Records the checkpoint had counted on disk and a resume did not find, continued with --accept-lost-records. */
