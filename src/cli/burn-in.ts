@@ -167,6 +167,13 @@ ${EXIT_CODES_HELP}`,
         },
         resumed,
       );
-      await finishRun(`burn-in-${workloadId(outcome.result.operation?.name, outcome.result.algorithm.id)}`, outcome, verdict, { json: o.json, junit: flags.junit, formats }, renderBurnInSummary, ui);
+      await finishRun(
+        `burn-in-${workloadId(outcome.result.operation?.name, outcome.result.algorithm.id)}`,
+        outcome,
+        verdict,
+        { json: o.json, junit: flags.junit, formats },
+        (r, judged) => renderBurnInSummary(r, judged, outcome.dir),
+        ui,
+      );
     });
 }

@@ -84,6 +84,16 @@ async function recordsToContinue(
 }
 
 /**
+ * Every session ended before the stop rule (lost, refused the PIN, crashed, or a call that did not return); a session
+ * abandoned at the stop itself ended with it.
+ */
+function everySessionEnded(run: Pick<Measured, 'workerIssues' | 'hungSessions'>, sessions: number): boolean {
+  const session = (x: { token: number; thread: number }) => `${x.token}/${x.thread}`;
+  const atStop = new Set((run.hungSessions ?? []).filter((h) => h.outcome === 'abandoned-at-stop').map(session));
+  return new Set(run.workerIssues.map(session).filter((s) => !atStop.has(s))).size === sessions;
+}
+
+/**
  * The burn-in: N tokens sign until a total or a duration, surviving faults (workers reconnect, a token failing
  * for --give-up-after is lost, the others go on), writing records every 2 s and a checkpoint every 10 s.
  * `resume` continues a run that was killed, from what is on disk; `verdict` (the CI flags) goes into the
@@ -276,9 +286,17 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
       clearInterval(progressTimer);
       ui.progressDone();
     }
+    // Finished means the stop rule was reached: a run whose tokens all ended before it stays resumable.
+    if (!interruption.requested && everySessionEnded(measured, tokenCount * plan.threadsPerToken[0]!)) {
+      burnIn.endedEarly = {
+        signingLeftS: plan.stop.kind === 'duration' ? Math.max(0, Math.round((durationMs(plan.stop.durationNs) / 1000 - stats.windowEndUs / 1e6) * 1000) / 1000) : null,
+        operationsLeft: plan.stop.kind === 'total' ? Math.max(0, plan.stop.signatures - (targetRatePerS === null ? stats.operationsOk : stats.operationsOk + stats.operationsFailed)) : null,
+        pinRefusedTokens: setup.pinGuard.refusedTokens(),
+      };
+    }
     const final = result(true);
     writeRunJson(dir, final);
-    saveCheckpoint(!interruption.requested);
+    saveCheckpoint(!interruption.requested && burnIn.endedEarly === undefined);
     return { result: final, dir };
   } finally {
     interruption.dispose();

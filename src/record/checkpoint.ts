@@ -49,6 +49,7 @@ export interface Checkpoint {
   restarts: BurnInRestart[];
   lostRecords: LostRecords[];
   updatedAt: string;
+  /** The stop rule was reached: nothing to resume (a run whose tokens all ended before it, or that was stopped, is not finished). */
   finished: boolean;
 }
 

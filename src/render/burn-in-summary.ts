@@ -6,6 +6,7 @@ import { exitCodeFor, moduleCrashes, type JudgedRun } from '../verdict/verdict.j
 import { backendLine, configurationName, fixed, planLine, tokenLine } from './describe-run.js';
 import { fitTable } from './fit-table.js';
 import { plural } from './plural.js';
+import { shown } from '../core/quote.js';
 
 /** The time of day of an ISO time, for a line that names when something happened in the night. */
 const timeOfDay = (iso: string) => `${iso.slice(11, 19)} UTC`;
@@ -95,8 +96,24 @@ export function burnInTokenTable(r: RunResult, c: ConfigurationResult): { head: 
   return { head, rows };
 }
 
-/** How the burn-in's process died and was continued, and records a resume accepted as lost: in words, for the summary and report.md. */
-export function burnInMishaps(r: RunResult): string[] {
+/**
+ * A burn-in whose tokens all ended before its stop rule: what of the plan was not run and how to go on (`dir`: the run
+ * directory, where known).
+ */
+function endedEarlyText(r: RunResult, dir: string | undefined): string | null {
+  const early = r.burnIn?.endedEarly;
+  if (!early) return null;
+  const w = wordsOf(r);
+  const left = early.signingLeftS !== null ? `${fixed(early.signingLeftS, 1)} s of the plan` : `${plural(early.operationsLeft ?? 0, w.noun, w.nouns)} of the plan`;
+  const resume = `hsm-bench burn-in --resume ${dir === undefined ? "with this run's directory" : shown(dir)}`;
+  return `ended early: ${left} not run (every token ended before it); resume with ${resume}${early.pinRefusedTokens.length > 0 ? ' (--pin-corrected once the PIN is fixed)' : ''}`;
+}
+
+/**
+ * How the burn-in's process died and was continued, records a resume accepted as lost, and an end before the stop
+ * rule: in words, for the summary and report.md (`dir`: the run directory, where known).
+ */
+export function burnInMishaps(r: RunResult, dir?: string): string[] {
   const restarts = (r.burnIn?.restarts ?? []).map((x, i) => {
     const cut = cutFromRecords([x], 'the death', 'the restart');
     const how = x.signal !== null ? `was killed by ${x.signal} (a PKCS#11 module crashed it)` : `ended with exit code ${x.exitCode}`;
@@ -106,7 +123,8 @@ export function burnInMishaps(r: RunResult): string[] {
     (l) =>
       `records lost: at ${l.at} a resume found ${l.recordsOnDisk} records where the checkpoint had counted ${l.checkpointRecords} on disk; the ${l.checkpointRecords - l.recordsOnDisk} lost were made again (--accept-lost-records)`,
   );
-  return [...restarts, ...lost];
+  const early = endedEarlyText(r, dir);
+  return [...restarts, ...lost, ...(early ? [early] : [])];
 }
 
 /** At a target rate: the schedule kept or not, and what a client waited (from each call's intended start). */
@@ -114,7 +132,7 @@ export const openLoopLine = (o: NonNullable<ConfigurationResult['openLoop']>) =>
   `at ${o.targetRatePerS}/s (open loop): achieved ${fixed(o.achievedRatePerS, 1)}/s${o.keptUp ? '' : ' (fell behind)'}; response (ms) p50 ${fixed(o.responseMs?.p50, 2)}, p99 ${fixed(o.responseMs?.p99, 2)}, max ${fixed(o.responseMs?.max, 2)}; late ${fixed(o.late.sharePct, 1)} %${o.notStarted > 0 ? `; ${o.notStarted} not started` : ''}`;
 
 /** The seed's burn-in summary (start, stop, elapsed, tests performed, tests failed) with what it lacked. */
-export function renderBurnInSummary(r: RunResult, judged: JudgedRun): string {
+export function renderBurnInSummary(r: RunResult, judged: JudgedRun, dir?: string): string {
   const c = r.configurations[0]!;
   const performed = c.operationsOk + c.operationsFailed;
   const { head, rows } = burnInTokenTable(r, c);
@@ -132,7 +150,7 @@ export function renderBurnInSummary(r: RunResult, judged: JudgedRun): string {
       `latency (ms): p50 ${fixed(c.latencyMs?.p50, 2)}, p90 ${fixed(c.latencyMs?.p90, 2)}, p99 ${fixed(c.latencyMs?.p99, 2)}, max ${fixed(c.latencyMs?.max, 2)}`,
       ...(c.openLoop ? [openLoopLine(c.openLoop)] : []),
       ...(failures.length > 0 ? [`failures by status: ${failures.map(([k, n]) => `${k} ×${n}`).join(', ')}`] : []),
-      ...burnInMishaps(r),
+      ...burnInMishaps(r, dir),
       fitTable(head, rows),
       ...(byOperation ? ['per operation:', fitTable(byOperation.head, byOperation.rows)] : []),
       `verdict: ${burnInVerdict(r, judged)}`,

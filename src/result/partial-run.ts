@@ -33,7 +33,8 @@ export async function withRecordsOnDisk(dir: string, r: RunResult): Promise<Reco
   let configurations = r.configurations;
   if (r.command === 'burn-in') {
     const c = r.configurations[0];
-    if (!c || burnInFinished(dir)) return { result: r, notes };
+    // A run.json written at the end (not interrupted: finished, or ended early by its tokens) holds every record.
+    if (!c || !r.interrupted || burnInFinished(dir)) return { result: r, notes };
     const counted = await countConfiguration(dir, r, c, { recordsFile: c.recordsFile, spillFile: null }, notes);
     configurations = [{ ...counted, workerIssues: c.workerIssues, ...(c.hungSessions ? { hungSessions: c.hungSessions } : {}) }];
   } else {

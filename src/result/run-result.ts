@@ -253,4 +253,16 @@ export interface BurnInResult {
   planDigest?: string;
   restarts?: BurnInRestart[];
   lostRecords?: LostRecords[];
+  /** The run ended before its stop rule: every session was lost, refused the PIN or hung. It can be resumed. */
+  endedEarly?: EndedEarly;
+}
+
+/** What of a burn-in's plan was not run, because its tokens ended before the stop rule. */
+export interface EndedEarly {
+  /** A --duration plan: signing time not run (null: the plan is a total). */
+  signingLeftS: number | null;
+  /** A --signatures plan: operations not made (successful ones flat out; calls at a target rate); null: a duration. */
+  operationsLeft: number | null;
+  /** Tokens (index in tokens[]) that refused the PIN: a resume presents it to them again only with --pin-corrected. */
+  pinRefusedTokens: number[];
 }
