@@ -121,7 +121,10 @@ export function burnInMishaps(r: RunResult, dir?: string): string[] {
   });
   const lost = (r.burnIn?.lostRecords ?? []).map(
     (l) =>
-      `records lost: at ${l.at} a resume found ${l.recordsOnDisk} records where the checkpoint had counted ${l.checkpointRecords} on disk; the ${l.checkpointRecords - l.recordsOnDisk} lost were made again (--accept-lost-records)`,
+      `records lost: at ${l.at} a resume found ${l.recordsOnDisk} records where the checkpoint had counted ${l.checkpointRecords} on disk; ${
+        // None left: what the segments before had signed is gone, and the plan ran again whole.
+        l.recordsOnDisk === 0 ? 'continued from 0 records: the run restarted from zero' : `the ${l.checkpointRecords - l.recordsOnDisk} lost were made again`
+      } (--accept-lost-records)`,
   );
   const early = endedEarlyText(r, dir);
   return [...restarts, ...lost, ...(early ? [early] : [])];
