@@ -7,7 +7,7 @@ import { ExitCode, usageError } from '../errors.js';
 import type { InputKind } from '../core/input-file.js';
 import { readJsonFile, versionText } from '../core/json-text.js';
 import { shown } from '../core/quote.js';
-import type { BurnInRestart, LostRecords, TokenIdentity } from '../result/run-result.js';
+import type { BurnInRestart, LostRecords, ProcessDeath, TokenIdentity } from '../result/run-result.js';
 import { readRunJson, writeFileAtomic, writeRunJson } from '../result/run-directory.js';
 import { schemaProblems } from '../result/schemas.js';
 import { recordsOnDisk } from './replay.js';
@@ -120,7 +120,7 @@ export interface MadeAtDeath {
  * what the crash cut from them (against what the process had said it made), for the supervisor that continues it
  * (which holds the run directory meanwhile). Returns the death as recorded.
  */
-export function appendRestart(runDir: string, death: Pick<BurnInRestart, 'at' | 'signal' | 'exitCode'>, made: MadeAtDeath | undefined): BurnInRestart {
+export function appendRestart(runDir: string, death: ProcessDeath, made: MadeAtDeath | undefined): BurnInRestart {
   const checkpoint = readCheckpoint(runDir);
   const onDisk = recordsOnDisk(join(runDir, BURN_IN_RECORDS_FILE));
   const restart: BurnInRestart = {

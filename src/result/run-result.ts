@@ -222,12 +222,16 @@ export interface RunResult {
   burnIn?: BurnInResult;
 }
 
-/** A burn-in's process that died (killed by a module) and was continued from disk by its supervisor. */
-export interface BurnInRestart {
+/** A command's process that died of something else than its outcome (killed by a module): when, and how. */
+export interface ProcessDeath {
   at: string;
   /** The signal that killed it (SIGSEGV, SIGABRT, SIGKILL …), or null when it exited with `exitCode`. */
   signal: string | null;
   exitCode: number | null;
+}
+
+/** A burn-in's process that died (killed by a module) and was continued from disk by its supervisor. */
+export interface BurnInRestart extends ProcessDeath {
   /** The records in the file when the death was seen: what was kept of the calls made until then. */
   recordsOnDisk: number;
   /**
