@@ -120,8 +120,11 @@ describe('burn-in --resume', () => {
     const clean = { ...hsm.env, HSM_BENCH_PIN: TEST_PIN, FAULTY_PKCS11_MODULE: hsm.module, FAULTY_EVERY: '1000000000' };
     // After 600 signatures every token acts as re-plugged with another PIN: both refuse it, long before 4 s.
     const args = ['burn-in', '--module', module, '--alg', 'p256', '--key-label', 'ek', '--tokens', '2', '--duration', '4s', '--verify', 'none', '--out', tempDir('ended-early')];
-    const r = runCli(args, { ...clean, FAULTY_PIN_CHANGE_AFTER: '600' });
+    const junit = join(tempDir('ended-early-junit'), 'junit.xml');
+    const r = runCli([...args, '--junit', junit], { ...clean, FAULTY_PIN_CHANGE_AFTER: '600' });
     expect(r.status).toBe(4);
+    // Planned and not measured whole: an error in JUnit, never a plain failure of a whole run.
+    expect(readFileSync(junit, 'utf8')).toMatch(/<error message="measured only in part: every token ended before the stop rule, [\d.]+ s of the plan not run \(resume it with --resume\); /);
     const dir = runDirOf(r);
     expect(r.stdout).toContain(`ended early: `);
     expect(r.stdout).toMatch(/ended early: [\d.]+ s of the plan not run \(every token ended before it\); resume with hsm-bench burn-in --resume \S+ \(--pin-corrected once the PIN is fixed\)/);

@@ -24,6 +24,11 @@ function partOnly(r: RunResult, c: ConfigurationResult, killedBy: string | undef
   if (c.partial === 'interrupted') return `measured only in part: the run was interrupted in it after ${made(c)} calls`;
   // A burn-in is one configuration: interrupted, it stopped inside it (runs before the marker existed say so only here).
   if (r.command === 'burn-in' && r.interrupted) return `measured only in part: the burn-in was interrupted after ${made(c)} calls (resume it with --resume)`;
+  const early = r.burnIn?.endedEarly;
+  if (early) {
+    const left = early.signingLeftS !== null ? `${early.signingLeftS} s` : `${early.operationsLeft} calls`;
+    return `measured only in part: every token ended before the stop rule, ${left} of the plan not run (resume it with --resume)`;
+  }
   const repeat = r.plan.repeat ?? 1;
   const repetitions = c.repetitions?.length ?? 1;
   if (repetitions < repeat) return `measured in ${repetitions} of ${repeat} repetitions: the run ${r.interrupted ? 'was interrupted' : 'ended'} before the others`;
