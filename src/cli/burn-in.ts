@@ -163,7 +163,7 @@ ${EXIT_CODES_HELP}`,
           ...ui,
           started: (dir) => tellSupervisor({ type: 'run-dir', dir, maxRestarts }),
           // The supervisor counts what a death cuts from the records by it.
-          callsMade: (calls, signingS) => void tellSupervisor({ type: 'calls-made', calls, signingS }),
+          callsMade: (calls, signingS, signing) => void tellSupervisor({ type: 'calls-made', calls, signingS, signing }),
         },
         resumed,
       );

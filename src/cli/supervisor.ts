@@ -22,10 +22,11 @@ export type ChildMessage =
   /** A masked prompt: the supervisor asks it (once: a restarted burn-in gets the same answer) and answers 'secret'. */
   | { type: 'prompt'; question: string }
   /**
-   * A burn-in's calls made so far (those of earlier processes included) and where on its time axis it signs, told
-   * ten times a second while it signs: what a death cut from the records that were not yet written.
+   * A burn-in's calls made so far (those of earlier processes included) and where on its time axis it is, told ten
+   * times a second while it signs (`signing`) and once when signing has ended: what a death cut from the records
+   * that were not yet written.
    */
-  | { type: 'calls-made'; calls: number; signingS: number }
+  | { type: 'calls-made'; calls: number; signingS: number; signing: boolean }
   /** A stop signal reached this process (the supervisor passes on only those that did not). */
   | { type: 'signal' }
   /**
@@ -121,7 +122,7 @@ export async function supervise(script: string, args: readonly string[]): Promis
     let finalizing: { exitCode: number; atEnd: boolean } | undefined;
     let finalizeCut = false;
     let finalizeTimer: NodeJS.Timeout | undefined;
-    let made: (MadeAtDeath & { atMs: number }) | undefined;
+    let made: (MadeAtDeath & { atMs: number; signing: boolean }) | undefined;
     const env: NodeJS.ProcessEnv = { ...process.env, [SUPERVISED_ENV]: '1' };
     if (resumeDir !== undefined) env[RESTART_RESUME_ENV] = resumeDir;
     const running = spawn(process.execPath, [...process.execArgv, script, ...args], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'], env });
@@ -131,7 +132,7 @@ export async function supervise(script: string, args: readonly string[]): Promis
         runDir = m.dir;
         suite = m.suite;
         if (m.maxRestarts !== undefined) maxRestarts = m.maxRestarts;
-      } else if (m?.type === 'calls-made') made = { calls: m.calls, signingS: m.signingS, atMs: Date.now() };
+      } else if (m?.type === 'calls-made') made = { calls: m.calls, signingS: m.signingS, signing: m.signing, atMs: Date.now() };
       else if (m?.type === 'signal') childSignals++;
       else if (m?.type === 'finalizing') {
         finalizing = m;
@@ -169,8 +170,8 @@ export async function supervise(script: string, args: readonly string[]): Promis
         runDir !== undefined && suite !== undefined ? { run: { dir: runDir, suite }, death } : undefined,
       );
     }
-    // The tokens signed on from the last word of the process until its death.
-    const madeAtDeath = made && { calls: made.calls, signingS: made.signingS + (diedAtMs - made.atMs) / 1000 };
+    // The tokens signed on from the last word of the process until its death, if it was signing then.
+    const madeAtDeath = made && { calls: made.calls, signingS: made.signingS + (made.signing ? (diedAtMs - made.atMs) / 1000 : 0) };
     const restart = await recordDeath(runDir, death, madeAtDeath);
     if (typeof restart === 'string') return fail(`the burn-in's process ${how} and cannot be continued: ${restart}`, `hsm-bench report ${shown(runDir!)} reports what is on disk`);
     restarts.push(restart);

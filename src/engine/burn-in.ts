@@ -233,7 +233,7 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
       const windowStartNs = control.windowStartNs();
       if (windowStartNs === 0n || (callsToldAtMs !== undefined && nowMs - callsToldAtMs < CALLS_MADE_EVERY_MS)) return;
       callsToldAtMs = nowMs;
-      ui.callsMade?.(stats.operationsOk + stats.operationsFailed, (startOffsetBaseUs + Number(process.hrtime.bigint() - windowStartNs) / 1000) / 1e6);
+      ui.callsMade?.(stats.operationsOk + stats.operationsFailed, (startOffsetBaseUs + Number(process.hrtime.bigint() - windowStartNs) / 1000) / 1e6, true);
     };
     // Rates count successes; the line goes on (from a timer) while every worker waits for its token to come back.
     const showProgress = () => {
@@ -280,6 +280,8 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
       );
       measured = run;
       ended = true;
+      // Signing is over and every record written: a death from here on cuts nothing.
+      ui.callsMade?.(stats.operationsOk + stats.operationsFailed, stats.windowEndUs / 1e6, false);
       if (checkpointFailure !== undefined) throw checkpointFailure;
     } finally {
       clearInterval(checkpointTimer);
