@@ -20,6 +20,11 @@ import { setUpTokens, signingWith } from './token-setup.js';
 export interface RunUi {
   /** The run directory, once it exists and (a burn-in) is locked; awaited before the first call is made. */
   started?(dir: string): void | Promise<void>;
+  /**
+   * A burn-in, ten times a second while it signs (`signing`), and once when signing has ended: its calls made so far
+   * (earlier segments' included) and where on its time axis it is.
+   */
+  callsMade?(calls: number, signingS: number, signing: boolean): void;
   log(line: string): void;
   progress(text: string): void;
   progressDone(): void;

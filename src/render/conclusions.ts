@@ -6,6 +6,7 @@ import { efficiencyBasisOf, efficiencyWithheld, shortfallOf, uncountedOf, type S
 import { wordsOf } from './operation-words.js';
 import { configurationName, fixed, lowConfidenceLines, runEnd, workerIssueText } from './describe-run.js';
 import { failureList, statusMeaning } from './status-meaning.js';
+import { moduleCrashText } from './burn-in-summary.js';
 
 export const sentence = (text: string) => `${text[0]!.toUpperCase()}${text.slice(1)}`;
 
@@ -129,6 +130,8 @@ export function conclusions(r: RunResult): string[] {
       : failureList(r, Object.fromEntries(byStatus));
     lines.push(`${failed} of ${plural(total, w.noun, w.nouns)} failed (see Failures)${statuses === '' ? '' : ` — ${statuses}`}${uncounted}.`);
   }
+  const crashed = moduleCrashText(r);
+  if (crashed) lines.push(`${sentence(crashed)}: the burn-in failed.`);
   const verified = sumOf(r, (x) => x.operationsVerified);
   const were = (n: number) => (n === 1 ? 'was' : 'were');
   if (r.plan.verify.mode === 'none') lines.push(`${w.Nouns} were not checked on the host (--verify none).`);

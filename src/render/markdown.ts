@@ -1,5 +1,5 @@
 import type { RunResult } from '../result/run-result.js';
-import { burnInMishaps, burnInTokenTable, burnInVerdict, openLoopLine } from './burn-in-summary.js';
+import { burnInMishaps, burnInTokenTable, burnInVerdict, openLoopLine, resumedText } from './burn-in-summary.js';
 import { operationsTable, scaleTable } from './table-model.js';
 import { capacityTable, rateTable, saturationTable, sizingAnswer } from './sizing-tables.js';
 import { hms } from './hms.js';
@@ -63,7 +63,7 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
     const segments = r.burnIn?.segments ?? [];
     if (segments.length > 1)
       out.push(
-        'Resumed: the run was stopped and continued from its checkpoint and records.',
+        resumedText(r),
         '',
         markdownTable(
           ['Segment', 'Started', 'At measured time'],

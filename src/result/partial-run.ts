@@ -42,11 +42,15 @@ const isFile = (path: string) => statSync(path, { throwIfNoEntry: false })?.isFi
 export async function withRecordsOnDisk(dir: string, r: RunResult): Promise<RecountedRun> {
   const notes: string[] = [];
   let configurations = r.configurations;
+  let finishedAt = r.finishedAt;
   if (r.command === 'burn-in') {
     const c = r.configurations[0];
-    if (!c || burnInFinished(dir)) return { result: r, notes };
+    // A run.json written at the end (not interrupted: finished, or ended early by its tokens) holds every record.
+    if (!c || !r.interrupted || burnInFinished(dir)) return { result: r, notes };
     const counted = await countConfiguration(dir, r, c, { recordsFile: c.recordsFile, spillFile: null }, notes);
     configurations = [{ ...counted, workerIssues: c.workerIssues, ...(c.hungSessions ? { hungSessions: c.hungSessions } : {}) }];
+    // Its run.json was last written when its last segment began: it stopped at its last record, not then.
+    finishedAt = lastRecordAt(r, counted.durationS) ?? finishedAt;
   } else {
     const repeat = r.plan.repeat ?? 1;
     const planned = plannedConfigurations(r.plan.tokenCounts, r.plan.threadsPerToken, r.plan.targetRate ?? null);
@@ -65,7 +69,17 @@ export async function withRecordsOnDisk(dir: string, r: RunResult): Promise<Reco
     }
     if (configurations === r.configurations) return { result: r, notes };
   }
-  return { result: { ...r, interrupted: true, ...runFigures(r.command, r.plan, configurations) }, notes };
+  return { result: { ...r, finishedAt, interrupted: true, ...runFigures(r.command, r.plan, configurations) }, notes };
+}
+
+/**
+ * When a burn-in's last record ended, from where it lies on the time axis (`endS`): its segment's start plus the
+ * signing time since (the sessions' set-up before the first call makes it a little early, never late).
+ */
+function lastRecordAt(r: RunResult, endS: number): string | undefined {
+  const segment = r.burnIn?.segments.at(-1);
+  if (segment === undefined || Number.isNaN(Date.parse(segment.startedAt))) return undefined;
+  return new Date(Date.parse(segment.startedAt) + Math.max(0, endS - segment.startOffsetS) * 1000).toISOString();
 }
 
 function burnInFinished(dir: string): boolean {

@@ -239,14 +239,25 @@ export interface RunResult {
   burnIn?: BurnInResult;
 }
 
-/** A burn-in's process that died (killed by a module) and was continued from disk by its supervisor. */
-export interface BurnInRestart {
+/** A command's process that died of something else than its outcome (killed by a module): when, and how. */
+export interface ProcessDeath {
   at: string;
   /** The signal that killed it (SIGSEGV, SIGABRT, SIGKILL …), or null when it exited with `exitCode`. */
   signal: string | null;
   exitCode: number | null;
+}
+
+/** A burn-in's process that died (killed by a module) and was continued from disk by its supervisor. */
+export interface BurnInRestart extends ProcessDeath {
   /** The records in the file when the death was seen: what was kept of the calls made until then. */
   recordsOnDisk: number;
+  /**
+   * Calls the process had made (as it last told its supervisor, at most a second before) that were not on disk: a
+   * lower bound of the calls the crash cut from the records, made again after the restart (absent in older runs).
+   */
+  callsNotRecorded?: number;
+  /** Signing time between the last record on disk and the death: the time axis goes on from that record (absent in older runs). */
+  signingLostS?: number;
 }
 
 /** Records the checkpoint had counted on disk and a resume did not find, continued with --accept-lost-records. */
@@ -263,4 +274,16 @@ export interface BurnInResult {
   planDigest?: string;
   restarts?: BurnInRestart[];
   lostRecords?: LostRecords[];
+  /** The run ended before its stop rule: every session was lost, refused the PIN or hung. It can be resumed. */
+  endedEarly?: EndedEarly;
+}
+
+/** What of a burn-in's plan was not run, because its tokens ended before the stop rule. */
+export interface EndedEarly {
+  /** A --duration plan: signing time not run (null: the plan is a total). */
+  signingLeftS: number | null;
+  /** A --signatures plan: operations not made (successful ones flat out; calls at a target rate); null: a duration. */
+  operationsLeft: number | null;
+  /** Tokens (index in tokens[]) that refused the PIN: a resume presents it to them again only with --pin-corrected. */
+  pinRefusedTokens: number[];
 }
