@@ -5,7 +5,7 @@ import type { PinSource } from '../secrets/pin.js';
 import { combineRepetitions } from '../stats/repetitions.js';
 import { summarizeConfiguration } from '../stats/summarize.js';
 import { RunControl } from './control.js';
-import { planLine, tokenLine, workerIssueText } from '../render/describe-run.js';
+import { planLine, scheduleMissMark, tokenLine, workerIssueText } from '../render/describe-run.js';
 import { configurationAxes, configurationFiles, configurationKey, configurationName } from '../result/configuration-key.js';
 import { plannedConfigurations } from './sizing-plan.js';
 import { hms } from '../render/hms.js';
@@ -42,7 +42,7 @@ function configurationOutcome(c: ConfigurationResult, nouns: string): string {
   if (o === undefined) return `${counts}, ${c.throughputPerS.toFixed(1)}/s`;
   const response = o.responseMs === null ? '' : `, response p99 ${o.responseMs.p99} ms`;
   const notStarted = o.notStarted > 0 ? `, ${o.notStarted} not started by the deadline` : '';
-  return `${counts}, ${o.achievedRatePerS.toFixed(1)}/s of ${o.targetRatePerS}/s${o.keptUp ? '' : ' (fell behind)'}${response}, ${o.late.sharePct}% late${notStarted}`;
+  return `${counts}, ${o.achievedRatePerS.toFixed(1)}/s of ${o.targetRatePerS}/s${scheduleMissMark(o)}${response}, ${o.late.sharePct}% late${notStarted}`;
 }
 
 /** The scaling experiment: for each N in the plan, N tokens sign at once; results are written after every configuration. */

@@ -3,7 +3,7 @@ import { wordsOf } from './operation-words.js';
 import type { BurnInRestart, ConfigurationResult, ProcessDeath, RunResult } from '../result/run-result.js';
 import { ExitCode } from '../errors.js';
 import { exitCodeFor, moduleCrashes, type JudgedRun } from '../verdict/verdict.js';
-import { backendLine, configurationName, fixed, planLine, tokenLine } from './describe-run.js';
+import { backendLine, configurationName, fixed, planLine, scheduleMissMark, tokenLine } from './describe-run.js';
 import { fitTable } from './fit-table.js';
 import { plural } from './plural.js';
 import { failureList } from './status-meaning.js';
@@ -138,7 +138,7 @@ export function burnInMishaps(r: RunResult, dir?: string): string[] {
 
 /** At a target rate: the schedule kept or not, and what a client waited (from each call's intended start). */
 export const openLoopLine = (o: NonNullable<ConfigurationResult['openLoop']>) =>
-  `at ${o.targetRatePerS}/s (open loop): achieved ${fixed(o.achievedRatePerS, 1)}/s${o.keptUp ? '' : ' (fell behind)'}; response (ms) p50 ${fixed(o.responseMs?.p50, 2)}, p99 ${fixed(o.responseMs?.p99, 2)}, max ${fixed(o.responseMs?.max, 2)}; late ${fixed(o.late.sharePct, 1)} %${o.notStarted > 0 ? `; ${o.notStarted} not started` : ''}`;
+  `at ${o.targetRatePerS}/s (open loop): achieved ${fixed(o.achievedRatePerS, 1)}/s${scheduleMissMark(o)}; response (ms) p50 ${fixed(o.responseMs?.p50, 2)}, p99 ${fixed(o.responseMs?.p99, 2)}, max ${fixed(o.responseMs?.max, 2)}; late ${fixed(o.late.sharePct, 1)} %${o.notStarted > 0 ? `; ${o.notStarted} not started` : ''}`;
 
 /** The seed's burn-in summary (start, stop, elapsed, tests performed, tests failed) with what it lacked. */
 export function renderBurnInSummary(r: RunResult, judged: JudgedRun, dir?: string): string {

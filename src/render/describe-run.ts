@@ -80,6 +80,13 @@ export function perTokenRange(c: ConfigurationResult): string {
   return `${Math.min(...rates).toFixed(1)}–${Math.max(...rates).toFixed(1)}`;
 }
 
+/** A schedule the tokens did not keep, in brackets after its achieved rate: theirs, or the host's stall (not judged). */
+export function scheduleMissMark(o: NonNullable<ConfigurationResult['openLoop']>, short = false): string {
+  if (o.keptUp) return '';
+  if (o.hostStalled) return ` (host stalled ${((o.hostStallMs ?? 0) / 1000).toFixed(1)} s${short ? '' : ': not judged'})`;
+  return short ? ' (behind)' : ' (fell behind)';
+}
+
 export const fixed = (value: number | null | undefined, digits: number) => (value === null || value === undefined ? '–' : value.toFixed(digits));
 
 /** Signatures/s: the value, or with --repeat the median and its range over the repetitions. */

@@ -144,6 +144,10 @@ export interface OpenLoopResult {
   achievedRatePerS: number;
   /** achievedRatePerS is at least 98 % of the target: the tokens kept up (tokens that fall behind start their calls ever later). */
   keptUp: boolean;
+  /** The longest a session free for its call woke after the call's intended start, where 100 ms or more: the host kept it. */
+  hostStallMs?: number;
+  /** keptUp is false only because of that stall: with it taken out the tokens kept up, so the rate is not judged. */
+  hostStalled?: true;
   responseMs: LatencyPercentilesMs | null;
   /** Calls of the schedule that did not start before the window closed (--duration): the tokens were that far behind. */
   notStarted: number;

@@ -67,6 +67,8 @@ export class ConfigurationStats {
   readonly startsUs = startOffsetHistogram();
   scheduled = 0;
   late = 0;
+  /** Open loop: the longest a session free for its call woke after the call's intended start (the host kept it). */
+  hostStallUs = 0;
 
   /** Whether the workload is a mix: then its results are given per operation too. */
   readonly mixed: boolean;
@@ -111,7 +113,7 @@ export class ConfigurationStats {
       if (r.late) {
         this.late++;
         this.lateLagUs.recordValue(Math.max(1, Math.round(r.startLagUs)));
-      }
+      } else this.hostStallUs = Math.max(this.hostStallUs, r.startLagUs);
     }
     if (checked) {
       this.operationsVerified++;

@@ -3,7 +3,7 @@ import { capacityOf } from './capacity.js';
 import { saturationOf } from './saturation.js';
 import type { ConfigurationStats } from './configuration-stats.js';
 import { percentilesMs } from './latency-histogram.js';
-import { achievedRatePerS, keptUp } from './keeping-up.js';
+import { HOST_STALL_MIN_US, keepingUp } from './keeping-up.js';
 import { lowConfidence } from './repetitions.js';
 
 /**
@@ -37,11 +37,12 @@ export function summarizeConfiguration(
   const durationS = s.windowEndUs / 1e6;
   // An interrupted schedule's missing calls were cut off by the interruption, not left behind by the tokens.
   const notStarted = schedule === null || schedule.interrupted ? 0 : Math.max(0, schedule.calls - s.operationsOk - s.operationsFailed);
-  const achieved = schedule === null ? 0 : achievedRatePerS(s.startsUs, schedule.targetRatePerS, notStarted);
+  const kept = schedule === null ? null : keepingUp(s.startsUs, schedule.targetRatePerS, notStarted, s.hostStallUs);
+  const achieved = kept?.achievedRatePerS ?? 0;
   // A token with a session given up inside a call had no success from its last one on: the call is recorded as timed
   // out, or, when it was still in flight at a stop, not at all (it has no outcome).
   const hungTokens = new Set((run.hungSessions ?? []).map((h) => h.token));
-  const openLoop = schedule === null ? undefined : openLoopOf(s, achieved, schedule.targetRatePerS, notStarted, schedule.interrupted);
+  const openLoop = kept === null ? undefined : openLoopOf(s, kept, schedule!.targetRatePerS, notStarted, schedule!.interrupted);
   return {
     tokens: tokens.length,
     threadsPerToken,
@@ -111,11 +112,13 @@ export function summarizeConfiguration(
  * pace of their starts, src/stats/keeping-up.ts). Every call started counts, successful or not: a failure is judged
  * as a failure, not as falling behind.
  */
-function openLoopOf(s: ConfigurationStats, achievedRatePerS: number, targetRatePerS: number, notStarted: number, interrupted: boolean): NonNullable<ConfigurationResult['openLoop']> {
+function openLoopOf(s: ConfigurationStats, kept: ReturnType<typeof keepingUp>, targetRatePerS: number, notStarted: number, interrupted: boolean): NonNullable<ConfigurationResult['openLoop']> {
   return {
     targetRatePerS,
-    achievedRatePerS: round(achievedRatePerS, 2),
-    keptUp: keptUp(achievedRatePerS, targetRatePerS),
+    achievedRatePerS: round(kept.achievedRatePerS, 2),
+    keptUp: kept.keptUp,
+    ...(s.hostStallUs >= HOST_STALL_MIN_US ? { hostStallMs: round(s.hostStallUs / 1000, 1) } : {}),
+    ...(kept.hostStalled ? { hostStalled: true as const } : {}),
     notStarted,
     ...(interrupted ? { interrupted: true } : {}),
     responseMs: percentilesMs(s.responseUs, true),

@@ -124,14 +124,14 @@ const fmt = (n: number | null | undefined, digits = 2) => (n === null || n === u
 /**
  * A capacity below the gate fails, unless every rate up to the gate that did not hold was either not measured (the
  * run was interrupted in it) or missed only a latency objective on percentiles too thin to fail on (the rule of
- * --max-p99, which --strict-latency overrules): then it is inconclusive.
+ * --max-p99, which --strict-latency overrules) or only while the host stalled: then it is inconclusive.
  */
 function capacityOutcome(c: CapacityResult | undefined, min: number, strictLatency: boolean): Outcome {
   if (c?.capacityPerS != null && c.capacityPerS >= min) return 'pass';
   // The rates up to the gate that did not hold: any that failed calls, fell behind or missed on a full sample fails
-  // the gate; rates only interrupted (not measured) or missed on thin percentiles leave it open.
+  // the gate; rates only interrupted (not measured), missed while the host stalled or on thin percentiles leave it open.
   const missed = (c?.rates ?? []).filter((r) => r.targetRatePerS <= min && !r.held);
-  if (missed.length === 0 || missed.some((r) => !r.interrupted && !(r.thin && !strictLatency))) return 'fail';
+  if (missed.length === 0 || missed.some((r) => !r.interrupted && !r.hostStalled && !(r.thin && !strictLatency))) return 'fail';
   return 'inconclusive';
 }
 
