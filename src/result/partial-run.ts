@@ -46,8 +46,18 @@ export async function withRecordsOnDisk(dir: string, r: RunResult): Promise<Reco
   if (r.command === 'burn-in') {
     const c = r.configurations[0];
     // A run.json written at the end (not interrupted: finished, or ended early by its tokens) holds every record.
-    if (!c || !r.interrupted || burnInFinished(dir)) return { result: r, notes };
-    const counted = await countConfiguration(dir, r, c, { recordsFile: c.recordsFile, spillFile: null }, notes);
+    const checkpoint = checkpointOf(dir);
+    if (!c || !r.interrupted || checkpoint === null || checkpoint.finished === true) return { result: r, notes };
+    let counted = await countConfiguration(dir, r, c, { recordsFile: c.recordsFile, spillFile: null }, notes);
+    // The records file alone is not trusted: one cut short (truncated, edited) would read as a shorter night.
+    const recordsAtCheckpoint = typeof checkpoint.progress?.records === 'number' ? checkpoint.progress.records : 0;
+    const missing = recordsAtCheckpoint - (counted.operationsOk + counted.operationsFailed);
+    if (missing > 0) {
+      notes.push(
+        `the checkpoint says ${recordsAtCheckpoint} records were on disk, and ${c.recordsFile} holds ${recordsAtCheckpoint - missing}: ${missing} records are missing from it (cut short or edited); they count as lost`,
+      );
+      counted = { ...counted, operationsLost: (counted.operationsLost ?? 0) + missing };
+    }
     configurations = [{ ...counted, workerIssues: c.workerIssues, ...(c.hungSessions ? { hungSessions: c.hungSessions } : {}) }];
     // Its run.json was last written when its last segment began: it stopped at its last record, not then.
     finishedAt = lastRecordAt(r, counted.durationS) ?? finishedAt;
@@ -82,14 +92,17 @@ function lastRecordAt(r: RunResult, endS: number): string | undefined {
   return new Date(Date.parse(segment.startedAt) + Math.max(0, endS - segment.startOffsetS) * 1000).toISOString();
 }
 
-function burnInFinished(dir: string): boolean {
-  // Without a checkpoint (a run.json copied out of its run directory) run.json is all there is.
+/**
+ * A burn-in's checkpoint as far as a recount needs it; null without one (a run.json copied out of its run directory:
+ * run.json is all there is). One that cannot be read is an unfinished burn-in with nothing to check the records against.
+ */
+function checkpointOf(dir: string): { finished?: unknown; progress?: { records?: unknown } } | null {
   const path = join(dir, CHECKPOINT_FILE);
-  if (!isFile(path)) return true;
+  if (!isFile(path)) return null;
   try {
-    return (readJsonFile(path, CHECKPOINT_INPUT) as { finished?: unknown })?.finished === true;
+    return (readJsonFile(path, CHECKPOINT_INPUT) as { finished?: unknown; progress?: { records?: unknown } } | null) ?? {};
   } catch {
-    return false;
+    return {};
   }
 }
 
