@@ -1,3 +1,4 @@
+import { repetitionOf } from '../stats/repetitions.js';
 import { statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { readJsonFile } from '../core/json-text.js';
@@ -108,22 +109,7 @@ function checkpointOf(dir: string): { finished?: unknown; progress?: { records?:
 
 /** A configuration whose other repetitions run.json holds gets the counted one in its list; its figures stay those of the whole ones. */
 function withRepetition(c: ConfigurationResult, counted: ConfigurationResult): ConfigurationResult {
-  const asRepetition = (x: ConfigurationResult) => ({
-    throughputPerS: x.throughputPerS,
-    durationS: x.durationS,
-    operationsOk: x.operationsOk,
-    operationsFailed: x.operationsFailed,
-    operationsVerified: x.operationsVerified,
-    ...(x.operationsUnverified ? { operationsUnverified: x.operationsUnverified } : {}),
-    ...(x.operationsLost ? { operationsLost: x.operationsLost } : {}),
-    latencyMs: x.latencyMs,
-    recordsFile: x.recordsFile,
-    workerIssues: x.workerIssues,
-    ...(x.hungSessions && x.hungSessions.length > 0 ? { hungSessions: x.hungSessions } : {}),
-    ...(x.openLoop ? { openLoop: x.openLoop } : {}),
-    ...(x.partial ? { partial: x.partial } : {}),
-  });
-  return { ...c, partial: 'killed', repetitions: [...(c.repetitions ?? [asRepetition(c)]), asRepetition(counted)] };
+  return { ...c, partial: 'killed', repetitions: [...(c.repetitions ?? [repetitionOf(c)]), repetitionOf(counted)] };
 }
 
 /**

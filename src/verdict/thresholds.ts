@@ -6,6 +6,7 @@ import { capacityByTokens, type CapacityResult } from '../stats/capacity.js';
 import type { ConfigurationResult, RunResult } from '../result/run-result.js';
 import { failuresOf, lowConfidence } from '../stats/repetitions.js';
 import { quote } from '../core/quote.js';
+import { efficiencyWithheld } from '../result/configuration-shortfall.js';
 
 /**
  * Pass/fail limits on a run, parsed and validated before the run starts (a bad threshold is a usage error,
@@ -182,12 +183,15 @@ export function evaluateThresholds(r: RunResult, t: Thresholds, strictLatency = 
   }
   if (t.minEfficiency !== undefined) {
     for (const c of r.configurations.filter((x) => x.tokens > 1 && x.efficiency !== null)) {
+      // A ratio of a configuration that is not whole (cut short, a token hung or stopped), or against a 1-token one
+      // that is not, compares unlike windows: it is not judged.
+      const withheld = efficiencyWithheld(r, c);
       checks.push({
         name: 'min-efficiency',
         configuration: axesOf(c),
         expected: `≥ ${t.minEfficiency}`,
-        measured: fmt(c.efficiency),
-        outcome: outcomeOf(c.efficiency !== null && c.efficiency >= t.minEfficiency),
+        measured: withheld ? `${fmt(c.efficiency)} (not judged: ${withheld.configuration === c ? 'this configuration' : 'its 1-token basis'} is not whole)` : fmt(c.efficiency),
+        outcome: withheld ? 'inconclusive' : outcomeOf(c.efficiency !== null && c.efficiency >= t.minEfficiency),
       });
     }
   }
