@@ -124,12 +124,11 @@ describe('open loop on slow tokens', () => {
     const r = scale([...args, '--min-capacity', '2:70'], env(1));
     const dir = runDirOf(r);
     const run = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as RunResult;
-    // ~48/s per token: 80/s per token is more than a token serves, loaded host or not. Whether 20 and 40/s meet a
-    // 60 ms p99 depends on the host's stalls; the capacity is whatever the rates judged say, and the gate agrees.
-    expect(run.capacity!.map((c) => [c.tokens, c.fellBehindAtPerS])).toEqual([
-      [1, 80],
-      [2, 160],
-    ]);
+    // ~48/s per token: 80/s per token is more than a token serves, loaded host or not (40/s, near what it serves, may
+    // fall behind on a loaded one). Whether 20 and 40/s meet a 60 ms p99 depends on the host's stalls; the capacity is
+    // whatever the rates judged say, and the gate agrees.
+    expect(run.capacity!.map((c) => c.tokens)).toEqual([1, 2]);
+    for (const c of run.capacity!) expect([40 * c.tokens, 80 * c.tokens]).toContain(c.fellBehindAtPerS);
     for (const c of run.capacity!) {
       const held = c.rates.filter((x) => x.held).map((x) => x.targetRatePerS);
       const upTo = c.rates.findIndex((x) => !x.held);

@@ -31,7 +31,7 @@ export function addVerdictOptions(command: Command, o: { efficiency: boolean } =
       .option('--min-capacity <rate>', 'fail if the capacity (highest target rate within the --slo objectives) is below this: one number for the largest token count, or TOKENS:RATE,…');
   }
   return command
-    .option('--strict-latency', 'let latency gates fail even on too few operations (under 1000) or too short a window (under 2 s)')
+    .option('--strict-latency', 'let gates fail even on thin samples: latency from too few operations (under 1000) or too short a window (under 2 s), a throughput or efficiency from a window under 2 s')
     .option('--baseline <run>', 'compare with an earlier run (directory or run.json); fail on a regression beyond the noise')
     .option('--max-regression <pct>', 'allowed throughput drop / latency rise against the baseline, in % (default 10)')
     .addOption(new Option('--baseline-missing <action>', 'when --baseline does not exist: fail (exit 2), or warn and run without it').choices(['fail', 'warn']).default('fail'))

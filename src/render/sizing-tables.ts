@@ -29,9 +29,14 @@ export function sizingAnswer(r: RunResult): string[] {
     const answer = (c: CapacityResult) => {
       const first = c.rates[0]!;
       if (first.interrupted) return `${plural(c.tokens, 'token')} not measured (interrupted at ${rate(first.targetRatePerS)}, the lowest rate)`;
-      if (c.capacityPerS === null) return `${plural(c.tokens, 'token')} none (${rate(first.targetRatePerS)}, the lowest rate, missed: ${first.missed.join(', ')})`;
-      // Cut short by an interruption, or a rate not judged for a stall of the host: the capacity is at least this.
-      const cut = c.rates.some((x) => x.interrupted || (x.hostStalled && !x.held)) ? 'at least ' : '';
+      const notJudged = (x: (typeof c.rates)[number]) => !x.held && (x.thin === true || x.hostStalled === true);
+      if (c.capacityPerS === null) {
+        const deciding = c.rates.find((x) => !x.held && !notJudged(x));
+        if (deciding === undefined) return `${plural(c.tokens, 'token')} not judged (every rate missed only on a thin sample or while the host stalled)`;
+        return `${plural(c.tokens, 'token')} none (${rate(deciding.targetRatePerS)}${deciding === first ? ', the lowest rate,' : ''} missed: ${deciding.missed.join(', ')})`;
+      }
+      // Cut short by an interruption, or a rate above it not judged: the capacity is at least this.
+      const cut = c.rates.some((x) => x.interrupted || (notJudged(x) && x.targetRatePerS > c.capacityPerS!)) ? 'at least ' : '';
       return `${plural(c.tokens, 'token')} ${cut}${rate(c.capacityPerS)}${sessionsSwept ? ` (${plural(c.threadsPerToken, 'session')} per token)` : ''}`;
     };
     lines.push(`Capacity ${objectivesText(r)}: ${best.map(answer).join('; ')}.`);

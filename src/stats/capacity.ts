@@ -83,6 +83,8 @@ export function judgeRate(c: ConfigurationResult, objectives: readonly Objective
 /**
  * Per token count and sessions per token, the capacity: the highest rate of the sweep that held, counting up from
  * the lowest and stopping at the first that did not (a rate that held above one that failed is luck, not capacity).
+ * A rate the data could not judge (missed only on a thin sample or while the host stalled) does not stop the count:
+ * it failed nothing, and a higher rate that held says more than it.
  */
 export function capacityOf(configurations: readonly ConfigurationResult[], objectives: readonly Objective[]): CapacityResult[] {
   const groups = new Map<string, ConfigurationResult[]>();
@@ -92,8 +94,8 @@ export function capacityOf(configurations: readonly ConfigurationResult[], objec
   }
   return [...groups.values()].map((group) => {
     const rates = [...group].sort((a, b) => a.openLoop!.targetRatePerS - b.openLoop!.targetRatePerS).map((c) => judgeRate(c, objectives));
-    const firstMissed = rates.findIndex((r) => !r.held);
-    const held = firstMissed === -1 ? rates : rates.slice(0, firstMissed);
+    const firstMissed = rates.findIndex((r) => !r.held && !r.thin && !r.hostStalled);
+    const held = (firstMissed === -1 ? rates : rates.slice(0, firstMissed)).filter((r) => r.held);
     const behind = group.filter((c) => !c.openLoop!.keptUp && !c.openLoop!.hostStalled && !c.openLoop!.interrupted).map((c) => c.openLoop!.targetRatePerS);
     return {
       tokens: group[0]!.tokens,
