@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { HostStallMonitor } from './host-stall-monitor.js';
 import { setupError, writeError } from '../errors.js';
 import { tokenName, type TokenRef } from '../pkcs11/discovery.js';
 import type { ModuleInstances } from '../pkcs11/module.js';
@@ -154,6 +155,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
   // The longest the main thread kept its event loop waiting (signals, timers, progress) during the configuration.
   const stalls = monitorEventLoopDelay({ resolution: 10 });
   stalls.enable();
+  const hostStalls = new HostStallMonitor();
   const workerIssues: WorkerIssue[] = [];
   const hungSessions: HungSession[] = [];
   const watchdog = new CallWatchdog(
@@ -322,11 +324,19 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     clearInterval(watch);
     clearInterval(flushTimer);
     stalls.disable();
+    hostStalls.stop();
     writer.close();
     await pool.close();
     throw error;
   }
   clearInterval(watch);
+  // The host's longest stall within the window: to its deadline (a stall across it kept calls from starting), or to
+  // when the sessions ended.
+  const windowStartNs = control.windowStartNs();
+  const endedNs = process.hrtime.bigint();
+  const hostStallUs =
+    windowStartNs === 0n ? 0 : hostStalls.longestUs(windowStartNs, spec.stop.durationNs === null ? endedNs : [endedNs, windowStartNs + spec.stop.durationNs].reduce((a, b) => (a < b ? a : b)));
+  hostStalls.stop();
   if (lastAbandonedNs !== null && spec.stop.durationNs !== null && setupS !== undefined) {
     // A hung session was waited for: the window lasts to the deadline, the stop, or the last session given up, whichever
     // came first (every session may have hung before it), and never to the time spent waiting for one past that.
@@ -367,6 +377,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     hungSessions,
     verificationLagS,
     maxEventLoopStallMs: stalls.max / 1e6,
+    ...(hostStallUs > 0 ? { hostStallUs } : {}),
     setupS,
     operationsVerifiedLate: (spill?.signaturesKept ?? 0) - unverified,
     ...(unverified > 0 ? { operationsUnverified: unverified } : {}),
