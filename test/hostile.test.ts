@@ -71,6 +71,22 @@ describe('resuming a burn-in', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/a repeated or missing record/);
   });
+
+  it('report reads edited records as resume does: repeated lines are not calls, lines taken out are lost', async () => {
+    const { env, dir } = await killedBurnIn();
+    const records = join(dir, 'records', 'burn-in.csv');
+    const [header, ...lines] = readFileSync(records, 'utf8').trimEnd().split('\n');
+    // 20 lines repeated at the end, and 10 taken out of the middle.
+    const edited = [...lines.slice(0, 100), ...lines.slice(110), ...lines.slice(0, 20)];
+    writeFileSync(records, [header, ...edited].join('\n') + '\n');
+    const r = runCli(['report', dir, '--format', 'md,json'], env);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/20 repeated record\(s\) skipped/);
+    expect(r.stderr).toMatch(/10 record\(s\) missing between others/);
+    const c = readRun(dir).configurations[0]!;
+    expect(c.operationsOk + c.operationsFailed).toBe(lines.length - 10);
+    expect(c.operationsLost).toBeGreaterThanOrEqual(10);
+  });
 });
 
 describe('runs killed with SIGKILL', () => {
