@@ -66,5 +66,18 @@ export function readInputFile(path: string, kind: InputKind): Buffer {
   }
 }
 
-/** An input file as UTF-8 text (see readInputFile). */
-export const readInputText = (path: string, kind: InputKind): string => readInputFile(path, kind).toString('utf8');
+/** Strict: bytes that are not UTF-8 are an error, not U+FFFD; a BOM is kept, so that a reader sees what the file holds. */
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * An input file as UTF-8 text (see readInputFile). A file in another encoding (a PIN saved as Latin-1) is refused:
+ * decoded leniently, its text would differ from what the user wrote (a PIN would reach the token as EF BF BD).
+ */
+export function readInputText(path: string, kind: InputKind): string {
+  const bytes = readInputFile(path, kind);
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw new HsmBenchError(`the ${kind.what} ${nameOf(path, kind)} is not UTF-8 text`, kind.exitCode, 'save it as UTF-8 text (hsm-bench reads no other encoding)');
+  }
+}
