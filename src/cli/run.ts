@@ -90,7 +90,7 @@ export function runCommand(): Command {
       if (o.only !== undefined) {
         const names = o.only.split(',');
         const unknown = names.filter((n) => !lab.runs.some((r) => r.name === n));
-        if (unknown.length > 0) throw usageError(`--only names no run called ${unknown.map(quote).join(', ')}`, `runs in ${shown(o.config)}: ${lab.runs.map((r) => r.name).join(', ')}`);
+        if (unknown.length > 0) throw usageError(`--only names no run called ${unknown.map(quote).join(', ')}`, `runs in ${shown(o.config)}: ${lab.runs.map((r) => quote(r.name)).join(', ')}`);
         lab.runs = lab.runs.filter((r) => names.includes(r.name));
       }
       const ui = new Progress();
@@ -112,7 +112,7 @@ export function runCommand(): Command {
         for (const j of judged) process.stdout.write(`\n== ${j.name} ==\n${renderScaleTable(j.result)}`);
         for (const n of notRun) process.stdout.write(`\n== ${n.name} ==\nnot run: ${n.reason}\n`);
       }
-      ui.log(`combined report: ${join(combinedDir, 'combined.md')}`);
+      ui.log(`combined report: ${shown(join(combinedDir, 'combined.md'))}`);
       conclude(judged, o, notRun);
     });
 }

@@ -84,7 +84,7 @@ const paddedLabel = (label: string) => label.padEnd(32, ' ');
 function createToken(mod: Pkcs11Module, label: string, userPin: string): void {
   const { lib } = mod;
   const free = slotList(lib, true).find((slot) => (lib.C_GetTokenInfo(slot).flags & pkcs11.CKF_TOKEN_INITIALIZED) === 0);
-  if (!free) throw setupError('SoftHSM2 offers no free slot to create a token in', `check the workspace ${process.env.SOFTHSM2_CONF}`);
+  if (!free) throw setupError('SoftHSM2 offers no free slot to create a token in', `check the workspace ${shown(process.env.SOFTHSM2_CONF ?? '')}`);
   // The SO PIN is needed only to set the user PIN right now: a fresh random one, used once and forgotten.
   const soPin = randomBytes(8).toString('hex');
   lib.C_InitToken(free, soPin, paddedLabel(label));

@@ -206,7 +206,7 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
     let last = { atMs: segmentStartMs, ok: stats.operationsOk };
     const target = plan.stop.kind === 'total' ? plan.stop.signatures : null;
     ui.log(
-      `burn-in ${runId}: ${plural(tokenCount, 'token')}, ${target !== null ? `${target} ${targetRatePerS === null ? 'successful ' : ''}${nounsOf(plan.operation)}` : `${hms(plan.stop.kind === 'duration' ? durationMs(plan.stop.durationNs) / 1000 : 0)}`}${targetRatePerS === null ? '' : ` at ${targetRatePerS}/s`}; records in ${join(dir, BURN_IN_RECORDS_FILE)}`,
+      `burn-in ${runId}: ${plural(tokenCount, 'token')}, ${target !== null ? `${target} ${targetRatePerS === null ? 'successful ' : ''}${nounsOf(plan.operation)}` : `${hms(plan.stop.kind === 'duration' ? durationMs(plan.stop.durationNs) / 1000 : 0)}`}${targetRatePerS === null ? '' : ` at ${targetRatePerS}/s`}; records in ${shown(join(dir, BURN_IN_RECORDS_FILE))}`,
     );
     ui.log(`tokens:  ${tokenLine(result(false))}`);
     ui.log(`plan:    ${planLine(result(false))}`);

@@ -13,6 +13,7 @@ import { renderMarkdownReport } from './markdown.js';
 import { referenceThroughput, type Reference } from './reference.js';
 import { renderSummaryCsv } from './summary-csv.js';
 import { makeDirectory } from '../core/make-dir.js';
+import { quote, shown } from '../core/quote.js';
 
 export const FORMATS = ['md', 'csv', 'png', 'html', 'json'] as const;
 export type Format = (typeof FORMATS)[number];
@@ -105,7 +106,7 @@ async function chartConfigs(dir: string, r: RunResult, reference: Reference | un
       const bad: BadLines = { count: 0 };
       const digest = await digestRecords(dir, c.recordsFile, bad);
       // Torn or foreign lines are never taken as signatures; the reader is told how many there were.
-      if (bad.count > 0) warnings.push(`${join(dir, c.recordsFile)}: ${bad.count} line(s) are not records and were skipped (first: line ${bad.first!.lineNumber})`);
+      if (bad.count > 0) warnings.push(`${shown(join(dir, c.recordsFile))}: ${bad.count} line(s) are not records and were skipped (first: line ${bad.first!.lineNumber})`);
       return digest;
     }),
   );
@@ -142,6 +143,6 @@ async function chartConfigs(dir: string, r: RunResult, reference: Reference | un
 export function parseFormats(value: string, allowed: readonly Format[] = FORMATS): Format[] {
   const parts = value.split(',').map((f) => f.trim());
   const bad = parts.filter((f) => !(allowed as readonly string[]).includes(f));
-  if (bad.length > 0) throw usageError(`unknown report format ${bad.join(', ')}`, `use a comma-separated list of ${allowed.join(', ')}`);
+  if (bad.length > 0) throw usageError(`unknown report format ${bad.map(quote).join(', ')}`, `use a comma-separated list of ${allowed.join(', ')}`);
   return parts as Format[];
 }

@@ -101,7 +101,7 @@ export function checkThresholdsFitPlan(t: Thresholds, plan: ThresholdPlan): void
     ['--min-capacity', t.minCapacity],
   ] as const) {
     const unknown = Object.keys(limits ?? {}).filter((k) => k !== 'largest' && !plan.tokenCounts.includes(Number(k)));
-    if (unknown.length > 0) throw usageError(`${flag} names ${unknown.join(', ')} tokens, which the plan does not run`, `the plan runs ${plan.tokenCounts.join(', ')} tokens`);
+    if (unknown.length > 0) throw usageError(`${flag} names ${unknown.map(quote).join(', ')} tokens, which the plan does not run`, `the plan runs ${plan.tokenCounts.join(', ')} tokens`);
   }
   if (t.minThroughput !== undefined && plan.targetRate) {
     throw usageError('--min-throughput judges configurations run flat out; at a target rate the throughput is the rate asked for', 'gate a rate sweep with --min-capacity (and --slo-p99 …)');
