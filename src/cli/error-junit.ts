@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { writeOutputFile } from '../core/output-file.js';
 import { renderErrorJunit } from '../render/junit.js';
 
 /**
@@ -11,7 +11,7 @@ export function writeErrorJunit(message: string): void {
   const file = at < 0 ? undefined : args[at]!.startsWith('--junit=') ? args[at]!.slice('--junit='.length) : args[at + 1];
   if (file === undefined || file === '' || file.startsWith('-')) return;
   try {
-    writeFileSync(file, renderErrorJunit(args[0] ?? 'hsm-bench', message));
+    writeOutputFile(file, renderErrorJunit(args[0] ?? 'hsm-bench', message));
   } catch {
     // The JUnit path itself may be what was wrong; the message on stderr says so.
   }

@@ -2,7 +2,7 @@ import { nounsOf, workloadId } from '../render/operation-words.js';
 import { plannedConfigurations } from '../engine/sizing-plan.js';
 import { configurationAxes } from '../result/configuration-key.js';
 import type { NotRun } from '../render/junit.js';
-import { writeFileSync } from 'node:fs';
+import { writeOutputFile } from '../core/output-file.js';
 import { join, relative } from 'node:path';
 import { Command } from 'commander';
 import { runScale } from '../engine/scale.js';
@@ -57,7 +57,7 @@ async function runLab(lab: Lab, ui: Progress): Promise<{ judged: JudgedRun[]; no
   for (const [a, b] of transportPairs(judged)) {
     const base = `transport-${a.name}-vs-${b.name}`.replace(/[^\w.-]/g, '_');
     try {
-      const [png] = await saveChart(await chartRenderer(), comparisonChart([a.result, b.result], [a.name, b.name]), base, (f, content) => writeFileSync(join(combinedDir, f), content));
+      const [png] = await saveChart(await chartRenderer(), comparisonChart([a.result, b.result], [a.name, b.name]), base, (f, content) => writeOutputFile(join(combinedDir, f), content));
       charts.push(png);
     } catch (error) {
       charts.push(undefined);
@@ -65,7 +65,7 @@ async function runLab(lab: Lab, ui: Progress): Promise<{ judged: JudgedRun[]; no
     }
   }
   // Paths relative to combined.md, so that the folder can be moved or attached whole.
-  writeFileSync(
+  writeOutputFile(
     join(combinedDir, 'combined.md'),
     renderLabReport(
       judged,

@@ -1,6 +1,7 @@
-import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { HsmBenchError, type ExitCode } from '../errors.js';
 import { shown } from './quote.js';
+import { fileType } from './file-type.js';
 
 /** What an input file is, for messages and bounds: its name, its largest sane size, and the exit code of a bad one. */
 export interface InputKind {
@@ -14,8 +15,6 @@ export interface InputKind {
 }
 
 const MiB = 1024 * 1024;
-
-const typeOf = (s: Stats) => (s.isDirectory() ? 'a folder' : s.isFIFO() ? 'a pipe (FIFO)' : s.isCharacterDevice() || s.isBlockDevice() ? 'a device' : s.isSocket() ? 'a socket' : 'not a regular file');
 
 /** The file as messages name it. */
 export const nameOf = (path: string, kind: InputKind) => kind.pathShown ?? shown(path);
@@ -39,7 +38,7 @@ export function openInputFile(path: string, kind: InputKind): { fd: number; size
   }
   try {
     const info = fstatSync(fd);
-    if (!info.isFile()) throw fail(`is ${typeOf(info)}, not a file`);
+    if (!info.isFile()) throw fail(`is ${fileType(info)}, not a file`);
     if (info.size > kind.maxBytes) throw fail(`is ${sizeText(info.size)}, more than a ${kind.what} can be (${sizeText(kind.maxBytes)})`);
     return { fd, sizeBytes: info.size };
   } catch (error) {

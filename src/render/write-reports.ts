@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { writeOutputFile } from '../core/output-file.js';
 import { join } from 'node:path';
 import type { ChartConfiguration } from 'chart.js';
 import { usageError } from '../errors.js';
@@ -89,7 +89,7 @@ export async function writeReports(dir: string, r: RunResult, formats: readonly 
     drawn: [],
     write: (name, content) => {
       if (typeof content === 'string') writeFileAtomic(join(dir, name), content);
-      else writeFileSync(join(dir, name), content);
+      else writeOutputFile(join(dir, name), content);
       files.push(name);
     },
     charts: () => (charts ??= chartConfigs(dir, r, given ?? r.reference, warnings)),

@@ -1,4 +1,5 @@
-import { linkSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, readFileSync, rmSync } from 'node:fs';
+import { writeOutputFile } from '../core/output-file.js';
 import { join } from 'node:path';
 import { ExitCode, setupError } from '../errors.js';
 import { readInputText } from '../core/input-file.js';
@@ -88,7 +89,7 @@ export function lockDirectory(dir: string, what: string, hint: string): void {
   const mine = `${path}.${process.pid}`;
   const me = self();
   const inUse = (h: Holder) => setupError(`${what} ${shown(dir)} is in use by another hsm-bench (process ${h.pid})`, `${hint}; if no hsm-bench runs there, remove ${shown(path)}`);
-  writeFileSync(mine, holderText(me), { mode: 0o600 });
+  writeOutputFile(mine, holderText(me), 0o600);
   try {
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
