@@ -1,4 +1,5 @@
-import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunResult } from '../src/result/run-result.js';
@@ -141,5 +142,69 @@ describe('secrets and modules', () => {
     const r = runCli(['list', '--module', 'my-module.so', '--json'], hsm.env, cwd);
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout).module.path).toBe(join(cwd, 'my-module.so'));
+  });
+});
+
+describe('odd things where a lock, a run directory or a module belongs', () => {
+  const scale = ['scale', '--alg', 'p256', '--tokens', '1', '--signatures-per-token', '5'];
+
+  it('a folder where the lock file goes is named and left alone (it failed on removing it: ERR_FS_EISDIR)', () => {
+    const ws = tempDir('lock-folder');
+    mkdirSync(join(ws, 'lock'), { recursive: true });
+    writeFileSync(join(ws, 'lock', 'kept'), '');
+    const r = runCli([...scale, '--out', tempDir('lock-folder-out')], { HSM_BENCH_WORKSPACE: ws });
+    expect(r.status, r.stderr).toBe(3);
+    expect(r.stderr).toMatch(/lock is a folder, not a lock file hsm-bench wrote\nhint: remove .*lock/);
+    expect(existsSync(join(ws, 'lock', 'kept'))).toBe(true);
+  });
+
+  it('a lock that names only a PID holds while that PID runs hsm-bench; PID 1 or another program holds nothing', () => {
+    const other = spawn('sleep', ['60']);
+    // A process whose command line names hsm-bench, as an older hsm-bench's would.
+    const bench = spawn('bash', ['-c', 'exec -a hsm-bench sleep 60']);
+    try {
+      for (const pid of [1, other.pid!]) {
+        const ws = tempDir('lock-pid');
+        writeFileSync(join(ws, 'lock'), `${pid}\n`);
+        const r = runCli([...scale, '--out', tempDir('lock-pid-out')], { HSM_BENCH_WORKSPACE: ws });
+        expect(r.stderr).not.toMatch(/in use by another hsm-bench/);
+        expect(r.status, r.stderr).toBe(0);
+      }
+      const ws = tempDir('lock-bench');
+      // Until exec has run, the command line is bash's.
+      while (!readFileSync(`/proc/${bench.pid}/cmdline`, 'utf8').startsWith('hsm-bench')) execFileSync('sleep', ['0.05']);
+      writeFileSync(join(ws, 'lock'), `${bench.pid}\n`);
+      const r = runCli([...scale, '--out', tempDir('lock-bench-out')], { HSM_BENCH_WORKSPACE: ws });
+      expect(r.status, r.stderr).toBe(3);
+      expect(r.stderr).toContain(`is in use by another hsm-bench (process ${bench.pid})`);
+    } finally {
+      other.kill();
+      bench.kill();
+    }
+  });
+
+  it('--resume given a file or a missing folder: exit 2 saying what to give, and no folder is made', () => {
+    const dir = tempDir('resume-file');
+    writeFileSync(join(dir, 'run.json'), '{}');
+    const file = runCli(['burn-in', '--resume', join(dir, 'run.json')]);
+    expect(file.status, file.stderr).toBe(2);
+    expect(file.stderr).toMatch(/--resume .*run\.json is a file, not a run directory\nhint: give the folder that holds the burn-in's checkpoint\.json, e\.g\. --resume /);
+    const missing = runCli(['burn-in', '--resume', join(dir, 'nothing')]);
+    expect(missing.status, missing.stderr).toBe(2);
+    expect(missing.stderr).toMatch(/--resume .*nothing does not exist/);
+    expect(existsSync(join(dir, 'nothing'))).toBe(false);
+  });
+
+  it('--module given a FIFO is refused before it is loaded (loading it waited for a writer until the time bound)', () => {
+    const dir = tempDir('module-fifo');
+    execFileSync('mkfifo', [join(dir, 'module.so')]);
+    for (const args of [
+      ['list', '--module', join(dir, 'module.so')],
+      [...scale, '--module', 'module.so'],
+    ]) {
+      const r = runCli(args, {}, dir);
+      expect(r.status, r.stderr).toBe(3);
+      expect(r.stderr).toMatch(/PKCS#11 module .*module\.so is a pipe \(FIFO\), not a library file/);
+    }
   });
 });

@@ -10,7 +10,7 @@ import { isInteractive } from './terminal.js';
 import { addTokenOptions, type TokenOptions } from './token-options.js';
 import { finalizeNow } from './supervised.js';
 import { withTokenSessions, type TokenPick, type TokenSession } from './token-sessions.js';
-import { quote, shown } from '../core/quote.js';
+import { quote, shown, commandLine } from '../core/quote.js';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -31,7 +31,7 @@ export function kekCommand(): Command {
     .requiredOption('--file <path>', 'the share file to write (never overwritten)')
     .action(async (o: PassphraseOptions & { file: string }) => {
       const kcv = createKekShare(o.file, await passphrase(o));
-      say(`wrote KEK share ${shown(o.file)} (key check value ${kcv}); import it into every token with 'hsm-bench keys kek import --file ${shown(o.file)} --all-tokens'`);
+      say(`wrote KEK share ${shown(o.file)} (key check value ${kcv}); import it into every token with ${commandLine('hsm-bench', 'keys', 'kek', 'import', '--file', o.file, '--all-tokens')}`);
     });
   const importCmd = withPassphraseOptions(addTokenOptions(new Command('import')))
     .description('import the KEK of a share file into every selected token, as a wrap/unwrap-only AES key')

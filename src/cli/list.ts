@@ -74,7 +74,7 @@ async function collect(o: ListOptions): Promise<Listing> {
 const yesNo = (b: boolean) => (b ? 'yes' : 'no');
 
 export function renderListing(l: Listing): string {
-  const lines = [`module: ${l.module.libraryDescription} ${l.module.libraryVersion} by ${l.module.manufacturer} (${l.module.path})`];
+  const lines = [`module: ${l.module.libraryDescription} ${l.module.libraryVersion} by ${l.module.manufacturer} (${shown(l.module.path)})`];
   const table = new Table({ head: ['Slot', 'Slot description', 'Token', 'Label', 'Manufacturer', 'Model', 'Serial', 'Firmware', 'Login required', 'Initialized'], style: { head: [], border: [] } });
   for (const s of l.slots) {
     const t = s.token;

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { ExitCode } from '../errors.js';
+import { ExitCode, HsmBenchError } from '../errors.js';
 import { DEFAULT_MODULE_TIMEOUT_MS, moduleTimeoutMs } from '../pkcs11/module-probe.js';
 import { lockDirectory } from '../result/directory-lock.js';
 import type { MadeAtDeath } from '../record/checkpoint.js';
@@ -38,7 +38,8 @@ export type ChildMessage =
   | { type: 'finalized' };
 
 /** What the supervisor answers. */
-export type SupervisorMessage = { type: 'secret'; value?: string; error?: string };
+/** A prompt's answer, or why there is none and the exit code it ends the command with (Ctrl-C at the prompt: 130). */
+export type SupervisorMessage = { type: 'secret'; value?: string; error?: string; exitCode?: number };
 
 /** Exit codes a command ends with on its own (its outcome): never a reason to restart it. */
 const OUTCOMES: ReadonlySet<number> = new Set([ExitCode.ok, ExitCode.usage, ExitCode.setup, ExitCode.operationsFailed, ExitCode.thresholdFailed, ExitCode.interrupted]);
@@ -209,7 +210,7 @@ async function answer(child: ChildProcess, question: string, answers: Map<string
     }
     reply = { type: 'secret', value: answers.get(question)! };
   } catch (error) {
-    reply = { type: 'secret', error: (error as Error).message };
+    reply = { type: 'secret', error: (error as Error).message, exitCode: error instanceof HsmBenchError ? error.exitCode : undefined };
   }
   if (child.connected) child.send(reply);
 }

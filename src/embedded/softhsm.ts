@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync } from 'node:fs';
+import { writeOutputFile } from '../core/output-file.js';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pkcs11 from 'pkcs11js';
@@ -61,7 +62,7 @@ function configure(workspace: string): void {
   const tokenDir = join(workspace, 'tokens');
   makeDirectory(tokenDir, 0o700);
   const conf = join(workspace, 'softhsm2.conf');
-  writeFileSync(conf, `directories.tokendir = ${tokenDir}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n`);
+  writeOutputFile(conf, `directories.tokendir = ${tokenDir}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n`);
   process.env.SOFTHSM2_CONF = conf;
 }
 
@@ -73,7 +74,7 @@ function embeddedPin(workspace: string): string {
   const file = join(workspace, 'user-pin');
   if (existsSync(file)) return readInputText(file, { what: "embedded tokens' PIN file", maxBytes: 4096, exitCode: ExitCode.setup, hint: 'give hsm-bench a --workspace of its own' }).trim();
   const pin = randomBytes(8).toString('hex');
-  writeFileSync(file, pin, { mode: 0o600 });
+  writeOutputFile(file, pin, 0o600);
   chmodSync(file, 0o600);
   return pin;
 }
@@ -84,7 +85,7 @@ const paddedLabel = (label: string) => label.padEnd(32, ' ');
 function createToken(mod: Pkcs11Module, label: string, userPin: string): void {
   const { lib } = mod;
   const free = slotList(lib, true).find((slot) => (lib.C_GetTokenInfo(slot).flags & pkcs11.CKF_TOKEN_INITIALIZED) === 0);
-  if (!free) throw setupError('SoftHSM2 offers no free slot to create a token in', `check the workspace ${process.env.SOFTHSM2_CONF}`);
+  if (!free) throw setupError('SoftHSM2 offers no free slot to create a token in', `check the workspace ${shown(process.env.SOFTHSM2_CONF ?? '')}`);
   // The SO PIN is needed only to set the user PIN right now: a fresh random one, used once and forgotten.
   const soPin = randomBytes(8).toString('hex');
   lib.C_InitToken(free, soPin, paddedLabel(label));

@@ -1,6 +1,6 @@
 import { nounsOf, workloadId } from '../render/operation-words.js';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { usageError } from '../errors.js';
 import { PinRefusedError } from '../pkcs11/session.js';
 import { BURN_IN_RECORDS_FILE, CHECKPOINT_FILE, planDigest, readCheckpoint, type Checkpoint } from '../record/checkpoint.js';
@@ -24,6 +24,7 @@ import { runConfiguration } from './run-configuration.js';
 import type { RunOutcome, RunUi } from './scale.js';
 import { setUpTokens, signingWith } from './token-setup.js';
 import { shown } from '../core/quote.js';
+import { fileType } from '../core/file-type.js';
 
 const CHECKPOINT_MS = 10_000;
 /**
@@ -47,6 +48,12 @@ export interface Resume {
 
 /** Reads a burn-in's checkpoint for a resume, after taking its run directory: two resumes at once would both append. */
 export function openResume(dir: string, decisions: Pick<Resume, 'acceptLostRecords' | 'pinCorrected'>): Resume {
+  // Checked before the lock, which would create a missing folder (and fail on a file with a message about folders).
+  const info = statSync(dir, { throwIfNoEntry: false });
+  if (info === undefined) throw usageError(`--resume ${shown(dir)} does not exist`, 'give the run directory of a burn-in (the folder that holds its checkpoint.json)');
+  if (!info.isDirectory()) {
+    throw usageError(`--resume ${shown(dir)} is ${fileType(info)}, not a run directory`, `give the folder that holds the burn-in's checkpoint.json, e.g. --resume ${shown(dirname(dir))}`);
+  }
   lockDirectory(dir, 'the burn-in', 'it is running or being resumed already; wait for it to end');
   return { dir, checkpoint: readCheckpoint(dir), ...decisions };
 }
@@ -221,7 +228,7 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
     let last = { atMs: segmentStartMs, ok: stats.operationsOk };
     const target = plan.stop.kind === 'total' ? plan.stop.signatures : null;
     ui.log(
-      `burn-in ${runId}: ${plural(tokenCount, 'token')}, ${target !== null ? `${target} ${targetRatePerS === null ? 'successful ' : ''}${nounsOf(plan.operation)}` : `${hms(plan.stop.kind === 'duration' ? durationMs(plan.stop.durationNs) / 1000 : 0)}`}${targetRatePerS === null ? '' : ` at ${targetRatePerS}/s`}; records in ${join(dir, BURN_IN_RECORDS_FILE)}`,
+      `burn-in ${runId}: ${plural(tokenCount, 'token')}, ${target !== null ? `${target} ${targetRatePerS === null ? 'successful ' : ''}${nounsOf(plan.operation)}` : `${hms(plan.stop.kind === 'duration' ? durationMs(plan.stop.durationNs) / 1000 : 0)}`}${targetRatePerS === null ? '' : ` at ${targetRatePerS}/s`}; records in ${shown(join(dir, BURN_IN_RECORDS_FILE))}`,
     );
     ui.log(`tokens:  ${tokenLine(result(false))}`);
     ui.log(`plan:    ${planLine(result(false))}`);

@@ -19,7 +19,7 @@ import { trialCall } from './trial-call.js';
 import type { ConfigurationSpec, ReadyToken } from './run-configuration.js';
 import type { Workload } from './operation.js';
 import type { WorkloadEntry } from './workload-plan.js';
-import { quote } from '../core/quote.js';
+import { quote, commandLine } from '../core/quote.js';
 import { mechanismList } from '../pkcs11/list-counts.js';
 
 /** The module opened, the tokens selected and logged in, the mechanism chosen: everything a run signs with. */
@@ -108,8 +108,8 @@ function findUsableKeyPair(mod: Pkcs11Module, entry: WorkloadEntry, usage: KeyUs
     throw setupError(
       `key ${quote(entry.keyLabel)} on token ${tokenName(token)} cannot ${usage}: ${missing} is false`,
       entry.keyLabel === defaultKeyLabel(entry.algorithm, usage)
-        ? `delete it (hsm-bench keys delete --label ${entry.keyLabel}) and make one for it: hsm-bench keys create --alg ${entry.algorithm.id} --usage ${usage}`
-        : `make one for it: hsm-bench keys create --alg ${entry.algorithm.id} --usage ${usage}, then run with --key-label ${defaultKeyLabel(entry.algorithm, usage)}`,
+        ? `delete it (${commandLine('hsm-bench', 'keys', 'delete', '--label', entry.keyLabel)}) and make one for it: ${commandLine('hsm-bench', 'keys', 'create', '--alg', entry.algorithm.id, '--usage', usage)}`
+        : `make one for it: ${commandLine('hsm-bench', 'keys', 'create', '--alg', entry.algorithm.id, '--usage', usage)}, then run with --key-label ${defaultKeyLabel(entry.algorithm, usage)}`,
     );
   }
   return { id: key.id, privateKey: key.privateKey, publicKey: publicKeyFromAttributes(key.publicKey) };

@@ -1,9 +1,10 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import pkcs11 from 'pkcs11js';
 import { HsmBenchError, setupError } from '../errors.js';
 import { ckrOf, describe } from './ckr.js';
 import { shown } from '../core/quote.js';
+import { fileType } from '../core/file-type.js';
 import { rememberModulePath } from './list-counts.js';
 import { probeModule } from './module-probe.js';
 
@@ -40,9 +41,13 @@ export const pkcs11Text = (s: string) =>
  * not in the current folder, so a bare name that exists here is made a path, and only a path is checked.
  */
 function resolveModule(path: string): string {
-  if (!path.includes('/')) return existsSync(path) ? resolve(path) : path;
-  if (!existsSync(path)) throw setupError(`PKCS#11 module ${shown(path)} does not exist`, 'give the full path of the module (.so) with --module');
-  return path;
+  if (!path.includes('/') && !existsSync(path)) return path;
+  const file = path.includes('/') ? path : resolve(path);
+  const info = statSync(file, { throwIfNoEntry: false });
+  if (info === undefined) throw setupError(`PKCS#11 module ${shown(path)} does not exist`, 'give the full path of the module (.so) with --module');
+  // Loading a FIFO would wait for a writer (until the load's time bound); a device or a folder is no library either.
+  if (!info.isFile()) throw setupError(`PKCS#11 module ${shown(path)} is ${fileType(info)}, not a library file`, 'give the full path of the module (.so) with --module');
+  return file;
 }
 
 function load(path: string): pkcs11.PKCS11 {

@@ -2,6 +2,7 @@ import { wordsOf } from './operation-words.js';
 import type { ConfigurationResult, RunResult, TokenIdentity } from '../result/run-result.js';
 import { plural } from './plural.js';
 import { shortfallOf, type Shortfall } from '../result/configuration-shortfall.js';
+import { shown } from '../core/quote.js';
 
 /** Words shared by every renderer, so the terminal table, Markdown and CSV name things alike. */
 import { configurationName } from '../result/configuration-key.js';
@@ -39,8 +40,8 @@ export const runEndText = (end: NonNullable<ReturnType<typeof runEnd>>) => (end 
 
 export function backendLine(r: RunResult): string {
   const m = r.module;
-  const lib = `${m.libraryDescription} ${m.libraryVersion} by ${m.manufacturer}, ${m.path}`;
-  return r.backend.kind === 'embedded-softhsm2' ? `embedded SoftHSM2 tokens made by hsm-bench (${lib}; workspace ${r.backend.workspace})` : `PKCS#11 module ${lib}`;
+  const lib = `${m.libraryDescription} ${m.libraryVersion} by ${m.manufacturer}, ${shown(m.path)}`;
+  return r.backend.kind === 'embedded-softhsm2' ? `embedded SoftHSM2 tokens made by hsm-bench (${lib}; workspace ${shown(r.backend.workspace)})` : `PKCS#11 module ${lib}`;
 }
 
 export function planLine(r: RunResult): string {

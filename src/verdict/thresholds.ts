@@ -5,7 +5,7 @@ import { axesOf, type ConfigurationAxes } from '../result/configuration-key.js';
 import { capacityByTokens, type CapacityResult } from '../stats/capacity.js';
 import type { ConfigurationResult, RunResult } from '../result/run-result.js';
 import { failuresOf, lowConfidence } from '../stats/repetitions.js';
-import { quote } from '../core/quote.js';
+import { quote, shown } from '../core/quote.js';
 import { efficiencyBasisOf, efficiencyWithheld, type Shortfall } from '../result/configuration-shortfall.js';
 
 /** What keeps a configuration from being whole, in a few words. */
@@ -115,7 +115,7 @@ export function checkThresholdsFitPlan(t: Thresholds, plan: ThresholdPlan): void
     ['--min-capacity', t.minCapacity],
   ] as const) {
     const unknown = Object.keys(limits ?? {}).filter((k) => k !== 'largest' && !plan.tokenCounts.includes(Number(k)));
-    if (unknown.length > 0) throw usageError(`${flag} names ${unknown.join(', ')} tokens, which the plan does not run`, `the plan runs ${plan.tokenCounts.join(', ')} tokens`);
+    if (unknown.length > 0) throw usageError(`${flag} names ${unknown.map(shown).join(', ')} tokens, which the plan does not run`, `the plan runs ${plan.tokenCounts.join(', ')} tokens`);
   }
   if (t.minThroughput !== undefined && plan.targetRate) {
     throw usageError('--min-throughput judges configurations run flat out; at a target rate the throughput is the rate asked for', 'gate a rate sweep with --min-capacity (and --slo-p99 …)');

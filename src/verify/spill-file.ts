@@ -1,4 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { openOutputFile } from '../core/output-file.js';
 import type { SignatureBatch } from '../engine/batch.js';
 import { ExitCode } from '../errors.js';
 import { openInputFile, type InputKind } from '../core/input-file.js';
@@ -96,7 +97,7 @@ export class SpillFile {
   constructor(readonly path: string) {}
 
   write(batch: SignatureBatch): void {
-    this.fd ??= openSync(this.path, 'w', 0o600);
+    this.fd ??= openOutputFile(this.path, { mode: 0o600 });
     const n = batch.count;
     const kept = batch.signatureBytes.subarray(0, n).reduce((sum, bytes) => sum + bytes, 0);
     const parts = [
