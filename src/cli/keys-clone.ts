@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { setupError, usageError } from '../errors.js';
-import { cloneKeyPair, DEFAULT_KEK_LABEL, importKek, isSmartCardHsm, OPENSC_MODULE, proveClone, sourceKeyPair } from '../pkcs11/clone.js';
+import { checkCloneSource, cloneKeyPair, DEFAULT_KEK_LABEL, importKek, isSmartCardHsm, OPENSC_MODULE, proveClone, sourceKeyPair } from '../pkcs11/clone.js';
 import { cloneWithDkek, dkekShares, readerOf } from '../pkcs11/dkek-clone.js';
 import type { Pkcs11Module } from '../pkcs11/module.js';
 import { tokenName } from '../pkcs11/discovery.js';
@@ -112,6 +112,10 @@ export function cloneCommand(): Command {
     .requiredOption('--to <slots>', "slot ids to copy to, comma-separated, or 'all' (every other selected token, or every other token of the module); only --from and --to are logged in to")
     .option('--kek-label <label>', 'CKA_LABEL of the KEK on the tokens', DEFAULT_KEK_LABEL)
     .action(async (o: TokenOptions & { label: string; from: string; to: string; kekLabel: string }) => {
+      // 'all' names no token: without a selection it would present the PIN to every token of the module.
+      if (o.to === 'all' && [o.slots, o.serials, o.tokenLabel, o.tokenUri, o.allTokens].every((x) => x === undefined)) {
+        throw usageError('--to all needs the tokens to clone to selected', 'name them (--to 3,4), or select them with --slots, --serials, --token-label, --token-uri or --all-tokens');
+      }
       let dkek: (() => Promise<void>) | undefined;
       await withTokenSessions(
         o,
@@ -143,6 +147,9 @@ export function cloneCommand(): Command {
           };
         },
         cloneSides(o),
+        // The source's key is checked before any target sees the PIN: a key that is missing, or cannot leave its token
+        // under the KEK, costs the targets nothing.
+        (mod, source) => checkCloneSource(mod.lib, source, o.label, mod.info.manufacturer !== 'OpenSC Project'),
       );
       await dkek?.();
     });

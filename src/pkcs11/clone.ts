@@ -150,12 +150,7 @@ const sameKey = (x: PublicKeyAttributes, y: PublicKeyAttributes) =>
  */
 export function cloneKeyPair(lib: pkcs11.PKCS11, source: Side, targets: Side[], label: string, kekLabel: string, log: (line: string) => void): void {
   const { privateKey, type, id, family, publicKey: sourcePublic } = sourceKeyPair(lib, source, targets, label);
-  if (!readFlag(lib, source.session, privateKey, pkcs11.CKA_EXTRACTABLE)) {
-    throw setupError(
-      `key ${quote(label)} on token ${tokenName(source.token)} was created non-extractable and cannot be wrapped`,
-      "create keys meant for cloning with 'hsm-bench keys create --extractable'",
-    );
-  }
+  if (!readFlag(lib, source.session, privateKey, pkcs11.CKA_EXTRACTABLE)) throw notExtractable(source, label);
   const targetKeks = targets.map((t) => kekOn(lib, t, kekLabel));
   let wrapped: Buffer;
   try {
@@ -204,6 +199,18 @@ export function cloneKeyPair(lib: pkcs11.PKCS11, source: Side, targets: Side[], 
     log(`token ${tokenName(t.token)}: cloned ${quote(label)} from ${tokenName(source.token)}; its signature verifies against the source's public key`);
   });
 }
+
+/**
+ * What the source alone can refuse, checked before the targets are logged in to: the key pair is there, and (when it
+ * is to be wrapped under the KEK through PKCS#11) it may leave the token wrapped.
+ */
+export function checkCloneSource(lib: pkcs11.PKCS11, source: Side, label: string, wrappedByKek: boolean): void {
+  const { privateKey } = sourceKeyPair(lib, source, [], label);
+  if (wrappedByKek && !readFlag(lib, source.session, privateKey, pkcs11.CKA_EXTRACTABLE)) throw notExtractable(source, label);
+}
+
+const notExtractable = (source: Side, label: string) =>
+  setupError(`key ${quote(label)} on token ${tokenName(source.token)} was created non-extractable and cannot be wrapped`, "create keys meant for cloning with 'hsm-bench keys create --extractable'");
 
 /** The key pair to clone, found on the source, with the targets checked for a key of the same label. */
 export function sourceKeyPair(lib: pkcs11.PKCS11, source: Side, targets: Side[], label: string) {
