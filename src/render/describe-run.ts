@@ -3,6 +3,7 @@ import type { ConfigurationResult, RunResult, TokenIdentity } from '../result/ru
 import { plural } from './plural.js';
 import { shortfallOf, type Shortfall } from '../result/configuration-shortfall.js';
 import { shown } from '../core/quote.js';
+import { stallSeconds } from '../stats/keeping-up.js';
 
 /** Words shared by every renderer, so the terminal table, Markdown and CSV name things alike. */
 import { configurationName } from '../result/configuration-key.js';
@@ -84,7 +85,7 @@ export function perTokenRange(c: ConfigurationResult): string {
 /** A schedule the tokens did not keep, in brackets after its achieved rate: theirs, or the host's stall (not judged). */
 export function scheduleMissMark(o: NonNullable<ConfigurationResult['openLoop']>, short = false): string {
   if (o.keptUp) return '';
-  if (o.hostStalled) return ` (host stalled ${((o.hostStallMs ?? 0) / 1000).toFixed(1)} s${short ? '' : ': not judged'})`;
+  if (o.hostStalled) return ` (host stalled ${stallSeconds(o.hostStallMs ?? 0)} s${short ? '' : ': not judged'})`;
   return short ? ' (behind)' : ' (fell behind)';
 }
 

@@ -2,6 +2,7 @@ import { percentileName, type Objective, type ObjectivePercentile } from '../eng
 import { configurationAxes, configurationKey } from '../result/configuration-key.js';
 import type { ConfigurationResult } from '../result/run-result.js';
 import { lowConfidence } from './repetitions.js';
+import { stallSeconds } from './keeping-up.js';
 
 /** One target rate of a sweep, judged: held when every call succeeded, the schedule was kept and every objective met. */
 export interface RateVerdict {
@@ -42,7 +43,7 @@ function missesOf(c: Measured, objectives: readonly Objective[]): { missed: stri
   const missed: string[] = [];
   if (c.operationsFailed > 0) missed.push(`${c.operationsFailed} failed`);
   if (!o.keptUp) {
-    const stall = o.hostStalled ? ` while the host stalled ${fmt((o.hostStallMs ?? 0) / 1000)} s (not judged: with the stall taken out the tokens kept up)` : '';
+    const stall = o.hostStalled ? ` while the host stalled ${stallSeconds(o.hostStallMs ?? 0)} s (not judged: with the stall taken out the tokens kept up)` : '';
     missed.push(`achieved ${fmt(o.achievedRatePerS)}/s of ${fmt(o.targetRatePerS)}/s${o.notStarted > 0 ? `, ${o.notStarted} not started` : ''}${stall}`);
   }
   const objectiveOnly = missed.length === 0;
@@ -55,7 +56,7 @@ function missesOf(c: Measured, objectives: readonly Objective[]): { missed: stri
     const stalled = delayedShare >= 1 - PERCENTILE_SHARE[objective.percentile];
     if (measured === undefined) missed.push(`no ${percentileName(objective.percentile)} (no successful call)`);
     else if (measured > objective.ms)
-      missed.push(`${percentileName(objective.percentile)} ${measured} ms > ${objective.ms} ms${stalled ? ` while the host stalled ${fmt((o.hostStallMs ?? 0) / 1000)} s (not judged)` : ''}`);
+      missed.push(`${percentileName(objective.percentile)} ${measured} ms > ${objective.ms} ms${stalled ? ` while the host stalled ${stallSeconds(o.hostStallMs ?? 0)} s (not judged)` : ''}`);
     else continue;
     hostStallOnly &&= measured !== undefined && stalled;
   }
