@@ -24,7 +24,7 @@ export type TokenPick = (selected: TokenRef[]) => TokenRef[];
 export async function withTokenSessions<T>(o: TokenOptions, work: (mod: Pkcs11Module, sessions: TokenSession[], pin: string | undefined) => Promise<T> | T, pick?: TokenPick): Promise<T> {
   const selection = tokenSelection(o);
   const backend = resolveBackend(o);
-  const mod = Pkcs11Module.open(backend.modulePath);
+  const mod = await Pkcs11Module.open(backend.modulePath);
   const sessions: TokenSession[] = [];
   try {
     const selected = selectTokens(listTokens(mod.lib), pick ? { ...selection, named: true } : selection, 1, mod.info);

@@ -147,8 +147,8 @@ export async function setUpTokens(plan: RunPlan, tokenCount: number, pinSource: 
     const usage = operationByName(e.operation).keyUsage;
     return usage === undefined ? [] : [{ alg: e.algorithm, label: e.keyLabel, usage }];
   });
-  const embedded = plan.backend.kind === 'embedded' ? prepareEmbedded(plan.backend.workspace, tokenCount, keyNeeds, log) : undefined;
-  const mod = Pkcs11Module.open(embedded?.modulePath ?? (plan.backend as { path: string }).path);
+  const embedded = plan.backend.kind === 'embedded' ? await prepareEmbedded(plan.backend.workspace, tokenCount, keyNeeds, log) : undefined;
+  const mod = await Pkcs11Module.open(embedded?.modulePath ?? (plan.backend as { path: string }).path);
   const modulePath = mod.info.path;
   const loginSessions: Buffer[] = [];
   // The module itself is finalized at the end of the command, after the error message or the results.
