@@ -110,6 +110,78 @@ describe('a call that never returns', () => {
       expect(r.stderr).toMatch(new RegExp(`2 tokens: token slot ${hungSlot}: hb: HUNG: a call did not return within 10 s \\(10 × the token's slowest call, at least 10 s\\)`));
     }, 120_000);
 
+    it(`a hang in warm-up: the session is named and abandoned, the barrier opens for the other token, which measures its window (${engine})`, () => {
+      // The trial call is the token's first signature, then 4 warm-up calls return and the 5th hangs.
+      const env = { ...hangEnv(engine), FAULTY_SIGN_HANG_AFTER: '5' };
+      const r = runCli(
+        [
+          'scale',
+          '--module',
+          faulty,
+          '--alg',
+          'p256',
+          '--key-label',
+          'hk',
+          '--token-label',
+          'h',
+          '--tokens',
+          '2',
+          '--signatures-per-token',
+          '100',
+          '--warmup',
+          '10',
+          '--call-timeout',
+          '1s',
+          '--format',
+          'md',
+          '--out',
+          tempDir('hang-warmup'),
+        ],
+        env,
+      );
+      expect(r.status, r.stderr).toBe(4);
+      const result = readRun(r);
+      const c = result.configurations[0]!;
+      // The other token made its 100; the hung one made none, and no warm-up call is a record.
+      expect(c.operationsOk).toBe(100);
+      expect(c.hungSessions).toEqual([{ token: hb(result), thread: 0, inFlightS: expect.any(Number), boundS: 1, outcome: 'timed-out', stage: 'warm-up' }]);
+      expect(c.perToken.find((t) => t.token === hb(result))!.operationsOk).toBe(0);
+      expect(c.failuresByCkr).toEqual({});
+      expect(r.stderr).toMatch(new RegExp(`token slot ${hungSlot}: hb: HUNG in warm-up: a call did not return within 1 s \\(--call-timeout\\)`));
+      expect(readFileSync(join(runDirOf(r), 'report.md'), 'utf8')).toMatch(/HUNG in warm-up/);
+
+      const burnIn = runCli(
+        [
+          'burn-in',
+          '--module',
+          faulty,
+          '--alg',
+          'p256',
+          '--key-label',
+          'hk',
+          '--token-label',
+          'h',
+          '--tokens',
+          '2',
+          '--signatures',
+          '300',
+          '--warmup',
+          '10',
+          '--call-timeout',
+          '1s',
+          '--out',
+          tempDir('hang-warmup-burnin'),
+          '--json',
+        ],
+        env,
+      );
+      expect(burnIn.status, burnIn.stderr).toBe(4);
+      const b: RunResult = JSON.parse(burnIn.stdout);
+      expect(b.configurations[0]!.operationsOk).toBe(300);
+      expect(b.configurations[0]!.hungSessions).toEqual([expect.objectContaining({ token: hb(b), stage: 'warm-up' })]);
+      expect(burnIn.stdout + burnIn.stderr).not.toMatch(/PASSED/);
+    }, 120_000);
+
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       it(`${signal} ends a burn-in with a session stuck in C_Sign within seconds, run.json written and marked interrupted (${engine})`, async () => {
         let signalledAt = 0;

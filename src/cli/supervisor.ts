@@ -156,11 +156,7 @@ export async function supervise(script: string, args: readonly string[]): Promis
     if (signal !== null) restoreTerminal();
     // Once the child said its results are written, a stop that had to kill it (in C_Finalize) costs nothing.
     if (stopKilled !== undefined && !finalizing?.atEnd) {
-      return stoppedBadly(
-        `the command did not stop within ${STOP_KILL_MS / 1000} s of ${stopKilled} (a PKCS#11 call that does not return may hold it); it was killed`,
-        runDir,
-        command === 'burn-in',
-      );
+      return stoppedBadly(`the command did not stop within ${STOP_KILL_MS / 1000} s of ${stopKilled} (a PKCS#11 call that does not return may hold it); it was killed`, runDir, command === 'burn-in');
     }
     if (finalizing !== undefined && (finalizeCut || signal !== null)) {
       const what = finalizeCut
@@ -255,9 +251,7 @@ async function recordDeath(runDir: string, death: Omit<BurnInRestart, 'recordsOn
 async function stoppedBadly(what: string, runDir: string | undefined, burnIn: boolean): Promise<never> {
   const where = runDir === undefined ? '' : `; run.json and the records in ${shown(runDir)} are as last written`;
   const hint =
-    runDir === undefined
-      ? 'run the command again'
-      : `hsm-bench report ${shown(runDir)} reports what is on disk${burnIn ? `; hsm-bench burn-in --resume ${shown(runDir)} continues it` : ''}`;
+    runDir === undefined ? 'run the command again' : `hsm-bench report ${shown(runDir)} reports what is on disk${burnIn ? `; hsm-bench burn-in --resume ${shown(runDir)} continues it` : ''}`;
   const text = `hsm-bench: interrupted: ${what}${where}\nhint: ${hint}\n`;
   process.stderr.write(text);
   const { writeErrorJunit } = await import('./error-junit.js');

@@ -92,10 +92,16 @@ export interface ConfigurationSpec {
 
 /** A hung session as its issue says it: what happened, to which call, and what the bound was. */
 function hungMessage(h: HungSession, givenTimeout: boolean): string {
+  if (h.stage === 'warm-up' && h.outcome === 'abandoned-at-stop') {
+    return `a warm-up call was still in flight ${h.inFlightS.toFixed(1)} s after it began, ${STOP_GRACE_MS / 1000} s into the stop; the session was abandoned without waiting for it`;
+  }
   if (h.outcome === 'abandoned-at-stop') {
     return `a call was still in flight ${h.inFlightS.toFixed(1)} s after it began, ${STOP_GRACE_MS / 1000} s into the stop; the session was abandoned without waiting for it (no outcome, not recorded)`;
   }
   const bound = givenTimeout ? '--call-timeout' : `${CALL_TIMEOUT_SLOWEST_MULTIPLE} × the token's slowest call, at least ${CALL_TIMEOUT_FLOOR_MS / 1000} s`;
+  if (h.stage === 'warm-up') {
+    return `HUNG in warm-up: a call did not return within ${h.boundS} s (${bound}); the session was abandoned before the measured window, which the others measured without it`;
+  }
   return `HUNG: a call did not return within ${h.boundS} s (${bound}); it counts as failed (CALL_TIMED_OUT) and the session was abandoned`;
 }
 
@@ -161,9 +167,23 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     spec.tokens.map((t) => t.trialCallNs),
   );
   const setupFailures: string[] = [];
-  let ready = 0;
   const setupStartNs = process.hrtime.bigint();
   let setupS: number | undefined;
+  /**
+   * The start barrier opens once every worker is at it or gone before it (hung in warm-up, crashed, gave up): one
+   * session that never gets there must not cost the others their window.
+   */
+  const atBarrier = new Set<number>();
+  let released = false;
+  const reachedBarrier = (worker: number) => {
+    atBarrier.add(worker);
+    if (released || atBarrier.size < assignments.length) return;
+    released = true;
+    const startNs = process.hrtime.bigint();
+    control.release(startNs);
+    signers!.released(startNs);
+    setupS = Number(startNs - setupStartNs) / 1e9;
+  };
   let recorded = 0;
   const flushTimer = setInterval(() => writer.flush(), RECORDS_FLUSH_MS);
   const queue = new RecordingQueue((batch) => recorder.add(batch));
@@ -240,21 +260,16 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
         control.recorded(worker);
       });
     } else if (m.type === 'ready') {
-      if (++ready === assignments.length) {
-        const startNs = process.hrtime.bigint();
-        control.release(startNs);
-        signers!.released(startNs);
-        setupS = Number(startNs - setupStartNs) / 1e9;
-      }
+      reachedBarrier(worker);
     } else if (m.type === 'failed') {
       setupFailures.push(`${where}: ${m.message}`);
       control.requestStop();
     } else if (m.type === 'pin-refused') {
       spec.onPinRefused?.();
-    } else if (m.gaveUp) {
-      workerIssues.push({ token: a.token, thread: a.thread, message: m.gaveUp });
-      // Before the barrier opened, the others would wait for it forever.
-      if (ready < assignments.length) control.requestStop();
+    } else {
+      if (m.gaveUp) workerIssues.push({ token: a.token, thread: a.thread, message: m.gaveUp });
+      // Ended before the barrier opened: the others do not wait for it.
+      reachedBarrier(worker);
     }
   };
   const signersSpec: SignersSpec = {
@@ -283,13 +298,13 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
       abandonedWorkers.add(worker);
       noteThreadLeftInModule();
       const boundS = watchdog.boundMs(a.token) / 1000;
-      const hung: HungSession = { token: a.token, thread: a.thread, inFlightS: Math.round(inFlightMs) / 1000, boundS, outcome: verdict };
+      // Before the barrier opened, every call is a warm-up call.
+      const hung: HungSession = { token: a.token, thread: a.thread, inFlightS: Math.round(inFlightMs) / 1000, boundS, outcome: verdict, ...(released ? {} : { stage: 'warm-up' as const }) };
       hungSessions.push(hung);
       const issue = { token: a.token, thread: a.thread, message: hungMessage(hung, spec.callTimeoutMs !== null) };
       workerIssues.push(issue);
       spec.onHung?.(issue);
-      // Before the barrier opened, the others would wait for it forever.
-      if (ready < assignments.length) control.requestStop();
+      reachedBarrier(worker);
     }
   }, WATCH_MS);
   // What a stop waits for, as the first Ctrl-C says it: calls in flight (bounded by the watchdog's grace), then the
