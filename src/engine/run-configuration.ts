@@ -18,7 +18,7 @@ import { RecordingQueue } from './recording-queue.js';
 import { keptOutputs, SpillFile } from '../verify/spill-file.js';
 import { VerifyPool } from '../verify/verify-pool.js';
 import type { Recovery, SignWorkerMessage } from './sign-worker.js';
-import { CALL_TIMEOUT_FLOOR_MS, CALL_TIMEOUT_SLOWEST_MULTIPLE, CallWatchdog, STOP_GRACE_MS } from './call-watchdog.js';
+import { CALL_TIMEOUT_FLOOR_MS, CALL_TIMEOUT_SLOWEST_MULTIPLE, CallWatchdog, SETUP_STEP_TIMEOUT_MS, STOP_GRACE_MS } from './call-watchdog.js';
 import { CALL_TIMED_OUT } from '../record/record-status.js';
 import type { HungSession } from '../result/run-result.js';
 import { noteThreadLeftInModule } from './threads-left.js';
@@ -92,6 +92,12 @@ export interface ConfigurationSpec {
 
 /** A hung session as its issue says it: what happened, to which call, and what the bound was. */
 function hungMessage(h: HungSession, givenTimeout: boolean): string {
+  if (h.stage === 'session') {
+    const bound = givenTimeout ? '--call-timeout' : `the set-up's bound, ${SETUP_STEP_TIMEOUT_MS / 1000} s`;
+    return h.outcome === 'abandoned-at-stop'
+      ? `opening its session (C_OpenSession, C_Login, finding its key) was still in flight ${h.inFlightS.toFixed(1)} s after it began, ${STOP_GRACE_MS / 1000} s into the stop; the session was abandoned`
+      : `HUNG opening its session: C_OpenSession, C_Login or finding its key did not return within ${h.boundS} s (${bound}); the session was abandoned, and the others went on without it`;
+  }
   if (h.stage === 'warm-up' && h.outcome === 'abandoned-at-stop') {
     return `a warm-up call was still in flight ${h.inFlightS.toFixed(1)} s after it began, ${STOP_GRACE_MS / 1000} s into the stop; the session was abandoned without waiting for it`;
   }
@@ -290,16 +296,20 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     const nowNs = process.hrtime.bigint();
     if (stoppingSinceNs === null && control.stopRequested()) stoppingSinceNs = nowNs;
     for (const [worker, a] of assignments.entries()) {
-      const sinceNs = abandonedWorkers.has(worker) ? null : signers!.inFlightSince(worker);
+      if (abandonedWorkers.has(worker)) continue;
+      const connectingNs = signers!.connectingSince(worker);
+      const connecting = connectingNs !== null;
+      const sinceNs = connectingNs ?? signers!.inFlightSince(worker);
       if (sinceNs === null) continue;
       const inFlightMs = Number(nowNs - sinceNs) / 1e6;
-      const verdict = watchdog.verdict(a.token, inFlightMs, stoppingSinceNs === null ? null : Number(nowNs - stoppingSinceNs) / 1e6);
-      if (verdict === 'wait' || !signers!.abandon(worker, verdict === 'timed-out')) continue;
+      const verdict = watchdog.verdict(a.token, inFlightMs, stoppingSinceNs === null ? null : Number(nowNs - stoppingSinceNs) / 1e6, connecting);
+      if (verdict === 'wait' || !(connecting ? signers!.abandonConnect(worker) : signers!.abandon(worker, verdict === 'timed-out'))) continue;
       abandonedWorkers.add(worker);
       noteThreadLeftInModule();
-      const boundS = watchdog.boundMs(a.token) / 1000;
+      const boundS = (connecting ? watchdog.connectBoundMs() : watchdog.boundMs(a.token)) / 1000;
       // Before the barrier opened, every call is a warm-up call.
-      const hung: HungSession = { token: a.token, thread: a.thread, inFlightS: Math.round(inFlightMs) / 1000, boundS, outcome: verdict, ...(released ? {} : { stage: 'warm-up' as const }) };
+      const stage = connecting ? 'session' : released ? undefined : 'warm-up';
+      const hung: HungSession = { token: a.token, thread: a.thread, inFlightS: Math.round(inFlightMs) / 1000, boundS, outcome: verdict, ...(stage ? { stage } : {}) };
       hungSessions.push(hung);
       const issue = { token: a.token, thread: a.thread, message: hungMessage(hung, spec.callTimeoutMs !== null) };
       workerIssues.push(issue);
@@ -312,7 +322,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
   control.describeWait = () => {
     const nowNs = process.hrtime.bigint();
     const inFlight = assignments
-      .map((a, worker) => ({ a, sinceNs: abandonedWorkers.has(worker) ? null : signers!.inFlightSince(worker) }))
+      .map((a, worker) => ({ a, sinceNs: abandonedWorkers.has(worker) ? null : (signers!.connectingSince(worker) ?? signers!.inFlightSince(worker)) }))
       .filter((c): c is { a: WorkerAssignment; sinceNs: bigint } => c.sinceNs !== null)
       .sort((x, y) => (x.sinceNs < y.sinceNs ? -1 : 1));
     const longest = inFlight[0];
