@@ -122,7 +122,12 @@ export function embeddedBackend(workspace: string): EmbeddedBackend {
  * instance of their own, closed before the run opens the module again: a process that created tokens sees
  * other slot ids than later ones.
  */
-export async function prepareEmbedded(workspace: string, tokenCount: number, keys: readonly { alg: Algorithm; label: string; usage: KeyUsage }[], log: (line: string) => void): Promise<EmbeddedBackend> {
+export async function prepareEmbedded(
+  workspace: string,
+  tokenCount: number,
+  keys: readonly { alg: Algorithm; label: string; usage: KeyUsage }[],
+  log: (line: string) => void,
+): Promise<EmbeddedBackend> {
   const { modulePath, pin } = embeddedBackend(workspace);
   const mod = await Pkcs11Module.open(modulePath);
   try {
