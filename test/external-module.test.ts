@@ -66,7 +66,7 @@ describe('a user module (SoftHSM2 tokens made by softhsm2-util, keys by pkcs11-t
       ],
       withPin(),
     );
-    expect(r.status).toBe(0);
+    expect(r.status, r.stderr).toBe(0);
     const run: RunResult = JSON.parse(r.stdout);
     expect(run.backend).toEqual({ kind: 'module' });
     expect(run.module).toMatchObject({ path: hsm.module, manufacturer: 'SoftHSM', libraryDescription: 'Implementation of PKCS11' });

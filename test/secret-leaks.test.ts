@@ -305,9 +305,8 @@ describe('every value the user gives, set to the PIN (a PIN pasted into the wron
     const said = (args: string[]) => results.find((r) => r.args === args)!.out;
     // The hints still say what to run, with the secret not shown.
     expect(said(noKey)).toMatch(/hint: create it with: hsm-bench keys create --alg p256 --usage sign --label \(a secret: not shown\)/);
-    expect(results.find((r) => r.args.includes('clone') && r.args.includes(SA) && r.args.includes(SB))!.out).toMatch(
-      /already has a key labelled \(a secret: not shown\)[\s\S]*hint: delete it first \(hsm-bench keys delete --label \(a secret: not shown\) --slots \d+\)/,
-    );
+    // The source's key is checked first, before the target is logged in to: it cannot be wrapped.
+    expect(results.find((r) => r.args.includes('clone') && r.args.includes(SA) && r.args.includes(SB))!.out).toMatch(/key \(a secret: not shown\) on token 'tokA' .* was created non-extractable/);
     expect(results.find((r) => r.args.includes(join(shares, 'two.json')))!.out).toMatch(
       /already has another KEK labelled \(a secret: not shown\)[\s\S]*hsm-bench keys delete --label \(a secret: not shown\) --slots \d+/,
     );

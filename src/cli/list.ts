@@ -36,7 +36,7 @@ async function collect(o: ListOptions): Promise<Listing> {
   const backend = resolveBackend(o);
   const pinGiven = backend.embedded || o.pinFile !== undefined || Boolean(process.env[o.pinEnv]);
   // Finalized at the end of the command, once the listing is printed.
-  const mod = Pkcs11Module.open(backend.modulePath);
+  const mod = await Pkcs11Module.open(backend.modulePath);
   const notes: string[] = [];
   let slots = listSlots(mod.lib);
   if (slots.length === 0) {

@@ -31,7 +31,7 @@ export async function withTokenSessions<T>(
 ): Promise<T> {
   const selection = tokenSelection(o);
   const backend = resolveBackend(o);
-  const mod = Pkcs11Module.open(backend.modulePath);
+  const mod = await Pkcs11Module.open(backend.modulePath);
   const sessions: TokenSession[] = [];
   try {
     const selected = selectTokens(listTokens(mod.lib), pick ? { ...selection, named: true } : selection, 1, mod.info);

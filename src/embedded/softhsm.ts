@@ -123,9 +123,14 @@ export function embeddedBackend(workspace: string): EmbeddedBackend {
  * instance of their own, closed before the run opens the module again: a process that created tokens sees
  * other slot ids than later ones.
  */
-export function prepareEmbedded(workspace: string, tokenCount: number, keys: readonly { alg: Algorithm; label: string; usage: KeyUsage }[], log: (line: string) => void): EmbeddedBackend {
+export async function prepareEmbedded(
+  workspace: string,
+  tokenCount: number,
+  keys: readonly { alg: Algorithm; label: string; usage: KeyUsage }[],
+  log: (line: string) => void,
+): Promise<EmbeddedBackend> {
   const { modulePath, pin } = embeddedBackend(workspace);
-  const mod = Pkcs11Module.open(modulePath);
+  const mod = await Pkcs11Module.open(modulePath);
   try {
     for (let n = embeddedTokens(mod).length; n < tokenCount; n++) {
       const label = `${EMBEDDED_LABEL_PREFIX}${String(n + 1).padStart(2, '0')}`;

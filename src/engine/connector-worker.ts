@@ -1,7 +1,8 @@
 /**
  * The native engine's sessions live here, in a thread of their own: opening a session, logging in and finding the
  * key can take seconds on a smart card (or hang on a module that waits for a reader), and the main thread must
- * keep draining every other token's ring meanwhile. One TokenConnection per job, the same code the worker threads
+ * keep draining every other token's ring meanwhile; a thread whose request never returns is abandoned by the run's
+ * watchdog (connector.ts), and a new one serves the others. One TokenConnection per job, the same code the worker threads
  * use, through the run's PIN guard; the module instance is the one the main thread initialized (a shared one).
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -41,6 +42,7 @@ port.on('message', (m: ConnectorRequest) => {
     return;
   }
   const connection = connections[m.job]!;
+  port.postMessage({ type: 'begins', id: m.id } satisfies ConnectorReply);
   const outcome = connection.connect();
   port.postMessage(
     (outcome.ok

@@ -88,6 +88,8 @@ interface Job {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** The session and key handles of a job that has no session: it makes no call. */
+const NO_HANDLE = Buffer.alloc(8);
 
 /**
  * The native engine: sessions opened, logged in and keyed by the connector thread (TokenConnection, through the PIN
@@ -122,11 +124,15 @@ export function startNativeSigners(spec: SignersSpec, assignments: readonly Sign
   const closeAll = () => connector.close([...abandoned]);
   let loop: unknown;
 
-  /** A session for every job before the loop starts; the first refusal stops the run. */
+  /**
+   * A session for every job before the loop starts; the first refusal stops the run. A job whose session did not
+   * come in time (the watchdog abandoned it, and named it) has none: it starts with nothing to do.
+   */
   const connectAll = async (): Promise<boolean> => {
     for (const [worker, job] of jobs.entries()) {
       if (control.stopRequested()) return false;
       const outcome = await connector.connect(worker);
+      if (!outcome.ok && outcome.reason === 'hung') continue;
       if (!outcome.ok) {
         if (outcome.reason === 'pin-refused') onMessage(worker, { type: 'pin-refused' });
         onMessage(worker, { type: 'failed', message: outcome.detail });
@@ -151,14 +157,14 @@ export function startNativeSigners(spec: SignersSpec, assignments: readonly Sign
       ringBytes: RING_BYTES,
       schedule: spec.stop.schedule === null ? null : { intervalNs: spec.stop.schedule.intervalNs, calls: spec.stop.schedule.calls ?? -1 },
       jobs: assignments.map((a, i) => ({
-        session: jobs[i]!.handles!.session,
-        keys: jobs[i]!.handles!.keys,
+        session: jobs[i]!.handles?.session ?? NO_HANDLE,
+        keys: jobs[i]!.handles?.keys ?? spec.workload.operations.map(() => NO_HANDLE),
         seed: a.messageSeed,
         rows: a.tables.map((t) => t?.rows.map((r) => Buffer.from(r)) ?? []),
         aux: a.tables.map((t) => t?.aux?.map((r) => Buffer.from(r)) ?? []),
-        warmup: a.warmup,
+        warmup: jobs[i]!.handles === null ? 0 : a.warmup,
         firstSequence: a.firstSequence,
-        count: a.signatures ?? -1,
+        count: jobs[i]!.handles === null ? 0 : (a.signatures ?? -1),
       })),
     });
   const states = new Int32Array(jobs.length);
@@ -191,6 +197,8 @@ export function startNativeSigners(spec: SignersSpec, assignments: readonly Sign
         native.resume(loop, worker, { session: outcome.session, keys: outcome.keys });
         return;
       }
+      // Abandoned by the watchdog, which named it: the job ends.
+      if (outcome.reason === 'hung') break;
       if (outcome.reason === 'pin-refused') onMessage(worker, { type: 'pin-refused' });
       // A PIN refused, or withheld by the token's flags (one more wrong PIN locks it), is final for this run.
       if (outcome.reason === 'pin-refused' || outcome.reason === 'pin-withheld') {
@@ -281,6 +289,8 @@ export function startNativeSigners(spec: SignersSpec, assignments: readonly Sign
     },
     recycle: (worker, batch) => jobs[worker]!.free.push(batch),
     inFlightSince: (worker) => (loop === undefined || jobs[worker]!.doneSeen || callBeginNs[worker] === 0 ? null : BigInt(callBeginNs[worker]!)),
+    connectingSince: (worker) => connector.connectingSince(worker),
+    abandonConnect: (worker) => connector.abandon(worker),
     abandon: (worker, record) => {
       if (loop === undefined || jobs[worker]!.doneSeen || !native.abandon(loop, worker, process.hrtime.bigint(), record)) return false;
       abandoned.add(worker);

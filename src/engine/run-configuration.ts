@@ -19,7 +19,7 @@ import { RecordingQueue } from './recording-queue.js';
 import { keptOutputs, SpillFile } from '../verify/spill-file.js';
 import { VerifyPool } from '../verify/verify-pool.js';
 import type { Recovery, SignWorkerMessage } from './sign-worker.js';
-import { CALL_TIMEOUT_FLOOR_MS, CALL_TIMEOUT_SLOWEST_MULTIPLE, CallWatchdog, STOP_GRACE_MS } from './call-watchdog.js';
+import { CALL_TIMEOUT_FLOOR_MS, CALL_TIMEOUT_SLOWEST_MULTIPLE, CallWatchdog, SETUP_STEP_TIMEOUT_MS, STOP_GRACE_MS } from './call-watchdog.js';
 import { CALL_TIMED_OUT } from '../record/record-status.js';
 import type { HungSession } from '../result/run-result.js';
 import { noteThreadLeftInModule } from './threads-left.js';
@@ -93,10 +93,22 @@ export interface ConfigurationSpec {
 
 /** A hung session as its issue says it: what happened, to which call, and what the bound was. */
 function hungMessage(h: HungSession, givenTimeout: boolean): string {
+  if (h.stage === 'session') {
+    const bound = givenTimeout ? '--call-timeout' : `the set-up's bound, ${SETUP_STEP_TIMEOUT_MS / 1000} s`;
+    return h.outcome === 'abandoned-at-stop'
+      ? `opening its session (C_OpenSession, C_Login, finding its key) was still in flight ${h.inFlightS.toFixed(1)} s after it began, ${STOP_GRACE_MS / 1000} s into the stop; the session was abandoned`
+      : `HUNG opening its session: C_OpenSession, C_Login or finding its key did not return within ${h.boundS} s (${bound}); the session was abandoned, and the others went on without it`;
+  }
+  if (h.stage === 'warm-up' && h.outcome === 'abandoned-at-stop') {
+    return `a warm-up call was still in flight ${h.inFlightS.toFixed(1)} s after it began, ${STOP_GRACE_MS / 1000} s into the stop; the session was abandoned without waiting for it`;
+  }
   if (h.outcome === 'abandoned-at-stop') {
     return `a call was still in flight ${h.inFlightS.toFixed(1)} s after it began, ${STOP_GRACE_MS / 1000} s into the stop; the session was abandoned without waiting for it (no outcome, not recorded)`;
   }
   const bound = givenTimeout ? '--call-timeout' : `${CALL_TIMEOUT_SLOWEST_MULTIPLE} × the token's slowest call, at least ${CALL_TIMEOUT_FLOOR_MS / 1000} s`;
+  if (h.stage === 'warm-up') {
+    return `HUNG in warm-up: a call did not return within ${h.boundS} s (${bound}); the session was abandoned before the measured window, which the others measured without it`;
+  }
   return `HUNG: a call did not return within ${h.boundS} s (${bound}); it counts as failed (CALL_TIMED_OUT) and the session was abandoned`;
 }
 
@@ -163,9 +175,23 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     spec.tokens.map((t) => t.trialCallNs),
   );
   const setupFailures: string[] = [];
-  let ready = 0;
   const setupStartNs = process.hrtime.bigint();
   let setupS: number | undefined;
+  /**
+   * The start barrier opens once every worker is at it or gone before it (hung in warm-up, crashed, gave up): one
+   * session that never gets there must not cost the others their window.
+   */
+  const atBarrier = new Set<number>();
+  let released = false;
+  const reachedBarrier = (worker: number) => {
+    atBarrier.add(worker);
+    if (released || atBarrier.size < assignments.length) return;
+    released = true;
+    const startNs = process.hrtime.bigint();
+    control.release(startNs);
+    signers!.released(startNs);
+    setupS = Number(startNs - setupStartNs) / 1e9;
+  };
   let recorded = 0;
   const flushTimer = setInterval(() => writer.flush(), RECORDS_FLUSH_MS);
   const queue = new RecordingQueue((batch) => recorder.add(batch));
@@ -242,21 +268,16 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
         control.recorded(worker);
       });
     } else if (m.type === 'ready') {
-      if (++ready === assignments.length) {
-        const startNs = process.hrtime.bigint();
-        control.release(startNs);
-        signers!.released(startNs);
-        setupS = Number(startNs - setupStartNs) / 1e9;
-      }
+      reachedBarrier(worker);
     } else if (m.type === 'failed') {
       setupFailures.push(`${where}: ${m.message}`);
       control.requestStop();
     } else if (m.type === 'pin-refused') {
       spec.onPinRefused?.();
-    } else if (m.gaveUp) {
-      workerIssues.push({ token: a.token, thread: a.thread, message: m.gaveUp });
-      // Before the barrier opened, the others would wait for it forever.
-      if (ready < assignments.length) control.requestStop();
+    } else {
+      if (m.gaveUp) workerIssues.push({ token: a.token, thread: a.thread, message: m.gaveUp });
+      // Ended before the barrier opened: the others do not wait for it.
+      reachedBarrier(worker);
     }
   };
   const signersSpec: SignersSpec = {
@@ -278,22 +299,26 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     const nowNs = process.hrtime.bigint();
     if (stoppingSinceNs === null && control.stopRequested()) stoppingSinceNs = nowNs;
     for (const [worker, a] of assignments.entries()) {
-      const sinceNs = abandonedWorkers.has(worker) ? null : signers!.inFlightSince(worker);
+      if (abandonedWorkers.has(worker)) continue;
+      const connectingNs = signers!.connectingSince(worker);
+      const connecting = connectingNs !== null;
+      const sinceNs = connectingNs ?? signers!.inFlightSince(worker);
       if (sinceNs === null) continue;
       const inFlightMs = Number(nowNs - sinceNs) / 1e6;
-      const verdict = watchdog.verdict(a.token, inFlightMs, stoppingSinceNs === null ? null : Number(nowNs - stoppingSinceNs) / 1e6);
-      if (verdict === 'wait' || !signers!.abandon(worker, verdict === 'timed-out')) continue;
+      const verdict = watchdog.verdict(a.token, inFlightMs, stoppingSinceNs === null ? null : Number(nowNs - stoppingSinceNs) / 1e6, connecting);
+      if (verdict === 'wait' || !(connecting ? signers!.abandonConnect(worker) : signers!.abandon(worker, verdict === 'timed-out'))) continue;
       abandonedWorkers.add(worker);
       lastAbandonedNs = nowNs;
       noteThreadLeftInModule();
-      const boundS = watchdog.boundMs(a.token) / 1000;
-      const hung: HungSession = { token: a.token, thread: a.thread, inFlightS: Math.round(inFlightMs) / 1000, boundS, outcome: verdict };
+      const boundS = (connecting ? watchdog.connectBoundMs() : watchdog.boundMs(a.token)) / 1000;
+      // Before the barrier opened, every call is a warm-up call.
+      const stage = connecting ? 'session' : released ? undefined : 'warm-up';
+      const hung: HungSession = { token: a.token, thread: a.thread, inFlightS: Math.round(inFlightMs) / 1000, boundS, outcome: verdict, ...(stage ? { stage } : {}) };
       hungSessions.push(hung);
       const issue = { token: a.token, thread: a.thread, message: hungMessage(hung, spec.callTimeoutMs !== null) };
       workerIssues.push(issue);
       spec.onHung?.(issue);
-      // Before the barrier opened, the others would wait for it forever.
-      if (ready < assignments.length) control.requestStop();
+      reachedBarrier(worker);
     }
   }, WATCH_MS);
   // What a stop waits for, as the first Ctrl-C says it: calls in flight (bounded by the watchdog's grace), then the
@@ -301,7 +326,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
   control.describeWait = () => {
     const nowNs = process.hrtime.bigint();
     const inFlight = assignments
-      .map((a, worker) => ({ a, sinceNs: abandonedWorkers.has(worker) ? null : signers!.inFlightSince(worker) }))
+      .map((a, worker) => ({ a, sinceNs: abandonedWorkers.has(worker) ? null : (signers!.connectingSince(worker) ?? signers!.inFlightSince(worker)) }))
       .filter((c): c is { a: WorkerAssignment; sinceNs: bigint } => c.sinceNs !== null)
       .sort((x, y) => (x.sinceNs < y.sinceNs ? -1 : 1));
     const longest = inFlight[0];

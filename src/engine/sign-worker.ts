@@ -8,7 +8,7 @@ import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from '
 import { ckrOf } from '../pkcs11/ckr.js';
 import { ModuleInstance, type ModuleInstances } from '../pkcs11/module.js';
 import { PinGuard } from '../pkcs11/pin-guard.js';
-import { TokenConnection } from '../pkcs11/token-connection.js';
+import { TokenConnection, type ConnectOutcome } from '../pkcs11/token-connection.js';
 import { NOT_A_CKR, WRONG_OUTPUT_SIZE } from '../record/record-status.js';
 import { BATCH_CAPACITY, BatchBuilder, StagedBatch, transferList, type SignatureBatch } from './batch.js';
 import { RunControl } from './control.js';
@@ -65,6 +65,18 @@ const ABANDONED = Symbol('abandoned');
 /** Without recovery (scale), a token that fails this many signatures in a row is left alone. */
 const MAX_CONSECUTIVE_FAILURES = 100;
 
+/**
+ * Opens the worker's session through `connect`, published for the watchdog as a call in flight: a token that does
+ * not give its session is bounded like one that does not sign (src/engine/call-watchdog.ts), and a worker the main
+ * thread abandoned meanwhile touches nothing more.
+ */
+function bounded(control: RunControl, connect: () => ConnectOutcome): ConnectOutcome | typeof ABANDONED {
+  const beginNs = process.hrtime.bigint();
+  control.connectBegins(input.worker, beginNs);
+  const outcome = connect();
+  return control.callReturned(input.worker, beginNs) ? outcome : ABANDONED;
+}
+
 const input = workerData as SignWorkerInput;
 const port = parentPort!;
 const post = (m: SignWorkerMessage, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
@@ -89,11 +101,14 @@ function run(): void {
   // worker whose call was abandoned (it came back too late) leaves both alone: the run may be writing its results.
   let outcome: string | undefined | typeof ABANDONED;
   try {
-    const first = connection.connectAtStart(
-      (ms) => control.sleep(ms),
-      () => instance.renew(),
+    const first = bounded(control, () =>
+      connection.connectAtStart(
+        (ms) => control.sleep(ms),
+        () => instance.renew(),
+      ),
     );
-    if (!first.ok) post({ type: 'failed', message: first.detail });
+    if (first === ABANDONED) outcome = ABANDONED;
+    else if (!first.ok) post({ type: 'failed', message: first.detail });
     else {
       outcome = sign(instance.lib, connection, control);
       if (outcome !== ABANDONED) post({ type: 'done', gaveUp: outcome });
@@ -168,8 +183,8 @@ function sign(lib: ModuleInstance['lib'], connection: TokenConnection, control: 
     post({ type: 'batch', batch }, transferList(batch));
   };
 
-  /** Burn-in: waits and reconnects until the token works again; returns why it gave up, or undefined. */
-  const recover = (backoff: ReconnectBackoff): string | undefined => {
+  /** Burn-in: waits and reconnects until the token works again; returns why it gave up, or undefined (or that it was abandoned). */
+  const recover = (backoff: ReconnectBackoff): string | undefined | typeof ABANDONED => {
     for (;;) {
       // The run's own end comes first: the deadline passed, or the other workers made the shared total.
       if (control.stopRequested() || (deadlineNs !== null && process.hrtime.bigint() >= deadlineNs)) return undefined;
@@ -178,8 +193,8 @@ function sign(lib: ModuleInstance['lib'], connection: TokenConnection, control: 
       if ('gaveUp' in next) return next.gaveUp;
       control.sleep(next.waitMs);
       if (control.stopRequested()) return undefined;
-      const outcome = connection.connect();
-      if (outcome.ok) return undefined;
+      const outcome = bounded(control, () => connection.connect());
+      if (outcome === ABANDONED || outcome.ok) return outcome === ABANDONED ? ABANDONED : undefined;
       if (outcome.reason === 'pin-refused') post({ type: 'pin-refused' });
       // A PIN refused, or withheld by the token's flags (one more wrong PIN locks it), is final for this run.
       if (outcome.reason === 'pin-refused' || outcome.reason === 'pin-withheld') return outcome.detail;
@@ -232,7 +247,10 @@ function sign(lib: ModuleInstance['lib'], connection: TokenConnection, control: 
       // Burn-in: any failure may mean the session or the token is gone. Reconnect with backoff until it works,
       // or until the token has been failing for --give-up-after; then it is lost and the others go on.
       backoff.failed(beginNs);
-      gaveUp = recover(backoff);
+      const recovered = recover(backoff);
+      // Abandoned while it reconnected (the token gave no session in time): the worker is no longer the run's.
+      if (recovered === ABANDONED) return ABANDONED;
+      gaveUp = recovered;
       if (gaveUp !== undefined) {
         sequence++;
         break;

@@ -19,6 +19,13 @@ export interface Signers {
   recycle(worker: number, batch: SignatureBatch): void;
   /** When the signer's call in flight began (process.hrtime ns), or null when it is not in a call (or has ended). */
   inFlightSince(worker: number): bigint | null;
+  /** When the signer began opening its session (C_OpenSession, C_Login, finding its key), or null when it is not. */
+  connectingSince(worker: number): bigint | null;
+  /**
+   * Gives up the signer's opening of its session, which has not returned (the watchdog's decision): the signer ends
+   * without it, its thread left inside the module. False when it returned meanwhile.
+   */
+  abandonConnect(worker: number): boolean;
   /**
    * Gives up the signer's call in flight, which has not returned (the watchdog's decision): with `record`, a measured
    * call becomes a CALL_TIMED_OUT record after the signer's others; the signer then ends without its thread, which

@@ -114,12 +114,12 @@ export class Pkcs11Module {
     readonly info: ModuleInfo,
   ) {}
 
-  static open(given: string): Pkcs11Module {
+  static async open(given: string): Promise<Pkcs11Module> {
     // Workers and run.json get the file that was loaded, not a bare name the loader might resolve otherwise.
     const path = resolveModule(given);
     // Probed once per process: a module open here already was probed, and a second process may wait in
     // C_Initialize for as long as this one has it open (OpenSC with pcscd does).
-    const instances = [...openModules].find((m) => m.info.path === path)?.info.instances ?? probeModule(path).instances;
+    const instances = [...openModules].find((m) => m.info.path === path)?.info.instances ?? (await probeModule(path)).instances;
     const lib = load(path);
     try {
       initialize(lib);
