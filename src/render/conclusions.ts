@@ -1,6 +1,6 @@
 import { plural } from './plural.js';
 import type { ConfigurationResult, RunResult } from '../result/run-result.js';
-import { failuresOf, operationsMadeOf } from '../stats/repetitions.js';
+import { failuresOf, operationsMadeOf, throughputRange } from '../stats/repetitions.js';
 import { notMeasured } from '../result/plan-coverage.js';
 import { efficiencyBasisOf, efficiencyWithheld, shortfallOf, uncountedOf, type Shortfall } from '../result/configuration-shortfall.js';
 import { wordsOf } from './operation-words.js';
@@ -52,6 +52,13 @@ function scalingConclusion(r: RunResult, last: ConfigurationResult, previous: Co
   const e = last.efficiency!;
   const shape = e >= 0.9 ? 'near-linear' : e >= 0.6 ? 'sub-linear' : 'poor';
   const lines = [`Scaling is ${shape}: ${configurationName(last)} reached ${fixed(last.throughputPerS, 1)} ${w.nouns}/s, ${fixed(e * last.tokens, 2)}× one token (efficiency ${fixed(e, 2)}).`];
+  // A ratio of two medians taken at different moments: with repetitions this far apart, it can land anywhere.
+  const spread = Math.max(last.spread?.relativePct ?? 0, efficiencyBasisOf(r, last)?.spread?.relativePct ?? 0);
+  if (spread > NOISY_SPREAD_PCT) {
+    const basis = efficiencyBasisOf(r, last)!;
+    const [lo, hi] = [throughputRange(last).min / (last.tokens * throughputRange(basis).max), throughputRange(last).max / (last.tokens * throughputRange(basis).min)];
+    lines.push(`Not settled: the repetitions differ by up to ${fixed(spread, 0)} %, so the efficiency lies anywhere from ${fixed(lo, 2)} to ${fixed(hi, 2)}; repeat on a quieter host, or more times.`);
+  }
   // Within 2 % the two are one figure, not a fall: a run-to-run difference of a shared host is larger.
   if (previous && previous.throughputPerS > last.throughputPerS * 1.02)
     lines.push(`Throughput fell from ${fixed(previous.throughputPerS, 1)}/s with ${configurationName(previous)} to ${fixed(last.throughputPerS, 1)}/s.`);
