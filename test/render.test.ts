@@ -7,6 +7,7 @@ import { comparisonMarkdownBody, compareThroughput } from '../src/render/compari
 import { CHART_HEIGHT, CHART_WIDTH, PIXEL_RATIO } from '../src/render/charts.js';
 import { conclusions } from '../src/render/conclusions.js';
 import { seedTable } from '../src/render/markdown.js';
+import { renderScaleTable } from '../src/render/terminal-table.js';
 import { readReference, referenceThroughput } from '../src/render/reference.js';
 import { SUMMARY_COLUMNS } from '../src/render/summary-csv.js';
 import { writeReports } from '../src/render/write-reports.js';
@@ -192,6 +193,18 @@ describe('hsm-bench report', () => {
     const r = runCli(['report', fixtureRun('run-rsa2048'), '--format', 'md,pdf']);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/unknown report format 'pdf'/);
+  });
+});
+
+describe('a busy host', () => {
+  it('is said in the terminal summary as in the report, and only when it was busy', () => {
+    const r = readRunJson(new URL('../fixtures/run-rsa2048/', import.meta.url).pathname);
+    r.host = { ...r.host, cpuCount: 2, loadAverage: [5.29, 4.33, 8.24] };
+    const said = /the host was busy before the run \(load average 5\.29 on 2 cores\): other work shared the CPU with the run/i;
+    expect(renderScaleTable(r)).toMatch(new RegExp(`note: ${said.source}`, 'i'));
+    expect(conclusions(r).join(' ')).toMatch(said);
+    r.host.loadAverage = [0.4, 0.4, 0.4];
+    expect(renderScaleTable(r) + conclusions(r).join(' ')).not.toMatch(said);
   });
 });
 

@@ -4,7 +4,7 @@ import { failuresOf, operationsMadeOf, throughputRange } from '../stats/repetiti
 import { notMeasured } from '../result/plan-coverage.js';
 import { efficiencyBasisOf, efficiencyWithheld, shortfallOf, uncountedOf, type Shortfall } from '../result/configuration-shortfall.js';
 import { wordsOf } from './operation-words.js';
-import { configurationName, fixed, lowConfidenceLines, runEnd, workerIssueText } from './describe-run.js';
+import { busyHost, configurationName, fixed, lowConfidenceLines, runEnd, workerIssueText } from './describe-run.js';
 import { failureList, statusMeaning } from './status-meaning.js';
 import { moduleCrashText } from './burn-in-summary.js';
 
@@ -196,8 +196,8 @@ export function conclusions(r: RunResult): string[] {
       `At the target rates the tokens could not keep up with, ${plural(notStarted, 'call')} of the schedules could not start before their windows closed: they were not made, and count against those rates${r.capacity ? ' (see the sizing answer)' : ''}.`,
     );
   }
-  const load = r.host.loadAverage?.[0];
-  if (load !== undefined && load >= r.host.cpuCount / 2) lines.push(`The host was busy before the run (load average ${load} on ${r.host.cpuCount} cores): other work shared the CPU with the run.`);
+  const busy = busyHost(r);
+  if (busy) lines.push(`${sentence(busy)}.`);
   lines.push(...lowConfidenceLines(r).map((l) => `${sentence(l)}.`));
   for (const c of r.configurations) {
     if (!c.operationsVerifiedLate) continue;
