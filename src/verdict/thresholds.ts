@@ -234,6 +234,14 @@ export function evaluateThresholds(r: RunResult, t: Thresholds, strictLatency = 
         ...(notJudged ? { outcome: 'inconclusive', notJudged } : { outcome: outcomeOf(passed) }),
       });
     }
+    // A configuration of the plan never measured (the run stopped before it) is not a scaling that passed: its case
+    // stays in the JUnit history, failed 'not run', as --min-throughput's does.
+    for (const tokens of r.plan.tokenCounts.filter((n) => n > 1)) {
+      for (const threadsPerToken of r.plan.threadsPerToken) {
+        if (r.configurations.some((c) => c.tokens === tokens && c.threadsPerToken === threadsPerToken && c.openLoop === undefined)) continue;
+        checks.push({ name: 'min-efficiency', configuration: { tokens, threadsPerToken }, expected: `≥ ${t.minEfficiency}`, measured: 'not run', outcome: 'fail' });
+      }
+    }
   }
   return checks;
 }
