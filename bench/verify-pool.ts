@@ -8,11 +8,11 @@
 import { createPrivateKey, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { BatchBuilder, StagedBatch, type SignatureBatch } from '../src/engine/batch.js';
-import { messageFor } from '../src/engine/message.js';
+import { BatchBuilder, StagedBatch, type SignatureBatch } from '../src/model/call-batch.js';
+import { messageFor } from '../src/model/message.js';
 import type { SignMechanism } from '../src/pkcs11/mechanisms.js';
-import { verifyBatch, type VerifyContext } from '../src/verify/verify-batch.js';
-import { VerifyPool } from '../src/verify/verify-pool.js';
+import { verifyBatch, type VerifyContext } from '../src/pipeline/verify-batch.js';
+import { VerifyPool } from '../src/pipeline/verify-pool.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string) => (args.includes(name) ? args[args.indexOf(name) + 1]! : fallback);

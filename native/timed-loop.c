@@ -12,19 +12,19 @@
  * The module must be the instance the JS side initialized and logged in: dlopen of the same file returns the same
  * library, so this is only used for modules whose loads share one instance.
  *
- * What a job calls and with what input comes from the operation (src/engine/operation.ts): `call` names the
+ * What a job calls and with what input comes from the operation (src/model/workload.ts): `call` names the
  * PKCS#11 call (sign, verify, decrypt, encrypt, digest, random), the mechanism is given with its parameters (PSS,
  * OAEP, an IV, GCM), and the input is the operation's recipe: the message (a 24-byte seed followed by the signed
  * 64-bit big-endian sequence number, optionally hashed with SHA-256 and wrapped in the PKCS#1 DigestInfo, as
- * src/engine/message.ts and src/engine/operation.ts do for the JS loop), a row of the job's table (row = sequence
+ * src/model/message.ts and src/model/workload.ts do for the JS loop), a row of the job's table (row = sequence
  * modulo the rows: ciphertexts, or data and signature for verify), or nothing.
  *
- * With a schedule (an open-loop target rate, src/engine/schedule.ts), the jobs take the configuration's calls from
+ * With a schedule (an open-loop target rate, src/model/schedule.ts), the jobs take the configuration's calls from
  * one counter: call k is intended to start k x interval after the window opens. A job that takes a call before its
  * time waits for it; one that takes it after its time (no session was free) starts it at once, late. Each record
  * keeps how long after its intended start the call began, so that response time = start lag + service time.
  *
- * Every output is checked against the buffer given and the size the operation makes (src/engine/operation.ts,
+ * Every output is checked against the buffer given and the size the operation makes (src/model/workload.ts,
  * outputBytes): a module that answers CKR_OK with another size (an empty signature, a length over the buffer) makes
  * a WRONG_OUTPUT_SIZE failure, and nothing of it is copied. Whether an output was kept for the host check is a flag
  * of its own in the record, never read from its length.
@@ -62,7 +62,7 @@ enum { INPUT_MESSAGE = 0, INPUT_SHA256 = 1, INPUT_SHA256_DIGESTINFO = 2, INPUT_T
 enum { PARAM_NONE = 0, PARAM_PSS = 1, PARAM_OAEP = 2, PARAM_IV = 3, PARAM_GCM = 4 };
 enum { JOB_WARMING = 0, JOB_READY = 1, JOB_RUNNING = 2, JOB_PARKED = 3, JOB_DONE = 4, JOB_ABANDONED = 5 };
 enum { PARK_WAIT = 0, PARK_RESUME = 1, PARK_END = 2 };
-/** Statuses that did not come from the module (as in src/record/record-status.ts). */
+/** Statuses that did not come from the module (as in src/model/record-status.ts). */
 #define WRONG_OUTPUT_SIZE (-2)
 #define CALL_TIMED_OUT (-3)
 /** call_begin_ns of a job whose call was abandoned (0: not in a call). */
@@ -147,7 +147,7 @@ typedef struct loop {
   CK_FUNCTION_LIST_PTR f;
   operation_t ops[MAX_OPERATIONS];
   int op_count;
-  /* Cumulative weights of the operations (src/engine/operation.ts, pickOperation). */
+  /* Cumulative weights of the operations (src/model/workload.ts, pickOperation). */
   uint32_t cumulative[MAX_OPERATIONS];
   uint32_t buffer_bytes; /* the buffer each call writes its output into */
   uint32_t kept_bytes;   /* room per ring slot for a kept output: the largest size an operation makes */
@@ -219,7 +219,7 @@ static CK_ULONG input_for(operation_t *op, job_t *j, int64_t sequence, unsigned 
 
 static uint32_t row_of(int64_t sequence, uint32_t rows) { return (uint32_t)(((sequence % rows) + rows) % rows); }
 
-/** The operation of call `sequence`: the twin of pickOperation in src/engine/operation.ts (murmur3's finalizer). */
+/** The operation of call `sequence`: the twin of pickOperation in src/model/workload.ts (murmur3's finalizer). */
 static int pick(loop_t *l, job_t *j, int64_t sequence) {
   if (l->op_count == 1) return 0;
   uint64_t s = (uint64_t)sequence;
@@ -396,7 +396,7 @@ static void *run_job(void *arg) {
     if (l->interval_ns > 0) {
       int64_t k = __atomic_fetch_add(&l->next_call, 1, __ATOMIC_SEQ_CST);
       if (l->calls_limit >= 0 && k >= l->calls_limit) break;
-      /* The twin of intendedOffsetNs in src/engine/schedule.ts. */
+      /* The twin of intendedOffsetNs in src/model/schedule.ts. */
       intended_ns = start_ns + (int64_t)llround((double)k * l->interval_ns);
       if (deadline_ns >= 0 && intended_ns >= deadline_ns) break;
       /* Late: the job was busy with its previous call at this one's intended start. A job's first call comes from the

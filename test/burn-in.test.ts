@@ -2,8 +2,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readRecords, type SignatureRecord } from '../src/record/records-csv.js';
-import type { RunResult } from '../src/result/run-result.js';
+import { readRecords, type SignatureRecord } from '../src/result/records-csv.js';
+import type { RunResult } from '../src/model/run-result.js';
 import { BIN, killTree, runCli, runCliAndAct, runCliAndSignal, runCliAsync, runDirOf, tempDir } from './helpers/cli.js';
 import { buildFaultyModule, ExternalSoftHsm, TEST_PIN } from './helpers/softhsm-module.js';
 

@@ -1,12 +1,12 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { VERIFIED_OK, type SignatureBatch } from '../src/engine/batch.js';
-import { nativeLoop } from '../src/engine/native-signers.js';
-import { ReconnectBackoff } from '../src/engine/reconnect-backoff.js';
-import { readRecords, type SignatureRecord } from '../src/record/records-csv.js';
-import type { RunResult } from '../src/result/run-result.js';
-import { SpillFile } from '../src/verify/spill-file.js';
+import { VERIFIED_OK, type SignatureBatch } from '../src/model/call-batch.js';
+import { nativeLoop } from '../src/measure/native-engine.js';
+import { ReconnectBackoff } from '../src/measure/reconnect-backoff.js';
+import { readRecords, type SignatureRecord } from '../src/result/records-csv.js';
+import type { RunResult } from '../src/model/run-result.js';
+import { SpillFile } from '../src/result/spill-file.js';
 import { runCli, runCliAndSignal, runDirOf, tempDir } from './helpers/cli.js';
 import { buildFaultyModule, ExternalSoftHsm, TEST_PIN } from './helpers/softhsm-module.js';
 

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { newBatch, StagedBatch, VERIFIED_BAD } from '../src/engine/batch.js';
-import { messageFor } from '../src/engine/message.js';
-import { readRecords, type SignatureRecord } from '../src/record/records-csv.js';
-import type { RunResult } from '../src/result/run-result.js';
-import { verifyBatch } from '../src/verify/verify-batch.js';
+import { newBatch, StagedBatch, VERIFIED_BAD } from '../src/model/call-batch.js';
+import { messageFor } from '../src/model/message.js';
+import { readRecords, type SignatureRecord } from '../src/result/records-csv.js';
+import type { RunResult } from '../src/model/run-result.js';
+import { verifyBatch } from '../src/pipeline/verify-batch.js';
 import { runCli, runDirOf, tempDir } from './helpers/cli.js';
 import { buildFaultyModule, ExternalSoftHsm, SPY_MODULE, TEST_PIN } from './helpers/softhsm-module.js';
 

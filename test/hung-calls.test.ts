@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CallWatchdog } from '../src/engine/call-watchdog.js';
-import { readRecords, type SignatureRecord } from '../src/record/records-csv.js';
-import type { RunResult } from '../src/result/run-result.js';
+import { CallWatchdog } from '../src/measure/call-watchdog.js';
+import { readRecords, type SignatureRecord } from '../src/result/records-csv.js';
+import type { RunResult } from '../src/model/run-result.js';
 import { runCli, runCliAndAct, runDirOf, tempDir, type CliResult } from './helpers/cli.js';
 import { buildFaultyModule, ExternalSoftHsm, TEST_PIN } from './helpers/softhsm-module.js';
 

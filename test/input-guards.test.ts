@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { readInputFile } from '../src/core/input-file.js';
 import { jsonErrorOffset, parseJsonText } from '../src/core/json-text.js';
 import { makeDirectory } from '../src/core/make-dir.js';
-import { ExitCode } from '../src/errors.js';
+import { ExitCode } from '../src/core/errors.js';
 import { BIN, tempDir } from './helpers/cli.js';
 
 // Every input is read bounded in size and type, every folder is made so that it cannot spin, and so the process

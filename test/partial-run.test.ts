@@ -2,10 +2,10 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readRecords, type SignatureRecord } from '../src/record/records-csv.js';
-import type { RunResult } from '../src/result/run-result.js';
+import { readRecords, type SignatureRecord } from '../src/result/records-csv.js';
+import type { RunResult } from '../src/model/run-result.js';
 import { schemaProblems } from '../src/result/schemas.js';
-import { readSpillFile } from '../src/verify/spill-file.js';
+import { readSpillFile } from '../src/result/spill-file.js';
 import { BIN, runCli, runDirOf, tempDir, type CliResult } from './helpers/cli.js';
 
 const env = { HSM_BENCH_WORKSPACE: tempDir('partial-ws') };

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { csvField, parseCsvLine, parseRecordLine, readRecords, RecordsCsvWriter, type BadLines, type SignatureRecord } from '../src/record/records-csv.js';
+import { csvField, parseCsvLine, parseRecordLine, readRecords, RecordsCsvWriter, type BadLines, type SignatureRecord } from '../src/result/records-csv.js';
 import { tempDir } from './helpers/cli.js';
 
 const record = (i: number): SignatureRecord => ({
@@ -29,7 +29,7 @@ async function readAll(path: string, bad?: BadLines): Promise<SignatureRecord[]>
 describe('records CSV', () => {
   it('a process that exits at once (a third Ctrl-C) still writes every record it was given', async () => {
     const path = join(tempDir('csv-exit'), 'r.csv');
-    const writer = new URL('../dist/src/record/records-csv.js', import.meta.url).href;
+    const writer = new URL('../dist/src/result/records-csv.js', import.meta.url).href;
     const script = `import(${JSON.stringify(writer)}).then(({ RecordsCsvWriter }) => {
       const w = new RecordsCsvWriter(${JSON.stringify(path)});
       for (let i = 0; i < 10; i++) w.write(${JSON.stringify(record(0))});

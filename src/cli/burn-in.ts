@@ -1,19 +1,19 @@
-import { workloadOfPlan } from '../engine/workload-plan.js';
-import { workloadId } from '../render/operation-words.js';
+import { workloadOfPlan } from '../plan/workload-plan.js';
+import { workloadId } from '../operations/words.js';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
-import { openResume, runBurnIn } from '../engine/burn-in.js';
-import { planOf } from '../engine/run-result-builder.js';
-import { burnInPlan, type BurnInOptions } from '../engine/plan.js';
-import { usageError } from '../errors.js';
-import { renderBurnInSummary } from '../render/burn-in-summary.js';
+import { openResume, runBurnIn } from '../run/burn-in.js';
+import { planOf } from '../run/run-result-builder.js';
+import { burnInPlan, type BurnInOptions } from '../plan/plan.js';
+import { usageError } from '../core/errors.js';
+import { renderBurnInSummary } from '../report/burn-in-summary.js';
 import { finishRun } from './run-pipeline.js';
 import { restartResumeDir, tellSupervisor } from './supervised.js';
 import { DEFAULT_MAX_RESTARTS } from './supervisor.js';
 import { pinSource } from './scale.js';
 import { isInteractive, Progress } from './terminal.js';
 import { addOutputOptions, addSigningOptions, EXIT_CODES_HELP } from './signing-options.js';
-import { DEFAULT_FORMATS, parseFormats } from '../render/write-reports.js';
+import { DEFAULT_FORMATS, parseFormats } from '../report/write-reports.js';
 import { addTokenOptions } from './token-options.js';
 import { addVerdictOptions, verdictPlan, type VerdictFlags } from './verdict-options.js';
 

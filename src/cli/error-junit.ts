@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { renderErrorJunit } from '../render/junit.js';
+import { renderErrorJunit } from '../report/junit.js';
 
 /**
  * With --junit FILE, a run that stopped with an error (before signing, or its process killed by a module) still

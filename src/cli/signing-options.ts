@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { ExitCode } from '../errors.js';
+import { ExitCode } from '../core/errors.js';
 import { OPERATIONS } from '../operations/registry.js';
 
 /** The measurement flags of scale and burn-in; `warmup` differs: scale warms up by default, a burn-in does not need to. */

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { ExitCode } from '../errors.js';
+import { ExitCode } from '../core/errors.js';
 import { DEFAULT_MODULE_TIMEOUT_MS, moduleTimeoutMs } from '../pkcs11/module-probe.js';
-import { lockDirectory } from '../result/directory-lock.js';
-import type { BurnInRestart } from '../result/run-result.js';
+import { lockDirectory } from '../core/directory-lock.js';
+import type { BurnInRestart } from '../model/run-result.js';
 import { promptMasked } from '../secrets/pin.js';
 import { addSecret, shown } from '../core/quote.js';
 
@@ -201,7 +201,7 @@ async function answer(child: ChildProcess, question: string, answers: Map<string
  * is then left as it is, resumable by hand).
  */
 async function recordDeath(runDir: string, death: Omit<BurnInRestart, 'recordsOnDisk'>): Promise<BurnInRestart | string> {
-  const { appendRestart } = await import('../record/checkpoint.js');
+  const { appendRestart } = await import('../result/checkpoint.js');
   try {
     lockDirectory(runDir, 'the burn-in', 'it is being resumed by another hsm-bench');
     return appendRestart(runDir, death);

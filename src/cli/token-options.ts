@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { defaultWorkspace, embeddedBackend, restoreUserSoftHsmConf } from '../embedded/softhsm.js';
+import { defaultWorkspace, embeddedBackend, restoreUserSoftHsmConf } from '../keys/embedded-softhsm.js';
 import { readPin } from '../secrets/pin.js';
 import { isInteractive } from './terminal.js';
 

@@ -1,5 +1,5 @@
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
-import { HsmBenchError, type ExitCode } from '../errors.js';
+import { HsmBenchError, type ExitCode } from './errors.js';
 import { shown } from './quote.js';
 
 /** What an input file is, for messages and bounds: its name, its largest sane size, and the exit code of a bad one. */

@@ -1,6 +1,6 @@
 import { constants, publicEncrypt, randomBytes } from 'node:crypto';
 import pkcs11 from 'pkcs11js';
-import { rowOf } from '../engine/operation.js';
+import { rowOf } from '../model/workload.js';
 import { privateKeyOf, requireMechanism, type OperationKind } from './operation-kind.js';
 
 /** Ciphertexts per token, made on the host with the token's public key; calls take them in turn. */

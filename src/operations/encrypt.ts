@@ -1,6 +1,6 @@
 import { createDecipheriv, randomBytes, type DecipherGCM } from 'node:crypto';
 import pkcs11 from 'pkcs11js';
-import { MESSAGE_BYTES, messageFor } from '../engine/message.js';
+import { MESSAGE_BYTES, messageFor } from '../model/message.js';
 import { withArticle } from '../core/words.js';
 import { checkTestKeyImport, requireMechanism, sessionSecretKey, type OperationKind } from './operation-kind.js';
 

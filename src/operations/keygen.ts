@@ -1,7 +1,7 @@
 import pkcs11 from 'pkcs11js';
-import type { TemplateData } from '../engine/operation.js';
-import type { Algorithm } from '../pkcs11/algorithms.js';
-import { publicKeyFromAttributes } from '../verify/public-key.js';
+import type { TemplateData } from '../model/workload.js';
+import type { Algorithm } from '../model/algorithms.js';
+import { publicKeyFromAttributes } from './public-key.js';
 import { requireMechanism, type OperationKind } from './operation-kind.js';
 
 interface KeygenCheck {

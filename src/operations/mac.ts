@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import pkcs11 from 'pkcs11js';
-import { messageFor } from '../engine/message.js';
+import { messageFor } from '../model/message.js';
 import { checkTestKeyImport, requireMechanism, sessionSecretKey, type OperationKind } from './operation-kind.js';
 
 /** HMAC-SHA256 (C_Sign with CKM_SHA256_HMAC) with a test key imported into each session; the host recomputes each. */

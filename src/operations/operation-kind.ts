@@ -1,9 +1,9 @@
 import type { KeyObject } from 'node:crypto';
 import pkcs11 from 'pkcs11js';
-import { setupError } from '../errors.js';
-import { toTemplate, type InputTable, type TimedOperation } from '../engine/operation.js';
-import { ckrCode, ckrOf, describe } from '../pkcs11/ckr.js';
-import type { Algorithm } from '../pkcs11/algorithms.js';
+import { setupError } from '../core/errors.js';
+import { toTemplate, type InputTable, type TimedOperation } from '../model/workload.js';
+import { ckrCode, ckrOf, describe } from '../model/ckr.js';
+import type { Algorithm } from '../model/algorithms.js';
 import type { KeyUsage } from '../pkcs11/keys.js';
 import { mechanismNames } from '../pkcs11/mechanisms.js';
 

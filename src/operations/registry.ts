@@ -8,7 +8,7 @@ import type { OperationKind } from './operation-kind.js';
 import { random } from './random.js';
 import { sign } from './sign.js';
 import { verify } from './verify.js';
-import { usageError } from '../errors.js';
+import { usageError } from '../core/errors.js';
 import { quote } from '../core/quote.js';
 
 /** Every operation hsm-bench measures, by --op name. */

@@ -1,5 +1,5 @@
 import pkcs11 from 'pkcs11js';
-import { setupError, usageError } from '../errors.js';
+import { setupError, usageError } from '../core/errors.js';
 import { pkcs11Text, type ModuleInfo } from './module.js';
 import type { Pkcs11Uri } from './uri.js';
 import { quote, shown } from '../core/quote.js';

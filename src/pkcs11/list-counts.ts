@@ -2,8 +2,8 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import type pkcs11 from 'pkcs11js';
 import { shown } from '../core/quote.js';
-import { setupError } from '../errors.js';
-import { packageFile } from '../version.js';
+import { setupError } from '../core/errors.js';
+import { packageFile } from '../core/version.js';
 
 /** More slots than any reader, hub or HSM partition list has; a module that says more is broken. */
 export const MAX_SLOTS = 4096;

@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { setupError } from '../errors.js';
+import { setupError } from '../core/errors.js';
 import { durationMs, parseDurationNs } from '../core/duration.js';
-import { packageFile } from '../version.js';
+import { packageFile } from '../core/version.js';
 import type { ModuleInstances } from './module.js';
 import { shown } from '../core/quote.js';
 

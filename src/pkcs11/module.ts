@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import pkcs11 from 'pkcs11js';
-import { HsmBenchError, setupError } from '../errors.js';
-import { ckrOf, describe } from './ckr.js';
+import { HsmBenchError, setupError } from '../core/errors.js';
+import { ckrOf, describe } from '../model/ckr.js';
 import { shown } from '../core/quote.js';
 import { rememberModulePath } from './list-counts.js';
 import { probeModule } from './module-probe.js';

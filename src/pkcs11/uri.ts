@@ -1,5 +1,5 @@
 import { attributeName, uriCarriesPin, uriParts } from '../core/uri-pin.js';
-import { usageError } from '../errors.js';
+import { usageError } from '../core/errors.js';
 import { quote } from '../core/quote.js';
 
 /** The token-level attributes of an RFC 7512 `pkcs11:` URI, as the convention of p11-kit, OpenSSL and GnuTLS has them. */

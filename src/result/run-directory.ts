@@ -1,8 +1,8 @@
 import { upgradeRunJson } from './run-upgrade.js';
 import { closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { HsmBenchError, ExitCode, setupError, writeError } from '../errors.js';
-import { SCHEMA_VERSION, type RunResult } from './run-result.js';
+import { HsmBenchError, ExitCode, setupError, writeError } from '../core/errors.js';
+import { SCHEMA_VERSION, type RunResult } from '../model/run-result.js';
 import { runShapeProblems } from './run-shape.js';
 import { makeDirectory } from '../core/make-dir.js';
 import { shown } from '../core/quote.js';

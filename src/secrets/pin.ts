@@ -1,6 +1,6 @@
 import { readInputText } from '../core/input-file.js';
 import { addSecret } from '../core/quote.js';
-import { ExitCode, setupError } from '../errors.js';
+import { ExitCode, setupError } from '../core/errors.js';
 
 const MAX_SECRET_FILE_BYTES = 4096;
 

@@ -1,6 +1,6 @@
-import { percentileName, type Objective } from '../engine/sizing-plan.js';
-import { configurationAxes, configurationKey } from '../result/configuration-key.js';
-import type { ConfigurationResult } from '../result/run-result.js';
+import { percentileName, type Objective } from '../plan/sizing-plan.js';
+import { configurationAxes, configurationKey } from '../model/configuration.js';
+import type { ConfigurationResult } from '../model/run-result.js';
 import { lowConfidence } from './repetitions.js';
 
 /** One target rate of a sweep, judged: held when every call succeeded, the schedule was kept and every objective met. */

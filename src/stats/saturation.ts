@@ -1,4 +1,4 @@
-import type { ConfigurationResult } from '../result/run-result.js';
+import type { ConfigurationResult } from '../model/run-result.js';
 
 /** A sessions sweep's answer for one token count: the knee, where more sessions per token stop adding throughput. */
 export interface SaturationResult {

@@ -1,4 +1,4 @@
-import type { ConfigurationResult, RunResult, TokenIdentity } from '../result/run-result.js';
+import type { ConfigurationResult, RunResult, TokenIdentity } from '../model/run-result.js';
 import { capacityOf } from './capacity.js';
 import { saturationOf } from './saturation.js';
 import type { ConfigurationStats } from './configuration-stats.js';

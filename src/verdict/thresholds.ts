@@ -1,9 +1,9 @@
-import { usageError } from '../errors.js';
-import type { TargetRate } from '../engine/sizing-plan.js';
-import { plural } from '../render/plural.js';
-import { axesOf, type ConfigurationAxes } from '../result/configuration-key.js';
+import { usageError } from '../core/errors.js';
+import type { TargetRate } from '../plan/sizing-plan.js';
+import { plural } from '../core/plural.js';
+import { axesOf, type ConfigurationAxes } from '../model/configuration.js';
 import { capacityByTokens, type CapacityResult } from '../stats/capacity.js';
-import type { ConfigurationResult, RunResult } from '../result/run-result.js';
+import type { ConfigurationResult, RunResult } from '../model/run-result.js';
 import { failuresOf, lowConfidence } from '../stats/repetitions.js';
 import { quote } from '../core/quote.js';
 

@@ -1,0 +1,57 @@
+import type { ModuleInstances } from '../pkcs11/module.js';
+import type { PinGuard } from '../pkcs11/pin-guard.js';
+import type { SignatureBatch } from '../model/call-batch.js';
+import type { InputTable, Workload } from '../model/workload.js';
+import type { Recovery } from './loop-worker.js';
+import type { Schedule } from '../model/schedule.js';
+
+/**
+ * What runs the timed loop of a configuration, whichever engine it is (worker threads, or the native loop): each
+ * signer (a session on a token) reports through the same messages and delivers the same batches to the same
+ * stages (verification, then recording).
+ */
+export interface Signers {
+  /** Settles when every signer has ended. */
+  ended: Promise<void>;
+  /** The barrier opened: every signer's measured window starts at `startNs` (process.hrtime). */
+  released(startNs: bigint): void;
+  /** A batch has been recorded: its signer may fill it again. */
+  recycle(worker: number, batch: SignatureBatch): void;
+  /** When the signer's call in flight began (process.hrtime ns), or null when it is not in a call (or has ended). */
+  inFlightSince(worker: number): bigint | null;
+  /**
+   * Gives up the signer's call in flight, which has not returned (the watchdog's decision): with `record`, a measured
+   * call becomes a CALL_TIMED_OUT record after the signer's others; the signer then ends without its thread, which
+   * is left inside the module. False when the call returned meanwhile, or its record cannot go yet (ask again).
+   */
+  abandon(worker: number, record: boolean): boolean;
+}
+
+export interface SignersSpec {
+  modulePath: string;
+  instances: ModuleInstances;
+  pinGuard: PinGuard;
+  workload: Workload;
+  verifyEvery: number;
+  recovery: Recovery | null;
+  /** schedule: an open-loop target rate (the calls arrive on a schedule), or null (each signer calls again at once). */
+  stop: { sharedTotal: number | null; durationNs: bigint | null; schedule: Schedule | null };
+}
+
+/** One signer: a session on one token, with its share of the configuration. */
+export interface SignerAssignment {
+  token: number;
+  thread: number;
+  slot: Buffer;
+  /** Null for a token that needs no login. */
+  pin: string | null;
+  /** Per operation of the workload: the key pair's CKA_ID (empty where it has none) and the token's input table. */
+  keyIds: Buffer[];
+  tables: (InputTable | null)[];
+  messageSeed: Buffer;
+  warmup: number;
+  /** Sequence number of the first measured call (above 0 when a burn-in resumes). */
+  firstSequence: number;
+  /** This signer's own count, or null (a shared total, a schedule or the deadline stops it). */
+  signatures: number | null;
+}

@@ -1,0 +1,290 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { packageFile } from '../core/version.js';
+import { BATCH_CAPACITY, newBatch, type SignatureBatch } from '../model/call-batch.js';
+import { Connector } from './connector.js';
+import type { RunControl } from './control.js';
+import { keptOutputBytes, nativeTimedCall, OUTPUT_BUFFER_BYTES, type Workload } from '../model/workload.js';
+import { ReconnectBackoff } from './reconnect-backoff.js';
+import type { SignWorkerMessage } from './loop-worker.js';
+import type { Signers, SignerAssignment, SignersSpec } from './engine.js';
+
+/** native/timed-loop.c, built by `npm install` (node-gyp). */
+interface NativeLoop {
+  start(modulePath: string, spec: object): unknown;
+  release(loop: unknown, startNs: bigint): void;
+  stop(loop: unknown): void;
+  states(loop: unknown, states: Int32Array, available: Int32Array, callBeginNs: Float64Array): void;
+  drain(
+    loop: unknown,
+    job: number,
+    startOffsetNs: Float64Array,
+    latencyNs: Float64Array,
+    status: Int32Array,
+    kept: Uint8Array,
+    outputBytes: Uint16Array,
+    outputs: Uint8Array,
+    operation: Uint8Array,
+    startLagNs: Float64Array,
+    late: Uint8Array,
+  ): number;
+  parkedSince(loop: unknown, job: number): bigint;
+  resume(loop: unknown, job: number, handles: { session: Buffer; keys: Buffer[] } | null): void;
+  gaveUp(loop: unknown, job: number): string | undefined;
+  close(loop: unknown): void;
+  abandon(loop: unknown, job: number, nowNs: bigint, record: boolean): boolean;
+  exitNow(code: number): never;
+}
+
+const JOB_READY = 1;
+const JOB_PARKED = 3;
+const JOB_DONE = 4;
+/** Done too: its call was abandoned (src/measure/call-watchdog.ts), its thread left inside the module. */
+const JOB_ABANDONED = 5;
+/** How often the main thread looks at the rings: a stop reaches the loop within this. */
+const TICK_MS = 10;
+/** A ring is drained into a batch once it holds a batch or its oldest waited this long, as a worker thread posts. */
+const BATCH_MAX_AGE_NS = 100_000_000n;
+/** Memory for all rings together; each job's ring holds at least 64 records. */
+const RING_BYTES = 32 * 1024 * 1024;
+
+let loaded: NativeLoop | null | undefined;
+
+/** The native loop, or null where it was not built (no compiler or OpenSSL headers at install). */
+export function nativeLoop(): NativeLoop | null {
+  if (loaded !== undefined) return loaded;
+  const path = packageFile('build/Release/timed_loop.node');
+  loaded = existsSync(path) ? (createRequire(import.meta.url)(path) as NativeLoop) : null;
+  return loaded;
+}
+
+export type Engine = 'native' | 'threads';
+
+/**
+ * The native loop signs in the sessions of the main thread's module instance, so it serves modules whose loads
+ * share one instance; a module whose every load is an instance of its own (p11-kit's client) gets worker threads,
+ * each initializing and logging in its own. HSM_BENCH_ENGINE=threads forces the threads engine (for comparison).
+ */
+export function chooseEngine(instances: 'shared' | 'per-load', workload: Workload): { engine: Engine; why: string } {
+  if (process.env.HSM_BENCH_ENGINE === 'threads') return { engine: 'threads', why: 'HSM_BENCH_ENGINE=threads' };
+  if (instances !== 'shared') return { engine: 'threads', why: 'each load of the module is an instance of its own' };
+  const other = workload.operations.find((op) => nativeTimedCall(op) === null);
+  if (other) return { engine: 'threads', why: `the native loop does not make the ${other.call} call (objects to read back and destroy)` };
+  if (nativeLoop() === null) return { engine: 'threads', why: 'the native loop was not built (npm run build:native)' };
+  return { engine: 'native', why: 'module instance shared by every load' };
+}
+
+interface Job {
+  /** The session and key the job signs with, as the connector thread opened them. */
+  handles: { session: Buffer; keys: Buffer[] } | null;
+  free: SignatureBatch[];
+  nextSequence: number;
+  lastDrainNs: bigint;
+  readySeen: boolean;
+  doneSeen: boolean;
+  recovering: boolean;
+  backoff: ReconnectBackoff | null;
+  gaveUp?: string;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The native engine: sessions opened, logged in and keyed by the connector thread (TokenConnection, through the PIN
+ * guard), the timed loop in native threads, the rings drained every 10 ms into the same batches the worker threads
+ * post. A job that fails in a burn-in parks; it is reconnected here, with the same backoff and give-up rule as a
+ * worker thread's, and resumed with its new session.
+ */
+export function startNativeSigners(spec: SignersSpec, assignments: readonly SignerAssignment[], control: RunControl, onMessage: (worker: number, m: SignWorkerMessage) => void): Signers {
+  const native = nativeLoop()!;
+  const keepsOutputs = spec.verifyEvery > 0;
+  const keptBytes = keptOutputBytes(spec.workload);
+  const jobs: Job[] = assignments.map((a) => ({
+    handles: null,
+    free: [],
+    nextSequence: a.firstSequence,
+    lastDrainNs: 0n,
+    readySeen: false,
+    doneSeen: false,
+    recovering: false,
+    backoff: spec.recovery === null ? null : new ReconnectBackoff(spec.recovery.giveUpAfterMs),
+  }));
+  // Sessions are opened, reopened and closed in a thread of their own: a token slow to give one never stalls
+  // the draining of the others' rings (nor Ctrl-C and progress).
+  const connector = new Connector({
+    modulePath: spec.modulePath,
+    pinGuard: spec.pinGuard.buffer,
+    keys: spec.workload.operations.map((op) => op.key),
+    jobs: assignments.map((a) => ({ token: a.token, slot: a.slot, pin: a.pin, keyIds: a.keyIds })),
+  });
+  /** Jobs abandoned inside a call: their sessions stay open, a thread is still in them. */
+  const abandoned = new Set<number>();
+  const closeAll = () => connector.close([...abandoned]);
+  let loop: unknown;
+
+  /** A session for every job before the loop starts; the first refusal stops the run. */
+  const connectAll = async (): Promise<boolean> => {
+    for (const [worker, job] of jobs.entries()) {
+      if (control.stopRequested()) return false;
+      const outcome = await connector.connect(worker);
+      if (!outcome.ok) {
+        if (outcome.reason === 'pin-refused') onMessage(worker, { type: 'pin-refused' });
+        onMessage(worker, { type: 'failed', message: outcome.detail });
+        control.requestStop();
+        return false;
+      }
+      job.handles = { session: outcome.session, keys: outcome.keys };
+    }
+    return true;
+  };
+
+  const startLoop = () =>
+    native.start(spec.modulePath, {
+      operations: spec.workload.operations.map((op) => nativeTimedCall(op)!),
+      cumulative: spec.workload.cumulative,
+      bufferBytes: OUTPUT_BUFFER_BYTES,
+      keptBytes,
+      keepEvery: spec.verifyEvery,
+      durationNs: spec.stop.durationNs === null ? -1 : Number(spec.stop.durationNs),
+      sharedTotal: spec.stop.sharedTotal ?? -1,
+      recovery: spec.recovery === null ? 0 : 1,
+      ringBytes: RING_BYTES,
+      schedule: spec.stop.schedule === null ? null : { intervalNs: spec.stop.schedule.intervalNs, calls: spec.stop.schedule.calls ?? -1 },
+      jobs: assignments.map((a, i) => ({
+        session: jobs[i]!.handles!.session,
+        keys: jobs[i]!.handles!.keys,
+        seed: a.messageSeed,
+        rows: a.tables.map((t) => t?.rows.map((r) => Buffer.from(r)) ?? []),
+        aux: a.tables.map((t) => t?.aux?.map((r) => Buffer.from(r)) ?? []),
+        warmup: a.warmup,
+        firstSequence: a.firstSequence,
+        count: a.signatures ?? -1,
+      })),
+    });
+  const states = new Int32Array(jobs.length);
+  const available = new Int32Array(jobs.length);
+  const callBeginNs = new Float64Array(jobs.length);
+  let startNs: bigint | null = null;
+  let successes = 0;
+
+  /** The run's own end comes first: a stop, the deadline, or the shared total made by the others. */
+  const runOver = () =>
+    control.stopRequested() ||
+    (startNs !== null && spec.stop.durationNs !== null && process.hrtime.bigint() >= startNs + spec.stop.durationNs) ||
+    (spec.stop.sharedTotal !== null && successes >= spec.stop.sharedTotal);
+
+  const recover = async (worker: number, job: Job) => {
+    job.recovering = true;
+    job.backoff!.failed(native.parkedSince(loop, worker));
+    for (;;) {
+      if (runOver()) break;
+      const next = job.backoff!.next(process.hrtime.bigint());
+      if ('gaveUp' in next) {
+        job.gaveUp = next.gaveUp;
+        break;
+      }
+      await sleep(next.waitMs);
+      if (runOver()) break;
+      const outcome = await connector.connect(worker);
+      if (outcome.ok) {
+        job.recovering = false;
+        native.resume(loop, worker, { session: outcome.session, keys: outcome.keys });
+        return;
+      }
+      if (outcome.reason === 'pin-refused') onMessage(worker, { type: 'pin-refused' });
+      // A PIN refused, or withheld by the token's flags (one more wrong PIN locks it), is final for this run.
+      if (outcome.reason === 'pin-refused' || outcome.reason === 'pin-withheld') {
+        job.gaveUp = outcome.detail;
+        break;
+      }
+    }
+    job.recovering = false;
+    native.resume(loop, worker, null);
+  };
+
+  /** Moves the job's records into batches for the stages; false if some had to stay (the recorder is behind). */
+  const drain = (worker: number, job: Job): boolean => {
+    for (;;) {
+      if (!control.tryPost(worker)) return false;
+      const batch = job.free.pop() ?? newBatch(worker, BATCH_CAPACITY, keepsOutputs ? keptBytes : 0);
+      batch.verified.fill(0);
+      batch.firstSequence = job.nextSequence;
+      batch.count = native.drain(loop, worker, batch.startOffsetNs, batch.latencyNs, batch.status, batch.kept, batch.signatureBytes, batch.signatures, batch.operation, batch.startLagNs, batch.late);
+      if (batch.count === 0) {
+        job.free.push(batch);
+        control.recorded(worker);
+        return true;
+      }
+      job.nextSequence += batch.count;
+      for (let i = 0; i < batch.count; i++) {
+        if (batch.status[i] === 0) {
+          successes++;
+          job.backoff?.succeeded();
+        }
+      }
+      onMessage(worker, { type: 'batch', batch });
+      if (batch.count < BATCH_CAPACITY) return true;
+    }
+  };
+
+  const run = async (): Promise<void> => {
+    try {
+      if (!(await connectAll())) {
+        await closeAll();
+        return;
+      }
+      loop = startLoop();
+    } catch (error) {
+      await closeAll();
+      throw error;
+    }
+    let tick: NodeJS.Timeout;
+    await new Promise<void>((resolve) => {
+      tick = setInterval(() => {
+        if (control.stopRequested()) native.stop(loop);
+        native.states(loop, states, available, callBeginNs);
+        const nowNs = process.hrtime.bigint();
+        let done = 0;
+        for (const [worker, job] of jobs.entries()) {
+          const state = states[worker]!;
+          // A parked job has failed: its records go at once, so the records on disk see a failing token without delay.
+          if (available[worker]! >= BATCH_CAPACITY || state === JOB_PARKED || (available[worker]! > 0 && nowNs - job.lastDrainNs >= BATCH_MAX_AGE_NS)) {
+            if (drain(worker, job)) job.lastDrainNs = nowNs;
+          }
+          if (!job.readySeen && state >= JOB_READY && state !== JOB_ABANDONED) {
+            job.readySeen = true;
+            onMessage(worker, { type: 'ready' });
+          }
+          if (state === JOB_PARKED && !job.recovering) void recover(worker, job);
+          // Its last records first: a job is done once it says so (or was abandoned) and its ring is empty after that.
+          if ((state === JOB_DONE || state === JOB_ABANDONED) && !job.doneSeen && drain(worker, job)) {
+            job.doneSeen = true;
+            onMessage(worker, { type: 'done', gaveUp: job.gaveUp ?? native.gaveUp(loop, worker) });
+          }
+          if (job.doneSeen) done++;
+        }
+        // A reconnect still waiting out its backoff holds the loop open: it would resume a job of a closed loop.
+        if (done === jobs.length && !jobs.some((j) => j.recovering)) {
+          clearInterval(tick);
+          native.close(loop);
+          resolve();
+        }
+      }, TICK_MS);
+    });
+    await closeAll();
+  };
+  return {
+    ended: run(),
+    released: (at) => {
+      startNs = at;
+      native.release(loop, at);
+    },
+    recycle: (worker, batch) => jobs[worker]!.free.push(batch),
+    inFlightSince: (worker) => (loop === undefined || jobs[worker]!.doneSeen || callBeginNs[worker] === 0 ? null : BigInt(callBeginNs[worker]!)),
+    abandon: (worker, record) => {
+      if (loop === undefined || jobs[worker]!.doneSeen || !native.abandon(loop, worker, process.hrtime.bigint(), record)) return false;
+      abandoned.add(worker);
+      return true;
+    },
+  };
+}

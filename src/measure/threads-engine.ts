@@ -1,0 +1,109 @@
+import { MessageChannel, Worker } from 'node:worker_threads';
+import { CALL_TIMED_OUT } from '../model/record-status.js';
+import { BATCH_CAPACITY, newBatch, StagedBatch, transferList, type SignatureBatch } from '../model/call-batch.js';
+import type { RunControl } from './control.js';
+import { keptOutputBytes } from '../model/workload.js';
+import type { Signers, SignerAssignment, SignersSpec } from './engine.js';
+import type { SignWorkerInput, SignWorkerMessage } from './loop-worker.js';
+
+const WORKER_URL = new URL('./loop-worker.js', import.meta.url);
+
+/** The threads engine: one worker thread per (token, thread), each with its own session and module instance handle. */
+export function startThreadSigners(spec: SignersSpec, assignments: readonly SignerAssignment[], control: RunControl, onMessage: (worker: number, m: SignWorkerMessage) => void): Signers {
+  const recyclePorts: MessageChannel[] = [];
+  const exits: Promise<void>[] = [];
+  // Per worker: its staged batch (readable here should its call never return), and how it ends when abandoned.
+  const keptBytes = spec.verifyEvery > 0 ? keptOutputBytes(spec.workload) : 0;
+  const staged: StagedBatch[] = [];
+  const abandoned: (() => void)[] = [];
+  const startWorker = (a: SignerAssignment, worker: number): Promise<void> => {
+    const recycle = new MessageChannel();
+    recyclePorts[worker] = recycle;
+    staged[worker] = StagedBatch.create(worker, BATCH_CAPACITY, keptBytes);
+    const input: SignWorkerInput = {
+      worker,
+      modulePath: spec.modulePath,
+      instances: spec.instances,
+      token: a.token,
+      slot: a.slot,
+      pin: a.pin,
+      pinGuard: spec.pinGuard.buffer,
+      keyIds: a.keyIds,
+      workload: spec.workload,
+      tables: a.tables,
+      messageSeed: a.messageSeed,
+      warmupSignatures: a.warmup,
+      firstSequence: a.firstSequence,
+      signatures: a.signatures,
+      sharedTotal: spec.stop.sharedTotal,
+      durationNs: spec.stop.durationNs,
+      schedule: spec.stop.schedule,
+      verifyEvery: spec.verifyEvery,
+      recovery: spec.recovery,
+      control: control.buffer,
+      staging: staged[worker]!.buffer,
+      keptBytes,
+      recycle: recycle.port2,
+    };
+    const w = new Worker(WORKER_URL, { workerData: input, transferList: [recycle.port2] });
+    w.on('message', (m: SignWorkerMessage) => onMessage(worker, m));
+    return new Promise<void>((resolve) => {
+      // A worker that dies ends its own signing, not the run: what it recorded stays, and the report says so.
+      w.on('error', (error) => onMessage(worker, { type: 'done', gaveUp: `worker crashed: ${error.message}` }));
+      w.on('exit', () => {
+        recycle.port1.close();
+        resolve();
+      });
+      // Abandoned inside a call: it may never exit; unreferenced, it does not hold the process either.
+      abandoned[worker] = () => {
+        w.unref();
+        resolve();
+      };
+    });
+  };
+  try {
+    assignments.forEach((a, worker) => exits.push(startWorker(a, worker)));
+  } catch (error) {
+    // A thread that cannot start (out of memory): those started are stopped, not left waiting at the barrier.
+    control.requestStop();
+    return { ended: Promise.all(exits).then(() => Promise.reject(error)), released: () => {}, recycle: () => {}, inFlightSince: () => null, abandon: () => false };
+  }
+  /** The records a stuck worker made before its call, and with `record` that call as CALL_TIMED_OUT, as one batch. */
+  const lastBatch = (worker: number, call: NonNullable<ReturnType<RunControl['abandonCall']>>, record: boolean): SignatureBatch => {
+    const s = staged[worker]!;
+    const batch = s.copyInto(newBatch(worker, BATCH_CAPACITY + 1, s.outputBytes));
+    if (record && call.measured) {
+      const i = batch.count++;
+      batch.startOffsetNs[i] = Number(call.beginNs - control.windowStartNs());
+      batch.latencyNs[i] = Number(process.hrtime.bigint() - call.beginNs);
+      batch.status[i] = CALL_TIMED_OUT;
+      batch.operation[i] = call.operation;
+      batch.startLagNs[i] = call.startLagNs;
+      batch.late[i] = call.late ? 1 : 0;
+      // A failure: its claim on a shared total goes back, for the other workers to make.
+      if (spec.stop.sharedTotal !== null) control.unclaim();
+    }
+    return batch;
+  };
+  return {
+    ended: Promise.all(exits).then(() => {}),
+    // The workers wait on the run control's barrier, which the caller has opened.
+    released: () => {},
+    recycle: (worker: number, batch: SignatureBatch) => recyclePorts[worker]!.port1.postMessage(batch, transferList(batch)),
+    inFlightSince: (worker) => control.inFlightSince(worker),
+    abandon: (worker, record) => {
+      // The batch counts against the recorder's limit like any other: while the recorder is behind, ask again later.
+      if (!control.tryPost(worker)) return false;
+      const call = control.abandonCall(worker);
+      if (call === null) {
+        control.recorded(worker);
+        return false;
+      }
+      const batch = lastBatch(worker, call, record);
+      if (batch.count > 0) onMessage(worker, { type: 'batch', batch });
+      else control.recorded(worker);
+      abandoned[worker]!();
+      return true;
+    },
+  };
+}

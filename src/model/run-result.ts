@@ -1,0 +1,249 @@
+import type { ModuleInfo } from '../pkcs11/module.js';
+import type { Reference } from '../result/reference.js';
+import type { Objective, TargetRate } from '../plan/sizing-plan.js';
+import type { CapacityResult } from '../stats/capacity.js';
+import type { LatencyPercentilesMs } from '../stats/latency-histogram.js';
+import type { SaturationResult } from '../stats/saturation.js';
+
+/**
+ * run.json: the one result document every renderer reads. Its schema is documented in README.md ("run.json");
+ * a change that breaks readers raises SCHEMA_VERSION.
+ */
+export const SCHEMA_VERSION = 4;
+
+/**
+ * A token of the run. Its index in `tokens` is its identity everywhere (records, per-token results, worker
+ * issues, checkpoint): labels, and even serials, repeat in clusters of tokens initialised alike.
+ */
+export interface TokenIdentity {
+  slotId: string;
+  slotDescription: string;
+  label: string;
+  manufacturer: string;
+  model: string;
+  serial: string;
+  firmwareVersion: string;
+}
+
+export interface PerTokenResult {
+  /** Index in run.json's `tokens`. */
+  token: number;
+  label: string;
+  serial: string;
+  slotId: string;
+  operationsOk: number;
+  operationsFailed: number;
+  /** Signatures that completed OK over this token's own active window (first start to last end). */
+  throughputPerS: number;
+  latencyMs: LatencyPercentilesMs | null;
+  /** Longest time between two signatures of this token. */
+  longestGapMs: number;
+  /** Streaks of failures that ended (outages) and their total time; a streak still open at the end is in stillFailingS. */
+  outages: number;
+  outageS: number;
+  stillFailingS: number | null;
+}
+
+export interface ConfigurationResult {
+  tokens: number;
+  threadsPerToken: number;
+  operationsOk: number;
+  operationsFailed: number;
+  operationsVerified: number;
+  failuresByCkr: Record<string, number>;
+  /** The measured window: from the start barrier to the end of the last signature. */
+  durationS: number;
+  /** operationsOk / durationS: counted, never derived from latency. */
+  throughputPerS: number;
+  /** throughputPerS / (tokens × throughputPerS of the 1-token configuration); null without a 1-token configuration. */
+  efficiency: number | null;
+  perToken: PerTokenResult[];
+  latencyMs: LatencyPercentilesMs | null;
+  timeSeries: { intervalS: 1; ok: number[]; failed: number[] };
+  recordsFile: string;
+  /** How long verification and recording went on after the signers' last batch (absent in older runs). */
+  verificationLagS?: number;
+  /** Of operationsVerified, those verified after the window (verification had fallen behind; absent in older runs). */
+  operationsVerifiedLate?: number;
+  /**
+   * Calls made whose host check never ran: spilled while verification fell behind, then a Ctrl-C skipped their
+   * verification (they are recorded unchecked), or the run was killed (`report` counted them from the spill file).
+   */
+  operationsUnverified?: number;
+  /**
+   * Calls made whose outcome died with a killed run (`report` only): their batches were between signing and the disk
+   * (a hole in a worker's sequence numbers between its records and its spilled calls).
+   */
+  operationsLost?: number;
+  /**
+   * The configuration did not run to its plan: the run was interrupted in it (SIGINT, SIGTERM), or killed in it
+   * (`report` counted its records and spill file on disk). Its figures are what was measured until then.
+   */
+  partial?: 'interrupted' | 'killed';
+  /** The longest the main thread's event loop waited during the configuration: progress, timers and Ctrl-C wait that long. */
+  maxEventLoopStallMs?: number;
+  /** Seconds from the configuration's start to its measured window: sessions, threads and warm-up. */
+  setupS?: number;
+  /** Workers that stopped early, and why (a token lost, a PIN refused, a worker that crashed, a call that hung). */
+  workerIssues: { token: number; thread: number; message: string }[];
+  /** Sessions whose call did not return (absent in older runs). */
+  hungSessions?: HungSession[];
+  /** Why the latency percentiles are too thin to fail a gate on (too few signatures, too short a window); absent in older runs. */
+  lowConfidence?: string[];
+  /** A mix (--mix): each operation's counts, rate over the configuration's window, and latency. */
+  byOperation?: OperationResult[];
+  /** Open loop (--rate): the schedule kept or not, and latency from each call's intended start (absent: flat out). */
+  openLoop?: OpenLoopResult;
+  /** With --repeat R > 1: every repetition's key figures; the other fields are those of the median repetition. */
+  repetitions?: RepetitionResult[];
+  /** With --repeat R > 1: the throughput's range over the repetitions, and (max − min) / median in %. */
+  spread?: { throughputPerS: Range; relativePct: number };
+}
+
+/**
+ * A session whose call did not return (src/measure/call-watchdog.ts): timed out past its bound (the call is a
+ * CALL_TIMED_OUT failure), or still in flight when the run stopped (no record: it has no outcome). Either way the
+ * session was abandoned, its thread left inside the module.
+ */
+export interface HungSession {
+  token: number;
+  thread: number;
+  /** How long the call had been in flight when it was given up. */
+  inFlightS: number;
+  /** How long a call of the token could be in flight: --call-timeout, or ten times its slowest call, at least 10 s. */
+  boundS: number;
+  outcome: 'timed-out' | 'abandoned-at-stop';
+}
+
+/**
+ * A configuration run at a target rate: calls arrive on a schedule (src/model/schedule.ts). `latencyMs` of the
+ * configuration is the service time (the PKCS#11 call); `responseMs` runs from each call's intended start, so a
+ * call that waited for a session shows its wait.
+ */
+export interface OpenLoopResult {
+  /** Calls per second of the whole configuration. */
+  targetRatePerS: number;
+  /** The pace at which calls (successful or failed) started, all but the latest 2 % of starts judged (src/stats/keeping-up.ts). */
+  achievedRatePerS: number;
+  /** achievedRatePerS is at least 98 % of the target: the tokens kept up (tokens that fall behind start their calls ever later). */
+  keptUp: boolean;
+  responseMs: LatencyPercentilesMs | null;
+  /** Calls of the schedule that did not start before the window closed (--duration): the tokens were that far behind. */
+  notStarted: number;
+  /** The run was interrupted in this configuration: its schedule was cut short, and the rate is not judged. */
+  interrupted?: boolean;
+  /** Calls that found no session free at their intended start, their share of all, and how late they started. */
+  late: { operations: number; sharePct: number; lagMs: LatencyPercentilesMs | null };
+}
+
+/** One operation of a mix (--mix): what it was, and its weight. */
+export interface MixEntry {
+  name: string;
+  algorithm: string;
+  mechanism: string;
+  keyLabel: string | null;
+  weight: number;
+  checkSkipped?: string;
+}
+
+export interface OperationResult {
+  operation: string;
+  operationsOk: number;
+  operationsFailed: number;
+  operationsVerified: number;
+  throughputPerS: number;
+  latencyMs: LatencyPercentilesMs | null;
+  /** At a target rate: this operation's response times (from each call's intended start). */
+  responseMs?: LatencyPercentilesMs | null;
+}
+
+export interface Range {
+  min: number;
+  median: number;
+  max: number;
+}
+
+export type RepetitionResult = Pick<ConfigurationResult, 'throughputPerS' | 'durationS' | 'operationsOk' | 'operationsFailed' | 'latencyMs' | 'recordsFile' | 'workerIssues'> &
+  Partial<Pick<ConfigurationResult, 'operationsVerified' | 'openLoop' | 'partial' | 'hungSessions'>>;
+
+export interface RunResult {
+  schemaVersion: typeof SCHEMA_VERSION;
+  tool: { name: 'hsm-bench'; version: string };
+  command: 'scale' | 'burn-in';
+  runId: string;
+  /** The command line that started the run, to reproduce it (absent in older runs). */
+  commandLine?: string;
+  /** The published results given with --reference, drawn again whenever the reports are regenerated. */
+  reference?: Reference;
+  startedAt: string;
+  finishedAt: string;
+  interrupted: boolean;
+  /** loadAverage: 1, 5 and 15 minutes, before signing (absent in older runs). */
+  host: { hostname: string; platform: string; arch: string; cpuModel: string; cpuCount: number; totalMemoryMb: number; nodeVersion: string; loadAverage?: number[] };
+  /** engine: what ran the timed loop (absent in runs made before the native loop). */
+  harness: { engine?: 'native' | 'threads'; concurrency: string; peakRssMb: number };
+  backend: { kind: 'embedded-softhsm2'; workspace: string } | { kind: 'module' };
+  module: ModuleInfo;
+  tokens: TokenIdentity[];
+  /**
+   * What was measured (absent in runs made before operations: they signed). `checkSkipped`: why outputs could not
+   * be checked on the host (a token that keeps derived secrets sensitive).
+   */
+  operation?: { name: string; call: string; checkSkipped?: string; mix?: MixEntry[] };
+  algorithm: { id: string; displayName: string; family: 'rsa' | 'ec' | 'aes' | 'hmac' | 'digest' | 'random'; bits: number; curve: string | null };
+  /** hostDigest: what the host does to each input before the call ('none', 'sha256', or the operation's own preparation). */
+  mechanism: { name: string; hostDigest: string };
+  keyLabel: string;
+  plan: {
+    tokenCounts: number[];
+    operationsPerToken: number | null;
+    /** Burn-in: signatures by all tokens together. */
+    totalOperations: number | null;
+    durationS: number | null;
+    warmupOperationsPerToken: number;
+    /** Sessions per token: one value, or the sweep. */
+    threadsPerToken: number[];
+    /** --rate / --rate-per-token: the target rates swept (absent: flat out). */
+    targetRate?: TargetRate;
+    /** --slo-p99 …: the latency objectives a rate must meet to count in the capacity. */
+    objectives?: Objective[];
+    /** --repeat, where above 1. */
+    repeat?: number;
+    verify: { mode: 'all' | 'sample' | 'none'; every: number; threads?: number };
+    /** --call-timeout (absent: ten times each token's slowest call, at least 10 s). */
+    callTimeoutS?: number;
+  };
+  configurations: ConfigurationResult[];
+  /** A rate sweep's answer per token count and sessions: the highest target rate served within the objectives. */
+  capacity?: CapacityResult[];
+  /** A sessions sweep's answer per token count: where more sessions stop adding throughput (the knee). */
+  saturation?: SaturationResult[];
+  /** Burn-in only. */
+  burnIn?: BurnInResult;
+}
+
+/** A burn-in's process that died (killed by a module) and was continued from disk by its supervisor. */
+export interface BurnInRestart {
+  at: string;
+  /** The signal that killed it (SIGSEGV, SIGABRT, SIGKILL …), or null when it exited with `exitCode`. */
+  signal: string | null;
+  exitCode: number | null;
+  /** The records in the file when the death was seen: what was kept of the calls made until then. */
+  recordsOnDisk: number;
+}
+
+/** Records the checkpoint had counted on disk and a resume did not find, continued with --accept-lost-records. */
+export interface LostRecords {
+  at: string;
+  checkpointRecords: number;
+  recordsOnDisk: number;
+}
+
+export interface BurnInResult {
+  giveUpAfterS: number;
+  segments: { startedAt: string; startOffsetS: number }[];
+  /** SHA-256 of the plan (run id, start, options, tokens), also in checkpoint.json: a resume refuses a plan changed since. */
+  planDigest?: string;
+  restarts?: BurnInRestart[];
+  lostRecords?: LostRecords[];
+}

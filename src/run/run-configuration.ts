@@ -1,0 +1,365 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { setupError, writeError } from '../core/errors.js';
+import { tokenName, type TokenRef } from '../pkcs11/discovery.js';
+import type { ModuleInstances } from '../pkcs11/module.js';
+import type { PinGuard } from '../pkcs11/pin-guard.js';
+import { RecordsCsvWriter } from '../result/records-csv.js';
+import { ConfigurationStats } from '../stats/configuration-stats.js';
+import type { Measured } from '../stats/summarize.js';
+import type { SignatureBatch } from '../model/call-batch.js';
+import { RunControl } from '../measure/control.js';
+import { startNativeSigners, type Engine } from '../measure/native-engine.js';
+import type { InputTable, Workload } from '../model/workload.js';
+import type { Schedule } from '../model/schedule.js';
+import { ConfigurationRecorder, type WorkerAssignment } from '../pipeline/recorder.js';
+import { RecordingQueue } from '../pipeline/recording-queue.js';
+import { keptOutputs, SpillFile } from '../result/spill-file.js';
+import { VerifyPool } from '../pipeline/verify-pool.js';
+import type { Recovery, SignWorkerMessage } from '../measure/loop-worker.js';
+import { CALL_TIMEOUT_FLOOR_MS, CALL_TIMEOUT_SLOWEST_MULTIPLE, CallWatchdog, STOP_GRACE_MS } from '../measure/call-watchdog.js';
+import { CALL_TIMED_OUT } from '../model/record-status.js';
+import type { HungSession } from '../model/run-result.js';
+import { noteThreadLeftInModule } from '../measure/threads-left.js';
+import { plural } from '../core/plural.js';
+import type { SignerAssignment, Signers, SignersSpec } from '../measure/engine.js';
+import { startThreadSigners } from '../measure/threads-engine.js';
+
+/** A token ready for the run: its PIN accepted (by the main thread), and per operation of the workload its key and inputs. */
+export interface ReadyToken {
+  token: TokenRef;
+  /** Per operation: the key pair's CKA_ID, with its label how each worker finds the key in its own session (empty: no key pair). */
+  keyIds: Buffer[];
+  /** Per operation: the inputs the token's calls take in turn, where the operation's input is a table. */
+  tables: (InputTable | null)[];
+  /** How long its slowest trial call took (ns; 0: none was made), the first bound on its calls. */
+  trialCallNs: number;
+}
+
+/** Something that ended one worker's signing early, by token index (labels repeat) and thread. */
+export interface WorkerIssue {
+  token: number;
+  thread: number;
+  message: string;
+}
+
+/** What one configuration runs: N tokens × T threads, a stop rule, and where its records go. */
+export interface ConfigurationSpec {
+  modulePath: string;
+  engine: Engine;
+  instances: ModuleInstances;
+  /** Called as soon as a token refuses the PIN mid-run (a burn-in writes it into its checkpoint at once). */
+  onPinRefused?: () => void;
+  /** Called as soon as a session is abandoned inside a call that did not return (the issue names it). */
+  onHung?: (issue: WorkerIssue) => void;
+  /** --call-timeout, or null: each token's calls bound its own (src/measure/call-watchdog.ts). */
+  callTimeoutMs: number | null;
+  /** After each write of records to the file: how many this configuration has written (a burn-in's checkpoint counts them). */
+  onRecordsWritten?: (records: number) => void;
+  /** The user PIN, for workers whose module instance is their own or whose token dropped its login. */
+  pin: string | null;
+  pinGuard: PinGuard;
+  workload: Workload;
+  /** Per operation of the workload: its host check data (src/operations/), for the verification threads. */
+  hostChecks: unknown[];
+  tokens: readonly ReadyToken[];
+  threadsPerToken: number;
+  warmupPerToken: number;
+  verifyEvery: number;
+  /** Threads of the verification stage. */
+  verifyThreads: number;
+  stop: { perTokenSignatures: number | null; sharedTotal: number | null; durationNs: bigint | null; schedule: Schedule | null };
+  recovery: Recovery | null;
+  runDir: string;
+  recordsFile: string;
+  /** Statistics to extend (a burn-in watches them for its progress line and rebuilds them on resume). */
+  stats?: ConfigurationStats;
+  /** Burn-in resume: append to the records, continue each worker's sequence and the time axis. */
+  resume?: { firstSequenceByWorker: number[]; startOffsetBaseUs: number };
+  /**
+   * Where batches wait whose verification fell behind, to be verified after the window (scale), or null: the
+   * signers wait for verification instead (burn-in, whose records on disk must be complete at every moment, for a
+   * resume to count them).
+   */
+  spillFile: string | null;
+  /**
+   * Told when the calls spilled during the window are verified after it (`calls` to check): a backlog can take many
+   * seconds, so progress says so, and `skip` records the rest unchecked instead (a Ctrl-C).
+   */
+  onVerifyingSpill?: (calls: number, skip: () => void) => void;
+}
+
+/** A hung session as its issue says it: what happened, to which call, and what the bound was. */
+function hungMessage(h: HungSession, givenTimeout: boolean): string {
+  if (h.outcome === 'abandoned-at-stop') {
+    return `a call was still in flight ${h.inFlightS.toFixed(1)} s after it began, ${STOP_GRACE_MS / 1000} s into the stop; the session was abandoned without waiting for it (no outcome, not recorded)`;
+  }
+  const bound = givenTimeout ? '--call-timeout' : `${CALL_TIMEOUT_SLOWEST_MULTIPLE} × the token's slowest call, at least ${CALL_TIMEOUT_FLOOR_MS / 1000} s`;
+  return `HUNG: a call did not return within ${h.boundS} s (${bound}); it counts as failed (CALL_TIMED_OUT) and the session was abandoned`;
+}
+
+/** A configuration's measurement, as the stages produced it. */
+export type ConfigurationRun = Measured;
+
+/** Records reach the disk at least this often, whatever the signing rate. */
+const RECORDS_FLUSH_MS = 2000;
+/**
+ * A signer with this many batches waiting for verification (each up to 256 signatures or 100 ms of signing) has its
+ * next batches spilled, where the configuration spills: below the run control's limit on batches in flight (8),
+ * so the signer never waits for verification.
+ */
+const SPILL_AFTER_BATCHES = 6;
+/** Spilled batches verified at once after the window: enough to keep every verification thread busy. */
+const REPLAY_IN_FLIGHT = 16;
+/** How often the watchdog looks at the calls in flight. */
+const WATCH_MS = 100;
+
+/** Splits a per-token count over the token's threads; the first threads take the remainder. */
+const share = (total: number, parts: number, index: number) => Math.floor(total / parts) + (index < total % parts ? 1 : 0);
+
+/**
+ * Runs one configuration: one signer per (token, thread), each with its own session, released together by the
+ * start barrier, on the engine chosen for the module (native loop or worker threads). Batches go through
+ * verification to the records file as they arrive.
+ */
+export async function runConfiguration(spec: ConfigurationSpec, control: RunControl, onProgress: (signaturesDone: number) => void): Promise<ConfigurationRun> {
+  const T = spec.threadsPerToken;
+  const assignments: WorkerAssignment[] = spec.tokens.flatMap((_, token) => Array.from({ length: T }, (_, thread) => ({ token, thread, messageSeed: randomBytes(24) })));
+  const writer = new RecordsCsvWriter(join(spec.runDir, spec.recordsFile), spec.resume !== undefined, () => control.requestStop(), spec.onRecordsWritten);
+  const stats = spec.stats ?? new ConfigurationStats(spec.tokens.length, spec.workload.operations.length > 1 ? spec.workload.operations.map((op) => op.name) : []);
+  const recorder = new ConfigurationRecorder(
+    spec.tokens.length,
+    assignments,
+    writer,
+    stats,
+    spec.workload.operations.map((op) => op.name),
+    spec.resume?.startOffsetBaseUs ?? 0,
+  );
+  const pool = new VerifyPool(spec.verifyEvery > 0 ? spec.verifyThreads : 0, {
+    operations: spec.workload.operations.map((op, i) => ({ name: op.name, data: spec.hostChecks[i] })),
+    messageSeeds: assignments.map((a) => a.messageSeed),
+    workerTokens: assignments.map((a) => a.token),
+  });
+  // Per signing worker, the batches still being verified, chained: they reach the records in the order they were
+  // made (a batch with nothing to verify must not overtake one that is being verified), so a crash only cuts the end.
+  const verifying: Promise<void>[] = assignments.map(() => Promise.resolve());
+  // Per signing worker, batches handed to verification and not yet recorded; and whether it spills (for the rest of
+  // the configuration once it starts, so that its batches keep their order).
+  const awaiting = assignments.map(() => 0);
+  const spilling = assignments.map(() => false);
+  const spill = spec.spillFile === null ? null : new SpillFile(join(spec.runDir, spec.spillFile));
+  let spilled = 0;
+  let lastBatchNs = process.hrtime.bigint();
+  // The longest the main thread kept its event loop waiting (signals, timers, progress) during the configuration.
+  const stalls = monitorEventLoopDelay({ resolution: 10 });
+  stalls.enable();
+  const workerIssues: WorkerIssue[] = [];
+  const hungSessions: HungSession[] = [];
+  const watchdog = new CallWatchdog(
+    spec.callTimeoutMs,
+    spec.tokens.map((t) => t.trialCallNs),
+  );
+  const setupFailures: string[] = [];
+  let ready = 0;
+  const setupStartNs = process.hrtime.bigint();
+  let setupS: number | undefined;
+  let recorded = 0;
+  const flushTimer = setInterval(() => writer.flush(), RECORDS_FLUSH_MS);
+  const queue = new RecordingQueue((batch) => recorder.add(batch));
+
+  const signerAssignments: SignerAssignment[] = assignments.map((a, worker) => {
+    const ready = spec.tokens[a.token]!;
+    return {
+      token: a.token,
+      thread: a.thread,
+      slot: ready.token.slot,
+      pin: ready.token.loginRequired ? spec.pin : null,
+      keyIds: ready.keyIds,
+      tables: ready.tables,
+      messageSeed: a.messageSeed,
+      warmup: share(spec.warmupPerToken, T, a.thread),
+      firstSequence: spec.resume?.firstSequenceByWorker[worker] ?? 0,
+      signatures: spec.stop.perTokenSignatures === null ? null : share(spec.stop.perTokenSignatures, T, a.thread),
+    };
+  });
+  let spillFailure: Error | undefined;
+  /**
+   * Verification (unless `check` is false: a skipped backlog), then recording, in each signer's order; `done` once the
+   * batch is recorded (null: lost with a verification thread).
+   */
+  const verifyAndRecord = (batch: SignatureBatch, done: (recordedBatch: SignatureBatch | null) => void, check = true): Promise<void> => {
+    const worker = batch.worker;
+    awaiting[worker]!++;
+    const verified = check ? pool.verify(batch) : Promise.resolve(batch);
+    // Handled in the chain below; this keeps a rejection that comes before its turn from counting as unhandled.
+    verified.catch(() => {});
+    verifying[worker] = verifying[worker]!.then(() => verified)
+      .then((checked) =>
+        queue.push(checked, () => {
+          awaiting[worker]!--;
+          recorded += checked.count;
+          done(checked);
+          onProgress(recorded + spilled);
+        }),
+      )
+      .catch(() => {
+        // A batch that could not be verified (its verification thread died) is not recorded: the run stops,
+        // and the signer is not left waiting for it.
+        awaiting[worker]!--;
+        done(null);
+        control.requestStop();
+      });
+    return verifying[worker]!;
+  };
+  let signers: Signers | undefined;
+  const workerName = (a: WorkerAssignment) => `token ${tokenName(spec.tokens[a.token]!.token)}${T > 1 ? ` thread ${a.thread}` : ''}`;
+  const onMessage = (worker: number, m: SignWorkerMessage) => {
+    const a = assignments[worker]!;
+    const where = workerName(a);
+    if (m.type === 'batch') {
+      lastBatchNs = process.hrtime.bigint();
+      const batch = m.batch;
+      for (let i = 0; i < batch.count; i++) if (batch.status[i] !== CALL_TIMED_OUT) watchdog.observe(a.token, batch.latencyNs[i]!);
+      spilling[worker] ||= spill !== null && awaiting[worker]! >= SPILL_AFTER_BATCHES;
+      if (spilling[worker]) {
+        try {
+          spill!.write(batch);
+        } catch (error) {
+          spillFailure ??= writeError(spill!.path, error);
+          control.requestStop();
+        }
+        signers!.recycle(worker, batch);
+        control.recorded(worker);
+        spilled += batch.count;
+        onProgress(recorded + spilled);
+        return;
+      }
+      void verifyAndRecord(batch, (checked) => {
+        if (checked) signers!.recycle(worker, checked);
+        control.recorded(worker);
+      });
+    } else if (m.type === 'ready') {
+      if (++ready === assignments.length) {
+        const startNs = process.hrtime.bigint();
+        control.release(startNs);
+        signers!.released(startNs);
+        setupS = Number(startNs - setupStartNs) / 1e9;
+      }
+    } else if (m.type === 'failed') {
+      setupFailures.push(`${where}: ${m.message}`);
+      control.requestStop();
+    } else if (m.type === 'pin-refused') {
+      spec.onPinRefused?.();
+    } else if (m.gaveUp) {
+      workerIssues.push({ token: a.token, thread: a.thread, message: m.gaveUp });
+      // Before the barrier opened, the others would wait for it forever.
+      if (ready < assignments.length) control.requestStop();
+    }
+  };
+  const signersSpec: SignersSpec = {
+    modulePath: spec.modulePath,
+    instances: spec.instances,
+    pinGuard: spec.pinGuard,
+    workload: spec.workload,
+    verifyEvery: spec.verifyEvery,
+    recovery: spec.recovery,
+    stop: spec.stop,
+  };
+  signers = (spec.engine === 'native' ? startNativeSigners : startThreadSigners)(signersSpec, signerAssignments, control, onMessage);
+  // The watchdog: a call in flight past its bound is timed out and its session abandoned; once the run is stopping,
+  // a call still in flight after the grace is abandoned too, so that nothing holds the run's end.
+  let stoppingSinceNs: bigint | null = null;
+  const abandonedWorkers = new Set<number>();
+  const watch = setInterval(() => {
+    const nowNs = process.hrtime.bigint();
+    if (stoppingSinceNs === null && control.stopRequested()) stoppingSinceNs = nowNs;
+    for (const [worker, a] of assignments.entries()) {
+      const sinceNs = abandonedWorkers.has(worker) ? null : signers!.inFlightSince(worker);
+      if (sinceNs === null) continue;
+      const inFlightMs = Number(nowNs - sinceNs) / 1e6;
+      const verdict = watchdog.verdict(a.token, inFlightMs, stoppingSinceNs === null ? null : Number(nowNs - stoppingSinceNs) / 1e6);
+      if (verdict === 'wait' || !signers!.abandon(worker, verdict === 'timed-out')) continue;
+      abandonedWorkers.add(worker);
+      noteThreadLeftInModule();
+      const boundS = watchdog.boundMs(a.token) / 1000;
+      const hung: HungSession = { token: a.token, thread: a.thread, inFlightS: Math.round(inFlightMs) / 1000, boundS, outcome: verdict };
+      hungSessions.push(hung);
+      const issue = { token: a.token, thread: a.thread, message: hungMessage(hung, spec.callTimeoutMs !== null) };
+      workerIssues.push(issue);
+      spec.onHung?.(issue);
+      // Before the barrier opened, the others would wait for it forever.
+      if (ready < assignments.length) control.requestStop();
+    }
+  }, WATCH_MS);
+  // What a stop waits for, as the first Ctrl-C says it: calls in flight (bounded by the watchdog's grace), then the
+  // host check and recording of what was made.
+  control.describeWait = () => {
+    const nowNs = process.hrtime.bigint();
+    const inFlight = assignments
+      .map((a, worker) => ({ a, sinceNs: abandonedWorkers.has(worker) ? null : signers!.inFlightSince(worker) }))
+      .filter((c): c is { a: WorkerAssignment; sinceNs: bigint } => c.sinceNs !== null)
+      .sort((x, y) => (x.sinceNs < y.sinceNs ? -1 : 1));
+    const longest = inFlight[0];
+    const checking = awaiting.reduce((sum, n) => sum + n, 0);
+    const parts = [
+      ...(longest
+        ? [
+            `${plural(inFlight.length, 'call')} in flight (the longest for ${(Number(nowNs - longest.sinceNs) / 1e9).toFixed(1)} s, on ${workerName(longest.a)}; ` +
+              `at most ${STOP_GRACE_MS / 1000} s more: one that has not returned by then is abandoned)`,
+          ]
+        : []),
+      ...(checking > 0 ? [`the host check and recording of ${plural(checking, 'batch', 'batches')} of calls made`] : []),
+      ...(spill !== null && spill.batches > 0 ? [`the host check of ${plural(spill.signaturesKept, 'output')} kept for after the window`] : []),
+    ];
+    return parts.length > 0 ? parts.join(', then ') : 'the sessions to close';
+  };
+  try {
+    await signers.ended;
+  } catch (error) {
+    clearInterval(watch);
+    clearInterval(flushTimer);
+    stalls.disable();
+    writer.close();
+    await pool.close();
+    throw error;
+  }
+  clearInterval(watch);
+  // The window is over: spilled batches are verified and recorded now, each after what its signer had in flight.
+  let unverified = 0;
+  if (spill !== null && spill.batches > 0 && spillFailure === undefined) {
+    let skip = false;
+    spec.onVerifyingSpill?.(spill.signaturesKept, () => (skip = true));
+    const inFlight: Promise<void>[] = [];
+    for (const batch of spill.read()) {
+      if (skip) unverified += keptOutputs(batch);
+      inFlight.push(verifyAndRecord(batch, (checked) => (spilled -= checked?.count ?? 0), !skip));
+      if (inFlight.length >= REPLAY_IN_FLIGHT) await inFlight.shift();
+    }
+  }
+  // A spill that failed (disk full) is removed: it would keep the disk full, and its batches are lost with the run.
+  if (spillFailure !== undefined) spill?.discard();
+  spill?.close();
+  await Promise.all(verifying);
+  await queue.drained();
+  const verificationLagS = Number(process.hrtime.bigint() - lastBatchNs) / 1e9;
+  stalls.disable();
+  await pool.close();
+  clearInterval(flushTimer);
+  writer.close();
+  if (writer.failure) throw writer.failure;
+  if (spillFailure) throw spillFailure;
+  if (pool.failure) throw new Error(`a verification thread failed: ${pool.failure.message}`);
+  if (setupFailures.length > 0) throw setupError(`the run could not start: ${setupFailures.join('; ')}`);
+  return {
+    recordsFile: spec.recordsFile,
+    stats,
+    workerIssues,
+    hungSessions,
+    verificationLagS,
+    maxEventLoopStallMs: stalls.max / 1e6,
+    setupS,
+    operationsVerifiedLate: (spill?.signaturesKept ?? 0) - unverified,
+    ...(unverified > 0 ? { operationsUnverified: unverified } : {}),
+  };
+}
