@@ -24,7 +24,7 @@ import pkcs11 from 'pkcs11js';
 import type { RunResult } from '../src/model/run-result.js';
 import { findObjects, readPublicKey } from '../src/pkcs11/keys.js';
 import { pkcs11Text } from '../src/pkcs11/module.js';
-import { publicKeyFromAttributes } from '../src/operations/public-key.js';
+import { publicKeyFromAttributes } from '../src/pkcs11/public-key.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const bin = join(root, 'bin', 'hsm-bench');

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readRecords, type SignatureRecord } from '../src/result/records-csv.js';
+import { readRecords } from '../src/result/records-csv.js';
+import { type SignatureRecord } from '../src/model/record.js';
 import type { RunResult } from '../src/model/run-result.js';
 import { schemaProblems } from '../src/result/schemas.js';
 import { descendantsOf, isRunning, runCli, runCliAndAct, runCliOnTerminal, runDirOf, tempDir } from './helpers/cli.js';

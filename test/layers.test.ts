@@ -18,9 +18,7 @@ function sourceFiles(): SourceFile[] {
   walk(SRC);
   return files.map((path) => {
     const text = readFileSync(path, 'utf8');
-    const imports = [...text.matchAll(/(?:from\s+|import\(\s*|new URL\(\s*)['"](\.{1,2}\/[^'"]+)['"]/g)].map((m) =>
-      relative(SRC, resolve(dirname(path), m[1]!)).replace(/\.js$/, '.ts'),
-    );
+    const imports = [...text.matchAll(/(?:from\s+|import\(\s*|new URL\(\s*)['"](\.{1,2}\/[^'"]+)['"]/g)].map((m) => relative(SRC, resolve(dirname(path), m[1]!)).replace(/\.js$/, '.ts'));
     return { path: relative(SRC, path), imports };
   });
 }

@@ -1,7 +1,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readRecords, type SignatureRecord } from '../src/result/records-csv.js';
+import { readRecords } from '../src/result/records-csv.js';
+import { type SignatureRecord } from '../src/model/record.js';
 import type { RunResult } from '../src/model/run-result.js';
 import { killTree, runCli, runCliAndAct, runDirOf, tempDir } from './helpers/cli.js';
 import { buildFaultyModule, ExternalSoftHsm, TEST_PIN } from './helpers/softhsm-module.js';

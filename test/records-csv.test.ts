@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { csvField, parseCsvLine, parseRecordLine, readRecords, RecordsCsvWriter, type BadLines, type SignatureRecord } from '../src/result/records-csv.js';
+import { csvField, parseCsvLine, parseRecordLine, readRecords, RecordsCsvWriter, type BadLines } from '../src/result/records-csv.js';
+import { type SignatureRecord } from '../src/model/record.js';
 import { tempDir } from './helpers/cli.js';
 
 const record = (i: number): SignatureRecord => ({

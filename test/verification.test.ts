@@ -15,9 +15,10 @@ import { toPkcs11Mechanism } from '../src/model/workload.js';
 import { signInput, signMechanism } from '../src/operations/sign.js';
 import { Pkcs11Module } from '../src/pkcs11/module.js';
 import { login, openSession } from '../src/pkcs11/session.js';
-import { readRecords, RecordsCsvWriter, type SignatureRecord } from '../src/result/records-csv.js';
+import { readRecords, RecordsCsvWriter } from '../src/result/records-csv.js';
+import { type SignatureRecord } from '../src/model/record.js';
 import { ConfigurationStats } from '../src/stats/configuration-stats.js';
-import { publicKeyFromAttributes, unwrapEcPoint } from '../src/operations/public-key.js';
+import { publicKeyFromAttributes, unwrapEcPoint } from '../src/pkcs11/public-key.js';
 import { tempDir } from './helpers/cli.js';
 
 const workspace = tempDir('verify');

@@ -1,10 +1,11 @@
 import { workloadOfPlan } from '../plan/workload-plan.js';
-import { workloadId } from '../operations/words.js';
+import { workloadId } from '../model/workload.js';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { openResume, runBurnIn } from '../run/burn-in.js';
-import { planOf } from '../run/run-result-builder.js';
-import { burnInPlan, type BurnInOptions } from '../plan/plan.js';
+import { planOf } from '../model/run-result.js';
+import { burnInPlan } from '../plan/plan.js';
+import { type BurnInOptions } from '../model/plan-input.js';
 import { usageError } from '../core/errors.js';
 import { renderBurnInSummary } from '../report/burn-in-summary.js';
 import { finishRun } from './run-pipeline.js';

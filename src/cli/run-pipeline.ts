@@ -3,7 +3,7 @@ import type { RunOutcome } from '../run/scale.js';
 import { leaveNow } from '../measure/threads-left.js';
 import { burnInVerdict } from '../report/burn-in-summary.js';
 import type { NotRun } from '../report/junit.js';
-import type { Reference } from '../result/reference.js';
+import type { Reference } from '../model/run-result.js';
 import { DEFAULT_FORMATS, writeReports, type Format } from '../report/write-reports.js';
 import type { RunResult } from '../model/run-result.js';
 import { exitCodeFor, judgeRun, type JudgedRun } from '../verdict/verdict.js';

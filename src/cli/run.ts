@@ -1,5 +1,6 @@
-import { nounsOf, workloadId } from '../operations/words.js';
-import { plannedConfigurations } from '../plan/sizing-plan.js';
+import { nounsOf } from '../operations/words.js';
+import { workloadId } from '../model/workload.js';
+import { plannedConfigurations } from '../model/plan.js';
 import { configurationAxes } from '../model/configuration.js';
 import type { NotRun } from '../report/junit.js';
 import { writeFileSync } from 'node:fs';

@@ -1,8 +1,9 @@
 import { workloadOfPlan } from '../plan/workload-plan.js';
-import { workloadId } from '../operations/words.js';
+import { workloadId } from '../model/workload.js';
 import { Command } from 'commander';
-import { scalePlan, type ScaleOptions } from '../plan/plan.js';
-import { planOf } from '../run/run-result-builder.js';
+import { scalePlan } from '../plan/plan.js';
+import { type ScaleOptions } from '../model/plan-input.js';
+import { planOf } from '../model/run-result.js';
 import { runScale } from '../run/scale.js';
 import { usageError } from '../core/errors.js';
 import { operationByName } from '../operations/registry.js';

@@ -1,4 +1,4 @@
-import { workloadOf } from '../operations/words.js';
+import { workloadOf } from '../model/workload.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { configurationAxes, configurationName } from '../model/configuration.js';

@@ -1,4 +1,4 @@
-import { workloadOf } from '../operations/words.js';
+import { workloadOf } from '../model/workload.js';
 import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
@@ -11,7 +11,8 @@ import { samePlan } from '../verdict/compare.js';
 import { renderJunit, type NotRun } from '../report/junit.js';
 import { configurationName } from '../model/configuration.js';
 import { notMeasured } from '../result/plan-coverage.js';
-import { checkThresholdsFitPlan, parseThresholds, type VerdictFlags } from '../verdict/thresholds.js';
+import { checkThresholdsFitPlan, parseThresholds } from '../verdict/thresholds.js';
+import { type VerdictFlags } from '../model/plan-input.js';
 
 export type { VerdictFlags };
 import type { JudgedRun, VerdictPlan } from '../verdict/verdict.js';

@@ -2,7 +2,7 @@ import { createCipheriv, randomBytes } from 'node:crypto';
 import pkcs11, { type Template } from 'pkcs11js';
 import { setupError } from '../core/errors.js';
 import { verifySignature } from '../operations/verifier.js';
-import { publicKeyFromAttributes, type PublicKeyAttributes } from '../operations/public-key.js';
+import { publicKeyFromAttributes, type PublicKeyAttributes } from '../pkcs11/public-key.js';
 import { ckrOf, describe } from '../model/ckr.js';
 import { tokenName, type TokenRef } from '../pkcs11/discovery.js';
 import { findObjects, publicKeyTemplate, readFlag, readPublicKey } from '../pkcs11/keys.js';

@@ -1,7 +1,8 @@
+import type { RunEvent } from '../model/run-events.js';
+import { EMBEDDED_LABEL_PREFIX } from '../model/embedded-workspace.js';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import pkcs11 from 'pkcs11js';
 import { ExitCode, setupError } from '../core/errors.js';
 import { lockDirectory } from '../core/directory-lock.js';
@@ -13,7 +14,6 @@ import { Pkcs11Module } from '../pkcs11/module.js';
 import { PinGuard } from '../pkcs11/pin-guard.js';
 import { login, openSession } from '../pkcs11/session.js';
 import { makeDirectory } from '../core/make-dir.js';
-import { quote, shown } from '../core/quote.js';
 import { readInputText } from '../core/input-file.js';
 import { slotList } from '../pkcs11/list-counts.js';
 
@@ -26,8 +26,6 @@ const SOFTHSM_MODULE_PATHS = [
   '/usr/local/lib/softhsm/libsofthsm2.so',
   '/opt/homebrew/lib/softhsm/libsofthsm2.so',
 ];
-
-export const EMBEDDED_LABEL_PREFIX = 'hsm-bench-';
 
 /** The SOFTHSM2_CONF this process started with, before an embedded run replaced it. */
 const userSoftHsmConf = process.env.SOFTHSM2_CONF;
@@ -44,11 +42,6 @@ export function softhsmModulePath(): string {
     throw setupError('SoftHSM2 is not installed, and no --module was given', "install it (Debian/Ubuntu: 'apt-get install softhsm2'), or point --module at your token's PKCS#11 module");
   }
   return found;
-}
-
-export function defaultWorkspace(): string {
-  if (process.env.HSM_BENCH_WORKSPACE) return resolve(process.env.HSM_BENCH_WORKSPACE);
-  return join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'hsm-bench', 'softhsm');
 }
 
 /**
@@ -122,13 +115,13 @@ export function embeddedBackend(workspace: string): EmbeddedBackend {
  * instance of their own, closed before the run opens the module again: a process that created tokens sees
  * other slot ids than later ones.
  */
-export function prepareEmbedded(workspace: string, tokenCount: number, keys: readonly { alg: Algorithm; label: string; usage: KeyUsage }[], log: (line: string) => void): EmbeddedBackend {
+export function prepareEmbedded(workspace: string, tokenCount: number, keys: readonly { alg: Algorithm; label: string; usage: KeyUsage }[], emit: (event: RunEvent) => void): EmbeddedBackend {
   const { modulePath, pin } = embeddedBackend(workspace);
   const mod = Pkcs11Module.open(modulePath);
   try {
     for (let n = embeddedTokens(mod).length; n < tokenCount; n++) {
       const label = `${EMBEDDED_LABEL_PREFIX}${String(n + 1).padStart(2, '0')}`;
-      log(`creating embedded SoftHSM2 token ${label} in ${shown(workspace)}`);
+      emit({ type: 'token-created', label, workspace });
       createToken(mod, label, pin);
     }
     const tokens = embeddedTokens(mod).slice(0, tokenCount);
@@ -139,7 +132,7 @@ export function prepareEmbedded(workspace: string, tokenCount: number, keys: rea
         login(mod.lib, session, token, pin, { guard, token: index });
         for (const key of keys) {
           if (hasPrivateKey(mod.lib, session, key.label)) continue;
-          log(`generating ${key.alg.displayName} key ${quote(key.label)} for ${key.usage} on ${token.label}`);
+          emit({ type: 'key-generated', algorithm: key.alg.displayName, label: key.label, usage: key.usage, token: token.label });
           generateKeyPair(mod.lib, session, token, key.alg, key.label, { usage: key.usage });
         }
       } finally {

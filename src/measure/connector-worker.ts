@@ -1,3 +1,5 @@
+import type { SessionKey } from '../model/workload.js';
+import type { ConnectOutcome } from '../pkcs11/token-connection.js';
 /**
  * The native engine's sessions live here, in a thread of their own: opening a session, logging in and finding the
  * key can take seconds on a smart card (or hang on a module that waits for a reader), and the main thread must
@@ -8,7 +10,6 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { ModuleInstance } from '../pkcs11/module.js';
 import { PinGuard } from '../pkcs11/pin-guard.js';
 import { TokenConnection } from '../pkcs11/token-connection.js';
-import type { ConnectorInput, ConnectorReply, ConnectorRequest } from './connector.js';
 
 const input = workerData as ConnectorInput;
 const port = parentPort!;
@@ -48,3 +49,21 @@ port.on('message', (m: ConnectorRequest) => {
       : { type: 'connected', id: m.id, ok: false, reason: outcome.reason, detail: outcome.detail }) satisfies ConnectorReply,
   );
 });
+
+export interface ConnectorInput {
+  modulePath: string;
+  pinGuard: SharedArrayBuffer;
+  /** Per operation of the workload, its key. */
+  keys: SessionKey[];
+  jobs: { token: number; slot: Uint8Array; pin: string | null; keyIds: Uint8Array[] }[];
+}
+
+/** close: `keep`, jobs whose sessions stay open (a thread abandoned inside a call is still in them). */
+export type ConnectorRequest = { type: 'connect'; id: number; job: number } | { type: 'close'; keep: number[] };
+
+export type ConnectorReply =
+  | { type: 'connected'; id: number; ok: true; session: Uint8Array; keys: Uint8Array[] }
+  | { type: 'connected'; id: number; ok: false; reason: Exclude<ConnectOutcome, { ok: true }>['reason']; detail: string }
+  | { type: 'failed'; message: string };
+
+export type Connected = { ok: true; session: Buffer; keys: Buffer[] } | Exclude<ConnectOutcome, { ok: true }>;

@@ -1,23 +1,5 @@
+import { ConnectorInput, ConnectorRequest, ConnectorReply, Connected } from './connector-worker.js';
 import { Worker } from 'node:worker_threads';
-import type { ConnectOutcome } from '../pkcs11/token-connection.js';
-import type { SessionKey } from '../model/workload.js';
-
-export interface ConnectorInput {
-  modulePath: string;
-  pinGuard: SharedArrayBuffer;
-  /** Per operation of the workload, its key. */
-  keys: SessionKey[];
-  jobs: { token: number; slot: Uint8Array; pin: string | null; keyIds: Uint8Array[] }[];
-}
-
-/** close: `keep`, jobs whose sessions stay open (a thread abandoned inside a call is still in them). */
-export type ConnectorRequest = { type: 'connect'; id: number; job: number } | { type: 'close'; keep: number[] };
-export type ConnectorReply =
-  | { type: 'connected'; id: number; ok: true; session: Uint8Array; keys: Uint8Array[] }
-  | { type: 'connected'; id: number; ok: false; reason: Exclude<ConnectOutcome, { ok: true }>['reason']; detail: string }
-  | { type: 'failed'; message: string };
-
-export type Connected = { ok: true; session: Buffer; keys: Buffer[] } | Exclude<ConnectOutcome, { ok: true }>;
 
 const WORKER_URL = new URL('./connector-worker.js', import.meta.url);
 

@@ -1,4 +1,4 @@
-import type { ModuleInstances } from '../pkcs11/module.js';
+import type { ModuleInstances } from '../model/run-result.js';
 import type { PinGuard } from '../pkcs11/pin-guard.js';
 import type { SignatureBatch } from '../model/call-batch.js';
 import type { InputTable, Workload } from '../model/workload.js';

@@ -6,7 +6,8 @@
  */
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { ckrOf } from '../model/ckr.js';
-import { ModuleInstance, type ModuleInstances } from '../pkcs11/module.js';
+import { ModuleInstance } from '../pkcs11/module.js';
+import { type ModuleInstances } from '../model/run-result.js';
 import { PinGuard } from '../pkcs11/pin-guard.js';
 import { TokenConnection } from '../pkcs11/token-connection.js';
 import { NOT_A_CKR, WRONG_OUTPUT_SIZE } from '../model/record-status.js';

@@ -1,9 +1,5 @@
-import type { ModuleInfo } from '../pkcs11/module.js';
-import type { Reference } from '../result/reference.js';
-import type { Objective, TargetRate } from '../plan/sizing-plan.js';
-import type { CapacityResult } from '../stats/capacity.js';
-import type { LatencyPercentilesMs } from '../stats/latency-histogram.js';
-import type { SaturationResult } from '../stats/saturation.js';
+import { durationMs } from '../core/duration.js';
+import type { Objective, RunPlan, TargetRate } from './plan.js';
 
 /**
  * run.json: the one result document every renderer reads. Its schema is documented in README.md ("run.json");
@@ -247,3 +243,85 @@ export interface BurnInResult {
   restarts?: BurnInRestart[];
   lostRecords?: LostRecords[];
 }
+
+/**
+ * How a module hands out its state. 'shared': every load in the process is the same instance (SoftHSM2, OpenSC):
+ * initialize once, log in once per token, finalize once after every thread. 'per-load': every load is a new,
+ * uninitialized instance (p11-kit's client and proxy): each must be initialized, logged in and finalized on its own.
+ */
+export type ModuleInstances = 'shared' | 'per-load';
+
+export interface ModuleInfo {
+  path: string;
+  manufacturer: string;
+  libraryDescription: string;
+  libraryVersion: string;
+  cryptokiVersion: string;
+  instances: ModuleInstances;
+}
+
+export interface LatencyPercentilesMs {
+  p50: number;
+  p90: number;
+  p99: number;
+  /** Response times only (open loop), where an objective may be set on it. */
+  p999?: number;
+  max: number;
+  mean: number;
+}
+
+/** One target rate of a sweep, judged: held when every call succeeded, the schedule was kept and every objective met. */
+export interface RateVerdict {
+  targetRatePerS: number;
+  achievedRatePerS: number;
+  held: boolean;
+  /** Why it did not hold, in words (empty when it held). */
+  missed: string[];
+  /** Missed only by a latency objective, on percentiles too thin to fail a gate on (few calls, short window). */
+  thin?: boolean;
+  /** Not judged: the run was interrupted in it. */
+  interrupted?: boolean;
+}
+
+/** A rate sweep's answer for one token count and sessions per token. */
+export interface CapacityResult {
+  tokens: number;
+  threadsPerToken: number;
+  /** The highest target rate that held, with every lower rate of the sweep holding too; null when the lowest did not. */
+  capacityPerS: number | null;
+  /** The lowest target rate whose schedule the tokens could not keep (achieved under 98 %), or null. */
+  fellBehindAtPerS: number | null;
+  rates: RateVerdict[];
+}
+
+/** A sessions sweep's answer for one token count: the knee, where more sessions per token stop adding throughput. */
+export interface SaturationResult {
+  tokens: number;
+  /** The fewest sessions per token that reach KNEE_SHARE of the best throughput of the sweep. */
+  kneeThreadsPerToken: number;
+  kneeThroughputPerS: number;
+  bestThreadsPerToken: number;
+  bestThroughputPerS: number;
+}
+
+/** Published results to set beside a run, e.g. fixtures/smartcard-hsm-ea-2015.json (the founding experiment). */
+export interface Reference {
+  source: string;
+  tokenModel: string;
+  series: { algorithm: string; configurations: { tokens: number; signatures: number; durationS: number; throughputPerS: number }[] }[];
+}
+
+/** The plan as run.json records it (and as a baseline is compared with, before a run starts). */
+export const planOf = (plan: RunPlan): RunResult['plan'] => ({
+  tokenCounts: plan.tokenCounts,
+  operationsPerToken: plan.stop.kind === 'signatures' ? plan.stop.perToken : null,
+  totalOperations: plan.stop.kind === 'total' ? plan.stop.signatures : null,
+  durationS: plan.stop.kind === 'duration' ? durationMs(plan.stop.durationNs) / 1000 : null,
+  warmupOperationsPerToken: plan.warmupPerToken,
+  threadsPerToken: plan.threadsPerToken,
+  ...(plan.targetRate ? { targetRate: plan.targetRate } : {}),
+  ...(plan.objectives.length > 0 ? { objectives: plan.objectives } : {}),
+  ...(plan.repeat > 1 ? { repeat: plan.repeat } : {}),
+  verify: plan.verify,
+  ...(plan.callTimeoutMs === null ? {} : { callTimeoutS: plan.callTimeoutMs / 1000 }),
+});

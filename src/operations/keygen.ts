@@ -1,7 +1,7 @@
 import pkcs11 from 'pkcs11js';
 import type { TemplateData } from '../model/workload.js';
 import type { Algorithm } from '../model/algorithms.js';
-import { publicKeyFromAttributes } from './public-key.js';
+import { publicKeyFromAttributes } from '../pkcs11/public-key.js';
 import { requireMechanism, type OperationKind } from './operation-kind.js';
 
 interface KeygenCheck {

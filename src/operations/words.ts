@@ -70,14 +70,3 @@ export function wordsOf(r: Pick<RunResult, 'operation' | 'algorithm'>): Operatio
     checked: CHECKS[op.name]!,
   };
 }
-
-/**
- * What a run measured, whole: the operation and algorithm (sign/rsa2048), or every entry of a mix with its weight.
- * Runs compare, trend and gate against each other only when this is the same.
- */
-export const workloadOf = (r: Pick<RunResult, 'operation' | 'algorithm'>) =>
-  r.operation?.mix ? `mix ${r.operation.mix.map((m) => `${m.name}/${m.algorithm}:${m.weight}`).join(',')}` : `${r.operation?.name ?? 'sign'}/${r.algorithm.id}`;
-
-/** A run's workload as a name (run directories, JUnit suites): the algorithm for signing, as always; op-alg for the others. */
-export const workloadId = (operation: string | undefined, algorithmId: string) =>
-  operation === undefined || operation === 'sign' ? algorithmId : operation === algorithmId ? operation : `${operation}-${algorithmId}`;

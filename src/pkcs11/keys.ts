@@ -1,6 +1,6 @@
 import pkcs11, { type Template } from 'pkcs11js';
 import { setupError } from '../core/errors.js';
-import type { PublicKeyAttributes } from '../operations/public-key.js';
+import type { PublicKeyAttributes } from './public-key.js';
 import type { Algorithm } from '../model/algorithms.js';
 import { curveName } from '../model/curves.js';
 import { tokenName, type TokenRef } from './discovery.js';

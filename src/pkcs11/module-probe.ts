@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { setupError } from '../core/errors.js';
 import { durationMs, parseDurationNs } from '../core/duration.js';
 import { packageFile } from '../core/version.js';
-import type { ModuleInstances } from './module.js';
+import type { ModuleInstances } from '../model/run-result.js';
 import { shown } from '../core/quote.js';
 
 /** How long a module may take to load and initialize (here) or to finalize (at the end of a command). */

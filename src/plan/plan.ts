@@ -1,57 +1,18 @@
+import { SelectionOptions, ScaleOptions, BurnInOptions } from '../model/plan-input.js';
+import { StopRule, VerifyPlan, RunPlan, BurnInPlan } from '../model/plan.js';
 import { availableParallelism } from 'node:os';
-import { EMBEDDED_LABEL_PREFIX } from '../keys/embedded-softhsm.js';
+import { EMBEDDED_LABEL_PREFIX } from '../model/embedded-workspace.js';
 import { usageError } from '../core/errors.js';
-import type { Algorithm } from '../model/algorithms.js';
 import { operationByName } from '../operations/registry.js';
-import { parseMix, singleOperation, type WorkloadEntry } from './workload-plan.js';
-import type { TokenSelection } from '../pkcs11/discovery.js';
-import { parsePkcs11Uri } from '../pkcs11/uri.js';
-import { MAX_CONFIGURATIONS, parseObjectives, plannedConfigurations, targetRateOf, type Objective, type ObjectiveOptions, type TargetRate } from './sizing-plan.js';
+import { parseMix, singleOperation } from './workload-plan.js';
+import type { TokenSelection } from '../model/plan.js';
+import { parsePkcs11Uri } from '../model/token-uri.js';
+import { MAX_CONFIGURATIONS, parseObjectives, targetRateOf } from './sizing-plan.js';
+import { plannedConfigurations } from '../model/plan.js';
 import { quote } from '../core/quote.js';
-
-export type StopRule = { kind: 'signatures'; perToken: number } | { kind: 'total'; signatures: number } | { kind: 'duration'; durationNs: bigint };
-
-/** How signatures are checked on the host: every k-th of each worker (1 = all, 0 = none), by `threads` threads. */
-export interface VerifyPlan {
-  mode: 'all' | 'sample' | 'none';
-  every: number;
-  threads: number;
-}
 
 /** Verification threads by default: every core but the one the main thread records on. */
 const defaultVerifyThreads = () => Math.min(16, Math.max(1, availableParallelism() - 1));
-
-export type Backend = { kind: 'embedded'; workspace: string } | { kind: 'module'; path: string };
-
-/** Everything a run will do, validated before anything touches a token, and frozen. */
-export interface RunPlan {
-  /** What each call does: one operation (--op), or a mix of several (--mix), each with its algorithm and key. */
-  workload: WorkloadEntry[];
-  /** The operation measured (src/operations/registry.ts), or 'mix'. */
-  operation: string;
-  /** The (first) operation's algorithm: what run directories and reports are named after. */
-  algorithm: Algorithm;
-  /** --mechanism, checked against the operation's choices, or the operation's first choice (undefined for a mix). */
-  mechanismChoice: string | undefined;
-  tokenCounts: number[];
-  stop: StopRule;
-  warmupPerToken: number;
-  /** Sessions per token: one value, or a sweep (--threads-per-token 1,2,4,8). */
-  threadsPerToken: number[];
-  /** Open loop (--rate, --rate-per-token): the target rates swept; null: every session calls flat out. */
-  targetRate: TargetRate | null;
-  /** Latency objectives on the response time (--slo-p99 …): a rate sweep's capacity is the highest rate that meets them. */
-  objectives: Objective[];
-  /** Each configuration measured this many times, interleaved with the others (scale; 1 for a burn-in). */
-  repeat: number;
-  verify: VerifyPlan;
-  /** --call-timeout: how long one call may be in flight; null: a bound from each token's own calls (src/measure/call-watchdog.ts). */
-  callTimeoutMs: number | null;
-  keyLabel: string;
-  backend: Backend;
-  selection: TokenSelection;
-  outDir: string;
-}
 
 export function parsePositiveInt(flag: string, value: string, min = 1, max = Number.MAX_SAFE_INTEGER): number {
   if (!/^\d{1,16}$/.test(value.trim()) || Number(value) < min || Number(value) > max) {
@@ -103,17 +64,6 @@ function parseList(flag: string, value: string, item: (v: string) => string): st
   return items;
 }
 
-/** The token flags as strings from the command line or a lab file. */
-export interface SelectionOptions {
-  slots?: string;
-  serials?: string;
-  tokenLabel?: string;
-  tokenUri?: string;
-  /** --all-tokens: every initialized token of the module, in slot order. */
-  allTokens?: boolean;
-  module?: string;
-}
-
 /**
  * --slots / --serials / --token-label / --token-uri, or --all-tokens; embedded runs use only hsm-bench's own
  * tokens, in label order. Whether the user named the tokens decides where a PIN may go (see selectTokens).
@@ -130,31 +80,6 @@ export function tokenSelection(o: SelectionOptions): TokenSelection {
     uri: o.tokenUri === undefined ? undefined : parsePkcs11Uri(o.tokenUri),
     order: o.module === undefined ? 'label' : 'slot',
   };
-}
-
-/** The flags every signing run shares (scale, burn-in, lab-file runs), as strings from the command line. */
-export interface SigningOptions extends SelectionOptions {
-  op?: string;
-  mix?: string;
-  alg?: string;
-  mechanism?: string;
-  tokens: string;
-  duration?: string;
-  warmup: string;
-  threadsPerToken: string;
-  verify: string;
-  verifyThreads?: string;
-  callTimeout?: string;
-  keyLabel?: string;
-  workspace: string;
-  out: string;
-}
-
-export interface ScaleOptions extends SigningOptions, ObjectiveOptions {
-  signaturesPerToken?: string;
-  repeat?: string;
-  rate?: string;
-  ratePerToken?: string;
 }
 
 /** More rounds than this is a typo, not a plan: each repeats every configuration. */
@@ -230,20 +155,6 @@ export function scalePlan(o: ScaleOptions): RunPlan {
     throw usageError(`the plan has ${configurations} configurations (tokens × sessions × rates × repeat), more than ${MAX_CONFIGURATIONS}`, 'sweep fewer values at once');
   }
   return Object.freeze(plan);
-}
-
-export interface BurnInOptions extends SigningOptions {
-  signatures?: string;
-  /** One target rate (open loop), for all tokens or per token. */
-  rate?: string;
-  ratePerToken?: string;
-  giveUpAfter: string;
-  progressInterval: string;
-}
-
-export interface BurnInPlan extends RunPlan {
-  giveUpAfterMs: number;
-  progressIntervalMs: number;
 }
 
 /** Burn-in: N tokens (a count, not a list) sign until a total of signatures or a duration is reached. */

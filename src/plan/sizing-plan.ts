@@ -1,33 +1,13 @@
+import { ObjectiveOptions } from '../model/plan-input.js';
+import { TargetRate, OBJECTIVE_PERCENTILES, ObjectivePercentile, Objective } from '../model/plan.js';
 import { usageError } from '../core/errors.js';
-import { parseDurationNs, durationMs } from './plan.js';
+import { parseDurationNs, durationMs } from '../core/duration.js';
 import { quote } from '../core/quote.js';
 
 /**
  * What a sizing run sweeps besides the token counts: the sessions per token, and open-loop target rates; and the
  * latency objectives that turn a rate sweep into a capacity.
  */
-
-/** --rate (calls per second of the whole configuration) or --rate-per-token (multiplied by its token count). */
-export interface TargetRate {
-  perS: number[];
-  per: 'configuration' | 'token';
-}
-
-export const OBJECTIVE_PERCENTILES = ['p50', 'p90', 'p99', 'p999'] as const;
-export type ObjectivePercentile = (typeof OBJECTIVE_PERCENTILES)[number];
-
-/** A latency objective on the response time (from each call's intended start): --slo-p99 50ms. */
-export interface Objective {
-  percentile: ObjectivePercentile;
-  ms: number;
-}
-
-/** One configuration of a plan: how many tokens, how many sessions on each, and the target rate (null: flat out). */
-export interface PlannedConfiguration {
-  tokens: number;
-  threadsPerToken: number;
-  targetRatePerS: number | null;
-}
 
 /** More than a million calls a second is a typo, not a plan (a call through PKCS#11 takes microseconds at best). */
 const MAX_RATE_PER_S = 1_000_000;
@@ -59,17 +39,8 @@ export function targetRateOf(o: { rate?: string; ratePerToken?: string }): Targe
   return null;
 }
 
-export interface ObjectiveOptions {
-  sloP50?: string;
-  sloP90?: string;
-  sloP99?: string;
-  sloP999?: string;
-}
-
 const OBJECTIVE_FLAGS: Record<ObjectivePercentile, keyof ObjectiveOptions> = { p50: 'sloP50', p90: 'sloP90', p99: 'sloP99', p999: 'sloP999' };
 const objectiveFlag = (p: ObjectivePercentile) => `--slo-${p}`;
-/** p999 is written p99.9 wherever a person reads it. */
-export const percentileName = (p: ObjectivePercentile) => (p === 'p999' ? 'p99.9' : p);
 
 export function parseObjectives(o: ObjectiveOptions): Objective[] {
   return OBJECTIVE_PERCENTILES.flatMap((percentile) => {
@@ -79,11 +50,4 @@ export function parseObjectives(o: ObjectiveOptions): Objective[] {
     if (!(ms > 0)) throw usageError(`${objectiveFlag(percentile)} must be longer than 0`, `for example ${objectiveFlag(percentile)} 50ms`);
     return [{ percentile, ms }];
   });
-}
-
-/** The configurations in the order they run: by token count, then sessions per token, then rising rate. */
-export function plannedConfigurations(tokenCounts: readonly number[], threadsPerToken: readonly number[], rate: TargetRate | null): PlannedConfiguration[] {
-  return tokenCounts.flatMap((tokens) =>
-    threadsPerToken.flatMap((threads) => (rate?.perS ?? [null]).map((r) => ({ tokens, threadsPerToken: threads, targetRatePerS: r === null ? null : rate!.per === 'token' ? r * tokens : r }))),
-  );
 }

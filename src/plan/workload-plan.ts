@@ -1,17 +1,9 @@
+import { WorkloadEntry } from '../model/plan.js';
 import { usageError } from '../core/errors.js';
 import { operationByName } from '../operations/registry.js';
-import { algorithmById, type Algorithm } from '../model/algorithms.js';
+import { algorithmById } from '../model/algorithms.js';
 import { defaultKeyLabel } from '../pkcs11/keys.js';
 import { quote } from '../core/quote.js';
-
-/** One operation a run makes: with its algorithm, mechanism choice and key label, and its weight in a mix. */
-export interface WorkloadEntry {
-  operation: string;
-  algorithm: Algorithm;
-  mechanismChoice: string;
-  keyLabel: string;
-  weight: number;
-}
 
 /** More operations than this in one mix is a typo, not a workload (the native loop takes 16). */
 export const MAX_MIX_ENTRIES = 16;

@@ -6,7 +6,8 @@ import { configurationName, fixed } from './describe-run.js';
 import { distinctConfigurations, sameConfiguration, type ConfigurationAxes } from '../model/configuration.js';
 import { markdownTable } from './markdown.js';
 import { notMeasured } from '../result/plan-coverage.js';
-import { referenceThroughput, type Reference } from '../result/reference.js';
+import { referenceThroughput } from '../result/reference.js';
+import { type Reference } from '../model/run-result.js';
 
 /** The rate unit of runs side by side: their operation's (sig/s), or operations/s when they measured different ones. */
 const sharedRate = (runs: readonly RunResult[]) => {

@@ -4,7 +4,7 @@ import { plural } from '../core/plural.js';
 
 /** Words shared by every renderer, so the terminal table, Markdown and CSV name things alike. */
 import { configurationName } from '../model/configuration.js';
-import { percentileName } from '../plan/sizing-plan.js';
+import { percentileName } from '../model/plan.js';
 export { configurationName };
 
 /** Said after a configuration's name wherever its figures are shown: they are not those of a whole configuration. */

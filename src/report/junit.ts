@@ -1,4 +1,5 @@
-import { wordsOf, workloadId } from '../operations/words.js';
+import { wordsOf } from '../operations/words.js';
+import { workloadId } from '../model/workload.js';
 import { create } from 'xmlbuilder2';
 import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
 import { configurationName, workerIssueText } from './describe-run.js';

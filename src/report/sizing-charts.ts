@@ -1,5 +1,5 @@
 import type { ChartConfiguration, ChartDataset } from 'chart.js';
-import { percentileName } from '../plan/sizing-plan.js';
+import { percentileName } from '../model/plan.js';
 import { configurationName } from '../model/configuration.js';
 import type { RunResult } from '../model/run-result.js';
 import { axis, chartStamp, line, logAxis, PALETTE, plugins, tokensAxis, type XY } from './charts.js';

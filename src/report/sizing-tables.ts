@@ -1,7 +1,8 @@
-import { percentileName } from '../plan/sizing-plan.js';
+import { percentileName } from '../model/plan.js';
 import { configurationName } from '../model/configuration.js';
 import type { RunResult } from '../model/run-result.js';
-import { capacityByTokens, type CapacityResult } from '../stats/capacity.js';
+import { capacityByTokens } from '../stats/capacity.js';
+import { type CapacityResult } from '../model/run-result.js';
 import { KNEE_SHARE } from '../stats/saturation.js';
 import { fixed, partialMark } from './describe-run.js';
 import { wordsOf } from '../operations/words.js';

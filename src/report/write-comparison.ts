@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { RunResult } from '../model/run-result.js';
 import { chartRenderer, saveChart } from './charts.js';
 import { comparisonChart, renderComparisonMarkdown } from './comparison.js';
-import type { Reference } from '../result/reference.js';
+import type { Reference } from '../model/run-result.js';
 
 /** comparison.md and comparison.png/.svg of runs into `out`; a chart that cannot be drawn is a warning. Returns the files. */
 export async function writeComparison(out: string, runs: readonly RunResult[], reference: Reference | undefined, extra: string[], ui: { log(line: string): void }): Promise<string[]> {

@@ -10,7 +10,8 @@ import { availabilityChart, chartRenderer, efficiencyChart, latencyChart, perTok
 import { renderHtmlReport, type HtmlChart } from './html.js';
 import { rateCurveChart, sessionsChart } from './sizing-charts.js';
 import { renderMarkdownReport } from './markdown.js';
-import { referenceThroughput, type Reference } from '../result/reference.js';
+import { referenceThroughput } from '../result/reference.js';
+import { type Reference } from '../model/run-result.js';
 import { renderSummaryCsv } from './summary-csv.js';
 import { makeDirectory } from '../core/make-dir.js';
 

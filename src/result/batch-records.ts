@@ -1,6 +1,6 @@
 import { VERIFIED_BAD, VERIFIED_OK, type SignatureBatch } from '../model/call-batch.js';
 import { statusOf } from '../model/record-status.js';
-import type { SignatureRecord } from './records-csv.js';
+import type { SignatureRecord } from '../model/record.js';
 
 /** Where a batch's calls belong: the configuration (its token count), the signer that made them, and the run's time axis. */
 export interface BatchOrigin {

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BurnInOptions } from '../plan/plan.js';
-import type { VerdictFlags } from '../verdict/thresholds.js';
+import type { BurnInOptions } from '../model/plan-input.js';
+import type { VerdictFlags } from '../model/plan-input.js';
 import { ExitCode, usageError } from '../core/errors.js';
 import type { InputKind } from '../core/input-file.js';
 import { readJsonFile, versionText } from '../core/json-text.js';

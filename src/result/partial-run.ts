@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJsonFile } from '../core/json-text.js';
-import { plannedConfigurations } from '../plan/sizing-plan.js';
+import { plannedConfigurations } from '../model/plan.js';
 import { CHECKPOINT_FILE, CHECKPOINT_INPUT } from './checkpoint.js';
 import { recordsOfBatch } from './batch-records.js';
 import { failureOf } from '../model/record-status.js';

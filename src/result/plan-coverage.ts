@@ -1,4 +1,4 @@
-import { plannedConfigurations } from '../plan/sizing-plan.js';
+import { plannedConfigurations } from '../model/plan.js';
 import { axesOf, configurationAxes, sameConfiguration, type ConfigurationAxes } from '../model/configuration.js';
 import type { ConfigurationResult, RunResult } from '../model/run-result.js';
 

@@ -1,14 +1,8 @@
+import { Reference } from '../model/run-result.js';
 import type { InputKind } from '../core/input-file.js';
 import { readJsonFile } from '../core/json-text.js';
 import { shown } from '../core/quote.js';
 import { ExitCode, usageError } from '../core/errors.js';
-
-/** Published results to set beside a run, e.g. fixtures/smartcard-hsm-ea-2015.json (the founding experiment). */
-export interface Reference {
-  source: string;
-  tokenModel: string;
-  series: { algorithm: string; configurations: { tokens: number; signatures: number; durationS: number; throughputPerS: number }[] }[];
-}
 
 const REFERENCE_FILE: InputKind = { what: 'reference file', maxBytes: 1024 * 1024, exitCode: ExitCode.usage, hint: 'give a JSON file shaped like fixtures/smartcard-hsm-ea-2015.json' };
 

@@ -1,27 +1,28 @@
-import { nounsOf, workloadId } from '../operations/words.js';
+import { nounsOf } from '../operations/words.js';
+import { workloadId } from '../model/workload.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { usageError } from '../core/errors.js';
 import { PinRefusedError } from '../pkcs11/session.js';
 import { BURN_IN_RECORDS_FILE, CHECKPOINT_FILE, planDigest, readCheckpoint, type Checkpoint } from '../result/checkpoint.js';
 import { lockDirectory } from '../core/directory-lock.js';
-import type { VerdictFlags } from '../verdict/thresholds.js';
+import type { VerdictFlags } from '../model/plan-input.js';
 import { truncateToLastLine, replayRecords } from '../result/replay.js';
 import { createRunDirectory, syncFile, writeFileAtomic, writeRunJson } from '../result/run-directory.js';
 import type { BurnInResult, LostRecords, RunResult } from '../model/run-result.js';
 import type { PinSource } from '../secrets/pin.js';
 import { ConfigurationStats } from '../stats/configuration-stats.js';
 import { summarizeConfiguration, type Measured } from '../stats/summarize.js';
-import { planLine, tokenLine, workerIssueText } from '../report/describe-run.js';
-import { hms } from '../core/hms.js';
 import { RunControl } from '../measure/control.js';
-import { plural } from '../core/plural.js';
+import type { RunEvent, RunEvents } from '../model/run-events.js';
 import { Interruption } from './interruption.js';
-import { burnInPlan, durationMs, type BurnInOptions, type BurnInPlan } from '../plan/plan.js';
+import { burnInPlan, durationMs } from '../plan/plan.js';
+import { type BurnInOptions } from '../model/plan-input.js';
+import { type BurnInPlan } from '../model/plan.js';
 import { buildRunResult, thisCommandLine, tokenIdentity } from './run-result-builder.js';
 import { scheduleOf } from '../model/schedule.js';
 import { runConfiguration } from './run-configuration.js';
-import type { RunOutcome, RunUi } from './scale.js';
+import type { RunOutcome } from './scale.js';
 import { setUpTokens, signingWith } from './token-setup.js';
 import { shown } from '../core/quote.js';
 
@@ -51,7 +52,7 @@ async function recordsToContinue(
   resume: Resume,
   plan: BurnInPlan,
   stats: ConfigurationStats,
-  log: (line: string) => void,
+  emit: (event: RunEvent) => void,
 ): Promise<{ firstSequenceByWorker: number[]; records: number; lost: LostRecords[] }> {
   const { dir, checkpoint } = resume;
   const path = join(dir, BURN_IN_RECORDS_FILE);
@@ -71,10 +72,10 @@ async function recordsToContinue(
         `put the records file back if you can; to go on from the ${replayed.records} records there are (the lost ones are signed again, and run.json says what was lost), resume with --accept-lost-records`,
       );
     }
-    log(`warning: ${missing}; going on from them (--accept-lost-records)`);
+    emit({ type: 'burn-in-records-lost', path, records: replayed.records, counted, checkpointAt: checkpoint.updatedAt });
     lost = [...lost, { at: new Date().toISOString(), checkpointRecords: counted, recordsOnDisk: replayed.records }];
   }
-  log(`resuming ${checkpoint.runId}: ${replayed.records} records on disk${cut > 0 ? ` (a partial last line of ${cut} bytes was dropped)` : ''}`);
+  emit({ type: 'burn-in-resuming', runId: checkpoint.runId, records: replayed.records, cutBytes: cut });
   return { firstSequenceByWorker: replayed.nextSequenceByWorker, records: replayed.records, lost };
 }
 
@@ -85,7 +86,7 @@ async function recordsToContinue(
  * checkpoint so that a resume judges the run as it was meant to be judged. The module is left open: it is
  * finalized at the end of the command, after the results.
  */
-export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, pinSource: PinSource, ui: RunUi, resume?: Resume): Promise<RunOutcome> {
+export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, pinSource: PinSource, ui: RunEvents, resume?: Resume): Promise<RunOutcome> {
   const checkpoint = resume?.checkpoint;
   const resumeDir = resume?.dir;
   const plan: BurnInPlan = burnInPlan(checkpoint?.options ?? options);
@@ -97,10 +98,10 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
     );
   const stats = new ConfigurationStats(tokenCount, plan.workload.length > 1 ? plan.workload.map((e) => e.operation) : []);
   // The records on disk are checked before the module is loaded or a PIN presented.
-  const onDisk = resume ? await recordsToContinue(resume, plan, stats, ui.log) : { firstSequenceByWorker: new Array<number>(tokenCount * plan.threadsPerToken[0]!).fill(0), records: 0, lost: [] };
+  const onDisk = resume ? await recordsToContinue(resume, plan, stats, ui.emit) : { firstSequenceByWorker: new Array<number>(tokenCount * plan.threadsPerToken[0]!).fill(0), records: 0, lost: [] };
   let setup: Awaited<ReturnType<typeof setUpTokens>>;
   try {
-    setup = await setUpTokens(plan, tokenCount, pinSource, ui.log, checkpoint && { tokens: checkpoint.tokens, pinRefused: checkpoint.pinRefused, pinCorrected: resume!.pinCorrected });
+    setup = await setUpTokens(plan, tokenCount, pinSource, ui.emit, checkpoint && { tokens: checkpoint.tokens, pinRefused: checkpoint.pinRefused, pinCorrected: resume!.pinCorrected });
   } catch (error) {
     // A PIN refused on resume is written into the checkpoint: the next resume must not present it again.
     if (checkpoint && error instanceof PinRefusedError) {
@@ -205,13 +206,20 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
     const segmentStartMs = Date.now();
     let last = { atMs: segmentStartMs, ok: stats.operationsOk };
     const target = plan.stop.kind === 'total' ? plan.stop.signatures : null;
-    ui.log(
-      `burn-in ${runId}: ${plural(tokenCount, 'token')}, ${target !== null ? `${target} ${targetRatePerS === null ? 'successful ' : ''}${nounsOf(plan.operation)}` : `${hms(plan.stop.kind === 'duration' ? durationMs(plan.stop.durationNs) / 1000 : 0)}`}${targetRatePerS === null ? '' : ` at ${targetRatePerS}/s`}; records in ${join(dir, BURN_IN_RECORDS_FILE)}`,
-    );
-    ui.log(`tokens:  ${tokenLine(result(false))}`);
-    ui.log(`plan:    ${planLine(result(false))}`);
-    if (targetRatePerS !== null && remainingTotal !== null)
-      ui.log(`time:    the schedule takes ${hms(remainingTotal / targetRatePerS)} (h:m:s) at ${targetRatePerS}/s (longer where the tokens fall behind)`);
+    const nouns = nounsOf(plan.operation);
+    ui.emit({
+      type: 'burn-in-started',
+      runId,
+      tokens: tokenCount,
+      calls: target,
+      successfulOnly: targetRatePerS === null,
+      durationS: plan.stop.kind === 'duration' ? durationMs(plan.stop.durationNs) / 1000 : null,
+      ratePerS: targetRatePerS,
+      recordsPath: join(dir, BURN_IN_RECORDS_FILE),
+      nouns,
+    });
+    ui.emit({ type: 'run-described', result: result(false) });
+    if (targetRatePerS !== null && remainingTotal !== null) ui.emit({ type: 'schedule-length', seconds: remainingTotal / targetRatePerS, scope: 'burn-in', ratePerS: targetRatePerS });
     // Rates count successes; the line goes on (from a timer) while every worker waits for its token to come back.
     const showProgress = () => {
       const nowMs = Date.now();
@@ -219,10 +227,17 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
       const averagePerS = signingS > 0 ? stats.operationsOk / signingS : 0;
       const currentPerS = nowMs > last.atMs ? ((stats.operationsOk - last.ok) * 1000) / (nowMs - last.atMs) : 0;
       if (nowMs - last.atMs >= 1000) last = { atMs: nowMs, ok: stats.operationsOk };
-      const eta = target !== null && averagePerS > 0 ? `, ETA ${hms(Math.max(0, target - stats.operationsOk) / averagePerS)}` : '';
-      ui.progress(
-        `elapsed ${hms((nowMs - segmentStartMs) / 1000 + startOffsetBaseUs / 1e6)}, ${stats.operationsOk}${target !== null ? ` / ${target}` : ''} ${nounsOf(plan.operation)} OK, ${currentPerS.toFixed(1)}/s now, ${averagePerS.toFixed(1)}/s average, ${stats.operationsFailed} failed${eta}`,
-      );
+      ui.emit({
+        type: 'burn-in-progress',
+        elapsedS: (nowMs - segmentStartMs) / 1000 + startOffsetBaseUs / 1e6,
+        ok: stats.operationsOk,
+        target,
+        currentPerS,
+        averagePerS,
+        failed: stats.operationsFailed,
+        etaS: target !== null && averagePerS > 0 ? Math.max(0, target - stats.operationsOk) / averagePerS : null,
+        nouns,
+      });
     };
     const progressTimer = setInterval(showProgress, 1000);
     try {
@@ -230,7 +245,7 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
         {
           ...signingWith(setup),
           onPinRefused: () => saveCheckpoint(false),
-          onHung: (issue) => ui.log(workerIssueText(result(false), issue)),
+          onHung: (issue) => ui.emit({ type: 'session-hung', run: result(false), issue }),
           callTimeoutMs: plan.callTimeoutMs,
           onRecordsWritten: (records) => (recordsWritten = onDisk.records + records),
           tokens: setup.ready,

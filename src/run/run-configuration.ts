@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setupError, writeError } from '../core/errors.js';
 import { tokenName, type TokenRef } from '../pkcs11/discovery.js';
-import type { ModuleInstances } from '../pkcs11/module.js';
+import type { ModuleInstances } from '../model/run-result.js';
 import type { PinGuard } from '../pkcs11/pin-guard.js';
 import { RecordsCsvWriter } from '../result/records-csv.js';
 import { ConfigurationStats } from '../stats/configuration-stats.js';

@@ -1,10 +1,11 @@
+import { planOf } from '../model/run-result.js';
 import { cpus, hostname, totalmem } from 'node:os';
 import type { TokenRef } from '../pkcs11/discovery.js';
 import { SCHEMA_VERSION, type ConfigurationResult, type RunResult, type TokenIdentity } from '../model/run-result.js';
 import { runFigures } from '../stats/summarize.js';
 import { TOOL_VERSION } from '../core/version.js';
-import { durationMs, type RunPlan } from '../plan/plan.js';
-import type { Reference } from '../result/reference.js';
+import { type RunPlan } from '../model/plan.js';
+import type { Reference } from '../model/run-result.js';
 import type { TokenSetup } from './token-setup.js';
 import type { PreparedOperation } from '../operations/operation-kind.js';
 import { recordableArgs } from '../secrets/command-line.js';
@@ -37,21 +38,6 @@ export const tokenIdentity = (t: TokenRef): TokenIdentity => ({
   model: t.model,
   serial: t.serial,
   firmwareVersion: t.firmwareVersion,
-});
-
-/** The plan as run.json records it (and as a baseline is compared with, before a run starts). */
-export const planOf = (plan: RunPlan): RunResult['plan'] => ({
-  tokenCounts: plan.tokenCounts,
-  operationsPerToken: plan.stop.kind === 'signatures' ? plan.stop.perToken : null,
-  totalOperations: plan.stop.kind === 'total' ? plan.stop.signatures : null,
-  durationS: plan.stop.kind === 'duration' ? durationMs(plan.stop.durationNs) / 1000 : null,
-  warmupOperationsPerToken: plan.warmupPerToken,
-  threadsPerToken: plan.threadsPerToken,
-  ...(plan.targetRate ? { targetRate: plan.targetRate } : {}),
-  ...(plan.objectives.length > 0 ? { objectives: plan.objectives } : {}),
-  ...(plan.repeat > 1 ? { repeat: plan.repeat } : {}),
-  verify: plan.verify,
-  ...(plan.callTimeoutMs === null ? {} : { callTimeoutS: plan.callTimeoutMs / 1000 }),
 });
 
 /** run.json as of now: what ran where, with which plan, and the configurations measured so far. */

@@ -1,3 +1,4 @@
+import type { RunEvent } from '../model/run-events.js';
 import type { KeyObject } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { prepareEmbedded, restoreUserSoftHsmConf, type EmbeddedBackend } from '../keys/embedded-softhsm.js';
@@ -11,14 +12,14 @@ import { PinGuard } from '../pkcs11/pin-guard.js';
 import { closeSessionQuietly, login, openSession } from '../pkcs11/session.js';
 import type { TokenIdentity } from '../model/run-result.js';
 import { readPin, type PinSource } from '../secrets/pin.js';
-import { publicKeyFromAttributes } from '../operations/public-key.js';
-import type { RunPlan } from '../plan/plan.js';
+import { publicKeyFromAttributes } from '../pkcs11/public-key.js';
+import type { RunPlan } from '../model/plan.js';
 import { chooseEngine, type Engine } from '../measure/native-engine.js';
 import { threadsLeftInModule } from '../measure/threads-left.js';
 import { trialCall } from './trial-call.js';
 import type { ConfigurationSpec, ReadyToken } from './run-configuration.js';
 import type { Workload } from '../model/workload.js';
-import type { WorkloadEntry } from '../plan/workload-plan.js';
+import type { WorkloadEntry } from '../model/plan.js';
 import { quote } from '../core/quote.js';
 import { mechanismList } from '../pkcs11/list-counts.js';
 
@@ -128,7 +129,7 @@ export interface ResumeTokens {
  * open for the whole run (closing a token's last session logs it out; C_Finalize at the end of the command closes
  * it), and finds the key pairs.
  */
-export async function setUpTokens(plan: RunPlan, tokenCount: number, pinSource: PinSource, log: (line: string) => void, resume?: ResumeTokens): Promise<TokenSetup> {
+export async function setUpTokens(plan: RunPlan, tokenCount: number, pinSource: PinSource, emit: (event: RunEvent) => void, resume?: ResumeTokens): Promise<TokenSetup> {
   // Refused in an earlier segment: stopped before the module is even loaded, let alone the PIN presented. hsm-bench
   // keeps no trace of a PIN (not even a hash, which a short PIN cannot hide), so it cannot tell whether the PIN given
   // now is another one: only the user can say so, and a wrong one costs the token a try.
@@ -140,14 +141,14 @@ export async function setUpTokens(plan: RunPlan, tokenCount: number, pinSource: 
       "if the PIN given now is the right one (the variable or file corrected, or the token's PIN reset), resume with --pin-corrected: it is presented once to that token (a token locks after a few wrong tries); otherwise start a new burn-in",
     );
   }
-  if (refused.length > 0) log(`presenting the PIN again to token ${refused.map((t) => tokenName(resume!.tokens[t]!)).join(', ')}, whose PIN was refused before (--pin-corrected)`);
+  if (refused.length > 0) emit({ type: 'pin-presented-again', tokens: refused.map((t) => tokenName(resume!.tokens[t]!)) });
   if (plan.backend.kind === 'module') restoreUserSoftHsmConf();
   // The key pairs the workload uses, each with the usage its operation needs.
   const keyNeeds = plan.workload.flatMap((e) => {
     const usage = operationByName(e.operation).keyUsage;
     return usage === undefined ? [] : [{ alg: e.algorithm, label: e.keyLabel, usage }];
   });
-  const embedded = plan.backend.kind === 'embedded' ? prepareEmbedded(plan.backend.workspace, tokenCount, keyNeeds, log) : undefined;
+  const embedded = plan.backend.kind === 'embedded' ? prepareEmbedded(plan.backend.workspace, tokenCount, keyNeeds, emit) : undefined;
   const mod = Pkcs11Module.open(embedded?.modulePath ?? (plan.backend as { path: string }).path);
   const modulePath = mod.info.path;
   const loginSessions: Buffer[] = [];

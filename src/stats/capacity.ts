@@ -1,31 +1,8 @@
-import { percentileName, type Objective } from '../plan/sizing-plan.js';
+import { RateVerdict, CapacityResult } from '../model/run-result.js';
+import { percentileName, type Objective } from '../model/plan.js';
 import { configurationAxes, configurationKey } from '../model/configuration.js';
 import type { ConfigurationResult } from '../model/run-result.js';
 import { lowConfidence } from './repetitions.js';
-
-/** One target rate of a sweep, judged: held when every call succeeded, the schedule was kept and every objective met. */
-export interface RateVerdict {
-  targetRatePerS: number;
-  achievedRatePerS: number;
-  held: boolean;
-  /** Why it did not hold, in words (empty when it held). */
-  missed: string[];
-  /** Missed only by a latency objective, on percentiles too thin to fail a gate on (few calls, short window). */
-  thin?: boolean;
-  /** Not judged: the run was interrupted in it. */
-  interrupted?: boolean;
-}
-
-/** A rate sweep's answer for one token count and sessions per token. */
-export interface CapacityResult {
-  tokens: number;
-  threadsPerToken: number;
-  /** The highest target rate that held, with every lower rate of the sweep holding too; null when the lowest did not. */
-  capacityPerS: number | null;
-  /** The lowest target rate whose schedule the tokens could not keep (achieved under 98 %), or null. */
-  fellBehindAtPerS: number | null;
-  rates: RateVerdict[];
-}
 
 const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(1));
 

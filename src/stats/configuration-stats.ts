@@ -1,5 +1,5 @@
 import type { Histogram } from 'hdr-histogram-js';
-import type { SignatureRecord } from '../result/records-csv.js';
+import type { SignatureRecord } from '../model/record.js';
 import { startOffsetHistogram } from './keeping-up.js';
 import { latencyHistogram } from './latency-histogram.js';
 

@@ -1,4 +1,4 @@
-import { workloadOf } from '../operations/words.js';
+import { workloadOf } from '../model/workload.js';
 import { usageError } from '../core/errors.js';
 import { axesOf, configurationName, sameConfiguration, type ConfigurationAxes } from '../model/configuration.js';
 import { notMeasured, type NotMeasured } from '../result/plan-coverage.js';
