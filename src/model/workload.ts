@@ -10,7 +10,20 @@ import { messageFor } from './message.js';
  * on the same inputs. An operation (src/operations/) declares it once: the PKCS#11 call, its mechanism, the key the
  * session uses, the recipe of the per-call input, and the most bytes the call returns.
  */
-export type OperationCall = 'sign' | 'verify' | 'decrypt' | 'encrypt' | 'digest' | 'random' | 'derive' | 'keygen';
+export const OPERATION_CALLS = ['sign', 'verify', 'decrypt', 'encrypt', 'digest', 'random', 'derive', 'keygen'] as const;
+export type OperationCall = (typeof OPERATION_CALLS)[number];
+
+/** The PKCS#11 function each call times (after its C_…Init where it has one). */
+export const PKCS11_FUNCTION: Record<OperationCall, string> = {
+  sign: 'C_Sign',
+  verify: 'C_Verify',
+  decrypt: 'C_Decrypt',
+  encrypt: 'C_Encrypt',
+  digest: 'C_Digest',
+  random: 'C_GenerateRandom',
+  derive: 'C_DeriveKey',
+  keygen: 'C_GenerateKeyPair',
+};
 
 /**
  * The input of call `sequence`: the 32-byte message (a per-worker seed and the sequence number, so no input

@@ -16,6 +16,8 @@ const CANDIDATES = {
 /** RSA C_Decrypt of ciphertexts the host made with the token's public key: the plaintext must come back. */
 export const decrypt: OperationKind = {
   name: 'decrypt',
+  call: 'decrypt',
+  checked: 'checked on the host against the plaintext encrypted',
   noun: 'decryption',
   nouns: 'decryptions',
   title: (alg) => `${alg.displayName} decryption`,

@@ -22,6 +22,8 @@ interface DeriveCheck {
  */
 export const derive: OperationKind = {
   name: 'derive',
+  call: 'derive',
+  checked: "checked on the host against its own ECDH with the token's public key",
   noun: 'derivation',
   nouns: 'derivations',
   title: (alg) => `ECDH ${alg.displayName.replace(/^ECDSA /, '')}`,

@@ -6,6 +6,8 @@ import { requireMechanism, type OperationKind } from './operation-kind.js';
 /** C_Digest (SHA-256) of a fresh message per call: no key; the host hashes the same message and compares. */
 export const digest: OperationKind = {
   name: 'digest',
+  call: 'digest',
+  checked: 'recomputed on the host',
   noun: 'digest',
   nouns: 'digests',
   title: (alg) => `${alg.displayName} digest`,

@@ -18,6 +18,8 @@ const TAG_BITS = 128;
  */
 export const encrypt: OperationKind = {
   name: 'encrypt',
+  call: 'encrypt',
+  checked: "decrypted on the host with the run's test key and compared",
   noun: 'encryption',
   nouns: 'encryptions',
   title: (alg) => `${alg.displayName} encryption`,

@@ -17,6 +17,8 @@ interface KeygenCheck {
  */
 export const keygen: OperationKind = {
   name: 'keygen',
+  call: 'keygen',
+  checked: 'checked on the host (modulus size, point on the curve)',
   noun: 'key pair',
   nouns: 'key pairs',
   title: (alg) => `${alg.displayName.replace(/^ECDSA /, 'EC ')} key generation`,

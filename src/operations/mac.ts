@@ -6,6 +6,8 @@ import { checkTestKeyImport, requireMechanism, sessionSecretKey, type OperationK
 /** HMAC-SHA256 (C_Sign with CKM_SHA256_HMAC) with a test key imported into each session; the host recomputes each. */
 export const mac: OperationKind = {
   name: 'mac',
+  call: 'sign',
+  checked: "recomputed on the host with the run's test key",
   noun: 'MAC',
   nouns: 'MACs',
   title: (alg) => alg.displayName,

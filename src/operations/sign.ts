@@ -26,6 +26,8 @@ export const signMechanismOf = (ctx: PrepareContext) =>
 /** The founding operation: C_Sign over a fresh message per call, every kept signature verified on the host. */
 export const sign: OperationKind = {
   name: 'sign',
+  call: 'sign',
+  checked: "verified on the host against each token's public key",
   noun: 'signature',
   nouns: 'signatures',
   title: (alg) => alg.displayName,

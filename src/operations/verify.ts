@@ -15,6 +15,8 @@ const SPOILED_EVERY = 8;
  */
 export const verify: OperationKind = {
   name: 'verify',
+  call: 'verify',
+  checked: 'checked on the host against the answer expected of each signature (1 in 8 spoiled on purpose)',
   noun: 'verification',
   nouns: 'verifications',
   title: (alg) => `${alg.displayName} verification`,

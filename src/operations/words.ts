@@ -1,5 +1,6 @@
 import { operationByName } from './registry.js';
 import type { RunResult } from '../model/run-result.js';
+import { PKCS11_FUNCTION } from '../model/workload.js';
 
 /** How reports name what a run measured: its operation's words ("signatures", "Decryptions/s"), for every renderer. */
 export interface OperationWords {
@@ -17,30 +18,9 @@ export interface OperationWords {
   call: string;
   /** How the host checks an output: "verified on the host against each token's public key". */
   checked: string;
+  /** Whether the token's key pair (found by its label) is used, so that reports name it. */
+  usesKeyPair: boolean;
 }
-
-const CALLS: Record<string, string> = {
-  sign: 'C_Sign',
-  verify: 'C_Verify',
-  decrypt: 'C_Decrypt',
-  encrypt: 'C_Encrypt',
-  digest: 'C_Digest',
-  random: 'C_GenerateRandom',
-  derive: 'C_DeriveKey',
-  keygen: 'C_GenerateKeyPair',
-};
-
-const CHECKS: Record<string, string> = {
-  sign: "verified on the host against each token's public key",
-  verify: 'checked on the host against the answer expected of each signature (1 in 8 spoiled on purpose)',
-  decrypt: 'checked on the host against the plaintext encrypted',
-  encrypt: "decrypted on the host with the run's test key and compared",
-  mac: "recomputed on the host with the run's test key",
-  digest: 'recomputed on the host',
-  random: 'checked on the host for length and repetition',
-  derive: "checked on the host against its own ECDH with the token's public key",
-  keygen: 'checked on the host (modulus size, point on the curve)',
-};
 
 /** The plural a count of an operation's calls goes with ('signatures'; 'operations' for a mix). */
 export const nounsOf = (operation: string) => (operation === 'mix' ? 'operations' : operationByName(operation).nouns);
@@ -54,9 +34,12 @@ export function wordsOf(r: Pick<RunResult, 'operation' | 'algorithm'>): Operatio
       nouns: 'operations',
       Nouns: 'Operations',
       rate: 'ops/s',
-      title: `mix ${mix.map((m) => `${m.name}${m.name === m.algorithm || ['digest', 'random', 'mac'].includes(m.name) ? '' : `/${m.algorithm}`}:${m.weight}`).join(' ')}`,
-      call: mix.map((m) => CALLS[operationByName(m.name).name === 'mac' ? 'sign' : m.name] ?? m.name).join(' / '),
+      // An operation that takes one algorithm only (digest, random, mac) goes without it.
+      title: `mix ${mix.map((m) => `${m.name}${operationByName(m.name).algorithms.length === 1 ? '' : `/${m.algorithm}`}:${m.weight}`).join(' ')}`,
+      call: mix.map((m) => PKCS11_FUNCTION[operationByName(m.name).call]).join(' / '),
       checked: 'checked on the host, each by its own operation’s check',
+      // Each operation of a mix names its own key (run.json's operation.mix, the per-operation table).
+      usesKeyPair: false,
     };
   }
   const op = operationByName(r.operation?.name ?? 'sign');
@@ -66,7 +49,8 @@ export function wordsOf(r: Pick<RunResult, 'operation' | 'algorithm'>): Operatio
     Nouns: op.nouns[0]!.toUpperCase() + op.nouns.slice(1),
     rate: op.name === 'sign' ? 'sig/s' : `${op.nouns}/s`,
     title: op.title(r.algorithm),
-    call: CALLS[r.operation?.call ?? 'sign'] ?? 'C_Sign',
-    checked: CHECKS[op.name]!,
+    call: PKCS11_FUNCTION[op.call],
+    checked: op.checked,
+    usesKeyPair: op.keyUsage !== undefined,
   };
 }

@@ -18,6 +18,7 @@ import { samePlan } from '../verdict/compare.js';
 import { checkThresholdsFitPlan, type Thresholds } from '../verdict/thresholds.js';
 import { quote, shown } from '../core/quote.js';
 import { registerSecretSources } from '../secrets/known-secrets.js';
+import { OPERATIONS } from '../operations/registry.js';
 
 /** One named run of a lab file: the flags of `scale`, as JSON, plus its thresholds and baseline. */
 export interface LabRunSpec {
@@ -105,6 +106,7 @@ function validateRun(spec: LabRunSpec, path: string, out: string, problems: Prob
     minCapacity: typeof t.minCapacity === 'number' ? { largest: t.minCapacity } : t.minCapacity,
   };
   if (spec.alg === undefined && spec.mix === undefined && (spec.op ?? 'sign') === 'sign') problems.push(`${path}.alg: signing needs an algorithm (rsa2048, p256, bp256, …)`);
+  if (spec.op !== undefined && !OPERATIONS.some((o) => o.name === spec.op)) problems.push(`${path}.op: must be one of ${OPERATIONS.map((o) => o.name).join(', ')}, not ${shown(spec.op)}`);
   const options: ScaleOptions = {
     op: spec.op,
     mix: spec.mix,
