@@ -11,7 +11,7 @@ import { type ModuleInstances } from '../model/run-result.js';
 import { PinGuard } from '../pkcs11/pin-guard.js';
 import { TokenConnection } from '../pkcs11/token-connection.js';
 import { NOT_A_CKR, WRONG_OUTPUT_SIZE } from '../model/record-status.js';
-import { BATCH_CAPACITY, BatchBuilder, StagedBatch, transferList, type SignatureBatch } from '../model/call-batch.js';
+import { BATCH_CAPACITY, BatchBuilder, StagedBatch, transferList, type CallBatch } from '../model/call-batch.js';
 import { RunControl } from './control.js';
 import { ReconnectBackoff } from './reconnect-backoff.js';
 import { intendedOffsetNs, type Schedule } from '../model/schedule.js';
@@ -58,7 +58,7 @@ export interface SignWorkerInput {
 }
 
 /** 'pin-refused': the token refused the PIN; the run remembers it at once (a resumed burn-in must not present it again). */
-export type SignWorkerMessage = { type: 'ready' } | { type: 'batch'; batch: SignatureBatch } | { type: 'done'; gaveUp?: string } | { type: 'failed'; message: string } | { type: 'pin-refused' };
+export type SignWorkerMessage = { type: 'ready' } | { type: 'batch'; batch: CallBatch } | { type: 'done'; gaveUp?: string } | { type: 'failed'; message: string } | { type: 'pin-refused' };
 
 const BATCH_MAX_AGE_NS = 100_000_000n;
 /** What `sign` returns for a worker whose call the main thread abandoned: it touches nothing more. */
@@ -157,7 +157,7 @@ function sign(lib: ModuleInstance['lib'], connection: TokenConnection, control: 
   const deadlineNs = input.durationNs === null ? null : startNs + input.durationNs;
   // The loop never yields to the event loop, so returned batches are taken synchronously.
   const staged = new StagedBatch(input.staging, input.worker, BATCH_CAPACITY, input.keptBytes);
-  const batches = new BatchBuilder(staged, input.firstSequence, () => receiveMessageOnPort(input.recycle)?.message as SignatureBatch | undefined);
+  const batches = new BatchBuilder(staged, input.firstSequence, () => receiveMessageOnPort(input.recycle)?.message as CallBatch | undefined);
   let lastPostNs = startNs;
   let consecutiveFailures = 0;
   const backoff = input.recovery === null ? null : new ReconnectBackoff(input.recovery.giveUpAfterMs);

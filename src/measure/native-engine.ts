@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { packageFile } from '../core/version.js';
-import { BATCH_CAPACITY, newBatch, type SignatureBatch } from '../model/call-batch.js';
+import { BATCH_CAPACITY, newBatch, type CallBatch } from '../model/call-batch.js';
 import { Connector } from './connector.js';
 import type { RunControl } from './control.js';
 import { keptOutputBytes, nativeTimedCall, OUTPUT_BUFFER_BYTES, type Workload } from '../model/workload.js';
@@ -77,7 +77,7 @@ export function chooseEngine(instances: 'shared' | 'per-load', workload: Workloa
 interface Job {
   /** The session and key the job signs with, as the connector thread opened them. */
   handles: { session: Buffer; keys: Buffer[] } | null;
-  free: SignatureBatch[];
+  free: CallBatch[];
   nextSequence: number;
   lastDrainNs: bigint;
   readySeen: boolean;
@@ -209,7 +209,7 @@ export function startNativeSigners(spec: SignersSpec, assignments: readonly Sign
       const batch = job.free.pop() ?? newBatch(worker, BATCH_CAPACITY, keepsOutputs ? keptBytes : 0);
       batch.verified.fill(0);
       batch.firstSequence = job.nextSequence;
-      batch.count = native.drain(loop, worker, batch.startOffsetNs, batch.latencyNs, batch.status, batch.kept, batch.signatureBytes, batch.signatures, batch.operation, batch.startLagNs, batch.late);
+      batch.count = native.drain(loop, worker, batch.startOffsetNs, batch.latencyNs, batch.status, batch.kept, batch.outputBytes, batch.outputs, batch.operation, batch.startLagNs, batch.late);
       if (batch.count === 0) {
         job.free.push(batch);
         control.recorded(worker);

@@ -1,6 +1,6 @@
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { CALL_TIMED_OUT } from '../model/record-status.js';
-import { BATCH_CAPACITY, newBatch, StagedBatch, transferList, type SignatureBatch } from '../model/call-batch.js';
+import { BATCH_CAPACITY, newBatch, StagedBatch, transferList, type CallBatch } from '../model/call-batch.js';
 import type { RunControl } from './control.js';
 import { keptOutputBytes } from '../model/workload.js';
 import type { Signers, SignerAssignment, SignersSpec } from './engine.js';
@@ -69,9 +69,9 @@ export function startThreadSigners(spec: SignersSpec, assignments: readonly Sign
     return { ended: Promise.all(exits).then(() => Promise.reject(error)), released: () => {}, recycle: () => {}, inFlightSince: () => null, abandon: () => false };
   }
   /** The records a stuck worker made before its call, and with `record` that call as CALL_TIMED_OUT, as one batch. */
-  const lastBatch = (worker: number, call: NonNullable<ReturnType<RunControl['abandonCall']>>, record: boolean): SignatureBatch => {
+  const lastBatch = (worker: number, call: NonNullable<ReturnType<RunControl['abandonCall']>>, record: boolean): CallBatch => {
     const s = staged[worker]!;
-    const batch = s.copyInto(newBatch(worker, BATCH_CAPACITY + 1, s.outputBytes));
+    const batch = s.copyInto(newBatch(worker, BATCH_CAPACITY + 1, s.maxOutputBytes));
     if (record && call.measured) {
       const i = batch.count++;
       batch.startOffsetNs[i] = Number(call.beginNs - control.windowStartNs());
@@ -89,7 +89,7 @@ export function startThreadSigners(spec: SignersSpec, assignments: readonly Sign
     ended: Promise.all(exits).then(() => {}),
     // The workers wait on the run control's barrier, which the caller has opened.
     released: () => {},
-    recycle: (worker: number, batch: SignatureBatch) => recyclePorts[worker]!.port1.postMessage(batch, transferList(batch)),
+    recycle: (worker: number, batch: CallBatch) => recyclePorts[worker]!.port1.postMessage(batch, transferList(batch)),
     inFlightSince: (worker) => control.inFlightSince(worker),
     abandon: (worker, record) => {
       // The batch counts against the recorder's limit like any other: while the recorder is behind, ask again later.

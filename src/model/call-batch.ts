@@ -1,32 +1,60 @@
 /**
- * Signatures travel from a worker to the recorder in batches of typed arrays (transferred, not copied), so the
- * signing loop does no per-signature allocation and no per-signature message passing. The recorder sends each
- * batch back once recorded, and the worker fills it again: a fixed set of buffers circulates for the whole run.
- * (Allocating a fresh 128 KiB signature buffer per batch in one thread and freeing it in another let the process
- * grow by some 30 MB over a million verified signatures.)
+ * The columns a batch keeps per call, widest first (so that views laid one after another in one buffer stay
+ * aligned): the one table from which batches are made, copied, transferred between threads, spilled to disk and
+ * read back. `spilled`: kept in a spill file (the host check's result is not: a spilled batch is checked later).
  */
-export interface SignatureBatch {
+export const CALL_COLUMNS = [
+  { name: 'startOffsetNs', type: Float64Array, spilled: true },
+  { name: 'latencyNs', type: Float64Array, spilled: true },
+  /** Open loop (src/model/schedule.ts): how long after its intended start the call began; NaN without a schedule. */
+  { name: 'startLagNs', type: Float64Array, spilled: true },
+  /** CKR code; negative for a status that did not come from the module (src/model/record-status.ts). */
+  { name: 'status', type: Int32Array, spilled: true },
+  /** Byte length of the output kept for the host check (0 where none was kept). */
+  { name: 'outputBytes', type: Uint16Array, spilled: true },
+  /** 1 where the call's output was kept for the host check (its bytes are in `outputs`); 0 where it was not sampled. */
+  { name: 'kept', type: Uint8Array, spilled: true },
+  /** Filled by the verification stage: VERIFIED_OK, VERIFIED_BAD, or 0 where the output was not checked. */
+  { name: 'verified', type: Uint8Array, spilled: false },
+  /** Which operation of the workload the call made (index into its operations; 0 for a single one). */
+  { name: 'operation', type: Uint8Array, spilled: true },
+  /** Open loop: 1 where the call was late (no session was free at its intended start). */
+  { name: 'late', type: Uint8Array, spilled: true },
+] as const;
+
+type Column = (typeof CALL_COLUMNS)[number];
+type ColumnArrays = { [C in Column as C['name']]: InstanceType<C['type']> };
+
+/**
+ * Calls travel from a session's loop to the recorder in batches of typed arrays (transferred, not copied), so the
+ * loop does no per-call allocation and no per-call message passing. The recorder sends each batch back once
+ * recorded, and the loop fills it again: a fixed set of buffers circulates for the whole run. (Allocating a fresh
+ * 128 KiB output buffer per batch in one thread and freeing it in another let the process grow by some 30 MB over a
+ * million verified calls.)
+ */
+export interface CallBatch extends ColumnArrays {
   worker: number;
   firstSequence: number;
   count: number;
-  startOffsetNs: Float64Array;
-  latencyNs: Float64Array;
-  /** CKR code per signature; -1 for an error that did not come from the module. */
-  status: Int32Array;
-  /** 1 where the call's output was kept for the host check (its bytes are in `signatures`); 0 where it was not sampled. */
-  kept: Uint8Array;
-  /** Byte length of each kept output (0 where none was kept). */
-  signatureBytes: Uint16Array;
-  signatures: Uint8Array;
-  /** Filled by the verification stage: VERIFIED_OK, VERIFIED_BAD, or 0 where the signature was not checked. */
-  verified: Uint8Array;
-  /** Which operation of the workload each call made (index into its operations; 0 for a single one). */
-  operation: Uint8Array;
-  /** Open loop (src/model/schedule.ts): how long after its intended start each call began; NaN without a schedule. */
-  startLagNs: Float64Array;
-  /** Open loop: 1 where the call was late (no session was free at its intended start). */
-  late: Uint8Array;
+  /** The kept outputs, one after the other (their lengths in `outputBytes`). */
+  outputs: Uint8Array;
 }
+
+/** A batch's columns as views of `buffer` from `offset` on (each `length` long), or in arrays of their own. */
+function columnsOf(length: number, buffer?: ArrayBufferLike, offset = 0): { columns: ColumnArrays; bytes: number } {
+  let at = offset;
+  const columns = Object.fromEntries(
+    CALL_COLUMNS.map((c) => {
+      const view = buffer === undefined ? new c.type(length) : new c.type(buffer as ArrayBuffer, at, length);
+      at += c.type.BYTES_PER_ELEMENT * length;
+      return [c.name, view];
+    }),
+  ) as ColumnArrays;
+  return { columns, bytes: at - offset };
+}
+
+/** Bytes of a batch's columns for `length` calls. */
+const columnBytes = (length: number) => CALL_COLUMNS.reduce((sum, c) => sum + c.type.BYTES_PER_ELEMENT * length, 0);
 
 export const VERIFIED_OK = 1;
 export const VERIFIED_BAD = 2;
@@ -40,7 +68,7 @@ export const BATCH_CAPACITY = 256;
  * last, so a reader that loads it sees every record below it whole.
  */
 export class StagedBatch {
-  readonly batch: SignatureBatch;
+  readonly batch: CallBatch;
   /** firstSequence, and the bytes of kept outputs so far. */
   private readonly header: Float64Array;
   private readonly published: Int32Array;
@@ -49,47 +77,23 @@ export class StagedBatch {
     readonly buffer: SharedArrayBuffer,
     worker: number,
     readonly capacity: number,
-    readonly outputBytes: number,
+    readonly maxOutputBytes: number,
   ) {
-    let at = 0;
-    const take = <T>(make: (b: SharedArrayBuffer, offset: number, length: number) => T, bytes: number, length: number): T => {
-      const view = make(buffer, at, length);
-      at += bytes * length;
-      return view;
-    };
-    // Widest first, so that every view is aligned.
-    this.header = take((b, o, n) => new Float64Array(b, o, n), 8, 2);
-    const startOffsetNs = take((b, o, n) => new Float64Array(b, o, n), 8, capacity);
-    const latencyNs = take((b, o, n) => new Float64Array(b, o, n), 8, capacity);
-    const startLagNs = take((b, o, n) => new Float64Array(b, o, n), 8, capacity);
-    this.published = take((b, o, n) => new Int32Array(b, o, n), 4, 2);
-    const status = take((b, o, n) => new Int32Array(b, o, n), 4, capacity);
-    const signatureBytes = take((b, o, n) => new Uint16Array(b, o, n), 2, capacity);
-    const bytes = (n: number) => take((b, o, len) => new Uint8Array(b, o, len), 1, n);
-    this.batch = {
-      worker,
-      firstSequence: 0,
-      count: 0,
-      startOffsetNs,
-      latencyNs,
-      status,
-      kept: bytes(capacity),
-      signatureBytes,
-      signatures: bytes(capacity * outputBytes),
-      verified: bytes(capacity),
-      operation: bytes(capacity),
-      startLagNs,
-      late: bytes(capacity),
-    };
+    // firstSequence and the bytes of kept outputs so far (float64s), then the count published (int32s), then the
+    // columns, then the outputs: widest first, so that every view is aligned.
+    this.header = new Float64Array(buffer, 0, 2);
+    this.published = new Int32Array(buffer, 16, 2);
+    const { columns, bytes } = columnsOf(capacity, buffer, 24);
+    this.batch = { worker, firstSequence: 0, count: 0, ...columns, outputs: new Uint8Array(buffer, 24 + bytes, capacity * maxOutputBytes) };
   }
 
-  static bytes(capacity: number, outputBytes: number): number {
-    return 8 * (2 + 3 * capacity) + 4 * (2 + capacity) + 2 * capacity + capacity * (4 + outputBytes);
+  static bytes(capacity: number, maxOutputBytes: number): number {
+    return 24 + columnBytes(capacity) + capacity * maxOutputBytes;
   }
 
   /** A staged batch in memory of its own (the main thread makes the workers' and hands them the buffer). */
-  static create(worker: number, capacity: number, outputBytes: number): StagedBatch {
-    return new StagedBatch(new SharedArrayBuffer(StagedBatch.bytes(capacity, outputBytes)), worker, capacity, outputBytes);
+  static create(worker: number, capacity: number, maxOutputBytes: number): StagedBatch {
+    return new StagedBatch(new SharedArrayBuffer(StagedBatch.bytes(capacity, maxOutputBytes)), worker, capacity, maxOutputBytes);
   }
 
   get count(): number {
@@ -111,9 +115,9 @@ export class StagedBatch {
     b.latencyNs[i] = latencyNs;
     b.status[i] = status;
     b.kept[i] = output ? 1 : 0;
-    b.signatureBytes[i] = output ? output.length : 0;
+    b.outputBytes[i] = output ? output.length : 0;
     if (output) {
-      b.signatures.set(output, this.header[1]!);
+      b.outputs.set(output, this.header[1]!);
       this.header[1]! += output.length;
     }
     Atomics.store(this.published, 0, i + 1);
@@ -127,20 +131,12 @@ export class StagedBatch {
   }
 
   /** The records staged so far, copied into `into` (a batch of the same capacity, not shared: it can be posted). */
-  copyInto(into: SignatureBatch): SignatureBatch {
+  copyInto(into: CallBatch): CallBatch {
     const n = this.count;
     const b = this.batch;
-    const keptBytes = this.header[1]!;
-    into.startOffsetNs.set(b.startOffsetNs.subarray(0, n));
-    into.latencyNs.set(b.latencyNs.subarray(0, n));
-    into.status.set(b.status.subarray(0, n));
-    into.kept.set(b.kept.subarray(0, n));
-    into.signatureBytes.set(b.signatureBytes.subarray(0, n));
-    into.signatures.set(b.signatures.subarray(0, keptBytes));
+    for (const c of CALL_COLUMNS) into[c.name].set(b[c.name].subarray(0, n) as never);
     into.verified.fill(0);
-    into.operation.set(b.operation.subarray(0, n));
-    into.startLagNs.set(b.startLagNs.subarray(0, n));
-    into.late.set(b.late.subarray(0, n));
+    into.outputs.set(b.outputs.subarray(0, this.header[1]!));
     into.firstSequence = this.firstSequence;
     into.count = n;
     return into;
@@ -153,7 +149,7 @@ export class BatchBuilder {
     private readonly staged: StagedBatch,
     firstSequence: number,
     /** A batch the recorder has sent back, if one is waiting. */
-    private readonly recycled: () => SignatureBatch | undefined,
+    private readonly recycled: () => CallBatch | undefined,
   ) {
     staged.restart(firstSequence);
   }
@@ -171,41 +167,22 @@ export class BatchBuilder {
   }
 
   /** Hands over the filled batch and starts the next one at `nextSequence`. */
-  take(nextSequence: number): SignatureBatch {
+  take(nextSequence: number): CallBatch {
     const s = this.staged;
-    const full = s.copyInto(this.recycled() ?? newBatch(s.batch.worker, s.capacity, s.outputBytes));
+    const full = s.copyInto(this.recycled() ?? newBatch(s.batch.worker, s.capacity, s.maxOutputBytes));
     s.restart(nextSequence);
     return full;
   }
 }
 
-/** An empty batch of `capacity` calls, with room for `outputBytes` of kept output per call (0: none kept). */
-export const newBatch = (worker: number, capacity: number, outputBytes: number): SignatureBatch => ({
+/** An empty batch of `capacity` calls, with room for `maxOutputBytes` of kept output per call (0: none kept). */
+export const newBatch = (worker: number, capacity: number, maxOutputBytes: number): CallBatch => ({
   worker,
   firstSequence: 0,
   count: 0,
-  startOffsetNs: new Float64Array(capacity),
-  latencyNs: new Float64Array(capacity),
-  status: new Int32Array(capacity),
-  kept: new Uint8Array(capacity),
-  signatureBytes: new Uint16Array(capacity),
-  signatures: new Uint8Array(capacity * outputBytes),
-  verified: new Uint8Array(capacity),
-  operation: new Uint8Array(capacity),
-  startLagNs: new Float64Array(capacity),
-  late: new Uint8Array(capacity),
+  ...columnsOf(capacity).columns,
+  outputs: new Uint8Array(capacity * maxOutputBytes),
 });
 
-export const transferList = (b: SignatureBatch) =>
-  [
-    b.startOffsetNs.buffer,
-    b.latencyNs.buffer,
-    b.status.buffer,
-    b.kept.buffer,
-    b.signatureBytes.buffer,
-    b.signatures.buffer,
-    b.verified.buffer,
-    b.operation.buffer,
-    b.startLagNs.buffer,
-    b.late.buffer,
-  ] as ArrayBuffer[];
+/** The buffers a batch is made of, to transfer it to another thread. */
+export const transferList = (b: CallBatch) => [...CALL_COLUMNS.map((c) => b[c.name].buffer), b.outputs.buffer] as ArrayBuffer[];

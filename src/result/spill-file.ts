@@ -1,5 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
-import type { SignatureBatch } from '../model/call-batch.js';
+import { CALL_COLUMNS, newBatch, type CallBatch } from '../model/call-batch.js';
 import { ExitCode } from '../core/errors.js';
 import { openInputFile, type InputKind } from '../core/input-file.js';
 
@@ -7,7 +7,7 @@ import { openInputFile, type InputKind } from '../core/input-file.js';
 const SPILL_INPUT: InputKind = { what: 'spill file', maxBytes: Number.MAX_SAFE_INTEGER, exitCode: ExitCode.setup, hint: 'the run directory was changed while the run wrote to it' };
 
 /** Calls of a batch whose output was kept for the host check: those its verification would check. */
-export const keptOutputs = (batch: SignatureBatch): number => batch.kept.subarray(0, batch.count).filter((k) => k === 1).length;
+export const keptOutputs = (batch: CallBatch): number => batch.kept.subarray(0, batch.count).filter((k) => k === 1).length;
 
 /** How a spill file read from disk ended: whole, or inside a batch (a kill while it was written). */
 export interface SpillTail {
@@ -17,15 +17,16 @@ export interface SpillTail {
   tornBytes: number;
 }
 
-/** Per call, the bytes a batch keeps on disk besides its outputs: start, latency, status, kept, output length, operation, lag, late. */
-const BYTES_PER_CALL = 8 + 8 + 4 + 1 + 2 + 1 + 8 + 1;
+/** The columns a spill file keeps, in this order, and their bytes per call (besides the outputs). */
+const SPILLED = CALL_COLUMNS.filter((c) => c.spilled);
+const BYTES_PER_CALL = SPILLED.reduce((sum, c) => sum + c.type.BYTES_PER_ELEMENT, 0);
 
 /**
  * The batches of an open spill file, in the order they were written. A header that does not describe a batch that
  * fits in what is left of the file (a batch torn by a kill, or a file that is not a spill file) ends the reading:
  * nothing is allocated beyond the file's size. Returns how the file ended.
  */
-function* batchesIn(fd: number): Generator<SignatureBatch, SpillTail> {
+function* batchesIn(fd: number): Generator<CallBatch, SpillTail> {
   const size = fstatSync(fd).size;
   let at = 0;
   const readFully = (into: Uint8Array): boolean => {
@@ -47,24 +48,8 @@ function* batchesIn(fd: number): Generator<SignatureBatch, SpillTail> {
     const whole = [worker, firstSequence, count, kept].every((v) => Number.isSafeInteger(v) && v >= 0);
     if (!whole || count === 0 || count * BYTES_PER_CALL + kept > size - at) return { tornCalls: whole ? count : 0, tornBytes: size - start };
     // Typed arrays of their own (aligned), filled from the file one after the other.
-    const batch: SignatureBatch = {
-      worker,
-      firstSequence,
-      count,
-      startOffsetNs: new Float64Array(count),
-      latencyNs: new Float64Array(count),
-      status: new Int32Array(count),
-      kept: new Uint8Array(count),
-      signatureBytes: new Uint16Array(count),
-      signatures: new Uint8Array(kept),
-      verified: new Uint8Array(count),
-      operation: new Uint8Array(count),
-      startLagNs: new Float64Array(count),
-      late: new Uint8Array(count),
-    };
-    for (const a of [batch.startOffsetNs, batch.latencyNs, batch.status, batch.kept, batch.signatureBytes, batch.operation, batch.startLagNs, batch.late, batch.signatures]) {
-      readFully(new Uint8Array(a.buffer));
-    }
+    const batch: CallBatch = { ...newBatch(worker, count, 0), firstSequence, count, outputs: new Uint8Array(kept) };
+    for (const a of [...SPILLED.map((c) => batch[c.name]), batch.outputs]) readFully(new Uint8Array(a.buffer));
     yield batch;
   }
   return { tornCalls: 0, tornBytes: 0 };
@@ -74,7 +59,7 @@ function* batchesIn(fd: number): Generator<SignatureBatch, SpillTail> {
  * Reads a spill file a run left behind (it was killed, or exited at a third Ctrl-C, before verifying it), without
  * changing it: `hsm-bench report` counts its calls every time it is asked. `tail` is filled in once the last batch is read.
  */
-export function* readSpillFile(path: string, tail: SpillTail = { tornCalls: 0, tornBytes: 0 }): Generator<SignatureBatch> {
+export function* readSpillFile(path: string, tail: SpillTail = { tornCalls: 0, tornBytes: 0 }): Generator<CallBatch> {
   const fd = openSync(path, 'r');
   try {
     Object.assign(tail, yield* batchesIn(fd));
@@ -86,41 +71,30 @@ export function* readSpillFile(path: string, tail: SpillTail = { tornCalls: 0, t
 /**
  * Batches whose verification has to wait for the end of the measured window, on disk in the run directory: the
  * signers get their buffers back at once and memory stays bounded however far verification falls behind.
- * Batches are appended whole (timings, statuses, operations, kept signatures) and read back in the order they were written.
+ * Batches are appended whole (timings, statuses, operations, kept outputs) and read back in the order they were written.
  */
 export class SpillFile {
   private fd: number | null = null;
   batches = 0;
-  signaturesKept = 0;
+  outputsKept = 0;
 
   constructor(readonly path: string) {}
 
-  write(batch: SignatureBatch): void {
+  write(batch: CallBatch): void {
     this.fd ??= openSync(this.path, 'w', 0o600);
     const n = batch.count;
-    const kept = batch.signatureBytes.subarray(0, n).reduce((sum, bytes) => sum + bytes, 0);
-    const parts = [
-      new Float64Array([batch.worker, batch.firstSequence, n, kept]),
-      batch.startOffsetNs.subarray(0, n),
-      batch.latencyNs.subarray(0, n),
-      batch.status.subarray(0, n),
-      batch.kept.subarray(0, n),
-      batch.signatureBytes.subarray(0, n),
-      batch.operation.subarray(0, n),
-      batch.startLagNs.subarray(0, n),
-      batch.late.subarray(0, n),
-      batch.signatures.subarray(0, kept),
-    ];
+    const kept = batch.outputBytes.subarray(0, n).reduce((sum, bytes) => sum + bytes, 0);
+    const parts = [new Float64Array([batch.worker, batch.firstSequence, n, kept]), ...SPILLED.map((c) => batch[c.name].subarray(0, n)), batch.outputs.subarray(0, kept)];
     for (const p of parts) {
       const bytes = new Uint8Array(p.buffer, p.byteOffset, p.byteLength);
       for (let at = 0; at < bytes.length;) at += writeSync(this.fd, bytes, at);
     }
     this.batches++;
-    this.signaturesKept += keptOutputs(batch);
+    this.outputsKept += keptOutputs(batch);
   }
 
   /** Every batch written, in order; the file is removed after the last one. */
-  *read(): Generator<SignatureBatch> {
+  *read(): Generator<CallBatch> {
     if (this.fd === null) return;
     closeSync(this.fd);
     this.fd = openInputFile(this.path, SPILL_INPUT).fd;

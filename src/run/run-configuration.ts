@@ -8,7 +8,7 @@ import type { PinGuard } from '../pkcs11/pin-guard.js';
 import { RecordsCsvWriter } from '../result/records-csv.js';
 import { ConfigurationStats } from '../stats/configuration-stats.js';
 import type { Measured } from '../stats/summarize.js';
-import type { SignatureBatch } from '../model/call-batch.js';
+import type { CallBatch } from '../model/call-batch.js';
 import { RunControl } from '../measure/control.js';
 import { startNativeSigners, type Engine } from '../measure/native-engine.js';
 import type { InputTable, Workload } from '../model/workload.js';
@@ -188,7 +188,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
    * Verification (unless `check` is false: a skipped backlog), then recording, in each signer's order; `done` once the
    * batch is recorded (null: lost with a verification thread).
    */
-  const verifyAndRecord = (batch: SignatureBatch, done: (recordedBatch: SignatureBatch | null) => void, check = true): Promise<void> => {
+  const verifyAndRecord = (batch: CallBatch, done: (recordedBatch: CallBatch | null) => void, check = true): Promise<void> => {
     const worker = batch.worker;
     awaiting[worker]!++;
     const verified = check ? pool.verify(batch) : Promise.resolve(batch);
@@ -310,7 +310,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
           ]
         : []),
       ...(checking > 0 ? [`the host check and recording of ${plural(checking, 'batch', 'batches')} of calls made`] : []),
-      ...(spill !== null && spill.batches > 0 ? [`the host check of ${plural(spill.signaturesKept, 'output')} kept for after the window`] : []),
+      ...(spill !== null && spill.batches > 0 ? [`the host check of ${plural(spill.outputsKept, 'output')} kept for after the window`] : []),
     ];
     return parts.length > 0 ? parts.join(', then ') : 'the sessions to close';
   };
@@ -329,7 +329,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
   let unverified = 0;
   if (spill !== null && spill.batches > 0 && spillFailure === undefined) {
     let skip = false;
-    spec.onVerifyingSpill?.(spill.signaturesKept, () => (skip = true));
+    spec.onVerifyingSpill?.(spill.outputsKept, () => (skip = true));
     const inFlight: Promise<void>[] = [];
     for (const batch of spill.read()) {
       if (skip) unverified += keptOutputs(batch);
@@ -359,7 +359,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     verificationLagS,
     maxEventLoopStallMs: stalls.max / 1e6,
     setupS,
-    operationsVerifiedLate: (spill?.signaturesKept ?? 0) - unverified,
+    operationsVerifiedLate: (spill?.outputsKept ?? 0) - unverified,
     ...(unverified > 0 ? { operationsUnverified: unverified } : {}),
   };
 }
