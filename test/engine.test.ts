@@ -5,7 +5,7 @@ import { VERIFIED_OK, type CallBatch } from '../src/model/call-batch.js';
 import { nativeLoop } from '../src/measure/native-engine.js';
 import { ReconnectBackoff } from '../src/measure/reconnect-backoff.js';
 import { readRecords } from '../src/result/records-csv.js';
-import { type SignatureRecord } from '../src/model/record.js';
+import { type CallRecord } from '../src/model/record.js';
 import type { RunResult } from '../src/model/run-result.js';
 import { SpillFile } from '../src/result/spill-file.js';
 import { runCli, runCliAndSignal, runDirOf, tempDir } from './helpers/cli.js';
@@ -14,14 +14,14 @@ import { buildFaultyModule, ExternalSoftHsm, TEST_PIN } from './helpers/softhsm-
 const workspace = tempDir('engine-ws');
 const env = { HSM_BENCH_WORKSPACE: workspace };
 
-async function recordsOf(dir: string, file: string): Promise<SignatureRecord[]> {
-  const all: SignatureRecord[] = [];
+async function recordsOf(dir: string, file: string): Promise<CallRecord[]> {
+  const all: CallRecord[] = [];
   for await (const r of readRecords(join(dir, file))) all.push(r);
   return all;
 }
 
 /** Each (token, thread) appears in the file numbered 0, 1, 2 … in order: no repeat, no hole, nothing overtaken. */
-function expectInOrder(records: SignatureRecord[]): void {
+function expectInOrder(records: CallRecord[]): void {
   const next = new Map<string, number>();
   for (const r of records) {
     const key = `${r.token}/${r.thread}`;

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { newBatch, StagedBatch, VERIFIED_BAD } from '../src/model/call-batch.js';
 import { messageFor } from '../src/model/message.js';
 import { readRecords } from '../src/result/records-csv.js';
-import { type SignatureRecord } from '../src/model/record.js';
+import { type CallRecord } from '../src/model/record.js';
 import type { RunResult } from '../src/model/run-result.js';
 import { verifyBatch } from '../src/pipeline/verify-batch.js';
 import { runCli, runDirOf, tempDir } from './helpers/cli.js';
@@ -37,8 +37,8 @@ function faultEnv(length: string, engine: string, spyLog?: string): Record<strin
   };
 }
 
-async function recordsOf(dir: string, run: RunResult): Promise<SignatureRecord[]> {
-  const all: SignatureRecord[] = [];
+async function recordsOf(dir: string, run: RunResult): Promise<CallRecord[]> {
+  const all: CallRecord[] = [];
   for await (const r of readRecords(join(dir, run.configurations[0]!.recordsFile))) all.push(r);
   return all;
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CallWatchdog } from '../src/measure/call-watchdog.js';
 import { readRecords } from '../src/result/records-csv.js';
-import { type SignatureRecord } from '../src/model/record.js';
+import { type CallRecord } from '../src/model/record.js';
 import type { RunResult } from '../src/model/run-result.js';
 import { runCli, runCliAndAct, runDirOf, tempDir, type CliResult } from './helpers/cli.js';
 import { buildFaultyModule, ExternalSoftHsm, TEST_PIN } from './helpers/softhsm-module.js';
@@ -41,8 +41,8 @@ const hangEnv = (engine: string): Record<string, string> => ({
 const scale = (args: string[], engine: string) => runCli(['scale', '--module', faulty, '--alg', 'p256', '--key-label', 'hk', '--token-label', 'h', ...args], hangEnv(engine));
 const readRun = (r: CliResult): RunResult => JSON.parse(readFileSync(join(runDirOf(r), 'run.json'), 'utf8'));
 
-async function recordsOf(r: CliResult, result: RunResult): Promise<SignatureRecord[]> {
-  const all: SignatureRecord[] = [];
+async function recordsOf(r: CliResult, result: RunResult): Promise<CallRecord[]> {
+  const all: CallRecord[] = [];
   for await (const x of readRecords(join(runDirOf(r), result.configurations[result.configurations.length - 1]!.recordsFile))) all.push(x);
   return all;
 }

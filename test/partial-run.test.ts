@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readRecords } from '../src/result/records-csv.js';
-import { type SignatureRecord } from '../src/model/record.js';
+import { type CallRecord } from '../src/model/record.js';
 import type { RunResult } from '../src/model/run-result.js';
 import { schemaProblems } from '../src/result/schemas.js';
 import { readSpillFile } from '../src/result/spill-file.js';
@@ -12,8 +12,8 @@ import { BIN, runCli, runDirOf, tempDir, type CliResult } from './helpers/cli.js
 const env = { HSM_BENCH_WORKSPACE: tempDir('partial-ws') };
 const readRun = (dir: string) => JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as RunResult;
 
-async function recordsOf(path: string): Promise<SignatureRecord[]> {
-  const all: SignatureRecord[] = [];
+async function recordsOf(path: string): Promise<CallRecord[]> {
+  const all: CallRecord[] = [];
   for await (const r of readRecords(path)) all.push(r);
   return all;
 }

@@ -3,10 +3,10 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { csvField, parseCsvLine, parseRecordLine, readRecords, RecordsCsvWriter, type BadLines } from '../src/result/records-csv.js';
-import { type SignatureRecord } from '../src/model/record.js';
+import { type CallRecord } from '../src/model/record.js';
 import { tempDir } from './helpers/cli.js';
 
-const record = (i: number): SignatureRecord => ({
+const record = (i: number): CallRecord => ({
   configuration: 2,
   token: i % 2,
   thread: 0,
@@ -21,8 +21,8 @@ const record = (i: number): SignatureRecord => ({
   late: i % 2 === 0 ? null : i % 4 === 1,
 });
 
-async function readAll(path: string, bad?: BadLines): Promise<SignatureRecord[]> {
-  const read: SignatureRecord[] = [];
+async function readAll(path: string, bad?: BadLines): Promise<CallRecord[]> {
+  const read: CallRecord[] = [];
   for await (const r of readRecords(path, bad)) read.push(r);
   return read;
 }

@@ -16,7 +16,7 @@ import { signInput, signMechanism } from '../src/operations/sign.js';
 import { Pkcs11Module } from '../src/pkcs11/module.js';
 import { login, openSession } from '../src/pkcs11/session.js';
 import { readRecords, RecordsCsvWriter } from '../src/result/records-csv.js';
-import { type SignatureRecord } from '../src/model/record.js';
+import { type CallRecord } from '../src/model/record.js';
 import { ConfigurationStats } from '../src/stats/configuration-stats.js';
 import { publicKeyFromAttributes, unwrapEcPoint } from '../src/pkcs11/public-key.js';
 import { tempDir } from './helpers/cli.js';
@@ -74,7 +74,7 @@ describe('host verification against the public key read from a real token', () =
       expect(stats.operationsOk).toBe(1);
       expect(stats.operationsVerified).toBe(3);
       expect(Object.fromEntries(stats.failuresByStatus)).toEqual({ [VERIFY_FAILED]: 2 });
-      const records: SignatureRecord[] = [];
+      const records: CallRecord[] = [];
       for await (const r of readRecords(path)) records.push(r);
       expect(records.map((r) => [r.sequence, r.status, r.verified])).toEqual([
         [0, 'CKR_OK', true],

@@ -1,6 +1,6 @@
 import { VERIFIED_BAD, VERIFIED_OK, type CallBatch } from '../model/call-batch.js';
 import { statusOf } from '../model/record-status.js';
-import type { SignatureRecord } from '../model/record.js';
+import type { CallRecord } from '../model/record.js';
 
 /** Where a batch's calls belong: the configuration (its token count), the signer that made them, and the run's time axis. */
 export interface BatchOrigin {
@@ -14,7 +14,7 @@ export interface BatchOrigin {
 }
 
 /** A batch's calls as records: the one translation the recorder and `report` (reading a spill file) share. */
-export function* recordsOfBatch(batch: CallBatch, o: BatchOrigin): Generator<SignatureRecord> {
+export function* recordsOfBatch(batch: CallBatch, o: BatchOrigin): Generator<CallRecord> {
   for (let i = 0; i < batch.count; i++) {
     const check = batch.verified[i]!;
     const lagNs = batch.startLagNs[i]!;

@@ -1,13 +1,11 @@
-import { SignatureRecord } from '../model/record.js';
+import { RECORD_COLUMNS, recordFields, recordOf, type CallRecord } from '../model/record.js';
 import { closeSync, createReadStream, fstatSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { ExitCode, writeError, type HsmBenchError } from '../core/errors.js';
 import { atExit } from '../core/exit-hooks.js';
 import { openInputFile, type InputKind } from '../core/input-file.js';
-import { OTHER_STATUS_NAMES } from '../model/record-status.js';
 
-export const RECORD_COLUMNS = ['configuration', 'token', 'thread', 'sequence', 'startOffsetUs', 'latencyUs', 'status', 'verified', 'operation', 'startLagUs', 'late'] as const;
-const HEADER = RECORD_COLUMNS.join(',');
+const HEADER = RECORD_COLUMNS.map((c) => c.name).join(',');
 
 const FLUSH_BYTES = 1 << 16;
 
@@ -72,10 +70,10 @@ export class RecordsCsvWriter {
     this.dropExitHook = atExit(() => this.flush());
   }
 
-  write(r: SignatureRecord): void {
+  write(r: CallRecord): void {
     if (this.failure) return;
     this.pendingRecords++;
-    this.pending += `${r.configuration},${r.token},${r.thread},${r.sequence},${Math.round(r.startOffsetUs)},${Math.round(r.latencyUs)},${r.status},${r.verified === null ? '' : r.verified},${r.operation},${r.startLagUs === null ? '' : Math.round(r.startLagUs)},${r.late === null ? '' : r.late}\n`;
+    this.pending += `${recordFields(r).join(',')}\n`;
     if (this.pending.length >= FLUSH_BYTES) this.flush();
   }
 
@@ -108,53 +106,20 @@ export class RecordsCsvWriter {
   }
 }
 
-const INTEGER = /^-?\d+$/;
-const STATUS = new RegExp(`^(CKR_[A-Z0-9_]+|${OTHER_STATUS_NAMES.join('|')})$`);
-const OPERATION = /^[a-z]{0,16}$/;
-
 /** Files written by earlier versions have fewer columns (none for operations, none for the schedule): their header says so. */
-const OLDER_HEADERS = new Map([RECORD_COLUMNS.length - 3, RECORD_COLUMNS.length - 2].map((n) => [RECORD_COLUMNS.slice(0, n).join(','), n]));
+const OLDER_HEADERS = new Map(
+  [RECORD_COLUMNS.length - 3, RECORD_COLUMNS.length - 2].map((n) => [
+    RECORD_COLUMNS.slice(0, n)
+      .map((c) => c.name)
+      .join(','),
+    n,
+  ]),
+);
 
 /** One data line as a record, or undefined when it is torn or not a record at all; `columns`: as the file's header has them. */
-export function parseRecordLine(line: string, columns: number = RECORD_COLUMNS.length): SignatureRecord | undefined {
-  const f = parseCsvLine(line);
-  if (f.length !== columns) return undefined;
-  const [configuration, token, thread, sequence, startOffsetUs, latencyUs, status, verified, operation = '', startLagUs = '', late = ''] = f as [
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-    string?,
-    string?,
-    string?,
-  ];
-  if (
-    ![configuration, token, thread, sequence, startOffsetUs, latencyUs].every((v) => INTEGER.test(v)) ||
-    !STATUS.test(status) ||
-    !['', 'true', 'false'].includes(verified) ||
-    !OPERATION.test(operation) ||
-    (startLagUs !== '' && !INTEGER.test(startLagUs)) ||
-    !['', 'true', 'false'].includes(late)
-  )
-    return undefined;
-  if (Number(token) < 0 || Number(thread) < 0 || Number(latencyUs) < 0) return undefined;
-  return {
-    configuration: Number(configuration),
-    token: Number(token),
-    thread: Number(thread),
-    sequence: Number(sequence),
-    startOffsetUs: Number(startOffsetUs),
-    latencyUs: Number(latencyUs),
-    status,
-    verified: verified === '' ? null : verified === 'true',
-    operation,
-    startLagUs: startLagUs === '' ? null : Number(startLagUs),
-    late: late === '' ? null : late === 'true',
-  };
+export function parseRecordLine(line: string, columns: number = RECORD_COLUMNS.length): CallRecord | undefined {
+  const fields = parseCsvLine(line);
+  return fields.length === columns ? recordOf(fields) : undefined;
 }
 
 /** Lines of a records file that were not records: counted, and where the first one is (its text is never quoted). */
@@ -169,7 +134,7 @@ const RECORDS_INPUT: InputKind = { what: 'records file', maxBytes: Number.MAX_SA
  * Reads a records file. A line that is not a record (a write torn by a crash, junk) is skipped and counted in
  * `bad`, never taken as a signature; a missing header (a file cut to nothing by a crash) is tolerated.
  */
-export async function* readRecords(path: string, bad: BadLines = { count: 0 }): AsyncGenerator<SignatureRecord> {
+export async function* readRecords(path: string, bad: BadLines = { count: 0 }): AsyncGenerator<CallRecord> {
   let lineNumber = 0;
   let columns: number = RECORD_COLUMNS.length;
   // Streamed, so any size; but a regular file only: a FIFO or /dev/zero in its place would be read for ever.

@@ -1,5 +1,5 @@
 import type { Histogram } from 'hdr-histogram-js';
-import type { SignatureRecord } from '../model/record.js';
+import type { CallRecord } from '../model/record.js';
 import { startOffsetHistogram } from './keeping-up.js';
 import { latencyHistogram } from './latency-histogram.js';
 
@@ -78,7 +78,7 @@ export class ConfigurationStats {
   }
 
   /** `failure` is the CKR name (or VERIFY_FAILED) of a failed call, undefined for a good one. */
-  add(token: number, r: Pick<SignatureRecord, 'startOffsetUs' | 'latencyUs' | 'operation' | 'verified' | 'startLagUs' | 'late'>, failure: string | undefined): void {
+  add(token: number, r: Pick<CallRecord, 'startOffsetUs' | 'latencyUs' | 'operation' | 'verified' | 'startLagUs' | 'late'>, failure: string | undefined): void {
     const { startOffsetUs, latencyUs, operation } = r;
     const checked = r.verified !== null;
     const t = this.tokens[token]!;
