@@ -1,9 +1,9 @@
+import type { StopSpec } from '../model/stop.js';
 import type { ModuleInstances } from '../model/run-result.js';
 import type { PinGuard } from '../pkcs11/pin-guard.js';
 import type { CallBatch } from '../model/call-batch.js';
 import type { InputTable, Workload } from '../model/workload.js';
 import type { Recovery } from './loop-worker.js';
-import type { Schedule } from '../model/schedule.js';
 
 /**
  * What runs the timed loop of a configuration, whichever engine it is (worker threads, or the native loop): each
@@ -35,7 +35,7 @@ export interface SignersSpec {
   verifyEvery: number;
   recovery: Recovery | null;
   /** schedule: an open-loop target rate (the calls arrive on a schedule), or null (each signer calls again at once). */
-  stop: { sharedTotal: number | null; durationNs: bigint | null; schedule: Schedule | null };
+  stop: StopSpec;
 }
 
 /** One signer: a session on one token, with its share of the configuration. */
@@ -53,5 +53,5 @@ export interface SignerAssignment {
   /** Sequence number of the first measured call (above 0 when a burn-in resumes). */
   firstSequence: number;
   /** This signer's own count, or null (a shared total, a schedule or the deadline stops it). */
-  signatures: number | null;
+  calls: number | null;
 }

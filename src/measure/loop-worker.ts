@@ -14,7 +14,8 @@ import { NOT_A_CKR, WRONG_OUTPUT_SIZE } from '../model/record-status.js';
 import { BATCH_CAPACITY, BatchBuilder, StagedBatch, transferList, type CallBatch } from '../model/call-batch.js';
 import { RunControl } from './control.js';
 import { ReconnectBackoff } from './reconnect-backoff.js';
-import { intendedOffsetNs, type Schedule } from '../model/schedule.js';
+import { intendedOffsetNs } from '../model/schedule.js';
+import type { StopSpec } from '../model/stop.js';
 import { jsTimedCall, OUTPUT_BUFFER_BYTES, outputFits, pickOperation, seedWord, type InputTable, type Workload } from '../model/workload.js';
 
 /** How a burn-in worker gets its token back after a failure. */
@@ -40,12 +41,9 @@ export interface SignWorkerInput {
   warmupSignatures: number;
   /** Sequence number of this worker's first measured signature (above 0 when a burn-in resumes). */
   firstSequence: number;
-  /** The stop rule: this worker's own count, a total of successful signatures shared by all workers, or only the deadline. */
-  signatures: number | null;
-  sharedTotal: number | null;
-  durationNs: bigint | null;
-  /** An open-loop schedule: calls taken from the configuration's shared counter, each started at its intended time. */
-  schedule: Schedule | null;
+  /** The configuration's stop, as the run gave it; and this worker's own count of calls, where it has one. */
+  stop: StopSpec;
+  calls: number | null;
   /** Keep every k-th signature for host verification; 0 keeps none. */
   verifyEvery: number;
   recovery: Recovery | null;
@@ -154,7 +152,7 @@ function sign(lib: ModuleInstance['lib'], connection: TokenConnection, control: 
   }
   post({ type: 'ready' });
   const startNs = control.awaitRelease();
-  const deadlineNs = input.durationNs === null ? null : startNs + input.durationNs;
+  const deadlineNs = input.stop.durationNs === null ? null : startNs + input.stop.durationNs;
   // The loop never yields to the event loop, so returned batches are taken synchronously.
   const staged = new StagedBatch(input.staging, input.worker, BATCH_CAPACITY, input.keptBytes);
   const batches = new BatchBuilder(staged, input.firstSequence, () => receiveMessageOnPort(input.recycle)?.message as CallBatch | undefined);
@@ -174,7 +172,7 @@ function sign(lib: ModuleInstance['lib'], connection: TokenConnection, control: 
     for (;;) {
       // The run's own end comes first: the deadline passed, or the other workers made the shared total.
       if (control.stopRequested() || (deadlineNs !== null && process.hrtime.bigint() >= deadlineNs)) return undefined;
-      if (input.sharedTotal !== null && control.totalReached(input.sharedTotal)) return undefined;
+      if (input.stop.sharedSuccesses !== null && control.totalReached(input.stop.sharedSuccesses)) return undefined;
       const next = backoff.next(process.hrtime.bigint());
       if ('gaveUp' in next) return next.gaveUp;
       control.sleep(next.waitMs);
@@ -188,8 +186,8 @@ function sign(lib: ModuleInstance['lib'], connection: TokenConnection, control: 
   };
 
   let sequence = input.firstSequence;
-  const lastSequence = input.signatures === null ? null : input.firstSequence + input.signatures;
-  const schedule = input.schedule;
+  const lastSequence = input.calls === null ? null : input.firstSequence + input.calls;
+  const schedule = input.stop.schedule;
   for (; ; sequence++) {
     if (control.stopRequested() || sequence === lastSequence) break;
     let intendedNs: bigint | null = null;
@@ -208,7 +206,7 @@ function sign(lib: ModuleInstance['lib'], connection: TokenConnection, control: 
     const beginNs = process.hrtime.bigint();
     // The window is over: a scheduled call that could not start in it is not made (the run reports it as not started).
     if (deadlineNs !== null && beginNs >= deadlineNs) break;
-    if (input.sharedTotal !== null && !control.claim(input.sharedTotal)) break;
+    if (input.stop.sharedSuccesses !== null && !control.claim(input.stop.sharedSuccesses)) break;
     op = pickOperation(cumulative, word, sequence);
     const startLagNs = intendedNs === null ? Number.NaN : Number(beginNs - intendedNs);
     control.callBegins(input.worker, beginNs, sequence, op, startLagNs, late, true);
@@ -218,7 +216,7 @@ function sign(lib: ModuleInstance['lib'], connection: TokenConnection, control: 
     // Abandoned as hung: the main thread recorded this call and took the batch; the worker is no longer the run's.
     if (!control.callReturned(input.worker, beginNs)) return ABANDONED;
     // A shared total counts successful signatures: a failed one gives its claim back.
-    if (status !== 0 && input.sharedTotal !== null) control.unclaim();
+    if (status !== 0 && input.stop.sharedSuccesses !== null) control.unclaim();
     const keep = status === 0 && outputLength !== null && input.verifyEvery > 0 && sequence % input.verifyEvery === 0;
     batches.add(Number(beginNs - startNs), Number(endNs - beginNs), status, keep ? out.subarray(0, outputLength!) : undefined, op, startLagNs, late);
     consecutiveFailures = status === 0 ? 0 : consecutiveFailures + 1;

@@ -146,7 +146,7 @@ export function startNativeSigners(spec: SignersSpec, assignments: readonly Sign
       keptBytes,
       keepEvery: spec.verifyEvery,
       durationNs: spec.stop.durationNs === null ? -1 : Number(spec.stop.durationNs),
-      sharedTotal: spec.stop.sharedTotal ?? -1,
+      sharedTotal: spec.stop.sharedSuccesses ?? -1,
       recovery: spec.recovery === null ? 0 : 1,
       ringBytes: RING_BYTES,
       schedule: spec.stop.schedule === null ? null : { intervalNs: spec.stop.schedule.intervalNs, calls: spec.stop.schedule.calls ?? -1 },
@@ -158,7 +158,7 @@ export function startNativeSigners(spec: SignersSpec, assignments: readonly Sign
         aux: a.tables.map((t) => t?.aux?.map((r) => Buffer.from(r)) ?? []),
         warmup: a.warmup,
         firstSequence: a.firstSequence,
-        count: a.signatures ?? -1,
+        count: a.calls ?? -1,
       })),
     });
   const states = new Int32Array(jobs.length);
@@ -171,7 +171,7 @@ export function startNativeSigners(spec: SignersSpec, assignments: readonly Sign
   const runOver = () =>
     control.stopRequested() ||
     (startNs !== null && spec.stop.durationNs !== null && process.hrtime.bigint() >= startNs + spec.stop.durationNs) ||
-    (spec.stop.sharedTotal !== null && successes >= spec.stop.sharedTotal);
+    (spec.stop.sharedSuccesses !== null && successes >= spec.stop.sharedSuccesses);
 
   const recover = async (worker: number, job: Job) => {
     job.recovering = true;

@@ -34,10 +34,8 @@ export function startThreadSigners(spec: SignersSpec, assignments: readonly Sign
       messageSeed: a.messageSeed,
       warmupSignatures: a.warmup,
       firstSequence: a.firstSequence,
-      signatures: a.signatures,
-      sharedTotal: spec.stop.sharedTotal,
-      durationNs: spec.stop.durationNs,
-      schedule: spec.stop.schedule,
+      stop: spec.stop,
+      calls: a.calls,
       verifyEvery: spec.verifyEvery,
       recovery: spec.recovery,
       control: control.buffer,
@@ -81,7 +79,7 @@ export function startThreadSigners(spec: SignersSpec, assignments: readonly Sign
       batch.startLagNs[i] = call.startLagNs;
       batch.late[i] = call.late ? 1 : 0;
       // A failure: its claim on a shared total goes back, for the other workers to make.
-      if (spec.stop.sharedTotal !== null) control.unclaim();
+      if (spec.stop.sharedSuccesses !== null) control.unclaim();
     }
     return batch;
   };

@@ -254,8 +254,8 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
           verifyEvery: plan.verify.every,
           verifyThreads: plan.verify.threads,
           stop: {
-            perTokenSignatures: null,
-            sharedTotal: targetRatePerS === null ? remainingTotal : null,
+            callsPerToken: null,
+            sharedSuccesses: targetRatePerS === null ? remainingTotal : null,
             durationNs: remainingNs,
             schedule: targetRatePerS === null ? null : scheduleOf(targetRatePerS, remainingTotal),
           },

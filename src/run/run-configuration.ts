@@ -1,3 +1,4 @@
+import { sessionCalls, sessionShare, type StopSpec } from '../model/stop.js';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -12,7 +13,6 @@ import type { CallBatch } from '../model/call-batch.js';
 import { RunControl } from '../measure/control.js';
 import { startNativeSigners, type Engine } from '../measure/native-engine.js';
 import type { InputTable, Workload } from '../model/workload.js';
-import type { Schedule } from '../model/schedule.js';
 import { ConfigurationRecorder, type WorkerAssignment } from '../pipeline/recorder.js';
 import { RecordingQueue } from '../pipeline/recording-queue.js';
 import { keptOutputs, SpillFile } from '../result/spill-file.js';
@@ -69,7 +69,7 @@ export interface ConfigurationSpec {
   verifyEvery: number;
   /** Threads of the verification stage. */
   verifyThreads: number;
-  stop: { perTokenSignatures: number | null; sharedTotal: number | null; durationNs: bigint | null; schedule: Schedule | null };
+  stop: StopSpec;
   recovery: Recovery | null;
   runDir: string;
   recordsFile: string;
@@ -114,9 +114,6 @@ const SPILL_AFTER_BATCHES = 6;
 const REPLAY_IN_FLIGHT = 16;
 /** How often the watchdog looks at the calls in flight. */
 const WATCH_MS = 100;
-
-/** Splits a per-token count over the token's threads; the first threads take the remainder. */
-const share = (total: number, parts: number, index: number) => Math.floor(total / parts) + (index < total % parts ? 1 : 0);
 
 /**
  * Runs one configuration: one signer per (token, thread), each with its own session, released together by the
@@ -178,9 +175,9 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
       keyIds: ready.keyIds,
       tables: ready.tables,
       messageSeed: a.messageSeed,
-      warmup: share(spec.warmupPerToken, T, a.thread),
+      warmup: sessionShare(spec.warmupPerToken, T, a.thread),
       firstSequence: spec.resume?.firstSequenceByWorker[worker] ?? 0,
-      signatures: spec.stop.perTokenSignatures === null ? null : share(spec.stop.perTokenSignatures, T, a.thread),
+      calls: sessionCalls(spec.stop, T, a.thread),
     };
   });
   let spillFailure: Error | undefined;

@@ -84,8 +84,8 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunEvent
             verifyThreads: plan.verify.threads,
             stop: {
               // At a target rate the schedule holds the configuration's calls; flat out, each token makes its own.
-              perTokenSignatures: plan.stop.kind === 'signatures' && p.targetRatePerS === null ? plan.stop.perToken : null,
-              sharedTotal: null,
+              callsPerToken: plan.stop.kind === 'signatures' && p.targetRatePerS === null ? plan.stop.perToken : null,
+              sharedSuccesses: null,
               durationNs,
               schedule,
             },
