@@ -69,6 +69,31 @@ export function eventText(e: RunEvent): EventText {
         progress: `elapsed ${hms(e.elapsedS)}, ${e.ok}${e.target !== null ? ` / ${e.target}` : ''} ${e.nouns} OK, ${e.currentPerS.toFixed(1)}/s now, ${e.averagePerS.toFixed(1)}/s average, ${e.failed} failed${eta}`,
       };
     }
+    case 'stopping': {
+      const w = e.wait;
+      const waiting =
+        'verifyingSpill' in w
+          ? `verifying ${w.verifyingSpill} ${w.nouns} spilled during the window`
+          : `waiting for ${
+              [
+                ...(w.inFlight
+                  ? [
+                      `${plural(w.inFlight.calls, 'call')} in flight (the longest for ${w.inFlight.longestS.toFixed(1)} s, on ${w.inFlight.session}; at most ${w.inFlight.graceS} s more: one that has not returned by then is abandoned)`,
+                    ]
+                  : []),
+                ...(w.checkingBatches > 0 ? [`the host check and recording of ${plural(w.checkingBatches, 'batch', 'batches')} of calls made`] : []),
+                ...(w.keptForAfter > 0 ? [`the host check of ${plural(w.keptForAfter, 'output')} kept for after the window`] : []),
+              ].join(', then ') || 'the sessions to close'
+            }`;
+      const next = {
+        'leave-after-two': 'interrupt twice more to leave at once',
+        'leave-after-one': 'interrupt again to leave at once',
+        'skip-verification': 'interrupt again to skip verification: they are recorded unchecked',
+      }[e.next];
+      return { log: `${e.signal}: stopping: ${waiting}; then the results are written (${next})` };
+    }
+    case 'leaving-now':
+      return { log: `${e.signal}: leaving now; run.json and the records are as last written` };
     case 'session-hung':
       return { log: `${e.configuration ? `${labelOf(e.configuration)}: ` : ''}${workerIssueText(e.run, e.issue)}` };
   }

@@ -1,3 +1,4 @@
+import type { StopWait } from '../model/run-events.js';
 /**
  * State shared by the main thread and the signing workers through one SharedArrayBuffer: the start barrier,
  * the stop flag, the start time of the measured window, the count of signatures claimed from a shared total
@@ -38,7 +39,7 @@ export class RunControl {
   private readonly callFacts: Float64Array;
 
   /** Main thread: what a stop waits for, in words (the configuration running says it; undefined between configurations). */
-  describeWait?: () => string;
+  describeWait?: () => StopWait;
 
   constructor(workerCountOrBuffer: number | SharedArrayBuffer) {
     const made = typeof workerCountOrBuffer === 'number';

@@ -42,8 +42,20 @@ export type RunEvent =
       etaS: number | null;
       nouns: string;
     }
+  // Stopping (Ctrl-C, SIGTERM): what it waits for, or a wait the next signal skips, and what the next signal does
+  | { type: 'stopping'; signal: string; wait: StopWait | { verifyingSpill: number; nouns: string }; next: 'leave-after-two' | 'leave-after-one' | 'skip-verification' }
+  | { type: 'leaving-now'; signal: string }
   // Either
   | { type: 'session-hung'; run: RunResult; issue: ConfigurationResult['workerIssues'][number]; configuration?: ConfigurationRun };
+
+/** What a stopping run waits for: the calls in flight (the longest of them, named), then checking and recording. */
+export interface StopWait {
+  inFlight: { calls: number; longestS: number; session: string; graceS: number } | null;
+  /** Batches of calls made that wait for their host check and recording. */
+  checkingBatches: number;
+  /** Outputs kept for a host check after the window (a spill file). */
+  keptForAfter: number;
+}
 
 /** Where a run's events go. */
 export interface RunEvents {

@@ -110,7 +110,7 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
     }
     throw error;
   }
-  const interruption = new Interruption();
+  const interruption = new Interruption(ui.emit);
   try {
     const now = new Date();
     const startedAt = checkpoint ? new Date(checkpoint.startedAt) : now;

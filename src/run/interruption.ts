@@ -1,19 +1,21 @@
 import { ExitCode } from '../core/errors.js';
 import type { RunControl } from '../measure/control.js';
 import { leaveNow } from '../measure/threads-left.js';
+import type { RunEvent } from '../model/run-events.js';
 
-/** A wait the run declared (verifying a spilled backlog): said instead of the calls in flight, skipped by the next signal where it can be. */
+/** A wait the run declared (verifying a spilled backlog): said instead of the calls in flight, skipped by the next signal. */
 interface DeclaredWait {
-  text: string;
-  skip?: { hint: string; run: () => void };
+  verifyingSpill: number;
+  nouns: string;
+  skip?: () => void;
 }
 
 /**
  * Stops a run on SIGINT/SIGTERM: the sessions stop calling, calls in flight are waited for (at most a few seconds:
  * one that does not return is abandoned, src/measure/call-watchdog.ts), results so far are written, and the run
- * exits 130 through the normal path. Each signal says what the run is waiting for; a wait the run declared
- * skippable is skipped by the next signal; the third signal that skips nothing leaves at once (run.json and the
- * records stay as last written, both readable), for a stop that takes too long.
+ * exits 130 through the normal path. Each signal says (as an event) what the run is waiting for; a wait the run
+ * declared skippable is skipped by the next signal; the third signal that skips nothing leaves at once (run.json
+ * and the records stay as last written, both readable), for a stop that takes too long.
  */
 export class Interruption {
   requested = false;
@@ -25,20 +27,20 @@ export class Interruption {
     this.control?.requestStop();
     const skip = this.declared?.skip;
     if (skip) {
-      this.declared = { text: this.declared!.text };
-      skip.run();
+      this.declared = { ...this.declared!, skip: undefined };
+      skip();
       return;
     }
     this.signals++;
     if (this.signals >= 3) {
-      process.stderr.write(`${signal}: leaving now; run.json and the records are as last written\n`);
+      this.emit({ type: 'leaving-now', signal });
       // At once: threads may be inside the module (Node's exit would wait for them, C's exit() has crashed under them).
       leaveNow(ExitCode.interrupted);
     }
     this.say(signal);
   };
 
-  constructor() {
+  constructor(private readonly emit: (event: RunEvent) => void) {
     process.on('SIGINT', this.onSignal);
     process.on('SIGTERM', this.onSignal);
   }
@@ -49,19 +51,20 @@ export class Interruption {
     if (this.requested) control.requestStop();
   }
 
-  /**
-   * The run now waits for `text` ("verifying 12,345 calls spilled during the window"); `skip.run` is what the next
-   * signal does instead of counting towards the exit, `skip.hint` says so. Said at once when the run is stopping.
-   */
-  waitingFor(text: string, skip?: { hint: string; run: () => void }): void {
-    this.declared = { text, skip };
+  /** The run now verifies `calls` spilled during the window; `skip` is what the next signal does instead. Said at once when stopping. */
+  verifyingSpill(calls: number, nouns: string, skip: () => void): void {
+    this.declared = { verifyingSpill: calls, nouns, skip };
     if (this.requested) this.say('stop');
   }
 
   private say(signal: string): void {
-    const text = this.declared?.text ?? `waiting for ${this.control?.describeWait?.() ?? 'the run to end'}`;
-    const next = this.declared?.skip?.hint ?? (this.signals >= 2 ? 'interrupt again to leave at once' : 'interrupt twice more to leave at once');
-    process.stderr.write(`${signal}: stopping: ${text}; then the results are written (${next})\n`);
+    const d = this.declared;
+    this.emit({
+      type: 'stopping',
+      signal,
+      wait: d ? { verifyingSpill: d.verifyingSpill, nouns: d.nouns } : (this.control?.describeWait?.() ?? { inFlight: null, checkingBatches: 0, keptForAfter: 0 }),
+      next: d?.skip ? 'skip-verification' : this.signals >= 2 ? 'leave-after-one' : 'leave-after-two',
+    });
   }
 
   dispose(): void {

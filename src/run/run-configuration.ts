@@ -1,3 +1,4 @@
+import type { StopWait } from '../model/run-events.js';
 import { sessionCalls, sessionShare, type StopSpec } from '../model/stop.js';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -22,7 +23,6 @@ import { CALL_TIMEOUT_FLOOR_MS, CALL_TIMEOUT_SLOWEST_MULTIPLE, CallWatchdog, STO
 import { CALL_TIMED_OUT } from '../model/record-status.js';
 import type { HungSession } from '../model/run-result.js';
 import { noteThreadLeftInModule } from '../measure/threads-left.js';
-import { plural } from '../core/plural.js';
 import type { SignerAssignment, Signers, SignersSpec } from '../measure/engine.js';
 import { startThreadSigners } from '../measure/threads-engine.js';
 
@@ -291,25 +291,18 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
   }, WATCH_MS);
   // What a stop waits for, as the first Ctrl-C says it: calls in flight (bounded by the watchdog's grace), then the
   // host check and recording of what was made.
-  control.describeWait = () => {
+  control.describeWait = (): StopWait => {
     const nowNs = process.hrtime.bigint();
     const inFlight = assignments
       .map((a, worker) => ({ a, sinceNs: abandonedWorkers.has(worker) ? null : signers!.inFlightSince(worker) }))
       .filter((c): c is { a: WorkerAssignment; sinceNs: bigint } => c.sinceNs !== null)
       .sort((x, y) => (x.sinceNs < y.sinceNs ? -1 : 1));
     const longest = inFlight[0];
-    const checking = awaiting.reduce((sum, n) => sum + n, 0);
-    const parts = [
-      ...(longest
-        ? [
-            `${plural(inFlight.length, 'call')} in flight (the longest for ${(Number(nowNs - longest.sinceNs) / 1e9).toFixed(1)} s, on ${workerName(longest.a)}; ` +
-              `at most ${STOP_GRACE_MS / 1000} s more: one that has not returned by then is abandoned)`,
-          ]
-        : []),
-      ...(checking > 0 ? [`the host check and recording of ${plural(checking, 'batch', 'batches')} of calls made`] : []),
-      ...(spill !== null && spill.batches > 0 ? [`the host check of ${plural(spill.outputsKept, 'output')} kept for after the window`] : []),
-    ];
-    return parts.length > 0 ? parts.join(', then ') : 'the sessions to close';
+    return {
+      inFlight: longest ? { calls: inFlight.length, longestS: Number(nowNs - longest.sinceNs) / 1e9, session: workerName(longest.a), graceS: STOP_GRACE_MS / 1000 } : null,
+      checkingBatches: awaiting.reduce((sum, n) => sum + n, 0),
+      keptForAfter: spill !== null && spill.batches > 0 ? spill.outputsKept : 0,
+    };
   };
   try {
     await signers.ended;

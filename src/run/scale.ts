@@ -25,7 +25,7 @@ export interface RunOutcome {
 /** The scaling experiment: for each N in the plan, N tokens sign at once; results are written after every configuration. */
 export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunEvents, reference?: Reference): Promise<RunOutcome> {
   const setup = await setUpTokens(plan, plan.tokenCounts[plan.tokenCounts.length - 1]!, pinSource, ui.emit);
-  const interruption = new Interruption();
+  const interruption = new Interruption(ui.emit);
   try {
     const startedAt = new Date();
     const { runId, dir } = createRunDirectory(plan.outDir, startedAt, workloadId(plan.operation, plan.algorithm.id));
@@ -70,7 +70,7 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunEvent
             skip();
             ui.emit({ type: 'spill-skipped', configuration, nouns });
           };
-          interruption.waitingFor(`verifying ${kept} ${nouns} spilled during the window`, { hint: 'interrupt again to skip verification: they are recorded unchecked', run: skipped });
+          interruption.verifyingSpill(kept, nouns, skipped);
           ui.emit({ type: 'spill-verifying', configuration, calls: kept, nouns, stopping: interruption.requested });
         };
         ui.emit({ type: 'configuration-started', configuration });
