@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { VERIFIED_OK, type SignatureBatch } from '../src/model/call-batch.js';
+import { VERIFIED_OK, type CallBatch } from '../src/model/call-batch.js';
 import { nativeLoop } from '../src/measure/native-engine.js';
 import { ReconnectBackoff } from '../src/measure/reconnect-backoff.js';
 import { readRecords } from '../src/result/records-csv.js';
@@ -152,7 +152,7 @@ describe('SpillFile', () => {
   it('gives back every batch written, in order, whole, and removes itself', () => {
     const path = join(tempDir('spill'), 'unverified.bin');
     const spill = new SpillFile(path);
-    const batch = (worker: number, firstSequence: number, count: number, kept: number[]): SignatureBatch => {
+    const batch = (worker: number, firstSequence: number, count: number, kept: number[]): CallBatch => {
       const signatures = Uint8Array.from(kept.flatMap((n, i) => Array.from({ length: n }, () => (worker * 16 + i) & 0xff)));
       return {
         worker,
@@ -162,8 +162,8 @@ describe('SpillFile', () => {
         latencyNs: Float64Array.from({ length: count + 3 }, (_, i) => 7 + i),
         status: Int32Array.from({ length: count + 3 }, (_, i) => (i === 1 ? 0x30 : 0)),
         kept: Uint8Array.from({ length: count + 3 }, (_, i) => ((kept[i] ?? 0) > 0 ? 1 : 0)),
-        signatureBytes: Uint16Array.from({ length: count + 3 }, (_, i) => kept[i] ?? 0),
-        signatures: Uint8Array.from([...signatures, 9, 9, 9]),
+        outputBytes: Uint16Array.from({ length: count + 3 }, (_, i) => kept[i] ?? 0),
+        outputs: Uint8Array.from([...outputs, 9, 9, 9]),
         verified: new Uint8Array(count + 3),
         operation: Uint8Array.from({ length: count + 3 }, (_, i) => i % 2),
         startLagNs: Float64Array.from({ length: count + 3 }, (_, i) => (worker === 1 ? Number.NaN : 500 * i)),
@@ -178,18 +178,18 @@ describe('SpillFile', () => {
     read.forEach((b, i) => {
       const w = written[i]!;
       const n = w.count;
-      const kept = w.signatureBytes.subarray(0, n).reduce((a, x) => a + x, 0);
+      const kept = w.outputBytes.subarray(0, n).reduce((a, x) => a + x, 0);
       expect([b.worker, b.firstSequence, b.count]).toEqual([w.worker, w.firstSequence, n]);
       expect([...b.startOffsetNs]).toEqual([...w.startOffsetNs.subarray(0, n)]);
       expect([...b.latencyNs]).toEqual([...w.latencyNs.subarray(0, n)]);
       expect([...b.status]).toEqual([...w.status.subarray(0, n)]);
       expect([...b.kept]).toEqual([...w.kept.subarray(0, n)]);
-      expect([...b.signatureBytes]).toEqual([...w.signatureBytes.subarray(0, n)]);
+      expect([...b.outputBytes]).toEqual([...w.outputBytes.subarray(0, n)]);
       expect([...b.operation]).toEqual([...w.operation.subarray(0, n)]);
       // NaN (no schedule) survives as NaN: toEqual treats NaN as equal to NaN.
       expect([...b.startLagNs]).toEqual([...w.startLagNs.subarray(0, n)]);
       expect([...b.late]).toEqual([...w.late.subarray(0, n)]);
-      expect([...b.signatures]).toEqual([...w.signatures.subarray(0, kept)]);
+      expect([...b.outputs]).toEqual([...w.outputs.subarray(0, kept)]);
       expect(b.verified.every((v) => v !== VERIFIED_OK)).toBe(true);
     });
     expect(existsSync(path)).toBe(false);

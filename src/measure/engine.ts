@@ -1,6 +1,6 @@
 import type { ModuleInstances } from '../model/run-result.js';
 import type { PinGuard } from '../pkcs11/pin-guard.js';
-import type { SignatureBatch } from '../model/call-batch.js';
+import type { CallBatch } from '../model/call-batch.js';
 import type { InputTable, Workload } from '../model/workload.js';
 import type { Recovery } from './loop-worker.js';
 import type { Schedule } from '../model/schedule.js';
@@ -16,7 +16,7 @@ export interface Signers {
   /** The barrier opened: every signer's measured window starts at `startNs` (process.hrtime). */
   released(startNs: bigint): void;
   /** A batch has been recorded: its signer may fill it again. */
-  recycle(worker: number, batch: SignatureBatch): void;
+  recycle(worker: number, batch: CallBatch): void;
   /** When the signer's call in flight began (process.hrtime ns), or null when it is not in a call (or has ended). */
   inFlightSince(worker: number): bigint | null;
   /**

@@ -11,9 +11,10 @@ import { type ModuleInstances } from '../model/run-result.js';
 import { PinGuard } from '../pkcs11/pin-guard.js';
 import { TokenConnection } from '../pkcs11/token-connection.js';
 import { NOT_A_CKR, WRONG_OUTPUT_SIZE } from '../model/record-status.js';
-import { BATCH_CAPACITY, BatchBuilder, StagedBatch, transferList, type SignatureBatch } from '../model/call-batch.js';
+import { BATCH_CAPACITY, BatchBuilder, StagedBatch, transferList, type CallBatch } from '../model/call-batch.js';
 import { RunControl } from './control.js';
 import { ReconnectBackoff } from './reconnect-backoff.js';
+import { FAILURE_LIMIT_REACHED, MAX_CONSECUTIVE_FAILURES } from './failure-limit.js';
 import { intendedOffsetNs, type Schedule } from '../model/schedule.js';
 import { jsTimedCall, OUTPUT_BUFFER_BYTES, outputFits, pickOperation, seedWord, type InputTable, type Workload } from '../model/workload.js';
 
@@ -22,7 +23,7 @@ export interface Recovery {
   giveUpAfterMs: number;
 }
 
-export interface SignWorkerInput {
+export interface LoopWorkerInput {
   worker: number;
   modulePath: string;
   /** Whether each load of the module is an instance of its own, to initialize (see ModuleInstance). */
@@ -58,17 +59,15 @@ export interface SignWorkerInput {
 }
 
 /** 'pin-refused': the token refused the PIN; the run remembers it at once (a resumed burn-in must not present it again). */
-export type SignWorkerMessage = { type: 'ready' } | { type: 'batch'; batch: SignatureBatch } | { type: 'done'; gaveUp?: string } | { type: 'failed'; message: string } | { type: 'pin-refused' };
+export type LoopWorkerMessage = { type: 'ready' } | { type: 'batch'; batch: CallBatch } | { type: 'done'; gaveUp?: string } | { type: 'failed'; message: string } | { type: 'pin-refused' };
 
 const BATCH_MAX_AGE_NS = 100_000_000n;
 /** What `sign` returns for a worker whose call the main thread abandoned: it touches nothing more. */
 const ABANDONED = Symbol('abandoned');
-/** Without recovery (scale), a token that fails this many signatures in a row is left alone. */
-const MAX_CONSECUTIVE_FAILURES = 100;
 
-const input = workerData as SignWorkerInput;
+const input = workerData as LoopWorkerInput;
 const port = parentPort!;
-const post = (m: SignWorkerMessage, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
+const post = (m: LoopWorkerMessage, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
 
 function run(): void {
   const control = new RunControl(input.control);
@@ -157,7 +156,7 @@ function sign(lib: ModuleInstance['lib'], connection: TokenConnection, control: 
   const deadlineNs = input.durationNs === null ? null : startNs + input.durationNs;
   // The loop never yields to the event loop, so returned batches are taken synchronously.
   const staged = new StagedBatch(input.staging, input.worker, BATCH_CAPACITY, input.keptBytes);
-  const batches = new BatchBuilder(staged, input.firstSequence, () => receiveMessageOnPort(input.recycle)?.message as SignatureBatch | undefined);
+  const batches = new BatchBuilder(staged, input.firstSequence, () => receiveMessageOnPort(input.recycle)?.message as CallBatch | undefined);
   let lastPostNs = startNs;
   let consecutiveFailures = 0;
   const backoff = input.recovery === null ? null : new ReconnectBackoff(input.recovery.giveUpAfterMs);
@@ -239,7 +238,7 @@ function sign(lib: ModuleInstance['lib'], connection: TokenConnection, control: 
         break;
       }
     } else if (consecutiveFailures === MAX_CONSECUTIVE_FAILURES) {
-      gaveUp = `${MAX_CONSECUTIVE_FAILURES} consecutive signatures failed`;
+      gaveUp = FAILURE_LIMIT_REACHED;
       sequence++;
       break;
     }

@@ -1,15 +1,15 @@
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { CALL_TIMED_OUT } from '../model/record-status.js';
-import { BATCH_CAPACITY, newBatch, StagedBatch, transferList, type SignatureBatch } from '../model/call-batch.js';
+import { BATCH_CAPACITY, newBatch, StagedBatch, transferList, type CallBatch } from '../model/call-batch.js';
 import type { RunControl } from './control.js';
 import { keptOutputBytes } from '../model/workload.js';
 import type { Signers, SignerAssignment, SignersSpec } from './engine.js';
-import type { SignWorkerInput, SignWorkerMessage } from './loop-worker.js';
+import type { LoopWorkerInput, LoopWorkerMessage } from './loop-worker.js';
 
 const WORKER_URL = new URL('./loop-worker.js', import.meta.url);
 
 /** The threads engine: one worker thread per (token, thread), each with its own session and module instance handle. */
-export function startThreadSigners(spec: SignersSpec, assignments: readonly SignerAssignment[], control: RunControl, onMessage: (worker: number, m: SignWorkerMessage) => void): Signers {
+export function startThreadSigners(spec: SignersSpec, assignments: readonly SignerAssignment[], control: RunControl, onMessage: (worker: number, m: LoopWorkerMessage) => void): Signers {
   const recyclePorts: MessageChannel[] = [];
   const exits: Promise<void>[] = [];
   // Per worker: its staged batch (readable here should its call never return), and how it ends when abandoned.
@@ -20,7 +20,7 @@ export function startThreadSigners(spec: SignersSpec, assignments: readonly Sign
     const recycle = new MessageChannel();
     recyclePorts[worker] = recycle;
     staged[worker] = StagedBatch.create(worker, BATCH_CAPACITY, keptBytes);
-    const input: SignWorkerInput = {
+    const input: LoopWorkerInput = {
       worker,
       modulePath: spec.modulePath,
       instances: spec.instances,
@@ -46,7 +46,7 @@ export function startThreadSigners(spec: SignersSpec, assignments: readonly Sign
       recycle: recycle.port2,
     };
     const w = new Worker(WORKER_URL, { workerData: input, transferList: [recycle.port2] });
-    w.on('message', (m: SignWorkerMessage) => onMessage(worker, m));
+    w.on('message', (m: LoopWorkerMessage) => onMessage(worker, m));
     return new Promise<void>((resolve) => {
       // A worker that dies ends its own signing, not the run: what it recorded stays, and the report says so.
       w.on('error', (error) => onMessage(worker, { type: 'done', gaveUp: `worker crashed: ${error.message}` }));
@@ -69,9 +69,9 @@ export function startThreadSigners(spec: SignersSpec, assignments: readonly Sign
     return { ended: Promise.all(exits).then(() => Promise.reject(error)), released: () => {}, recycle: () => {}, inFlightSince: () => null, abandon: () => false };
   }
   /** The records a stuck worker made before its call, and with `record` that call as CALL_TIMED_OUT, as one batch. */
-  const lastBatch = (worker: number, call: NonNullable<ReturnType<RunControl['abandonCall']>>, record: boolean): SignatureBatch => {
+  const lastBatch = (worker: number, call: NonNullable<ReturnType<RunControl['abandonCall']>>, record: boolean): CallBatch => {
     const s = staged[worker]!;
-    const batch = s.copyInto(newBatch(worker, BATCH_CAPACITY + 1, s.outputBytes));
+    const batch = s.copyInto(newBatch(worker, BATCH_CAPACITY + 1, s.keptBytes));
     if (record && call.measured) {
       const i = batch.count++;
       batch.startOffsetNs[i] = Number(call.beginNs - control.windowStartNs());
@@ -89,7 +89,7 @@ export function startThreadSigners(spec: SignersSpec, assignments: readonly Sign
     ended: Promise.all(exits).then(() => {}),
     // The workers wait on the run control's barrier, which the caller has opened.
     released: () => {},
-    recycle: (worker: number, batch: SignatureBatch) => recyclePorts[worker]!.port1.postMessage(batch, transferList(batch)),
+    recycle: (worker: number, batch: CallBatch) => recyclePorts[worker]!.port1.postMessage(batch, transferList(batch)),
     inFlightSince: (worker) => control.inFlightSince(worker),
     abandon: (worker, record) => {
       // The batch counts against the recorder's limit like any other: while the recorder is behind, ask again later.

@@ -2,7 +2,7 @@ import type { RecordsCsvWriter } from '../result/records-csv.js';
 import { recordsOfBatch } from '../result/batch-records.js';
 import { failureOf } from '../model/record-status.js';
 import type { ConfigurationStats } from '../stats/configuration-stats.js';
-import type { SignatureBatch } from '../model/call-batch.js';
+import type { CallBatch } from '../model/call-batch.js';
 
 export interface WorkerAssignment {
   token: number;
@@ -26,7 +26,7 @@ export class ConfigurationRecorder {
     private readonly startOffsetBaseUs = 0,
   ) {}
 
-  add(batch: SignatureBatch): void {
+  add(batch: CallBatch): void {
     const w = this.workers[batch.worker]!;
     const origin = { configuration: this.configuration, token: w.token, thread: w.thread, operations: this.operations, startOffsetBaseUs: this.startOffsetBaseUs };
     for (const record of recordsOfBatch(batch, origin)) {

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { SignatureBatch } from '../model/call-batch.js';
+import type { CallBatch } from '../model/call-batch.js';
 
 /** Longest stretch of recording before the event loop gets a turn. */
 const SLICE_MS = 20;
@@ -12,13 +12,13 @@ const SLICE_MS = 20;
  * stays short.
  */
 export class RecordingQueue {
-  private readonly waiting: { batch: SignatureBatch; recorded: () => void }[] = [];
+  private readonly waiting: { batch: CallBatch; recorded: () => void }[] = [];
   private scheduled = false;
   private whenDrained: (() => void)[] = [];
 
-  constructor(private readonly record: (batch: SignatureBatch) => void) {}
+  constructor(private readonly record: (batch: CallBatch) => void) {}
 
-  push(batch: SignatureBatch, recorded: () => void): void {
+  push(batch: CallBatch, recorded: () => void): void {
     this.waiting.push({ batch, recorded });
     if (!this.scheduled) {
       this.scheduled = true;

@@ -1,4 +1,4 @@
-import { VERIFIED_BAD, VERIFIED_OK, type SignatureBatch } from '../model/call-batch.js';
+import { VERIFIED_BAD, VERIFIED_OK, type CallBatch } from '../model/call-batch.js';
 import { operationByName } from '../operations/registry.js';
 
 /** What a verification thread needs to check any batch of the configuration. */
@@ -11,13 +11,13 @@ export interface VerifyContext {
 }
 
 /** Fills `batch.verified` for every kept output, with the operation's own host check. */
-export function verifyBatch(batch: SignatureBatch, context: VerifyContext): void {
+export function verifyBatch(batch: CallBatch, context: VerifyContext): void {
   const ops = context.operations.map((o) => ({ kind: operationByName(o.name), data: o.data }));
   let offset = 0;
   for (let i = 0; i < batch.count; i++) {
     if (batch.kept[i] !== 1) continue;
-    const length = batch.signatureBytes[i]!;
-    const output = Buffer.from(batch.signatures.buffer, batch.signatures.byteOffset + offset, length);
+    const length = batch.outputBytes[i]!;
+    const output = Buffer.from(batch.outputs.buffer, batch.outputs.byteOffset + offset, length);
     offset += length;
     const op = ops[batch.operation[i]!]!;
     const ok = op.kind.check(op.data, context.workerTokens[batch.worker]!, context.messageSeeds[batch.worker]!, batch.firstSequence + i, output);

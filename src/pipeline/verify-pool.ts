@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { transferList, type SignatureBatch } from '../model/call-batch.js';
+import { transferList, type CallBatch } from '../model/call-batch.js';
 import type { VerifyContext } from './verify-batch.js';
 import type { VerifyRequest } from './verify-worker.js';
 
@@ -12,7 +12,7 @@ const WORKER_URL = new URL('./verify-worker.js', import.meta.url);
  */
 export class VerifyPool {
   private readonly threads: Worker[];
-  private readonly waiting = new Map<number, { resolve: (b: SignatureBatch) => void; reject: (e: Error) => void; thread: number }>();
+  private readonly waiting = new Map<number, { resolve: (b: CallBatch) => void; reject: (e: Error) => void; thread: number }>();
   private nextId = 0;
   private nextThread = 0;
   failure: Error | undefined;
@@ -38,7 +38,7 @@ export class VerifyPool {
   }
 
   /** The batch back, its `verified` column filled; batches with nothing kept skip the trip. */
-  verify(batch: SignatureBatch): Promise<SignatureBatch> {
+  verify(batch: CallBatch): Promise<CallBatch> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.threads.length === 0 || !batch.kept.subarray(0, batch.count).includes(1)) return Promise.resolve(batch);
     const id = this.nextId++;

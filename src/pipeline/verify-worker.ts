@@ -5,12 +5,12 @@
  * runs beside the signers and the recorder, never in their way.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { transferList, type SignatureBatch } from '../model/call-batch.js';
+import { transferList, type CallBatch } from '../model/call-batch.js';
 import { verifyBatch, type VerifyContext } from './verify-batch.js';
 
 export interface VerifyRequest {
   id: number;
-  batch: SignatureBatch;
+  batch: CallBatch;
 }
 
 const context = workerData as VerifyContext;

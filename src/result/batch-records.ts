@@ -1,4 +1,4 @@
-import { VERIFIED_BAD, VERIFIED_OK, type SignatureBatch } from '../model/call-batch.js';
+import { VERIFIED_BAD, VERIFIED_OK, type CallBatch } from '../model/call-batch.js';
 import { statusOf } from '../model/record-status.js';
 import type { SignatureRecord } from '../model/record.js';
 
@@ -14,7 +14,7 @@ export interface BatchOrigin {
 }
 
 /** A batch's calls as records: the one translation the recorder and `report` (reading a spill file) share. */
-export function* recordsOfBatch(batch: SignatureBatch, o: BatchOrigin): Generator<SignatureRecord> {
+export function* recordsOfBatch(batch: CallBatch, o: BatchOrigin): Generator<SignatureRecord> {
   for (let i = 0; i < batch.count; i++) {
     const check = batch.verified[i]!;
     const lagNs = batch.startLagNs[i]!;

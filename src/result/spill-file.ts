@@ -1,5 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
-import type { SignatureBatch } from '../model/call-batch.js';
+import type { CallBatch } from '../model/call-batch.js';
 import { ExitCode } from '../core/errors.js';
 import { openInputFile, type InputKind } from '../core/input-file.js';
 
@@ -7,7 +7,7 @@ import { openInputFile, type InputKind } from '../core/input-file.js';
 const SPILL_INPUT: InputKind = { what: 'spill file', maxBytes: Number.MAX_SAFE_INTEGER, exitCode: ExitCode.setup, hint: 'the run directory was changed while the run wrote to it' };
 
 /** Calls of a batch whose output was kept for the host check: those its verification would check. */
-export const keptOutputs = (batch: SignatureBatch): number => batch.kept.subarray(0, batch.count).filter((k) => k === 1).length;
+export const keptOutputs = (batch: CallBatch): number => batch.kept.subarray(0, batch.count).filter((k) => k === 1).length;
 
 /** How a spill file read from disk ended: whole, or inside a batch (a kill while it was written). */
 export interface SpillTail {
@@ -25,7 +25,7 @@ const BYTES_PER_CALL = 8 + 8 + 4 + 1 + 2 + 1 + 8 + 1;
  * fits in what is left of the file (a batch torn by a kill, or a file that is not a spill file) ends the reading:
  * nothing is allocated beyond the file's size. Returns how the file ended.
  */
-function* batchesIn(fd: number): Generator<SignatureBatch, SpillTail> {
+function* batchesIn(fd: number): Generator<CallBatch, SpillTail> {
   const size = fstatSync(fd).size;
   let at = 0;
   const readFully = (into: Uint8Array): boolean => {
@@ -47,7 +47,7 @@ function* batchesIn(fd: number): Generator<SignatureBatch, SpillTail> {
     const whole = [worker, firstSequence, count, kept].every((v) => Number.isSafeInteger(v) && v >= 0);
     if (!whole || count === 0 || count * BYTES_PER_CALL + kept > size - at) return { tornCalls: whole ? count : 0, tornBytes: size - start };
     // Typed arrays of their own (aligned), filled from the file one after the other.
-    const batch: SignatureBatch = {
+    const batch: CallBatch = {
       worker,
       firstSequence,
       count,
@@ -55,14 +55,14 @@ function* batchesIn(fd: number): Generator<SignatureBatch, SpillTail> {
       latencyNs: new Float64Array(count),
       status: new Int32Array(count),
       kept: new Uint8Array(count),
-      signatureBytes: new Uint16Array(count),
-      signatures: new Uint8Array(kept),
+      outputBytes: new Uint16Array(count),
+      outputs: new Uint8Array(kept),
       verified: new Uint8Array(count),
       operation: new Uint8Array(count),
       startLagNs: new Float64Array(count),
       late: new Uint8Array(count),
     };
-    for (const a of [batch.startOffsetNs, batch.latencyNs, batch.status, batch.kept, batch.signatureBytes, batch.operation, batch.startLagNs, batch.late, batch.signatures]) {
+    for (const a of [batch.startOffsetNs, batch.latencyNs, batch.status, batch.kept, batch.outputBytes, batch.operation, batch.startLagNs, batch.late, batch.outputs]) {
       readFully(new Uint8Array(a.buffer));
     }
     yield batch;
@@ -74,7 +74,7 @@ function* batchesIn(fd: number): Generator<SignatureBatch, SpillTail> {
  * Reads a spill file a run left behind (it was killed, or exited at a third Ctrl-C, before verifying it), without
  * changing it: `hsm-bench report` counts its calls every time it is asked. `tail` is filled in once the last batch is read.
  */
-export function* readSpillFile(path: string, tail: SpillTail = { tornCalls: 0, tornBytes: 0 }): Generator<SignatureBatch> {
+export function* readSpillFile(path: string, tail: SpillTail = { tornCalls: 0, tornBytes: 0 }): Generator<CallBatch> {
   const fd = openSync(path, 'r');
   try {
     Object.assign(tail, yield* batchesIn(fd));
@@ -95,21 +95,21 @@ export class SpillFile {
 
   constructor(readonly path: string) {}
 
-  write(batch: SignatureBatch): void {
+  write(batch: CallBatch): void {
     this.fd ??= openSync(this.path, 'w', 0o600);
     const n = batch.count;
-    const kept = batch.signatureBytes.subarray(0, n).reduce((sum, bytes) => sum + bytes, 0);
+    const kept = batch.outputBytes.subarray(0, n).reduce((sum, bytes) => sum + bytes, 0);
     const parts = [
       new Float64Array([batch.worker, batch.firstSequence, n, kept]),
       batch.startOffsetNs.subarray(0, n),
       batch.latencyNs.subarray(0, n),
       batch.status.subarray(0, n),
       batch.kept.subarray(0, n),
-      batch.signatureBytes.subarray(0, n),
+      batch.outputBytes.subarray(0, n),
       batch.operation.subarray(0, n),
       batch.startLagNs.subarray(0, n),
       batch.late.subarray(0, n),
-      batch.signatures.subarray(0, kept),
+      batch.outputs.subarray(0, kept),
     ];
     for (const p of parts) {
       const bytes = new Uint8Array(p.buffer, p.byteOffset, p.byteLength);
@@ -120,7 +120,7 @@ export class SpillFile {
   }
 
   /** Every batch written, in order; the file is removed after the last one. */
-  *read(): Generator<SignatureBatch> {
+  *read(): Generator<CallBatch> {
     if (this.fd === null) return;
     closeSync(this.fd);
     this.fd = openInputFile(this.path, SPILL_INPUT).fd;

@@ -8,7 +8,7 @@ import type { PinGuard } from '../pkcs11/pin-guard.js';
 import { RecordsCsvWriter } from '../result/records-csv.js';
 import { ConfigurationStats } from '../stats/configuration-stats.js';
 import type { Measured } from '../stats/summarize.js';
-import type { SignatureBatch } from '../model/call-batch.js';
+import type { CallBatch } from '../model/call-batch.js';
 import { RunControl } from '../measure/control.js';
 import { startNativeSigners, type Engine } from '../measure/native-engine.js';
 import type { InputTable, Workload } from '../model/workload.js';
@@ -17,9 +17,10 @@ import { ConfigurationRecorder, type WorkerAssignment } from '../pipeline/record
 import { RecordingQueue } from '../pipeline/recording-queue.js';
 import { keptOutputs, SpillFile } from '../result/spill-file.js';
 import { VerifyPool } from '../pipeline/verify-pool.js';
-import type { Recovery, SignWorkerMessage } from '../measure/loop-worker.js';
+import type { Recovery, LoopWorkerMessage } from '../measure/loop-worker.js';
 import { CALL_TIMEOUT_FLOOR_MS, CALL_TIMEOUT_SLOWEST_MULTIPLE, CallWatchdog, STOP_GRACE_MS } from '../measure/call-watchdog.js';
 import { CALL_TIMED_OUT } from '../model/record-status.js';
+import { SEED_BYTES } from '../model/message.js';
 import type { HungSession } from '../model/run-result.js';
 import { noteThreadLeftInModule } from '../measure/threads-left.js';
 import { plural } from '../core/plural.js';
@@ -125,7 +126,7 @@ const share = (total: number, parts: number, index: number) => Math.floor(total 
  */
 export async function runConfiguration(spec: ConfigurationSpec, control: RunControl, onProgress: (signaturesDone: number) => void): Promise<ConfigurationRun> {
   const T = spec.threadsPerToken;
-  const assignments: WorkerAssignment[] = spec.tokens.flatMap((_, token) => Array.from({ length: T }, (_, thread) => ({ token, thread, messageSeed: randomBytes(24) })));
+  const assignments: WorkerAssignment[] = spec.tokens.flatMap((_, token) => Array.from({ length: T }, (_, thread) => ({ token, thread, messageSeed: randomBytes(SEED_BYTES) })));
   const writer = new RecordsCsvWriter(join(spec.runDir, spec.recordsFile), spec.resume !== undefined, () => control.requestStop(), spec.onRecordsWritten);
   const stats = spec.stats ?? new ConfigurationStats(spec.tokens.length, spec.workload.operations.length > 1 ? spec.workload.operations.map((op) => op.name) : []);
   const recorder = new ConfigurationRecorder(
@@ -188,7 +189,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
    * Verification (unless `check` is false: a skipped backlog), then recording, in each signer's order; `done` once the
    * batch is recorded (null: lost with a verification thread).
    */
-  const verifyAndRecord = (batch: SignatureBatch, done: (recordedBatch: SignatureBatch | null) => void, check = true): Promise<void> => {
+  const verifyAndRecord = (batch: CallBatch, done: (recordedBatch: CallBatch | null) => void, check = true): Promise<void> => {
     const worker = batch.worker;
     awaiting[worker]!++;
     const verified = check ? pool.verify(batch) : Promise.resolve(batch);
@@ -214,7 +215,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
   };
   let signers: Signers | undefined;
   const workerName = (a: WorkerAssignment) => `token ${tokenName(spec.tokens[a.token]!.token)}${T > 1 ? ` thread ${a.thread}` : ''}`;
-  const onMessage = (worker: number, m: SignWorkerMessage) => {
+  const onMessage = (worker: number, m: LoopWorkerMessage) => {
     const a = assignments[worker]!;
     const where = workerName(a);
     if (m.type === 'batch') {
