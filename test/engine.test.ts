@@ -153,7 +153,7 @@ describe('SpillFile', () => {
     const path = join(tempDir('spill'), 'unverified.bin');
     const spill = new SpillFile(path);
     const batch = (worker: number, firstSequence: number, count: number, kept: number[]): CallBatch => {
-      const signatures = Uint8Array.from(kept.flatMap((n, i) => Array.from({ length: n }, () => (worker * 16 + i) & 0xff)));
+      const outputs = Uint8Array.from(kept.flatMap((n, i) => Array.from({ length: n }, () => (worker * 16 + i) & 0xff)));
       return {
         worker,
         firstSequence,
