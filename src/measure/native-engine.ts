@@ -7,7 +7,7 @@ import { keptOutputBytes, nativeTimedCall, OUTPUT_BUFFER_BYTES, type NativeTimed
 import { ReconnectBackoff } from './reconnect-backoff.js';
 import { gaveUpWords } from './failure-limit.js';
 import type { LoopWorkerMessage } from './loop-worker.js';
-import type { Signers, SignerAssignment, SignersSpec } from './engine.js';
+import type { Engine, EngineSpec, SessionAssignment } from './engine.js';
 
 /** A job's session and key handles (one per operation), as pkcs11js gives them. */
 interface JobHandles {
@@ -84,10 +84,10 @@ export function nativeLoopPart(): NativePart<NativeLoop> {
 
 export const nativeLoop = (): NativeLoop | null => nativeLoopPart().part;
 
-export type Engine = 'native' | 'threads';
+export type EngineName = 'native' | 'threads';
 
 export interface EngineChoice {
-  engine: Engine;
+  engine: EngineName;
   /** Why this engine, as run.json's harness says it. */
   why: string;
   /** The native loop would have run the calls, but its build is stale: refused (the run says so, once). */
@@ -130,7 +130,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * post. A job that fails in a burn-in parks; it is reconnected here, with the same backoff and give-up rule as a
  * worker thread's, and resumed with its new session.
  */
-export function startNativeSigners(spec: SignersSpec, assignments: readonly SignerAssignment[], control: RunControl, onMessage: (worker: number, m: LoopWorkerMessage) => void): Signers {
+export function startNativeEngine(spec: EngineSpec, assignments: readonly SessionAssignment[], control: RunControl, onMessage: (worker: number, m: LoopWorkerMessage) => void): Engine {
   const native = nativeLoop()!;
   const keepsOutputs = spec.verifyEvery > 0;
   const keptBytes = keptOutputBytes(spec.workload);
@@ -193,7 +193,7 @@ export function startNativeSigners(spec: SignersSpec, assignments: readonly Sign
         aux: a.tables.map((t) => t?.aux?.map((r) => Buffer.from(r)) ?? []),
         warmup: a.warmup,
         firstSequence: a.firstSequence,
-        count: a.signatures ?? -1,
+        count: a.calls ?? -1,
       })),
     });
   const view: JobsView = { state: new Int32Array(jobs.length), available: new Int32Array(jobs.length), callBeginNs: new Float64Array(jobs.length) };
