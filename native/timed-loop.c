@@ -394,7 +394,7 @@ static void *run_job(void *arg) {
     return NULL;
   }
   /* Warm-up calls use negative sequence numbers, so that no input of the measured window repeats. */
-  for (long i = 1; i <= j->warmup && !stopping(l); i++) {
+  for (int64_t i = 1; i <= j->warmup && !stopping(l); i++) {
     int64_t begin_ns = now_ns();
     int o = pick(l, j, -i);
     call_begins(j, begin_ns, -1, 0, o, 0);

@@ -66,7 +66,7 @@ export interface NativeLoop {
   };
 }
 
-const { ready: JOB_READY, parked: JOB_PARKED, done: JOB_DONE, abandoned: JOB_ABANDONED } = NATIVE.jobState;
+const { warming: JOB_WARMING, parked: JOB_PARKED, done: JOB_DONE, abandoned: JOB_ABANDONED } = NATIVE.jobState;
 /** How often the main thread looks at the rings: a stop reaches the loop within this. */
 const TICK_MS = 10;
 /** A ring is drained into a batch once it holds a batch or its oldest waited this long, as a worker thread posts. */
@@ -285,7 +285,7 @@ export function startNativeEngine(spec: EngineSpec, assignments: readonly Sessio
           if (available >= BATCH_CAPACITY || state === JOB_PARKED || (available > 0 && nowNs - job.lastDrainNs >= BATCH_MAX_AGE_NS)) {
             if (drain(worker, job)) job.lastDrainNs = nowNs;
           }
-          if (!job.readySeen && state >= JOB_READY && state !== JOB_ABANDONED) {
+          if (!job.readySeen && state !== JOB_WARMING && state !== JOB_ABANDONED) {
             job.readySeen = true;
             onMessage(worker, { type: 'ready' });
           }
