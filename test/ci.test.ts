@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { NATIVE_SOURCES } from '../src/core/native-abi.js';
 import { readLabFile } from '../src/plan/lab-file.js';
 import { renderErrorJunit } from '../src/report/junit.js';
 import type { RunResult } from '../src/model/run-result.js';
@@ -249,6 +250,8 @@ describe('the npm package', () => {
     for (const needed of ['bin/hsm-bench', 'dist/src/cli/main.js', 'dist/src/measure/loop-worker.js', 'dist/src/pipeline/verify-worker.js', 'fixtures/smartcard-hsm-ea-2015.json', 'README.md'])
       expect(files).toContain(needed);
     expect(files.filter((f) => /^(test|reports|bench|dist\/bench)\//.test(f))).toEqual([]);
+    // The native sources: the build at install is made from them, and the loader checks a build against them.
+    for (const source of NATIVE_SOURCES) expect(files).toContain(source);
   });
 });
 

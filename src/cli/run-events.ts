@@ -29,6 +29,8 @@ export function eventText(e: RunEvent): EventText {
       return { log: `generating ${e.algorithm} key ${quote(e.label)} for ${e.usage} on ${e.token}` };
     case 'pin-presented-again':
       return { log: `presenting the PIN again to token ${e.tokens.join(', ')}, whose PIN was refused before (--pin-corrected)` };
+    case 'native-loop-refused':
+      return { log: `warning: ${e.why}; worker threads make the calls instead` };
     case 'run-described':
       return { log: `tokens:  ${tokenLine(e.result)}\nplan:    ${planLine(e.result)}` };
     case 'schedule-length':

@@ -167,7 +167,7 @@ export class RunControl {
     Atomics.add(this.pending, worker, 1);
   }
 
-  /** Main thread, for signers it drains itself (the native engine): false while the recorder is behind on `worker`. */
+  /** Main thread, for sessions it drains itself (the native engine): false while the recorder is behind on `worker`. */
   tryPost(worker: number): boolean {
     if (Atomics.load(this.pending, worker) >= MAX_PENDING_BATCHES) return false;
     Atomics.add(this.pending, worker, 1);

@@ -7,39 +7,39 @@ import type { Recovery } from './loop-worker.js';
 
 /**
  * What runs the timed loop of a configuration, whichever engine it is (worker threads, or the native loop): each
- * signer (a session on a token) reports through the same messages and delivers the same batches to the same
- * stages (verification, then recording).
+ * session on a token (a worker thread, or a job of the native loop) reports through the same messages and delivers
+ * the same call batches to the same stages (verification, then recording).
  */
-export interface Signers {
-  /** Settles when every signer has ended. */
+export interface Engine {
+  /** Settles when every session has ended. */
   ended: Promise<void>;
-  /** The barrier opened: every signer's measured window starts at `startNs` (process.hrtime). */
+  /** The barrier opened: every session's measured window starts at `startNs` (process.hrtime). */
   released(startNs: bigint): void;
-  /** A batch has been recorded: its signer may fill it again. */
+  /** A batch has been recorded: its session may fill it again. */
   recycle(worker: number, batch: CallBatch): void;
-  /** When the signer's call in flight began (process.hrtime ns), or null when it is not in a call (or has ended). */
+  /** When the session's call in flight began (process.hrtime ns), or null when it is not in a call (or has ended). */
   inFlightSince(worker: number): bigint | null;
   /**
-   * Gives up the signer's call in flight, which has not returned (the watchdog's decision): with `record`, a measured
-   * call becomes a CALL_TIMED_OUT record after the signer's others; the signer then ends without its thread, which
+   * Gives up the session's call in flight, which has not returned (the watchdog's decision): with `record`, a measured
+   * call becomes a CALL_TIMED_OUT record after the session's others; the session then ends without its thread, which
    * is left inside the module. False when the call returned meanwhile, or its record cannot go yet (ask again).
    */
   abandon(worker: number, record: boolean): boolean;
 }
 
-export interface SignersSpec {
+export interface EngineSpec {
   modulePath: string;
   instances: ModuleInstances;
   pinGuard: PinGuard;
   workload: Workload;
   verifyEvery: number;
   recovery: Recovery | null;
-  /** schedule: an open-loop target rate (the calls arrive on a schedule), or null (each signer calls again at once). */
+  /** schedule: an open-loop target rate (the calls arrive on a schedule), or null (each session calls again at once). */
   stop: StopSpec;
 }
 
-/** One signer: a session on one token, with its share of the configuration. */
-export interface SignerAssignment {
+/** One session on one token, with its share of the configuration. */
+export interface SessionAssignment {
   token: number;
   thread: number;
   slot: Buffer;
@@ -52,6 +52,6 @@ export interface SignerAssignment {
   warmup: number;
   /** Sequence number of the first measured call (above 0 when a burn-in resumes). */
   firstSequence: number;
-  /** This signer's own count, or null (a shared total, a schedule or the deadline stops it). */
+  /** This session's own count of calls, or null (a shared total, a schedule or the deadline stops it). */
   calls: number | null;
 }

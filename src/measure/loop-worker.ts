@@ -1,5 +1,5 @@
 /**
- * One signing worker: a thread with its own session on one token, signing in a loop with synchronous pkcs11js
+ * One loop worker: a thread with its own session on one token, calling in a loop with synchronous pkcs11js
  * calls. Why threads with sync calls: on this 2-core machine they match a C pthread loop (bench/c-vs-harness:
  * 0.98–1.03) and a child process per token (bench/concurrency-models: 0.98), while the async API reaches only
  * 0.66 and its latency would include libuv queue wait (bench/README.md).
@@ -14,6 +14,7 @@ import { NOT_A_CKR, WRONG_OUTPUT_SIZE } from '../model/record-status.js';
 import { BATCH_CAPACITY, BatchBuilder, StagedBatch, transferList, type CallBatch } from '../model/call-batch.js';
 import { RunControl } from './control.js';
 import { ReconnectBackoff } from './reconnect-backoff.js';
+import { FAILURE_LIMIT_REACHED, MAX_CONSECUTIVE_FAILURES } from './failure-limit.js';
 import { intendedOffsetNs } from '../model/schedule.js';
 import type { StopSpec } from '../model/stop.js';
 import { jsTimedCall, OUTPUT_BUFFER_BYTES, outputFits, pickOperation, seedWord, type InputTable, type Workload } from '../model/workload.js';
@@ -23,7 +24,7 @@ export interface Recovery {
   giveUpAfterMs: number;
 }
 
-export interface SignWorkerInput {
+export interface LoopWorkerInput {
   worker: number;
   modulePath: string;
   /** Whether each load of the module is an instance of its own, to initialize (see ModuleInstance). */
@@ -38,13 +39,13 @@ export interface SignWorkerInput {
   workload: Workload;
   tables: (InputTable | null)[];
   messageSeed: Uint8Array;
-  warmupSignatures: number;
-  /** Sequence number of this worker's first measured signature (above 0 when a burn-in resumes). */
+  warmupCalls: number;
+  /** Sequence number of this worker's first measured call (above 0 when a burn-in resumes). */
   firstSequence: number;
   /** The configuration's stop, as the run gave it; and this worker's own count of calls, where it has one. */
   stop: StopSpec;
   calls: number | null;
-  /** Keep every k-th signature for host verification; 0 keeps none. */
+  /** Keep every k-th output for the host check; 0 keeps none. */
   verifyEvery: number;
   recovery: Recovery | null;
   control: SharedArrayBuffer;
@@ -56,17 +57,15 @@ export interface SignWorkerInput {
 }
 
 /** 'pin-refused': the token refused the PIN; the run remembers it at once (a resumed burn-in must not present it again). */
-export type SignWorkerMessage = { type: 'ready' } | { type: 'batch'; batch: CallBatch } | { type: 'done'; gaveUp?: string } | { type: 'failed'; message: string } | { type: 'pin-refused' };
+export type LoopWorkerMessage = { type: 'ready' } | { type: 'batch'; batch: CallBatch } | { type: 'done'; gaveUp?: string } | { type: 'failed'; message: string } | { type: 'pin-refused' };
 
 const BATCH_MAX_AGE_NS = 100_000_000n;
-/** What `sign` returns for a worker whose call the main thread abandoned: it touches nothing more. */
+/** What `callLoop` returns for a worker whose call the main thread abandoned: it touches nothing more. */
 const ABANDONED = Symbol('abandoned');
-/** Without recovery (scale), a token that fails this many signatures in a row is left alone. */
-const MAX_CONSECUTIVE_FAILURES = 100;
 
-const input = workerData as SignWorkerInput;
+const input = workerData as LoopWorkerInput;
 const port = parentPort!;
-const post = (m: SignWorkerMessage, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
+const post = (m: LoopWorkerMessage, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
 
 function run(): void {
   const control = new RunControl(input.control);
@@ -84,7 +83,7 @@ function run(): void {
     { guard: new PinGuard(input.pinGuard), token: input.token },
     input.workload.operations.map((op, i) => ({ key: op.key, id: Buffer.from(input.keyIds[i]!) })),
   );
-  // Whatever happens while signing, the session is closed and an instance of the worker's own is finalized; but a
+  // Whatever happens while calling, the session is closed and an instance of the worker's own is finalized; but a
   // worker whose call was abandoned (it came back too late) leaves both alone: the run may be writing its results.
   let outcome: string | undefined | typeof ABANDONED;
   try {
@@ -94,7 +93,7 @@ function run(): void {
     );
     if (!first.ok) post({ type: 'failed', message: first.detail });
     else {
-      outcome = sign(instance.lib, connection, control);
+      outcome = callLoop(instance.lib, connection, control);
       if (outcome !== ABANDONED) post({ type: 'done', gaveUp: outcome });
     }
   } finally {
@@ -105,8 +104,8 @@ function run(): void {
   }
 }
 
-/** The signing loop, from the warm-up to the stop rule; returns why it gave up early, if it did (or that it was abandoned). */
-function sign(lib: ModuleInstance['lib'], connection: TokenConnection, control: RunControl): string | undefined | typeof ABANDONED {
+/** The timed loop, from the warm-up to the stop rule; returns why it gave up early, if it did (or that it was abandoned). */
+function callLoop(lib: ModuleInstance['lib'], connection: TokenConnection, control: RunControl): string | undefined | typeof ABANDONED {
   const { operations, cumulative } = input.workload;
   const timed = operations.map((op, i) => jsTimedCall(lib, op, input.messageSeed, input.tables[i] ?? null));
   const out = Buffer.alloc(OUTPUT_BUFFER_BYTES);
@@ -117,7 +116,7 @@ function sign(lib: ModuleInstance['lib'], connection: TokenConnection, control: 
   let op = 0;
 
   /** The timed call of operation `op`; its CKR code (0: OK). */
-  const signOnce = (sequence: number): number => {
+  const callOnce = (sequence: number): number => {
     try {
       outputLength = timed[op]!.call(connection.session!, connection.keys![op]!, sequence, out);
       return 0;
@@ -142,12 +141,12 @@ function sign(lib: ModuleInstance['lib'], connection: TokenConnection, control: 
     return outputLength === null || outputFits(operations[op]!, outputLength) ? 0 : WRONG_OUTPUT_SIZE;
   };
 
-  // Warm-up signatures use negative sequence numbers so that no message of the measured window repeats.
-  for (let i = 1; i <= input.warmupSignatures && !control.stopRequested(); i++) {
+  // Warm-up calls use negative sequence numbers so that no message of the measured window repeats.
+  for (let i = 1; i <= input.warmupCalls && !control.stopRequested(); i++) {
     op = pickOperation(cumulative, word, -i);
     const beginNs = process.hrtime.bigint();
     control.callBegins(input.worker, beginNs, -i, op, Number.NaN, false, false);
-    finish(signOnce(-i));
+    finish(callOnce(-i));
     if (!control.callReturned(input.worker, beginNs)) return ABANDONED;
   }
   post({ type: 'ready' });
@@ -210,12 +209,12 @@ function sign(lib: ModuleInstance['lib'], connection: TokenConnection, control: 
     op = pickOperation(cumulative, word, sequence);
     const startLagNs = intendedNs === null ? Number.NaN : Number(beginNs - intendedNs);
     control.callBegins(input.worker, beginNs, sequence, op, startLagNs, late, true);
-    const called = signOnce(sequence);
+    const called = callOnce(sequence);
     const endNs = process.hrtime.bigint();
     const status = finish(called);
     // Abandoned as hung: the main thread recorded this call and took the batch; the worker is no longer the run's.
     if (!control.callReturned(input.worker, beginNs)) return ABANDONED;
-    // A shared total counts successful signatures: a failed one gives its claim back.
+    // A shared total counts successful calls: a failed one gives its claim back.
     if (status !== 0 && input.stop.sharedSuccesses !== null) control.unclaim();
     const keep = status === 0 && outputLength !== null && input.verifyEvery > 0 && sequence % input.verifyEvery === 0;
     batches.add(Number(beginNs - startNs), Number(endNs - beginNs), status, keep ? out.subarray(0, outputLength!) : undefined, op, startLagNs, late);
@@ -237,7 +236,7 @@ function sign(lib: ModuleInstance['lib'], connection: TokenConnection, control: 
         break;
       }
     } else if (consecutiveFailures === MAX_CONSECUTIVE_FAILURES) {
-      gaveUp = `${MAX_CONSECUTIVE_FAILURES} consecutive signatures failed`;
+      gaveUp = FAILURE_LIMIT_REACHED;
       sequence++;
       break;
     }

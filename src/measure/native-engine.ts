@@ -1,82 +1,117 @@
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { packageFile } from '../core/version.js';
+import { NATIVE } from '../core/native-abi.js';
+import { loadAddon, type NativePart } from '../core/native-addon.js';
 import { BATCH_CAPACITY, newBatch, type CallBatch } from '../model/call-batch.js';
 import { Connector } from './connector.js';
 import type { RunControl } from './control.js';
-import { keptOutputBytes, nativeTimedCall, OUTPUT_BUFFER_BYTES, type Workload } from '../model/workload.js';
+import { keptOutputBytes, nativeTimedCall, OUTPUT_BUFFER_BYTES, type NativeTimedCall, type Workload } from '../model/workload.js';
 import { ReconnectBackoff } from './reconnect-backoff.js';
-import type { SignWorkerMessage } from './loop-worker.js';
-import type { Signers, SignerAssignment, SignersSpec } from './engine.js';
+import { gaveUpWords } from './failure-limit.js';
+import type { LoopWorkerMessage } from './loop-worker.js';
+import type { Engine, EngineSpec, SessionAssignment } from './engine.js';
+
+/** A job's session and key handles (one per operation), as pkcs11js gives them. */
+interface JobHandles {
+  session: Buffer;
+  keys: Buffer[];
+}
+
+/**
+ * What start() takes (native/timed-loop.c reads every field by name and refuses one missing or of another type).
+ * -1 stands for none in durationNs, sharedTotal, schedule.calls and a job's count.
+ */
+export interface NativeLoopSpec {
+  operations: NativeTimedCall[];
+  cumulative: number[];
+  bufferBytes: number;
+  keptBytes: number;
+  keepEvery: number;
+  durationNs: number;
+  sharedTotal: number;
+  recovery: boolean;
+  ringBytes: number;
+  schedule: { intervalNs: number; calls: number } | null;
+  jobs: (JobHandles & { seed: Buffer; rows: Buffer[][]; aux: Buffer[][]; warmup: number; firstSequence: number; count: number })[];
+}
+
+/** Where each job is, one element per job (states() fills it). */
+interface JobsView {
+  state: Int32Array;
+  available: Int32Array;
+  callBeginNs: Float64Array;
+}
 
 /** native/timed-loop.c, built by `npm install` (node-gyp). */
-interface NativeLoop {
-  start(modulePath: string, spec: object): unknown;
+export interface NativeLoop {
+  start(modulePath: string, spec: NativeLoopSpec): unknown;
   release(loop: unknown, startNs: bigint): void;
   stop(loop: unknown): void;
-  states(loop: unknown, states: Int32Array, available: Int32Array, callBeginNs: Float64Array): void;
-  drain(
-    loop: unknown,
-    job: number,
-    startOffsetNs: Float64Array,
-    latencyNs: Float64Array,
-    status: Int32Array,
-    kept: Uint8Array,
-    outputBytes: Uint16Array,
-    outputs: Uint8Array,
-    operation: Uint8Array,
-    startLagNs: Float64Array,
-    late: Uint8Array,
-  ): number;
+  states(loop: unknown, view: JobsView): void;
+  /** Moves the job's records into the batch's arrays (by name); their count. */
+  drain(loop: unknown, job: number, batch: CallBatch): number;
   parkedSince(loop: unknown, job: number): bigint;
-  resume(loop: unknown, job: number, handles: { session: Buffer; keys: Buffer[] } | null): void;
-  gaveUp(loop: unknown, job: number): string | undefined;
+  resume(loop: unknown, job: number, handles: JobHandles | null): void;
+  /** A NATIVE.gaveUp code. */
+  gaveUp(loop: unknown, job: number): number;
   close(loop: unknown): void;
   abandon(loop: unknown, job: number, nowNs: bigint, record: boolean): boolean;
   exitNow(code: number): never;
+  /**
+   * The C computations the worker threads have JS twins of (the message and its recipes, the mix draw, the
+   * schedule's intended start), exposed only for test/native-parity.test.ts, which compares the two bit for bit.
+   */
+  twins: {
+    input(args: { seed: Buffer; input: number; sequence: number }): Buffer;
+    pick(args: { cumulative: readonly number[]; seed: Buffer; sequence: number }): number;
+    intendedOffsetNs(args: { intervalNs: number; k: number }): bigint;
+  };
 }
 
-const JOB_READY = 1;
-const JOB_PARKED = 3;
-const JOB_DONE = 4;
-/** Done too: its call was abandoned (src/measure/call-watchdog.ts), its thread left inside the module. */
-const JOB_ABANDONED = 5;
+const { warming: JOB_WARMING, parked: JOB_PARKED, done: JOB_DONE, abandoned: JOB_ABANDONED } = NATIVE.jobState;
 /** How often the main thread looks at the rings: a stop reaches the loop within this. */
 const TICK_MS = 10;
 /** A ring is drained into a batch once it holds a batch or its oldest waited this long, as a worker thread posts. */
 const BATCH_MAX_AGE_NS = 100_000_000n;
-/** Memory for all rings together; each job's ring holds at least 64 records. */
+/** Memory for all rings together; each job's ring holds at least a batch and a half. */
 const RING_BYTES = 32 * 1024 * 1024;
 
-let loaded: NativeLoop | null | undefined;
+let loaded: NativePart<NativeLoop> | undefined;
 
-/** The native loop, or null where it was not built (no compiler or OpenSSL headers at install). */
-export function nativeLoop(): NativeLoop | null {
-  if (loaded !== undefined) return loaded;
-  const path = packageFile('build/Release/timed_loop.node');
-  loaded = existsSync(path) ? (createRequire(import.meta.url)(path) as NativeLoop) : null;
+/** The native loop, or why not: not built (no compiler or OpenSSL headers at install), or built from other sources. */
+export function nativeLoopPart(): NativePart<NativeLoop> {
+  loaded ??= loadAddon<NativeLoop>('timed_loop');
   return loaded;
 }
 
-export type Engine = 'native' | 'threads';
+export const nativeLoop = (): NativeLoop | null => nativeLoopPart().part;
+
+export type EngineName = 'native' | 'threads';
+
+export interface EngineChoice {
+  engine: EngineName;
+  /** Why this engine, as run.json's harness says it. */
+  why: string;
+  /** The native loop would have run the calls, but its build is stale: refused (the run says so, once). */
+  staleNativeLoop?: boolean;
+}
 
 /**
- * The native loop signs in the sessions of the main thread's module instance, so it serves modules whose loads
+ * The native loop calls in the sessions of the main thread's module instance, so it serves modules whose loads
  * share one instance; a module whose every load is an instance of its own (p11-kit's client) gets worker threads,
  * each initializing and logging in its own. HSM_BENCH_ENGINE=threads forces the threads engine (for comparison).
  */
-export function chooseEngine(instances: 'shared' | 'per-load', workload: Workload): { engine: Engine; why: string } {
+export function chooseEngine(instances: 'shared' | 'per-load', workload: Workload): EngineChoice {
   if (process.env.HSM_BENCH_ENGINE === 'threads') return { engine: 'threads', why: 'HSM_BENCH_ENGINE=threads' };
   if (instances !== 'shared') return { engine: 'threads', why: 'each load of the module is an instance of its own' };
   const other = workload.operations.find((op) => nativeTimedCall(op) === null);
   if (other) return { engine: 'threads', why: `the native loop does not make the ${other.call} call (objects to read back and destroy)` };
-  if (nativeLoop() === null) return { engine: 'threads', why: 'the native loop was not built (npm run build:native)' };
+  const native = nativeLoopPart();
+  if (native.part === null) return { engine: 'threads', why: `no native loop: ${native.why}`, staleNativeLoop: native.stale };
   return { engine: 'native', why: 'module instance shared by every load' };
 }
 
 interface Job {
-  /** The session and key the job signs with, as the connector thread opened them. */
-  handles: { session: Buffer; keys: Buffer[] } | null;
+  /** The session and keys the job calls with, as the connector thread opened them. */
+  handles: JobHandles | null;
   free: CallBatch[];
   nextSequence: number;
   lastDrainNs: bigint;
@@ -95,7 +130,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * post. A job that fails in a burn-in parks; it is reconnected here, with the same backoff and give-up rule as a
  * worker thread's, and resumed with its new session.
  */
-export function startNativeSigners(spec: SignersSpec, assignments: readonly SignerAssignment[], control: RunControl, onMessage: (worker: number, m: SignWorkerMessage) => void): Signers {
+export function startNativeEngine(spec: EngineSpec, assignments: readonly SessionAssignment[], control: RunControl, onMessage: (worker: number, m: LoopWorkerMessage) => void): Engine {
   const native = nativeLoop()!;
   const keepsOutputs = spec.verifyEvery > 0;
   const keptBytes = keptOutputBytes(spec.workload);
@@ -147,7 +182,7 @@ export function startNativeSigners(spec: SignersSpec, assignments: readonly Sign
       keepEvery: spec.verifyEvery,
       durationNs: spec.stop.durationNs === null ? -1 : Number(spec.stop.durationNs),
       sharedTotal: spec.stop.sharedSuccesses ?? -1,
-      recovery: spec.recovery === null ? 0 : 1,
+      recovery: spec.recovery !== null,
       ringBytes: RING_BYTES,
       schedule: spec.stop.schedule === null ? null : { intervalNs: spec.stop.schedule.intervalNs, calls: spec.stop.schedule.calls ?? -1 },
       jobs: assignments.map((a, i) => ({
@@ -161,9 +196,7 @@ export function startNativeSigners(spec: SignersSpec, assignments: readonly Sign
         count: a.calls ?? -1,
       })),
     });
-  const states = new Int32Array(jobs.length);
-  const available = new Int32Array(jobs.length);
-  const callBeginNs = new Float64Array(jobs.length);
+  const view: JobsView = { state: new Int32Array(jobs.length), available: new Int32Array(jobs.length), callBeginNs: new Float64Array(jobs.length) };
   let startNs: bigint | null = null;
   let successes = 0;
 
@@ -209,7 +242,7 @@ export function startNativeSigners(spec: SignersSpec, assignments: readonly Sign
       const batch = job.free.pop() ?? newBatch(worker, BATCH_CAPACITY, keepsOutputs ? keptBytes : 0);
       batch.verified.fill(0);
       batch.firstSequence = job.nextSequence;
-      batch.count = native.drain(loop, worker, batch.startOffsetNs, batch.latencyNs, batch.status, batch.kept, batch.outputBytes, batch.outputs, batch.operation, batch.startLagNs, batch.late);
+      batch.count = native.drain(loop, worker, batch);
       if (batch.count === 0) {
         job.free.push(batch);
         control.recorded(worker);
@@ -242,16 +275,17 @@ export function startNativeSigners(spec: SignersSpec, assignments: readonly Sign
     await new Promise<void>((resolve) => {
       tick = setInterval(() => {
         if (control.stopRequested()) native.stop(loop);
-        native.states(loop, states, available, callBeginNs);
+        native.states(loop, view);
         const nowNs = process.hrtime.bigint();
         let done = 0;
         for (const [worker, job] of jobs.entries()) {
-          const state = states[worker]!;
+          const state = view.state[worker]!;
+          const available = view.available[worker]!;
           // A parked job has failed: its records go at once, so the records on disk see a failing token without delay.
-          if (available[worker]! >= BATCH_CAPACITY || state === JOB_PARKED || (available[worker]! > 0 && nowNs - job.lastDrainNs >= BATCH_MAX_AGE_NS)) {
+          if (available >= BATCH_CAPACITY || state === JOB_PARKED || (available > 0 && nowNs - job.lastDrainNs >= BATCH_MAX_AGE_NS)) {
             if (drain(worker, job)) job.lastDrainNs = nowNs;
           }
-          if (!job.readySeen && state >= JOB_READY && state !== JOB_ABANDONED) {
+          if (!job.readySeen && state !== JOB_WARMING && state !== JOB_ABANDONED) {
             job.readySeen = true;
             onMessage(worker, { type: 'ready' });
           }
@@ -259,7 +293,7 @@ export function startNativeSigners(spec: SignersSpec, assignments: readonly Sign
           // Its last records first: a job is done once it says so (or was abandoned) and its ring is empty after that.
           if ((state === JOB_DONE || state === JOB_ABANDONED) && !job.doneSeen && drain(worker, job)) {
             job.doneSeen = true;
-            onMessage(worker, { type: 'done', gaveUp: job.gaveUp ?? native.gaveUp(loop, worker) });
+            onMessage(worker, { type: 'done', gaveUp: job.gaveUp ?? gaveUpWords(native.gaveUp(loop, worker)) });
           }
           if (job.doneSeen) done++;
         }
@@ -280,7 +314,7 @@ export function startNativeSigners(spec: SignersSpec, assignments: readonly Sign
       native.release(loop, at);
     },
     recycle: (worker, batch) => jobs[worker]!.free.push(batch),
-    inFlightSince: (worker) => (loop === undefined || jobs[worker]!.doneSeen || callBeginNs[worker] === 0 ? null : BigInt(callBeginNs[worker]!)),
+    inFlightSince: (worker) => (loop === undefined || jobs[worker]!.doneSeen || view.callBeginNs[worker] === 0 ? null : BigInt(view.callBeginNs[worker]!)),
     abandon: (worker, record) => {
       if (loop === undefined || jobs[worker]!.doneSeen || !native.abandon(loop, worker, process.hrtime.bigint(), record)) return false;
       abandoned.add(worker);

@@ -3,24 +3,24 @@ import { CALL_TIMED_OUT } from '../model/record-status.js';
 import { BATCH_CAPACITY, newBatch, StagedBatch, transferList, type CallBatch } from '../model/call-batch.js';
 import type { RunControl } from './control.js';
 import { keptOutputBytes } from '../model/workload.js';
-import type { Signers, SignerAssignment, SignersSpec } from './engine.js';
-import type { SignWorkerInput, SignWorkerMessage } from './loop-worker.js';
+import type { Engine, EngineSpec, SessionAssignment } from './engine.js';
+import type { LoopWorkerInput, LoopWorkerMessage } from './loop-worker.js';
 
 const WORKER_URL = new URL('./loop-worker.js', import.meta.url);
 
 /** The threads engine: one worker thread per (token, thread), each with its own session and module instance handle. */
-export function startThreadSigners(spec: SignersSpec, assignments: readonly SignerAssignment[], control: RunControl, onMessage: (worker: number, m: SignWorkerMessage) => void): Signers {
+export function startThreadsEngine(spec: EngineSpec, assignments: readonly SessionAssignment[], control: RunControl, onMessage: (worker: number, m: LoopWorkerMessage) => void): Engine {
   const recyclePorts: MessageChannel[] = [];
   const exits: Promise<void>[] = [];
   // Per worker: its staged batch (readable here should its call never return), and how it ends when abandoned.
   const keptBytes = spec.verifyEvery > 0 ? keptOutputBytes(spec.workload) : 0;
   const staged: StagedBatch[] = [];
   const abandoned: (() => void)[] = [];
-  const startWorker = (a: SignerAssignment, worker: number): Promise<void> => {
+  const startWorker = (a: SessionAssignment, worker: number): Promise<void> => {
     const recycle = new MessageChannel();
     recyclePorts[worker] = recycle;
     staged[worker] = StagedBatch.create(worker, BATCH_CAPACITY, keptBytes);
-    const input: SignWorkerInput = {
+    const input: LoopWorkerInput = {
       worker,
       modulePath: spec.modulePath,
       instances: spec.instances,
@@ -32,7 +32,7 @@ export function startThreadSigners(spec: SignersSpec, assignments: readonly Sign
       workload: spec.workload,
       tables: a.tables,
       messageSeed: a.messageSeed,
-      warmupSignatures: a.warmup,
+      warmupCalls: a.warmup,
       firstSequence: a.firstSequence,
       stop: spec.stop,
       calls: a.calls,
@@ -44,9 +44,9 @@ export function startThreadSigners(spec: SignersSpec, assignments: readonly Sign
       recycle: recycle.port2,
     };
     const w = new Worker(WORKER_URL, { workerData: input, transferList: [recycle.port2] });
-    w.on('message', (m: SignWorkerMessage) => onMessage(worker, m));
+    w.on('message', (m: LoopWorkerMessage) => onMessage(worker, m));
     return new Promise<void>((resolve) => {
-      // A worker that dies ends its own signing, not the run: what it recorded stays, and the report says so.
+      // A worker that dies ends its own calls, not the run: what it recorded stays, and the report says so.
       w.on('error', (error) => onMessage(worker, { type: 'done', gaveUp: `worker crashed: ${error.message}` }));
       w.on('exit', () => {
         recycle.port1.close();

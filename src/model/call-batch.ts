@@ -1,3 +1,5 @@
+import { NATIVE } from '../core/native-abi.js';
+
 /**
  * The columns a batch keeps per call, widest first (so that views laid one after another in one buffer stay
  * aligned): the one table from which batches are made, copied, transferred between threads, spilled to disk and
@@ -30,7 +32,7 @@ type ColumnArrays = { [C in Column as C['name']]: InstanceType<C['type']> };
  * loop does no per-call allocation and no per-call message passing. The recorder sends each batch back once
  * recorded, and the loop fills it again: a fixed set of buffers circulates for the whole run. (Allocating a fresh
  * 128 KiB output buffer per batch in one thread and freeing it in another let the process grow by some 30 MB over a
- * million verified calls.)
+ * million verified calls.) The native loop fills a batch's arrays by their names (native/timed-loop.c, drain).
  */
 export interface CallBatch extends ColumnArrays {
   worker: number;
@@ -60,7 +62,7 @@ export const VERIFIED_OK = 1;
 export const VERIFIED_BAD = 2;
 
 /** Calls per batch: a worker posts (and the native engine drains) once this many are made, or every 100 ms. */
-export const BATCH_CAPACITY = 256;
+export const BATCH_CAPACITY = NATIVE.batchCapacity;
 
 /**
  * The batch a worker thread is filling, in memory the main thread can read: should the worker's call never return,

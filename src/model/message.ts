@@ -1,6 +1,11 @@
-/** Every signature signs a different 32-byte message: a per-worker random seed followed by the sequence number. */
-export const MESSAGE_BYTES = 32;
-const SEED_BYTES = MESSAGE_BYTES - 8;
+import { NATIVE } from '../core/native-abi.js';
+
+/**
+ * Every call's input is made of a different 32-byte message: a per-session random seed followed by the sequence
+ * number (native/timed-loop.c has its twin; test/native-parity.test.ts compares them).
+ */
+export const MESSAGE_BYTES = NATIVE.messageBytes;
+export const SEED_BYTES = NATIVE.seedBytes;
 
 export function messageFor(seed: Uint8Array, sequence: number, into: Buffer = Buffer.alloc(MESSAGE_BYTES)): Buffer {
   into.set(seed.subarray(0, SEED_BYTES), 0);

@@ -1,3 +1,4 @@
+import { NATIVE } from '../core/native-abi.js';
 import { ckrName } from './ckr.js';
 
 /** The words a record's status is made of, and the one rule that says whether a record is a failure. */
@@ -6,17 +7,17 @@ export const STATUS_OK = 'CKR_OK';
 export const VERIFY_FAILED = 'VERIFY_FAILED';
 
 /**
- * Statuses that did not come from the module, as both timed loops record them (native/timed-loop.c has the same
- * codes). The int32 column keeps a CKR's 32 bits, so vendor codes 0xFFFFFFFD–0xFFFFFFFF would read as these: no
- * vendor range in use reaches them.
+ * Statuses that did not come from the module, as both timed loops record them (codes from native/abi.json). The
+ * int32 column keeps a CKR's 32 bits, so vendor codes 0xFFFFFFFD–0xFFFFFFFF would read as these: no vendor range in
+ * use reaches them.
  */
-export const NOT_A_CKR = -1;
+export const NOT_A_CKR = NATIVE.status.notACkr;
 /** The module answered CKR_OK with an output of another size than the operation makes (an empty signature, a length over the buffer it was given). */
-export const WRONG_OUTPUT_SIZE = -2;
+export const WRONG_OUTPUT_SIZE = NATIVE.status.wrongOutputSize;
 /** The call did not return within its bound (--call-timeout, or one derived from the token's own calls): the session was abandoned. */
-export const CALL_TIMED_OUT = -3;
+export const CALL_TIMED_OUT = NATIVE.status.callTimedOut;
 
-const NAMES = new Map([
+const NAMES = new Map<number, string>([
   // An error that did not come from the module (pkcs11js itself threw).
   [NOT_A_CKR, 'ERROR'],
   [WRONG_OUTPUT_SIZE, 'WRONG_OUTPUT_SIZE'],

@@ -17,6 +17,8 @@ export type RunEvent =
   | { type: 'token-created'; label: string; workspace: string }
   | { type: 'key-generated'; algorithm: string; label: string; usage: string; token: string }
   | { type: 'pin-presented-again'; tokens: string[] }
+  // The native loop's build is stale (native/ changed after it was built): worker threads make the calls.
+  | { type: 'native-loop-refused'; why: string }
   // Before the first call: what will run, as run.json says it
   | { type: 'run-described'; result: RunResult }
   | { type: 'schedule-length'; seconds: number; scope: 'sweep' | 'burn-in'; ratePerS: number | null }

@@ -23,5 +23,5 @@ export function scheduleOf(targetRatePerS: number, calls: number | null): Schedu
 /** The calls a schedule has: its count, or those intended before the deadline of a window of `durationNs`. */
 export const scheduledCalls = (s: Schedule, durationNs: bigint | null): number => s.calls ?? Math.ceil(Number(durationNs ?? 0n) / s.intervalNs);
 
-/** Call k's intended start, in ns after the window opens (the twin of the native loop's computation). */
+/** Call k's intended start, in ns after the window opens (native/timed-loop.c has its twin; test/native-parity.test.ts compares them). */
 export const intendedOffsetNs = (s: Schedule, k: number): number => Math.round(k * s.intervalNs);

@@ -3,6 +3,7 @@ import { hash } from 'node:crypto';
 import pkcs11, { type Mechanism, type Template } from 'pkcs11js';
 import { ckrOf } from './ckr.js';
 import { messageFor } from './message.js';
+import { NATIVE } from '../core/native-abi.js';
 
 /**
  * The operation seam of the timed loop: what one timed call is, as data, so that the two engines that run the
@@ -30,7 +31,7 @@ export const PKCS11_FUNCTION: Record<OperationCall, string> = {
  * repeats), its SHA-256 made on the host (wrapped in a PKCS#1 DigestInfo for raw RSA), a row of the token's table
  * (inputs the host prepared: ciphertexts, signatures, public points; row = sequence modulo the rows), or nothing.
  */
-export type InputRecipe = 'message' | 'sha256' | 'sha256-digestinfo' | 'table' | 'none';
+export type InputRecipe = keyof typeof NATIVE.input;
 
 /** A mechanism's parameters, as plain data both engines can build the PKCS#11 structure from. */
 export type MechanismParameter =
@@ -93,8 +94,7 @@ export interface InputTable {
 /** The table row of call `sequence` (warm-up calls have negative sequence numbers). */
 export const rowOf = (sequence: number, rows: number) => ((sequence % rows) + rows) % rows;
 
-// DER prefix of DigestInfo{ sha256, OCTET STRING(32) } from PKCS#1 v2.2, section 9.2, note 1.
-const SHA256_DIGEST_INFO_PREFIX = Buffer.from('3031300d060960864801650304020105000420', 'hex');
+const SHA256_DIGEST_INFO_PREFIX = Buffer.from(NATIVE.sha256DigestInfoPrefix, 'hex');
 
 /** The bytes a message becomes under a host recipe. */
 export function hostInput(recipe: 'message' | 'sha256' | 'sha256-digestinfo', message: Buffer): Buffer {
@@ -269,36 +269,41 @@ function readAndDestroy(lib: pkcs11.PKCS11, session: Buffer, objects: (Buffer | 
   return length;
 }
 
-/** The codes of native/timed-loop.c for the same operation; null for a call only worker threads make. */
-export function nativeTimedCall(op: TimedOperation) {
-  const call = { sign: 1, verify: 2, decrypt: 3, encrypt: 4, digest: 5, random: 6 }[op.call as string];
-  // The native loop checks an output against one size.
-  if (call === undefined || op.outputBytes.length !== 1) return null;
+/** An operation as native/timed-loop.c takes it (start's spec.operations[i]). */
+export interface NativeTimedCall {
+  call: number;
+  mechanism: number;
+  parameter: { kind: number; hashAlg?: number; mgf?: number; saltLen?: number; iv?: Buffer; tagBits?: number };
+  input: number;
+  outputBytes: number;
+}
+
+/** The operation in the codes of native/timed-loop.c (native/abi.json); null for one only worker threads make. */
+export function nativeTimedCall(op: TimedOperation): NativeTimedCall | null {
+  // derive and keygen read back and destroy what they made: only worker threads make them.
+  const call = op.call in NATIVE.call ? NATIVE.call[op.call as keyof typeof NATIVE.call] : undefined;
   const p = op.mechanism.parameter;
-  return {
-    call,
-    mechanism: op.mechanism.ckm,
-    parameter:
-      p === undefined
-        ? { kind: 0 }
-        : p.kind === 'pss'
-          ? { kind: 1, hashAlg: pkcs11.CKM_SHA256, mgf: pkcs11.CKG_MGF1_SHA256, saltLen: p.saltBytes }
-          : p.kind === 'oaep'
-            ? { kind: 2, hashAlg: OAEP_HASH[p.hash].ckm, mgf: OAEP_HASH[p.hash].mgf }
-            : p.kind === 'iv'
-              ? { kind: 3, iv: Buffer.from(p.iv) }
-              : p.kind === 'gcm'
-                ? { kind: 4, iv: Buffer.from(p.iv), tagBits: p.tagBits }
-                : null,
-    input: { message: 0, sha256: 1, 'sha256-digestinfo': 2, table: 3, none: 4 }[op.input],
-    outputBytes: op.outputBytes[0]!,
-  };
+  // The native loop checks an output against one size (an EC point read back may have two), and builds no ECDH parameters.
+  if (call === undefined || op.outputBytes.length !== 1 || p?.kind === 'ecdh') return null;
+  const kinds = NATIVE.parameter;
+  const parameter =
+    p === undefined
+      ? { kind: kinds.none }
+      : p.kind === 'pss'
+        ? { kind: kinds.pss, hashAlg: pkcs11.CKM_SHA256, mgf: pkcs11.CKG_MGF1_SHA256, saltLen: p.saltBytes }
+        : p.kind === 'oaep'
+          ? { kind: kinds.oaep, hashAlg: OAEP_HASH[p.hash].ckm, mgf: OAEP_HASH[p.hash].mgf }
+          : p.kind === 'iv'
+            ? { kind: kinds.iv, iv: Buffer.from(p.iv) }
+            : { kind: kinds.gcm, iv: Buffer.from(p.iv), tagBits: p.tagBits };
+  return { call, mechanism: op.mechanism.ckm, parameter, input: NATIVE.input[op.input], outputBytes: op.outputBytes[0]! };
 }
 
 /**
  * What the timed loop runs: one operation, or several (--mix) drawn call by call in proportion to their weights.
  * The draw is a hash of the worker's seed and the sequence number, the same in both engines (native/timed-loop.c
- * has its twin), so a run's mix is reproducible; each record also says which operation it was.
+ * has its twin; test/native-parity.test.ts compares them), so a run's mix is reproducible; each record also says
+ * which operation it was.
  */
 export interface Workload {
   operations: TimedOperation[];

@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { setupError } from '../core/errors.js';
 import { durationMs, parseDurationNs } from '../core/duration.js';
 import { packageFile } from '../core/version.js';
+import { nativeProgram } from '../core/native-addon.js';
 import type { ModuleInstances } from '../model/run-result.js';
 import { shown } from '../core/quote.js';
 
@@ -20,9 +20,11 @@ export interface ProbeResult {
   instances: ModuleInstances | null;
   /** What the probe cost, start to end of its process. */
   durationMs: number;
-  /** 'native' (build/Release/module_probe) or 'node' (pkcs11js in a Node process, where the native probe was not built). */
+  /** 'native' (build/Release/module_probe) or 'node' (pkcs11js in a Node process, where the native probe was not built, or is stale). */
   probe: 'native' | 'node';
 }
+
+let nativeProbe: string | null | undefined;
 
 const HINT = 'the module is faulty or its configuration is wrong: try it with its vendor tool (e.g. pkcs11-tool --module MODULE -L), and report it to the vendor';
 
@@ -39,9 +41,9 @@ const stepName = (step: string) =>
  */
 export function probeModule(path: string): ProbeResult {
   const timeoutMs = moduleTimeoutMs();
-  const native = packageFile('build/Release/module_probe');
-  const probe = existsSync(native) ? 'native' : 'node';
-  const [command, args] = probe === 'native' ? [native, [path]] : [process.execPath, [packageFile('dist/src/pkcs11/module-probe-child.js'), path]];
+  if (nativeProbe === undefined) nativeProbe = nativeProgram('module_probe').part;
+  const probe = nativeProbe !== null ? 'native' : 'node';
+  const [command, args] = nativeProbe !== null ? [nativeProbe, [path]] : [process.execPath, [packageFile('dist/src/pkcs11/module-probe-child.js'), path]];
   const startedNs = process.hrtime.bigint();
   // The module's own chatter on stderr is dropped: it shows again when the module is loaded in-process.
   const r = spawnSync(command, args, { encoding: 'utf8', timeout: timeoutMs, killSignal: 'SIGKILL', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 20 });

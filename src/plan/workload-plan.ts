@@ -4,9 +4,10 @@ import { operationByName } from '../operations/registry.js';
 import { algorithmById } from '../model/algorithms.js';
 import { defaultKeyLabel } from '../pkcs11/keys.js';
 import { quote } from '../core/quote.js';
+import { NATIVE } from '../core/native-abi.js';
 
-/** More operations than this in one mix is a typo, not a workload (the native loop takes 16). */
-export const MAX_MIX_ENTRIES = 16;
+/** More operations than this in one mix is a typo, not a workload. */
+export const MAX_MIX_ENTRIES = NATIVE.maxOperations;
 
 /** --op (and --alg, --mechanism, --key-label) as the one entry of a workload. */
 export function singleOperation(o: { op?: string; alg?: string; mechanism?: string; keyLabel?: string }): WorkloadEntry {

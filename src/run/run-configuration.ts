@@ -12,19 +12,20 @@ import { ConfigurationStats } from '../stats/configuration-stats.js';
 import type { Measured } from '../stats/summarize.js';
 import type { CallBatch } from '../model/call-batch.js';
 import { RunControl } from '../measure/control.js';
-import { startNativeSigners, type Engine } from '../measure/native-engine.js';
+import { startNativeEngine, type EngineName } from '../measure/native-engine.js';
 import type { InputTable, Workload } from '../model/workload.js';
 import { ConfigurationRecorder, type WorkerAssignment } from '../pipeline/recorder.js';
 import { RecordingQueue } from '../pipeline/recording-queue.js';
 import { keptOutputs, SpillFile } from '../result/spill-file.js';
 import { VerifyPool } from '../pipeline/verify-pool.js';
-import type { Recovery, SignWorkerMessage } from '../measure/loop-worker.js';
+import type { Recovery, LoopWorkerMessage } from '../measure/loop-worker.js';
 import { CALL_TIMEOUT_FLOOR_MS, CALL_TIMEOUT_SLOWEST_MULTIPLE, CallWatchdog, STOP_GRACE_MS } from '../measure/call-watchdog.js';
 import { CALL_TIMED_OUT } from '../model/record-status.js';
+import { SEED_BYTES } from '../model/message.js';
 import type { HungSession } from '../model/run-result.js';
 import { noteThreadLeftInModule } from '../measure/threads-left.js';
-import type { SignerAssignment, Signers, SignersSpec } from '../measure/engine.js';
-import { startThreadSigners } from '../measure/threads-engine.js';
+import type { Engine, EngineSpec, SessionAssignment } from '../measure/engine.js';
+import { startThreadsEngine } from '../measure/threads-engine.js';
 
 /** A token ready for the run: its PIN accepted (by the main thread), and per operation of the workload its key and inputs. */
 export interface ReadyToken {
@@ -47,7 +48,7 @@ export interface WorkerIssue {
 /** What one configuration runs: N tokens × T threads, a stop rule, and where its records go. */
 export interface ConfigurationSpec {
   modulePath: string;
-  engine: Engine;
+  engine: EngineName;
   instances: ModuleInstances;
   /** Called as soon as a token refuses the PIN mid-run (a burn-in writes it into its checkpoint at once). */
   onPinRefused?: () => void;
@@ -79,7 +80,7 @@ export interface ConfigurationSpec {
   resume?: { firstSequenceByWorker: number[]; startOffsetBaseUs: number };
   /**
    * Where batches wait whose verification fell behind, to be verified after the window (scale), or null: the
-   * signers wait for verification instead (burn-in, whose records on disk must be complete at every moment, for a
+   * sessions wait for verification instead (burn-in, whose records on disk must be complete at every moment, for a
    * resume to count them).
    */
   spillFile: string | null;
@@ -105,9 +106,9 @@ export type ConfigurationRun = Measured;
 /** Records reach the disk at least this often, whatever the signing rate. */
 const RECORDS_FLUSH_MS = 2000;
 /**
- * A signer with this many batches waiting for verification (each up to 256 signatures or 100 ms of signing) has its
+ * A session with this many batches waiting for verification (each up to 256 calls or 100 ms of them) has its
  * next batches spilled, where the configuration spills: below the run control's limit on batches in flight (8),
- * so the signer never waits for verification.
+ * so the session never waits for verification.
  */
 const SPILL_AFTER_BATCHES = 6;
 /** Spilled batches verified at once after the window: enough to keep every verification thread busy. */
@@ -116,13 +117,13 @@ const REPLAY_IN_FLIGHT = 16;
 const WATCH_MS = 100;
 
 /**
- * Runs one configuration: one signer per (token, thread), each with its own session, released together by the
- * start barrier, on the engine chosen for the module (native loop or worker threads). Batches go through
- * verification to the records file as they arrive.
+ * Runs one configuration: one session per (token, thread), released together by the start barrier, on the engine
+ * chosen for the module (a job of the native loop each, or a worker thread each). Batches go through verification
+ * to the records file as they arrive.
  */
 export async function runConfiguration(spec: ConfigurationSpec, control: RunControl, onProgress: (signaturesDone: number) => void): Promise<ConfigurationRun> {
   const T = spec.threadsPerToken;
-  const assignments: WorkerAssignment[] = spec.tokens.flatMap((_, token) => Array.from({ length: T }, (_, thread) => ({ token, thread, messageSeed: randomBytes(24) })));
+  const assignments: WorkerAssignment[] = spec.tokens.flatMap((_, token) => Array.from({ length: T }, (_, thread) => ({ token, thread, messageSeed: randomBytes(SEED_BYTES) })));
   const writer = new RecordsCsvWriter(join(spec.runDir, spec.recordsFile), spec.resume !== undefined, () => control.requestStop(), spec.onRecordsWritten);
   const stats = spec.stats ?? new ConfigurationStats(spec.tokens.length, spec.workload.operations.length > 1 ? spec.workload.operations.map((op) => op.name) : []);
   const recorder = new ConfigurationRecorder(
@@ -165,7 +166,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
   const flushTimer = setInterval(() => writer.flush(), RECORDS_FLUSH_MS);
   const queue = new RecordingQueue((batch) => recorder.add(batch));
 
-  const signerAssignments: SignerAssignment[] = assignments.map((a, worker) => {
+  const sessions: SessionAssignment[] = assignments.map((a, worker) => {
     const ready = spec.tokens[a.token]!;
     return {
       token: a.token,
@@ -182,7 +183,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
   });
   let spillFailure: Error | undefined;
   /**
-   * Verification (unless `check` is false: a skipped backlog), then recording, in each signer's order; `done` once the
+   * Verification (unless `check` is false: a skipped backlog), then recording, in each session's order; `done` once the
    * batch is recorded (null: lost with a verification thread).
    */
   const verifyAndRecord = (batch: CallBatch, done: (recordedBatch: CallBatch | null) => void, check = true): Promise<void> => {
@@ -202,16 +203,16 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
       )
       .catch(() => {
         // A batch that could not be verified (its verification thread died) is not recorded: the run stops,
-        // and the signer is not left waiting for it.
+        // and the session is not left waiting for it.
         awaiting[worker]!--;
         done(null);
         control.requestStop();
       });
     return verifying[worker]!;
   };
-  let signers: Signers | undefined;
+  let engine: Engine | undefined;
   const workerName = (a: WorkerAssignment) => `token ${tokenName(spec.tokens[a.token]!.token)}${T > 1 ? ` thread ${a.thread}` : ''}`;
-  const onMessage = (worker: number, m: SignWorkerMessage) => {
+  const onMessage = (worker: number, m: LoopWorkerMessage) => {
     const a = assignments[worker]!;
     const where = workerName(a);
     if (m.type === 'batch') {
@@ -226,21 +227,21 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
           spillFailure ??= writeError(spill!.path, error);
           control.requestStop();
         }
-        signers!.recycle(worker, batch);
+        engine!.recycle(worker, batch);
         control.recorded(worker);
         spilled += batch.count;
         onProgress(recorded + spilled);
         return;
       }
       void verifyAndRecord(batch, (checked) => {
-        if (checked) signers!.recycle(worker, checked);
+        if (checked) engine!.recycle(worker, checked);
         control.recorded(worker);
       });
     } else if (m.type === 'ready') {
       if (++ready === assignments.length) {
         const startNs = process.hrtime.bigint();
         control.release(startNs);
-        signers!.released(startNs);
+        engine!.released(startNs);
         setupS = Number(startNs - setupStartNs) / 1e9;
       }
     } else if (m.type === 'failed') {
@@ -254,7 +255,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
       if (ready < assignments.length) control.requestStop();
     }
   };
-  const signersSpec: SignersSpec = {
+  const engineSpec: EngineSpec = {
     modulePath: spec.modulePath,
     instances: spec.instances,
     pinGuard: spec.pinGuard,
@@ -263,7 +264,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     recovery: spec.recovery,
     stop: spec.stop,
   };
-  signers = (spec.engine === 'native' ? startNativeSigners : startThreadSigners)(signersSpec, signerAssignments, control, onMessage);
+  engine = (spec.engine === 'native' ? startNativeEngine : startThreadsEngine)(engineSpec, sessions, control, onMessage);
   // The watchdog: a call in flight past its bound is timed out and its session abandoned; once the run is stopping,
   // a call still in flight after the grace is abandoned too, so that nothing holds the run's end.
   let stoppingSinceNs: bigint | null = null;
@@ -272,11 +273,11 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     const nowNs = process.hrtime.bigint();
     if (stoppingSinceNs === null && control.stopRequested()) stoppingSinceNs = nowNs;
     for (const [worker, a] of assignments.entries()) {
-      const sinceNs = abandonedWorkers.has(worker) ? null : signers!.inFlightSince(worker);
+      const sinceNs = abandonedWorkers.has(worker) ? null : engine!.inFlightSince(worker);
       if (sinceNs === null) continue;
       const inFlightMs = Number(nowNs - sinceNs) / 1e6;
       const verdict = watchdog.verdict(a.token, inFlightMs, stoppingSinceNs === null ? null : Number(nowNs - stoppingSinceNs) / 1e6);
-      if (verdict === 'wait' || !signers!.abandon(worker, verdict === 'timed-out')) continue;
+      if (verdict === 'wait' || !engine!.abandon(worker, verdict === 'timed-out')) continue;
       abandonedWorkers.add(worker);
       noteThreadLeftInModule();
       const boundS = watchdog.boundMs(a.token) / 1000;
@@ -294,7 +295,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
   control.describeWait = (): StopWait => {
     const nowNs = process.hrtime.bigint();
     const inFlight = assignments
-      .map((a, worker) => ({ a, sinceNs: abandonedWorkers.has(worker) ? null : signers!.inFlightSince(worker) }))
+      .map((a, worker) => ({ a, sinceNs: abandonedWorkers.has(worker) ? null : engine!.inFlightSince(worker) }))
       .filter((c): c is { a: WorkerAssignment; sinceNs: bigint } => c.sinceNs !== null)
       .sort((x, y) => (x.sinceNs < y.sinceNs ? -1 : 1));
     const longest = inFlight[0];
@@ -305,7 +306,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     };
   };
   try {
-    await signers.ended;
+    await engine.ended;
   } catch (error) {
     clearInterval(watch);
     clearInterval(flushTimer);
@@ -315,7 +316,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     throw error;
   }
   clearInterval(watch);
-  // The window is over: spilled batches are verified and recorded now, each after what its signer had in flight.
+  // The window is over: spilled batches are verified and recorded now, each after what its session had in flight.
   let unverified = 0;
   if (spill !== null && spill.batches > 0 && spillFailure === undefined) {
     let skip = false;

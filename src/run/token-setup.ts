@@ -14,7 +14,7 @@ import type { TokenIdentity } from '../model/run-result.js';
 import { readPin, type PinSource } from '../secrets/pin.js';
 import { publicKeyFromAttributes } from '../pkcs11/public-key.js';
 import type { RunPlan } from '../model/plan.js';
-import { chooseEngine, type Engine } from '../measure/native-engine.js';
+import { chooseEngine, type EngineChoice } from '../measure/native-engine.js';
 import { threadsLeftInModule } from '../measure/threads-left.js';
 import { trialCall } from './trial-call.js';
 import type { ConfigurationSpec, ReadyToken } from './run-configuration.js';
@@ -39,7 +39,7 @@ export interface TokenSetup {
   pin: string | null;
   pinGuard: PinGuard;
   /** What runs the timed loop, and why (run.json states both). */
-  engine: { engine: Engine; why: string };
+  engine: EngineChoice;
   /** The host's load average (1, 5, 15 min) before signing: a busy host measures slower, and compare says so. */
   loadAverage: number[];
 }
@@ -182,6 +182,8 @@ export async function setUpTokens(plan: RunPlan, tokenCount: number, pinSource: 
       operations: operations.map((o) => o.prepared.timed),
       cumulative: plan.workload.map((_, i) => plan.workload.slice(0, i + 1).reduce((sum, e) => sum + e.weight, 0)),
     };
+    const engine = chooseEngine(mod.info.instances, workload);
+    if (engine.staleNativeLoop) emit({ type: 'native-loop-refused', why: engine.why });
     return {
       mod,
       modulePath,
@@ -192,7 +194,7 @@ export async function setUpTokens(plan: RunPlan, tokenCount: number, pinSource: 
       workload,
       pin,
       pinGuard,
-      engine: chooseEngine(mod.info.instances, workload),
+      engine,
       loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
     };
   } catch (error) {
