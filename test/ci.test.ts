@@ -23,18 +23,18 @@ const expectValidJunit = (file: string) => execFileSync('xmllint', ['--noout', '
 const xpathCount = (file: string, expr: string) => Number(execFileSync('xmllint', ['--xpath', `count(${expr})`, file], { encoding: 'utf8' }));
 
 describe('lab files', () => {
-  it('are validated by their schema (schemas/lab.schema.json), which editors can name in "$schema"', () => {
+  it('are validated by their schema (schemas/lab.schema.json), which editors can name in "$schema"', async () => {
     const schema = JSON.parse(readFileSync(new URL('../schemas/lab.schema.json', import.meta.url), 'utf8'));
     expect(schema.$id).toMatch(/^https:\/\/.*\/lab\.schema\.json$/);
-    const lab = readLabFile(writeJson({ $schema: schema.$id, runs: [{ name: 'x', alg: 'p256', tokens: [1], repeat: 3, strictLatency: true }] }));
+    const lab = await readLabFile(writeJson({ $schema: schema.$id, runs: [{ name: 'x', alg: 'p256', tokens: [1], repeat: 3, strictLatency: true }] }));
     expect(lab.runs[0]!.plan.repeat).toBe(3);
     expect(lab.runs[0]!.strictLatency).toBe(true);
     // A key the schema does not document is refused, with what it does know.
-    expect(() => readLabFile(writeJson({ runs: [{ name: 'x', alg: 'p256', tokens: [1], treshold: {} }] }))).toThrow(/\$\.runs\[0\]\.treshold: unknown key \(known: .*thresholds/);
+    await expect(readLabFile(writeJson({ runs: [{ name: 'x', alg: 'p256', tokens: [1], treshold: {} }] }))).rejects.toThrow(/\$\.runs\[0\]\.treshold: unknown key \(known: .*thresholds/);
   });
 
-  it('a good lab file becomes validated plans', () => {
-    const lab = readLabFile(
+  it('a good lab file becomes validated plans', async () => {
+    const lab = await readLabFile(
       writeJson({
         out: 'somewhere',
         runs: [
@@ -52,15 +52,15 @@ describe('lab files', () => {
     expect(lab.runs[1]!.plan.verify).toMatchObject({ mode: 'sample', every: 10 });
   });
 
-  it("accepts the README's example lab file (fixtures/lab-example.json) but for its missing baseline", () => {
+  it("accepts the README's example lab file (fixtures/lab-example.json) but for its missing baseline", async () => {
     const doc = JSON.parse(readFileSync(join(FIXTURES, 'lab-example.json'), 'utf8'));
-    expect(() => readLabFile(join(FIXTURES, 'lab-example.json'))).toThrow(/\$\.runs\[0\]\.baseline: the run.json reports\/baseline-rsa2048\/run.json does not exist/);
+    await expect(readLabFile(join(FIXTURES, 'lab-example.json'))).rejects.toThrow(/\$\.runs\[0\]\.baseline: the run.json reports\/baseline-rsa2048\/run.json does not exist/);
     // The fixture run measured another plan: a baseline is compared before anything runs.
     doc.runs[0].baseline = join(FIXTURES, 'run-rsa2048');
-    expect(() => readLabFile(writeJson(doc))).toThrow(/\$\.runs\[0\]\.baseline: it ran another plan/);
+    await expect(readLabFile(writeJson(doc))).rejects.toThrow(/\$\.runs\[0\]\.baseline: it ran another plan/);
     delete doc.runs[0].baseline;
     doc.reference = join(FIXTURES, 'smartcard-hsm-ea-2015.json');
-    const lab = readLabFile(writeJson(doc));
+    const lab = await readLabFile(writeJson(doc));
     expect(lab.runs.map((r) => r.name)).toEqual(['rsa2048-pcscd', 'bp256-pcscd']);
     expect(lab.runs[0]!.thresholds.minThroughput).toEqual({ '1': 1.4, '8': 11 });
     expect(lab.runs[1]!.pinFile).toBe('/run/secrets/lab-token-pin');

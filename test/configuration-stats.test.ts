@@ -1,7 +1,25 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigurationStats } from '../src/stats/configuration-stats.js';
+import { KEPT_HOLES, SuccessGaps } from '../src/stats/success-gaps.js';
+import { summarizeConfiguration } from '../src/stats/summarize.js';
 
 const call = (startOffsetUs: number, latencyUs: number) => ({ startOffsetUs, latencyUs, operation: '', verified: null, startLagUs: null, late: null });
+
+/** `count` successful calls of `latencyUs` back to back from `fromUs` on `token`; returns when the last one ended. */
+function succeed(s: ConfigurationStats, token: number, fromUs: number, count: number, latencyUs = 1000): number {
+  for (let i = 0; i < count; i++) s.add(token, call(fromUs + i * latencyUs, latencyUs), undefined);
+  return fromUs + count * latencyUs;
+}
+
+const summary = (s: ConfigurationStats) =>
+  summarizeConfiguration(
+    { stats: s, recordsFile: 'r.csv', workerIssues: [] },
+    s.tokens.map((_, i) => ({ label: `t${i}`, serial: String(i), slotId: String(i) })),
+    1,
+  );
+
+/** A call abandoned after `inFlightUs` (CALL_TIMED_OUT): its latency column says how long it was in flight. */
+const hung = (s: ConfigurationStats, token: number, startUs: number, inFlightUs = 10_000_000) => s.add(token, call(startUs, inFlightUs), 'CALL_TIMED_OUT');
 
 describe('configuration statistics', () => {
   it('keeps outages non-negative when several threads of a token report out of time order', () => {
@@ -13,9 +31,10 @@ describe('configuration statistics', () => {
     s.add(0, call(9000, 100), undefined);
     const t = s.tokens[0]!;
     expect(t.outageUs).toBeGreaterThanOrEqual(0);
-    // The first success after the streak began (4 ms) ends it; the late failure at 2.5 ms opens another, ended at 9 ms.
-    expect(t.outages).toBe(2);
-    expect(t.outageUs).toBe(1000 + 6500);
+    // The first success after the streak began (4 ms) ends it; the late failure at 2.5 ms, recorded after that
+    // success, opens no streak of its own (the token was serving again by then).
+    expect(t.outages).toBe(1);
+    expect(t.outageUs).toBe(1000);
     expect(t.failingSinceUs).toBeNull();
   });
 });
@@ -31,5 +50,159 @@ describe('latency percentiles', () => {
     expect(p.max).toBe(178.691);
     expect(p.p99).toBeLessThanOrEqual(p.max);
     expect(p.p99).toBe(178.691);
+  });
+});
+
+describe('a call that never returned', () => {
+  it('stretches no window: the configuration ends with the last call that returned, and is rated over that', () => {
+    const s = new ConfigurationStats(2);
+    const lastEndUs = succeed(s, 0, 0, 2999);
+    succeed(s, 1, 0, 200);
+    hung(s, 1, 200_000);
+    expect(s.windowEndUs).toBe(lastEndUs);
+    const c = summary(s);
+    expect(c.durationS).toBe(2.999);
+    expect(c.throughputPerS).toBeCloseTo(3199 / 2.999, 2);
+    // Counted as failed in the second it started in; no empty seconds after the window.
+    expect(c.timeSeries.ok).toEqual([1199, 1000, 1000]);
+    expect(c.timeSeries.failed).toEqual([1, 0, 0]);
+  });
+
+  it('has no latency: the hung token’s percentiles leave it out, and run.json counts it per token', () => {
+    const s = new ConfigurationStats(1);
+    succeed(s, 0, 0, 10, 2000);
+    hung(s, 0, 20_000);
+    const t = summary(s).perToken[0]!;
+    expect(t.latencyMs!.max).toBe(2);
+    expect(t.operationsFailed).toBe(1);
+    expect(t.operationsTimedOut).toBe(1);
+  });
+
+  it('of one session, recorded when it is given up, leaves a token whose other sessions served on not failing', () => {
+    const s = new ConfigurationStats(1);
+    // Session 1 hangs at 0.1 s; session 0 signs on to 3 s; session 1's call is recorded when it is given up, at 10 s.
+    succeed(s, 0, 0, 100);
+    succeed(s, 0, 0, 3000);
+    hung(s, 0, 100_000);
+    const t = summary(s).perToken[0]!;
+    expect(t.stillFailingS).toBeNull();
+    expect(t.longestGapMs).toBe(0);
+    expect(t.operationsTimedOut).toBe(1);
+  });
+
+  it('leaves the hung token rated over its own active window', () => {
+    const s = new ConfigurationStats(2);
+    succeed(s, 0, 0, 3000);
+    const hungAtUs = succeed(s, 1, 0, 200);
+    hung(s, 1, hungAtUs);
+    // 200 calls in 0.2 s, however long the configuration went on without it.
+    expect(summary(s).perToken[1]!.throughputPerS).toBe(1000);
+  });
+
+  it('is measured to the deadline when the harness says so: every session hung before it', () => {
+    const s = new ConfigurationStats(1);
+    const hungAtUs = succeed(s, 0, 0, 410);
+    hung(s, 0, hungAtUs);
+    s.windowLastsUntil(3_000_000);
+    const c = summary(s);
+    expect(c.durationS).toBe(3);
+    expect(c.throughputPerS).toBeCloseTo(410 / 3, 2);
+    expect(c.timeSeries).toEqual({ intervalS: 1, ok: [410, 0, 0], failed: [1, 0, 0] });
+    // Never shortened by it.
+    s.windowLastsUntil(1_000_000);
+    expect(s.windowEndUs).toBe(3_000_000);
+  });
+});
+
+describe('the longest gap', () => {
+  it('of a token that hung runs from its last success to the end of the window, as its streak still open does', () => {
+    const s = new ConfigurationStats(2);
+    succeed(s, 0, 0, 3000);
+    const hungAtUs = succeed(s, 1, 0, 10);
+    hung(s, 1, hungAtUs);
+    const [good, bad] = summary(s).perToken;
+    expect(bad!.longestGapMs).toBe(3000 - 10);
+    expect(bad!.stillFailingS).toBe(2.99);
+    expect(bad!.outages).toBe(0);
+    expect(good!.longestGapMs).toBe(0);
+  });
+
+  it('of a token whose call was still in flight at a stop (no record) runs to the end of the window', () => {
+    const s = new ConfigurationStats(2);
+    succeed(s, 0, 0, 1000);
+    const hungAtUs = succeed(s, 1, 0, 10);
+    const c = summarizeConfiguration(
+      { stats: s, recordsFile: 'r.csv', workerIssues: [], hungSessions: [{ token: 1, thread: 0, inFlightS: 5.99, boundS: 10, outcome: 'abandoned-at-stop' }] },
+      s.tokens.map((_, i) => ({ label: `t${i}`, serial: String(i), slotId: String(i) })),
+      1,
+    );
+    expect(c.perToken[1]!.longestGapMs).toBe((1_000_000 - hungAtUs) / 1000);
+    expect(c.perToken[1]!.stillFailingS).toBeNull();
+  });
+
+  it('of a token failing from 0.41 s to the end is the time since its last success', () => {
+    const s = new ConfigurationStats(2);
+    succeed(s, 0, 0, 3000);
+    const failingFromUs = succeed(s, 1, 0, 410);
+    for (let startUs = failingFromUs; startUs < 3_000_000; startUs += 800_000) s.add(1, call(startUs, 1000), 'CKR_DEVICE_REMOVED');
+    const t = summary(s).perToken[1]!;
+    expect(t.longestGapMs).toBe(2590);
+    expect(t.stillFailingS).toBe(2.59);
+  });
+
+  it('counts a streak that ended between successes, and the time before the first success', () => {
+    const s = new ConfigurationStats(1);
+    s.add(0, call(0, 1000), 'CKR_DEVICE_ERROR');
+    succeed(s, 0, 500_000, 100);
+    s.add(0, call(600_000, 1000), 'CKR_DEVICE_ERROR');
+    succeed(s, 0, 1_800_000, 100);
+    const t = summary(s).perToken[0]!;
+    expect(t.longestGapMs).toBe(1200);
+    expect(t.stillFailingS).toBeNull();
+    expect([t.outages, t.outageS]).toEqual([2, 1.7]);
+  });
+
+  it('does not count the end of a token that made its share and stopped', () => {
+    const s = new ConfigurationStats(2);
+    succeed(s, 0, 0, 3000);
+    succeed(s, 1, 0, 200);
+    expect(summary(s).perToken[1]!.longestGapMs).toBe(0);
+  });
+
+  it('is the time no session of the token had a success in progress, whatever order their batches came in', () => {
+    const s = new ConfigurationStats(1);
+    // Session 0 stalls from 0.1 s to 2 s; session 1, recorded later, covered that time but for 0.5–0.8 s.
+    succeed(s, 0, 0, 100);
+    succeed(s, 0, 2_000_000, 100);
+    succeed(s, 0, 100_000, 400);
+    succeed(s, 0, 800_000, 1300);
+    expect(summary(s).perToken[0]!.longestGapMs).toBe(300);
+  });
+});
+
+describe('SuccessGaps', () => {
+  it('keeps memory bounded over a long run and its longest hole exact', () => {
+    const g = new SuccessGaps();
+    let atUs = 0;
+    for (let i = 0; i < 20 * KEPT_HOLES; i++) {
+      // A 1 ms call, then 10 µs idle; one 5 s stall in the middle.
+      g.add(atUs, atUs + 1000);
+      atUs += i === 10 * KEPT_HOLES ? 5_000_000 : 1010;
+    }
+    expect(g.longestUs(0, atUs, false)).toBe(5_000_000 - 1000);
+    expect((g as unknown as { starts: number[] }).starts.length).toBeLessThanOrEqual(2 * KEPT_HOLES + 1);
+  });
+
+  it('joins calls that overlap or touch, and a late one that fills a hole', () => {
+    const g = new SuccessGaps();
+    g.add(0, 10);
+    g.add(30, 40);
+    g.add(60, 70);
+    expect(g.longestUs(0, 70, false)).toBe(20);
+    g.add(10, 30);
+    g.add(35, 65);
+    expect(g.longestUs(0, 70, false)).toBe(0);
+    expect(g.longestUs(0, 100, true)).toBe(30);
+    expect(new SuccessGaps().longestUs(0, 100, true)).toBe(100);
   });
 });

@@ -1,9 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RunResult } from '../src/model/run-result.js';
 import type { Listing } from '../src/cli/list.js';
-import { runCli, tempDir } from './helpers/cli.js';
+import { runCli, runCliAndSignal, tempDir } from './helpers/cli.js';
 import { ExternalSoftHsm, SPY_MODULE, TEST_PIN } from './helpers/softhsm-module.js';
 
 const hsm = new ExternalSoftHsm();
@@ -197,4 +197,64 @@ describe('a user module (SoftHSM2 tokens made by softhsm2-util, keys by pkcs11-t
     expect(r.status).toBe(3);
     expect(r.stderr).toMatch(/key 'lab-fixed' on token 'lab-A' .* was created non-extractable and cannot be wrapped/);
   });
+
+  it('closes every session it opened before C_Finalize, in a burn-in stopped by SIGTERM and in its resume (through pkcs11-spy)', async () => {
+    // sc-hsm-embedded's C_Finalize never returns while a session is open: a stopped run must not rely on it.
+    const dir = tempDir('finalize-sessions');
+    const stopLog = join(dir, 'stop.log');
+    const stopped = await runCliAndSignal(
+      [
+        'burn-in',
+        '--alg',
+        'rsa2048',
+        '--key-label',
+        'lab-rsa',
+        '--slots',
+        `${slotOf['lab-A']},${slotOf['lab-B']}`,
+        '--tokens',
+        '2',
+        '--signatures',
+        '200000',
+        '--verify',
+        'none',
+        '--out',
+        dir,
+        '--module',
+        SPY_MODULE,
+      ],
+      { ...hsm.spyEnv(stopLog), HSM_BENCH_PIN: TEST_PIN },
+      /records in/,
+      'SIGTERM',
+      300,
+    );
+    expect(stopped.status, stopped.stderr).toBe(130);
+    expect(sessionsOpenAtFinalize(readFileSync(stopLog, 'utf8'))).toEqual([]);
+    const resumeLog = join(dir, 'resume.log');
+    const run = readdirSync(dir).find((f) => f.includes('burnin'))!;
+    const resumed = await runCliAndSignal(['burn-in', '--resume', join(dir, run)], { ...hsm.spyEnv(resumeLog), HSM_BENCH_PIN: TEST_PIN }, /records in/, 'SIGTERM', 300);
+    expect(resumed.status, resumed.stderr).toBe(130);
+    expect(sessionsOpenAtFinalize(readFileSync(resumeLog, 'utf8'))).toEqual([]);
+  }, 60_000);
 });
+
+/** The sessions a pkcs11-spy log shows open when C_Finalize is called ('no finalize' if it never is). */
+function sessionsOpenAtFinalize(log: string): string[] {
+  const open = new Map<string, string>();
+  let sawFinalize = false;
+  // Each call is a block: "N: C_Name", then its [in] and [out] arguments.
+  for (const block of log.split(/\n(?=\d+: C_)/)) {
+    const name = /^\d+: (C_\w+)/.exec(block)?.[1];
+    const slot = /\[in\] slotID = (0x[0-9a-f]+)/.exec(block)?.[1];
+    const session = /\[(?:in|out)\] (?:\*phSession|hSession) = (0x[0-9a-f]+)/.exec(block)?.[1];
+    if (name === 'C_Finalize') {
+      sawFinalize = true;
+      break;
+    }
+    if (name === 'C_OpenSession' && /Returned:\s+0 CKR_OK/.test(block)) open.set(session!, slot!);
+    if (name === 'C_CloseSession') open.delete(session!);
+    if (name === 'C_CloseAllSessions') {
+      for (const [handle, of] of open) if (of === slot) open.delete(handle);
+    }
+  }
+  return sawFinalize ? [...open.keys()] : ['no finalize'];
+}

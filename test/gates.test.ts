@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { ConfigurationResult, RunResult } from '../src/model/run-result.js';
 import { combineRepetitions, latencyRange, lowConfidence, throughputRange } from '../src/stats/repetitions.js';
 import { compareRuns, hostWarnings, judgeChange } from '../src/verdict/compare.js';
+import { uncountedOf } from '../src/result/configuration-shortfall.js';
 import { evaluateThresholds } from '../src/verdict/thresholds.js';
 import { runCli, runDirOf, tempDir } from './helpers/cli.js';
 import { buildFaultyModule, ExternalSoftHsm, TEST_PIN } from './helpers/softhsm-module.js';
@@ -43,6 +44,13 @@ describe('repetitions', () => {
     expect(combineRepetitions([rep(100, 9)])).not.toHaveProperty('spread');
   });
 
+  it("keeps each repetition's calls never checked or lost: a count beside the median is over all of them", () => {
+    const c = combineRepetitions([rep(100, 9), { ...rep(120, 7), operationsUnverified: 3 }, { ...rep(90, 12), operationsLost: 2 }]);
+    expect(c.throughputPerS).toBe(100);
+    expect(uncountedOf(c, 'operationsUnverified')).toBe(3);
+    expect(uncountedOf(c, 'operationsLost')).toBe(2);
+  });
+
   it('latency percentiles of fewer than 1000 signatures or a window under 2 s are marked thin', () => {
     expect(lowConfidence({ operationsOk: 200, durationS: 10 })).toEqual(['200 successful calls (fewer than 1000)']);
     expect(lowConfidence({ operationsOk: 5000, durationS: 1.5 })).toEqual(['a window of 1.50 s (under 2 s)']);
@@ -64,6 +72,19 @@ describe('failures in any repetition', () => {
     expect(cmp.regressed).toBe(true);
     expect(cmp.rows[0]!.regressions.some((r) => /failures \(failure rate/.test(r))).toBe(true);
     expect(compareRuns(withFailures(10), withFailures(10), 10, false).regressed).toBe(false);
+  });
+});
+
+describe('scaling efficiency gate', () => {
+  it('judges only whole configurations: a ratio from one the run was killed in, or one with a hung token, is inconclusive', () => {
+    const one = { ...rep(100, 9), tokens: 1 };
+    const run = (two: ConfigurationResult) => ({ command: 'scale', plan: { repeat: 1, tokenCounts: [1, 2], threadsPerToken: [1] }, configurations: [one, two] }) as unknown as RunResult;
+    const whole = { ...rep(120, 9), efficiency: 0.6 };
+    expect(evaluateThresholds(run(whole), { minEfficiency: 0.8 })[0]!.outcome).toBe('fail');
+    const killed = { ...whole, partial: 'killed' as const };
+    expect(evaluateThresholds(run(killed), { minEfficiency: 0.8 })[0]).toMatchObject({ outcome: 'inconclusive', measured: '0.60 (not judged: this configuration is not whole)' });
+    const hung = { ...whole, hungSessions: [{ token: 1, thread: 0, stage: 'sign' }] } as unknown as ConfigurationResult;
+    expect(evaluateThresholds(run(hung), { minEfficiency: 0.8 })[0]!.outcome).toBe('inconclusive');
   });
 });
 

@@ -111,6 +111,53 @@ describe('a call that never returns', () => {
       expect(r.stderr).toMatch(new RegExp(`2 tokens: token slot ${hungSlot}: hb: HUNG: a call did not return within 10 s \\(10 × the token's slowest call, at least 10 s\\)`));
     }, 120_000);
 
+    for (const command of ['scale', 'burn-in']) {
+      it(`${command} --duration: the window ends at the deadline, not when the hung call was given up; rates are over it (${engine})`, async () => {
+        // Given up 4 s into a 2 s run: the seconds spent waiting for it are not part of the measurement.
+        const args = [command, '--module', faulty, '--alg', 'p256', '--key-label', 'hk', '--token-label', 'h', '--tokens', '2', '--duration', '2s', '--call-timeout', '4s'];
+        const r = runCli([...args, '--format', 'md', '--out', tempDir('hang-window')], hangEnv(engine));
+        expect(r.status, r.stderr).toBe(4);
+        const result = readRun(r);
+        const c = result.configurations[0]!;
+        expect(c.hungSessions).toEqual([expect.objectContaining({ token: hb(result), outcome: 'timed-out' })]);
+        const records = await recordsOf(r, result);
+        const timedOut = records.find((x) => x.status === 'CALL_TIMED_OUT')!;
+        const returned = records.filter((x) => x !== timedOut);
+        const endUs = (x: CallRecord) => x.startOffsetUs + x.latencyUs;
+        // The window: to the end of the last call that returned, or to the deadline if that came first.
+        const windowEndUs = Math.max(2_000_000, ...returned.map(endUs));
+        expect(c.durationS).toBe(windowEndUs / 1e6);
+        expect(c.throughputPerS).toBe(Math.round((c.operationsOk / c.durationS) * 100) / 100);
+        // The hung call is a failure in the second it started in; no second after the window.
+        expect(c.timeSeries.failed[Math.floor(timedOut.startOffsetUs / 1e6)]).toBe(1);
+        expect(c.timeSeries.ok.length).toBeLessThanOrEqual(Math.floor(c.durationS) + 1);
+        expect(c.timeSeries.ok.reduce((a, b) => a + b)).toBe(c.operationsOk);
+        // The hung token: rated over its own active window, without a success from its last to the window's end.
+        const t = c.perToken.find((x) => x.token === hb(result))!;
+        const own = returned.filter((x) => x.token === hb(result));
+        const lastOkEndUs = Math.max(...own.filter((x) => x.status === 'CKR_OK').map(endUs));
+        const activeUs = Math.max(timedOut.startOffsetUs, ...own.map(endUs)) - Math.min(...own.map((x) => x.startOffsetUs));
+        expect(t.throughputPerS).toBe(Math.round((t.operationsOk / (activeUs / 1e6)) * 100) / 100);
+        expect(t.operationsTimedOut).toBe(1);
+        expect(t.longestGapMs).toBe(Math.round(windowEndUs - lastOkEndUs) / 1000);
+        expect(t.stillFailingS).toBe(Math.round((windowEndUs - timedOut.startOffsetUs) / 1000) / 1000);
+      }, 120_000);
+    }
+
+    it(`scale --duration with its only token hung: the window still lasts to the deadline, the token's gap with it (${engine})`, async () => {
+      const r = scale(['--token-label', 'hb', '--tokens', '1', '--duration', '2s', '--call-timeout', '4s', '--format', 'md', '--out', tempDir('hang-alone')], engine);
+      expect(r.status, r.stderr).toBe(4);
+      const result = readRun(r);
+      const c = result.configurations[0]!;
+      const records = await recordsOf(r, result);
+      const lastOkEndUs = Math.max(...records.filter((x) => x.status === 'CKR_OK').map((x) => x.startOffsetUs + x.latencyUs));
+      // Hung after 30 calls, given up 4 s later: measured from the barrier to the deadline.
+      expect(c.durationS).toBe(2);
+      expect(c.throughputPerS).toBe(Math.round((c.operationsOk / 2) * 100) / 100);
+      expect(c.timeSeries.ok).toEqual([c.operationsOk, 0]);
+      expect(c.perToken[0]!.longestGapMs).toBe(Math.round(2_000_000 - lastOkEndUs) / 1000);
+    }, 120_000);
+
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       it(`${signal} ends a burn-in with a session stuck in C_Sign within seconds, run.json written and marked interrupted (${engine})`, async () => {
         let signalledAt = 0;

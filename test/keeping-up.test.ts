@@ -6,13 +6,20 @@ import { achievedRatePerS, judgedStarts, startOffsetHistogram } from '../src/sta
 import { summarizeConfiguration } from '../src/stats/summarize.js';
 import { evaluateThresholds } from '../src/verdict/thresholds.js';
 
-/** A schedule at `ratePerS` whose call k started at `startUs(k)`, each served in 2 ms, summarized as run.json has it. */
-function scheduleRun(ratePerS: number, calls: number, startUs: (k: number) => number) {
+/**
+ * A schedule at `ratePerS` on one session whose call k started at `startUs(k)`, served in `serviceUs(k)` (2 ms),
+ * summarized as run.json has it. A call is late when the session was still in its previous call at the intended
+ * start, as the engines mark it; otherwise the session was free and waiting, and any lag is its waking late.
+ */
+function scheduleRun(ratePerS: number, calls: number, startUs: (k: number) => number, serviceUs: (k: number) => number = () => 2_000) {
   const stats = new ConfigurationStats(1);
+  let previousEndUs = 0;
   for (let k = 0; k < calls; k++) {
     const intendedUs = (k * 1e6) / ratePerS;
     const lagUs = Math.max(0, startUs(k) - intendedUs);
-    stats.add(0, { startOffsetUs: intendedUs + lagUs, latencyUs: 2_000, operation: '', verified: null, startLagUs: lagUs, late: false }, undefined);
+    const late = k > 0 && previousEndUs > intendedUs;
+    stats.add(0, { startOffsetUs: intendedUs + lagUs, latencyUs: serviceUs(k), operation: '', verified: null, startLagUs: lagUs, late }, undefined);
+    previousEndUs = intendedUs + lagUs + serviceUs(k);
   }
   return summarizeConfiguration({ stats, recordsFile: 'r.csv', workerIssues: [] }, [{ label: 'a', serial: '1', slotId: '0' }], 1, { targetRatePerS: ratePerS, calls, interrupted: false });
 }
@@ -30,6 +37,52 @@ describe('keeping up with a schedule', () => {
     expect(capacity[0]).toMatchObject({ capacityPerS: 100, fellBehindAtPerS: null });
     const run = { configurations: [c], capacity, plan: { tokenCounts: [1], threadsPerToken: [1] } } as unknown as RunResult;
     expect(evaluateThresholds(run, { minCapacity: { largest: 100 } })[0]!.outcome).toBe('pass');
+  });
+
+  it('a stall of the host near the end of a short window: not judged (inconclusive), never a failed capacity gate', () => {
+    // 200 calls at 100/s: the session waits for call 150 (due at 1.5 s) and the host pauses it 0.8 s; the queued calls
+    // then start one after another (2 ms each) until the schedule is caught again.
+    const paused = (k: number) => (k < 150 ? onTime(100)(k) : Math.max(onTime(100)(k), 2_300_000 + (k - 150) * 2_000));
+    const c = scheduleRun(100, 200, paused);
+    expect(c.openLoop).toMatchObject({ keptUp: false, hostStalled: true, hostStallMs: 800 });
+    const capacity = capacityOf([c], []);
+    expect(capacity[0]).toMatchObject({ capacityPerS: null, fellBehindAtPerS: null });
+    expect(capacity[0]!.rates[0]!.missed[0]).toMatch(/while the host stalled 0\.8 s \(not judged/);
+    const run = { configurations: [c], capacity, plan: { tokenCounts: [1], threadsPerToken: [1] } } as unknown as RunResult;
+    expect(evaluateThresholds(run, { minCapacity: { largest: 100 } })[0]!.outcome).toBe('inconclusive');
+    // The same lateness from a session that was inside a call (the token took 0.8 s over it) is the token's: fell
+    // behind, and the gate fails.
+    const busy = scheduleRun(100, 200, paused, (k) => (k === 149 ? 810_000 : 2_000));
+    expect(busy.openLoop).toMatchObject({ keptUp: false });
+    expect(busy.openLoop!.hostStalled).toBeUndefined();
+    const busyRun = { configurations: [busy], capacity: capacityOf([busy], []), plan: { tokenCounts: [1], threadsPerToken: [1] } } as unknown as RunResult;
+    expect(evaluateThresholds(busyRun, { minCapacity: { largest: 100 } })[0]!.outcome).toBe('fail');
+  });
+
+  it('a latency objective missed by the calls a stall of the host delayed: not judged; missed by a slow token: failed', () => {
+    // 0.5 s stall at 1 s of a 3 s schedule at 100/s, which the tokens make up for: kept up, but the delayed calls'
+    // response times are the stall's.
+    const caughtUp = (k: number) => (k < 100 ? onTime(100)(k) : Math.max(onTime(100)(k), 1_500_000 + (k - 100) * 2_000));
+    const objectives = [{ percentile: 'p99' as const, ms: 50 }];
+    const stalled = scheduleRun(100, 300, caughtUp);
+    expect(stalled.openLoop).toMatchObject({ keptUp: true, hostStallMs: 500 });
+    const verdict = capacityOf([stalled], objectives)[0]!.rates[0]!;
+    expect(verdict).toMatchObject({ held: false, hostStalled: true });
+    expect(verdict.missed[0]).toMatch(/^p99 \d+(\.\d+)? ms > 50 ms while the host stalled 0\.5 s \(not judged\)$/);
+    const run = (c: typeof stalled) => ({ configurations: [c], capacity: capacityOf([c], objectives), plan: { tokenCounts: [1], threadsPerToken: [1] } }) as unknown as RunResult;
+    expect(evaluateThresholds(run(stalled), { minCapacity: { largest: 100 } }, true)[0]!.outcome).toBe('inconclusive');
+    // A token that took 0.5 s over call 99 delays the same calls: its own doing.
+    const slow = scheduleRun(100, 300, caughtUp, (k) => (k === 99 ? 510_000 : 2_000));
+    expect(slow.openLoop!.hostStallMs).toBeUndefined();
+    expect(evaluateThresholds(run(slow), { minCapacity: { largest: 100 } }, true)[0]!.outcome).toBe('fail');
+  });
+
+  it('a stall of the host on top of a steady shortfall: the shortfall still fails', () => {
+    // Tokens serving 85/s of 100/s, and the host paused the waiting session 0.3 s at the start.
+    const c = scheduleRun(100, 400, (k) => 300_000 + (k * 1e6) / 85);
+    expect(c.openLoop).toMatchObject({ keptUp: false, hostStallMs: 300 });
+    expect(c.openLoop!.hostStalled).toBeUndefined();
+    expect(capacityOf([c], [])[0]).toMatchObject({ fellBehindAtPerS: 100 });
   });
 
   it('a lag that grows steadily (tokens serving 90/s of 100/s): fell behind, at about the rate served', () => {
@@ -50,6 +103,28 @@ describe('keeping up with a schedule', () => {
     expect(scheduleRun(100, 300, caughtUp).openLoop!.keptUp).toBe(true);
     const stillBehind = (k: number) => (k < 100 ? onTime(100)(k) : onTime(100)(k) + 500_000);
     expect(scheduleRun(100, 300, stillBehind).openLoop!.keptUp).toBe(false);
+  });
+
+  it('a session hung with a deadline ahead: the calls it never started are behind, and the rate is over the window', () => {
+    // 2 s at 1,000/s on one session, which hangs at 0.4 s: the other 1,600 calls never start.
+    const stats = new ConfigurationStats(1);
+    for (let k = 0; k < 400; k++) stats.add(0, { startOffsetUs: k * 1000, latencyUs: 500, operation: '', verified: null, startLagUs: 0, late: false }, undefined);
+    stats.add(0, { startOffsetUs: 400_000, latencyUs: 10_000_000, operation: '', verified: null, startLagUs: 0, late: false }, 'CALL_TIMED_OUT');
+    stats.windowLastsUntil(2_000_000);
+    const c = summarizeConfiguration({ stats, recordsFile: 'r.csv', workerIssues: [] }, [{ label: 'a', serial: '1', slotId: '0' }], 1, { targetRatePerS: 1000, calls: 2000, interrupted: false });
+    expect(c.openLoop).toMatchObject({ keptUp: false, notStarted: 1599 });
+    // The share of the judged 1,960 calls (all but the latest 2 %) that started.
+    expect(c.openLoop!.achievedRatePerS).toBeCloseTo((401 / 1960) * 1000, 1);
+    expect(c.throughputPerS).toBeCloseTo((400 / 1960) * 1000, 1);
+    expect(capacityOf([c], [])[0]).toMatchObject({ capacityPerS: null, fellBehindAtPerS: 1000 });
+  });
+
+  it('two calls a pause of the host kept from starting before the deadline: still kept up', () => {
+    // 80 calls at 40/s (2 s): the first 78 on time, the last two never started.
+    const starts = startOffsetHistogram();
+    for (let k = 0; k < 78; k++) starts.recordValue(k * 25_000 + 1);
+    expect(achievedRatePerS(starts, 40, 2)).toBeCloseTo((78 / 79) * 40, 1);
+    expect(achievedRatePerS(starts, 40, 2)).toBeGreaterThan(0.98 * 40);
   });
 
   it('judges all starts but the latest 2 %, and always leaves the latest one out', () => {

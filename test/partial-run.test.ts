@@ -7,7 +7,7 @@ import { type CallRecord } from '../src/model/record.js';
 import type { RunResult } from '../src/model/run-result.js';
 import { schemaProblems } from '../src/result/schemas.js';
 import { readSpillFile } from '../src/result/spill-file.js';
-import { BIN, runCli, runDirOf, tempDir, type CliResult } from './helpers/cli.js';
+import { runCli, runCliWithSteps, runDirOf, sizeOf, tempDir } from './helpers/cli.js';
 
 const env = { HSM_BENCH_WORKSPACE: tempDir('partial-ws') };
 const readRun = (dir: string) => JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as RunResult;
@@ -18,47 +18,12 @@ async function recordsOf(path: string): Promise<CallRecord[]> {
   return all;
 }
 
-/** A step of a run driven from outside: once `when` holds (polled on the run directory and stderr), `act`. */
-interface Step {
-  when: (dir: string, stderr: string) => boolean;
-  act: (child: ChildProcess) => void;
-}
-
-/** Starts the CLI (its output into `out`) and takes its steps in order; resolves when it exits, with its run directory. */
-function runWithSteps(args: string[], out: string, steps: Step[]): Promise<CliResult & { dir: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, CI: 'true', ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    let dir = '';
-    const pending = [...steps];
-    const giveUp = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`a step never came:\n${stderr}`));
-    }, 90_000);
-    const poll = setInterval(() => {
-      dir ||= readdirSync(out).map((d) => join(out, d))[0] ?? '';
-      if (dir !== '' && pending.length > 0 && pending[0]!.when(dir, stderr)) pending.shift()!.act(child);
-    }, 20);
-    child.on('close', (status) => {
-      clearInterval(poll);
-      clearTimeout(giveUp);
-      resolve({ status, stdout, stderr, dir });
-    });
-  });
-}
-
-/** The bytes of a file, 0 while it does not exist. */
-const sizeOf = (path: string) => (existsSync(path) ? statSync(path).size : 0);
-
 describe('a scale run killed inside a configuration', () => {
   it('report counts the records of the configuration it was in: partial (killed), never presented as complete', async () => {
     const out = tempDir('partial-kill');
     const records = (dir: string) => join(dir, 'records', 'tokens-2.csv');
     // Killed once the 2-token configuration has records on disk (they are flushed every 2 s at the latest).
-    const killed = await runWithSteps(['scale', '--alg', 'p256', '--tokens', '1,2', '--duration', '4s', '--verify', 'none', '--out', out], out, [
+    const killed = await runCliWithSteps(env, ['scale', '--alg', 'p256', '--tokens', '1,2', '--duration', '4s', '--verify', 'none', '--out', out], out, [
       { when: (dir) => sizeOf(records(dir)) > 100_000, act: (child) => child.kill('SIGKILL') },
     ]);
     expect(killed.status).toBeNull();
@@ -85,7 +50,7 @@ describe('a scale run killed inside a configuration', () => {
     const spill = (dir: string) => join(dir, 'unverified-tokens-2-sessions-2.bin');
     // Four sessions signing P-256 against one verification thread: verification falls behind and the rest of the
     // window is spilled. Killed once the spill holds a few thousand calls.
-    const killed = await runWithSteps(['scale', '--alg', 'p256', '--tokens', '2', '--threads-per-token', '2', '--duration', '60s', '--verify-threads', '1', '--out', out], out, [
+    const killed = await runCliWithSteps(env, ['scale', '--alg', 'p256', '--tokens', '2', '--threads-per-token', '2', '--duration', '60s', '--verify-threads', '1', '--out', out], out, [
       { when: (dir) => sizeOf(spill(dir)) > 2_000_000, act: (child) => child.kill('SIGKILL') },
     ]);
     expect(killed.status).toBeNull();
@@ -120,7 +85,7 @@ describe('Ctrl-C while verification catches up after the window', () => {
   it('says what it waits for; the next Ctrl-C records the rest unchecked: every call on disk, no spill file left', async () => {
     const out = tempDir('partial-skip');
     const spill = (dir: string) => join(dir, 'unverified-tokens-2-sessions-2.bin');
-    const r = await runWithSteps(['scale', '--alg', 'p256', '--tokens', '2', '--threads-per-token', '2', '--duration', '60s', '--verify-threads', '1', '--out', out], out, [
+    const r = await runCliWithSteps(env, ['scale', '--alg', 'p256', '--tokens', '2', '--threads-per-token', '2', '--duration', '60s', '--verify-threads', '1', '--out', out], out, [
       { when: (dir) => sizeOf(spill(dir)) > 4_000_000, act: (child) => child.kill('SIGINT') },
       { when: (_, stderr) => /stopping: verifying/.test(stderr), act: (child) => child.kill('SIGINT') },
     ]);
@@ -150,7 +115,7 @@ describe('an interrupted run in CI', () => {
     const out = tempDir('ci-interrupted');
     const junit = join(out, 'junit.xml');
     const records = (dir: string) => join(dir, 'records', 'tokens-1.csv');
-    const r = await runWithSteps(['scale', '--alg', 'p256', '--tokens', '1,2', '--duration', '30s', '--verify', 'none', '--junit', junit, '--out', out], out, [
+    const r = await runCliWithSteps(env, ['scale', '--alg', 'p256', '--tokens', '1,2', '--duration', '30s', '--verify', 'none', '--junit', junit, '--out', out], out, [
       { when: (dir) => sizeOf(records(dir)) > 100_000, act: (child) => child.kill('SIGINT') },
     ]);
     expect(r.status).toBe(130);
@@ -191,7 +156,7 @@ describe('an interrupted run in CI', () => {
       }),
     );
     const junit = join(out, 'junit.xml');
-    const r = await runWithSteps(['run', '--config', lab, '--junit', junit, '--json'], out, [
+    const r = await runCliWithSteps(env, ['run', '--config', lab, '--junit', junit, '--json'], out, [
       { when: (_, stderr) => /1 token: running/.test(stderr), act: (child) => setTimeout(() => child.kill('SIGINT'), 1000) },
     ]);
     expect(r.status).toBe(130);

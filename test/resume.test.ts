@@ -6,7 +6,7 @@ import { readRecords } from '../src/result/records-csv.js';
 import { type CallRecord } from '../src/model/record.js';
 import type { RunResult } from '../src/model/run-result.js';
 import { descendantsOf, isRunning, killTree, runCli, runCliAndAct, runCliAndSignal, runDirOf, tempDir } from './helpers/cli.js';
-import { ExternalSoftHsm, SPY_MODULE, TEST_PIN } from './helpers/softhsm-module.js';
+import { buildFaultyModule, ExternalSoftHsm, SPY_MODULE, TEST_PIN } from './helpers/softhsm-module.js';
 import { planDigest } from '../src/result/checkpoint.js';
 
 const workspace = tempDir('resume-ws');
@@ -37,20 +37,29 @@ describe('burn-in --resume', () => {
     const counted = readJson(dir, 'checkpoint.json').progress.records;
     expect(counted).toBeGreaterThan(0);
     truncateSync(join(dir, 'records', 'burn-in.csv'), 0);
+    // report does not take the cut file for a shorter night either: the missing records are said and counted lost.
+    const report = runCli(['report', dir, '--format', 'md'], env);
+    expect(report.status).toBe(0);
+    expect(report.stderr).toMatch(new RegExp(`the checkpoint says ${counted} records were on disk, and records/burn-in.csv holds 0: ${counted} records are missing from it`));
+    expect(readFileSync(join(dir, 'report.md'), 'utf8')).toMatch(new RegExp(`${counted} more were made whose outcome died`));
     const refused = runCli(['burn-in', '--resume', dir], env);
     expect(refused.status).toBe(2);
     expect(refused.stderr).toMatch(new RegExp(`holds 0 records; the checkpoint of \\S+ had counted ${counted} on disk, so ${counted} are missing`));
     expect(refused.stderr).toMatch(/resume with --accept-lost-records/);
     // Nothing was signed or changed by the refusal.
     expect(readFileSync(join(dir, 'records', 'burn-in.csv'), 'utf8')).toBe('');
-    const accepted = runCli(['burn-in', '--resume', dir, '--accept-lost-records', '--json'], env);
+    const accepted = runCli(['burn-in', '--resume', dir, '--accept-lost-records'], env);
     expect(accepted.status).toBe(0);
     expect(accepted.stderr).toMatch(/going on from them \(--accept-lost-records\)/);
-    const run: RunResult = JSON.parse(accepted.stdout);
+    const run: RunResult = readJson(dir, 'run.json');
     expect(run.configurations[0]!.operationsOk + run.configurations[0]!.operationsFailed).toBe(3000);
     expect(run.burnIn!.lostRecords).toEqual([{ at: expect.any(String), checkpointRecords: counted, recordsOnDisk: 0 }]);
-    expect(accepted.stdout).not.toMatch(/records lost/);
-    expect(readFileSync(join(dir, 'report.md'), 'utf8')).toMatch(new RegExp(`Records lost: at \\S+ a resume found 0 records where the checkpoint had counted ${counted} on disk`));
+    // Nothing was left to continue from: the summary and the report say the plan ran again from zero.
+    const restartedFromZero = new RegExp(`ecords lost: at \\S+ a resume found 0 records where the checkpoint had counted ${counted} on disk; continued from 0 records: the run restarted from zero`);
+    expect(accepted.stdout).toMatch(restartedFromZero);
+    expect(readFileSync(join(dir, 'report.md'), 'utf8')).toMatch(restartedFromZero);
+    expect(runCli(['report', dir, '--format', 'md']).status).toBe(0);
+    expect(readFileSync(join(dir, 'report.md'), 'utf8')).toMatch(restartedFromZero);
     const records = await recordsOf(dir);
     expect(records).toHaveLength(3000);
     expect(Math.min(...records.map((r) => r.sequence))).toBe(0);
@@ -105,6 +114,52 @@ describe('burn-in --resume', () => {
     } finally {
       other.kill();
     }
+  });
+
+  it('a run whose every token refused the PIN before its --duration is not finished: it says what was not run, and resumes with --pin-corrected', async () => {
+    const hsm = new ExternalSoftHsm();
+    for (const label of ['ea', 'eb']) {
+      hsm.initToken(label);
+      hsm.generateKey(label, 'EC:prime256v1', 'ek');
+    }
+    const module = buildFaultyModule();
+    const clean = { ...hsm.env, HSM_BENCH_PIN: TEST_PIN, FAULTY_PKCS11_MODULE: hsm.module, FAULTY_EVERY: '1000000000' };
+    // After 600 signatures every token acts as re-plugged with another PIN: both refuse it, long before 4 s.
+    const args = ['burn-in', '--module', module, '--alg', 'p256', '--key-label', 'ek', '--tokens', '2', '--duration', '4s', '--verify', 'none', '--out', tempDir('ended-early')];
+    const junit = join(tempDir('ended-early-junit'), 'junit.xml');
+    const r = runCli([...args, '--junit', junit], { ...clean, FAULTY_PIN_CHANGE_AFTER: '600' });
+    expect(r.status).toBe(4);
+    // Planned and not measured whole: an error in JUnit, never a plain failure of a whole run.
+    expect(readFileSync(junit, 'utf8')).toMatch(/<error message="measured only in part: every token ended before the stop rule, [\d.]+ s of the plan not run \(resume it with --resume\); /);
+    const dir = runDirOf(r);
+    expect(r.stdout).toContain(`ended early: `);
+    expect(r.stdout).toMatch(/ended early: [\d.]+ s of the plan not run \(every token ended before it\); resume with hsm-bench burn-in --resume \S+ \(--pin-corrected once the PIN is fixed\)/);
+    expect(r.stdout).toContain(`--resume ${dir} `);
+    const run: RunResult = readJson(dir, 'run.json');
+    expect(run.interrupted).toBe(false);
+    expect(run.burnIn!.endedEarly).toEqual({ signingLeftS: expect.any(Number), operationsLeft: null, pinRefusedTokens: [0, 1] });
+    expect(run.burnIn!.endedEarly!.signingLeftS).toBeCloseTo(4 - run.configurations[0]!.durationS, 2);
+    expect(readFileSync(join(dir, 'report.md'), 'utf8')).toMatch(/Ended early: [\d.]+ s of the plan not run/);
+    expect(readJson(dir, 'checkpoint.json').finished).toBe(false);
+    // `report` takes the run.json written at its end as whole: nothing recounted, nothing marked killed.
+    const report = runCli(['report', dir, '--format', 'md']);
+    expect(report.status).toBe(0);
+    expect(report.stderr).not.toMatch(/partial run/);
+    // Resumable: the refused PIN is not presented on its own (exit 3, not "nothing to resume")…
+    const unsaid = runCli(['burn-in', '--resume', dir], clean);
+    expect(unsaid.status).toBe(3);
+    expect(unsaid.stderr).toMatch(/resume with --pin-corrected/);
+    // … and with the PIN fixed, the rest of the plan runs: finished, once.
+    const corrected = runCli(['burn-in', '--resume', dir, '--pin-corrected', '--json'], clean);
+    expect(corrected.status).toBe(4); // the 2 failed signatures of the first segment stay failed
+    const resumed: RunResult = JSON.parse(corrected.stdout);
+    expect(resumed.burnIn!.endedEarly).toBeUndefined();
+    expect(resumed.burnIn!.segments).toHaveLength(2);
+    expect(resumed.configurations[0]!.durationS).toBeGreaterThanOrEqual(4);
+    expect(readJson(dir, 'checkpoint.json').finished).toBe(true);
+    const again = runCli(['burn-in', '--resume', dir], clean);
+    expect(again.status).toBe(2);
+    expect(again.stderr).toMatch(/has finished; there is nothing to resume/);
   });
 
   it('a token that refused the PIN does not make the run unresumable: --pin-corrected presents the PIN given now, once; without it none is presented', async () => {

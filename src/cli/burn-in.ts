@@ -153,10 +153,28 @@ ${EXIT_CODES_HELP}`,
       for (const k of ['baseline', 'junit'] as const) if (flags[k] !== undefined) flags[k] = resolve(flags[k]!);
       // Everything that can be checked is checked before the first signature.
       const plan = burnInPlan(resumed?.checkpoint.options ?? options);
-      const verdict = verdictPlan(flags, { tokenCounts: plan.tokenCounts, workload: workloadOfPlan(plan.workload), plan: planOf(plan) }, (line) => process.stderr.write(`${line}\n`));
+      const verdict = await verdictPlan(flags, { tokenCounts: plan.tokenCounts, workload: workloadOfPlan(plan.workload), plan: planOf(plan) }, (line) => process.stderr.write(`${line}\n`));
       const ui = new Progress(isInteractive(), plan.progressIntervalMs);
       // The supervisor continues this run directory if a module kills this process.
-      const outcome = await runBurnIn(options, flags, pinSource(o), { ...ui, started: (dir) => tellSupervisor({ type: 'run-dir', dir, maxRestarts }) }, resumed);
-      await finishRun(`burn-in-${workloadId(outcome.result.operation?.name, outcome.result.algorithm.id)}`, outcome, verdict, { json: o.json, junit: flags.junit, formats }, renderBurnInSummary, ui);
+      const outcome = await runBurnIn(
+        options,
+        flags,
+        pinSource(o),
+        {
+          ...ui,
+          started: (dir) => tellSupervisor({ type: 'run-dir', dir, maxRestarts }),
+          // The supervisor counts what a death cuts from the records by it.
+          callsMade: (calls, signingS, signing) => void tellSupervisor({ type: 'calls-made', calls, signingS, signing }),
+        },
+        resumed,
+      );
+      await finishRun(
+        `burn-in-${workloadId(outcome.result.operation?.name, outcome.result.algorithm.id)}`,
+        outcome,
+        verdict,
+        { json: o.json, junit: flags.junit, formats },
+        (r, judged) => renderBurnInSummary(r, judged, outcome.dir),
+        ui,
+      );
     });
 }

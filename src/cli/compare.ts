@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { ExitCode, exitWith } from '../core/errors.js';
 import { renderComparisonTable } from '../report/verdict-tables.js';
 import { writeComparison } from '../report/write-comparison.js';
-import { readRunJson } from '../result/run-directory.js';
+import { readRunDirectory } from '../result/partial-run.js';
 import { compareRuns } from '../verdict/compare.js';
 import { checkJunitFile, parsePercent } from './verdict-options.js';
 import { renderJunit } from '../report/junit.js';
@@ -25,13 +25,15 @@ export function compareCommand(): Command {
     .action(async (baselinePath: string, candidatePath: string, o: { maxRegression: string; force?: boolean; strictLatency?: boolean; out?: string; json?: boolean; junit?: string }) => {
       const maxRegressionPct = parsePercent('--max-regression', o.maxRegression);
       if (o.junit !== undefined) checkJunitFile(o.junit);
-      const baseline = readRunJson(baselinePath);
-      const candidate = readRunJson(candidatePath);
-      for (const [which, r] of [
-        ['baseline', baseline],
-        ['candidate', candidate],
+      // Read as `report` reads them: a killed run's calls on disk count here too.
+      const [baselineRun, candidateRun] = await Promise.all([readRunDirectory(baselinePath), readRunDirectory(candidatePath)]);
+      const [baseline, candidate] = [baselineRun.result, candidateRun.result];
+      for (const [which, run] of [
+        ['baseline', baselineRun],
+        ['candidate', candidateRun],
       ] as const) {
-        if (r.interrupted) process.stderr.write(`note: the ${which} ${r.runId} is a partial run (interrupted or killed): what it did not measure whole is not compared\n`);
+        if (run.result.interrupted) process.stderr.write(`note: the ${which} ${run.result.runId} is a partial run (interrupted or killed): what it did not measure whole is not compared\n`);
+        for (const n of run.notes) process.stderr.write(`note: the ${which}: ${n}\n`);
       }
       const comparison = compareRuns(baseline, candidate, maxRegressionPct, o.force === true, o.strictLatency === true);
       process.stdout.write(

@@ -4,8 +4,7 @@ import { usageError } from '../core/errors.js';
 import { writeComparison } from '../report/write-comparison.js';
 import { readReference } from '../result/reference.js';
 import { parseFormats, writeReports } from '../report/write-reports.js';
-import { withRecordsOnDisk } from '../result/partial-run.js';
-import { readRunJson } from '../result/run-directory.js';
+import { readRunDirectory } from '../result/partial-run.js';
 import { sharesTokens } from '../verdict/compare.js';
 import { Progress } from './terminal.js';
 import { makeDirectory } from '../core/make-dir.js';
@@ -22,12 +21,7 @@ export function reportCommand(): Command {
       const formats = parseFormats(options.format);
       const reference = options.reference ? readReference(options.reference) : undefined;
       const ui = new Progress();
-      const runs = await Promise.all(
-        dirs.map(async (d) => {
-          const dir = d.endsWith('.json') ? dirname(d) : d;
-          return { dir, ...(await withRecordsOnDisk(dir, readRunJson(d))) };
-        }),
-      );
+      const runs = await Promise.all(dirs.map(readRunDirectory));
       for (const run of runs) {
         if (run.result.interrupted) ui.log(`note: ${shown(run.dir)} is a partial run (interrupted or killed); its report counts the records on disk`);
         run.notes.forEach((n) => ui.log(`note: ${n}`));

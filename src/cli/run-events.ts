@@ -4,7 +4,7 @@ import { quote, shown } from '../core/quote.js';
 import { configurationName } from '../model/configuration.js';
 import type { ConfigurationRun, RunEvent } from '../model/run-events.js';
 import type { ConfigurationResult } from '../model/run-result.js';
-import { planLine, tokenLine, workerIssueText } from '../report/describe-run.js';
+import { planLine, scheduleMissMark, tokenLine, workerIssueText } from '../report/describe-run.js';
 
 /** A run's event as people read it: a line for the log, or the text of the progress line. */
 export type EventText = { log: string } | { progress: string } | null;
@@ -18,7 +18,7 @@ function configurationOutcome(c: ConfigurationResult, nouns: string): string {
   if (o === undefined) return `${counts}, ${c.throughputPerS.toFixed(1)}/s`;
   const response = o.responseMs === null ? '' : `, response p99 ${o.responseMs.p99} ms`;
   const notStarted = o.notStarted > 0 ? `, ${o.notStarted} not started by the deadline` : '';
-  return `${counts}, ${o.achievedRatePerS.toFixed(1)}/s of ${o.targetRatePerS}/s${o.keptUp ? '' : ' (fell behind)'}${response}, ${o.late.sharePct}% late${notStarted}`;
+  return `${counts}, ${o.achievedRatePerS.toFixed(1)}/s of ${o.targetRatePerS}/s${scheduleMissMark(o)}${response}, ${o.late.sharePct}% late${notStarted}`;
 }
 
 export function eventText(e: RunEvent): EventText {

@@ -86,7 +86,7 @@ export function runCommand(): Command {
     .option('--junit <file>', 'write a JUnit XML report of every run')
     .option('--json', 'print the results of every run as JSON')
     .action(async (o: { config: string; only?: string; junit?: string; json?: boolean }) => {
-      const lab = readLabFile(o.config);
+      const lab = await readLabFile(o.config);
       if (o.junit !== undefined) checkJunitFile(o.junit);
       if (o.only !== undefined) {
         const names = o.only.split(',');

@@ -54,12 +54,13 @@ ${EXIT_CODES_HELP}`,
         throw usageError("required option '--alg <alg>' not specified", `use one of: ${operationByName('sign').algorithms.join(', ')}`);
       const plan = scalePlan(options);
       const formats = parseFormats(options.format, DEFAULT_FORMATS);
-      const verdict = verdictPlan(options, { tokenCounts: plan.tokenCounts, workload: workloadOfPlan(plan.workload), plan: planOf(plan) }, (line) => process.stderr.write(`${line}\n`));
+      const verdict = await verdictPlan(options, { tokenCounts: plan.tokenCounts, workload: workloadOfPlan(plan.workload), plan: planOf(plan) }, (line) => process.stderr.write(`${line}\n`));
       const reference = options.reference ? readReference(options.reference) : undefined;
       const ui = new Progress();
-      // A supervisor names the run directory if a module kills this process.
-      const outcome = await runScale(plan, pinSource(options), { ...ui, started: (dir) => tellSupervisor({ type: 'run-dir', dir }) }, reference);
-      await finishRun(workloadId(plan.operation, plan.algorithm.id), outcome, verdict, { ...options, reference, formats }, renderScaleTable, ui);
+      const suite = workloadId(plan.operation, plan.algorithm.id);
+      // A supervisor names the run directory, and writes the plan's JUnit from it, if a module kills this process.
+      const outcome = await runScale(plan, pinSource(options), { ...ui, started: (dir) => tellSupervisor({ type: 'run-dir', dir, suite }) }, reference);
+      await finishRun(suite, outcome, verdict, { ...options, reference, formats }, renderScaleTable, ui);
     });
 }
 

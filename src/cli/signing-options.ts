@@ -33,7 +33,7 @@ Exit codes:
   ${ExitCode.ok}  everything passed (an inconclusive check does not fail)
   ${ExitCode.usage}  bad input (a flag, a file): nothing was signed
   ${ExitCode.setup}  set-up failed (a module that refused, crashed or hung; tokens, PIN, keys, a file that cannot be written)
-  ${ExitCode.operationsFailed}  operations failed (a wrong result counts) or a session stopped
+  ${ExitCode.operationsFailed}  operations failed (a wrong result counts), a session stopped, or the module crashed a burn-in's process
   ${ExitCode.thresholdFailed}  a threshold or the baseline failed
   ${ExitCode.interrupted}  interrupted (Ctrl-C): results are partial
   (${ExitCode.internal}  a bug: run again with HSM_BENCH_DEBUG=1 and report the stack trace)`;

@@ -67,7 +67,10 @@ export async function finalizeNow(mod: Pkcs11Module): Promise<void> {
 export async function endCommand(exitCode: number): Promise<never> {
   await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
   await tellSupervisor({ type: 'finalizing', exitCode, atEnd: true });
-  // A thread left inside a module (a call that never returned) may hold what C_Finalize waits for: no finalizing then.
-  if (threadsLeftInModule() === 0) finalizeOpenModules();
+  // A thread left inside a module (a call that never returned) may hold what C_Finalize waits for: no finalizing
+  // then. Nor when the supervisor was killed: nothing would bound a C_Finalize that hangs, and the process would
+  // hold the run directory's lock for ever; the system closes the module's sessions as the process leaves.
+  const supervisorGone = isSupervised() && !process.connected;
+  if (threadsLeftInModule() === 0 && !supervisorGone) finalizeOpenModules();
   return leaveProcess(exitCode);
 }

@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { ExitCode } from '../core/errors.js';
 import { DEFAULT_MODULE_TIMEOUT_MS, moduleTimeoutMs } from '../pkcs11/module-probe.js';
 import { lockDirectory } from '../core/directory-lock.js';
-import type { BurnInRestart } from '../model/run-result.js';
+import type { MadeAtDeath } from '../result/checkpoint.js';
+import type { BurnInRestart, ProcessDeath } from '../model/run-result.js';
 import { promptMasked } from '../secrets/pin.js';
 import { addSecret, shown } from '../core/quote.js';
 
@@ -13,10 +14,19 @@ export const RESTART_RESUME_ENV = 'HSM_BENCH_RESTART_RESUME';
 
 /** What the command's process tells its supervisor. */
 export type ChildMessage =
-  /** The run directory, once it is created and locked (a burn-in: with how often the supervisor may restart it). */
-  | { type: 'run-dir'; dir: string; maxRestarts?: number }
+  /**
+   * The run directory, once it is created and locked (a burn-in: with how often the supervisor may restart it; a
+   * scale run: the name of its JUnit suite, which the supervisor writes from the run directory if the process dies).
+   */
+  | { type: 'run-dir'; dir: string; maxRestarts?: number; suite?: string }
   /** A masked prompt: the supervisor asks it (once: a restarted burn-in gets the same answer) and answers 'secret'. */
   | { type: 'prompt'; question: string }
+  /**
+   * A burn-in's calls made so far (those of earlier processes included) and where on its time axis it is, told ten
+   * times a second while it signs (`signing`) and once when signing has ended: what a death cut from the records
+   * that were not yet written.
+   */
+  | { type: 'calls-made'; calls: number; signingS: number; signing: boolean }
   /** A stop signal reached this process (the supervisor passes on only those that did not). */
   | { type: 'signal' }
   /**
@@ -82,6 +92,7 @@ export async function supervise(script: string, args: readonly string[]): Promis
   const answers = new Map<string, string>();
   const restarts: BurnInRestart[] = [];
   let runDir: string | undefined;
+  let suite: string | undefined;
   let maxRestarts = DEFAULT_MAX_RESTARTS;
   let child: ChildProcess | undefined;
   /** Stop signals the child said it received (from the terminal, or passed on by this process), and those passed on. */
@@ -111,6 +122,7 @@ export async function supervise(script: string, args: readonly string[]): Promis
     let finalizing: { exitCode: number; atEnd: boolean } | undefined;
     let finalizeCut = false;
     let finalizeTimer: NodeJS.Timeout | undefined;
+    let made: (MadeAtDeath & { atMs: number; signing: boolean }) | undefined;
     const env: NodeJS.ProcessEnv = { ...process.env, [SUPERVISED_ENV]: '1' };
     if (resumeDir !== undefined) env[RESTART_RESUME_ENV] = resumeDir;
     const running = spawn(process.execPath, [...process.execArgv, script, ...args], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'], env });
@@ -118,8 +130,10 @@ export async function supervise(script: string, args: readonly string[]): Promis
     running.on('message', (m: ChildMessage) => {
       if (m?.type === 'run-dir') {
         runDir = m.dir;
+        suite = m.suite;
         if (m.maxRestarts !== undefined) maxRestarts = m.maxRestarts;
-      } else if (m?.type === 'signal') childSignals++;
+      } else if (m?.type === 'calls-made') made = { calls: m.calls, signingS: m.signingS, signing: m.signing, atMs: Date.now() };
+      else if (m?.type === 'signal') childSignals++;
       else if (m?.type === 'finalizing') {
         finalizing = m;
         finalizeTimer = setTimeout(() => {
@@ -147,13 +161,18 @@ export async function supervise(script: string, args: readonly string[]): Promis
     if (stopSignals > 0) return process.exit(code ?? ExitCode.interrupted);
     if (signal === null && code !== null && OUTCOMES.has(code)) return process.exit(code);
     const how = signal !== null ? `was killed by ${signal}` : `ended with exit code ${code}`;
+    const diedAtMs = Date.now();
+    const death = { at: new Date(diedAtMs).toISOString(), signal, exitCode: signal === null ? code : null };
     if (command !== 'burn-in' || runDir === undefined) {
       return fail(
         `the process running the command ${how}${signal !== null ? ': the PKCS#11 module crashed it' : ''}${runDir === undefined ? '' : `; what was measured before is in ${shown(runDir)} (hsm-bench report ${shown(runDir)})`}`,
         'try the module with its vendor tool (e.g. pkcs11-tool --module MODULE -L) and report the crash to its vendor',
+        runDir !== undefined && suite !== undefined ? { run: { dir: runDir, suite }, death } : undefined,
       );
     }
-    const restart = await recordDeath(runDir, { at: new Date().toISOString(), signal, exitCode: signal === null ? code : null });
+    // The tokens signed on from the last word of the process until its death, if it was signing then.
+    const madeAtDeath = made && { calls: made.calls, signingS: made.signingS + (made.signing ? (diedAtMs - made.atMs) / 1000 : 0) };
+    const restart = await recordDeath(runDir, death, madeAtDeath);
     if (typeof restart === 'string') return fail(`the burn-in's process ${how} and cannot be continued: ${restart}`, `hsm-bench report ${shown(runDir!)} reports what is on disk`);
     restarts.push(restart);
     if (restarts.length > maxRestarts) {
@@ -200,21 +219,25 @@ async function answer(child: ChildProcess, question: string, answers: Map<string
  * the records on disk and adds the death to the checkpoint and run.json. When that cannot be done, why (the run
  * is then left as it is, resumable by hand).
  */
-async function recordDeath(runDir: string, death: Omit<BurnInRestart, 'recordsOnDisk'>): Promise<BurnInRestart | string> {
+async function recordDeath(runDir: string, death: ProcessDeath, made: MadeAtDeath | undefined): Promise<BurnInRestart | string> {
   const { appendRestart } = await import('../result/checkpoint.js');
   try {
     lockDirectory(runDir, 'the burn-in', 'it is being resumed by another hsm-bench');
-    return appendRestart(runDir, death);
+    return appendRestart(runDir, death, made);
   } catch (error) {
     return (error as Error).message;
   }
 }
 
-/** The supervisor's own error: on stderr, in the JUnit file if one was asked for, and exit 3 (a module's doing). */
-async function fail(message: string, hint: string): Promise<never> {
+/**
+ * The supervisor's own error: on stderr, in the JUnit file if one was asked for, and exit 3 (a module's doing). A run
+ * whose process died (`crashed`) leaves the JUnit of its plan, measured or not, rather than the error alone.
+ */
+async function fail(message: string, hint: string, crashed?: { run: { dir: string; suite: string }; death: ProcessDeath }): Promise<never> {
   const text = `hsm-bench: error: ${message}\nhint: ${hint}\n`;
   process.stderr.write(text);
-  const { writeErrorJunit } = await import('./error-junit.js');
-  writeErrorJunit(text.trim());
+  const { writeCrashedRunJunit, writeErrorJunit } = await import('./error-junit.js');
+  if (crashed) await writeCrashedRunJunit(crashed.run, crashed.death, text.trim());
+  else writeErrorJunit(text.trim());
   return process.exit(ExitCode.setup);
 }

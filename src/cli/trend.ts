@@ -8,7 +8,8 @@ import { chartRenderer, saveChart } from '../report/charts.js';
 import { fixed } from '../report/describe-run.js';
 import { fitTable } from '../report/fit-table.js';
 import { renderTrendCsv, trendChart, trendPoints } from '../report/trend.js';
-import { readRunJson, stamp } from '../result/run-directory.js';
+import { stamp } from '../result/run-directory.js';
+import { readRunDirectory } from '../result/partial-run.js';
 import { Progress } from './terminal.js';
 import { makeDirectory } from '../core/make-dir.js';
 import { shown } from '../core/quote.js';
@@ -20,7 +21,10 @@ export function trendCommand(): Command {
     .option('--out <dir>', 'where trend.csv and trend.png go (default: reports/trends/trend-<date-time>)')
     .option('--json', 'print the points as JSON')
     .action(async (dirs: string[], o: { out?: string; json?: boolean }) => {
-      const runs = dirs.map((d) => readRunJson(d));
+      // Read as `report` reads them: a killed run's calls on disk count here too.
+      const read = await Promise.all(dirs.map(readRunDirectory));
+      for (const run of new Map(read.map((x) => [x.result.runId, x])).values()) for (const n of run.notes) process.stderr.write(`note: ${run.result.runId}: ${n}\n`);
+      const runs = read.map((run) => run.result);
       // One line of history: one workload (operation, algorithm, mix) and mechanism, one kind of run (a burn-in's
       // night is not a scaling point).
       for (const [what, of] of [

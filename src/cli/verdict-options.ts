@@ -5,7 +5,7 @@ import { Command, Option } from 'commander';
 import { usageError, writeError } from '../core/errors.js';
 import { writeFileAtomic } from '../result/run-directory.js';
 import { renderComparisonTable, renderThresholdChecks } from '../report/verdict-tables.js';
-import { readRunJson } from '../result/run-directory.js';
+import { readRunDirectory } from '../result/partial-run.js';
 import type { RunResult } from '../model/run-result.js';
 import { samePlan } from '../verdict/compare.js';
 import { renderJunit, type NotRun } from '../report/junit.js';
@@ -91,7 +91,7 @@ export function parsePercent(flag: string, value: string): number {
 }
 
 /** Everything the verdict needs, read and validated before the run starts. */
-export function verdictPlan(f: VerdictFlags, plan: { tokenCounts: number[]; workload: string; plan: RunResult['plan'] }, warn: (line: string) => void = () => {}): VerdictPlan {
+export async function verdictPlan(f: VerdictFlags, plan: { tokenCounts: number[]; workload: string; plan: RunResult['plan'] }, warn: (line: string) => void = () => {}): Promise<VerdictPlan> {
   const thresholds = parseThresholds(f);
   checkThresholdsFitPlan(thresholds, plan.plan);
   if (f.maxRegression !== undefined && f.baseline === undefined)
@@ -108,7 +108,10 @@ export function verdictPlan(f: VerdictFlags, plan: { tokenCounts: number[]; work
     warn(`warning: the baseline ${shown(baselinePath)} does not exist yet: this run is not compared with one (--baseline-missing warn)`);
     baselinePath = undefined;
   }
-  const baseline = baselinePath !== undefined ? readRunJson(baselinePath) : undefined;
+  // Read as `report` reads it: a baseline that was killed is judged by every call it put on disk.
+  const baselineRun = baselinePath !== undefined ? await readRunDirectory(baselinePath) : undefined;
+  baselineRun?.notes.forEach((n) => warn(`note: the baseline: ${n}`));
+  const baseline = baselineRun?.result;
   const baselineWorkload = baseline && workloadOf(baseline);
   if (baseline && baselineWorkload !== plan.workload && f.force !== true) {
     throw usageError(

@@ -144,7 +144,12 @@ export class RunControl {
     return Atomics.load(this.startNs, 0);
   }
 
+  /** Main thread: when a stop was first requested (process.hrtime ns), or null. */
+  stopRequestedAtNs: bigint | null = null;
+
+  /** Main thread (a worker only reads the flag). */
   requestStop(): void {
+    this.stopRequestedAtNs ??= process.hrtime.bigint();
     Atomics.store(this.flags, STOP, 1);
     Atomics.notify(this.flags, GO);
     Atomics.notify(this.flags, STOP);

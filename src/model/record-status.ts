@@ -17,11 +17,14 @@ export const WRONG_OUTPUT_SIZE = NATIVE.status.wrongOutputSize;
 /** The call did not return within its bound (--call-timeout, or one derived from the token's own calls): the session was abandoned. */
 export const CALL_TIMED_OUT = NATIVE.status.callTimedOut;
 
+/** A record's status for a call that never returned: it has a start, but no end (its latencyUs is how long it was in flight when given up). */
+export const CALL_TIMED_OUT_STATUS = 'CALL_TIMED_OUT';
+
 const NAMES = new Map<number, string>([
   // An error that did not come from the module (pkcs11js itself threw).
   [NOT_A_CKR, 'ERROR'],
   [WRONG_OUTPUT_SIZE, 'WRONG_OUTPUT_SIZE'],
-  [CALL_TIMED_OUT, 'CALL_TIMED_OUT'],
+  [CALL_TIMED_OUT, CALL_TIMED_OUT_STATUS],
 ]);
 
 /** Every status name that is not a CKR name, for readers of the records file. */

@@ -63,6 +63,11 @@ export interface StopWait {
 export interface RunEvents {
   /** The run directory, once it exists and (a burn-in) is locked; awaited before the first call is made. */
   started?(dir: string): void | Promise<void>;
+  /**
+   * A burn-in, ten times a second while it calls (`signing`), and once when calling has ended: its calls made so far
+   * (earlier segments' included) and where on its time axis it is.
+   */
+  callsMade?(calls: number, signingS: number, signing: boolean): void;
   emit(event: RunEvent): void;
   /** The progress line is done (a configuration ended): what follows starts on a line of its own. */
   progressDone(): void;

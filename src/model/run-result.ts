@@ -29,10 +29,22 @@ export interface PerTokenResult {
   slotId: string;
   operationsOk: number;
   operationsFailed: number;
-  /** Signatures that completed OK over this token's own active window (first start to last end). */
+  /**
+   * Of operationsFailed, calls that never returned (CALL_TIMED_OUT, see hungSessions): latencyMs leaves them out, as
+   * they have no latency (absent in older runs).
+   */
+  operationsTimedOut?: number;
+  /**
+   * Signatures that completed OK over this token's own active window: from its first call's start to the end of its
+   * last call that returned (or the start of a later one that never did).
+   */
   throughputPerS: number;
   latencyMs: LatencyPercentilesMs | null;
-  /** Longest time between two signatures of this token. */
+  /**
+   * The longest time this token had no successful call in progress: a streak of failures, a hang, a reconnect. From
+   * the window's start to its first success, between successes, and — while a streak is still open at the end
+   * (stillFailingS), or a session of it hung — from its last success to the end of the window.
+   */
   longestGapMs: number;
   /** Streaks of failures that ended (outages) and their total time; a streak still open at the end is in stillFailingS. */
   outages: number;
@@ -47,7 +59,11 @@ export interface ConfigurationResult {
   operationsFailed: number;
   operationsVerified: number;
   failuresByCkr: Record<string, number>;
-  /** The measured window: from the start barrier to the end of the last signature. */
+  /**
+   * The measured window: from the start barrier to the end of the last call that returned. A call that never
+   * returned has no end: when sessions hung, the window ends at the deadline or the stop (if it came before they were
+   * given up), never at the time the harness waited for them.
+   */
   durationS: number;
   /** operationsOk / durationS: counted, never derived from latency. */
   throughputPerS: number;
@@ -55,6 +71,7 @@ export interface ConfigurationResult {
   efficiency: number | null;
   perToken: PerTokenResult[];
   latencyMs: LatencyPercentilesMs | null;
+  /** Calls per second of the window, by the second they ended in (a call that never returned: the one it started in). */
   timeSeries: { intervalS: 1; ok: number[]; failed: number[] };
   recordsFile: string;
   /** How long verification and recording went on after the signers' last batch (absent in older runs). */
@@ -123,6 +140,10 @@ export interface OpenLoopResult {
   achievedRatePerS: number;
   /** achievedRatePerS is at least 98 % of the target: the tokens kept up (tokens that fall behind start their calls ever later). */
   keptUp: boolean;
+  /** The longest a session free for its call woke after the call's intended start, where 100 ms or more: the host kept it. */
+  hostStallMs?: number;
+  /** keptUp is false only because of that stall: with it taken out the tokens kept up, so the rate is not judged. */
+  hostStalled?: true;
   responseMs: LatencyPercentilesMs | null;
   /** Calls of the schedule that did not start before the window closed (--duration): the tokens were that far behind. */
   notStarted: number;
@@ -160,7 +181,7 @@ export interface Range {
 }
 
 export type RepetitionResult = Pick<ConfigurationResult, 'throughputPerS' | 'durationS' | 'operationsOk' | 'operationsFailed' | 'latencyMs' | 'recordsFile' | 'workerIssues'> &
-  Partial<Pick<ConfigurationResult, 'operationsVerified' | 'openLoop' | 'partial' | 'hungSessions'>>;
+  Partial<Pick<ConfigurationResult, 'operationsVerified' | 'operationsUnverified' | 'operationsLost' | 'openLoop' | 'partial' | 'hungSessions'>>;
 
 export interface RunResult {
   schemaVersion: typeof SCHEMA_VERSION;
@@ -218,14 +239,25 @@ export interface RunResult {
   burnIn?: BurnInResult;
 }
 
-/** A burn-in's process that died (killed by a module) and was continued from disk by its supervisor. */
-export interface BurnInRestart {
+/** A command's process that died of something else than its outcome (killed by a module): when, and how. */
+export interface ProcessDeath {
   at: string;
   /** The signal that killed it (SIGSEGV, SIGABRT, SIGKILL …), or null when it exited with `exitCode`. */
   signal: string | null;
   exitCode: number | null;
+}
+
+/** A burn-in's process that died (killed by a module) and was continued from disk by its supervisor. */
+export interface BurnInRestart extends ProcessDeath {
   /** The records in the file when the death was seen: what was kept of the calls made until then. */
   recordsOnDisk: number;
+  /**
+   * Calls the process had made (as it last told its supervisor, at most a second before) that were not on disk: a
+   * lower bound of the calls the crash cut from the records, made again after the restart (absent in older runs).
+   */
+  callsNotRecorded?: number;
+  /** Signing time between the last record on disk and the death: the time axis goes on from that record (absent in older runs). */
+  signingLostS?: number;
 }
 
 /** Records the checkpoint had counted on disk and a resume did not find, continued with --accept-lost-records. */
@@ -242,6 +274,18 @@ export interface BurnInResult {
   planDigest?: string;
   restarts?: BurnInRestart[];
   lostRecords?: LostRecords[];
+  /** The run ended before its stop rule: every session was lost, refused the PIN or hung. It can be resumed. */
+  endedEarly?: EndedEarly;
+}
+
+/** What of a burn-in's plan was not run, because its tokens ended before the stop rule. */
+export interface EndedEarly {
+  /** A --duration plan: signing time not run (null: the plan is a total). */
+  signingLeftS: number | null;
+  /** A --signatures plan: operations not made (successful ones flat out; calls at a target rate); null: a duration. */
+  operationsLeft: number | null;
+  /** Tokens (index in tokens[]) that refused the PIN: a resume presents it to them again only with --pin-corrected. */
+  pinRefusedTokens: number[];
 }
 
 /**
@@ -281,6 +325,8 @@ export interface RateVerdict {
   thin?: boolean;
   /** Not judged: the run was interrupted in it. */
   interrupted?: boolean;
+  /** Missed only because the host stalled (the tokens kept up with the stall taken out): not judged either way. */
+  hostStalled?: boolean;
 }
 
 /** A rate sweep's answer for one token count and sessions per token. */

@@ -24,6 +24,7 @@ export const decrypt: OperationKind = {
   algorithms: ['rsa2048', 'rsa3072', 'rsa4096'],
   mechanismChoices: () => ['pkcs1', 'oaep', 'oaep-sha1'],
   keyUsage: 'decrypt',
+  outputBytes: () => [PLAINTEXT_BYTES],
   prepare(ctx) {
     const choice = (ctx.mechanismChoice ?? 'pkcs1') as keyof typeof CANDIDATES;
     const m = requireMechanism(`decrypt with ${choice}`, [CANDIDATES[choice]], ctx.tokens);
@@ -44,7 +45,7 @@ export const decrypt: OperationKind = {
         },
         input: 'table',
         key: privateKeyOf(ctx.keyLabel),
-        outputBytes: [PLAINTEXT_BYTES],
+        outputBytes: decrypt.outputBytes(ctx.algorithm, m.name),
       },
       tables,
       check: plaintexts,

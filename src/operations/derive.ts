@@ -30,6 +30,8 @@ export const derive: OperationKind = {
   algorithms: ['p256', 'p384', 'bp256', 'bp384'],
   mechanismChoices: () => ['ecdh'],
   keyUsage: 'derive',
+  // The secret is one field element (CKA_VALUE_LEN).
+  outputBytes: (alg) => [Math.ceil(alg.bits / 8)],
   prepare(ctx) {
     if (ctx.algorithm.family !== 'ec') throw setupError('derive needs an EC key', 'use --alg p256, p384, bp256 or bp384');
     const curve = ctx.algorithm.curve;
@@ -72,7 +74,7 @@ export const derive: OperationKind = {
       return { rows };
     });
     return {
-      timed: { name: 'derive', call: 'derive', mechanism, input: 'table', key: privateKeyOf(ctx.keyLabel), templates: { derived }, outputBytes: [fieldBytes] },
+      timed: { name: 'derive', call: 'derive', mechanism, input: 'table', key: privateKeyOf(ctx.keyLabel), templates: { derived }, outputBytes: derive.outputBytes(ctx.algorithm, m.name) },
       tables,
       check,
       checkSkipped: unreadable,

@@ -13,10 +13,11 @@ export const digest: OperationKind = {
   title: (alg) => `${alg.displayName} digest`,
   algorithms: ['sha256'],
   mechanismChoices: () => ['sha256'],
+  outputBytes: () => [32],
   prepare(ctx) {
     const m = requireMechanism('compute SHA-256', [{ name: 'CKM_SHA256', ckm: pkcs11.CKM_SHA256 }], ctx.tokens);
     return {
-      timed: { name: 'digest', call: 'digest', mechanism: m, input: 'message', key: { kind: 'none' }, outputBytes: [32] },
+      timed: { name: 'digest', call: 'digest', mechanism: m, input: 'message', key: { kind: 'none' }, outputBytes: digest.outputBytes(ctx.algorithm, m.name) },
       tables: ctx.tokens.map(() => null),
       check: null,
       hostPreparation: 'none',

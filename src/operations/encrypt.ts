@@ -25,6 +25,8 @@ export const encrypt: OperationKind = {
   title: (alg) => `${alg.displayName} encryption`,
   algorithms: ['aes256', 'aes128'],
   mechanismChoices: () => ['gcm', 'cbc'],
+  // The 32-byte message, whole blocks without padding, and GCM's tag after it.
+  outputBytes: (_alg, mechanism) => [MESSAGE_BYTES + (mechanism === 'CKM_AES_GCM' ? TAG_BITS / 8 : 0)],
   prepare(ctx) {
     const mode = (ctx.mechanismChoice ?? 'gcm') as 'gcm' | 'cbc';
     const m = requireMechanism(
@@ -44,8 +46,7 @@ export const encrypt: OperationKind = {
         mechanism: { name: m.name, ckm: m.ckm, parameter: mode === 'gcm' ? { kind: 'gcm', iv, tagBits: TAG_BITS } : { kind: 'iv', iv } },
         input: 'message',
         key: testKey,
-        // The 32-byte message, whole blocks without padding, and GCM's tag after it.
-        outputBytes: [MESSAGE_BYTES + (mode === 'gcm' ? TAG_BITS / 8 : 0)],
+        outputBytes: encrypt.outputBytes(ctx.algorithm, m.name),
       },
       tables: ctx.tokens.map(() => null),
       check,

@@ -24,6 +24,8 @@ export const keygen: OperationKind = {
   title: (alg) => `${alg.displayName.replace(/^ECDSA /, 'EC ')} key generation`,
   algorithms: ['p256', 'p384', 'bp256', 'bp384', 'rsa2048', 'rsa3072', 'rsa4096'],
   mechanismChoices: () => ['generate'],
+  // The modulus; or the point 04‖X‖Y, in a DER OCTET STRING (PKCS#11 2.40) or bare (as older modules give it).
+  outputBytes: (alg) => (alg.family === 'rsa' ? [alg.bits / 8] : [3 + 2 * Math.ceil(alg.bits / 8), 1 + 2 * Math.ceil(alg.bits / 8)]),
   prepare(ctx) {
     const alg = ctx.algorithm as Extract<Algorithm, { family: 'rsa' | 'ec' }>;
     const rsa = alg.family === 'rsa';
@@ -58,8 +60,7 @@ export const keygen: OperationKind = {
         key: { kind: 'none' },
         templates: { public: publicTemplate, private: privateTemplate },
         readBack: rsa ? pkcs11.CKA_MODULUS : pkcs11.CKA_EC_POINT,
-        // The modulus; or the point 04‖X‖Y, in a DER OCTET STRING (PKCS#11 2.40) or bare (as older modules give it).
-        outputBytes: rsa ? [alg.bits / 8] : [3 + 2 * Math.ceil(alg.bits / 8), 1 + 2 * Math.ceil(alg.bits / 8)],
+        outputBytes: keygen.outputBytes(alg, m.name),
       },
       tables: ctx.tokens.map(() => null),
       check,

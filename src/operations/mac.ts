@@ -13,6 +13,7 @@ export const mac: OperationKind = {
   title: (alg) => alg.displayName,
   algorithms: ['hmac-sha256'],
   mechanismChoices: () => ['hmac'],
+  outputBytes: () => [32],
   prepare(ctx) {
     const m = requireMechanism('compute HMAC-SHA256', [{ name: 'CKM_SHA256_HMAC', ckm: pkcs11.CKM_SHA256_HMAC }], ctx.tokens);
     const key = randomBytes(32);
@@ -25,7 +26,7 @@ export const mac: OperationKind = {
         mechanism: m,
         input: 'message',
         key: testKey,
-        outputBytes: [32],
+        outputBytes: mac.outputBytes(ctx.algorithm, m.name),
       },
       tables: ctx.tokens.map(() => null),
       check: key,

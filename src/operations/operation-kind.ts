@@ -59,6 +59,11 @@ export interface OperationKind {
   mechanismChoices(alg: Algorithm): readonly string[];
   /** The usage of the token key pair it uses (found by --key-label), absent when it uses none; the pair must allow it (CKA_DECRYPT, CKA_DERIVE…): checked before the run, with what to do. */
   keyUsage?: KeyUsage;
+  /**
+   * The sizes an output can have with `alg` and the run's mechanism (its name): any other is WRONG_OUTPUT_SIZE. The
+   * engines take it from `prepare`, reports from here, so the size a report names is the one the run checked.
+   */
+  outputBytes(alg: Pick<Algorithm, 'family' | 'bits'>, mechanism: string): readonly number[];
   prepare(ctx: PrepareContext): PreparedOperation;
   /** The host check of one output; `seed` and `sequence` rebuild the call's message where the input was one. */
   check(data: unknown, token: number, seed: Uint8Array, sequence: number, output: Buffer): boolean;

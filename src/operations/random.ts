@@ -17,9 +17,17 @@ export const random: OperationKind = {
   title: () => 'C_GenerateRandom (32 bytes)',
   algorithms: ['random'],
   mechanismChoices: () => ['rng'],
+  outputBytes: () => [BYTES],
   prepare(ctx) {
     return {
-      timed: { name: 'random', call: 'random', mechanism: { name: 'C_GenerateRandom', ckm: 0 }, input: 'none', key: { kind: 'none' }, outputBytes: [BYTES] },
+      timed: {
+        name: 'random',
+        call: 'random',
+        mechanism: { name: 'C_GenerateRandom', ckm: 0 },
+        input: 'none',
+        key: { kind: 'none' },
+        outputBytes: random.outputBytes(ctx.algorithm, 'C_GenerateRandom'),
+      },
       tables: ctx.tokens.map(() => null),
       check: null,
       hostPreparation: 'none',

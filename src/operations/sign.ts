@@ -34,6 +34,7 @@ export const sign: OperationKind = {
   algorithms: ['rsa2048', 'rsa3072', 'rsa4096', 'p256', 'p384', 'bp256', 'bp384'],
   mechanismChoices: (alg) => (alg.family === 'rsa' || alg.family === 'ec' ? MECHANISM_CHOICES[alg.family] : []),
   keyUsage: 'sign',
+  outputBytes: (alg) => [signatureBytes(alg)],
   prepare(ctx) {
     const mechanism = signMechanismOf(ctx);
     const timed: TimedOperation = {
@@ -42,7 +43,7 @@ export const sign: OperationKind = {
       mechanism: signMechanism(mechanism),
       input: mechanism.hostDigest === 'none' ? 'message' : mechanism.hostDigest,
       key: privateKeyOf(ctx.keyLabel),
-      outputBytes: [signatureBytes(ctx.algorithm)],
+      outputBytes: sign.outputBytes(ctx.algorithm, mechanism.name),
     };
     const check: SignCheck = { publicKeys: ctx.tokens.map((t) => t.keyPair!.publicKey), mechanism };
     return { timed, tables: ctx.tokens.map(() => null), check, hostPreparation: mechanism.hostDigest };

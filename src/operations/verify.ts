@@ -23,6 +23,8 @@ export const verify: OperationKind = {
   algorithms: sign.algorithms,
   mechanismChoices: sign.mechanismChoices,
   keyUsage: 'sign',
+  // The answer byte the loop makes of C_Verify's return code.
+  outputBytes: () => [1],
   prepare(ctx) {
     const mechanism = signMechanismOf(ctx);
     const expected: boolean[][] = [];
@@ -56,8 +58,7 @@ export const verify: OperationKind = {
         mechanism: signMechanism(mechanism),
         input: 'table',
         key: { kind: 'token-object', cls: pkcs11.CKO_PUBLIC_KEY, label: ctx.keyLabel },
-        // The answer byte the loop makes of C_Verify's return code.
-        outputBytes: [1],
+        outputBytes: verify.outputBytes(ctx.algorithm, mechanism.name),
       },
       tables,
       check: expected,

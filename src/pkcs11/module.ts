@@ -58,6 +58,29 @@ function initialize(lib: pkcs11.PKCS11): boolean {
   }
 }
 
+/**
+ * Closes every session this process has on the module's slots, then finalizes it. PKCS#11 lets C_Finalize close
+ * them itself, but not every module manages: sc-hsm-embedded's C_Finalize takes its (non-recursive) lock and then
+ * takes it again for each session still open, and never returns. A run that was stopped or resumed can still hold
+ * its login sessions, so they are closed first, whatever the command.
+ */
+function finalize(lib: pkcs11.PKCS11): void {
+  let slots: Buffer[] = [];
+  try {
+    slots = lib.C_GetSlotList(false);
+  } catch {
+    // A module whose server or reader is gone has no slots to close; C_Finalize is still tried.
+  }
+  for (const slot of slots) {
+    try {
+      lib.C_CloseAllSessions(slot);
+    } catch {
+      // A slot without sessions, or a token removed: nothing of this process is left open there.
+    }
+  }
+  lib.C_Finalize();
+}
+
 /** Modules opened and not closed yet: finalized at the end of the command, after its results are out. */
 const openModules = new Set<Pkcs11Module>();
 
@@ -112,7 +135,7 @@ export class Pkcs11Module {
   close(): void {
     openModules.delete(this);
     try {
-      this.lib.C_Finalize();
+      finalize(this.lib);
     } catch {
       // A module that cannot finalize (its server gone, its reader unplugged) is done with all the same.
     } finally {
@@ -161,7 +184,7 @@ export class ModuleInstance {
   renew(): void {
     if (!this.own) return;
     try {
-      this.lib.C_Finalize();
+      finalize(this.lib);
     } catch {
       // Finalizing an instance whose connection broke is best effort: the new initialize is what counts.
     }
@@ -174,7 +197,7 @@ export class ModuleInstance {
 
   close(): void {
     try {
-      if (this.own) this.lib.C_Finalize();
+      if (this.own) finalize(this.lib);
     } catch {
       // As for the main instance: finalizing is best effort once signing is over.
     } finally {

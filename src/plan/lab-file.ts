@@ -5,13 +5,12 @@ import { ExitCode, HsmBenchError, usageError } from '../core/errors.js';
 import type { InputKind } from '../core/input-file.js';
 import { readJsonFile } from '../core/json-text.js';
 import { scalePlan } from './plan.js';
-import { type ScaleOptions } from '../model/plan-input.js';
-import { type RunPlan } from '../model/plan.js';
-import { planOf } from '../model/run-result.js';
+import type { ScaleOptions } from '../model/plan-input.js';
+import type { RunPlan } from '../model/plan.js';
+import { planOf, type Reference } from '../model/run-result.js';
 import { defaultWorkspace } from '../model/embedded-workspace.js';
 import { readReference } from '../result/reference.js';
-import { type Reference } from '../model/run-result.js';
-import { readRunJson } from '../result/run-directory.js';
+import { readRunDirectory } from '../result/partial-run.js';
 import type { RunResult } from '../model/run-result.js';
 import { schemaProblems } from '../result/schemas.js';
 import { samePlan } from '../verdict/compare.js';
@@ -82,19 +81,33 @@ export interface Lab {
 type Problems = string[];
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** hsm-bench's own error as a problem at `path`; any other error is a bug, and goes on. */
+function problemOf(path: string, problems: Problems, error: unknown): undefined {
+  if (!(error instanceof HsmBenchError)) throw error;
+  problems.push(`${path}: ${error.message}${error.hint ? ` (${error.hint})` : ''}`);
+  return undefined;
+}
+
 /** Runs one of hsm-bench's own parsers, turning its error into a problem at `path`. */
 function attempt<T>(path: string, problems: Problems, parse: () => T): T | undefined {
   try {
     return parse();
   } catch (error) {
-    if (!(error instanceof HsmBenchError)) throw error;
-    problems.push(`${path}: ${error.message}${error.hint ? ` (${error.hint})` : ''}`);
-    return undefined;
+    return problemOf(path, problems, error);
+  }
+}
+
+/** `attempt` of a reader that reads files as it goes. */
+async function attemptReading<T>(path: string, problems: Problems, read: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch (error) {
+    return problemOf(path, problems, error);
   }
 }
 
 /** A run whose shape the schema accepted: what only hsm-bench's own parsers and files can tell. */
-function validateRun(spec: LabRunSpec, path: string, out: string, problems: Problems): LabRun | undefined {
+async function validateRun(spec: LabRunSpec, path: string, out: string, problems: Problems): Promise<LabRun | undefined> {
   // Known before any message about the run is made: a PIN typed into its tokenLabel is then never quoted.
   registerSecretSources(spec.pinEnv ?? 'HSM_BENCH_PIN', spec.pinFile);
   const t = spec.thresholds ?? {};
@@ -142,7 +155,9 @@ function validateRun(spec: LabRunSpec, path: string, out: string, problems: Prob
   // What would stop a later run after the earlier ones have signed is found now, before any of them.
   if (plan.backend.kind === 'module' && plan.backend.path.includes('/') && !existsSync(plan.backend.path)) problems.push(`${path}.module: ${shown(plan.backend.path)} does not exist`);
   const baseline =
-    spec.baseline === undefined ? undefined : attempt(`${path}.baseline`, problems, () => ({ result: readRunJson(spec.baseline!), maxRegressionPct: spec.maxRegressionPct ?? 10, force: false }));
+    spec.baseline === undefined
+      ? undefined
+      : await attemptReading(`${path}.baseline`, problems, async () => ({ result: (await readRunDirectory(spec.baseline!)).result, maxRegressionPct: spec.maxRegressionPct ?? 10, force: false }));
   const measured = baseline && workloadOf(baseline.result);
   if (baseline && measured !== workloadOfPlan(plan.workload)) problems.push(`${path}.baseline: it measured ${measured}, this run measures ${workloadOfPlan(plan.workload)}`);
   else if (baseline && !samePlan(baseline.result.plan, planOf(plan))) problems.push(`${path}.baseline: it ran another plan (token counts, stop rule, warm-up, threads or verification)`);
@@ -160,7 +175,7 @@ function validateRun(spec: LabRunSpec, path: string, out: string, problems: Prob
 const LAB_FILE: InputKind = { what: 'lab file', maxBytes: 1024 * 1024, exitCode: ExitCode.usage, hint: 'give a JSON file as described in README.md ("Using hsm-bench in CI")' };
 
 /** Reads and validates a lab file before anything runs, reporting every problem at once with its path. */
-export function readLabFile(path: string): Lab {
+export async function readLabFile(path: string): Promise<Lab> {
   const doc = readJsonFile(path, LAB_FILE);
   if (!isObject(doc)) throw usageError(`${shown(path)}: the lab file must be a JSON object with "runs"`, 'see schemas/lab.schema.json and fixtures/lab-example.json');
   // The shape from the schema alone (schemas/lab.schema.json, the file editors complete from); then, for each run
@@ -170,12 +185,12 @@ export function readLabFile(path: string): Lab {
   const out = typeof lab.out === 'string' ? lab.out : 'reports';
   const runs: LabRun[] = [];
   const specs = Array.isArray(lab.runs) ? lab.runs : [];
-  specs.forEach((spec, i) => {
+  for (const [i, spec] of specs.entries()) {
     const at = `$.runs[${i}]`;
-    if (problems.some((p) => p.startsWith(`${at}.`) || p.startsWith(`${at}:`))) return;
-    const run = validateRun(spec, at, out, problems);
+    if (problems.some((p) => p.startsWith(`${at}.`) || p.startsWith(`${at}:`))) continue;
+    const run = await validateRun(spec, at, out, problems);
     if (run) runs.push(run);
-  });
+  }
   const names = specs.map((spec) => (isObject(spec) ? spec.name : undefined)).filter((n): n is string => typeof n === 'string');
   [...new Set(names.filter((n, i) => names.indexOf(n) !== i))].forEach((n) => problems.push(`$.runs: the name ${quote(n)} is used twice`));
   const reference = typeof lab.reference === 'string' ? attempt('$.reference', problems, () => readReference(lab.reference!)) : undefined;

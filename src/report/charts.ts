@@ -3,6 +3,7 @@ import type { ChartConfiguration, ChartDataset, Scale } from 'chart.js';
 import type { RunResult } from '../model/run-result.js';
 import type { LatencyCurvePoint } from './records-digest.js';
 import { configurationName, tokenTitle } from './describe-run.js';
+import { shownEfficiency } from '../result/configuration-shortfall.js';
 
 /** The chart's size in CSS pixels; PNGs are drawn at twice the density (print, high-DPI screens). */
 export const CHART_WIDTH = 1000;
@@ -183,7 +184,8 @@ export function throughputChart(r: RunResult, reference: Map<number, number>, re
 
 /** Scaling efficiency (throughput(N) / (N × throughput(1))) vs tokens: the shape of scaling, comparable across token kinds. */
 export function efficiencyChart(r: RunResult): ChartConfiguration {
-  const measured = r.configurations.filter((c) => c.efficiency !== null);
+  // Only where the efficiency stands: a configuration and its 1-token basis both whole.
+  const measured = r.configurations.filter((c) => shownEfficiency(r, c) !== null);
   const sessions = [...new Set(measured.map((c) => c.threadsPerToken))];
   const points = measured.map((c) => ({ x: Math.log2(c.tokens), y: 1 }));
   return {

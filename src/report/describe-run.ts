@@ -1,14 +1,41 @@
 import { wordsOf } from '../operations/words.js';
 import type { ConfigurationResult, RunResult, TokenIdentity } from '../model/run-result.js';
 import { plural } from '../core/plural.js';
+import { shortfallOf, type Shortfall } from '../result/configuration-shortfall.js';
 
 /** Words shared by every renderer, so the terminal table, Markdown and CSV name things alike. */
 import { configurationName } from '../model/configuration.js';
 import { percentileName } from '../model/plan.js';
 export { configurationName };
 
+/**
+ * What keeps a configuration from being whole, in words: "partial: killed", "1 of 2 repetitions whole", "1 token
+ * hung", "1 token stopped"; none for a whole configuration. With --repeat the figures shown are a whole
+ * repetition's where there is one, so only the count of whole ones is said then.
+ */
+export function shortfallWords(s: Shortfall): string[] {
+  const words: string[] = [];
+  if (s.partial && (s.repetitions === undefined || s.repetitions.whole === 0)) words.push(`partial: ${s.partial}`);
+  if (s.repetitions) words.push(`${s.repetitions.whole} of ${s.repetitions.planned} repetitions whole`);
+  if (s.hungTokens.length > 0) words.push(`${plural(s.hungTokens.length, 'token')} hung`);
+  if (s.stoppedTokens.length > 0) words.push(`${plural(s.stoppedTokens.length, 'token')} stopped`);
+  return words;
+}
+
 /** Said after a configuration's name wherever its figures are shown: they are not those of a whole configuration. */
-export const partialMark = (c: Pick<ConfigurationResult, 'partial'>) => (c.partial ? ` (partial: ${c.partial})` : '');
+export function shortfallMark(r: RunResult, c: ConfigurationResult): string {
+  const words = shortfallWords(shortfallOf(r, c));
+  return words.length > 0 ? ` (${words.join('; ')})` : '';
+}
+
+/** How the run ended, where it did not end as planned: killed (`report` recounted it from disk) or interrupted. */
+export function runEnd(r: RunResult): 'killed' | 'interrupted' | null {
+  if (!r.interrupted) return null;
+  return r.configurations.some((c) => [c, ...(c.repetitions ?? [])].some((x) => x.partial === 'killed')) ? 'killed' : 'interrupted';
+}
+
+/** The run's end in words, for headers: "killed (recounted from disk)", "interrupted". */
+export const runEndText = (end: NonNullable<ReturnType<typeof runEnd>>) => (end === 'killed' ? 'killed (recounted from disk)' : 'interrupted');
 
 export function backendLine(r: RunResult): string {
   const m = r.module;
@@ -51,6 +78,13 @@ export const tokenTitle = (t: Pick<TokenIdentity, 'slotId' | 'label'>) => `slot 
 export function perTokenRange(c: ConfigurationResult): string {
   const rates = c.perToken.map((t) => t.throughputPerS);
   return `${Math.min(...rates).toFixed(1)}–${Math.max(...rates).toFixed(1)}`;
+}
+
+/** A schedule the tokens did not keep, in brackets after its achieved rate: theirs, or the host's stall (not judged). */
+export function scheduleMissMark(o: NonNullable<ConfigurationResult['openLoop']>, short = false): string {
+  if (o.keptUp) return '';
+  if (o.hostStalled) return ` (host stalled ${((o.hostStallMs ?? 0) / 1000).toFixed(1)} s${short ? '' : ': not judged'})`;
+  return short ? ' (behind)' : ' (fell behind)';
 }
 
 export const fixed = (value: number | null | undefined, digits: number) => (value === null || value === undefined ? '–' : value.toFixed(digits));

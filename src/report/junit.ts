@@ -3,10 +3,14 @@ import { workloadId } from '../model/workload.js';
 import { create } from 'xmlbuilder2';
 import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
 import { configurationName, workerIssueText } from './describe-run.js';
+import { failureList } from './status-meaning.js';
 import { configurationSlug, distinctConfigurations, sameConfiguration, type ConfigurationAxes } from '../model/configuration.js';
-import { notMeasured, plannedAxes } from '../result/plan-coverage.js';
+import { notMeasuredAfter, plannedAxes } from '../result/plan-coverage.js';
 import { failuresOf, operationsMadeOf } from '../stats/repetitions.js';
-import type { JudgedRun } from '../verdict/verdict.js';
+import { moduleCrashes, type JudgedRun } from '../verdict/verdict.js';
+import { crashesText, deathName } from './burn-in-summary.js';
+import type { ProcessDeath } from '../model/run-result.js';
+import { plural } from '../core/plural.js';
 
 /**
  * One check that can fail, as a JUnit test case. Its name is stable from build to build (`rsa2048.tokens-4.min-throughput`),
@@ -26,12 +30,13 @@ interface Check {
 /** A planned configuration that has no measurement to check: its case is an error saying why. */
 const unmeasuredCheck = (name: string, reason: string, expected: string): Check => ({ name, timeS: 0, outcome: 'error', message: reason, measured: 'nothing', expected });
 
-function checksOf(run: JudgedRun): Check[] {
+/** The checks of a run; `death`: what ended its process, where its supervisor saw the module kill it. */
+function checksOf(run: JudgedRun, death?: ProcessDeath): Check[] {
   const alg = workloadId(run.result.operation?.name, run.result.algorithm.id);
   const w = wordsOf(run.result);
   const where = (c: ConfigurationAxes | null) => (c === null ? `${alg}.run` : `${alg}.${configurationSlug(c)}`);
   const expected = `no failed ${w.noun}, no session stopped`;
-  const missing = notMeasured(run.result);
+  const missing = notMeasuredAfter(run.result, death && `the module crashed the process (${deathName(death)})`);
   // One case per planned configuration, measured or not, in plan order: a CI sees every one, from build to build.
   const planned = run.result.command === 'burn-in' ? run.result.configurations : distinctConfigurations([...plannedAxes(run.result.plan), ...run.result.configurations]);
   const checks: Check[] = planned.map((axes) => {
@@ -43,17 +48,7 @@ function checksOf(run: JudgedRun): Check[] {
     const failed = failuresOf(c);
     const issues = (c.repetitions ?? [c]).flatMap((x) => x.workerIssues);
     const problems = [
-      ...(failed > 0
-        ? [
-            `${failed} of ${operationsMadeOf(c)} ${w.nouns} failed${
-              c.repetitions
-                ? ' over the repetitions'
-                : `: ${Object.entries(c.failuresByCkr)
-                    .map(([k, n]) => `${k} ×${n}`)
-                    .join(', ')}`
-            }`,
-          ]
-        : []),
+      ...(failed > 0 ? [`${failed} of ${operationsMadeOf(c)} ${w.nouns} failed${c.repetitions ? ' over the repetitions' : `: ${failureList(run.result, c.failuresByCkr)}`}`] : []),
       ...issues.map((i) => workerIssueText(run.result, i)),
     ];
     return {
@@ -65,6 +60,20 @@ function checksOf(run: JudgedRun): Check[] {
       expected,
     };
   });
+  // A process that the module crashed is a failed check of its own (a burn-in's, whatever its records say).
+  if (run.result.command === 'burn-in' || death) {
+    const deaths = death ? [death] : moduleCrashes(run.result);
+    const crashes = deaths.length;
+    const crashed = crashesText(deaths);
+    checks.push({
+      name: `${where(null)}.module-crashes`,
+      timeS: 0,
+      outcome: crashed === null ? 'pass' : 'fail',
+      message: crashed ?? undefined,
+      measured: crashes === 0 ? 'none' : plural(crashes, 'crash', 'crashes'),
+      expected: 'the module never kills the process',
+    });
+  }
   for (const t of run.thresholds) {
     checks.push({
       name: `${where(t.configuration)}.${t.name}`,
@@ -179,6 +188,16 @@ export function renderJunit(runs: JudgedRun[], notRun: NotRun[] = []): string {
     const checks = n.configurations.map((c) => unmeasuredCheck(`${n.workload}.${configurationSlug(c)}.${n.nouns.replace(/ /g, '-')}`, `not measured: ${n.reason}`, `the lab run ${n.name} measured`));
     addSuite(root, n.name, checks, null);
   }
+  return doc.end({ prettyPrint: true }) + '\n';
+}
+
+/**
+ * JUnit for a run whose process the module killed (its supervisor writes it from the run directory): the plan's
+ * configurations, those measured judged as usual, the others errors saying why, and the crash a failed case.
+ */
+export function renderCrashedRunJunit(run: JudgedRun, death: ProcessDeath): string {
+  const doc = document();
+  addSuite(doc.ele('testsuites', { name: 'hsm-bench' }), run.name, checksOf(run, death), run.result);
   return doc.end({ prettyPrint: true }) + '\n';
 }
 

@@ -4,7 +4,7 @@ import type { RunResult } from '../model/run-result.js';
 import { capacityByTokens } from '../stats/capacity.js';
 import { type CapacityResult } from '../model/run-result.js';
 import { KNEE_SHARE } from '../stats/saturation.js';
-import { fixed, partialMark } from './describe-run.js';
+import { fixed, scheduleMissMark, shortfallMark } from './describe-run.js';
 import { wordsOf } from '../operations/words.js';
 import { plural } from '../core/plural.js';
 import type { TableModel } from './table-model.js';
@@ -31,8 +31,8 @@ export function sizingAnswer(r: RunResult): string[] {
       const first = c.rates[0]!;
       if (first.interrupted) return `${plural(c.tokens, 'token')} not measured (interrupted at ${rate(first.targetRatePerS)}, the lowest rate)`;
       if (c.capacityPerS === null) return `${plural(c.tokens, 'token')} none (${rate(first.targetRatePerS)}, the lowest rate, missed: ${first.missed.join(', ')})`;
-      // Cut short by an interruption, the sweep only shows that the capacity is at least this.
-      const cut = c.rates.some((x) => x.interrupted) ? 'at least ' : '';
+      // Cut short by an interruption, or a rate not judged for a stall of the host: the capacity is at least this.
+      const cut = c.rates.some((x) => x.interrupted || (x.hostStalled && !x.held)) ? 'at least ' : '';
       return `${plural(c.tokens, 'token')} ${cut}${rate(c.capacityPerS)}${sessionsSwept ? ` (${plural(c.threadsPerToken, 'session')} per token)` : ''}`;
     };
     lines.push(`Capacity ${objectivesText(r)}: ${best.map(answer).join('; ')}.`);
@@ -44,6 +44,13 @@ export function sizingAnswer(r: RunResult): string[] {
     if (c.rates.every((x) => x.held)) lines.push(`${name(c)} held every rate swept: the capacity may lie above ${rate(top.targetRatePerS)}; sweep higher.`);
     const cut = c.rates.find((x) => x.interrupted);
     if (cut) lines.push(`${name(c)}: interrupted at ${rate(cut.targetRatePerS)}; that rate and those above it were not measured.`);
+    const stalled = c.rates.find((x) => x.hostStalled && !x.held);
+    if (stalled) {
+      const stallS = r.configurations.find((x) => x.tokens === c.tokens && x.threadsPerToken === c.threadsPerToken && x.openLoop?.targetRatePerS === stalled.targetRatePerS)?.openLoop?.hostStallMs;
+      lines.push(
+        `${name(c)}: at ${rate(stalled.targetRatePerS)} the host stalled${stallS === undefined ? '' : ` for ${fixed(stallS / 1000, 1)} s`} (a session free for its call woke that late), and the tokens kept up with the stall taken out: that rate is not judged; measure it again on a quieter host.`,
+      );
+    }
     if (c.fellBehindAtPerS === null) continue;
     const at = c.rates.find((x) => x.targetRatePerS === c.fellBehindAtPerS)!;
     lines.push(`${name(c)} fell behind at ${rate(c.fellBehindAtPerS)}: ${rate(at.achievedRatePerS)} served.`);
@@ -103,9 +110,9 @@ export function rateTable(r: RunResult): TableModel {
   const rows = r.configurations.map((c) => {
     const o = c.openLoop;
     return [
-      `${configurationName({ tokens: c.tokens, threadsPerToken: c.threadsPerToken })} × ${w.title}${partialMark(c)}`,
+      `${configurationName({ tokens: c.tokens, threadsPerToken: c.threadsPerToken })} × ${w.title}${shortfallMark(r, c)}`,
       o ? rate(o.targetRatePerS) : 'flat out',
-      o ? `${fixed(o.achievedRatePerS, 1)}${o.keptUp ? '' : ' (behind)'}` : fixed(c.throughputPerS, 1),
+      o ? `${fixed(o.achievedRatePerS, 1)}${scheduleMissMark(o, true)}` : fixed(c.throughputPerS, 1),
       fixed(o?.responseMs?.p50, 2),
       fixed(o?.responseMs?.p99, 2),
       ...(p999 ? [fixed(o?.responseMs?.p999, 2)] : []),

@@ -1,6 +1,7 @@
 import { csvField } from '../result/records-csv.js';
 import type { RunResult } from '../model/run-result.js';
 import { firmwareOf, moduleOf } from './trend.js';
+import { shortfallOf, shownEfficiency, uncountedOf } from '../result/configuration-shortfall.js';
 
 export const SUMMARY_COLUMNS = [
   'algorithm',
@@ -30,6 +31,11 @@ export const SUMMARY_COLUMNS = [
   'targetRatePerS',
   'responseP50Ms',
   'responseP99Ms',
+  // After those: whether the configuration's figures are whole (empty) or not (killed, interrupted, or repetitions:
+  // fewer whole repetitions than planned), its calls that returned CKR_OK and were never checked, its hung sessions.
+  'partial',
+  'operationsUnverified',
+  'hungSessions',
 ];
 
 /** One row per configuration and token (its index in run.json's tokens), then the configuration's total as token "all". */
@@ -37,6 +43,9 @@ export function renderSummaryCsv(r: RunResult): string {
   const rows: (string | number | null | undefined)[][] = [];
   const run = [r.runId, r.startedAt, moduleOf(r), firmwareOf(r)];
   for (const c of r.configurations) {
+    const s = shortfallOf(r, c);
+    const partial = s.repetitions && s.repetitions.whole > 0 ? 'repetitions' : (s.partial ?? '');
+    const hung = (c.repetitions ?? [c]).flatMap((x) => x.hungSessions ?? []);
     for (const t of c.perToken) {
       rows.push([
         r.algorithm.id,
@@ -60,6 +69,9 @@ export function renderSummaryCsv(r: RunResult): string {
         c.openLoop?.targetRatePerS,
         '',
         '',
+        partial,
+        '',
+        hung.filter((h) => h.token === t.token).length,
       ]);
     }
     rows.push([
@@ -74,7 +86,7 @@ export function renderSummaryCsv(r: RunResult): string {
       c.operationsFailed,
       c.durationS,
       c.throughputPerS,
-      c.efficiency,
+      shownEfficiency(r, c),
       c.latencyMs?.p50,
       c.latencyMs?.p90,
       c.latencyMs?.p99,
@@ -84,6 +96,9 @@ export function renderSummaryCsv(r: RunResult): string {
       c.openLoop?.targetRatePerS,
       c.openLoop?.responseMs?.p50,
       c.openLoop?.responseMs?.p99,
+      partial,
+      uncountedOf(c, 'operationsUnverified'),
+      hung.length,
     ]);
   }
   return [SUMMARY_COLUMNS.join(','), ...rows.map((row) => row.map((v) => csvField(v === null || v === undefined ? '' : String(v))).join(','))].join('\n') + '\n';

@@ -1,6 +1,7 @@
 import { wordsOf } from '../operations/words.js';
 import type { RunResult } from '../model/run-result.js';
-import { configurationName, fixed, partialMark, perTokenRange, throughputText } from './describe-run.js';
+import { configurationName, fixed, perTokenRange, shortfallMark, throughputText } from './describe-run.js';
+import { shownEfficiency } from '../result/configuration-shortfall.js';
 
 /** A table as data: the terminal (fitTable), Markdown (markdownTable) and so HTML render the same columns. */
 export interface TableModel {
@@ -64,7 +65,7 @@ export function scaleTable(r: RunResult, reference?: Map<number, number>): Table
     'Efficiency',
   ];
   const rows = r.configurations.map((c) => [
-    `${configurationName(c)} × ${w.title}${partialMark(c)}`,
+    `${configurationName(c)} × ${w.title}${shortfallMark(r, c)}`,
     c.operationsOk,
     fixed(c.durationS, 2),
     throughputText(c),
@@ -73,7 +74,8 @@ export function scaleTable(r: RunResult, reference?: Map<number, number>): Table
     fixed(c.latencyMs?.p50, 2),
     fixed(c.latencyMs?.p99, 2),
     c.operationsFailed,
-    fixed(c.efficiency, 2),
+    // Not against, nor of, a configuration that is not whole (the conclusion says why).
+    fixed(shownEfficiency(r, c), 2),
   ]);
   return { head, rows, numeric: head.map((_, i) => i > 0) };
 }

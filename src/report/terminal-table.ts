@@ -1,7 +1,8 @@
 import { wordsOf } from '../operations/words.js';
 import type { RunResult } from '../model/run-result.js';
 import { fitTable } from './fit-table.js';
-import { backendLine, configurationName, lowConfidenceLines, planLine, tokenLine, workerIssueText } from './describe-run.js';
+import { backendLine, configurationName, lowConfidenceLines, planLine, runEnd, runEndText, tokenLine, workerIssueText } from './describe-run.js';
+import { failureList } from './status-meaning.js';
 import { operationsTable, scaleTable } from './table-model.js';
 import { capacityTable, rateTable, saturationTable, sizingAnswer } from './sizing-tables.js';
 
@@ -10,7 +11,7 @@ export function renderScaleTable(r: RunResult): string {
   // At target rates the figures are the response and service times and the schedule kept, not a flat-out rate.
   const table = r.plan.targetRate ? rateTable(r) : scaleTable(r);
   const lines = [
-    `hsm-bench ${r.tool.version} scale: ${wordsOf(r).title} with ${r.mechanism.name}${r.interrupted ? ' (INTERRUPTED: partial results)' : ''}`,
+    `hsm-bench ${r.tool.version} scale: ${wordsOf(r).title} with ${r.mechanism.name}${runEnd(r) ? ` (${runEndText(runEnd(r)!).toUpperCase()}: partial results)` : ''}`,
     `backend: ${backendLine(r)}`,
     `tokens:  ${tokenLine(r)}`,
     `plan:    ${planLine(r)}`,
@@ -23,8 +24,7 @@ export function renderScaleTable(r: RunResult): string {
   if (byOperation) lines.push('per operation:', fitTable(byOperation.head, byOperation.rows));
   const issues = r.configurations.flatMap((c) => c.workerIssues.map((i) => `${configurationName(c)}: ${workerIssueText(r, i)}`));
   for (const c of r.configurations) {
-    const failures = Object.entries(c.failuresByCkr);
-    if (failures.length > 0) lines.push(`failures with ${configurationName(c)}: ${failures.map(([name, n]) => `${name} ×${n}`).join(', ')}`);
+    if (Object.keys(c.failuresByCkr).length > 0) lines.push(`failures with ${configurationName(c)}: ${failureList(r, c.failuresByCkr)}`);
   }
   if (issues.length > 0) lines.push(...issues.map((i) => `worker issue: ${i}`));
   lines.push(...lowConfidenceLines(r).map((l) => `note: ${l}`));

@@ -14,6 +14,7 @@ import { referenceThroughput } from '../result/reference.js';
 import { type Reference } from '../model/run-result.js';
 import { renderSummaryCsv } from './summary-csv.js';
 import { makeDirectory } from '../core/make-dir.js';
+import { shownEfficiency } from '../result/configuration-shortfall.js';
 
 export const FORMATS = ['md', 'csv', 'png', 'html', 'json'] as const;
 export type Format = (typeof FORMATS)[number];
@@ -117,7 +118,8 @@ async function chartConfigs(dir: string, r: RunResult, reference: Reference | un
   else if (r.command === 'scale')
     add('throughput', 'Throughput vs number of tokens', throughputChart(r, referenceThroughput(reference, r.algorithm.id), reference ? `${reference.tokenModel} (reference)` : ''));
   if ((r.saturation ?? []).length > 0) add('sessions', 'Throughput vs sessions per token', sessionsChart(r));
-  if (r.command === 'scale' && r.configurations.length > 1 && r.configurations.some((c) => c.efficiency !== null)) add('efficiency', 'Scaling efficiency vs number of tokens', efficiencyChart(r));
+  if (r.command === 'scale' && r.configurations.length > 1 && r.configurations.some((c) => shownEfficiency(r, c) !== null))
+    add('efficiency', 'Scaling efficiency vs number of tokens', efficiencyChart(r));
   add('per-token', r.command === 'burn-in' ? 'Per-token throughput' : 'Per-token throughput at the largest configuration', perTokenChart(r));
   add(
     'latency',

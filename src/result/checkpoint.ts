@@ -7,7 +7,7 @@ import { ExitCode, usageError } from '../core/errors.js';
 import type { InputKind } from '../core/input-file.js';
 import { readJsonFile, versionText } from '../core/json-text.js';
 import { shown } from '../core/quote.js';
-import type { BurnInRestart, LostRecords, TokenIdentity } from '../model/run-result.js';
+import type { BurnInRestart, LostRecords, ProcessDeath, TokenIdentity } from '../model/run-result.js';
 import { readRunJson, writeFileAtomic, writeRunJson } from './run-directory.js';
 import { schemaProblems } from './schemas.js';
 import { recordsOnDisk } from './replay.js';
@@ -49,6 +49,7 @@ export interface Checkpoint {
   restarts: BurnInRestart[];
   lostRecords: LostRecords[];
   updatedAt: string;
+  /** The stop rule was reached: nothing to resume (a run whose tokens all ended before it, or that was stopped, is not finished). */
   finished: boolean;
 }
 
@@ -106,13 +107,29 @@ export function readCheckpoint(runDir: string): Checkpoint {
   return doc;
 }
 
+/** What the process last told its supervisor, brought to the moment of its death: calls made so far and the signing time. */
+export interface MadeAtDeath {
+  /** Calls made by the run (those of earlier processes included), as last told. */
+  calls: number;
+  /** Where on the run's time axis the tokens were signing when the process died. */
+  signingS: number;
+}
+
 /**
- * Adds the death of a burn-in's process to its checkpoint and run.json, with the records on disk at that moment,
- * for the supervisor that continues it (which holds the run directory meanwhile). Returns the death as recorded.
+ * Adds the death of a burn-in's process to its checkpoint and run.json, with the records on disk at that moment and
+ * what the crash cut from them (against what the process had said it made), for the supervisor that continues it
+ * (which holds the run directory meanwhile). Returns the death as recorded.
  */
-export function appendRestart(runDir: string, death: Omit<BurnInRestart, 'recordsOnDisk'>): BurnInRestart {
+export function appendRestart(runDir: string, death: ProcessDeath, made: MadeAtDeath | undefined): BurnInRestart {
   const checkpoint = readCheckpoint(runDir);
-  const restart = { ...death, recordsOnDisk: recordsOnDisk(join(runDir, BURN_IN_RECORDS_FILE)) };
+  const onDisk = recordsOnDisk(join(runDir, BURN_IN_RECORDS_FILE));
+  const restart: BurnInRestart = {
+    ...death,
+    recordsOnDisk: onDisk.records,
+    // A process that died before it signed told nothing, and cut nothing from the records.
+    callsNotRecorded: made === undefined ? 0 : Math.max(0, made.calls - onDisk.records),
+    signingLostS: made === undefined ? 0 : Math.max(0, Math.round((made.signingS - onDisk.endOffsetUs / 1e6) * 1000) / 1000),
+  };
   writeFileAtomic(join(runDir, CHECKPOINT_FILE), JSON.stringify({ ...checkpoint, restarts: [...checkpoint.restarts, restart] }, null, 2) + '\n');
   const run = readRunJson(runDir);
   writeRunJson(runDir, { ...run, burnIn: { ...run.burnIn!, restarts: [...(run.burnIn?.restarts ?? []), restart] } });

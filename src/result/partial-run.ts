@@ -1,5 +1,6 @@
+import { repetitionOf } from '../stats/repetitions.js';
 import { statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { readJsonFile } from '../core/json-text.js';
 import { plannedConfigurations } from '../model/plan.js';
 import { CHECKPOINT_FILE, CHECKPOINT_INPUT } from './checkpoint.js';
@@ -11,12 +12,23 @@ import { runFigures, summarizeConfiguration } from '../stats/summarize.js';
 import { readSpillFile, type SpillTail } from './spill-file.js';
 import { configurationAxes, configurationFiles, configurationName, sameConfiguration, targetRateOf, type ConfigurationAxes } from '../model/configuration.js';
 import type { ConfigurationResult, RunResult } from '../model/run-result.js';
+import { readRunJson } from './run-directory.js';
 
 /** A run as `report` reads it: run.json with what the records on disk add, and what was found on the way. */
 export interface RecountedRun {
   result: RunResult;
   /** What was counted again, from which files, and what could not be (one line each). */
   notes: string[];
+}
+
+/**
+ * A run as every reader of run directories takes it (report, compare, trend, --baseline, a lab's baseline): its
+ * run.json with every call its records and spill files on disk add, so that no two commands tell one run apart.
+ * `path`: a run directory, or a run.json (its directory's records are counted where they are beside it).
+ */
+export async function readRunDirectory(path: string): Promise<RecountedRun & { dir: string }> {
+  const dir = path.endsWith('.json') ? dirname(path) : path;
+  return { dir, ...(await withRecordsOnDisk(dir, readRunJson(path))) };
 }
 
 /** Only plain files are read: a FIFO or a device put in place of a records or spill file would block or never end. */
@@ -31,11 +43,25 @@ const isFile = (path: string) => statSync(path, { throwIfNoEntry: false })?.isFi
 export async function withRecordsOnDisk(dir: string, r: RunResult): Promise<RecountedRun> {
   const notes: string[] = [];
   let configurations = r.configurations;
+  let finishedAt = r.finishedAt;
   if (r.command === 'burn-in') {
     const c = r.configurations[0];
-    if (!c || burnInFinished(dir)) return { result: r, notes };
-    const counted = await countConfiguration(dir, r, c, { recordsFile: c.recordsFile, spillFile: null }, notes);
+    // A run.json written at the end (not interrupted: finished, or ended early by its tokens) holds every record.
+    const checkpoint = checkpointOf(dir);
+    if (!c || !r.interrupted || checkpoint === null || checkpoint.finished === true) return { result: r, notes };
+    let counted = await countConfiguration(dir, r, c, { recordsFile: c.recordsFile, spillFile: null }, notes);
+    // The records file alone is not trusted: one cut short (truncated, edited) would read as a shorter night.
+    const recordsAtCheckpoint = typeof checkpoint.progress?.records === 'number' ? checkpoint.progress.records : 0;
+    const missing = recordsAtCheckpoint - (counted.operationsOk + counted.operationsFailed);
+    if (missing > 0) {
+      notes.push(
+        `the checkpoint says ${recordsAtCheckpoint} records were on disk, and ${c.recordsFile} holds ${recordsAtCheckpoint - missing}: ${missing} records are missing from it (cut short or edited); they count as lost`,
+      );
+      counted = { ...counted, operationsLost: (counted.operationsLost ?? 0) + missing };
+    }
     configurations = [{ ...counted, workerIssues: c.workerIssues, ...(c.hungSessions ? { hungSessions: c.hungSessions } : {}) }];
+    // Its run.json was last written when its last segment began: it stopped at its last record, not then.
+    finishedAt = lastRecordAt(r, counted.durationS) ?? finishedAt;
   } else {
     const repeat = r.plan.repeat ?? 1;
     const planned = plannedConfigurations(r.plan.tokenCounts, r.plan.threadsPerToken, r.plan.targetRate ?? null);
@@ -54,35 +80,36 @@ export async function withRecordsOnDisk(dir: string, r: RunResult): Promise<Reco
     }
     if (configurations === r.configurations) return { result: r, notes };
   }
-  return { result: { ...r, interrupted: true, ...runFigures(r.command, r.plan, configurations) }, notes };
+  return { result: { ...r, finishedAt, interrupted: true, ...runFigures(r.command, r.plan, configurations) }, notes };
 }
 
-function burnInFinished(dir: string): boolean {
-  // Without a checkpoint (a run.json copied out of its run directory) run.json is all there is.
+/**
+ * When a burn-in's last record ended, from where it lies on the time axis (`endS`): its segment's start plus the
+ * signing time since (the sessions' set-up before the first call makes it a little early, never late).
+ */
+function lastRecordAt(r: RunResult, endS: number): string | undefined {
+  const segment = r.burnIn?.segments.at(-1);
+  if (segment === undefined || Number.isNaN(Date.parse(segment.startedAt))) return undefined;
+  return new Date(Date.parse(segment.startedAt) + Math.max(0, endS - segment.startOffsetS) * 1000).toISOString();
+}
+
+/**
+ * A burn-in's checkpoint as far as a recount needs it; null without one (a run.json copied out of its run directory:
+ * run.json is all there is). One that cannot be read is an unfinished burn-in with nothing to check the records against.
+ */
+function checkpointOf(dir: string): { finished?: unknown; progress?: { records?: unknown } } | null {
   const path = join(dir, CHECKPOINT_FILE);
-  if (!isFile(path)) return true;
+  if (!isFile(path)) return null;
   try {
-    return (readJsonFile(path, CHECKPOINT_INPUT) as { finished?: unknown })?.finished === true;
+    return (readJsonFile(path, CHECKPOINT_INPUT) as { finished?: unknown; progress?: { records?: unknown } } | null) ?? {};
   } catch {
-    return false;
+    return {};
   }
 }
 
 /** A configuration whose other repetitions run.json holds gets the counted one in its list; its figures stay those of the whole ones. */
 function withRepetition(c: ConfigurationResult, counted: ConfigurationResult): ConfigurationResult {
-  const asRepetition = (x: ConfigurationResult) => ({
-    throughputPerS: x.throughputPerS,
-    durationS: x.durationS,
-    operationsOk: x.operationsOk,
-    operationsFailed: x.operationsFailed,
-    operationsVerified: x.operationsVerified,
-    latencyMs: x.latencyMs,
-    recordsFile: x.recordsFile,
-    workerIssues: x.workerIssues,
-    ...(x.openLoop ? { openLoop: x.openLoop } : {}),
-    ...(x.partial ? { partial: x.partial } : {}),
-  });
-  return { ...c, partial: 'killed', repetitions: [...(c.repetitions ?? [asRepetition(c)]), asRepetition(counted)] };
+  return { ...c, partial: 'killed', repetitions: [...(c.repetitions ?? [repetitionOf(c)]), repetitionOf(counted)] };
 }
 
 /**

@@ -18,12 +18,17 @@ export const plannedAxes = (plan: Pick<RunResult['plan'], 'tokenCounts' | 'threa
 
 const made = (c: ConfigurationResult) => (c.repetitions ?? [c]).reduce((n, x) => n + x.operationsOk + x.operationsFailed, 0);
 
-/** Why a measured configuration is not whole, or null when it is. */
-function partOnly(r: RunResult, c: ConfigurationResult): string | null {
-  if (c.partial === 'killed') return `measured only in part: the run was killed in it (${made(c)} calls counted from its records on disk)`;
+/** Why a measured configuration is not whole, or null when it is (`killedBy`: what killed the run, where known). */
+function partOnly(r: RunResult, c: ConfigurationResult, killedBy: string | undefined): string | null {
+  if (c.partial === 'killed') return `measured only in part: ${killedBy ?? 'the run was killed'} in it (${made(c)} calls counted from its records on disk)`;
   if (c.partial === 'interrupted') return `measured only in part: the run was interrupted in it after ${made(c)} calls`;
   // A burn-in is one configuration: interrupted, it stopped inside it (runs before the marker existed say so only here).
   if (r.command === 'burn-in' && r.interrupted) return `measured only in part: the burn-in was interrupted after ${made(c)} calls (resume it with --resume)`;
+  const early = r.burnIn?.endedEarly;
+  if (early) {
+    const left = early.signingLeftS !== null ? `${early.signingLeftS} s` : `${early.operationsLeft} calls`;
+    return `measured only in part: every token ended before the stop rule, ${left} of the plan not run (resume it with --resume)`;
+  }
   const repeat = r.plan.repeat ?? 1;
   const repetitions = c.repetitions?.length ?? 1;
   if (repetitions < repeat) return `measured in ${repetitions} of ${repeat} repetitions: the run ${r.interrupted ? 'was interrupted' : 'ended'} before the others`;
@@ -31,12 +36,16 @@ function partOnly(r: RunResult, c: ConfigurationResult): string | null {
 }
 
 /** Every configuration of the plan that the run did not measure whole, in plan order; empty for a run that ran its plan. */
-export function notMeasured(r: RunResult): NotMeasured[] {
+export const notMeasured = (r: RunResult): NotMeasured[] => notMeasuredAfter(r, undefined);
+
+/** The same, for a run whose process was killed by what `killedBy` says (`the module crashed the process`), as its supervisor saw. */
+export function notMeasuredAfter(r: RunResult, killedBy: string | undefined): NotMeasured[] {
   const planned = r.command === 'burn-in' ? r.configurations.slice(0, 1) : plannedAxes(r.plan);
   return planned.flatMap((axes): NotMeasured[] => {
     const c = r.configurations.find((x) => sameConfiguration(x, axes));
-    if (c === undefined) return [{ ...axesOf(axes), measured: 'none', reason: `not measured: the run ${r.interrupted ? 'was interrupted or killed' : 'ended'} before it` }];
-    const reason = partOnly(r, c);
+    // What killed the process may have come before it or in it, before any of its calls reached the disk.
+    if (c === undefined) return [{ ...axesOf(axes), measured: 'none', reason: `not measured: ${killedBy ?? `the run ${r.interrupted ? 'was interrupted or killed' : 'ended'} before it`}` }];
+    const reason = partOnly(r, c, killedBy);
     return reason === null ? [] : [{ ...axesOf(c), measured: 'part', reason }];
   });
 }

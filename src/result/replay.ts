@@ -2,7 +2,7 @@ import { closeSync, constants, existsSync, openSync, readSync, fstatSync, ftrunc
 import { failureOf } from '../model/record-status.js';
 import type { ConfigurationStats } from '../stats/configuration-stats.js';
 import { usageError } from '../core/errors.js';
-import { readRecords, type BadLines } from './records-csv.js';
+import { parseRecordLine, readRecords, type BadLines } from './records-csv.js';
 import { shown } from '../core/quote.js';
 
 /**
@@ -35,17 +35,31 @@ export function truncateToLastLine(path: string): number {
   }
 }
 
-/** The complete records in a file (its lines after the header; a torn last line is not one), 0 when there is no file. */
-export function recordsOnDisk(path: string): number {
-  if (!existsSync(path)) return 0;
+/**
+ * The complete records in a file (its lines after the header; a torn last line is not one), and where the latest of
+ * them ended on the run's time axis (µs): what a process that died had put on disk. Nothing when there is no file.
+ */
+export function recordsOnDisk(path: string): { records: number; endOffsetUs: number } {
+  const none = { records: 0, endOffsetUs: 0 };
+  if (!existsSync(path)) return none;
   // Not blocking on a FIFO planted in its place: only a regular file holds records.
   const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
-    if (!fstatSync(fd).isFile()) return 0;
+    if (!fstatSync(fd).isFile()) return none;
     const chunk = Buffer.alloc(1 << 20);
     let lines = 0;
-    for (let n; (n = readSync(fd, chunk, 0, chunk.length, null)) > 0;) for (let i = chunk.indexOf(0x0a); i >= 0 && i < n; i = chunk.indexOf(0x0a, i + 1)) lines++;
-    return Math.max(0, lines - 1);
+    let endOffsetUs = 0;
+    // Records are ASCII: latin1 never splits a character at a chunk's edge.
+    let torn = '';
+    for (let n; (n = readSync(fd, chunk, 0, chunk.length, null)) > 0;) {
+      const complete = (torn + chunk.toString('latin1', 0, n)).split('\n');
+      torn = complete.pop()!;
+      for (const line of complete) {
+        const record = lines++ === 0 ? undefined : parseRecordLine(line);
+        if (record) endOffsetUs = Math.max(endOffsetUs, record.startOffsetUs + record.latencyUs);
+      }
+    }
+    return { records: Math.max(0, lines - 1), endOffsetUs };
   } finally {
     closeSync(fd);
   }

@@ -27,6 +27,11 @@ import { setUpTokens, signingWith } from './token-setup.js';
 import { shown } from '../core/quote.js';
 
 const CHECKPOINT_MS = 10_000;
+/**
+ * How often a supervised burn-in tells the calls it made, as often as the signers hand over batches (at least every
+ * 100 ms): a crash's uncounted calls are those of the last such interval.
+ */
+const CALLS_MADE_EVERY_MS = 100;
 
 /**
  * A burn-in to continue: its run directory, locked, its checkpoint as read, and the user's decisions about what the
@@ -77,6 +82,16 @@ async function recordsToContinue(
   }
   emit({ type: 'burn-in-resuming', runId: checkpoint.runId, records: replayed.records, cutBytes: cut });
   return { firstSequenceByWorker: replayed.nextSequenceByWorker, records: replayed.records, lost };
+}
+
+/**
+ * Every session ended before the stop rule (lost, refused the PIN, crashed, or a call that did not return); a session
+ * abandoned at the stop itself ended with it.
+ */
+function everySessionEnded(run: Pick<Measured, 'workerIssues' | 'hungSessions'>, sessions: number): boolean {
+  const session = (x: { token: number; thread: number }) => `${x.token}/${x.thread}`;
+  const atStop = new Set((run.hungSessions ?? []).filter((h) => h.outcome === 'abandoned-at-stop').map(session));
+  return new Set(run.workerIssues.map(session).filter((s) => !atStop.has(s))).size === sessions;
 }
 
 /**
@@ -220,9 +235,18 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
     });
     ui.emit({ type: 'run-described', result: result(false) });
     if (targetRatePerS !== null && remainingTotal !== null) ui.emit({ type: 'schedule-length', seconds: remainingTotal / targetRatePerS, scope: 'burn-in', ratePerS: targetRatePerS });
+    // Told at the first batch and then ten times a second: what a death of this process would cut from the records.
+    let callsToldAtMs: number | undefined;
+    const tellCallsMade = (nowMs: number) => {
+      const windowStartNs = control.windowStartNs();
+      if (windowStartNs === 0n || (callsToldAtMs !== undefined && nowMs - callsToldAtMs < CALLS_MADE_EVERY_MS)) return;
+      callsToldAtMs = nowMs;
+      ui.callsMade?.(stats.operationsOk + stats.operationsFailed, (startOffsetBaseUs + Number(process.hrtime.bigint() - windowStartNs) / 1000) / 1e6, true);
+    };
     // Rates count successes; the line goes on (from a timer) while every worker waits for its token to come back.
     const showProgress = () => {
       const nowMs = Date.now();
+      tellCallsMade(nowMs);
       const signingS = stats.windowEndUs / 1e6;
       const averagePerS = signingS > 0 ? stats.operationsOk / signingS : 0;
       const currentPerS = nowMs > last.atMs ? ((stats.operationsOk - last.ok) * 1000) / (nowMs - last.atMs) : 0;
@@ -271,15 +295,25 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
       );
       measured = run;
       ended = true;
+      // Signing is over and every record written: a death from here on cuts nothing.
+      ui.callsMade?.(stats.operationsOk + stats.operationsFailed, stats.windowEndUs / 1e6, false);
       if (checkpointFailure !== undefined) throw checkpointFailure;
     } finally {
       clearInterval(checkpointTimer);
       clearInterval(progressTimer);
       ui.progressDone();
     }
+    // Finished means the stop rule was reached: a run whose tokens all ended before it stays resumable.
+    if (!interruption.requested && everySessionEnded(measured, tokenCount * plan.threadsPerToken[0]!)) {
+      burnIn.endedEarly = {
+        signingLeftS: plan.stop.kind === 'duration' ? Math.max(0, Math.round((durationMs(plan.stop.durationNs) / 1000 - stats.windowEndUs / 1e6) * 1000) / 1000) : null,
+        operationsLeft: plan.stop.kind === 'total' ? Math.max(0, plan.stop.signatures - (targetRatePerS === null ? stats.operationsOk : stats.operationsOk + stats.operationsFailed)) : null,
+        pinRefusedTokens: setup.pinGuard.refusedTokens(),
+      };
+    }
     const final = result(true);
     writeRunJson(dir, final);
-    saveCheckpoint(!interruption.requested);
+    saveCheckpoint(!interruption.requested && burnIn.endedEarly === undefined);
     return { result: final, dir };
   } finally {
     interruption.dispose();

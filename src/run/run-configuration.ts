@@ -269,6 +269,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
   // a call still in flight after the grace is abandoned too, so that nothing holds the run's end.
   let stoppingSinceNs: bigint | null = null;
   const abandonedWorkers = new Set<number>();
+  let lastAbandonedNs: bigint | null = null;
   const watch = setInterval(() => {
     const nowNs = process.hrtime.bigint();
     if (stoppingSinceNs === null && control.stopRequested()) stoppingSinceNs = nowNs;
@@ -279,6 +280,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
       const verdict = watchdog.verdict(a.token, inFlightMs, stoppingSinceNs === null ? null : Number(nowNs - stoppingSinceNs) / 1e6);
       if (verdict === 'wait' || !engine!.abandon(worker, verdict === 'timed-out')) continue;
       abandonedWorkers.add(worker);
+      lastAbandonedNs = nowNs;
       noteThreadLeftInModule();
       const boundS = watchdog.boundMs(a.token) / 1000;
       const hung: HungSession = { token: a.token, thread: a.thread, inFlightS: Math.round(inFlightMs) / 1000, boundS, outcome: verdict };
@@ -316,6 +318,13 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     throw error;
   }
   clearInterval(watch);
+  if (lastAbandonedNs !== null && spec.stop.durationNs !== null && setupS !== undefined) {
+    // A hung session was waited for: the window lasts to the deadline, the stop, or the last session given up, whichever
+    // came first (every session may have hung before it), and never to the time spent waiting for one past that.
+    const startNs = control.windowStartNs();
+    const untilNs = [startNs + spec.stop.durationNs, control.stopRequestedAtNs ?? lastAbandonedNs, lastAbandonedNs].reduce((a, b) => (a < b ? a : b));
+    stats.windowLastsUntil((spec.resume?.startOffsetBaseUs ?? 0) + Number(untilNs - startNs) / 1000);
+  }
   // The window is over: spilled batches are verified and recorded now, each after what its session had in flight.
   let unverified = 0;
   if (spill !== null && spill.batches > 0 && spillFailure === undefined) {

@@ -1,26 +1,40 @@
-import { RateVerdict, CapacityResult } from '../model/run-result.js';
-import { percentileName, type Objective } from '../model/plan.js';
+import type { CapacityResult, ConfigurationResult, RateVerdict } from '../model/run-result.js';
+import { percentileName, type Objective, type ObjectivePercentile } from '../model/plan.js';
 import { configurationAxes, configurationKey } from '../model/configuration.js';
-import type { ConfigurationResult } from '../model/run-result.js';
 import { lowConfidence } from './repetitions.js';
+
+/** The share of calls at or under each objective's percentile. */
+const PERCENTILE_SHARE: Record<ObjectivePercentile, number> = { p50: 0.5, p90: 0.9, p99: 0.99, p999: 0.999 };
 
 const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(1));
 
 type Measured = Pick<ConfigurationResult, 'operationsOk' | 'operationsFailed' | 'durationS' | 'openLoop'>;
 
 /** What one measurement at a target rate missed: failures and schedule first, then each objective. */
-function missesOf(c: Measured, objectives: readonly Objective[]): { missed: string[]; objectiveOnly: boolean } {
+function missesOf(c: Measured, objectives: readonly Objective[]): { missed: string[]; objectiveOnly: boolean; hostStallOnly: boolean } {
   const o = c.openLoop!;
   const missed: string[] = [];
   if (c.operationsFailed > 0) missed.push(`${c.operationsFailed} failed`);
-  if (!o.keptUp) missed.push(`achieved ${fmt(o.achievedRatePerS)}/s of ${fmt(o.targetRatePerS)}/s${o.notStarted > 0 ? `, ${o.notStarted} not started` : ''}`);
+  if (!o.keptUp) {
+    const stall = o.hostStalled ? ` while the host stalled ${fmt((o.hostStallMs ?? 0) / 1000)} s (not judged: with the stall taken out the tokens kept up)` : '';
+    missed.push(`achieved ${fmt(o.achievedRatePerS)}/s of ${fmt(o.targetRatePerS)}/s${o.notStarted > 0 ? `, ${o.notStarted} not started` : ''}${stall}`);
+  }
   const objectiveOnly = missed.length === 0;
+  let hostStallOnly = c.operationsFailed === 0 && (o.keptUp || o.hostStalled === true);
+  // A stall of the host delayed at least the calls due during it: a percentile that so many calls can move (p99: 1 %
+  // of them) may be the stall's, not the tokens'.
+  const delayedShare = ((o.hostStallMs ?? 0) / 1000) * (o.targetRatePerS / Math.max(1, c.operationsOk + c.operationsFailed));
   for (const objective of objectives) {
     const measured = o.responseMs?.[objective.percentile];
+    const stalled = delayedShare >= 1 - PERCENTILE_SHARE[objective.percentile];
     if (measured === undefined) missed.push(`no ${percentileName(objective.percentile)} (no successful call)`);
-    else if (measured > objective.ms) missed.push(`${percentileName(objective.percentile)} ${measured} ms > ${objective.ms} ms`);
+    else if (measured > objective.ms)
+      missed.push(`${percentileName(objective.percentile)} ${measured} ms > ${objective.ms} ms${stalled ? ` while the host stalled ${fmt((o.hostStallMs ?? 0) / 1000)} s (not judged)` : ''}`);
+    else continue;
+    hostStallOnly &&= measured !== undefined && stalled;
   }
-  return { missed, objectiveOnly };
+  hostStallOnly &&= missed.length > 0;
+  return { missed, objectiveOnly, hostStallOnly };
 }
 
 /**
@@ -36,7 +50,8 @@ export function judgeRate(c: ConfigurationResult, objectives: readonly Objective
   const judged = reps.map((r) => ({ r, ...missesOf(r, objectives) })).filter((j) => j.missed.length > 0);
   const missed = judged.flatMap((j) => (reps.length > 1 ? j.missed.map((m) => `repetition ${(c.repetitions as Measured[]).indexOf(j.r) + 1}: ${m}`) : j.missed));
   const thin = judged.length > 0 && judged.every((j) => j.objectiveOnly && lowConfidence(j.r).length > 0);
-  return { ...verdict, held: missed.length === 0, missed, ...(thin ? { thin } : {}) };
+  const hostStalled = judged.length > 0 && judged.every((j) => j.hostStallOnly);
+  return { ...verdict, held: missed.length === 0, missed, ...(thin ? { thin } : {}), ...(hostStalled ? { hostStalled } : {}) };
 }
 
 /**
@@ -53,7 +68,7 @@ export function capacityOf(configurations: readonly ConfigurationResult[], objec
     const rates = [...group].sort((a, b) => a.openLoop!.targetRatePerS - b.openLoop!.targetRatePerS).map((c) => judgeRate(c, objectives));
     const firstMissed = rates.findIndex((r) => !r.held);
     const held = firstMissed === -1 ? rates : rates.slice(0, firstMissed);
-    const behind = group.filter((c) => !c.openLoop!.keptUp && !c.openLoop!.interrupted).map((c) => c.openLoop!.targetRatePerS);
+    const behind = group.filter((c) => !c.openLoop!.keptUp && !c.openLoop!.hostStalled && !c.openLoop!.interrupted).map((c) => c.openLoop!.targetRatePerS);
     return {
       tokens: group[0]!.tokens,
       threadsPerToken: group[0]!.threadsPerToken,

@@ -1,21 +1,28 @@
 import type { Histogram } from 'hdr-histogram-js';
+import { CALL_TIMED_OUT_STATUS } from '../model/record-status.js';
 import type { CallRecord } from '../model/record.js';
 import { startOffsetHistogram } from './keeping-up.js';
 import { latencyHistogram } from './latency-histogram.js';
+import { SuccessGaps } from './success-gaps.js';
 
 /** What is counted per token: completed signatures, failures, the active window and the latency distribution. */
 export interface TokenStats {
   operationsOk: number;
   operationsFailed: number;
+  /** Of operationsFailed, calls that never returned (CALL_TIMED_OUT): their latency is in no percentile. */
+  operationsTimedOut: number;
   firstStartUs: number;
+  /** The end of its last call that returned, or the start of a later one that never did: the end of its active window. */
   lastEndUs: number;
   latencyUs: Histogram;
-  /** Longest time between the end of one signature and the start of the next. */
-  longestGapUs: number;
+  /** When it had a successful call in progress: its longest gap is the longest time without one. */
+  successes: SuccessGaps;
   /** Outages: streaks of failures, from the first failure's start to the next success's start. */
   outages: number;
   outageUs: number;
   failingSinceUs: number | null;
+  /** When its latest successful call started. */
+  lastOkStartUs: number;
 }
 
 /** What is counted per operation of a workload (--mix): its successes, failures, checks and latency. */
@@ -45,6 +52,10 @@ export class ConfigurationStats {
   operationsOk = 0;
   operationsFailed = 0;
   operationsVerified = 0;
+  /**
+   * The end of the measured window (µs on the run's time axis, which starts at 0): the end of the last call that
+   * returned, never a call that did not (it has no end), unless the harness measured longer (windowLastsUntil).
+   */
   windowEndUs = 0;
   /**
    * Open loop (--rate): the response time of each successful call (from its intended start to its end), the calls
@@ -56,6 +67,8 @@ export class ConfigurationStats {
   readonly startsUs = startOffsetHistogram();
   scheduled = 0;
   late = 0;
+  /** Open loop: the longest a session free for its call woke after the call's intended start (the host kept it). */
+  hostStallUs = 0;
 
   /** Whether the workload is a mix: then its results are given per operation too. */
   readonly mixed: boolean;
@@ -67,13 +80,15 @@ export class ConfigurationStats {
     this.tokens = Array.from({ length: tokenCount }, () => ({
       operationsOk: 0,
       operationsFailed: 0,
+      operationsTimedOut: 0,
       firstStartUs: Number.POSITIVE_INFINITY,
       lastEndUs: 0,
       latencyUs: latencyHistogram(),
-      longestGapUs: 0,
+      successes: new SuccessGaps(),
       outages: 0,
       outageUs: 0,
       failingSinceUs: null,
+      lastOkStartUs: Number.NEGATIVE_INFINITY,
     }));
   }
 
@@ -98,22 +113,19 @@ export class ConfigurationStats {
       if (r.late) {
         this.late++;
         this.lateLagUs.recordValue(Math.max(1, Math.round(r.startLagUs)));
-      }
+      } else this.hostStallUs = Math.max(this.hostStallUs, r.startLagUs);
     }
     if (checked) {
       this.operationsVerified++;
       op.operationsVerified++;
     }
-    const endUs = startOffsetUs + latencyUs;
-    if (t.lastEndUs > 0) t.longestGapUs = Math.max(t.longestGapUs, startOffsetUs - t.lastEndUs);
+    // A call that never returned has a start and no end: it counts where it started, and stretches no window.
+    const returned = failure !== CALL_TIMED_OUT_STATUS;
+    const endUs = returned ? startOffsetUs + latencyUs : startOffsetUs;
     t.firstStartUs = Math.min(t.firstStartUs, startOffsetUs);
     t.lastEndUs = Math.max(t.lastEndUs, endUs);
     this.windowEndUs = Math.max(this.windowEndUs, endUs);
-    const second = Math.floor(endUs / 1e6);
-    while (this.okPerSecond.length <= second) {
-      this.okPerSecond.push(0);
-      this.failedPerSecond.push(0);
-    }
+    this.countInSecond(Math.floor(endUs / 1e6), failure === undefined);
     if (failure === undefined) {
       // Records of a token's threads arrive batch by batch, not in time order: a success that started before the
       // streak of failures (another thread's) does not end it, so an outage is never negative.
@@ -122,21 +134,45 @@ export class ConfigurationStats {
         t.outageUs += startOffsetUs - t.failingSinceUs;
         t.failingSinceUs = null;
       }
+      t.lastOkStartUs = Math.max(t.lastOkStartUs, startOffsetUs);
       t.operationsOk++;
       this.operationsOk++;
-      this.okPerSecond[second]!++;
       // Latency percentiles describe signatures that were made; failures are counted by status instead.
       t.latencyUs.recordValue(Math.max(1, Math.round(latencyUs)));
       this.latencyUs.recordValue(Math.max(1, Math.round(latencyUs)));
       op.operationsOk++;
       op.latencyUs.recordValue(Math.max(1, Math.round(latencyUs)));
+      t.successes.add(startOffsetUs, endUs);
     } else {
-      t.failingSinceUs = Math.min(t.failingSinceUs ?? startOffsetUs, startOffsetUs);
+      // A failure recorded after a later success of another session (a call that never returned is recorded only
+      // when it is given up) did not leave the token failing: the other sessions served on. It opens no streak.
+      if (startOffsetUs > t.lastOkStartUs) t.failingSinceUs = Math.min(t.failingSinceUs ?? startOffsetUs, startOffsetUs);
       t.operationsFailed++;
+      if (!returned) t.operationsTimedOut++;
       this.operationsFailed++;
       op.operationsFailed++;
-      this.failedPerSecond[second]!++;
       this.failuresByStatus.set(failure, (this.failuresByStatus.get(failure) ?? 0) + 1);
     }
+  }
+
+  /**
+   * The harness measured until `endUs` though no call returned near then: every session left was hung until the
+   * deadline or a stop (src/engine/run-configuration.ts). The window and its time series reach it.
+   */
+  windowLastsUntil(endUs: number): void {
+    this.windowEndUs = Math.max(this.windowEndUs, endUs);
+    while (this.okPerSecond.length < Math.ceil(endUs / 1e6)) this.grow();
+  }
+
+  /** Counts a call in second `second` of the window: by when it ended, or for a call that never returned, when it started. */
+  private countInSecond(second: number, ok: boolean): void {
+    while (this.okPerSecond.length <= second) this.grow();
+    if (ok) this.okPerSecond[second]!++;
+    else this.failedPerSecond[second]!++;
+  }
+
+  private grow(): void {
+    this.okPerSecond.push(0);
+    this.failedPerSecond.push(0);
   }
 }

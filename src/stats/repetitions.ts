@@ -37,6 +37,23 @@ export function latencyRange(c: ConfigurationResult, p: 'p50' | 'p99'): Range | 
  * figure of it was really measured together
  * — with every repetition's key figures and the throughput's spread beside it.
  */
+/** One repetition as a configuration lists it: its own counts (calls never checked or lost too), window and records. */
+export const repetitionOf = (r: ConfigurationResult) => ({
+  throughputPerS: r.throughputPerS,
+  durationS: r.durationS,
+  operationsOk: r.operationsOk,
+  operationsFailed: r.operationsFailed,
+  operationsVerified: r.operationsVerified,
+  ...(r.operationsUnverified ? { operationsUnverified: r.operationsUnverified } : {}),
+  ...(r.operationsLost ? { operationsLost: r.operationsLost } : {}),
+  latencyMs: r.latencyMs,
+  recordsFile: r.recordsFile,
+  workerIssues: r.workerIssues,
+  ...(r.hungSessions && r.hungSessions.length > 0 ? { hungSessions: r.hungSessions } : {}),
+  ...(r.openLoop ? { openLoop: r.openLoop } : {}),
+  ...(r.partial ? { partial: r.partial } : {}),
+});
+
 export function combineRepetitions(reps: readonly ConfigurationResult[]): ConfigurationResult {
   if (reps.length === 1) return reps[0]!;
   // A repetition cut short by an interruption is listed, but is the one shown only when no repetition is whole.
@@ -51,19 +68,7 @@ export function combineRepetitions(reps: readonly ConfigurationResult[]): Config
   return {
     ...median,
     ...(partial ? { partial } : {}),
-    repetitions: reps.map((r) => ({
-      throughputPerS: r.throughputPerS,
-      durationS: r.durationS,
-      operationsOk: r.operationsOk,
-      operationsFailed: r.operationsFailed,
-      operationsVerified: r.operationsVerified,
-      latencyMs: r.latencyMs,
-      recordsFile: r.recordsFile,
-      workerIssues: r.workerIssues,
-      ...(r.hungSessions && r.hungSessions.length > 0 ? { hungSessions: r.hungSessions } : {}),
-      ...(r.openLoop ? { openLoop: r.openLoop } : {}),
-      ...(r.partial ? { partial: r.partial } : {}),
-    })),
+    repetitions: reps.map(repetitionOf),
     spread: { throughputPerS: throughput, relativePct: throughput.median > 0 ? Math.round(((throughput.max - throughput.min) / throughput.median) * 1000) / 10 : 0 },
   };
 }

@@ -3,7 +3,7 @@ import { capacityOf } from './capacity.js';
 import { saturationOf } from './saturation.js';
 import type { ConfigurationStats } from './configuration-stats.js';
 import { percentilesMs } from './latency-histogram.js';
-import { achievedRatePerS, keptUp } from './keeping-up.js';
+import { HOST_STALL_MIN_US, keepingUp } from './keeping-up.js';
 import { lowConfidence } from './repetitions.js';
 
 /**
@@ -35,8 +35,14 @@ export function summarizeConfiguration(
 ): ConfigurationResult {
   const s = run.stats;
   const durationS = s.windowEndUs / 1e6;
-  const achieved = schedule === null ? 0 : achievedRatePerS(s.startsUs, schedule.targetRatePerS);
-  const openLoop = schedule === null ? undefined : openLoopOf(s, achieved, schedule.targetRatePerS, schedule.calls, schedule.interrupted);
+  // An interrupted schedule's missing calls were cut off by the interruption, not left behind by the tokens.
+  const notStarted = schedule === null || schedule.interrupted ? 0 : Math.max(0, schedule.calls - s.operationsOk - s.operationsFailed);
+  const kept = schedule === null ? null : keepingUp(s.startsUs, schedule.targetRatePerS, notStarted, s.hostStallUs);
+  const achieved = kept?.achievedRatePerS ?? 0;
+  // A token with a session given up inside a call had no success from its last one on: the call is recorded as timed
+  // out, or, when it was still in flight at a stop, not at all (it has no outcome).
+  const hungTokens = new Set((run.hungSessions ?? []).map((h) => h.token));
+  const openLoop = kept === null ? undefined : openLoopOf(s, kept, schedule!.targetRatePerS, notStarted, schedule!.interrupted);
   return {
     tokens: tokens.length,
     threadsPerToken,
@@ -50,6 +56,8 @@ export function summarizeConfiguration(
     throughputPerS: schedule ? round(s.scheduled > 0 ? (s.operationsOk / s.scheduled) * achieved : 0, 2) : durationS > 0 ? round(s.operationsOk / durationS, 2) : 0,
     efficiency: null,
     perToken: s.tokens.map((t, i) => {
+      // From its first start to its last call that returned (or the start of one that never did): a token that hung
+      // or stopped early is rated over the time it worked, not over the configuration's window.
       const activeS = (t.lastEndUs - t.firstStartUs) / 1e6;
       return {
         token: i,
@@ -58,9 +66,11 @@ export function summarizeConfiguration(
         slotId: tokens[i]!.slotId,
         operationsOk: t.operationsOk,
         operationsFailed: t.operationsFailed,
+        operationsTimedOut: t.operationsTimedOut,
         throughputPerS: activeS > 0 ? round(t.operationsOk / activeS, 2) : 0,
         latencyMs: percentilesMs(t.latencyUs),
-        longestGapMs: round(t.longestGapUs / 1000, 3),
+        // Up to the window's end when it never recovered: a streak still open (stillFailingS), or a session hung.
+        longestGapMs: round(t.successes.longestUs(0, s.windowEndUs, t.failingSinceUs !== null || hungTokens.has(i)) / 1000, 3),
         outages: t.outages,
         outageS: round(t.outageUs / 1e6, 3),
         stillFailingS: t.failingSinceUs === null ? null : round((s.windowEndUs - t.failingSinceUs) / 1e6, 3),
@@ -98,17 +108,18 @@ export function summarizeConfiguration(
 }
 
 /**
- * A schedule's outcome (`scheduledCalls`: the calls it had in the window; `achievedRatePerS`: the pace of their
- * starts, src/stats/keeping-up.ts). Every call started counts, successful or not: a failure is judged as a failure,
- * not as falling behind.
+ * A schedule's outcome (`notStarted`: the calls it had in the window that never started; `achievedRatePerS`: the
+ * pace of their starts, src/stats/keeping-up.ts). Every call started counts, successful or not: a failure is judged
+ * as a failure, not as falling behind.
  */
-function openLoopOf(s: ConfigurationStats, achievedRatePerS: number, targetRatePerS: number, scheduledCalls: number, interrupted: boolean): NonNullable<ConfigurationResult['openLoop']> {
+function openLoopOf(s: ConfigurationStats, kept: ReturnType<typeof keepingUp>, targetRatePerS: number, notStarted: number, interrupted: boolean): NonNullable<ConfigurationResult['openLoop']> {
   return {
     targetRatePerS,
-    achievedRatePerS: round(achievedRatePerS, 2),
-    keptUp: keptUp(achievedRatePerS, targetRatePerS),
-    // An interrupted schedule's missing calls were cut off by the interruption, not left behind by the tokens.
-    notStarted: interrupted ? 0 : Math.max(0, scheduledCalls - s.operationsOk - s.operationsFailed),
+    achievedRatePerS: round(kept.achievedRatePerS, 2),
+    keptUp: kept.keptUp,
+    ...(s.hostStallUs >= HOST_STALL_MIN_US ? { hostStallMs: round(s.hostStallUs / 1000, 1) } : {}),
+    ...(kept.hostStalled ? { hostStalled: true as const } : {}),
+    notStarted,
     ...(interrupted ? { interrupted: true } : {}),
     responseMs: percentilesMs(s.responseUs, true),
     late: { operations: s.late, sharePct: s.scheduled > 0 ? round((100 * s.late) / s.scheduled, 2) : 0, lagMs: percentilesMs(s.lateLagUs) },

@@ -8,6 +8,7 @@ import { type CapacityResult } from '../model/run-result.js';
 import type { ConfigurationResult, RunResult } from '../model/run-result.js';
 import { failuresOf, lowConfidence } from '../stats/repetitions.js';
 import { quote } from '../core/quote.js';
+import { efficiencyWithheld } from '../result/configuration-shortfall.js';
 
 /**
  * Pass/fail limits on a run, parsed and validated before the run starts (a bad threshold is a usage error,
@@ -103,14 +104,14 @@ const fmt = (n: number | null | undefined, digits = 2) => (n === null || n === u
 /**
  * A capacity below the gate fails, unless every rate up to the gate that did not hold was either not measured (the
  * run was interrupted in it) or missed only a latency objective on percentiles too thin to fail on (the rule of
- * --max-p99, which --strict-latency overrules): then it is inconclusive.
+ * --max-p99, which --strict-latency overrules) or only while the host stalled: then it is inconclusive.
  */
 function capacityOutcome(c: CapacityResult | undefined, min: number, strictLatency: boolean): Outcome {
   if (c?.capacityPerS != null && c.capacityPerS >= min) return 'pass';
   // The rates up to the gate that did not hold: any that failed calls, fell behind or missed on a full sample fails
-  // the gate; rates only interrupted (not measured) or missed on thin percentiles leave it open.
+  // the gate; rates only interrupted (not measured), missed while the host stalled or on thin percentiles leave it open.
   const missed = (c?.rates ?? []).filter((r) => r.targetRatePerS <= min && !r.held);
-  if (missed.length === 0 || missed.some((r) => !r.interrupted && !(r.thin && !strictLatency))) return 'fail';
+  if (missed.length === 0 || missed.some((r) => !r.interrupted && !r.hostStalled && !(r.thin && !strictLatency))) return 'fail';
   return 'inconclusive';
 }
 
@@ -161,12 +162,15 @@ export function evaluateThresholds(r: RunResult, t: Thresholds, strictLatency = 
   }
   if (t.minEfficiency !== undefined) {
     for (const c of r.configurations.filter((x) => x.tokens > 1 && x.efficiency !== null)) {
+      // A ratio of a configuration that is not whole (cut short, a token hung or stopped), or against a 1-token one
+      // that is not, compares unlike windows: it is not judged.
+      const withheld = efficiencyWithheld(r, c);
       checks.push({
         name: 'min-efficiency',
         configuration: axesOf(c),
         expected: `≥ ${t.minEfficiency}`,
-        measured: fmt(c.efficiency),
-        outcome: outcomeOf(c.efficiency !== null && c.efficiency >= t.minEfficiency),
+        measured: withheld ? `${fmt(c.efficiency)} (not judged: ${withheld.configuration === c ? 'this configuration' : 'its 1-token basis'} is not whole)` : fmt(c.efficiency),
+        outcome: withheld ? 'inconclusive' : outcomeOf(c.efficiency !== null && c.efficiency >= t.minEfficiency),
       });
     }
   }

@@ -23,11 +23,17 @@ export interface JudgedRun {
 /** Failed signatures or ended workers in any configuration, in any of its repetitions. */
 export const operationsFailed = (r: RunResult) => r.configurations.flatMap((c) => c.repetitions ?? [c]).some((c) => c.operationsFailed > 0 || c.workerIssues.length > 0);
 
-/** Interrupted beats everything (the results are partial); a failed check (5) beats failed signatures (4). */
+/** The times a module killed a burn-in's process (its supervisor continued it from disk): each is a failed check of the run. */
+export const moduleCrashes = (r: RunResult) => r.burnIn?.restarts ?? [];
+
+/**
+ * Interrupted beats everything (the results are partial); a failed check (5) beats failed signatures or a process
+ * the module crashed (4).
+ */
 export function exitCodeFor(runs: JudgedRun[]): ExitCode {
   if (runs.some((r) => r.result.interrupted)) return ExitCode.interrupted;
   if (runs.some((r) => r.thresholds.some((t) => t.outcome === 'fail') || r.comparison?.regressed)) return ExitCode.thresholdFailed;
-  if (runs.some((r) => operationsFailed(r.result))) return ExitCode.operationsFailed;
+  if (runs.some((r) => operationsFailed(r.result) || moduleCrashes(r.result).length > 0)) return ExitCode.operationsFailed;
   return ExitCode.ok;
 }
 

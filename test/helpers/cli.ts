@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -103,3 +103,38 @@ export function runCliOnTerminal(args: string[], env: Record<string, string>, pr
   const match = /@@prompts=(\d+) exit=(-?\d+)\s*$/.exec(r.stdout);
   return { status: match ? Number(match[2]) : null, stdout: r.stdout, stderr: r.stderr, prompts: match ? Number(match[1]) : -1 };
 }
+
+/** A step of a run driven from outside: once `when` holds (polled on the run directory and stderr), `act`. */
+export interface Step {
+  when: (dir: string, stderr: string) => boolean;
+  act: (child: ChildProcess) => void;
+}
+
+/** Starts the CLI (its run directory under `out`) and takes its steps in order; resolves when it exits, with its run directory. */
+export function runCliWithSteps(env: Record<string, string>, args: string[], out: string, steps: Step[]): Promise<CliResult & { dir: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, CI: 'true', ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    let dir = '';
+    const pending = [...steps];
+    const giveUp = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`a step never came:\n${stderr}`));
+    }, 90_000);
+    const poll = setInterval(() => {
+      dir ||= readdirSync(out).map((d) => join(out, d))[0] ?? '';
+      if (dir !== '' && pending.length > 0 && pending[0]!.when(dir, stderr)) pending.shift()!.act(child);
+    }, 20);
+    child.on('close', (status) => {
+      clearInterval(poll);
+      clearTimeout(giveUp);
+      resolve({ status, stdout, stderr, dir });
+    });
+  });
+}
+
+/** The bytes of a file, 0 while it does not exist. */
+export const sizeOf = (path: string) => (existsSync(path) ? statSync(path).size : 0);

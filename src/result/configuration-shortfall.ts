@@ -1,0 +1,63 @@
+import type { ConfigurationResult, RunResult } from '../model/run-result.js';
+
+/**
+ * What keeps a configuration's figures from being those of its whole plan: the run stopped in it, repetitions are
+ * missing, or a token did not sign to the end (a session hung, a worker stopped). A reader is told so beside the
+ * figures, and no scaling efficiency is drawn from such a configuration or against it.
+ */
+export interface Shortfall {
+  /** The run was interrupted or killed in it (in any repetition). */
+  partial?: 'interrupted' | 'killed';
+  /** With --repeat: the repetitions measured whole, of those planned (absent when every one was). */
+  repetitions?: { whole: number; planned: number };
+  /** Tokens (indices in run.json's tokens) with a session whose call did not return, in any repetition. */
+  hungTokens: number[];
+  /** Tokens with a worker that stopped early for another reason (lost, PIN refused, failures in a row). */
+  stoppedTokens: number[];
+}
+
+export function shortfallOf(r: Pick<RunResult, 'plan' | 'command'>, c: ConfigurationResult): Shortfall {
+  const runs = c.repetitions ?? [c];
+  const hung = new Set(runs.flatMap((x) => x.hungSessions ?? []).map((h) => h.token));
+  const stopped = new Set(runs.flatMap((x) => x.workerIssues).map((i) => i.token));
+  const planned = r.command === 'scale' ? (r.plan.repeat ?? 1) : 1;
+  const whole = runs.filter((x) => x.partial === undefined).length;
+  const partial = c.partial ?? runs.find((x) => x.partial !== undefined)?.partial;
+  return {
+    ...(partial ? { partial } : {}),
+    ...(planned > 1 && whole < planned ? { repetitions: { whole, planned } } : {}),
+    hungTokens: [...hung].sort((a, b) => a - b),
+    stoppedTokens: [...stopped].filter((t) => !hung.has(t)).sort((a, b) => a - b),
+  };
+}
+
+/** Calls never checked, or lost, over a configuration's repetitions; the configuration's own where its repetitions do not carry them. */
+export function uncountedOf(c: ConfigurationResult, key: 'operationsUnverified' | 'operationsLost'): number {
+  const reps = c.repetitions?.filter((x) => x[key] !== undefined) ?? [];
+  return reps.length > 0 ? reps.reduce((n, x) => n + x[key]!, 0) : (c[key] ?? 0);
+}
+
+export const isWhole = (s: Shortfall) => s.partial === undefined && s.repetitions === undefined && s.hungTokens.length === 0 && s.stoppedTokens.length === 0;
+
+/**
+ * The 1-token configuration a configuration's efficiency is measured against (as many sessions per token, flat
+ * out), or undefined where there is none.
+ */
+export const efficiencyBasisOf = (r: Pick<RunResult, 'configurations'>, c: ConfigurationResult) =>
+  c.openLoop === undefined ? r.configurations.find((x) => x.tokens === 1 && x.threadsPerToken === c.threadsPerToken && x.openLoop === undefined) : undefined;
+
+/**
+ * Why a configuration's scaling efficiency is withheld, or null when it stands: it and its 1-token basis must both
+ * be whole, else the ratio compares a stopped token, a cut window or a missing repetition with a whole one.
+ */
+export function efficiencyWithheld(r: Pick<RunResult, 'plan' | 'command' | 'configurations'>, c: ConfigurationResult): { configuration: ConfigurationResult; shortfall: Shortfall } | null {
+  if (c.efficiency === null) return null;
+  const own = shortfallOf(r, c);
+  if (!isWhole(own)) return { configuration: c, shortfall: own };
+  const basis = efficiencyBasisOf(r, c);
+  const theirs = basis && shortfallOf(r, basis);
+  return basis && theirs && !isWhole(theirs) ? { configuration: basis, shortfall: theirs } : null;
+}
+
+/** A configuration's efficiency as reports show it: null where it is withheld. */
+export const shownEfficiency = (r: Pick<RunResult, 'plan' | 'command' | 'configurations'>, c: ConfigurationResult) => (efficiencyWithheld(r, c) === null ? c.efficiency : null);
