@@ -18,10 +18,10 @@ const succeeds = (): ScriptedCall => ({ tookMs: 1 });
 
 describe('stop rules', () => {
   it("a count per token is split among the token's sessions; each makes its share, numbered on from its first sequence", () => {
-    const stop = { callsPerToken: 7 };
+    const stop = { callsPerToken: 7, sharedSuccesses: null, durationNs: null, schedule: null };
     const run = runScriptedSessions({
       module: { call: succeeds },
-      sessions: [0, 1].map((session) => ({ calls: sessionCalls({ callsPerToken: 7, sharedSuccesses: null, durationNs: null, schedule: null }, 2, session), firstSequence: 100 })),
+      sessions: [0, 1].map((session) => ({ calls: sessionCalls(stop, 2, session), firstSequence: 100 })),
       stop,
     });
     expect(sequences(run.records[0]!)).toEqual(range(100, 4));
