@@ -1,3 +1,4 @@
+import pkcs11 from 'pkcs11js';
 import { describe, expect, it } from 'vitest';
 import { BATCH_CAPACITY } from '../src/model/call-batch.js';
 import { sessionCalls } from '../src/model/stop.js';
@@ -10,7 +11,7 @@ import { runScriptedSessions, type ScriptedCall } from './helpers/scripted-loop.
  * The timed loop's rules, on a scripted module in-process (no token, no thread): the module says each call's status,
  * output length and time taken, and the session's clock moves only by those and by the loop's own waits.
  */
-const CKR_DEVICE_ERROR = 0x30;
+const { CKR_DEVICE_ERROR } = pkcs11;
 const ms = (n: number) => BigInt(n) * 1_000_000n;
 const sequences = (records: CallRecord[]) => records.map((r) => r.sequence);
 const range = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
