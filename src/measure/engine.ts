@@ -3,7 +3,7 @@ import type { ModuleInstances } from '../model/run-result.js';
 import type { PinGuard } from '../pkcs11/pin-guard.js';
 import type { CallBatch } from '../model/call-batch.js';
 import type { InputTable, Workload } from '../model/workload.js';
-import type { Recovery } from './loop-worker.js';
+import type { Recovery } from './call-loop.js';
 
 /**
  * What runs the timed loop of a configuration, whichever engine it is (worker threads, or the native loop): each

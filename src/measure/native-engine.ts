@@ -6,7 +6,7 @@ import type { RunControl } from './control.js';
 import { keptOutputBytes, nativeTimedCall, OUTPUT_BUFFER_BYTES, type NativeTimedCall, type Workload } from '../model/workload.js';
 import { ReconnectBackoff } from './reconnect-backoff.js';
 import { gaveUpWords } from './failure-limit.js';
-import type { LoopWorkerMessage } from './loop-worker.js';
+import type { LoopWorkerMessage } from './call-loop.js';
 import type { Engine, EngineSpec, SessionAssignment } from './engine.js';
 
 /** A job's session and key handles (one per operation), as pkcs11js gives them. */

@@ -4,7 +4,8 @@ import { BATCH_CAPACITY, newBatch, StagedBatch, transferList, type CallBatch } f
 import type { RunControl } from './control.js';
 import { keptOutputBytes } from '../model/workload.js';
 import type { Engine, EngineSpec, SessionAssignment } from './engine.js';
-import type { LoopWorkerInput, LoopWorkerMessage } from './loop-worker.js';
+import type { LoopWorkerInput } from './loop-worker.js';
+import type { LoopWorkerMessage } from './call-loop.js';
 
 const WORKER_URL = new URL('./loop-worker.js', import.meta.url);
 

@@ -18,7 +18,7 @@ import { ConfigurationRecorder, type WorkerAssignment } from '../pipeline/record
 import { RecordingQueue } from '../pipeline/recording-queue.js';
 import { keptOutputs, SpillFile } from '../result/spill-file.js';
 import { VerifyPool } from '../pipeline/verify-pool.js';
-import type { Recovery, LoopWorkerMessage } from '../measure/loop-worker.js';
+import type { Recovery, LoopWorkerMessage } from '../measure/call-loop.js';
 import { CALL_TIMEOUT_FLOOR_MS, CALL_TIMEOUT_SLOWEST_MULTIPLE, CallWatchdog, STOP_GRACE_MS } from '../measure/call-watchdog.js';
 import { CALL_TIMED_OUT } from '../model/record-status.js';
 import { SEED_BYTES } from '../model/message.js';
