@@ -66,7 +66,7 @@ describe('a user module (SoftHSM2 tokens made by softhsm2-util, keys by pkcs11-t
       ],
       withPin(),
     );
-    expect(r.status).toBe(0);
+    expect(r.status, r.stderr).toBe(0);
     const run: RunResult = JSON.parse(r.stdout);
     expect(run.backend).toEqual({ kind: 'module' });
     expect(run.module).toMatchObject({ path: hsm.module, manufacturer: 'SoftHSM', libraryDescription: 'Implementation of PKCS11' });
@@ -191,11 +191,20 @@ describe('a user module (SoftHSM2 tokens made by softhsm2-util, keys by pkcs11-t
     expect(after.slots.flatMap((s) => s.keys!.map((k) => k.label)).sort()).toEqual(['lab-ec', 'lab-rsa', 'lab-rsa']);
   });
 
-  it('refuses to clone a non-extractable key', () => {
+  it('refuses to clone a non-extractable key before the target sees the PIN; --to all needs a selection', () => {
     expect(runCli(['keys', 'create', '--alg', 'p256', '--label', 'lab-fixed', '--slots', slotOf['lab-A']!, ...moduleArgs()], withPin()).status).toBe(0);
-    const r = runCli(['keys', 'clone', '--label', 'lab-fixed', '--from', slotOf['lab-A']!, '--to', slotOf['lab-C']!, '--token-label', 'lab-', ...moduleArgs()], withPin());
+    const log = join(tempDir('clone-spy'), 'spy.log');
+    const r = runCli(['keys', 'clone', '--label', 'lab-fixed', '--from', slotOf['lab-A']!, '--to', slotOf['lab-C']!, '--token-label', 'lab-', '--module', SPY_MODULE], {
+      ...hsm.spyEnv(log),
+      HSM_BENCH_PIN: TEST_PIN,
+    });
     expect(r.status).toBe(3);
     expect(r.stderr).toMatch(/key 'lab-fixed' on token 'lab-A' .* was created non-extractable and cannot be wrapped/);
+    // The source alone was logged in to.
+    expect(readFileSync(log, 'utf8').match(/^\d+: C_Login$/gm)).toHaveLength(1);
+    const all = runCli(['keys', 'clone', '--label', 'lab-rsa', '--from', slotOf['lab-A']!, '--to', 'all', ...moduleArgs()], withPin());
+    expect(all.status).toBe(2);
+    expect(all.stderr).toMatch(/--to all needs the tokens to clone to selected/);
   });
 
   it('closes every session it opened before C_Finalize, in a burn-in stopped by SIGTERM and in its resume (through pkcs11-spy)', async () => {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readdirSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, runCli, tempDir } from './helpers/cli.js';
@@ -163,9 +163,11 @@ describe('the machine fails', () => {
   it('a second hsm-bench on the same embedded workspace is refused while the first holds it', async () => {
     const ws = tempDir('ws-lock');
     mkdirSync(ws, { recursive: true });
-    // A live process that is not this one holds the lock: the CLI must refuse, naming it.
+    // A live process that is not this one holds the lock, named as hsm-bench names itself (PID, start time, boot):
+    // the CLI must refuse, naming it.
     const holder = spawnSync('sh', ['-c', 'sleep 30 >/dev/null 2>&1 & echo $!']).stdout.toString().trim();
-    writeFileSync(join(ws, 'lock'), holder);
+    const startTicks = readFileSync(`/proc/${holder}/stat`, 'utf8').split(') ').at(-1)!.split(' ')[19];
+    writeFileSync(join(ws, 'lock'), `${holder} ${startTicks} ${readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()}`);
     const r = runCli(['scale', '--alg', 'p256', '--tokens', '1', '--signatures-per-token', '5', '--out', tempDir('lock-out')], { HSM_BENCH_WORKSPACE: ws });
     process.kill(Number(holder));
     expect(r.status).toBe(3);

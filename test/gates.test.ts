@@ -82,7 +82,7 @@ describe('scaling efficiency gate', () => {
     const whole = { ...rep(120, 9), efficiency: 0.6 };
     expect(evaluateThresholds(run(whole), { minEfficiency: 0.8 })[0]!.outcome).toBe('fail');
     const killed = { ...whole, partial: 'killed' as const };
-    expect(evaluateThresholds(run(killed), { minEfficiency: 0.8 })[0]).toMatchObject({ outcome: 'inconclusive', measured: '0.60 (not judged: this configuration is not whole)' });
+    expect(evaluateThresholds(run(killed), { minEfficiency: 0.8 })[0]).toMatchObject({ outcome: 'inconclusive', measured: '0.60', notJudged: 'this configuration is not whole (killed)' });
     const hung = { ...whole, hungSessions: [{ token: 1, thread: 0, stage: 'sign' }] } as unknown as ConfigurationResult;
     expect(evaluateThresholds(run(hung), { minEfficiency: 0.8 })[0]!.outcome).toBe('inconclusive');
   });

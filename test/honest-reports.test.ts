@@ -99,7 +99,8 @@ describe('a scale run killed while verification was behind', () => {
       [1, 'whole'],
       [2, 'part'],
     ]);
-    expect(points[1]!.throughputPerS).toBeGreaterThan(0);
+    // Measured in part: listed, with no figure of its window cut short.
+    expect(points[1]!.throughputPerS).toBeNull();
     const withBaseline = runCli(
       [
         'scale',

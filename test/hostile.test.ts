@@ -1,8 +1,9 @@
-import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunResult } from '../src/model/run-result.js';
-import { killTree, runCli, runCliAndAct, runCliAndSignal, runCliAsync, runCliWithSteps, sizeOf, tempDir } from './helpers/cli.js';
+import { killTree, runCli, runCliAsync, runCliWithSteps, sizeOf, tempDir } from './helpers/cli.js';
 import { ExternalSoftHsm, SPY_MODULE, TEST_PIN } from './helpers/softhsm-module.js';
 
 // What a hostile tester found, each kept as a test: the cases come from a pass over the built CLI as a careless
@@ -71,15 +72,34 @@ describe('resuming a burn-in', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/a repeated or missing record/);
   });
+
+  it('report reads edited records as resume does: repeated lines are not calls, lines taken out are lost', async () => {
+    const { env, dir } = await killedBurnIn();
+    const records = join(dir, 'records', 'burn-in.csv');
+    const [header, ...lines] = readFileSync(records, 'utf8').trimEnd().split('\n');
+    // 20 lines repeated at the end, and 10 taken out of the middle.
+    const edited = [...lines.slice(0, 100), ...lines.slice(110), ...lines.slice(0, 20)];
+    writeFileSync(records, [header, ...edited].join('\n') + '\n');
+    const r = runCli(['report', dir, '--format', 'md,json'], env);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/20 repeated record\(s\) skipped/);
+    expect(r.stderr).toMatch(/10 record\(s\) missing between others/);
+    const c = readRun(dir).configurations[0]!;
+    expect(c.operationsOk + c.operationsFailed).toBe(lines.length - 10);
+    expect(c.operationsLost).toBeGreaterThanOrEqual(10);
+  });
 });
 
 describe('runs killed with SIGKILL', () => {
   it('a scale run killed between configurations reads as partial, and its report says so', async () => {
     const ws = { HSM_BENCH_WORKSPACE: tempDir('kill-scale-ws') };
     const out = tempDir('kill-scale');
-    const killed = await runCliAndSignal(['scale', '--alg', 'p256', '--tokens', '1,2', '--duration', '2s', '--verify', 'none', '--out', out], ws, /2 tokens: running/, 'SIGKILL', 500);
+    // Killed once the 2-token configuration has records on disk, however slow a loaded host is to get there.
+    const killed = await runCliWithSteps(ws, ['scale', '--alg', 'p256', '--tokens', '1,2', '--duration', '2s', '--verify', 'none', '--out', out], out, [
+      { when: (dir) => sizeOf(join(dir, 'records', 'tokens-2.csv')) > 1024, act: killTree },
+    ]);
     expect(killed.status).toBeNull();
-    const dir = join(out, readdirSync(out)[0]!);
+    const dir = killed.dir;
     expect(readRun(dir).interrupted).toBe(true);
     const report = runCli(['report', dir, '--format', 'md'], ws);
     expect(report.status).toBe(0);
@@ -125,5 +145,69 @@ describe('secrets and modules', () => {
     const r = runCli(['list', '--module', 'my-module.so', '--json'], hsm.env, cwd);
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout).module.path).toBe(join(cwd, 'my-module.so'));
+  });
+});
+
+describe('odd things where a lock, a run directory or a module belongs', () => {
+  const scale = ['scale', '--alg', 'p256', '--tokens', '1', '--signatures-per-token', '5'];
+
+  it('a folder where the lock file goes is named and left alone (it failed on removing it: ERR_FS_EISDIR)', () => {
+    const ws = tempDir('lock-folder');
+    mkdirSync(join(ws, 'lock'), { recursive: true });
+    writeFileSync(join(ws, 'lock', 'kept'), '');
+    const r = runCli([...scale, '--out', tempDir('lock-folder-out')], { HSM_BENCH_WORKSPACE: ws });
+    expect(r.status, r.stderr).toBe(3);
+    expect(r.stderr).toMatch(/lock is a folder, not a lock file hsm-bench wrote\nhint: remove .*lock/);
+    expect(existsSync(join(ws, 'lock', 'kept'))).toBe(true);
+  });
+
+  it('a lock that names only a PID holds while that PID runs hsm-bench; PID 1 or another program holds nothing', () => {
+    const other = spawn('sleep', ['60']);
+    // A process whose command line names hsm-bench, as an older hsm-bench's would.
+    const bench = spawn('bash', ['-c', 'exec -a hsm-bench sleep 60']);
+    try {
+      for (const pid of [1, other.pid!]) {
+        const ws = tempDir('lock-pid');
+        writeFileSync(join(ws, 'lock'), `${pid}\n`);
+        const r = runCli([...scale, '--out', tempDir('lock-pid-out')], { HSM_BENCH_WORKSPACE: ws });
+        expect(r.stderr).not.toMatch(/in use by another hsm-bench/);
+        expect(r.status, r.stderr).toBe(0);
+      }
+      const ws = tempDir('lock-bench');
+      // Until exec has run, the command line is bash's.
+      while (!readFileSync(`/proc/${bench.pid}/cmdline`, 'utf8').startsWith('hsm-bench')) execFileSync('sleep', ['0.05']);
+      writeFileSync(join(ws, 'lock'), `${bench.pid}\n`);
+      const r = runCli([...scale, '--out', tempDir('lock-bench-out')], { HSM_BENCH_WORKSPACE: ws });
+      expect(r.status, r.stderr).toBe(3);
+      expect(r.stderr).toContain(`is in use by another hsm-bench (process ${bench.pid})`);
+    } finally {
+      other.kill();
+      bench.kill();
+    }
+  });
+
+  it('--resume given a file or a missing folder: exit 2 saying what to give, and no folder is made', () => {
+    const dir = tempDir('resume-file');
+    writeFileSync(join(dir, 'run.json'), '{}');
+    const file = runCli(['burn-in', '--resume', join(dir, 'run.json')]);
+    expect(file.status, file.stderr).toBe(2);
+    expect(file.stderr).toMatch(/--resume .*run\.json is a file, not a run directory\nhint: give the folder that holds the burn-in's checkpoint\.json, e\.g\. --resume /);
+    const missing = runCli(['burn-in', '--resume', join(dir, 'nothing')]);
+    expect(missing.status, missing.stderr).toBe(2);
+    expect(missing.stderr).toMatch(/--resume .*nothing does not exist/);
+    expect(existsSync(join(dir, 'nothing'))).toBe(false);
+  });
+
+  it('--module given a FIFO is refused before it is loaded (loading it waited for a writer until the time bound)', () => {
+    const dir = tempDir('module-fifo');
+    execFileSync('mkfifo', [join(dir, 'module.so')]);
+    for (const args of [
+      ['list', '--module', join(dir, 'module.so')],
+      [...scale, '--module', 'module.so'],
+    ]) {
+      const r = runCli(args, {}, dir);
+      expect(r.status, r.stderr).toBe(3);
+      expect(r.stderr).toMatch(/PKCS#11 module .*module\.so is a pipe \(FIFO\), not a library file/);
+    }
   });
 });

@@ -158,6 +158,78 @@ describe('a call that never returns', () => {
       expect(c.perToken[0]!.longestGapMs).toBe(Math.round(2_000_000 - lastOkEndUs) / 1000);
     }, 120_000);
 
+    it(`a hang in warm-up: the session is named and abandoned, the barrier opens for the other token, which measures its window (${engine})`, () => {
+      // The trial call is the token's first signature, then 4 warm-up calls return and the 5th hangs.
+      const env = { ...hangEnv(engine), FAULTY_SIGN_HANG_AFTER: '5' };
+      const r = runCli(
+        [
+          'scale',
+          '--module',
+          faulty,
+          '--alg',
+          'p256',
+          '--key-label',
+          'hk',
+          '--token-label',
+          'h',
+          '--tokens',
+          '2',
+          '--signatures-per-token',
+          '100',
+          '--warmup',
+          '10',
+          '--call-timeout',
+          '1s',
+          '--format',
+          'md',
+          '--out',
+          tempDir('hang-warmup'),
+        ],
+        env,
+      );
+      expect(r.status, r.stderr).toBe(4);
+      const result = readRun(r);
+      const c = result.configurations[0]!;
+      // The other token made its 100; the hung one made none, and no warm-up call is a record.
+      expect(c.operationsOk).toBe(100);
+      expect(c.hungSessions).toEqual([{ token: hb(result), thread: 0, inFlightS: expect.any(Number), boundS: 1, outcome: 'timed-out', stage: 'warm-up' }]);
+      expect(c.perToken.find((t) => t.token === hb(result))!.operationsOk).toBe(0);
+      expect(c.failuresByCkr).toEqual({});
+      expect(r.stderr).toMatch(new RegExp(`token slot ${hungSlot}: hb: HUNG in warm-up: a call did not return within 1 s \\(--call-timeout\\)`));
+      expect(readFileSync(join(runDirOf(r), 'report.md'), 'utf8')).toMatch(/HUNG in warm-up/);
+
+      const burnIn = runCli(
+        [
+          'burn-in',
+          '--module',
+          faulty,
+          '--alg',
+          'p256',
+          '--key-label',
+          'hk',
+          '--token-label',
+          'h',
+          '--tokens',
+          '2',
+          '--signatures',
+          '300',
+          '--warmup',
+          '10',
+          '--call-timeout',
+          '1s',
+          '--out',
+          tempDir('hang-warmup-burnin'),
+          '--json',
+        ],
+        env,
+      );
+      expect(burnIn.status, burnIn.stderr).toBe(4);
+      const b: RunResult = JSON.parse(burnIn.stdout);
+      expect(b.configurations[0]!.operationsOk).toBe(300);
+      expect(b.configurations[0]!.hungSessions).toEqual([expect.objectContaining({ token: hb(b), stage: 'warm-up' })]);
+      expect(burnIn.stdout + burnIn.stderr).not.toMatch(/PASSED/);
+    }, 120_000);
+
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       it(`${signal} ends a burn-in with a session stuck in C_Sign within seconds, run.json written and marked interrupted (${engine})`, async () => {
         let signalledAt = 0;
@@ -220,6 +292,98 @@ describe('a call that never returns', () => {
     const dirs = /records in (.+)\/records\/burn-in\.csv/.exec(r.stderr)!;
     expect(JSON.parse(readFileSync(join(dirs[1]!, 'run.json'), 'utf8')).interrupted).toBe(true);
   }, 120_000);
+});
+
+/**
+ * Calls before the measured window: the trial call, the set-up's sessions, and the sessions each configuration opens
+ * (or a burn-in reopens). Each is bounded like a call; a token that does not answer is named.
+ */
+describe('a token that does not answer before or between its calls', () => {
+  const setupEnv = (engine: string, extra: Record<string, string>) => ({ ...hangEnv(engine), FAULTY_SIGN_HANG_AFTER: '-1', ...extra });
+
+  it('a trial call that never returns: exit 3 naming the token and the trial call, not a process that hangs', () => {
+    const started = Date.now();
+    // hangEnv holds hb's C_Sign from its 31st call; here from its first: the trial call.
+    const env = setupEnv('native', { FAULTY_SIGN_HANG_AFTER: '0' });
+    const trial = runCli(['scale', '--module', faulty, '--alg', 'p256', '--key-label', 'hk', '--token-label', 'h', '--tokens', '2', '--call-timeout', '2s', '--out', tempDir('hang-trial')], env);
+    expect(Date.now() - started).toBeLessThan(90_000);
+    expect(trial.status, trial.stderr).toBe(3);
+    expect(trial.stderr).toMatch(new RegExp(`token 'hb' \\(serial \\w+, slot ${hungSlot}\\) did not answer: the trial call before the run did not return within 2 s \\(--call-timeout\\)`));
+    expect(trial.stderr).not.toMatch(/internal error|killed by/);
+  }, 120_000);
+
+  it('a token slow to give a session at set-up: exit 3 naming it and C_OpenSession; SIGTERM meanwhile ends it at once (exit 130)', async () => {
+    const env = setupEnv('native', { FAULTY_OPEN_DELAY_MS: '600000' });
+    const args = ['scale', '--module', faulty, '--alg', 'p256', '--key-label', 'hk', '--token-label', 'h', '--tokens', '2', '--out', tempDir('hang-open')];
+    const r = runCli([...args, '--call-timeout', '2s'], env);
+    expect(r.status, r.stderr).toBe(3);
+    expect(r.stderr).toMatch(new RegExp(`token 'hb' \\(serial \\w+, slot ${hungSlot}\\) did not answer: opening a session \\(C_OpenSession\\) did not return within 2 s \\(--call-timeout\\)`));
+    // Without --call-timeout the bound is a minute: long before it, the step is named, and a SIGTERM ends the command.
+    let signalledAt = 0;
+    const stopped = await runCliAndAct(args, env, /waiting for token 'hb' .*: opening a session \(C_OpenSession\) has not returned for 5 s \(bound 60 s\)/, 0, (child) => {
+      signalledAt = Date.now();
+      child.kill('SIGTERM');
+    });
+    expect(Date.now() - signalledAt).toBeLessThan(30_000);
+    expect(stopped.status, stopped.stderr).toBe(130);
+    expect(stopped.stderr).toMatch(/interrupted \(SIGTERM\) during the set-up \(opening a session \(C_OpenSession\) on token 'hb' .* had not returned\); nothing was measured/);
+  }, 120_000);
+
+  for (const engine of ['native', 'threads']) {
+    it(`a session that does not come at the run's start: abandoned and named, the other token measures its window (${engine})`, () => {
+      // The set-up opens two sessions on hb (its login's and the trial call's); the run's is the third.
+      const env = setupEnv(engine, { FAULTY_OPEN_DELAY_MS: '600000', FAULTY_OPEN_DELAY_AFTER: '2' });
+      const r = runCli(
+        [
+          'scale',
+          '--module',
+          faulty,
+          '--alg',
+          'p256',
+          '--key-label',
+          'hk',
+          '--token-label',
+          'h',
+          '--tokens',
+          '2',
+          '--signatures-per-token',
+          '100',
+          '--call-timeout',
+          '1s',
+          '--format',
+          'md',
+          '--out',
+          tempDir('hang-connect'),
+        ],
+        env,
+      );
+      expect(r.status, r.stderr).toBe(4);
+      const result = readRun(r);
+      const c = result.configurations[0]!;
+      expect(c.operationsOk).toBe(100);
+      expect(c.perToken.find((t) => t.token === hb(result))!.operationsOk).toBe(0);
+      expect(c.hungSessions).toEqual([{ token: hb(result), thread: 0, inFlightS: expect.any(Number), boundS: 1, outcome: 'timed-out', stage: 'session' }]);
+      const named = new RegExp(`token slot ${hungSlot}: hb: HUNG opening its session: C_OpenSession, C_Login or finding its key did not return within 1 s \\(--call-timeout\\)`);
+      expect(r.stderr).toMatch(named);
+      expect(readFileSync(join(runDirOf(r), 'report.md'), 'utf8')).toMatch(/HUNG opening its session/);
+    }, 120_000);
+
+    it(`a burn-in whose token fails, then gives no session when it reconnects: named, not "ok", the other token goes on (${engine})`, () => {
+      // hb fails its 20th signature; the reconnect's C_OpenSession (its third, after the set-up's two) never comes.
+      const env = setupEnv(engine, { FAULTY_EVERY: '20', FAULTY_OPEN_DELAY_MS: '600000', FAULTY_OPEN_DELAY_AFTER: '2' });
+      const r = runCli(
+        ['burn-in', '--module', faulty, '--alg', 'p256', '--key-label', 'hk', '--token-label', 'h', '--tokens', '2', '--duration', '4s', '--call-timeout', '1s', '--out', tempDir('hang-reconnect')],
+        env,
+      );
+      expect(r.status, r.stderr).toBe(4);
+      const result = readRun(r);
+      const c = result.configurations[0]!;
+      expect(c.hungSessions).toEqual([expect.objectContaining({ token: hb(result), stage: 'session', outcome: 'timed-out' })]);
+      expect(c.perToken.find((t) => t.token !== hb(result))!.operationsOk).toBeGreaterThan(0);
+      expect(r.stdout).toMatch(/HUNG opening its session/);
+      expect(r.stdout).toMatch(/verdict: FAILED/);
+    }, 120_000);
+  }
 });
 
 describe('CallWatchdog', () => {

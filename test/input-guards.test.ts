@@ -1,16 +1,17 @@
-import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync, closeSync, constants, openSync } from 'node:fs';
+import { join, dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readInputFile } from '../src/core/input-file.js';
 import { jsonErrorOffset, parseJsonText } from '../src/core/json-text.js';
 import { makeDirectory } from '../src/core/make-dir.js';
+import { writeOutputFile } from '../src/core/output-file.js';
 import { ExitCode } from '../src/core/errors.js';
 import { BIN, tempDir } from './helpers/cli.js';
 
-// Every input is read bounded in size and type, every folder is made so that it cannot spin, and so the process
-// always ends (and answers signals): a FIFO, a symlink to /dev/zero or a special filesystem in a user's path.
+// Every input is read bounded in size and type, every output is written into a regular file only, every folder is
+// made so that it cannot spin, and so the process always ends (and answers signals): a FIFO, a symlink to /dev/zero
+// or a special filesystem in a user's path.
 
 const KIND = { what: 'test file', maxBytes: 1024, exitCode: ExitCode.usage, hint: 'a hint' };
 const fifo = (dir: string, name: string) => {
@@ -150,5 +151,73 @@ describe('every input file of the CLI goes through the reader', () => {
     const r = runBounded(['report', run, '--format', 'png']);
     expect(r.status, r.stderr).toBe(3);
     expect(r.stderr).toMatch(/the records file .*tokens-1\.csv is a pipe \(FIFO\), not a file/);
+  });
+});
+
+describe('every output file of the CLI is a regular file or none yet', () => {
+  it('a FIFO is refused whether or not a reader holds it open, a device too; a regular file is written whole', () => {
+    const dir = tempDir('outputs');
+    const path = fifo(dir, 'out');
+    expect(() => writeOutputFile(path, 'x')).toThrow(/is a pipe \(FIFO\), not a file/);
+    const reader = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      expect(() => writeOutputFile(path, 'x')).toThrow(/is a pipe \(FIFO\), not a file/);
+    } finally {
+      closeSync(reader);
+    }
+    expect(() => writeOutputFile(zero(dir, 'zero'), 'x')).toThrow(/is a device, not a file/);
+    writeFileSync(join(dir, 'file'), 'a longer text than the next one');
+    writeOutputFile(join(dir, 'file'), 'short');
+    expect(readInputFile(join(dir, 'file'), KIND).toString()).toBe('short');
+  });
+
+  it('--junit and --save-baseline naming a FIFO or a device are refused before the first signature (exit 2); the JUnit write blocked for ever, deaf to SIGTERM', () => {
+    const dir = tempDir('output-flags');
+    const out = join(dir, 'reports');
+    const scale = ['scale', '--alg', 'p256', '--tokens', '1', '--signatures-per-token', '5', '--out', out];
+    for (const [args, said] of [
+      [[...scale, '--junit', fifo(dir, 'junit.xml')], /--junit .*junit\.xml is a pipe \(FIFO\), not a file/],
+      [[...scale, '--junit', zero(dir, 'zero.xml')], /--junit .*zero\.xml is a device, not a file/],
+      [[...scale, '--save-baseline', fifo(dir, 'baseline')], /--save-baseline .*baseline is a pipe \(FIFO\)/],
+    ] as const) {
+      const r = runBounded([...args]);
+      expect(r.status, `${args.join(' ')}\n${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(said);
+      expect(existsSync(out)).toBe(false);
+    }
+  });
+
+  it('a FIFO in the place of a file report, compare or trend writes ends the command with exit 2 (a chart: a warning), never waits on it', () => {
+    const dir = tempDir('fifo-outputs');
+    const run = join(dir, 'run');
+    cpSync(new URL('../fixtures/run-bp256', import.meta.url).pathname, run, { recursive: true });
+    const folder = (name: string, file: string) => {
+      mkdirSync(join(dir, name));
+      fifo(join(dir, name), file);
+      return join(dir, name);
+    };
+    /** A copy of the run, whose report is written again in place, with a FIFO where `file` goes. */
+    const inPlace = (file: string) => {
+      const copy = join(dir, `run-${file.replace('/', '-')}`);
+      cpSync(run, copy, { recursive: true });
+      mkdirSync(join(copy, dirname(file)), { recursive: true });
+      fifo(copy, file);
+      return copy;
+    };
+    for (const [args, file] of [
+      [['trend', run, run, '--out', folder('trend', 'trend.csv')], 'trend.csv'],
+      [['compare', run, run, '--out', folder('compare', 'comparison.md')], 'comparison.md'],
+      [['report', inPlace('report.md.tmp'), '--format', 'md'], 'report.md.tmp'],
+
+      [['compare', run, run, '--out', join(dir, 'compared'), '--junit', fifo(dir, 'compare.xml')], 'compare.xml'],
+    ] as const) {
+      const r = runBounded([...args]);
+      expect(r.status, `${args.join(' ')}\n${r.stderr}`).toBe(2);
+      expect(r.stderr).toContain(`${file} is a pipe (FIFO), not a file`);
+    }
+    // A chart that cannot be written is a warning, as one that cannot be drawn: the reports are still written.
+    const charts = runBounded(['report', inPlace('charts/throughput.png'), '--format', 'png,md']);
+    expect(charts.status, charts.stderr).toBe(0);
+    expect(charts.stderr).toMatch(/warning: .*throughput\.png is a pipe \(FIFO\), not a file/);
   });
 });

@@ -1,10 +1,10 @@
+import { type CallRecord } from '../src/model/record.js';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readRecords } from '../src/result/records-csv.js';
-import { type CallRecord } from '../src/model/record.js';
 import type { RunResult } from '../src/model/run-result.js';
-import { killTree, runCli, runCliAndAct, runDirOf, tempDir } from './helpers/cli.js';
+import { killTree, runCli, runCliAndAct, runDirOf, tempDir, descendantsOf } from './helpers/cli.js';
 import { buildFaultyModule, ExternalSoftHsm, TEST_PIN } from './helpers/softhsm-module.js';
 
 /**
@@ -125,12 +125,11 @@ describe('open loop on slow tokens', () => {
     const r = scale([...args, '--min-capacity', '2:70'], env(1));
     const dir = runDirOf(r);
     const run = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as RunResult;
-    // ~48/s per token: 80/s per token is more than a token serves, loaded host or not. Whether 20 and 40/s meet a
-    // 60 ms p99 depends on the host's stalls; the capacity is whatever the rates judged say, and the gate agrees.
-    expect(run.capacity!.map((c) => [c.tokens, c.fellBehindAtPerS])).toEqual([
-      [1, 80],
-      [2, 160],
-    ]);
+    // ~48/s per token: 80/s per token is more than a token serves, loaded host or not (40/s, near what it serves, may
+    // fall behind on a loaded one). Whether 20 and 40/s meet a 60 ms p99 depends on the host's stalls; the capacity is
+    // whatever the rates judged say, and the gate agrees.
+    expect(run.capacity!.map((c) => c.tokens)).toEqual([1, 2]);
+    for (const c of run.capacity!) expect([40 * c.tokens, 80 * c.tokens]).toContain(c.fellBehindAtPerS);
     for (const c of run.capacity!) {
       const held = c.rates.filter((x) => x.held).map((x) => x.targetRatePerS);
       const upTo = c.rates.findIndex((x) => !x.held);
@@ -166,29 +165,42 @@ describe('open loop on slow tokens', () => {
 });
 
 describe('open loop on a host that stalls', () => {
-  it('a pause of the whole process (SIGSTOP 0.8 s) late in a short window never fails the capacity gate: it is seen, and the rate kept up or is not judged', async () => {
-    const out = tempDir('host-stall');
-    const r = await runCliAndAct(
-      ['scale', '--alg', 'p256', '--tokens', '1', '--rate', '20', '--duration', '3s', '--warmup', '0', '--min-capacity', '20', '--out', out],
-      { HSM_BENCH_WORKSPACE: tempDir('host-stall-ws') },
-      /1 token at 20\/s: running/,
-      1_800,
-      (child) => {
-        child.kill('SIGSTOP');
-        setTimeout(() => child.kill('SIGCONT'), 800);
-      },
-    );
-    const run = JSON.parse(readFileSync(join(out, readdirSync(out)[0]!, 'run.json'), 'utf8')) as RunResult;
-    const o = run.configurations[0]!.openLoop!;
-    // A session waits 50 ms between calls of about a millisecond: the pause finds it waiting, almost always. When it
-    // strikes inside a call instead, the call's latency holds it and nothing tells it from a slow token.
-    if (o.hostStallMs === undefined) {
-      expect(run.configurations[0]!.latencyMs!.max).toBeGreaterThan(400);
-      return;
-    }
-    expect(o.hostStallMs).toBeGreaterThan(400);
-    expect(o.keptUp || o.hostStalled).toBe(true);
-    expect(r.status, r.stdout + r.stderr).not.toBe(5);
-    expect(r.stdout).toMatch(/min-capacity.*│ (pass|inconclusive)/);
-  }, 60_000);
+  // The whole process paused (SIGSTOP) about 1.2 s into a 3 s window for 0.8 s (the sessions waiting, or inside a
+  // call on tokens that take 15 ms of each 20 ms interval), and 2.4 s after it for 1.5 s (across the deadline, however
+  // long the set-up after 'running' took on a loaded host: the calls due then never start).
+  const cases = [
+    { name: 'mid-window, sessions waiting', afterMs: 1_200, pauseMs: 800, slowMs: 0 },
+    { name: 'across the deadline', afterMs: 2_400, pauseMs: 1_500, slowMs: 0 },
+    { name: 'mid-window, on tokens busy 75 % of the time', afterMs: 1_200, pauseMs: 800, slowMs: 15 },
+  ];
+  const hsm = new ExternalSoftHsm();
+  let faulty: string;
+  beforeAll(() => {
+    hsm.initToken('stall');
+    hsm.generateKey('stall', 'EC:prime256v1', 'hsm-bench-p256');
+    faulty = buildFaultyModule();
+  });
+  for (const c of cases) {
+    it(`${c.name}: the stall is seen, and the capacity gate is never failed by it`, async () => {
+      const out = tempDir('host-stall');
+      const r = await runCliAndAct(
+        ['scale', '--module', faulty, '--alg', 'p256', '--tokens', '1', '--rate', '50', '--duration', '3s', '--warmup', '0', '--min-capacity', '50', '--out', out],
+        { ...hsm.env, HSM_BENCH_PIN: TEST_PIN, FAULTY_PKCS11_MODULE: hsm.module, FAULTY_TOKEN_PARALLEL: '1', FAULTY_SIGN_DELAY_MS: String(c.slowMs), FAULTY_EVERY: '1000000000' },
+        /1 token at 50\/s: running/,
+        c.afterMs,
+        (child) => {
+          for (const pid of [child.pid!, ...descendantsOf(child.pid!)]) process.kill(pid, 'SIGSTOP');
+          setTimeout(() => {
+            for (const pid of [child.pid!, ...descendantsOf(child.pid!)]) process.kill(pid, 'SIGCONT');
+          }, c.pauseMs);
+        },
+      );
+      const run = JSON.parse(readFileSync(join(out, readdirSync(out)[0]!, 'run.json'), 'utf8')) as RunResult;
+      const o = run.configurations[0]!.openLoop!;
+      expect(o.hostStallMs).toBeGreaterThan(400);
+      expect(o.keptUp || o.hostStalled === true || run.capacity![0]!.rates[0]!.hostStalled === true).toBe(true);
+      expect(r.status, r.stdout + r.stderr).not.toBe(5);
+      expect(r.stdout).toMatch(/min-capacity.*│ (pass|inconclusive)/);
+    }, 60_000);
+  }
 });

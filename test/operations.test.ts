@@ -232,7 +232,7 @@ describe('a mix of operations (--mix)', () => {
       [['--mix', 'sign:80'], /at least two operations/],
       [['--mix', 'sign:80,decrypt:x'], /is not OP\[\/ALG\]\[:WEIGHT\]/],
       [['--mix', 'sign:80,sign/p256:20'], /names sign twice/],
-      [['--mix', 'sign,decrypt', '--alg', 'aes256'], /--alg aes256 fits no operation of the mix/],
+      [['--mix', 'sign,decrypt', '--alg', 'aes256'], /--alg 'aes256' fits no operation of the mix/],
       [['--mix', 'sign:1,decrypt:1', '--op', 'sign'], /--op, --mechanism and --key-label do not go with it/],
       [['--mix', 'sign/aes256:1,decrypt:1'], /--op sign does not take --alg aes256/],
     ] as const) {

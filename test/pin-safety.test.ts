@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Listing } from '../src/cli/list.js';
 import type { RunResult } from '../src/model/run-result.js';
-import { BIN, runCli, runDirOf, tempDir } from './helpers/cli.js';
+import { BIN, runCli, runDirOf, tempDir, runCliOnTerminal } from './helpers/cli.js';
 import { buildFaultyModule, ExternalSoftHsm, SPY_MODULE, TEST_PIN } from './helpers/softhsm-module.js';
 
 // Where a PIN may go, counted through pkcs11-spy: a login only on the tokens a command selected, none where no
@@ -102,12 +102,13 @@ describe('a login only on the tokens a command selected (a module with three tok
     expect(loginsBySlot(scaled.log)).toEqual({ [slotOf['pin-B']!]: 1 });
   });
 
-  it('keys clone --from/--to logs in to those two tokens only', () => {
+  it('keys clone --from/--to logs in to those tokens only, the source first: a source key that cannot be cloned costs the target no try', () => {
     const { log, env } = spied();
-    // The key is not extractable and no KEK is there: the clone stops after logging in, which is what is counted here.
+    // The key is not extractable: the clone stops once the source is logged in to, before the PIN goes to the target.
     const r = runCli(['keys', 'clone', '--label', 'pin-key', '--from', slotOf['pin-A']!, '--to', slotOf['pin-C']!, '--module', SPY_MODULE], env);
     expect(r.status).toBe(3);
-    expect(loginsBySlot(log)).toEqual({ [slotOf['pin-A']!]: 1, [slotOf['pin-C']!]: 1 });
+    expect(r.stderr).toMatch(/was created non-extractable/);
+    expect(loginsBySlot(log)).toEqual({ [slotOf['pin-A']!]: 1 });
   });
 });
 
@@ -136,6 +137,16 @@ describe('a PIN that cannot be right is refused before any token sees it, and ne
       /hsm-bench did not present the PIN to token 'pin-A' .*: the PIN given cannot be its PIN: the token takes PINs of 4 to 255 bytes/,
     ],
     ['a PIN longer than the token takes', { HSM_BENCH_PIN: '7'.repeat(256) }, [], /the token takes PINs of 4 to 255 bytes \(ulMinPinLen, ulMaxPinLen\)/],
+    // Characters that no keypad types, carried along by a copy from a web page, a document or another encoding.
+    ['a PIN file in Latin-1 (not UTF-8)', {}, ['--pin-file', pinFile(Buffer.from([0x32, 0x34, 0x36, 0x38, 0x31, 0xe4, 0x0a]))], /the PIN file given is not UTF-8 text/],
+    ['a trailing NEL (U+0085) in the variable', { HSM_BENCH_PIN: `${TEST_PIN}\u0085` }, [], /the PIN in HSM_BENCH_PIN has spaces or a line break before or after it/],
+    ['a C1 control (U+0080) in the variable', { HSM_BENCH_PIN: `${TEST_PIN}\u0080` }, [], /the PIN in HSM_BENCH_PIN has a control character in it/],
+    ['a trailing zero-width space in the variable', { HSM_BENCH_PIN: `${TEST_PIN}\u200b` }, [], /the PIN in HSM_BENCH_PIN has an invisible character in it/],
+    ['a soft hyphen inside the variable', { HSM_BENCH_PIN: `24\u00ad6810` }, [], /the PIN in HSM_BENCH_PIN has an invisible character in it/],
+    ['a byte order mark before the PIN in the file', {}, ['--pin-file', pinFile(`\ufeff${TEST_PIN}\n`)], /the PIN in the PIN file given has an invisible character in it/],
+    ['a line separator (U+2028) inside the variable', { HSM_BENCH_PIN: `246\u2028810` }, [], /the PIN in HSM_BENCH_PIN has an invisible character in it/],
+    ['a no-break space after the PIN in the file', {}, ['--pin-file', pinFile(`${TEST_PIN}\u00a0\n`)], /the PIN in the PIN file given has spaces or a line break before or after it/],
+    ['U+FFFD (bytes that were not UTF-8, decoded) in the variable', { HSM_BENCH_PIN: `24681\ufffd` }, [], /the PIN in HSM_BENCH_PIN is not valid UTF-8 text/],
   ];
   for (const [what, pinEnv, args, message] of cases) {
     it(`${what}: exit 3, no C_Login`, () => {
@@ -147,8 +158,85 @@ describe('a PIN that cannot be right is refused before any token sees it, and ne
       expect(loginsBySlot(log)).toEqual({});
       const pin = pinEnv.HSM_BENCH_PIN?.trim();
       if (pin) expect(r.stderr).not.toContain(pin);
+      expect(r.stderr).not.toContain('24681');
     });
   }
+
+  it('a PIN variable holding bytes that are not UTF-8 (Latin-1 ä): exit 3, no C_Login', () => {
+    const log = join(tempDir('pin-spy'), 'spy.log');
+    // Only a shell can put raw bytes into an environment variable; Node reads them as U+FFFD.
+    const r = spawnSync(
+      '/bin/bash',
+      [
+        '-c',
+        'HSM_BENCH_PIN="$(printf \'24681\\344\')" exec "$0" "$@"',
+        process.execPath,
+        BIN,
+        'scale',
+        '--alg',
+        'p256',
+        '--key-label',
+        'pin-key',
+        '--token-label',
+        'pin-A',
+        '--tokens',
+        '1',
+        '--out',
+        tempDir('pin-out'),
+        '--module',
+        SPY_MODULE,
+      ],
+      { encoding: 'utf8', env: { ...process.env, CI: 'true', ...hsm.spyEnv(log) }, timeout: 60_000 },
+    );
+    expect(r.status, r.stderr).toBe(3);
+    expect(r.stderr).toMatch(/the PIN in HSM_BENCH_PIN is not valid UTF-8 text/);
+    expect(r.stderr).not.toContain('24681');
+    expect(loginsBySlot(log)).toEqual({});
+  });
+
+  it('a KEK passphrase follows the same rules, and may hold spaces inside it', () => {
+    const share = () => join(tempDir('kek-rules'), 'share.json');
+    for (const [passphrase, message] of [
+      ['a pass\u200bphrase', /the passphrase in HSM_BENCH_KEK_PASSPHRASE has an invisible character in it/],
+      ['a passphrase\u0085', /the passphrase in HSM_BENCH_KEK_PASSPHRASE has spaces or a line break before or after it/],
+      ['a pass\u0080phrase', /the passphrase in HSM_BENCH_KEK_PASSPHRASE has a control character in it/],
+    ] as const) {
+      const file = share();
+      const r = runCli(['keys', 'kek', 'create', '--file', file], { HSM_BENCH_KEK_PASSPHRASE: passphrase });
+      expect(r.status, passphrase).toBe(3);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toContain('phrase\u0085');
+      expect(existsSync(file)).toBe(false);
+    }
+    const latin1 = join(tempDir('kek-rules'), 'passphrase');
+    writeFileSync(latin1, Buffer.from('a p\xe4ssphrase\n', 'latin1'));
+    const r = runCli(['keys', 'kek', 'create', '--file', share(), '--passphrase-file', latin1], {});
+    expect(r.status).toBe(3);
+    expect(r.stderr).toMatch(/the passphrase file given is not UTF-8 text/);
+    expect(runCli(['keys', 'kek', 'create', '--file', share()], { HSM_BENCH_KEK_PASSPHRASE: 'a pass phrase with spaces' }).status).toBe(0);
+  });
+});
+
+describe('Ctrl-C at the PIN prompt', () => {
+  it('ends the command with exit 130 (interrupted), as Ctrl-C does elsewhere, with no C_Login: scale, and a supervised burn-in', () => {
+    const { HSM_BENCH_PIN: _pin, ...withoutPin } = spied().env;
+    for (const command of [
+      ['scale', '--signatures-per-token', '20'],
+      ['burn-in', '--signatures', '20'],
+    ]) {
+      const log = join(tempDir('pin-spy'), 'spy.log');
+      const r = runCliOnTerminal(
+        [...command, '--alg', 'p256', '--key-label', 'pin-key', '--token-label', 'pin-A', '--tokens', '1', '--out', tempDir('pin-out'), '--module', SPY_MODULE],
+        { ...withoutPin, PKCS11SPY_OUTPUT: log },
+        'User PIN: ',
+        '\u0003',
+      );
+      expect(r.prompts, r.stdout).toBe(1);
+      expect(r.status, r.stdout).toBe(130);
+      expect(r.stdout).toMatch(/cancelled at the prompt/);
+      expect(loginsBySlot(log)).toEqual({});
+    }
+  });
 });
 
 describe('a token whose next wrong PIN locks it (CKF_USER_PIN_FINAL_TRY)', () => {

@@ -171,7 +171,7 @@ describe('hsm-bench report', () => {
   it('rejects an unknown format', () => {
     const r = runCli(['report', fixtureRun('run-rsa2048'), '--format', 'md,pdf']);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/unknown report format pdf/);
+    expect(r.stderr).toMatch(/unknown report format 'pdf'/);
   });
 });
 

@@ -1,12 +1,13 @@
-import { readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { addSecret, isSecret, quote, shown } from '../src/core/quote.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { addSecret, commandLine, isSecret, quote, shown } from '../src/core/quote.js';
 import type { Listing } from '../src/cli/list.js';
 import { parsePkcs11Uri } from '../src/model/token-uri.js';
 import { uriCarriesPin, withoutPinAttributes } from '../src/core/uri-pin.js';
 import { recordableArgs } from '../src/secrets/command-line.js';
-import { runCli, runDirOf, tempDir } from './helpers/cli.js';
+import { BIN, runCli, runDirOf, tempDir } from './helpers/cli.js';
 import { ExternalSoftHsm, TEST_PIN } from './helpers/softhsm-module.js';
 
 // Secrets never enter a message or a recorded command line: by structure (one quoting function that compares
@@ -22,6 +23,19 @@ describe('quoting a value the user gave', () => {
     expect(shown('0000000000001234')).toBe('0000000000001234');
     expect(quote('a label with 000000 inside')).toBe("'a label with 000000 inside'");
     expect(quote('\u001b[31mred')).toBe("'?[31mred'");
+  });
+  it('a path made from a secret (joined, or resolved against the working folder) is not shown; its names are compared whole', () => {
+    addSecret('97531');
+    expect(shown('97531/run.json')).not.toContain('97531');
+    expect(shown('/home/me/97531')).not.toContain('97531');
+    expect(shown('/home/me/97531-runs/run.json')).toBe('/home/me/97531-runs/run.json');
+    expect(isSecret('--key-label=97531')).toBe(true);
+  });
+  it('a suggested command line quotes each word for the shell and shows a secret word as not shown', () => {
+    addSecret('86420');
+    expect(commandLine('hsm-bench', 'keys', 'delete', '--label', "my key's", '--slots', '3')).toBe(`hsm-bench keys delete --label 'my key'\\''s' --slots 3`);
+    expect(commandLine('hsm-bench', 'keys', 'delete', '--label', '86420')).toBe('hsm-bench keys delete --label (a secret: not shown)');
+    expect(commandLine('hsm-bench', 'keys', 'delete', '--label', 'a\u001b[2Jb')).toBe("hsm-bench keys delete --label 'a?[2Jb'");
   });
 });
 
@@ -148,4 +162,153 @@ describe('a PIN file given by mistake where a JSON file belongs', () => {
       if (withJunit !== args) expect(readFileSync(junit, 'utf8')).not.toContain(secret);
     });
   }
+});
+
+describe('every value the user gives, set to the PIN (a PIN pasted into the wrong flag)', () => {
+  // tokA, tokB and tokD take the PIN, tokC has another; a key 'hk' on tokA and tokB. tokA and tokB also hold a key pair
+  // labelled with the PIN, and tokB a KEK labelled with it, so that the hints that suggest deleting them are reached.
+  const P = TEST_PIN;
+  const hsm = new ExternalSoftHsm();
+  const env = { ...hsm.env, HSM_BENCH_PIN: P, HSM_BENCH_KEK_PASSPHRASE: 'a kek passphrase' };
+  let SA = '';
+  let SB = '';
+  let SD = '';
+  const shares = tempDir('sweep-shares');
+
+  /** Runs the CLI in `cwd` without blocking, so that several run at once. */
+  const runIn = (cwd: string, args: string[]) =>
+    new Promise<{ status: number | null; out: string }>((resolve) => {
+      const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, CI: 'true', ...env } });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (out += d));
+      child.on('close', (status) => resolve({ status, out }));
+    });
+
+  beforeAll(() => {
+    for (const [label, pin] of [
+      ['tokA', P],
+      ['tokB', P],
+      ['tokC', '999999'],
+      ['tokD', P],
+    ]) {
+      hsm.initToken(label!, pin);
+      if (pin === P && label !== 'tokD') hsm.generateKey(label!, 'EC:prime256v1', 'hk');
+    }
+    hsm.generateKey('tokA', 'EC:prime256v1', P);
+    hsm.generateKey('tokB', 'EC:prime256v1', P);
+    const listing: Listing = JSON.parse(runCli(['list', '--json', '--module', hsm.module], hsm.env).stdout);
+    const slotOf = (label: string) => listing.slots.find((s) => s.token?.label === label)!.slotId;
+    [SA, SB, SD] = [slotOf('tokA'), slotOf('tokB'), slotOf('tokD')];
+    for (const share of ['one.json', 'two.json']) expect(runCli(['keys', 'kek', 'create', '--file', join(shares, share)], env).status).toBe(0);
+    expect(runCli(['keys', 'kek', 'import', '--file', join(shares, 'one.json'), '--kek-label', P, '--module', hsm.module, '--slots', SB], env).status).toBe(0);
+  });
+
+  it('is never shown on stdout, stderr or in JUnit, whatever the flag; a suggested command line shows it as not shown', async () => {
+    const sh = hsm.module;
+    const scale = (...more: string[]) => ['scale', '--module', sh, '--slots', SA, '--alg', 'p256', '--tokens', '1', '--key-label', 'hk', '--signatures-per-token', '10', ...more];
+    const burnIn = (...more: string[]) => ['burn-in', '--module', sh, '--slots', SA, '--alg', 'p256', '--tokens', '1', '--key-label', 'hk', '--signatures', '10', ...more];
+    // tokD has no key: the hint says how to make one, labelled with the PIN.
+    const noKey = ['scale', '--module', sh, '--slots', SD, '--alg', 'p256', '--tokens', '1', '--key-label', P, '--signatures-per-token', '10'];
+    const lab = join(tempDir('sweep-lab'), 'lab.json');
+    writeFileSync(lab, JSON.stringify({ runs: [{ name: 'r1', module: sh, slots: [SA], alg: 'p256', keyLabel: P, tokens: [1], signaturesPerToken: 10 }] }));
+    // Flags of the scale and burn-in commands (and list) whose value is text; a number that is valid for its flag is
+    // the plan itself (run.json, tables), not a message.
+    const commands: string[][] = [
+      ...[
+        ['--key-label', P],
+        ['--out', P],
+        ['--reference', P],
+        ['--baseline', P],
+        ['--save-baseline', P],
+        ['--junit', P],
+        ['--pin-env', P],
+        ['--pin-file', P],
+      ].map((f) => scale(...f)),
+      ...[
+        ['--alg', P],
+        ['--op', P],
+        ['--mix', P],
+        ['--mix', `sign/p256,${P}`],
+        ['--mechanism', P],
+        ['--format', P],
+        ['--format', `md,${P}`],
+        ['--verify', P],
+      ].map((f) => scale(...f)),
+      ...[
+        ['--call-timeout', P],
+        ['--tokens', P],
+        ['--threads-per-token', P],
+        ['--duration', P],
+        ['--min-throughput', `${P}:5`],
+        ['--baseline-missing', P],
+      ].map((f) => scale(...f)),
+      noKey,
+      scale('--mix', 'sign/p256,derive/p256', '--alg', P),
+      scale('--op', 'derive', '--key-label', P),
+      ...[
+        ['--slots', P],
+        ['--serials', P],
+        ['--token-label', P],
+        ['--token-uri', `pkcs11:token=${P}`],
+        ['--token-uri', P],
+        ['--module', P],
+        ['--module', `./${P}`],
+      ].map((f) => [...scale().filter((_, i) => i < 1 || i > 4), '--module', sh, ...f]),
+      ['scale', '--alg', 'p256', '--tokens', '1', '--signatures-per-token', '5', '--workspace', P, '--out', 'out'],
+      burnIn('--key-label', P),
+      burnIn('--out', P),
+      burnIn('--give-up-after', P),
+      burnIn('--max-restarts', P),
+      ['burn-in', '--resume', P],
+      ['run', '--config', P],
+      ['run', '--config', lab],
+      ['run', '--config', lab, '--only', P],
+      ['report', P],
+      ['compare', P, P],
+      ['trend', P, P],
+      ['list', '--module', P],
+      ['list', '--module', sh, '--slots', P, '--keys'],
+      ['list', '--module', sh, '--serials', P],
+      ['keys', 'create', '--module', sh, '--slots', SA, '--alg', 'p256', '--label', P],
+      ['keys', 'create', '--module', sh, '--slots', SA, '--alg', 'p256', '--label', P, '--usage', 'derive'],
+      ['keys', 'create', '--module', sh, '--slots', SA, '--alg', 'p256', '--usage', P],
+      ['keys', 'delete', '--module', sh, '--slots', SD, '--label', P, '--yes'],
+      ['keys', 'clone', '--module', sh, '--label', P, '--from', SA, '--to', SB],
+      ['keys', 'clone', '--module', sh, '--label', 'hk', '--from', P, '--to', SB],
+      ['keys', 'clone', '--module', sh, '--label', 'hk', '--from', SA, '--to', P],
+      ['keys', 'kek', 'create', '--file', P],
+      ['keys', 'kek', 'create', '--file', `${P}/share.json`],
+      ['keys', 'kek', 'create', '--file', 'share.json', '--passphrase-env', P],
+      ['keys', 'kek', 'import', '--module', sh, '--slots', SB, '--file', join(shares, 'two.json'), '--kek-label', P],
+      ['keys', 'kek', 'import', '--module', sh, '--slots', SB, '--file', P],
+    ];
+    const junitOf = new Map<number, string>();
+    const results: { args: string[]; status: number | null; out: string; junit: string }[] = [];
+    const queue = commands.map((args, i) => ({ args, i }));
+    const worker = async () => {
+      for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+        const cwd = tempDir('sweep');
+        // A folder named like the PIN where a path is read: the messages about it quote paths made from it.
+        mkdirSync(join(cwd, P));
+        const junit = join(tempDir('sweep-junit'), 'junit.xml');
+        const withJunit = ['scale', 'burn-in', 'run', 'compare'].includes(next.args[0]!) && !next.args.includes('--junit') && !next.args.includes('--resume');
+        junitOf.set(next.i, junit);
+        const r = await runIn(cwd, withJunit ? [...next.args, '--junit', junit] : next.args);
+        results.push({ args: next.args, ...r, junit: existsSync(junit) ? readFileSync(junit, 'utf8') : '' });
+      }
+    };
+    await Promise.all([worker(), worker(), worker()]);
+    expect(results).toHaveLength(commands.length);
+    const leaks = results.filter((r) => r.out.includes(P) || r.junit.includes(P) || /internal error/.test(r.out)).map((r) => `${r.args.join(' ')}\n${r.out}`);
+    expect(leaks).toEqual([]);
+    const said = (args: string[]) => results.find((r) => r.args === args)!.out;
+    // The hints still say what to run, with the secret not shown.
+    expect(said(noKey)).toMatch(/hint: create it with: hsm-bench keys create --alg p256 --usage sign --label \(a secret: not shown\)/);
+    // The source's key is checked first, before the target is logged in to: it cannot be wrapped.
+    expect(results.find((r) => r.args.includes('clone') && r.args.includes(SA) && r.args.includes(SB))!.out).toMatch(/key \(a secret: not shown\) on token 'tokA' .* was created non-extractable/);
+    expect(results.find((r) => r.args.includes(join(shares, 'two.json')))!.out).toMatch(
+      /already has another KEK labelled \(a secret: not shown\)[\s\S]*hsm-bench keys delete --label \(a secret: not shown\) --slots \d+/,
+    );
+  }, 600_000);
 });

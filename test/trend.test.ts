@@ -40,6 +40,23 @@ describe('hsm-bench trend', () => {
     expect(points[0]!.p99Ms).toBe(base.configurations[0]!.latencyMs!.p99);
   });
 
+  it("draws no figure of a configuration a run stopped in, and gives the p99 of the repetition the run's report shows", () => {
+    const stopped = fixture();
+    stopped.runId = 'stopped';
+    stopped.interrupted = true;
+    stopped.configurations[1]!.partial = 'interrupted';
+    const repeated = fixture();
+    repeated.runId = 'repeated';
+    const c = repeated.configurations[0]!;
+    // The median repetition (the one shown) has p99 9; the median of the three p99s would be 12.
+    c.latencyMs = { ...c.latencyMs!, p99: 9 };
+    c.repetitions = [20, 9, 12].map((p99, i) => ({ ...c, throughputPerS: [90, 100, 110][i]!, latencyMs: { ...c.latencyMs!, p99 }, repetitions: undefined }) as never);
+    const points = trendPoints([stopped, repeated]);
+    const cut = points.find((p) => p.runId === 'stopped' && p.tokens === 2)!;
+    expect(cut).toMatchObject({ measured: 'part', throughputPerS: null, p99Ms: null, operationsFailed: null });
+    expect(points.find((p) => p.runId === 'repeated' && p.tokens === 1)!.p99Ms).toBe(9);
+  });
+
   it('writes trend.csv and trend.png in a folder of its own and prints the history; refuses mixed algorithms', () => {
     const out = join(tempDir('trend'), 'out');
     const r = runCli(['trend', ...nights(), '--out', out]);

@@ -31,10 +31,10 @@ const cases: [string, MechanismChoice][] = [
 let mod: Pkcs11Module;
 let session: Buffer;
 
-beforeAll(() => {
+beforeAll(async () => {
   let backend;
-  for (const [alg] of cases) backend = prepareEmbedded(workspace, 1, [{ alg: algorithmById(alg), label: `k-${alg}`, usage: 'sign' }], () => {});
-  mod = Pkcs11Module.open(backend!.modulePath);
+  for (const [alg] of cases) backend = await prepareEmbedded(workspace, 1, [{ alg: algorithmById(alg), label: `k-${alg}`, usage: 'sign' }], () => {});
+  mod = await Pkcs11Module.open(backend!.modulePath);
   const token = listTokens(mod.lib)[0]!;
   session = openSession(mod.lib, token);
   login(mod.lib, session, token, backend!.pin, { guard: new PinGuard(1), token: 0 });

@@ -17,6 +17,7 @@ import { addOutputOptions, addSigningOptions, EXIT_CODES_HELP } from './signing-
 import { DEFAULT_FORMATS, parseFormats } from '../report/write-reports.js';
 import { addTokenOptions } from './token-options.js';
 import { addVerdictOptions, verdictPlan, type VerdictFlags } from './verdict-options.js';
+import { quote } from '../core/quote.js';
 
 /** The CI flags: kept in the checkpoint, so that a resume judges the run as it was meant to be judged. */
 const VERDICT_FLAGS = ['maxFailures', 'minThroughput', 'maxP99', 'minEfficiency', 'strictLatency', 'baseline', 'maxRegression', 'baselineMissing', 'saveBaseline', 'force', 'junit'] as const;
@@ -64,7 +65,7 @@ const flagName = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowe
 
 /** A whole number of at least 0 (a count given on the command line). */
 function parseCount(value: string, flag: string): number {
-  if (!/^\d{1,6}$/.test(value.trim())) throw usageError(`${flag} must be a whole number, not '${value}'`, `for example ${flag} 10 (0: never)`);
+  if (!/^\d{1,6}$/.test(value.trim())) throw usageError(`${flag} must be a whole number, not ${quote(value)}`, `for example ${flag} 10 (0: never)`);
   return Number(value);
 }
 

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { writeOutputFile } from '../core/output-file.js';
 import { dirname, join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { ExitCode, exitWith } from '../core/errors.js';
@@ -41,7 +41,7 @@ export function compareCommand(): Command {
           ? JSON.stringify({ schemaVersion: 1, baseline: baseline.runId, candidate: candidate.runId, ...comparison }, null, 2) + '\n'
           : `${candidate.runId} against ${baseline.runId}:\n${renderComparisonTable(comparison)}`,
       );
-      if (o.junit !== undefined) writeFileSync(o.junit, renderJunit([{ name: `compare-${candidate.algorithm.id}`, result: candidate, thresholds: [], comparison }]));
+      if (o.junit !== undefined) writeOutputFile(o.junit, renderJunit([{ name: `compare-${candidate.algorithm.id}`, result: candidate, thresholds: [], comparison }]));
       // The comparison as a document too, in a folder of its own that no run glob matches.
       const candidateDir = candidatePath.endsWith('.json') ? dirname(candidatePath) : candidatePath;
       const out = o.out ?? join(dirname(resolve(candidateDir)), 'comparisons', `${candidate.runId}-vs-${baseline.runId}`);

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { writeOutputFile } from '../core/output-file.js';
 import { renderCrashedRunJunit, renderErrorJunit } from '../report/junit.js';
 import type { ProcessDeath } from '../model/run-result.js';
 
@@ -18,7 +18,7 @@ export function writeErrorJunit(message: string): void {
   const file = junitFile();
   if (file === undefined) return;
   try {
-    writeFileSync(file, renderErrorJunit(process.argv[2] ?? 'hsm-bench', message));
+    writeOutputFile(file, renderErrorJunit(process.argv[2] ?? 'hsm-bench', message));
   } catch {
     // The JUnit path itself may be what was wrong; the message on stderr says so.
   }
@@ -43,7 +43,7 @@ export async function writeCrashedRunJunit(run: { dir: string; suite: string }, 
     return writeErrorJunit(message);
   }
   try {
-    writeFileSync(file, xml);
+    writeOutputFile(file, xml);
   } catch {
     // As above: stderr says what went wrong.
   }

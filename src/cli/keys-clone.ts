@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { setupError, usageError } from '../core/errors.js';
-import { cloneKeyPair, DEFAULT_KEK_LABEL, importKek, isSmartCardHsm, OPENSC_MODULE, proveClone, sourceKeyPair } from '../keys/clone.js';
+import { cloneKeyPair, DEFAULT_KEK_LABEL, importKek, isSmartCardHsm, OPENSC_MODULE, proveClone, sourceKeyPair, checkCloneSource } from '../keys/clone.js';
 import { cloneWithDkek, dkekShares, readerOf } from '../keys/dkek-clone.js';
 import type { Pkcs11Module } from '../pkcs11/module.js';
 import { tokenName } from '../pkcs11/discovery.js';
@@ -10,7 +10,7 @@ import { isInteractive } from './terminal.js';
 import { addTokenOptions, type TokenOptions } from './token-options.js';
 import { finalizeNow } from './supervised.js';
 import { withTokenSessions, type TokenPick, type TokenSession } from './token-sessions.js';
-import { quote, shown } from '../core/quote.js';
+import { quote, shown, commandLine } from '../core/quote.js';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -31,7 +31,7 @@ export function kekCommand(): Command {
     .requiredOption('--file <path>', 'the share file to write (never overwritten)')
     .action(async (o: PassphraseOptions & { file: string }) => {
       const kcv = createKekShare(o.file, await passphrase(o));
-      say(`wrote KEK share ${shown(o.file)} (key check value ${kcv}); import it into every token with 'hsm-bench keys kek import --file ${shown(o.file)} --all-tokens'`);
+      say(`wrote KEK share ${shown(o.file)} (key check value ${kcv}); import it into every token with ${commandLine('hsm-bench', 'keys', 'kek', 'import', '--file', o.file, '--all-tokens')}`);
     });
   const importCmd = withPassphraseOptions(addTokenOptions(new Command('import')))
     .description('import the KEK of a share file into every selected token, as a wrap/unwrap-only AES key')
@@ -112,6 +112,10 @@ export function cloneCommand(): Command {
     .requiredOption('--to <slots>', "slot ids to copy to, comma-separated, or 'all' (every other selected token, or every other token of the module); only --from and --to are logged in to")
     .option('--kek-label <label>', 'CKA_LABEL of the KEK on the tokens', DEFAULT_KEK_LABEL)
     .action(async (o: TokenOptions & { label: string; from: string; to: string; kekLabel: string }) => {
+      // 'all' names no token: without a selection it would present the PIN to every token of the module.
+      if (o.to === 'all' && [o.slots, o.serials, o.tokenLabel, o.tokenUri, o.allTokens].every((x) => x === undefined)) {
+        throw usageError('--to all needs the tokens to clone to selected', 'name them (--to 3,4), or select them with --slots, --serials, --token-label, --token-uri or --all-tokens');
+      }
       let dkek: (() => Promise<void>) | undefined;
       await withTokenSessions(
         o,
@@ -143,6 +147,9 @@ export function cloneCommand(): Command {
           };
         },
         cloneSides(o),
+        // The source's key is checked before any target sees the PIN: a key that is missing, or cannot leave its token
+        // under the KEK, costs the targets nothing.
+        (mod, source) => checkCloneSource(mod.lib, source, o.label, mod.info.manufacturer !== 'OpenSC Project'),
       );
       await dkek?.();
     });

@@ -11,7 +11,7 @@ import { isInteractive } from './terminal.js';
 import { addTokenOptions, type TokenOptions } from './token-options.js';
 import { withTokenSessions } from './token-sessions.js';
 import { cloneCommand, kekCommand } from './keys-clone.js';
-import { quote, shown } from '../core/quote.js';
+import { quote, commandLine } from '../core/quote.js';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -46,7 +46,7 @@ function createCommand(): Command {
             say(
               allowed.includes(usage)
                 ? `token ${tokenName(token)}: already has a key pair ${quote(label)}; left as it is`
-                : `token ${tokenName(token)}: already has a key pair ${quote(label)}, which cannot ${usage} (it can ${allowed.join(' and ') || 'do nothing'}); left as it is: delete it with hsm-bench keys delete --label ${shown(label)}, or give another --label`,
+                : `token ${tokenName(token)}: already has a key pair ${quote(label)}, which cannot ${usage} (it can ${allowed.join(' and ') || 'do nothing'}); left as it is: delete it with ${commandLine('hsm-bench', 'keys', 'delete', '--label', label)}, or give another --label`,
             );
             continue;
           }

@@ -37,7 +37,7 @@ async function collect(o: ListOptions): Promise<Listing> {
   const backend = resolveBackend(o);
   const pinGiven = backend.embedded || o.pinFile !== undefined || Boolean(process.env[o.pinEnv]);
   // Finalized at the end of the command, once the listing is printed.
-  const mod = Pkcs11Module.open(backend.modulePath);
+  const mod = await Pkcs11Module.open(backend.modulePath);
   const notes: string[] = [];
   let slots = listSlots(mod.lib);
   if (slots.length === 0) {
@@ -75,7 +75,7 @@ async function collect(o: ListOptions): Promise<Listing> {
 const yesNo = (b: boolean) => (b ? 'yes' : 'no');
 
 export function renderListing(l: Listing): string {
-  const lines = [`module: ${l.module.libraryDescription} ${l.module.libraryVersion} by ${l.module.manufacturer} (${l.module.path})`];
+  const lines = [`module: ${l.module.libraryDescription} ${l.module.libraryVersion} by ${l.module.manufacturer} (${shown(l.module.path)})`];
   const table = new Table({ head: ['Slot', 'Slot description', 'Token', 'Label', 'Manufacturer', 'Model', 'Serial', 'Firmware', 'Login required', 'Initialized'], style: { head: [], border: [] } });
   for (const s of l.slots) {
     const t = s.token;

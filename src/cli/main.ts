@@ -88,7 +88,7 @@ function fail(error: unknown): ExitCode {
   if (error instanceof HsmBenchError) {
     const text = `hsm-bench: error: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ''}`;
     process.stderr.write(text);
-    if (error.exitCode === ExitCode.usage || error.exitCode === ExitCode.setup) writeErrorJunit(text.trim());
+    if (error.exitCode === ExitCode.usage || error.exitCode === ExitCode.setup || error.exitCode === ExitCode.interrupted) writeErrorJunit(text.trim());
     return error.exitCode;
   }
   const refused = moduleFailure(error);

@@ -4,6 +4,7 @@ import { quote, shown } from '../core/quote.js';
 import { configurationName } from '../model/configuration.js';
 import type { ConfigurationRun, RunEvent } from '../model/run-events.js';
 import type { ConfigurationResult } from '../model/run-result.js';
+import { STEP_WORDS } from '../run/token-setup-thread.js';
 import { planLine, scheduleMissMark, tokenLine, workerIssueText } from '../report/describe-run.js';
 
 /** A run's event as people read it: a line for the log, or the text of the progress line. */
@@ -29,6 +30,8 @@ export function eventText(e: RunEvent): EventText {
       return { log: `generating ${e.algorithm} key ${quote(e.label)} for ${e.usage} on ${e.token}` };
     case 'pin-presented-again':
       return { log: `presenting the PIN again to token ${e.tokens.join(', ')}, whose PIN was refused before (--pin-corrected)` };
+    case 'setup-step-slow':
+      return { log: `waiting for ${e.token === null ? 'the module' : `token ${e.token}`}: ${STEP_WORDS[e.step]} has not returned for ${e.waitedS} s (bound ${e.boundS} s)` };
     case 'native-loop-refused':
       return { log: `warning: ${e.why}; worker threads make the calls instead` };
     case 'run-described':

@@ -1,9 +1,9 @@
-import { nounsOf } from '../operations/words.js';
 import { workloadId } from '../model/workload.js';
 import { plannedConfigurations } from '../model/plan.js';
+import { nounsOf } from '../operations/words.js';
 import { configurationAxes } from '../model/configuration.js';
 import type { NotRun } from '../report/junit.js';
-import { writeFileSync } from 'node:fs';
+import { writeOutputFile } from '../core/output-file.js';
 import { join, relative } from 'node:path';
 import { Command } from 'commander';
 import { runScale } from '../run/scale.js';
@@ -58,7 +58,7 @@ async function runLab(lab: Lab, ui: Progress): Promise<{ judged: JudgedRun[]; no
   for (const [a, b] of transportPairs(judged)) {
     const base = `transport-${a.name}-vs-${b.name}`.replace(/[^\w.-]/g, '_');
     try {
-      const [png] = await saveChart(await chartRenderer(), comparisonChart([a.result, b.result], [a.name, b.name]), base, (f, content) => writeFileSync(join(combinedDir, f), content));
+      const [png] = await saveChart(await chartRenderer(), comparisonChart([a.result, b.result], [a.name, b.name]), base, (f, content) => writeOutputFile(join(combinedDir, f), content));
       charts.push(png);
     } catch (error) {
       charts.push(undefined);
@@ -66,7 +66,7 @@ async function runLab(lab: Lab, ui: Progress): Promise<{ judged: JudgedRun[]; no
     }
   }
   // Paths relative to combined.md, so that the folder can be moved or attached whole.
-  writeFileSync(
+  writeOutputFile(
     join(combinedDir, 'combined.md'),
     renderLabReport(
       judged,
@@ -91,7 +91,7 @@ export function runCommand(): Command {
       if (o.only !== undefined) {
         const names = o.only.split(',');
         const unknown = names.filter((n) => !lab.runs.some((r) => r.name === n));
-        if (unknown.length > 0) throw usageError(`--only names no run called ${unknown.map(quote).join(', ')}`, `runs in ${shown(o.config)}: ${lab.runs.map((r) => r.name).join(', ')}`);
+        if (unknown.length > 0) throw usageError(`--only names no run called ${unknown.map(quote).join(', ')}`, `runs in ${shown(o.config)}: ${lab.runs.map((r) => quote(r.name)).join(', ')}`);
         lab.runs = lab.runs.filter((r) => names.includes(r.name));
       }
       const ui = new Progress();
@@ -113,7 +113,7 @@ export function runCommand(): Command {
         for (const j of judged) process.stdout.write(`\n== ${j.name} ==\n${renderScaleTable(j.result)}`);
         for (const n of notRun) process.stdout.write(`\n== ${n.name} ==\nnot run: ${n.reason}\n`);
       }
-      ui.log(`combined report: ${join(combinedDir, 'combined.md')}`);
+      ui.log(`combined report: ${shown(join(combinedDir, 'combined.md'))}`);
       conclude(judged, o, notRun);
     });
 }

@@ -1,4 +1,4 @@
-import { ExitCode, setupError } from '../core/errors.js';
+import { ExitCode, HsmBenchError } from '../core/errors.js';
 import { leaveProcess, threadsLeftInModule } from '../measure/threads-left.js';
 import { finalizeOpenModules, type Pkcs11Module } from '../pkcs11/module.js';
 import { usePrompt } from '../secrets/pin.js';
@@ -22,7 +22,7 @@ function askSupervisor(question: string): Promise<string> {
       if (m?.type !== 'secret') return;
       process.off('message', onMessage);
       if (m.value !== undefined) resolve(m.value);
-      else reject(setupError(m.error ?? 'no answer to the prompt'));
+      else reject(new HsmBenchError(m.error ?? 'no answer to the prompt', (m.exitCode as ExitCode | undefined) ?? ExitCode.setup));
     };
     process.on('message', onMessage);
     void tellSupervisor({ type: 'prompt', question });

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { ExitCode } from '../core/errors.js';
+import { ExitCode, HsmBenchError } from '../core/errors.js';
 import { DEFAULT_MODULE_TIMEOUT_MS, moduleTimeoutMs } from '../pkcs11/module-probe.js';
 import { lockDirectory } from '../core/directory-lock.js';
 import type { MadeAtDeath } from '../result/checkpoint.js';
@@ -38,7 +38,8 @@ export type ChildMessage =
   | { type: 'finalized' };
 
 /** What the supervisor answers. */
-export type SupervisorMessage = { type: 'secret'; value?: string; error?: string };
+/** A prompt's answer, or why there is none and the exit code it ends the command with (Ctrl-C at the prompt: 130). */
+export type SupervisorMessage = { type: 'secret'; value?: string; error?: string; exitCode?: number };
 
 /** Exit codes a command ends with on its own (its outcome): never a reason to restart it. */
 const OUTCOMES: ReadonlySet<number> = new Set([ExitCode.ok, ExitCode.usage, ExitCode.setup, ExitCode.operationsFailed, ExitCode.thresholdFailed, ExitCode.interrupted]);
@@ -48,6 +49,11 @@ const BACKOFF_MS = 1000;
 const MAX_BACKOFF_MS = 60_000;
 /** How long a stop signal may take to reach the command's process from the terminal before it is passed on. */
 const SIGNAL_GRACE_MS = 500;
+/**
+ * How long the command's process may take to end once a stop signal was passed on and it did not say it received
+ * it (its main thread held by a call that never returns), or once it was sent a third one: then it is killed.
+ */
+export const STOP_KILL_MS = 10_000;
 
 /**
  * Commands that load a module the user gave (or, for a burn-in, any module) run in a process of their own under
@@ -100,15 +106,28 @@ export async function supervise(script: string, args: readonly string[]): Promis
   let forwarded = 0;
   let stopSignals = 0;
   let wake: (() => void) | undefined;
+  /** The stop signal that made this process kill the child, which did not end after it (see STOP_KILL_MS). */
+  let stopKilled: NodeJS.Signals | undefined;
+  const alive = (c: ChildProcess | undefined): c is ChildProcess => c !== undefined && c.exitCode === null && c.signalCode === null;
+  /** The safety net: a child that answers no stop signal, or a third, within STOP_KILL_MS is killed. */
+  const killIfStuck = (signal: NodeJS.Signals) =>
+    setTimeout(() => {
+      if (alive(child) && stopKilled === undefined && (childSignals < stopSignals || stopSignals >= 3)) {
+        stopKilled = signal;
+        child.kill('SIGKILL');
+      }
+    }, STOP_KILL_MS).unref();
   const onSignal = (signal: NodeJS.Signals) => {
     stopSignals++;
     wake?.();
     const seen = stopSignals;
+    if (seen === 3) killIfStuck(signal);
     setTimeout(() => {
       // A signal passed on is reported by the child too: counted once, as the larger of the two counts.
-      if (child && child.exitCode === null && child.signalCode === null && Math.max(childSignals, forwarded) < seen) {
+      if (alive(child) && Math.max(childSignals, forwarded) < seen) {
         forwarded++;
         child.kill(signal);
+        killIfStuck(signal);
       }
     }, SIGNAL_GRACE_MS);
   };
@@ -150,19 +169,34 @@ export async function supervise(script: string, args: readonly string[]): Promis
     clearTimeout(finalizeTimer);
     // A child that died may have left the terminal raw and the cursor hidden (the progress spinner).
     if (signal !== null) restoreTerminal();
+    // Once the child said its results are written, a stop that had to kill it (in C_Finalize) costs nothing.
+    if (stopKilled !== undefined && !finalizing?.atEnd) {
+      return stoppedBadly(`the command did not stop within ${STOP_KILL_MS / 1000} s of ${stopKilled} (a PKCS#11 call that does not return may hold it); it was killed`, runDir, command === 'burn-in');
+    }
     if (finalizing !== undefined && (finalizeCut || signal !== null)) {
-      const what = finalizeCut ? `did not return from C_Finalize within ${finalizeTimeoutMs() / 1000} s` : `crashed with ${signal} in C_Finalize`;
+      const what = finalizeCut
+        ? `did not return from C_Finalize within ${finalizeTimeoutMs() / 1000} s`
+        : stopKilled !== undefined
+          ? `had not returned from C_Finalize ${STOP_KILL_MS / 1000} s after ${stopKilled}`
+          : `crashed with ${signal} in C_Finalize`;
       if (!finalizing.atEnd) return fail(`the PKCS#11 module ${what}; the command could not go on`, 'try the module with its vendor tool and report it to its vendor');
       say(`warning: the PKCS#11 module ${what}${finalizeCut ? '; hsm-bench did not wait longer' : ''} (everything was written before)`);
       return process.exit(finalizing.exitCode);
     }
     // It ended the way every command ends (its outcome told): nothing unexpected, whatever the code.
     if (finalizing?.atEnd) return process.exit(code ?? finalizing.exitCode);
-    if (stopSignals > 0) return process.exit(code ?? ExitCode.interrupted);
-    if (signal === null && code !== null && OUTCOMES.has(code)) return process.exit(code);
     const how = signal !== null ? `was killed by ${signal}` : `ended with exit code ${code}`;
     const diedAtMs = Date.now();
     const death = { at: new Date(diedAtMs).toISOString(), signal, exitCode: signal === null ? code : null };
+    if (stopSignals > 0) {
+      // Ended by the stop (its own outcome, or the signal itself before it could handle one): interrupted, as asked.
+      if ((signal === null && code !== null && OUTCOMES.has(code)) || signal === 'SIGINT' || signal === 'SIGTERM') return process.exit(code ?? ExitCode.interrupted);
+      // Died otherwise while it stopped (a module that crashed in the stop): recorded and said, not continued.
+      const recorded = command === 'burn-in' && runDir !== undefined ? await recordDeath(runDir, death, made && { calls: made.calls, signingS: made.signingS }) : undefined;
+      const onDisk = recorded !== undefined && typeof recorded !== 'string' ? ` with ${recorded.recordsOnDisk} records on disk` : '';
+      return stoppedBadly(`the process running the command ${how}${signal !== null ? ' (a PKCS#11 module crashed it)' : ''} while it stopped${onDisk}`, runDir, command === 'burn-in');
+    }
+    if (signal === null && code !== null && OUTCOMES.has(code)) return process.exit(code);
     if (command !== 'burn-in' || runDir === undefined) {
       return fail(
         `the process running the command ${how}${signal !== null ? ': the PKCS#11 module crashed it' : ''}${runDir === undefined ? '' : `; what was measured before is in ${shown(runDir)} (hsm-bench report ${shown(runDir)})`}`,
@@ -192,7 +226,8 @@ export async function supervise(script: string, args: readonly string[]): Promis
       setTimeout(resolve, waitMs);
     });
     wake = undefined;
-    if (stopSignals > 0) return process.exit(ExitCode.interrupted);
+    // The death is in the checkpoint and run.json already (recordDeath above): the run is left to be resumed.
+    if (stopSignals > 0) return stoppedBadly(`stopped while waiting to continue the burn-in, whose process ${how} with ${restart.recordsOnDisk} records on disk`, runDir, true);
     resumeDir = runDir;
   }
 }
@@ -209,7 +244,7 @@ async function answer(child: ChildProcess, question: string, answers: Map<string
     }
     reply = { type: 'secret', value: answers.get(question)! };
   } catch (error) {
-    reply = { type: 'secret', error: (error as Error).message };
+    reply = { type: 'secret', error: (error as Error).message, exitCode: error instanceof HsmBenchError ? error.exitCode : undefined };
   }
   if (child.connected) child.send(reply);
 }
@@ -227,6 +262,21 @@ async function recordDeath(runDir: string, death: ProcessDeath, made: MadeAtDeat
   } catch (error) {
     return (error as Error).message;
   }
+}
+
+/**
+ * A stop that did not end the way a command ends (its process killed, or died while it stopped, or stopped between
+ * a death and a restart): said, in the JUnit file if one was asked for, with the way on, and exit 130.
+ */
+async function stoppedBadly(what: string, runDir: string | undefined, burnIn: boolean): Promise<never> {
+  const where = runDir === undefined ? '' : `; run.json and the records in ${shown(runDir)} are as last written`;
+  const hint =
+    runDir === undefined ? 'run the command again' : `hsm-bench report ${shown(runDir)} reports what is on disk${burnIn ? `; hsm-bench burn-in --resume ${shown(runDir)} continues it` : ''}`;
+  const text = `hsm-bench: interrupted: ${what}${where}\nhint: ${hint}\n`;
+  process.stderr.write(text);
+  const { writeErrorJunit } = await import('./error-junit.js');
+  writeErrorJunit(text.trim());
+  return process.exit(ExitCode.interrupted);
 }
 
 /**

@@ -19,12 +19,19 @@ export type TokenPick = (selected: TokenRef[]) => TokenRef[];
 /**
  * Opens the selected tokens (or those `pick` takes of them) with a logged-in read-write session each, runs
  * `work`, then closes everything. Used by the key commands; a PIN failure stops before any token is changed
- * (login() never retries it), and no PIN goes to a token the user did not name (selectTokens).
+ * (login() never retries it), and no PIN goes to a token the user did not name (selectTokens). `checkFirst` runs once
+ * the first token is logged in, before the PIN goes to any other: what only the first token can refuse (a clone's
+ * source key) costs no other token a try of its PIN.
  */
-export async function withTokenSessions<T>(o: TokenOptions, work: (mod: Pkcs11Module, sessions: TokenSession[], pin: string | undefined) => Promise<T> | T, pick?: TokenPick): Promise<T> {
+export async function withTokenSessions<T>(
+  o: TokenOptions,
+  work: (mod: Pkcs11Module, sessions: TokenSession[], pin: string | undefined) => Promise<T> | T,
+  pick?: TokenPick,
+  checkFirst?: (mod: Pkcs11Module, first: TokenSession) => void,
+): Promise<T> {
   const selection = tokenSelection(o);
   const backend = resolveBackend(o);
-  const mod = Pkcs11Module.open(backend.modulePath);
+  const mod = await Pkcs11Module.open(backend.modulePath);
   const sessions: TokenSession[] = [];
   try {
     const selected = selectTokens(listTokens(mod.lib), pick ? { ...selection, named: true } : selection, 1, mod.info);
@@ -35,6 +42,7 @@ export async function withTokenSessions<T>(o: TokenOptions, work: (mod: Pkcs11Mo
       const session = openSession(mod.lib, token, true);
       sessions.push({ token, session });
       if (token.loginRequired) login(mod.lib, session, token, pin!, { guard, token: index });
+      if (index === 0) checkFirst?.(mod, sessions[0]!);
     }
     return await work(mod, sessions, pin);
   } finally {

@@ -1,5 +1,5 @@
 import { workloadOf } from '../model/workload.js';
-import { writeFileSync } from 'node:fs';
+import { writeOutputFile } from '../core/output-file.js';
 import { join } from 'node:path';
 import { configurationAxes, configurationName } from '../model/configuration.js';
 import { Command } from 'commander';
@@ -40,11 +40,11 @@ export function trendCommand(): Command {
       // Never under a folder a run glob picks up (reports/*-rsa2048): trends have a folder of their own.
       const out = o.out ?? join('reports', 'trends', `trend-${stamp(new Date())}`);
       makeDirectory(out);
-      writeFileSync(join(out, 'trend.csv'), renderTrendCsv(points));
+      writeOutputFile(join(out, 'trend.csv'), renderTrendCsv(points));
       const written = ['trend.csv'];
       try {
         const title = `${runs[0]!.algorithm.displayName}: ${runs.length} runs, ${points[0]!.startedAt.slice(0, 10)} to ${points[points.length - 1]!.startedAt.slice(0, 10)}`;
-        written.push(...(await saveChart(await chartRenderer(), trendChart(points, title), 'trend', (f, content) => writeFileSync(join(out, f), content))));
+        written.push(...(await saveChart(await chartRenderer(), trendChart(points, title), 'trend', (f, content) => writeOutputFile(join(out, f), content))));
       } catch (error) {
         new Progress().log(`warning: ${(error as Error).message}`);
       }

@@ -1,5 +1,5 @@
 import { workloadOf } from '../model/workload.js';
-import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { usageError, writeError } from '../core/errors.js';
@@ -18,6 +18,8 @@ export type { VerdictFlags };
 import type { JudgedRun, VerdictPlan } from '../verdict/verdict.js';
 import { makeDirectory } from '../core/make-dir.js';
 import { quote, shown } from '../core/quote.js';
+import { fileType } from '../core/file-type.js';
+import { writeOutputFile } from '../core/output-file.js';
 
 /** The CI flags; a burn-in has one configuration, so no scaling efficiency or capacity to check. */
 export function addVerdictOptions(command: Command, o: { efficiency: boolean } = { efficiency: true }): Command {
@@ -32,7 +34,10 @@ export function addVerdictOptions(command: Command, o: { efficiency: boolean } =
       .option('--min-capacity <rate>', 'fail if the capacity (highest target rate within the --slo objectives) is below this: one number for the largest token count, or TOKENS:RATE,…');
   }
   return command
-    .option('--strict-latency', 'let latency gates fail even on too few operations (under 1000) or too short a window (under 2 s)')
+    .option(
+      '--strict-latency',
+      'let gates fail even on thin samples: latency from too few operations (under 1000) or too short a window (under 2 s), a throughput or efficiency from a window under 2 s',
+    )
     .option('--baseline <run>', 'compare with an earlier run (directory or run.json); fail on a regression beyond the noise')
     .option('--max-regression <pct>', 'allowed throughput drop / latency rise against the baseline, in % (default 10)')
     .addOption(new Option('--baseline-missing <action>', 'when --baseline does not exist: fail (exit 2), or warn and run without it').choices(['fail', 'warn']).default('fail'))
@@ -45,7 +50,10 @@ export type { VerdictPlan };
 
 /** A file the run will write at its end, checked before it starts: a run must not sign for hours, then fail on a path. */
 export function checkWritableFile(flag: string, path: string): void {
-  if (existsSync(path) && statSync(path).isDirectory()) throw usageError(`${flag} ${shown(path)} is a directory`, `give a file name, e.g. ${flag} ${shown(join(path, 'hsm-bench.xml'))}`);
+  const info = statSync(path, { throwIfNoEntry: false });
+  if (info?.isDirectory()) throw usageError(`${flag} ${shown(path)} is a directory`, `give a file name, e.g. ${flag} ${shown(join(path, 'hsm-bench.xml'))}`);
+  // Writing into a pipe would block until a reader came, into a device would hand it the bytes.
+  if (info !== undefined && !info.isFile()) throw usageError(`${flag} ${shown(path)} is ${fileType(info)}, not a file`, 'give the path of a regular file (or of none yet)');
   const parent = dirname(resolve(path));
   if (!existsSync(parent) || !statSync(parent).isDirectory()) throw usageError(`${flag} ${shown(path)}: the folder ${shown(parent)} does not exist`, 'create it first, or write the file elsewhere');
   try {
@@ -65,7 +73,8 @@ export function checkJunitFile(path: string): void {
 function checkBaselineFolder(dir: string): void {
   if (dir.trim() === '') throw usageError('--save-baseline is empty', 'give the folder the baseline goes into, e.g. --save-baseline baseline');
   if (existsSync(dir)) {
-    if (!statSync(dir).isDirectory()) throw usageError(`--save-baseline ${shown(dir)} is a file`, 'give a folder: the run.json of the run goes into it');
+    const info = statSync(dir);
+    if (!info.isDirectory()) throw usageError(`--save-baseline ${shown(dir)} is ${fileType(info)}`, 'give a folder: the run.json of the run goes into it');
     // A run directory's run.json describes its records: a baseline written over it would lie about them.
     if (['records', 'checkpoint.json', 'lock'].some((f) => existsSync(join(dir, f)))) {
       throw usageError(`--save-baseline ${shown(dir)} is a run directory`, 'give a folder of its own for the baseline, e.g. --save-baseline baseline');
@@ -138,7 +147,7 @@ export function reportVerdict(runs: JudgedRun[], junit: string | undefined, out:
   }
   if (junit !== undefined) {
     try {
-      writeFileSync(junit, renderJunit(runs, notRun));
+      writeOutputFile(junit, renderJunit(runs, notRun));
     } catch (error) {
       throw writeError(junit, error);
     }

@@ -1,9 +1,11 @@
-import { linkSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, readFileSync, rmSync, lstatSync } from 'node:fs';
+import { writeOutputFile } from './output-file.js';
 import { join } from 'node:path';
 import { ExitCode, setupError } from './errors.js';
 import { readInputText } from './input-file.js';
 import { makeDirectory } from './make-dir.js';
 import { shown } from './quote.js';
+import { fileType } from './file-type.js';
 
 /** Directories this process holds; released when it exits normally or through main's error path. */
 const held = new Set<string>();
@@ -55,6 +57,9 @@ function holderOf(path: string): Holder | undefined {
   return { pid: n, startTicks: startTicks === '-' ? undefined : startTicks, bootId: boot === '-' ? undefined : boot };
 }
 
+/** Whether a process's command line names hsm-bench; undefined where /proc does not say. */
+const runsHsmBench = (pid: number): boolean | undefined => readProc(`/proc/${pid}/cmdline`)?.includes('hsm-bench');
+
 /** Whether the process a lock names is still the one that wrote it: alive, same boot, same start time. */
 function alive(h: Holder): boolean {
   if (h.bootId !== undefined && bootId() !== undefined && h.bootId !== bootId()) return false;
@@ -66,8 +71,10 @@ function alive(h: Holder): boolean {
   const stat = statOf(h.pid);
   // A process killed and not yet reaped by its parent (a zombie) holds nothing any more.
   if (stat?.[0] === 'Z' || stat?.[0] === 'X') return false;
-  // A lock of an older hsm-bench names only a PID: it is taken as alive, as it always was.
-  return h.startTicks === undefined || stat === undefined || stat[19] === h.startTicks;
+  // A lock of an older hsm-bench names only a PID: it holds while that PID runs hsm-bench (PID 1, or a PID since
+  // reused by another program, holds nothing).
+  if (h.startTicks === undefined) return runsHsmBench(h.pid) !== false;
+  return stat === undefined || stat[19] === h.startTicks;
 }
 
 const sameProcess = (a: Holder, b: Holder) => a.pid === b.pid && a.startTicks === b.startTicks;
@@ -88,7 +95,7 @@ export function lockDirectory(dir: string, what: string, hint: string): void {
   const mine = `${path}.${process.pid}`;
   const me = self();
   const inUse = (h: Holder) => setupError(`${what} ${shown(dir)} is in use by another hsm-bench (process ${h.pid})`, `${hint}; if no hsm-bench runs there, remove ${shown(path)}`);
-  writeFileSync(mine, holderText(me), { mode: 0o600 });
+  writeOutputFile(mine, holderText(me), 0o600);
   try {
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
@@ -98,6 +105,14 @@ export function lockDirectory(dir: string, what: string, hint: string): void {
         return;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw setupError(`cannot lock ${what} ${shown(dir)}: ${(error as NodeJS.ErrnoException).code}`, hint, error);
+      }
+      const info = lstatSync(path, { throwIfNoEntry: false });
+      // Not removed: a folder (or a link) there is no lock hsm-bench made, and it may hold what someone put there.
+      if (info !== undefined && !info.isFile() && !info.isFIFO()) {
+        throw setupError(
+          `cannot lock ${what} ${shown(dir)}: ${shown(path)} is ${fileType(info)}, not a lock file hsm-bench wrote`,
+          `remove ${shown(path)} (hsm-bench keeps its lock in a file of that name)`,
+        );
       }
       const holder = holderOf(path);
       if (holder !== undefined && holder.pid === process.ppid && alive(holder)) {

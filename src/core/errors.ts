@@ -30,6 +30,8 @@ export const setupError = (message: string, hint?: string, cause?: unknown) => n
 
 /** A file hsm-bench could not write (disk full, no permission, a folder in the way): a set-up problem, exit 3. */
 export function writeError(path: string, error: unknown): HsmBenchError {
+  // Already said what is wrong (a pipe in the file's place).
+  if (error instanceof HsmBenchError) return error;
   const e = error as NodeJS.ErrnoException;
   return new HsmBenchError(`cannot write ${shown(path)}: ${e.code ?? e.message}`, ExitCode.setup, 'free space or choose a writable folder (--out); what was written before is kept', { cause: error });
 }

@@ -1,6 +1,7 @@
-import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { HsmBenchError, type ExitCode } from './errors.js';
 import { shown } from './quote.js';
+import { fileType } from './file-type.js';
 
 /** What an input file is, for messages and bounds: its name, its largest sane size, and the exit code of a bad one. */
 export interface InputKind {
@@ -14,8 +15,6 @@ export interface InputKind {
 }
 
 const MiB = 1024 * 1024;
-
-const typeOf = (s: Stats) => (s.isDirectory() ? 'a folder' : s.isFIFO() ? 'a pipe (FIFO)' : s.isCharacterDevice() || s.isBlockDevice() ? 'a device' : s.isSocket() ? 'a socket' : 'not a regular file');
 
 /** The file as messages name it. */
 export const nameOf = (path: string, kind: InputKind) => kind.pathShown ?? shown(path);
@@ -39,7 +38,7 @@ export function openInputFile(path: string, kind: InputKind): { fd: number; size
   }
   try {
     const info = fstatSync(fd);
-    if (!info.isFile()) throw fail(`is ${typeOf(info)}, not a file`);
+    if (!info.isFile()) throw fail(`is ${fileType(info)}, not a file`);
     if (info.size > kind.maxBytes) throw fail(`is ${sizeText(info.size)}, more than a ${kind.what} can be (${sizeText(kind.maxBytes)})`);
     return { fd, sizeBytes: info.size };
   } catch (error) {
@@ -66,5 +65,18 @@ export function readInputFile(path: string, kind: InputKind): Buffer {
   }
 }
 
-/** An input file as UTF-8 text (see readInputFile). */
-export const readInputText = (path: string, kind: InputKind): string => readInputFile(path, kind).toString('utf8');
+/** Strict: bytes that are not UTF-8 are an error, not U+FFFD; a BOM is kept, so that a reader sees what the file holds. */
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * An input file as UTF-8 text (see readInputFile). A file in another encoding (a PIN saved as Latin-1) is refused:
+ * decoded leniently, its text would differ from what the user wrote (a PIN would reach the token as EF BF BD).
+ */
+export function readInputText(path: string, kind: InputKind): string {
+  const bytes = readInputFile(path, kind);
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw new HsmBenchError(`the ${kind.what} ${nameOf(path, kind)} is not UTF-8 text`, kind.exitCode, 'save it as UTF-8 text (hsm-bench reads no other encoding)');
+  }
+}

@@ -14,13 +14,19 @@ export function addSecret(secret: string): void {
   if (secret !== '') secrets.add(secret);
 }
 
+const isOneSecret = (value: string): boolean => {
+  const bare = value.trim();
+  const inline = /^--[\w-]+=(.*)$/s.exec(bare)?.[1];
+  return secrets.has(value) || secrets.has(bare) || secrets.has(bare.replace(/^-+/, '')) || (inline !== undefined && secrets.has(inline.trim()));
+};
+
 /**
  * Whether `value` is one of the secrets, as typed or with the blanks or dashes around it that a flag value may
- * carry, or a URI that carries a PIN attribute.
+ * carry, or after `--flag=`; a path one of whose names is one (a PIN given as `--baseline` comes back joined, `246810/run.json`, or
+ * resolved against the working folder); or a URI that carries a PIN attribute. Names are compared whole.
  */
 export function isSecret(value: string): boolean {
-  const bare = value.trim();
-  return secrets.has(value) || secrets.has(bare) || secrets.has(bare.replace(/^-+/, '')) || uriCarriesPin(bare);
+  return isOneSecret(value) || (value.includes('/') && value.split('/').some(isOneSecret)) || uriCarriesPin(value.trim());
 }
 
 /** What a message shows in place of a value that is a secret. */
@@ -42,4 +48,16 @@ export function quote(value: string): string {
 /** `value` whole and unquoted, for paths and ids in messages; a secret is not shown. */
 export function shown(value: string): string {
   return isSecret(value) ? SECRET_SHOWN : visible(value);
+}
+
+/** A shell word, quoted only where the shell needs it. */
+export const shellWord = (word: string): string => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`);
+
+/**
+ * A command line a message suggests (`hsm-bench keys delete --label L --slots 3`), built from words, never from
+ * text with values pasted in: each word is quoted for the shell, a word that is a secret is not shown, and control
+ * characters are shown as '?'.
+ */
+export function commandLine(...words: string[]): string {
+  return words.map((word) => (isSecret(word) ? SECRET_SHOWN : visible(shellWord(word)))).join(' ');
 }

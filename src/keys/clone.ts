@@ -9,7 +9,7 @@ import { findObjects, publicKeyTemplate, readFlag, readPublicKey } from '../pkcs
 import { chooseSignMechanism } from '../pkcs11/mechanisms.js';
 import { toPkcs11Mechanism } from '../model/workload.js';
 import { signInput, signMechanism } from '../operations/sign.js';
-import { quote } from '../core/quote.js';
+import { quote, commandLine } from '../core/quote.js';
 import { mechanismList } from '../pkcs11/list-counts.js';
 
 export const DEFAULT_KEK_LABEL = 'hsm-bench-kek';
@@ -43,7 +43,7 @@ export function importKek(lib: pkcs11.PKCS11, s: Side, key: Buffer, label: strin
   ]);
   if (present.length > 1) {
     throw setupError(
-      `token ${tokenName(s.token)} has ${present.length} secret keys labelled '${label}'`,
+      `token ${tokenName(s.token)} has ${present.length} secret keys labelled ${quote(label)}`,
       `keys clone needs one KEK per token: delete the extra ones, or import this share under another --kek-label`,
     );
   }
@@ -106,13 +106,13 @@ function sameKek(lib: pkcs11.PKCS11, s: Side, handle: Buffer, key: Buffer, label
   const name = tokenName(s.token);
   if (same === undefined) {
     throw setupError(
-      `token ${name} already has a secret key labelled '${label}', and hsm-bench cannot tell whether it is this share's KEK (it has neither a check value nor an id)`,
-      `import this share under another --kek-label, or delete that key if nothing needs it (hsm-bench keys delete --label ${label} --slots ${s.token.slotId})`,
+      `token ${name} already has a secret key labelled ${quote(label)}, and hsm-bench cannot tell whether it is this share's KEK (it has neither a check value nor an id)`,
+      `import this share under another --kek-label, or delete that key if nothing needs it (${commandLine('hsm-bench', 'keys', 'delete', '--label', label, '--slots', s.token.slotId)})`,
     );
   }
   throw setupError(
-    `token ${name} already has another KEK labelled '${label}' (${checkValue !== undefined ? `check value ${checkValue.toString('hex')}, this share's ${aesCheckValue(key).toString('hex')}` : `key check value ${id!.toString('hex')}, this share's ${kcv}`}): keys cloned under one cannot be unwrapped under the other`,
-    `tokens that pass keys to each other need the same share: import that token's share into the others instead, or this one under another --kek-label; delete the other KEK only if no key needs it (hsm-bench keys delete --label ${label} --slots ${s.token.slotId})`,
+    `token ${name} already has another KEK labelled ${quote(label)} (${checkValue !== undefined ? `check value ${checkValue.toString('hex')}, this share's ${aesCheckValue(key).toString('hex')}` : `key check value ${id!.toString('hex')}, this share's ${kcv}`}): keys cloned under one cannot be unwrapped under the other`,
+    `tokens that pass keys to each other need the same share: import that token's share into the others instead, or this one under another --kek-label; delete the other KEK only if no key needs it (${commandLine('hsm-bench', 'keys', 'delete', '--label', label, '--slots', s.token.slotId)})`,
   );
 }
 
@@ -150,12 +150,7 @@ const sameKey = (x: PublicKeyAttributes, y: PublicKeyAttributes) =>
  */
 export function cloneKeyPair(lib: pkcs11.PKCS11, source: Side, targets: Side[], label: string, kekLabel: string, log: (line: string) => void): void {
   const { privateKey, type, id, family, publicKey: sourcePublic } = sourceKeyPair(lib, source, targets, label);
-  if (!readFlag(lib, source.session, privateKey, pkcs11.CKA_EXTRACTABLE)) {
-    throw setupError(
-      `key ${quote(label)} on token ${tokenName(source.token)} was created non-extractable and cannot be wrapped`,
-      "create keys meant for cloning with 'hsm-bench keys create --extractable'",
-    );
-  }
+  if (!readFlag(lib, source.session, privateKey, pkcs11.CKA_EXTRACTABLE)) throw notExtractable(source, label);
   const targetKeks = targets.map((t) => kekOn(lib, t, kekLabel));
   let wrapped: Buffer;
   try {
@@ -205,6 +200,18 @@ export function cloneKeyPair(lib: pkcs11.PKCS11, source: Side, targets: Side[], 
   });
 }
 
+/**
+ * What the source alone can refuse, checked before the targets are logged in to: the key pair is there, and (when it
+ * is to be wrapped under the KEK through PKCS#11) it may leave the token wrapped.
+ */
+export function checkCloneSource(lib: pkcs11.PKCS11, source: Side, label: string, wrappedByKek: boolean): void {
+  const { privateKey } = sourceKeyPair(lib, source, [], label);
+  if (wrappedByKek && !readFlag(lib, source.session, privateKey, pkcs11.CKA_EXTRACTABLE)) throw notExtractable(source, label);
+}
+
+const notExtractable = (source: Side, label: string) =>
+  setupError(`key ${quote(label)} on token ${tokenName(source.token)} was created non-extractable and cannot be wrapped`, "create keys meant for cloning with 'hsm-bench keys create --extractable'");
+
 /** The key pair to clone, found on the source, with the targets checked for a key of the same label. */
 export function sourceKeyPair(lib: pkcs11.PKCS11, source: Side, targets: Side[], label: string) {
   const privateKey = single(lib, source, pkcs11.CKO_PRIVATE_KEY, label);
@@ -217,7 +224,7 @@ export function sourceKeyPair(lib: pkcs11.PKCS11, source: Side, targets: Side[],
     if (single(lib, t, pkcs11.CKO_PRIVATE_KEY, label) || single(lib, t, pkcs11.CKO_PUBLIC_KEY, label)) {
       throw setupError(
         `token ${tokenName(t.token)} already has a key labelled ${quote(label)}`,
-        `delete it first ('hsm-bench keys delete --label ${label} --slots ${t.token.slotId}') or leave that token out`,
+        `delete it first (${commandLine('hsm-bench', 'keys', 'delete', '--label', label, '--slots', t.token.slotId)}) or leave that token out`,
       );
     }
   }

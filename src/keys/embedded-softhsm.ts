@@ -1,7 +1,8 @@
 import type { RunEvent } from '../model/run-events.js';
 import { EMBEDDED_LABEL_PREFIX } from '../model/embedded-workspace.js';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync } from 'node:fs';
+import { writeOutputFile } from '../core/output-file.js';
 import { join } from 'node:path';
 import pkcs11 from 'pkcs11js';
 import { ExitCode, setupError } from '../core/errors.js';
@@ -15,6 +16,7 @@ import { PinGuard } from '../pkcs11/pin-guard.js';
 import { login, openSession } from '../pkcs11/session.js';
 import { makeDirectory } from '../core/make-dir.js';
 import { readInputText } from '../core/input-file.js';
+import { shown } from '../core/quote.js';
 import { slotList } from '../pkcs11/list-counts.js';
 
 /** Where Debian, Ubuntu, Fedora and Homebrew install SoftHSM2's module. */
@@ -54,7 +56,7 @@ function configure(workspace: string): void {
   const tokenDir = join(workspace, 'tokens');
   makeDirectory(tokenDir, 0o700);
   const conf = join(workspace, 'softhsm2.conf');
-  writeFileSync(conf, `directories.tokendir = ${tokenDir}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n`);
+  writeOutputFile(conf, `directories.tokendir = ${tokenDir}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n`);
   process.env.SOFTHSM2_CONF = conf;
 }
 
@@ -66,7 +68,7 @@ function embeddedPin(workspace: string): string {
   const file = join(workspace, 'user-pin');
   if (existsSync(file)) return readInputText(file, { what: "embedded tokens' PIN file", maxBytes: 4096, exitCode: ExitCode.setup, hint: 'give hsm-bench a --workspace of its own' }).trim();
   const pin = randomBytes(8).toString('hex');
-  writeFileSync(file, pin, { mode: 0o600 });
+  writeOutputFile(file, pin, 0o600);
   chmodSync(file, 0o600);
   return pin;
 }
@@ -77,7 +79,7 @@ const paddedLabel = (label: string) => label.padEnd(32, ' ');
 function createToken(mod: Pkcs11Module, label: string, userPin: string): void {
   const { lib } = mod;
   const free = slotList(lib, true).find((slot) => (lib.C_GetTokenInfo(slot).flags & pkcs11.CKF_TOKEN_INITIALIZED) === 0);
-  if (!free) throw setupError('SoftHSM2 offers no free slot to create a token in', `check the workspace ${process.env.SOFTHSM2_CONF}`);
+  if (!free) throw setupError('SoftHSM2 offers no free slot to create a token in', `check the workspace ${shown(process.env.SOFTHSM2_CONF ?? '')}`);
   // The SO PIN is needed only to set the user PIN right now: a fresh random one, used once and forgotten.
   const soPin = randomBytes(8).toString('hex');
   lib.C_InitToken(free, soPin, paddedLabel(label));
@@ -115,9 +117,14 @@ export function embeddedBackend(workspace: string): EmbeddedBackend {
  * instance of their own, closed before the run opens the module again: a process that created tokens sees
  * other slot ids than later ones.
  */
-export function prepareEmbedded(workspace: string, tokenCount: number, keys: readonly { alg: Algorithm; label: string; usage: KeyUsage }[], emit: (event: RunEvent) => void): EmbeddedBackend {
+export async function prepareEmbedded(
+  workspace: string,
+  tokenCount: number,
+  keys: readonly { alg: Algorithm; label: string; usage: KeyUsage }[],
+  emit: (event: RunEvent) => void,
+): Promise<EmbeddedBackend> {
   const { modulePath, pin } = embeddedBackend(workspace);
-  const mod = Pkcs11Module.open(modulePath);
+  const mod = await Pkcs11Module.open(modulePath);
   try {
     for (let n = embeddedTokens(mod).length; n < tokenCount; n++) {
       const label = `${EMBEDDED_LABEL_PREFIX}${String(n + 1).padStart(2, '0')}`;

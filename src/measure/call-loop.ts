@@ -76,6 +76,18 @@ const BATCH_MAX_AGE_NS = 100_000_000n;
 /** What `callLoop` returns for a session whose call the main thread abandoned: it touches nothing more. */
 export const ABANDONED = Symbol('abandoned');
 
+/**
+ * Opens the session through `connect`, published for the watchdog as a call in flight: a token that does not give
+ * its session is bounded like one that does not answer a call (call-watchdog.ts), and a session the main thread
+ * abandoned meanwhile touches nothing more.
+ */
+export function boundedConnect(control: RunControl, worker: number, clock: LoopClock, connect: () => ConnectOutcome): ConnectOutcome | typeof ABANDONED {
+  const beginNs = clock.nowNs();
+  control.connectBegins(worker, beginNs);
+  const outcome = connect();
+  return control.callReturned(worker, beginNs) ? outcome : ABANDONED;
+}
+
 /** The timed loop, from the warm-up to the stop rule; returns why it gave up early, if it did (or that it was abandoned). */
 export function callLoop(input: CallLoopInput, calls: LoopCalls, control: RunControl, clock: LoopClock, sink: LoopBatches): string | undefined | typeof ABANDONED {
   const { operations, cumulative } = input.workload;
@@ -115,8 +127,8 @@ export function callLoop(input: CallLoopInput, calls: LoopCalls, control: RunCon
     sink.post({ type: 'batch', batch }, transferList(batch));
   };
 
-  /** Burn-in: waits and reconnects until the token works again; returns why it gave up, or undefined. */
-  const recover = (backoff: ReconnectBackoff): string | undefined => {
+  /** Burn-in: waits and reconnects until the token works again; returns why it gave up, or undefined (or that it was abandoned). */
+  const recover = (backoff: ReconnectBackoff): string | undefined | typeof ABANDONED => {
     for (;;) {
       // The run's own end comes first: the deadline passed, or the other sessions made the shared total.
       if (control.stopRequested() || (deadlineNs !== null && clock.nowNs() >= deadlineNs)) return undefined;
@@ -125,8 +137,8 @@ export function callLoop(input: CallLoopInput, calls: LoopCalls, control: RunCon
       if ('gaveUp' in next) return next.gaveUp;
       clock.sleep(next.waitMs);
       if (control.stopRequested()) return undefined;
-      const outcome = calls.connect();
-      if (outcome.ok) return undefined;
+      const outcome = boundedConnect(control, input.worker, clock, () => calls.connect());
+      if (outcome === ABANDONED || outcome.ok) return outcome === ABANDONED ? ABANDONED : undefined;
       if (outcome.reason === 'pin-refused') sink.post({ type: 'pin-refused' });
       // A PIN refused, or withheld by the token's flags (one more wrong PIN locks it), is final for this run.
       if (outcome.reason === 'pin-refused' || outcome.reason === 'pin-withheld') return outcome.detail;
@@ -180,7 +192,10 @@ export function callLoop(input: CallLoopInput, calls: LoopCalls, control: RunCon
       // Burn-in: any failure may mean the session or the token is gone. Reconnect with backoff until it works,
       // or until the token has been failing for --give-up-after; then it is lost and the others go on.
       backoff.failed(beginNs);
-      gaveUp = recover(backoff);
+      const recovered = recover(backoff);
+      // Abandoned while it reconnected (the token gave no session in time): the session is no longer the run's.
+      if (recovered === ABANDONED) return ABANDONED;
+      gaveUp = recovered;
       if (gaveUp !== undefined) {
         sequence++;
         break;

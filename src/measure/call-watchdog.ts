@@ -6,8 +6,16 @@
  * thread stays inside the module: nothing can take it back) while the other sessions go on.
  * Once the run is stopping (Ctrl-C, SIGTERM, a failure that stops it), calls in flight are waited for at most 5 s:
  * one still in flight then is abandoned without a record (it has no outcome), so that a stop always ends the run.
+ * Opening a session (C_OpenSession, C_Login, finding the key: at the start, or reconnecting in a burn-in) has no
+ * service times of its own to go by: it is bounded by --call-timeout, or by SETUP_STEP_TIMEOUT_MS, as every step of
+ * the set-up before the run is (token-setup-thread.ts); past it, its session is abandoned without a record.
  */
 export const CALL_TIMEOUT_FLOOR_MS = 10_000;
+/**
+ * How long one step of setting a session up may take without --call-timeout: a smart card answers within seconds,
+ * a network HSM within its own timeouts; one that takes a minute is not answering.
+ */
+export const SETUP_STEP_TIMEOUT_MS = 60_000;
 export const CALL_TIMEOUT_SLOWEST_MULTIPLE = 10;
 export const STOP_GRACE_MS = 5_000;
 
@@ -37,9 +45,17 @@ export class CallWatchdog {
     return this.callTimeoutMs ?? Math.max(CALL_TIMEOUT_FLOOR_MS, (CALL_TIMEOUT_SLOWEST_MULTIPLE * this.slowestNs[token]!) / 1e6);
   }
 
-  /** A call of `token` in flight for `inFlightMs`; `stoppingForMs`: how long the run has been stopping (null: it is not). */
-  verdict(token: number, inFlightMs: number, stoppingForMs: number | null): CallVerdict {
-    if (inFlightMs > this.boundMs(token)) return 'timed-out';
+  /** How long opening a session may take. */
+  connectBoundMs(): number {
+    return this.callTimeoutMs ?? SETUP_STEP_TIMEOUT_MS;
+  }
+
+  /**
+   * A call of `token` in flight for `inFlightMs` (`connecting`: the opening of its session); `stoppingForMs`: how long
+   * the run has been stopping (null: it is not).
+   */
+  verdict(token: number, inFlightMs: number, stoppingForMs: number | null, connecting = false): CallVerdict {
+    if (inFlightMs > (connecting ? this.connectBoundMs() : this.boundMs(token))) return 'timed-out';
     if (stoppingForMs !== null && stoppingForMs >= STOP_GRACE_MS) return 'abandoned-at-stop';
     return 'wait';
   }

@@ -3,7 +3,8 @@ import type { ConnectOutcome } from '../pkcs11/token-connection.js';
 /**
  * The native engine's sessions live here, in a thread of their own: opening a session, logging in and finding the
  * key can take seconds on a smart card (or hang on a module that waits for a reader), and the main thread must
- * keep draining every other token's ring meanwhile. One TokenConnection per job, the same code the worker threads
+ * keep draining every other token's ring meanwhile; a thread whose request never returns is abandoned by the run's
+ * watchdog (connector.ts), and a new one serves the others. One TokenConnection per job, the same code the worker threads
  * use, through the run's PIN guard; the module instance is the one the main thread initialized (a shared one).
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -42,6 +43,7 @@ port.on('message', (m: ConnectorRequest) => {
     return;
   }
   const connection = connections[m.job]!;
+  port.postMessage({ type: 'begins', id: m.id } satisfies ConnectorReply);
   const outcome = connection.connect();
   port.postMessage(
     (outcome.ok
@@ -61,9 +63,12 @@ export interface ConnectorInput {
 /** close: `keep`, jobs whose sessions stay open (a thread abandoned inside a call is still in them). */
 export type ConnectorRequest = { type: 'connect'; id: number; job: number } | { type: 'close'; keep: number[] };
 
+/** 'begins': the thread starts on a request (those before it have been answered). */
 export type ConnectorReply =
+  | { type: 'begins'; id: number }
   | { type: 'connected'; id: number; ok: true; session: Uint8Array; keys: Uint8Array[] }
   | { type: 'connected'; id: number; ok: false; reason: Exclude<ConnectOutcome, { ok: true }>['reason']; detail: string }
   | { type: 'failed'; message: string };
 
-export type Connected = { ok: true; session: Buffer; keys: Buffer[] } | Exclude<ConnectOutcome, { ok: true }>;
+/** 'hung': the watchdog gave up waiting for the session (abandon()); the thread that asked for it is left inside the module. */
+export type Connected = { ok: true; session: Buffer; keys: Buffer[] } | Exclude<ConnectOutcome, { ok: true }> | { ok: false; reason: 'hung'; detail: string };

@@ -14,8 +14,14 @@ const HEADER_INT32S = 3;
 const MAX_PENDING_BATCHES = 8;
 /** callBeginNs of a worker whose call the main thread abandoned (0: not in a call). */
 const ABANDONED = -1n;
-/** Per worker, what a record of its call in flight says: sequence, operation, start lag (NaN: none), late, measured (0: a warm-up call). */
+/**
+ * Per worker, what a record of its call in flight says: sequence, operation, start lag (NaN: none), late, and its
+ * kind: WARM_UP, MEASURED, or CONNECTING (opening its session: C_OpenSession, C_Login, finding its key).
+ */
 const CALL_FACTS = 5;
+const WARM_UP = 0;
+const MEASURED = 1;
+const CONNECTING = 2;
 
 /** A call in flight that the main thread abandoned: what its record says. */
 export interface AbandonedCall {
@@ -69,8 +75,19 @@ export class RunControl {
     this.callFacts[f + 1] = operation;
     this.callFacts[f + 2] = startLagNs;
     this.callFacts[f + 3] = late ? 1 : 0;
-    this.callFacts[f + 4] = measured ? 1 : 0;
+    this.callFacts[f + 4] = measured ? MEASURED : WARM_UP;
     Atomics.store(this.callBeginNs, worker, beginNs);
+  }
+
+  /** Worker: publishes that it opens its session (bounded by the watchdog like a call); it ends with callReturned. */
+  connectBegins(worker: number, beginNs: bigint): void {
+    this.callFacts[worker * CALL_FACTS + 4] = CONNECTING;
+    Atomics.store(this.callBeginNs, worker, beginNs);
+  }
+
+  /** Main thread: whether what the worker has in flight is the opening of its session, not a call. */
+  connecting(worker: number): boolean {
+    return this.callFacts[worker * CALL_FACTS + 4] === CONNECTING;
   }
 
   /** Worker: its call returned; false if the main thread abandoned it meanwhile (the worker must then end at once, touching nothing). */
@@ -95,7 +112,7 @@ export class RunControl {
       operation: this.callFacts[f + 1]!,
       startLagNs: this.callFacts[f + 2]!,
       late: this.callFacts[f + 3] === 1,
-      measured: this.callFacts[f + 4] === 1,
+      measured: this.callFacts[f + 4] === MEASURED,
     };
   }
 

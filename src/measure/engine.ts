@@ -19,6 +19,13 @@ export interface Engine {
   recycle(worker: number, batch: CallBatch): void;
   /** When the session's call in flight began (process.hrtime ns), or null when it is not in a call (or has ended). */
   inFlightSince(worker: number): bigint | null;
+  /** When the session began opening (C_OpenSession, C_Login, finding its key), or null when it is not doing that now. */
+  connectingSince(worker: number): bigint | null;
+  /**
+   * Gives up the session's opening, which has not returned (the watchdog's decision): the session ends without it, its
+   * thread left inside the module. False when it returned meanwhile.
+   */
+  abandonConnect(worker: number): boolean;
   /**
    * Gives up the session's call in flight, which has not returned (the watchdog's decision): with `record`, a measured
    * call becomes a CALL_TIMED_OUT record after the session's others; the session then ends without its thread, which

@@ -14,7 +14,7 @@ import { NOT_A_CKR } from '../model/record-status.js';
 import { BATCH_CAPACITY, StagedBatch, type CallBatch } from '../model/call-batch.js';
 import { RunControl } from './control.js';
 import { jsTimedCall, type InputTable } from '../model/workload.js';
-import { ABANDONED, callLoop, hrtimeClock, type CallLoopInput, type LoopCalls, type LoopWorkerMessage } from './call-loop.js';
+import { ABANDONED, boundedConnect, callLoop, hrtimeClock, type CallLoopInput, type LoopCalls, type LoopWorkerMessage } from './call-loop.js';
 
 export interface LoopWorkerInput extends CallLoopInput {
   modulePath: string;
@@ -90,11 +90,14 @@ function run(): void {
   // worker whose call was abandoned (it came back too late) leaves both alone: the run may be writing its results.
   let outcome: string | undefined | typeof ABANDONED;
   try {
-    const first = connection.connectAtStart(
-      (ms) => control.sleep(ms),
-      () => instance.renew(),
+    const first = boundedConnect(control, input.worker, hrtimeClock(control), () =>
+      connection.connectAtStart(
+        (ms) => control.sleep(ms),
+        () => instance.renew(),
+      ),
     );
-    if (!first.ok) post({ type: 'failed', message: first.detail });
+    if (first === ABANDONED) outcome = ABANDONED;
+    else if (!first.ok) post({ type: 'failed', message: first.detail });
     else {
       const batches = {
         staged: new StagedBatch(input.staging, input.worker, BATCH_CAPACITY, input.keptBytes),

@@ -123,6 +123,8 @@ interface Job {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** The session and key handles of a job that has no session: it makes no call. */
+const NO_HANDLE = Buffer.alloc(8);
 
 /**
  * The native engine: sessions opened, logged in and keyed by the connector thread (TokenConnection, through the PIN
@@ -157,11 +159,15 @@ export function startNativeEngine(spec: EngineSpec, assignments: readonly Sessio
   const closeAll = () => connector.close([...abandoned]);
   let loop: unknown;
 
-  /** A session for every job before the loop starts; the first refusal stops the run. */
+  /**
+   * A session for every job before the loop starts; the first refusal stops the run. A job whose session did not
+   * come in time (the watchdog abandoned it, and named it) has none: it starts with nothing to do.
+   */
   const connectAll = async (): Promise<boolean> => {
     for (const [worker, job] of jobs.entries()) {
       if (control.stopRequested()) return false;
       const outcome = await connector.connect(worker);
+      if (!outcome.ok && outcome.reason === 'hung') continue;
       if (!outcome.ok) {
         if (outcome.reason === 'pin-refused') onMessage(worker, { type: 'pin-refused' });
         onMessage(worker, { type: 'failed', message: outcome.detail });
@@ -186,14 +192,14 @@ export function startNativeEngine(spec: EngineSpec, assignments: readonly Sessio
       ringBytes: RING_BYTES,
       schedule: spec.stop.schedule === null ? null : { intervalNs: spec.stop.schedule.intervalNs, calls: spec.stop.schedule.calls ?? -1 },
       jobs: assignments.map((a, i) => ({
-        session: jobs[i]!.handles!.session,
-        keys: jobs[i]!.handles!.keys,
+        session: jobs[i]!.handles?.session ?? NO_HANDLE,
+        keys: jobs[i]!.handles?.keys ?? spec.workload.operations.map(() => NO_HANDLE),
         seed: a.messageSeed,
         rows: a.tables.map((t) => t?.rows.map((r) => Buffer.from(r)) ?? []),
         aux: a.tables.map((t) => t?.aux?.map((r) => Buffer.from(r)) ?? []),
-        warmup: a.warmup,
+        warmup: jobs[i]!.handles === null ? 0 : a.warmup,
         firstSequence: a.firstSequence,
-        count: a.calls ?? -1,
+        count: jobs[i]!.handles === null ? 0 : (a.calls ?? -1),
       })),
     });
   const view: JobsView = { state: new Int32Array(jobs.length), available: new Int32Array(jobs.length), callBeginNs: new Float64Array(jobs.length) };
@@ -224,6 +230,8 @@ export function startNativeEngine(spec: EngineSpec, assignments: readonly Sessio
         native.resume(loop, worker, { session: outcome.session, keys: outcome.keys });
         return;
       }
+      // Abandoned by the watchdog, which named it: the job ends.
+      if (outcome.reason === 'hung') break;
       if (outcome.reason === 'pin-refused') onMessage(worker, { type: 'pin-refused' });
       // A PIN refused, or withheld by the token's flags (one more wrong PIN locks it), is final for this run.
       if (outcome.reason === 'pin-refused' || outcome.reason === 'pin-withheld') {
@@ -315,6 +323,8 @@ export function startNativeEngine(spec: EngineSpec, assignments: readonly Sessio
     },
     recycle: (worker, batch) => jobs[worker]!.free.push(batch),
     inFlightSince: (worker) => (loop === undefined || jobs[worker]!.doneSeen || view.callBeginNs[worker] === 0 ? null : BigInt(view.callBeginNs[worker]!)),
+    connectingSince: (worker) => connector.connectingSince(worker),
+    abandonConnect: (worker) => connector.abandon(worker),
     abandon: (worker, record) => {
       if (loop === undefined || jobs[worker]!.doneSeen || !native.abandon(loop, worker, process.hrtime.bigint(), record)) return false;
       abandoned.add(worker);

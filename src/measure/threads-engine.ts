@@ -65,7 +65,15 @@ export function startThreadsEngine(spec: EngineSpec, assignments: readonly Sessi
   } catch (error) {
     // A thread that cannot start (out of memory): those started are stopped, not left waiting at the barrier.
     control.requestStop();
-    return { ended: Promise.all(exits).then(() => Promise.reject(error)), released: () => {}, recycle: () => {}, inFlightSince: () => null, abandon: () => false };
+    return {
+      ended: Promise.all(exits).then(() => Promise.reject(error)),
+      released: () => {},
+      recycle: () => {},
+      inFlightSince: () => null,
+      connectingSince: () => null,
+      abandon: () => false,
+      abandonConnect: () => false,
+    };
   }
   /** The records a stuck worker made before its call, and with `record` that call as CALL_TIMED_OUT, as one batch. */
   const lastBatch = (worker: number, call: NonNullable<ReturnType<RunControl['abandonCall']>>, record: boolean): CallBatch => {
@@ -84,25 +92,29 @@ export function startThreadsEngine(spec: EngineSpec, assignments: readonly Sessi
     }
     return batch;
   };
+  /** Abandons the worker's call (or connect) in flight: its staged records, and with `record` that call, as one last batch. */
+  const abandon = (worker: number, record: boolean): boolean => {
+    // The batch counts against the recorder's limit like any other: while the recorder is behind, ask again later.
+    if (!control.tryPost(worker)) return false;
+    const call = control.abandonCall(worker);
+    if (call === null) {
+      control.recorded(worker);
+      return false;
+    }
+    const batch = lastBatch(worker, call, record);
+    if (batch.count > 0) onMessage(worker, { type: 'batch', batch });
+    else control.recorded(worker);
+    abandoned[worker]!();
+    return true;
+  };
   return {
     ended: Promise.all(exits).then(() => {}),
     // The workers wait on the run control's barrier, which the caller has opened.
     released: () => {},
     recycle: (worker: number, batch: CallBatch) => recyclePorts[worker]!.port1.postMessage(batch, transferList(batch)),
-    inFlightSince: (worker) => control.inFlightSince(worker),
-    abandon: (worker, record) => {
-      // The batch counts against the recorder's limit like any other: while the recorder is behind, ask again later.
-      if (!control.tryPost(worker)) return false;
-      const call = control.abandonCall(worker);
-      if (call === null) {
-        control.recorded(worker);
-        return false;
-      }
-      const batch = lastBatch(worker, call, record);
-      if (batch.count > 0) onMessage(worker, { type: 'batch', batch });
-      else control.recorded(worker);
-      abandoned[worker]!();
-      return true;
-    },
+    inFlightSince: (worker) => (control.connecting(worker) ? null : control.inFlightSince(worker)),
+    connectingSince: (worker) => (control.connecting(worker) ? control.inFlightSince(worker) : null),
+    abandonConnect: (worker) => abandon(worker, false),
+    abandon: (worker, record) => abandon(worker, record),
   };
 }

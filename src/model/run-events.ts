@@ -1,6 +1,9 @@
 import type { ConfigurationAxes } from './configuration.js';
 import type { ConfigurationResult, RunResult } from './run-result.js';
 
+/** A step of a run's set-up, each made in the set-up's thread and bounded. */
+export type SetupStep = 'listing' | 'session' | 'login' | 'mechanisms' | 'key' | 'prepare' | 'trial';
+
 /** A configuration as a run names it in its events: its axes, and which repetition (of how many) it is. */
 export interface ConfigurationRun {
   axes: ConfigurationAxes;
@@ -17,6 +20,8 @@ export type RunEvent =
   | { type: 'token-created'; label: string; workspace: string }
   | { type: 'key-generated'; algorithm: string; label: string; usage: string; token: string }
   | { type: 'pin-presented-again'; tokens: string[] }
+  // A set-up step (token null: the module's own, e.g. the listing) slow to return, still within its bound
+  | { type: 'setup-step-slow'; token: string | null; step: SetupStep; waitedS: number; boundS: number }
   // The native loop's build is stale (native/ changed after it was built): worker threads make the calls.
   | { type: 'native-loop-refused'; why: string }
   // Before the first call: what will run, as run.json says it

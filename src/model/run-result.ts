@@ -126,6 +126,11 @@ export interface HungSession {
   /** How long a call of the token could be in flight: --call-timeout, or ten times its slowest call, at least 10 s. */
   boundS: number;
   outcome: 'timed-out' | 'abandoned-at-stop';
+  /**
+   * Where it hung before the measured window, where it did: opening its session (C_OpenSession, C_Login, finding its
+   * key) or a warm-up call; neither is recorded. Absent: a measured call.
+   */
+  stage?: 'session' | 'warm-up';
 }
 
 /**

@@ -5,7 +5,7 @@ import type { Algorithm } from '../model/algorithms.js';
 import { curveName } from '../model/curves.js';
 import { tokenName, type TokenRef } from './discovery.js';
 import { describe } from '../model/ckr.js';
-import { quote } from '../core/quote.js';
+import { quote, commandLine } from '../core/quote.js';
 
 export interface KeyPairRef {
   label: string;
@@ -85,7 +85,7 @@ export function hasPrivateKey(lib: pkcs11.PKCS11, session: Buffer, label: string
  * material for host verification. Only public attributes are read; private key material never leaves the token.
  */
 export function findKeyPair(lib: pkcs11.PKCS11, session: Buffer, token: TokenRef, alg: Algorithm, label: string, usage: KeyUsage = 'sign'): KeyPairRef {
-  const hint = `create it with: hsm-bench keys create --alg ${alg.id} --usage ${usage} --label ${label} (or, with --op, name an existing key with --key-label)`;
+  const hint = `create it with: ${commandLine('hsm-bench', 'keys', 'create', '--alg', alg.id, '--usage', usage, '--label', label)} (or, with --op, name an existing key with --key-label)`;
   let privateKeys: Buffer[];
   try {
     privateKeys = findObjects(lib, session, [

@@ -1,10 +1,11 @@
 import { ModuleInstances, ModuleInfo } from '../model/run-result.js';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import pkcs11 from 'pkcs11js';
 import { HsmBenchError, setupError } from '../core/errors.js';
 import { ckrOf, describe } from '../model/ckr.js';
 import { shown } from '../core/quote.js';
+import { fileType } from '../core/file-type.js';
 import { rememberModulePath } from './list-counts.js';
 import { probeModule } from './module-probe.js';
 
@@ -25,9 +26,13 @@ export const pkcs11Text = (s: string) =>
  * not in the current folder, so a bare name that exists here is made a path, and only a path is checked.
  */
 function resolveModule(path: string): string {
-  if (!path.includes('/')) return existsSync(path) ? resolve(path) : path;
-  if (!existsSync(path)) throw setupError(`PKCS#11 module ${shown(path)} does not exist`, 'give the full path of the module (.so) with --module');
-  return path;
+  if (!path.includes('/') && !existsSync(path)) return path;
+  const file = path.includes('/') ? path : resolve(path);
+  const info = statSync(file, { throwIfNoEntry: false });
+  if (info === undefined) throw setupError(`PKCS#11 module ${shown(path)} does not exist`, 'give the full path of the module (.so) with --module');
+  // Loading a FIFO would wait for a writer (until the load's time bound); a device or a folder is no library either.
+  if (!info.isFile()) throw setupError(`PKCS#11 module ${shown(path)} is ${fileType(info)}, not a library file`, 'give the full path of the module (.so) with --module');
+  return file;
 }
 
 function load(path: string): pkcs11.PKCS11 {
@@ -94,12 +99,12 @@ export class Pkcs11Module {
     readonly info: ModuleInfo,
   ) {}
 
-  static open(given: string): Pkcs11Module {
+  static async open(given: string): Promise<Pkcs11Module> {
     // Workers and run.json get the file that was loaded, not a bare name the loader might resolve otherwise.
     const path = resolveModule(given);
     // Probed once per process: a module open here already was probed, and a second process may wait in
     // C_Initialize for as long as this one has it open (OpenSC with pcscd does).
-    const instances = [...openModules].find((m) => m.info.path === path)?.info.instances ?? probeModule(path).instances;
+    const instances = [...openModules].find((m) => m.info.path === path)?.info.instances ?? (await probeModule(path)).instances;
     const lib = load(path);
     try {
       initialize(lib);

@@ -48,7 +48,7 @@ export function parseMix(value: string, alg: string | undefined): WorkloadEntry[
   const twice = names.find((n, i) => names.indexOf(n) !== i);
   if (twice !== undefined) throw usageError(`--mix names ${twice} twice`, 'give each operation once, with its whole weight; measure another algorithm in a run of its own');
   if (alg !== undefined && !entries.some((e) => e.algorithm.id === alg)) {
-    throw usageError(`--alg ${alg} fits no operation of the mix`, 'give --alg an algorithm one of them takes, or give each its own: --mix sign/p256:9,derive/p256:1');
+    throw usageError(`--alg ${quote(alg)} fits no operation of the mix`, 'give --alg an algorithm one of them takes, or give each its own: --mix sign/p256:9,derive/p256:1');
   }
   return entries;
 }

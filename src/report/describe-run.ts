@@ -2,6 +2,8 @@ import { wordsOf } from '../operations/words.js';
 import type { ConfigurationResult, RunResult, TokenIdentity } from '../model/run-result.js';
 import { plural } from '../core/plural.js';
 import { shortfallOf, type Shortfall } from '../result/configuration-shortfall.js';
+import { shown } from '../core/quote.js';
+import { stallSeconds } from '../stats/keeping-up.js';
 
 /** Words shared by every renderer, so the terminal table, Markdown and CSV name things alike. */
 import { configurationName } from '../model/configuration.js';
@@ -39,8 +41,8 @@ export const runEndText = (end: NonNullable<ReturnType<typeof runEnd>>) => (end 
 
 export function backendLine(r: RunResult): string {
   const m = r.module;
-  const lib = `${m.libraryDescription} ${m.libraryVersion} by ${m.manufacturer}, ${m.path}`;
-  return r.backend.kind === 'embedded-softhsm2' ? `embedded SoftHSM2 tokens made by hsm-bench (${lib}; workspace ${r.backend.workspace})` : `PKCS#11 module ${lib}`;
+  const lib = `${m.libraryDescription} ${m.libraryVersion} by ${m.manufacturer}, ${shown(m.path)}`;
+  return r.backend.kind === 'embedded-softhsm2' ? `embedded SoftHSM2 tokens made by hsm-bench (${lib}; workspace ${shown(r.backend.workspace)})` : `PKCS#11 module ${lib}`;
 }
 
 export function planLine(r: RunResult): string {
@@ -83,7 +85,7 @@ export function perTokenRange(c: ConfigurationResult): string {
 /** A schedule the tokens did not keep, in brackets after its achieved rate: theirs, or the host's stall (not judged). */
 export function scheduleMissMark(o: NonNullable<ConfigurationResult['openLoop']>, short = false): string {
   if (o.keptUp) return '';
-  if (o.hostStalled) return ` (host stalled ${((o.hostStallMs ?? 0) / 1000).toFixed(1)} s${short ? '' : ': not judged'})`;
+  if (o.hostStalled) return ` (host stalled ${stallSeconds(o.hostStallMs ?? 0)} s${short ? '' : ': not judged'})`;
   return short ? ' (behind)' : ' (fell behind)';
 }
 

@@ -79,10 +79,7 @@ function checksOf(run: JudgedRun, death?: ProcessDeath): Check[] {
       name: `${where(t.configuration)}.${t.name}`,
       timeS: 0,
       outcome: t.outcome,
-      message:
-        t.outcome === 'pass'
-          ? undefined
-          : `expected ${t.expected}, measured ${t.measured}${t.outcome === 'inconclusive' ? ` (too few ${w.nouns} or too short a window to fail on; --strict-latency to fail anyway)` : ''}`,
+      message: t.outcome === 'pass' ? undefined : `expected ${t.expected}, measured ${t.measured}${t.outcome === 'inconclusive' ? `; not judged: ${t.notJudged ?? 'the data cannot decide'}` : ''}`,
       measured: t.measured,
       expected: t.expected,
     });

@@ -59,7 +59,7 @@ export function renderLabReport(runs: JudgedRun[], dirs: string[], charts: (stri
       out.push(
         markdownTable(
           ['Threshold', 'Configuration', 'Expected', 'Measured', 'Result'],
-          j.thresholds.map((t) => [t.name, t.configuration === null ? 'run' : configurationName(t.configuration), t.expected, t.measured, t.outcome === 'fail' ? '**FAIL**' : outcomeText(t.outcome)]),
+          j.thresholds.map((t) => [t.name, t.configuration === null ? 'run' : configurationName(t.configuration), t.expected, t.measured, t.outcome === 'fail' ? '**FAIL**' : outcomeText(t)]),
         ),
         '',
       );

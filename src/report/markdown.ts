@@ -54,7 +54,17 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
       '',
       markdownTable(
         ['Started', 'Stopped', 'Measured time', `${w.Nouns} performed`, 'Failed', 'Checked on the host', 'Average throughput'],
-        [[r.startedAt, r.finishedAt ?? '–', hms(c0.durationS), performed, c0.operationsFailed, c0.operationsVerified, `${fixed(c0.throughputPerS, 2)}/s`]],
+        [
+          [
+            r.startedAt,
+            r.finishedAt ?? '–',
+            c0.durationS < 60 ? `${fixed(c0.durationS, 2)} s` : hms(c0.durationS),
+            performed,
+            c0.operationsFailed,
+            c0.operationsVerified,
+            `${fixed(c0.throughputPerS, 2)}/s`,
+          ],
+        ],
       ),
       '',
       `**Verdict: ${o.verdict ?? burnInVerdict(r, undefined)}**`,

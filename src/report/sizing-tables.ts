@@ -8,6 +8,7 @@ import { fixed, scheduleMissMark, shortfallMark } from './describe-run.js';
 import { wordsOf } from '../operations/words.js';
 import { plural } from '../core/plural.js';
 import type { TableModel } from './table-model.js';
+import { stallSeconds } from '../stats/keeping-up.js';
 
 /** What the capacity is judged on, in words: "within p99 ≤ 50 ms", or on the schedule alone. */
 const objectivesText = (r: RunResult) =>
@@ -30,9 +31,12 @@ export function sizingAnswer(r: RunResult): string[] {
     const answer = (c: CapacityResult) => {
       const first = c.rates[0]!;
       if (first.interrupted) return `${plural(c.tokens, 'token')} not measured (interrupted at ${rate(first.targetRatePerS)}, the lowest rate)`;
-      if (c.capacityPerS === null) return `${plural(c.tokens, 'token')} none (${rate(first.targetRatePerS)}, the lowest rate, missed: ${first.missed.join(', ')})`;
-      // Cut short by an interruption, or a rate not judged for a stall of the host: the capacity is at least this.
-      const cut = c.rates.some((x) => x.interrupted || (x.hostStalled && !x.held)) ? 'at least ' : '';
+      if (c.capacityPerS === null) {
+        const deciding = c.rates.find((x) => !x.held && !notJudged(x));
+        if (deciding === undefined) return `${plural(c.tokens, 'token')} not judged (every rate missed only on a thin sample or while the host stalled)`;
+        return `${plural(c.tokens, 'token')} none (${rate(deciding.targetRatePerS)}${deciding === first ? ', the lowest rate,' : ''} missed: ${deciding.missed.join(', ')})`;
+      }
+      const cut = capacityAtLeast(c) ? 'at least ' : '';
       return `${plural(c.tokens, 'token')} ${cut}${rate(c.capacityPerS)}${sessionsSwept ? ` (${plural(c.threadsPerToken, 'session')} per token)` : ''}`;
     };
     lines.push(`Capacity ${objectivesText(r)}: ${best.map(answer).join('; ')}.`);
@@ -48,7 +52,7 @@ export function sizingAnswer(r: RunResult): string[] {
     if (stalled) {
       const stallS = r.configurations.find((x) => x.tokens === c.tokens && x.threadsPerToken === c.threadsPerToken && x.openLoop?.targetRatePerS === stalled.targetRatePerS)?.openLoop?.hostStallMs;
       lines.push(
-        `${name(c)}: at ${rate(stalled.targetRatePerS)} the host stalled${stallS === undefined ? '' : ` for ${fixed(stallS / 1000, 1)} s`} (a session free for its call woke that late), and the tokens kept up with the stall taken out: that rate is not judged; measure it again on a quieter host.`,
+        `${name(c)}: at ${rate(stalled.targetRatePerS)} the host stalled${stallS === undefined ? '' : ` for ${stallSeconds(stallS)} s`} (hsm-bench's own clock thread, or a session waiting for its call, woke that late), and the tokens kept up with the stall taken out: that rate is not judged; measure it again on a quieter host.`,
       );
     }
     if (c.fellBehindAtPerS === null) continue;
@@ -63,15 +67,20 @@ export function sizingAnswer(r: RunResult): string[] {
   return lines;
 }
 
+const notJudged = (x: CapacityResult['rates'][number]) => !x.held && (x.thin === true || x.hostStalled === true);
+
+/** The sweep shows only that the capacity is at least its figure: cut short by an interruption, or a rate above it not judged. */
+const capacityAtLeast = (c: CapacityResult) => c.capacityPerS !== null && c.rates.some((x) => x.interrupted || (notJudged(x) && x.targetRatePerS > c.capacityPerS!));
+
 /** Per token count and sessions, each rate of the sweep judged: the capacity and why the next rate missed. */
 export function capacityTable(r: RunResult): TableModel | null {
   if (!r.capacity || r.capacity.length === 0) return null;
-  const head = ['Configuration', 'Capacity', 'Fell behind at', 'Rates (✓ held, ✗ missed, – not measured)'];
+  const head = ['Configuration', 'Capacity', 'Fell behind at', 'Rates (✓ held, ✗ missed, ? not judged, – not measured)'];
   const rows = r.capacity.map((c) => [
     configurationName({ tokens: c.tokens, threadsPerToken: c.threadsPerToken }),
-    rate(c.capacityPerS),
+    `${capacityAtLeast(c) ? '≥ ' : ''}${rate(c.capacityPerS)}`,
     rate(c.fellBehindAtPerS),
-    c.rates.map((x) => `${rate(x.targetRatePerS)} ${x.held ? '✓' : x.interrupted ? '– (interrupted: not measured)' : `✗ (${x.missed.join(', ')})`}`).join('; '),
+    c.rates.map((x) => `${rate(x.targetRatePerS)} ${x.held ? '✓' : x.interrupted ? '– (interrupted: not measured)' : `${x.thin || x.hostStalled ? '?' : '✗'} (${x.missed.join(', ')})`}`).join('; '),
   ]);
   return { head, rows, numeric: [false, true, true, false] };
 }

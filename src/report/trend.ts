@@ -1,7 +1,7 @@
 import type { ChartConfiguration } from 'chart.js';
 import { csvField } from '../result/records-csv.js';
 import type { RunResult } from '../model/run-result.js';
-import { latencyRange, throughputRange } from '../stats/repetitions.js';
+import { throughputRange } from '../stats/repetitions.js';
 import { configurationAxes, configurationName, distinctConfigurations, sameConfiguration, targetRateOf, type ConfigurationAxes } from '../model/configuration.js';
 import { notMeasured, plannedAxes } from '../result/plan-coverage.js';
 import { PALETTE } from './charts.js';
@@ -57,15 +57,19 @@ export function trendPoints(runs: readonly RunResult[]): TrendPoint[] {
           threadsPerToken: axes.threadsPerToken,
           targetRatePerS: targetRateOf(axes),
         };
-        if (c === undefined) return { ...run, measured: 'none', throughputPerS: null, throughputMin: null, throughputMax: null, p99Ms: null, operationsFailed: null };
+        const none = { throughputPerS: null, throughputMin: null, throughputMax: null, p99Ms: null, operationsFailed: null };
+        if (c === undefined) return { ...run, measured: 'none', ...none };
+        // A configuration the run stopped in has figures of a window cut short: none of them is drawn or listed.
+        if (missing.some((m) => sameConfiguration(m, c))) return { ...run, measured: 'part', ...none };
         const t = throughputRange(c);
         return {
           ...run,
-          measured: missing.some((m) => sameConfiguration(m, c)) ? 'part' : 'whole',
+          measured: 'whole',
           throughputPerS: c.throughputPerS,
           throughputMin: t.min,
           throughputMax: t.max,
-          p99Ms: c.openLoop ? (c.openLoop.responseMs?.p99 ?? null) : (latencyRange(c, 'p99')?.median ?? null),
+          // The figures of the repetition shown (the median one), as the run's own report gives them.
+          p99Ms: c.openLoop ? (c.openLoop.responseMs?.p99 ?? null) : (c.latencyMs?.p99 ?? null),
           operationsFailed: c.operationsFailed,
         };
       });

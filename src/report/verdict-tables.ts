@@ -3,7 +3,7 @@ import type { ThresholdCheck } from '../verdict/thresholds.js';
 import { configurationName, fixed } from './describe-run.js';
 import { fitTable } from './fit-table.js';
 
-export const outcomeText = (o: ThresholdCheck['outcome']) => ({ pass: 'pass', fail: 'FAIL', inconclusive: 'inconclusive (thin sample)' })[o];
+export const outcomeText = (c: Pick<ThresholdCheck, 'outcome' | 'notJudged'>) => (c.outcome === 'pass' ? 'pass' : c.outcome === 'fail' ? 'FAIL' : `inconclusive: ${c.notJudged ?? 'not judged'}`);
 /** A comparison row's result: failed checks, then inconclusive ones, else ok. */
 export const comparisonResult = (r: RunComparison['rows'][number]) =>
   [r.regressions.length > 0 ? `REGRESSION: ${r.regressions.join(', ')}` : '', r.inconclusive.length > 0 ? `inconclusive: ${r.inconclusive.join(', ')}` : ''].filter(Boolean).join('; ') || 'ok';
@@ -14,7 +14,7 @@ export function renderThresholdChecks(checks: ThresholdCheck[], columns?: number
   return (
     fitTable(
       ['Threshold', 'Configuration', 'Expected', 'Measured', 'Result'],
-      checks.map((c) => [c.name, c.configuration === null ? 'run' : configurationName(c.configuration), c.expected, c.measured, outcomeText(c.outcome)]),
+      checks.map((c) => [c.name, c.configuration === null ? 'run' : configurationName(c.configuration), c.expected, c.measured, outcomeText(c)]),
       columns,
     ) + '\n'
   );

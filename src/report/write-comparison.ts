@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { writeOutputFile } from '../core/output-file.js';
 import { join } from 'node:path';
 import type { RunResult } from '../model/run-result.js';
 import { chartRenderer, saveChart } from './charts.js';
@@ -9,10 +9,10 @@ import type { Reference } from '../model/run-result.js';
 export async function writeComparison(out: string, runs: readonly RunResult[], reference: Reference | undefined, extra: string[], ui: { log(line: string): void }): Promise<string[]> {
   const files: string[] = [];
   try {
-    files.push(...(await saveChart(await chartRenderer(), comparisonChart(runs), 'comparison', (f, content) => writeFileSync(join(out, f), content))));
+    files.push(...(await saveChart(await chartRenderer(), comparisonChart(runs), 'comparison', (f, content) => writeOutputFile(join(out, f), content))));
   } catch (error) {
     ui.log(`warning: ${(error as Error).message}`);
   }
-  writeFileSync(join(out, 'comparison.md'), renderComparisonMarkdown(runs, files[0], reference, extra));
+  writeOutputFile(join(out, 'comparison.md'), renderComparisonMarkdown(runs, files[0], reference, extra));
   return ['comparison.md', ...files];
 }

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { writeOutputFile } from '../core/output-file.js';
 import { join } from 'node:path';
 import type { ChartConfiguration } from 'chart.js';
 import { usageError } from '../core/errors.js';
@@ -15,6 +15,7 @@ import { type Reference } from '../model/run-result.js';
 import { renderSummaryCsv } from './summary-csv.js';
 import { makeDirectory } from '../core/make-dir.js';
 import { shownEfficiency } from '../result/configuration-shortfall.js';
+import { quote, shown } from '../core/quote.js';
 
 export const FORMATS = ['md', 'csv', 'png', 'html', 'json'] as const;
 export type Format = (typeof FORMATS)[number];
@@ -90,7 +91,7 @@ export async function writeReports(dir: string, r: RunResult, formats: readonly 
     drawn: [],
     write: (name, content) => {
       if (typeof content === 'string') writeFileAtomic(join(dir, name), content);
-      else writeFileSync(join(dir, name), content);
+      else writeOutputFile(join(dir, name), content);
       files.push(name);
     },
     charts: () => (charts ??= chartConfigs(dir, r, given ?? r.reference, warnings)),
@@ -107,7 +108,7 @@ async function chartConfigs(dir: string, r: RunResult, reference: Reference | un
       const bad: BadLines = { count: 0 };
       const digest = await digestRecords(dir, c.recordsFile, bad);
       // Torn or foreign lines are never taken as signatures; the reader is told how many there were.
-      if (bad.count > 0) warnings.push(`${join(dir, c.recordsFile)}: ${bad.count} line(s) are not records and were skipped (first: line ${bad.first!.lineNumber})`);
+      if (bad.count > 0) warnings.push(`${shown(join(dir, c.recordsFile))}: ${bad.count} line(s) are not records and were skipped (first: line ${bad.first!.lineNumber})`);
       return digest;
     }),
   );
@@ -145,6 +146,6 @@ async function chartConfigs(dir: string, r: RunResult, reference: Reference | un
 export function parseFormats(value: string, allowed: readonly Format[] = FORMATS): Format[] {
   const parts = value.split(',').map((f) => f.trim());
   const bad = parts.filter((f) => !(allowed as readonly string[]).includes(f));
-  if (bad.length > 0) throw usageError(`unknown report format ${bad.join(', ')}`, `use a comma-separated list of ${allowed.join(', ')}`);
+  if (bad.length > 0) throw usageError(`unknown report format ${bad.map(quote).join(', ')}`, `use a comma-separated list of ${allowed.join(', ')}`);
   return parts as Format[];
 }

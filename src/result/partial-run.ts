@@ -52,10 +52,12 @@ export async function withRecordsOnDisk(dir: string, r: RunResult): Promise<Reco
     let counted = await countConfiguration(dir, r, c, { recordsFile: c.recordsFile, spillFile: null }, notes);
     // The records file alone is not trusted: one cut short (truncated, edited) would read as a shorter night.
     const recordsAtCheckpoint = typeof checkpoint.progress?.records === 'number' ? checkpoint.progress.records : 0;
-    const missing = recordsAtCheckpoint - (counted.operationsOk + counted.operationsFailed);
+    const held = counted.operationsOk + counted.operationsFailed;
+    // Records missing between others are counted lost already.
+    const missing = recordsAtCheckpoint - held - (counted.operationsLost ?? 0);
     if (missing > 0) {
       notes.push(
-        `the checkpoint says ${recordsAtCheckpoint} records were on disk, and ${c.recordsFile} holds ${recordsAtCheckpoint - missing}: ${missing} records are missing from it (cut short or edited); they count as lost`,
+        `the checkpoint says ${recordsAtCheckpoint} records were on disk, and ${c.recordsFile} holds ${held}: ${missing} records are missing from its end (cut short or edited); they count as lost`,
       );
       counted = { ...counted, operationsLost: (counted.operationsLost ?? 0) + missing };
     }
@@ -125,6 +127,8 @@ async function countConfiguration(dir: string, r: RunResult, axes: Configuration
   const nextSequence = new Array<number>(axes.tokens * threads).fill(0);
   const bad: BadLines = { count: 0 };
   let recorded = 0;
+  let repeated = 0;
+  let missing = 0;
   const recordsPath = join(dir, files.recordsFile);
   if (isFile(recordsPath)) {
     for await (const record of readRecords(recordsPath, bad)) {
@@ -134,7 +138,14 @@ async function countConfiguration(dir: string, r: RunResult, axes: Configuration
         continue;
       }
       const worker = record.token * threads + record.thread;
-      nextSequence[worker] = Math.max(nextSequence[worker]!, record.sequence + 1);
+      // Each session's records run 0, 1, 2 … in the file (the writer keeps that order; a crash only cuts the end): a
+      // sequence seen before is a repeated line, not another call; one further on leaves calls missing.
+      if (record.sequence < nextSequence[worker]!) {
+        repeated++;
+        continue;
+      }
+      missing += record.sequence - nextSequence[worker]!;
+      nextSequence[worker] = record.sequence + 1;
       stats.add(record.token, record, failureOf(record));
       recorded++;
     }
@@ -166,6 +177,8 @@ async function countConfiguration(dir: string, r: RunResult, axes: Configuration
   notes.push(
     `${name}: the run stopped in it; its calls counted from disk: ${found.join(', ')}` +
       (lost > 0 ? `; ${lost} calls were made but their outcome died with the process` : '') +
+      (repeated > 0 ? `; ${repeated} repeated record(s) skipped (the file was edited or copied into)` : '') +
+      (missing > 0 ? `; ${missing} record(s) missing between others (the file was edited): counted lost` : '') +
       (bad.count > 0 ? `; ${bad.count} line(s) that are not records skipped` : '') +
       (tail.tornBytes > 0 && tail.tornCalls === 0 ? `; the spill file ends in ${tail.tornBytes} bytes that are not a batch` : ''),
   );
@@ -177,7 +190,7 @@ async function countConfiguration(dir: string, r: RunResult, axes: Configuration
       workerIssues: [],
       partial: 'killed',
       ...(unverified > 0 ? { operationsUnverified: unverified } : {}),
-      ...(lost > 0 ? { operationsLost: lost } : {}),
+      ...(lost + missing > 0 ? { operationsLost: lost + missing } : {}),
     },
     r.tokens.slice(0, axes.tokens),
     threads,

@@ -1,6 +1,6 @@
 import { RECORD_COLUMNS, recordFields, recordOf, type CallRecord } from '../model/record.js';
+import { boundedLines } from '../core/bounded-lines.js';
 import { closeSync, createReadStream, fstatSync, fsyncSync, openSync, writeSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { ExitCode, writeError, type HsmBenchError } from '../core/errors.js';
 import { atExit } from '../core/exit-hooks.js';
 import { openInputFile, type InputKind } from '../core/input-file.js';
@@ -128,6 +128,9 @@ export interface BadLines {
   first?: { lineNumber: number };
 }
 
+/** A record line is some hundred bytes: one far longer is not a record, and is not gathered whole. */
+const MAX_RECORD_LINE_BYTES = 4096;
+
 const RECORDS_INPUT: InputKind = { what: 'records file', maxBytes: Number.MAX_SAFE_INTEGER, exitCode: ExitCode.setup, hint: 'give a run directory made by hsm-bench' };
 
 /**
@@ -139,11 +142,11 @@ export async function* readRecords(path: string, bad: BadLines = { count: 0 }): 
   let columns: number = RECORD_COLUMNS.length;
   // Streamed, so any size; but a regular file only: a FIFO or /dev/zero in its place would be read for ever.
   const { fd } = openInputFile(path, RECORDS_INPUT);
-  for await (const line of createInterface({ input: createReadStream('', { fd }), crlfDelay: Infinity })) {
+  for await (const line of boundedLines(createReadStream('', { fd }), MAX_RECORD_LINE_BYTES)) {
     lineNumber++;
-    if (lineNumber === 1) columns = OLDER_HEADERS.get(line) ?? columns;
-    if (line === '' || (lineNumber === 1 && (line === HEADER || OLDER_HEADERS.has(line)))) continue;
-    const record = parseRecordLine(line, columns);
+    if (lineNumber === 1 && line !== null) columns = OLDER_HEADERS.get(line) ?? columns;
+    if (line === '' || (lineNumber === 1 && line !== null && (line === HEADER || OLDER_HEADERS.has(line)))) continue;
+    const record = line === null ? null : parseRecordLine(line, columns);
     if (record) yield record;
     else {
       bad.count++;

@@ -1,5 +1,6 @@
 import { upgradeRunJson } from './run-upgrade.js';
 import { closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { openOutputFile } from '../core/output-file.js';
 import { join } from 'node:path';
 import { HsmBenchError, ExitCode, setupError, writeError } from '../core/errors.js';
 import { SCHEMA_VERSION, type RunResult } from '../model/run-result.js';
@@ -38,7 +39,7 @@ export function createRunDirectory(parent: string, startedAt: Date, algorithmId:
 export function writeFileAtomic(path: string, content: string): void {
   const tmp = `${path}.tmp`;
   try {
-    const fd = openSync(tmp, 'w');
+    const fd = openOutputFile(tmp);
     try {
       writeSync(fd, content);
       fsyncSync(fd);

@@ -1,4 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { openOutputFile } from '../core/output-file.js';
 import { CALL_COLUMNS, newBatch, type CallBatch } from '../model/call-batch.js';
 import { ExitCode } from '../core/errors.js';
 import { openInputFile, type InputKind } from '../core/input-file.js';
@@ -81,7 +82,7 @@ export class SpillFile {
   constructor(readonly path: string) {}
 
   write(batch: CallBatch): void {
-    this.fd ??= openSync(this.path, 'w', 0o600);
+    this.fd ??= openOutputFile(this.path, { mode: 0o600 });
     const n = batch.count;
     const kept = batch.outputBytes.subarray(0, n).reduce((sum, bytes) => sum + bytes, 0);
     const parts = [new Float64Array([batch.worker, batch.firstSequence, n, kept]), ...SPILLED.map((c) => batch[c.name].subarray(0, n)), batch.outputs.subarray(0, kept)];

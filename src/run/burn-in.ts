@@ -1,12 +1,13 @@
-import { nounsOf } from '../operations/words.js';
 import { workloadId } from '../model/workload.js';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { nounsOf } from '../operations/words.js';
+import { existsSync, statSync } from 'node:fs';
+import { join, dirname } from 'node:path';
 import { usageError } from '../core/errors.js';
 import { PinRefusedError } from '../pkcs11/session.js';
 import { BURN_IN_RECORDS_FILE, CHECKPOINT_FILE, planDigest, readCheckpoint, type Checkpoint } from '../result/checkpoint.js';
 import { lockDirectory } from '../core/directory-lock.js';
 import type { VerdictFlags } from '../model/plan-input.js';
+import { type BurnInOptions } from '../model/plan-input.js';
 import { truncateToLastLine, replayRecords } from '../result/replay.js';
 import { createRunDirectory, syncFile, writeFileAtomic, writeRunJson } from '../result/run-directory.js';
 import type { BurnInResult, LostRecords, RunResult } from '../model/run-result.js';
@@ -17,7 +18,6 @@ import { RunControl } from '../measure/control.js';
 import type { RunEvent, RunEvents } from '../model/run-events.js';
 import { Interruption } from './interruption.js';
 import { burnInPlan, durationMs } from '../plan/plan.js';
-import { type BurnInOptions } from '../model/plan-input.js';
 import { type BurnInPlan } from '../model/plan.js';
 import { buildRunResult, thisCommandLine, tokenIdentity } from './run-result-builder.js';
 import { scheduleOf } from '../model/schedule.js';
@@ -25,6 +25,7 @@ import { runConfiguration } from './run-configuration.js';
 import type { RunOutcome } from './scale.js';
 import { setUpTokens, signingWith } from './token-setup.js';
 import { shown } from '../core/quote.js';
+import { fileType } from '../core/file-type.js';
 
 const CHECKPOINT_MS = 10_000;
 /**
@@ -48,6 +49,12 @@ export interface Resume {
 
 /** Reads a burn-in's checkpoint for a resume, after taking its run directory: two resumes at once would both append. */
 export function openResume(dir: string, decisions: Pick<Resume, 'acceptLostRecords' | 'pinCorrected'>): Resume {
+  // Checked before the lock, which would create a missing folder (and fail on a file with a message about folders).
+  const info = statSync(dir, { throwIfNoEntry: false });
+  if (info === undefined) throw usageError(`--resume ${shown(dir)} does not exist`, 'give the run directory of a burn-in (the folder that holds its checkpoint.json)');
+  if (!info.isDirectory()) {
+    throw usageError(`--resume ${shown(dir)} is ${fileType(info)}, not a run directory`, `give the folder that holds the burn-in's checkpoint.json, e.g. --resume ${shown(dirname(dir))}`);
+  }
   lockDirectory(dir, 'the burn-in', 'it is running or being resumed already; wait for it to end');
   return { dir, checkpoint: readCheckpoint(dir), ...decisions };
 }

@@ -1,11 +1,14 @@
+import type { Recovery, LoopWorkerMessage } from '../measure/call-loop.js';
+import { SEED_BYTES } from '../model/message.js';
 import type { StopWait } from '../model/run-events.js';
 import { sessionCalls, sessionShare, type StopSpec } from '../model/stop.js';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { HostStallMonitor } from '../measure/host-stall-monitor.js';
 import { setupError, writeError } from '../core/errors.js';
 import { tokenName, type TokenRef } from '../pkcs11/discovery.js';
-import type { ModuleInstances } from '../model/run-result.js';
+import type { HungSession, ModuleInstances } from '../model/run-result.js';
 import type { PinGuard } from '../pkcs11/pin-guard.js';
 import { RecordsCsvWriter } from '../result/records-csv.js';
 import { ConfigurationStats } from '../stats/configuration-stats.js';
@@ -18,11 +21,8 @@ import { ConfigurationRecorder, type WorkerAssignment } from '../pipeline/record
 import { RecordingQueue } from '../pipeline/recording-queue.js';
 import { keptOutputs, SpillFile } from '../result/spill-file.js';
 import { VerifyPool } from '../pipeline/verify-pool.js';
-import type { Recovery, LoopWorkerMessage } from '../measure/call-loop.js';
-import { CALL_TIMEOUT_FLOOR_MS, CALL_TIMEOUT_SLOWEST_MULTIPLE, CallWatchdog, STOP_GRACE_MS } from '../measure/call-watchdog.js';
+import { CALL_TIMEOUT_FLOOR_MS, CALL_TIMEOUT_SLOWEST_MULTIPLE, CallWatchdog, STOP_GRACE_MS, SETUP_STEP_TIMEOUT_MS } from '../measure/call-watchdog.js';
 import { CALL_TIMED_OUT } from '../model/record-status.js';
-import { SEED_BYTES } from '../model/message.js';
-import type { HungSession } from '../model/run-result.js';
 import { noteThreadLeftInModule } from '../measure/threads-left.js';
 import type { Engine, EngineSpec, SessionAssignment } from '../measure/engine.js';
 import { startThreadsEngine } from '../measure/threads-engine.js';
@@ -93,10 +93,22 @@ export interface ConfigurationSpec {
 
 /** A hung session as its issue says it: what happened, to which call, and what the bound was. */
 function hungMessage(h: HungSession, givenTimeout: boolean): string {
+  if (h.stage === 'session') {
+    const bound = givenTimeout ? '--call-timeout' : `the set-up's bound, ${SETUP_STEP_TIMEOUT_MS / 1000} s`;
+    return h.outcome === 'abandoned-at-stop'
+      ? `opening its session (C_OpenSession, C_Login, finding its key) was still in flight ${h.inFlightS.toFixed(1)} s after it began, ${STOP_GRACE_MS / 1000} s into the stop; the session was abandoned`
+      : `HUNG opening its session: C_OpenSession, C_Login or finding its key did not return within ${h.boundS} s (${bound}); the session was abandoned, and the others went on without it`;
+  }
+  if (h.stage === 'warm-up' && h.outcome === 'abandoned-at-stop') {
+    return `a warm-up call was still in flight ${h.inFlightS.toFixed(1)} s after it began, ${STOP_GRACE_MS / 1000} s into the stop; the session was abandoned without waiting for it`;
+  }
   if (h.outcome === 'abandoned-at-stop') {
     return `a call was still in flight ${h.inFlightS.toFixed(1)} s after it began, ${STOP_GRACE_MS / 1000} s into the stop; the session was abandoned without waiting for it (no outcome, not recorded)`;
   }
   const bound = givenTimeout ? '--call-timeout' : `${CALL_TIMEOUT_SLOWEST_MULTIPLE} × the token's slowest call, at least ${CALL_TIMEOUT_FLOOR_MS / 1000} s`;
+  if (h.stage === 'warm-up') {
+    return `HUNG in warm-up: a call did not return within ${h.boundS} s (${bound}); the session was abandoned before the measured window, which the others measured without it`;
+  }
   return `HUNG: a call did not return within ${h.boundS} s (${bound}); it counts as failed (CALL_TIMED_OUT) and the session was abandoned`;
 }
 
@@ -152,6 +164,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
   // The longest the main thread kept its event loop waiting (signals, timers, progress) during the configuration.
   const stalls = monitorEventLoopDelay({ resolution: 10 });
   stalls.enable();
+  const hostStalls = new HostStallMonitor();
   const workerIssues: WorkerIssue[] = [];
   const hungSessions: HungSession[] = [];
   const watchdog = new CallWatchdog(
@@ -159,9 +172,23 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     spec.tokens.map((t) => t.trialCallNs),
   );
   const setupFailures: string[] = [];
-  let ready = 0;
   const setupStartNs = process.hrtime.bigint();
   let setupS: number | undefined;
+  /**
+   * The start barrier opens once every worker is at it or gone before it (hung in warm-up, crashed, gave up): one
+   * session that never gets there must not cost the others their window.
+   */
+  const atBarrier = new Set<number>();
+  let released = false;
+  const reachedBarrier = (worker: number) => {
+    atBarrier.add(worker);
+    if (released || atBarrier.size < assignments.length) return;
+    released = true;
+    const startNs = process.hrtime.bigint();
+    control.release(startNs);
+    engine!.released(startNs);
+    setupS = Number(startNs - setupStartNs) / 1e9;
+  };
   let recorded = 0;
   const flushTimer = setInterval(() => writer.flush(), RECORDS_FLUSH_MS);
   const queue = new RecordingQueue((batch) => recorder.add(batch));
@@ -238,21 +265,16 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
         control.recorded(worker);
       });
     } else if (m.type === 'ready') {
-      if (++ready === assignments.length) {
-        const startNs = process.hrtime.bigint();
-        control.release(startNs);
-        engine!.released(startNs);
-        setupS = Number(startNs - setupStartNs) / 1e9;
-      }
+      reachedBarrier(worker);
     } else if (m.type === 'failed') {
       setupFailures.push(`${where}: ${m.message}`);
       control.requestStop();
     } else if (m.type === 'pin-refused') {
       spec.onPinRefused?.();
-    } else if (m.gaveUp) {
-      workerIssues.push({ token: a.token, thread: a.thread, message: m.gaveUp });
-      // Before the barrier opened, the others would wait for it forever.
-      if (ready < assignments.length) control.requestStop();
+    } else {
+      if (m.gaveUp) workerIssues.push({ token: a.token, thread: a.thread, message: m.gaveUp });
+      // Ended before the barrier opened: the others do not wait for it.
+      reachedBarrier(worker);
     }
   };
   const engineSpec: EngineSpec = {
@@ -274,22 +296,26 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     const nowNs = process.hrtime.bigint();
     if (stoppingSinceNs === null && control.stopRequested()) stoppingSinceNs = nowNs;
     for (const [worker, a] of assignments.entries()) {
-      const sinceNs = abandonedWorkers.has(worker) ? null : engine!.inFlightSince(worker);
+      if (abandonedWorkers.has(worker)) continue;
+      const connectingNs = engine!.connectingSince(worker);
+      const connecting = connectingNs !== null;
+      const sinceNs = connectingNs ?? engine!.inFlightSince(worker);
       if (sinceNs === null) continue;
       const inFlightMs = Number(nowNs - sinceNs) / 1e6;
-      const verdict = watchdog.verdict(a.token, inFlightMs, stoppingSinceNs === null ? null : Number(nowNs - stoppingSinceNs) / 1e6);
-      if (verdict === 'wait' || !engine!.abandon(worker, verdict === 'timed-out')) continue;
+      const verdict = watchdog.verdict(a.token, inFlightMs, stoppingSinceNs === null ? null : Number(nowNs - stoppingSinceNs) / 1e6, connecting);
+      if (verdict === 'wait' || !(connecting ? engine!.abandonConnect(worker) : engine!.abandon(worker, verdict === 'timed-out'))) continue;
       abandonedWorkers.add(worker);
       lastAbandonedNs = nowNs;
       noteThreadLeftInModule();
-      const boundS = watchdog.boundMs(a.token) / 1000;
-      const hung: HungSession = { token: a.token, thread: a.thread, inFlightS: Math.round(inFlightMs) / 1000, boundS, outcome: verdict };
+      const boundS = (connecting ? watchdog.connectBoundMs() : watchdog.boundMs(a.token)) / 1000;
+      // Before the barrier opened, every call is a warm-up call.
+      const stage = connecting ? 'session' : released ? undefined : 'warm-up';
+      const hung: HungSession = { token: a.token, thread: a.thread, inFlightS: Math.round(inFlightMs) / 1000, boundS, outcome: verdict, ...(stage ? { stage } : {}) };
       hungSessions.push(hung);
       const issue = { token: a.token, thread: a.thread, message: hungMessage(hung, spec.callTimeoutMs !== null) };
       workerIssues.push(issue);
       spec.onHung?.(issue);
-      // Before the barrier opened, the others would wait for it forever.
-      if (ready < assignments.length) control.requestStop();
+      reachedBarrier(worker);
     }
   }, WATCH_MS);
   // What a stop waits for, as the first Ctrl-C says it: calls in flight (bounded by the watchdog's grace), then the
@@ -297,7 +323,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
   control.describeWait = (): StopWait => {
     const nowNs = process.hrtime.bigint();
     const inFlight = assignments
-      .map((a, worker) => ({ a, sinceNs: abandonedWorkers.has(worker) ? null : engine!.inFlightSince(worker) }))
+      .map((a, worker) => ({ a, sinceNs: abandonedWorkers.has(worker) ? null : (engine!.connectingSince(worker) ?? engine!.inFlightSince(worker)) }))
       .filter((c): c is { a: WorkerAssignment; sinceNs: bigint } => c.sinceNs !== null)
       .sort((x, y) => (x.sinceNs < y.sinceNs ? -1 : 1));
     const longest = inFlight[0];
@@ -313,11 +339,19 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     clearInterval(watch);
     clearInterval(flushTimer);
     stalls.disable();
+    hostStalls.stop();
     writer.close();
     await pool.close();
     throw error;
   }
   clearInterval(watch);
+  // The host's longest stall within the window: to its deadline (a stall across it kept calls from starting), or to
+  // when the sessions ended.
+  const windowStartNs = control.windowStartNs();
+  const endedNs = process.hrtime.bigint();
+  const hostStallUs =
+    windowStartNs === 0n ? 0 : hostStalls.longestUs(windowStartNs, spec.stop.durationNs === null ? endedNs : [endedNs, windowStartNs + spec.stop.durationNs].reduce((a, b) => (a < b ? a : b)));
+  hostStalls.stop();
   if (lastAbandonedNs !== null && spec.stop.durationNs !== null && setupS !== undefined) {
     // A hung session was waited for: the window lasts to the deadline, the stop, or the last session given up, whichever
     // came first (every session may have hung before it), and never to the time spent waiting for one past that.
@@ -358,6 +392,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     hungSessions,
     verificationLagS,
     maxEventLoopStallMs: stalls.max / 1e6,
+    ...(hostStallUs > 0 ? { hostStallUs } : {}),
     setupS,
     operationsVerifiedLate: (spill?.outputsKept ?? 0) - unverified,
     ...(unverified > 0 ? { operationsUnverified: unverified } : {}),

@@ -9,6 +9,7 @@ import type { Reference } from '../model/run-result.js';
 import type { TokenSetup } from './token-setup.js';
 import type { PreparedOperation } from '../operations/operation-kind.js';
 import { recordableArgs } from '../secrets/command-line.js';
+import { shellWord } from '../core/quote.js';
 
 export interface RunIdentity {
   command: RunResult['command'];
@@ -19,9 +20,6 @@ export interface RunIdentity {
   /** Published results the run is set beside (--reference): kept, so that `report` draws them again. */
   reference?: Reference;
 }
-
-/** A shell word, quoted only where the shell needs it. */
-const shellWord = (w: string) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`);
 
 /**
  * This process's command line, to reproduce the run, with secrets removed by structure (recordableArgs): hsm-bench

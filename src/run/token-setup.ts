@@ -1,27 +1,19 @@
 import type { RunEvent } from '../model/run-events.js';
-import type { KeyObject } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { prepareEmbedded, restoreUserSoftHsmConf, type EmbeddedBackend } from '../keys/embedded-softhsm.js';
 import { setupError } from '../core/errors.js';
-import { listTokens, selectTokens, tokenName, type TokenRef } from '../pkcs11/discovery.js';
-import { defaultKeyLabel, findKeyPair, missingUsage, type KeyUsage } from '../pkcs11/keys.js';
+import { selectTokens, tokenName, type TokenRef } from '../pkcs11/discovery.js';
 import { operationByName } from '../operations/registry.js';
 import type { PreparedOperation } from '../operations/operation-kind.js';
 import { Pkcs11Module } from '../pkcs11/module.js';
 import { PinGuard } from '../pkcs11/pin-guard.js';
-import { closeSessionQuietly, login, openSession } from '../pkcs11/session.js';
 import type { TokenIdentity } from '../model/run-result.js';
 import { readPin, type PinSource } from '../secrets/pin.js';
-import { publicKeyFromAttributes } from '../pkcs11/public-key.js';
 import type { RunPlan } from '../model/plan.js';
 import { chooseEngine, type EngineChoice } from '../measure/native-engine.js';
-import { threadsLeftInModule } from '../measure/threads-left.js';
-import { trialCall } from './trial-call.js';
+import { TokenSetupThread } from './token-setup-thread.js';
 import type { ConfigurationSpec, ReadyToken } from './run-configuration.js';
 import type { Workload } from '../model/workload.js';
-import type { WorkloadEntry } from '../model/plan.js';
-import { quote } from '../core/quote.js';
-import { mechanismList } from '../pkcs11/list-counts.js';
 
 /** The module opened, the tokens selected and logged in, the mechanism chosen: everything a run signs with. */
 export interface TokenSetup {
@@ -57,65 +49,6 @@ export function signingWith(setup: TokenSetup): Pick<ConfigurationSpec, 'moduleP
   };
 }
 
-/**
- * One operation of the workload on the run's tokens (logged in, `sessions`): its key pair found on each and checked
- * for the usage, its inputs and host check prepared, and one trial call on each token.
- */
-function prepareOperation(
-  mod: Pkcs11Module,
-  entry: WorkloadEntry,
-  tokens: readonly TokenRef[],
-  sessions: readonly Buffer[],
-  pinGuard: PinGuard,
-): { prepared: PreparedOperation; keyIds: Buffer[]; trialCallNs: number[] } {
-  const op = operationByName(entry.operation);
-  // Found when the operation first asks, after it has checked its mechanisms: a token that lacks the mechanism is
-  // told so, not sent to create a key it could not use.
-  const found = new Map<number, { id: Buffer; privateKey: Buffer; publicKey: KeyObject }>();
-  const keyOf = (index: number) => {
-    if (!found.has(index)) found.set(index, findUsableKeyPair(mod, entry, op.keyUsage!, tokens[index]!, sessions[index]!));
-    return found.get(index)!;
-  };
-  const prepared = op.prepare({
-    lib: mod.lib,
-    algorithm: entry.algorithm,
-    mechanismChoice: entry.mechanismChoice,
-    keyLabel: entry.keyLabel,
-    tokens: tokens.map((token, index) => ({
-      name: tokenName(token),
-      session: sessions[index]!,
-      mechanisms: mechanismList(mod.lib, token.slot),
-      get keyPair() {
-        return op.keyUsage === undefined ? undefined : keyOf(index);
-      },
-    })),
-  });
-  const keyIds = tokens.map((_, index) => (op.keyUsage === undefined ? Buffer.alloc(0) : keyOf(index).id));
-  const trialCallNs = trialCall(
-    mod.lib,
-    op,
-    prepared,
-    tokens.map((token, index) => ({ token, keyId: keyIds[index]! })),
-    pinGuard,
-  );
-  return { prepared, keyIds, trialCallNs };
-}
-
-/** The key pair --key-label names on a token, checked for the usage the operation needs. */
-function findUsableKeyPair(mod: Pkcs11Module, entry: WorkloadEntry, usage: KeyUsage, token: TokenRef, session: Buffer) {
-  const key = findKeyPair(mod.lib, session, token, entry.algorithm, entry.keyLabel, usage);
-  const missing = missingUsage(mod.lib, session, key, usage);
-  if (missing !== null) {
-    throw setupError(
-      `key ${quote(entry.keyLabel)} on token ${tokenName(token)} cannot ${usage}: ${missing} is false`,
-      entry.keyLabel === defaultKeyLabel(entry.algorithm, usage)
-        ? `delete it (hsm-bench keys delete --label ${entry.keyLabel}) and make one for it: hsm-bench keys create --alg ${entry.algorithm.id} --usage ${usage}`
-        : `make one for it: hsm-bench keys create --alg ${entry.algorithm.id} --usage ${usage}, then run with --key-label ${defaultKeyLabel(entry.algorithm, usage)}`,
-    );
-  }
-  return { id: key.id, privateKey: key.privateKey, publicKey: publicKeyFromAttributes(key.publicKey) };
-}
-
 /** A resumed run: the tokens it had, and those whose PIN failed (presented again only with `pinCorrected`). */
 export interface ResumeTokens {
   tokens: TokenIdentity[];
@@ -127,7 +60,8 @@ export interface ResumeTokens {
 /**
  * Opens the module once (in the main thread), selects `tokenCount` tokens, logs each in once on a session kept
  * open for the whole run (closing a token's last session logs it out; C_Finalize at the end of the command closes
- * it), and finds the key pairs.
+ * it), finds the key pairs and makes a trial call on each token. The tokens' calls are made in a thread of their
+ * own, each step bounded (token-setup-thread.ts): a token that does not answer is exit 3, named.
  */
 export async function setUpTokens(plan: RunPlan, tokenCount: number, pinSource: PinSource, emit: (event: RunEvent) => void, resume?: ResumeTokens): Promise<TokenSetup> {
   // Refused in an earlier segment: stopped before the module is even loaded, let alone the PIN presented. hsm-bench
@@ -148,30 +82,18 @@ export async function setUpTokens(plan: RunPlan, tokenCount: number, pinSource: 
     const usage = operationByName(e.operation).keyUsage;
     return usage === undefined ? [] : [{ alg: e.algorithm, label: e.keyLabel, usage }];
   });
-  const embedded = plan.backend.kind === 'embedded' ? prepareEmbedded(plan.backend.workspace, tokenCount, keyNeeds, emit) : undefined;
-  const mod = Pkcs11Module.open(embedded?.modulePath ?? (plan.backend as { path: string }).path);
+  const embedded = plan.backend.kind === 'embedded' ? await prepareEmbedded(plan.backend.workspace, tokenCount, keyNeeds, emit) : undefined;
+  const mod = await Pkcs11Module.open(embedded?.modulePath ?? (plan.backend as { path: string }).path);
   const modulePath = mod.info.path;
-  const loginSessions: Buffer[] = [];
   // The module itself is finalized at the end of the command, after the error message or the results.
-  const close = () => {
-    // A thread left inside the module (a call that never returned) may hold what C_CloseSession or C_Finalize
-    // would wait for, or use what they free: the module is left as it is, and the process leaves without it.
-    if (threadsLeftInModule() > 0) return;
-    for (const session of loginSessions) closeSessionQuietly(mod.lib, session);
-  };
+  const thread = new TokenSetupThread({ modulePath, instances: mod.info.instances, workload: plan.workload }, plan.callTimeoutMs, emit);
   try {
     // A resumed run's tokens are named by its checkpoint: those it logged in to before.
-    const candidates = selectTokens(listTokens(mod.lib), resume ? { ...plan.selection, named: true } : plan.selection, tokenCount, mod.info);
+    const candidates = selectTokens(await thread.listed(), resume ? { ...plan.selection, named: true } : plan.selection, tokenCount, mod.info);
     const tokens = resume ? sameTokens(candidates, resume.tokens) : candidates.slice(0, tokenCount);
     const pinGuard = new PinGuard(tokens.length, { allowFinalPinTry: pinSource.allowFinalPinTry === true });
     const pin = embedded?.pin ?? (tokens.some((t) => t.loginRequired) ? await readPin(pinSource) : null);
-    const sessions = tokens.map((token, index) => {
-      const session = openSession(mod.lib, token);
-      loginSessions.push(session);
-      if (token.loginRequired) login(mod.lib, session, token, pin!, { guard: pinGuard, token: index });
-      return session;
-    });
-    const operations = plan.workload.map((entry) => prepareOperation(mod, entry, tokens, sessions, pinGuard));
+    const operations = (await thread.prepared({ tokens, pin, pinGuard: pinGuard.buffer })).map((o) => ({ ...o, keyIds: o.keyIds.map((id) => Buffer.from(id)) }));
     const ready = tokens.map((token, index): ReadyToken => ({
       token,
       keyIds: operations.map((o) => o.keyIds[index]!),
@@ -197,9 +119,8 @@ export async function setUpTokens(plan: RunPlan, tokenCount: number, pinSource: 
       engine,
       loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
     };
-  } catch (error) {
-    close();
-    throw error;
+  } finally {
+    thread.close();
   }
 }
 

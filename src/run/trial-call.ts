@@ -7,6 +7,7 @@ import { tokenName, type TokenRef } from '../pkcs11/discovery.js';
 import { TokenConnection } from '../pkcs11/token-connection.js';
 import type { PinGuard } from '../pkcs11/pin-guard.js';
 import { jsTimedCall, OUTPUT_BUFFER_BYTES, outputFits } from '../model/workload.js';
+import type { SetupStep } from '../model/run-events.js';
 
 /**
  * What a token answers when the operation as asked cannot work on it: its mechanism, parameters, key or template.
@@ -40,20 +41,30 @@ const REFUSALS = new Set(
  * key, or answers wrongly, stops the run here with exit 3 and the token's name, instead of failing every call of
  * the run. A failure that is not a refusal (CKR_DEVICE_ERROR) is left to the run. Returns how long each token's
  * call took (ns; 0 where none was made): the first of its service times, which bound its calls (call-watchdog.ts).
+ * Made in the set-up's thread, each step told through `onStep`: a call that never returns is bounded there.
  */
-export function trialCall(lib: pkcs11.PKCS11, op: OperationKind, prepared: PreparedOperation, tokens: readonly { token: TokenRef; keyId: Buffer }[], pinGuard: PinGuard): number[] {
+export function trialCall(
+  lib: pkcs11.PKCS11,
+  op: OperationKind,
+  prepared: PreparedOperation,
+  tokens: readonly { token: TokenRef; keyId: Buffer }[],
+  pinGuard: PinGuard,
+  onStep: (step: SetupStep, token: number) => void,
+): number[] {
   const seed = randomBytes(24);
   const tookNs = tokens.map(() => 0);
   for (const [index, { token, keyId }] of tokens.entries()) {
-    // The main thread's instance is logged in already: this connection presents no PIN.
+    // The set-up's sessions logged this instance in already: this connection presents no PIN.
     const connection = new TokenConnection(lib, token.slot, null, { guard: pinGuard, token: index }, [{ key: prepared.timed.key, id: keyId }]);
     try {
+      onStep('session', index);
       const connected = connection.connect();
       if (!connected.ok && (connected.reason === 'absent' || connected.reason === 'error')) continue;
       if (!connected.ok) throw setupError(`token ${tokenName(token)}: ${connected.detail}`, 'check the token and the key');
       const timed = jsTimedCall(lib, prepared.timed, seed, prepared.tables[index] ?? null);
       const out = Buffer.alloc(OUTPUT_BUFFER_BYTES);
       let length: number | null;
+      onStep('trial', index);
       const beginNs = process.hrtime.bigint();
       try {
         length = timed.call(connection.session!, connection.keys![0]!, 0, out);

@@ -1,6 +1,7 @@
 import { readInputText } from '../core/input-file.js';
 import { addSecret } from '../core/quote.js';
-import { ExitCode, setupError } from '../core/errors.js';
+import { StringDecoder } from 'node:string_decoder';
+import { ExitCode, setupError, HsmBenchError } from '../core/errors.js';
 
 const MAX_SECRET_FILE_BYTES = 4096;
 
@@ -39,15 +40,25 @@ export function secretFileContent(file: string, what: string): string {
   return readInputText(file, kind).replace(/\r?\n$/, '');
 }
 
+/** White space of any kind (Unicode White_Space: a no-break space, NEL, an ideographic space, …) at either end. */
+const SURROUNDING_SPACE = /^\p{White_Space}|\p{White_Space}$/u;
+/** Invisible characters that no keypad types: format characters (a zero-width space, a soft hyphen, a BOM) and line or paragraph separators. */
+const INVISIBLE = /[\p{Cf}\p{Zl}\p{Zp}]/u;
+
 /**
  * Why a secret as read cannot be the one meant, or undefined. A wrong PIN costs one of a card's few tries, so what
  * cannot be right never reaches a token: a CI secret pasted with its newline or a space, a NUL or another control
- * character, nothing at all. The reasons never quote the secret.
+ * character, an invisible character carried along by a copy from a web page or a document, text that was not
+ * UTF-8 (U+FFFD stands where its bytes were: the token would be sent EF BF BD), nothing at all. A passphrase may
+ * hold spaces inside it, as a PIN may: only what cannot be typed on purpose is refused. The reasons never quote the
+ * secret.
  */
 export function secretProblem(secret: string): string | undefined {
   if (secret === '') return 'is empty';
-  if (secret !== secret.trim()) return 'has spaces or a line break before or after it';
-  if (/[\u0000-\u001f\u007f]/.test(secret)) return 'has a control character in it (a NUL, a tab, a line break)';
+  if (secret.includes('\ufffd')) return 'is not valid UTF-8 text (it holds U+FFFD, the stand-in for bytes that were not)';
+  if (SURROUNDING_SPACE.test(secret)) return 'has spaces or a line break before or after it';
+  if (/\p{Cc}/u.test(secret)) return 'has a control character in it (a NUL, a tab, a line break)';
+  if (INVISIBLE.test(secret)) return 'has an invisible character in it (a zero-width space, a soft hyphen, a byte order mark, a line or paragraph separator)';
   return undefined;
 }
 
@@ -62,7 +73,7 @@ export async function readSecret(envVar: string, file: string | undefined, inter
     addSecret(secret);
     const problem = secretProblem(secret);
     if (problem !== undefined)
-      throw setupError(`the ${what} in the ${what} file given ${problem}; hsm-bench did not present it`, `write only the ${what} into the file, with at most one newline after it`);
+      throw setupError(`the ${what} in the ${what} file given ${problem}; hsm-bench did not present it`, `write only the ${what} into the file, as UTF-8 text, with at most one newline after it`);
     return secret;
   }
   if (!ENV_NAME.test(envVar)) {
@@ -78,7 +89,7 @@ export async function readSecret(envVar: string, file: string | undefined, inter
         `the ${what} in ${name} ${problem}; hsm-bench did not present it`,
         fromEnv === ''
           ? `set it to the ${what} (a CI secret that this job cannot see is often empty), or unset it to be asked`
-          : `set it to the ${what} alone: a pasted secret often brings its newline along`,
+          : `set it to the ${what} alone, as UTF-8 text: a pasted secret often brings its newline or an invisible character along`,
       );
     }
     return fromEnv;
@@ -120,10 +131,13 @@ export function promptMasked(question: string): Promise<string> {
       if (result instanceof Error) reject(result);
       else resolve(result);
     };
+    // A character split across two reads is decoded whole; bytes that are not UTF-8 become U+FFFD, which is refused.
+    const decoder = new StringDecoder('utf8');
     const onData = (chunk: Buffer) => {
-      for (const ch of chunk.toString('utf8')) {
+      for (const ch of decoder.write(chunk)) {
         if (ch === '\r' || ch === '\n') return done(pin);
-        if (ch === '\u0003') return done(setupError('PIN entry cancelled'));
+        // Ctrl-C in raw mode arrives as a character, not as SIGINT: it ends the command as the signal would.
+        if (ch === '\u0003') return done(new HsmBenchError('cancelled at the prompt (Ctrl-C)', ExitCode.interrupted));
         if (ch === '\u007f' || ch === '\b') pin = pin.slice(0, -1);
         else pin += ch;
       }

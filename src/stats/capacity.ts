@@ -2,6 +2,7 @@ import type { CapacityResult, ConfigurationResult, RateVerdict } from '../model/
 import { percentileName, type Objective, type ObjectivePercentile } from '../model/plan.js';
 import { configurationAxes, configurationKey } from '../model/configuration.js';
 import { lowConfidence } from './repetitions.js';
+import { stallSeconds } from './keeping-up.js';
 
 /** The share of calls at or under each objective's percentile. */
 const PERCENTILE_SHARE: Record<ObjectivePercentile, number> = { p50: 0.5, p90: 0.9, p99: 0.99, p999: 0.999 };
@@ -16,7 +17,7 @@ function missesOf(c: Measured, objectives: readonly Objective[]): { missed: stri
   const missed: string[] = [];
   if (c.operationsFailed > 0) missed.push(`${c.operationsFailed} failed`);
   if (!o.keptUp) {
-    const stall = o.hostStalled ? ` while the host stalled ${fmt((o.hostStallMs ?? 0) / 1000)} s (not judged: with the stall taken out the tokens kept up)` : '';
+    const stall = o.hostStalled ? ` while the host stalled ${stallSeconds(o.hostStallMs ?? 0)} s (not judged: with the stall taken out the tokens kept up)` : '';
     missed.push(`achieved ${fmt(o.achievedRatePerS)}/s of ${fmt(o.targetRatePerS)}/s${o.notStarted > 0 ? `, ${o.notStarted} not started` : ''}${stall}`);
   }
   const objectiveOnly = missed.length === 0;
@@ -29,7 +30,7 @@ function missesOf(c: Measured, objectives: readonly Objective[]): { missed: stri
     const stalled = delayedShare >= 1 - PERCENTILE_SHARE[objective.percentile];
     if (measured === undefined) missed.push(`no ${percentileName(objective.percentile)} (no successful call)`);
     else if (measured > objective.ms)
-      missed.push(`${percentileName(objective.percentile)} ${measured} ms > ${objective.ms} ms${stalled ? ` while the host stalled ${fmt((o.hostStallMs ?? 0) / 1000)} s (not judged)` : ''}`);
+      missed.push(`${percentileName(objective.percentile)} ${measured} ms > ${objective.ms} ms${stalled ? ` while the host stalled ${stallSeconds(o.hostStallMs ?? 0)} s (not judged)` : ''}`);
     else continue;
     hostStallOnly &&= measured !== undefined && stalled;
   }
@@ -57,6 +58,8 @@ export function judgeRate(c: ConfigurationResult, objectives: readonly Objective
 /**
  * Per token count and sessions per token, the capacity: the highest rate of the sweep that held, counting up from
  * the lowest and stopping at the first that did not (a rate that held above one that failed is luck, not capacity).
+ * A rate the data could not judge (missed only on a thin sample or while the host stalled) does not stop the count:
+ * it failed nothing, and a higher rate that held says more than it.
  */
 export function capacityOf(configurations: readonly ConfigurationResult[], objectives: readonly Objective[]): CapacityResult[] {
   const groups = new Map<string, ConfigurationResult[]>();
@@ -66,8 +69,8 @@ export function capacityOf(configurations: readonly ConfigurationResult[], objec
   }
   return [...groups.values()].map((group) => {
     const rates = [...group].sort((a, b) => a.openLoop!.targetRatePerS - b.openLoop!.targetRatePerS).map((c) => judgeRate(c, objectives));
-    const firstMissed = rates.findIndex((r) => !r.held);
-    const held = firstMissed === -1 ? rates : rates.slice(0, firstMissed);
+    const firstMissed = rates.findIndex((r) => !r.held && !r.thin && !r.hostStalled);
+    const held = (firstMissed === -1 ? rates : rates.slice(0, firstMissed)).filter((r) => r.held);
     const behind = group.filter((c) => !c.openLoop!.keptUp && !c.openLoop!.hostStalled && !c.openLoop!.interrupted).map((c) => c.openLoop!.targetRatePerS);
     return {
       tokens: group[0]!.tokens,

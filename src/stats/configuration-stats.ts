@@ -157,7 +157,7 @@ export class ConfigurationStats {
 
   /**
    * The harness measured until `endUs` though no call returned near then: every session left was hung until the
-   * deadline or a stop (src/engine/run-configuration.ts). The window and its time series reach it.
+   * deadline or a stop (src/run/run-configuration.ts). The window and its time series reach it.
    */
   windowLastsUntil(endUs: number): void {
     this.windowEndUs = Math.max(this.windowEndUs, endUs);

@@ -16,11 +16,10 @@ import hdr, { type Histogram } from 'hdr-histogram-js';
  * rate is at least 98 % of the target.
  *
  * A stall of the host (the process paused, the scheduler late by a large margin) delays every start after it, so it
- * reads as a shortfall of the tokens when it comes near the end of a short window. It is seen where a session that was
- * free for its call (not late) woke for it long after its intended start: nothing but the host kept it. When the
- * tokens kept up once the longest such stall is taken out of the time (and the calls it kept from starting before
- * the deadline out of those not started), the miss is the host's: not judged either way (a stall that strikes while
- * a session is inside a call shows as that call's latency instead, and is not told apart).
+ * reads as a shortfall of the tokens when it comes near the end of a short window. The run's monitor sees it
+ * (src/measure/host-stall-monitor.ts), and so does a session that was free for its call (not late) and woke for it
+ * long after its intended start. When the tokens kept up once the longest stall is taken out of the time (and the
+ * calls it kept from starting before the deadline out of those not started), the miss is the host's: not judged.
  *
  * Late calls (no session free at the intended start) do not decide it: near capacity a stable queue makes many
  * calls wait a little while the tokens keep pace; that wait is in the response time, which the objectives judge.
@@ -32,6 +31,9 @@ export const startOffsetHistogram = (): Histogram => hdr.build({ lowestDiscernib
 
 /** How many of `started` calls the pace is judged on: all but the latest 2 % of starts, and at least the latest one. */
 export const judgedStarts = (started: number): number => (started <= 1 ? started : started - Math.max(1, Math.floor((1 - KEPT_UP_SHARE) * started)));
+
+/** A stall in seconds, as reports say it: with the hundredths that matter near its 0.1 s threshold. */
+export const stallSeconds = (ms: number) => (ms / 1000).toFixed(ms < 1000 ? 2 : 1);
 
 /** A free session that woke this late for its call was kept from it by the host, not by the tokens. */
 export const HOST_STALL_MIN_US = 100_000;

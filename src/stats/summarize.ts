@@ -21,6 +21,8 @@ export interface Measured {
   operationsLost?: number;
   partial?: ConfigurationResult['partial'];
   maxEventLoopStallMs?: number;
+  /** The host's longest stall within the window (src/measure/host-stall-monitor.ts), µs; absent in a recount from records. */
+  hostStallUs?: number;
   setupS?: number;
 }
 
@@ -37,12 +39,14 @@ export function summarizeConfiguration(
   const durationS = s.windowEndUs / 1e6;
   // An interrupted schedule's missing calls were cut off by the interruption, not left behind by the tokens.
   const notStarted = schedule === null || schedule.interrupted ? 0 : Math.max(0, schedule.calls - s.operationsOk - s.operationsFailed);
-  const kept = schedule === null ? null : keepingUp(s.startsUs, schedule.targetRatePerS, notStarted, s.hostStallUs);
+  // Seen by the run's monitor (a stall inside a call or across the deadline too), or by a session that woke late.
+  const hostStallUs = Math.max(s.hostStallUs, run.hostStallUs ?? 0);
+  const kept = schedule === null ? null : keepingUp(s.startsUs, schedule.targetRatePerS, notStarted, hostStallUs);
   const achieved = kept?.achievedRatePerS ?? 0;
   // A token with a session given up inside a call had no success from its last one on: the call is recorded as timed
   // out, or, when it was still in flight at a stop, not at all (it has no outcome).
   const hungTokens = new Set((run.hungSessions ?? []).map((h) => h.token));
-  const openLoop = kept === null ? undefined : openLoopOf(s, kept, schedule!.targetRatePerS, notStarted, schedule!.interrupted);
+  const openLoop = kept === null ? undefined : openLoopOf(s, kept, hostStallUs, schedule!.targetRatePerS, notStarted, schedule!.interrupted);
   return {
     tokens: tokens.length,
     threadsPerToken,
@@ -112,12 +116,19 @@ export function summarizeConfiguration(
  * pace of their starts, src/stats/keeping-up.ts). Every call started counts, successful or not: a failure is judged
  * as a failure, not as falling behind.
  */
-function openLoopOf(s: ConfigurationStats, kept: ReturnType<typeof keepingUp>, targetRatePerS: number, notStarted: number, interrupted: boolean): NonNullable<ConfigurationResult['openLoop']> {
+function openLoopOf(
+  s: ConfigurationStats,
+  kept: ReturnType<typeof keepingUp>,
+  hostStallUs: number,
+  targetRatePerS: number,
+  notStarted: number,
+  interrupted: boolean,
+): NonNullable<ConfigurationResult['openLoop']> {
   return {
     targetRatePerS,
     achievedRatePerS: round(kept.achievedRatePerS, 2),
     keptUp: kept.keptUp,
-    ...(s.hostStallUs >= HOST_STALL_MIN_US ? { hostStallMs: round(s.hostStallUs / 1000, 1) } : {}),
+    ...(hostStallUs >= HOST_STALL_MIN_US ? { hostStallMs: round(hostStallUs / 1000, 1) } : {}),
     ...(kept.hostStalled ? { hostStalled: true as const } : {}),
     notStarted,
     ...(interrupted ? { interrupted: true } : {}),

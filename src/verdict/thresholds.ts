@@ -7,8 +7,19 @@ import { capacityByTokens } from '../stats/capacity.js';
 import { type CapacityResult } from '../model/run-result.js';
 import type { ConfigurationResult, RunResult } from '../model/run-result.js';
 import { failuresOf, lowConfidence } from '../stats/repetitions.js';
-import { quote } from '../core/quote.js';
-import { efficiencyWithheld } from '../result/configuration-shortfall.js';
+import { quote, shown } from '../core/quote.js';
+import { efficiencyBasisOf, efficiencyWithheld, type Shortfall } from '../result/configuration-shortfall.js';
+
+/** What keeps a configuration from being whole, in a few words. */
+const notWholeWords = (s: Shortfall) =>
+  [
+    s.partial,
+    s.repetitions ? `${s.repetitions.whole} of ${s.repetitions.planned} repetitions whole` : undefined,
+    s.hungTokens.length > 0 ? 'a token hung' : undefined,
+    s.stoppedTokens.length > 0 ? 'a token stopped' : undefined,
+  ]
+    .filter((x) => x !== undefined)
+    .join(', ');
 
 /**
  * Pass/fail limits on a run, parsed and validated before the run starts (a bad threshold is a usage error,
@@ -29,8 +40,10 @@ export interface ThresholdCheck {
   configuration: ConfigurationAxes | null;
   expected: string;
   measured: string;
-  /** 'inconclusive': a latency limit missed on too few signatures or too short a window (see lowConfidence): reported, not failed. */
+  /** 'inconclusive': missed where the data cannot decide (see notJudged): reported, not failed. */
   outcome: Outcome;
+  /** Why an inconclusive check is not judged, in words: a thin sample, a stall of the host, a configuration not whole. */
+  notJudged?: string;
 }
 
 export type Outcome = 'pass' | 'fail' | 'inconclusive';
@@ -81,7 +94,7 @@ export function checkThresholdsFitPlan(t: Thresholds, plan: ThresholdPlan): void
     ['--min-capacity', t.minCapacity],
   ] as const) {
     const unknown = Object.keys(limits ?? {}).filter((k) => k !== 'largest' && !plan.tokenCounts.includes(Number(k)));
-    if (unknown.length > 0) throw usageError(`${flag} names ${unknown.join(', ')} tokens, which the plan does not run`, `the plan runs ${plan.tokenCounts.join(', ')} tokens`);
+    if (unknown.length > 0) throw usageError(`${flag} names ${unknown.map(shown).join(', ')} tokens, which the plan does not run`, `the plan runs ${plan.tokenCounts.join(', ')} tokens`);
   }
   if (t.minThroughput !== undefined && plan.targetRate) {
     throw usageError('--min-throughput judges configurations run flat out; at a target rate the throughput is the rate asked for', 'gate a rate sweep with --min-capacity (and --slo-p99 …)');
@@ -106,13 +119,28 @@ const fmt = (n: number | null | undefined, digits = 2) => (n === null || n === u
  * run was interrupted in it) or missed only a latency objective on percentiles too thin to fail on (the rule of
  * --max-p99, which --strict-latency overrules) or only while the host stalled: then it is inconclusive.
  */
-function capacityOutcome(c: CapacityResult | undefined, min: number, strictLatency: boolean): Outcome {
-  if (c?.capacityPerS != null && c.capacityPerS >= min) return 'pass';
+function capacityOutcome(c: CapacityResult | undefined, min: number, strictLatency: boolean): Pick<ThresholdCheck, 'outcome' | 'notJudged'> {
+  if (c?.capacityPerS != null && c.capacityPerS >= min) return { outcome: 'pass' };
   // The rates up to the gate that did not hold: any that failed calls, fell behind or missed on a full sample fails
   // the gate; rates only interrupted (not measured), missed while the host stalled or on thin percentiles leave it open.
   const missed = (c?.rates ?? []).filter((r) => r.targetRatePerS <= min && !r.held);
-  if (missed.length === 0 || missed.some((r) => !r.interrupted && !r.hostStalled && !(r.thin && !strictLatency))) return 'fail';
-  return 'inconclusive';
+  if (missed.length === 0 || missed.some((r) => !r.interrupted && !r.hostStalled && !(r.thin && !strictLatency))) return { outcome: 'fail' };
+  const why = (r: (typeof missed)[number]) =>
+    r.interrupted ? `interrupted at ${r.targetRatePerS}/s` : r.hostStalled ? `the host stalled at ${r.targetRatePerS}/s` : `a thin sample at ${r.targetRatePerS}/s (--strict-latency fails on it)`;
+  return { outcome: 'inconclusive', notJudged: missed.map(why).join('; ') };
+}
+
+/**
+ * A throughput measured over less than this is not judged by a gate: a few hundredths of a second on a shared host
+ * are its scheduler's, not the tokens' (--strict-latency judges it all the same).
+ */
+export const MIN_GATED_WINDOW_S = 2;
+
+/** Why a flat-out figure is not judged: its window was too short, or one the run could not measure whole. */
+function shortWindow(c: ConfigurationResult, strict: boolean): string | undefined {
+  return !strict && c.durationS < MIN_GATED_WINDOW_S
+    ? `a window of ${c.durationS < 0.1 ? c.durationS.toFixed(3) : c.durationS.toFixed(2)} s, under ${MIN_GATED_WINDOW_S} s (--strict-latency fails on it)`
+    : undefined;
 }
 
 export function evaluateThresholds(r: RunResult, t: Thresholds, strictLatency = false): ThresholdCheck[] {
@@ -127,12 +155,14 @@ export function evaluateThresholds(r: RunResult, t: Thresholds, strictLatency = 
   for (const [key, min] of Object.entries(t.minThroughput ?? {})) {
     const tokens = key === 'largest' ? largestCount : Number(key);
     const c = flatOut.filter((x) => x.tokens === tokens).reduce<ConfigurationResult | undefined>((best, x) => (best === undefined || x.throughputPerS > best.throughputPerS ? x : best), undefined);
+    const passed = c !== undefined && c.throughputPerS >= min;
+    const short = c === undefined || passed ? undefined : shortWindow(c, strictLatency);
     checks.push({
       name: 'min-throughput',
       configuration: c ? axesOf(c) : Number.isFinite(tokens) ? { tokens, threadsPerToken: r.plan.threadsPerToken[0]! } : null,
       expected: `≥ ${min}/s`,
       measured: c ? `${fmt(c.throughputPerS, 1)}/s` : 'not run',
-      outcome: outcomeOf(c !== undefined && c.throughputPerS >= min),
+      ...(short ? { outcome: 'inconclusive', notJudged: short } : { outcome: outcomeOf(passed) }),
     });
   }
   const capacity = capacityByTokens(r.capacity ?? []);
@@ -150,27 +180,37 @@ export function evaluateThresholds(r: RunResult, t: Thresholds, strictLatency = 
           : c.capacityPerS === null
             ? 'none (the lowest rate missed)'
             : `${c.capacityPerS}/s${Math.max(...r.plan.threadsPerToken) > 1 ? ` (${plural(c.threadsPerToken, 'session')} per token)` : ''}`,
-      outcome: capacityOutcome(c, min, strictLatency),
+      ...capacityOutcome(c, min, strictLatency),
     });
   }
   for (const c of t.maxP99Ms !== undefined ? r.configurations : []) {
     // At a target rate, the response time (from the intended start): the service time would hide the queueing.
     const p99 = (c.openLoop ? c.openLoop.responseMs : c.latencyMs)?.p99;
     const passed = p99 !== undefined && p99 <= t.maxP99Ms!;
-    const thin = !strictLatency && (c.lowConfidence ?? lowConfidence(c)).length > 0;
-    checks.push({ name: 'max-p99', configuration: axesOf(c), expected: `≤ ${t.maxP99Ms} ms`, measured: `${fmt(p99, 3)} ms`, outcome: passed ? 'pass' : thin ? 'inconclusive' : 'fail' });
+    const thin = strictLatency ? [] : (c.lowConfidence ?? lowConfidence(c));
+    checks.push({
+      name: 'max-p99',
+      configuration: axesOf(c),
+      expected: `≤ ${t.maxP99Ms} ms`,
+      measured: `${fmt(p99, 3)} ms`,
+      ...(passed ? { outcome: 'pass' } : thin.length > 0 ? { outcome: 'inconclusive', notJudged: `a thin sample: ${thin.join('; ')} (--strict-latency fails on it)` } : { outcome: 'fail' }),
+    });
   }
   if (t.minEfficiency !== undefined) {
     for (const c of r.configurations.filter((x) => x.tokens > 1 && x.efficiency !== null)) {
       // A ratio of a configuration that is not whole (cut short, a token hung or stopped), or against a 1-token one
       // that is not, compares unlike windows: it is not judged.
       const withheld = efficiencyWithheld(r, c);
+      const passed = c.efficiency !== null && c.efficiency >= t.minEfficiency;
+      const basis = efficiencyBasisOf(r, c);
+      const short = passed ? undefined : (shortWindow(c, strictLatency) ?? (basis ? shortWindow(basis, strictLatency) : undefined));
+      const notJudged = withheld ? `${withheld.configuration === c ? 'this configuration' : 'its 1-token basis'} is not whole (${notWholeWords(withheld.shortfall)})` : short;
       checks.push({
         name: 'min-efficiency',
         configuration: axesOf(c),
         expected: `≥ ${t.minEfficiency}`,
-        measured: withheld ? `${fmt(c.efficiency)} (not judged: ${withheld.configuration === c ? 'this configuration' : 'its 1-token basis'} is not whole)` : fmt(c.efficiency),
-        outcome: withheld ? 'inconclusive' : outcomeOf(c.efficiency !== null && c.efficiency >= t.minEfficiency),
+        measured: fmt(c.efficiency),
+        ...(notJudged ? { outcome: 'inconclusive', notJudged } : { outcome: outcomeOf(passed) }),
       });
     }
   }

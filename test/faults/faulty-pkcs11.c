@@ -10,7 +10,8 @@
  * With $FAULTY_SLOT=S, the faults (every $FAULTY_EVERY-th signature) hit only the token in slot S: one bad token
  * among good ones (FAULTY_EVERY=1 makes it fail every signature, a token that is lost).
  * With $FAULTY_OPEN_DELAY_MS=D, C_OpenSession on that slot (on every slot without $FAULTY_SLOT) first sleeps D ms: a
- * token slow to give a session, as a smart card behind a busy reader is.
+ * token slow to give a session, as a smart card behind a busy reader is. $FAULTY_OPEN_DELAY_AFTER=K leaves the first
+ * K such C_OpenSession calls (in this process) alone: a token that gives its sessions before the run, then stalls.
  * With $FAULTY_TOKEN_PARALLEL=K (and a sign delay), each token serves at most K delayed signatures at once; the others
  * wait their turn: a token with K engines (a network HSM's partition, a card with one), whose throughput stops
  * growing past K sessions.
@@ -46,6 +47,8 @@
  * With $FAULTY_CRASH_AT_SIGN=N, the Nth C_Sign that makes a signature (in this process) raises $FAULTY_CRASH_SIGNAL
  * (a signal number, SIGSEGV by default) instead; with $FAULTY_CRASH_ONCE=FILE only while FILE does not exist (it is
  * created just before): a module that kills the process once, and works in the process started after.
+ * With $FAULTY_CLOSE_CRASH_AFTER=K, every C_CloseSession after the first K (in this process) raises SIGSEGV: a module
+ * that kills the process while a run closes its sessions, as it does when it stops.
  */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -73,6 +76,8 @@ static long pin_change_after;
 static long sign_delay_ms;
 static long faulty_slot = -1;
 static long open_delay_ms;
+static long open_delay_after;
+static long opens;
 static const char *login_log;
 static long token_parallel;
 static long final_try_after = -1;
@@ -139,7 +144,8 @@ static CK_RV fault_output(CK_SESSION_HANDLE s, CK_RV rv, CK_ULONG given, CK_ULON
 
 static int pin_changed(void) { return pin_change_after > 0 && __atomic_load_n(&calls, __ATOMIC_SEQ_CST) >= pin_change_after; }
 
-/* ---- Edges: a NULL function list, a hang or a crash in C_Initialize or C_Finalize, a crash at the Nth C_Sign ---- */
+/* ---- Edges: a NULL function list, a hang or a crash in C_Initialize or C_Finalize, a crash at the Nth C_Sign or
+ *      at a C_CloseSession ---- */
 
 static const char *initialize_fault;
 static const char *finalize_fault;
@@ -147,6 +153,8 @@ static long crash_at_sign;
 static long crash_signal = SIGSEGV;
 static const char *crash_once;
 static long signs_made;
+static long close_crash_after = -1;
+static long closes;
 
 /** Acts out `fault` ("hang": never returns; "crash": SIGSEGV); anything else returns. */
 static void edge_fault(const char *fault) {
@@ -177,13 +185,20 @@ static CK_RV edge_finalize(CK_VOID_PTR reserved) {
   return real->C_Finalize(reserved);
 }
 
+static CK_RV edge_close_session(CK_SESSION_HANDLE s) {
+  if (close_crash_after >= 0 && __atomic_add_fetch(&closes, 1, __ATOMIC_SEQ_CST) > close_crash_after) raise(SIGSEGV);
+  return real->C_CloseSession(s);
+}
+
 static void edge_setup(CK_FUNCTION_LIST *list) {
   initialize_fault = getenv("FAULTY_INITIALIZE");
   finalize_fault = getenv("FAULTY_FINALIZE");
   crash_at_sign = getenv("FAULTY_CRASH_AT_SIGN") ? atol(getenv("FAULTY_CRASH_AT_SIGN")) : 0;
   if (getenv("FAULTY_CRASH_SIGNAL")) crash_signal = atol(getenv("FAULTY_CRASH_SIGNAL"));
   crash_once = getenv("FAULTY_CRASH_ONCE");
+  close_crash_after = getenv("FAULTY_CLOSE_CRASH_AFTER") ? atol(getenv("FAULTY_CLOSE_CRASH_AFTER")) : -1;
   list->C_Initialize = edge_initialize;
+  list->C_CloseSession = edge_close_session;
   list->C_Finalize = edge_finalize;
 }
 
@@ -205,7 +220,7 @@ static CK_RV faulty_sign(CK_SESSION_HANDLE s, CK_BYTE_PTR data, CK_ULONG len, CK
 }
 
 static CK_RV faulty_open_session(CK_SLOT_ID slot, CK_FLAGS flags, CK_VOID_PTR app, CK_NOTIFY notify, CK_SESSION_HANDLE_PTR session) {
-  if (open_delay_ms > 0 && (faulty_slot < 0 || (long)slot == faulty_slot)) {
+  if (open_delay_ms > 0 && (faulty_slot < 0 || (long)slot == faulty_slot) && __atomic_add_fetch(&opens, 1, __ATOMIC_SEQ_CST) > open_delay_after) {
     struct timespec delay = {open_delay_ms / 1000, (open_delay_ms % 1000) * 1000000L};
     nanosleep(&delay, NULL);
   }
@@ -352,6 +367,7 @@ CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list) {
     sign_delay_ms = getenv("FAULTY_SIGN_DELAY_MS") ? atol(getenv("FAULTY_SIGN_DELAY_MS")) : 0;
     faulty_slot = getenv("FAULTY_SLOT") ? atol(getenv("FAULTY_SLOT")) : -1;
     open_delay_ms = getenv("FAULTY_OPEN_DELAY_MS") ? atol(getenv("FAULTY_OPEN_DELAY_MS")) : 0;
+    open_delay_after = getenv("FAULTY_OPEN_DELAY_AFTER") ? atol(getenv("FAULTY_OPEN_DELAY_AFTER")) : 0;
     token_parallel = getenv("FAULTY_TOKEN_PARALLEL") ? atol(getenv("FAULTY_TOKEN_PARALLEL")) : 0;
     sign_length = getenv("FAULTY_SIGN_LENGTH");
     sign_length_after = getenv("FAULTY_SIGN_LENGTH_AFTER") ? atol(getenv("FAULTY_SIGN_LENGTH_AFTER")) : 0;
