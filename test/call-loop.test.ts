@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { BATCH_CAPACITY } from '../src/model/call-batch.js';
 import { sessionCalls } from '../src/model/stop.js';
 import { scheduleOf } from '../src/model/schedule.js';
+import { ABANDONED } from '../src/measure/call-loop.js';
 import { FAILURE_LIMIT_REACHED, MAX_CONSECUTIVE_FAILURES } from '../src/measure/failure-limit.js';
 import type { CallRecord } from '../src/model/record.js';
 import { runScriptedSessions, type ScriptedCall } from './helpers/scripted-loop.js';
@@ -213,6 +214,28 @@ describe('failures and recovery', () => {
     expect(run.connectsAtMs[0]).toHaveLength(1);
     expect(run.gaveUp[0]).toMatch(/refused the PIN/);
     expect(sequences(run.records[0]!)).toEqual([0, 1]);
+  });
+
+  it('with recovery, a reconnect is watched as a call in flight: abandoned meanwhile (its token gave no session in time), the session ends touching nothing', () => {
+    let seenConnecting = false;
+    const run = runScriptedSessions({
+      module: {
+        call: ({ sequence }) => (sequence === 2 ? { status: CKR_DEVICE_ERROR } : succeeds()),
+        // The watchdog's side, while the session waits for its token: it sees a connection in flight, and gives it up.
+        connect: ({ session, control }) => {
+          seenConnecting = control.connecting(session) && control.inFlightSince(session) !== null;
+          control.abandonCall(session);
+          return { ok: true };
+        },
+      },
+      sessions: [{ calls: 10 }],
+      stop: {},
+      recovery: { giveUpAfterMs: 60_000 },
+    });
+    expect(seenConnecting).toBe(true);
+    expect(run.gaveUp[0]).toBe(ABANDONED);
+    // The failure was posted at once; nothing after the abandoned reconnect.
+    expect(sequences(run.records[0]!)).toEqual([0, 1, 2]);
   });
 
   it('with recovery, the end of the run comes first: a session failing at the deadline does not wait for its token', () => {
