@@ -85,6 +85,12 @@ describe('scaling efficiency gate', () => {
     expect(evaluateThresholds(run(killed), { minEfficiency: 0.8 })[0]).toMatchObject({ outcome: 'inconclusive', measured: '0.60', notJudged: 'this configuration is not whole (killed)' });
     const hung = { ...whole, hungSessions: [{ token: 1, thread: 0, stage: 'sign' }] } as unknown as ConfigurationResult;
     expect(evaluateThresholds(run(hung), { minEfficiency: 0.8 })[0]!.outcome).toBe('inconclusive');
+    // Planned and never measured (the run stopped before it): its check stays, failed 'not run'.
+    const cut = { ...run(whole), plan: { repeat: 1, tokenCounts: [1, 2, 4], threadsPerToken: [1] } } as unknown as RunResult;
+    expect(evaluateThresholds(cut, { minEfficiency: 0.5 }).map((c) => [c.configuration?.tokens, c.measured, c.outcome])).toEqual([
+      [2, '0.60', 'pass'],
+      [4, 'not run', 'fail'],
+    ]);
   });
 });
 

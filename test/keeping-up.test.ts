@@ -77,6 +77,26 @@ describe('keeping up with a schedule', () => {
     expect(evaluateThresholds(run(slow), { minCapacity: { largest: 100 } }, true)[0]!.outcome).toBe('fail');
   });
 
+  it('a capacity gate is open only where the rates not judged, taken as held, could reach it', () => {
+    // 2 tokens: 40/s and 80/s missed p99 on thin samples, 160/s fell behind.
+    const thin = (rate: number) => ({ targetRatePerS: rate, achievedRatePerS: rate, held: false, missed: ['p99 70 ms > 60 ms'], thin: true });
+    const capacity = [
+      {
+        tokens: 2,
+        threadsPerToken: 1,
+        capacityPerS: null,
+        fellBehindAtPerS: 160,
+        rates: [thin(40), thin(80), { targetRatePerS: 160, achievedRatePerS: 97, held: false, missed: ['achieved 97/s of 160/s'] }],
+      },
+    ];
+    const run = { configurations: [], capacity, plan: { tokenCounts: [2], threadsPerToken: [1] } } as unknown as RunResult;
+    const gate = (min: number, strict = false) => evaluateThresholds(run, { minCapacity: { largest: min } }, strict)[0]!;
+    expect(gate(80)).toMatchObject({ outcome: 'inconclusive', notJudged: expect.stringMatching(/a thin sample at 40\/s .*; a thin sample at 80\/s/) });
+    // Whatever the thin rates would have said, 160/s fell behind: the capacity is under 100/s.
+    expect(gate(100).outcome).toBe('fail');
+    expect(gate(80, true).outcome).toBe('fail');
+  });
+
   it('a stall of the host on top of a steady shortfall: the shortfall still fails', () => {
     // Tokens serving 85/s of 100/s, and the host paused the waiting session 0.3 s at the start.
     const c = scheduleRun(100, 400, (k) => 300_000 + (k * 1e6) / 85);

@@ -102,11 +102,11 @@ describe('what a run planned and did not measure', () => {
     expect(check).toMatchObject({ configuration: { tokens: 4 }, measured: 'not run', outcome: 'fail' });
   });
 
-  it('trend: a point per planned configuration; one never measured has no figures, one cut short says so', () => {
+  it('trend: a point per planned configuration; one never measured or cut short has no figures, and says which', () => {
     const points = trendPoints([interrupted()]);
     expect(points.map((p) => [p.tokens, p.measured, p.throughputPerS === null])).toEqual([
       [1, 'whole', false],
-      [2, 'part', false],
+      [2, 'part', true],
       [4, 'none', true],
     ]);
   });

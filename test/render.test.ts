@@ -3,10 +3,11 @@ import { join } from 'node:path';
 import { loadImage, createCanvas } from 'canvas';
 import { describe, expect, it } from 'vitest';
 import { parseCsvLine } from '../src/result/records-csv.js';
-import { compareThroughput } from '../src/report/comparison.js';
+import { comparisonMarkdownBody, compareThroughput } from '../src/report/comparison.js';
 import { CHART_HEIGHT, CHART_WIDTH, PIXEL_RATIO } from '../src/report/charts.js';
 import { conclusions } from '../src/report/conclusions.js';
 import { seedTable } from '../src/report/markdown.js';
+import { renderScaleTable } from '../src/report/terminal-table.js';
 import { readReference, referenceThroughput } from '../src/result/reference.js';
 import { SUMMARY_COLUMNS } from '../src/report/summary-csv.js';
 import { writeReports } from '../src/report/write-reports.js';
@@ -109,6 +110,26 @@ describe('renderers, from fixture runs', () => {
     });
     expect(seedTable(rsa)).not.toContain('Reference');
   });
+
+  it('says when a speed ratio does not tell two runs apart: repetitions whose ranges overlap, or single runs a few per cent apart', () => {
+    const a = readRunJson(join(FIXTURES, 'run-rsa2048'));
+    const b = structuredClone(a);
+    b.configurations.forEach((c) => (c.throughputPerS *= 0.95));
+    expect(comparisonMarkdownBody([a, b], ['a', 'b'])).toMatch(/b is 0\.95× as fast as a .* — one measurement each, less than 10 % apart/);
+    // As combineRepetitions leaves them: the repetitions, and the range of their throughput.
+    const withRepetitions = (r: typeof a, spread: number) =>
+      r.configurations.forEach((c) => {
+        const t = c.throughputPerS;
+        c.repetitions = [t * (1 - spread), t, t * (1 + spread)].map((x) => ({ ...c, throughputPerS: x, repetitions: undefined }) as never);
+        c.spread = { throughputPerS: { min: t * (1 - spread), median: t, max: t * (1 + spread) }, relativePct: 200 * spread };
+      });
+    withRepetitions(a, 0.2);
+    withRepetitions(b, 0.2);
+    expect(comparisonMarkdownBody([a, b], ['a', 'b'])).toMatch(/within the spread of the repetitions in every configuration: no difference is shown/);
+    withRepetitions(a, 0.01);
+    withRepetitions(b, 0.01);
+    expect(comparisonMarkdownBody([a, b], ['a', 'b'])).not.toMatch(/no difference is shown|one measurement/);
+  });
 });
 
 describe('hsm-bench report', () => {
@@ -175,6 +196,18 @@ describe('hsm-bench report', () => {
   });
 });
 
+describe('a busy host', () => {
+  it('is said in the terminal summary as in the report, and only when it was busy', () => {
+    const r = readRunJson(new URL('../fixtures/run-rsa2048/', import.meta.url).pathname);
+    r.host = { ...r.host, cpuCount: 2, loadAverage: [5.29, 4.33, 8.24] };
+    const said = /the host was busy before the run \(load average 5\.29 on 2 cores\): other work shared the CPU with the run/i;
+    expect(renderScaleTable(r)).toMatch(new RegExp(`note: ${said.source}`, 'i'));
+    expect(conclusions(r).join(' ')).toMatch(said);
+    r.host.loadAverage = [0.4, 0.4, 0.4];
+    expect(renderScaleTable(r) + conclusions(r).join(' ')).not.toMatch(said);
+  });
+});
+
 describe('the scaling conclusion', () => {
   const base = () => readRunJson(new URL('../fixtures/run-rsa2048/', import.meta.url).pathname);
   /**
@@ -203,5 +236,12 @@ describe('the scaling conclusion', () => {
   });
   it('says when the signers were often outside C_Sign: signatures were not issued fast enough', () => {
     expect(conclusions(twoTokens(1.1, 1.05, 0.5)).join(' ')).toMatch(/only 50 % of the window inside C_Sign: signatures were not issued fast enough/);
+  });
+  it('says an efficiency from repetitions far apart is not settled, with the range it could take', () => {
+    const r = twoTokens(1.95, 1.0, 0.99);
+    const [one, two] = r.configurations as [(typeof r.configurations)[0], (typeof r.configurations)[0]];
+    one.spread = { throughputPerS: { min: one.throughputPerS * 0.5, median: one.throughputPerS, max: one.throughputPerS * 1.5 }, relativePct: 100 };
+    two.spread = { throughputPerS: { min: two.throughputPerS, median: two.throughputPerS, max: two.throughputPerS }, relativePct: 0 };
+    expect(conclusions(r).join(' ')).toMatch(/Not settled: the repetitions differ by up to 100 %, so the efficiency lies anywhere from 0\.65 to 1\.95/);
   });
 });

@@ -74,6 +74,23 @@ const cloneSides =
     return [source, ...wanted.map((id) => selected.find((t) => t.slotId === id)!)];
   };
 
+/** A SmartCard-HSM seen through another module than OpenSC's: cloned with OpenSC's tools, never through this one. */
+const cardElsewhere = (mod: Pkcs11Module, card: TokenSession) =>
+  setupError(
+    `token ${tokenName(card.token)} is a SmartCard-HSM: its keys are cloned under its DKEK with OpenSC's tools, not through this module (${mod.info.manufacturer})`,
+    `run keys clone with --module ${OPENSC_MODULE} (the same cards; its slot ids differ: see hsm-bench list --module ${OPENSC_MODULE})`,
+  );
+
+/**
+ * What the source alone can refuse, before any target is logged in to: a SmartCard-HSM through another module than
+ * OpenSC's is sent there; a key to wrap under the KEK must be there and extractable.
+ */
+function checkSource(mod: Pkcs11Module, source: TokenSession, label: string): void {
+  const openSc = mod.info.manufacturer === 'OpenSC Project';
+  if (!openSc && isSmartCardHsm(source.token)) throw cardElsewhere(mod, source);
+  checkCloneSource(mod.lib, source, label, !openSc);
+}
+
 /**
  * SmartCard-HSMs (through OpenSC) clone under their DKEK with OpenSC's tools; every other token under the shared
  * KEK through PKCS#11. Returns the PC/SC readers of the tokens when they are SmartCard-HSMs.
@@ -82,12 +99,7 @@ function dkekReaders(mod: Pkcs11Module, tokens: TokenSession[]): number[] | unde
   if (mod.info.manufacturer !== 'OpenSC Project') {
     // Another module for SmartCard-HSMs (CardContact's own) takes no KEK and exports no key: only the DKEK route can.
     const card = tokens.find((s) => isSmartCardHsm(s.token));
-    if (card) {
-      throw setupError(
-        `token ${tokenName(card.token)} is a SmartCard-HSM: its keys are cloned under its DKEK with OpenSC's tools, not through this module (${mod.info.manufacturer})`,
-        `run keys clone with --module ${OPENSC_MODULE} (the same cards; its slot ids differ: see hsm-bench list --module ${OPENSC_MODULE})`,
-      );
-    }
+    if (card) throw cardElsewhere(mod, card);
     return undefined;
   }
   const readers = tokens.map((s) => readerOf(s.token.slotDescription));
@@ -149,7 +161,7 @@ export function cloneCommand(): Command {
         cloneSides(o),
         // The source's key is checked before any target sees the PIN: a key that is missing, or cannot leave its token
         // under the KEK, costs the targets nothing.
-        (mod, source) => checkCloneSource(mod.lib, source, o.label, mod.info.manufacturer !== 'OpenSC Project'),
+        (mod, source) => checkSource(mod, source, o.label),
       );
       await dkek?.();
     });

@@ -8,6 +8,7 @@ import { markdownTable } from './markdown.js';
 import { notMeasured } from '../result/plan-coverage.js';
 import { referenceThroughput } from '../result/reference.js';
 import { type Reference } from '../model/run-result.js';
+import { throughputRange } from '../stats/repetitions.js';
 
 /** The rate unit of runs side by side: their operation's (sig/s), or operations/s when they measured different ones. */
 const sharedRate = (runs: readonly RunResult[]) => {
@@ -37,6 +38,24 @@ export function compareThroughput(runs: readonly RunResult[]): ComparisonRow[] {
     const first = throughputs[0];
     return { ...configuration, throughputs, ratios: throughputs.map((t) => (first && t !== null ? Math.round((t / first) * 100) / 100 : null)) };
   });
+}
+
+/**
+ * Whether the ratio tells the runs apart: with --repeat, where every configuration's throughput ranges overlap, the
+ * difference is within the spread of the repetitions; with one measurement each, nothing says how far noise goes.
+ */
+function apartness(runs: readonly RunResult[], other: number, rows: readonly ComparisonRow[], ratio: number): string {
+  const both = rows.filter((row) => row.throughputs[0] !== null && row.throughputs[other] !== null);
+  const pairs = both.map((row) => [runs[0]!, runs[other]!].map((r) => r.configurations.find((c) => sameConfiguration(c, row))!));
+  if (pairs.length === 0) return '';
+  // Single measurements a few per cent apart: a rerun on a shared host moves as much.
+  if (pairs.some((pair) => pair.some((c) => !c.repetitions)))
+    return Math.abs(ratio - 1) < 0.1 ? ' — one measurement each, less than 10 % apart: --repeat tells such a difference from the noise of a run' : '';
+  const overlap = pairs.every(([x, y]) => {
+    const [rx, ry] = [throughputRange(x!), throughputRange(y!)];
+    return rx.min <= ry.max && ry.min <= rx.max;
+  });
+  return overlap ? ' — within the spread of the repetitions in every configuration: no difference is shown' : '';
 }
 
 const median = (xs: number[]) => {
@@ -88,7 +107,7 @@ export function comparisonMarkdownBody(runs: readonly RunResult[], names: readon
     lines.push(
       m === null
         ? `No configuration was run by both ${names[0]} and ${name}.`
-        : `${name} is ${fixed(m, 2)}× as fast as ${names[0]} (median over the configurations both ran)${refM !== null ? `; in the reference, ${fixed(refM, 2)}×` : ''}.`,
+        : `${name} is ${fixed(m, 2)}× as fast as ${names[0]} (median over the configurations both ran)${refM !== null ? `; in the reference, ${fixed(refM, 2)}×` : ''}${apartness(runs, i + 1, rows, m)}.`,
     );
   });
   if (withReference) {

@@ -1,10 +1,10 @@
 import { plural } from '../core/plural.js';
 import type { ConfigurationResult, RunResult } from '../model/run-result.js';
-import { failuresOf, operationsMadeOf } from '../stats/repetitions.js';
+import { failuresOf, operationsMadeOf, throughputRange } from '../stats/repetitions.js';
 import { notMeasured } from '../result/plan-coverage.js';
 import { efficiencyBasisOf, efficiencyWithheld, shortfallOf, uncountedOf, type Shortfall } from '../result/configuration-shortfall.js';
 import { wordsOf } from '../operations/words.js';
-import { configurationName, fixed, lowConfidenceLines, runEnd, workerIssueText } from './describe-run.js';
+import { busyHost, configurationName, fixed, lowConfidenceLines, runEnd, workerIssueText } from './describe-run.js';
 import { failureList, statusMeaning } from './status-meaning.js';
 import { moduleCrashText } from './burn-in-summary.js';
 
@@ -52,6 +52,13 @@ function scalingConclusion(r: RunResult, last: ConfigurationResult, previous: Co
   const e = last.efficiency!;
   const shape = e >= 0.9 ? 'near-linear' : e >= 0.6 ? 'sub-linear' : 'poor';
   const lines = [`Scaling is ${shape}: ${configurationName(last)} reached ${fixed(last.throughputPerS, 1)} ${w.nouns}/s, ${fixed(e * last.tokens, 2)}× one token (efficiency ${fixed(e, 2)}).`];
+  // A ratio of two medians taken at different moments: with repetitions this far apart, it can land anywhere.
+  const spread = Math.max(last.spread?.relativePct ?? 0, efficiencyBasisOf(r, last)?.spread?.relativePct ?? 0);
+  if (spread > NOISY_SPREAD_PCT) {
+    const basis = efficiencyBasisOf(r, last)!;
+    const [lo, hi] = [throughputRange(last).min / (last.tokens * throughputRange(basis).max), throughputRange(last).max / (last.tokens * throughputRange(basis).min)];
+    lines.push(`Not settled: the repetitions differ by up to ${fixed(spread, 0)} %, so the efficiency lies anywhere from ${fixed(lo, 2)} to ${fixed(hi, 2)}; repeat on a quieter host, or more times.`);
+  }
   // Within 2 % the two are one figure, not a fall: a run-to-run difference of a shared host is larger.
   if (previous && previous.throughputPerS > last.throughputPerS * 1.02)
     lines.push(`Throughput fell from ${fixed(previous.throughputPerS, 1)}/s with ${configurationName(previous)} to ${fixed(last.throughputPerS, 1)}/s.`);
@@ -189,8 +196,8 @@ export function conclusions(r: RunResult): string[] {
       `At the target rates the tokens could not keep up with, ${plural(notStarted, 'call')} of the schedules could not start before their windows closed: they were not made, and count against those rates${r.capacity ? ' (see the sizing answer)' : ''}.`,
     );
   }
-  const load = r.host.loadAverage?.[0];
-  if (load !== undefined && load >= r.host.cpuCount / 2) lines.push(`The host was busy before the run (load average ${load} on ${r.host.cpuCount} cores): other work shared the CPU with the run.`);
+  const busy = busyHost(r);
+  if (busy) lines.push(`${sentence(busy)}.`);
   lines.push(...lowConfidenceLines(r).map((l) => `${sentence(l)}.`));
   for (const c of r.configurations) {
     if (!c.operationsVerifiedLate) continue;

@@ -89,6 +89,12 @@ export function scheduleMissMark(o: NonNullable<ConfigurationResult['openLoop']>
   return short ? ' (behind)' : ' (fell behind)';
 }
 
+/** The host was busy before the run (its 1-minute load at least half its cores): said wherever figures are read. */
+export function busyHost(r: RunResult): string | null {
+  const load = r.host.loadAverage?.[0];
+  return load !== undefined && load >= r.host.cpuCount / 2 ? `the host was busy before the run (load average ${load} on ${r.host.cpuCount} cores): other work shared the CPU with the run` : null;
+}
+
 export const fixed = (value: number | null | undefined, digits: number) => (value === null || value === undefined ? '–' : value.toFixed(digits));
 
 /** Signatures/s: the value, or with --repeat the median and its range over the repetitions. */

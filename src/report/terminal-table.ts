@@ -1,7 +1,7 @@
 import { wordsOf } from '../operations/words.js';
 import type { RunResult } from '../model/run-result.js';
 import { fitTable } from './fit-table.js';
-import { backendLine, configurationName, lowConfidenceLines, planLine, runEnd, runEndText, tokenLine, workerIssueText } from './describe-run.js';
+import { backendLine, busyHost, configurationName, lowConfidenceLines, planLine, runEnd, runEndText, tokenLine, workerIssueText } from './describe-run.js';
 import { failureList } from './status-meaning.js';
 import { operationsTable, scaleTable } from './table-model.js';
 import { capacityTable, rateTable, saturationTable, sizingAnswer } from './sizing-tables.js';
@@ -27,6 +27,8 @@ export function renderScaleTable(r: RunResult): string {
     if (Object.keys(c.failuresByCkr).length > 0) lines.push(`failures with ${configurationName(c)}: ${failureList(r, c.failuresByCkr)}`);
   }
   if (issues.length > 0) lines.push(...issues.map((i) => `worker issue: ${i}`));
+  const busy = busyHost(r);
+  if (busy) lines.push(`note: ${busy}`);
   lines.push(...lowConfidenceLines(r).map((l) => `note: ${l}`));
   return lines.join('\n') + '\n';
 }
