@@ -143,8 +143,10 @@ describe('a token slow to give a session back', () => {
     expect(bad!.operationsFailed).toBeGreaterThan(0);
     expect(bad!.longestGapMs).toBeGreaterThan(1400);
     expect(good!.operationsFailed).toBe(0);
-    expect(good!.longestGapMs).toBeLessThan(500);
-    expect(c.maxEventLoopStallMs).toBeLessThan(500);
+    // A reconnect that held the main thread or the other token would stall them its 1.5 s; a loaded host stalls
+    // either a few hundred ms on its own.
+    expect(good!.longestGapMs).toBeLessThan(1400);
+    expect(c.maxEventLoopStallMs).toBeLessThan(1400);
   }, 120_000);
 });
 
