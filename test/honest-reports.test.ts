@@ -242,7 +242,7 @@ describe('a token that hangs or stops among working ones', () => {
     expect(md).toContain(`| 3 tokens | WRONG_OUTPUT_SIZE | 100 | ${meaning} |`);
     expect(md).toMatch(/\| 3 tokens × ECDSA P-256 \(1 token stopped\) \|[^\n]*\| – \|\n/);
     const lines = conclusionOf(md);
-    expect(lines[0]).toBe(`- With 3 tokens, token slot ${slots[2]}: fc: 100 consecutive signatures failed.`);
+    expect(lines[0]).toBe(`- With 3 tokens, token slot ${slots[2]}: fc: 100 consecutive calls failed.`);
     expect(lines[1]).toBe(`- 100 of ${lines[1]!.match(/of (\d+)/)![1]} signatures failed (see Failures) — WRONG_OUTPUT_SIZE ×100: ${meaning}.`);
     expect(md).not.toMatch(/Scaling is|windows overlapped/);
     expect(md).toContain(`- No scaling efficiency is drawn from 3 tokens: fc (slot ${slots[2]}) stopped signing before the end`);
