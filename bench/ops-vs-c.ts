@@ -5,7 +5,7 @@
  * operations per token on both sides. Prints per operation and token count the medians of both sides, the median
  * of the per-round ratios hsm-bench / C with their range, and the rounds.
  *
- * The C loop makes the calls of hsm-bench's timed call for the operation (jsTimedCall, src/engine/operation.ts);
+ * The C loop makes the calls of hsm-bench's timed call for the operation (jsTimedCall, src/model/workload.ts);
  * for derive and keygen it also reads back and destroys what the call made, which hsm-bench does after its clock
  * stops but within the configuration's window. Inputs the host must make (decrypt: ciphertexts made with the
  * token's public key; verify: SHA-256 digests and the token's ECDSA signatures, 1 in 8 spoiled; derive: host P-256
@@ -21,10 +21,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pkcs11 from 'pkcs11js';
-import type { RunResult } from '../src/result/run-result.js';
+import type { RunResult } from '../src/model/run-result.js';
 import { findObjects, readPublicKey } from '../src/pkcs11/keys.js';
 import { pkcs11Text } from '../src/pkcs11/module.js';
-import { publicKeyFromAttributes } from '../src/verify/public-key.js';
+import { publicKeyFromAttributes } from '../src/pkcs11/public-key.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const bin = join(root, 'bin', 'hsm-bench');

@@ -8,11 +8,11 @@
 import { createPrivateKey, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { BatchBuilder, StagedBatch, type SignatureBatch } from '../src/engine/batch.js';
-import { messageFor } from '../src/engine/message.js';
+import { BatchBuilder, StagedBatch, type CallBatch } from '../src/model/call-batch.js';
+import { messageFor } from '../src/model/message.js';
 import type { SignMechanism } from '../src/pkcs11/mechanisms.js';
-import { verifyBatch, type VerifyContext } from '../src/verify/verify-batch.js';
-import { VerifyPool } from '../src/verify/verify-pool.js';
+import { verifyBatch, type VerifyContext } from '../src/pipeline/verify-batch.js';
+import { VerifyPool } from '../src/pipeline/verify-pool.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string) => (args.includes(name) ? args[args.indexOf(name) + 1]! : fallback);
@@ -31,8 +31,8 @@ const privateKey = createPrivateKey(pair.privateKey.export({ format: 'pem', type
 const signatures = Array.from({ length: total }, (_, i) =>
   sign('sha256', messageFor(seeds[i % 2]!, Math.floor(i / 2)), alg === 'rsa2048' ? privateKey : { key: privateKey, dsaEncoding: 'ieee-p1363' }),
 );
-function batches(): SignatureBatch[] {
-  const out: SignatureBatch[] = [];
+function batches(): CallBatch[] {
+  const out: CallBatch[] = [];
   for (const worker of [0, 1]) {
     const keptBytes = alg === 'rsa2048' ? 256 : 64;
     const builder = new BatchBuilder(StagedBatch.create(worker, BATCH, keptBytes), 0, () => undefined);
@@ -44,7 +44,7 @@ function batches(): SignatureBatch[] {
   }
   return out;
 }
-const countVerified = (bs: SignatureBatch[]) => bs.reduce((n, b) => n + b.verified.subarray(0, b.count).filter((v) => v === 1).length, 0);
+const countVerified = (bs: CallBatch[]) => bs.reduce((n, b) => n + b.verified.subarray(0, b.count).filter((v) => v === 1).length, 0);
 
 console.log(`machine: ${process.arch}, ${cpus().length} cores, ${cpus()[0]?.model}; node ${process.version}; ${alg}, ${total} signatures in batches of ${BATCH}`);
 const inline = batches();

@@ -7,6 +7,9 @@
  * is loaded already) returns the same library. A module whose every C_GetFunctionList is a new, uninitialized
  * instance (p11-kit's client and proxy) answers CKR_CRYPTOKI_NOT_INITIALIZED; that instance is initialized here,
  * asked, and finalized.
+ *
+ * It reports `abi`, the digest of the native sources it was built from (native/abi.json): the loader
+ * (src/core/native-addon.ts) uses it only when that is the digest of the sources beside it.
  */
 #include <dlfcn.h>
 #include <node_api.h>
@@ -21,6 +24,7 @@
 #define NULL_PTR 0
 #endif
 #include "pkcs11.h"
+#include "native-abi.h"
 
 typedef struct {
   int mechanisms; /* 0: C_GetSlotList, 1: C_GetMechanismList */
@@ -97,7 +101,9 @@ static napi_value mechanism_count(napi_env env, napi_callback_info info) {
 }
 
 NAPI_MODULE_INIT() {
-  napi_value fn;
+  napi_value fn, abi;
+  napi_create_string_utf8(env, NATIVE_ABI, NAPI_AUTO_LENGTH, &abi);
+  napi_set_named_property(env, exports, "abi", abi);
   napi_create_function(env, "slotCount", NAPI_AUTO_LENGTH, slot_count, NULL, &fn);
   napi_set_named_property(env, exports, "slotCount", fn);
   napi_create_function(env, "mechanismCount", NAPI_AUTO_LENGTH, mechanism_count, NULL, &fn);

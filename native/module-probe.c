@@ -10,11 +10,15 @@
  *   missing NAME           the function list has no entry for a function hsm-bench calls
  * It never finalizes: the process ends with _exit, which releases everything without calling into the module
  * again (a module that hangs in C_Finalize is met at the end of a run, where hsm-bench bounds it).
+ *
+ * module_probe --abi prints the digest of the native sources it was built from (native/abi.json) and nothing else:
+ * hsm-bench runs the probe only when that is the digest of the sources beside it (src/core/native-addon.ts).
  */
 #include <dlfcn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #define CK_PTR *
@@ -25,6 +29,7 @@
 #define NULL_PTR 0
 #endif
 #include "pkcs11.h"
+#include "native-abi.h"
 
 /** The slot list is read only when it is of a sane size; a larger count is reported as it is. */
 #define MAX_SLOTS_READ 65536
@@ -82,6 +87,10 @@ static CK_FUNCTION_LIST_PTR load(const char *path, const char *which) {
 }
 
 int main(int argc, char **argv) {
+  if (argc == 2 && strcmp(argv[1], "--abi") == 0) {
+    say("%s", NATIVE_ABI);
+    return 0;
+  }
   if (argc != 2) {
     fprintf(stderr, "usage: module_probe MODULE\n");
     return 2;

@@ -1,39 +1,50 @@
 /*
- * The timed loop in native threads: one pthread per job (a session on a token), each timing one PKCS#11 call in
- * a loop and writing fixed-size records into a ring of its own that the JS side drains.
+ * The timed loop in native threads: one pthread per job (a session on a token), each timing one PKCS#11 call of the
+ * workload's operations in a loop and writing fixed-size records (and the outputs kept for the host check) into a
+ * ring of its own that the JS side drains into call batches.
  *
  * Why: one Node worker thread per session costs an isolate each. At 64 tokens x 4 sessions, each signature held
  * 100 ms in the module, worker threads reached 0.945 of a C pthread loop with 2,855 MB peak RSS and 14 s before the
  * first signature (bench/many-sessions); a pthread costs its stack. Everything but the timed call stays in JS
  * (pkcs11js): the module's initialization, sessions, login and the PIN rule, key lookup, reconnects, recording and
  * verification. A job whose call fails in a run with recovery parks until the JS side has reconnected it (a new
- * session and key handle) or given it up.
+ * session and key handles) or given it up.
  *
  * The module must be the instance the JS side initialized and logged in: dlopen of the same file returns the same
  * library, so this is only used for modules whose loads share one instance.
  *
- * What a job calls and with what input comes from the operation (src/engine/operation.ts): `call` names the
- * PKCS#11 call (sign, verify, decrypt, encrypt, digest, random), the mechanism is given with its parameters (PSS,
- * OAEP, an IV, GCM), and the input is the operation's recipe: the message (a 24-byte seed followed by the signed
- * 64-bit big-endian sequence number, optionally hashed with SHA-256 and wrapped in the PKCS#1 DigestInfo, as
- * src/engine/message.ts and src/engine/operation.ts do for the JS loop), a row of the job's table (row = sequence
- * modulo the rows: ciphertexts, or data and signature for verify), or nothing.
+ * The boundary: codes and sizes both sides use come from native/abi.json (the generated native-abi.h here,
+ * src/core/native-abi.ts there); the addon reports the digest of its sources (`abi`), which the loader
+ * (src/core/native-addon.ts) checks, so a stale build is refused, never used. Every field JS hands over is read by
+ * a getter that throws naming the field when it is missing or of another type or range, so a renamed field fails
+ * instead of reading as 0.
  *
- * With a schedule (an open-loop target rate, src/engine/schedule.ts), the jobs take the configuration's calls from
+ * What a job calls and with what input comes from the operation (src/model/workload.ts, nativeTimedCall): `call`
+ * names the PKCS#11 call (sign, verify, decrypt, encrypt, digest, random), the mechanism is given with its
+ * parameters (PSS, OAEP, an IV, GCM), and the input is the operation's recipe: the message (the job's seed followed
+ * by the signed 64-bit big-endian sequence number, optionally hashed with SHA-256 and wrapped in the PKCS#1
+ * DigestInfo), a row of the job's table (row = sequence modulo the rows: ciphertexts, or data and signature for
+ * verify), or nothing. The message, the mix draw and the schedule's intended start have JS twins (src/model/
+ * message.ts, workload.ts, schedule.ts) for the worker threads; `twins` exposes these for test/native-parity.test.ts.
+ *
+ * With a schedule (an open-loop target rate, src/model/schedule.ts), the jobs take the configuration's calls from
  * one counter: call k is intended to start k x interval after the window opens. A job that takes a call before its
  * time waits for it; one that takes it after its time (no session was free) starts it at once, late. Each record
  * keeps how long after its intended start the call began, so that response time = start lag + service time.
  *
- * Every output is checked against the buffer given and the size the operation makes (src/engine/operation.ts,
- * outputBytes): a module that answers CKR_OK with another size (an empty signature, a length over the buffer) makes
- * a WRONG_OUTPUT_SIZE failure, and nothing of it is copied. Whether an output was kept for the host check is a flag
- * of its own in the record, never read from its length.
+ * Every output is checked against the buffer given and the size the operation makes (its outputBytes): a module
+ * that answers CKR_OK with another size (an empty signature, a length over the buffer) makes a WRONG_OUTPUT_SIZE
+ * failure, and nothing of it is copied. C_GenerateRandom is asked for exactly that size. Whether an output was kept
+ * for the host check is a flag of its own in the record, never read from its length.
  *
  * A call that never returns: each job publishes when its call in flight began; the JS side's watchdog may abandon
  * it (abandon()), which records the call as CALL_TIMED_OUT in the job's ring and ends the job without its thread.
  * The thread, if it ever comes back, sees it was abandoned and ends without touching the ring. Such a thread cannot
  * be joined, and its loop's memory is never freed; the process leaves with exitNow() (_exit) once its results are
  * written: exit() would run the module's destructors under it, and Node's exit would wait for it forever.
+ *
+ * A job's state is written by its thread and by abandon(), and read by states() and gaveUp(): always with atomics
+ * (job_state, set_job_state).
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -41,8 +52,10 @@
 #include <node_api.h>
 #include <openssl/sha.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -56,26 +69,20 @@
 #define NULL_PTR 0
 #endif
 #include "pkcs11.h"
+#include "native-abi.h"
 
-enum { CALL_SIGN = 1, CALL_VERIFY = 2, CALL_DECRYPT = 3, CALL_ENCRYPT = 4, CALL_DIGEST = 5, CALL_RANDOM = 6 };
-enum { INPUT_MESSAGE = 0, INPUT_SHA256 = 1, INPUT_SHA256_DIGESTINFO = 2, INPUT_TABLE = 3, INPUT_NONE = 4 };
-enum { PARAM_NONE = 0, PARAM_PSS = 1, PARAM_OAEP = 2, PARAM_IV = 3, PARAM_GCM = 4 };
-enum { JOB_WARMING = 0, JOB_READY = 1, JOB_RUNNING = 2, JOB_PARKED = 3, JOB_DONE = 4, JOB_ABANDONED = 5 };
+/** What the JS side decided for a parked job (only this file's). */
 enum { PARK_WAIT = 0, PARK_RESUME = 1, PARK_END = 2 };
-/** Statuses that did not come from the module (as in src/record/record-status.ts). */
-#define WRONG_OUTPUT_SIZE (-2)
-#define CALL_TIMED_OUT (-3)
 /** call_begin_ns of a job whose call was abandoned (0: not in a call). */
 #define CALL_ABANDONED (-1)
-#define SEED_BYTES 24
-#define MESSAGE_BYTES 32
-/** Without recovery (scale), a token that fails this many calls in a row is left alone, as in the JS loop. */
-#define MAX_CONSECUTIVE_FAILURES 100
-/** Operations of one workload (--mix): more is a typo, not a workload. */
-#define MAX_OPERATIONS 16
+/** A ring holds at least a batch and a half: the JS side drains one once it holds a batch, or every 100 ms. */
+#define MIN_RING_SLOTS (BATCH_CAPACITY * 3 / 2)
+/** The largest message recipe: the DigestInfo prefix and a SHA-256. */
+#define MAX_MESSAGE_INPUT_BYTES (SHA256_DIGEST_INFO_PREFIX_LENGTH + SHA256_DIGEST_LENGTH)
+/** Integers JS hands over are doubles: beyond 2^53 they are no longer exact. */
+#define MAX_SAFE_INTEGER 9007199254740991LL
 
-static const unsigned char DIGEST_INFO_SHA256[19] = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
-                                                     0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20};
+static const unsigned char DIGEST_INFO_SHA256[SHA256_DIGEST_INFO_PREFIX_LENGTH] = SHA256_DIGEST_INFO_PREFIX;
 
 typedef struct {
   int64_t offset_ns;
@@ -99,7 +106,8 @@ typedef struct {
   CK_GCM_PARAMS gcm;
   unsigned char iv[16];
   int input;
-  /* The size of the output the operation makes; any other is a WRONG_OUTPUT_SIZE failure. */
+  /* The size of the output the operation makes (and the size C_GenerateRandom is asked for); any other is a
+     WRONG_OUTPUT_SIZE failure. */
   CK_ULONG output_bytes;
 } operation_t;
 
@@ -122,7 +130,7 @@ typedef struct {
   CK_OBJECT_HANDLE keys[MAX_OPERATIONS];
   bytes_t *rows[MAX_OPERATIONS], *aux[MAX_OPERATIONS];
   uint32_t row_count[MAX_OPERATIONS], aux_count[MAX_OPERATIONS];
-  long warmup;
+  int64_t warmup;
   int64_t first_sequence;
   int64_t count; /* -1: no count of its own */
   /* The ring: written by the job's thread at head, drained by the JS thread at tail. */
@@ -130,10 +138,10 @@ typedef struct {
   unsigned char *outputs; /* slots x kept_bytes when outputs are kept, else NULL */
   uint32_t slots;
   uint64_t head, tail;
-  int state;
-  int park; /* PARK_* : what the JS side decided for a parked job */
+  int state; /* JOB_*: only through job_state and set_job_state */
+  int park;  /* PARK_* : what the JS side decided for a parked job */
   int64_t parked_at_ns;
-  char gave_up[96];
+  int gave_up; /* GAVE_UP_*: written before the state becomes JOB_DONE */
   /* The call in flight: when it began (0: none; CALL_ABANDONED once the JS side gave it up), and what abandon()
      records of it. Written by the job's thread before call_begin_ns is published. */
   int64_t call_begin_ns;
@@ -147,13 +155,13 @@ typedef struct loop {
   CK_FUNCTION_LIST_PTR f;
   operation_t ops[MAX_OPERATIONS];
   int op_count;
-  /* Cumulative weights of the operations (src/engine/operation.ts, pickOperation). */
+  /* Cumulative weights of the operations (src/model/workload.ts, pickOperation). */
   uint32_t cumulative[MAX_OPERATIONS];
   uint32_t buffer_bytes; /* the buffer each call writes its output into */
   uint32_t kept_bytes;   /* room per ring slot for a kept output: the largest size an operation makes */
   int64_t keep_every;    /* keep every k-th output for the host check; 0 keeps none */
-  int64_t duration_ns; /* -1: none */
-  int64_t shared_total; /* -1: none */
+  int64_t duration_ns;   /* -1: none */
+  int64_t shared_total;  /* -1: none */
   /* The open-loop schedule: call k intended at start + k x interval_ns (0: no schedule), calls_limit calls (-1: until the deadline). */
   double interval_ns;
   int64_t calls_limit;
@@ -170,6 +178,9 @@ typedef struct loop {
   int closed;
   int abandoned; /* jobs abandoned: their threads may still be inside the module */
 } loop_t;
+
+static int job_state(job_t *j) { return __atomic_load_n(&j->state, __ATOMIC_ACQUIRE); }
+static void set_job_state(job_t *j, int state) { __atomic_store_n(&j->state, state, __ATOMIC_RELEASE); }
 
 static int64_t now_ns(void) {
   /* CLOCK_MONOTONIC: the clock of process.hrtime on Linux, so offsets agree with the JS side's start time. */
@@ -198,45 +209,56 @@ static int claim(loop_t *l) {
   return 0;
 }
 
-/** The call's input for one sequence number: the operation's message recipe. */
-static CK_ULONG input_for(operation_t *op, job_t *j, int64_t sequence, unsigned char *into) {
+/** The input of call `sequence` under a message recipe (INPUT_MESSAGE, INPUT_SHA256, INPUT_SHA256_DIGESTINFO), into
+    `into` (MAX_MESSAGE_INPUT_BYTES); its length. The twin of messageFor and hostInput (src/model/). */
+static CK_ULONG message_input(const unsigned char *seed, int recipe, int64_t sequence, unsigned char *into) {
   unsigned char message[MESSAGE_BYTES];
-  memcpy(message, j->seed, SEED_BYTES);
+  memcpy(message, seed, SEED_BYTES);
   uint64_t s = (uint64_t)sequence;
   for (int i = 0; i < 8; i++) message[SEED_BYTES + i] = (unsigned char)(s >> (56 - 8 * i));
-  if (op->input == INPUT_MESSAGE) {
+  if (recipe == INPUT_MESSAGE) {
     memcpy(into, message, MESSAGE_BYTES);
     return MESSAGE_BYTES;
   }
-  if (op->input == INPUT_SHA256) {
+  if (recipe == INPUT_SHA256) {
     SHA256(message, MESSAGE_BYTES, into);
-    return 32;
+    return SHA256_DIGEST_LENGTH;
   }
   memcpy(into, DIGEST_INFO_SHA256, sizeof DIGEST_INFO_SHA256);
   SHA256(message, MESSAGE_BYTES, into + sizeof DIGEST_INFO_SHA256);
-  return sizeof DIGEST_INFO_SHA256 + 32;
+  return sizeof DIGEST_INFO_SHA256 + SHA256_DIGEST_LENGTH;
 }
 
 static uint32_t row_of(int64_t sequence, uint32_t rows) { return (uint32_t)(((sequence % rows) + rows) % rows); }
 
-/** The operation of call `sequence`: the twin of pickOperation in src/engine/operation.ts (murmur3's finalizer). */
-static int pick(loop_t *l, job_t *j, int64_t sequence) {
-  if (l->op_count == 1) return 0;
+/** The first 4 bytes of a job's seed, big-endian: the mix draw's key (the twin of seedWord). */
+static uint32_t seed_word_of(const unsigned char *seed) { return (uint32_t)seed[0] << 24 | (uint32_t)seed[1] << 16 | (uint32_t)seed[2] << 8 | seed[3]; }
+
+/** The operation of call `sequence` (murmur3's finalizer over the seed word and the 64-bit sequence number): the twin
+    of pickOperation in src/model/workload.ts. */
+static int pick_operation(const uint32_t *cumulative, int count, uint32_t seed_word, int64_t sequence) {
+  if (count == 1) return 0;
   uint64_t s = (uint64_t)sequence;
-  uint32_t h = j->seed_word ^ ((uint32_t)s * 0x9e3779b1u) ^ ((uint32_t)(s >> 32) * 0x85ebca77u);
+  uint32_t h = seed_word ^ ((uint32_t)s * 0x9e3779b1u) ^ ((uint32_t)(s >> 32) * 0x85ebca77u);
   h = (h ^ (h >> 16)) * 0x85ebca6bu;
   h = (h ^ (h >> 13)) * 0xc2b2ae35u;
   h ^= h >> 16;
-  uint32_t draw = h % l->cumulative[l->op_count - 1];
+  uint32_t draw = h % cumulative[count - 1];
   int i = 0;
-  while (draw >= l->cumulative[i]) i++;
+  while (draw >= cumulative[i]) i++;
   return i;
 }
+
+static int pick(loop_t *l, job_t *j, int64_t sequence) { return pick_operation(l->cumulative, l->op_count, j->seed_word, sequence); }
+
+/** Call k's intended start, in ns after the window opens: the twin of intendedOffsetNs in src/model/schedule.ts
+    (k >= 0, so llround's halves away from zero are Math.round's halves up). */
+static int64_t intended_offset_ns(double interval_ns, int64_t k) { return (int64_t)llround((double)k * interval_ns); }
 
 static int32_t call_once(loop_t *l, job_t *j, int o, int64_t sequence, unsigned char *out, CK_ULONG *out_len) {
   operation_t *op = &l->ops[o];
   CK_OBJECT_HANDLE key = j->keys[o];
-  unsigned char message[64];
+  unsigned char message[MAX_MESSAGE_INPUT_BYTES];
   unsigned char *data = message;
   CK_ULONG data_len = 0;
   if (op->input == INPUT_TABLE) {
@@ -244,7 +266,7 @@ static int32_t call_once(loop_t *l, job_t *j, int o, int64_t sequence, unsigned 
     data = row->data;
     data_len = row->length;
   } else if (op->input != INPUT_NONE) {
-    data_len = input_for(op, j, sequence, message);
+    data_len = message_input(j->seed, op->input, sequence, message);
   }
   *out_len = l->buffer_bytes;
   CK_RV rv = CKR_OK;
@@ -276,14 +298,15 @@ static int32_t call_once(loop_t *l, job_t *j, int o, int64_t sequence, unsigned 
     if (rv == CKR_OK) rv = l->f->C_Digest(j->session, data, data_len, out, out_len);
     break;
   case CALL_RANDOM:
-    *out_len = 32;
+    /* The length asked is the length made (C_GenerateRandom reports none); start() checked it fits the buffer. */
+    *out_len = op->output_bytes;
     rv = l->f->C_GenerateRandom(j->session, out, *out_len);
     break;
   default:
     rv = CKR_FUNCTION_NOT_SUPPORTED;
   }
   /* An output of another size than the operation makes, or past the buffer given (a module that over-reports). */
-  if (rv == CKR_OK && (*out_len > l->buffer_bytes || *out_len != op->output_bytes)) return WRONG_OUTPUT_SIZE;
+  if (rv == CKR_OK && (*out_len > l->buffer_bytes || *out_len != op->output_bytes)) return STATUS_WRONG_OUTPUT_SIZE;
   /* CKR codes are 32-bit values; vendor codes above 2^31 keep their bits in the int32 column. */
   return (int32_t)(uint32_t)rv;
 }
@@ -347,15 +370,15 @@ static void wait_until(loop_t *l, int64_t at_ns) {
   pthread_mutex_unlock(&l->mutex);
 }
 
-/** Waits for the JS side's decision on a parked job; returns 1 to go on signing. */
+/** Waits for the JS side's decision on a parked job; returns 1 to go on calling. */
 static int park(loop_t *l, job_t *j, int64_t failed_at_ns) {
   pthread_mutex_lock(&l->mutex);
   j->park = PARK_WAIT;
   j->parked_at_ns = failed_at_ns;
-  __atomic_store_n(&j->state, JOB_PARKED, __ATOMIC_RELEASE);
+  set_job_state(j, JOB_PARKED);
   while (j->park == PARK_WAIT && !stopping(l)) wait_changed(l, 100);
   int go_on = j->park == PARK_RESUME && !stopping(l);
-  __atomic_store_n(&j->state, JOB_RUNNING, __ATOMIC_RELEASE);
+  set_job_state(j, JOB_RUNNING);
   pthread_mutex_unlock(&l->mutex);
   return go_on;
 }
@@ -366,12 +389,12 @@ static void *run_job(void *arg) {
   unsigned char *out = malloc(l->buffer_bytes);
   CK_ULONG out_len;
   if (out == NULL) {
-    strcpy(j->gave_up, "out of memory");
-    __atomic_store_n(&j->state, JOB_DONE, __ATOMIC_RELEASE);
+    j->gave_up = GAVE_UP_OUT_OF_MEMORY;
+    set_job_state(j, JOB_DONE);
     return NULL;
   }
   /* Warm-up calls use negative sequence numbers, so that no input of the measured window repeats. */
-  for (long i = 1; i <= j->warmup && !stopping(l); i++) {
+  for (int64_t i = 1; i <= j->warmup && !stopping(l); i++) {
     int64_t begin_ns = now_ns();
     int o = pick(l, j, -i);
     call_begins(j, begin_ns, -1, 0, o, 0);
@@ -382,11 +405,11 @@ static void *run_job(void *arg) {
     }
   }
   pthread_mutex_lock(&l->mutex);
-  __atomic_store_n(&j->state, JOB_READY, __ATOMIC_RELEASE);
+  set_job_state(j, JOB_READY);
   while (!l->released && !stopping(l)) wait_changed(l, 100);
   int64_t start_ns = l->start_ns;
   pthread_mutex_unlock(&l->mutex);
-  __atomic_store_n(&j->state, JOB_RUNNING, __ATOMIC_RELEASE);
+  set_job_state(j, JOB_RUNNING);
   int64_t deadline_ns = l->duration_ns < 0 ? -1 : start_ns + l->duration_ns;
   int64_t last = j->count < 0 ? INT64_MAX : j->first_sequence + j->count;
   int consecutive_failures = 0;
@@ -396,8 +419,7 @@ static void *run_job(void *arg) {
     if (l->interval_ns > 0) {
       int64_t k = __atomic_fetch_add(&l->next_call, 1, __ATOMIC_SEQ_CST);
       if (l->calls_limit >= 0 && k >= l->calls_limit) break;
-      /* The twin of intendedOffsetNs in src/engine/schedule.ts. */
-      intended_ns = start_ns + (int64_t)llround((double)k * l->interval_ns);
+      intended_ns = start_ns + intended_offset_ns(l->interval_ns, k);
       if (deadline_ns >= 0 && intended_ns >= deadline_ns) break;
       /* Late: the job was busy with its previous call at this one's intended start. A job's first call comes from the
          start barrier, not from a previous call: waking up is not queueing (its lag still counts in the response). */
@@ -428,12 +450,12 @@ static void *run_job(void *arg) {
     if (l->recovery) {
       if (!park(l, j, begin_ns)) break;
     } else if (consecutive_failures == MAX_CONSECUTIVE_FAILURES) {
-      strcpy(j->gave_up, "100 consecutive signatures failed");
+      j->gave_up = GAVE_UP_FAILURE_LIMIT;
       break;
     }
   }
   free(out);
-  __atomic_store_n(&j->state, JOB_DONE, __ATOMIC_RELEASE);
+  set_job_state(j, JOB_DONE);
   return NULL;
 }
 
@@ -447,57 +469,269 @@ static void *run_job(void *arg) {
     }                                                                                                                  \
   } while (0)
 
-static int64_t get_int(napi_env env, napi_value object, const char *name) {
+/* ---- What JS hands over: every field named, typed and bounded, or a TypeError that names it ---- */
+
+/** Room for a field's path in messages ("spec.jobs[2].rows[1][7]"); a longer one is cut, which only shortens a message. */
+#define PATH_BYTES 192
+
+/** Formats a field's path into `out` (PATH_BYTES). */
+static void path_of(char *out, const char *format, ...) __attribute__((format(printf, 2, 3)));
+static void path_of(char *out, const char *format, ...) {
+  va_list args;
+  va_start(args, format);
+  vsnprintf(out, PATH_BYTES, format, args);
+  va_end(args);
+}
+
+/** Throws "hsm-bench native loop: PATH WHAT" (e.g. "spec.jobs[2].seed is missing") and returns false. */
+static bool refuse(napi_env env, const char *path, const char *what) {
+  char message[512];
+  snprintf(message, sizeof message, "hsm-bench native loop: %s %s", path, what);
+  napi_throw_type_error(env, NULL, message);
+  return false;
+}
+
+static const char *type_name(napi_valuetype t) {
+  switch (t) {
+  case napi_undefined:
+    return "undefined";
+  case napi_null:
+    return "null";
+  case napi_boolean:
+    return "a boolean";
+  case napi_number:
+    return "a number";
+  case napi_string:
+    return "a string";
+  case napi_object:
+    return "an object";
+  case napi_bigint:
+    return "a bigint";
+  default:
+    return "another kind of value";
+  }
+}
+
+/** refuse() for the field `name` of the object at `where`. */
+static bool refuse_field(napi_env env, const char *where, const char *name, const char *what) {
+  char path[PATH_BYTES];
+  path_of(path, "%s.%s", where, name);
+  return refuse(env, path, what);
+}
+
+/** Checks that `v` (at `path`) is of `type`. */
+static bool of_type(napi_env env, napi_value v, const char *path, napi_valuetype type) {
+  napi_valuetype actual;
+  if (napi_typeof(env, v, &actual) != napi_ok) return refuse(env, path, "cannot be read");
+  if (actual == type) return true;
+  char what[96];
+  snprintf(what, sizeof what, "is %s, not %s", type_name(actual), type_name(type));
+  return refuse(env, path, what);
+}
+
+/** The field `name` of `object` (at `where`) and its path; false (after throwing) when it is missing. */
+static bool field(napi_env env, napi_value object, const char *where, const char *name, napi_value *out, char *path) {
+  bool has = false;
+  path_of(path, "%s.%s", where, name);
+  if (napi_has_named_property(env, object, name, &has) != napi_ok || !has) return refuse(env, path, "is missing");
+  if (napi_get_named_property(env, object, name, out) != napi_ok) return refuse(env, path, "cannot be read");
+  return true;
+}
+
+/** An integer from `min` to `max` (JS hands over doubles: one with a fraction, NaN or out of range is refused). */
+static bool to_integer(napi_env env, napi_value v, const char *path, int64_t min, int64_t max, int64_t *out) {
+  double d;
+  if (!of_type(env, v, path, napi_number)) return false;
+  napi_get_value_double(env, v, &d);
+  if (!(d == floor(d) && d >= (double)min && d <= (double)max)) {
+    char what[128];
+    snprintf(what, sizeof what, "is %.17g, not an integer from %lld to %lld", d, (long long)min, (long long)max);
+    return refuse(env, path, what);
+  }
+  *out = (int64_t)d;
+  return true;
+}
+
+/** A Buffer of `min` to `max` bytes. */
+static bool to_bytes(napi_env env, napi_value v, const char *path, size_t min, size_t max, void **data, size_t *length) {
+  bool is_buffer = false;
+  napi_is_buffer(env, v, &is_buffer);
+  if (!is_buffer || napi_get_buffer_info(env, v, data, length) != napi_ok) return refuse(env, path, "is not a Buffer");
+  if (*length < min || *length > max) {
+    char what[96];
+    snprintf(what, sizeof what, "has %zu bytes, not %zu to %zu", *length, min, max);
+    return refuse(env, path, what);
+  }
+  return true;
+}
+
+/** An array of `min` to `max` elements. */
+static bool to_array(napi_env env, napi_value v, const char *path, uint32_t min, uint32_t max, uint32_t *length) {
+  bool is_array = false;
+  napi_is_array(env, v, &is_array);
+  if (!is_array || napi_get_array_length(env, v, length) != napi_ok) return refuse(env, path, "is not an array");
+  if (*length < min || *length > max) {
+    char what[96];
+    snprintf(what, sizeof what, "has %u elements, not %u to %u", *length, min, max);
+    return refuse(env, path, what);
+  }
+  return true;
+}
+
+static bool get_integer(napi_env env, napi_value object, const char *where, const char *name, int64_t min, int64_t max, int64_t *out) {
   napi_value v;
-  int64_t out = 0;
-  napi_get_named_property(env, object, name, &v);
-  napi_get_value_int64(env, v, &out);
-  return out;
+  char path[PATH_BYTES];
+  return field(env, object, where, name, &v, path) && to_integer(env, v, path, min, max, out);
+}
+
+/** A finite number above 0. */
+static bool get_positive(napi_env env, napi_value object, const char *where, const char *name, double *out) {
+  napi_value v;
+  char path[PATH_BYTES];
+  if (!field(env, object, where, name, &v, path) || !of_type(env, v, path, napi_number)) return false;
+  napi_get_value_double(env, v, out);
+  return isfinite(*out) && *out > 0 ? true : refuse(env, path, "is not a finite number above 0");
+}
+
+static bool get_bool(napi_env env, napi_value object, const char *where, const char *name, bool *out) {
+  napi_value v;
+  char path[PATH_BYTES];
+  return field(env, object, where, name, &v, path) && of_type(env, v, path, napi_boolean) && napi_get_value_bool(env, v, out) == napi_ok;
+}
+
+static bool get_object(napi_env env, napi_value object, const char *where, const char *name, napi_value *out) {
+  char path[PATH_BYTES];
+  return field(env, object, where, name, out, path) && of_type(env, *out, path, napi_object);
+}
+
+static bool get_array(napi_env env, napi_value object, const char *where, const char *name, uint32_t min, uint32_t max, napi_value *out, uint32_t *length) {
+  char path[PATH_BYTES];
+  return field(env, object, where, name, out, path) && to_array(env, *out, path, min, max, length);
+}
+
+static bool get_bytes(napi_env env, napi_value object, const char *where, const char *name, size_t min, size_t max, void **data, size_t *length) {
+  napi_value v;
+  char path[PATH_BYTES];
+  return field(env, object, where, name, &v, path) && to_bytes(env, v, path, min, max, data, length);
 }
 
 /** A pkcs11js handle: a Buffer holding a CK_ULONG in the host's byte order. */
-static CK_ULONG get_handle(napi_env env, napi_value object, const char *name) {
+static bool to_handle(napi_env env, napi_value v, const char *path, CK_ULONG *out) {
+  void *data;
+  size_t length;
+  if (!to_bytes(env, v, path, sizeof *out, sizeof *out, &data, &length)) return false;
+  memcpy(out, data, sizeof *out);
+  return true;
+}
+
+/** A typed array of `type` with at least `min_length` elements. */
+static bool get_typed_array(napi_env env, napi_value object, const char *where, const char *name, napi_typedarray_type type, size_t min_length, void **data, size_t *length) {
   napi_value v;
-  void *data = NULL;
-  size_t length = 0;
-  CK_ULONG h = 0;
-  napi_get_named_property(env, object, name, &v);
-  if (napi_get_buffer_info(env, v, &data, &length) == napi_ok && length == sizeof h) memcpy(&h, data, sizeof h);
-  return h;
-}
-
-/** A job's key handles, one per operation (`keys` of a job spec or of resume's handles). */
-static void get_keys(napi_env env, napi_value object, job_t *j) {
-  napi_value keys, key;
-  uint32_t n = 0;
-  napi_get_named_property(env, object, "keys", &keys);
-  napi_get_array_length(env, keys, &n);
-  for (uint32_t o = 0; o < n && o < MAX_OPERATIONS; o++) {
-    void *data = NULL;
-    size_t length = 0;
-    CK_ULONG h = 0;
-    napi_get_element(env, keys, o, &key);
-    if (napi_get_buffer_info(env, key, &data, &length) == napi_ok && length == sizeof h) memcpy(&h, data, sizeof h);
-    j->keys[o] = h;
+  char path[PATH_BYTES];
+  bool is_typed = false;
+  napi_typedarray_type actual;
+  if (!field(env, object, where, name, &v, path)) return false;
+  napi_is_typedarray(env, v, &is_typed);
+  if (!is_typed || napi_get_typedarray_info(env, v, &actual, length, data, NULL, NULL) != napi_ok || actual != type) return refuse(env, path, "is not a typed array of the element type the native loop writes");
+  if (*length < min_length) {
+    char what[96];
+    snprintf(what, sizeof what, "has %zu elements, fewer than %zu", *length, min_length);
+    return refuse(env, path, what);
   }
+  return true;
 }
 
-static loop_t *loop_of(napi_env env, napi_value v) {
-  loop_t *l = NULL;
-  napi_get_value_external(env, v, (void **)&l);
-  return l;
-}
-
-/** The job at `index` of a loop that is still open; NULL (after throwing) for a closed loop or a bad index. */
-static job_t *job_of(napi_env env, napi_value loop, napi_value index) {
-  loop_t *l = loop_of(env, loop);
-  int32_t i = -1;
-  napi_get_value_int32(env, index, &i);
-  if (l == NULL || l->closed || i < 0 || i >= l->job_count) {
-    napi_throw_error(env, NULL, "hsm-bench native loop: closed, or no such job");
-    return NULL;
+/** The cumulative weights of `count` operations: each above the one before, within 32 bits (the mix draw's range). */
+static bool get_cumulative(napi_env env, napi_value object, const char *where, uint32_t count, uint32_t *cumulative) {
+  napi_value weights, weight;
+  uint32_t length;
+  char path[PATH_BYTES];
+  if (!get_array(env, object, where, "cumulative", count, count, &weights, &length)) return false;
+  for (uint32_t i = 0; i < count; i++) {
+    int64_t w;
+    path_of(path, "%s.cumulative[%u]", where, i);
+    napi_get_element(env, weights, i, &weight);
+    if (!to_integer(env, weight, path, i == 0 ? 1 : (int64_t)cumulative[i - 1] + 1, UINT32_MAX, &w)) return false;
+    cumulative[i] = (uint32_t)w;
   }
-  return &l->jobs[i];
+  return true;
+}
+
+static bool known_call(int64_t c) {
+  switch (c) {
+  case CALL_SIGN:
+  case CALL_VERIFY:
+  case CALL_DECRYPT:
+  case CALL_ENCRYPT:
+  case CALL_DIGEST:
+  case CALL_RANDOM:
+    return true;
+  }
+  return false;
+}
+
+static bool message_recipe(int64_t r) { return r == INPUT_MESSAGE || r == INPUT_SHA256 || r == INPUT_SHA256_DIGESTINFO; }
+
+/** One operation of the spec (at `where`): its call, mechanism with parameters, input recipe and output size. */
+static bool parse_operation(napi_env env, napi_value spec, const char *where, operation_t *op) {
+  int64_t call, input, output_bytes, mechanism, kind, hash, mgf, salt, tag_bits;
+  napi_value parameter;
+  char at[PATH_BYTES];
+  if (!get_integer(env, spec, where, "call", INT32_MIN, INT32_MAX, &call) || !get_integer(env, spec, where, "input", INT32_MIN, INT32_MAX, &input) ||
+      !get_integer(env, spec, where, "outputBytes", 0, UINT16_MAX, &output_bytes) || !get_integer(env, spec, where, "mechanism", 0, MAX_SAFE_INTEGER, &mechanism) ||
+      !get_object(env, spec, where, "parameter", &parameter))
+    return false;
+  if (!known_call(call)) return refuse_field(env, where, "call", "is not a call the native loop makes");
+  if (!message_recipe(input) && input != INPUT_TABLE && input != INPUT_NONE) return refuse_field(env, where, "input", "is not an input recipe");
+  op->call = (int)call;
+  op->input = (int)input;
+  op->output_bytes = (CK_ULONG)output_bytes;
+  op->mechanism.mechanism = (CK_MECHANISM_TYPE)mechanism;
+  path_of(at, "%s.parameter", where);
+  if (!get_integer(env, parameter, at, "kind", INT32_MIN, INT32_MAX, &kind)) return false;
+  switch (kind) {
+  case PARAM_NONE:
+    return true;
+  case PARAM_PSS:
+    if (!get_integer(env, parameter, at, "hashAlg", 0, MAX_SAFE_INTEGER, &hash) || !get_integer(env, parameter, at, "mgf", 0, MAX_SAFE_INTEGER, &mgf) ||
+        !get_integer(env, parameter, at, "saltLen", 0, MAX_SAFE_INTEGER, &salt))
+      return false;
+    op->pss.hashAlg = (CK_MECHANISM_TYPE)hash;
+    op->pss.mgf = (CK_RSA_PKCS_MGF_TYPE)mgf;
+    op->pss.sLen = (CK_ULONG)salt;
+    op->mechanism.pParameter = &op->pss;
+    op->mechanism.ulParameterLen = sizeof op->pss;
+    return true;
+  case PARAM_OAEP:
+    if (!get_integer(env, parameter, at, "hashAlg", 0, MAX_SAFE_INTEGER, &hash) || !get_integer(env, parameter, at, "mgf", 0, MAX_SAFE_INTEGER, &mgf)) return false;
+    op->oaep.hashAlg = (CK_MECHANISM_TYPE)hash;
+    op->oaep.mgf = (CK_RSA_PKCS_MGF_TYPE)mgf;
+    op->oaep.source = CKZ_DATA_SPECIFIED;
+    op->mechanism.pParameter = &op->oaep;
+    op->mechanism.ulParameterLen = sizeof op->oaep;
+    return true;
+  case PARAM_IV:
+  case PARAM_GCM: {
+    void *iv;
+    size_t iv_length;
+    if (!get_bytes(env, parameter, at, "iv", 1, sizeof op->iv, &iv, &iv_length)) return false;
+    memcpy(op->iv, iv, iv_length);
+    if (kind == PARAM_IV) {
+      op->mechanism.pParameter = op->iv;
+      op->mechanism.ulParameterLen = iv_length;
+      return true;
+    }
+    if (!get_integer(env, parameter, at, "tagBits", 0, 128, &tag_bits)) return false;
+    op->gcm.pIv = op->iv;
+    op->gcm.ulIvLen = iv_length;
+    op->gcm.ulIvBits = iv_length * 8;
+    op->gcm.ulTagBits = (CK_ULONG)tag_bits;
+    op->mechanism.pParameter = &op->gcm;
+    op->mechanism.ulParameterLen = sizeof op->gcm;
+    return true;
+  }
+  }
+  return refuse_field(env, at, "kind", "is not a kind of mechanism parameters the native loop takes");
 }
 
 static void free_table(bytes_t *table, uint32_t count) {
@@ -506,29 +740,140 @@ static void free_table(bytes_t *table, uint32_t count) {
   free(table);
 }
 
-/** Copies an array of Buffers (a job's table) out of JS: the threads read it while JS may collect the originals. */
-static bytes_t *get_table(napi_env env, napi_value array, uint32_t *count) {
-  napi_value element;
+/** Copies an array of Buffers (a job's table, at `path`) out of JS: the threads read it while JS may collect the
+    originals. An empty array is a NULL table. */
+static bool get_table(napi_env env, napi_value array, const char *path, bytes_t **table, uint32_t *count) {
+  uint32_t n;
+  char at[PATH_BYTES];
+  *table = NULL;
   *count = 0;
-  if (napi_get_array_length(env, array, count) != napi_ok || *count == 0) {
-    *count = 0;
-    return NULL;
-  }
-  bytes_t *table = calloc(*count, sizeof(bytes_t));
-  for (uint32_t i = 0; table != NULL && i < *count; i++) {
-    void *data = NULL;
-    size_t length = 0;
+  if (!to_array(env, array, path, 0, UINT32_MAX, &n)) return false;
+  if (n == 0) return true;
+  bytes_t *rows = calloc(n, sizeof(bytes_t));
+  if (rows == NULL) return refuse(env, path, "cannot be copied (out of memory)");
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value element;
+    void *data;
+    size_t length;
+    path_of(at, "%s[%u]", path, i);
     napi_get_element(env, array, i, &element);
-    napi_get_buffer_info(env, element, &data, &length);
-    table[i].data = malloc(length > 0 ? length : 1);
-    if (table[i].data == NULL) {
-      free_table(table, i);
-      return NULL;
+    if (!to_bytes(env, element, at, 0, SIZE_MAX, &data, &length)) {
+      free_table(rows, i);
+      return false;
     }
-    if (length > 0) memcpy(table[i].data, data, length);
-    table[i].length = (CK_ULONG)length;
+    if ((rows[i].data = malloc(length > 0 ? length : 1)) == NULL) {
+      free_table(rows, i);
+      return refuse(env, at, "cannot be copied (out of memory)");
+    }
+    if (length > 0) memcpy(rows[i].data, data, length);
+    rows[i].length = (CK_ULONG)length;
   }
-  return table;
+  *table = rows;
+  *count = n;
+  return true;
+}
+
+/** A job's session and key handles, one per operation (of a job spec, or of resume's handles), at `where`. */
+static bool get_handles(napi_env env, napi_value object, const char *where, int op_count, CK_SESSION_HANDLE *session, CK_OBJECT_HANDLE *keys) {
+  napi_value v, key;
+  uint32_t n;
+  char path[PATH_BYTES];
+  if (!field(env, object, where, "session", &v, path) || !to_handle(env, v, path, session)) return false;
+  if (!get_array(env, object, where, "keys", (uint32_t)op_count, (uint32_t)op_count, &v, &n)) return false;
+  for (uint32_t o = 0; o < n; o++) {
+    path_of(path, "%s.keys[%u]", where, o);
+    napi_get_element(env, v, o, &key);
+    if (!to_handle(env, key, path, &keys[o])) return false;
+  }
+  return true;
+}
+
+/** One job of the spec (at `where`): its handles, seed, tables, warm-up and share of the calls; its ring allocated. */
+static bool parse_job(napi_env env, napi_value spec, const char *where, loop_t *l, job_t *j) {
+  napi_value rows, aux, element;
+  uint32_t n;
+  void *seed;
+  size_t seed_length;
+  char path[PATH_BYTES];
+  if (!get_handles(env, spec, where, l->op_count, &j->session, j->keys) || !get_bytes(env, spec, where, "seed", SEED_BYTES, SEED_BYTES, &seed, &seed_length) ||
+      !get_array(env, spec, where, "rows", (uint32_t)l->op_count, (uint32_t)l->op_count, &rows, &n) ||
+      !get_array(env, spec, where, "aux", (uint32_t)l->op_count, (uint32_t)l->op_count, &aux, &n) || !get_integer(env, spec, where, "warmup", 0, MAX_SAFE_INTEGER, &j->warmup) ||
+      !get_integer(env, spec, where, "firstSequence", -MAX_SAFE_INTEGER, MAX_SAFE_INTEGER, &j->first_sequence) ||
+      !get_integer(env, spec, where, "count", -1, MAX_SAFE_INTEGER, &j->count))
+    return false;
+  memcpy(j->seed, seed, SEED_BYTES);
+  j->seed_word = seed_word_of(j->seed);
+  for (int o = 0; o < l->op_count; o++) {
+    path_of(path, "%s.rows[%d]", where, o);
+    napi_get_element(env, rows, (uint32_t)o, &element);
+    if (!get_table(env, element, path, &j->rows[o], &j->row_count[o])) return false;
+    if (l->ops[o].input == INPUT_TABLE && j->rows[o] == NULL) return refuse(env, path, "is empty, and the operation takes its input from it");
+    path_of(path, "%s.aux[%d]", where, o);
+    napi_get_element(env, aux, (uint32_t)o, &element);
+    if (!get_table(env, element, path, &j->aux[o], &j->aux_count[o])) return false;
+    if (l->ops[o].call == CALL_VERIFY && j->aux[o] == NULL) return refuse(env, path, "is empty, and verify takes each row's signature from it");
+  }
+  j->records = calloc(j->slots, sizeof(record_t));
+  j->outputs = l->keep_every > 0 ? malloc((size_t)j->slots * l->kept_bytes) : NULL;
+  if (j->records == NULL || (l->keep_every > 0 && j->outputs == NULL)) return refuse(env, where, "has no memory for its ring of records");
+  return true;
+}
+
+/** The whole spec of start() into `l`: false (after throwing, naming the field) on the first field that is wrong. */
+static bool parse_spec(napi_env env, napi_value spec, loop_t *l) {
+  napi_value operations, schedule, jobs, element;
+  uint32_t op_count, n;
+  int64_t buffer_bytes, kept_bytes, ring_bytes;
+  bool recovery;
+  char path[PATH_BYTES];
+  if (!get_array(env, spec, "spec", "operations", 1, MAX_OPERATIONS, &operations, &op_count)) return false;
+  l->op_count = (int)op_count;
+  if (!get_cumulative(env, spec, "spec", op_count, l->cumulative)) return false;
+  for (uint32_t o = 0; o < op_count; o++) {
+    path_of(path, "spec.operations[%u]", o);
+    napi_get_element(env, operations, o, &element);
+    if (!of_type(env, element, path, napi_object) || !parse_operation(env, element, path, &l->ops[o])) return false;
+  }
+  /* A kept output's length is a 16-bit field of the record; the buffer is larger than any output, to see one over-reported. */
+  if (!get_integer(env, spec, "spec", "keptBytes", 0, UINT16_MAX, &kept_bytes) || !get_integer(env, spec, "spec", "bufferBytes", kept_bytes + 1, UINT16_MAX + 1, &buffer_bytes)) return false;
+  l->kept_bytes = (uint32_t)kept_bytes;
+  l->buffer_bytes = (uint32_t)buffer_bytes;
+  for (int o = 0; o < l->op_count; o++) {
+    path_of(path, "spec.operations[%d].outputBytes", o);
+    if (l->ops[o].output_bytes > l->kept_bytes) return refuse(env, path, "is more than spec.keptBytes, the room a ring slot has for an output");
+  }
+  if (!get_integer(env, spec, "spec", "keepEvery", 0, MAX_SAFE_INTEGER, &l->keep_every) || !get_integer(env, spec, "spec", "durationNs", -1, MAX_SAFE_INTEGER, &l->duration_ns) ||
+      !get_integer(env, spec, "spec", "sharedTotal", -1, MAX_SAFE_INTEGER, &l->shared_total) || !get_bool(env, spec, "spec", "recovery", &recovery) ||
+      !get_integer(env, spec, "spec", "ringBytes", 1, MAX_SAFE_INTEGER, &ring_bytes))
+    return false;
+  l->recovery = recovery;
+  l->calls_limit = -1;
+  if (!field(env, spec, "spec", "schedule", &schedule, path)) return false;
+  napi_valuetype schedule_type;
+  napi_typeof(env, schedule, &schedule_type);
+  if (schedule_type != napi_null) {
+    if (!of_type(env, schedule, path, napi_object) || !get_positive(env, schedule, "spec.schedule", "intervalNs", &l->interval_ns) ||
+        !get_integer(env, schedule, "spec.schedule", "calls", -1, MAX_SAFE_INTEGER, &l->calls_limit))
+      return false;
+  }
+  if (!get_array(env, spec, "spec", "jobs", 1, INT32_MAX, &jobs, &n)) return false;
+  l->jobs = calloc(n, sizeof(job_t));
+  if (l->jobs == NULL) return refuse(env, "spec.jobs", "cannot be allocated (out of memory)");
+  l->job_count = (int)n;
+  size_t slot_bytes = sizeof(record_t) + (l->keep_every > 0 ? l->kept_bytes : 0);
+  uint64_t slots = (uint64_t)ring_bytes / slot_bytes / n;
+  if (slots < MIN_RING_SLOTS) slots = MIN_RING_SLOTS;
+  if (slots > UINT32_MAX) slots = UINT32_MAX;
+  for (uint32_t i = 0; i < n; i++) {
+    job_t *j = &l->jobs[i];
+    j->loop = l;
+    j->index = (int)i;
+    j->slots = (uint32_t)slots;
+    path_of(path, "spec.jobs[%u]", i);
+    napi_get_element(env, jobs, i, &element);
+    if (!of_type(env, element, path, napi_object) || !parse_job(env, element, path, l, j)) return false;
+  }
+  return true;
 }
 
 static void stop_loop(loop_t *l) {
@@ -568,7 +913,7 @@ static void close_loop(loop_t *l) {
   l->job_count = 0;
 }
 
-/** Also when the JS side drops a loop it never closed (an exception on the way). */
+/** Also when the JS side drops a loop it never closed (an exception on the way), and for a spec refused. */
 static void finalize_loop(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
@@ -580,195 +925,93 @@ static void finalize_loop(napi_env env, void *data, void *hint) {
   free(l);
 }
 
-static napi_value close_(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  close_loop(loop_of(env, argv[0]));
-  return NULL;
-}
-
-/** One operation of the spec: its call, mechanism with parameters, and input recipe; 0 for one it does not make. */
-static int parse_operation(napi_env env, napi_value spec, operation_t *op) {
-  napi_value v;
-  op->call = (int)get_int(env, spec, "call");
-  op->input = (int)get_int(env, spec, "input");
-  op->output_bytes = (CK_ULONG)get_int(env, spec, "outputBytes");
-  op->mechanism.mechanism = (CK_MECHANISM_TYPE)get_int(env, spec, "mechanism");
-  napi_get_named_property(env, spec, "parameter", &v);
-  switch ((int)get_int(env, v, "kind")) {
-  case PARAM_PSS:
-    op->pss.hashAlg = (CK_MECHANISM_TYPE)get_int(env, v, "hashAlg");
-    op->pss.mgf = (CK_RSA_PKCS_MGF_TYPE)get_int(env, v, "mgf");
-    op->pss.sLen = (CK_ULONG)get_int(env, v, "saltLen");
-    op->mechanism.pParameter = &op->pss;
-    op->mechanism.ulParameterLen = sizeof op->pss;
-    break;
-  case PARAM_OAEP:
-    op->oaep.hashAlg = (CK_MECHANISM_TYPE)get_int(env, v, "hashAlg");
-    op->oaep.mgf = (CK_RSA_PKCS_MGF_TYPE)get_int(env, v, "mgf");
-    op->oaep.source = CKZ_DATA_SPECIFIED;
-    op->mechanism.pParameter = &op->oaep;
-    op->mechanism.ulParameterLen = sizeof op->oaep;
-    break;
-  case PARAM_IV:
-  case PARAM_GCM: {
-    napi_value iv;
-    void *iv_data = NULL;
-    size_t iv_length = 0;
-    napi_get_named_property(env, v, "iv", &iv);
-    napi_get_buffer_info(env, iv, &iv_data, &iv_length);
-    if (iv_length > sizeof op->iv) iv_length = sizeof op->iv;
-    memcpy(op->iv, iv_data, iv_length);
-    if (get_int(env, v, "kind") == PARAM_IV) {
-      op->mechanism.pParameter = op->iv;
-      op->mechanism.ulParameterLen = iv_length;
-    } else {
-      op->gcm.pIv = op->iv;
-      op->gcm.ulIvLen = iv_length;
-      op->gcm.ulIvBits = iv_length * 8;
-      op->gcm.ulTagBits = (CK_ULONG)get_int(env, v, "tagBits");
-      op->mechanism.pParameter = &op->gcm;
-      op->mechanism.ulParameterLen = sizeof op->gcm;
-    }
-    break;
-  }
-  }
-  return op->call >= CALL_SIGN && op->call <= CALL_RANDOM;
-}
-
-/**
- * start(modulePath, spec): loads the module (the instance the JS side initialized), starts one thread per job.
- * spec: { operations: [{ call, mechanism, parameter: { kind, …its fields }, input, outputBytes }], cumulative, bufferBytes, keptBytes,
- * keepEvery, durationNs, sharedTotal, recovery, ringBytes, schedule: { intervalNs, calls (-1: until the deadline) } or null,
- * jobs: [{ session, keys: [per operation], seed, rows: [per operation], aux: [per operation], warmup, firstSequence, count }] }
- */
-static napi_value start(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  char path[4096];
-  size_t path_len;
-  CHECK(napi_get_value_string_utf8(env, argv[0], path, sizeof path, &path_len));
-  void *lib = dlopen(path, RTLD_NOW);
-  CK_C_GetFunctionList get = lib ? (CK_C_GetFunctionList)dlsym(lib, "C_GetFunctionList") : NULL;
-  CK_FUNCTION_LIST_PTR f = NULL;
-  if (get == NULL || get(&f) != CKR_OK) {
-    napi_throw_error(env, NULL, "the native loop cannot load the module");
-    return NULL;
-  }
-  napi_value spec = argv[1], jobs;
+static loop_t *new_loop(void) {
   loop_t *l = calloc(1, sizeof *l);
-  l->f = f;
-  napi_value operations, cumulative;
-  uint32_t op_count = 0;
-  napi_get_named_property(env, spec, "operations", &operations);
-  napi_get_named_property(env, spec, "cumulative", &cumulative);
-  napi_get_array_length(env, operations, &op_count);
-  if (op_count == 0 || op_count > MAX_OPERATIONS) {
-    free(l);
-    napi_throw_error(env, NULL, "the native loop takes 1 to 16 operations");
-    return NULL;
-  }
-  l->op_count = (int)op_count;
-  for (uint32_t o = 0; o < op_count; o++) {
-    napi_value op_spec, weight;
-    napi_get_element(env, operations, o, &op_spec);
-    napi_get_element(env, cumulative, o, &weight);
-    int64_t w = 0;
-    napi_get_value_int64(env, weight, &w);
-    l->cumulative[o] = (uint32_t)w;
-    if (!parse_operation(env, op_spec, &l->ops[o])) {
-      free(l);
-      napi_throw_error(env, NULL, "the native loop was given an operation it does not make");
-      return NULL;
-    }
-  }
-  l->buffer_bytes = (uint32_t)get_int(env, spec, "bufferBytes");
-  l->kept_bytes = (uint32_t)get_int(env, spec, "keptBytes");
-  for (int o = 0; o < l->op_count; o++) {
-    if (l->ops[o].output_bytes > l->kept_bytes || l->kept_bytes >= l->buffer_bytes) {
-      free(l);
-      napi_throw_error(env, NULL, "the native loop was given an output size its buffers do not hold");
-      return NULL;
-    }
-  }
-  l->keep_every = get_int(env, spec, "keepEvery");
-  l->duration_ns = get_int(env, spec, "durationNs");
-  l->shared_total = get_int(env, spec, "sharedTotal");
-  l->recovery = (int)get_int(env, spec, "recovery");
-  napi_value schedule;
-  napi_valuetype schedule_type;
-  napi_get_named_property(env, spec, "schedule", &schedule);
-  napi_typeof(env, schedule, &schedule_type);
-  l->calls_limit = -1;
-  if (schedule_type == napi_object) {
-    napi_value interval;
-    napi_get_named_property(env, schedule, "intervalNs", &interval);
-    napi_get_value_double(env, interval, &l->interval_ns);
-    l->calls_limit = get_int(env, schedule, "calls");
-  }
-  int64_t ring_bytes = get_int(env, spec, "ringBytes");
+  if (l == NULL) return NULL;
   pthread_mutex_init(&l->mutex, NULL);
   pthread_condattr_t cond_attr;
   pthread_condattr_init(&cond_attr);
   pthread_condattr_setclock(&cond_attr, CLOCK_MONOTONIC);
   pthread_cond_init(&l->changed, &cond_attr);
   pthread_condattr_destroy(&cond_attr);
-  uint32_t n;
-  napi_get_named_property(env, spec, "jobs", &jobs);
-  napi_get_array_length(env, jobs, &n);
-  l->job_count = (int)n;
-  l->jobs = calloc(n > 0 ? n : 1, sizeof(job_t));
-  if (l->jobs == NULL) {
-    free(l);
-    napi_throw_error(env, NULL, "the native loop cannot allocate its jobs (out of memory)");
+  return l;
+}
+
+/** The loop of an external that start() made; NULL (after throwing) for anything else or a closed loop. */
+static loop_t *open_loop_of(napi_env env, napi_value v) {
+  loop_t *l = NULL;
+  napi_valuetype type;
+  if (napi_typeof(env, v, &type) == napi_ok && type == napi_external) napi_get_value_external(env, v, (void **)&l);
+  if (l == NULL || l->closed) {
+    napi_throw_error(env, NULL, "hsm-bench native loop: not a loop, or closed");
     return NULL;
   }
-  size_t slot_bytes = sizeof(record_t) + (l->keep_every > 0 ? l->kept_bytes : 0);
-  uint32_t slots = (uint32_t)(ring_bytes / (int64_t)slot_bytes / (n > 0 ? n : 1));
-  /* At least a batch and a half: the JS side drains a ring once it holds a batch (256) or every 100 ms. */
-  if (slots < 384) slots = 384;
-  napi_value external;
-  CHECK(napi_create_external(env, l, finalize_loop, NULL, &external));
-  for (uint32_t i = 0; i < n; i++) {
-    job_t *j = &l->jobs[i];
-    napi_value job, seed;
-    napi_get_element(env, jobs, i, &job);
-    j->loop = l;
-    j->index = (int)i;
-    j->session = get_handle(env, job, "session");
-    get_keys(env, job, j);
-    void *seed_data;
-    size_t seed_len;
-    napi_get_named_property(env, job, "seed", &seed);
-    if (napi_get_buffer_info(env, seed, &seed_data, &seed_len) == napi_ok) memcpy(j->seed, seed_data, seed_len < SEED_BYTES ? seed_len : SEED_BYTES);
-    j->seed_word = (uint32_t)j->seed[0] << 24 | (uint32_t)j->seed[1] << 16 | (uint32_t)j->seed[2] << 8 | j->seed[3];
-    napi_value rows, aux, element;
-    napi_get_named_property(env, job, "rows", &rows);
-    napi_get_named_property(env, job, "aux", &aux);
-    for (int o = 0; o < l->op_count; o++) {
-      napi_get_element(env, rows, (uint32_t)o, &element);
-      j->rows[o] = get_table(env, element, &j->row_count[o]);
-      napi_get_element(env, aux, (uint32_t)o, &element);
-      j->aux[o] = get_table(env, element, &j->aux_count[o]);
-      if ((l->ops[o].input == INPUT_TABLE && j->rows[o] == NULL) || (l->ops[o].call == CALL_VERIFY && j->aux[o] == NULL)) {
-        napi_throw_error(env, NULL, "the native loop was given no input table for a job whose operation needs one");
-        return NULL;
-      }
-    }
-    j->warmup = (long)get_int(env, job, "warmup");
-    j->first_sequence = get_int(env, job, "firstSequence");
-    j->count = get_int(env, job, "count");
-    j->slots = slots;
-    j->records = calloc(slots, sizeof(record_t));
-    j->outputs = l->keep_every > 0 ? malloc((size_t)slots * l->kept_bytes) : NULL;
-    if (j->records == NULL || (l->keep_every > 0 && j->outputs == NULL)) {
-      napi_throw_error(env, NULL, "the native loop cannot allocate its record rings (out of memory)");
-      return NULL;
-    }
+  return l;
+}
+
+/** The job at `index` of a loop that is still open; NULL (after throwing) for a closed loop or a bad index. */
+static job_t *job_of(napi_env env, napi_value loop, napi_value index) {
+  loop_t *l = open_loop_of(env, loop);
+  int64_t i;
+  if (l == NULL || !to_integer(env, index, "job", 0, l->job_count - 1, &i)) return NULL;
+  return &l->jobs[i];
+}
+
+/** The arguments of a call from JS: exactly `count` of them, else a TypeError naming the function's signature. */
+static bool arguments_of(napi_env env, napi_callback_info info, size_t count, napi_value *argv, const char *signature) {
+  size_t argc = count;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != count) {
+    char message[256];
+    snprintf(message, sizeof message, "hsm-bench native loop: %s takes %zu arguments", signature, count);
+    napi_throw_type_error(env, NULL, message);
+    return false;
   }
-  for (uint32_t i = 0; i < n; i++) {
+  return true;
+}
+
+static bool to_bigint(napi_env env, napi_value v, const char *path, int64_t *out) {
+  bool lossless;
+  return of_type(env, v, path, napi_bigint) && napi_get_value_bigint_int64(env, v, out, &lossless) == napi_ok && (lossless || refuse(env, path, "is beyond 64 bits"));
+}
+
+/**
+ * start(modulePath, spec): loads the module (the instance the JS side initialized), starts one thread per job.
+ * spec: { operations: [{ call, mechanism, parameter: { kind, …its fields }, input, outputBytes }], cumulative,
+ * bufferBytes, keptBytes, keepEvery, durationNs, sharedTotal, recovery, ringBytes, schedule: { intervalNs, calls
+ * (-1: until the deadline) } or null, jobs: [{ session, keys: [per operation], seed, rows: [per operation], aux:
+ * [per operation], warmup, firstSequence, count }] } (src/measure/native-engine.ts, NativeLoopSpec). Every field
+ * is read before anything starts: one missing or wrong throws a TypeError naming it, and nothing runs.
+ */
+static napi_value start(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  char path[4096];
+  size_t path_len;
+  if (!arguments_of(env, info, 2, argv, "start(modulePath, spec)")) return NULL;
+  if (!of_type(env, argv[0], "modulePath", napi_string) || !of_type(env, argv[1], "spec", napi_object)) return NULL;
+  CHECK(napi_get_value_string_utf8(env, argv[0], path, sizeof path, &path_len));
+  loop_t *l = new_loop();
+  if (l == NULL) {
+    napi_throw_error(env, NULL, "hsm-bench native loop: out of memory");
+    return NULL;
+  }
+  if (!parse_spec(env, argv[1], l)) {
+    finalize_loop(env, l, NULL);
+    return NULL;
+  }
+  void *lib = dlopen(path, RTLD_NOW);
+  CK_C_GetFunctionList get = lib ? (CK_C_GetFunctionList)dlsym(lib, "C_GetFunctionList") : NULL;
+  if (get == NULL || get(&l->f) != CKR_OK || l->f == NULL) {
+    finalize_loop(env, l, NULL);
+    napi_throw_error(env, NULL, "the native loop cannot load the module");
+    return NULL;
+  }
+  napi_value external;
+  if (napi_create_external(env, l, finalize_loop, NULL, &external) != napi_ok) {
+    finalize_loop(env, l, NULL);
+    napi_throw_error(env, NULL, "hsm-bench native loop: cannot make the loop's handle");
+    return NULL;
+  }
+  for (int i = 0; i < l->job_count; i++) {
     job_t *j = &l->jobs[i];
     pthread_attr_t attr;
     pthread_attr_init(&attr);
@@ -790,13 +1033,11 @@ static napi_value start(napi_env env, napi_callback_info info) {
 
 /** release(loop, startNs): opens the barrier; every job's measured window starts at startNs (process.hrtime). */
 static napi_value release(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  loop_t *l = loop_of(env, argv[0]);
   int64_t start_ns;
-  bool lossless;
-  CHECK(napi_get_value_bigint_int64(env, argv[1], &start_ns, &lossless));
+  if (!arguments_of(env, info, 2, argv, "release(loop, startNs)")) return NULL;
+  loop_t *l = open_loop_of(env, argv[0]);
+  if (l == NULL || !to_bigint(env, argv[1], "startNs", &start_ns)) return NULL;
   pthread_mutex_lock(&l->mutex);
   l->start_ns = start_ns;
   l->released = 1;
@@ -806,38 +1047,51 @@ static napi_value release(napi_env env, napi_callback_info info) {
 }
 
 static napi_value stop(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  stop_loop(loop_of(env, argv[0]));
+  if (!arguments_of(env, info, 1, argv, "stop(loop)")) return NULL;
+  loop_t *l = open_loop_of(env, argv[0]);
+  if (l != NULL) stop_loop(l);
+  return NULL;
+}
+
+/** close(loop): stops and joins the threads and frees the rings (again: nothing). */
+static napi_value close_(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  napi_valuetype type;
+  loop_t *l = NULL;
+  if (!arguments_of(env, info, 1, argv, "close(loop)")) return NULL;
+  if (napi_typeof(env, argv[0], &type) == napi_ok && type == napi_external) napi_get_value_external(env, argv[0], (void **)&l);
+  if (l == NULL) {
+    napi_throw_type_error(env, NULL, "hsm-bench native loop: close(loop) takes a loop");
+    return NULL;
+  }
+  close_loop(l);
   return NULL;
 }
 
 /**
- * states(loop, states, available, callBeginNs): each job's JOB_* state, how many records wait in its ring
- * (Int32Arrays), and when its call in flight began (process.hrtime ns; 0 when it is not in a call).
+ * states(loop, view): for each job, into view = { state: Int32Array, available: Int32Array, callBeginNs:
+ * Float64Array } (one element per job): its JOB_* state, how many records wait in its ring, and when its call in
+ * flight began (process.hrtime ns; 0 when it is not in a call).
  */
 static napi_value states(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  loop_t *l = loop_of(env, argv[0]);
-  if (l == NULL || l->closed) {
-    napi_throw_error(env, NULL, "hsm-bench native loop: closed");
-    return NULL;
-  }
+  napi_value argv[2];
   int32_t *into, *available;
   double *begins;
-  size_t length, available_length, begins_length;
-  CHECK(napi_get_typedarray_info(env, argv[1], NULL, &length, (void **)&into, NULL, NULL));
-  CHECK(napi_get_typedarray_info(env, argv[2], NULL, &available_length, (void **)&available, NULL, NULL));
-  CHECK(napi_get_typedarray_info(env, argv[3], NULL, &begins_length, (void **)&begins, NULL, NULL));
+  size_t length;
+  if (!arguments_of(env, info, 2, argv, "states(loop, view)")) return NULL;
+  loop_t *l = open_loop_of(env, argv[0]);
+  if (l == NULL || !of_type(env, argv[1], "view", napi_object) || !get_typed_array(env, argv[1], "view", "state", napi_int32_array, l->job_count, (void **)&into, &length) ||
+      !get_typed_array(env, argv[1], "view", "available", napi_int32_array, l->job_count, (void **)&available, &length) ||
+      !get_typed_array(env, argv[1], "view", "callBeginNs", napi_float64_array, l->job_count, (void **)&begins, &length))
+    return NULL;
   pthread_mutex_lock(&l->mutex);
-  for (int i = 0; i < l->job_count && (size_t)i < length && (size_t)i < available_length && (size_t)i < begins_length; i++) {
+  for (int i = 0; i < l->job_count; i++) {
     job_t *j = &l->jobs[i];
+    int state = job_state(j);
     /* A parked job already told to go on is not parked any more, even before its thread wakes up: seen as parked,
        it would be reconnected a second time, closing the session it was just given. */
-    into[i] = j->state == JOB_PARKED && j->park != PARK_WAIT ? JOB_RUNNING : j->state;
+    into[i] = state == JOB_PARKED && j->park != PARK_WAIT ? JOB_RUNNING : state;
     available[i] = (int32_t)(__atomic_load_n(&j->head, __ATOMIC_ACQUIRE) - j->tail);
     int64_t begin = __atomic_load_n(&j->call_begin_ns, __ATOMIC_ACQUIRE);
     begins[i] = begin > 0 ? (double)begin : 0;
@@ -853,29 +1107,27 @@ static napi_value states(napi_env env, napi_callback_info info) {
  * or when its record finds no room yet (drain the ring and ask again).
  */
 static napi_value abandon(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
   napi_value argv[4], result;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  job_t *j = job_of(env, argv[0], argv[1]);
-  if (j == NULL) return NULL;
-  loop_t *l = j->loop;
   int64_t now;
-  bool lossless, record;
-  CHECK(napi_get_value_bigint_int64(env, argv[2], &now, &lossless));
-  CHECK(napi_get_value_bool(env, argv[3], &record));
+  bool record;
+  if (!arguments_of(env, info, 4, argv, "abandon(loop, job, nowNs, record)")) return NULL;
+  job_t *j = job_of(env, argv[0], argv[1]);
+  if (j == NULL || !to_bigint(env, argv[2], "nowNs", &now) || !of_type(env, argv[3], "record", napi_boolean)) return NULL;
+  napi_get_value_bool(env, argv[3], &record);
+  loop_t *l = j->loop;
   int done = 0;
   pthread_mutex_lock(&l->mutex);
   int64_t begin = __atomic_load_n(&j->call_begin_ns, __ATOMIC_ACQUIRE);
   int measured = j->call_measured;
   /* The ring's only writer is the job's thread until the exchange below succeeds; then it is this one. */
-  int room = j->head - __atomic_load_n(&j->tail, __ATOMIC_ACQUIRE) < j->slots;
+  int room = __atomic_load_n(&j->head, __ATOMIC_ACQUIRE) - __atomic_load_n(&j->tail, __ATOMIC_ACQUIRE) < j->slots;
   if (begin > 0 && (room || !record || !measured) && __atomic_compare_exchange_n(&j->call_begin_ns, &begin, CALL_ABANDONED, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
     if (record && measured) {
-      write_record(l, j, begin - l->start_ns, now - begin, j->call_lag_ns, j->call_late, CALL_TIMED_OUT, j->call_operation, NULL, 0);
+      write_record(l, j, begin - l->start_ns, now - begin, j->call_lag_ns, j->call_late, STATUS_CALL_TIMED_OUT, j->call_operation, NULL, 0);
       if (l->shared_total >= 0) __atomic_sub_fetch(&l->claimed, 1, __ATOMIC_SEQ_CST);
     }
     l->abandoned = 1;
-    j->state = JOB_ABANDONED;
+    set_job_state(j, JOB_ABANDONED);
     done = 1;
   }
   pthread_mutex_unlock(&l->mutex);
@@ -885,40 +1137,38 @@ static napi_value abandon(napi_env env, napi_callback_info info) {
 
 /** exitNow(code): ends the process at once (_exit), for a process with threads stuck inside the module; its files must be written first. */
 static napi_value exit_now(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  int32_t code = 1;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  napi_get_value_int32(env, argv[0], &code);
-  _exit(code);
+  int64_t code;
+  if (!arguments_of(env, info, 1, argv, "exitNow(code)") || !to_integer(env, argv[0], "code", 0, 255, &code)) return NULL;
+  _exit((int)code);
 }
 
 /**
- * drain(loop, job, startOffsetNs, latencyNs, status, kept, outputBytes, outputs, operation, startLagNs, late): moves up
- * to the arrays' length of the job's records into them (kept outputs packed one after the other, as SignatureBatch
- * keeps them); returns the count.
+ * drain(loop, job, batch): moves up to the batch's capacity of the job's records into the batch's arrays, by name
+ * (a CallBatch of src/model/call-batch.ts: startOffsetNs, latencyNs, status, kept, outputBytes, outputs, operation,
+ * startLagNs, late; kept outputs packed one after the other into `outputs`); returns the count.
  */
 static napi_value drain(napi_env env, napi_callback_info info) {
-  size_t argc = 11;
-  napi_value argv[11];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  job_t *j = job_of(env, argv[0], argv[1]);
-  if (j == NULL) return NULL;
-  loop_t *l = j->loop;
+  napi_value argv[3];
   double *offsets, *latencies, *lags;
   int32_t *statuses;
   uint16_t *output_bytes;
   uint8_t *kept, *outputs, *operations, *lates;
-  size_t capacity, outputs_capacity, ignored;
-  CHECK(napi_get_typedarray_info(env, argv[2], NULL, &capacity, (void **)&offsets, NULL, NULL));
-  CHECK(napi_get_typedarray_info(env, argv[3], NULL, &ignored, (void **)&latencies, NULL, NULL));
-  CHECK(napi_get_typedarray_info(env, argv[4], NULL, &ignored, (void **)&statuses, NULL, NULL));
-  CHECK(napi_get_typedarray_info(env, argv[5], NULL, &ignored, (void **)&kept, NULL, NULL));
-  CHECK(napi_get_typedarray_info(env, argv[6], NULL, &ignored, (void **)&output_bytes, NULL, NULL));
-  CHECK(napi_get_typedarray_info(env, argv[7], NULL, &outputs_capacity, (void **)&outputs, NULL, NULL));
-  CHECK(napi_get_typedarray_info(env, argv[8], NULL, &ignored, (void **)&operations, NULL, NULL));
-  CHECK(napi_get_typedarray_info(env, argv[9], NULL, &ignored, (void **)&lags, NULL, NULL));
-  CHECK(napi_get_typedarray_info(env, argv[10], NULL, &ignored, (void **)&lates, NULL, NULL));
+  size_t capacity, outputs_capacity, length;
+  if (!arguments_of(env, info, 3, argv, "drain(loop, job, batch)")) return NULL;
+  job_t *j = job_of(env, argv[0], argv[1]);
+  napi_value b = argv[2];
+  if (j == NULL || !of_type(env, b, "batch", napi_object) || !get_typed_array(env, b, "batch", "startOffsetNs", napi_float64_array, 0, (void **)&offsets, &capacity) ||
+      !get_typed_array(env, b, "batch", "latencyNs", napi_float64_array, capacity, (void **)&latencies, &length) ||
+      !get_typed_array(env, b, "batch", "status", napi_int32_array, capacity, (void **)&statuses, &length) ||
+      !get_typed_array(env, b, "batch", "kept", napi_uint8_array, capacity, (void **)&kept, &length) ||
+      !get_typed_array(env, b, "batch", "outputBytes", napi_uint16_array, capacity, (void **)&output_bytes, &length) ||
+      !get_typed_array(env, b, "batch", "outputs", napi_uint8_array, 0, (void **)&outputs, &outputs_capacity) ||
+      !get_typed_array(env, b, "batch", "operation", napi_uint8_array, capacity, (void **)&operations, &length) ||
+      !get_typed_array(env, b, "batch", "startLagNs", napi_float64_array, capacity, (void **)&lags, &length) ||
+      !get_typed_array(env, b, "batch", "late", napi_uint8_array, capacity, (void **)&lates, &length))
+    return NULL;
+  loop_t *l = j->loop;
   uint64_t tail = j->tail, head = __atomic_load_n(&j->head, __ATOMIC_ACQUIRE);
   size_t count = 0, packed = 0;
   for (; tail < head && count < capacity; tail++, count++) {
@@ -950,9 +1200,8 @@ static napi_value drain(napi_env env, napi_callback_info info) {
 
 /** parkedSince(loop, job): the start time (process.hrtime ns) of the call that parked the job. */
 static napi_value parked_since(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2], result;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (!arguments_of(env, info, 2, argv, "parkedSince(loop, job)")) return NULL;
   job_t *j = job_of(env, argv[0], argv[1]);
   if (j == NULL) return NULL;
   pthread_mutex_lock(&j->loop->mutex);
@@ -962,42 +1211,106 @@ static napi_value parked_since(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/** resume(loop, job, {session, keys}) goes on with a reconnected session; resume(loop, job, null) ends the job. */
+/** resume(loop, job, { session, keys }) goes on with a reconnected session; resume(loop, job, null) ends the job. */
 static napi_value resume(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  napi_valuetype type;
+  CK_SESSION_HANDLE session = 0;
+  CK_OBJECT_HANDLE keys[MAX_OPERATIONS];
+  if (!arguments_of(env, info, 3, argv, "resume(loop, job, handles)")) return NULL;
   job_t *j = job_of(env, argv[0], argv[1]);
   if (j == NULL) return NULL;
   loop_t *l = j->loop;
-  napi_valuetype type;
   napi_typeof(env, argv[2], &type);
+  /* Read whole before the job sees any of it. */
+  if (type != napi_null && (!of_type(env, argv[2], "handles", napi_object) || !get_handles(env, argv[2], "handles", l->op_count, &session, keys))) return NULL;
   pthread_mutex_lock(&l->mutex);
-  if (type == napi_object) {
-    j->session = get_handle(env, argv[2], "session");
-    get_keys(env, argv[2], j);
-    j->park = PARK_RESUME;
-  } else {
+  if (type == napi_null) {
     j->park = PARK_END;
+  } else {
+    j->session = session;
+    memcpy(j->keys, keys, sizeof(CK_OBJECT_HANDLE) * (size_t)l->op_count);
+    j->park = PARK_RESUME;
   }
   pthread_cond_broadcast(&l->changed);
   pthread_mutex_unlock(&l->mutex);
   return NULL;
 }
 
-/** gaveUp(loop, job): why the job stopped early on its own, or undefined. */
+/** gaveUp(loop, job): why the job stopped early on its own (a GAVE_UP_* code; GAVE_UP_NO while it runs or when it did not). */
 static napi_value gave_up(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2], result = NULL;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  napi_value argv[2], result;
+  if (!arguments_of(env, info, 2, argv, "gaveUp(loop, job)")) return NULL;
   job_t *j = job_of(env, argv[0], argv[1]);
   if (j == NULL) return NULL;
-  if (__atomic_load_n(&j->state, __ATOMIC_ACQUIRE) == JOB_DONE && j->gave_up[0] != 0) CHECK(napi_create_string_utf8(env, j->gave_up, NAPI_AUTO_LENGTH, &result));
+  /* The job's thread writes gave_up before it publishes JOB_DONE. */
+  CHECK(napi_create_int32(env, job_state(j) == JOB_DONE ? j->gave_up : GAVE_UP_NO, &result));
+  return result;
+}
+
+/* ---- twins: the C computations the worker threads have JS twins of, for test/native-parity.test.ts ---- */
+
+/** twins.input({ seed, input, sequence }): the input of call `sequence` under a message recipe (messageFor, hostInput). */
+static napi_value twin_input(napi_env env, napi_callback_info info) {
+  napi_value argv[1], result;
+  void *seed, *copy;
+  size_t seed_length;
+  int64_t recipe, sequence;
+  unsigned char into[MAX_MESSAGE_INPUT_BYTES];
+  if (!arguments_of(env, info, 1, argv, "twins.input({ seed, input, sequence })") || !of_type(env, argv[0], "twin", napi_object) ||
+      !get_bytes(env, argv[0], "twin", "seed", SEED_BYTES, SEED_BYTES, &seed, &seed_length) || !get_integer(env, argv[0], "twin", "input", INT32_MIN, INT32_MAX, &recipe) ||
+      !get_integer(env, argv[0], "twin", "sequence", -MAX_SAFE_INTEGER, MAX_SAFE_INTEGER, &sequence))
+    return NULL;
+  if (!message_recipe(recipe)) {
+    refuse(env, "twin.input", "is not a message recipe");
+    return NULL;
+  }
+  CK_ULONG length = message_input(seed, (int)recipe, sequence, into);
+  CHECK(napi_create_buffer_copy(env, length, into, &copy, &result));
+  return result;
+}
+
+/** twins.pick({ cumulative, seed, sequence }): the operation the mix draws for call `sequence` (seedWord, pickOperation). */
+static napi_value twin_pick(napi_env env, napi_callback_info info) {
+  napi_value argv[1], weights, result;
+  void *seed;
+  size_t seed_length;
+  uint32_t count;
+  int64_t sequence;
+  uint32_t cumulative[MAX_OPERATIONS];
+  if (!arguments_of(env, info, 1, argv, "twins.pick({ cumulative, seed, sequence })") || !of_type(env, argv[0], "twin", napi_object) ||
+      !get_array(env, argv[0], "twin", "cumulative", 1, MAX_OPERATIONS, &weights, &count) || !get_cumulative(env, argv[0], "twin", count, cumulative) ||
+      !get_bytes(env, argv[0], "twin", "seed", SEED_BYTES, SEED_BYTES, &seed, &seed_length) ||
+      !get_integer(env, argv[0], "twin", "sequence", -MAX_SAFE_INTEGER, MAX_SAFE_INTEGER, &sequence))
+    return NULL;
+  CHECK(napi_create_int32(env, pick_operation(cumulative, (int)count, seed_word_of(seed), sequence), &result));
+  return result;
+}
+
+/** twins.intendedOffsetNs({ intervalNs, k }): call k's intended start after the window opens, in ns (intendedOffsetNs). */
+static napi_value twin_intended_offset(napi_env env, napi_callback_info info) {
+  napi_value argv[1], result;
+  double interval_ns;
+  int64_t k;
+  if (!arguments_of(env, info, 1, argv, "twins.intendedOffsetNs({ intervalNs, k })") || !of_type(env, argv[0], "twin", napi_object) ||
+      !get_positive(env, argv[0], "twin", "intervalNs", &interval_ns) || !get_integer(env, argv[0], "twin", "k", 0, MAX_SAFE_INTEGER, &k))
+    return NULL;
+  CHECK(napi_create_bigint_int64(env, intended_offset_ns(interval_ns, k), &result));
   return result;
 }
 
 static napi_value init(napi_env env, napi_value exports) {
-  napi_property_descriptor functions[] = {
+  napi_value abi, twins;
+  napi_property_descriptor twin_functions[] = {
+      {"input", NULL, twin_input, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"pick", NULL, twin_pick, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"intendedOffsetNs", NULL, twin_intended_offset, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  napi_create_string_utf8(env, NATIVE_ABI, NAPI_AUTO_LENGTH, &abi);
+  napi_create_object(env, &twins);
+  napi_define_properties(env, twins, sizeof twin_functions / sizeof twin_functions[0], twin_functions);
+  napi_property_descriptor properties[] = {
+      {"abi", NULL, NULL, NULL, NULL, abi, napi_enumerable, NULL},
       {"start", NULL, start, NULL, NULL, NULL, napi_default, NULL},
       {"release", NULL, release, NULL, NULL, NULL, napi_default, NULL},
       {"stop", NULL, stop, NULL, NULL, NULL, napi_default, NULL},
@@ -1009,8 +1322,9 @@ static napi_value init(napi_env env, napi_value exports) {
       {"close", NULL, close_, NULL, NULL, NULL, napi_default, NULL},
       {"abandon", NULL, abandon, NULL, NULL, NULL, napi_default, NULL},
       {"exitNow", NULL, exit_now, NULL, NULL, NULL, napi_default, NULL},
+      {"twins", NULL, NULL, NULL, NULL, twins, napi_enumerable, NULL},
   };
-  napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions);
+  napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties);
   return exports;
 }
 

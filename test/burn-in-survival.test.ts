@@ -2,14 +2,15 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readRecords, type SignatureRecord } from '../src/record/records-csv.js';
-import type { RunResult } from '../src/result/run-result.js';
+import { readRecords } from '../src/result/records-csv.js';
+import { type CallRecord } from '../src/model/record.js';
+import type { RunResult } from '../src/model/run-result.js';
 import { schemaProblems } from '../src/result/schemas.js';
 import { descendantsOf, isRunning, runCli, runCliAndAct, runCliOnTerminal, runDirOf, tempDir } from './helpers/cli.js';
 import { buildFaultyModule, ExternalSoftHsm, TEST_PIN } from './helpers/softhsm-module.js';
 
-async function recordsOf(dir: string): Promise<SignatureRecord[]> {
-  const all: SignatureRecord[] = [];
+async function recordsOf(dir: string): Promise<CallRecord[]> {
+  const all: CallRecord[] = [];
   for await (const r of readRecords(join(dir, 'records', 'burn-in.csv'))) all.push(r);
   return all;
 }
@@ -22,7 +23,7 @@ const xpath = (file: string, expr: string) => {
 };
 
 /** Every (token, thread) numbers its calls 0, 1, 2 … in the file: none repeated, none missing. */
-function expectEachCallOnce(records: SignatureRecord[]): void {
+function expectEachCallOnce(records: CallRecord[]): void {
   const byWorker = new Map<string, number[]>();
   for (const r of records) byWorker.set(`${r.token}/${r.thread}`, [...(byWorker.get(`${r.token}/${r.thread}`) ?? []), r.sequence]);
   for (const sequences of byWorker.values()) expect(sequences).toEqual(sequences.map((_, i) => i));

@@ -2,23 +2,24 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readRecords, type SignatureRecord } from '../src/record/records-csv.js';
-import type { RunResult } from '../src/result/run-result.js';
+import { readRecords } from '../src/result/records-csv.js';
+import { type CallRecord } from '../src/model/record.js';
+import type { RunResult } from '../src/model/run-result.js';
 import { BIN, killTree, runCli, runCliAndAct, runCliAndSignal, runCliAsync, runDirOf, tempDir } from './helpers/cli.js';
 import { buildFaultyModule, ExternalSoftHsm, TEST_PIN } from './helpers/softhsm-module.js';
 
 const workspace = tempDir('burnin-ws');
 const env = { HSM_BENCH_WORKSPACE: workspace };
 
-async function recordsOf(dir: string): Promise<SignatureRecord[]> {
-  const all: SignatureRecord[] = [];
+async function recordsOf(dir: string): Promise<CallRecord[]> {
+  const all: CallRecord[] = [];
   for await (const r of readRecords(join(dir, 'records', 'burn-in.csv'))) all.push(r);
   return all;
 }
 const readRun = (dir: string): RunResult => JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
 
 /** Every (token, thread) numbers its signatures 0, 1, 2 … with no repeat and no hole. */
-function expectContiguousSequences(records: SignatureRecord[]): void {
+function expectContiguousSequences(records: CallRecord[]): void {
   const byWorker = new Map<string, number[]>();
   for (const r of records) {
     const key = `${r.token}/${r.thread}`;

@@ -2,9 +2,10 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readLabFile } from '../src/lab/lab-file.js';
-import { renderErrorJunit } from '../src/render/junit.js';
-import type { RunResult } from '../src/result/run-result.js';
+import { NATIVE_SOURCES } from '../src/core/native-abi.js';
+import { readLabFile } from '../src/plan/lab-file.js';
+import { renderErrorJunit } from '../src/report/junit.js';
+import type { RunResult } from '../src/model/run-result.js';
 import { runCli, runDirOf, tempDir } from './helpers/cli.js';
 import { ExternalSoftHsm, SPY_MODULE, TEST_PIN } from './helpers/softhsm-module.js';
 
@@ -250,9 +251,11 @@ describe('the npm package', () => {
       files: { path: string }[];
     }[];
     const files = pack!.files.map((f) => f.path);
-    for (const needed of ['bin/hsm-bench', 'dist/src/cli/main.js', 'dist/src/engine/sign-worker.js', 'dist/src/verify/verify-worker.js', 'fixtures/smartcard-hsm-ea-2015.json', 'README.md'])
+    for (const needed of ['bin/hsm-bench', 'dist/src/cli/main.js', 'dist/src/measure/loop-worker.js', 'dist/src/pipeline/verify-worker.js', 'fixtures/smartcard-hsm-ea-2015.json', 'README.md'])
       expect(files).toContain(needed);
     expect(files.filter((f) => /^(test|reports|bench|dist\/bench)\//.test(f))).toEqual([]);
+    // The native sources: the build at install is made from them, and the loader checks a build against them.
+    for (const source of NATIVE_SOURCES) expect(files).toContain(source);
   });
 });
 

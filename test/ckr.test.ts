@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import pkcs11 from 'pkcs11js';
-import { ckrCategory, ckrCode, ckrName, describe as describeError } from '../src/pkcs11/ckr.js';
+import { ckrCategory, ckrCode, ckrName, describe as describeError } from '../src/model/ckr.js';
 
 describe('ckr', () => {
   it('names codes from the pkcs11js constants', () => {

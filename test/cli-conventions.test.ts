@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { tokenLine } from '../src/render/describe-run.js';
-import { fitTable } from '../src/render/fit-table.js';
-import type { TokenIdentity } from '../src/result/run-result.js';
+import { tokenLine } from '../src/report/describe-run.js';
+import { fitTable } from '../src/report/fit-table.js';
+import type { TokenIdentity } from '../src/model/run-result.js';
 import { runCli, tempDir } from './helpers/cli.js';
 
 const token = (i: number): TokenIdentity => ({

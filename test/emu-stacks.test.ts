@@ -2,8 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readRecords, type SignatureRecord } from '../src/record/records-csv.js';
-import type { RunResult } from '../src/result/run-result.js';
+import { readRecords } from '../src/result/records-csv.js';
+import { type CallRecord } from '../src/model/record.js';
+import type { RunResult } from '../src/model/run-result.js';
 import { killTree, runCli, runCliAndAct, runDirOf, tempDir } from './helpers/cli.js';
 import { clientEnv, p11kit, pico, picoReplug, runCliViaProxy, schsm, suiteTitle, tpm } from './helpers/emu.js';
 import { SPY_MODULE } from './helpers/softhsm-module.js';
@@ -78,13 +79,13 @@ describe.skipIf(!p11kit)(suiteTitle('p11-kit stack (SoftHSM2 tokens over p11-kit
 // processes signing on the pico tokens at once (or a re-plug during another test) would bend each other.
 
 const readRun = (dir: string): RunResult => JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
-async function recordsOf(dir: string, file: string): Promise<SignatureRecord[]> {
-  const all: SignatureRecord[] = [];
+async function recordsOf(dir: string, file: string): Promise<CallRecord[]> {
+  const all: CallRecord[] = [];
   for await (const r of readRecords(join(dir, file))) all.push(r);
   return all;
 }
 /** Every (token, thread) numbers its signatures 0, 1, 2 … with no repeat and no hole. */
-function expectContiguous(records: SignatureRecord[]): void {
+function expectContiguous(records: CallRecord[]): void {
   const byWorker = new Map<string, number[]>();
   for (const r of records) byWorker.set(`${r.token}/${r.thread}`, [...(byWorker.get(`${r.token}/${r.thread}`) ?? []), r.sequence]);
   for (const sequences of byWorker.values()) expect(sequences.sort((a, b) => a - b)).toEqual(sequences.map((_, i) => i));

@@ -1,26 +1,27 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { VERIFIED_OK, type SignatureBatch } from '../src/engine/batch.js';
-import { nativeLoop } from '../src/engine/native-signers.js';
-import { ReconnectBackoff } from '../src/engine/reconnect-backoff.js';
-import { readRecords, type SignatureRecord } from '../src/record/records-csv.js';
-import type { RunResult } from '../src/result/run-result.js';
-import { SpillFile } from '../src/verify/spill-file.js';
+import { VERIFIED_OK, type CallBatch } from '../src/model/call-batch.js';
+import { nativeLoop } from '../src/measure/native-engine.js';
+import { ReconnectBackoff } from '../src/measure/reconnect-backoff.js';
+import { readRecords } from '../src/result/records-csv.js';
+import { type CallRecord } from '../src/model/record.js';
+import type { RunResult } from '../src/model/run-result.js';
+import { SpillFile } from '../src/result/spill-file.js';
 import { runCli, runCliAndSignal, runDirOf, tempDir } from './helpers/cli.js';
 import { buildFaultyModule, ExternalSoftHsm, TEST_PIN } from './helpers/softhsm-module.js';
 
 const workspace = tempDir('engine-ws');
 const env = { HSM_BENCH_WORKSPACE: workspace };
 
-async function recordsOf(dir: string, file: string): Promise<SignatureRecord[]> {
-  const all: SignatureRecord[] = [];
+async function recordsOf(dir: string, file: string): Promise<CallRecord[]> {
+  const all: CallRecord[] = [];
   for await (const r of readRecords(join(dir, file))) all.push(r);
   return all;
 }
 
 /** Each (token, thread) appears in the file numbered 0, 1, 2 … in order: no repeat, no hole, nothing overtaken. */
-function expectInOrder(records: SignatureRecord[]): void {
+function expectInOrder(records: CallRecord[]): void {
   const next = new Map<string, number>();
   for (const r of records) {
     const key = `${r.token}/${r.thread}`;
@@ -153,8 +154,8 @@ describe('SpillFile', () => {
   it('gives back every batch written, in order, whole, and removes itself', () => {
     const path = join(tempDir('spill'), 'unverified.bin');
     const spill = new SpillFile(path);
-    const batch = (worker: number, firstSequence: number, count: number, kept: number[]): SignatureBatch => {
-      const signatures = Uint8Array.from(kept.flatMap((n, i) => Array.from({ length: n }, () => (worker * 16 + i) & 0xff)));
+    const batch = (worker: number, firstSequence: number, count: number, kept: number[]): CallBatch => {
+      const outputs = Uint8Array.from(kept.flatMap((n, i) => Array.from({ length: n }, () => (worker * 16 + i) & 0xff)));
       return {
         worker,
         firstSequence,
@@ -163,8 +164,8 @@ describe('SpillFile', () => {
         latencyNs: Float64Array.from({ length: count + 3 }, (_, i) => 7 + i),
         status: Int32Array.from({ length: count + 3 }, (_, i) => (i === 1 ? 0x30 : 0)),
         kept: Uint8Array.from({ length: count + 3 }, (_, i) => ((kept[i] ?? 0) > 0 ? 1 : 0)),
-        signatureBytes: Uint16Array.from({ length: count + 3 }, (_, i) => kept[i] ?? 0),
-        signatures: Uint8Array.from([...signatures, 9, 9, 9]),
+        outputBytes: Uint16Array.from({ length: count + 3 }, (_, i) => kept[i] ?? 0),
+        outputs: Uint8Array.from([...outputs, 9, 9, 9]),
         verified: new Uint8Array(count + 3),
         operation: Uint8Array.from({ length: count + 3 }, (_, i) => i % 2),
         startLagNs: Float64Array.from({ length: count + 3 }, (_, i) => (worker === 1 ? Number.NaN : 500 * i)),
@@ -173,24 +174,24 @@ describe('SpillFile', () => {
     };
     const written = [batch(0, 0, 3, [64, 0, 70]), batch(1, 2 ** 33, 2, [0, 0]), batch(0, 3, 1, [512])];
     written.forEach((b) => spill.write(b));
-    expect(spill.signaturesKept).toBe(3);
+    expect(spill.outputsKept).toBe(3);
     const read = [...spill.read()];
     expect(read).toHaveLength(3);
     read.forEach((b, i) => {
       const w = written[i]!;
       const n = w.count;
-      const kept = w.signatureBytes.subarray(0, n).reduce((a, x) => a + x, 0);
+      const kept = w.outputBytes.subarray(0, n).reduce((a, x) => a + x, 0);
       expect([b.worker, b.firstSequence, b.count]).toEqual([w.worker, w.firstSequence, n]);
       expect([...b.startOffsetNs]).toEqual([...w.startOffsetNs.subarray(0, n)]);
       expect([...b.latencyNs]).toEqual([...w.latencyNs.subarray(0, n)]);
       expect([...b.status]).toEqual([...w.status.subarray(0, n)]);
       expect([...b.kept]).toEqual([...w.kept.subarray(0, n)]);
-      expect([...b.signatureBytes]).toEqual([...w.signatureBytes.subarray(0, n)]);
+      expect([...b.outputBytes]).toEqual([...w.outputBytes.subarray(0, n)]);
       expect([...b.operation]).toEqual([...w.operation.subarray(0, n)]);
       // NaN (no schedule) survives as NaN: toEqual treats NaN as equal to NaN.
       expect([...b.startLagNs]).toEqual([...w.startLagNs.subarray(0, n)]);
       expect([...b.late]).toEqual([...w.late.subarray(0, n)]);
-      expect([...b.signatures]).toEqual([...w.signatures.subarray(0, kept)]);
+      expect([...b.outputs]).toEqual([...w.outputs.subarray(0, kept)]);
       expect(b.verified.every((v) => v !== VERIFIED_OK)).toBe(true);
     });
     expect(existsSync(path)).toBe(false);

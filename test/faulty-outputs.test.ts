@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { newBatch, StagedBatch, VERIFIED_BAD } from '../src/engine/batch.js';
-import { messageFor } from '../src/engine/message.js';
-import { readRecords, type SignatureRecord } from '../src/record/records-csv.js';
-import type { RunResult } from '../src/result/run-result.js';
-import { verifyBatch } from '../src/verify/verify-batch.js';
+import { newBatch, StagedBatch, VERIFIED_BAD } from '../src/model/call-batch.js';
+import { messageFor } from '../src/model/message.js';
+import { readRecords } from '../src/result/records-csv.js';
+import { type CallRecord } from '../src/model/record.js';
+import type { RunResult } from '../src/model/run-result.js';
+import { verifyBatch } from '../src/pipeline/verify-batch.js';
 import { runCli, runDirOf, tempDir } from './helpers/cli.js';
 import { buildFaultyModule, ExternalSoftHsm, SPY_MODULE, TEST_PIN } from './helpers/softhsm-module.js';
 
@@ -36,8 +37,8 @@ function faultEnv(length: string, engine: string, spyLog?: string): Record<strin
   };
 }
 
-async function recordsOf(dir: string, run: RunResult): Promise<SignatureRecord[]> {
-  const all: SignatureRecord[] = [];
+async function recordsOf(dir: string, run: RunResult): Promise<CallRecord[]> {
+  const all: CallRecord[] = [];
   for await (const r of readRecords(join(dir, run.configurations[0]!.recordsFile))) all.push(r);
   return all;
 }

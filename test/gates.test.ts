@@ -1,7 +1,7 @@
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { ConfigurationResult, RunResult } from '../src/result/run-result.js';
+import type { ConfigurationResult, RunResult } from '../src/model/run-result.js';
 import { combineRepetitions, latencyRange, lowConfidence, throughputRange } from '../src/stats/repetitions.js';
 import { compareRuns, hostWarnings, judgeChange } from '../src/verdict/compare.js';
 import { uncountedOf } from '../src/result/configuration-shortfall.js';

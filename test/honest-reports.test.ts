@@ -2,11 +2,11 @@ import { spawn } from 'node:child_process';
 import { cpSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readLabFile } from '../src/lab/lab-file.js';
-import { parseCsvLine } from '../src/record/records-csv.js';
-import { SUMMARY_COLUMNS } from '../src/render/summary-csv.js';
+import { readLabFile } from '../src/plan/lab-file.js';
+import { parseCsvLine } from '../src/result/records-csv.js';
+import { SUMMARY_COLUMNS } from '../src/report/summary-csv.js';
 import { readRunJson } from '../src/result/run-directory.js';
-import type { RunResult } from '../src/result/run-result.js';
+import type { RunResult } from '../src/model/run-result.js';
 import { BIN, runCli, runDirOf, tempDir } from './helpers/cli.js';
 import { buildFaultyModule, ExternalSoftHsm, TEST_PIN } from './helpers/softhsm-module.js';
 
@@ -242,7 +242,7 @@ describe('a token that hangs or stops among working ones', () => {
     expect(md).toContain(`| 3 tokens | WRONG_OUTPUT_SIZE | 100 | ${meaning} |`);
     expect(md).toMatch(/\| 3 tokens × ECDSA P-256 \(1 token stopped\) \|[^\n]*\| – \|\n/);
     const lines = conclusionOf(md);
-    expect(lines[0]).toBe(`- With 3 tokens, token slot ${slots[2]}: fc: 100 consecutive signatures failed.`);
+    expect(lines[0]).toBe(`- With 3 tokens, token slot ${slots[2]}: fc: 100 consecutive calls failed.`);
     expect(lines[1]).toBe(`- 100 of ${lines[1]!.match(/of (\d+)/)![1]} signatures failed (see Failures) — WRONG_OUTPUT_SIZE ×100: ${meaning}.`);
     expect(md).not.toMatch(/Scaling is|windows overlapped/);
     expect(md).toContain(`- No scaling efficiency is drawn from 3 tokens: fc (slot ${slots[2]}) stopped signing before the end`);

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CallWatchdog } from '../src/engine/call-watchdog.js';
-import { readRecords, type SignatureRecord } from '../src/record/records-csv.js';
-import type { RunResult } from '../src/result/run-result.js';
+import { CallWatchdog } from '../src/measure/call-watchdog.js';
+import { readRecords } from '../src/result/records-csv.js';
+import { type CallRecord } from '../src/model/record.js';
+import type { RunResult } from '../src/model/run-result.js';
 import { runCli, runCliAndAct, runDirOf, tempDir, type CliResult } from './helpers/cli.js';
 import { buildFaultyModule, ExternalSoftHsm, TEST_PIN } from './helpers/softhsm-module.js';
 
@@ -40,8 +41,8 @@ const hangEnv = (engine: string): Record<string, string> => ({
 const scale = (args: string[], engine: string) => runCli(['scale', '--module', faulty, '--alg', 'p256', '--key-label', 'hk', '--token-label', 'h', ...args], hangEnv(engine));
 const readRun = (r: CliResult): RunResult => JSON.parse(readFileSync(join(runDirOf(r), 'run.json'), 'utf8'));
 
-async function recordsOf(r: CliResult, result: RunResult): Promise<SignatureRecord[]> {
-  const all: SignatureRecord[] = [];
+async function recordsOf(r: CliResult, result: RunResult): Promise<CallRecord[]> {
+  const all: CallRecord[] = [];
   for await (const x of readRecords(join(runDirOf(r), result.configurations[result.configurations.length - 1]!.recordsFile))) all.push(x);
   return all;
 }
@@ -122,7 +123,7 @@ describe('a call that never returns', () => {
         const records = await recordsOf(r, result);
         const timedOut = records.find((x) => x.status === 'CALL_TIMED_OUT')!;
         const returned = records.filter((x) => x !== timedOut);
-        const endUs = (x: SignatureRecord) => x.startOffsetUs + x.latencyUs;
+        const endUs = (x: CallRecord) => x.startOffsetUs + x.latencyUs;
         // The window: to the end of the last call that returned, or to the deadline if that came first.
         const windowEndUs = Math.max(2_000_000, ...returned.map(endUs));
         expect(c.durationS).toBe(windowEndUs / 1e6);

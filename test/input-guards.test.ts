@@ -1,13 +1,12 @@
-import { spawnSync } from 'node:child_process';
-import { closeSync, constants, cpSync, existsSync, mkdirSync, openSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
-import { dirname, join } from 'node:path';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync, closeSync, constants, openSync } from 'node:fs';
+import { join, dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readInputFile } from '../src/core/input-file.js';
 import { jsonErrorOffset, parseJsonText } from '../src/core/json-text.js';
 import { makeDirectory } from '../src/core/make-dir.js';
 import { writeOutputFile } from '../src/core/output-file.js';
-import { ExitCode } from '../src/errors.js';
+import { ExitCode } from '../src/core/errors.js';
 import { BIN, tempDir } from './helpers/cli.js';
 
 // Every input is read bounded in size and type, every output is written into a regular file only, every folder is

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { RunResult } from '../src/result/run-result.js';
+import type { RunResult } from '../src/model/run-result.js';
 import { capacityOf } from '../src/stats/capacity.js';
 import { ConfigurationStats } from '../src/stats/configuration-stats.js';
 import { achievedRatePerS, judgedStarts, startOffsetHistogram } from '../src/stats/keeping-up.js';

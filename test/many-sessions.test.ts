@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readRecords, type SignatureRecord } from '../src/record/records-csv.js';
-import type { RunResult } from '../src/result/run-result.js';
+import { readRecords } from '../src/result/records-csv.js';
+import type { CallRecord } from '../src/model/record.js';
+import type { RunResult } from '../src/model/run-result.js';
 import { runCli, runDirOf, tempDir } from './helpers/cli.js';
 import { buildFaultyModule, ExternalSoftHsm, TEST_PIN } from './helpers/softhsm-module.js';
 
@@ -11,7 +12,7 @@ import { buildFaultyModule, ExternalSoftHsm, TEST_PIN } from './helpers/softhsm-
  * once. A harness that serialized anything (a lock, the main thread, back-pressure) would never get them there.
  */
 /** The most calls in flight at one moment, from the records' start offsets and latencies. */
-function mostAtOnce(records: readonly SignatureRecord[]): number {
+function mostAtOnce(records: readonly CallRecord[]): number {
   // Records keep whole µs: a session's next call may seem to start 1 µs before its previous one ended.
   const edges = records.flatMap((x) => [
     [x.startOffsetUs, 1],
@@ -68,7 +69,7 @@ describe('many slow tokens at once', () => {
     // Every session made calls, and at some moment all 64 were inside C_Sign at once: nothing in the harness (a
     // lock, the main thread, back-pressure) made one wait for another. This holds however loaded the host is; the
     // throughput ratio it implies is measured in bench/many-sessions.ts.
-    const records: SignatureRecord[] = [];
+    const records: CallRecord[] = [];
     for await (const x of readRecords(join(runDirOf(r), many!.recordsFile))) records.push(x);
     expect(new Set(records.map((x) => `${x.token}/${x.thread}`)).size).toBe(64);
     expect(mostAtOnce(records)).toBe(64);

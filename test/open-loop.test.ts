@@ -1,9 +1,10 @@
+import { type CallRecord } from '../src/model/record.js';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readRecords, type SignatureRecord } from '../src/record/records-csv.js';
-import type { RunResult } from '../src/result/run-result.js';
-import { descendantsOf, killTree, runCli, runCliAndAct, runDirOf, tempDir } from './helpers/cli.js';
+import { readRecords } from '../src/result/records-csv.js';
+import type { RunResult } from '../src/model/run-result.js';
+import { killTree, runCli, runCliAndAct, runDirOf, tempDir, descendantsOf } from './helpers/cli.js';
 import { buildFaultyModule, ExternalSoftHsm, TEST_PIN } from './helpers/softhsm-module.js';
 
 /**
@@ -60,13 +61,13 @@ describe('open loop on slow tokens', () => {
       expect(o.achievedRatePerS).toBeLessThan(60);
       expect(o.notStarted).toBeGreaterThan(50);
       expect(o.late.sharePct).toBeGreaterThan(80);
-      const records: SignatureRecord[] = [];
+      const records: CallRecord[] = [];
       for await (const x of readRecords(join(dir, above!.recordsFile))) records.push(x);
       expect(records.every((x) => x.startLagUs !== null && x.late !== null)).toBe(true);
       const third = Math.floor(records.length / 3);
       const [first, last] = [records.slice(0, third), records.slice(-third)];
-      const responseMs = (xs: SignatureRecord[]) => median(xs.map((x) => (x.startLagUs! + x.latencyUs) / 1000));
-      const serviceMs = (xs: SignatureRecord[]) => median(xs.map((x) => x.latencyUs / 1000));
+      const responseMs = (xs: CallRecord[]) => median(xs.map((x) => (x.startLagUs! + x.latencyUs) / 1000));
+      const serviceMs = (xs: CallRecord[]) => median(xs.map((x) => x.latencyUs / 1000));
       // The queue builds: a call at the end waited about a second longer than one at the start…
       expect(responseMs(last) - responseMs(first)).toBeGreaterThan(500);
       // …while the token's own time per call did not change: the service time hides the queue.
@@ -110,7 +111,7 @@ describe('open loop on slow tokens', () => {
     expect(c.operationsOk + c.operationsFailed).toBe(200);
     expect(c.openLoop).toMatchObject({ targetRatePerS: 40, keptUp: true, notStarted: 0 });
     expect(run.capacity).toBeUndefined();
-    const records: SignatureRecord[] = [];
+    const records: CallRecord[] = [];
     for await (const x of readRecords(join(dir, c.recordsFile))) records.push(x);
     expect(records).toHaveLength(200);
     // Below capacity (40/s on two tokens of ~48/s each), the typical call starts on time: the median lag is the host's

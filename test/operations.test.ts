@@ -2,11 +2,11 @@ import { createCipheriv, createHmac, hash, publicEncrypt, randomBytes, generateK
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { messageFor } from '../src/engine/message.js';
-import { pickOperation, seedWord } from '../src/engine/operation.js';
+import { messageFor } from '../src/model/message.js';
+import { pickOperation, seedWord } from '../src/model/workload.js';
 import { operationByName } from '../src/operations/registry.js';
-import type { RunResult } from '../src/result/run-result.js';
-import { readRecords } from '../src/record/records-csv.js';
+import type { RunResult } from '../src/model/run-result.js';
+import { readRecords } from '../src/result/records-csv.js';
 import { runCli, runDirOf, tempDir } from './helpers/cli.js';
 import { ExternalSoftHsm, SPY_MODULE, TEST_PIN } from './helpers/softhsm-module.js';
 

@@ -2,17 +2,18 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readRecords, type SignatureRecord } from '../src/record/records-csv.js';
-import type { RunResult } from '../src/result/run-result.js';
+import { readRecords } from '../src/result/records-csv.js';
+import { type CallRecord } from '../src/model/record.js';
+import type { RunResult } from '../src/model/run-result.js';
 import { schemaProblems } from '../src/result/schemas.js';
-import { readSpillFile } from '../src/verify/spill-file.js';
+import { readSpillFile } from '../src/result/spill-file.js';
 import { runCli, runCliWithSteps, runDirOf, sizeOf, tempDir } from './helpers/cli.js';
 
 const env = { HSM_BENCH_WORKSPACE: tempDir('partial-ws') };
 const readRun = (dir: string) => JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as RunResult;
 
-async function recordsOf(path: string): Promise<SignatureRecord[]> {
-  const all: SignatureRecord[] = [];
+async function recordsOf(path: string): Promise<CallRecord[]> {
+  const all: CallRecord[] = [];
   for await (const r of readRecords(path)) all.push(r);
   return all;
 }

@@ -3,8 +3,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Listing } from '../src/cli/list.js';
-import type { RunResult } from '../src/result/run-result.js';
-import { BIN, runCli, runCliOnTerminal, runDirOf, tempDir } from './helpers/cli.js';
+import type { RunResult } from '../src/model/run-result.js';
+import { BIN, runCli, runDirOf, tempDir, runCliOnTerminal } from './helpers/cli.js';
 import { buildFaultyModule, ExternalSoftHsm, SPY_MODULE, TEST_PIN } from './helpers/softhsm-module.js';
 
 // Where a PIN may go, counted through pkcs11-spy: a login only on the tokens a command selected, none where no

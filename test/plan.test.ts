@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { durationMs, parseDurationNs, parseTokenCounts, parseVerify, scalePlan, tokenSelection } from '../src/engine/plan.js';
-import { HsmBenchError } from '../src/errors.js';
+import { durationMs, parseDurationNs, parseTokenCounts, parseVerify, scalePlan, tokenSelection } from '../src/plan/plan.js';
+import { HsmBenchError } from '../src/core/errors.js';
 
 const base = { alg: 'rsa2048', tokens: '1,2,4,8', warmup: '10', threadsPerToken: '1', verify: 'all', workspace: '/tmp/ws', out: 'reports' };
 

@@ -2,10 +2,11 @@ import { spawnSync } from 'node:child_process';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { csvField, parseCsvLine, parseRecordLine, readRecords, RecordsCsvWriter, type BadLines, type SignatureRecord } from '../src/record/records-csv.js';
+import { csvField, parseCsvLine, parseRecordLine, readRecords, RecordsCsvWriter, type BadLines } from '../src/result/records-csv.js';
+import { type CallRecord } from '../src/model/record.js';
 import { tempDir } from './helpers/cli.js';
 
-const record = (i: number): SignatureRecord => ({
+const record = (i: number): CallRecord => ({
   configuration: 2,
   token: i % 2,
   thread: 0,
@@ -20,8 +21,8 @@ const record = (i: number): SignatureRecord => ({
   late: i % 2 === 0 ? null : i % 4 === 1,
 });
 
-async function readAll(path: string, bad?: BadLines): Promise<SignatureRecord[]> {
-  const read: SignatureRecord[] = [];
+async function readAll(path: string, bad?: BadLines): Promise<CallRecord[]> {
+  const read: CallRecord[] = [];
   for await (const r of readRecords(path, bad)) read.push(r);
   return read;
 }
@@ -29,7 +30,7 @@ async function readAll(path: string, bad?: BadLines): Promise<SignatureRecord[]>
 describe('records CSV', () => {
   it('a process that exits at once (a third Ctrl-C) still writes every record it was given', async () => {
     const path = join(tempDir('csv-exit'), 'r.csv');
-    const writer = new URL('../dist/src/record/records-csv.js', import.meta.url).href;
+    const writer = new URL('../dist/src/result/records-csv.js', import.meta.url).href;
     const script = `import(${JSON.stringify(writer)}).then(({ RecordsCsvWriter }) => {
       const w = new RecordsCsvWriter(${JSON.stringify(path)});
       for (let i = 0; i < 10; i++) w.write(${JSON.stringify(record(0))});

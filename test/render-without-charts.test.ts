@@ -1,7 +1,7 @@
 import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { writeReports } from '../src/render/write-reports.js';
+import { writeReports } from '../src/report/write-reports.js';
 import { readRunJson } from '../src/result/run-directory.js';
 import { tempDir } from './helpers/cli.js';
 

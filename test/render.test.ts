@@ -2,15 +2,15 @@ import { appendFileSync, cpSync, readdirSync, readFileSync, writeFileSync } from
 import { join } from 'node:path';
 import { loadImage, createCanvas } from 'canvas';
 import { describe, expect, it } from 'vitest';
-import { parseCsvLine } from '../src/record/records-csv.js';
-import { comparisonMarkdownBody, compareThroughput } from '../src/render/comparison.js';
-import { CHART_HEIGHT, CHART_WIDTH, PIXEL_RATIO } from '../src/render/charts.js';
-import { conclusions } from '../src/render/conclusions.js';
-import { seedTable } from '../src/render/markdown.js';
-import { renderScaleTable } from '../src/render/terminal-table.js';
-import { readReference, referenceThroughput } from '../src/render/reference.js';
-import { SUMMARY_COLUMNS } from '../src/render/summary-csv.js';
-import { writeReports } from '../src/render/write-reports.js';
+import { parseCsvLine } from '../src/result/records-csv.js';
+import { comparisonMarkdownBody, compareThroughput } from '../src/report/comparison.js';
+import { CHART_HEIGHT, CHART_WIDTH, PIXEL_RATIO } from '../src/report/charts.js';
+import { conclusions } from '../src/report/conclusions.js';
+import { seedTable } from '../src/report/markdown.js';
+import { renderScaleTable } from '../src/report/terminal-table.js';
+import { readReference, referenceThroughput } from '../src/result/reference.js';
+import { SUMMARY_COLUMNS } from '../src/report/summary-csv.js';
+import { writeReports } from '../src/report/write-reports.js';
 import { readRunJson } from '../src/result/run-directory.js';
 import { runCli, tempDir } from './helpers/cli.js';
 

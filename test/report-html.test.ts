@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { createCanvas, loadImage } from 'canvas';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { markdownToHtml } from '../src/render/html.js';
+import { markdownToHtml } from '../src/report/html.js';
 import { runCli, runDirOf, tempDir } from './helpers/cli.js';
 
 const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;

@@ -2,17 +2,18 @@ import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readRecords, type SignatureRecord } from '../src/record/records-csv.js';
-import type { RunResult } from '../src/result/run-result.js';
+import { readRecords } from '../src/result/records-csv.js';
+import { type CallRecord } from '../src/model/record.js';
+import type { RunResult } from '../src/model/run-result.js';
 import { descendantsOf, isRunning, killTree, runCli, runCliAndAct, runCliAndSignal, runDirOf, tempDir } from './helpers/cli.js';
 import { buildFaultyModule, ExternalSoftHsm, SPY_MODULE, TEST_PIN } from './helpers/softhsm-module.js';
-import { planDigest } from '../src/record/checkpoint.js';
+import { planDigest } from '../src/result/checkpoint.js';
 
 const workspace = tempDir('resume-ws');
 const env = { HSM_BENCH_WORKSPACE: workspace };
 
-async function recordsOf(dir: string): Promise<SignatureRecord[]> {
-  const all: SignatureRecord[] = [];
+async function recordsOf(dir: string): Promise<CallRecord[]> {
+  const all: CallRecord[] = [];
   for await (const r of readRecords(join(dir, 'records', 'burn-in.csv'))) all.push(r);
   return all;
 }

@@ -1,12 +1,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readRecords, type SignatureRecord } from '../src/record/records-csv.js';
-import type { RunResult } from '../src/result/run-result.js';
+import { readRecords } from '../src/result/records-csv.js';
+import { type CallRecord } from '../src/model/record.js';
+import type { RunResult } from '../src/model/run-result.js';
 import { runCli, runCliAndAct, runCliAndSignal, runDirOf, tempDir } from './helpers/cli.js';
 
-async function recordsOf(dir: string, file: string): Promise<SignatureRecord[]> {
-  const all: SignatureRecord[] = [];
+async function recordsOf(dir: string, file: string): Promise<CallRecord[]> {
+  const all: CallRecord[] = [];
   for await (const r of readRecords(join(dir, file))) all.push(r);
   return all;
 }

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { OPERATION_CALLS } from '../src/model/workload.js';
 import { upgradeRunJson } from '../src/result/run-upgrade.js';
 import { schemaProblems, type SchemaName } from '../src/result/schemas.js';
 import { runCli, runDirOf, tempDir } from './helpers/cli.js';
@@ -10,6 +11,11 @@ const SCHEMAS = new URL('../schemas/', import.meta.url).pathname;
 const env = { HSM_BENCH_WORKSPACE: tempDir('schemas-ws') };
 
 describe('JSON Schemas (schemas/)', () => {
+  it("run.json's operation calls are the model's: a schema enum that cannot drift from the code", () => {
+    const run = JSON.parse(readFileSync(join(SCHEMAS, 'run.schema.json'), 'utf8'));
+    expect(run.properties.operation.properties.call.enum).toEqual([...OPERATION_CALLS, 'mix']);
+  });
+
   it('each has a URL $id, and each document schema pins its schemaVersion', () => {
     for (const file of readdirSync(SCHEMAS)) {
       const schema = JSON.parse(readFileSync(join(SCHEMAS, file), 'utf8'));

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { addSecret, commandLine, isSecret, quote, shown } from '../src/core/quote.js';
 import type { Listing } from '../src/cli/list.js';
-import { parsePkcs11Uri } from '../src/pkcs11/uri.js';
+import { parsePkcs11Uri } from '../src/model/token-uri.js';
 import { uriCarriesPin, withoutPinAttributes } from '../src/core/uri-pin.js';
 import { recordableArgs } from '../src/secrets/command-line.js';
 import { BIN, runCli, runDirOf, tempDir } from './helpers/cli.js';

@@ -1,18 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { scalePlan } from '../src/engine/plan.js';
-import { intendedOffsetNs, scheduledCalls, scheduleOf } from '../src/engine/schedule.js';
-import { parseObjectives, parseRates, plannedConfigurations, targetRateOf } from '../src/engine/sizing-plan.js';
-import { HsmBenchError } from '../src/errors.js';
-import { configurationName, configurationSlug, distinctConfigurations, sameConfiguration } from '../src/result/configuration-key.js';
-import type { ConfigurationResult, RunResult } from '../src/result/run-result.js';
+import { scalePlan } from '../src/plan/plan.js';
+import { intendedOffsetNs, scheduledCalls, scheduleOf } from '../src/model/schedule.js';
+import { parseObjectives, parseRates, targetRateOf } from '../src/plan/sizing-plan.js';
+import { plannedConfigurations } from '../src/model/plan.js';
+import { HsmBenchError } from '../src/core/errors.js';
+import { configurationName, configurationSlug, distinctConfigurations, sameConfiguration } from '../src/model/configuration.js';
+import type { ConfigurationResult, RunResult } from '../src/model/run-result.js';
 import { upgradeRunJson } from '../src/result/run-upgrade.js';
 import { capacityByTokens, capacityOf, judgeRate } from '../src/stats/capacity.js';
 import { ConfigurationStats } from '../src/stats/configuration-stats.js';
 import { saturationOf } from '../src/stats/saturation.js';
 import { summarizeConfiguration } from '../src/stats/summarize.js';
-import { renderJunit } from '../src/render/junit.js';
-import { renderComparisonTable } from '../src/render/verdict-tables.js';
+import { renderJunit } from '../src/report/junit.js';
+import { renderComparisonTable } from '../src/report/verdict-tables.js';
 import { compareRuns } from '../src/verdict/compare.js';
 import { checkThresholdsFitPlan, evaluateThresholds, parseThresholds } from '../src/verdict/thresholds.js';
 

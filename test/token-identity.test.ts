@@ -1,17 +1,17 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tokenIdentity } from '../src/engine/run-result-builder.js';
-import { sameTokens } from '../src/engine/token-setup.js';
+import { tokenIdentity } from '../src/run/run-result-builder.js';
+import { sameTokens } from '../src/run/token-setup.js';
 import { selectTokens, type TokenRef } from '../src/pkcs11/discovery.js';
-import type { ModuleInfo } from '../src/pkcs11/module.js';
+import type { ModuleInfo } from '../src/model/run-result.js';
 import { PinGuard } from '../src/pkcs11/pin-guard.js';
-import { parsePkcs11Uri } from '../src/pkcs11/uri.js';
-import { replayRecords } from '../src/record/replay.js';
+import { parsePkcs11Uri } from '../src/model/token-uri.js';
+import { replayRecords } from '../src/result/replay.js';
 import { ConfigurationStats } from '../src/stats/configuration-stats.js';
 import { sharesTokens } from '../src/verdict/compare.js';
 import { tempDir } from './helpers/cli.js';
-import type { RunResult } from '../src/result/run-result.js';
+import type { RunResult } from '../src/model/run-result.js';
 
 const module: ModuleInfo = { path: '/m.so', manufacturer: 'OpenSC Project', libraryDescription: 'OpenSC smartcard framework', libraryVersion: '0.23', cryptokiVersion: '2.20', instances: 'shared' };
 

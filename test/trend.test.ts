@@ -1,9 +1,9 @@
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseCsvLine } from '../src/record/records-csv.js';
-import { TREND_COLUMNS, trendPoints } from '../src/render/trend.js';
-import type { RunResult } from '../src/result/run-result.js';
+import { parseCsvLine } from '../src/result/records-csv.js';
+import { TREND_COLUMNS, trendPoints } from '../src/report/trend.js';
+import type { RunResult } from '../src/model/run-result.js';
 import { schemaProblems } from '../src/result/schemas.js';
 import { runCli, tempDir } from './helpers/cli.js';
 

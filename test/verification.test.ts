@@ -1,23 +1,24 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { prepareEmbedded } from '../src/embedded/softhsm.js';
-import { BatchBuilder, StagedBatch } from '../src/engine/batch.js';
-import { messageFor } from '../src/engine/message.js';
-import { ConfigurationRecorder } from '../src/engine/recorder.js';
-import { VERIFY_FAILED } from '../src/record/record-status.js';
-import { verifyBatch } from '../src/verify/verify-batch.js';
-import { algorithmById } from '../src/pkcs11/algorithms.js';
+import { prepareEmbedded } from '../src/keys/embedded-softhsm.js';
+import { BatchBuilder, StagedBatch } from '../src/model/call-batch.js';
+import { messageFor } from '../src/model/message.js';
+import { ConfigurationRecorder } from '../src/pipeline/recorder.js';
+import { VERIFY_FAILED } from '../src/model/record-status.js';
+import { verifyBatch } from '../src/pipeline/verify-batch.js';
+import { algorithmById } from '../src/model/algorithms.js';
 import { listTokens } from '../src/pkcs11/discovery.js';
 import { PinGuard } from '../src/pkcs11/pin-guard.js';
 import { findKeyPair } from '../src/pkcs11/keys.js';
 import { chooseSignMechanism, type MechanismChoice } from '../src/pkcs11/mechanisms.js';
-import { toPkcs11Mechanism } from '../src/engine/operation.js';
+import { toPkcs11Mechanism } from '../src/model/workload.js';
 import { signInput, signMechanism } from '../src/operations/sign.js';
 import { Pkcs11Module } from '../src/pkcs11/module.js';
 import { login, openSession } from '../src/pkcs11/session.js';
-import { readRecords, RecordsCsvWriter, type SignatureRecord } from '../src/record/records-csv.js';
+import { readRecords, RecordsCsvWriter } from '../src/result/records-csv.js';
+import { type CallRecord } from '../src/model/record.js';
 import { ConfigurationStats } from '../src/stats/configuration-stats.js';
-import { publicKeyFromAttributes, unwrapEcPoint } from '../src/verify/public-key.js';
+import { publicKeyFromAttributes, unwrapEcPoint } from '../src/pkcs11/public-key.js';
 import { tempDir } from './helpers/cli.js';
 
 const workspace = tempDir('verify');
@@ -73,7 +74,7 @@ describe('host verification against the public key read from a real token', () =
       expect(stats.operationsOk).toBe(1);
       expect(stats.operationsVerified).toBe(3);
       expect(Object.fromEntries(stats.failuresByStatus)).toEqual({ [VERIFY_FAILED]: 2 });
-      const records: SignatureRecord[] = [];
+      const records: CallRecord[] = [];
       for await (const r of readRecords(path)) records.push(r);
       expect(records.map((r) => [r.sequence, r.status, r.verified])).toEqual([
         [0, 'CKR_OK', true],

@@ -1,7 +1,7 @@
 /*
  * The baseline hsm-bench's operations are measured against: the loop of a minimal C program, one operation per
  * iteration, making the PKCS#11 calls that hsm-bench's timed call makes for that operation (jsTimedCall in
- * src/engine/operation.ts, native/timed-loop.c). dlopen the module, C_Initialize with OS locking, log in once per
+ * src/model/workload.ts, native/timed-loop.c). dlopen the module, C_Initialize with OS locking, log in once per
  * token, one pthread per token with its own session, released together by a barrier, the operation in a loop.
  * Prints one JSON line.
  *
@@ -24,7 +24,7 @@
  *   INPUT_FILE  rows for verify, decrypt, derive, else -: one per line, `TOKEN_LABEL HEX` or `TOKEN_LABEL HEX:HEX`
  *               (verify: data:signature); a token's calls take its rows in turn (row = iteration modulo rows)
  * The message of iteration i is a 24-byte random seed per thread followed by i as a 64-bit big-endian number, as
- * src/engine/message.ts makes it. With $OP_LOOP_THREADS=T, T threads (sessions) per token share its operations.
+ * src/model/message.ts makes it. With $OP_LOOP_THREADS=T, T threads (sessions) per token share its operations.
  */
 #include <dlfcn.h>
 #include <openssl/rand.h>

@@ -1,13 +1,13 @@
 import { writeOutputFile } from '../core/output-file.js';
 import { dirname, join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { ExitCode, exitWith } from '../errors.js';
-import { renderComparisonTable } from '../render/verdict-tables.js';
-import { writeComparison } from '../render/write-comparison.js';
+import { ExitCode, exitWith } from '../core/errors.js';
+import { renderComparisonTable } from '../report/verdict-tables.js';
+import { writeComparison } from '../report/write-comparison.js';
 import { readRunDirectory } from '../result/partial-run.js';
 import { compareRuns } from '../verdict/compare.js';
 import { checkJunitFile, parsePercent } from './verdict-options.js';
-import { renderJunit } from '../render/junit.js';
+import { renderJunit } from '../report/junit.js';
 import { makeDirectory } from '../core/make-dir.js';
 import { shown } from '../core/quote.js';
 

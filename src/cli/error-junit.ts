@@ -1,6 +1,6 @@
 import { writeOutputFile } from '../core/output-file.js';
-import { renderCrashedRunJunit, renderErrorJunit } from '../render/junit.js';
-import type { ProcessDeath } from '../result/run-result.js';
+import { renderCrashedRunJunit, renderErrorJunit } from '../report/junit.js';
+import type { ProcessDeath } from '../model/run-result.js';
 
 /** The --junit FILE of this command line, if one was given. */
 function junitFile(): string | undefined {

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
-import { setupError, usageError } from '../errors.js';
-import { checkCloneSource, cloneKeyPair, DEFAULT_KEK_LABEL, importKek, isSmartCardHsm, OPENSC_MODULE, proveClone, sourceKeyPair } from '../pkcs11/clone.js';
-import { cloneWithDkek, dkekShares, readerOf } from '../pkcs11/dkek-clone.js';
+import { setupError, usageError } from '../core/errors.js';
+import { cloneKeyPair, DEFAULT_KEK_LABEL, importKek, isSmartCardHsm, OPENSC_MODULE, proveClone, sourceKeyPair, checkCloneSource } from '../keys/clone.js';
+import { cloneWithDkek, dkekShares, readerOf } from '../keys/dkek-clone.js';
 import type { Pkcs11Module } from '../pkcs11/module.js';
 import { tokenName } from '../pkcs11/discovery.js';
 import { createKekShare, openKekShare } from '../secrets/kek-share.js';

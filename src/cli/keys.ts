@@ -1,8 +1,8 @@
 import { createInterface } from 'node:readline/promises';
 import { Command } from 'commander';
-import { setupError, usageError } from '../errors.js';
+import { setupError, usageError } from '../core/errors.js';
 import { withArticle } from '../core/words.js';
-import { algorithmById } from '../pkcs11/algorithms.js';
+import { algorithmById } from '../model/algorithms.js';
 import { tokenName } from '../pkcs11/discovery.js';
 import pkcs11 from 'pkcs11js';
 import { defaultKeyLabel, findObjects, KEY_USAGES, objectsLabelled, readFlag, usagesOf, type KeyUsage } from '../pkcs11/keys.js';

@@ -1,9 +1,10 @@
 import Table from 'cli-table3';
 import { Command } from 'commander';
 import { listKeyPairs, listSlots, signingMechanisms, type SlotListing } from '../pkcs11/inventory.js';
-import { Pkcs11Module, type ModuleInfo } from '../pkcs11/module.js';
-import { tokenSelection } from '../engine/plan.js';
-import { setupError } from '../errors.js';
+import { Pkcs11Module } from '../pkcs11/module.js';
+import { type ModuleInfo } from '../model/run-result.js';
+import { tokenSelection } from '../plan/plan.js';
+import { setupError } from '../core/errors.js';
 import { listTokens, selectTokens, slotIdOf, tokenName } from '../pkcs11/discovery.js';
 import { PinGuard } from '../pkcs11/pin-guard.js';
 import { closeSessionQuietly, login, openSession } from '../pkcs11/session.js';

@@ -1,10 +1,10 @@
 import { Argument, Command, CommanderError, Option } from 'commander';
-import { ExitCode, HsmBenchError, RunOutcomeExit } from '../errors.js';
-import { ckrName, moduleFailure } from '../pkcs11/ckr.js';
+import { ExitCode, HsmBenchError, RunOutcomeExit } from '../core/errors.js';
+import { ckrName, moduleFailure } from '../model/ckr.js';
 import { isSecret, quote, shown } from '../core/quote.js';
 import { registerKnownSecrets } from '../secrets/known-secrets.js';
-import { TOOL_VERSION } from '../version.js';
-import { leaveProcess } from '../engine/threads-left.js';
+import { TOOL_VERSION } from '../core/version.js';
+import { leaveProcess } from '../measure/threads-left.js';
 import { burnInCommand } from './burn-in.js';
 import { compareCommand } from './compare.js';
 import { keysCommand } from './keys.js';

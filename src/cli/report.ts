@@ -1,9 +1,9 @@
 import { dirname, join } from 'node:path';
 import { Command } from 'commander';
-import { usageError } from '../errors.js';
-import { writeComparison } from '../render/write-comparison.js';
-import { readReference } from '../render/reference.js';
-import { parseFormats, writeReports } from '../render/write-reports.js';
+import { usageError } from '../core/errors.js';
+import { writeComparison } from '../report/write-comparison.js';
+import { readReference } from '../result/reference.js';
+import { parseFormats, writeReports } from '../report/write-reports.js';
 import { readRunDirectory } from '../result/partial-run.js';
 import { sharesTokens } from '../verdict/compare.js';
 import { Progress } from './terminal.js';

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
-import { ExitCode } from '../errors.js';
-import { OPERATIONS } from '../operations/registry.js';
+import { ExitCode } from '../core/errors.js';
+import { mechanismHelp, OPERATIONS } from '../operations/registry.js';
 
 /** The measurement flags of scale and burn-in; `warmup` differs: scale warms up by default, a burn-in does not need to. */
 export function addSigningOptions(command: Command, warmupDefault: string): Command {
@@ -9,7 +9,7 @@ export function addSigningOptions(command: Command, warmupDefault: string): Comm
     .option('--op <operation>', `what each call does: ${OPERATIONS.map((o) => o.name).join(', ')} (default: sign)`)
     .option('--mix <list>', 'a workload of several operations drawn call by call in proportion: OP[/ALG][:WEIGHT],…, e.g. sign:80,decrypt:20')
     .option('--alg <alg>', `algorithm (required for sign): ${OPERATIONS.map((o) => `${o.name}: ${o.algorithms.join('|')}`).join('; ')}`)
-    .option('--mechanism <mechanism>', 'sign/verify: pkcs1 or pss (RSA), ecdsa (EC); decrypt: pkcs1, oaep (SHA-256), oaep-sha1; encrypt: gcm, cbc (default: the first)')
+    .option('--mechanism <mechanism>', `${mechanismHelp()} (the first is the default; see README, Operations)`)
     .option('--warmup <count>', 'calls per token before the measured window, not counted', warmupDefault)
     .option('--threads-per-token <count>', 'sessions calling at once on each token (scale: a list such as 1,2,4,8 sweeps them)', '1')
     .option('--verify <mode>', 'host check of the outputs: all, none, or a sample rate such as 0.01', 'all')

@@ -1,5 +1,5 @@
-import { ExitCode, HsmBenchError } from '../errors.js';
-import { leaveProcess, threadsLeftInModule } from '../engine/threads-left.js';
+import { ExitCode, HsmBenchError } from '../core/errors.js';
+import { leaveProcess, threadsLeftInModule } from '../measure/threads-left.js';
 import { finalizeOpenModules, type Pkcs11Module } from '../pkcs11/module.js';
 import { usePrompt } from '../secrets/pin.js';
 import { RESTART_RESUME_ENV, SUPERVISED_ENV, type ChildMessage, type SupervisorMessage } from './supervisor.js';

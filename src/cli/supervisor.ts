@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { ExitCode, HsmBenchError } from '../errors.js';
+import { ExitCode, HsmBenchError } from '../core/errors.js';
 import { DEFAULT_MODULE_TIMEOUT_MS, moduleTimeoutMs } from '../pkcs11/module-probe.js';
-import { lockDirectory } from '../result/directory-lock.js';
-import type { MadeAtDeath } from '../record/checkpoint.js';
-import type { BurnInRestart, ProcessDeath } from '../result/run-result.js';
+import { lockDirectory } from '../core/directory-lock.js';
+import type { MadeAtDeath } from '../result/checkpoint.js';
+import type { BurnInRestart, ProcessDeath } from '../model/run-result.js';
 import { promptMasked } from '../secrets/pin.js';
 import { addSecret, shown } from '../core/quote.js';
 
@@ -255,7 +255,7 @@ async function answer(child: ChildProcess, question: string, answers: Map<string
  * is then left as it is, resumable by hand).
  */
 async function recordDeath(runDir: string, death: ProcessDeath, made: MadeAtDeath | undefined): Promise<BurnInRestart | string> {
-  const { appendRestart } = await import('../record/checkpoint.js');
+  const { appendRestart } = await import('../result/checkpoint.js');
   try {
     lockDirectory(runDir, 'the burn-in', 'it is being resumed by another hsm-bench');
     return appendRestart(runDir, death, made);

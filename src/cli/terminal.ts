@@ -1,5 +1,7 @@
 import ciInfo from 'ci-info';
 import ora, { type Ora } from 'ora';
+import type { RunEvent, RunEvents } from '../model/run-events.js';
+import { eventText } from './run-events.js';
 
 /**
  * Whether a person is watching stderr: a TTY with a real width and no CI. ora loops forever on a terminal that
@@ -19,7 +21,7 @@ const inCi = () => ciInfo.isCI;
 const noColor = () => Boolean(process.env.NO_COLOR);
 
 /** Progress and log lines, always on stderr so that stdout carries only the result. */
-export class Progress {
+export class Progress implements RunEvents {
   private spinner: Ora | undefined;
   private lastPlainLineMs = Date.now();
 
@@ -43,6 +45,13 @@ export class Progress {
     }
     if (this.spinner) this.spinner.text = text;
     else this.spinner = ora({ text, stream: process.stderr, ...(noColor() ? { color: false as const } : {}) }).start();
+  };
+
+  emit = (e: RunEvent): void => {
+    const text = eventText(e);
+    if (text === null) return;
+    if ('log' in text) this.log(text.log);
+    else this.progress(text.progress);
   };
 
   progressDone = (): void => {

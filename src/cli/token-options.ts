@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
-import { defaultWorkspace, embeddedBackend, restoreUserSoftHsmConf } from '../embedded/softhsm.js';
+import { embeddedBackend, restoreUserSoftHsmConf } from '../keys/embedded-softhsm.js';
+import { defaultWorkspace } from '../model/embedded-workspace.js';
 import { readPin } from '../secrets/pin.js';
 import { isInteractive } from './terminal.js';
 

@@ -2,7 +2,7 @@ import { listTokens, selectTokens, type TokenRef } from '../pkcs11/discovery.js'
 import { Pkcs11Module } from '../pkcs11/module.js';
 import { PinGuard } from '../pkcs11/pin-guard.js';
 import { closeSessionQuietly, login, openSession } from '../pkcs11/session.js';
-import { tokenSelection } from '../engine/plan.js';
+import { tokenSelection } from '../plan/plan.js';
 import { resolveBackend, type TokenOptions } from './token-options.js';
 
 export interface TokenSession {

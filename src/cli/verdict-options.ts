@@ -1,17 +1,18 @@
-import { workloadOf } from '../render/operation-words.js';
+import { workloadOf } from '../model/workload.js';
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { usageError, writeError } from '../errors.js';
+import { usageError, writeError } from '../core/errors.js';
 import { writeFileAtomic } from '../result/run-directory.js';
-import { renderComparisonTable, renderThresholdChecks } from '../render/verdict-tables.js';
+import { renderComparisonTable, renderThresholdChecks } from '../report/verdict-tables.js';
 import { readRunDirectory } from '../result/partial-run.js';
-import type { RunResult } from '../result/run-result.js';
+import type { RunResult } from '../model/run-result.js';
 import { samePlan } from '../verdict/compare.js';
-import { renderJunit, type NotRun } from '../render/junit.js';
-import { configurationName } from '../result/configuration-key.js';
+import { renderJunit, type NotRun } from '../report/junit.js';
+import { configurationName } from '../model/configuration.js';
 import { notMeasured } from '../result/plan-coverage.js';
-import { checkThresholdsFitPlan, parseThresholds, type VerdictFlags } from '../verdict/thresholds.js';
+import { checkThresholdsFitPlan, parseThresholds } from '../verdict/thresholds.js';
+import { type VerdictFlags } from '../model/plan-input.js';
 
 export type { VerdictFlags };
 import type { JudgedRun, VerdictPlan } from '../verdict/verdict.js';

@@ -1,6 +1,6 @@
 /**
  * Synchronous work that must happen however the process ends: through Node's exit, or through an exit at once that
- * skips Node's teardown (src/engine/threads-left.ts: a thread left inside a module). Records held in memory are
+ * skips Node's teardown (src/measure/threads-left.ts: a thread left inside a module). Records held in memory are
  * written this way, so that every call recorded stays countable.
  */
 const hooks = new Set<() => void>();

@@ -1,5 +1,5 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import { HsmBenchError, type ExitCode } from '../errors.js';
+import { HsmBenchError, type ExitCode } from './errors.js';
 import { shown } from './quote.js';
 import { fileType } from './file-type.js';
 

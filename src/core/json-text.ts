@@ -1,4 +1,4 @@
-import { HsmBenchError } from '../errors.js';
+import { HsmBenchError } from './errors.js';
 import { nameOf, readInputText, type InputKind } from './input-file.js';
 
 const NUMBER = /-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;

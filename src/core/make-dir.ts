@@ -1,6 +1,6 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { ExitCode, HsmBenchError } from '../errors.js';
+import { ExitCode, HsmBenchError } from './errors.js';
 import { shown } from './quote.js';
 
 /**

@@ -1,5 +1,5 @@
 import { closeSync, constants, fstatSync, ftruncateSync, openSync, statSync, writeSync } from 'node:fs';
-import { ExitCode, HsmBenchError } from '../errors.js';
+import { ExitCode, HsmBenchError } from './errors.js';
 import { fileType } from './file-type.js';
 import { shown } from './quote.js';
 

@@ -1,6 +1,6 @@
 import { constants, publicEncrypt, randomBytes } from 'node:crypto';
 import pkcs11 from 'pkcs11js';
-import { rowOf } from '../engine/operation.js';
+import { rowOf } from '../model/workload.js';
 import { privateKeyOf, requireMechanism, type OperationKind } from './operation-kind.js';
 
 /** Ciphertexts per token, made on the host with the token's public key; calls take them in turn. */
@@ -16,6 +16,8 @@ const CANDIDATES = {
 /** RSA C_Decrypt of ciphertexts the host made with the token's public key: the plaintext must come back. */
 export const decrypt: OperationKind = {
   name: 'decrypt',
+  call: 'decrypt',
+  checked: 'checked on the host against the plaintext encrypted',
   noun: 'decryption',
   nouns: 'decryptions',
   title: (alg) => `${alg.displayName} decryption`,

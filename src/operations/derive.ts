@@ -1,8 +1,8 @@
 import { createECDH } from 'node:crypto';
 import pkcs11 from 'pkcs11js';
-import { rowOf, toPkcs11Mechanism, toTemplate, type TemplateData } from '../engine/operation.js';
-import { describe } from '../pkcs11/ckr.js';
-import { setupError } from '../errors.js';
+import { rowOf, toPkcs11Mechanism, toTemplate, type TemplateData } from '../model/workload.js';
+import { describe } from '../model/ckr.js';
+import { setupError } from '../core/errors.js';
 import { privateKeyOf, requireMechanism, type OperationKind } from './operation-kind.js';
 
 /** Host key pairs per token, made before the run; the calls take their public points in turn. */
@@ -22,6 +22,8 @@ interface DeriveCheck {
  */
 export const derive: OperationKind = {
   name: 'derive',
+  call: 'derive',
+  checked: "checked on the host against its own ECDH with the token's public key",
   noun: 'derivation',
   nouns: 'derivations',
   title: (alg) => `ECDH ${alg.displayName.replace(/^ECDSA /, '')}`,

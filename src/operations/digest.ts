@@ -1,11 +1,13 @@
 import { hash } from 'node:crypto';
 import pkcs11 from 'pkcs11js';
-import { messageFor } from '../engine/message.js';
+import { messageFor } from '../model/message.js';
 import { requireMechanism, type OperationKind } from './operation-kind.js';
 
 /** C_Digest (SHA-256) of a fresh message per call: no key; the host hashes the same message and compares. */
 export const digest: OperationKind = {
   name: 'digest',
+  call: 'digest',
+  checked: 'recomputed on the host',
   noun: 'digest',
   nouns: 'digests',
   title: (alg) => `${alg.displayName} digest`,

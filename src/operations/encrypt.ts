@@ -1,6 +1,6 @@
 import { createDecipheriv, randomBytes, type DecipherGCM } from 'node:crypto';
 import pkcs11 from 'pkcs11js';
-import { MESSAGE_BYTES, messageFor } from '../engine/message.js';
+import { MESSAGE_BYTES, messageFor } from '../model/message.js';
 import { withArticle } from '../core/words.js';
 import { checkTestKeyImport, requireMechanism, sessionSecretKey, type OperationKind } from './operation-kind.js';
 
@@ -18,6 +18,8 @@ const TAG_BITS = 128;
  */
 export const encrypt: OperationKind = {
   name: 'encrypt',
+  call: 'encrypt',
+  checked: "decrypted on the host with the run's test key and compared",
   noun: 'encryption',
   nouns: 'encryptions',
   title: (alg) => `${alg.displayName} encryption`,

@@ -1,7 +1,7 @@
 import pkcs11 from 'pkcs11js';
-import type { TemplateData } from '../engine/operation.js';
-import type { Algorithm } from '../pkcs11/algorithms.js';
-import { publicKeyFromAttributes } from '../verify/public-key.js';
+import type { TemplateData } from '../model/workload.js';
+import type { Algorithm } from '../model/algorithms.js';
+import { publicKeyFromAttributes } from '../pkcs11/public-key.js';
 import { requireMechanism, type OperationKind } from './operation-kind.js';
 
 interface KeygenCheck {
@@ -17,6 +17,8 @@ interface KeygenCheck {
  */
 export const keygen: OperationKind = {
   name: 'keygen',
+  call: 'keygen',
+  checked: 'checked on the host (modulus size, point on the curve)',
   noun: 'key pair',
   nouns: 'key pairs',
   title: (alg) => `${alg.displayName.replace(/^ECDSA /, 'EC ')} key generation`,

@@ -1,11 +1,13 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import pkcs11 from 'pkcs11js';
-import { messageFor } from '../engine/message.js';
+import { messageFor } from '../model/message.js';
 import { checkTestKeyImport, requireMechanism, sessionSecretKey, type OperationKind } from './operation-kind.js';
 
 /** HMAC-SHA256 (C_Sign with CKM_SHA256_HMAC) with a test key imported into each session; the host recomputes each. */
 export const mac: OperationKind = {
   name: 'mac',
+  call: 'sign',
+  checked: "recomputed on the host with the run's test key",
   noun: 'MAC',
   nouns: 'MACs',
   title: (alg) => alg.displayName,

@@ -1,9 +1,9 @@
 import type { KeyObject } from 'node:crypto';
 import pkcs11 from 'pkcs11js';
-import { setupError } from '../errors.js';
-import { toTemplate, type InputTable, type TimedOperation } from '../engine/operation.js';
-import { ckrCode, ckrOf, describe } from '../pkcs11/ckr.js';
-import type { Algorithm } from '../pkcs11/algorithms.js';
+import { setupError } from '../core/errors.js';
+import { toTemplate, type InputTable, type OperationCall, type TimedOperation } from '../model/workload.js';
+import { ckrCode, ckrOf, describe } from '../model/ckr.js';
+import type { Algorithm } from '../model/algorithms.js';
 import type { KeyUsage } from '../pkcs11/keys.js';
 import { mechanismNames } from '../pkcs11/mechanisms.js';
 
@@ -44,6 +44,10 @@ export interface PreparedOperation {
  */
 export interface OperationKind {
   name: string;
+  /** The PKCS#11 call it times (an HMAC is a C_Sign). */
+  call: OperationCall;
+  /** How the host checks an output, as reports say it: "verified on the host against each token's public key". */
+  checked: string;
   /** 'signature', 'signatures': reports say "Signatures/s", "3 signatures failed". */
   noun: string;
   nouns: string;

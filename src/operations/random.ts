@@ -10,6 +10,8 @@ const lastByToken = new Map<number, Buffer>();
  */
 export const random: OperationKind = {
   name: 'random',
+  call: 'random',
+  checked: 'checked on the host for length and repetition',
   noun: 'random draw',
   nouns: 'random draws',
   title: () => 'C_GenerateRandom (32 bytes)',

@@ -1,9 +1,9 @@
 import type { KeyObject } from 'node:crypto';
-import { hostInput, type OperationMechanism, type TimedOperation } from '../engine/operation.js';
-import { messageFor } from '../engine/message.js';
-import type { Algorithm } from '../pkcs11/algorithms.js';
+import { hostInput, type OperationMechanism, type TimedOperation } from '../model/workload.js';
+import { messageFor } from '../model/message.js';
+import type { Algorithm } from '../model/algorithms.js';
 import { chooseSignMechanism, MECHANISM_CHOICES, PSS_SALT_BYTES, type MechanismChoice, type SignMechanism } from '../pkcs11/mechanisms.js';
-import { verifySignature } from '../verify/verifier.js';
+import { verifySignature } from './verifier.js';
 import { privateKeyOf, type OperationKind, type PrepareContext } from './operation-kind.js';
 
 interface SignCheck {
@@ -26,6 +26,8 @@ export const signMechanismOf = (ctx: PrepareContext) =>
 /** The founding operation: C_Sign over a fresh message per call, every kept signature verified on the host. */
 export const sign: OperationKind = {
   name: 'sign',
+  call: 'sign',
+  checked: "verified on the host against each token's public key",
   noun: 'signature',
   nouns: 'signatures',
   title: (alg) => alg.displayName,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pkcs11 from 'pkcs11js';
-import { OUTPUT_BUFFER_BYTES, rowOf, toPkcs11Mechanism } from '../engine/operation.js';
-import { setupError } from '../errors.js';
+import { OUTPUT_BUFFER_BYTES, rowOf, toPkcs11Mechanism } from '../model/workload.js';
+import { setupError } from '../core/errors.js';
 import type { OperationKind } from './operation-kind.js';
 import { sign, signatureBytes, signInput, signMechanism, signMechanismOf } from './sign.js';
 
@@ -15,6 +15,8 @@ const SPOILED_EVERY = 8;
  */
 export const verify: OperationKind = {
   name: 'verify',
+  call: 'verify',
+  checked: 'checked on the host against the answer expected of each signature (1 in 8 spoiled on purpose)',
   noun: 'verification',
   nouns: 'verifications',
   title: (alg) => `${alg.displayName} verification`,

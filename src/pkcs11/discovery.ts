@@ -1,7 +1,9 @@
+import { TokenSelection } from '../model/plan.js';
 import pkcs11 from 'pkcs11js';
-import { setupError, usageError } from '../errors.js';
-import { pkcs11Text, type ModuleInfo } from './module.js';
-import type { Pkcs11Uri } from './uri.js';
+import { setupError, usageError } from '../core/errors.js';
+import { pkcs11Text } from './module.js';
+import { type ModuleInfo } from '../model/run-result.js';
+import type { Pkcs11Uri } from '../model/token-uri.js';
 import { quote, shown } from '../core/quote.js';
 import { slotList } from './list-counts.js';
 
@@ -63,24 +65,6 @@ export function listTokens(lib: pkcs11.PKCS11): TokenRef[] {
     .map((slot) => readToken(lib, slot))
     .filter((t) => t.initialized)
     .sort(bySlotId);
-}
-
-export interface TokenSelection {
-  /**
-   * Whether the user named the tokens (--slots, --serials, --token-label, --token-uri, or --all-tokens), or they
-   * are hsm-bench's own embedded ones. A PIN goes only to tokens named: a module that shows several initialized
-   * tokens and none named is refused by the commands that log in (selectTokens).
-   */
-  named: boolean;
-  /** --slots: these slots, in this order. */
-  slotIds?: string[];
-  /** --serials: the tokens with exactly these serials, in this order. */
-  serials?: string[];
-  labelPrefix?: string;
-  /** --token-uri: every attribute given must match. */
-  uri?: Pkcs11Uri;
-  /** Embedded tokens go in label order (hsm-bench-01, -02, …): SoftHSM2's slot ids are random. */
-  order: 'slot' | 'label';
 }
 
 /** Whether a token (of `module`) matches the URI's attributes. */

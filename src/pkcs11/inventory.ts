@@ -1,7 +1,7 @@
 import pkcs11 from 'pkcs11js';
 import { readToken, slotIdOf, type TokenRef } from './discovery.js';
 import { findObjects } from './keys.js';
-import { curveName } from './curves.js';
+import { curveName } from '../model/curves.js';
 import { mechanismNames } from './mechanisms.js';
 import { pkcs11Text } from './module.js';
 import { CKF_TOKEN_PRESENT } from './token-connection.js';

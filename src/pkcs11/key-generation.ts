@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import pkcs11, { type Template } from 'pkcs11js';
-import { setupError } from '../errors.js';
+import { setupError } from '../core/errors.js';
 import { withArticle } from '../core/words.js';
-import { ALGORITHMS, type Algorithm } from './algorithms.js';
-import { ckrCode, ckrOf, describe } from './ckr.js';
+import { ALGORITHMS, type Algorithm } from '../model/algorithms.js';
+import { ckrCode, ckrOf, describe } from '../model/ckr.js';
 import { tokenName, type TokenRef } from './discovery.js';
 import { mechanismNames } from './mechanisms.js';
 import { USAGE_ATTRIBUTES, readFlag, type KeyUsage } from './keys.js';

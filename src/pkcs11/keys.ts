@@ -1,10 +1,10 @@
 import pkcs11, { type Template } from 'pkcs11js';
-import { setupError } from '../errors.js';
-import type { PublicKeyAttributes } from '../verify/public-key.js';
-import type { Algorithm } from './algorithms.js';
-import { curveName } from './curves.js';
+import { setupError } from '../core/errors.js';
+import type { PublicKeyAttributes } from './public-key.js';
+import type { Algorithm } from '../model/algorithms.js';
+import { curveName } from '../model/curves.js';
 import { tokenName, type TokenRef } from './discovery.js';
-import { describe } from './ckr.js';
+import { describe } from '../model/ckr.js';
 import { quote, commandLine } from '../core/quote.js';
 
 export interface KeyPairRef {

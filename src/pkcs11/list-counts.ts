@@ -1,9 +1,7 @@
-import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
 import type pkcs11 from 'pkcs11js';
 import { shown } from '../core/quote.js';
-import { setupError } from '../errors.js';
-import { packageFile } from '../version.js';
+import { setupError } from '../core/errors.js';
+import { loadAddon } from '../core/native-addon.js';
 
 /** More slots than any reader, hub or HSM partition list has; a module that says more is broken. */
 export const MAX_SLOTS = 4096;
@@ -18,11 +16,9 @@ interface ListCounter {
 
 let counter: ListCounter | null | undefined;
 
-/** The native list counter (native/list-counts.c), or null where the native part was not built. */
+/** The native list counter (native/list-counts.c), or null where it was not built, or built from other sources (stale). */
 function listCounter(): ListCounter | null {
-  if (counter !== undefined) return counter;
-  const path = packageFile('build/Release/list_counts.node');
-  counter = existsSync(path) ? (createRequire(import.meta.url)(path) as ListCounter) : null;
+  if (counter === undefined) counter = loadAddon<ListCounter>('list_counts').part;
   return counter;
 }
 

@@ -1,5 +1,5 @@
 import pkcs11 from 'pkcs11js';
-import { setupError } from '../errors.js';
+import { setupError } from '../core/errors.js';
 
 export const MECHANISM_CHOICES = { rsa: ['pkcs1', 'pss'], ec: ['ecdsa'] } as const;
 export type MechanismChoice = 'pkcs1' | 'pss' | 'ecdsa';

@@ -1,6 +1,6 @@
 import { writeSync } from 'node:fs';
 import pkcs11 from 'pkcs11js';
-import { ckrOf } from './ckr.js';
+import { ckrOf } from '../model/ckr.js';
 
 /**
  * The probe of a module where the native one (native/module-probe.c) was not built: the same steps and lines,

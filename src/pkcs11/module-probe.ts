@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { ExitCode, HsmBenchError, setupError } from '../errors.js';
+import { setupError, ExitCode, HsmBenchError } from '../core/errors.js';
 import { durationMs, parseDurationNs } from '../core/duration.js';
-import { packageFile } from '../version.js';
-import type { ModuleInstances } from './module.js';
+import { packageFile } from '../core/version.js';
+import { nativeProgram } from '../core/native-addon.js';
+import type { ModuleInstances } from '../model/run-result.js';
 import { shown } from '../core/quote.js';
 
 /** How long a module may take to load and initialize (here) or to finalize (at the end of a command). */
@@ -20,9 +20,11 @@ export interface ProbeResult {
   instances: ModuleInstances | null;
   /** What the probe cost, start to end of its process. */
   durationMs: number;
-  /** 'native' (build/Release/module_probe) or 'node' (pkcs11js in a Node process, where the native probe was not built). */
+  /** 'native' (build/Release/module_probe) or 'node' (pkcs11js in a Node process, where the native probe was not built, or is stale). */
   probe: 'native' | 'node';
 }
+
+let nativeProbe: string | null | undefined;
 
 const HINT = 'the module is faulty or its configuration is wrong: try it with its vendor tool (e.g. pkcs11-tool --module MODULE -L), and report it to the vendor';
 
@@ -87,9 +89,9 @@ function runProbe(command: string, args: string[], timeoutMs: number): Promise<P
  */
 export async function probeModule(path: string): Promise<ProbeResult> {
   const timeoutMs = moduleTimeoutMs();
-  const native = packageFile('build/Release/module_probe');
-  const probe = existsSync(native) ? 'native' : 'node';
-  const [command, args] = probe === 'native' ? [native, [path]] : [process.execPath, [packageFile('dist/src/pkcs11/module-probe-child.js'), path]];
+  if (nativeProbe === undefined) nativeProbe = nativeProgram('module_probe').part;
+  const probe = nativeProbe !== null ? 'native' : 'node';
+  const [command, args] = nativeProbe !== null ? [nativeProbe, [path]] : [process.execPath, [packageFile('dist/src/pkcs11/module-probe-child.js'), path]];
   const startedNs = process.hrtime.bigint();
   const r = await runProbe(command, args, timeoutMs);
   const spentMs = Number(process.hrtime.bigint() - startedNs) / 1e6;

@@ -1,28 +1,13 @@
+import { ModuleInstances, ModuleInfo } from '../model/run-result.js';
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import pkcs11 from 'pkcs11js';
-import { HsmBenchError, setupError } from '../errors.js';
-import { ckrOf, describe } from './ckr.js';
+import { HsmBenchError, setupError } from '../core/errors.js';
+import { ckrOf, describe } from '../model/ckr.js';
 import { shown } from '../core/quote.js';
 import { fileType } from '../core/file-type.js';
 import { rememberModulePath } from './list-counts.js';
 import { probeModule } from './module-probe.js';
-
-/**
- * How a module hands out its state. 'shared': every load in the process is the same instance (SoftHSM2, OpenSC):
- * initialize once, log in once per token, finalize once after every thread. 'per-load': every load is a new,
- * uninitialized instance (p11-kit's client and proxy): each must be initialized, logged in and finalized on its own.
- */
-export type ModuleInstances = 'shared' | 'per-load';
-
-export interface ModuleInfo {
-  path: string;
-  manufacturer: string;
-  libraryDescription: string;
-  libraryVersion: string;
-  cryptokiVersion: string;
-  instances: ModuleInstances;
-}
 
 const version = (v: { major: number; minor: number }) => `${v.major}.${v.minor}`;
 /** PKCS#11 strings are blank-padded, and some tokens pad with NUL bytes instead: neither belongs in a report. */

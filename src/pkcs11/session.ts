@@ -1,6 +1,6 @@
 import pkcs11 from 'pkcs11js';
-import { ExitCode, HsmBenchError, setupError } from '../errors.js';
-import { ckrName, ckrOf, describe } from './ckr.js';
+import { ExitCode, HsmBenchError, setupError } from '../core/errors.js';
+import { ckrName, ckrOf, describe } from '../model/ckr.js';
 import { readToken, tokenName, type TokenRef } from './discovery.js';
 import type { PinGuard } from './pin-guard.js';
 

@@ -1,9 +1,9 @@
 import pkcs11 from 'pkcs11js';
-import { ckrName, describe } from './ckr.js';
+import { ckrName, describe } from '../model/ckr.js';
 import { slotIdOf } from './discovery.js';
 import { findObjects } from './keys.js';
 import { closeSessionQuietly, presentPin, type PinSeat } from './session.js';
-import { toTemplate, type SessionKey } from '../engine/operation.js';
+import { toTemplate, type SessionKey } from '../model/workload.js';
 import { quote } from '../core/quote.js';
 import { slotList } from './list-counts.js';
 

@@ -1,4 +1,4 @@
-import type { ConfigurationResult, RunResult } from './run-result.js';
+import type { ConfigurationResult, RunResult } from '../model/run-result.js';
 
 /**
  * What keeps a configuration's figures from being those of its whole plan: the run stopped in it, repetitions are

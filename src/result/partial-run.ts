@@ -2,16 +2,16 @@ import { repetitionOf } from '../stats/repetitions.js';
 import { statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { readJsonFile } from '../core/json-text.js';
-import { plannedConfigurations } from '../engine/sizing-plan.js';
-import { CHECKPOINT_FILE, CHECKPOINT_INPUT } from '../record/checkpoint.js';
-import { recordsOfBatch } from '../record/batch-records.js';
-import { failureOf } from '../record/record-status.js';
-import { readRecords, type BadLines } from '../record/records-csv.js';
+import { plannedConfigurations } from '../model/plan.js';
+import { CHECKPOINT_FILE, CHECKPOINT_INPUT } from './checkpoint.js';
+import { recordsOfBatch } from './batch-records.js';
+import { failureOf } from '../model/record-status.js';
+import { readRecords, type BadLines } from './records-csv.js';
 import { ConfigurationStats } from '../stats/configuration-stats.js';
 import { runFigures, summarizeConfiguration } from '../stats/summarize.js';
-import { readSpillFile, type SpillTail } from '../verify/spill-file.js';
-import { configurationAxes, configurationFiles, configurationName, sameConfiguration, targetRateOf, type ConfigurationAxes } from './configuration-key.js';
-import type { ConfigurationResult, RunResult } from './run-result.js';
+import { readSpillFile, type SpillTail } from './spill-file.js';
+import { configurationAxes, configurationFiles, configurationName, sameConfiguration, targetRateOf, type ConfigurationAxes } from '../model/configuration.js';
+import type { ConfigurationResult, RunResult } from '../model/run-result.js';
 import { readRunJson } from './run-directory.js';
 
 /** A run as `report` reads it: run.json with what the records on disk add, and what was found on the way. */

@@ -1,6 +1,6 @@
-import { plannedConfigurations } from '../engine/sizing-plan.js';
-import { axesOf, configurationAxes, sameConfiguration, type ConfigurationAxes } from './configuration-key.js';
-import type { ConfigurationResult, RunResult } from './run-result.js';
+import { plannedConfigurations } from '../model/plan.js';
+import { axesOf, configurationAxes, sameConfiguration, type ConfigurationAxes } from '../model/configuration.js';
+import type { ConfigurationResult, RunResult } from '../model/run-result.js';
 
 /**
  * A configuration of the plan that the run did not measure whole, and why: a run interrupted or killed is never

@@ -1,4 +1,4 @@
-import type { RunResult } from './run-result.js';
+import type { RunResult } from '../model/run-result.js';
 import { schemaProblems } from './schemas.js';
 
 /**

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
-import { packageFile } from '../version.js';
+import { packageFile } from '../core/version.js';
 
 /** The JSON Schemas of schemas/: every document hsm-bench writes or reads has one. */
 export type SchemaName = 'run' | 'checkpoint' | 'lab' | 'list' | 'compare' | 'lab-run' | 'trend';

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes, scryptSync } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
-import { ExitCode, setupError, usageError } from '../errors.js';
+import { ExitCode, setupError, usageError } from '../core/errors.js';
 import { shown } from '../core/quote.js';
 import type { InputKind } from '../core/input-file.js';
 import { readJsonFile } from '../core/json-text.js';

@@ -1,7 +1,7 @@
 import { readInputText } from '../core/input-file.js';
 import { addSecret } from '../core/quote.js';
 import { StringDecoder } from 'node:string_decoder';
-import { ExitCode, HsmBenchError, setupError } from '../errors.js';
+import { ExitCode, setupError, HsmBenchError } from '../core/errors.js';
 
 const MAX_SECRET_FILE_BYTES = 4096;
 

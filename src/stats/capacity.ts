@@ -1,34 +1,8 @@
-import { percentileName, type Objective, type ObjectivePercentile } from '../engine/sizing-plan.js';
-import { configurationAxes, configurationKey } from '../result/configuration-key.js';
-import type { ConfigurationResult } from '../result/run-result.js';
+import type { CapacityResult, ConfigurationResult, RateVerdict } from '../model/run-result.js';
+import { percentileName, type Objective, type ObjectivePercentile } from '../model/plan.js';
+import { configurationAxes, configurationKey } from '../model/configuration.js';
 import { lowConfidence } from './repetitions.js';
 import { stallSeconds } from './keeping-up.js';
-
-/** One target rate of a sweep, judged: held when every call succeeded, the schedule was kept and every objective met. */
-export interface RateVerdict {
-  targetRatePerS: number;
-  achievedRatePerS: number;
-  held: boolean;
-  /** Why it did not hold, in words (empty when it held). */
-  missed: string[];
-  /** Missed only by a latency objective, on percentiles too thin to fail a gate on (few calls, short window). */
-  thin?: boolean;
-  /** Not judged: the run was interrupted in it. */
-  interrupted?: boolean;
-  /** Missed only because the host stalled (the tokens kept up with the stall taken out): not judged either way. */
-  hostStalled?: boolean;
-}
-
-/** A rate sweep's answer for one token count and sessions per token. */
-export interface CapacityResult {
-  tokens: number;
-  threadsPerToken: number;
-  /** The highest target rate that held, with every lower rate of the sweep holding too; null when the lowest did not. */
-  capacityPerS: number | null;
-  /** The lowest target rate whose schedule the tokens could not keep (achieved under 98 %), or null. */
-  fellBehindAtPerS: number | null;
-  rates: RateVerdict[];
-}
 
 /** The share of calls at or under each objective's percentile. */
 const PERCENTILE_SHARE: Record<ObjectivePercentile, number> = { p50: 0.5, p90: 0.9, p99: 0.99, p999: 0.999 };

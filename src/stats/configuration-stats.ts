@@ -1,6 +1,6 @@
 import type { Histogram } from 'hdr-histogram-js';
-import { CALL_TIMED_OUT_STATUS } from '../record/record-status.js';
-import type { SignatureRecord } from '../record/records-csv.js';
+import { CALL_TIMED_OUT_STATUS } from '../model/record-status.js';
+import type { CallRecord } from '../model/record.js';
 import { startOffsetHistogram } from './keeping-up.js';
 import { latencyHistogram } from './latency-histogram.js';
 import { SuccessGaps } from './success-gaps.js';
@@ -93,7 +93,7 @@ export class ConfigurationStats {
   }
 
   /** `failure` is the CKR name (or VERIFY_FAILED) of a failed call, undefined for a good one. */
-  add(token: number, r: Pick<SignatureRecord, 'startOffsetUs' | 'latencyUs' | 'operation' | 'verified' | 'startLagUs' | 'late'>, failure: string | undefined): void {
+  add(token: number, r: Pick<CallRecord, 'startOffsetUs' | 'latencyUs' | 'operation' | 'verified' | 'startLagUs' | 'late'>, failure: string | undefined): void {
     const { startOffsetUs, latencyUs, operation } = r;
     const checked = r.verified !== null;
     const t = this.tokens[token]!;
@@ -157,7 +157,7 @@ export class ConfigurationStats {
 
   /**
    * The harness measured until `endUs` though no call returned near then: every session left was hung until the
-   * deadline or a stop (src/engine/run-configuration.ts). The window and its time series reach it.
+   * deadline or a stop (src/run/run-configuration.ts). The window and its time series reach it.
    */
   windowLastsUntil(endUs: number): void {
     this.windowEndUs = Math.max(this.windowEndUs, endUs);

@@ -17,7 +17,7 @@ import hdr, { type Histogram } from 'hdr-histogram-js';
  *
  * A stall of the host (the process paused, the scheduler late by a large margin) delays every start after it, so it
  * reads as a shortfall of the tokens when it comes near the end of a short window. The run's monitor sees it
- * (src/engine/host-stall-monitor.ts), and so does a session that was free for its call (not late) and woke for it
+ * (src/measure/host-stall-monitor.ts), and so does a session that was free for its call (not late) and woke for it
  * long after its intended start. When the tokens kept up once the longest stall is taken out of the time (and the
  * calls it kept from starting before the deadline out of those not started), the miss is the host's: not judged.
  *

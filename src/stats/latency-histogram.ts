@@ -1,14 +1,5 @@
+import { LatencyPercentilesMs } from '../model/run-result.js';
 import hdr, { type Histogram } from 'hdr-histogram-js';
-
-export interface LatencyPercentilesMs {
-  p50: number;
-  p90: number;
-  p99: number;
-  /** Response times only (open loop), where an objective may be set on it. */
-  p999?: number;
-  max: number;
-  mean: number;
-}
 
 /** An HDR histogram of latencies in µs: memory stays flat however many signatures are recorded. */
 export function latencyHistogram(): Histogram {

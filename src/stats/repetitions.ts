@@ -1,4 +1,4 @@
-import type { ConfigurationResult, Range } from '../result/run-result.js';
+import type { ConfigurationResult, Range } from '../model/run-result.js';
 
 /**
  * Below these, a configuration's latency percentiles are too thin to fail a gate on: a p99 of 200 signatures rests

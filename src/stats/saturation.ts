@@ -1,14 +1,5 @@
-import type { ConfigurationResult } from '../result/run-result.js';
-
-/** A sessions sweep's answer for one token count: the knee, where more sessions per token stop adding throughput. */
-export interface SaturationResult {
-  tokens: number;
-  /** The fewest sessions per token that reach KNEE_SHARE of the best throughput of the sweep. */
-  kneeThreadsPerToken: number;
-  kneeThroughputPerS: number;
-  bestThreadsPerToken: number;
-  bestThroughputPerS: number;
-}
+import { SaturationResult } from '../model/run-result.js';
+import type { ConfigurationResult } from '../model/run-result.js';
 
 /**
  * A token that serves k calls at once gains throughput with every session up to k and nothing after: the fewest

@@ -1,4 +1,4 @@
-import type { ConfigurationResult, RunResult, TokenIdentity } from '../result/run-result.js';
+import type { ConfigurationResult, RunResult, TokenIdentity } from '../model/run-result.js';
 import { capacityOf } from './capacity.js';
 import { saturationOf } from './saturation.js';
 import type { ConfigurationStats } from './configuration-stats.js';
@@ -21,7 +21,7 @@ export interface Measured {
   operationsLost?: number;
   partial?: ConfigurationResult['partial'];
   maxEventLoopStallMs?: number;
-  /** The host's longest stall within the window (src/engine/host-stall-monitor.ts), µs; absent in a recount from records. */
+  /** The host's longest stall within the window (src/measure/host-stall-monitor.ts), µs; absent in a recount from records. */
   hostStallUs?: number;
   setupS?: number;
 }

@@ -1,8 +1,8 @@
-import { workloadOf } from '../render/operation-words.js';
-import { usageError } from '../errors.js';
-import { axesOf, configurationName, sameConfiguration, type ConfigurationAxes } from '../result/configuration-key.js';
+import { workloadOf } from '../model/workload.js';
+import { usageError } from '../core/errors.js';
+import { axesOf, configurationName, sameConfiguration, type ConfigurationAxes } from '../model/configuration.js';
 import { notMeasured, type NotMeasured } from '../result/plan-coverage.js';
-import type { ConfigurationResult, Range, RunResult, TokenIdentity } from '../result/run-result.js';
+import type { ConfigurationResult, Range, RunResult, TokenIdentity } from '../model/run-result.js';
 import { failuresOf, latencyRange, lowConfidence, operationsMadeOf, throughputRange } from '../stats/repetitions.js';
 
 /** One configuration (tokens, sessions per token, target rate) of a baseline comparison. */

@@ -1,9 +1,11 @@
-import { usageError } from '../errors.js';
-import type { TargetRate } from '../engine/sizing-plan.js';
-import { plural } from '../render/plural.js';
-import { axesOf, type ConfigurationAxes } from '../result/configuration-key.js';
-import { capacityByTokens, type CapacityResult } from '../stats/capacity.js';
-import type { ConfigurationResult, RunResult } from '../result/run-result.js';
+import { ThresholdFlags } from '../model/plan-input.js';
+import { usageError } from '../core/errors.js';
+import type { TargetRate } from '../model/plan.js';
+import { plural } from '../core/plural.js';
+import { axesOf, type ConfigurationAxes } from '../model/configuration.js';
+import { capacityByTokens } from '../stats/capacity.js';
+import { type CapacityResult } from '../model/run-result.js';
+import type { ConfigurationResult, RunResult } from '../model/run-result.js';
 import { failuresOf, lowConfidence } from '../stats/repetitions.js';
 import { quote, shown } from '../core/quote.js';
 import { efficiencyBasisOf, efficiencyWithheld, type Shortfall } from '../result/configuration-shortfall.js';
@@ -64,29 +66,6 @@ function parsePerTokenCount(flag: string, value: string): Record<string, number>
   const twice = entries.find(([tokens], i) => entries.findIndex(([t]) => t === tokens) !== i);
   if (twice) throw usageError(`${flag} names ${plural(Number(twice[0]), 'token')} twice`, 'give each token count once');
   return Object.fromEntries(entries);
-}
-
-export interface ThresholdFlags {
-  maxFailures?: string;
-  minThroughput?: string;
-  maxP99?: string;
-  minEfficiency?: string;
-  minCapacity?: string;
-}
-
-/** Thresholds, baseline and JUnit output: the CI flags of scale, burn-in and run, as given (a burn-in's checkpoint keeps them). */
-export interface VerdictFlags extends ThresholdFlags {
-  baseline?: string;
-  /** Default 10; only with a baseline. */
-  maxRegression?: string;
-  /** Let latency gates fail on thin samples too. */
-  strictLatency?: boolean;
-  /** 'fail' (default) or 'warn' when the --baseline path does not exist. */
-  baselineMissing?: string;
-  /** Where a run that passed its checks writes its run.json, as the next runs' baseline. */
-  saveBaseline?: string;
-  force?: boolean;
-  junit?: string;
 }
 
 export function parseThresholds(f: ThresholdFlags): Thresholds {

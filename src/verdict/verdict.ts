@@ -1,5 +1,5 @@
-import { ExitCode } from '../errors.js';
-import type { RunResult } from '../result/run-result.js';
+import { ExitCode } from '../core/errors.js';
+import type { RunResult } from '../model/run-result.js';
 import { compareRuns, type RunComparison } from './compare.js';
 import { evaluateThresholds, type ThresholdCheck, type Thresholds } from './thresholds.js';
 

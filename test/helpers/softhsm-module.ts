@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { softhsmModulePath } from '../../src/embedded/softhsm.js';
+import { softhsmModulePath } from '../../src/keys/embedded-softhsm.js';
 import { tempDir } from './cli.js';
 
 export const SPY_MODULE = '/usr/lib/x86_64-linux-gnu/pkcs11-spy.so';

@@ -1,0 +1,107 @@
+import type { Algorithm } from './algorithms.js';
+import type { Pkcs11Uri } from './token-uri.js';
+/** --rate (calls per second of the whole configuration) or --rate-per-token (multiplied by its token count). */
+export interface TargetRate {
+  perS: number[];
+  per: 'configuration' | 'token';
+}
+
+export const OBJECTIVE_PERCENTILES = ['p50', 'p90', 'p99', 'p999'] as const;
+
+export type ObjectivePercentile = (typeof OBJECTIVE_PERCENTILES)[number];
+
+/** A latency objective on the response time (from each call's intended start): --slo-p99 50ms. */
+export interface Objective {
+  percentile: ObjectivePercentile;
+  ms: number;
+}
+
+/** One configuration of a plan: how many tokens, how many sessions on each, and the target rate (null: flat out). */
+export interface PlannedConfiguration {
+  tokens: number;
+  threadsPerToken: number;
+  targetRatePerS: number | null;
+}
+
+/** p999 is written p99.9 wherever a person reads it. */
+export const percentileName = (p: ObjectivePercentile) => (p === 'p999' ? 'p99.9' : p);
+
+/** The configurations in the order they run: by token count, then sessions per token, then rising rate. */
+export function plannedConfigurations(tokenCounts: readonly number[], threadsPerToken: readonly number[], rate: TargetRate | null): PlannedConfiguration[] {
+  return tokenCounts.flatMap((tokens) =>
+    threadsPerToken.flatMap((threads) => (rate?.perS ?? [null]).map((r) => ({ tokens, threadsPerToken: threads, targetRatePerS: r === null ? null : rate!.per === 'token' ? r * tokens : r }))),
+  );
+}
+
+export interface TokenSelection {
+  /**
+   * Whether the user named the tokens (--slots, --serials, --token-label, --token-uri, or --all-tokens), or they
+   * are hsm-bench's own embedded ones. A PIN goes only to tokens named: a module that shows several initialized
+   * tokens and none named is refused by the commands that log in (selectTokens).
+   */
+  named: boolean;
+  /** --slots: these slots, in this order. */
+  slotIds?: string[];
+  /** --serials: the tokens with exactly these serials, in this order. */
+  serials?: string[];
+  labelPrefix?: string;
+  /** --token-uri: every attribute given must match. */
+  uri?: Pkcs11Uri;
+  /** Embedded tokens go in label order (hsm-bench-01, -02, …): SoftHSM2's slot ids are random. */
+  order: 'slot' | 'label';
+}
+
+/** One operation a run makes: with its algorithm, mechanism choice and key label, and its weight in a mix. */
+export interface WorkloadEntry {
+  operation: string;
+  algorithm: Algorithm;
+  mechanismChoice: string;
+  keyLabel: string;
+  weight: number;
+}
+
+export type StopRule = { kind: 'signatures'; perToken: number } | { kind: 'total'; signatures: number } | { kind: 'duration'; durationNs: bigint };
+
+/** How signatures are checked on the host: every k-th of each worker (1 = all, 0 = none), by `threads` threads. */
+export interface VerifyPlan {
+  mode: 'all' | 'sample' | 'none';
+  every: number;
+  threads: number;
+}
+
+export type Backend = { kind: 'embedded'; workspace: string } | { kind: 'module'; path: string };
+
+/** Everything a run will do, validated before anything touches a token, and frozen. */
+export interface RunPlan {
+  /** What each call does: one operation (--op), or a mix of several (--mix), each with its algorithm and key. */
+  workload: WorkloadEntry[];
+  /** The operation measured (src/operations/registry.ts), or 'mix'. */
+  operation: string;
+  /** The (first) operation's algorithm: what run directories and reports are named after. */
+  algorithm: Algorithm;
+  /** --mechanism, checked against the operation's choices, or the operation's first choice (undefined for a mix). */
+  mechanismChoice: string | undefined;
+  tokenCounts: number[];
+  stop: StopRule;
+  warmupPerToken: number;
+  /** Sessions per token: one value, or a sweep (--threads-per-token 1,2,4,8). */
+  threadsPerToken: number[];
+  /** Open loop (--rate, --rate-per-token): the target rates swept; null: every session calls flat out. */
+  targetRate: TargetRate | null;
+  /** Latency objectives on the response time (--slo-p99 …): a rate sweep's capacity is the highest rate that meets them. */
+  objectives: Objective[];
+  /** Each configuration measured this many times, interleaved with the others (scale; 1 for a burn-in). */
+  repeat: number;
+  verify: VerifyPlan;
+  /** --call-timeout: how long one call may be in flight; null: a bound from each token's own calls (src/measure/call-watchdog.ts). */
+  callTimeoutMs: number | null;
+  keyLabel: string;
+  backend: Backend;
+  selection: TokenSelection;
+  outDir: string;
+}
+
+export interface BurnInPlan extends RunPlan {
+  giveUpAfterMs: number;
+  progressIntervalMs: number;
+}

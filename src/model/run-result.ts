@@ -1,0 +1,378 @@
+import { durationMs } from '../core/duration.js';
+import type { Objective, RunPlan, TargetRate } from './plan.js';
+
+/**
+ * run.json: the one result document every renderer reads. Its schema is documented in README.md ("run.json");
+ * a change that breaks readers raises SCHEMA_VERSION.
+ */
+export const SCHEMA_VERSION = 4;
+
+/**
+ * A token of the run. Its index in `tokens` is its identity everywhere (records, per-token results, worker
+ * issues, checkpoint): labels, and even serials, repeat in clusters of tokens initialised alike.
+ */
+export interface TokenIdentity {
+  slotId: string;
+  slotDescription: string;
+  label: string;
+  manufacturer: string;
+  model: string;
+  serial: string;
+  firmwareVersion: string;
+}
+
+export interface PerTokenResult {
+  /** Index in run.json's `tokens`. */
+  token: number;
+  label: string;
+  serial: string;
+  slotId: string;
+  operationsOk: number;
+  operationsFailed: number;
+  /**
+   * Of operationsFailed, calls that never returned (CALL_TIMED_OUT, see hungSessions): latencyMs leaves them out, as
+   * they have no latency (absent in older runs).
+   */
+  operationsTimedOut?: number;
+  /**
+   * Signatures that completed OK over this token's own active window: from its first call's start to the end of its
+   * last call that returned (or the start of a later one that never did).
+   */
+  throughputPerS: number;
+  latencyMs: LatencyPercentilesMs | null;
+  /**
+   * The longest time this token had no successful call in progress: a streak of failures, a hang, a reconnect. From
+   * the window's start to its first success, between successes, and — while a streak is still open at the end
+   * (stillFailingS), or a session of it hung — from its last success to the end of the window.
+   */
+  longestGapMs: number;
+  /** Streaks of failures that ended (outages) and their total time; a streak still open at the end is in stillFailingS. */
+  outages: number;
+  outageS: number;
+  stillFailingS: number | null;
+}
+
+export interface ConfigurationResult {
+  tokens: number;
+  threadsPerToken: number;
+  operationsOk: number;
+  operationsFailed: number;
+  operationsVerified: number;
+  failuresByCkr: Record<string, number>;
+  /**
+   * The measured window: from the start barrier to the end of the last call that returned. A call that never
+   * returned has no end: when sessions hung, the window ends at the deadline or the stop (if it came before they were
+   * given up), never at the time the harness waited for them.
+   */
+  durationS: number;
+  /** operationsOk / durationS: counted, never derived from latency. */
+  throughputPerS: number;
+  /** throughputPerS / (tokens × throughputPerS of the 1-token configuration); null without a 1-token configuration. */
+  efficiency: number | null;
+  perToken: PerTokenResult[];
+  latencyMs: LatencyPercentilesMs | null;
+  /** Calls per second of the window, by the second they ended in (a call that never returned: the one it started in). */
+  timeSeries: { intervalS: 1; ok: number[]; failed: number[] };
+  recordsFile: string;
+  /** How long verification and recording went on after the signers' last batch (absent in older runs). */
+  verificationLagS?: number;
+  /** Of operationsVerified, those verified after the window (verification had fallen behind; absent in older runs). */
+  operationsVerifiedLate?: number;
+  /**
+   * Calls made whose host check never ran: spilled while verification fell behind, then a Ctrl-C skipped their
+   * verification (they are recorded unchecked), or the run was killed (`report` counted them from the spill file).
+   */
+  operationsUnverified?: number;
+  /**
+   * Calls made whose outcome died with a killed run (`report` only): their batches were between signing and the disk
+   * (a hole in a worker's sequence numbers between its records and its spilled calls).
+   */
+  operationsLost?: number;
+  /**
+   * The configuration did not run to its plan: the run was interrupted in it (SIGINT, SIGTERM), or killed in it
+   * (`report` counted its records and spill file on disk). Its figures are what was measured until then.
+   */
+  partial?: 'interrupted' | 'killed';
+  /** The longest the main thread's event loop waited during the configuration: progress, timers and Ctrl-C wait that long. */
+  maxEventLoopStallMs?: number;
+  /** Seconds from the configuration's start to its measured window: sessions, threads and warm-up. */
+  setupS?: number;
+  /** Workers that stopped early, and why (a token lost, a PIN refused, a worker that crashed, a call that hung). */
+  workerIssues: { token: number; thread: number; message: string }[];
+  /** Sessions whose call did not return (absent in older runs). */
+  hungSessions?: HungSession[];
+  /** Why the latency percentiles are too thin to fail a gate on (too few signatures, too short a window); absent in older runs. */
+  lowConfidence?: string[];
+  /** A mix (--mix): each operation's counts, rate over the configuration's window, and latency. */
+  byOperation?: OperationResult[];
+  /** Open loop (--rate): the schedule kept or not, and latency from each call's intended start (absent: flat out). */
+  openLoop?: OpenLoopResult;
+  /** With --repeat R > 1: every repetition's key figures; the other fields are those of the median repetition. */
+  repetitions?: RepetitionResult[];
+  /** With --repeat R > 1: the throughput's range over the repetitions, and (max − min) / median in %. */
+  spread?: { throughputPerS: Range; relativePct: number };
+}
+
+/**
+ * A session whose call did not return (src/measure/call-watchdog.ts): timed out past its bound (the call is a
+ * CALL_TIMED_OUT failure), or still in flight when the run stopped (no record: it has no outcome). Either way the
+ * session was abandoned, its thread left inside the module.
+ */
+export interface HungSession {
+  token: number;
+  thread: number;
+  /** How long the call had been in flight when it was given up. */
+  inFlightS: number;
+  /** How long a call of the token could be in flight: --call-timeout, or ten times its slowest call, at least 10 s. */
+  boundS: number;
+  outcome: 'timed-out' | 'abandoned-at-stop';
+  /**
+   * Where it hung before the measured window, where it did: opening its session (C_OpenSession, C_Login, finding its
+   * key) or a warm-up call; neither is recorded. Absent: a measured call.
+   */
+  stage?: 'session' | 'warm-up';
+}
+
+/**
+ * A configuration run at a target rate: calls arrive on a schedule (src/model/schedule.ts). `latencyMs` of the
+ * configuration is the service time (the PKCS#11 call); `responseMs` runs from each call's intended start, so a
+ * call that waited for a session shows its wait.
+ */
+export interface OpenLoopResult {
+  /** Calls per second of the whole configuration. */
+  targetRatePerS: number;
+  /** The pace at which calls (successful or failed) started, all but the latest 2 % of starts judged (src/stats/keeping-up.ts). */
+  achievedRatePerS: number;
+  /** achievedRatePerS is at least 98 % of the target: the tokens kept up (tokens that fall behind start their calls ever later). */
+  keptUp: boolean;
+  /** The longest a session free for its call woke after the call's intended start, where 100 ms or more: the host kept it. */
+  hostStallMs?: number;
+  /** keptUp is false only because of that stall: with it taken out the tokens kept up, so the rate is not judged. */
+  hostStalled?: true;
+  responseMs: LatencyPercentilesMs | null;
+  /** Calls of the schedule that did not start before the window closed (--duration): the tokens were that far behind. */
+  notStarted: number;
+  /** The run was interrupted in this configuration: its schedule was cut short, and the rate is not judged. */
+  interrupted?: boolean;
+  /** Calls that found no session free at their intended start, their share of all, and how late they started. */
+  late: { operations: number; sharePct: number; lagMs: LatencyPercentilesMs | null };
+}
+
+/** One operation of a mix (--mix): what it was, and its weight. */
+export interface MixEntry {
+  name: string;
+  algorithm: string;
+  mechanism: string;
+  keyLabel: string | null;
+  weight: number;
+  checkSkipped?: string;
+}
+
+export interface OperationResult {
+  operation: string;
+  operationsOk: number;
+  operationsFailed: number;
+  operationsVerified: number;
+  throughputPerS: number;
+  latencyMs: LatencyPercentilesMs | null;
+  /** At a target rate: this operation's response times (from each call's intended start). */
+  responseMs?: LatencyPercentilesMs | null;
+}
+
+export interface Range {
+  min: number;
+  median: number;
+  max: number;
+}
+
+export type RepetitionResult = Pick<ConfigurationResult, 'throughputPerS' | 'durationS' | 'operationsOk' | 'operationsFailed' | 'latencyMs' | 'recordsFile' | 'workerIssues'> &
+  Partial<Pick<ConfigurationResult, 'operationsVerified' | 'operationsUnverified' | 'operationsLost' | 'openLoop' | 'partial' | 'hungSessions'>>;
+
+export interface RunResult {
+  schemaVersion: typeof SCHEMA_VERSION;
+  tool: { name: 'hsm-bench'; version: string };
+  command: 'scale' | 'burn-in';
+  runId: string;
+  /** The command line that started the run, to reproduce it (absent in older runs). */
+  commandLine?: string;
+  /** The published results given with --reference, drawn again whenever the reports are regenerated. */
+  reference?: Reference;
+  startedAt: string;
+  finishedAt: string;
+  interrupted: boolean;
+  /** loadAverage: 1, 5 and 15 minutes, before signing (absent in older runs). */
+  host: { hostname: string; platform: string; arch: string; cpuModel: string; cpuCount: number; totalMemoryMb: number; nodeVersion: string; loadAverage?: number[] };
+  /** engine: what ran the timed loop (absent in runs made before the native loop). */
+  harness: { engine?: 'native' | 'threads'; concurrency: string; peakRssMb: number };
+  backend: { kind: 'embedded-softhsm2'; workspace: string } | { kind: 'module' };
+  module: ModuleInfo;
+  tokens: TokenIdentity[];
+  /**
+   * What was measured (absent in runs made before operations: they signed). `checkSkipped`: why outputs could not
+   * be checked on the host (a token that keeps derived secrets sensitive).
+   */
+  operation?: { name: string; call: string; checkSkipped?: string; mix?: MixEntry[] };
+  algorithm: { id: string; displayName: string; family: 'rsa' | 'ec' | 'aes' | 'hmac' | 'digest' | 'random'; bits: number; curve: string | null };
+  /** hostDigest: what the host does to each input before the call ('none', 'sha256', or the operation's own preparation). */
+  mechanism: { name: string; hostDigest: string };
+  keyLabel: string;
+  plan: {
+    tokenCounts: number[];
+    operationsPerToken: number | null;
+    /** Burn-in: signatures by all tokens together. */
+    totalOperations: number | null;
+    durationS: number | null;
+    warmupOperationsPerToken: number;
+    /** Sessions per token: one value, or the sweep. */
+    threadsPerToken: number[];
+    /** --rate / --rate-per-token: the target rates swept (absent: flat out). */
+    targetRate?: TargetRate;
+    /** --slo-p99 …: the latency objectives a rate must meet to count in the capacity. */
+    objectives?: Objective[];
+    /** --repeat, where above 1. */
+    repeat?: number;
+    verify: { mode: 'all' | 'sample' | 'none'; every: number; threads?: number };
+    /** --call-timeout (absent: ten times each token's slowest call, at least 10 s). */
+    callTimeoutS?: number;
+  };
+  configurations: ConfigurationResult[];
+  /** A rate sweep's answer per token count and sessions: the highest target rate served within the objectives. */
+  capacity?: CapacityResult[];
+  /** A sessions sweep's answer per token count: where more sessions stop adding throughput (the knee). */
+  saturation?: SaturationResult[];
+  /** Burn-in only. */
+  burnIn?: BurnInResult;
+}
+
+/** A command's process that died of something else than its outcome (killed by a module): when, and how. */
+export interface ProcessDeath {
+  at: string;
+  /** The signal that killed it (SIGSEGV, SIGABRT, SIGKILL …), or null when it exited with `exitCode`. */
+  signal: string | null;
+  exitCode: number | null;
+}
+
+/** A burn-in's process that died (killed by a module) and was continued from disk by its supervisor. */
+export interface BurnInRestart extends ProcessDeath {
+  /** The records in the file when the death was seen: what was kept of the calls made until then. */
+  recordsOnDisk: number;
+  /**
+   * Calls the process had made (as it last told its supervisor, at most a second before) that were not on disk: a
+   * lower bound of the calls the crash cut from the records, made again after the restart (absent in older runs).
+   */
+  callsNotRecorded?: number;
+  /** Signing time between the last record on disk and the death: the time axis goes on from that record (absent in older runs). */
+  signingLostS?: number;
+}
+
+/** Records the checkpoint had counted on disk and a resume did not find, continued with --accept-lost-records. */
+export interface LostRecords {
+  at: string;
+  checkpointRecords: number;
+  recordsOnDisk: number;
+}
+
+export interface BurnInResult {
+  giveUpAfterS: number;
+  segments: { startedAt: string; startOffsetS: number }[];
+  /** SHA-256 of the plan (run id, start, options, tokens), also in checkpoint.json: a resume refuses a plan changed since. */
+  planDigest?: string;
+  restarts?: BurnInRestart[];
+  lostRecords?: LostRecords[];
+  /** The run ended before its stop rule: every session was lost, refused the PIN or hung. It can be resumed. */
+  endedEarly?: EndedEarly;
+}
+
+/** What of a burn-in's plan was not run, because its tokens ended before the stop rule. */
+export interface EndedEarly {
+  /** A --duration plan: signing time not run (null: the plan is a total). */
+  signingLeftS: number | null;
+  /** A --signatures plan: operations not made (successful ones flat out; calls at a target rate); null: a duration. */
+  operationsLeft: number | null;
+  /** Tokens (index in tokens[]) that refused the PIN: a resume presents it to them again only with --pin-corrected. */
+  pinRefusedTokens: number[];
+}
+
+/**
+ * How a module hands out its state. 'shared': every load in the process is the same instance (SoftHSM2, OpenSC):
+ * initialize once, log in once per token, finalize once after every thread. 'per-load': every load is a new,
+ * uninitialized instance (p11-kit's client and proxy): each must be initialized, logged in and finalized on its own.
+ */
+export type ModuleInstances = 'shared' | 'per-load';
+
+export interface ModuleInfo {
+  path: string;
+  manufacturer: string;
+  libraryDescription: string;
+  libraryVersion: string;
+  cryptokiVersion: string;
+  instances: ModuleInstances;
+}
+
+export interface LatencyPercentilesMs {
+  p50: number;
+  p90: number;
+  p99: number;
+  /** Response times only (open loop), where an objective may be set on it. */
+  p999?: number;
+  max: number;
+  mean: number;
+}
+
+/** One target rate of a sweep, judged: held when every call succeeded, the schedule was kept and every objective met. */
+export interface RateVerdict {
+  targetRatePerS: number;
+  achievedRatePerS: number;
+  held: boolean;
+  /** Why it did not hold, in words (empty when it held). */
+  missed: string[];
+  /** Missed only by a latency objective, on percentiles too thin to fail a gate on (few calls, short window). */
+  thin?: boolean;
+  /** Not judged: the run was interrupted in it. */
+  interrupted?: boolean;
+  /** Missed only because the host stalled (the tokens kept up with the stall taken out): not judged either way. */
+  hostStalled?: boolean;
+}
+
+/** A rate sweep's answer for one token count and sessions per token. */
+export interface CapacityResult {
+  tokens: number;
+  threadsPerToken: number;
+  /** The highest target rate that held, with every lower rate of the sweep holding too; null when the lowest did not. */
+  capacityPerS: number | null;
+  /** The lowest target rate whose schedule the tokens could not keep (achieved under 98 %), or null. */
+  fellBehindAtPerS: number | null;
+  rates: RateVerdict[];
+}
+
+/** A sessions sweep's answer for one token count: the knee, where more sessions per token stop adding throughput. */
+export interface SaturationResult {
+  tokens: number;
+  /** The fewest sessions per token that reach KNEE_SHARE of the best throughput of the sweep. */
+  kneeThreadsPerToken: number;
+  kneeThroughputPerS: number;
+  bestThreadsPerToken: number;
+  bestThroughputPerS: number;
+}
+
+/** Published results to set beside a run, e.g. fixtures/smartcard-hsm-ea-2015.json (the founding experiment). */
+export interface Reference {
+  source: string;
+  tokenModel: string;
+  series: { algorithm: string; configurations: { tokens: number; signatures: number; durationS: number; throughputPerS: number }[] }[];
+}
+
+/** The plan as run.json records it (and as a baseline is compared with, before a run starts). */
+export const planOf = (plan: RunPlan): RunResult['plan'] => ({
+  tokenCounts: plan.tokenCounts,
+  operationsPerToken: plan.stop.kind === 'signatures' ? plan.stop.perToken : null,
+  totalOperations: plan.stop.kind === 'total' ? plan.stop.signatures : null,
+  durationS: plan.stop.kind === 'duration' ? durationMs(plan.stop.durationNs) / 1000 : null,
+  warmupOperationsPerToken: plan.warmupPerToken,
+  threadsPerToken: plan.threadsPerToken,
+  ...(plan.targetRate ? { targetRate: plan.targetRate } : {}),
+  ...(plan.objectives.length > 0 ? { objectives: plan.objectives } : {}),
+  ...(plan.repeat > 1 ? { repeat: plan.repeat } : {}),
+  verify: plan.verify,
+  ...(plan.callTimeoutMs === null ? {} : { callTimeoutS: plan.callTimeoutMs / 1000 }),
+});

@@ -1,0 +1,56 @@
+import { operationByName } from './registry.js';
+import type { RunResult } from '../model/run-result.js';
+import { PKCS11_FUNCTION } from '../model/workload.js';
+
+/** How reports name what a run measured: its operation's words ("signatures", "Decryptions/s"), for every renderer. */
+export interface OperationWords {
+  /** 'signature' */
+  noun: string;
+  /** 'signatures' */
+  nouns: string;
+  /** 'Signatures' */
+  Nouns: string;
+  /** The short rate unit of tables and charts: 'sig/s' for signatures (as always), 'decryptions/s' for the others. */
+  rate: string;
+  /** "ECDSA P-256", "RSA-2048 decryption": the workload in titles. */
+  title: string;
+  /** The PKCS#11 call each measured operation makes: "C_Sign". */
+  call: string;
+  /** How the host checks an output: "verified on the host against each token's public key". */
+  checked: string;
+  /** Whether the token's key pair (found by its label) is used, so that reports name it. */
+  usesKeyPair: boolean;
+}
+
+/** The plural a count of an operation's calls goes with ('signatures'; 'operations' for a mix). */
+export const nounsOf = (operation: string) => (operation === 'mix' ? 'operations' : operationByName(operation).nouns);
+
+/** Runs made before operations have no `operation`: they signed. */
+export function wordsOf(r: Pick<RunResult, 'operation' | 'algorithm'>): OperationWords {
+  const mix = r.operation?.mix;
+  if (mix) {
+    return {
+      noun: 'operation',
+      nouns: 'operations',
+      Nouns: 'Operations',
+      rate: 'ops/s',
+      // An operation that takes one algorithm only (digest, random, mac) goes without it.
+      title: `mix ${mix.map((m) => `${m.name}${operationByName(m.name).algorithms.length === 1 ? '' : `/${m.algorithm}`}:${m.weight}`).join(' ')}`,
+      call: mix.map((m) => PKCS11_FUNCTION[operationByName(m.name).call]).join(' / '),
+      checked: 'checked on the host, each by its own operation’s check',
+      // Each operation of a mix names its own key (run.json's operation.mix, the per-operation table).
+      usesKeyPair: false,
+    };
+  }
+  const op = operationByName(r.operation?.name ?? 'sign');
+  return {
+    noun: op.noun,
+    nouns: op.nouns,
+    Nouns: op.nouns[0]!.toUpperCase() + op.nouns.slice(1),
+    rate: op.name === 'sign' ? 'sig/s' : `${op.nouns}/s`,
+    title: op.title(r.algorithm),
+    call: PKCS11_FUNCTION[op.call],
+    checked: op.checked,
+    usesKeyPair: op.keyUsage !== undefined,
+  };
+}

@@ -1,0 +1,199 @@
+import { workloadOf } from '../model/workload.js';
+import { workloadOfPlan } from './workload-plan.js';
+import { existsSync } from 'node:fs';
+import { ExitCode, HsmBenchError, usageError } from '../core/errors.js';
+import type { InputKind } from '../core/input-file.js';
+import { readJsonFile } from '../core/json-text.js';
+import { scalePlan } from './plan.js';
+import type { ScaleOptions } from '../model/plan-input.js';
+import type { RunPlan } from '../model/plan.js';
+import { planOf, type Reference } from '../model/run-result.js';
+import { defaultWorkspace } from '../model/embedded-workspace.js';
+import { readReference } from '../result/reference.js';
+import { readRunDirectory } from '../result/partial-run.js';
+import type { RunResult } from '../model/run-result.js';
+import { schemaProblems } from '../result/schemas.js';
+import { samePlan } from '../verdict/compare.js';
+import { checkThresholdsFitPlan, type Thresholds } from '../verdict/thresholds.js';
+import { quote, shown } from '../core/quote.js';
+import { registerSecretSources } from '../secrets/known-secrets.js';
+import { OPERATIONS } from '../operations/registry.js';
+
+/** One named run of a lab file: the flags of `scale`, as JSON, plus its thresholds and baseline. */
+export interface LabRunSpec {
+  name: string;
+  module?: string;
+  workspace?: string;
+  slots?: number[];
+  serials?: string[];
+  tokenLabel?: string;
+  tokenUri?: string;
+  allTokens?: boolean;
+  pinEnv?: string;
+  pinFile?: string;
+  op?: string;
+  mix?: string;
+  alg?: string;
+  mechanism?: string;
+  tokens: number[];
+  signaturesPerToken?: number;
+  repeat?: number;
+  duration?: string;
+  warmup?: number;
+  threadsPerToken?: number | number[];
+  /** Open-loop target rates (calls per second of each configuration, or of each token). */
+  rate?: number | number[];
+  ratePerToken?: number | number[];
+  /** Latency objectives on the response time, as durations: { "p99": "50ms" }. */
+  slo?: { p50?: string; p90?: string; p99?: string; p999?: string };
+  verify?: string | number;
+  /** As --call-timeout: a duration such as "30s". */
+  callTimeout?: string;
+  keyLabel?: string;
+  thresholds?: {
+    maxFailures?: number;
+    minThroughput?: number | Record<string, number>;
+    maxP99Ms?: number;
+    minEfficiency?: number;
+    minCapacity?: number | Record<string, number>;
+  };
+  baseline?: string;
+  strictLatency?: boolean;
+  maxRegressionPct?: number;
+}
+
+export interface LabRun {
+  name: string;
+  plan: RunPlan;
+  pinEnv: string;
+  pinFile?: string;
+  thresholds: Thresholds;
+  baseline?: { result: RunResult; maxRegressionPct: number; force: boolean };
+  strictLatency: boolean;
+}
+
+export interface Lab {
+  out: string;
+  reference?: Reference;
+  runs: LabRun[];
+}
+
+type Problems = string[];
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** hsm-bench's own error as a problem at `path`; any other error is a bug, and goes on. */
+function problemOf(path: string, problems: Problems, error: unknown): undefined {
+  if (!(error instanceof HsmBenchError)) throw error;
+  problems.push(`${path}: ${error.message}${error.hint ? ` (${error.hint})` : ''}`);
+  return undefined;
+}
+
+/** Runs one of hsm-bench's own parsers, turning its error into a problem at `path`. */
+function attempt<T>(path: string, problems: Problems, parse: () => T): T | undefined {
+  try {
+    return parse();
+  } catch (error) {
+    return problemOf(path, problems, error);
+  }
+}
+
+/** `attempt` of a reader that reads files as it goes. */
+async function attemptReading<T>(path: string, problems: Problems, read: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch (error) {
+    return problemOf(path, problems, error);
+  }
+}
+
+/** A run whose shape the schema accepted: what only hsm-bench's own parsers and files can tell. */
+async function validateRun(spec: LabRunSpec, path: string, out: string, problems: Problems): Promise<LabRun | undefined> {
+  // Known before any message about the run is made: a PIN typed into its tokenLabel is then never quoted.
+  registerSecretSources(spec.pinEnv ?? 'HSM_BENCH_PIN', spec.pinFile);
+  const t = spec.thresholds ?? {};
+  const thresholds: Thresholds = {
+    maxFailures: t.maxFailures,
+    maxP99Ms: t.maxP99Ms,
+    minEfficiency: t.minEfficiency,
+    minThroughput: typeof t.minThroughput === 'number' ? { largest: t.minThroughput } : t.minThroughput,
+    minCapacity: typeof t.minCapacity === 'number' ? { largest: t.minCapacity } : t.minCapacity,
+  };
+  if (spec.alg === undefined && spec.mix === undefined && (spec.op ?? 'sign') === 'sign') problems.push(`${path}.alg: signing needs an algorithm (rsa2048, p256, bp256, …)`);
+  if (spec.op !== undefined && !OPERATIONS.some((o) => o.name === spec.op)) problems.push(`${path}.op: must be one of ${OPERATIONS.map((o) => o.name).join(', ')}, not ${shown(spec.op)}`);
+  const options: ScaleOptions = {
+    op: spec.op,
+    mix: spec.mix,
+    alg: spec.alg,
+    mechanism: spec.mechanism,
+    tokens: spec.tokens.join(','),
+    signaturesPerToken: spec.signaturesPerToken === undefined ? undefined : String(spec.signaturesPerToken),
+    repeat: spec.repeat === undefined ? undefined : String(spec.repeat),
+    duration: spec.duration,
+    warmup: String(spec.warmup ?? 10),
+    threadsPerToken: [spec.threadsPerToken ?? 1].flat().join(','),
+    rate: spec.rate === undefined ? undefined : [spec.rate].flat().join(','),
+    ratePerToken: spec.ratePerToken === undefined ? undefined : [spec.ratePerToken].flat().join(','),
+    sloP50: spec.slo?.p50,
+    sloP90: spec.slo?.p90,
+    sloP99: spec.slo?.p99,
+    sloP999: spec.slo?.p999,
+    verify: String(spec.verify ?? 'all'),
+    callTimeout: spec.callTimeout,
+    keyLabel: spec.keyLabel,
+    module: spec.module,
+    workspace: spec.workspace ?? defaultWorkspace(),
+    slots: spec.slots?.join(','),
+    serials: spec.serials?.join(','),
+    tokenLabel: spec.tokenLabel,
+    tokenUri: spec.tokenUri,
+    allTokens: spec.allTokens,
+    out,
+  };
+  const plan = attempt(path, problems, () => scalePlan(options));
+  if (!plan) return undefined;
+  attempt(`${path}.thresholds`, problems, () => checkThresholdsFitPlan(thresholds, plan));
+  // What would stop a later run after the earlier ones have signed is found now, before any of them.
+  if (plan.backend.kind === 'module' && plan.backend.path.includes('/') && !existsSync(plan.backend.path)) problems.push(`${path}.module: ${shown(plan.backend.path)} does not exist`);
+  const baseline =
+    spec.baseline === undefined
+      ? undefined
+      : await attemptReading(`${path}.baseline`, problems, async () => ({ result: (await readRunDirectory(spec.baseline!)).result, maxRegressionPct: spec.maxRegressionPct ?? 10, force: false }));
+  const measured = baseline && workloadOf(baseline.result);
+  if (baseline && measured !== workloadOfPlan(plan.workload)) problems.push(`${path}.baseline: it measured ${measured}, this run measures ${workloadOfPlan(plan.workload)}`);
+  else if (baseline && !samePlan(baseline.result.plan, planOf(plan))) problems.push(`${path}.baseline: it ran another plan (token counts, stop rule, warm-up, threads or verification)`);
+  return {
+    name: spec.name as string,
+    plan,
+    pinEnv: (spec.pinEnv as string | undefined) ?? 'HSM_BENCH_PIN',
+    pinFile: spec.pinFile as string | undefined,
+    thresholds,
+    baseline,
+    strictLatency: spec.strictLatency === true,
+  };
+}
+
+const LAB_FILE: InputKind = { what: 'lab file', maxBytes: 1024 * 1024, exitCode: ExitCode.usage, hint: 'give a JSON file as described in README.md ("Using hsm-bench in CI")' };
+
+/** Reads and validates a lab file before anything runs, reporting every problem at once with its path. */
+export async function readLabFile(path: string): Promise<Lab> {
+  const doc = readJsonFile(path, LAB_FILE);
+  if (!isObject(doc)) throw usageError(`${shown(path)}: the lab file must be a JSON object with "runs"`, 'see schemas/lab.schema.json and fixtures/lab-example.json');
+  // The shape from the schema alone (schemas/lab.schema.json, the file editors complete from); then, for each run
+  // of the right shape, what only hsm-bench's parsers and the files it names can tell.
+  const problems: Problems = schemaProblems('lab', doc);
+  const lab = doc as { out?: string; reference?: string; runs?: LabRunSpec[] };
+  const out = typeof lab.out === 'string' ? lab.out : 'reports';
+  const runs: LabRun[] = [];
+  const specs = Array.isArray(lab.runs) ? lab.runs : [];
+  for (const [i, spec] of specs.entries()) {
+    const at = `$.runs[${i}]`;
+    if (problems.some((p) => p.startsWith(`${at}.`) || p.startsWith(`${at}:`))) continue;
+    const run = await validateRun(spec, at, out, problems);
+    if (run) runs.push(run);
+  }
+  const names = specs.map((spec) => (isObject(spec) ? spec.name : undefined)).filter((n): n is string => typeof n === 'string');
+  [...new Set(names.filter((n, i) => names.indexOf(n) !== i))].forEach((n) => problems.push(`$.runs: the name ${quote(n)} is used twice`));
+  const reference = typeof lab.reference === 'string' ? attempt('$.reference', problems, () => readReference(lab.reference!)) : undefined;
+  if (problems.length > 0) throw usageError(`${shown(path)} has ${problems.length} problem${problems.length > 1 ? 's' : ''}:\n  ${problems.join('\n  ')}`, 'fix them; nothing was run');
+  return { out, reference, runs };
+}

@@ -1,0 +1,218 @@
+import { plural } from '../core/plural.js';
+import type { ConfigurationResult, RunResult } from '../model/run-result.js';
+import { failuresOf, operationsMadeOf, throughputRange } from '../stats/repetitions.js';
+import { notMeasured } from '../result/plan-coverage.js';
+import { efficiencyBasisOf, efficiencyWithheld, shortfallOf, uncountedOf, type Shortfall } from '../result/configuration-shortfall.js';
+import { wordsOf } from '../operations/words.js';
+import { busyHost, configurationName, fixed, lowConfidenceLines, runEnd, workerIssueText } from './describe-run.js';
+import { failureList, statusMeaning } from './status-meaning.js';
+import { moduleCrashText } from './burn-in-summary.js';
+
+export const sentence = (text: string) => `${text[0]!.toUpperCase()}${text.slice(1)}`;
+
+/** Repetitions further apart than this (max − min over the median) are called out: the figure is not steady. */
+const NOISY_SPREAD_PCT = 20;
+
+/** Every repetition of a configuration (the configuration itself when it was measured once). */
+const repetitionsOf = (c: ConfigurationResult) => c.repetitions ?? [c];
+const sumOf = (r: RunResult, count: (x: ReturnType<typeof repetitionsOf>[number]) => number | undefined) =>
+  r.configurations.reduce((n, c) => n + repetitionsOf(c).reduce((m, x) => m + (count(x) ?? 0), 0), 0);
+
+/** Tokens by label and slot (labels repeat), in a list: "tb (slot 7), tc (slot 9)". */
+const tokenNames = (r: RunResult, tokens: readonly number[]) => tokens.map((t) => (r.tokens[t] ? `${r.tokens[t]!.label} (slot ${r.tokens[t]!.slotId})` : `token ${t}`)).join(', ');
+
+/** Why a configuration is not whole, as clauses: "the run was killed in it", "the session of tb (slot 7) hung". */
+function shortfallClauses(r: RunResult, s: Shortfall): string[] {
+  const clauses: string[] = [];
+  if (s.partial && (s.repetitions === undefined || s.repetitions.whole === 0)) clauses.push(`the run was ${s.partial} in it`);
+  if (s.repetitions) clauses.push(`only ${s.repetitions.whole} of its ${s.repetitions.planned} repetitions ${s.repetitions.whole === 1 ? 'is' : 'are'} whole`);
+  if (s.hungTokens.length > 0) clauses.push(`a session of ${tokenNames(r, s.hungTokens)} hung`);
+  if (s.stoppedTokens.length > 0) clauses.push(`${tokenNames(r, s.stoppedTokens)} stopped signing before the end`);
+  return clauses;
+}
+
+/** Why no efficiency is drawn from a configuration: its own shortfall, or its 1-token basis's. */
+function withheldLine(r: RunResult, c: ConfigurationResult): string | null {
+  const withheld = efficiencyWithheld(r, c);
+  if (withheld === null) return null;
+  const why = shortfallClauses(r, withheld.shortfall).join(', and ');
+  const whose = withheld.configuration === c ? `${why}, so its figures are not those of the whole configuration` : `its basis, ${configurationName(withheld.configuration)}, is not whole: ${why}`;
+  return `No scaling efficiency is drawn from ${configurationName(c)}: ${whose}.`;
+}
+
+/**
+ * How throughput scaled, and what limited it, from a whole configuration set against its whole 1-token basis. A
+ * signer that is inside C_Sign all the time (its rate × its mean latency ≈ 1) was never waiting for the harness;
+ * then if each signature took longer than with one token, the tokens waited for something they share (the module,
+ * a reader or hub, the host's CPU). A signer that is often outside the call was not given work fast enough. Which
+ * of the two the data shows is said plainly, so that a flat line is blamed on the right thing.
+ */
+function scalingConclusion(r: RunResult, last: ConfigurationResult, previous: ConfigurationResult | undefined): string {
+  const w = wordsOf(r);
+  const e = last.efficiency!;
+  const shape = e >= 0.9 ? 'near-linear' : e >= 0.6 ? 'sub-linear' : 'poor';
+  const lines = [`Scaling is ${shape}: ${configurationName(last)} reached ${fixed(last.throughputPerS, 1)} ${w.nouns}/s, ${fixed(e * last.tokens, 2)}× one token (efficiency ${fixed(e, 2)}).`];
+  // A ratio of two medians taken at different moments: with repetitions this far apart, it can land anywhere.
+  const spread = Math.max(last.spread?.relativePct ?? 0, efficiencyBasisOf(r, last)?.spread?.relativePct ?? 0);
+  if (spread > NOISY_SPREAD_PCT) {
+    const basis = efficiencyBasisOf(r, last)!;
+    const [lo, hi] = [throughputRange(last).min / (last.tokens * throughputRange(basis).max), throughputRange(last).max / (last.tokens * throughputRange(basis).min)];
+    lines.push(`Not settled: the repetitions differ by up to ${fixed(spread, 0)} %, so the efficiency lies anywhere from ${fixed(lo, 2)} to ${fixed(hi, 2)}; repeat on a quieter host, or more times.`);
+  }
+  // Within 2 % the two are one figure, not a fall: a run-to-run difference of a shared host is larger.
+  if (previous && previous.throughputPerS > last.throughputPerS * 1.02)
+    lines.push(`Throughput fell from ${fixed(previous.throughputPerS, 1)}/s with ${configurationName(previous)} to ${fixed(last.throughputPerS, 1)}/s.`);
+  else if (previous && previous.throughputPerS >= last.throughputPerS)
+    lines.push(`Throughput stayed flat from ${configurationName(previous)} (${fixed(previous.throughputPerS, 1)}/s) to ${configurationName(last)}: no gain from the tokens added.`);
+  const signers = last.tokens * last.threadsPerToken;
+  const busy = last.perToken.reduce((sum, t) => sum + t.throughputPerS * ((t.latencyMs?.mean ?? 0) / 1000), 0) / signers;
+  const single = efficiencyBasisOf(r, last)?.latencyMs?.mean;
+  const growth = single && last.latencyMs ? last.latencyMs.mean / single : undefined;
+  const software = r.backend.kind === 'embedded-softhsm2' ? ` These are software tokens: what they share is this host's ${r.host.cpuCount} CPU cores, and their own signing is that CPU.` : '';
+  if (e >= 0.9) return [...lines, 'Nothing the tokens share held them back.'].join(' ');
+  if (busy < 0.9) {
+    lines.push(
+      `Each session spent only ${fixed(busy * 100, 0)} % of the window inside ${w.call}: ${w.nouns} were not issued fast enough — check the host's load and the harness (threads, verification).`,
+    );
+  } else if (growth !== undefined && growth >= 1.25) {
+    lines.push(
+      `Each session was inside ${w.call} ${fixed(Math.min(1, busy) * 100, 0)} % of the time (the harness kept them busy), and a${/^[aeiou]/i.test(w.noun) ? 'n' : ''} ${w.noun} took ${fixed(growth, 1)}× as long on average as with one token (${fixed(single, 2)} → ${fixed(last.latencyMs!.mean, 2)} ms): the tokens waited for something they share — the module, a reader or hub, or the host.`,
+    );
+  } else {
+    lines.push(
+      `Each session was inside ${w.call} ${fixed(Math.min(1, busy) * 100, 0)} % of the time, at about its one-token latency; the shortfall is in how the tokens' windows overlapped (see throughput over time).`,
+    );
+  }
+  return lines.join(' ') + software;
+}
+
+/** The slowest and fastest token of a configuration, naming the tokens left out of the comparison and why. */
+function spreadLine(r: RunResult, c: ConfigurationResult): string | null {
+  const s = shortfallOf(r, c);
+  const why = (t: number) => (s.hungTokens.includes(t) ? 'a session hung' : s.stoppedTokens.includes(t) ? 'it stopped signing before the end' : 'no call succeeded');
+  const left = c.perToken.filter((t) => s.hungTokens.includes(t.token) || s.stoppedTokens.includes(t.token) || t.operationsOk === 0);
+  const signing = c.perToken.filter((t) => !left.includes(t));
+  if (signing.length < 2) return null;
+  const sorted = [...signing].sort((a, b) => a.throughputPerS - b.throughputPerS);
+  const slow = sorted[0]!;
+  const fast = sorted[sorted.length - 1]!;
+  const spread = fast.throughputPerS > 0 ? (100 * (fast.throughputPerS - slow.throughputPerS)) / fast.throughputPerS : 0;
+  const leftOut = left.length > 0 ? ` Left out of this: ${left.map((t) => `${t.label} (slot ${t.slotId}, serial ${t.serial}, ${fixed(t.throughputPerS, 1)}/s: ${why(t.token)})`).join(', ')}.` : '';
+  return `With ${configurationName(c)}, the slowest ${left.length > 0 ? 'working ' : ''}token was ${slow.label} (slot ${slow.slotId}, serial ${slow.serial}, ${fixed(slow.throughputPerS, 1)}/s) and the fastest ${fast.label} (slot ${fast.slotId}, serial ${fast.serial}, ${fixed(fast.throughputPerS, 1)}/s): a spread of ${fixed(spread, 1)} %.${leftOut}`;
+}
+
+/**
+ * Sentences computed from the data. What went wrong comes first (how the run ended, sessions that hung, tokens that
+ * stopped, failures, what was never checked), so that it is never read as the host's or the scaling's doing; then
+ * how throughput scaled, drawn only from whole configurations; then how tokens differed and the rest.
+ */
+export function conclusions(r: RunResult): string[] {
+  const lines: string[] = [];
+  const last = r.configurations[r.configurations.length - 1];
+  if (!last) return ['No configuration was measured.', ...notMeasuredLines(r)];
+  const w = wordsOf(r);
+  const end = runEnd(r);
+  if (end === 'killed') lines.push('The run was killed: `report` counted its calls again from the records on disk, and these results are partial.');
+  else if (end === 'interrupted') lines.push('The run was interrupted: these results are partial.');
+  // Hung sessions first, then workers that stopped for other reasons, in every configuration and repetition.
+  for (const c of r.configurations) {
+    const hung = new Set(shortfallOf(r, c).hungTokens);
+    const issues = repetitionsOf(c).flatMap((x) => x.workerIssues);
+    for (const i of [...issues.filter((i) => hung.has(i.token)), ...issues.filter((i) => !hung.has(i.token))]) lines.push(`With ${configurationName(c)}, ${workerIssueText(r, i)}.`);
+  }
+  // Every repetition's operations, not only the reported ones'.
+  const failed = r.configurations.reduce((n, c) => n + failuresOf(c), 0);
+  const total = r.configurations.reduce((n, c) => n + operationsMadeOf(c), 0);
+  const unverified = r.configurations.reduce((n, c) => n + uncountedOf(c, 'operationsUnverified'), 0);
+  const lost = r.configurations.reduce((n, c) => n + uncountedOf(c, 'operationsLost'), 0);
+  // Calls whose outcome died with a killed process are in no count: said beside every count of successes.
+  const uncounted = lost > 0 ? `; ${lost} more were made whose outcome died with the killed process, and are not counted` : '';
+  const repeated = r.configurations.some((c) => c.repetitions);
+  if (total === 0) lines.push(`No ${w.noun} was counted${uncounted}.`);
+  else if (failed === 0 && unverified === 0) lines.push(`${total === 1 ? `The one ${w.noun}` : `All ${total} ${w.nouns}`}${lost > 0 ? ' counted' : ''} succeeded${uncounted}.`);
+  else if (failed === 0) lines.push(`None of the ${plural(total, w.noun, w.nouns)} failed; ${unverified} of them were never checked, and CKR_OK is all that is known of those${uncounted}.`);
+  else {
+    // With --repeat, the configurations' counts by status are the median repetition's: only the statuses are named.
+    const byStatus = new Map<string, number>();
+    for (const c of r.configurations) for (const [status, n] of Object.entries(c.failuresByCkr)) byStatus.set(status, (byStatus.get(status) ?? 0) + n);
+    const statuses = repeated
+      ? [...byStatus.keys()].map((status) => `${status}${statusMeaning(r, status) === undefined ? '' : `: ${statusMeaning(r, status)}`}`).join('; ')
+      : failureList(r, Object.fromEntries(byStatus));
+    lines.push(`${failed} of ${plural(total, w.noun, w.nouns)} failed (see Failures)${statuses === '' ? '' : ` — ${statuses}`}${uncounted}.`);
+  }
+  const crashed = moduleCrashText(r);
+  if (crashed) lines.push(`${sentence(crashed)}: the burn-in failed.`);
+  const verified = sumOf(r, (x) => x.operationsVerified);
+  const were = (n: number) => (n === 1 ? 'was' : 'were');
+  if (r.plan.verify.mode === 'none') lines.push(`${w.Nouns} were not checked on the host (--verify none).`);
+  else if (r.operation?.checkSkipped) lines.push(`${w.Nouns} could not be checked on the host: ${r.operation.checkSkipped}.`);
+  else if (unverified > 0) {
+    const due = r.plan.verify.mode === 'all' ? `${verified} of ${verified + unverified}` : `${verified} of the ${verified + unverified} due a check (every ${r.plan.verify.every}th)`;
+    lines.push(`${due} ${w.nouns} ${were(verified)} ${w.checked}; ${unverified} returned CKR_OK but ${were(unverified)} never checked.`);
+  } else {
+    lines.push(`${plural(verified, w.noun, w.nouns)} ${were(verified)} ${w.checked} (${r.plan.verify.mode === 'all' ? 'every one made' : `every ${r.plan.verify.every}th`}).`);
+  }
+  for (const c of r.configurations) {
+    const unchecked = uncountedOf(c, 'operationsUnverified');
+    if (unchecked > 0) {
+      const why = c.partial === 'killed' ? 'the run was killed before it verified them, and `report` counted them from the spill file' : 'a Ctrl-C skipped their verification';
+      lines.push(`With ${configurationName(c)}, ${unchecked} ${w.nouns} were made but never verified: verification had fallen behind, they waited on disk, and ${why}; they count as made, unchecked.`);
+    }
+    const lostHere = uncountedOf(c, 'operationsLost');
+    if (lostHere > 0) lines.push(`With ${configurationName(c)}, ${lostHere} ${w.nouns} were made but their outcome died with the killed process: they are not counted.`);
+  }
+  // How it scaled: from the largest whole configuration against a whole 1-token basis; why not from the others.
+  const scaled = r.configurations.filter((c) => c.tokens > 1 && c.efficiency !== null);
+  const standing = scaled.filter((c) => efficiencyWithheld(r, c) === null);
+  const shown = standing[standing.length - 1];
+  if (shown) {
+    const basis = efficiencyBasisOf(r, shown);
+    const earlier = [basis, ...standing.filter((c) => c.threadsPerToken === shown.threadsPerToken)].filter((c) => c !== undefined);
+    lines.push(scalingConclusion(r, shown, earlier[earlier.indexOf(shown) - 1]));
+  }
+  for (const c of scaled) {
+    const why = withheldLine(r, c);
+    if (why !== null) lines.push(why);
+  }
+  const spread = spreadLine(r, last);
+  if (spread !== null) lines.push(spread);
+  if ((r.plan.repeat ?? 1) > 1) {
+    const short = r.configurations.some((c) => shortfallOf(r, c).repetitions !== undefined);
+    lines.push(
+      `Each configuration was ${short ? 'to be ' : ''}measured ${r.plan.repeat} times, interleaved with the others; the tables give the median ${short ? 'whole ' : ''}repetition's figures${r.plan.repeat! % 2 === 0 ? ' (with an even number, the slower of the two middle ones: an odd --repeat gives a true median)' : ''}, with the range of its throughput over the repetitions in brackets.`,
+    );
+  }
+  for (const c of r.configurations) {
+    if ((c.spread?.relativePct ?? 0) > NOISY_SPREAD_PCT) {
+      lines.push(
+        `The repetitions of ${configurationName(c)} differ by ${fixed(c.spread!.relativePct, 0)} % (${fixed(c.spread!.throughputPerS.min, 1)}–${fixed(c.spread!.throughputPerS.max, 1)}/s): the host or the tokens were not steady; read its figures with care, or repeat more.`,
+      );
+    }
+  }
+  // Only where the tokens were judged behind: a call or two a kept-up rate could not start by its deadline is noise.
+  const notStarted = sumOf(r, (x) => (x.openLoop && !x.openLoop.keptUp && !x.openLoop.hostStalled ? x.openLoop.notStarted : 0));
+  if (notStarted > 0) {
+    lines.push(
+      `At the target rates the tokens could not keep up with, ${plural(notStarted, 'call')} of the schedules could not start before their windows closed: they were not made, and count against those rates${r.capacity ? ' (see the sizing answer)' : ''}.`,
+    );
+  }
+  const busy = busyHost(r);
+  if (busy) lines.push(`${sentence(busy)}.`);
+  lines.push(...lowConfidenceLines(r).map((l) => `${sentence(l)}.`));
+  for (const c of r.configurations) {
+    if (!c.operationsVerifiedLate) continue;
+    lines.push(
+      `With ${configurationName(c)}, verification fell behind the tokens: ${c.operationsVerifiedLate} ${w.nouns} waited on disk and were verified after the measured window, which went on for ${fixed(c.verificationLagS ?? 0, 1)} s after it; the throughput does not include that time (more --verify-threads, or --verify with a sample, keeps up).`,
+    );
+  }
+  if (r.backend.kind === 'embedded-softhsm2') {
+    lines.push(
+      `The tokens were SoftHSM2 software tokens: their signing is this host's CPU (${r.host.cpuCount} cores), shared with hsm-bench's own threads and its host check, so from the first token on the throughput measures the host, not tokens.`,
+    );
+  }
+  lines.push(...notMeasuredLines(r));
+  return lines;
+}
+
+/** A sentence per configuration of the plan the run did not measure whole. */
+const notMeasuredLines = (r: RunResult) => notMeasured(r).map((m) => `${sentence(configurationName(m))}: ${m.reason}.`);

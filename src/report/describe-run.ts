@@ -1,0 +1,111 @@
+import { wordsOf } from '../operations/words.js';
+import type { ConfigurationResult, RunResult, TokenIdentity } from '../model/run-result.js';
+import { plural } from '../core/plural.js';
+import { shortfallOf, type Shortfall } from '../result/configuration-shortfall.js';
+import { shown } from '../core/quote.js';
+import { stallSeconds } from '../stats/keeping-up.js';
+
+/** Words shared by every renderer, so the terminal table, Markdown and CSV name things alike. */
+import { configurationName } from '../model/configuration.js';
+import { percentileName } from '../model/plan.js';
+export { configurationName };
+
+/**
+ * What keeps a configuration from being whole, in words: "partial: killed", "1 of 2 repetitions whole", "1 token
+ * hung", "1 token stopped"; none for a whole configuration. With --repeat the figures shown are a whole
+ * repetition's where there is one, so only the count of whole ones is said then.
+ */
+export function shortfallWords(s: Shortfall): string[] {
+  const words: string[] = [];
+  if (s.partial && (s.repetitions === undefined || s.repetitions.whole === 0)) words.push(`partial: ${s.partial}`);
+  if (s.repetitions) words.push(`${s.repetitions.whole} of ${s.repetitions.planned} repetitions whole`);
+  if (s.hungTokens.length > 0) words.push(`${plural(s.hungTokens.length, 'token')} hung`);
+  if (s.stoppedTokens.length > 0) words.push(`${plural(s.stoppedTokens.length, 'token')} stopped`);
+  return words;
+}
+
+/** Said after a configuration's name wherever its figures are shown: they are not those of a whole configuration. */
+export function shortfallMark(r: RunResult, c: ConfigurationResult): string {
+  const words = shortfallWords(shortfallOf(r, c));
+  return words.length > 0 ? ` (${words.join('; ')})` : '';
+}
+
+/** How the run ended, where it did not end as planned: killed (`report` recounted it from disk) or interrupted. */
+export function runEnd(r: RunResult): 'killed' | 'interrupted' | null {
+  if (!r.interrupted) return null;
+  return r.configurations.some((c) => [c, ...(c.repetitions ?? [])].some((x) => x.partial === 'killed')) ? 'killed' : 'interrupted';
+}
+
+/** The run's end in words, for headers: "killed (recounted from disk)", "interrupted". */
+export const runEndText = (end: NonNullable<ReturnType<typeof runEnd>>) => (end === 'killed' ? 'killed (recounted from disk)' : 'interrupted');
+
+export function backendLine(r: RunResult): string {
+  const m = r.module;
+  const lib = `${m.libraryDescription} ${m.libraryVersion} by ${m.manufacturer}, ${shown(m.path)}`;
+  return r.backend.kind === 'embedded-softhsm2' ? `embedded SoftHSM2 tokens made by hsm-bench (${lib}; workspace ${shown(r.backend.workspace)})` : `PKCS#11 module ${lib}`;
+}
+
+export function planLine(r: RunResult): string {
+  const p = r.plan;
+  const w = wordsOf(r);
+  const stop =
+    p.operationsPerToken !== null
+      ? `${p.operationsPerToken} ${w.nouns} per token`
+      : p.totalOperations !== null && p.totalOperations !== undefined
+        ? `${p.totalOperations} ${w.nouns} in all`
+        : `${p.durationS} s${r.command === 'burn-in' ? '' : ' per configuration'}`;
+  const verify = p.verify.mode === 'all' ? `every ${w.noun} checked on the host` : p.verify.mode === 'none' ? 'no host check' : `every ${p.verify.every}th ${w.noun} checked on the host`;
+  const repeat = (p.repeat ?? 1) > 1 ? `, each configuration ${p.repeat} times (interleaved)` : '';
+  const sessions = p.threadsPerToken.length > 1 ? `${p.threadsPerToken.join(', ')} sessions per token` : `${plural(p.threadsPerToken[0]!, 'thread')} per token`;
+  const rates = p.targetRate ? `, target rate${p.targetRate.perS.length > 1 ? 's' : ''} ${p.targetRate.perS.join(', ')}/s${p.targetRate.per === 'token' ? ' per token' : ''}` : '';
+  const objectives = (p.objectives ?? []).length > 0 ? `, objectives ${p.objectives!.map((o) => `${percentileName(o.percentile)} ≤ ${o.ms} ms`).join(', ')}` : '';
+  return `${stop}, ${p.warmupOperationsPerToken} warm-up, ${sessions}${rates}${objectives}, ${verify}${repeat}`;
+}
+
+/** The run's tokens on one line: each one when there are a few, else the count, the first and last, the models and the slots. */
+export function tokenLine(r: Pick<RunResult, 'tokens'>): string {
+  const t = r.tokens;
+  if (t.length <= 4) return t.map((x) => `${x.label} (${x.model}, ${x.serial ? `serial ${x.serial}` : 'no serial'}, slot ${x.slotId})`).join(', ');
+  const models = [...new Set(t.map((x) => x.model))].join(', ');
+  return `${t.length} tokens, ${t[0]!.label} … ${t[t.length - 1]!.label} (${models}; slots ${t[0]!.slotId} … ${t[t.length - 1]!.slotId})`;
+}
+
+/** A worker issue as a sentence: the token by its slot (labels repeat), the thread where there are several. */
+export const workerIssueText = (r: RunResult, i: ConfigurationResult['workerIssues'][number]) =>
+  `token ${r.tokens[i.token] ? tokenTitle(r.tokens[i.token]!) : i.token}${Math.max(...r.plan.threadsPerToken) > 1 ? ` thread ${i.thread}` : ''}: ${i.message}`;
+
+/** A token as a reader tells it apart: its slot first, since labels and serials can repeat. */
+export const tokenTitle = (t: Pick<TokenIdentity, 'slotId' | 'label'>) => `slot ${t.slotId}: ${t.label}`;
+
+export function perTokenRange(c: ConfigurationResult): string {
+  const rates = c.perToken.map((t) => t.throughputPerS);
+  return `${Math.min(...rates).toFixed(1)}–${Math.max(...rates).toFixed(1)}`;
+}
+
+/** A schedule the tokens did not keep, in brackets after its achieved rate: theirs, or the host's stall (not judged). */
+export function scheduleMissMark(o: NonNullable<ConfigurationResult['openLoop']>, short = false): string {
+  if (o.keptUp) return '';
+  if (o.hostStalled) return ` (host stalled ${stallSeconds(o.hostStallMs ?? 0)} s${short ? '' : ': not judged'})`;
+  return short ? ' (behind)' : ' (fell behind)';
+}
+
+/** The host was busy before the run (its 1-minute load at least half its cores): said wherever figures are read. */
+export function busyHost(r: RunResult): string | null {
+  const load = r.host.loadAverage?.[0];
+  return load !== undefined && load >= r.host.cpuCount / 2 ? `the host was busy before the run (load average ${load} on ${r.host.cpuCount} cores): other work shared the CPU with the run` : null;
+}
+
+export const fixed = (value: number | null | undefined, digits: number) => (value === null || value === undefined ? '–' : value.toFixed(digits));
+
+/** Signatures/s: the value, or with --repeat the median and its range over the repetitions. */
+export function throughputText(c: ConfigurationResult): string {
+  const s = c.spread?.throughputPerS;
+  return s ? `${fixed(c.throughputPerS, 1)} (${fixed(s.min, 1)}–${fixed(s.max, 1)})` : fixed(c.throughputPerS, 1);
+}
+
+/** A sentence per configuration whose latency percentiles are too thin to fail a gate on. */
+export function lowConfidenceLines(r: RunResult): string[] {
+  return r.configurations
+    .filter((c) => (c.lowConfidence ?? []).length > 0)
+    .map((c) => `${configurationName(c)}: latency percentiles from ${c.lowConfidence!.join(' and ')} are indicative only; latency gates do not fail on them`);
+}

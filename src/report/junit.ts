@@ -1,0 +1,215 @@
+import { wordsOf } from '../operations/words.js';
+import { workloadId } from '../model/workload.js';
+import { create } from 'xmlbuilder2';
+import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
+import { configurationName, workerIssueText } from './describe-run.js';
+import { failureList } from './status-meaning.js';
+import { configurationSlug, distinctConfigurations, sameConfiguration, type ConfigurationAxes } from '../model/configuration.js';
+import { notMeasuredAfter, plannedAxes } from '../result/plan-coverage.js';
+import { failuresOf, operationsMadeOf } from '../stats/repetitions.js';
+import { moduleCrashes, type JudgedRun } from '../verdict/verdict.js';
+import { crashesText, deathName } from './burn-in-summary.js';
+import type { ProcessDeath } from '../model/run-result.js';
+import { plural } from '../core/plural.js';
+
+/**
+ * One check that can fail, as a JUnit test case. Its name is stable from build to build (`rsa2048.tokens-4.min-throughput`),
+ * so CI keeps each check's history; what was measured and expected goes into properties, output and message.
+ */
+interface Check {
+  name: string;
+  timeS: number;
+  /** 'error': planned and not measured (whole), so the check could not be made: never green. */
+  outcome: 'pass' | 'fail' | 'inconclusive' | 'error';
+  /** Why it failed, or why it is inconclusive. */
+  message?: string;
+  measured: string;
+  expected: string;
+}
+
+/** A planned configuration that has no measurement to check: its case is an error saying why. */
+const unmeasuredCheck = (name: string, reason: string, expected: string): Check => ({ name, timeS: 0, outcome: 'error', message: reason, measured: 'nothing', expected });
+
+/** The checks of a run; `death`: what ended its process, where its supervisor saw the module kill it. */
+function checksOf(run: JudgedRun, death?: ProcessDeath): Check[] {
+  const alg = workloadId(run.result.operation?.name, run.result.algorithm.id);
+  const w = wordsOf(run.result);
+  const where = (c: ConfigurationAxes | null) => (c === null ? `${alg}.run` : `${alg}.${configurationSlug(c)}`);
+  const expected = `no failed ${w.noun}, no session stopped`;
+  const missing = notMeasuredAfter(run.result, death && `the module crashed the process (${deathName(death)})`);
+  // One case per planned configuration, measured or not, in plan order: a CI sees every one, from build to build.
+  const planned = run.result.command === 'burn-in' ? run.result.configurations : distinctConfigurations([...plannedAxes(run.result.plan), ...run.result.configurations]);
+  const checks: Check[] = planned.map((axes) => {
+    const name = `${where(axes)}.${w.nouns.replace(/ /g, '-')}`;
+    const c = run.result.configurations.find((x) => sameConfiguration(x, axes));
+    const gap = missing.find((m) => sameConfiguration(m, axes));
+    if (c === undefined) return unmeasuredCheck(name, gap?.reason ?? 'not measured', expected);
+    // Every repetition's failures and stopped workers, not only the median one's.
+    const failed = failuresOf(c);
+    const issues = (c.repetitions ?? [c]).flatMap((x) => x.workerIssues);
+    const problems = [
+      ...(failed > 0 ? [`${failed} of ${operationsMadeOf(c)} ${w.nouns} failed${c.repetitions ? ' over the repetitions' : `: ${failureList(run.result, c.failuresByCkr)}`}`] : []),
+      ...issues.map((i) => workerIssueText(run.result, i)),
+    ];
+    return {
+      name,
+      timeS: c.durationS,
+      outcome: gap ? 'error' : problems.length > 0 ? 'fail' : 'pass',
+      message: gap || problems.length > 0 ? [...(gap ? [gap.reason] : []), ...problems].join('; ') : undefined,
+      measured: `${c.operationsOk} OK, ${c.operationsFailed} failed, ${c.throughputPerS.toFixed(1)} ${w.rate} with ${configurationName(c)}`,
+      expected,
+    };
+  });
+  // A process that the module crashed is a failed check of its own (a burn-in's, whatever its records say).
+  if (run.result.command === 'burn-in' || death) {
+    const deaths = death ? [death] : moduleCrashes(run.result);
+    const crashes = deaths.length;
+    const crashed = crashesText(deaths);
+    checks.push({
+      name: `${where(null)}.module-crashes`,
+      timeS: 0,
+      outcome: crashed === null ? 'pass' : 'fail',
+      message: crashed ?? undefined,
+      measured: crashes === 0 ? 'none' : plural(crashes, 'crash', 'crashes'),
+      expected: 'the module never kills the process',
+    });
+  }
+  for (const t of run.thresholds) {
+    checks.push({
+      name: `${where(t.configuration)}.${t.name}`,
+      timeS: 0,
+      outcome: t.outcome,
+      message: t.outcome === 'pass' ? undefined : `expected ${t.expected}, measured ${t.measured}${t.outcome === 'inconclusive' ? `; not judged: ${t.notJudged ?? 'the data cannot decide'}` : ''}`,
+      measured: t.measured,
+      expected: t.expected,
+    });
+  }
+  const cmp = run.comparison;
+  for (const row of cmp?.rows ?? []) {
+    const metrics: [string, string, string, number | null][] = [
+      ['throughput', `${row.candidateThroughputPerS.toFixed(1)} ${w.rate}`, `${row.baselineThroughputPerS.toFixed(1)} ${w.rate}`, row.throughputChangePct],
+      ['p50', `${row.candidateP50Ms ?? 'n/a'} ms`, `${row.baselineP50Ms ?? 'n/a'} ms`, row.p50ChangePct],
+      ['p99', `${row.candidateP99Ms ?? 'n/a'} ms`, `${row.baselineP99Ms ?? 'n/a'} ms`, row.p99ChangePct],
+    ];
+    for (const [metric, measured, baseline, changePct] of metrics) {
+      const failed = row.regressions.find((r) => r.startsWith(metric));
+      const unsure = row.inconclusive.find((r) => r.startsWith(metric));
+      checks.push({
+        name: `${where(row)}.baseline.${metric}`,
+        timeS: 0,
+        outcome: failed ? 'fail' : unsure ? 'inconclusive' : 'pass',
+        message: failed ? `regression beyond ${cmp!.maxRegressionPct} % and beyond the noise: ${failed}` : unsure ? `within the noise: ${unsure}` : undefined,
+        measured: `${measured} (${changePct === null ? 'n/a' : `${changePct > 0 ? '+' : ''}${changePct} %`})`,
+        expected: `${baseline} ± ${cmp!.maxRegressionPct} %`,
+      });
+    }
+    checks.push({
+      name: `${where(row)}.baseline.failures`,
+      timeS: 0,
+      outcome: row.regressions.some((r) => r.includes('failures')) ? 'fail' : 'pass',
+      message: row.regressions.find((r) => r.includes('failures')),
+      measured: String(row.candidateFailures),
+      expected: row.baselineFailures === 0 ? '0' : `any (the baseline had ${row.baselineFailures})`,
+    });
+  }
+  // A configuration the candidate planned and did not measure whole fails every figure it would be compared on.
+  for (const m of cmp?.notMeasured ?? []) {
+    for (const metric of ['throughput', 'p50', 'p99', 'failures']) {
+      checks.push({ name: `${where(m)}.baseline.${metric}`, timeS: 0, outcome: 'fail', message: `${configurationName(m)} ${m.reason}`, measured: 'nothing', expected: 'as measured by the baseline' });
+    }
+  }
+  for (const c of cmp?.capacity ?? []) {
+    checks.push({
+      name: `${where(c)}.baseline.capacity`,
+      timeS: 0,
+      outcome: c.outcome,
+      message: c.outcome === 'pass' ? undefined : `${c.outcome === 'fail' ? 'capacity fell' : 'capacity fell, inconclusively'}: ${c.missed.join(', ')}`,
+      measured: `${c.candidatePerS ?? 'none'}/s`,
+      expected: `≥ ${c.baselinePerS}/s (the baseline's capacity)`,
+    });
+  }
+  return checks;
+}
+
+/** Control characters are not allowed in XML 1.0: a module's message may carry them. */
+const document = () => create({ version: '1.0', encoding: 'UTF-8', invalidCharReplacement: '\uFFFD' });
+
+/**
+ * A lab run that never ran (the lab stopped before it): its suite holds a case per configuration it planned, each an
+ * error, named as its cases would have been.
+ */
+export interface NotRun {
+  name: string;
+  /** The workload as cases name it (`p256`, `decrypt-rsa2048`), and its calls' plural (`signatures`). */
+  workload: string;
+  nouns: string;
+  configurations: ConfigurationAxes[];
+  reason: string;
+}
+
+function addSuite(root: XMLBuilder, name: string, checks: Check[], identity: { runId: string; startedAt: string } | null): void {
+  const suite = root.ele('testsuite', {
+    name,
+    tests: checks.length,
+    failures: checks.filter((c) => c.outcome === 'fail').length,
+    errors: checks.filter((c) => c.outcome === 'error').length,
+    skipped: checks.filter((c) => c.outcome === 'inconclusive').length,
+    ...(identity ? { timestamp: identity.startedAt.replace(/Z$/, '') } : {}),
+    time: checks.reduce((s, c) => s + c.timeS, 0).toFixed(3),
+  });
+  const properties = suite.ele('properties');
+  if (identity) properties.ele('property', { name: 'runId', value: identity.runId });
+  for (const c of checks) {
+    properties.ele('property', { name: `${c.name}.measured`, value: c.measured });
+    properties.ele('property', { name: `${c.name}.expected`, value: c.expected });
+  }
+  for (const c of checks) {
+    const testcase = suite.ele('testcase', { classname: `hsm-bench.${name}`, name: c.name, time: c.timeS.toFixed(3) });
+    if (c.outcome === 'error') testcase.ele('error', { message: c.message, type: 'hsm-bench' }).txt(c.message!);
+    if (c.outcome === 'fail') testcase.ele('failure', { message: c.message, type: 'hsm-bench' }).txt(c.message!);
+    // Jenkins' JUnit schema gives <skipped> text, not attributes.
+    if (c.outcome === 'inconclusive') testcase.ele('skipped').txt(`inconclusive: ${c.message}`);
+    testcase.ele('system-out').txt(`measured ${c.measured}; expected ${c.expected}`);
+  }
+}
+
+/**
+ * JUnit XML: one testsuite per run, one testcase per check that can fail (planned configuration, threshold, baseline
+ * figure); lab runs that never ran get their suites too, every case an error.
+ */
+export function renderJunit(runs: JudgedRun[], notRun: NotRun[] = []): string {
+  const doc = document();
+  const root = doc.ele('testsuites', { name: 'hsm-bench' });
+  for (const run of runs) addSuite(root, run.name, checksOf(run), run.result);
+  for (const n of notRun) {
+    const checks = n.configurations.map((c) => unmeasuredCheck(`${n.workload}.${configurationSlug(c)}.${n.nouns.replace(/ /g, '-')}`, `not measured: ${n.reason}`, `the lab run ${n.name} measured`));
+    addSuite(root, n.name, checks, null);
+  }
+  return doc.end({ prettyPrint: true }) + '\n';
+}
+
+/**
+ * JUnit for a run whose process the module killed (its supervisor writes it from the run directory): the plan's
+ * configurations, those measured judged as usual, the others errors saying why, and the crash a failed case.
+ */
+export function renderCrashedRunJunit(run: JudgedRun, death: ProcessDeath): string {
+  const doc = document();
+  addSuite(doc.ele('testsuites', { name: 'hsm-bench' }), run.name, checksOf(run, death), run.result);
+  return doc.end({ prettyPrint: true }) + '\n';
+}
+
+/**
+ * JUnit for a run that never ran (bad input, exit 2; a set-up error, exit 3): a CI that reads the file sees the
+ * job failed and why, rather than no test at all. The case keeps one name per command, like every other case.
+ */
+export function renderErrorJunit(command: string, message: string): string {
+  const name = `hsm-bench.${command}`;
+  const doc = document();
+  doc
+    .ele('testsuites', { name: 'hsm-bench' })
+    .ele('testsuite', { name, tests: 1, failures: 0, errors: 1, skipped: 0 })
+    .ele('testcase', { classname: name, name: 'set-up' })
+    .ele('error', { message, type: 'hsm-bench' })
+    .txt(message);
+  return doc.end({ prettyPrint: true }) + '\n';
+}

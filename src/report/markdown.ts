@@ -1,0 +1,177 @@
+import type { RunResult } from '../model/run-result.js';
+import { burnInMishaps, burnInTokenTable, burnInVerdict, openLoopLine, resumedText } from './burn-in-summary.js';
+import { operationsTable, scaleTable } from './table-model.js';
+import { capacityTable, rateTable, saturationTable, sizingAnswer } from './sizing-tables.js';
+import { hms } from '../core/hms.js';
+import { wordsOf } from '../operations/words.js';
+import { backendLine, configurationName, fixed, planLine, runEnd, runEndText, shortfallMark, workerIssueText } from './describe-run.js';
+import { conclusions, sentence } from './conclusions.js';
+import { statusMeaning } from './status-meaning.js';
+
+/** The one Markdown table writer every Markdown renderer uses. */
+export function markdownTable(head: string[], rows: (string | number)[][], rightAligned = head.map((_, i) => i > 0)): string {
+  const escape = (v: string | number) => String(v).replace(/\|/g, '\\|');
+  return [`| ${head.map(escape).join(' | ')} |`, `|${head.map((_, i) => (rightAligned[i] ? '---:' : '---')).join('|')}|`, ...rows.map((r) => `| ${r.map(escape).join(' | ')} |`)].join('\n');
+}
+
+export interface MarkdownOptions {
+  charts: { file: string; title: string }[];
+  /** A burn-in's verdict as the run was judged (thresholds, baseline); without it, from its records alone. */
+  verdict?: string;
+  chartsUnavailable?: string;
+  reference?: { name: string; throughput: Map<number, number> };
+}
+
+/** The seed's table, as the terminal shows it (one table model), plus the reference column when given. */
+export function seedTable(r: RunResult, reference?: MarkdownOptions['reference']): string {
+  // At target rates: what was asked and served, response and service time (the seed's shape measures flat out).
+  const t = r.plan.targetRate ? rateTable(r) : scaleTable(r, reference?.throughput);
+  return markdownTable(t.head, t.rows, t.numeric);
+}
+
+/** A self-contained Markdown report of one run. */
+export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
+  const out: string[] = [];
+  const burnIn = r.command === 'burn-in';
+  const c0 = r.configurations[0];
+  const w = wordsOf(r);
+  out.push(burnIn ? `# hsm-bench burn-in: ${w.title} on ${r.tokens.length} token${r.tokens.length > 1 ? 's' : ''}` : `# hsm-bench: ${w.title} throughput`, '');
+  out.push(`Run \`${r.runId}\`, ${r.startedAt} to ${r.finishedAt}, hsm-bench ${r.tool.version}${runEnd(r) ? ` — **${runEndText(runEnd(r)!)}, partial results**` : ''}.`, '');
+  if (r.commandLine) out.push('Reproduce with (the PIN comes from the environment or a file, never the command line):', '', '```sh', r.commandLine, '```', '');
+  out.push(
+    `- **Host**: ${r.host.hostname}: ${r.host.cpuCount} × ${r.host.cpuModel}, ${r.host.totalMemoryMb} MB, ${r.host.platform}/${r.host.arch}, Node ${r.host.nodeVersion}${r.host.loadAverage ? `, load average ${r.host.loadAverage.join(' / ')} before signing` : ''}`,
+    `- **Backend**: ${backendLine(r)}`,
+    `- **Module**: ${r.module.libraryDescription} ${r.module.libraryVersion} (${r.module.manufacturer}), Cryptoki ${r.module.cryptokiVersion}, ${r.module.instances === 'shared' ? 'one instance per process' : 'an instance per load'}${r.harness.engine ? `; engine: ${r.harness.engine}` : ''}`,
+    `- **Operation**: ${r.operation?.name ?? 'sign'} (${w.call}), ${r.algorithm.displayName}${w.usesKeyPair ? `, key '${r.keyLabel}'` : ''}`,
+    `- **Mechanism**: ${r.mechanism.name}${r.mechanism.hostDigest === 'none' ? '' : ` (on the host: ${r.mechanism.hostDigest})`}`,
+    `- **Plan**: ${planLine(r)}`,
+    '',
+  );
+  if (burnIn && c0) {
+    const performed = c0.operationsOk + c0.operationsFailed;
+    out.push(
+      '## Burn-in',
+      '',
+      markdownTable(
+        ['Started', 'Stopped', 'Measured time', `${w.Nouns} performed`, 'Failed', 'Checked on the host', 'Average throughput'],
+        [
+          [
+            r.startedAt,
+            r.finishedAt ?? '–',
+            c0.durationS < 60 ? `${fixed(c0.durationS, 2)} s` : hms(c0.durationS),
+            performed,
+            c0.operationsFailed,
+            c0.operationsVerified,
+            `${fixed(c0.throughputPerS, 2)}/s`,
+          ],
+        ],
+      ),
+      '',
+      `**Verdict: ${o.verdict ?? burnInVerdict(r, undefined)}**`,
+      '',
+    );
+    const segments = r.burnIn?.segments ?? [];
+    if (segments.length > 1)
+      out.push(
+        resumedText(r),
+        '',
+        markdownTable(
+          ['Segment', 'Started', 'At measured time'],
+          segments.map((g, i) => [i + 1, g.startedAt, hms(g.startOffsetS)]),
+        ),
+        '',
+      );
+    const mishaps = burnInMishaps(r);
+    if (mishaps.length > 0) out.push(...mishaps.map((m) => `- ${m[0]!.toUpperCase()}${m.slice(1)}.`), '');
+  }
+  const answer = sizingAnswer(r);
+  if (answer.length > 0) {
+    out.push('## Sizing answer', '', ...answer.map((l) => `- ${l}`), '');
+    for (const t of [capacityTable(r), saturationTable(r)]) if (t) out.push(markdownTable(t.head, t.rows, t.numeric), '');
+  }
+  out.push(
+    '## Tokens',
+    '',
+    markdownTable(
+      ['Slot', 'Label', 'Manufacturer', 'Model', 'Serial', 'Firmware'],
+      r.tokens.map((t) => [t.slotId, t.label, t.manufacturer, t.model, t.serial, t.firmwareVersion]),
+      [false, false, false, false, false, false],
+    ),
+    '',
+  );
+  if (burnIn && c0) {
+    // At a target rate: whether the tokens served it all run long, and what a client waited.
+    if (c0.openLoop) out.push('## At the target rate', '', `${sentence(openLoopLine(c0.openLoop))}.`, '');
+    out.push('## Tokens over the run', '', markdownTable(burnInTokenTable(r, c0).head, burnInTokenTable(r, c0).rows, [false, false, false, true, true, true, true, true, true, true, false]), '');
+  } else {
+    out.push('## Throughput', '');
+    if (r.plan.targetRate) {
+      out.push(
+        `Calls arrived on a schedule at each target rate (open loop). Response time runs from each call's intended start, so it includes any wait for a free session; service time is the ${w.call} call alone. Late: calls that found no session free at their intended start.`,
+        '',
+      );
+    }
+    out.push(seedTable(r, o.reference), '');
+  }
+  const byOperation = operationsTable(r);
+  if (byOperation)
+    out.push(
+      '## Per operation',
+      '',
+      `The mix: ${r.operation!.mix!.map((m) => `${m.name} (${m.algorithm}, ${m.mechanism}) × ${m.weight}`).join(', ')}; each call's operation is drawn from its worker's seed and sequence number and recorded.`,
+      '',
+      markdownTable(byOperation.head, byOperation.rows, byOperation.numeric),
+      '',
+    );
+  if (!burnIn && o.reference && o.reference.throughput.size > 0) out.push(`Reference: ${o.reference.name}.`, '');
+  if (!burnIn)
+    out.push(
+      '## Per token',
+      '',
+      markdownTable(
+        ['Configuration', 'Slot', 'Token', 'Serial', w.Nouns, 'Failures', `${w.Nouns}/s`, 'p50 (ms)', 'p99 (ms)'],
+        r.configurations.flatMap((c) =>
+          c.perToken.map((t) => [
+            `${configurationName(c)}${shortfallMark(r, c)}`,
+            t.slotId,
+            t.label,
+            t.serial,
+            t.operationsOk,
+            t.operationsFailed,
+            fixed(t.throughputPerS, 1),
+            fixed(t.latencyMs?.p50, 2),
+            fixed(t.latencyMs?.p99, 2),
+          ]),
+        ),
+        [false, false, false, false, true, true, true, true, true],
+      ),
+      '',
+    );
+  out.push(
+    `## Latency (ms, successful ${w.nouns})`,
+    '',
+    markdownTable(
+      ['Configuration', 'p50', 'p90', 'p99', 'max', 'mean'],
+      r.configurations.map((c) => [
+        `${configurationName(c)}${shortfallMark(r, c)}`,
+        fixed(c.latencyMs?.p50, 3),
+        fixed(c.latencyMs?.p90, 3),
+        fixed(c.latencyMs?.p99, 3),
+        fixed(c.latencyMs?.max, 3),
+        fixed(c.latencyMs?.mean, 3),
+      ]),
+    ),
+    '',
+  );
+  // A status that is not the module's CKR code says what it means beside it.
+  const failures = r.configurations.flatMap((c) => Object.entries(c.failuresByCkr).map(([name, n]) => [configurationName(c), name, n, statusMeaning(r, name) ?? '']));
+  const issues = r.configurations.flatMap((c) => (c.repetitions ?? [c]).flatMap((x) => x.workerIssues).map((i) => `- ${configurationName(c)}: ${workerIssueText(r, i)}`));
+  out.push('## Failures', '', failures.length === 0 ? 'None.' : markdownTable(['Configuration', 'Status', 'Count', 'Meaning'], failures, [false, false, true, false]), '');
+  if (issues.length > 0) out.push('Worker issues:', '', ...issues, '');
+  out.push('## Charts', '');
+  if (o.chartsUnavailable) out.push(`Charts were not drawn: ${o.chartsUnavailable}.`, '');
+  for (const c of o.charts) out.push(`![${c.title}](${c.file})`, '');
+  out.push('## Conclusion', '', ...conclusions(r).map((l) => `- ${l}`), '');
+  out.push(`Records: one CSV row per ${w.noun} in \`records/\`; full results in \`run.json\` (schema version ${r.schemaVersion}).`, '');
+  return out.join('\n');
+}

@@ -1,0 +1,101 @@
+import type { ChartConfiguration, ChartDataset } from 'chart.js';
+import { percentileName } from '../model/plan.js';
+import { configurationName } from '../model/configuration.js';
+import type { RunResult } from '../model/run-result.js';
+import { axis, chartStamp, line, logAxis, PALETTE, plugins, tokensAxis, type XY } from './charts.js';
+import { wordsOf } from '../operations/words.js';
+
+/**
+ * Response time against the rate served, one line per token count (and sessions per token), a point per target
+ * rate: flat while the tokens keep up, then the hockey stick where calls queue. The objectives are drawn across.
+ */
+export function rateCurveChart(r: RunResult): ChartConfiguration {
+  const datasets: ChartDataset<'line', XY[]>[] = [];
+  const groups = new Map<string, RunResult['configurations']>();
+  for (const c of r.configurations.filter((x) => x.openLoop)) {
+    const key = configurationName({ tokens: c.tokens, threadsPerToken: c.threadsPerToken });
+    groups.set(key, [...(groups.get(key) ?? []), c]);
+  }
+  [...groups].forEach(([name, group], i) => {
+    const color = PALETTE[i % PALETTE.length]!;
+    const sorted = [...group].sort((a, b) => a.openLoop!.targetRatePerS - b.openLoop!.targetRatePerS);
+    const at = (p: 'p50' | 'p99') => sorted.map((c) => ({ x: c.openLoop!.achievedRatePerS, y: c.openLoop!.responseMs?.[p] ?? null }));
+    datasets.push(line(`${name}: response p99`, at('p99'), color));
+    datasets.push(line(`${name}: response p50`, at('p50'), color, { borderDash: [6, 4], borderWidth: 1.5, pointRadius: 3 }));
+  });
+  const xs = r.configurations.map((c) => c.openLoop?.achievedRatePerS ?? 0);
+  const DASHES = [
+    [3, 3],
+    [10, 4],
+    [1, 4],
+    [10, 4, 2, 4],
+  ];
+  for (const [i, objective] of (r.plan.objectives ?? []).entries()) {
+    datasets.push(
+      line(
+        `objective: ${percentileName(objective.percentile)} ≤ ${objective.ms} ms`,
+        [
+          { x: 0, y: objective.ms },
+          { x: Math.max(...xs) * 1.05, y: objective.ms },
+        ],
+        '#555',
+        { borderDash: DASHES[i % DASHES.length], borderWidth: 1.5, pointRadius: 0 },
+      ),
+    );
+  }
+  const ys = datasets.flatMap((d) => d.data.map((p) => p.y ?? 0)).filter((y) => y > 0);
+  const w = wordsOf(r);
+  return {
+    type: 'line',
+    data: { datasets },
+    options: {
+      plugins: plugins(`Response time vs rate served: ${w.title}`, chartStamp(r)),
+      scales: {
+        x: { type: 'linear', min: 0, ...axis(`${w.nouns} per second served (achieved rate at each target rate)`) },
+        y: ys.length > 0 ? logAxis('response time from the intended start (ms)', ys) : axis('response time (ms)'),
+      },
+    },
+  } as ChartConfiguration;
+}
+
+/** Throughput against sessions per token (log2 axis), one line per token count, the knee of each marked. */
+export function sessionsChart(r: RunResult): ChartConfiguration {
+  const datasets: ChartDataset<'line', XY[]>[] = [];
+  const flatOut = r.configurations.filter((c) => c.openLoop === undefined);
+  const counts = [...new Set(flatOut.map((c) => c.tokens))];
+  counts.forEach((tokens, i) => {
+    const color = PALETTE[i % PALETTE.length]!;
+    const group = flatOut.filter((c) => c.tokens === tokens).sort((a, b) => a.threadsPerToken - b.threadsPerToken);
+    datasets.push(
+      line(
+        configurationName({ tokens, threadsPerToken: 1 }),
+        group.map((c) => ({ x: Math.log2(c.threadsPerToken), y: c.throughputPerS })),
+        color,
+      ),
+    );
+    const knee = r.saturation?.find((s) => s.tokens === tokens);
+    if (knee) {
+      datasets.push(
+        line(`${configurationName({ tokens, threadsPerToken: 1 })}: knee at ${knee.kneeThreadsPerToken} sessions`, [{ x: Math.log2(knee.kneeThreadsPerToken), y: knee.kneeThroughputPerS }], color, {
+          pointRadius: 11,
+          pointStyle: 'triangle',
+          showLine: false,
+        }),
+      );
+    }
+  });
+  return {
+    type: 'line',
+    data: { datasets },
+    options: {
+      plugins: plugins(`Throughput vs sessions per token: ${wordsOf(r).title}`, chartStamp(r)),
+      scales: {
+        x: tokensAxis(
+          flatOut.map((c) => c.threadsPerToken),
+          'sessions per token (log2 scale)',
+        ),
+        y: { beginAtZero: true, ...axis(`${wordsOf(r).nouns} per second`) },
+      },
+    },
+  } as ChartConfiguration;
+}

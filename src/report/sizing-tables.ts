@@ -1,0 +1,137 @@
+import { percentileName } from '../model/plan.js';
+import { configurationName } from '../model/configuration.js';
+import type { RunResult } from '../model/run-result.js';
+import { capacityByTokens } from '../stats/capacity.js';
+import { type CapacityResult } from '../model/run-result.js';
+import { KNEE_SHARE } from '../stats/saturation.js';
+import { fixed, scheduleMissMark, shortfallMark } from './describe-run.js';
+import { wordsOf } from '../operations/words.js';
+import { plural } from '../core/plural.js';
+import type { TableModel } from './table-model.js';
+import { stallSeconds } from '../stats/keeping-up.js';
+
+/** What the capacity is judged on, in words: "within p99 ≤ 50 ms", or on the schedule alone. */
+const objectivesText = (r: RunResult) =>
+  (r.plan.objectives ?? []).length > 0
+    ? `within ${r.plan.objectives!.map((o) => `${percentileName(o.percentile)} ≤ ${o.ms} ms`).join(', ')}`
+    : '(every call served, at least 98 % of the target rate kept; no latency objective)';
+
+const rate = (n: number | null) => (n === null ? '–' : `${Number.isInteger(n) ? n : fixed(n, 1)}/s`);
+
+/**
+ * The sizing answer, first in the terminal and the report: per token count the capacity within the objectives
+ * (with the sessions per token that gave it), the rate at which the tokens fell behind, and a sessions sweep's knee.
+ */
+export function sizingAnswer(r: RunResult): string[] {
+  const lines: string[] = [];
+  const best = [...capacityByTokens(r.capacity ?? []).values()];
+  const sessionsSwept = r.plan.threadsPerToken.length > 1;
+  const name = (c: { tokens: number; threadsPerToken: number }) => (sessionsSwept ? configurationName(c) : plural(c.tokens, 'token'));
+  if (best.length > 0) {
+    const answer = (c: CapacityResult) => {
+      const first = c.rates[0]!;
+      if (first.interrupted) return `${plural(c.tokens, 'token')} not measured (interrupted at ${rate(first.targetRatePerS)}, the lowest rate)`;
+      if (c.capacityPerS === null) {
+        const deciding = c.rates.find((x) => !x.held && !notJudged(x));
+        if (deciding === undefined) return `${plural(c.tokens, 'token')} not judged (every rate missed only on a thin sample or while the host stalled)`;
+        return `${plural(c.tokens, 'token')} none (${rate(deciding.targetRatePerS)}${deciding === first ? ', the lowest rate,' : ''} missed: ${deciding.missed.join(', ')})`;
+      }
+      const cut = capacityAtLeast(c) ? 'at least ' : '';
+      return `${plural(c.tokens, 'token')} ${cut}${rate(c.capacityPerS)}${sessionsSwept ? ` (${plural(c.threadsPerToken, 'session')} per token)` : ''}`;
+    };
+    lines.push(`Capacity ${objectivesText(r)}: ${best.map(answer).join('; ')}.`);
+    if (best.some((c) => c.rates.some((x) => x.thin && !x.held)))
+      lines.push('Some rates missed an objective on percentiles from few calls or a short window: indicative only (a longer --duration settles them).');
+  }
+  for (const c of r.capacity ?? []) {
+    const top = c.rates[c.rates.length - 1]!;
+    if (c.rates.every((x) => x.held)) lines.push(`${name(c)} held every rate swept: the capacity may lie above ${rate(top.targetRatePerS)}; sweep higher.`);
+    const cut = c.rates.find((x) => x.interrupted);
+    if (cut) lines.push(`${name(c)}: interrupted at ${rate(cut.targetRatePerS)}; that rate and those above it were not measured.`);
+    const stalled = c.rates.find((x) => x.hostStalled && !x.held);
+    if (stalled) {
+      const stallS = r.configurations.find((x) => x.tokens === c.tokens && x.threadsPerToken === c.threadsPerToken && x.openLoop?.targetRatePerS === stalled.targetRatePerS)?.openLoop?.hostStallMs;
+      lines.push(
+        `${name(c)}: at ${rate(stalled.targetRatePerS)} the host stalled${stallS === undefined ? '' : ` for ${stallSeconds(stallS)} s`} (hsm-bench's own clock thread, or a session waiting for its call, woke that late), and the tokens kept up with the stall taken out: that rate is not judged; measure it again on a quieter host.`,
+      );
+    }
+    if (c.fellBehindAtPerS === null) continue;
+    const at = c.rates.find((x) => x.targetRatePerS === c.fellBehindAtPerS)!;
+    lines.push(`${name(c)} fell behind at ${rate(c.fellBehindAtPerS)}: ${rate(at.achievedRatePerS)} served.`);
+  }
+  for (const s of r.saturation ?? []) {
+    lines.push(
+      `${plural(s.tokens, 'token')}: throughput reaches ${fixed(KNEE_SHARE * 100, 0)} % of its best at ${plural(s.kneeThreadsPerToken, 'session')} per token (the knee: ${fixed(s.kneeThroughputPerS, 1)} ${wordsOf(r).rate}; best ${fixed(s.bestThroughputPerS, 1)} with ${s.bestThreadsPerToken}).`,
+    );
+  }
+  return lines;
+}
+
+const notJudged = (x: CapacityResult['rates'][number]) => !x.held && (x.thin === true || x.hostStalled === true);
+
+/** The sweep shows only that the capacity is at least its figure: cut short by an interruption, or a rate above it not judged. */
+const capacityAtLeast = (c: CapacityResult) => c.capacityPerS !== null && c.rates.some((x) => x.interrupted || (notJudged(x) && x.targetRatePerS > c.capacityPerS!));
+
+/** Per token count and sessions, each rate of the sweep judged: the capacity and why the next rate missed. */
+export function capacityTable(r: RunResult): TableModel | null {
+  if (!r.capacity || r.capacity.length === 0) return null;
+  const head = ['Configuration', 'Capacity', 'Fell behind at', 'Rates (✓ held, ✗ missed, ? not judged, – not measured)'];
+  const rows = r.capacity.map((c) => [
+    configurationName({ tokens: c.tokens, threadsPerToken: c.threadsPerToken }),
+    `${capacityAtLeast(c) ? '≥ ' : ''}${rate(c.capacityPerS)}`,
+    rate(c.fellBehindAtPerS),
+    c.rates.map((x) => `${rate(x.targetRatePerS)} ${x.held ? '✓' : x.interrupted ? '– (interrupted: not measured)' : `${x.thin || x.hostStalled ? '?' : '✗'} (${x.missed.join(', ')})`}`).join('; '),
+  ]);
+  return { head, rows, numeric: [false, true, true, false] };
+}
+
+/** A sessions sweep: per token count, the knee and the best. */
+export function saturationTable(r: RunResult): TableModel | null {
+  if (!r.saturation || r.saturation.length === 0) return null;
+  const w = wordsOf(r);
+  const head = ['Tokens', 'Knee (sessions per token)', `At the knee (${w.rate})`, 'Best (sessions per token)', `Best (${w.rate})`];
+  const rows = r.saturation.map((s) => [s.tokens, s.kneeThreadsPerToken, fixed(s.kneeThroughputPerS, 1), s.bestThreadsPerToken, fixed(s.bestThroughputPerS, 1)]);
+  return { head, rows, numeric: head.map(() => true) };
+}
+
+/**
+ * The table of a run at target rates: what was asked and served, the response time (from each call's intended
+ * start, what a client waits) beside the service time (the call alone), and how many calls found no session free.
+ */
+export function rateTable(r: RunResult): TableModel {
+  const w = wordsOf(r);
+  const p999 = (r.plan.objectives ?? []).some((o) => o.percentile === 'p999');
+  const dropped = r.configurations.some((c) => (c.openLoop?.notStarted ?? 0) > 0);
+  const head = [
+    'Configuration',
+    'Target/s',
+    'Achieved/s',
+    'Response p50 (ms)',
+    'Response p99 (ms)',
+    ...(p999 ? ['Response p99.9 (ms)'] : []),
+    'Service p50 (ms)',
+    'Service p99 (ms)',
+    'Late (%)',
+    'Late by p99 (ms)',
+    ...(dropped ? ['Not started'] : []),
+    'Failures',
+  ];
+  const rows = r.configurations.map((c) => {
+    const o = c.openLoop;
+    return [
+      `${configurationName({ tokens: c.tokens, threadsPerToken: c.threadsPerToken })} × ${w.title}${shortfallMark(r, c)}`,
+      o ? rate(o.targetRatePerS) : 'flat out',
+      o ? `${fixed(o.achievedRatePerS, 1)}${scheduleMissMark(o, true)}` : fixed(c.throughputPerS, 1),
+      fixed(o?.responseMs?.p50, 2),
+      fixed(o?.responseMs?.p99, 2),
+      ...(p999 ? [fixed(o?.responseMs?.p999, 2)] : []),
+      fixed(c.latencyMs?.p50, 2),
+      fixed(c.latencyMs?.p99, 2),
+      fixed(o?.late.sharePct, 1),
+      fixed(o?.late.lagMs?.p99, 2),
+      ...(dropped ? [o?.notStarted ?? '–'] : []),
+      c.operationsFailed,
+    ];
+  });
+  return { head, rows, numeric: head.map((_, i) => i > 0) };
+}

@@ -1,0 +1,81 @@
+import { wordsOf } from '../operations/words.js';
+import type { RunResult } from '../model/run-result.js';
+import { configurationName, fixed, perTokenRange, shortfallMark, throughputText } from './describe-run.js';
+import { shownEfficiency } from '../result/configuration-shortfall.js';
+
+/** A table as data: the terminal (fitTable), Markdown (markdownTable) and so HTML render the same columns. */
+export interface TableModel {
+  head: string[];
+  rows: (string | number)[][];
+  /** Per column: a number, right-aligned in Markdown. */
+  numeric: boolean[];
+}
+
+/** A mix's operations per configuration: their share of the calls, rate, checks and latency (terminal and Markdown). */
+export function operationsTable(r: RunResult): TableModel | null {
+  if (!r.configurations.some((c) => c.byOperation)) return null;
+  // At target rates each operation's response time too: the service time alone hides the queue.
+  const open = r.plan.targetRate !== undefined;
+  const head = [
+    'Configuration',
+    'Operation',
+    'OK',
+    'Failed',
+    'Checked on the host',
+    'Share (%)',
+    'Per second',
+    open ? 'Service p50 (ms)' : 'p50 (ms)',
+    open ? 'Service p99 (ms)' : 'p99 (ms)',
+    ...(open ? ['Response p50 (ms)', 'Response p99 (ms)'] : []),
+  ];
+  const rows = r.configurations.flatMap((c) =>
+    (c.byOperation ?? []).map((o) => [
+      configurationName(c),
+      o.operation,
+      o.operationsOk,
+      o.operationsFailed,
+      o.operationsVerified,
+      fixed((100 * (o.operationsOk + o.operationsFailed)) / Math.max(1, c.operationsOk + c.operationsFailed), 1),
+      fixed(o.throughputPerS, 1),
+      fixed(o.latencyMs?.p50, 2),
+      fixed(o.latencyMs?.p99, 2),
+      ...(open ? [fixed(o.responseMs?.p50, 2), fixed(o.responseMs?.p99, 2)] : []),
+    ]),
+  );
+  return { head, rows, numeric: head.map((_, i) => i > 1) };
+}
+
+/**
+ * The seed's table (Configuration | Signatures | Duration | Signatures/s) with the range over repetitions, the
+ * spread over tokens, latency, failures, efficiency, and the reference beside the measured rate when one is given.
+ */
+export function scaleTable(r: RunResult, reference?: Map<number, number>): TableModel {
+  const withReference = reference !== undefined && reference.size > 0;
+  const w = wordsOf(r);
+  const head = [
+    'Configuration',
+    w.Nouns,
+    'Duration (s)',
+    `${w.Nouns}/s (range)`,
+    ...(withReference ? [`Reference ${w.rate}`] : []),
+    `Per token ${w.rate} (min–max)`,
+    'p50 (ms)',
+    'p99 (ms)',
+    'Failures',
+    'Efficiency',
+  ];
+  const rows = r.configurations.map((c) => [
+    `${configurationName(c)} × ${w.title}${shortfallMark(r, c)}`,
+    c.operationsOk,
+    fixed(c.durationS, 2),
+    throughputText(c),
+    ...(withReference ? [fixed(reference!.get(c.tokens), 1)] : []),
+    perTokenRange(c),
+    fixed(c.latencyMs?.p50, 2),
+    fixed(c.latencyMs?.p99, 2),
+    c.operationsFailed,
+    // Not against, nor of, a configuration that is not whole (the conclusion says why).
+    fixed(shownEfficiency(r, c), 2),
+  ]);
+  return { head, rows, numeric: head.map((_, i) => i > 0) };
+}

@@ -1,0 +1,400 @@
+import type { Recovery, LoopWorkerMessage } from '../measure/call-loop.js';
+import { SEED_BYTES } from '../model/message.js';
+import type { StopWait } from '../model/run-events.js';
+import { sessionCalls, sessionShare, type StopSpec } from '../model/stop.js';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { HostStallMonitor } from '../measure/host-stall-monitor.js';
+import { setupError, writeError } from '../core/errors.js';
+import { tokenName, type TokenRef } from '../pkcs11/discovery.js';
+import type { HungSession, ModuleInstances } from '../model/run-result.js';
+import type { PinGuard } from '../pkcs11/pin-guard.js';
+import { RecordsCsvWriter } from '../result/records-csv.js';
+import { ConfigurationStats } from '../stats/configuration-stats.js';
+import type { Measured } from '../stats/summarize.js';
+import type { CallBatch } from '../model/call-batch.js';
+import { RunControl } from '../measure/control.js';
+import { startNativeEngine, type EngineName } from '../measure/native-engine.js';
+import type { InputTable, Workload } from '../model/workload.js';
+import { ConfigurationRecorder, type WorkerAssignment } from '../pipeline/recorder.js';
+import { RecordingQueue } from '../pipeline/recording-queue.js';
+import { keptOutputs, SpillFile } from '../result/spill-file.js';
+import { VerifyPool } from '../pipeline/verify-pool.js';
+import { CALL_TIMEOUT_FLOOR_MS, CALL_TIMEOUT_SLOWEST_MULTIPLE, CallWatchdog, STOP_GRACE_MS, SETUP_STEP_TIMEOUT_MS } from '../measure/call-watchdog.js';
+import { CALL_TIMED_OUT } from '../model/record-status.js';
+import { noteThreadLeftInModule } from '../measure/threads-left.js';
+import type { Engine, EngineSpec, SessionAssignment } from '../measure/engine.js';
+import { startThreadsEngine } from '../measure/threads-engine.js';
+
+/** A token ready for the run: its PIN accepted (by the main thread), and per operation of the workload its key and inputs. */
+export interface ReadyToken {
+  token: TokenRef;
+  /** Per operation: the key pair's CKA_ID, with its label how each worker finds the key in its own session (empty: no key pair). */
+  keyIds: Buffer[];
+  /** Per operation: the inputs the token's calls take in turn, where the operation's input is a table. */
+  tables: (InputTable | null)[];
+  /** How long its slowest trial call took (ns; 0: none was made), the first bound on its calls. */
+  trialCallNs: number;
+}
+
+/** Something that ended one worker's signing early, by token index (labels repeat) and thread. */
+export interface WorkerIssue {
+  token: number;
+  thread: number;
+  message: string;
+}
+
+/** What one configuration runs: N tokens × T threads, a stop rule, and where its records go. */
+export interface ConfigurationSpec {
+  modulePath: string;
+  engine: EngineName;
+  instances: ModuleInstances;
+  /** Called as soon as a token refuses the PIN mid-run (a burn-in writes it into its checkpoint at once). */
+  onPinRefused?: () => void;
+  /** Called as soon as a session is abandoned inside a call that did not return (the issue names it). */
+  onHung?: (issue: WorkerIssue) => void;
+  /** --call-timeout, or null: each token's calls bound its own (src/measure/call-watchdog.ts). */
+  callTimeoutMs: number | null;
+  /** After each write of records to the file: how many this configuration has written (a burn-in's checkpoint counts them). */
+  onRecordsWritten?: (records: number) => void;
+  /** The user PIN, for workers whose module instance is their own or whose token dropped its login. */
+  pin: string | null;
+  pinGuard: PinGuard;
+  workload: Workload;
+  /** Per operation of the workload: its host check data (src/operations/), for the verification threads. */
+  hostChecks: unknown[];
+  tokens: readonly ReadyToken[];
+  threadsPerToken: number;
+  warmupPerToken: number;
+  verifyEvery: number;
+  /** Threads of the verification stage. */
+  verifyThreads: number;
+  stop: StopSpec;
+  recovery: Recovery | null;
+  runDir: string;
+  recordsFile: string;
+  /** Statistics to extend (a burn-in watches them for its progress line and rebuilds them on resume). */
+  stats?: ConfigurationStats;
+  /** Burn-in resume: append to the records, continue each worker's sequence and the time axis. */
+  resume?: { firstSequenceByWorker: number[]; startOffsetBaseUs: number };
+  /**
+   * Where batches wait whose verification fell behind, to be verified after the window (scale), or null: the
+   * sessions wait for verification instead (burn-in, whose records on disk must be complete at every moment, for a
+   * resume to count them).
+   */
+  spillFile: string | null;
+  /**
+   * Told when the calls spilled during the window are verified after it (`calls` to check): a backlog can take many
+   * seconds, so progress says so, and `skip` records the rest unchecked instead (a Ctrl-C).
+   */
+  onVerifyingSpill?: (calls: number, skip: () => void) => void;
+}
+
+/** A hung session as its issue says it: what happened, to which call, and what the bound was. */
+function hungMessage(h: HungSession, givenTimeout: boolean): string {
+  if (h.stage === 'session') {
+    const bound = givenTimeout ? '--call-timeout' : `the set-up's bound, ${SETUP_STEP_TIMEOUT_MS / 1000} s`;
+    return h.outcome === 'abandoned-at-stop'
+      ? `opening its session (C_OpenSession, C_Login, finding its key) was still in flight ${h.inFlightS.toFixed(1)} s after it began, ${STOP_GRACE_MS / 1000} s into the stop; the session was abandoned`
+      : `HUNG opening its session: C_OpenSession, C_Login or finding its key did not return within ${h.boundS} s (${bound}); the session was abandoned, and the others went on without it`;
+  }
+  if (h.stage === 'warm-up' && h.outcome === 'abandoned-at-stop') {
+    return `a warm-up call was still in flight ${h.inFlightS.toFixed(1)} s after it began, ${STOP_GRACE_MS / 1000} s into the stop; the session was abandoned without waiting for it`;
+  }
+  if (h.outcome === 'abandoned-at-stop') {
+    return `a call was still in flight ${h.inFlightS.toFixed(1)} s after it began, ${STOP_GRACE_MS / 1000} s into the stop; the session was abandoned without waiting for it (no outcome, not recorded)`;
+  }
+  const bound = givenTimeout ? '--call-timeout' : `${CALL_TIMEOUT_SLOWEST_MULTIPLE} × the token's slowest call, at least ${CALL_TIMEOUT_FLOOR_MS / 1000} s`;
+  if (h.stage === 'warm-up') {
+    return `HUNG in warm-up: a call did not return within ${h.boundS} s (${bound}); the session was abandoned before the measured window, which the others measured without it`;
+  }
+  return `HUNG: a call did not return within ${h.boundS} s (${bound}); it counts as failed (CALL_TIMED_OUT) and the session was abandoned`;
+}
+
+/** A configuration's measurement, as the stages produced it. */
+export type ConfigurationRun = Measured;
+
+/** Records reach the disk at least this often, whatever the signing rate. */
+const RECORDS_FLUSH_MS = 2000;
+/**
+ * A session with this many batches waiting for verification (each up to 256 calls or 100 ms of them) has its
+ * next batches spilled, where the configuration spills: below the run control's limit on batches in flight (8),
+ * so the session never waits for verification.
+ */
+const SPILL_AFTER_BATCHES = 6;
+/** Spilled batches verified at once after the window: enough to keep every verification thread busy. */
+const REPLAY_IN_FLIGHT = 16;
+/** How often the watchdog looks at the calls in flight. */
+const WATCH_MS = 100;
+
+/**
+ * Runs one configuration: one session per (token, thread), released together by the start barrier, on the engine
+ * chosen for the module (a job of the native loop each, or a worker thread each). Batches go through verification
+ * to the records file as they arrive.
+ */
+export async function runConfiguration(spec: ConfigurationSpec, control: RunControl, onProgress: (signaturesDone: number) => void): Promise<ConfigurationRun> {
+  const T = spec.threadsPerToken;
+  const assignments: WorkerAssignment[] = spec.tokens.flatMap((_, token) => Array.from({ length: T }, (_, thread) => ({ token, thread, messageSeed: randomBytes(SEED_BYTES) })));
+  const writer = new RecordsCsvWriter(join(spec.runDir, spec.recordsFile), spec.resume !== undefined, () => control.requestStop(), spec.onRecordsWritten);
+  const stats = spec.stats ?? new ConfigurationStats(spec.tokens.length, spec.workload.operations.length > 1 ? spec.workload.operations.map((op) => op.name) : []);
+  const recorder = new ConfigurationRecorder(
+    spec.tokens.length,
+    assignments,
+    writer,
+    stats,
+    spec.workload.operations.map((op) => op.name),
+    spec.resume?.startOffsetBaseUs ?? 0,
+  );
+  const pool = new VerifyPool(spec.verifyEvery > 0 ? spec.verifyThreads : 0, {
+    operations: spec.workload.operations.map((op, i) => ({ name: op.name, data: spec.hostChecks[i] })),
+    messageSeeds: assignments.map((a) => a.messageSeed),
+    workerTokens: assignments.map((a) => a.token),
+  });
+  // Per signing worker, the batches still being verified, chained: they reach the records in the order they were
+  // made (a batch with nothing to verify must not overtake one that is being verified), so a crash only cuts the end.
+  const verifying: Promise<void>[] = assignments.map(() => Promise.resolve());
+  // Per signing worker, batches handed to verification and not yet recorded; and whether it spills (for the rest of
+  // the configuration once it starts, so that its batches keep their order).
+  const awaiting = assignments.map(() => 0);
+  const spilling = assignments.map(() => false);
+  const spill = spec.spillFile === null ? null : new SpillFile(join(spec.runDir, spec.spillFile));
+  let spilled = 0;
+  let lastBatchNs = process.hrtime.bigint();
+  // The longest the main thread kept its event loop waiting (signals, timers, progress) during the configuration.
+  const stalls = monitorEventLoopDelay({ resolution: 10 });
+  stalls.enable();
+  const hostStalls = new HostStallMonitor();
+  const workerIssues: WorkerIssue[] = [];
+  const hungSessions: HungSession[] = [];
+  const watchdog = new CallWatchdog(
+    spec.callTimeoutMs,
+    spec.tokens.map((t) => t.trialCallNs),
+  );
+  const setupFailures: string[] = [];
+  const setupStartNs = process.hrtime.bigint();
+  let setupS: number | undefined;
+  /**
+   * The start barrier opens once every worker is at it or gone before it (hung in warm-up, crashed, gave up): one
+   * session that never gets there must not cost the others their window.
+   */
+  const atBarrier = new Set<number>();
+  let released = false;
+  const reachedBarrier = (worker: number) => {
+    atBarrier.add(worker);
+    if (released || atBarrier.size < assignments.length) return;
+    released = true;
+    const startNs = process.hrtime.bigint();
+    control.release(startNs);
+    engine!.released(startNs);
+    setupS = Number(startNs - setupStartNs) / 1e9;
+  };
+  let recorded = 0;
+  const flushTimer = setInterval(() => writer.flush(), RECORDS_FLUSH_MS);
+  const queue = new RecordingQueue((batch) => recorder.add(batch));
+
+  const sessions: SessionAssignment[] = assignments.map((a, worker) => {
+    const ready = spec.tokens[a.token]!;
+    return {
+      token: a.token,
+      thread: a.thread,
+      slot: ready.token.slot,
+      pin: ready.token.loginRequired ? spec.pin : null,
+      keyIds: ready.keyIds,
+      tables: ready.tables,
+      messageSeed: a.messageSeed,
+      warmup: sessionShare(spec.warmupPerToken, T, a.thread),
+      firstSequence: spec.resume?.firstSequenceByWorker[worker] ?? 0,
+      calls: sessionCalls(spec.stop, T, a.thread),
+    };
+  });
+  let spillFailure: Error | undefined;
+  /**
+   * Verification (unless `check` is false: a skipped backlog), then recording, in each session's order; `done` once the
+   * batch is recorded (null: lost with a verification thread).
+   */
+  const verifyAndRecord = (batch: CallBatch, done: (recordedBatch: CallBatch | null) => void, check = true): Promise<void> => {
+    const worker = batch.worker;
+    awaiting[worker]!++;
+    const verified = check ? pool.verify(batch) : Promise.resolve(batch);
+    // Handled in the chain below; this keeps a rejection that comes before its turn from counting as unhandled.
+    verified.catch(() => {});
+    verifying[worker] = verifying[worker]!.then(() => verified)
+      .then((checked) =>
+        queue.push(checked, () => {
+          awaiting[worker]!--;
+          recorded += checked.count;
+          done(checked);
+          onProgress(recorded + spilled);
+        }),
+      )
+      .catch(() => {
+        // A batch that could not be verified (its verification thread died) is not recorded: the run stops,
+        // and the session is not left waiting for it.
+        awaiting[worker]!--;
+        done(null);
+        control.requestStop();
+      });
+    return verifying[worker]!;
+  };
+  let engine: Engine | undefined;
+  const workerName = (a: WorkerAssignment) => `token ${tokenName(spec.tokens[a.token]!.token)}${T > 1 ? ` thread ${a.thread}` : ''}`;
+  const onMessage = (worker: number, m: LoopWorkerMessage) => {
+    const a = assignments[worker]!;
+    const where = workerName(a);
+    if (m.type === 'batch') {
+      lastBatchNs = process.hrtime.bigint();
+      const batch = m.batch;
+      for (let i = 0; i < batch.count; i++) if (batch.status[i] !== CALL_TIMED_OUT) watchdog.observe(a.token, batch.latencyNs[i]!);
+      spilling[worker] ||= spill !== null && awaiting[worker]! >= SPILL_AFTER_BATCHES;
+      if (spilling[worker]) {
+        try {
+          spill!.write(batch);
+        } catch (error) {
+          spillFailure ??= writeError(spill!.path, error);
+          control.requestStop();
+        }
+        engine!.recycle(worker, batch);
+        control.recorded(worker);
+        spilled += batch.count;
+        onProgress(recorded + spilled);
+        return;
+      }
+      void verifyAndRecord(batch, (checked) => {
+        if (checked) engine!.recycle(worker, checked);
+        control.recorded(worker);
+      });
+    } else if (m.type === 'ready') {
+      reachedBarrier(worker);
+    } else if (m.type === 'failed') {
+      setupFailures.push(`${where}: ${m.message}`);
+      control.requestStop();
+    } else if (m.type === 'pin-refused') {
+      spec.onPinRefused?.();
+    } else {
+      if (m.gaveUp) workerIssues.push({ token: a.token, thread: a.thread, message: m.gaveUp });
+      // Ended before the barrier opened: the others do not wait for it.
+      reachedBarrier(worker);
+    }
+  };
+  const engineSpec: EngineSpec = {
+    modulePath: spec.modulePath,
+    instances: spec.instances,
+    pinGuard: spec.pinGuard,
+    workload: spec.workload,
+    verifyEvery: spec.verifyEvery,
+    recovery: spec.recovery,
+    stop: spec.stop,
+  };
+  engine = (spec.engine === 'native' ? startNativeEngine : startThreadsEngine)(engineSpec, sessions, control, onMessage);
+  // The watchdog: a call in flight past its bound is timed out and its session abandoned; once the run is stopping,
+  // a call still in flight after the grace is abandoned too, so that nothing holds the run's end.
+  let stoppingSinceNs: bigint | null = null;
+  const abandonedWorkers = new Set<number>();
+  let lastAbandonedNs: bigint | null = null;
+  const watch = setInterval(() => {
+    const nowNs = process.hrtime.bigint();
+    if (stoppingSinceNs === null && control.stopRequested()) stoppingSinceNs = nowNs;
+    for (const [worker, a] of assignments.entries()) {
+      if (abandonedWorkers.has(worker)) continue;
+      const connectingNs = engine!.connectingSince(worker);
+      const connecting = connectingNs !== null;
+      const sinceNs = connectingNs ?? engine!.inFlightSince(worker);
+      if (sinceNs === null) continue;
+      const inFlightMs = Number(nowNs - sinceNs) / 1e6;
+      const verdict = watchdog.verdict(a.token, inFlightMs, stoppingSinceNs === null ? null : Number(nowNs - stoppingSinceNs) / 1e6, connecting);
+      if (verdict === 'wait' || !(connecting ? engine!.abandonConnect(worker) : engine!.abandon(worker, verdict === 'timed-out'))) continue;
+      abandonedWorkers.add(worker);
+      lastAbandonedNs = nowNs;
+      noteThreadLeftInModule();
+      const boundS = (connecting ? watchdog.connectBoundMs() : watchdog.boundMs(a.token)) / 1000;
+      // Before the barrier opened, every call is a warm-up call.
+      const stage = connecting ? 'session' : released ? undefined : 'warm-up';
+      const hung: HungSession = { token: a.token, thread: a.thread, inFlightS: Math.round(inFlightMs) / 1000, boundS, outcome: verdict, ...(stage ? { stage } : {}) };
+      hungSessions.push(hung);
+      const issue = { token: a.token, thread: a.thread, message: hungMessage(hung, spec.callTimeoutMs !== null) };
+      workerIssues.push(issue);
+      spec.onHung?.(issue);
+      reachedBarrier(worker);
+    }
+  }, WATCH_MS);
+  // What a stop waits for, as the first Ctrl-C says it: calls in flight (bounded by the watchdog's grace), then the
+  // host check and recording of what was made.
+  control.describeWait = (): StopWait => {
+    const nowNs = process.hrtime.bigint();
+    const inFlight = assignments
+      .map((a, worker) => ({ a, sinceNs: abandonedWorkers.has(worker) ? null : (engine!.connectingSince(worker) ?? engine!.inFlightSince(worker)) }))
+      .filter((c): c is { a: WorkerAssignment; sinceNs: bigint } => c.sinceNs !== null)
+      .sort((x, y) => (x.sinceNs < y.sinceNs ? -1 : 1));
+    const longest = inFlight[0];
+    return {
+      inFlight: longest ? { calls: inFlight.length, longestS: Number(nowNs - longest.sinceNs) / 1e9, session: workerName(longest.a), graceS: STOP_GRACE_MS / 1000 } : null,
+      checkingBatches: awaiting.reduce((sum, n) => sum + n, 0),
+      keptForAfter: spill !== null && spill.batches > 0 ? spill.outputsKept : 0,
+    };
+  };
+  try {
+    await engine.ended;
+  } catch (error) {
+    clearInterval(watch);
+    clearInterval(flushTimer);
+    stalls.disable();
+    hostStalls.stop();
+    writer.close();
+    await pool.close();
+    throw error;
+  }
+  clearInterval(watch);
+  // The host's longest stall within the window: to its deadline (a stall across it kept calls from starting), or to
+  // when the sessions ended.
+  const windowStartNs = control.windowStartNs();
+  const endedNs = process.hrtime.bigint();
+  const hostStallUs =
+    windowStartNs === 0n ? 0 : hostStalls.longestUs(windowStartNs, spec.stop.durationNs === null ? endedNs : [endedNs, windowStartNs + spec.stop.durationNs].reduce((a, b) => (a < b ? a : b)));
+  hostStalls.stop();
+  if (lastAbandonedNs !== null && spec.stop.durationNs !== null && setupS !== undefined) {
+    // A hung session was waited for: the window lasts to the deadline, the stop, or the last session given up, whichever
+    // came first (every session may have hung before it), and never to the time spent waiting for one past that.
+    const startNs = control.windowStartNs();
+    const untilNs = [startNs + spec.stop.durationNs, control.stopRequestedAtNs ?? lastAbandonedNs, lastAbandonedNs].reduce((a, b) => (a < b ? a : b));
+    stats.windowLastsUntil((spec.resume?.startOffsetBaseUs ?? 0) + Number(untilNs - startNs) / 1000);
+  }
+  // The window is over: spilled batches are verified and recorded now, each after what its session had in flight.
+  let unverified = 0;
+  if (spill !== null && spill.batches > 0 && spillFailure === undefined) {
+    let skip = false;
+    spec.onVerifyingSpill?.(spill.outputsKept, () => (skip = true));
+    const inFlight: Promise<void>[] = [];
+    for (const batch of spill.read()) {
+      if (skip) unverified += keptOutputs(batch);
+      inFlight.push(verifyAndRecord(batch, (checked) => (spilled -= checked?.count ?? 0), !skip));
+      if (inFlight.length >= REPLAY_IN_FLIGHT) await inFlight.shift();
+    }
+  }
+  // A spill that failed (disk full) is removed: it would keep the disk full, and its batches are lost with the run.
+  if (spillFailure !== undefined) spill?.discard();
+  spill?.close();
+  await Promise.all(verifying);
+  await queue.drained();
+  const verificationLagS = Number(process.hrtime.bigint() - lastBatchNs) / 1e9;
+  stalls.disable();
+  await pool.close();
+  clearInterval(flushTimer);
+  writer.close();
+  if (writer.failure) throw writer.failure;
+  if (spillFailure) throw spillFailure;
+  if (pool.failure) throw new Error(`a verification thread failed: ${pool.failure.message}`);
+  if (setupFailures.length > 0) throw setupError(`the run could not start: ${setupFailures.join('; ')}`);
+  return {
+    recordsFile: spec.recordsFile,
+    stats,
+    workerIssues,
+    hungSessions,
+    verificationLagS,
+    maxEventLoopStallMs: stalls.max / 1e6,
+    ...(hostStallUs > 0 ? { hostStallUs } : {}),
+    setupS,
+    operationsVerifiedLate: (spill?.outputsKept ?? 0) - unverified,
+    ...(unverified > 0 ? { operationsUnverified: unverified } : {}),
+  };
+}

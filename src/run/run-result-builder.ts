@@ -1,0 +1,104 @@
+import { planOf } from '../model/run-result.js';
+import { cpus, hostname, totalmem } from 'node:os';
+import type { TokenRef } from '../pkcs11/discovery.js';
+import { SCHEMA_VERSION, type ConfigurationResult, type RunResult, type TokenIdentity } from '../model/run-result.js';
+import { runFigures } from '../stats/summarize.js';
+import { TOOL_VERSION } from '../core/version.js';
+import { type RunPlan } from '../model/plan.js';
+import type { Reference } from '../model/run-result.js';
+import type { TokenSetup } from './token-setup.js';
+import type { PreparedOperation } from '../operations/operation-kind.js';
+import { recordableArgs } from '../secrets/command-line.js';
+import { shellWord } from '../core/quote.js';
+
+export interface RunIdentity {
+  command: RunResult['command'];
+  runId: string;
+  startedAt: Date;
+  /** The command line that started the run (a resumed burn-in keeps its first one). */
+  commandLine?: string;
+  /** Published results the run is set beside (--reference): kept, so that `report` draws them again. */
+  reference?: Reference;
+}
+
+/**
+ * This process's command line, to reproduce the run, with secrets removed by structure (recordableArgs): hsm-bench
+ * refuses PIN flags and PINs in token URIs before anything runs, and what is kept could not carry one anyway.
+ */
+export const thisCommandLine = () => ['hsm-bench', ...recordableArgs(process.argv.slice(2))].map(shellWord).join(' ');
+
+/** What run.json keeps of a token: everything that names it, nothing of the module's handles. */
+export const tokenIdentity = (t: TokenRef): TokenIdentity => ({
+  slotId: t.slotId,
+  slotDescription: t.slotDescription,
+  label: t.label,
+  manufacturer: t.manufacturer,
+  model: t.model,
+  serial: t.serial,
+  firmwareVersion: t.firmwareVersion,
+});
+
+/** run.json as of now: what ran where, with which plan, and the configurations measured so far. */
+export function buildRunResult(id: RunIdentity, plan: RunPlan, setup: TokenSetup, configurations: ConfigurationResult[], interrupted: boolean, burnIn?: RunResult['burnIn']): RunResult {
+  const a = plan.algorithm;
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    tool: { name: 'hsm-bench', version: TOOL_VERSION },
+    command: id.command,
+    runId: id.runId,
+    commandLine: id.commandLine ?? thisCommandLine(),
+    ...(id.reference ? { reference: id.reference } : {}),
+    startedAt: id.startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    interrupted,
+    host: {
+      hostname: hostname(),
+      platform: process.platform,
+      arch: process.arch,
+      cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+      cpuCount: cpus().length,
+      totalMemoryMb: Math.round(totalmem() / 2 ** 20),
+      nodeVersion: process.version,
+      loadAverage: setup.loadAverage,
+    },
+    harness: {
+      engine: setup.engine.engine,
+      concurrency: `${setup.engine.engine === 'native' ? 'the native loop: one pthread per token and thread, sessions opened in the main thread' : 'one worker thread per token and thread, synchronous pkcs11js calls'} (${setup.engine.why}); module instances ${setup.mod.info.instances}`,
+      peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+    },
+    backend: setup.embedded ? { kind: 'embedded-softhsm2', workspace: setup.embedded.workspace } : { kind: 'module' },
+    module: setup.mod.info,
+    tokens: setup.tokens.map(tokenIdentity),
+    algorithm: { id: a.id, displayName: a.displayName, family: a.family, bits: a.bits, curve: a.family === 'ec' ? a.curve : null },
+    operation: operationOf(plan, setup),
+    mechanism: {
+      name: setup.operations.map((o) => o.timed.mechanism.name).join(' + '),
+      hostDigest: setup.operations.length === 1 ? setup.operations[0]!.hostPreparation : 'per operation (see operation.mix)',
+    },
+    keyLabel: plan.keyLabel,
+    plan: planOf(plan),
+    ...runFigures(id.command, planOf(plan), configurations),
+    ...(burnIn ? { burnIn } : {}),
+  };
+}
+
+/** run.json's `operation`: the one operation, or the mix with each operation's algorithm, mechanism, key and weight. */
+function operationOf(plan: RunPlan, setup: TokenSetup): NonNullable<RunResult['operation']> {
+  const skipped = (o: PreparedOperation) => (o.checkSkipped ? { checkSkipped: o.checkSkipped } : {});
+  if (setup.operations.length === 1) {
+    const only = setup.operations[0]!;
+    return { name: only.timed.name, call: only.timed.call, ...skipped(only) };
+  }
+  return {
+    name: 'mix',
+    call: 'mix',
+    mix: plan.workload.map((e, i) => ({
+      name: e.operation,
+      algorithm: e.algorithm.id,
+      mechanism: setup.operations[i]!.timed.mechanism.name,
+      keyLabel: setup.operations[i]!.timed.key.kind === 'token-object' ? e.keyLabel : null,
+      weight: e.weight,
+      ...skipped(setup.operations[i]!),
+    })),
+  };
+}

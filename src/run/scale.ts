@@ -1,0 +1,134 @@
+import { nounsOf } from '../operations/words.js';
+import type { ConfigurationRun, RunEvents } from '../model/run-events.js';
+import { workloadId } from '../model/workload.js';
+import { createRunDirectory, writeRunJson } from '../result/run-directory.js';
+import type { ConfigurationResult, RunResult } from '../model/run-result.js';
+import type { PinSource } from '../secrets/pin.js';
+import { combineRepetitions } from '../stats/repetitions.js';
+import { summarizeConfiguration } from '../stats/summarize.js';
+import { RunControl } from '../measure/control.js';
+import { configurationAxes, configurationFiles, configurationKey } from '../model/configuration.js';
+import { plannedConfigurations } from '../model/plan.js';
+import { scheduledCalls, scheduleOf } from '../model/schedule.js';
+import { Interruption } from './interruption.js';
+import type { RunPlan } from '../model/plan.js';
+import type { Reference } from '../model/run-result.js';
+import { buildRunResult } from './run-result-builder.js';
+import { runConfiguration } from './run-configuration.js';
+import { setUpTokens, signingWith } from './token-setup.js';
+
+export interface RunOutcome {
+  result: RunResult;
+  dir: string;
+}
+
+/** The scaling experiment: for each N in the plan, N tokens sign at once; results are written after every configuration. */
+export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunEvents, reference?: Reference): Promise<RunOutcome> {
+  const setup = await setUpTokens(plan, plan.tokenCounts[plan.tokenCounts.length - 1]!, pinSource, ui.emit);
+  const interruption = new Interruption(ui.emit);
+  try {
+    const startedAt = new Date();
+    const { runId, dir } = createRunDirectory(plan.outDir, startedAt, workloadId(plan.operation, plan.algorithm.id));
+    await ui.started?.(dir);
+    // Per configuration, its repetitions so far; run.json shows each configuration as its median repetition.
+    const measured = new Map<string, ConfigurationResult[]>();
+    const configurations = () => [...measured.values()].map(combineRepetitions);
+    // Until the plan is done, run.json says the run is interrupted: a kill -9 leaves a run that reads as partial.
+    const result = (done: boolean) => buildRunResult({ command: 'scale', runId, startedAt, reference }, plan, setup, configurations(), !done || interruption.requested);
+    // What will run, before the first signature (on stderr): a long run is seen to be the intended one at once.
+    // run.json from the start (partial until the plan is done): a run killed in its first configuration is still a run.
+    writeRunJson(dir, result(false));
+    ui.emit({ type: 'run-described', result: result(false) });
+    const planned = plannedConfigurations(plan.tokenCounts, plan.threadsPerToken, plan.targetRate);
+    // A schedule of K calls per token at a low rate can take long: said before it starts, not discovered after.
+    if (plan.targetRate && plan.stop.kind === 'signatures') {
+      const perToken = plan.stop.perToken;
+      const scheduledS = plan.repeat * planned.reduce((sum, p) => sum + (perToken * p.tokens) / p.targetRatePerS!, 0);
+      ui.emit({ type: 'schedule-length', seconds: scheduledS, scope: 'sweep', ratePerS: null });
+    }
+    // Repetitions are interleaved (1, 2, 4, 8, then 1, 2, 4, 8 again …): drift in the host or the tokens hits every configuration alike.
+    for (let repetition = 1; repetition <= plan.repeat && !interruption.requested; repetition++) {
+      for (const p of planned) {
+        if (interruption.requested) break;
+        const axes = configurationAxes(p.tokens, p.threadsPerToken, p.targetRatePerS);
+        const control = new RunControl(p.tokens * p.threadsPerToken);
+        interruption.watch(control);
+        const calls = plan.stop.kind === 'signatures' ? plan.stop.perToken * p.tokens : null;
+        const configuration: ConfigurationRun = { axes, repetition, repeat: plan.repeat };
+        const files = configurationFiles(axes, repetition, plan.repeat);
+        const durationNs = plan.stop.kind === 'duration' ? plan.stop.durationNs : null;
+        const schedule = p.targetRatePerS === null ? null : scheduleOf(p.targetRatePerS, calls);
+        const nouns = nounsOf(plan.operation);
+        // Whether the run was stopped before the window closed: a Ctrl-C while a backlog is verified comes after every call was made.
+        let cutShort: boolean | undefined;
+        // After the window, what progress waits for: the verification of the calls spilled during it.
+        let spilled: number | undefined;
+        const onVerifyingSpill = (kept: number, skip: () => void) => {
+          cutShort = interruption.requested;
+          spilled = kept;
+          const skipped = () => {
+            skip();
+            ui.emit({ type: 'spill-skipped', configuration, nouns });
+          };
+          interruption.verifyingSpill(kept, nouns, skipped);
+          ui.emit({ type: 'spill-verifying', configuration, calls: kept, nouns, stopping: interruption.requested });
+        };
+        ui.emit({ type: 'configuration-started', configuration });
+        const run = await runConfiguration(
+          {
+            ...signingWith(setup),
+            tokens: setup.ready.slice(0, p.tokens),
+            threadsPerToken: p.threadsPerToken,
+            warmupPerToken: plan.warmupPerToken,
+            verifyEvery: plan.verify.every,
+            verifyThreads: plan.verify.threads,
+            stop: {
+              // At a target rate the schedule holds the configuration's calls; flat out, each token makes its own.
+              callsPerToken: plan.stop.kind === 'signatures' && p.targetRatePerS === null ? plan.stop.perToken : null,
+              sharedSuccesses: null,
+              durationNs,
+              schedule,
+            },
+            recovery: null,
+            callTimeoutMs: plan.callTimeoutMs,
+            onHung: (issue) => ui.emit({ type: 'session-hung', run: result(false), issue, configuration }),
+            runDir: dir,
+            ...files,
+            onVerifyingSpill,
+          },
+          control,
+          (done) =>
+            ui.emit(
+              spilled === undefined
+                ? { type: 'configuration-progress', configuration, calls: done, plannedCalls: calls, nouns }
+                : { type: 'spill-verifying', configuration, calls: spilled, nouns, stopping: true },
+            ),
+        );
+        ui.progressDone();
+        cutShort ??= interruption.requested;
+        // Interrupted before its measured window opened (during warm-up): nothing was measured, and a 0/s would lie.
+        if (run.setupS === undefined && interruption.requested) {
+          ui.emit({ type: 'configuration-not-measured', configuration });
+          break;
+        }
+        const c = summarizeConfiguration(
+          { ...run, ...(cutShort ? { partial: 'interrupted' as const } : {}) },
+          setup.tokens.slice(0, p.tokens),
+          p.threadsPerToken,
+          schedule && { targetRatePerS: p.targetRatePerS!, calls: scheduledCalls(schedule, durationNs), interrupted: cutShort },
+        );
+        const key = configurationKey(axes);
+        measured.set(key, [...(measured.get(key) ?? []), c]);
+        ui.emit({ type: 'configuration-ended', configuration, result: c, nouns, cutShort });
+        // Written after every configuration, so that a later failure or interruption loses nothing measured.
+        writeRunJson(dir, result(false));
+      }
+    }
+    const final = result(true);
+    writeRunJson(dir, final);
+    return { result: final, dir };
+  } finally {
+    // The module stays open: it is finalized at the end of the command, after the results (a module may hang there).
+    interruption.dispose();
+  }
+}

@@ -1,0 +1,179 @@
+/**
+ * The PKCS#11 part of a run's set-up, in a thread of its own: listing the tokens, a session on each and its login,
+ * the keys, the operations prepared and a trial call on each token. Any of these calls may never return (a token
+ * behind a busy reader, a module waiting for its server): here it holds this thread only, and the main thread,
+ * which bounds each step (token-setup-thread.ts), names the token and ends the command, or honours a Ctrl-C.
+ * The sessions stay open after a set-up that succeeded (closing a token's last session logs it out); the module's
+ * C_Finalize at the end of the command closes them.
+ */
+import type { KeyObject } from 'node:crypto';
+import { parentPort, workerData } from 'node:worker_threads';
+import pkcs11 from 'pkcs11js';
+import { addSecret, commandLine, quote } from '../core/quote.js';
+import { HsmBenchError, setupError } from '../core/errors.js';
+import type { PreparedOperation } from '../operations/operation-kind.js';
+import { operationByName } from '../operations/registry.js';
+import { moduleFailure } from '../model/ckr.js';
+import { listTokens, tokenName, type TokenRef } from '../pkcs11/discovery.js';
+import { defaultKeyLabel, findKeyPair, missingUsage, type KeyUsage } from '../pkcs11/keys.js';
+import { mechanismList } from '../pkcs11/list-counts.js';
+import { ModuleInstance } from '../pkcs11/module.js';
+import type { ModuleInstances } from '../model/run-result.js';
+import { PinGuard } from '../pkcs11/pin-guard.js';
+import { closeSessionQuietly, login, openSession, PinRefusedError } from '../pkcs11/session.js';
+import { publicKeyFromAttributes } from '../pkcs11/public-key.js';
+import { trialCall } from './trial-call.js';
+import type { SetupStep } from '../model/run-events.js';
+import type { WorkloadEntry } from '../model/plan.js';
+
+export interface SetupWorkerInput {
+  modulePath: string;
+  instances: ModuleInstances;
+  workload: WorkloadEntry[];
+}
+
+/**
+ * The step in flight, for the main thread's bound and its messages. `token`: the index into the tokens of the
+ * request (null: none in particular, or before they are chosen).
+ */
+
+/** The main thread's choice after the listing: the run's tokens, the PIN (null: none needs one) and the run's PIN guard. */
+export interface SetupRequest {
+  tokens: TokenRef[];
+  pin: string | null;
+  pinGuard: SharedArrayBuffer;
+}
+
+/** Per operation of the workload: as prepared, its key pair's CKA_ID per token, and how long each token's trial call took. */
+export interface PreparedEntry {
+  prepared: PreparedOperation;
+  keyIds: Uint8Array[];
+  trialCallNs: number[];
+}
+
+/** An error as it crosses to the main thread, which throws it again (token-setup-thread.ts). */
+export type SetupError =
+  | { kind: 'hsm-bench'; message: string; hint?: string; exitCode: HsmBenchError['exitCode']; pinRefusedToken?: number }
+  | { kind: 'module'; code: number; method: string }
+  | { kind: 'other'; message: string; stack?: string };
+
+export type SetupReply =
+  { type: 'step'; step: SetupStep; token: number | null } | { type: 'listed'; tokens: TokenRef[] } | { type: 'prepared'; operations: PreparedEntry[] } | { type: 'failed'; error: SetupError };
+
+const input = workerData as SetupWorkerInput;
+const port = parentPort!;
+const say = (m: SetupReply) => port.postMessage(m);
+const step = (s: SetupStep, token: number | null = null) => say({ type: 'step', step: s, token });
+
+function asSetupError(error: unknown): SetupError {
+  if (error instanceof HsmBenchError) {
+    return { kind: 'hsm-bench', message: error.message, hint: error.hint, exitCode: error.exitCode, ...(error instanceof PinRefusedError ? { pinRefusedToken: error.token } : {}) };
+  }
+  const failure = moduleFailure(error);
+  if (failure) return { kind: 'module', ...failure };
+  return { kind: 'other', message: (error as Error)?.message ?? String(error), stack: (error as Error)?.stack };
+}
+
+/** The key pair --key-label names on a token, checked for the usage the operation needs. */
+function findUsableKeyPair(lib: pkcs11.PKCS11, entry: WorkloadEntry, usage: KeyUsage, token: TokenRef, session: Buffer) {
+  const key = findKeyPair(lib, session, token, entry.algorithm, entry.keyLabel, usage);
+  const missing = missingUsage(lib, session, key, usage);
+  if (missing !== null) {
+    throw setupError(
+      `key ${quote(entry.keyLabel)} on token ${tokenName(token)} cannot ${usage}: ${missing} is false`,
+      entry.keyLabel === defaultKeyLabel(entry.algorithm, usage)
+        ? `delete it (${commandLine('hsm-bench', 'keys', 'delete', '--label', entry.keyLabel)}) and make one for it: ${commandLine('hsm-bench', 'keys', 'create', '--alg', entry.algorithm.id, '--usage', usage)}`
+        : `make one for it: ${commandLine('hsm-bench', 'keys', 'create', '--alg', entry.algorithm.id, '--usage', usage)}, then run with --key-label ${defaultKeyLabel(entry.algorithm, usage)}`,
+    );
+  }
+  return { id: key.id, privateKey: key.privateKey, publicKey: publicKeyFromAttributes(key.publicKey) };
+}
+
+/**
+ * One operation of the workload on the run's tokens (logged in, `sessions`): its key pair found on each and checked
+ * for the usage, its inputs and host check prepared, and one trial call on each token.
+ */
+function prepareOperation(lib: pkcs11.PKCS11, entry: WorkloadEntry, tokens: readonly TokenRef[], sessions: readonly Buffer[], pinGuard: PinGuard): PreparedEntry {
+  const op = operationByName(entry.operation);
+  // Found when the operation first asks, after it has checked its mechanisms: a token that lacks the mechanism is
+  // told so, not sent to create a key it could not use.
+  const found = new Map<number, { id: Buffer; privateKey: Buffer; publicKey: KeyObject }>();
+  const keyOf = (index: number) => {
+    if (!found.has(index)) {
+      step('key', index);
+      found.set(index, findUsableKeyPair(lib, entry, op.keyUsage!, tokens[index]!, sessions[index]!));
+      step('prepare');
+    }
+    return found.get(index)!;
+  };
+  const withMechanisms = tokens.map((token, index) => {
+    step('mechanisms', index);
+    return { token, index, mechanisms: mechanismList(lib, token.slot) };
+  });
+  step('prepare');
+  const prepared = op.prepare({
+    lib,
+    algorithm: entry.algorithm,
+    mechanismChoice: entry.mechanismChoice,
+    keyLabel: entry.keyLabel,
+    tokens: withMechanisms.map(({ token, index, mechanisms }) => ({
+      name: tokenName(token),
+      session: sessions[index]!,
+      mechanisms,
+      get keyPair() {
+        return op.keyUsage === undefined ? undefined : keyOf(index);
+      },
+    })),
+  });
+  const keyIds = tokens.map((_, index) => (op.keyUsage === undefined ? Buffer.alloc(0) : keyOf(index).id));
+  const trialCallNs = trialCall(
+    lib,
+    op,
+    prepared,
+    tokens.map((token, index) => ({ token, keyId: keyIds[index]! })),
+    pinGuard,
+    (s, token) => step(s, token),
+  );
+  return { prepared, keyIds, trialCallNs };
+}
+
+let instance: ModuleInstance | undefined;
+const sessions: Buffer[] = [];
+
+/** Sessions on the run's tokens, each logged in once, then every operation prepared and tried. */
+function prepareAll(request: SetupRequest): PreparedEntry[] {
+  const tokens = request.tokens.map((t) => ({ ...t, slot: Buffer.from(t.slot) }));
+  if (request.pin !== null) addSecret(request.pin);
+  const pinGuard = new PinGuard(request.pinGuard);
+  const lib = instance!.lib;
+  for (const [index, token] of tokens.entries()) {
+    step('session', index);
+    const session = openSession(lib, token);
+    sessions.push(session);
+    if (token.loginRequired) {
+      step('login', index);
+      login(lib, session, token, request.pin!, { guard: pinGuard, token: index });
+    }
+  }
+  return input.workload.map((entry) => prepareOperation(lib, entry, tokens, sessions, pinGuard));
+}
+
+function failed(error: unknown): void {
+  for (const session of sessions) closeSessionQuietly(instance!.lib, session);
+  say({ type: 'failed', error: asSetupError(error) });
+}
+
+try {
+  step('listing');
+  instance = ModuleInstance.load(input.modulePath, input.instances);
+  say({ type: 'listed', tokens: listTokens(instance.lib) });
+  port.once('message', (request: SetupRequest) => {
+    try {
+      say({ type: 'prepared', operations: prepareAll(request) });
+    } catch (error) {
+      failed(error);
+    }
+  });
+} catch (error) {
+  failed(error);
+}

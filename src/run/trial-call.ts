@@ -1,0 +1,104 @@
+import { randomBytes } from 'node:crypto';
+import pkcs11 from 'pkcs11js';
+import { setupError } from '../core/errors.js';
+import type { OperationKind, PreparedOperation } from '../operations/operation-kind.js';
+import { ckrCode, ckrOf, describe } from '../model/ckr.js';
+import { tokenName, type TokenRef } from '../pkcs11/discovery.js';
+import { TokenConnection } from '../pkcs11/token-connection.js';
+import type { PinGuard } from '../pkcs11/pin-guard.js';
+import { jsTimedCall, OUTPUT_BUFFER_BYTES, outputFits } from '../model/workload.js';
+import type { SetupStep } from '../model/run-events.js';
+
+/**
+ * What a token answers when the operation as asked cannot work on it: its mechanism, parameters, key or template.
+ * Anything else (a device error, a token gone) may pass, and is the run's to record and recover from.
+ */
+const REFUSALS = new Set(
+  [
+    'CKR_MECHANISM_INVALID',
+    'CKR_MECHANISM_PARAM_INVALID',
+    'CKR_ARGUMENTS_BAD',
+    'CKR_FUNCTION_NOT_SUPPORTED',
+    'CKR_KEY_TYPE_INCONSISTENT',
+    'CKR_KEY_FUNCTION_NOT_PERMITTED',
+    'CKR_KEY_SIZE_RANGE',
+    'CKR_SESSION_READ_ONLY',
+    'CKR_TEMPLATE_INCOMPLETE',
+    'CKR_TEMPLATE_INCONSISTENT',
+    'CKR_ATTRIBUTE_TYPE_INVALID',
+    'CKR_ATTRIBUTE_VALUE_INVALID',
+    'CKR_DATA_LEN_RANGE',
+    'CKR_ENCRYPTED_DATA_INVALID',
+    'CKR_ENCRYPTED_DATA_LEN_RANGE',
+    'CKR_DOMAIN_PARAMS_INVALID',
+    'CKR_CURVE_NOT_SUPPORTED',
+  ].map(ckrCode),
+);
+
+/**
+ * One call of the operation on each token before any thread starts, checked on the host like every other: a token
+ * that lists a mechanism but refuses its parameters (SoftHSM2 2.6.1 lists OAEP but takes only SHA-1), lacks its
+ * key, or answers wrongly, stops the run here with exit 3 and the token's name, instead of failing every call of
+ * the run. A failure that is not a refusal (CKR_DEVICE_ERROR) is left to the run. Returns how long each token's
+ * call took (ns; 0 where none was made): the first of its service times, which bound its calls (call-watchdog.ts).
+ * Made in the set-up's thread, each step told through `onStep`: a call that never returns is bounded there.
+ */
+export function trialCall(
+  lib: pkcs11.PKCS11,
+  op: OperationKind,
+  prepared: PreparedOperation,
+  tokens: readonly { token: TokenRef; keyId: Buffer }[],
+  pinGuard: PinGuard,
+  onStep: (step: SetupStep, token: number) => void,
+): number[] {
+  const seed = randomBytes(24);
+  const tookNs = tokens.map(() => 0);
+  for (const [index, { token, keyId }] of tokens.entries()) {
+    // The set-up's sessions logged this instance in already: this connection presents no PIN.
+    const connection = new TokenConnection(lib, token.slot, null, { guard: pinGuard, token: index }, [{ key: prepared.timed.key, id: keyId }]);
+    try {
+      onStep('session', index);
+      const connected = connection.connect();
+      if (!connected.ok && (connected.reason === 'absent' || connected.reason === 'error')) continue;
+      if (!connected.ok) throw setupError(`token ${tokenName(token)}: ${connected.detail}`, 'check the token and the key');
+      const timed = jsTimedCall(lib, prepared.timed, seed, prepared.tables[index] ?? null);
+      const out = Buffer.alloc(OUTPUT_BUFFER_BYTES);
+      let length: number | null;
+      onStep('trial', index);
+      const beginNs = process.hrtime.bigint();
+      try {
+        length = timed.call(connection.session!, connection.keys![0]!, 0, out);
+        if (timed.finish) length = timed.finish(connection.session!, out);
+        tookNs[index] = Number(process.hrtime.bigint() - beginNs);
+      } catch (error) {
+        if (!REFUSALS.has(ckrOf(error) ?? -1)) continue;
+        // A SmartCard-HSM (OpenSC) stores every generated key on the card, session object or not, so it asks for a
+        // read-write session: hsm-bench writes no key to a user's token to measure it.
+        const readOnly = ckrOf(error) === pkcs11.CKR_SESSION_READ_ONLY;
+        throw setupError(
+          `token ${tokenName(token)} cannot ${op.name} with ${prepared.timed.mechanism.name}: ${describe(error)}`,
+          readOnly
+            ? 'the token would store what the operation makes on itself (it asks for a read-write session); hsm-bench does not write to a token to measure it'
+            : prepared.timed.mechanism.parameter?.kind === 'oaep'
+              ? 'the token lists the mechanism but refuses these parameters; SoftHSM2 2.6 takes OAEP only with SHA-1: --mechanism oaep-sha1'
+              : 'the token lists the mechanism but refuses it as asked, or lacks it: choose another --mechanism, --alg or --op',
+          error,
+        );
+      }
+      const what = `${op.name} with ${prepared.timed.mechanism.name}`;
+      if (length !== null && !outputFits(prepared.timed, length)) {
+        throw setupError(
+          `token ${tokenName(token)} answered ${what} with ${length === out.length ? `${length} bytes or more` : `${length} bytes`} where ${prepared.timed.outputBytes.join(' or ')} were expected`,
+          'the token or its module is faulty; hsm-bench does not measure wrong answers',
+        );
+      }
+      // Null: the token would not show the output (a sensitive derived secret); the run reports the check as skipped.
+      if (length !== null && !op.check(prepared.check, index, seed, 0, out.subarray(0, length))) {
+        throw setupError(`token ${tokenName(token)} gave a wrong result for ${what} (checked on the host)`, 'the token or its module is faulty; hsm-bench does not measure wrong answers');
+      }
+    } finally {
+      connection.close();
+    }
+  }
+  return tookNs;
+}
