@@ -55,7 +55,8 @@ describe('resuming a burn-in', () => {
 
   it('keeps the thresholds and the JUnit file of the run it continues, and its verdict is the exit code', async () => {
     const junit = join(tempDir('junit'), 'burn-in.xml');
-    const { env, dir } = await killedBurnIn(['--min-throughput', '99999999', '--junit', junit]);
+    // --strict-latency: a fast host signs the 40,000 in under 2 s, a window a throughput gate otherwise leaves open.
+    const { env, dir } = await killedBurnIn(['--min-throughput', '99999999', '--strict-latency', '--junit', junit]);
     const r = runCli(['burn-in', '--resume', dir], env);
     expect(r.status).toBe(5);
     expect(r.stdout).toMatch(/verdict: FAILED: a threshold or the baseline check failed/);
