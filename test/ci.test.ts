@@ -91,6 +91,22 @@ describe('lab files', () => {
     expect(existsSync(join(workspace, 'tokens'))).toBe(false);
   });
 
+  it("names a plan's problems by their JSON path, not by the flag of the same meaning", async () => {
+    const problems = async (run: object) => {
+      const error = await readLabFile(writeJson({ runs: [{ name: 'x', alg: 'p256', tokens: [1], ...run }] })).catch((e: Error) => e);
+      expect(error).toBeInstanceOf(Error);
+      expect((error as Error).message).not.toMatch(/--[a-z]/);
+      return (error as Error).message;
+    };
+    expect(await problems({ tokens: [1, 1] })).toMatch(/\$\.runs\[0\]\.tokens lists a count twice/);
+    expect(await problems({ threadsPerToken: [1, 65] })).toMatch(/\$\.runs\[0\]\.threadsPerToken must be a whole number from 1 to 64, not '65'/);
+    expect(await problems({ rate: [100, 0.0001] })).toMatch(/\$\.runs\[0\]\.rate must list plain decimal rates/);
+    expect(await problems({ rate: [100], slo: { p99: '0ms' } })).toMatch(/\$\.runs\[0\]\.slo\.p99 must be longer than 0/);
+    expect(await problems({ slo: { p99: '5ms' } })).toMatch(/\$\.runs\[0\]\.slo\.p99 …\) is judged on response times at a target rate, and no \$\.runs\[0\]\.rate was given/);
+    expect(await problems({ alg: undefined, mix: 'sign:1,sign:2' })).toMatch(/\$\.runs\[0\]\.mix names sign twice/);
+    expect(await problems({ op: 'verify', verify: 'none' })).toMatch(/with \$\.runs\[0\]\.verify none/);
+  });
+
   it('--only must name runs of the file', () => {
     const r = runCli(['run', '--config', writeJson({ runs: [{ name: 'x', alg: 'p256', tokens: [1] }] }), '--only', 'y'], env);
     expect(r.status).toBe(2);

@@ -79,9 +79,10 @@ describe('input files are checked, not trusted', () => {
     });
   }
   it('burn-in --resume refuses flags that would change the plan', () => {
-    const r = runCli(['burn-in', '--resume', tempDir('resume-flags'), '--alg', 'p256', '--workspace', '/tmp/elsewhere']);
+    // --verify-threads was taken and ignored before the plan had one home; the progress pace is not the plan.
+    const r = runCli(['burn-in', '--resume', tempDir('resume-flags'), '--alg', 'p256', '--verify-threads', '2', '--workspace', '/tmp/elsewhere', '--progress-interval', '5s']);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/--alg, --workspace cannot change it/);
+    expect(r.stderr).toMatch(/--alg, --verify-threads, --workspace cannot change it/);
   });
 });
 

@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { durationMs, parseDurationNs, parseTokenCounts, parseVerify, scalePlan, tokenSelection } from '../src/plan/plan.js';
+import { durationMs, parseDurationNs, parseVerify, scalePlan as planOfInput, tokenSelection as selectionOfInput } from '../src/plan/plan.js';
+import { PLAN_FLAGS, planInputFromFlags } from '../src/plan/plan-flags.js';
+import type { Command } from 'commander';
+import { burnInCommand } from '../src/cli/burn-in.js';
+import { scaleCommand } from '../src/cli/scale.js';
 import { HsmBenchError } from '../src/core/errors.js';
+
+/** What the command line gives, read as scale and burn-in read it. */
+const scalePlan = (flags: object) => planOfInput(planInputFromFlags(flags));
+const tokenSelection = (flags: object) => selectionOfInput(planInputFromFlags(flags));
+const parseTokenCounts = (tokens: string) => scalePlan({ ...base, tokens }).tokenCounts;
 
 const base = { alg: 'rsa2048', tokens: '1,2,4,8', warmup: '10', threadsPerToken: '1', verify: 'all', workspace: '/tmp/ws', out: 'reports' };
 
@@ -73,5 +82,37 @@ describe('run plan', () => {
     expect(plan.mechanismChoice).toBe('ecdsa');
     expect(plan.backend).toEqual({ kind: 'module', path: '/usr/lib/x.so' });
     expect(plan.selection.slotIds).toEqual(['3', '0']);
+  });
+});
+
+describe('the flags of a plan', () => {
+  const options = (c: Command) => c.options.map((o) => o.attributeName());
+  const planOptions = Object.values(PLAN_FLAGS).map((f) => f.option);
+  it('are flags of scale or burn-in', () => {
+    const given = new Set([...options(scaleCommand()), ...options(burnInCommand())]);
+    expect(planOptions.filter((o) => !given.has(o))).toEqual([]);
+  });
+  it('are every burn-in flag but these, so that its resume refuses any flag that would change what it measures', () => {
+    const notPlan = options(burnInCommand()).filter((o) => !planOptions.includes(o));
+    // Output and its pace, the PIN's source, resume's own flags, and the CI verdict (kept in the checkpoint apart,
+    // given anew on resume). A new flag of the plan lands here until PLAN_FLAGS has it, and this test fails.
+    const output = ['format', 'json', 'progressInterval'];
+    const pin = ['pinEnv', 'pinFile', 'allowFinalPinTry'];
+    const resume = ['resume', 'acceptLostRecords', 'pinCorrected', 'maxRestarts'];
+    const verdict = ['maxFailures', 'minThroughput', 'maxP99', 'strictLatency', 'baseline', 'maxRegression', 'baselineMissing', 'saveBaseline', 'force', 'junit'];
+    expect(notPlan.sort()).toEqual([...output, ...pin, ...resume, ...verdict].sort());
+  });
+  it('are read into a plan input whose fields are numbers and lists, the same input a lab file gives', () => {
+    expect(planInputFromFlags({ tokens: '1,2', threadsPerToken: '2', rate: '50,100.5', sloP99: '20ms', slots: '3,0', serials: 'a, b', allTokens: true })).toEqual({
+      tokens: [1, 2],
+      threadsPerToken: [2],
+      rate: [50, 100.5],
+      slo: { p99: '20ms' },
+      slots: [3, 0],
+      serials: ['a', 'b'],
+      allTokens: true,
+    });
+    expect(() => planInputFromFlags({ tokens: '1,x' })).toThrow(/--tokens must be a whole number, not 'x'/);
+    expect(() => planInputFromFlags({ rate: '1e3' })).toThrow(/--rate must list plain decimal rates/);
   });
 });

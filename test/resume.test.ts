@@ -77,14 +77,14 @@ describe('burn-in --resume', () => {
     const dir = await stoppedBurnIn();
     const path = join(dir, 'checkpoint.json');
     const checkpoint = readJson(dir, 'checkpoint.json');
-    writeFileSync(path, JSON.stringify({ ...checkpoint, options: { ...checkpoint.options, signatures: '9000' } }, null, 2));
+    writeFileSync(path, JSON.stringify({ ...checkpoint, plan: { ...checkpoint.plan, signatures: 9000 } }, null, 2));
     const before = readFileSync(join(dir, 'records', 'burn-in.csv'), 'utf8');
     const r = runCli(['burn-in', '--resume', dir], env);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/is not the plan this burn-in started with \(the digest kept in run.json\)/);
     expect(readFileSync(join(dir, 'records', 'burn-in.csv'), 'utf8')).toBe(before);
     // Its digest rewritten to match does not help: run.json keeps the one the run started with.
-    const edited = { ...checkpoint, options: { ...checkpoint.options, signatures: '9000' } };
+    const edited = { ...checkpoint, plan: { ...checkpoint.plan, signatures: 9000 } };
     writeFileSync(path, JSON.stringify({ ...edited, planDigest: planDigest(edited) }, null, 2));
     expect(runCli(['burn-in', '--resume', dir], env).status).toBe(2);
     // Put back as written, it resumes.

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { scalePlan } from '../src/plan/plan.js';
+import { scalePlan as planOfInput } from '../src/plan/plan.js';
+import { flagOf, planInputFromFlags } from '../src/plan/plan-flags.js';
 import { intendedOffsetNs, scheduledCalls, scheduleOf } from '../src/model/schedule.js';
-import { parseObjectives, parseRates, targetRateOf } from '../src/plan/sizing-plan.js';
+import { parseObjectives as objectivesOf, targetRateOf as rateOf } from '../src/plan/sizing-plan.js';
 import { plannedConfigurations } from '../src/model/plan.js';
 import { HsmBenchError } from '../src/core/errors.js';
 import { configurationName, configurationSlug, distinctConfigurations, sameConfiguration } from '../src/model/configuration.js';
@@ -16,6 +17,12 @@ import { renderJunit } from '../src/report/junit.js';
 import { renderComparisonTable } from '../src/report/verdict-tables.js';
 import { compareRuns } from '../src/verdict/compare.js';
 import { checkThresholdsFitPlan, evaluateThresholds, parseThresholds } from '../src/verdict/thresholds.js';
+
+/** What the command line gives, read as scale reads it. */
+const scalePlan = (flags: object) => planOfInput(planInputFromFlags(flags));
+const targetRateOf = (flags: object) => rateOf(planInputFromFlags(flags), flagOf);
+const parseObjectives = (flags: object) => objectivesOf(planInputFromFlags(flags), flagOf);
+const parseRates = (flag: string, rate: string) => targetRateOf({ rate })!.perS;
 
 const base = { alg: 'p256', tokens: '1,2', warmup: '10', threadsPerToken: '1', verify: 'all', workspace: '/tmp/ws', out: 'reports' };
 

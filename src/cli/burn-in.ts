@@ -4,8 +4,10 @@ import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { openResume, runBurnIn } from '../run/burn-in.js';
 import { planOf } from '../model/run-result.js';
-import { burnInPlan } from '../plan/plan.js';
-import { type BurnInOptions } from '../model/plan-input.js';
+import { burnInPlan, DEFAULT_GIVE_UP_AFTER, defaultVerifyThreads } from '../plan/plan.js';
+import type { PlanInput } from '../model/plan-input.js';
+import { flagOf, PLAN_FIELDS, PLAN_FLAGS, planInputFromFlags } from '../plan/plan-flags.js';
+import { durationMs, parseDurationNs } from '../core/duration.js';
 import { usageError } from '../core/errors.js';
 import { renderBurnInSummary } from '../report/burn-in-summary.js';
 import { finishRun } from './run-pipeline.js';
@@ -22,35 +24,11 @@ import { quote } from '../core/quote.js';
 /** The CI flags: kept in the checkpoint, so that a resume judges the run as it was meant to be judged. */
 const VERDICT_FLAGS = ['maxFailures', 'minThroughput', 'maxP99', 'minEfficiency', 'strictLatency', 'baseline', 'maxRegression', 'baselineMissing', 'saveBaseline', 'force', 'junit'] as const;
 
-/** The flags that make up a burn-in's plan: its checkpoint has them, a resume cannot change them. */
-const RESUME_FIXED = [
-  'op',
-  'mix',
-  'alg',
-  'mechanism',
-  'tokens',
-  'signatures',
-  'duration',
-  'warmup',
-  'threadsPerToken',
-  'rate',
-  'ratePerToken',
-  'verify',
-  'callTimeout',
-  'keyLabel',
-  'module',
-  'workspace',
-  'slots',
-  'serials',
-  'tokenLabel',
-  'tokenUri',
-  'allTokens',
-  'out',
-  'giveUpAfter',
-] as const;
-
 interface BurnInCliOptions {
   alg?: string;
+  mix?: string;
+  op?: string;
+  progressInterval: string;
   pinEnv: string;
   pinFile?: string;
   json?: boolean;
@@ -69,6 +47,18 @@ function parseCount(value: string, flag: string): number {
   return Number(value);
 }
 
+/**
+ * The plan input a burn-in keeps in its checkpoint: paths absolute, so that a resume from another folder finds the
+ * same module, workspace and run directory, and the verification threads counted, so that it plans the same run.
+ */
+const resolvedInput = (given: PlanInput): PlanInput => ({
+  ...given,
+  module: given.module === undefined ? undefined : given.module.includes('/') ? resolve(given.module) : given.module,
+  workspace: resolve(given.workspace),
+  out: resolve(given.out),
+  verifyThreads: given.verifyThreads ?? defaultVerifyThreads(),
+});
+
 export function burnInCommand(): Command {
   const command = addSigningOptions(new Command('burn-in'), '0')
     .description('sign for hours on N tokens, surviving faults, and keep every record (the overnight burn-in)')
@@ -77,7 +67,7 @@ export function burnInCommand(): Command {
     .option('--duration <time>', 'stop after this measured time instead (e.g. 23h)')
     .option('--rate <rate>', 'open loop: calls start on a schedule at this rate (calls per second of all tokens) instead of flat out; --signatures then counts calls scheduled')
     .option('--rate-per-token <rate>', 'the same, per token (multiplied by --tokens)')
-    .option('--give-up-after <time>', 'a token failing this long is marked lost; the others go on', '10m')
+    .option('--give-up-after <time>', 'a token failing this long is marked lost; the others go on', DEFAULT_GIVE_UP_AFTER)
     .option('--progress-interval <time>', 'off a terminal, one progress line this often', '60s')
     .option('--resume <run-dir>', 'continue a burn-in that was killed, from its checkpoint and records')
     .option('--accept-lost-records', 'with --resume: go on although the records file holds fewer records than the checkpoint counted (the loss is recorded in run.json)')
@@ -93,7 +83,7 @@ Examples:
   hsm-bench burn-in --resume reports/20261127-220000-burnin-rsa2048      after a reboot or a kill -9
 ${EXIT_CODES_HELP}`,
     )
-    .action(async (o: BurnInOptions & VerdictFlags & BurnInCliOptions, command: Command) => {
+    .action(async (o: VerdictFlags & BurnInCliOptions, command: Command) => {
       // A burn-in restarted by its supervisor continues its run directory, from the same command line: the plan
       // flags on it are those the run was started with. Decisions about the state on disk (--accept-lost-records,
       // --pin-corrected) were made about the state before the restart, and do not carry over to it.
@@ -102,48 +92,21 @@ ${EXIT_CODES_HELP}`,
       // Checked first: a typo must not surface after a night of signing.
       const formats = parseFormats(o.format, DEFAULT_FORMATS);
       const maxRestarts = parseCount(o.maxRestarts, '--max-restarts');
+      const progressIntervalMs = durationMs(parseDurationNs(o.progressInterval, '--progress-interval', 100));
       if (resume === undefined) {
         const resumeOnly = (['acceptLostRecords', 'pinCorrected'] as const).filter((k) => o[k] === true);
         if (resumeOnly.length > 0) throw usageError(`${resumeOnly.map(flagName).join(', ')} only applies with --resume`, 'give --resume RUN_DIR with it, or drop it');
       }
       if (resume !== undefined && restartDir === undefined) {
-        // A resume continues the run as it was planned (its checkpoint holds the plan): a flag that would change
-        // it is refused rather than silently ignored.
-        const given = RESUME_FIXED.filter((name) => command.getOptionValueSource(name) === 'cli');
+        // A resume continues the run as it was planned (its checkpoint holds the plan input): every flag of a
+        // plan (PLAN_FLAGS has them all) is refused rather than silently ignored.
+        const given = PLAN_FIELDS.filter((field) => command.getOptionValueSource(PLAN_FLAGS[field].option) === 'cli');
         if (given.length > 0) {
-          throw usageError(`--resume continues the burn-in as it was planned; ${given.map(flagName).join(', ')} cannot change it`, 'drop those flags; to change the plan, start a new burn-in');
+          throw usageError(`--resume continues the burn-in as it was planned; ${given.map(flagOf).join(', ')} cannot change it`, 'drop those flags; to change the plan, start a new burn-in');
         }
       } else if (o.alg === undefined && o.mix === undefined && (o.op ?? 'sign') === 'sign') {
         throw usageError("required option '--alg <alg>' not specified", 'or continue an earlier burn-in with --resume RUN_DIR');
       }
-      const options: BurnInOptions = {
-        op: o.op,
-        mix: o.mix,
-        alg: o.alg,
-        mechanism: o.mechanism,
-        tokens: o.tokens,
-        signatures: o.signatures,
-        duration: o.duration,
-        warmup: o.warmup,
-        threadsPerToken: o.threadsPerToken,
-        rate: o.rate,
-        ratePerToken: o.ratePerToken,
-        verify: o.verify,
-        verifyThreads: o.verifyThreads,
-        callTimeout: o.callTimeout,
-        keyLabel: o.keyLabel,
-        // Absolute, so that a resume from another folder finds the same module, workspace and run directory.
-        module: o.module === undefined ? undefined : o.module.includes('/') ? resolve(o.module) : o.module,
-        workspace: resolve(o.workspace),
-        slots: o.slots,
-        serials: o.serials,
-        tokenLabel: o.tokenLabel,
-        tokenUri: o.tokenUri,
-        allTokens: o.allTokens,
-        out: resolve(o.out),
-        giveUpAfter: o.giveUpAfter,
-        progressInterval: o.progressInterval,
-      };
       const resumed =
         resume === undefined
           ? undefined
@@ -153,12 +116,13 @@ ${EXIT_CODES_HELP}`,
       const flags: VerdictFlags = { ...resumed?.checkpoint.verdict, ...Object.fromEntries(given.map((k) => [k, o[k]])) };
       for (const k of ['baseline', 'junit'] as const) if (flags[k] !== undefined) flags[k] = resolve(flags[k]!);
       // Everything that can be checked is checked before the first signature.
-      const plan = burnInPlan(resumed?.checkpoint.options ?? options);
+      const input = resumed?.checkpoint.plan ?? resolvedInput(planInputFromFlags(o));
+      const plan = burnInPlan(input);
       const verdict = await verdictPlan(flags, { tokenCounts: plan.tokenCounts, workload: workloadOfPlan(plan.workload), plan: planOf(plan) }, (line) => process.stderr.write(`${line}\n`));
-      const ui = new Progress(isInteractive(), plan.progressIntervalMs);
+      const ui = new Progress(isInteractive(), progressIntervalMs);
       // The supervisor continues this run directory if a module kills this process.
       const outcome = await runBurnIn(
-        options,
+        input,
         flags,
         pinSource(o),
         {

@@ -4,6 +4,7 @@ import { listKeyPairs, listSlots, signingMechanisms, type SlotListing } from '..
 import { Pkcs11Module } from '../pkcs11/module.js';
 import { type ModuleInfo } from '../model/run-result.js';
 import { tokenSelection } from '../plan/plan.js';
+import { planInputFromFlags } from '../plan/plan-flags.js';
 import { setupError } from '../core/errors.js';
 import { listTokens, selectTokens, slotIdOf, tokenName } from '../pkcs11/discovery.js';
 import { PinGuard } from '../pkcs11/pin-guard.js';
@@ -33,7 +34,7 @@ export interface Listing {
  */
 async function collect(o: ListOptions): Promise<Listing> {
   // Flags first: a bad selection must not get as far as creating the embedded workspace.
-  const selection = tokenSelection(o);
+  const selection = tokenSelection(planInputFromFlags({ ...o }));
   const backend = resolveBackend(o);
   const pinGiven = backend.embedded || o.pinFile !== undefined || Boolean(process.env[o.pinEnv]);
   // Finalized at the end of the command, once the listing is printed.

@@ -2,7 +2,7 @@ import { workloadOfPlan } from '../plan/workload-plan.js';
 import { workloadId } from '../model/workload.js';
 import { Command } from 'commander';
 import { scalePlan } from '../plan/plan.js';
-import { type ScaleOptions } from '../model/plan-input.js';
+import { planInputFromFlags } from '../plan/plan-flags.js';
 import { planOf } from '../model/run-result.js';
 import { runScale } from '../run/scale.js';
 import { usageError } from '../core/errors.js';
@@ -49,19 +49,23 @@ Examples:
   hsm-bench scale --alg p256 --tokens 1 --threads-per-token 1,2,4,8,16 --duration 5s    where more sessions stop helping
 ${EXIT_CODES_HELP}`,
     )
-    .action(async (options: ScaleOptions & VerdictFlags & { pinEnv: string; pinFile?: string; allowFinalPinTry?: boolean; json?: boolean; reference?: string; format: string }) => {
-      if (options.alg === undefined && options.mix === undefined && (options.op ?? 'sign') === 'sign')
-        throw usageError("required option '--alg <alg>' not specified", `use one of: ${operationByName('sign').algorithms.join(', ')}`);
-      const plan = scalePlan(options);
-      const formats = parseFormats(options.format, DEFAULT_FORMATS);
-      const verdict = await verdictPlan(options, { tokenCounts: plan.tokenCounts, workload: workloadOfPlan(plan.workload), plan: planOf(plan) }, (line) => process.stderr.write(`${line}\n`));
-      const reference = options.reference ? readReference(options.reference) : undefined;
-      const ui = new Progress();
-      const suite = workloadId(plan.operation, plan.algorithm.id);
-      // A supervisor names the run directory, and writes the plan's JUnit from it, if a module kills this process.
-      const outcome = await runScale(plan, pinSource(options), { ...ui, started: (dir) => tellSupervisor({ type: 'run-dir', dir, suite }) }, reference);
-      await finishRun(suite, outcome, verdict, { ...options, reference, formats }, renderScaleTable, ui);
-    });
+    .action(
+      async (
+        options: { alg?: string; mix?: string; op?: string } & VerdictFlags & { pinEnv: string; pinFile?: string; allowFinalPinTry?: boolean; json?: boolean; reference?: string; format: string },
+      ) => {
+        if (options.alg === undefined && options.mix === undefined && (options.op ?? 'sign') === 'sign')
+          throw usageError("required option '--alg <alg>' not specified", `use one of: ${operationByName('sign').algorithms.join(', ')}`);
+        const plan = scalePlan(planInputFromFlags(options));
+        const formats = parseFormats(options.format, DEFAULT_FORMATS);
+        const verdict = await verdictPlan(options, { tokenCounts: plan.tokenCounts, workload: workloadOfPlan(plan.workload), plan: planOf(plan) }, (line) => process.stderr.write(`${line}\n`));
+        const reference = options.reference ? readReference(options.reference) : undefined;
+        const ui = new Progress();
+        const suite = workloadId(plan.operation, plan.algorithm.id);
+        // A supervisor names the run directory, and writes the plan's JUnit from it, if a module kills this process.
+        const outcome = await runScale(plan, pinSource(options), { ...ui, started: (dir) => tellSupervisor({ type: 'run-dir', dir, suite }) }, reference);
+        await finishRun(suite, outcome, verdict, { ...options, reference, formats }, renderScaleTable, ui);
+      },
+    );
 }
 
 /** Where a run's PIN comes from: the flags, and a masked prompt only when a person is at the terminal. */

@@ -3,6 +3,7 @@ import { Pkcs11Module } from '../pkcs11/module.js';
 import { PinGuard } from '../pkcs11/pin-guard.js';
 import { closeSessionQuietly, login, openSession } from '../pkcs11/session.js';
 import { tokenSelection } from '../plan/plan.js';
+import { planInputFromFlags } from '../plan/plan-flags.js';
 import { resolveBackend, type TokenOptions } from './token-options.js';
 
 export interface TokenSession {
@@ -29,7 +30,7 @@ export async function withTokenSessions<T>(
   pick?: TokenPick,
   checkFirst?: (mod: Pkcs11Module, first: TokenSession) => void,
 ): Promise<T> {
-  const selection = tokenSelection(o);
+  const selection = tokenSelection(planInputFromFlags({ ...o }));
   const backend = resolveBackend(o);
   const mod = await Pkcs11Module.open(backend.modulePath);
   const sessions: TokenSession[] = [];

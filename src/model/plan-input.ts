@@ -1,54 +1,53 @@
-/** The token flags as strings from the command line or a lab file. */
-export interface SelectionOptions {
-  slots?: string;
-  serials?: string;
-  tokenLabel?: string;
-  tokenUri?: string;
-  /** --all-tokens: every initialized token of the module, in slot order. */
-  allTokens?: boolean;
-  module?: string;
-}
+import type { ObjectivePercentile } from './plan.js';
 
-/** The flags every signing run shares (scale, burn-in, lab-file runs), as strings from the command line. */
-export interface SigningOptions extends SelectionOptions {
+/**
+ * A plan as data, before it is validated: what a lab file's run says in JSON, what the flags of scale and burn-in
+ * say once read (src/plan/plan-flags.ts), and what a burn-in's checkpoint keeps, its defaults resolved so that a
+ * resume plans the same run on any host. src/plan/plan.ts validates it once, naming each field as its source does.
+ */
+export interface PlanInput {
   op?: string;
   mix?: string;
   alg?: string;
   mechanism?: string;
-  tokens: string;
-  duration?: string;
-  warmup: string;
-  threadsPerToken: string;
-  verify: string;
-  verifyThreads?: string;
-  callTimeout?: string;
   keyLabel?: string;
+  /** Scale: the token counts of its configurations; burn-in: one count. */
+  tokens: number[];
+  signaturesPerToken?: number;
+  /** Burn-in: successful calls of all tokens together (at a target rate: calls scheduled). */
+  signatures?: number;
+  duration?: string;
+  repeat?: number;
+  warmup: number;
+  threadsPerToken: number[];
+  rate?: number[];
+  ratePerToken?: number[];
+  /** Objectives on the response time, as durations: { p99: '50ms' }. */
+  slo?: Partial<Record<ObjectivePercentile, string>>;
+  /** all, none, or a sample rate such as 0.01. */
+  verify: string;
+  verifyThreads?: number;
+  callTimeout?: string;
+  module?: string;
   workspace: string;
+  slots?: number[];
+  serials?: string[];
+  tokenLabel?: string;
+  tokenUri?: string;
+  allTokens?: boolean;
   out: string;
+  /** Burn-in: how long a token may fail before it is lost. */
+  giveUpAfter?: string;
 }
 
-export interface ScaleOptions extends SigningOptions, ObjectiveOptions {
-  signaturesPerToken?: string;
-  repeat?: string;
-  rate?: string;
-  ratePerToken?: string;
-}
+/** A field of a plan input; an objective is slo.p99. */
+export type PlanField = Exclude<keyof PlanInput, 'slo'> | `slo.${ObjectivePercentile}`;
 
-export interface BurnInOptions extends SigningOptions {
-  signatures?: string;
-  /** One target rate (open loop), for all tokens or per token. */
-  rate?: string;
-  ratePerToken?: string;
-  giveUpAfter: string;
-  progressInterval: string;
-}
+/** How a source names a field in its messages: a flag (--threads-per-token) or a JSON path ($.runs[2].threadsPerToken). */
+export type FieldNames = (field: PlanField) => string;
 
-export interface ObjectiveOptions {
-  sloP50?: string;
-  sloP90?: string;
-  sloP99?: string;
-  sloP999?: string;
-}
+/** The fields that choose tokens: what list and the key commands take of a plan input. */
+export type SelectionInput = Pick<PlanInput, 'module' | 'slots' | 'serials' | 'tokenLabel' | 'tokenUri' | 'allTokens'>;
 
 export interface ThresholdFlags {
   maxFailures?: string;

@@ -103,5 +103,4 @@ export interface RunPlan {
 
 export interface BurnInPlan extends RunPlan {
   giveUpAfterMs: number;
-  progressIntervalMs: number;
 }

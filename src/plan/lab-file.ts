@@ -5,7 +5,7 @@ import { ExitCode, HsmBenchError, usageError } from '../core/errors.js';
 import type { InputKind } from '../core/input-file.js';
 import { readJsonFile } from '../core/json-text.js';
 import { scalePlan } from './plan.js';
-import type { ScaleOptions } from '../model/plan-input.js';
+import type { PlanInput } from '../model/plan-input.js';
 import type { RunPlan } from '../model/plan.js';
 import { planOf, type Reference } from '../model/run-result.js';
 import { defaultWorkspace } from '../model/embedded-workspace.js';
@@ -79,12 +79,14 @@ export interface Lab {
 }
 
 type Problems = string[];
+const pick = <T extends object, K extends keyof T>(o: T, keys: readonly K[]): Pick<T, K> => Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]])) as Pick<T, K>;
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** hsm-bench's own error as a problem at `path`; any other error is a bug, and goes on. */
 function problemOf(path: string, problems: Problems, error: unknown): undefined {
   if (!(error instanceof HsmBenchError)) throw error;
-  problems.push(`${path}: ${error.message}${error.hint ? ` (${error.hint})` : ''}`);
+  // A message that names its field by its JSON path already says where it is.
+  problems.push(`${error.message.startsWith(path) ? '' : `${path}: `}${error.message}${error.hint ? ` (${error.hint})` : ''}`);
   return undefined;
 }
 
@@ -120,36 +122,19 @@ async function validateRun(spec: LabRunSpec, path: string, out: string, problems
   };
   if (spec.alg === undefined && spec.mix === undefined && (spec.op ?? 'sign') === 'sign') problems.push(`${path}.alg: signing needs an algorithm (rsa2048, p256, bp256, …)`);
   if (spec.op !== undefined && !OPERATIONS.some((o) => o.name === spec.op)) problems.push(`${path}.op: must be one of ${OPERATIONS.map((o) => o.name).join(', ')}, not ${shown(spec.op)}`);
-  const options: ScaleOptions = {
-    op: spec.op,
-    mix: spec.mix,
-    alg: spec.alg,
-    mechanism: spec.mechanism,
-    tokens: spec.tokens.join(','),
-    signaturesPerToken: spec.signaturesPerToken === undefined ? undefined : String(spec.signaturesPerToken),
-    repeat: spec.repeat === undefined ? undefined : String(spec.repeat),
-    duration: spec.duration,
-    warmup: String(spec.warmup ?? 10),
-    threadsPerToken: [spec.threadsPerToken ?? 1].flat().join(','),
-    rate: spec.rate === undefined ? undefined : [spec.rate].flat().join(','),
-    ratePerToken: spec.ratePerToken === undefined ? undefined : [spec.ratePerToken].flat().join(','),
-    sloP50: spec.slo?.p50,
-    sloP90: spec.slo?.p90,
-    sloP99: spec.slo?.p99,
-    sloP999: spec.slo?.p999,
+  const input: PlanInput = {
+    ...pick(spec, ['op', 'mix', 'alg', 'mechanism', 'keyLabel', 'signaturesPerToken', 'repeat', 'duration', 'slo', 'callTimeout', 'module', 'slots', 'serials', 'tokenLabel', 'tokenUri', 'allTokens']),
+    tokens: spec.tokens,
+    warmup: spec.warmup ?? 10,
+    threadsPerToken: [spec.threadsPerToken ?? 1].flat(),
+    rate: spec.rate === undefined ? undefined : [spec.rate].flat(),
+    ratePerToken: spec.ratePerToken === undefined ? undefined : [spec.ratePerToken].flat(),
     verify: String(spec.verify ?? 'all'),
-    callTimeout: spec.callTimeout,
-    keyLabel: spec.keyLabel,
-    module: spec.module,
     workspace: spec.workspace ?? defaultWorkspace(),
-    slots: spec.slots?.join(','),
-    serials: spec.serials?.join(','),
-    tokenLabel: spec.tokenLabel,
-    tokenUri: spec.tokenUri,
-    allTokens: spec.allTokens,
     out,
   };
-  const plan = attempt(path, problems, () => scalePlan(options));
+  // A field is named by its JSON path in the file: $.runs[2].threadsPerToken, $.runs[2].slo.p99.
+  const plan = attempt(path, problems, () => scalePlan(input, (field) => `${path}.${field}`));
   if (!plan) return undefined;
   attempt(`${path}.thresholds`, problems, () => checkThresholdsFitPlan(thresholds, plan));
   // What would stop a later run after the earlier ones have signed is found now, before any of them.

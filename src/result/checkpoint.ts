@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BurnInOptions } from '../model/plan-input.js';
+import type { PlanInput } from '../model/plan-input.js';
 import type { VerdictFlags } from '../model/plan-input.js';
 import { ExitCode, usageError } from '../core/errors.js';
 import type { InputKind } from '../core/input-file.js';
@@ -25,18 +25,22 @@ export const CHECKPOINT_INPUT: InputKind = {
 };
 
 /**
- * checkpoint.json: what a resumed burn-in needs besides its records — the plan's options (never a PIN), the run's
+ * checkpoint.json: what a resumed burn-in needs besides its records — the plan's input (never a PIN), the run's
  * tokens (their index is their identity in the records), the tokens whose PIN failed, the segments so far — and
  * the progress when it was written (atomically, every 10 s). The records file stays the authority on what was
  * signed: a resume recounts it, and refuses it when it holds fewer records than the checkpoint saw on disk.
  */
+/** Version 4 keeps the plan as a plan input (numbers, lists, its defaults resolved); 3 kept the flags' text. */
+export const CHECKPOINT_VERSION = 4;
+
 export interface Checkpoint {
-  schemaVersion: 3;
+  schemaVersion: typeof CHECKPOINT_VERSION;
   runId: string;
   startedAt: string;
   /** The command line of the first segment: the one that reproduces the run. */
   commandLine?: string;
-  options: BurnInOptions;
+  /** The plan as the run started; a resume plans from it alone. */
+  plan: PlanInput;
   /** The CI flags of the run (thresholds, baseline, JUnit path), applied again on resume unless given anew. */
   verdict: VerdictFlags;
   tokens: TokenIdentity[];
@@ -66,13 +70,13 @@ const canonical = (value: unknown): string =>
       : JSON.stringify(value);
 
 /**
- * What fixes a burn-in: its identity, its options (target, tokens, algorithm …) and its tokens. Kept in the
+ * What fixes a burn-in: its identity, its plan (target, tokens, algorithm …) and its tokens. Kept in the
  * checkpoint and in run.json, so that a plan edited in one of them is seen on resume; it guards against changes by
  * hand or by another program, not against someone who rewrites both files.
  */
-export const planDigest = (c: Pick<Checkpoint, 'runId' | 'startedAt' | 'options' | 'tokens'>): string =>
+export const planDigest = (c: Pick<Checkpoint, 'runId' | 'startedAt' | 'plan' | 'tokens'>): string =>
   createHash('sha256')
-    .update(canonical({ runId: c.runId, startedAt: c.startedAt, options: c.options, tokens: c.tokens }))
+    .update(canonical({ runId: c.runId, startedAt: c.startedAt, plan: c.plan, tokens: c.tokens }))
     .digest('hex');
 
 /**
@@ -85,9 +89,9 @@ export function readCheckpoint(runDir: string): Checkpoint {
   if (!existsSync(path)) throw usageError(`${shown(runDir)} has no ${CHECKPOINT_FILE}`, 'give the run directory of a burn-in to --resume');
   const doc = readJsonFile(path, CHECKPOINT_INPUT) as Checkpoint;
   if (typeof doc !== 'object' || doc === null) throw bad('is not a checkpoint');
-  if (doc.schemaVersion !== 3) {
+  if (doc.schemaVersion !== CHECKPOINT_VERSION) {
     throw usageError(
-      `${shown(path)} has checkpoint version ${versionText(doc.schemaVersion)}; this hsm-bench resumes version 3`,
+      `${shown(path)} has checkpoint version ${versionText(doc.schemaVersion)}; this hsm-bench resumes version ${CHECKPOINT_VERSION}`,
       'resume it with the hsm-bench version that started it (hsm-bench report reads its records with this one), or start a new burn-in',
     );
   }

@@ -4,10 +4,10 @@ import { existsSync, statSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { usageError } from '../core/errors.js';
 import { PinRefusedError } from '../pkcs11/session.js';
-import { BURN_IN_RECORDS_FILE, CHECKPOINT_FILE, planDigest, readCheckpoint, type Checkpoint } from '../result/checkpoint.js';
+import { BURN_IN_RECORDS_FILE, CHECKPOINT_FILE, CHECKPOINT_VERSION, planDigest, readCheckpoint, type Checkpoint } from '../result/checkpoint.js';
 import { lockDirectory } from '../core/directory-lock.js';
 import type { VerdictFlags } from '../model/plan-input.js';
-import { type BurnInOptions } from '../model/plan-input.js';
+import type { PlanInput } from '../model/plan-input.js';
 import { truncateToLastLine, replayRecords } from '../result/replay.js';
 import { createRunDirectory, syncFile, writeFileAtomic, writeRunJson } from '../result/run-directory.js';
 import type { BurnInResult, LostRecords, RunResult } from '../model/run-result.js';
@@ -108,10 +108,10 @@ function everySessionEnded(run: Pick<Measured, 'workerIssues' | 'hungSessions'>,
  * checkpoint so that a resume judges the run as it was meant to be judged. The module is left open: it is
  * finalized at the end of the command, after the results.
  */
-export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, pinSource: PinSource, ui: RunEvents, resume?: Resume): Promise<RunOutcome> {
+export async function runBurnIn(input: PlanInput, verdict: VerdictFlags, pinSource: PinSource, ui: RunEvents, resume?: Resume): Promise<RunOutcome> {
   const checkpoint = resume?.checkpoint;
   const resumeDir = resume?.dir;
-  const plan: BurnInPlan = burnInPlan(checkpoint?.options ?? options);
+  const plan: BurnInPlan = burnInPlan(checkpoint?.plan ?? input);
   const tokenCount = plan.tokenCounts[0]!;
   if (checkpoint && checkpoint.tokens.length !== tokenCount)
     throw usageError(
@@ -141,9 +141,9 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
     await ui.started?.(dir);
     const firstSequenceByWorker = onDisk.firstSequenceByWorker;
     // The plan as the run started: a resume keeps the tokens' identities and the digest of the first segment.
-    const runOptions = checkpoint?.options ?? options;
+    const runInput = checkpoint?.plan ?? input;
     const tokens = checkpoint?.tokens ?? setup.tokens.map(tokenIdentity);
-    const digest = checkpoint?.planDigest ?? planDigest({ runId, startedAt: startedAt.toISOString(), options: runOptions, tokens });
+    const digest = checkpoint?.planDigest ?? planDigest({ runId, startedAt: startedAt.toISOString(), plan: runInput, tokens });
     // Records written to the file so far (those of earlier segments included); the checkpoint counts them once synced.
     let recordsWritten = onDisk.records;
     const startOffsetBaseUs = stats.windowEndUs;
@@ -182,11 +182,11 @@ export async function runBurnIn(options: BurnInOptions, verdict: VerdictFlags, p
         join(dir, CHECKPOINT_FILE),
         JSON.stringify(
           {
-            schemaVersion: 3,
+            schemaVersion: CHECKPOINT_VERSION,
             runId,
             startedAt: startedAt.toISOString(),
             ...(commandLine === undefined ? {} : { commandLine }),
-            options: runOptions,
+            plan: runInput,
             verdict,
             tokens,
             pinRefused: setup.pinGuard.refusedTokens(),

@@ -1,0 +1,84 @@
+import type { FieldNames, PlanField, PlanInput } from '../model/plan-input.js';
+import { usageError } from '../core/errors.js';
+import { quote } from '../core/quote.js';
+import { rateProblem } from './sizing-plan.js';
+
+/**
+ * The flags of a plan: each field of a plan input with the commander option that gives it and how the option's
+ * text becomes the field's value. Only the form is read here (a number, a list); src/plan/plan.ts judges the values.
+ * Keyed by every field, so a field added to PlanInput does not compile until it has its flag: a burn-in's resume,
+ * which refuses every flag of this table, then refuses it too.
+ */
+type Read = (text: string, flag: string) => unknown;
+
+const text: Read = (v) => v;
+const whole: Read = (v, flag) => {
+  if (!/^\s*\d{1,16}\s*$/.test(v)) throw usageError(`${flag} must be a whole number, not ${quote(v)}`, `for example ${flag} 4`);
+  return Number(v);
+};
+const wholes: Read = (v, flag) => v.split(',').map((part) => whole(part, flag));
+const rates: Read = (v, flag) =>
+  v.split(',').map((part) => {
+    const t = part.trim();
+    if (!/^\d{1,7}(\.\d{1,3})?$/.test(t)) throw rateProblem(flag, t);
+    return Number(t);
+  });
+const names: Read = (v) => v.split(',').map((part) => part.trim());
+/** A field's commander option and its reader. */
+const flag = (option: string, read: Read) => ({ option, read });
+
+export const PLAN_FLAGS: Record<PlanField, { option: string; read: Read }> = {
+  op: flag('op', text),
+  mix: flag('mix', text),
+  alg: flag('alg', text),
+  mechanism: flag('mechanism', text),
+  keyLabel: flag('keyLabel', text),
+  tokens: flag('tokens', wholes),
+  signaturesPerToken: flag('signaturesPerToken', whole),
+  signatures: flag('signatures', whole),
+  duration: flag('duration', text),
+  repeat: flag('repeat', whole),
+  warmup: flag('warmup', whole),
+  threadsPerToken: flag('threadsPerToken', wholes),
+  rate: flag('rate', rates),
+  ratePerToken: flag('ratePerToken', rates),
+  'slo.p50': flag('sloP50', text),
+  'slo.p90': flag('sloP90', text),
+  'slo.p99': flag('sloP99', text),
+  'slo.p999': flag('sloP999', text),
+  verify: flag('verify', text),
+  verifyThreads: flag('verifyThreads', whole),
+  callTimeout: flag('callTimeout', text),
+  module: flag('module', text),
+  workspace: flag('workspace', text),
+  slots: flag('slots', wholes),
+  serials: flag('serials', names),
+  tokenLabel: flag('tokenLabel', text),
+  tokenUri: flag('tokenUri', text),
+  allTokens: flag('allTokens', text),
+  out: flag('out', text),
+  giveUpAfter: flag('giveUpAfter', text),
+};
+
+export const PLAN_FIELDS = Object.keys(PLAN_FLAGS) as PlanField[];
+
+/** --threads-per-token for threadsPerToken: how the command line names a field. */
+export const flagOf: FieldNames = (field) => `--${PLAN_FLAGS[field].option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+/**
+ * The plan input of parsed command-line options (commander's, its defaults included). A flag not given leaves its
+ * field out; the command's defaults fill tokens, warmup, threadsPerToken, verify, workspace and out.
+ */
+export function planInputFromFlags(options: object): PlanInput {
+  const input: Record<string, unknown> = {};
+  const slo: Record<string, string> = {};
+  for (const field of PLAN_FIELDS) {
+    const value = (options as Record<string, unknown>)[PLAN_FLAGS[field].option];
+    if (value === undefined) continue;
+    const read = typeof value === 'string' ? PLAN_FLAGS[field].read(value, flagOf(field)) : value;
+    if (field.startsWith('slo.')) slo[field.slice(4)] = read as string;
+    else input[field] = read;
+  }
+  if (Object.keys(slo).length > 0) input.slo = slo;
+  return input as unknown as PlanInput;
+}
