@@ -1,6 +1,6 @@
 import { type CallRecord } from '../src/model/record.js';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readRecords } from '../src/result/records-csv.js';
 import type { RunResult } from '../src/model/run-result.js';
@@ -64,6 +64,8 @@ describe('open loop on slow tokens', () => {
       const records: CallRecord[] = [];
       for await (const x of readRecords(join(dir, above!.recordsFile))) records.push(x);
       expect(records.every((x) => x.startLagUs !== null && x.late !== null)).toBe(true);
+      // Each record names its configuration as its file does: records put together still say where each call belongs.
+      expect(new Set(records.map((x) => x.configuration))).toEqual(new Set([basename(above!.recordsFile, '.csv')]));
       const third = Math.floor(records.length / 3);
       const [first, last] = [records.slice(0, third), records.slice(-third)];
       const responseMs = (xs: CallRecord[]) => median(xs.map((x) => (x.startLagUs! + x.latencyUs) / 1000));
@@ -114,6 +116,7 @@ describe('open loop on slow tokens', () => {
     const records: CallRecord[] = [];
     for await (const x of readRecords(join(dir, c.recordsFile))) records.push(x);
     expect(records).toHaveLength(200);
+    expect(new Set(records.map((x) => x.configuration))).toEqual(new Set(['tokens-2-rate-40']));
     // Below capacity (40/s on two tokens of ~48/s each), the typical call starts on time: the median lag is the host's
     // wake-up, well under the schedule's interval (25 ms) however loaded the host is.
     expect(median(records.map((x) => x.startLagUs!))).toBeLessThan(12_500);

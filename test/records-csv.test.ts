@@ -7,7 +7,7 @@ import { type CallRecord } from '../src/model/record.js';
 import { tempDir } from './helpers/cli.js';
 
 const record = (i: number): CallRecord => ({
-  configuration: 2,
+  configuration: i % 2 === 0 ? 'tokens-2-sessions-4-rate-99.5-rep-3' : 'tokens-2',
   token: i % 2,
   thread: 0,
   sequence: i,
@@ -83,8 +83,9 @@ describe('records CSV', () => {
   });
 
   it('parses one line exactly, and refuses negative or fractional fields', () => {
+    // A file of an older version holds the token count in the configuration column.
     expect(parseRecordLine('1,3,2,7,100,250,CKR_OK,,decrypt,1500,true')).toEqual({
-      configuration: 1,
+      configuration: '1',
       token: 3,
       thread: 2,
       sequence: 7,
@@ -100,6 +101,8 @@ describe('records CSV', () => {
     // Written before operations (8 columns) or before open loop (9): as the file's header says.
     expect(parseRecordLine('1,3,2,7,100,250,CKR_OK,', 8)).toMatchObject({ sequence: 7, operation: '', startLagUs: null });
     expect(parseRecordLine('1,3,2,7,100,250,CKR_OK,,sign', 9)).toMatchObject({ operation: 'sign', late: null });
+    expect(parseRecordLine('tokens-4-sessions-2-rate-0.5-rep-2,3,2,7,100,250,CKR_OK,,sign,,')).toMatchObject({ configuration: 'tokens-4-sessions-2-rate-0.5-rep-2' });
+    expect(parseRecordLine('tokens-x,3,2,7,100,250,CKR_OK,,sign,,')).toBeUndefined();
     expect(parseRecordLine('1,3,2,7,100,250,CKR_OK,')).toBeUndefined();
     expect(parseRecordLine('1,3,2,7,100,250,CKR_OK,,Sign!,,')).toBeUndefined();
     expect(parseRecordLine('1,3,2,7,100,250,CKR_OK,,sign,1.5,true')).toBeUndefined();

@@ -42,10 +42,12 @@ export function configurationSlug(c: ConfigurationAxes): string {
 /**
  * Where one measurement of a configuration keeps its calls in the run directory: its records, and the calls spilled
  * while verification fell behind (`repetition` counts from 1, of `repeat`). `report` finds them again by these names.
+ * `configurationName` is what the records' configuration column holds: the records of a run's files put together still say
+ * which configuration and repetition made each call.
  */
-export function configurationFiles(c: ConfigurationAxes, repetition: number, repeat: number): { recordsFile: string; spillFile: string } {
+export function configurationFiles(c: ConfigurationAxes, repetition: number, repeat: number): { configurationName: string; recordsFile: string; spillFile: string } {
   const name = `${configurationSlug(c)}${repeat > 1 ? `-rep-${repetition}` : ''}`;
-  return { recordsFile: `records/${name}.csv`, spillFile: `unverified-${name}.bin` };
+  return { configurationName: name, recordsFile: `records/${name}.csv`, spillFile: `unverified-${name}.bin` };
 }
 
 /** Each configuration once, in plan order: by token count, then sessions per token, then rate (flat out last). */

@@ -5,7 +5,8 @@ import { OTHER_STATUS_NAMES } from './record-status.js';
  * real clusters; the index does not). `verified` is null where the output was not checked.
  */
 export interface CallRecord {
-  configuration: number;
+  /** The configuration's name, as its records file is named (tokens-4-sessions-2-rate-100, -rep-2); older files: its token count. */
+  configuration: string;
   token: number;
   thread: number;
   sequence: number;
@@ -32,6 +33,7 @@ interface ColumnCodec<T> {
 const INTEGER = /^-?\d+$/;
 const STATUS = new RegExp(`^(CKR_[A-Z0-9_]+|${OTHER_STATUS_NAMES.join('|')})$`);
 const OPERATION = /^[a-z]{0,16}$/;
+const CONFIGURATION = /^(\d+|tokens-\d+(-sessions-\d+)?(-rate-\d+(\.\d+)?)?(-rep-\d+)?)$/;
 
 const count: ColumnCodec<number> = { write: (v) => String(Math.round(v)), read: (t) => (INTEGER.test(t) && !t.startsWith('-') ? Number(t) : undefined) };
 const integer: ColumnCodec<number> = { write: (v) => String(Math.round(v)), read: (t) => (INTEGER.test(t) ? Number(t) : undefined) };
@@ -47,7 +49,7 @@ type Column = { [K in keyof CallRecord]: { name: K; codec: ColumnCodec<CallRecor
  * Older files have fewer: those before operations stop after `verified`, those before schedules after `operation`.
  */
 export const RECORD_COLUMNS = [
-  { name: 'configuration', codec: count },
+  { name: 'configuration', codec: pattern(CONFIGURATION) },
   { name: 'token', codec: count },
   { name: 'thread', codec: count },
   { name: 'sequence', codec: integer },

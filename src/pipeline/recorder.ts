@@ -16,7 +16,8 @@ export interface WorkerAssignment {
  */
 export class ConfigurationRecorder {
   constructor(
-    private readonly configuration: number,
+    /** The configuration's name, for the records' configuration column. */
+    private readonly configuration: string,
     private readonly workers: readonly WorkerAssignment[],
     private readonly writer: RecordsCsvWriter,
     readonly stats: ConfigurationStats,

@@ -2,9 +2,9 @@ import { VERIFIED_BAD, VERIFIED_OK, type CallBatch } from '../model/call-batch.j
 import { statusOf } from '../model/record-status.js';
 import type { CallRecord } from '../model/record.js';
 
-/** Where a batch's calls belong: the configuration (its token count), the signer that made them, and the run's time axis. */
+/** Where a batch's calls belong: the configuration (its name, as its records file has it), the signer that made them, and the run's time axis. */
 export interface BatchOrigin {
-  configuration: number;
+  configuration: string;
   token: number;
   thread: number;
   /** The workload's operations, by the index each call carries. */

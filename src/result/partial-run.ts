@@ -10,7 +10,7 @@ import { readRecords, type BadLines } from './records-csv.js';
 import { ConfigurationStats } from '../stats/configuration-stats.js';
 import { runFigures, summarizeConfiguration } from '../stats/summarize.js';
 import { readSpillFile, type SpillTail } from './spill-file.js';
-import { configurationAxes, configurationFiles, configurationName, sameConfiguration, targetRateOf, type ConfigurationAxes } from '../model/configuration.js';
+import { configurationAxes, configurationFiles, configurationName, configurationSlug, sameConfiguration, targetRateOf, type ConfigurationAxes } from '../model/configuration.js';
 import type { ConfigurationResult, RunResult } from '../model/run-result.js';
 import { readRunJson } from './run-directory.js';
 
@@ -162,7 +162,7 @@ async function countConfiguration(dir: string, r: RunResult, axes: Configuration
       const [token, thread] = [Math.floor(worker / threads), worker % threads];
       const from = nextSequence[worker]!;
       lost += Math.max(0, batch.firstSequence - from);
-      for (const record of recordsOfBatch(batch, { configuration: axes.tokens, token, thread, operations, startOffsetBaseUs: 0 })) {
+      for (const record of recordsOfBatch(batch, { configuration: configurationSlug(axes), token, thread, operations, startOffsetBaseUs: 0 })) {
         if (record.sequence < from) continue;
         stats.add(token, record, failureOf(record));
         spilled++;

@@ -73,7 +73,7 @@ export interface Replayed {
 
 /** What the records of a run must fit: its configuration, tokens and threads, and the time it has existed. */
 export interface RecordsShape {
-  configuration: number;
+  configuration: string;
   tokenCount: number;
   threadsPerToken: number;
   /** No signature can have started later than the run's age: signing time is never more than wall time. */

@@ -1,3 +1,4 @@
+import { configurationAxes, configurationSlug } from '../model/configuration.js';
 import { workloadId } from '../model/workload.js';
 import { nounsOf } from '../operations/words.js';
 import { existsSync, statSync } from 'node:fs';
@@ -59,6 +60,12 @@ export function openResume(dir: string, decisions: Pick<Resume, 'acceptLostRecor
   return { dir, checkpoint: readCheckpoint(dir), ...decisions };
 }
 
+/** A burn-in's target rate of all its tokens together, or null: flat out. */
+const burnInRatePerS = (plan: BurnInPlan) => (plan.targetRate ? plan.targetRate.perS[0]! * (plan.targetRate.per === 'token' ? plan.tokenCounts[0]! : 1) : null);
+
+/** The name of a burn-in's one configuration in its records, as a scale run of the same axes would name it. */
+const burnInConfiguration = (plan: BurnInPlan) => configurationSlug(configurationAxes(plan.tokenCounts[0]!, plan.threadsPerToken[0]!, burnInRatePerS(plan)));
+
 /** What a resume continues from: the records on disk, replayed into `stats`, checked against the checkpoint. */
 async function recordsToContinue(
   resume: Resume,
@@ -71,7 +78,11 @@ async function recordsToContinue(
   const tokenCount = plan.tokenCounts[0]!;
   const cut = existsSync(path) ? truncateToLastLine(path) : 0;
   const replayed = existsSync(path)
-    ? await replayRecords(path, { configuration: tokenCount, tokenCount, threadsPerToken: plan.threadsPerToken[0]!, maxStartOffsetUs: (Date.now() - Date.parse(checkpoint.startedAt)) * 1000 }, stats)
+    ? await replayRecords(
+        path,
+        { configuration: burnInConfiguration(plan), tokenCount, threadsPerToken: plan.threadsPerToken[0]!, maxStartOffsetUs: (Date.now() - Date.parse(checkpoint.startedAt)) * 1000 },
+        stats,
+      )
     : { records: 0, nextSequenceByWorker: new Array<number>(tokenCount * plan.threadsPerToken[0]!).fill(0) };
   const counted = checkpoint.progress.records;
   let lost = checkpoint.lostRecords;
@@ -150,7 +161,7 @@ export async function runBurnIn(input: PlanInput, verdict: VerdictFlags, pinSour
     const segments = [...(checkpoint?.segments ?? []), { startedAt: now.toISOString(), startOffsetS: startOffsetBaseUs / 1e6 }];
     // At a target rate (open loop) the calls arrive on a schedule; --signatures then counts the calls scheduled
     // (made, successful or not: a request that failed is not asked again). Flat out it counts successful ones.
-    const targetRatePerS = plan.targetRate ? plan.targetRate.perS[0]! * (plan.targetRate.per === 'token' ? tokenCount : 1) : null;
+    const targetRatePerS = burnInRatePerS(plan);
     const done = targetRatePerS === null ? stats.operationsOk : stats.operationsOk + stats.operationsFailed;
     // Those on disk are taken off the total.
     const remainingTotal = plan.stop.kind === 'total' ? Math.max(0, plan.stop.signatures - done) : null;
@@ -292,6 +303,7 @@ export async function runBurnIn(input: PlanInput, verdict: VerdictFlags, pinSour
           },
           recovery: { giveUpAfterMs: plan.giveUpAfterMs },
           runDir: dir,
+          configurationName: burnInConfiguration(plan),
           recordsFile: BURN_IN_RECORDS_FILE,
           spillFile: null,
           stats,

@@ -73,6 +73,8 @@ export interface ConfigurationSpec {
   stop: StopSpec;
   recovery: Recovery | null;
   runDir: string;
+  /** The configuration's name in its records (src/model/configuration.ts, configurationFiles). */
+  configurationName: string;
   recordsFile: string;
   /** Statistics to extend (a burn-in watches them for its progress line and rebuilds them on resume). */
   stats?: ConfigurationStats;
@@ -139,7 +141,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
   const writer = new RecordsCsvWriter(join(spec.runDir, spec.recordsFile), spec.resume !== undefined, () => control.requestStop(), spec.onRecordsWritten);
   const stats = spec.stats ?? new ConfigurationStats(spec.tokens.length, spec.workload.operations.length > 1 ? spec.workload.operations.map((op) => op.name) : []);
   const recorder = new ConfigurationRecorder(
-    spec.tokens.length,
+    spec.configurationName,
     assignments,
     writer,
     stats,
