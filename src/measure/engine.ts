@@ -3,7 +3,8 @@ import type { ModuleInstances } from '../model/run-result.js';
 import type { PinGuard } from '../pkcs11/pin-guard.js';
 import type { CallBatch } from '../model/call-batch.js';
 import type { InputTable, Workload } from '../model/workload.js';
-import type { Recovery } from './call-loop.js';
+import type { LoopWorkerMessage, Recovery } from './call-loop.js';
+import type { RunControl } from './control.js';
 
 /**
  * What runs the timed loop of a configuration, whichever engine it is (worker threads, or the native loop): each
@@ -33,6 +34,9 @@ export interface Engine {
    */
   abandon(worker: number, record: boolean): boolean;
 }
+
+/** Starts an engine's sessions: the worker threads', the native loop's, or a test's own (test/helpers/scripted-engine.ts). */
+export type EngineStarter = (spec: EngineSpec, sessions: readonly SessionAssignment[], control: RunControl, onMessage: (worker: number, m: LoopWorkerMessage) => void) => Engine;
 
 export interface EngineSpec {
   modulePath: string;

@@ -24,7 +24,7 @@ import { VerifyPool } from '../pipeline/verify-pool.js';
 import { CALL_TIMEOUT_FLOOR_MS, CALL_TIMEOUT_SLOWEST_MULTIPLE, CallWatchdog, STOP_GRACE_MS, SETUP_STEP_TIMEOUT_MS } from '../measure/call-watchdog.js';
 import { CALL_TIMED_OUT } from '../model/record-status.js';
 import { noteThreadLeftInModule } from '../measure/threads-left.js';
-import type { Engine, EngineSpec, SessionAssignment } from '../measure/engine.js';
+import type { Engine, EngineSpec, EngineStarter, SessionAssignment } from '../measure/engine.js';
 import { startThreadsEngine } from '../measure/threads-engine.js';
 
 /** A token ready for the run: its PIN accepted (by the main thread), and per operation of the workload its key and inputs. */
@@ -49,6 +49,8 @@ export interface WorkerIssue {
 export interface ConfigurationSpec {
   modulePath: string;
   engine: EngineName;
+  /** An engine of the caller's own instead of the one `engine` names: the tests' scripted engine, driven in milliseconds. */
+  startEngine?: EngineStarter;
   instances: ModuleInstances;
   /** Called as soon as a token refuses the PIN mid-run (a burn-in writes it into its checkpoint at once). */
   onPinRefused?: () => void;
@@ -288,7 +290,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     recovery: spec.recovery,
     stop: spec.stop,
   };
-  engine = (spec.engine === 'native' ? startNativeEngine : startThreadsEngine)(engineSpec, sessions, control, onMessage);
+  engine = (spec.startEngine ?? (spec.engine === 'native' ? startNativeEngine : startThreadsEngine))(engineSpec, sessions, control, onMessage);
   // The watchdog: a call in flight past its bound is timed out and its session abandoned; once the run is stopping,
   // a call still in flight after the grace is abandoned too, so that nothing holds the run's end.
   let stoppingSinceNs: bigint | null = null;

@@ -80,7 +80,7 @@ const RUNAWAY_STEPS = 100_000;
 const msAfterStart = (ns: bigint) => Number(ns - WINDOW_START_NS) / 1e6;
 
 /** A session's clock: it moves only when the module takes time or the loop waits (a wait ends at once on a stop). */
-class ScriptedClock implements LoopClock {
+export class ScriptedClock implements LoopClock {
   constructor(
     private readonly control: RunControl,
     public ns = WINDOW_START_NS,
@@ -142,7 +142,7 @@ export function runScriptedSessions(spec: ScriptedRunSpec): ScriptedRun {
       if (m.type !== 'batch') return;
       const b = m.batch;
       run.batches.push({ worker, firstSequence: b.firstSequence, count: b.count, kept: b.kept.subarray(0, b.count).reduce((n, k) => n + k, 0) });
-      records.push(...recordsOfBatch(b, { configuration: 1, token: 0, thread: worker, operations: ['sign'], startOffsetBaseUs: 0 }));
+      records.push(...recordsOfBatch(b, { configuration: 'tokens-1', token: 0, thread: worker, operations: ['sign'], startOffsetBaseUs: 0 }));
       // Recorded at once: the batch goes back to the session for reuse, as the recorder sends it back.
       recycled.push(b);
       control.recorded(worker);
