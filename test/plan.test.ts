@@ -96,7 +96,7 @@ describe('the flags of a plan', () => {
     const notPlan = options(burnInCommand()).filter((o) => !planOptions.includes(o));
     // Output and its pace, the PIN's source, resume's own flags, and the CI verdict (kept in the checkpoint apart,
     // given anew on resume). A new flag of the plan lands here until PLAN_FLAGS has it, and this test fails.
-    const output = ['format', 'json', 'progressInterval'];
+    const output = ['format', 'json', 'progressInterval', 'metricsListen'];
     const pin = ['pinEnv', 'pinFile', 'allowFinalPinTry'];
     const resume = ['resume', 'acceptLostRecords', 'pinCorrected', 'maxRestarts'];
     const verdict = ['maxFailures', 'minThroughput', 'maxP99', 'strictLatency', 'baseline', 'maxRegression', 'baselineMissing', 'saveBaseline', 'force', 'junit'];

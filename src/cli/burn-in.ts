@@ -1,6 +1,7 @@
 import { workloadOfPlan } from '../plan/workload-plan.js';
 import { workloadId } from '../model/workload.js';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
+import { withLiveMetrics } from './metrics-server.js';
 import { Command } from 'commander';
 import { openResume, runBurnIn } from '../run/burn-in.js';
 import { planOf } from '../model/run-result.js';
@@ -29,6 +30,7 @@ interface BurnInCliOptions {
   mix?: string;
   op?: string;
   progressInterval: string;
+  metricsListen?: string;
   pinEnv: string;
   pinFile?: string;
   json?: boolean;
@@ -121,17 +123,23 @@ ${EXIT_CODES_HELP}`,
       const verdict = await verdictPlan(flags, { tokenCounts: plan.tokenCounts, workload: workloadOfPlan(plan.workload), plan: planOf(plan) }, (line) => process.stderr.write(`${line}\n`));
       const ui = new Progress(isInteractive(), progressIntervalMs);
       // The supervisor continues this run directory if a module kills this process.
-      const outcome = await runBurnIn(
-        input,
-        flags,
-        pinSource(o),
-        {
-          ...ui,
-          started: (dir) => tellSupervisor({ type: 'run-dir', dir, maxRestarts }),
-          // The supervisor counts what a death cuts from the records by it.
-          callsMade: (calls, signingS, signing) => void tellSupervisor({ type: 'calls-made', calls, signingS, signing }),
-        },
-        resumed,
+      const outcome = await withLiveMetrics(o.metricsListen, workloadOfPlan(plan.workload), ui.log, (live) =>
+        runBurnIn(
+          input,
+          flags,
+          pinSource(o),
+          {
+            ...ui,
+            started: (dir) => {
+              if (live) live.runId = basename(dir);
+              return tellSupervisor({ type: 'run-dir', dir, maxRestarts });
+            },
+            // The supervisor counts what a death cuts from the records by it.
+            callsMade: (calls, signingS, signing) => void tellSupervisor({ type: 'calls-made', calls, signingS, signing }),
+          },
+          resumed,
+          live,
+        ),
       );
       await finishRun(
         `burn-in-${workloadId(outcome.result.operation?.name, outcome.result.algorithm.id)}`,

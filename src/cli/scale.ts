@@ -14,6 +14,8 @@ import type { PinSource } from '../secrets/pin.js';
 import { finishRun } from './run-pipeline.js';
 import { addOutputOptions, addSigningOptions, EXIT_CODES_HELP } from './signing-options.js';
 import { tellSupervisor } from './supervised.js';
+import { withLiveMetrics } from './metrics-server.js';
+import { basename } from 'node:path';
 import { isInteractive, Progress } from './terminal.js';
 import { addTokenOptions } from './token-options.js';
 import { addVerdictOptions, verdictPlan, type VerdictFlags } from './verdict-options.js';
@@ -51,7 +53,15 @@ ${EXIT_CODES_HELP}`,
     )
     .action(
       async (
-        options: { alg?: string; mix?: string; op?: string } & VerdictFlags & { pinEnv: string; pinFile?: string; allowFinalPinTry?: boolean; json?: boolean; reference?: string; format: string },
+        options: { alg?: string; mix?: string; op?: string } & VerdictFlags & {
+            pinEnv: string;
+            pinFile?: string;
+            allowFinalPinTry?: boolean;
+            json?: boolean;
+            reference?: string;
+            format: string;
+            metricsListen?: string;
+          },
       ) => {
         if (options.alg === undefined && options.mix === undefined && (options.op ?? 'sign') === 'sign')
           throw usageError("required option '--alg <alg>' not specified", `use one of: ${operationByName('sign').algorithms.join(', ')}`);
@@ -62,7 +72,21 @@ ${EXIT_CODES_HELP}`,
         const ui = new Progress();
         const suite = workloadId(plan.operation, plan.algorithm.id);
         // A supervisor names the run directory, and writes the plan's JUnit from it, if a module kills this process.
-        const outcome = await runScale(plan, pinSource(options), { ...ui, started: (dir) => tellSupervisor({ type: 'run-dir', dir, suite }) }, reference);
+        const outcome = await withLiveMetrics(options.metricsListen, workloadOfPlan(plan.workload), ui.log, (live) =>
+          runScale(
+            plan,
+            pinSource(options),
+            {
+              ...ui,
+              started: (dir) => {
+                if (live) live.runId = basename(dir);
+                return tellSupervisor({ type: 'run-dir', dir, suite });
+              },
+            },
+            reference,
+            live,
+          ),
+        );
         await finishRun(suite, outcome, verdict, { ...options, reference, formats }, renderScaleTable, ui);
       },
     );

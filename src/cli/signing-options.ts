@@ -24,7 +24,8 @@ export function addOutputOptions(command: Command): Command {
     .optionsGroup('Output:')
     .option('--out <dir>', 'parent folder of the run directory', 'reports')
     .option('--format <list>', 'reports to write beside run.json and the records: md, csv, png (and svg), html', 'md,csv,png,html')
-    .option('--json', 'print run.json to stdout instead of the table or summary');
+    .option('--json', 'print run.json to stdout instead of the table or summary')
+    .option('--metrics-listen <[host:]port>', 'serve live metrics at http://HOST:PORT/metrics while it runs, for Prometheus (host: 127.0.0.1 unless given)');
 }
 
 /** The exit codes, as README.md lists them: at the end of every signing command's --help. */

@@ -1,4 +1,5 @@
 import { configurationAxes, configurationSlug } from '../model/configuration.js';
+import type { LiveMetrics } from './live-metrics.js';
 import { workloadId } from '../model/workload.js';
 import { nounsOf } from '../operations/words.js';
 import { existsSync, statSync } from 'node:fs';
@@ -119,7 +120,7 @@ function everySessionEnded(run: Pick<Measured, 'workerIssues' | 'hungSessions'>,
  * checkpoint so that a resume judges the run as it was meant to be judged. The module is left open: it is
  * finalized at the end of the command, after the results.
  */
-export async function runBurnIn(input: PlanInput, verdict: VerdictFlags, pinSource: PinSource, ui: RunEvents, resume?: Resume): Promise<RunOutcome> {
+export async function runBurnIn(input: PlanInput, verdict: VerdictFlags, pinSource: PinSource, ui: RunEvents, resume?: Resume, live?: LiveMetrics): Promise<RunOutcome> {
   const checkpoint = resume?.checkpoint;
   const resumeDir = resume?.dir;
   const plan: BurnInPlan = burnInPlan(checkpoint?.plan ?? input);
@@ -129,7 +130,10 @@ export async function runBurnIn(input: PlanInput, verdict: VerdictFlags, pinSour
       `${shown(join(resumeDir!, CHECKPOINT_FILE))} lists ${checkpoint.tokens.length} tokens for a ${tokenCount}-token plan`,
       'give --resume the run directory of a burn-in that hsm-bench started',
     );
-  const stats = new ConfigurationStats(tokenCount, plan.workload.length > 1 ? plan.workload.map((e) => e.operation) : []);
+  const stats = new ConfigurationStats(
+    tokenCount,
+    plan.workload.map((e) => e.operation),
+  );
   // The records on disk are checked before the module is loaded or a PIN presented.
   const onDisk = resume ? await recordsToContinue(resume, plan, stats, ui.emit) : { firstSequenceByWorker: new Array<number>(tokenCount * plan.threadsPerToken[0]!).fill(0), records: 0, lost: [] };
   let setup: Awaited<ReturnType<typeof setUpTokens>>;
@@ -282,6 +286,13 @@ export async function runBurnIn(input: PlanInput, verdict: VerdictFlags, pinSour
       });
     };
     const progressTimer = setInterval(showProgress, 1000);
+    live?.started({
+      name: burnInConfiguration(plan),
+      stats,
+      tokens: setup.ready.map((t) => t.token),
+      sessions: tokenCount * plan.threadsPerToken[0]!,
+      targetRatePerS,
+    });
     try {
       const run = await runConfiguration(
         {
@@ -320,6 +331,7 @@ export async function runBurnIn(input: PlanInput, verdict: VerdictFlags, pinSour
     } finally {
       clearInterval(checkpointTimer);
       clearInterval(progressTimer);
+      live?.ended();
       ui.progressDone();
     }
     // Finished means the stop rule was reached: a run whose tokens all ended before it stays resumable.

@@ -141,7 +141,12 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
   const T = spec.threadsPerToken;
   const assignments: WorkerAssignment[] = spec.tokens.flatMap((_, token) => Array.from({ length: T }, (_, thread) => ({ token, thread, messageSeed: randomBytes(SEED_BYTES) })));
   const writer = new RecordsCsvWriter(join(spec.runDir, spec.recordsFile), spec.resume !== undefined, () => control.requestStop(), spec.onRecordsWritten);
-  const stats = spec.stats ?? new ConfigurationStats(spec.tokens.length, spec.workload.operations.length > 1 ? spec.workload.operations.map((op) => op.name) : []);
+  const stats =
+    spec.stats ??
+    new ConfigurationStats(
+      spec.tokens.length,
+      spec.workload.operations.map((op) => op.name),
+    );
   const recorder = new ConfigurationRecorder(
     spec.configurationName,
     assignments,

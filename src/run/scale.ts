@@ -15,6 +15,8 @@ import type { RunPlan } from '../model/plan.js';
 import type { Reference } from '../model/run-result.js';
 import { buildRunResult } from './run-result-builder.js';
 import { runConfiguration } from './run-configuration.js';
+import type { LiveMetrics } from './live-metrics.js';
+import { ConfigurationStats } from '../stats/configuration-stats.js';
 import { setUpTokens, signingWith } from './token-setup.js';
 
 export interface RunOutcome {
@@ -23,7 +25,7 @@ export interface RunOutcome {
 }
 
 /** The scaling experiment: for each N in the plan, N tokens sign at once; results are written after every configuration. */
-export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunEvents, reference?: Reference): Promise<RunOutcome> {
+export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunEvents, reference?: Reference, live?: LiveMetrics): Promise<RunOutcome> {
   const setup = await setUpTokens(plan, plan.tokenCounts[plan.tokenCounts.length - 1]!, pinSource, ui.emit);
   const interruption = new Interruption(ui.emit);
   try {
@@ -74,10 +76,17 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunEvent
           ui.emit({ type: 'spill-verifying', configuration, calls: kept, nouns, stopping: interruption.requested });
         };
         ui.emit({ type: 'configuration-started', configuration });
+        const tokens = setup.ready.slice(0, p.tokens);
+        const stats = new ConfigurationStats(
+          tokens.length,
+          plan.workload.map((e) => e.operation),
+        );
+        live?.started({ name: files.configurationName, stats, tokens: tokens.map((t) => t.token), sessions: p.tokens * p.threadsPerToken, targetRatePerS: p.targetRatePerS });
         const run = await runConfiguration(
           {
             ...signingWith(setup),
-            tokens: setup.ready.slice(0, p.tokens),
+            stats,
+            tokens,
             threadsPerToken: p.threadsPerToken,
             warmupPerToken: plan.warmupPerToken,
             verifyEvery: plan.verify.every,
@@ -105,6 +114,7 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunEvent
             ),
         );
         ui.progressDone();
+        live?.ended();
         cutShort ??= interruption.requested;
         // Interrupted before its measured window opened (during warm-up): nothing was measured, and a 0/s would lie.
         if (run.setupS === undefined && interruption.requested) {

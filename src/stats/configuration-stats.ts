@@ -73,10 +73,10 @@ export class ConfigurationStats {
   /** Whether the workload is a mix: then its results are given per operation too. */
   readonly mixed: boolean;
 
-  /** `mix`: a mix's operations, in its order (reports list them so); empty for one operation. */
-  constructor(tokenCount: number, mix: readonly string[] = []) {
-    this.mixed = mix.length > 1;
-    for (const name of mix) this.byOperation.set(name, newOperationStats());
+  /** `operations`: the workload's, in its order (a mix's are reported so); one operation is no mix. */
+  constructor(tokenCount: number, operations: readonly string[] = []) {
+    this.mixed = operations.length > 1;
+    if (this.mixed) for (const name of operations) this.byOperation.set(name, newOperationStats());
     this.tokens = Array.from({ length: tokenCount }, () => ({
       operationsOk: 0,
       operationsFailed: 0,

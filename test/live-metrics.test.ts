@@ -1,0 +1,142 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { latencyHistogram } from '../src/stats/latency-histogram.js';
+import { ConfigurationStats } from '../src/stats/configuration-stats.js';
+import { LiveMetrics } from '../src/run/live-metrics.js';
+import { parseListen } from '../src/cli/metrics-server.js';
+import type { RunResult } from '../src/model/run-result.js';
+import { runCli, runCliAsync, runDirOf, tempDir } from './helpers/cli.js';
+
+/** A port free now on loopback (the kernel's choice). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+const sample = (text: string, series: string) => Number(new RegExp(`^${series.replace(/[{}"=,.+]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
+
+describe('live metrics: what is served', () => {
+  it('counts and service times by token, read from the statistics when scraped', async () => {
+    const stats = new ConfigurationStats(2, ['sign']);
+    const record = (latencyUs: number) => ({ startOffsetUs: 0, latencyUs, operation: 'sign', verified: true, startLagUs: null, late: null });
+    for (const us of [150, 900, 4000]) stats.add(0, record(us), undefined);
+    stats.add(1, record(700), 'CKR_DEVICE_ERROR');
+    const live = new LiveMetrics('sign/p256');
+    live.started({ name: 'tokens-2', stats, tokens: [0, 1].map((i) => ({ label: `t${i}`, serial: `s${i}`, slotId: String(i) })), sessions: 2, targetRatePerS: null });
+    const text = await live.registry.metrics();
+    expect(sample(text, 'hsm_bench_calls_total{configuration="tokens-2",token="0",outcome="ok"}')).toBe(3);
+    expect(sample(text, 'hsm_bench_calls_total{configuration="tokens-2",token="1",outcome="failed"}')).toBe(1);
+    expect(sample(text, 'hsm_bench_failures_total{configuration="tokens-2",status="CKR_DEVICE_ERROR"}')).toBe(1);
+    // Cumulative buckets: 150 µs ≤ 0.0002 s, 900 µs ≤ 0.001 s, 4 ms ≤ 0.005 s.
+    expect(sample(text, 'hsm_bench_service_time_seconds_bucket{configuration="tokens-2",token="0",le="0.0002"}')).toBe(1);
+    expect(sample(text, 'hsm_bench_service_time_seconds_bucket{configuration="tokens-2",token="0",le="0.002"}')).toBe(2);
+    expect(sample(text, 'hsm_bench_service_time_seconds_bucket{configuration="tokens-2",token="0",le="0.005"}')).toBe(3);
+    expect(sample(text, 'hsm_bench_service_time_seconds_bucket{configuration="tokens-2",token="0",le="+Inf"}')).toBe(3);
+    expect(sample(text, 'hsm_bench_service_time_seconds_sum{configuration="tokens-2",token="0"}')).toBeCloseTo(0.00505, 4);
+    expect(sample(text, 'hsm_bench_configuration_running{configuration="tokens-2"}')).toBe(1);
+    live.ended();
+    expect(sample(await live.registry.metrics(), 'hsm_bench_configuration_running{configuration="tokens-2"}')).toBe(0);
+    // The histogram type exists without values: an empty histogram is not a crash.
+    expect(latencyHistogram().totalCount).toBe(0);
+  });
+
+  it('listens on loopback unless a host is named; a bad address is refused', () => {
+    expect(parseListen('9464')).toEqual({ host: '127.0.0.1', port: 9464 });
+    expect(parseListen('0.0.0.0:9464')).toEqual({ host: '0.0.0.0', port: 9464 });
+    expect(parseListen('[::1]:9464')).toEqual({ host: '::1', port: 9464 });
+    for (const bad of ['', 'x', '70000', 'host:', ':9464 ', 'a b:1']) expect(() => parseListen(bad), bad).toThrow(/--metrics-listen must be \[HOST:\]PORT/);
+  });
+
+  it('a port already taken: exit 3 before any token is touched', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as { port: number };
+    const r = runCli(['burn-in', '--alg', 'p256', '--signatures', '10', '--metrics-listen', `127.0.0.1:${port}`, '--out', tempDir('metrics-taken')], { HSM_BENCH_WORKSPACE: tempDir('metrics-ws') });
+    taken.close();
+    expect(r.status).toBe(3);
+    expect(r.stderr).toMatch(/--metrics-listen cannot listen on 127\.0\.0\.1:\d+: EADDRINUSE/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('live metrics: scraped by a real Prometheus during a burn-in', () => {
+  let prometheus: ChildProcess | undefined;
+  afterAll(() => prometheus?.kill('SIGKILL'));
+
+  it("stores counts whose last values equal the run's final counts", async () => {
+    const [metricsPort, webPort] = [await freePort(), await freePort()];
+    const dir = tempDir('prometheus');
+    writeFileSync(join(dir, 'prometheus.yml'), `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: hsm-bench\n    static_configs:\n      - targets: ['127.0.0.1:${metricsPort}']\n`);
+    prometheus = spawn('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${webPort}`], { stdio: 'ignore' });
+    const api = `http://127.0.0.1:${webPort}`;
+    for (
+      let i = 0;
+      i < 300 &&
+      !(await fetch(`${api}/-/ready`).then(
+        (r) => r.ok,
+        () => false,
+      ));
+      i++
+    )
+      await new Promise((r) => setTimeout(r, 100));
+
+    // 12 s at 200/s on two tokens: about twelve scrapes while it runs.
+    const args = [
+      'burn-in',
+      '--alg',
+      'p256',
+      '--tokens',
+      '2',
+      '--rate',
+      '200',
+      '--signatures',
+      '2400',
+      '--verify',
+      '0.1',
+      '--metrics-listen',
+      `127.0.0.1:${metricsPort}`,
+      '--out',
+      tempDir('metrics-run'),
+    ];
+    const r = await runCliAsync(args, { HSM_BENCH_WORKSPACE: tempDir('metrics-ws') });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`live metrics: http://127\\.0\\.0\\.1:${metricsPort}/metrics`));
+    const run = JSON.parse(readFileSync(join(runDirOf(r), 'run.json'), 'utf8')) as RunResult;
+    const c = run.configurations[0]!;
+
+    const query = async (q: string) => {
+      const body = (await (await fetch(`${api}/api/v1/query?query=${encodeURIComponent(q)}`)).json()) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+      return body.data.result.map((s) => ({ metric: s.metric, value: Number(s.value[1]) }));
+    };
+    // The run is over and its series went stale with its endpoint: their last stored values are the final ones.
+    const total = await query('sum(last_over_time(hsm_bench_calls_total[5m]))');
+    expect(total[0]?.value).toBe(c.operationsOk + c.operationsFailed);
+    const byToken = await query('sum by (token) (last_over_time(hsm_bench_calls_total{outcome="ok"}[5m]))');
+    expect(Object.fromEntries(byToken.map((s) => [s.metric.token, s.value]))).toEqual(Object.fromEntries(c.perToken.map((t, i) => [String(i), t.operationsOk])));
+    // It was scraped while it ran, not only at the end: the stored counts rose over the run.
+    const scraped = await query('count_over_time(hsm_bench_calls_total{token="0",outcome="ok"}[5m])');
+    expect(scraped[0]?.value).toBeGreaterThanOrEqual(3);
+    expect((await query('last_over_time(hsm_bench_target_rate_per_second[5m])'))[0]?.value).toBe(200);
+  }, 120_000);
+});
+
+describe('the Grafana dashboard (fixtures/grafana/hsm-bench.json)', () => {
+  it('queries only metrics that hsm-bench serves', async () => {
+    const dashboard = JSON.parse(readFileSync(new URL('../fixtures/grafana/hsm-bench.json', import.meta.url), 'utf8')) as { panels: { targets: { expr: string }[] }[] };
+    const stats = new ConfigurationStats(1, ['sign']);
+    const live = new LiveMetrics('sign/p256');
+    live.started({ name: 'tokens-1-rate-10', stats, tokens: [{ label: 't', serial: 's', slotId: '0' }], sessions: 1, targetRatePerS: 10 });
+    const served = new Set(
+      [...(await live.registry.metrics()).matchAll(/^# TYPE (\S+) (\S+)$/gm)].flatMap(([, name, type]) => (type === 'histogram' ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : [name!])),
+    );
+    const queried = dashboard.panels.flatMap((p) => p.targets.flatMap((t) => [...t.expr.matchAll(/\b((?:hsm_bench|nodejs|process)_[a-z0-9_]+)/g)].map((m) => m[1]!)));
+    expect(queried.length).toBeGreaterThan(5);
+    expect(queried.filter((name) => !served.has(name))).toEqual([]);
+  });
+});
