@@ -105,6 +105,28 @@ describe('lab files', () => {
     expect(await problems({ slo: { p99: '5ms' } })).toMatch(/\$\.runs\[0\]\.slo\.p99 …\) is judged on response times at a target rate, and no \$\.runs\[0\]\.rate was given/);
     expect(await problems({ alg: undefined, mix: 'sign:1,sign:2' })).toMatch(/\$\.runs\[0\]\.mix names sign twice/);
     expect(await problems({ op: 'verify', verify: 'none' })).toMatch(/with \$\.runs\[0\]\.verify none/);
+    expect(await problems({ tokenUri: 'pkcs11:foo=bar' })).toMatch(/\$\.runs\[0\]\.tokenUri has an unknown attribute 'foo'/);
+    expect(await problems({ tokenLabel: '' })).toMatch(/\$\.runs\[0\]\.tokenLabel is empty/);
+    const outEmpty = await readLabFile(writeJson({ out: '', runs: [1, 2].map((i) => ({ name: `r${i}`, alg: 'p256', tokens: [1] })) })).catch((e: Error) => e.message);
+    expect(outEmpty).toMatch(/has 1 problem:\n {2}\$\.out is empty/);
+  });
+
+  it('never quotes a PIN typed into a lab file, not even where its schema refuses the value', async () => {
+    process.env.LAB_TEST_PIN = 'secret4321';
+    try {
+      const doc = {
+        runs: [
+          { name: 'a', alg: 'p256', tokens: [1], pinEnv: 987654 },
+          { name: 'b', alg: 'p256', tokens: [1], pinEnv: 'LAB_TEST_PIN', mechanism: 'secret4321', secret4321: 1 },
+        ],
+      };
+      const message = await readLabFile(writeJson(doc)).catch((e: Error) => e.message);
+      expect(message).toMatch(/\$\.runs\[0\]\.pinEnv: must be string \(a name or a path, not the PIN; the value is not shown\)/);
+      expect(message).toMatch(/\$\.runs\[1\]\.mechanism: must be one of .*, not \(a secret: not shown\)/);
+      expect(message).not.toMatch(/secret4321|987654/);
+    } finally {
+      delete process.env.LAB_TEST_PIN;
+    }
   });
 
   it('--only must name runs of the file', () => {

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LEVELS, importProblems, type SourceFile } from './helpers/layers.js';
+import { LEVELS, importProblems, importSpecifiers, type SourceFile } from './helpers/layers.js';
 
 const SRC = new URL('../src/', import.meta.url).pathname;
 
@@ -18,7 +18,7 @@ function sourceFiles(): SourceFile[] {
   walk(SRC);
   return files.map((path) => {
     const text = readFileSync(path, 'utf8');
-    const imports = [...text.matchAll(/(?:from\s+|import\(\s*|new URL\(\s*)['"](\.{1,2}\/[^'"]+)['"]/g)].map((m) => relative(SRC, resolve(dirname(path), m[1]!)).replace(/\.js$/, '.ts'));
+    const imports = importSpecifiers(text).map((s) => relative(SRC, resolve(dirname(path), s)).replace(/\.js$/, '.ts'));
     return { path: relative(SRC, path), imports };
   });
 }
@@ -50,6 +50,19 @@ describe('the layer check itself', () => {
       'a circle of imports: stats/a.ts → stats/b.ts → stats/c.ts → stats/a.ts',
     ]);
     expect(importProblems([file('misc/a.ts'), file('top.ts')])).toEqual(['misc/a.ts: folder misc has no level (test/helpers/layers.ts)', 'top.ts: a file of src/ belongs in a folder with a level']);
+  });
+
+  it('sees every form of a relative import: from, a bare import, import(), require(), new URL()', () => {
+    const text = [
+      "import { a } from '../cli/a.js';",
+      "export { b } from './b.js';",
+      "import '../cli/c.js';",
+      "const d = await import('../cli/d.js');",
+      "const e = require('../cli/e.js');",
+      "new URL('./f.js', import.meta.url);",
+      "import { g } from 'node:fs';",
+    ].join('\n');
+    expect(importSpecifiers(text)).toEqual(['../cli/a.js', './b.js', '../cli/c.js', '../cli/d.js', '../cli/e.js', './f.js']);
   });
 
   it('takes imports that go down, and imports inside one folder', () => {

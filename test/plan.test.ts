@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { durationMs, parseDurationNs, parseVerify, scalePlan as planOfInput, tokenSelection as selectionOfInput } from '../src/plan/plan.js';
+import { burnInPlan as burnInPlanOf, durationMs, parseDurationNs, parseVerify, scalePlan as planOfInput, tokenSelection as selectionOfInput } from '../src/plan/plan.js';
 import { PLAN_FLAGS, planInputFromFlags } from '../src/plan/plan-flags.js';
 import type { Command } from 'commander';
 import { burnInCommand } from '../src/cli/burn-in.js';
@@ -57,6 +57,9 @@ describe('run plan', () => {
     expect(() => tokenSelection({ slots: '1', serials: 'a' })).toThrow(/give one/);
     expect(() => tokenSelection({ slots: '1,1' })).toThrow(/twice/);
     expect(() => tokenSelection({ serials: 'a,,b' })).toThrow(/empty entry/);
+    // An unset variable in a script names no token: as a selection it would let the PIN go to every token.
+    expect(() => tokenSelection({ module: '/x.so', tokenLabel: '' })).toThrow(/--token-label is empty/);
+    expect(() => tokenSelection({ module: '/x.so', tokenUri: ' ' })).toThrow(/--token-uri is empty/);
   });
   it('turns a verification rate into every k-th signature', () => {
     expect(parseVerify('all', 3)).toEqual({ mode: 'all', every: 1, threads: 3 });
@@ -114,5 +117,11 @@ describe('the flags of a plan', () => {
     });
     expect(() => planInputFromFlags({ tokens: '1,x' })).toThrow(/--tokens must be a whole number, not 'x'/);
     expect(() => planInputFromFlags({ rate: '1e3' })).toThrow(/--rate must list plain decimal rates/);
+    expect(() => planInputFromFlags({ tokens: '9999999999999999' })).toThrow(/--tokens must be a whole number, not '9999999999999999'/);
+  });
+  it("names a checkpoint's field where its plan does not hold (the flag that would set it is refused on resume)", async () => {
+    const { checkpointField } = await import('../src/run/burn-in.js');
+    const input = { ...planInputFromFlags({ ...base, tokens: '1,2', signatures: '100', giveUpAfter: '10m' }) };
+    expect(() => burnInPlanOf(input, checkpointField)).toThrow(/checkpoint\.json \$\.plan\.tokens of a burn-in is one count/);
   });
 });

@@ -49,7 +49,7 @@ function typeShape(type: ts.Type, checker: ts.TypeChecker, depth = 0): Shape {
   return { kind: 'object', fields };
 }
 
-type Schema = { $ref?: string; type?: string | string[]; properties?: Record<string, Schema>; required?: string[]; items?: Schema; additionalProperties?: boolean | Schema };
+type Schema = { $ref?: string; oneOf?: Schema[]; anyOf?: Schema[]; patternProperties?: Record<string, Schema>; type?: string | string[]; properties?: Record<string, Schema>; required?: string[]; items?: Schema; additionalProperties?: boolean | Schema };
 
 function schemaShape(schema: Schema, root: { $defs?: Record<string, Schema> }, depth = 0): Shape {
   if (depth > 12) return VALUE;
@@ -61,6 +61,9 @@ function schemaShape(schema: Schema, root: { $defs?: Record<string, Schema> }, d
       .reduce<unknown>((at, key) => (at as Record<string, unknown>)[key.replace(/~1/g, '/').replace(/~0/g, '~')], root);
     return schemaShape(target as Schema, root, depth + 1);
   }
+  // One of several forms (a number or a list of them): read as the union of the type would be.
+  const forms = schema.oneOf ?? schema.anyOf;
+  if (forms) return merge(forms.map((f) => schemaShape(f, root, depth + 1)));
   const types = [schema.type ?? []].flat();
   if (schema.properties) {
     const fields = new Map<string, { optional: boolean; shape: Shape }>();
@@ -71,7 +74,7 @@ function schemaShape(schema: Schema, root: { $defs?: Record<string, Schema> }, d
     return { kind: 'object', fields };
   }
   if (types.includes('array') && schema.items) return { kind: 'array', items: schemaShape(schema.items, root, depth + 1) };
-  if (types.includes('object') && typeof schema.additionalProperties === 'object') return MAP;
+  if (types.includes('object') && (typeof schema.additionalProperties === 'object' || schema.patternProperties)) return MAP;
   return VALUE;
 }
 
@@ -93,18 +96,29 @@ export function differences(type: Shape, schema: Shape, path = '$'): string[] {
   return out;
 }
 
-function runResultShape(): Shape {
-  const file = new URL('../src/model/run-result.ts', import.meta.url).pathname;
-  const program = ts.createProgram([file], { strict: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, noEmit: true });
+/** The shape of the type `name` exported by `src/<file>`. */
+function exportedShape(file: string, name: string): Shape {
+  const path = new URL(`../src/${file}`, import.meta.url).pathname;
+  const program = ts.createProgram([path], { strict: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, noEmit: true });
   const checker = program.getTypeChecker();
-  const exports = checker.getExportsOfModule(checker.getSymbolAtLocation(program.getSourceFile(file)!)!);
-  return typeShape(checker.getDeclaredTypeOfSymbol(exports.find((e) => e.name === 'RunResult')!), checker);
+  const exports = checker.getExportsOfModule(checker.getSymbolAtLocation(program.getSourceFile(path)!)!);
+  return typeShape(checker.getDeclaredTypeOfSymbol(exports.find((e) => e.name === name)!), checker);
 }
+
+const schemaFile = (name: string) => JSON.parse(readFileSync(new URL(`../schemas/${name}`, import.meta.url), 'utf8'));
 
 describe('run.json: the TypeScript types and the JSON Schema', () => {
   it('have the same fields, at every depth, and the schema requires none that the type leaves optional', () => {
-    const schema = JSON.parse(readFileSync(new URL('../schemas/run.schema.json', import.meta.url), 'utf8'));
-    expect(differences(runResultShape(), schemaShape(schema, schema))).toEqual([]);
+    const schema = schemaFile('run.schema.json');
+    expect(differences(exportedShape('model/run-result.ts', 'RunResult'), schemaShape(schema, schema))).toEqual([]);
+  });
+
+  it("a plan input has the fields of a checkpoint's plan; a lab file's run has those of its schema", () => {
+    const checkpoint = schemaFile('checkpoint.schema.json');
+    // The checkpoint refuses unknown keys: a field of the plan missing from its schema would make every resume fail.
+    expect(differences(exportedShape('model/plan-input.ts', 'PlanInput'), schemaShape(checkpoint.properties.plan, checkpoint))).toEqual([]);
+    const lab = schemaFile('lab.schema.json');
+    expect(differences(exportedShape('plan/lab-file.ts', 'LabRunSpec'), schemaShape(lab.properties.runs.items, lab))).toEqual([]);
   });
 
   it('the comparison finds a field added to one side only, and a required field made optional', () => {

@@ -11,7 +11,7 @@ import { listTokens } from '../src/pkcs11/discovery.js';
 import { PinGuard } from '../src/pkcs11/pin-guard.js';
 import { findKeyPair } from '../src/pkcs11/keys.js';
 import { chooseSignMechanism, type MechanismChoice } from '../src/pkcs11/mechanisms.js';
-import { toPkcs11Mechanism } from '../src/model/workload.js';
+import { toPkcs11Mechanism } from '../src/pkcs11/timed-call.js';
 import { signInput, signMechanism } from '../src/operations/sign.js';
 import { Pkcs11Module } from '../src/pkcs11/module.js';
 import { login, openSession } from '../src/pkcs11/session.js';

@@ -3,11 +3,11 @@ import { workloadId } from '../model/workload.js';
 import { basename, resolve } from 'node:path';
 import { withLiveMetrics } from './metrics-server.js';
 import { Command } from 'commander';
-import { openResume, runBurnIn } from '../run/burn-in.js';
+import { checkpointField, openResume, runBurnIn } from '../run/burn-in.js';
 import { planOf } from '../model/run-result.js';
 import { burnInPlan, DEFAULT_GIVE_UP_AFTER, defaultVerifyThreads } from '../plan/plan.js';
 import type { PlanInput } from '../model/plan-input.js';
-import { flagOf, PLAN_FIELDS, PLAN_FLAGS, planInputFromFlags } from '../plan/plan-flags.js';
+import { flagOf, flagOfOption, PLAN_FIELDS, PLAN_FLAGS, planInputFromFlags } from '../plan/plan-flags.js';
 import { durationMs, parseDurationNs } from '../core/duration.js';
 import { usageError } from '../core/errors.js';
 import { renderBurnInSummary } from '../report/burn-in-summary.js';
@@ -40,8 +40,6 @@ interface BurnInCliOptions {
   pinCorrected?: boolean;
   maxRestarts: string;
 }
-
-const flagName = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 /** A whole number of at least 0 (a count given on the command line). */
 function parseCount(value: string, flag: string): number {
@@ -97,7 +95,7 @@ ${EXIT_CODES_HELP}`,
       const progressIntervalMs = durationMs(parseDurationNs(o.progressInterval, '--progress-interval', 100));
       if (resume === undefined) {
         const resumeOnly = (['acceptLostRecords', 'pinCorrected'] as const).filter((k) => o[k] === true);
-        if (resumeOnly.length > 0) throw usageError(`${resumeOnly.map(flagName).join(', ')} only applies with --resume`, 'give --resume RUN_DIR with it, or drop it');
+        if (resumeOnly.length > 0) throw usageError(`${resumeOnly.map(flagOfOption).join(', ')} only applies with --resume`, 'give --resume RUN_DIR with it, or drop it');
       }
       if (resume !== undefined && restartDir === undefined) {
         // A resume continues the run as it was planned (its checkpoint holds the plan input): every flag of a
@@ -106,8 +104,6 @@ ${EXIT_CODES_HELP}`,
         if (given.length > 0) {
           throw usageError(`--resume continues the burn-in as it was planned; ${given.map(flagOf).join(', ')} cannot change it`, 'drop those flags; to change the plan, start a new burn-in');
         }
-      } else if (o.alg === undefined && o.mix === undefined && (o.op ?? 'sign') === 'sign') {
-        throw usageError("required option '--alg <alg>' not specified", 'or continue an earlier burn-in with --resume RUN_DIR');
       }
       const resumed =
         resume === undefined
@@ -119,7 +115,7 @@ ${EXIT_CODES_HELP}`,
       for (const k of ['baseline', 'junit'] as const) if (flags[k] !== undefined) flags[k] = resolve(flags[k]!);
       // Everything that can be checked is checked before the first signature.
       const input = resumed?.checkpoint.plan ?? resolvedInput(planInputFromFlags(o));
-      const plan = burnInPlan(input);
+      const plan = resumed ? burnInPlan(input, checkpointField) : burnInPlan(input);
       const verdict = await verdictPlan(flags, { tokenCounts: plan.tokenCounts, workload: workloadOfPlan(plan.workload), plan: planOf(plan) }, (line) => process.stderr.write(`${line}\n`));
       const ui = new Progress(isInteractive(), progressIntervalMs);
       // The supervisor continues this run directory if a module kills this process.

@@ -5,7 +5,7 @@ import { withArticle } from '../core/words.js';
 import { algorithmById } from '../model/algorithms.js';
 import { tokenName } from '../pkcs11/discovery.js';
 import pkcs11 from 'pkcs11js';
-import { defaultKeyLabel, findObjects, KEY_USAGES, objectsLabelled, readFlag, usagesOf, type KeyUsage } from '../pkcs11/keys.js';
+import { defaultKeyLabel, destroyObject, findObjects, KEY_USAGES, objectsLabelled, readFlag, usagesOf, type KeyUsage } from '../pkcs11/keys.js';
 import { generateKeyPair } from '../pkcs11/key-generation.js';
 import { isInteractive } from './terminal.js';
 import { addTokenOptions, type TokenOptions } from './token-options.js';
@@ -90,7 +90,7 @@ function deleteCommand(): Command {
           if (!(await confirm(`delete these ${found.length} objects? [y/N] `))) return say('nothing deleted');
         }
         for (const f of found) {
-          mod.lib.C_DestroyObject(f.session, f.handle);
+          destroyObject(mod.lib, f.session, f.handle);
           say(`deleted ${f.className} ${quote(o.label)} on token ${tokenName(f.token)}`);
         }
       });

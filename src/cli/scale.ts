@@ -2,11 +2,9 @@ import { workloadOfPlan } from '../plan/workload-plan.js';
 import { workloadId } from '../model/workload.js';
 import { Command } from 'commander';
 import { scalePlan } from '../plan/plan.js';
-import { planInputFromFlags } from '../plan/plan-flags.js';
+import { planInputFromFlags, SCALE_DEFAULTS } from '../plan/plan-flags.js';
 import { planOf } from '../model/run-result.js';
 import { runScale } from '../run/scale.js';
-import { usageError } from '../core/errors.js';
-import { operationByName } from '../operations/registry.js';
 import { readReference } from '../result/reference.js';
 import { renderScaleTable } from '../report/terminal-table.js';
 import { DEFAULT_FORMATS, parseFormats } from '../report/write-reports.js';
@@ -21,9 +19,9 @@ import { addTokenOptions } from './token-options.js';
 import { addVerdictOptions, verdictPlan, type VerdictFlags } from './verdict-options.js';
 
 export function scaleCommand(): Command {
-  const command = addSigningOptions(new Command('scale'), '10')
+  const command = addSigningOptions(new Command('scale'), SCALE_DEFAULTS.warmup)
     .description('throughput with 1, 2, 4 … tokens at once (the scaling experiment): signatures by default, any --op')
-    .option('--tokens <counts>', 'configurations: numbers of tokens at once', '1,2,4,8')
+    .option('--tokens <counts>', 'configurations: numbers of tokens at once', SCALE_DEFAULTS.tokens)
     .option('--signatures-per-token <count>', 'stop each configuration after this many operations (signatures by default) per token (default 1000)')
     .option('--duration <time>', 'stop each configuration after this time instead (e.g. 30s, 5m, 2h)')
     .option('--repeat <count>', 'measure each configuration this many times, interleaved; results are medians with their spread', '1')
@@ -63,8 +61,6 @@ ${EXIT_CODES_HELP}`,
             metricsListen?: string;
           },
       ) => {
-        if (options.alg === undefined && options.mix === undefined && (options.op ?? 'sign') === 'sign')
-          throw usageError("required option '--alg <alg>' not specified", `use one of: ${operationByName('sign').algorithms.join(', ')}`);
         const plan = scalePlan(planInputFromFlags(options));
         const formats = parseFormats(options.format, DEFAULT_FORMATS);
         const verdict = await verdictPlan(options, { tokenCounts: plan.tokenCounts, workload: workloadOfPlan(plan.workload), plan: planOf(plan) }, (line) => process.stderr.write(`${line}\n`));

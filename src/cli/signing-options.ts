@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { SCALE_DEFAULTS } from '../plan/plan-flags.js';
 import { ExitCode } from '../core/errors.js';
 import { mechanismHelp, OPERATIONS } from '../operations/registry.js';
 
@@ -11,8 +12,8 @@ export function addSigningOptions(command: Command, warmupDefault: string): Comm
     .option('--alg <alg>', `algorithm (required for sign): ${OPERATIONS.map((o) => `${o.name}: ${o.algorithms.join('|')}`).join('; ')}`)
     .option('--mechanism <mechanism>', `${mechanismHelp()} (the first is the default; see README, Operations)`)
     .option('--warmup <count>', 'calls per token before the measured window, not counted', warmupDefault)
-    .option('--threads-per-token <count>', 'sessions calling at once on each token (scale: a list such as 1,2,4,8 sweeps them)', '1')
-    .option('--verify <mode>', 'host check of the outputs: all, none, or a sample rate such as 0.01', 'all')
+    .option('--threads-per-token <count>', 'sessions calling at once on each token (scale: a list such as 1,2,4,8 sweeps them)', SCALE_DEFAULTS.threadsPerToken)
+    .option('--verify <mode>', 'host check of the outputs: all, none, or a sample rate such as 0.01', SCALE_DEFAULTS.verify)
     .option('--verify-threads <count>', 'threads that check outputs on the host beside the sessions (default: the cores but one)')
     .option('--call-timeout <time>', "a call in flight longer than this is timed out, its session abandoned (default: 10 × the token's slowest call, at least 10s)")
     .option('--key-label <label>', 'label of the key pair (default: hsm-bench-<alg> to sign and verify, hsm-bench-<alg>-decrypt, hsm-bench-<alg>-derive)');
@@ -22,7 +23,7 @@ export function addSigningOptions(command: Command, warmupDefault: string): Comm
 export function addOutputOptions(command: Command): Command {
   return command
     .optionsGroup('Output:')
-    .option('--out <dir>', 'parent folder of the run directory', 'reports')
+    .option('--out <dir>', 'parent folder of the run directory', SCALE_DEFAULTS.out)
     .option('--format <list>', 'reports to write beside run.json and the records: md, csv, png (and svg), html', 'md,csv,png,html')
     .option('--json', 'print run.json to stdout instead of the table or summary')
     .option('--metrics-listen <[host:]port>', 'serve live metrics at http://HOST:PORT/metrics while it runs, for Prometheus (host: 127.0.0.1 unless given)');

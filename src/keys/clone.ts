@@ -7,7 +7,7 @@ import { ckrOf, describe } from '../model/ckr.js';
 import { tokenName, type TokenRef } from '../pkcs11/discovery.js';
 import { findObjects, publicKeyTemplate, readFlag, readPublicKey } from '../pkcs11/keys.js';
 import { chooseSignMechanism } from '../pkcs11/mechanisms.js';
-import { toPkcs11Mechanism } from '../model/workload.js';
+import { toPkcs11Mechanism } from '../pkcs11/timed-call.js';
 import { signInput, signMechanism } from '../operations/sign.js';
 import { quote, commandLine } from '../core/quote.js';
 import { mechanismList } from '../pkcs11/list-counts.js';

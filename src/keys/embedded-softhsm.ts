@@ -5,7 +5,7 @@ import { chmodSync, existsSync } from 'node:fs';
 import { writeOutputFile } from '../core/output-file.js';
 import { join } from 'node:path';
 import pkcs11 from 'pkcs11js';
-import { ExitCode, setupError } from '../core/errors.js';
+import { ExitCode, setupError, usageError } from '../core/errors.js';
 import { lockDirectory } from '../core/directory-lock.js';
 import type { Algorithm } from '../model/algorithms.js';
 import { listTokens, type TokenRef } from '../pkcs11/discovery.js';
@@ -106,6 +106,7 @@ export interface EmbeddedBackend {
 
 /** The workspace's module and PIN, with its configuration in force, creating no token. */
 export function embeddedBackend(workspace: string): EmbeddedBackend {
+  if (workspace.trim() === '') throw usageError('--workspace is empty', 'give the folder of the embedded tokens, or leave it out for the default');
   lockDirectory(workspace, 'the embedded workspace', 'wait until it ends, or give this run its own --workspace (or HSM_BENCH_WORKSPACE)');
   configure(workspace);
   return { workspace, modulePath: softhsmModulePath(), pin: embeddedPin(workspace) };

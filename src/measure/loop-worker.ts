@@ -13,7 +13,8 @@ import { TokenConnection } from '../pkcs11/token-connection.js';
 import { NOT_A_CKR } from '../model/record-status.js';
 import { BATCH_CAPACITY, StagedBatch, type CallBatch } from '../model/call-batch.js';
 import { RunControl } from './control.js';
-import { jsTimedCall, type InputTable } from '../model/workload.js';
+import type { InputTable } from '../model/workload.js';
+import { jsTimedCall } from '../pkcs11/timed-call.js';
 import { ABANDONED, boundedConnect, callLoop, hrtimeClock, type CallLoopInput, type LoopCalls, type LoopWorkerMessage } from './call-loop.js';
 
 export interface LoopWorkerInput extends CallLoopInput {

@@ -1,6 +1,7 @@
 import { createECDH } from 'node:crypto';
 import pkcs11 from 'pkcs11js';
-import { rowOf, toPkcs11Mechanism, toTemplate, type TemplateData } from '../model/workload.js';
+import { rowOf, toTemplate, type TemplateData } from '../model/workload.js';
+import { toPkcs11Mechanism } from '../pkcs11/timed-call.js';
 import { describe } from '../model/ckr.js';
 import { setupError } from '../core/errors.js';
 import { privateKeyOf, requireMechanism, type OperationKind } from './operation-kind.js';

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pkcs11 from 'pkcs11js';
-import { OUTPUT_BUFFER_BYTES, rowOf, toPkcs11Mechanism } from '../model/workload.js';
+import { OUTPUT_BUFFER_BYTES, rowOf } from '../model/workload.js';
+import { toPkcs11Mechanism } from '../pkcs11/timed-call.js';
 import { setupError } from '../core/errors.js';
 import type { OperationKind } from './operation-kind.js';
 import { sign, signatureBytes, signInput, signMechanism, signMechanismOf } from './sign.js';

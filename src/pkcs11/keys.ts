@@ -150,6 +150,11 @@ export function readFlag(lib: pkcs11.PKCS11, session: Buffer, handle: Buffer, ty
   return (lib.C_GetAttributeValue(session, handle, [{ type }])[0]!.value as Buffer)[0] === 1;
 }
 
+/** Deletes one object: only `keys delete` does, and only objects labelled as the user named them. */
+export function destroyObject(lib: pkcs11.PKCS11, session: Buffer, handle: Buffer): void {
+  lib.C_DestroyObject(session, handle);
+}
+
 /** Every object (any class) whose CKA_LABEL is exactly `label`. */
 export function objectsLabelled(lib: pkcs11.PKCS11, session: Buffer, label: string): { handle: Buffer; className: string }[] {
   return findObjects(lib, session, [{ type: pkcs11.CKA_LABEL, value: label }]).map((handle) => {

@@ -6,6 +6,7 @@ import type { InputKind } from '../core/input-file.js';
 import { readJsonFile } from '../core/json-text.js';
 import { scalePlan } from './plan.js';
 import type { PlanInput } from '../model/plan-input.js';
+import { PLAN_INPUT_KEYS, planInputFromFlags, SCALE_DEFAULTS } from './plan-flags.js';
 import type { RunPlan } from '../model/plan.js';
 import { planOf, type Reference } from '../model/run-result.js';
 import { defaultWorkspace } from '../model/embedded-workspace.js';
@@ -17,7 +18,6 @@ import { samePlan } from '../verdict/compare.js';
 import { checkThresholdsFitPlan, type Thresholds } from '../verdict/thresholds.js';
 import { quote, shown } from '../core/quote.js';
 import { registerSecretSources } from '../secrets/known-secrets.js';
-import { OPERATIONS } from '../operations/registry.js';
 
 /** One named run of a lab file: the flags of `scale`, as JSON, plus its thresholds and baseline. */
 export interface LabRunSpec {
@@ -50,6 +50,7 @@ export interface LabRunSpec {
   /** As --call-timeout: a duration such as "30s". */
   callTimeout?: string;
   keyLabel?: string;
+  verifyThreads?: number;
   thresholds?: {
     maxFailures?: number;
     minThroughput?: number | Record<string, number>;
@@ -79,14 +80,13 @@ export interface Lab {
 }
 
 type Problems = string[];
-const pick = <T extends object, K extends keyof T>(o: T, keys: readonly K[]): Pick<T, K> => Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]])) as Pick<T, K>;
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** hsm-bench's own error as a problem at `path`; any other error is a bug, and goes on. */
 function problemOf(path: string, problems: Problems, error: unknown): undefined {
   if (!(error instanceof HsmBenchError)) throw error;
   // A message that names its field by its JSON path already says where it is.
-  problems.push(`${error.message.startsWith(path) ? '' : `${path}: `}${error.message}${error.hint ? ` (${error.hint})` : ''}`);
+  problems.push(`${error.message.startsWith('$.') ? '' : `${path}: `}${error.message}${error.hint ? ` (${error.hint})` : ''}`);
   return undefined;
 }
 
@@ -120,21 +120,23 @@ async function validateRun(spec: LabRunSpec, path: string, out: string, problems
     minThroughput: typeof t.minThroughput === 'number' ? { largest: t.minThroughput } : t.minThroughput,
     minCapacity: typeof t.minCapacity === 'number' ? { largest: t.minCapacity } : t.minCapacity,
   };
-  if (spec.alg === undefined && spec.mix === undefined && (spec.op ?? 'sign') === 'sign') problems.push(`${path}.alg: signing needs an algorithm (rsa2048, p256, bp256, …)`);
-  if (spec.op !== undefined && !OPERATIONS.some((o) => o.name === spec.op)) problems.push(`${path}.op: must be one of ${OPERATIONS.map((o) => o.name).join(', ')}, not ${shown(spec.op)}`);
+  // The fields of a plan as the file gives them (those a run of it has beside its plan left out), scale's defaults
+  // for the others; a count or rate may be one number where the plan takes a list.
+  const given = Object.fromEntries(Object.entries(spec).filter(([k]) => PLAN_INPUT_KEYS.has(k))) as Partial<PlanInput> & Pick<LabRunSpec, 'threadsPerToken' | 'rate' | 'ratePerToken' | 'verify'>;
+  const defaults = planInputFromFlags(SCALE_DEFAULTS);
+  const list = (v: number | number[] | undefined) => (v === undefined ? undefined : [v].flat());
   const input: PlanInput = {
-    ...pick(spec, ['op', 'mix', 'alg', 'mechanism', 'keyLabel', 'signaturesPerToken', 'repeat', 'duration', 'slo', 'callTimeout', 'module', 'slots', 'serials', 'tokenLabel', 'tokenUri', 'allTokens']),
-    tokens: spec.tokens,
-    warmup: spec.warmup ?? 10,
-    threadsPerToken: [spec.threadsPerToken ?? 1].flat(),
-    rate: spec.rate === undefined ? undefined : [spec.rate].flat(),
-    ratePerToken: spec.ratePerToken === undefined ? undefined : [spec.ratePerToken].flat(),
-    verify: String(spec.verify ?? 'all'),
+    ...defaults,
+    ...given,
+    threadsPerToken: list(given.threadsPerToken) ?? defaults.threadsPerToken,
+    rate: list(given.rate),
+    ratePerToken: list(given.ratePerToken),
+    verify: given.verify === undefined ? defaults.verify : String(given.verify),
     workspace: spec.workspace ?? defaultWorkspace(),
     out,
   };
   // A field is named by its JSON path in the file: $.runs[2].threadsPerToken, $.runs[2].slo.p99.
-  const plan = attempt(path, problems, () => scalePlan(input, (field) => `${path}.${field}`));
+  const plan = attempt(path, problems, () => scalePlan(input, (field) => (field === 'out' ? '$.out' : `${path}.${field}`)));
   if (!plan) return undefined;
   attempt(`${path}.thresholds`, problems, () => checkThresholdsFitPlan(thresholds, plan));
   // What would stop a later run after the earlier ones have signed is found now, before any of them.
@@ -165,6 +167,10 @@ export async function readLabFile(path: string): Promise<Lab> {
   if (!isObject(doc)) throw usageError(`${shown(path)}: the lab file must be a JSON object with "runs"`, 'see schemas/lab.schema.json and fixtures/lab-example.json');
   // The shape from the schema alone (schemas/lab.schema.json, the file editors complete from); then, for each run
   // of the right shape, what only hsm-bench's parsers and the files it names can tell.
+  // Every run's PIN source known first: a PIN typed anywhere in the file is then never quoted, not even by the schema.
+  for (const run of Array.isArray(doc.runs) ? doc.runs : []) {
+    if (isObject(run)) registerSecretSources(typeof run.pinEnv === 'string' ? run.pinEnv : 'HSM_BENCH_PIN', typeof run.pinFile === 'string' ? run.pinFile : undefined);
+  }
   const problems: Problems = schemaProblems('lab', doc);
   const lab = doc as { out?: string; reference?: string; runs?: LabRunSpec[] };
   const out = typeof lab.out === 'string' ? lab.out : 'reports';
@@ -179,6 +185,8 @@ export async function readLabFile(path: string): Promise<Lab> {
   const names = specs.map((spec) => (isObject(spec) ? spec.name : undefined)).filter((n): n is string => typeof n === 'string');
   [...new Set(names.filter((n, i) => names.indexOf(n) !== i))].forEach((n) => problems.push(`$.runs: the name ${quote(n)} is used twice`));
   const reference = typeof lab.reference === 'string' ? attempt('$.reference', problems, () => readReference(lab.reference!)) : undefined;
+  // A problem of the file's own fields ($.out) is found once per run: said once.
+  problems.splice(0, problems.length, ...new Set(problems));
   if (problems.length > 0) throw usageError(`${shown(path)} has ${problems.length} problem${problems.length > 1 ? 's' : ''}:\n  ${problems.join('\n  ')}`, 'fix them; nothing was run');
   return { out, reference, runs };
 }

@@ -13,7 +13,7 @@ type Read = (text: string, flag: string) => unknown;
 
 const text: Read = (v) => v;
 const whole: Read = (v, flag) => {
-  if (!/^\s*\d{1,16}\s*$/.test(v)) throw usageError(`${flag} must be a whole number, not ${quote(v)}`, `for example ${flag} 4`);
+  if (!/^\s*\d{1,15}\s*$/.test(v)) throw usageError(`${flag} must be a whole number, not ${quote(v)}`, `for example ${flag} 4`);
   return Number(v);
 };
 const wholes: Read = (v, flag) => v.split(',').map((part) => whole(part, flag));
@@ -62,8 +62,17 @@ export const PLAN_FLAGS: Record<PlanField, { option: string; read: Read }> = {
 
 export const PLAN_FIELDS = Object.keys(PLAN_FLAGS) as PlanField[];
 
+/** The keys of a plan input (an objective's fields are under slo). */
+export const PLAN_INPUT_KEYS: ReadonlySet<string> = new Set(PLAN_FIELDS.map((f) => f.split('.')[0]!));
+
+/** What scale and a lab file's run take where a field is not given, as flag text (a burn-in warms up 0 by default). */
+export const SCALE_DEFAULTS = { tokens: '1,2,4,8', warmup: '10', threadsPerToken: '1', verify: 'all', out: 'reports' } as const;
+
 /** --threads-per-token for threadsPerToken: how the command line names a field. */
-export const flagOf: FieldNames = (field) => `--${PLAN_FLAGS[field].option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+export const flagOf: FieldNames = (field) => flagOfOption(PLAN_FLAGS[field].option);
+
+/** A commander option's flag: acceptLostRecords is --accept-lost-records. */
+export const flagOfOption = (option: string) => `--${option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 /**
  * The plan input of parsed command-line options (commander's, its defaults included). A flag not given leaves its

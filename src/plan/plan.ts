@@ -69,6 +69,8 @@ function tokenList(name: string, items: readonly string[]): string[] {
 export function tokenSelection(o: SelectionInput, name: FieldNames = flagOf): TokenSelection {
   if (o.slots !== undefined && o.serials !== undefined)
     throw usageError(`${name('slots')} and ${name('serials')} both fix the tokens and their order; give one`, 'select by slot for tokens that share a serial');
+  // An empty value (an unset variable in a script) names no token: taken as a selection, it would let a PIN go to all.
+  for (const field of ['tokenLabel', 'tokenUri'] as const) if (o[field]?.trim() === '') throw usageError(`${name(field)} is empty`, 'name the tokens, or leave the flag out');
   const flags = [o.slots, o.serials, o.tokenLabel, o.tokenUri].some((f) => f !== undefined);
   if (o.allTokens === true && flags) {
     throw usageError(`${name('allTokens')} takes every token; ${['slots', 'serials', 'tokenLabel', 'tokenUri'].map((f) => name(f as 'slots')).join(', ')} choose some`, 'give one or the other');
@@ -84,7 +86,7 @@ export function tokenSelection(o: SelectionInput, name: FieldNames = flagOf): To
           ),
     serials: o.serials === undefined ? undefined : tokenList(name('serials'), o.serials),
     labelPrefix: o.tokenLabel ?? (o.module === undefined ? EMBEDDED_LABEL_PREFIX : undefined),
-    uri: o.tokenUri === undefined ? undefined : parsePkcs11Uri(o.tokenUri),
+    uri: o.tokenUri === undefined ? undefined : parsePkcs11Uri(o.tokenUri, name('tokenUri')),
     order: o.module === undefined ? 'label' : 'slot',
   };
 }
@@ -102,6 +104,9 @@ export function scalePlan(o: PlanInput, name: FieldNames = flagOf): RunPlan {
       `${name('mix')} names its operations itself: ${name('op')}, ${name('mechanism')} and ${name('keyLabel')} do not go with it`,
       'each mixed operation uses its default mechanism and key label (hsm-bench-<alg>, hsm-bench-<alg>-decrypt…)',
     );
+  }
+  if (o.mix === undefined && o.alg === undefined && (o.op ?? 'sign') === 'sign') {
+    throw usageError(`${name('alg')} is needed to sign: which key algorithm?`, `use one of: ${operationByName('sign').algorithms.join(', ')}`);
   }
   const workload = o.mix !== undefined ? parseMix(o.mix, o.alg, name) : [singleOperation(o, name)];
   const first = workload[0]!;

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 import { packageFile } from '../core/version.js';
+import { isSecret, SECRET_SHOWN } from '../core/quote.js';
 
 /** The JSON Schemas of schemas/: every document hsm-bench writes or reads has one. */
 export type SchemaName = 'run' | 'checkpoint' | 'lab' | 'list' | 'compare' | 'lab-run' | 'trend';
@@ -25,7 +26,15 @@ const jsonPath = (pointer: string) =>
     .map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${p.replace(/~1/g, '/').replace(/~0/g, '~')}`))
     .join('');
 
-const shown = (v: unknown) => (JSON.stringify(v) ?? String(v)).slice(0, 60);
+/** A value as a message shows it: cut short, and not at all where a string in it is a secret (a PIN typed in the file). */
+function shown(v: unknown): string {
+  const text = JSON.stringify(v) ?? String(v);
+  const strings: string[] = [];
+  JSON.stringify(v, (_key, x: unknown) => (typeof x === 'string' || typeof x === 'number' ? (strings.push(String(x)), x) : x));
+  return strings.some(isSecret) ? SECRET_SHOWN : text.slice(0, 60);
+}
+/** Where a PIN's source is named: a value there that is not a name may be the PIN itself, and is never shown. */
+const PIN_SOURCE = /\.(pinEnv|pinFile)$/;
 
 function describe(e: ErrorObject, doc: unknown): string | undefined {
   const path = jsonPath(e.instancePath);
@@ -34,12 +43,13 @@ function describe(e: ErrorObject, doc: unknown): string | undefined {
     .slice(1)
     .reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], doc);
   const p = e.params as Record<string, unknown>;
+  if (PIN_SOURCE.test(path)) return `${path}: ${e.message ?? 'is not valid'} (a name or a path, not the PIN; the value is not shown)`;
   switch (e.keyword) {
     case 'additionalProperties': {
       const key = p.additionalProperty as string;
       if (/^(so)?pin$/i.test(key)) return `${path}.${key}: a PIN is never written here; name where it is with pinEnv or pinFile`;
       const known = Object.keys((e.parentSchema as { properties?: object }).properties ?? {}).filter((k) => k !== '$schema');
-      return `${path}.${key}: unknown key (known: ${known.join(', ')})`;
+      return `${path}.${isSecret(key) ? SECRET_SHOWN : key}: unknown key (known: ${known.join(', ')})`;
     }
     case 'required':
       return `${path}.${p.missingProperty as string}: required`;

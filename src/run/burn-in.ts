@@ -9,7 +9,7 @@ import { PinRefusedError } from '../pkcs11/session.js';
 import { BURN_IN_RECORDS_FILE, CHECKPOINT_FILE, CHECKPOINT_VERSION, planDigest, readCheckpoint, type Checkpoint } from '../result/checkpoint.js';
 import { lockDirectory } from '../core/directory-lock.js';
 import type { VerdictFlags } from '../model/plan-input.js';
-import type { PlanInput } from '../model/plan-input.js';
+import type { FieldNames, PlanInput } from '../model/plan-input.js';
 import { truncateToLastLine, replayRecords } from '../result/replay.js';
 import { createRunDirectory, syncFile, writeFileAtomic, writeRunJson } from '../result/run-directory.js';
 import type { BurnInResult, LostRecords, RunResult } from '../model/run-result.js';
@@ -60,6 +60,9 @@ export function openResume(dir: string, decisions: Pick<Resume, 'acceptLostRecor
   lockDirectory(dir, 'the burn-in', 'it is running or being resumed already; wait for it to end');
   return { dir, checkpoint: readCheckpoint(dir), ...decisions };
 }
+
+/** A field of a checkpoint's plan, as a message names it: the flags that set it cannot be given on resume. */
+export const checkpointField: FieldNames = (field) => `${CHECKPOINT_FILE} $.plan.${field}`;
 
 /** A burn-in's target rate of all its tokens together, or null: flat out. */
 const burnInRatePerS = (plan: BurnInPlan) => (plan.targetRate ? plan.targetRate.perS[0]! * (plan.targetRate.per === 'token' ? plan.tokenCounts[0]! : 1) : null);
@@ -123,7 +126,7 @@ function everySessionEnded(run: Pick<Measured, 'workerIssues' | 'hungSessions'>,
 export async function runBurnIn(input: PlanInput, verdict: VerdictFlags, pinSource: PinSource, ui: RunEvents, resume?: Resume, live?: LiveMetrics): Promise<RunOutcome> {
   const checkpoint = resume?.checkpoint;
   const resumeDir = resume?.dir;
-  const plan: BurnInPlan = burnInPlan(checkpoint?.plan ?? input);
+  const plan: BurnInPlan = checkpoint ? burnInPlan(checkpoint.plan, checkpointField) : burnInPlan(input);
   const tokenCount = plan.tokenCounts[0]!;
   if (checkpoint && checkpoint.tokens.length !== tokenCount)
     throw usageError(

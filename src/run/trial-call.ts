@@ -6,7 +6,8 @@ import { ckrCode, ckrOf, describe } from '../model/ckr.js';
 import { tokenName, type TokenRef } from '../pkcs11/discovery.js';
 import { TokenConnection } from '../pkcs11/token-connection.js';
 import type { PinGuard } from '../pkcs11/pin-guard.js';
-import { jsTimedCall, OUTPUT_BUFFER_BYTES, outputFits } from '../model/workload.js';
+import { OUTPUT_BUFFER_BYTES, outputFits } from '../model/workload.js';
+import { jsTimedCall } from '../pkcs11/timed-call.js';
 import type { SetupStep } from '../model/run-events.js';
 
 /**

@@ -87,3 +87,7 @@ function circles(files: readonly SourceFile[]): string[] {
   for (const f of [...files].sort((a, b) => a.path.localeCompare(b.path))) if (state.get(f.path) === undefined) visit(f.path);
   return [...found];
 }
+
+/** The relative module specifiers a source text names: in from, a bare import, import(), require() and new URL(). */
+export const importSpecifiers = (text: string): string[] =>
+  [...text.matchAll(/(?:\bfrom\s+|\bimport\s*\(?\s*|\brequire\(\s*|\bnew URL\(\s*)['"](\.{1,2}\/[^'"]+)['"]/g)].map((m) => m[1]!);
