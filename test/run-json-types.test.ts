@@ -49,7 +49,17 @@ function typeShape(type: ts.Type, checker: ts.TypeChecker, depth = 0): Shape {
   return { kind: 'object', fields };
 }
 
-type Schema = { $ref?: string; oneOf?: Schema[]; anyOf?: Schema[]; patternProperties?: Record<string, Schema>; type?: string | string[]; properties?: Record<string, Schema>; required?: string[]; items?: Schema; additionalProperties?: boolean | Schema };
+type Schema = {
+  $ref?: string;
+  oneOf?: Schema[];
+  anyOf?: Schema[];
+  patternProperties?: Record<string, Schema>;
+  type?: string | string[];
+  properties?: Record<string, Schema>;
+  required?: string[];
+  items?: Schema;
+  additionalProperties?: boolean | Schema;
+};
 
 function schemaShape(schema: Schema, root: { $defs?: Record<string, Schema> }, depth = 0): Shape {
   if (depth > 12) return VALUE;

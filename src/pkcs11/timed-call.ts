@@ -163,4 +163,3 @@ function readAndDestroy(lib: pkcs11.PKCS11, session: Buffer, objects: (Buffer | 
   }
   return length;
 }
-

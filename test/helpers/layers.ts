@@ -89,5 +89,4 @@ function circles(files: readonly SourceFile[]): string[] {
 }
 
 /** The relative module specifiers a source text names: in from, a bare import, import(), require() and new URL(). */
-export const importSpecifiers = (text: string): string[] =>
-  [...text.matchAll(/(?:\bfrom\s+|\bimport\s*\(?\s*|\brequire\(\s*|\bnew URL\(\s*)['"](\.{1,2}\/[^'"]+)['"]/g)].map((m) => m[1]!);
+export const importSpecifiers = (text: string): string[] => [...text.matchAll(/(?:\bfrom\s+|\bimport\s*\(?\s*|\brequire\(\s*|\bnew URL\(\s*)['"](\.{1,2}\/[^'"]+)['"]/g)].map((m) => m[1]!);
