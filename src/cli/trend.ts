@@ -65,7 +65,8 @@ export function trendCommand(): Command {
             p.firmware,
           ];
         });
-        process.stdout.write(fitTable(['Date', 'Run', 'Configuration', 'Per second (range)', 'p99 (ms)', 'Failed', 'Module', 'Firmware'], rows) + '\n');
+        const withRange = points.some((p) => p.throughputMin !== p.throughputMax);
+        process.stdout.write(fitTable(['Date', 'Run', 'Configuration', withRange ? 'Per second (range)' : 'Per second', 'p99 (ms)', 'Failed', 'Module', 'Firmware'], rows) + '\n');
       }
       const partial = points.filter((p, i) => p.interrupted && points.findIndex((q) => q.runId === p.runId) === i);
       if (partial.length > 0)

@@ -1,0 +1,35 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { renderScaleTable } from '../src/report/terminal-table.js';
+import { readRunJson } from '../src/result/run-directory.js';
+import type { RunResult } from '../src/model/run-result.js';
+
+const EXAMPLES = new URL('../fixtures/examples/', import.meta.url).pathname;
+const scaleRuns = readdirSync(EXAMPLES, { withFileTypes: true })
+  .filter((d) => d.isDirectory() && d.name !== 'comparison')
+  .map((d) => ({ name: d.name, run: readRunJson(join(EXAMPLES, d.name)) }))
+  .filter((x) => x.run.command === 'scale');
+
+/** The lines of the grids (a table's borders and rows), without the header lines above them. */
+const gridLines = (text: string) => text.split('\n').filter((l) => /^[┌│├└]/.test(l));
+
+describe('the terminal tables of a scale run', () => {
+  it.each(scaleRuns.map((x) => [x.name, x.run] as const))('%s: every table fits 100 columns, a row a line', (_, run: RunResult) => {
+    const text = renderScaleTable(run);
+    const widths = gridLines(text).map((l) => l.length);
+    expect(widths.length).toBeGreaterThan(0);
+    expect(Math.max(...widths)).toBeLessThanOrEqual(100);
+    // No rule between rows: a configuration is one line.
+    expect(text).not.toMatch(/├/);
+    // The lines that say what the short headers and marks mean, too.
+    for (const line of text.split('\n').filter((l) => /^(✓ held|Resp:|\* )/.test(l))) expect(line.length, line).toBeLessThanOrEqual(100);
+  });
+
+  it('says "(range)" only over a range: a run without --repeat has none', () => {
+    const single = scaleRuns.find((x) => x.run.plan.targetRate === undefined && (x.run.plan.repeat ?? 1) === 1)!.run;
+    const repeated = scaleRuns.find((x) => (x.run.plan.repeat ?? 1) > 1)!.run;
+    expect(renderScaleTable(single)).not.toContain('(range)');
+    expect(renderScaleTable(repeated)).toMatch(/sig\/s \(range\)[\s\S]*\d+ \(\d+–\d+\)/);
+  });
+});
