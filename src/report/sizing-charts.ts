@@ -2,7 +2,7 @@ import type { ChartConfiguration, ChartDataset } from 'chart.js';
 import { percentileName } from '../model/plan.js';
 import { configurationName } from '../model/configuration.js';
 import type { RunResult } from '../model/run-result.js';
-import { axis, chartStamp, line, logAxis, PALETTE, plugins, tokensAxis, type XY } from './charts.js';
+import { axis, chartStamp, INK, line, logAxis, PALETTE, plugins, SHAPES, tokensAxis, type XY } from './charts.js';
 import { wordsOf } from '../operations/words.js';
 
 /**
@@ -63,14 +63,17 @@ export function sessionsChart(r: RunResult): ChartConfiguration {
   const datasets: ChartDataset<'line', XY[]>[] = [];
   const flatOut = r.configurations.filter((c) => c.openLoop === undefined);
   const counts = [...new Set(flatOut.map((c) => c.tokens))];
+  // A line per token count spans the sessions, whose colours mean sessions elsewhere: ink, told apart by marker.
   counts.forEach((tokens, i) => {
-    const color = PALETTE[i % PALETTE.length]!;
+    const color = INK;
+    const shape = SHAPES[i % SHAPES.length]!;
     const group = flatOut.filter((c) => c.tokens === tokens).sort((a, b) => a.threadsPerToken - b.threadsPerToken);
     datasets.push(
       line(
         configurationName({ tokens, threadsPerToken: 1 }),
         group.map((c) => ({ x: Math.log2(c.threadsPerToken), y: c.throughputPerS })),
         color,
+        { pointStyle: shape },
       ),
     );
     const knee = r.saturation?.find((s) => s.tokens === tokens);
