@@ -1,7 +1,7 @@
 import { wordsOf } from '../operations/words.js';
-import type { ChartConfiguration } from 'chart.js';
+import type { ChartConfiguration, ChartDataset } from 'chart.js';
 import type { RunResult } from '../model/run-result.js';
-import { chartStamp, PALETTE } from './charts.js';
+import { axis, chartStamp, logAxis, PALETTE, plugins } from './charts.js';
 import { configurationName, fixed } from './describe-run.js';
 import { distinctConfigurations, sameConfiguration, type ConfigurationAxes } from '../model/configuration.js';
 import { markdownTable } from './markdown.js';
@@ -148,25 +148,44 @@ export function distinctNames(runs: readonly RunResult[]): string[] {
   return runs.map((r) => r.runId);
 }
 
-/** One group of bars per configuration, one bar per run, in the order the runs were given (legend and title too). */
-export function comparisonChart(runs: readonly RunResult[], names: readonly string[] = distinctNames(runs)): ChartConfiguration {
+/**
+ * One group of bars per configuration, one bar per run in the order the runs were given, each run named with its
+ * id in the legend; where a published reference is given, a pale bar of each run's colour beside it for the
+ * reference's figure. A smart card beside a software token differs by orders of magnitude: then the axis is
+ * logarithmic, and says so.
+ */
+export function comparisonChart(runs: readonly RunResult[], names: readonly string[] = distinctNames(runs), reference?: Reference): ChartConfiguration {
   const rows = compareThroughput(runs);
+  const refs = runs.map((r) => referenceThroughput(reference, r.algorithm.id));
+  const datasets: ChartDataset<'bar', (number | null)[]>[] = runs.map((r, i) => ({
+    label: `${names[i]!} (run ${r.runId})`,
+    data: rows.map((row) => row.throughputs[i]!),
+    backgroundColor: PALETTE[i % PALETTE.length]!,
+  }));
+  if (refs.some((m) => m.size > 0))
+    refs.forEach((m, i) => {
+      if (m.size === 0) return;
+      const color = PALETTE[i % PALETTE.length]!;
+      datasets.push({
+        label: `${names[i]!}: ${reference!.tokenModel} (reference)`,
+        data: rows.map((row) => m.get(row.tokens) ?? null),
+        backgroundColor: `${color}40`,
+        borderColor: color,
+        borderWidth: 2,
+      });
+    });
+  const ys = datasets.flatMap((d) => d.data).filter((y): y is number => y !== null && y > 0);
+  const nouns = new Set(runs.map((r) => wordsOf(r).nouns)).size === 1 ? wordsOf(runs[0]!).nouns : 'operations';
+  const logScale = ys.length > 0 && Math.max(...ys) / Math.min(...ys) > 50;
   return {
     type: 'bar',
-    data: {
-      labels: rows.map(configurationName),
-      datasets: runs.map((_, i) => ({ label: names[i]!, data: rows.map((r) => r.throughputs[i]!), backgroundColor: PALETTE[i % PALETTE.length] })),
-    },
+    data: { labels: rows.map(configurationName), datasets },
     options: {
-      plugins: {
-        title: { display: true, text: 'Throughput per configuration', font: { size: 20, weight: 'bold' }, color: '#1a1a1a' },
-        subtitle: { display: true, text: chartStamp(runs[0]!), font: { size: 13 }, color: '#444', padding: { bottom: 10 } },
-        legend: { display: true, labels: { font: { size: 14 }, color: '#1a1a1a' } },
-      },
+      plugins: plugins(`Throughput per configuration: ${names.join(' vs ')}`, chartStamp(runs[0]!).replace(/^run [^ ]+ · /, `${runs.length} runs · `)),
       scales: {
-        x: { title: { display: true, text: 'tokens at once', font: { size: 15 } } },
-        y: { beginAtZero: true, title: { display: true, text: `${new Set(runs.map((r) => wordsOf(r).nouns)).size === 1 ? wordsOf(runs[0]!).nouns : 'operations'} per second`, font: { size: 15 } } },
+        x: axis('configuration'),
+        y: logScale ? logAxis(`${nouns} per second`, ys) : { beginAtZero: true, ...axis(`${nouns} per second`) },
       },
     },
-  };
+  } as ChartConfiguration;
 }
