@@ -3,6 +3,10 @@ import { describe, expect, it } from 'vitest';
 import type { ChartConfiguration } from 'chart.js';
 import { availabilityChart, configurationPanels, efficiencyChart, FAILED, latencyChart, PALETTE, perTokenChart, throughputChart, timeSeriesChart } from '../src/report/charts.js';
 import { readRunJson } from '../src/result/run-directory.js';
+import { trendChart, trendPoints } from '../src/report/trend.js';
+import { comparisonChart } from '../src/report/comparison.js';
+import { readReference } from '../src/result/reference.js';
+import type { RunResult } from '../src/model/run-result.js';
 
 const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
 const example = (name: string) => readRunJson(join(FIXTURES, 'examples', name));
@@ -100,5 +104,30 @@ describe('charts that do not mislead', () => {
     }
     // A plain scale run keeps one chart.
     expect(configurationPanels(example('scale-rsa2048'))).toHaveLength(1);
+  });
+
+  it('draws the trend on a time axis, runs at their start times, with the range of the repetitions', () => {
+    const base = example('scale-p256');
+    const at = (runId: string, startedAt: string): RunResult => ({ ...base, runId, startedAt });
+    // Two runs a day apart, then one an hour later: the gaps on the axis are as the times were.
+    const runs = [at('a', '2026-11-01T02:00:00.000Z'), at('b', '2026-11-02T02:00:00.000Z'), at('c', '2026-11-02T03:00:00.000Z')];
+    const chart = trendChart(trendPoints(runs), 'trend');
+    const throughput = datasetsOf(chart).find((d) => d.label === '1 token: per second')!;
+    const xs = (throughput.data as { x: number }[]).map((p) => p.x);
+    expect(xs).toEqual(runs.map((r) => Date.parse(r.startedAt)));
+    expect((xs[1]! - xs[0]!) / (xs[2]! - xs[1]!)).toBe(24);
+    expect(scalesOf(chart).x!.type).toBe('linear');
+    // The band: the fastest repetition filled down to the slowest.
+    const band = datasetsOf(chart).find((d) => d.label === '1 token: range of the repetitions')!;
+    const c = base.configurations[0]!;
+    expect((band.data as { y: number }[])[0]!.y).toBe(c.spread!.throughputPerS.max);
+  });
+
+  it('names every run of a comparison in the chart and draws the published reference beside them', () => {
+    const runs = [example('scale-rsa2048'), example('scale-bp256')];
+    const reference = readReference(join(FIXTURES, 'smartcard-hsm-ea-2015.json'));
+    const labels = datasetsOf(comparisonChart(runs, undefined, reference)).map((d) => d.label);
+    for (const r of runs) expect(labels.some((l) => l.includes(r.runId))).toBe(true);
+    expect(labels.filter((l) => l.includes(`${reference.tokenModel} (reference)`))).toHaveLength(2);
   });
 });
