@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { renderScaleTable } from '../src/report/terminal-table.js';
 import { readRunJson } from '../src/result/run-directory.js';
 import type { RunResult } from '../src/model/run-result.js';
+import { eventText } from '../src/cli/run-events.js';
 
 const EXAMPLES = new URL('../fixtures/examples/', import.meta.url).pathname;
 const scaleRuns = readdirSync(EXAMPLES, { withFileTypes: true })
@@ -31,5 +32,18 @@ describe('the terminal tables of a scale run', () => {
     const repeated = scaleRuns.find((x) => (x.run.plan.repeat ?? 1) > 1)!.run;
     expect(renderScaleTable(single)).not.toContain('(range)');
     expect(renderScaleTable(repeated)).toMatch(/sig\/s \(range\)[\s\S]*\d+ \(\d+–\d+\)/);
+  });
+});
+
+describe('the progress of a scale run', () => {
+  const configuration = { axes: { tokens: 2, threadsPerToken: 1 }, repetition: 1, repeat: 1 };
+  it('says the rate and the time left, in the configuration and in the run', () => {
+    // 3rd of 9 configurations of 10 s each, 4 s into it: 6 s left in it, 6 more configurations of 10 s after it.
+    const text = eventText({ type: 'configuration-progress', configuration, calls: 20000, plannedCalls: null, nouns: 'signatures', elapsedS: 4, windowS: 10, index: 3, of: 9 });
+    expect(text).toEqual({ progress: '2 tokens [3 of 9]: 20000 signatures, 5000/s, 00:00:06 left (00:01:06 in all)' });
+  });
+  it('estimates the time left from the rate where a count of calls stops the configuration', () => {
+    const text = eventText({ type: 'configuration-progress', configuration, calls: 300, plannedCalls: 1000, nouns: 'signatures', elapsedS: 3, windowS: null, index: 1, of: 1 });
+    expect(text).toEqual({ progress: '2 tokens: 300 / 1000 signatures, 100/s, 00:00:07 left' });
   });
 });
