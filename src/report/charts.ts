@@ -449,7 +449,7 @@ export function timeSeriesChart(r: RunResult, okPerSecondByToken: readonly Map<n
       },
       scales: {
         x: { type: 'linear', min: 0, ...axis(r.command === 'burn-in' ? 'measured time (s)' : 'time in the measured windows, one after the other (s)') },
-        y: { beginAtZero: true, ...axis(`${wordsOf(r).nouns} per second (failed calls in red)`) },
+        y: { beginAtZero: true, ...axis(`${wordsOf(r).nouns} per second${datasets.some((d) => d.borderColor === FAILED) ? ' (failed calls in red)' : ''}`) },
       },
     },
   } as ChartConfiguration;
