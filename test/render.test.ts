@@ -143,9 +143,7 @@ describe('hsm-bench report', () => {
     expect(r.stdout).toContain('charts/throughput-over-time.svg, report.md');
     const comparison = readFileSync(join(out, 'comparison.md'), 'utf8');
     // Ratios per configuration, the reference's own beside them, and the median of the ratios (not their mean).
-    expect(comparison).toContain(
-      '| Configuration | rsa2048 | bp256 | bp256/rsa2048 | ref. rsa2048 | ref. bp256 | ref. bp256/rsa2048 |',
-    );
+    expect(comparison).toContain('| Configuration | rsa2048 | bp256 | bp256/rsa2048 | ref. rsa2048 | ref. bp256 | ref. bp256/rsa2048 |');
     expect(comparison).toMatch(/ECDSA brainpoolP256r1 is [\d.]+× as fast as RSA-2048 \(median over the configurations both ran\); in the reference, 2\.\d\d×/);
     expect(readFileSync(join(out, 'comparison.png')).subarray(1, 4).toString()).toBe('PNG');
   });
