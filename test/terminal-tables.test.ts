@@ -21,6 +21,15 @@ describe('the terminal tables of a scale run', () => {
     const widths = gridLines(text).map((l) => l.length);
     expect(widths.length).toBeGreaterThan(0);
     expect(Math.max(...widths)).toBeLessThanOrEqual(100);
+    // A plain scale run's table fits an 80-column terminal, where it was a block of 9 lines per configuration.
+    if (run.plan.targetRate === undefined && run.plan.threadsPerToken.length === 1 && !run.operation?.mix) {
+      const lines = text.split('\n');
+      const first = lines.slice(
+        lines.findIndex((l) => l.startsWith('┌')),
+        lines.findIndex((l) => l.startsWith('└')) + 1,
+      );
+      expect(Math.max(...first.map((l) => l.length))).toBeLessThanOrEqual(80);
+    }
     // No rule between rows: a configuration is one line.
     expect(text).not.toMatch(/├/);
     // The lines that say what the short headers and marks mean, too.

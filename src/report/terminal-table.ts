@@ -31,7 +31,7 @@ const shortfallNotes = (r: RunResult) => r.configurations.filter((c) => shortfal
 export function terminalScaleTable(r: RunResult): TableModel {
   const w = wordsOf(r);
   const withRange = r.configurations.some((c) => c.spread?.throughputPerS);
-  const head = [...axesHead(r), withRange ? `${w.rate} (range)` : w.rate, `Per token ${w.rate}`, 'p50 ms', 'p99 ms', 'Failed', 'Eff.'];
+  const head = [...axesHead(r), withRange ? `${w.rate} (range)` : w.rate, 'Per token', 'p50 ms', 'p99 ms', 'Failed', 'Eff.'];
   const rows = r.configurations.map((c) => {
     const s = c.spread?.throughputPerS;
     const rates = c.perToken.map((t) => t.throughputPerS);
