@@ -1,10 +1,11 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ChartConfiguration } from 'chart.js';
-import { availabilityChart, configurationPanels, efficiencyChart, FAILED, latencyChart, PALETTE, perTokenChart, throughputChart, timeSeriesChart } from '../src/report/charts.js';
+import { availabilityChart, configurationColor, configurationPanels, efficiencyChart, FAILED, latencyChart, PALETTE, perTokenChart, throughputChart, timeSeriesChart } from '../src/report/charts.js';
 import { readRunJson } from '../src/result/run-directory.js';
 import { trendChart, trendPoints } from '../src/report/trend.js';
 import { comparisonChart } from '../src/report/comparison.js';
+import { rateCurveChart } from '../src/report/sizing-charts.js';
 import { readReference } from '../src/result/reference.js';
 import type { RunResult } from '../src/model/run-result.js';
 
@@ -85,6 +86,14 @@ describe('charts that do not mislead', () => {
       timeSeriesChart(run),
     ])
       for (const d of datasetsOf(chart)) if (d.borderColor === FAILED) expect(d.label).toMatch(/failed/);
+  });
+
+  it("gives the lines of a rate sweep's response chart (one per token count) colours no configuration has", () => {
+    const run = example('sizing-slow-rates');
+    const configurationColors = new Set(run.configurations.map((_, i) => configurationColor(run, i)));
+    const lines = datasetsOf(rateCurveChart(run)).filter((d) => /response/.test(d.label));
+    expect(lines.length).toBeGreaterThan(0);
+    for (const d of lines) expect(configurationColors.has(d.borderColor!), d.label).toBe(false);
   });
 
   it('draws no more lines in a chart than there are colours: one chart per token count beyond (small multiples)', () => {

@@ -37,6 +37,12 @@ export function configurationColor(r: RunResult, index: number): string {
   return PALETTE[keys.indexOf(keyOf(r.configurations[index]!)) % PALETTE.length]!;
 }
 
+/** The colours no configuration of the run has: for lines of another kind (tokens, token counts), so that a colour keeps one meaning. */
+export function spareColors(r: RunResult): string[] {
+  const taken = new Set(r.configurations.map((_, i) => configurationColor(r, i)));
+  return PALETTE.filter((color) => !taken.has(color));
+}
+
 /**
  * Which configurations share a chart, so that no two lines of one chart share a colour (small multiples): one chart
  * per token count where sessions or rates are swept too, else charts of at most as many configurations as colours.
@@ -353,8 +359,7 @@ export function timeSeriesChart(r: RunResult, okPerSecondByToken: readonly Map<n
   const datasets: ChartDataset<'line', XY[]>[] = [];
   // Tokens get the colours no configuration of the run has (one meaning per colour in a report); where they are
   // too few for every token, the per-token chart and tables carry the tokens instead.
-  const configurationColors = new Set(r.configurations.map((_, i) => configurationColor(r, i)));
-  const tokenColors = PALETTE.filter((color) => !configurationColors.has(color));
+  const tokenColors = spareColors(r);
   let offsetS = 0;
   indexes.forEach((i) => {
     const c = r.configurations[i]!;

@@ -2,7 +2,7 @@ import type { ChartConfiguration, ChartDataset } from 'chart.js';
 import { percentileName } from '../model/plan.js';
 import { configurationName } from '../model/configuration.js';
 import type { RunResult } from '../model/run-result.js';
-import { axis, chartStamp, INK, line, logAxis, PALETTE, plugins, SHAPES, tokensAxis, type XY } from './charts.js';
+import { axis, chartStamp, INK, line, logAxis, plugins, SHAPES, spareColors, tokensAxis, type XY } from './charts.js';
 import { wordsOf } from '../operations/words.js';
 
 /**
@@ -16,8 +16,10 @@ export function rateCurveChart(r: RunResult): ChartConfiguration {
     const key = configurationName({ tokens: c.tokens, threadsPerToken: c.threadsPerToken });
     groups.set(key, [...(groups.get(key) ?? []), c]);
   }
+  // A line per token count spans the rates, whose colours mean rates in the other charts: the spare colours, or ink.
+  const spare = spareColors(r);
   [...groups].forEach(([name, group], i) => {
-    const color = PALETTE[i % PALETTE.length]!;
+    const color = groups.size <= spare.length ? spare[i]! : INK;
     const sorted = [...group].sort((a, b) => a.openLoop!.targetRatePerS - b.openLoop!.targetRatePerS);
     const at = (p: 'p50' | 'p99') => sorted.map((c) => ({ x: c.openLoop!.achievedRatePerS, y: c.openLoop!.responseMs?.[p] ?? null }));
     datasets.push(line(`${name}: response p99`, at('p99'), color));
