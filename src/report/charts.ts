@@ -106,10 +106,10 @@ function copy<T>(value: T): T {
 export const font = (size: number, weight: 'normal' | 'bold' = 'normal') => ({ size, weight, family: 'DejaVu Sans, sans-serif' });
 export const axis = (text: string) => ({ title: { display: true, text, color: INK, font: font(15) }, ticks: { color: INK, font: font(13) }, grid: { color: '#e4e4e4' } });
 
-/** What every chart carries, so that an image taken out of its report still says what it shows. */
-export function chartStamp(r: RunResult): string {
+/** What every chart carries, so that an image taken out of its report still says what it shows (`runs`: which run, or how many). */
+export function chartStamp(r: RunResult, runs = `run ${r.runId}`): string {
   const backend = r.backend.kind === 'embedded-softhsm2' ? `embedded SoftHSM2 (software tokens sharing ${r.host.cpuCount} cores)` : `${r.module.libraryDescription} ${r.module.libraryVersion}`;
-  return `run ${r.runId} · ${backend} · ${r.startedAt.slice(0, 10)}`;
+  return `${runs} · ${backend} · ${r.startedAt.slice(0, 10)}`;
 }
 
 export function plugins(title: string, stamp: string) {

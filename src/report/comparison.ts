@@ -171,13 +171,14 @@ export function renderComparisonText(runs: readonly RunResult[], reference?: Ref
 /** comparison.md of `report A B …` and `compare`: which runs, on which tokens, then the table and the chart. */
 export function renderComparisonMarkdown(runs: readonly RunResult[], chartFile: string | undefined, reference?: Reference, extra: string[] = []): string {
   const names = distinctNames(runs);
+  const shortNames = headerNames(runs, names);
   return [
     `# hsm-bench: ${names.join(' vs ')}`,
     '',
     `Runs ${runs.map((r) => `\`${r.runId}\``).join(', ')}, on tokens ${runs[0]!.tokens.map((t) => `${t.label} (serial ${t.serial})`).join(', ')}.`,
     '',
     ...runs.map((r, i) => {
-      const short = headerNames(runs, names)[i]!;
+      const short = shortNames[i]!;
       const command = r.commandLine ? `: \`${r.commandLine}\`` : '';
       return `- ${short === names[i] ? `**${short}**` : `**${short}**: ${names[i]}`}, run \`${r.runId}\` (${r.startedAt.slice(0, 16).replace('T', ' ')}, ${r.host.hostname}, ${r.module.libraryDescription} ${r.module.libraryVersion})${command}`;
     }),
@@ -211,18 +212,17 @@ export function comparisonChart(runs: readonly RunResult[], names: readonly stri
     data: rows.map((row) => row.throughputs[i]!),
     backgroundColor: PALETTE[i % PALETTE.length]!,
   }));
-  if (refs.some((m) => m.size > 0))
-    refs.forEach((m, i) => {
-      if (m.size === 0) return;
-      const color = PALETTE[i % PALETTE.length]!;
-      datasets.push({
-        label: `${names[i]!}: ${reference!.tokenModel} (reference)`,
-        data: rows.map((row) => m.get(row.tokens) ?? null),
-        backgroundColor: `${color}40`,
-        borderColor: color,
-        borderWidth: 2,
-      });
+  refs.forEach((m, i) => {
+    if (m.size === 0) return;
+    const color = PALETTE[i % PALETTE.length]!;
+    datasets.push({
+      label: `${names[i]!}: ${reference!.tokenModel} (reference)`,
+      data: rows.map((row) => m.get(row.tokens) ?? null),
+      backgroundColor: `${color}40`,
+      borderColor: color,
+      borderWidth: 2,
     });
+  });
   const ys = datasets.flatMap((d) => d.data).filter((y): y is number => y !== null && y > 0);
   const nouns = new Set(runs.map((r) => wordsOf(r).nouns)).size === 1 ? wordsOf(runs[0]!).nouns : 'operations';
   const logScale = ys.length > 0 && Math.max(...ys) / Math.min(...ys) > 50;
@@ -230,7 +230,7 @@ export function comparisonChart(runs: readonly RunResult[], names: readonly stri
     type: 'bar',
     data: { labels: rows.map(configurationName), datasets },
     options: {
-      plugins: plugins(`Throughput per configuration: ${names.join(' vs ')}`, chartStamp(runs[0]!).replace(/^run [^ ]+ · /, `${runs.length} runs · `)),
+      plugins: plugins(`Throughput per configuration: ${names.join(' vs ')}`, chartStamp(runs[0]!, `${runs.length} runs`)),
       scales: {
         x: axis('configuration'),
         y: logScale ? logAxis(`${nouns} per second`, ys) : { beginAtZero: true, ...axis(`${nouns} per second`) },
