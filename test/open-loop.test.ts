@@ -153,7 +153,7 @@ describe('open loop on slow tokens', () => {
     // The answer comes before the table it rests on.
     const answer = r.stdout.indexOf('Capacity within p99 ≤ 60 ms:');
     expect(answer).toBeGreaterThan(-1);
-    expect(answer).toBeLessThan(r.stdout.indexOf('Response p99'));
+    expect(answer).toBeLessThan(r.stdout.indexOf('Resp p99'));
     const report = readFileSync(join(dir, 'report.md'), 'utf8');
     expect(report.indexOf('## Sizing answer')).toBeLessThan(report.indexOf('## Throughput'));
     expect(report).toContain('1 token fell behind at 80/s');

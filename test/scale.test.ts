@@ -109,7 +109,8 @@ describe('hsm-bench scale on embedded SoftHSM2 tokens', () => {
   });
 
   it('prints a table that matches run.json', () => {
-    const rows = rsa.stdout.split('\n').filter((l) => /│ \d tokens? × RSA-2048/.test(l));
+    // The terminal's table: tokens, rate, per-token spread, latency, failures, efficiency (counts are in report.md).
+    const rows = rsa.stdout.split('\n').filter((l) => /^│ \d+ +│/.test(l));
     expect(rows).toHaveLength(2);
     rows.forEach((row, i) => {
       const cells = row
@@ -117,9 +118,9 @@ describe('hsm-bench scale on embedded SoftHSM2 tokens', () => {
         .map((c) => c.trim())
         .filter(Boolean);
       const c = rsa.run.configurations[i]!;
-      expect(cells.slice(0, 4)).toEqual([`${c.tokens} token${c.tokens > 1 ? 's' : ''} × RSA-2048`, String(c.operationsOk), c.durationS.toFixed(2), c.throughputPerS.toFixed(1)]);
-      expect(cells[7]).toBe(String(c.operationsFailed));
-      expect(cells[8]).toBe(c.efficiency!.toFixed(2));
+      expect(cells.slice(0, 2)).toEqual([String(c.tokens), c.throughputPerS.toFixed(c.throughputPerS >= 100 ? 0 : 1)]);
+      expect(cells[5]).toBe(String(c.operationsFailed));
+      expect(cells[6]).toBe(c.efficiency!.toFixed(2));
     });
   });
 

@@ -63,6 +63,10 @@ describe('hsm-bench trend', () => {
     expect(r.status).toBe(0);
     const lines = r.stdout.split('\n').filter((l) => /night-\d/.test(l));
     expect(lines.map((l) => /night-\d/.exec(l)![0])).toEqual(['night-1', 'night-1', 'night-2', 'night-2', 'night-0', 'night-0']);
+    // The module, the same in every run, said once above the table; the firmware, which changed, in a column.
+    expect(r.stdout).toMatch(/^module: .* \(every run\)$/m);
+    expect(r.stdout).toMatch(/│ Firmware +│/);
+    expect(r.stdout).not.toMatch(/│ Module +│/);
     const [head, ...rows] = readFileSync(join(out, 'trend.csv'), 'utf8').trim().split('\n').map(parseCsvLine);
     expect(head).toEqual([...TREND_COLUMNS]);
     expect(rows).toHaveLength(6);

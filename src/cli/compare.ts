@@ -2,7 +2,8 @@ import { writeOutputFile } from '../core/output-file.js';
 import { dirname, join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { ExitCode, exitWith } from '../core/errors.js';
-import { renderComparisonTable } from '../report/verdict-tables.js';
+import { comparisonVerdict, renderComparisonTable } from '../report/verdict-tables.js';
+import { markdownTable } from '../report/markdown.js';
 import { writeComparison } from '../report/write-comparison.js';
 import { readRunDirectory } from '../result/partial-run.js';
 import { compareRuns } from '../verdict/compare.js';
@@ -46,7 +47,8 @@ export function compareCommand(): Command {
       const candidateDir = candidatePath.endsWith('.json') ? dirname(candidatePath) : candidatePath;
       const out = o.out ?? join(dirname(resolve(candidateDir)), 'comparisons', `${candidate.runId}-vs-${baseline.runId}`);
       makeDirectory(out);
-      const verdict = [`## Against the baseline (±${maxRegressionPct} %, the noise rule)`, '', '```', renderComparisonTable(comparison, Infinity).trimEnd(), '```', ''];
+      const { table, lines } = comparisonVerdict(comparison);
+      const verdict = [`## Against the baseline (±${maxRegressionPct} %, the noise rule)`, '', markdownTable(table.head, table.rows, table.numeric), '', ...lines.flatMap((l) => [l, '']), ''];
       const files = await writeComparison(out, [baseline, candidate], undefined, verdict, { log: (l) => process.stderr.write(`${l}\n`) });
       process.stderr.write(`${shown(out)}: ${files.join(', ')}\n`);
       // A comparison judges the change: failures new in the candidate are regressions (exit 5), not exit 4.

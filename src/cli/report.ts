@@ -2,6 +2,7 @@ import { dirname, join } from 'node:path';
 import { Command } from 'commander';
 import { usageError } from '../core/errors.js';
 import { writeComparison } from '../report/write-comparison.js';
+import { renderComparisonText } from '../report/comparison.js';
 import { readReference } from '../result/reference.js';
 import { parseFormats, writeReports } from '../report/write-reports.js';
 import { readRunDirectory } from '../result/partial-run.js';
@@ -40,7 +41,10 @@ export function reportCommand(): Command {
         // that picked the runs (reports/*-bp256), and the next `report` would take it for a run.
         const out = options.out ?? join(dirname(first!.dir), 'comparisons', results.map((r) => r.runId).join('-vs-'));
         makeDirectory(out);
-        const written = await writeComparison(out, results, reference ?? results.find((x) => x.reference)?.reference, [], ui);
+        const comparedTo = reference ?? results.find((x) => x.reference)?.reference;
+        const written = await writeComparison(out, results, comparedTo, [], ui);
+        // The ratios themselves, not only where they were written.
+        process.stdout.write(`\n${renderComparisonText(results, comparedTo, process.stdout.isTTY ? process.stdout.columns : undefined)}\n`);
         process.stdout.write(`${shown(out)}: ${written.join(', ')}\n`);
       }
     });

@@ -51,6 +51,11 @@ export function trendCommand(): Command {
       if (o.json) {
         process.stdout.write(JSON.stringify({ schemaVersion: 3, algorithm: algorithms[0], points }, null, 2) + '\n');
       } else {
+        // Module and firmware once above the table where every run had the same: a step in the line is then not theirs.
+        const same = (of: (p: (typeof points)[number]) => string) => new Set(points.map(of)).size === 1;
+        const [oneModule, oneFirmware] = [same((p) => p.module), same((p) => p.firmware)];
+        if (oneModule || oneFirmware)
+          process.stdout.write(`${[oneModule ? `module: ${points[0]!.module}` : '', oneFirmware ? `firmware: ${points[0]!.firmware}` : ''].filter(Boolean).join('; ')} (every run)\n`);
         const rows = points.map((p) => {
           const range = p.throughputMin !== p.throughputMax ? ` (${fixed(p.throughputMin, 1)}–${fixed(p.throughputMax, 1)})` : '';
           return [
@@ -61,11 +66,13 @@ export function trendCommand(): Command {
             `${fixed(p.throughputPerS, 1)}${range}`,
             fixed(p.p99Ms, 2),
             p.operationsFailed ?? '–',
-            p.module,
-            p.firmware,
+            ...(oneModule ? [] : [p.module]),
+            ...(oneFirmware ? [] : [p.firmware]),
           ];
         });
-        process.stdout.write(fitTable(['Date', 'Run', 'Configuration', 'Per second (range)', 'p99 (ms)', 'Failed', 'Module', 'Firmware'], rows) + '\n');
+        const withRange = points.some((p) => p.throughputMin !== p.throughputMax);
+        const head = ['Date', 'Run', 'Configuration', withRange ? 'Per second (range)' : 'Per second', 'p99 (ms)', 'Failed', ...(oneModule ? [] : ['Module']), ...(oneFirmware ? [] : ['Firmware'])];
+        process.stdout.write(fitTable(head, rows) + '\n');
       }
       const partial = points.filter((p, i) => p.interrupted && points.findIndex((q) => q.runId === p.runId) === i);
       if (partial.length > 0)

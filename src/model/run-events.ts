@@ -29,7 +29,19 @@ export type RunEvent =
   | { type: 'schedule-length'; seconds: number; scope: 'sweep' | 'burn-in'; ratePerS: number | null }
   // scale
   | { type: 'configuration-started'; configuration: ConfigurationRun }
-  | { type: 'configuration-progress'; configuration: ConfigurationRun; calls: number; plannedCalls: number | null; nouns: string }
+  | {
+      type: 'configuration-progress';
+      configuration: ConfigurationRun;
+      calls: number;
+      plannedCalls: number | null;
+      nouns: string;
+      /** Since the configuration started (its warm-up included), and its window where a duration bounds it. */
+      elapsedS: number;
+      windowS: number | null;
+      /** This configuration's place in the run (repetitions counted), from 1. */
+      index: number;
+      of: number;
+    }
   | { type: 'spill-verifying'; configuration: ConfigurationRun; calls: number; nouns: string; stopping: boolean }
   | { type: 'spill-skipped'; configuration: ConfigurationRun; nouns: string }
   | { type: 'configuration-not-measured'; configuration: ConfigurationRun }

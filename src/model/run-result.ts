@@ -193,7 +193,7 @@ export interface RunResult {
   tool: { name: 'hsm-bench'; version: string };
   command: 'scale' | 'burn-in';
   runId: string;
-  /** The command line that started the run, to reproduce it (absent in older runs). */
+  /** The command line that started the run, to reproduce it, without its --out folder (absent in older runs). */
   commandLine?: string;
   /** The published results given with --reference, drawn again whenever the reports are regenerated. */
   reference?: Reference;

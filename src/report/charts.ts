@@ -4,15 +4,66 @@ import type { RunResult } from '../model/run-result.js';
 import type { LatencyCurvePoint } from './records-digest.js';
 import { configurationName, tokenTitle } from './describe-run.js';
 import { shownEfficiency } from '../result/configuration-shortfall.js';
+import { plural } from '../core/plural.js';
 
 /** The chart's size in CSS pixels; PNGs are drawn at twice the density (print, high-DPI screens). */
 export const CHART_WIDTH = 1000;
 export const CHART_HEIGHT = 560;
 export const PIXEL_RATIO = 2;
-/** The series colours of every chart (trend and comparison charts too). */
-export const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
-const INK = '#1a1a1a';
-const FAILED = '#c62828';
+/**
+ * The series colours of every chart (trend and comparison charts too): a configuration (or a run) keeps its colour
+ * in every chart of a report. No red and no green among them: red means failure, and only that.
+ */
+export const PALETTE = ['#1f77b4', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#393b79'];
+export const INK = '#1a1a1a';
+/** Failures, and nothing else. */
+export const FAILED = '#c62828';
+/** A published reference (the runs are in their colours, or ink where a line spans every configuration). */
+export const REFERENCE = '#8a8a8a';
+
+/** The part of a configuration that is not its token count: sessions per token and target rate. */
+const sweptKey = (c: RunResult['configurations'][number]) => `${c.threadsPerToken}/${c.openLoop?.targetRatePerS ?? ''}`;
+/** A run that sweeps sessions or rates besides tokens: its colours mean the sessions or rate, in every chart. */
+const sweepsBesideTokens = (r: RunResult) => new Set(r.configurations.map(sweptKey)).size > 1;
+
+/**
+ * The colour of configuration `index` of a run, the same in every chart of its report: its token count's in a
+ * plain scale run, its sessions per token and rate where those are swept (lines per token count then go to
+ * separate charts, `configurationPanels`).
+ */
+export function configurationColor(r: RunResult, index: number): string {
+  const keyOf = (c: RunResult['configurations'][number]) => (sweepsBesideTokens(r) ? sweptKey(c) : String(c.tokens));
+  const keys = [...new Set(r.configurations.map(keyOf))];
+  return PALETTE[keys.indexOf(keyOf(r.configurations[index]!)) % PALETTE.length]!;
+}
+
+/** The colours no configuration of the run has: for lines of another kind (tokens, token counts), so that a colour keeps one meaning. */
+export function spareColors(r: RunResult): string[] {
+  const taken = new Set(r.configurations.map((_, i) => configurationColor(r, i)));
+  return PALETTE.filter((color) => !taken.has(color));
+}
+
+/**
+ * Which configurations share a chart, so that no two lines of one chart share a colour (small multiples): one chart
+ * per token count where sessions or rates are swept too, else charts of at most as many configurations as colours.
+ */
+export function configurationPanels(r: RunResult): { slug: string; title: string; indexes: number[] }[] {
+  const all = r.configurations.map((_, i) => i);
+  const counts = [...new Set(r.configurations.map((c) => c.tokens))];
+  const groups =
+    sweepsBesideTokens(r) && counts.length > 1 ? counts.map((tokens) => ({ tokens, indexes: all.filter((i) => r.configurations[i]!.tokens === tokens) })) : [{ tokens: null, indexes: all }];
+  if (groups.length === 1 && all.length <= PALETTE.length) return [{ slug: '', title: '', indexes: all }];
+  const panels: { slug: string; title: string; indexes: number[] }[] = [];
+  for (const { tokens, indexes } of groups) {
+    for (let at = 0; at < indexes.length; at += PALETTE.length) {
+      const part = indexes.length > PALETTE.length ? at / PALETTE.length + 1 : null;
+      const slug = [tokens === null ? '' : `tokens-${tokens}`, part ? `part-${part}` : ''].filter(Boolean).join('-');
+      const title = [tokens === null ? '' : plural(tokens, 'token'), part ? `part ${part}` : ''].filter(Boolean).join(', ');
+      panels.push({ slug, title, indexes: indexes.slice(at, at + PALETTE.length) });
+    }
+  }
+  return panels;
+}
 
 /** Every chart as PNG (2× density) and SVG. */
 export interface ChartRenderer {
@@ -55,10 +106,10 @@ function copy<T>(value: T): T {
 export const font = (size: number, weight: 'normal' | 'bold' = 'normal') => ({ size, weight, family: 'DejaVu Sans, sans-serif' });
 export const axis = (text: string) => ({ title: { display: true, text, color: INK, font: font(15) }, ticks: { color: INK, font: font(13) }, grid: { color: '#e4e4e4' } });
 
-/** What every chart carries, so that an image taken out of its report still says what it shows. */
-export function chartStamp(r: RunResult): string {
+/** What every chart carries, so that an image taken out of its report still says what it shows (`runs`: which run, or how many). */
+export function chartStamp(r: RunResult, runs = `run ${r.runId}`): string {
   const backend = r.backend.kind === 'embedded-softhsm2' ? `embedded SoftHSM2 (software tokens sharing ${r.host.cpuCount} cores)` : `${r.module.libraryDescription} ${r.module.libraryVersion}`;
-  return `run ${r.runId} · ${backend} · ${r.startedAt.slice(0, 10)}`;
+  return `${runs} · ${backend} · ${r.startedAt.slice(0, 10)}`;
 }
 
 export function plugins(title: string, stamp: string) {
@@ -80,7 +131,7 @@ function labelTick(this: Scale, value: string | number): string {
   const hsm = (this.options as unknown as { hsm: { ticks: number[]; labels: string[] } }).hsm;
   return hsm.labels[hsm.ticks.indexOf(Number(value))] ?? '';
 }
-const fixedTicks = (ticks: number[], labels: string[]) => ({ hsm: { ticks, labels }, afterBuildTicks: placeTicks, ticks: { ...axis('').ticks, callback: labelTick } });
+export const fixedTicks = (ticks: number[], labels: string[]) => ({ hsm: { ticks, labels }, afterBuildTicks: placeTicks, ticks: { ...axis('').ticks, callback: labelTick } });
 
 /** Tokens on a log2 axis: 1, 2, 4, 8, 16 … evenly spaced (the data's x is log2 of the count). */
 export function tokensAxis(counts: number[], text = 'tokens at once (log2 scale)') {
@@ -128,26 +179,31 @@ export const line = (label: string, data: XY[], color: string, extra: Omit<Parti
   pointRadius: extra.pointRadius ?? 5,
 });
 
+/** Marker shapes that tell apart lines of one colour (lines that each span several configurations). */
+export const SHAPES = ['circle', 'triangle', 'rect', 'rectRot', 'star', 'crossRot', 'rectRounded', 'cross'] as const;
+
 /**
- * Throughput vs number of tokens, tokens on a log2 axis, each series with its ideal linear line through its own
- * 1-token point. A software token and a smart card differ by orders of magnitude: then the y axis is logarithmic
- * too, and every ideal line is straight.
+ * Throughput vs number of tokens on log–log axes, each series with its ideal linear scaling through its own
+ * 1-token point: on log–log axes that ideal is a straight line (on a log2 x against a linear y it was a curve), and
+ * a software token and a smart card, orders of magnitude apart, share the chart. The run's line spans every token
+ * count, so it is in ink (a sessions sweep's lines in their sessions' colours), a published reference in grey.
  */
 export function throughputChart(r: RunResult, reference: Map<number, number>, referenceName: string): ChartConfiguration {
   const datasets: ChartDataset<'line', XY[]>[] = [];
-  const series = (name: string, points: [number, number][], color: string) => {
+  const series = (name: string, points: [number, number][], color: string, shape: (typeof SHAPES)[number]) => {
     datasets.push(
       line(
         name,
         points.map(([n, y]) => ({ x: Math.log2(n), y })),
         color,
+        { pointStyle: shape },
       ),
     );
     const one = points.find(([n]) => n === 1)?.[1];
     if (one !== undefined)
       datasets.push(
         line(
-          `${name}: ideal linear scaling`,
+          `ideal: ${name}, 1-token rate × tokens`,
           points.map(([n]) => ({ x: Math.log2(n), y: n * one })),
           color,
           { borderDash: [6, 5], borderWidth: 1.5, pointRadius: 0 },
@@ -156,28 +212,37 @@ export function throughputChart(r: RunResult, reference: Map<number, number>, re
   };
   // One line per number of sessions per token (a sessions sweep), flat-out configurations only.
   const sessions = [...new Set(r.configurations.map((c) => c.threadsPerToken))];
-  sessions.forEach((t, i) =>
+  // A line spans token counts: in ink, or in its sessions' colour where sessions are swept (their colour everywhere).
+  const sessionsColor = (t: number) =>
+    sessions.length > 1
+      ? configurationColor(
+          r,
+          r.configurations.findIndex((c) => c.threadsPerToken === t),
+        )
+      : INK;
+  sessions.forEach((t) =>
     series(
-      `measured, ${r.algorithm.displayName}${sessions.length > 1 ? `, ${t} sessions per token` : ''}`,
+      sessions.length > 1 ? `${plural(t, 'session')} per token` : `${r.algorithm.displayName}, this run`,
       r.configurations.filter((c) => c.threadsPerToken === t && c.openLoop === undefined).map((c) => [c.tokens, c.throughputPerS]),
-      PALETTE[(i * 2) % PALETTE.length]!,
+      sessionsColor(t),
+      'circle',
     ),
   );
   if (reference.size > 0)
     series(
       referenceName,
       [...reference].sort(([a], [b]) => a - b),
-      PALETTE[1]!,
+      REFERENCE,
+      'rect',
     );
   const ys = datasets.flatMap((d) => d.data.map((p) => p.y ?? 0)).filter((y) => y > 0);
-  const logScale = ys.length > 0 && Math.max(...ys) / Math.min(...ys) > 50;
   const counts = [...r.configurations.map((c) => c.tokens), ...reference.keys()];
   return {
     type: 'line',
     data: { datasets },
     options: {
       plugins: plugins(`Throughput vs tokens: ${wordsOf(r).title}`, chartStamp(r)),
-      scales: { x: tokensAxis(counts), y: logScale ? logAxis(`${wordsOf(r).nouns} per second`, ys) : { beginAtZero: true, ...axis(`${wordsOf(r).nouns} per second`) } },
+      scales: { x: tokensAxis(counts), y: ys.length > 0 ? logAxis(`${wordsOf(r).nouns} per second`, ys) : axis(`${wordsOf(r).nouns} per second`) },
     },
   } as ChartConfiguration;
 }
@@ -192,14 +257,14 @@ export function efficiencyChart(r: RunResult): ChartConfiguration {
     type: 'line',
     data: {
       datasets: [
-        ...sessions.map((t, i) =>
+        ...sessions.map((t) =>
           line(
-            `measured, ${r.algorithm.displayName}${sessions.length > 1 ? `, ${t} sessions per token` : ''}`,
+            sessions.length > 1 ? `${plural(t, 'session')} per token` : `${r.algorithm.displayName}, this run`,
             measured.filter((c) => c.threadsPerToken === t).map((c) => ({ x: Math.log2(c.tokens), y: c.efficiency })),
-            PALETTE[(i * 2) % PALETTE.length]!,
+            sessions.length > 1 ? configurationColor(r, r.configurations.indexOf(measured.find((c) => c.threadsPerToken === t)!)) : INK,
           ),
         ),
-        line('ideal', points, '#777', { borderDash: [6, 5], borderWidth: 1.5, pointRadius: 0 }),
+        line('ideal (linear scaling)', points, REFERENCE, { borderDash: [6, 5], borderWidth: 1.5, pointRadius: 0 }),
       ],
     },
     options: {
@@ -211,20 +276,29 @@ export function efficiencyChart(r: RunResult): ChartConfiguration {
 
 /** Per-token throughput at the largest configuration, slowest first, each token named by slot, label and serial. */
 export function perTokenChart(r: RunResult): ChartConfiguration {
-  const c = r.configurations[r.configurations.length - 1]!;
+  const index = r.configurations.length - 1;
+  const c = r.configurations[index]!;
   const tokens = [...c.perToken].sort((a, b) => a.throughputPerS - b.throughputPerS);
   return {
     type: 'bar',
     data: {
       labels: tokens.map((t) => `${tokenTitle(t)} (${t.serial})`),
-      datasets: [{ label: `${wordsOf(r).rate} per token with ${configurationName(c)}`, data: tokens.map((t) => t.throughputPerS), backgroundColor: PALETTE[0] }],
+      datasets: [{ label: `${wordsOf(r).rate} per token with ${configurationName(c)}`, data: tokens.map((t) => t.throughputPerS), backgroundColor: configurationColor(r, index) }],
     },
     options: {
+      // Horizontal bars: a token's name (slot, label, serial) reads in full beside its bar.
+      indexAxis: 'y',
       plugins: plugins(`Per-token throughput with ${configurationName(c)}: ${wordsOf(r).title}`, chartStamp(r)),
-      scales: { x: axis('token (slot: label (serial)), slowest first'), y: { beginAtZero: true, ...axis(`${wordsOf(r).nouns} per second`) } },
+      scales: { y: axis('token (slot: label (serial)), slowest first'), x: { beginAtZero: true, ...axis(`${wordsOf(r).nouns} per second`) } },
     },
   } as ChartConfiguration;
 }
+
+/** A small multiple says which token count it shows: ", 2 tokens". */
+const panelTitle = (r: RunResult, indexes: readonly number[]) => {
+  const counts = [...new Set(indexes.map((i) => r.configurations[i]!.tokens))];
+  return indexes.length < r.configurations.length && counts.length === 1 ? `, ${plural(counts[0]!, 'token')}` : '';
+};
 
 /** The x of percentile p (in %) on the 1/(1−p) axis: p50, p90, p99, p99.9 evenly spaced, as HdrHistogram plots them. */
 const tailX = (percentile: number) => Math.log10(1 / (1 - percentile / 100));
@@ -238,23 +312,23 @@ const TAIL_TICKS: [number, string][] = [
 ];
 
 /** Latency by percentile on the 1/(1−p) axis, latency on a log axis: the tail is where the curves differ. */
-export function latencyChart(r: RunResult, curves: LatencyCurvePoint[][]): ChartConfiguration {
-  const datasets = r.configurations.map((c, i) =>
+export function latencyChart(r: RunResult, curves: LatencyCurvePoint[][], indexes: readonly number[] = r.configurations.map((_, i) => i)): ChartConfiguration {
+  const datasets = indexes.map((i) =>
     line(
-      configurationName(c),
+      configurationName(r.configurations[i]!),
       curves[i]!.filter((p) => p.percentile < 100).map((p) => ({ x: tailX(p.percentile), y: p.latencyMs })),
-      PALETTE[i % PALETTE.length]!,
+      configurationColor(r, i),
       { pointRadius: 2.5 },
     ),
   );
-  const ys = curves.flat().map((p) => p.latencyMs);
+  const ys = indexes.flatMap((i) => curves[i]!).map((p) => p.latencyMs);
   const maxX = Math.max(1, ...datasets.flatMap((d) => d.data.map((p) => p.x)));
   const shownTail = TAIL_TICKS.filter(([p]) => tailX(p) <= Math.ceil(maxX - 1e-9));
   return {
     type: 'line',
     data: { datasets },
     options: {
-      plugins: plugins(`Latency by percentile: ${wordsOf(r).title}`, chartStamp(r)),
+      plugins: plugins(`Latency by percentile: ${wordsOf(r).title}${panelTitle(r, indexes)}`, chartStamp(r)),
       scales: {
         x: {
           type: 'linear',
@@ -274,9 +348,6 @@ export function latencyChart(r: RunResult, curves: LatencyCurvePoint[][]): Chart
 
 /** At most this many points per line: a 23-hour run has 83,000 seconds. */
 const MAX_POINTS = 600;
-/** Per-token lines beyond this many tokens would be a tangle; the per-token chart and tables carry them instead. */
-const MAX_TOKEN_LINES = 8;
-const TOKEN_PALETTE = ['#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#7f7f7f', '#393b79', '#ad494a'];
 
 /**
  * Signatures/s over time, in buckets of whole seconds merged down to at most 600 points per configuration. Each
@@ -284,11 +355,15 @@ const TOKEN_PALETTE = ['#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#
  * slowest and fastest second of a merged bucket are kept as a band; failures are drawn in red; where a burn-in
  * was resumed, a dashed line marks it.
  */
-export function timeSeriesChart(r: RunResult, okPerSecondByToken: readonly Map<number, number[]>[] = []): ChartConfiguration {
+export function timeSeriesChart(r: RunResult, okPerSecondByToken: readonly Map<number, number[]>[] = [], indexes: readonly number[] = r.configurations.map((_, i) => i)): ChartConfiguration {
   const datasets: ChartDataset<'line', XY[]>[] = [];
+  // Tokens get the colours no configuration of the run has (one meaning per colour in a report); where they are
+  // too few for every token, the per-token chart and tables carry the tokens instead.
+  const tokenColors = spareColors(r);
   let offsetS = 0;
-  r.configurations.forEach((c, i) => {
-    const color = PALETTE[i % PALETTE.length]!;
+  indexes.forEach((i) => {
+    const c = r.configurations[i]!;
+    const color = configurationColor(r, i);
     // Whole seconds, the last one as long as the window really lasted; a last sliver (under half a second) joins
     // the second before it, so that a few signatures over a few milliseconds do not read as a huge rate.
     const buckets = c.timeSeries.ok.map((ok, s) => ({ ok, failed: c.timeSeries.failed[s] ?? 0, lengthS: s === c.timeSeries.ok.length - 1 && c.durationS > s ? Math.min(1, c.durationS - s) : 1 }));
@@ -322,14 +397,23 @@ export function timeSeriesChart(r: RunResult, okPerSecondByToken: readonly Map<n
       datasets.push(line(`${name}, fastest second of ${k}`, high, `${color}55`, { pointRadius: 0, borderWidth: 0.8, fill: '-1' }));
     }
     datasets.push(line(k > 1 ? `${name} (mean of ${k} s)` : name, mean, color, { pointRadius: mean.length < 60 ? 3 : 0 }));
-    // Failures on an axis of their own (right): a few a second beside thousands of signatures would be a flat line at 0.
-    // Steps, not ramps: a failure count belongs to its bucket, not to the time between two.
-    if (failed.some((p) => (p.y ?? 0) > 0))
-      datasets.push(line(`${configurationName(c)}: failures/s (right axis)`, failed, FAILED, { pointRadius: 0, borderWidth: 1.5, yAxisID: 'failures', stepped: 'middle' }));
+    // Failures on the same axis as the calls served: 5 failures/s beside 8,000 successes is as small as it is (on an
+    // axis of its own it filled the chart); the legend gives the count and share. Steps, not ramps: a failure count
+    // belongs to its bucket, not to the time between two.
+    if (c.operationsFailed > 0) {
+      const sharePct = (100 * c.operationsFailed) / (c.operationsOk + c.operationsFailed);
+      datasets.push(
+        line(`${configurationName(c)}: failed calls/s (${c.operationsFailed.toLocaleString('en-US')} in all, ${sharePct < 0.01 ? '< 0.01' : sharePct.toPrecision(2)} % of calls)`, failed, FAILED, {
+          pointRadius: 0,
+          borderWidth: 1.5,
+          stepped: 'middle',
+        }),
+      );
+    }
     // Each token's own line, for the largest configuration (a burn-in's only one), where a few tokens keep it readable:
     // the token that slows down or stops shows as itself.
     const byToken = okPerSecondByToken[i];
-    if (byToken && i === r.configurations.length - 1 && c.perToken.length > 1 && c.perToken.length <= MAX_TOKEN_LINES) {
+    if (byToken && i === r.configurations.length - 1 && c.perToken.length > 1 && c.perToken.length <= tokenColors.length) {
       c.perToken.forEach((t, j) => {
         const perBucket = buckets.map(() => 0);
         (byToken.get(t.token) ?? []).forEach((n, second) => (perBucket[Math.min(second, buckets.length - 1)]! += n));
@@ -340,13 +424,12 @@ export function timeSeriesChart(r: RunResult, okPerSecondByToken: readonly Map<n
           points.push({ x: at + spanS / 2, y: perBucket.slice(b, b + k).reduce((sum, n) => sum + n, 0) / spanS });
           at += spanS;
         }
-        datasets.push(line(`${tokenTitle(t)}`, points, TOKEN_PALETTE[j % TOKEN_PALETTE.length]!, { pointRadius: 0, borderWidth: 1.2, borderDash: [3, 3] }));
+        datasets.push(line(`${tokenTitle(t)}`, points, tokenColors[j]!, { pointRadius: 0, borderWidth: 1.2, borderDash: [3, 3] }));
       });
     }
     offsetS = atS;
   });
-  const top = Math.max(1, ...datasets.filter((d) => d.yAxisID !== 'failures').flatMap((d) => d.data.map((p) => p.y ?? 0)));
-  const withFailures = datasets.some((d) => d.yAxisID === 'failures');
+  const top = Math.max(1, ...datasets.flatMap((d) => d.data.map((p) => p.y ?? 0)));
   for (const [i, segment] of (r.burnIn?.segments ?? []).entries()) {
     if (i === 0) continue;
     datasets.push(
@@ -366,31 +449,46 @@ export function timeSeriesChart(r: RunResult, okPerSecondByToken: readonly Map<n
     data: { datasets },
     options: {
       plugins: {
-        ...plugins(`Throughput over time: ${wordsOf(r).title}`, chartStamp(r)),
+        ...plugins(`Throughput over time: ${wordsOf(r).title}${panelTitle(r, indexes)}`, chartStamp(r)),
         legend: { display: true, labels: { color: INK, font: font(13), filter: (item: { text: string }) => item.text !== '' } },
       },
       scales: {
         x: { type: 'linear', min: 0, ...axis(r.command === 'burn-in' ? 'measured time (s)' : 'time in the measured windows, one after the other (s)') },
-        y: { beginAtZero: true, ...axis(`${wordsOf(r).nouns} per second`) },
-        ...(withFailures ? { failures: { position: 'right', beginAtZero: true, ...axis('failures per second'), grid: { drawOnChartArea: false } } } : {}),
+        y: { beginAtZero: true, ...axis(`${wordsOf(r).nouns} per second${datasets.some((d) => d.borderColor === FAILED) ? ' (failed calls in red)' : ''}`) },
       },
     },
   } as ChartConfiguration;
 }
 
-/** Burn-in: each token's share of the signing time in which it was not in an outage. */
+/**
+ * Burn-in: each token's share of the signing time in which it was not in an outage, as horizontal bars with the
+ * value in the token's label (a token lost all night has a bar of length 0, so the number says it). Red is a token
+ * that had an outage (a failure); the others are in the configuration's colour, as in every other chart.
+ */
 export function availabilityChart(r: RunResult): ChartConfiguration {
   const c = r.configurations[0]!;
   const availability = c.perToken.map((t) => (c.durationS > 0 ? Math.max(0, 100 * (1 - (t.outageS + (t.stillFailingS ?? 0)) / c.durationS)) : 0));
+  const inOutage = c.perToken.map((t) => t.outageS + (t.stillFailingS ?? 0) > 0);
+  // 99.95 % is not 100 %: one decimal more where rounding would hide an outage.
+  const shown = (a: number, outage: boolean) => (outage && a >= 99.95 ? `${Math.min(a, 99.99).toFixed(2)} %` : `${a.toFixed(1)} %`);
   return {
     type: 'bar',
     data: {
-      labels: c.perToken.map((t) => `${tokenTitle(t)} (${t.serial})`),
-      datasets: [{ label: 'available (% of the measured time)', data: availability, backgroundColor: availability.map((a) => (a < 100 ? FAILED : PALETTE[2]!)) }],
+      labels: c.perToken.map((t, i) => `${tokenTitle(t)} (${t.serial}): ${shown(availability[i]!, inOutage[i]!)}${inOutage[i] ? ', outage' : ''}`),
+      datasets: [
+        {
+          label: 'available (% of the measured time); red: a token with an outage',
+          data: availability,
+          backgroundColor: inOutage.map((o) => (o ? FAILED : configurationColor(r, 0))),
+          // A token available 0 % of the time still shows where its bar would be.
+          minBarLength: 3,
+        },
+      ],
     },
     options: {
+      indexAxis: 'y',
       plugins: plugins(`Per-token availability over the burn-in: ${r.algorithm.displayName}`, chartStamp(r)),
-      scales: { x: axis('token (slot: label (serial))'), y: { min: 0, max: 100, ...axis('% of the measured time without an outage') } },
+      scales: { y: axis('token (slot: label (serial)): available'), x: { min: 0, max: 100, ...axis('% of the measured time without an outage') } },
     },
   } as ChartConfiguration;
 }

@@ -1,10 +1,12 @@
 import { wordsOf } from '../operations/words.js';
-import type { ChartConfiguration } from 'chart.js';
+import type { ChartConfiguration, ChartDataset } from 'chart.js';
 import type { RunResult } from '../model/run-result.js';
-import { chartStamp, PALETTE } from './charts.js';
+import { axis, chartStamp, logAxis, PALETTE, plugins } from './charts.js';
 import { configurationName, fixed } from './describe-run.js';
 import { distinctConfigurations, sameConfiguration, type ConfigurationAxes } from '../model/configuration.js';
 import { markdownTable } from './markdown.js';
+import { fitTable } from './fit-table.js';
+import type { TableModel } from './table-model.js';
 import { notMeasured } from '../result/plan-coverage.js';
 import { referenceThroughput } from '../result/reference.js';
 import { type Reference } from '../model/run-result.js';
@@ -64,35 +66,60 @@ const median = (xs: number[]) => {
 };
 
 /**
+ * Names short enough for table headers: the names themselves where they are, else the algorithms' ids where they
+ * tell the runs apart (rsa2048, bp256), else A, B, C; the list of runs above the table says which is which.
+ */
+export function headerNames(runs: readonly RunResult[], names: readonly string[]): string[] {
+  if (names.every((n) => n.length <= 12)) return [...names];
+  const ids = runs.map((r) => (r.operation?.mix ? 'mix' : r.algorithm.id));
+  if (new Set(ids).size === ids.length) return ids;
+  return runs.map((_, i) => String.fromCharCode(65 + (i % 26)));
+}
+
+/** The side-by-side table (a model for Markdown and the terminal) and the sentences under it. */
+export interface ComparisonSummary {
+  /** What the columns hold: the unit, what the ratios are to, what "ref." is. */
+  caption: string;
+  table: TableModel;
+  /** The sentences after the table, '' between paragraphs. */
+  lines: string[];
+}
+
+/**
  * The side-by-side table and its conclusions: per configuration each run's throughput and its ratio to the first
  * run, the published reference beside it where one is given (its own ratio for the same pair of algorithms), and
- * the median ratio over the configurations — a median, so that one odd configuration does not move it.
+ * the median ratio over the configurations — a median, so that one odd configuration does not move it. Headers
+ * carry short names (`headerNames`) and the caption the unit; the sentences, the full names.
  */
-export function comparisonMarkdownBody(runs: readonly RunResult[], names: readonly string[] = runs.map((r) => wordsOf(r).title), reference?: Reference): string {
+export function comparisonSummary(runs: readonly RunResult[], names: readonly string[] = runs.map((r) => wordsOf(r).title), reference?: Reference): ComparisonSummary {
   const rows = compareThroughput(runs);
   const refs = runs.map((r) => referenceThroughput(reference, r.algorithm.id));
   const withReference = refs.some((m) => m.size > 0);
   const rate = sharedRate(runs);
-  const head = ['Configuration', ...names.map((n) => `${n} ${rate}`), ...names.slice(1).map((n) => `${n} / ${names[0]} (×)`)];
-  if (withReference) head.push(...names.map((n) => `${n}, reference ${rate}`), ...names.slice(1).map((n) => `reference ${n} / ${names[0]} (×)`));
+  const short = headerNames(runs, names);
+  // The unit once, above the table, and the reference only for the runs it has figures for.
+  const referenced = refs.map((_, i) => i).filter((i) => refs[i]!.size > 0);
+  const head = ['Configuration', ...short, ...short.slice(1).map((n) => `${n}/${short[0]}`)];
+  if (withReference) head.push(...referenced.map((i) => `ref. ${short[i]}`), ...referenced.filter((i) => i > 0 && refs[0]!.size > 0).map((i) => `ref. ${short[i]}/${short[0]}`));
   const table = rows.map((row) => {
     const cells: (string | number)[] = [configurationName(row), ...row.throughputs.map((t) => fixed(t, 1)), ...row.ratios.slice(1).map((r) => fixed(r, 2))];
     if (withReference) {
       const ref = refs.map((m) => m.get(row.tokens) ?? null);
-      cells.push(...ref.map((t) => fixed(t, 1)), ...ref.slice(1).map((t) => fixed(t !== null && ref[0] ? t / ref[0] : null, 2)));
+      cells.push(...referenced.map((i) => fixed(ref[i], 1)), ...referenced.filter((i) => i > 0 && refs[0]!.size > 0).map((i) => fixed(ref[i] !== null && ref[0] ? ref[i]! / ref[0] : null, 2)));
     }
     return cells;
   });
-  const lines = [markdownTable(head, table), ''];
+  const lines: string[] = [];
+  const caption = `${rate}${runs.length > 1 ? `; …/${short[0]}: the ratio (×) to ${names[0]}, configuration by configuration` : ''}${withReference ? `; ref.: ${reference!.tokenModel} (reference)` : ''}`;
+  const summary = () => ({ caption, table: { head, rows: table, numeric: head.map((_, i) => i > 0) }, lines });
   const missing = runs.flatMap((r, i) => notMeasured(r).map((m) => `${names[i]}, ${configurationName(m)}: ${m.reason}.`));
   if (missing.length > 0) lines.push(`Not measured whole, so not set beside the others (–): ${missing.join(' ')}`, '');
   // At target rates every run serves the rate asked for: a throughput ratio would only say so.
   if (runs.every((r) => r.plan.targetRate)) {
     lines.push(
       'These runs were made at target rates, where the throughput is the rate asked for: compare their response times and capacities (`hsm-bench compare BASELINE CANDIDATE`), not these ratios.',
-      '',
     );
-    return lines.join('\n');
+    return summary();
   }
   names.slice(1).forEach((name, i) => {
     const m = median(rows.map((r) => r.ratios[i + 1]).filter((r): r is number => r !== null));
@@ -111,27 +138,50 @@ export function comparisonMarkdownBody(runs: readonly RunResult[], names: readon
     );
   });
   if (withReference) {
-    lines.push('', `Reference: ${reference!.tokenModel}, ${reference!.source}. Ratios (×) are throughput over the first run's, configuration by configuration.`);
+    lines.push('', `Reference: ${reference!.tokenModel}, ${reference!.source}.`);
     // Software tokens beside a published smart card: rates differ by orders of magnitude; only shapes compare.
     if (runs.some((r) => r.backend.kind === 'embedded-softhsm2')) {
       lines.push(`The measured runs are SoftHSM2 software tokens on this host, the reference is ${reference!.tokenModel} hardware: compare the ratios and the scaling, not the rates.`);
     }
   }
-  lines.push('');
-  return lines.join('\n');
+  return summary();
+}
+
+/** The comparison's table in Markdown and the sentences under it. */
+export function comparisonMarkdownBody(runs: readonly RunResult[], names: readonly string[] = runs.map((r) => wordsOf(r).title), reference?: Reference): string {
+  const { caption, table, lines } = comparisonSummary(runs, names, reference);
+  return [`Throughput in ${caption}.`, '', markdownTable(table.head, table.rows, table.numeric), '', ...lines, ''].join('\n');
+}
+
+/** The comparison for the terminal (`report A B`): which run is which, the table fitted to the width, the ratios. */
+export function renderComparisonText(runs: readonly RunResult[], reference?: Reference, columns?: number): string {
+  const names = distinctNames(runs);
+  const short = headerNames(runs, names);
+  const { caption, table, lines } = comparisonSummary(runs, names, reference);
+  return (
+    [
+      ...runs.map((r, i) => `${short[i]}: ${short[i] === names[i] ? '' : `${names[i]}, `}run ${r.runId}`),
+      `throughput in ${caption}`,
+      fitTable(table.head, table.rows, columns),
+      ...lines.filter((l) => l !== ''),
+    ].join('\n') + '\n'
+  );
 }
 
 /** comparison.md of `report A B …` and `compare`: which runs, on which tokens, then the table and the chart. */
 export function renderComparisonMarkdown(runs: readonly RunResult[], chartFile: string | undefined, reference?: Reference, extra: string[] = []): string {
   const names = distinctNames(runs);
+  const shortNames = headerNames(runs, names);
   return [
     `# hsm-bench: ${names.join(' vs ')}`,
     '',
     `Runs ${runs.map((r) => `\`${r.runId}\``).join(', ')}, on tokens ${runs[0]!.tokens.map((t) => `${t.label} (serial ${t.serial})`).join(', ')}.`,
     '',
-    ...runs.map(
-      (r, i) => `- ${names[i]}: \`${r.commandLine ?? r.runId}\` (${r.startedAt.slice(0, 16).replace('T', ' ')}, ${r.host.hostname}, ${r.module.libraryDescription} ${r.module.libraryVersion})`,
-    ),
+    ...runs.map((r, i) => {
+      const short = shortNames[i]!;
+      const command = r.commandLine ? `: \`${r.commandLine}\`` : '';
+      return `- ${short === names[i] ? `**${short}**` : `**${short}**: ${names[i]}`}, run \`${r.runId}\` (${r.startedAt.slice(0, 16).replace('T', ' ')}, ${r.host.hostname}, ${r.module.libraryDescription} ${r.module.libraryVersion})${command}`;
+    }),
     '',
     comparisonMarkdownBody(runs, names, reference),
     ...extra,
@@ -148,25 +198,43 @@ export function distinctNames(runs: readonly RunResult[]): string[] {
   return runs.map((r) => r.runId);
 }
 
-/** One group of bars per configuration, one bar per run, in the order the runs were given (legend and title too). */
-export function comparisonChart(runs: readonly RunResult[], names: readonly string[] = distinctNames(runs)): ChartConfiguration {
+/**
+ * One group of bars per configuration, one bar per run in the order the runs were given, each run named with its
+ * id in the legend; where a published reference is given, a pale bar of each run's colour beside it for the
+ * reference's figure. A smart card beside a software token differs by orders of magnitude: then the axis is
+ * logarithmic, and says so.
+ */
+export function comparisonChart(runs: readonly RunResult[], names: readonly string[] = distinctNames(runs), reference?: Reference): ChartConfiguration {
   const rows = compareThroughput(runs);
+  const refs = runs.map((r) => referenceThroughput(reference, r.algorithm.id));
+  const datasets: ChartDataset<'bar', (number | null)[]>[] = runs.map((r, i) => ({
+    label: `${names[i]!} (run ${r.runId})`,
+    data: rows.map((row) => row.throughputs[i]!),
+    backgroundColor: PALETTE[i % PALETTE.length]!,
+  }));
+  refs.forEach((m, i) => {
+    if (m.size === 0) return;
+    const color = PALETTE[i % PALETTE.length]!;
+    datasets.push({
+      label: `${names[i]!}: ${reference!.tokenModel} (reference)`,
+      data: rows.map((row) => m.get(row.tokens) ?? null),
+      backgroundColor: `${color}40`,
+      borderColor: color,
+      borderWidth: 2,
+    });
+  });
+  const ys = datasets.flatMap((d) => d.data).filter((y): y is number => y !== null && y > 0);
+  const nouns = new Set(runs.map((r) => wordsOf(r).nouns)).size === 1 ? wordsOf(runs[0]!).nouns : 'operations';
+  const logScale = ys.length > 0 && Math.max(...ys) / Math.min(...ys) > 50;
   return {
     type: 'bar',
-    data: {
-      labels: rows.map(configurationName),
-      datasets: runs.map((_, i) => ({ label: names[i]!, data: rows.map((r) => r.throughputs[i]!), backgroundColor: PALETTE[i % PALETTE.length] })),
-    },
+    data: { labels: rows.map(configurationName), datasets },
     options: {
-      plugins: {
-        title: { display: true, text: 'Throughput per configuration', font: { size: 20, weight: 'bold' }, color: '#1a1a1a' },
-        subtitle: { display: true, text: chartStamp(runs[0]!), font: { size: 13 }, color: '#444', padding: { bottom: 10 } },
-        legend: { display: true, labels: { font: { size: 14 }, color: '#1a1a1a' } },
-      },
+      plugins: plugins(`Throughput per configuration: ${names.join(' vs ')}`, chartStamp(runs[0]!, `${runs.length} runs`)),
       scales: {
-        x: { title: { display: true, text: 'tokens at once', font: { size: 15 } } },
-        y: { beginAtZero: true, title: { display: true, text: `${new Set(runs.map((r) => wordsOf(r).nouns)).size === 1 ? wordsOf(runs[0]!).nouns : 'operations'} per second`, font: { size: 15 } } },
+        x: axis('configuration'),
+        y: logScale ? logAxis(`${nouns} per second`, ys) : { beginAtZero: true, ...axis(`${nouns} per second`) },
       },
     },
-  };
+  } as ChartConfiguration;
 }

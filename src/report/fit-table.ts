@@ -9,7 +9,8 @@ type Cell = string | number;
  */
 export function fitTable(head: string[], rows: Cell[][], columns: number | undefined = process.stdout.isTTY ? process.stdout.columns : undefined): string {
   // An empty style keeps cli-table3 from writing colour codes into pipes and files.
-  const table = new Table({ head, style: { head: [], border: [] } });
+  // No rule between rows: a row is a line, so a table of 15 configurations stays 19 lines high, not 33.
+  const table = new Table({ head, style: { head: [], border: [] }, chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' } });
   table.push(...rows.map((r) => r.map(String)));
   const grid = table.toString();
   const width = Math.max(...grid.split('\n').map((l) => l.length));

@@ -2,7 +2,7 @@ import type { ChartConfiguration, ChartDataset } from 'chart.js';
 import { percentileName } from '../model/plan.js';
 import { configurationName } from '../model/configuration.js';
 import type { RunResult } from '../model/run-result.js';
-import { axis, chartStamp, line, logAxis, PALETTE, plugins, tokensAxis, type XY } from './charts.js';
+import { axis, chartStamp, INK, line, logAxis, plugins, SHAPES, spareColors, tokensAxis, type XY } from './charts.js';
 import { wordsOf } from '../operations/words.js';
 
 /**
@@ -16,8 +16,10 @@ export function rateCurveChart(r: RunResult): ChartConfiguration {
     const key = configurationName({ tokens: c.tokens, threadsPerToken: c.threadsPerToken });
     groups.set(key, [...(groups.get(key) ?? []), c]);
   }
+  // A line per token count spans the rates, whose colours mean rates in the other charts: the spare colours, or ink.
+  const spare = spareColors(r);
   [...groups].forEach(([name, group], i) => {
-    const color = PALETTE[i % PALETTE.length]!;
+    const color = groups.size <= spare.length ? spare[i]! : INK;
     const sorted = [...group].sort((a, b) => a.openLoop!.targetRatePerS - b.openLoop!.targetRatePerS);
     const at = (p: 'p50' | 'p99') => sorted.map((c) => ({ x: c.openLoop!.achievedRatePerS, y: c.openLoop!.responseMs?.[p] ?? null }));
     datasets.push(line(`${name}: response p99`, at('p99'), color));
@@ -63,14 +65,17 @@ export function sessionsChart(r: RunResult): ChartConfiguration {
   const datasets: ChartDataset<'line', XY[]>[] = [];
   const flatOut = r.configurations.filter((c) => c.openLoop === undefined);
   const counts = [...new Set(flatOut.map((c) => c.tokens))];
+  // A line per token count spans the sessions, whose colours mean sessions elsewhere: ink, told apart by marker.
   counts.forEach((tokens, i) => {
-    const color = PALETTE[i % PALETTE.length]!;
+    const color = INK;
+    const shape = SHAPES[i % SHAPES.length]!;
     const group = flatOut.filter((c) => c.tokens === tokens).sort((a, b) => a.threadsPerToken - b.threadsPerToken);
     datasets.push(
       line(
         configurationName({ tokens, threadsPerToken: 1 }),
         group.map((c) => ({ x: Math.log2(c.threadsPerToken), y: c.throughputPerS })),
         color,
+        { pointStyle: shape },
       ),
     );
     const knee = r.saturation?.find((s) => s.tokens === tokens);

@@ -72,6 +72,9 @@ const notJudged = (x: CapacityResult['rates'][number]) => !x.held && (x.thin ===
 /** The sweep shows only that the capacity is at least its figure: cut short by an interruption, or a rate above it not judged. */
 const capacityAtLeast = (c: CapacityResult) => c.capacityPerS !== null && c.rates.some((x) => x.interrupted || (notJudged(x) && x.targetRatePerS > c.capacityPerS!));
 
+/** A rate of the sweep as a mark: ✓ held, ✗ missed, ? not judged, – not measured. */
+export const capacityRateMark = (x: CapacityResult['rates'][number]) => (x.held ? '✓' : x.interrupted ? '–' : notJudged(x) ? '?' : '✗');
+
 /** Per token count and sessions, each rate of the sweep judged: the capacity and why the next rate missed. */
 export function capacityTable(r: RunResult): TableModel | null {
   if (!r.capacity || r.capacity.length === 0) return null;
@@ -80,7 +83,7 @@ export function capacityTable(r: RunResult): TableModel | null {
     configurationName({ tokens: c.tokens, threadsPerToken: c.threadsPerToken }),
     `${capacityAtLeast(c) ? '≥ ' : ''}${rate(c.capacityPerS)}`,
     rate(c.fellBehindAtPerS),
-    c.rates.map((x) => `${rate(x.targetRatePerS)} ${x.held ? '✓' : x.interrupted ? '– (interrupted: not measured)' : `${x.thin || x.hostStalled ? '?' : '✗'} (${x.missed.join(', ')})`}`).join('; '),
+    c.rates.map((x) => `${rate(x.targetRatePerS)} ${capacityRateMark(x)}${x.held ? '' : x.interrupted ? ' (interrupted: not measured)' : ` (${x.missed.join(', ')})`}`).join('; '),
   ]);
   return { head, rows, numeric: [false, true, true, false] };
 }
@@ -89,7 +92,7 @@ export function capacityTable(r: RunResult): TableModel | null {
 export function saturationTable(r: RunResult): TableModel | null {
   if (!r.saturation || r.saturation.length === 0) return null;
   const w = wordsOf(r);
-  const head = ['Tokens', 'Knee (sessions per token)', `At the knee (${w.rate})`, 'Best (sessions per token)', `Best (${w.rate})`];
+  const head = ['Tokens', 'Knee (sessions/token)', `At the knee (${w.rate})`, 'Best (sessions/token)', `Best (${w.rate})`];
   const rows = r.saturation.map((s) => [s.tokens, s.kneeThreadsPerToken, fixed(s.kneeThroughputPerS, 1), s.bestThreadsPerToken, fixed(s.bestThroughputPerS, 1)]);
   return { head, rows, numeric: head.map(() => true) };
 }

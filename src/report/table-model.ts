@@ -56,7 +56,8 @@ export function scaleTable(r: RunResult, reference?: Map<number, number>): Table
     'Configuration',
     w.Nouns,
     'Duration (s)',
-    `${w.Nouns}/s (range)`,
+    // "(range)" only where there is one: with --repeat.
+    r.configurations.some((c) => c.spread?.throughputPerS) ? `${w.Nouns}/s (range)` : `${w.Nouns}/s`,
     ...(withReference ? [`Reference ${w.rate}`] : []),
     `Per token ${w.rate} (min–max)`,
     'p50 (ms)',

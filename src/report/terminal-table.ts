@@ -1,15 +1,92 @@
 import { wordsOf } from '../operations/words.js';
-import type { RunResult } from '../model/run-result.js';
+import type { ConfigurationResult, RunResult } from '../model/run-result.js';
 import { fitTable } from './fit-table.js';
-import { backendLine, busyHost, configurationName, lowConfidenceLines, planLine, runEnd, runEndText, tokenLine, workerIssueText } from './describe-run.js';
+import { backendLine, busyHost, configurationName, fixed, lowConfidenceLines, planLine, runEnd, runEndText, scheduleMissMark, shortfallMark, tokenLine, workerIssueText } from './describe-run.js';
 import { failureList } from './status-meaning.js';
-import { operationsTable, scaleTable } from './table-model.js';
-import { capacityTable, rateTable, saturationTable, sizingAnswer } from './sizing-tables.js';
+import { operationsTable, type TableModel } from './table-model.js';
+import { capacityRateMark, capacityTable, saturationTable, sizingAnswer } from './sizing-tables.js';
+import { shownEfficiency } from '../result/configuration-shortfall.js';
 
-/** The seed's table (Configuration | Signatures | Duration | Signatures/s) with latency, failures and scaling efficiency. */
+/**
+ * A rate in a terminal cell: whole from 100/s up (18262, not 18261.6: the tenth is noise there and costs a column),
+ * one decimal below.
+ */
+const rateCell = (v: number | null | undefined) => (v === null || v === undefined ? '–' : fixed(v, Math.abs(v) >= 100 || Number.isInteger(v) ? 0 : 1));
+
+/**
+ * The configuration's cells of a terminal table: tokens, and sessions per token where they were swept; a
+ * configuration that is not whole is starred, and said under the table (`shortfallNotes`).
+ */
+function axesCells(r: RunResult, c: ConfigurationResult): (string | number)[] {
+  const star = shortfallMark(r, c) ? '*' : '';
+  return r.plan.threadsPerToken.length > 1 ? [c.tokens, `${c.threadsPerToken}${star}`] : [`${c.tokens}${star}`];
+}
+const axesHead = (r: RunResult) => (r.plan.threadsPerToken.length > 1 ? ['Tokens', 'Sessions'] : ['Tokens']);
+const shortfallNotes = (r: RunResult) => r.configurations.filter((c) => shortfallMark(r, c)).map((c) => `* ${configurationName(c)}:${shortfallMark(r, c).replace(/^ \((.*)\)$/, ' $1')}`);
+
+/**
+ * The flat-out table in the terminal: rate (with its range over repetitions), the spread over tokens, latency,
+ * failures and efficiency, in under 100 columns. The counts and durations are in report.md's table.
+ */
+export function terminalScaleTable(r: RunResult): TableModel {
+  const w = wordsOf(r);
+  const withRange = r.configurations.some((c) => c.spread?.throughputPerS);
+  const head = [...axesHead(r), withRange ? `${w.rate} (range)` : w.rate, 'Per token', 'p50 ms', 'p99 ms', 'Failed', 'Eff.'];
+  const rows = r.configurations.map((c) => {
+    const s = c.spread?.throughputPerS;
+    const rates = c.perToken.map((t) => t.throughputPerS);
+    return [
+      ...axesCells(r, c),
+      `${rateCell(c.throughputPerS)}${s ? ` (${rateCell(s.min)}–${rateCell(s.max)})` : ''}`,
+      rates.length === 0 ? '–' : `${rateCell(Math.min(...rates))}–${rateCell(Math.max(...rates))}`,
+      fixed(c.latencyMs?.p50, 2),
+      fixed(c.latencyMs?.p99, 2),
+      c.operationsFailed,
+      fixed(shownEfficiency(r, c), 2),
+    ];
+  });
+  return { head, rows, numeric: head.map(() => true) };
+}
+
+/**
+ * The target-rate table in the terminal: asked, served, response time (from each call's intended start) and
+ * service time (the call alone), and calls not started, in under 100 columns; late shares are in report.md.
+ */
+export function terminalRateTable(r: RunResult): TableModel {
+  // The percentile of a p99.9 objective in place of the median: the table stays within 100 columns.
+  const p999 = (r.plan.objectives ?? []).some((o) => o.percentile === 'p999');
+  const dropped = r.configurations.some((c) => (c.openLoop?.notStarted ?? 0) > 0);
+  const head = [...axesHead(r), 'Target/s', 'Served/s', p999 ? 'Resp p99.9' : 'Resp p50', 'Resp p99', 'Svc p99', ...(dropped ? ['Not started'] : []), 'Failed'];
+  const rows = r.configurations.map((c) => {
+    const o = c.openLoop;
+    return [
+      ...axesCells(r, c),
+      o ? rateCell(o.targetRatePerS) : 'flat out',
+      o ? `${rateCell(o.achievedRatePerS)}${scheduleMissMark(o, true).replace(/^ \((.*)\)$/, ' $1')}` : rateCell(c.throughputPerS),
+      fixed(p999 ? o?.responseMs?.p999 : o?.responseMs?.p50, 2),
+      fixed(o?.responseMs?.p99, 2),
+      fixed(c.latencyMs?.p99, 2),
+      ...(dropped ? [o?.notStarted ?? '–'] : []),
+      c.operationsFailed,
+    ];
+  });
+  return { head, rows, numeric: head.map(() => true) };
+}
+
+/** The capacity sweep in the terminal: a mark per rate; why each rate missed is in the answer above and in report.md. */
+export function terminalCapacityTable(r: RunResult): TableModel | null {
+  const full = capacityTable(r);
+  if (!full || !r.capacity) return null;
+  const head = ['Configuration', 'Capacity', 'Fell behind at', 'Rates/s'];
+  const rows = r.capacity.map((c, i) => [...full.rows[i]!.slice(0, 3), c.rates.map((x) => `${rateCell(x.targetRatePerS)} ${capacityRateMark(x)}`).join('  ')]);
+  return { head, rows, numeric: full.numeric };
+}
+
+/** The seed's table (Configuration | Signatures/s) with latency, failures and scaling efficiency, fitted to a terminal. */
 export function renderScaleTable(r: RunResult): string {
   // At target rates the figures are the response and service times and the schedule kept, not a flat-out rate.
-  const table = r.plan.targetRate ? rateTable(r) : scaleTable(r);
+  const table = r.plan.targetRate ? terminalRateTable(r) : terminalScaleTable(r);
+  const capacity = terminalCapacityTable(r);
   const lines = [
     `hsm-bench ${r.tool.version} scale: ${wordsOf(r).title} with ${r.mechanism.name}${runEnd(r) ? ` (${runEndText(runEnd(r)!).toUpperCase()}: partial results)` : ''}`,
     `backend: ${backendLine(r)}`,
@@ -18,10 +95,16 @@ export function renderScaleTable(r: RunResult): string {
     // The answer a sizing run was for, before the detail it rests on.
     ...sizingAnswer(r),
     fitTable(table.head, table.rows),
+    ...shortfallNotes(r),
+    ...(r.plan.targetRate ? ['Resp: response time from each call’s intended start; Svc: service time of the call alone (ms)'] : []),
   ];
-  for (const extra of [capacityTable(r), saturationTable(r)]) if (extra) lines.push(fitTable(extra.head, extra.rows));
+  if (capacity) lines.push(fitTable(capacity.head, capacity.rows), '✓ held, ✗ missed, ? not judged, – not measured (why, rate by rate: report.md)');
+  const saturation = saturationTable(r);
+  if (saturation) lines.push(fitTable(saturation.head, saturation.rows));
   const byOperation = operationsTable(r);
-  if (byOperation) lines.push('per operation:', fitTable(byOperation.head, byOperation.rows));
+  // Units without brackets and shorter words: the table stays within 100 columns.
+  const shortHead = (h: string) => h.replace(' (ms)', ' ms').replace(' (%)', ' %').replace('Checked on the host', 'Checked').replace('Per second', wordsOf(r).rate);
+  if (byOperation) lines.push('per operation:', fitTable(byOperation.head.map(shortHead), byOperation.rows));
   const issues = r.configurations.flatMap((c) => c.workerIssues.map((i) => `${configurationName(c)}: ${workerIssueText(r, i)}`));
   for (const c of r.configurations) {
     if (Object.keys(c.failuresByCkr).length > 0) lines.push(`failures with ${configurationName(c)}: ${failureList(r, c.failuresByCkr)}`);

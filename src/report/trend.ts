@@ -4,7 +4,7 @@ import type { RunResult } from '../model/run-result.js';
 import { throughputRange } from '../stats/repetitions.js';
 import { configurationAxes, configurationName, distinctConfigurations, sameConfiguration, targetRateOf, type ConfigurationAxes } from '../model/configuration.js';
 import { notMeasured, plannedAxes } from '../result/plan-coverage.js';
-import { PALETTE } from './charts.js';
+import { axis, fixedTicks, font, INK, PALETTE } from './charts.js';
 
 /** One run's figures for one configuration of its plan: a point of the nightly history, measured or not. */
 export interface TrendPoint {
@@ -100,33 +100,86 @@ export function renderTrendCsv(points: readonly TrendPoint[]): string {
   return [TREND_COLUMNS.join(','), ...points.map((p) => line(TREND_COLUMNS.map((k) => p[k])))].join('\n') + '\n';
 }
 
-/** Throughput (left axis) and p99 (right axis, dashed) per configuration, one point per run in date order. */
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+/** Tick steps of a time axis, from an hour to a year: the first that gives at most 8 ticks is used. */
+const STEPS_MS = [1, 2, 3, 6, 12].map((h) => h * HOUR_MS).concat([1, 2, 7, 14, 30, 91, 182, 365].map((d) => d * DAY_MS));
+
+/** Ticks of a time axis over [fromMs, toMs]: whole hours or days (UTC), labelled by date, or by date and time under 2 days. */
+export function timeTicks(fromMs: number, toMs: number): { ticks: number[]; labels: string[] } {
+  const step = STEPS_MS.find((s) => (toMs - fromMs) / s <= 8) ?? STEPS_MS[STEPS_MS.length - 1]!;
+  const ticks: number[] = [];
+  for (let t = Math.ceil(fromMs / step) * step; t <= toMs; t += step) ticks.push(t);
+  // A span under a step still names its time.
+  if (ticks.length === 0) ticks.push(fromMs);
+  const label = (t: number) => (step >= DAY_MS ? new Date(t).toISOString().slice(0, 10) : new Date(t).toISOString().slice(0, 16).replace('T', ' '));
+  return { ticks, labels: ticks.map(label) };
+}
+
+/**
+ * Throughput (left axis) per configuration, with the range of its repetitions as a band, and p99 (right axis,
+ * dashed), one point per run at its start on a time axis: two runs a day apart are as far apart as they were, not
+ * one step like two runs a minute apart. A configuration a run did not measure whole is a gap.
+ */
 export function trendChart(points: readonly TrendPoint[], title: string): ChartConfiguration {
-  const runs = [...new Set(points.map((p) => p.runId))];
+  const runs = [...new Map(points.map((p) => [p.runId, Date.parse(p.startedAt)])).entries()];
   const axesOf = (p: TrendPoint): ConfigurationAxes => configurationAxes(p.tokens, p.threadsPerToken, p.targetRatePerS);
   const configurations = distinctConfigurations(points.map(axesOf));
   const series = (c: ConfigurationAxes, value: (p: TrendPoint) => number | null) =>
-    runs.map((id) => points.find((p) => p.runId === id && sameConfiguration(axesOf(p), c))).map((p) => (p ? value(p) : null));
+    runs.map(([id, atMs]) => {
+      const p = points.find((x) => x.runId === id && sameConfiguration(axesOf(x), c));
+      return { x: atMs, y: p ? value(p) : null };
+    });
+  const times = runs.map(([, atMs]) => atMs);
+  const [fromMs, toMs] = [Math.min(...times), Math.max(...times)];
+  // A margin of a twentieth of the span (an hour at least) keeps the first and last point off the frame.
+  const marginMs = Math.max(HOUR_MS, (toMs - fromMs) / 20);
+  const { ticks, labels } = timeTicks(fromMs - marginMs, toMs + marginMs);
+  const withRange = points.some((p) => p.throughputMin !== p.throughputMax);
   return {
     type: 'line',
     data: {
-      labels: runs.map((id) =>
-        points
-          .find((p) => p.runId === id)!
-          .startedAt.slice(0, 16)
-          .replace('T', ' '),
-      ),
-      datasets: configurations.flatMap((c, i) => [
-        { label: `${configurationName(c)}: per second`, data: series(c, (p) => p.throughputPerS), borderColor: PALETTE[i % PALETTE.length], yAxisID: 'throughput', spanGaps: false },
-        { label: `${configurationName(c)}: p99 ms`, data: series(c, (p) => p.p99Ms), borderColor: PALETTE[i % PALETTE.length], borderDash: [6, 4], yAxisID: 'p99', spanGaps: false },
-      ]),
+      datasets: configurations.flatMap((c, i) => {
+        const color = PALETTE[i % PALETTE.length]!;
+        const name = configurationName(c);
+        return [
+          { label: `${name}: per second`, data: series(c, (p) => p.throughputPerS), borderColor: color, backgroundColor: color, yAxisID: 'throughput', spanGaps: false },
+          ...(withRange
+            ? [
+                { label: '', data: series(c, (p) => p.throughputMin), borderColor: `${color}55`, borderWidth: 0.8, pointRadius: 0, yAxisID: 'throughput', spanGaps: false },
+                {
+                  label: `${name}: range of the repetitions`,
+                  data: series(c, (p) => p.throughputMax),
+                  borderColor: `${color}55`,
+                  backgroundColor: `${color}33`,
+                  borderWidth: 0.8,
+                  pointRadius: 0,
+                  fill: '-1',
+                  yAxisID: 'throughput',
+                  spanGaps: false,
+                },
+              ]
+            : []),
+          { label: `${name}: p99 ms`, data: series(c, (p) => p.p99Ms), borderColor: color, backgroundColor: color, borderDash: [6, 4], yAxisID: 'p99', spanGaps: false },
+        ];
+      }),
     },
     options: {
-      plugins: { title: { display: true, text: title, font: { size: 18 } }, legend: { display: true } },
+      plugins: {
+        title: { display: true, text: title, color: INK, font: font(18, 'bold') },
+        subtitle: {
+          display: true,
+          text: `${runs.length} runs, each at its start time; dashed: p99 (right axis)${withRange ? '; band: slowest to fastest repetition' : ''}`,
+          color: '#444',
+          font: font(13),
+        },
+        legend: { display: true, labels: { color: INK, font: font(13), filter: (item: { text: string }) => item.text !== '' } },
+      },
       scales: {
-        throughput: { type: 'linear', position: 'left', beginAtZero: true, title: { display: true, text: 'operations/s (median)' } },
-        p99: { type: 'linear', position: 'right', beginAtZero: true, title: { display: true, text: 'p99 latency (ms)' }, grid: { drawOnChartArea: false } },
+        x: { type: 'linear', min: fromMs - marginMs, max: toMs + marginMs, ...axis('run started (UTC)'), ...fixedTicks(ticks, labels) },
+        throughput: { type: 'linear', position: 'left', beginAtZero: true, ...axis('operations per second (median repetition)') },
+        p99: { type: 'linear', position: 'right', beginAtZero: true, ...axis('p99 latency (ms)'), grid: { drawOnChartArea: false } },
       },
     },
-  };
+  } as ChartConfiguration;
 }

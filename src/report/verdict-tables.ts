@@ -2,6 +2,7 @@ import type { RunComparison } from '../verdict/compare.js';
 import type { ThresholdCheck } from '../verdict/thresholds.js';
 import { configurationName, fixed } from './describe-run.js';
 import { fitTable } from './fit-table.js';
+import type { TableModel } from './table-model.js';
 
 export const outcomeText = (c: Pick<ThresholdCheck, 'outcome' | 'notJudged'>) => (c.outcome === 'pass' ? 'pass' : c.outcome === 'fail' ? 'FAIL' : `inconclusive: ${c.notJudged ?? 'not judged'}`);
 /** A comparison row's result: failed checks, then inconclusive ones, else ok. */
@@ -20,8 +21,8 @@ export function renderThresholdChecks(checks: ThresholdCheck[], columns?: number
   );
 }
 
-/** `columns`: the width to fit (a terminal's); a file or a Markdown block takes the grid whole. */
-export function renderComparisonTable(cmp: RunComparison, columns?: number): string {
+/** A comparison against a baseline as a table (terminal and Markdown) and the lines under it. */
+export function comparisonVerdict(cmp: RunComparison): { table: TableModel; lines: string[] } {
   const head = ['Configuration', 'Baseline /s', 'Candidate /s', 'Change', 'p50 change', 'p99 change', 'Failures (base → cand)', `Result (±${cmp.maxRegressionPct} %)`];
   const rows = cmp.rows.map((r) => [
     configurationName(r),
@@ -37,9 +38,16 @@ export function renderComparisonTable(cmp: RunComparison, columns?: number): str
     (c) =>
       `capacity with ${configurationName(c)}: ${perS(c.baselinePerS)} → ${perS(c.candidatePerS)}: ${
         c.outcome === 'pass' ? 'ok' : `${c.outcome === 'fail' ? 'REGRESSION' : 'inconclusive'} (${c.missed.join(', ')})`
-      }\n`,
+      }`,
   );
-  return fitTable(head, rows, columns) + '\n' + notMeasuredLines(cmp).join('') + capacity.join('') + cmp.warnings.map((w) => `warning: ${w}\n`).join('');
+  const lines = [...notMeasuredLines(cmp).map((l) => l.trimEnd()), ...capacity, ...cmp.warnings.map((w) => `warning: ${w}`)];
+  return { table: { head, rows, numeric: head.map((_, i) => i > 0 && i < head.length - 1) }, lines };
+}
+
+/** `columns`: the width to fit (a terminal's); a file takes the grid whole. */
+export function renderComparisonTable(cmp: RunComparison, columns?: number): string {
+  const { table, lines } = comparisonVerdict(cmp);
+  return fitTable(table.head, table.rows, columns) + '\n' + lines.map((l) => `${l}\n`).join('');
 }
 
 /** A line per configuration the candidate did not measure whole: each one a failure of the comparison. */

@@ -9,7 +9,7 @@ import type { Reference } from '../model/run-result.js';
 export async function writeComparison(out: string, runs: readonly RunResult[], reference: Reference | undefined, extra: string[], ui: { log(line: string): void }): Promise<string[]> {
   const files: string[] = [];
   try {
-    files.push(...(await saveChart(await chartRenderer(), comparisonChart(runs), 'comparison', (f, content) => writeOutputFile(join(out, f), content))));
+    files.push(...(await saveChart(await chartRenderer(), comparisonChart(runs, undefined, reference), 'comparison', (f, content) => writeOutputFile(join(out, f), content))));
   } catch (error) {
     ui.log(`warning: ${(error as Error).message}`);
   }

@@ -6,7 +6,7 @@ import type { BadLines } from '../result/records-csv.js';
 import { writeFileAtomic } from '../result/run-directory.js';
 import type { RunResult } from '../model/run-result.js';
 import { digestRecords } from './records-digest.js';
-import { availabilityChart, chartRenderer, efficiencyChart, latencyChart, perTokenChart, saveChart, throughputChart, timeSeriesChart } from './charts.js';
+import { availabilityChart, chartRenderer, configurationPanels, efficiencyChart, latencyChart, perTokenChart, saveChart, throughputChart, timeSeriesChart } from './charts.js';
 import { renderHtmlReport, type HtmlChart } from './html.js';
 import { rateCurveChart, sessionsChart } from './sizing-charts.js';
 import { renderMarkdownReport } from './markdown.js';
@@ -122,22 +122,30 @@ async function chartConfigs(dir: string, r: RunResult, reference: Reference | un
   if (r.command === 'scale' && r.configurations.length > 1 && r.configurations.some((c) => shownEfficiency(r, c) !== null))
     add('efficiency', 'Scaling efficiency vs number of tokens', efficiencyChart(r));
   add('per-token', r.command === 'burn-in' ? 'Per-token throughput' : 'Per-token throughput at the largest configuration', perTokenChart(r));
-  add(
-    'latency',
-    'Latency by percentile',
-    latencyChart(
-      r,
-      digests.map((d) => d.curve),
-    ),
-  );
-  add(
-    'throughput-over-time',
-    r.command === 'burn-in' ? 'Throughput and failures over the burn-in' : 'Throughput over time',
-    timeSeriesChart(
-      r,
-      digests.map((d) => d.okPerSecondByToken),
-    ),
-  );
+  // More configurations than colours: a chart per token count (small multiples), each with its own file.
+  const panels = configurationPanels(r);
+  const panelName = (base: string, p: (typeof panels)[number]) => (p.slug ? `${base}-${p.slug}` : base);
+  const panelTitle = (base: string, p: (typeof panels)[number]) => (p.title ? `${base}, ${p.title}` : base);
+  for (const p of panels)
+    add(
+      panelName('latency', p),
+      panelTitle('Latency by percentile', p),
+      latencyChart(
+        r,
+        digests.map((d) => d.curve),
+        p.indexes,
+      ),
+    );
+  for (const p of panels)
+    add(
+      panelName('throughput-over-time', p),
+      panelTitle(r.command === 'burn-in' ? 'Throughput and failures over the burn-in' : 'Throughput over time', p),
+      timeSeriesChart(
+        r,
+        digests.map((d) => d.okPerSecondByToken),
+        p.indexes,
+      ),
+    );
   if (r.command === 'burn-in') add('availability', 'Per-token availability', availabilityChart(r));
   return charts;
 }

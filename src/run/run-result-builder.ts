@@ -23,9 +23,16 @@ export interface RunIdentity {
 
 /**
  * This process's command line, to reproduce the run, with secrets removed by structure (recordableArgs): hsm-bench
- * refuses PIN flags and PINs in token URIs before anything runs, and what is kept could not carry one anyway.
+ * refuses PIN flags and PINs in token URIs before anything runs, and what is kept could not carry one anyway. The
+ * --out folder is left out: it is where run.json itself lies, a path of the machine the run was made on, and the
+ * run reproduces without it.
  */
-export const thisCommandLine = () => ['hsm-bench', ...recordableArgs(process.argv.slice(2))].map(shellWord).join(' ');
+export const thisCommandLine = () => ['hsm-bench', ...withoutOutputFolder(recordableArgs(process.argv.slice(2)))].map(shellWord).join(' ');
+
+/** Arguments without --out and its value (`--out DIR` or `--out=DIR`). */
+export function withoutOutputFolder(args: readonly string[]): string[] {
+  return args.filter((arg, i) => !(arg === '--out' || arg.startsWith('--out=') || (args[i - 1] === '--out' && i > 0)));
+}
 
 /** What run.json keeps of a token: everything that names it, nothing of the module's handles. */
 export const tokenIdentity = (t: TokenRef): TokenIdentity => ({

@@ -49,9 +49,11 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunEvent
       ui.emit({ type: 'schedule-length', seconds: scheduledS, scope: 'sweep', ratePerS: null });
     }
     // Repetitions are interleaved (1, 2, 4, 8, then 1, 2, 4, 8 again …): drift in the host or the tokens hits every configuration alike.
+    let index = 0;
     for (let repetition = 1; repetition <= plan.repeat && !interruption.requested; repetition++) {
       for (const p of planned) {
         if (interruption.requested) break;
+        index++;
         const axes = configurationAxes(p.tokens, p.threadsPerToken, p.targetRatePerS);
         const control = new RunControl(p.tokens * p.threadsPerToken);
         interruption.watch(control);
@@ -82,6 +84,7 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunEvent
           plan.workload.map((e) => e.operation),
         );
         live?.started({ name: files.configurationName, stats, tokens: tokens.map((t) => t.token), sessions: p.tokens * p.threadsPerToken, targetRatePerS: p.targetRatePerS });
+        const startedMs = Date.now();
         const run = await runConfiguration(
           {
             ...signingWith(setup),
@@ -109,7 +112,17 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunEvent
           (done) =>
             ui.emit(
               spilled === undefined
-                ? { type: 'configuration-progress', configuration, calls: done, plannedCalls: calls, nouns }
+                ? {
+                    type: 'configuration-progress',
+                    configuration,
+                    calls: done,
+                    plannedCalls: calls,
+                    nouns,
+                    elapsedS: (Date.now() - startedMs) / 1000,
+                    windowS: durationNs === null ? null : Number(durationNs) / 1e9,
+                    index,
+                    of: plan.repeat * planned.length,
+                  }
                 : { type: 'spill-verifying', configuration, calls: spilled, nouns, stopping: true },
             ),
         );
