@@ -17,7 +17,7 @@ function configurationOutcome(c: ConfigurationResult, nouns: string): string {
   const counts = `${c.operationsOk} ${nouns} OK, ${c.operationsFailed} failed`;
   const o = c.openLoop;
   if (o === undefined) return `${counts}, ${c.throughputPerS.toFixed(1)}/s`;
-  const response = o.responseMs === null ? '' : `, response p99 ${o.responseMs.p99} ms`;
+  const response = o.responseMs === null ? '' : `, response p99 ${o.responseAtLeast?.includes('p99') ? '≥ ' : ''}${o.responseMs.p99} ms`;
   const notStarted = o.notStarted > 0 ? `, ${o.notStarted} not started by the deadline` : '';
   return `${counts}, ${o.achievedRatePerS.toFixed(1)}/s of ${o.targetRatePerS}/s${scheduleMissMark(o)}${response}, ${o.late.sharePct}% late${notStarted}`;
 }

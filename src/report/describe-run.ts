@@ -3,6 +3,7 @@ import type { ConfigurationResult, RunResult, TokenIdentity } from '../model/run
 import { plural } from '../core/plural.js';
 import { shortfallOf, type Shortfall } from '../result/configuration-shortfall.js';
 import { shown } from '../core/quote.js';
+import { callsToJudge, callsToJudgeAll, RATE_WINDOW_CAP_S } from '../stats/rate-window.js';
 import { stallSeconds } from '../stats/keeping-up.js';
 
 /** Words shared by every renderer, so the terminal table, Markdown and CSV name things alike. */
@@ -45,6 +46,17 @@ export function backendLine(r: RunResult): string {
   return r.backend.kind === 'embedded-softhsm2' ? `embedded SoftHSM2 tokens made by hsm-bench (${lib}; workspace ${shown(r.backend.workspace)})` : `PKCS#11 module ${lib}`;
 }
 
+/** A sweep's windows at target rates: as long as the objectives' percentiles need, up to a cap (src/stats/rate-window.ts). */
+function rateWindows(r: RunResult): string {
+  const p = r.plan;
+  const calls = callsToJudgeAll(p.objectives ?? []);
+  if (r.command !== 'scale' || !p.targetRate || p.durationS === null || calls === 0) return '';
+  // Said where it happened: a run made before the rule (or one whose rates all had the calls) has no longer window.
+  if (!r.configurations.some((c) => c.openLoop && c.durationS > p.durationS! + 0.5)) return '';
+  const strictest = p.objectives!.reduce((a, b) => (callsToJudge(b.percentile) > callsToJudge(a.percentile) ? b : a));
+  return ` (a rate's window longer where ${p.durationS} s holds under ${calls} calls, for ${percentileName(strictest.percentile)}, up to ${Math.max(p.durationS, RATE_WINDOW_CAP_S)} s)`;
+}
+
 export function planLine(r: RunResult): string {
   const p = r.plan;
   const w = wordsOf(r);
@@ -53,7 +65,7 @@ export function planLine(r: RunResult): string {
       ? `${p.operationsPerToken} ${w.nouns} per token`
       : p.totalOperations !== null && p.totalOperations !== undefined
         ? `${p.totalOperations} ${w.nouns} in all`
-        : `${p.durationS} s${r.command === 'burn-in' ? '' : ' per configuration'}`;
+        : `${p.durationS} s${r.command === 'burn-in' ? '' : ' per configuration'}${rateWindows(r)}`;
   const verify = p.verify.mode === 'all' ? `every ${w.noun} checked on the host` : p.verify.mode === 'none' ? 'no host check' : `every ${p.verify.every}th ${w.noun} checked on the host`;
   const repeat = (p.repeat ?? 1) > 1 ? `, each configuration ${p.repeat} times (interleaved)` : '';
   const sessions = p.threadsPerToken.length > 1 ? `${p.threadsPerToken.join(', ')} sessions per token` : `${plural(p.threadsPerToken[0]!, 'thread')} per token`;

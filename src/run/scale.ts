@@ -6,6 +6,7 @@ import type { ConfigurationResult, RunResult } from '../model/run-result.js';
 import type { PinSource } from '../secrets/pin.js';
 import { combineRepetitions } from '../stats/repetitions.js';
 import { summarizeConfiguration } from '../stats/summarize.js';
+import { rateWindowS } from '../stats/rate-window.js';
 import { RunControl } from '../measure/control.js';
 import { configurationAxes, configurationFiles, configurationKey } from '../model/configuration.js';
 import { plannedConfigurations } from '../model/plan.js';
@@ -56,7 +57,13 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunEvent
         const calls = plan.stop.kind === 'signatures' ? plan.stop.perToken * p.tokens : null;
         const configuration: ConfigurationRun = { axes, repetition, repeat: plan.repeat };
         const files = configurationFiles(axes, repetition, plan.repeat);
-        const durationNs = plan.stop.kind === 'duration' ? plan.stop.durationNs : null;
+        // At a target rate with objectives, the window is long enough for their percentiles (src/stats/rate-window.ts).
+        const durationNs =
+          plan.stop.kind !== 'duration'
+            ? null
+            : p.targetRatePerS === null
+              ? plan.stop.durationNs
+              : BigInt(Math.round(rateWindowS(Number(plan.stop.durationNs) / 1e9, p.targetRatePerS, plan.objectives) * 1e9));
         const schedule = p.targetRatePerS === null ? null : scheduleOf(p.targetRatePerS, calls);
         const nouns = nounsOf(plan.operation);
         // Whether the run was stopped before the window closed: a Ctrl-C while a backlog is verified comes after every call was made.
