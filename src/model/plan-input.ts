@@ -32,6 +32,8 @@ export interface ScaleOptions extends SigningOptions, ObjectiveOptions {
   repeat?: string;
   rate?: string;
   ratePerToken?: string;
+  /** --max-window: how long a rate's window may grow past --duration for its objectives' percentiles. */
+  maxWindow?: string;
 }
 
 export interface BurnInOptions extends SigningOptions {

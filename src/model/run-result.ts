@@ -235,6 +235,8 @@ export interface RunResult {
     targetRate?: TargetRate;
     /** --slo-p99 …: the latency objectives a rate must meet to count in the capacity. */
     objectives?: Objective[];
+    /** --max-window: the longest a rate's window grew past durationS for its objectives' percentiles (absent: not a duration sweep with objectives, or an older run). */
+    rateWindowMaxS?: number;
     /** --repeat, where above 1. */
     repeat?: number;
     verify: { mode: 'all' | 'sample' | 'none'; every: number; threads?: number };
@@ -380,6 +382,7 @@ export const planOf = (plan: RunPlan): RunResult['plan'] => ({
   threadsPerToken: plan.threadsPerToken,
   ...(plan.targetRate ? { targetRate: plan.targetRate } : {}),
   ...(plan.objectives.length > 0 ? { objectives: plan.objectives } : {}),
+  ...(plan.rateWindowMaxS === null ? {} : { rateWindowMaxS: plan.rateWindowMaxS }),
   ...(plan.repeat > 1 ? { repeat: plan.repeat } : {}),
   verify: plan.verify,
   ...(plan.callTimeoutMs === null ? {} : { callTimeoutS: plan.callTimeoutMs / 1000 }),

@@ -1,4 +1,5 @@
 import { SelectionOptions, ScaleOptions, BurnInOptions } from '../model/plan-input.js';
+import { RATE_WINDOW_CAP_S } from '../stats/rate-window.js';
 import { StopRule, VerifyPlan, RunPlan, BurnInPlan } from '../model/plan.js';
 import { availableParallelism } from 'node:os';
 import { EMBEDDED_LABEL_PREFIX } from '../model/embedded-workspace.js';
@@ -82,6 +83,25 @@ export function tokenSelection(o: SelectionOptions): TokenSelection {
   };
 }
 
+/**
+ * --max-window, for a duration sweep at target rates with objectives: at least --duration (a window is never cut
+ * below it), RATE_WINDOW_CAP_S by default.
+ */
+function rateWindowMaxOf(o: ScaleOptions): number | null {
+  const applies = o.duration !== undefined && (o.rate !== undefined || o.ratePerToken !== undefined) && parseObjectives(o).length > 0;
+  if (!applies) {
+    if (o.maxWindow !== undefined)
+      throw usageError(
+        "--max-window bounds how long a rate's window grows for its objectives' percentiles: it needs --duration, --rate and an objective (--slo-p99 …)",
+        'drop --max-window, or add what it bounds',
+      );
+    return null;
+  }
+  const durationS = durationMs(parseDurationNs(o.duration!)) / 1000;
+  const maxS = o.maxWindow === undefined ? RATE_WINDOW_CAP_S : durationMs(parseDurationNs(o.maxWindow, '--max-window')) / 1000;
+  return Math.max(durationS, maxS);
+}
+
 /** More rounds than this is a typo, not a plan: each repeats every configuration. */
 export const MAX_REPEAT = 100;
 
@@ -122,6 +142,7 @@ export function scalePlan(o: ScaleOptions): RunPlan {
     threadsPerToken: parseCounts('--threads-per-token', o.threadsPerToken, MAX_THREADS_PER_TOKEN),
     targetRate: targetRateOf(o),
     objectives: parseObjectives(o),
+    rateWindowMaxS: rateWindowMaxOf(o),
     repeat: parsePositiveInt('--repeat', o.repeat ?? '1', 1, MAX_REPEAT),
     verify: parseVerify(o.verify, o.verifyThreads === undefined ? undefined : parsePositiveInt('--verify-threads', o.verifyThreads, 1, 64)),
     callTimeoutMs: o.callTimeout === undefined ? null : durationMs(parseDurationNs(o.callTimeout, '--call-timeout', 100)),

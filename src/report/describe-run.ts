@@ -3,12 +3,12 @@ import type { ConfigurationResult, RunResult, TokenIdentity } from '../model/run
 import { plural } from '../core/plural.js';
 import { shortfallOf, type Shortfall } from '../result/configuration-shortfall.js';
 import { shown } from '../core/quote.js';
-import { callsToJudge, callsToJudgeAll, RATE_WINDOW_CAP_S } from '../stats/rate-window.js';
+import { callsToJudge, callsToJudgeAll, rateWindowS } from '../stats/rate-window.js';
 import { stallSeconds } from '../stats/keeping-up.js';
 
 /** Words shared by every renderer, so the terminal table, Markdown and CSV name things alike. */
 import { configurationName } from '../model/configuration.js';
-import { percentileName } from '../model/plan.js';
+import { percentileName, plannedConfigurations } from '../model/plan.js';
 export { configurationName };
 
 /**
@@ -50,11 +50,12 @@ export function backendLine(r: RunResult): string {
 function rateWindows(r: RunResult): string {
   const p = r.plan;
   const calls = callsToJudgeAll(p.objectives ?? []);
-  if (r.command !== 'scale' || !p.targetRate || p.durationS === null || calls === 0) return '';
-  // Said where it happened: a run made before the rule (or one whose rates all had the calls) has no longer window.
-  if (!r.configurations.some((c) => c.openLoop && c.durationS > p.durationS! + 0.5)) return '';
+  if (r.command !== 'scale' || p.rateWindowMaxS === undefined || p.durationS === null || calls === 0) return '';
+  // Said where a rate needs it: at the rates that hold the calls in --duration, nothing changes.
+  const rates = plannedConfigurations(p.tokenCounts, p.threadsPerToken, p.targetRate ?? null).map((c) => c.targetRatePerS!);
+  if (!rates.some((rate) => rateWindowS(p.durationS!, p.rateWindowMaxS!, rate, p.objectives ?? []) > p.durationS!)) return '';
   const strictest = p.objectives!.reduce((a, b) => (callsToJudge(b.percentile) > callsToJudge(a.percentile) ? b : a));
-  return ` (a rate's window longer where ${p.durationS} s holds under ${calls} calls, for ${percentileName(strictest.percentile)}, up to ${Math.max(p.durationS, RATE_WINDOW_CAP_S)} s)`;
+  return ` (a rate's window longer where ${p.durationS} s holds under ${calls} calls, for ${percentileName(strictest.percentile)}, up to ${p.rateWindowMaxS} s, --max-window)`;
 }
 
 export function planLine(r: RunResult): string {

@@ -61,9 +61,9 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunEvent
         const durationNs =
           plan.stop.kind !== 'duration'
             ? null
-            : p.targetRatePerS === null
+            : p.targetRatePerS === null || plan.rateWindowMaxS === null
               ? plan.stop.durationNs
-              : BigInt(Math.round(rateWindowS(Number(plan.stop.durationNs) / 1e9, p.targetRatePerS, plan.objectives) * 1e9));
+              : BigInt(Math.round(rateWindowS(Number(plan.stop.durationNs) / 1e9, plan.rateWindowMaxS, p.targetRatePerS, plan.objectives) * 1e9));
         const schedule = p.targetRatePerS === null ? null : scheduleOf(p.targetRatePerS, calls);
         const nouns = nounsOf(plan.operation);
         // Whether the run was stopped before the window closed: a Ctrl-C while a backlog is verified comes after every call was made.

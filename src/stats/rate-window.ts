@@ -14,16 +14,16 @@ export const callsToJudgeAll = (objectives: readonly Objective[]): number => Mat
 
 const WINDOW_MARGIN = 1.02;
 
-/** The longest a rate's window is extended to reach those calls: a sweep of low rates stays minutes, not hours. */
+/** The longest a rate's window is extended to reach those calls by default (--max-window): a sweep of low rates stays minutes, not hours. */
 export const RATE_WINDOW_CAP_S = 60;
 
 /**
  * A rate's measured window with --duration: at least the duration asked for, and long enough for the objectives'
- * calls at that rate (a fixed duration gives the lowest rate the fewest calls), up to RATE_WINDOW_CAP_S or the
- * duration when that is longer. Beyond the cap, a miss on too few calls is not judged (src/stats/capacity.ts).
+ * calls at that rate (a fixed duration gives the lowest rate the fewest calls), up to `maxS` (--max-window). Beyond
+ * it, a miss on too few calls is not judged (src/stats/capacity.ts).
  */
-export function rateWindowS(durationS: number, targetRatePerS: number, objectives: readonly Objective[]): number {
+export function rateWindowS(durationS: number, maxS: number, targetRatePerS: number, objectives: readonly Objective[]): number {
   // 2 % more: the calls a deadline keeps from starting and a failure or two do not leave the percentile short.
   const neededS = (callsToJudgeAll(objectives) * WINDOW_MARGIN) / targetRatePerS;
-  return Math.max(durationS, Math.min(neededS, RATE_WINDOW_CAP_S));
+  return Math.max(durationS, Math.min(neededS, maxS));
 }

@@ -134,7 +134,7 @@ function openLoopOf(
     notStarted,
     ...(interrupted ? { interrupted: true } : {}),
     // Calls never started count in the response percentiles with the wait they had reached (src/stats/backlog-response.ts).
-    ...responseOfSchedule(s.responseUs, schedule, notStarted, s.windowEndUs),
+    ...responseOfSchedule(s.responseUs, schedule, notStarted, s.windowEndUs, !kept.keptUp && !kept.hostStalled, s.lateLagUs.maxValue),
     late: { operations: s.late, sharePct: s.scheduled > 0 ? round((100 * s.late) / s.scheduled, 2) : 0, lagMs: percentilesMs(s.lateLagUs) },
   };
 }
