@@ -3,7 +3,9 @@ import type { ChartConfiguration, ChartDataset, Scale } from 'chart.js';
 import type { RunResult } from '../model/run-result.js';
 import type { LatencyCurvePoint } from './records-digest.js';
 import { configurationName, tokenTitle } from './describe-run.js';
-import { shownEfficiency } from '../result/configuration-shortfall.js';
+import { efficiencyRange, shownEfficiency } from '../result/configuration-shortfall.js';
+import { throughputRange } from '../stats/repetitions.js';
+import { plural } from '../core/plural.js';
 
 /** The chart's size in CSS pixels; PNGs are drawn at twice the density (print, high-DPI screens). */
 export const CHART_WIDTH = 1000;
@@ -129,6 +131,21 @@ export const line = (label: string, data: XY[], color: string, extra: Omit<Parti
 });
 
 /**
+ * The range of a series' points over their repetitions, as error bars: one dataset of vertical segments (min to max at
+ * each x, a gap between them). Null where no point was repeated.
+ */
+export function rangeBars(label: string, bars: { x: number; range: { min: number; max: number } | null }[], color: string): ChartDataset<'line', XY[]> | null {
+  const shown = bars.filter((b) => b.range !== null);
+  if (shown.length === 0) return null;
+  const data = shown.flatMap((b) => [
+    { x: b.x, y: b.range!.min },
+    { x: b.x, y: b.range!.max },
+    { x: b.x, y: null },
+  ]);
+  return line(label, data, color, { borderWidth: 2, pointRadius: 4, pointStyle: 'line', spanGaps: false });
+}
+
+/**
  * Throughput vs number of tokens, tokens on a log2 axis, each series with its ideal linear line through its own
  * 1-token point. A software token and a smart card differ by orders of magnitude: then the y axis is logarithmic
  * too, and every ideal line is straight.
@@ -156,13 +173,22 @@ export function throughputChart(r: RunResult, reference: Map<number, number>, re
   };
   // One line per number of sessions per token (a sessions sweep), flat-out configurations only.
   const sessions = [...new Set(r.configurations.map((c) => c.threadsPerToken))];
-  sessions.forEach((t, i) =>
+  sessions.forEach((t, i) => {
+    const measured = r.configurations.filter((c) => c.threadsPerToken === t && c.openLoop === undefined);
+    const name = `measured, ${r.algorithm.displayName}${sessions.length > 1 ? `, ${t} sessions per token` : ''}`;
     series(
-      `measured, ${r.algorithm.displayName}${sessions.length > 1 ? `, ${t} sessions per token` : ''}`,
-      r.configurations.filter((c) => c.threadsPerToken === t && c.openLoop === undefined).map((c) => [c.tokens, c.throughputPerS]),
+      name,
+      measured.map((c) => [c.tokens, c.throughputPerS]),
       PALETTE[(i * 2) % PALETTE.length]!,
-    ),
-  );
+    );
+    // With --repeat: the median is drawn, and the range of the repetitions around it.
+    const bars = rangeBars(
+      `${name}: range of ${plural(r.plan.repeat ?? 1, 'repetition')}`,
+      measured.map((c) => ({ x: Math.log2(c.tokens), range: c.spread ? throughputRange(c) : null })),
+      PALETTE[(i * 2) % PALETTE.length]!,
+    );
+    if (bars) datasets.push(bars);
+  });
   if (reference.size > 0)
     series(
       referenceName,
@@ -192,13 +218,24 @@ export function efficiencyChart(r: RunResult): ChartConfiguration {
     type: 'line',
     data: {
       datasets: [
-        ...sessions.map((t, i) =>
-          line(
-            `measured, ${r.algorithm.displayName}${sessions.length > 1 ? `, ${t} sessions per token` : ''}`,
-            measured.filter((c) => c.threadsPerToken === t).map((c) => ({ x: Math.log2(c.tokens), y: c.efficiency })),
+        ...sessions.flatMap((t, i) => {
+          const name = `measured, ${r.algorithm.displayName}${sessions.length > 1 ? `, ${t} sessions per token` : ''}`;
+          const own = measured.filter((c) => c.threadsPerToken === t);
+          // With --repeat: the efficiency the repetitions allow, against the 1-token basis's (src/result/configuration-shortfall.ts).
+          const bars = rangeBars(
+            `${name}: range over the repetitions`,
+            own.map((c) => ({ x: Math.log2(c.tokens), range: efficiencyRange(r, c) })),
             PALETTE[(i * 2) % PALETTE.length]!,
-          ),
-        ),
+          );
+          return [
+            line(
+              name,
+              own.map((c) => ({ x: Math.log2(c.tokens), y: c.efficiency })),
+              PALETTE[(i * 2) % PALETTE.length]!,
+            ),
+            ...(bars ? [bars] : []),
+          ];
+        }),
         line('ideal', points, '#777', { borderDash: [6, 5], borderWidth: 1.5, pointRadius: 0 }),
       ],
     },

@@ -2,7 +2,7 @@ import type { ChartConfiguration, ChartDataset } from 'chart.js';
 import { percentileName } from '../model/plan.js';
 import { configurationName } from '../model/configuration.js';
 import type { RunResult } from '../model/run-result.js';
-import { axis, chartStamp, line, logAxis, PALETTE, plugins, tokensAxis, type XY } from './charts.js';
+import { axis, chartStamp, line, logAxis, PALETTE, plugins, rangeBars, tokensAxis, type XY } from './charts.js';
 import { wordsOf } from '../operations/words.js';
 
 /**
@@ -23,6 +23,14 @@ export function rateCurveChart(r: RunResult): ChartConfiguration {
     const at = (p: 'p50' | 'p99') => sorted.map((c) => ({ x: c.openLoop!.targetRatePerS, y: c.openLoop!.responseMs?.[p] ?? null }));
     datasets.push(line(`${name}: response p99`, at('p99'), color));
     datasets.push(line(`${name}: response p50`, at('p50'), color, { borderDash: [6, 4], borderWidth: 1.5, pointRadius: 3 }));
+    // With --repeat: the p99 of each repetition, as a range around the median one.
+    const p99s = (c: (typeof sorted)[number]) => (c.repetitions ?? []).map((x) => x.openLoop?.responseMs?.p99).filter((v): v is number => v !== undefined);
+    const bars = rangeBars(
+      `${name}: response p99 range over the repetitions`,
+      sorted.map((c) => ({ x: c.openLoop!.targetRatePerS, range: p99s(c).length > 1 ? { min: Math.min(...p99s(c)), max: Math.max(...p99s(c)) } : null })),
+      color,
+    );
+    if (bars) datasets.push(bars);
   });
   const xs = r.configurations.map((c) => c.openLoop?.targetRatePerS ?? 0);
   const DASHES = [
