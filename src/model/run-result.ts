@@ -334,7 +334,7 @@ export interface RateVerdict {
   held: boolean;
   /** Why it did not hold, in words (empty when it held). */
   missed: string[];
-  /** Missed only by latency objectives, each on fewer calls than its percentile needs (src/stats/rate-window.ts) or a window under 2 s: not judged. */
+  /** Missed only by latency objectives, each on fewer calls than its percentile needs (src/stats/rate-window.ts): not judged. */
   thin?: boolean;
   /** With thin: the window (s) that would give every objective missed the calls it needs at this rate. */
   windowToJudgeS?: number;

@@ -1,7 +1,6 @@
 import type { CapacityResult, ConfigurationResult, RateVerdict } from '../model/run-result.js';
 import { percentileName, type Objective } from '../model/plan.js';
 import { configurationAxes, configurationKey } from '../model/configuration.js';
-import { MIN_WINDOW_S, WINDOW_SLACK_S } from './repetitions.js';
 import { callsToJudge, PERCENTILE_SHARE } from './rate-window.js';
 import { stallSeconds } from './keeping-up.js';
 
@@ -10,15 +9,15 @@ const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(1));
 type Measured = Pick<ConfigurationResult, 'operationsOk' | 'operationsFailed' | 'durationS' | 'openLoop'>;
 
 /**
- * The window that would hold enough calls to judge an objective's percentile at this rate (and the 2 s every window
- * needs), where this one held too few: a miss on it is the slowest call or two, not the rate's. Null: enough.
+ * The window that would hold enough calls to judge an objective's percentile at this rate, where this one held too
+ * few: a miss on it is the slowest call or two, not the rate's. Null: enough. The calls count, not the window's
+ * length: a short window of many calls is judged (a stall of the host in it is judged apart, as a stall).
  */
 function windowToJudgeS(c: Measured, objective: Objective): number | null {
   const o = c.openLoop!;
-  const calls = c.operationsOk + c.operationsFailed + o.notStarted;
   const needed = callsToJudge(objective.percentile);
-  if (calls >= needed && c.durationS >= MIN_WINDOW_S - WINDOW_SLACK_S) return null;
-  return Math.max(MIN_WINDOW_S, Math.ceil(needed / o.targetRatePerS));
+  if (c.operationsOk + c.operationsFailed + o.notStarted >= needed) return null;
+  return Math.ceil(needed / o.targetRatePerS);
 }
 
 /** What one measurement at a target rate missed: failures and schedule first, then each objective. */
@@ -64,7 +63,7 @@ function missesOf(c: Measured, objectives: readonly Objective[]): { missed: stri
 /**
  * Whether a configuration run at a target rate met the objectives on its response time, and why not. With --repeat,
  * every repetition is judged: the rate holds only if each one held. A rate missed only by objectives on too few
- * calls for their percentiles is thin: not judged, with the window that would judge it.
+ * calls for their percentiles (src/stats/rate-window.ts) is thin: not judged, with the window that would judge it.
  */
 export function judgeRate(c: ConfigurationResult, objectives: readonly Objective[]): RateVerdict {
   const o = c.openLoop!;

@@ -6,7 +6,7 @@ import type { ConfigurationResult, Range } from '../model/run-result.js';
  */
 export const MIN_LATENCY_SAMPLES = 1000;
 export const MIN_WINDOW_S = 2;
-export const WINDOW_SLACK_S = 0.05;
+const WINDOW_SLACK_S = 0.05;
 
 /** Why a configuration's latency percentiles are too thin to fail a gate on; empty when they are not. */
 export function lowConfidence(c: Pick<ConfigurationResult, 'operationsOk' | 'durationS'>): string[] {
