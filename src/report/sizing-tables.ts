@@ -9,6 +9,7 @@ import { wordsOf } from '../operations/words.js';
 import { plural } from '../core/plural.js';
 import type { TableModel } from './table-model.js';
 import { stallSeconds } from '../stats/keeping-up.js';
+import { responseText } from './burn-in-summary.js';
 
 /** What the capacity is judged on, in words: "within p99 ≤ 50 ms", or on the schedule alone. */
 const objectivesText = (r: RunResult) =>
@@ -102,8 +103,8 @@ const notJudged = (x: CapacityResult['rates'][number]) => !x.held && (x.thin ===
 /** The sweep shows only that the capacity is at least its figure: cut short by an interruption, or a rate above it not judged. */
 const capacityAtLeast = (c: CapacityResult) => c.capacityPerS !== null && c.rates.some((x) => x.interrupted || (notJudged(x) && x.targetRatePerS > c.capacityPerS!));
 
-/** A response percentile; "≥" where calls never started reach it (their wait when the window closed is a lower bound). */
-const response = (o: ConfigurationResult['openLoop'], p: 'p50' | 'p99' | 'p999') => `${o?.responseAtLeast?.includes(p) ? '≥ ' : ''}${fixed(o?.responseMs?.[p], 2)}`;
+/** A response percentile; "≥" where calls never started reach it. */
+const response = (o: ConfigurationResult['openLoop'], p: 'p50' | 'p99' | 'p999') => (o ? responseText(o, p) : '–');
 
 /** Per token count and sessions, each rate of the sweep judged: the capacity and why the next rate missed. */
 export function capacityTable(r: RunResult): TableModel | null {
