@@ -124,7 +124,7 @@ describe('a miss on fewer calls than its percentile needs does not decide the si
     const answer = sizingAnswer(run).join('\n');
     expect(answer).toContain('Capacity within p99 ≤ 20 ms: 2 tokens 4000/s; 4 tokens 2000/s.');
     expect(answer).toContain('4 tokens served less than 2 tokens (2000/s against 4000/s): at 4000/s, which 2 tokens held, it missed on enough calls to judge: p99 33.151 ms > 20 ms.');
-    expect(answer).toContain('The calls themselves took at most 1.43 ms at p99 (service time): the time went in waiting to start (7.4 % late)');
+    expect(answer).toContain('The calls themselves took at most 1.43 ms at p99 (service time): the rest went before they started (7.4 % found no session free');
     // Where the tokens themselves slowed down, that is what is said.
     const slower = runOf([at(2, 2000), at(2, 4000), at(4, 2000), at(4, 4000, { calls: 8000, p99: 33, serviceP99: 30 })], p99(20), [2, 4]);
     expect(sizingAnswer(slower).join('\n')).toContain('The calls themselves took longer on the tokens (service time)');
@@ -132,6 +132,12 @@ describe('a miss on fewer calls than its percentile needs does not decide the si
     const thin = runOf([at(2, 2000), at(2, 4000), at(4, 2000), at(4, 4000, { calls: 200, durationS: 2, p99: 33 })], p99(20), [2, 4]);
     expect(thin.capacity!.find((c) => c.tokens === 4)!.capacityPerS).toBe(2000);
     expect(sizingAnswer(thin).join('\n')).not.toContain('served less');
+  });
+  it('no capacity at all, missed on a full sample by calls that took no longer than the objective on the tokens: where the time went is said', () => {
+    const run = runOf([at(4, 25, { calls: 1020, p99: 106.4, serviceP99: 12.1, late: 0.1 }), at(4, 50)], p99(100), [4]);
+    const answer = sizingAnswer(run).join('\n');
+    expect(answer).toContain('4 tokens none (25/s, the lowest rate, missed: p99 106.4 ms > 100 ms)');
+    expect(answer).toContain('4 tokens at 25/s: The calls themselves took at most 12.10 ms at p99 (service time): the rest went before they started (0.1 % found no session free');
   });
 });
 

@@ -49,6 +49,12 @@ export function sizingAnswer(r: RunResult): string[] {
       );
     }
     lines.push(...fewerWithMoreTokens(r, best));
+    // No capacity at all, from a miss the tokens' own time does not explain: where the time went.
+    for (const c of best.filter((x) => x.capacityPerS === null)) {
+      const deciding = c.rates.find((x) => !x.held && !notJudged(x) && !x.interrupted);
+      const cause = deciding && missCause(r, c, deciding);
+      if (cause) lines.push(`${plural(c.tokens, 'token')} at ${rate(deciding.targetRatePerS)}:${cause}`);
+    }
   }
   for (const c of r.capacity ?? []) {
     const top = c.rates[c.rates.length - 1]!;
@@ -75,6 +81,17 @@ export function sizingAnswer(r: RunResult): string[] {
 }
 
 /**
+ * Where a rate missed an objective on the response time while the calls themselves (service time) were within it:
+ * the time went before the calls started, which a busy host causes as well as a queue for the tokens. Null otherwise.
+ */
+function missCause(r: RunResult, c: CapacityResult, miss: CapacityResult['rates'][number]): string | null {
+  const measured = r.configurations.find((x) => x.tokens === c.tokens && x.threadsPerToken === c.threadsPerToken && x.openLoop?.targetRatePerS === miss.targetRatePerS);
+  const service = measured?.latencyMs?.p99;
+  if (service === undefined || !measured!.openLoop?.keptUp || !(r.plan.objectives ?? []).every((o) => service <= o.ms)) return null;
+  return ` The calls themselves took at most ${fixed(service, 2)} ms at p99 (service time): the rest went before they started (${fixed(measured!.openLoop!.late.sharePct, 1)} % found no session free; the others waited for the host to start them), which a busy host causes as well as the tokens; measure again with --repeat or on a quieter host.`;
+}
+
+/**
  * More tokens served less: said with the judged miss that shows it (enough calls for its percentile). Where the
  * calls took no longer on the tokens than within the objective (service time), the wait was in starting them.
  */
@@ -86,12 +103,7 @@ function fewerWithMoreTokens(r: RunResult, best: readonly CapacityResult[]): str
     const top = fewer.reduce((a, b) => ((b.capacityPerS ?? 0) > (a.capacityPerS ?? 0) ? b : a));
     const miss = c.rates.find((x) => !x.held && !notJudged(x) && !x.interrupted && x.targetRatePerS <= top.capacityPerS!);
     if (miss === undefined) return [];
-    const measured = r.configurations.find((x) => x.tokens === c.tokens && x.threadsPerToken === c.threadsPerToken && x.openLoop?.targetRatePerS === miss.targetRatePerS);
-    const service = measured?.latencyMs?.p99;
-    const queued = service !== undefined && (r.plan.objectives ?? []).every((o) => service <= o.ms);
-    const cause = queued
-      ? ` The calls themselves took at most ${fixed(service, 2)} ms at p99 (service time): the time went in waiting to start (${fixed(measured!.openLoop!.late.sharePct, 1)} % late), which the host's scheduling of the calls or its checks can cause as well as the tokens; measure again with --repeat or on a quieter host.`
-      : ' The calls themselves took longer on the tokens (service time): the tokens, or what they share, slowed down with more of them at work.';
+    const cause = missCause(r, c, miss) ?? ' The calls themselves took longer on the tokens (service time): the tokens, or what they share, slowed down with more of them at work.';
     return [
       `${plural(c.tokens, 'token')} served less than ${plural(top.tokens, 'token')} (${c.capacityPerS === null ? 'none' : rate(c.capacityPerS)} against ${rate(top.capacityPerS)}): at ${rate(miss.targetRatePerS)}, which ${plural(top.tokens, 'token')} held, it missed on enough calls to judge: ${miss.missed.join(', ')}.${cause}`,
     ];
