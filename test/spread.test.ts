@@ -9,6 +9,7 @@ import { comparisonMarkdownBody } from '../src/report/comparison.js';
 import { renderSummaryCsv, SUMMARY_COLUMNS } from '../src/report/summary-csv.js';
 import { efficiencyChart, throughputChart } from '../src/report/charts.js';
 import { rateCurveChart } from '../src/report/sizing-charts.js';
+import { scaleTable } from '../src/report/table-model.js';
 
 /** Shipped examples measured with --repeat 3: P-256 from 9,527 to 10,935/s on one token, 10,594 to 14,369/s on four. */
 const example = (name: string) => upgradeRunJson(JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'examples', name, 'run.json'), 'utf8'))) as RunResult;
@@ -48,6 +49,10 @@ describe('the spread of repetitions where decisions are made', () => {
     // 1 token: 9953.67 / 866.77 = 11.48, between 9527.37 / 945.76 and 10934.91 / 739.08.
     expect(body).toMatch(/\| 1 token \| 866\.8 \| 9953\.7 \| 11\.48 \(10\.07–14\.80\) \|/);
     expect(body).toMatch(/ECDSA P-256 is [\d.]+× \([\d.]+–[\d.]+× over the repetitions\) as fast as RSA-2048/);
+  });
+  it('the scaling table gives the efficiency with the range its repetitions allow', () => {
+    const row = scaleTable(rsa).rows.find((x) => String(x[0]).startsWith('4 tokens'))!;
+    expect(row[row.length - 1]).toBe('0.38 (0.29–0.45)');
   });
   it('summary.csv gives the repetitions and the ranges of throughput, efficiency and p99', () => {
     const [head, ...rows] = renderSummaryCsv(p256).trim().split('\n');
