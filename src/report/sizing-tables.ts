@@ -48,9 +48,10 @@ export function sizingAnswer(r: RunResult): string[] {
         `Some rates missed an objective on fewer calls than its percentile needs: not judged, the answer does not rest on them${windowS > 0 ? ` (--duration ${windowS}s settles them)` : ' (a longer --duration settles them)'}.`,
       );
     }
-    lines.push(...fewerWithMoreTokens(r, best));
-    // No capacity at all, from a miss the tokens' own time does not explain: where the time went.
-    for (const c of best.filter((x) => x.capacityPerS === null)) {
+    const fewer = fewerWithMoreTokens(r, best);
+    lines.push(...fewer.map((x) => x.line));
+    // No capacity at all, from a miss the tokens' own time does not explain: where the time went (once).
+    for (const c of best.filter((x) => x.capacityPerS === null && !fewer.some((f) => f.tokens === x.tokens))) {
       const deciding = c.rates.find((x) => !x.held && !notJudged(x) && !x.interrupted);
       const cause = deciding && missCause(r, c, deciding);
       if (cause) lines.push(`${plural(c.tokens, 'token')} at ${rate(deciding.targetRatePerS)}:${cause}`);
@@ -95,7 +96,7 @@ function missCause(r: RunResult, c: CapacityResult, miss: CapacityResult['rates'
  * More tokens served less: said with the judged miss that shows it (enough calls for its percentile). Where the
  * calls took no longer on the tokens than within the objective (service time), the wait was in starting them.
  */
-function fewerWithMoreTokens(r: RunResult, best: readonly CapacityResult[]): string[] {
+function fewerWithMoreTokens(r: RunResult, best: readonly CapacityResult[]): { tokens: number; line: string }[] {
   const sorted = [...best].sort((a, b) => a.tokens - b.tokens);
   return sorted.flatMap((c, i) => {
     const fewer = sorted.slice(0, i).filter((x) => (x.capacityPerS ?? 0) > (c.capacityPerS ?? 0));
@@ -105,7 +106,10 @@ function fewerWithMoreTokens(r: RunResult, best: readonly CapacityResult[]): str
     if (miss === undefined) return [];
     const cause = missCause(r, c, miss) ?? ' The calls themselves took longer on the tokens (service time): the tokens, or what they share, slowed down with more of them at work.';
     return [
-      `${plural(c.tokens, 'token')} served less than ${plural(top.tokens, 'token')} (${c.capacityPerS === null ? 'none' : rate(c.capacityPerS)} against ${rate(top.capacityPerS)}): at ${rate(miss.targetRatePerS)}, which ${plural(top.tokens, 'token')} held, it missed on enough calls to judge: ${miss.missed.join(', ')}.${cause}`,
+      {
+        tokens: c.tokens,
+        line: `${plural(c.tokens, 'token')} served less than ${plural(top.tokens, 'token')} (${c.capacityPerS === null ? 'none' : rate(c.capacityPerS)} against ${rate(top.capacityPerS)}): at ${rate(miss.targetRatePerS)}, which ${plural(top.tokens, 'token')} held, it missed on enough calls to judge: ${miss.missed.join(', ')}.${cause}`,
+      },
     ];
   });
 }
