@@ -194,7 +194,7 @@ export function conclusions(r: RunResult): string[] {
   const notStarted = sumOf(r, (x) => (x.openLoop && !x.openLoop.keptUp && !x.openLoop.hostStalled ? x.openLoop.notStarted : 0));
   if (notStarted > 0) {
     lines.push(
-      `At the target rates the tokens could not keep up with, ${plural(notStarted, 'call')} of the schedules could not start before their windows closed: they were not made, and count against those rates${r.capacity ? ' (see the sizing answer)' : ''}.`,
+      `At the target rates the tokens could not keep up with, ${plural(notStarted, 'call')} of the schedules could not start before their windows closed: they were not made, and count against those rates: in their response percentiles, each with the wait it had reached when the window closed (a lower bound, shown ≥)${r.capacity ? '; see the sizing answer' : ''}.`,
     );
   }
   const busy = busyHost(r);
