@@ -98,6 +98,8 @@ describe("a rate's window holds the calls its objectives' percentiles need", () 
     expect(run.plan.rateWindowMaxS).toBe(60);
     expect(r.stderr).toMatch(/plan: +1 s per configuration \(a rate's window longer where 1 s holds under 1000 calls, for p99, up to 60 s, --max-window\)/);
     expect(planLine(run)).toContain('up to 60 s');
+    // How long the grown windows take is said before they start.
+    expect(r.stderr).toMatch(/time: +the rates' windows take [\d:]+ \(h:m:s\): each long enough for its objectives' percentiles, up to --max-window/);
   }, 60_000);
 });
 

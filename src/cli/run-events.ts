@@ -41,7 +41,9 @@ export function eventText(e: RunEvent): EventText {
         log:
           e.scope === 'sweep'
             ? `time:    the schedules take ${hms(e.seconds)} (h:m:s) at their target rates (longer where the tokens fall behind); --duration bounds each configuration`
-            : `time:    the schedule takes ${hms(e.seconds)} (h:m:s) at ${e.ratePerS}/s (longer where the tokens fall behind)`,
+            : e.scope === 'rate-windows'
+              ? `time:    the rates' windows take ${hms(e.seconds)} (h:m:s): each long enough for its objectives' percentiles, up to --max-window`
+              : `time:    the schedule takes ${hms(e.seconds)} (h:m:s) at ${e.ratePerS}/s (longer where the tokens fall behind)`,
       };
     case 'configuration-started':
       return { log: `${labelOf(e.configuration)}: running` };

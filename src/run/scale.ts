@@ -47,6 +47,19 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunEvent
       const scheduledS = plan.repeat * planned.reduce((sum, p) => sum + (perToken * p.tokens) / p.targetRatePerS!, 0);
       ui.emit({ type: 'schedule-length', seconds: scheduledS, scope: 'sweep', ratePerS: null });
     }
+    // With --duration: each configuration's window, at a target rate with objectives long enough for their
+    // percentiles (src/stats/rate-window.ts); the duration itself elsewhere.
+    const stopDurationNs = plan.stop.kind === 'duration' ? plan.stop.durationNs : null;
+    const windowNs = (ratePerS: number | null): bigint | null => {
+      if (stopDurationNs === null || ratePerS === null || plan.rateWindowMaxS === null) return stopDurationNs;
+      const windowS = rateWindowS(Number(stopDurationNs) / 1e9, plan.rateWindowMaxS, ratePerS, plan.objectives);
+      return windowS * 1e9 > Number(stopDurationNs) ? BigInt(Math.round(windowS * 1e9)) : stopDurationNs;
+    };
+    // Windows grown that way make a sweep longer than its --duration says: said before it starts.
+    if (planned.some((p) => windowNs(p.targetRatePerS) !== stopDurationNs)) {
+      const seconds = plan.repeat * planned.reduce((sum, p) => sum + Number(windowNs(p.targetRatePerS)) / 1e9, 0);
+      ui.emit({ type: 'schedule-length', seconds, scope: 'rate-windows', ratePerS: null });
+    }
     // Repetitions are interleaved (1, 2, 4, 8, then 1, 2, 4, 8 again …): drift in the host or the tokens hits every configuration alike.
     for (let repetition = 1; repetition <= plan.repeat && !interruption.requested; repetition++) {
       for (const p of planned) {
@@ -57,13 +70,7 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunEvent
         const calls = plan.stop.kind === 'signatures' ? plan.stop.perToken * p.tokens : null;
         const configuration: ConfigurationRun = { axes, repetition, repeat: plan.repeat };
         const files = configurationFiles(axes, repetition, plan.repeat);
-        // At a target rate with objectives, the window is long enough for their percentiles (src/stats/rate-window.ts).
-        const durationNs =
-          plan.stop.kind !== 'duration'
-            ? null
-            : p.targetRatePerS === null || plan.rateWindowMaxS === null
-              ? plan.stop.durationNs
-              : BigInt(Math.round(rateWindowS(Number(plan.stop.durationNs) / 1e9, plan.rateWindowMaxS, p.targetRatePerS, plan.objectives) * 1e9));
+        const durationNs = windowNs(p.targetRatePerS);
         const schedule = p.targetRatePerS === null ? null : scheduleOf(p.targetRatePerS, calls);
         const nouns = nounsOf(plan.operation);
         // Whether the run was stopped before the window closed: a Ctrl-C while a backlog is verified comes after every call was made.
