@@ -44,6 +44,15 @@ describe('the spread of repetitions where decisions are made', () => {
     expect(gate('1000').outcome).toBe('pass');
     expect(gate('1400').outcome).toBe('fail');
   });
+  it('--max-p99 is inconclusive where the repetitions p99s fall on both sides of the limit', () => {
+    // Four tokens: the median repetition (by throughput) had p99 12.359 ms, the others 13.215 and 19.679 ms.
+    const gate = (max: string) => evaluateThresholds(rsa, parseThresholds({ maxP99: max })).find((c) => c.configuration?.tokens === 4)!;
+    expect(gate('15')).toMatchObject({ outcome: 'inconclusive', measured: '12.359 ms (12.359–19.679)' });
+    expect(gate('15').notJudged).toMatch(/across the limit/);
+    expect(gate('20').outcome).toBe('pass');
+    expect(gate('10').outcome).toBe('fail');
+    expect(evaluateThresholds(rsa, parseThresholds({ maxP99: '15' }), true).find((c) => c.configuration?.tokens === 4)!.outcome).toBe('pass');
+  });
   it('a speed ratio of two repeated runs carries the range its repetitions allow', () => {
     const body = comparisonMarkdownBody([rsa, p256], ['RSA-2048', 'ECDSA P-256']);
     // 1 token: 9953.67 / 866.77 = 11.48, between 9527.37 / 945.76 and 10934.91 / 739.08.
