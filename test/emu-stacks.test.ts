@@ -393,6 +393,8 @@ describe.skipIf(!pico)(suiteTitle('hsm-bench on SmartCard-HSM tokens (pico-hsm t
         '500ms',
         '--duration',
         '2s',
+        '--max-window',
+        '2s',
         '--verify',
         'none',
         '--json',

@@ -124,7 +124,8 @@ describe('open loop on slow tokens', () => {
 
   it('--slo-p99 turns a rate sweep into a capacity per token count: printed first, drawn, gated with --min-capacity', () => {
     const junit = join(tempDir('junit'), 'junit.xml');
-    const args = ['--tokens', '1,2', '--rate-per-token', '20,40,80', '--slo-p99', '60ms', '--duration', '2s', '--junit', junit];
+    // --max-window 2s: windows of 2 s, as short as a test affords (rates missed on too few calls are then not judged).
+    const args = ['--tokens', '1,2', '--rate-per-token', '20,40,80', '--slo-p99', '60ms', '--duration', '2s', '--max-window', '2s', '--junit', junit];
     const r = scale([...args, '--min-capacity', '2:70'], env(1));
     const dir = runDirOf(r);
     const run = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as RunResult;

@@ -32,7 +32,28 @@ describe('JSON Schemas (schemas/)', () => {
     expectValid('run', JSON.parse(scale.stdout));
     // A sizing run: sessions and rates swept, with an objective (capacity, knee-less: every configuration at a rate).
     const sizing = runCli(
-      ['scale', '--alg', 'p256', '--tokens', '1', '--threads-per-token', '1,2', '--rate', '100,200', '--slo-p99', '50ms', '--repeat', '2', '--duration', '500ms', '--json', '--out', out],
+      [
+        'scale',
+        '--alg',
+        'p256',
+        '--tokens',
+        '1',
+        '--threads-per-token',
+        '1,2',
+        '--rate',
+        '100,200',
+        '--slo-p99',
+        '50ms',
+        '--repeat',
+        '2',
+        '--duration',
+        '500ms',
+        '--max-window',
+        '500ms',
+        '--json',
+        '--out',
+        out,
+      ],
       env,
     );
     expect(sizing.status, sizing.stderr).toBe(0);

@@ -209,7 +209,8 @@ describe('capacity at an objective', () => {
     expect(capacityOf(sweep(2, 1, [[100, 60]]), objectives)[0]!.capacityPerS).toBeNull();
     const failing = { ...sweep(1, 1, [[100, 10]])[0]!, operationsFailed: 3 };
     expect(judgeRate(failing, objectives)).toMatchObject({ held: false, missed: ['3 failed'] });
-    expect(judgeRate(sweep(1, 1, [[100, 40]])[0]!, [{ percentile: 'p999', ms: 45 }]).missed).toEqual(['p99.9 48 ms > 45 ms']);
+    // p99.9 on 10,000 calls (fewer are not judged: test/sizing-answer.test.ts).
+    expect(judgeRate({ ...sweep(1, 1, [[100, 40]])[0]!, operationsOk: 10_000 }, [{ percentile: 'p999', ms: 45 }]).missed).toEqual(['p99.9 48 ms > 45 ms']);
   });
   it('with --repeat every repetition is judged; a miss on thin percentiles is indicative, inconclusive as a gate', () => {
     const [held, missed] = sweep(1, 1, [
@@ -308,6 +309,18 @@ describe('a rate sweep against its baseline', () => {
     [200, 48, true],
   ]);
 
+  it('a capacity that fell only by a miss on too few calls for its percentile is inconclusive, not a regression', () => {
+    const candidate = sweepRun([
+      [100, 10, true],
+      [200, 90, true],
+    ]);
+    // 200/s missed p99 on 125 calls: the slowest call, not the rate's p99.
+    candidate.configurations[1] = { ...candidate.configurations[1]!, operationsOk: 125 };
+    candidate.capacity = capacityOf(candidate.configurations, objectives);
+    const thin = compareRuns(baseline, candidate, 10, false);
+    expect(thin.capacity![0]).toMatchObject({ outcome: 'inconclusive', missed: [expect.stringMatching(/^at 200\/s: p99 90 ms > 50 ms on 125 calls/)] });
+    expect(thin.regressed).toBe(false);
+  });
   it('a capacity that fell is a regression; one that fell by an objective missed within --max-regression is inconclusive', () => {
     const same = compareRuns(baseline, baseline, 10, false);
     expect(same.capacity).toEqual([{ tokens: 1, threadsPerToken: 1, baselinePerS: 200, candidatePerS: 200, outcome: 'pass', missed: [] }]);

@@ -17,7 +17,7 @@ function configurationOutcome(c: ConfigurationResult, nouns: string): string {
   const counts = `${c.operationsOk} ${nouns} OK, ${c.operationsFailed} failed`;
   const o = c.openLoop;
   if (o === undefined) return `${counts}, ${c.throughputPerS.toFixed(1)}/s`;
-  const response = o.responseMs === null ? '' : `, response p99 ${o.responseMs.p99} ms`;
+  const response = o.responseMs === null ? '' : `, response p99 ${o.responseAtLeast?.includes('p99') ? '≥ ' : ''}${o.responseMs.p99} ms`;
   const notStarted = o.notStarted > 0 ? `, ${o.notStarted} not started by the deadline` : '';
   return `${counts}, ${o.achievedRatePerS.toFixed(1)}/s of ${o.targetRatePerS}/s${scheduleMissMark(o)}${response}, ${o.late.sharePct}% late${notStarted}`;
 }
@@ -55,7 +55,9 @@ export function eventText(e: RunEvent): EventText {
         log:
           e.scope === 'sweep'
             ? `time:    the schedules take ${hms(e.seconds)} (h:m:s) at their target rates (longer where the tokens fall behind); --duration bounds each configuration`
-            : `time:    the schedule takes ${hms(e.seconds)} (h:m:s) at ${e.ratePerS}/s (longer where the tokens fall behind)`,
+            : e.scope === 'rate-windows'
+              ? `time:    the rates' windows take ${hms(e.seconds)} (h:m:s): each long enough for its objectives' percentiles, up to --max-window`
+              : `time:    the schedule takes ${hms(e.seconds)} (h:m:s) at ${e.ratePerS}/s (longer where the tokens fall behind)`,
       };
     case 'configuration-started':
       return { log: `${labelOf(e.configuration)}: running` };

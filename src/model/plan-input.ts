@@ -22,6 +22,8 @@ export interface PlanInput {
   threadsPerToken: number[];
   rate?: number[];
   ratePerToken?: number[];
+  /** How long a rate's window may grow past the duration for its objectives' percentiles (scale). */
+  maxWindow?: string;
   /** Objectives on the response time, as durations: { p99: '50ms' }. */
   slo?: Partial<Record<ObjectivePercentile, string>>;
   /** all, none, or a sample rate such as 0.01. */

@@ -90,6 +90,11 @@ export interface RunPlan {
   targetRate: TargetRate | null;
   /** Latency objectives on the response time (--slo-p99 …): a rate sweep's capacity is the highest rate that meets them. */
   objectives: Objective[];
+  /**
+   * With --duration, target rates and objectives: the longest a rate's window grows past the duration to hold the
+   * calls its objectives' percentiles need (--max-window, src/stats/rate-window.ts); null otherwise.
+   */
+  rateWindowMaxS: number | null;
   /** Each configuration measured this many times, interleaved with the others (scale; 1 for a burn-in). */
   repeat: number;
   verify: VerifyPlan;

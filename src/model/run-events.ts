@@ -26,7 +26,7 @@ export type RunEvent =
   | { type: 'native-loop-refused'; why: string }
   // Before the first call: what will run, as run.json says it
   | { type: 'run-described'; result: RunResult }
-  | { type: 'schedule-length'; seconds: number; scope: 'sweep' | 'burn-in'; ratePerS: number | null }
+  | { type: 'schedule-length'; seconds: number; scope: 'sweep' | 'burn-in' | 'rate-windows'; ratePerS: number | null }
   // scale
   | { type: 'configuration-started'; configuration: ConfigurationRun }
   | {

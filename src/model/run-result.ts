@@ -149,7 +149,13 @@ export interface OpenLoopResult {
   hostStallMs?: number;
   /** keptUp is false only because of that stall: with it taken out the tokens kept up, so the rate is not judged. */
   hostStalled?: true;
+  /**
+   * Over every call of the schedule: a call that never started counts with the time it had waited when the window
+   * closed (a lower bound), so a tokens' backlog is not left out of the percentiles it reaches (survivor bias).
+   */
   responseMs: LatencyPercentilesMs | null;
+  /** The figures of responseMs reached by calls that never started: lower bounds ("≥"). Absent: none (and in older runs). */
+  responseAtLeast?: ('p50' | 'p90' | 'p99' | 'p999' | 'max' | 'mean')[];
   /** Calls of the schedule that did not start before the window closed (--duration): the tokens were that far behind. */
   notStarted: number;
   /** The run was interrupted in this configuration: its schedule was cut short, and the rate is not judged. */
@@ -229,6 +235,8 @@ export interface RunResult {
     targetRate?: TargetRate;
     /** --slo-p99 …: the latency objectives a rate must meet to count in the capacity. */
     objectives?: Objective[];
+    /** --max-window: the longest a rate's window grew past durationS for its objectives' percentiles (absent: not a duration sweep with objectives, or an older run). */
+    rateWindowMaxS?: number;
     /** --repeat, where above 1. */
     repeat?: number;
     verify: { mode: 'all' | 'sample' | 'none'; every: number; threads?: number };
@@ -326,8 +334,10 @@ export interface RateVerdict {
   held: boolean;
   /** Why it did not hold, in words (empty when it held). */
   missed: string[];
-  /** Missed only by a latency objective, on percentiles too thin to fail a gate on (few calls, short window). */
+  /** Missed only by latency objectives, each on fewer calls than its percentile needs (src/stats/rate-window.ts): not judged. */
   thin?: boolean;
+  /** With thin: the window (s) that would give every objective missed the calls it needs at this rate. */
+  windowToJudgeS?: number;
   /** Not judged: the run was interrupted in it. */
   interrupted?: boolean;
   /** Missed only because the host stalled (the tokens kept up with the stall taken out): not judged either way. */
@@ -372,6 +382,7 @@ export const planOf = (plan: RunPlan): RunResult['plan'] => ({
   threadsPerToken: plan.threadsPerToken,
   ...(plan.targetRate ? { targetRate: plan.targetRate } : {}),
   ...(plan.objectives.length > 0 ? { objectives: plan.objectives } : {}),
+  ...(plan.rateWindowMaxS === null ? {} : { rateWindowMaxS: plan.rateWindowMaxS }),
   ...(plan.repeat > 1 ? { repeat: plan.repeat } : {}),
   verify: plan.verify,
   ...(plan.callTimeoutMs === null ? {} : { callTimeoutS: plan.callTimeoutMs / 1000 }),

@@ -51,6 +51,8 @@ export interface LabRunSpec {
   callTimeout?: string;
   keyLabel?: string;
   verifyThreads?: number;
+  /** As --max-window: a duration such as "2m". */
+  maxWindow?: string;
   thresholds?: {
     maxFailures?: number;
     minThroughput?: number | Record<string, number>;

@@ -42,6 +42,7 @@ export const PLAN_FLAGS: Record<PlanField, { option: string; read: Read }> = {
   threadsPerToken: flag('threadsPerToken', wholes),
   rate: flag('rate', rates),
   ratePerToken: flag('ratePerToken', rates),
+  maxWindow: flag('maxWindow', text),
   'slo.p50': flag('sloP50', text),
   'slo.p90': flag('sloP90', text),
   'slo.p99': flag('sloP99', text),

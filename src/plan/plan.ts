@@ -1,4 +1,5 @@
 import type { FieldNames, PlanInput, SelectionInput } from '../model/plan-input.js';
+import { RATE_WINDOW_CAP_S } from '../stats/rate-window.js';
 import { StopRule, VerifyPlan, RunPlan, BurnInPlan } from '../model/plan.js';
 import { availableParallelism } from 'node:os';
 import { EMBEDDED_LABEL_PREFIX } from '../model/embedded-workspace.js';
@@ -91,6 +92,25 @@ export function tokenSelection(o: SelectionInput, name: FieldNames = flagOf): To
   };
 }
 
+/**
+ * --max-window, for a duration sweep at target rates with objectives: at least --duration (a window is never cut
+ * below it), RATE_WINDOW_CAP_S by default.
+ */
+function rateWindowMaxOf(o: PlanInput, name: FieldNames): number | null {
+  const applies = o.duration !== undefined && (o.rate !== undefined || o.ratePerToken !== undefined) && parseObjectives(o, name).length > 0;
+  if (!applies) {
+    if (o.maxWindow !== undefined)
+      throw usageError(
+        `${name('maxWindow')} bounds how long a rate's window grows for its objectives' percentiles: it needs a duration, target rates and an objective (${name('slo.p99')} …)`,
+        `drop ${name('maxWindow')}, or add what it bounds`,
+      );
+    return null;
+  }
+  const durationS = durationMs(parseDurationNs(o.duration!, name('duration'))) / 1000;
+  const maxS = o.maxWindow === undefined ? RATE_WINDOW_CAP_S : durationMs(parseDurationNs(o.maxWindow, name('maxWindow'))) / 1000;
+  return Math.max(durationS, maxS);
+}
+
 /** More rounds than this is a typo, not a plan: each repeats every configuration. */
 export const MAX_REPEAT = 100;
 
@@ -135,6 +155,7 @@ export function scalePlan(o: PlanInput, name: FieldNames = flagOf): RunPlan {
     threadsPerToken: counts(name('threadsPerToken'), o.threadsPerToken, MAX_THREADS_PER_TOKEN),
     targetRate: targetRateOf(o, name),
     objectives: parseObjectives(o, name),
+    rateWindowMaxS: rateWindowMaxOf(o, name),
     repeat: wholeNumber(name('repeat'), o.repeat ?? 1, 1, MAX_REPEAT),
     verify: parseVerify(o.verify, o.verifyThreads === undefined ? undefined : wholeNumber(name('verifyThreads'), o.verifyThreads, 1, 64), name('verify')),
     callTimeoutMs: o.callTimeout === undefined ? null : durationMs(parseDurationNs(o.callTimeout, name('callTimeout'), 100)),

@@ -136,9 +136,12 @@ export function burnInMishaps(r: RunResult, dir?: string): string[] {
   return [...restarts, ...lost, ...(early ? [early] : [])];
 }
 
+/** A response figure; "≥" where calls never started reach it (a lower bound, src/stats/backlog-response.ts). */
+export const responseText = (o: NonNullable<ConfigurationResult['openLoop']>, f: 'p50' | 'p99' | 'p999' | 'max') => `${o.responseAtLeast?.includes(f) ? '≥ ' : ''}${fixed(o.responseMs?.[f], 2)}`;
+
 /** At a target rate: the schedule kept or not, and what a client waited (from each call's intended start). */
 export const openLoopLine = (o: NonNullable<ConfigurationResult['openLoop']>) =>
-  `at ${o.targetRatePerS}/s (open loop): achieved ${fixed(o.achievedRatePerS, 1)}/s${scheduleMissMark(o)}; response (ms) p50 ${fixed(o.responseMs?.p50, 2)}, p99 ${fixed(o.responseMs?.p99, 2)}, max ${fixed(o.responseMs?.max, 2)}; late ${fixed(o.late.sharePct, 1)} %${o.notStarted > 0 ? `; ${o.notStarted} not started` : ''}`;
+  `at ${o.targetRatePerS}/s (open loop): achieved ${fixed(o.achievedRatePerS, 1)}/s${scheduleMissMark(o)}; response (ms) p50 ${responseText(o, 'p50')}, p99 ${responseText(o, 'p99')}, max ${responseText(o, 'max')}; late ${fixed(o.late.sharePct, 1)} %${o.notStarted > 0 ? `; ${o.notStarted} not started` : ''}`;
 
 /** The seed's burn-in summary (start, stop, elapsed, tests performed, tests failed) with what it lacked. */
 export function renderBurnInSummary(r: RunResult, judged: JudgedRun, dir?: string): string {

@@ -3,7 +3,8 @@ import type { ChartConfiguration, ChartDataset, Scale } from 'chart.js';
 import type { RunResult } from '../model/run-result.js';
 import type { LatencyCurvePoint } from './records-digest.js';
 import { configurationName, tokenTitle } from './describe-run.js';
-import { shownEfficiency } from '../result/configuration-shortfall.js';
+import { efficiencyRange, shownEfficiency } from '../result/configuration-shortfall.js';
+import { throughputRange } from '../stats/repetitions.js';
 import { plural } from '../core/plural.js';
 
 /** The chart's size in CSS pixels; PNGs are drawn at twice the density (print, high-DPI screens). */
@@ -183,6 +184,21 @@ export const line = (label: string, data: XY[], color: string, extra: Omit<Parti
 export const SHAPES = ['circle', 'triangle', 'rect', 'rectRot', 'star', 'crossRot', 'rectRounded', 'cross'] as const;
 
 /**
+ * The range of a series' points over their repetitions, as error bars: one dataset of vertical segments (min to max at
+ * each x, a gap between them). Null where no point was repeated.
+ */
+export function rangeBars(label: string, bars: { x: number; range: { min: number; max: number } | null }[], color: string): ChartDataset<'line', XY[]> | null {
+  const shown = bars.filter((b) => b.range !== null);
+  if (shown.length === 0) return null;
+  const data = shown.flatMap((b) => [
+    { x: b.x, y: b.range!.min },
+    { x: b.x, y: b.range!.max },
+    { x: b.x, y: null },
+  ]);
+  return line(label, data, color, { borderWidth: 2, pointRadius: 4, pointStyle: 'line', spanGaps: false });
+}
+
+/**
  * Throughput vs number of tokens on log–log axes, each series with its ideal linear scaling through its own
  * 1-token point: on log–log axes that ideal is a straight line (on a log2 x against a linear y it was a curve), and
  * a software token and a smart card, orders of magnitude apart, share the chart. The run's line spans every token
@@ -220,14 +236,23 @@ export function throughputChart(r: RunResult, reference: Map<number, number>, re
           r.configurations.findIndex((c) => c.threadsPerToken === t),
         )
       : INK;
-  sessions.forEach((t) =>
+  sessions.forEach((t) => {
+    const measured = r.configurations.filter((c) => c.threadsPerToken === t && c.openLoop === undefined);
+    const name = sessions.length > 1 ? `${plural(t, 'session')} per token` : `${r.algorithm.displayName}, this run`;
     series(
-      sessions.length > 1 ? `${plural(t, 'session')} per token` : `${r.algorithm.displayName}, this run`,
-      r.configurations.filter((c) => c.threadsPerToken === t && c.openLoop === undefined).map((c) => [c.tokens, c.throughputPerS]),
+      name,
+      measured.map((c) => [c.tokens, c.throughputPerS]),
       sessionsColor(t),
       'circle',
-    ),
-  );
+    );
+    // With --repeat: the median is drawn, and the range of the repetitions around it.
+    const bars = rangeBars(
+      `${name}: range of ${plural(r.plan.repeat ?? 1, 'repetition')}`,
+      measured.map((c) => ({ x: Math.log2(c.tokens), range: c.spread ? throughputRange(c) : null })),
+      sessionsColor(t),
+    );
+    if (bars) datasets.push(bars);
+  });
   if (reference.size > 0)
     series(
       referenceName,
@@ -257,13 +282,25 @@ export function efficiencyChart(r: RunResult): ChartConfiguration {
     type: 'line',
     data: {
       datasets: [
-        ...sessions.map((t) =>
-          line(
-            sessions.length > 1 ? `${plural(t, 'session')} per token` : `${r.algorithm.displayName}, this run`,
-            measured.filter((c) => c.threadsPerToken === t).map((c) => ({ x: Math.log2(c.tokens), y: c.efficiency })),
-            sessions.length > 1 ? configurationColor(r, r.configurations.indexOf(measured.find((c) => c.threadsPerToken === t)!)) : INK,
-          ),
-        ),
+        ...sessions.flatMap((t) => {
+          const name = sessions.length > 1 ? `${plural(t, 'session')} per token` : `${r.algorithm.displayName}, this run`;
+          const own = measured.filter((c) => c.threadsPerToken === t);
+          const color = sessions.length > 1 ? configurationColor(r, r.configurations.indexOf(own[0]!)) : INK;
+          // With --repeat: the efficiency the repetitions allow, against the 1-token basis's (src/result/configuration-shortfall.ts).
+          const bars = rangeBars(
+            `${name}: range over the repetitions`,
+            own.map((c) => ({ x: Math.log2(c.tokens), range: efficiencyRange(r, c) })),
+            color,
+          );
+          return [
+            line(
+              name,
+              own.map((c) => ({ x: Math.log2(c.tokens), y: c.efficiency })),
+              color,
+            ),
+            ...(bars ? [bars] : []),
+          ];
+        }),
         line('ideal (linear scaling)', points, REFERENCE, { borderDash: [6, 5], borderWidth: 1.5, pointRadius: 0 }),
       ],
     },

@@ -60,6 +60,19 @@ function apartness(runs: readonly RunResult[], other: number, rows: readonly Com
   return overlap ? ' — within the spread of the repetitions in every configuration: no difference is shown' : '';
 }
 
+/**
+ * The ratio a configuration's repetitions allow: the other run's slowest over the first's fastest to its fastest over
+ * the first's slowest. Null unless both were repeated.
+ */
+function ratioRange(runs: readonly RunResult[], other: number, row: ComparisonRow): { min: number; max: number } | null {
+  const [a, b] = [runs[0]!, runs[other]!].map((r) => r.configurations.find((c) => sameConfiguration(c, row)));
+  if (!a?.spread || !b?.spread || row.throughputs[0] === null || row.throughputs[other] === null) return null;
+  const [ra, rb] = [throughputRange(a), throughputRange(b)];
+  return ra.min > 0 ? { min: rb.min / ra.max, max: rb.max / ra.min } : null;
+}
+
+const rangeText = (range: { min: number; max: number } | null) => (range === null ? '' : ` (${fixed(range.min, 2)}–${fixed(range.max, 2)})`);
+
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length === 0 ? null : s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
@@ -102,7 +115,12 @@ export function comparisonSummary(runs: readonly RunResult[], names: readonly st
   const head = ['Configuration', ...short, ...short.slice(1).map((n) => `${n}/${short[0]}`)];
   if (withReference) head.push(...referenced.map((i) => `ref. ${short[i]}`), ...referenced.filter((i) => i > 0 && refs[0]!.size > 0).map((i) => `ref. ${short[i]}/${short[0]}`));
   const table = rows.map((row) => {
-    const cells: (string | number)[] = [configurationName(row), ...row.throughputs.map((t) => fixed(t, 1)), ...row.ratios.slice(1).map((r) => fixed(r, 2))];
+    const cells: (string | number)[] = [
+      configurationName(row),
+      ...row.throughputs.map((t) => fixed(t, 1)),
+      // With repetitions on both sides, the range the ratio can take beside it.
+      ...row.ratios.slice(1).map((r, i) => `${fixed(r, 2)}${r === null ? '' : rangeText(ratioRange(runs, i + 1, row))}`),
+    ];
     if (withReference) {
       const ref = refs.map((m) => m.get(row.tokens) ?? null);
       cells.push(...referenced.map((i) => fixed(ref[i], 1)), ...referenced.filter((i) => i > 0 && refs[0]!.size > 0).map((i) => fixed(ref[i] !== null && ref[0] ? ref[i]! / ref[0] : null, 2)));
@@ -131,10 +149,13 @@ export function comparisonSummary(runs: readonly RunResult[], names: readonly st
             .map(([a, b]) => b! / a!),
         )
       : null;
+    // The ranges of the ratio in each configuration, their medians beside the median ratio.
+    const ranges = rows.map((row) => ratioRange(runs, i + 1, row)).filter((x): x is { min: number; max: number } => x !== null);
+    const range = ranges.length > 0 ? ` (${fixed(median(ranges.map((x) => x.min)), 2)}–${fixed(median(ranges.map((x) => x.max)), 2)}× over the repetitions)` : '';
     lines.push(
       m === null
         ? `No configuration was run by both ${names[0]} and ${name}.`
-        : `${name} is ${fixed(m, 2)}× as fast as ${names[0]} (median over the configurations both ran)${refM !== null ? `; in the reference, ${fixed(refM, 2)}×` : ''}${apartness(runs, i + 1, rows, m)}.`,
+        : `${name} is ${fixed(m, 2)}×${range} as fast as ${names[0]} (median over the configurations both ran)${refM !== null ? `; in the reference, ${fixed(refM, 2)}×` : ''}${apartness(runs, i + 1, rows, m)}.`,
     );
   });
   if (withReference) {

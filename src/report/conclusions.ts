@@ -1,8 +1,8 @@
 import { plural } from '../core/plural.js';
 import type { ConfigurationResult, RunResult } from '../model/run-result.js';
-import { failuresOf, operationsMadeOf, throughputRange } from '../stats/repetitions.js';
+import { failuresOf, operationsMadeOf } from '../stats/repetitions.js';
 import { notMeasured } from '../result/plan-coverage.js';
-import { efficiencyBasisOf, efficiencyWithheld, shortfallOf, uncountedOf, type Shortfall } from '../result/configuration-shortfall.js';
+import { efficiencyBasisOf, efficiencyRange, efficiencyWithheld, shortfallOf, uncountedOf, type Shortfall } from '../result/configuration-shortfall.js';
 import { wordsOf } from '../operations/words.js';
 import { busyHost, configurationName, fixed, lowConfidenceLines, runEnd, workerIssueText } from './describe-run.js';
 import { failureList, statusMeaning } from './status-meaning.js';
@@ -55,9 +55,10 @@ function scalingConclusion(r: RunResult, last: ConfigurationResult, previous: Co
   // A ratio of two medians taken at different moments: with repetitions this far apart, it can land anywhere.
   const spread = Math.max(last.spread?.relativePct ?? 0, efficiencyBasisOf(r, last)?.spread?.relativePct ?? 0);
   if (spread > NOISY_SPREAD_PCT) {
-    const basis = efficiencyBasisOf(r, last)!;
-    const [lo, hi] = [throughputRange(last).min / (last.tokens * throughputRange(basis).max), throughputRange(last).max / (last.tokens * throughputRange(basis).min)];
-    lines.push(`Not settled: the repetitions differ by up to ${fixed(spread, 0)} %, so the efficiency lies anywhere from ${fixed(lo, 2)} to ${fixed(hi, 2)}; repeat on a quieter host, or more times.`);
+    const range = efficiencyRange(r, last)!;
+    lines.push(
+      `Not settled: the repetitions differ by up to ${fixed(spread, 0)} %, so the efficiency lies anywhere from ${fixed(range.min, 2)} to ${fixed(range.max, 2)}; repeat on a quieter host, or more times.`,
+    );
   }
   // Within 2 % the two are one figure, not a fall: a run-to-run difference of a shared host is larger.
   if (previous && previous.throughputPerS > last.throughputPerS * 1.02)
@@ -193,7 +194,7 @@ export function conclusions(r: RunResult): string[] {
   const notStarted = sumOf(r, (x) => (x.openLoop && !x.openLoop.keptUp && !x.openLoop.hostStalled ? x.openLoop.notStarted : 0));
   if (notStarted > 0) {
     lines.push(
-      `At the target rates the tokens could not keep up with, ${plural(notStarted, 'call')} of the schedules could not start before their windows closed: they were not made, and count against those rates${r.capacity ? ' (see the sizing answer)' : ''}.`,
+      `At the target rates the tokens could not keep up with, ${plural(notStarted, 'call')} of the schedules could not start before their windows closed: they were not made, and count against those rates: in their response percentiles, each with the wait it had reached when the window closed (a lower bound, shown ≥)${r.capacity ? '; see the sizing answer' : ''}.`,
     );
   }
   const busy = busyHost(r);

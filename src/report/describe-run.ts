@@ -3,11 +3,12 @@ import type { ConfigurationResult, RunResult, TokenIdentity } from '../model/run
 import { plural } from '../core/plural.js';
 import { shortfallOf, type Shortfall } from '../result/configuration-shortfall.js';
 import { shown } from '../core/quote.js';
+import { callsToJudge, callsToJudgeAll, rateWindowS } from '../stats/rate-window.js';
 import { stallSeconds } from '../stats/keeping-up.js';
 
 /** Words shared by every renderer, so the terminal table, Markdown and CSV name things alike. */
 import { configurationName } from '../model/configuration.js';
-import { percentileName } from '../model/plan.js';
+import { percentileName, plannedConfigurations } from '../model/plan.js';
 export { configurationName };
 
 /**
@@ -45,6 +46,18 @@ export function backendLine(r: RunResult): string {
   return r.backend.kind === 'embedded-softhsm2' ? `embedded SoftHSM2 tokens made by hsm-bench (${lib}; workspace ${shown(r.backend.workspace)})` : `PKCS#11 module ${lib}`;
 }
 
+/** A sweep's windows at target rates: as long as the objectives' percentiles need, up to a cap (src/stats/rate-window.ts). */
+function rateWindows(r: RunResult): string {
+  const p = r.plan;
+  const calls = callsToJudgeAll(p.objectives ?? []);
+  if (r.command !== 'scale' || p.rateWindowMaxS === undefined || p.durationS === null || calls === 0) return '';
+  // Said where a rate needs it: at the rates that hold the calls in --duration, nothing changes.
+  const rates = plannedConfigurations(p.tokenCounts, p.threadsPerToken, p.targetRate ?? null).map((c) => c.targetRatePerS!);
+  if (!rates.some((rate) => rateWindowS(p.durationS!, p.rateWindowMaxS!, rate, p.objectives ?? []) > p.durationS!)) return '';
+  const strictest = p.objectives!.reduce((a, b) => (callsToJudge(b.percentile) > callsToJudge(a.percentile) ? b : a));
+  return ` (a rate's window longer where ${p.durationS} s holds under ${calls} calls, for ${percentileName(strictest.percentile)}, up to ${p.rateWindowMaxS} s, --max-window)`;
+}
+
 export function planLine(r: RunResult): string {
   const p = r.plan;
   const w = wordsOf(r);
@@ -53,7 +66,7 @@ export function planLine(r: RunResult): string {
       ? `${p.operationsPerToken} ${w.nouns} per token`
       : p.totalOperations !== null && p.totalOperations !== undefined
         ? `${p.totalOperations} ${w.nouns} in all`
-        : `${p.durationS} s${r.command === 'burn-in' ? '' : ' per configuration'}`;
+        : `${p.durationS} s${r.command === 'burn-in' ? '' : ' per configuration'}${rateWindows(r)}`;
   const verify = p.verify.mode === 'all' ? `every ${w.noun} checked on the host` : p.verify.mode === 'none' ? 'no host check' : `every ${p.verify.every}th ${w.noun} checked on the host`;
   const repeat = (p.repeat ?? 1) > 1 ? `, each configuration ${p.repeat} times (interleaved)` : '';
   const sessions = p.threadsPerToken.length > 1 ? `${p.threadsPerToken.join(', ')} sessions per token` : `${plural(p.threadsPerToken[0]!, 'thread')} per token`;

@@ -2,12 +2,13 @@ import type { ChartConfiguration, ChartDataset } from 'chart.js';
 import { percentileName } from '../model/plan.js';
 import { configurationName } from '../model/configuration.js';
 import type { RunResult } from '../model/run-result.js';
-import { axis, chartStamp, INK, line, logAxis, plugins, SHAPES, spareColors, tokensAxis, type XY } from './charts.js';
+import { axis, chartStamp, INK, line, logAxis, plugins, rangeBars, SHAPES, spareColors, tokensAxis, type XY } from './charts.js';
 import { wordsOf } from '../operations/words.js';
 
 /**
- * Response time against the rate served, one line per token count (and sessions per token), a point per target
- * rate: flat while the tokens keep up, then the hockey stick where calls queue. The objectives are drawn across.
+ * Response time against the offered load (the target rate), one line per token count (and sessions per token): flat
+ * while the tokens keep up, then the hockey stick where calls queue. Against the rate served, the line would turn
+ * back past the knee (tokens behind serve less than asked). The objectives are drawn across.
  */
 export function rateCurveChart(r: RunResult): ChartConfiguration {
   const datasets: ChartDataset<'line', XY[]>[] = [];
@@ -21,11 +22,19 @@ export function rateCurveChart(r: RunResult): ChartConfiguration {
   [...groups].forEach(([name, group], i) => {
     const color = groups.size <= spare.length ? spare[i]! : INK;
     const sorted = [...group].sort((a, b) => a.openLoop!.targetRatePerS - b.openLoop!.targetRatePerS);
-    const at = (p: 'p50' | 'p99') => sorted.map((c) => ({ x: c.openLoop!.achievedRatePerS, y: c.openLoop!.responseMs?.[p] ?? null }));
+    const at = (p: 'p50' | 'p99') => sorted.map((c) => ({ x: c.openLoop!.targetRatePerS, y: c.openLoop!.responseMs?.[p] ?? null }));
     datasets.push(line(`${name}: response p99`, at('p99'), color));
     datasets.push(line(`${name}: response p50`, at('p50'), color, { borderDash: [6, 4], borderWidth: 1.5, pointRadius: 3 }));
+    // With --repeat: the p99 of each repetition, as a range around the median one.
+    const p99s = (c: (typeof sorted)[number]) => (c.repetitions ?? []).map((x) => x.openLoop?.responseMs?.p99).filter((v): v is number => v !== undefined);
+    const bars = rangeBars(
+      `${name}: response p99 range over the repetitions`,
+      sorted.map((c) => ({ x: c.openLoop!.targetRatePerS, range: p99s(c).length > 1 ? { min: Math.min(...p99s(c)), max: Math.max(...p99s(c)) } : null })),
+      color,
+    );
+    if (bars) datasets.push(bars);
   });
-  const xs = r.configurations.map((c) => c.openLoop?.achievedRatePerS ?? 0);
+  const xs = r.configurations.map((c) => c.openLoop?.targetRatePerS ?? 0);
   const DASHES = [
     [3, 3],
     [10, 4],
@@ -51,9 +60,9 @@ export function rateCurveChart(r: RunResult): ChartConfiguration {
     type: 'line',
     data: { datasets },
     options: {
-      plugins: plugins(`Response time vs rate served: ${w.title}`, chartStamp(r)),
+      plugins: plugins(`Response time vs offered rate: ${w.title}`, chartStamp(r)),
       scales: {
-        x: { type: 'linear', min: 0, ...axis(`${w.nouns} per second served (achieved rate at each target rate)`) },
+        x: { type: 'linear', min: 0, ...axis(`${w.nouns} per second offered (target rate; calls never started count at their wait)`) },
         y: ys.length > 0 ? logAxis('response time from the intended start (ms)', ys) : axis('response time (ms)'),
       },
     },

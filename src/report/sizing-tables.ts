@@ -1,6 +1,6 @@
 import { percentileName } from '../model/plan.js';
 import { configurationName } from '../model/configuration.js';
-import type { RunResult } from '../model/run-result.js';
+import type { ConfigurationResult, RunResult } from '../model/run-result.js';
 import { capacityByTokens } from '../stats/capacity.js';
 import { type CapacityResult } from '../model/run-result.js';
 import { KNEE_SHARE } from '../stats/saturation.js';
@@ -9,6 +9,7 @@ import { wordsOf } from '../operations/words.js';
 import { plural } from '../core/plural.js';
 import type { TableModel } from './table-model.js';
 import { stallSeconds } from '../stats/keeping-up.js';
+import { responseText } from './burn-in-summary.js';
 
 /** What the capacity is judged on, in words: "within p99 ≤ 50 ms", or on the schedule alone. */
 const objectivesText = (r: RunResult) =>
@@ -40,8 +41,21 @@ export function sizingAnswer(r: RunResult): string[] {
       return `${plural(c.tokens, 'token')} ${cut}${rate(c.capacityPerS)}${sessionsSwept ? ` (${plural(c.threadsPerToken, 'session')} per token)` : ''}`;
     };
     lines.push(`Capacity ${objectivesText(r)}: ${best.map(answer).join('; ')}.`);
-    if (best.some((c) => c.rates.some((x) => x.thin && !x.held)))
-      lines.push('Some rates missed an objective on percentiles from few calls or a short window: indicative only (a longer --duration settles them).');
+    const thin = best.flatMap((c) => c.rates.filter((x) => x.thin && !x.held));
+    if (thin.length > 0) {
+      const windowS = Math.max(...thin.map((x) => x.windowToJudgeS ?? 0));
+      lines.push(
+        `Some rates missed an objective on fewer calls than its percentile needs: not judged, the answer does not rest on them${windowS > 0 ? ` (--duration ${windowS}s settles them)` : ' (a longer --duration settles them)'}.`,
+      );
+    }
+    const fewer = fewerWithMoreTokens(r, best);
+    lines.push(...fewer.map((x) => x.line));
+    // No capacity at all, from a miss the tokens' own time does not explain: where the time went (once).
+    for (const c of best.filter((x) => x.capacityPerS === null && !fewer.some((f) => f.tokens === x.tokens))) {
+      const deciding = c.rates.find((x) => !x.held && !notJudged(x) && !x.interrupted);
+      const cause = deciding && missCause(r, c, deciding);
+      if (cause) lines.push(`${plural(c.tokens, 'token')} at ${rate(deciding.targetRatePerS)}:${cause}`);
+    }
   }
   for (const c of r.capacity ?? []) {
     const top = c.rates[c.rates.length - 1]!;
@@ -67,6 +81,39 @@ export function sizingAnswer(r: RunResult): string[] {
   return lines;
 }
 
+/**
+ * Where a rate missed an objective on the response time while the calls themselves (service time) were within it:
+ * the time went before the calls started, which a busy host causes as well as a queue for the tokens. Null otherwise.
+ */
+function missCause(r: RunResult, c: CapacityResult, miss: CapacityResult['rates'][number]): string | null {
+  const measured = r.configurations.find((x) => x.tokens === c.tokens && x.threadsPerToken === c.threadsPerToken && x.openLoop?.targetRatePerS === miss.targetRatePerS);
+  const service = measured?.latencyMs?.p99;
+  if (service === undefined || !measured!.openLoop?.keptUp || !(r.plan.objectives ?? []).every((o) => service <= o.ms)) return null;
+  return ` The calls themselves took at most ${fixed(service, 2)} ms at p99 (service time): the rest went before they started (${fixed(measured!.openLoop!.late.sharePct, 1)} % found no session free; the others waited for the host to start them), which a busy host causes as well as the tokens; measure again with --repeat or on a quieter host.`;
+}
+
+/**
+ * More tokens served less: said with the judged miss that shows it (enough calls for its percentile). Where the
+ * calls took no longer on the tokens than within the objective (service time), the wait was in starting them.
+ */
+function fewerWithMoreTokens(r: RunResult, best: readonly CapacityResult[]): { tokens: number; line: string }[] {
+  const sorted = [...best].sort((a, b) => a.tokens - b.tokens);
+  return sorted.flatMap((c, i) => {
+    const fewer = sorted.slice(0, i).filter((x) => (x.capacityPerS ?? 0) > (c.capacityPerS ?? 0));
+    if (fewer.length === 0) return [];
+    const top = fewer.reduce((a, b) => ((b.capacityPerS ?? 0) > (a.capacityPerS ?? 0) ? b : a));
+    const miss = c.rates.find((x) => !x.held && !notJudged(x) && !x.interrupted && x.targetRatePerS <= top.capacityPerS!);
+    if (miss === undefined) return [];
+    const cause = missCause(r, c, miss) ?? ' The calls themselves took longer on the tokens (service time): the tokens, or what they share, slowed down with more of them at work.';
+    return [
+      {
+        tokens: c.tokens,
+        line: `${plural(c.tokens, 'token')} served less than ${plural(top.tokens, 'token')} (${c.capacityPerS === null ? 'none' : rate(c.capacityPerS)} against ${rate(top.capacityPerS)}): at ${rate(miss.targetRatePerS)}, which ${plural(top.tokens, 'token')} held, it missed on enough calls to judge: ${miss.missed.join(', ')}.${cause}`,
+      },
+    ];
+  });
+}
+
 const notJudged = (x: CapacityResult['rates'][number]) => !x.held && (x.thin === true || x.hostStalled === true);
 
 /** The sweep shows only that the capacity is at least its figure: cut short by an interruption, or a rate above it not judged. */
@@ -74,6 +121,8 @@ const capacityAtLeast = (c: CapacityResult) => c.capacityPerS !== null && c.rate
 
 /** A rate of the sweep as a mark: ✓ held, ✗ missed, ? not judged, – not measured. */
 export const capacityRateMark = (x: CapacityResult['rates'][number]) => (x.held ? '✓' : x.interrupted ? '–' : notJudged(x) ? '?' : '✗');
+/** A response percentile; "≥" where calls never started reach it. */
+const response = (o: ConfigurationResult['openLoop'], p: 'p50' | 'p99' | 'p999') => (o ? responseText(o, p) : '–');
 
 /** Per token count and sessions, each rate of the sweep judged: the capacity and why the next rate missed. */
 export function capacityTable(r: RunResult): TableModel | null {
@@ -125,9 +174,9 @@ export function rateTable(r: RunResult): TableModel {
       `${configurationName({ tokens: c.tokens, threadsPerToken: c.threadsPerToken })} × ${w.title}${shortfallMark(r, c)}`,
       o ? rate(o.targetRatePerS) : 'flat out',
       o ? `${fixed(o.achievedRatePerS, 1)}${scheduleMissMark(o, true)}` : fixed(c.throughputPerS, 1),
-      fixed(o?.responseMs?.p50, 2),
-      fixed(o?.responseMs?.p99, 2),
-      ...(p999 ? [fixed(o?.responseMs?.p999, 2)] : []),
+      response(o, 'p50'),
+      response(o, 'p99'),
+      ...(p999 ? [response(o, 'p999')] : []),
       fixed(c.latencyMs?.p50, 2),
       fixed(c.latencyMs?.p99, 2),
       fixed(o?.late.sharePct, 1),

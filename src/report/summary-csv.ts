@@ -1,7 +1,7 @@
 import { csvField } from '../result/records-csv.js';
-import type { RunResult } from '../model/run-result.js';
+import type { ConfigurationResult, RunResult } from '../model/run-result.js';
 import { firmwareOf, moduleOf } from './trend.js';
-import { shortfallOf, shownEfficiency, uncountedOf } from '../result/configuration-shortfall.js';
+import { efficiencyRange, shortfallOf, shownEfficiency, uncountedOf } from '../result/configuration-shortfall.js';
 
 export const SUMMARY_COLUMNS = [
   'algorithm',
@@ -36,7 +36,33 @@ export const SUMMARY_COLUMNS = [
   'partial',
   'operationsUnverified',
   'hungSessions',
+  // After those: with --repeat, how many repetitions, and the range the figures took over them (`all` rows): the
+  // throughput's, the efficiency's against the 1-token basis's, and the p99's (at a target rate, the response time's).
+  'repetitions',
+  'throughputMinPerS',
+  'throughputMaxPerS',
+  'efficiencyMin',
+  'efficiencyMax',
+  'p99MinMs',
+  'p99MaxMs',
 ];
+
+/** A configuration's repetitions and the ranges its figures took over them; empty cells when it ran once. */
+function spreadCells(r: RunResult, c: ConfigurationResult): (number | string)[] {
+  if (!c.repetitions || !c.spread) return ['', '', '', '', '', '', ''];
+  const efficiency = shownEfficiency(r, c) === null ? null : efficiencyRange(r, c);
+  const p99s = c.repetitions.map((x) => (c.openLoop ? x.openLoop?.responseMs?.p99 : x.latencyMs?.p99)).filter((v): v is number => v !== undefined);
+  const round = (v: number) => Math.round(v * 1000) / 1000;
+  return [
+    c.repetitions.length,
+    c.spread.throughputPerS.min,
+    c.spread.throughputPerS.max,
+    efficiency === null ? '' : round(efficiency.min),
+    efficiency === null ? '' : round(efficiency.max),
+    p99s.length > 0 ? Math.min(...p99s) : '',
+    p99s.length > 0 ? Math.max(...p99s) : '',
+  ];
+}
 
 /** One row per configuration and token (its index in run.json's tokens), then the configuration's total as token "all". */
 export function renderSummaryCsv(r: RunResult): string {
@@ -72,6 +98,7 @@ export function renderSummaryCsv(r: RunResult): string {
         partial,
         '',
         hung.filter((h) => h.token === t.token).length,
+        ...spreadCells(r, c).map(() => ''),
       ]);
     }
     rows.push([
@@ -99,6 +126,7 @@ export function renderSummaryCsv(r: RunResult): string {
       partial,
       uncountedOf(c, 'operationsUnverified'),
       hung.length,
+      ...spreadCells(r, c),
     ]);
   }
   return [SUMMARY_COLUMNS.join(','), ...rows.map((row) => row.map((v) => csvField(v === null || v === undefined ? '' : String(v))).join(','))].join('\n') + '\n';

@@ -1,7 +1,7 @@
 import { wordsOf } from '../operations/words.js';
-import type { RunResult } from '../model/run-result.js';
+import type { ConfigurationResult, RunResult } from '../model/run-result.js';
 import { configurationName, fixed, perTokenRange, shortfallMark, throughputText } from './describe-run.js';
-import { shownEfficiency } from '../result/configuration-shortfall.js';
+import { efficiencyRange, shownEfficiency } from '../result/configuration-shortfall.js';
 
 /** A table as data: the terminal (fitTable), Markdown (markdownTable) and so HTML render the same columns. */
 export interface TableModel {
@@ -45,6 +45,13 @@ export function operationsTable(r: RunResult): TableModel | null {
   return { head, rows, numeric: head.map((_, i) => i > 1) };
 }
 
+/** A configuration's efficiency as tables show it: with --repeat, the range its repetitions allow beside it. */
+function efficiencyText(r: RunResult, c: ConfigurationResult): string {
+  const shown = shownEfficiency(r, c);
+  const range = shown === null ? null : efficiencyRange(r, c);
+  return range === null ? fixed(shown, 2) : `${fixed(shown, 2)} (${fixed(range.min, 2)}–${fixed(range.max, 2)})`;
+}
+
 /**
  * The seed's table (Configuration | Signatures | Duration | Signatures/s) with the range over repetitions, the
  * spread over tokens, latency, failures, efficiency, and the reference beside the measured rate when one is given.
@@ -75,8 +82,8 @@ export function scaleTable(r: RunResult, reference?: Map<number, number>): Table
     fixed(c.latencyMs?.p50, 2),
     fixed(c.latencyMs?.p99, 2),
     c.operationsFailed,
-    // Not against, nor of, a configuration that is not whole (the conclusion says why).
-    fixed(shownEfficiency(r, c), 2),
+    // Not against, nor of, a configuration that is not whole (the conclusion says why); with --repeat, its range.
+    efficiencyText(r, c),
   ]);
   return { head, rows, numeric: head.map((_, i) => i > 0) };
 }

@@ -115,7 +115,7 @@ async function chartConfigs(dir: string, r: RunResult, reference: Reference | un
   const charts: HtmlChart[] = [];
   const add = (name: string, title: string, config: ChartConfiguration) => charts.push({ file: `charts/${name}.png`, title, config });
   // At target rates the throughput is the rate asked for: the answer is the response time at each rate served.
-  if (r.plan.targetRate) add('response-vs-rate', 'Response time vs rate served', rateCurveChart(r));
+  if (r.plan.targetRate) add('response-vs-rate', 'Response time vs offered rate', rateCurveChart(r));
   else if (r.command === 'scale')
     add('throughput', 'Throughput vs number of tokens', throughputChart(r, referenceThroughput(reference, r.algorithm.id), reference ? `${reference.tokenModel} (reference)` : ''));
   if ((r.saturation ?? []).length > 0) add('sessions', 'Throughput vs sessions per token', sessionsChart(r));

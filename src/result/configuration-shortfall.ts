@@ -1,4 +1,5 @@
-import type { ConfigurationResult, RunResult } from '../model/run-result.js';
+import type { ConfigurationResult, Range, RunResult } from '../model/run-result.js';
+import { throughputRange } from '../stats/repetitions.js';
 
 /**
  * What keeps a configuration's figures from being those of its whole plan: the run stopped in it, repetitions are
@@ -57,6 +58,19 @@ export function efficiencyWithheld(r: Pick<RunResult, 'plan' | 'command' | 'conf
   const basis = efficiencyBasisOf(r, c);
   const theirs = basis && shortfallOf(r, basis);
   return basis && theirs && !isWhole(theirs) ? { configuration: basis, shortfall: theirs } : null;
+}
+
+/**
+ * The efficiency a configuration's repetitions allow, against its 1-token basis's: from its slowest over the basis's
+ * fastest to its fastest over the basis's slowest (two medians taken at different moments can land anywhere between).
+ * Null without repetitions on either side, or without an efficiency.
+ */
+export function efficiencyRange(r: Pick<RunResult, 'configurations'>, c: ConfigurationResult): Range | null {
+  const basis = efficiencyBasisOf(r, c);
+  if (c.efficiency === null || basis === undefined || (c.spread === undefined && basis.spread === undefined)) return null;
+  const [own, theirs] = [throughputRange(c), throughputRange(basis)];
+  if (theirs.min <= 0) return null;
+  return { min: own.min / (c.tokens * theirs.max), median: c.efficiency, max: own.max / (c.tokens * theirs.min) };
 }
 
 /** A configuration's efficiency as reports show it: null where it is withheld. */

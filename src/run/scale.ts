@@ -6,6 +6,7 @@ import type { ConfigurationResult, RunResult } from '../model/run-result.js';
 import type { PinSource } from '../secrets/pin.js';
 import { combineRepetitions } from '../stats/repetitions.js';
 import { summarizeConfiguration } from '../stats/summarize.js';
+import { rateWindowS } from '../stats/rate-window.js';
 import { RunControl } from '../measure/control.js';
 import { configurationAxes, configurationFiles, configurationKey } from '../model/configuration.js';
 import { plannedConfigurations } from '../model/plan.js';
@@ -48,6 +49,19 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunEvent
       const scheduledS = plan.repeat * planned.reduce((sum, p) => sum + (perToken * p.tokens) / p.targetRatePerS!, 0);
       ui.emit({ type: 'schedule-length', seconds: scheduledS, scope: 'sweep', ratePerS: null });
     }
+    // With --duration: each configuration's window, at a target rate with objectives long enough for their
+    // percentiles (src/stats/rate-window.ts); the duration itself elsewhere.
+    const stopDurationNs = plan.stop.kind === 'duration' ? plan.stop.durationNs : null;
+    const windowNs = (ratePerS: number | null): bigint | null => {
+      if (stopDurationNs === null || ratePerS === null || plan.rateWindowMaxS === null) return stopDurationNs;
+      const windowS = rateWindowS(Number(stopDurationNs) / 1e9, plan.rateWindowMaxS, ratePerS, plan.objectives);
+      return windowS * 1e9 > Number(stopDurationNs) ? BigInt(Math.round(windowS * 1e9)) : stopDurationNs;
+    };
+    // Windows grown that way make a sweep longer than its --duration says: said before it starts.
+    if (planned.some((p) => windowNs(p.targetRatePerS) !== stopDurationNs)) {
+      const seconds = plan.repeat * planned.reduce((sum, p) => sum + Number(windowNs(p.targetRatePerS)) / 1e9, 0);
+      ui.emit({ type: 'schedule-length', seconds, scope: 'rate-windows', ratePerS: null });
+    }
     // Repetitions are interleaved (1, 2, 4, 8, then 1, 2, 4, 8 again …): drift in the host or the tokens hits every configuration alike.
     let index = 0;
     for (let repetition = 1; repetition <= plan.repeat && !interruption.requested; repetition++) {
@@ -60,7 +74,7 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunEvent
         const calls = plan.stop.kind === 'signatures' ? plan.stop.perToken * p.tokens : null;
         const configuration: ConfigurationRun = { axes, repetition, repeat: plan.repeat };
         const files = configurationFiles(axes, repetition, plan.repeat);
-        const durationNs = plan.stop.kind === 'duration' ? plan.stop.durationNs : null;
+        const durationNs = windowNs(p.targetRatePerS);
         const schedule = p.targetRatePerS === null ? null : scheduleOf(p.targetRatePerS, calls);
         const nouns = nounsOf(plan.operation);
         // Whether the run was stopped before the window closed: a Ctrl-C while a backlog is verified comes after every call was made.

@@ -1,18 +1,27 @@
 import type { CapacityResult, ConfigurationResult, RateVerdict } from '../model/run-result.js';
-import { percentileName, type Objective, type ObjectivePercentile } from '../model/plan.js';
+import { percentileName, type Objective } from '../model/plan.js';
 import { configurationAxes, configurationKey } from '../model/configuration.js';
-import { lowConfidence } from './repetitions.js';
+import { callsToJudge, PERCENTILE_SHARE } from './rate-window.js';
 import { stallSeconds } from './keeping-up.js';
-
-/** The share of calls at or under each objective's percentile. */
-const PERCENTILE_SHARE: Record<ObjectivePercentile, number> = { p50: 0.5, p90: 0.9, p99: 0.99, p999: 0.999 };
 
 const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(1));
 
 type Measured = Pick<ConfigurationResult, 'operationsOk' | 'operationsFailed' | 'durationS' | 'openLoop'>;
 
+/**
+ * The window that would hold enough calls to judge an objective's percentile at this rate, where this one held too
+ * few: a miss on it is the slowest call or two, not the rate's. Null: enough. The calls count, not the window's
+ * length: a short window of many calls is judged (a stall of the host in it is judged apart, as a stall).
+ */
+function windowToJudgeS(c: Measured, objective: Objective): number | null {
+  const o = c.openLoop!;
+  const needed = callsToJudge(objective.percentile);
+  if (c.operationsOk + c.operationsFailed + o.notStarted >= needed) return null;
+  return Math.ceil(needed / o.targetRatePerS);
+}
+
 /** What one measurement at a target rate missed: failures and schedule first, then each objective. */
-function missesOf(c: Measured, objectives: readonly Objective[]): { missed: string[]; objectiveOnly: boolean; hostStallOnly: boolean } {
+function missesOf(c: Measured, objectives: readonly Objective[]): { missed: string[]; objectiveOnly: boolean; hostStallOnly: boolean; thinWindowS: number | null } {
   const o = c.openLoop!;
   const missed: string[] = [];
   if (c.operationsFailed > 0) missed.push(`${c.operationsFailed} failed`);
@@ -22,25 +31,39 @@ function missesOf(c: Measured, objectives: readonly Objective[]): { missed: stri
   }
   const objectiveOnly = missed.length === 0;
   let hostStallOnly = c.operationsFailed === 0 && (o.keptUp || o.hostStalled === true);
+  // Every objective missed on too few calls: the window that would judge them all; null once one miss is judged.
+  let thinWindowS: number | null = objectiveOnly ? 0 : null;
   // A stall of the host delayed at least the calls due during it: a percentile that so many calls can move (p99: 1 %
   // of them) may be the stall's, not the tokens'.
   const delayedShare = ((o.hostStallMs ?? 0) / 1000) * (o.targetRatePerS / Math.max(1, c.operationsOk + c.operationsFailed));
   for (const objective of objectives) {
     const measured = o.responseMs?.[objective.percentile];
     const stalled = delayedShare >= 1 - PERCENTILE_SHARE[objective.percentile];
-    if (measured === undefined) missed.push(`no ${percentileName(objective.percentile)} (no successful call)`);
-    else if (measured > objective.ms)
-      missed.push(`${percentileName(objective.percentile)} ${measured} ms > ${objective.ms} ms${stalled ? ` while the host stalled ${stallSeconds(o.hostStallMs ?? 0)} s (not judged)` : ''}`);
-    else continue;
+    const atLeast = o.responseAtLeast?.includes(objective.percentile) ? '≥ ' : '';
+    if (measured === undefined) {
+      missed.push(`no ${percentileName(objective.percentile)} (no successful call)`);
+      thinWindowS = null;
+    } else if (measured > objective.ms) {
+      const thinS = windowToJudgeS(c, objective);
+      const calls = c.operationsOk + c.operationsFailed + o.notStarted;
+      const judged = stalled
+        ? ` while the host stalled ${stallSeconds(o.hostStallMs ?? 0)} s (not judged)`
+        : thinS !== null
+          ? ` on ${calls} calls in ${c.durationS.toFixed(1)} s (not judged: --duration ${thinS}s gives ${percentileName(objective.percentile)} the ${callsToJudge(objective.percentile)} calls it needs)`
+          : '';
+      missed.push(`${percentileName(objective.percentile)} ${atLeast}${measured} ms > ${objective.ms} ms${judged}`);
+      thinWindowS = thinWindowS === null || thinS === null ? null : Math.max(thinWindowS, thinS);
+    } else continue;
     hostStallOnly &&= measured !== undefined && stalled;
   }
   hostStallOnly &&= missed.length > 0;
-  return { missed, objectiveOnly, hostStallOnly };
+  return { missed, objectiveOnly, hostStallOnly, thinWindowS: missed.length > 0 ? thinWindowS : null };
 }
 
 /**
  * Whether a configuration run at a target rate met the objectives on its response time, and why not. With --repeat,
- * every repetition is judged: the rate holds only if each one held.
+ * every repetition is judged: the rate holds only if each one held. A rate missed only by objectives on too few
+ * calls for their percentiles (src/stats/rate-window.ts) is thin: not judged, with the window that would judge it.
  */
 export function judgeRate(c: ConfigurationResult, objectives: readonly Objective[]): RateVerdict {
   const o = c.openLoop!;
@@ -50,9 +73,10 @@ export function judgeRate(c: ConfigurationResult, objectives: readonly Objective
   const reps: Measured[] = c.repetitions?.every((r) => r.openLoop) ? (c.repetitions as Measured[]).filter((r) => !r.openLoop!.interrupted) : [c];
   const judged = reps.map((r) => ({ r, ...missesOf(r, objectives) })).filter((j) => j.missed.length > 0);
   const missed = judged.flatMap((j) => (reps.length > 1 ? j.missed.map((m) => `repetition ${(c.repetitions as Measured[]).indexOf(j.r) + 1}: ${m}`) : j.missed));
-  const thin = judged.length > 0 && judged.every((j) => j.objectiveOnly && lowConfidence(j.r).length > 0);
+  const thin = judged.length > 0 && judged.every((j) => j.thinWindowS !== null);
   const hostStalled = judged.length > 0 && judged.every((j) => j.hostStallOnly);
-  return { ...verdict, held: missed.length === 0, missed, ...(thin ? { thin } : {}), ...(hostStalled ? { hostStalled } : {}) };
+  const windowToJudge = thin ? Math.max(...judged.map((j) => j.thinWindowS!)) : 0;
+  return { ...verdict, held: missed.length === 0, missed, ...(thin ? { thin, windowToJudgeS: windowToJudge } : {}), ...(hostStalled ? { hostStalled } : {}) };
 }
 
 /**

@@ -5,6 +5,7 @@ import type { ConfigurationStats } from './configuration-stats.js';
 import { percentilesMs } from './latency-histogram.js';
 import { HOST_STALL_MIN_US, keepingUp } from './keeping-up.js';
 import { lowConfidence } from './repetitions.js';
+import { responseOfSchedule } from './backlog-response.js';
 
 /**
  * What the stages produced for one configuration: the statistics the recorder kept, where the records are, what
@@ -46,7 +47,7 @@ export function summarizeConfiguration(
   // A token with a session given up inside a call had no success from its last one on: the call is recorded as timed
   // out, or, when it was still in flight at a stop, not at all (it has no outcome).
   const hungTokens = new Set((run.hungSessions ?? []).map((h) => h.token));
-  const openLoop = kept === null ? undefined : openLoopOf(s, kept, hostStallUs, schedule!.targetRatePerS, notStarted, schedule!.interrupted);
+  const openLoop = kept === null ? undefined : openLoopOf(s, kept, hostStallUs, schedule!, notStarted);
   return {
     tokens: tokens.length,
     threadsPerToken,
@@ -120,10 +121,10 @@ function openLoopOf(
   s: ConfigurationStats,
   kept: ReturnType<typeof keepingUp>,
   hostStallUs: number,
-  targetRatePerS: number,
+  schedule: { targetRatePerS: number; calls: number; interrupted: boolean },
   notStarted: number,
-  interrupted: boolean,
 ): NonNullable<ConfigurationResult['openLoop']> {
+  const { targetRatePerS, interrupted } = schedule;
   return {
     targetRatePerS,
     achievedRatePerS: round(kept.achievedRatePerS, 2),
@@ -132,7 +133,8 @@ function openLoopOf(
     ...(kept.hostStalled ? { hostStalled: true as const } : {}),
     notStarted,
     ...(interrupted ? { interrupted: true } : {}),
-    responseMs: percentilesMs(s.responseUs, true),
+    // Calls never started count in the response percentiles with the wait they had reached (src/stats/backlog-response.ts).
+    ...responseOfSchedule(s.responseUs, schedule, notStarted, s.windowEndUs, !kept.keptUp && !kept.hostStalled, s.lateLagUs.maxValue),
     late: { operations: s.late, sharePct: s.scheduled > 0 ? round((100 * s.late) / s.scheduled, 2) : 0, lagMs: percentilesMs(s.lateLagUs) },
   };
 }

@@ -5,10 +5,10 @@ import { plural } from '../core/plural.js';
 import { axesOf, type ConfigurationAxes } from '../model/configuration.js';
 import { capacityByTokens } from '../stats/capacity.js';
 import { type CapacityResult } from '../model/run-result.js';
-import type { ConfigurationResult, RunResult } from '../model/run-result.js';
-import { failuresOf, lowConfidence } from '../stats/repetitions.js';
+import type { ConfigurationResult, Range, RunResult } from '../model/run-result.js';
+import { failuresOf, lowConfidence, throughputRange } from '../stats/repetitions.js';
 import { quote, shown } from '../core/quote.js';
-import { efficiencyBasisOf, efficiencyWithheld, type Shortfall } from '../result/configuration-shortfall.js';
+import { efficiencyBasisOf, efficiencyRange, efficiencyWithheld, type Shortfall } from '../result/configuration-shortfall.js';
 
 /** What keeps a configuration from being whole, in a few words. */
 const notWholeWords = (s: Shortfall) =>
@@ -154,6 +154,19 @@ function shortWindow(c: ConfigurationResult, strict: boolean): string | undefine
     : undefined;
 }
 
+/** A figure's range over the repetitions, beside it: " (0.61–0.94)". */
+const rangeText = (range: Range | null) => (range === null ? '' : ` (${fmt(range.min)}–${fmt(range.max)})`);
+
+/**
+ * Why a figure measured R times is not judged against a limit: its repetitions fall on both sides of it, so the
+ * median's side is luck (--strict-latency judges the median all the same).
+ */
+function straddles(range: Range | null, limit: number, strict: boolean, digits: number, unit = ''): string | undefined {
+  return !strict && range !== null && range.min < limit && range.max >= limit
+    ? `the repetitions range from ${fmt(range.min, digits)}${unit} to ${fmt(range.max, digits)}${unit}, across the limit (--strict-latency judges the median)`
+    : undefined;
+}
+
 export function evaluateThresholds(r: RunResult, t: Thresholds, strictLatency = false): ThresholdCheck[] {
   const checks: ThresholdCheck[] = [];
   const failures = r.configurations.reduce((n, c) => n + failuresOf(c), 0);
@@ -167,12 +180,12 @@ export function evaluateThresholds(r: RunResult, t: Thresholds, strictLatency = 
     const tokens = key === 'largest' ? largestCount : Number(key);
     const c = flatOut.filter((x) => x.tokens === tokens).reduce<ConfigurationResult | undefined>((best, x) => (best === undefined || x.throughputPerS > best.throughputPerS ? x : best), undefined);
     const passed = c !== undefined && c.throughputPerS >= min;
-    const short = c === undefined || passed ? undefined : shortWindow(c, strictLatency);
+    const short = c === undefined ? undefined : ((passed ? undefined : shortWindow(c, strictLatency)) ?? straddles(c.spread ? throughputRange(c) : null, min, strictLatency, 1, '/s'));
     checks.push({
       name: 'min-throughput',
       configuration: c ? axesOf(c) : Number.isFinite(tokens) ? { tokens, threadsPerToken: r.plan.threadsPerToken[0]! } : null,
       expected: `≥ ${min}/s`,
-      measured: c ? `${fmt(c.throughputPerS, 1)}/s` : 'not run',
+      measured: c ? `${fmt(c.throughputPerS, 1)}/s${c.spread ? ` (${fmt(c.spread.throughputPerS.min, 1)}–${fmt(c.spread.throughputPerS.max, 1)})` : ''}` : 'not run',
       ...(short ? { outcome: 'inconclusive', notJudged: short } : { outcome: outcomeOf(passed) }),
     });
   }
@@ -199,12 +212,25 @@ export function evaluateThresholds(r: RunResult, t: Thresholds, strictLatency = 
     const p99 = (c.openLoop ? c.openLoop.responseMs : c.latencyMs)?.p99;
     const passed = p99 !== undefined && p99 <= t.maxP99Ms!;
     const thin = strictLatency ? [] : (c.lowConfidence ?? lowConfidence(c));
+    // With --repeat, each repetition's p99: on both sides of the limit, the median's side is luck.
+    const p99s = (c.repetitions ?? []).map((x) => (c.openLoop ? x.openLoop?.responseMs : x.latencyMs)?.p99).filter((v): v is number => v !== undefined);
+    const range = p99s.length > 1 ? { min: Math.min(...p99s), median: p99 ?? 0, max: Math.max(...p99s) } : null;
+    const across =
+      !strictLatency && range !== null && range.min <= t.maxP99Ms! && range.max > t.maxP99Ms!
+        ? `the repetitions range from ${fmt(range.min, 3)} ms to ${fmt(range.max, 3)} ms, across the limit (--strict-latency judges the median)`
+        : undefined;
     checks.push({
       name: 'max-p99',
       configuration: axesOf(c),
       expected: `≤ ${t.maxP99Ms} ms`,
-      measured: `${fmt(p99, 3)} ms`,
-      ...(passed ? { outcome: 'pass' } : thin.length > 0 ? { outcome: 'inconclusive', notJudged: `a thin sample: ${thin.join('; ')} (--strict-latency fails on it)` } : { outcome: 'fail' }),
+      measured: `${fmt(p99, 3)} ms${range ? ` (${fmt(range.min, 3)}–${fmt(range.max, 3)})` : ''}`,
+      ...(across
+        ? { outcome: 'inconclusive', notJudged: across }
+        : passed
+          ? { outcome: 'pass' }
+          : thin.length > 0
+            ? { outcome: 'inconclusive', notJudged: `a thin sample: ${thin.join('; ')} (--strict-latency fails on it)` }
+            : { outcome: 'fail' }),
     });
   }
   if (t.minEfficiency !== undefined) {
@@ -214,13 +240,14 @@ export function evaluateThresholds(r: RunResult, t: Thresholds, strictLatency = 
       const withheld = efficiencyWithheld(r, c);
       const passed = c.efficiency !== null && c.efficiency >= t.minEfficiency;
       const basis = efficiencyBasisOf(r, c);
-      const short = passed ? undefined : (shortWindow(c, strictLatency) ?? (basis ? shortWindow(basis, strictLatency) : undefined));
+      const short =
+        (passed ? undefined : (shortWindow(c, strictLatency) ?? (basis ? shortWindow(basis, strictLatency) : undefined))) ?? straddles(efficiencyRange(r, c), t.minEfficiency, strictLatency, 2);
       const notJudged = withheld ? `${withheld.configuration === c ? 'this configuration' : 'its 1-token basis'} is not whole (${notWholeWords(withheld.shortfall)})` : short;
       checks.push({
         name: 'min-efficiency',
         configuration: axesOf(c),
         expected: `≥ ${t.minEfficiency}`,
-        measured: fmt(c.efficiency),
+        measured: `${fmt(c.efficiency)}${rangeText(efficiencyRange(r, c))}`,
         ...(notJudged ? { outcome: 'inconclusive', notJudged } : { outcome: outcomeOf(passed) }),
       });
     }
