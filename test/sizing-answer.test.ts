@@ -2,7 +2,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ConfigurationResult, RunResult } from '../src/model/run-result.js';
-import { scalePlan } from '../src/plan/plan.js';
+import { scalePlan as planOfInput } from '../src/plan/plan.js';
+import { planInputFromFlags } from '../src/plan/plan-flags.js';
+
+/** What the command line gives, read as scale reads it. */
+const scalePlan = (flags: object) => planOfInput(planInputFromFlags(flags));
 import { capacityOf, judgeRate } from '../src/stats/capacity.js';
 import { ConfigurationStats } from '../src/stats/configuration-stats.js';
 import { callsToJudge, rateWindowS } from '../src/stats/rate-window.js';
