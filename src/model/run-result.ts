@@ -41,12 +41,17 @@ export interface PerTokenResult {
   throughputPerS: number;
   latencyMs: LatencyPercentilesMs | null;
   /**
-   * The longest time this token had no successful call in progress: a streak of failures, a hang, a reconnect. From
-   * the window's start to its first success, between successes, and — while a streak is still open at the end
-   * (stillFailingS), or a session of it hung — from its last success to the end of the window.
+   * The longest time this token made no successful call (by when its calls ended): a call held inside the token, a
+   * streak of failures, a hang, a reconnect. From the window's start to its first success, between successes, and —
+   * while a streak is still open at the end (stillFailingS), or a session of it hung — from its last success to the
+   * end of the window. Until schema 4 (before hsm-bench 0.2): the time without a successful call in progress.
    */
   longestGapMs: number;
-  /** Streaks of failures that ended (outages) and their total time; a streak still open at the end is in stillFailingS. */
+  /**
+   * Outages (streaks of failures) and their total time: those that ended, and one still open at the end (to the
+   * window's end) when it held more than one failed call or its token was lost (stopped early or hung); a last
+   * failed call alone is not one. The open streak's time is also in stillFailingS.
+   */
   outages: number;
   outageS: number;
   stillFailingS: number | null;
@@ -107,10 +112,38 @@ export interface ConfigurationResult {
   byOperation?: OperationResult[];
   /** Open loop (--rate): the schedule kept or not, and latency from each call's intended start (absent: flat out). */
   openLoop?: OpenLoopResult;
+  /** Times without a successful call long enough to be stalls, of one token or all at once (absent in older runs). */
+  stalls?: StallsResult;
   /** With --repeat R > 1: every repetition's key figures; the other fields are those of the median repetition. */
   repetitions?: RepetitionResult[];
   /** With --repeat R > 1: the throughput's range over the repetitions, and (max − min) / median in %. */
   spread?: { throughputPerS: Range; relativePct: number };
+}
+
+/** A configuration's stalls: its tokens' times without a successful call, and the host's own stalls beside them. */
+export interface StallsResult {
+  /** A time without a success this long is a stall: 10 × the p50 service time (or a token's interval at the target rate), at least 100 ms. */
+  minMs: number;
+  /** The longest time no token of the configuration made a successful call. */
+  clusterLongestGapMs: number;
+  /** How many stalls (stalls of tokens that overlap in time are one). */
+  count: number;
+  /** The longest stalls (at most 20), in time order. */
+  episodes: StallEpisode[];
+  /** The host's stalls in the window (hsm-bench's threads kept from running for 100 ms or more); absent in a recount from records. */
+  host?: { count: number; longestMs: number; totalMs: number };
+}
+
+export interface StallEpisode {
+  /** When it began, seconds into the measured window. */
+  atS: number;
+  durationS: number;
+  /** The tokens without a success in it (indexes in run.json's tokens). */
+  tokens: number[];
+  /** How long every token of the configuration was without a success at once; null when they never all were for a stall's length. */
+  allTokensS: number | null;
+  /** Of it, the time the host itself stalled: hsm-bench's threads did not run, so the stall may be the host's, not the tokens'. */
+  hostStallS: number;
 }
 
 /**

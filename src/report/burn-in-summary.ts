@@ -8,6 +8,7 @@ import { fitTable } from './fit-table.js';
 import { plural } from '../core/plural.js';
 import { failureList } from './status-meaning.js';
 import { shown } from '../core/quote.js';
+import { stallLines } from './stalls-text.js';
 
 /** The time of day of an ISO time, for a line that names when something happened in the night. */
 const timeOfDay = (iso: string) => `${iso.slice(11, 19)} UTC`;
@@ -161,6 +162,7 @@ export function renderBurnInSummary(r: RunResult, judged: JudgedRun, dir?: strin
       ...(failures.length > 0 ? [`failures by status: ${failureList(r, c.failuresByCkr)}`] : []),
       ...burnInMishaps(r, dir),
       fitTable(head, rows),
+      ...stallLines(r, c),
       ...(byOperation ? ['per operation:', fitTable(byOperation.head, byOperation.rows)] : []),
       `verdict: ${burnInVerdict(r, judged)}`,
     ].join('\n') + '\n'

@@ -7,6 +7,7 @@ import { wordsOf } from '../operations/words.js';
 import { backendLine, configurationName, fixed, planLine, runEnd, runEndText, shortfallMark, workerIssueText } from './describe-run.js';
 import { conclusions, sentence } from './conclusions.js';
 import { statusMeaning } from './status-meaning.js';
+import { scaleStallLines, stallLines } from './stalls-text.js';
 
 /** The one Markdown table writer every Markdown renderer uses. */
 export function markdownTable(head: string[], rows: (string | number)[][], rightAligned = head.map((_, i) => i > 0)): string {
@@ -103,6 +104,8 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
     // At a target rate: whether the tokens served it all run long, and what a client waited.
     if (c0.openLoop) out.push('## At the target rate', '', `${sentence(openLoopLine(c0.openLoop))}.`, '');
     out.push('## Tokens over the run', '', markdownTable(burnInTokenTable(r, c0).head, burnInTokenTable(r, c0).rows, [false, false, false, true, true, true, true, true, true, true, false]), '');
+    const stalls = stallLines(r, c0);
+    if (stalls.length > 0) out.push('## Gaps and stalls', '', ...stalls.map((l) => (l.startsWith('  ') ? `  - ${l.trimStart()}` : `- ${sentence(l)}`)), '');
   } else {
     out.push('## Throughput', '');
     if (r.plan.targetRate) {
@@ -129,7 +132,7 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
       '## Per token',
       '',
       markdownTable(
-        ['Configuration', 'Slot', 'Token', 'Serial', w.Nouns, 'Failures', `${w.Nouns}/s`, 'p50 (ms)', 'p99 (ms)'],
+        ['Configuration', 'Slot', 'Token', 'Serial', w.Nouns, 'Failures', `${w.Nouns}/s`, 'p50 (ms)', 'p99 (ms)', 'Longest gap (s)'],
         r.configurations.flatMap((c) =>
           c.perToken.map((t) => [
             `${configurationName(c)}${shortfallMark(r, c)}`,
@@ -141,12 +144,15 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
             fixed(t.throughputPerS, 1),
             fixed(t.latencyMs?.p50, 2),
             fixed(t.latencyMs?.p99, 2),
+            fixed(t.longestGapMs / 1000, 3),
           ]),
         ),
-        [false, false, false, false, true, true, true, true, true],
+        [false, false, false, false, true, true, true, true, true, true],
       ),
       '',
     );
+  const scaleStalls = burnIn ? [] : scaleStallLines(r);
+  if (scaleStalls.length > 0) out.push('## Gaps and stalls', '', ...scaleStalls.map((l) => (l.startsWith('  ') ? `  - ${l.trimStart()}` : `- ${sentence(l)}`)), '');
   out.push(
     `## Latency (ms, successful ${w.nouns})`,
     '',

@@ -5,6 +5,7 @@ import { backendLine, busyHost, configurationName, lowConfidenceLines, planLine,
 import { failureList } from './status-meaning.js';
 import { operationsTable, scaleTable } from './table-model.js';
 import { capacityTable, rateTable, saturationTable, sizingAnswer } from './sizing-tables.js';
+import { scaleStallLines } from './stalls-text.js';
 
 /** The seed's table (Configuration | Signatures | Duration | Signatures/s) with latency, failures and scaling efficiency. */
 export function renderScaleTable(r: RunResult): string {
@@ -27,6 +28,8 @@ export function renderScaleTable(r: RunResult): string {
     if (Object.keys(c.failuresByCkr).length > 0) lines.push(`failures with ${configurationName(c)}: ${failureList(r, c.failuresByCkr)}`);
   }
   if (issues.length > 0) lines.push(...issues.map((i) => `worker issue: ${i}`));
+  const stalls = scaleStallLines(r);
+  if (stalls.length > 0) lines.push('stalls:', ...stalls.map((l) => `  ${l}`));
   const busy = busyHost(r);
   if (busy) lines.push(`note: ${busy}`);
   lines.push(...lowConfidenceLines(r).map((l) => `note: ${l}`));

@@ -349,8 +349,16 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
   // when the sessions ended.
   const windowStartNs = control.windowStartNs();
   const endedNs = process.hrtime.bigint();
-  const hostStallUs =
-    windowStartNs === 0n ? 0 : hostStalls.longestUs(windowStartNs, spec.stop.durationNs === null ? endedNs : [endedNs, windowStartNs + spec.stop.durationNs].reduce((a, b) => (a < b ? a : b)));
+  const watchedUntilNs = spec.stop.durationNs === null ? endedNs : [endedNs, windowStartNs + spec.stop.durationNs].reduce((a, b) => (a < b ? a : b));
+  const hostStallUs = windowStartNs === 0n ? 0 : hostStalls.longestUs(windowStartNs, watchedUntilNs);
+  // On the run's time axis, as the records are (a resumed burn-in's axis goes on from its earlier segments).
+  const hostStallsOnAxis =
+    windowStartNs === 0n
+      ? []
+      : hostStalls.within(windowStartNs, watchedUntilNs).map((h) => ({
+          startUs: (spec.resume?.startOffsetBaseUs ?? 0) + (h.startNs - Number(windowStartNs)) / 1000,
+          endUs: (spec.resume?.startOffsetBaseUs ?? 0) + (h.endNs - Number(windowStartNs)) / 1000,
+        }));
   hostStalls.stop();
   if (lastAbandonedNs !== null && spec.stop.durationNs !== null && setupS !== undefined) {
     // A hung session was waited for: the window lasts to the deadline, the stop, or the last session given up, whichever
@@ -393,6 +401,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     verificationLagS,
     maxEventLoopStallMs: stalls.max / 1e6,
     ...(hostStallUs > 0 ? { hostStallUs } : {}),
+    hostStalls: hostStallsOnAxis,
     setupS,
     operationsVerifiedLate: (spill?.outputsKept ?? 0) - unverified,
     ...(unverified > 0 ? { operationsUnverified: unverified } : {}),

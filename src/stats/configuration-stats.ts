@@ -15,12 +15,14 @@ export interface TokenStats {
   /** The end of its last call that returned, or the start of a later one that never did: the end of its active window. */
   lastEndUs: number;
   latencyUs: Histogram;
-  /** When it had a successful call in progress: its longest gap is the longest time without one. */
+  /** When its successful calls ended: its longest gap is the longest time without one. */
   successes: SuccessGaps;
   /** Outages: streaks of failures, from the first failure's start to the next success's start. */
   outages: number;
   outageUs: number;
   failingSinceUs: number | null;
+  /** Failed calls in the streak still open (0 when none is). */
+  failingCalls: number;
   /** When its latest successful call started. */
   lastOkStartUs: number;
 }
@@ -44,6 +46,8 @@ const newOperationStats = (): OperationStats => ({ operationsOk: 0, operationsFa
 export class ConfigurationStats {
   readonly tokens: TokenStats[];
   readonly latencyUs = latencyHistogram();
+  /** When any token's successful calls ended: the cluster's times without a success (every token stalled at once). */
+  readonly successes = new SuccessGaps();
   readonly failuresByStatus = new Map<string, number>();
   readonly okPerSecond: number[] = [];
   readonly failedPerSecond: number[] = [];
@@ -88,6 +92,7 @@ export class ConfigurationStats {
       outages: 0,
       outageUs: 0,
       failingSinceUs: null,
+      failingCalls: 0,
       lastOkStartUs: Number.NEGATIVE_INFINITY,
     }));
   }
@@ -133,6 +138,7 @@ export class ConfigurationStats {
         t.outages++;
         t.outageUs += startOffsetUs - t.failingSinceUs;
         t.failingSinceUs = null;
+        t.failingCalls = 0;
       }
       t.lastOkStartUs = Math.max(t.lastOkStartUs, startOffsetUs);
       t.operationsOk++;
@@ -142,11 +148,15 @@ export class ConfigurationStats {
       this.latencyUs.recordValue(Math.max(1, Math.round(latencyUs)));
       op.operationsOk++;
       op.latencyUs.recordValue(Math.max(1, Math.round(latencyUs)));
-      t.successes.add(startOffsetUs, endUs);
+      t.successes.add(endUs);
+      this.successes.add(endUs);
     } else {
       // A failure recorded after a later success of another session (a call that never returned is recorded only
       // when it is given up) did not leave the token failing: the other sessions served on. It opens no streak.
-      if (startOffsetUs > t.lastOkStartUs) t.failingSinceUs = Math.min(t.failingSinceUs ?? startOffsetUs, startOffsetUs);
+      if (startOffsetUs > t.lastOkStartUs) {
+        t.failingSinceUs = Math.min(t.failingSinceUs ?? startOffsetUs, startOffsetUs);
+        t.failingCalls++;
+      }
       t.operationsFailed++;
       if (!returned) t.operationsTimedOut++;
       this.operationsFailed++;

@@ -5,6 +5,8 @@ import type { ConfigurationStats } from './configuration-stats.js';
 import { percentilesMs } from './latency-histogram.js';
 import { HOST_STALL_MIN_US, keepingUp } from './keeping-up.js';
 import { lowConfidence } from './repetitions.js';
+import { stallMinUs, stallsOf } from './stalls.js';
+import type { Hole } from './success-gaps.js';
 
 /**
  * What the stages produced for one configuration: the statistics the recorder kept, where the records are, what
@@ -23,6 +25,8 @@ export interface Measured {
   maxEventLoopStallMs?: number;
   /** The host's longest stall within the window (src/measure/host-stall-monitor.ts), µs; absent in a recount from records. */
   hostStallUs?: number;
+  /** The host's stalls within the window, µs on the run's time axis; absent in a recount from records. */
+  hostStalls?: Hole[];
   setupS?: number;
 }
 
@@ -47,6 +51,13 @@ export function summarizeConfiguration(
   // out, or, when it was still in flight at a stop, not at all (it has no outcome).
   const hungTokens = new Set((run.hungSessions ?? []).map((h) => h.token));
   const openLoop = kept === null ? undefined : openLoopOf(s, kept, hostStallUs, schedule!.targetRatePerS, notStarted, schedule!.interrupted);
+  // Up to the window's end for a token that never recovered: a streak still open (stillFailingS), or a session hung.
+  const failingAtEnd = s.tokens.map((t, i) => t.failingSinceUs !== null || hungTokens.has(i));
+  const holesByToken = s.tokens.map((t, i) => t.successes.holes(0, s.windowEndUs, failingAtEnd[i]!));
+  const minStallUs = stallMinUs(s.latencyUs.totalCount > 0 ? s.latencyUs.getValueAtPercentile(50) : 0, schedule ? (1e6 * tokens.length) / schedule.targetRatePerS : 0);
+  const stalls = stallsOf(holesByToken, s.successes.holes(0, s.windowEndUs, failingAtEnd.every(Boolean)), minStallUs, run.hostStalls);
+  // A token lost (stopped early, or hung) was in an outage to the end; a last failed call alone is not one.
+  const lostTokens = new Set([...hungTokens, ...run.workerIssues.map((w) => w.token)]);
   return {
     tokens: tokens.length,
     threadsPerToken,
@@ -73,10 +84,8 @@ export function summarizeConfiguration(
         operationsTimedOut: t.operationsTimedOut,
         throughputPerS: activeS > 0 ? round(t.operationsOk / activeS, 2) : 0,
         latencyMs: percentilesMs(t.latencyUs),
-        // Up to the window's end when it never recovered: a streak still open (stillFailingS), or a session hung.
-        longestGapMs: round(t.successes.longestUs(0, s.windowEndUs, t.failingSinceUs !== null || hungTokens.has(i)) / 1000, 3),
-        outages: t.outages,
-        outageS: round(t.outageUs / 1e6, 3),
+        longestGapMs: round(t.successes.longestUs(0, s.windowEndUs, failingAtEnd[i]!) / 1000, 3),
+        ...outagesOf(t, s.windowEndUs, lostTokens.has(i)),
         stillFailingS: t.failingSinceUs === null ? null : round((s.windowEndUs - t.failingSinceUs) / 1e6, 3),
       };
     }),
@@ -93,6 +102,7 @@ export function summarizeConfiguration(
     workerIssues: run.workerIssues,
     ...(run.hungSessions === undefined ? {} : { hungSessions: run.hungSessions }),
     lowConfidence: lowConfidence({ operationsOk: s.operationsOk, durationS }),
+    stalls,
     // A mix (--mix): each operation's share, rate over the same window, and latency.
     ...(openLoop ? { openLoop } : {}),
     ...(s.mixed
@@ -109,6 +119,13 @@ export function summarizeConfiguration(
         }
       : {}),
   };
+}
+
+/** A token's outages: the streaks that ended, and the one open at the end when it held several failed calls or the token was lost. */
+function outagesOf(t: ConfigurationStats['tokens'][number], windowEndUs: number, lost: boolean): { outages: number; outageS: number } {
+  const open = t.failingSinceUs !== null && (t.failingCalls > 1 || lost);
+  const outageUs = t.outageUs + (open ? Math.max(0, windowEndUs - t.failingSinceUs!) : 0);
+  return { outages: t.outages + (open ? 1 : 0), outageS: round(outageUs / 1e6, 3) };
 }
 
 /**
