@@ -44,13 +44,13 @@ export interface PerTokenResult {
    * The longest time this token made no successful call (by when its calls ended): a call held inside the token, a
    * streak of failures, a hang, a reconnect. From the window's start to its first success, between successes, and —
    * while a streak is still open at the end (stillFailingS), or a session of it hung — from its last success to the
-   * end of the window. Until schema 4 (before hsm-bench 0.2): the time without a successful call in progress.
+   * end of the window. In runs without `stalls`: the time without a successful call in progress.
    */
   longestGapMs: number;
   /**
    * Outages (streaks of failures) and their total time: those that ended, and one still open at the end (to the
    * window's end) when it held more than one failed call or its token was lost (stopped early or hung); a last
-   * failed call alone is not one. The open streak's time is also in stillFailingS.
+   * failed call alone is not one. The open streak's time is also in stillFailingS. In runs without `stalls`: only those that ended.
    */
   outages: number;
   outageS: number;
