@@ -35,8 +35,10 @@ export interface PerTokenResult {
    */
   operationsTimedOut?: number;
   /**
-   * Signatures that completed OK over this token's own active window: from its first call's start to the end of its
-   * last call that returned (or the start of a later one that never did).
+   * Signatures that completed OK per second, from the window's start (as the configuration's rate) to the end of its
+   * last call that returned (or the start of a later one that never did): a token that worked to the end is rated
+   * over the configuration's window, one that stopped early over the time it worked. In runs without `stalls`: from
+   * its first call's start.
    */
   throughputPerS: number;
   latencyMs: LatencyPercentilesMs | null;

@@ -4,7 +4,7 @@ import { operationsTable, scaleTable } from './table-model.js';
 import { capacityTable, rateTable, saturationTable, sizingAnswer } from './sizing-tables.js';
 import { hms } from '../core/hms.js';
 import { wordsOf } from '../operations/words.js';
-import { backendLine, configurationName, fixed, planLine, runEnd, runEndText, shortfallMark, workerIssueText } from './describe-run.js';
+import { backendLine, configurationName, fixed, planLine, runEnd, runEndText, shortfallMark, throughputCaption, verifyText, workerIssueText } from './describe-run.js';
 import { conclusions, sentence } from './conclusions.js';
 import { statusMeaning } from './status-meaning.js';
 import { scaleStallLines, stallLines } from './stalls-text.js';
@@ -49,18 +49,17 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
     '',
   );
   if (burnIn && c0) {
-    const performed = c0.operationsOk + c0.operationsFailed;
     out.push(
       '## Burn-in',
       '',
       markdownTable(
-        ['Started', 'Stopped', 'Measured time', `${w.Nouns} performed`, 'Failed', 'Checked on the host', 'Average throughput'],
+        ['Started', 'Stopped', 'Measured time', `${w.Nouns} performed (successful)`, 'Failed', 'Checked on the host', `Average throughput (${verifyText(r)})`],
         [
           [
             r.startedAt,
             r.finishedAt ?? '–',
             c0.durationS < 60 ? `${fixed(c0.durationS, 2)} s` : hms(c0.durationS),
-            performed,
+            c0.operationsOk,
             c0.operationsFailed,
             c0.operationsVerified,
             `${fixed(c0.throughputPerS, 2)}/s`,
@@ -114,7 +113,7 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
         '',
       );
     }
-    out.push(seedTable(r, o.reference), '');
+    out.push(seedTable(r, o.reference), '', `${throughputCaption(r)}.`, '');
   }
   const byOperation = operationsTable(r);
   if (byOperation)
@@ -132,7 +131,7 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
       '## Per token',
       '',
       markdownTable(
-        ['Configuration', 'Slot', 'Token', 'Serial', w.Nouns, 'Failures', `${w.Nouns}/s`, 'p50 (ms)', 'p99 (ms)', 'Longest gap (s)'],
+        ['Configuration', 'Slot', 'Token', 'Serial', `${w.Nouns} (successful)`, 'Failures', `${w.Nouns}/s`, 'p50 (ms)', 'p99 (ms)', 'Longest gap (s)'],
         r.configurations.flatMap((c) =>
           c.perToken.map((t) => [
             `${configurationName(c)}${shortfallMark(r, c)}`,

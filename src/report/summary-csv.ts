@@ -1,6 +1,7 @@
 import { csvField } from '../result/records-csv.js';
 import type { RunResult } from '../model/run-result.js';
 import { firmwareOf, moduleOf } from './trend.js';
+import { verifySetting } from './describe-run.js';
 import { shortfallOf, shownEfficiency, uncountedOf } from '../result/configuration-shortfall.js';
 
 export const SUMMARY_COLUMNS = [
@@ -36,12 +37,15 @@ export const SUMMARY_COLUMNS = [
   'partial',
   'operationsUnverified',
   'hungSessions',
+  // Whether the results were checked on the host while the throughput was measured: all, a rate (0.01), or none.
+  'verify',
 ];
 
 /** One row per configuration and token (its index in run.json's tokens), then the configuration's total as token "all". */
 export function renderSummaryCsv(r: RunResult): string {
   const rows: (string | number | null | undefined)[][] = [];
   const run = [r.runId, r.startedAt, moduleOf(r), firmwareOf(r)];
+  const verify = verifySetting(r);
   for (const c of r.configurations) {
     const s = shortfallOf(r, c);
     const partial = s.repetitions && s.repetitions.whole > 0 ? 'repetitions' : (s.partial ?? '');
@@ -72,6 +76,7 @@ export function renderSummaryCsv(r: RunResult): string {
         partial,
         '',
         hung.filter((h) => h.token === t.token).length,
+        verify,
       ]);
     }
     rows.push([
@@ -99,6 +104,7 @@ export function renderSummaryCsv(r: RunResult): string {
       partial,
       uncountedOf(c, 'operationsUnverified'),
       hung.length,
+      verify,
     ]);
   }
   return [SUMMARY_COLUMNS.join(','), ...rows.map((row) => row.map((v) => csvField(v === null || v === undefined ? '' : String(v))).join(','))].join('\n') + '\n';

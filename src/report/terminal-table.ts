@@ -1,7 +1,7 @@
 import { wordsOf } from '../operations/words.js';
 import type { RunResult } from '../model/run-result.js';
 import { fitTable } from './fit-table.js';
-import { backendLine, busyHost, configurationName, lowConfidenceLines, planLine, runEnd, runEndText, tokenLine, workerIssueText } from './describe-run.js';
+import { backendLine, busyHost, configurationName, lowConfidenceLines, planLine, runEnd, runEndText, throughputCaption, tokenLine, workerIssueText } from './describe-run.js';
 import { failureList } from './status-meaning.js';
 import { operationsTable, scaleTable } from './table-model.js';
 import { capacityTable, rateTable, saturationTable, sizingAnswer } from './sizing-tables.js';
@@ -19,6 +19,7 @@ export function renderScaleTable(r: RunResult): string {
     // The answer a sizing run was for, before the detail it rests on.
     ...sizingAnswer(r),
     fitTable(table.head, table.rows),
+    throughputCaption(r),
   ];
   for (const extra of [capacityTable(r), saturationTable(r)]) if (extra) lines.push(fitTable(extra.head, extra.rows));
   const byOperation = operationsTable(r);

@@ -11,7 +11,6 @@ export interface TokenStats {
   operationsFailed: number;
   /** Of operationsFailed, calls that never returned (CALL_TIMED_OUT): their latency is in no percentile. */
   operationsTimedOut: number;
-  firstStartUs: number;
   /** The end of its last call that returned, or the start of a later one that never did: the end of its active window. */
   lastEndUs: number;
   latencyUs: Histogram;
@@ -85,7 +84,6 @@ export class ConfigurationStats {
       operationsOk: 0,
       operationsFailed: 0,
       operationsTimedOut: 0,
-      firstStartUs: Number.POSITIVE_INFINITY,
       lastEndUs: 0,
       latencyUs: latencyHistogram(),
       successes: new SuccessGaps(),
@@ -127,7 +125,6 @@ export class ConfigurationStats {
     // A call that never returned has a start and no end: it counts where it started, and stretches no window.
     const returned = failure !== CALL_TIMED_OUT_STATUS;
     const endUs = returned ? startOffsetUs + latencyUs : startOffsetUs;
-    t.firstStartUs = Math.min(t.firstStartUs, startOffsetUs);
     t.lastEndUs = Math.max(t.lastEndUs, endUs);
     this.windowEndUs = Math.max(this.windowEndUs, endUs);
     this.countInSecond(Math.floor(endUs / 1e6), failure === undefined);

@@ -71,9 +71,10 @@ export function summarizeConfiguration(
     throughputPerS: schedule ? round(s.scheduled > 0 ? (s.operationsOk / s.scheduled) * achieved : 0, 2) : durationS > 0 ? round(s.operationsOk / durationS, 2) : 0,
     efficiency: null,
     perToken: s.tokens.map((t, i) => {
-      // From its first start to its last call that returned (or the start of one that never did): a token that hung
-      // or stopped early is rated over the time it worked, not over the configuration's window.
-      const activeS = (t.lastEndUs - t.firstStartUs) / 1e6;
+      // From the window's start, as the configuration's rate is, to its last call that returned (or the start of one
+      // that never did): a token that hung or stopped early is rated over the time it worked, and a token that worked
+      // to the end over the configuration's window — one token's rate is the configuration's, not another number.
+      const activeS = t.lastEndUs / 1e6;
       return {
         token: i,
         label: tokens[i]!.label,
