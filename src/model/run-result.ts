@@ -116,10 +116,26 @@ export interface ConfigurationResult {
   openLoop?: OpenLoopResult;
   /** Times without a successful call long enough to be stalls, of one token or all at once (absent in older runs). */
   stalls?: StallsResult;
+  /** What the CPUs did during the measured window (a resumed burn-in: its last segment's); absent in older runs and recounts. */
+  cpu?: CpuUse;
   /** With --repeat R > 1: every repetition's key figures; the other fields are those of the median repetition. */
   repetitions?: RepetitionResult[];
   /** With --repeat R > 1: the throughput's range over the repetitions, and (max − min) / median in %. */
   spread?: { throughputPerS: Range; relativePct: number };
+}
+
+/** What the CPUs did during a measured window, as hyperfine gives user and system time. */
+export interface CpuUse {
+  /** CPU time of hsm-bench's process, every thread (signers and the module's work inside them, verifiers, recorder). */
+  processUserS: number;
+  processSystemS: number;
+  /** The CPU time the host had in the window: its length × the host's CPUs. */
+  hostCpuS: number;
+  /** Of that, the share busy in user and in system mode, every process of the host. */
+  hostUserPct: number;
+  hostSystemPct: number;
+  /** The 1-minute load average at the window's end. */
+  loadAverage1m: number;
 }
 
 /** A configuration's stalls: its tokens' times without a successful call, and the host's own stalls beside them. */
@@ -221,7 +237,10 @@ export interface Range {
 }
 
 export type RepetitionResult = Pick<ConfigurationResult, 'throughputPerS' | 'durationS' | 'operationsOk' | 'operationsFailed' | 'latencyMs' | 'recordsFile' | 'workerIssues'> &
-  Partial<Pick<ConfigurationResult, 'operationsVerified' | 'operationsUnverified' | 'operationsLost' | 'openLoop' | 'partial' | 'hungSessions'>>;
+  Partial<Pick<ConfigurationResult, 'operationsVerified' | 'operationsUnverified' | 'operationsLost' | 'openLoop' | 'partial' | 'hungSessions'>> & {
+    /** Each token's rate in this repetition, in the order of the configuration's perToken (absent in older runs). */
+    perTokenThroughputPerS?: number[];
+  };
 
 export interface RunResult {
   schemaVersion: typeof SCHEMA_VERSION;

@@ -9,6 +9,7 @@ import { plural } from '../core/plural.js';
 import { failureList } from './status-meaning.js';
 import { shown } from '../core/quote.js';
 import { stallLines } from './stalls-text.js';
+import { cpuLine } from './cpu-text.js';
 
 /** The time of day of an ISO time, for a line that names when something happened in the night. */
 const timeOfDay = (iso: string) => `${iso.slice(11, 19)} UTC`;
@@ -163,6 +164,7 @@ export function renderBurnInSummary(r: RunResult, judged: JudgedRun, dir?: strin
       ...burnInMishaps(r, dir),
       fitTable(head, rows),
       ...stallLines(r, c),
+      ...(c.cpu ? [`cpu during the run: ${cpuLine(c.cpu)}`] : []),
       ...(byOperation ? ['per operation:', fitTable(byOperation.head, byOperation.rows)] : []),
       `verdict: ${burnInVerdict(r, judged)}`,
     ].join('\n') + '\n'

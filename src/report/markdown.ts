@@ -8,6 +8,7 @@ import { backendLine, configurationName, fixed, planLine, runEnd, runEndText, sh
 import { conclusions, sentence } from './conclusions.js';
 import { statusMeaning } from './status-meaning.js';
 import { scaleStallLines, stallLines } from './stalls-text.js';
+import { cpuTable } from './cpu-text.js';
 
 /** The one Markdown table writer every Markdown renderer uses. */
 export function markdownTable(head: string[], rows: (string | number)[][], rightAligned = head.map((_, i) => i > 0)): string {
@@ -168,6 +169,16 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
     ),
     '',
   );
+  const cpu = cpuTable(r);
+  if (cpu)
+    out.push(
+      '## CPU during the measured window',
+      '',
+      "hsm-bench's process (every thread: signers and the module's work in them, verifiers, recorder) and the host's CPUs (every process), as hyperfine gives user and system time.",
+      '',
+      markdownTable(cpu.head, cpu.rows, cpu.numeric),
+      '',
+    );
   // A status that is not the module's CKR code says what it means beside it.
   const failures = r.configurations.flatMap((c) => Object.entries(c.failuresByCkr).map(([name, n]) => [configurationName(c), name, n, statusMeaning(r, name) ?? '']));
   const issues = r.configurations.flatMap((c) => (c.repetitions ?? [c]).flatMap((x) => x.workerIssues).map((i) => `- ${configurationName(c)}: ${workerIssueText(r, i)}`));

@@ -6,6 +6,7 @@ import { failureList } from './status-meaning.js';
 import { operationsTable, scaleTable } from './table-model.js';
 import { capacityTable, rateTable, saturationTable, sizingAnswer } from './sizing-tables.js';
 import { scaleStallLines } from './stalls-text.js';
+import { cpuLines } from './cpu-text.js';
 
 /** The seed's table (Configuration | Signatures | Duration | Signatures/s) with latency, failures and scaling efficiency. */
 export function renderScaleTable(r: RunResult): string {
@@ -31,6 +32,8 @@ export function renderScaleTable(r: RunResult): string {
   if (issues.length > 0) lines.push(...issues.map((i) => `worker issue: ${i}`));
   const stalls = scaleStallLines(r);
   if (stalls.length > 0) lines.push('stalls:', ...stalls.map((l) => `  ${l}`));
+  const cpu = cpuLines(r);
+  if (cpu.length > 0) lines.push('cpu during the window:', ...cpu.map((l) => `  ${l}`));
   const busy = busyHost(r);
   if (busy) lines.push(`note: ${busy}`);
   lines.push(...lowConfidenceLines(r).map((l) => `note: ${l}`));

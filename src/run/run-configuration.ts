@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { HostStallMonitor } from '../measure/host-stall-monitor.js';
+import { cpuSnapshot, cpuUseBetween, type CpuSnapshot } from '../measure/cpu-use.js';
 import { setupError, writeError } from '../core/errors.js';
 import { tokenName, type TokenRef } from '../pkcs11/discovery.js';
 import type { HungSession, ModuleInstances } from '../model/run-result.js';
@@ -180,11 +181,14 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
    */
   const atBarrier = new Set<number>();
   let released = false;
+  // The CPUs' times as the window opens: what ran during it is told against them when the signers have ended.
+  let cpuAtStart: CpuSnapshot | undefined;
   const reachedBarrier = (worker: number) => {
     atBarrier.add(worker);
     if (released || atBarrier.size < assignments.length) return;
     released = true;
     const startNs = process.hrtime.bigint();
+    cpuAtStart = cpuSnapshot();
     control.release(startNs);
     engine!.released(startNs);
     setupS = Number(startNs - setupStartNs) / 1e9;
@@ -345,6 +349,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     throw error;
   }
   clearInterval(watch);
+  const cpu = cpuAtStart === undefined ? undefined : cpuUseBetween(cpuAtStart, cpuSnapshot());
   // The host's longest stall within the window: to its deadline (a stall across it kept calls from starting), or to
   // when the sessions ended.
   const windowStartNs = control.windowStartNs();
@@ -402,6 +407,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     maxEventLoopStallMs: stalls.max / 1e6,
     ...(hostStallUs > 0 ? { hostStallUs } : {}),
     hostStalls: hostStallsOnAxis,
+    ...(cpu ? { cpu } : {}),
     setupS,
     operationsVerifiedLate: (spill?.outputsKept ?? 0) - unverified,
     ...(unverified > 0 ? { operationsUnverified: unverified } : {}),

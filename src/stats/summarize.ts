@@ -27,6 +27,8 @@ export interface Measured {
   hostStallUs?: number;
   /** The host's stalls within the window, µs on the run's time axis; absent in a recount from records. */
   hostStalls?: Hole[];
+  /** What the CPUs did during the window; absent in a recount from records. */
+  cpu?: ConfigurationResult['cpu'];
   setupS?: number;
 }
 
@@ -104,6 +106,7 @@ export function summarizeConfiguration(
     ...(run.hungSessions === undefined ? {} : { hungSessions: run.hungSessions }),
     lowConfidence: lowConfidence({ operationsOk: s.operationsOk, durationS }),
     stalls,
+    ...(run.cpu ? { cpu: run.cpu } : {}),
     // A mix (--mix): each operation's share, rate over the same window, and latency.
     ...(openLoop ? { openLoop } : {}),
     ...(s.mixed
