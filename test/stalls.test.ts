@@ -107,7 +107,7 @@ describe('stall lines', () => {
     expect(text).toMatch(/1\.19 s for the whole cluster/);
     expect(text).toMatch(/at 2\.01 s into the window, 1\.20 s: all 2 tokens at once/);
     expect(text).toMatch(/at 7\.50 s into the window, 0\.40 s: 1 of 2 tokens \(slot \d+: hsm-bench-02\); the host stalled 0\.35 s in it/);
-    expect(text).toMatch(/hsm-bench's own stalls: the host stalled 1 time/);
+    expect(text).toMatch(/stalls of hsm-bench itself: the host stalled 1 time/);
   });
 
   it('are none for a run.json written before stalls were counted', () => {

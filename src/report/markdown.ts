@@ -7,7 +7,7 @@ import { wordsOf } from '../operations/words.js';
 import { backendLine, configurationName, fixed, planLine, runEnd, runEndText, shortfallMark, throughputCaption, verifyText, workerIssueText } from './describe-run.js';
 import { conclusions, sentence } from './conclusions.js';
 import { statusMeaning } from './status-meaning.js';
-import { scaleStallLines, stallLines } from './stalls-text.js';
+import { stalledConfigurations, stallLines } from './stalls-text.js';
 import { cpuTable } from './cpu-text.js';
 
 /** The one Markdown table writer every Markdown renderer uses. */
@@ -30,6 +30,9 @@ export function seedTable(r: RunResult, reference?: MarkdownOptions['reference']
   const t = r.plan.targetRate ? rateTable(r) : scaleTable(r, reference?.throughput);
   return markdownTable(t.head, t.rows, t.numeric);
 }
+
+/** Stall lines as one flat list (report.html's lists do not nest). */
+const stallBullets = (lines: readonly string[]) => lines.map((l) => `- ${sentence(l.trimStart())}`);
 
 /** A self-contained Markdown report of one run. */
 export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
@@ -105,7 +108,7 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
     if (c0.openLoop) out.push('## At the target rate', '', `${sentence(openLoopLine(c0.openLoop))}.`, '');
     out.push('## Tokens over the run', '', markdownTable(burnInTokenTable(r, c0).head, burnInTokenTable(r, c0).rows, [false, false, false, true, true, true, true, true, true, true, false]), '');
     const stalls = stallLines(r, c0);
-    if (stalls.length > 0) out.push('## Gaps and stalls', '', ...stalls.map((l) => (l.startsWith('  ') ? `  - ${l.trimStart()}` : `- ${sentence(l)}`)), '');
+    if (stalls.length > 0) out.push('## Gaps and stalls', '', ...stallBullets(stalls), '');
   } else {
     out.push('## Throughput', '');
     if (r.plan.targetRate) {
@@ -151,8 +154,8 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
       ),
       '',
     );
-  const scaleStalls = burnIn ? [] : scaleStallLines(r);
-  if (scaleStalls.length > 0) out.push('## Gaps and stalls', '', ...scaleStalls.map((l) => (l.startsWith('  ') ? `  - ${l.trimStart()}` : `- ${sentence(l)}`)), '');
+  const stalled = burnIn ? [] : stalledConfigurations(r);
+  if (stalled.length > 0) out.push('## Gaps and stalls', '', ...stalled.flatMap((c) => [`### ${configurationName(c)}`, '', ...stallBullets(stallLines(r, c)), '']));
   out.push(
     `## Latency (ms, successful ${w.nouns})`,
     '',

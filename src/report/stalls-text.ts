@@ -42,7 +42,7 @@ function harnessLine(c: ConfigurationResult): string | null {
   if ((c.maxEventLoopStallMs ?? 0) >= EVENT_LOOP_STALL_SHOWN_MS)
     parts.push(`its main thread waited up to ${seconds(c.maxEventLoopStallMs! / 1000)} (progress and Ctrl-C waited; calls are timed in their own threads)`);
   if ((c.verificationLagS ?? 0) >= VERIFICATION_LAG_SHOWN_S) parts.push(`host verification went on ${seconds(c.verificationLagS!)} after the window (not in its throughput)`);
-  return parts.length > 0 ? `hsm-bench's own stalls: ${parts.join('; ')}` : null;
+  return parts.length > 0 ? `stalls of hsm-bench itself: ${parts.join('; ')}` : null;
 }
 
 /**
@@ -77,10 +77,12 @@ export function stallLines(r: RunResult, c: ConfigurationResult): string[] {
   ];
 }
 
+/** The configurations of a scale run worth a word on stalls: one stalled, or its harness did. */
+export const stalledConfigurations = (r: RunResult) => r.configurations.filter((c) => c.stalls && (c.stalls.count > 0 || harnessLine(c) !== null));
+
 /** A scale run's stalls: per configuration that had one, or whose harness stalled, its lines after its name. */
 export function scaleStallLines(r: RunResult): string[] {
-  return r.configurations.flatMap((c) => {
-    if (!c.stalls || (c.stalls.count === 0 && harnessLine(c) === null)) return [];
+  return stalledConfigurations(r).flatMap((c) => {
     const [first, ...rest] = stallLines(r, c);
     return [`${configurationName(c)}: ${first}`, ...rest.map((l) => `  ${l}`)];
   });
