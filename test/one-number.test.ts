@@ -41,6 +41,8 @@ describe('one quantity, one number', () => {
     expect(head!.split(',')).toEqual(SUMMARY_COLUMNS);
     const at = SUMMARY_COLUMNS.indexOf('verify');
     for (const row of rows) expect(row.split(',')[at]).toBe('0.01');
+    // And in the history of runs: trend's table and trend.csv.
+    expect(trendPoints([sampled]).map((p) => p.verify)).toEqual(r.configurations.map(() => '0.01'));
     expect(renderScaleTable({ ...r, plan: { ...r.plan, verify: { mode: 'none', every: 1 } } })).toMatch(/no host check \(--verify none\)\n/);
   });
 

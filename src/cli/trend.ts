@@ -59,13 +59,14 @@ export function trendCommand(): Command {
             // Tokens, sessions and target rate: a sweep has several configurations per token count.
             configurationName(configurationAxes(p.tokens, p.threadsPerToken, p.targetRatePerS)),
             `${fixed(p.throughputPerS, 1)}${range}`,
+            p.verify,
             fixed(p.p99Ms, 2),
             p.operationsFailed ?? '–',
             p.module,
             p.firmware,
           ];
         });
-        process.stdout.write(fitTable(['Date', 'Run', 'Configuration', 'Per second (range)', 'p99 (ms)', 'Failed', 'Module', 'Firmware'], rows) + '\n');
+        process.stdout.write(fitTable(['Date', 'Run', 'Configuration', 'Per second (range)', 'Checked on the host (--verify)', 'p99 (ms)', 'Failed', 'Module', 'Firmware'], rows) + '\n');
       }
       const partial = points.filter((p, i) => p.interrupted && points.findIndex((q) => q.runId === p.runId) === i);
       if (partial.length > 0)
