@@ -222,7 +222,7 @@ describe('a token that hangs or stops among working ones', () => {
     expect(md).not.toMatch(/Scaling is/);
     expect(md).toContain(`- No scaling efficiency is drawn from 3 tokens: a session of fc (slot ${slots[2]}) hung`);
     // Two tokens left signing cannot tell which one is off: none is named slowest.
-    expect(md).toMatch(new RegExp(`the two tokens signed [^\\n]*cannot tell which one is off\\. Left out of this: fc \\(slot ${slots[2]}, serial \\w+\\), [\\d.]+/s: a session hung`));
+    expect(md).toMatch(new RegExp(`the two tokens ran at [^\\n]*cannot tell which one is off\\. Left out of this: fc \\(slot ${slots[2]}, serial \\w+\\), [\\d.]+/s: a session hung`));
     expect(md).toContain('| 3 tokens | CALL_TIMED_OUT | 1 | the call did not return within 1 s (--call-timeout); its session was abandoned |');
     const rows = csvRows(dir).filter((row) => row.configurationTokens === '3');
     expect(rows.map((row) => [row.label, row.hungSessions])).toEqual([

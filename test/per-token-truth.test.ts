@@ -71,9 +71,9 @@ describe('the conclusion on tokens', () => {
     c.spread = { ...c.spread!, relativePct: 3 };
     const text = conclusions(r).join('\n');
     expect(text).toMatch(
-      /With 8 tokens, 2 tokens of 8 stood out from the others' median 11\.3\/s \(MAD 0\.10\/s\)[^\n]*: tok2 \(slot 12, serial serial2\) at 6\.0\/s, 47 % below the median, and so in all 3 configurations and repetitions it signed in with two others or more; tok5 \(slot 15, serial serial5\) at 6\.3\/s, 44 % below the median, and so in all 3 configurations and repetitions it signed in with two others or more\. They were slow alone/,
+      /With 8 tokens, 2 tokens of 8 stood out from the others' median 11\.3\/s \(MAD 0\.10\/s\)[^\n]*: tok2 \(slot 12, serial serial2\) at 6\.0\/s, 47 % below the median, and so in all 3 configurations and repetitions it ran in with two others or more; tok5 \(slot 15, serial serial5\) at 6\.3\/s, 44 % below the median, and so in all 3 configurations and repetitions it ran in with two others or more\. They were slow alone/,
     );
-    expect(text).toMatch(/2 tokens of 8 signed far slower than the others \(named below\): the shortfall is theirs, not something all the tokens share/);
+    expect(text).toMatch(/2 tokens of 8 ran far slower than the others \(named below\): the shortfall is theirs, not something all the tokens share/);
     expect(text).not.toMatch(/waited for something they share/);
   });
 
@@ -82,7 +82,7 @@ describe('the conclusion on tokens', () => {
     const c = withRates(r, [100, 96, 93.1, 98]);
     c.spread = { ...c.spread!, relativePct: 40 };
     const text = conclusions(r).join('\n');
-    expect(text).toMatch(/With 4 tokens, no token stood out: they signed 93\.1–100\.0\/s around a median of 97\.0\/s/);
+    expect(text).toMatch(/With 4 tokens, no token stood out: they ran at 93\.1–100\.0\/s around a median of 97\.0\/s/);
     expect(text).not.toMatch(/serial serial/);
   });
 });

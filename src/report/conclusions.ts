@@ -88,7 +88,7 @@ function scalingConclusion(r: RunResult, last: ConfigurationResult, previous: Co
     );
   } else if (slowTokens.length > 0) {
     lines.push(
-      `${plural(slowTokens.length, 'token')} of ${last.tokens} signed far slower than the others (named below): the shortfall is theirs, not something all the tokens share${cpu ? `; ${cpu}` : ''}.`,
+      `${plural(slowTokens.length, 'token')} of ${last.tokens} ran far slower than the others (named below): the shortfall is theirs, not something all the tokens share${cpu ? `; ${cpu}` : ''}.`,
     );
   } else if (growth !== undefined && growth >= 1.25) {
     const shared =
@@ -141,18 +141,18 @@ function spreadLine(r: RunResult, c: ConfigurationResult): string | null {
     repetitionNoisePct(c),
   );
   if (spread === null)
-    return `With ${configurationName(c)}, the ${signing.length === 2 ? 'two ' : ''}tokens signed ${fixed(low, 1)}–${fixed(high, 1)}/s (${fixed(apartPct, 1)} % apart); ${signing.length} tokens cannot tell which one is off.${leftOut}`;
+    return `With ${configurationName(c)}, the ${signing.length === 2 ? 'two ' : ''}tokens ran at ${fixed(low, 1)}–${fixed(high, 1)}/s (${fixed(apartPct, 1)} % apart); ${signing.length} tokens cannot tell which one is off.${leftOut}`;
   const noise = `${fixed(spread.noisePct, 0)} % of it${spread.noisePct > NOISE_FLOOR_PCT ? ' (as far apart as its repetitions)' : ''}`;
   if (spread.outliers.length === 0)
-    return `With ${configurationName(c)}, no token stood out: they signed ${fixed(low, 1)}–${fixed(high, 1)}/s around a median of ${fixed(spread.medianPerS, 1)}/s (MAD ${fixed(spread.madPerS, 2)}/s), none further from it than the tokens' spread allows (${OUTLIER_Z} MADs) and than ${noise}.${leftOut}`;
+    return `With ${configurationName(c)}, no token stood out: they ran at ${fixed(low, 1)}–${fixed(high, 1)}/s around a median of ${fixed(spread.medianPerS, 1)}/s (MAD ${fixed(spread.madPerS, 2)}/s), none further from it than the tokens' spread allows (${OUTLIER_Z} MADs) and than ${noise}.${leftOut}`;
   const named = spread.outliers.map((o) => {
     const t = c.perToken.find((x) => x.token === o.token)!;
     const seen = standsOutIn(r.configurations, o.token, o.offPct < 0);
     const every =
       seen.of > 1
         ? seen.in === seen.of
-          ? `, and so in all ${seen.of} configurations and repetitions it signed in with two others or more`
-          : `, but in only ${seen.in} of the ${seen.of} configurations and repetitions it signed in with two others or more`
+          ? `, and so in all ${seen.of} configurations and repetitions it ran in with two others or more`
+          : `, but in only ${seen.in} of the ${seen.of} configurations and repetitions it ran in with two others or more`
         : '';
     return `${tokenCalled(t)} at ${fixed(o.ratePerS, 1)}/s, ${fixed(Math.abs(o.offPct), 0)} % ${o.offPct < 0 ? 'below' : 'above'} the median${every}`;
   });
