@@ -34,8 +34,8 @@ describe('one quantity, one number', () => {
 
   it('says beside every throughput whether the results were checked on the host', () => {
     const r = example('scale-p256');
-    expect(renderScaleTable(r)).toMatch(/Signatures\/s counts successful signatures per second, every signature checked on the host \(--verify all\); the checks share the host's CPU/);
-    expect(renderMarkdownReport(r, { charts: [] })).toMatch(/ \|\n\nSignatures\/s counts successful signatures per second, every signature checked on the host/);
+    expect(renderScaleTable(r)).toMatch(/Throughput counts successful signatures per second, every signature checked on the host \(--verify all\); the checks share the host's CPU/);
+    expect(renderMarkdownReport(r, { charts: [] })).toMatch(/ \|\n\nThroughput counts successful signatures per second, every signature checked on the host/);
     const sampled = { ...r, plan: { ...r.plan, verify: { mode: 'sample' as const, every: 100 } } };
     const [head, ...rows] = renderSummaryCsv(sampled).trim().split('\n');
     expect(head!.split(',')).toEqual(SUMMARY_COLUMNS);

@@ -62,7 +62,7 @@ export function verifyText(r: RunResult): string {
 export function throughputCaption(r: RunResult): string {
   const w = wordsOf(r);
   const software = r.backend.kind === 'embedded-softhsm2' && r.plan.verify.mode !== 'none' ? `; the checks share the host's CPU with these software tokens (--verify none measures without them)` : '';
-  return `${w.Nouns}/s counts successful ${w.nouns} per second, ${verifyText(r)} (--verify ${verifySetting(r)})${software}`;
+  return `Throughput counts successful ${w.nouns} per second, ${verifyText(r)} (--verify ${verifySetting(r)})${software}`;
 }
 
 export function planLine(r: RunResult): string {
