@@ -86,7 +86,8 @@ describe('a call that never returned', () => {
     hung(s, 0, 100_000);
     const t = summary(s).perToken[0]!;
     expect(t.stillFailingS).toBeNull();
-    expect(t.longestGapMs).toBe(0);
+    // Session 0's 1 ms calls ended a success every millisecond throughout.
+    expect(t.longestGapMs).toBe(1);
     expect(t.operationsTimedOut).toBe(1);
   });
 
@@ -120,11 +121,16 @@ describe('the longest gap', () => {
     succeed(s, 0, 0, 3000);
     const hungAtUs = succeed(s, 1, 0, 10);
     hung(s, 1, hungAtUs);
-    const [good, bad] = summary(s).perToken;
+    const [good, bad] = summarizeConfiguration(
+      { stats: s, recordsFile: 'r.csv', workerIssues: [], hungSessions: [{ token: 1, thread: 0, inFlightS: 10, boundS: 10, outcome: 'timed-out' }] },
+      s.tokens.map((_, i) => ({ label: `t${i}`, serial: String(i), slotId: String(i) })),
+      1,
+    ).perToken;
     expect(bad!.longestGapMs).toBe(3000 - 10);
     expect(bad!.stillFailingS).toBe(2.99);
-    expect(bad!.outages).toBe(0);
-    expect(good!.longestGapMs).toBe(0);
+    // A token given up inside a call was out to the end: an outage, though one call failed.
+    expect([bad!.outages, bad!.outageS]).toEqual([1, 2.99]);
+    expect(good!.longestGapMs).toBe(1);
   });
 
   it('of a token whose call was still in flight at a stop (no record) runs to the end of the window', () => {
@@ -157,7 +163,8 @@ describe('the longest gap', () => {
     s.add(0, call(600_000, 1000), 'CKR_DEVICE_ERROR');
     succeed(s, 0, 1_800_000, 100);
     const t = summary(s).perToken[0]!;
-    expect(t.longestGapMs).toBe(1200);
+    // From the end of the success at 0.6 s to the end of the next, at 1.801 s.
+    expect(t.longestGapMs).toBe(1201);
     expect(t.stillFailingS).toBeNull();
     expect([t.outages, t.outageS]).toEqual([2, 1.7]);
   });
@@ -166,17 +173,19 @@ describe('the longest gap', () => {
     const s = new ConfigurationStats(2);
     succeed(s, 0, 0, 3000);
     succeed(s, 1, 0, 200);
-    expect(summary(s).perToken[1]!.longestGapMs).toBe(0);
+    // Its 1 ms calls, one after the other: a success every millisecond, then done.
+    expect(summary(s).perToken[1]!.longestGapMs).toBe(1);
   });
 
-  it('is the time no session of the token had a success in progress, whatever order their batches came in', () => {
+  it('is the time no session of the token ended a successful call, whatever order their batches came in', () => {
     const s = new ConfigurationStats(1);
     // Session 0 stalls from 0.1 s to 2 s; session 1, recorded later, covered that time but for 0.5–0.8 s.
     succeed(s, 0, 0, 100);
     succeed(s, 0, 2_000_000, 100);
     succeed(s, 0, 100_000, 400);
     succeed(s, 0, 800_000, 1300);
-    expect(summary(s).perToken[0]!.longestGapMs).toBe(300);
+    // From the end of the success at 0.499 s (0.5 s) to the end of the one at 0.8 s (0.801 s).
+    expect(summary(s).perToken[0]!.longestGapMs).toBe(301);
   });
 });
 
@@ -185,24 +194,40 @@ describe('SuccessGaps', () => {
     const g = new SuccessGaps();
     let atUs = 0;
     for (let i = 0; i < 20 * KEPT_HOLES; i++) {
-      // A 1 ms call, then 10 µs idle; one 5 s stall in the middle.
-      g.add(atUs, atUs + 1000);
+      // A success every 1.01 ms; one 5 s stall in the middle.
       atUs += i === 10 * KEPT_HOLES ? 5_000_000 : 1010;
+      g.add(atUs);
     }
-    expect(g.longestUs(0, atUs, false)).toBe(5_000_000 - 1000);
+    expect(g.longestUs(0, atUs, false)).toBe(5_000_000);
     expect((g as unknown as { starts: number[] }).starts.length).toBeLessThanOrEqual(2 * KEPT_HOLES + 1);
   });
 
-  it('joins calls that overlap or touch, and a late one that fills a hole', () => {
+  it('takes successes in any order, a late one splitting a hole, and counts the end only while failing', () => {
     const g = new SuccessGaps();
-    g.add(0, 10);
-    g.add(30, 40);
-    g.add(60, 70);
-    expect(g.longestUs(0, 70, false)).toBe(20);
-    g.add(10, 30);
-    g.add(35, 65);
-    expect(g.longestUs(0, 70, false)).toBe(0);
+    g.add(10);
+    g.add(40);
+    g.add(70);
+    expect(g.longestUs(0, 70, false)).toBe(30);
+    g.add(25);
+    g.add(40);
+    g.add(55);
+    expect(g.holes(0, 100, false)).toEqual([
+      { startUs: 0, endUs: 10 },
+      { startUs: 10, endUs: 25 },
+      { startUs: 25, endUs: 40 },
+      { startUs: 40, endUs: 55 },
+      { startUs: 55, endUs: 70 },
+    ]);
     expect(g.longestUs(0, 100, true)).toBe(30);
     expect(new SuccessGaps().longestUs(0, 100, true)).toBe(100);
+  });
+
+  it('sees a call held for seconds: its success is no success until it returns', () => {
+    const g = new SuccessGaps();
+    // A success every 5 ms, then one call held 1.2 s inside the token, then every 5 ms again.
+    for (let atUs = 5000; atUs <= 100_000; atUs += 5000) g.add(atUs);
+    g.add(1_300_000);
+    for (let atUs = 1_305_000; atUs <= 1_400_000; atUs += 5000) g.add(atUs);
+    expect(g.longestUs(0, 1_400_000, false)).toBe(1_200_000);
   });
 });

@@ -64,6 +64,7 @@ export function trendCommand(): Command {
             // Tokens, sessions and target rate: a sweep has several configurations per token count.
             configurationName(configurationAxes(p.tokens, p.threadsPerToken, p.targetRatePerS)),
             `${fixed(p.throughputPerS, 1)}${range}`,
+            p.verify,
             fixed(p.p99Ms, 2),
             p.operationsFailed ?? '–',
             ...(oneModule ? [] : [p.module]),
@@ -71,7 +72,7 @@ export function trendCommand(): Command {
           ];
         });
         const withRange = points.some((p) => p.throughputMin !== p.throughputMax);
-        const head = ['Date', 'Run', 'Configuration', withRange ? 'Per second (range)' : 'Per second', 'p99 (ms)', 'Failed', ...(oneModule ? [] : ['Module']), ...(oneFirmware ? [] : ['Firmware'])];
+        const head = ['Date', 'Run', 'Configuration', withRange ? 'Per second (range)' : 'Per second', 'Verify', 'p99 (ms)', 'Failed', ...(oneModule ? [] : ['Module']), ...(oneFirmware ? [] : ['Firmware'])];
         process.stdout.write(fitTable(head, rows) + '\n');
       }
       const partial = points.filter((p, i) => p.interrupted && points.findIndex((q) => q.runId === p.runId) === i);

@@ -51,18 +51,23 @@ export class HostStallMonitor {
   }
 
   /**
-   * The longest stall that overlapped [fromNs, untilNs] (process.hrtime), the part of it inside, in µs; 0 when none.
-   * Stalls already noted are read as they are: a stall still in progress is not one yet.
+   * The stalls that overlapped [fromNs, untilNs] (process.hrtime), each the part of it inside, in ns. Stalls already
+   * noted are read as they are: a stall still in progress is not one yet.
    */
-  longestUs(fromNs: bigint, untilNs: bigint): number {
-    let longestNs = 0;
+  within(fromNs: bigint, untilNs: bigint): { startNs: number; endNs: number }[] {
     const [from, until] = [Number(fromNs), Number(untilNs)];
+    const inside: { startNs: number; endNs: number }[] = [];
     for (let i = 0; i < Atomics.load(this.control, 1); i++) {
-      const start = Math.max(this.stalls[2 * i]!, from);
-      const end = Math.min(this.stalls[2 * i + 1]!, until);
-      if (end > start) longestNs = Math.max(longestNs, end - start);
+      const startNs = Math.max(this.stalls[2 * i]!, from);
+      const endNs = Math.min(this.stalls[2 * i + 1]!, until);
+      if (endNs > startNs) inside.push({ startNs, endNs });
     }
-    return longestNs / 1000;
+    return inside;
+  }
+
+  /** The longest stall that overlapped [fromNs, untilNs], the part of it inside, in µs; 0 when none. */
+  longestUs(fromNs: bigint, untilNs: bigint): number {
+    return this.within(fromNs, untilNs).reduce((longest, s) => Math.max(longest, s.endNs - s.startNs), 0) / 1000;
   }
 
   stop(): void {

@@ -35,18 +35,25 @@ export interface PerTokenResult {
    */
   operationsTimedOut?: number;
   /**
-   * Signatures that completed OK over this token's own active window: from its first call's start to the end of its
-   * last call that returned (or the start of a later one that never did).
+   * Signatures that completed OK per second, from the window's start (as the configuration's rate) to the end of its
+   * last call that returned (or the start of a later one that never did): a token that worked to the end is rated
+   * over the configuration's window, one that stopped early over the time it worked. In runs without `stalls`: from
+   * its first call's start.
    */
   throughputPerS: number;
   latencyMs: LatencyPercentilesMs | null;
   /**
-   * The longest time this token had no successful call in progress: a streak of failures, a hang, a reconnect. From
-   * the window's start to its first success, between successes, and — while a streak is still open at the end
-   * (stillFailingS), or a session of it hung — from its last success to the end of the window.
+   * The longest time this token made no successful call (by when its calls ended): a call held inside the token, a
+   * streak of failures, a hang, a reconnect. From the window's start to its first success, between successes, and —
+   * while a streak is still open at the end (stillFailingS), or a session of it hung — from its last success to the
+   * end of the window. In runs without `stalls`: the time without a successful call in progress.
    */
   longestGapMs: number;
-  /** Streaks of failures that ended (outages) and their total time; a streak still open at the end is in stillFailingS. */
+  /**
+   * Outages (streaks of failures) and their total time: those that ended, and one still open at the end (to the
+   * window's end) when it held more than one failed call or its token was lost (stopped early or hung); a last
+   * failed call alone is not one. The open streak's time is also in stillFailingS. In runs without `stalls`: only those that ended.
+   */
   outages: number;
   outageS: number;
   stillFailingS: number | null;
@@ -107,10 +114,54 @@ export interface ConfigurationResult {
   byOperation?: OperationResult[];
   /** Open loop (--rate): the schedule kept or not, and latency from each call's intended start (absent: flat out). */
   openLoop?: OpenLoopResult;
+  /** Times without a successful call long enough to be stalls, of one token or all at once (absent in older runs). */
+  stalls?: StallsResult;
+  /** What the CPUs did during the measured window (a resumed burn-in: its last segment's); absent in older runs and recounts. */
+  cpu?: CpuUse;
   /** With --repeat R > 1: every repetition's key figures; the other fields are those of the median repetition. */
   repetitions?: RepetitionResult[];
   /** With --repeat R > 1: the throughput's range over the repetitions, and (max − min) / median in %. */
   spread?: { throughputPerS: Range; relativePct: number };
+}
+
+/** What the CPUs did during a measured window, as hyperfine gives user and system time. */
+export interface CpuUse {
+  /** CPU time of hsm-bench's process, every thread (signers and the module's work inside them, verifiers, recorder). */
+  processUserS: number;
+  processSystemS: number;
+  /** The CPU time the host had in the window: its length × the host's CPUs. */
+  hostCpuS: number;
+  /** Of that, the share busy in user and in system mode, every process of the host. */
+  hostUserPct: number;
+  hostSystemPct: number;
+  /** The 1-minute load average at the window's end. */
+  loadAverage1m: number;
+}
+
+/** A configuration's stalls: its tokens' times without a successful call, and the host's own stalls beside them. */
+export interface StallsResult {
+  /** A time without a success this long is a stall: 10 × the p50 service time (or a token's interval at the target rate), at least 100 ms. */
+  minMs: number;
+  /** The longest time no token of the configuration made a successful call. */
+  clusterLongestGapMs: number;
+  /** How many stalls (stalls of tokens that overlap in time are one). */
+  count: number;
+  /** The longest stalls (at most 20), in time order. */
+  episodes: StallEpisode[];
+  /** The host's stalls in the window (hsm-bench's threads kept from running for 100 ms or more); absent in a recount from records. */
+  host?: { count: number; longestMs: number; totalMs: number };
+}
+
+export interface StallEpisode {
+  /** When it began, seconds into the measured window. */
+  atS: number;
+  durationS: number;
+  /** The tokens without a success in it (indexes in run.json's tokens). */
+  tokens: number[];
+  /** How long every token of the configuration was without a success at once; null when they never all were for a stall's length. */
+  allTokensS: number | null;
+  /** Of it, the time the host itself stalled: hsm-bench's threads did not run, so the stall may be the host's, not the tokens'. */
+  hostStallS: number;
 }
 
 /**
@@ -192,7 +243,10 @@ export interface Range {
 }
 
 export type RepetitionResult = Pick<ConfigurationResult, 'throughputPerS' | 'durationS' | 'operationsOk' | 'operationsFailed' | 'latencyMs' | 'recordsFile' | 'workerIssues'> &
-  Partial<Pick<ConfigurationResult, 'operationsVerified' | 'operationsUnverified' | 'operationsLost' | 'openLoop' | 'partial' | 'hungSessions'>>;
+  Partial<Pick<ConfigurationResult, 'operationsVerified' | 'operationsUnverified' | 'operationsLost' | 'openLoop' | 'partial' | 'hungSessions'>> & {
+    /** Each token's rate in this repetition, in the order of the configuration's perToken (absent in older runs). */
+    perTokenThroughputPerS?: number[];
+  };
 
 export interface RunResult {
   schemaVersion: typeof SCHEMA_VERSION;

@@ -3,11 +3,13 @@ import { wordsOf } from '../operations/words.js';
 import type { BurnInRestart, ConfigurationResult, ProcessDeath, RunResult } from '../model/run-result.js';
 import { ExitCode } from '../core/errors.js';
 import { exitCodeFor, moduleCrashes, type JudgedRun } from '../verdict/verdict.js';
-import { backendLine, configurationName, fixed, planLine, scheduleMissMark, tokenLine } from './describe-run.js';
+import { backendLine, configurationName, fixed, planLine, scheduleMissMark, tokenLine, verifyText } from './describe-run.js';
 import { fitTable } from './fit-table.js';
 import { plural } from '../core/plural.js';
 import { failureList } from './status-meaning.js';
 import { shown } from '../core/quote.js';
+import { stallLines } from './stalls-text.js';
+import { cpuLine } from './cpu-text.js';
 
 /** The time of day of an ISO time, for a line that names when something happened in the night. */
 const timeOfDay = (iso: string) => `${iso.slice(11, 19)} UTC`;
@@ -81,7 +83,7 @@ export function resumedText(r: RunResult): string {
 /** Each token over a burn-in (terminal summary and report.md alike): its counts, latency, gaps, outages and state at the end. */
 export function burnInTokenTable(r: RunResult, c: ConfigurationResult): { head: string[]; rows: (string | number)[][] } {
   const w = wordsOf(r);
-  const head = ['Slot', 'Token', 'Serial', w.Nouns, 'Failed', `${w.Nouns}/s`, 'p50 (ms)', 'p99 (ms)', 'Longest gap (s)', 'Outages (count, s)', 'State at the end'];
+  const head = ['Slot', 'Token', 'Serial', `${w.Nouns} (successful)`, 'Failed', `${w.Nouns}/s`, 'p50 (ms)', 'p99 (ms)', 'Longest gap (s)', 'Outages (count, s)', 'State at the end'];
   const rows = c.perToken.map((t) => {
     const issue = c.workerIssues.find((i) => i.token === t.token);
     const state = issue ? issue.message : t.stillFailingS !== null && t.stillFailingS !== undefined ? `failing for ${fixed(t.stillFailingS, 1)} s` : 'ok';
@@ -146,7 +148,6 @@ export const openLoopLine = (o: NonNullable<ConfigurationResult['openLoop']>) =>
 /** The seed's burn-in summary (start, stop, elapsed, tests performed, tests failed) with what it lacked. */
 export function renderBurnInSummary(r: RunResult, judged: JudgedRun, dir?: string): string {
   const c = r.configurations[0]!;
-  const performed = c.operationsOk + c.operationsFailed;
   const { head, rows } = burnInTokenTable(r, c);
   const byOperation = operationsTable(r);
   const w = wordsOf(r);
@@ -158,12 +159,15 @@ export function renderBurnInSummary(r: RunResult, judged: JudgedRun, dir?: strin
       `tokens:  ${tokenLine(r)}`,
       `plan:    ${planLine(r)}`,
       `started ${r.startedAt}, stopped ${r.finishedAt}; measured time ${fixed(c.durationS, 1)} s${(r.burnIn?.segments.length ?? 1) > 1 ? ` over ${r.burnIn!.segments.length} segments (resumed)` : ''}`,
-      `${w.nouns} performed: ${performed}; failed: ${c.operationsFailed}; checked on the host: ${c.operationsVerified}; throughput ${fixed(c.throughputPerS, 2)}/s`,
+      // Performed counts successes, as every other count of signatures does; failures are counted apart.
+      `${w.nouns} performed (successful): ${c.operationsOk}; failed: ${c.operationsFailed}; checked on the host: ${c.operationsVerified}; throughput ${fixed(c.throughputPerS, 2)}/s (successful, ${verifyText(r)})`,
       `latency (ms): p50 ${fixed(c.latencyMs?.p50, 2)}, p90 ${fixed(c.latencyMs?.p90, 2)}, p99 ${fixed(c.latencyMs?.p99, 2)}, max ${fixed(c.latencyMs?.max, 2)}`,
       ...(c.openLoop ? [openLoopLine(c.openLoop)] : []),
       ...(failures.length > 0 ? [`failures by status: ${failureList(r, c.failuresByCkr)}`] : []),
       ...burnInMishaps(r, dir),
       fitTable(head, rows),
+      ...stallLines(r, c),
+      ...(c.cpu ? [`cpu during the run: ${cpuLine(c.cpu)}`] : []),
       ...(byOperation ? ['per operation:', fitTable(byOperation.head, byOperation.rows)] : []),
       `verdict: ${burnInVerdict(r, judged)}`,
     ].join('\n') + '\n'

@@ -7,6 +7,8 @@ import { wordsOf } from '../operations/words.js';
 import { busyHost, configurationName, fixed, lowConfidenceLines, runEnd, workerIssueText } from './describe-run.js';
 import { failureList, statusMeaning } from './status-meaning.js';
 import { moduleCrashText } from './burn-in-summary.js';
+import { HOST_CPU_LIMIT_PCT, hostBusyPct, hostCpuClause } from './cpu-text.js';
+import { NOISE_FLOOR_PCT, OUTLIER_Z, repetitionNoisePct, standsOutIn, tokenSpread } from '../stats/token-outliers.js';
 
 export const sentence = (text: string) => `${text[0]!.toUpperCase()}${text.slice(1)}`;
 
@@ -71,13 +73,33 @@ function scalingConclusion(r: RunResult, last: ConfigurationResult, previous: Co
   const growth = single && last.latencyMs ? last.latencyMs.mean / single : undefined;
   const software = r.backend.kind === 'embedded-softhsm2' ? ` These are software tokens: what they share is this host's ${r.host.cpuCount} CPU cores, and their own signing is that CPU.` : '';
   if (e >= 0.9) return [...lines, 'Nothing the tokens share held them back.'].join(' ');
+  // What the host did during it grounds the diagnosis: its CPUs all busy, or CPU to spare; the harness's own stalls.
+  const cpu = hostCpuClause(last);
+  const harness = harnessClause(last);
+  // Tokens far slower than the others are theirs to answer for, not something every token shares.
+  const slowTokens = (
+    tokenSpread(
+      last.perToken.filter((t) => t.operationsOk > 0).map((t) => ({ token: t.token, ratePerS: t.throughputPerS })),
+      repetitionNoisePct(last),
+    )?.outliers ?? []
+  ).filter((o) => o.offPct < 0);
   if (busy < 0.9) {
     lines.push(
-      `Each session spent only ${fixed(busy * 100, 0)} % of the window inside ${w.call}: ${w.nouns} were not issued fast enough — check the host's load and the harness (threads, verification).`,
+      `Each session spent only ${fixed(busy * 100, 0)} % of the window inside ${w.call}: ${w.nouns} were not issued fast enough${cpu ? `; ${cpu}` : " — check the host's load"}${harness ? `; ${harness}` : ''}.`,
+    );
+  } else if (slowTokens.length > 0) {
+    lines.push(
+      `${plural(slowTokens.length, 'token')} of ${last.tokens} ran far slower than the others (named below): the shortfall is theirs, not something all the tokens share${cpu ? `; ${cpu}` : ''}.`,
     );
   } else if (growth !== undefined && growth >= 1.25) {
+    const shared =
+      last.cpu === undefined
+        ? 'something they share — the module, a reader or hub, or the host'
+        : hostBusyPct(last.cpu) >= HOST_CPU_LIMIT_PCT
+          ? `the host: ${cpu}`
+          : `something they share other than the host's CPU — the module, a reader or hub (${cpu})`;
     lines.push(
-      `Each session was inside ${w.call} ${fixed(Math.min(1, busy) * 100, 0)} % of the time (the harness kept them busy), and a${/^[aeiou]/i.test(w.noun) ? 'n' : ''} ${w.noun} took ${fixed(growth, 1)}× as long on average as with one token (${fixed(single, 2)} → ${fixed(last.latencyMs!.mean, 2)} ms): the tokens waited for something they share — the module, a reader or hub, or the host.`,
+      `Each session was inside ${w.call} ${fixed(Math.min(1, busy) * 100, 0)} % of the time (the harness kept them busy), and a${/^[aeiou]/i.test(w.noun) ? 'n' : ''} ${w.noun} took ${fixed(growth, 1)}× as long on average as with one token (${fixed(single, 2)} → ${fixed(last.latencyMs!.mean, 2)} ms): the tokens waited for ${shared}${harness ? `; ${harness}` : ''}.`,
     );
   } else {
     lines.push(
@@ -87,19 +109,60 @@ function scalingConclusion(r: RunResult, last: ConfigurationResult, previous: Co
   return lines.join(' ') + software;
 }
 
-/** The slowest and fastest token of a configuration, naming the tokens left out of the comparison and why. */
+/** The harness's own stalls in a configuration that could have held its signers back; null when there were none. */
+function harnessClause(c: ConfigurationResult): string | null {
+  const host = c.stalls?.host;
+  const parts = [
+    ...(host && host.count > 0 ? [`the host stalled hsm-bench ${plural(host.count, 'time')} (${fixed(host.totalMs / 1000, 2)} s in all)`] : []),
+    ...((c.operationsVerifiedLate ?? 0) > 0 ? [`host verification fell behind (it went on ${fixed(c.verificationLagS ?? 0, 1)} s after the window)`] : []),
+  ];
+  return parts.length > 0 ? parts.join(' and ') : null;
+}
+
+/** A token as a reader finds it: label, slot and serial. */
+const tokenCalled = (t: ConfigurationResult['perToken'][number]) => `${t.label} (slot ${t.slotId}, serial ${t.serial})`;
+
+/**
+ * How the tokens of a configuration differed: tokens that stand out from the others beyond their spread (median ±
+ * MAD) and beyond the noise between repetitions, named with whether they did so in every configuration and
+ * repetition; otherwise the spread, with no token named. Tokens that stopped are left out, and said why.
+ */
 function spreadLine(r: RunResult, c: ConfigurationResult): string | null {
   const s = shortfallOf(r, c);
   const why = (t: number) => (s.hungTokens.includes(t) ? 'a session hung' : s.stoppedTokens.includes(t) ? 'it stopped signing before the end' : 'no call succeeded');
   const left = c.perToken.filter((t) => s.hungTokens.includes(t.token) || s.stoppedTokens.includes(t.token) || t.operationsOk === 0);
   const signing = c.perToken.filter((t) => !left.includes(t));
   if (signing.length < 2) return null;
-  const sorted = [...signing].sort((a, b) => a.throughputPerS - b.throughputPerS);
-  const slow = sorted[0]!;
-  const fast = sorted[sorted.length - 1]!;
-  const spread = fast.throughputPerS > 0 ? (100 * (fast.throughputPerS - slow.throughputPerS)) / fast.throughputPerS : 0;
-  const leftOut = left.length > 0 ? ` Left out of this: ${left.map((t) => `${t.label} (slot ${t.slotId}, serial ${t.serial}, ${fixed(t.throughputPerS, 1)}/s: ${why(t.token)})`).join(', ')}.` : '';
-  return `With ${configurationName(c)}, the slowest ${left.length > 0 ? 'working ' : ''}token was ${slow.label} (slot ${slow.slotId}, serial ${slow.serial}, ${fixed(slow.throughputPerS, 1)}/s) and the fastest ${fast.label} (slot ${fast.slotId}, serial ${fast.serial}, ${fixed(fast.throughputPerS, 1)}/s): a spread of ${fixed(spread, 1)} %.${leftOut}`;
+  const leftOut = left.length > 0 ? ` Left out of this: ${left.map((t) => `${tokenCalled(t)}, ${fixed(t.throughputPerS, 1)}/s: ${why(t.token)}`).join('; ')}.` : '';
+  const rates = signing.map((t) => t.throughputPerS);
+  const [low, high] = [Math.min(...rates), Math.max(...rates)];
+  const apartPct = high > 0 ? (100 * (high - low)) / high : 0;
+  const spread = tokenSpread(
+    signing.map((t) => ({ token: t.token, ratePerS: t.throughputPerS })),
+    repetitionNoisePct(c),
+  );
+  if (spread === null)
+    return `With ${configurationName(c)}, the ${signing.length === 2 ? 'two ' : ''}tokens ran at ${fixed(low, 1)}–${fixed(high, 1)}/s (${fixed(apartPct, 1)} % apart); ${signing.length} tokens cannot tell which one is off.${leftOut}`;
+  const noise = `${fixed(spread.noisePct, 0)} % of it${spread.noisePct > NOISE_FLOOR_PCT ? ' (as far apart as its repetitions)' : ''}`;
+  if (spread.outliers.length === 0)
+    return `With ${configurationName(c)}, no token stood out: they ran at ${fixed(low, 1)}–${fixed(high, 1)}/s around a median of ${fixed(spread.medianPerS, 1)}/s (MAD ${fixed(spread.madPerS, 2)}/s), none further from it than the tokens' spread allows (${OUTLIER_Z} MADs) and than ${noise}.${leftOut}`;
+  const named = spread.outliers.map((o) => {
+    const t = c.perToken.find((x) => x.token === o.token)!;
+    const seen = standsOutIn(r.configurations, o.token, o.offPct < 0);
+    const every =
+      seen.of > 1
+        ? seen.in === seen.of
+          ? `, and so in all ${seen.of} configurations and repetitions it ran in with two others or more`
+          : `, but in only ${seen.in} of the ${seen.of} configurations and repetitions it ran in with two others or more`
+        : '';
+    return `${tokenCalled(t)} at ${fixed(o.ratePerS, 1)}/s, ${fixed(Math.abs(o.offPct), 0)} % ${o.offPct < 0 ? 'below' : 'above'} the median${every}`;
+  });
+  const slow = spread.outliers.filter((o) => o.offPct < 0).length;
+  const whose =
+    slow > 0
+      ? ` ${slow === 1 ? 'It was' : 'They were'} slow alone while the others were not: look at ${slow === 1 ? 'that token' : 'those tokens'}, ${slow === 1 ? 'its' : 'their'} reader or hub port, not at what all the tokens share.`
+      : '';
+  return `With ${configurationName(c)}, ${plural(spread.outliers.length, 'token')} of ${signing.length} stood out from the others' median ${fixed(spread.medianPerS, 1)}/s (MAD ${fixed(spread.madPerS, 2)}/s), further from it than ${OUTLIER_Z} MADs and ${noise}: ${named.join('; ')}.${whose}${leftOut}`;
 }
 
 /**

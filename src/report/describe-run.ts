@@ -58,6 +58,26 @@ function rateWindows(r: RunResult): string {
   return ` (a rate's window longer where ${p.durationS} s holds under ${calls} calls, for ${percentileName(strictest.percentile)}, up to ${p.rateWindowMaxS} s, --max-window)`;
 }
 
+/** The --verify setting of a run: all, none, or the share checked (0.01). */
+export const verifySetting = (r: Pick<RunResult, 'plan'>): string => (r.plan.verify.mode === 'sample' ? String(Math.round(1e6 / r.plan.verify.every) / 1e6) : r.plan.verify.mode);
+
+/** Whether the results were checked on the host, as said beside every throughput: the checks share the host's CPU. */
+export function verifyText(r: RunResult): string {
+  const { mode, every } = r.plan.verify;
+  const w = wordsOf(r);
+  return mode === 'all' ? `every ${w.noun} checked on the host` : mode === 'none' ? 'no host check' : `every ${every}th ${w.noun} checked on the host`;
+}
+
+/**
+ * What a throughput counts and what ran beside it, said under every throughput table: checks on the host take CPU,
+ * which software tokens share (on 2 cores a quarter or more of a P-256 rate).
+ */
+export function throughputCaption(r: RunResult): string {
+  const w = wordsOf(r);
+  const software = r.backend.kind === 'embedded-softhsm2' && r.plan.verify.mode !== 'none' ? `; the checks share the host's CPU with these software tokens (--verify none measures without them)` : '';
+  return `Throughput counts successful ${w.nouns} per second, ${verifyText(r)} (--verify ${verifySetting(r)})${software}`;
+}
+
 export function planLine(r: RunResult): string {
   const p = r.plan;
   const w = wordsOf(r);
@@ -67,7 +87,7 @@ export function planLine(r: RunResult): string {
       : p.totalOperations !== null && p.totalOperations !== undefined
         ? `${p.totalOperations} ${w.nouns} in all`
         : `${p.durationS} s${r.command === 'burn-in' ? '' : ' per configuration'}${rateWindows(r)}`;
-  const verify = p.verify.mode === 'all' ? `every ${w.noun} checked on the host` : p.verify.mode === 'none' ? 'no host check' : `every ${p.verify.every}th ${w.noun} checked on the host`;
+  const verify = verifyText(r);
   const repeat = (p.repeat ?? 1) > 1 ? `, each configuration ${p.repeat} times (interleaved)` : '';
   const sessions = p.threadsPerToken.length > 1 ? `${p.threadsPerToken.join(', ')} sessions per token` : `${plural(p.threadsPerToken[0]!, 'thread')} per token`;
   const rates = p.targetRate ? `, target rate${p.targetRate.perS.length > 1 ? 's' : ''} ${p.targetRate.perS.join(', ')}/s${p.targetRate.per === 'token' ? ' per token' : ''}` : '';
@@ -90,9 +110,11 @@ export const workerIssueText = (r: RunResult, i: ConfigurationResult['workerIssu
 /** A token as a reader tells it apart: its slot first, since labels and serials can repeat. */
 export const tokenTitle = (t: Pick<TokenIdentity, 'slotId' | 'label'>) => `slot ${t.slotId}: ${t.label}`;
 
+/** The slowest and fastest token's rate; one token's rate once (a range of one value would read as two numbers). */
 export function perTokenRange(c: ConfigurationResult): string {
   const rates = c.perToken.map((t) => t.throughputPerS);
-  return `${Math.min(...rates).toFixed(1)}–${Math.max(...rates).toFixed(1)}`;
+  const [low, high] = [Math.min(...rates).toFixed(1), Math.max(...rates).toFixed(1)];
+  return low === high ? low : `${low}–${high}`;
 }
 
 /** A schedule the tokens did not keep, in brackets after its achieved rate: theirs, or the host's stall (not judged). */

@@ -4,9 +4,11 @@ import { operationsTable, scaleTable } from './table-model.js';
 import { capacityTable, rateTable, saturationTable, sizingAnswer } from './sizing-tables.js';
 import { hms } from '../core/hms.js';
 import { wordsOf } from '../operations/words.js';
-import { backendLine, configurationName, fixed, planLine, runEnd, runEndText, shortfallMark, workerIssueText } from './describe-run.js';
+import { backendLine, configurationName, fixed, planLine, runEnd, runEndText, shortfallMark, throughputCaption, verifyText, workerIssueText } from './describe-run.js';
 import { conclusions, sentence } from './conclusions.js';
 import { statusMeaning } from './status-meaning.js';
+import { stalledConfigurations, stallLines } from './stalls-text.js';
+import { cpuTable } from './cpu-text.js';
 
 /** The one Markdown table writer every Markdown renderer uses. */
 export function markdownTable(head: string[], rows: (string | number)[][], rightAligned = head.map((_, i) => i > 0)): string {
@@ -29,6 +31,9 @@ export function seedTable(r: RunResult, reference?: MarkdownOptions['reference']
   return markdownTable(t.head, t.rows, t.numeric);
 }
 
+/** Stall lines as one flat list (report.html's lists do not nest). */
+const stallBullets = (lines: readonly string[]) => lines.map((l) => `- ${sentence(l.trimStart())}`);
+
 /** A self-contained Markdown report of one run. */
 export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
   const out: string[] = [];
@@ -48,18 +53,17 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
     '',
   );
   if (burnIn && c0) {
-    const performed = c0.operationsOk + c0.operationsFailed;
     out.push(
       '## Burn-in',
       '',
       markdownTable(
-        ['Started', 'Stopped', 'Measured time', `${w.Nouns} performed`, 'Failed', 'Checked on the host', 'Average throughput'],
+        ['Started', 'Stopped', 'Measured time', `${w.Nouns} performed (successful)`, 'Failed', 'Checked on the host', `Average throughput (${verifyText(r)})`],
         [
           [
             r.startedAt,
             r.finishedAt ?? '–',
             c0.durationS < 60 ? `${fixed(c0.durationS, 2)} s` : hms(c0.durationS),
-            performed,
+            c0.operationsOk,
             c0.operationsFailed,
             c0.operationsVerified,
             `${fixed(c0.throughputPerS, 2)}/s`,
@@ -103,6 +107,8 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
     // At a target rate: whether the tokens served it all run long, and what a client waited.
     if (c0.openLoop) out.push('## At the target rate', '', `${sentence(openLoopLine(c0.openLoop))}.`, '');
     out.push('## Tokens over the run', '', markdownTable(burnInTokenTable(r, c0).head, burnInTokenTable(r, c0).rows, [false, false, false, true, true, true, true, true, true, true, false]), '');
+    const stalls = stallLines(r, c0);
+    if (stalls.length > 0) out.push('## Gaps and stalls', '', ...stallBullets(stalls), '');
   } else {
     out.push('## Throughput', '');
     if (r.plan.targetRate) {
@@ -111,7 +117,7 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
         '',
       );
     }
-    out.push(seedTable(r, o.reference), '');
+    out.push(seedTable(r, o.reference), '', `${throughputCaption(r)}.`, '');
   }
   const byOperation = operationsTable(r);
   if (byOperation)
@@ -129,7 +135,7 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
       '## Per token',
       '',
       markdownTable(
-        ['Configuration', 'Slot', 'Token', 'Serial', w.Nouns, 'Failures', `${w.Nouns}/s`, 'p50 (ms)', 'p99 (ms)'],
+        ['Configuration', 'Slot', 'Token', 'Serial', `${w.Nouns} (successful)`, 'Failures', `${w.Nouns}/s`, 'p50 (ms)', 'p99 (ms)', 'Longest gap (s)'],
         r.configurations.flatMap((c) =>
           c.perToken.map((t) => [
             `${configurationName(c)}${shortfallMark(r, c)}`,
@@ -141,12 +147,15 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
             fixed(t.throughputPerS, 1),
             fixed(t.latencyMs?.p50, 2),
             fixed(t.latencyMs?.p99, 2),
+            fixed(t.longestGapMs / 1000, 3),
           ]),
         ),
-        [false, false, false, false, true, true, true, true, true],
+        [false, false, false, false, true, true, true, true, true, true],
       ),
       '',
     );
+  const stalled = burnIn ? [] : stalledConfigurations(r);
+  if (stalled.length > 0) out.push('## Gaps and stalls', '', ...stalled.flatMap((c) => [`### ${configurationName(c)}`, '', ...stallBullets(stallLines(r, c)), '']));
   out.push(
     `## Latency (ms, successful ${w.nouns})`,
     '',
@@ -163,6 +172,16 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
     ),
     '',
   );
+  const cpu = cpuTable(r);
+  if (cpu)
+    out.push(
+      '## CPU during the measured window',
+      '',
+      "hsm-bench's process (every thread: signers and the module's work in them, verifiers, recorder) and the host's CPUs (every process), as hyperfine gives user and system time.",
+      '',
+      markdownTable(cpu.head, cpu.rows, cpu.numeric),
+      '',
+    );
   // A status that is not the module's CKR code says what it means beside it.
   const failures = r.configurations.flatMap((c) => Object.entries(c.failuresByCkr).map(([name, n]) => [configurationName(c), name, n, statusMeaning(r, name) ?? '']));
   const issues = r.configurations.flatMap((c) => (c.repetitions ?? [c]).flatMap((x) => x.workerIssues).map((i) => `- ${configurationName(c)}: ${workerIssueText(r, i)}`));

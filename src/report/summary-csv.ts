@@ -1,6 +1,7 @@
 import { csvField } from '../result/records-csv.js';
 import type { ConfigurationResult, RunResult } from '../model/run-result.js';
 import { firmwareOf, moduleOf } from './trend.js';
+import { verifySetting } from './describe-run.js';
 import { efficiencyRange, shortfallOf, shownEfficiency, uncountedOf } from '../result/configuration-shortfall.js';
 
 export const SUMMARY_COLUMNS = [
@@ -45,6 +46,8 @@ export const SUMMARY_COLUMNS = [
   'efficiencyMax',
   'p99MinMs',
   'p99MaxMs',
+  // Whether the results were checked on the host while the throughput was measured: all, a rate (0.01), or none.
+  'verify',
 ];
 
 /** A configuration's repetitions and the ranges its figures took over them; empty cells when it ran once. */
@@ -68,6 +71,7 @@ function spreadCells(r: RunResult, c: ConfigurationResult): (number | string)[] 
 export function renderSummaryCsv(r: RunResult): string {
   const rows: (string | number | null | undefined)[][] = [];
   const run = [r.runId, r.startedAt, moduleOf(r), firmwareOf(r)];
+  const verify = verifySetting(r);
   for (const c of r.configurations) {
     const s = shortfallOf(r, c);
     const partial = s.repetitions && s.repetitions.whole > 0 ? 'repetitions' : (s.partial ?? '');
@@ -99,6 +103,7 @@ export function renderSummaryCsv(r: RunResult): string {
         '',
         hung.filter((h) => h.token === t.token).length,
         ...spreadCells(r, c).map(() => ''),
+        verify,
       ]);
     }
     rows.push([
@@ -127,6 +132,7 @@ export function renderSummaryCsv(r: RunResult): string {
       uncountedOf(c, 'operationsUnverified'),
       hung.length,
       ...spreadCells(r, c),
+      verify,
     ]);
   }
   return [SUMMARY_COLUMNS.join(','), ...rows.map((row) => row.map((v) => csvField(v === null || v === undefined ? '' : String(v))).join(','))].join('\n') + '\n';

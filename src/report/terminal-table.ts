@@ -1,11 +1,13 @@
 import { wordsOf } from '../operations/words.js';
 import type { ConfigurationResult, RunResult } from '../model/run-result.js';
 import { fitTable } from './fit-table.js';
-import { backendLine, busyHost, configurationName, fixed, lowConfidenceLines, planLine, runEnd, runEndText, scheduleMissMark, shortfallMark, tokenLine, workerIssueText } from './describe-run.js';
+import { backendLine, busyHost, configurationName, fixed, lowConfidenceLines, planLine, runEnd, runEndText, scheduleMissMark, shortfallMark, throughputCaption, tokenLine, workerIssueText } from './describe-run.js';
 import { failureList } from './status-meaning.js';
 import { operationsTable, type TableModel } from './table-model.js';
 import { capacityRateMark, capacityTable, saturationTable, sizingAnswer } from './sizing-tables.js';
 import { shownEfficiency } from '../result/configuration-shortfall.js';
+import { scaleStallLines } from './stalls-text.js';
+import { cpuLines } from './cpu-text.js';
 
 /**
  * A rate in a terminal cell: whole from 100/s up (18262, not 18261.6: the tenth is noise there and costs a column),
@@ -97,6 +99,7 @@ export function renderScaleTable(r: RunResult): string {
     fitTable(table.head, table.rows),
     ...shortfallNotes(r),
     ...(r.plan.targetRate ? ['Resp: response time from each call’s intended start; Svc: service time of the call alone (ms)'] : []),
+    throughputCaption(r),
   ];
   if (capacity) lines.push(fitTable(capacity.head, capacity.rows), '✓ held, ✗ missed, ? not judged, – not measured (why, rate by rate: report.md)');
   const saturation = saturationTable(r);
@@ -110,6 +113,10 @@ export function renderScaleTable(r: RunResult): string {
     if (Object.keys(c.failuresByCkr).length > 0) lines.push(`failures with ${configurationName(c)}: ${failureList(r, c.failuresByCkr)}`);
   }
   if (issues.length > 0) lines.push(...issues.map((i) => `worker issue: ${i}`));
+  const stalls = scaleStallLines(r);
+  if (stalls.length > 0) lines.push('stalls:', ...stalls.map((l) => `  ${l}`));
+  const cpu = cpuLines(r);
+  if (cpu.length > 0) lines.push('cpu during the window:', ...cpu.map((l) => `  ${l}`));
   const busy = busyHost(r);
   if (busy) lines.push(`note: ${busy}`);
   lines.push(...lowConfidenceLines(r).map((l) => `note: ${l}`));

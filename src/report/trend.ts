@@ -5,6 +5,7 @@ import { throughputRange } from '../stats/repetitions.js';
 import { configurationAxes, configurationName, distinctConfigurations, sameConfiguration, targetRateOf, type ConfigurationAxes } from '../model/configuration.js';
 import { notMeasured, plannedAxes } from '../result/plan-coverage.js';
 import { axis, fixedTicks, font, INK, PALETTE } from './charts.js';
+import { verifySetting } from './describe-run.js';
 
 /** One run's figures for one configuration of its plan: a point of the nightly history, measured or not. */
 export interface TrendPoint {
@@ -27,6 +28,8 @@ export interface TrendPoint {
   throughputMax: number | null;
   p99Ms: number | null;
   operationsFailed: number | null;
+  /** Whether the run checked its results on the host as it measured (--verify: all, 0.01, none): the checks take CPU. */
+  verify: string;
 }
 
 /** What changed between nightly runs that explains a step in the line: the module and the tokens' firmware. */
@@ -56,6 +59,7 @@ export function trendPoints(runs: readonly RunResult[]): TrendPoint[] {
           tokens: axes.tokens,
           threadsPerToken: axes.threadsPerToken,
           targetRatePerS: targetRateOf(axes),
+          verify: verifySetting(r),
         };
         const none = { throughputPerS: null, throughputMin: null, throughputMax: null, p99Ms: null, operationsFailed: null };
         if (c === undefined) return { ...run, measured: 'none', ...none };
@@ -89,6 +93,7 @@ export const TREND_COLUMNS = [
   'throughputMax',
   'p99Ms',
   'operationsFailed',
+  'verify',
   'mechanism',
   'module',
   'firmware',

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { HostStallMonitor } from '../measure/host-stall-monitor.js';
+import { cpuSnapshot, cpuUseBetween, type CpuSnapshot } from '../measure/cpu-use.js';
 import { setupError, writeError } from '../core/errors.js';
 import { tokenName, type TokenRef } from '../pkcs11/discovery.js';
 import type { HungSession, ModuleInstances } from '../model/run-result.js';
@@ -189,11 +190,14 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
    */
   const atBarrier = new Set<number>();
   let released = false;
+  // The CPUs' times as the window opens: what ran during it is told against them when the signers have ended.
+  let cpuAtStart: CpuSnapshot | undefined;
   const reachedBarrier = (worker: number) => {
     atBarrier.add(worker);
     if (released || atBarrier.size < assignments.length) return;
     released = true;
     const startNs = process.hrtime.bigint();
+    cpuAtStart = cpuSnapshot();
     control.release(startNs);
     engine!.released(startNs);
     setupS = Number(startNs - setupStartNs) / 1e9;
@@ -354,12 +358,21 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     throw error;
   }
   clearInterval(watch);
+  const cpu = cpuAtStart === undefined ? undefined : cpuUseBetween(cpuAtStart, cpuSnapshot());
   // The host's longest stall within the window: to its deadline (a stall across it kept calls from starting), or to
   // when the sessions ended.
   const windowStartNs = control.windowStartNs();
   const endedNs = process.hrtime.bigint();
-  const hostStallUs =
-    windowStartNs === 0n ? 0 : hostStalls.longestUs(windowStartNs, spec.stop.durationNs === null ? endedNs : [endedNs, windowStartNs + spec.stop.durationNs].reduce((a, b) => (a < b ? a : b)));
+  const watchedUntilNs = spec.stop.durationNs === null ? endedNs : [endedNs, windowStartNs + spec.stop.durationNs].reduce((a, b) => (a < b ? a : b));
+  const hostStallUs = windowStartNs === 0n ? 0 : hostStalls.longestUs(windowStartNs, watchedUntilNs);
+  // On the run's time axis, as the records are (a resumed burn-in's axis goes on from its earlier segments).
+  const hostStallsOnAxis =
+    windowStartNs === 0n
+      ? []
+      : hostStalls.within(windowStartNs, watchedUntilNs).map((h) => ({
+          startUs: (spec.resume?.startOffsetBaseUs ?? 0) + (h.startNs - Number(windowStartNs)) / 1000,
+          endUs: (spec.resume?.startOffsetBaseUs ?? 0) + (h.endNs - Number(windowStartNs)) / 1000,
+        }));
   hostStalls.stop();
   if (lastAbandonedNs !== null && spec.stop.durationNs !== null && setupS !== undefined) {
     // A hung session was waited for: the window lasts to the deadline, the stop, or the last session given up, whichever
@@ -402,6 +415,8 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     verificationLagS,
     maxEventLoopStallMs: stalls.max / 1e6,
     ...(hostStallUs > 0 ? { hostStallUs } : {}),
+    hostStalls: hostStallsOnAxis,
+    ...(cpu ? { cpu } : {}),
     setupS,
     operationsVerifiedLate: (spill?.outputsKept ?? 0) - unverified,
     ...(unverified > 0 ? { operationsUnverified: unverified } : {}),

@@ -11,16 +11,17 @@ export interface TokenStats {
   operationsFailed: number;
   /** Of operationsFailed, calls that never returned (CALL_TIMED_OUT): their latency is in no percentile. */
   operationsTimedOut: number;
-  firstStartUs: number;
   /** The end of its last call that returned, or the start of a later one that never did: the end of its active window. */
   lastEndUs: number;
   latencyUs: Histogram;
-  /** When it had a successful call in progress: its longest gap is the longest time without one. */
+  /** When its successful calls ended: its longest gap is the longest time without one. */
   successes: SuccessGaps;
   /** Outages: streaks of failures, from the first failure's start to the next success's start. */
   outages: number;
   outageUs: number;
   failingSinceUs: number | null;
+  /** Failed calls in the streak still open (0 when none is). */
+  failingCalls: number;
   /** When its latest successful call started. */
   lastOkStartUs: number;
 }
@@ -44,6 +45,8 @@ const newOperationStats = (): OperationStats => ({ operationsOk: 0, operationsFa
 export class ConfigurationStats {
   readonly tokens: TokenStats[];
   readonly latencyUs = latencyHistogram();
+  /** When any token's successful calls ended: the cluster's times without a success (every token stalled at once). */
+  readonly successes = new SuccessGaps();
   readonly failuresByStatus = new Map<string, number>();
   readonly okPerSecond: number[] = [];
   readonly failedPerSecond: number[] = [];
@@ -81,13 +84,13 @@ export class ConfigurationStats {
       operationsOk: 0,
       operationsFailed: 0,
       operationsTimedOut: 0,
-      firstStartUs: Number.POSITIVE_INFINITY,
       lastEndUs: 0,
       latencyUs: latencyHistogram(),
       successes: new SuccessGaps(),
       outages: 0,
       outageUs: 0,
       failingSinceUs: null,
+      failingCalls: 0,
       lastOkStartUs: Number.NEGATIVE_INFINITY,
     }));
   }
@@ -122,7 +125,6 @@ export class ConfigurationStats {
     // A call that never returned has a start and no end: it counts where it started, and stretches no window.
     const returned = failure !== CALL_TIMED_OUT_STATUS;
     const endUs = returned ? startOffsetUs + latencyUs : startOffsetUs;
-    t.firstStartUs = Math.min(t.firstStartUs, startOffsetUs);
     t.lastEndUs = Math.max(t.lastEndUs, endUs);
     this.windowEndUs = Math.max(this.windowEndUs, endUs);
     this.countInSecond(Math.floor(endUs / 1e6), failure === undefined);
@@ -133,6 +135,7 @@ export class ConfigurationStats {
         t.outages++;
         t.outageUs += startOffsetUs - t.failingSinceUs;
         t.failingSinceUs = null;
+        t.failingCalls = 0;
       }
       t.lastOkStartUs = Math.max(t.lastOkStartUs, startOffsetUs);
       t.operationsOk++;
@@ -142,11 +145,15 @@ export class ConfigurationStats {
       this.latencyUs.recordValue(Math.max(1, Math.round(latencyUs)));
       op.operationsOk++;
       op.latencyUs.recordValue(Math.max(1, Math.round(latencyUs)));
-      t.successes.add(startOffsetUs, endUs);
+      t.successes.add(endUs);
+      this.successes.add(endUs);
     } else {
       // A failure recorded after a later success of another session (a call that never returned is recorded only
       // when it is given up) did not leave the token failing: the other sessions served on. It opens no streak.
-      if (startOffsetUs > t.lastOkStartUs) t.failingSinceUs = Math.min(t.failingSinceUs ?? startOffsetUs, startOffsetUs);
+      if (startOffsetUs > t.lastOkStartUs) {
+        t.failingSinceUs = Math.min(t.failingSinceUs ?? startOffsetUs, startOffsetUs);
+        t.failingCalls++;
+      }
       t.operationsFailed++;
       if (!returned) t.operationsTimedOut++;
       this.operationsFailed++;

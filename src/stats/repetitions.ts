@@ -47,6 +47,7 @@ export const repetitionOf = (r: ConfigurationResult) => ({
   ...(r.operationsUnverified ? { operationsUnverified: r.operationsUnverified } : {}),
   ...(r.operationsLost ? { operationsLost: r.operationsLost } : {}),
   latencyMs: r.latencyMs,
+  perTokenThroughputPerS: r.perToken.map((t) => t.throughputPerS),
   recordsFile: r.recordsFile,
   workerIssues: r.workerIssues,
   ...(r.hungSessions && r.hungSessions.length > 0 ? { hungSessions: r.hungSessions } : {}),

@@ -1,15 +1,23 @@
 /**
  * Holes between the pieces kept at most: past twice this many, the shorter half is merged away. Memory stays flat
- * whatever the run's length, and the long holes — the outages and hangs a gap is there to show — are kept exactly.
+ * whatever the run's length, and the long holes — the outages, stalls and hangs a gap is there to show — are kept exactly.
  */
 export const KEPT_HOLES = 1024;
 
+/** A time without a successful call, µs on the run's time axis. */
+export interface Hole {
+  startUs: number;
+  endUs: number;
+}
+
 /**
- * When a token had a successful call in progress: the union of its successful calls' [start, end] (µs on the run's
- * time axis), as disjoint pieces in time order. Its holes are the times without one — a hang, a streak of failures,
- * a reconnect, the idle time between the calls of a schedule. Records of a token's sessions arrive batch by batch,
- * not in time order (a late batch of one session may fill a hole that the others left), so holes stay open to the
- * end, the shortest merged away past KEPT_HOLES: the long ones do not depend on the order the calls came in.
+ * When successful calls ended (µs on the run's time axis), as disjoint pieces in time order: a piece is one instant,
+ * or instants whose short holes were merged away. Its holes are the times without a success — a call held for
+ * seconds inside the token (a call in progress is no success until it returns: a token that sat 2 s inside one
+ * C_Sign made nothing for 2 s), a streak of failures, a reconnect, a hang, the idle time between the calls of a
+ * schedule. Records of a token's sessions arrive batch by batch, not in time order (a late batch of one session may
+ * fill a hole that the others left), so holes stay open to the end, the shortest merged away past KEPT_HOLES: the
+ * long ones do not depend on the order the calls came in.
  */
 export class SuccessGaps {
   private readonly starts: number[] = [];
@@ -20,50 +28,47 @@ export class SuccessGaps {
    */
   private mergedLongestUs = 0;
 
-  /** A successful call from `startUs` to `endUs`. */
-  add(startUs: number, endUs: number): void {
+  /** A successful call that ended at `endUs`. */
+  add(endUs: number): void {
     const { starts, ends } = this;
     const n = ends.length;
-    // Most calls come after every piece (one session's calls come in time order): no search.
-    if (n === 0 || startUs > ends[n - 1]!) {
-      starts.push(startUs);
+    // Most calls end after every piece (one session's calls come in time order): no search.
+    if (n === 0 || endUs > ends[n - 1]!) {
+      starts.push(endUs);
       ends.push(endUs);
       if (n + 1 > 2 * KEPT_HOLES + 1) this.mergeShortHoles();
       return;
     }
-    // The first piece that ends at or after this call's start: the pieces from it that start before the call ends overlap it.
+    // The first piece that ends at or after this instant: inside it (or at its edge) the instant is no news.
     let lo = 0;
-    for (let hi = ends.length; lo < hi;) {
+    for (let hi = n; lo < hi;) {
       const mid = (lo + hi) >>> 1;
-      if (ends[mid]! < startUs) lo = mid + 1;
+      if (ends[mid]! < endUs) lo = mid + 1;
       else hi = mid;
     }
-    let last = lo;
-    while (last < starts.length && starts[last]! <= endUs) last++;
-    if (last === lo) {
-      starts.splice(lo, 0, startUs);
-      ends.splice(lo, 0, endUs);
-    } else {
-      starts[lo] = Math.min(starts[lo]!, startUs);
-      ends[lo] = Math.max(ends[last - 1]!, endUs);
-      starts.splice(lo + 1, last - lo - 1);
-      ends.splice(lo + 1, last - lo - 1);
-    }
+    if (starts[lo]! <= endUs) return;
+    starts.splice(lo, 0, endUs);
+    ends.splice(lo, 0, endUs);
     if (starts.length > 2 * KEPT_HOLES + 1) this.mergeShortHoles();
   }
 
   /**
-   * The longest time without a successful call in progress between `windowStartUs` and `windowEndUs`. The time after
-   * the last success counts only when `failingAtEnd` (a streak of failures, or a call that never returned, still
-   * open at the end): a token that made its share and stopped was not without successes, it was done.
+   * The times without a success between `windowStartUs` and `windowEndUs`, in time order (the KEPT_HOLES longest at
+   * least). The time after the last success counts only when `failingAtEnd` (a streak of failures, or a call that
+   * never returned, still open at the end): a token that made its share and stopped was not without successes, it was done.
    */
-  longestUs(windowStartUs: number, windowEndUs: number, failingAtEnd: boolean): number {
+  holes(windowStartUs: number, windowEndUs: number, failingAtEnd: boolean): Hole[] {
     const { starts, ends } = this;
-    if (starts.length === 0) return Math.max(0, windowEndUs - windowStartUs);
-    let longest = Math.max(this.mergedLongestUs, starts[0]! - windowStartUs);
-    for (let i = 1; i < starts.length; i++) longest = Math.max(longest, starts[i]! - ends[i - 1]!);
-    if (failingAtEnd) longest = Math.max(longest, windowEndUs - ends[ends.length - 1]!);
-    return Math.max(0, longest);
+    if (starts.length === 0) return windowEndUs > windowStartUs ? [{ startUs: windowStartUs, endUs: windowEndUs }] : [];
+    const holes: Hole[] = [{ startUs: windowStartUs, endUs: starts[0]! }];
+    for (let i = 1; i < starts.length; i++) holes.push({ startUs: ends[i - 1]!, endUs: starts[i]! });
+    if (failingAtEnd) holes.push({ startUs: ends[ends.length - 1]!, endUs: windowEndUs });
+    return holes.filter((h) => h.endUs > h.startUs);
+  }
+
+  /** The longest time without a success in the window (see holes). */
+  longestUs(windowStartUs: number, windowEndUs: number, failingAtEnd: boolean): number {
+    return this.holes(windowStartUs, windowEndUs, failingAtEnd).reduce((longest, h) => Math.max(longest, h.endUs - h.startUs), this.mergedLongestUs);
   }
 
   /** Keeps the KEPT_HOLES longest holes; each shorter one is closed, its pieces joined. */

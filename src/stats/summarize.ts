@@ -6,6 +6,8 @@ import { percentilesMs } from './latency-histogram.js';
 import { HOST_STALL_MIN_US, keepingUp } from './keeping-up.js';
 import { lowConfidence } from './repetitions.js';
 import { responseOfSchedule } from './backlog-response.js';
+import { stallMinUs, stallsOf } from './stalls.js';
+import type { Hole } from './success-gaps.js';
 
 /**
  * What the stages produced for one configuration: the statistics the recorder kept, where the records are, what
@@ -24,6 +26,10 @@ export interface Measured {
   maxEventLoopStallMs?: number;
   /** The host's longest stall within the window (src/measure/host-stall-monitor.ts), µs; absent in a recount from records. */
   hostStallUs?: number;
+  /** The host's stalls within the window, µs on the run's time axis; absent in a recount from records. */
+  hostStalls?: Hole[];
+  /** What the CPUs did during the window; absent in a recount from records. */
+  cpu?: ConfigurationResult['cpu'];
   setupS?: number;
 }
 
@@ -48,6 +54,13 @@ export function summarizeConfiguration(
   // out, or, when it was still in flight at a stop, not at all (it has no outcome).
   const hungTokens = new Set((run.hungSessions ?? []).map((h) => h.token));
   const openLoop = kept === null ? undefined : openLoopOf(s, kept, hostStallUs, schedule!, notStarted);
+  // Up to the window's end for a token that never recovered: a streak still open (stillFailingS), or a session hung.
+  const failingAtEnd = s.tokens.map((t, i) => t.failingSinceUs !== null || hungTokens.has(i));
+  const holesByToken = s.tokens.map((t, i) => t.successes.holes(0, s.windowEndUs, failingAtEnd[i]!));
+  const minStallUs = stallMinUs(s.latencyUs.totalCount > 0 ? s.latencyUs.getValueAtPercentile(50) : 0, schedule ? (1e6 * tokens.length) / schedule.targetRatePerS : 0);
+  const stalls = stallsOf(holesByToken, s.successes.holes(0, s.windowEndUs, failingAtEnd.every(Boolean)), minStallUs, run.hostStalls);
+  // A token lost (stopped early, or hung) was in an outage to the end; a last failed call alone is not one.
+  const lostTokens = new Set([...hungTokens, ...run.workerIssues.map((w) => w.token)]);
   return {
     tokens: tokens.length,
     threadsPerToken,
@@ -61,9 +74,10 @@ export function summarizeConfiguration(
     throughputPerS: schedule ? round(s.scheduled > 0 ? (s.operationsOk / s.scheduled) * achieved : 0, 2) : durationS > 0 ? round(s.operationsOk / durationS, 2) : 0,
     efficiency: null,
     perToken: s.tokens.map((t, i) => {
-      // From its first start to its last call that returned (or the start of one that never did): a token that hung
-      // or stopped early is rated over the time it worked, not over the configuration's window.
-      const activeS = (t.lastEndUs - t.firstStartUs) / 1e6;
+      // From the window's start, as the configuration's rate is, to its last call that returned (or the start of one
+      // that never did): a token that hung or stopped early is rated over the time it worked, and a token that worked
+      // to the end over the configuration's window — one token's rate is the configuration's, not another number.
+      const activeS = t.lastEndUs / 1e6;
       return {
         token: i,
         label: tokens[i]!.label,
@@ -74,10 +88,8 @@ export function summarizeConfiguration(
         operationsTimedOut: t.operationsTimedOut,
         throughputPerS: activeS > 0 ? round(t.operationsOk / activeS, 2) : 0,
         latencyMs: percentilesMs(t.latencyUs),
-        // Up to the window's end when it never recovered: a streak still open (stillFailingS), or a session hung.
-        longestGapMs: round(t.successes.longestUs(0, s.windowEndUs, t.failingSinceUs !== null || hungTokens.has(i)) / 1000, 3),
-        outages: t.outages,
-        outageS: round(t.outageUs / 1e6, 3),
+        longestGapMs: round(t.successes.longestUs(0, s.windowEndUs, failingAtEnd[i]!) / 1000, 3),
+        ...outagesOf(t, s.windowEndUs, lostTokens.has(i)),
         stillFailingS: t.failingSinceUs === null ? null : round((s.windowEndUs - t.failingSinceUs) / 1e6, 3),
       };
     }),
@@ -94,6 +106,8 @@ export function summarizeConfiguration(
     workerIssues: run.workerIssues,
     ...(run.hungSessions === undefined ? {} : { hungSessions: run.hungSessions }),
     lowConfidence: lowConfidence({ operationsOk: s.operationsOk, durationS }),
+    stalls,
+    ...(run.cpu ? { cpu: run.cpu } : {}),
     // A mix (--mix): each operation's share, rate over the same window, and latency.
     ...(openLoop ? { openLoop } : {}),
     ...(s.mixed
@@ -110,6 +124,13 @@ export function summarizeConfiguration(
         }
       : {}),
   };
+}
+
+/** A token's outages: the streaks that ended, and the one open at the end when it held several failed calls or the token was lost. */
+function outagesOf(t: ConfigurationStats['tokens'][number], windowEndUs: number, lost: boolean): { outages: number; outageS: number } {
+  const open = t.failingSinceUs !== null && (t.failingCalls > 1 || lost);
+  const outageUs = t.outageUs + (open ? Math.max(0, windowEndUs - t.failingSinceUs!) : 0);
+  return { outages: t.outages + (open ? 1 : 0), outageS: round(outageUs / 1e6, 3) };
 }
 
 /**

@@ -49,6 +49,11 @@
  * created just before): a module that kills the process once, and works in the process started after.
  * With $FAULTY_CLOSE_CRASH_AFTER=K, every C_CloseSession after the first K (in this process) raises SIGSEGV: a module
  * that kills the process while a run closes its sessions, as it does when it stops.
+ *
+ * Stalls (the block "Stalls" below): with $FAULTY_STALL_EVERY=N and $FAULTY_STALL_MS=D, the Nth, 2Nth, … C_Sign that
+ * makes a signature (counted on the faulty slot, or on every slot without $FAULTY_SLOT) opens a stall of D ms: every
+ * such C_Sign that starts before it ends sleeps until it ends, on every token at once (one token with $FAULTY_SLOT),
+ * as the tokens of a cluster behind one hub or network link stop together.
  */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -142,6 +147,31 @@ static CK_RV fault_output(CK_SESSION_HANDLE s, CK_RV rv, CK_ULONG given, CK_ULON
   return rv;
 }
 
+/* ---- Stalls ($FAULTY_STALL_EVERY, $FAULTY_STALL_MS): the tokens stop signing for a while, at the same moment ---- */
+static long stall_every;
+static long stall_ms;
+static long stall_signs;
+static long long stall_until_ns;
+
+static long long monotonic_ns(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (long long)now.tv_sec * 1000000000LL + now.tv_nsec;
+}
+
+/** Before the real C_Sign: every Nth call opens a stall; a call that starts inside one sleeps until it ends. */
+static void stall_if_due(CK_SESSION_HANDLE s) {
+  if (stall_every <= 0 || !on_faulty_slot(s)) return;
+  long long now = monotonic_ns();
+  if (__atomic_add_fetch(&stall_signs, 1, __ATOMIC_SEQ_CST) % stall_every == 0) __atomic_store_n(&stall_until_ns, now + stall_ms * 1000000LL, __ATOMIC_SEQ_CST);
+  long long until = __atomic_load_n(&stall_until_ns, __ATOMIC_SEQ_CST);
+  if (until <= now) return;
+  struct timespec end = {(time_t)(until / 1000000000LL), (long)(until % 1000000000LL)};
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &end, NULL) != 0) {
+  }
+}
+/* ---- end of Stalls ---- */
+
 static int pin_changed(void) { return pin_change_after > 0 && __atomic_load_n(&calls, __ATOMIC_SEQ_CST) >= pin_change_after; }
 
 /* ---- Edges: a NULL function list, a hang or a crash in C_Initialize or C_Finalize, a crash at the Nth C_Sign or
@@ -207,6 +237,7 @@ static void edge_setup(CK_FUNCTION_LIST *list) {
 static CK_RV faulty_sign(CK_SESSION_HANDLE s, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR sig, CK_ULONG_PTR sig_len) {
   if (sig != NULL) crash_if_due();
   if (sig != NULL && sign_delay_ms > 0) serve_delay(s);
+  if (sig != NULL) stall_if_due(s);
   CK_ULONG given = *sig_len;
   CK_RV rv = real->C_Sign(s, data, len, sig, sig_len);
   if (sig != NULL) rv = fault_output(s, rv, given, sig_len);
@@ -385,6 +416,8 @@ CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list) {
     reported_mechanism_count = getenv("FAULTY_MECHANISM_COUNT") ? strtoul(getenv("FAULTY_MECHANISM_COUNT"), NULL, 10) : 0;
     if (reported_mechanism_count > 0) wrapped.C_GetMechanismList = faulty_get_mechanism_list;
     edge_setup(&wrapped);
+    stall_every = getenv("FAULTY_STALL_EVERY") ? atol(getenv("FAULTY_STALL_EVERY")) : 0;
+    stall_ms = getenv("FAULTY_STALL_MS") ? atol(getenv("FAULTY_STALL_MS")) : 1000;
   }
   *list = &wrapped;
   return CKR_OK;

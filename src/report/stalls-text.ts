@@ -1,0 +1,89 @@
+import type { ConfigurationResult, RunResult, StallEpisode } from '../model/run-result.js';
+import { plural } from '../core/plural.js';
+import { configurationName, fixed, tokenTitle } from './describe-run.js';
+
+/** Tokens named one by one in a stall; more are counted. */
+const TOKENS_NAMED = 4;
+/** Stall lines shown per configuration; run.json keeps more. */
+const STALLS_SHOWN = 10;
+/** The main thread's wait and verification's lag worth saying: below these they bent nothing a reader sees. */
+const EVENT_LOOP_STALL_SHOWN_MS = 100;
+const VERIFICATION_LAG_SHOWN_S = 1;
+
+const seconds = (s: number) => `${fixed(s, s < 10 ? 2 : 1)} s`;
+
+/** The tokens of a stall: every one at once, or which. */
+function whoStalled(r: RunResult, c: ConfigurationResult, e: StallEpisode): string {
+  if (e.allTokensS !== null) return `all ${c.tokens} tokens at once (${seconds(e.allTokensS)} without a success on any)`;
+  if (e.tokens.length === c.tokens) return `each of the ${c.tokens} tokens, in turn (never all at once for ${seconds(c.stalls!.minMs / 1000)})`;
+  const names = e.tokens.slice(0, TOKENS_NAMED).map((t) => (r.tokens[t] ? tokenTitle(r.tokens[t]!) : `token ${t}`));
+  const more = e.tokens.length > TOKENS_NAMED ? `, … ${e.tokens.length - TOKENS_NAMED} more` : '';
+  return c.tokens === 1 ? 'the token' : `${e.tokens.length} of ${c.tokens} tokens (${names.join(', ')}${more})`;
+}
+
+/** One stall: when, how long, which tokens, and the host's stall inside it that may have made it. */
+function stallLine(r: RunResult, c: ConfigurationResult, e: StallEpisode): string {
+  const host = e.hostStallS > 0 ? `; the host stalled ${seconds(e.hostStallS)} in it (hsm-bench's own threads did not run: the stall may be the host's, not the tokens')` : '';
+  return `at ${seconds(e.atS)} into the window, ${seconds(e.durationS)}: ${whoStalled(r, c, e)}${host}`;
+}
+
+/**
+ * hsm-bench's own stalls where they could have bent a figure: the host's (a call in flight then was timed that much
+ * longer), the main thread's (progress and Ctrl-C waited; calls are timed in their own threads), verification's lag
+ * (after the window: not in the throughput). Null when none is worth saying.
+ */
+function harnessLine(c: ConfigurationResult): string | null {
+  const parts: string[] = [];
+  const host = c.stalls?.host;
+  if (host && host.count > 0)
+    parts.push(
+      `the host stalled ${plural(host.count, 'time')} for 100 ms or more (longest ${seconds(host.longestMs / 1000)}, ${seconds(host.totalMs / 1000)} in all): calls in flight then were timed that much longer (max latency ${fixed(c.latencyMs?.max, 1)} ms)`,
+    );
+  if ((c.maxEventLoopStallMs ?? 0) >= EVENT_LOOP_STALL_SHOWN_MS)
+    parts.push(`its main thread waited up to ${seconds(c.maxEventLoopStallMs! / 1000)} (progress and Ctrl-C waited; calls are timed in their own threads)`);
+  if ((c.verificationLagS ?? 0) >= VERIFICATION_LAG_SHOWN_S) parts.push(`host verification went on ${seconds(c.verificationLagS!)} after the window (not in its throughput)`);
+  return parts.length > 0 ? `stalls of hsm-bench itself: ${parts.join('; ')}` : null;
+}
+
+/**
+ * A configuration's gaps and stalls in lines: the longest time without a successful call for the whole cluster and
+ * for one token, each stall (when, how long, which tokens, the host's share) and hsm-bench's own stalls. Empty for a
+ * run without them (older run.json).
+ */
+export function stallLines(r: RunResult, c: ConfigurationResult): string[] {
+  const s = c.stalls;
+  if (!s) return [];
+  const worst = c.perToken.reduce<ConfigurationResult['perToken'][number] | undefined>((a, t) => (a === undefined || t.longestGapMs > a.longestGapMs ? t : a), undefined);
+  const longest =
+    c.tokens > 1 && worst
+      ? `longest time without a successful call: ${seconds(s.clusterLongestGapMs / 1000)} for the whole cluster (no token made one), ${seconds(worst.longestGapMs / 1000)} for one token (${tokenTitle(worst)})`
+      : `longest time without a successful call: ${seconds(s.clusterLongestGapMs / 1000)}`;
+  const together = s.episodes.filter((e) => e.allTokensS !== null).length;
+  const count =
+    s.count === 0
+      ? `no stall (no token went ${seconds(s.minMs / 1000)} without a successful call)`
+      : `${plural(s.count, 'stall')} (a token ${seconds(s.minMs / 1000)} or more without a successful call)${c.tokens > 1 ? `: ${together} with every token at once, ${s.episodes.length - together} with only some${s.count > s.episodes.length ? ` among the ${s.episodes.length} longest` : ''}` : ''}`;
+  const shown = [...s.episodes]
+    .sort((a, b) => b.durationS - a.durationS)
+    .slice(0, STALLS_SHOWN)
+    .sort((a, b) => a.atS - b.atS);
+  const harness = harnessLine(c);
+  return [
+    longest,
+    count,
+    ...shown.map((e) => `  ${stallLine(r, c, e)}`),
+    ...(s.count > shown.length ? [`  … ${s.count - shown.length} shorter (run.json keeps the ${s.episodes.length} longest)`] : []),
+    ...(harness ? [harness] : []),
+  ];
+}
+
+/** The configurations of a scale run worth a word on stalls: one stalled, or its harness did. */
+export const stalledConfigurations = (r: RunResult) => r.configurations.filter((c) => c.stalls && (c.stalls.count > 0 || harnessLine(c) !== null));
+
+/** A scale run's stalls: per configuration that had one, or whose harness stalled, its lines after its name. */
+export function scaleStallLines(r: RunResult): string[] {
+  return stalledConfigurations(r).flatMap((c) => {
+    const [first, ...rest] = stallLines(r, c);
+    return [`${configurationName(c)}: ${first}`, ...rest.map((l) => `  ${l}`)];
+  });
+}

@@ -1,0 +1,116 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { RunResult } from '../src/model/run-result.js';
+import { stallLines } from '../src/report/stalls-text.js';
+import { ConfigurationStats } from '../src/stats/configuration-stats.js';
+import { STALL_FLOOR_US, stallMinUs } from '../src/stats/stalls.js';
+import { summarizeConfiguration, type Measured } from '../src/stats/summarize.js';
+
+const call = (startOffsetUs: number, latencyUs: number) => ({ startOffsetUs, latencyUs, operation: '', verified: null, startLagUs: null, late: null });
+
+/** Token `token` signs 5 ms calls back to back from `fromUs` to `untilUs`, one of them held `heldUs` from `heldAtUs`. */
+function sign(s: ConfigurationStats, token: number, fromUs: number, untilUs: number, held?: { atUs: number; heldUs: number }): void {
+  for (let atUs = fromUs; atUs < untilUs;) {
+    const latencyUs = held && atUs <= held.atUs && atUs + 5000 > held.atUs ? held.atUs - atUs + held.heldUs : 5000;
+    s.add(token, call(atUs, latencyUs), undefined);
+    atUs += latencyUs;
+  }
+}
+
+const summary = (s: ConfigurationStats, extra: Partial<Measured> = {}) =>
+  summarizeConfiguration(
+    { stats: s, recordsFile: 'r.csv', workerIssues: [], ...extra },
+    s.tokens.map((_, i) => ({ label: `t${i}`, serial: String(i), slotId: String(100 + i) })),
+    1,
+  );
+
+describe('stalls', () => {
+  it('of every token at once, each held 1.2 s inside one call: the gap of each and of the cluster, one stall with all tokens', () => {
+    const s = new ConfigurationStats(4);
+    for (let token = 0; token < 4; token++) sign(s, token, 0, 5_000_000, { atUs: 2_000_000 + token * 1000, heldUs: 1_200_000 });
+    const c = summary(s);
+    for (const t of c.perToken) expect(t.longestGapMs).toBeGreaterThanOrEqual(1200);
+    expect(c.stalls!.clusterLongestGapMs).toBeGreaterThanOrEqual(1190);
+    expect(c.stalls!.count).toBe(1);
+    const [stall] = c.stalls!.episodes;
+    expect(stall!.tokens).toEqual([0, 1, 2, 3]);
+    expect(stall!.atS).toBeCloseTo(2, 1);
+    expect(stall!.allTokensS).toBeGreaterThanOrEqual(1.19);
+    expect(stall!.hostStallS).toBe(0);
+  });
+
+  it('of one token: named alone, the others signing on; the host stall inside it is said', () => {
+    const s = new ConfigurationStats(3);
+    sign(s, 0, 0, 4_000_000);
+    sign(s, 1, 0, 4_000_000, { atUs: 1_000_000, heldUs: 900_000 });
+    sign(s, 2, 0, 4_000_000);
+    const c = summary(s, { hostStalls: [{ startUs: 1_100_000, endUs: 1_400_000 }] });
+    expect(c.stalls!.count).toBe(1);
+    expect(c.stalls!.episodes[0]).toMatchObject({ tokens: [1], allTokensS: null, hostStallS: 0.3 });
+    expect(c.stalls!.clusterLongestGapMs).toBeLessThan(100);
+    expect(c.stalls!.host).toEqual({ count: 1, longestMs: 300, totalMs: 300 });
+  });
+
+  it('are what a time without a success is against the token’s usual pace: 10 × its p50 or its interval at a target rate, at least 100 ms', () => {
+    expect(stallMinUs(50, 0)).toBe(STALL_FLOOR_US);
+    expect(stallMinUs(200_000, 0)).toBe(2_000_000);
+    expect(stallMinUs(1000, 40_000)).toBe(400_000);
+    const s = new ConfigurationStats(1);
+    // 5 ms calls with a 90 ms pause: a pause, not a stall.
+    sign(s, 0, 0, 1_000_000);
+    sign(s, 0, 1_090_000, 2_000_000);
+    expect(summary(s).stalls!.count).toBe(0);
+  });
+});
+
+describe('outages', () => {
+  it('of a token lost for the whole run is one, as long as the window; a last failed call alone is none', () => {
+    const s = new ConfigurationStats(3);
+    sign(s, 0, 0, 3_000_000);
+    // Token 1 fails every call and is given up; token 2 fails only its last call.
+    for (let atUs = 0; atUs < 2_000_000; atUs += 500_000) s.add(1, call(atUs, 1000), 'CKR_DEVICE_ERROR');
+    sign(s, 2, 0, 2_995_000);
+    s.add(2, call(2_995_000, 5000), 'CKR_DEVICE_ERROR');
+    const c = summary(s, { workerIssues: [{ token: 1, thread: 0, message: 'lost after failing for 2.0 s (--give-up-after)' }] });
+    expect([c.perToken[1]!.outages, c.perToken[1]!.outageS]).toEqual([1, 3]);
+    expect(c.perToken[1]!.longestGapMs).toBe(3000);
+    expect([c.perToken[2]!.outages, c.perToken[2]!.outageS]).toEqual([0, 0]);
+    expect(c.perToken[2]!.stillFailingS).toBeCloseTo(0.005, 3);
+  });
+
+  it('of a streak of failures still open at the end, not lost, is one', () => {
+    const s = new ConfigurationStats(1);
+    sign(s, 0, 0, 1_000_000);
+    for (let atUs = 1_000_000; atUs < 2_000_000; atUs += 250_000) s.add(0, call(atUs, 1000), 'CKR_DEVICE_REMOVED');
+    expect(summary(s).perToken[0]!).toMatchObject({ outages: 1, outageS: 0.751 });
+  });
+});
+
+describe('stall lines', () => {
+  const example = JSON.parse(readFileSync(new URL('../fixtures/examples/burn-in-resumed/run.json', import.meta.url), 'utf8')) as RunResult;
+
+  it('name the stall of all tokens at once, when and how long, and the host’s own stall beside it', () => {
+    const c = {
+      ...example.configurations[0]!,
+      stalls: {
+        minMs: 100,
+        clusterLongestGapMs: 1190,
+        count: 2,
+        episodes: [
+          { atS: 2.01, durationS: 1.2, tokens: [0, 1], allTokensS: 1.19, hostStallS: 0 },
+          { atS: 7.5, durationS: 0.4, tokens: [1], allTokensS: null, hostStallS: 0.35 },
+        ],
+        host: { count: 1, longestMs: 350, totalMs: 350 },
+      },
+    };
+    const text = stallLines(example, c).join('\n');
+    expect(text).toMatch(/1\.19 s for the whole cluster/);
+    expect(text).toMatch(/at 2\.01 s into the window, 1\.20 s: all 2 tokens at once/);
+    expect(text).toMatch(/at 7\.50 s into the window, 0\.40 s: 1 of 2 tokens \(slot \d+: hsm-bench-02\); the host stalled 0\.35 s in it/);
+    expect(text).toMatch(/stalls of hsm-bench itself: the host stalled 1 time/);
+  });
+
+  it('are none for a run.json written before stalls were counted', () => {
+    expect(stallLines(example, example.configurations[0]!)).toEqual([]);
+  });
+});
