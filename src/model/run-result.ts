@@ -242,6 +242,31 @@ export interface RunResult {
   saturation?: SaturationResult[];
   /** Burn-in only. */
   burnIn?: BurnInResult;
+  /** What the run was judged by and what it gave (absent: judged by nothing yet, or an older run): `report` shows it again. */
+  verdict?: RunVerdict;
+}
+
+/** A run's judgement: the exit code it gave and each check, thresholds then the baseline's, as the terminal and JUnit said them. */
+export interface RunVerdict {
+  /** 0 passed, 4 calls failed (or a module crashed the process), 5 a check failed, 130 interrupted. */
+  exitCode: number;
+  checks: VerdictCheck[];
+  /** The run compared with (--baseline), and the change it allowed. */
+  baseline?: { runId: string; maxRegressionPct: number };
+}
+
+/** One check of a run: a threshold on a figure, or a configuration against the baseline. */
+export interface VerdictCheck {
+  /** The threshold (`min-throughput`, `max-p99` …) or `baseline`. */
+  name: string;
+  /** Null: the whole run. */
+  configuration: { tokens: number; threadsPerToken: number; openLoop?: { targetRatePerS: number } } | null;
+  expected: string;
+  measured: string;
+  /** 'inconclusive': missed where the data cannot decide (see notJudged): reported, not failed. */
+  outcome: 'pass' | 'fail' | 'inconclusive';
+  /** Why an inconclusive check is not judged, in words: a thin sample, a stall of the host, a configuration not whole. */
+  notJudged?: string;
 }
 
 /** A command's process that died of something else than its outcome (killed by a module): when, and how. */

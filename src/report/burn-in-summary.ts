@@ -1,74 +1,14 @@
 import { operationsTable } from './table-model.js';
 import { wordsOf } from '../operations/words.js';
-import type { BurnInRestart, ConfigurationResult, ProcessDeath, RunResult } from '../model/run-result.js';
-import { ExitCode } from '../core/errors.js';
-import { exitCodeFor, moduleCrashes, type JudgedRun } from '../verdict/verdict.js';
+import type { ConfigurationResult, RunResult } from '../model/run-result.js';
+import { moduleCrashes, verdictOf, type JudgedRun } from '../verdict/verdict.js';
+import { verdictText } from './verdict-section.js';
+import { cutFromRecords } from './crash-text.js';
 import { backendLine, configurationName, fixed, planLine, scheduleMissMark, tokenLine } from './describe-run.js';
 import { fitTable } from './fit-table.js';
 import { plural } from '../core/plural.js';
 import { failureList } from './status-meaning.js';
 import { shown } from '../core/quote.js';
-
-/** The time of day of an ISO time, for a line that names when something happened in the night. */
-const timeOfDay = (iso: string) => `${iso.slice(11, 19)} UTC`;
-
-/** How the process died: the signal, or the exit code it was left with. */
-export const deathName = (x: ProcessDeath) => x.signal ?? `exit code ${x.exitCode}`;
-
-/** Crashes named one by one in a line; a night of them is summed up after these. */
-const CRASHES_NAMED = 5;
-
-/** A death as a burn-in's restart records it, with what it cut from the records where that is known. */
-type Death = ProcessDeath & Partial<Pick<BurnInRestart, 'callsNotRecorded' | 'signingLostS'>>;
-
-/** The module's crashes of a command's process as the failed check they are, in words; null when there was none. */
-export function crashesText(deaths: readonly Death[]): string | null {
-  if (deaths.length === 0) return null;
-  const named = deaths.slice(0, CRASHES_NAMED).map((x) => `${deathName(x)} at ${timeOfDay(x.at)}`);
-  const cut = cutFromRecords(deaths, deaths.length === 1 ? 'the crash' : 'the crashes', deaths.length === 1 ? 'the restart' : 'the restarts');
-  return `the module crashed the process ${plural(deaths.length, 'time')}: ${named.join(', ')}${deaths.length > CRASHES_NAMED ? ', …' : ''}${cut ? ` (${cut})` : ''}`;
-}
-
-/**
- * The module's crashes of the burn-in's process (verdict, JUnit, report), or null when it never crashed: the
- * records alone would show a clean run, since the calls of a crash are made again.
- */
-export const moduleCrashText = (r: RunResult): string | null => crashesText(moduleCrashes(r));
-
-/**
- * What deaths cut from the records: calls the process had made (a lower bound: it told its supervisor ten times a
- * second) and the signing time after the last record on disk, both made again after the restart. Null when nothing
- * was known cut.
- */
-function cutFromRecords(deaths: readonly Death[], crash: string, restart: string): string | null {
-  const calls = deaths.reduce((n, x) => n + (x.callsNotRecorded ?? 0), 0);
-  const signingS = deaths.reduce((n, x) => n + (x.signingLostS ?? 0), 0);
-  if (calls === 0 && signingS === 0) return null;
-  const time = `the ${fixed(signingS, signingS < 1 ? 2 : 1)} s of signing before ${crash}`;
-  return calls > 0
-    ? `at least ${plural(calls, 'call')} made in ${time} ${calls === 1 ? 'was' : 'were'} not recorded, made again after ${restart}`
-    : `${time} was not recorded, signed again after ${restart}`;
-}
-
-/**
- * The verdict is the run's exit code in words: one judgement, the same as the exit code and the JUnit file, naming
- * each failed check. Without a judgement (a report regenerated later), the records' own: failed signatures, lost
- * workers, a process the module crashed.
- */
-export function burnInVerdict(r: RunResult, judged: JudgedRun | undefined): string {
-  const c = r.configurations[0]!;
-  const w = wordsOf(r);
-  const code = exitCodeFor([judged ?? { name: '', result: r, thresholds: [] }]);
-  if (code === ExitCode.interrupted) return 'INTERRUPTED: partial results (resume with --resume)';
-  if (code === ExitCode.ok) return `PASSED: no ${w.noun} failed`;
-  const crashed = moduleCrashText(r);
-  const failed =
-    c.operationsFailed > 0 || c.workerIssues.length > 0
-      ? `${plural(c.operationsFailed, w.noun, w.nouns)} failed${c.workerIssues.length > 0 ? `, ${plural(c.workerIssues.length, 'session')} stopped (see the state of each token)` : ''}`
-      : null;
-  const checks = [...(code === ExitCode.thresholdFailed ? ['a threshold or the baseline check failed (see the checks)'] : []), ...(failed ? [failed] : []), ...(crashed ? [crashed] : [])];
-  return `FAILED: ${checks.join('; ')}`;
-}
 
 /** Why a burn-in has several segments, for report.md: a module that crashed its process says so. */
 export function resumedText(r: RunResult): string {
@@ -162,7 +102,7 @@ export function renderBurnInSummary(r: RunResult, judged: JudgedRun, dir?: strin
       ...burnInMishaps(r, dir),
       fitTable(head, rows),
       ...(byOperation ? ['per operation:', fitTable(byOperation.head, byOperation.rows)] : []),
-      `verdict: ${burnInVerdict(r, judged)}`,
+      `verdict: ${verdictText({ ...r, verdict: verdictOf(judged) })}`,
     ].join('\n') + '\n'
   );
 }

@@ -6,7 +6,7 @@ import { efficiencyBasisOf, efficiencyWithheld, shortfallOf, uncountedOf, type S
 import { wordsOf } from '../operations/words.js';
 import { busyHost, configurationName, fixed, lowConfidenceLines, runEnd, workerIssueText } from './describe-run.js';
 import { failureList, statusMeaning } from './status-meaning.js';
-import { moduleCrashText } from './burn-in-summary.js';
+import { moduleCrashText } from './crash-text.js';
 
 export const sentence = (text: string) => `${text[0]!.toUpperCase()}${text.slice(1)}`;
 

@@ -1,5 +1,6 @@
 import type { RunResult } from '../model/run-result.js';
-import { burnInMishaps, burnInTokenTable, burnInVerdict, openLoopLine, resumedText } from './burn-in-summary.js';
+import { burnInMishaps, burnInTokenTable, openLoopLine, resumedText } from './burn-in-summary.js';
+import { verdictLines } from './verdict-section.js';
 import { operationsTable, scaleTable } from './table-model.js';
 import { capacityTable, rateTable, saturationTable, sizingAnswer } from './sizing-tables.js';
 import { hms } from '../core/hms.js';
@@ -16,8 +17,6 @@ export function markdownTable(head: string[], rows: (string | number)[][], right
 
 export interface MarkdownOptions {
   charts: { file: string; title: string }[];
-  /** A burn-in's verdict as the run was judged (thresholds, baseline); without it, from its records alone. */
-  verdict?: string;
   chartsUnavailable?: string;
   reference?: { name: string; throughput: Map<number, number> };
 }
@@ -37,6 +36,18 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
   const w = wordsOf(r);
   out.push(burnIn ? `# hsm-bench burn-in: ${w.title} on ${r.tokens.length} token${r.tokens.length > 1 ? 's' : ''}` : `# hsm-bench: ${w.title} throughput`, '');
   out.push(`Run \`${r.runId}\`, ${r.startedAt} to ${r.finishedAt}, hsm-bench ${r.tool.version}${runEnd(r) ? ` — **${runEndText(runEnd(r)!)}, partial results**` : ''}.`, '');
+  // The verdict first, as k6 puts its thresholds first.
+  const v = verdictLines(r);
+  out.push('## Verdict', '', `**Verdict: ${v.verdict}**`, '', ...(v.baseline ? [v.baseline, ''] : []));
+  if (v.checks)
+    out.push(
+      markdownTable(
+        v.checks.head,
+        v.checks.rows,
+        v.checks.head.map(() => false),
+      ),
+      '',
+    );
   if (r.commandLine) out.push('Reproduce with (the PIN comes from the environment or a file, never the command line):', '', '```sh', r.commandLine, '```', '');
   out.push(
     `- **Host**: ${r.host.hostname}: ${r.host.cpuCount} × ${r.host.cpuModel}, ${r.host.totalMemoryMb} MB, ${r.host.platform}/${r.host.arch}, Node ${r.host.nodeVersion}${r.host.loadAverage ? `, load average ${r.host.loadAverage.join(' / ')} before signing` : ''}`,
@@ -66,8 +77,6 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
           ],
         ],
       ),
-      '',
-      `**Verdict: ${o.verdict ?? burnInVerdict(r, undefined)}**`,
       '',
     );
     const segments = r.burnIn?.segments ?? [];

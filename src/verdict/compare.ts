@@ -37,6 +37,7 @@ export interface CapacityChange {
 }
 
 export interface RunComparison {
+  baselineRunId: string;
   maxRegressionPct: number;
   rows: ComparisonRow[];
   /** Configurations the candidate planned and did not measure whole (interrupted, killed): each one fails. */
@@ -153,6 +154,7 @@ export function compareRuns(baseline: RunResult, candidate: RunResult, maxRegres
     throw usageError('the runs have no configuration in common', 'compare runs with at least one common configuration (tokens, sessions per token, target rate)');
   const capacity = compareCapacity(baseline, candidate, maxRegressionPct);
   return {
+    baselineRunId: baseline.runId,
     maxRegressionPct,
     rows,
     notMeasured: missing,
