@@ -73,6 +73,12 @@ export interface ConfigurationResult {
   latencyMs: LatencyPercentilesMs | null;
   /** Calls per second of the window, by the second they ended in (a call that never returned: the one it started in). */
   timeSeries: { intervalS: 1; ok: number[]; failed: number[] };
+  /**
+   * The successful calls' percentiles in successive parts of the window, in time order (each part with calls enough
+   * for its percentile: 20 for p50, 1,000 for p99): how much they move within the run is its noise, which `compare`
+   * judges a change against (absent in older runs).
+   */
+  latencyByIntervalMs?: IntervalPercentilesMs;
   recordsFile: string;
   /** How long verification and recording went on after the signers' last batch (absent in older runs). */
   verificationLagS?: number;
@@ -150,6 +156,8 @@ export interface OpenLoopResult {
   /** keptUp is false only because of that stall: with it taken out the tokens kept up, so the rate is not judged. */
   hostStalled?: true;
   responseMs: LatencyPercentilesMs | null;
+  /** The response times' percentiles in successive parts of the window, as latencyByIntervalMs (absent in older runs). */
+  responseByIntervalMs?: IntervalPercentilesMs;
   /** Calls of the schedule that did not start before the window closed (--duration): the tokens were that far behind. */
   notStarted: number;
   /** The run was interrupted in this configuration: its schedule was cut short, and the rate is not judged. */
@@ -332,6 +340,13 @@ export interface ModuleInfo {
   libraryVersion: string;
   cryptokiVersion: string;
   instances: ModuleInstances;
+}
+
+/** Percentiles of successive parts of a window, in time order. */
+export interface IntervalPercentilesMs {
+  p50: number[];
+  p90: number[];
+  p99: number[];
 }
 
 export interface LatencyPercentilesMs {

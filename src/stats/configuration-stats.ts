@@ -4,6 +4,7 @@ import type { CallRecord } from '../model/record.js';
 import { startOffsetHistogram } from './keeping-up.js';
 import { latencyHistogram } from './latency-histogram.js';
 import { SuccessGaps } from './success-gaps.js';
+import { IntervalLatency } from './interval-latency.js';
 
 /** What is counted per token: completed signatures, failures, the active window and the latency distribution. */
 export interface TokenStats {
@@ -44,6 +45,8 @@ const newOperationStats = (): OperationStats => ({ operationsOk: 0, operationsFa
 export class ConfigurationStats {
   readonly tokens: TokenStats[];
   readonly latencyUs = latencyHistogram();
+  /** The successful calls' latencies by when they ended: the window's own noise, for comparisons. */
+  readonly latencyByInterval = new IntervalLatency();
   readonly failuresByStatus = new Map<string, number>();
   readonly okPerSecond: number[] = [];
   readonly failedPerSecond: number[] = [];
@@ -62,6 +65,7 @@ export class ConfigurationStats {
    * that were late (no session free at their intended start) and by how much they started late. Empty otherwise.
    */
   readonly responseUs = latencyHistogram();
+  readonly responseByInterval = new IntervalLatency();
   readonly lateLagUs = latencyHistogram();
   /** Open loop: when each call started, µs into the window: whether the tokens kept up is judged on them (src/stats/keeping-up.ts). */
   readonly startsUs = startOffsetHistogram();
@@ -108,6 +112,7 @@ export class ConfigurationStats {
       if (failure === undefined) {
         const responseUs = Math.max(1, Math.round(r.startLagUs + latencyUs));
         this.responseUs.recordValue(responseUs);
+        this.responseByInterval.add(startOffsetUs + latencyUs, responseUs);
         op.responseUs.recordValue(responseUs);
       }
       if (r.late) {
@@ -140,6 +145,7 @@ export class ConfigurationStats {
       // Latency percentiles describe signatures that were made; failures are counted by status instead.
       t.latencyUs.recordValue(Math.max(1, Math.round(latencyUs)));
       this.latencyUs.recordValue(Math.max(1, Math.round(latencyUs)));
+      this.latencyByInterval.add(endUs, latencyUs);
       op.operationsOk++;
       op.latencyUs.recordValue(Math.max(1, Math.round(latencyUs)));
       t.successes.add(startOffsetUs, endUs);

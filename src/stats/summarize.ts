@@ -3,6 +3,7 @@ import { capacityOf } from './capacity.js';
 import { saturationOf } from './saturation.js';
 import type { ConfigurationStats } from './configuration-stats.js';
 import { percentilesMs } from './latency-histogram.js';
+import { percentileByInterval, type IntervalLatency } from './interval-latency.js';
 import { HOST_STALL_MIN_US, keepingUp } from './keeping-up.js';
 import { lowConfidence } from './repetitions.js';
 
@@ -25,6 +26,9 @@ export interface Measured {
   hostStallUs?: number;
   setupS?: number;
 }
+
+/** The percentiles a comparison may gate on, each over the runs of intervals with calls enough for it. */
+const byInterval = (l: IntervalLatency) => ({ p50: percentileByInterval(l.intervals, 50), p90: percentileByInterval(l.intervals, 90), p99: percentileByInterval(l.intervals, 99) });
 
 const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
 
@@ -82,6 +86,7 @@ export function summarizeConfiguration(
     }),
     latencyMs: percentilesMs(s.latencyUs),
     timeSeries: { intervalS: 1, ok: s.okPerSecond, failed: s.failedPerSecond },
+    latencyByIntervalMs: byInterval(s.latencyByInterval),
     recordsFile: run.recordsFile,
     ...(run.verificationLagS === undefined ? {} : { verificationLagS: round(run.verificationLagS, 3) }),
     ...(run.operationsVerifiedLate === undefined ? {} : { operationsVerifiedLate: run.operationsVerifiedLate }),
@@ -133,6 +138,7 @@ function openLoopOf(
     notStarted,
     ...(interrupted ? { interrupted: true } : {}),
     responseMs: percentilesMs(s.responseUs, true),
+    responseByIntervalMs: byInterval(s.responseByInterval),
     late: { operations: s.late, sharePct: s.scheduled > 0 ? round((100 * s.late) / s.scheduled, 2) : 0, lagMs: percentilesMs(s.lateLagUs) },
   };
 }

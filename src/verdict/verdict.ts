@@ -1,7 +1,7 @@
 import { ExitCode } from '../core/errors.js';
 import type { RunResult, RunVerdict, VerdictCheck } from '../model/run-result.js';
 import { axesOf } from '../model/configuration.js';
-import { compareRuns, type RunComparison } from './compare.js';
+import { compareRuns, ratioText, type RunComparison } from './compare.js';
 import { evaluateThresholds, type ThresholdCheck, type Thresholds } from './thresholds.js';
 
 /** Everything the verdict needs, read and validated before the run starts. */
@@ -49,17 +49,15 @@ export function judgeRun(name: string, result: RunResult, verdict: VerdictPlan):
   };
 }
 
-/** A comparison row's changes in a few words: what the check measured. */
+/** A comparison row's changes in a few words (candidate / baseline, ± the noise): what the check measured. */
 const changes = (r: RunComparison['rows'][number]) =>
   [
-    `throughput ${signed(r.throughputChangePct)}`,
-    r.p50ChangePct === null ? null : `p50 ${signed(r.p50ChangePct)}`,
-    r.p99ChangePct === null ? null : `p99 ${signed(r.p99ChangePct)}`,
+    `throughput ${ratioText(r.throughputRatio)}`,
+    ...Object.entries(r.latencyRatios).map(([p, e]) => `${p} ${ratioText(e)}`),
     r.candidateFailures > 0 || r.baselineFailures > 0 ? `failures ${r.baselineFailures} → ${r.candidateFailures}` : null,
   ]
     .filter((x) => x !== null)
     .join(', ');
-const signed = (pct: number) => `${pct > 0 ? '+' : ''}${pct} %`;
 
 /** The baseline comparison as checks, one per configuration (and capacity, and configuration not measured), as JUnit has them. */
 function comparisonChecks(c: RunComparison): VerdictCheck[] {
