@@ -70,7 +70,17 @@ export interface ConfigurationResult {
   /** throughputPerS / (tokens × throughputPerS of the 1-token configuration); null without a 1-token configuration. */
   efficiency: number | null;
   perToken: PerTokenResult[];
+  /** The service time of the successful calls: each PKCS#11 call alone, from its start to its return. */
   latencyMs: LatencyPercentilesMs | null;
+  /**
+   * Flat out (a closed loop) only: the service time corrected for coordinated omission (HdrHistogram's
+   * expected-interval correction, the median service time as each session's expected interval): what a client
+   * arriving on schedule would have waited; a closed loop's own tail understates it. Null where it is not computed
+   * (a correction of more than a million values per slow call); absent at a target rate and in older runs.
+   */
+  correctedLatencyMs?: CorrectedLatencyMs | null;
+  /** Failed calls that returned: how long they took to fail, apart from the successes' (absent without such failures). */
+  failedLatencyMs?: LatencyPercentilesMs | null;
   /** Calls per second of the window, by the second they ended in (a call that never returned: the one it started in). */
   timeSeries: { intervalS: 1; ok: number[]; failed: number[] };
   /**
@@ -340,6 +350,15 @@ export interface ModuleInfo {
   libraryVersion: string;
   cryptokiVersion: string;
   instances: ModuleInstances;
+}
+
+/** Percentiles corrected for coordinated omission, and the expected interval the correction assumed. */
+export interface CorrectedLatencyMs {
+  expectedIntervalMs: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
 }
 
 /** Percentiles of successive parts of a window, in time order. */

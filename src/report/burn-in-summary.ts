@@ -4,6 +4,7 @@ import type { ConfigurationResult, RunResult } from '../model/run-result.js';
 import { moduleCrashes, verdictOf, type JudgedRun } from '../verdict/verdict.js';
 import { verdictText } from './verdict-section.js';
 import { cutFromRecords } from './crash-text.js';
+import { closedLoopNote, failedReturned, latencyLine, percentileCell } from './latency-cells.js';
 import { backendLine, configurationName, fixed, planLine, scheduleMissMark, tokenLine } from './describe-run.js';
 import { fitTable } from './fit-table.js';
 import { plural } from '../core/plural.js';
@@ -21,7 +22,7 @@ export function resumedText(r: RunResult): string {
 /** Each token over a burn-in (terminal summary and report.md alike): its counts, latency, gaps, outages and state at the end. */
 export function burnInTokenTable(r: RunResult, c: ConfigurationResult): { head: string[]; rows: (string | number)[][] } {
   const w = wordsOf(r);
-  const head = ['Slot', 'Token', 'Serial', w.Nouns, 'Failed', `${w.Nouns}/s`, 'p50 (ms)', 'p99 (ms)', 'Longest gap (s)', 'Outages (count, s)', 'State at the end'];
+  const head = ['Slot', 'Token', 'Serial', w.Nouns, 'Failed', `${w.Nouns}/s`, 'Service p50', 'Service p99', 'Longest gap (s)', 'Outages (count, s)', 'State at the end'];
   const rows = c.perToken.map((t) => {
     const issue = c.workerIssues.find((i) => i.token === t.token);
     const state = issue ? issue.message : t.stillFailingS !== null && t.stillFailingS !== undefined ? `failing for ${fixed(t.stillFailingS, 1)} s` : 'ok';
@@ -32,8 +33,8 @@ export function burnInTokenTable(r: RunResult, c: ConfigurationResult): { head: 
       t.operationsOk,
       t.operationsFailed,
       fixed(t.throughputPerS, 2),
-      fixed(t.latencyMs?.p50, 2),
-      fixed(t.latencyMs?.p99, 2),
+      percentileCell(t.latencyMs, 'p50', t.operationsOk),
+      percentileCell(t.latencyMs, 'p99', t.operationsOk),
       fixed((t.longestGapMs ?? 0) / 1000, 3),
       `${t.outages ?? 0} (${fixed(t.outageS, 1)})`,
       state,
@@ -77,8 +78,8 @@ export function burnInMishaps(r: RunResult, dir?: string): string[] {
 }
 
 /** At a target rate: the schedule kept or not, and what a client waited (from each call's intended start). */
-export const openLoopLine = (o: NonNullable<ConfigurationResult['openLoop']>) =>
-  `at ${o.targetRatePerS}/s (open loop): achieved ${fixed(o.achievedRatePerS, 1)}/s${scheduleMissMark(o)}; response (ms) p50 ${fixed(o.responseMs?.p50, 2)}, p99 ${fixed(o.responseMs?.p99, 2)}, max ${fixed(o.responseMs?.max, 2)}; late ${fixed(o.late.sharePct, 1)} %${o.notStarted > 0 ? `; ${o.notStarted} not started` : ''}`;
+export const openLoopLine = (o: NonNullable<ConfigurationResult['openLoop']>, calls: number) =>
+  `at ${o.targetRatePerS}/s (open loop): achieved ${fixed(o.achievedRatePerS, 1)}/s${scheduleMissMark(o)}; response time ${latencyLine(o.responseMs, calls)}; late ${fixed(o.late.sharePct, 1)} %${o.notStarted > 0 ? `; ${o.notStarted} not started` : ''}`;
 
 /** The seed's burn-in summary (start, stop, elapsed, tests performed, tests failed) with what it lacked. */
 export function renderBurnInSummary(r: RunResult, judged: JudgedRun, dir?: string): string {
@@ -96,8 +97,10 @@ export function renderBurnInSummary(r: RunResult, judged: JudgedRun, dir?: strin
       `plan:    ${planLine(r)}`,
       `started ${r.startedAt}, stopped ${r.finishedAt}; measured time ${fixed(c.durationS, 1)} s${(r.burnIn?.segments.length ?? 1) > 1 ? ` over ${r.burnIn!.segments.length} segments (resumed)` : ''}`,
       `${w.nouns} performed: ${performed}; failed: ${c.operationsFailed}; checked on the host: ${c.operationsVerified}; throughput ${fixed(c.throughputPerS, 2)}/s`,
-      `latency (ms): p50 ${fixed(c.latencyMs?.p50, 2)}, p90 ${fixed(c.latencyMs?.p90, 2)}, p99 ${fixed(c.latencyMs?.p99, 2)}, max ${fixed(c.latencyMs?.max, 2)}`,
-      ...(c.openLoop ? [openLoopLine(c.openLoop)] : []),
+      `service time: ${latencyLine(c.latencyMs, c.operationsOk)}`,
+      ...[closedLoopNote(c)].filter((x) => x !== null),
+      ...(c.failedLatencyMs ? [`failed calls (apart, not in the service time): ${latencyLine(c.failedLatencyMs, failedReturned(c))}`] : []),
+      ...(c.openLoop ? [openLoopLine(c.openLoop, c.operationsOk)] : []),
       ...(failures.length > 0 ? [`failures by status: ${failureList(r, c.failuresByCkr)}`] : []),
       ...burnInMishaps(r, dir),
       fitTable(head, rows),

@@ -241,7 +241,7 @@ const TAIL_TICKS: [number, string][] = [
 export function latencyChart(r: RunResult, curves: LatencyCurvePoint[][]): ChartConfiguration {
   const datasets = r.configurations.map((c, i) =>
     line(
-      configurationName(c),
+      `${configurationName(c)} (n = ${c.operationsOk})`,
       curves[i]!.filter((p) => p.percentile < 100).map((p) => ({ x: tailX(p.percentile), y: p.latencyMs })),
       PALETTE[i % PALETTE.length]!,
       { pointRadius: 2.5 },
@@ -254,7 +254,7 @@ export function latencyChart(r: RunResult, curves: LatencyCurvePoint[][]): Chart
     type: 'line',
     data: { datasets },
     options: {
-      plugins: plugins(`Latency by percentile: ${wordsOf(r).title}`, chartStamp(r)),
+      plugins: plugins(`Service time by percentile: ${wordsOf(r).title}`, chartStamp(r)),
       scales: {
         x: {
           type: 'linear',
@@ -266,7 +266,7 @@ export function latencyChart(r: RunResult, curves: LatencyCurvePoint[][]): Chart
             shownTail.map(([, label]) => label),
           ),
         },
-        y: ys.length > 0 ? logAxis('latency (ms)', ys) : axis('latency (ms)'),
+        y: ys.length > 0 ? logAxis('service time (ms)', ys) : axis('service time (ms)'),
       },
     },
   } as ChartConfiguration;

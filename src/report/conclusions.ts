@@ -7,6 +7,7 @@ import { wordsOf } from '../operations/words.js';
 import { busyHost, configurationName, fixed, lowConfidenceLines, runEnd, workerIssueText } from './describe-run.js';
 import { failureList, statusMeaning } from './status-meaning.js';
 import { moduleCrashText } from './crash-text.js';
+import { latencyText } from '../core/latency-text.js';
 
 export const sentence = (text: string) => `${text[0]!.toUpperCase()}${text.slice(1)}`;
 
@@ -76,7 +77,7 @@ function scalingConclusion(r: RunResult, last: ConfigurationResult, previous: Co
     );
   } else if (growth !== undefined && growth >= 1.25) {
     lines.push(
-      `Each session was inside ${w.call} ${fixed(Math.min(1, busy) * 100, 0)} % of the time (the harness kept them busy), and a${/^[aeiou]/i.test(w.noun) ? 'n' : ''} ${w.noun} took ${fixed(growth, 1)}× as long on average as with one token (${fixed(single, 2)} → ${fixed(last.latencyMs!.mean, 2)} ms): the tokens waited for something they share — the module, a reader or hub, or the host.`,
+      `Each session was inside ${w.call} ${fixed(Math.min(1, busy) * 100, 0)} % of the time (the harness kept them busy), and a${/^[aeiou]/i.test(w.noun) ? 'n' : ''} ${w.noun} took ${fixed(growth, 1)}× as long on average as with one token (mean service time ${latencyText(single)} → ${latencyText(last.latencyMs!.mean)}): the tokens waited for something they share — the module, a reader or hub, or the host.`,
     );
   } else {
     lines.push(

@@ -8,6 +8,7 @@ import { fixed, scheduleMissMark, shortfallMark } from './describe-run.js';
 import { wordsOf } from '../operations/words.js';
 import { plural } from '../core/plural.js';
 import type { TableModel } from './table-model.js';
+import { percentileCell } from './latency-cells.js';
 import { stallSeconds } from '../stats/keeping-up.js';
 
 /** What the capacity is judged on, in words: "within p99 ≤ 50 ms", or on the schedule alone. */
@@ -106,13 +107,13 @@ export function rateTable(r: RunResult): TableModel {
     'Configuration',
     'Target/s',
     'Achieved/s',
-    'Response p50 (ms)',
-    'Response p99 (ms)',
-    ...(p999 ? ['Response p99.9 (ms)'] : []),
-    'Service p50 (ms)',
-    'Service p99 (ms)',
+    'Response p50',
+    'Response p99',
+    ...(p999 ? ['Response p99.9'] : []),
+    'Service p50',
+    'Service p99',
     'Late (%)',
-    'Late by p99 (ms)',
+    'Late by p99',
     ...(dropped ? ['Not started'] : []),
     'Failures',
   ];
@@ -122,13 +123,13 @@ export function rateTable(r: RunResult): TableModel {
       `${configurationName({ tokens: c.tokens, threadsPerToken: c.threadsPerToken })} × ${w.title}${shortfallMark(r, c)}`,
       o ? rate(o.targetRatePerS) : 'flat out',
       o ? `${fixed(o.achievedRatePerS, 1)}${scheduleMissMark(o, true)}` : fixed(c.throughputPerS, 1),
-      fixed(o?.responseMs?.p50, 2),
-      fixed(o?.responseMs?.p99, 2),
-      ...(p999 ? [fixed(o?.responseMs?.p999, 2)] : []),
-      fixed(c.latencyMs?.p50, 2),
-      fixed(c.latencyMs?.p99, 2),
+      percentileCell(o?.responseMs, 'p50', c.operationsOk),
+      percentileCell(o?.responseMs, 'p99', c.operationsOk),
+      ...(p999 ? [percentileCell(o?.responseMs, 'p999', c.operationsOk)] : []),
+      percentileCell(c.latencyMs, 'p50', c.operationsOk),
+      percentileCell(c.latencyMs, 'p99', c.operationsOk),
       fixed(o?.late.sharePct, 1),
-      fixed(o?.late.lagMs?.p99, 2),
+      percentileCell(o?.late.lagMs, 'p99', o?.late.operations ?? 0),
       ...(dropped ? [o?.notStarted ?? '–'] : []),
       c.operationsFailed,
     ];

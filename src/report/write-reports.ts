@@ -122,7 +122,7 @@ async function chartConfigs(dir: string, r: RunResult, reference: Reference | un
   add('per-token', r.command === 'burn-in' ? 'Per-token throughput' : 'Per-token throughput at the largest configuration', perTokenChart(r));
   add(
     'latency',
-    'Latency by percentile',
+    'Service time by percentile (successful calls)',
     latencyChart(
       r,
       digests.map((d) => d.curve),

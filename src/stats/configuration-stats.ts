@@ -47,6 +47,8 @@ export class ConfigurationStats {
   readonly latencyUs = latencyHistogram();
   /** The successful calls' latencies by when they ended: the window's own noise, for comparisons. */
   readonly latencyByInterval = new IntervalLatency();
+  /** Failed calls that returned: how long a call took to fail, kept apart from the successes' service time. */
+  readonly failedLatencyUs = latencyHistogram();
   readonly failuresByStatus = new Map<string, number>();
   readonly okPerSecond: number[] = [];
   readonly failedPerSecond: number[] = [];
@@ -155,6 +157,7 @@ export class ConfigurationStats {
       if (startOffsetUs > t.lastOkStartUs) t.failingSinceUs = Math.min(t.failingSinceUs ?? startOffsetUs, startOffsetUs);
       t.operationsFailed++;
       if (!returned) t.operationsTimedOut++;
+      else this.failedLatencyUs.recordValue(Math.max(1, Math.round(latencyUs)));
       this.operationsFailed++;
       op.operationsFailed++;
       this.failuresByStatus.set(failure, (this.failuresByStatus.get(failure) ?? 0) + 1);

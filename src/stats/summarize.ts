@@ -2,7 +2,7 @@ import type { ConfigurationResult, RunResult, TokenIdentity } from '../model/run
 import { capacityOf } from './capacity.js';
 import { saturationOf } from './saturation.js';
 import type { ConfigurationStats } from './configuration-stats.js';
-import { percentilesMs } from './latency-histogram.js';
+import { correctedPercentilesMs, percentilesMs } from './latency-histogram.js';
 import { percentileByInterval, type IntervalLatency } from './interval-latency.js';
 import { HOST_STALL_MIN_US, keepingUp } from './keeping-up.js';
 import { lowConfidence } from './repetitions.js';
@@ -85,6 +85,9 @@ export function summarizeConfiguration(
       };
     }),
     latencyMs: percentilesMs(s.latencyUs),
+    // Flat out only: at a target rate the response time (from each intended start) already counts the waits.
+    ...(schedule === null && s.latencyUs.totalCount > 0 ? { correctedLatencyMs: correctedPercentilesMs(s.latencyUs) } : {}),
+    ...(s.failedLatencyUs.totalCount > 0 ? { failedLatencyMs: percentilesMs(s.failedLatencyUs) } : {}),
     timeSeries: { intervalS: 1, ok: s.okPerSecond, failed: s.failedPerSecond },
     latencyByIntervalMs: byInterval(s.latencyByInterval),
     recordsFile: run.recordsFile,

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { latencyText, percentileSupported } from '../src/core/latency-text.js';
+import { closedLoopNote, latencyLine, percentileCell } from '../src/report/latency-cells.js';
+import { ConfigurationStats } from '../src/stats/configuration-stats.js';
+import { correctedPercentilesMs, latencyHistogram } from '../src/stats/latency-histogram.js';
+import { summarizeConfiguration } from '../src/stats/summarize.js';
+
+const call = (startOffsetUs: number, latencyUs: number) => ({ startOffsetUs, latencyUs, operation: '', verified: null, startLagUs: null, late: null });
+const summary = (s: ConfigurationStats) => summarizeConfiguration({ stats: s, recordsFile: 'r.csv', workerIssues: [] }, [{ label: 't', serial: '1', slotId: '1' }], 1);
+
+describe('latency in words and numbers', () => {
+  it('scales to µs, ms or s with 3 significant digits, never 0.05 with its unit elsewhere', () => {
+    expect(latencyText(0.05)).toBe('50.0 µs');
+    expect(latencyText(0.0404)).toBe('40.4 µs');
+    expect(latencyText(0.8)).toBe('800 µs');
+    expect(latencyText(0.9996)).toBe('1.00 ms');
+    expect(latencyText(1.72)).toBe('1.72 ms');
+    expect(latencyText(24.46)).toBe('24.5 ms');
+    expect(latencyText(124.397)).toBe('124 ms');
+    expect(latencyText(999.7)).toBe('1.00 s');
+    expect(latencyText(2124)).toBe('2.12 s');
+    expect(latencyText(3_600_000)).toBe('3600 s');
+    expect(latencyText(0)).toBe('0 µs');
+    expect(latencyText(null)).toBe('–');
+  });
+
+  it('shows a percentile only where a call lies beyond it, and says n', () => {
+    // 125 calls: p99 has 1.25 calls beyond it, p99.9 none (it would be the slowest call).
+    expect(percentileSupported(99, 125)).toBe(true);
+    expect(percentileSupported(99.9, 125)).toBe(false);
+    expect(percentileSupported(99.99, 10_000)).toBe(true);
+    expect(percentileSupported(90, 9)).toBe(false);
+    const l = { p50: 0.8, p90: 1.2, p99: 107, max: 110, mean: 2.6 };
+    expect(percentileCell(l, 'p99', 50)).toBe('–');
+    expect(percentileCell(l, 'p99', 125)).toBe('107 ms');
+    expect(latencyLine(l, 50)).toBe('p50 800 µs, p90 1.20 ms, max 110 ms (n = 50)');
+    expect(latencyLine(l, 1250)).toBe('p50 800 µs, p90 1.20 ms, p99 107 ms, max 110 ms (n = 1,250)');
+  });
+
+  it('flat out, the correction for coordinated omission adds back the calls a stall held back', () => {
+    const h = latencyHistogram();
+    // 1,000 calls of 1 ms and one of 100 ms: a session on schedule (every 1 ms) would have waited 99, 98 … 2 ms more.
+    for (let i = 0; i < 1000; i++) h.recordValue(1000);
+    h.recordValue(100_000);
+    const k = correctedPercentilesMs(h)!;
+    expect(k.expectedIntervalMs).toBe(1);
+    // 1,000 + 99 values, 100 of them from 2 to 100 ms: the corrected p99 is ~90 ms, where the service time's is 1 ms.
+    expect(k.p99).toBeGreaterThan(80);
+    expect(k.max).toBe(100);
+    expect(closedLoopNote({ correctedLatencyMs: k, operationsOk: 1001 })).toMatch(/understates the tail .* p99 (8|9)\d\.\d ms, max 100 ms; --rate measures response times/);
+    expect(closedLoopNote({ openLoop: {} as never, correctedLatencyMs: undefined, operationsOk: 1 })).toBeNull();
+  });
+
+  it("failed calls' times are kept apart from the successes' service time, not dropped; a call that never returned has none", () => {
+    const s = new ConfigurationStats(1);
+    for (let i = 0; i < 100; i++) s.add(0, call(i * 1000, 900), undefined);
+    // Two fast failures (the token refused at once) and a call that never returned.
+    s.add(0, call(100_000, 20), 'CKR_DEVICE_ERROR');
+    s.add(0, call(101_000, 40), 'CKR_DEVICE_ERROR');
+    s.add(0, call(102_000, 10_000_000), 'CALL_TIMED_OUT');
+    const c = summary(s);
+    expect(c.latencyMs!.p50).toBe(0.9);
+    expect(c.latencyMs!.max).toBe(0.9);
+    expect(c.failedLatencyMs).toMatchObject({ max: 0.04 });
+    expect(c.correctedLatencyMs).not.toBeUndefined();
+  });
+});
