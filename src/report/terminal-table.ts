@@ -5,6 +5,7 @@ import { backendLine, busyHost, configurationName, lowConfidenceLines, planLine,
 import { failureList } from './status-meaning.js';
 import { operationsTable, scaleTable } from './table-model.js';
 import { capacityTable, rateTable, saturationTable, sizingAnswer } from './sizing-tables.js';
+import { closedLoopNote } from './latency-cells.js';
 
 /** The seed's table (Configuration | Signatures | Duration | Signatures/s) with latency, failures and scaling efficiency. */
 export function renderScaleTable(r: RunResult): string {
@@ -30,5 +31,8 @@ export function renderScaleTable(r: RunResult): string {
   const busy = busyHost(r);
   if (busy) lines.push(`note: ${busy}`);
   lines.push(...lowConfidenceLines(r).map((l) => `note: ${l}`));
+  // Flat out, the service time's tail is understated: said once, of the largest configuration, with its correction.
+  const loop = r.configurations.length > 0 ? closedLoopNote(r.configurations[r.configurations.length - 1]!) : null;
+  if (loop) lines.push(`note: ${configurationName(r.configurations[r.configurations.length - 1]!)}: ${loop}`);
   return lines.join('\n') + '\n';
 }
