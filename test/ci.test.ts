@@ -247,6 +247,13 @@ describe('hsm-bench run', () => {
     expect(combined).toMatch(/\[\.\.\/[^\]/]+\]\(\.\.\/[^)]+\/report\.md\)/);
     expect(combined).not.toContain(out);
     expect(readdirSync(join(out, lab))).toContain('transport-direct-vs-spy.png');
+    // Each run's own run.json and report hold its verdict, its checks first: `report` shows them again.
+    for (const dir of readdirSync(out).filter((d) => /-p256$/.test(d))) {
+      const run: RunResult = JSON.parse(readFileSync(join(out, dir, 'run.json'), 'utf8'));
+      expect(run.verdict).toEqual({ exitCode: 0, checks: [{ name: 'max-failures', configuration: null, expected: '≤ 0', measured: '0', outcome: 'pass' }] });
+      expect(readFileSync(join(out, dir, 'report.md'), 'utf8')).toMatch(/^## Verdict\n\n\*\*Verdict: PASSED: no signature failed, no check failed \(exit code 0\)\*\*\n\n\| Check \|/m);
+    }
+    expect(readdirSync(out).filter((d) => /-p256$/.test(d))).toHaveLength(2);
   });
 });
 
