@@ -4,7 +4,7 @@ import { axesOf, configurationName, sameConfiguration, type ConfigurationAxes } 
 import { notMeasured, type NotMeasured } from '../result/plan-coverage.js';
 import type { ConfigurationResult, RunResult, TokenIdentity } from '../model/run-result.js';
 import { failuresOf, lowConfidence, operationsMadeOf } from '../stats/repetitions.js';
-import { batchMeans, meanNoise, ratioInterval, type MeanNoise } from '../stats/ratio-noise.js';
+import { batchMeans, meanNoise, MIN_NOISE_SAMPLES, ratioInterval, type MeanNoise } from '../stats/ratio-noise.js';
 
 /** The latency percentiles a comparison can gate on. */
 export const GATED_PERCENTILES = ['p50', 'p90', 'p99'] as const;
@@ -87,7 +87,7 @@ export function judgeRatio(e: ChangeEstimate, maxRegressionPct: number, higherIs
 /** Contiguous batches the per-second series is averaged into: seconds next to each other are not independent. */
 const MAX_THROUGHPUT_BATCHES = 20;
 
-/** Repetitions measured whole: between-run noise, where there are any. */
+/** Repetitions measured whole: between-run noise, where there are enough of them (else the run's own intervals). */
 const wholeRepetitions = (c: ConfigurationResult) => (c.repetitions ?? []).filter((r) => r.partial === undefined);
 
 /**
@@ -96,7 +96,7 @@ const wholeRepetitions = (c: ConfigurationResult) => (c.repetitions ?? []).filte
  */
 function throughputNoise(c: ConfigurationResult): MeanNoise | null {
   const reps = wholeRepetitions(c);
-  if (reps.length > 1) return meanNoise(reps.map((r) => r.throughputPerS));
+  if (reps.length >= MIN_NOISE_SAMPLES) return meanNoise(reps.map((r) => r.throughputPerS));
   return meanNoise(batchMeans(c.timeSeries.ok.slice(0, Math.floor(c.durationS)), MAX_THROUGHPUT_BATCHES));
 }
 
@@ -104,7 +104,7 @@ function throughputNoise(c: ConfigurationResult): MeanNoise | null {
 function latencyNoise(c: ConfigurationResult, p: GatedPercentile): MeanNoise | null {
   const reps = wholeRepetitions(c);
   const of = (x: Pick<ConfigurationResult, 'latencyMs' | 'openLoop'>) => (x.openLoop ? x.openLoop.responseMs : x.latencyMs)?.[p];
-  if (reps.length > 1) return meanNoise(reps.map(of).filter((v): v is number => v !== undefined));
+  if (reps.length >= MIN_NOISE_SAMPLES) return meanNoise(reps.map(of).filter((v): v is number => v !== undefined));
   const series = c.openLoop ? c.openLoop.responseByIntervalMs : c.latencyByIntervalMs;
   return series ? meanNoise(series[p]) : null;
 }
