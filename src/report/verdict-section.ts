@@ -23,7 +23,10 @@ export function verdictText(r: RunResult): string {
   const failedCalls = configurations.reduce((n, c) => n + c.operationsFailed, 0);
   const stopped = configurations.reduce((n, c) => n + c.workerIssues.length, 0);
   const failedChecks = (r.verdict?.checks ?? []).filter((c) => c.outcome === 'fail').map((c) => `${c.name} (${whereOf(c)}): ${c.measured}, expected ${c.expected}`);
-  const calls = failedCalls > 0 || stopped > 0 ? `${plural(failedCalls, w.noun, w.nouns)} failed${stopped > 0 ? `, ${plural(stopped, 'session')} stopped` : ''}` : null;
+  const calls =
+    failedCalls > 0 || stopped > 0
+      ? `${plural(failedCalls, w.noun, w.nouns)} failed${stopped > 0 ? `, ${plural(stopped, 'session')} stopped${r.command === 'burn-in' ? ' (see the state of each token)' : ''}` : ''}`
+      : null;
   // A verdict of 5 from before run.json kept its checks names none: it says so rather than point at a table it lacks.
   const checks =
     failedChecks.length > 0
