@@ -18,7 +18,9 @@ export function verdictText(r: RunResult): string {
   const w = wordsOf(r);
   const code = r.verdict?.exitCode ?? exitCodeFor([{ name: '', result: r, thresholds: [] }]);
   if (code === ExitCode.interrupted) return `INTERRUPTED: partial results${r.command === 'burn-in' ? ' (resume with --resume)' : ''}`;
-  if (code === ExitCode.ok) return `PASSED: no ${w.noun} failed${(r.verdict?.checks.length ?? 0) > 0 ? ', no check failed' : ''}`;
+  const open = (r.verdict?.checks ?? []).filter((c) => c.outcome === 'inconclusive').length;
+  // Inconclusive checks pass the exit code, not the reader: they are counted beside it.
+  if (code === ExitCode.ok) return `PASSED: no ${w.noun} failed${(r.verdict?.checks.length ?? 0) > 0 ? `, no check failed${open > 0 ? ` (${plural(open, 'check')} inconclusive)` : ''}` : ''}`;
   const configurations = r.configurations.flatMap((c) => c.repetitions ?? [c]);
   const failedCalls = configurations.reduce((n, c) => n + c.operationsFailed, 0);
   const stopped = configurations.reduce((n, c) => n + c.workerIssues.length, 0);
