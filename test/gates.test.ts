@@ -208,7 +208,7 @@ describe('gates on the command line', () => {
     expect(r.stderr).toMatch(/--max-regression applies to a comparison with --baseline/);
   });
 
-  it('the first nightly run saves the baseline (--baseline-missing warn), the next is judged against it; a slowdown of 30 % fails, a plain rerun does not', () => {
+  it('the first nightly run saves the baseline (--baseline-missing warn), the next is judged against it; a slowdown to half the throughput fails (its whole interval beyond the limit, even from 3 one-second repetitions on a loaded host), a plain rerun does not', () => {
     const hsm = new ExternalSoftHsm();
     for (const label of ['gate-0', 'gate-1']) {
       hsm.initToken(label);
@@ -260,7 +260,7 @@ describe('gates on the command line', () => {
     const plain = nightly(20, ['--junit', join(out, 'plain.xml')]);
     expect(plain.status).toBe(0);
     expect(plain.stdout).toMatch(/against the baseline/);
-    const slower = nightly(26, ['--junit', join(out, 'slower.xml')]);
+    const slower = nightly(40, ['--junit', join(out, 'slower.xml')]);
     expect(slower.status).toBe(5);
     expect(slower.stdout).toMatch(/REGRESSION: throughput -\d+/);
     // Two nights of the same plan: the same test names, whatever was measured (CI keeps each one's history).
