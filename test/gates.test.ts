@@ -208,6 +208,36 @@ describe('gates on the command line', () => {
     expect(r.stderr).toMatch(/--max-regression applies to a comparison with --baseline/);
   });
 
+  it("compare of single runs: each run's own per-second and per-interval noise; the same command again is no regression, a token at half speed is", () => {
+    const hsm = new ExternalSoftHsm();
+    hsm.initToken('single-0');
+    hsm.generateKey('single-0', 'EC:prime256v1', 'gk');
+    const out = tempDir('single');
+    const module = buildFaultyModule();
+    const run = (delayMs: number) => {
+      const r = runCli(
+        ['scale', '--module', module, '--alg', 'p256', '--key-label', 'gk', '--token-label', 'single-', '--tokens', '1', '--duration', '4s', '--warmup', '0', '--verify', 'none', '--out', out],
+        { ...hsm.env, HSM_BENCH_PIN: TEST_PIN, FAULTY_PKCS11_MODULE: hsm.module, FAULTY_EVERY: '1000000000', FAULTY_SIGN_DELAY_MS: String(delayMs) },
+      );
+      expect(r.status, r.stderr).toBe(0);
+      return runDirOf(r);
+    };
+    const [first, again, slow] = [run(20), run(20), run(40)];
+    // ~50 calls a second for 4 s: a p50 for each second, too few calls for a p99 of each part.
+    const series = readRun(first).configurations[0]!.latencyByIntervalMs!;
+    expect(series.p50.length).toBeGreaterThanOrEqual(3);
+    expect(series.p99).toEqual([]);
+    const same = runCli(['compare', first, again, '--percentiles', 'p50,p99', '--json']);
+    expect(same.status, same.stdout).toBe(0);
+    const row = JSON.parse(same.stdout).rows[0];
+    expect(row.regressions).toEqual([]);
+    expect(row.throughputRatio.halfWidth).not.toBeNull();
+    expect(row.latencyRatios.p50.halfWidth).not.toBeNull();
+    const slower = runCli(['compare', first, slow]);
+    expect(slower.status, slower.stdout).toBe(5);
+    expect(slower.stdout).toMatch(/REGRESSION: throughput -\d+(\.\d)? % \(0\.\d{3} ± 0\.\d{3} ×\)/);
+  }, 120_000);
+
   it('the first nightly run saves the baseline (--baseline-missing warn), the next is judged against it; a slowdown to half the throughput fails (its whole interval beyond the limit, even from 3 one-second repetitions on a loaded host), a plain rerun does not', () => {
     const hsm = new ExternalSoftHsm();
     for (const label of ['gate-0', 'gate-1']) {
