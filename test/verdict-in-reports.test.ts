@@ -52,3 +52,25 @@ describe('the verdict in run.json and first in the reports', () => {
     expect(r.stdout).toMatch(/verdict: FAILED: 1 check failed: min-throughput/);
   }, 120_000);
 });
+
+describe("a baseline comparison's checks in run.json", () => {
+  it('one per configuration compared, with the ratios measured; one failed per configuration not measured', async () => {
+    const { compareRuns } = await import('../src/verdict/compare.js');
+    const { verdictOf } = await import('../src/verdict/verdict.js');
+    const base = readRun(new URL('../fixtures/run-rsa2048/', import.meta.url).pathname);
+    // The candidate was stopped before its 2-token configuration: it is not measured, and fails.
+    const cut: RunResult = { ...base, runId: 'cut', configurations: [base.configurations[0]!] };
+    const v = verdictOf({ name: 'x', result: cut, thresholds: [], comparison: compareRuns(base, cut, 10, false) });
+    expect(v.exitCode).toBe(5);
+    expect(v.baseline).toEqual({ runId: base.runId, maxRegressionPct: 10 });
+    expect(v.checks).toEqual([
+      expect.objectContaining({
+        name: 'baseline',
+        configuration: { tokens: 1, threadsPerToken: 1 },
+        outcome: 'pass',
+        measured: expect.stringMatching(/^throughput 1\.00 × \(noise unknown\), p50 1\.00 × \(noise unknown\), p99 1\.00 × \(noise unknown\)$/),
+      }),
+      expect.objectContaining({ name: 'baseline', configuration: { tokens: 2, threadsPerToken: 1 }, outcome: 'fail', measured: expect.stringMatching(/^not measured: /) }),
+    ]);
+  });
+});
