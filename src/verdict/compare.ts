@@ -158,8 +158,9 @@ export function samePlan(a: RunResult['plan'], b: RunResult['plan']): boolean {
 }
 
 /**
- * Baseline vs candidate, configuration by configuration. A regression is throughput falling, or p50/p99 latency
- * rising, by more than `maxRegressionPct`, or failures appearing where the baseline had none.
+ * Baseline vs candidate, configuration by configuration. A regression is throughput falling, or a latency percentile
+ * of `latencyPercentiles` rising, by more than `maxRegressionPct` beyond the noise (judgeRatio), or failures
+ * appearing where the baseline had none.
  */
 export function compareRuns(
   baseline: RunResult,
