@@ -75,10 +75,10 @@ export interface ConfigurationResult {
   /**
    * Flat out (a closed loop) only: the service time corrected for coordinated omission (HdrHistogram's
    * expected-interval correction, the median service time as each session's expected interval): what a client
-   * arriving on schedule would have waited; a closed loop's own tail understates it. Null where it is not computed
-   * (a correction of more than a million values per slow call); absent at a target rate and in older runs.
+   * arriving on schedule would have waited; a closed loop's own tail understates it. Absent at a target rate, without
+   * successful calls, and in older runs.
    */
-  correctedLatencyMs?: CorrectedLatencyMs | null;
+  correctedLatencyMs?: CorrectedLatencyMs;
   /** Failed calls that returned: how long they took to fail, apart from the successes' (absent without such failures). */
   failedLatencyMs?: LatencyPercentilesMs | null;
   /** Calls per second of the window, by the second they ended in (a call that never returned: the one it started in). */

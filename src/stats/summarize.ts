@@ -50,6 +50,8 @@ export function summarizeConfiguration(
   // A token with a session given up inside a call had no success from its last one on: the call is recorded as timed
   // out, or, when it was still in flight at a stop, not at all (it has no outcome).
   const hungTokens = new Set((run.hungSessions ?? []).map((h) => h.token));
+  // Flat out only: at a target rate the response time (from each intended start) already counts the waits.
+  const corrected = schedule === null ? correctedPercentilesMs(s.latencyUs) : null;
   const openLoop = kept === null ? undefined : openLoopOf(s, kept, hostStallUs, schedule!.targetRatePerS, notStarted, schedule!.interrupted);
   return {
     tokens: tokens.length,
@@ -85,8 +87,7 @@ export function summarizeConfiguration(
       };
     }),
     latencyMs: percentilesMs(s.latencyUs),
-    // Flat out only: at a target rate the response time (from each intended start) already counts the waits.
-    ...(schedule === null && s.latencyUs.totalCount > 0 ? { correctedLatencyMs: correctedPercentilesMs(s.latencyUs) } : {}),
+    ...(corrected ? { correctedLatencyMs: corrected } : {}),
     ...(s.failedLatencyUs.totalCount > 0 ? { failedLatencyMs: percentilesMs(s.failedLatencyUs) } : {}),
     timeSeries: { intervalS: 1, ok: s.okPerSecond, failed: s.failedPerSecond },
     latencyByIntervalMs: byInterval(s.latencyByInterval),
