@@ -98,3 +98,23 @@ describe('the correction for coordinated omission, counted from the buckets', ()
     expect(Date.now() - started).toBeLessThan(20_000);
   });
 });
+
+describe('report.md', () => {
+  it('names the service time, shows n, scales units, and gives failed calls their own table', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { renderMarkdownReport } = await import('../src/report/markdown.js');
+    const r = JSON.parse(readFileSync(new URL('../fixtures/run-rsa2048/run.json', import.meta.url), 'utf8'));
+    const c = r.configurations[0];
+    c.latencyMs = { p50: 0.05, p90: 0.06, p99: 4, max: 9, mean: 0.1 };
+    c.correctedLatencyMs = { expectedIntervalMs: 0.05, p50: 0.05, p90: 2, p99: 8, max: 9 };
+    c.operationsFailed = 3;
+    c.failedLatencyMs = { p50: 0.02, p90: 0.03, p99: 0.04, max: 0.04, mean: 0.03 };
+    const md = renderMarkdownReport(r, { charts: [] });
+    expect(md).toContain('## Service time (successful signatures)');
+    expect(md).toMatch(/understate the tail/);
+    // 100 calls: p99 has one call beyond it; "0.05" is 50.0 µs.
+    expect(md).toMatch(/\| 1 token \| 100 \| 50\.0 µs \| 60\.0 µs \| 4\.00 ms \| 9\.00 ms \| 100 µs \| 8\.00 ms \|/);
+    expect(md).toMatch(/Time to fail[\s\S]*\| 1 token \| 3 \| 20\.0 µs \| – \| 40\.0 µs \|/);
+    expect(md).not.toMatch(/\| 0\.05\d* \|/);
+  });
+});
