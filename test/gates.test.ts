@@ -299,3 +299,19 @@ describe('gates on the command line', () => {
     expect(names(join(out, 'plain.xml'))).toContain('hsm-bench.p256/p256.tokens-2.baseline.throughput');
   }, 120_000);
 });
+
+describe('a percentile the sample does not support', () => {
+  it('is neither shown as a ratio nor judged; worse beyond the limit it is said inconclusive', () => {
+    const base = readRun(join(FIXTURES, 'run-rsa2048'));
+    // 50 calls: no call beyond p99.
+    const few = (p99: number): RunResult => ({
+      ...base,
+      plan: { ...base.plan, tokenCounts: [1] },
+      configurations: [{ ...base.configurations[0]!, operationsOk: 50, latencyMs: { p50: 1, p90: 2, p99, max: p99, mean: 1 } }],
+    });
+    const same = compareRuns(few(3), few(3), 10, false).rows[0]!;
+    expect(same.latencyRatios.p99).toBeUndefined();
+    expect(same.inconclusive).toEqual([]);
+    expect(compareRuns(few(3), few(6), 10, false).rows[0]!.inconclusive).toEqual(['p99 latency +100 %: too few calls for it (50 and 50)']);
+  });
+});

@@ -1,4 +1,5 @@
 import { workloadOf } from '../model/workload.js';
+import { percentileSupported } from '../core/latency-text.js';
 import { usageError } from '../core/errors.js';
 import { axesOf, configurationName, sameConfiguration, type ConfigurationAxes } from '../model/configuration.js';
 import { notMeasured, type NotMeasured } from '../result/plan-coverage.js';
@@ -110,6 +111,7 @@ function latencyNoise(c: ConfigurationResult, p: GatedPercentile): MeanNoise | n
 }
 
 const round3 = (v: number) => Number(v.toPrecision(3));
+const PERCENT: Record<GatedPercentile, number> = { p50: 50, p90: 90, p99: 99 };
 
 function estimate(from: number, to: number, a: MeanNoise | null, b: MeanNoise | null): ChangeEstimate {
   const ratio = to / from;
@@ -197,7 +199,9 @@ export function compareRuns(
       latencyRatios: Object.fromEntries(
         shown.flatMap((p) => {
           const [from, to] = [la?.[p], lb?.[p]];
-          return from === undefined || to === undefined || from === 0 ? [] : [[p, estimate(from, to, latencyNoise(a, p), latencyNoise(b, p))]];
+          // A percentile with no call beyond it in either run is its slowest call: no ratio of it is shown or judged.
+          const supported = [a, b].every((c) => percentileSupported(PERCENT[p], c.operationsOk));
+          return from === undefined || to === undefined || from === 0 || !supported ? [] : [[p, estimate(from, to, latencyNoise(a, p), latencyNoise(b, p))]];
         }),
       ),
       baselineFailures: failuresOf(a),
@@ -215,7 +219,13 @@ export function compareRuns(
     // Only the percentiles asked for can fail: a p50 moves with the host's scheduling more than a token's speed.
     for (const p of latencyPercentiles) {
       const e = row.latencyRatios[p];
-      if (e === undefined) continue;
+      if (e === undefined) {
+        // Worse beyond the limit on its slowest calls alone: said, never failed.
+        const [from, to] = [la?.[p], lb?.[p]];
+        if (from !== undefined && to !== undefined && to > from * (1 + maxRegressionPct / 100))
+          row.inconclusive.push(`${p} latency +${change(from, to)} %: too few calls for it (${a.operationsOk} and ${b.operationsOk})`);
+        continue;
+      }
       const outcome = judgeRatio(e, maxRegressionPct, false, strictLatency);
       const changePct = Math.round((e.ratio - 1) * 1000) / 10;
       file(thin && outcome === 'fail' ? 'inconclusive' : outcome, `${p} latency +${changePct} % (${ratioText(e)})`);
