@@ -232,12 +232,17 @@ describe('hsm-bench compare', () => {
 
   it('detects a throughput regression beyond the allowed percentage (exit 5), and allows it within', () => {
     const junit = join(tempDir('cmp'), 'junit.xml');
-    const r = runCli(['compare', join(FIXTURES, 'run-rsa2048'), slower, '--max-regression', '10', '--junit', junit]);
+    // The fixture's windows are 0.4 s, too short to tell their noise: the change is inconclusive, unless
+    // --strict-latency lets the change alone decide.
+    const unknown = runCli(['compare', join(FIXTURES, 'run-rsa2048'), slower]);
+    expect(unknown.status).toBe(0);
+    expect(unknown.stdout).toMatch(/2 tokens .* inconclusive: throughput -20 % \(0\.800 × \(noise unknown\)\)/);
+    const r = runCli(['compare', join(FIXTURES, 'run-rsa2048'), slower, '--max-regression', '10', '--strict-latency', '--junit', junit]);
     expect(r.status).toBe(5);
     expect(r.stdout).toMatch(/2 tokens .* -20\.0 % .* REGRESSION: throughput -20 %/);
     expect(xpathCount(junit, '//failure')).toBe(1);
     expectValidJunit(junit);
-    expect(runCli(['compare', join(FIXTURES, 'run-rsa2048'), slower, '--max-regression', '25']).status).toBe(0);
+    expect(runCli(['compare', join(FIXTURES, 'run-rsa2048'), slower, '--max-regression', '25', '--strict-latency']).status).toBe(0);
   });
 
   it('refuses runs that are not comparable unless --force', () => {
@@ -280,6 +285,13 @@ describe('hsm-bench run', () => {
     expect(combined).toMatch(/\[\.\.\/[^\]/]+\]\(\.\.\/[^)]+\/report\.md\)/);
     expect(combined).not.toContain(out);
     expect(readdirSync(join(out, lab))).toContain('transport-direct-vs-spy.png');
+    // Each run's own run.json and report hold its verdict, its checks first: `report` shows them again.
+    for (const dir of readdirSync(out).filter((d) => /-p256$/.test(d))) {
+      const run: RunResult = JSON.parse(readFileSync(join(out, dir, 'run.json'), 'utf8'));
+      expect(run.verdict).toEqual({ exitCode: 0, checks: [{ name: 'max-failures', configuration: null, expected: '≤ 0', measured: '0', outcome: 'pass' }] });
+      expect(readFileSync(join(out, dir, 'report.md'), 'utf8')).toMatch(/^## Verdict\n\n\*\*Verdict: PASSED: no signature failed, no check failed \(exit code 0\)\*\*\n\n\| Check \|/m);
+    }
+    expect(readdirSync(out).filter((d) => /-p256$/.test(d))).toHaveLength(2);
   });
 });
 

@@ -59,7 +59,7 @@ describe('resuming a burn-in', () => {
     const { env, dir } = await killedBurnIn(['--min-throughput', '99999999', '--strict-latency', '--junit', junit]);
     const r = runCli(['burn-in', '--resume', dir], env);
     expect(r.status).toBe(5);
-    expect(r.stdout).toMatch(/verdict: FAILED: a threshold or the baseline check failed/);
+    expect(r.stdout).toMatch(/verdict: FAILED: 1 check failed: min-throughput \(2 tokens\): [\d.]+\/s, expected ≥ 99999999\/s/);
     expect(r.stdout).not.toMatch(/PASSED/);
     expect(existsSync(junit)).toBe(true);
   });

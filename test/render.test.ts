@@ -46,7 +46,7 @@ describe('renderers, from fixture runs', () => {
     ]);
     const md = readFileSync(join(dir, 'report.md'), 'utf8');
     // The same columns as the terminal's table (one table model), with the reference beside the measured rate.
-    expect(md).toContain('| Configuration | Signatures | Duration (s) | Signatures/s | Reference sig/s | Per token sig/s (min–max) | p50 (ms) | p99 (ms) | Failures | Efficiency |');
+    expect(md).toContain('| Configuration | Signatures | Duration (s) | Signatures/s | Reference sig/s | Per token sig/s (min–max) | Service p50 | Service p99 | Failures | Efficiency |');
     for (const c of run.configurations) {
       const ref = referenceThroughput(reference, 'rsa2048').get(c.tokens)!;
       expect(md).toContain(`| ${c.tokens} token${c.tokens > 1 ? 's' : ''} × RSA-2048 | ${c.operationsOk} | ${c.durationS.toFixed(2)} | ${c.throughputPerS.toFixed(1)} | ${ref.toFixed(1)} |`);

@@ -1,4 +1,5 @@
 import { hms } from '../core/hms.js';
+import { percentileCell } from '../report/latency-cells.js';
 import { plural } from '../core/plural.js';
 import { quote, shown } from '../core/quote.js';
 import { configurationName } from '../model/configuration.js';
@@ -17,7 +18,7 @@ function configurationOutcome(c: ConfigurationResult, nouns: string): string {
   const counts = `${c.operationsOk} ${nouns} OK, ${c.operationsFailed} failed`;
   const o = c.openLoop;
   if (o === undefined) return `${counts}, ${c.throughputPerS.toFixed(1)}/s`;
-  const response = o.responseMs === null ? '' : `, response p99 ${o.responseAtLeast?.includes('p99') ? '≥ ' : ''}${o.responseMs.p99} ms`;
+  const response = o.responseMs === null ? '' : `, response p99 ${o.responseAtLeast?.includes('p99') ? '≥ ' : ''}${percentileCell(o.responseMs, 'p99', c.operationsOk)}`;
   const notStarted = o.notStarted > 0 ? `, ${o.notStarted} not started by the deadline` : '';
   return `${counts}, ${o.achievedRatePerS.toFixed(1)}/s of ${o.targetRatePerS}/s${scheduleMissMark(o)}${response}, ${o.late.sharePct}% late${notStarted}`;
 }

@@ -1,12 +1,12 @@
 import { ExitCode, exitWith } from '../core/errors.js';
 import type { RunOutcome } from '../run/scale.js';
 import { leaveNow } from '../measure/threads-left.js';
-import { burnInVerdict } from '../report/burn-in-summary.js';
 import type { NotRun } from '../report/junit.js';
 import type { Reference } from '../model/run-result.js';
 import { DEFAULT_FORMATS, writeReports, type Format } from '../report/write-reports.js';
 import type { RunResult } from '../model/run-result.js';
-import { exitCodeFor, judgeRun, type JudgedRun } from '../verdict/verdict.js';
+import { exitCodeFor, judgeRun, verdictOf, type JudgedRun } from '../verdict/verdict.js';
+import { writeRunJson } from '../result/run-directory.js';
 import type { Progress } from './terminal.js';
 import { reportVerdict, saveBaseline, type VerdictPlan } from './verdict-options.js';
 import { shown } from '../core/quote.js';
@@ -16,8 +16,12 @@ import { shown } from '../core/quote.js';
  * write it as they go), then the reports, then the judgement; a failed threshold never costs a report.
  */
 export async function writeRunReports(outcome: RunOutcome, reference: Reference | undefined, ui: Progress, judged?: JudgedRun, formats: readonly Format[] = DEFAULT_FORMATS): Promise<void> {
-  const verdict = outcome.result.command === 'burn-in' && judged ? burnInVerdict(outcome.result, judged) : undefined;
-  const reports = await writeReports(outcome.dir, outcome.result, formats, reference, verdict);
+  // The verdict in run.json too: `report` regenerates the reports from it, checks first, as they were judged.
+  if (judged) {
+    outcome.result.verdict = verdictOf(judged);
+    writeRunJson(outcome.dir, outcome.result);
+  }
+  const reports = await writeReports(outcome.dir, outcome.result, formats, reference);
   reports.warnings.forEach((w) => ui.log(`warning: ${w}`));
 }
 

@@ -44,8 +44,14 @@ async function runLab(lab: Lab, ui: Progress): Promise<{ judged: JudgedRun[]; no
       `run ${run.name}: ${workloadId(run.plan.operation, run.plan.algorithm.id)} on ${run.plan.backend.kind === 'module' ? shown(run.plan.backend.path) : 'embedded SoftHSM2'}, ${run.plan.tokenCounts.join(',')} tokens`,
     );
     const outcome = await runScale(run.plan, pinSource(run), { ...ui, started: (dir) => tellSupervisor({ type: 'run-dir', dir }) }, lab.reference);
-    await writeRunReports(outcome, lab.reference, ui);
-    judged.push(judgeRun(run.name, outcome.result, run));
+    // Judged first, written second: the run's reports and run.json hold its verdict.
+    let judgedRun: JudgedRun | undefined;
+    try {
+      judgedRun = judgeRun(run.name, outcome.result, run);
+    } finally {
+      await writeRunReports(outcome, lab.reference, ui, judgedRun);
+    }
+    judged.push(judgedRun);
     dirs.push(outcome.dir);
     if (outcome.result.interrupted) break;
   }

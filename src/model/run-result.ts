@@ -77,9 +77,25 @@ export interface ConfigurationResult {
   /** throughputPerS / (tokens × throughputPerS of the 1-token configuration); null without a 1-token configuration. */
   efficiency: number | null;
   perToken: PerTokenResult[];
+  /** The service time of the successful calls: each PKCS#11 call alone, from its start to its return. */
   latencyMs: LatencyPercentilesMs | null;
+  /**
+   * Flat out (a closed loop) only: the service time corrected for coordinated omission (HdrHistogram's
+   * expected-interval correction, the median service time as each session's expected interval): what a client
+   * arriving on schedule would have waited; a closed loop's own tail understates it. Absent at a target rate, without
+   * successful calls, and in older runs.
+   */
+  correctedLatencyMs?: CorrectedLatencyMs;
+  /** Failed calls that returned: how long they took to fail, apart from the successes' (absent without such failures). */
+  failedLatencyMs?: LatencyPercentilesMs | null;
   /** Calls per second of the window, by the second they ended in (a call that never returned: the one it started in). */
   timeSeries: { intervalS: 1; ok: number[]; failed: number[] };
+  /**
+   * The successful calls' percentiles in successive parts of the window, in time order (each part with calls enough
+   * for its percentile: 20 for p50, 1,000 for p99): how much they move within the run is its noise, which `compare`
+   * judges a change against (absent in older runs).
+   */
+  latencyByIntervalMs?: IntervalPercentilesMs;
   recordsFile: string;
   /** How long verification and recording went on after the signers' last batch (absent in older runs). */
   verificationLagS?: number;
@@ -207,6 +223,8 @@ export interface OpenLoopResult {
   responseMs: LatencyPercentilesMs | null;
   /** The figures of responseMs reached by calls that never started: lower bounds ("≥"). Absent: none (and in older runs). */
   responseAtLeast?: ('p50' | 'p90' | 'p99' | 'p999' | 'max' | 'mean')[];
+  /** The response times' percentiles in successive parts of the window, as latencyByIntervalMs (absent in older runs). */
+  responseByIntervalMs?: IntervalPercentilesMs;
   /** Calls of the schedule that did not start before the window closed (--duration): the tokens were that far behind. */
   notStarted: number;
   /** The run was interrupted in this configuration: its schedule was cut short, and the rate is not judged. */
@@ -304,6 +322,31 @@ export interface RunResult {
   saturation?: SaturationResult[];
   /** Burn-in only. */
   burnIn?: BurnInResult;
+  /** What the run was judged by and what it gave (absent: judged by nothing yet, or an older run): `report` shows it again. */
+  verdict?: RunVerdict;
+}
+
+/** A run's judgement: the exit code it gave and each check, thresholds then the baseline's, as the terminal and JUnit said them. */
+export interface RunVerdict {
+  /** 0 passed, 4 calls failed (or a module crashed the process), 5 a check failed, 130 interrupted. */
+  exitCode: number;
+  checks: VerdictCheck[];
+  /** The run compared with (--baseline), and the change it allowed. */
+  baseline?: { runId: string; maxRegressionPct: number };
+}
+
+/** One check of a run: a threshold on a figure, or a configuration against the baseline. */
+export interface VerdictCheck {
+  /** The threshold (`min-throughput`, `max-p99` …) or `baseline`. */
+  name: string;
+  /** Null: the whole run. */
+  configuration: { tokens: number; threadsPerToken: number; openLoop?: { targetRatePerS: number } } | null;
+  expected: string;
+  measured: string;
+  /** 'inconclusive': missed where the data cannot decide (see notJudged): reported, not failed. */
+  outcome: 'pass' | 'fail' | 'inconclusive';
+  /** Why an inconclusive check is not judged, in words: a thin sample, a stall of the host, a configuration not whole. */
+  notJudged?: string;
 }
 
 /** A command's process that died of something else than its outcome (killed by a module): when, and how. */
@@ -369,6 +412,22 @@ export interface ModuleInfo {
   libraryVersion: string;
   cryptokiVersion: string;
   instances: ModuleInstances;
+}
+
+/** Percentiles corrected for coordinated omission, and the expected interval the correction assumed. */
+export interface CorrectedLatencyMs {
+  expectedIntervalMs: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+/** Percentiles of successive parts of a window, in time order. */
+export interface IntervalPercentilesMs {
+  p50: number[];
+  p90: number[];
+  p99: number[];
 }
 
 export interface LatencyPercentilesMs {

@@ -352,7 +352,7 @@ const TAIL_TICKS: [number, string][] = [
 export function latencyChart(r: RunResult, curves: LatencyCurvePoint[][], indexes: readonly number[] = r.configurations.map((_, i) => i)): ChartConfiguration {
   const datasets = indexes.map((i) =>
     line(
-      configurationName(r.configurations[i]!),
+      `${configurationName(r.configurations[i]!)} (n = ${r.configurations[i]!.operationsOk})`,
       curves[i]!.filter((p) => p.percentile < 100).map((p) => ({ x: tailX(p.percentile), y: p.latencyMs })),
       configurationColor(r, i),
       { pointRadius: 2.5 },
@@ -365,7 +365,7 @@ export function latencyChart(r: RunResult, curves: LatencyCurvePoint[][], indexe
     type: 'line',
     data: { datasets },
     options: {
-      plugins: plugins(`Latency by percentile: ${wordsOf(r).title}${panelTitle(r, indexes)}`, chartStamp(r)),
+      plugins: plugins(`Service time by percentile: ${wordsOf(r).title}${panelTitle(r, indexes)}`, chartStamp(r)),
       scales: {
         x: {
           type: 'linear',
@@ -377,7 +377,7 @@ export function latencyChart(r: RunResult, curves: LatencyCurvePoint[][], indexe
             shownTail.map(([, label]) => label),
           ),
         },
-        y: ys.length > 0 ? logAxis('latency (ms)', ys) : axis('latency (ms)'),
+        y: ys.length > 0 ? logAxis('service time (ms)', ys) : axis('service time (ms)'),
       },
     },
   } as ChartConfiguration;

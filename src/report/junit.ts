@@ -8,7 +8,7 @@ import { configurationSlug, distinctConfigurations, sameConfiguration, type Conf
 import { notMeasuredAfter, plannedAxes } from '../result/plan-coverage.js';
 import { failuresOf, operationsMadeOf } from '../stats/repetitions.js';
 import { moduleCrashes, type JudgedRun } from '../verdict/verdict.js';
-import { crashesText, deathName } from './burn-in-summary.js';
+import { crashesText, deathName } from './crash-text.js';
 import type { ProcessDeath } from '../model/run-result.js';
 import { plural } from '../core/plural.js';
 

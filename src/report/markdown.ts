@@ -1,5 +1,8 @@
 import type { RunResult } from '../model/run-result.js';
-import { burnInMishaps, burnInTokenTable, burnInVerdict, openLoopLine, resumedText } from './burn-in-summary.js';
+import { burnInMishaps, burnInTokenTable, openLoopLine, resumedText } from './burn-in-summary.js';
+import { verdictLines } from './verdict-section.js';
+import { failedReturned, percentileCell } from './latency-cells.js';
+import { latencyText } from '../core/latency-text.js';
 import { operationsTable, scaleTable } from './table-model.js';
 import { capacityTable, rateTable, saturationTable, sizingAnswer } from './sizing-tables.js';
 import { hms } from '../core/hms.js';
@@ -18,8 +21,6 @@ export function markdownTable(head: string[], rows: (string | number)[][], right
 
 export interface MarkdownOptions {
   charts: { file: string; title: string }[];
-  /** A burn-in's verdict as the run was judged (thresholds, baseline); without it, from its records alone. */
-  verdict?: string;
   chartsUnavailable?: string;
   reference?: { name: string; throughput: Map<number, number> };
 }
@@ -42,6 +43,18 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
   const w = wordsOf(r);
   out.push(burnIn ? `# hsm-bench burn-in: ${w.title} on ${r.tokens.length} token${r.tokens.length > 1 ? 's' : ''}` : `# hsm-bench: ${w.title} throughput`, '');
   out.push(`Run \`${r.runId}\`, ${r.startedAt} to ${r.finishedAt}, hsm-bench ${r.tool.version}${runEnd(r) ? ` — **${runEndText(runEnd(r)!)}, partial results**` : ''}.`, '');
+  // The verdict first, as k6 puts its thresholds first.
+  const v = verdictLines(r);
+  out.push('## Verdict', '', `**Verdict: ${v.verdict}**`, '', ...(v.baseline ? [v.baseline, ''] : []));
+  if (v.checks)
+    out.push(
+      markdownTable(
+        v.checks.head,
+        v.checks.rows,
+        v.checks.head.map(() => false),
+      ),
+      '',
+    );
   if (r.commandLine) out.push('Reproduce with (the PIN comes from the environment or a file, never the command line):', '', '```sh', r.commandLine, '```', '');
   out.push(
     `- **Host**: ${r.host.hostname}: ${r.host.cpuCount} × ${r.host.cpuModel}, ${r.host.totalMemoryMb} MB, ${r.host.platform}/${r.host.arch}, Node ${r.host.nodeVersion}${r.host.loadAverage ? `, load average ${r.host.loadAverage.join(' / ')} before signing` : ''}`,
@@ -70,8 +83,6 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
           ],
         ],
       ),
-      '',
-      `**Verdict: ${o.verdict ?? burnInVerdict(r, undefined)}**`,
       '',
     );
     const segments = r.burnIn?.segments ?? [];
@@ -105,7 +116,7 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
   );
   if (burnIn && c0) {
     // At a target rate: whether the tokens served it all run long, and what a client waited.
-    if (c0.openLoop) out.push('## At the target rate', '', `${sentence(openLoopLine(c0.openLoop))}.`, '');
+    if (c0.openLoop) out.push('## At the target rate', '', `${sentence(openLoopLine(c0.openLoop, c0.operationsOk))}.`, '');
     out.push('## Tokens over the run', '', markdownTable(burnInTokenTable(r, c0).head, burnInTokenTable(r, c0).rows, [false, false, false, true, true, true, true, true, true, true, false]), '');
     const stalls = stallLines(r, c0);
     if (stalls.length > 0) out.push('## Gaps and stalls', '', ...stallBullets(stalls), '');
@@ -135,7 +146,7 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
       '## Per token',
       '',
       markdownTable(
-        ['Configuration', 'Slot', 'Token', 'Serial', `${w.Nouns} (successful)`, 'Failures', `${w.Nouns}/s`, 'p50 (ms)', 'p99 (ms)', 'Longest gap (s)'],
+        ['Configuration', 'Slot', 'Token', 'Serial', `${w.Nouns} (successful)`, 'Failures', `${w.Nouns}/s`, 'Service p50', 'Service p99', 'Longest gap (s)'],
         r.configurations.flatMap((c) =>
           c.perToken.map((t) => [
             `${configurationName(c)}${shortfallMark(r, c)}`,
@@ -145,8 +156,8 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
             t.operationsOk,
             t.operationsFailed,
             fixed(t.throughputPerS, 1),
-            fixed(t.latencyMs?.p50, 2),
-            fixed(t.latencyMs?.p99, 2),
+            percentileCell(t.latencyMs, 'p50', t.operationsOk),
+            percentileCell(t.latencyMs, 'p99', t.operationsOk),
             fixed(t.longestGapMs / 1000, 3),
           ]),
         ),
@@ -156,18 +167,29 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
     );
   const stalled = burnIn ? [] : stalledConfigurations(r);
   if (stalled.length > 0) out.push('## Gaps and stalls', '', ...stalled.flatMap((c) => [`### ${configurationName(c)}`, '', ...stallBullets(stallLines(r, c)), '']));
+  // Flat out (a closed loop) the service time is all there is, and its tail is understated: said, with the corrected
+  // estimate beside it. At target rates the response times are in the table above.
+  const closedLoop = r.configurations.some((c) => c.correctedLatencyMs !== undefined);
   out.push(
-    `## Latency (ms, successful ${w.nouns})`,
+    `## Service time (successful ${w.nouns})`,
+    '',
+    `Service time: each ${w.call} call alone, from its start to its return${r.plan.targetRate ? "; the response times, from each call's intended start, are in the table above" : ''}. A percentile is shown where at least one call lies beyond it (n: the calls it rests on).${
+      closedLoop
+        ? ` Flat out (a closed loop), a session starts its next call only when the last one returns, so a slow call holds back the calls behind it and these percentiles understate the tail a client arriving on schedule would see; "Corrected p99" adds the calls held back (HdrHistogram's correction for coordinated omission, each session's median service time as its expected interval). \`--rate\` measures response times from each call's intended start instead.`
+        : ''
+    }`,
     '',
     markdownTable(
-      ['Configuration', 'p50', 'p90', 'p99', 'max', 'mean'],
+      ['Configuration', 'n', 'p50', 'p90', 'p99', 'max', 'mean', ...(closedLoop ? ['Corrected p99'] : [])],
       r.configurations.map((c) => [
         `${configurationName(c)}${shortfallMark(r, c)}`,
-        fixed(c.latencyMs?.p50, 3),
-        fixed(c.latencyMs?.p90, 3),
-        fixed(c.latencyMs?.p99, 3),
-        fixed(c.latencyMs?.max, 3),
-        fixed(c.latencyMs?.mean, 3),
+        c.operationsOk,
+        percentileCell(c.latencyMs, 'p50', c.operationsOk),
+        percentileCell(c.latencyMs, 'p90', c.operationsOk),
+        percentileCell(c.latencyMs, 'p99', c.operationsOk),
+        latencyText(c.latencyMs?.max),
+        latencyText(c.latencyMs?.mean),
+        ...(closedLoop ? [c.correctedLatencyMs ? percentileCell(c.correctedLatencyMs, 'p99', c.operationsOk) : '–'] : []),
       ]),
     ),
     '',
@@ -186,6 +208,24 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
   const failures = r.configurations.flatMap((c) => Object.entries(c.failuresByCkr).map(([name, n]) => [configurationName(c), name, n, statusMeaning(r, name) ?? '']));
   const issues = r.configurations.flatMap((c) => (c.repetitions ?? [c]).flatMap((x) => x.workerIssues).map((i) => `- ${configurationName(c)}: ${workerIssueText(r, i)}`));
   out.push('## Failures', '', failures.length === 0 ? 'None.' : markdownTable(['Configuration', 'Status', 'Count', 'Meaning'], failures, [false, false, true, false]), '');
+  // How long the failed calls took, apart: never mixed into the service time, never dropped unsaid.
+  const failedTimes = r.configurations.filter((c) => c.failedLatencyMs);
+  if (failedTimes.length > 0)
+    out.push(
+      'Time to fail (failed calls that returned; not in the service times above, and a call that never returned has none):',
+      '',
+      markdownTable(
+        ['Configuration', 'n', 'p50', 'p99', 'max'],
+        failedTimes.map((c) => [
+          configurationName(c),
+          failedReturned(c),
+          percentileCell(c.failedLatencyMs, 'p50', failedReturned(c)),
+          percentileCell(c.failedLatencyMs, 'p99', failedReturned(c)),
+          latencyText(c.failedLatencyMs!.max),
+        ]),
+      ),
+      '',
+    );
   if (issues.length > 0) out.push('Worker issues:', '', ...issues, '');
   out.push('## Charts', '');
   if (o.chartsUnavailable) out.push(`Charts were not drawn: ${o.chartsUnavailable}.`, '');

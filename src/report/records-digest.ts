@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { failureOf } from '../model/record-status.js';
 import { readRecords, type BadLines } from '../result/records-csv.js';
 import { latencyHistogram } from '../stats/latency-histogram.js';
+import { percentileSupported } from '../core/latency-text.js';
 
 export interface LatencyCurvePoint {
   percentile: number;
@@ -31,6 +32,8 @@ export async function digestRecords(runDir: string, recordsFile: string, bad?: B
     while (series.length <= second) series.push(0);
     series[second]!++;
   }
-  const curve = h.totalCount === 0 ? [] : CURVE_PERCENTILES.map((percentile) => ({ percentile, latencyMs: (percentile === 100 ? h.maxValue : h.getValueAtPercentile(percentile)) / 1000 }));
+  // Only percentiles with a call beyond them: a p99.99 of 125 calls is the slowest call under another name.
+  const supported = CURVE_PERCENTILES.filter((p) => p === 100 || percentileSupported(p, h.totalCount));
+  const curve = h.totalCount === 0 ? [] : supported.map((percentile) => ({ percentile, latencyMs: (percentile === 100 ? h.maxValue : h.getValueAtPercentile(percentile)) / 1000 }));
   return { curve, okPerSecondByToken };
 }

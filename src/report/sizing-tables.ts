@@ -8,8 +8,8 @@ import { fixed, scheduleMissMark, shortfallMark } from './describe-run.js';
 import { wordsOf } from '../operations/words.js';
 import { plural } from '../core/plural.js';
 import type { TableModel } from './table-model.js';
+import { percentileCell } from './latency-cells.js';
 import { stallSeconds } from '../stats/keeping-up.js';
-import { responseText } from './burn-in-summary.js';
 
 /** What the capacity is judged on, in words: "within p99 ≤ 50 ms", or on the schedule alone. */
 const objectivesText = (r: RunResult) =>
@@ -122,7 +122,7 @@ const capacityAtLeast = (c: CapacityResult) => c.capacityPerS !== null && c.rate
 /** A rate of the sweep as a mark: ✓ held, ✗ missed, ? not judged, – not measured. */
 export const capacityRateMark = (x: CapacityResult['rates'][number]) => (x.held ? '✓' : x.interrupted ? '–' : notJudged(x) ? '?' : '✗');
 /** A response percentile; "≥" where calls never started reach it. */
-const response = (o: ConfigurationResult['openLoop'], p: 'p50' | 'p99' | 'p999') => (o ? responseText(o, p) : '–');
+const response = (o: ConfigurationResult['openLoop'], p: 'p50' | 'p99' | 'p999', calls: number) => (o ? `${o.responseAtLeast?.includes(p) ? '≥ ' : ''}${percentileCell(o.responseMs, p, calls)}` : '–');
 
 /** Per token count and sessions, each rate of the sweep judged: the capacity and why the next rate missed. */
 export function capacityTable(r: RunResult): TableModel | null {
@@ -158,13 +158,13 @@ export function rateTable(r: RunResult): TableModel {
     'Configuration',
     'Target/s',
     'Achieved/s',
-    'Response p50 (ms)',
-    'Response p99 (ms)',
-    ...(p999 ? ['Response p99.9 (ms)'] : []),
-    'Service p50 (ms)',
-    'Service p99 (ms)',
+    'Response p50',
+    'Response p99',
+    ...(p999 ? ['Response p99.9'] : []),
+    'Service p50',
+    'Service p99',
     'Late (%)',
-    'Late by p99 (ms)',
+    'Late by p99',
     ...(dropped ? ['Not started'] : []),
     'Failures',
   ];
@@ -174,13 +174,13 @@ export function rateTable(r: RunResult): TableModel {
       `${configurationName({ tokens: c.tokens, threadsPerToken: c.threadsPerToken })} × ${w.title}${shortfallMark(r, c)}`,
       o ? rate(o.targetRatePerS) : 'flat out',
       o ? `${fixed(o.achievedRatePerS, 1)}${scheduleMissMark(o, true)}` : fixed(c.throughputPerS, 1),
-      response(o, 'p50'),
-      response(o, 'p99'),
-      ...(p999 ? [response(o, 'p999')] : []),
-      fixed(c.latencyMs?.p50, 2),
-      fixed(c.latencyMs?.p99, 2),
+      response(o, 'p50', c.operationsOk),
+      response(o, 'p99', c.operationsOk),
+      ...(p999 ? [response(o, 'p999', c.operationsOk)] : []),
+      percentileCell(c.latencyMs, 'p50', c.operationsOk),
+      percentileCell(c.latencyMs, 'p99', c.operationsOk),
       fixed(o?.late.sharePct, 1),
-      fixed(o?.late.lagMs?.p99, 2),
+      percentileCell(o?.late.lagMs, 'p99', o?.late.operations ?? 0),
       ...(dropped ? [o?.notStarted ?? '–'] : []),
       c.operationsFailed,
     ];

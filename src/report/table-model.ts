@@ -2,6 +2,7 @@ import { wordsOf } from '../operations/words.js';
 import type { ConfigurationResult, RunResult } from '../model/run-result.js';
 import { configurationName, fixed, perTokenRange, shortfallMark, throughputText } from './describe-run.js';
 import { efficiencyRange, shownEfficiency } from '../result/configuration-shortfall.js';
+import { percentileCell } from './latency-cells.js';
 
 /** A table as data: the terminal (fitTable), Markdown (markdownTable) and so HTML render the same columns. */
 export interface TableModel {
@@ -16,18 +17,7 @@ export function operationsTable(r: RunResult): TableModel | null {
   if (!r.configurations.some((c) => c.byOperation)) return null;
   // At target rates each operation's response time too: the service time alone hides the queue.
   const open = r.plan.targetRate !== undefined;
-  const head = [
-    'Configuration',
-    'Operation',
-    'OK',
-    'Failed',
-    'Checked on the host',
-    'Share (%)',
-    'Per second',
-    open ? 'Service p50 (ms)' : 'p50 (ms)',
-    open ? 'Service p99 (ms)' : 'p99 (ms)',
-    ...(open ? ['Response p50 (ms)', 'Response p99 (ms)'] : []),
-  ];
+  const head = ['Configuration', 'Operation', 'OK', 'Failed', 'Checked on the host', 'Share (%)', 'Per second', 'Service p50', 'Service p99', ...(open ? ['Response p50', 'Response p99'] : [])];
   const rows = r.configurations.flatMap((c) =>
     (c.byOperation ?? []).map((o) => [
       configurationName(c),
@@ -37,9 +27,9 @@ export function operationsTable(r: RunResult): TableModel | null {
       o.operationsVerified,
       fixed((100 * (o.operationsOk + o.operationsFailed)) / Math.max(1, c.operationsOk + c.operationsFailed), 1),
       fixed(o.throughputPerS, 1),
-      fixed(o.latencyMs?.p50, 2),
-      fixed(o.latencyMs?.p99, 2),
-      ...(open ? [fixed(o.responseMs?.p50, 2), fixed(o.responseMs?.p99, 2)] : []),
+      percentileCell(o.latencyMs, 'p50', o.operationsOk),
+      percentileCell(o.latencyMs, 'p99', o.operationsOk),
+      ...(open ? [percentileCell(o.responseMs, 'p50', o.operationsOk), percentileCell(o.responseMs, 'p99', o.operationsOk)] : []),
     ]),
   );
   return { head, rows, numeric: head.map((_, i) => i > 1) };
@@ -67,8 +57,8 @@ export function scaleTable(r: RunResult, reference?: Map<number, number>): Table
     r.configurations.some((c) => c.spread?.throughputPerS) ? `${w.Nouns}/s (range)` : `${w.Nouns}/s`,
     ...(withReference ? [`Reference ${w.rate}`] : []),
     `Per token ${w.rate} (min–max)`,
-    'p50 (ms)',
-    'p99 (ms)',
+    'Service p50',
+    'Service p99',
     'Failures',
     'Efficiency',
   ];
@@ -79,8 +69,8 @@ export function scaleTable(r: RunResult, reference?: Map<number, number>): Table
     throughputText(c),
     ...(withReference ? [fixed(reference!.get(c.tokens), 1)] : []),
     perTokenRange(c),
-    fixed(c.latencyMs?.p50, 2),
-    fixed(c.latencyMs?.p99, 2),
+    percentileCell(c.latencyMs, 'p50', c.operationsOk),
+    percentileCell(c.latencyMs, 'p99', c.operationsOk),
     c.operationsFailed,
     // Not against, nor of, a configuration that is not whole (the conclusion says why); with --repeat, its range.
     efficiencyText(r, c),

@@ -1,13 +1,28 @@
 import { wordsOf } from '../operations/words.js';
 import type { ConfigurationResult, RunResult } from '../model/run-result.js';
 import { fitTable } from './fit-table.js';
-import { backendLine, busyHost, configurationName, fixed, lowConfidenceLines, planLine, runEnd, runEndText, scheduleMissMark, shortfallMark, throughputCaption, tokenLine, workerIssueText } from './describe-run.js';
+import {
+  backendLine,
+  busyHost,
+  configurationName,
+  fixed,
+  lowConfidenceLines,
+  planLine,
+  runEnd,
+  runEndText,
+  scheduleMissMark,
+  shortfallMark,
+  throughputCaption,
+  tokenLine,
+  workerIssueText,
+} from './describe-run.js';
 import { failureList } from './status-meaning.js';
 import { operationsTable, type TableModel } from './table-model.js';
 import { capacityRateMark, capacityTable, saturationTable, sizingAnswer } from './sizing-tables.js';
 import { shownEfficiency } from '../result/configuration-shortfall.js';
 import { scaleStallLines } from './stalls-text.js';
 import { cpuLines } from './cpu-text.js';
+import { closedLoopNote } from './latency-cells.js';
 
 /**
  * A rate in a terminal cell: whole from 100/s up (18262, not 18261.6: the tenth is noise there and costs a column),
@@ -120,5 +135,8 @@ export function renderScaleTable(r: RunResult): string {
   const busy = busyHost(r);
   if (busy) lines.push(`note: ${busy}`);
   lines.push(...lowConfidenceLines(r).map((l) => `note: ${l}`));
+  // Flat out, the service time's tail is understated: said once, of the largest configuration, with its correction.
+  const loop = r.configurations.length > 0 ? closedLoopNote(r.configurations[r.configurations.length - 1]!) : null;
+  if (loop) lines.push(`note: ${configurationName(r.configurations[r.configurations.length - 1]!)}: ${loop}`);
   return lines.join('\n') + '\n';
 }

@@ -1,4 +1,4 @@
-import type { RunComparison } from '../verdict/compare.js';
+import { GATED_PERCENTILES, ratioText, type GatedPercentile, type RunComparison } from '../verdict/compare.js';
 import type { ThresholdCheck } from '../verdict/thresholds.js';
 import { configurationName, fixed } from './describe-run.js';
 import { fitTable } from './fit-table.js';
@@ -23,14 +23,25 @@ export function renderThresholdChecks(checks: ThresholdCheck[], columns?: number
 
 /** A comparison against a baseline as a table (terminal and Markdown) and the lines under it. */
 export function comparisonVerdict(cmp: RunComparison): { table: TableModel; lines: string[] } {
-  const head = ['Configuration', 'Baseline /s', 'Candidate /s', 'Change', 'p50 change', 'p99 change', 'Failures (base → cand)', `Result (±${cmp.maxRegressionPct} %)`];
+  const percentiles = GATED_PERCENTILES.filter((p) => cmp.rows.some((r) => r.latencyRatios[p] !== undefined));
+  const gated = (p: GatedPercentile) => cmp.latencyPercentiles.includes(p);
+  const head = [
+    'Configuration',
+    'Baseline /s',
+    'Candidate /s',
+    'Change',
+    'Throughput (cand/base)',
+    ...percentiles.map((p) => `${p} (cand/base)${gated(p) ? '' : ', not judged'}`),
+    'Failures (base → cand)',
+    `Result (±${cmp.maxRegressionPct} %)`,
+  ];
   const rows = cmp.rows.map((r) => [
     configurationName(r),
     fixed(r.baselineThroughputPerS, 1),
     fixed(r.candidateThroughputPerS, 1),
     pct(r.throughputChangePct),
-    pct(r.p50ChangePct),
-    pct(r.p99ChangePct),
+    ratioText(r.throughputRatio),
+    ...percentiles.map((p) => (r.latencyRatios[p] ? ratioText(r.latencyRatios[p]) : '–')),
     `${r.baselineFailures} → ${r.candidateFailures}`,
     comparisonResult(r),
   ]);
@@ -40,7 +51,13 @@ export function comparisonVerdict(cmp: RunComparison): { table: TableModel; line
         c.outcome === 'pass' ? 'ok' : `${c.outcome === 'fail' ? 'REGRESSION' : 'inconclusive'} (${c.missed.join(', ')})`
       }`,
   );
-  const lines = [...notMeasuredLines(cmp).map((l) => l.trimEnd()), ...capacity, ...cmp.warnings.map((w) => `warning: ${w}`)];
+  const noise =
+    cmp.rows.length > 0
+      ? [
+          `(cand/base): the candidate's figure over the baseline's, ± its 95 % interval from the runs' own noise (their repetitions where repeated, else each run's per-second throughput and per-interval percentiles); a change fails only when the whole interval is beyond ±${cmp.maxRegressionPct} %. Latency judged on ${cmp.latencyPercentiles.join(', ')} (--percentiles).`,
+        ]
+      : [];
+  const lines = [...noise, ...notMeasuredLines(cmp).map((l) => l.trimEnd()), ...capacity, ...cmp.warnings.map((w) => `warning: ${w}`)];
   return { table: { head, rows, numeric: head.map((_, i) => i > 0 && i < head.length - 1) }, lines };
 }
 

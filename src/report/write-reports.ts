@@ -32,7 +32,6 @@ interface Export {
   dir: string;
   r: RunResult;
   reference: Reference | undefined;
-  verdict: string | undefined;
   write(name: string, content: string | Buffer): void;
   warnings: string[];
   /** The charts as configurations (from run.json and the records; no canvas needed), computed once. */
@@ -44,7 +43,7 @@ interface Export {
 /** The Markdown report, with the charts given: those drawn (report.md), or all of them (report.html draws them itself). */
 function markdownOf(x: Export, charts: { file: string; title: string }[], unavailable?: string): string {
   const reference = x.reference ? { name: `${x.reference.tokenModel}, ${x.reference.source}`, throughput: referenceThroughput(x.reference, x.r.algorithm.id) } : undefined;
-  return renderMarkdownReport(x.r, { charts, chartsUnavailable: unavailable, verdict: x.verdict, reference });
+  return renderMarkdownReport(x.r, { charts, chartsUnavailable: unavailable, reference });
 }
 
 /**
@@ -77,7 +76,7 @@ const EXPORTERS: [Format, (x: Export) => Promise<void> | void][] = [
 ];
 
 /** Writes a run's artifacts in `formats` from its run.json and records alone. */
-export async function writeReports(dir: string, r: RunResult, formats: readonly Format[], given?: Reference, verdict?: string): Promise<WrittenReports> {
+export async function writeReports(dir: string, r: RunResult, formats: readonly Format[], given?: Reference): Promise<WrittenReports> {
   const files: string[] = [];
   const warnings: string[] = [];
   let charts: Promise<HtmlChart[]> | undefined;
@@ -86,7 +85,6 @@ export async function writeReports(dir: string, r: RunResult, formats: readonly 
     r,
     // The reference given now, else the one the run was made with (run.json keeps it).
     reference: given ?? r.reference,
-    verdict,
     warnings,
     drawn: [],
     write: (name, content) => {
@@ -129,7 +127,7 @@ async function chartConfigs(dir: string, r: RunResult, reference: Reference | un
   for (const p of panels)
     add(
       panelName('latency', p),
-      panelTitle('Latency by percentile', p),
+      panelTitle('Service time by percentile (successful calls)', p),
       latencyChart(
         r,
         digests.map((d) => d.curve),

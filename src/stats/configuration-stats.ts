@@ -4,6 +4,7 @@ import type { CallRecord } from '../model/record.js';
 import { startOffsetHistogram } from './keeping-up.js';
 import { latencyHistogram } from './latency-histogram.js';
 import { SuccessGaps } from './success-gaps.js';
+import { IntervalLatency } from './interval-latency.js';
 
 /** What is counted per token: completed signatures, failures, the active window and the latency distribution. */
 export interface TokenStats {
@@ -47,6 +48,10 @@ export class ConfigurationStats {
   readonly latencyUs = latencyHistogram();
   /** When any token's successful calls ended: the cluster's times without a success (every token stalled at once). */
   readonly successes = new SuccessGaps();
+  /** The successful calls' latencies by when they ended: the window's own noise, for comparisons. */
+  readonly latencyByInterval = new IntervalLatency();
+  /** Failed calls that returned: how long a call took to fail, kept apart from the successes' service time. */
+  readonly failedLatencyUs = latencyHistogram();
   readonly failuresByStatus = new Map<string, number>();
   readonly okPerSecond: number[] = [];
   readonly failedPerSecond: number[] = [];
@@ -65,6 +70,7 @@ export class ConfigurationStats {
    * that were late (no session free at their intended start) and by how much they started late. Empty otherwise.
    */
   readonly responseUs = latencyHistogram();
+  readonly responseByInterval = new IntervalLatency();
   readonly lateLagUs = latencyHistogram();
   /** Open loop: when each call started, µs into the window: whether the tokens kept up is judged on them (src/stats/keeping-up.ts). */
   readonly startsUs = startOffsetHistogram();
@@ -111,6 +117,7 @@ export class ConfigurationStats {
       if (failure === undefined) {
         const responseUs = Math.max(1, Math.round(r.startLagUs + latencyUs));
         this.responseUs.recordValue(responseUs);
+        this.responseByInterval.add(startOffsetUs + latencyUs, responseUs);
         op.responseUs.recordValue(responseUs);
       }
       if (r.late) {
@@ -143,6 +150,7 @@ export class ConfigurationStats {
       // Latency percentiles describe signatures that were made; failures are counted by status instead.
       t.latencyUs.recordValue(Math.max(1, Math.round(latencyUs)));
       this.latencyUs.recordValue(Math.max(1, Math.round(latencyUs)));
+      this.latencyByInterval.add(endUs, latencyUs);
       op.operationsOk++;
       op.latencyUs.recordValue(Math.max(1, Math.round(latencyUs)));
       t.successes.add(endUs);
@@ -156,6 +164,7 @@ export class ConfigurationStats {
       }
       t.operationsFailed++;
       if (!returned) t.operationsTimedOut++;
+      else this.failedLatencyUs.recordValue(Math.max(1, Math.round(latencyUs)));
       this.operationsFailed++;
       op.operationsFailed++;
       this.failuresByStatus.set(failure, (this.failuresByStatus.get(failure) ?? 0) + 1);

@@ -2,7 +2,8 @@ import type { ConfigurationResult, RunResult, TokenIdentity } from '../model/run
 import { capacityOf } from './capacity.js';
 import { saturationOf } from './saturation.js';
 import type { ConfigurationStats } from './configuration-stats.js';
-import { percentilesMs } from './latency-histogram.js';
+import { correctedPercentilesMs, percentilesMs } from './latency-histogram.js';
+import { percentileByInterval, type IntervalLatency } from './interval-latency.js';
 import { HOST_STALL_MIN_US, keepingUp } from './keeping-up.js';
 import { lowConfidence } from './repetitions.js';
 import { responseOfSchedule } from './backlog-response.js';
@@ -33,6 +34,9 @@ export interface Measured {
   setupS?: number;
 }
 
+/** The percentiles a comparison may gate on, each over the runs of intervals with calls enough for it. */
+const byInterval = (l: IntervalLatency) => ({ p50: percentileByInterval(l.intervals, 50), p90: percentileByInterval(l.intervals, 90), p99: percentileByInterval(l.intervals, 99) });
+
 const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
 
 /** The result of one configuration, from its running totals. Efficiency is filled in across configurations. */
@@ -53,6 +57,8 @@ export function summarizeConfiguration(
   // A token with a session given up inside a call had no success from its last one on: the call is recorded as timed
   // out, or, when it was still in flight at a stop, not at all (it has no outcome).
   const hungTokens = new Set((run.hungSessions ?? []).map((h) => h.token));
+  // Flat out only: at a target rate the response time (from each intended start) already counts the waits.
+  const corrected = schedule === null ? correctedPercentilesMs(s.latencyUs) : null;
   const openLoop = kept === null ? undefined : openLoopOf(s, kept, hostStallUs, schedule!, notStarted);
   // Up to the window's end for a token that never recovered: a streak still open (stillFailingS), or a session hung.
   const failingAtEnd = s.tokens.map((t, i) => t.failingSinceUs !== null || hungTokens.has(i));
@@ -94,7 +100,10 @@ export function summarizeConfiguration(
       };
     }),
     latencyMs: percentilesMs(s.latencyUs),
+    ...(corrected ? { correctedLatencyMs: corrected } : {}),
+    ...(s.failedLatencyUs.totalCount > 0 ? { failedLatencyMs: percentilesMs(s.failedLatencyUs) } : {}),
     timeSeries: { intervalS: 1, ok: s.okPerSecond, failed: s.failedPerSecond },
+    latencyByIntervalMs: byInterval(s.latencyByInterval),
     recordsFile: run.recordsFile,
     ...(run.verificationLagS === undefined ? {} : { verificationLagS: round(run.verificationLagS, 3) }),
     ...(run.operationsVerifiedLate === undefined ? {} : { operationsVerifiedLate: run.operationsVerifiedLate }),
@@ -156,6 +165,7 @@ function openLoopOf(
     ...(interrupted ? { interrupted: true } : {}),
     // Calls never started count in the response percentiles with the wait they had reached (src/stats/backlog-response.ts).
     ...responseOfSchedule(s.responseUs, schedule, notStarted, s.windowEndUs, !kept.keptUp && !kept.hostStalled, s.lateLagUs.maxValue),
+    responseByIntervalMs: byInterval(s.responseByInterval),
     late: { operations: s.late, sharePct: s.scheduled > 0 ? round((100 * s.late) / s.scheduled, 2) : 0, lagMs: percentilesMs(s.lateLagUs) },
   };
 }

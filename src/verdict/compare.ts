@@ -1,26 +1,46 @@
 import { workloadOf } from '../model/workload.js';
+import { percentileSupported } from '../core/latency-text.js';
 import { usageError } from '../core/errors.js';
 import { axesOf, configurationName, sameConfiguration, type ConfigurationAxes } from '../model/configuration.js';
 import { notMeasured, type NotMeasured } from '../result/plan-coverage.js';
-import type { ConfigurationResult, Range, RunResult, TokenIdentity } from '../model/run-result.js';
-import { failuresOf, latencyRange, lowConfidence, operationsMadeOf, throughputRange } from '../stats/repetitions.js';
+import type { ConfigurationResult, RunResult, TokenIdentity } from '../model/run-result.js';
+import { failuresOf, lowConfidence, operationsMadeOf } from '../stats/repetitions.js';
+import { batchMeans, meanNoise, MIN_NOISE_SAMPLES, ratioInterval, type MeanNoise } from '../stats/ratio-noise.js';
+
+/** The latency percentiles a comparison can gate on. */
+export const GATED_PERCENTILES = ['p50', 'p90', 'p99'] as const;
+export type GatedPercentile = (typeof GATED_PERCENTILES)[number];
+
+/**
+ * A figure of the candidate over the baseline's, with the 95 % interval of that ratio (`halfWidth` either side) from
+ * the two runs' own noise: their repetitions where repeated, else their per-interval series. Null: a side had too
+ * few intervals or repetitions to tell its noise.
+ */
+export interface ChangeEstimate {
+  ratio: number;
+  halfWidth: number | null;
+}
 
 /** One configuration (tokens, sessions per token, target rate) of a baseline comparison. */
 export interface ComparisonRow extends ConfigurationAxes {
   baselineThroughputPerS: number;
   candidateThroughputPerS: number;
   throughputChangePct: number;
+  /** Candidate / baseline throughput, with its noise. */
+  throughputRatio: ChangeEstimate;
   baselineP50Ms: number | null;
   candidateP50Ms: number | null;
   p50ChangePct: number | null;
   baselineP99Ms: number | null;
   candidateP99Ms: number | null;
   p99ChangePct: number | null;
+  /** Candidate / baseline latency (response time at a target rate) by percentile, with its noise; gated or not. */
+  latencyRatios: Partial<Record<GatedPercentile, ChangeEstimate>>;
   baselineFailures: number;
   candidateFailures: number;
-  /** Worse beyond --max-regression, with the two runs' ranges apart: these fail the gate. */
+  /** Worse beyond --max-regression, with the whole 95 % interval of the ratio beyond it too: these fail the gate. */
   regressions: string[];
-  /** Worse beyond --max-regression, but within the noise (the ranges overlap) or from too few samples: neither pass nor fail. */
+  /** Worse beyond --max-regression, but within the noise (the interval reaches back), its noise unknown, or too few samples: neither pass nor fail. */
   inconclusive: string[];
 }
 
@@ -37,7 +57,10 @@ export interface CapacityChange {
 }
 
 export interface RunComparison {
+  baselineRunId: string;
   maxRegressionPct: number;
+  /** The latency percentiles that can fail the comparison (others are shown, not judged). */
+  latencyPercentiles: GatedPercentile[];
   rows: ComparisonRow[];
   /** Configurations the candidate planned and did not measure whole (interrupted, killed): each one fails. */
   notMeasured: NotMeasured[];
@@ -49,20 +72,59 @@ export interface RunComparison {
 }
 
 /**
- * The noise rule. A figure regresses when the candidate's median is worse than the baseline's by more than
- * --max-regression AND the two runs' ranges over their repetitions do not overlap (a single measurement is a range
- * of one value). Worse, but with overlapping ranges, or latency percentiles from too few signatures (unless
- * strictLatency), is inconclusive: reported, not failed.
+ * The noise rule, on a ratio candidate / baseline. Within --max-regression of 1 it passes. Worse than that, it fails
+ * only when its whole 95 % interval is worse too; an interval reaching back into the allowed change is inconclusive
+ * (reported, not failed), as is a change whose noise is unknown (a side with too few intervals or repetitions),
+ * unless `strict` (--strict-latency), where the change alone decides.
  */
-export function judgeChange(worsePct: number, maxRegressionPct: number, baseline: Range, candidate: Range, higherIsBetter: boolean, thin: boolean): 'pass' | 'fail' | 'inconclusive' {
-  if (worsePct <= maxRegressionPct) return 'pass';
-  if (thin) return 'inconclusive';
-  const apart = higherIsBetter ? candidate.max < baseline.min : candidate.min > baseline.max;
-  return apart ? 'fail' : 'inconclusive';
+export function judgeRatio(e: ChangeEstimate, maxRegressionPct: number, higherIsBetter: boolean, strict: boolean): 'pass' | 'fail' | 'inconclusive' {
+  const allowed = higherIsBetter ? 1 - maxRegressionPct / 100 : 1 + maxRegressionPct / 100;
+  const worse = (ratio: number) => (higherIsBetter ? ratio < allowed : ratio > allowed);
+  if (!worse(e.ratio)) return 'pass';
+  if (e.halfWidth === null) return strict ? 'fail' : 'inconclusive';
+  return worse(higherIsBetter ? e.ratio + e.halfWidth : e.ratio - e.halfWidth) ? 'fail' : 'inconclusive';
+}
+
+/** Contiguous batches the per-second series is averaged into: seconds next to each other are not independent. */
+const MAX_THROUGHPUT_BATCHES = 20;
+
+/** Repetitions measured whole: between-run noise, where there are enough of them (else the run's own intervals). */
+const wholeRepetitions = (c: ConfigurationResult) => (c.repetitions ?? []).filter((r) => r.partial === undefined);
+
+/**
+ * A configuration's throughput noise: over its repetitions, else over its whole seconds (the last one, cut by the
+ * window's end, left out) in batches.
+ */
+function throughputNoise(c: ConfigurationResult): MeanNoise | null {
+  const reps = wholeRepetitions(c);
+  if (reps.length >= MIN_NOISE_SAMPLES) return meanNoise(reps.map((r) => r.throughputPerS));
+  return meanNoise(batchMeans(c.timeSeries.ok.slice(0, Math.floor(c.durationS)), MAX_THROUGHPUT_BATCHES));
+}
+
+/** A configuration's noise of a latency percentile: over its repetitions, else over the parts of its window. */
+function latencyNoise(c: ConfigurationResult, p: GatedPercentile): MeanNoise | null {
+  const reps = wholeRepetitions(c);
+  const of = (x: Pick<ConfigurationResult, 'latencyMs' | 'openLoop'>) => (x.openLoop ? x.openLoop.responseMs : x.latencyMs)?.[p];
+  if (reps.length >= MIN_NOISE_SAMPLES) return meanNoise(reps.map(of).filter((v): v is number => v !== undefined));
+  const series = c.openLoop ? c.openLoop.responseByIntervalMs : c.latencyByIntervalMs;
+  return series ? meanNoise(series[p]) : null;
+}
+
+const round3 = (v: number) => Number(v.toPrecision(3));
+const PERCENT: Record<GatedPercentile, number> = { p50: 50, p90: 90, p99: 99 };
+
+function estimate(from: number, to: number, a: MeanNoise | null, b: MeanNoise | null): ChangeEstimate {
+  const ratio = to / from;
+  return { ratio: round3(ratio), halfWidth: a && b ? round3(ratioInterval(ratio, a, b).halfWidth) : null };
+}
+
+/** "0.774 ± 0.052 ×", or "0.774 × (noise unknown)": a ratio to 3 significant digits and its ± to as many places, as hyperfine says it. */
+export function ratioText(e: ChangeEstimate): string {
+  const places = e.ratio > 0 ? Math.max(0, 2 - Math.floor(Math.log10(e.ratio))) : 2;
+  return e.halfWidth === null ? `${e.ratio.toFixed(places)} × (noise unknown)` : `${e.ratio.toFixed(places)} ± ${e.halfWidth.toFixed(places)} ×`;
 }
 
 const latencyOf = (c: ConfigurationResult) => (c.openLoop ? c.openLoop.responseMs : c.latencyMs);
-const pointRange = (v: number | undefined): Range | null => (v === undefined ? null : { min: v, median: v, max: v });
 
 const change = (from: number | null | undefined, to: number | null | undefined): number | null =>
   from === null || from === undefined || to === null || to === undefined || from === 0 ? null : Math.round(((to - from) / from) * 1000) / 10;
@@ -98,10 +160,18 @@ export function samePlan(a: RunResult['plan'], b: RunResult['plan']): boolean {
 }
 
 /**
- * Baseline vs candidate, configuration by configuration. A regression is throughput falling, or p50/p99 latency
- * rising, by more than `maxRegressionPct`, or failures appearing where the baseline had none.
+ * Baseline vs candidate, configuration by configuration. A regression is throughput falling, or a latency percentile
+ * of `latencyPercentiles` rising, by more than `maxRegressionPct` beyond the noise (judgeRatio), or failures
+ * appearing where the baseline had none.
  */
-export function compareRuns(baseline: RunResult, candidate: RunResult, maxRegressionPct: number, force: boolean, strictLatency = false): RunComparison {
+export function compareRuns(
+  baseline: RunResult,
+  candidate: RunResult,
+  maxRegressionPct: number,
+  force: boolean,
+  strictLatency = false,
+  latencyPercentiles: GatedPercentile[] = ['p99'],
+): RunComparison {
   const reasons = incomparability(baseline, candidate);
   if (reasons.length > 0 && !force) throw usageError(`the runs are not comparable: ${reasons.join('; ')}`, 'compare runs of the same plan on the same tokens, or add --force');
   // What either run did not measure whole is not compared figure by figure: the candidate's fails, the baseline's is said.
@@ -113,17 +183,27 @@ export function compareRuns(baseline: RunResult, candidate: RunResult, maxRegres
     if (!b || !whole(missing, b) || !whole(baselineMissing, a)) return [];
     // At a target rate the latency that matters is the response time (from the intended start), not the service time.
     const [la, lb] = [latencyOf(a), latencyOf(b)];
+    const shown = GATED_PERCENTILES.filter((p) => p !== 'p90' || latencyPercentiles.includes(p));
     const row: ComparisonRow = {
       ...axesOf(a),
       baselineThroughputPerS: a.throughputPerS,
       candidateThroughputPerS: b.throughputPerS,
       throughputChangePct: change(a.throughputPerS, b.throughputPerS) ?? 0,
+      throughputRatio: a.throughputPerS > 0 ? estimate(a.throughputPerS, b.throughputPerS, throughputNoise(a), throughputNoise(b)) : { ratio: 0, halfWidth: null },
       baselineP50Ms: la?.p50 ?? null,
       candidateP50Ms: lb?.p50 ?? null,
       p50ChangePct: change(la?.p50, lb?.p50),
       baselineP99Ms: la?.p99 ?? null,
       candidateP99Ms: lb?.p99 ?? null,
       p99ChangePct: change(la?.p99, lb?.p99),
+      latencyRatios: Object.fromEntries(
+        shown.flatMap((p) => {
+          const [from, to] = [la?.[p], lb?.[p]];
+          // A percentile with no call beyond it in either run is its slowest call: no ratio of it is shown or judged.
+          const supported = [a, b].every((c) => percentileSupported(PERCENT[p], c.operationsOk));
+          return from === undefined || to === undefined || from === 0 || !supported ? [] : [[p, estimate(from, to, latencyNoise(a, p), latencyNoise(b, p))]];
+        }),
+      ),
       baselineFailures: failuresOf(a),
       candidateFailures: failuresOf(b),
       regressions: [],
@@ -133,13 +213,22 @@ export function compareRuns(baseline: RunResult, candidate: RunResult, maxRegres
       if (outcome === 'fail') row.regressions.push(text);
       if (outcome === 'inconclusive') row.inconclusive.push(text);
     };
-    file(judgeChange(-row.throughputChangePct, maxRegressionPct, throughputRange(a), throughputRange(b), true, false), `throughput ${row.throughputChangePct} %`);
+    const t = row.throughputRatio;
+    file(judgeRatio(t, maxRegressionPct, true, strictLatency), `throughput ${row.throughputChangePct} % (${ratioText(t)})`);
     const thin = !strictLatency && (lowConfidence(a).length > 0 || lowConfidence(b).length > 0);
-    for (const p of ['p50', 'p99'] as const) {
-      const changePct = row[`${p}ChangePct`];
-      const [ra, rb] = a.openLoop ? [pointRange(la?.[p]), pointRange(lb?.[p])] : [latencyRange(a, p), latencyRange(b, p)];
-      if (changePct === null || ra === null || rb === null) continue;
-      file(judgeChange(changePct, maxRegressionPct, ra, rb, false, thin), `${p} latency +${changePct} %`);
+    // Only the percentiles asked for can fail: a p50 moves with the host's scheduling more than a token's speed.
+    for (const p of latencyPercentiles) {
+      const e = row.latencyRatios[p];
+      if (e === undefined) {
+        // Worse beyond the limit on its slowest calls alone: said, never failed.
+        const [from, to] = [la?.[p], lb?.[p]];
+        if (from !== undefined && to !== undefined && to > from * (1 + maxRegressionPct / 100))
+          row.inconclusive.push(`${p} latency +${change(from, to)} %: too few calls for it (${a.operationsOk} and ${b.operationsOk})`);
+        continue;
+      }
+      const outcome = judgeRatio(e, maxRegressionPct, false, strictLatency);
+      const changePct = Math.round((e.ratio - 1) * 1000) / 10;
+      file(thin && outcome === 'fail' ? 'inconclusive' : outcome, `${p} latency +${changePct} % (${ratioText(e)})`);
     }
     // Failures: any where the baseline had none; else a failure rate worse by more than --max-regression.
     const rate = (c: ConfigurationResult) => failuresOf(c) / Math.max(1, operationsMadeOf(c));
@@ -153,7 +242,9 @@ export function compareRuns(baseline: RunResult, candidate: RunResult, maxRegres
     throw usageError('the runs have no configuration in common', 'compare runs with at least one common configuration (tokens, sessions per token, target rate)');
   const capacity = compareCapacity(baseline, candidate, maxRegressionPct);
   return {
+    baselineRunId: baseline.runId,
     maxRegressionPct,
+    latencyPercentiles,
     rows,
     notMeasured: missing,
     ...(capacity.length > 0 ? { capacity } : {}),

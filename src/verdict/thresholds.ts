@@ -2,10 +2,10 @@ import { ThresholdFlags } from '../model/plan-input.js';
 import { usageError } from '../core/errors.js';
 import type { TargetRate } from '../model/plan.js';
 import { plural } from '../core/plural.js';
-import { axesOf, type ConfigurationAxes } from '../model/configuration.js';
+import { axesOf } from '../model/configuration.js';
 import { capacityByTokens } from '../stats/capacity.js';
 import { type CapacityResult } from '../model/run-result.js';
-import type { ConfigurationResult, Range, RunResult } from '../model/run-result.js';
+import type { ConfigurationResult, Range, RunResult, VerdictCheck } from '../model/run-result.js';
 import { failuresOf, lowConfidence, throughputRange } from '../stats/repetitions.js';
 import { quote, shown } from '../core/quote.js';
 import { efficiencyBasisOf, efficiencyRange, efficiencyWithheld, type Shortfall } from '../result/configuration-shortfall.js';
@@ -35,18 +35,10 @@ export interface Thresholds {
   minCapacity?: Record<string, number>;
 }
 
-export interface ThresholdCheck {
-  name: string;
-  configuration: ConfigurationAxes | null;
-  expected: string;
-  measured: string;
-  /** 'inconclusive': missed where the data cannot decide (see notJudged): reported, not failed. */
-  outcome: Outcome;
-  /** Why an inconclusive check is not judged, in words: a thin sample, a stall of the host, a configuration not whole. */
-  notJudged?: string;
-}
+/** A threshold's check: run.json's verdict keeps it as it is. */
+export type ThresholdCheck = VerdictCheck;
 
-export type Outcome = 'pass' | 'fail' | 'inconclusive';
+export type Outcome = VerdictCheck['outcome'];
 const outcomeOf = (passed: boolean): Outcome => (passed ? 'pass' : 'fail');
 
 const positive = (flag: string, value: string, allowZero = false): number => {

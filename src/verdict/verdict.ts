@@ -1,6 +1,7 @@
 import { ExitCode } from '../core/errors.js';
-import type { RunResult } from '../model/run-result.js';
-import { compareRuns, type RunComparison } from './compare.js';
+import type { RunResult, RunVerdict, VerdictCheck } from '../model/run-result.js';
+import { axesOf } from '../model/configuration.js';
+import { compareRuns, ratioText, type RunComparison } from './compare.js';
 import { evaluateThresholds, type ThresholdCheck, type Thresholds } from './thresholds.js';
 
 /** Everything the verdict needs, read and validated before the run starts. */
@@ -45,5 +46,45 @@ export function judgeRun(name: string, result: RunResult, verdict: VerdictPlan):
     result,
     thresholds: evaluateThresholds(result, thresholds, strictLatency),
     comparison: baseline ? compareRuns(baseline.result, result, baseline.maxRegressionPct, baseline.force, strictLatency) : undefined,
+  };
+}
+
+/** A comparison row's changes in a few words (candidate / baseline, ± the noise): what the check measured. */
+const changes = (r: RunComparison['rows'][number]) =>
+  [
+    `throughput ${ratioText(r.throughputRatio)}`,
+    ...Object.entries(r.latencyRatios).map(([p, e]) => `${p} ${ratioText(e)}`),
+    r.candidateFailures > 0 || r.baselineFailures > 0 ? `failures ${r.baselineFailures} → ${r.candidateFailures}` : null,
+  ]
+    .filter((x) => x !== null)
+    .join(', ');
+
+/** The baseline comparison as checks, one per configuration (and capacity, and configuration not measured), as JUnit has them. */
+function comparisonChecks(c: RunComparison): VerdictCheck[] {
+  const expected = `within ${c.maxRegressionPct} % of the baseline, beyond the noise`;
+  return [
+    ...c.rows.map((r): VerdictCheck => {
+      const base = { name: 'baseline', configuration: axesOf(r), expected, measured: changes(r) };
+      if (r.regressions.length > 0) return { ...base, outcome: 'fail', measured: `${base.measured}; regressed: ${r.regressions.join(', ')}` };
+      return r.inconclusive.length > 0 ? { ...base, outcome: 'inconclusive', notJudged: `worse within the noise: ${r.inconclusive.join(', ')}` } : { ...base, outcome: 'pass' };
+    }),
+    ...c.notMeasured.map((m): VerdictCheck => ({ name: 'baseline', configuration: axesOf(m), expected, measured: `not measured: ${m.reason}`, outcome: 'fail' })),
+    ...(c.capacity ?? []).map((x): VerdictCheck => ({
+      name: 'baseline-capacity',
+      configuration: { tokens: x.tokens, threadsPerToken: x.threadsPerToken },
+      expected: x.baselinePerS === null ? 'any (the baseline had none)' : `≥ ${x.baselinePerS}/s (the baseline's)`,
+      measured: `${x.candidatePerS === null ? 'none' : `${x.candidatePerS}/s`}${x.missed.length > 0 ? ` (${x.missed.join(', ')})` : ''}`,
+      ...(x.outcome === 'inconclusive' ? { outcome: 'inconclusive', notJudged: 'missed within the noise of an objective, or while the host stalled' } : { outcome: x.outcome }),
+    })),
+  ];
+}
+
+/** What run.json keeps of a judgement: the exit code and every check, so that `report` shows the verdict again. */
+export function verdictOf(judged: JudgedRun): RunVerdict {
+  const c = judged.comparison;
+  return {
+    exitCode: exitCodeFor([judged]),
+    checks: [...judged.thresholds, ...(c ? comparisonChecks(c) : [])],
+    ...(c ? { baseline: { runId: c.baselineRunId, maxRegressionPct: c.maxRegressionPct } } : {}),
   };
 }

@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+import { latencyText, percentileSupported } from '../src/core/latency-text.js';
+import { closedLoopNote, latencyLine, percentileCell } from '../src/report/latency-cells.js';
+import { ConfigurationStats } from '../src/stats/configuration-stats.js';
+import { correctedPercentilesMs, latencyHistogram } from '../src/stats/latency-histogram.js';
+import { summarizeConfiguration } from '../src/stats/summarize.js';
+
+const call = (startOffsetUs: number, latencyUs: number) => ({ startOffsetUs, latencyUs, operation: '', verified: null, startLagUs: null, late: null });
+const summary = (s: ConfigurationStats) => summarizeConfiguration({ stats: s, recordsFile: 'r.csv', workerIssues: [] }, [{ label: 't', serial: '1', slotId: '1' }], 1);
+
+describe('latency in words and numbers', () => {
+  it('scales to µs, ms or s with 3 significant digits, never 0.05 with its unit elsewhere', () => {
+    expect(latencyText(0.05)).toBe('50.0 µs');
+    expect(latencyText(0.0404)).toBe('40.4 µs');
+    expect(latencyText(0.8)).toBe('800 µs');
+    expect(latencyText(0.9996)).toBe('1.00 ms');
+    expect(latencyText(1.72)).toBe('1.72 ms');
+    expect(latencyText(24.46)).toBe('24.5 ms');
+    expect(latencyText(124.397)).toBe('124 ms');
+    expect(latencyText(999.7)).toBe('1.00 s');
+    expect(latencyText(2124)).toBe('2.12 s');
+    expect(latencyText(3_600_000)).toBe('3600 s');
+    expect(latencyText(0)).toBe('0 µs');
+    expect(latencyText(null)).toBe('–');
+  });
+
+  it('shows a percentile only where a call lies beyond it, and says n', () => {
+    // 125 calls: p99 has 1.25 calls beyond it, p99.9 none (it would be the slowest call).
+    expect(percentileSupported(99, 125)).toBe(true);
+    expect(percentileSupported(99.9, 125)).toBe(false);
+    expect(percentileSupported(99.99, 10_000)).toBe(true);
+    expect(percentileSupported(90, 9)).toBe(false);
+    const l = { p50: 0.8, p90: 1.2, p99: 107, max: 110, mean: 2.6 };
+    expect(percentileCell(l, 'p99', 50)).toBe('–');
+    expect(percentileCell(l, 'p99', 125)).toBe('107 ms');
+    expect(latencyLine(l, 50)).toBe('p50 800 µs, p90 1.20 ms, max 110 ms (n = 50)');
+    expect(latencyLine(l, 1250)).toBe('p50 800 µs, p90 1.20 ms, p99 107 ms, max 110 ms (n = 1,250)');
+  });
+
+  it('flat out, the correction for coordinated omission adds back the calls a stall held back', () => {
+    const h = latencyHistogram();
+    // 1,000 calls of 1 ms and one of 100 ms: a session on schedule (every 1 ms) would have waited 99, 98 … 2 ms more.
+    for (let i = 0; i < 1000; i++) h.recordValue(1000);
+    h.recordValue(100_000);
+    const k = correctedPercentilesMs(h)!;
+    expect(k.expectedIntervalMs).toBe(1);
+    // 1,000 + 99 values, 100 of them from 2 to 100 ms: the corrected p99 is ~90 ms, where the service time's is 1 ms.
+    expect(k.p99).toBeGreaterThan(80);
+    expect(k.max).toBe(100);
+    expect(closedLoopNote({ correctedLatencyMs: k, operationsOk: 1001 })).toMatch(/understates the tail .* p99 (8|9)\d\.\d ms, max 100 ms; --rate measures response times/);
+    expect(closedLoopNote({ openLoop: {} as never, correctedLatencyMs: undefined, operationsOk: 1 })).toBeNull();
+  });
+
+  it("failed calls' times are kept apart from the successes' service time, not dropped; a call that never returned has none", () => {
+    const s = new ConfigurationStats(1);
+    for (let i = 0; i < 100; i++) s.add(0, call(i * 1000, 900), undefined);
+    // Two fast failures (the token refused at once) and a call that never returned.
+    s.add(0, call(100_000, 20), 'CKR_DEVICE_ERROR');
+    s.add(0, call(101_000, 40), 'CKR_DEVICE_ERROR');
+    s.add(0, call(102_000, 10_000_000), 'CALL_TIMED_OUT');
+    const c = summary(s);
+    expect(c.latencyMs!.p50).toBe(0.9);
+    expect(c.latencyMs!.max).toBe(0.9);
+    expect(c.failedLatencyMs).toMatchObject({ max: 0.04 });
+    expect(c.correctedLatencyMs).not.toBeUndefined();
+  });
+});
+
+describe('the percentile chart', () => {
+  it('draws a percentile only where a call lies beyond it: 100 calls reach p99, never p99.99', async () => {
+    const { digestRecords } = await import('../src/report/records-digest.js');
+    const fixture = new URL('../fixtures/run-rsa2048/', import.meta.url).pathname;
+    const { curve } = await digestRecords(fixture, 'records/tokens-1.csv');
+    const percentiles = curve.map((p) => p.percentile);
+    expect(percentiles).toContain(99);
+    expect(percentiles).not.toContain(99.5);
+    expect(percentiles).not.toContain(99.99);
+    expect(percentiles.at(-1)).toBe(100);
+  });
+});
+
+describe('the correction for coordinated omission, counted from the buckets', () => {
+  it("agrees with HdrHistogram's own copy, and takes milliseconds where the copy takes minutes", () => {
+    const h = latencyHistogram();
+    for (let i = 0; i < 20000; i++) h.recordValue(1000 + (i % 50));
+    for (let i = 0; i < 30; i++) h.recordValue(20000 + i * 3000);
+    const copy = h.copyCorrectedForCoordinatedOmission(h.getValueAtPercentile(50));
+    const k = correctedPercentilesMs(h)!;
+    for (const p of [50, 90, 99] as const) expect(k[`p${p}`]).toBeCloseTo(copy.getValueAtPercentile(p) / 1000, 0);
+    // A million 40 µs calls and stalls up to 2 s: 50,000 values a stall for the copy.
+    const long = latencyHistogram();
+    for (let i = 0; i < 1000; i++) long.recordValue(40);
+    long.recordValueWithCount(40, 1_000_000);
+    for (let i = 0; i < 2000; i++) long.recordValue(40 + i * 1000);
+    const started = Date.now();
+    expect(correctedPercentilesMs(long)!.max).toBeGreaterThan(1990);
+    // A bound on the behaviour, not a speed: the copy takes over a minute here.
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+});
+
+describe('report.md', () => {
+  it('names the service time, shows n, scales units, and gives failed calls their own table', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { renderMarkdownReport } = await import('../src/report/markdown.js');
+    const r = JSON.parse(readFileSync(new URL('../fixtures/run-rsa2048/run.json', import.meta.url), 'utf8'));
+    const c = r.configurations[0];
+    c.latencyMs = { p50: 0.05, p90: 0.06, p99: 4, max: 9, mean: 0.1 };
+    c.correctedLatencyMs = { expectedIntervalMs: 0.05, p50: 0.05, p90: 2, p99: 8, max: 9 };
+    c.operationsFailed = 3;
+    c.failedLatencyMs = { p50: 0.02, p90: 0.03, p99: 0.04, max: 0.04, mean: 0.03 };
+    const md = renderMarkdownReport(r, { charts: [] });
+    expect(md).toContain('## Service time (successful signatures)');
+    expect(md).toMatch(/understate the tail/);
+    // 100 calls: p99 has one call beyond it; "0.05" is 50.0 µs.
+    expect(md).toMatch(/\| 1 token \| 100 \| 50\.0 µs \| 60\.0 µs \| 4\.00 ms \| 9\.00 ms \| 100 µs \| 8\.00 ms \|/);
+    expect(md).toMatch(/Time to fail[\s\S]*\| 1 token \| 3 \| 20\.0 µs \| – \| 40\.0 µs \|/);
+    expect(md).not.toMatch(/\| 0\.05\d* \|/);
+  });
+});
