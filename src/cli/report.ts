@@ -4,7 +4,7 @@ import { usageError } from '../core/errors.js';
 import { writeComparison } from '../report/write-comparison.js';
 import { renderComparisonText } from '../report/comparison.js';
 import { readReference } from '../result/reference.js';
-import { parseFormats, writeReports } from '../report/write-reports.js';
+import { DEFAULT_FORMATS, FORMATS, parseFormats, writeReports } from '../report/write-reports.js';
 import { readRunDirectory } from '../result/partial-run.js';
 import { sharesTokens } from '../verdict/compare.js';
 import { Progress } from './terminal.js';
@@ -15,7 +15,7 @@ export function reportCommand(): Command {
   return new Command('report')
     .description('regenerate report.md, summary.csv and charts of runs from their run.json and records (no token needed)')
     .argument('<run-dirs...>', 'run directories; two or more runs on the same tokens are also compared (comparison.md, comparison.png)')
-    .option('--format <list>', 'what to write: md, csv, png (and svg), html, json', 'md,csv,png,html')
+    .option('--format <list>', `what to write: ${FORMATS.join(', ')} (png writes svg too)`, DEFAULT_FORMATS.join(','))
     .option('--reference <file>', 'published results to overlay, e.g. fixtures/smartcard-hsm-ea-2015.json')
     .option('--out <dir>', 'where the comparison of the runs goes (default: comparisons/<run ids> beside the first run)')
     .action(async (dirs: string[], options: { format: string; reference?: string; out?: string }) => {

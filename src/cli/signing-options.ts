@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { DEFAULT_FORMATS } from '../report/write-reports.js';
 import { SCALE_DEFAULTS } from '../plan/plan-flags.js';
 import { ExitCode } from '../core/errors.js';
 import { mechanismHelp, OPERATIONS } from '../operations/registry.js';
@@ -24,7 +25,7 @@ export function addOutputOptions(command: Command): Command {
   return command
     .optionsGroup('Output:')
     .option('--out <dir>', 'parent folder of the run directory', SCALE_DEFAULTS.out)
-    .option('--format <list>', 'reports to write beside run.json and the records: md, csv, png (and svg), html', 'md,csv,png,html')
+    .option('--format <list>', `reports to write beside run.json and the records: ${DEFAULT_FORMATS.join(', ')} (png writes svg too)`, DEFAULT_FORMATS.join(','))
     .option('--json', 'print run.json to stdout instead of the table or summary')
     .option('--metrics-listen <[host:]port>', 'serve live metrics at http://HOST:PORT/metrics while it runs, for Prometheus (host: 127.0.0.1 unless given)');
 }
