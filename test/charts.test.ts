@@ -72,7 +72,7 @@ describe('charts that do not mislead', () => {
       ),
     );
     const overTime = colorOf(timeSeriesChart(run));
-    for (const [label, color] of latency) expect(overTime.get(label.replace(/ \(mean.*$/, '')) ?? overTime.get(label), label).toBe(color);
+    for (const [label, color] of latency) expect(overTime.get(label.replace(/ \((mean|n = ).*$/, '')) ?? overTime.get(label), label).toBe(color);
     const largest = latency.get([...latency.keys()].pop()!);
     expect(datasetsOf(perTokenChart(run))[0]!.backgroundColor).toBe(largest);
     // Nothing but failures is red.

@@ -91,7 +91,7 @@ describe('hsm-bench scale on embedded SoftHSM2 tokens', () => {
       const records = await recordsOf(rsa.dir, c.recordsFile);
       expect(records).toHaveLength(c.operationsOk + c.operationsFailed);
       expect(records.filter((r) => r.status === 'CKR_OK' && r.verified === true)).toHaveLength(c.operationsOk);
-      expect(new Set(records.map((r) => r.configuration))).toEqual(new Set([c.tokens]));
+      expect(new Set(records.map((r) => r.configuration))).toEqual(new Set([`tokens-${c.tokens}`]));
       for (const t of c.perToken) {
         const own = records.filter((r) => r.token === t.token).map((r) => r.sequence);
         expect(own).toEqual(Array.from({ length: t.operationsOk }, (_, i) => i));

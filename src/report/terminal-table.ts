@@ -19,10 +19,10 @@ import {
 import { failureList } from './status-meaning.js';
 import { operationsTable, type TableModel } from './table-model.js';
 import { capacityRateMark, capacityTable, saturationTable, sizingAnswer } from './sizing-tables.js';
-import { shownEfficiency } from '../result/configuration-shortfall.js';
+import { efficiencyRange, shownEfficiency } from '../result/configuration-shortfall.js';
 import { scaleStallLines } from './stalls-text.js';
 import { cpuLines } from './cpu-text.js';
-import { closedLoopNote } from './latency-cells.js';
+import { closedLoopNote, percentileCell } from './latency-cells.js';
 
 /**
  * A rate in a terminal cell: whole from 100/s up (18262, not 18261.6: the tenth is noise there and costs a column),
@@ -38,6 +38,12 @@ function axesCells(r: RunResult, c: ConfigurationResult): (string | number)[] {
   const star = shortfallMark(r, c) ? '*' : '';
   return r.plan.threadsPerToken.length > 1 ? [c.tokens, `${c.threadsPerToken}${star}`] : [`${c.tokens}${star}`];
 }
+/** An efficiency with the range its repetitions allow, where they were repeated: a figure alone would claim more. */
+function efficiencyCell(r: RunResult, c: RunResult['configurations'][number]): string {
+  const e = shownEfficiency(r, c);
+  const range = e === null ? null : efficiencyRange(r, c);
+  return `${fixed(e, 2)}${range ? ` (${fixed(range.min, 2)}–${fixed(range.max, 2)})` : ''}`;
+}
 const axesHead = (r: RunResult) => (r.plan.threadsPerToken.length > 1 ? ['Tokens', 'Sessions'] : ['Tokens']);
 const shortfallNotes = (r: RunResult) => r.configurations.filter((c) => shortfallMark(r, c)).map((c) => `* ${configurationName(c)}:${shortfallMark(r, c).replace(/^ \((.*)\)$/, ' $1')}`);
 
@@ -48,7 +54,7 @@ const shortfallNotes = (r: RunResult) => r.configurations.filter((c) => shortfal
 export function terminalScaleTable(r: RunResult): TableModel {
   const w = wordsOf(r);
   const withRange = r.configurations.some((c) => c.spread?.throughputPerS);
-  const head = [...axesHead(r), withRange ? `${w.rate} (range)` : w.rate, 'Per token', 'p50 ms', 'p99 ms', 'Failed', 'Eff.'];
+  const head = [...axesHead(r), withRange ? `${w.rate} (range)` : w.rate, 'Per token', 'Svc p50', 'Svc p99', 'Failed', withRange ? 'Eff. (range)' : 'Eff.'];
   const rows = r.configurations.map((c) => {
     const s = c.spread?.throughputPerS;
     const rates = c.perToken.map((t) => t.throughputPerS);
@@ -56,10 +62,10 @@ export function terminalScaleTable(r: RunResult): TableModel {
       ...axesCells(r, c),
       `${rateCell(c.throughputPerS)}${s ? ` (${rateCell(s.min)}–${rateCell(s.max)})` : ''}`,
       rates.length === 0 ? '–' : `${rateCell(Math.min(...rates))}–${rateCell(Math.max(...rates))}`,
-      fixed(c.latencyMs?.p50, 2),
-      fixed(c.latencyMs?.p99, 2),
+      percentileCell(c.latencyMs, 'p50', c.operationsOk),
+      percentileCell(c.latencyMs, 'p99', c.operationsOk),
       c.operationsFailed,
-      fixed(shownEfficiency(r, c), 2),
+      efficiencyCell(r, c),
     ];
   });
   return { head, rows, numeric: head.map(() => true) };
@@ -113,7 +119,9 @@ export function renderScaleTable(r: RunResult): string {
     ...sizingAnswer(r),
     fitTable(table.head, table.rows),
     ...shortfallNotes(r),
-    ...(r.plan.targetRate ? ['Resp: response time from each call’s intended start; Svc: service time of the call alone (ms)'] : []),
+    r.plan.targetRate
+      ? 'Resp: response time from each call’s intended start; Svc: service time of the call alone'
+      : 'Svc: service time of each call, flat out (a closed loop: its tail is understated, see below)',
     throughputCaption(r),
   ];
   if (capacity) lines.push(fitTable(capacity.head, capacity.rows), '✓ held, ✗ missed, ? not judged, – not measured (why, rate by rate: report.md)');
@@ -121,7 +129,15 @@ export function renderScaleTable(r: RunResult): string {
   if (saturation) lines.push(fitTable(saturation.head, saturation.rows));
   const byOperation = operationsTable(r);
   // Units without brackets and shorter words: the table stays within 100 columns.
-  const shortHead = (h: string) => h.replace(' (ms)', ' ms').replace(' (%)', ' %').replace('Checked on the host', 'Checked').replace('Per second', wordsOf(r).rate);
+  const shortHead = (h: string) =>
+    h
+      .replace(' (ms)', ' ms')
+      .replace(' (%)', ' %')
+      .replace('Checked on the host', 'Checked')
+      .replace('Per second', wordsOf(r).rate)
+      .replace('Service ', 'Svc ')
+      .replace('Response ', 'Resp ')
+      .replace('Configuration', 'Config');
   if (byOperation) lines.push('per operation:', fitTable(byOperation.head.map(shortHead), byOperation.rows));
   const issues = r.configurations.flatMap((c) => c.workerIssues.map((i) => `${configurationName(c)}: ${workerIssueText(r, i)}`));
   for (const c of r.configurations) {

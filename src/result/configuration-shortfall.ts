@@ -67,7 +67,8 @@ export function efficiencyWithheld(r: Pick<RunResult, 'plan' | 'command' | 'conf
  */
 export function efficiencyRange(r: Pick<RunResult, 'configurations'>, c: ConfigurationResult): Range | null {
   const basis = efficiencyBasisOf(r, c);
-  if (c.efficiency === null || basis === undefined || (c.spread === undefined && basis.spread === undefined)) return null;
+  // The basis itself is 1 by definition, however its repetitions spread.
+  if (c.efficiency === null || basis === undefined || basis === c || (c.spread === undefined && basis.spread === undefined)) return null;
   const [own, theirs] = [throughputRange(c), throughputRange(basis)];
   if (theirs.min <= 0) return null;
   return { min: own.min / (c.tokens * theirs.max), median: c.efficiency, max: own.max / (c.tokens * theirs.min) };
