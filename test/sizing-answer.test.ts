@@ -113,15 +113,29 @@ describe('a miss on fewer calls than its percentile needs does not decide the si
     const run = runOf(four, p99(100), [4]);
     expect(run.capacity![0]!.capacityPerS).toBe(100);
     expect(run.capacity![0]!.rates[0]).toMatchObject({ held: false, thin: true, windowToJudgeS: 40 });
-    expect(run.capacity![0]!.rates[0]!.missed[0]).toBe('p99 107 ms > 100 ms on 125 calls in 5.0 s (not judged: --duration 40s gives p99 the 1000 calls it needs)');
+    expect(run.capacity![0]!.rates[0]!.missed[0]).toBe(
+      'p99 107 ms > 100 ms on 125 calls in 5.0 s (not judged: a 40 s window — --duration, or --max-window where windows grow — gives p99 the 1000 calls it needs)',
+    );
     const answer = sizingAnswer(run).join('\n');
     expect(answer).toContain('Capacity within p99 ≤ 100 ms: 4 tokens 100/s.');
     expect(answer).toContain('not judged, the answer does not rest on them (--duration 40s settles them)');
   });
   it('a p99.9 is judged on 10,000 calls: a miss on 1,000 is not judged, where a p99 miss on them is', () => {
+    // Met on 1,000 calls: p99 is shown, p99.9 is not (it needs 10,000).
+    const met = at(1, 100, { calls: 1000, durationS: 10, p99: 40 });
+    expect(judgeRate(met, [{ percentile: 'p999', ms: 50 }])).toMatchObject({ held: false, thin: true, windowToJudgeS: 100 });
+    expect(judgeRate(met, p99(50))).toMatchObject({ held: true });
+    // Missed by 1 % of 1,000 calls: more than p99.9 allows in any sample (a binomial tail under one in a thousand).
     const c = at(1, 100, { calls: 1000, durationS: 10, p99: 60 });
-    expect(judgeRate(c, [{ percentile: 'p999', ms: 50 }])).toMatchObject({ held: false, thin: true, windowToJudgeS: 100 });
+    expect(judgeRate(c, [{ percentile: 'p999', ms: 50 }]).thin).toBeUndefined();
     expect(judgeRate(c, p99(50)).thin).toBeUndefined();
+    // Missed by every one of 6 calls of 100 ms against 50 ms: certain on 6 calls; met on 6 calls: not judged.
+    const slow = at(1, 2, { calls: 6, durationS: 3 });
+    const allSlow = { ...slow, openLoop: { ...slow.openLoop!, responseMs: { p50: 100, p90: 100, p99: 100, max: 100, mean: 100 } } };
+    expect(judgeRate(allSlow, p99(50)).thin).toBeUndefined();
+    // Only its slowest call over: that is the thin sample's luck, not judged.
+    expect(judgeRate(at(1, 2, { calls: 6, durationS: 3, p99: 100 }), p99(50)).thin).toBe(true);
+    expect(judgeRate(at(1, 2, { calls: 6, durationS: 3, p99: 40 }), p99(50))).toMatchObject({ held: false, thin: true });
     // A tokens' shortfall is judged on any sample: it is not a percentile.
     expect(judgeRate(at(1, 100, { calls: 100, durationS: 1, p99: 60, keptUp: false }), p99(50)).thin).toBeUndefined();
   });

@@ -1,6 +1,6 @@
 import { plural } from '../core/plural.js';
 import type { ConfigurationResult, RunResult } from '../model/run-result.js';
-import { failuresOf, operationsMadeOf } from '../stats/repetitions.js';
+import { failuresOf, operationsMadeOf, throughputRange } from '../stats/repetitions.js';
 import { notMeasured } from '../result/plan-coverage.js';
 import { efficiencyBasisOf, efficiencyRange, efficiencyWithheld, shortfallOf, uncountedOf, type Shortfall } from '../result/configuration-shortfall.js';
 import { wordsOf } from '../operations/words.js';
@@ -63,8 +63,15 @@ function scalingConclusion(r: RunResult, last: ConfigurationResult, previous: Co
       `Not settled: the repetitions differ by up to ${fixed(spread, 0)} %, so the efficiency lies anywhere from ${fixed(range.min, 2)} to ${fixed(range.max, 2)}; repeat on a quieter host, or more times.`,
     );
   }
-  // Within 2 % the two are one figure, not a fall: a run-to-run difference of a shared host is larger.
-  if (previous && previous.throughputPerS > last.throughputPerS * 1.02)
+  // Within 2 % the two are one figure, not a fall: a run-to-run difference of a shared host is larger. With
+  // repetitions whose ranges overlap, no fall is shown either: the medians' order is the host's luck.
+  const [was, now] = previous ? [throughputRange(previous), throughputRange(last)] : [null, null];
+  const overlap = previous !== undefined && previous.spread !== undefined && last.spread !== undefined && was!.min <= now!.max && now!.min <= was!.max;
+  if (previous && previous.throughputPerS > last.throughputPerS * 1.02 && overlap)
+    lines.push(
+      `Throughput with ${configurationName(previous)} (${fixed(was!.min, 1)}–${fixed(was!.max, 1)}/s over the repetitions) and ${configurationName(last)} (${fixed(now!.min, 1)}–${fixed(now!.max, 1)}/s) overlap: no gain from the tokens added, and no fall shown.`,
+    );
+  else if (previous && previous.throughputPerS > last.throughputPerS * 1.02)
     lines.push(`Throughput fell from ${fixed(previous.throughputPerS, 1)}/s with ${configurationName(previous)} to ${fixed(last.throughputPerS, 1)}/s.`);
   else if (previous && previous.throughputPerS >= last.throughputPerS)
     lines.push(`Throughput stayed flat from ${configurationName(previous)} (${fixed(previous.throughputPerS, 1)}/s) to ${configurationName(last)}: no gain from the tokens added.`);
@@ -146,7 +153,7 @@ function spreadLine(r: RunResult, c: ConfigurationResult): string | null {
     return `With ${configurationName(c)}, the ${signing.length === 2 ? 'two ' : ''}tokens ran at ${fixed(low, 1)}–${fixed(high, 1)}/s (${fixed(apartPct, 1)} % apart); ${signing.length} tokens cannot tell which one is off.${leftOut}`;
   const noise = `${fixed(spread.noisePct, 0)} % of it${spread.noisePct > NOISE_FLOOR_PCT ? ' (as far apart as its repetitions)' : ''}`;
   if (spread.outliers.length === 0)
-    return `With ${configurationName(c)}, no token stood out: they ran at ${fixed(low, 1)}–${fixed(high, 1)}/s around a median of ${fixed(spread.medianPerS, 1)}/s (MAD ${fixed(spread.madPerS, 2)}/s), none further from it than the tokens' spread allows (${OUTLIER_Z} MADs) and than ${noise}.${leftOut}`;
+    return `With ${configurationName(c)}, no token stood out: they ran at ${fixed(low, 1)}–${fixed(high, 1)}/s around a median of ${fixed(spread.medianPerS, 1)}/s (MAD ${fixed(spread.madPerS, 2)}/s), none with a modified z-score beyond ${OUTLIER_Z} (0.6745 × distance / MAD, about ${fixed(OUTLIER_Z / 0.6745, 1)} MADs) and further than ${noise}.${leftOut}`;
   const named = spread.outliers.map((o) => {
     const t = c.perToken.find((x) => x.token === o.token)!;
     const seen = standsOutIn(r.configurations, o.token, o.offPct < 0);
@@ -163,7 +170,7 @@ function spreadLine(r: RunResult, c: ConfigurationResult): string | null {
     slow > 0
       ? ` ${slow === 1 ? 'It was' : 'They were'} slow alone while the others were not: look at ${slow === 1 ? 'that token' : 'those tokens'}, ${slow === 1 ? 'its' : 'their'} reader or hub port, not at what all the tokens share.`
       : '';
-  return `With ${configurationName(c)}, ${plural(spread.outliers.length, 'token')} of ${signing.length} stood out from the others' median ${fixed(spread.medianPerS, 1)}/s (MAD ${fixed(spread.madPerS, 2)}/s), further from it than ${OUTLIER_Z} MADs and ${noise}: ${named.join('; ')}.${whose}${leftOut}`;
+  return `With ${configurationName(c)}, ${plural(spread.outliers.length, 'token')} of ${signing.length} stood out from the others' median ${fixed(spread.medianPerS, 1)}/s (MAD ${fixed(spread.madPerS, 2)}/s), with a modified z-score beyond ${OUTLIER_Z} (about ${fixed(OUTLIER_Z / 0.6745, 1)} MADs) and further than ${noise}: ${named.join('; ')}.${whose}${leftOut}`;
 }
 
 /**
@@ -204,6 +211,17 @@ export function conclusions(r: RunResult): string[] {
       ? [...byStatus.keys()].map((status) => `${status}${statusMeaning(r, status) === undefined ? '' : `: ${statusMeaning(r, status)}`}`).join('; ')
       : failureList(r, Object.fromEntries(byStatus));
     lines.push(`${failed} of ${plural(total, w.noun, w.nouns)} failed (see Failures)${statuses === '' ? '' : ` — ${statuses}`}${uncounted}.`);
+  }
+  // Succeeding is not serving: calls that succeed after a token stalled for seconds are said beside the count.
+  for (const c of r.configurations.filter((x) => (x.stalls?.count ?? 0) > 0)) {
+    const st = c.stalls!;
+    const longest = Math.max(...st.episodes.map((e) => e.durationS));
+    const stalledS = st.episodes.reduce((sum, e) => sum + e.durationS, 0);
+    const allAtOnce = st.episodes.filter((e) => e.allTokensS !== null).length;
+    const windowS = c.durationS > 0 ? ` (${fixed((100 * stalledS) / c.durationS, 1)} % of the window in the ${st.episodes.length} longest)` : '';
+    lines.push(
+      `${r.configurations.length > 1 ? `With ${configurationName(c)}, the` : 'The'} tokens stalled ${plural(st.count, 'time')}, the longest ${fixed(longest, 2)} s${windowS}${allAtOnce > 0 ? `, ${allAtOnce} of them all tokens at once` : ''}: no ${w.noun} succeeded meanwhile (see Gaps and stalls).`,
+    );
   }
   const crashed = moduleCrashText(r);
   if (crashed) lines.push(`${sentence(crashed)}: the burn-in failed.`);

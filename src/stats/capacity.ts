@@ -20,6 +20,29 @@ function windowToJudgeS(c: Measured, objective: Objective): number | null {
   return Math.ceil(needed / o.targetRatePerS);
 }
 
+/**
+ * Whether the calls over an objective are already too many for its percentile to be met by any sample: were only
+ * its share (1 % for p99) of calls slower, seeing this many of them among so few would happen less than once in a
+ * thousand (a binomial tail). The count is read from the percentiles above the objective (p50 over it: half the
+ * calls, at least).
+ */
+function certainMiss(responseMs: NonNullable<Measured['openLoop']>['responseMs'], objective: Objective, calls: number): boolean {
+  if (!responseMs || calls === 0) return false;
+  const over = (['p50', 'p90', 'p99', 'max'] as const).find((p) => responseMs[p] !== undefined && responseMs[p]! > objective.ms);
+  if (over === undefined) return false;
+  const k = over === 'max' ? 1 : Math.ceil(calls * (1 - PERCENTILE_SHARE[over]));
+  const p = 1 - PERCENTILE_SHARE[objective.percentile];
+  // P(X ≥ k) for X ~ Binomial(calls, p), summed in logs.
+  let logTerm = k * Math.log(p) + (calls - k) * Math.log(1 - p);
+  for (let i = 0; i < k; i++) logTerm += Math.log(calls - i) - Math.log(i + 1);
+  let tail = 0;
+  for (let x = k; x <= calls && logTerm > -50; x++) {
+    tail += Math.exp(logTerm);
+    logTerm += Math.log(calls - x) - Math.log(x + 1) + Math.log(p) - Math.log(1 - p);
+  }
+  return tail < 0.001;
+}
+
 /** What one measurement at a target rate missed: failures and schedule first, then each objective. */
 function missesOf(c: Measured, objectives: readonly Objective[]): { missed: string[]; objectiveOnly: boolean; hostStallOnly: boolean; thinWindowS: number | null } {
   const o = c.openLoop!;
@@ -44,16 +67,28 @@ function missesOf(c: Measured, objectives: readonly Objective[]): { missed: stri
       missed.push(`no ${percentileName(objective.percentile)} (no successful call)`);
       thinWindowS = null;
     } else if (measured > objective.ms) {
-      const thinS = windowToJudgeS(c, objective);
       const calls = c.operationsOk + c.operationsFailed + o.notStarted;
+      // Too few calls to judge, unless so many of them are over the objective that no larger sample could meet it.
+      const thinS = certainMiss(o.responseMs, objective, calls) ? null : windowToJudgeS(c, objective);
       const judged = stalled
         ? ` while the host stalled ${stallSeconds(o.hostStallMs ?? 0)} s (not judged)`
         : thinS !== null
-          ? ` on ${calls} calls in ${c.durationS.toFixed(1)} s (not judged: --duration ${thinS}s gives ${percentileName(objective.percentile)} the ${callsToJudge(objective.percentile)} calls it needs)`
+          ? ` on ${calls} calls in ${c.durationS.toFixed(1)} s (not judged: a ${thinS} s window — --duration, or --max-window where windows grow — gives ${percentileName(objective.percentile)} the ${callsToJudge(objective.percentile)} calls it needs)`
           : '';
       missed.push(`${percentileName(objective.percentile)} ${atLeast}${measured} ms > ${objective.ms} ms${judged}`);
       thinWindowS = thinWindowS === null || thinS === null ? null : Math.max(thinWindowS, thinS);
-    } else continue;
+    } else {
+      // Met on too few calls is no more shown than missed on them: the slowest call or two decide either way.
+      const thinS = windowToJudgeS(c, objective);
+      if (thinS === null) continue;
+      const calls = c.operationsOk + c.operationsFailed + o.notStarted;
+      missed.push(
+        `${percentileName(objective.percentile)} ${measured} ms ≤ ${objective.ms} ms on ${calls} calls only (not judged: a ${thinS} s window — --duration, or --max-window where windows grow — gives it the ${callsToJudge(objective.percentile)} calls it needs)`,
+      );
+      thinWindowS = thinWindowS === null ? null : Math.max(thinWindowS, thinS);
+      hostStallOnly = false;
+      continue;
+    }
     hostStallOnly &&= measured !== undefined && stalled;
   }
   hostStallOnly &&= missed.length > 0;

@@ -1,10 +1,11 @@
+import { callsToJudge } from '../stats/rate-window.js';
 import { workloadOf } from '../model/workload.js';
 import { percentileSupported } from '../core/latency-text.js';
 import { usageError } from '../core/errors.js';
 import { axesOf, configurationName, sameConfiguration, type ConfigurationAxes } from '../model/configuration.js';
 import { notMeasured, type NotMeasured } from '../result/plan-coverage.js';
 import type { ConfigurationResult, RunResult, TokenIdentity } from '../model/run-result.js';
-import { failuresOf, lowConfidence, operationsMadeOf } from '../stats/repetitions.js';
+import { failuresOf, operationsMadeOf } from '../stats/repetitions.js';
 import { batchMeans, meanNoise, MIN_NOISE_SAMPLES, ratioInterval, type MeanNoise } from '../stats/ratio-noise.js';
 
 /** The latency percentiles a comparison can gate on. */
@@ -72,17 +73,19 @@ export interface RunComparison {
 }
 
 /**
- * The noise rule, on a ratio candidate / baseline. Within --max-regression of 1 it passes. Worse than that, it fails
- * only when its whole 95 % interval is worse too; an interval reaching back into the allowed change is inconclusive
- * (reported, not failed), as is a change whose noise is unknown (a side with too few intervals or repetitions),
- * unless `strict` (--strict-latency), where the change alone decides.
+ * The noise rule, on a ratio candidate / baseline with its 95 % interval. It passes when the whole interval is within
+ * --max-regression of 1 (or better), and fails when the whole interval is worse than that. An interval across the
+ * limit shows neither: inconclusive (reported, not failed), whichever side its middle is on, since a change within
+ * the limit is not shown either when a worse one is as likely. Noise unknown (a side with too few intervals or
+ * repetitions): the change alone passes, and a worse one is inconclusive. `strict` (--strict-latency) lets the
+ * change alone decide.
  */
 export function judgeRatio(e: ChangeEstimate, maxRegressionPct: number, higherIsBetter: boolean, strict: boolean): 'pass' | 'fail' | 'inconclusive' {
   const allowed = higherIsBetter ? 1 - maxRegressionPct / 100 : 1 + maxRegressionPct / 100;
   const worse = (ratio: number) => (higherIsBetter ? ratio < allowed : ratio > allowed);
-  if (!worse(e.ratio)) return 'pass';
-  if (e.halfWidth === null) return strict ? 'fail' : 'inconclusive';
-  return worse(higherIsBetter ? e.ratio + e.halfWidth : e.ratio - e.halfWidth) ? 'fail' : 'inconclusive';
+  if (strict || e.halfWidth === null) return !worse(e.ratio) ? 'pass' : strict ? 'fail' : 'inconclusive';
+  const [worstEnd, bestEnd] = higherIsBetter ? [e.ratio - e.halfWidth, e.ratio + e.halfWidth] : [e.ratio + e.halfWidth, e.ratio - e.halfWidth];
+  return !worse(worstEnd) ? 'pass' : worse(bestEnd) ? 'fail' : 'inconclusive';
 }
 
 /** Contiguous batches the per-second series is averaged into: seconds next to each other are not independent. */
@@ -215,7 +218,9 @@ export function compareRuns(
     };
     const t = row.throughputRatio;
     file(judgeRatio(t, maxRegressionPct, true, strictLatency), `throughput ${row.throughputChangePct} % (${ratioText(t)})`);
-    const thin = !strictLatency && (lowConfidence(a).length > 0 || lowConfidence(b).length > 0);
+    // A percentile is judged on the calls it needs (ten beyond it: 20 for p50, 1,000 for p99), not on the run's p99 rule.
+    const fewest = Math.min(a.operationsOk, b.operationsOk);
+    const thin = (p: GatedPercentile) => !strictLatency && fewest < callsToJudge(p);
     // Only the percentiles asked for can fail: a p50 moves with the host's scheduling more than a token's speed.
     for (const p of latencyPercentiles) {
       const e = row.latencyRatios[p];
@@ -228,7 +233,8 @@ export function compareRuns(
       }
       const outcome = judgeRatio(e, maxRegressionPct, false, strictLatency);
       const changePct = Math.round((e.ratio - 1) * 1000) / 10;
-      file(thin && outcome === 'fail' ? 'inconclusive' : outcome, `${p} latency +${changePct} % (${ratioText(e)})`);
+      const few = thin(p) && outcome === 'fail' ? `, on ${fewest} calls, too few to judge ${p} (it needs ${callsToJudge(p)}; --strict-latency judges it)` : '';
+      file(few ? 'inconclusive' : outcome, `${p} latency +${changePct} % (${ratioText(e)})${few}`);
     }
     // Failures: any where the baseline had none; else a failure rate worse by more than --max-regression.
     const rate = (c: ConfigurationResult) => failuresOf(c) / Math.max(1, operationsMadeOf(c));
