@@ -39,7 +39,7 @@ describe('charts that do not mislead', () => {
     const failed = datasetsOf(chart).filter((d) => d.borderColor === FAILED);
     expect(failed).toHaveLength(1);
     expect(failed[0]!.yAxisID).toBeUndefined();
-    expect(failed[0]!.label).toMatch(new RegExp(`${run.configurations[0]!.operationsFailed} in all, [\\d.<]+ % of calls`));
+    expect(failed[0]!.label).toMatch(new RegExp(`${run.configurations[0]!.operationsFailed} in all, [\\d.< ]+ % of calls`));
   });
 
   it('draws availability as horizontal bars with their values, red only for a token that had an outage', () => {

@@ -12,7 +12,7 @@ import { rateCurveChart } from '../src/report/sizing-charts.js';
 import { scaleTable } from '../src/report/table-model.js';
 
 /** Shipped examples measured with --repeat 3: P-256 from 9,527 to 10,935/s on one token, 10,594 to 14,369/s on four. */
-const example = (name: string) => upgradeRunJson(JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'examples', name, 'run.json'), 'utf8'))) as RunResult;
+const example = (name: string) => upgradeRunJson(JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'frozen', name, 'run.json'), 'utf8'))) as RunResult;
 const p256 = example('scale-p256');
 const rsa = example('scale-rsa2048');
 const four = p256.configurations.find((c) => c.tokens === 4)!;

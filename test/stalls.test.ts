@@ -87,7 +87,7 @@ describe('outages', () => {
 });
 
 describe('stall lines', () => {
-  const example = JSON.parse(readFileSync(new URL('../fixtures/examples/burn-in-resumed/run.json', import.meta.url), 'utf8')) as RunResult;
+  const example = JSON.parse(readFileSync(new URL('../fixtures/frozen/burn-in-resumed/run.json', import.meta.url), 'utf8')) as RunResult;
 
   it('name the stall of all tokens at once, when and how long, and the host’s own stall beside it', () => {
     const c = {
