@@ -110,6 +110,14 @@ describe('stall lines', () => {
     expect(text).toMatch(/stalls of hsm-bench itself: the host stalled 1 time/);
   });
 
+  it('say "the token" of a one-token configuration, never "in turn" or "all at once"', () => {
+    const one = { ...example.configurations[0]!, tokens: 1 };
+    const c = { ...one, stalls: { minMs: 100, clusterLongestGapMs: 800, count: 1, episodes: [{ atS: 1, durationS: 0.8, tokens: [0], allTokensS: null, hostStallS: 0 }] } };
+    const text = stallLines(example, c).join('\n');
+    expect(text).toMatch(/0\.80 s: the token/);
+    expect(text).not.toMatch(/in turn|at once/);
+  });
+
   it('are none for a run.json written before stalls were counted', () => {
     expect(stallLines(example, example.configurations[0]!)).toEqual([]);
   });

@@ -14,11 +14,13 @@ const seconds = (s: number) => `${fixed(s, s < 10 ? 2 : 1)} s`;
 
 /** The tokens of a stall: every one at once, or which. */
 function whoStalled(r: RunResult, c: ConfigurationResult, e: StallEpisode): string {
+  // One token is its whole configuration: "all at once" and "in turn" say nothing of it.
+  if (c.tokens === 1) return 'the token';
   if (e.allTokensS !== null) return `all ${c.tokens} tokens at once (${seconds(e.allTokensS)} without a success on any)`;
   if (e.tokens.length === c.tokens) return `each of the ${c.tokens} tokens, in turn (never all at once for ${seconds(c.stalls!.minMs / 1000)})`;
   const names = e.tokens.slice(0, TOKENS_NAMED).map((t) => (r.tokens[t] ? tokenTitle(r.tokens[t]!) : `token ${t}`));
   const more = e.tokens.length > TOKENS_NAMED ? `, … ${e.tokens.length - TOKENS_NAMED} more` : '';
-  return c.tokens === 1 ? 'the token' : `${e.tokens.length} of ${c.tokens} tokens (${names.join(', ')}${more})`;
+  return `${e.tokens.length} of ${c.tokens} tokens (${names.join(', ')}${more})`;
 }
 
 /** One stall: when, how long, which tokens, and the host's stall inside it that may have made it. */
