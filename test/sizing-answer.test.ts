@@ -199,3 +199,25 @@ describe('the response-vs-rate chart', () => {
     expect(xs).toEqual([50, 100, 200]);
   });
 });
+
+describe('percentiles only as far as the calls go, in the terminal and summary.csv', () => {
+  it('a p99 of 6 calls is not shown: "–" in the rate table, empty in summary.csv; times carry their unit', async () => {
+    const { terminalRateTable } = await import('../src/report/terminal-table.js');
+    const { renderSummaryCsv, SUMMARY_COLUMNS } = await import('../src/report/summary-csv.js');
+    const base = runOf([at(1, 2, { calls: 6, durationS: 3, p99: 100 }), at(1, 50)], p99(50), [1]);
+    const run = { ...base, mechanism: { name: 'CKM_ECDSA_SHA256' }, plan: { ...base.plan, verify: { mode: 'all', every: 1 } } } as unknown as RunResult;
+    const table = terminalRateTable(run);
+    const cell = (row: number, head: string) => String(table.rows[row]![table.head.indexOf(head)]);
+    expect(cell(0, 'Resp p99')).toBe('–');
+    expect(cell(0, 'Svc p99')).toBe('–');
+    expect(cell(1, 'Resp p99')).toBe('5.00 ms');
+    const csv = renderSummaryCsv(run).trim().split('\n');
+    const allRows = csv
+      .slice(1)
+      .map((l) => l.split(','))
+      .filter((f) => f[SUMMARY_COLUMNS.indexOf('token')] === 'all');
+    expect(allRows[0]![SUMMARY_COLUMNS.indexOf('p99Ms')]).toBe('');
+    expect(allRows[0]![SUMMARY_COLUMNS.indexOf('responseP99Ms')]).toBe('');
+    expect(allRows[1]![SUMMARY_COLUMNS.indexOf('responseP99Ms')]).toBe('5');
+  });
+});

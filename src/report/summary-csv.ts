@@ -1,8 +1,12 @@
+import { percentileSupported } from '../core/latency-text.js';
 import { csvField } from '../result/records-csv.js';
 import type { ConfigurationResult, RunResult } from '../model/run-result.js';
 import { firmwareOf, moduleOf } from './trend.js';
 import { verifySetting } from './describe-run.js';
 import { efficiencyRange, shortfallOf, shownEfficiency, uncountedOf } from '../result/configuration-shortfall.js';
+
+/** A percentile only where a call lies beyond it (p99 of 6 calls is their max): empty otherwise, as the reports show '–'. */
+const supported = (v: number | undefined, percentile: number, calls: number) => (v !== undefined && percentileSupported(percentile, calls) ? v : '');
 
 export const SUMMARY_COLUMNS = [
   'algorithm',
@@ -90,9 +94,9 @@ export function renderSummaryCsv(r: RunResult): string {
         '',
         t.throughputPerS,
         '',
-        t.latencyMs?.p50,
-        t.latencyMs?.p90,
-        t.latencyMs?.p99,
+        supported(t.latencyMs?.p50, 50, t.operationsOk),
+        supported(t.latencyMs?.p90, 90, t.operationsOk),
+        supported(t.latencyMs?.p99, 99, t.operationsOk),
         t.latencyMs?.max,
         ...run,
         c.threadsPerToken,
@@ -119,15 +123,15 @@ export function renderSummaryCsv(r: RunResult): string {
       c.durationS,
       c.throughputPerS,
       shownEfficiency(r, c),
-      c.latencyMs?.p50,
-      c.latencyMs?.p90,
-      c.latencyMs?.p99,
+      supported(c.latencyMs?.p50, 50, c.operationsOk),
+      supported(c.latencyMs?.p90, 90, c.operationsOk),
+      supported(c.latencyMs?.p99, 99, c.operationsOk),
       c.latencyMs?.max,
       ...run,
       c.threadsPerToken,
       c.openLoop?.targetRatePerS,
-      c.openLoop?.responseMs?.p50,
-      c.openLoop?.responseMs?.p99,
+      supported(c.openLoop?.responseMs?.p50, 50, c.operationsOk),
+      supported(c.openLoop?.responseMs?.p99, 99, c.operationsOk),
       partial,
       uncountedOf(c, 'operationsUnverified'),
       hung.length,

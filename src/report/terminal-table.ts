@@ -82,13 +82,15 @@ export function terminalRateTable(r: RunResult): TableModel {
   const head = [...axesHead(r), 'Target/s', 'Served/s', p999 ? 'Resp p99.9' : 'Resp p50', 'Resp p99', 'Svc p99', ...(dropped ? ['Not started'] : []), 'Failed'];
   const rows = r.configurations.map((c) => {
     const o = c.openLoop;
+    // Scaled, only as far as the calls go, and "≥" where calls never started bound it (a lower bound).
+    const response = (p: 'p50' | 'p99' | 'p999') => (o ? `${o.responseAtLeast?.includes(p) ? '≥ ' : ''}${percentileCell(o.responseMs, p, c.operationsOk)}` : '–');
     return [
       ...axesCells(r, c),
       o ? rateCell(o.targetRatePerS) : 'flat out',
       o ? `${rateCell(o.achievedRatePerS)}${scheduleMissMark(o, true).replace(/^ \((.*)\)$/, ' $1')}` : rateCell(c.throughputPerS),
-      fixed(p999 ? o?.responseMs?.p999 : o?.responseMs?.p50, 2),
-      fixed(o?.responseMs?.p99, 2),
-      fixed(c.latencyMs?.p99, 2),
+      response(p999 ? 'p999' : 'p50'),
+      response('p99'),
+      percentileCell(c.latencyMs, 'p99', c.operationsOk),
       ...(dropped ? [o?.notStarted ?? '–'] : []),
       c.operationsFailed,
     ];
