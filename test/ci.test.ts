@@ -222,7 +222,7 @@ describe('hsm-bench compare', () => {
     const out = tempDir('cmp-out');
     const r = runCli(['compare', join(FIXTURES, 'run-rsa2048'), join(FIXTURES, 'run-rsa2048'), '--out', out]);
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/2 tokens .* 0\.0 % .* ok/);
+    expect(r.stdout).toMatch(/2 tokens .* 1\.00 × .* ok/);
     // The comparison as a document too: the table, the verdict, the chart.
     const md = readFileSync(join(out, 'comparison.md'), 'utf8');
     expect(md).toMatch(/## Against the baseline/);
@@ -236,10 +236,13 @@ describe('hsm-bench compare', () => {
     // --strict-latency lets the change alone decide.
     const unknown = runCli(['compare', join(FIXTURES, 'run-rsa2048'), slower]);
     expect(unknown.status).toBe(0);
-    expect(unknown.stdout).toMatch(/2 tokens .* inconclusive: throughput -20 % \(0\.800 × \(noise unknown\)\)/);
+    // The row says inconclusive with a note number; the note under the table says why.
+    expect(unknown.stdout).toMatch(/2 tokens .* inconclusive \[1\]/);
+    expect(unknown.stdout).toMatch(/\[1\] 2 tokens: inconclusive: throughput -20 % \(0\.800 × \(noise unknown\)\)/);
     const r = runCli(['compare', join(FIXTURES, 'run-rsa2048'), slower, '--max-regression', '10', '--strict-latency', '--junit', junit]);
     expect(r.status).toBe(5);
-    expect(r.stdout).toMatch(/2 tokens .* -20\.0 % .* REGRESSION: throughput -20 %/);
+    expect(r.stdout).toMatch(/2 tokens .* 0\.800 .* REGRESSION \[1\]/);
+    expect(r.stdout).toMatch(/\[1\] 2 tokens: REGRESSION: throughput -20 %/);
     expect(xpathCount(junit, '//failure')).toBe(1);
     expectValidJunit(junit);
     expect(runCli(['compare', join(FIXTURES, 'run-rsa2048'), slower, '--max-regression', '25', '--strict-latency']).status).toBe(0);

@@ -193,7 +193,7 @@ describe('gates on the command line', () => {
     const baseline = withRepetitions('baseline', [0.98, 1, 1.02]);
     const noisy = runCli(['compare', baseline, withRepetitions('noisy', [0.7, 0.8, 1.05])]);
     expect(noisy.status, noisy.stderr).toBe(0);
-    expect(noisy.stdout).toMatch(/2 tokens .* inconclusive: throughput -20 % \(0\.800 ± 0\.\d+ ×\)/);
+    expect(noisy.stdout).toMatch(/\[\d\] 2 tokens: inconclusive: throughput -20 % \(0\.800 ± 0\.\d+ ×\)/);
     const apart = runCli(['compare', baseline, withRepetitions('apart', [0.79, 0.8, 0.81]), '--json']);
     expect(apart.status).toBe(5);
     expect(JSON.parse(apart.stdout).rows[1].regressions).toEqual([expect.stringMatching(/^throughput -20 % \(0\.800 ± 0\.0\d\d ×\)$/)]);

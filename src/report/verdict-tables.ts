@@ -9,37 +9,31 @@ export const outcomeText = (c: Pick<ThresholdCheck, 'outcome' | 'notJudged'>) =>
 export const comparisonResult = (r: RunComparison['rows'][number]) =>
   [r.regressions.length > 0 ? `REGRESSION: ${r.regressions.join(', ')}` : '', r.inconclusive.length > 0 ? `inconclusive: ${r.inconclusive.join(', ')}` : ''].filter(Boolean).join('; ') || 'ok';
 const perS = (v: number | null) => (v === null ? 'none' : `${v}/s`);
-const pct = (v: number | null) => (v === null ? '–' : `${v > 0 ? '+' : ''}${v.toFixed(1)} %`);
 
+/**
+ * The terminal's checks: why a check was not judged is a sentence, which in a cell made the table hundreds of columns
+ * wide; it goes under the table, numbered from its row.
+ */
 export function renderThresholdChecks(checks: ThresholdCheck[], columns?: number): string {
-  return (
-    fitTable(
-      ['Threshold', 'Configuration', 'Expected', 'Measured', 'Result'],
-      checks.map((c) => [c.name, c.configuration === null ? 'run' : configurationName(c.configuration), c.expected, c.measured, outcomeText(c)]),
-      columns,
-    ) + '\n'
-  );
+  const notes: string[] = [];
+  const rows = checks.map((c) => {
+    const where = c.configuration === null ? 'run' : configurationName(c.configuration);
+    if (c.outcome === 'inconclusive') notes.push(`[${notes.length + 1}] ${c.name} (${where}): ${outcomeText(c)}`);
+    return [c.name, where, c.expected, c.measured, c.outcome === 'inconclusive' ? `inconclusive [${notes.length}]` : outcomeText(c)];
+  });
+  return fitTable(['Threshold', 'Configuration', 'Expected', 'Measured', 'Result'], rows, columns) + '\n' + notes.map((n) => `${n}\n`).join('');
 }
 
 /** A comparison against a baseline as a table (terminal and Markdown) and the lines under it. */
 export function comparisonVerdict(cmp: RunComparison): { table: TableModel; lines: string[] } {
   const percentiles = GATED_PERCENTILES.filter((p) => cmp.rows.some((r) => r.latencyRatios[p] !== undefined));
   const gated = (p: GatedPercentile) => cmp.latencyPercentiles.includes(p);
-  const head = [
-    'Configuration',
-    'Baseline /s',
-    'Candidate /s',
-    'Change',
-    'Throughput (cand/base)',
-    ...percentiles.map((p) => `${p} (cand/base)${gated(p) ? '' : ', not judged'}`),
-    'Failures (base → cand)',
-    `Result (±${cmp.maxRegressionPct} %)`,
-  ];
+  // Short headers, the words once under the table: the grid stays a terminal's width.
+  const head = ['Config', 'Base /s', 'Cand /s', 'Rate ×', ...percentiles.map((p) => `${p} ×${gated(p) ? '' : '*'}`), 'Failures', `Result ±${cmp.maxRegressionPct} %`];
   const rows = cmp.rows.map((r) => [
     configurationName(r),
     fixed(r.baselineThroughputPerS, 1),
     fixed(r.candidateThroughputPerS, 1),
-    pct(r.throughputChangePct),
     ratioText(r.throughputRatio),
     ...percentiles.map((p) => (r.latencyRatios[p] ? ratioText(r.latencyRatios[p]) : '–')),
     `${r.baselineFailures} → ${r.candidateFailures}`,
@@ -54,17 +48,30 @@ export function comparisonVerdict(cmp: RunComparison): { table: TableModel; line
   const noise =
     cmp.rows.length > 0
       ? [
-          `(cand/base): the candidate's figure over the baseline's, ± its 95 % interval from the runs' own noise (their repetitions where repeated, else each run's per-second throughput and per-interval percentiles); a change fails only when the whole interval is beyond ±${cmp.maxRegressionPct} %. Latency judged on ${cmp.latencyPercentiles.join(', ')} (--percentiles).`,
+          `×: the candidate's figure over the baseline's (rate, latency percentiles; * shown, not judged), ± its 95 % interval from the runs' own noise (their repetitions where repeated, else each run's per-second throughput and per-interval percentiles); a change fails only when the whole interval is beyond ±${cmp.maxRegressionPct} %. Latency judged on ${cmp.latencyPercentiles.join(', ')} (--percentiles).`,
         ]
       : [];
   const lines = [...noise, ...notMeasuredLines(cmp).map((l) => l.trimEnd()), ...capacity, ...cmp.warnings.map((w) => `warning: ${w}`)];
   return { table: { head, rows, numeric: head.map((_, i) => i > 0 && i < head.length - 1) }, lines };
 }
 
-/** `columns`: the width to fit (a terminal's); a file takes the grid whole. */
+/**
+ * `columns`: the width to fit (a terminal's); a file takes the grid whole. A row's regressions and inconclusive
+ * changes are sentences: under the table, numbered from the row's Result, so the grid stays a terminal's width.
+ */
 export function renderComparisonTable(cmp: RunComparison, columns?: number): string {
   const { table, lines } = comparisonVerdict(cmp);
-  return fitTable(table.head, table.rows, columns) + '\n' + lines.map((l) => `${l}\n`).join('');
+  const notes: string[] = [];
+  const rows = table.rows.map((row, i) => {
+    const result = comparisonResult(cmp.rows[i]!);
+    if (result === 'ok') return row;
+    notes.push(`[${notes.length + 1}] ${configurationName(cmp.rows[i]!)}: ${result}`);
+    return [...row.slice(0, -1), `${cmp.rows[i]!.regressions.length > 0 ? 'REGRESSION' : 'inconclusive'} [${notes.length}]`];
+  });
+  // The percentiles shown and not judged (marked *) stay in comparison.md: the terminal keeps what decides.
+  const kept = table.head.map((h, i) => (h.endsWith('*') ? -1 : i)).filter((i) => i >= 0);
+  const pick = (cells: readonly (string | number)[]) => kept.map((i) => cells[i]!);
+  return fitTable(pick(table.head) as string[], rows.map(pick), columns) + '\n' + [...notes, ...lines].map((l) => `${l}\n`).join('');
 }
 
 /** A line per configuration the candidate did not measure whole: each one a failure of the comparison. */
