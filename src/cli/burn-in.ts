@@ -1,6 +1,6 @@
 import { workloadOfPlan } from '../plan/workload-plan.js';
 import { workloadId } from '../model/workload.js';
-import { basename, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { withLiveMetrics } from './metrics-server.js';
 import { Command } from 'commander';
 import { checkpointField, openResume, runBurnIn } from '../run/burn-in.js';
@@ -126,10 +126,7 @@ ${EXIT_CODES_HELP}`,
           pinSource(o),
           {
             ...ui,
-            started: (dir) => {
-              if (live) live.runId = basename(dir);
-              return tellSupervisor({ type: 'run-dir', dir, maxRestarts });
-            },
+            started: (dir) => tellSupervisor({ type: 'run-dir', dir, maxRestarts }),
             // The supervisor counts what a death cuts from the records by it.
             callsMade: (calls, signingS, signing) => void tellSupervisor({ type: 'calls-made', calls, signingS, signing }),
           },

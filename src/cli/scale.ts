@@ -13,7 +13,6 @@ import { finishRun } from './run-pipeline.js';
 import { addOutputOptions, addSigningOptions, EXIT_CODES_HELP } from './signing-options.js';
 import { tellSupervisor } from './supervised.js';
 import { withLiveMetrics } from './metrics-server.js';
-import { basename } from 'node:path';
 import { isInteractive, Progress } from './terminal.js';
 import { addTokenOptions } from './token-options.js';
 import { addVerdictOptions, verdictPlan, type VerdictFlags } from './verdict-options.js';
@@ -75,10 +74,7 @@ ${EXIT_CODES_HELP}`,
             pinSource(options),
             {
               ...ui,
-              started: (dir) => {
-                if (live) live.runId = basename(dir);
-                return tellSupervisor({ type: 'run-dir', dir, suite });
-              },
+              started: (dir) => tellSupervisor({ type: 'run-dir', dir, suite }),
             },
             reference,
             live,

@@ -17,7 +17,7 @@ import { flagOf } from './plan-flags.js';
 export const defaultVerifyThreads = () => Math.min(16, Math.max(1, availableParallelism() - 1));
 
 /** A count of a plan, whichever source gave it: a whole number within its bounds. */
-export function wholeNumber(name: string, value: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
+function wholeNumber(name: string, value: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
   if (!Number.isSafeInteger(value) || value < min || value > max) throw usageError(`${name} must be a whole number from ${min} to ${max}, not ${quote(String(value))}`);
   return value;
 }

@@ -155,6 +155,7 @@ export async function runBurnIn(input: PlanInput, verdict: VerdictFlags, pinSour
     const now = new Date();
     const startedAt = checkpoint ? new Date(checkpoint.startedAt) : now;
     const { runId, dir } = checkpoint ? { runId: checkpoint.runId, dir: resumeDir! } : createRunDirectory(plan.outDir, startedAt, `burnin-${workloadId(plan.operation, plan.algorithm.id)}`);
+    if (live) live.runId = runId;
     lockDirectory(dir, 'the burn-in', 'it is running or being resumed already; wait for it to end');
     await ui.started?.(dir);
     const firstSequenceByWorker = onDisk.firstSequenceByWorker;

@@ -50,7 +50,7 @@ export class LiveMetrics {
   private readonly watched: WatchedConfiguration[] = [];
   private running: WatchedConfiguration | null = null;
 
-  /** The run directory's name, once the run has one. */
+  /** The run's id (its directory's name), set by the run once it has one. */
   runId = '';
 
   constructor(workload: string) {

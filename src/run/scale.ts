@@ -32,6 +32,7 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunEvent
   try {
     const startedAt = new Date();
     const { runId, dir } = createRunDirectory(plan.outDir, startedAt, workloadId(plan.operation, plan.algorithm.id));
+    if (live) live.runId = runId;
     await ui.started?.(dir);
     // Per configuration, its repetitions so far; run.json shows each configuration as its median repetition.
     const measured = new Map<string, ConfigurationResult[]>();
