@@ -114,9 +114,16 @@ describe('live metrics: scraped by a real Prometheus during a burn-in', () => {
       const body = (await (await fetch(`${api}/api/v1/query?query=${encodeURIComponent(q)}`)).json()) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
       return body.data.result.map((s) => ({ metric: s.metric, value: Number(s.value[1]) }));
     };
-    // The run is over and its series went stale with its endpoint: their last stored values are the final ones.
-    const total = await query('sum(last_over_time(hsm_bench_calls_total[5m]))');
-    expect(total[0]?.value).toBe(c.operationsOk + c.operationsFailed);
+    // The run is over and its series went stale with its endpoint: their last stored values are the final ones. The
+    // run waited for the final scrape's response to be sent; Prometheus stores what it read a moment later, so the
+    // test asks until it is stored (a final scrape never taken still fails here).
+    const finalCount = c.operationsOk + c.operationsFailed;
+    let total = await query('sum(last_over_time(hsm_bench_calls_total[5m]))');
+    for (let i = 0; i < 100 && total[0]?.value !== finalCount; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      total = await query('sum(last_over_time(hsm_bench_calls_total[5m]))');
+    }
+    expect(total[0]?.value).toBe(finalCount);
     const byToken = await query('sum by (token) (last_over_time(hsm_bench_calls_total{outcome="ok"}[5m]))');
     expect(Object.fromEntries(byToken.map((s) => [s.metric.token, s.value]))).toEqual(Object.fromEntries(c.perToken.map((t, i) => [String(i), t.operationsOk])));
     // It was scraped while it ran, not only at the end: the stored counts rose over the run.

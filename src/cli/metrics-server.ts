@@ -33,10 +33,11 @@ export class MetricsServer {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('hsm-bench serves /metrics\n');
         return;
       }
+      // A scrape counts from when it was asked for: one asked before the end carries counts from before it.
+      const askedAtMs = Date.now();
       metrics.registry.metrics().then(
         (text) => {
-          res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text);
-          self?.scrapes.push(Date.now());
+          res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text, () => self?.scrapes.push(askedAtMs));
         },
         (error: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${error.message}\n`),
       );
@@ -52,12 +53,15 @@ export class MetricsServer {
     return self;
   }
 
-  /** After the results: waits for the scrape after `endedAtMs` (up to twice the interval seen so far), then closes. */
+  /**
+   * After the results: waits until a scrape asked for after `endedAtMs` has been answered (up to three times the interval
+   * seen so far), then closes.
+   */
   async close(endedAtMs: number): Promise<void> {
     const s = this.scrapes;
     if (s.length >= 2) {
       const intervalMs = (s[s.length - 1]! - s[0]!) / (s.length - 1);
-      const untilMs = Date.now() + Math.min(FINAL_SCRAPE_MAX_MS, 2 * intervalMs + 1000);
+      const untilMs = Date.now() + Math.min(FINAL_SCRAPE_MAX_MS, 3 * intervalMs + 2000);
       while (this.scrapes[this.scrapes.length - 1]! <= endedAtMs && Date.now() < untilMs) await new Promise((r) => setTimeout(r, 50));
     }
     this.server.closeAllConnections();
