@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readRecords } from '../src/result/records-csv.js';
@@ -517,6 +517,31 @@ describe.skipIf(!p11kit)(suiteTitle('hsm-bench through p11-kit remoting (a new m
     const list = runCliViaProxy(['list', '--module', p11kit!.proxyModule], pin());
     expect(list.status).toBe(0);
     for (const label of [...p11kit!.hostA, ...p11kit!.hostB]) expect(list.stdout).toContain(label);
+  });
+
+  it("the README's configuration: one `remote:` entry per token, tokens of two hosts in one run", () => {
+    // Each entry is its own `p11-kit remote` process and channel: one entry per host carries that host's calls
+    // one at a time (bench/README.md, remoting-cost). The proxy reads the entries from EMU/p11proxy/modules.
+    const emu = tempDir('per-token-remote');
+    mkdirSync(join(emu, 'p11proxy', 'modules'), { recursive: true });
+    const hosts = [
+      { conf: p11kit!.softhsmConf, tokens: p11kit!.hostA },
+      { conf: join(p11kit!.emu, 'softhsm-b', 'softhsm2.conf'), tokens: p11kit!.hostB },
+    ];
+    for (const { conf, tokens } of hosts)
+      for (const token of tokens)
+        writeFileSync(
+          join(emu, 'p11proxy', 'modules', `${token}.module`),
+          `remote: |/usr/bin/env SOFTHSM2_CONF=${conf} p11-kit remote --provider /usr/lib/softhsm/libsofthsm2.so pkcs11:token=${token}\n`,
+        );
+    const scale = runCliViaProxy(
+      ['scale', '--module', p11kit!.proxyModule, '--alg', 'bp256', '--key-label', p11kit!.keys.bp256, '--tokens', '1,3', '--signatures-per-token', '40', '--out', tempDir('per-token-out')],
+      { ...pin(), EMU: emu },
+    );
+    expect(scale.status, scale.stderr).toBe(0);
+    const run = readRun(runDirOf(scale));
+    expect(run.tokens.map((t) => t.label).sort()).toEqual([...p11kit!.hostA, ...p11kit!.hostB].sort());
+    expect(run.configurations.map((c) => c.perToken.map((t) => t.operationsOk))).toEqual([[40], [40, 40, 40]]);
   });
 
   it('a rate sweep through p11-kit-client.so: each worker thread keeps the shared schedule', () => {
