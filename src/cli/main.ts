@@ -3,34 +3,15 @@ import { ExitCode, HsmBenchError, RunOutcomeExit } from '../core/errors.js';
 import { ckrName, moduleFailure } from '../model/ckr.js';
 import { isSecret, quote, shown } from '../core/quote.js';
 import { registerKnownSecrets } from '../secrets/known-secrets.js';
-import { TOOL_VERSION } from '../core/version.js';
 import { leaveProcess } from '../measure/threads-left.js';
-import { burnInCommand } from './burn-in.js';
-import { compareCommand } from './compare.js';
-import { keysCommand } from './keys.js';
-import { listCommand } from './list.js';
-import { reportCommand } from './report.js';
-import { runCommand } from './run.js';
-import { scaleCommand } from './scale.js';
-import { trendCommand } from './trend.js';
+import { hsmBenchProgram } from './program.js';
 import { writeErrorJunit } from './error-junit.js';
 import { endCommand, installSupervisedSide } from './supervised.js';
 
 const PASSPHRASE_HINT = 'hint: a passphrase is never a command-line argument: set HSM_BENCH_KEK_PASSPHRASE, or use --passphrase-env VAR or --passphrase-file FILE\n';
 const PIN_HINT = 'hint: a PIN is never a command-line argument: set HSM_BENCH_PIN, or use --pin-env VAR or --pin-file FILE\n';
 
-const program = new Command('hsm-bench')
-  .description('Benchmark and burn-in harness for PKCS#11 tokens and HSM clusters')
-  .version(TOOL_VERSION)
-  .showHelpAfterError('(run with --help for usage)')
-  .addCommand(scaleCommand())
-  .addCommand(burnInCommand())
-  .addCommand(listCommand())
-  .addCommand(keysCommand())
-  .addCommand(reportCommand())
-  .addCommand(compareCommand())
-  .addCommand(trendCommand())
-  .addCommand(runCommand());
+const program = hsmBenchProgram();
 /** Commander's own parts that quote what the user typed, as this version (14) has them. */
 interface CommanderQuoting {
   args: string[];

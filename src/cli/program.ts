@@ -1,0 +1,26 @@
+import { Command } from 'commander';
+import { TOOL_VERSION } from '../core/version.js';
+import { burnInCommand } from './burn-in.js';
+import { compareCommand } from './compare.js';
+import { keysCommand } from './keys.js';
+import { listCommand } from './list.js';
+import { reportCommand } from './report.js';
+import { runCommand } from './run.js';
+import { scaleCommand } from './scale.js';
+import { trendCommand } from './trend.js';
+
+/** Every command and flag, defined once: the CLI parses with it, docs/reference/flags.md is generated from it. */
+export function hsmBenchProgram(): Command {
+  return new Command('hsm-bench')
+    .description('Benchmark and burn-in harness for PKCS#11 tokens and HSM clusters')
+    .version(TOOL_VERSION)
+    .showHelpAfterError('(run with --help for usage)')
+    .addCommand(scaleCommand())
+    .addCommand(burnInCommand())
+    .addCommand(listCommand())
+    .addCommand(keysCommand())
+    .addCommand(reportCommand())
+    .addCommand(compareCommand())
+    .addCommand(trendCommand())
+    .addCommand(runCommand());
+}
