@@ -5,7 +5,7 @@ import type { Objective, RunPlan, TargetRate } from './plan.js';
  * run.json: the one result document every renderer reads. Its schema is documented in README.md ("run.json");
  * a change that breaks readers raises SCHEMA_VERSION.
  */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /**
  * A token of the run. Its index in `tokens` is its identity everywhere (records, per-token results, worker
@@ -52,7 +52,8 @@ export interface PerTokenResult {
   /**
    * Outages (streaks of failures) and their total time: those that ended, and one still open at the end (to the
    * window's end) when it held more than one failed call or its token was lost (stopped early or hung); a last
-   * failed call alone is not one. The open streak's time is also in stillFailingS. In runs without `stalls`: only those that ended.
+   * failed call alone is not one. The open streak's time is also in stillFailingS. Version 4 runs without `stalls`
+   * counted only those that ended: reading them adds the open one (src/result/run-upgrade.ts).
    */
   outages: number;
   outageS: number;
