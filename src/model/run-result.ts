@@ -35,10 +35,10 @@ export interface PerTokenResult {
    */
   operationsTimedOut?: number;
   /**
-   * Signatures that completed OK per second, from the window's start (as the configuration's rate) to the end of its
-   * last call that returned (or the start of a later one that never did): a token that worked to the end is rated
-   * over the configuration's window, one that stopped early over the time it worked. In runs without `stalls`: from
-   * its first call's start.
+   * Calls that completed OK per second, as the configuration's throughputPerS is counted (flat out over its window, at
+   * a target rate at the pace its calls started), so the tokens' add up to it; a token that stopped early or hung over
+   * the time it worked: from the window's start to the end of its last call that returned (or the start of a later
+   * one that never did). In runs without `stalls`: from its first call's start to its last end.
    */
   throughputPerS: number;
   latencyMs: LatencyPercentilesMs | null;
