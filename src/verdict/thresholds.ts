@@ -131,7 +131,7 @@ function capacityOutcome(c: CapacityResult | undefined, min: number, strictLaten
   const atBest = (firstClosedMiss < 0 ? rates : rates.slice(0, firstClosedMiss)).at(-1)?.targetRatePerS ?? null;
   if (atBest === null || atBest < min) return { outcome: 'fail' };
   const why = (r: CapacityResult['rates'][number]) =>
-    r.interrupted ? `interrupted at ${r.targetRatePerS}/s` : r.hostStalled ? `the host stalled at ${r.targetRatePerS}/s` : `a thin sample at ${r.targetRatePerS}/s (--strict-latency fails on it)`;
+    r.interrupted ? `interrupted at ${r.targetRatePerS}/s` : r.hostStalled ? `the harness stalled at ${r.targetRatePerS}/s` : `a thin sample at ${r.targetRatePerS}/s (--strict-latency fails on it)`;
   return {
     outcome: 'inconclusive',
     notJudged: rates
