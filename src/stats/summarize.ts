@@ -84,10 +84,11 @@ export function summarizeConfiguration(
     efficiency: null,
     perToken: s.tokens.map((t, i) => {
       // A token that worked to the end is rated as the configuration is (its rates add up to the configuration's); one
-      // that hung or stopped early over the time it worked: from the window's start to its last call that returned
-      // (or the start of one that never did).
+      // that hung, stopped early or was failing at the end over the time it worked: from the window's start to its last
+      // call that returned (or the start of one that never did).
       const activeS = t.lastEndUs / 1e6;
-      const throughputPerS = lostTokens.has(i) ? (activeS > 0 ? t.operationsOk / activeS : 0) : rateOf(t.operationsOk);
+      const stoppedEarly = lostTokens.has(i) || failingAtEnd[i]!;
+      const throughputPerS = stoppedEarly ? (activeS > 0 ? t.operationsOk / activeS : 0) : rateOf(t.operationsOk);
       return {
         token: i,
         label: tokens[i]!.label,
