@@ -90,8 +90,12 @@ describe('what a run planned and did not measure', () => {
     expect(cmp.rows.map((r) => r.tokens)).toEqual([1]);
     expect(renderComparisonTable(cmp)).toContain('NOT MEASURED: 4 tokens: not measured: the run was interrupted or killed before it');
     expect(exitCodeFor([{ name: 'c', result: fixture(), thresholds: [], comparison: cmp }])).toBe(5);
+    // In JUnit, what an interrupted candidate never measured whole is an error (never green), not a failed figure;
+    // what a candidate that ended without it did not measure fails.
     const xml = renderJunit([{ name: 'compare-rsa2048', result: interrupted(), thresholds: [], comparison: cmp }]);
-    expect(xpath(xml, 'string(//testcase[@name="rsa2048.tokens-2.baseline.throughput"]/failure/@message)')).toMatch(/^2 tokens measured only in part/);
+    expect(xpath(xml, 'string(//testcase[@name="rsa2048.tokens-2.baseline.throughput"]/error/@message)')).toMatch(/^2 tokens measured only in part/);
+    const ended = renderJunit([{ name: 'compare-rsa2048', result: { ...interrupted(), interrupted: false }, thresholds: [], comparison: cmp }]);
+    expect(xpath(ended, 'string(//testcase[@name="rsa2048.tokens-4.baseline.throughput"]/failure/@message)')).toMatch(/^4 tokens not measured/);
     // A candidate that measured nothing of the baseline's is still judged: it fails, it is not "not comparable".
     const nothing = { ...interrupted(), configurations: [] };
     expect(compareRuns(fixture(), nothing, 10, true).notMeasured).toHaveLength(3);
