@@ -47,7 +47,7 @@ describe('keeping up with a schedule', () => {
     expect(c.openLoop).toMatchObject({ keptUp: false, hostStalled: true, hostStallMs: 800 });
     const capacity = capacityOf([c], []);
     expect(capacity[0]).toMatchObject({ capacityPerS: null, fellBehindAtPerS: null });
-    expect(capacity[0]!.rates[0]!.missed[0]).toMatch(/while the host stalled 0\.80 s \(not judged/);
+    expect(capacity[0]!.rates[0]!.missed[0]).toMatch(/: inconclusive \(the harness stalled 0\.80 s; with the stall taken out the tokens kept up\)$/);
     const run = { configurations: [c], capacity, plan: { tokenCounts: [1], threadsPerToken: [1] } } as unknown as RunResult;
     expect(evaluateThresholds(run, { minCapacity: { largest: 100 } })[0]!.outcome).toBe('inconclusive');
     // The same lateness from a session that was inside a call (the token took 0.8 s over it) is the token's: fell
@@ -68,13 +68,50 @@ describe('keeping up with a schedule', () => {
     expect(stalled.openLoop).toMatchObject({ keptUp: true, hostStallMs: 500 });
     const verdict = capacityOf([stalled], objectives)[0]!.rates[0]!;
     expect(verdict).toMatchObject({ held: false, hostStalled: true });
-    expect(verdict.missed[0]).toMatch(/^p99 \d+(\.\d+)? ms > 50 ms while the host stalled 0\.50 s \(not judged\)$/);
+    expect(verdict.missed[0]).toMatch(/^p99 \d+(\.\d+)? ms > 50 ms: inconclusive \(the harness stalled 0\.50 s\)$/);
     const run = (c: typeof stalled) => ({ configurations: [c], capacity: capacityOf([c], objectives), plan: { tokenCounts: [1], threadsPerToken: [1] } }) as unknown as RunResult;
     expect(evaluateThresholds(run(stalled), { minCapacity: { largest: 100 } }, true)[0]!.outcome).toBe('inconclusive');
     // A token that took 0.5 s over call 99 delays the same calls: its own doing.
     const slow = scheduleRun(100, 300, caughtUp, (k) => (k === 99 ? 510_000 : 2_000));
     expect(slow.openLoop!.hostStallMs).toBeUndefined();
     expect(evaluateThresholds(run(slow), { minCapacity: { largest: 100 } }, true)[0]!.outcome).toBe('fail');
+  });
+
+  it('a stall of the harness excuses a latency miss only as far as its length reaches: a token slower than that is judged', () => {
+    const objectives = [{ percentile: 'p99' as const, ms: 50 }];
+    // 1,000 calls at 100/s on one session; every 50th call up to the 900th the token takes 300 ms (the calls queued
+    // behind it catch up: about 2 % of the calls 250 ms late or more), and once the harness kept the waiting session
+    // 0.15 s from its call.
+    const slowEvery50 = (k: number) => (k % 50 === 25 && k < 900 ? 300_000 : 2_000);
+    const startsAfter = (stallAt: number) => {
+      const starts: number[] = [];
+      for (let k = 0, freeAtUs = 0; k < 1000; k++) {
+        const dueUs = onTime(100)(k);
+        starts.push(Math.max(dueUs + (k === stallAt ? 150_000 : 0), freeAtUs));
+        freeAtUs = starts[k]! + slowEvery50(k);
+      }
+      return (k: number) => starts[k]!;
+    };
+    const slow = scheduleRun(100, 1000, startsAfter(570), slowEvery50);
+    expect(slow.openLoop).toMatchObject({ keptUp: true, hostStallMs: 150 });
+    expect(slow.openLoop!.responseMs!.p99).toBeGreaterThan(50 + 150);
+    const held = scheduleRun(200, 2000, onTime(200));
+    const [capacity] = capacityOf([slow, held], objectives);
+    // The 0.15 s stall cannot make 1 % of the calls wait over 200 ms: the miss is the token's, judged, and it ends
+    // the count (200/s holding above it is luck, not capacity).
+    expect(capacity!.rates[0]).toMatchObject({ held: false });
+    expect(capacity!.rates[0]!.hostStalled).toBeUndefined();
+    expect(capacity!.rates[0]!.missed[0]).not.toMatch(/inconclusive/);
+    expect(capacity).toMatchObject({ capacityPerS: null });
+    const run = { configurations: [slow, held], capacity: [capacity], plan: { tokenCounts: [1], threadsPerToken: [1] } } as unknown as RunResult;
+    expect(evaluateThresholds(run, { minCapacity: { largest: 100 } })[0]!.outcome).toBe('fail');
+    // Without the slow calls, the same stall's delay is all the miss there is: inconclusive, never a pass, and the
+    // 200/s that held on a full sample carries the capacity past it.
+    const stalledOnly = scheduleRun(100, 1000, (k) => (k < 500 ? onTime(100)(k) : Math.max(onTime(100)(k), 5_150_000 + (k - 500) * 2_000)));
+    const [past] = capacityOf([stalledOnly, held], objectives);
+    expect(past!.rates[0]).toMatchObject({ held: false, hostStalled: true });
+    expect(past!.rates[0]!.missed[0]).toMatch(/: inconclusive \(the harness stalled 0\.15 s\)$/);
+    expect(past).toMatchObject({ capacityPerS: 200 });
   });
 
   it('a capacity gate is open only where the rates not judged, taken as held, could reach it', () => {

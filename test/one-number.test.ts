@@ -22,6 +22,30 @@ describe('one quantity, one number', () => {
     expect(c.perToken[0]!.throughputPerS).toBe(c.throughputPerS);
   });
 
+  it("the tokens' rates add up to the configuration's, flat out and at a target rate; a mix's operations' too", () => {
+    const tokens = [0, 1, 2].map((i) => ({ label: `t${i}`, serial: String(i), slotId: String(i) }));
+    // Three tokens of 1, 2 and 3 ms calls: their last calls end at different times before the window's end.
+    const flat = new ConfigurationStats(3, ['sign', 'verify']);
+    for (const token of [0, 1, 2]) {
+      const latencyUs = 1000 * (token + 1);
+      for (let k = 0, atUs = 0; atUs + latencyUs <= 1_000_000 - 700 * token; k++, atUs += latencyUs)
+        flat.add(token, { ...call(atUs, latencyUs), operation: k % 3 === 0 ? 'verify' : 'sign' }, undefined);
+    }
+    const c = summarizeConfiguration({ stats: flat, recordsFile: 'r.csv', workerIssues: [] }, tokens, 1);
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    expect(Math.abs(sum(c.perToken.map((t) => t.throughputPerS)) - c.throughputPerS)).toBeLessThanOrEqual(0.02);
+    expect(Math.abs(sum(c.byOperation!.map((o) => o.throughputPerS)) - c.throughputPerS)).toBeLessThanOrEqual(0.02);
+    // At 300/s: 100 calls a second for each token, started on schedule, each ending when it ends.
+    const paced = new ConfigurationStats(3);
+    for (let k = 0; k < 600; k++) paced.add(k % 3, { ...call(k * 3333, 1000 + (k % 3) * 400), startLagUs: 20, late: false }, undefined);
+    const r = summarizeConfiguration({ stats: paced, recordsFile: 'r.csv', workerIssues: [] }, tokens, 1, { targetRatePerS: 300, calls: 600, interrupted: false });
+    expect(r.perToken.map((t) => t.throughputPerS)).toEqual([100, 100, 100].map(() => expect.closeTo(r.throughputPerS / 3, 1)));
+    expect(Math.abs(sum(r.perToken.map((t) => t.throughputPerS)) - r.throughputPerS)).toBeLessThanOrEqual(0.02);
+    // A token that stopped early is rated over the time it worked, not diluted over the others' window.
+    const stopped = summarizeConfiguration({ stats: flat, recordsFile: 'r.csv', workerIssues: [{ token: 2, thread: 0, message: 'lost' }] }, tokens, 1);
+    expect(stopped.perToken[2]!.throughputPerS).toBeGreaterThan(c.perToken[2]!.throughputPerS);
+  });
+
   it('prints a 1-token row with one rate, not a range of one value beside it', () => {
     const r = example('scale-p256');
     const [one] = r.configurations;

@@ -77,6 +77,29 @@ describe('the conclusion on tokens', () => {
     expect(text).not.toMatch(/waited for something they share/);
   });
 
+  it('names a token only where it stood out in every repetition, and says how often one stood out in some only', () => {
+    const r = example();
+    const slowOnce = [11.2, 11.5, 6.0, 11.3, 11.4, 11.3, 11.3, 11.4];
+    const even = [11.2, 11.5, 11.3, 11.3, 11.4, 11.2, 11.3, 11.4];
+    // The median repetition (the one shown) has tok2 at half speed; the other two do not.
+    const c = withRates(r, slowOnce, [slowOnce, even, [11.3, 11.4, 11.2, 11.3, 11.5, 11.3, 11.2, 11.4]]);
+    c.spread = { ...c.spread!, relativePct: 3 };
+    const text = conclusions(r).join('\n');
+    expect(text).toMatch(/With 8 tokens, no token stood out in every repetition: they ran at/);
+    expect(text).toMatch(/Not named, as it stood out in only some repetitions: tok2 \(slot 12, serial serial2\) below the others in 1 of the 3\./);
+    expect(text).not.toMatch(/ran far slower than the others/);
+    // Slow in another repetition than the one shown: said all the same.
+    const hidden = withRates(example(), even, [even, slowOnce, slowOnce]);
+    hidden.spread = { ...hidden.spread!, relativePct: 3 };
+    const r2 = { ...r, configurations: [...r.configurations.slice(0, -1), hidden] };
+    expect(conclusions(r2).join('\n')).toMatch(/tok2 \(slot 12, serial serial2\) below the others in 2 of the 3/);
+    // In all three: named, as every repetition shows it.
+    const always = withRates(example(), slowOnce, [slowOnce, slowOnce, slowOnce]);
+    always.spread = { ...always.spread!, relativePct: 3 };
+    const r3 = { ...r, configurations: [...r.configurations.slice(0, -1), always] };
+    expect(conclusions(r3).join('\n')).toMatch(/1 token of 8 stood out [^\n]*, in all 3 repetitions: tok2 \(slot 12, serial serial2\) at 6\.0\/s/);
+  });
+
   it('names no token where the spread is within the noise of the runs', () => {
     const r = example();
     const c = withRates(r, [100, 96, 93.1, 98]);
@@ -111,5 +134,32 @@ describe('what the host did', () => {
     last.cpu = idleHost;
     expect(conclusions(r).join('\n')).toMatch(/the tokens waited for something they share other than the host's CPU — the module, a reader or hub \(the host's CPUs were only 9 % busy/);
     expect(renderScaleTable(r)).toMatch(/4 tokens: hsm-bench user 0\.20 s, system 0\.10 s \(8 % of the 4\.0 CPU-s the host had\); host 9 % busy \(user 6 %, system 3 %\), load 0\.30/);
+  });
+});
+
+describe('stalls over the repetitions', () => {
+  const stalls = (episodes: { tokens: number[]; durationS: number }[]) => ({
+    minMs: 100,
+    clusterLongestGapMs: 0,
+    count: episodes.length,
+    episodes: episodes.map((e, i) => ({ atS: i + 1, durationS: e.durationS, tokens: e.tokens, allTokensS: null, hostStallS: 0 })),
+  });
+  it('are counted in every repetition, not only the median one, with the tokens that stalled in each', () => {
+    const r = example();
+    const rates = [11.2, 11.5, 11.3, 11.3];
+    const c = withRates(r, rates, [rates, rates, rates]);
+    // The median repetition (shown) had no stall; the two others had tok2 stalled.
+    c.stalls = stalls([]);
+    c.repetitions![0]!.stalls = stalls([{ tokens: [2], durationS: 1.5 }]);
+    c.repetitions![1]!.stalls = stalls([]);
+    c.repetitions![2]!.stalls = stalls([
+      { tokens: [2], durationS: 0.4 },
+      { tokens: [1, 2], durationS: 0.3 },
+    ]);
+    const text = conclusions(r).join('\n');
+    expect(text).toMatch(/With 4 tokens, the tokens stalled in 2 of 3 repetitions \(1, 0, 2 times\), the longest 1\.50 s/);
+    expect(text).not.toMatch(/stalled in every repetition/);
+    c.repetitions![1]!.stalls = stalls([{ tokens: [2], durationS: 0.2 }]);
+    expect(conclusions(r).join('\n')).toMatch(/tok2 \(slot 12, serial serial2\) stalled in every repetition\./);
   });
 });

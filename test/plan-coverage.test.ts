@@ -11,7 +11,7 @@ import type { ConfigurationResult, RunResult } from '../src/model/run-result.js'
 import { saturationOf } from '../src/stats/saturation.js';
 import { compareRuns } from '../src/verdict/compare.js';
 import { evaluateThresholds } from '../src/verdict/thresholds.js';
-import { exitCodeFor } from '../src/verdict/verdict.js';
+import { exitCodeFor, verdictOf } from '../src/verdict/verdict.js';
 import { tempDir } from './helpers/cli.js';
 
 const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
@@ -90,16 +90,57 @@ describe('what a run planned and did not measure', () => {
     expect(cmp.rows.map((r) => r.tokens)).toEqual([1]);
     expect(renderComparisonTable(cmp)).toContain('NOT MEASURED: 4 tokens: not measured: the run was interrupted or killed before it');
     expect(exitCodeFor([{ name: 'c', result: fixture(), thresholds: [], comparison: cmp }])).toBe(5);
+    // In JUnit, what an interrupted candidate never measured whole is an error (never green), not a failed figure;
+    // what a candidate that ended without it did not measure fails.
     const xml = renderJunit([{ name: 'compare-rsa2048', result: interrupted(), thresholds: [], comparison: cmp }]);
-    expect(xpath(xml, 'string(//testcase[@name="rsa2048.tokens-2.baseline.throughput"]/failure/@message)')).toMatch(/^2 tokens measured only in part/);
+    expect(xpath(xml, 'string(//testcase[@name="rsa2048.tokens-2.baseline.throughput"]/error/@message)')).toMatch(/^2 tokens measured only in part/);
+    const ended = renderJunit([{ name: 'compare-rsa2048', result: { ...interrupted(), interrupted: false }, thresholds: [], comparison: cmp }]);
+    expect(xpath(ended, 'string(//testcase[@name="rsa2048.tokens-4.baseline.throughput"]/failure/@message)')).toMatch(/^4 tokens not measured/);
     // A candidate that measured nothing of the baseline's is still judged: it fails, it is not "not comparable".
     const nothing = { ...interrupted(), configurations: [] };
     expect(compareRuns(fixture(), nothing, 10, true).notMeasured).toHaveLength(3);
   });
 
   it('a threshold on the largest configuration judges the plan, not what happened to be measured', () => {
-    const [check] = evaluateThresholds(interrupted(), { minThroughput: { largest: 1 } });
+    const [check] = evaluateThresholds({ ...interrupted(), interrupted: false }, { minThroughput: { largest: 1 } });
     expect(check).toMatchObject({ configuration: { tokens: 4 }, measured: 'not run', outcome: 'fail' });
+  });
+
+  it('a check of a configuration an interrupted run never reached is not measured: neither passed nor failed, and the exit stays 130', () => {
+    const checks = evaluateThresholds(interrupted(), { minThroughput: { largest: 1 }, minEfficiency: 0.1 });
+    const unmeasured = { measured: 'not measured (interrupted)', outcome: 'inconclusive', notJudged: 'not measured: the run was interrupted before it' };
+    expect(checks.filter((c) => c.configuration?.tokens === 4)).toEqual([
+      expect.objectContaining({ name: 'min-throughput', ...unmeasured }),
+      expect.objectContaining({ name: 'min-efficiency', ...unmeasured }),
+    ]);
+    // The baseline's configurations the candidate never measured whole: not judged either.
+    const cmp = compareRuns(fixture(), interrupted(), 10, true);
+    const v = verdictOf({ name: 'c', result: interrupted(), thresholds: checks, comparison: cmp });
+    expect(v.exitCode).toBe(130);
+    expect(v.checks.filter((c) => c.outcome === 'fail')).toEqual([]);
+    expect(v.checks.filter((c) => c.name === 'baseline' && c.configuration?.tokens === 2)).toEqual([
+      expect.objectContaining({ outcome: 'inconclusive', notJudged: 'not measured whole: the run was interrupted' }),
+    ]);
+  });
+
+  it('a capacity gate of an interrupted sweep is not failed by the rates it never reached', () => {
+    const rate = (targetRatePerS: number, held: boolean) => ({ targetRatePerS, achievedRatePerS: targetRatePerS, held, missed: held ? [] : ['p99 9 ms > 5 ms'] });
+    const sweep = (rates: ReturnType<typeof rate>[], interrupted: boolean) =>
+      ({
+        ...fixture(),
+        interrupted,
+        plan: { ...fixture().plan, tokenCounts: [1, 2], targetRate: { perS: [100, 200, 400], per: 'configuration' } },
+        capacity: [{ tokens: 1, threadsPerToken: 1, capacityPerS: rates.filter((r) => r.held).at(-1)?.targetRatePerS ?? null, fellBehindAtPerS: null, rates }],
+      }) as unknown as RunResult;
+    // Interrupted after 100/s held: 200/s and 400/s were never measured; 2 tokens never started.
+    const cut = evaluateThresholds(sweep([rate(100, true)], true), { minCapacity: { '1': 400, '2': 100 } });
+    expect(cut).toEqual([
+      expect.objectContaining({ configuration: { tokens: 1, threadsPerToken: 1 }, outcome: 'inconclusive', notJudged: 'interrupted at 200/s; interrupted at 400/s' }),
+      expect.objectContaining({ configuration: { tokens: 2, threadsPerToken: 1 }, measured: 'not measured (interrupted)', outcome: 'inconclusive' }),
+    ]);
+    // A rate measured and missed still fails the gate above it, interrupted or not.
+    expect(evaluateThresholds(sweep([rate(100, true), rate(200, false)], true), { minCapacity: { '1': 400 } })[0]!.outcome).toBe('fail');
+    expect(evaluateThresholds(sweep([rate(100, true)], false), { minCapacity: { '1': 400 } })[0]!.outcome).toBe('fail');
   });
 
   it('trend: a point per planned configuration; one never measured or cut short has no figures, and says which', () => {

@@ -176,7 +176,7 @@ describe('hsm-bench report', () => {
     writeFileSync(join(dir, 'run.json'), JSON.stringify({ ...doc, schemaVersion: 99 }));
     const r = runCli(['report', dir]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/schema version 99; this hsm-bench reads versions 2 to 4/);
+    expect(r.stderr).toMatch(/schema version 99; this hsm-bench reads versions 2 to 5/);
   });
 
   it('counts and names torn or junk record lines instead of drawing them', () => {

@@ -281,11 +281,11 @@ describe('the knee of a sessions sweep', () => {
 });
 
 describe('run.json version 3', () => {
-  it('is read as version 4: one sessions count becomes a list', () => {
+  it('is read as the current version: one sessions count becomes a list', () => {
     const up = upgradeRunJson({ schemaVersion: 3, plan: { threadsPerToken: 2, tokenCounts: [1] }, configurations: [] });
-    expect(up).toMatchObject({ schemaVersion: 4, plan: { threadsPerToken: [2], tokenCounts: [1] } });
+    expect(up).toMatchObject({ schemaVersion: 5, plan: { threadsPerToken: [2], tokenCounts: [1] } });
     expect(upgradeRunJson({ schemaVersion: 2, plan: { threadsPerToken: 1, signaturesPerToken: 5 }, configurations: [] })).toMatchObject({
-      schemaVersion: 4,
+      schemaVersion: 5,
       plan: { threadsPerToken: [1], operationsPerToken: 5 },
     });
   });

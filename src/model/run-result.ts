@@ -5,7 +5,7 @@ import type { Objective, RunPlan, TargetRate } from './plan.js';
  * run.json: the one result document every renderer reads. Its schema is documented in README.md ("run.json");
  * a change that breaks readers raises SCHEMA_VERSION.
  */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /**
  * A token of the run. Its index in `tokens` is its identity everywhere (records, per-token results, worker
@@ -35,10 +35,10 @@ export interface PerTokenResult {
    */
   operationsTimedOut?: number;
   /**
-   * Signatures that completed OK per second, from the window's start (as the configuration's rate) to the end of its
-   * last call that returned (or the start of a later one that never did): a token that worked to the end is rated
-   * over the configuration's window, one that stopped early over the time it worked. In runs without `stalls`: from
-   * its first call's start.
+   * Calls that completed OK per second, as the configuration's throughputPerS is counted (flat out over its window, at
+   * a target rate at the pace its calls started), so the tokens' add up to it; a token that stopped early or hung over
+   * the time it worked: from the window's start to the end of its last call that returned (or the start of a later
+   * one that never did). In runs without `stalls`: from its first call's start to its last end.
    */
   throughputPerS: number;
   latencyMs: LatencyPercentilesMs | null;
@@ -52,7 +52,8 @@ export interface PerTokenResult {
   /**
    * Outages (streaks of failures) and their total time: those that ended, and one still open at the end (to the
    * window's end) when it held more than one failed call or its token was lost (stopped early or hung); a last
-   * failed call alone is not one. The open streak's time is also in stillFailingS. In runs without `stalls`: only those that ended.
+   * failed call alone is not one. The open streak's time is also in stillFailingS. Version 4 runs without `stalls`
+   * counted only those that ended: reading them adds the open one (src/result/run-upgrade.ts).
    */
   outages: number;
   outageS: number;
@@ -261,7 +262,7 @@ export interface Range {
 }
 
 export type RepetitionResult = Pick<ConfigurationResult, 'throughputPerS' | 'durationS' | 'operationsOk' | 'operationsFailed' | 'latencyMs' | 'recordsFile' | 'workerIssues'> &
-  Partial<Pick<ConfigurationResult, 'operationsVerified' | 'operationsUnverified' | 'operationsLost' | 'openLoop' | 'partial' | 'hungSessions'>> & {
+  Partial<Pick<ConfigurationResult, 'operationsVerified' | 'operationsUnverified' | 'operationsLost' | 'openLoop' | 'partial' | 'hungSessions' | 'stalls'>> & {
     /** Each token's rate in this repetition, in the order of the configuration's perToken (absent in older runs). */
     perTokenThroughputPerS?: number[];
   };

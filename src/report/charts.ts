@@ -1,6 +1,6 @@
 import { wordsOf } from '../operations/words.js';
 import type { ChartConfiguration, ChartDataset, Scale } from 'chart.js';
-import type { ConfigurationResult, RunResult } from '../model/run-result.js';
+import type { RunResult } from '../model/run-result.js';
 import type { LatencyCurvePoint } from './records-digest.js';
 import { configurationName, tokenTitle } from './describe-run.js';
 import { efficiencyRange, shownEfficiency } from '../result/configuration-shortfall.js';
@@ -504,10 +504,9 @@ export function timeSeriesChart(r: RunResult, okPerSecondByToken: readonly Map<n
  */
 export function availabilityChart(r: RunResult): ChartConfiguration {
   const c = r.configurations[0]!;
-  // Runs with stalls count an outage still open at the end in outageS; older ones kept it apart, in stillFailingS.
-  const unavailableS = (t: ConfigurationResult['perToken'][number]) => t.outageS + (c.stalls ? 0 : (t.stillFailingS ?? 0));
-  const availability = c.perToken.map((t) => (c.durationS > 0 ? Math.max(0, 100 * (1 - unavailableS(t) / c.durationS)) : 0));
-  const inOutage = c.perToken.map((t) => unavailableS(t) > 0);
+  // An outage still open at the end is in outageS (older runs' are added when they are read).
+  const availability = c.perToken.map((t) => (c.durationS > 0 ? Math.max(0, 100 * (1 - t.outageS / c.durationS)) : 0));
+  const inOutage = c.perToken.map((t) => t.outageS > 0);
   // 99.95 % is not 100 %: one decimal more where rounding would hide an outage.
   const shown = (a: number, outage: boolean) => (outage && a >= 99.95 ? `${Math.min(a, 99.99).toFixed(2)} %` : `${a.toFixed(1)} %`);
   return {

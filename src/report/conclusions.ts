@@ -9,7 +9,7 @@ import { failureList, statusMeaning } from './status-meaning.js';
 import { moduleCrashText } from './crash-text.js';
 import { latencyText } from '../core/latency-text.js';
 import { HOST_CPU_LIMIT_PCT, hostBusyPct, hostCpuClause } from './cpu-text.js';
-import { NOISE_FLOOR_PCT, OUTLIER_Z, repetitionNoisePct, standsOutIn, tokenSpread } from '../stats/token-outliers.js';
+import { NOISE_FLOOR_PCT, OUTLIER_Z, outliersOverRepetitions, standsOutIn, type RepeatedOutlier } from '../stats/token-outliers.js';
 
 export const sentence = (text: string) => `${text[0]!.toUpperCase()}${text.slice(1)}`;
 
@@ -84,13 +84,13 @@ function scalingConclusion(r: RunResult, last: ConfigurationResult, previous: Co
   // What the host did during it grounds the diagnosis: its CPUs all busy, or CPU to spare; the harness's own stalls.
   const cpu = hostCpuClause(last);
   const harness = harnessClause(last);
-  // Tokens far slower than the others are theirs to answer for, not something every token shares.
+  // Tokens far slower than the others, in every repetition, are theirs to answer for, not something every token shares.
   const slowTokens = (
-    tokenSpread(
-      last.perToken.filter((t) => t.operationsOk > 0).map((t) => ({ token: t.token, ratePerS: t.throughputPerS })),
-      repetitionNoisePct(last),
+    outliersOverRepetitions(
+      last,
+      last.perToken.filter((t) => t.operationsOk > 0).map((t) => t.token),
     )?.outliers ?? []
-  ).filter((o) => o.offPct < 0);
+  ).filter((o) => o.slow && o.in === o.of);
   if (busy < 0.9) {
     lines.push(
       `Each session spent only ${fixed(busy * 100, 0)} % of the window inside ${w.call}: ${w.nouns} were not issued fast enough${cpu ? `; ${cpu}` : " — check the host's load"}${harness ? `; ${harness}` : ''}.`,
@@ -127,6 +127,36 @@ function harnessClause(c: ConfigurationResult): string | null {
   return parts.length > 0 ? parts.join(' and ') : null;
 }
 
+/**
+ * A configuration's stalls, over every repetition (each one's own, where it was repeated): how many, the longest,
+ * those of all tokens at once, and the tokens that stalled in every repetition; null without any.
+ */
+function stallsLine(r: RunResult, c: ConfigurationResult): string | null {
+  const measured = c.repetitions?.every((x) => x.stalls) ? c.repetitions.map((x) => ({ stalls: x.stalls!, durationS: x.durationS })) : c.stalls ? [{ stalls: c.stalls, durationS: c.durationS }] : [];
+  const stalled = measured.filter((m) => m.stalls.count > 0);
+  if (stalled.length === 0) return null;
+  const w = wordsOf(r);
+  const episodes = stalled.flatMap((m) => m.stalls.episodes);
+  const longest = Math.max(...episodes.map((e) => e.durationS));
+  const stalledS = episodes.reduce((sum, e) => sum + e.durationS, 0);
+  const windowsS = measured.reduce((sum, m) => sum + m.durationS, 0);
+  const allAtOnce = episodes.filter((e) => e.allTokensS !== null).length;
+  const count = stalled.reduce((n, m) => n + m.stalls.count, 0);
+  const windowS = windowsS > 0 ? ` (${fixed((100 * stalledS) / windowsS, 1)} % of the ${measured.length > 1 ? 'windows' : 'window'} in the ${episodes.length} longest)` : '';
+  const who = r.configurations.length > 1 ? `With ${configurationName(c)}, the` : 'The';
+  if (measured.length === 1)
+    return `${who} tokens stalled ${plural(count, 'time')}, the longest ${fixed(longest, 2)} s${windowS}${allAtOnce > 0 ? `, ${allAtOnce} of them all tokens at once` : ''}: no ${w.noun} succeeded meanwhile (see Gaps and stalls).`;
+  // The same token in a stall in every repetition is that token's; in one of them, the run's.
+  const everyTime = c.perToken.filter((t) => measured.every((m) => m.stalls.episodes.some((e) => e.tokens.includes(t.token))));
+  const same =
+    everyTime.length > 0 && everyTime.length < c.tokens
+      ? ` ${everyTime.map(tokenCalled).join(', ')} stalled in every repetition.`
+      : everyTime.length === c.tokens && c.tokens > 1
+        ? ' Every token stalled in every repetition.'
+        : '';
+  return `${who} tokens stalled in ${stalled.length} of ${measured.length} repetitions (${measured.map((m) => m.stalls.count).join(', ')} times), the longest ${fixed(longest, 2)} s${windowS}${allAtOnce > 0 ? `, ${allAtOnce} of them all tokens at once` : ''}: no ${w.noun} succeeded meanwhile (see Gaps and stalls: the median repetition's).${same}`;
+}
+
 /** A token as a reader finds it: label, slot and serial. */
 const tokenCalled = (t: ConfigurationResult['perToken'][number]) => `${t.label} (slot ${t.slotId}, serial ${t.serial})`;
 
@@ -145,16 +175,23 @@ function spreadLine(r: RunResult, c: ConfigurationResult): string | null {
   const rates = signing.map((t) => t.throughputPerS);
   const [low, high] = [Math.min(...rates), Math.max(...rates)];
   const apartPct = high > 0 ? (100 * (high - low)) / high : 0;
-  const spread = tokenSpread(
-    signing.map((t) => ({ token: t.token, ratePerS: t.throughputPerS })),
-    repetitionNoisePct(c),
+  const over = outliersOverRepetitions(
+    c,
+    signing.map((t) => t.token),
   );
-  if (spread === null)
+  if (over === null)
     return `With ${configurationName(c)}, the ${signing.length === 2 ? 'two ' : ''}tokens ran at ${fixed(low, 1)}–${fixed(high, 1)}/s (${fixed(apartPct, 1)} % apart); ${signing.length} tokens cannot tell which one is off.${leftOut}`;
+  const { spread } = over;
   const noise = `${fixed(spread.noisePct, 0)} % of it${spread.noisePct > NOISE_FLOOR_PCT ? ' (as far apart as its repetitions)' : ''}`;
-  if (spread.outliers.length === 0)
-    return `With ${configurationName(c)}, no token stood out: they ran at ${fixed(low, 1)}–${fixed(high, 1)}/s around a median of ${fixed(spread.medianPerS, 1)}/s (MAD ${fixed(spread.madPerS, 2)}/s), none with a modified z-score beyond ${OUTLIER_Z} (0.6745 × distance / MAD, about ${fixed(OUTLIER_Z / 0.6745, 1)} MADs) and further than ${noise}.${leftOut}`;
-  const named = spread.outliers.map((o) => {
+  // A token is named only where it stood out in every repetition: in some of them only is the runs' noise, said apart.
+  const outliers = over.outliers.filter((o) => o.in === o.of);
+  const sometimes = sometimesText(
+    c,
+    over.outliers.filter((o) => o.in < o.of),
+  );
+  if (outliers.length === 0)
+    return `With ${configurationName(c)}, no token stood out${c.repetitions ? ' in every repetition' : ''}: they ran at ${fixed(low, 1)}–${fixed(high, 1)}/s around a median of ${fixed(spread.medianPerS, 1)}/s (MAD ${fixed(spread.madPerS, 2)}/s), none with a modified z-score beyond ${OUTLIER_Z} (0.6745 × distance / MAD, about ${fixed(OUTLIER_Z / 0.6745, 1)} MADs) and further than ${noise}.${sometimes}${leftOut}`;
+  const named = outliers.map((o) => {
     const t = c.perToken.find((x) => x.token === o.token)!;
     const seen = standsOutIn(r.configurations, o.token, o.offPct < 0);
     const every =
@@ -165,12 +202,19 @@ function spreadLine(r: RunResult, c: ConfigurationResult): string | null {
         : '';
     return `${tokenCalled(t)} at ${fixed(o.ratePerS, 1)}/s, ${fixed(Math.abs(o.offPct), 0)} % ${o.offPct < 0 ? 'below' : 'above'} the median${every}`;
   });
-  const slow = spread.outliers.filter((o) => o.offPct < 0).length;
+  const slow = outliers.filter((o) => o.slow).length;
   const whose =
     slow > 0
       ? ` ${slow === 1 ? 'It was' : 'They were'} slow alone while the others were not: look at ${slow === 1 ? 'that token' : 'those tokens'}, ${slow === 1 ? 'its' : 'their'} reader or hub port, not at what all the tokens share.`
       : '';
-  return `With ${configurationName(c)}, ${plural(spread.outliers.length, 'token')} of ${signing.length} stood out from the others' median ${fixed(spread.medianPerS, 1)}/s (MAD ${fixed(spread.madPerS, 2)}/s), with a modified z-score beyond ${OUTLIER_Z} (about ${fixed(OUTLIER_Z / 0.6745, 1)} MADs) and further than ${noise}: ${named.join('; ')}.${whose}${leftOut}`;
+  return `With ${configurationName(c)}, ${plural(outliers.length, 'token')} of ${signing.length} stood out from the others' median ${fixed(spread.medianPerS, 1)}/s (MAD ${fixed(spread.madPerS, 2)}/s), with a modified z-score beyond ${OUTLIER_Z} (about ${fixed(OUTLIER_Z / 0.6745, 1)} MADs) and further than ${noise}${c.repetitions ? `, in all ${c.repetitions.length} repetitions` : ''}: ${named.join('; ')}.${whose}${sometimes}${leftOut}`;
+}
+
+/** Tokens that stood out in some of a configuration's repetitions only: not named as outliers, but said, with how often. */
+function sometimesText(c: ConfigurationResult, outliers: readonly RepeatedOutlier[]): string {
+  if (outliers.length === 0) return '';
+  const each = outliers.map((o) => `${tokenCalled(c.perToken.find((t) => t.token === o.token)!)} ${o.slow ? 'below' : 'above'} the others in ${o.in} of the ${o.of}`);
+  return ` Not named, as ${outliers.length === 1 ? 'it' : 'they'} stood out in only some repetitions: ${each.join('; ')}.`;
 }
 
 /**
@@ -213,15 +257,9 @@ export function conclusions(r: RunResult): string[] {
     lines.push(`${failed} of ${plural(total, w.noun, w.nouns)} failed (see Failures)${statuses === '' ? '' : ` — ${statuses}`}${uncounted}.`);
   }
   // Succeeding is not serving: calls that succeed after a token stalled for seconds are said beside the count.
-  for (const c of r.configurations.filter((x) => (x.stalls?.count ?? 0) > 0)) {
-    const st = c.stalls!;
-    const longest = Math.max(...st.episodes.map((e) => e.durationS));
-    const stalledS = st.episodes.reduce((sum, e) => sum + e.durationS, 0);
-    const allAtOnce = st.episodes.filter((e) => e.allTokensS !== null).length;
-    const windowS = c.durationS > 0 ? ` (${fixed((100 * stalledS) / c.durationS, 1)} % of the window in the ${st.episodes.length} longest)` : '';
-    lines.push(
-      `${r.configurations.length > 1 ? `With ${configurationName(c)}, the` : 'The'} tokens stalled ${plural(st.count, 'time')}, the longest ${fixed(longest, 2)} s${windowS}${allAtOnce > 0 ? `, ${allAtOnce} of them all tokens at once` : ''}: no ${w.noun} succeeded meanwhile (see Gaps and stalls).`,
-    );
+  for (const c of r.configurations) {
+    const line = stallsLine(r, c);
+    if (line) lines.push(line);
   }
   const crashed = moduleCrashText(r);
   if (crashed) lines.push(`${sentence(crashed)}: the burn-in failed.`);

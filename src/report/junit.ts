@@ -112,10 +112,18 @@ function checksOf(run: JudgedRun, death?: ProcessDeath): Check[] {
       expected: row.baselineFailures === 0 ? '0' : `any (the baseline had ${row.baselineFailures})`,
     });
   }
-  // A configuration the candidate planned and did not measure whole fails every figure it would be compared on.
+  // A configuration the candidate planned and did not measure whole fails every figure it would be compared on; one an
+  // interrupted candidate never measured whole is an error (planned, not measured: never green, yet no failure).
   for (const m of cmp?.notMeasured ?? []) {
     for (const metric of ['throughput', 'p50', 'p99', 'failures']) {
-      checks.push({ name: `${where(m)}.baseline.${metric}`, timeS: 0, outcome: 'fail', message: `${configurationName(m)} ${m.reason}`, measured: 'nothing', expected: 'as measured by the baseline' });
+      checks.push({
+        name: `${where(m)}.baseline.${metric}`,
+        timeS: 0,
+        outcome: run.result.interrupted ? 'error' : 'fail',
+        message: `${configurationName(m)} ${m.reason}`,
+        measured: 'nothing',
+        expected: 'as measured by the baseline',
+      });
     }
   }
   for (const c of cmp?.capacity ?? []) {

@@ -78,7 +78,7 @@ export function readRunJson(dirOrFile: string): RunResult {
   const path = dirOrFile.endsWith('.json') ? dirOrFile : join(dirOrFile, 'run.json');
   let doc = readJsonFile(path, RUN_JSON);
   const version = (doc as { schemaVersion?: unknown } | null)?.schemaVersion;
-  if (version !== SCHEMA_VERSION && version !== 2 && version !== 3) {
+  if (typeof version !== 'number' || !Number.isInteger(version) || version < 2 || version > SCHEMA_VERSION) {
     throw new HsmBenchError(
       `${shown(path)} has schema version ${versionText(version)}; this hsm-bench reads versions 2 to ${SCHEMA_VERSION}`,
       ExitCode.usage,

@@ -49,19 +49,21 @@ function missesOf(c: Measured, objectives: readonly Objective[]): { missed: stri
   const missed: string[] = [];
   if (c.operationsFailed > 0) missed.push(`${c.operationsFailed} failed`);
   if (!o.keptUp) {
-    const stall = o.hostStalled ? ` while the host stalled ${stallSeconds(o.hostStallMs ?? 0)} s (not judged: with the stall taken out the tokens kept up)` : '';
+    const stall = o.hostStalled ? `: inconclusive (the harness stalled ${stallSeconds(o.hostStallMs ?? 0)} s; with the stall taken out the tokens kept up)` : '';
     missed.push(`achieved ${fmt(o.achievedRatePerS)}/s of ${fmt(o.targetRatePerS)}/s${o.notStarted > 0 ? `, ${o.notStarted} not started` : ''}${stall}`);
   }
   const objectiveOnly = missed.length === 0;
   let hostStallOnly = c.operationsFailed === 0 && (o.keptUp || o.hostStalled === true);
   // Every objective missed on too few calls: the window that would judge them all; null once one miss is judged.
   let thinWindowS: number | null = objectiveOnly ? 0 : null;
-  // A stall of the host delayed at least the calls due during it: a percentile that so many calls can move (p99: 1 %
-  // of them) may be the stall's, not the tokens'.
-  const delayedShare = ((o.hostStallMs ?? 0) / 1000) * (o.targetRatePerS / Math.max(1, c.operationsOk + c.operationsFailed));
+  // A stall of the harness delayed the calls due during it, each by the stall at most: a percentile that so many calls
+  // can move (p99: 1 % of them) may be the stall's, not the tokens', as far as the stall's length reaches; a response
+  // beyond the objective by more than the stall is the tokens' own.
+  const stallMs = o.hostStallMs ?? 0;
+  const delayedShare = (stallMs / 1000) * (o.targetRatePerS / Math.max(1, c.operationsOk + c.operationsFailed));
   for (const objective of objectives) {
     const measured = o.responseMs?.[objective.percentile];
-    const stalled = delayedShare >= 1 - PERCENTILE_SHARE[objective.percentile];
+    const stalled = delayedShare >= 1 - PERCENTILE_SHARE[objective.percentile] && measured !== undefined && measured <= objective.ms + stallMs;
     const atLeast = o.responseAtLeast?.includes(objective.percentile) ? '≥ ' : '';
     if (measured === undefined) {
       missed.push(`no ${percentileName(objective.percentile)} (no successful call)`);
@@ -71,7 +73,7 @@ function missesOf(c: Measured, objectives: readonly Objective[]): { missed: stri
       // Too few calls to judge, unless so many of them are over the objective that no larger sample could meet it.
       const thinS = certainMiss(o.responseMs, objective, calls) ? null : windowToJudgeS(c, objective);
       const judged = stalled
-        ? ` while the host stalled ${stallSeconds(o.hostStallMs ?? 0)} s (not judged)`
+        ? `: inconclusive (the harness stalled ${stallSeconds(stallMs)} s)`
         : thinS !== null
           ? ` on ${calls} calls in ${c.durationS.toFixed(1)} s (not judged: a ${thinS} s window — --duration, or --max-window where windows grow — gives ${percentileName(objective.percentile)} the ${callsToJudge(objective.percentile)} calls it needs)`
           : '';
@@ -117,8 +119,10 @@ export function judgeRate(c: ConfigurationResult, objectives: readonly Objective
 /**
  * Per token count and sessions per token, the capacity: the highest rate of the sweep that held, counting up from
  * the lowest and stopping at the first that did not (a rate that held above one that failed is luck, not capacity).
- * A rate the data could not judge (missed only on a thin sample or while the host stalled) does not stop the count:
- * it failed nothing, and a higher rate that held says more than it.
+ * A rate the data could not judge (missed only on a thin sample, or only as far as a stall of the harness reaches)
+ * is never a pass, and does not stop the count either: it failed nothing, and a higher rate that held on a full
+ * sample shows the tokens serve less load within the objectives too, so an unresolved rate never lowers a capacity
+ * (nor makes more tokens read less capacity than fewer). A miss beyond what the stall explains is judged.
  */
 export function capacityOf(configurations: readonly ConfigurationResult[], objectives: readonly Objective[]): CapacityResult[] {
   const groups = new Map<string, ConfigurationResult[]>();

@@ -53,6 +53,8 @@ export const repetitionOf = (r: ConfigurationResult) => ({
   ...(r.hungSessions && r.hungSessions.length > 0 ? { hungSessions: r.hungSessions } : {}),
   ...(r.openLoop ? { openLoop: r.openLoop } : {}),
   ...(r.partial ? { partial: r.partial } : {}),
+  // Each repetition's stalls, not only the median one's: whether the same tokens stall every time.
+  ...(r.stalls ? { stalls: r.stalls } : {}),
 });
 
 export function combineRepetitions(reps: readonly ConfigurationResult[]): ConfigurationResult {

@@ -67,6 +67,11 @@ export function summarizeConfiguration(
   const stalls = stallsOf(holesByToken, s.successes.holes(0, s.windowEndUs, failingAtEnd.every(Boolean)), minStallUs, run.hostStalls);
   // A token lost (stopped early, or hung) was in an outage to the end; a last failed call alone is not one.
   const lostTokens = new Set([...hungTokens, ...run.workerIssues.map((w) => w.token)]);
+  // One definition of a rate for the configuration, each token and each operation of a mix, so that theirs add up to
+  // the configuration's. At a target rate: the successful calls at the pace the calls were started (src/stats/keeping-up.ts),
+  // as the window from the first start to the last end holds one interval less than the calls, and one late start
+  // would stretch it. Flat out: over the configuration's window.
+  const rateOf = (ok: number) => (schedule ? (s.scheduled > 0 ? (ok / s.scheduled) * achieved : 0) : durationS > 0 ? ok / durationS : 0);
   return {
     tokens: tokens.length,
     threadsPerToken,
@@ -75,15 +80,15 @@ export function summarizeConfiguration(
     operationsVerified: s.operationsVerified,
     failuresByCkr: Object.fromEntries([...s.failuresByStatus].sort(([, a], [, b]) => b - a)),
     durationS: round(durationS, 6),
-    // At a target rate the successful calls at the pace the calls were started (src/stats/keeping-up.ts): the window
-    // from the first start to the last end holds one interval less than the calls, and one late start would stretch it.
-    throughputPerS: schedule ? round(s.scheduled > 0 ? (s.operationsOk / s.scheduled) * achieved : 0, 2) : durationS > 0 ? round(s.operationsOk / durationS, 2) : 0,
+    throughputPerS: round(rateOf(s.operationsOk), 2),
     efficiency: null,
     perToken: s.tokens.map((t, i) => {
-      // From the window's start, as the configuration's rate is, to its last call that returned (or the start of one
-      // that never did): a token that hung or stopped early is rated over the time it worked, and a token that worked
-      // to the end over the configuration's window — one token's rate is the configuration's, not another number.
+      // A token that worked to the end is rated as the configuration is (its rates add up to the configuration's); one
+      // that hung, stopped early or was failing at the end over the time it worked: from the window's start to its last
+      // call that returned (or the start of one that never did).
       const activeS = t.lastEndUs / 1e6;
+      const stoppedEarly = lostTokens.has(i) || failingAtEnd[i]!;
+      const throughputPerS = stoppedEarly ? (activeS > 0 ? t.operationsOk / activeS : 0) : rateOf(t.operationsOk);
       return {
         token: i,
         label: tokens[i]!.label,
@@ -92,7 +97,7 @@ export function summarizeConfiguration(
         operationsOk: t.operationsOk,
         operationsFailed: t.operationsFailed,
         operationsTimedOut: t.operationsTimedOut,
-        throughputPerS: activeS > 0 ? round(t.operationsOk / activeS, 2) : 0,
+        throughputPerS: round(throughputPerS, 2),
         latencyMs: percentilesMs(t.latencyUs),
         longestGapMs: round(t.successes.longestUs(0, s.windowEndUs, failingAtEnd[i]!) / 1000, 3),
         ...outagesOf(t, s.windowEndUs, lostTokens.has(i)),
@@ -117,7 +122,7 @@ export function summarizeConfiguration(
     lowConfidence: lowConfidence({ operationsOk: s.operationsOk, durationS }),
     stalls,
     ...(run.cpu ? { cpu: run.cpu } : {}),
-    // A mix (--mix): each operation's share, rate over the same window, and latency.
+    // A mix (--mix): each operation's share, rate as the configuration's, and latency.
     ...(openLoop ? { openLoop } : {}),
     ...(s.mixed
       ? {
@@ -126,7 +131,7 @@ export function summarizeConfiguration(
             operationsOk: o.operationsOk,
             operationsFailed: o.operationsFailed,
             operationsVerified: o.operationsVerified,
-            throughputPerS: durationS > 0 ? round(o.operationsOk / durationS, 2) : 0,
+            throughputPerS: round(rateOf(o.operationsOk), 2),
             latencyMs: percentilesMs(o.latencyUs),
             ...(openLoop ? { responseMs: percentilesMs(o.responseUs, true) } : {}),
           })),

@@ -76,3 +76,36 @@ export function standsOutIn(configurations: readonly ConfigurationResult[], toke
   }
   return { in: count, of };
 }
+
+/** A token that stood out from the others in some of a configuration's repetitions (or its one measurement). */
+export interface RepeatedOutlier extends TokenOutlier {
+  /** Below the others' median (or above it) where it stood out. */
+  slow: boolean;
+  /** In how many of the `of` repetitions it stood out on that side. */
+  in: number;
+  of: number;
+}
+
+/**
+ * The tokens (`tokens`: those that signed) that stood out in any repetition of a configuration, judged in each
+ * repetition on its own rates, with in how many of them: one slow repetition of a token is not a slow token. Its
+ * rate and distance are the median repetition's (the one the configuration shows), else the first where it stood
+ * out. Null with fewer than three tokens.
+ */
+export function outliersOverRepetitions(c: ConfigurationResult, tokens: readonly number[]): { spread: TokenSpread; outliers: RepeatedOutlier[] } | null {
+  const at = tokens.map((token) => c.perToken.findIndex((t) => t.token === token));
+  const rates = (sample: readonly number[]) => tokens.map((token, k) => ({ token, ratePerS: sample[at[k]!] ?? 0 }));
+  const spread = tokenSpread(rates(c.perToken.map((t) => t.throughputPerS)), repetitionNoisePct(c));
+  if (spread === null) return null;
+  const samples = c.repetitions?.every((x) => x.perTokenThroughputPerS) ? c.repetitions.map((x) => x.perTokenThroughputPerS!) : [c.perToken.map((t) => t.throughputPerS)];
+  const seen = new Map<string, RepeatedOutlier>();
+  for (const sample of samples) {
+    for (const o of tokenSpread(rates(sample), repetitionNoisePct(c))?.outliers ?? []) {
+      const key = `${o.token}:${o.offPct < 0}`;
+      const shown = spread.outliers.find((x) => x.token === o.token && x.offPct < 0 === o.offPct < 0) ?? o;
+      const before = seen.get(key);
+      seen.set(key, { ...shown, slow: o.offPct < 0, in: (before?.in ?? 0) + 1, of: samples.length });
+    }
+  }
+  return { spread, outliers: [...seen.values()].sort((a, b) => a.offPct - b.offPct) };
+}

@@ -270,14 +270,16 @@ function compareCapacity(baseline: RunResult, candidate: RunResult, maxRegressio
     const b = candidate.capacity?.find((x) => x.tokens === a.tokens && x.threadsPerToken === a.threadsPerToken);
     const base = { tokens: a.tokens, threadsPerToken: a.threadsPerToken, baselinePerS: a.capacityPerS, candidatePerS: b?.capacityPerS ?? null };
     if (a.capacityPerS === null) return [{ ...base, outcome: 'pass', missed: [] }];
-    // A rate planned and not measured is no capacity held: the candidate was interrupted or killed before it.
-    if (!b) return [{ ...base, outcome: 'fail', missed: ['not measured'] }];
+    // A rate planned and not measured is no capacity held; where the candidate was interrupted before it, none missed.
+    const unmeasured = candidate.interrupted ? 'inconclusive' : 'fail';
+    if (!b) return [{ ...base, outcome: unmeasured, missed: ['not measured'] }];
     if (b.capacityPerS !== null && b.capacityPerS >= a.capacityPerS) return [{ ...base, outcome: 'pass', missed: [] }];
     // The candidate's first rate up to the baseline's capacity that did not hold: why the capacity fell.
     const first = b.rates.find((r) => r.targetRatePerS <= a.capacityPerS! && !r.held);
     // Missed only while the host stalled, or only on fewer calls than a percentile needs: the rate is not judged.
     if (first?.hostStalled || first?.thin) return [{ ...base, outcome: 'inconclusive', missed: first.missed.map((m) => `at ${first.targetRatePerS}/s: ${m}`) }];
-    if (first === undefined || first.interrupted) return [{ ...base, outcome: 'fail', missed: [first ? `${first.targetRatePerS}/s not measured (interrupted)` : `${a.capacityPerS}/s not measured`] }];
+    if (first === undefined || first.interrupted)
+      return [{ ...base, outcome: unmeasured, missed: [first ? `${first.targetRatePerS}/s not measured (interrupted)` : `${a.capacityPerS}/s not measured`] }];
     const at = candidate.configurations.find((c) => c.tokens === a.tokens && c.threadsPerToken === a.threadsPerToken && c.openLoop?.targetRatePerS === first.targetRatePerS);
     const nearBound =
       at?.openLoop !== undefined &&

@@ -108,6 +108,13 @@ export function checkThresholdsFitPlan(t: Thresholds, plan: ThresholdPlan): void
 const fmt = (n: number | null | undefined, digits = 2) => (n === null || n === undefined ? 'n/a' : n.toFixed(digits));
 
 /**
+ * A check of a configuration the plan holds and the run never measured: an interrupted run never reached it, so it
+ * neither passed nor failed; a run that ended without it (its plan done otherwise) failed it.
+ */
+const notRun = (r: Pick<RunResult, 'interrupted'>): Pick<ThresholdCheck, 'measured' | 'outcome' | 'notJudged'> =>
+  r.interrupted ? { measured: 'not measured (interrupted)', outcome: 'inconclusive', notJudged: 'not measured: the run was interrupted before it' } : { measured: 'not run', outcome: 'fail' };
+
+/**
  * A capacity below the gate fails, unless the rates that did not hold up to where the capacity could reach were open
  * (not measured: the run was interrupted in them; missed only a latency objective on percentiles too thin to fail
  * on, the rule of --max-p99 which --strict-latency overrules; or only while the host stalled) and, taken as held,
@@ -124,7 +131,7 @@ function capacityOutcome(c: CapacityResult | undefined, min: number, strictLaten
   const atBest = (firstClosedMiss < 0 ? rates : rates.slice(0, firstClosedMiss)).at(-1)?.targetRatePerS ?? null;
   if (atBest === null || atBest < min) return { outcome: 'fail' };
   const why = (r: CapacityResult['rates'][number]) =>
-    r.interrupted ? `interrupted at ${r.targetRatePerS}/s` : r.hostStalled ? `the host stalled at ${r.targetRatePerS}/s` : `a thin sample at ${r.targetRatePerS}/s (--strict-latency fails on it)`;
+    r.interrupted ? `interrupted at ${r.targetRatePerS}/s` : r.hostStalled ? `the harness stalled at ${r.targetRatePerS}/s` : `a thin sample at ${r.targetRatePerS}/s (--strict-latency fails on it)`;
   return {
     outcome: 'inconclusive',
     notJudged: rates
@@ -132,6 +139,18 @@ function capacityOutcome(c: CapacityResult | undefined, min: number, strictLaten
       .map(why)
       .join('; '),
   };
+}
+
+/**
+ * A capacity's rates with those of the plan an interrupted run never reached, as interrupted ones: they may have
+ * held, so a capacity below the gate is not a failure while they could still lift it there.
+ */
+function withRatesNotReached(r: RunResult, c: CapacityResult): CapacityResult {
+  if (!r.interrupted || !r.plan.targetRate) return c;
+  const { perS, per } = r.plan.targetRate;
+  const planned = perS.map((x) => (per === 'token' ? x * c.tokens : x));
+  const missing = planned.filter((x) => !c.rates.some((m) => m.targetRatePerS === x));
+  return { ...c, rates: [...c.rates, ...missing.map((x) => ({ targetRatePerS: x, achievedRatePerS: 0, held: false, missed: ['not measured'], interrupted: true }))] };
 }
 
 /**
@@ -172,13 +191,18 @@ export function evaluateThresholds(r: RunResult, t: Thresholds, strictLatency = 
   for (const [key, min] of Object.entries(t.minThroughput ?? {})) {
     const tokens = key === 'largest' ? largestCount : Number(key);
     const c = flatOut.filter((x) => x.tokens === tokens).reduce<ConfigurationResult | undefined>((best, x) => (best === undefined || x.throughputPerS > best.throughputPerS ? x : best), undefined);
-    const passed = c !== undefined && c.throughputPerS >= min;
-    const short = c === undefined ? undefined : ((passed ? undefined : shortWindow(c, strictLatency)) ?? straddles(c.spread ? throughputRange(c) : null, min, strictLatency, 1, '/s'));
+    const configuration = c ? axesOf(c) : Number.isFinite(tokens) ? { tokens, threadsPerToken: r.plan.threadsPerToken[0]! } : null;
+    if (c === undefined) {
+      checks.push({ name: 'min-throughput', configuration, expected: `≥ ${min}/s`, ...notRun(r) });
+      continue;
+    }
+    const passed = c.throughputPerS >= min;
+    const short = (passed ? undefined : shortWindow(c, strictLatency)) ?? straddles(c.spread ? throughputRange(c) : null, min, strictLatency, 1, '/s');
     checks.push({
       name: 'min-throughput',
-      configuration: c ? axesOf(c) : Number.isFinite(tokens) ? { tokens, threadsPerToken: r.plan.threadsPerToken[0]! } : null,
+      configuration,
       expected: `≥ ${min}/s`,
-      measured: c ? `${fmt(c.throughputPerS, 1)}/s${c.spread ? ` (${fmt(c.spread.throughputPerS.min, 1)}–${fmt(c.spread.throughputPerS.max, 1)})` : ''}` : 'not run',
+      measured: `${fmt(c.throughputPerS, 1)}/s${c.spread ? ` (${fmt(c.spread.throughputPerS.min, 1)}–${fmt(c.spread.throughputPerS.max, 1)})` : ''}`,
       ...(short ? { outcome: 'inconclusive', notJudged: short } : { outcome: outcomeOf(passed) }),
     });
   }
@@ -186,18 +210,17 @@ export function evaluateThresholds(r: RunResult, t: Thresholds, strictLatency = 
   for (const [key, min] of Object.entries(t.minCapacity ?? {})) {
     const tokens = key === 'largest' ? largestCount : Number(key);
     const c = capacity.get(tokens);
+    // Named by its token count alone: the check is the token count's best capacity, whichever sessions gave it.
+    const check = { name: 'min-capacity', configuration: Number.isFinite(tokens) ? { tokens, threadsPerToken: 1 } : null, expected: `≥ ${min}/s` };
+    if (c === undefined) {
+      checks.push({ ...check, ...notRun(r) });
+      continue;
+    }
     checks.push({
-      name: 'min-capacity',
-      // Named by its token count alone: the check is the token count's best capacity, whichever sessions gave it.
-      configuration: Number.isFinite(tokens) ? { tokens, threadsPerToken: 1 } : null,
-      expected: `≥ ${min}/s`,
+      ...check,
       measured:
-        c === undefined
-          ? 'not run'
-          : c.capacityPerS === null
-            ? 'none (the lowest rate missed)'
-            : `${c.capacityPerS}/s${Math.max(...r.plan.threadsPerToken) > 1 ? ` (${plural(c.threadsPerToken, 'session')} per token)` : ''}`,
-      ...capacityOutcome(c, min, strictLatency),
+        c.capacityPerS === null ? 'none (the lowest rate missed)' : `${c.capacityPerS}/s${Math.max(...r.plan.threadsPerToken) > 1 ? ` (${plural(c.threadsPerToken, 'session')} per token)` : ''}`,
+      ...capacityOutcome(withRatesNotReached(r, c), min, strictLatency),
     });
   }
   for (const c of t.maxP99Ms !== undefined ? r.configurations : []) {
@@ -249,12 +272,12 @@ export function evaluateThresholds(r: RunResult, t: Thresholds, strictLatency = 
         ...(notJudged ? { outcome: 'inconclusive', notJudged } : { outcome: outcomeOf(passed) }),
       });
     }
-    // A configuration of the plan never measured (the run stopped before it) is not a scaling that passed: its case
-    // stays in the JUnit history, failed 'not run', as --min-throughput's does.
+    // A configuration of the plan never measured is not a scaling that passed: its case stays in the JUnit history,
+    // as --min-throughput's does (failed 'not run', or not judged where the run was interrupted before it).
     for (const tokens of r.plan.tokenCounts.filter((n) => n > 1)) {
       for (const threadsPerToken of r.plan.threadsPerToken) {
         if (r.configurations.some((c) => c.tokens === tokens && c.threadsPerToken === threadsPerToken && c.openLoop === undefined)) continue;
-        checks.push({ name: 'min-efficiency', configuration: { tokens, threadsPerToken }, expected: `≥ ${t.minEfficiency}`, measured: 'not run', outcome: 'fail' });
+        checks.push({ name: 'min-efficiency', configuration: { tokens, threadsPerToken }, expected: `≥ ${t.minEfficiency}`, ...notRun(r) });
       }
     }
   }

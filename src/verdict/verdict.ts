@@ -59,8 +59,11 @@ const changes = (r: RunComparison['rows'][number]) =>
     .filter((x) => x !== null)
     .join(', ');
 
-/** The baseline comparison as checks, one per configuration (and capacity, and configuration not measured), as JUnit has them. */
-function comparisonChecks(c: RunComparison): VerdictCheck[] {
+/**
+ * The baseline comparison as checks, one per configuration (and capacity, and configuration not measured), as JUnit
+ * has them. A configuration an interrupted candidate never measured whole is neither passed nor failed.
+ */
+function comparisonChecks(c: RunComparison, interrupted: boolean): VerdictCheck[] {
   const expected = `within ${c.maxRegressionPct} % of the baseline, beyond the noise`;
   return [
     ...c.rows.map((r): VerdictCheck => {
@@ -68,13 +71,24 @@ function comparisonChecks(c: RunComparison): VerdictCheck[] {
       if (r.regressions.length > 0) return { ...base, outcome: 'fail', measured: `${base.measured}; regressed: ${r.regressions.join(', ')}` };
       return r.inconclusive.length > 0 ? { ...base, outcome: 'inconclusive', notJudged: `worse within the noise: ${r.inconclusive.join(', ')}` } : { ...base, outcome: 'pass' };
     }),
-    ...c.notMeasured.map((m): VerdictCheck => ({ name: 'baseline', configuration: axesOf(m), expected, measured: `not measured: ${m.reason}`, outcome: 'fail' })),
+    ...c.notMeasured.map((m): VerdictCheck => ({
+      name: 'baseline',
+      configuration: axesOf(m),
+      expected,
+      measured: `not measured: ${m.reason}`,
+      ...(interrupted ? { outcome: 'inconclusive', notJudged: 'not measured whole: the run was interrupted' } : { outcome: 'fail' }),
+    })),
     ...(c.capacity ?? []).map((x): VerdictCheck => ({
       name: 'baseline-capacity',
       configuration: { tokens: x.tokens, threadsPerToken: x.threadsPerToken },
       expected: x.baselinePerS === null ? 'any (the baseline had none)' : `≥ ${x.baselinePerS}/s (the baseline's)`,
       measured: `${x.candidatePerS === null ? 'none' : `${x.candidatePerS}/s`}${x.missed.length > 0 ? ` (${x.missed.join(', ')})` : ''}`,
-      ...(x.outcome === 'inconclusive' ? { outcome: 'inconclusive', notJudged: 'missed within the noise of an objective, or while the host stalled' } : { outcome: x.outcome }),
+      ...(x.outcome === 'inconclusive'
+        ? {
+            outcome: 'inconclusive',
+            notJudged: interrupted && x.missed.some((m) => m.includes('not measured')) ? 'not measured: the run was interrupted' : 'missed within the noise of an objective, or while the host stalled',
+          }
+        : { outcome: x.outcome }),
     })),
   ];
 }
@@ -84,7 +98,7 @@ export function verdictOf(judged: JudgedRun): RunVerdict {
   const c = judged.comparison;
   return {
     exitCode: exitCodeFor([judged]),
-    checks: [...judged.thresholds, ...(c ? comparisonChecks(c) : [])],
+    checks: [...judged.thresholds, ...(c ? comparisonChecks(c, judged.result.interrupted) : [])],
     ...(c ? { baseline: { runId: c.baselineRunId, maxRegressionPct: c.maxRegressionPct } } : {}),
   };
 }
