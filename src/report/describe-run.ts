@@ -132,6 +132,12 @@ export function busyHost(r: RunResult): string | null {
 
 export const fixed = (value: number | null | undefined, digits: number) => (value === null || value === undefined ? '–' : value.toFixed(digits));
 
+/**
+ * A rate in a terminal cell: whole from 100/s up (18262, not 18261.6: the tenth is noise there and costs a column),
+ * one decimal below.
+ */
+export const rateCell = (v: number | null | undefined) => (v === null || v === undefined ? '–' : fixed(v, Math.abs(v) >= 100 || Number.isInteger(v) ? 0 : 1));
+
 /** Signatures/s: the value, or with --repeat the median and its range over the repetitions. */
 export function throughputText(c: ConfigurationResult): string {
   const s = c.spread?.throughputPerS;

@@ -8,6 +8,7 @@ import {
   fixed,
   lowConfidenceLines,
   planLine,
+  rateCell,
   runEnd,
   runEndText,
   scheduleMissMark,
@@ -17,18 +18,12 @@ import {
   workerIssueText,
 } from './describe-run.js';
 import { failureList } from './status-meaning.js';
-import { operationsTable, type TableModel } from './table-model.js';
+import { operationsTable, terminalHead, type TableModel } from './table-model.js';
 import { capacityRateMark, capacityTable, saturationTable, sizingAnswer } from './sizing-tables.js';
 import { efficiencyRange, shownEfficiency } from '../result/configuration-shortfall.js';
 import { scaleStallLines } from './stalls-text.js';
 import { cpuLines } from './cpu-text.js';
 import { closedLoopNote, percentileCell } from './latency-cells.js';
-
-/**
- * A rate in a terminal cell: whole from 100/s up (18262, not 18261.6: the tenth is noise there and costs a column),
- * one decimal below.
- */
-const rateCell = (v: number | null | undefined) => (v === null || v === undefined ? '–' : fixed(v, Math.abs(v) >= 100 || Number.isInteger(v) ? 0 : 1));
 
 /**
  * The configuration's cells of a terminal table: tokens, and sessions per token where they were swept; a
@@ -130,17 +125,7 @@ export function renderScaleTable(r: RunResult): string {
   const saturation = saturationTable(r);
   if (saturation) lines.push(fitTable(saturation.head, saturation.rows));
   const byOperation = operationsTable(r);
-  // Units without brackets and shorter words: the table stays within 100 columns.
-  const shortHead = (h: string) =>
-    h
-      .replace(' (ms)', ' ms')
-      .replace(' (%)', ' %')
-      .replace('Checked on the host', 'Checked')
-      .replace('Per second', wordsOf(r).rate)
-      .replace('Service ', 'Svc ')
-      .replace('Response ', 'Resp ')
-      .replace('Configuration', 'Config');
-  if (byOperation) lines.push('per operation:', fitTable(byOperation.head.map(shortHead), byOperation.rows));
+  if (byOperation) lines.push('per operation:', fitTable(byOperation.head.map(terminalHead(r)), byOperation.rows));
   const issues = r.configurations.flatMap((c) => c.workerIssues.map((i) => `${configurationName(c)}: ${workerIssueText(r, i)}`));
   for (const c of r.configurations) {
     if (Object.keys(c.failuresByCkr).length > 0) lines.push(`failures with ${configurationName(c)}: ${failureList(r, c.failuresByCkr)}`);
