@@ -121,7 +121,7 @@ function scalingConclusion(r: RunResult, last: ConfigurationResult, previous: Co
 function harnessClause(c: ConfigurationResult): string | null {
   const host = c.stalls?.host;
   const parts = [
-    ...(host && host.count > 0 ? [`the host stalled hsm-bench ${plural(host.count, 'time')} (${fixed(host.totalMs / 1000, 2)} s in all)`] : []),
+    ...(host && host.count > 0 ? [`the host stalled hsm-bench ${plural(host.count, 'time')} (${latencyText(host.totalMs)} in all)`] : []),
     ...((c.operationsVerifiedLate ?? 0) > 0 ? [`host verification fell behind (it went on ${fixed(c.verificationLagS ?? 0, 1)} s after the window)`] : []),
   ];
   return parts.length > 0 ? parts.join(' and ') : null;
@@ -220,7 +220,7 @@ export function conclusions(r: RunResult): string[] {
     const allAtOnce = st.episodes.filter((e) => e.allTokensS !== null).length;
     const windowS = c.durationS > 0 ? ` (${fixed((100 * stalledS) / c.durationS, 1)} % of the window in the ${st.episodes.length} longest)` : '';
     lines.push(
-      `${r.configurations.length > 1 ? `With ${configurationName(c)}, the` : 'The'} tokens stalled ${plural(st.count, 'time')}, the longest ${fixed(longest, 2)} s${windowS}${allAtOnce > 0 ? `, ${allAtOnce} of them all tokens at once` : ''}: no ${w.noun} succeeded meanwhile (see Gaps and stalls).`,
+      `${r.configurations.length > 1 ? `With ${configurationName(c)}, the` : 'The'} tokens stalled ${plural(st.count, 'time')}, the longest ${latencyText(longest * 1000)}${windowS}${allAtOnce > 0 ? `, ${allAtOnce} of them all tokens at once` : ''}: no ${w.noun} succeeded meanwhile (see Gaps and stalls).`,
     );
   }
   const crashed = moduleCrashText(r);

@@ -1,4 +1,5 @@
 import { percentileName } from '../model/plan.js';
+import { latencyText } from '../core/latency-text.js';
 import { configurationName } from '../model/configuration.js';
 import type { ConfigurationResult, RunResult } from '../model/run-result.js';
 import { capacityByTokens } from '../stats/capacity.js';
@@ -9,12 +10,11 @@ import { wordsOf } from '../operations/words.js';
 import { plural } from '../core/plural.js';
 import type { TableModel } from './table-model.js';
 import { percentileCell } from './latency-cells.js';
-import { stallSeconds } from '../stats/keeping-up.js';
 
 /** What the capacity is judged on, in words: "within p99 ≤ 50 ms", or on the schedule alone. */
 const objectivesText = (r: RunResult) =>
   (r.plan.objectives ?? []).length > 0
-    ? `within ${r.plan.objectives!.map((o) => `${percentileName(o.percentile)} ≤ ${o.ms} ms`).join(', ')}`
+    ? `within ${r.plan.objectives!.map((o) => `${percentileName(o.percentile)} ≤ ${latencyText(o.ms)}`).join(', ')}`
     : '(every call served, at least 98 % of the target rate kept; no latency objective)';
 
 const rate = (n: number | null) => (n === null ? '–' : `${Number.isInteger(n) ? n : fixed(n, 1)}/s`);
@@ -66,7 +66,7 @@ export function sizingAnswer(r: RunResult): string[] {
     if (stalled) {
       const stallS = r.configurations.find((x) => x.tokens === c.tokens && x.threadsPerToken === c.threadsPerToken && x.openLoop?.targetRatePerS === stalled.targetRatePerS)?.openLoop?.hostStallMs;
       lines.push(
-        `${name(c)}: at ${rate(stalled.targetRatePerS)} the host stalled${stallS === undefined ? '' : ` for ${stallSeconds(stallS)} s`} (hsm-bench's own clock thread, or a session waiting for its call, woke that late), and the tokens kept up with the stall taken out: that rate is not judged; measure it again on a quieter host.`,
+        `${name(c)}: at ${rate(stalled.targetRatePerS)} the host stalled${stallS === undefined ? '' : ` for ${latencyText(stallS)}`} (hsm-bench's own clock thread, or a session waiting for its call, woke that late), and the tokens kept up with the stall taken out: that rate is not judged; measure it again on a quieter host.`,
       );
     }
     if (c.fellBehindAtPerS === null) continue;
@@ -89,7 +89,7 @@ function missCause(r: RunResult, c: CapacityResult, miss: CapacityResult['rates'
   const measured = r.configurations.find((x) => x.tokens === c.tokens && x.threadsPerToken === c.threadsPerToken && x.openLoop?.targetRatePerS === miss.targetRatePerS);
   const service = measured?.latencyMs?.p99;
   if (service === undefined || !measured!.openLoop?.keptUp || !(r.plan.objectives ?? []).every((o) => service <= o.ms)) return null;
-  return ` The calls themselves took at most ${fixed(service, 2)} ms at p99 (service time): the rest went before they started (${fixed(measured!.openLoop!.late.sharePct, 1)} % found no session free; the others waited for the host to start them), which a busy host causes as well as the tokens; measure again with --repeat or on a quieter host.`;
+  return ` The calls themselves took at most ${latencyText(service)} at p99 (service time): the rest went before they started (${fixed(measured!.openLoop!.late.sharePct, 1)} % found no session free; the others waited for the host to start them), which a busy host causes as well as the tokens; measure again with --repeat or on a quieter host.`;
 }
 
 /**
