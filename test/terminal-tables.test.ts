@@ -5,7 +5,10 @@ import { renderScaleTable } from '../src/report/terminal-table.js';
 import { readRunJson } from '../src/result/run-directory.js';
 import type { RunResult } from '../src/model/run-result.js';
 import { eventText } from '../src/cli/run-events.js';
+import { latencyText } from '../src/core/latency-text.js';
 import { renderBurnInSummary } from '../src/report/burn-in-summary.js';
+import { rateTable } from '../src/report/sizing-tables.js';
+import type { ObjectivePercentile } from '../src/model/plan.js';
 
 const EXAMPLES = new URL('../fixtures/examples/', import.meta.url).pathname;
 const scaleRuns = readdirSync(EXAMPLES, { withFileTypes: true })
@@ -43,6 +46,40 @@ describe('the terminal tables of a scale run', () => {
     const repeated = scaleRuns.find((x) => (x.run.plan.repeat ?? 1) > 1)!.run;
     expect(renderScaleTable(single)).not.toContain('(range)');
     expect(renderScaleTable(repeated)).toMatch(/sig\/s \(range\)[\s\S]*\d+ \(\d+–\d+\)/);
+  });
+});
+
+describe('the percentiles a user set, shown where they are judged', () => {
+  const sizing = readRunJson(join(EXAMPLES, 'sizing-slow-rates'));
+  const withObjectives = (...ps: ObjectivePercentile[]): RunResult => ({ ...sizing, plan: { ...sizing.plan, objectives: ps.map((percentile) => ({ percentile, ms: 50 })) } });
+  const head = (text: string) => text.split('\n').find((l) => l.startsWith('│ Tokens'))!;
+
+  it.each([
+    [['p90'], ['Resp p90', 'Resp p99']],
+    [['p50'], ['Resp p50', 'Resp p99']],
+    [['p999'], ['Resp p99', 'Resp p99.9']],
+    [['p99'], ['Resp p50', 'Resp p99']],
+    [
+      ['p50', 'p90', 'p99', 'p999'],
+      ['Resp p50', 'Resp p90', 'Resp p99', 'Resp p99.9'],
+    ],
+  ] as [ObjectivePercentile[], string[]][])('--slo %s: the terminal rate table shows %s, within 100 columns', (ps, columns) => {
+    const text = renderScaleTable(withObjectives(...ps));
+    const shown = head(text)
+      .split('│')
+      .map((h) => h.trim())
+      .filter((h) => h.startsWith('Resp'));
+    expect(shown).toEqual(columns);
+    expect(Math.max(...gridLines(text).map((l) => l.length))).toBeLessThanOrEqual(100);
+    // A percentile the calls do not reach is '–', never bounded ("≥ –").
+    expect(text).not.toContain('≥ –');
+  });
+
+  it("report.md's rate table: p50 and p99 always, and every objective's percentile", () => {
+    const t = rateTable(withObjectives('p90'));
+    expect(t.head.filter((h) => h.startsWith('Response'))).toEqual(['Response p50', 'Response p90', 'Response p99']);
+    const c = sizing.configurations[0]!;
+    expect(t.rows[0]![t.head.indexOf('Response p90')]).toContain(latencyText(c.openLoop!.responseMs!.p90));
   });
 });
 

@@ -1,4 +1,4 @@
-import { percentileName } from '../model/plan.js';
+import { OBJECTIVE_PERCENTILES, percentileName, type ObjectivePercentile } from '../model/plan.js';
 import { latencyText } from '../core/latency-text.js';
 import { configurationName } from '../model/configuration.js';
 import type { ConfigurationResult, RunResult } from '../model/run-result.js';
@@ -122,7 +122,18 @@ const capacityAtLeast = (c: CapacityResult) => c.capacityPerS !== null && c.rate
 /** A rate of the sweep as a mark: ✓ held, ✗ missed, ? not judged, – not measured. */
 export const capacityRateMark = (x: CapacityResult['rates'][number]) => (x.held ? '✓' : x.interrupted ? '–' : notJudged(x) ? '?' : '✗');
 /** A response percentile; "≥" where calls never started reach it. */
-const response = (o: ConfigurationResult['openLoop'], p: 'p50' | 'p99' | 'p999', calls: number) => (o ? `${o.responseAtLeast?.includes(p) ? '≥ ' : ''}${percentileCell(o.responseMs, p, calls)}` : '–');
+export const responseCell = (o: ConfigurationResult['openLoop'], p: ObjectivePercentile, calls: number) =>
+  o ? `${o.responseAtLeast?.includes(p) && percentileCell(o.responseMs, p, calls) !== '–' ? '≥ ' : ''}${percentileCell(o.responseMs, p, calls)}` : '–';
+
+/**
+ * The response percentiles a rate table shows: every one an objective judges (--slo-p90 shows p90), p99 (--max-p99
+ * judges it), and p50 while there are fewer than `atLeast`; in the order of the percentiles.
+ */
+export function responsePercentiles(r: Pick<RunResult, 'plan'>, atLeast: number): ObjectivePercentile[] {
+  const judged = new Set<ObjectivePercentile>([...(r.plan.objectives ?? []).map((o) => o.percentile), 'p99']);
+  if (judged.size < atLeast) judged.add('p50');
+  return OBJECTIVE_PERCENTILES.filter((p) => judged.has(p));
+}
 
 /** Per token count and sessions, each rate of the sweep judged: the capacity and why the next rate missed. */
 export function capacityTable(r: RunResult): TableModel | null {
@@ -152,15 +163,13 @@ export function saturationTable(r: RunResult): TableModel | null {
  */
 export function rateTable(r: RunResult): TableModel {
   const w = wordsOf(r);
-  const p999 = (r.plan.objectives ?? []).some((o) => o.percentile === 'p999');
+  const shown = responsePercentiles(r, 4);
   const dropped = r.configurations.some((c) => (c.openLoop?.notStarted ?? 0) > 0);
   const head = [
     'Configuration',
     'Target/s',
     'Achieved/s',
-    'Response p50',
-    'Response p99',
-    ...(p999 ? ['Response p99.9'] : []),
+    ...shown.map((p) => `Response ${percentileName(p)}`),
     'Service p50',
     'Service p99',
     'Late (%)',
@@ -174,9 +183,7 @@ export function rateTable(r: RunResult): TableModel {
       `${configurationName({ tokens: c.tokens, threadsPerToken: c.threadsPerToken })} × ${w.title}${shortfallMark(r, c)}`,
       o ? rate(o.targetRatePerS) : 'flat out',
       o ? `${fixed(o.achievedRatePerS, 1)}${scheduleMissMark(o, true)}` : fixed(c.throughputPerS, 1),
-      response(o, 'p50', c.operationsOk),
-      response(o, 'p99', c.operationsOk),
-      ...(p999 ? [response(o, 'p999', c.operationsOk)] : []),
+      ...shown.map((p) => responseCell(o, p, c.operationsOk)),
       percentileCell(c.latencyMs, 'p50', c.operationsOk),
       percentileCell(c.latencyMs, 'p99', c.operationsOk),
       fixed(o?.late.sharePct, 1),
