@@ -1,4 +1,4 @@
-import { cpSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { comparisonMarkdownBody } from '../src/report/comparison.js';
@@ -57,5 +57,22 @@ describe('comparisons a reader can read', () => {
     // The command line that reproduces the run is still there, without the folder.
     expect(readRunJson(dir).commandLine).toBe('hsm-bench scale --alg p256 --tokens 1 --signatures-per-token 50 --warmup 2');
     expect(readdirSync(dir)).toEqual(expect.arrayContaining(files));
+  });
+});
+
+describe('the shipped examples', () => {
+  it('carry no path of the machine they were made on: no temporary folder, no checkout (fixtures/examples/regenerate.sh)', () => {
+    const examples = join(FIXTURES, 'examples');
+    const root = new URL('..', import.meta.url).pathname;
+    const files = readdirSync(examples, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .flatMap((d) => ['run.json', 'report.md', 'report.html', 'summary.csv', 'comparison.md'].map((f) => join(examples, d.name, f)))
+      .filter((f) => existsSync(f));
+    expect(files.length).toBeGreaterThan(8);
+    const found = files.flatMap((f) => {
+      const text = readFileSync(f, 'utf8');
+      return ['/tmp/', root].filter((path) => text.includes(path)).map((path) => `${f.slice(examples.length + 1)}: ${path}`);
+    });
+    expect(found).toEqual([]);
   });
 });

@@ -106,7 +106,8 @@ describe('scaling efficiency gate', () => {
 });
 
 describe('the noise rule', () => {
-  const e = (ratio: number, halfWidth: number | null) => ({ ratio, halfWidth });
+  // A ratio and its interval, ± `halfWidth` either side (null: noise unknown).
+  const e = (ratio: number, halfWidth: number | null) => ({ ratio, low: halfWidth === null ? null : ratio - halfWidth, high: halfWidth === null ? null : ratio + halfWidth });
   it('passes or fails only on the whole 95 % interval of the ratio: across the limit it is inconclusive', () => {
     // Throughput, higher is better: 25 % worse.
     expect(judgeRatio(e(0.75, 0.05), 10, true, false)).toBe('fail');
@@ -114,6 +115,9 @@ describe('the noise rule', () => {
     // Within the limit in the middle, but a regression beyond it as likely: not shown either way.
     expect(judgeRatio(e(0.95, 0.5), 10, true, false)).toBe('inconclusive');
     expect(judgeRatio(e(1.25, 0.7), 10, true, false)).toBe('inconclusive');
+    // An interval not symmetric about its ratio: its own bounds decide.
+    expect(judgeRatio({ ratio: 0.85, low: 0.8, high: 0.91 }, 10, true, false)).toBe('inconclusive');
+    expect(judgeRatio({ ratio: 0.85, low: 0.8, high: 0.89 }, 10, true, false)).toBe('fail');
     expect(judgeRatio(e(0.98, 0.05), 10, true, false)).toBe('pass');
     expect(judgeRatio(e(0.95, 0.5), 10, true, true)).toBe('pass');
     // Latency, lower is better: 40 % worse.
@@ -126,9 +130,10 @@ describe('the noise rule', () => {
     expect(judgeRatio(e(1.42, null), 10, true, false)).toBe('pass');
   });
 
-  it('says a ratio to 3 significant digits with its ± to as many places, as hyperfine does', () => {
+  it('says a ratio to 3 significant digits with its ± to as many places, as hyperfine does, or its bounds where they are not symmetric', () => {
     expect(ratioText(e(1.42, 0.05))).toBe('1.42 ± 0.05 ×');
-    expect(ratioText(e(0.774, 0.4361))).toBe('0.774 ± 0.436 ×');
+    expect(ratioText({ ratio: 0.774, low: 0.402, high: 1.49 })).toBe('0.774 × (0.402–1.49)');
+    expect(ratioText({ ratio: 1.42, low: 1.3, high: 1.61 })).toBe('1.42 × (1.30–1.61)');
     expect(ratioText(e(1, 0))).toBe('1.00 ± 0.00 ×');
     expect(ratioText(e(12.3, null))).toBe('12.3 × (noise unknown)');
   });
@@ -155,15 +160,26 @@ describe('the noise rule', () => {
       expect(cmp.regressed).toBe(false);
       expect(cmp.rows[0]!.regressions).toEqual([]);
       expect(cmp.rows[0]!.throughputRatio.ratio).toBe(1.42);
-      expect(cmp.rows[0]!.throughputRatio.halfWidth).toBeLessThan(0.01);
+      expect(cmp.rows[0]!.throughputRatio).toEqual({ ratio: 1.42, low: 1.41, high: 1.43 });
     }
     // p50 is judged only when asked, and then it is within the noise: inconclusive, not a regression.
     expect(compareRuns(baseline, faster, 10, false).rows[0]!.inconclusive).toEqual([]);
-    expect(compareRuns(baseline, faster, 10, false, false, ['p50', 'p99']).rows[0]!.inconclusive).toEqual([expect.stringMatching(/^p50 latency \+24 % \(1\.24 ± 0\.\d+ ×\)$/)]);
+    expect(compareRuns(baseline, faster, 10, false, false, ['p50', 'p99']).rows[0]!.inconclusive).toEqual([
+      expect.stringMatching(/^p50 latency \+24 % \(1\.24 (± \d\.\d+ ×|× \(\d\.\d+–\d\.\d+\))\)$/),
+    ]);
     const slower = run(configuration(700, [700, 690, 710, 705, 695, 700, 702, 698, 701, 699], [0.6, 1.0, 0.7, 0.9, 0.8, 0.8, 0.7, 0.9, 0.6, 1.0], [4, 4.2, 3.8, 4.1, 3.9]));
     const cmp = compareRuns(baseline, slower, 10, false);
     expect(cmp.regressed).toBe(true);
     expect(cmp.rows[0]!.regressions).toEqual([expect.stringMatching(/^throughput -30 % \(0\.700 ± 0\.0\d\d ×\)$/)]);
+    // Half the throughput, all of it in one second of ten: a ratio of 0.5 whose interval was ± 1.13 (down to -0.63).
+    // On the log scale it is far from symmetric, above 0, said as its bounds, and inconclusive on them.
+    const burst = run(configuration(500, [0, 0, 0, 0, 0, 0, 0, 0, 0, 5000], [0.6, 1.0, 0.7, 0.9, 0.8, 0.8, 0.7, 0.9, 0.6, 1.0], [4, 4.2, 3.8, 4.1, 3.9]));
+    const noisy = compareRuns(baseline, burst, 10, false).rows[0]!;
+    expect(noisy.throughputRatio.ratio).toBe(0.5);
+    expect(noisy.throughputRatio.low).toBeGreaterThan(0);
+    expect(noisy.throughputRatio.high! / 0.5).toBeCloseTo(0.5 / noisy.throughputRatio.low!, 1);
+    expect(noisy.regressions).toEqual([]);
+    expect(noisy.inconclusive).toEqual([`throughput -50 % (0.500 × (${noisy.throughputRatio.low!.toPrecision(3)}–${noisy.throughputRatio.high!.toPrecision(3)}))`]);
   });
 
   it('warns when the hosts differ or one was busy', () => {
@@ -193,7 +209,7 @@ describe('gates on the command line', () => {
     const baseline = withRepetitions('baseline', [0.98, 1, 1.02]);
     const noisy = runCli(['compare', baseline, withRepetitions('noisy', [0.7, 0.8, 1.05])]);
     expect(noisy.status, noisy.stderr).toBe(0);
-    expect(noisy.stdout).toMatch(/\[\d\] 2 tokens: inconclusive: throughput -20 % \(0\.800 ± 0\.\d+ ×\)/);
+    expect(noisy.stdout).toMatch(/\[\d\] 2 tokens: inconclusive: throughput -20 % \(0\.800 × \(0\.\d+–\d\.\d+\)\)/);
     const apart = runCli(['compare', baseline, withRepetitions('apart', [0.79, 0.8, 0.81]), '--json']);
     expect(apart.status).toBe(5);
     expect(JSON.parse(apart.stdout).rows[1].regressions).toEqual([expect.stringMatching(/^throughput -20 % \(0\.800 ± 0\.0\d\d ×\)$/)]);
@@ -246,11 +262,11 @@ describe('gates on the command line', () => {
     expect(same.status, same.stdout).toBe(0);
     const row = JSON.parse(same.stdout).rows[0];
     expect(row.regressions).toEqual([]);
-    expect(row.throughputRatio.halfWidth).not.toBeNull();
-    expect(row.latencyRatios.p50.halfWidth).not.toBeNull();
+    expect(row.throughputRatio.low).not.toBeNull();
+    expect(row.latencyRatios.p50.low).not.toBeNull();
     const slower = runCli(['compare', first, slow]);
     expect(slower.status, slower.stdout).toBe(5);
-    expect(slower.stdout).toMatch(/REGRESSION: throughput -\d+(\.\d)? % \(0\.\d{3} ± 0\.\d{3} ×\)/);
+    expect(slower.stdout).toMatch(/REGRESSION: throughput -\d+(\.\d)? % \(0\.\d{3} (± 0\.\d{3} ×|× \(0\.\d+–\d\.\d+\))\)/);
   }, 120_000);
 
   it('the first nightly run saves the baseline (--baseline-missing warn), the next is judged against it; a slowdown to half the throughput fails (its whole interval beyond the limit, even from 3 one-second repetitions on a loaded host), a plain rerun does not', () => {

@@ -1,9 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { latencyText, percentileSupported } from '../src/core/latency-text.js';
+import { latencyRangeText, latencyText, percentileSupported } from '../src/core/latency-text.js';
 import { closedLoopNote, latencyLine, percentileCell } from '../src/report/latency-cells.js';
 import { ConfigurationStats } from '../src/stats/configuration-stats.js';
 import { correctedPercentilesMs, latencyHistogram } from '../src/stats/latency-histogram.js';
 import { summarizeConfiguration } from '../src/stats/summarize.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readRunJson } from '../src/result/run-directory.js';
+import { evaluateThresholds } from '../src/verdict/thresholds.js';
+import { judgeRate } from '../src/stats/capacity.js';
+import { renderScaleTable } from '../src/report/terminal-table.js';
+import { renderTrendTable, trendPoints } from '../src/report/trend.js';
 
 const call = (startOffsetUs: number, latencyUs: number) => ({ startOffsetUs, latencyUs, operation: '', verified: null, startLagUs: null, late: null });
 const summary = (s: ConfigurationStats) => summarizeConfiguration({ stats: s, recordsFile: 'r.csv', workerIssues: [] }, [{ label: 't', serial: '1', slotId: '1' }], 1);
@@ -21,6 +28,8 @@ describe('latency in words and numbers', () => {
     expect(latencyText(2124)).toBe('2.12 s');
     expect(latencyText(3_600_000)).toBe('3600 s');
     expect(latencyText(0)).toBe('0 µs');
+    expect(latencyRangeText(12.359, 19.679)).toBe('12.4–19.7 ms');
+    expect(latencyRangeText(0.8, 1.2)).toBe('800 µs–1.20 ms');
     expect(latencyText(null)).toBe('–');
   });
 
@@ -116,5 +125,59 @@ describe('report.md', () => {
     expect(md).toMatch(/\| 1 token \| 100 \| 50\.0 µs \| 60\.0 µs \| 4\.00 ms \| 9\.00 ms \| 100 µs \| 8\.00 ms \|/);
     expect(md).toMatch(/Time to fail[\s\S]*\| 1 token \| 3 \| 20\.0 µs \| – \| 40\.0 µs \|/);
     expect(md).not.toMatch(/\| 0\.05\d* \|/);
+  });
+});
+
+describe('every time a verdict, an answer or a table gives is scaled by latencyText', () => {
+  const FROZEN = new URL('../fixtures/frozen/', import.meta.url).pathname;
+  const flatOut = () => readRunJson(join(FROZEN, 'scale-p256'));
+  const sizing = () => readRunJson(join(FROZEN, 'sizing-p256'));
+  const scaled = /^(≤ )?(\d+ µs|\d+(\.\d+)? (µs|ms|s))/;
+
+  it('--max-p99: the limit and the measured p99, with its repetitions’ range, in µs/ms/s', () => {
+    const r = flatOut();
+    const checks = evaluateThresholds(r, { maxP99Ms: 0.05 });
+    expect(checks.length).toBe(r.configurations.length);
+    expect(checks[0]!.expected).toBe('≤ 50.0 µs');
+    for (const [i, c] of checks.entries()) {
+      const p99s = r.configurations[i]!.repetitions!.map((x) => x.latencyMs!.p99);
+      expect(c.measured).toBe(`${latencyText(r.configurations[i]!.latencyMs!.p99)} (${latencyRangeText(Math.min(...p99s), Math.max(...p99s))})`);
+      expect(c.measured).toMatch(scaled);
+      if (c.notJudged) expect(c.notJudged).not.toMatch(/\d\.\d{3} ms/);
+    }
+  });
+
+  it('the sizing answer, the plan and a rate’s misses: objectives and measured times scaled', () => {
+    const r = sizing();
+    r.plan.objectives = [{ percentile: 'p99', ms: 0.5 }];
+    const c = r.configurations.find((x) => x.openLoop && (x.openLoop.responseMs?.p99 ?? 0) > 0.5 && x.operationsOk > 1000)!;
+    const missed = judgeRate(c, r.plan.objectives).missed.find((m) => m.startsWith('p99'))!;
+    expect(missed).toMatch(new RegExp(`^p99 (≥ )?${latencyText(c.openLoop!.responseMs!.p99).replace('.', '\\.')} > 500 µs`));
+    const text = renderScaleTable(r);
+    expect(text).toContain('p99 ≤ 500 µs');
+    expect(text).not.toMatch(/\b0\.5 ms\b/);
+  });
+
+  it('trend: the p99 column scaled, no header in ms over bare decimals', () => {
+    const points = trendPoints([flatOut()]);
+    const text = renderTrendTable(points, 0);
+    expect(text).not.toContain('(ms)');
+    for (const p of points) expect(text).toContain(latencyText(p.p99Ms));
+  });
+
+  it('no time is formatted by hand with " ms" in the renderers, the verdicts or the statistics', () => {
+    const root = new URL('../src/', import.meta.url).pathname;
+    const offenders = ['report', 'cli', 'verdict', 'stats'].flatMap((dir) =>
+      readdirSync(join(root, dir))
+        .filter((f) => f.endsWith('.ts'))
+        .flatMap((f) =>
+          readFileSync(join(root, dir, f), 'utf8')
+            .split('\n')
+            .map((line, i) => ({ where: `${dir}/${f}:${i + 1}`, line }))
+            // A value followed by " ms" in a template, or toFixed beside a unit: latencyText says it.
+            .filter(({ line }) => !/^\s*(\*|\/\/|\/\*)/.test(line) && /(\}\s?ms\b|toFixed\(\d\)\s*\}?\s*ms\b)/.test(line)),
+        ),
+    );
+    expect(offenders).toEqual([]);
   });
 });

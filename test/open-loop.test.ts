@@ -152,7 +152,7 @@ describe('open loop on slow tokens', () => {
       expect(gate).toMatch(r.status === 5 ? /│ FAIL +│$/ : /│ inconclusive/);
     }
     // The answer comes before the table it rests on.
-    const answer = r.stdout.indexOf('Capacity within p99 ≤ 60 ms:');
+    const answer = r.stdout.indexOf('Capacity within p99 ≤ 60.0 ms:');
     expect(answer).toBeGreaterThan(-1);
     expect(answer).toBeLessThan(r.stdout.indexOf('Resp p99'));
     const report = readFileSync(join(dir, 'report.md'), 'utf8');

@@ -21,18 +21,21 @@ describe('the noise of a ratio (pure statistics)', () => {
     expect(t95(0)).toBe(Number.POSITIVE_INFINITY);
   });
 
-  it('the interval of a ratio propagates both relative errors (Welch–Satterthwaite degrees of freedom)', () => {
+  it('the interval of a ratio propagates both relative errors on the log scale (Welch–Satterthwaite degrees of freedom)', () => {
     const a = { mean: 100, relativeSe: 0.03, df: 4 };
     const b = { mean: 140, relativeSe: 0.04, df: 4 };
     const r = ratioInterval(1.4, a, b);
-    // df = (0.0009 + 0.0016)² / (0.0009²/4 + 0.0016²/4) = 7.4 → t of 7 df.
-    expect(r.halfWidth).toBeCloseTo(1.4 * 2.365 * 0.05, 10);
-    expect(r.low).toBeCloseTo(1.4 - r.halfWidth, 12);
-    expect(r.high).toBeCloseTo(1.4 + r.halfWidth, 12);
+    // df = (0.0009 + 0.0016)² / (0.0009²/4 + 0.0016²/4) = 7.4 → t of 7 df; ln(ratio) ± t × √(0.03² + 0.04²).
+    expect(Math.log(r.high / 1.4)).toBeCloseTo(2.365 * 0.05, 10);
+    expect(Math.log(1.4 / r.low)).toBeCloseTo(2.365 * 0.05, 10);
     // Noiseless sides: no width.
-    expect(ratioInterval(2, { mean: 1, relativeSe: 0, df: 3 }, { mean: 2, relativeSe: 0, df: 3 }).halfWidth).toBe(0);
-    // Never below 0.
-    expect(ratioInterval(0.5, { mean: 1, relativeSe: 0.5, df: 2 }, { mean: 0.5, relativeSe: 0.5, df: 2 }).low).toBe(0);
+    const still = ratioInterval(2, { mean: 1, relativeSe: 0, df: 3 }, { mean: 2, relativeSe: 0, df: 3 });
+    expect([still.low, still.high]).toEqual([2, 2]);
+    // Large noise: a wide interval, longer above the ratio than below, never at or below 0 (ratio ± a width reached -0.7).
+    const wide = ratioInterval(0.5, { mean: 1, relativeSe: 0.5, df: 2 }, { mean: 0.5, relativeSe: 0.5, df: 2 });
+    expect(wide.low).toBeGreaterThan(0);
+    expect(wide.high - 0.5).toBeGreaterThan(0.5 - wide.low);
+    expect(wide.low * wide.high).toBeCloseTo(0.25, 10);
   });
 
   it('batch means: contiguous parts, each averaged, at most as many as asked', () => {

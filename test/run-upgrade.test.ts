@@ -36,7 +36,7 @@ describe('run.json version 4 measured before stalls', () => {
     // The burn-in's token table (terminal and report.md) says it.
     const table = burnInTokenTable(r, r.configurations[0]!);
     const outages = table.head.findIndex((h) => /outage/i.test(h));
-    expect(table.rows.map((row) => row[outages])).toEqual(['0 (0.0)', '1 (12.0)']);
+    expect(table.rows.map((row) => row[outages])).toEqual(['0', '1 (12.0 s)']);
   });
 
   it('keeps a last failed call alone as no outage, and adds the open streak to outages that ended', () => {

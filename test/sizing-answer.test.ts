@@ -142,8 +142,8 @@ describe('a miss on fewer calls than its percentile needs does not decide the si
   it('more tokens with less capacity is said with the judged miss that shows it, and where the time went', () => {
     const run = runOf([at(2, 2000), at(2, 4000), at(4, 2000), at(4, 4000, { calls: 8000, p99: 33.151, serviceP99: 1.43, late: 7.4 })], p99(20), [2, 4]);
     const answer = sizingAnswer(run).join('\n');
-    expect(answer).toContain('Capacity within p99 ≤ 20 ms: 2 tokens 4000/s; 4 tokens 2000/s.');
-    expect(answer).toContain('4 tokens served less than 2 tokens (2000/s against 4000/s): at 4000/s, which 2 tokens held, it missed on enough calls to judge: p99 33.151 ms > 20 ms.');
+    expect(answer).toContain('Capacity within p99 ≤ 20.0 ms: 2 tokens 4000/s; 4 tokens 2000/s.');
+    expect(answer).toContain('4 tokens served less than 2 tokens (2000/s against 4000/s): at 4000/s, which 2 tokens held, it missed on enough calls to judge: p99 33.2 ms > 20.0 ms.');
     expect(answer).toContain('The calls themselves took at most 1.43 ms at p99 (service time): the rest went before they started (7.4 % found no session free');
     // Where the tokens themselves slowed down, that is what is said.
     const slower = runOf([at(2, 2000), at(2, 4000), at(4, 2000), at(4, 4000, { calls: 8000, p99: 33, serviceP99: 30 })], p99(20), [2, 4]);
@@ -156,8 +156,8 @@ describe('a miss on fewer calls than its percentile needs does not decide the si
   it('no capacity at all, missed on a full sample by calls that took no longer than the objective on the tokens: where the time went is said', () => {
     const run = runOf([at(4, 25, { calls: 1020, p99: 106.4, serviceP99: 12.1, late: 0.1 }), at(4, 50)], p99(100), [4]);
     const answer = sizingAnswer(run).join('\n');
-    expect(answer).toContain('4 tokens none (25/s, the lowest rate, missed: p99 106.4 ms > 100 ms)');
-    expect(answer).toContain('4 tokens at 25/s: The calls themselves took at most 12.10 ms at p99 (service time): the rest went before they started (0.1 % found no session free');
+    expect(answer).toContain('4 tokens none (25/s, the lowest rate, missed: p99 106 ms > 100 ms)');
+    expect(answer).toContain('4 tokens at 25/s: The calls themselves took at most 12.1 ms at p99 (service time): the rest went before they started (0.1 % found no session free');
     // Said once where fewer tokens held that rate: with the comparison.
     const below = sizingAnswer(runOf([at(2, 2000), at(4, 2000, { calls: 4000, p99: 30.9, serviceP99: 0.27, late: 18.5 })], p99(20), [2, 4])).join('\n');
     expect(below).toContain('4 tokens served less than 2 tokens (none against 2000/s)');

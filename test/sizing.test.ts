@@ -203,14 +203,14 @@ describe('capacity at an objective', () => {
     expect(c!.capacityPerS).toBe(200);
     expect(c!.fellBehindAtPerS).toBe(400);
     expect(c!.rates.map((r) => r.held)).toEqual([true, true, true, false, true]);
-    expect(c!.rates[3]!.missed).toEqual(['achieved 280/s of 400/s', 'p99 120 ms > 50 ms']);
+    expect(c!.rates[3]!.missed).toEqual(['achieved 280/s of 400/s', 'p99 120 ms > 50.0 ms']);
   });
   it('is null when the lowest rate misses; failures miss; p99.9 is judged when asked for', () => {
     expect(capacityOf(sweep(2, 1, [[100, 60]]), objectives)[0]!.capacityPerS).toBeNull();
     const failing = { ...sweep(1, 1, [[100, 10]])[0]!, operationsFailed: 3 };
     expect(judgeRate(failing, objectives)).toMatchObject({ held: false, missed: ['3 failed'] });
     // p99.9 on 10,000 calls (fewer are not judged: test/sizing-answer.test.ts).
-    expect(judgeRate({ ...sweep(1, 1, [[100, 40]])[0]!, operationsOk: 10_000 }, [{ percentile: 'p999', ms: 45 }]).missed).toEqual(['p99.9 48 ms > 45 ms']);
+    expect(judgeRate({ ...sweep(1, 1, [[100, 40]])[0]!, operationsOk: 10_000 }, [{ percentile: 'p999', ms: 45 }]).missed).toEqual(['p99.9 48.0 ms > 45.0 ms']);
   });
   it('with --repeat every repetition is judged; a miss on thin percentiles is indicative, inconclusive as a gate', () => {
     const [held, missed] = sweep(1, 1, [
@@ -218,7 +218,7 @@ describe('capacity at an objective', () => {
       [200, 60],
     ]);
     const repeated = { ...held!, repetitions: [held!, { ...held!, openLoop: { ...held!.openLoop!, responseMs: response(70) } }] } as ConfigurationResult;
-    expect(judgeRate(repeated, objectives)).toMatchObject({ held: false, missed: ['repetition 2: p99 70 ms > 50 ms'] });
+    expect(judgeRate(repeated, objectives)).toMatchObject({ held: false, missed: ['repetition 2: p99 70.0 ms > 50.0 ms'] });
     // 1000 calls over 5 s: enough to fail on. 200 calls in 1 s: not.
     expect(judgeRate(missed!, objectives).thin).toBeUndefined();
     const thin = { ...missed!, operationsOk: 200, durationS: 1 };
@@ -319,7 +319,7 @@ describe('a rate sweep against its baseline', () => {
     candidate.configurations[1] = { ...slowest, operationsOk: 125, openLoop: { ...slowest.openLoop!, responseMs: { ...response(90), p90: 40 } } };
     candidate.capacity = capacityOf(candidate.configurations, objectives);
     const thin = compareRuns(baseline, candidate, 10, false);
-    expect(thin.capacity![0]).toMatchObject({ outcome: 'inconclusive', missed: [expect.stringMatching(/^at 200\/s: p99 90 ms > 50 ms on 125 calls/)] });
+    expect(thin.capacity![0]).toMatchObject({ outcome: 'inconclusive', missed: [expect.stringMatching(/^at 200\/s: p99 90.0 ms > 50.0 ms on 125 calls/)] });
     expect(thin.regressed).toBe(false);
   });
   it('a capacity that fell is a regression; one that fell by an objective missed within --max-regression is inconclusive', () => {
@@ -362,6 +362,6 @@ describe('a rate sweep against its baseline', () => {
       10,
       false,
     );
-    expect(lower.capacity![0]).toMatchObject({ candidatePerS: null, outcome: 'fail', missed: ['at 100/s: p99 500 ms > 50 ms'] });
+    expect(lower.capacity![0]).toMatchObject({ candidatePerS: null, outcome: 'fail', missed: ['at 100/s: p99 500 ms > 50.0 ms'] });
   });
 });

@@ -5,6 +5,10 @@ import { renderScaleTable } from '../src/report/terminal-table.js';
 import { readRunJson } from '../src/result/run-directory.js';
 import type { RunResult } from '../src/model/run-result.js';
 import { eventText } from '../src/cli/run-events.js';
+import { latencyText } from '../src/core/latency-text.js';
+import { renderBurnInSummary } from '../src/report/burn-in-summary.js';
+import { rateTable } from '../src/report/sizing-tables.js';
+import type { ObjectivePercentile } from '../src/model/plan.js';
 
 const EXAMPLES = new URL('../fixtures/examples/', import.meta.url).pathname;
 const scaleRuns = readdirSync(EXAMPLES, { withFileTypes: true })
@@ -42,6 +46,91 @@ describe('the terminal tables of a scale run', () => {
     const repeated = scaleRuns.find((x) => (x.run.plan.repeat ?? 1) > 1)!.run;
     expect(renderScaleTable(single)).not.toContain('(range)');
     expect(renderScaleTable(repeated)).toMatch(/sig\/s \(range\)[\s\S]*\d+ \(\d+–\d+\)/);
+  });
+});
+
+describe('the percentiles a user set, shown where they are judged', () => {
+  const sizing = readRunJson(join(EXAMPLES, 'sizing-slow-rates'));
+  const withObjectives = (...ps: ObjectivePercentile[]): RunResult => ({ ...sizing, plan: { ...sizing.plan, objectives: ps.map((percentile) => ({ percentile, ms: 50 })) } });
+  const head = (text: string) => text.split('\n').find((l) => l.startsWith('│ Tokens'))!;
+
+  it.each([
+    [['p90'], ['Resp p90', 'Resp p99']],
+    [['p50'], ['Resp p50', 'Resp p99']],
+    [['p999'], ['Resp p99', 'Resp p99.9']],
+    [['p99'], ['Resp p50', 'Resp p99']],
+    [
+      ['p50', 'p90', 'p99', 'p999'],
+      ['Resp p50', 'Resp p90', 'Resp p99', 'Resp p99.9'],
+    ],
+  ] as [ObjectivePercentile[], string[]][])('--slo %s: the terminal rate table shows %s, within 100 columns', (ps, columns) => {
+    const text = renderScaleTable(withObjectives(...ps));
+    const shown = head(text)
+      .split('│')
+      .map((h) => h.trim())
+      .filter((h) => h.startsWith('Resp'));
+    expect(shown).toEqual(columns);
+    expect(Math.max(...gridLines(text).map((l) => l.length))).toBeLessThanOrEqual(100);
+    // A percentile the calls do not reach is '–', never bounded ("≥ –").
+    expect(text).not.toContain('≥ –');
+  });
+
+  it("report.md's rate table: p50 and p99 always, and every objective's percentile", () => {
+    const t = rateTable(withObjectives('p90'));
+    expect(t.head.filter((h) => h.startsWith('Response'))).toEqual(['Response p50', 'Response p90', 'Response p99']);
+    const c = sizing.configurations[0]!;
+    expect(t.rows[0]![t.head.indexOf('Response p90')]).toContain(latencyText(c.openLoop!.responseMs!.p90));
+  });
+});
+
+describe('the terminal summary of a burn-in', () => {
+  const example = readRunJson(join(EXAMPLES, 'burn-in-resumed'));
+  const summary = (r: RunResult) => renderBurnInSummary(r, { name: '', result: r, thresholds: [] });
+  /** Eight tokens as a real lab has them: a 32-character label they share, 16-character serials, 12 hours of calls. */
+  function eightTokens(): RunResult {
+    const r = structuredClone(example);
+    const c = r.configurations[0]!;
+    const t0 = c.perToken[0]!;
+    c.perToken = Array.from({ length: 8 }, (_, i) => ({
+      ...t0,
+      token: i,
+      slotId: 1_000_000_000 + i,
+      label: 'SmartCard-HSM PKCS#11 user PIN.A',
+      serial: `DECC0100${String(i).padStart(8, '0')}`,
+      operationsOk: 864_000_000 + i,
+      operationsFailed: 12_345,
+      throughputPerS: 19_999.9,
+      longestGapMs: 2_123.4,
+      outages: 12,
+      outageS: 61.3,
+      stillFailingS: i === 3 ? 12.5 : null,
+    }));
+    c.workerIssues = [{ token: 5, thread: 0, message: 'lost after failing for 3.0 s (--give-up-after): CKR_DEVICE_REMOVED on every call since 02:13:41' }];
+    return r;
+  }
+
+  it.each([
+    ['the example', example],
+    ['eight tokens with long labels and 12 hours of calls', eightTokens()],
+  ])('%s: the per-token table fits 100 columns, a token that did not end well numbered, why under the table', (_, run) => {
+    const text = summary(run);
+    const grid = gridLines(text);
+    expect(grid.length).toBeGreaterThan(0);
+    expect(Math.max(...grid.map((l) => l.length))).toBeLessThanOrEqual(100);
+    // What the short headers mean, and each numbered reason, on lines of their own within the width.
+    const under = text.split('\n').filter((l) => /^(OK: |\[\d+\] )/.test(l));
+    for (const line of under.filter((l) => l.startsWith('OK'))) expect(line.length).toBeLessThanOrEqual(100);
+    const notes = under.filter((l) => l.startsWith('['));
+    for (const i of run.configurations[0]!.workerIssues) expect(notes.some((n) => n.includes(i.message))).toBe(true);
+    const c = run.configurations[0]!;
+    expect(notes.length).toBe(c.perToken.filter((t) => t.stillFailingS != null || c.workerIssues.some((i) => i.token === t.token)).length);
+    // A token's times scaled with their unit, no "0.006" under a header in seconds.
+    expect(text).not.toMatch(/│ \d+\.\d{3} +│/);
+  });
+
+  it('names tokens by serial where their labels repeat or are long, by label where each is its own', () => {
+    expect(gridLines(summary(eightTokens())).join('\n')).toContain('DECC010000000003');
+    expect(gridLines(summary(example)).join('\n')).toContain('hsm-bench-02');
   });
 });
 

@@ -1,13 +1,10 @@
 import { workloadOf } from '../model/workload.js';
 import { writeOutputFile } from '../core/output-file.js';
 import { join } from 'node:path';
-import { configurationAxes, configurationName } from '../model/configuration.js';
 import { Command } from 'commander';
 import { usageError } from '../core/errors.js';
 import { chartRenderer, saveChart } from '../report/charts.js';
-import { fixed } from '../report/describe-run.js';
-import { fitTable } from '../report/fit-table.js';
-import { renderTrendCsv, trendChart, trendPoints } from '../report/trend.js';
+import { renderTrendCsv, renderTrendTable, trendChart, trendPoints } from '../report/trend.js';
 import { stamp } from '../result/run-directory.js';
 import { readRunDirectory } from '../result/partial-run.js';
 import { Progress } from './terminal.js';
@@ -51,29 +48,7 @@ export function trendCommand(): Command {
       if (o.json) {
         process.stdout.write(JSON.stringify({ schemaVersion: 3, algorithm: algorithms[0], points }, null, 2) + '\n');
       } else {
-        // Module and firmware once above the table where every run had the same: a step in the line is then not theirs.
-        const same = (of: (p: (typeof points)[number]) => string) => new Set(points.map(of)).size === 1;
-        const [oneModule, oneFirmware] = [same((p) => p.module), same((p) => p.firmware)];
-        if (oneModule || oneFirmware)
-          process.stdout.write(`${[oneModule ? `module: ${points[0]!.module}` : '', oneFirmware ? `firmware: ${points[0]!.firmware}` : ''].filter(Boolean).join('; ')} (every run)\n`);
-        const rows = points.map((p) => {
-          const range = p.throughputMin !== p.throughputMax ? ` (${fixed(p.throughputMin, 1)}–${fixed(p.throughputMax, 1)})` : '';
-          return [
-            `${p.startedAt.slice(0, 16).replace('T', ' ')}${p.measured === 'part' ? ' (partial)' : p.measured === 'none' ? ' (not measured)' : ''}`,
-            p.runId,
-            // Tokens, sessions and target rate: a sweep has several configurations per token count.
-            configurationName(configurationAxes(p.tokens, p.threadsPerToken, p.targetRatePerS)),
-            `${fixed(p.throughputPerS, 1)}${range}`,
-            p.verify,
-            fixed(p.p99Ms, 2),
-            p.operationsFailed ?? '–',
-            ...(oneModule ? [] : [p.module]),
-            ...(oneFirmware ? [] : [p.firmware]),
-          ];
-        });
-        const withRange = points.some((p) => p.throughputMin !== p.throughputMax);
-        const head = ['Date', 'Run', 'Configuration', withRange ? 'Per second (range)' : 'Per second', 'Verify', 'p99 (ms)', 'Failed', ...(oneModule ? [] : ['Module']), ...(oneFirmware ? [] : ['Firmware'])];
-        process.stdout.write(fitTable(head, rows) + '\n');
+        process.stdout.write(renderTrendTable(points));
       }
       const partial = points.filter((p, i) => p.interrupted && points.findIndex((q) => q.runId === p.runId) === i);
       if (partial.length > 0)

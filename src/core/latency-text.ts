@@ -17,3 +17,10 @@ export function latencyText(ms: number | null | undefined): string {
  * it. A p99.99 of 125 calls is the slowest call under another name.
  */
 export const percentileSupported = (p: number, calls: number) => calls * (1 - p / 100) >= 1 - 1e-9;
+
+/** A range of times with its unit once where both ends share it ("12.4–19.7 ms", else "800 µs–1.20 ms"). */
+export function latencyRangeText(minMs: number, maxMs: number): string {
+  const [low, high] = [latencyText(minMs), latencyText(maxMs)];
+  const unit = (text: string) => text.split(' ')[1];
+  return unit(low) === unit(high) ? `${low.split(' ')[0]}–${high}` : `${low}–${high}`;
+}

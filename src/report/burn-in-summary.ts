@@ -1,11 +1,12 @@
-import { operationsTable } from './table-model.js';
+import { operationsTable, terminalHead } from './table-model.js';
 import { wordsOf } from '../operations/words.js';
 import type { ConfigurationResult, RunResult } from '../model/run-result.js';
 import { moduleCrashes, verdictOf, type JudgedRun } from '../verdict/verdict.js';
 import { verdictText } from './verdict-section.js';
 import { cutFromRecords } from './crash-text.js';
 import { closedLoopNote, failedReturned, latencyLine, percentileCell } from './latency-cells.js';
-import { backendLine, configurationName, fixed, planLine, scheduleMissMark, tokenLine, verifyText } from './describe-run.js';
+import { backendLine, configurationName, fixed, planLine, rateCell, scheduleMissMark, tokenLine, tokenTitle, verifyText } from './describe-run.js';
+import { latencyText } from '../core/latency-text.js';
 import { fitTable } from './fit-table.js';
 import { plural } from '../core/plural.js';
 import { failureList } from './status-meaning.js';
@@ -24,10 +25,10 @@ export function resumedText(r: RunResult): string {
 /** Each token over a burn-in (terminal summary and report.md alike): its counts, latency, gaps, outages and state at the end. */
 export function burnInTokenTable(r: RunResult, c: ConfigurationResult): { head: string[]; rows: (string | number)[][] } {
   const w = wordsOf(r);
-  const head = ['Slot', 'Token', 'Serial', `${w.Nouns} (successful)`, 'Failed', `${w.Nouns}/s`, 'Service p50', 'Service p99', 'Longest gap (s)', 'Outages (count, s)', 'State at the end'];
+  const head = ['Slot', 'Token', 'Serial', `${w.Nouns} (successful)`, 'Failed', `${w.Nouns}/s`, 'Service p50', 'Service p99', 'Longest gap', 'Outages (count, time)', 'State at the end'];
   const rows = c.perToken.map((t) => {
     const issue = c.workerIssues.find((i) => i.token === t.token);
-    const state = issue ? issue.message : t.stillFailingS !== null && t.stillFailingS !== undefined ? `failing for ${fixed(t.stillFailingS, 1)} s` : 'ok';
+    const state = issue ? issue.message : t.stillFailingS !== null && t.stillFailingS !== undefined ? `failing for ${latencyText(t.stillFailingS * 1000)}` : 'ok';
     return [
       t.slotId,
       t.label,
@@ -37,12 +38,58 @@ export function burnInTokenTable(r: RunResult, c: ConfigurationResult): { head: 
       fixed(t.throughputPerS, 2),
       percentileCell(t.latencyMs, 'p50', t.operationsOk),
       percentileCell(t.latencyMs, 'p99', t.operationsOk),
-      fixed((t.longestGapMs ?? 0) / 1000, 3),
-      `${t.outages ?? 0} (${fixed(t.outageS, 1)})`,
+      latencyText(t.longestGapMs ?? 0),
+      (t.outages ?? 0) === 0 ? '0' : `${t.outages} (${latencyText(t.outageS * 1000)})`,
       state,
     ];
   });
   return { head, rows };
+}
+
+/** The longest label a terminal cell names a token by; a longer one (up to PKCS#11's 32) is named by its serial (16 at most). */
+const SHORT_LABEL = 16;
+
+/**
+ * How the terminal's table names a token: by its label where every token's label is its own and short, else by its
+ * serial; the tokens' line above the table gives both, with the slot.
+ */
+function tokenCell(c: ConfigurationResult): (t: ConfigurationResult['perToken'][number]) => string {
+  const labels = c.perToken.map((t) => t.label);
+  const byLabel = new Set(labels).size === labels.length && labels.every((l) => l.length > 0 && l.length <= SHORT_LABEL);
+  return (t) => (byLabel || !t.serial ? t.label : t.serial);
+}
+
+/**
+ * Each token over a burn-in in the terminal, within 100 columns: short headers said once under the table, times
+ * scaled, the tail and not the median (report.md has both), and a token that did not end well numbered in its State
+ * cell, why under the table (a sentence in a cell made the grid 214 columns wide).
+ */
+export function terminalTokenTable(r: RunResult, c: ConfigurationResult): { head: string[]; rows: string[][]; notes: string[] } {
+  const w = wordsOf(r);
+  const name = tokenCell(c);
+  const notes: string[] = [];
+  const rows = c.perToken.map((t) => {
+    const issue = c.workerIssues.find((i) => i.token === t.token);
+    const failing = t.stillFailingS !== null && t.stillFailingS !== undefined;
+    let state = 'ok';
+    if (issue || failing) {
+      notes.push(`[${notes.length + 1}] ${tokenTitle(t)}: ${issue ? issue.message : `failing for ${latencyText(t.stillFailingS! * 1000)} at the end`}`);
+      state = `${issue ? 'stopped' : 'failing'} [${notes.length}]`;
+    }
+    const outages = t.outages ?? 0;
+    return [
+      name(t),
+      String(t.operationsOk),
+      String(t.operationsFailed),
+      rateCell(t.throughputPerS),
+      percentileCell(t.latencyMs, 'p99', t.operationsOk),
+      latencyText(t.longestGapMs ?? 0),
+      outages === 0 ? '0' : `${outages} (${latencyText(t.outageS * 1000)})`,
+      state,
+    ];
+  });
+  const legend = `OK: successful ${w.nouns}; Svc: service time; Max gap: the longest time with no success`;
+  return { head: ['Token', 'OK', 'Failed', 'OK/s', 'Svc p99', 'Max gap', 'Outages', 'State'], rows, notes: [legend, ...notes] };
 }
 
 /**
@@ -86,7 +133,7 @@ export const openLoopLine = (o: NonNullable<ConfigurationResult['openLoop']>, ca
 /** The seed's burn-in summary (start, stop, elapsed, tests performed, tests failed) with what it lacked. */
 export function renderBurnInSummary(r: RunResult, judged: JudgedRun, dir?: string): string {
   const c = r.configurations[0]!;
-  const { head, rows } = burnInTokenTable(r, c);
+  const table = terminalTokenTable(r, c);
   const byOperation = operationsTable(r);
   const w = wordsOf(r);
   const failures = Object.entries(c.failuresByCkr);
@@ -105,10 +152,11 @@ export function renderBurnInSummary(r: RunResult, judged: JudgedRun, dir?: strin
       ...(c.openLoop ? [openLoopLine(c.openLoop, c.operationsOk)] : []),
       ...(failures.length > 0 ? [`failures by status: ${failureList(r, c.failuresByCkr)}`] : []),
       ...burnInMishaps(r, dir),
-      fitTable(head, rows),
+      fitTable(table.head, table.rows),
+      ...table.notes,
       ...stallLines(r, c),
       ...(c.cpu ? [`cpu during the run: ${cpuLine(c.cpu)}`] : []),
-      ...(byOperation ? ['per operation:', fitTable(byOperation.head, byOperation.rows)] : []),
+      ...(byOperation ? ['per operation:', fitTable(byOperation.head.map(terminalHead(r)), byOperation.rows)] : []),
       `verdict: ${verdictText({ ...r, verdict: verdictOf(judged) })}`,
     ].join('\n') + '\n'
   );

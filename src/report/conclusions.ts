@@ -121,7 +121,7 @@ function scalingConclusion(r: RunResult, last: ConfigurationResult, previous: Co
 function harnessClause(c: ConfigurationResult): string | null {
   const host = c.stalls?.host;
   const parts = [
-    ...(host && host.count > 0 ? [`the host stalled hsm-bench ${plural(host.count, 'time')} (${fixed(host.totalMs / 1000, 2)} s in all)`] : []),
+    ...(host && host.count > 0 ? [`the host stalled hsm-bench ${plural(host.count, 'time')} (${latencyText(host.totalMs)} in all)`] : []),
     ...((c.operationsVerifiedLate ?? 0) > 0 ? [`host verification fell behind (it went on ${fixed(c.verificationLagS ?? 0, 1)} s after the window)`] : []),
   ];
   return parts.length > 0 ? parts.join(' and ') : null;

@@ -1,10 +1,10 @@
 import { wordsOf } from '../operations/words.js';
+import { latencyText } from '../core/latency-text.js';
 import type { ConfigurationResult, RunResult, TokenIdentity } from '../model/run-result.js';
 import { plural } from '../core/plural.js';
 import { shortfallOf, type Shortfall } from '../result/configuration-shortfall.js';
 import { shown } from '../core/quote.js';
 import { callsToJudge, callsToJudgeAll, rateWindowS } from '../stats/rate-window.js';
-import { stallSeconds } from '../stats/keeping-up.js';
 
 /** Words shared by every renderer, so the terminal table, Markdown and CSV name things alike. */
 import { configurationName } from '../model/configuration.js';
@@ -91,7 +91,7 @@ export function planLine(r: RunResult): string {
   const repeat = (p.repeat ?? 1) > 1 ? `, each configuration ${p.repeat} times (interleaved)` : '';
   const sessions = p.threadsPerToken.length > 1 ? `${p.threadsPerToken.join(', ')} sessions per token` : `${plural(p.threadsPerToken[0]!, 'thread')} per token`;
   const rates = p.targetRate ? `, target rate${p.targetRate.perS.length > 1 ? 's' : ''} ${p.targetRate.perS.join(', ')}/s${p.targetRate.per === 'token' ? ' per token' : ''}` : '';
-  const objectives = (p.objectives ?? []).length > 0 ? `, objectives ${p.objectives!.map((o) => `${percentileName(o.percentile)} ≤ ${o.ms} ms`).join(', ')}` : '';
+  const objectives = (p.objectives ?? []).length > 0 ? `, objectives ${p.objectives!.map((o) => `${percentileName(o.percentile)} ≤ ${latencyText(o.ms)}`).join(', ')}` : '';
   return `${stop}, ${p.warmupOperationsPerToken} warm-up, ${sessions}${rates}${objectives}, ${verify}${repeat}`;
 }
 
@@ -120,7 +120,7 @@ export function perTokenRange(c: ConfigurationResult): string {
 /** A schedule the tokens did not keep, in brackets after its achieved rate: theirs, or the host's stall (not judged). */
 export function scheduleMissMark(o: NonNullable<ConfigurationResult['openLoop']>, short = false): string {
   if (o.keptUp) return '';
-  if (o.hostStalled) return ` (host stalled ${stallSeconds(o.hostStallMs ?? 0)} s${short ? '' : ': not judged'})`;
+  if (o.hostStalled) return ` (host stalled ${latencyText(o.hostStallMs ?? 0)}${short ? '' : ': not judged'})`;
   return short ? ' (behind)' : ' (fell behind)';
 }
 
@@ -131,6 +131,12 @@ export function busyHost(r: RunResult): string | null {
 }
 
 export const fixed = (value: number | null | undefined, digits: number) => (value === null || value === undefined ? '–' : value.toFixed(digits));
+
+/**
+ * A rate in a terminal cell: whole from 100/s up (18262, not 18261.6: the tenth is noise there and costs a column),
+ * one decimal below.
+ */
+export const rateCell = (v: number | null | undefined) => (v === null || v === undefined ? '–' : fixed(v, Math.abs(v) >= 100 || Number.isInteger(v) ? 0 : 1));
 
 /** Signatures/s: the value, or with --repeat the median and its range over the repetitions. */
 export function throughputText(c: ConfigurationResult): string {

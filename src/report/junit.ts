@@ -1,4 +1,5 @@
 import { wordsOf } from '../operations/words.js';
+import { latencyText } from '../core/latency-text.js';
 import { workloadId } from '../model/workload.js';
 import { create } from 'xmlbuilder2';
 import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
@@ -88,8 +89,8 @@ function checksOf(run: JudgedRun, death?: ProcessDeath): Check[] {
   for (const row of cmp?.rows ?? []) {
     const metrics: [string, string, string, number | null][] = [
       ['throughput', `${row.candidateThroughputPerS.toFixed(1)} ${w.rate}`, `${row.baselineThroughputPerS.toFixed(1)} ${w.rate}`, row.throughputChangePct],
-      ['p50', `${row.candidateP50Ms ?? 'n/a'} ms`, `${row.baselineP50Ms ?? 'n/a'} ms`, row.p50ChangePct],
-      ['p99', `${row.candidateP99Ms ?? 'n/a'} ms`, `${row.baselineP99Ms ?? 'n/a'} ms`, row.p99ChangePct],
+      ['p50', latencyText(row.candidateP50Ms), latencyText(row.baselineP50Ms), row.p50ChangePct],
+      ['p99', latencyText(row.candidateP99Ms), latencyText(row.baselineP99Ms), row.p99ChangePct],
     ];
     for (const [metric, measured, baseline, changePct] of metrics) {
       const failed = row.regressions.find((r) => r.startsWith(metric));

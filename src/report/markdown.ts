@@ -146,7 +146,7 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
       '## Per token',
       '',
       markdownTable(
-        ['Configuration', 'Slot', 'Token', 'Serial', `${w.Nouns} (successful)`, 'Failures', `${w.Nouns}/s`, 'Service p50', 'Service p99', 'Longest gap (s)'],
+        ['Configuration', 'Slot', 'Token', 'Serial', `${w.Nouns} (successful)`, 'Failures', `${w.Nouns}/s`, 'Service p50', 'Service p99', 'Longest gap'],
         r.configurations.flatMap((c) =>
           c.perToken.map((t) => [
             `${configurationName(c)}${shortfallMark(r, c)}`,
@@ -158,7 +158,7 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
             fixed(t.throughputPerS, 1),
             percentileCell(t.latencyMs, 'p50', t.operationsOk),
             percentileCell(t.latencyMs, 'p99', t.operationsOk),
-            fixed(t.longestGapMs / 1000, 3),
+            latencyText(t.longestGapMs),
           ]),
         ),
         [false, false, false, false, true, true, true, true, true, true],

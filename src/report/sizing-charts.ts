@@ -1,4 +1,5 @@
 import type { ChartConfiguration, ChartDataset } from 'chart.js';
+import { latencyText } from '../core/latency-text.js';
 import { percentileName } from '../model/plan.js';
 import { configurationName } from '../model/configuration.js';
 import type { RunResult } from '../model/run-result.js';
@@ -44,7 +45,7 @@ export function rateCurveChart(r: RunResult): ChartConfiguration {
   for (const [i, objective] of (r.plan.objectives ?? []).entries()) {
     datasets.push(
       line(
-        `objective: ${percentileName(objective.percentile)} ≤ ${objective.ms} ms`,
+        `objective: ${percentileName(objective.percentile)} ≤ ${latencyText(objective.ms)}`,
         [
           { x: 0, y: objective.ms },
           { x: Math.max(...xs) * 1.05, y: objective.ms },

@@ -1,4 +1,5 @@
-import { percentileName } from '../model/plan.js';
+import { OBJECTIVE_PERCENTILES, percentileName, type ObjectivePercentile } from '../model/plan.js';
+import { latencyText } from '../core/latency-text.js';
 import { configurationName } from '../model/configuration.js';
 import type { ConfigurationResult, RunResult } from '../model/run-result.js';
 import { capacityByTokens } from '../stats/capacity.js';
@@ -9,12 +10,11 @@ import { wordsOf } from '../operations/words.js';
 import { plural } from '../core/plural.js';
 import type { TableModel } from './table-model.js';
 import { percentileCell } from './latency-cells.js';
-import { stallSeconds } from '../stats/keeping-up.js';
 
 /** What the capacity is judged on, in words: "within p99 ≤ 50 ms", or on the schedule alone. */
 const objectivesText = (r: RunResult) =>
   (r.plan.objectives ?? []).length > 0
-    ? `within ${r.plan.objectives!.map((o) => `${percentileName(o.percentile)} ≤ ${o.ms} ms`).join(', ')}`
+    ? `within ${r.plan.objectives!.map((o) => `${percentileName(o.percentile)} ≤ ${latencyText(o.ms)}`).join(', ')}`
     : '(every call served, at least 98 % of the target rate kept; no latency objective)';
 
 const rate = (n: number | null) => (n === null ? '–' : `${Number.isInteger(n) ? n : fixed(n, 1)}/s`);
@@ -66,7 +66,7 @@ export function sizingAnswer(r: RunResult): string[] {
     if (stalled) {
       const stallS = r.configurations.find((x) => x.tokens === c.tokens && x.threadsPerToken === c.threadsPerToken && x.openLoop?.targetRatePerS === stalled.targetRatePerS)?.openLoop?.hostStallMs;
       lines.push(
-        `${name(c)}: at ${rate(stalled.targetRatePerS)} the host stalled${stallS === undefined ? '' : ` for ${stallSeconds(stallS)} s`} (hsm-bench's own clock thread, or a session waiting for its call, woke that late), and the tokens kept up with the stall taken out: that rate is not judged; measure it again on a quieter host.`,
+        `${name(c)}: at ${rate(stalled.targetRatePerS)} the host stalled${stallS === undefined ? '' : ` for ${latencyText(stallS)}`} (hsm-bench's own clock thread, or a session waiting for its call, woke that late), and the tokens kept up with the stall taken out: that rate is not judged; measure it again on a quieter host.`,
       );
     }
     if (c.fellBehindAtPerS === null) continue;
@@ -89,7 +89,7 @@ function missCause(r: RunResult, c: CapacityResult, miss: CapacityResult['rates'
   const measured = r.configurations.find((x) => x.tokens === c.tokens && x.threadsPerToken === c.threadsPerToken && x.openLoop?.targetRatePerS === miss.targetRatePerS);
   const service = measured?.latencyMs?.p99;
   if (service === undefined || !measured!.openLoop?.keptUp || !(r.plan.objectives ?? []).every((o) => service <= o.ms)) return null;
-  return ` The calls themselves took at most ${fixed(service, 2)} ms at p99 (service time): the rest went before they started (${fixed(measured!.openLoop!.late.sharePct, 1)} % found no session free; the others waited for the host to start them), which a busy host causes as well as the tokens; measure again with --repeat or on a quieter host.`;
+  return ` The calls themselves took at most ${latencyText(service)} at p99 (service time): the rest went before they started (${fixed(measured!.openLoop!.late.sharePct, 1)} % found no session free; the others waited for the host to start them), which a busy host causes as well as the tokens; measure again with --repeat or on a quieter host.`;
 }
 
 /**
@@ -122,7 +122,18 @@ const capacityAtLeast = (c: CapacityResult) => c.capacityPerS !== null && c.rate
 /** A rate of the sweep as a mark: ✓ held, ✗ missed, ? not judged, – not measured. */
 export const capacityRateMark = (x: CapacityResult['rates'][number]) => (x.held ? '✓' : x.interrupted ? '–' : notJudged(x) ? '?' : '✗');
 /** A response percentile; "≥" where calls never started reach it. */
-const response = (o: ConfigurationResult['openLoop'], p: 'p50' | 'p99' | 'p999', calls: number) => (o ? `${o.responseAtLeast?.includes(p) ? '≥ ' : ''}${percentileCell(o.responseMs, p, calls)}` : '–');
+export const responseCell = (o: ConfigurationResult['openLoop'], p: ObjectivePercentile, calls: number) =>
+  o ? `${o.responseAtLeast?.includes(p) && percentileCell(o.responseMs, p, calls) !== '–' ? '≥ ' : ''}${percentileCell(o.responseMs, p, calls)}` : '–';
+
+/**
+ * The response percentiles a rate table shows: every one an objective judges (--slo-p90 shows p90), p99 (--max-p99
+ * judges it), and p50 while there are fewer than `atLeast`; in the order of the percentiles.
+ */
+export function responsePercentiles(r: Pick<RunResult, 'plan'>, atLeast: number): ObjectivePercentile[] {
+  const judged = new Set<ObjectivePercentile>([...(r.plan.objectives ?? []).map((o) => o.percentile), 'p99']);
+  if (judged.size < atLeast) judged.add('p50');
+  return OBJECTIVE_PERCENTILES.filter((p) => judged.has(p));
+}
 
 /** Per token count and sessions, each rate of the sweep judged: the capacity and why the next rate missed. */
 export function capacityTable(r: RunResult): TableModel | null {
@@ -152,15 +163,13 @@ export function saturationTable(r: RunResult): TableModel | null {
  */
 export function rateTable(r: RunResult): TableModel {
   const w = wordsOf(r);
-  const p999 = (r.plan.objectives ?? []).some((o) => o.percentile === 'p999');
+  const shown = responsePercentiles(r, 4);
   const dropped = r.configurations.some((c) => (c.openLoop?.notStarted ?? 0) > 0);
   const head = [
     'Configuration',
     'Target/s',
     'Achieved/s',
-    'Response p50',
-    'Response p99',
-    ...(p999 ? ['Response p99.9'] : []),
+    ...shown.map((p) => `Response ${percentileName(p)}`),
     'Service p50',
     'Service p99',
     'Late (%)',
@@ -174,9 +183,7 @@ export function rateTable(r: RunResult): TableModel {
       `${configurationName({ tokens: c.tokens, threadsPerToken: c.threadsPerToken })} × ${w.title}${shortfallMark(r, c)}`,
       o ? rate(o.targetRatePerS) : 'flat out',
       o ? `${fixed(o.achievedRatePerS, 1)}${scheduleMissMark(o, true)}` : fixed(c.throughputPerS, 1),
-      response(o, 'p50', c.operationsOk),
-      response(o, 'p99', c.operationsOk),
-      ...(p999 ? [response(o, 'p999', c.operationsOk)] : []),
+      ...shown.map((p) => responseCell(o, p, c.operationsOk)),
       percentileCell(c.latencyMs, 'p50', c.operationsOk),
       percentileCell(c.latencyMs, 'p99', c.operationsOk),
       fixed(o?.late.sharePct, 1),

@@ -1,4 +1,5 @@
 import type { ConfigurationResult, RunResult, StallEpisode } from '../model/run-result.js';
+import { latencyText } from '../core/latency-text.js';
 import { plural } from '../core/plural.js';
 import { configurationName, fixed, tokenTitle } from './describe-run.js';
 
@@ -10,7 +11,9 @@ const STALLS_SHOWN = 10;
 const EVENT_LOOP_STALL_SHOWN_MS = 100;
 const VERIFICATION_LAG_SHOWN_S = 1;
 
-const seconds = (s: number) => `${fixed(s, s < 10 ? 2 : 1)} s`;
+/** A stall's length (a time, scaled as latencies are); `at` its start into the window, in seconds as the charts' axis has it. */
+const seconds = (s: number) => latencyText(s * 1000);
+const at = (s: number) => `${fixed(s, s < 10 ? 2 : 1)} s`;
 
 /** The tokens of a stall: every one at once, or which. */
 function whoStalled(r: RunResult, c: ConfigurationResult, e: StallEpisode): string {
@@ -26,7 +29,7 @@ function whoStalled(r: RunResult, c: ConfigurationResult, e: StallEpisode): stri
 /** One stall: when, how long, which tokens, and the host's stall inside it that may have made it. */
 function stallLine(r: RunResult, c: ConfigurationResult, e: StallEpisode): string {
   const host = e.hostStallS > 0 ? `; the host stalled ${seconds(e.hostStallS)} in it (hsm-bench's own threads did not run: the stall may be the host's, not the tokens')` : '';
-  return `at ${seconds(e.atS)} into the window, ${seconds(e.durationS)}: ${whoStalled(r, c, e)}${host}`;
+  return `at ${at(e.atS)} into the window, ${seconds(e.durationS)}: ${whoStalled(r, c, e)}${host}`;
 }
 
 /**
@@ -39,7 +42,7 @@ function harnessLine(c: ConfigurationResult): string | null {
   const host = c.stalls?.host;
   if (host && host.count > 0)
     parts.push(
-      `the host stalled ${plural(host.count, 'time')} for 100 ms or more (longest ${seconds(host.longestMs / 1000)}, ${seconds(host.totalMs / 1000)} in all): calls in flight then were timed that much longer (max latency ${fixed(c.latencyMs?.max, 1)} ms)`,
+      `the host stalled ${plural(host.count, 'time')} for 100 ms or more (longest ${seconds(host.longestMs / 1000)}, ${seconds(host.totalMs / 1000)} in all): calls in flight then were timed that much longer (max latency ${latencyText(c.latencyMs?.max)})`,
     );
   if ((c.maxEventLoopStallMs ?? 0) >= EVENT_LOOP_STALL_SHOWN_MS)
     parts.push(`its main thread waited up to ${seconds(c.maxEventLoopStallMs! / 1000)} (progress and Ctrl-C waited; calls are timed in their own threads)`);

@@ -35,6 +35,17 @@ export function operationsTable(r: RunResult): TableModel | null {
   return { head, rows, numeric: head.map((_, i) => i > 1) };
 }
 
+/** A header of the operations' table in the terminal: units without brackets and shorter words keep it within 100 columns. */
+export const terminalHead = (r: RunResult) => (h: string) =>
+  h
+    .replace(' (ms)', ' ms')
+    .replace(' (%)', ' %')
+    .replace('Checked on the host', 'Checked')
+    .replace('Per second', wordsOf(r).rate)
+    .replace('Service ', 'Svc ')
+    .replace('Response ', 'Resp ')
+    .replace('Configuration', 'Config');
+
 /** A configuration's efficiency as tables show it: with --repeat, the range its repetitions allow beside it. */
 function efficiencyText(r: RunResult, c: ConfigurationResult): string {
   const shown = shownEfficiency(r, c);

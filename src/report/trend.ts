@@ -5,7 +5,9 @@ import { throughputRange } from '../stats/repetitions.js';
 import { configurationAxes, configurationName, distinctConfigurations, sameConfiguration, targetRateOf, type ConfigurationAxes } from '../model/configuration.js';
 import { notMeasured, plannedAxes } from '../result/plan-coverage.js';
 import { axis, fixedTicks, font, INK, PALETTE } from './charts.js';
-import { verifySetting } from './describe-run.js';
+import { fixed, verifySetting } from './describe-run.js';
+import { fitTable } from './fit-table.js';
+import { latencyText } from '../core/latency-text.js';
 
 /** One run's figures for one configuration of its plan: a point of the nightly history, measured or not. */
 export interface TrendPoint {
@@ -30,6 +32,34 @@ export interface TrendPoint {
   operationsFailed: number | null;
   /** Whether the run checked its results on the host as it measured (--verify: all, 0.01, none): the checks take CPU. */
   verify: string;
+}
+
+/**
+ * The history as the terminal prints it: a row per run and configuration, the p99 scaled with its unit; the module
+ * and firmware once above the table where every run had the same (a step in the line is then not theirs).
+ */
+export function renderTrendTable(points: readonly TrendPoint[], columns?: number): string {
+  const same = (of: (p: TrendPoint) => string) => new Set(points.map(of)).size === 1;
+  const [oneModule, oneFirmware] = [same((p) => p.module), same((p) => p.firmware)];
+  const above = oneModule || oneFirmware ? `${[oneModule ? `module: ${points[0]!.module}` : '', oneFirmware ? `firmware: ${points[0]!.firmware}` : ''].filter(Boolean).join('; ')} (every run)\n` : '';
+  const rows = points.map((p) => {
+    const range = p.throughputMin !== p.throughputMax ? ` (${fixed(p.throughputMin, 1)}–${fixed(p.throughputMax, 1)})` : '';
+    return [
+      `${p.startedAt.slice(0, 16).replace('T', ' ')}${p.measured === 'part' ? ' (partial)' : p.measured === 'none' ? ' (not measured)' : ''}`,
+      p.runId,
+      // Tokens, sessions and target rate: a sweep has several configurations per token count.
+      configurationName(configurationAxes(p.tokens, p.threadsPerToken, p.targetRatePerS)),
+      `${fixed(p.throughputPerS, 1)}${range}`,
+      p.verify,
+      latencyText(p.p99Ms),
+      p.operationsFailed ?? '–',
+      ...(oneModule ? [] : [p.module]),
+      ...(oneFirmware ? [] : [p.firmware]),
+    ];
+  });
+  const withRange = points.some((p) => p.throughputMin !== p.throughputMax);
+  const head = ['Date', 'Run', 'Configuration', withRange ? 'Per second (range)' : 'Per second', 'Verify', 'p99', 'Failed', ...(oneModule ? [] : ['Module']), ...(oneFirmware ? [] : ['Firmware'])];
+  return above + fitTable(head, rows, columns) + '\n';
 }
 
 /** What changed between nightly runs that explains a step in the line: the module and the tokens' firmware. */

@@ -48,7 +48,7 @@ export function comparisonVerdict(cmp: RunComparison): { table: TableModel; line
   const noise =
     cmp.rows.length > 0
       ? [
-          `×: the candidate's figure over the baseline's (rate, latency percentiles; * shown, not judged), ± its 95 % interval from the runs' own noise (their repetitions where repeated, else each run's per-second throughput and per-interval percentiles); a change fails only when the whole interval is beyond ±${cmp.maxRegressionPct} %. Latency judged on ${cmp.latencyPercentiles.join(', ')} (--percentiles).`,
+          `×: the candidate's figure over the baseline's (rate, latency percentiles; * shown, not judged) with its 95 % interval (± where its sides are alike, else its bounds) from the runs' own noise (their repetitions where repeated, else each run's per-second throughput and per-interval percentiles); a change fails only when the whole interval is beyond ±${cmp.maxRegressionPct} %. Latency judged on ${cmp.latencyPercentiles.join(', ')} (--percentiles).`,
         ]
       : [];
   const lines = [...noise, ...notMeasuredLines(cmp).map((l) => l.trimEnd()), ...capacity, ...cmp.warnings.map((w) => `warning: ${w}`)];

@@ -1,8 +1,8 @@
 import type { CapacityResult, ConfigurationResult, RateVerdict } from '../model/run-result.js';
+import { latencyText } from '../core/latency-text.js';
 import { percentileName, type Objective } from '../model/plan.js';
 import { configurationAxes, configurationKey } from '../model/configuration.js';
 import { callsToJudge, PERCENTILE_SHARE } from './rate-window.js';
-import { stallSeconds } from './keeping-up.js';
 
 const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(1));
 
@@ -49,7 +49,7 @@ function missesOf(c: Measured, objectives: readonly Objective[]): { missed: stri
   const missed: string[] = [];
   if (c.operationsFailed > 0) missed.push(`${c.operationsFailed} failed`);
   if (!o.keptUp) {
-    const stall = o.hostStalled ? `: inconclusive (the harness stalled ${stallSeconds(o.hostStallMs ?? 0)} s; with the stall taken out the tokens kept up)` : '';
+    const stall = o.hostStalled ? `: inconclusive (the harness stalled ${latencyText(o.hostStallMs ?? 0)}; with the stall taken out the tokens kept up)` : '';
     missed.push(`achieved ${fmt(o.achievedRatePerS)}/s of ${fmt(o.targetRatePerS)}/s${o.notStarted > 0 ? `, ${o.notStarted} not started` : ''}${stall}`);
   }
   const objectiveOnly = missed.length === 0;
@@ -73,11 +73,11 @@ function missesOf(c: Measured, objectives: readonly Objective[]): { missed: stri
       // Too few calls to judge, unless so many of them are over the objective that no larger sample could meet it.
       const thinS = certainMiss(o.responseMs, objective, calls) ? null : windowToJudgeS(c, objective);
       const judged = stalled
-        ? `: inconclusive (the harness stalled ${stallSeconds(stallMs)} s)`
+        ? `: inconclusive (the harness stalled ${latencyText(stallMs)})`
         : thinS !== null
           ? ` on ${calls} calls in ${c.durationS.toFixed(1)} s (not judged: a ${thinS} s window — --duration, or --max-window where windows grow — gives ${percentileName(objective.percentile)} the ${callsToJudge(objective.percentile)} calls it needs)`
           : '';
-      missed.push(`${percentileName(objective.percentile)} ${atLeast}${measured} ms > ${objective.ms} ms${judged}`);
+      missed.push(`${percentileName(objective.percentile)} ${atLeast}${latencyText(measured)} > ${latencyText(objective.ms)}${judged}`);
       thinWindowS = thinWindowS === null || thinS === null ? null : Math.max(thinWindowS, thinS);
     } else {
       // Met on too few calls is no more shown than missed on them: the slowest call or two decide either way.
@@ -85,7 +85,7 @@ function missesOf(c: Measured, objectives: readonly Objective[]): { missed: stri
       if (thinS === null) continue;
       const calls = c.operationsOk + c.operationsFailed + o.notStarted;
       missed.push(
-        `${percentileName(objective.percentile)} ${measured} ms ≤ ${objective.ms} ms on ${calls} calls only (not judged: a ${thinS} s window — --duration, or --max-window where windows grow — gives it the ${callsToJudge(objective.percentile)} calls it needs)`,
+        `${percentileName(objective.percentile)} ${latencyText(measured)} ≤ ${latencyText(objective.ms)} on ${calls} calls only (not judged: a ${thinS} s window — --duration, or --max-window where windows grow — gives it the ${callsToJudge(objective.percentile)} calls it needs)`,
       );
       thinWindowS = thinWindowS === null ? null : Math.max(thinWindowS, thinS);
       hostStallOnly = false;

@@ -32,9 +32,6 @@ export const startOffsetHistogram = (): Histogram => hdr.build({ lowestDiscernib
 /** How many of `started` calls the pace is judged on: all but the latest 2 % of starts, and at least the latest one. */
 export const judgedStarts = (started: number): number => (started <= 1 ? started : started - Math.max(1, Math.floor((1 - KEPT_UP_SHARE) * started)));
 
-/** A stall in seconds, as reports say it: with the hundredths that matter near its 0.1 s threshold. */
-export const stallSeconds = (ms: number) => (ms / 1000).toFixed(ms < 1000 ? 2 : 1);
-
 /** A free session that woke this late for its call was kept from it by the host, not by the tokens. */
 export const HOST_STALL_MIN_US = 100_000;
 

@@ -1,7 +1,8 @@
 /**
  * How sure a ratio of two measured figures is, from the noise the measurements carry: each figure's samples (a
  * run's per-interval values, or its repetitions) give the standard error of its mean; the ratio's interval
- * propagates both relative errors (as hyperfine prints "1.42 ± 0.05 × faster"), at 95 % with Student's t.
+ * propagates both relative errors on the log scale, at 95 % with Student's t. A ratio's interval is not symmetric
+ * (1.42 may be 1.30–1.61), and never reaches 0: a ratio ± the same width either side went below 0 for large noise.
  */
 
 /** A mean estimated from samples: the standard error relative to the mean, and its degrees of freedom. */
@@ -11,10 +12,9 @@ export interface MeanNoise {
   df: number;
 }
 
-/** A ratio candidate / baseline and its 95 % interval, `halfWidth` either side of it (never below 0). */
+/** A ratio candidate / baseline and its 95 % interval, from `low` to `high` (both above 0). */
 export interface RatioInterval {
   ratio: number;
-  halfWidth: number;
   low: number;
   high: number;
 }
@@ -47,14 +47,16 @@ export function t95(df: number): number {
 
 /**
  * `ratio` (a figure of the candidate over the baseline's) with its 95 % interval, from the two means' relative
- * standard errors; degrees of freedom by Welch–Satterthwaite, so a side of three repetitions widens it as it should.
+ * standard errors: the log of a ratio is the difference of the logs, whose standard error is (to first order) the
+ * root of the relative errors' squares; degrees of freedom by Welch–Satterthwaite, so a side of three repetitions
+ * widens it as it should.
  */
 export function ratioInterval(ratio: number, baseline: MeanNoise, candidate: MeanNoise): RatioInterval {
   const [a, b] = [baseline.relativeSe ** 2, candidate.relativeSe ** 2];
   const sum = a + b;
   const df = sum === 0 ? Number.POSITIVE_INFINITY : sum ** 2 / (a ** 2 / baseline.df + b ** 2 / candidate.df);
-  const halfWidth = ratio * t95(df) * Math.sqrt(sum);
-  return { ratio, halfWidth, low: Math.max(0, ratio - halfWidth), high: ratio + halfWidth };
+  const logHalfWidth = t95(df) * Math.sqrt(sum);
+  return { ratio, low: ratio * Math.exp(-logHalfWidth), high: ratio * Math.exp(logHalfWidth) };
 }
 
 /**

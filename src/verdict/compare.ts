@@ -13,13 +13,14 @@ export const GATED_PERCENTILES = ['p50', 'p90', 'p99'] as const;
 export type GatedPercentile = (typeof GATED_PERCENTILES)[number];
 
 /**
- * A figure of the candidate over the baseline's, with the 95 % interval of that ratio (`halfWidth` either side) from
- * the two runs' own noise: their repetitions where repeated, else their per-interval series. Null: a side had too
- * few intervals or repetitions to tell its noise.
+ * A figure of the candidate over the baseline's, with the 95 % interval of that ratio (`low` to `high`, not symmetric
+ * about it) from the two runs' own noise: their repetitions where repeated, else their per-interval series. Null
+ * bounds: a side had too few intervals or repetitions to tell its noise.
  */
 export interface ChangeEstimate {
   ratio: number;
-  halfWidth: number | null;
+  low: number | null;
+  high: number | null;
 }
 
 /** One configuration (tokens, sessions per token, target rate) of a baseline comparison. */
@@ -83,8 +84,8 @@ export interface RunComparison {
 export function judgeRatio(e: ChangeEstimate, maxRegressionPct: number, higherIsBetter: boolean, strict: boolean): 'pass' | 'fail' | 'inconclusive' {
   const allowed = higherIsBetter ? 1 - maxRegressionPct / 100 : 1 + maxRegressionPct / 100;
   const worse = (ratio: number) => (higherIsBetter ? ratio < allowed : ratio > allowed);
-  if (strict || e.halfWidth === null) return !worse(e.ratio) ? 'pass' : strict ? 'fail' : 'inconclusive';
-  const [worstEnd, bestEnd] = higherIsBetter ? [e.ratio - e.halfWidth, e.ratio + e.halfWidth] : [e.ratio + e.halfWidth, e.ratio - e.halfWidth];
+  if (strict || e.low === null || e.high === null) return !worse(e.ratio) ? 'pass' : strict ? 'fail' : 'inconclusive';
+  const [worstEnd, bestEnd] = higherIsBetter ? [e.low, e.high] : [e.high, e.low];
   return !worse(worstEnd) ? 'pass' : worse(bestEnd) ? 'fail' : 'inconclusive';
 }
 
@@ -114,17 +115,53 @@ function latencyNoise(c: ConfigurationResult, p: GatedPercentile): MeanNoise | n
 }
 
 const round3 = (v: number) => Number(v.toPrecision(3));
+/** Rounded outward to 3 significant digits: the interval shown holds the one computed, and judgeRatio judges the one shown. */
+const outward = (v: number, round: (x: number) => number) => {
+  const scale = 10 ** (Math.floor(Math.log10(v)) - 2);
+  const q = v / scale;
+  // 0.29 / 0.001 is 290.00000000000006: a bound already at 3 digits stays where it is.
+  return Number(((Math.abs(q - Math.round(q)) < 1e-9 ? Math.round(q) : round(q)) * scale).toPrecision(3));
+};
 const PERCENT: Record<GatedPercentile, number> = { p50: 50, p90: 90, p99: 99 };
 
+/** Decimal places that give `ratio` 3 significant digits, as hyperfine's ratios have them. */
+const placesOf = (ratio: number) => (ratio > 0 ? Math.max(0, 2 - Math.floor(Math.log10(ratio))) : 2);
+
+/** How unequal the interval's arms may be and still be said as ± one width: 10 % (a log half-width up to ln 1.1). */
+const SYMMETRIC_ENOUGH = 1.1;
+
+/**
+ * The ratio to 3 significant digits and its interval as it is shown and judged: ± the wider arm, rounded up at the
+ * ratio's digits, where the arms differ by 10 % or less (a little wider than computed: never narrower); else its
+ * own bounds, rounded outward.
+ */
 function estimate(from: number, to: number, a: MeanNoise | null, b: MeanNoise | null): ChangeEstimate {
-  const ratio = to / from;
-  return { ratio: round3(ratio), halfWidth: a && b ? round3(ratioInterval(ratio, a, b).halfWidth) : null };
+  const ratio = round3(to / from);
+  if (!a || !b || !(ratio > 0)) return { ratio, low: null, high: null };
+  const i = ratioInterval(ratio, a, b);
+  const [up, down] = [i.high - ratio, ratio - i.low];
+  if (up <= down * SYMMETRIC_ENOUGH) {
+    const unit = 10 ** -placesOf(ratio);
+    const width = Math.ceil(up / unit - 1e-9) * unit;
+    if (ratio - width > 0) return { ratio, low: Number((ratio - width).toFixed(placesOf(ratio))), high: Number((ratio + width).toFixed(placesOf(ratio))) };
+  }
+  return { ratio, low: outward(i.low, Math.floor), high: outward(i.high, Math.ceil) };
 }
 
-/** "0.774 ± 0.052 ×", or "0.774 × (noise unknown)": a ratio to 3 significant digits and its ± to as many places, as hyperfine says it. */
+/**
+ * "1.42 ± 0.05 ×" where the ratio ± one width at its digits is the interval judged (as hyperfine prints it), else the
+ * interval's bounds to 3 significant digits: "1.42 × (1.30–1.61)"; "0.774 × (noise unknown)". Never a bound at or
+ * below 0, and always the interval judged.
+ */
 export function ratioText(e: ChangeEstimate): string {
-  const places = e.ratio > 0 ? Math.max(0, 2 - Math.floor(Math.log10(e.ratio))) : 2;
-  return e.halfWidth === null ? `${e.ratio.toFixed(places)} × (noise unknown)` : `${e.ratio.toFixed(places)} ± ${e.halfWidth.toFixed(places)} ×`;
+  const places = placesOf(e.ratio);
+  const at = (v: number) => v.toFixed(places);
+  if (e.low === null || e.high === null) return `${at(e.ratio)} × (noise unknown)`;
+  const width = at(e.high - e.ratio);
+  const exact = (shown: number, bound: number) => Math.abs(shown - bound) < 1e-9;
+  const symmetric = exact(Number(at(e.ratio)) + Number(width), e.high) && exact(Number(at(e.ratio)) - Number(width), e.low);
+  const bound = (v: number) => (v >= 1000 ? String(Math.round(v)) : v.toPrecision(3));
+  return symmetric ? `${at(e.ratio)} ± ${width} ×` : `${at(e.ratio)} × (${bound(e.low)}–${bound(e.high)})`;
 }
 
 const latencyOf = (c: ConfigurationResult) => (c.openLoop ? c.openLoop.responseMs : c.latencyMs);
@@ -192,7 +229,7 @@ export function compareRuns(
       baselineThroughputPerS: a.throughputPerS,
       candidateThroughputPerS: b.throughputPerS,
       throughputChangePct: change(a.throughputPerS, b.throughputPerS) ?? 0,
-      throughputRatio: a.throughputPerS > 0 ? estimate(a.throughputPerS, b.throughputPerS, throughputNoise(a), throughputNoise(b)) : { ratio: 0, halfWidth: null },
+      throughputRatio: a.throughputPerS > 0 ? estimate(a.throughputPerS, b.throughputPerS, throughputNoise(a), throughputNoise(b)) : { ratio: 0, low: null, high: null },
       baselineP50Ms: la?.p50 ?? null,
       candidateP50Ms: lb?.p50 ?? null,
       p50ChangePct: change(la?.p50, lb?.p50),

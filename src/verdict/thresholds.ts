@@ -1,4 +1,4 @@
-import { latencyText } from '../core/latency-text.js';
+import { latencyRangeText, latencyText } from '../core/latency-text.js';
 import { ThresholdFlags } from '../model/plan-input.js';
 import { usageError } from '../core/errors.js';
 import type { TargetRate } from '../model/plan.js';
@@ -236,15 +236,15 @@ export function evaluateThresholds(r: RunResult, t: Thresholds, strictLatency = 
     const corrected = c.openLoop ? undefined : c.correctedLatencyMs?.p99;
     const across =
       !strictLatency && range !== null && range.min <= t.maxP99Ms! && range.max > t.maxP99Ms!
-        ? `the repetitions range from ${fmt(range.min, 3)} ms to ${fmt(range.max, 3)} ms, across the limit (--strict-latency judges the median)`
+        ? `the repetitions range from ${latencyText(range.min)} to ${latencyText(range.max)}, across the limit (--strict-latency judges the median)`
         : !strictLatency && passed && corrected !== undefined && corrected > t.maxP99Ms!
           ? `a closed loop understates its tail: the corrected p99 is ${latencyText(corrected)}, above the limit (measure at a --rate; --strict-latency judges the service time alone)`
           : undefined;
     checks.push({
       name: 'max-p99',
       configuration: axesOf(c),
-      expected: `≤ ${t.maxP99Ms} ms`,
-      measured: `${fmt(p99, 3)} ms${range ? ` (${fmt(range.min, 3)}–${fmt(range.max, 3)})` : ''}`,
+      expected: `≤ ${latencyText(t.maxP99Ms)}`,
+      measured: `${latencyText(p99)}${range ? ` (${latencyRangeText(range.min, range.max)})` : ''}`,
       ...(across
         ? { outcome: 'inconclusive', notJudged: across }
         : passed
