@@ -137,7 +137,9 @@ const SYMMETRIC_ENOUGH = 1.1;
  */
 function estimate(from: number, to: number, a: MeanNoise | null, b: MeanNoise | null): ChangeEstimate {
   const ratio = round3(to / from);
-  if (!a || !b || !(ratio > 0)) return { ratio, low: null, high: null };
+  if (!a || !b) return { ratio, low: null, high: null };
+  // Nothing left (no successful call): a ratio of 0 is no noise, and no logarithm.
+  if (!(ratio > 0)) return { ratio, low: ratio, high: ratio };
   const i = ratioInterval(ratio, a, b);
   const [up, down] = [i.high - ratio, ratio - i.low];
   if (up <= down * SYMMETRIC_ENOUGH) {
