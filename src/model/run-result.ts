@@ -290,7 +290,7 @@ export interface RunResult {
    * be checked on the host (a token that keeps derived secrets sensitive).
    */
   operation?: { name: string; call: string; checkSkipped?: string; mix?: MixEntry[] };
-  algorithm: { id: string; displayName: string; family: 'rsa' | 'ec' | 'aes' | 'hmac' | 'digest' | 'random'; bits: number; curve: string | null };
+  algorithm: { id: string; displayName: string; family: 'rsa' | 'ec' | 'eddsa' | 'aes' | 'hmac' | 'digest' | 'random'; bits: number; curve: string | null };
   /** hostDigest: what the host does to each input before the call ('none', 'sha256', or the operation's own preparation). */
   mechanism: { name: string; hostDigest: string };
   keyLabel: string;
