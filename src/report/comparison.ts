@@ -18,8 +18,8 @@ const sharedRate = (runs: readonly RunResult[]) => {
   return rates.size === 1 ? [...rates][0]! : 'operations/s';
 };
 
-/** A run as a comparison names it: its workload (ECDSA P-256, RSA-2048 decryption…), and its mechanism where two runs of one workload differ in it. */
-export const runName = (r: RunResult) => `${wordsOf(r).title} (${r.mechanism.name})`;
+/** A run as a comparison names it: its workload (ECDSA P-256, RSA-2048 decryption…), its mechanism, and how it held sessions where not pooled. */
+export const runName = (r: RunResult) => `${wordsOf(r).title} (${r.mechanism.name}${r.plan.perCall?.session ? ', session per call' : r.plan.perCall?.findKey ? ', key found per call' : ''})`;
 
 /** A configuration (tokens, sessions per token, target rate) and each run's throughput there. */
 export interface ComparisonRow extends ConfigurationAxes {

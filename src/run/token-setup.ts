@@ -60,7 +60,7 @@ export interface ResumeTokens {
 /**
  * Opens the module once (in the main thread), selects `tokenCount` tokens, logs each in once on a session kept
  * open for the whole run (closing a token's last session logs it out; C_Finalize at the end of the command closes
- * it), finds the key pairs and makes a trial call on each token. The tokens' calls are made in a thread of their
+ * it; with --session-per-call it is closed once set up, so that each call's own session logs in again), finds the key pairs and makes a trial call on each token. The tokens' calls are made in a thread of their
  * own, each step bounded (token-setup-thread.ts): a token that does not answer is exit 3, named.
  */
 export async function setUpTokens(plan: RunPlan, tokenCount: number, pinSource: PinSource, emit: (event: RunEvent) => void, resume?: ResumeTokens): Promise<TokenSetup> {
@@ -93,7 +93,7 @@ export async function setUpTokens(plan: RunPlan, tokenCount: number, pinSource: 
     const tokens = resume ? sameTokens(candidates, resume.tokens) : candidates.slice(0, tokenCount);
     const pinGuard = new PinGuard(tokens.length, { allowFinalPinTry: pinSource.allowFinalPinTry === true });
     const pin = embedded?.pin ?? (tokens.some((t) => t.loginRequired) ? await readPin(pinSource) : null);
-    const operations = (await thread.prepared({ tokens, pin, pinGuard: pinGuard.buffer })).map((o) => ({ ...o, keyIds: o.keyIds.map((id) => Buffer.from(id)) }));
+    const operations = (await thread.prepared({ tokens, pin, pinGuard: pinGuard.buffer, closeSessions: plan.perCall.session })).map((o) => ({ ...o, keyIds: o.keyIds.map((id) => Buffer.from(id)) }));
     const ready = tokens.map((token, index): ReadyToken => ({
       token,
       keyIds: operations.map((o) => o.keyIds[index]!),
@@ -103,6 +103,7 @@ export async function setUpTokens(plan: RunPlan, tokenCount: number, pinSource: 
     const workload: Workload = {
       operations: operations.map((o) => o.prepared.timed),
       cumulative: plan.workload.map((_, i) => plan.workload.slice(0, i + 1).reduce((sum, e) => sum + e.weight, 0)),
+      perCall: plan.perCall,
     };
     const engine = chooseEngine(mod.info.instances, workload);
     if (engine.staleNativeLoop) emit({ type: 'native-loop-refused', why: engine.why });
