@@ -11,6 +11,7 @@ import { notMeasured } from '../result/plan-coverage.js';
 import { referenceThroughput } from '../result/reference.js';
 import { type Reference } from '../model/run-result.js';
 import { throughputRange } from '../stats/repetitions.js';
+import { serialShown } from '../model/serial.js';
 
 /** The rate unit of runs side by side: their operation's (sig/s), or operations/s when they measured different ones. */
 const sharedRate = (runs: readonly RunResult[]) => {
@@ -196,7 +197,7 @@ export function renderComparisonMarkdown(runs: readonly RunResult[], chartFile: 
   return [
     `# hsm-bench: ${names.join(' vs ')}`,
     '',
-    `Runs ${runs.map((r) => `\`${r.runId}\``).join(', ')}, on tokens ${runs[0]!.tokens.map((t) => `${t.label} (serial ${t.serial})`).join(', ')}.`,
+    `Runs ${runs.map((r) => `\`${r.runId}\``).join(', ')}, on tokens ${runs[0]!.tokens.map((t) => `${t.label} (serial ${serialShown(t.serial)})`).join(', ')}.`,
     '',
     ...runs.map((r, i) => {
       const short = shortNames[i]!;

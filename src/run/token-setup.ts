@@ -14,6 +14,7 @@ import { chooseEngine, type EngineChoice } from '../measure/native-engine.js';
 import { TokenSetupThread } from './token-setup-thread.js';
 import type { ConfigurationSpec, ReadyToken } from './run-configuration.js';
 import type { Workload } from '../model/workload.js';
+import { serialShown } from '../model/serial.js';
 
 /** The module opened, the tokens selected and logged in, the mechanism chosen: everything a run signs with. */
 export interface TokenSetup {
@@ -140,7 +141,7 @@ export function sameTokens(candidates: TokenRef[], saved: TokenIdentity[]): Toke
     const alike = candidates.filter((t) => sameKind(t, s));
     const unique = alike.length === 1 && saved.filter((o) => sameKind(o, s)).length === 1;
     const found = unique ? alike : alike.filter((t) => sameSlot(t, s));
-    const name = `'${s.label}' (serial ${s.serial}, slot ${s.slotId} '${s.slotDescription}')`;
+    const name = `'${s.label}' (serial ${serialShown(s.serial)}, slot ${s.slotId} '${s.slotDescription}')`;
     if (found.length === 0) {
       throw setupError(
         `token ${name} of the run being resumed is not ${alike.length > 0 ? 'in its slot' : 'present'}`,
