@@ -245,6 +245,52 @@ describe.skipIf(!schsm)(suiteTitle('hsm-bench on SmartCard-HSM tokens through sc
     expect(loginsPerSlot(readFileSync(log, 'utf8'))).toEqual(Object.fromEntries(ids.map((id) => [id, 1])));
   }, 120_000);
 
+  it('sessions as applications hold them on a card: --session-per-call opens a session per call (pkcs11-spy), logs in only where the module logged the card out, every signature checked; EdDSA, which the card lacks, is exit 3', () => {
+    const [id] = slotIds();
+    const spied = (extra: string[]) => {
+      const log = join(tempDir('schsm-per-call'), 'spy.log');
+      const r = runCli(
+        [
+          'scale',
+          '--module',
+          SPY_MODULE,
+          '--alg',
+          'bp256',
+          '--key-label',
+          schsm!.keys.bp256,
+          '--slots',
+          id!,
+          '--tokens',
+          '1',
+          '--signatures-per-token',
+          '30',
+          '--warmup',
+          '2',
+          '--json',
+          '--out',
+          tempDir('schsm-per-call-out'),
+          ...extra,
+        ],
+        { ...env(), PKCS11SPY: module(), PKCS11SPY_OUTPUT: log },
+      );
+      expect(r.status, r.stderr).toBe(0);
+      const calls = readFileSync(log, 'utf8');
+      return { run: JSON.parse(r.stdout) as RunResult, logins: loginsPerSlot(calls)[id!]!, opens: (calls.match(/^\d+: C_OpenSession$/gm) ?? []).length };
+    };
+    const pooled = spied([]);
+    const perCall = spied(['--session-per-call']);
+    // A session per call (32 with the warm-up). This module keeps the card logged in after its last session closes
+    // (the standard logs the token out): each session finds itself logged in, so the PIN is never presented again.
+    expect(perCall.opens).toBe(pooled.opens + 32);
+    expect(perCall.logins).toBe(pooled.logins);
+    for (const { run } of [pooled, perCall]) expect(run.configurations[0]!.operationsVerified).toBe(30);
+    const [a, b] = [pooled, perCall].map(({ run }) => run.configurations[0]!.throughputPerS);
+    console.log(`sc-hsm-embedded bp256 on one card: pooled ${a!.toFixed(1)}/s, a session per call ${b!.toFixed(1)}/s (${(b! / a!).toFixed(2)}×)`);
+    const eddsa = runCli(['keys', 'create', '--module', module(), '--slots', id!, '--alg', 'ed25519', '--label', 'hb-ed'], env());
+    expect(eddsa.status).toBe(3);
+    expect(eddsa.stderr).toMatch(/cannot generate EdDSA key pairs: it offers no CKM_EC_EDWARDS_KEY_PAIR_GEN/);
+  }, 120_000);
+
   it("keys clone through this module: sent to OpenSC's, by which SmartCard-HSMs clone under their DKEK (no circle through --extractable)", () => {
     const ids = slotIds();
     const r = runCli(['keys', 'clone', '--module', module(), '--label', schsm!.keys.bp256, '--from', ids[0]!, '--to', ids[1]!], env());
