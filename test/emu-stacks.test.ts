@@ -130,7 +130,57 @@ describe.skipIf(!schsm)(suiteTitle('hsm-bench on SmartCard-HSM tokens through sc
     // Its own ids: the same cards are slots 0 and 4 through OpenSC.
     const fromTool = [...tool(['pkcs11-tool', '--module', module(), '-L']).matchAll(/^Slot \d+ \(0x([0-9a-f]+)\)/gm)].map((m) => String(parseInt(m[1]!, 16)));
     expect(tokens.map((s) => s.slotId)).toEqual(fromTool);
+    // Printed, the empty serial says so: never "serial ," nor an empty cell.
+    const printed = runCli(['list', '--module', module()], env());
+    expect(printed.stdout.match(/Pico-HSM\b.*\(none\)/g)).toHaveLength(schsm!.tokens);
   });
+
+  it('selects a card by its slot description (--token-uri slot-description=…), as the empty serial cannot', () => {
+    const second = 'Virtual PCD 0 00 01';
+    const r = runCli(
+      [
+        'scale',
+        '--module',
+        module(),
+        '--alg',
+        'bp256',
+        '--key-label',
+        schsm!.keys.bp256,
+        '--token-uri',
+        `pkcs11:slot-description=${encodeURIComponent(second)}`,
+        '--tokens',
+        '1',
+        '--signatures-per-token',
+        '20',
+        '--json',
+        '--out',
+        tempDir('schsm-uri'),
+      ],
+      env(),
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const run = JSON.parse(r.stdout) as RunResult;
+    expect(run.tokens.map((t) => [t.slotDescription, t.serial])).toEqual([[second, '']]);
+    expect(run.configurations[0]!.operationsVerified).toBe(20);
+    const bySerial = runCli(['list', '--module', module(), '--serials', 'X'], env());
+    expect(bySerial.status).toBe(3);
+    expect(bySerial.stderr).toMatch(/serials found: \(none\)/);
+  });
+
+  it('keys create through this module: a key made on a card, signed with and deleted again', () => {
+    const [id] = slotIds();
+    const label = `hb-schsm-${process.pid}`;
+    const created = runCli(['keys', 'create', '--module', module(), '--slots', id!, '--alg', 'bp256', '--label', label], env());
+    expect(created.status, created.stderr).toBe(0);
+    expect(created.stdout).toMatch(new RegExp(`created ECDSA brainpoolP256r1 key pair '${label}' to sign`));
+    const run = runCli(
+      ['scale', '--module', module(), '--alg', 'bp256', '--key-label', label, '--slots', id!, '--tokens', '1', '--signatures-per-token', '20', '--json', '--out', tempDir('schsm-made')],
+      env(),
+    );
+    expect(run.status, run.stderr).toBe(0);
+    expect((JSON.parse(run.stdout) as RunResult).configurations[0]!.operationsVerified).toBe(20);
+    expect(runCli(['keys', 'delete', '--module', module(), '--slots', id!, '--label', label, '--yes'], env()).status).toBe(0);
+  }, 120_000);
 
   for (const [alg, key] of [
     ['rsa2048', 'rsa2048'],
@@ -170,6 +220,10 @@ describe.skipIf(!schsm)(suiteTitle('hsm-bench on SmartCard-HSM tokens through sc
         expect(c.operationsVerified).toBe(c.operationsOk);
         expect(c.perToken.map((t) => t.operationsOk)).toEqual(Array(c.tokens).fill(150));
       }
+      // The conclusion says how 2 cards compare with one: this module signs on several at once (OpenSC does not).
+      const conclusion = /2 tokens reached [\d.]+ signatures\/s, [\d.]+× one token[^.]*/.exec(readFileSync(join(runDirOf(r), 'report.md'), 'utf8'));
+      expect(conclusion).not.toBeNull();
+      console.log(`sc-hsm-embedded ${alg}, the report's conclusion: ${conclusion![0]}`);
       // Speed is not asserted (a busy 2-core machine runs the emulators too); the ratio is printed for the reader.
       const [one, two] = run.configurations.map((c) => c.throughputPerS);
       console.log(`sc-hsm-embedded ${alg}: 1 card ${one!.toFixed(1)}/s, 2 cards ${two!.toFixed(1)}/s, ratio ${(two! / one!).toFixed(2)} (engine ${run.harness.engine})`);
@@ -189,6 +243,52 @@ describe.skipIf(!schsm)(suiteTitle('hsm-bench on SmartCard-HSM tokens through sc
     );
     expect(r.status, r.stderr).toBe(0);
     expect(loginsPerSlot(readFileSync(log, 'utf8'))).toEqual(Object.fromEntries(ids.map((id) => [id, 1])));
+  }, 120_000);
+
+  it('sessions as applications hold them on a card: --session-per-call opens a session per call (pkcs11-spy), logs in only where the module logged the card out, every signature checked; EdDSA, which the card lacks, is exit 3', () => {
+    const [id] = slotIds();
+    const spied = (extra: string[]) => {
+      const log = join(tempDir('schsm-per-call'), 'spy.log');
+      const r = runCli(
+        [
+          'scale',
+          '--module',
+          SPY_MODULE,
+          '--alg',
+          'bp256',
+          '--key-label',
+          schsm!.keys.bp256,
+          '--slots',
+          id!,
+          '--tokens',
+          '1',
+          '--signatures-per-token',
+          '30',
+          '--warmup',
+          '2',
+          '--json',
+          '--out',
+          tempDir('schsm-per-call-out'),
+          ...extra,
+        ],
+        { ...env(), PKCS11SPY: module(), PKCS11SPY_OUTPUT: log },
+      );
+      expect(r.status, r.stderr).toBe(0);
+      const calls = readFileSync(log, 'utf8');
+      return { run: JSON.parse(r.stdout) as RunResult, logins: loginsPerSlot(calls)[id!]!, opens: (calls.match(/^\d+: C_OpenSession$/gm) ?? []).length };
+    };
+    const pooled = spied([]);
+    const perCall = spied(['--session-per-call']);
+    // A session per call (32 with the warm-up). This module keeps the card logged in after its last session closes
+    // (the standard logs the token out): each session finds itself logged in, so the PIN is never presented again.
+    expect(perCall.opens).toBe(pooled.opens + 32);
+    expect(perCall.logins).toBe(pooled.logins);
+    for (const { run } of [pooled, perCall]) expect(run.configurations[0]!.operationsVerified).toBe(30);
+    const [a, b] = [pooled, perCall].map(({ run }) => run.configurations[0]!.throughputPerS);
+    console.log(`sc-hsm-embedded bp256 on one card: pooled ${a!.toFixed(1)}/s, a session per call ${b!.toFixed(1)}/s (${(b! / a!).toFixed(2)}×)`);
+    const eddsa = runCli(['keys', 'create', '--module', module(), '--slots', id!, '--alg', 'ed25519', '--label', 'hb-ed'], env());
+    expect(eddsa.status).toBe(3);
+    expect(eddsa.stderr).toMatch(/cannot generate EdDSA key pairs: it offers no CKM_EC_EDWARDS_KEY_PAIR_GEN/);
   }, 120_000);
 
   it("keys clone through this module: sent to OpenSC's, by which SmartCard-HSMs clone under their DKEK (no circle through --extractable)", () => {
@@ -217,6 +317,55 @@ describe.skipIf(!schsm)(suiteTitle('hsm-bench on SmartCard-HSM tokens through sc
     expect(run.burnIn!.segments).toHaveLength(2);
     expect(resumed.stdout).toMatch(/verdict: PASSED/);
   }, 180_000);
+
+  it.skipIf(!pico)(
+    'burn-in: a card unplugged for 4 s comes back through this module, is not lost, and its outage is measured',
+    async () => {
+      const out = tempDir('schsm-replug');
+      let replugged: Promise<unknown> | undefined;
+      const ids = slotIds();
+      const args = [
+        'burn-in',
+        '--module',
+        module(),
+        '--alg',
+        'bp256',
+        '--key-label',
+        schsm!.keys.bp256,
+        '--slots',
+        ids.slice(0, 2).join(','),
+        '--tokens',
+        '2',
+        '--duration',
+        '15s',
+        '--give-up-after',
+        '60s',
+        '--verify',
+        'none',
+        '--out',
+        out,
+      ];
+      // The second card of the run is the second emulator (slot description Virtual PCD 0 00 01).
+      const r = await runCliAndAct(args, env(), /records in/, 3000, () => (replugged = picoReplug(1, 4).done));
+      await replugged;
+      // The unplug fails the signature in flight: exit 4, nothing worse.
+      expect([0, 4], r.stderr).toContain(r.status);
+      const dir = runDirOf(r);
+      const c = readRun(dir).configurations[0]!;
+      expect(c.workerIssues).toEqual([]);
+      const [steady, back] = c.perToken;
+      expect(steady!.operationsFailed).toBe(0);
+      expect(back!.stillFailingS).toBeNull();
+      expect(back!.longestGapMs).toBeGreaterThan(1500);
+      const records = await recordsOf(dir, c.recordsFile);
+      const lastOk = Math.max(...records.filter((x) => x.token === 1 && x.status === 'CKR_OK').map((x) => x.startOffsetUs));
+      expect(lastOk).toBeGreaterThan(12_000_000);
+      console.log(
+        `sc-hsm-embedded re-plug: card 2 longest gap ${(back!.longestGapMs / 1000).toFixed(1)} s, ${back!.operationsOk} signatures, ${back!.operationsFailed} failed; card 1 ${steady!.operationsOk}`,
+      );
+    },
+    120_000,
+  );
 });
 
 describe.skipIf(!pico)(suiteTitle('hsm-bench on SmartCard-HSM tokens (pico-hsm through pcscd and OpenSC)', 'pico'), () => {

@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline/promises';
 import { Command } from 'commander';
 import { setupError, usageError } from '../core/errors.js';
 import { withArticle } from '../core/words.js';
-import { algorithmById } from '../model/algorithms.js';
+import { algorithmById, isKeyPairFamily } from '../model/algorithms.js';
 import { tokenName } from '../pkcs11/discovery.js';
 import pkcs11 from 'pkcs11js';
 import { defaultKeyLabel, destroyObject, findObjects, KEY_USAGES, objectsLabelled, readFlag, usagesOf, type KeyUsage } from '../pkcs11/keys.js';
@@ -18,13 +18,13 @@ const say = (line: string) => process.stdout.write(`${line}\n`);
 function createCommand(): Command {
   return addTokenOptions(new Command('create'))
     .description('create a key pair for one usage on every selected token (skips tokens that already have the label)')
-    .requiredOption('--alg <alg>', 'key algorithm: rsa2048, rsa3072, rsa4096, p256, p384, bp256, bp384')
+    .requiredOption('--alg <alg>', 'key algorithm: rsa2048, rsa3072, rsa4096, p256, p384, bp256, bp384, ed25519, ed448')
     .option('--usage <usage>', 'what the key is for: sign, decrypt (RSA), derive (EC)', 'sign')
     .option('--label <label>', 'CKA_LABEL of the key pair (default hsm-bench-<alg>, or hsm-bench-<alg>-<usage> for decrypt and derive)')
     .option('--extractable', 'allow wrapping the private key under a key-encryption key, for keys clone')
     .action(async (o: TokenOptions & { alg: string; usage: string; label?: string; extractable?: boolean }) => {
       const alg = algorithmById(o.alg);
-      if (alg.family !== 'rsa' && alg.family !== 'ec') throw usageError(`${alg.displayName} is not a key pair algorithm`, 'use rsa2048, rsa3072, rsa4096, p256, p384, bp256 or bp384');
+      if (!isKeyPairFamily(alg.family)) throw usageError(`${alg.displayName} is not a key pair algorithm`, 'use rsa2048, rsa3072, rsa4096, p256, p384, bp256, bp384, ed25519 or ed448');
       const usage = o.usage as KeyUsage;
       if (!KEY_USAGES.includes(usage)) throw usageError(`unknown --usage ${quote(o.usage)}`, `use one of: ${KEY_USAGES.join(', ')}`);
       if ((usage === 'decrypt' && alg.family !== 'rsa') || (usage === 'derive' && alg.family !== 'ec')) {

@@ -12,6 +12,7 @@ import { closeSessionQuietly, login, openSession } from '../pkcs11/session.js';
 import { addTokenOptions, resolveBackend, type TokenOptions } from './token-options.js';
 import { shown } from '../core/quote.js';
 import { slotList } from '../pkcs11/list-counts.js';
+import { serialShown } from '../model/serial.js';
 
 interface ListOptions extends TokenOptions {
   mechanisms?: boolean;
@@ -87,7 +88,7 @@ export function renderListing(l: Listing): string {
       t?.label ?? '',
       t?.manufacturer ?? '',
       t?.model ?? '',
-      t?.serial ?? '',
+      t ? serialShown(t.serial) : '',
       t?.firmwareVersion ?? '',
       t ? yesNo(t.loginRequired) : '',
       t ? yesNo(t.initialized) : '',

@@ -17,6 +17,11 @@ export function addSigningOptions(command: Command, warmupDefault: string): Comm
     .option('--verify <mode>', 'host check of the outputs: all, none, or a sample rate such as 0.01', SCALE_DEFAULTS.verify)
     .option('--verify-threads <count>', 'threads that check outputs on the host beside the sessions (default: the cores but one)')
     .option('--call-timeout <time>', "a call in flight longer than this is timed out, its session abandoned (default: 10 × the token's slowest call, at least 10s)")
+    .option(
+      '--session-per-call',
+      'each call opens its own session (logging in where closing the last one logged the token out), finds its key and closes the session, as an application that pools nothing does',
+    )
+    .option('--find-key-per-call', 'each call finds its key again (C_FindObjects) in the pooled session')
     .option('--key-label <label>', 'label of the key pair (default: hsm-bench-<alg> to sign and verify, hsm-bench-<alg>-decrypt, hsm-bench-<alg>-derive)');
 }
 

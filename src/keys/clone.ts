@@ -5,8 +5,9 @@ import { verifySignature } from '../operations/verifier.js';
 import { publicKeyFromAttributes, type PublicKeyAttributes } from '../pkcs11/public-key.js';
 import { ckrOf, describe } from '../model/ckr.js';
 import { tokenName, type TokenRef } from '../pkcs11/discovery.js';
-import { findObjects, publicKeyTemplate, readFlag, readPublicKey } from '../pkcs11/keys.js';
-import { chooseSignMechanism } from '../pkcs11/mechanisms.js';
+import { findObjects, keyPairFamilyOf, publicKeyTemplate, readFlag, readPublicKey } from '../pkcs11/keys.js';
+import { chooseSignMechanism, MECHANISM_CHOICES } from '../pkcs11/mechanisms.js';
+import { KEY_PAIR_FAMILY_NAME } from '../model/algorithms.js';
 import { toPkcs11Mechanism } from '../pkcs11/timed-call.js';
 import { signInput, signMechanism } from '../operations/sign.js';
 import { quote, commandLine } from '../core/quote.js';
@@ -140,7 +141,7 @@ function single(lib: pkcs11.PKCS11, s: Side, cls: number, label: string): Buffer
 const sameKey = (x: PublicKeyAttributes, y: PublicKeyAttributes) =>
   x.family === 'rsa' && y.family === 'rsa'
     ? x.modulus.equals(y.modulus) && x.publicExponent.equals(y.publicExponent)
-    : x.family === 'ec' && y.family === 'ec' && x.ecParams.equals(y.ecParams) && x.ecPoint.equals(y.ecPoint);
+    : x.family !== 'rsa' && x.family === y.family && x.ecParams.equals(y.ecParams) && x.ecPoint.equals(y.ecPoint);
 
 /**
  * Copies the key pair `label` from `source` to each target: the private key is wrapped under the shared KEK on
@@ -161,7 +162,10 @@ export function cloneKeyPair(lib: pkcs11.PKCS11, source: Side, targets: Side[], 
       `the module cannot wrap the private key on token ${tokenName(source.token)}: ${describe(error)}`,
       code === pkcs11.CKR_MECHANISM_INVALID || code === pkcs11.CKR_FUNCTION_NOT_SUPPORTED
         ? 'this module does not support CKM_AES_KEY_WRAP_PAD for private keys; use its vendor tools to clone keys'
-        : 'check that the key is extractable and the KEK may wrap',
+        : code === pkcs11.CKR_KEY_NOT_WRAPPABLE
+          ? // SoftHSM2 2.6.1 wraps RSA and EC private keys but not Edwards ones.
+            `this module wraps no ${KEY_PAIR_FAMILY_NAME[family]} private keys; create a key on each token instead (hsm-bench keys create), or use its vendor tools to clone keys`
+          : 'check that the key is extractable and the KEK may wrap',
       error,
     );
   }
@@ -219,7 +223,9 @@ export function sourceKeyPair(lib: pkcs11.PKCS11, source: Side, targets: Side[],
   if (!privateKey || !publicHandle) throw setupError(`token ${tokenName(source.token)} has no key pair labelled ${quote(label)}`, "see 'hsm-bench list --keys'");
   const [keyType, id] = lib.C_GetAttributeValue(source.session, privateKey, [{ type: pkcs11.CKA_KEY_TYPE }, { type: pkcs11.CKA_ID }]);
   const type = (keyType!.value as Buffer).readUInt32LE(0);
-  const family = type === pkcs11.CKK_RSA ? ('rsa' as const) : ('ec' as const);
+  const family = keyPairFamilyOf(type);
+  if (family === undefined)
+    throw setupError(`key ${quote(label)} on token ${tokenName(source.token)} is of a type hsm-bench does not sign with (CKA_KEY_TYPE 0x${type.toString(16)})`, "clone it with the module's own tools");
   for (const t of targets) {
     if (single(lib, t, pkcs11.CKO_PRIVATE_KEY, label) || single(lib, t, pkcs11.CKO_PUBLIC_KEY, label)) {
       throw setupError(
@@ -244,7 +250,7 @@ export function proveClone(lib: pkcs11.PKCS11, t: Side, label: string, sourcePub
 
 function prove(lib: pkcs11.PKCS11, t: Side, clone: Buffer, clonePublic: PublicKeyAttributes, sourcePublic: PublicKeyAttributes): void {
   if (!sameKey(clonePublic, sourcePublic)) throw setupError(`the public key cloned to token ${tokenName(t.token)} differs from the source's`);
-  const mechanism = chooseSignMechanism(sourcePublic.family === 'rsa' ? 'pkcs1' : 'ecdsa', [{ name: tokenName(t.token), mechanisms: mechanismList(lib, t.token.slot) }]);
+  const mechanism = chooseSignMechanism(MECHANISM_CHOICES[sourcePublic.family][0], [{ name: tokenName(t.token), mechanisms: mechanismList(lib, t.token.slot) }]);
   const message = randomBytes(32);
   lib.C_SignInit(t.session, toPkcs11Mechanism(signMechanism(mechanism)), clone);
   const signature = Buffer.from(lib.C_Sign(t.session, signInput(mechanism, message), Buffer.alloc(1024)));

@@ -29,6 +29,8 @@ export interface LoopCalls {
   readonly outputLength: number | null;
   /** A new session after a failure (burn-in); never throws. */
   connect(): ConnectOutcome;
+  /** Why the token is lost for good after the last call failed (a PIN refused or withheld when the call logged in), or undefined. */
+  lost?(): string | undefined;
 }
 
 /** The loop's time: process.hrtime and the run control's waits in a worker, a clock the test moves in-process. */
@@ -186,7 +188,13 @@ export function callLoop(input: CallLoopInput, calls: LoopCalls, control: RunCon
       flush(sequence + 1);
       lastPostNs = endNs;
     }
-    if (status === 0) {
+    const lost = status === 0 ? undefined : calls.lost?.();
+    if (lost !== undefined) {
+      // A call that logs in met a PIN that must not be presented again: the token stops here, as at a reconnect.
+      gaveUp = lost;
+      sequence++;
+      break;
+    } else if (status === 0) {
       backoff?.succeeded();
     } else if (backoff !== null) {
       // Burn-in: any failure may mean the session or the token is gone. Reconnect with backoff until it works,

@@ -9,7 +9,7 @@ import { ckrOf } from '../model/ckr.js';
 import { ModuleInstance } from '../pkcs11/module.js';
 import { type ModuleInstances } from '../model/run-result.js';
 import { PinGuard } from '../pkcs11/pin-guard.js';
-import { TokenConnection } from '../pkcs11/token-connection.js';
+import { TokenConnection, type ConnectOutcome } from '../pkcs11/token-connection.js';
 import { NOT_A_CKR } from '../model/record-status.js';
 import { BATCH_CAPACITY, StagedBatch, type CallBatch } from '../model/call-batch.js';
 import { RunControl } from './control.js';
@@ -41,19 +41,40 @@ const input = workerData as LoopWorkerInput;
 const port = parentPort!;
 const post = (m: LoopWorkerMessage, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
 
-/** The loop's calls on the session of `connection`, through pkcs11js. */
+/**
+ * The loop's calls on the session of `connection`, through pkcs11js. With --session-per-call each call opens the
+ * session (logging in where the token is logged out: closing the last session logged it out), finds its key and
+ * closes the session after; with --find-key-per-call it finds its key in the pooled session. A PIN refused or
+ * withheld there loses the token for good: the guard never lets it be presented again.
+ */
 function pkcs11Calls(lib: ModuleInstance['lib'], connection: TokenConnection): LoopCalls {
   const timed = input.workload.operations.map((op, i) => jsTimedCall(lib, op, input.messageSeed, input.tables[i] ?? null));
+  const perCall = input.workload.perCall;
   let outputLength: number | null = 0;
+  let lost: string | undefined;
+  /** The status of a call whose session or key could not be had. */
+  const unconnected = (outcome: Exclude<ConnectOutcome, { ok: true }>) => {
+    if (outcome.reason === 'pin-refused' || outcome.reason === 'pin-withheld') lost = outcome.detail;
+    if (outcome.reason === 'pin-refused') post({ type: 'pin-refused' });
+    return outcome.code ?? NOT_A_CKR;
+  };
   return {
     call: (op, sequence, out) => {
+      const held = perCall?.session ? connection.connect() : perCall?.findKey ? connection.findKeys() : ({ ok: true } as const);
+      if (!held.ok) {
+        if (perCall?.session) connection.close();
+        return unconnected(held);
+      }
       try {
         outputLength = timed[op]!.call(connection.session!, connection.keys![op]!, sequence, out);
         return 0;
       } catch (error) {
         return ckrOf(error) ?? NOT_A_CKR;
+      } finally {
+        if (perCall?.session) connection.close();
       }
     },
+    lost: () => lost,
     finish: (op, out) => {
       const finishing = timed[op]!.finish;
       if (finishing === undefined) return 0;
@@ -100,6 +121,8 @@ function run(): void {
     if (first === ABANDONED) outcome = ABANDONED;
     else if (!first.ok) post({ type: 'failed', message: first.detail });
     else {
+      // Each call opens its own: a session held here would keep the token logged in.
+      if (input.workload.perCall?.session) connection.close();
       const batches = {
         staged: new StagedBatch(input.staging, input.worker, BATCH_CAPACITY, input.keptBytes),
         recycled: () => receiveMessageOnPort(input.recycle)?.message as CallBatch | undefined,

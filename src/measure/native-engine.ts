@@ -102,6 +102,9 @@ export interface EngineChoice {
 export function chooseEngine(instances: 'shared' | 'per-load', workload: Workload): EngineChoice {
   if (process.env.HSM_BENCH_ENGINE === 'threads') return { engine: 'threads', why: 'HSM_BENCH_ENGINE=threads' };
   if (instances !== 'shared') return { engine: 'threads', why: 'each load of the module is an instance of its own' };
+  if (workload.perCall?.session || workload.perCall?.findKey) {
+    return { engine: 'threads', why: 'the native loop opens no session and finds no key per call (--session-per-call, --find-key-per-call)' };
+  }
   const other = workload.operations.find((op) => nativeTimedCall(op) === null);
   if (other) return { engine: 'threads', why: `the native loop does not make the ${other.call} call (objects to read back and destroy)` };
   const native = nativeLoopPart();

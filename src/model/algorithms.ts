@@ -3,12 +3,12 @@ import { quote } from '../core/quote.js';
 
 /**
  * The algorithms of the operations: the seed's RSA-2048 and brainpoolP256r1 and their usual neighbours for the
- * token's key pairs; AES and HMAC for the test keys hsm-bench imports; SHA-256 and the token's generator for the
+ * token's key pairs, and the Edwards curves of EdDSA; AES and HMAC for the test keys hsm-bench imports; SHA-256 and the token's generator for the
  * operations without a key. Which operation takes which is in src/operations/.
  */
 export type Algorithm =
   | { id: string; family: 'rsa'; displayName: string; bits: number }
-  | { id: string; family: 'ec'; displayName: string; bits: number; curve: string; curveOidDer: Buffer }
+  | { id: string; family: 'ec' | 'eddsa'; displayName: string; bits: number; curve: string; curveOidDer: Buffer }
   | { id: string; family: 'aes' | 'hmac' | 'digest' | 'random'; displayName: string; bits: number };
 
 const ec = (id: string, displayName: string, bits: number, curve: string, oidHex: string): Algorithm => ({
@@ -20,6 +20,21 @@ const ec = (id: string, displayName: string, bits: number, curve: string, oidHex
   curveOidDer: Buffer.from(oidHex, 'hex'),
 });
 
+/** The families of token key pairs, and how messages name them. */
+export type KeyPairFamily = 'rsa' | 'ec' | 'eddsa';
+export const KEY_PAIR_FAMILY_NAME = { rsa: 'RSA', ec: 'EC', eddsa: 'EdDSA' } as const satisfies Record<KeyPairFamily, string>;
+export const isKeyPairFamily = (family: Algorithm['family']): family is KeyPairFamily => family in KEY_PAIR_FAMILY_NAME;
+
+// EdDSA's bits are RFC 8032's b, the size of an encoded point (a public key); a signature is two of them.
+const eddsa = (id: string, displayName: string, bits: number, oidHex: string): Algorithm => ({
+  id,
+  family: 'eddsa',
+  displayName,
+  bits,
+  curve: displayName,
+  curveOidDer: Buffer.from(oidHex, 'hex'),
+});
+
 export const ALGORITHMS: readonly Algorithm[] = [
   { id: 'rsa2048', family: 'rsa', displayName: 'RSA-2048', bits: 2048 },
   { id: 'rsa3072', family: 'rsa', displayName: 'RSA-3072', bits: 3072 },
@@ -28,6 +43,8 @@ export const ALGORITHMS: readonly Algorithm[] = [
   ec('p384', 'ECDSA P-384', 384, 'secp384r1', '06052b81040022'),
   ec('bp256', 'ECDSA brainpoolP256r1', 256, 'brainpoolP256r1', '06092b2403030208010107'),
   ec('bp384', 'ECDSA brainpoolP384r1', 384, 'brainpoolP384r1', '06092b240303020801010b'),
+  eddsa('ed25519', 'Ed25519', 256, '06032b6570'),
+  eddsa('ed448', 'Ed448', 456, '06032b6571'),
   { id: 'aes256', family: 'aes', displayName: 'AES-256', bits: 256 },
   { id: 'aes128', family: 'aes', displayName: 'AES-128', bits: 128 },
   { id: 'hmac-sha256', family: 'hmac', displayName: 'HMAC-SHA256', bits: 256 },

@@ -40,6 +40,10 @@ export interface PlanInput {
   out: string;
   /** Burn-in: how long a token may fail before it is lost. */
   giveUpAfter?: string;
+  /** Open a session (and log in where closing the last one logged the token out) for every call, and close it after. */
+  sessionPerCall?: boolean;
+  /** Find the key (C_FindObjects) for every call, in the pooled session. */
+  findKeyPerCall?: boolean;
 }
 
 /** A field of a plan input; an objective is slo.p99. */

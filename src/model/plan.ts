@@ -69,6 +69,15 @@ export interface VerifyPlan {
   threads: number;
 }
 
+/**
+ * What each call does beyond its operation: open its own session (logging in where closing the last one logged the
+ * token out) and close it after; or find its key again in the pooled session.
+ */
+export interface PerCall {
+  session: boolean;
+  findKey: boolean;
+}
+
 export type Backend = { kind: 'embedded'; workspace: string } | { kind: 'module'; path: string };
 
 /** Everything a run will do, validated before anything touches a token, and frozen. */
@@ -100,6 +109,8 @@ export interface RunPlan {
   verify: VerifyPlan;
   /** --call-timeout: how long one call may be in flight; null: a bound from each token's own calls (src/measure/call-watchdog.ts). */
   callTimeoutMs: number | null;
+  /** How each call holds its session and key, as applications do: pooled (both false, the default), or per call. */
+  perCall: PerCall;
   keyLabel: string;
   backend: Backend;
   selection: TokenSelection;

@@ -291,7 +291,7 @@ export interface RunResult {
    * be checked on the host (a token that keeps derived secrets sensitive).
    */
   operation?: { name: string; call: string; checkSkipped?: string; mix?: MixEntry[] };
-  algorithm: { id: string; displayName: string; family: 'rsa' | 'ec' | 'aes' | 'hmac' | 'digest' | 'random'; bits: number; curve: string | null };
+  algorithm: { id: string; displayName: string; family: 'rsa' | 'ec' | 'eddsa' | 'aes' | 'hmac' | 'digest' | 'random'; bits: number; curve: string | null };
   /** hostDigest: what the host does to each input before the call ('none', 'sha256', or the operation's own preparation). */
   mechanism: { name: string; hostDigest: string };
   keyLabel: string;
@@ -315,6 +315,8 @@ export interface RunResult {
     verify: { mode: 'all' | 'sample' | 'none'; every: number; threads?: number };
     /** --call-timeout (absent: ten times each token's slowest call, at least 10 s). */
     callTimeoutS?: number;
+    /** --session-per-call, --find-key-per-call (absent: the session and key pooled, the default). */
+    perCall?: { session: boolean; findKey: boolean };
   };
   configurations: ConfigurationResult[];
   /** A rate sweep's answer per token count and sessions: the highest target rate served within the objectives. */
@@ -500,4 +502,5 @@ export const planOf = (plan: RunPlan): RunResult['plan'] => ({
   ...(plan.repeat > 1 ? { repeat: plan.repeat } : {}),
   verify: plan.verify,
   ...(plan.callTimeoutMs === null ? {} : { callTimeoutS: plan.callTimeoutMs / 1000 }),
+  ...(plan.perCall.session || plan.perCall.findKey ? { perCall: plan.perCall } : {}),
 });

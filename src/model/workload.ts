@@ -2,6 +2,7 @@ import type { RunResult } from './run-result.js';
 import { hash } from 'node:crypto';
 import pkcs11, { type Template } from 'pkcs11js';
 import { NATIVE } from '../core/native-abi.js';
+import type { PerCall } from './plan.js';
 
 /**
  * The operation seam of the timed loop: what one timed call is, as data, so that the two engines that run the
@@ -151,6 +152,8 @@ export interface Workload {
   operations: TimedOperation[];
   /** Cumulative weights: a call whose draw (0 … last − 1) is below cumulative[i] and not below cumulative[i − 1] makes operations[i]. */
   cumulative: number[];
+  /** --session-per-call, --find-key-per-call: what each call does beyond its operation (absent: session and key pooled). */
+  perCall?: PerCall;
 }
 
 /** The first 4 bytes of a worker's seed, as the draw's key. */

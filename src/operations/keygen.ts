@@ -1,19 +1,20 @@
 import pkcs11 from 'pkcs11js';
 import type { TemplateData } from '../model/workload.js';
-import type { Algorithm } from '../model/algorithms.js';
+import type { Algorithm, KeyPairFamily } from '../model/algorithms.js';
+import { KEY_PAIR_GENERATION } from '../pkcs11/mechanisms.js';
 import { publicKeyFromAttributes } from '../pkcs11/public-key.js';
 import { requireMechanism, type OperationKind } from './operation-kind.js';
 
 interface KeygenCheck {
-  family: 'rsa' | 'ec';
+  family: KeyPairFamily;
   bits: number;
   ecParams: Uint8Array | null;
 }
 
 /**
  * C_GenerateKeyPair of session key pairs (CKA_TOKEN false: never left on a token). The clock covers the generation;
- * then the public key is read back and both objects are destroyed. The host checks the modulus size or that the
- * point lies on the curve.
+ * then the public key is read back and both objects are destroyed. The host checks the modulus size, or that the
+ * point lies on the curve (an Edwards point: that the host takes it as a key of the curve).
  */
 export const keygen: OperationKind = {
   name: 'keygen',
@@ -22,18 +23,14 @@ export const keygen: OperationKind = {
   noun: 'key pair',
   nouns: 'key pairs',
   title: (alg) => `${alg.displayName.replace(/^ECDSA /, 'EC ')} key generation`,
-  algorithms: ['p256', 'p384', 'bp256', 'bp384', 'rsa2048', 'rsa3072', 'rsa4096'],
+  algorithms: ['p256', 'p384', 'bp256', 'bp384', 'rsa2048', 'rsa3072', 'rsa4096', 'ed25519', 'ed448'],
   mechanismChoices: () => ['generate'],
-  // The modulus; or the point 04‖X‖Y, in a DER OCTET STRING (PKCS#11 2.40) or bare (as older modules give it).
-  outputBytes: (alg) => (alg.family === 'rsa' ? [alg.bits / 8] : [3 + 2 * Math.ceil(alg.bits / 8), 1 + 2 * Math.ceil(alg.bits / 8)]),
+  // The modulus; or the point (04‖X‖Y; an Edwards point is its encoding alone), in a DER OCTET STRING (PKCS#11 2.40) or bare (as older modules give it).
+  outputBytes: (alg) => (alg.family === 'rsa' ? [alg.bits / 8] : alg.family === 'eddsa' ? [2 + alg.bits / 8, alg.bits / 8] : [3 + 2 * Math.ceil(alg.bits / 8), 1 + 2 * Math.ceil(alg.bits / 8)]),
   prepare(ctx) {
-    const alg = ctx.algorithm as Extract<Algorithm, { family: 'rsa' | 'ec' }>;
+    const alg = ctx.algorithm as Extract<Algorithm, { family: KeyPairFamily }>;
     const rsa = alg.family === 'rsa';
-    const m = requireMechanism(
-      `generate ${alg.displayName} key pairs`,
-      [rsa ? { name: 'CKM_RSA_PKCS_KEY_PAIR_GEN', ckm: pkcs11.CKM_RSA_PKCS_KEY_PAIR_GEN } : { name: 'CKM_EC_KEY_PAIR_GEN', ckm: pkcs11.CKM_EC_KEY_PAIR_GEN }],
-      ctx.tokens,
-    );
+    const m = requireMechanism(`generate ${alg.displayName} key pairs`, [KEY_PAIR_GENERATION[alg.family]], ctx.tokens);
     const publicTemplate: TemplateData = [
       { type: pkcs11.CKA_TOKEN, value: false },
       { type: pkcs11.CKA_VERIFY, value: true },
@@ -50,7 +47,7 @@ export const keygen: OperationKind = {
       { type: pkcs11.CKA_SENSITIVE, value: true },
       { type: pkcs11.CKA_SIGN, value: true },
     ];
-    const check: KeygenCheck = { family: alg.family, bits: alg.bits, ecParams: alg.family === 'ec' ? alg.curveOidDer : null };
+    const check: KeygenCheck = { family: alg.family, bits: alg.bits, ecParams: alg.family === 'rsa' ? null : alg.curveOidDer };
     return {
       timed: {
         name: 'keygen',
@@ -72,7 +69,7 @@ export const keygen: OperationKind = {
     if (c.family === 'rsa') return output.length * 8 === c.bits && (output[0]! & 0x80) !== 0;
     try {
       // Importing checks that the point lies on the curve.
-      publicKeyFromAttributes({ family: 'ec', ecParams: Buffer.from(c.ecParams!), ecPoint: output });
+      publicKeyFromAttributes({ family: c.family, ecParams: Buffer.from(c.ecParams!), ecPoint: output });
       return true;
     } catch {
       return false;

@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { hostInput, type OperationMechanism, type TimedOperation } from '../model/workload.js';
 import { messageFor } from '../model/message.js';
-import type { Algorithm } from '../model/algorithms.js';
+import { isKeyPairFamily, type Algorithm } from '../model/algorithms.js';
 import { chooseSignMechanism, MECHANISM_CHOICES, PSS_SALT_BYTES, type MechanismChoice, type SignMechanism } from '../pkcs11/mechanisms.js';
 import { verifySignature } from './verifier.js';
 import { privateKeyOf, type OperationKind, type PrepareContext } from './operation-kind.js';
@@ -13,7 +13,7 @@ interface SignCheck {
 
 export const signMechanism = (m: SignMechanism): OperationMechanism => ({ name: m.name, ckm: m.ckm, parameter: m.pss ? { kind: 'pss', saltBytes: PSS_SALT_BYTES } : undefined });
 
-/** The size of a signature by a key of `alg`: an RSA modulus, or an ECDSA r‖s of two field elements. */
+/** The size of a signature by a key of `alg`: an RSA modulus, an ECDSA r‖s of two field elements, or EdDSA's R‖S of two encoded points. */
 export const signatureBytes = (alg: Pick<Algorithm, 'family' | 'bits'>) => (alg.family === 'rsa' ? alg.bits / 8 : 2 * Math.ceil(alg.bits / 8));
 
 /** The signing mechanism every token offers for --mechanism (its first choice by default): for sign and verify. */
@@ -31,8 +31,8 @@ export const sign: OperationKind = {
   noun: 'signature',
   nouns: 'signatures',
   title: (alg) => alg.displayName,
-  algorithms: ['rsa2048', 'rsa3072', 'rsa4096', 'p256', 'p384', 'bp256', 'bp384'],
-  mechanismChoices: (alg) => (alg.family === 'rsa' || alg.family === 'ec' ? MECHANISM_CHOICES[alg.family] : []),
+  algorithms: ['rsa2048', 'rsa3072', 'rsa4096', 'p256', 'p384', 'bp256', 'bp384', 'ed25519', 'ed448'],
+  mechanismChoices: (alg) => (isKeyPairFamily(alg.family) ? MECHANISM_CHOICES[alg.family] : []),
   keyUsage: 'sign',
   outputBytes: (alg) => [signatureBytes(alg)],
   prepare(ctx) {

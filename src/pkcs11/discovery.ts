@@ -6,6 +6,7 @@ import { type ModuleInfo } from '../model/run-result.js';
 import type { Pkcs11Uri } from '../model/token-uri.js';
 import { quote, shown } from '../core/quote.js';
 import { slotList } from './list-counts.js';
+import { serialShown } from '../model/serial.js';
 
 /**
  * A token as the module reports it. Labels and even serials repeat in real clusters (SmartCard-HSMs initialised
@@ -120,7 +121,10 @@ export function selectTokens(tokens: TokenRef[], selection: TokenSelection, need
     selected = selection.serials.map((serial) => {
       const matching = selected.filter((t) => t.serial === serial);
       if (matching.length === 0) {
-        throw setupError(`no initialized token${filters ? ` with ${filters}` : ''} has serial ${shown(serial)}`, `serials found: ${seen(selected, (t) => t.serial)}; run 'hsm-bench list'`);
+        throw setupError(
+          `no initialized token${filters ? ` with ${filters}` : ''} has serial ${shown(serial)}`,
+          `serials found: ${seen(selected, (t) => serialShown(t.serial))}; run 'hsm-bench list'`,
+        );
       }
       if (matching.length > 1) {
         throw setupError(

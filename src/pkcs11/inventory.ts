@@ -1,8 +1,9 @@
 import pkcs11 from 'pkcs11js';
 import { readToken, slotIdOf, type TokenRef } from './discovery.js';
-import { findObjects } from './keys.js';
+import { findObjects, keyPairFamilyOf } from './keys.js';
+import { KEY_PAIR_FAMILY_NAME } from '../model/algorithms.js';
 import { curveName } from '../model/curves.js';
-import { mechanismNames } from './mechanisms.js';
+import { mechanismNames, PKCS11_3 } from './mechanisms.js';
 import { pkcs11Text } from './module.js';
 import { CKF_TOKEN_PRESENT } from './token-connection.js';
 import { mechanismList, slotList } from './list-counts.js';
@@ -20,7 +21,7 @@ export interface SlotListing {
 export interface KeyListing {
   label: string;
   id: string;
-  type: 'RSA' | 'EC';
+  type: 'RSA' | 'EC' | 'EdDSA';
   /** RSA modulus bits, or the curve name (the OID in hex for curves hsm-bench does not know). */
   size: string;
   /** Whether the matching private key was found; null when not logged in (private keys are hidden then). */
@@ -42,13 +43,13 @@ export function listSlots(lib: pkcs11.PKCS11): SlotListing[] {
     });
 }
 
-/** Signing mechanisms (RSA and ECDSA with CKF_SIGN) with the key sizes the token reports. */
+/** Signing mechanisms (RSA, ECDSA and EdDSA with CKF_SIGN) with the key sizes the token reports. */
 export function signingMechanisms(lib: pkcs11.PKCS11, slot: Buffer): NonNullable<SlotListing['mechanisms']> {
   const codes = mechanismList(lib, slot);
   const names = mechanismNames(codes);
   return codes
     .map((code, i) => ({ code, name: names[i]! }))
-    .filter(({ name }) => /RSA|ECDSA/.test(name))
+    .filter(({ name }) => /RSA|ECDSA|EDDSA/.test(name))
     .map(({ code, name }) => ({ name, info: lib.C_GetMechanismInfo(slot, code) }))
     .filter(({ info }) => (info.flags & pkcs11.CKF_SIGN) !== 0)
     .map(({ name, info }) => ({ name, minKeySize: info.minKeySize, maxKeySize: info.maxKeySize }));
@@ -63,7 +64,7 @@ export function listKeyPairs(lib: pkcs11.PKCS11, session: Buffer, loggedIn: bool
     let size: string;
     if (type === pkcs11.CKK_RSA) {
       size = String((lib.C_GetAttributeValue(session, handle, [{ type: pkcs11.CKA_MODULUS }])[0]!.value as Buffer).length * 8);
-    } else if (type === pkcs11.CKK_EC) {
+    } else if (type === pkcs11.CKK_EC || type === PKCS11_3.CKK_EC_EDWARDS) {
       size = curveName(lib.C_GetAttributeValue(session, handle, [{ type: pkcs11.CKA_EC_PARAMS }])[0]!.value as Buffer);
     } else {
       return [];
@@ -79,6 +80,6 @@ export function listKeyPairs(lib: pkcs11.PKCS11, session: Buffer, loggedIn: bool
           { type: pkcs11.CKA_ID, value: idBytes },
         ]).length > 0;
     }
-    return [{ label: labelText, id: idBytes.toString('hex'), type: type === pkcs11.CKK_RSA ? 'RSA' : 'EC', size, hasPrivateKey }];
+    return [{ label: labelText, id: idBytes.toString('hex'), type: KEY_PAIR_FAMILY_NAME[keyPairFamilyOf(type)!], size, hasPrivateKey }];
   });
 }

@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import pkcs11, { type Template } from 'pkcs11js';
 import { setupError } from '../core/errors.js';
 import { withArticle } from '../core/words.js';
-import { ALGORITHMS, type Algorithm } from '../model/algorithms.js';
+import { ALGORITHMS, isKeyPairFamily, KEY_PAIR_FAMILY_NAME, type Algorithm, type KeyPairFamily } from '../model/algorithms.js';
 import { ckrCode, ckrOf, describe } from '../model/ckr.js';
 import { tokenName, type TokenRef } from './discovery.js';
-import { mechanismNames } from './mechanisms.js';
+import { KEY_PAIR_GENERATION, mechanismNames, PKCS11_3 } from './mechanisms.js';
 import { USAGE_ATTRIBUTES, readFlag, type KeyUsage } from './keys.js';
 
 /** The usage attributes of a key pair: what the private key may do, what the public key may do (ECDH derives with the private key). */
@@ -24,16 +24,17 @@ const SAME_USAGE: Record<KeyUsage, number[]> = {
 };
 
 /** The mechanisms hsm-bench's operations use a key of each usage with: a key for a usage the token cannot use is refused. */
-const USAGE_MECHANISMS: Record<KeyUsage, Record<'rsa' | 'ec', { name: string; ckm: number }[]>> = {
+const USAGE_MECHANISMS: Record<KeyUsage, Record<KeyPairFamily, { name: string; ckm: number }[]>> = {
   sign: {
     rsa: ['CKM_SHA256_RSA_PKCS', 'CKM_RSA_PKCS', 'CKM_SHA256_RSA_PKCS_PSS', 'CKM_RSA_PKCS_PSS'].map(mechanism),
     ec: ['CKM_ECDSA_SHA256', 'CKM_ECDSA'].map(mechanism),
+    eddsa: ['CKM_EDDSA'].map(mechanism),
   },
-  decrypt: { rsa: ['CKM_RSA_PKCS', 'CKM_RSA_PKCS_OAEP'].map(mechanism), ec: [] },
-  derive: { rsa: [], ec: ['CKM_ECDH1_DERIVE'].map(mechanism) },
+  decrypt: { rsa: ['CKM_RSA_PKCS', 'CKM_RSA_PKCS_OAEP'].map(mechanism), ec: [], eddsa: [] },
+  derive: { rsa: [], ec: ['CKM_ECDH1_DERIVE'].map(mechanism), eddsa: [] },
 };
 function mechanism(name: string) {
-  return { name, ckm: (pkcs11 as unknown as Record<string, number>)[name]! };
+  return { name, ckm: ({ ...pkcs11, ...PKCS11_3 } as unknown as Record<string, number>)[name]! };
 }
 
 const attributeName = (type: number) => Object.entries(pkcs11).find(([n, v]) => n.startsWith('CKA_') && v === type)?.[0] ?? `attribute 0x${type.toString(16)}`;
@@ -84,11 +85,11 @@ export function generateKeyPair(
   label: string,
   { extractable = false, usage = 'sign' }: { extractable?: boolean; usage?: KeyUsage } = {},
 ): GeneratedKeyPair {
-  if (alg.family !== 'rsa' && alg.family !== 'ec') throw new Error(`${alg.displayName} is not a key pair algorithm`);
+  if (!isKeyPairFamily(alg.family)) throw new Error(`${alg.displayName} is not a key pair algorithm`);
   const family = alg.family;
   const name = tokenName(token);
   const what = withArticle(`${alg.displayName} key pair`);
-  const generation = family === 'rsa' ? mechanism('CKM_RSA_PKCS_KEY_PAIR_GEN') : mechanism('CKM_EC_KEY_PAIR_GEN');
+  const generation = KEY_PAIR_GENERATION[family];
   checkMechanisms(lib, token, alg, usage, generation);
 
   const id = randomBytes(16);
@@ -152,7 +153,7 @@ export function generateKeyPair(
       throw setupError(`${refused}; it refused it also without the optional attributes (${optional.map(said).join(', ')})`, refusalHint(lib, token, alg, code, generation), refusal);
     destroyQuietly(lib, session, bare);
     throw setupError(
-      `${refused}; it made one without ${usageOnly.map(said).join(' and ')} (deleted again): it makes no ${family === 'rsa' ? 'RSA' : 'EC'} keys that can ${usage}`,
+      `${refused}; it made one without ${usageOnly.map(said).join(' and ')} (deleted again): it makes no ${KEY_PAIR_FAMILY_NAME[family]} keys that can ${usage}`,
       usageHint(usage),
       refusal,
     );
@@ -196,9 +197,9 @@ const usageHint = (usage: KeyUsage) => `choose an operation this token can do wi
 function checkMechanisms(lib: pkcs11.PKCS11, token: TokenRef, alg: Algorithm, usage: KeyUsage, generation: { name: string; ckm: number }): void {
   const name = tokenName(token);
   const offered = lib.C_GetMechanismList(token.slot);
-  const family = alg.family as 'rsa' | 'ec';
+  const family = alg.family as KeyPairFamily;
   if (!offered.includes(generation.ckm)) {
-    throw setupError(`token ${name} cannot generate ${family === 'rsa' ? 'RSA' : 'EC'} key pairs: it offers no ${generation.name}`, `its mechanisms: ${mechanismNames(offered).join(', ') || 'none'}`);
+    throw setupError(`token ${name} cannot generate ${KEY_PAIR_FAMILY_NAME[family]} key pairs: it offers no ${generation.name}`, `its mechanisms: ${mechanismNames(offered).join(', ') || 'none'}`);
   }
   if (family === 'rsa') {
     const range = keySizes(lib, token, generation.ckm);
@@ -209,7 +210,7 @@ function checkMechanisms(lib: pkcs11.PKCS11, token: TokenRef, alg: Algorithm, us
   const users = USAGE_MECHANISMS[usage][family];
   if (users.length > 0 && !users.some((m) => offered.includes(m.ckm))) {
     throw setupError(
-      `token ${name} cannot ${usage} with ${family === 'rsa' ? 'RSA' : 'EC'} keys: it offers none of ${users.map((m) => m.name).join(', ')}, so a key to ${usage} would be of no use there`,
+      `token ${name} cannot ${usage} with ${KEY_PAIR_FAMILY_NAME[family]} keys: it offers none of ${users.map((m) => m.name).join(', ')}, so a key to ${usage} would be of no use there`,
       usageHint(usage),
     );
   }
@@ -227,7 +228,7 @@ function keySizes(lib: pkcs11.PKCS11, token: TokenRef, ckm: number): { min: numb
 
 function refusalHint(lib: pkcs11.PKCS11, token: TokenRef, alg: Algorithm, code: number, generation: { name: string; ckm: number }): string {
   if (code === ckrCode('CKR_CURVE_NOT_SUPPORTED') || code === ckrCode('CKR_DOMAIN_PARAMS_INVALID')) {
-    const others = ALGORITHMS.filter((a) => a.family === 'ec' && a.id !== alg.id).map((a) => a.id);
+    const others = ALGORITHMS.filter((a) => a.family === alg.family && a.id !== alg.id).map((a) => a.id);
     return `the token makes no keys on ${(alg as { curve?: string }).curve ?? alg.displayName}: choose another --alg (${others.join(', ')}; hsm-bench list --mechanisms shows what it offers)`;
   }
   const range = keySizes(lib, token, generation.ckm);

@@ -1,7 +1,8 @@
 import pkcs11, { type Template } from 'pkcs11js';
 import { setupError } from '../core/errors.js';
-import type { PublicKeyAttributes } from './public-key.js';
-import type { Algorithm } from '../model/algorithms.js';
+import { edwardsCurveOid, type PublicKeyAttributes } from './public-key.js';
+import { KEY_PAIR_FAMILY_NAME, type Algorithm, type KeyPairFamily } from '../model/algorithms.js';
+import { PKCS11_3 } from './mechanisms.js';
 import { curveName } from '../model/curves.js';
 import { tokenName, type TokenRef } from './discovery.js';
 import { describe } from '../model/ckr.js';
@@ -39,13 +40,18 @@ export function findObjects(lib: pkcs11.PKCS11, session: Buffer, template: Templ
 }
 
 /** Reads only public attributes: private key material never leaves the token. */
-export function readPublicKey(lib: pkcs11.PKCS11, session: Buffer, handle: Buffer, family: 'rsa' | 'ec'): PublicKeyAttributes {
+export function readPublicKey(lib: pkcs11.PKCS11, session: Buffer, handle: Buffer, family: KeyPairFamily): PublicKeyAttributes {
   if (family === 'rsa') {
     const [modulus, publicExponent] = lib.C_GetAttributeValue(session, handle, [{ type: pkcs11.CKA_MODULUS }, { type: pkcs11.CKA_PUBLIC_EXPONENT }]);
     return { family: 'rsa', modulus: modulus!.value as Buffer, publicExponent: publicExponent!.value as Buffer };
   }
   const [ecParams, ecPoint] = lib.C_GetAttributeValue(session, handle, [{ type: pkcs11.CKA_EC_PARAMS }, { type: pkcs11.CKA_EC_POINT }]);
-  return { family: 'ec', ecParams: ecParams!.value as Buffer, ecPoint: ecPoint!.value as Buffer };
+  return { family, ecParams: ecParams!.value as Buffer, ecPoint: ecPoint!.value as Buffer };
+}
+
+/** The family of a CKA_KEY_TYPE, or undefined for a key type that makes no key pair hsm-bench uses. */
+export function keyPairFamilyOf(keyType: number): KeyPairFamily | undefined {
+  return keyType === pkcs11.CKK_RSA ? 'rsa' : keyType === pkcs11.CKK_EC ? 'ec' : keyType === PKCS11_3.CKK_EC_EDWARDS ? 'eddsa' : undefined;
 }
 
 /** The attributes that write a public key back into a token. */
@@ -62,12 +68,14 @@ export function publicKeyTemplate(k: PublicKeyAttributes): Template {
 }
 
 function describeKey(k: PublicKeyAttributes): string {
-  return k.family === 'rsa' ? `an RSA-${k.modulus.length * 8} key` : `an EC key on ${curveName(k.ecParams)}`;
+  return k.family === 'rsa' ? `an RSA-${k.modulus.length * 8} key` : `an ${KEY_PAIR_FAMILY_NAME[k.family]} key on ${curveName(k.ecParams)}`;
 }
 
 function matchesAlgorithm(k: PublicKeyAttributes, alg: Algorithm): boolean {
   if (k.family !== alg.family) return false;
   if (k.family === 'rsa') return k.modulus.length * 8 === alg.bits;
+  // An Edwards curve may be named by its OID or by its printable name (PKCS#11 3.0 allows both).
+  if (k.family === 'eddsa') return alg.family === 'eddsa' && edwardsCurveOid(k.ecParams)?.equals(alg.curveOidDer) === true;
   return alg.family === 'ec' && k.ecParams.equals(alg.curveOidDer);
 }
 
@@ -113,9 +121,10 @@ export function findKeyPair(lib: pkcs11.PKCS11, session: Buffer, token: TokenRef
     );
   }
   const [keyType] = lib.C_GetAttributeValue(session, publicKeys[0]!, [{ type: pkcs11.CKA_KEY_TYPE }]);
-  const family = (keyType!.value as Buffer).readUInt32LE(0) === pkcs11.CKK_RSA ? 'rsa' : 'ec';
+  const family = keyPairFamilyOf((keyType!.value as Buffer).readUInt32LE(0));
   if (family !== alg.family) {
-    throw setupError(`key ${quote(label)} on token ${tokenName(token)} is an ${family === 'rsa' ? 'RSA' : 'EC'} key, not ${alg.displayName}`, 'choose the matching --alg or another --key-label');
+    const what = family === undefined ? 'a key of a type hsm-bench does not sign with' : `an ${KEY_PAIR_FAMILY_NAME[family]} key`;
+    throw setupError(`key ${quote(label)} on token ${tokenName(token)} is ${what}, not ${alg.displayName}`, 'choose the matching --alg or another --key-label');
   }
   const publicKey = readPublicKey(lib, session, publicKeys[0]!, family);
   if (!matchesAlgorithm(publicKey, alg)) {

@@ -1,7 +1,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 
-/** Public key material as read from a token: RSA modulus and exponent, or EC parameters and point. */
-export type PublicKeyAttributes = { family: 'rsa'; modulus: Buffer; publicExponent: Buffer } | { family: 'ec'; ecParams: Buffer; ecPoint: Buffer };
+/** Public key material as read from a token: RSA modulus and exponent, or EC (ECDSA or Edwards) parameters and point. */
+export type PublicKeyAttributes = { family: 'rsa'; modulus: Buffer; publicExponent: Buffer } | { family: 'ec' | 'eddsa'; ecParams: Buffer; ecPoint: Buffer };
 
 const EC_PUBLIC_KEY_OID = Buffer.from('06072a8648ce3d0201', 'hex');
 
@@ -23,6 +23,19 @@ export function unwrapEcPoint(ecPoint: Buffer): Buffer {
   return headerBytes + bodyLength === ecPoint.length ? ecPoint.subarray(headerBytes) : ecPoint;
 }
 
+/** The Edwards curves' OIDs (RFC 8410), DER: also what PKCS#11 3.0's printable CKA_EC_PARAMS names stand for. */
+const EDWARDS_OID: Record<string, Buffer> = {
+  edwards25519: Buffer.from('06032b6570', 'hex'),
+  edwards448: Buffer.from('06032b6571', 'hex'),
+};
+
+/** CKA_EC_PARAMS of an Edwards key as its OID: given as the OID, or as the printable curve name PKCS#11 3.0 allows. */
+export function edwardsCurveOid(ecParams: Buffer): Buffer | undefined {
+  if (Object.values(EDWARDS_OID).some((oid) => oid.equals(ecParams))) return ecParams;
+  if (ecParams[0] === 0x13 && ecParams[1] === ecParams.length - 2) return EDWARDS_OID[ecParams.subarray(2).toString('latin1')];
+  return undefined;
+}
+
 /**
  * Node's JWK import knows no brainpool curve, so EC keys go through an SPKI DER built from the token's
  * CKA_EC_PARAMS (the named-curve OID) and point; RSA keys import as JWK.
@@ -34,7 +47,10 @@ export function publicKeyFromAttributes(attrs: PublicKeyAttributes): KeyObject {
       format: 'jwk',
     });
   }
-  const algorithm = der(0x30, Buffer.concat([EC_PUBLIC_KEY_OID, attrs.ecParams]));
+  // An Edwards key's algorithm is its curve's OID alone (RFC 8410); an ECDSA key's is id-ecPublicKey with the curve.
+  const edwards = attrs.family === 'eddsa' ? edwardsCurveOid(attrs.ecParams) : undefined;
+  if (attrs.family === 'eddsa' && edwards === undefined) throw new Error('not an Edwards curve');
+  const algorithm = der(0x30, edwards ?? Buffer.concat([EC_PUBLIC_KEY_OID, attrs.ecParams]));
   const subjectPublicKey = der(0x03, Buffer.concat([Buffer.from([0]), unwrapEcPoint(attrs.ecPoint)]));
   return createPublicKey({ key: der(0x30, Buffer.concat([algorithm, subjectPublicKey])), format: 'der', type: 'spki' });
 }

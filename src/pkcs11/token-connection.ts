@@ -1,5 +1,5 @@
 import pkcs11 from 'pkcs11js';
-import { ckrName, describe } from '../model/ckr.js';
+import { ckrName, ckrOf, describe } from '../model/ckr.js';
 import { slotIdOf } from './discovery.js';
 import { findObjects } from './keys.js';
 import { closeSessionQuietly, presentPin, type PinSeat } from './session.js';
@@ -10,8 +10,8 @@ import { slotList } from './list-counts.js';
 /** CK_SLOT_INFO flag (PKCS#11 2.40 §3.2): pkcs11js exports it, but its type definitions lack it. */
 export const CKF_TOKEN_PRESENT = 0x1;
 
-/** 'pin-withheld': the token's flags or PIN lengths said the PIN must not be presented, and it was not. */
-export type ConnectOutcome = { ok: true } | { ok: false; reason: 'absent' | 'pin-refused' | 'pin-withheld' | 'no-key' | 'error'; detail: string };
+/** 'pin-withheld': the token's flags or PIN lengths said the PIN must not be presented, and it was not; `code`: the module's CKR, where it gave one. */
+export type ConnectOutcome = { ok: true } | { ok: false; reason: 'absent' | 'pin-refused' | 'pin-withheld' | 'no-key' | 'error'; detail: string; code?: number };
 
 /** The key handle of an operation that uses none (digest, random, keygen): what the native loop is given. */
 const NO_KEY = Buffer.alloc(8);
@@ -61,19 +61,29 @@ export class TokenConnection {
             ok: false,
             reason: 'pin-refused',
             detail: `${login.code === undefined ? 'the PIN was refused earlier in the run' : `the token refused the PIN (${ckrName(login.code)})`}; the PIN is not presented again`,
+            code: login.code,
           };
         }
       }
+      return this.findKeys();
+    } catch (error) {
+      return { ok: false, reason: 'error', detail: describe(error), code: ckrOf(error) };
+    }
+  }
+
+  /** Every operation's key found (or imported) again in the open session (also per call, with --find-key-per-call). */
+  findKeys(): ConnectOutcome {
+    try {
       const keys: Buffer[] = [];
       for (const k of this.operationKeys) {
-        const found = this.findKey(this.session, k.key, k.id);
+        const found = this.findKey(this.session!, k.key, k.id);
         if (found === null) return { ok: false, reason: 'no-key', detail: `no key labelled ${quote((k.key as { label: string }).label)}` };
         keys.push(found);
       }
       this.keys = keys;
       return { ok: true };
     } catch (error) {
-      return { ok: false, reason: 'error', detail: describe(error) };
+      return { ok: false, reason: 'error', detail: describe(error), code: ckrOf(error) };
     }
   }
 

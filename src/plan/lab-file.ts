@@ -53,6 +53,8 @@ export interface LabRunSpec {
   verifyThreads?: number;
   /** As --max-window: a duration such as "2m". */
   maxWindow?: string;
+  sessionPerCall?: boolean;
+  findKeyPerCall?: boolean;
   thresholds?: {
     maxFailures?: number;
     minThroughput?: number | Record<string, number>;

@@ -59,6 +59,8 @@ export const PLAN_FLAGS: Record<PlanField, { option: string; read: Read }> = {
   allTokens: flag('allTokens', text),
   out: flag('out', text),
   giveUpAfter: flag('giveUpAfter', text),
+  sessionPerCall: flag('sessionPerCall', text),
+  findKeyPerCall: flag('findKeyPerCall', text),
 };
 
 export const PLAN_FIELDS = Object.keys(PLAN_FLAGS) as PlanField[];

@@ -6,7 +6,7 @@ import { EMBEDDED_LABEL_PREFIX } from '../model/embedded-workspace.js';
 import { usageError } from '../core/errors.js';
 import { operationByName } from '../operations/registry.js';
 import { parseMix, singleOperation } from './workload-plan.js';
-import type { TokenSelection } from '../model/plan.js';
+import type { PerCall, TokenSelection, WorkloadEntry } from '../model/plan.js';
 import { parsePkcs11Uri } from '../model/token-uri.js';
 import { MAX_CONFIGURATIONS, parseObjectives, targetRateOf } from './sizing-plan.js';
 import { plannedConfigurations } from '../model/plan.js';
@@ -111,6 +111,27 @@ function rateWindowMaxOf(o: PlanInput, name: FieldNames): number | null {
   return Math.max(durationS, maxS);
 }
 
+/**
+ * How each call holds its session and key. A session per call cannot go with derive or keygen, which read back what
+ * the call made from its session after the clock stops; a key found per call needs a token key (not a test key imported into the session).
+ */
+function perCallOf(o: PlanInput, workload: readonly WorkloadEntry[], name: FieldNames): PerCall {
+  const perCall = { session: o.sessionPerCall === true, findKey: o.findKeyPerCall === true };
+  for (const e of workload) {
+    const op = operationByName(e.operation);
+    if (perCall.session && (op.call === 'derive' || op.call === 'keygen')) {
+      throw usageError(
+        `${e.operation} reads what each call made back from the call's session after the clock stops: ${name('sessionPerCall')} does not go with it`,
+        `drop ${name('sessionPerCall')}, or measure another operation`,
+      );
+    }
+    if (perCall.findKey && op.keyUsage === undefined) {
+      throw usageError(`${e.operation} uses no key of the token to find: ${name('findKeyPerCall')} does not apply`, `drop ${name('findKeyPerCall')}`);
+    }
+  }
+  return perCall;
+}
+
 /** More rounds than this is a typo, not a plan: each repeats every configuration. */
 export const MAX_REPEAT = 100;
 
@@ -159,6 +180,7 @@ export function scalePlan(o: PlanInput, name: FieldNames = flagOf): RunPlan {
     repeat: wholeNumber(name('repeat'), o.repeat ?? 1, 1, MAX_REPEAT),
     verify: parseVerify(o.verify, o.verifyThreads === undefined ? undefined : wholeNumber(name('verifyThreads'), o.verifyThreads, 1, 64), name('verify')),
     callTimeoutMs: o.callTimeout === undefined ? null : durationMs(parseDurationNs(o.callTimeout, name('callTimeout'), 100)),
+    perCall: perCallOf(o, workload, name),
     keyLabel: first.keyLabel,
     backend: o.module !== undefined ? { kind: 'module', path: o.module } : { kind: 'embedded', workspace: o.workspace },
     selection: tokenSelection(o, name),

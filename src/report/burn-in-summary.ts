@@ -13,6 +13,7 @@ import { failureList } from './status-meaning.js';
 import { shown } from '../core/quote.js';
 import { stallLines } from './stalls-text.js';
 import { cpuLine } from './cpu-text.js';
+import { serialShown } from '../model/serial.js';
 
 /** Why a burn-in has several segments, for report.md: a module that crashed its process says so. */
 export function resumedText(r: RunResult): string {
@@ -32,7 +33,7 @@ export function burnInTokenTable(r: RunResult, c: ConfigurationResult): { head: 
     return [
       t.slotId,
       t.label,
-      t.serial,
+      serialShown(t.serial),
       t.operationsOk,
       t.operationsFailed,
       fixed(t.throughputPerS, 2),

@@ -6,6 +6,7 @@ import { configurationName, tokenTitle } from './describe-run.js';
 import { efficiencyRange, shownEfficiency } from '../result/configuration-shortfall.js';
 import { throughputRange } from '../stats/repetitions.js';
 import { plural } from '../core/plural.js';
+import { serialShown } from '../model/serial.js';
 
 /** The chart's size in CSS pixels; PNGs are drawn at twice the density (print, high-DPI screens). */
 export const CHART_WIDTH = 1000;
@@ -319,7 +320,7 @@ export function perTokenChart(r: RunResult): ChartConfiguration {
   return {
     type: 'bar',
     data: {
-      labels: tokens.map((t) => `${tokenTitle(t)} (${t.serial})`),
+      labels: tokens.map((t) => `${tokenTitle(t)} (serial ${serialShown(t.serial)})`),
       datasets: [{ label: `${wordsOf(r).rate} per token with ${configurationName(c)}`, data: tokens.map((t) => t.throughputPerS), backgroundColor: configurationColor(r, index) }],
     },
     options: {
@@ -512,7 +513,7 @@ export function availabilityChart(r: RunResult): ChartConfiguration {
   return {
     type: 'bar',
     data: {
-      labels: c.perToken.map((t, i) => `${tokenTitle(t)} (${t.serial}): ${shown(availability[i]!, inOutage[i]!)}${inOutage[i] ? ', outage' : ''}`),
+      labels: c.perToken.map((t, i) => `${tokenTitle(t)} (serial ${serialShown(t.serial)}): ${shown(availability[i]!, inOutage[i]!)}${inOutage[i] ? ', outage' : ''}`),
       datasets: [
         {
           label: 'available (% of the measured time); red: a token with an outage',

@@ -11,6 +11,7 @@ import { notMeasured } from '../result/plan-coverage.js';
 import { referenceThroughput } from '../result/reference.js';
 import { type Reference } from '../model/run-result.js';
 import { throughputRange } from '../stats/repetitions.js';
+import { serialShown } from '../model/serial.js';
 
 /** The rate unit of runs side by side: their operation's (sig/s), or operations/s when they measured different ones. */
 const sharedRate = (runs: readonly RunResult[]) => {
@@ -18,8 +19,8 @@ const sharedRate = (runs: readonly RunResult[]) => {
   return rates.size === 1 ? [...rates][0]! : 'operations/s';
 };
 
-/** A run as a comparison names it: its workload (ECDSA P-256, RSA-2048 decryption…), and its mechanism where two runs of one workload differ in it. */
-export const runName = (r: RunResult) => `${wordsOf(r).title} (${r.mechanism.name})`;
+/** A run as a comparison names it: its workload (ECDSA P-256, RSA-2048 decryption…), its mechanism, and how it held sessions where not pooled. */
+export const runName = (r: RunResult) => `${wordsOf(r).title} (${r.mechanism.name}${r.plan.perCall?.session ? ', session per call' : r.plan.perCall?.findKey ? ', key found per call' : ''})`;
 
 /** A configuration (tokens, sessions per token, target rate) and each run's throughput there. */
 export interface ComparisonRow extends ConfigurationAxes {
@@ -196,7 +197,7 @@ export function renderComparisonMarkdown(runs: readonly RunResult[], chartFile: 
   return [
     `# hsm-bench: ${names.join(' vs ')}`,
     '',
-    `Runs ${runs.map((r) => `\`${r.runId}\``).join(', ')}, on tokens ${runs[0]!.tokens.map((t) => `${t.label} (serial ${t.serial})`).join(', ')}.`,
+    `Runs ${runs.map((r) => `\`${r.runId}\``).join(', ')}, on tokens ${runs[0]!.tokens.map((t) => `${t.label} (serial ${serialShown(t.serial)})`).join(', ')}.`,
     '',
     ...runs.map((r, i) => {
       const short = shortNames[i]!;

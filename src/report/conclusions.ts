@@ -10,6 +10,7 @@ import { moduleCrashText } from './crash-text.js';
 import { latencyText } from '../core/latency-text.js';
 import { HOST_CPU_LIMIT_PCT, hostBusyPct, hostCpuClause } from './cpu-text.js';
 import { NOISE_FLOOR_PCT, OUTLIER_Z, outliersOverRepetitions, standsOutIn, type RepeatedOutlier } from '../stats/token-outliers.js';
+import { serialShown } from '../model/serial.js';
 
 export const sentence = (text: string) => `${text[0]!.toUpperCase()}${text.slice(1)}`;
 
@@ -158,7 +159,7 @@ function stallsLine(r: RunResult, c: ConfigurationResult): string | null {
 }
 
 /** A token as a reader finds it: label, slot and serial. */
-const tokenCalled = (t: ConfigurationResult['perToken'][number]) => `${t.label} (slot ${t.slotId}, serial ${t.serial})`;
+const tokenCalled = (t: ConfigurationResult['perToken'][number]) => `${t.label} (slot ${t.slotId}, serial ${serialShown(t.serial)})`;
 
 /**
  * How the tokens of a configuration differed: tokens that stand out from the others beyond their spread (median ±

@@ -92,7 +92,15 @@ export function planLine(r: RunResult): string {
   const sessions = p.threadsPerToken.length > 1 ? `${p.threadsPerToken.join(', ')} sessions per token` : `${plural(p.threadsPerToken[0]!, 'thread')} per token`;
   const rates = p.targetRate ? `, target rate${p.targetRate.perS.length > 1 ? 's' : ''} ${p.targetRate.perS.join(', ')}/s${p.targetRate.per === 'token' ? ' per token' : ''}` : '';
   const objectives = (p.objectives ?? []).length > 0 ? `, objectives ${p.objectives!.map((o) => `${percentileName(o.percentile)} ≤ ${latencyText(o.ms)}`).join(', ')}` : '';
-  return `${stop}, ${p.warmupOperationsPerToken} warm-up, ${sessions}${rates}${objectives}, ${verify}${repeat}`;
+  const perCall = perCallText(r);
+  return `${stop}, ${p.warmupOperationsPerToken} warm-up, ${sessions}${perCall ? `, ${perCall}` : ''}${rates}${objectives}, ${verify}${repeat}`;
+}
+
+/** How each call held its session and key, where not pooled: "a session per call (opened, logged in where needed, closed)". */
+export function perCallText(r: Pick<RunResult, 'plan'>): string {
+  const p = r.plan.perCall;
+  if (p?.session) return 'a session per call (opened, logged in where the token was logged out, key found, closed)';
+  return p?.findKey ? 'the key found per call (C_FindObjects)' : '';
 }
 
 /** The run's tokens on one line: each one when there are a few, else the count, the first and last, the models and the slots. */

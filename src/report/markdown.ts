@@ -12,6 +12,7 @@ import { conclusions, sentence } from './conclusions.js';
 import { statusMeaning } from './status-meaning.js';
 import { stalledConfigurations, stallLines } from './stalls-text.js';
 import { cpuTable } from './cpu-text.js';
+import { serialShown } from '../model/serial.js';
 
 /** The one Markdown table writer every Markdown renderer uses. */
 export function markdownTable(head: string[], rows: (string | number)[][], rightAligned = head.map((_, i) => i > 0)): string {
@@ -109,7 +110,7 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
     '',
     markdownTable(
       ['Slot', 'Label', 'Manufacturer', 'Model', 'Serial', 'Firmware'],
-      r.tokens.map((t) => [t.slotId, t.label, t.manufacturer, t.model, t.serial, t.firmwareVersion]),
+      r.tokens.map((t) => [t.slotId, t.label, t.manufacturer, t.model, serialShown(t.serial), t.firmwareVersion]),
       [false, false, false, false, false, false],
     ),
     '',
@@ -152,7 +153,7 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
             `${configurationName(c)}${shortfallMark(r, c)}`,
             t.slotId,
             t.label,
-            t.serial,
+            serialShown(t.serial),
             t.operationsOk,
             t.operationsFailed,
             fixed(t.throughputPerS, 1),

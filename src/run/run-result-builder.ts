@@ -76,7 +76,7 @@ export function buildRunResult(id: RunIdentity, plan: RunPlan, setup: TokenSetup
     backend: setup.embedded ? { kind: 'embedded-softhsm2', workspace: setup.embedded.workspace } : { kind: 'module' },
     module: setup.mod.info,
     tokens: setup.tokens.map(tokenIdentity),
-    algorithm: { id: a.id, displayName: a.displayName, family: a.family, bits: a.bits, curve: a.family === 'ec' ? a.curve : null },
+    algorithm: { id: a.id, displayName: a.displayName, family: a.family, bits: a.bits, curve: a.family === 'ec' || a.family === 'eddsa' ? a.curve : null },
     operation: operationOf(plan, setup),
     mechanism: {
       name: setup.operations.map((o) => o.timed.mechanism.name).join(' + '),

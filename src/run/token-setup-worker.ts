@@ -42,6 +42,8 @@ export interface SetupRequest {
   tokens: TokenRef[];
   pin: string | null;
   pinGuard: SharedArrayBuffer;
+  /** Close the set-up's sessions once done (--session-per-call: a session kept open would keep the token logged in). */
+  closeSessions: boolean;
 }
 
 /** Per operation of the workload: as prepared, its key pair's CKA_ID per token, and how long each token's trial call took. */
@@ -155,7 +157,9 @@ function prepareAll(request: SetupRequest): PreparedEntry[] {
       login(lib, session, token, request.pin!, { guard: pinGuard, token: index });
     }
   }
-  return input.workload.map((entry) => prepareOperation(lib, entry, tokens, sessions, pinGuard));
+  const prepared = input.workload.map((entry) => prepareOperation(lib, entry, tokens, sessions, pinGuard));
+  if (request.closeSessions) for (const session of sessions.splice(0)) closeSessionQuietly(lib, session);
+  return prepared;
 }
 
 function failed(error: unknown): void {

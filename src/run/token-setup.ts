@@ -14,6 +14,7 @@ import { chooseEngine, type EngineChoice } from '../measure/native-engine.js';
 import { TokenSetupThread } from './token-setup-thread.js';
 import type { ConfigurationSpec, ReadyToken } from './run-configuration.js';
 import type { Workload } from '../model/workload.js';
+import { serialShown } from '../model/serial.js';
 
 /** The module opened, the tokens selected and logged in, the mechanism chosen: everything a run signs with. */
 export interface TokenSetup {
@@ -60,7 +61,7 @@ export interface ResumeTokens {
 /**
  * Opens the module once (in the main thread), selects `tokenCount` tokens, logs each in once on a session kept
  * open for the whole run (closing a token's last session logs it out; C_Finalize at the end of the command closes
- * it), finds the key pairs and makes a trial call on each token. The tokens' calls are made in a thread of their
+ * it; with --session-per-call it is closed once set up, so that each call's own session logs in again), finds the key pairs and makes a trial call on each token. The tokens' calls are made in a thread of their
  * own, each step bounded (token-setup-thread.ts): a token that does not answer is exit 3, named.
  */
 export async function setUpTokens(plan: RunPlan, tokenCount: number, pinSource: PinSource, emit: (event: RunEvent) => void, resume?: ResumeTokens): Promise<TokenSetup> {
@@ -93,7 +94,7 @@ export async function setUpTokens(plan: RunPlan, tokenCount: number, pinSource: 
     const tokens = resume ? sameTokens(candidates, resume.tokens) : candidates.slice(0, tokenCount);
     const pinGuard = new PinGuard(tokens.length, { allowFinalPinTry: pinSource.allowFinalPinTry === true });
     const pin = embedded?.pin ?? (tokens.some((t) => t.loginRequired) ? await readPin(pinSource) : null);
-    const operations = (await thread.prepared({ tokens, pin, pinGuard: pinGuard.buffer })).map((o) => ({ ...o, keyIds: o.keyIds.map((id) => Buffer.from(id)) }));
+    const operations = (await thread.prepared({ tokens, pin, pinGuard: pinGuard.buffer, closeSessions: plan.perCall.session })).map((o) => ({ ...o, keyIds: o.keyIds.map((id) => Buffer.from(id)) }));
     const ready = tokens.map((token, index): ReadyToken => ({
       token,
       keyIds: operations.map((o) => o.keyIds[index]!),
@@ -103,6 +104,7 @@ export async function setUpTokens(plan: RunPlan, tokenCount: number, pinSource: 
     const workload: Workload = {
       operations: operations.map((o) => o.prepared.timed),
       cumulative: plan.workload.map((_, i) => plan.workload.slice(0, i + 1).reduce((sum, e) => sum + e.weight, 0)),
+      perCall: plan.perCall,
     };
     const engine = chooseEngine(mod.info.instances, workload);
     if (engine.staleNativeLoop) emit({ type: 'native-loop-refused', why: engine.why });
@@ -139,7 +141,7 @@ export function sameTokens(candidates: TokenRef[], saved: TokenIdentity[]): Toke
     const alike = candidates.filter((t) => sameKind(t, s));
     const unique = alike.length === 1 && saved.filter((o) => sameKind(o, s)).length === 1;
     const found = unique ? alike : alike.filter((t) => sameSlot(t, s));
-    const name = `'${s.label}' (serial ${s.serial}, slot ${s.slotId} '${s.slotDescription}')`;
+    const name = `'${s.label}' (serial ${serialShown(s.serial)}, slot ${s.slotId} '${s.slotDescription}')`;
     if (found.length === 0) {
       throw setupError(
         `token ${name} of the run being resumed is not ${alike.length > 0 ? 'in its slot' : 'present'}`,
