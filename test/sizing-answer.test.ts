@@ -157,7 +157,7 @@ describe('a miss on fewer calls than its percentile needs does not decide the si
     const run = runOf([at(4, 25, { calls: 1020, p99: 106.4, serviceP99: 12.1, late: 0.1 }), at(4, 50)], p99(100), [4]);
     const answer = sizingAnswer(run).join('\n');
     expect(answer).toContain('4 tokens none (25/s, the lowest rate, missed: p99 106 ms > 100 ms)');
-    expect(answer).toContain('4 tokens at 25/s: The calls themselves took at most 12.10 ms at p99 (service time): the rest went before they started (0.1 % found no session free');
+    expect(answer).toContain('4 tokens at 25/s: The calls themselves took at most 12.1 ms at p99 (service time): the rest went before they started (0.1 % found no session free');
     // Said once where fewer tokens held that rate: with the comparison.
     const below = sizingAnswer(runOf([at(2, 2000), at(4, 2000, { calls: 4000, p99: 30.9, serviceP99: 0.27, late: 18.5 })], p99(20), [2, 4])).join('\n');
     expect(below).toContain('4 tokens served less than 2 tokens (none against 2000/s)');
