@@ -8,6 +8,8 @@ import { eventText } from '../src/cli/run-events.js';
 import { latencyText } from '../src/core/latency-text.js';
 import { renderBurnInSummary } from '../src/report/burn-in-summary.js';
 import { rateTable } from '../src/report/sizing-tables.js';
+import { compareRuns } from '../src/verdict/compare.js';
+import { renderComparisonTable } from '../src/report/verdict-tables.js';
 import type { ObjectivePercentile } from '../src/model/plan.js';
 
 const EXAMPLES = new URL('../fixtures/examples/', import.meta.url).pathname;
@@ -80,6 +82,26 @@ describe('the percentiles a user set, shown where they are judged', () => {
     expect(t.head.filter((h) => h.startsWith('Response'))).toEqual(['Response p50', 'Response p90', 'Response p99']);
     const c = sizing.configurations[0]!;
     expect(t.rows[0]![t.head.indexOf('Response p90')]).toContain(latencyText(c.openLoop!.responseMs!.p90));
+  });
+});
+
+describe('a comparison in the terminal', () => {
+  it('fits 100 columns where ratios are given by their bounds, never a bound at or below 0', () => {
+    const baseline = readRunJson(new URL('../fixtures/frozen/scale-rsa2048', import.meta.url).pathname);
+    // Each configuration's three repetitions at half, 0.8 and 1.1 times its rate: wide intervals, far from symmetric.
+    const candidate = structuredClone(baseline);
+    for (const c of candidate.configurations) {
+      c.repetitions = c.repetitions!.map((x, i) => ({ ...x, throughputPerS: x.throughputPerS * [0.5, 0.8, 1.1][i]! }));
+      c.throughputPerS = c.repetitions[1]!.throughputPerS;
+    }
+    const cmp = compareRuns(baseline, candidate, 10, true, false, ['p50', 'p99']);
+    const text = renderComparisonTable(cmp);
+    expect(Math.max(...gridLines(text).map((l) => l.length))).toBeLessThanOrEqual(100);
+    for (const row of cmp.rows) {
+      expect(row.throughputRatio.low).toBeGreaterThan(0);
+      expect(text).toContain(`${row.throughputRatio.ratio.toFixed(3)} (${row.throughputRatio.low!.toPrecision(3)}–${row.throughputRatio.high!.toPrecision(3)})`);
+    }
+    expect(text.split('\n').find((l) => l.startsWith('│ Config'))).toContain('Rate ×');
   });
 });
 

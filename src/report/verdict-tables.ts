@@ -1,7 +1,7 @@
 import { GATED_PERCENTILES, ratioText, type GatedPercentile, type RunComparison } from '../verdict/compare.js';
 import type { ThresholdCheck } from '../verdict/thresholds.js';
 import { configurationName, fixed } from './describe-run.js';
-import { fitTable } from './fit-table.js';
+import { fitTable, gridWidth, TERMINAL_COLUMNS } from './fit-table.js';
 import type { TableModel } from './table-model.js';
 
 export const outcomeText = (c: Pick<ThresholdCheck, 'outcome' | 'notJudged'>) => (c.outcome === 'pass' ? 'pass' : c.outcome === 'fail' ? 'FAIL' : `inconclusive: ${c.notJudged ?? 'not judged'}`);
@@ -68,10 +68,18 @@ export function renderComparisonTable(cmp: RunComparison, columns?: number): str
     notes.push(`[${notes.length + 1}] ${configurationName(cmp.rows[i]!)}: ${result}`);
     return [...row.slice(0, -1), `${cmp.rows[i]!.regressions.length > 0 ? 'REGRESSION' : 'inconclusive'} [${notes.length}]`];
   });
-  // The percentiles shown and not judged (marked *) stay in comparison.md: the terminal keeps what decides.
-  const kept = table.head.map((h, i) => (h.endsWith('*') ? -1 : i)).filter((i) => i >= 0);
-  const pick = (cells: readonly (string | number)[]) => kept.map((i) => cells[i]!);
-  return fitTable(pick(table.head) as string[], rows.map(pick), columns) + '\n' + [...notes, ...lines].map((l) => `${l}\n`).join('');
+  // The percentiles shown and not judged (marked *) stay in comparison.md: the terminal keeps what decides; a ratio's
+  // cell without its ×, which its header says. Where intervals given as bounds would pass 100 columns, the two rates
+  // and the failures go too (Rate × carries the rates, a failure that regressed is in the row's note; comparison.md
+  // and --json have them all).
+  const bare = (cell: string | number) => (typeof cell === 'string' ? cell.replace(/ ×(?= |$)/, '') : cell);
+  const grid = (dropRates: boolean) => {
+    const kept = table.head.map((h, i) => (h.endsWith('*') || (dropRates && (h.endsWith(' /s') || h === 'Failures')) ? -1 : i)).filter((i) => i >= 0);
+    return { head: kept.map((i) => table.head[i]!), rows: rows.map((cells) => kept.map((i) => bare(cells[i]!))) };
+  };
+  const full = grid(false);
+  const shown = gridWidth(full.head, full.rows) <= TERMINAL_COLUMNS ? full : grid(true);
+  return fitTable(shown.head, shown.rows, columns) + '\n' + [...notes, ...lines].map((l) => `${l}\n`).join('');
 }
 
 /** A line per configuration the candidate did not measure whole: each one a failure of the comparison. */
