@@ -170,6 +170,7 @@ describe('hsm-bench scale on embedded SoftHSM2 tokens', () => {
   });
 
   it('two quick SIGINTs still end with exit 130 and consistent files, never a crash', async () => {
+    let measured = 0;
     for (let attempt = 0; attempt < 3; attempt++) {
       const r = await runCliAndAct(
         ['scale', '--alg', 'p256', '--tokens', '2', '--threads-per-token', '2', '--duration', '60s', '--verify', 'all', '--out', out],
@@ -186,8 +187,12 @@ describe('hsm-bench scale on embedded SoftHSM2 tokens', () => {
       expect(r.stderr).toMatch(/SIGINT: stopping: waiting for .+; then the results are written \(interrupt twice more to leave at once\)/);
       const run = readRun(runDirOf(r));
       expect(run.interrupted).toBe(true);
-      const c = run.configurations[0]!;
+      // On a busy machine the signals can come while the sessions open or warm up: nothing was measured then.
+      const c = run.configurations[0];
+      if (c === undefined) continue;
+      measured++;
       expect(await recordsOf(runDirOf(r), c.recordsFile)).toHaveLength(c.operationsOk + c.operationsFailed);
     }
+    expect(measured).toBeGreaterThan(0);
   });
 });
