@@ -17,6 +17,7 @@ export function addSigningOptions(command: Command, warmupDefault: string): Comm
     .option('--verify <mode>', 'host check of the outputs: all, none, or a sample rate such as 0.01', SCALE_DEFAULTS.verify)
     .option('--verify-threads <count>', 'threads that check outputs on the host beside the sessions (default: the cores but one)')
     .option('--call-timeout <time>', "a call in flight longer than this is timed out, its session abandoned (default: 10 × the token's slowest call, at least 10s)")
+    .option('--start-at <time>', 'open the first measured window at this moment, after the set-up, on every host given it: RFC 3339 UTC (2026-12-04T01:00:00Z) or +30s from now')
     .option('--key-label <label>', 'label of the key pair (default: hsm-bench-<alg> to sign and verify, hsm-bench-<alg>-decrypt, hsm-bench-<alg>-derive)');
 }
 

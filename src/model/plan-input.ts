@@ -40,6 +40,8 @@ export interface PlanInput {
   out: string;
   /** Burn-in: how long a token may fail before it is lost. */
   giveUpAfter?: string;
+  /** When the first measured window opens on every host: RFC 3339 UTC, or +DURATION from now. */
+  startAt?: string;
 }
 
 /** A field of a plan input; an objective is slo.p99. */

@@ -53,6 +53,8 @@ export interface LabRunSpec {
   verifyThreads?: number;
   /** As --max-window: a duration such as "2m". */
   maxWindow?: string;
+  /** As --start-at: RFC 3339 UTC, or +DURATION. */
+  startAt?: string;
   thresholds?: {
     maxFailures?: number;
     minThroughput?: number | Record<string, number>;

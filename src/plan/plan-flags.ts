@@ -59,6 +59,7 @@ export const PLAN_FLAGS: Record<PlanField, { option: string; read: Read }> = {
   allTokens: flag('allTokens', text),
   out: flag('out', text),
   giveUpAfter: flag('giveUpAfter', text),
+  startAt: flag('startAt', text),
 };
 
 export const PLAN_FIELDS = Object.keys(PLAN_FLAGS) as PlanField[];

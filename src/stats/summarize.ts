@@ -2,7 +2,7 @@ import type { ConfigurationResult, RunResult, TokenIdentity } from '../model/run
 import { capacityOf } from './capacity.js';
 import { saturationOf } from './saturation.js';
 import type { ConfigurationStats } from './configuration-stats.js';
-import { correctedPercentilesMs, percentilesMs } from './latency-histogram.js';
+import { correctedPercentilesMs, encodeHistogram, percentilesMs } from './latency-histogram.js';
 import { percentileByInterval, type IntervalLatency } from './interval-latency.js';
 import { HOST_STALL_MIN_US, keepingUp } from './keeping-up.js';
 import { lowConfidence } from './repetitions.js';
@@ -32,6 +32,8 @@ export interface Measured {
   /** What the CPUs did during the window; absent in a recount from records. */
   cpu?: ConfigurationResult['cpu'];
   setupS?: number;
+  /** When the window opened by the host's clock, ISO with ms; absent in a recount from records. */
+  windowStartedAt?: string;
 }
 
 /** The percentiles a comparison may gate on, each over the runs of intervals with calls enough for it. */
@@ -112,6 +114,8 @@ export function summarizeConfiguration(
     ...(run.partial ? { partial: run.partial } : {}),
     ...(run.maxEventLoopStallMs === undefined ? {} : { maxEventLoopStallMs: round(run.maxEventLoopStallMs, 1) }),
     ...(run.setupS === undefined ? {} : { setupS: round(run.setupS, 2) }),
+    ...(run.windowStartedAt === undefined ? {} : { windowStartedAt: run.windowStartedAt }),
+    ...(s.latencyUs.totalCount > 0 ? { latencyHistogram: encodeHistogram(s.latencyUs) } : {}),
     workerIssues: run.workerIssues,
     ...(run.hungSessions === undefined ? {} : { hungSessions: run.hungSessions }),
     lowConfidence: lowConfidence({ operationsOk: s.operationsOk, durationS }),
