@@ -9,6 +9,7 @@ import { burnInCommand } from './burn-in.js';
 import { compareCommand } from './compare.js';
 import { keysCommand } from './keys.js';
 import { listCommand } from './list.js';
+import { mergeCommand } from './merge.js';
 import { reportCommand } from './report.js';
 import { runCommand } from './run.js';
 import { scaleCommand } from './scale.js';
@@ -29,6 +30,7 @@ const program = new Command('hsm-bench')
   .addCommand(keysCommand())
   .addCommand(reportCommand())
   .addCommand(compareCommand())
+  .addCommand(mergeCommand())
   .addCommand(trendCommand())
   .addCommand(runCommand());
 /** Commander's own parts that quote what the user typed, as this version (14) has them. */
