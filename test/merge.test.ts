@@ -7,7 +7,8 @@ import { failureOf } from '../src/model/record-status.js';
 import { readRecords } from '../src/result/records-csv.js';
 import { schemaProblems } from '../src/result/schemas.js';
 import { decodeHistogram, latencyHistogram, percentilesMs } from '../src/stats/latency-histogram.js';
-import { BIN, runCli, tempDir } from './helpers/cli.js';
+import { BIN, runCli, runCliAsync, tempDir } from './helpers/cli.js';
+import { buildFaultyModule, ExternalSoftHsm, TEST_PIN } from './helpers/softhsm-module.js';
 
 const SCRIPT = new URL('../scripts/launch-ssh.sh', import.meta.url).pathname;
 const runJson = (dir: string) => JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as RunResult;
@@ -194,4 +195,47 @@ describe('--start-at refused where it cannot hold (exit 2, before any token is t
     expect(r.status, r.stderr).toBe(2);
     expect(r.stderr).toMatch(message);
   });
+});
+
+describe('a start that the set-up overtakes', () => {
+  it('is refused with exit 2 after the set-up, before a run directory is made', () => {
+    const hsm = new ExternalSoftHsm();
+    hsm.initToken('late-0');
+    hsm.generateKey('late-0', 'EC:prime256v1', 'gk');
+    const out = join(tempDir('late'), 'out');
+    // Each trial call of the set-up takes 3 s: a start 2 s ahead has passed when it ends.
+    const r = runCli(
+      ['scale', '--module', buildFaultyModule(), '--alg', 'p256', '--key-label', 'gk', '--token-label', 'late-', '--tokens', '1', '--duration', '1s', '--start-at', '+2s', '--out', out],
+      { ...hsm.env, HSM_BENCH_PIN: TEST_PIN, FAULTY_PKCS11_MODULE: hsm.module, FAULTY_EVERY: '1000000000', FAULTY_SIGN_DELAY_MS: '3000' },
+    );
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/--start-at \S+ is already past after the set-up \(tokens, keys, trial calls\)/);
+    expect(() => readdirSync(out)).toThrow();
+  });
+});
+
+describe('burn-ins started together, merged', () => {
+  it('adds up two burn-ins that opened their windows at one moment; a resume would not wait for it again', async () => {
+    const base = tempDir('merge-burn-in');
+    const at = new Date(Date.now() + 12_000).toISOString().slice(0, 19) + 'Z';
+    const runs = await Promise.all(
+      ['a', 'b'].map((h) =>
+        runCliAsync(['burn-in', '--alg', 'p256', '--tokens', '1', '--duration', '2s', '--start-at', at, '--out', join(base, h), '--format', 'md'], { HSM_BENCH_WORKSPACE: join(base, `ws-${h}`) }),
+      ),
+    );
+    runs.forEach((r) => expect(r.status, r.stderr).toBe(0));
+    const dirs = ['a', 'b'].map((h) => onlyDir(join(base, h)));
+    const [a, b] = dirs.map(runJson);
+    expect(a!.startAt!.at).toBe(new Date(Date.parse(at)).toISOString());
+    expect(Date.parse(a!.configurations[0]!.windowStartedAt!)).toBeGreaterThanOrEqual(Date.parse(at));
+    const checkpoint = JSON.parse(readFileSync(join(dirs[0]!, 'checkpoint.json'), 'utf8')) as { plan: Record<string, unknown> };
+    expect(checkpoint.plan.startAt).toBeUndefined();
+    const m = runCli(['merge', ...dirs, '--out', join(base, 'm'), '--format', 'md']);
+    expect(m.status, m.stderr).toBe(0);
+    const merged = runJson(onlyDir(join(base, 'm')));
+    expect(merged.command).toBe('burn-in');
+    expect(merged.configurations[0]!.operationsOk).toBe(a!.configurations[0]!.operationsOk + b!.configurations[0]!.operationsOk);
+    expect(merged.tokens).toHaveLength(2);
+    expect(schemaProblems('run', merged)).toEqual([]);
+  }, 120_000);
 });
