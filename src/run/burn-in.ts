@@ -269,6 +269,7 @@ export async function runBurnIn(input: PlanInput, verdict: VerdictFlags, pinSour
       nouns,
     });
     ui.emit({ type: 'run-described', result: result(false) });
+    if (plan.startAt) ui.emit({ type: 'start-at', at: new Date(plan.startAt.atMs).toISOString(), inS: Math.max(0, (plan.startAt.atMs - Date.now()) / 1000), settleS: null });
     if (targetRatePerS !== null && remainingTotal !== null) ui.emit({ type: 'schedule-length', seconds: remainingTotal / targetRatePerS, scope: 'burn-in', ratePerS: targetRatePerS });
     // Told at the first batch and then ten times a second: what a death of this process would cut from the records.
     let callsToldAtMs: number | undefined;

@@ -9,7 +9,7 @@ import { summarizeConfiguration } from '../stats/summarize.js';
 import { rateWindowS } from '../stats/rate-window.js';
 import { RunControl } from '../measure/control.js';
 import { configurationAxes, configurationFiles, configurationKey } from '../model/configuration.js';
-import { configurationStartsMs, plannedConfigurations } from '../model/plan.js';
+import { configurationStartsMs, plannedConfigurations, START_SETTLE_MS } from '../model/plan.js';
 import { durationMs } from '../core/duration.js';
 import { startAtPassed } from '../plan/start-at.js';
 import { clockSync } from './clock-sync.js';
@@ -84,6 +84,13 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunEvent
           order.map((p) => durationMs(windowNs(p.targetRatePerS) ?? 0n)),
         )
       : [];
+    if (plan.startAt)
+      ui.emit({
+        type: 'start-at',
+        at: new Date(plan.startAt.atMs).toISOString(),
+        inS: Math.max(0, (plan.startAt.atMs - Date.now()) / 1000),
+        settleS: order.length > 1 ? START_SETTLE_MS / 1000 : null,
+      });
     // Repetitions are interleaved (1, 2, 4, 8, then 1, 2, 4, 8 again …): drift in the host or the tokens hits every configuration alike.
     let index = 0;
     for (let repetition = 1; repetition <= plan.repeat && !interruption.requested; repetition++) {
