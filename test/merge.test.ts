@@ -112,6 +112,10 @@ describe('runs that start together, merged (scripts/launch-ssh.sh with a local r
       expect(c.durationS).toBeCloseTo((Math.min(...ends) - Math.max(...starts)) / 1000, 3);
       expect(c.durationS).toBeGreaterThan(0);
       expect(c.windowStartedAt).toBe(new Date(Math.max(...starts)).toISOString());
+      // Its throughput counts the calls that ended in the common window: not more than all of them, and (the windows
+      // opened together) most of them.
+      expect(c.throughputPerS * c.durationS).toBeLessThanOrEqual(c.operationsOk + 1);
+      expect(c.throughputPerS * c.durationS).toBeGreaterThan(c.operationsOk / 2);
     });
     const report = readFileSync(join(merged.dir, 'report.md'), 'utf8');
     expect(report).toContain('## Per host');

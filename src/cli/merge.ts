@@ -27,7 +27,7 @@ export function mergeCommand(): Command {
       `
 Examples:
   hsm-bench merge hostA/20261204-010000-rsa2048 hostB/20261204-010000-rsa2048 --out reports
-  scripts/launch-ssh.sh --hosts "a b" -- scale --alg rsa2048 --tokens 1,2 --duration 30s   (starts, collects and merges)
+  scripts/launch-ssh.sh client-1 client-2 -- scale --alg rsa2048 --tokens 1,2 --duration 30s   (starts, collects, merges)
 ${EXIT_CODES_HELP}`,
     )
     .action(async (dirs: string[], options: VerdictFlags & { out: string; format: string; json?: boolean }) => {
