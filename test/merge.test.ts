@@ -243,3 +243,36 @@ describe('burn-ins started together, merged', () => {
     expect(schemaProblems('run', merged)).toEqual([]);
   }, 120_000);
 });
+
+describe('rate sweeps started together, merged', () => {
+  it('offers the sum of the hosts’ rates: response times of every host’s calls, kept up where every host kept up, a capacity of the whole', async () => {
+    const base = tempDir('merge-rates');
+    const at = new Date(Date.now() + 12_000).toISOString().slice(0, 19) + 'Z';
+    const runs = await Promise.all(
+      ['a', 'b'].map((h) =>
+        runCliAsync(['scale', '--alg', 'p256', '--tokens', '1', '--rate', '50,100', '--slo-p50', '1s', '--duration', '2s', '--start-at', at, '--out', join(base, h), '--format', 'md'], {
+          HSM_BENCH_WORKSPACE: join(base, `ws-${h}`),
+        }),
+      ),
+    );
+    runs.forEach((r) => expect(r.status, r.stderr).toBe(0));
+    const sources = ['a', 'b'].map((h) => runJson(onlyDir(join(base, h))));
+    const m = runCli(['merge', ...['a', 'b'].map((h) => onlyDir(join(base, h))), '--out', join(base, 'm'), '--format', 'md']);
+    expect(m.status, m.stderr).toBe(0);
+    const merged = runJson(onlyDir(join(base, 'm')));
+    expect(schemaProblems('run', merged)).toEqual([]);
+    expect(merged.plan.targetRate).toEqual({ perS: [100, 200], per: 'configuration' });
+    merged.configurations.forEach((c, i) => {
+      const loops = sources.map((s) => s.configurations[i]!.openLoop!);
+      expect(c.openLoop!.targetRatePerS).toBe(loops[0]!.targetRatePerS + loops[1]!.targetRatePerS);
+      expect(c.openLoop!.keptUp).toBe(loops.every((o) => o.keptUp));
+      expect(c.openLoop!.notStarted).toBe(loops[0]!.notStarted + loops[1]!.notStarted);
+      expect(c.openLoop!.late.operations).toBe(loops[0]!.late.operations + loops[1]!.late.operations);
+      const together = latencyHistogram();
+      loops.forEach((o) => together.add(decodeHistogram(o.responseHistogram!)!));
+      expect(decodeHistogram(c.openLoop!.responseHistogram!)!.totalCount).toBe(together.totalCount);
+      expect(c.openLoop!.responseMs!.p90).toBe(Math.min(percentilesMs(together, true)!.p90, Math.max(...loops.map((o) => o.responseMs!.max))));
+    });
+    expect(merged.capacity!.map((x) => x.rates.map((r) => r.targetRatePerS))).toEqual([[100, 200]]);
+  }, 120_000);
+});

@@ -279,8 +279,13 @@ export interface OpenLoopResult {
   notStarted: number;
   /** The run was interrupted in this configuration: its schedule was cut short, and the rate is not judged. */
   interrupted?: boolean;
-  /** Calls that found no session free at their intended start, their share of all, and how late they started. */
-  late: { operations: number; sharePct: number; lagMs: LatencyPercentilesMs | null };
+  /**
+   * Calls that found no session free at their intended start, their share of all, and how late they started
+   * (`lagHistogram`: the lags in µs, encoded as latencyHistogram is; absent without late calls and in older runs).
+   */
+  late: { operations: number; sharePct: number; lagMs: LatencyPercentilesMs | null; lagHistogram?: string };
+  /** responseMs's histogram (µs, every call counted as there), encoded as latencyHistogram is: what `merge` adds up (absent in older runs). */
+  responseHistogram?: string;
 }
 
 /** One operation of a mix (--mix): what it was, and its weight. */

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { usageError } from '../core/errors.js';
 import { shown } from '../core/quote.js';
-import { configurationAxes, configurationFiles, configurationName, configurationSlug, targetRateOf } from '../model/configuration.js';
-import type { ConfigurationResult, LatencyPercentilesMs, RunResult, RunSource, SourceConfiguration } from '../model/run-result.js';
+import { configurationAxes, configurationFiles, configurationName, configurationSlug } from '../model/configuration.js';
+import type { ConfigurationResult, LatencyPercentilesMs, OpenLoopResult, RunResult, RunSource, SourceConfiguration } from '../model/run-result.js';
 import { workloadOf } from '../model/workload.js';
 import { correctedPercentilesMs, decodeHistogram, encodeHistogram, latencyHistogram, percentilesMs } from '../stats/latency-histogram.js';
 import { lowConfidence } from '../stats/repetitions.js';
@@ -31,7 +31,6 @@ function checkSource(s: MergeSource): void {
   const name = shown(s.dir);
   if (r.interrupted) throw usageError(`${name} is a partial run (interrupted or killed): a merge adds up whole runs`, 'merge runs that ran their plan to the end');
   if ((r.plan.repeat ?? 1) > 1) throw usageError(`${name} repeats its configurations (--repeat): merge adds up runs of one repetition`, 'run each host with --repeat 1');
-  if (r.plan.targetRate) throw usageError(`${name} ran at target rates (--rate): merge adds up flat-out runs only, so far`, 'merge runs without --rate');
   if (r.operation?.mix) throw usageError(`${name} is a mix (--mix): merge adds up runs of one operation, so far`, 'merge runs of one --op');
   if ((r.burnIn?.segments.length ?? 1) > 1) throw usageError(`${name} is a burn-in that was resumed: its window is not one stretch of time`, 'merge burn-ins that ran in one go');
   if (r.sources) throw usageError(`${name} is a merged run already`, 'merge the runs of each host it was made of');
@@ -63,18 +62,81 @@ function okWithin(ok: readonly number[], fromS: number, toS: number): number {
   return ok.reduce((sum, n, second) => sum + n * Math.max(0, Math.min(second + 1, toS) - Math.max(second, fromS)), 0);
 }
 
-/** The merged latency: percentiles from the merged histogram (as a run's own are), the max and mean exact from the sources'. */
-function mergedLatency(parts: readonly ConfigurationResult[]): { latencyMs: LatencyPercentilesMs | null; histogram: ReturnType<typeof latencyHistogram> } {
+/**
+ * Percentiles of sources merged: from their histograms added up (as a run's own are), the max and mean exact from
+ * the sources' own figures (the encoding keeps each value's bucket, not the value).
+ */
+function mergedPercentiles(parts: readonly { encoded: string | undefined; ms: LatencyPercentilesMs | null | undefined }[], withP999 = false) {
   const histogram = latencyHistogram();
-  for (const c of parts) if (c.latencyHistogram !== undefined) histogram.add(decodeHistogram(c.latencyHistogram) ?? latencyHistogram());
-  const measured = parts.filter((c) => c.latencyMs !== null && c.operationsOk > 0);
-  const fromHistogram = percentilesMs(histogram);
-  if (fromHistogram === null || measured.length === 0) return { latencyMs: fromHistogram, histogram };
-  // The encoding keeps each value's bucket, not the value: the largest and the mean are the sources' own.
-  const maxMs = Math.max(...measured.map((c) => c.latencyMs!.max));
-  const meanMs = measured.reduce((sum, c) => sum + c.latencyMs!.mean * c.operationsOk, 0) / measured.reduce((sum, c) => sum + c.operationsOk, 0);
+  const counts = parts.map((p) => {
+    const h = p.encoded === undefined ? undefined : decodeHistogram(p.encoded);
+    if (h) histogram.add(h);
+    return h?.totalCount ?? 0;
+  });
+  const fromHistogram = percentilesMs(histogram, withP999);
+  const measured = parts.map((p, i) => ({ ms: p.ms, count: counts[i]! })).filter((x): x is { ms: LatencyPercentilesMs; count: number } => x.ms !== null && x.ms !== undefined && x.count > 0);
+  if (fromHistogram === null || measured.length === 0) return { ms: fromHistogram, histogram };
+  const maxMs = Math.max(...measured.map((x) => x.ms.max));
+  const meanMs = measured.reduce((sum, x) => sum + x.ms.mean * x.count, 0) / measured.reduce((sum, x) => sum + x.count, 0);
   const atMost = (v: number) => Math.min(v, maxMs);
-  return { latencyMs: { p50: atMost(fromHistogram.p50), p90: atMost(fromHistogram.p90), p99: atMost(fromHistogram.p99), max: maxMs, mean: round(meanMs, 3) }, histogram };
+  return {
+    ms: {
+      p50: atMost(fromHistogram.p50),
+      p90: atMost(fromHistogram.p90),
+      p99: atMost(fromHistogram.p99),
+      ...(fromHistogram.p999 === undefined ? {} : { p999: atMost(fromHistogram.p999) }),
+      max: maxMs,
+      mean: round(meanMs, 3),
+    },
+    histogram,
+  };
+}
+
+const FIGURES = ['p50', 'p90', 'p99', 'p999', 'max', 'mean'] as const;
+
+/**
+ * At a target rate: the hosts' schedules side by side are one schedule at the sum of their rates. Its response
+ * times are every host's calls (those never started at the wait they had reached, as each host counted them); it
+ * kept up where every host did.
+ */
+function mergedOpenLoop(parts: readonly ConfigurationResult[]): OpenLoopResult {
+  const loops = parts.map((c) => c.openLoop!);
+  const sum = (pick: (o: OpenLoopResult) => number) => loops.reduce((total, o) => total + pick(o), 0);
+  const keptUp = loops.every((o) => o.keptUp);
+  const stalls = loops.map((o) => o.hostStallMs).filter((v): v is number => v !== undefined);
+  const response = mergedPercentiles(
+    loops.map((o) => ({ encoded: o.responseHistogram, ms: o.responseMs })),
+    true,
+  );
+  const lag = mergedPercentiles(loops.map((o) => ({ encoded: o.late.lagHistogram, ms: o.late.lagMs })));
+  const atLeast = FIGURES.filter((f) => loops.some((o) => o.responseAtLeast?.includes(f)));
+  const made = parts.reduce((total, c) => total + c.operationsOk + c.operationsFailed, 0);
+  return {
+    targetRatePerS: sum((o) => o.targetRatePerS),
+    achievedRatePerS: round(
+      sum((o) => o.achievedRatePerS),
+      2,
+    ),
+    keptUp,
+    ...(stalls.length > 0 ? { hostStallMs: Math.max(...stalls) } : {}),
+    // Not kept up only where hosts stalled: not judged, as on each host.
+    ...(!keptUp && loops.every((o) => o.keptUp || o.hostStalled === true) ? { hostStalled: true as const } : {}),
+    responseMs: response.ms,
+    ...(atLeast.length > 0 ? { responseAtLeast: atLeast } : {}),
+    responseByIntervalMs: {
+      p50: loops.flatMap((o) => o.responseByIntervalMs?.p50 ?? []),
+      p90: loops.flatMap((o) => o.responseByIntervalMs?.p90 ?? []),
+      p99: loops.flatMap((o) => o.responseByIntervalMs?.p99 ?? []),
+    },
+    notStarted: sum((o) => o.notStarted),
+    late: {
+      operations: sum((o) => o.late.operations),
+      sharePct: made > 0 ? round((100 * sum((o) => o.late.operations)) / made, 2) : 0,
+      lagMs: lag.ms,
+      ...(lag.histogram.totalCount > 0 ? { lagHistogram: encodeHistogram(lag.histogram) } : {}),
+    },
+    ...(response.histogram.totalCount > 0 ? { responseHistogram: encodeHistogram(response.histogram) } : {}),
+  };
 }
 
 /** One configuration of every source, added up: counts exactly, latency through the histograms, throughput over the common window. */
@@ -85,10 +147,11 @@ function mergeConfiguration(command: RunResult['command'], sources: readonly Mer
   const endsMs = parts.map((c, i) => startsMs[i]! + c.durationS * 1000);
   const commonStartMs = Math.max(...startsMs);
   const commonEndMs = Math.min(...endsMs);
+  const openLoop = first.openLoop ? mergedOpenLoop(parts) : undefined;
   const axes = configurationAxes(
     parts.reduce((sum, c) => sum + c.tokens, 0),
     first.threadsPerToken,
-    targetRateOf(first),
+    openLoop?.targetRatePerS ?? null,
   );
   if (commonEndMs <= commonStartMs) {
     const windows = parts.map((c, i) => `${sources[i]!.result.host.hostname} ${c.windowStartedAt} for ${c.durationS.toFixed(3)} s`).join('; ');
@@ -112,8 +175,9 @@ function mergeConfiguration(command: RunResult['command'], sources: readonly Mer
     );
     return sum;
   };
-  const { latencyMs, histogram } = mergedLatency(parts);
-  const corrected = correctedPercentilesMs(histogram);
+  const { ms: latencyMs, histogram } = mergedPercentiles(parts.map((c) => ({ encoded: c.latencyHistogram, ms: c.latencyMs })));
+  // Flat out only, as on each host: at a target rate the response time counts the waits.
+  const corrected = openLoop ? null : correctedPercentilesMs(histogram);
   const failuresByCkr: Record<string, number> = {};
   for (const c of parts) for (const [ckr, n] of Object.entries(c.failuresByCkr)) failuresByCkr[ckr] = (failuresByCkr[ckr] ?? 0) + n;
   const offsetToken = <T extends { token: number }>(items: readonly T[] | undefined, i: number): T[] => (items ?? []).map((x) => ({ ...x, token: x.token + firstTokens[i]! }));
@@ -170,6 +234,7 @@ function mergeConfiguration(command: RunResult['command'], sources: readonly Mer
     workerIssues: parts.flatMap((c, i) => offsetToken(c.workerIssues, i)),
     ...(hungSessions.length > 0 ? { hungSessions } : {}),
     lowConfidence: lowConfidence({ operationsOk, durationS }),
+    ...(openLoop ? { openLoop } : {}),
   };
   return {
     result,
@@ -209,6 +274,8 @@ export function mergeRuns(sources: readonly MergeSource[], identity: { runId: st
     ...f.plan,
     tokenCounts: f.plan.tokenCounts.map((n) => n * hosts),
     totalOperations: f.plan.totalOperations === null ? null : f.plan.totalOperations * hosts,
+    // A rate per configuration is each host's: the hosts together offer their sum (a rate per token stays one).
+    ...(f.plan.targetRate?.per === 'configuration' ? { targetRate: { ...f.plan.targetRate, perS: f.plan.targetRate.perS.map((r) => r * hosts) } } : {}),
   };
   const runSources: RunSource[] = sources.map((s, i) => ({
     runId: s.result.runId,

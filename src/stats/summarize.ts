@@ -159,6 +159,8 @@ function openLoopOf(
   notStarted: number,
 ): NonNullable<ConfigurationResult['openLoop']> {
   const { targetRatePerS, interrupted } = schedule;
+  // Calls never started count in the response percentiles with the wait they had reached (src/stats/backlog-response.ts).
+  const { histogram: responses, ...response } = responseOfSchedule(s.responseUs, schedule, notStarted, s.windowEndUs, !kept.keptUp && !kept.hostStalled, s.lateLagUs.maxValue);
   return {
     targetRatePerS,
     achievedRatePerS: round(kept.achievedRatePerS, 2),
@@ -167,10 +169,15 @@ function openLoopOf(
     ...(kept.hostStalled ? { hostStalled: true as const } : {}),
     notStarted,
     ...(interrupted ? { interrupted: true } : {}),
-    // Calls never started count in the response percentiles with the wait they had reached (src/stats/backlog-response.ts).
-    ...responseOfSchedule(s.responseUs, schedule, notStarted, s.windowEndUs, !kept.keptUp && !kept.hostStalled, s.lateLagUs.maxValue),
+    ...response,
+    ...(responses.totalCount > 0 ? { responseHistogram: encodeHistogram(responses) } : {}),
     responseByIntervalMs: byInterval(s.responseByInterval),
-    late: { operations: s.late, sharePct: s.scheduled > 0 ? round((100 * s.late) / s.scheduled, 2) : 0, lagMs: percentilesMs(s.lateLagUs) },
+    late: {
+      operations: s.late,
+      sharePct: s.scheduled > 0 ? round((100 * s.late) / s.scheduled, 2) : 0,
+      lagMs: percentilesMs(s.lateLagUs),
+      ...(s.lateLagUs.totalCount > 0 ? { lagHistogram: encodeHistogram(s.lateLagUs) } : {}),
+    },
   };
 }
 
