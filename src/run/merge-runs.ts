@@ -35,7 +35,8 @@ function checkSource(s: MergeSource): void {
   if ((r.burnIn?.segments.length ?? 1) > 1) throw usageError(`${name} is a burn-in that was resumed: its window is not one stretch of time`, 'merge burn-ins that ran in one go');
   if (r.sources) throw usageError(`${name} is a merged run already`, 'merge the runs of each host it was made of');
   for (const c of r.configurations) {
-    if (c.windowStartedAt === undefined || (c.operationsOk > 0 && c.latencyHistogram === undefined)) {
+    const histogramMissing = (c.operationsOk > 0 && c.latencyHistogram === undefined) || (c.openLoop !== undefined && c.openLoop.responseMs !== null && c.openLoop.responseHistogram === undefined);
+    if (c.windowStartedAt === undefined || histogramMissing) {
       throw usageError(`${name} was made by an hsm-bench that did not keep each window's start and latency histogram in run.json`, 'merge runs made by this version');
     }
   }
