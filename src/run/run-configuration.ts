@@ -200,7 +200,6 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
   // Sessions, threads and warm-up: until every session was ready (a wait for --start-at is not set-up).
   let readyS = 0;
   const release = () => {
-    if (control.stopRequested()) return;
     const startNs = process.hrtime.bigint();
     setupS = readyS;
     windowStartedAtMs = Date.now();
@@ -215,7 +214,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     readyS = Number(process.hrtime.bigint() - setupStartNs) / 1e9;
     // With --start-at the ready sessions wait at the barrier for the agreed moment (a stop ends their wait).
     const waitMs = spec.releaseAtMs === undefined ? 0 : spec.releaseAtMs - Date.now();
-    if (waitMs > 0) releaseTimer = setTimeout(release, waitMs);
+    if (waitMs > 0) releaseTimer = setTimeout(() => !control.stopRequested() && release(), waitMs);
     else release();
   };
   let recorded = 0;
