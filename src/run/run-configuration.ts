@@ -213,8 +213,14 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     released = true;
     readyS = Number(process.hrtime.bigint() - setupStartNs) / 1e9;
     // With --start-at the ready sessions wait at the barrier for the agreed moment (a stop ends their wait).
-    const waitMs = spec.releaseAtMs === undefined ? 0 : spec.releaseAtMs - Date.now();
-    if (waitMs > 0) releaseTimer = setTimeout(() => !control.stopRequested() && release(), waitMs);
+    if (spec.releaseAtMs === undefined || Date.now() >= spec.releaseAtMs) release();
+    else releaseWhenDue(spec.releaseAtMs);
+  };
+  // A timer may fire a millisecond before Date.now() reaches its end (timers run on the monotonic clock): it waits again.
+  const releaseWhenDue = (atMs: number) => {
+    if (control.stopRequested()) return;
+    const leftMs = atMs - Date.now();
+    if (leftMs > 0) releaseTimer = setTimeout(() => releaseWhenDue(atMs), leftMs);
     else release();
   };
   let recorded = 0;
