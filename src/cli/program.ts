@@ -4,6 +4,7 @@ import { burnInCommand } from './burn-in.js';
 import { compareCommand } from './compare.js';
 import { keysCommand } from './keys.js';
 import { listCommand } from './list.js';
+import { mergeCommand } from './merge.js';
 import { reportCommand } from './report.js';
 import { runCommand } from './run.js';
 import { scaleCommand } from './scale.js';
@@ -21,6 +22,7 @@ export function hsmBenchProgram(): Command {
     .addCommand(keysCommand())
     .addCommand(reportCommand())
     .addCommand(compareCommand())
+    .addCommand(mergeCommand())
     .addCommand(trendCommand())
     .addCommand(runCommand());
 }

@@ -60,6 +60,10 @@ export function eventText(e: RunEvent): EventText {
               ? `time:    the rates' windows take ${hms(e.seconds)} (h:m:s): each long enough for its objectives' percentiles, up to --max-window`
               : `time:    the schedule takes ${hms(e.seconds)} (h:m:s) at ${e.ratePerS}/s (longer where the tokens fall behind)`,
       };
+    case 'start-at':
+      return {
+        log: `start:   the first window opens at ${e.at}, in ${hms(e.inS)} (h:m:s)${e.settleS === null ? '' : `; each later one its planned window and ${e.settleS} s after the one before`}, on every host given this moment`,
+      };
     case 'configuration-started':
       return { log: `${labelOf(e.configuration)}: running` };
     case 'configuration-progress':

@@ -44,6 +44,8 @@ export interface PlanInput {
   sessionPerCall?: boolean;
   /** Find the key (C_FindObjects) for every call, in the pooled session. */
   findKeyPerCall?: boolean;
+  /** When the first measured window opens on every host: RFC 3339 UTC, or +DURATION from now. */
+  startAt?: string;
 }
 
 /** A field of a plan input; an objective is slo.p99. */

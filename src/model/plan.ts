@@ -115,7 +115,25 @@ export interface RunPlan {
   backend: Backend;
   selection: TokenSelection;
   outDir: string;
+  /** --start-at: the moment every host's first measured window opens (absent: as soon as the sessions are ready). */
+  startAt?: StartAt;
 }
+
+/** --start-at as given (`2026-12-04T01:00:00Z`, `+30s`) and the moment it names (ms since the epoch, UTC). */
+export interface StartAt {
+  given: string;
+  atMs: number;
+}
+
+/**
+ * Between one configuration's planned window and the next one's start, with --start-at: time for the stop, the host
+ * check of calls spilled during the window, the next sessions and their warm-up. Every host computes the same starts.
+ */
+export const START_SETTLE_MS = 10_000;
+
+/** With --start-at, when each configuration's window opens (ms since the epoch): one after another, each planned window and the settle apart. */
+export const configurationStartsMs = (startAtMs: number, windowsMs: readonly number[]): number[] =>
+  windowsMs.map((_, i) => startAtMs + windowsMs.slice(0, i).reduce((sum, w) => sum + w + START_SETTLE_MS, 0));
 
 export interface BurnInPlan extends RunPlan {
   giveUpAfterMs: number;

@@ -27,6 +27,8 @@ export type RunEvent =
   // Before the first call: what will run, as run.json says it
   | { type: 'run-described'; result: RunResult }
   | { type: 'schedule-length'; seconds: number; scope: 'sweep' | 'burn-in' | 'rate-windows'; ratePerS: number | null }
+  // --start-at: when the first measured window opens (the sessions wait ready at the barrier until then)
+  | { type: 'start-at'; at: string; inS: number; settleS: number | null }
   // scale
   | { type: 'configuration-started'; configuration: ConfigurationRun }
   | {

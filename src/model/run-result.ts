@@ -121,6 +121,15 @@ export interface ConfigurationResult {
   maxEventLoopStallMs?: number;
   /** Seconds from the configuration's start to its measured window: sessions, threads and warm-up. */
   setupS?: number;
+  /** When the measured window opened, by the host's clock (ms precision): where runs of several hosts overlap (absent in older runs). */
+  windowStartedAt?: string;
+  /**
+   * The successful calls' service times (µs) as HdrHistogram's own compressed encoding in base64: what `merge` adds
+   * up losslessly (absent without successful calls, and in older runs).
+   */
+  latencyHistogram?: string;
+  /** A merged run: each source run's own figures for this configuration, in the order of run.json's `sources`. */
+  bySource?: SourceConfiguration[];
   /** Workers that stopped early, and why (a token lost, a PIN refused, a worker that crashed, a call that hung). */
   workerIssues: { token: number; thread: number; message: string }[];
   /** Sessions whose call did not return (absent in older runs). */
@@ -139,6 +148,47 @@ export interface ConfigurationResult {
   repetitions?: RepetitionResult[];
   /** With --repeat R > 1: the throughput's range over the repetitions, and (max − min) / median in %. */
   spread?: { throughputPerS: Range; relativePct: number };
+}
+
+/** One source run's part of a merged configuration. */
+export interface SourceConfiguration {
+  /** Index in run.json's `sources`. */
+  source: number;
+  operationsOk: number;
+  operationsFailed: number;
+  durationS: number;
+  throughputPerS: number;
+  latencyMs: LatencyPercentilesMs | null;
+  windowStartedAt: string;
+}
+
+/** What the OS says of the host clock's synchronization (timedatectl, chronyc, adjtimex); 'unknown' where none of them answers. */
+export interface ClockSync {
+  synchronized: 'yes' | 'no' | 'unknown';
+  source: 'timedatectl' | 'chronyc' | 'adjtimex' | 'none';
+}
+
+/** --start-at: the moment given, when the first window really opened, and the clock that told both. */
+export interface StartAtResult {
+  /** As given: 2026-12-04T01:00:00Z, or +30s. */
+  given: string;
+  /** The moment it names, UTC with ms. */
+  at: string;
+  /** When the first measured window opened (null: not yet, or the run ended before it). */
+  firstWindowAt: string | null;
+  clock: ClockSync;
+}
+
+/** A run of one host that a merged run is made of. */
+export interface RunSource {
+  runId: string;
+  hostname: string;
+  /** Its run directory as given to `merge`. */
+  dir: string;
+  /** Its tokens are this run's tokens from firstToken on, tokenCount of them. */
+  firstToken: number;
+  tokenCount: number;
+  startAt?: StartAtResult;
 }
 
 /** What the CPUs did during a measured window, as hyperfine gives user and system time. */
@@ -230,8 +280,13 @@ export interface OpenLoopResult {
   notStarted: number;
   /** The run was interrupted in this configuration: its schedule was cut short, and the rate is not judged. */
   interrupted?: boolean;
-  /** Calls that found no session free at their intended start, their share of all, and how late they started. */
-  late: { operations: number; sharePct: number; lagMs: LatencyPercentilesMs | null };
+  /**
+   * Calls that found no session free at their intended start, their share of all, and how late they started
+   * (`lagHistogram`: the lags in µs, encoded as latencyHistogram is; absent without late calls and in older runs).
+   */
+  late: { operations: number; sharePct: number; lagMs: LatencyPercentilesMs | null; lagHistogram?: string };
+  /** responseMs's histogram (µs, every call counted as there), encoded as latencyHistogram is: what `merge` adds up (absent in older runs). */
+  responseHistogram?: string;
 }
 
 /** One operation of a mix (--mix): what it was, and its weight. */
@@ -325,6 +380,10 @@ export interface RunResult {
   saturation?: SaturationResult[];
   /** Burn-in only. */
   burnIn?: BurnInResult;
+  /** --start-at: when every host's first window was to open, and when this one's did (absent: started as soon as ready). */
+  startAt?: StartAtResult;
+  /** A merged run (`hsm-bench merge`): the runs of each host it adds up, their tokens in this order in `tokens`. */
+  sources?: RunSource[];
   /** What the run was judged by and what it gave (absent: judged by nothing yet, or an older run): `report` shows it again. */
   verdict?: RunVerdict;
 }

@@ -55,6 +55,8 @@ export interface LabRunSpec {
   maxWindow?: string;
   sessionPerCall?: boolean;
   findKeyPerCall?: boolean;
+  /** As --start-at: RFC 3339 UTC, or +DURATION. */
+  startAt?: string;
   thresholds?: {
     maxFailures?: number;
     minThroughput?: number | Record<string, number>;

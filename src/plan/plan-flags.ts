@@ -61,6 +61,7 @@ export const PLAN_FLAGS: Record<PlanField, { option: string; read: Read }> = {
   giveUpAfter: flag('giveUpAfter', text),
   sessionPerCall: flag('sessionPerCall', text),
   findKeyPerCall: flag('findKeyPerCall', text),
+  startAt: flag('startAt', text),
 };
 
 export const PLAN_FIELDS = Object.keys(PLAN_FLAGS) as PlanField[];

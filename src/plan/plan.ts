@@ -12,6 +12,7 @@ import { MAX_CONFIGURATIONS, parseObjectives, targetRateOf } from './sizing-plan
 import { plannedConfigurations } from '../model/plan.js';
 import { quote } from '../core/quote.js';
 import { flagOf } from './plan-flags.js';
+import { parseStartAt, startAtPassed } from './start-at.js';
 
 /** Verification threads by default: every core but the one the main thread records on. */
 export const defaultVerifyThreads = () => Math.min(16, Math.max(1, availableParallelism() - 1));
@@ -185,7 +186,16 @@ export function scalePlan(o: PlanInput, name: FieldNames = flagOf): RunPlan {
     backend: o.module !== undefined ? { kind: 'module', path: o.module } : { kind: 'embedded', workspace: o.workspace },
     selection: tokenSelection(o, name),
     outDir: o.out,
+    ...(o.startAt === undefined ? {} : { startAt: parseStartAt(o.startAt, name('startAt')) }),
   };
+  if (plan.startAt && plan.startAt.atMs <= Date.now()) throw startAtPassed(plan.startAt, name('startAt'), Date.now(), false);
+  // Each later configuration opens at a moment every host computes from the plan: its window's length must be known.
+  if (plan.startAt && plannedConfigurations(plan.tokenCounts, plan.threadsPerToken, plan.targetRate).length * plan.repeat > 1 && plan.stop.kind !== 'duration') {
+    throw usageError(
+      `${name('startAt')} with several configurations needs ${name('duration')}: each later configuration starts a planned window after the one before it, on every host`,
+      `add ${name('duration')} (e.g. 30s), or run one configuration`,
+    );
+  }
   const largest = plan.tokenCounts[plan.tokenCounts.length - 1]!;
   if (plan.backend.kind === 'embedded' && largest > MAX_EMBEDDED_TOKENS) {
     throw usageError(

@@ -13,6 +13,7 @@ import { statusMeaning } from './status-meaning.js';
 import { stalledConfigurations, stallLines } from './stalls-text.js';
 import { cpuTable } from './cpu-text.js';
 import { serialShown } from '../model/serial.js';
+import { sourcesSection } from './sources-table.js';
 
 /** The one Markdown table writer every Markdown renderer uses. */
 export function markdownTable(head: string[], rows: (string | number)[][], rightAligned = head.map((_, i) => i > 0)): string {
@@ -131,6 +132,8 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
     }
     out.push(seedTable(r, o.reference), '', `${throughputCaption(r)}.`, '');
   }
+  const hosts = sourcesSection(r, w);
+  if (hosts) out.push('## Per host', '', ...hosts.lines, '', markdownTable(hosts.head, hosts.rows, hosts.numeric), '');
   const byOperation = operationsTable(r);
   if (byOperation)
     out.push(

@@ -24,6 +24,7 @@ import { percentileName } from '../model/plan.js';
 import { efficiencyRange, shownEfficiency } from '../result/configuration-shortfall.js';
 import { scaleStallLines } from './stalls-text.js';
 import { cpuLines } from './cpu-text.js';
+import { terminalSourcesTable } from './sources-table.js';
 import { closedLoopNote, percentileCell } from './latency-cells.js';
 
 /**
@@ -126,6 +127,8 @@ export function renderScaleTable(r: RunResult): string {
       : 'Svc: service time of each call, flat out (a closed loop: its tail is understated, see below)',
     throughputCaption(r),
   ];
+  const hosts = terminalSourcesTable(r);
+  if (hosts) lines.push(fitTable(hosts.head, hosts.rows), 'A merged run: each host beside the total, whose window is the time every host measured in (report.md: Per host)');
   if (capacity) lines.push(fitTable(capacity.head, capacity.rows), '✓ held, ✗ missed, ? not judged, – not measured (why, rate by rate: report.md)');
   const saturation = saturationTable(r);
   if (saturation) lines.push(fitTable(saturation.head, saturation.rows));

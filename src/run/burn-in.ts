@@ -12,7 +12,7 @@ import type { VerdictFlags } from '../model/plan-input.js';
 import type { FieldNames, PlanInput } from '../model/plan-input.js';
 import { truncateToLastLine, replayRecords } from '../result/replay.js';
 import { createRunDirectory, syncFile, writeFileAtomic, writeRunJson } from '../result/run-directory.js';
-import type { BurnInResult, LostRecords, RunResult } from '../model/run-result.js';
+import type { BurnInResult, LostRecords, RunResult, StartAtResult } from '../model/run-result.js';
 import type { PinSource } from '../secrets/pin.js';
 import { ConfigurationStats } from '../stats/configuration-stats.js';
 import { summarizeConfiguration, type Measured } from '../stats/summarize.js';
@@ -20,6 +20,8 @@ import { RunControl } from '../measure/control.js';
 import type { RunEvent, RunEvents } from '../model/run-events.js';
 import { Interruption } from './interruption.js';
 import { burnInPlan, durationMs } from '../plan/plan.js';
+import { startAtPassed } from '../plan/start-at.js';
+import { clockSync } from './clock-sync.js';
 import { type BurnInPlan } from '../model/plan.js';
 import { buildRunResult, thisCommandLine, tokenIdentity } from './run-result-builder.js';
 import { scheduleOf } from '../model/schedule.js';
@@ -150,6 +152,9 @@ export async function runBurnIn(input: PlanInput, verdict: VerdictFlags, pinSour
     }
     throw error;
   }
+  // The set-up (tokens, keys, trial calls) took until after the agreed moment: this host cannot start with the others.
+  if (plan.startAt && Date.now() >= plan.startAt.atMs) throw startAtPassed(plan.startAt, '--start-at', Date.now(), true);
+  const clock = plan.startAt && clockSync();
   const interruption = new Interruption(ui.emit);
   try {
     const now = new Date();
@@ -160,7 +165,8 @@ export async function runBurnIn(input: PlanInput, verdict: VerdictFlags, pinSour
     await ui.started?.(dir);
     const firstSequenceByWorker = onDisk.firstSequenceByWorker;
     // The plan as the run started: a resume keeps the tokens' identities and the digest of the first segment.
-    const runInput = checkpoint?.plan ?? input;
+    // A resume starts at once: the agreed moment was the first segment's, and is not kept for it.
+    const runInput = checkpoint?.plan ?? { ...input, startAt: undefined };
     const tokens = checkpoint?.tokens ?? setup.tokens.map(tokenIdentity);
     const digest = checkpoint?.planDigest ?? planDigest({ runId, startedAt: startedAt.toISOString(), plan: runInput, tokens });
     // Records written to the file so far (those of earlier segments included); the checkpoint counts them once synced.
@@ -192,7 +198,10 @@ export async function runBurnIn(input: PlanInput, verdict: VerdictFlags, pinSour
       );
     // Until the run ends, run.json says it is interrupted: a kill -9 leaves a run that reads as partial.
     const commandLine = checkpoint ? checkpoint.commandLine : thisCommandLine();
-    const result = (done: boolean): RunResult => buildRunResult({ command: 'burn-in', runId, startedAt, commandLine }, plan, setup, [current()], !done || interruption.requested, burnIn);
+    const startAt = (): StartAtResult | undefined =>
+      plan.startAt && { given: plan.startAt.given, at: new Date(plan.startAt.atMs).toISOString(), firstWindowAt: measured.windowStartedAt ?? null, clock: clock! };
+    const result = (done: boolean): RunResult =>
+      buildRunResult({ command: 'burn-in', runId, startedAt, commandLine, startAt: startAt() }, plan, setup, [current()], !done || interruption.requested, burnIn);
     const saveCheckpoint = (finished: boolean) => {
       // Only records synced to disk are counted: a resume that finds fewer knows that some were lost.
       const records = recordsWritten;
@@ -260,6 +269,7 @@ export async function runBurnIn(input: PlanInput, verdict: VerdictFlags, pinSour
       nouns,
     });
     ui.emit({ type: 'run-described', result: result(false) });
+    if (plan.startAt) ui.emit({ type: 'start-at', at: new Date(plan.startAt.atMs).toISOString(), inS: Math.max(0, (plan.startAt.atMs - Date.now()) / 1000), settleS: null });
     if (targetRatePerS !== null && remainingTotal !== null) ui.emit({ type: 'schedule-length', seconds: remainingTotal / targetRatePerS, scope: 'burn-in', ratePerS: targetRatePerS });
     // Told at the first batch and then ten times a second: what a death of this process would cut from the records.
     let callsToldAtMs: number | undefined;
@@ -323,6 +333,7 @@ export async function runBurnIn(input: PlanInput, verdict: VerdictFlags, pinSour
           spillFile: null,
           stats,
           resume: checkpoint ? { firstSequenceByWorker, startOffsetBaseUs } : undefined,
+          releaseAtMs: plan.startAt?.atMs,
         },
         control,
         showProgress,

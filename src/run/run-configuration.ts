@@ -94,6 +94,8 @@ export interface ConfigurationSpec {
    * seconds, so progress says so, and `skip` records the rest unchecked instead (a Ctrl-C).
    */
   onVerifyingSpill?: (calls: number, skip: () => void) => void;
+  /** --start-at: the start barrier opens at this moment (ms since the epoch), not before, once every session is ready. */
+  releaseAtMs?: number;
 }
 
 /** A hung session as its issue says it: what happened, to which call, and what the bound was. */
@@ -192,15 +194,34 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
   let released = false;
   // The CPUs' times as the window opens: what ran during it is told against them when the signers have ended.
   let cpuAtStart: CpuSnapshot | undefined;
+  // The window's start by the host's clock: where runs of several hosts overlap.
+  let windowStartedAtMs: number | undefined;
+  let releaseTimer: NodeJS.Timeout | undefined;
+  // Sessions, threads and warm-up: until every session was ready (a wait for --start-at is not set-up).
+  let readyS = 0;
+  const release = () => {
+    const startNs = process.hrtime.bigint();
+    setupS = readyS;
+    windowStartedAtMs = Date.now();
+    cpuAtStart = cpuSnapshot();
+    control.release(startNs);
+    engine!.released(startNs);
+  };
   const reachedBarrier = (worker: number) => {
     atBarrier.add(worker);
     if (released || atBarrier.size < assignments.length) return;
     released = true;
-    const startNs = process.hrtime.bigint();
-    cpuAtStart = cpuSnapshot();
-    control.release(startNs);
-    engine!.released(startNs);
-    setupS = Number(startNs - setupStartNs) / 1e9;
+    readyS = Number(process.hrtime.bigint() - setupStartNs) / 1e9;
+    // With --start-at the ready sessions wait at the barrier for the agreed moment (a stop ends their wait).
+    if (spec.releaseAtMs === undefined || Date.now() >= spec.releaseAtMs) release();
+    else releaseWhenDue(spec.releaseAtMs);
+  };
+  // A timer may fire a millisecond before Date.now() reaches its end (timers run on the monotonic clock): it waits again.
+  const releaseWhenDue = (atMs: number) => {
+    if (control.stopRequested()) return;
+    const leftMs = atMs - Date.now();
+    if (leftMs > 0) releaseTimer = setTimeout(() => releaseWhenDue(atMs), leftMs);
+    else release();
   };
   let recorded = 0;
   const flushTimer = setInterval(() => writer.flush(), RECORDS_FLUSH_MS);
@@ -349,6 +370,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
   try {
     await engine.ended;
   } catch (error) {
+    clearTimeout(releaseTimer);
     clearInterval(watch);
     clearInterval(flushTimer);
     stalls.disable();
@@ -357,6 +379,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     await pool.close();
     throw error;
   }
+  clearTimeout(releaseTimer);
   clearInterval(watch);
   const cpu = cpuAtStart === undefined ? undefined : cpuUseBetween(cpuAtStart, cpuSnapshot());
   // The host's longest stall within the window: to its deadline (a stall across it kept calls from starting), or to
@@ -418,6 +441,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     hostStalls: hostStallsOnAxis,
     ...(cpu ? { cpu } : {}),
     setupS,
+    ...(windowStartedAtMs === undefined ? {} : { windowStartedAt: new Date(windowStartedAtMs).toISOString() }),
     operationsVerifiedLate: (spill?.outputsKept ?? 0) - unverified,
     ...(unverified > 0 ? { operationsUnverified: unverified } : {}),
   };

@@ -5,7 +5,7 @@ import { SCHEMA_VERSION, type ConfigurationResult, type RunResult, type TokenIde
 import { runFigures } from '../stats/summarize.js';
 import { TOOL_VERSION } from '../core/version.js';
 import { type RunPlan } from '../model/plan.js';
-import type { Reference } from '../model/run-result.js';
+import type { Reference, StartAtResult } from '../model/run-result.js';
 import type { TokenSetup } from './token-setup.js';
 import type { PreparedOperation } from '../operations/operation-kind.js';
 import { recordableArgs } from '../secrets/command-line.js';
@@ -19,6 +19,8 @@ export interface RunIdentity {
   commandLine?: string;
   /** Published results the run is set beside (--reference): kept, so that `report` draws them again. */
   reference?: Reference;
+  /** --start-at: the moment given and when the first window opened. */
+  startAt?: StartAtResult;
 }
 
 /**
@@ -86,6 +88,7 @@ export function buildRunResult(id: RunIdentity, plan: RunPlan, setup: TokenSetup
     plan: planOf(plan),
     ...runFigures(id.command, planOf(plan), configurations),
     ...(burnIn ? { burnIn } : {}),
+    ...(id.startAt ? { startAt: id.startAt } : {}),
   };
 }
 

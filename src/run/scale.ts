@@ -9,11 +9,14 @@ import { summarizeConfiguration } from '../stats/summarize.js';
 import { rateWindowS } from '../stats/rate-window.js';
 import { RunControl } from '../measure/control.js';
 import { configurationAxes, configurationFiles, configurationKey } from '../model/configuration.js';
-import { plannedConfigurations } from '../model/plan.js';
+import { configurationStartsMs, plannedConfigurations, START_SETTLE_MS } from '../model/plan.js';
+import { durationMs } from '../core/duration.js';
+import { startAtPassed } from '../plan/start-at.js';
+import { clockSync } from './clock-sync.js';
 import { scheduledCalls, scheduleOf } from '../model/schedule.js';
 import { Interruption } from './interruption.js';
 import type { RunPlan } from '../model/plan.js';
-import type { Reference } from '../model/run-result.js';
+import type { Reference, StartAtResult } from '../model/run-result.js';
 import { buildRunResult } from './run-result-builder.js';
 import { runConfiguration } from './run-configuration.js';
 import type { LiveMetrics } from './live-metrics.js';
@@ -28,6 +31,9 @@ export interface RunOutcome {
 /** The scaling experiment: for each N in the plan, N tokens sign at once; results are written after every configuration. */
 export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunEvents, reference?: Reference, live?: LiveMetrics): Promise<RunOutcome> {
   const setup = await setUpTokens(plan, plan.tokenCounts[plan.tokenCounts.length - 1]!, pinSource, ui.emit);
+  // The set-up (tokens, keys, trial calls) took until after the agreed moment: this host cannot start with the others.
+  if (plan.startAt && Date.now() >= plan.startAt.atMs) throw startAtPassed(plan.startAt, '--start-at', Date.now(), true);
+  const clock = plan.startAt && clockSync();
   const interruption = new Interruption(ui.emit);
   try {
     const startedAt = new Date();
@@ -38,7 +44,14 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunEvent
     const measured = new Map<string, ConfigurationResult[]>();
     const configurations = () => [...measured.values()].map(combineRepetitions);
     // Until the plan is done, run.json says the run is interrupted: a kill -9 leaves a run that reads as partial.
-    const result = (done: boolean) => buildRunResult({ command: 'scale', runId, startedAt, reference }, plan, setup, configurations(), !done || interruption.requested);
+    const startAt = (): StartAtResult | undefined =>
+      plan.startAt && {
+        given: plan.startAt.given,
+        at: new Date(plan.startAt.atMs).toISOString(),
+        firstWindowAt: [...measured.values()][0]?.[0]?.windowStartedAt ?? null,
+        clock: clock!,
+      };
+    const result = (done: boolean) => buildRunResult({ command: 'scale', runId, startedAt, reference, startAt: startAt() }, plan, setup, configurations(), !done || interruption.requested);
     // What will run, before the first signature (on stderr): a long run is seen to be the intended one at once.
     // run.json from the start (partial until the plan is done): a run killed in its first configuration is still a run.
     writeRunJson(dir, result(false));
@@ -63,6 +76,21 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunEvent
       const seconds = plan.repeat * planned.reduce((sum, p) => sum + Number(windowNs(p.targetRatePerS)) / 1e9, 0);
       ui.emit({ type: 'schedule-length', seconds, scope: 'rate-windows', ratePerS: null });
     }
+    // With --start-at, every configuration's window opens at a moment each host computes alike from the plan.
+    const order = Array.from({ length: plan.repeat }, () => planned).flat();
+    const releasesMs = plan.startAt
+      ? configurationStartsMs(
+          plan.startAt.atMs,
+          order.map((p) => durationMs(windowNs(p.targetRatePerS) ?? 0n)),
+        )
+      : [];
+    if (plan.startAt)
+      ui.emit({
+        type: 'start-at',
+        at: new Date(plan.startAt.atMs).toISOString(),
+        inS: Math.max(0, (plan.startAt.atMs - Date.now()) / 1000),
+        settleS: order.length > 1 ? START_SETTLE_MS / 1000 : null,
+      });
     // Repetitions are interleaved (1, 2, 4, 8, then 1, 2, 4, 8 again …): drift in the host or the tokens hits every configuration alike.
     let index = 0;
     for (let repetition = 1; repetition <= plan.repeat && !interruption.requested; repetition++) {
@@ -122,6 +150,7 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunEvent
             runDir: dir,
             ...files,
             onVerifyingSpill,
+            releaseAtMs: releasesMs[index - 1],
           },
           control,
           (done) =>

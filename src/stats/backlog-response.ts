@@ -11,7 +11,7 @@ type Figure = NonNullable<OpenLoopResult['responseAtLeast']>[number];
  * start (call k at k intervals) to the window's end; and where the tokens fell behind (`queueGrew`), at least as
  * long as the latest start was late (`longestLagUs`), since sessions take calls in order from a queue that only
  * grew. It counts with that wait, and a figure it reaches is a lower bound. The calls not started are the
- * schedule's last.
+ * schedule's last. `histogram`: the response times of every call so counted.
  */
 export function responseOfSchedule(
   responseUs: Histogram,
@@ -20,8 +20,8 @@ export function responseOfSchedule(
   windowEndUs: number,
   queueGrew: boolean,
   longestLagUs: number,
-): Pick<OpenLoopResult, 'responseMs' | 'responseAtLeast'> {
-  if (notStarted === 0) return { responseMs: percentilesMs(responseUs, true) };
+): Pick<OpenLoopResult, 'responseMs' | 'responseAtLeast'> & { histogram: Histogram } {
+  if (notStarted === 0) return { responseMs: percentilesMs(responseUs, true), histogram: responseUs };
   const all = latencyHistogram();
   all.add(responseUs);
   const intervalUs = 1e6 / schedule.targetRatePerS;
@@ -43,5 +43,5 @@ export function responseOfSchedule(
   const atLeast: Figure[] = shares.filter(([, share]) => !startedReach(share)).map(([f]) => f);
   if (all.maxValue > responseUs.maxValue) atLeast.push('max');
   atLeast.push('mean');
-  return { responseMs, responseAtLeast: atLeast };
+  return { responseMs, responseAtLeast: atLeast, histogram: all };
 }

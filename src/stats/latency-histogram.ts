@@ -7,6 +7,20 @@ export function latencyHistogram(): Histogram {
   return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3, bitBucketSize: 'packed' });
 }
 
+/** HdrHistogram's own compressed encoding, in base64: lossless at the histogram's precision, and any HdrHistogram reads it. */
+export const encodeHistogram = (h: Histogram): string => hdr.encodeIntoCompressedBase64(h);
+
+/** A histogram encoded by encodeHistogram, as one of latencyHistogram()'s (undefined: not such an encoding). */
+export function decodeHistogram(base64: string): Histogram | undefined {
+  try {
+    const h = latencyHistogram();
+    h.add(hdr.decodeFromCompressedBase64(base64, 'packed'));
+    return h;
+  } catch {
+    return undefined;
+  }
+}
+
 const ms = (us: number) => Math.round(us) / 1000;
 
 /** Percentiles in ms; null for an empty histogram, since percentiles of nothing do not exist. */

@@ -2,7 +2,7 @@ import type { ConfigurationResult, RunResult, TokenIdentity } from '../model/run
 import { capacityOf } from './capacity.js';
 import { saturationOf } from './saturation.js';
 import type { ConfigurationStats } from './configuration-stats.js';
-import { correctedPercentilesMs, percentilesMs } from './latency-histogram.js';
+import { correctedPercentilesMs, encodeHistogram, percentilesMs } from './latency-histogram.js';
 import { percentileByInterval, type IntervalLatency } from './interval-latency.js';
 import { HOST_STALL_MIN_US, keepingUp } from './keeping-up.js';
 import { lowConfidence } from './repetitions.js';
@@ -32,6 +32,8 @@ export interface Measured {
   /** What the CPUs did during the window; absent in a recount from records. */
   cpu?: ConfigurationResult['cpu'];
   setupS?: number;
+  /** When the window opened by the host's clock, ISO with ms; absent in a recount from records. */
+  windowStartedAt?: string;
 }
 
 /** The percentiles a comparison may gate on, each over the runs of intervals with calls enough for it. */
@@ -117,6 +119,8 @@ export function summarizeConfiguration(
     ...(run.partial ? { partial: run.partial } : {}),
     ...(run.maxEventLoopStallMs === undefined ? {} : { maxEventLoopStallMs: round(run.maxEventLoopStallMs, 1) }),
     ...(run.setupS === undefined ? {} : { setupS: round(run.setupS, 2) }),
+    ...(run.windowStartedAt === undefined ? {} : { windowStartedAt: run.windowStartedAt }),
+    ...(s.latencyUs.totalCount > 0 ? { latencyHistogram: encodeHistogram(s.latencyUs) } : {}),
     workerIssues: run.workerIssues,
     ...(run.hungSessions === undefined ? {} : { hungSessions: run.hungSessions }),
     lowConfidence: lowConfidence({ operationsOk: s.operationsOk, durationS }),
@@ -160,6 +164,8 @@ function openLoopOf(
   notStarted: number,
 ): NonNullable<ConfigurationResult['openLoop']> {
   const { targetRatePerS, interrupted } = schedule;
+  // Calls never started count in the response percentiles with the wait they had reached (src/stats/backlog-response.ts).
+  const { histogram: responses, ...response } = responseOfSchedule(s.responseUs, schedule, notStarted, s.windowEndUs, !kept.keptUp && !kept.hostStalled, s.lateLagUs.maxValue);
   return {
     targetRatePerS,
     achievedRatePerS: round(kept.achievedRatePerS, 2),
@@ -168,10 +174,15 @@ function openLoopOf(
     ...(kept.hostStalled ? { hostStalled: true as const } : {}),
     notStarted,
     ...(interrupted ? { interrupted: true } : {}),
-    // Calls never started count in the response percentiles with the wait they had reached (src/stats/backlog-response.ts).
-    ...responseOfSchedule(s.responseUs, schedule, notStarted, s.windowEndUs, !kept.keptUp && !kept.hostStalled, s.lateLagUs.maxValue),
+    ...response,
+    ...(responses.totalCount > 0 ? { responseHistogram: encodeHistogram(responses) } : {}),
     responseByIntervalMs: byInterval(s.responseByInterval),
-    late: { operations: s.late, sharePct: s.scheduled > 0 ? round((100 * s.late) / s.scheduled, 2) : 0, lagMs: percentilesMs(s.lateLagUs) },
+    late: {
+      operations: s.late,
+      sharePct: s.scheduled > 0 ? round((100 * s.late) / s.scheduled, 2) : 0,
+      lagMs: percentilesMs(s.lateLagUs),
+      ...(s.lateLagUs.totalCount > 0 ? { lagHistogram: encodeHistogram(s.lateLagUs) } : {}),
+    },
   };
 }
 

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Starts the same hsm-bench run on several hosts at one agreed moment (--start-at), collects each host's run
+# directory and merges them into one run (hsm-bench merge). ssh does the work; hsm-bench speaks no protocol of its own.
+#
+#   scripts/launch-ssh.sh [options] HOST... -- SCALE-OR-BURN-IN-ARGS...
+#
+# Options:
+#   --lead SECONDS       how far ahead the start is, for every host's set-up (tokens, keys, trial calls); default 60
+#   --out DIR            local folder: hosts/HOST/RUN (each host's run) and the merged run; default reports
+#   --remote-out DIR     parent folder of the run directory on each host; default hsm-bench-runs
+#   --hsm-bench CMD      hsm-bench on the hosts; default hsm-bench
+#   --local-hsm-bench CMD  hsm-bench here, for the merge; default hsm-bench
+#   --merge "ARGS"       more arguments of the merge (thresholds, --junit …), split at spaces
+#   --runner CMD         runs a command line on a host, as CMD HOST "COMMAND LINE"; default: ssh -o BatchMode=yes
+#   --fetcher CMD        copies a host's run directory here, as CMD HOST REMOTE_DIR LOCAL_DIR; default: scp -rq
+#
+# Each host's PIN comes from its own environment (HSM_BENCH_PIN) or a --pin-file there: never from this command line.
+# Hosts' clocks must be synchronized (NTP, chrony): each run.json says what its host's OS said of it.
+# Exit: the merge's code (0, 4, 5 …); a host that made no run gives its own code (2 for a start already past, 3 …).
+set -euo pipefail
+
+lead=60
+out=reports
+remote_out=hsm-bench-runs
+remote_bench=hsm-bench
+local_bench=hsm-bench
+merge_args=""
+runner=""
+fetcher=""
+hosts=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --lead) lead="$2"; shift 2 ;;
+    --out) out="$2"; shift 2 ;;
+    --remote-out) remote_out="$2"; shift 2 ;;
+    --hsm-bench) remote_bench="$2"; shift 2 ;;
+    --local-hsm-bench) local_bench="$2"; shift 2 ;;
+    --merge) merge_args="$2"; shift 2 ;;
+    --runner) runner="$2"; shift 2 ;;
+    --fetcher) fetcher="$2"; shift 2 ;;
+    --) shift; break ;;
+    -*) echo "launch-ssh: unknown option $1 (see the head of $0)" >&2; exit 2 ;;
+    *) hosts+=("$1"); shift ;;
+  esac
+done
+if [[ ${#hosts[@]} -lt 2 || $# -eq 0 ]]; then
+  echo "usage: $0 [options] HOST HOST... -- scale|burn-in ARGS...  (two hosts or more)" >&2
+  exit 2
+fi
+if [[ ! "$lead" =~ ^[0-9]+$ ]]; then
+  echo "launch-ssh: --lead takes whole seconds, not '$lead'" >&2
+  exit 2
+fi
+
+run_on() { if [[ -n "$runner" ]]; then $runner "$1" "$2"; else ssh -o BatchMode=yes "$1" "$2"; fi; }
+fetch() { if [[ -n "$fetcher" ]]; then $fetcher "$1" "$2" "$3"; else scp -rq "$1:$2" "$3"; fi; }
+
+# One moment for every host, in UTC, computed once here.
+start_at=$(date -u -d "@$(($(date +%s) + lead))" +%Y-%m-%dT%H:%M:%SZ)
+command_line="$remote_bench $(printf '%q ' "$@")--start-at $start_at --out $(printf '%q' "$remote_out")"
+logs="$out/hosts/logs"
+mkdir -p "$logs"
+echo "launch-ssh: ${#hosts[@]} hosts start at $start_at: $command_line" >&2
+
+pids=()
+for host in "${hosts[@]}"; do
+  (
+    set +e
+    run_on "$host" "$command_line" >"$logs/$host.out" 2>"$logs/$host.err"
+    echo $? >"$logs/$host.rc"
+  ) &
+  pids+=($!)
+done
+wait "${pids[@]}"
+
+runs=()
+for host in "${hosts[@]}"; do
+  rc=$(cat "$logs/$host.rc")
+  dir=$(sed -n 's/^results: //p' "$logs/$host.err" | tail -n 1)
+  if [[ -z "$dir" ]]; then
+    echo "launch-ssh: $host made no run (exit $rc); its last lines:" >&2
+    tail -n 5 "$logs/$host.err" >&2
+    exit "$((rc == 0 ? 3 : rc))"
+  fi
+  mkdir -p "$out/hosts/$host"
+  fetch "$host" "$dir" "$out/hosts/$host/"
+  runs+=("$out/hosts/$host/$(basename "$dir")")
+  echo "launch-ssh: $host: exit $rc, run $dir" >&2
+done
+
+# shellcheck disable=SC2086 # --merge is a list of arguments split at spaces
+exec $local_bench merge "${runs[@]}" --out "$out" $merge_args

@@ -1,0 +1,39 @@
+import { usageError } from '../core/errors.js';
+import { durationMs, parseDurationNs } from '../core/duration.js';
+import { quote } from '../core/quote.js';
+import type { StartAt } from '../model/plan.js';
+
+/** Further ahead than this is a typo (a wrong day or year), not a plan: the sessions would idle at the barrier for it. */
+const MAX_AHEAD_MS = 7 * 24 * 3600_000;
+
+/** RFC 3339 in UTC, to the second or finer: 2026-12-04T01:00:00Z, 2026-12-04T01:00:00.250Z. */
+const RFC3339_UTC = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,3})?Z$/;
+
+/**
+ * --start-at: a moment in UTC (RFC 3339), or `+30s` from now (when the command reads it). Every host given the same
+ * moment opens its first measured window then; one already past is refused.
+ */
+export function parseStartAt(text: string, name: string, nowMs = Date.now()): StartAt {
+  const hint = `give a moment in UTC such as ${new Date(nowMs + 120_000).toISOString().slice(0, 19)}Z, or a time from now such as +2m`;
+  const trimmed = text.trim();
+  let atMs: number;
+  if (trimmed.startsWith('+')) atMs = nowMs + durationMs(parseDurationNs(trimmed.slice(1), name));
+  else {
+    const m = RFC3339_UTC.exec(trimmed);
+    atMs = m ? Date.parse(trimmed) : Number.NaN;
+    // Date.parse takes 2026-02-30 as 2026-03-02: a day that does not exist is refused, not moved.
+    if (!m || Number.isNaN(atMs) || new Date(atMs).toISOString().slice(0, 19) !== trimmed.slice(0, 19))
+      throw usageError(`${name} must be a moment in UTC (RFC 3339, ending in Z) or +DURATION, not ${quote(text)}`, hint);
+  }
+  if (atMs - nowMs > MAX_AHEAD_MS) throw usageError(`${name} ${quote(text)} is more than 7 days ahead`, hint);
+  return { given: trimmed, atMs };
+}
+
+/** The refusal of a start already past: before the run (as read) or after the set-up (tokens, keys, trial calls) took longer. */
+export function startAtPassed(startAt: StartAt, name: string, nowMs: number, afterSetUp: boolean) {
+  const agoS = ((nowMs - startAt.atMs) / 1000).toFixed(1);
+  return usageError(
+    `${name} ${new Date(startAt.atMs).toISOString()} is already past${afterSetUp ? ' after the set-up (tokens, keys, trial calls)' : ''}: ${agoS} s ago`,
+    'give a later moment to every host; leave time for the set-up, which says how long it took in run.json',
+  );
+}

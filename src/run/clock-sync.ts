@@ -1,0 +1,28 @@
+import { execFileSync } from 'node:child_process';
+import type { ClockSync } from '../model/run-result.js';
+
+/** A tool's output, or undefined where it is missing, fails or hangs (a host without systemd has timedatectl that cannot answer). */
+function output(command: string, args: string[]): string | undefined {
+  try {
+    return execFileSync(command, args, { encoding: 'utf8', timeout: 2000, stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return undefined;
+  }
+}
+
+/** adjtimex's status word: STA_UNSYNC set means the kernel's clock is not disciplined by NTP. */
+const STA_UNSYNC = 0x40;
+
+/**
+ * Whether this host's clock is synchronized, as the OS says it: systemd's timedatectl, chrony, or the kernel's
+ * adjtimex status (the adjtimex tool). Runs that start together are only as together as their hosts' clocks.
+ */
+export function clockSync(): ClockSync {
+  const timedatectl = output('timedatectl', ['show', '-p', 'NTPSynchronized', '--value'])?.trim();
+  if (timedatectl === 'yes' || timedatectl === 'no') return { synchronized: timedatectl, source: 'timedatectl' };
+  const leap = /^Leap status\s*:\s*(.+)$/m.exec(output('chronyc', ['-n', 'tracking']) ?? '')?.[1]?.trim();
+  if (leap !== undefined) return { synchronized: leap === 'Not synchronised' ? 'no' : 'yes', source: 'chronyc' };
+  const status = /status:\s*(\d+)/.exec(output('adjtimex', ['--print']) ?? '')?.[1];
+  if (status !== undefined) return { synchronized: (Number(status) & STA_UNSYNC) === 0 ? 'yes' : 'no', source: 'adjtimex' };
+  return { synchronized: 'unknown', source: 'none' };
+}

@@ -1,0 +1,337 @@
+import { join } from 'node:path';
+import { usageError } from '../core/errors.js';
+import { shown } from '../core/quote.js';
+import { configurationAxes, configurationFiles, configurationName, configurationSlug } from '../model/configuration.js';
+import type { ConfigurationResult, LatencyPercentilesMs, OpenLoopResult, RunResult, RunSource, SourceConfiguration } from '../model/run-result.js';
+import { workloadOf } from '../model/workload.js';
+import { correctedPercentilesMs, decodeHistogram, encodeHistogram, latencyHistogram, percentilesMs } from '../stats/latency-histogram.js';
+import { lowConfidence } from '../stats/repetitions.js';
+import { runFigures } from '../stats/summarize.js';
+import { readRecords, RecordsCsvWriter } from '../result/records-csv.js';
+import { samePlan } from '../verdict/compare.js';
+
+/** A run to merge: its directory as given, and its run.json. */
+export interface MergeSource {
+  dir: string;
+  result: RunResult;
+}
+
+/** A configuration of the merged run, with where each source's calls sit on its time axis (µs after the earliest window's start). */
+interface MergedConfiguration {
+  result: ConfigurationResult;
+  /** Per source: its configuration's records file, and the µs its window opened after the earliest one. */
+  parts: { dir: string; recordsFile: string; shiftUs: number; firstToken: number }[];
+}
+
+const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+/** What one run of a merge must be: whole, of one repetition, and made by a version that keeps windows and histograms. */
+function checkSource(s: MergeSource): void {
+  const r = s.result;
+  const name = shown(s.dir);
+  if (r.interrupted) throw usageError(`${name} is a partial run (interrupted or killed): a merge adds up whole runs`, 'merge runs that ran their plan to the end');
+  if ((r.plan.repeat ?? 1) > 1) throw usageError(`${name} repeats its configurations (--repeat): merge adds up runs of one repetition`, 'run each host with --repeat 1');
+  if (r.operation?.mix) throw usageError(`${name} is a mix (--mix): merge adds up runs of one operation, so far`, 'merge runs of one --op');
+  if ((r.burnIn?.segments.length ?? 1) > 1) throw usageError(`${name} is a burn-in that was resumed: its window is not one stretch of time`, 'merge burn-ins that ran in one go');
+  if (r.sources) throw usageError(`${name} is a merged run already`, 'merge the runs of each host it was made of');
+  for (const c of r.configurations) {
+    const histogramMissing = (c.operationsOk > 0 && c.latencyHistogram === undefined) || (c.openLoop !== undefined && c.openLoop.responseMs !== null && c.openLoop.responseHistogram === undefined);
+    if (c.windowStartedAt === undefined || histogramMissing) {
+      throw usageError(`${name} was made by an hsm-bench that did not keep each window's start and latency histogram in run.json`, 'merge runs made by this version');
+    }
+  }
+}
+
+/** Refused unless every run measured the same workload with the same plan on as many tokens. */
+function checkSamePlan(sources: readonly MergeSource[]): void {
+  const [first, ...others] = sources;
+  const f = first!.result;
+  for (const s of others) {
+    const r = s.result;
+    const differs = (what: string, a: string, b: string) =>
+      usageError(`${shown(s.dir)} ran another plan than ${shown(first!.dir)}: ${what} ${a} and ${b}`, 'merge runs of one plan: the same command with the same flags on every host');
+    if (r.command !== f.command) throw differs('the command', f.command, r.command);
+    if (workloadOf(r) !== workloadOf(f)) throw differs('the workload', workloadOf(f), workloadOf(r));
+    if (r.mechanism.name !== f.mechanism.name) throw differs('the mechanism', f.mechanism.name, r.mechanism.name);
+    if (!samePlan(r.plan, f.plan) || r.plan.verify.mode !== f.plan.verify.mode) throw differs('the plan', JSON.stringify(f.plan), JSON.stringify(r.plan));
+    if (r.tokens.length !== f.tokens.length) throw differs('the token count', String(f.tokens.length), String(r.tokens.length));
+  }
+}
+
+/** Successful calls of a window's per-second counts that ended within [fromS, toS) of it; a second cut by the bounds counts in proportion. */
+function okWithin(ok: readonly number[], fromS: number, toS: number): number {
+  return ok.reduce((sum, n, second) => sum + n * Math.max(0, Math.min(second + 1, toS) - Math.max(second, fromS)), 0);
+}
+
+/**
+ * Percentiles of sources merged: from their histograms added up (as a run's own are), the max and mean exact from
+ * the sources' own figures (the encoding keeps each value's bucket, not the value).
+ */
+function mergedPercentiles(parts: readonly { encoded: string | undefined; ms: LatencyPercentilesMs | null | undefined }[], withP999 = false) {
+  const histogram = latencyHistogram();
+  const counts = parts.map((p) => {
+    const h = p.encoded === undefined ? undefined : decodeHistogram(p.encoded);
+    if (h) histogram.add(h);
+    return h?.totalCount ?? 0;
+  });
+  const fromHistogram = percentilesMs(histogram, withP999);
+  const measured = parts.map((p, i) => ({ ms: p.ms, count: counts[i]! })).filter((x): x is { ms: LatencyPercentilesMs; count: number } => x.ms !== null && x.ms !== undefined && x.count > 0);
+  if (fromHistogram === null || measured.length === 0) return { ms: fromHistogram, histogram };
+  const maxMs = Math.max(...measured.map((x) => x.ms.max));
+  const meanMs = measured.reduce((sum, x) => sum + x.ms.mean * x.count, 0) / measured.reduce((sum, x) => sum + x.count, 0);
+  const atMost = (v: number) => Math.min(v, maxMs);
+  return {
+    ms: {
+      p50: atMost(fromHistogram.p50),
+      p90: atMost(fromHistogram.p90),
+      p99: atMost(fromHistogram.p99),
+      ...(fromHistogram.p999 === undefined ? {} : { p999: atMost(fromHistogram.p999) }),
+      max: maxMs,
+      mean: round(meanMs, 3),
+    },
+    histogram,
+  };
+}
+
+const FIGURES = ['p50', 'p90', 'p99', 'p999', 'max', 'mean'] as const;
+
+/**
+ * At a target rate: the hosts' schedules side by side are one schedule at the sum of their rates. Its response
+ * times are every host's calls (those never started at the wait they had reached, as each host counted them); it
+ * kept up where every host did.
+ */
+function mergedOpenLoop(parts: readonly ConfigurationResult[]): OpenLoopResult {
+  const loops = parts.map((c) => c.openLoop!);
+  const sum = (pick: (o: OpenLoopResult) => number) => loops.reduce((total, o) => total + pick(o), 0);
+  const keptUp = loops.every((o) => o.keptUp);
+  const stalls = loops.map((o) => o.hostStallMs).filter((v): v is number => v !== undefined);
+  const response = mergedPercentiles(
+    loops.map((o) => ({ encoded: o.responseHistogram, ms: o.responseMs })),
+    true,
+  );
+  const lag = mergedPercentiles(loops.map((o) => ({ encoded: o.late.lagHistogram, ms: o.late.lagMs })));
+  const atLeast = FIGURES.filter((f) => loops.some((o) => o.responseAtLeast?.includes(f)));
+  const made = parts.reduce((total, c) => total + c.operationsOk + c.operationsFailed, 0);
+  return {
+    targetRatePerS: sum((o) => o.targetRatePerS),
+    achievedRatePerS: round(
+      sum((o) => o.achievedRatePerS),
+      2,
+    ),
+    keptUp,
+    ...(stalls.length > 0 ? { hostStallMs: Math.max(...stalls) } : {}),
+    // Not kept up only where hosts stalled: not judged, as on each host.
+    ...(!keptUp && loops.every((o) => o.keptUp || o.hostStalled === true) ? { hostStalled: true as const } : {}),
+    responseMs: response.ms,
+    ...(atLeast.length > 0 ? { responseAtLeast: atLeast } : {}),
+    responseByIntervalMs: {
+      p50: loops.flatMap((o) => o.responseByIntervalMs?.p50 ?? []),
+      p90: loops.flatMap((o) => o.responseByIntervalMs?.p90 ?? []),
+      p99: loops.flatMap((o) => o.responseByIntervalMs?.p99 ?? []),
+    },
+    notStarted: sum((o) => o.notStarted),
+    late: {
+      operations: sum((o) => o.late.operations),
+      sharePct: made > 0 ? round((100 * sum((o) => o.late.operations)) / made, 2) : 0,
+      lagMs: lag.ms,
+      ...(lag.histogram.totalCount > 0 ? { lagHistogram: encodeHistogram(lag.histogram) } : {}),
+    },
+    ...(response.histogram.totalCount > 0 ? { responseHistogram: encodeHistogram(response.histogram) } : {}),
+  };
+}
+
+/** One configuration of every source, added up: counts exactly, latency through the histograms, throughput over the common window. */
+function mergeConfiguration(command: RunResult['command'], sources: readonly MergeSource[], firstTokens: readonly number[], index: number): MergedConfiguration {
+  const parts = sources.map((s) => s.result.configurations[index]!);
+  const first = parts[0]!;
+  const startsMs = parts.map((c) => Date.parse(c.windowStartedAt!));
+  const endsMs = parts.map((c, i) => startsMs[i]! + c.durationS * 1000);
+  const commonStartMs = Math.max(...startsMs);
+  const commonEndMs = Math.min(...endsMs);
+  const openLoop = first.openLoop ? mergedOpenLoop(parts) : undefined;
+  const axes = configurationAxes(
+    parts.reduce((sum, c) => sum + c.tokens, 0),
+    first.threadsPerToken,
+    openLoop?.targetRatePerS ?? null,
+  );
+  if (commonEndMs <= commonStartMs) {
+    const windows = parts.map((c, i) => `${sources[i]!.result.host.hostname} ${c.windowStartedAt} for ${c.durationS.toFixed(3)} s`).join('; ');
+    throw usageError(
+      `the windows of ${configurationName(first)} do not overlap (${windows}): the runs did not measure at the same time`,
+      'start the runs of every host with the same --start-at (scripts/launch-ssh.sh does), on hosts whose clocks are synchronized',
+    );
+  }
+  const earliestMs = Math.min(...startsMs);
+  const commonS = (commonEndMs - commonStartMs) / 1000;
+  const okInCommon = parts.reduce((sum, c, i) => sum + okWithin(c.timeSeries.ok, (commonStartMs - startsMs[i]!) / 1000, (commonEndMs - startsMs[i]!) / 1000), 0);
+  const shiftS = startsMs.map((ms) => Math.round((ms - earliestMs) / 1000));
+  const series = (pick: (c: ConfigurationResult) => number[]) => {
+    const sum: number[] = [];
+    parts.forEach((c, i) =>
+      pick(c).forEach((n, second) => {
+        const at = second + shiftS[i]!;
+        while (sum.length <= at) sum.push(0);
+        sum[at]! += n;
+      }),
+    );
+    return sum;
+  };
+  const { ms: latencyMs, histogram } = mergedPercentiles(parts.map((c) => ({ encoded: c.latencyHistogram, ms: c.latencyMs })));
+  // Flat out only, as on each host: at a target rate the response time counts the waits.
+  const corrected = openLoop ? null : correctedPercentilesMs(histogram);
+  const failuresByCkr: Record<string, number> = {};
+  for (const c of parts) for (const [ckr, n] of Object.entries(c.failuresByCkr)) failuresByCkr[ckr] = (failuresByCkr[ckr] ?? 0) + n;
+  const offsetToken = <T extends { token: number }>(items: readonly T[] | undefined, i: number): T[] => (items ?? []).map((x) => ({ ...x, token: x.token + firstTokens[i]! }));
+  const operationsOk = parts.reduce((sum, c) => sum + c.operationsOk, 0);
+  const durationS = round(commonS, 6);
+  const recordsFile = command === 'burn-in' ? first.recordsFile : configurationFiles(axes, 1, 1).recordsFile;
+  const sum = (pick: (c: ConfigurationResult) => number | undefined) => parts.reduce((total, c) => total + (pick(c) ?? 0), 0);
+  const largest = (pick: (c: ConfigurationResult) => number | undefined) => {
+    const values = parts.map(pick).filter((v): v is number => v !== undefined);
+    return values.length === 0 ? undefined : Math.max(...values);
+  };
+  const verificationLagS = largest((c) => c.verificationLagS);
+  const setupS = largest((c) => c.setupS);
+  const maxEventLoopStallMs = largest((c) => c.maxEventLoopStallMs);
+  const hungSessions = parts.flatMap((c, i) => offsetToken(c.hungSessions, i));
+  const bySource: SourceConfiguration[] = parts.map((c, i) => ({
+    source: i,
+    operationsOk: c.operationsOk,
+    operationsFailed: c.operationsFailed,
+    durationS: c.durationS,
+    throughputPerS: c.throughputPerS,
+    latencyMs: c.latencyMs,
+    windowStartedAt: c.windowStartedAt!,
+  }));
+  const result: ConfigurationResult = {
+    tokens: axes.tokens,
+    threadsPerToken: axes.threadsPerToken,
+    operationsOk,
+    operationsFailed: sum((c) => c.operationsFailed),
+    operationsVerified: sum((c) => c.operationsVerified),
+    failuresByCkr: Object.fromEntries(Object.entries(failuresByCkr).sort(([, a], [, b]) => b - a)),
+    durationS,
+    // Counted over the window every host measured in: the calls that ended in it, per second of it.
+    throughputPerS: commonS > 0 ? round(okInCommon / commonS, 2) : 0,
+    efficiency: null,
+    perToken: parts.flatMap((c, i) => offsetToken(c.perToken, i)),
+    latencyMs,
+    ...(corrected ? { correctedLatencyMs: corrected } : {}),
+    timeSeries: { intervalS: 1, ok: series((c) => c.timeSeries.ok), failed: series((c) => c.timeSeries.failed) },
+    latencyByIntervalMs: {
+      p50: parts.flatMap((c) => c.latencyByIntervalMs?.p50 ?? []),
+      p90: parts.flatMap((c) => c.latencyByIntervalMs?.p90 ?? []),
+      p99: parts.flatMap((c) => c.latencyByIntervalMs?.p99 ?? []),
+    },
+    recordsFile,
+    ...(verificationLagS === undefined ? {} : { verificationLagS }),
+    operationsVerifiedLate: sum((c) => c.operationsVerifiedLate),
+    ...(sum((c) => c.operationsUnverified) > 0 ? { operationsUnverified: sum((c) => c.operationsUnverified) } : {}),
+    ...(maxEventLoopStallMs === undefined ? {} : { maxEventLoopStallMs }),
+    ...(setupS === undefined ? {} : { setupS }),
+    windowStartedAt: new Date(commonStartMs).toISOString(),
+    ...(histogram.totalCount > 0 ? { latencyHistogram: encodeHistogram(histogram) } : {}),
+    bySource,
+    workerIssues: parts.flatMap((c, i) => offsetToken(c.workerIssues, i)),
+    ...(hungSessions.length > 0 ? { hungSessions } : {}),
+    lowConfidence: lowConfidence({ operationsOk, durationS }),
+    ...(openLoop ? { openLoop } : {}),
+  };
+  return {
+    result,
+    parts: parts.map((c, i) => ({ dir: sources[i]!.dir, recordsFile: c.recordsFile, shiftUs: (startsMs[i]! - earliestMs) * 1000, firstToken: firstTokens[i]! })),
+  };
+}
+
+/** A merged run: run.json's content, and what its records files are made of. */
+export interface MergedRun {
+  result: RunResult;
+  configurations: MergedConfiguration[];
+}
+
+/**
+ * Several hosts' runs of one plan as one run: the tokens of each in turn, calls and failures added up exactly, the
+ * latency histograms merged (HdrHistogram's encoding is lossless at its precision), the throughput over the window
+ * every host measured in. Refused when the plans differ or a configuration's windows do not overlap.
+ */
+export function mergeRuns(sources: readonly MergeSource[], identity: { runId: string; commandLine: string }): MergedRun {
+  if (sources.length < 2) throw usageError('merge needs the runs of two hosts or more', 'give every host’s run directory');
+  sources.forEach(checkSource);
+  checkSamePlan(sources);
+  const firstTokens = sources.map((_, i) => sources.slice(0, i).reduce((sum, s) => sum + s.result.tokens.length, 0));
+  const f = sources[0]!.result;
+  const configurations = f.configurations.map((c, index) => {
+    sources.forEach((s) => {
+      const other = s.result.configurations[index];
+      if (other === undefined || other.tokens !== c.tokens || other.threadsPerToken !== c.threadsPerToken)
+        throw usageError(`${shown(s.dir)} did not measure ${configurationName(c)} where ${shown(sources[0]!.dir)} did`, 'merge runs that measured the same configurations');
+    });
+    return mergeConfiguration(f.command, sources, firstTokens, index);
+  });
+  if (sources.some((s) => s.result.configurations.length !== f.configurations.length))
+    throw usageError('the runs measured different numbers of configurations', 'merge runs that ran their whole plan');
+  const hosts = sources.length;
+  const plan: RunResult['plan'] = {
+    ...f.plan,
+    tokenCounts: f.plan.tokenCounts.map((n) => n * hosts),
+    totalOperations: f.plan.totalOperations === null ? null : f.plan.totalOperations * hosts,
+    // A rate per configuration is each host's: the hosts together offer their sum (a rate per token stays one).
+    ...(f.plan.targetRate?.per === 'configuration' ? { targetRate: { ...f.plan.targetRate, perS: f.plan.targetRate.perS.map((r) => r * hosts) } } : {}),
+  };
+  const runSources: RunSource[] = sources.map((s, i) => ({
+    runId: s.result.runId,
+    hostname: s.result.host.hostname,
+    dir: s.dir,
+    firstToken: firstTokens[i]!,
+    tokenCount: s.result.tokens.length,
+    ...(s.result.startAt ? { startAt: s.result.startAt } : {}),
+  }));
+  const earliest = (dates: string[]) => dates.reduce((a, b) => (Date.parse(a) <= Date.parse(b) ? a : b));
+  const latest = (dates: string[]) => dates.reduce((a, b) => (Date.parse(a) >= Date.parse(b) ? a : b));
+  const { verdict: _verdict, burnIn, startAt: _startAt, ...common } = f;
+  const result: RunResult = {
+    ...common,
+    runId: identity.runId,
+    commandLine: identity.commandLine,
+    startedAt: earliest(sources.map((s) => s.result.startedAt)),
+    finishedAt: latest(sources.map((s) => s.result.finishedAt)),
+    interrupted: false,
+    host: { ...f.host, hostname: [...new Set(sources.map((s) => s.result.host.hostname))].join(', ') },
+    tokens: sources.flatMap((s) => s.result.tokens),
+    plan,
+    ...runFigures(
+      f.command,
+      plan,
+      configurations.map((c) => c.result),
+    ),
+    ...(burnIn ? { burnIn: { giveUpAfterS: burnIn.giveUpAfterS, segments: [{ startedAt: configurations[0]?.result.windowStartedAt ?? f.startedAt, startOffsetS: 0 }] } } : {}),
+    sources: runSources,
+  };
+  return { result, configurations };
+}
+
+/**
+ * The merged run's records files, for its charts: each source's records in turn, its tokens renumbered as in the
+ * merged run's tokens and its times moved onto the merged time axis. Returns the files no source had.
+ */
+export async function writeMergedRecords(dir: string, merged: MergedRun): Promise<string[]> {
+  const missing: string[] = [];
+  for (const c of merged.configurations) {
+    const name = configurationSlug(c.result);
+    const writer = new RecordsCsvWriter(join(dir, c.result.recordsFile));
+    try {
+      for (const part of c.parts) {
+        try {
+          for await (const r of readRecords(join(part.dir, part.recordsFile)))
+            writer.write({ ...r, configuration: name, token: r.token + part.firstToken, startOffsetUs: r.startOffsetUs + part.shiftUs });
+        } catch {
+          missing.push(join(part.dir, part.recordsFile));
+        }
+      }
+    } finally {
+      writer.close();
+    }
+    if (writer.failure) throw writer.failure;
+  }
+  return missing;
+}

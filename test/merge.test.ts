@@ -1,0 +1,278 @@
+import { spawnSync } from 'node:child_process';
+import { cpSync, readdirSync, readFileSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { RunResult } from '../src/model/run-result.js';
+import { failureOf } from '../src/model/record-status.js';
+import { readRecords } from '../src/result/records-csv.js';
+import { schemaProblems } from '../src/result/schemas.js';
+import { decodeHistogram, latencyHistogram, percentilesMs } from '../src/stats/latency-histogram.js';
+import { BIN, runCli, runCliAsync, tempDir } from './helpers/cli.js';
+import { buildFaultyModule, ExternalSoftHsm, TEST_PIN } from './helpers/softhsm-module.js';
+
+const SCRIPT = new URL('../scripts/launch-ssh.sh', import.meta.url).pathname;
+const runJson = (dir: string) => JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as RunResult;
+const onlyDir = (parent: string) => join(parent, readdirSync(parent).filter((n) => !n.startsWith('.'))[0]!);
+
+/**
+ * Two "hosts" on this machine: launch-ssh.sh's runner (ssh in real use) runs the command line in a folder of its own
+ * with an embedded-token workspace of its own, and its fetcher (scp) copies the run back.
+ */
+describe('runs that start together, merged (scripts/launch-ssh.sh with a local runner)', () => {
+  const base = tempDir('merge');
+  const out = join(base, 'out');
+  let launch: ReturnType<typeof spawnSync>;
+  let hosts: { name: string; dir: string; r: RunResult }[];
+  let merged: { dir: string; r: RunResult };
+
+  beforeAll(() => {
+    const runner = join(base, 'runner.sh');
+    writeFileSync(runner, `#!/usr/bin/env bash\nmkdir -p "${base}/host-$1" && cd "${base}/host-$1" && HSM_BENCH_WORKSPACE="${base}/ws-$1" CI=true exec bash -c "$2"\n`);
+    const fetcher = join(base, 'fetcher.sh');
+    writeFileSync(fetcher, `#!/usr/bin/env bash\ncp -r "${base}/host-$1/$2" "$3"\n`);
+    chmodSync(runner, 0o755);
+    chmodSync(fetcher, 0o755);
+    launch = spawnSync(
+      'bash',
+      [
+        SCRIPT,
+        '--lead',
+        '15',
+        '--out',
+        out,
+        '--runner',
+        runner,
+        '--fetcher',
+        fetcher,
+        '--hsm-bench',
+        BIN,
+        '--local-hsm-bench',
+        BIN,
+        '--merge',
+        '--format md,csv --max-failures 0',
+        'a',
+        'b',
+        '--',
+        'scale',
+        '--alg',
+        'p256',
+        '--tokens',
+        '1,2',
+        '--duration',
+        '2s',
+        '--format',
+        'md',
+      ],
+      { encoding: 'utf8', env: { ...process.env, CI: 'true' }, timeout: 240_000 },
+    );
+    hosts = ['a', 'b'].map((name) => {
+      const dir = onlyDir(join(out, 'hosts', name));
+      return { name, dir, r: runJson(dir) };
+    });
+    const dir = readdirSync(out).find((n) => n.includes('-merged-'))!;
+    merged = { dir: join(out, dir), r: runJson(join(out, dir)) };
+  }, 300_000);
+
+  it('starts both hosts at one moment given once, and each configuration at the moment the plan gives it', () => {
+    expect(launch.status, String(launch.stderr)).toBe(0);
+    const [a, b] = hosts.map((h) => h.r);
+    expect(a!.startAt!.at).toBe(b!.startAt!.at);
+    expect(a!.startAt!.given).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    expect(['yes', 'no', 'unknown']).toContain(a!.startAt!.clock.synchronized);
+    for (const h of hosts) {
+      // The first window opens at the agreed moment, not before; the second one planned window and the settle later.
+      const at = Date.parse(h.r.startAt!.at);
+      const opened = h.r.configurations.map((c) => Date.parse(c.windowStartedAt!));
+      expect(opened[0]!).toBeGreaterThanOrEqual(at);
+      expect(opened[1]!).toBeGreaterThanOrEqual(at + 2_000 + 10_000);
+      expect(h.r.startAt!.firstWindowAt).toBe(h.r.configurations[0]!.windowStartedAt);
+    }
+  });
+
+  it('adds calls and failures up exactly, names each source, and keeps its rows beside the total', () => {
+    const r = merged.r;
+    expect(schemaProblems('run', r)).toEqual([]);
+    expect(r.sources!.map((s) => s.runId)).toEqual(hosts.map((h) => h.r.runId));
+    expect(r.sources!.map((s) => [s.firstToken, s.tokenCount])).toEqual([
+      [0, 2],
+      [2, 2],
+    ]);
+    expect(r.tokens).toEqual([...hosts[0]!.r.tokens, ...hosts[1]!.r.tokens]);
+    expect(r.plan.tokenCounts).toEqual([2, 4]);
+    r.configurations.forEach((c, i) => {
+      const parts = hosts.map((h) => h.r.configurations[i]!);
+      expect(c.tokens).toBe(parts[0]!.tokens * 2);
+      expect(c.operationsOk).toBe(parts[0]!.operationsOk + parts[1]!.operationsOk);
+      expect(c.operationsFailed).toBe(parts[0]!.operationsFailed + parts[1]!.operationsFailed);
+      expect(c.bySource!.map((s) => s.operationsOk)).toEqual(parts.map((p) => p.operationsOk));
+      expect(c.perToken.map((t) => t.operationsOk)).toEqual(parts.flatMap((p) => p.perToken.map((t) => t.operationsOk)));
+      // The common window: from the later start to the earlier end.
+      const starts = parts.map((p) => Date.parse(p.windowStartedAt!));
+      const ends = parts.map((p, k) => starts[k]! + p.durationS * 1000);
+      expect(c.durationS).toBeCloseTo((Math.min(...ends) - Math.max(...starts)) / 1000, 3);
+      expect(c.durationS).toBeGreaterThan(0);
+      expect(c.windowStartedAt).toBe(new Date(Math.max(...starts)).toISOString());
+      // Its throughput counts the calls that ended in the common window: not more than all of them, and (the windows
+      // opened together) most of them.
+      expect(c.throughputPerS * c.durationS).toBeLessThanOrEqual(c.operationsOk + 1);
+      expect(c.throughputPerS * c.durationS).toBeGreaterThan(c.operationsOk / 2);
+    });
+    const report = readFileSync(join(merged.dir, 'report.md'), 'utf8');
+    expect(report).toContain('## Per host');
+    expect(report).toContain(hosts[1]!.r.runId);
+  });
+
+  it("merges the latency histograms losslessly: the merged run's percentiles are those of both runs' records together", async () => {
+    for (const [i, c] of merged.r.configurations.entries()) {
+      const fromRecords = latencyHistogram();
+      let maxUs = 0;
+      for (const h of hosts) {
+        for await (const rec of readRecords(join(h.dir, h.r.configurations[i]!.recordsFile))) {
+          if (failureOf(rec) !== undefined) continue;
+          fromRecords.recordValue(Math.max(1, rec.latencyUs));
+          maxUs = Math.max(maxUs, rec.latencyUs);
+        }
+      }
+      expect(decodeHistogram(c.latencyHistogram!)!.totalCount).toBe(c.operationsOk);
+      expect(fromRecords.totalCount).toBe(c.operationsOk);
+      const expected = percentilesMs(fromRecords)!;
+      expect({ p50: c.latencyMs!.p50, p90: c.latencyMs!.p90, p99: c.latencyMs!.p99, max: c.latencyMs!.max }).toEqual({ p50: expected.p50, p90: expected.p90, p99: expected.p99, max: maxUs / 1000 });
+      // The merged records (for the charts) hold every call of both, on the merged tokens.
+      let records = 0;
+      const tokens = new Set<number>();
+      for await (const rec of readRecords(join(merged.dir, c.recordsFile))) {
+        records++;
+        tokens.add(rec.token);
+      }
+      expect(records).toBe(c.operationsOk + c.operationsFailed);
+      // Each host's tokens under their index in the merged run's tokens (host b's first token is the merged run's third).
+      expect([...tokens].sort()).toEqual(c.perToken.map((t) => t.token));
+      expect(c.perToken.map((t) => t.token)).toEqual(i === 0 ? [0, 2] : [0, 1, 2, 3]);
+    }
+  });
+
+  it('report, compare, trend and thresholds take a merged run like any run', () => {
+    expect(String(launch.stdout)).toMatch(/max-failures/);
+    expect(runCli(['report', merged.dir, '--format', 'md']).status).toBe(0);
+    expect(runCli(['compare', merged.dir, merged.dir, '--out', join(base, 'cmp')]).status).toBe(0);
+    expect(runCli(['trend', merged.dir, '--out', join(base, 'trend')]).status).toBe(0);
+    const failing = runCli(['merge', ...hosts.map((h) => h.dir), '--out', join(base, 'again'), '--format', 'csv', '--min-throughput', '99999999']);
+    expect(failing.status, failing.stderr).toBe(5);
+  });
+
+  it('refuses (exit 2) runs of other plans, windows that do not overlap, and a merged run', () => {
+    const copy = (name: string, edit: (r: RunResult) => void) => {
+      const dir = join(base, 'edited', name, hosts[1]!.r.runId);
+      mkdirSync(join(base, 'edited', name), { recursive: true });
+      cpSync(hosts[1]!.dir, dir, { recursive: true });
+      const r = runJson(dir);
+      edit(r);
+      writeFileSync(join(dir, 'run.json'), JSON.stringify(r));
+      return dir;
+    };
+    const otherPlan = runCli(['merge', hosts[0]!.dir, copy('plan', (r) => (r.plan.warmupOperationsPerToken = 99)), '--out', join(base, 'no')]);
+    expect(otherPlan.status).toBe(2);
+    expect(otherPlan.stderr).toMatch(/ran another plan .*the plan/);
+    const later = copy('later', (r) => r.configurations.forEach((c) => (c.windowStartedAt = new Date(Date.parse(c.windowStartedAt!) + 3_600_000).toISOString())));
+    const apart = runCli(['merge', hosts[0]!.dir, later, '--out', join(base, 'no')]);
+    expect(apart.status).toBe(2);
+    expect(apart.stderr).toMatch(/the windows of 1 token do not overlap/);
+    const again = runCli(['merge', merged.dir, hosts[0]!.dir, '--out', join(base, 'no')]);
+    expect(again.status).toBe(2);
+    expect(again.stderr).toMatch(/merged run already/);
+    expect(() => readdirSync(join(base, 'no'))).toThrow();
+    expect(apart.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('--start-at refused where it cannot hold (exit 2, before any token is touched)', () => {
+  const ws = { HSM_BENCH_WORKSPACE: join(tempDir('start-at'), 'ws') };
+  it.each([
+    [['scale', '--alg', 'p256', '--tokens', '1', '--start-at', '2020-01-01T00:00:00Z'], /--start-at 2020-01-01T00:00:00.000Z is already past/],
+    [['scale', '--alg', 'p256', '--tokens', '1', '--start-at', '2026-02-30T01:00:00Z'], /--start-at must be a moment in UTC/],
+    [['scale', '--alg', 'p256', '--tokens', '1', '--start-at', 'tomorrow'], /--start-at must be a moment in UTC/],
+    [['scale', '--alg', 'p256', '--tokens', '1,2', '--start-at', '+1m'], /--start-at with several configurations needs --duration/],
+    [['burn-in', '--alg', 'p256', '--signatures', '10', '--start-at', '+200h'], /more than 7 days ahead/],
+    [['burn-in', '--resume', '/nonexistent', '--start-at', '+1m'], /--resume continues the burn-in as it was planned; --start-at cannot change it/],
+  ])('%j', (args, message) => {
+    const r = runCli(args, ws);
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(message);
+  });
+});
+
+describe('a start that the set-up overtakes', () => {
+  it('is refused with exit 2 after the set-up, before a run directory is made', () => {
+    const hsm = new ExternalSoftHsm();
+    hsm.initToken('late-0');
+    hsm.generateKey('late-0', 'EC:prime256v1', 'gk');
+    const out = join(tempDir('late'), 'out');
+    // Each trial call of the set-up takes 3 s: a start 2 s ahead has passed when it ends.
+    const r = runCli(
+      ['scale', '--module', buildFaultyModule(), '--alg', 'p256', '--key-label', 'gk', '--token-label', 'late-', '--tokens', '1', '--duration', '1s', '--start-at', '+2s', '--out', out],
+      { ...hsm.env, HSM_BENCH_PIN: TEST_PIN, FAULTY_PKCS11_MODULE: hsm.module, FAULTY_EVERY: '1000000000', FAULTY_SIGN_DELAY_MS: '3000' },
+    );
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/--start-at \S+ is already past after the set-up \(tokens, keys, trial calls\)/);
+    expect(() => readdirSync(out)).toThrow();
+  });
+});
+
+describe('burn-ins started together, merged', () => {
+  it('adds up two burn-ins that opened their windows at one moment; a resume would not wait for it again', async () => {
+    const base = tempDir('merge-burn-in');
+    const at = new Date(Date.now() + 12_000).toISOString().slice(0, 19) + 'Z';
+    const runs = await Promise.all(
+      ['a', 'b'].map((h) =>
+        runCliAsync(['burn-in', '--alg', 'p256', '--tokens', '1', '--duration', '2s', '--start-at', at, '--out', join(base, h), '--format', 'md'], { HSM_BENCH_WORKSPACE: join(base, `ws-${h}`) }),
+      ),
+    );
+    runs.forEach((r) => expect(r.status, r.stderr).toBe(0));
+    const dirs = ['a', 'b'].map((h) => onlyDir(join(base, h)));
+    const [a, b] = dirs.map(runJson);
+    expect(a!.startAt!.at).toBe(new Date(Date.parse(at)).toISOString());
+    expect(Date.parse(a!.configurations[0]!.windowStartedAt!)).toBeGreaterThanOrEqual(Date.parse(at));
+    const checkpoint = JSON.parse(readFileSync(join(dirs[0]!, 'checkpoint.json'), 'utf8')) as { plan: Record<string, unknown> };
+    expect(checkpoint.plan.startAt).toBeUndefined();
+    const m = runCli(['merge', ...dirs, '--out', join(base, 'm'), '--format', 'md']);
+    expect(m.status, m.stderr).toBe(0);
+    const merged = runJson(onlyDir(join(base, 'm')));
+    expect(merged.command).toBe('burn-in');
+    expect(merged.configurations[0]!.operationsOk).toBe(a!.configurations[0]!.operationsOk + b!.configurations[0]!.operationsOk);
+    expect(merged.tokens).toHaveLength(2);
+    expect(schemaProblems('run', merged)).toEqual([]);
+  }, 120_000);
+});
+
+describe('rate sweeps started together, merged', () => {
+  it('offers the sum of the hosts’ rates: response times of every host’s calls, kept up where every host kept up, a capacity of the whole', async () => {
+    const base = tempDir('merge-rates');
+    const at = new Date(Date.now() + 12_000).toISOString().slice(0, 19) + 'Z';
+    const runs = await Promise.all(
+      ['a', 'b'].map((h) =>
+        runCliAsync(['scale', '--alg', 'p256', '--tokens', '1', '--rate', '50,100', '--slo-p50', '1s', '--duration', '2s', '--start-at', at, '--out', join(base, h), '--format', 'md'], {
+          HSM_BENCH_WORKSPACE: join(base, `ws-${h}`),
+        }),
+      ),
+    );
+    runs.forEach((r) => expect(r.status, r.stderr).toBe(0));
+    const sources = ['a', 'b'].map((h) => runJson(onlyDir(join(base, h))));
+    const m = runCli(['merge', ...['a', 'b'].map((h) => onlyDir(join(base, h))), '--out', join(base, 'm'), '--format', 'md']);
+    expect(m.status, m.stderr).toBe(0);
+    const merged = runJson(onlyDir(join(base, 'm')));
+    expect(schemaProblems('run', merged)).toEqual([]);
+    expect(merged.plan.targetRate).toEqual({ perS: [100, 200], per: 'configuration' });
+    merged.configurations.forEach((c, i) => {
+      const loops = sources.map((s) => s.configurations[i]!.openLoop!);
+      expect(c.openLoop!.targetRatePerS).toBe(loops[0]!.targetRatePerS + loops[1]!.targetRatePerS);
+      expect(c.openLoop!.keptUp).toBe(loops.every((o) => o.keptUp));
+      expect(c.openLoop!.notStarted).toBe(loops[0]!.notStarted + loops[1]!.notStarted);
+      expect(c.openLoop!.late.operations).toBe(loops[0]!.late.operations + loops[1]!.late.operations);
+      const together = latencyHistogram();
+      loops.forEach((o) => together.add(decodeHistogram(o.responseHistogram!)!));
+      expect(decodeHistogram(c.openLoop!.responseHistogram!)!.totalCount).toBe(together.totalCount);
+      expect(c.openLoop!.responseMs!.p90).toBe(Math.min(percentilesMs(together, true)!.p90, Math.max(...loops.map((o) => o.responseMs!.max))));
+    });
+    expect(merged.capacity!.map((x) => x.rates.map((r) => r.targetRatePerS))).toEqual([[100, 200]]);
+  }, 120_000);
+});

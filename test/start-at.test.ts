@@ -1,0 +1,36 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { configurationStartsMs, START_SETTLE_MS } from '../src/model/plan.js';
+import { readLabFile } from '../src/plan/lab-file.js';
+import { planInputFromFlags } from '../src/plan/plan-flags.js';
+import { scalePlan } from '../src/plan/plan.js';
+import { parseStartAt } from '../src/plan/start-at.js';
+import { tempDir } from './helpers/cli.js';
+
+describe('--start-at', () => {
+  const now = Date.parse('2026-12-04T00:00:00Z');
+  it('reads a moment in UTC to the millisecond, or a time from now', () => {
+    expect(parseStartAt('2026-12-04T01:00:00Z', '--start-at', now)).toEqual({ given: '2026-12-04T01:00:00Z', atMs: Date.parse('2026-12-04T01:00:00Z') });
+    expect(parseStartAt('2026-12-04T01:00:00.25Z', '--start-at', now).atMs).toBe(Date.parse('2026-12-04T01:00:00.250Z'));
+    expect(parseStartAt('+90s', '--start-at', now).atMs).toBe(now + 90_000);
+    // A local time or an offset would be read differently on hosts in other zones: only UTC is taken.
+    for (const text of ['2026-12-04T01:00:00', '2026-12-04T01:00:00+01:00', '2026-13-01T00:00:00Z', '2026-12-04 01:00:00Z', '30s'])
+      expect(() => parseStartAt(text, '--start-at', now), text).toThrow(/--start-at must be a moment in UTC/);
+  });
+
+  it('gives each configuration a start every host computes alike: the planned windows and the settle apart', () => {
+    expect(configurationStartsMs(now, [30_000, 30_000, 60_000])).toEqual([now, now + 30_000 + START_SETTLE_MS, now + 60_000 + 2 * START_SETTLE_MS]);
+  });
+
+  it('is a field of the plan: the flag, and a lab file run named by its JSON path', async () => {
+    const future = new Date(Date.now() + 3_600_000).toISOString().slice(0, 19) + 'Z';
+    const plan = scalePlan(planInputFromFlags({ alg: 'p256', tokens: '1,2', duration: '10s', warmup: '0', threadsPerToken: '1', verify: 'all', workspace: 'ws', out: 'o', startAt: future }));
+    expect(plan.startAt).toEqual({ given: future, atMs: Date.parse(future) });
+    const file = join(tempDir('lab-start'), 'lab.json');
+    writeFileSync(file, JSON.stringify({ runs: [{ name: 'x', alg: 'p256', tokens: [1], startAt: future }] }));
+    expect((await readLabFile(file)).runs[0]!.plan.startAt?.atMs).toBe(Date.parse(future));
+    writeFileSync(file, JSON.stringify({ runs: [{ name: 'x', alg: 'p256', tokens: [1, 2], startAt: future }] }));
+    await expect(readLabFile(file)).rejects.toThrow(/\$\.runs\[0\]\.startAt with several configurations needs \$\.runs\[0\]\.duration/);
+  });
+});
