@@ -5,6 +5,12 @@ import { LiveMetrics } from '../run/live-metrics.js';
 
 /** The longest a run waits, once its results are written, for a scraper to take its final counts. */
 const FINAL_SCRAPE_MAX_MS = 30_000;
+/**
+ * Requests that arrived while the run's last steps held the event loop are answered in the first moments after it,
+ * when their scraper may have given up on them (Prometheus waits at most its scrape interval): a scrape counts as the
+ * final one when asked for half an interval (at least this long) after the end, which a queued one never is.
+ */
+const QUEUED_SCRAPES_MIN_MS = 100;
 
 /** --metrics-listen [HOST:]PORT: loopback unless a host is named (the figures are the lab's, not the network's). */
 export function parseListen(value: string): { host: string; port: number } {
@@ -54,15 +60,16 @@ export class MetricsServer {
   }
 
   /**
-   * After the results: waits until a scrape asked for after `endedAtMs` has been answered (up to three times the interval
-   * seen so far), then closes.
+   * After the results: waits until a scrape asked for well after `endedAtMs` (not one queued until then) has been
+   * answered, up to three times the interval seen so far, then closes.
    */
   async close(endedAtMs: number): Promise<void> {
     const s = this.scrapes;
     if (s.length >= 2) {
       const intervalMs = (s[s.length - 1]! - s[0]!) / (s.length - 1);
       const untilMs = Date.now() + Math.min(FINAL_SCRAPE_MAX_MS, 3 * intervalMs + 2000);
-      while (this.scrapes[this.scrapes.length - 1]! <= endedAtMs && Date.now() < untilMs) await new Promise((r) => setTimeout(r, 50));
+      const freshAfterMs = endedAtMs + Math.max(QUEUED_SCRAPES_MIN_MS, intervalMs / 2);
+      while (this.scrapes[this.scrapes.length - 1]! <= freshAfterMs && Date.now() < untilMs) await new Promise((r) => setTimeout(r, 50));
     }
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
