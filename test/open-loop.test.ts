@@ -157,7 +157,8 @@ describe('open loop on slow tokens', () => {
     expect(answer).toBeLessThan(r.stdout.indexOf('Resp p99'));
     const report = readFileSync(join(dir, 'report.md'), 'utf8');
     expect(report.indexOf('## Sizing answer')).toBeLessThan(report.indexOf('## Throughput'));
-    expect(report).toContain('1 token fell behind at 80/s');
+    // 80/s, or 40/s on a loaded host (above): the answer names the rate it fell behind at.
+    expect(report).toContain(`1 token fell behind at ${run.capacity!.find((c) => c.tokens === 1)!.fellBehindAtPerS}/s`);
     expect(existsSync(join(dir, 'charts', 'response-vs-rate.png'))).toBe(true);
     expect(readFileSync(junit, 'utf8')).toMatch(/name="p256\.tokens-2\.min-capacity"/);
     expect(readFileSync(join(dir, 'records', 'tokens-2-rate-160.csv'), 'utf8').split('\n')[0]).toMatch(/,startLagUs,late$/);

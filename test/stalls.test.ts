@@ -78,6 +78,15 @@ describe('outages', () => {
     expect(c.perToken[2]!.stillFailingS).toBeCloseTo(0.005, 3);
   });
 
+  it('of a token lost before any call returned (its session never opened) is one, as long as the window', () => {
+    const s = new ConfigurationStats(2);
+    sign(s, 0, 0, 3_000_000);
+    const c = summary(s, { workerIssues: [{ token: 1, thread: 0, message: 'the token refused the PIN' }] });
+    expect([c.perToken[1]!.outages, c.perToken[1]!.outageS]).toEqual([1, 3]);
+    expect(c.perToken[1]!.longestGapMs).toBe(3000);
+    expect([c.perToken[0]!.outages, c.perToken[0]!.outageS]).toEqual([0, 0]);
+  });
+
   it('of a streak of failures still open at the end, not lost, is one', () => {
     const s = new ConfigurationStats(1);
     sign(s, 0, 0, 1_000_000);

@@ -144,10 +144,16 @@ export function summarizeConfiguration(
   };
 }
 
-/** A token's outages: the streaks that ended, and the one open at the end when it held several failed calls or the token was lost. */
+/**
+ * A token's outages: the streaks that ended, and the one open at the end when it held several failed calls or the
+ * token was lost; a token lost without a single call returning (its session never opened, a PIN refused) was out for
+ * the whole window.
+ */
 function outagesOf(t: ConfigurationStats['tokens'][number], windowEndUs: number, lost: boolean): { outages: number; outageS: number } {
-  const open = t.failingSinceUs !== null && (t.failingCalls > 1 || lost);
-  const outageUs = t.outageUs + (open ? Math.max(0, windowEndUs - t.failingSinceUs!) : 0);
+  const neverServed = lost && t.operationsOk === 0 && t.failingSinceUs === null;
+  const sinceUs = neverServed ? 0 : t.failingSinceUs;
+  const open = sinceUs !== null && (t.failingCalls > 1 || lost);
+  const outageUs = t.outageUs + (open ? Math.max(0, windowEndUs - sinceUs) : 0);
   return { outages: t.outages + (open ? 1 : 0), outageS: round(outageUs / 1e6, 3) };
 }
 

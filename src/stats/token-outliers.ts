@@ -56,6 +56,10 @@ export function tokenSpread(rates: readonly { token: number; ratePerS: number }[
 /** The noise of a configuration's rates: how far its repetitions' throughputs differ, %, or 0 measured once. */
 export const repetitionNoisePct = (c: ConfigurationResult) => c.spread?.relativePct ?? 0;
 
+/** Each repetition's rates of the tokens, in the order of perToken (or the one measurement's, where it was not repeated). */
+const rateSamples = (c: ConfigurationResult): number[][] =>
+  c.repetitions?.every((x) => x.perTokenThroughputPerS) ? c.repetitions.map((x) => x.perTokenThroughputPerS!) : [c.perToken.map((t) => t.throughputPerS)];
+
 /**
  * In how many samples — every configuration with three tokens or more that had `token`, and each of its repetitions —
  * the token stood out on the same side (`slow`: below the others); `of` counts the samples.
@@ -64,8 +68,7 @@ export function standsOutIn(configurations: readonly ConfigurationResult[], toke
   let count = 0;
   let of = 0;
   for (const c of configurations) {
-    const samples = c.repetitions?.every((x) => x.perTokenThroughputPerS) ? c.repetitions.map((x) => x.perTokenThroughputPerS!) : [c.perToken.map((t) => t.throughputPerS)];
-    for (const sample of samples) {
+    for (const sample of rateSamples(c)) {
       const rates = c.perToken.map((t, i) => ({ token: t.token, ratePerS: sample[i] ?? 0 })).filter((_, i) => c.perToken[i]!.operationsOk > 0);
       if (!rates.some((r) => r.token === token)) continue;
       const spread = tokenSpread(rates, repetitionNoisePct(c));
@@ -97,7 +100,7 @@ export function outliersOverRepetitions(c: ConfigurationResult, tokens: readonly
   const rates = (sample: readonly number[]) => tokens.map((token, k) => ({ token, ratePerS: sample[at[k]!] ?? 0 }));
   const spread = tokenSpread(rates(c.perToken.map((t) => t.throughputPerS)), repetitionNoisePct(c));
   if (spread === null) return null;
-  const samples = c.repetitions?.every((x) => x.perTokenThroughputPerS) ? c.repetitions.map((x) => x.perTokenThroughputPerS!) : [c.perToken.map((t) => t.throughputPerS)];
+  const samples = rateSamples(c);
   const seen = new Map<string, RepeatedOutlier>();
   for (const sample of samples) {
     for (const o of tokenSpread(rates(sample), repetitionNoisePct(c))?.outliers ?? []) {
