@@ -131,7 +131,7 @@ describe('the machine fails', () => {
       const r = runCli(['burn-in', '--alg', 'p256', '--tokens', '1', '--signatures', '120000', '--verify', 'none', '--out', disk.dir], ws);
       expect(r.status).toBe(3);
       expectCleanError(r.stderr.slice(r.stderr.indexOf('hsm-bench: error')));
-      expect(r.stderr).toMatch(/cannot write .*records\/burn-in\.csv: ENOSPC/);
+      expect(r.stderr).toMatch(/cannot write .*records\/burn-in\.rec: ENOSPC/);
       const copy = join(tempDir('full-copy'), 'run');
       spawnSync('cp', ['-r', join(disk.dir, readdirSync(disk.dir)[0]!), copy]);
       const resumed = runCli(['burn-in', '--resume', copy], ws);
@@ -146,7 +146,7 @@ describe('the machine fails', () => {
     try {
       const r = runCli(['scale', '--alg', 'p256', '--tokens', '1', '--signatures-per-token', '100000', '--verify', 'none', '--out', disk.dir], { HSM_BENCH_WORKSPACE: tempDir('full-ws2') });
       expect(r.status).toBe(3);
-      expect(r.stderr).toMatch(/cannot write .*(records\/tokens-1\.csv|unverified-tokens-1\.bin): ENOSPC/);
+      expect(r.stderr).toMatch(/cannot write .*(records\/tokens-1\.rec|unverified-tokens-1\.bin): ENOSPC/);
       expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
     } finally {
       disk.release();

@@ -9,6 +9,7 @@ import { burnInCommand } from './burn-in.js';
 import { compareCommand } from './compare.js';
 import { keysCommand } from './keys.js';
 import { listCommand } from './list.js';
+import { recordsCommand } from './records.js';
 import { reportCommand } from './report.js';
 import { runCommand } from './run.js';
 import { scaleCommand } from './scale.js';
@@ -28,6 +29,7 @@ const program = new Command('hsm-bench')
   .addCommand(listCommand())
   .addCommand(keysCommand())
   .addCommand(reportCommand())
+  .addCommand(recordsCommand())
   .addCommand(compareCommand())
   .addCommand(trendCommand())
   .addCommand(runCommand());

@@ -1,4 +1,4 @@
-import type { RecordsCsvWriter } from '../result/records-csv.js';
+import type { RecordsFileWriter } from '../result/records-file.js';
 import { recordsOfBatch } from '../result/batch-records.js';
 import { failureOf } from '../model/record-status.js';
 import type { ConfigurationStats } from '../stats/configuration-stats.js';
@@ -19,7 +19,7 @@ export class ConfigurationRecorder {
     /** The configuration's name, for the records' configuration column. */
     private readonly configuration: string,
     private readonly workers: readonly WorkerAssignment[],
-    private readonly writer: RecordsCsvWriter,
+    private readonly writer: RecordsFileWriter,
     readonly stats: ConfigurationStats,
     /** The workload's operations, by the index each call's record carries. */
     private readonly operations: readonly string[],

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { failureOf } from '../model/record-status.js';
-import { readRecords, type BadLines } from '../result/records-csv.js';
+import { readRecords, type BadParts } from '../result/records-file.js';
 import { latencyHistogram } from '../stats/latency-histogram.js';
 import { percentileSupported } from '../core/latency-text.js';
 
@@ -20,7 +20,7 @@ export interface RecordsDigest {
   okPerSecondByToken: Map<number, number[]>;
 }
 
-export async function digestRecords(runDir: string, recordsFile: string, bad?: BadLines): Promise<RecordsDigest> {
+export async function digestRecords(runDir: string, recordsFile: string, bad?: BadParts): Promise<RecordsDigest> {
   const h = latencyHistogram();
   const okPerSecondByToken = new Map<number, number[]>();
   for await (const r of readRecords(join(runDir, recordsFile), bad)) {

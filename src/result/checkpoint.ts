@@ -14,7 +14,7 @@ import { recordsOnDisk } from './replay.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.json';
 /** A burn-in's records, in its run directory. */
-export const BURN_IN_RECORDS_FILE = join('records', 'burn-in.csv');
+export const BURN_IN_RECORDS_FILE = join('records', 'burn-in.rec');
 
 /** A checkpoint holds the plan, the tokens and the segments: a few KiB, a MiB for a long run resumed often. */
 export const CHECKPOINT_INPUT: InputKind = {
@@ -30,8 +30,8 @@ export const CHECKPOINT_INPUT: InputKind = {
  * the progress when it was written (atomically, every 10 s). The records file stays the authority on what was
  * signed: a resume recounts it, and refuses it when it holds fewer records than the checkpoint saw on disk.
  */
-/** Version 4 keeps the plan as a plan input (numbers, lists, its defaults resolved); 3 kept the flags' text. */
-export const CHECKPOINT_VERSION = 4;
+/** Version 5 keeps binary records (records/burn-in.rec); 4 kept them in CSV, 3 kept the flags' text. */
+export const CHECKPOINT_VERSION = 5;
 
 export interface Checkpoint {
   schemaVersion: typeof CHECKPOINT_VERSION;

@@ -6,7 +6,7 @@ import { plannedConfigurations } from '../model/plan.js';
 import { CHECKPOINT_FILE, CHECKPOINT_INPUT } from './checkpoint.js';
 import { recordsOfBatch } from './batch-records.js';
 import { failureOf } from '../model/record-status.js';
-import { readRecords, type BadLines } from './records-csv.js';
+import { readRecords, type BadParts } from './records-file.js';
 import { ConfigurationStats } from '../stats/configuration-stats.js';
 import { runFigures, summarizeConfiguration } from '../stats/summarize.js';
 import { readSpillFile, type SpillTail } from './spill-file.js';
@@ -125,7 +125,7 @@ async function countConfiguration(dir: string, r: RunResult, axes: Configuration
   const operations = r.operation?.mix?.map((m) => m.name) ?? [r.operation?.name ?? 'sign'];
   const stats = new ConfigurationStats(axes.tokens, r.operation?.mix?.map((m) => m.name) ?? []);
   const nextSequence = new Array<number>(axes.tokens * threads).fill(0);
-  const bad: BadLines = { count: 0 };
+  const bad: BadParts = { count: 0 };
   let recorded = 0;
   let repeated = 0;
   let missing = 0;

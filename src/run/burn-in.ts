@@ -10,7 +10,7 @@ import { BURN_IN_RECORDS_FILE, CHECKPOINT_FILE, CHECKPOINT_VERSION, planDigest, 
 import { lockDirectory } from '../core/directory-lock.js';
 import type { VerdictFlags } from '../model/plan-input.js';
 import type { FieldNames, PlanInput } from '../model/plan-input.js';
-import { truncateToLastLine, replayRecords } from '../result/replay.js';
+import { truncateToLastBlock, replayRecords } from '../result/replay.js';
 import { createRunDirectory, syncFile, writeFileAtomic, writeRunJson } from '../result/run-directory.js';
 import type { BurnInResult, LostRecords, RunResult } from '../model/run-result.js';
 import type { PinSource } from '../secrets/pin.js';
@@ -80,7 +80,7 @@ async function recordsToContinue(
   const { dir, checkpoint } = resume;
   const path = join(dir, BURN_IN_RECORDS_FILE);
   const tokenCount = plan.tokenCounts[0]!;
-  const cut = existsSync(path) ? truncateToLastLine(path) : 0;
+  const cut = existsSync(path) ? truncateToLastBlock(path) : 0;
   const replayed = existsSync(path)
     ? await replayRecords(
         path,

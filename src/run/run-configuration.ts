@@ -11,7 +11,7 @@ import { setupError, writeError } from '../core/errors.js';
 import { tokenName, type TokenRef } from '../pkcs11/discovery.js';
 import type { HungSession, ModuleInstances } from '../model/run-result.js';
 import type { PinGuard } from '../pkcs11/pin-guard.js';
-import { RecordsCsvWriter } from '../result/records-csv.js';
+import { RecordsFileWriter } from '../result/records-file.js';
 import { ConfigurationStats } from '../stats/configuration-stats.js';
 import type { Measured } from '../stats/summarize.js';
 import type { CallBatch } from '../model/call-batch.js';
@@ -141,7 +141,7 @@ const WATCH_MS = 100;
 export async function runConfiguration(spec: ConfigurationSpec, control: RunControl, onProgress: (signaturesDone: number) => void): Promise<ConfigurationRun> {
   const T = spec.threadsPerToken;
   const assignments: WorkerAssignment[] = spec.tokens.flatMap((_, token) => Array.from({ length: T }, (_, thread) => ({ token, thread, messageSeed: randomBytes(SEED_BYTES) })));
-  const writer = new RecordsCsvWriter(join(spec.runDir, spec.recordsFile), spec.resume !== undefined, () => control.requestStop(), spec.onRecordsWritten);
+  const writer = new RecordsFileWriter(join(spec.runDir, spec.recordsFile), spec.resume !== undefined, () => control.requestStop(), spec.onRecordsWritten);
   const stats =
     spec.stats ??
     new ConfigurationStats(
