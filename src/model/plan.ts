@@ -71,6 +71,10 @@ export interface VerifyPlan {
 
 export type Backend = { kind: 'embedded'; workspace: string } | { kind: 'module'; path: string };
 
+/** Which calls' records a run keeps on disk (--records): every one, the failed ones, or none (its statistics are kept whatever). */
+export const RECORDS_KEPT = ['all', 'failures', 'none'] as const;
+export type RecordsKept = (typeof RECORDS_KEPT)[number];
+
 /** Everything a run will do, validated before anything touches a token, and frozen. */
 export interface RunPlan {
   /** What each call does: one operation (--op), or a mix of several (--mix), each with its algorithm and key. */
@@ -100,6 +104,8 @@ export interface RunPlan {
   verify: VerifyPlan;
   /** --call-timeout: how long one call may be in flight; null: a bound from each token's own calls (src/measure/call-watchdog.ts). */
   callTimeoutMs: number | null;
+  /** --records: which calls' records go to disk. */
+  records: RecordsKept;
   keyLabel: string;
   backend: Backend;
   selection: TokenSelection;

@@ -314,6 +314,8 @@ export interface RunResult {
     verify: { mode: 'all' | 'sample' | 'none'; every: number; threads?: number };
     /** --call-timeout (absent: ten times each token's slowest call, at least 10 s). */
     callTimeoutS?: number;
+    /** --records, where not all: which calls' records went to disk. */
+    records?: 'failures' | 'none';
   };
   configurations: ConfigurationResult[];
   /** A rate sweep's answer per token count and sessions: the highest target rate served within the objectives. */
@@ -499,4 +501,5 @@ export const planOf = (plan: RunPlan): RunResult['plan'] => ({
   ...(plan.repeat > 1 ? { repeat: plan.repeat } : {}),
   verify: plan.verify,
   ...(plan.callTimeoutMs === null ? {} : { callTimeoutS: plan.callTimeoutMs / 1000 }),
+  ...(plan.records === 'all' ? {} : { records: plan.records }),
 });

@@ -3,6 +3,7 @@ import { recordsOfBatch } from '../result/batch-records.js';
 import { failureOf } from '../model/record-status.js';
 import type { ConfigurationStats } from '../stats/configuration-stats.js';
 import type { CallBatch } from '../model/call-batch.js';
+import type { RecordsKept } from '../model/plan.js';
 
 export interface WorkerAssignment {
   token: number;
@@ -25,14 +26,20 @@ export class ConfigurationRecorder {
     private readonly operations: readonly string[],
     /** Where this segment starts on the run's time axis (a resumed burn-in continues after the last record). */
     private readonly startOffsetBaseUs = 0,
+    /** Which calls' records go to the file; the statistics count every call. */
+    private readonly kept: RecordsKept = 'all',
+    /** Per worker, the sequence of its next call, kept up to date here: where a resume continues when the records do not say it. */
+    private readonly nextSequenceByWorker: number[] = [],
   ) {}
 
   add(batch: CallBatch): void {
     const w = this.workers[batch.worker]!;
     const origin = { configuration: this.configuration, token: w.token, thread: w.thread, operations: this.operations, startOffsetBaseUs: this.startOffsetBaseUs };
     for (const record of recordsOfBatch(batch, origin)) {
-      this.writer.write(record);
-      this.stats.add(w.token, record, failureOf(record));
+      const failure = failureOf(record);
+      if (this.kept === 'all' || (this.kept === 'failures' && failure !== undefined)) this.writer.write(record);
+      this.stats.add(w.token, record, failure);
     }
+    this.nextSequenceByWorker[batch.worker] = batch.firstSequence + batch.count;
   }
 }

@@ -11,6 +11,7 @@ import type { BurnInRestart, LostRecords, ProcessDeath, TokenIdentity } from '..
 import { readRunJson, writeFileAtomic, writeRunJson } from './run-directory.js';
 import { schemaProblems } from './schemas.js';
 import { recordsOnDisk } from './replay.js';
+import { readResumeState } from './resume-state.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.json';
 /** A burn-in's records, in its run directory. */
@@ -126,7 +127,9 @@ export interface MadeAtDeath {
  */
 export function appendRestart(runDir: string, death: ProcessDeath, made: MadeAtDeath | undefined): BurnInRestart {
   const checkpoint = readCheckpoint(runDir);
-  const onDisk = recordsOnDisk(join(runDir, BURN_IN_RECORDS_FILE));
+  // Without every call's record, what is on disk is the state of the last checkpoint.
+  const state = (checkpoint.plan.records ?? 'all') === 'all' ? null : readResumeState(runDir, checkpoint.tokens.length * (checkpoint.plan.threadsPerToken[0] ?? 1));
+  const onDisk = state ? { records: state.calls, endOffsetUs: state.endOffsetUs } : recordsOnDisk(join(runDir, BURN_IN_RECORDS_FILE));
   const restart: BurnInRestart = {
     ...death,
     recordsOnDisk: onDisk.records,

@@ -18,6 +18,7 @@ import type { CallBatch } from '../model/call-batch.js';
 import { RunControl } from '../measure/control.js';
 import { startNativeEngine, type EngineName } from '../measure/native-engine.js';
 import type { InputTable, Workload } from '../model/workload.js';
+import type { RecordsKept } from '../model/plan.js';
 import { ConfigurationRecorder, type WorkerAssignment } from '../pipeline/recorder.js';
 import { RecordingQueue } from '../pipeline/recording-queue.js';
 import { keptOutputs, SpillFile } from '../result/spill-file.js';
@@ -81,6 +82,12 @@ export interface ConfigurationSpec {
   recordsFile: string;
   /** Statistics to extend (a burn-in watches them for its progress line and rebuilds them on resume). */
   stats?: ConfigurationStats;
+  /** --records: which calls' records go to the file. */
+  records: RecordsKept;
+  /** Per (token, thread), the sequence of its next call, updated as calls are recorded (a burn-in's checkpoint keeps it). */
+  nextSequenceByWorker?: number[];
+  /** Given the records writer's flush once it is made (a burn-in flushes before it snapshots its statistics). */
+  onWriter?: (flush: () => void) => void;
   /** Burn-in resume: append to the records, continue each worker's sequence and the time axis. */
   resume?: { firstSequenceByWorker: number[]; startOffsetBaseUs: number };
   /**
@@ -142,6 +149,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
   const T = spec.threadsPerToken;
   const assignments: WorkerAssignment[] = spec.tokens.flatMap((_, token) => Array.from({ length: T }, (_, thread) => ({ token, thread, messageSeed: randomBytes(SEED_BYTES) })));
   const writer = new RecordsFileWriter(join(spec.runDir, spec.recordsFile), spec.resume !== undefined, () => control.requestStop(), spec.onRecordsWritten);
+  spec.onWriter?.(() => writer.flush());
   const stats =
     spec.stats ??
     new ConfigurationStats(
@@ -155,6 +163,8 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     stats,
     spec.workload.operations.map((op) => op.name),
     spec.resume?.startOffsetBaseUs ?? 0,
+    spec.records,
+    spec.nextSequenceByWorker,
   );
   const pool = new VerifyPool(spec.verifyEvery > 0 ? spec.verifyThreads : 0, {
     operations: spec.workload.operations.map((op, i) => ({ name: op.name, data: spec.hostChecks[i] })),
