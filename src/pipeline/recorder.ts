@@ -1,6 +1,7 @@
 import type { RecordsFileWriter } from '../result/records-file.js';
 import { recordsOfBatch } from '../result/batch-records.js';
-import { failureOf } from '../model/record-status.js';
+import { CALL_TIMED_OUT_STATUS, failureOf } from '../model/record-status.js';
+import type { IntervalHistograms } from '../stats/interval-histograms.js';
 import type { ConfigurationStats } from '../stats/configuration-stats.js';
 import type { CallBatch } from '../model/call-batch.js';
 import type { RecordsKept } from '../model/plan.js';
@@ -30,6 +31,8 @@ export class ConfigurationRecorder {
     private readonly kept: RecordsKept = 'all',
     /** Per worker, the sequence of its next call, kept up to date here: where a resume continues when the records do not say it. */
     private readonly nextSequenceByWorker: number[] = [],
+    /** Per-second histograms of the calls, for the interval log. */
+    private readonly intervals?: IntervalHistograms,
   ) {}
 
   add(batch: CallBatch): void {
@@ -39,6 +42,9 @@ export class ConfigurationRecorder {
       const failure = failureOf(record);
       if (this.kept === 'all' || (this.kept === 'failures' && failure !== undefined)) this.writer.write(record);
       this.stats.add(w.token, record, failure);
+      // By the second the call ended in, as the statistics count it (one that never returned: when it started).
+      const endUs = failure === CALL_TIMED_OUT_STATUS ? record.startOffsetUs : record.startOffsetUs + record.latencyUs;
+      this.intervals?.add(w.token, record.operation, failure === undefined, endUs, record.latencyUs);
     }
     this.nextSequenceByWorker[batch.worker] = batch.firstSequence + batch.count;
   }

@@ -12,6 +12,8 @@ import { tokenName, type TokenRef } from '../pkcs11/discovery.js';
 import type { HungSession, ModuleInstances } from '../model/run-result.js';
 import type { PinGuard } from '../pkcs11/pin-guard.js';
 import { RecordsFileWriter } from '../result/records-file.js';
+import { intervalLogOf, IntervalLogWriter } from '../result/interval-log.js';
+import { IntervalHistograms } from '../stats/interval-histograms.js';
 import { ConfigurationStats } from '../stats/configuration-stats.js';
 import type { Measured } from '../stats/summarize.js';
 import type { CallBatch } from '../model/call-batch.js';
@@ -150,6 +152,14 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
   const assignments: WorkerAssignment[] = spec.tokens.flatMap((_, token) => Array.from({ length: T }, (_, thread) => ({ token, thread, messageSeed: randomBytes(SEED_BYTES) })));
   const writer = new RecordsFileWriter(join(spec.runDir, spec.recordsFile), spec.resume !== undefined, () => control.requestStop(), spec.onRecordsWritten);
   spec.onWriter?.(() => writer.flush());
+  // Per-second latency histograms, written as their seconds pass: what the reports' charts are drawn from.
+  const intervals = new IntervalHistograms();
+  const intervalLog = new IntervalLogWriter(join(spec.runDir, intervalLogOf(spec.recordsFile)), spec.resume !== undefined);
+  const closeRecords = () => {
+    writer.close();
+    intervalLog.write(intervals.take(true));
+    intervalLog.close();
+  };
   const stats =
     spec.stats ??
     new ConfigurationStats(
@@ -165,6 +175,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     spec.resume?.startOffsetBaseUs ?? 0,
     spec.records,
     spec.nextSequenceByWorker,
+    intervals,
   );
   const pool = new VerifyPool(spec.verifyEvery > 0 ? spec.verifyThreads : 0, {
     operations: spec.workload.operations.map((op, i) => ({ name: op.name, data: spec.hostChecks[i] })),
@@ -213,7 +224,10 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     setupS = Number(startNs - setupStartNs) / 1e9;
   };
   let recorded = 0;
-  const flushTimer = setInterval(() => writer.flush(), RECORDS_FLUSH_MS);
+  const flushTimer = setInterval(() => {
+    writer.flush();
+    intervalLog.write(intervals.take());
+  }, RECORDS_FLUSH_MS);
   const queue = new RecordingQueue((batch) => recorder.add(batch));
 
   const sessions: SessionAssignment[] = assignments.map((a, worker) => {
@@ -363,7 +377,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     clearInterval(flushTimer);
     stalls.disable();
     hostStalls.stop();
-    writer.close();
+    closeRecords();
     await pool.close();
     throw error;
   }
@@ -412,7 +426,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
   stalls.disable();
   await pool.close();
   clearInterval(flushTimer);
-  writer.close();
+  closeRecords();
   if (writer.failure) throw writer.failure;
   if (spillFailure) throw spillFailure;
   if (pool.failure) throw new Error(`a verification thread failed: ${pool.failure.message}`);
