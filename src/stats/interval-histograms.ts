@@ -1,5 +1,11 @@
 import type { Histogram } from 'hdr-histogram-js';
-import { latencyHistogram } from './latency-histogram.js';
+import hdr from 'hdr-histogram-js';
+
+/**
+ * A second's latencies of one token, operation and outcome: 32-bit counts, as latencyHistogram's range and precision.
+ * Some 5 × faster to record into than a packed histogram, for some 180 KiB each (only the seconds still open are held).
+ */
+const secondHistogram = (): Histogram => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3, bitBucketSize: 32 });
 
 /** One interval's latencies of one token, operation and outcome. */
 export interface IntervalHistogram {
@@ -30,7 +36,7 @@ export class IntervalHistograms {
     if (intervals === undefined) this.open.set(second, (intervals = new Map()));
     const key = `${token}/${operation}/${ok}`;
     let h = intervals.get(key);
-    if (h === undefined) intervals.set(key, (h = { second, token, operation, ok, latencyUs: latencyHistogram() }));
+    if (h === undefined) intervals.set(key, (h = { second, token, operation, ok, latencyUs: secondHistogram() }));
     h.latencyUs.recordValue(Math.max(1, Math.round(latencyUs)));
   }
 
