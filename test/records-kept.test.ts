@@ -8,6 +8,7 @@ import { ConfigurationStats } from '../src/stats/configuration-stats.js';
 import { restoreStats, snapshotStats } from '../src/stats/stats-snapshot.js';
 import { summarizeConfiguration } from '../src/stats/summarize.js';
 import { failureOf } from '../src/model/record-status.js';
+import { digestConfiguration } from '../src/report/records-digest.js';
 import { killTree, runCli, runCliWithSteps, runDirOf, sizeOf, tempDir } from './helpers/cli.js';
 import { buildFaultyModule, ExternalSoftHsm, TEST_PIN } from './helpers/softhsm-module.js';
 
@@ -159,6 +160,10 @@ describe('--records all|failures|none', () => {
         expect(new Set(kept.map((x) => x.sequence)).size).toBe(kept.length);
       } else expect(kept).toEqual([]);
       expect(sizeOf(join(dir, 'resume-state.json'))).toBeGreaterThan(0);
+      // The interval log was cut back with the state: it holds each call counted once, and the charts are drawn from it.
+      const digest = await digestConfiguration(dir, c);
+      expect(digest.source).toBe('interval-log');
+      expect([...digest.okPerSecondByToken.values()].flat().reduce((a, b) => a + b, 0)).toBe(100000);
     }, 180_000);
   }
 });

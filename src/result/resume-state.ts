@@ -24,6 +24,8 @@ export interface ResumeState {
   nextSequenceByWorker: number[];
   /** Bytes of the records file when the state was written (synced): what a resume cuts it back to. */
   recordsBytes: number;
+  /** Bytes of the interval log then (every interval flushed): what a resume cuts it back to. */
+  intervalLogBytes: number;
   /** The statistics, as src/stats/stats-snapshot.ts keeps them. */
   stats: unknown;
 }
@@ -31,12 +33,13 @@ export interface ResumeState {
 /** Statistics of a long run: histograms and holes per token, some hundred KiB for many tokens. */
 const RESUME_STATE_INPUT: InputKind = { what: 'resume state', maxBytes: 256 * 1024 * 1024, exitCode: ExitCode.usage, hint: 'give --resume the run directory of a burn-in that hsm-bench started' };
 
-export function writeResumeState(dir: string, stats: ConfigurationStats, nextSequenceByWorker: readonly number[], recordsBytes: number): void {
+export function writeResumeState(dir: string, stats: ConfigurationStats, nextSequenceByWorker: readonly number[], recordsBytes: number, intervalLogBytes: number): void {
   const state: ResumeState = {
     calls: stats.operationsOk + stats.operationsFailed,
     endOffsetUs: stats.windowEndUs,
     nextSequenceByWorker: [...nextSequenceByWorker],
     recordsBytes,
+    intervalLogBytes,
     stats: snapshotStats(stats),
   };
   writeFileAtomic(join(dir, RESUME_STATE_FILE), JSON.stringify(state) + '\n');
@@ -53,6 +56,7 @@ export function readResumeState(dir: string, workers: number): ResumeState | nul
     state !== null &&
     whole(state.calls) &&
     whole(state.recordsBytes) &&
+    whole(state.intervalLogBytes) &&
     typeof state.endOffsetUs === 'number' &&
     Array.isArray(state.nextSequenceByWorker) &&
     state.nextSequenceByWorker.length === workers &&

@@ -12,6 +12,7 @@ import type { VerdictFlags } from '../model/plan-input.js';
 import type { FieldNames, PlanInput } from '../model/plan-input.js';
 import { truncateToLastBlock, replayRecords } from '../result/replay.js';
 import { readResumeState, restoreFromState, writeResumeState } from '../result/resume-state.js';
+import { intervalLogOf } from '../result/interval-log.js';
 import { createRunDirectory, syncFile, writeFileAtomic, writeRunJson } from '../result/run-directory.js';
 import type { BurnInResult, LostRecords, RunResult } from '../model/run-result.js';
 import type { PinSource } from '../secrets/pin.js';
@@ -86,7 +87,10 @@ async function recordsToContinue(
   // Without every call's record, the statistics and sequences are those of the last checkpoint's state, and the
   // records file (failures) is cut back to what it held then: the calls made after it are made again.
   const state = plan.records === 'all' ? undefined : readResumeState(dir, workers);
+  const log = join(dir, intervalLogOf(BURN_IN_RECORDS_FILE));
   if (state && existsSync(path) && statSync(path).size > state.recordsBytes) truncateSync(path, state.recordsBytes);
+  // Its interval log too, so that it holds the calls the statistics count, each once (the charts are drawn from it).
+  if (state && existsSync(log) && statSync(log).size > state.intervalLogBytes) truncateSync(log, state.intervalLogBytes);
   if (state) restoreFromState(stats, state);
   const replayed =
     state !== undefined
@@ -213,7 +217,8 @@ export async function runBurnIn(input: PlanInput, verdict: VerdictFlags, pinSour
       syncFile(join(dir, BURN_IN_RECORDS_FILE));
       // Without every call's record, the state is what a resume continues from: the calls it counts are those "on disk".
       if (plan.records !== 'all') {
-        writeResumeState(dir, stats, nextSequenceByWorker, statSync(join(dir, BURN_IN_RECORDS_FILE), { throwIfNoEntry: false })?.size ?? 0);
+        const bytes = (file: string) => statSync(join(dir, file), { throwIfNoEntry: false })?.size ?? 0;
+        writeResumeState(dir, stats, nextSequenceByWorker, bytes(BURN_IN_RECORDS_FILE), bytes(intervalLogOf(BURN_IN_RECORDS_FILE)));
         records = stats.operationsOk + stats.operationsFailed;
       }
       writeFileAtomic(

@@ -88,7 +88,7 @@ export interface ConfigurationSpec {
   records: RecordsKept;
   /** Per (token, thread), the sequence of its next call, updated as calls are recorded (a burn-in's checkpoint keeps it). */
   nextSequenceByWorker?: number[];
-  /** Given the records writer's flush once it is made (a burn-in flushes before it snapshots its statistics). */
+  /** Given a flush of the records and of every interval so far, once they are open (a burn-in flushes before it snapshots its statistics). */
   onWriter?: (flush: () => void) => void;
   /** Burn-in resume: append to the records, continue each worker's sequence and the time axis. */
   resume?: { firstSequenceByWorker: number[]; startOffsetBaseUs: number };
@@ -151,10 +151,13 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
   const T = spec.threadsPerToken;
   const assignments: WorkerAssignment[] = spec.tokens.flatMap((_, token) => Array.from({ length: T }, (_, thread) => ({ token, thread, messageSeed: randomBytes(SEED_BYTES) })));
   const writer = new RecordsFileWriter(join(spec.runDir, spec.recordsFile), spec.resume !== undefined, () => control.requestStop(), spec.onRecordsWritten);
-  spec.onWriter?.(() => writer.flush());
   // Per-second latency histograms, written as their seconds pass: what the reports' charts are drawn from.
   const intervals = new IntervalHistograms();
   const intervalLog = new IntervalLogWriter(join(spec.runDir, intervalLogOf(spec.recordsFile)), spec.resume !== undefined);
+  spec.onWriter?.(() => {
+    writer.flush();
+    intervalLog.write(intervals.take(true));
+  });
   const closeRecords = () => {
     writer.close();
     intervalLog.write(intervals.take(true));
