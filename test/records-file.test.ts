@@ -73,6 +73,15 @@ describe('binary records', () => {
       Array.from({ length: calls }, (_, i) => ({ ...streamRecord(i), startLagUs: 40 + (i % 300), late: i % 9 === 0 })),
     );
     expect(statSync(path).size / calls).toBeLessThanOrEqual(12);
+    // A slow token's: 8 sessions of a few calls a second, a batch of one call each, written every 2 s (80 calls).
+    const slow = join(tempDir('rec'), 'slow.rec');
+    const w = new RecordsFileWriter(slow);
+    for (let i = 0; i < 8000; i++) {
+      w.write({ ...streamRecord(Math.floor(i / 8), i % 8), startOffsetUs: i * 25_000, latencyUs: 190_000 + ((i * 7919) % 20_000) });
+      if (i % 80 === 79) w.flush();
+    }
+    w.close();
+    expect(statSync(slow).size / 8000).toBeLessThanOrEqual(12);
   });
 
   it('gives a file that a crash left empty its magic when a resume appends to it', async () => {

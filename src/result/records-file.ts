@@ -1,5 +1,5 @@
 import { closeSync, fstatSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
-import { crc32 } from 'node:zlib';
+import { crc32, deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { CallRecord } from '../model/record.js';
 import { ExitCode, writeError, type HsmBenchError } from '../core/errors.js';
 import { atExit } from '../core/exit-hooks.js';
@@ -10,13 +10,14 @@ import type { BadParts } from './bad-parts.js';
 export type { BadParts } from './bad-parts.js';
 
 /**
- * A records file: every call's record in a compact binary form, some 5–8 bytes a call where CSV took 39. The file
- * starts with MAGIC; then blocks, each `[u32 payload bytes][u32 CRC-32 of the payload][payload]`, so a block torn by
- * a kill or changed on disk is seen and never taken as calls. A block is one (configuration, token, thread) stream's
- * consecutive calls in the order they were recorded, self-contained (its own strings), so a file can be cut after
- * any block and appended to again.
+ * A records file: every call's record in a compact binary form, some 2–8 bytes a call where CSV took 39–47. The
+ * file starts with MAGIC; then blocks, one per write to the file, each `[u32 bytes][u32 CRC-32 of them][raw
+ * DEFLATE of its runs]`, so a block torn by a kill or changed on disk is seen and never taken as calls, and a file
+ * can be cut after any block and appended to again. Inflated, a block is runs one after the other, each
+ * `[varint payload bytes][payload]`: one (configuration, token, thread) stream's consecutive calls in the order they
+ * were recorded, with its own strings (DEFLATE takes their repetition away).
  *
- * Payload: varint count of strings, each (varint bytes, UTF-8); varint configuration (a string's index), token,
+ * A run's payload: varint count of strings, each (varint bytes, UTF-8); varint configuration (a string's index), token,
  * thread, zigzag firstSequence, count, default status and default operation (strings' indexes); then per call:
  * zigzag start − previous start (µs; the first from 0), zigzag latencyUs, a tag byte (bits 0–1: verified null,
  * true, false; bits 2–3: no schedule, on time, late; bit 4: a status follows; bit 5: an operation follows), the
@@ -25,11 +26,14 @@ export type { BadParts } from './bad-parts.js';
 export const MAGIC = Buffer.from('HSMREC1\n', 'latin1');
 
 const BLOCK_HEADER_BYTES = 8;
-/** Calls per block at most (a batch is 256 calls or 100 ms of them): a torn block costs little. */
-const MAX_BLOCK_CALLS = 4096;
+/** Calls per run at most (a batch is 256 calls or 100 ms of them). */
+const MAX_RUN_CALLS = 4096;
+/** Runs gathered before a block is written (or every flush: 2 s in a run). */
 const FLUSH_BYTES = 1 << 16;
-/** A block larger than this is not one (a block of MAX_BLOCK_CALLS calls is under 200 KiB): it is never allocated. */
+/** A block larger than this is not one (one holds some 64 KiB before DEFLATE): it is never allocated. */
 const MAX_BLOCK_BYTES = 1 << 22;
+/** Its runs inflated: at most FLUSH_BYTES and one run of MAX_RUN_CALLS calls. */
+const MAX_INFLATED_BYTES = 1 << 23;
 
 const VERIFIED = [null, true, false] as const;
 const LATE = [null, false, true] as const;
@@ -108,24 +112,32 @@ class ByteSource {
     return s;
   }
 
+  /** The next `n` bytes, as a buffer of their own. */
+  slice(n: number): Buffer {
+    if (this.at + n > this.bytes.length) throw new RangeError('slice');
+    const b = this.bytes.subarray(this.at, this.at + n);
+    this.at += n;
+    return b;
+  }
+
   get done(): boolean {
     return this.at === this.bytes.length;
   }
 }
 
-/** One block's calls, as they are gathered: one stream's consecutive records. */
-class BlockBuilder {
+/** One run of calls, as they are gathered: one stream's consecutive records. */
+class RunBuilder {
   readonly records: CallRecord[] = [];
 
-  /** Whether `r` continues this block: the same stream, the next sequence, room left. */
+  /** Whether `r` continues this run: the same stream, the next sequence, room left. */
   takes(r: CallRecord): boolean {
     const last = this.records[this.records.length - 1];
     return (
-      last === undefined || (this.records.length < MAX_BLOCK_CALLS && r.configuration === last.configuration && r.token === last.token && r.thread === last.thread && r.sequence === last.sequence + 1)
+      last === undefined || (this.records.length < MAX_RUN_CALLS && r.configuration === last.configuration && r.token === last.token && r.thread === last.thread && r.sequence === last.sequence + 1)
     );
   }
 
-  /** The block as written: header and payload. */
+  /** The run as written: its length and payload, after what `out` holds. */
   encode(out: ByteSink): void {
     const rs = this.records;
     const first = rs[0]!;
@@ -160,18 +172,37 @@ class BlockBuilder {
       if (operation) p.varint(index(r.operation));
       if (scheduled) p.zigzag(r.startLagUs!);
     }
-    const payload = p.bytes.subarray(0, p.length);
-    const header = Buffer.alloc(BLOCK_HEADER_BYTES);
-    header.writeUInt32LE(payload.length, 0);
-    header.writeUInt32LE(crc32(payload), 4);
-    out.raw(header);
-    out.raw(payload);
+    out.varint(p.length);
+    out.raw(p.bytes.subarray(0, p.length));
     rs.length = 0;
   }
 }
 
-/** A block's records, or undefined where its payload is not a block (a CRC that matched junk). */
-function decodeBlock(payload: Buffer): CallRecord[] | undefined {
+/** A block's records, run after run, or undefined where it is not a block (a CRC that matched junk). */
+function decodeRuns(deflated: Buffer): CallRecord[] | undefined {
+  let runs: Buffer;
+  try {
+    runs = inflateRawSync(deflated, { maxOutputLength: MAX_INFLATED_BYTES });
+  } catch {
+    return undefined;
+  }
+  const s = new ByteSource(runs);
+  const records: CallRecord[] = [];
+  try {
+    while (!s.done) {
+      const run = decodeRun(s.slice(s.varint()));
+      if (run === undefined) return undefined;
+      records.push(...run);
+    }
+  } catch (error) {
+    if (error instanceof RangeError) return undefined;
+    throw error;
+  }
+  return records;
+}
+
+/** A run's records, or undefined where its payload is not a run. */
+function decodeRun(payload: Buffer): CallRecord[] | undefined {
   try {
     const s = new ByteSource(payload);
     const strings = Array.from({ length: s.varint() }, () => s.text());
@@ -215,9 +246,11 @@ function decodeBlock(payload: Buffer): CallRecord[] | undefined {
 export class RecordsFileWriter {
   private readonly fd: number;
   private out = new ByteSink();
-  /** The block being gathered: records stay in the order they were given (a batch's calls, then another's). */
-  private readonly block = new BlockBuilder();
+  /** The run being gathered: records stay in the order they were given (a batch's calls, then another's). */
+  private readonly run = new RunBuilder();
   private pendingRecords = 0;
+  /** The file is new: its magic goes before the first block. */
+  private magic: boolean;
   /** Records written to the file (not synced: a process that dies keeps them, a power cut may not). */
   private written = 0;
   failure: HsmBenchError | undefined;
@@ -234,7 +267,8 @@ export class RecordsFileWriter {
   ) {
     try {
       this.fd = openSync(path, append ? 'a' : 'w');
-      if (!append || fstatSync(this.fd).size === 0) this.out.raw(MAGIC);
+      this.magic = !append || fstatSync(this.fd).size === 0;
+      if (this.magic) this.out.raw(MAGIC);
     } catch (error) {
       throw writeError(path, error);
     }
@@ -243,20 +277,32 @@ export class RecordsFileWriter {
 
   write(r: CallRecord): void {
     if (this.failure) return;
-    if (!this.block.takes(r)) this.block.encode(this.out);
-    this.block.records.push(r);
+    if (!this.run.takes(r)) this.run.encode(this.out);
+    this.run.records.push(r);
     this.pendingRecords++;
     if (this.out.length >= FLUSH_BYTES) this.flush();
   }
 
-  /** Writes every record so far (the block being gathered is cut there: the file is complete at every flush). */
+  /** What was gathered, as a block on disk (the magic first where the file is new). */
+  private block(): Buffer {
+    const runs = this.out.bytes.subarray(this.magic ? MAGIC.length : 0, this.out.length);
+    const deflated = deflateRawSync(runs);
+    const header = Buffer.alloc(BLOCK_HEADER_BYTES);
+    header.writeUInt32LE(deflated.length, 0);
+    header.writeUInt32LE(crc32(deflated), 4);
+    const block = Buffer.concat([...(this.magic ? [MAGIC] : []), header, deflated]);
+    this.magic = false;
+    return block;
+  }
+
+  /** Writes every record so far (the run being gathered is cut there, and a block written: the file is complete at every flush). */
   flush(): void {
     if (this.failure) return;
-    if (this.block.records.length > 0) this.block.encode(this.out);
+    if (this.run.records.length > 0) this.run.encode(this.out);
     if (this.out.length === 0) return;
     try {
       // writeSync may write less than asked (a disk filling up): the rest is written, or the failure is kept.
-      const bytes = this.out.bytes.subarray(0, this.out.length);
+      const bytes = this.block();
       for (let written = 0; written < bytes.length;) written += writeSync(this.fd, bytes, written);
       this.written += this.pendingRecords;
       this.onWritten(this.written);
@@ -316,7 +362,7 @@ export function* binaryRecords(fd: number, bad: BadParts = { count: 0 }, tail: R
     for (let got = 0; got < bytes;) got += readSync(fd, payload, got, bytes - got, at + BLOCK_HEADER_BYTES + got);
     at += BLOCK_HEADER_BYTES + bytes;
     tail.completeBytes = at;
-    const records = crc32(payload) === header.readUInt32LE(4) ? decodeBlock(payload) : undefined;
+    const records = crc32(payload) === header.readUInt32LE(4) ? decodeRuns(payload) : undefined;
     if (records === undefined) isBad();
     else yield records;
   }
