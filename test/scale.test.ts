@@ -54,6 +54,7 @@ describe('hsm-bench scale on embedded SoftHSM2 tokens', () => {
       'charts/throughput-over-time.svg',
       'charts/throughput.png',
       'charts/throughput.svg',
+      'histograms',
       'records',
       'report.html',
       'report.md',
