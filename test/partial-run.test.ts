@@ -24,7 +24,7 @@ describe('a scale run killed inside a configuration', () => {
     const records = (dir: string) => join(dir, 'records', 'tokens-2.rec');
     // Killed once the 2-token configuration has records on disk (they are flushed every 2 s at the latest).
     const killed = await runCliWithSteps(env, ['scale', '--alg', 'p256', '--tokens', '1,2', '--duration', '4s', '--verify', 'none', '--out', out], out, [
-      { when: (dir) => sizeOf(records(dir)) > 100_000, act: (child) => child.kill('SIGKILL') },
+      { when: (dir) => sizeOf(records(dir)) > 4_000, act: (child) => child.kill('SIGKILL') },
     ]);
     expect(killed.status).toBeNull();
     expect(readRun(killed.dir).configurations.map((c) => c.tokens)).toEqual([1]);
@@ -116,7 +116,7 @@ describe('an interrupted run in CI', () => {
     const junit = join(out, 'junit.xml');
     const records = (dir: string) => join(dir, 'records', 'tokens-1.rec');
     const r = await runCliWithSteps(env, ['scale', '--alg', 'p256', '--tokens', '1,2', '--duration', '30s', '--verify', 'none', '--junit', junit, '--out', out], out, [
-      { when: (dir) => sizeOf(records(dir)) > 100_000, act: (child) => child.kill('SIGINT') },
+      { when: (dir) => sizeOf(records(dir)) > 4_000, act: (child) => child.kill('SIGINT') },
     ]);
     expect(r.status).toBe(130);
     expect(xpath(junit, 'string(//testsuite/@tests)')).toBe('2');

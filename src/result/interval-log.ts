@@ -67,13 +67,24 @@ export class IntervalLogWriter {
   }
 }
 
+/** The reader's next interval; undefined where its line is not one (a torn line's base64 does not decode). */
+function nextOf(reader: InstanceType<typeof hdr.HistogramLogReader>): Histogram | null | undefined {
+  try {
+    return reader.nextIntervalHistogram();
+  } catch {
+    return undefined;
+  }
+}
+
 /** A log's intervals, read with HdrHistogram's reader; lines whose tag is not one of ours are left out. Null: no log. */
 export function readIntervalLog(path: string): { second: number; token: number; operation: string; ok: boolean; latencyUs: Histogram }[] | null {
   if (!existsSync(path)) return null;
   // Decoded into 32-bit counts (a second of one token's calls fits): some 7 × faster to decode and to add than packed.
   const reader = new hdr.HistogramLogReader(readFileSync(path, 'latin1'), 32);
   const out = [];
-  for (let h; (h = reader.nextIntervalHistogram()) !== null;) {
+  for (let h; (h = nextOf(reader)) !== null;) {
+    // A line torn by a full disk or a kill: the log does not hold every call, and is not drawn from.
+    if (h === undefined) return null;
     const tag = TAG.exec(h.tag ?? '');
     if (!tag) continue;
     // The buckets hold 3 significant digits; the line's max (ms, to the µs) is the exact one, which reports show.

@@ -28,11 +28,11 @@ export const MAGIC = Buffer.from('HSMREC1\n', 'latin1');
 const BLOCK_HEADER_BYTES = 8;
 /** Calls per run at most (a batch is 256 calls or 100 ms of them). */
 const MAX_RUN_CALLS = 4096;
-/** Runs gathered before a block is written (or every flush: 2 s in a run). */
-const FLUSH_BYTES = 1 << 16;
-/** A block larger than this is not one (one holds some 64 KiB before DEFLATE): it is never allocated. */
+/** Runs gathered before a block is written (or every flush: 2 s in a run): some 1,500 calls, as 64 KiB of CSV held. */
+const FLUSH_BYTES = 1 << 13;
+/** A block larger than this is not one (one holds some 8 KiB before DEFLATE): it is never allocated. */
 const MAX_BLOCK_BYTES = 1 << 22;
-/** Its runs inflated: at most FLUSH_BYTES and one run of MAX_RUN_CALLS calls. */
+/** Its runs inflated: at most FLUSH_BYTES and one run of MAX_RUN_CALLS calls, far below this. */
 const MAX_INFLATED_BYTES = 1 << 23;
 
 const VERIFIED = [null, true, false] as const;
