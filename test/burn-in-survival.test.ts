@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readRecords } from '../src/result/records-csv.js';
+import { readRecords } from '../src/result/records-file.js';
 import { type CallRecord } from '../src/model/record.js';
 import type { RunResult } from '../src/model/run-result.js';
 import { schemaProblems } from '../src/result/schemas.js';
@@ -11,7 +11,7 @@ import { buildFaultyModule, ExternalSoftHsm, TEST_PIN } from './helpers/softhsm-
 
 async function recordsOf(dir: string): Promise<CallRecord[]> {
   const all: CallRecord[] = [];
-  for await (const r of readRecords(join(dir, 'records', 'burn-in.csv'))) all.push(r);
+  for await (const r of readRecords(join(dir, 'records', 'burn-in.rec'))) all.push(r);
   return all;
 }
 const readRun = (dir: string): RunResult => JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));

@@ -2,10 +2,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readRecords } from '../src/result/records-csv.js';
+import { readRecords } from '../src/result/records-file.js';
 import { type CallRecord } from '../src/model/record.js';
 import type { RunResult } from '../src/model/run-result.js';
-import { BIN, killTree, runCli, runCliAndAct, runCliAndSignal, runCliAsync, runDirOf, tempDir } from './helpers/cli.js';
+import { BIN, killTree, runCli, runCliAndAct, runCliAndSignal, runCliAsync, runCliWithSteps, runDirOf, sizeOf, tempDir } from './helpers/cli.js';
 import { buildFaultyModule, ExternalSoftHsm, TEST_PIN } from './helpers/softhsm-module.js';
 
 const workspace = tempDir('burnin-ws');
@@ -13,7 +13,7 @@ const env = { HSM_BENCH_WORKSPACE: workspace };
 
 async function recordsOf(dir: string): Promise<CallRecord[]> {
   const all: CallRecord[] = [];
-  for await (const r of readRecords(join(dir, 'records', 'burn-in.csv'))) all.push(r);
+  for await (const r of readRecords(join(dir, 'records', 'burn-in.rec'))) all.push(r);
   return all;
 }
 const readRun = (dir: string): RunResult => JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
@@ -52,9 +52,12 @@ describe('hsm-bench burn-in', () => {
   it('after kill -9, --resume continues the same run: no signature counted twice, totals equal the records', async () => {
     const out = tempDir('burnin-kill');
     // kill -9 of the burn-in and of its supervisor at once (a power cut): records may be cut mid-line.
-    const killed = await runCliAndAct(['burn-in', '--alg', 'p256', '--tokens', '2', '--signatures', '100000', '--verify', '0.01', '--out', out], env, /records in/, 1500, killTree);
+    // Once records are on disk (a first block written), however slow a loaded host is.
+    const killed = await runCliWithSteps(env, ['burn-in', '--alg', 'p256', '--tokens', '2', '--signatures', '100000', '--verify', '0.01', '--out', out], out, [
+      { when: (d) => sizeOf(join(d, 'records', 'burn-in.rec')) > 1024, act: killTree },
+    ]);
     expect(killed.status).toBe(null);
-    const dir = join(out, readdirSync(out)[0]!);
+    const dir = killed.dir;
     const before = (await recordsOf(dir)).length;
     expect(before).toBeGreaterThan(0);
     expect(before).toBeLessThan(100000);

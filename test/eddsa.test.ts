@@ -7,7 +7,7 @@ import { messageFor } from '../src/model/message.js';
 import type { RunResult } from '../src/model/run-result.js';
 import { operationByName } from '../src/operations/registry.js';
 import { publicKeyFromAttributes } from '../src/pkcs11/public-key.js';
-import { readRecords } from '../src/result/records-csv.js';
+import { readRecords } from '../src/result/records-file.js';
 import { runCli, runDirOf, tempDir } from './helpers/cli.js';
 import { ExternalSoftHsm, SPY_MODULE, TEST_PIN } from './helpers/softhsm-module.js';
 

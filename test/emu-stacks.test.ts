@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readRecords } from '../src/result/records-csv.js';
+import { readRecords } from '../src/result/records-file.js';
 import { type CallRecord } from '../src/model/record.js';
 import type { RunResult } from '../src/model/run-result.js';
 import { killTree, runCli, runCliAndAct, runDirOf, tempDir } from './helpers/cli.js';

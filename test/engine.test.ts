@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { VERIFIED_OK, type CallBatch } from '../src/model/call-batch.js';
 import { nativeLoop } from '../src/measure/native-engine.js';
 import { ReconnectBackoff } from '../src/measure/reconnect-backoff.js';
-import { readRecords } from '../src/result/records-csv.js';
+import { readRecords } from '../src/result/records-file.js';
 import { type CallRecord } from '../src/model/record.js';
 import type { RunResult } from '../src/model/run-result.js';
 import { SpillFile } from '../src/result/spill-file.js';

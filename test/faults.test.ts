@@ -117,6 +117,12 @@ function smallDisk(): { dir: string; release: () => void } | undefined {
   if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', dir]).status !== 0) return undefined;
   return { dir, release: () => spawnSync('umount', [dir]) };
 }
+
+/** Fills a disk but `freeBytes`: records cost about a byte a call, so a run fills a few tens of KiB in seconds. */
+function fillLeaving(dir: string, freeBytes: number): void {
+  const free = Number(spawnSync('df', ['-B1', '--output=avail', dir], { encoding: 'utf8' }).stdout.trim().split('\n').pop());
+  writeFileSync(join(dir, 'filler'), Buffer.alloc(Math.max(0, free - freeBytes)));
+}
 const canMount = (() => {
   const probe = smallDisk();
   probe?.release();
@@ -128,14 +134,18 @@ describe('the machine fails', () => {
     const disk = smallDisk()!;
     try {
       const ws = { HSM_BENCH_WORKSPACE: tempDir('full-ws') };
-      const r = runCli(['burn-in', '--alg', 'p256', '--tokens', '1', '--signatures', '120000', '--verify', 'none', '--out', disk.dir], ws);
+      const out = join(disk.dir, 'out');
+      mkdirSync(out);
+      fillLeaving(disk.dir, 48 * 1024);
+      const r = runCli(['burn-in', '--alg', 'p256', '--tokens', '1', '--signatures', '120000', '--verify', 'none', '--out', out], ws);
       expect(r.status).toBe(3);
       expectCleanError(r.stderr.slice(r.stderr.indexOf('hsm-bench: error')));
-      expect(r.stderr).toMatch(/cannot write .*records\/burn-in\.csv: ENOSPC/);
+      // The records, or the checkpoint written beside them every 10 s: whichever the disk refused first.
+      expect(r.stderr).toMatch(/cannot write .*(records\/burn-in\.rec|checkpoint\.json\S*): ENOSPC/);
       const copy = join(tempDir('full-copy'), 'run');
-      spawnSync('cp', ['-r', join(disk.dir, readdirSync(disk.dir)[0]!), copy]);
+      spawnSync('cp', ['-r', join(out, readdirSync(out)[0]!), copy]);
       const resumed = runCli(['burn-in', '--resume', copy], ws);
-      expect(resumed.status).toBe(0);
+      expect(resumed.status, resumed.stderr).toBe(0);
       expect(resumed.stdout).toMatch(/signatures performed \(successful\): 120000; failed: 0/);
     } finally {
       disk.release();
@@ -144,9 +154,10 @@ describe('the machine fails', () => {
   it.skipIf(!canMount)('a disk that fills up stops scale the same way', () => {
     const disk = smallDisk()!;
     try {
+      fillLeaving(disk.dir, 32 * 1024);
       const r = runCli(['scale', '--alg', 'p256', '--tokens', '1', '--signatures-per-token', '100000', '--verify', 'none', '--out', disk.dir], { HSM_BENCH_WORKSPACE: tempDir('full-ws2') });
       expect(r.status).toBe(3);
-      expect(r.stderr).toMatch(/cannot write .*(records\/tokens-1\.csv|unverified-tokens-1\.bin): ENOSPC/);
+      expect(r.stderr).toMatch(/cannot write .*(records\/tokens-1\.rec|unverified-tokens-1\.bin): ENOSPC/);
       expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
     } finally {
       disk.release();

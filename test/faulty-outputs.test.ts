@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { newBatch, StagedBatch, VERIFIED_BAD } from '../src/model/call-batch.js';
 import { messageFor } from '../src/model/message.js';
-import { readRecords } from '../src/result/records-csv.js';
+import { readRecords } from '../src/result/records-file.js';
 import { type CallRecord } from '../src/model/record.js';
 import type { RunResult } from '../src/model/run-result.js';
 import { verifyBatch } from '../src/pipeline/verify-batch.js';

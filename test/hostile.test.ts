@@ -3,6 +3,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunResult } from '../src/model/run-result.js';
+import type { CallRecord } from '../src/model/record.js';
+import { readRecords, RecordsFileWriter } from '../src/result/records-file.js';
 import { killTree, runCli, runCliAsync, runCliWithSteps, sizeOf, tempDir } from './helpers/cli.js';
 import { ExternalSoftHsm, SPY_MODULE, TEST_PIN } from './helpers/softhsm-module.js';
 
@@ -10,6 +12,19 @@ import { ExternalSoftHsm, SPY_MODULE, TEST_PIN } from './helpers/softhsm-module.
 // or hostile user would use it.
 
 const readRun = (dir: string): RunResult => JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
+
+async function recordsIn(path: string): Promise<CallRecord[]> {
+  const all: CallRecord[] = [];
+  for await (const r of readRecords(path)) all.push(r);
+  return all;
+}
+
+/** Writes a records file anew with `records`: an edit by hand (or by another program). */
+function rewriteRecords(path: string, records: readonly CallRecord[]): void {
+  const w = new RecordsFileWriter(path);
+  records.forEach((r) => w.write(r));
+  w.close();
+}
 const logins = (log: string) => (readFileSync(log, 'utf8').match(/^\d+: C_Login$/gm) ?? []).length;
 
 /** Two SoftHSM2 tokens of the user's with a P-256 key each, and a burn-in on them killed with SIGKILL. */
@@ -24,7 +39,7 @@ async function killedBurnIn(extra: string[] = [], spyLog?: string) {
   const env = { ...(spyLog ? hsm.spyEnv(spyLog) : hsm.env), HSM_BENCH_PIN: TEST_PIN };
   const args = ['burn-in', '--module', module, '--alg', 'p256', '--key-label', 'hk', '--tokens', '2', '--signatures', '40000', '--verify', 'none', '--out', out, ...extra];
   // The burn-in and its supervisor killed at once, once some records are on disk (however slow a loaded host is).
-  const killed = await runCliWithSteps(env, args, out, [{ when: (dir) => sizeOf(join(dir, 'records', 'burn-in.csv')) > 4096, act: killTree }]);
+  const killed = await runCliWithSteps(env, args, out, [{ when: (dir) => sizeOf(join(dir, 'records', 'burn-in.rec')) > 4096, act: killTree }]);
   expect(killed.status).toBeNull();
   return { hsm, env, dir: killed.dir };
 }
@@ -66,9 +81,9 @@ describe('resuming a burn-in', () => {
 
   it('refuses records that were edited: a repeated line', async () => {
     const { env, dir } = await killedBurnIn();
-    const records = join(dir, 'records', 'burn-in.csv');
-    const lines = readFileSync(records, 'utf8').trimEnd().split('\n');
-    writeFileSync(records, [...lines, lines[lines.length - 1]].join('\n') + '\n');
+    const records = join(dir, 'records', 'burn-in.rec');
+    const lines = await recordsIn(records);
+    rewriteRecords(records, [...lines, lines[lines.length - 1]!]);
     const r = runCli(['burn-in', '--resume', dir], env);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/a repeated or missing record/);
@@ -76,11 +91,10 @@ describe('resuming a burn-in', () => {
 
   it('report reads edited records as resume does: repeated lines are not calls, lines taken out are lost', async () => {
     const { env, dir } = await killedBurnIn();
-    const records = join(dir, 'records', 'burn-in.csv');
-    const [header, ...lines] = readFileSync(records, 'utf8').trimEnd().split('\n');
-    // 20 lines repeated at the end, and 10 taken out of the middle.
-    const edited = [...lines.slice(0, 100), ...lines.slice(110), ...lines.slice(0, 20)];
-    writeFileSync(records, [header, ...edited].join('\n') + '\n');
+    const records = join(dir, 'records', 'burn-in.rec');
+    const lines = await recordsIn(records);
+    // 20 records repeated at the end, and 10 taken out of the middle.
+    rewriteRecords(records, [...lines.slice(0, 100), ...lines.slice(110), ...lines.slice(0, 20)]);
     const r = runCli(['report', dir, '--format', 'md,json'], env);
     expect(r.status).toBe(0);
     expect(r.stderr).toMatch(/20 repeated record\(s\) skipped/);
@@ -97,7 +111,7 @@ describe('runs killed with SIGKILL', () => {
     const out = tempDir('kill-scale');
     // Killed once the 2-token configuration has records on disk, however slow a loaded host is to get there.
     const killed = await runCliWithSteps(ws, ['scale', '--alg', 'p256', '--tokens', '1,2', '--duration', '2s', '--verify', 'none', '--out', out], out, [
-      { when: (dir) => sizeOf(join(dir, 'records', 'tokens-2.csv')) > 1024, act: killTree },
+      { when: (dir) => sizeOf(join(dir, 'records', 'tokens-2.rec')) > 1024, act: killTree },
     ]);
     expect(killed.status).toBeNull();
     const dir = killed.dir;

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CallWatchdog } from '../src/measure/call-watchdog.js';
-import { readRecords } from '../src/result/records-csv.js';
+import { readRecords } from '../src/result/records-file.js';
 import { type CallRecord } from '../src/model/record.js';
 import type { RunResult } from '../src/model/run-result.js';
 import { runCli, runCliAndAct, runDirOf, tempDir, type CliResult } from './helpers/cli.js';
@@ -289,7 +289,7 @@ describe('a call that never returns', () => {
     expect(Date.now() - signalledAt).toBeLessThan(20_000);
     expect(r.status).toBe(130);
     expect(r.stderr).toMatch(/SIGINT: leaving now/);
-    const dirs = /records in (.+)\/records\/burn-in\.csv/.exec(r.stderr)!;
+    const dirs = /records in (.+)\/records\/burn-in\.rec/.exec(r.stderr)!;
     expect(JSON.parse(readFileSync(join(dirs[1]!, 'run.json'), 'utf8')).interrupted).toBe(true);
   }, 120_000);
 });

@@ -77,9 +77,9 @@ describe('latency in words and numbers', () => {
 
 describe('the percentile chart', () => {
   it('draws a percentile only where a call lies beyond it: 100 calls reach p99, never p99.99', async () => {
-    const { digestRecords } = await import('../src/report/records-digest.js');
+    const { digestConfiguration } = await import('../src/report/records-digest.js');
     const fixture = new URL('../fixtures/run-rsa2048/', import.meta.url).pathname;
-    const { curve } = await digestRecords(fixture, 'records/tokens-1.csv');
+    const { curve } = await digestConfiguration(fixture, { recordsFile: 'records/tokens-1.csv', operationsOk: 0, operationsFailed: 0 });
     const percentiles = curve.map((p) => p.percentile);
     expect(percentiles).toContain(99);
     expect(percentiles).not.toContain(99.5);

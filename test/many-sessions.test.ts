@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readRecords } from '../src/result/records-csv.js';
+import { readRecords } from '../src/result/records-file.js';
 import type { CallRecord } from '../src/model/record.js';
 import type { RunResult } from '../src/model/run-result.js';
 import { runCli, runDirOf, tempDir } from './helpers/cli.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RunResult } from '../src/model/run-result.js';
 import { failureOf } from '../src/model/record-status.js';
-import { readRecords } from '../src/result/records-csv.js';
+import { readRecords } from '../src/result/records-file.js';
 import { schemaProblems } from '../src/result/schemas.js';
 import { decodeHistogram, latencyHistogram, percentilesMs } from '../src/stats/latency-histogram.js';
 import { BIN, runCli, runCliAsync, tempDir } from './helpers/cli.js';

@@ -2,7 +2,7 @@ import { type CallRecord } from '../src/model/record.js';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readRecords } from '../src/result/records-csv.js';
+import { readRecords } from '../src/result/records-file.js';
 import type { RunResult } from '../src/model/run-result.js';
 import { killTree, runCli, runCliAndAct, runDirOf, tempDir, descendantsOf } from './helpers/cli.js';
 import { buildFaultyModule, ExternalSoftHsm, TEST_PIN } from './helpers/softhsm-module.js';
@@ -65,7 +65,7 @@ describe('open loop on slow tokens', () => {
       for await (const x of readRecords(join(dir, above!.recordsFile))) records.push(x);
       expect(records.every((x) => x.startLagUs !== null && x.late !== null)).toBe(true);
       // Each record names its configuration as its file does: records put together still say where each call belongs.
-      expect(new Set(records.map((x) => x.configuration))).toEqual(new Set([basename(above!.recordsFile, '.csv')]));
+      expect(new Set(records.map((x) => x.configuration))).toEqual(new Set([basename(above!.recordsFile, '.rec')]));
       const third = Math.floor(records.length / 3);
       const [first, last] = [records.slice(0, third), records.slice(-third)];
       const responseMs = (xs: CallRecord[]) => median(xs.map((x) => (x.startLagUs! + x.latencyUs) / 1000));
@@ -161,7 +161,7 @@ describe('open loop on slow tokens', () => {
     expect(report).toContain(`1 token fell behind at ${run.capacity!.find((c) => c.tokens === 1)!.fellBehindAtPerS}/s`);
     expect(existsSync(join(dir, 'charts', 'response-vs-rate.png'))).toBe(true);
     expect(readFileSync(junit, 'utf8')).toMatch(/name="p256\.tokens-2\.min-capacity"/);
-    expect(readFileSync(join(dir, 'records', 'tokens-2-rate-160.csv'), 'utf8').split('\n')[0]).toMatch(/,startLagUs,late$/);
+    expect(runCli(['records', join(dir, 'records', 'tokens-2-rate-160.rec'), '--csv']).stdout.split('\n')[1]).toMatch(/,\d+,(true|false)$/);
     // The same sweep judged against a capacity it does not reach: the gate fails (exit 5), the results stay.
     const failed = scale([...args, '--min-capacity', '2:100'], env(1));
     expect(failed.status).toBe(5);

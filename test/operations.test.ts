@@ -6,7 +6,7 @@ import { messageFor } from '../src/model/message.js';
 import { pickOperation, seedWord } from '../src/model/workload.js';
 import { operationByName } from '../src/operations/registry.js';
 import type { RunResult } from '../src/model/run-result.js';
-import { readRecords } from '../src/result/records-csv.js';
+import { readRecords } from '../src/result/records-file.js';
 import { runCli, runDirOf, tempDir } from './helpers/cli.js';
 import { ExternalSoftHsm, SPY_MODULE, TEST_PIN } from './helpers/softhsm-module.js';
 

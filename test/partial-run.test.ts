@@ -2,7 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readRecords } from '../src/result/records-csv.js';
+import { readRecords } from '../src/result/records-file.js';
 import { type CallRecord } from '../src/model/record.js';
 import type { RunResult } from '../src/model/run-result.js';
 import { schemaProblems } from '../src/result/schemas.js';
@@ -21,16 +21,16 @@ async function recordsOf(path: string): Promise<CallRecord[]> {
 describe('a scale run killed inside a configuration', () => {
   it('report counts the records of the configuration it was in: partial (killed), never presented as complete', async () => {
     const out = tempDir('partial-kill');
-    const records = (dir: string) => join(dir, 'records', 'tokens-2.csv');
+    const records = (dir: string) => join(dir, 'records', 'tokens-2.rec');
     // Killed once the 2-token configuration has records on disk (they are flushed every 2 s at the latest).
     const killed = await runCliWithSteps(env, ['scale', '--alg', 'p256', '--tokens', '1,2', '--duration', '4s', '--verify', 'none', '--out', out], out, [
-      { when: (dir) => sizeOf(records(dir)) > 100_000, act: (child) => child.kill('SIGKILL') },
+      { when: (dir) => sizeOf(records(dir)) > 4_000, act: (child) => child.kill('SIGKILL') },
     ]);
     expect(killed.status).toBeNull();
     expect(readRun(killed.dir).configurations.map((c) => c.tokens)).toEqual([1]);
     const report = runCli(['report', killed.dir, '--format', 'md,json'], env);
     expect(report.status, report.stderr).toBe(0);
-    expect(report.stderr).toMatch(/note: 2 tokens: the run stopped in it; its calls counted from disk: \d+ from records\/tokens-2\.csv/);
+    expect(report.stderr).toMatch(/note: 2 tokens: the run stopped in it; its calls counted from disk: \d+ from records\/tokens-2\.rec/);
     const run = readRun(killed.dir);
     expect(run.interrupted).toBe(true);
     expect(run.configurations.map((c) => [c.tokens, c.partial])).toEqual([
@@ -55,7 +55,7 @@ describe('a scale run killed inside a configuration', () => {
     ]);
     expect(killed.status).toBeNull();
     expect(readRun(killed.dir).configurations).toEqual([]);
-    const recordsFile = join(killed.dir, 'records', 'tokens-2-sessions-2.csv');
+    const recordsFile = join(killed.dir, 'records', 'tokens-2-sessions-2.rec');
     const recorded = await recordsOf(recordsFile);
     // What the disk holds, counted here independently: each (token, thread)'s records, then its spilled calls after them.
     const next = new Map<number, number>();
@@ -114,9 +114,9 @@ describe('an interrupted run in CI', () => {
   it('scale: every planned configuration is a JUnit case, those not measured whole errors; compare fails the candidate (exit 5), naming them', async () => {
     const out = tempDir('ci-interrupted');
     const junit = join(out, 'junit.xml');
-    const records = (dir: string) => join(dir, 'records', 'tokens-1.csv');
+    const records = (dir: string) => join(dir, 'records', 'tokens-1.rec');
     const r = await runCliWithSteps(env, ['scale', '--alg', 'p256', '--tokens', '1,2', '--duration', '30s', '--verify', 'none', '--junit', junit, '--out', out], out, [
-      { when: (dir) => sizeOf(records(dir)) > 100_000, act: (child) => child.kill('SIGINT') },
+      { when: (dir) => sizeOf(records(dir)) > 4_000, act: (child) => child.kill('SIGINT') },
     ]);
     expect(r.status).toBe(130);
     expect(xpath(junit, 'string(//testsuite/@tests)')).toBe('2');

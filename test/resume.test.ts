@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readRecords } from '../src/result/records-csv.js';
+import { readRecords } from '../src/result/records-file.js';
 import { type CallRecord } from '../src/model/record.js';
 import type { RunResult } from '../src/model/run-result.js';
 import { descendantsOf, isRunning, killTree, runCli, runCliAndAct, runCliAndSignal, runDirOf, tempDir } from './helpers/cli.js';
@@ -14,7 +14,7 @@ const env = { HSM_BENCH_WORKSPACE: workspace };
 
 async function recordsOf(dir: string): Promise<CallRecord[]> {
   const all: CallRecord[] = [];
-  for await (const r of readRecords(join(dir, 'records', 'burn-in.csv'))) all.push(r);
+  for await (const r of readRecords(join(dir, 'records', 'burn-in.rec'))) all.push(r);
   return all;
 }
 const readJson = (dir: string, file: string) => JSON.parse(readFileSync(join(dir, file), 'utf8'));
@@ -36,18 +36,18 @@ describe('burn-in --resume', () => {
     const dir = await stoppedBurnIn();
     const counted = readJson(dir, 'checkpoint.json').progress.records;
     expect(counted).toBeGreaterThan(0);
-    truncateSync(join(dir, 'records', 'burn-in.csv'), 0);
+    truncateSync(join(dir, 'records', 'burn-in.rec'), 0);
     // report does not take the cut file for a shorter night either: the missing records are said and counted lost.
     const report = runCli(['report', dir, '--format', 'md'], env);
     expect(report.status).toBe(0);
-    expect(report.stderr).toMatch(new RegExp(`the checkpoint says ${counted} records were on disk, and records/burn-in.csv holds 0: ${counted} records are missing from its end`));
+    expect(report.stderr).toMatch(new RegExp(`the checkpoint says ${counted} records were on disk, and records/burn-in.rec holds 0: ${counted} records are missing from its end`));
     expect(readFileSync(join(dir, 'report.md'), 'utf8')).toMatch(new RegExp(`${counted} more were made whose outcome died`));
     const refused = runCli(['burn-in', '--resume', dir], env);
     expect(refused.status).toBe(2);
     expect(refused.stderr).toMatch(new RegExp(`holds 0 records; the checkpoint of \\S+ had counted ${counted} on disk, so ${counted} are missing`));
     expect(refused.stderr).toMatch(/resume with --accept-lost-records/);
     // Nothing was signed or changed by the refusal.
-    expect(readFileSync(join(dir, 'records', 'burn-in.csv'), 'utf8')).toBe('');
+    expect(readFileSync(join(dir, 'records', 'burn-in.rec'), 'utf8')).toBe('');
     const accepted = runCli(['burn-in', '--resume', dir, '--accept-lost-records'], env);
     expect(accepted.status).toBe(0);
     expect(accepted.stderr).toMatch(/going on from them \(--accept-lost-records\)/);
@@ -78,11 +78,11 @@ describe('burn-in --resume', () => {
     const path = join(dir, 'checkpoint.json');
     const checkpoint = readJson(dir, 'checkpoint.json');
     writeFileSync(path, JSON.stringify({ ...checkpoint, plan: { ...checkpoint.plan, signatures: 9000 } }, null, 2));
-    const before = readFileSync(join(dir, 'records', 'burn-in.csv'), 'utf8');
+    const before = readFileSync(join(dir, 'records', 'burn-in.rec'), 'utf8');
     const r = runCli(['burn-in', '--resume', dir], env);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/is not the plan this burn-in started with \(the digest kept in run.json\)/);
-    expect(readFileSync(join(dir, 'records', 'burn-in.csv'), 'utf8')).toBe(before);
+    expect(readFileSync(join(dir, 'records', 'burn-in.rec'), 'utf8')).toBe(before);
     // Its digest rewritten to match does not help: run.json keeps the one the run started with.
     const edited = { ...checkpoint, plan: { ...checkpoint.plan, signatures: 9000 } };
     writeFileSync(path, JSON.stringify({ ...edited, planDigest: planDigest(edited) }, null, 2));

@@ -8,7 +8,7 @@ import type { CallRecord } from '../src/model/record.js';
 import { RunControl } from '../src/measure/control.js';
 import { sign } from '../src/operations/sign.js';
 import { PinGuard } from '../src/pkcs11/pin-guard.js';
-import { readRecords } from '../src/result/records-csv.js';
+import { readRecords } from '../src/result/records-file.js';
 import type { ConfigurationSpec } from '../src/run/run-configuration.js';
 import type { TokenRef } from '../src/pkcs11/discovery.js';
 import { tempDir } from './helpers/cli.js';
@@ -59,7 +59,7 @@ async function run(answer: ScriptedAnswer, spill: { skip?: boolean } = {}) {
     recovery: null,
     runDir: dir,
     configurationName: 'tokens-2',
-    recordsFile: 'records/tokens-2.csv',
+    recordsFile: 'records/tokens-2.rec',
     spillFile: 'unverified-tokens-2.bin',
     onVerifyingSpill: (calls, skip) => {
       toCheckAfter = calls;

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readRecords } from '../src/result/records-csv.js';
+import { readRecords } from '../src/result/records-file.js';
 import { type CallRecord } from '../src/model/record.js';
 import type { RunResult } from '../src/model/run-result.js';
 import { runCli, runCliAndAct, runCliAndSignal, runDirOf, tempDir } from './helpers/cli.js';
@@ -54,6 +54,7 @@ describe('hsm-bench scale on embedded SoftHSM2 tokens', () => {
       'charts/throughput-over-time.svg',
       'charts/throughput.png',
       'charts/throughput.svg',
+      'histograms',
       'records',
       'report.html',
       'report.md',

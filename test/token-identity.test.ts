@@ -141,7 +141,7 @@ describe('runs on the same tokens', () => {
 
 describe('records of a resumed run', () => {
   it('that name a token or thread the run does not have are refused as bad input (exit 2), not a crash', async () => {
-    const path = join(tempDir('replay'), 'burn-in.csv');
+    const path = join(tempDir('replay'), 'burn-in.rec');
     writeFileSync(path, 'configuration,token,thread,sequence,startOffsetUs,latencyUs,status,verified\n1,0,0,0,10,100,CKR_OK,\n1,7,0,0,20,100,CKR_OK,\n');
     await expect(replayRecords(path, { configuration: '1', tokenCount: 2, threadsPerToken: 1, maxStartOffsetUs: 1e9 }, new ConfigurationStats(2))).rejects.toMatchObject({
       exitCode: 2,

@@ -15,7 +15,7 @@ import { toPkcs11Mechanism } from '../src/pkcs11/timed-call.js';
 import { signInput, signMechanism } from '../src/operations/sign.js';
 import { Pkcs11Module } from '../src/pkcs11/module.js';
 import { login, openSession } from '../src/pkcs11/session.js';
-import { readRecords, RecordsCsvWriter } from '../src/result/records-csv.js';
+import { readRecords, RecordsFileWriter } from '../src/result/records-file.js';
 import { type CallRecord } from '../src/model/record.js';
 import { ConfigurationStats } from '../src/stats/configuration-stats.js';
 import { publicKeyFromAttributes, unwrapEcPoint } from '../src/pkcs11/public-key.js';
@@ -64,12 +64,12 @@ describe('host verification against the public key read from a real token', () =
       batch.add(0, 500_000, 0, good);
       batch.add(600_000, 500_000, 0, corrupted);
       batch.add(1_200_000, 500_000, 0, sign(1)); // signed for sequence 1, recorded as sequence 2: wrong message
-      const path = join(tempDir('verify-records'), 'r.csv');
-      const writer = new RecordsCsvWriter(path);
+      const path = join(tempDir('verify-records'), 'r.rec');
+      const writer = new RecordsFileWriter(path);
       const stats = new ConfigurationStats(1);
       const taken = batch.take(3);
       verifyBatch(taken, { operations: [{ name: 'sign', data: { publicKeys: [publicKeyFromAttributes(key.publicKey)], mechanism } }], messageSeeds: [seed], workerTokens: [0] });
-      new ConfigurationRecorder(1, [{ token: 0, thread: 0, messageSeed: seed }], writer, stats, ['sign']).add(taken);
+      new ConfigurationRecorder('1', [{ token: 0, thread: 0, messageSeed: seed }], writer, stats, ['sign']).add(taken);
       writer.close();
       expect(stats.operationsOk).toBe(1);
       expect(stats.operationsVerified).toBe(3);

@@ -5,6 +5,7 @@ import { compareCommand } from './compare.js';
 import { keysCommand } from './keys.js';
 import { listCommand } from './list.js';
 import { mergeCommand } from './merge.js';
+import { recordsCommand } from './records.js';
 import { reportCommand } from './report.js';
 import { runCommand } from './run.js';
 import { scaleCommand } from './scale.js';
@@ -21,6 +22,7 @@ export function hsmBenchProgram(): Command {
     .addCommand(listCommand())
     .addCommand(keysCommand())
     .addCommand(reportCommand())
+    .addCommand(recordsCommand())
     .addCommand(compareCommand())
     .addCommand(mergeCommand())
     .addCommand(trendCommand())

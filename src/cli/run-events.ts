@@ -80,7 +80,7 @@ export function eventText(e: RunEvent): EventText {
     case 'configuration-ended':
       return { log: `${labelOf(e.configuration)}: ${configurationOutcome(e.result, e.nouns)}${e.cutShort ? ' (interrupted: partial)' : ''}` };
     case 'burn-in-resuming':
-      return { log: `resuming ${e.runId}: ${e.records} records on disk${e.cutBytes > 0 ? ` (a partial last line of ${e.cutBytes} bytes was dropped)` : ''}` };
+      return { log: `resuming ${e.runId}: ${e.records} records on disk${e.cutBytes > 0 ? ` (a partial last block of ${e.cutBytes} bytes was dropped)` : ''}` };
     case 'burn-in-records-lost':
       return {
         log: `warning: ${shown(e.path)} holds ${e.records} records; the checkpoint of ${e.checkpointAt} had counted ${e.counted} on disk, so ${e.counted - e.records} are missing; going on from them (--accept-lost-records)`,

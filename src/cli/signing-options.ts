@@ -33,6 +33,7 @@ export function addOutputOptions(command: Command): Command {
     .option('--out <dir>', 'parent folder of the run directory', SCALE_DEFAULTS.out)
     .option('--format <list>', `reports to write beside run.json and the records: ${DEFAULT_FORMATS.join(', ')} (png writes svg too)`, DEFAULT_FORMATS.join(','))
     .option('--json', 'print run.json to stdout instead of the table or summary')
+    .option('--records <mode>', "which calls' records go to disk: all, failures, none (results and reports are the same; default: all)")
     .option('--metrics-listen <[host:]port>', 'serve live metrics at http://HOST:PORT/metrics while it runs, for Prometheus (host: 127.0.0.1 unless given)');
 }
 

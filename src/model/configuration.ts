@@ -47,7 +47,7 @@ export function configurationSlug(c: ConfigurationAxes): string {
  */
 export function configurationFiles(c: ConfigurationAxes, repetition: number, repeat: number): { configurationName: string; recordsFile: string; spillFile: string } {
   const name = `${configurationSlug(c)}${repeat > 1 ? `-rep-${repetition}` : ''}`;
-  return { configurationName: name, recordsFile: `records/${name}.csv`, spillFile: `unverified-${name}.bin` };
+  return { configurationName: name, recordsFile: `records/${name}.rec`, spillFile: `unverified-${name}.bin` };
 }
 
 /** Each configuration once, in plan order: by token count, then sessions per token, then rate (flat out last). */

@@ -30,6 +30,8 @@ export interface PlanInput {
   verify: string;
   verifyThreads?: number;
   callTimeout?: string;
+  /** all, failures or none: which calls' records go to disk. */
+  records?: string;
   module?: string;
   workspace: string;
   slots?: number[];

@@ -80,6 +80,10 @@ export interface PerCall {
 
 export type Backend = { kind: 'embedded'; workspace: string } | { kind: 'module'; path: string };
 
+/** Which calls' records a run keeps on disk (--records): every one, the failed ones, or none (its statistics are kept whatever). */
+export const RECORDS_KEPT = ['all', 'failures', 'none'] as const;
+export type RecordsKept = (typeof RECORDS_KEPT)[number];
+
 /** Everything a run will do, validated before anything touches a token, and frozen. */
 export interface RunPlan {
   /** What each call does: one operation (--op), or a mix of several (--mix), each with its algorithm and key. */
@@ -111,6 +115,8 @@ export interface RunPlan {
   callTimeoutMs: number | null;
   /** How each call holds its session and key, as applications do: pooled (both false, the default), or per call. */
   perCall: PerCall;
+  /** --records: which calls' records go to disk. */
+  records: RecordsKept;
   keyLabel: string;
   backend: Backend;
   selection: TokenSelection;

@@ -372,6 +372,8 @@ export interface RunResult {
     callTimeoutS?: number;
     /** --session-per-call, --find-key-per-call (absent: the session and key pooled, the default). */
     perCall?: { session: boolean; findKey: boolean };
+    /** --records, where not all: which calls' records went to disk. */
+    records?: 'failures' | 'none';
   };
   configurations: ConfigurationResult[];
   /** A rate sweep's answer per token count and sessions: the highest target rate served within the objectives. */
@@ -562,4 +564,5 @@ export const planOf = (plan: RunPlan): RunResult['plan'] => ({
   verify: plan.verify,
   ...(plan.callTimeoutMs === null ? {} : { callTimeoutS: plan.callTimeoutMs / 1000 }),
   ...(plan.perCall.session || plan.perCall.findKey ? { perCall: plan.perCall } : {}),
+  ...(plan.records === 'all' ? {} : { records: plan.records }),
 });

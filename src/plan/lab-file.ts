@@ -49,6 +49,8 @@ export interface LabRunSpec {
   verify?: string | number;
   /** As --call-timeout: a duration such as "30s". */
   callTimeout?: string;
+  /** As --records: all, failures or none. */
+  records?: string;
   keyLabel?: string;
   verifyThreads?: number;
   /** As --max-window: a duration such as "2m". */

@@ -50,6 +50,7 @@ export const PLAN_FLAGS: Record<PlanField, { option: string; read: Read }> = {
   verify: flag('verify', text),
   verifyThreads: flag('verifyThreads', whole),
   callTimeout: flag('callTimeout', text),
+  records: flag('records', text),
   module: flag('module', text),
   workspace: flag('workspace', text),
   slots: flag('slots', wholes),

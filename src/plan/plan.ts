@@ -1,6 +1,6 @@
 import type { FieldNames, PlanInput, SelectionInput } from '../model/plan-input.js';
 import { RATE_WINDOW_CAP_S } from '../stats/rate-window.js';
-import { StopRule, VerifyPlan, RunPlan, BurnInPlan } from '../model/plan.js';
+import { StopRule, VerifyPlan, RunPlan, BurnInPlan, RECORDS_KEPT, type RecordsKept } from '../model/plan.js';
 import { availableParallelism } from 'node:os';
 import { EMBEDDED_LABEL_PREFIX } from '../model/embedded-workspace.js';
 import { usageError } from '../core/errors.js';
@@ -45,6 +45,16 @@ function counts(name: string, values: readonly number[], max: number): number[] 
 // Durations are parsed in src/core (the probe of a module, below the engine, reads one too).
 import { durationMs, parseDurationNs } from '../core/duration.js';
 export { durationMs, parseDurationNs };
+
+/** --records: all (the default), failures or none. */
+function recordsKeptOf(value: string | undefined, name: string): RecordsKept {
+  if (value === undefined) return 'all';
+  if ((RECORDS_KEPT as readonly string[]).includes(value)) return value as RecordsKept;
+  throw usageError(
+    `${name} must be one of ${RECORDS_KEPT.join(', ')}, not ${quote(value)}`,
+    `${name} all keeps every call's record; failures only the failed calls'; none no record (the results and statistics are the same)`,
+  );
+}
 
 export function parseVerify(value: string, threads = defaultVerifyThreads(), name = '--verify'): VerifyPlan {
   if (value === 'all') return { mode: 'all', every: 1, threads };
@@ -182,6 +192,7 @@ export function scalePlan(o: PlanInput, name: FieldNames = flagOf): RunPlan {
     verify: parseVerify(o.verify, o.verifyThreads === undefined ? undefined : wholeNumber(name('verifyThreads'), o.verifyThreads, 1, 64), name('verify')),
     callTimeoutMs: o.callTimeout === undefined ? null : durationMs(parseDurationNs(o.callTimeout, name('callTimeout'), 100)),
     perCall: perCallOf(o, workload, name),
+    records: recordsKeptOf(o.records, name('records')),
     keyLabel: first.keyLabel,
     backend: o.module !== undefined ? { kind: 'module', path: o.module } : { kind: 'embedded', workspace: o.workspace },
     selection: tokenSelection(o, name),

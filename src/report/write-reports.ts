@@ -2,10 +2,10 @@ import { writeOutputFile } from '../core/output-file.js';
 import { join } from 'node:path';
 import type { ChartConfiguration } from 'chart.js';
 import { usageError } from '../core/errors.js';
-import type { BadLines } from '../result/records-csv.js';
+import type { BadParts } from '../result/records-file.js';
 import { writeFileAtomic } from '../result/run-directory.js';
 import type { RunResult } from '../model/run-result.js';
-import { digestRecords } from './records-digest.js';
+import { digestConfiguration } from './records-digest.js';
 import { availabilityChart, chartRenderer, configurationPanels, efficiencyChart, latencyChart, perTokenChart, saveChart, throughputChart, timeSeriesChart } from './charts.js';
 import { renderHtmlReport, type HtmlChart } from './html.js';
 import { rateCurveChart, sessionsChart } from './sizing-charts.js';
@@ -75,7 +75,7 @@ const EXPORTERS: [Format, (x: Export) => Promise<void> | void][] = [
   ['html', async (x) => x.write('report.html', renderHtmlReport(x.r, markdownOf(x, await x.charts()), await x.charts()))],
 ];
 
-/** Writes a run's artifacts in `formats` from its run.json and records alone. */
+/** Writes a run's artifacts in `formats` from its run.json, interval histograms (or records) alone. */
 export async function writeReports(dir: string, r: RunResult, formats: readonly Format[], given?: Reference): Promise<WrittenReports> {
   const files: string[] = [];
   const warnings: string[] = [];
@@ -103,10 +103,10 @@ async function chartConfigs(dir: string, r: RunResult, reference: Reference | un
   if (r.configurations.length === 0) return [];
   const digests = await Promise.all(
     r.configurations.map(async (c) => {
-      const bad: BadLines = { count: 0 };
-      const digest = await digestRecords(dir, c.recordsFile, bad);
+      const bad: BadParts = { count: 0 };
+      const digest = await digestConfiguration(dir, c, bad);
       // Torn or foreign lines are never taken as signatures; the reader is told how many there were.
-      if (bad.count > 0) warnings.push(`${shown(join(dir, c.recordsFile))}: ${bad.count} line(s) are not records and were skipped (first: line ${bad.first!.lineNumber})`);
+      if (bad.count > 0) warnings.push(`${shown(join(dir, c.recordsFile))}: ${bad.count} ${bad.first!.unit}(s) are not records and were skipped (first: ${bad.first!.unit} ${bad.first!.number})`);
       return digest;
     }),
   );

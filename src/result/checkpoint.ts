@@ -11,10 +11,11 @@ import type { BurnInRestart, LostRecords, ProcessDeath, TokenIdentity } from '..
 import { readRunJson, writeFileAtomic, writeRunJson } from './run-directory.js';
 import { schemaProblems } from './schemas.js';
 import { recordsOnDisk } from './replay.js';
+import { readResumeState } from './resume-state.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.json';
 /** A burn-in's records, in its run directory. */
-export const BURN_IN_RECORDS_FILE = join('records', 'burn-in.csv');
+export const BURN_IN_RECORDS_FILE = join('records', 'burn-in.rec');
 
 /** A checkpoint holds the plan, the tokens and the segments: a few KiB, a MiB for a long run resumed often. */
 export const CHECKPOINT_INPUT: InputKind = {
@@ -30,8 +31,8 @@ export const CHECKPOINT_INPUT: InputKind = {
  * the progress when it was written (atomically, every 10 s). The records file stays the authority on what was
  * signed: a resume recounts it, and refuses it when it holds fewer records than the checkpoint saw on disk.
  */
-/** Version 4 keeps the plan as a plan input (numbers, lists, its defaults resolved); 3 kept the flags' text. */
-export const CHECKPOINT_VERSION = 4;
+/** Version 5 keeps binary records (records/burn-in.rec); 4 kept them in CSV, 3 kept the flags' text. */
+export const CHECKPOINT_VERSION = 5;
 
 export interface Checkpoint {
   schemaVersion: typeof CHECKPOINT_VERSION;
@@ -126,7 +127,9 @@ export interface MadeAtDeath {
  */
 export function appendRestart(runDir: string, death: ProcessDeath, made: MadeAtDeath | undefined): BurnInRestart {
   const checkpoint = readCheckpoint(runDir);
-  const onDisk = recordsOnDisk(join(runDir, BURN_IN_RECORDS_FILE));
+  // Without every call's record, what is on disk is the state of the last checkpoint.
+  const state = (checkpoint.plan.records ?? 'all') === 'all' ? null : readResumeState(runDir, checkpoint.tokens.length * (checkpoint.plan.threadsPerToken[0] ?? 1));
+  const onDisk = state ? { records: state.calls, endOffsetUs: state.endOffsetUs } : recordsOnDisk(join(runDir, BURN_IN_RECORDS_FILE));
   const restart: BurnInRestart = {
     ...death,
     recordsOnDisk: onDisk.records,

@@ -3,16 +3,17 @@ import { statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { readJsonFile } from '../core/json-text.js';
 import { plannedConfigurations } from '../model/plan.js';
-import { CHECKPOINT_FILE, CHECKPOINT_INPUT } from './checkpoint.js';
+import { BURN_IN_RECORDS_FILE, CHECKPOINT_FILE, CHECKPOINT_INPUT } from './checkpoint.js';
 import { recordsOfBatch } from './batch-records.js';
 import { failureOf } from '../model/record-status.js';
-import { readRecords, type BadLines } from './records-csv.js';
+import { readRecords, type BadParts } from './records-file.js';
 import { ConfigurationStats } from '../stats/configuration-stats.js';
 import { runFigures, summarizeConfiguration } from '../stats/summarize.js';
 import { readSpillFile, type SpillTail } from './spill-file.js';
 import { configurationAxes, configurationFiles, configurationName, configurationSlug, sameConfiguration, targetRateOf, type ConfigurationAxes } from '../model/configuration.js';
 import type { ConfigurationResult, RunResult } from '../model/run-result.js';
 import { readRunJson } from './run-directory.js';
+import { readResumeState, restoreFromState, RESUME_STATE_FILE, type ResumeState } from './resume-state.js';
 
 /** A run as `report` reads it: run.json with what the records on disk add, and what was found on the way. */
 export interface RecountedRun {
@@ -35,6 +36,25 @@ export async function readRunDirectory(path: string): Promise<RecountedRun & { d
 const isFile = (path: string) => statSync(path, { throwIfNoEntry: false })?.isFile() === true;
 
 /**
+ * A burn-in that kept only failures' records (or none), counted from the statistics its last checkpoint kept
+ * (resume-state.json): the calls after it died with the process.
+ */
+function countedFromState(r: RunResult, axes: ConfigurationAxes, state: ResumeState, notes: string[]): ConfigurationResult {
+  const stats = new ConfigurationStats(axes.tokens, r.operation?.mix?.map((m) => m.name) ?? []);
+  restoreFromState(stats, state);
+  notes.push(
+    `${configurationName(axes)}: the run stopped in it; its calls counted from ${RESUME_STATE_FILE} (its records keep ${r.plan.records === 'none' ? 'no call' : 'only failures'}): ${state.calls}`,
+  );
+  const rate = targetRateOf(axes);
+  return summarizeConfiguration(
+    { stats, recordsFile: BURN_IN_RECORDS_FILE, workerIssues: [], partial: 'killed' },
+    r.tokens.slice(0, axes.tokens),
+    axes.threadsPerToken,
+    rate === null ? null : { targetRatePerS: rate, calls: 0, interrupted: true },
+  );
+}
+
+/**
  * A run that was killed (kill -9, power loss, a third Ctrl-C) left run.json as of its last write: without the
  * configuration it was in, and with calls still in a spill file waiting for verification. Every call on disk is
  * counted again here: a scale run's configurations that run.json lacks, from their records and spill files; a
@@ -49,7 +69,8 @@ export async function withRecordsOnDisk(dir: string, r: RunResult): Promise<Reco
     // A run.json written at the end (not interrupted: finished, or ended early by its tokens) holds every record.
     const checkpoint = checkpointOf(dir);
     if (!c || !r.interrupted || checkpoint === null || checkpoint.finished === true) return { result: r, notes };
-    let counted = await countConfiguration(dir, r, c, { recordsFile: c.recordsFile, spillFile: null }, notes);
+    const state = r.plan.records === undefined ? null : readResumeState(dir, r.plan.tokenCounts[0]! * r.plan.threadsPerToken[0]!);
+    let counted = state ? countedFromState(r, c, state, notes) : await countConfiguration(dir, r, c, { recordsFile: c.recordsFile, spillFile: null }, notes);
     // The records file alone is not trusted: one cut short (truncated, edited) would read as a shorter night.
     const recordsAtCheckpoint = typeof checkpoint.progress?.records === 'number' ? checkpoint.progress.records : 0;
     const held = counted.operationsOk + counted.operationsFailed;
@@ -125,7 +146,7 @@ async function countConfiguration(dir: string, r: RunResult, axes: Configuration
   const operations = r.operation?.mix?.map((m) => m.name) ?? [r.operation?.name ?? 'sign'];
   const stats = new ConfigurationStats(axes.tokens, r.operation?.mix?.map((m) => m.name) ?? []);
   const nextSequence = new Array<number>(axes.tokens * threads).fill(0);
-  const bad: BadLines = { count: 0 };
+  const bad: BadParts = { count: 0 };
   let recorded = 0;
   let repeated = 0;
   let missing = 0;

@@ -1,43 +1,37 @@
-import { closeSync, constants, existsSync, openSync, readSync, fstatSync, ftruncateSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync, fstatSync, ftruncateSync } from 'node:fs';
 import { failureOf } from '../model/record-status.js';
 import type { ConfigurationStats } from '../stats/configuration-stats.js';
 import { usageError } from '../core/errors.js';
-import { parseRecordLine, readRecords, type BadLines } from './records-csv.js';
+import { binaryRecords, isBinaryRecords, MAGIC, readRecords, type BadParts, type RecordsTail } from './records-file.js';
 import { shown } from '../core/quote.js';
 
 /**
- * Cuts a records file back to its last complete line: a process killed mid-write (kill -9, power loss) can leave
- * half a row, which is not a signature. Returns the number of bytes removed.
+ * Cuts a records file back to its last whole block: a process killed mid-write (kill -9, power loss) can leave
+ * half a block, which is not a call. Returns the number of bytes removed.
  */
-export function truncateToLastLine(path: string): number {
+export function truncateToLastBlock(path: string): number {
   // Not blocking on a FIFO planted in its place, and cutting nothing but a regular file.
   const fd = openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
   try {
     const info = fstatSync(fd);
     if (!info.isFile()) throw usageError(`${shown(path)} is not a regular file`, 'the records file was changed or does not belong to this run; start a new burn-in');
-    const size = info.size;
-    const tail = Buffer.alloc(Math.min(size, 4096));
-    for (let end = size; end > 0;) {
-      const start = Math.max(0, end - tail.length);
-      readSync(fd, tail, 0, end - start, start);
-      const newline = tail.subarray(0, end - start).lastIndexOf(0x0a);
-      if (newline >= 0) {
-        const keep = start + newline + 1;
-        ftruncateSync(fd, keep);
-        return size - keep;
-      }
-      end = start;
+    // A file cut inside its magic holds nothing yet; one with other contents is refused when it is replayed.
+    if (!isBinaryRecords(fd)) {
+      if (info.size < MAGIC.length) ftruncateSync(fd, 0);
+      return info.size < MAGIC.length ? info.size : 0;
     }
-    ftruncateSync(fd, 0);
-    return size;
+    const tail: RecordsTail = { completeBytes: 0 };
+    for (const _ of binaryRecords(fd, { count: 0 }, tail));
+    ftruncateSync(fd, tail.completeBytes);
+    return info.size - tail.completeBytes;
   } finally {
     closeSync(fd);
   }
 }
 
 /**
- * The complete records in a file (its lines after the header; a torn last line is not one), and where the latest of
- * them ended on the run's time axis (µs): what a process that died had put on disk. Nothing when there is no file.
+ * The complete records in a file (a torn last block is not one), and where the latest of them ended on the run's
+ * time axis (µs): what a process that died had put on disk. Nothing when there is no file.
  */
 export function recordsOnDisk(path: string): { records: number; endOffsetUs: number } {
   const none = { records: 0, endOffsetUs: 0 };
@@ -45,21 +39,14 @@ export function recordsOnDisk(path: string): { records: number; endOffsetUs: num
   // Not blocking on a FIFO planted in its place: only a regular file holds records.
   const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
-    if (!fstatSync(fd).isFile()) return none;
-    const chunk = Buffer.alloc(1 << 20);
-    let lines = 0;
+    if (!fstatSync(fd).isFile() || !isBinaryRecords(fd)) return none;
+    let records = 0;
     let endOffsetUs = 0;
-    // Records are ASCII: latin1 never splits a character at a chunk's edge.
-    let torn = '';
-    for (let n; (n = readSync(fd, chunk, 0, chunk.length, null)) > 0;) {
-      const complete = (torn + chunk.toString('latin1', 0, n)).split('\n');
-      torn = complete.pop()!;
-      for (const line of complete) {
-        const record = lines++ === 0 ? undefined : parseRecordLine(line);
-        if (record) endOffsetUs = Math.max(endOffsetUs, record.startOffsetUs + record.latencyUs);
-      }
+    for (const block of binaryRecords(fd)) {
+      records += block.length;
+      for (const r of block) endOffsetUs = Math.max(endOffsetUs, r.startOffsetUs + r.latencyUs);
     }
-    return { records: Math.max(0, lines - 1), endOffsetUs };
+    return { records, endOffsetUs };
   } finally {
     closeSync(fd);
   }
@@ -89,7 +76,7 @@ export interface RecordsShape {
 export async function replayRecords(path: string, shape: RecordsShape, stats: ConfigurationStats): Promise<Replayed> {
   const { tokenCount, threadsPerToken } = shape;
   const nextSequenceByWorker = new Array<number>(tokenCount * threadsPerToken).fill(0);
-  const bad: BadLines = { count: 0 };
+  const bad: BadParts = { count: 0 };
   const refuse = (problem: string) => usageError(`${shown(path)} ${problem}`, 'the records file was changed or does not belong to this run; start a new burn-in');
   let records = 0;
   for await (const r of readRecords(path, bad)) {
@@ -108,7 +95,7 @@ export async function replayRecords(path: string, shape: RecordsShape, stats: Co
   }
   if (bad.count > 0) {
     throw usageError(
-      `${shown(path)} has ${bad.count} line(s) that are not records (first: line ${bad.first!.lineNumber})`,
+      `${shown(path)} has ${bad.count} ${bad.first!.unit}(s) that are not records (first: ${bad.first!.unit} ${bad.first!.number})`,
       'the records were changed by hand or by another program; start a new burn-in',
     );
   }

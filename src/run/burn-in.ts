@@ -2,7 +2,7 @@ import { configurationAxes, configurationSlug } from '../model/configuration.js'
 import type { LiveMetrics } from './live-metrics.js';
 import { workloadId } from '../model/workload.js';
 import { nounsOf } from '../operations/words.js';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, statSync, truncateSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { usageError } from '../core/errors.js';
 import { PinRefusedError } from '../pkcs11/session.js';
@@ -10,7 +10,9 @@ import { BURN_IN_RECORDS_FILE, CHECKPOINT_FILE, CHECKPOINT_VERSION, planDigest, 
 import { lockDirectory } from '../core/directory-lock.js';
 import type { VerdictFlags } from '../model/plan-input.js';
 import type { FieldNames, PlanInput } from '../model/plan-input.js';
-import { truncateToLastLine, replayRecords } from '../result/replay.js';
+import { truncateToLastBlock, replayRecords } from '../result/replay.js';
+import { readResumeState, restoreFromState, writeResumeState } from '../result/resume-state.js';
+import { intervalLogOf } from '../result/interval-log.js';
 import { createRunDirectory, syncFile, writeFileAtomic, writeRunJson } from '../result/run-directory.js';
 import type { BurnInResult, LostRecords, RunResult, StartAtResult } from '../model/run-result.js';
 import type { PinSource } from '../secrets/pin.js';
@@ -82,14 +84,26 @@ async function recordsToContinue(
   const { dir, checkpoint } = resume;
   const path = join(dir, BURN_IN_RECORDS_FILE);
   const tokenCount = plan.tokenCounts[0]!;
-  const cut = existsSync(path) ? truncateToLastLine(path) : 0;
-  const replayed = existsSync(path)
-    ? await replayRecords(
-        path,
-        { configuration: burnInConfiguration(plan), tokenCount, threadsPerToken: plan.threadsPerToken[0]!, maxStartOffsetUs: (Date.now() - Date.parse(checkpoint.startedAt)) * 1000 },
-        stats,
-      )
-    : { records: 0, nextSequenceByWorker: new Array<number>(tokenCount * plan.threadsPerToken[0]!).fill(0) };
+  const workers = tokenCount * plan.threadsPerToken[0]!;
+  const cut = existsSync(path) ? truncateToLastBlock(path) : 0;
+  // Without every call's record, the statistics and sequences are those of the last checkpoint's state, and the
+  // records file (failures) is cut back to what it held then: the calls made after it are made again.
+  const state = plan.records === 'all' ? undefined : readResumeState(dir, workers);
+  const log = join(dir, intervalLogOf(BURN_IN_RECORDS_FILE));
+  if (state && existsSync(path) && statSync(path).size > state.recordsBytes) truncateSync(path, state.recordsBytes);
+  // Its interval log too, so that it holds the calls the statistics count, each once (the charts are drawn from it).
+  if (state && existsSync(log) && statSync(log).size > state.intervalLogBytes) truncateSync(log, state.intervalLogBytes);
+  if (state) restoreFromState(stats, state);
+  const replayed =
+    state !== undefined
+      ? { records: state?.calls ?? 0, nextSequenceByWorker: state?.nextSequenceByWorker ?? new Array<number>(workers).fill(0) }
+      : existsSync(path)
+        ? await replayRecords(
+            path,
+            { configuration: burnInConfiguration(plan), tokenCount, threadsPerToken: plan.threadsPerToken[0]!, maxStartOffsetUs: (Date.now() - Date.parse(checkpoint.startedAt)) * 1000 },
+            stats,
+          )
+        : { records: 0, nextSequenceByWorker: new Array<number>(tokenCount * plan.threadsPerToken[0]!).fill(0) };
   const counted = checkpoint.progress.records;
   let lost = checkpoint.lostRecords;
   // The checkpoint counts only records that were on disk (synced) when it was written: fewer now means records were lost.
@@ -164,6 +178,9 @@ export async function runBurnIn(input: PlanInput, verdict: VerdictFlags, pinSour
     lockDirectory(dir, 'the burn-in', 'it is running or being resumed already; wait for it to end');
     await ui.started?.(dir);
     const firstSequenceByWorker = onDisk.firstSequenceByWorker;
+    // Kept up to date by the recorder, for the resume state; and the records writer's flush, once it is made.
+    const nextSequenceByWorker = [...firstSequenceByWorker];
+    let flushRecords = () => {};
     // The plan as the run started: a resume keeps the tokens' identities and the digest of the first segment.
     // A resume starts at once: the agreed moment was the first segment's, and is not kept for it.
     const runInput = checkpoint?.plan ?? { ...input, startAt: undefined };
@@ -204,8 +221,15 @@ export async function runBurnIn(input: PlanInput, verdict: VerdictFlags, pinSour
       buildRunResult({ command: 'burn-in', runId, startedAt, commandLine, startAt: startAt() }, plan, setup, [current()], !done || interruption.requested, burnIn);
     const saveCheckpoint = (finished: boolean) => {
       // Only records synced to disk are counted: a resume that finds fewer knows that some were lost.
-      const records = recordsWritten;
+      let records = recordsWritten;
+      if (plan.records !== 'all') flushRecords();
       syncFile(join(dir, BURN_IN_RECORDS_FILE));
+      // Without every call's record, the state is what a resume continues from: the calls it counts are those "on disk".
+      if (plan.records !== 'all') {
+        const bytes = (file: string) => statSync(join(dir, file), { throwIfNoEntry: false })?.size ?? 0;
+        writeResumeState(dir, stats, nextSequenceByWorker, bytes(BURN_IN_RECORDS_FILE), bytes(intervalLogOf(BURN_IN_RECORDS_FILE)));
+        records = stats.operationsOk + stats.operationsFailed;
+      }
       writeFileAtomic(
         join(dir, CHECKPOINT_FILE),
         JSON.stringify(
@@ -314,6 +338,7 @@ export async function runBurnIn(input: PlanInput, verdict: VerdictFlags, pinSour
           onPinRefused: () => saveCheckpoint(false),
           onHung: (issue) => ui.emit({ type: 'session-hung', run: result(false), issue }),
           callTimeoutMs: plan.callTimeoutMs,
+          records: plan.records,
           onRecordsWritten: (records) => (recordsWritten = onDisk.records + records),
           tokens: setup.ready,
           threadsPerToken: plan.threadsPerToken[0]!,
@@ -332,6 +357,8 @@ export async function runBurnIn(input: PlanInput, verdict: VerdictFlags, pinSour
           recordsFile: BURN_IN_RECORDS_FILE,
           spillFile: null,
           stats,
+          nextSequenceByWorker,
+          onWriter: (flush) => (flushRecords = flush),
           resume: checkpoint ? { firstSequenceByWorker, startOffsetBaseUs } : undefined,
           releaseAtMs: plan.startAt?.atMs,
         },

@@ -7,7 +7,7 @@ import { workloadOf } from '../model/workload.js';
 import { correctedPercentilesMs, decodeHistogram, encodeHistogram, latencyHistogram, percentilesMs } from '../stats/latency-histogram.js';
 import { lowConfidence } from '../stats/repetitions.js';
 import { runFigures } from '../stats/summarize.js';
-import { readRecords, RecordsCsvWriter } from '../result/records-csv.js';
+import { readRecords, RecordsFileWriter } from '../result/records-file.js';
 import { samePlan } from '../verdict/compare.js';
 
 /** A run to merge: its directory as given, and its run.json. */
@@ -318,7 +318,7 @@ export async function writeMergedRecords(dir: string, merged: MergedRun): Promis
   const missing: string[] = [];
   for (const c of merged.configurations) {
     const name = configurationSlug(c.result);
-    const writer = new RecordsCsvWriter(join(dir, c.result.recordsFile));
+    const writer = new RecordsFileWriter(join(dir, c.result.recordsFile));
     try {
       for (const part of c.parts) {
         try {

@@ -11,13 +11,16 @@ import { setupError, writeError } from '../core/errors.js';
 import { tokenName, type TokenRef } from '../pkcs11/discovery.js';
 import type { HungSession, ModuleInstances } from '../model/run-result.js';
 import type { PinGuard } from '../pkcs11/pin-guard.js';
-import { RecordsCsvWriter } from '../result/records-csv.js';
+import { RecordsFileWriter } from '../result/records-file.js';
+import { intervalLogOf, IntervalLogWriter } from '../result/interval-log.js';
+import { IntervalHistograms } from '../stats/interval-histograms.js';
 import { ConfigurationStats } from '../stats/configuration-stats.js';
 import type { Measured } from '../stats/summarize.js';
 import type { CallBatch } from '../model/call-batch.js';
 import { RunControl } from '../measure/control.js';
 import { startNativeEngine, type EngineName } from '../measure/native-engine.js';
 import type { InputTable, Workload } from '../model/workload.js';
+import type { RecordsKept } from '../model/plan.js';
 import { ConfigurationRecorder, type WorkerAssignment } from '../pipeline/recorder.js';
 import { RecordingQueue } from '../pipeline/recording-queue.js';
 import { keptOutputs, SpillFile } from '../result/spill-file.js';
@@ -81,6 +84,12 @@ export interface ConfigurationSpec {
   recordsFile: string;
   /** Statistics to extend (a burn-in watches them for its progress line and rebuilds them on resume). */
   stats?: ConfigurationStats;
+  /** --records: which calls' records go to the file. */
+  records: RecordsKept;
+  /** Per (token, thread), the sequence of its next call, updated as calls are recorded (a burn-in's checkpoint keeps it). */
+  nextSequenceByWorker?: number[];
+  /** Given a flush of the records and of every interval so far, once they are open (a burn-in flushes before it snapshots its statistics). */
+  onWriter?: (flush: () => void) => void;
   /** Burn-in resume: append to the records, continue each worker's sequence and the time axis. */
   resume?: { firstSequenceByWorker: number[]; startOffsetBaseUs: number };
   /**
@@ -143,7 +152,19 @@ const WATCH_MS = 100;
 export async function runConfiguration(spec: ConfigurationSpec, control: RunControl, onProgress: (signaturesDone: number) => void): Promise<ConfigurationRun> {
   const T = spec.threadsPerToken;
   const assignments: WorkerAssignment[] = spec.tokens.flatMap((_, token) => Array.from({ length: T }, (_, thread) => ({ token, thread, messageSeed: randomBytes(SEED_BYTES) })));
-  const writer = new RecordsCsvWriter(join(spec.runDir, spec.recordsFile), spec.resume !== undefined, () => control.requestStop(), spec.onRecordsWritten);
+  const writer = new RecordsFileWriter(join(spec.runDir, spec.recordsFile), spec.resume !== undefined, () => control.requestStop(), spec.onRecordsWritten);
+  // Per-second latency histograms, written as their seconds pass: what the reports' charts are drawn from.
+  const intervals = new IntervalHistograms();
+  const intervalLog = new IntervalLogWriter(join(spec.runDir, intervalLogOf(spec.recordsFile)), spec.resume !== undefined);
+  spec.onWriter?.(() => {
+    writer.flush();
+    intervalLog.write(intervals.take(true));
+  });
+  const closeRecords = () => {
+    writer.close();
+    intervalLog.write(intervals.take(true));
+    intervalLog.close();
+  };
   const stats =
     spec.stats ??
     new ConfigurationStats(
@@ -157,6 +178,9 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     stats,
     spec.workload.operations.map((op) => op.name),
     spec.resume?.startOffsetBaseUs ?? 0,
+    spec.records,
+    spec.nextSequenceByWorker,
+    intervals,
   );
   const pool = new VerifyPool(spec.verifyEvery > 0 ? spec.verifyThreads : 0, {
     operations: spec.workload.operations.map((op, i) => ({ name: op.name, data: spec.hostChecks[i] })),
@@ -224,7 +248,10 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     else release();
   };
   let recorded = 0;
-  const flushTimer = setInterval(() => writer.flush(), RECORDS_FLUSH_MS);
+  const flushTimer = setInterval(() => {
+    writer.flush();
+    intervalLog.write(intervals.take());
+  }, RECORDS_FLUSH_MS);
   const queue = new RecordingQueue((batch) => recorder.add(batch));
 
   const sessions: SessionAssignment[] = assignments.map((a, worker) => {
@@ -375,7 +402,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     clearInterval(flushTimer);
     stalls.disable();
     hostStalls.stop();
-    writer.close();
+    closeRecords();
     await pool.close();
     throw error;
   }
@@ -425,7 +452,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
   stalls.disable();
   await pool.close();
   clearInterval(flushTimer);
-  writer.close();
+  closeRecords();
   if (writer.failure) throw writer.failure;
   if (spillFailure) throw spillFailure;
   if (pool.failure) throw new Error(`a verification thread failed: ${pool.failure.message}`);

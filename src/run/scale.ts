@@ -146,6 +146,7 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunEvent
             },
             recovery: null,
             callTimeoutMs: plan.callTimeoutMs,
+            records: plan.records,
             onHung: (issue) => ui.emit({ type: 'session-hung', run: result(false), issue, configuration }),
             runDir: dir,
             ...files,

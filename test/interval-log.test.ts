@@ -1,0 +1,80 @@
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import hdr from 'hdr-histogram-js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { RunResult } from '../src/model/run-result.js';
+import { digestConfiguration } from '../src/report/records-digest.js';
+import { intervalLogOf } from '../src/result/interval-log.js';
+import { runCli, runDirOf, tempDir } from './helpers/cli.js';
+
+const readRun = (dir: string): RunResult => JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
+
+/** Every interval of a log as HdrHistogram's own JS reader reads it: tag and count. */
+function readWithHdrReader(path: string): { tag: string; count: number; startS: number }[] {
+  const reader = new hdr.HistogramLogReader(readFileSync(path, 'utf8'));
+  const out = [];
+  for (let h; (h = reader.nextIntervalHistogram()) !== null;) out.push({ tag: h.tag!, count: h.totalCount, startS: h.startTimeStampMsec / 1000 });
+  return out;
+}
+
+describe('interval histograms', () => {
+  const env = { HSM_BENCH_WORKSPACE: tempDir('hlog-ws') };
+  let dir = '';
+  let run: RunResult;
+  beforeAll(() => {
+    const r = runCli(['scale', '--alg', 'p256', '--tokens', '1,2', '--duration', '3s', '--warmup', '5', '--format', 'md', '--out', tempDir('hlog-out')], env);
+    expect(r.status, r.stderr).toBe(0);
+    dir = runDirOf(r);
+    run = readRun(dir);
+  }, 120_000);
+
+  it("are written per second, token, operation and outcome in HdrHistogram's interval-log format; its reader's totals are run.json's", () => {
+    for (const c of run.configurations) {
+      const path = join(dir, intervalLogOf(c.recordsFile));
+      expect(readFileSync(path, 'utf8')).toMatch(/^#\[Histogram log format version 1\.3\]\n/);
+      const intervals = readWithHdrReader(path);
+      expect(new Set(hdr.listTags(readFileSync(path, 'utf8')))).toEqual(new Set(Array.from({ length: c.tokens }, (_, t) => `token-${t}/sign/ok`)));
+      expect(new Set(intervals.map((i) => i.startS)).size).toBeGreaterThanOrEqual(3);
+      const sum = (tag: string) => intervals.filter((i) => i.tag === tag).reduce((n, i) => n + i.count, 0);
+      for (const [t, token] of c.perToken.entries()) expect(sum(`token-${t}/sign/ok`)).toBe(token.operationsOk);
+      expect(intervals.reduce((n, i) => n + i.count, 0)).toBe(c.operationsOk + c.operationsFailed);
+    }
+  });
+
+  it('the charts are drawn from them, the same as from every record, without reading the records', async () => {
+    for (const c of run.configurations) {
+      const fromLog = await digestConfiguration(dir, c);
+      expect(fromLog.source).toBe('interval-log');
+      // The records read instead (the log taken away): the same curve, to the µs of the max, and the same series.
+      const copy = join(tempDir('hlog-copy'), 'run');
+      cpSync(dir, copy, { recursive: true });
+      rmSync(join(copy, intervalLogOf(c.recordsFile)));
+      const fromRecords = await digestConfiguration(copy, c);
+      expect(fromRecords.source).toBe('records');
+      expect(fromLog.curve).toEqual(fromRecords.curve);
+      expect(fromLog.okPerSecondByToken).toEqual(fromRecords.okPerSecondByToken);
+      // A log that does not hold every call run.json counts (cut by a kill) is not drawn from: the records are.
+      writeFileSync(
+        join(copy, intervalLogOf(c.recordsFile)),
+        readFileSync(join(dir, intervalLogOf(c.recordsFile)), 'utf8')
+          .split('\n')
+          .slice(0, 4)
+          .join('\n') + '\n',
+      );
+      expect((await digestConfiguration(copy, c)).source).toBe('records');
+    }
+  });
+
+  it('with --records none the charts are still drawn, from the interval log', async () => {
+    const r = runCli(['scale', '--alg', 'p256', '--tokens', '1', '--signatures-per-token', '500', '--warmup', '0', '--records', 'none', '--format', 'png', '--out', tempDir('hlog-none')], env);
+    expect(r.status, r.stderr).toBe(0);
+    const none = runDirOf(r);
+    expect(readFileSync(join(none, 'charts', 'latency.svg'), 'utf8')).toMatch(/<svg/);
+    expect(r.stderr).not.toMatch(/warning/);
+    const c = readRun(none).configurations[0]!;
+    const digest = await digestConfiguration(none, c);
+    expect(digest.source).toBe('interval-log');
+    expect(digest.curve.length).toBeGreaterThan(5);
+    expect(digest.okPerSecondByToken.get(0)!.reduce((a, b) => a + b, 0)).toBe(500);
+  });
+});
