@@ -82,7 +82,8 @@ export interface ConfigurationResult {
   latencyMs: LatencyPercentilesMs | null;
   /**
    * Flat out (a closed loop) only: the service time corrected for coordinated omission (HdrHistogram's
-   * expected-interval correction, the median service time as each session's expected interval): what a client
+   * expected-interval correction, with the interval between a session's calls this loop achieved — the window × the
+   * sessions / the calls — as each session's expected interval, `expectedIntervalMs`): what a client
    * arriving on schedule would have waited; a closed loop's own tail understates it. Absent at a target rate, without
    * successful calls, and in older runs.
    */

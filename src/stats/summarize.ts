@@ -2,7 +2,7 @@ import type { ConfigurationResult, RunResult, TokenIdentity } from '../model/run
 import { capacityOf } from './capacity.js';
 import { saturationOf } from './saturation.js';
 import type { ConfigurationStats } from './configuration-stats.js';
-import { correctedPercentilesMs, percentilesMs } from './latency-histogram.js';
+import { achievedIntervalUs, correctedPercentilesMs, percentilesMs } from './latency-histogram.js';
 import { percentileByInterval, type IntervalLatency } from './interval-latency.js';
 import { HOST_STALL_MIN_US, keepingUp } from './keeping-up.js';
 import { lowConfidence } from './repetitions.js';
@@ -58,7 +58,7 @@ export function summarizeConfiguration(
   // out, or, when it was still in flight at a stop, not at all (it has no outcome).
   const hungTokens = new Set((run.hungSessions ?? []).map((h) => h.token));
   // Flat out only: at a target rate the response time (from each intended start) already counts the waits.
-  const corrected = schedule === null ? correctedPercentilesMs(s.latencyUs) : null;
+  const corrected = schedule === null ? correctedPercentilesMs(s.latencyUs, achievedIntervalUs(s.windowEndUs, tokens.length * threadsPerToken, s.operationsOk + s.operationsFailed)) : null;
   const openLoop = kept === null ? undefined : openLoopOf(s, kept, hostStallUs, schedule!, notStarted);
   // Up to the window's end for a token that never recovered: a streak still open (stillFailingS), or a session hung.
   const failingAtEnd = s.tokens.map((t, i) => t.failingSinceUs !== null || hungTokens.has(i));

@@ -1,4 +1,5 @@
 import { latencyRangeText, latencyText } from '../core/latency-text.js';
+import { parseLatencyMs } from '../core/latency-flag.js';
 import { ThresholdFlags } from '../model/plan-input.js';
 import { usageError } from '../core/errors.js';
 import type { TargetRate } from '../model/plan.js';
@@ -69,7 +70,7 @@ export function parseThresholds(f: ThresholdFlags): Thresholds {
   }
   if (f.minThroughput !== undefined) t.minThroughput = parsePerTokenCount('--min-throughput', f.minThroughput);
   if (f.minCapacity !== undefined) t.minCapacity = parsePerTokenCount('--min-capacity', f.minCapacity);
-  if (f.maxP99 !== undefined) t.maxP99Ms = positive('--max-p99', f.maxP99);
+  if (f.maxP99 !== undefined) t.maxP99Ms = parseLatencyMs(f.maxP99, '--max-p99', true);
   if (f.minEfficiency !== undefined) t.minEfficiency = positive('--min-efficiency', f.minEfficiency);
   return t;
 }
@@ -243,7 +244,8 @@ export function evaluateThresholds(r: RunResult, t: Thresholds, strictLatency = 
     checks.push({
       name: 'max-p99',
       configuration: axesOf(c),
-      expected: `≤ ${latencyText(t.maxP99Ms)}`,
+      // Flat out, the service time of a closed loop; at a target rate, the response time: said, as they differ.
+      expected: `${c.openLoop ? 'response p99' : 'service p99 (closed loop)'} ≤ ${latencyText(t.maxP99Ms)}`,
       measured: `${latencyText(p99)}${range ? ` (${latencyRangeText(range.min, range.max)})` : ''}`,
       ...(across
         ? { outcome: 'inconclusive', notJudged: across }
