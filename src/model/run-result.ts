@@ -58,6 +58,12 @@ export interface PerTokenResult {
   outages: number;
   outageS: number;
   stillFailingS: number | null;
+  /**
+   * This token's own stalls (its times without a successful call as long as the configuration's `stalls.minMs`, an
+   * outage that long included) and their total time: silent while the others may have signed (absent in older runs).
+   */
+  stalls?: number;
+  stalledS?: number;
 }
 
 export interface ConfigurationResult {

@@ -39,6 +39,12 @@ const byInterval = (l: IntervalLatency) => ({ p50: percentileByInterval(l.interv
 
 const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
 
+/** A token's own stalls and their time: silent while the others may have signed, which the cluster's figures hide. */
+function tokenStalls(holes: readonly Hole[], minUs: number): { stalls: number; stalledS: number } {
+  const long = holes.filter((h) => h.endUs - h.startUs >= minUs);
+  return { stalls: long.length, stalledS: round(long.reduce((sum, h) => sum + h.endUs - h.startUs, 0) / 1e6, 3) };
+}
+
 /** The result of one configuration, from its running totals. Efficiency is filled in across configurations. */
 export function summarizeConfiguration(
   run: Measured,
@@ -101,6 +107,7 @@ export function summarizeConfiguration(
         latencyMs: percentilesMs(t.latencyUs),
         longestGapMs: round(t.successes.longestUs(0, s.windowEndUs, failingAtEnd[i]!) / 1000, 3),
         ...outagesOf(t, s.windowEndUs, lostTokens.has(i)),
+        ...tokenStalls(holesByToken[i]!, minStallUs),
         stillFailingS: t.failingSinceUs === null ? null : round((s.windowEndUs - t.failingSinceUs) / 1e6, 3),
       };
     }),
