@@ -83,6 +83,8 @@ describe('the p99 gate flat out', () => {
     expect(evaluateThresholds(run(8), { maxP99Ms: 10 })[0]).toMatchObject({ outcome: 'pass' });
     expect(evaluateThresholds(run(1170), { maxP99Ms: 10 })[0]).toMatchObject({ outcome: 'inconclusive', notJudged: expect.stringMatching(/corrected p99 is 1\.17 s, above the limit/) });
     expect(evaluateThresholds(run(1170), { maxP99Ms: 10 }, true)[0]).toMatchObject({ outcome: 'pass' });
+    const stated = { ...base, configurations: [{ ...c, correctedLatencyMs: { expectedIntervalMs: 0.925, p50: 0.04, p90: 0.05, p99: 1170, max: 2000 } }] };
+    expect(evaluateThresholds(stated, { maxP99Ms: 10 })[0]!.notJudged).toMatch(/corrected p99 is 1\.17 s \(a session's calls 925 µs apart, as the loop achieved\), above the limit/);
   });
 
   it('says which p99 it judges: the service time of a closed loop flat out, the response time at a target rate', () => {

@@ -235,11 +235,12 @@ export function evaluateThresholds(r: RunResult, t: Thresholds, strictLatency = 
     // Flat out, a closed loop's tail hides the waits a stalled token imposed on the calls it never let start:
     // HdrHistogram's corrected p99 above the limit shows the pass is the loop's, not the token's.
     const corrected = c.openLoop ? undefined : c.correctedLatencyMs?.p99;
+    const interval = c.openLoop ? undefined : c.correctedLatencyMs?.expectedIntervalMs;
     const across =
       !strictLatency && range !== null && range.min <= t.maxP99Ms! && range.max > t.maxP99Ms!
         ? `the repetitions range from ${latencyText(range.min)} to ${latencyText(range.max)}, across the limit (--strict-latency judges the median)`
         : !strictLatency && passed && corrected !== undefined && corrected > t.maxP99Ms!
-          ? `a closed loop understates its tail: the corrected p99 is ${latencyText(corrected)}, above the limit (measure at a --rate; --strict-latency judges the service time alone)`
+          ? `a closed loop understates its tail: the corrected p99 is ${latencyText(corrected)}${interval === undefined ? '' : ` (a session's calls ${latencyText(interval)} apart, as the loop achieved)`}, above the limit (measure at a --rate; --strict-latency judges the service time alone)`
           : undefined;
     checks.push({
       name: 'max-p99',
