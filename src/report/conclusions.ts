@@ -152,19 +152,21 @@ function stallsLine(r: RunResult, c: ConfigurationResult): string | null {
   // One token is its whole configuration: its silence is the cluster's.
   if (c.tokens === 1)
     return sentence(`${who}the token stalled ${repeated ? inRepetitions.slice(1) : plural(count, 'time')}, the longest ${longestOf(episodes)}: no ${w.noun} succeeded meanwhile (${see}).`);
-  // Each token's own stalls, exact where measured once (older runs and repetitions: the stalls it was in).
+  // Each token's own stalls, exact where measured once: its count, silent time and longest gap (older runs and
+  // repetitions: the stalls it was in, of those kept, and the longest of them, which may span other tokens' too).
   const byToken = c.perToken
     .map((t) => {
       const own = episodes.filter((e) => e.tokens.includes(t.token));
       const exact = !repeated && t.stalls !== undefined;
-      return { t, own, count: exact ? t.stalls! : own.length, silentS: exact ? t.stalledS : undefined };
+      const longestMs = exact ? t.longestGapMs : own.length > 0 ? 1000 * Math.max(...own.map((e) => e.durationS)) : undefined;
+      return { t, count: exact ? t.stalls! : own.length, silentS: exact ? t.stalledS : undefined, longestMs };
     })
-    .filter((x) => x.count > 0 && x.own.length > 0)
+    .filter((x) => x.count > 0)
     .sort((a, b) => (b.silentS ?? 0) - (a.silentS ?? 0) || b.count - a.count);
-  const named = byToken.slice(0, STALLED_TOKENS_NAMED).map(({ t, own, count: n, silentS }) => {
+  const named = byToken.slice(0, STALLED_TOKENS_NAMED).map(({ t, count: n, silentS, longestMs }) => {
     const silent =
       silentS !== undefined && c.durationS > 0 ? `, silent ${latencyText(silentS * 1000)} of the ${latencyText(c.durationS * 1000)} window (${fixed((100 * silentS) / c.durationS, 1)} %)` : '';
-    return `${tokenCalled(t)} ${plural(n, 'time')}${silent}, the longest ${longestOf(own)}`;
+    return `${tokenCalled(t)} ${plural(n, 'time')}${silent}${longestMs === undefined ? '' : `, the longest ${latencyText(longestMs)}`}`;
   });
   const more = byToken.length > STALLED_TOKENS_NAMED ? `, and ${plural(byToken.length - STALLED_TOKENS_NAMED, 'token')} more` : '';
   // The whole cluster: silent only while every token stalled at once; otherwise the others went on signing.
