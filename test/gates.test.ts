@@ -5,7 +5,7 @@ import type { ConfigurationResult, RunResult } from '../src/model/run-result.js'
 import { combineRepetitions, lowConfidence, throughputRange } from '../src/stats/repetitions.js';
 import { compareRuns, hostWarnings, judgeRatio, ratioText } from '../src/verdict/compare.js';
 import { uncountedOf } from '../src/result/configuration-shortfall.js';
-import { evaluateThresholds } from '../src/verdict/thresholds.js';
+import { evaluateThresholds, parseThresholds } from '../src/verdict/thresholds.js';
 import { runCli, runDirOf, tempDir } from './helpers/cli.js';
 import { buildFaultyModule, ExternalSoftHsm, TEST_PIN } from './helpers/softhsm-module.js';
 
@@ -83,6 +83,27 @@ describe('the p99 gate flat out', () => {
     expect(evaluateThresholds(run(8), { maxP99Ms: 10 })[0]).toMatchObject({ outcome: 'pass' });
     expect(evaluateThresholds(run(1170), { maxP99Ms: 10 })[0]).toMatchObject({ outcome: 'inconclusive', notJudged: expect.stringMatching(/corrected p99 is 1\.17 s, above the limit/) });
     expect(evaluateThresholds(run(1170), { maxP99Ms: 10 }, true)[0]).toMatchObject({ outcome: 'pass' });
+    const stated = { ...base, configurations: [{ ...c, correctedLatencyMs: { expectedIntervalMs: 0.925, p50: 0.04, p90: 0.05, p99: 1170, max: 2000 } }] };
+    expect(evaluateThresholds(stated, { maxP99Ms: 10 })[0]!.notJudged).toMatch(/corrected p99 is 1\.17 s \(a session's calls 925 µs apart, as the loop achieved\), above the limit/);
+  });
+
+  it('says which p99 it judges: the service time of a closed loop flat out, the response time at a target rate', () => {
+    const base = readRun(join(FIXTURES, 'run-rsa2048'));
+    const c = { ...base.configurations[0]!, latencyMs: { ...base.configurations[0]!.latencyMs!, p99: 5 } };
+    expect(evaluateThresholds({ ...base, configurations: [c] }, { maxP99Ms: 10 })[0]!.expected).toBe('service p99 (closed loop) ≤ 10.0 ms');
+    const open = { ...c, openLoop: { responseMs: { p50: 1, p90: 2, p99: 20, max: 30, mean: 2 } } } as unknown as ConfigurationResult;
+    expect(evaluateThresholds({ ...base, configurations: [open] }, { maxP99Ms: 10 })[0]).toMatchObject({ expected: 'response p99 ≤ 10.0 ms', measured: '20.0 ms' });
+  });
+
+  it('takes a unit as --slo-p99 does: 10ms, 500us, 1s; a plain number is ms', () => {
+    expect(parseThresholds({ maxP99: '10ms' }).maxP99Ms).toBe(10);
+    expect(parseThresholds({ maxP99: '500us' }).maxP99Ms).toBe(0.5);
+    expect(parseThresholds({ maxP99: '500µs' }).maxP99Ms).toBe(0.5);
+    expect(parseThresholds({ maxP99: '1s' }).maxP99Ms).toBe(1000);
+    expect(parseThresholds({ maxP99: '1.5s' }).maxP99Ms).toBe(1500);
+    expect(parseThresholds({ maxP99: '10' }).maxP99Ms).toBe(10);
+    expect(() => parseThresholds({ maxP99: '0ms' })).toThrow(/--max-p99 must be longer than 0/);
+    expect(() => parseThresholds({ maxP99: '10 minutes' })).toThrow(/--max-p99 must be a time with a unit \(us, ms, s\)/);
   });
 });
 

@@ -157,7 +157,9 @@ describe('stalls over the repetitions', () => {
       { tokens: [1, 2], durationS: 0.3 },
     ]);
     const text = conclusions(r).join('\n');
-    expect(text).toMatch(/With 4 tokens, the tokens stalled in 2 of 3 repetitions \(1, 0, 2 times\), the longest 1\.50 s/);
+    expect(text).toMatch(
+      /With 4 tokens, 2 of the 4 tokens stalled in 2 of 3 repetitions \(1, 0, 2 times; a stall: 100 ms or more without a successful signature\): tok2 \(slot 12, serial serial2\) 3 times, the longest 1\.50 s; tok1 \(slot 11, serial serial1\) 1 time, the longest 300 ms; never all at once/,
+    );
     expect(text).not.toMatch(/stalled in every repetition/);
     c.repetitions![1]!.stalls = stalls([{ tokens: [2], durationS: 0.2 }]);
     expect(conclusions(r).join('\n')).toMatch(/tok2 \(slot 12, serial serial2\) stalled in every repetition\./);

@@ -78,6 +78,11 @@ describe('sizing plan', () => {
     expect(parseObjectives({ sloP50: '1.5ms' })).toEqual([{ percentile: 'p50', ms: 1.5 }]);
     expect(() => parseObjectives({ sloP99: '0ms' })).toThrow(/longer than 0/);
     expect(() => parseObjectives({ sloP99: '50' })).toThrow(/unit/);
+    // A token's call lasts from tens of µs: an objective in µs, as --max-p99 takes it.
+    expect(parseObjectives({ sloP99: '500us', sloP90: '250µs' })).toEqual([
+      { percentile: 'p90', ms: 0.25 },
+      { percentile: 'p99', ms: 0.5 },
+    ]);
   });
   it('plans configurations over tokens × sessions × rates, per-token rates multiplied', () => {
     expect(plannedConfigurations([1, 2], [1, 4], null)).toEqual([

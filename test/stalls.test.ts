@@ -2,6 +2,10 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { RunResult } from '../src/model/run-result.js';
 import { stallLines } from '../src/report/stalls-text.js';
+import { conclusions } from '../src/report/conclusions.js';
+import { availabilityChart } from '../src/report/charts.js';
+import { burnInTokenTable, terminalTokenTable } from '../src/report/burn-in-summary.js';
+import { fitTable } from '../src/report/fit-table.js';
 import { ConfigurationStats } from '../src/stats/configuration-stats.js';
 import { STALL_FLOOR_US, stallMinUs } from '../src/stats/stalls.js';
 import { summarizeConfiguration, type Measured } from '../src/stats/summarize.js';
@@ -92,6 +96,63 @@ describe('outages', () => {
     sign(s, 0, 0, 1_000_000);
     for (let atUs = 1_000_000; atUs < 2_000_000; atUs += 250_000) s.add(0, call(atUs, 1000), 'CKR_DEVICE_REMOVED');
     expect(summary(s).perToken[0]!).toMatchObject({ outages: 1, outageS: 0.751 });
+  });
+});
+
+describe('a stall of one token against the cluster', () => {
+  const example = JSON.parse(readFileSync(new URL('../fixtures/frozen/burn-in-resumed/run.json', import.meta.url), 'utf8')) as RunResult;
+  /** Four tokens over 8 s; token 1 held 1.5 s inside a call three times while the others signed on. */
+  function oneTokenStalled() {
+    const s = new ConfigurationStats(4);
+    for (const token of [0, 2, 3]) sign(s, token, 0, 8_000_000);
+    sign(s, 1, 0, 2_000_000, { atUs: 1_000_000, heldUs: 1_500_000 });
+    sign(s, 1, 2_500_000, 5_000_000, { atUs: 3_000_000, heldUs: 1_500_000 });
+    sign(s, 1, 5_000_000, 8_000_000, { atUs: 6_000_000, heldUs: 1_500_000 });
+    const c = summary(s);
+    const tokens = c.perToken.map((t) => ({ ...example.tokens[0]!, label: t.label, serial: t.serial, slotId: t.slotId }));
+    return { ...example, tokens, configurations: [c] } as RunResult;
+  }
+
+  it('counts the token’s own stalls and silent time in run.json, not the others’', () => {
+    const c = oneTokenStalled().configurations[0]!;
+    expect(c.perToken[1]).toMatchObject({ stalls: 3 });
+    expect(c.perToken[1]!.stalledS).toBeGreaterThanOrEqual(4.5);
+    expect(c.perToken[1]!.stalledS).toBeLessThan(4.6);
+    for (const t of [0, 2, 3]) expect(c.perToken[t]).toMatchObject({ stalls: 0, stalledS: 0 });
+    expect(c.stalls!.clusterLongestGapMs).toBeLessThan(100);
+  });
+
+  it('conclude with the token named, its silent time apart from the cluster’s, and no "nothing succeeded" while the others signed', () => {
+    const text = conclusions(oneTokenStalled()).find((l) => /stalled/.test(l))!;
+    expect(text).toMatch(
+      /^1 of the 4 tokens stalled \(a stall: 100 ms or more without a successful signature\): t1 \(slot 101, serial 1\) 3 times, silent 4\.5\d s of the 8\.00 s window \(5\d\.\d %\), the longest 1\.50 s; never all at once: while some stalled the others signed on, and the cluster as a whole never went longer than \d+(\.\d+)? ms without a successful signature/,
+    );
+    expect(text).not.toMatch(/succeeded meanwhile|% of the window in the/);
+  });
+
+  it('say nothing succeeded only of all tokens stalled at once', () => {
+    const s = new ConfigurationStats(2);
+    for (let token = 0; token < 2; token++) sign(s, token, 0, 5_000_000, { atUs: 2_000_000 + token * 1000, heldUs: 1_200_000 });
+    const c = summary(s);
+    const r = { ...example, tokens: c.perToken.map((t) => ({ ...example.tokens[0]!, label: t.label, serial: t.serial, slotId: t.slotId })), configurations: [c] } as RunResult;
+    expect(conclusions(r).join('\n')).toMatch(/^both tokens stalled .*; both tokens stalled at once 1 time, the longest 1\.\d\d s while no signature succeeded on any/im);
+  });
+
+  it('give the token its stalls in the availability chart and the burn-in tables, as the longest gap by one name', () => {
+    const r = oneTokenStalled();
+    const chart = availabilityChart(r);
+    expect(chart.data.labels![1]).toMatch(/: 4\d\.\d %, 3 stalls \(4\.5\d s silent\)$/);
+    expect(chart.data.labels![0]).toMatch(/: 100\.0 %$/);
+    const c = r.configurations[0]!;
+    const terminal = terminalTokenTable(r, c);
+    expect(terminal.head).toContain('Longest\ngap');
+    expect(terminal.head).not.toContain('Max gap');
+    expect(terminal.notes[0]).toMatch(/Longest gap: the longest time with no success$/);
+    expect(terminal.notes.filter((n) => /stalled/.test(n))).toEqual([expect.stringMatching(/^t1 stalled 3 times, silent 4\.5\d s \(5\d\.\d % of the window\)$/)]);
+    // Narrower than the grid, a row a block: the two-line header one line.
+    expect(fitTable(terminal.head, terminal.rows, 40)).toMatch(/^ {2}Longest gap {2}/m);
+    const md = burnInTokenTable(r, c);
+    expect(md.rows[0]![md.head.indexOf('Stalls (count, time)')]).toBe('0');
   });
 });
 

@@ -29,7 +29,7 @@ export function scaleCommand(): Command {
     .option('--rate-per-token <list>', "target rates per token instead (multiplied by each configuration's token count)")
     .option('--slo-p50 <time>', 'objective on the response time at a target rate (e.g. 20ms); the capacity is the highest rate that meets every objective')
     .option('--slo-p90 <time>', 'objective on the p90 response time')
-    .option('--slo-p99 <time>', 'objective on the p99 response time (e.g. 50ms)')
+    .option('--slo-p99 <time>', 'objective on the p99 response time (e.g. 50ms, 500us, 1s)')
     .option('--slo-p999 <time>', 'objective on the p99.9 response time')
     .option('--max-window <time>', "with --duration: how long a rate's window may grow to hold the calls its objectives' percentiles need (1,000 for p99; default 60s); a miss on fewer is not judged");
   addOutputOptions(command).option('--reference <file>', 'published results to set beside yours in report.md and the throughput chart');

@@ -27,7 +27,10 @@ export function addVerdictOptions(command: Command, o: { efficiency: boolean } =
     .optionsGroup('CI checks:')
     .option('--max-failures <count>', 'fail (exit 5) if more operations than this fail')
     .option('--min-throughput <rate>', 'fail below this many operations/s: one number for the largest configuration, or TOKENS:RATE,…')
-    .option('--max-p99 <ms>', 'fail if any configuration has a p99 latency above this (at a target rate: the response time)');
+    .option(
+      '--max-p99 <time>',
+      'fail if any configuration has a p99 above this, e.g. 10ms, 500us, 1s (a plain number is ms): flat out the service time of a closed loop, at a target rate the response time',
+    );
   if (o.efficiency) {
     command
       .option('--min-efficiency <ratio>', 'fail if any configuration scales below this efficiency (needs a 1-token configuration)')

@@ -58,6 +58,12 @@ export interface PerTokenResult {
   outages: number;
   outageS: number;
   stillFailingS: number | null;
+  /**
+   * This token's own stalls (its times without a successful call as long as the configuration's `stalls.minMs`, an
+   * outage that long included) and their total time: silent while the others may have signed (absent in older runs).
+   */
+  stalls?: number;
+  stalledS?: number;
 }
 
 export interface ConfigurationResult {
@@ -82,7 +88,8 @@ export interface ConfigurationResult {
   latencyMs: LatencyPercentilesMs | null;
   /**
    * Flat out (a closed loop) only: the service time corrected for coordinated omission (HdrHistogram's
-   * expected-interval correction, the median service time as each session's expected interval): what a client
+   * expected-interval correction, with the interval between a session's calls this loop achieved — the window × the
+   * sessions / the calls — as each session's expected interval, `expectedIntervalMs`): what a client
    * arriving on schedule would have waited; a closed loop's own tail understates it. Absent at a target rate, without
    * successful calls, and in older runs.
    */

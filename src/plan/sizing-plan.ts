@@ -1,8 +1,8 @@
 import type { FieldNames, PlanInput } from '../model/plan-input.js';
 import { TargetRate, OBJECTIVE_PERCENTILES, Objective } from '../model/plan.js';
 import { usageError } from '../core/errors.js';
-import { parseDurationNs, durationMs } from '../core/duration.js';
 import { quote } from '../core/quote.js';
+import { parseLatencyMs } from '../core/latency-flag.js';
 
 /**
  * What a sizing run sweeps besides the token counts: the sessions per token, and open-loop target rates; and the
@@ -43,8 +43,6 @@ export function parseObjectives(o: Pick<PlanInput, 'slo'>, name: FieldNames): Ob
     const value = o.slo?.[percentile];
     if (value === undefined) return [];
     const field = name(`slo.${percentile}`);
-    const ms = durationMs(parseDurationNs(value, field, 0));
-    if (!(ms > 0)) throw usageError(`${field} must be longer than 0`, 'for example 50ms');
-    return [{ percentile, ms }];
+    return [{ percentile, ms: parseLatencyMs(value, field, false) }];
   });
 }

@@ -26,7 +26,20 @@ export function resumedText(r: RunResult): string {
 /** Each token over a burn-in (terminal summary and report.md alike): its counts, latency, gaps, outages and state at the end. */
 export function burnInTokenTable(r: RunResult, c: ConfigurationResult): { head: string[]; rows: (string | number)[][] } {
   const w = wordsOf(r);
-  const head = ['Slot', 'Token', 'Serial', `${w.Nouns} (successful)`, 'Failed', `${w.Nouns}/s`, 'Service p50', 'Service p99', 'Longest gap', 'Outages (count, time)', 'State at the end'];
+  const head = [
+    'Slot',
+    'Token',
+    'Serial',
+    `${w.Nouns} (successful)`,
+    'Failed',
+    `${w.Nouns}/s`,
+    'Service p50',
+    'Service p99',
+    'Longest gap',
+    'Stalls (count, time)',
+    'Outages (count, time)',
+    'State at the end',
+  ];
   const rows = c.perToken.map((t) => {
     const issue = c.workerIssues.find((i) => i.token === t.token);
     const state = issue ? issue.message : t.stillFailingS !== null && t.stillFailingS !== undefined ? `failing for ${latencyText(t.stillFailingS * 1000)}` : 'ok';
@@ -40,12 +53,19 @@ export function burnInTokenTable(r: RunResult, c: ConfigurationResult): { head: 
       percentileCell(t.latencyMs, 'p50', t.operationsOk),
       percentileCell(t.latencyMs, 'p99', t.operationsOk),
       latencyText(t.longestGapMs ?? 0),
+      stallsCell(t),
       (t.outages ?? 0) === 0 ? '0' : `${t.outages} (${latencyText(t.outageS * 1000)})`,
       state,
     ];
   });
   return { head, rows };
 }
+
+/** A token's own stalls, how many and their time ('–' in older runs, which did not count them). */
+const stallsCell = (t: ConfigurationResult['perToken'][number]) => (t.stalls === undefined ? '–' : t.stalls === 0 ? '0' : `${t.stalls} (${latencyText((t.stalledS ?? 0) * 1000)})`);
+
+/** report.md's "Longest gap" by its name, on two lines: one more column of width and the table passes 100. */
+const LONGEST_GAP_HEAD = 'Longest\ngap';
 
 /** The longest label a terminal cell names a token by; a longer one (up to PKCS#11's 32) is named by its serial (16 at most). */
 const SHORT_LABEL = 16;
@@ -89,8 +109,14 @@ export function terminalTokenTable(r: RunResult, c: ConfigurationResult): { head
       state,
     ];
   });
-  const legend = `OK: successful ${w.nouns}; Svc: service time; Max gap: the longest time with no success`;
-  return { head: ['Token', 'OK', 'Failed', 'OK/s', 'Svc p99', 'Max gap', 'Outages', 'State'], rows, notes: [legend, ...notes] };
+  const legend = `OK: successful ${w.nouns}; Svc: service time; Longest gap: the longest time with no success`;
+  // A token's own stalls under the table (a column would pass 100): silent while the others signed, which its outages miss.
+  const stalled = c.perToken
+    .filter((t) => (t.stalls ?? 0) > 0)
+    .map(
+      (t) => `${name(t)} stalled ${plural(t.stalls!, 'time')}, silent ${latencyText(t.stalledS! * 1000)}${c.durationS > 0 ? ` (${fixed((100 * t.stalledS!) / c.durationS, 1)} % of the window)` : ''}`,
+    );
+  return { head: ['Token', 'OK', 'Failed', 'OK/s', 'Svc p99', LONGEST_GAP_HEAD, 'Outages', 'State'], rows, notes: [legend, ...stalled, ...notes] };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { wordsOf } from '../operations/words.js';
 import type { ChartConfiguration, ChartDataset, Scale } from 'chart.js';
-import type { RunResult } from '../model/run-result.js';
+import type { ConfigurationResult, RunResult } from '../model/run-result.js';
+import { latencyText } from '../core/latency-text.js';
 import type { LatencyCurvePoint } from './records-digest.js';
 import { configurationName, tokenTitle } from './describe-run.js';
 import { efficiencyRange, shownEfficiency } from '../result/configuration-shortfall.js';
@@ -499,24 +500,28 @@ export function timeSeriesChart(r: RunResult, okPerSecondByToken: readonly Map<n
 }
 
 /**
- * Burn-in: each token's share of the signing time in which it was not in an outage, as horizontal bars with the
- * value in the token's label (a token lost all night has a bar of length 0, so the number says it). Red is a token
- * that had an outage (a failure); the others are in the configuration's colour, as in every other chart.
+ * Burn-in: each token's share of the signing time in which it served — not in an outage, nor in a stall of its own
+ * (silent while the others signed) — as horizontal bars with the value in the token's label (a token lost all night
+ * has a bar of length 0, so the number says it). Red is a token that had an outage (a failure); the others are in the
+ * configuration's colour, as in every other chart.
  */
 export function availabilityChart(r: RunResult): ChartConfiguration {
   const c = r.configurations[0]!;
-  // An outage still open at the end is in outageS (older runs' are added when they are read).
-  const availability = c.perToken.map((t) => (c.durationS > 0 ? Math.max(0, 100 * (1 - t.outageS / c.durationS)) : 0));
+  // An outage still open at the end is in outageS (older runs' are added when they are read). An outage as long as a
+  // stall is in stalledS too: the larger of the two is the time the token did not serve (older runs: outages only).
+  const unavailableS = c.perToken.map((t) => Math.max(t.outageS, t.stalledS ?? 0));
+  const availability = unavailableS.map((s) => (c.durationS > 0 ? Math.max(0, 100 * (1 - s / c.durationS)) : 0));
   const inOutage = c.perToken.map((t) => t.outageS > 0);
   // 99.95 % is not 100 %: one decimal more where rounding would hide an outage.
-  const shown = (a: number, outage: boolean) => (outage && a >= 99.95 ? `${Math.min(a, 99.99).toFixed(2)} %` : `${a.toFixed(1)} %`);
+  const shown = (a: number, down: boolean) => (down && a >= 99.95 ? `${Math.min(a, 99.99).toFixed(2)} %` : `${a.toFixed(1)} %`);
+  const stalled = (t: ConfigurationResult['perToken'][number]) => ((t.stalls ?? 0) > 0 ? `, ${plural(t.stalls!, 'stall')} (${latencyText(t.stalledS! * 1000)} silent)` : '');
   return {
     type: 'bar',
     data: {
-      labels: c.perToken.map((t, i) => `${tokenTitle(t)} (serial ${serialShown(t.serial)}): ${shown(availability[i]!, inOutage[i]!)}${inOutage[i] ? ', outage' : ''}`),
+      labels: c.perToken.map((t, i) => `${tokenTitle(t)} (serial ${serialShown(t.serial)}): ${shown(availability[i]!, unavailableS[i]! > 0)}${inOutage[i] ? ', outage' : ''}${stalled(t)}`),
       datasets: [
         {
-          label: 'available (% of the measured time); red: a token with an outage',
+          label: 'available (% of the measured time not in an outage or a stall of its own); red: a token with an outage',
           data: availability,
           backgroundColor: inOutage.map((o) => (o ? FAILED : configurationColor(r, 0))),
           // A token available 0 % of the time still shows where its bar would be.
@@ -527,7 +532,7 @@ export function availabilityChart(r: RunResult): ChartConfiguration {
     options: {
       indexAxis: 'y',
       plugins: plugins(`Per-token availability over the burn-in: ${r.algorithm.displayName}`, chartStamp(r)),
-      scales: { y: axis('token (slot: label (serial)): available'), x: { min: 0, max: 100, ...axis('% of the measured time without an outage') } },
+      scales: { y: axis('token (slot: label (serial)): available'), x: { min: 0, max: 100, ...axis('% of the measured time without an outage or a stall') } },
     },
   } as ChartConfiguration;
 }

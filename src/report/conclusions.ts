@@ -128,34 +128,67 @@ function harnessClause(c: ConfigurationResult): string | null {
   return parts.length > 0 ? parts.join(' and ') : null;
 }
 
+/** Tokens named one by one in a conclusion on stalls; more are counted. */
+const STALLED_TOKENS_NAMED = 4;
+
 /**
- * A configuration's stalls, over every repetition (each one's own, where it was repeated): how many, the longest,
- * those of all tokens at once, and the tokens that stalled in every repetition; null without any.
+ * A configuration's stalls, over every repetition (each one's own, where it was repeated): which tokens stalled, how
+ * often, how long and (measured once) how much of the window each was silent; apart from them the whole cluster's
+ * silence — all tokens at once, when no call succeeded on any — or how short it stayed while the others went on;
+ * and the tokens that stalled in every repetition. Null without any.
  */
 function stallsLine(r: RunResult, c: ConfigurationResult): string | null {
   const measured = c.repetitions?.every((x) => x.stalls) ? c.repetitions.map((x) => ({ stalls: x.stalls!, durationS: x.durationS })) : c.stalls ? [{ stalls: c.stalls, durationS: c.durationS }] : [];
   const stalled = measured.filter((m) => m.stalls.count > 0);
   if (stalled.length === 0) return null;
   const w = wordsOf(r);
+  const repeated = measured.length > 1;
   const episodes = stalled.flatMap((m) => m.stalls.episodes);
-  const longest = Math.max(...episodes.map((e) => e.durationS));
-  const stalledS = episodes.reduce((sum, e) => sum + e.durationS, 0);
-  const windowsS = measured.reduce((sum, m) => sum + m.durationS, 0);
-  const allAtOnce = episodes.filter((e) => e.allTokensS !== null).length;
   const count = stalled.reduce((n, m) => n + m.stalls.count, 0);
-  const windowS = windowsS > 0 ? ` (${fixed((100 * stalledS) / windowsS, 1)} % of the ${measured.length > 1 ? 'windows' : 'window'} in the ${episodes.length} longest)` : '';
-  const who = r.configurations.length > 1 ? `With ${configurationName(c)}, the` : 'The';
-  if (measured.length === 1)
-    return `${who} tokens stalled ${plural(count, 'time')}, the longest ${fixed(longest, 2)} s${windowS}${allAtOnce > 0 ? `, ${allAtOnce} of them all tokens at once` : ''}: no ${w.noun} succeeded meanwhile (see Gaps and stalls).`;
+  const longestOf = (es: readonly { durationS: number }[]) => latencyText(1000 * Math.max(...es.map((e) => e.durationS)));
+  const who = r.configurations.length > 1 ? `With ${configurationName(c)}, ` : '';
+  const inRepetitions = repeated ? ` in ${stalled.length} of ${measured.length} repetitions (${measured.map((m) => m.stalls.count).join(', ')} times)` : '';
+  const tokensCalled = (n: number) => (n === c.tokens ? (n === 2 ? 'both tokens' : `all ${n} tokens`) : `${n} of the ${c.tokens} tokens`);
+  const see = repeated ? "see Gaps and stalls: the median repetition's" : 'see Gaps and stalls';
+  // One token is its whole configuration: its silence is the cluster's.
+  if (c.tokens === 1)
+    return sentence(`${who}the token stalled ${repeated ? inRepetitions.slice(1) : plural(count, 'time')}, the longest ${longestOf(episodes)}: no ${w.noun} succeeded meanwhile (${see}).`);
+  // Each token's own stalls, exact where measured once: its count, silent time and longest gap (older runs and
+  // repetitions: the stalls it was in, of those kept, and the longest of them, which may span other tokens' too).
+  const byToken = c.perToken
+    .map((t) => {
+      const own = episodes.filter((e) => e.tokens.includes(t.token));
+      const exact = !repeated && t.stalls !== undefined;
+      const longestMs = exact ? t.longestGapMs : own.length > 0 ? 1000 * Math.max(...own.map((e) => e.durationS)) : undefined;
+      return { t, count: exact ? t.stalls! : own.length, silentS: exact ? t.stalledS : undefined, longestMs };
+    })
+    .filter((x) => x.count > 0)
+    .sort((a, b) => (b.silentS ?? 0) - (a.silentS ?? 0) || b.count - a.count);
+  const named = byToken.slice(0, STALLED_TOKENS_NAMED).map(({ t, count: n, silentS, longestMs }) => {
+    const silent =
+      silentS !== undefined && c.durationS > 0 ? `, silent ${latencyText(silentS * 1000)} of the ${latencyText(c.durationS * 1000)} window (${fixed((100 * silentS) / c.durationS, 1)} %)` : '';
+    return `${tokenCalled(t)} ${plural(n, 'time')}${silent}${longestMs === undefined ? '' : `, the longest ${latencyText(longestMs)}`}`;
+  });
+  const more = byToken.length > STALLED_TOKENS_NAMED ? `, and ${plural(byToken.length - STALLED_TOKENS_NAMED, 'token')} more` : '';
+  // The whole cluster: silent only while every token stalled at once; otherwise the others went on signing.
+  const together = episodes.filter((e) => e.allTokensS !== null);
+  const clusterGapMs = Math.max(...measured.map((m) => m.stalls.clusterLongestGapMs));
+  const cluster =
+    together.length > 0
+      ? `${tokensCalled(c.tokens)} stalled at once ${plural(together.length, 'time')}, the longest ${latencyText(1000 * Math.max(...together.map((e) => e.allTokensS!)))} while no ${w.noun} succeeded on any`
+      : `never all at once: while some stalled the others signed on, and the cluster as a whole never went longer than ${latencyText(clusterGapMs)} without a successful ${w.noun}`;
+  const how = `a stall: ${latencyText((c.stalls ?? stalled[0]!.stalls).minMs)} or more without a successful ${w.noun}`;
+  const when = repeated ? ` in ${stalled.length} of ${measured.length} repetitions (${measured.map((m) => m.stalls.count).join(', ')} times; ${how})` : ` (${how})`;
   // The same token in a stall in every repetition is that token's; in one of them, the run's.
   const everyTime = c.perToken.filter((t) => measured.every((m) => m.stalls.episodes.some((e) => e.tokens.includes(t.token))));
-  const same =
-    everyTime.length > 0 && everyTime.length < c.tokens
+  const same = !repeated
+    ? ''
+    : everyTime.length > 0 && everyTime.length < c.tokens
       ? ` ${everyTime.map(tokenCalled).join(', ')} stalled in every repetition.`
-      : everyTime.length === c.tokens && c.tokens > 1
+      : everyTime.length === c.tokens
         ? ' Every token stalled in every repetition.'
         : '';
-  return `${who} tokens stalled in ${stalled.length} of ${measured.length} repetitions (${measured.map((m) => m.stalls.count).join(', ')} times), the longest ${fixed(longest, 2)} s${windowS}${allAtOnce > 0 ? `, ${allAtOnce} of them all tokens at once` : ''}: no ${w.noun} succeeded meanwhile (see Gaps and stalls: the median repetition's).${same}`;
+  return sentence(`${who}${tokensCalled(byToken.length)} stalled${when}: ${named.join('; ')}${more}; ${cluster} (${see}).${same}`);
 }
 
 /** A token as a reader finds it: label, slot and serial. */

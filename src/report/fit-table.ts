@@ -29,6 +29,8 @@ export function fitTable(head: string[], rows: Cell[][], columns: number | undef
   const grid = gridOf(head, rows);
   const width = Math.max(...grid.split('\n').map((l) => l.length));
   if (columns === undefined || columns <= 0 || width <= columns) return grid;
-  const label = Math.max(...head.slice(1).map((h) => h.length));
-  return rows.map((r) => [String(r[0]), ...head.slice(1).map((h, i) => `  ${h.padEnd(label)}  ${String(r[i + 1])}`)].join('\n')).join('\n\n');
+  // A header on two lines in the grid is one line here.
+  const names = head.slice(1).map((h) => h.replace(/\n/g, ' '));
+  const label = Math.max(...names.map((h) => h.length));
+  return rows.map((r) => [String(r[0]), ...names.map((h, i) => `  ${h.padEnd(label)}  ${String(r[i + 1])}`)].join('\n')).join('\n\n');
 }

@@ -28,7 +28,7 @@ export function latencyLine(l: LatencyPercentilesMs | null | undefined, calls: n
 export function closedLoopNote(c: Pick<ConfigurationResult, 'openLoop' | 'correctedLatencyMs' | 'operationsOk'>): string | null {
   if (c.openLoop || c.correctedLatencyMs === undefined) return null;
   const k = c.correctedLatencyMs;
-  const corrected = `corrected for coordinated omission (HdrHistogram's expected-interval correction, ${latencyText(k.expectedIntervalMs)} per session) it is p99 ${percentileSupported(99, c.operationsOk) ? latencyText(k.p99) : '–'}, max ${latencyText(k.max)}`;
+  const corrected = `corrected for coordinated omission (HdrHistogram's expected-interval correction, assuming a session's calls ${latencyText(k.expectedIntervalMs)} apart, as they were on average) it is p99 ${percentileSupported(99, c.operationsOk) ? latencyText(k.p99) : '–'}, max ${latencyText(k.max)}`;
   return `closed loop (flat out): a slow call held back the calls behind it, so this service time understates the tail a client arriving on schedule would see; ${corrected}; --rate measures response times from each call's intended start`;
 }
 

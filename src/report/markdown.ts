@@ -179,7 +179,10 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
     '',
     `Service time: each ${w.call} call alone, from its start to its return${r.plan.targetRate ? "; the response times, from each call's intended start, are in the table above" : ''}. A percentile is shown where at least one call lies beyond it (n: the calls it rests on).${
       closedLoop
-        ? ` Flat out (a closed loop), a session starts its next call only when the last one returns, so a slow call holds back the calls behind it and these percentiles understate the tail a client arriving on schedule would see; "Corrected p99" adds the calls held back (HdrHistogram's correction for coordinated omission, each session's median service time as its expected interval). \`--rate\` measures response times from each call's intended start instead.`
+        ? ` Flat out (a closed loop), a session starts its next call only when the last one returns, so a slow call holds back the calls behind it and these percentiles understate the tail a client arriving on schedule would see; "Corrected p99" adds the calls held back (HdrHistogram's correction for coordinated omission, with the interval between a session's calls that the loop achieved — the window × the sessions / the calls — as the expected interval: ${r.configurations
+            .filter((c) => c.correctedLatencyMs)
+            .map((c) => `${configurationName(c)} ${latencyText(c.correctedLatencyMs!.expectedIntervalMs)}`)
+            .join(', ')}). \`--rate\` measures response times from each call's intended start instead.`
         : ''
     }`,
     '',

@@ -4,7 +4,7 @@ import { shown } from '../core/quote.js';
 import { configurationAxes, configurationFiles, configurationName, configurationSlug } from '../model/configuration.js';
 import type { ConfigurationResult, LatencyPercentilesMs, OpenLoopResult, RunResult, RunSource, SourceConfiguration } from '../model/run-result.js';
 import { workloadOf } from '../model/workload.js';
-import { correctedPercentilesMs, decodeHistogram, encodeHistogram, latencyHistogram, percentilesMs } from '../stats/latency-histogram.js';
+import { achievedIntervalUs, correctedPercentilesMs, decodeHistogram, encodeHistogram, latencyHistogram, percentilesMs } from '../stats/latency-histogram.js';
 import { lowConfidence } from '../stats/repetitions.js';
 import { runFigures } from '../stats/summarize.js';
 import { readRecords, RecordsFileWriter } from '../result/records-file.js';
@@ -178,7 +178,10 @@ function mergeConfiguration(command: RunResult['command'], sources: readonly Mer
   };
   const { ms: latencyMs, histogram } = mergedPercentiles(parts.map((c) => ({ encoded: c.latencyHistogram, ms: c.latencyMs })));
   // Flat out only, as on each host: at a target rate the response time counts the waits.
-  const corrected = openLoop ? null : correctedPercentilesMs(histogram);
+  // The interval a session's calls were apart, over every host's sessions (as each host assumed its own).
+  const sessionUs = parts.reduce((sum, c) => sum + c.durationS * 1e6 * c.tokens * c.threadsPerToken, 0);
+  const calls = parts.reduce((sum, c) => sum + c.operationsOk + c.operationsFailed, 0);
+  const corrected = openLoop ? null : correctedPercentilesMs(histogram, achievedIntervalUs(sessionUs, 1, calls));
   const failuresByCkr: Record<string, number> = {};
   for (const c of parts) for (const [ckr, n] of Object.entries(c.failuresByCkr)) failuresByCkr[ckr] = (failuresByCkr[ckr] ?? 0) + n;
   const offsetToken = <T extends { token: number }>(items: readonly T[] | undefined, i: number): T[] => (items ?? []).map((x) => ({ ...x, token: x.token + firstTokens[i]! }));

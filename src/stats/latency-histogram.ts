@@ -40,16 +40,23 @@ export function percentilesMs(h: Histogram, withP999 = false): LatencyPercentile
 }
 
 /**
+ * The interval between a session's calls that a closed loop achieved: the window × the sessions over the calls made
+ * (failed ones too: they held their session as long). Not the median service time: a session also spends time between
+ * calls (checking, recording), and a 40 µs median against a call every 900 µs would model a 20× overload that never was.
+ */
+export const achievedIntervalUs = (windowUs: number, sessions: number, calls: number): number => (calls > 0 ? (windowUs * sessions) / calls : 0);
+
+/**
  * Flat out (a closed loop), each session starts its next call only when the last returns: a call that stalls holds
  * back the calls a client arriving on schedule would have made meanwhile, and the histogram never sees them (the
- * coordinated omission). HdrHistogram's correction adds them back, with each session's expected interval between
- * calls taken as the median service time: a value v adds v − I, v − 2I … down to I. Counted from the histogram's
+ * coordinated omission). HdrHistogram's correction adds them back, with `intervalUs` the expected interval between a
+ * session's calls (achievedIntervalUs): a value v adds v − I, v − 2I … down to I. Counted from the histogram's
  * buckets, not recorded one by one (copyCorrectedForCoordinatedOmission takes minutes after a stall of seconds
  * against a 40 µs call).
  */
-export function correctedPercentilesMs(h: Histogram): CorrectedLatencyMs | null {
+export function correctedPercentilesMs(h: Histogram, expectedIntervalUs: number): CorrectedLatencyMs | null {
   if (h.totalCount === 0) return null;
-  const intervalUs = Math.max(1, h.getValueAtPercentile(50));
+  const intervalUs = Math.max(1, expectedIntervalUs);
   const buckets: { valueUs: number; count: number }[] = [];
   const it = (h as JsHistogram).recordedValuesIterator;
   it.reset();

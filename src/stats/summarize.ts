@@ -2,7 +2,7 @@ import type { ConfigurationResult, RunResult, TokenIdentity } from '../model/run
 import { capacityOf } from './capacity.js';
 import { saturationOf } from './saturation.js';
 import type { ConfigurationStats } from './configuration-stats.js';
-import { correctedPercentilesMs, encodeHistogram, percentilesMs } from './latency-histogram.js';
+import { achievedIntervalUs, correctedPercentilesMs, encodeHistogram, percentilesMs } from './latency-histogram.js';
 import { percentileByInterval, type IntervalLatency } from './interval-latency.js';
 import { HOST_STALL_MIN_US, keepingUp } from './keeping-up.js';
 import { lowConfidence } from './repetitions.js';
@@ -41,6 +41,12 @@ const byInterval = (l: IntervalLatency) => ({ p50: percentileByInterval(l.interv
 
 const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
 
+/** A token's own stalls and their time: silent while the others may have signed, which the cluster's figures hide. */
+function tokenStalls(holes: readonly Hole[], minUs: number): { stalls: number; stalledS: number } {
+  const long = holes.filter((h) => h.endUs - h.startUs >= minUs);
+  return { stalls: long.length, stalledS: round(long.reduce((sum, h) => sum + h.endUs - h.startUs, 0) / 1e6, 3) };
+}
+
 /** The result of one configuration, from its running totals. Efficiency is filled in across configurations. */
 export function summarizeConfiguration(
   run: Measured,
@@ -60,7 +66,7 @@ export function summarizeConfiguration(
   // out, or, when it was still in flight at a stop, not at all (it has no outcome).
   const hungTokens = new Set((run.hungSessions ?? []).map((h) => h.token));
   // Flat out only: at a target rate the response time (from each intended start) already counts the waits.
-  const corrected = schedule === null ? correctedPercentilesMs(s.latencyUs) : null;
+  const corrected = schedule === null ? correctedPercentilesMs(s.latencyUs, achievedIntervalUs(s.windowEndUs, tokens.length * threadsPerToken, s.operationsOk + s.operationsFailed)) : null;
   const openLoop = kept === null ? undefined : openLoopOf(s, kept, hostStallUs, schedule!, notStarted);
   // Up to the window's end for a token that never recovered: a streak still open (stillFailingS), or a session hung.
   const failingAtEnd = s.tokens.map((t, i) => t.failingSinceUs !== null || hungTokens.has(i));
@@ -103,6 +109,7 @@ export function summarizeConfiguration(
         latencyMs: percentilesMs(t.latencyUs),
         longestGapMs: round(t.successes.longestUs(0, s.windowEndUs, failingAtEnd[i]!) / 1000, 3),
         ...outagesOf(t, s.windowEndUs, lostTokens.has(i)),
+        ...tokenStalls(holesByToken[i]!, minStallUs),
         stillFailingS: t.failingSinceUs === null ? null : round((s.windowEndUs - t.failingSinceUs) / 1e6, 3),
       };
     }),
