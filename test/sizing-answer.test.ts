@@ -288,6 +288,27 @@ describe('the response-vs-rate chart', () => {
   });
 });
 
+describe('the response-vs-rate chart draws only judged, exact points as its line', () => {
+  it('a lower bound (≥) and a rate not judged are hollow points apart, not joined, and the legend says so', () => {
+    const bound = at(1, 100, { keptUp: false, p99: 1528.8, notStarted: 152 });
+    bound.openLoop!.responseAtLeast = ['p50', 'p99', 'mean'];
+    const run = runOf([at(1, 25, { calls: 600, durationS: 24, p99: 33.3 }), at(1, 50, { calls: 1020, p99: 40 }), bound], p99(50), [1]);
+    const datasets = rateCurveChart(run).data.datasets as { label: string; data: { x: number; y: number | null }[]; showLine?: boolean; backgroundColor?: string }[];
+    const named = (label: string) => datasets.find((d) => d.label === label)!;
+    expect(named('1 token: response p99').data).toEqual([
+      { x: 25, y: null },
+      { x: 50, y: 40 },
+      { x: 100, y: null },
+    ]);
+    const lowerBound = named('1 token: response p99 ≥ (a lower bound, calls never started: hollow △, not joined)');
+    expect(lowerBound.data.filter((p) => p.y !== null)).toEqual([{ x: 100, y: 1528.8 }]);
+    expect(lowerBound).toMatchObject({ showLine: false, backgroundColor: '#fff' });
+    const open = named('1 token: response p99, rate not judged (hollow ○, not joined)');
+    expect(open.data.filter((p) => p.y !== null)).toEqual([{ x: 25, y: 33.3 }]);
+    expect(open).toMatchObject({ showLine: false, backgroundColor: '#fff' });
+  });
+});
+
 describe('percentiles only as far as the calls go, in the terminal and summary.csv', () => {
   it('a p99 of 6 calls is not shown: "–" in the rate table, empty in summary.csv; times carry their unit', async () => {
     const { terminalRateTable } = await import('../src/report/terminal-table.js');
