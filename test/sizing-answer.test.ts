@@ -276,6 +276,11 @@ describe('calls never started count against the rate', () => {
     expect(o.notStarted).toBe(1);
     expect(o.responseMs!.p50).toBeCloseTo(2.1, 1);
     expect(o.responseAtLeast).not.toContain('p50');
+    // Each response percentile with its 95 % order-statistic interval, in run.json.
+    const iv = o.responseIntervalMs!.p50!;
+    expect(iv.lowMs).toBeLessThanOrEqual(o.responseMs!.p50);
+    expect(iv.highMs!).toBeGreaterThanOrEqual(o.responseMs!.p50);
+    expect(o.responseIntervalMs!.p999!.highMs).toBeNull();
   });
 });
 
