@@ -247,6 +247,7 @@ describe('the sizing answer says "none" only from a judged miss at the lowest ra
     const answer = sizingAnswer(run).join('\n');
     expect(answer).toContain("1 token not established (500/s not judged: p99 54.8 ms > 5.00 ms: the harness's start delay");
     expect(answer).not.toContain('the host stalled');
+    expect(answer).toContain('the tokens mostly idle); a quieter host settles it)');
     // A call of the tokens as long as the response held the others up: theirs, judged.
     const own = runOf([at(1, 500, { calls: 1020, p99: 54.8, serviceP99: 0.131, serviceMax: 60, serviceMean: 0.079 })], [{ percentile: 'p99', ms: 5 }], [1]);
     expect(own.capacity![0]!.rates[0]!.missed).toEqual(['p99 54.8 ms > 5.00 ms']);

@@ -37,7 +37,7 @@ export function sizingAnswer(r: RunResult): string[] {
         // "none" only from a miss the sample decides at the lowest rate; a lowest rate left open leaves the answer open.
         if (first.missed.length > 0) return `${plural(c.tokens, 'token')} none (${rate(first.targetRatePerS)}, the lowest rate, missed: ${first.missed.join(', ')})`;
         const why = first.held ? '' : `${rate(first.targetRatePerS)} not judged: ${(first.notJudged ?? []).join(', ')}`;
-        const settle = settles(r, [first]);
+        const settle = settles(r, [first]) ?? (first.hostStalled ? 'a quieter host settles it' : null);
         return `${plural(c.tokens, 'token')} not established (${why}${settle ? `; ${settle}` : ''})`;
       }
       const cut = capacityAtLeast(c) ? 'at least ' : '';
