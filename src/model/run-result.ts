@@ -475,7 +475,7 @@ export interface RateVerdict {
 export interface CapacityResult {
   tokens: number;
   threadsPerToken: number;
-  /** The highest target rate that held, with every lower rate of the sweep holding too; null when the lowest did not. */
+  /** The highest target rate that held, counting up to the first rate missed on a sample that decides it; null when none held. */
   capacityPerS: number | null;
   /** The lowest target rate whose schedule the tokens could not keep (achieved under 98 %), or null. */
   fellBehindAtPerS: number | null;

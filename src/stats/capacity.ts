@@ -165,8 +165,8 @@ export function judgeRate(c: ConfigurationResult, objectives: readonly Objective
 /**
  * Per token count and sessions per token, the capacity: the highest rate of the sweep that held, counting up from
  * the lowest and stopping at the first that did not (a rate that held above one that failed is luck, not capacity).
- * A rate the data could not judge (missed only on a thin sample, or only as far as a stall of the harness reaches)
- * is never a pass, and does not stop the count either: it failed nothing, and a higher rate that held on a full
+ * A rate the data could not judge (notJudged: a thin sample, an interval straddling an objective, the harness's stall
+ * or start delay) is never a pass, and does not stop the count either: it failed nothing, and a higher rate that held on a full
  * sample shows the tokens serve less load within the objectives too, so an unresolved rate never lowers a capacity
  * (nor makes more tokens read less capacity than fewer). A miss beyond what the stall explains is judged.
  */
