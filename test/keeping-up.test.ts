@@ -47,7 +47,7 @@ describe('keeping up with a schedule', () => {
     expect(c.openLoop).toMatchObject({ keptUp: false, hostStalled: true, hostStallMs: 800 });
     const capacity = capacityOf([c], []);
     expect(capacity[0]).toMatchObject({ capacityPerS: null, fellBehindAtPerS: null });
-    expect(capacity[0]!.rates[0]!.missed[0]).toMatch(/: inconclusive \(the harness stalled 800 ms; with the stall taken out the tokens kept up\)$/);
+    expect(capacity[0]!.rates[0]!.notJudged![0]).toMatch(/: inconclusive \(the harness stalled 800 ms; with the stall taken out the tokens kept up\)$/);
     const run = { configurations: [c], capacity, plan: { tokenCounts: [1], threadsPerToken: [1] } } as unknown as RunResult;
     expect(evaluateThresholds(run, { minCapacity: { largest: 100 } })[0]!.outcome).toBe('inconclusive');
     // The same lateness from a session that was inside a call (the token took 0.8 s over it) is the token's: fell
@@ -68,7 +68,7 @@ describe('keeping up with a schedule', () => {
     expect(stalled.openLoop).toMatchObject({ keptUp: true, hostStallMs: 500 });
     const verdict = capacityOf([stalled], objectives)[0]!.rates[0]!;
     expect(verdict).toMatchObject({ held: false, hostStalled: true });
-    expect(verdict.missed[0]).toMatch(/^p99 \d+(\.\d+)? ms > 50\.0 ms: inconclusive \(the harness stalled 500 ms\)$/);
+    expect(verdict.notJudged![0]).toMatch(/^p99 \d+(\.\d+)? ms > 50\.0 ms: inconclusive \(the harness stalled 500 ms\)$/);
     const run = (c: typeof stalled) => ({ configurations: [c], capacity: capacityOf([c], objectives), plan: { tokenCounts: [1], threadsPerToken: [1] } }) as unknown as RunResult;
     expect(evaluateThresholds(run(stalled), { minCapacity: { largest: 100 } }, true)[0]!.outcome).toBe('inconclusive');
     // A token that took 0.5 s over call 99 delays the same calls: its own doing.
@@ -110,13 +110,13 @@ describe('keeping up with a schedule', () => {
     const stalledOnly = scheduleRun(100, 1000, (k) => (k < 500 ? onTime(100)(k) : Math.max(onTime(100)(k), 5_150_000 + (k - 500) * 2_000)));
     const [past] = capacityOf([stalledOnly, held], objectives);
     expect(past!.rates[0]).toMatchObject({ held: false, hostStalled: true });
-    expect(past!.rates[0]!.missed[0]).toMatch(/: inconclusive \(the harness stalled 150 ms\)$/);
+    expect(past!.rates[0]!.notJudged![0]).toMatch(/: inconclusive \(the harness stalled 150 ms\)$/);
     expect(past).toMatchObject({ capacityPerS: 200 });
   });
 
   it('a capacity gate is open only where the rates not judged, taken as held, could reach it', () => {
     // 2 tokens: 40/s and 80/s missed p99 on thin samples, 160/s fell behind.
-    const thin = (rate: number) => ({ targetRatePerS: rate, achievedRatePerS: rate, held: false, missed: ['p99 70 ms > 60 ms'], thin: true });
+    const thin = (rate: number) => ({ targetRatePerS: rate, achievedRatePerS: rate, held: false, missed: [], notJudged: ['p99 70 ms > 60 ms on 500 of the 1000 calls p99 needs'], thin: true });
     const capacity = [
       {
         tokens: 2,

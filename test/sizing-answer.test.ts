@@ -12,13 +12,30 @@ import { ConfigurationStats } from '../src/stats/configuration-stats.js';
 import { callsToJudge, rateWindowS } from '../src/stats/rate-window.js';
 import { summarizeConfiguration } from '../src/stats/summarize.js';
 import { rateCurveChart } from '../src/report/sizing-charts.js';
-import { rateTable, sizingAnswer } from '../src/report/sizing-tables.js';
+import { capacityRateMark, capacityTable, rateTable, sizingAnswer } from '../src/report/sizing-tables.js';
+import { orderStatisticRanks, percentileIntervalMs } from '../src/stats/percentile-interval.js';
+import { latencyHistogram } from '../src/stats/latency-histogram.js';
 import { planLine } from '../src/report/describe-run.js';
 import { HsmBenchError } from '../src/core/errors.js';
 import { runCli, runDirOf, tempDir } from './helpers/cli.js';
 
-/** A configuration at a target rate with what the sizing answer reads: calls, window, response and service p99. */
-const at = (tokens: number, rate: number, o: { calls?: number; durationS?: number; p99?: number; serviceP99?: number; keptUp?: boolean; notStarted?: number; late?: number } = {}) =>
+/** A configuration at a target rate with what the sizing answer reads: calls, window, response and service p99 (its slowest call 200 ms unless told). */
+const at = (
+  tokens: number,
+  rate: number,
+  o: {
+    calls?: number;
+    durationS?: number;
+    p99?: number;
+    p99Interval?: { lowMs: number; highMs: number | null };
+    serviceP99?: number;
+    serviceMax?: number;
+    serviceMean?: number;
+    keptUp?: boolean;
+    notStarted?: number;
+    late?: number;
+  } = {},
+) =>
   ({
     tokens,
     threadsPerToken: 1,
@@ -30,7 +47,7 @@ const at = (tokens: number, rate: number, o: { calls?: number; durationS?: numbe
     throughputPerS: rate,
     efficiency: null,
     perToken: [],
-    latencyMs: { p50: 1, p90: 1, p99: o.serviceP99 ?? 1, max: 2, mean: 1 },
+    latencyMs: { p50: 1, p90: 1, p99: o.serviceP99 ?? 1, max: o.serviceMax ?? 200, mean: o.serviceMean ?? 1 },
     timeSeries: { intervalS: 1, ok: [], failed: [] },
     recordsFile: 'records/x.csv',
     workerIssues: [],
@@ -40,6 +57,7 @@ const at = (tokens: number, rate: number, o: { calls?: number; durationS?: numbe
       keptUp: o.keptUp ?? true,
       notStarted: o.notStarted ?? 0,
       responseMs: { p50: 1, p90: 2, p99: o.p99 ?? 5, p999: o.p99 ?? 5, max: 200, mean: 1 },
+      ...(o.p99Interval ? { responseIntervalMs: { p99: o.p99Interval } } : {}),
       late: { operations: 0, sharePct: o.late ?? 0, lagMs: null },
     },
   }) as ConfigurationResult;
@@ -112,18 +130,18 @@ describe('a miss on fewer calls than its percentile needs does not decide the si
     const four = [at(4, 25, { calls: 125, p99: 107 }), at(4, 50), at(4, 100)];
     const run = runOf(four, p99(100), [4]);
     expect(run.capacity![0]!.capacityPerS).toBe(100);
-    expect(run.capacity![0]!.rates[0]).toMatchObject({ held: false, thin: true, windowToJudgeS: 40 });
-    expect(run.capacity![0]!.rates[0]!.missed[0]).toBe(
-      'p99 107 ms > 100 ms on 125 calls in 5.0 s (not judged: a 40 s window — --duration, or --max-window where windows grow — gives p99 the 1000 calls it needs)',
-    );
+    // 1,020 calls (2 % spare, as the grown windows have) take 40.8 s at 25/s.
+    expect(run.capacity![0]!.rates[0]).toMatchObject({ held: false, thin: true, windowToJudgeS: 41, missed: [] });
+    expect(run.capacity![0]!.rates[0]!.notJudged).toEqual(['p99 107 ms > 100 ms on 125 of the 1000 calls p99 needs (a 41 s window gives them)']);
     const answer = sizingAnswer(run).join('\n');
     expect(answer).toContain('Capacity within p99 ≤ 100 ms: 4 tokens 100/s.');
-    expect(answer).toContain('not judged, the answer does not rest on them (--duration 40s settles them)');
+    expect(answer).toContain('Some rates were not judged (?)');
+    expect(answer).toContain('(--max-window 41s settles it)');
   });
   it('a p99.9 is judged on 10,000 calls: a miss on 1,000 is not judged, where a p99 miss on them is', () => {
     // Met on 1,000 calls: p99 is shown, p99.9 is not (it needs 10,000).
     const met = at(1, 100, { calls: 1000, durationS: 10, p99: 40 });
-    expect(judgeRate(met, [{ percentile: 'p999', ms: 50 }])).toMatchObject({ held: false, thin: true, windowToJudgeS: 100 });
+    expect(judgeRate(met, [{ percentile: 'p999', ms: 50 }])).toMatchObject({ held: false, thin: true, windowToJudgeS: 102, missed: [] });
     expect(judgeRate(met, p99(50))).toMatchObject({ held: true });
     // Missed by 1 % of 1,000 calls: more than p99.9 allows in any sample (a binomial tail under one in a thousand).
     const c = at(1, 100, { calls: 1000, durationS: 10, p99: 60 });
@@ -165,6 +183,77 @@ describe('a miss on fewer calls than its percentile needs does not decide the si
   });
 });
 
+describe('a percentile decides a rate only where its 95 % interval lies on one side of the objective', () => {
+  it('the order-statistic ranks of a p99 of 1,020 calls, and the values at them', () => {
+    expect(orderStatisticRanks(1020, 0.99)).toEqual({ low: 1003, high: 1018 });
+    // 300 calls: the upper rank lies past the slowest call.
+    expect(orderStatisticRanks(300, 0.99).high).toBeNull();
+    const h = latencyHistogram();
+    for (let us = 1; us <= 1020; us++) h.recordValue(us);
+    expect(percentileIntervalMs(h, 0.99)).toEqual({ lowMs: 1.003, highMs: 1.018 });
+  });
+  it('p99 57.3 ms (interval 49.1–73.0 ms) against 50 ms, or 41.3 ms (28.8–57.7 ms): neither ✗ nor ✓, inconclusive with the interval', () => {
+    const over = judgeRate(at(2, 100, { calls: 1020, p99: 57.3, p99Interval: { lowMs: 49.1, highMs: 73 }, serviceP99: 28.9, serviceMean: 11 }), p99(50));
+    expect(over).toMatchObject({ held: false, missed: [], thin: true });
+    expect(over.notJudged![0]).toMatch(
+      /^p99 57\.3 ms > 50\.0 ms on 1020 calls, its 95 % interval 49\.1 ms–73\.0 ms straddles the objective: inconclusive \(about \d+ calls, a \d+ s window, decide it\)$/,
+    );
+    const under = judgeRate(at(4, 100, { calls: 1020, p99: 41.3, p99Interval: { lowMs: 28.8, highMs: 57.7 }, serviceP99: 25.2, serviceMean: 11 }), p99(50));
+    expect(under).toMatchObject({ held: false, missed: [], thin: true });
+    expect(capacityRateMark(under)).toBe('?');
+    // Wholly over, or wholly under: judged.
+    expect(judgeRate(at(2, 100, { calls: 1020, p99: 70, p99Interval: { lowMs: 60, highMs: 80 } }), p99(50))).toMatchObject({ held: false, missed: ['p99 70.0 ms > 50.0 ms'] });
+    expect(judgeRate(at(2, 100, { calls: 1020, p99: 30, p99Interval: { lowMs: 25, highMs: 40 } }), p99(50))).toMatchObject({ held: true, missed: [] });
+  });
+});
+
+describe('the sizing answer says "none" only from a judged miss at the lowest rate', () => {
+  // The review's sizing1: 2 tokens met p99 ≤ 50 ms at 50/s on 600 calls only, and 100/s straddled it.
+  const sizing1 = () =>
+    runOf(
+      [
+        at(2, 50, { calls: 600, durationS: 12, p99: 33.3, serviceP99: 26.4, serviceMean: 11 }),
+        at(2, 100, { calls: 1020, p99: 57.3, p99Interval: { lowMs: 49.1, highMs: 73 }, serviceP99: 28.9, serviceMean: 11 }),
+      ],
+      p99(50),
+      [2],
+    );
+  it('a pass on too few calls is not a miss: run.json lists it under notJudged, and the answer is "not established" with what settles it', () => {
+    const run = sizing1();
+    const lowest = run.capacity![0]!.rates[0]!;
+    expect(lowest).toMatchObject({ held: false, missed: [], thin: true, windowToJudgeS: 21 });
+    expect(lowest.notJudged).toEqual(['p99 33.3 ms ≤ 50.0 ms on 600 of the 1000 calls p99 needs (a 21 s window gives them)']);
+    const answer = sizingAnswer(run).join('\n');
+    expect(answer).toContain(
+      'Capacity within p99 ≤ 50.0 ms: 2 tokens not established (50/s not judged: p99 33.3 ms ≤ 50.0 ms on 600 of the 1000 calls p99 needs (a 21 s window gives them); --max-window 21s settles it).',
+    );
+    expect(answer).not.toContain('none');
+    expect(answer).not.toContain('does not rest on them');
+    expect(answer).toContain('an answer "not established" or "at least" waits on them');
+    const table = capacityTable(run)!;
+    expect(table.rows[0]!.slice(1, 3)).toEqual(['not established', 'kept up']);
+  });
+  it('a judged miss at the lowest rate is "none"', () => {
+    const run = runOf([at(2, 50, { calls: 1020, p99: 70, p99Interval: { lowMs: 60, highMs: 80 } })], p99(50), [2]);
+    expect(sizingAnswer(run).join('\n')).toContain('2 tokens none (50/s, the lowest rate, missed: p99 70.0 ms > 50.0 ms)');
+    expect(capacityTable(run)!.rows[0]![1]).toBe('none');
+  });
+  it("a response far beyond every call's own time, the tokens mostly idle: the harness's start delay, not the tokens' capacity", () => {
+    // The review's sizing2: 1 token at 500/s, response p99 54.8 ms, every call 175 µs or less.
+    const run = runOf([at(1, 500, { calls: 1020, p99: 54.8, serviceP99: 0.131, serviceMax: 0.175, serviceMean: 0.079, late: 13.4 })], [{ percentile: 'p99', ms: 5 }], [1]);
+    const rate = run.capacity![0]!.rates[0]!;
+    expect(rate).toMatchObject({ held: false, missed: [], hostStalled: true });
+    expect(rate.notJudged).toEqual(["p99 54.8 ms > 5.00 ms: the harness's start delay, not the tokens' capacity (calls 131 µs at p99, the tokens mostly idle)"]);
+    const answer = sizingAnswer(run).join('\n');
+    expect(answer).toContain("1 token not established (500/s not judged: p99 54.8 ms > 5.00 ms: the harness's start delay");
+    expect(answer).not.toContain('the host stalled');
+    expect(answer).toContain('the tokens mostly idle); a quieter host settles it)');
+    // A call of the tokens as long as the response held the others up: theirs, judged.
+    const own = runOf([at(1, 500, { calls: 1020, p99: 54.8, serviceP99: 0.131, serviceMax: 60, serviceMean: 0.079 })], [{ percentile: 'p99', ms: 5 }], [1]);
+    expect(own.capacity![0]!.rates[0]!.missed).toEqual(['p99 54.8 ms > 5.00 ms']);
+  });
+});
+
 describe('calls never started count against the rate', () => {
   const token = [{ label: 'a', serial: '1', slotId: '0' }];
   it('past capacity the response percentiles take in the backlog (each call never started at its wait when the window closed), marked as lower bounds', () => {
@@ -188,6 +277,11 @@ describe('calls never started count against the rate', () => {
     expect(o.notStarted).toBe(1);
     expect(o.responseMs!.p50).toBeCloseTo(2.1, 1);
     expect(o.responseAtLeast).not.toContain('p50');
+    // Each response percentile with its 95 % order-statistic interval, in run.json.
+    const iv = o.responseIntervalMs!.p50!;
+    expect(iv.lowMs).toBeLessThanOrEqual(o.responseMs!.p50);
+    expect(iv.highMs!).toBeGreaterThanOrEqual(o.responseMs!.p50);
+    expect(o.responseIntervalMs!.p999!.highMs).toBeNull();
   });
 });
 
@@ -197,6 +291,27 @@ describe('the response-vs-rate chart', () => {
     const chart = rateCurveChart(run);
     const xs = (chart.data.datasets[0]!.data as { x: number }[]).map((p) => p.x);
     expect(xs).toEqual([50, 100, 200]);
+  });
+});
+
+describe('the response-vs-rate chart draws only judged, exact points as its line', () => {
+  it('a lower bound (≥) and a rate not judged are hollow points apart, not joined, and the legend says so', () => {
+    const bound = at(1, 100, { keptUp: false, p99: 1528.8, notStarted: 152 });
+    bound.openLoop!.responseAtLeast = ['p50', 'p99', 'mean'];
+    const run = runOf([at(1, 25, { calls: 600, durationS: 24, p99: 33.3 }), at(1, 50, { calls: 1020, p99: 40 }), bound], p99(50), [1]);
+    const datasets = rateCurveChart(run).data.datasets as { label: string; data: { x: number; y: number | null }[]; showLine?: boolean; backgroundColor?: string }[];
+    const named = (label: string) => datasets.find((d) => d.label === label)!;
+    expect(named('1 token: response p99').data).toEqual([
+      { x: 25, y: null },
+      { x: 50, y: 40 },
+      { x: 100, y: null },
+    ]);
+    const lowerBound = named('1 token: response p99 ≥ (a lower bound, calls never started: hollow △, not joined)');
+    expect(lowerBound.data.filter((p) => p.y !== null)).toEqual([{ x: 100, y: 1528.8 }]);
+    expect(lowerBound).toMatchObject({ showLine: false, backgroundColor: '#fff' });
+    const open = named('1 token: response p99, rate not judged (hollow ○, not joined)');
+    expect(open.data.filter((p) => p.y !== null)).toEqual([{ x: 25, y: 33.3 }]);
+    expect(open).toMatchObject({ showLine: false, backgroundColor: '#fff' });
   });
 });
 

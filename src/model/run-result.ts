@@ -283,6 +283,11 @@ export interface OpenLoopResult {
   responseAtLeast?: ('p50' | 'p90' | 'p99' | 'p999' | 'max' | 'mean')[];
   /** The response times' percentiles in successive parts of the window, as latencyByIntervalMs (absent in older runs). */
   responseByIntervalMs?: IntervalPercentilesMs;
+  /**
+   * Each response percentile's 95 % confidence interval from its order statistics (src/stats/percentile-interval.ts):
+   * an objective inside it is not decided by this sample. Absent in older runs.
+   */
+  responseIntervalMs?: { p50?: PercentileIntervalMs; p90?: PercentileIntervalMs; p99?: PercentileIntervalMs; p999?: PercentileIntervalMs };
   /** Calls of the schedule that did not start before the window closed (--duration): the tokens were that far behind. */
   notStarted: number;
   /** The run was interrupted in this configuration: its schedule was cut short, and the rate is not judged. */
@@ -511,20 +516,28 @@ export interface LatencyPercentilesMs {
   mean: number;
 }
 
+/** A percentile's 95 % confidence interval; highMs null where it reaches past the slowest call. */
+export interface PercentileIntervalMs {
+  lowMs: number;
+  highMs: number | null;
+}
+
 /** One target rate of a sweep, judged: held when every call succeeded, the schedule was kept and every objective met. */
 export interface RateVerdict {
   targetRatePerS: number;
   achievedRatePerS: number;
   held: boolean;
-  /** Why it did not hold, in words (empty when it held). */
+  /** What it missed on a sample that decides it, in words (empty when it held or nothing was decided). */
   missed: string[];
-  /** Missed only by latency objectives, each on fewer calls than its percentile needs (src/stats/rate-window.ts): not judged. */
+  /** What the data could not decide, in words (absent when everything was decided): such a rate did not hold, nor miss. */
+  notJudged?: string[];
+  /** Nothing missed; an objective not decided by the sample: too few calls for its percentile (src/stats/rate-window.ts), or its 95 % interval straddles it. */
   thin?: boolean;
-  /** With thin: the window (s) that would give every objective missed the calls it needs at this rate. */
+  /** With thin: the window (s) that would decide every objective left open at this rate, where it can be told. */
   windowToJudgeS?: number;
   /** Not judged: the run was interrupted in it. */
   interrupted?: boolean;
-  /** Missed only because the host stalled (the tokens kept up with the stall taken out): not judged either way. */
+  /** Nothing missed; the host kept calls from starting on time (a stall, or hsm-bench's start delay while the tokens were idle): not judged either way. */
   hostStalled?: boolean;
 }
 
@@ -532,7 +545,7 @@ export interface RateVerdict {
 export interface CapacityResult {
   tokens: number;
   threadsPerToken: number;
-  /** The highest target rate that held, with every lower rate of the sweep holding too; null when the lowest did not. */
+  /** The highest target rate that held, counting up to the first rate missed on a sample that decides it; null when none held. */
   capacityPerS: number | null;
   /** The lowest target rate whose schedule the tokens could not keep (achieved under 98 %), or null. */
   fellBehindAtPerS: number | null;

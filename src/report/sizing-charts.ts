@@ -6,6 +6,11 @@ import type { RunResult } from '../model/run-result.js';
 import { axis, chartStamp, INK, line, logAxis, plugins, rangeBars, SHAPES, spareColors, tokensAxis, type XY } from './charts.js';
 import { wordsOf } from '../operations/words.js';
 
+type PointKind = 'exact' | 'bound' | 'open';
+
+/** A point drawn hollow and on its own (its legend swatch hollow too): not a measurement the line may join. */
+const HOLLOW = { backgroundColor: '#fff', showLine: false, pointRadius: 6, pointBorderWidth: 2 } as const;
+
 /**
  * Response time against the offered load (the target rate), one line per token count (and sessions per token): flat
  * while the tokens keep up, then the hockey stick where calls queue. Against the rate served, the line would turn
@@ -23,9 +28,28 @@ export function rateCurveChart(r: RunResult): ChartConfiguration {
   [...groups].forEach(([name, group], i) => {
     const color = groups.size <= spare.length ? spare[i]! : INK;
     const sorted = [...group].sort((a, b) => a.openLoop!.targetRatePerS - b.openLoop!.targetRatePerS);
-    const at = (p: 'p50' | 'p99') => sorted.map((c) => ({ x: c.openLoop!.targetRatePerS, y: c.openLoop!.responseMs?.[p] ?? null }));
-    datasets.push(line(`${name}: response p99`, at('p99'), color));
-    datasets.push(line(`${name}: response p50`, at('p50'), color, { borderDash: [6, 4], borderWidth: 1.5, pointRadius: 3 }));
+    // A point is drawn as measured only where it is exact and its rate judged: a lower bound (≥, calls never started)
+    // or a rate the data did not decide is drawn hollow and apart, never joined to the line.
+    const verdict = (c: (typeof sorted)[number]) =>
+      r.capacity?.find((x) => x.tokens === c.tokens && x.threadsPerToken === c.threadsPerToken)?.rates.find((x) => x.targetRatePerS === c.openLoop!.targetRatePerS);
+    const kindOf = (c: (typeof sorted)[number], p: 'p50' | 'p99'): PointKind => {
+      if (c.openLoop!.responseAtLeast?.includes(p)) return 'bound';
+      const v = verdict(c);
+      return v !== undefined && !v.held && !v.interrupted && v.missed.length === 0 ? 'open' : 'exact';
+    };
+    const at = (p: 'p50' | 'p99', kind: PointKind) => sorted.map((c) => ({ x: c.openLoop!.targetRatePerS, y: kindOf(c, p) === kind ? (c.openLoop!.responseMs?.[p] ?? null) : null }));
+    const lines: ['p50' | 'p99', Omit<Partial<ChartDataset<'line', XY[]>>, 'data'>][] = [
+      ['p99', {}],
+      ['p50', { borderDash: [6, 4], borderWidth: 1.5, pointRadius: 3 }],
+    ];
+    for (const [p, style] of lines) {
+      datasets.push(line(`${name}: response ${p}`, at(p, 'exact'), color, { ...style, spanGaps: false }));
+      const bounds = at(p, 'bound');
+      if (bounds.some((b) => b.y !== null))
+        datasets.push({ ...line(`${name}: response ${p} ≥ (a lower bound, calls never started: hollow △, not joined)`, bounds, color, { ...style, pointStyle: 'triangle' }), ...HOLLOW });
+      const open = at(p, 'open');
+      if (open.some((b) => b.y !== null)) datasets.push({ ...line(`${name}: response ${p}, rate not judged (hollow ○, not joined)`, open, color, style), ...HOLLOW });
+    }
     // With --repeat: the p99 of each repetition, as a range around the median one.
     const p99s = (c: (typeof sorted)[number]) => (c.repetitions ?? []).map((x) => x.openLoop?.responseMs?.p99).filter((v): v is number => v !== undefined);
     const bars = rangeBars(

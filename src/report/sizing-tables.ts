@@ -3,6 +3,7 @@ import { latencyText } from '../core/latency-text.js';
 import { configurationName } from '../model/configuration.js';
 import type { ConfigurationResult, RunResult } from '../model/run-result.js';
 import { capacityByTokens } from '../stats/capacity.js';
+import { rateWindowS } from '../stats/rate-window.js';
 import { type CapacityResult } from '../model/run-result.js';
 import { KNEE_SHARE } from '../stats/saturation.js';
 import { fixed, scheduleMissMark, shortfallMark } from './describe-run.js';
@@ -33,9 +34,11 @@ export function sizingAnswer(r: RunResult): string[] {
       const first = c.rates[0]!;
       if (first.interrupted) return `${plural(c.tokens, 'token')} not measured (interrupted at ${rate(first.targetRatePerS)}, the lowest rate)`;
       if (c.capacityPerS === null) {
-        const deciding = c.rates.find((x) => !x.held && !notJudged(x));
-        if (deciding === undefined) return `${plural(c.tokens, 'token')} not judged (every rate missed only on a thin sample or while the host stalled)`;
-        return `${plural(c.tokens, 'token')} none (${rate(deciding.targetRatePerS)}${deciding === first ? ', the lowest rate,' : ''} missed: ${deciding.missed.join(', ')})`;
+        // "none" only from a miss the sample decides at the lowest rate; a lowest rate left open leaves the answer open.
+        if (first.missed.length > 0) return `${plural(c.tokens, 'token')} none (${rate(first.targetRatePerS)}, the lowest rate, missed: ${first.missed.join(', ')})`;
+        const why = first.held ? '' : `${rate(first.targetRatePerS)} not judged: ${(first.notJudged ?? []).join(', ')}`;
+        const settle = settles(r, [first]) ?? (first.hostStalled ? 'a quieter host settles it' : null);
+        return `${plural(c.tokens, 'token')} not established (${why}${settle ? `; ${settle}` : ''})`;
       }
       const cut = capacityAtLeast(c) ? 'at least ' : '';
       return `${plural(c.tokens, 'token')} ${cut}${rate(c.capacityPerS)}${sessionsSwept ? ` (${plural(c.threadsPerToken, 'session')} per token)` : ''}`;
@@ -43,16 +46,17 @@ export function sizingAnswer(r: RunResult): string[] {
     lines.push(`Capacity ${objectivesText(r)}: ${best.map(answer).join('; ')}.`);
     const thin = best.flatMap((c) => c.rates.filter((x) => x.thin && !x.held));
     if (thin.length > 0) {
-      const windowS = Math.max(...thin.map((x) => x.windowToJudgeS ?? 0));
+      const rests = best.some((c) => (c.capacityPerS === null ? c.rates[0]!.missed.length === 0 && !c.rates[0]!.interrupted : capacityAtLeast(c)));
+      const settle = settles(r, thin);
       lines.push(
-        `Some rates missed an objective on fewer calls than its percentile needs: not judged, the answer does not rest on them${windowS > 0 ? ` (--duration ${windowS}s settles them)` : ' (a longer --duration settles them)'}.`,
+        `Some rates were not judged (?): their samples did not decide an objective (too few calls for its percentile, or its 95 % interval straddles it)${rests ? '; an answer "not established" or "at least" waits on them' : ''}${settle ? ` (${settle})` : ''}.`,
       );
     }
     const fewer = fewerWithMoreTokens(r, best);
     lines.push(...fewer.map((x) => x.line));
     // No capacity at all, from a miss the tokens' own time does not explain: where the time went (once).
     for (const c of best.filter((x) => x.capacityPerS === null && !fewer.some((f) => f.tokens === x.tokens))) {
-      const deciding = c.rates.find((x) => !x.held && !notJudged(x) && !x.interrupted);
+      const deciding = c.rates[0]!.missed.length > 0 && !c.rates[0]!.interrupted ? c.rates[0] : undefined;
       const cause = deciding && missCause(r, c, deciding);
       if (cause) lines.push(`${plural(c.tokens, 'token')} at ${rate(deciding.targetRatePerS)}:${cause}`);
     }
@@ -62,9 +66,12 @@ export function sizingAnswer(r: RunResult): string[] {
     if (c.rates.every((x) => x.held)) lines.push(`${name(c)} held every rate swept: the capacity may lie above ${rate(top.targetRatePerS)}; sweep higher.`);
     const cut = c.rates.find((x) => x.interrupted);
     if (cut) lines.push(`${name(c)}: interrupted at ${rate(cut.targetRatePerS)}; that rate and those above it were not measured.`);
-    const stalled = c.rates.find((x) => x.hostStalled && !x.held);
+    // A stall of the host's clock, as measured; a start delay while the tokens idled says so in the rate's own words.
+    const stallOf = (x: CapacityResult['rates'][number]) =>
+      r.configurations.find((y) => y.tokens === c.tokens && y.threadsPerToken === c.threadsPerToken && y.openLoop?.targetRatePerS === x.targetRatePerS)?.openLoop?.hostStallMs;
+    const stalled = c.rates.find((x) => x.hostStalled && !x.held && stallOf(x) !== undefined);
     if (stalled) {
-      const stallS = r.configurations.find((x) => x.tokens === c.tokens && x.threadsPerToken === c.threadsPerToken && x.openLoop?.targetRatePerS === stalled.targetRatePerS)?.openLoop?.hostStallMs;
+      const stallS = stallOf(stalled);
       lines.push(
         `${name(c)}: at ${rate(stalled.targetRatePerS)} the host stalled${stallS === undefined ? '' : ` for ${latencyText(stallS)}`} (hsm-bench's own clock thread, or a session waiting for its call, woke that late), and the tokens kept up with the stall taken out: that rate is not judged; measure it again on a quieter host.`,
       );
@@ -108,16 +115,34 @@ function fewerWithMoreTokens(r: RunResult, best: readonly CapacityResult[]): { t
     return [
       {
         tokens: c.tokens,
-        line: `${plural(c.tokens, 'token')} served less than ${plural(top.tokens, 'token')} (${c.capacityPerS === null ? 'none' : rate(c.capacityPerS)} against ${rate(top.capacityPerS)}): at ${rate(miss.targetRatePerS)}, which ${plural(top.tokens, 'token')} held, it missed on enough calls to judge: ${miss.missed.join(', ')}.${cause}`,
+        line: `${plural(c.tokens, 'token')} served less than ${plural(top.tokens, 'token')} (${capacityCell(c)} against ${rate(top.capacityPerS)}): at ${rate(miss.targetRatePerS)}, which ${plural(top.tokens, 'token')} held, it missed on enough calls to judge: ${miss.missed.join(', ')}.${cause}`,
       },
     ];
   });
 }
 
-const notJudged = (x: CapacityResult['rates'][number]) => !x.held && (x.thin === true || x.hostStalled === true);
+const notJudged = (x: CapacityResult['rates'][number]) => !x.held && !x.interrupted && x.missed.length === 0;
+
+/**
+ * What settles rates left open for want of calls: the longest window they name, as --max-window where windows grow
+ * to the calls a percentile needs and that is enough, else as --duration (a window past those calls). Null: none.
+ */
+function settles(r: RunResult, open: readonly CapacityResult['rates'][number][]): string | null {
+  const thin = open.filter((x) => x.thin);
+  if (thin.length === 0) return null;
+  if (thin.some((x) => !x.windowToJudgeS)) return 'a longer --duration settles it';
+  const windowS = Math.max(...thin.map((x) => x.windowToJudgeS!));
+  const grownS = (x: CapacityResult['rates'][number]) => Math.ceil(rateWindowS(0, Number.POSITIVE_INFINITY, x.targetRatePerS, r.plan.objectives ?? []));
+  const flag = r.plan.rateWindowMaxS !== undefined && thin.every((x) => x.windowToJudgeS! <= grownS(x)) ? '--max-window' : '--duration';
+  return `${flag} ${windowS}s settles it`;
+}
 
 /** The sweep shows only that the capacity is at least its figure: cut short by an interruption, or a rate above it not judged. */
 const capacityAtLeast = (c: CapacityResult) => c.capacityPerS !== null && c.rates.some((x) => x.interrupted || (notJudged(x) && x.targetRatePerS > c.capacityPerS!));
+
+/** The capacity in a table: "none" only where the lowest rate missed on a sample that decides it, "–" where it was not measured. */
+const capacityCell = (c: CapacityResult) =>
+  c.capacityPerS !== null ? `${capacityAtLeast(c) ? '≥ ' : ''}${rate(c.capacityPerS)}` : c.rates[0]!.interrupted ? '–' : c.rates[0]!.missed.length > 0 ? 'none' : 'not established';
 
 /** A rate of the sweep as a mark: ✓ held, ✗ missed, ? not judged, – not measured. */
 export const capacityRateMark = (x: CapacityResult['rates'][number]) => (x.held ? '✓' : x.interrupted ? '–' : notJudged(x) ? '?' : '✗');
@@ -141,9 +166,14 @@ export function capacityTable(r: RunResult): TableModel | null {
   const head = ['Configuration', 'Capacity', 'Fell behind at', 'Rates (✓ held, ✗ missed, ? not judged, – not measured)'];
   const rows = r.capacity.map((c) => [
     configurationName({ tokens: c.tokens, threadsPerToken: c.threadsPerToken }),
-    `${capacityAtLeast(c) ? '≥ ' : ''}${rate(c.capacityPerS)}`,
-    rate(c.fellBehindAtPerS),
-    c.rates.map((x) => `${rate(x.targetRatePerS)} ${capacityRateMark(x)}${x.held ? '' : x.interrupted ? ' (interrupted: not measured)' : ` (${x.missed.join(', ')})`}`).join('; '),
+    capacityCell(c),
+    c.fellBehindAtPerS === null ? 'kept up' : rate(c.fellBehindAtPerS),
+    c.rates
+      .map(
+        (x) =>
+          `${rate(x.targetRatePerS)} ${capacityRateMark(x)}${x.held ? '' : x.interrupted ? ' (interrupted: not measured)' : ` (${[...x.missed, ...(x.notJudged ?? []).map((m) => `not judged: ${m}`)].join(', ')})`}`,
+      )
+      .join('; '),
   ]);
   return { head, rows, numeric: [false, true, true, false] };
 }

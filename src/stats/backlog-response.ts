@@ -1,6 +1,8 @@
 import type { Histogram } from 'hdr-histogram-js';
 import type { OpenLoopResult } from '../model/run-result.js';
 import { latencyHistogram, percentilesMs } from './latency-histogram.js';
+import { percentileIntervalMs } from './percentile-interval.js';
+import { PERCENTILE_SHARE } from './rate-window.js';
 
 type Figure = NonNullable<OpenLoopResult['responseAtLeast']>[number];
 
@@ -20,8 +22,8 @@ export function responseOfSchedule(
   windowEndUs: number,
   queueGrew: boolean,
   longestLagUs: number,
-): Pick<OpenLoopResult, 'responseMs' | 'responseAtLeast'> & { histogram: Histogram } {
-  if (notStarted === 0) return { responseMs: percentilesMs(responseUs, true), histogram: responseUs };
+): Pick<OpenLoopResult, 'responseMs' | 'responseAtLeast' | 'responseIntervalMs'> & { histogram: Histogram } {
+  if (notStarted === 0) return { responseMs: percentilesMs(responseUs, true), ...intervalsOf(responseUs), histogram: responseUs };
   const all = latencyHistogram();
   all.add(responseUs);
   const intervalUs = 1e6 / schedule.targetRatePerS;
@@ -43,5 +45,12 @@ export function responseOfSchedule(
   const atLeast: Figure[] = shares.filter(([, share]) => !startedReach(share)).map(([f]) => f);
   if (all.maxValue > responseUs.maxValue) atLeast.push('max');
   atLeast.push('mean');
-  return { responseMs, responseAtLeast: atLeast, histogram: all };
+  return { responseMs, responseAtLeast: atLeast, ...intervalsOf(all), histogram: all };
+}
+
+/** Each response percentile's 95 % interval (none for an empty histogram). */
+function intervalsOf(h: Histogram): Pick<OpenLoopResult, 'responseIntervalMs'> {
+  if (h.totalCount === 0) return {};
+  const entries = Object.entries(PERCENTILE_SHARE).map(([p, share]) => [p, percentileIntervalMs(h, share)!] as const);
+  return { responseIntervalMs: Object.fromEntries(entries) };
 }

@@ -1,12 +1,12 @@
-import type { CapacityResult, ConfigurationResult, RateVerdict } from '../model/run-result.js';
+import type { CapacityResult, ConfigurationResult, PercentileIntervalMs, RateVerdict } from '../model/run-result.js';
 import { latencyText } from '../core/latency-text.js';
 import { percentileName, type Objective } from '../model/plan.js';
 import { configurationAxes, configurationKey } from '../model/configuration.js';
-import { callsToJudge, PERCENTILE_SHARE } from './rate-window.js';
+import { callsToJudge, PERCENTILE_SHARE, rateWindowS } from './rate-window.js';
 
 const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(1));
 
-type Measured = Pick<ConfigurationResult, 'operationsOk' | 'operationsFailed' | 'durationS' | 'openLoop'>;
+type Measured = Pick<ConfigurationResult, 'operationsOk' | 'operationsFailed' | 'durationS' | 'latencyMs' | 'openLoop'>;
 
 /**
  * The window that would hold enough calls to judge an objective's percentile at this rate, where this one held too
@@ -17,7 +17,7 @@ function windowToJudgeS(c: Measured, objective: Objective): number | null {
   const o = c.openLoop!;
   const needed = callsToJudge(objective.percentile);
   if (c.operationsOk + c.operationsFailed + o.notStarted >= needed) return null;
-  return Math.ceil(needed / o.targetRatePerS);
+  return Math.ceil(rateWindowS(0, Number.POSITIVE_INFINITY, o.targetRatePerS, [objective]));
 }
 
 /**
@@ -43,64 +43,101 @@ function certainMiss(responseMs: NonNullable<Measured['openLoop']>['responseMs']
   return tail < 0.001;
 }
 
-/** What one measurement at a target rate missed: failures and schedule first, then each objective. */
-function missesOf(c: Measured, objectives: readonly Objective[]): { missed: string[]; objectiveOnly: boolean; hostStallOnly: boolean; thinWindowS: number | null } {
+/** What one measurement at a target rate missed on a sample that decides it, and what it left undecided. */
+interface Judged {
+  missed: string[];
+  notJudged: string[];
+  /** Something left undecided for want of calls (thin, or an interval straddling an objective). */
+  thin: boolean;
+  /** Something left undecided because the host kept calls from starting on time. */
+  hostStalled: boolean;
+  /** The window (s) that would decide what the sample left open; -1 where it cannot be told. */
+  windowS: number;
+}
+
+/**
+ * Calls that would put an objective outside a percentile's 95 % interval: its half-width shrinks as 1/√n, so the
+ * calls grow with (half-width / distance from the objective)². Null where the distance is nil or the interval open.
+ */
+function callsToDecide(calls: number, measuredMs: number, interval: PercentileIntervalMs, objectiveMs: number): number | null {
+  const distance = Math.abs(measuredMs - objectiveMs);
+  const halfWidth = measuredMs > objectiveMs ? measuredMs - interval.lowMs : interval.highMs === null ? null : interval.highMs - measuredMs;
+  if (distance === 0 || halfWidth === null) return null;
+  return Math.ceil(calls * (halfWidth / distance) ** 2);
+}
+
+/**
+ * The sessions were busy under half the time, and no call took as long as the response percentile (nor a tenth of it
+ * at p99): no call of the tokens held the others up that long, so the response time went in starting the calls,
+ * which is hsm-bench's start delay, not a queue for the tokens.
+ */
+function harnessDelayed(c: Measured, sessions: number, measuredMs: number): boolean {
+  const service = c.latencyMs;
+  if (!service || !c.openLoop!.keptUp) return false;
+  const busyShare = (c.openLoop!.targetRatePerS * service.mean) / 1000 / Math.max(1, sessions);
+  return busyShare < 0.5 && measuredMs > service.max && measuredMs > 10 * service.p99;
+}
+
+function missesOf(c: Measured, sessions: number, objectives: readonly Objective[]): Judged {
   const o = c.openLoop!;
-  const missed: string[] = [];
-  if (c.operationsFailed > 0) missed.push(`${c.operationsFailed} failed`);
+  const j: Judged = { missed: [], notJudged: [], thin: false, hostStalled: false, windowS: 0 };
+  const open = (words: string, windowS: number | null, cause: 'thin' | 'host') => {
+    j.notJudged.push(words);
+    if (cause === 'thin') j.thin = true;
+    else j.hostStalled = true;
+    j.windowS = windowS === null || j.windowS < 0 ? -1 : Math.max(j.windowS, windowS);
+  };
+  if (c.operationsFailed > 0) j.missed.push(`${c.operationsFailed} failed`);
   if (!o.keptUp) {
-    const stall = o.hostStalled ? `: inconclusive (the harness stalled ${latencyText(o.hostStallMs ?? 0)}; with the stall taken out the tokens kept up)` : '';
-    missed.push(`achieved ${fmt(o.achievedRatePerS)}/s of ${fmt(o.targetRatePerS)}/s${o.notStarted > 0 ? `, ${o.notStarted} not started` : ''}${stall}`);
+    const words = `achieved ${fmt(o.achievedRatePerS)}/s of ${fmt(o.targetRatePerS)}/s${o.notStarted > 0 ? `, ${o.notStarted} not started` : ''}`;
+    if (o.hostStalled) open(`${words}: inconclusive (the harness stalled ${latencyText(o.hostStallMs ?? 0)}; with the stall taken out the tokens kept up)`, null, 'host');
+    else j.missed.push(words);
   }
-  const objectiveOnly = missed.length === 0;
-  let hostStallOnly = c.operationsFailed === 0 && (o.keptUp || o.hostStalled === true);
-  // Every objective missed on too few calls: the window that would judge them all; null once one miss is judged.
-  let thinWindowS: number | null = objectiveOnly ? 0 : null;
   // A stall of the harness delayed the calls due during it, each by the stall at most: a percentile that so many calls
   // can move (p99: 1 % of them) may be the stall's, not the tokens', as far as the stall's length reaches; a response
   // beyond the objective by more than the stall is the tokens' own.
   const stallMs = o.hostStallMs ?? 0;
+  const calls = c.operationsOk + c.operationsFailed + o.notStarted;
   const delayedShare = (stallMs / 1000) * (o.targetRatePerS / Math.max(1, c.operationsOk + c.operationsFailed));
   for (const objective of objectives) {
+    const name = percentileName(objective.percentile);
     const measured = o.responseMs?.[objective.percentile];
-    const stalled = delayedShare >= 1 - PERCENTILE_SHARE[objective.percentile] && measured !== undefined && measured <= objective.ms + stallMs;
-    const atLeast = o.responseAtLeast?.includes(objective.percentile) ? '≥ ' : '';
     if (measured === undefined) {
-      missed.push(`no ${percentileName(objective.percentile)} (no successful call)`);
-      thinWindowS = null;
-    } else if (measured > objective.ms) {
-      const calls = c.operationsOk + c.operationsFailed + o.notStarted;
-      // Too few calls to judge, unless so many of them are over the objective that no larger sample could meet it.
-      const thinS = certainMiss(o.responseMs, objective, calls) ? null : windowToJudgeS(c, objective);
-      const judged = stalled
-        ? `: inconclusive (the harness stalled ${latencyText(stallMs)})`
-        : thinS !== null
-          ? ` on ${calls} calls in ${c.durationS.toFixed(1)} s (not judged: a ${thinS} s window — --duration, or --max-window where windows grow — gives ${percentileName(objective.percentile)} the ${callsToJudge(objective.percentile)} calls it needs)`
-          : '';
-      missed.push(`${percentileName(objective.percentile)} ${atLeast}${latencyText(measured)} > ${latencyText(objective.ms)}${judged}`);
-      thinWindowS = thinWindowS === null || thinS === null ? null : Math.max(thinWindowS, thinS);
-    } else {
-      // Met on too few calls is no more shown than missed on them: the slowest call or two decide either way.
-      const thinS = windowToJudgeS(c, objective);
-      if (thinS === null) continue;
-      const calls = c.operationsOk + c.operationsFailed + o.notStarted;
-      missed.push(
-        `${percentileName(objective.percentile)} ${latencyText(measured)} ≤ ${latencyText(objective.ms)} on ${calls} calls only (not judged: a ${thinS} s window — --duration, or --max-window where windows grow — gives it the ${callsToJudge(objective.percentile)} calls it needs)`,
-      );
-      thinWindowS = thinWindowS === null ? null : Math.max(thinWindowS, thinS);
-      hostStallOnly = false;
+      j.missed.push(`no ${name} (no successful call)`);
       continue;
     }
-    hostStallOnly &&= measured !== undefined && stalled;
+    const over = measured > objective.ms;
+    const atLeast = o.responseAtLeast?.includes(objective.percentile) ? '≥ ' : '';
+    const figure = `${name} ${atLeast}${latencyText(measured)} ${over ? '>' : '≤'} ${latencyText(objective.ms)}`;
+    const surelyOver = over && certainMiss(o.responseMs, objective, calls);
+    const thinS = windowToJudgeS(c, objective);
+    const interval = o.responseIntervalMs?.[objective.percentile];
+    if (over && delayedShare >= 1 - PERCENTILE_SHARE[objective.percentile] && measured <= objective.ms + stallMs) {
+      open(`${figure}: inconclusive (the harness stalled ${latencyText(stallMs)})`, null, 'host');
+    } else if (over && harnessDelayed(c, sessions, measured)) {
+      open(`${figure}: the harness's start delay, not the tokens' capacity (calls ${latencyText(c.latencyMs!.p99)} at p99, the tokens mostly idle)`, null, 'host');
+    } else if (thinS !== null && !surelyOver) {
+      // Met or missed on too few calls: the slowest call or two decide either way.
+      open(`${figure} on ${calls} of the ${callsToJudge(objective.percentile)} calls ${name} needs (a ${thinS} s window gives them)`, thinS, 'thin');
+    } else if (interval !== undefined && !surelyOver && interval.lowMs <= objective.ms && (interval.highMs === null || interval.highMs > objective.ms)) {
+      const more = callsToDecide(calls, measured, interval, objective.ms);
+      const windowS = more === null ? null : Math.ceil(more / o.targetRatePerS);
+      const range = `${latencyText(interval.lowMs)}–${interval.highMs === null ? 'past the slowest call' : latencyText(interval.highMs)}`;
+      open(
+        `${figure} on ${calls} calls, its 95 % interval ${range} straddles the objective: inconclusive (${windowS === null ? 'a longer window decides it' : `about ${more} calls, a ${windowS} s window, decide it`})`,
+        windowS,
+        'thin',
+      );
+    } else if (over) j.missed.push(figure);
   }
-  hostStallOnly &&= missed.length > 0;
-  return { missed, objectiveOnly, hostStallOnly, thinWindowS: missed.length > 0 ? thinWindowS : null };
+  return j;
 }
 
 /**
  * Whether a configuration run at a target rate met the objectives on its response time, and why not. With --repeat,
- * every repetition is judged: the rate holds only if each one held. A rate missed only by objectives on too few
- * calls for their percentiles (src/stats/rate-window.ts) is thin: not judged, with the window that would judge it.
+ * every repetition is judged: the rate holds only if each one held. What a sample could not decide (too few calls
+ * for a percentile, an interval straddling the objective, the host's stall or start delay) is not judged: neither
+ * held nor missed, with the window that would decide it.
  */
 export function judgeRate(c: ConfigurationResult, objectives: readonly Objective[]): RateVerdict {
   const o = c.openLoop!;
@@ -108,19 +145,28 @@ export function judgeRate(c: ConfigurationResult, objectives: readonly Objective
   if (o.interrupted) return { ...verdict, held: false, missed: ['interrupted: not measured'], interrupted: true };
   // A repetition the run was interrupted in is not judged; the whole ones are.
   const reps: Measured[] = c.repetitions?.every((r) => r.openLoop) ? (c.repetitions as Measured[]).filter((r) => !r.openLoop!.interrupted) : [c];
-  const judged = reps.map((r) => ({ r, ...missesOf(r, objectives) })).filter((j) => j.missed.length > 0);
-  const missed = judged.flatMap((j) => (reps.length > 1 ? j.missed.map((m) => `repetition ${(c.repetitions as Measured[]).indexOf(j.r) + 1}: ${m}`) : j.missed));
-  const thin = judged.length > 0 && judged.every((j) => j.thinWindowS !== null);
-  const hostStalled = judged.length > 0 && judged.every((j) => j.hostStallOnly);
-  const windowToJudge = thin ? Math.max(...judged.map((j) => j.thinWindowS!)) : 0;
-  return { ...verdict, held: missed.length === 0, missed, ...(thin ? { thin, windowToJudgeS: windowToJudge } : {}), ...(hostStalled ? { hostStalled } : {}) };
+  const judged = reps.map((r) => ({ r, ...missesOf(r, c.tokens * c.threadsPerToken, objectives) }));
+  const words = (j: (typeof judged)[number], list: string[]) => (reps.length > 1 ? list.map((m) => `repetition ${(c.repetitions as Measured[]).indexOf(j.r) + 1}: ${m}`) : list);
+  const missed = judged.flatMap((j) => words(j, j.missed));
+  const notJudged = judged.flatMap((j) => words(j, j.notJudged));
+  const undecided = missed.length === 0 && notJudged.length > 0;
+  const windowS = Math.max(0, ...judged.map((j) => j.windowS));
+  const knownWindow = judged.every((j) => j.windowS >= 0) && windowS > 0;
+  return {
+    ...verdict,
+    held: missed.length === 0 && notJudged.length === 0,
+    missed,
+    ...(notJudged.length > 0 ? { notJudged } : {}),
+    ...(undecided && judged.some((j) => j.thin) ? { thin: true, ...(knownWindow ? { windowToJudgeS: windowS } : {}) } : {}),
+    ...(undecided && judged.some((j) => j.hostStalled) ? { hostStalled: true } : {}),
+  };
 }
 
 /**
  * Per token count and sessions per token, the capacity: the highest rate of the sweep that held, counting up from
  * the lowest and stopping at the first that did not (a rate that held above one that failed is luck, not capacity).
- * A rate the data could not judge (missed only on a thin sample, or only as far as a stall of the harness reaches)
- * is never a pass, and does not stop the count either: it failed nothing, and a higher rate that held on a full
+ * A rate the data could not judge (notJudged: a thin sample, an interval straddling an objective, the harness's stall
+ * or start delay) is never a pass, and does not stop the count either: it failed nothing, and a higher rate that held on a full
  * sample shows the tokens serve less load within the objectives too, so an unresolved rate never lowers a capacity
  * (nor makes more tokens read less capacity than fewer). A miss beyond what the stall explains is judged.
  */
@@ -132,7 +178,7 @@ export function capacityOf(configurations: readonly ConfigurationResult[], objec
   }
   return [...groups.values()].map((group) => {
     const rates = [...group].sort((a, b) => a.openLoop!.targetRatePerS - b.openLoop!.targetRatePerS).map((c) => judgeRate(c, objectives));
-    const firstMissed = rates.findIndex((r) => !r.held && !r.thin && !r.hostStalled);
+    const firstMissed = rates.findIndex((r) => r.missed.length > 0);
     const held = (firstMissed === -1 ? rates : rates.slice(0, firstMissed)).filter((r) => r.held);
     const behind = group.filter((c) => !c.openLoop!.keptUp && !c.openLoop!.hostStalled && !c.openLoop!.interrupted).map((c) => c.openLoop!.targetRatePerS);
     return {

@@ -316,7 +316,7 @@ function compareCapacity(baseline: RunResult, candidate: RunResult, maxRegressio
     // The candidate's first rate up to the baseline's capacity that did not hold: why the capacity fell.
     const first = b.rates.find((r) => r.targetRatePerS <= a.capacityPerS! && !r.held);
     // Missed only while the host stalled, or only on fewer calls than a percentile needs: the rate is not judged.
-    if (first?.hostStalled || first?.thin) return [{ ...base, outcome: 'inconclusive', missed: first.missed.map((m) => `at ${first.targetRatePerS}/s: ${m}`) }];
+    if (first?.hostStalled || first?.thin) return [{ ...base, outcome: 'inconclusive', missed: [...first.missed, ...(first.notJudged ?? [])].map((m) => `at ${first.targetRatePerS}/s: ${m}`) }];
     if (first === undefined || first.interrupted)
       return [{ ...base, outcome: unmeasured, missed: [first ? `${first.targetRatePerS}/s not measured (interrupted)` : `${a.capacityPerS}/s not measured`] }];
     const at = candidate.configurations.find((c) => c.tokens === a.tokens && c.threadsPerToken === a.threadsPerToken && c.openLoop?.targetRatePerS === first.targetRatePerS);
