@@ -218,6 +218,11 @@ export interface OpenLoopResult {
   /** keptUp is false only because of that stall: with it taken out the tokens kept up, so the rate is not judged. */
   hostStalled?: true;
   /**
+   * keptUp is false on a schedule too short to show falling behind (under 100 calls or 1 s, src/stats/keeping-up.ts):
+   * the rate is not judged on it.
+   */
+  scheduleTooShort?: true;
+  /**
    * Over every call of the schedule: a call that never started counts with the time it had waited when the window
    * closed (a lower bound), so a tokens' backlog is not left out of the percentiles it reaches (survivor bias).
    */
@@ -450,14 +455,19 @@ export interface RateVerdict {
   held: boolean;
   /** Why it did not hold, in words (empty when it held). */
   missed: string[];
-  /** Missed only by latency objectives, each on fewer calls than its percentile needs (src/stats/rate-window.ts): not judged. */
+  /**
+   * Missed only on too few calls to judge: latency objectives each on fewer calls than its percentile needs
+   * (src/stats/rate-window.ts), or a schedule too short to show falling behind (src/stats/keeping-up.ts): not judged.
+   */
   thin?: boolean;
-  /** With thin: the window (s) that would give every objective missed the calls it needs at this rate. */
+  /** With thin: the window (s) that would give every objective missed (and the schedule) the calls it needs at this rate. */
   windowToJudgeS?: number;
   /** Not judged: the run was interrupted in it. */
   interrupted?: boolean;
   /** Missed only because the host stalled (the tokens kept up with the stall taken out): not judged either way. */
   hostStalled?: boolean;
+  /** Measured with fewer tokens signing than the configuration names (a token hung or stopped): not that many tokens' figure. */
+  notWhole?: boolean;
 }
 
 /** A rate sweep's answer for one token count and sessions per token. */
@@ -468,6 +478,11 @@ export interface CapacityResult {
   capacityPerS: number | null;
   /** The lowest target rate whose schedule the tokens could not keep (achieved under 98 %), or null. */
   fellBehindAtPerS: number | null;
+  /**
+   * A rate that decided the capacity (one counted, or the one that ended the count) was measured with a token hung
+   * or stopped: the capacity is that of fewer tokens; it is not stated for this many, and a gate on it is not judged.
+   */
+  notWhole?: boolean;
   rates: RateVerdict[];
 }
 

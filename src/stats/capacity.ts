@@ -3,6 +3,8 @@ import { latencyText } from '../core/latency-text.js';
 import { percentileName, type Objective } from '../model/plan.js';
 import { configurationAxes, configurationKey } from '../model/configuration.js';
 import { callsToJudge, PERCENTILE_SHARE } from './rate-window.js';
+import { tokensShortOf } from './tokens-short.js';
+import { MIN_SCHEDULE_CALLS, MIN_SCHEDULE_S, scheduleToJudgeS } from './keeping-up.js';
 
 const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(1));
 
@@ -48,14 +50,22 @@ function missesOf(c: Measured, objectives: readonly Objective[]): { missed: stri
   const o = c.openLoop!;
   const missed: string[] = [];
   if (c.operationsFailed > 0) missed.push(`${c.operationsFailed} failed`);
+  // A schedule too short to show falling behind: its shortfall is not judged, as an objective on too few calls is not.
+  const scheduleThinS = !o.keptUp && o.scheduleTooShort ? scheduleToJudgeS(o.targetRatePerS) : null;
   if (!o.keptUp) {
-    const stall = o.hostStalled ? `: inconclusive (the harness stalled ${latencyText(o.hostStallMs ?? 0)}; with the stall taken out the tokens kept up)` : '';
+    const calls = c.operationsOk + c.operationsFailed + o.notStarted;
+    const stall = o.hostStalled
+      ? `: inconclusive (the harness stalled ${latencyText(o.hostStallMs ?? 0)}; with the stall taken out the tokens kept up)`
+      : scheduleThinS !== null
+        ? ` on ${calls} calls in ${c.durationS.toFixed(2)} s (not judged: falling behind shows on ${MIN_SCHEDULE_CALLS} calls over ${MIN_SCHEDULE_S} s or more; a ${scheduleThinS} s window gives them)`
+        : '';
     missed.push(`achieved ${fmt(o.achievedRatePerS)}/s of ${fmt(o.targetRatePerS)}/s${o.notStarted > 0 ? `, ${o.notStarted} not started` : ''}${stall}`);
   }
   const objectiveOnly = missed.length === 0;
   let hostStallOnly = c.operationsFailed === 0 && (o.keptUp || o.hostStalled === true);
-  // Every objective missed on too few calls: the window that would judge them all; null once one miss is judged.
-  let thinWindowS: number | null = objectiveOnly ? 0 : null;
+  // Every objective missed on too few calls (and the schedule too short, if it missed): the window that would judge
+  // them all; null once one miss is judged.
+  let thinWindowS: number | null = objectiveOnly ? 0 : c.operationsFailed === 0 && scheduleThinS !== null ? scheduleThinS : null;
   // A stall of the harness delayed the calls due during it, each by the stall at most: a percentile that so many calls
   // can move (p99: 1 % of them) may be the stall's, not the tokens', as far as the stall's length reaches; a response
   // beyond the objective by more than the stall is the tokens' own.
@@ -113,7 +123,17 @@ export function judgeRate(c: ConfigurationResult, objectives: readonly Objective
   const thin = judged.length > 0 && judged.every((j) => j.thinWindowS !== null);
   const hostStalled = judged.length > 0 && judged.every((j) => j.hostStallOnly);
   const windowToJudge = thin ? Math.max(...judged.map((j) => j.thinWindowS!)) : 0;
-  return { ...verdict, held: missed.length === 0, missed, ...(thin ? { thin, windowToJudgeS: windowToJudge } : {}), ...(hostStalled ? { hostStalled } : {}) };
+  // A token that hung or stopped left the rate to the others: what it shows is theirs, not the configuration's.
+  const short = tokensShortOf(c);
+  const notWhole = short.hungTokens.length + short.stoppedTokens.length > 0;
+  return {
+    ...verdict,
+    held: missed.length === 0,
+    missed,
+    ...(thin ? { thin, windowToJudgeS: windowToJudge } : {}),
+    ...(hostStalled ? { hostStalled } : {}),
+    ...(notWhole ? { notWhole } : {}),
+  };
 }
 
 /**
@@ -134,12 +154,16 @@ export function capacityOf(configurations: readonly ConfigurationResult[], objec
     const rates = [...group].sort((a, b) => a.openLoop!.targetRatePerS - b.openLoop!.targetRatePerS).map((c) => judgeRate(c, objectives));
     const firstMissed = rates.findIndex((r) => !r.held && !r.thin && !r.hostStalled);
     const held = (firstMissed === -1 ? rates : rates.slice(0, firstMissed)).filter((r) => r.held);
-    const behind = group.filter((c) => !c.openLoop!.keptUp && !c.openLoop!.hostStalled && !c.openLoop!.interrupted).map((c) => c.openLoop!.targetRatePerS);
+    const behind = group.filter((c) => !c.openLoop!.keptUp && !c.openLoop!.hostStalled && !c.openLoop!.scheduleTooShort && !c.openLoop!.interrupted).map((c) => c.openLoop!.targetRatePerS);
+    // The rates that decided the capacity (those counted, and the one that ended the count): one measured with fewer
+    // tokens than the configuration names makes it no capacity of that many tokens.
+    const notWhole = (firstMissed === -1 ? rates : rates.slice(0, firstMissed + 1)).some((r) => r.notWhole === true);
     return {
       tokens: group[0]!.tokens,
       threadsPerToken: group[0]!.threadsPerToken,
       capacityPerS: held.length > 0 ? held[held.length - 1]!.targetRatePerS : null,
       fellBehindAtPerS: behind.length > 0 ? Math.min(...behind) : null,
+      ...(notWhole ? { notWhole } : {}),
       rates,
     };
   });

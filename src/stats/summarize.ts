@@ -166,6 +166,7 @@ function openLoopOf(
     keptUp: kept.keptUp,
     ...(hostStallUs >= HOST_STALL_MIN_US ? { hostStallMs: round(hostStallUs / 1000, 1) } : {}),
     ...(kept.hostStalled ? { hostStalled: true as const } : {}),
+    ...(kept.tooShort ? { scheduleTooShort: true as const } : {}),
     notStarted,
     ...(interrupted ? { interrupted: true } : {}),
     // Calls never started count in the response percentiles with the wait they had reached (src/stats/backlog-response.ts).
