@@ -149,7 +149,7 @@ function notWholeSweep(run: RunResult, c: CapacityResult): string {
       const m = run.configurations.find((k) => k.tokens === c.tokens && k.threadsPerToken === c.threadsPerToken && k.openLoop?.targetRatePerS === x.targetRatePerS);
       return `${m ? notWholeWords(shortfallOf(run, m)) : 'not whole'} at ${x.targetRatePerS}/s`;
     });
-  return `the ${plural(c.tokens, 'token')} sweep is not whole (${at.join('; ')}): its capacity is that of fewer tokens`;
+  return `the ${c.tokens}-token sweep is not whole (${at.join('; ')}): its capacity is that of fewer tokens`;
 }
 
 /**
