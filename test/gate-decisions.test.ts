@@ -133,12 +133,21 @@ describe('--strict-latency and a percentile the sample does not have', () => {
   });
 
   it('a rate missed only on such a p99: the capacity gate is inconclusive with --strict-latency; on 120 calls it fails', () => {
-    // 80 calls at 40/s (2 s), served in 0.5 ms but the slowest in 2 ms, against p99 ≤ 1 ms.
-    const slowest = (calls: number) => (k: number) => (k === calls - 1 ? 2_000 : 500);
+    // 80 calls at 40/s (2 s), served in 0.5 ms, against p99 ≤ 1 ms.
+    // The slowest two calls at 2 ms: of 80 or 120 calls, the p99 is one of them.
+    const slowest = (calls: number) => (k: number) => (k >= calls - 2 ? 2_000 : 500);
     const few = sweep([scheduleRun(40, 80, { serviceUs: slowest(80) })], objectives);
     expect(few.capacity![0]!.rates[0]).toMatchObject({ held: false, thin: true });
     expect(evaluateThresholds(few, { minCapacity: { largest: 40 } }, true)[0]).toMatchObject({ outcome: 'inconclusive' });
     expect(evaluateThresholds(few, { minCapacity: { largest: 40 } }, true)[0]!.notJudged).toMatch(/too small to tell its percentile from its slowest call/);
+    // The review's case: 40/s missed on 80 calls, 80/s met on 160 (too few for p99, which --strict-latency takes as
+    // they are): the capacity reads 80/s, not judged for the 40/s below it — it was "none", FAIL.
+    const two = sweep([scheduleRun(40, 80, { serviceUs: slowest(80) }), scheduleRun(80, 160, { serviceUs: () => 500 })], objectives);
+    expect(two.capacity![0]!.rates.map((r) => [r.held, r.thin])).toEqual([
+      [false, true],
+      [false, true],
+    ]);
+    expect(evaluateThresholds(two, { minCapacity: { largest: 80 } }, true)[0]).toMatchObject({ outcome: 'inconclusive', measured: '80/s' });
     const more = sweep([scheduleRun(60, 120, { serviceUs: slowest(120) })], objectives);
     expect(more.capacity![0]!.rates[0]).toMatchObject({ held: false, thin: true });
     expect(evaluateThresholds(more, { minCapacity: { largest: 60 } }, true)[0]).toMatchObject({ outcome: 'fail' });

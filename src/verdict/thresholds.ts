@@ -122,13 +122,19 @@ const notRun = (r: Pick<RunResult, 'interrupted'>): Pick<ThresholdCheck, 'measur
  * sample cannot tell from its slowest call (p99 of under 100 calls): no sample size rule makes that a p99.
  */
 function sweepOf(run: RunResult, c: CapacityResult | undefined, strictLatency: boolean) {
-  const unsupported = (x: CapacityResult['rates'][number]) => {
+  // A thin rate's objectives as measured: those missed, and whether the sample has each percentile missed at all.
+  const objectivesOf = (x: CapacityResult['rates'][number]) => {
     const m = c && run.configurations.find((k) => k.tokens === c.tokens && k.threadsPerToken === c.threadsPerToken && k.openLoop?.targetRatePerS === x.targetRatePerS);
-    const missed = (run.plan.objectives ?? []).filter((o) => (m?.openLoop?.responseMs?.[o.percentile] ?? 0) > o.ms);
+    const missed = (run.plan.objectives ?? []).filter((o) => (m?.openLoop?.responseMs?.[o.percentile] ?? Number.POSITIVE_INFINITY) > o.ms);
     const calls = Math.min(...(m?.repetitions ?? (m ? [m] : [])).map((k) => k.operationsOk));
-    return missed.length > 0 && missed.every((o) => !percentileSupported(100 * PERCENTILE_SHARE[o.percentile], calls));
+    return {
+      met: missed.length === 0 && (run.plan.objectives ?? []).length > 0,
+      unsupported: missed.length > 0 && missed.every((o) => !percentileSupported(100 * PERCENTILE_SHARE[o.percentile], calls)),
+    };
   };
-  const open = (x: CapacityResult['rates'][number]) => x.interrupted === true || x.hostStalled === true || (x.thin === true && (!strictLatency || unsupported(x)));
+  // --strict-latency takes a thin sample as it is: a rate that met its objectives on it (and missed nothing else) held.
+  const held = (x: CapacityResult['rates'][number]) => x.held || (strictLatency && x.thin === true && x.missed.every((m) => !/^achieved /.test(m)) && objectivesOf(x).met);
+  const open = (x: CapacityResult['rates'][number]) => x.interrupted === true || x.hostStalled === true || (x.thin === true && (!strictLatency || objectivesOf(x).unsupported));
   const rates = [...(c?.rates ?? [])].sort((x, y) => x.targetRatePerS - y.targetRatePerS);
   const why = (x: CapacityResult['rates'][number]) =>
     x.interrupted
@@ -138,7 +144,7 @@ function sweepOf(run: RunResult, c: CapacityResult | undefined, strictLatency: b
         : strictLatency
           ? `a sample at ${x.targetRatePerS}/s too small to tell its percentile from its slowest call (not judged, even with --strict-latency)`
           : `a thin sample at ${x.targetRatePerS}/s (--strict-latency fails on it)`;
-  return { rates, firstClosedMiss: rates.findIndex((x) => !x.held && !open(x)), why };
+  return { rates, held, firstClosedMiss: rates.findIndex((x) => !held(x) && !open(x)), why };
 }
 
 /** Why a sweep's capacity is not that of its token count: the rates measured with a token hung or stopped. */
@@ -162,23 +168,18 @@ function capacityOutcome(run: RunResult, c: CapacityResult | undefined, min: num
   // A capacity measured with a token hung or stopped is that of fewer tokens: neither a pass nor a miss of this many.
   if (c?.notWhole) return { outcome: 'inconclusive', notJudged: notWholeSweep(run, c) };
   if (c?.capacityPerS != null && c.capacityPerS >= min) return { outcome: 'pass' };
-  const { rates, firstClosedMiss, why } = sweepOf(run, c, strictLatency);
+  const { rates, held, firstClosedMiss, why } = sweepOf(run, c, strictLatency);
   const atBest = (firstClosedMiss < 0 ? rates : rates.slice(0, firstClosedMiss)).at(-1)?.targetRatePerS ?? null;
   if (atBest === null || atBest < min) return { outcome: 'fail' };
-  return {
-    outcome: 'inconclusive',
-    notJudged: rates
-      .filter((r) => r.targetRatePerS <= atBest && !r.held)
-      .map(why)
-      .join('; '),
-  };
+  const open = rates.filter((r) => r.targetRatePerS <= atBest && !held(r));
+  return open.length === 0 ? { outcome: 'pass' } : { outcome: 'inconclusive', notJudged: open.map(why).join('; ') };
 }
 
 /** Why a sweep has no capacity: its lowest rate missed, or no rate below the first miss was judged (and why). */
 function noCapacityWhy(run: RunResult, c: CapacityResult, strictLatency: boolean): string {
-  const { rates, firstClosedMiss } = sweepOf(run, c, strictLatency);
+  const { rates, held, firstClosedMiss } = sweepOf(run, c, strictLatency);
   if (firstClosedMiss === 0) return 'the lowest rate missed';
-  const open = (firstClosedMiss < 0 ? rates : rates.slice(0, firstClosedMiss)).filter((x) => !x.held);
+  const open = (firstClosedMiss < 0 ? rates : rates.slice(0, firstClosedMiss)).filter((x) => !held(x));
   const kind = (x: CapacityResult['rates'][number]) => (x.interrupted ? 'interrupted' : x.hostStalled ? 'the harness stalled' : 'a thin sample');
   const kinds = [...new Set(open.map(kind))].map(
     (k) =>
@@ -282,12 +283,15 @@ export function evaluateThresholds(r: RunResult, t: Thresholds, strictLatency = 
       checks.push({ ...check, ...notRun(r) });
       continue;
     }
+    // --strict-latency counts the rates met on thin samples too.
+    const { rates, held, firstClosedMiss } = sweepOf(r, c, strictLatency);
+    const capacityPerS = strictLatency ? ((firstClosedMiss < 0 ? rates : rates.slice(0, firstClosedMiss)).filter(held).at(-1)?.targetRatePerS ?? null) : c.capacityPerS;
     checks.push({
       ...check,
       measured:
-        c.capacityPerS === null
+        capacityPerS === null
           ? `none (${noCapacityWhy(r, c, strictLatency)})`
-          : `${c.capacityPerS}/s${Math.max(...r.plan.threadsPerToken) > 1 ? ` (${plural(c.threadsPerToken, 'session')} per token)` : ''}`,
+          : `${capacityPerS}/s${Math.max(...r.plan.threadsPerToken) > 1 ? ` (${plural(c.threadsPerToken, 'session')} per token)` : ''}`,
       ...capacityOutcome(r, withRatesNotReached(r, c), min, strictLatency),
     });
   }
