@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ConfigurationResult, RunResult } from '../src/model/run-result.js';
 import { combineRepetitions, lowConfidence, throughputRange } from '../src/stats/repetitions.js';
-import { compareRuns, hostWarnings, judgeRatio, ratioText } from '../src/verdict/compare.js';
+import { compareRuns, hostBusyWhy, hostWarnings, judgeRatio, ratioText } from '../src/verdict/compare.js';
 import { uncountedOf } from '../src/result/configuration-shortfall.js';
 import { evaluateThresholds, parseThresholds } from '../src/verdict/thresholds.js';
 import { runCli, runDirOf, tempDir } from './helpers/cli.js';
@@ -286,8 +286,13 @@ describe('gates on the command line', () => {
     expect(row.throughputRatio.low).not.toBeNull();
     expect(row.latencyRatios.p50.low).not.toBeNull();
     const slower = runCli(['compare', first, slow]);
-    expect(slower.status, slower.stdout).toBe(5);
-    expect(slower.stdout).toMatch(/REGRESSION: throughput -\d+(\.\d)? % \(0\.\d{3} (± 0\.\d{3} ×|× \(0\.\d+–\d\.\d+\))\)/);
+    // On a host busy with other work (this one is shared) a run's own seconds cannot show the swings between runs:
+    // the slowdown is said, not failed, unless both hosts were quiet.
+    const busy = [first, slow].some((dir) => hostBusyWhy(readRun(dir)) !== null);
+    expect(slower.status, slower.stdout).toBe(busy ? 0 : 5);
+    expect(slower.stdout).toMatch(
+      busy ? /inconclusive: throughput -\d+(\.\d)? % \(.*\): the host was busy in/ : /REGRESSION: throughput -\d+(\.\d)? % \(0\.\d{3} (± 0\.\d{3} ×|× \(0\.\d+–\d\.\d+\))\)/,
+    );
   }, 120_000);
 
   it('the first nightly run saves the baseline (--baseline-missing warn), the next is judged against it; a slowdown to half the throughput fails (its whole interval beyond the limit, even from 3 one-second repetitions on a loaded host), a plain rerun does not', () => {

@@ -275,6 +275,11 @@ export interface OpenLoopResult {
   /** keptUp is false only because of that stall: with it taken out the tokens kept up, so the rate is not judged. */
   hostStalled?: true;
   /**
+   * keptUp is false on a schedule too short to show falling behind (under 100 calls or 1 s, src/stats/keeping-up.ts):
+   * the rate is not judged on it.
+   */
+  scheduleTooShort?: true;
+  /**
    * Over every call of the schedule: a call that never started counts with the time it had waited when the window
    * closed (a lower bound), so a tokens' backlog is not left out of the percentiles it reaches (survivor bias).
    */
@@ -531,7 +536,10 @@ export interface RateVerdict {
   missed: string[];
   /** What the data could not decide, in words (absent when everything was decided): such a rate did not hold, nor miss. */
   notJudged?: string[];
-  /** Nothing missed; an objective not decided by the sample: too few calls for its percentile (src/stats/rate-window.ts), or its 95 % interval straddles it. */
+  /**
+   * Nothing missed; an objective not decided by the sample: too few calls for its percentile (src/stats/rate-window.ts),
+   * its 95 % interval straddles it, or a schedule too short to show falling behind (src/stats/keeping-up.ts).
+   */
   thin?: boolean;
   /** With thin: the window (s) that would decide every objective left open at this rate, where it can be told. */
   windowToJudgeS?: number;
@@ -539,6 +547,8 @@ export interface RateVerdict {
   interrupted?: boolean;
   /** Nothing missed; the host kept calls from starting on time (a stall, or hsm-bench's start delay while the tokens were idle): not judged either way. */
   hostStalled?: boolean;
+  /** Measured with fewer tokens signing than the configuration names (a token hung or stopped): not that many tokens' figure. */
+  notWhole?: boolean;
 }
 
 /** A rate sweep's answer for one token count and sessions per token. */
@@ -549,6 +559,11 @@ export interface CapacityResult {
   capacityPerS: number | null;
   /** The lowest target rate whose schedule the tokens could not keep (achieved under 98 %), or null. */
   fellBehindAtPerS: number | null;
+  /**
+   * A rate that decided the capacity (one counted, or the one that ended the count) was measured with a token hung
+   * or stopped: the capacity is that of fewer tokens; it is not stated for this many, and a gate on it is not judged.
+   */
+  notWhole?: boolean;
   rates: RateVerdict[];
 }
 

@@ -1,5 +1,6 @@
 import type { ConfigurationResult, Range, RunResult } from '../model/run-result.js';
 import { throughputRange } from '../stats/repetitions.js';
+import { tokensShortOf } from '../stats/tokens-short.js';
 
 /**
  * What keeps a configuration's figures from being those of its whole plan: the run stopped in it, repetitions are
@@ -19,16 +20,13 @@ export interface Shortfall {
 
 export function shortfallOf(r: Pick<RunResult, 'plan' | 'command'>, c: ConfigurationResult): Shortfall {
   const runs = c.repetitions ?? [c];
-  const hung = new Set(runs.flatMap((x) => x.hungSessions ?? []).map((h) => h.token));
-  const stopped = new Set(runs.flatMap((x) => x.workerIssues).map((i) => i.token));
   const planned = r.command === 'scale' ? (r.plan.repeat ?? 1) : 1;
   const whole = runs.filter((x) => x.partial === undefined).length;
   const partial = c.partial ?? runs.find((x) => x.partial !== undefined)?.partial;
   return {
     ...(partial ? { partial } : {}),
     ...(planned > 1 && whole < planned ? { repetitions: { whole, planned } } : {}),
-    hungTokens: [...hung].sort((a, b) => a - b),
-    stoppedTokens: [...stopped].filter((t) => !hung.has(t)).sort((a, b) => a - b),
+    ...tokensShortOf(c),
   };
 }
 

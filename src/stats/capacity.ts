@@ -3,6 +3,8 @@ import { latencyText } from '../core/latency-text.js';
 import { percentileName, type Objective } from '../model/plan.js';
 import { configurationAxes, configurationKey } from '../model/configuration.js';
 import { callsToJudge, PERCENTILE_SHARE, rateWindowS } from './rate-window.js';
+import { tokensShortOf } from './tokens-short.js';
+import { MIN_SCHEDULE_CALLS, MIN_SCHEDULE_S, scheduleToJudgeS } from './keeping-up.js';
 
 const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(1));
 
@@ -91,7 +93,16 @@ function missesOf(c: Measured, sessions: number, objectives: readonly Objective[
   if (!o.keptUp) {
     const words = `achieved ${fmt(o.achievedRatePerS)}/s of ${fmt(o.targetRatePerS)}/s${o.notStarted > 0 ? `, ${o.notStarted} not started` : ''}`;
     if (o.hostStalled) open(`${words}: inconclusive (the harness stalled ${latencyText(o.hostStallMs ?? 0)}; with the stall taken out the tokens kept up)`, null, 'host');
-    else j.missed.push(words);
+    else if (o.scheduleTooShort) {
+      // A schedule too short to show falling behind: its shortfall is not judged, as an objective on too few calls is not.
+      const windowS = scheduleToJudgeS(o.targetRatePerS);
+      const calls = c.operationsOk + c.operationsFailed + o.notStarted;
+      open(
+        `${words} on ${calls} calls in ${c.durationS.toFixed(2)} s (not judged: falling behind shows on ${MIN_SCHEDULE_CALLS} calls over ${MIN_SCHEDULE_S} s or more; a ${windowS} s window gives them)`,
+        windowS,
+        'thin',
+      );
+    } else j.missed.push(words);
   }
   // A stall of the harness delayed the calls due during it, each by the stall at most: a percentile that so many calls
   // can move (p99: 1 % of them) may be the stall's, not the tokens', as far as the stall's length reaches; a response
@@ -152,6 +163,9 @@ export function judgeRate(c: ConfigurationResult, objectives: readonly Objective
   const undecided = missed.length === 0 && notJudged.length > 0;
   const windowS = Math.max(0, ...judged.map((j) => j.windowS));
   const knownWindow = judged.every((j) => j.windowS >= 0) && windowS > 0;
+  // A token that hung or stopped left the rate to the others: what it shows is theirs, not the configuration's.
+  const short = tokensShortOf(c);
+  const notWhole = short.hungTokens.length + short.stoppedTokens.length > 0;
   return {
     ...verdict,
     held: missed.length === 0 && notJudged.length === 0,
@@ -159,6 +173,7 @@ export function judgeRate(c: ConfigurationResult, objectives: readonly Objective
     ...(notJudged.length > 0 ? { notJudged } : {}),
     ...(undecided && judged.some((j) => j.thin) ? { thin: true, ...(knownWindow ? { windowToJudgeS: windowS } : {}) } : {}),
     ...(undecided && judged.some((j) => j.hostStalled) ? { hostStalled: true } : {}),
+    ...(notWhole ? { notWhole } : {}),
   };
 }
 
@@ -180,12 +195,16 @@ export function capacityOf(configurations: readonly ConfigurationResult[], objec
     const rates = [...group].sort((a, b) => a.openLoop!.targetRatePerS - b.openLoop!.targetRatePerS).map((c) => judgeRate(c, objectives));
     const firstMissed = rates.findIndex((r) => r.missed.length > 0);
     const held = (firstMissed === -1 ? rates : rates.slice(0, firstMissed)).filter((r) => r.held);
-    const behind = group.filter((c) => !c.openLoop!.keptUp && !c.openLoop!.hostStalled && !c.openLoop!.interrupted).map((c) => c.openLoop!.targetRatePerS);
+    const behind = group.filter((c) => !c.openLoop!.keptUp && !c.openLoop!.hostStalled && !c.openLoop!.scheduleTooShort && !c.openLoop!.interrupted).map((c) => c.openLoop!.targetRatePerS);
+    // The rates that decided the capacity (those counted, and the one that ended the count): one measured with fewer
+    // tokens than the configuration names makes it no capacity of that many tokens.
+    const notWhole = (firstMissed === -1 ? rates : rates.slice(0, firstMissed + 1)).some((r) => r.notWhole === true);
     return {
       tokens: group[0]!.tokens,
       threadsPerToken: group[0]!.threadsPerToken,
       capacityPerS: held.length > 0 ? held[held.length - 1]!.targetRatePerS : null,
       fellBehindAtPerS: behind.length > 0 ? Math.min(...behind) : null,
+      ...(notWhole ? { notWhole } : {}),
       rates,
     };
   });

@@ -21,6 +21,11 @@ import hdr, { type Histogram } from 'hdr-histogram-js';
  * long after its intended start. When the tokens kept up once the longest stall is taken out of the time (and the
  * calls it kept from starting before the deadline out of those not started), the miss is the host's: not judged.
  *
+ * A schedule too short to show falling behind is not judged either: under MIN_SCHEDULE_CALLS calls or MIN_SCHEDULE_S,
+ * the 2 % of its time that the rule allows is shorter than a busy scheduler's slice (30 calls at 1,000/s allow 0.6 ms;
+ * one preemption of a few ms reads as "achieved 893.5/s of 1000/s"), so a shortfall in it is the host's as likely as
+ * the tokens'. At 100 calls over 1 s or more the allowance is 20 ms or more, past a scheduler's slice.
+ *
  * Late calls (no session free at the intended start) do not decide it: near capacity a stable queue makes many
  * calls wait a little while the tokens keep pace; that wait is in the response time, which the objectives judge.
  */
@@ -31,6 +36,16 @@ export const startOffsetHistogram = (): Histogram => hdr.build({ lowestDiscernib
 
 /** How many of `started` calls the pace is judged on: all but the latest 2 % of starts, and at least the latest one. */
 export const judgedStarts = (started: number): number => (started <= 1 ? started : started - Math.max(1, Math.floor((1 - KEPT_UP_SHARE) * started)));
+
+/** The fewest calls, and the shortest schedule (s), on which falling behind is judged. */
+export const MIN_SCHEDULE_CALLS = 100;
+export const MIN_SCHEDULE_S = 1;
+
+/** Whether a schedule of `calls` at `targetRatePerS` is too short to show its tokens falling behind. */
+export const scheduleTooShort = (calls: number, targetRatePerS: number): boolean => calls < MIN_SCHEDULE_CALLS || calls / targetRatePerS < MIN_SCHEDULE_S;
+
+/** The shortest schedule (s) at `targetRatePerS` that judges falling behind: MIN_SCHEDULE_S, and MIN_SCHEDULE_CALLS of calls. */
+export const scheduleToJudgeS = (targetRatePerS: number): number => Math.ceil(Math.max(MIN_SCHEDULE_S, MIN_SCHEDULE_CALLS / targetRatePerS));
 
 /** A free session that woke this late for its call was kept from it by the host, not by the tokens. */
 export const HOST_STALL_MIN_US = 100_000;
@@ -59,13 +74,20 @@ function paceOfStarts(startsUs: Histogram, targetRatePerS: number, hostStallUs: 
 
 /**
  * Whether the tokens kept up, fell behind, or missed the schedule only by a stall of the host (`hostStallUs`, the
- * longest time a free session was kept from its intended start): then the schedule does not say.
+ * longest time a free session was kept from its intended start), or on a schedule too short to show falling behind
+ * (`tooShort`): then the schedule does not say.
  */
-export function keepingUp(startsUs: Histogram, targetRatePerS: number, notStarted: number, hostStallUs: number): { achievedRatePerS: number; keptUp: boolean; hostStalled: boolean } {
+export function keepingUp(
+  startsUs: Histogram,
+  targetRatePerS: number,
+  notStarted: number,
+  hostStallUs: number,
+): { achievedRatePerS: number; keptUp: boolean; hostStalled: boolean; tooShort: boolean } {
   const achieved = achievedRatePerS(startsUs, targetRatePerS, notStarted);
   const kept = keptUp(achieved, targetRatePerS);
   const stalled = !kept && hostStallUs >= HOST_STALL_MIN_US && keptUp(achievedRatePerS(startsUs, targetRatePerS, notStarted, hostStallUs), targetRatePerS);
-  return { achievedRatePerS: achieved, keptUp: kept, hostStalled: stalled };
+  const tooShort = !kept && !stalled && scheduleTooShort(startsUs.totalCount + notStarted, targetRatePerS);
+  return { achievedRatePerS: achieved, keptUp: kept, hostStalled: stalled, tooShort };
 }
 
 export const keptUp = (achievedRatePerS: number, targetRatePerS: number): boolean => achievedRatePerS >= KEPT_UP_SHARE * targetRatePerS;

@@ -185,6 +185,7 @@ function openLoopOf(
     keptUp: kept.keptUp,
     ...(hostStallUs >= HOST_STALL_MIN_US ? { hostStallMs: round(hostStallUs / 1000, 1) } : {}),
     ...(kept.hostStalled ? { hostStalled: true as const } : {}),
+    ...(kept.tooShort ? { scheduleTooShort: true as const } : {}),
     notStarted,
     ...(interrupted ? { interrupted: true } : {}),
     ...response,

@@ -216,6 +216,16 @@ export function compareRuns(
 ): RunComparison {
   const reasons = incomparability(baseline, candidate);
   if (reasons.length > 0 && !force) throw usageError(`the runs are not comparable: ${reasons.join('; ')}`, 'compare runs of the same plan on the same tokens, or add --force');
+  const busy = (
+    [
+      ['the baseline', baseline],
+      ['the candidate', candidate],
+    ] as const
+  ).flatMap(([name, r]) => {
+    const why = hostBusyWhy(r);
+    return why === null ? [] : [`${name} (${why})`];
+  });
+  const busyNote = busy.length > 0 ? `the host was busy in ${busy.join(' and ')}: repeat with --repeat or on a quiet host` : null;
   // What either run did not measure whole is not compared figure by figure: the candidate's fails, the baseline's is said.
   const missing = notMeasured(candidate);
   const baselineMissing = notMeasured(baseline);
@@ -251,8 +261,12 @@ export function compareRuns(
       regressions: [],
       inconclusive: [],
     };
+    // A busy host moves a run's figures by more than its own seconds show: without repetitions on both sides to
+    // measure the swings between runs, a figure worse beyond the limit is not judged a regression.
+    const hostMayExplain = between(a, b) ? null : busyNote;
     const file = (outcome: 'pass' | 'fail' | 'inconclusive', text: string) => {
-      if (outcome === 'fail') row.regressions.push(text);
+      if (outcome === 'fail' && hostMayExplain !== null) row.inconclusive.push(`${text}: ${hostMayExplain}`);
+      else if (outcome === 'fail') row.regressions.push(text);
       if (outcome === 'inconclusive') row.inconclusive.push(text);
     };
     const t = row.throughputRatio;
@@ -285,7 +299,7 @@ export function compareRuns(
   });
   if (rows.length === 0 && missing.length === 0)
     throw usageError('the runs have no configuration in common', 'compare runs with at least one common configuration (tokens, sessions per token, target rate)');
-  const capacity = compareCapacity(baseline, candidate, maxRegressionPct);
+  const capacity = compareCapacity(baseline, candidate, maxRegressionPct, busyNote);
   return {
     baselineRunId: baseline.runId,
     maxRegressionPct,
@@ -303,7 +317,7 @@ export function compareRuns(
  * fell behind, or missed an objective by more than --max-regression. Missing an objective by less is inconclusive:
  * a tail percentile near its bound flips with noise.
  */
-function compareCapacity(baseline: RunResult, candidate: RunResult, maxRegressionPct: number): CapacityChange[] {
+function compareCapacity(baseline: RunResult, candidate: RunResult, maxRegressionPct: number, busyNote: string | null): CapacityChange[] {
   const objectives = candidate.plan.objectives ?? [];
   return (baseline.capacity ?? []).flatMap((a): CapacityChange[] => {
     const b = candidate.capacity?.find((x) => x.tokens === a.tokens && x.threadsPerToken === a.threadsPerToken);
@@ -325,24 +339,48 @@ function compareCapacity(baseline: RunResult, candidate: RunResult, maxRegressio
       at.openLoop.keptUp &&
       failuresOf(at) === 0 &&
       objectives.every((o) => (at.openLoop!.responseMs?.[o.percentile] ?? Number.POSITIVE_INFINITY) <= o.ms * (1 + maxRegressionPct / 100));
-    return [{ ...base, outcome: nearBound ? 'inconclusive' : 'fail', missed: first.missed.map((m) => `at ${first.targetRatePerS}/s: ${m}`) }];
+    const missed = first.missed.map((m) => `at ${first.targetRatePerS}/s: ${m}`);
+    // Behind schedule or over an objective on a busy host may be the host's; failed calls are the tokens' own.
+    const hostMayExplain = busyNote !== null && at !== undefined && failuresOf(at) === 0 && wholeRepetitions(at).length < MIN_NOISE_SAMPLES;
+    if (!nearBound && hostMayExplain) return [{ ...base, outcome: 'inconclusive', missed: [...missed, busyNote] }];
+    return [{ ...base, outcome: nearBound ? 'inconclusive' : 'fail', missed }];
   });
 }
 
 /** A host above this load (1-minute average per core) before signing was busy with something else. */
 const BUSY_LOAD_PER_CORE = 0.5;
 
+/** A host whose other processes took this share of its CPU time during a window (%) was busy with something else. */
+const BUSY_OTHERS_PCT = 50;
+
+/**
+ * Why a run's host was busy with other work, or null: loaded before signing, or its other processes taking half its
+ * CPU time or more during a measured window (run.json's cpu).
+ */
+export function hostBusyWhy(r: RunResult): string | null {
+  const load = r.host.loadAverage?.[0];
+  if (load !== undefined && load > BUSY_LOAD_PER_CORE * r.host.cpuCount) return `load average ${load} on ${r.host.cpuCount} cores before signing`;
+  const others = Math.max(
+    0,
+    ...r.configurations.map((c) => (c.cpu && c.cpu.hostCpuS > 0 ? c.cpu.hostUserPct + c.cpu.hostSystemPct - (100 * (c.cpu.processUserS + c.cpu.processSystemS)) / c.cpu.hostCpuS : 0)),
+  );
+  return others >= BUSY_OTHERS_PCT ? `other processes took ${Math.round(others)} % of its CPU time in a window` : null;
+}
+
+/** Whether both sides of a row were repeated enough to measure the swings between runs, not only within one. */
+const between = (a: ConfigurationResult, b: ConfigurationResult) => wholeRepetitions(a).length >= MIN_NOISE_SAMPLES && wholeRepetitions(b).length >= MIN_NOISE_SAMPLES;
+
 /** What differs between the hosts of two runs, in a way that moves their figures. */
 export function hostWarnings(baseline: RunResult, candidate: RunResult): string[] {
   const warnings: string[] = [];
   const [a, b] = [baseline.host, candidate.host];
   if (a.cpuModel !== b.cpuModel || a.cpuCount !== b.cpuCount) warnings.push(`the hosts differ: ${a.cpuCount} × ${a.cpuModel} (baseline) vs ${b.cpuCount} × ${b.cpuModel}`);
-  for (const [name, h] of [
-    ['baseline', a],
-    ['candidate', b],
+  for (const [name, r] of [
+    ['baseline', baseline],
+    ['candidate', candidate],
   ] as const) {
-    const load = h.loadAverage?.[0];
-    if (load !== undefined && load > BUSY_LOAD_PER_CORE * h.cpuCount) warnings.push(`the ${name}'s host was busy before signing (load average ${load} on ${h.cpuCount} cores)`);
+    const why = hostBusyWhy(r);
+    if (why !== null) warnings.push(`the ${name}'s host was busy (${why})`);
   }
   return warnings;
 }

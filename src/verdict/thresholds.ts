@@ -1,5 +1,6 @@
-import { latencyRangeText, latencyText } from '../core/latency-text.js';
+import { latencyRangeText, latencyText, percentileSupported } from '../core/latency-text.js';
 import { parseLatencyMs } from '../core/latency-flag.js';
+import { PERCENTILE_SHARE } from '../stats/rate-window.js';
 import { ThresholdFlags } from '../model/plan-input.js';
 import { usageError } from '../core/errors.js';
 import type { TargetRate } from '../model/plan.js';
@@ -10,7 +11,7 @@ import { type CapacityResult } from '../model/run-result.js';
 import type { ConfigurationResult, Range, RunResult, VerdictCheck } from '../model/run-result.js';
 import { failuresOf, lowConfidence, throughputRange } from '../stats/repetitions.js';
 import { quote, shown } from '../core/quote.js';
-import { efficiencyBasisOf, efficiencyRange, efficiencyWithheld, type Shortfall } from '../result/configuration-shortfall.js';
+import { efficiencyBasisOf, efficiencyRange, efficiencyWithheld, isWhole, shortfallOf, type Shortfall } from '../result/configuration-shortfall.js';
 
 /** What keeps a configuration from being whole, in a few words. */
 const notWholeWords = (s: Shortfall) =>
@@ -116,30 +117,79 @@ const notRun = (r: Pick<RunResult, 'interrupted'>): Pick<ThresholdCheck, 'measur
   r.interrupted ? { measured: 'not measured (interrupted)', outcome: 'inconclusive', notJudged: 'not measured: the run was interrupted before it' } : { measured: 'not run', outcome: 'fail' };
 
 /**
+ * A sweep's rates, lowest first, and the first that missed on what the data decides (a rate that failed calls, fell
+ * behind or missed on a full sample). Rates only interrupted (not measured), missed while the host stalled or on thin
+ * percentiles are open: they may have held. With --strict-latency a thin miss is decided, except on a percentile the
+ * sample cannot tell from its slowest call (p99 of under 100 calls): no sample size rule makes that a p99.
+ */
+function sweepOf(run: RunResult, c: CapacityResult | undefined, strictLatency: boolean) {
+  // A thin rate's objectives as measured: those missed, and whether the sample has each percentile missed at all.
+  const objectivesOf = (x: CapacityResult['rates'][number]) => {
+    const m = c && run.configurations.find((k) => k.tokens === c.tokens && k.threadsPerToken === c.threadsPerToken && k.openLoop?.targetRatePerS === x.targetRatePerS);
+    const missed = (run.plan.objectives ?? []).filter((o) => (m?.openLoop?.responseMs?.[o.percentile] ?? Number.POSITIVE_INFINITY) > o.ms);
+    const calls = Math.min(...(m?.repetitions ?? (m ? [m] : [])).map((k) => k.operationsOk));
+    return {
+      met: missed.length === 0 && (run.plan.objectives ?? []).length > 0,
+      unsupported: missed.length > 0 && missed.every((o) => !percentileSupported(100 * PERCENTILE_SHARE[o.percentile], calls)),
+    };
+  };
+  // --strict-latency takes a thin sample as it is: a rate that met its objectives on it (and missed nothing else) held.
+  const held = (x: CapacityResult['rates'][number]) => x.held || (strictLatency && x.thin === true && x.missed.every((m) => !/^achieved /.test(m)) && objectivesOf(x).met);
+  const open = (x: CapacityResult['rates'][number]) => x.interrupted === true || x.hostStalled === true || (x.thin === true && (!strictLatency || objectivesOf(x).unsupported));
+  const rates = [...(c?.rates ?? [])].sort((x, y) => x.targetRatePerS - y.targetRatePerS);
+  const why = (x: CapacityResult['rates'][number]) =>
+    x.interrupted
+      ? `interrupted at ${x.targetRatePerS}/s`
+      : x.hostStalled
+        ? `the harness stalled at ${x.targetRatePerS}/s`
+        : strictLatency
+          ? `a sample at ${x.targetRatePerS}/s too small to tell its percentile from its slowest call (not judged, even with --strict-latency)`
+          : `a thin sample at ${x.targetRatePerS}/s (--strict-latency fails on it)`;
+  return { rates, held, firstClosedMiss: rates.findIndex((x) => !held(x) && !open(x)), why };
+}
+
+/** Why a sweep's capacity is not that of its token count: the rates measured with a token hung or stopped. */
+function notWholeSweep(run: RunResult, c: CapacityResult): string {
+  const at = c.rates
+    .filter((x) => x.notWhole)
+    .map((x) => {
+      const m = run.configurations.find((k) => k.tokens === c.tokens && k.threadsPerToken === c.threadsPerToken && k.openLoop?.targetRatePerS === x.targetRatePerS);
+      return `${m ? notWholeWords(shortfallOf(run, m)) : 'not whole'} at ${x.targetRatePerS}/s`;
+    });
+  return `the ${c.tokens}-token sweep is not whole (${at.join('; ')}): its capacity is that of fewer tokens`;
+}
+
+/**
  * A capacity below the gate fails, unless the rates that did not hold up to where the capacity could reach were open
  * (not measured: the run was interrupted in them; missed only a latency objective on percentiles too thin to fail
  * on, the rule of --max-p99 which --strict-latency overrules; or only while the host stalled) and, taken as held,
  * would put the capacity at the gate or above: then it is inconclusive.
  */
-function capacityOutcome(c: CapacityResult | undefined, min: number, strictLatency: boolean): Pick<ThresholdCheck, 'outcome' | 'notJudged'> {
+function capacityOutcome(run: RunResult, c: CapacityResult | undefined, min: number, strictLatency: boolean): Pick<ThresholdCheck, 'outcome' | 'notJudged'> {
+  // A capacity measured with a token hung or stopped is that of fewer tokens: neither a pass nor a miss of this many.
+  if (c?.notWhole) return { outcome: 'inconclusive', notJudged: notWholeSweep(run, c) };
   if (c?.capacityPerS != null && c.capacityPerS >= min) return { outcome: 'pass' };
-  // Rates only interrupted (not measured), missed while the host stalled or on thin percentiles are open: they may
-  // have held. The gate is open only if, with every open rate taken as held, the capacity would reach it; a rate
-  // that failed calls, fell behind or missed on a full sample ends that count.
-  const open = (r: CapacityResult['rates'][number]) => r.interrupted === true || r.hostStalled === true || (r.thin === true && !strictLatency);
-  const rates = [...(c?.rates ?? [])].sort((x, y) => x.targetRatePerS - y.targetRatePerS);
-  const firstClosedMiss = rates.findIndex((r) => !r.held && !open(r));
+  const { rates, held, firstClosedMiss, why } = sweepOf(run, c, strictLatency);
   const atBest = (firstClosedMiss < 0 ? rates : rates.slice(0, firstClosedMiss)).at(-1)?.targetRatePerS ?? null;
   if (atBest === null || atBest < min) return { outcome: 'fail' };
-  const why = (r: CapacityResult['rates'][number]) =>
-    r.interrupted ? `interrupted at ${r.targetRatePerS}/s` : r.hostStalled ? `the harness stalled at ${r.targetRatePerS}/s` : `a thin sample at ${r.targetRatePerS}/s (--strict-latency fails on it)`;
-  return {
-    outcome: 'inconclusive',
-    notJudged: rates
-      .filter((r) => r.targetRatePerS <= atBest && !r.held)
-      .map(why)
-      .join('; '),
-  };
+  const open = rates.filter((r) => r.targetRatePerS <= atBest && !held(r));
+  return open.length === 0 ? { outcome: 'pass' } : { outcome: 'inconclusive', notJudged: open.map(why).join('; ') };
+}
+
+/** Why a sweep has no capacity: its lowest rate missed, or no rate below the first miss was judged (and why). */
+function noCapacityWhy(run: RunResult, c: CapacityResult, strictLatency: boolean): string {
+  const { rates, held, firstClosedMiss } = sweepOf(run, c, strictLatency);
+  if (firstClosedMiss === 0) return 'the lowest rate missed';
+  const open = (firstClosedMiss < 0 ? rates : rates.slice(0, firstClosedMiss)).filter((x) => !held(x));
+  const kind = (x: CapacityResult['rates'][number]) => (x.interrupted ? 'interrupted' : x.hostStalled ? 'the harness stalled' : 'a thin sample');
+  const kinds = [...new Set(open.map(kind))].map(
+    (k) =>
+      `${k} at ${open
+        .filter((x) => kind(x) === k)
+        .map((x) => `${x.targetRatePerS}/s`)
+        .join(', ')}`,
+  );
+  return kinds.length === 0 ? 'no rate measured' : `no rate judged: ${kinds.join('; ')}`;
 }
 
 /**
@@ -160,12 +210,25 @@ function withRatesNotReached(r: RunResult, c: CapacityResult): CapacityResult {
  */
 export const MIN_GATED_WINDOW_S = 2;
 
-/** Why a flat-out figure is not judged: its window was too short, or one the run could not measure whole. */
-function shortWindow(c: ConfigurationResult, strict: boolean): string | undefined {
-  return !strict && c.durationS < MIN_GATED_WINDOW_S
-    ? `a window of ${c.durationS < 0.1 ? c.durationS.toFixed(3) : c.durationS.toFixed(2)} s, under ${MIN_GATED_WINDOW_S} s (--strict-latency fails on it)`
-    : undefined;
+/**
+ * A figure this many times short of its limit fails on any window: a scheduler's hundredths of a second move a rate
+ * by a fraction of itself, never tenfold.
+ */
+export const BEYOND_NOISE_FACTOR = 10;
+
+/** Whether a figure that must be at least `limit` missed it by more than any short window's noise explains. */
+const beyondNoise = (measured: number, limit: number) => measured * BEYOND_NOISE_FACTOR < limit;
+
+const windowText = (c: ConfigurationResult) => `${c.durationS < 0.1 ? c.durationS.toFixed(3) : c.durationS.toFixed(2)} s`;
+
+/** Why a flat-out figure is not judged: its window was too short (unless it missed by more than noise explains). */
+function shortWindow(c: ConfigurationResult, strict: boolean, measured: number, limit: number): string | undefined {
+  return !strict && c.durationS < MIN_GATED_WINDOW_S && !beyondNoise(measured, limit) ? `a window of ${windowText(c)}, under ${MIN_GATED_WINDOW_S} s (--strict-latency fails on it)` : undefined;
 }
+
+/** Said beside a figure failed on a short window: it missed by more than the window's noise explains. */
+const failedAllTheSame = (c: ConfigurationResult, strict: boolean, measured: number, limit: number) =>
+  !strict && c.durationS < MIN_GATED_WINDOW_S && beyondNoise(measured, limit) ? `; over ${windowText(c)}, but under 1/${BEYOND_NOISE_FACTOR} of the limit: no short window's noise explains that` : '';
 
 /** A figure's range over the repetitions, beside it: " (0.61–0.94)". */
 const rangeText = (range: Range | null) => (range === null ? '' : ` (${fmt(range.min)}–${fmt(range.max)})`);
@@ -198,12 +261,16 @@ export function evaluateThresholds(r: RunResult, t: Thresholds, strictLatency = 
       continue;
     }
     const passed = c.throughputPerS >= min;
-    const short = (passed ? undefined : shortWindow(c, strictLatency)) ?? straddles(c.spread ? throughputRange(c) : null, min, strictLatency, 1, '/s');
+    // A token that hung or stopped left the throughput to fewer tokens: it is not this many tokens' figure.
+    const shortfall = shortfallOf(r, c);
+    const short = !isWhole(shortfall)
+      ? `this configuration is not whole (${notWholeWords(shortfall)})`
+      : ((passed ? undefined : shortWindow(c, strictLatency, c.throughputPerS, min)) ?? straddles(c.spread ? throughputRange(c) : null, min, strictLatency, 1, '/s'));
     checks.push({
       name: 'min-throughput',
       configuration,
       expected: `≥ ${min}/s`,
-      measured: `${fmt(c.throughputPerS, 1)}/s${c.spread ? ` (${fmt(c.spread.throughputPerS.min, 1)}–${fmt(c.spread.throughputPerS.max, 1)})` : ''}`,
+      measured: `${fmt(c.throughputPerS, 1)}/s${c.spread ? ` (${fmt(c.spread.throughputPerS.min, 1)}–${fmt(c.spread.throughputPerS.max, 1)})` : ''}${short ? '' : failedAllTheSame(c, strictLatency, c.throughputPerS, min)}`,
       ...(short ? { outcome: 'inconclusive', notJudged: short } : { outcome: outcomeOf(passed) }),
     });
   }
@@ -217,11 +284,16 @@ export function evaluateThresholds(r: RunResult, t: Thresholds, strictLatency = 
       checks.push({ ...check, ...notRun(r) });
       continue;
     }
+    // --strict-latency counts the rates met on thin samples too.
+    const { rates, held, firstClosedMiss } = sweepOf(r, c, strictLatency);
+    const capacityPerS = strictLatency ? ((firstClosedMiss < 0 ? rates : rates.slice(0, firstClosedMiss)).filter(held).at(-1)?.targetRatePerS ?? null) : c.capacityPerS;
     checks.push({
       ...check,
       measured:
-        c.capacityPerS === null ? 'none (the lowest rate missed)' : `${c.capacityPerS}/s${Math.max(...r.plan.threadsPerToken) > 1 ? ` (${plural(c.threadsPerToken, 'session')} per token)` : ''}`,
-      ...capacityOutcome(withRatesNotReached(r, c), min, strictLatency),
+        capacityPerS === null
+          ? `none (${noCapacityWhy(r, c, strictLatency)})`
+          : `${capacityPerS}/s${Math.max(...r.plan.threadsPerToken) > 1 ? ` (${plural(c.threadsPerToken, 'session')} per token)` : ''}`,
+      ...capacityOutcome(r, withRatesNotReached(r, c), min, strictLatency),
     });
   }
   for (const c of t.maxP99Ms !== undefined ? r.configurations : []) {
@@ -229,6 +301,9 @@ export function evaluateThresholds(r: RunResult, t: Thresholds, strictLatency = 
     const p99 = (c.openLoop ? c.openLoop.responseMs : c.latencyMs)?.p99;
     const passed = p99 !== undefined && p99 <= t.maxP99Ms!;
     const thin = strictLatency ? [] : (c.lowConfidence ?? lowConfidence(c));
+    // Of fewer than 100 calls the p99 is the slowest call: --strict-latency judges thin samples, not a p99 none has.
+    const calls = Math.min(...(c.repetitions ?? [c]).map((x) => x.operationsOk));
+    const unsupported = strictLatency && !passed && p99 !== undefined && !percentileSupported(99, calls);
     // With --repeat, each repetition's p99: on both sides of the limit, the median's side is luck.
     const p99s = (c.repetitions ?? []).map((x) => (c.openLoop ? x.openLoop?.responseMs : x.latencyMs)?.p99).filter((v): v is number => v !== undefined);
     const range = p99s.length > 1 ? { min: Math.min(...p99s), median: p99 ?? 0, max: Math.max(...p99s) } : null;
@@ -250,11 +325,13 @@ export function evaluateThresholds(r: RunResult, t: Thresholds, strictLatency = 
       measured: `${latencyText(p99)}${range ? ` (${latencyRangeText(range.min, range.max)})` : ''}`,
       ...(across
         ? { outcome: 'inconclusive', notJudged: across }
-        : passed
-          ? { outcome: 'pass' }
-          : thin.length > 0
-            ? { outcome: 'inconclusive', notJudged: `a thin sample: ${thin.join('; ')} (--strict-latency fails on it)` }
-            : { outcome: 'fail' }),
+        : unsupported
+          ? { outcome: 'inconclusive', notJudged: `no p99 in ${calls} calls: it is their slowest call (not judged, even with --strict-latency)` }
+          : passed
+            ? { outcome: 'pass' }
+            : thin.length > 0
+              ? { outcome: 'inconclusive', notJudged: `a thin sample: ${thin.join('; ')} (--strict-latency fails on it)` }
+              : { outcome: 'fail' }),
     });
   }
   if (t.minEfficiency !== undefined) {
@@ -264,14 +341,16 @@ export function evaluateThresholds(r: RunResult, t: Thresholds, strictLatency = 
       const withheld = efficiencyWithheld(r, c);
       const passed = c.efficiency !== null && c.efficiency >= t.minEfficiency;
       const basis = efficiencyBasisOf(r, c);
+      const e = c.efficiency ?? 0;
       const short =
-        (passed ? undefined : (shortWindow(c, strictLatency) ?? (basis ? shortWindow(basis, strictLatency) : undefined))) ?? straddles(efficiencyRange(r, c), t.minEfficiency, strictLatency, 2);
+        (passed ? undefined : (shortWindow(c, strictLatency, e, t.minEfficiency) ?? (basis ? shortWindow(basis, strictLatency, e, t.minEfficiency) : undefined))) ??
+        straddles(efficiencyRange(r, c), t.minEfficiency, strictLatency, 2);
       const notJudged = withheld ? `${withheld.configuration === c ? 'this configuration' : 'its 1-token basis'} is not whole (${notWholeWords(withheld.shortfall)})` : short;
       checks.push({
         name: 'min-efficiency',
         configuration: axesOf(c),
         expected: `≥ ${t.minEfficiency}`,
-        measured: `${fmt(c.efficiency)}${rangeText(efficiencyRange(r, c))}`,
+        measured: `${fmt(c.efficiency)}${rangeText(efficiencyRange(r, c))}${notJudged ? '' : failedAllTheSame(basis && basis.durationS < c.durationS ? basis : c, strictLatency, e, t.minEfficiency)}`,
         ...(notJudged ? { outcome: 'inconclusive', notJudged } : { outcome: outcomeOf(passed) }),
       });
     }
