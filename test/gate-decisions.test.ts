@@ -91,7 +91,7 @@ describe('falling behind', () => {
       const run = sweep([c]);
       expect(run.capacity![0]).toMatchObject({ capacityPerS: null, fellBehindAtPerS: null });
       expect(run.capacity![0]!.rates[0]).toMatchObject({ held: false, thin: true, windowToJudgeS: rate === 50 ? 2 : 1 });
-      expect(run.capacity![0]!.rates[0]!.missed[0]).toMatch(/ \(not judged: falling behind shows on 100 calls over 1 s or more; a \d s window gives them\)$/);
+      expect(run.capacity![0]!.rates[0]!.notJudged![0]).toMatch(/ \(not judged: falling behind shows on 100 calls over 1 s or more; a \d s window gives them\)$/);
       expect(evaluateThresholds(run, { minCapacity: { largest: rate } })[0]).toMatchObject({ outcome: 'inconclusive', measured: `none (no rate judged: a thin sample at ${rate}/s)` });
     }
     // 1,000 calls over 1 s: judged, and failed.
