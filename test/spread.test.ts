@@ -9,6 +9,7 @@ import { withEfficiency } from '../src/stats/summarize.js';
 import { conclusions } from '../src/report/conclusions.js';
 import { evaluateThresholds, parseThresholds } from '../src/verdict/thresholds.js';
 import { comparisonMarkdownBody } from '../src/report/comparison.js';
+import { ratioText, throughputChange } from '../src/verdict/compare.js';
 import { renderSummaryCsv, SUMMARY_COLUMNS } from '../src/report/summary-csv.js';
 import { efficiencyChart, throughputChart } from '../src/report/charts.js';
 import { rateCurveChart } from '../src/report/sizing-charts.js';
@@ -83,11 +84,16 @@ describe('the spread of repetitions where decisions are made', () => {
     expect(gate('10').outcome).toBe('fail');
     expect(evaluateThresholds(rsa, parseThresholds({ maxP99: '15' }), true).find((c) => c.configuration?.tokens === 4)!.outcome).toBe('pass');
   });
-  it('a speed ratio of two repeated runs carries the range its repetitions allow', () => {
+  it("a speed ratio of two repeated runs carries its 95 % interval from the repetitions' noise, as compare gives it", () => {
     const body = comparisonMarkdownBody([rsa, p256], ['RSA-2048', 'ECDSA P-256']);
-    // 1 token: 9953.67 / 866.77 = 11.48, between 9527.37 / 945.76 and 10934.91 / 739.08.
-    expect(body).toMatch(/\| 1 token \| 866\.8 \| 9953\.7 \| 11\.48 \(10\.07–14\.80\) \|/);
-    expect(body).toMatch(/ECDSA P-256 is [\d.]+× \([\d.]+–[\d.]+× over the repetitions\) as fast as RSA-2048/);
+    // 1 token: 9953.67 / 866.77 = 11.48, its interval from the three repetitions of each side.
+    const e = throughputChange(rsa.configurations[0]!, p256.configurations[0]!);
+    expect(e.low).not.toBeNull();
+    expect(body).toContain(`| 1 token | 866.8 | 9953.7 | ${ratioText(e)} |`);
+    expect(ratioText(e)).toMatch(/^11\.5 (± [\d.]+ ×|× \([\d.]+–[\d.]+\))$/);
+    expect(body).toMatch(
+      /ECDSA P-256 is 9\.28× as fast as RSA-2048 \(median over the configurations both ran\): beyond the noise \(the ratio's 95 % interval clear of 1\) faster in 3 of 3 configurations\./,
+    );
   });
   it('the scaling table gives the efficiency with the range its repetitions allow', () => {
     const row = scaleTable(rsa).rows.find((x) => String(x[0]).startsWith('4 tokens'))!;

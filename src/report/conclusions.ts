@@ -57,8 +57,8 @@ function scalingConclusion(r: RunResult, last: ConfigurationResult, previous: Co
   // With repetitions, the efficiencies they allow round by round: the shape and the factor are said as a range.
   const range = efficiencyRange(r, last);
   const shape = range && shapeOf(range.min) !== shapeOf(range.max) ? `${shapeOf(range.min)} to ${shapeOf(range.max)}` : shapeOf(e);
-  const allowed = range ? ` (${fixed(range.min * last.tokens, 2)}–${fixed(range.max * last.tokens, 2)}× over the repetitions)` : '';
-  const effRange = range ? `, ${fixed(range.min, 2)}–${fixed(range.max, 2)}` : '';
+  const allowed = range && range.max > range.min ? ` (${fixed(range.min * last.tokens, 2)}–${fixed(range.max * last.tokens, 2)}× over the repetitions)` : '';
+  const effRange = range && range.max > range.min ? `, ${fixed(range.min, 2)}–${fixed(range.max, 2)}` : '';
   const lines = [
     `Scaling is ${shape}: ${configurationName(last)} reached ${fixed(last.throughputPerS, 1)} ${w.nouns}/s, ${fixed(e * last.tokens, 2)}× one token${allowed} (efficiency ${fixed(e, 2)}${effRange}).`,
   ];

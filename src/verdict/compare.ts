@@ -167,6 +167,13 @@ export function ratioText(e: ChangeEstimate): string {
   return symmetric ? `${at(e.ratio)} ± ${width} ×` : `${at(e.ratio)} × (${bound(e.low)}–${bound(e.high)})`;
 }
 
+/**
+ * A configuration's throughput in run B over run A's, with its 95 % interval from the two runs' own noise, as
+ * compare judges it; `report A B` shows the same.
+ */
+export const throughputChange = (a: ConfigurationResult, b: ConfigurationResult): ChangeEstimate =>
+  a.throughputPerS > 0 ? estimate(a.throughputPerS, b.throughputPerS, throughputNoise(a), throughputNoise(b)) : { ratio: 0, low: null, high: null };
+
 const latencyOf = (c: ConfigurationResult) => (c.openLoop ? c.openLoop.responseMs : c.latencyMs);
 
 const change = (from: number | null | undefined, to: number | null | undefined): number | null =>
@@ -232,7 +239,7 @@ export function compareRuns(
       baselineThroughputPerS: a.throughputPerS,
       candidateThroughputPerS: b.throughputPerS,
       throughputChangePct: change(a.throughputPerS, b.throughputPerS) ?? 0,
-      throughputRatio: a.throughputPerS > 0 ? estimate(a.throughputPerS, b.throughputPerS, throughputNoise(a), throughputNoise(b)) : { ratio: 0, low: null, high: null },
+      throughputRatio: throughputChange(a, b),
       baselineP50Ms: la?.p50 ?? null,
       candidateP50Ms: lb?.p50 ?? null,
       p50ChangePct: change(la?.p50, lb?.p50),
