@@ -70,7 +70,7 @@ describe('renderers, from fixture runs', () => {
       const total = rows.find((r) => Number(col(r, 'configurationTokens')) === c.tokens && col(r, 'token') === 'all')!;
       expect(Number(col(total, 'operationsOk'))).toBe(c.operationsOk);
       expect(Number(col(total, 'throughputPerS'))).toBe(c.throughputPerS);
-      expect(Number(col(total, 'p99Ms'))).toBe(c.latencyMs!.p99);
+      expect(Number(col(total, 'serviceP99Ms'))).toBe(c.latencyMs!.p99);
       for (const t of c.perToken) {
         const row = rows.find((r) => Number(col(r, 'configurationTokens')) === c.tokens && col(r, 'token') === String(t.token))!;
         expect(Number(col(row, 'throughputPerS'))).toBe(t.throughputPerS);
