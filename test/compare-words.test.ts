@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { ConfigurationResult, RunResult } from '../src/model/run-result.js';
 import { compareRuns } from '../src/verdict/compare.js';
 import { renderJunit } from '../src/report/junit.js';
+import { renderComparisonTable } from '../src/report/verdict-tables.js';
 
 const base = JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'run-rsa2048', 'run.json'), 'utf8')) as RunResult;
 
@@ -47,5 +48,23 @@ describe('compare for CI', () => {
     // Asked for, p50 is a case of its own.
     const withP50 = renderJunit([{ name: 'c', result: candidate, thresholds: [], comparison: compareRuns(baseline, candidate, 10, false, false, ['p50', 'p99']) }]);
     expect(withP50).toMatch(/name="rsa2048\.tokens-1\.baseline\.p50"/);
+  });
+  it('prints its table as a grid within 100 columns, intervals given as bounds on both sides', () => {
+    // Throughput moving by ±40 % second to second, p99 from 1 to 10 ms: both ratios said as their bounds.
+    const bursty = (v: number) => Array.from({ length: 10 }, (_, i) => v * [0.6, 1.4, 0.8, 1.2, 1][i % 5]!);
+    const cmp = compareRuns(
+      { ...run(3652.2, bursty(3652.2), [2, 10, 6]), configurations: [1, 2].map((tokens) => ({ ...run(3652.2, bursty(3652.2), [2, 10, 6]).configurations[0]!, tokens })) },
+      {
+        ...run(4861.3, bursty(4861.3), [1, 7, 2]),
+        configurations: [1, 2].map((tokens) => ({ ...run(4861.3, bursty(4861.3), [1, 7, 2]).configurations[0]!, tokens })),
+      },
+      10,
+      true,
+    );
+    const text = renderComparisonTable(cmp, 100);
+    const grid = text.split('\n').filter((l) => /^[┌│└]/.test(l));
+    expect(grid.length).toBeGreaterThan(3);
+    expect(grid[2]).toMatch(/│ 1 token +│ 3652\.2 +│ 4861\.3 +│ 1\.33 (± [\d.]+|\([\d.]+–[\d.]+\)) +│ 0\.\d+ \([\d.]+–[\d.]+\) +│ 0 → 0 +│/);
+    for (const line of grid) expect([...line].length).toBeLessThanOrEqual(100);
   });
 });

@@ -64,6 +64,13 @@ describe('hsm-bench trend', () => {
     const service = trendPoints([flat]);
     expect(service[0]).toMatchObject({ p99Kind: 'service', p99AtLeast: false });
     expect(renderTrendTable(service, 0)).toMatch(/Svc p99/);
+    // The run id says when it started: no date column beside it, and the grid keeps within 100 columns.
+    const stamped = trendPoints([{ ...sizing, runId: '20261203-232930-p256', startedAt: '2026-12-03T23:29:30.496Z' }]);
+    const grid = renderTrendTable(stamped, 100)
+      .split('\n')
+      .filter((l) => /^[┌│└]/.test(l));
+    expect(grid.length).toBeGreaterThan(3);
+    for (const line of grid) expect([...line].length).toBeLessThanOrEqual(100);
   });
   it('draws throughput and p99 in panels of their own on a time axis as long as the runs span', () => {
     const base = fixture();

@@ -49,11 +49,13 @@ export function renderTrendTable(points: readonly TrendPoint[], columns?: number
   // Service and response time are two quantities: a column each, only for those present.
   const kinds = (['service', 'response'] as const).filter((k) => points.some((p) => p.p99Kind === k));
   const p99Cell = (p: TrendPoint, kind: 'service' | 'response') => (p.p99Kind === kind && p.p99Ms !== null ? `${p.p99AtLeast ? '≥ ' : ''}${latencyText(p.p99Ms)}` : '–');
+  // A run id made by hsm-bench starts with its start time (20261203-232717-p256): then a date column says it twice.
+  const stamped = points.every((p) => p.runId.startsWith(p.startedAt.slice(0, 16).replace(/[-:]/g, '').replace('T', '-')));
   const rows = points.map((p) => {
+    const state = p.measured === 'part' ? ' (partial)' : p.measured === 'none' ? ' (not measured)' : '';
     const range = p.throughputMin !== null && p.throughputMax !== null ? ` (${fixed(p.throughputMin, 1)}–${fixed(p.throughputMax, 1)})` : '';
     return [
-      `${p.startedAt.slice(0, 16).replace('T', ' ')}${p.measured === 'part' ? ' (partial)' : p.measured === 'none' ? ' (not measured)' : ''}`,
-      p.runId,
+      ...(stamped ? [`${p.runId}${state}`] : [`${p.startedAt.slice(0, 16).replace('T', ' ')}${state}`, p.runId]),
       // Tokens, sessions and target rate: a sweep has several configurations per token count.
       configurationName(configurationAxes(p.tokens, p.threadsPerToken, p.targetRatePerS)),
       `${fixed(p.throughputPerS, 1)}${range}`,
@@ -66,8 +68,7 @@ export function renderTrendTable(points: readonly TrendPoint[], columns?: number
   });
   const withRange = points.some((p) => p.throughputMin !== null);
   const head = [
-    'Date',
-    'Run',
+    ...(stamped ? ['Run (its start, UTC)'] : ['Date', 'Run']),
     'Configuration',
     withRange ? 'Per second (range)' : 'Per second',
     'Verify',
