@@ -43,7 +43,7 @@ describe('comparisons a reader can read', () => {
     const r = runCli(['compare', join(FIXTURES, 'run-rsa2048'), join(FIXTURES, 'run-rsa2048'), '--out', out]);
     expect(r.status, r.stderr).toBe(0);
     const md = readFileSync(join(out, 'comparison.md'), 'utf8');
-    expect(md).toMatch(/^\| Config \| Base \/s \| Cand \/s \| Rate × \|/m);
+    expect(md).toMatch(/^\| Config \| Base\/s \| Cand\/s \| Rate × \|/m);
     expect(md).not.toMatch(/```|│/);
   });
 

@@ -331,7 +331,7 @@ describe('percentiles only as far as the calls go, in the terminal and summary.c
       .slice(1)
       .map((l) => l.split(','))
       .filter((f) => f[SUMMARY_COLUMNS.indexOf('token')] === 'all');
-    expect(allRows[0]![SUMMARY_COLUMNS.indexOf('p99Ms')]).toBe('');
+    expect(allRows[0]![SUMMARY_COLUMNS.indexOf('serviceP99Ms')]).toBe('');
     expect(allRows[0]![SUMMARY_COLUMNS.indexOf('responseP99Ms')]).toBe('');
     expect(allRows[1]![SUMMARY_COLUMNS.indexOf('responseP99Ms')]).toBe('5');
   });

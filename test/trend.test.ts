@@ -2,7 +2,7 @@ import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCsvLine } from '../src/result/records-csv.js';
-import { TREND_COLUMNS, trendPoints } from '../src/report/trend.js';
+import { renderTrendCsv, renderTrendTable, TREND_COLUMNS, trendChart, trendPoints } from '../src/report/trend.js';
 import type { RunResult } from '../src/model/run-result.js';
 import { schemaProblems } from '../src/result/schemas.js';
 import { runCli, tempDir } from './helpers/cli.js';
@@ -40,6 +40,50 @@ describe('hsm-bench trend', () => {
     expect(points[0]!.p99Ms).toBe(base.configurations[0]!.latencyMs!.p99);
   });
 
+  it('says which p99 it gives (service or response time), keeps "≥" on a lower bound, and claims no spread for a run measured once', () => {
+    const flat = fixture();
+    const sizing = JSON.parse(readFileSync(join(FIXTURES, 'frozen', 'sizing-p256', 'run.json'), 'utf8')) as RunResult;
+    // As the review's trend2: 1 token at 100/s, response p99 ≥ 1.53 s (calls never started reach it).
+    const behind = sizing.configurations.find((c) => c.tokens === 1 && c.openLoop?.targetRatePerS === 16000)!;
+    behind.openLoop!.responseMs = { ...behind.openLoop!.responseMs!, p99: 1528.831 };
+    behind.openLoop!.responseAtLeast = ['p99', 'max', 'mean'];
+    const rate = trendPoints([sizing]);
+    expect(rate.find((p) => p.tokens === 1 && p.targetRatePerS === 16000)).toMatchObject({ p99Ms: 1528.831, p99Kind: 'response', p99AtLeast: true, throughputMin: null, throughputMax: null });
+    const table = renderTrendTable(rate, 0);
+    expect(table).toMatch(/Resp p99/);
+    expect(table).toMatch(/≥ 1\.53 s/);
+    expect(table).not.toMatch(/Svc p99/);
+    const csv = renderTrendCsv(rate).trim().split('\n').map(parseCsvLine);
+    const row = csv.find((x) => x[TREND_COLUMNS.indexOf('tokens')] === '1' && x[TREND_COLUMNS.indexOf('targetRatePerS')] === '16000')!;
+    expect([row[TREND_COLUMNS.indexOf('throughputMin')], row[TREND_COLUMNS.indexOf('throughputMax')], row[TREND_COLUMNS.indexOf('p99Kind')], row[TREND_COLUMNS.indexOf('p99AtLeast')]]).toEqual([
+      '',
+      '',
+      'response',
+      'true',
+    ]);
+    const service = trendPoints([flat]);
+    expect(service[0]).toMatchObject({ p99Kind: 'service', p99AtLeast: false });
+    expect(renderTrendTable(service, 0)).toMatch(/Svc p99/);
+    // The run id says when it started: no date column beside it, and the grid keeps within 100 columns.
+    const stamped = trendPoints([{ ...sizing, runId: '20261203-232930-p256', startedAt: '2026-12-03T23:29:30.496Z' }]);
+    const grid = renderTrendTable(stamped, 100)
+      .split('\n')
+      .filter((l) => /^[┌│└]/.test(l));
+    expect(grid.length).toBeGreaterThan(3);
+    for (const line of grid) expect([...line].length).toBeLessThanOrEqual(100);
+  });
+  it('draws throughput and p99 in panels of their own on a time axis as long as the runs span', () => {
+    const base = fixture();
+    // Two runs 8 minutes apart: the axis spans minutes, not the hours an hour-wide margin gave (1 h 40).
+    const runs = [base, { ...base, runId: 'later', startedAt: new Date(Date.parse(base.startedAt) + 8 * 60_000).toISOString() }];
+    const chart = trendChart(trendPoints(runs), 'trend');
+    const x = (chart.options as { scales: Record<string, { min: number; max: number; stack?: string; position?: string }> }).scales;
+    expect(x.x!.max - x.x!.min).toBeLessThanOrEqual(10 * 60_000);
+    // Stacked panels, not two axes over one plot.
+    expect(x.throughput!.stack).toBe('trend');
+    expect(x.p99!.stack).toBe('trend');
+    expect(x.p99!.position).toBe(x.throughput!.position);
+  });
   it("draws no figure of a configuration a run stopped in, and gives the p99 of the repetition the run's report shows", () => {
     const stopped = fixture();
     stopped.runId = 'stopped';

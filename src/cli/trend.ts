@@ -46,7 +46,7 @@ export function trendCommand(): Command {
         new Progress().log(`warning: ${(error as Error).message}`);
       }
       if (o.json) {
-        process.stdout.write(JSON.stringify({ schemaVersion: 3, algorithm: algorithms[0], points }, null, 2) + '\n');
+        process.stdout.write(JSON.stringify({ schemaVersion: 4, algorithm: algorithms[0], points }, null, 2) + '\n');
       } else {
         process.stdout.write(renderTrendTable(points));
       }

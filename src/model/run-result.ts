@@ -83,6 +83,11 @@ export interface ConfigurationResult {
   throughputPerS: number;
   /** throughputPerS / (tokens × throughputPerS of the 1-token configuration); null without a 1-token configuration. */
   efficiency: number | null;
+  /**
+   * With --repeat: the efficiencies the repetitions allow, each round's configuration over the same round's 1-token
+   * basis (rounds are interleaved), `median` the efficiency shown. Absent when measured once, and for the basis.
+   */
+  efficiencyRange?: Range;
   perToken: PerTokenResult[];
   /** The service time of the successful calls: each PKCS#11 call alone, from its start to its return. */
   latencyMs: LatencyPercentilesMs | null;

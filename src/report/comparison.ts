@@ -10,8 +10,9 @@ import type { TableModel } from './table-model.js';
 import { notMeasured } from '../result/plan-coverage.js';
 import { referenceThroughput } from '../result/reference.js';
 import { type Reference } from '../model/run-result.js';
-import { throughputRange } from '../stats/repetitions.js';
 import { serialShown } from '../model/serial.js';
+import { ratioText, throughputChange, type ChangeEstimate } from '../verdict/compare.js';
+import { plural } from '../core/plural.js';
 
 /** The rate unit of runs side by side: their operation's (sig/s), or operations/s when they measured different ones. */
 const sharedRate = (runs: readonly RunResult[]) => {
@@ -28,6 +29,8 @@ export interface ComparisonRow extends ConfigurationAxes {
   throughputs: (number | null)[];
   /** Each run's throughput over the first run's; null where either is missing. */
   ratios: (number | null)[];
+  /** The same ratios with their 95 % intervals from the runs' own noise (as `compare` judges them); null where either is missing. */
+  changes: (ChangeEstimate | null)[];
 }
 
 /** Throughput of N runs side by side, configuration by configuration (e.g. ECDSA vs RSA on the same tokens). */
@@ -35,44 +38,40 @@ export function compareThroughput(runs: readonly RunResult[]): ComparisonRow[] {
   // A configuration a run was interrupted or killed in has no whole figure to set beside another run's.
   const missing = runs.map(notMeasured);
   return distinctConfigurations(runs.flatMap((r) => r.configurations)).map((configuration) => {
-    const throughputs = runs.map((r, i) =>
-      missing[i]!.some((m) => sameConfiguration(m, configuration)) ? null : (r.configurations.find((c) => sameConfiguration(c, configuration))?.throughputPerS ?? null),
-    );
+    const measured = runs.map((r, i) => (missing[i]!.some((m) => sameConfiguration(m, configuration)) ? undefined : r.configurations.find((c) => sameConfiguration(c, configuration))));
+    const throughputs = measured.map((c) => c?.throughputPerS ?? null);
     const first = throughputs[0];
-    return { ...configuration, throughputs, ratios: throughputs.map((t) => (first && t !== null ? Math.round((t / first) * 100) / 100 : null)) };
+    return {
+      ...configuration,
+      throughputs,
+      ratios: throughputs.map((t) => (first && t !== null ? Math.round((t / first) * 100) / 100 : null)),
+      changes: measured.map((c) => (first && c ? throughputChange(measured[0]!, c) : null)),
+    };
   });
 }
 
 /**
- * Whether the ratio tells the runs apart: with --repeat, where every configuration's throughput ranges overlap, the
- * difference is within the spread of the repetitions; with one measurement each, nothing says how far noise goes.
+ * What the configurations' 95 % intervals say of run `other` against the first: faster or slower beyond the noise
+ * in how many, within it in the others, and where the noise is unknown. Null where they ran no configuration alike.
  */
-function apartness(runs: readonly RunResult[], other: number, rows: readonly ComparisonRow[], ratio: number): string {
-  const both = rows.filter((row) => row.throughputs[0] !== null && row.throughputs[other] !== null);
-  const pairs = both.map((row) => [runs[0]!, runs[other]!].map((r) => r.configurations.find((c) => sameConfiguration(c, row))!));
-  if (pairs.length === 0) return '';
-  // Single measurements a few per cent apart: a rerun on a shared host moves as much.
-  if (pairs.some((pair) => pair.some((c) => !c.repetitions)))
-    return Math.abs(ratio - 1) < 0.1 ? ' — one measurement each, less than 10 % apart: --repeat tells such a difference from the noise of a run' : '';
-  const overlap = pairs.every(([x, y]) => {
-    const [rx, ry] = [throughputRange(x!), throughputRange(y!)];
-    return rx.min <= ry.max && ry.min <= rx.max;
-  });
-  return overlap ? ' — within the spread of the repetitions in every configuration: no difference is shown' : '';
+function apartness(rows: readonly ComparisonRow[], other: number): { text: string; apart: boolean } | null {
+  const estimates = rows.map((row) => row.changes[other]).filter((e): e is ChangeEstimate => e !== null && e !== undefined);
+  if (estimates.length === 0) return null;
+  const known = estimates.filter((e) => e.low !== null && e.high !== null);
+  const faster = known.filter((e) => e.low! > 1).length;
+  const slower = known.filter((e) => e.high! < 1).length;
+  const unknown = estimates.length - known.length;
+  const noise = unknown > 0 ? `; the noise of ${plural(unknown, 'configuration')} is unknown (fewer than 3 whole seconds or repetitions)` : '';
+  const within = known.length - faster - slower;
+  if (known.length === 0) return { text: `the noise of every configuration is unknown (fewer than 3 whole seconds or repetitions): nothing tells this from a rerun's difference`, apart: true };
+  if (faster + slower === 0)
+    return {
+      text: `within the noise in ${within === estimates.length ? 'every configuration' : `${within} of ${estimates.length} configurations`} (its ratio's 95 % interval holds 1)${noise}`,
+      apart: false,
+    };
+  const side = [faster > 0 ? `faster in ${faster}` : '', slower > 0 ? `slower in ${slower}` : ''].filter(Boolean).join(', ');
+  return { text: `beyond the noise (the ratio's 95 % interval clear of 1) ${side} of ${estimates.length} configurations${within > 0 ? `, within it in ${within}` : ''}${noise}`, apart: true };
 }
-
-/**
- * The ratio a configuration's repetitions allow: the other run's slowest over the first's fastest to its fastest over
- * the first's slowest. Null unless both were repeated.
- */
-function ratioRange(runs: readonly RunResult[], other: number, row: ComparisonRow): { min: number; max: number } | null {
-  const [a, b] = [runs[0]!, runs[other]!].map((r) => r.configurations.find((c) => sameConfiguration(c, row)));
-  if (!a?.spread || !b?.spread || row.throughputs[0] === null || row.throughputs[other] === null) return null;
-  const [ra, rb] = [throughputRange(a), throughputRange(b)];
-  return ra.min > 0 ? { min: rb.min / ra.max, max: rb.max / ra.min } : null;
-}
-
-const rangeText = (range: { min: number; max: number } | null) => (range === null ? '' : ` (${fixed(range.min, 2)}–${fixed(range.max, 2)})`);
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -119,8 +118,8 @@ export function comparisonSummary(runs: readonly RunResult[], names: readonly st
     const cells: (string | number)[] = [
       configurationName(row),
       ...row.throughputs.map((t) => fixed(t, 1)),
-      // With repetitions on both sides, the range the ratio can take beside it.
-      ...row.ratios.slice(1).map((r, i) => `${fixed(r, 2)}${r === null ? '' : rangeText(ratioRange(runs, i + 1, row))}`),
+      // The ratio with its 95 % interval from the runs' own noise, as compare gives it.
+      ...row.changes.slice(1).map((e) => (e === null ? '–' : ratioText(e))),
     ];
     if (withReference) {
       const ref = refs.map((m) => m.get(row.tokens) ?? null);
@@ -129,7 +128,7 @@ export function comparisonSummary(runs: readonly RunResult[], names: readonly st
     return cells;
   });
   const lines: string[] = [];
-  const caption = `${rate}${runs.length > 1 ? `; …/${short[0]}: the ratio (×) to ${names[0]}, configuration by configuration` : ''}${withReference ? `; ref.: ${reference!.tokenModel} (reference)` : ''}`;
+  const caption = `${rate}${runs.length > 1 ? `; …/${short[0]}: the ratio (×) to ${names[0]}, configuration by configuration, with its 95 % interval from the runs' own noise (± where its sides are alike)` : ''}${withReference ? `; ref.: ${reference!.tokenModel} (reference)` : ''}`;
   const summary = () => ({ caption, table: { head, rows: table, numeric: head.map((_, i) => i > 0) }, lines });
   const missing = runs.flatMap((r, i) => notMeasured(r).map((m) => `${names[i]}, ${configurationName(m)}: ${m.reason}.`));
   if (missing.length > 0) lines.push(`Not measured whole, so not set beside the others (–): ${missing.join(' ')}`, '');
@@ -150,13 +149,14 @@ export function comparisonSummary(runs: readonly RunResult[], names: readonly st
             .map(([a, b]) => b! / a!),
         )
       : null;
-    // The ranges of the ratio in each configuration, their medians beside the median ratio.
-    const ranges = rows.map((row) => ratioRange(runs, i + 1, row)).filter((x): x is { min: number; max: number } => x !== null);
-    const range = ranges.length > 0 ? ` (${fixed(median(ranges.map((x) => x.min)), 2)}–${fixed(median(ranges.map((x) => x.max)), 2)}× over the repetitions)` : '';
+    const apart = apartness(rows, i + 1);
+    const reference = refM !== null ? `; in the reference, ${fixed(refM, 2)}×` : '';
     lines.push(
       m === null
         ? `No configuration was run by both ${names[0]} and ${name}.`
-        : `${name} is ${fixed(m, 2)}×${range} as fast as ${names[0]} (median over the configurations both ran)${refM !== null ? `; in the reference, ${fixed(refM, 2)}×` : ''}${apartness(runs, i + 1, rows, m)}.`,
+        : apart?.apart === false
+          ? `${name} is not told apart from ${names[0]}: its throughput is ${fixed(m, 2)}× theirs (median over the configurations both ran)${reference}, ${apart.text}.`
+          : `${name} is ${fixed(m, 2)}× as fast as ${names[0]} (median over the configurations both ran)${reference}${apart ? `: ${apart.text}` : ''}.`,
     );
   });
   if (withReference) {
@@ -229,11 +229,30 @@ export function distinctNames(runs: readonly RunResult[]): string[] {
 export function comparisonChart(runs: readonly RunResult[], names: readonly string[] = distinctNames(runs), reference?: Reference): ChartConfiguration {
   const rows = compareThroughput(runs);
   const refs = runs.map((r) => referenceThroughput(reference, r.algorithm.id));
-  const datasets: ChartDataset<'bar', (number | null)[]>[] = runs.map((r, i) => ({
-    label: `${names[i]!} (run ${r.runId})`,
-    data: rows.map((row) => row.throughputs[i]!),
-    backgroundColor: PALETTE[i % PALETTE.length]!,
-  }));
+  // Beside each run's bar after the first, a thin bar from the low to the high end of its ratio's 95 % interval
+  // (times the first run's throughput): where it holds the first run's bar top, the two are not told apart.
+  const datasets: ChartDataset<'bar', (number | [number, number] | null)[]>[] = runs.flatMap((r, i) => {
+    const color = PALETTE[i % PALETTE.length]!;
+    const bar: ChartDataset<'bar', (number | [number, number] | null)[]> = { label: `${names[i]!} (run ${r.runId})`, data: rows.map((row) => row.throughputs[i]!), backgroundColor: color };
+    if (i === 0) return [bar];
+    const interval = rows.map((row): [number, number] | null => {
+      const e = row.changes[i];
+      const first = row.throughputs[0];
+      return e && e.low !== null && e.high !== null && first ? [first * e.low, first * e.high] : null;
+    });
+    if (interval.every((x) => x === null)) return [bar];
+    return [
+      bar,
+      {
+        label: `${runs.length > 2 ? `run ${r.runId}: ` : ''}95 % interval of the ratio to the first run, from the runs' own noise`,
+        data: interval,
+        backgroundColor: `${color}30`,
+        borderColor: color,
+        borderWidth: 2,
+        barPercentage: 0.35,
+      },
+    ];
+  });
   refs.forEach((m, i) => {
     if (m.size === 0) return;
     const color = PALETTE[i % PALETTE.length]!;
@@ -245,7 +264,7 @@ export function comparisonChart(runs: readonly RunResult[], names: readonly stri
       borderWidth: 2,
     });
   });
-  const ys = datasets.flatMap((d) => d.data).filter((y): y is number => y !== null && y > 0);
+  const ys = datasets.flatMap((d) => d.data.flatMap((y) => (y === null ? [] : Array.isArray(y) ? y : [y]))).filter((y) => y > 0);
   const nouns = new Set(runs.map((r) => wordsOf(r).nouns)).size === 1 ? wordsOf(runs[0]!).nouns : 'operations';
   const logScale = ys.length > 0 && Math.max(...ys) / Math.min(...ys) > 50;
   return {

@@ -54,16 +54,19 @@ function withheldLine(r: RunResult, c: ConfigurationResult): string | null {
 function scalingConclusion(r: RunResult, last: ConfigurationResult, previous: ConfigurationResult | undefined): string {
   const w = wordsOf(r);
   const e = last.efficiency!;
-  const shape = e >= 0.9 ? 'near-linear' : e >= 0.6 ? 'sub-linear' : 'poor';
-  const lines = [`Scaling is ${shape}: ${configurationName(last)} reached ${fixed(last.throughputPerS, 1)} ${w.nouns}/s, ${fixed(e * last.tokens, 2)}× one token (efficiency ${fixed(e, 2)}).`];
+  const shapeOf = (x: number) => (x >= 0.9 ? 'near-linear' : x >= 0.6 ? 'sub-linear' : 'poor');
+  // With repetitions, the efficiencies they allow round by round: the shape and the factor are said as a range.
+  const range = efficiencyRange(r, last);
+  const shape = range && shapeOf(range.min) !== shapeOf(range.max) ? `${shapeOf(range.min)} to ${shapeOf(range.max)}` : shapeOf(e);
+  const allowed = range && range.max > range.min ? ` (${fixed(range.min * last.tokens, 2)}–${fixed(range.max * last.tokens, 2)}× over the repetitions)` : '';
+  const effRange = range && range.max > range.min ? `, ${fixed(range.min, 2)}–${fixed(range.max, 2)}` : '';
+  const lines = [
+    `Scaling is ${shape}: ${configurationName(last)} reached ${fixed(last.throughputPerS, 1)} ${w.nouns}/s, ${fixed(e * last.tokens, 2)}× one token${allowed} (efficiency ${fixed(e, 2)}${effRange}).`,
+  ];
   // A ratio of two medians taken at different moments: with repetitions this far apart, it can land anywhere.
   const spread = Math.max(last.spread?.relativePct ?? 0, efficiencyBasisOf(r, last)?.spread?.relativePct ?? 0);
-  if (spread > NOISY_SPREAD_PCT) {
-    const range = efficiencyRange(r, last)!;
-    lines.push(
-      `Not settled: the repetitions differ by up to ${fixed(spread, 0)} %, so the efficiency lies anywhere from ${fixed(range.min, 2)} to ${fixed(range.max, 2)}; repeat on a quieter host, or more times.`,
-    );
-  }
+  if (spread > NOISY_SPREAD_PCT && range)
+    lines.push(`Not settled: the repetitions differ by up to ${fixed(spread, 0)} %, so the efficiency is known only to that range; repeat on a quieter host, or more times.`);
   // Within 2 % the two are one figure, not a fall: a run-to-run difference of a shared host is larger. With
   // repetitions whose ranges overlap, no fall is shown either: the medians' order is the host's luck.
   const [was, now] = previous ? [throughputRange(previous), throughputRange(last)] : [null, null];

@@ -12,6 +12,8 @@ import { moduleCrashes, type JudgedRun } from '../verdict/verdict.js';
 import { crashesText, deathName } from './crash-text.js';
 import type { ProcessDeath } from '../model/run-result.js';
 import { plural } from '../core/plural.js';
+import { signedPercent } from '../core/signed-percent.js';
+import { ratioText, type ChangeEstimate, type GatedPercentile } from '../verdict/compare.js';
 
 /**
  * One check that can fail, as a JUnit test case. Its name is stable from build to build (`rsa2048.tokens-4.min-throughput`),
@@ -87,12 +89,28 @@ function checksOf(run: JudgedRun, death?: ProcessDeath): Check[] {
   }
   const cmp = run.comparison;
   for (const row of cmp?.rows ?? []) {
-    const metrics: [string, string, string, number | null][] = [
-      ['throughput', `${row.candidateThroughputPerS.toFixed(1)} ${w.rate}`, `${row.baselineThroughputPerS.toFixed(1)} ${w.rate}`, row.throughputChangePct],
-      ['p50', latencyText(row.candidateP50Ms), latencyText(row.baselineP50Ms), row.p50ChangePct],
-      ['p99', latencyText(row.candidateP99Ms), latencyText(row.baselineP99Ms), row.p99ChangePct],
+    // Only what can fail the comparison is a case: throughput and the latency percentiles it gates on (--percentiles);
+    // the others are shown, not judged. Each is judged on its ratio's 95 % interval against --max-regression.
+    const limit = (higherIsBetter: boolean) => `${higherIsBetter ? '≥' : '≤'} ${(1 + (higherIsBetter ? -1 : 1) * (cmp!.maxRegressionPct / 100)).toFixed(2)} ×`;
+    const rule = `(--max-regression ${cmp!.maxRegressionPct} %), on the ratio's 95 % interval`;
+    const latencyOf = (p: GatedPercentile, candidate: boolean) =>
+      p === 'p50' ? (candidate ? row.candidateP50Ms : row.baselineP50Ms) : p === 'p99' ? (candidate ? row.candidateP99Ms : row.baselineP99Ms) : null;
+    const measuredText = (value: string | null, changePct: number | null, e: ChangeEstimate | undefined) =>
+      [value, changePct === null ? null : signedPercent(changePct), e ? ratioText(e) : null].filter((x) => x !== null).join('; ') || 'n/a';
+    const metrics: [string, string, string][] = [
+      [
+        'throughput',
+        measuredText(`${row.candidateThroughputPerS.toFixed(1)} ${w.rate}`, row.throughputChangePct, row.throughputRatio),
+        `${limit(true)} the baseline's ${row.baselineThroughputPerS.toFixed(1)} ${w.rate} ${rule}`,
+      ],
+      ...cmp!.latencyPercentiles.map((p): [string, string, string] => {
+        const [from, to] = [latencyOf(p, false), latencyOf(p, true)];
+        const e = row.latencyRatios[p];
+        const changePct = e ? Math.round((e.ratio - 1) * 1000) / 10 : p === 'p50' ? row.p50ChangePct : p === 'p99' ? row.p99ChangePct : null;
+        return [p, measuredText(to === null ? null : latencyText(to), changePct, e), `${limit(false)} the baseline's ${from === null ? p : latencyText(from)} ${rule}`];
+      }),
     ];
-    for (const [metric, measured, baseline, changePct] of metrics) {
+    for (const [metric, measured, expected] of metrics) {
       const failed = row.regressions.find((r) => r.startsWith(metric));
       const unsure = row.inconclusive.find((r) => r.startsWith(metric));
       checks.push({
@@ -100,8 +118,8 @@ function checksOf(run: JudgedRun, death?: ProcessDeath): Check[] {
         timeS: 0,
         outcome: failed ? 'fail' : unsure ? 'inconclusive' : 'pass',
         message: failed ? `regression beyond ${cmp!.maxRegressionPct} % and beyond the noise: ${failed}` : unsure ? `within the noise: ${unsure}` : undefined,
-        measured: `${measured} (${changePct === null ? 'n/a' : `${changePct > 0 ? '+' : ''}${changePct} %`})`,
-        expected: `${baseline} ± ${cmp!.maxRegressionPct} %`,
+        measured,
+        expected,
       });
     }
     checks.push({
@@ -116,7 +134,7 @@ function checksOf(run: JudgedRun, death?: ProcessDeath): Check[] {
   // A configuration the candidate planned and did not measure whole fails every figure it would be compared on; one an
   // interrupted candidate never measured whole is an error (planned, not measured: never green, yet no failure).
   for (const m of cmp?.notMeasured ?? []) {
-    for (const metric of ['throughput', 'p50', 'p99', 'failures']) {
+    for (const metric of ['throughput', ...cmp!.latencyPercentiles, 'failures']) {
       checks.push({
         name: `${where(m)}.baseline.${metric}`,
         timeS: 0,

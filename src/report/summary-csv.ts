@@ -21,10 +21,11 @@ export const SUMMARY_COLUMNS = [
   'durationS',
   'throughputPerS',
   'efficiency',
-  'p50Ms',
-  'p90Ms',
-  'p99Ms',
-  'maxMs',
+  // The service time (each call alone, from its start to its return); at a target rate responseP50Ms… hold the response time.
+  'serviceP50Ms',
+  'serviceP90Ms',
+  'serviceP99Ms',
+  'serviceMaxMs',
   // Last, so that the summaries of many nightly runs stack into one table: which run, when, with which module and firmware.
   'runId',
   'startedAt',
@@ -52,7 +53,30 @@ export const SUMMARY_COLUMNS = [
   'p99MaxMs',
   // Whether the results were checked on the host while the throughput was measured: all, a rate (0.01), or none.
   'verify',
+  // At a target rate (`all` rows): whether responseP50Ms/responseP99Ms are lower bounds (calls never started reach
+  // them: the figure is at least that), the pace calls started at, the calls never started, whether the tokens kept
+  // up, whether the rate held (every call succeeded, the schedule kept, every objective met: true, false, or empty
+  // when not judged), and the capacity of its token count and sessions (the highest rate held; `none`).
+  'responseP50AtLeast',
+  'responseP99AtLeast',
+  'achievedRatePerS',
+  'notStarted',
+  'keptUp',
+  'held',
+  'capacityPerS',
 ];
+
+/** A target rate's cells (empty flat out): lower bounds, pace, backlog, and the sweep's verdict on it. */
+function rateCells(r: RunResult, c: ConfigurationResult): (number | string | boolean)[] {
+  const o = c.openLoop;
+  if (!o) return ['', '', '', '', '', '', ''];
+  const capacity = r.capacity?.find((x) => x.tokens === c.tokens && x.threadsPerToken === c.threadsPerToken);
+  const verdict = capacity?.rates.find((x) => x.targetRatePerS === o.targetRatePerS);
+  // A rate not judged (thin, interrupted, the host stalled) neither held nor missed.
+  const held = verdict === undefined || verdict.thin || verdict.interrupted || verdict.hostStalled ? '' : verdict.held;
+  const atLeast = (p: 'p50' | 'p99') => (o.responseMs?.[p] === undefined ? '' : (o.responseAtLeast ?? []).includes(p));
+  return [atLeast('p50'), atLeast('p99'), o.achievedRatePerS, o.notStarted, o.keptUp, held, capacity === undefined ? '' : (capacity.capacityPerS ?? 'none')];
+}
 
 /** A configuration's repetitions and the ranges its figures took over them; empty cells when it ran once. */
 function spreadCells(r: RunResult, c: ConfigurationResult): (number | string)[] {
@@ -73,7 +97,7 @@ function spreadCells(r: RunResult, c: ConfigurationResult): (number | string)[] 
 
 /** One row per configuration and token (its index in run.json's tokens), then the configuration's total as token "all". */
 export function renderSummaryCsv(r: RunResult): string {
-  const rows: (string | number | null | undefined)[][] = [];
+  const rows: (string | number | boolean | null | undefined)[][] = [];
   const run = [r.runId, r.startedAt, moduleOf(r), firmwareOf(r)];
   const verify = verifySetting(r);
   for (const c of r.configurations) {
@@ -108,6 +132,7 @@ export function renderSummaryCsv(r: RunResult): string {
         hung.filter((h) => h.token === t.token).length,
         ...spreadCells(r, c).map(() => ''),
         verify,
+        ...rateCells(r, c).map(() => ''),
       ]);
     }
     rows.push([
@@ -137,6 +162,7 @@ export function renderSummaryCsv(r: RunResult): string {
       hung.length,
       ...spreadCells(r, c),
       verify,
+      ...rateCells(r, c),
     ]);
   }
   return [SUMMARY_COLUMNS.join(','), ...rows.map((row) => row.map((v) => csvField(v === null || v === undefined ? '' : String(v))).join(','))].join('\n') + '\n';

@@ -1,7 +1,6 @@
 import type { ChartConfiguration } from 'chart.js';
 import { csvField } from '../result/records-csv.js';
 import type { RunResult } from '../model/run-result.js';
-import { throughputRange } from '../stats/repetitions.js';
 import { configurationAxes, configurationName, distinctConfigurations, sameConfiguration, targetRateOf, type ConfigurationAxes } from '../model/configuration.js';
 import { notMeasured, plannedAxes } from '../result/plan-coverage.js';
 import { axis, fixedTicks, font, INK, PALETTE } from './charts.js';
@@ -26,9 +25,14 @@ export interface TrendPoint {
   /** At a target rate: the rate asked for (p99Ms is then the response time); null flat out. */
   targetRatePerS: number | null;
   throughputPerS: number | null;
+  /** The slowest and fastest repetition's with --repeat; null when measured once (no spread is known, not a spread of 0). */
   throughputMin: number | null;
   throughputMax: number | null;
   p99Ms: number | null;
+  /** What p99Ms is: the service time (flat out: each call alone) or the response time (at a target rate); null without one. */
+  p99Kind: 'service' | 'response' | null;
+  /** p99Ms is a lower bound: calls that never started reach it with the wait they had reached ("≥" in the reports). */
+  p99AtLeast: boolean;
   operationsFailed: number | null;
   /** Whether the run checked its results on the host as it measured (--verify: all, 0.01, none): the checks take CPU. */
   verify: string;
@@ -42,24 +46,41 @@ export function renderTrendTable(points: readonly TrendPoint[], columns?: number
   const same = (of: (p: TrendPoint) => string) => new Set(points.map(of)).size === 1;
   const [oneModule, oneFirmware] = [same((p) => p.module), same((p) => p.firmware)];
   const above = oneModule || oneFirmware ? `${[oneModule ? `module: ${points[0]!.module}` : '', oneFirmware ? `firmware: ${points[0]!.firmware}` : ''].filter(Boolean).join('; ')} (every run)\n` : '';
+  // Service and response time are two quantities: a column each, only for those present.
+  const kinds = (['service', 'response'] as const).filter((k) => points.some((p) => p.p99Kind === k));
+  const p99Cell = (p: TrendPoint, kind: 'service' | 'response') => (p.p99Kind === kind && p.p99Ms !== null ? `${p.p99AtLeast ? '≥ ' : ''}${latencyText(p.p99Ms)}` : '–');
+  // A run id made by hsm-bench starts with its start time (20261203-232717-p256): then a date column says it twice.
+  const stamped = points.every((p) => p.runId.startsWith(p.startedAt.slice(0, 16).replace(/[-:]/g, '').replace('T', '-')));
   const rows = points.map((p) => {
-    const range = p.throughputMin !== p.throughputMax ? ` (${fixed(p.throughputMin, 1)}–${fixed(p.throughputMax, 1)})` : '';
+    const state = p.measured === 'part' ? ' (partial)' : p.measured === 'none' ? ' (not measured)' : '';
+    const range = p.throughputMin !== null && p.throughputMax !== null ? ` (${fixed(p.throughputMin, 1)}–${fixed(p.throughputMax, 1)})` : '';
     return [
-      `${p.startedAt.slice(0, 16).replace('T', ' ')}${p.measured === 'part' ? ' (partial)' : p.measured === 'none' ? ' (not measured)' : ''}`,
-      p.runId,
+      ...(stamped ? [`${p.runId}${state}`] : [`${p.startedAt.slice(0, 16).replace('T', ' ')}${state}`, p.runId]),
       // Tokens, sessions and target rate: a sweep has several configurations per token count.
       configurationName(configurationAxes(p.tokens, p.threadsPerToken, p.targetRatePerS)),
       `${fixed(p.throughputPerS, 1)}${range}`,
       p.verify,
-      latencyText(p.p99Ms),
+      ...kinds.map((k) => p99Cell(p, k)),
       p.operationsFailed ?? '–',
       ...(oneModule ? [] : [p.module]),
       ...(oneFirmware ? [] : [p.firmware]),
     ];
   });
-  const withRange = points.some((p) => p.throughputMin !== p.throughputMax);
-  const head = ['Date', 'Run', 'Configuration', withRange ? 'Per second (range)' : 'Per second', 'Verify', 'p99', 'Failed', ...(oneModule ? [] : ['Module']), ...(oneFirmware ? [] : ['Firmware'])];
-  return above + fitTable(head, rows, columns) + '\n';
+  const withRange = points.some((p) => p.throughputMin !== null);
+  const head = [
+    ...(stamped ? ['Run (its start, UTC)'] : ['Date', 'Run']),
+    'Configuration',
+    withRange ? 'Per second (range)' : 'Per second',
+    'Verify',
+    ...kinds.map((k) => (k === 'service' ? 'Svc p99' : 'Resp p99')),
+    'Failed',
+    ...(oneModule ? [] : ['Module']),
+    ...(oneFirmware ? [] : ['Firmware']),
+  ];
+  const legend = kinds
+    .map((k) => (k === 'service' ? 'Svc: service time of each call, flat out' : "Resp: response time from each call's intended start, at the target rate (≥: a lower bound)"))
+    .join('; ');
+  return above + fitTable(head, rows, columns) + '\n' + (legend ? `${legend}\n` : '');
 }
 
 /** What changed between nightly runs that explains a step in the line: the module and the tokens' firmware. */
@@ -91,19 +112,22 @@ export function trendPoints(runs: readonly RunResult[]): TrendPoint[] {
           targetRatePerS: targetRateOf(axes),
           verify: verifySetting(r),
         };
-        const none = { throughputPerS: null, throughputMin: null, throughputMax: null, p99Ms: null, operationsFailed: null };
+        const none = { throughputPerS: null, throughputMin: null, throughputMax: null, p99Ms: null, p99Kind: null, p99AtLeast: false, operationsFailed: null };
         if (c === undefined) return { ...run, measured: 'none', ...none };
         // A configuration the run stopped in has figures of a window cut short: none of them is drawn or listed.
         if (missing.some((m) => sameConfiguration(m, c))) return { ...run, measured: 'part', ...none };
-        const t = throughputRange(c);
+        const t = c.spread?.throughputPerS;
+        // The figures of the repetition shown (the median one), as the run's own report gives them.
+        const p99Ms = c.openLoop ? (c.openLoop.responseMs?.p99 ?? null) : (c.latencyMs?.p99 ?? null);
         return {
           ...run,
           measured: 'whole',
           throughputPerS: c.throughputPerS,
-          throughputMin: t.min,
-          throughputMax: t.max,
-          // The figures of the repetition shown (the median one), as the run's own report gives them.
-          p99Ms: c.openLoop ? (c.openLoop.responseMs?.p99 ?? null) : (c.latencyMs?.p99 ?? null),
+          throughputMin: t?.min ?? null,
+          throughputMax: t?.max ?? null,
+          p99Ms,
+          p99Kind: p99Ms === null ? null : c.openLoop ? 'response' : 'service',
+          p99AtLeast: p99Ms !== null && (c.openLoop?.responseAtLeast ?? []).includes('p99'),
           operationsFailed: c.operationsFailed,
         };
       });
@@ -128,6 +152,9 @@ export const TREND_COLUMNS = [
   'module',
   'firmware',
   'host',
+  // Last, so that older trend.csv files stack: what p99Ms is (service or response time), and whether it is a lower bound.
+  'p99Kind',
+  'p99AtLeast',
 ] as const;
 
 export function renderTrendCsv(points: readonly TrendPoint[]): string {
@@ -137,8 +164,12 @@ export function renderTrendCsv(points: readonly TrendPoint[]): string {
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
-/** Tick steps of a time axis, from an hour to a year: the first that gives at most 8 ticks is used. */
-const STEPS_MS = [1, 2, 3, 6, 12].map((h) => h * HOUR_MS).concat([1, 2, 7, 14, 30, 91, 182, 365].map((d) => d * DAY_MS));
+const MINUTE_MS = 60_000;
+/** Tick steps of a time axis, from a minute to a year: the first that gives at most 8 ticks is used. */
+const STEPS_MS = [1, 2, 5, 10, 15, 30]
+  .map((m) => m * MINUTE_MS)
+  .concat([1, 2, 3, 6, 12].map((h) => h * HOUR_MS))
+  .concat([1, 2, 7, 14, 30, 91, 182, 365].map((d) => d * DAY_MS));
 
 /** Ticks of a time axis over [fromMs, toMs]: whole hours or days (UTC), labelled by date, or by date and time under 2 days. */
 export function timeTicks(fromMs: number, toMs: number): { ticks: number[]; labels: string[] } {
@@ -167,10 +198,13 @@ export function trendChart(points: readonly TrendPoint[], title: string): ChartC
     });
   const times = runs.map(([, atMs]) => atMs);
   const [fromMs, toMs] = [Math.min(...times), Math.max(...times)];
-  // A margin of a twentieth of the span (an hour at least) keeps the first and last point off the frame.
-  const marginMs = Math.max(HOUR_MS, (toMs - fromMs) / 20);
+  // A margin of a twentieth of the span (a minute at least) keeps the first and last point off the frame; runs 8
+  // minutes apart span about 9 minutes, not the hours a fixed margin would add.
+  const marginMs = Math.max(MINUTE_MS, (toMs - fromMs) / 20);
   const { ticks, labels } = timeTicks(fromMs - marginMs, toMs + marginMs);
-  const withRange = points.some((p) => p.throughputMin !== p.throughputMax);
+  const withRange = points.some((p) => p.throughputMin !== null);
+  const kinds = new Set(points.map((p) => p.p99Kind).filter((k) => k !== null));
+  const p99Title = `p99 ${kinds.size === 1 ? ([...kinds][0] === 'service' ? 'service' : 'response') : 'svc/resp'} (ms)`;
   return {
     type: 'line',
     data: {
@@ -195,7 +229,8 @@ export function trendChart(points: readonly TrendPoint[], title: string): ChartC
                 },
               ]
             : []),
-          { label: `${name}: p99 ms`, data: series(c, (p) => p.p99Ms), borderColor: color, backgroundColor: color, borderDash: [6, 4], yAxisID: 'p99', spanGaps: false },
+          // In a panel of its own below: one colour is one configuration in both panels, never two quantities on one plot.
+          { label: '', data: series(c, (p) => p.p99Ms), borderColor: color, backgroundColor: color, borderDash: [6, 4], yAxisID: 'p99', spanGaps: false },
         ];
       }),
     },
@@ -204,7 +239,7 @@ export function trendChart(points: readonly TrendPoint[], title: string): ChartC
         title: { display: true, text: title, color: INK, font: font(18, 'bold') },
         subtitle: {
           display: true,
-          text: `${runs.length} runs, each at its start time; dashed: p99 (right axis)${withRange ? '; band: slowest to fastest repetition' : ''}`,
+          text: `${runs.length} runs, each at its start time; top: throughput${withRange ? ' (band: slowest to fastest repetition)' : ''}; bottom, dashed: p99 ${kinds.size === 1 ? ([...kinds][0] === 'service' ? 'service time (flat out)' : 'response time (at the target rate)') : 'service time flat out, response time at a rate'}`,
           color: '#444',
           font: font(13),
         },
@@ -212,8 +247,9 @@ export function trendChart(points: readonly TrendPoint[], title: string): ChartC
       },
       scales: {
         x: { type: 'linear', min: fromMs - marginMs, max: toMs + marginMs, ...axis('run started (UTC)'), ...fixedTicks(ticks, labels) },
-        throughput: { type: 'linear', position: 'left', beginAtZero: true, ...axis('operations per second (median repetition)') },
-        p99: { type: 'linear', position: 'right', beginAtZero: true, ...axis('p99 latency (ms)'), grid: { drawOnChartArea: false } },
+        // Two panels on one time axis (stacked y axes, the first listed at the bottom): p99 below, throughput above.
+        p99: { type: 'linear', position: 'left', stack: 'trend', stackWeight: 1, beginAtZero: true, ...axis(p99Title) },
+        throughput: { type: 'linear', position: 'left', stack: 'trend', stackWeight: 2, offset: true, beginAtZero: true, ...axis('per second (median)') },
       },
     },
   } as ChartConfiguration;

@@ -1,4 +1,4 @@
-import { GATED_PERCENTILES, ratioText, type GatedPercentile, type RunComparison } from '../verdict/compare.js';
+import { GATED_PERCENTILES, ratioText, type ChangeEstimate, type GatedPercentile, type RunComparison } from '../verdict/compare.js';
 import type { ThresholdCheck } from '../verdict/thresholds.js';
 import { configurationName, fixed } from './describe-run.js';
 import { fitTable, gridWidth, TERMINAL_COLUMNS } from './fit-table.js';
@@ -9,6 +9,8 @@ export const outcomeText = (c: Pick<ThresholdCheck, 'outcome' | 'notJudged'>) =>
 export const comparisonResult = (r: RunComparison['rows'][number]) =>
   [r.regressions.length > 0 ? `REGRESSION: ${r.regressions.join(', ')}` : '', r.inconclusive.length > 0 ? `inconclusive: ${r.inconclusive.join(', ')}` : ''].filter(Boolean).join('; ') || 'ok';
 const perS = (v: number | null) => (v === null ? 'none' : `${v}/s`);
+/** A ratio in a column headed "×": without its own "×", and its noise unknown as "(noise ?)", so the grid keeps within 100 columns. */
+const ratioCell = (e: ChangeEstimate) => ratioText(e).replace(' × (noise unknown)', ' (noise ?)').replace(/ ×/, '');
 
 /**
  * The terminal's checks: why a check was not judged is a sentence, which in a cell made the table hundreds of columns
@@ -29,13 +31,13 @@ export function comparisonVerdict(cmp: RunComparison): { table: TableModel; line
   const percentiles = GATED_PERCENTILES.filter((p) => cmp.rows.some((r) => r.latencyRatios[p] !== undefined));
   const gated = (p: GatedPercentile) => cmp.latencyPercentiles.includes(p);
   // Short headers, the words once under the table: the grid stays a terminal's width.
-  const head = ['Config', 'Base /s', 'Cand /s', 'Rate ×', ...percentiles.map((p) => `${p} ×${gated(p) ? '' : '*'}`), 'Failures', `Result ±${cmp.maxRegressionPct} %`];
+  const head = ['Config', 'Base/s', 'Cand/s', 'Rate ×', ...percentiles.map((p) => `${p} ×${gated(p) ? '' : '*'}`), 'Failed', `Result ±${cmp.maxRegressionPct} %`];
   const rows = cmp.rows.map((r) => [
     configurationName(r),
     fixed(r.baselineThroughputPerS, 1),
     fixed(r.candidateThroughputPerS, 1),
-    ratioText(r.throughputRatio),
-    ...percentiles.map((p) => (r.latencyRatios[p] ? ratioText(r.latencyRatios[p]) : '–')),
+    ratioCell(r.throughputRatio),
+    ...percentiles.map((p) => (r.latencyRatios[p] ? ratioCell(r.latencyRatios[p]) : '–')),
     `${r.baselineFailures} → ${r.candidateFailures}`,
     comparisonResult(r),
   ]);
@@ -48,7 +50,7 @@ export function comparisonVerdict(cmp: RunComparison): { table: TableModel; line
   const noise =
     cmp.rows.length > 0
       ? [
-          `×: the candidate's figure over the baseline's (rate, latency percentiles; * shown, not judged) with its 95 % interval (± where its sides are alike, else its bounds) from the runs' own noise (their repetitions where repeated, else each run's per-second throughput and per-interval percentiles); a change fails only when the whole interval is beyond ±${cmp.maxRegressionPct} %. Latency judged on ${cmp.latencyPercentiles.join(', ')} (--percentiles).`,
+          `×: the candidate's figure over the baseline's (rate, latency percentiles; * shown, not judged) with its 95 % interval (± where its sides are alike, else its bounds) from the runs' own noise (their repetitions where repeated, else each run's per-second throughput and per-interval percentiles); a change fails only when the whole interval is beyond ±${cmp.maxRegressionPct} %; (noise ?): a run with too few seconds or repetitions to tell its noise. Failed: failed calls, baseline → candidate. Latency judged on ${cmp.latencyPercentiles.join(', ')} (--percentiles).`,
         ]
       : [];
   const lines = [...noise, ...notMeasuredLines(cmp).map((l) => l.trimEnd()), ...capacity, ...cmp.warnings.map((w) => `warning: ${w}`)];

@@ -1,6 +1,6 @@
 import type { ConfigurationResult, Range, RunResult } from '../model/run-result.js';
-import { throughputRange } from '../stats/repetitions.js';
 import { tokensShortOf } from '../stats/tokens-short.js';
+import { efficiencyRangeOf } from '../stats/efficiency.js';
 
 /**
  * What keeps a configuration's figures from being those of its whole plan: the run stopped in it, repetitions are
@@ -59,17 +59,14 @@ export function efficiencyWithheld(r: Pick<RunResult, 'plan' | 'command' | 'conf
 }
 
 /**
- * The efficiency a configuration's repetitions allow, against its 1-token basis's: from its slowest over the basis's
- * fastest to its fastest over the basis's slowest (two medians taken at different moments can land anywhere between).
+ * The efficiency a configuration's repetitions allow against its 1-token basis's, round by round (src/stats/efficiency.ts).
  * Null without repetitions on either side, or without an efficiency.
  */
 export function efficiencyRange(r: Pick<RunResult, 'configurations'>, c: ConfigurationResult): Range | null {
   const basis = efficiencyBasisOf(r, c);
   // The basis itself is 1 by definition, however its repetitions spread.
-  if (c.efficiency === null || basis === undefined || basis === c || (c.spread === undefined && basis.spread === undefined)) return null;
-  const [own, theirs] = [throughputRange(c), throughputRange(basis)];
-  if (theirs.min <= 0) return null;
-  return { min: own.min / (c.tokens * theirs.max), median: c.efficiency, max: own.max / (c.tokens * theirs.min) };
+  if (c.efficiency === null || basis === undefined || basis === c) return null;
+  return efficiencyRangeOf(c, basis, c.efficiency);
 }
 
 /** A configuration's efficiency as reports show it: null where it is withheld. */

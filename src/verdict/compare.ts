@@ -2,6 +2,7 @@ import { callsToJudge } from '../stats/rate-window.js';
 import { workloadOf } from '../model/workload.js';
 import { percentileSupported } from '../core/latency-text.js';
 import { usageError } from '../core/errors.js';
+import { signedPercent } from '../core/signed-percent.js';
 import { axesOf, configurationName, sameConfiguration, type ConfigurationAxes } from '../model/configuration.js';
 import { notMeasured, type NotMeasured } from '../result/plan-coverage.js';
 import type { ConfigurationResult, RunResult, TokenIdentity } from '../model/run-result.js';
@@ -166,6 +167,13 @@ export function ratioText(e: ChangeEstimate): string {
   return symmetric ? `${at(e.ratio)} ± ${width} ×` : `${at(e.ratio)} × (${bound(e.low)}–${bound(e.high)})`;
 }
 
+/**
+ * A configuration's throughput in run B over run A's, with its 95 % interval from the two runs' own noise, as
+ * compare judges it; `report A B` shows the same.
+ */
+export const throughputChange = (a: ConfigurationResult, b: ConfigurationResult): ChangeEstimate =>
+  a.throughputPerS > 0 ? estimate(a.throughputPerS, b.throughputPerS, throughputNoise(a), throughputNoise(b)) : { ratio: 0, low: null, high: null };
+
 const latencyOf = (c: ConfigurationResult) => (c.openLoop ? c.openLoop.responseMs : c.latencyMs);
 
 const change = (from: number | null | undefined, to: number | null | undefined): number | null =>
@@ -241,7 +249,7 @@ export function compareRuns(
       baselineThroughputPerS: a.throughputPerS,
       candidateThroughputPerS: b.throughputPerS,
       throughputChangePct: change(a.throughputPerS, b.throughputPerS) ?? 0,
-      throughputRatio: a.throughputPerS > 0 ? estimate(a.throughputPerS, b.throughputPerS, throughputNoise(a), throughputNoise(b)) : { ratio: 0, low: null, high: null },
+      throughputRatio: throughputChange(a, b),
       baselineP50Ms: la?.p50 ?? null,
       candidateP50Ms: lb?.p50 ?? null,
       p50ChangePct: change(la?.p50, lb?.p50),
@@ -270,7 +278,7 @@ export function compareRuns(
       if (outcome === 'inconclusive') row.inconclusive.push(text);
     };
     const t = row.throughputRatio;
-    file(judgeRatio(t, maxRegressionPct, true, strictLatency), `throughput ${row.throughputChangePct} % (${ratioText(t)})`);
+    file(judgeRatio(t, maxRegressionPct, true, strictLatency), `throughput ${signedPercent(row.throughputChangePct)} (${ratioText(t)})`);
     // A percentile is judged on the calls it needs (ten beyond it: 20 for p50, 1,000 for p99), not on the run's p99 rule.
     const fewest = Math.min(a.operationsOk, b.operationsOk);
     const thin = (p: GatedPercentile) => !strictLatency && fewest < callsToJudge(p);
@@ -281,13 +289,13 @@ export function compareRuns(
         // Worse beyond the limit on its slowest calls alone: said, never failed.
         const [from, to] = [la?.[p], lb?.[p]];
         if (from !== undefined && to !== undefined && to > from * (1 + maxRegressionPct / 100))
-          row.inconclusive.push(`${p} latency +${change(from, to)} %: too few calls for it (${a.operationsOk} and ${b.operationsOk})`);
+          row.inconclusive.push(`${p} latency ${signedPercent(change(from, to)!)}: too few calls for it (${a.operationsOk} and ${b.operationsOk})`);
         continue;
       }
       const outcome = judgeRatio(e, maxRegressionPct, false, strictLatency);
       const changePct = Math.round((e.ratio - 1) * 1000) / 10;
       const few = thin(p) && outcome === 'fail' ? `, on ${fewest} calls, too few to judge ${p} (it needs ${callsToJudge(p)}; --strict-latency judges it)` : '';
-      file(few ? 'inconclusive' : outcome, `${p} latency +${changePct} % (${ratioText(e)})${few}`);
+      file(few ? 'inconclusive' : outcome, `${p} latency ${signedPercent(changePct)} (${ratioText(e)})${few}`);
     }
     // Failures: any where the baseline had none; else a failure rate worse by more than --max-regression.
     const rate = (c: ConfigurationResult) => failuresOf(c) / Math.max(1, operationsMadeOf(c));
