@@ -180,6 +180,17 @@ describe('runs that start together, merged (scripts/launch-ssh.sh with a local r
     const again = runCli(['merge', merged.dir, hosts[0]!.dir, '--out', join(base, 'no')]);
     expect(again.status).toBe(2);
     expect(again.stderr).toMatch(/merged run already/);
+    // The same run twice, or a copy of it: its calls would count twice.
+    const twice = runCli(['merge', hosts[0]!.dir, copy('same', () => {}), hosts[1]!.dir, '--out', join(base, 'no')]);
+    expect(twice.status).toBe(2);
+    expect(twice.stderr).toMatch(/is the run .* again \(host .*: its calls would count twice/);
+    // A damaged histogram or window start: refused, never merged without that host's calls.
+    const badHistogram = runCli(['merge', hosts[0]!.dir, copy('histogram', (r) => (r.configurations[0]!.latencyHistogram = 'HISTFAAAAGarbage')), '--out', join(base, 'no')]);
+    expect(badHistogram.status).toBe(2);
+    expect(badHistogram.stderr).toMatch(/latency histogram cannot be read/);
+    const badStart = runCli(['merge', hosts[0]!.dir, copy('start', (r) => (r.configurations[0]!.windowStartedAt = 'yesterday')), '--out', join(base, 'no')]);
+    expect(badStart.status).toBe(2);
+    expect(badStart.stderr).toMatch(/windowStartedAt yesterday is not a time/);
     expect(() => readdirSync(join(base, 'no'))).toThrow();
     expect(apart.stderr).not.toMatch(/\n\s+at /);
   });

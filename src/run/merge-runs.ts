@@ -39,6 +39,32 @@ function checkSource(s: MergeSource): void {
     if (c.windowStartedAt === undefined || histogramMissing) {
       throw usageError(`${name} was made by an hsm-bench that did not keep each window's start and latency histogram in run.json`, 'merge runs made by this version');
     }
+    // A damaged field would drop the host's calls from the percentiles, or its window from the time axis, unseen.
+    if (!Number.isFinite(Date.parse(c.windowStartedAt)))
+      throw usageError(`${name}: ${configurationName(c)}'s windowStartedAt ${shown(c.windowStartedAt)} is not a time`, 'merge the run.json files as hsm-bench wrote them');
+    for (const [what, encoded] of [
+      ['latency', c.latencyHistogram],
+      ['response', c.openLoop?.responseHistogram],
+    ] as const) {
+      if (encoded !== undefined && decodeHistogram(encoded) === undefined)
+        throw usageError(`${name}: ${configurationName(c)}'s ${what} histogram cannot be read`, 'merge the run.json files as hsm-bench wrote them');
+    }
+  }
+}
+
+/**
+ * The same run given twice (or a copy of it) would count its calls twice. Hosts started together share run ids and
+ * window starts, and may share tokens (the partitions of one network HSM): a run is named by what it measured, each
+ * configuration's counts and latency histogram, which two runs never share.
+ */
+function checkDistinct(sources: readonly MergeSource[]): void {
+  const seen = new Map<string, string>();
+  for (const s of sources) {
+    const key = JSON.stringify(s.result.configurations.map((c) => [c.operationsOk, c.operationsFailed, c.latencyHistogram ?? null]));
+    const earlier = seen.get(key);
+    if (earlier !== undefined)
+      throw usageError(`${shown(s.dir)} is the run ${shown(earlier)} again (host ${shown(s.result.host.hostname)}, run ${s.result.runId}): its calls would count twice`, 'give each host’s run once');
+    seen.set(key, s.dir);
   }
 }
 
@@ -58,9 +84,15 @@ function checkSamePlan(sources: readonly MergeSource[]): void {
   }
 }
 
-/** Successful calls of a window's per-second counts that ended within [fromS, toS) of it; a second cut by the bounds counts in proportion. */
-function okWithin(ok: readonly number[], fromS: number, toS: number): number {
-  return ok.reduce((sum, n, second) => sum + n * Math.max(0, Math.min(second + 1, toS) - Math.max(second, fromS)), 0);
+/**
+ * Successful calls of a window's per-second counts that ended within [fromS, toS) of it; a second cut by the bounds
+ * counts in proportion to the part of it inside them (the window's last second lasts only to `windowS`).
+ */
+function okWithin(ok: readonly number[], windowS: number, fromS: number, toS: number): number {
+  return ok.reduce((sum, n, second) => {
+    const spanS = Math.min(second + 1, windowS) - second;
+    return spanS <= 0 ? sum : sum + (n * Math.max(0, Math.min(second + 1, toS, windowS) - Math.max(second, fromS))) / spanS;
+  }, 0);
 }
 
 /**
@@ -163,7 +195,7 @@ function mergeConfiguration(command: RunResult['command'], sources: readonly Mer
   }
   const earliestMs = Math.min(...startsMs);
   const commonS = (commonEndMs - commonStartMs) / 1000;
-  const okInCommon = parts.reduce((sum, c, i) => sum + okWithin(c.timeSeries.ok, (commonStartMs - startsMs[i]!) / 1000, (commonEndMs - startsMs[i]!) / 1000), 0);
+  const okInCommon = parts.reduce((sum, c, i) => sum + okWithin(c.timeSeries.ok, c.durationS, (commonStartMs - startsMs[i]!) / 1000, (commonEndMs - startsMs[i]!) / 1000), 0);
   const shiftS = startsMs.map((ms) => Math.round((ms - earliestMs) / 1000));
   const series = (pick: (c: ConfigurationResult) => number[]) => {
     const sum: number[] = [];
@@ -260,6 +292,7 @@ export interface MergedRun {
 export function mergeRuns(sources: readonly MergeSource[], identity: { runId: string; commandLine: string }): MergedRun {
   if (sources.length < 2) throw usageError('merge needs the runs of two hosts or more', 'give every host’s run directory');
   sources.forEach(checkSource);
+  checkDistinct(sources);
   checkSamePlan(sources);
   const firstTokens = sources.map((_, i) => sources.slice(0, i).reduce((sum, s) => sum + s.result.tokens.length, 0));
   const f = sources[0]!.result;
