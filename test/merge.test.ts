@@ -285,5 +285,23 @@ describe('rate sweeps started together, merged', () => {
       expect(c.openLoop!.responseMs!.p90).toBe(Math.min(percentilesMs(together, true)!.p90, Math.max(...loops.map((o) => o.responseMs!.max))));
     });
     expect(merged.capacity!.map((x) => x.rates.map((r) => r.targetRatePerS))).toEqual([[100, 200]]);
+
+    // One host's stall does not excuse the other host's calls: only a stall of every host does, as far as the shortest.
+    const stalled = (h: string, ms: number | undefined) => {
+      const dir = join(base, `stalled-${h}-${ms}`, 'run');
+      cpSync(onlyDir(join(base, h)), dir, { recursive: true });
+      const r = runJson(dir);
+      r.configurations.forEach((c) => (ms === undefined ? delete c.openLoop!.hostStallMs : (c.openLoop!.hostStallMs = ms)));
+      writeFileSync(join(dir, 'run.json'), JSON.stringify(r));
+      return dir;
+    };
+    const mergedStall = (a: number | undefined, b: number | undefined) => {
+      const out = join(base, `m-${a}-${b}`);
+      const r = runCli(['merge', stalled('a', a), stalled('b', b), '--out', out, '--format', 'md']);
+      expect(r.status, r.stderr).toBe(0);
+      return runJson(onlyDir(out)).configurations.map((c) => c.openLoop!.hostStallMs);
+    };
+    expect(mergedStall(150, undefined)).toEqual([undefined, undefined]);
+    expect(mergedStall(150, 120)).toEqual([120, 120]);
   }, 120_000);
 });

@@ -151,7 +151,9 @@ function mergedOpenLoop(parts: readonly ConfigurationResult[]): OpenLoopResult {
       2,
     ),
     keptUp,
-    ...(stalls.length > 0 ? { hostStallMs: Math.max(...stalls) } : {}),
+    // A stall excuses what it delayed on its own host only: the merged calls are excused as far as the shortest stall
+    // of hosts that all stalled (one host's stall must not excuse another host's judged miss).
+    ...(stalls.length === loops.length && stalls.length > 0 ? { hostStallMs: Math.min(...stalls) } : {}),
     // Not kept up only where hosts stalled: not judged, as on each host.
     ...(!keptUp && loops.every((o) => o.keptUp || o.hostStalled === true) ? { hostStalled: true as const } : {}),
     responseMs: response.ms,
