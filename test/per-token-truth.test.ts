@@ -6,7 +6,7 @@ import { conclusions } from '../src/report/conclusions.js';
 import { renderScaleTable } from '../src/report/terminal-table.js';
 import { standsOutIn, tokenSpread } from '../src/stats/token-outliers.js';
 
-const example = (): RunResult => JSON.parse(readFileSync(new URL('../fixtures/examples/scale-rsa2048/run.json', import.meta.url), 'utf8'));
+const example = (): RunResult => JSON.parse(readFileSync(new URL('../fixtures/frozen/scale-rsa2048/run.json', import.meta.url), 'utf8'));
 const rates = (perS: number[]) => perS.map((ratePerS, token) => ({ token, ratePerS }));
 
 /** The example's 4-token configuration with these per-token rates (its repetitions given theirs, when asked). */

@@ -76,7 +76,7 @@ export function renderComparisonTable(cmp: RunComparison, columns?: number): str
   // and --json have them all).
   const bare = (cell: string | number) => (typeof cell === 'string' ? cell.replace(/ ×(?= |$)/, '') : cell);
   const grid = (dropRates: boolean) => {
-    const kept = table.head.map((h, i) => (h.endsWith('*') || (dropRates && (h.endsWith(' /s') || h === 'Failures')) ? -1 : i)).filter((i) => i >= 0);
+    const kept = table.head.map((h, i) => (h.endsWith('*') || (dropRates && (h.endsWith('/s') || h.startsWith('Fail'))) ? -1 : i)).filter((i) => i >= 0);
     return { head: kept.map((i) => table.head[i]!), rows: rows.map((cells) => kept.map((i) => bare(cells[i]!))) };
   };
   const full = grid(false);
