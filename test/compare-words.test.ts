@@ -1,22 +1,16 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ConfigurationResult, RunResult } from '../src/model/run-result.js';
 import { compareRuns } from '../src/verdict/compare.js';
 import { renderJunit } from '../src/report/junit.js';
 import { renderComparisonTable } from '../src/report/verdict-tables.js';
+import { rsa2048Run, tenSeconds } from './helpers/ten-seconds.js';
 
-const base = JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'run-rsa2048', 'run.json'), 'utf8')) as RunResult;
+const base = rsa2048Run();
 
 /** One token for ten seconds, its per-second throughput and its per-interval p99s (the run's own noise) given. */
 const run = (throughputPerS: number, perSecond: number[], p99: number[]): RunResult => {
   const c: ConfigurationResult = {
-    ...base.configurations[0]!,
-    throughputPerS,
-    durationS: 10,
-    operationsOk: throughputPerS * 10,
-    operationsFailed: 0,
-    timeSeries: { intervalS: 1, ok: perSecond, failed: perSecond.map(() => 0) },
+    ...tenSeconds(base, throughputPerS, perSecond),
     latencyMs: { p50: 1, p90: 2, p99: p99.reduce((x, y) => x + y) / p99.length, max: 40, mean: 1 },
     latencyByIntervalMs: { p50: [1, 1, 1, 1, 1], p90: [], p99 },
   };

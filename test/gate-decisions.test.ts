@@ -8,6 +8,7 @@ import { ConfigurationStats } from '../src/stats/configuration-stats.js';
 import { summarizeConfiguration } from '../src/stats/summarize.js';
 import { compareRuns, hostBusyWhy } from '../src/verdict/compare.js';
 import { evaluateThresholds } from '../src/verdict/thresholds.js';
+import { tenSeconds } from './helpers/ten-seconds.js';
 
 const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
 const readRun = (dir: string): RunResult => JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
@@ -158,12 +159,7 @@ describe('--strict-latency and a percentile the sample does not have', () => {
 describe('a comparison on a busy host', () => {
   const base = readRun(join(FIXTURES, 'run-rsa2048'));
   const configuration = (throughputPerS: number, perSecond: number[], repetitions?: number[]): ConfigurationResult => ({
-    ...base.configurations[0]!,
-    throughputPerS,
-    durationS: 10,
-    operationsOk: throughputPerS * 10,
-    operationsFailed: 0,
-    timeSeries: { intervalS: 1, ok: perSecond, failed: perSecond.map(() => 0) },
+    ...tenSeconds(base, throughputPerS, perSecond),
     ...(repetitions ? { repetitions: repetitions.map((t) => ({ ...base.configurations[0]!, throughputPerS: t })) } : {}),
   });
   const quiet = { ...base.host, loadAverage: [0.2, 0.2, 0.2] };

@@ -8,6 +8,7 @@ import { uncountedOf } from '../src/result/configuration-shortfall.js';
 import { evaluateThresholds, parseThresholds } from '../src/verdict/thresholds.js';
 import { runCli, runDirOf, tempDir } from './helpers/cli.js';
 import { buildFaultyModule, ExternalSoftHsm, TEST_PIN } from './helpers/softhsm-module.js';
+import { tenSeconds } from './helpers/ten-seconds.js';
 
 const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
 const readRun = (dir: string): RunResult => JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
@@ -163,12 +164,7 @@ describe('the noise rule', () => {
     const base = readRun(join(FIXTURES, 'run-rsa2048'));
     // Ten seconds each: per-second throughput, and per-interval percentiles (the run's own noise).
     const configuration = (throughputPerS: number, perSecond: number[], p50: number[], p99: number[]): ConfigurationResult => ({
-      ...base.configurations[0]!,
-      throughputPerS,
-      durationS: 10,
-      operationsOk: throughputPerS * 10,
-      operationsFailed: 0,
-      timeSeries: { intervalS: 1, ok: perSecond, failed: perSecond.map(() => 0) },
+      ...tenSeconds(base, throughputPerS, perSecond),
       latencyMs: { p50: p50.reduce((x, y) => x + y) / p50.length, p90: 2, p99: p99.reduce((x, y) => x + y) / p99.length, max: 20, mean: 1 },
       latencyByIntervalMs: { p50, p90: [], p99 },
     });
