@@ -1,4 +1,4 @@
-import type { RunResult } from '../model/run-result.js';
+import type { ConfigurationResult, RunResult } from '../model/run-result.js';
 import { percentileCell } from './latency-cells.js';
 import { configurationName } from './describe-run.js';
 
@@ -7,6 +7,18 @@ function sourceName(sources: NonNullable<RunResult['sources']>, index: number): 
   const name = sources[index]!.hostname;
   return sources.filter((s) => s.hostname === name).length > 1 ? `${name} #${index + 1}` : name;
 }
+
+/** A host's row or the total's, from its window on: when it opened, how long, calls, rate, service p50 and p99. */
+type WindowFigures = Pick<ConfigurationResult, 'durationS' | 'operationsOk' | 'operationsFailed' | 'throughputPerS' | 'latencyMs'> & { windowStartedAt?: string };
+const figures = (x: WindowFigures): (string | number)[] => [
+  x.windowStartedAt ?? '',
+  x.durationS.toFixed(3),
+  x.operationsOk,
+  x.operationsFailed,
+  x.throughputPerS.toFixed(1),
+  percentileCell(x.latencyMs, 'p50', x.operationsOk),
+  percentileCell(x.latencyMs, 'p99', x.operationsOk),
+];
 
 /**
  * A merged run's hosts: each source run's own figures beside the merged total, configuration by configuration, and
@@ -19,31 +31,9 @@ export function sourcesSection(r: RunResult, w: { nouns: string; Nouns: string }
   const rows = r.configurations.flatMap((c) => [
     ...(c.bySource ?? []).map((s) => {
       const source = sources[s.source]!;
-      return [
-        configurationName(c),
-        sourceName(sources, s.source),
-        source.runId,
-        s.windowStartedAt,
-        s.durationS.toFixed(3),
-        s.operationsOk,
-        s.operationsFailed,
-        s.throughputPerS.toFixed(1),
-        percentileCell(s.latencyMs, 'p50', s.operationsOk),
-        percentileCell(s.latencyMs, 'p99', s.operationsOk),
-      ];
+      return [configurationName(c), sourceName(sources, s.source), source.runId, ...figures(s)];
     }),
-    [
-      configurationName(c),
-      '**all**',
-      '',
-      c.windowStartedAt ?? '',
-      c.durationS.toFixed(3),
-      c.operationsOk,
-      c.operationsFailed,
-      c.throughputPerS.toFixed(1),
-      percentileCell(c.latencyMs, 'p50', c.operationsOk),
-      percentileCell(c.latencyMs, 'p99', c.operationsOk),
-    ],
+    [configurationName(c), '**all**', '', ...figures(c)],
   ]);
   const clocks = sources.map(
     (s, i) =>
