@@ -447,21 +447,21 @@ describe.skipIf(!pico)(suiteTitle('hsm-bench on SmartCard-HSM tokens (pico-hsm t
       '--threads-per-token',
       '2',
       '--signatures',
-      '1500',
+      '4000',
       '--verify',
       'none',
       '--out',
       out,
     ];
-    // The burn-in and its supervisor killed at once.
-    const killed = await runCliAndAct(args, env(), /records in/, 2500, killTree);
+    // The burn-in and its supervisor killed at once, early: an idle emulator signs 4,000 in about 6 s.
+    const killed = await runCliAndAct(args, env(), /records in/, 1000, killTree);
     expect(killed.status).toBeNull();
     const dir = join(out, readdirSync(out)[0]!);
     const resumed = runCli(['burn-in', '--resume', dir], env());
-    expect(resumed.status).toBe(0);
+    expect(resumed.status, resumed.stderr).toBe(0);
     const run = readRun(dir);
     const c = run.configurations[0]!;
-    expect(c.operationsOk).toBe(1500);
+    expect(c.operationsOk).toBe(4000);
     const records = await recordsOf(dir, c.recordsFile);
     expect(records).toHaveLength(c.operationsOk + c.operationsFailed);
     expectContiguous(records);

@@ -29,12 +29,15 @@ export function cpuUseBetween(from: CpuSnapshot, to: CpuSnapshot): CpuUse {
   const totalMs = Math.max(1, to.hostMs.total - from.hostMs.total);
   const userPct = (100 * (to.hostMs.user - from.hostMs.user)) / totalMs;
   const systemPct = (100 * (to.hostMs.system - from.hostMs.system)) / totalMs;
+  // Rounded so that user + system never reads above the busy share itself (60.05 + 40.05 would show 100.2 %).
+  const userRoundedPct = round(userPct, 1);
+  const busyRoundedPct = round(userPct + systemPct, 1);
   return {
     processUserS: round((to.processUs.user - from.processUs.user) / 1e6, 3),
     processSystemS: round((to.processUs.system - from.processUs.system) / 1e6, 3),
     hostCpuS: round(totalMs / 1000, 3),
-    hostUserPct: round(userPct, 1),
-    hostSystemPct: round(systemPct, 1),
+    hostUserPct: userRoundedPct,
+    hostSystemPct: round(busyRoundedPct - userRoundedPct, 1),
     loadAverage1m: round(loadavg()[0]!, 2),
   };
 }
