@@ -20,8 +20,8 @@
  * instead of reading as 0.
  *
  * What a job calls and with what input comes from the operation (src/model/workload.ts, nativeTimedCall): `call`
- * names the PKCS#11 call (sign, verify, decrypt, encrypt, digest, random), the mechanism is given with its
- * parameters (PSS, OAEP, an IV, GCM), and the input is the operation's recipe: the message (the job's seed followed
+ * names the PKCS#11 call (sign, verify, decrypt, encrypt, digest, random, derive, keygen), the mechanism is given
+ * with its parameters (PSS, OAEP, an IV, GCM, ECDH), and the input is the operation's recipe: the message (the job's seed followed
  * by the signed 64-bit big-endian sequence number, optionally hashed with SHA-256 and wrapped in the PKCS#1
  * DigestInfo), a row of the job's table (row = sequence modulo the rows: ciphertexts, or data and signature for
  * verify), or nothing. The message, the mix draw and the schedule's intended start have JS twins (src/model/
@@ -32,7 +32,13 @@
  * time waits for it; one that takes it after its time (no session was free) starts it at once, late. Each record
  * keeps how long after its intended start the call began, so that response time = start lag + service time.
  *
- * Every output is checked against the buffer given and the size the operation makes (its outputBytes): a module
+ * derive (C_DeriveKey) and keygen (C_GenerateKeyPair) make session objects from templates handed over once at start.
+ * Only that call is timed; after the clock stops, the attribute the host checks (the derived CKA_VALUE, the public
+ * CKA_EC_POINT or CKA_MODULUS) is read back as the output and every object made is destroyed (finish_call), as the
+ * worker threads do (src/pkcs11/timed-call.ts): a value the token will not show is not checked, an object that
+ * cannot be destroyed fails the call.
+ *
+ * Every output is checked against the buffer given and the sizes the operation makes (its outputBytes): a module
  * that answers CKR_OK with another size (an empty signature, a length over the buffer) makes a WRONG_OUTPUT_SIZE
  * failure, and nothing of it is copied. C_GenerateRandom is asked for exactly that size. Whether an output was kept
  * for the host check is a flag of its own in the record, never read from its length.
@@ -81,6 +87,14 @@ enum { PARK_WAIT = 0, PARK_RESUME = 1, PARK_END = 2 };
 #define MAX_MESSAGE_INPUT_BYTES (SHA256_DIGEST_INFO_PREFIX_LENGTH + SHA256_DIGEST_LENGTH)
 /** Integers JS hands over are doubles: beyond 2^53 they are no longer exact. */
 #define MAX_SAFE_INTEGER 9007199254740991LL
+/** The sizes an operation's output may have: an EC point read back comes DER-wrapped or bare. */
+#define MAX_OUTPUT_SIZES 4
+/** Templates of one operation: keygen's public and private key; derive's derived key. */
+#define MAX_TEMPLATES 2
+/** Attributes of one template: more is a mistake, not a template. */
+#define MAX_TEMPLATE_ATTRIBUTES 64
+/** The length of an output the token would not show (a sensitive derived secret): the call counts, its output is not checked. */
+#define OUTPUT_NOT_SHOWN ((CK_ULONG)-1)
 
 static const unsigned char DIGEST_INFO_SHA256[SHA256_DIGEST_INFO_PREFIX_LENGTH] = SHA256_DIGEST_INFO_PREFIX;
 
@@ -105,10 +119,18 @@ typedef struct {
   CK_RSA_PKCS_OAEP_PARAMS oaep;
   CK_GCM_PARAMS gcm;
   unsigned char iv[16];
+  /* ECDH: the key derivation function; the public point is the call's row. */
+  CK_EC_KDF_TYPE kdf;
   int input;
-  /* The size of the output the operation makes (and the size C_GenerateRandom is asked for); any other is a
-     WRONG_OUTPUT_SIZE failure. */
-  CK_ULONG output_bytes;
+  /* The sizes of the output the operation makes (the first is the size C_GenerateRandom is asked for); any other is
+     a WRONG_OUTPUT_SIZE failure. */
+  CK_ULONG output_sizes[MAX_OUTPUT_SIZES];
+  int output_size_count;
+  /* derive: the derived key's template; keygen: the public key's, then the private key's. Read-only once parsed. */
+  CK_ATTRIBUTE *templates[MAX_TEMPLATES];
+  CK_ULONG template_length[MAX_TEMPLATES];
+  /* derive and keygen: the attribute of the first object made that is read back as the output. */
+  CK_ATTRIBUTE_TYPE read_back;
 } operation_t;
 
 struct loop;
@@ -255,7 +277,8 @@ static int pick(loop_t *l, job_t *j, int64_t sequence) { return pick_operation(l
     (k >= 0, so llround's halves away from zero are Math.round's halves up). */
 static int64_t intended_offset_ns(double interval_ns, int64_t k) { return (int64_t)llround((double)k * interval_ns); }
 
-static int32_t call_once(loop_t *l, job_t *j, int o, int64_t sequence, unsigned char *out, CK_ULONG *out_len) {
+/** The timed call of operation `o`; `made` receives the objects a derive or keygen call made (their count in `made_count`). */
+static CK_RV call_once(loop_t *l, job_t *j, int o, int64_t sequence, unsigned char *out, CK_ULONG *out_len, CK_OBJECT_HANDLE *made, int *made_count) {
   operation_t *op = &l->ops[o];
   CK_OBJECT_HANDLE key = j->keys[o];
   unsigned char message[MAX_MESSAGE_INPUT_BYTES];
@@ -269,6 +292,7 @@ static int32_t call_once(loop_t *l, job_t *j, int o, int64_t sequence, unsigned 
     data_len = message_input(j->seed, op->input, sequence, message);
   }
   *out_len = l->buffer_bytes;
+  *made_count = 0;
   CK_RV rv = CKR_OK;
   switch (op->call) {
   case CALL_SIGN:
@@ -299,14 +323,54 @@ static int32_t call_once(loop_t *l, job_t *j, int o, int64_t sequence, unsigned 
     break;
   case CALL_RANDOM:
     /* The length asked is the length made (C_GenerateRandom reports none); start() checked it fits the buffer. */
-    *out_len = op->output_bytes;
+    *out_len = op->output_sizes[0];
     rv = l->f->C_GenerateRandom(j->session, out, *out_len);
+    break;
+  case CALL_DERIVE: {
+    /* The host's public point (the row) is this call's part of the parameters. */
+    CK_ECDH1_DERIVE_PARAMS params = {op->kdf, 0, NULL, data_len, data};
+    CK_MECHANISM mechanism = {op->mechanism.mechanism, &params, sizeof params};
+    rv = l->f->C_DeriveKey(j->session, &mechanism, key, op->templates[0], op->template_length[0], &made[0]);
+    if (rv == CKR_OK) *made_count = 1;
+    break;
+  }
+  case CALL_KEYGEN:
+    rv = l->f->C_GenerateKeyPair(j->session, &op->mechanism, op->templates[0], op->template_length[0], op->templates[1], op->template_length[1], &made[0], &made[1]);
+    if (rv == CKR_OK) *made_count = 2;
     break;
   default:
     rv = CKR_FUNCTION_NOT_SUPPORTED;
   }
-  /* An output of another size than the operation makes, or past the buffer given (a module that over-reports). */
-  if (rv == CKR_OK && (*out_len > l->buffer_bytes || *out_len != op->output_bytes)) return STATUS_WRONG_OUTPUT_SIZE;
+  return rv;
+}
+
+static int output_fits(const operation_t *op, CK_ULONG length) {
+  for (int i = 0; i < op->output_size_count; i++)
+    if (op->output_sizes[i] == length) return 1;
+  return 0;
+}
+
+/**
+ * After the clock stopped: the objects a derive or keygen call made are read back (the operation's attribute of the
+ * first, into `out`) and destroyed, as readAndDestroy in src/pkcs11/timed-call.ts does; then the output's size is
+ * checked. The call's status: a failure to destroy fails it; a value the token will not show leaves *out_len
+ * OUTPUT_NOT_SHOWN (not checked); an output of another size than the operation makes, or past the buffer given (a
+ * module that over-reports), is WRONG_OUTPUT_SIZE.
+ */
+static int32_t finish_call(loop_t *l, job_t *j, int o, CK_RV rv, const CK_OBJECT_HANDLE *made, int made_count, unsigned char *out, CK_ULONG *out_len) {
+  const operation_t *op = &l->ops[o];
+  int too_long = 0;
+  if (made_count > 0) {
+    CK_ATTRIBUTE value = {op->read_back, out, l->buffer_bytes};
+    CK_RV read = l->f->C_GetAttributeValue(j->session, made[0], &value, 1);
+    too_long = read == CKR_BUFFER_TOO_SMALL;
+    *out_len = read == CKR_OK ? value.ulValueLen : OUTPUT_NOT_SHOWN;
+    for (int i = 0; i < made_count; i++) {
+      CK_RV destroyed = l->f->C_DestroyObject(j->session, made[i]);
+      if (rv == CKR_OK) rv = destroyed;
+    }
+  }
+  if (rv == CKR_OK && (too_long || (*out_len != OUTPUT_NOT_SHOWN && (*out_len > l->buffer_bytes || !output_fits(op, *out_len))))) return STATUS_WRONG_OUTPUT_SIZE;
   /* CKR codes are 32-bit values; vendor codes above 2^31 keep their bits in the int32 column. */
   return (int32_t)(uint32_t)rv;
 }
@@ -388,6 +452,8 @@ static void *run_job(void *arg) {
   loop_t *l = j->loop;
   unsigned char *out = malloc(l->buffer_bytes);
   CK_ULONG out_len;
+  CK_OBJECT_HANDLE made[MAX_TEMPLATES];
+  int made_count;
   if (out == NULL) {
     j->gave_up = GAVE_UP_OUT_OF_MEMORY;
     set_job_state(j, JOB_DONE);
@@ -398,7 +464,8 @@ static void *run_job(void *arg) {
     int64_t begin_ns = now_ns();
     int o = pick(l, j, -i);
     call_begins(j, begin_ns, -1, 0, o, 0);
-    call_once(l, j, o, -i, out, &out_len);
+    CK_RV rv = call_once(l, j, o, -i, out, &out_len, made, &made_count);
+    finish_call(l, j, o, rv, made, made_count, out, &out_len);
     if (!call_returned(j, begin_ns)) {
       free(out);
       return NULL;
@@ -434,8 +501,9 @@ static void *run_job(void *arg) {
     int which = pick(l, j, sequence);
     int64_t lag_ns = intended_ns < 0 ? -1 : begin_ns - intended_ns;
     call_begins(j, begin_ns, lag_ns, late, which, 1);
-    int32_t status = call_once(l, j, which, sequence, out, &out_len);
+    CK_RV rv = call_once(l, j, which, sequence, out, &out_len, made, &made_count);
     int64_t end_ns = now_ns();
+    int32_t status = finish_call(l, j, which, rv, made, made_count, out, &out_len);
     /* Abandoned as hung: abandon() recorded the call and gave its claim back; the job is no longer this thread's. */
     if (!call_returned(j, begin_ns)) {
       free(out);
@@ -443,7 +511,7 @@ static void *run_job(void *arg) {
     }
     /* A shared total counts successful calls: a failed one gives its claim back. */
     if (status != 0 && l->shared_total >= 0) __atomic_sub_fetch(&l->claimed, 1, __ATOMIC_SEQ_CST);
-    int keep = status == 0 && l->keep_every > 0 && sequence % l->keep_every == 0;
+    int keep = status == 0 && out_len != OUTPUT_NOT_SHOWN && l->keep_every > 0 && sequence % l->keep_every == 0;
     push(l, j, begin_ns - start_ns, end_ns - begin_ns, lag_ns, late, status, which, keep ? out : NULL, out_len);
     consecutive_failures = status == 0 ? 0 : consecutive_failures + 1;
     if (status == 0) continue;
@@ -665,31 +733,123 @@ static bool known_call(int64_t c) {
   case CALL_ENCRYPT:
   case CALL_DIGEST:
   case CALL_RANDOM:
+  case CALL_DERIVE:
+  case CALL_KEYGEN:
     return true;
   }
   return false;
+}
+
+/** The templates a call takes: derive the derived key's, keygen the public and the private key's. */
+static uint32_t templates_of(int call) { return call == CALL_DERIVE ? 1 : call == CALL_KEYGEN ? MAX_TEMPLATES : 0; }
+
+static void free_template(CK_ATTRIBUTE *t, CK_ULONG count) {
+  if (t == NULL) return;
+  for (CK_ULONG i = 0; i < count; i++) free(t[i].pValue);
+  free(t);
+}
+
+static void free_operation(operation_t *op) {
+  for (int t = 0; t < MAX_TEMPLATES; t++) free_template(op->templates[t], op->template_length[t]);
+}
+
+/** One attribute's value: a number is a CK_ULONG, a boolean a CK_BBOOL, a Buffer its bytes (as pkcs11js takes them). */
+static bool to_attribute_value(napi_env env, napi_value v, const char *path, CK_ATTRIBUTE *a) {
+  napi_valuetype type;
+  bool is_buffer = false, flag;
+  int64_t number;
+  CK_ULONG ulong_value;
+  CK_BBOOL bool_value;
+  void *data;
+  size_t length;
+  napi_typeof(env, v, &type);
+  napi_is_buffer(env, v, &is_buffer);
+  if (type == napi_number) {
+    if (!to_integer(env, v, path, 0, MAX_SAFE_INTEGER, &number)) return false;
+    ulong_value = (CK_ULONG)number;
+    data = &ulong_value;
+    length = sizeof ulong_value;
+  } else if (type == napi_boolean) {
+    napi_get_value_bool(env, v, &flag);
+    bool_value = flag ? CK_TRUE : CK_FALSE;
+    data = &bool_value;
+    length = sizeof bool_value;
+  } else if (is_buffer) {
+    napi_get_buffer_info(env, v, &data, &length);
+  } else {
+    char what[96];
+    snprintf(what, sizeof what, "is %s, not a number, a boolean or a Buffer", type_name(type));
+    return refuse(env, path, what);
+  }
+  if ((a->pValue = malloc(length > 0 ? length : 1)) == NULL) return refuse(env, path, "cannot be copied (out of memory)");
+  if (length > 0) memcpy(a->pValue, data, length);
+  a->ulValueLen = (CK_ULONG)length;
+  return true;
+}
+
+/** The templates of an operation (at `where`): as many as its call takes, each an array of { type, value }, copied out of JS. */
+static bool get_templates(napi_env env, napi_value spec, const char *where, operation_t *op) {
+  napi_value templates, attributes, attribute, value;
+  uint32_t count = templates_of(op->call), n;
+  char path[PATH_BYTES], at[PATH_BYTES], value_path[PATH_BYTES];
+  if (!get_array(env, spec, where, "templates", count, count, &templates, &count)) return false;
+  for (uint32_t t = 0; t < count; t++) {
+    path_of(path, "%s.templates[%u]", where, t);
+    napi_get_element(env, templates, t, &attributes);
+    if (!to_array(env, attributes, path, 0, MAX_TEMPLATE_ATTRIBUTES, &n)) return false;
+    if ((op->templates[t] = calloc(n > 0 ? n : 1, sizeof(CK_ATTRIBUTE))) == NULL) return refuse(env, path, "cannot be copied (out of memory)");
+    for (uint32_t i = 0; i < n; i++) {
+      int64_t type;
+      path_of(at, "%s[%u]", path, i);
+      napi_get_element(env, attributes, i, &attribute);
+      if (!of_type(env, attribute, at, napi_object) || !get_integer(env, attribute, at, "type", 0, MAX_SAFE_INTEGER, &type) || !field(env, attribute, at, "value", &value, value_path))
+        return false;
+      op->templates[t][i].type = (CK_ATTRIBUTE_TYPE)type;
+      if (!to_attribute_value(env, value, value_path, &op->templates[t][i])) return false;
+      /* Counted as each value is copied: a template refused half-way frees what it holds. */
+      op->template_length[t] = i + 1;
+    }
+  }
+  return true;
 }
 
 static bool message_recipe(int64_t r) { return r == INPUT_MESSAGE || r == INPUT_SHA256 || r == INPUT_SHA256_DIGESTINFO; }
 
 /** One operation of the spec (at `where`): its call, mechanism with parameters, input recipe and output size. */
 static bool parse_operation(napi_env env, napi_value spec, const char *where, operation_t *op) {
-  int64_t call, input, output_bytes, mechanism, kind, hash, mgf, salt, tag_bits;
-  napi_value parameter;
+  int64_t call, input, size, mechanism, kind, hash, mgf, salt, tag_bits, read_back, kdf;
+  napi_value parameter, sizes, element;
+  uint32_t size_count;
   char at[PATH_BYTES];
   if (!get_integer(env, spec, where, "call", INT32_MIN, INT32_MAX, &call) || !get_integer(env, spec, where, "input", INT32_MIN, INT32_MAX, &input) ||
-      !get_integer(env, spec, where, "outputBytes", 0, UINT16_MAX, &output_bytes) || !get_integer(env, spec, where, "mechanism", 0, MAX_SAFE_INTEGER, &mechanism) ||
+      !get_array(env, spec, where, "outputBytes", 1, MAX_OUTPUT_SIZES, &sizes, &size_count) || !get_integer(env, spec, where, "mechanism", 0, MAX_SAFE_INTEGER, &mechanism) ||
       !get_object(env, spec, where, "parameter", &parameter))
     return false;
   if (!known_call(call)) return refuse_field(env, where, "call", "is not a call the native loop makes");
   if (!message_recipe(input) && input != INPUT_TABLE && input != INPUT_NONE) return refuse_field(env, where, "input", "is not an input recipe");
   op->call = (int)call;
   op->input = (int)input;
-  op->output_bytes = (CK_ULONG)output_bytes;
+  for (uint32_t i = 0; i < size_count; i++) {
+    path_of(at, "%s.outputBytes[%u]", where, i);
+    napi_get_element(env, sizes, i, &element);
+    if (!to_integer(env, element, at, 0, UINT16_MAX, &size)) return false;
+    op->output_sizes[i] = (CK_ULONG)size;
+  }
+  op->output_size_count = (int)size_count;
+  /* -1: the call reads nothing back. */
+  if (!get_templates(env, spec, where, op) || !get_integer(env, spec, where, "readBack", templates_of(op->call) > 0 ? 0 : -1, MAX_SAFE_INTEGER, &read_back)) return false;
+  op->read_back = (CK_ATTRIBUTE_TYPE)read_back;
   op->mechanism.mechanism = (CK_MECHANISM_TYPE)mechanism;
   path_of(at, "%s.parameter", where);
   if (!get_integer(env, parameter, at, "kind", INT32_MIN, INT32_MAX, &kind)) return false;
+  /* derive builds its ECDH parameters per call, around the call's row: it takes no other kind, and needs a table. */
+  if ((op->call == CALL_DERIVE) != (kind == PARAM_ECDH)) return refuse_field(env, at, "kind", "is not the ECDH parameters derive takes (and only derive)");
+  if (op->call == CALL_DERIVE && op->input != INPUT_TABLE) return refuse_field(env, where, "input", "is not a table, which derive takes its public points from");
   switch (kind) {
+  case PARAM_ECDH:
+    if (!get_integer(env, parameter, at, "kdf", 0, MAX_SAFE_INTEGER, &kdf)) return false;
+    op->kdf = (CK_EC_KDF_TYPE)kdf;
+    return true;
   case PARAM_NONE:
     return true;
   case PARAM_PSS:
@@ -839,8 +999,10 @@ static bool parse_spec(napi_env env, napi_value spec, loop_t *l) {
   l->kept_bytes = (uint32_t)kept_bytes;
   l->buffer_bytes = (uint32_t)buffer_bytes;
   for (int o = 0; o < l->op_count; o++) {
-    path_of(path, "spec.operations[%d].outputBytes", o);
-    if (l->ops[o].output_bytes > l->kept_bytes) return refuse(env, path, "is more than spec.keptBytes, the room a ring slot has for an output");
+    for (int i = 0; i < l->ops[o].output_size_count; i++) {
+      path_of(path, "spec.operations[%d].outputBytes[%d]", o, i);
+      if (l->ops[o].output_sizes[i] > l->kept_bytes) return refuse(env, path, "is more than spec.keptBytes, the room a ring slot has for an output");
+    }
   }
   if (!get_integer(env, spec, "spec", "keepEvery", 0, MAX_SAFE_INTEGER, &l->keep_every) || !get_integer(env, spec, "spec", "durationNs", -1, MAX_SAFE_INTEGER, &l->duration_ns) ||
       !get_integer(env, spec, "spec", "sharedTotal", -1, MAX_SAFE_INTEGER, &l->shared_total) || !get_bool(env, spec, "spec", "recovery", &recovery) ||
@@ -920,6 +1082,7 @@ static void finalize_loop(napi_env env, void *data, void *hint) {
   loop_t *l = data;
   close_loop(l);
   if (l->abandoned) return;
+  for (int o = 0; o < MAX_OPERATIONS; o++) free_operation(&l->ops[o]);
   pthread_cond_destroy(&l->changed);
   pthread_mutex_destroy(&l->mutex);
   free(l);
@@ -976,7 +1139,8 @@ static bool to_bigint(napi_env env, napi_value v, const char *path, int64_t *out
 
 /**
  * start(modulePath, spec): loads the module (the instance the JS side initialized), starts one thread per job.
- * spec: { operations: [{ call, mechanism, parameter: { kind, …its fields }, input, outputBytes }], cumulative,
+ * spec: { operations: [{ call, mechanism, parameter: { kind, …its fields }, input, outputBytes: [sizes], templates:
+ * [[{ type, value }]], readBack }], cumulative,
  * bufferBytes, keptBytes, keepEvery, durationNs, sharedTotal, recovery, ringBytes, schedule: { intervalNs, calls
  * (-1: until the deadline) } or null, jobs: [{ session, keys: [per operation], seed, rows: [per operation], aux:
  * [per operation], warmup, firstSequence, count }] } (src/measure/native-engine.ts, NativeLoopSpec). Every field

@@ -96,13 +96,43 @@ describe('the native loop reads what it is handed strictly', () => {
   });
 
   const handle = () => Buffer.alloc(8);
-  /** A spec with every kind of field: PSS and GCM parameters, a table, a schedule (nothing of it runs: each is refused). */
+  /** A spec with every kind of field: PSS, GCM and ECDH parameters, templates, a table, a schedule (nothing of it runs: each is refused). */
   const fullSpec = (): NativeLoopSpec => ({
     operations: [
-      { call: NATIVE.call.sign, mechanism: 0x0d, parameter: { kind: NATIVE.parameter.pss, hashAlg: 0x250, mgf: 2, saltLen: 32 }, input: NATIVE.input.sha256, outputBytes: 256 },
-      { call: NATIVE.call.decrypt, mechanism: 0x1087, parameter: { kind: NATIVE.parameter.gcm, iv: Buffer.alloc(12), tagBits: 128 }, input: NATIVE.input.table, outputBytes: 32 },
+      {
+        call: NATIVE.call.sign,
+        mechanism: 0x0d,
+        parameter: { kind: NATIVE.parameter.pss, hashAlg: 0x250, mgf: 2, saltLen: 32 },
+        input: NATIVE.input.sha256,
+        outputBytes: [256],
+        templates: [],
+        readBack: -1,
+      },
+      {
+        call: NATIVE.call.decrypt,
+        mechanism: 0x1087,
+        parameter: { kind: NATIVE.parameter.gcm, iv: Buffer.alloc(12), tagBits: 128 },
+        input: NATIVE.input.table,
+        outputBytes: [32],
+        templates: [],
+        readBack: -1,
+      },
+      {
+        call: NATIVE.call.derive,
+        mechanism: 0x1050,
+        parameter: { kind: NATIVE.parameter.ecdh, kdf: 1 },
+        input: NATIVE.input.table,
+        outputBytes: [32],
+        templates: [
+          [
+            { type: 0x0, value: 4 },
+            { type: 0x11, value: Buffer.alloc(0) },
+          ],
+        ],
+        readBack: 0x11,
+      },
     ],
-    cumulative: [3, 4],
+    cumulative: [3, 4, 5],
     bufferBytes: 513,
     keptBytes: 256,
     keepEvery: 1,
@@ -111,7 +141,18 @@ describe('the native loop reads what it is handed strictly', () => {
     recovery: false,
     ringBytes: 1 << 20,
     schedule: { intervalNs: 1e6, calls: 10 },
-    jobs: [{ session: handle(), keys: [handle(), handle()], seed: Buffer.alloc(NATIVE.seedBytes), rows: [[], [Buffer.alloc(48)]], aux: [[], []], warmup: 0, firstSequence: 0, count: 10 }],
+    jobs: [
+      {
+        session: handle(),
+        keys: [handle(), handle(), handle()],
+        seed: Buffer.alloc(NATIVE.seedBytes),
+        rows: [[], [Buffer.alloc(48)], [Buffer.alloc(65)]],
+        aux: [[], [], []],
+        warmup: 0,
+        firstSequence: 0,
+        count: 10,
+      },
+    ],
   });
 
   /** Every field of a spec, with its path as the native loop names it ("spec.jobs[0].seed"). */
@@ -162,9 +203,36 @@ describe('the native loop reads what it is handed strictly', () => {
       ['a fraction', (s) => (s.jobs[0]!.count = 2.5), 'spec.jobs[0].count is 2.5, not an integer from -1 to 9007199254740991'],
       ['a seed of another size', (s) => (s.jobs[0]!.seed = Buffer.alloc(23)), 'spec.jobs[0].seed has 23 bytes, not 24 to 24'],
       ['an IV too long', (s) => (s.operations[1]!.parameter.iv = Buffer.alloc(17)), 'spec.operations[1].parameter.iv has 17 bytes, not 1 to 16'],
-      ['weights that do not grow', (s) => (s.cumulative = [3, 3]), 'spec.cumulative[1] is 3, not an integer from 4 to 4294967295'],
-      ['an output larger than a ring slot holds', (s) => (s.operations[1]!.outputBytes = 300), 'spec.operations[1].outputBytes is more than spec.keptBytes, the room a ring slot has for an output'],
-      ['a key per operation', (s) => s.jobs[0]!.keys.pop(), 'spec.jobs[0].keys has 1 elements, not 2 to 2'],
+      ['weights that do not grow', (s) => (s.cumulative = [3, 3, 5]), 'spec.cumulative[1] is 3, not an integer from 4 to 4294967295'],
+      [
+        'an output larger than a ring slot holds',
+        (s) => (s.operations[1]!.outputBytes = [32, 300]),
+        'spec.operations[1].outputBytes[1] is more than spec.keptBytes, the room a ring slot has for an output',
+      ],
+      ['no output size', (s) => (s.operations[1]!.outputBytes = []), 'spec.operations[1].outputBytes has 0 elements, not 1 to 4'],
+      ['a template for a call that takes none', (s) => s.operations[0]!.templates.push([]), 'spec.operations[0].templates has 1 elements, not 0 to 0'],
+      [
+        "keygen without its private key's template",
+        (s) => Object.assign(s.operations[2]!, { call: NATIVE.call.keygen, parameter: { kind: NATIVE.parameter.none }, input: NATIVE.input.none }),
+        'spec.operations[2].templates has 1 elements, not 2 to 2',
+      ],
+      ['derive reading nothing back', (s) => (s.operations[2]!.readBack = -1), 'spec.operations[2].readBack is -1, not an integer from 0 to 9007199254740991'],
+      [
+        'a template value of another kind',
+        (s) => (s.operations[2]!.templates[0]![0]!.value = null as unknown as number),
+        'spec.operations[2].templates[0][0].value is null, not a number, a boolean or a Buffer',
+      ],
+      [
+        'derive without ECDH parameters',
+        (s) => (s.operations[2]!.parameter = { kind: NATIVE.parameter.none }),
+        'spec.operations[2].parameter.kind is not the ECDH parameters derive takes (and only derive)',
+      ],
+      [
+        'ECDH parameters for another call',
+        (s) => (s.operations[0]!.parameter = { kind: NATIVE.parameter.ecdh, kdf: 1 }),
+        'spec.operations[0].parameter.kind is not the ECDH parameters derive takes (and only derive)',
+      ],
+      ['a key per operation', (s) => s.jobs[0]!.keys.pop(), 'spec.jobs[0].keys has 2 elements, not 3 to 3'],
       ['a table for an operation that reads one', (s) => (s.jobs[0]!.rows[1] = []), 'spec.jobs[0].rows[1] is empty, and the operation takes its input from it'],
       ['a handle of another size', (s) => (s.jobs[0]!.session = Buffer.alloc(4)), 'spec.jobs[0].session has 4 bytes, not 8 to 8'],
       ['a schedule with no interval', (s) => (s.schedule!.intervalNs = 0), 'spec.schedule.intervalNs is not a finite number above 0'],
@@ -181,7 +249,7 @@ describe('the native loop reads what it is handed strictly', () => {
   /** A loop of one job making `calls` C_GenerateRandom calls of `bytes` bytes, every output kept; its records once done. */
   async function randomCalls(bytes: number, calls: number) {
     const spec: NativeLoopSpec = {
-      operations: [{ call: NATIVE.call.random, mechanism: 0, parameter: { kind: NATIVE.parameter.none }, input: NATIVE.input.none, outputBytes: bytes }],
+      operations: [{ call: NATIVE.call.random, mechanism: 0, parameter: { kind: NATIVE.parameter.none }, input: NATIVE.input.none, outputBytes: [bytes], templates: [], readBack: -1 }],
       cumulative: [1],
       bufferBytes: 513,
       keptBytes: bytes,

@@ -8,7 +8,7 @@ import { operationByName } from '../src/operations/registry.js';
 import type { RunResult } from '../src/model/run-result.js';
 import { readRecords } from '../src/result/records-file.js';
 import { runCli, runDirOf, tempDir } from './helpers/cli.js';
-import { ExternalSoftHsm, SPY_MODULE, TEST_PIN } from './helpers/softhsm-module.js';
+import { buildFaultyModule, ExternalSoftHsm, SPY_MODULE, TEST_PIN } from './helpers/softhsm-module.js';
 
 const seed = randomBytes(24);
 const check = (op: string, data: unknown, output: Buffer, sequence = 5, token = 0) => operationByName(op).check(data, token, seed, sequence, output);
@@ -135,6 +135,8 @@ describe('every operation on real tokens, on both engines, counted by pkcs11-spy
       it(`${c.op} ${c.args.join(' ')} (${engine})`, async () => {
         const { dir, run, count } = spyScale(['--op', c.op, ...c.args], engine, PER_TOKEN);
         expect(run.operation?.name).toBe(c.op);
+        // Every operation runs on the engine asked for: derive and keygen too, in the native loop.
+        expect(run.harness.engine).toBe(engine);
         for (const conf of run.configurations) {
           expect(conf.operationsFailed).toBe(0);
           expect(conf.operationsOk).toBe(PER_TOKEN * conf.tokens);
@@ -146,6 +148,64 @@ describe('every operation on real tokens, on both engines, counted by pkcs11-spy
         for (const [fn, n] of c.also ?? []) expect(count(fn)).toBe(n);
         const report = readFileSync(join(dir, 'report.md'), 'utf8');
         expect(report).toContain(`${operationByName(c.op).nouns[0]!.toUpperCase()}${operationByName(c.op).nouns.slice(1)}/s`);
+      }, 60_000);
+    }
+  }
+
+  // The fault module flips the last byte of every 4th secret or public key read back: the host check must catch each.
+  for (const [op, args] of [
+    ['derive', ['--alg', 'p256', '--key-label', 'hsm-bench-p256-derive']],
+    ['keygen', ['--alg', 'p256']],
+  ] as const) {
+    for (const engine of ['native', 'threads']) {
+      it(`${op}: a wrong ${op === 'derive' ? 'secret' : 'public key'} read back is a VERIFY_FAILED failure (${engine})`, async () => {
+        const calls = 40;
+        const r = runCli(
+          [
+            'scale',
+            '--op',
+            op,
+            ...args,
+            '--module',
+            buildFaultyModule(),
+            '--token-label',
+            'op-',
+            '--tokens',
+            '1',
+            '--signatures-per-token',
+            String(calls),
+            '--warmup',
+            '0',
+            '--verify',
+            'all',
+            '--format',
+            'md',
+            '--out',
+            out,
+          ],
+          {
+            ...hsm.env,
+            FAULTY_PKCS11_MODULE: hsm.module,
+            FAULTY_EVERY: '1000000000',
+            FAULTY_SPOIL_READ_BACK_EVERY: '4',
+            HSM_BENCH_PIN: TEST_PIN,
+            ...(engine === 'threads' ? { HSM_BENCH_ENGINE: 'threads' } : {}),
+          },
+        );
+        expect(r.status, r.stderr).toBe(4);
+        const dir = runDirOf(r);
+        const run: RunResult = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
+        expect(run.harness.engine).toBe(engine);
+        const conf = run.configurations[0]!;
+        const records = [];
+        for await (const record of readRecords(join(dir, conf.recordsFile))) records.push(record);
+        // A record keeps the module’s status; the host check marks it unverified; the run counts it checked and failed.
+        const spoiled = records.filter((x) => x.verified === false);
+        // About one in four: the reads before the run (setup, the trial call) take their turns too.
+        expect(spoiled.length).toBeGreaterThanOrEqual(calls / 4 - 1);
+        expect(records.filter((x) => x.verified === true)).toHaveLength(calls - spoiled.length);
+        expect([conf.operationsOk, conf.operationsFailed, conf.operationsVerified]).toEqual([calls - spoiled.length, spoiled.length, calls]);
+        expect(conf.failuresByCkr).toEqual({ VERIFY_FAILED: spoiled.length });
       }, 60_000);
     }
   }

@@ -2,7 +2,7 @@
 
 /** What the native parts (native/*.c) and the TypeScript side share (native/abi.json). */
 export const NATIVE = {
-  /** The PKCS#11 call a job of the native loop times (an operation's call; derive and keygen run only in worker threads). */
+  /** The PKCS#11 call a job of the native loop times (an operation's call; derive and keygen read back and destroy what they made after the clock stops). */
   call: {
     sign: 1,
     verify: 2,
@@ -10,6 +10,8 @@ export const NATIVE = {
     encrypt: 4,
     digest: 5,
     random: 6,
+    derive: 7,
+    keygen: 8,
   },
   /** The recipe of a call's input: the message, its SHA-256, the SHA-256 in a PKCS#1 DigestInfo, a row of the job's table, or nothing. */
   input: {
@@ -19,13 +21,14 @@ export const NATIVE = {
     table: 3,
     none: 4,
   },
-  /** The kind of a mechanism's parameters: none, RSA-PSS, RSA-OAEP, an IV, AES-GCM. */
+  /** The kind of a mechanism's parameters: none, RSA-PSS, RSA-OAEP, an IV, AES-GCM, ECDH (the public point is the call's table row). */
   parameter: {
     none: 0,
     pss: 1,
     oaep: 2,
     iv: 3,
     gcm: 4,
+    ecdh: 5,
   },
   /** Where a job of the native loop is: warming up, ready at the start barrier, running, parked after a failure (waiting to be reconnected), done, or abandoned inside a call that never returned. */
   jobState: {

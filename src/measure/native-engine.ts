@@ -105,8 +105,6 @@ export function chooseEngine(instances: 'shared' | 'per-load', workload: Workloa
   if (workload.perCall?.session || workload.perCall?.findKey) {
     return { engine: 'threads', why: 'the native loop opens no session and finds no key per call (--session-per-call, --find-key-per-call)' };
   }
-  const other = workload.operations.find((op) => nativeTimedCall(op) === null);
-  if (other) return { engine: 'threads', why: `the native loop does not make the ${other.call} call (objects to read back and destroy)` };
   const native = nativeLoopPart();
   if (native.part === null) return { engine: 'threads', why: `no native loop: ${native.why}`, staleNativeLoop: native.stale };
   return { engine: 'native', why: 'module instance shared by every load' };
@@ -184,7 +182,7 @@ export function startNativeEngine(spec: EngineSpec, assignments: readonly Sessio
 
   const startLoop = () =>
     native.start(spec.modulePath, {
-      operations: spec.workload.operations.map((op) => nativeTimedCall(op)!),
+      operations: spec.workload.operations.map(nativeTimedCall),
       cumulative: spec.workload.cumulative,
       bufferBytes: OUTPUT_BUFFER_BYTES,
       keptBytes,

@@ -58,7 +58,7 @@ export interface TimedOperation {
   key: SessionKey;
   /** keygen: the templates of the session key pair; derive: the template of the derived session key. */
   templates?: { public?: TemplateData; private?: TemplateData; derived?: TemplateData };
-  /** keygen: the public attribute read back for the host check (CKA_EC_POINT or CKA_MODULUS). */
+  /** derive and keygen: the attribute read back for the host check after the clock stops (CKA_VALUE; CKA_EC_POINT or CKA_MODULUS). */
   readBack?: number;
   /**
    * The sizes (bytes) the call's output may have, made at prepare time from the key (every token's key matches
@@ -112,22 +112,31 @@ export const OAEP_HASH = {
   sha1: { ckm: pkcs11.CKM_SHA_1, mgf: pkcs11.CKG_MGF1_SHA1 },
 };
 
+/** A template attribute as native/timed-loop.c takes it: a number is a CK_ULONG, a boolean a CK_BBOOL, a Buffer its bytes. */
+export interface NativeAttribute {
+  type: number;
+  value: number | boolean | Buffer;
+}
+
 /** An operation as native/timed-loop.c takes it (start's spec.operations[i]). */
 export interface NativeTimedCall {
   call: number;
   mechanism: number;
-  parameter: { kind: number; hashAlg?: number; mgf?: number; saltLen?: number; iv?: Buffer; tagBits?: number };
+  parameter: { kind: number; hashAlg?: number; mgf?: number; saltLen?: number; iv?: Buffer; tagBits?: number; kdf?: number };
   input: number;
-  outputBytes: number;
+  outputBytes: number[];
+  /** derive: [the derived key's template]; keygen: [the public key's, the private key's]; none for the others. */
+  templates: NativeAttribute[][];
+  /** derive and keygen: the attribute read back after the clock stops (-1: none). */
+  readBack: number;
 }
 
-/** The operation in the codes of native/timed-loop.c (native/abi.json); null for one only worker threads make. */
-export function nativeTimedCall(op: TimedOperation): NativeTimedCall | null {
-  // derive and keygen read back and destroy what they made: only worker threads make them.
-  const call = op.call in NATIVE.call ? NATIVE.call[op.call as keyof typeof NATIVE.call] : undefined;
+const nativeTemplate = (t: TemplateData): NativeAttribute[] =>
+  t.map((a) => ({ type: a.type, value: typeof a.value === 'string' ? Buffer.from(a.value, 'utf8') : a.value instanceof Uint8Array ? Buffer.from(a.value) : a.value }));
+
+/** The operation in the codes of native/timed-loop.c (native/abi.json). */
+export function nativeTimedCall(op: TimedOperation): NativeTimedCall {
   const p = op.mechanism.parameter;
-  // The native loop checks an output against one size (an EC point read back may have two), and builds no ECDH parameters.
-  if (call === undefined || op.outputBytes.length !== 1 || p?.kind === 'ecdh') return null;
   const kinds = NATIVE.parameter;
   const parameter =
     p === undefined
@@ -138,8 +147,20 @@ export function nativeTimedCall(op: TimedOperation): NativeTimedCall | null {
           ? { kind: kinds.oaep, hashAlg: OAEP_HASH[p.hash].ckm, mgf: OAEP_HASH[p.hash].mgf }
           : p.kind === 'iv'
             ? { kind: kinds.iv, iv: Buffer.from(p.iv) }
-            : { kind: kinds.gcm, iv: Buffer.from(p.iv), tagBits: p.tagBits };
-  return { call, mechanism: op.mechanism.ckm, parameter, input: NATIVE.input[op.input], outputBytes: op.outputBytes[0]! };
+            : p.kind === 'gcm'
+              ? { kind: kinds.gcm, iv: Buffer.from(p.iv), tagBits: p.tagBits }
+              : { kind: kinds.ecdh, kdf: p.kdf };
+  const t = op.templates;
+  const templates = op.call === 'derive' ? [t!.derived!] : op.call === 'keygen' ? [t!.public!, t!.private!] : [];
+  return {
+    call: NATIVE.call[op.call],
+    mechanism: op.mechanism.ckm,
+    parameter,
+    input: NATIVE.input[op.input],
+    outputBytes: [...op.outputBytes],
+    templates: templates.map(nativeTemplate),
+    readBack: op.readBack ?? -1,
+  };
 }
 
 /**

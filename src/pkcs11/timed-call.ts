@@ -127,7 +127,7 @@ export function jsTimedCall(lib: pkcs11.PKCS11, op: TimedOperation, seed: Uint8A
           derived = lib.C_DeriveKey(session, toPkcs11Mechanism(op.mechanism, inputOf(sequence)), key!, template);
           return 0;
         },
-        finish: (session, out) => readAndDestroy(lib, session, [derived], pkcs11.CKA_VALUE, out),
+        finish: (session, out) => readAndDestroy(lib, session, [derived], op.readBack!, out),
       };
     }
     case 'keygen': {

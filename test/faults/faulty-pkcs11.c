@@ -50,6 +50,10 @@
  * With $FAULTY_CLOSE_CRASH_AFTER=K, every C_CloseSession after the first K (in this process) raises SIGSEGV: a module
  * that kills the process while a run closes its sessions, as it does when it stops.
  *
+ * Spoiled read-backs (the block "Spoiled read-backs" below): with $FAULTY_SPOIL_READ_BACK_EVERY=N, every Nth
+ * C_GetAttributeValue that reads the value of a session object's CKA_VALUE, CKA_EC_POINT or CKA_MODULUS alone (what
+ * derive and keygen read back of what they made) answers CKR_OK with its last byte flipped: a token that returns a
+ * wrong secret or public key, which only the host check can see. The token's own keys (token objects) are untouched.
  * Stalls (the block "Stalls" below): with $FAULTY_STALL_EVERY=N and $FAULTY_STALL_MS=D, the Nth, 2Nth, … C_Sign that
  * makes a signature (counted on the faulty slot, or on every slot without $FAULTY_SLOT) opens a stall of D ms: every
  * such C_Sign that starts before it ends sleeps until it ends, on every token at once (one token with $FAULTY_SLOT),
@@ -219,6 +223,27 @@ static CK_RV edge_close_session(CK_SESSION_HANDLE s) {
   if (close_crash_after >= 0 && __atomic_add_fetch(&closes, 1, __ATOMIC_SEQ_CST) > close_crash_after) raise(SIGSEGV);
   return real->C_CloseSession(s);
 }
+
+/* ---- Spoiled read-backs ($FAULTY_SPOIL_READ_BACK_EVERY): a derived secret or generated public key that is wrong ---- */
+static long spoil_every;
+static long spoil_reads;
+
+static CK_RV spoiling_get_attribute_value(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_PTR t, CK_ULONG n) {
+  CK_RV rv = real->C_GetAttributeValue(s, o, t, n);
+  if (rv != CKR_OK || n != 1 || t[0].pValue == NULL || t[0].ulValueLen == 0 || t[0].ulValueLen == CK_UNAVAILABLE_INFORMATION) return rv;
+  if (t[0].type != CKA_VALUE && t[0].type != CKA_EC_POINT && t[0].type != CKA_MODULUS) return rv;
+  CK_BBOOL on_token = CK_TRUE;
+  CK_ATTRIBUTE token = {CKA_TOKEN, &on_token, sizeof on_token};
+  if (real->C_GetAttributeValue(s, o, &token, 1) != CKR_OK || on_token) return rv;
+  if (__atomic_add_fetch(&spoil_reads, 1, __ATOMIC_SEQ_CST) % spoil_every == 0) ((CK_BYTE_PTR)t[0].pValue)[t[0].ulValueLen - 1] ^= 0x01;
+  return rv;
+}
+
+static void spoil_setup(CK_FUNCTION_LIST *list) {
+  spoil_every = getenv("FAULTY_SPOIL_READ_BACK_EVERY") ? atol(getenv("FAULTY_SPOIL_READ_BACK_EVERY")) : 0;
+  if (spoil_every > 0) list->C_GetAttributeValue = spoiling_get_attribute_value;
+}
+/* ---- end of Spoiled read-backs ---- */
 
 static void edge_setup(CK_FUNCTION_LIST *list) {
   initialize_fault = getenv("FAULTY_INITIALIZE");
@@ -416,6 +441,7 @@ CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list) {
     reported_mechanism_count = getenv("FAULTY_MECHANISM_COUNT") ? strtoul(getenv("FAULTY_MECHANISM_COUNT"), NULL, 10) : 0;
     if (reported_mechanism_count > 0) wrapped.C_GetMechanismList = faulty_get_mechanism_list;
     edge_setup(&wrapped);
+    spoil_setup(&wrapped);
     stall_every = getenv("FAULTY_STALL_EVERY") ? atol(getenv("FAULTY_STALL_EVERY")) : 0;
     stall_ms = getenv("FAULTY_STALL_MS") ? atol(getenv("FAULTY_STALL_MS")) : 1000;
   }
