@@ -75,7 +75,16 @@ export const derive: OperationKind = {
       return { rows };
     });
     return {
-      timed: { name: 'derive', call: 'derive', mechanism, input: 'table', key: privateKeyOf(ctx.keyLabel), templates: { derived }, readBack: pkcs11.CKA_VALUE, outputBytes: derive.outputBytes(ctx.algorithm, m.name) },
+      timed: {
+        name: 'derive',
+        call: 'derive',
+        mechanism,
+        input: 'table',
+        key: privateKeyOf(ctx.keyLabel),
+        templates: { derived },
+        readBack: pkcs11.CKA_VALUE,
+        outputBytes: derive.outputBytes(ctx.algorithm, m.name),
+      },
       tables,
       check,
       checkSkipped: unreadable,
