@@ -6,7 +6,7 @@ import { readRunJson } from '../src/result/run-directory.js';
 import { tempDir } from './helpers/cli.js';
 
 // A machine whose native canvas cannot load: the fault a real install cannot produce on demand.
-vi.mock('chartjs-node-canvas', () => {
+vi.mock('canvas', () => {
   throw new Error('canvas.node: cannot open shared object file: No such file or directory');
 });
 

@@ -89,9 +89,14 @@ describe('renderers, from fixture runs', () => {
       expect([image.width, image.height]).toEqual([CHART_WIDTH * PIXEL_RATIO, CHART_HEIGHT * PIXEL_RATIO]);
       const svg = readFileSync(join(dir, 'charts', `${chart}.svg`), 'utf8');
       expect(svg).toMatch(/^<\?xml[\s\S]*<svg[\s\S]*<\/svg>\s*$/);
+      // Vector graphics, not a picture of the chart wrapped in SVG (cairo rasterizes a page it cannot express).
+      expect(svg).not.toContain('<image');
+      expect(svg).toMatch(/<path /);
       const ctx = createCanvas(image.width, image.height).getContext('2d');
       ctx.drawImage(image, 0, 0);
       const pixels = ctx.getImageData(0, 0, image.width, image.height).data;
+      // On a white page, opaque.
+      expect([...pixels.subarray(0, 4)]).toEqual([255, 255, 255, 255]);
       const colours = new Set<number>();
       for (let i = 0; i < pixels.length; i += 4 * 97) colours.add((pixels[i]! << 16) | (pixels[i + 1]! << 8) | pixels[i + 2]!);
       expect(colours.size).toBeGreaterThan(5);
