@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { tokenLine } from '../src/report/describe-run.js';
 import { fitTable } from '../src/report/fit-table.js';
@@ -36,6 +37,14 @@ describe('terminal output', () => {
 });
 
 describe('--help and flags', () => {
+  it("--version and -V print package.json's version alone; with more arguments commander answers the same", () => {
+    const version = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version as string;
+    for (const args of [['--version'], ['-V'], ['--version', 'scale']]) {
+      const r = runCli(args);
+      expect([r.status, r.stdout, r.stderr], args.join(' ')).toEqual([0, `${version}\n`, '']);
+    }
+  });
+
   it('groups the options, shows examples and exit codes; burn-in has no scaling efficiency to check', () => {
     const scale = runCli(['scale', '--help']);
     expect(scale.status).toBe(0);

@@ -1,8 +1,8 @@
 import { wordsOf } from '../operations/words.js';
 import { latencyText } from '../core/latency-text.js';
 import { workloadId } from '../model/workload.js';
-import { create } from 'xmlbuilder2';
 import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
+import { lazyModule } from '../core/lazy-module.js';
 import { configurationName, workerIssueText } from './describe-run.js';
 import { failureList } from './status-meaning.js';
 import { configurationSlug, distinctConfigurations, sameConfiguration, type ConfigurationAxes } from '../model/configuration.js';
@@ -158,8 +158,9 @@ function checksOf(run: JudgedRun, death?: ProcessDeath): Check[] {
   return checks;
 }
 
+const xmlbuilder = lazyModule<typeof import('xmlbuilder2')>('xmlbuilder2');
 /** Control characters are not allowed in XML 1.0: a module's message may carry them. */
-const document = () => create({ version: '1.0', encoding: 'UTF-8', invalidCharReplacement: '\uFFFD' });
+const document = () => xmlbuilder().create({ version: '1.0', encoding: 'UTF-8', invalidCharReplacement: '\uFFFD' });
 
 /**
  * A lab run that never ran (the lab stopped before it): its suite holds a case per configuration it planned, each an

@@ -1,16 +1,18 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import type { Ajv2020, ErrorObject } from 'ajv/dist/2020.js';
+import { lazyModule } from '../core/lazy-module.js';
 import { packageFile } from '../core/version.js';
 import { isSecret, SECRET_SHOWN } from '../core/quote.js';
 
 /** The JSON Schemas of schemas/: every document hsm-bench writes or reads has one. */
 export type SchemaName = 'run' | 'checkpoint' | 'lab' | 'list' | 'compare' | 'lab-run' | 'trend';
 
+const ajvModule = lazyModule<typeof import('ajv/dist/2020.js')>('ajv/dist/2020.js');
 let ajv: Ajv2020 | undefined;
 
 function validator(name: SchemaName) {
   if (!ajv) {
-    ajv = new Ajv2020({ allErrors: true, strict: false, verbose: true });
+    ajv = new (ajvModule().Ajv2020)({ allErrors: true, strict: false, verbose: true });
     const dir = packageFile('schemas');
     for (const file of readdirSync(dir).filter((f) => f.endsWith('.schema.json'))) ajv.addSchema(JSON.parse(readFileSync(`${dir}/${file}`, 'utf8')));
   }
