@@ -50,6 +50,7 @@
 #include <errno.h>
 #include <math.h>
 #include <node_api.h>
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -209,6 +210,32 @@ static int claim(loop_t *l) {
   return 0;
 }
 
+/* ---- SHA-256 of a message, with its implementation fetched once ----
+ * OpenSSL 3's one-shot SHA256() looks its implementation up in the provider store on every call: 0.25 µs of the
+ * native loop's 0.29 µs per call (the calibration's null calls), and a lock the jobs' threads share. Fetched once,
+ * with a context per thread, a digest of a message costs a fraction of that. */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_fetched = PTHREAD_ONCE_INIT;
+static __thread EVP_MD_CTX *sha256_ctx;
+
+static void fetch_sha256(void) { sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL); }
+
+static void sha256(const unsigned char *data, size_t length, unsigned char *out) {
+  unsigned int made;
+  pthread_once(&sha256_fetched, fetch_sha256);
+  if (sha256_ctx == NULL) sha256_ctx = EVP_MD_CTX_new();
+  if (sha256_md == NULL || sha256_ctx == NULL || !EVP_DigestInit_ex(sha256_ctx, sha256_md, NULL) || !EVP_DigestUpdate(sha256_ctx, data, length) ||
+      !EVP_DigestFinal_ex(sha256_ctx, out, &made))
+    SHA256(data, length, out);
+}
+
+/** A job's thread frees its context as it ends. */
+static void sha256_thread_ends(void) {
+  EVP_MD_CTX_free(sha256_ctx);
+  sha256_ctx = NULL;
+}
+/* ---- end of SHA-256 ---- */
+
 /** The input of call `sequence` under a message recipe (INPUT_MESSAGE, INPUT_SHA256, INPUT_SHA256_DIGESTINFO), into
     `into` (MAX_MESSAGE_INPUT_BYTES); its length. The twin of messageFor and hostInput (src/model/). */
 static CK_ULONG message_input(const unsigned char *seed, int recipe, int64_t sequence, unsigned char *into) {
@@ -221,11 +248,11 @@ static CK_ULONG message_input(const unsigned char *seed, int recipe, int64_t seq
     return MESSAGE_BYTES;
   }
   if (recipe == INPUT_SHA256) {
-    SHA256(message, MESSAGE_BYTES, into);
+    sha256(message, MESSAGE_BYTES, into);
     return SHA256_DIGEST_LENGTH;
   }
   memcpy(into, DIGEST_INFO_SHA256, sizeof DIGEST_INFO_SHA256);
-  SHA256(message, MESSAGE_BYTES, into + sizeof DIGEST_INFO_SHA256);
+  sha256(message, MESSAGE_BYTES, into + sizeof DIGEST_INFO_SHA256);
   return sizeof DIGEST_INFO_SHA256 + SHA256_DIGEST_LENGTH;
 }
 
@@ -405,6 +432,7 @@ static void *run_job(void *arg) {
     call_once(l, j, o, -i, out, &out_len);
     if (!call_returned(j, begin_ns)) {
       free(out);
+      sha256_thread_ends();
       return NULL;
     }
   }
@@ -443,6 +471,7 @@ static void *run_job(void *arg) {
     /* Abandoned as hung: abandon() recorded the call and gave its claim back; the job is no longer this thread's. */
     if (!call_returned(j, begin_ns)) {
       free(out);
+      sha256_thread_ends();
       return NULL;
     }
     /* A shared total counts successful calls: a failed one gives its claim back. */
@@ -459,6 +488,7 @@ static void *run_job(void *arg) {
     }
   }
   free(out);
+  sha256_thread_ends();
   set_job_state(j, JOB_DONE);
   return NULL;
 }
