@@ -8,7 +8,12 @@ import { openInputFile, type InputKind } from '../core/input-file.js';
 const SPILL_INPUT: InputKind = { what: 'spill file', maxBytes: Number.MAX_SAFE_INTEGER, exitCode: ExitCode.setup, hint: 'the run directory was changed while the run wrote to it' };
 
 /** Calls of a batch whose output was kept for the host check: those its verification would check. */
-export const keptOutputs = (batch: CallBatch): number => batch.kept.subarray(0, batch.count).filter((k) => k === 1).length;
+export function keptOutputs(batch: CallBatch): number {
+  // Counted in place: a filtered copy per batch showed in the main thread's profile at millions of calls a second.
+  let kept = 0;
+  for (let i = 0; i < batch.count; i++) if (batch.kept[i] === 1) kept++;
+  return kept;
+}
 
 /** How a spill file read from disk ended: whole, or inside a batch (a kill while it was written). */
 export interface SpillTail {
