@@ -11,6 +11,11 @@ describe('the harness is part of the number (the 10× rule)', () => {
     expect(harnessPartOfNumber(2.999, overhead)).toBe(true);
   });
 
+  it("holds at the service times' 1 µs floor, where the median may be anything below it, however fast the loop", () => {
+    expect(harnessPartOfNumber(1, { p50: 0.05 })).toBe(true);
+    expect(harnessPartOfNumber(1.001, { p50: 0.05 })).toBe(false);
+  });
+
   it('does not hold at 10× or beyond: a token 10× slower than the loop is measured, not the loop', () => {
     expect(harnessPartOfNumber(3, overhead)).toBe(false);
     // A SoftHSM2 ECDSA signature (~250 µs) against a loop of ~0.3 µs a call.

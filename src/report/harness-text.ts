@@ -17,5 +17,5 @@ export function harnessShareText(r: RunResult): string | null {
   const near = r.configurations.filter((c) => c.harnessPartOfNumber === true);
   if (!o || near.length === 0) return null;
   const which = near.map((c) => `${configurationName(c)} (${latencyText(c.latencyMs!.p50)})`).join(', ');
-  return `the harness is part of the number: the median service time with ${which} is within ${HARNESS_SHARE_MULTIPLE}× of the harness's own cost per call (${latencyText(o.p50 / 1000)}), so the tokens may be faster than measured; a C loop (bench/) measures such a token more closely`;
+  return `the harness is part of the number: the median service time with ${which} is within ${HARNESS_SHARE_MULTIPLE}× of the harness's own cost per call (${latencyText(o.p50 / 1000)}), or too short to tell from it (service times resolve 1 µs), so the tokens may be faster than measured; a C loop (bench/) measures such a token more closely`;
 }

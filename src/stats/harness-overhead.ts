@@ -7,8 +7,14 @@ import { latencyHistogram } from './latency-histogram.js';
  */
 export const HARNESS_SHARE_MULTIPLE = 10;
 
-/** True when a configuration's median service time (µs) is within HARNESS_SHARE_MULTIPLE of the harness's median per-call overhead (µs). */
-export const harnessPartOfNumber = (serviceP50Us: number, overhead: Pick<CallOverhead, 'p50'>): boolean => serviceP50Us < HARNESS_SHARE_MULTIPLE * overhead.p50;
+/** The service times' resolution (latencyHistogram's lowest discernible value): a median there may be anything below it. */
+const SERVICE_FLOOR_US = 1;
+
+/**
+ * True when a configuration's median service time (µs) is within HARNESS_SHARE_MULTIPLE of the harness's median
+ * per-call overhead (µs), or cannot be told from it: at the service times' 1 µs floor.
+ */
+export const harnessPartOfNumber = (serviceP50Us: number, overhead: Pick<CallOverhead, 'p50'>): boolean => serviceP50Us <= SERVICE_FLOOR_US || serviceP50Us < HARNESS_SHARE_MULTIPLE * overhead.p50;
 
 /** Collects the periods (ns) between consecutive null calls of one session: the loop's own cost per call. */
 export class OverheadPeriods {
