@@ -2,8 +2,9 @@
 
 /** What the native parts (native/*.c) and the TypeScript side share (native/abi.json). */
 export const NATIVE = {
-  /** The PKCS#11 call a job of the native loop times (an operation's call; derive and keygen read back and destroy what they made after the clock stops). */
+  /** The PKCS#11 call a job of the native loop times (an operation's call; derive and keygen read back and destroy what they made after the clock stops); null makes none: the harness's calibration times the loop alone. */
   call: {
+    null: 0,
     sign: 1,
     verify: 2,
     decrypt: 3,

@@ -72,7 +72,7 @@ const TICK_MS = 10;
 /** A ring is drained into a batch once it holds a batch or its oldest waited this long, as a worker thread posts. */
 const BATCH_MAX_AGE_NS = 100_000_000n;
 /** Memory for all rings together; each job's ring holds at least a batch and a half. */
-const RING_BYTES = 32 * 1024 * 1024;
+export const RING_BYTES = 32 * 1024 * 1024;
 
 let loaded: NativePart<NativeLoop> | undefined;
 

@@ -46,6 +46,8 @@ export interface PlanInput {
   sessionPerCall?: boolean;
   /** Find the key (C_FindObjects) for every call, in the pooled session. */
   findKeyPerCall?: boolean;
+  /** Measure the harness's per-call overhead before the first configuration (false: --no-calibrate). */
+  calibrate?: boolean;
   /** When the first measured window opens on every host: RFC 3339 UTC, or +DURATION from now. */
   startAt?: string;
 }

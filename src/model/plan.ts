@@ -117,6 +117,8 @@ export interface RunPlan {
   perCall: PerCall;
   /** --records: which calls' records go to disk. */
   records: RecordsKept;
+  /** Measure the harness's per-call overhead before the first configuration (--no-calibrate: false). */
+  calibrate: boolean;
   keyLabel: string;
   backend: Backend;
   selection: TokenSelection;

@@ -92,6 +92,11 @@ export interface ConfigurationResult {
   /** The service time of the successful calls: each PKCS#11 call alone, from its start to its return. */
   latencyMs: LatencyPercentilesMs | null;
   /**
+   * The median service time is within 10× of the harness's per-call overhead (harness.callOverheadUs): the harness is
+   * part of the number (absent without a calibration or without successful calls).
+   */
+  harnessPartOfNumber?: boolean;
+  /**
    * Flat out (a closed loop) only: the service time corrected for coordinated omission (HdrHistogram's
    * expected-interval correction, with the interval between a session's calls this loop achieved — the window × the
    * sessions / the calls — as each session's expected interval, `expectedIntervalMs`): what a client
@@ -344,6 +349,17 @@ export type RepetitionResult = Pick<ConfigurationResult, 'throughputPerS' | 'dur
     perTokenThroughputPerS?: number[];
   };
 
+/**
+ * The harness's per-call overhead: the period between consecutive calls of one session when the call is a null call
+ * (no PKCS#11 call) through the same loop (clock reads, input, record, batch hand-off), in µs; `calls` measured.
+ */
+export interface CallOverhead {
+  p50: number;
+  p99: number;
+  calls: number;
+  engine: 'native' | 'threads';
+}
+
 export interface RunResult {
   schemaVersion: typeof SCHEMA_VERSION;
   tool: { name: 'hsm-bench'; version: string };
@@ -358,8 +374,11 @@ export interface RunResult {
   interrupted: boolean;
   /** loadAverage: 1, 5 and 15 minutes, before signing (absent in older runs). */
   host: { hostname: string; platform: string; arch: string; cpuModel: string; cpuCount: number; totalMemoryMb: number; nodeVersion: string; loadAverage?: number[] };
-  /** engine: what ran the timed loop (absent in runs made before the native loop). */
-  harness: { engine?: 'native' | 'threads'; concurrency: string; peakRssMb: number };
+  /**
+   * engine: what ran the timed loop (absent in runs made before the native loop). callOverheadUs: the harness's own
+   * cost per call on this host, measured before the first configuration (absent with --no-calibrate, and in older runs).
+   */
+  harness: { engine?: 'native' | 'threads'; concurrency: string; peakRssMb: number; callOverheadUs?: CallOverhead };
   backend: { kind: 'embedded-softhsm2'; workspace: string } | { kind: 'module' };
   module: ModuleInfo;
   tokens: TokenIdentity[];

@@ -57,6 +57,8 @@ export interface LabRunSpec {
   maxWindow?: string;
   sessionPerCall?: boolean;
   findKeyPerCall?: boolean;
+  /** As --no-calibrate (false): no measurement of the harness's per-call overhead. */
+  calibrate?: boolean;
   /** As --start-at: RFC 3339 UTC, or +DURATION. */
   startAt?: string;
   thresholds?: {

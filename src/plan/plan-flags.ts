@@ -62,6 +62,7 @@ export const PLAN_FLAGS: Record<PlanField, { option: string; read: Read }> = {
   giveUpAfter: flag('giveUpAfter', text),
   sessionPerCall: flag('sessionPerCall', text),
   findKeyPerCall: flag('findKeyPerCall', text),
+  calibrate: flag('calibrate', text),
   startAt: flag('startAt', text),
 };
 

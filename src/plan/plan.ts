@@ -193,6 +193,7 @@ export function scalePlan(o: PlanInput, name: FieldNames = flagOf): RunPlan {
     callTimeoutMs: o.callTimeout === undefined ? null : durationMs(parseDurationNs(o.callTimeout, name('callTimeout'), 100)),
     perCall: perCallOf(o, workload, name),
     records: recordsKeptOf(o.records, name('records')),
+    calibrate: o.calibrate !== false,
     keyLabel: first.keyLabel,
     backend: o.module !== undefined ? { kind: 'module', path: o.module } : { kind: 'embedded', workspace: o.workspace },
     selection: tokenSelection(o, name),

@@ -11,6 +11,7 @@ import { latencyText } from '../core/latency-text.js';
 import { HOST_CPU_LIMIT_PCT, hostBusyPct, hostCpuClause } from './cpu-text.js';
 import { NOISE_FLOOR_PCT, OUTLIER_Z, outliersOverRepetitions, standsOutIn, type RepeatedOutlier } from '../stats/token-outliers.js';
 import { serialShown } from '../model/serial.js';
+import { harnessShareText } from './harness-text.js';
 
 export const sentence = (text: string) => `${text[0]!.toUpperCase()}${text.slice(1)}`;
 
@@ -356,6 +357,8 @@ export function conclusions(r: RunResult): string[] {
   }
   const busy = busyHost(r);
   if (busy) lines.push(`${sentence(busy)}.`);
+  const harnessShare = harnessShareText(r);
+  if (harnessShare) lines.push(`${sentence(harnessShare)}.`);
   lines.push(...lowConfidenceLines(r).map((l) => `${sentence(l)}.`));
   for (const c of r.configurations) {
     if (!c.operationsVerifiedLate) continue;

@@ -1,4 +1,5 @@
 import type { RunResult } from '../model/run-result.js';
+import { harnessOverheadText } from './harness-text.js';
 import { burnInMishaps, burnInTokenTable, openLoopLine, resumedText } from './burn-in-summary.js';
 import { verdictLines } from './verdict-section.js';
 import { failedReturned, percentileCell } from './latency-cells.js';
@@ -65,6 +66,7 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
     `- **Operation**: ${r.operation?.name ?? 'sign'} (${w.call}), ${r.algorithm.displayName}${w.usesKeyPair ? `, key '${r.keyLabel}'` : ''}`,
     `- **Mechanism**: ${r.mechanism.name}${r.mechanism.hostDigest === 'none' ? '' : ` (on the host: ${r.mechanism.hostDigest})`}`,
     `- **Plan**: ${planLine(r)}`,
+    ...(harnessOverheadText(r) ? [`- **Harness**: ${harnessOverheadText(r)}`] : []),
     '',
   );
   if (burnIn && c0) {

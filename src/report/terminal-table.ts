@@ -1,4 +1,5 @@
 import { wordsOf } from '../operations/words.js';
+import { harnessShareText } from './harness-text.js';
 import type { ConfigurationResult, RunResult } from '../model/run-result.js';
 import { fitTable, gridWidth, TERMINAL_COLUMNS } from './fit-table.js';
 import {
@@ -145,6 +146,8 @@ export function renderScaleTable(r: RunResult): string {
   if (cpu.length > 0) lines.push('cpu during the window:', ...cpu.map((l) => `  ${l}`));
   const busy = busyHost(r);
   if (busy) lines.push(`note: ${busy}`);
+  const harnessShare = harnessShareText(r);
+  if (harnessShare) lines.push(`note: ${harnessShare}`);
   lines.push(...lowConfidenceLines(r).map((l) => `note: ${l}`));
   // Flat out, the service time's tail is understated: said once, of the largest configuration, with its correction.
   const loop = r.configurations.length > 0 ? closedLoopNote(r.configurations[r.configurations.length - 1]!) : null;

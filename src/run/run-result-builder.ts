@@ -1,7 +1,8 @@
 import { planOf } from '../model/run-result.js';
 import { cpus, hostname, totalmem } from 'node:os';
 import type { TokenRef } from '../pkcs11/discovery.js';
-import { SCHEMA_VERSION, type ConfigurationResult, type RunResult, type TokenIdentity } from '../model/run-result.js';
+import { harnessPartOfNumber } from '../stats/harness-overhead.js';
+import { SCHEMA_VERSION, type CallOverhead, type ConfigurationResult, type RunResult, type TokenIdentity } from '../model/run-result.js';
 import { runFigures } from '../stats/summarize.js';
 import { TOOL_VERSION } from '../core/version.js';
 import { type RunPlan } from '../model/plan.js';
@@ -74,6 +75,7 @@ export function buildRunResult(id: RunIdentity, plan: RunPlan, setup: TokenSetup
       engine: setup.engine.engine,
       concurrency: `${setup.engine.engine === 'native' ? 'the native loop: one pthread per token and thread, sessions opened in the main thread' : 'one worker thread per token and thread, synchronous pkcs11js calls'} (${setup.engine.why}); module instances ${setup.mod.info.instances}`,
       peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+      ...(setup.callOverhead ? { callOverheadUs: setup.callOverhead } : {}),
     },
     backend: setup.embedded ? { kind: 'embedded-softhsm2', workspace: setup.embedded.workspace } : { kind: 'module' },
     module: setup.mod.info,
@@ -86,11 +88,15 @@ export function buildRunResult(id: RunIdentity, plan: RunPlan, setup: TokenSetup
     },
     keyLabel: plan.keyLabel,
     plan: planOf(plan),
-    ...runFigures(id.command, planOf(plan), configurations),
+    ...runFigures(id.command, planOf(plan), withHarnessShare(configurations, setup.callOverhead)),
     ...(burnIn ? { burnIn } : {}),
     ...(id.startAt ? { startAt: id.startAt } : {}),
   };
 }
+
+/** Each configuration with whether the harness is part of its number (none without a calibration or a service time). */
+const withHarnessShare = (configurations: ConfigurationResult[], overhead: CallOverhead | null): ConfigurationResult[] =>
+  overhead === null ? configurations : configurations.map((c) => (c.latencyMs ? { ...c, harnessPartOfNumber: harnessPartOfNumber(c.latencyMs.p50 * 1000, overhead) } : c));
 
 /** run.json's `operation`: the one operation, or the mix with each operation's algorithm, mechanism, key and weight. */
 function operationOf(plan: RunPlan, setup: TokenSetup): NonNullable<RunResult['operation']> {

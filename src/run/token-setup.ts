@@ -11,6 +11,8 @@ import type { TokenIdentity } from '../model/run-result.js';
 import { readPin, type PinSource } from '../secrets/pin.js';
 import type { RunPlan } from '../model/plan.js';
 import { chooseEngine, type EngineChoice } from '../measure/native-engine.js';
+import { calibrate } from '../measure/calibration.js';
+import type { CallOverhead } from '../model/run-result.js';
 import { TokenSetupThread } from './token-setup-thread.js';
 import type { ConfigurationSpec, ReadyToken } from './run-configuration.js';
 import type { Workload } from '../model/workload.js';
@@ -33,6 +35,8 @@ export interface TokenSetup {
   pinGuard: PinGuard;
   /** What runs the timed loop, and why (run.json states both). */
   engine: EngineChoice;
+  /** The harness's per-call overhead on this host, measured after the set-up (null: --no-calibrate). */
+  callOverhead: CallOverhead | null;
   /** The host's load average (1, 5, 15 min) before signing: a busy host measures slower, and compare says so. */
   loadAverage: number[];
 }
@@ -108,6 +112,8 @@ export async function setUpTokens(plan: RunPlan, tokenCount: number, pinSource: 
     };
     const engine = chooseEngine(mod.info.instances, workload);
     if (engine.staleNativeLoop) emit({ type: 'native-loop-refused', why: engine.why });
+    // Before any window, with the tokens idle: null calls make no PKCS#11 call, so no count of calls made changes.
+    const callOverhead = plan.calibrate ? await calibrate(engine.engine, modulePath, workload) : null;
     return {
       mod,
       modulePath,
@@ -119,6 +125,7 @@ export async function setUpTokens(plan: RunPlan, tokenCount: number, pinSource: 
       pin,
       pinGuard,
       engine,
+      callOverhead,
       loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
     };
   } finally {
