@@ -7,8 +7,11 @@ import { latencyHistogram } from '../src/stats/latency-histogram.js';
 import { ConfigurationStats } from '../src/stats/configuration-stats.js';
 import { LiveMetrics } from '../src/run/live-metrics.js';
 import { parseListen } from '../src/cli/metrics-server.js';
+import { RunControl } from '../src/measure/control.js';
+import { CheckBacklog } from '../src/pipeline/check-backlog.js';
 import type { RunResult } from '../src/model/run-result.js';
-import { runCli, runCliAsync, runDirOf, tempDir } from './helpers/cli.js';
+import { runCli, runCliAsync, runDirOf, tempDir, type CliResult } from './helpers/cli.js';
+import { buildFaultyModule, ExternalSoftHsm, TEST_PIN } from './helpers/softhsm-module.js';
 
 /** A port free now on loopback (the kernel's choice). */
 async function freePort(): Promise<number> {
@@ -27,8 +30,8 @@ describe('live metrics: what is served', () => {
     const record = (latencyUs: number) => ({ startOffsetUs: 0, latencyUs, operation: 'sign', verified: true, startLagUs: null, late: null });
     for (const us of [150, 900, 4000]) stats.add(0, record(us), undefined);
     stats.add(1, record(700), 'CKR_DEVICE_ERROR');
-    const live = new LiveMetrics('sign/p256');
-    live.started({ name: 'tokens-2', stats, tokens: [0, 1].map((i) => ({ label: `t${i}`, serial: `s${i}`, slotId: String(i) })), sessions: 2, targetRatePerS: null });
+    const live = new LiveMetrics();
+    live.started({ name: 'tokens-2', stats, tokens: [0, 1].map((i) => ({ label: `t${i}`, serial: `s${i}`, slotId: String(i) })), sessions: 2, targetRatePerS: null, control: new RunControl(2) });
     const text = await live.registry.metrics();
     expect(sample(text, 'hsm_bench_calls_total{configuration="tokens-2",token="0",outcome="ok"}')).toBe(3);
     expect(sample(text, 'hsm_bench_calls_total{configuration="tokens-2",token="1",outcome="failed"}')).toBe(1);
@@ -44,6 +47,86 @@ describe('live metrics: what is served', () => {
     expect(sample(await live.registry.metrics(), 'hsm_bench_configuration_running{configuration="tokens-2"}')).toBe(0);
     // The histogram type exists without values: an empty histogram is not a crash.
     expect(latencyHistogram().totalCount).toBe(0);
+  });
+
+  it("each token's state as a state set, reconnects by token, the host check's lag and outcomes", async () => {
+    // Two tokens of two sessions each: sessions 0 and 1 are token 0's, 2 and 3 token 1's.
+    const stats = new ConfigurationStats(2, ['sign']);
+    const record = (startOffsetUs: number, verified: boolean | null = null) => ({ startOffsetUs, latencyUs: 100, operation: 'sign', verified, startLagUs: null, late: null });
+    stats.add(0, record(0, true), undefined);
+    stats.add(0, record(10, false), 'VERIFY_FAILED');
+    stats.add(1, record(20, true), undefined);
+    const control = new RunControl(4);
+    const live = new LiveMetrics();
+    live.started({ name: 'tokens-2-sessions-2', stats, tokens: [0, 1].map((i) => ({ label: `t${i}`, serial: `s${i}`, slotId: String(i) })), sessions: 4, targetRatePerS: null, control });
+    const states = async (token: number) => {
+      const text = await live.registry.metrics();
+      return ['ok', 'failing', 'reconnecting', 'lost'].filter((state) => sample(text, `hsm_bench_token_state{configuration="tokens-2-sessions-2",token="${token}",state="${state}"}`) === 1);
+    };
+    // Token 0's latest call failed (its host check did); token 1 works.
+    expect(await states(0)).toEqual(['failing']);
+    expect(await states(1)).toEqual(['ok']);
+    // One session of token 1 reopens its session: the token is reconnecting until it has.
+    control.reconnectBegins(3);
+    expect(await states(1)).toEqual(['reconnecting']);
+    control.reconnected(3);
+    control.reconnectEnds(3);
+    expect(await states(1)).toEqual(['ok']);
+    // One of token 1's sessions lost is not the token lost; both are.
+    control.sessionLost(2);
+    expect(await states(1)).toEqual(['ok']);
+    control.reconnectBegins(3);
+    control.sessionLost(3);
+    // A session lost while it reconnected stays lost when its reconnecting ends.
+    control.reconnectEnds(3);
+    expect(await states(1)).toEqual(['lost']);
+    const text = await live.registry.metrics();
+    expect(sample(text, 'hsm_bench_reconnects_total{configuration="tokens-2-sessions-2",token="0"}')).toBe(0);
+    expect(sample(text, 'hsm_bench_reconnects_total{configuration="tokens-2-sessions-2",token="1"}')).toBe(1);
+    expect(sample(text, 'hsm_bench_host_checks_total{configuration="tokens-2-sessions-2",outcome="passed"}')).toBe(2);
+    expect(sample(text, 'hsm_bench_host_checks_total{configuration="tokens-2-sessions-2",outcome="failed"}')).toBe(1);
+    expect(sample(text, 'hsm_bench_verification_lag_seconds{configuration="tokens-2-sessions-2"}')).toBe(0);
+    control.checkLagS = () => 2.5;
+    expect(sample(await live.registry.metrics(), 'hsm_bench_verification_lag_seconds{configuration="tokens-2-sessions-2"}')).toBe(2.5);
+  });
+
+  it("the host check's lag: the age of the oldest batch not yet checked, spilled ones included", () => {
+    const backlog = new CheckBacklog();
+    const s = (seconds: number) => BigInt(seconds * 1e9);
+    expect(backlog.lagS(s(10))).toBe(0);
+    const first = backlog.entered(s(1));
+    const second = backlog.entered(s(2));
+    expect(backlog.lagS(s(10))).toBe(9);
+    backlog.checked(first);
+    expect(backlog.lagS(s(10))).toBe(8);
+    backlog.checked(second);
+    backlog.spill(s(3));
+    backlog.spill(s(4));
+    expect(backlog.lagS(s(10))).toBe(7);
+    // Read back after the window: checked with the time it came.
+    const replayed = backlog.entered(backlog.unspill());
+    expect(backlog.lagS(s(10))).toBe(7);
+    backlog.checked(replayed);
+    expect(backlog.lagS(s(10))).toBe(6);
+    backlog.checked(backlog.entered(backlog.unspill()));
+    expect(backlog.lagS(s(10))).toBe(0);
+  });
+
+  it("a lab's runs label their series with the run's name: configurations named alike stay apart", async () => {
+    const live = new LiveMetrics();
+    for (const run of ['one', 'two']) {
+      live.labRun = run;
+      live.runStarted(`scale-${run}`, 'sign/p256');
+      const stats = new ConfigurationStats(1, ['sign']);
+      stats.add(0, { startOffsetUs: 0, latencyUs: 100, operation: 'sign', verified: null, startLagUs: null, late: null }, undefined);
+      live.started({ name: 'tokens-1', stats, tokens: [{ label: 't', serial: 's', slotId: '0' }], sessions: 1, targetRatePerS: null, control: new RunControl(1) });
+      live.ended();
+    }
+    const text = await live.registry.metrics();
+    for (const run of ['one', 'two']) {
+      expect(sample(text, `hsm_bench_calls_total{configuration="tokens-1",run="${run}",token="0",outcome="ok"}`)).toBe(1);
+      expect(sample(text, `hsm_bench_run_info{run_id="scale-${run}",workload="sign/p256",run="${run}"}`)).toBe(1);
+    }
   });
 
   it('listens on loopback unless a host is named; a bad address is refused', () => {
@@ -137,8 +220,8 @@ describe('the Grafana dashboard (fixtures/grafana/hsm-bench.json)', () => {
   it('queries only metrics that hsm-bench serves', async () => {
     const dashboard = JSON.parse(readFileSync(new URL('../fixtures/grafana/hsm-bench.json', import.meta.url), 'utf8')) as { panels: { targets: { expr: string }[] }[] };
     const stats = new ConfigurationStats(1, ['sign']);
-    const live = new LiveMetrics('sign/p256');
-    live.started({ name: 'tokens-1-rate-10', stats, tokens: [{ label: 't', serial: 's', slotId: '0' }], sessions: 1, targetRatePerS: 10 });
+    const live = new LiveMetrics();
+    live.started({ name: 'tokens-1-rate-10', stats, tokens: [{ label: 't', serial: 's', slotId: '0' }], sessions: 1, targetRatePerS: 10, control: new RunControl(1) });
     const served = new Set(
       [...(await live.registry.metrics()).matchAll(/^# TYPE (\S+) (\S+)$/gm)].flatMap(([, name, type]) => (type === 'histogram' ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : [name!])),
     );
