@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { latencyHistogram } from '../src/stats/latency-histogram.js';
 import { ConfigurationStats } from '../src/stats/configuration-stats.js';
 import { LiveMetrics } from '../src/run/live-metrics.js';
@@ -13,13 +13,13 @@ import type { RunResult } from '../src/model/run-result.js';
 import { runCli, runCliAsync, runDirOf, tempDir, type CliResult } from './helpers/cli.js';
 import { buildFaultyModule, ExternalSoftHsm, TEST_PIN } from './helpers/softhsm-module.js';
 
-/** A port free now on loopback (the kernel's choice). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+/** Ports free now on loopback (the kernel's choice), all held until all are chosen: never the same one twice. */
+async function freePorts(count: number): Promise<number[]> {
+  const servers = Array.from({ length: count }, () => createServer());
+  await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))));
+  const ports = servers.map((server) => (server.address() as { port: number }).port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
 }
 
 const sample = (text: string, series: string) => Number(new RegExp(`^${series.replace(/[{}"=,.+]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
@@ -148,12 +148,138 @@ describe('live metrics: what is served', () => {
   });
 });
 
+/** Runs the CLI while scraping http://127.0.0.1:PORT/metrics five times a second: its result and every scrape. */
+async function runScraped(args: string[], env: Record<string, string>, port: number): Promise<{ r: CliResult; scrapes: string[] }> {
+  let ended = false;
+  const running = runCliAsync(args, env).finally(() => (ended = true));
+  const scrapes: string[] = [];
+  while (!ended) {
+    const text = await fetch(`http://127.0.0.1:${port}/metrics`).then(
+      (res) => (res.ok ? res.text() : undefined),
+      () => undefined,
+    );
+    if (text !== undefined) scrapes.push(text);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return { r: await running, scrapes };
+}
+
+describe('live metrics: token states and reconnects, scraped during a burn-in with a token that fails', () => {
+  const hsm = new ExternalSoftHsm();
+  let faulty: string;
+  let failingSlot: string;
+  beforeAll(() => {
+    for (const label of ['ma', 'mb']) {
+      hsm.initToken(label);
+      hsm.generateKey(label, 'EC:prime256v1', 'mk');
+    }
+    faulty = buildFaultyModule();
+    const listing = JSON.parse(runCli(['list', '--module', hsm.module, '--json'], hsm.env).stdout) as { slots: { slotId: string; token: { label: string } | null }[] };
+    failingSlot = listing.slots.find((s) => s.token?.label === 'mb')!.slotId;
+  }, 120_000);
+
+  // Both engines keep sessions' states and reconnects: the native loop's jobs reconnect in the main thread, worker threads in their own.
+  it.each([['native', {}] as const, ['threads', { HSM_BENCH_ENGINE: 'threads' }] as const])(
+    '%s engine: the failing token reconnects, then is lost; the other stays ok',
+    async (_engine, engineEnv) => {
+      const [port] = await freePorts(1);
+      // mb fails every signature: each failure reopens its sessions (which works) until --give-up-after loses it.
+      const env = { ...hsm.env, ...engineEnv, HSM_BENCH_PIN: TEST_PIN, FAULTY_PKCS11_MODULE: hsm.module, FAULTY_SLOT: failingSlot, FAULTY_EVERY: '1' };
+      const args = [
+        'burn-in',
+        '--module',
+        faulty,
+        '--alg',
+        'p256',
+        '--key-label',
+        'mk',
+        '--tokens',
+        '2',
+        '--threads-per-token',
+        '2',
+        '--rate',
+        '200',
+        '--duration',
+        '5s',
+        '--give-up-after',
+        '2s',
+        '--verify',
+        '0.5',
+        '--metrics-listen',
+        `127.0.0.1:${port}`,
+        '--out',
+        tempDir('metrics-faults'),
+      ];
+      const { r, scrapes } = await runScraped(args, env, port);
+      // Exit 4: the lost token's calls failed.
+      expect(r.status, r.stderr).toBe(4);
+      const run = JSON.parse(readFileSync(join(runDirOf(r), 'run.json'), 'utf8')) as RunResult;
+      const c = run.configurations[0]!;
+      const lostToken = run.tokens.findIndex((t) => t.label === 'mb');
+      const okToken = 1 - lostToken;
+      // The burn-in's one configuration, as its series name it.
+      const configuration = /^hsm_bench_sessions\{configuration="([^"]+)"\}/m.exec(scrapes[scrapes.length - 1]!)?.[1];
+      const series = (name: string, labels: string) => `${name}{configuration="${configuration}",${labels}}`;
+      const state = (text: string, token: number) => ['ok', 'failing', 'reconnecting', 'lost'].filter((s) => sample(text, series('hsm_bench_token_state', `token="${token}",state="${s}"`)) === 1);
+      expect(scrapes.length).toBeGreaterThanOrEqual(5);
+      // While it ran, the failing token was seen reconnecting; at the end it is lost, and the other is ok.
+      expect(
+        scrapes.map((text) => state(text, lostToken)[0]),
+        scrapes[3],
+      ).toContain('reconnecting');
+      const last = scrapes[scrapes.length - 1]!;
+      expect(state(last, lostToken)).toEqual(['lost']);
+      expect(state(last, okToken)).toEqual(['ok']);
+      expect(sample(last, series('hsm_bench_reconnects_total', `token="${lostToken}"`))).toBeGreaterThanOrEqual(2);
+      expect(sample(last, series('hsm_bench_reconnects_total', `token="${okToken}"`))).toBe(0);
+      // The final scrape's counts are the run's.
+      expect(sample(last, series('hsm_bench_calls_total', `token="${lostToken}",outcome="failed"`))).toBe(c.perToken[lostToken]!.operationsFailed);
+      expect(sample(last, series('hsm_bench_calls_total', `token="${okToken}",outcome="ok"`))).toBe(c.perToken[okToken]!.operationsOk);
+      expect(sample(last, series('hsm_bench_host_checks_total', 'outcome="passed"'))).toBe(c.operationsVerified);
+      expect(sample(last, series('hsm_bench_host_checks_total', 'outcome="failed"'))).toBe(0);
+      // Everything made was checked and recorded: the check is not behind.
+      expect(sample(last, `hsm_bench_verification_lag_seconds{configuration="${configuration}"}`)).toBe(0);
+    },
+    120_000,
+  );
+});
+
+describe('live metrics of a lab (run --config)', () => {
+  it("serves every run's series, labelled by run, at the lab file's metricsListen; --metrics-listen refuses a taken port", async () => {
+    const [port] = await freePorts(1);
+    const out = tempDir('metrics-lab');
+    const lab = join(out, 'lab.json');
+    // Two runs whose configurations are named alike (tokens-1): the label run keeps them apart.
+    writeFileSync(
+      lab,
+      JSON.stringify({ out, metricsListen: `127.0.0.1:${port}`, runs: ['first', 'second'].map((name) => ({ name, alg: 'p256', tokens: [1], signaturesPerToken: 2000, verify: 'none' })) }),
+    );
+    const { r, scrapes } = await runScraped(['run', '--config', lab, '--json'], { HSM_BENCH_WORKSPACE: tempDir('metrics-lab-ws') }, port);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`live metrics: http://127\\.0\\.0\\.1:${port}/metrics`));
+    const runs = (JSON.parse(r.stdout) as { runs: { name: string; result: RunResult }[] }).runs;
+    const last = scrapes[scrapes.length - 1]!;
+    for (const { name, result } of runs) {
+      const c = result.configurations[0]!;
+      expect(sample(last, `hsm_bench_calls_total{configuration="tokens-1",run="${name}",token="0",outcome="ok"}`)).toBe(c.operationsOk);
+      expect(sample(last, `hsm_bench_run_info{run_id="${result.runId}",workload="sign/p256",run="${name}"}`)).toBe(1);
+    }
+
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const refused = runCli(['run', '--config', lab, '--metrics-listen', `127.0.0.1:${(taken.address() as { port: number }).port}`], { HSM_BENCH_WORKSPACE: tempDir('metrics-lab-ws') });
+    taken.close();
+    expect(refused.status).toBe(3);
+    expect(refused.stderr).toMatch(/--metrics-listen cannot listen on 127\.0\.0\.1:\d+: EADDRINUSE/);
+  }, 120_000);
+});
+
 describe('live metrics: scraped by a real Prometheus during a burn-in', () => {
   let prometheus: ChildProcess | undefined;
   afterAll(() => prometheus?.kill('SIGKILL'));
 
   it("stores counts whose last values equal the run's final counts", async () => {
-    const [metricsPort, webPort] = [await freePort(), await freePort()];
+    const [metricsPort, webPort] = await freePorts(2);
     const dir = tempDir('prometheus');
     writeFileSync(join(dir, 'prometheus.yml'), `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: hsm-bench\n    static_configs:\n      - targets: ['127.0.0.1:${metricsPort}']\n`);
     prometheus = spawn('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${webPort}`], { stdio: 'ignore' });
@@ -213,6 +339,10 @@ describe('live metrics: scraped by a real Prometheus during a burn-in', () => {
     const scraped = await query('count_over_time(hsm_bench_calls_total{token="0",outcome="ok"}[5m])');
     expect(scraped[0]?.value).toBeGreaterThanOrEqual(3);
     expect((await query('last_over_time(hsm_bench_target_rate_per_second[5m])'))[0]?.value).toBe(200);
+    // Host checks as run.json counts them, none behind at the end; both tokens ok throughout.
+    expect((await query('sum(last_over_time(hsm_bench_host_checks_total[5m]))'))[0]?.value).toBe(c.operationsVerified);
+    expect((await query('last_over_time(hsm_bench_verification_lag_seconds[5m])'))[0]?.value).toBe(0);
+    expect((await query('min(min_over_time(hsm_bench_token_state{state="ok"}[5m]))'))[0]?.value).toBe(1);
   }, 120_000);
 });
 
