@@ -66,9 +66,12 @@ describe('live metrics: what is served', () => {
     // Token 0's latest call failed (its host check did); token 1 works.
     expect(await states(0)).toEqual(['failing']);
     expect(await states(1)).toEqual(['ok']);
+    const calling = async () => sample(await live.registry.metrics(), 'hsm_bench_sessions_calling{configuration="tokens-2-sessions-2"}');
+    expect(await calling()).toBe(4);
     // One session of token 1 reopens its session: the token is reconnecting until it has.
     control.reconnectBegins(3);
     expect(await states(1)).toEqual(['reconnecting']);
+    expect(await calling()).toBe(3);
     control.reconnected(3);
     control.reconnectEnds(3);
     expect(await states(1)).toEqual(['ok']);
@@ -80,6 +83,11 @@ describe('live metrics: what is served', () => {
     // A session lost while it reconnected stays lost when its reconnecting ends.
     control.reconnectEnds(3);
     expect(await states(1)).toEqual(['lost']);
+    // Token 0's sessions end by the stop rule: done, not lost.
+    control.sessionDone(0);
+    control.sessionDone(1);
+    expect(await states(0)).toEqual(['failing']);
+    expect(await calling()).toBe(0);
     const text = await live.registry.metrics();
     expect(sample(text, 'hsm_bench_reconnects_total{configuration="tokens-2-sessions-2",token="0"}')).toBe(0);
     expect(sample(text, 'hsm_bench_reconnects_total{configuration="tokens-2-sessions-2",token="1"}')).toBe(1);
@@ -237,6 +245,7 @@ describe('live metrics: token states and reconnects, scraped during a burn-in wi
       expect(sample(last, series('hsm_bench_calls_total', `token="${okToken}",outcome="ok"`))).toBe(c.perToken[okToken]!.operationsOk);
       expect(sample(last, series('hsm_bench_host_checks_total', 'outcome="passed"'))).toBe(c.operationsVerified);
       expect(sample(last, series('hsm_bench_host_checks_total', 'outcome="failed"'))).toBe(0);
+      expect(sample(last, `hsm_bench_sessions_calling{configuration="${configuration}"}`)).toBe(0);
       // Everything made was checked and recorded: the check is not behind.
       expect(sample(last, `hsm_bench_verification_lag_seconds{configuration="${configuration}"}`)).toBe(0);
     },

@@ -23,10 +23,11 @@ const CALL_FACTS = 5;
 const WARM_UP = 0;
 const MEASURED = 1;
 const CONNECTING = 2;
-/** Where a session is (a worker's sessionState): calling, reconnecting after a failure, or ended early (gave up, abandoned). */
+/** Where a session is (a worker's sessionState): calling, reconnecting after a failure, ended early (gave up, abandoned), or done. */
 export const SESSION_CALLING = 0;
 export const SESSION_RECONNECTING = 1;
 export const SESSION_LOST = 2;
+export const SESSION_DONE = 3;
 
 /** A call in flight that the main thread abandoned: what its record says. */
 export interface AbandonedCall {
@@ -231,6 +232,11 @@ export class RunControl {
   /** Main thread: the session ended early (it gave up, or was abandoned inside a call). */
   sessionLost(worker: number): void {
     Atomics.store(this.sessionStates, worker, SESSION_LOST);
+  }
+
+  /** Main thread: the session ended by the run's stop rule; one lost before stays lost. */
+  sessionDone(worker: number): void {
+    Atomics.compareExchange(this.sessionStates, worker, SESSION_CALLING, SESSION_DONE);
   }
 
   sessionState(worker: number): number {

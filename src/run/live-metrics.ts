@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Registry, type Metric } from 'prom-client';
 import type { Histogram } from 'hdr-histogram-js';
 import type { ConfigurationStats } from '../stats/configuration-stats.js';
-import { SESSION_LOST, SESSION_RECONNECTING, type RunControl } from '../measure/control.js';
+import { SESSION_CALLING, SESSION_LOST, SESSION_RECONNECTING, type RunControl } from '../measure/control.js';
 import { VERIFY_FAILED } from '../model/record-status.js';
 
 /**
@@ -144,6 +144,9 @@ export class LiveMetrics {
       perConfiguration((c) => (c.targetRatePerS === null ? null : c.stats.hostStallUs / 1e6)),
     );
     this.metric('hsm_bench_sessions', 'gauge', 'sessions calling at once in a configuration', () => perConfiguration((c) => c.sessions));
+    this.metric('hsm_bench_sessions_calling', 'gauge', 'sessions of a configuration making calls now: not reconnecting, lost or done', () =>
+      perConfiguration((c) => Array.from({ length: c.sessions }, (_, session) => c.control.sessionState(session)).filter((state) => state === SESSION_CALLING).length),
+    );
     this.metric('hsm_bench_configuration_running', 'gauge', 'whether a configuration is being measured now', () => perConfiguration((c) => (c === this.running ? 1 : 0)));
   }
 

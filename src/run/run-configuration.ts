@@ -343,7 +343,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
       if (m.gaveUp) {
         workerIssues.push({ token: a.token, thread: a.thread, message: m.gaveUp });
         control.sessionLost(worker);
-      }
+      } else control.sessionDone(worker);
       // Ended before the barrier opened: the others do not wait for it.
       reachedBarrier(worker);
     }
