@@ -68,15 +68,6 @@ export class IntervalLogWriter {
   }
 }
 
-/** One interval of a log: a second's latencies of one token, operation and outcome. */
-export interface LoggedInterval {
-  second: number;
-  token: number;
-  operation: string;
-  ok: boolean;
-  latencyUs: Histogram;
-}
-
 /** A log line longer than this is not one hsm-bench wrote (a second's histogram takes a few KB). */
 const MAX_LINE_BYTES = 1024 * 1024;
 
@@ -86,7 +77,7 @@ const MAX_LINE_BYTES = 1024 * 1024;
  * is not one of ours are left out. Yields null (and ends) where the log cannot be drawn from: there is none, or a
  * line is torn (a full disk, a kill), so it does not hold every call.
  */
-export async function* readIntervalLog(path: string): AsyncGenerator<LoggedInterval | null> {
+export async function* readIntervalLog(path: string): AsyncGenerator<IntervalHistogram | null> {
   let fd: number;
   try {
     fd = openSync(path, 'r');
