@@ -280,6 +280,11 @@ describe('live metrics of a lab (run --config)', () => {
     taken.close();
     expect(refused.status).toBe(3);
     expect(refused.stderr).toMatch(/--metrics-listen cannot listen on 127\.0\.0\.1:\d+: EADDRINUSE/);
+    // A lab file's metricsListen that is no [HOST:]PORT is the file's problem, found before anything runs.
+    writeFileSync(lab, JSON.stringify({ out, metricsListen: '70000', runs: [{ name: 'one', alg: 'p256', tokens: [1] }] }));
+    const bad = runCli(['run', '--config', lab], { HSM_BENCH_WORKSPACE: tempDir('metrics-lab-ws') });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/\$\.metricsListen: must be \[HOST:\]PORT.*not "70000"/);
   }, 120_000);
 });
 
