@@ -3,13 +3,16 @@
  * and the interval log, for the same calls, in one invocation.
  *  - bytes per call: the CSV as earlier versions wrote it (header and one line a call) vs records/*.rec;
  *  - report time per N calls: the charts' digest read from every CSV record (the old path), from every binary record,
- *    and from the interval log (the new path), with the ratios.
+ *    and from the interval log (the new path), with the ratios;
+ *  - the report's memory: the peak RSS of a process that digests an interval log of a minute and of an hour of 8
+ *    tokens (bench/digest-rss.ts), written by the real writer: flat when the log is read line by line.
  * Calls are made up as a run records them: S sessions, batches of 256 calls each, a few µs to a few ms per call
  * (a fast HSM's service times, with a tail), one failure in 1000. Also prints a real run's bytes per call when given
  * one: `hsm-bench records RUN_DIR`.
  *
- * usage: npm run build && node dist/bench/records-cost.js [--calls 10000000] [--sessions 8]
+ * usage: npm run build && node dist/bench/records-cost.js [--calls 10000000] [--sessions 8] [--log-hours 1]
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, closeSync, statSync, writeSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +27,7 @@ const args = process.argv.slice(2);
 const flag = (name: string, fallback: string) => (args.includes(name) ? args[args.indexOf(name) + 1]! : fallback);
 const calls = Number(flag('--calls', '10000000'));
 const sessions = Number(flag('--sessions', '8'));
+const logHours = Number(flag('--log-hours', '1'));
 const BATCH = 256;
 
 /** A small deterministic generator: the same calls every invocation. */
@@ -124,3 +128,43 @@ console.log(`\nreport's digest (latency curve, per-token throughput over time), 
 console.log(`  from every CSV record (before)    ${per10M(fromCsv)} s`);
 console.log(`  from every binary record          ${per10M(fromRec)} s   (${(fromCsv / fromRec).toFixed(1)} × faster)`);
 console.log(`  from the interval log (now)       ${per10M(fromLog)} s   (${(fromCsv / fromLog).toFixed(0)} × faster)`);
+
+// The report's memory: a log of a minute and one of `logHours` hours of 8 tokens, each second of each token 1,000 calls
+// of 0.1–2.2 ms around 0.5 ms with a 1 % tail to 20 ms (some 640 bytes a line, a night's log of 70–210 MB as real
+// spreads make), written as a run writes it (taken every second); each digested in a process of its own.
+const LOG_TOKENS = 8;
+const CALLS_PER_TOKEN_SECOND = 1000;
+function writeLog(recordsFile: string, seconds: number): { ok: number; bytes: number } {
+  const histograms = new IntervalHistograms();
+  const writer = new IntervalLogWriter(join(dir, intervalLogOf(recordsFile)));
+  for (let second = 0; second < seconds; second++) {
+    for (let token = 0; token < LOG_TOKENS; token++) {
+      for (let i = 0; i < CALLS_PER_TOKEN_SECOND; i++) {
+        const latencyUs = Math.round(500 * Math.exp(random() + random() + random() - 1.5) + (random() < 0.01 ? random() * 20000 : 0));
+        histograms.add(token, 'sign', true, second * 1e6 + (i * 1e6) / CALLS_PER_TOKEN_SECOND, latencyUs);
+      }
+    }
+    writer.write(histograms.take());
+  }
+  writer.write(histograms.take(true));
+  writer.close();
+  return { ok: seconds * LOG_TOKENS * CALLS_PER_TOKEN_SECOND, bytes: bytes(intervalLogOf(recordsFile)) };
+}
+console.log(`\nreport's memory: the digest of an interval log of ${LOG_TOKENS} tokens (${CALLS_PER_TOKEN_SECOND.toLocaleString('en')} calls per token and second), in a process of its own:`);
+for (const [name, seconds] of [
+  ['1 minute', 60],
+  [`${logHours} hour${logHours === 1 ? '' : 's'}`, logHours * 3600],
+] as const) {
+  const recordsFile = `records/log-${seconds}s.rec`;
+  const log = writeLog(recordsFile, seconds);
+  const digest = JSON.parse(execFileSync(process.execPath, [new URL('./digest-rss.js', import.meta.url).pathname, dir, recordsFile, String(log.ok), '0'], { encoding: 'utf8' })) as {
+    source: string;
+    seconds: number;
+    rssBeforeMB: number;
+    peakRssMB: number;
+  };
+  if (digest.source !== 'interval-log') throw new Error(`digest of ${recordsFile} came from ${digest.source}`);
+  console.log(
+    `  ${name.padEnd(10)} ${(log.bytes / 1e6).toFixed(1).padStart(7)} MB of log, ${(log.ok / 1e6).toFixed(2)} M calls: peak RSS ${digest.peakRssMB.toFixed(0)} MB (${digest.rssBeforeMB.toFixed(0)} MB before the digest), ${digest.seconds.toFixed(2)} s`,
+  );
+}

@@ -1,10 +1,12 @@
+import { spawn, execFileSync } from 'node:child_process';
 import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import hdr from 'hdr-histogram-js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RunResult } from '../src/model/run-result.js';
 import { digestConfiguration } from '../src/report/records-digest.js';
-import { intervalLogOf } from '../src/result/interval-log.js';
+import { intervalLogOf, IntervalLogWriter, readIntervalLog } from '../src/result/interval-log.js';
+import { IntervalHistograms } from '../src/stats/interval-histograms.js';
 import { runCli, runDirOf, tempDir } from './helpers/cli.js';
 
 const readRun = (dir: string): RunResult => JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
@@ -76,5 +78,52 @@ describe('interval histograms', () => {
     expect(digest.source).toBe('interval-log');
     expect(digest.curve.length).toBeGreaterThan(5);
     expect(digest.okPerSecondByToken.get(0)!.reduce((a, b) => a + b, 0)).toBe(500);
+  });
+});
+
+describe('the interval log read by a report', () => {
+  /** A log of `seconds` seconds of one token, 10 calls each, as a run writes it. */
+  function writeLog(path: string, seconds: number): void {
+    const histograms = new IntervalHistograms();
+    const writer = new IntervalLogWriter(path);
+    for (let second = 0; second < seconds; second++) for (let i = 0; i < 10; i++) histograms.add(0, 'sign', true, second * 1e6 + i, 100 + i);
+    writer.write(histograms.take(true));
+    writer.close();
+  }
+
+  it('line by line, never whole: a log still being written gives its intervals as they come', async () => {
+    // A night's log is 70–210 MB: read whole, a report's memory grew with the night. Here the writer holds the log
+    // (a FIFO) open after its first intervals; a reader of the whole file would wait for it to end.
+    const dir = tempDir('hlog-stream');
+    const log = join(dir, 'log.hlog');
+    writeLog(log, 3);
+    const fifo = join(dir, 'fifo.hlog');
+    execFileSync('mkfifo', [fifo]);
+    const writer = spawn('bash', ['-c', 'exec 3>"$1"; cat "$2" >&3; sleep 60', 'writer', fifo, log], { stdio: 'ignore' });
+    try {
+      const seconds: number[] = [];
+      for await (const i of readIntervalLog(fifo)) {
+        seconds.push(i!.second);
+        if (seconds.length === 3) break;
+      }
+      expect(seconds).toEqual([0, 1, 2]);
+      expect(writer.exitCode).toBeNull();
+    } finally {
+      writer.kill('SIGKILL');
+    }
+  }, 60_000);
+
+  it('a torn line (bad base64: a full disk, a kill) ends the reading: the log does not hold every call, and is not drawn from', async () => {
+    const dir = tempDir('hlog-torn');
+    const log = join(dir, intervalLogOf('records/r.rec'));
+    execFileSync('mkdir', ['-p', join(dir, 'histograms')]);
+    writeLog(log, 3);
+    const lines = readFileSync(log, 'utf8').split('\n');
+    const at = lines.findIndex((l) => l.startsWith('Tag='));
+    lines[at + 1] = lines[at + 1]!.slice(0, -12);
+    writeFileSync(log, lines.join('\n'));
+    const read = [];
+    for await (const i of readIntervalLog(log)) read.push(i);
+    expect(read.map((i) => i?.second ?? null)).toEqual([0, null]);
   });
 });

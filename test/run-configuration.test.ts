@@ -39,6 +39,8 @@ async function run(answer: ScriptedAnswer, spill: { skip?: boolean } = {}) {
   const dir = tempDir('run-configuration');
   mkdirSync(join(dir, 'records'));
   let toCheckAfter: number | undefined;
+  let lagWhenCheckedAfterS: number | undefined;
+  const control = new RunControl(TOKENS);
   const spec: ConfigurationSpec = {
     modulePath: 'scripted',
     engine: 'threads',
@@ -63,22 +65,26 @@ async function run(answer: ScriptedAnswer, spill: { skip?: boolean } = {}) {
     spillFile: 'unverified-tokens-2.bin',
     onVerifyingSpill: (calls, skip) => {
       toCheckAfter = calls;
+      lagWhenCheckedAfterS = control.checkLagS();
       if (spill.skip) skip();
     },
   };
-  const result = await runConfiguration(spec, new RunControl(TOKENS), () => {});
+  const result = await runConfiguration(spec, control, () => {});
   const records: CallRecord[] = [];
   for await (const r of readRecords(join(dir, spec.recordsFile))) records.push(r);
-  return { result, records, toCheckAfter, spillLeft: existsSync(join(dir, spec.spillFile!)) };
+  return { result, records, toCheckAfter, spillLeft: existsSync(join(dir, spec.spillFile!)), lagWhenCheckedAfterS, lagAtEndS: control.checkLagS() };
 }
 
 const byToken = (records: CallRecord[], t: number) => records.filter((r) => r.token === t);
 
 describe('a configuration whose verification falls behind (scripted engine)', () => {
   it('spills what it cannot check in time, checks it after the window, and records every call once, in order', async () => {
-    const { result, records, toCheckAfter, spillLeft } = await run(signs);
+    const { result, records, toCheckAfter, spillLeft, lagWhenCheckedAfterS, lagAtEndS } = await run(signs);
     // Verification fell behind at once (no batch is checked while a session runs): most calls were kept for after.
     expect(toCheckAfter).toBeGreaterThan(CALLS_PER_TOKEN);
+    // The live metrics' lag counts the calls kept for after from when they were kept; none is left at the end.
+    expect(lagWhenCheckedAfterS).toBeGreaterThan(0);
+    expect(lagAtEndS).toBe(0);
     expect(result.operationsVerifiedLate).toBe(toCheckAfter);
     expect(spillLeft).toBe(false);
     expect(records).toHaveLength(TOKENS * CALLS_PER_TOKEN);

@@ -119,7 +119,7 @@ ${EXIT_CODES_HELP}`,
       const verdict = await verdictPlan(flags, { tokenCounts: plan.tokenCounts, workload: workloadOfPlan(plan.workload), plan: planOf(plan) }, (line) => process.stderr.write(`${line}\n`));
       const ui = new Progress(isInteractive(), progressIntervalMs);
       // The supervisor continues this run directory if a module kills this process.
-      const outcome = await withLiveMetrics(o.metricsListen, workloadOfPlan(plan.workload), ui.log, (live) =>
+      const outcome = await withLiveMetrics(o.metricsListen, ui.log, (live) =>
         runBurnIn(
           input,
           flags,

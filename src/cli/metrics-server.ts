@@ -80,9 +80,9 @@ export class MetricsServer {
  * --metrics-listen: a run's live metrics served while `work` runs, and closed once it has ended (after the final
  * scrape); without the flag, `work` runs alone.
  */
-export async function withLiveMetrics<T>(listen: string | undefined, workload: string, log: (line: string) => void, work: (live: LiveMetrics | undefined) => Promise<T>): Promise<T> {
+export async function withLiveMetrics<T>(listen: string | undefined, log: (line: string) => void, work: (live: LiveMetrics | undefined) => Promise<T>): Promise<T> {
   if (listen === undefined) return work(undefined);
-  const live = new LiveMetrics(workload);
+  const live = new LiveMetrics();
   const server = await MetricsServer.start(live, listen);
   log(`live metrics: http://${server.address}/metrics`);
   try {

@@ -22,6 +22,8 @@ import { Progress } from './terminal.js';
 import { makeDirectory } from '../core/make-dir.js';
 import { quote, shown } from '../core/quote.js';
 import { tellSupervisor } from './supervised.js';
+import { withLiveMetrics } from './metrics-server.js';
+import type { LiveMetrics } from '../run/live-metrics.js';
 
 /** A lab run the lab never came to: named as its JUnit cases would have been, with the configurations it planned. */
 function notRunOf(run: Lab['runs'][number], reason: string): NotRun {
@@ -36,14 +38,15 @@ function notRunOf(run: Lab['runs'][number], reason: string): NotRun {
 }
 
 /** Runs the lab's runs in order; writes each run directory, then a combined report, then judges. */
-async function runLab(lab: Lab, ui: Progress): Promise<{ judged: JudgedRun[]; notRun: NotRun[]; dirs: string[]; combinedDir: string }> {
+async function runLab(lab: Lab, ui: Progress, live: LiveMetrics | undefined): Promise<{ judged: JudgedRun[]; notRun: NotRun[]; dirs: string[]; combinedDir: string }> {
   const judged: JudgedRun[] = [];
   const dirs: string[] = [];
   for (const run of lab.runs) {
     ui.log(
       `run ${run.name}: ${workloadId(run.plan.operation, run.plan.algorithm.id)} on ${run.plan.backend.kind === 'module' ? shown(run.plan.backend.path) : 'embedded SoftHSM2'}, ${run.plan.tokenCounts.join(',')} tokens`,
     );
-    const outcome = await runScale(run.plan, pinSource(run), { ...ui, started: (dir) => tellSupervisor({ type: 'run-dir', dir }) }, lab.reference);
+    if (live) live.labRun = run.name;
+    const outcome = await runScale(run.plan, pinSource(run), { ...ui, started: (dir) => tellSupervisor({ type: 'run-dir', dir }) }, lab.reference, live);
     // Judged first, written second: the run's reports and run.json hold its verdict.
     let judgedRun: JudgedRun | undefined;
     try {
@@ -91,7 +94,11 @@ export function runCommand(): Command {
     .option('--only <names>', 'run only these runs (comma-separated names)')
     .option('--junit <file>', 'write a JUnit XML report of every run')
     .option('--json', 'print the results of every run as JSON')
-    .action(async (o: { config: string; only?: string; junit?: string; json?: boolean }) => {
+    .option(
+      '--metrics-listen <[host:]port>',
+      "serve live metrics of every run at http://HOST:PORT/metrics while the lab runs, for Prometheus (host: 127.0.0.1 unless given; the lab file's metricsListen otherwise)",
+    )
+    .action(async (o: { config: string; only?: string; junit?: string; json?: boolean; metricsListen?: string }) => {
       const lab = await readLabFile(o.config);
       if (o.junit !== undefined) checkJunitFile(o.junit);
       if (o.only !== undefined) {
@@ -101,7 +108,7 @@ export function runCommand(): Command {
         lab.runs = lab.runs.filter((r) => names.includes(r.name));
       }
       const ui = new Progress();
-      const { judged, notRun, dirs, combinedDir } = await runLab(lab, ui);
+      const { judged, notRun, dirs, combinedDir } = await withLiveMetrics(o.metricsListen ?? lab.metricsListen, ui.log, (live) => runLab(lab, ui, live));
       if (o.json) {
         process.stdout.write(
           JSON.stringify(

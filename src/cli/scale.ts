@@ -68,7 +68,7 @@ ${EXIT_CODES_HELP}`,
         const ui = new Progress();
         const suite = workloadId(plan.operation, plan.algorithm.id);
         // A supervisor names the run directory, and writes the plan's JUnit from it, if a module kills this process.
-        const outcome = await withLiveMetrics(options.metricsListen, workloadOfPlan(plan.workload), ui.log, (live) =>
+        const outcome = await withLiveMetrics(options.metricsListen, ui.log, (live) =>
           runScale(
             plan,
             pinSource(options),

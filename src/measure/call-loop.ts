@@ -131,6 +131,14 @@ export function callLoop(input: CallLoopInput, calls: LoopCalls, control: RunCon
 
   /** Burn-in: waits and reconnects until the token works again; returns why it gave up, or undefined (or that it was abandoned). */
   const recover = (backoff: ReconnectBackoff): string | undefined | typeof ABANDONED => {
+    control.reconnectBegins(input.worker);
+    try {
+      return reconnect(backoff);
+    } finally {
+      control.reconnectEnds(input.worker);
+    }
+  };
+  const reconnect = (backoff: ReconnectBackoff): string | undefined | typeof ABANDONED => {
     for (;;) {
       // The run's own end comes first: the deadline passed, or the other sessions made the shared total.
       if (control.stopRequested() || (deadlineNs !== null && clock.nowNs() >= deadlineNs)) return undefined;
@@ -140,7 +148,11 @@ export function callLoop(input: CallLoopInput, calls: LoopCalls, control: RunCon
       clock.sleep(next.waitMs);
       if (control.stopRequested()) return undefined;
       const outcome = boundedConnect(control, input.worker, clock, () => calls.connect());
-      if (outcome === ABANDONED || outcome.ok) return outcome === ABANDONED ? ABANDONED : undefined;
+      if (outcome === ABANDONED) return ABANDONED;
+      if (outcome.ok) {
+        control.reconnected(input.worker);
+        return undefined;
+      }
       if (outcome.reason === 'pin-refused') sink.post({ type: 'pin-refused' });
       // A PIN refused, or withheld by the token's flags (one more wrong PIN locks it), is final for this run.
       if (outcome.reason === 'pin-refused' || outcome.reason === 'pin-withheld') return outcome.detail;

@@ -2,8 +2,9 @@ import type { StopWait } from '../model/run-events.js';
 /**
  * State shared by the main thread and the signing workers through one SharedArrayBuffer: the start barrier,
  * the stop flag, the start time of the measured window, the count of signatures claimed from a shared total
- * (burn-in), the next call of an open-loop schedule, each worker's count of batches not yet recorded, and each
- * worker's call in flight (for the watchdog, which may abandon a call that never returns).
+ * (burn-in), the next call of an open-loop schedule, each worker's count of batches not yet recorded, each
+ * worker's call in flight (for the watchdog, which may abandon a call that never returns), and each worker's session
+ * state and count of reconnects (for the live metrics).
  */
 const GO = 0;
 const STOP = 1;
@@ -22,6 +23,11 @@ const CALL_FACTS = 5;
 const WARM_UP = 0;
 const MEASURED = 1;
 const CONNECTING = 2;
+/** Where a session is (a worker's sessionState): calling, reconnecting after a failure, ended early (gave up, abandoned), or done. */
+export const SESSION_CALLING = 0;
+export const SESSION_RECONNECTING = 1;
+export const SESSION_LOST = 2;
+export const SESSION_DONE = 3;
 
 /** A call in flight that the main thread abandoned: what its record says. */
 export interface AbandonedCall {
@@ -41,17 +47,21 @@ export class RunControl {
   private readonly claimed: BigInt64Array;
   private readonly nextCall: BigInt64Array;
   private readonly pending: Int32Array;
+  private readonly sessionStates: Int32Array;
+  private readonly reconnects: Int32Array;
   private readonly callBeginNs: BigInt64Array;
   private readonly callFacts: Float64Array;
 
   /** Main thread: what a stop waits for, in words (the configuration running says it; undefined between configurations). */
   describeWait?: () => StopWait;
+  /** Main thread: how far the host check is behind, in seconds (the configuration running says it). */
+  checkLagS: () => number = () => 0;
 
   constructor(workerCountOrBuffer: number | SharedArrayBuffer) {
     const made = typeof workerCountOrBuffer === 'number';
     const workers = made ? workerCountOrBuffer : new Int32Array(workerCountOrBuffer, 24, HEADER_INT32S)[WORKERS]!;
-    // The 64-bit parts after the int32 ones start on an 8-byte boundary.
-    const pendingBytes = 8 * Math.ceil((4 * (HEADER_INT32S + workers)) / 8);
+    // The 64-bit parts after the int32 ones (header, then per worker: pending, session state, reconnects) start on an 8-byte boundary.
+    const pendingBytes = 8 * Math.ceil((4 * (HEADER_INT32S + 3 * workers)) / 8);
     this.buffer = made ? new SharedArrayBuffer(24 + pendingBytes + 8 * workers * (1 + CALL_FACTS)) : workerCountOrBuffer;
     this.startNs = new BigInt64Array(this.buffer, 0, 1);
     this.claimed = new BigInt64Array(this.buffer, 8, 1);
@@ -59,6 +69,8 @@ export class RunControl {
     this.flags = new Int32Array(this.buffer, 24, HEADER_INT32S);
     if (made) this.flags[WORKERS] = workers;
     this.pending = new Int32Array(this.buffer, 24 + 4 * HEADER_INT32S, workers);
+    this.sessionStates = new Int32Array(this.buffer, 24 + 4 * (HEADER_INT32S + workers), workers);
+    this.reconnects = new Int32Array(this.buffer, 24 + 4 * (HEADER_INT32S + 2 * workers), workers);
     this.callBeginNs = new BigInt64Array(this.buffer, 24 + pendingBytes, workers);
     this.callFacts = new Float64Array(this.buffer, 24 + pendingBytes + 8 * workers, workers * CALL_FACTS);
   }
@@ -200,5 +212,38 @@ export class RunControl {
   recorded(worker: number): void {
     Atomics.sub(this.pending, worker, 1);
     Atomics.notify(this.pending, worker);
+  }
+
+  /** Worker (or the main thread, for the native loop's jobs): the session failed and is being reopened. */
+  reconnectBegins(worker: number): void {
+    Atomics.compareExchange(this.sessionStates, worker, SESSION_CALLING, SESSION_RECONNECTING);
+  }
+
+  /** The session was reopened: one more reconnect. */
+  reconnected(worker: number): void {
+    Atomics.add(this.reconnects, worker, 1);
+  }
+
+  /** The reconnecting is over (reopened, or the run ended meanwhile); a session lost meanwhile stays lost. */
+  reconnectEnds(worker: number): void {
+    Atomics.compareExchange(this.sessionStates, worker, SESSION_RECONNECTING, SESSION_CALLING);
+  }
+
+  /** Main thread: the session ended early (it gave up, or was abandoned inside a call). */
+  sessionLost(worker: number): void {
+    Atomics.store(this.sessionStates, worker, SESSION_LOST);
+  }
+
+  /** Main thread: the session ended by the run's stop rule; one lost before stays lost. */
+  sessionDone(worker: number): void {
+    Atomics.compareExchange(this.sessionStates, worker, SESSION_CALLING, SESSION_DONE);
+  }
+
+  sessionState(worker: number): number {
+    return Atomics.load(this.sessionStates, worker);
+  }
+
+  reconnectsOf(worker: number): number {
+    return Atomics.load(this.reconnects, worker);
   }
 }

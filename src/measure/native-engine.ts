@@ -215,6 +215,14 @@ export function startNativeEngine(spec: EngineSpec, assignments: readonly Sessio
 
   const recover = async (worker: number, job: Job) => {
     job.recovering = true;
+    control.reconnectBegins(worker);
+    try {
+      await reconnect(worker, job);
+    } finally {
+      control.reconnectEnds(worker);
+    }
+  };
+  const reconnect = async (worker: number, job: Job) => {
     job.backoff!.failed(native.parkedSince(loop, worker));
     for (;;) {
       if (runOver()) break;
@@ -227,6 +235,7 @@ export function startNativeEngine(spec: EngineSpec, assignments: readonly Sessio
       if (runOver()) break;
       const outcome = await connector.connect(worker);
       if (outcome.ok) {
+        control.reconnected(worker);
         job.recovering = false;
         native.resume(loop, worker, { session: outcome.session, keys: outcome.keys });
         return;

@@ -86,6 +86,8 @@ export interface LabRun {
 export interface Lab {
   out: string;
   reference?: Reference;
+  /** As --metrics-listen: [HOST:]PORT where the lab's live metrics are served. */
+  metricsListen?: string;
   runs: LabRun[];
 }
 
@@ -182,7 +184,7 @@ export async function readLabFile(path: string): Promise<Lab> {
     if (isObject(run)) registerSecretSources(typeof run.pinEnv === 'string' ? run.pinEnv : 'HSM_BENCH_PIN', typeof run.pinFile === 'string' ? run.pinFile : undefined);
   }
   const problems: Problems = schemaProblems('lab', doc);
-  const lab = doc as { out?: string; reference?: string; runs?: LabRunSpec[] };
+  const lab = doc as { out?: string; reference?: string; metricsListen?: string; runs?: LabRunSpec[] };
   const out = typeof lab.out === 'string' ? lab.out : 'reports';
   const runs: LabRun[] = [];
   const specs = Array.isArray(lab.runs) ? lab.runs : [];
@@ -198,5 +200,5 @@ export async function readLabFile(path: string): Promise<Lab> {
   // A problem of the file's own fields ($.out) is found once per run: said once.
   problems.splice(0, problems.length, ...new Set(problems));
   if (problems.length > 0) throw usageError(`${shown(path)} has ${problems.length} problem${problems.length > 1 ? 's' : ''}:\n  ${problems.join('\n  ')}`, 'fix them; nothing was run');
-  return { out, reference, runs };
+  return { out, reference, runs, ...(typeof lab.metricsListen === 'string' ? { metricsListen: lab.metricsListen } : {}) };
 }

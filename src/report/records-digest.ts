@@ -3,7 +3,7 @@ import { failureOf } from '../model/record-status.js';
 import type { ConfigurationResult } from '../model/run-result.js';
 import { readRecords, type BadParts } from '../result/records-file.js';
 import { intervalLogOf, readIntervalLog } from '../result/interval-log.js';
-import { latencyHistogram } from '../stats/latency-histogram.js';
+import { latencyHistogram, mergedLatencyHistogram } from '../stats/latency-histogram.js';
 import { percentileSupported } from '../core/latency-text.js';
 import type { Histogram } from 'hdr-histogram-js';
 
@@ -40,15 +40,15 @@ function curveOf(h: Histogram): LatencyCurvePoint[] {
 
 /**
  * From the configuration's interval log when it holds every call run.json counts (a log cut by a kill, or a resumed
- * burn-in's that counts calls made again, does not): the per-second histograms, not every record again.
+ * burn-in's that counts calls made again, does not): the per-second histograms, not every record again, added up as
+ * they are read, so that memory holds the merged histogram and the per-second counts, not the log.
  */
-function digestIntervalLog(runDir: string, c: Pick<ConfigurationResult, 'recordsFile' | 'operationsOk' | 'operationsFailed'>): RecordsDigest | undefined {
-  const intervals = readIntervalLog(join(runDir, intervalLogOf(c.recordsFile)));
-  if (intervals === null) return undefined;
-  const h = latencyHistogram();
+async function digestIntervalLog(runDir: string, c: Pick<ConfigurationResult, 'recordsFile' | 'operationsOk' | 'operationsFailed'>): Promise<RecordsDigest | undefined> {
+  const h = mergedLatencyHistogram();
   const okPerSecondByToken = new Map<number, number[]>();
   let failed = 0;
-  for (const i of intervals) {
+  for await (const i of readIntervalLog(join(runDir, intervalLogOf(c.recordsFile)))) {
+    if (i === null) return undefined;
     if (!i.ok) {
       failed += i.latencyUs.totalCount;
       continue;
@@ -61,7 +61,7 @@ function digestIntervalLog(runDir: string, c: Pick<ConfigurationResult, 'records
 }
 
 export async function digestConfiguration(runDir: string, c: Pick<ConfigurationResult, 'recordsFile' | 'operationsOk' | 'operationsFailed'>, bad?: BadParts): Promise<RecordsDigest> {
-  const fromLog = digestIntervalLog(runDir, c);
+  const fromLog = await digestIntervalLog(runDir, c);
   if (fromLog) return fromLog;
   const h = latencyHistogram();
   const okPerSecondByToken = new Map<number, number[]>();

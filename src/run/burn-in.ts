@@ -1,6 +1,7 @@
 import { configurationAxes, configurationSlug } from '../model/configuration.js';
 import type { LiveMetrics } from './live-metrics.js';
 import { workloadId } from '../model/workload.js';
+import { workloadOfPlan } from '../plan/workload-plan.js';
 import { nounsOf } from '../operations/words.js';
 import { existsSync, statSync, truncateSync } from 'node:fs';
 import { join, dirname } from 'node:path';
@@ -174,7 +175,7 @@ export async function runBurnIn(input: PlanInput, verdict: VerdictFlags, pinSour
     const now = new Date();
     const startedAt = checkpoint ? new Date(checkpoint.startedAt) : now;
     const { runId, dir } = checkpoint ? { runId: checkpoint.runId, dir: resumeDir! } : createRunDirectory(plan.outDir, startedAt, `burnin-${workloadId(plan.operation, plan.algorithm.id)}`);
-    if (live) live.runId = runId;
+    live?.runStarted(runId, workloadOfPlan(plan.workload));
     lockDirectory(dir, 'the burn-in', 'it is running or being resumed already; wait for it to end');
     await ui.started?.(dir);
     const firstSequenceByWorker = onDisk.firstSequenceByWorker;
@@ -330,6 +331,7 @@ export async function runBurnIn(input: PlanInput, verdict: VerdictFlags, pinSour
       tokens: setup.ready.map((t) => t.token),
       sessions: tokenCount * plan.threadsPerToken[0]!,
       targetRatePerS,
+      control,
     });
     try {
       const run = await runConfiguration(

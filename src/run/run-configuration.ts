@@ -25,6 +25,7 @@ import { ConfigurationRecorder, type WorkerAssignment } from '../pipeline/record
 import { RecordingQueue } from '../pipeline/recording-queue.js';
 import { keptOutputs, SpillFile } from '../result/spill-file.js';
 import { VerifyPool } from '../pipeline/verify-pool.js';
+import { CheckBacklog } from '../pipeline/check-backlog.js';
 import { CALL_TIMEOUT_FLOOR_MS, CALL_TIMEOUT_SLOWEST_MULTIPLE, CallWatchdog, STOP_GRACE_MS, SETUP_STEP_TIMEOUT_MS } from '../measure/call-watchdog.js';
 import { CALL_TIMED_OUT } from '../model/record-status.js';
 import { noteThreadLeftInModule } from '../measure/threads-left.js';
@@ -195,6 +196,8 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
   const awaiting = assignments.map(() => 0);
   const spilling = assignments.map(() => false);
   const spill = spec.spillFile === null ? null : new SpillFile(join(spec.runDir, spec.spillFile));
+  const backlog = new CheckBacklog();
+  control.checkLagS = () => backlog.lagS();
   let spilled = 0;
   let lastBatchNs = process.hrtime.bigint();
   // The longest the main thread kept its event loop waiting (signals, timers, progress) during the configuration.
@@ -274,9 +277,10 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
    * Verification (unless `check` is false: a skipped backlog), then recording, in each session's order; `done` once the
    * batch is recorded (null: lost with a verification thread).
    */
-  const verifyAndRecord = (batch: CallBatch, done: (recordedBatch: CallBatch | null) => void, check = true): Promise<void> => {
+  const verifyAndRecord = (batch: CallBatch, done: (recordedBatch: CallBatch | null) => void, check = true, cameNs?: bigint): Promise<void> => {
     const worker = batch.worker;
     awaiting[worker]!++;
+    const waiting = backlog.entered(cameNs);
     const verified = check ? pool.verify(batch) : Promise.resolve(batch);
     // Handled in the chain below; this keeps a rejection that comes before its turn from counting as unhandled.
     verified.catch(() => {});
@@ -284,6 +288,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
       .then((checked) =>
         queue.push(checked, () => {
           awaiting[worker]!--;
+          backlog.checked(waiting);
           recorded += checked.count;
           done(checked);
           onProgress(recorded + spilled);
@@ -293,6 +298,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
         // A batch that could not be verified (its verification thread died) is not recorded: the run stops,
         // and the session is not left waiting for it.
         awaiting[worker]!--;
+        backlog.checked(waiting);
         done(null);
         control.requestStop();
       });
@@ -311,6 +317,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
       if (spilling[worker]) {
         try {
           spill!.write(batch);
+          backlog.spill();
         } catch (error) {
           spillFailure ??= writeError(spill!.path, error);
           control.requestStop();
@@ -333,7 +340,10 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     } else if (m.type === 'pin-refused') {
       spec.onPinRefused?.();
     } else {
-      if (m.gaveUp) workerIssues.push({ token: a.token, thread: a.thread, message: m.gaveUp });
+      if (m.gaveUp) {
+        workerIssues.push({ token: a.token, thread: a.thread, message: m.gaveUp });
+        control.sessionLost(worker);
+      } else control.sessionDone(worker);
       // Ended before the barrier opened: the others do not wait for it.
       reachedBarrier(worker);
     }
@@ -366,6 +376,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
       const verdict = watchdog.verdict(a.token, inFlightMs, stoppingSinceNs === null ? null : Number(nowNs - stoppingSinceNs) / 1e6, connecting);
       if (verdict === 'wait' || !(connecting ? engine!.abandonConnect(worker) : engine!.abandon(worker, verdict === 'timed-out'))) continue;
       abandonedWorkers.add(worker);
+      control.sessionLost(worker);
       lastAbandonedNs = nowNs;
       noteThreadLeftInModule();
       const boundS = (connecting ? watchdog.connectBoundMs() : watchdog.boundMs(a.token)) / 1000;
@@ -439,7 +450,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     const inFlight: Promise<void>[] = [];
     for (const batch of spill.read()) {
       if (skip) unverified += keptOutputs(batch);
-      inFlight.push(verifyAndRecord(batch, (checked) => (spilled -= checked?.count ?? 0), !skip));
+      inFlight.push(verifyAndRecord(batch, (checked) => (spilled -= checked?.count ?? 0), !skip, backlog.unspill()));
       if (inFlight.length >= REPLAY_IN_FLIGHT) await inFlight.shift();
     }
   }

@@ -1,6 +1,7 @@
 import { nounsOf } from '../operations/words.js';
 import type { ConfigurationRun, RunEvents } from '../model/run-events.js';
 import { workloadId } from '../model/workload.js';
+import { workloadOfPlan } from '../plan/workload-plan.js';
 import { createRunDirectory, writeRunJson } from '../result/run-directory.js';
 import type { ConfigurationResult, RunResult } from '../model/run-result.js';
 import type { PinSource } from '../secrets/pin.js';
@@ -38,7 +39,7 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunEvent
   try {
     const startedAt = new Date();
     const { runId, dir } = createRunDirectory(plan.outDir, startedAt, workloadId(plan.operation, plan.algorithm.id));
-    if (live) live.runId = runId;
+    live?.runStarted(runId, workloadOfPlan(plan.workload));
     await ui.started?.(dir);
     // Per configuration, its repetitions so far; run.json shows each configuration as its median repetition.
     const measured = new Map<string, ConfigurationResult[]>();
@@ -126,7 +127,7 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunEvent
           tokens.length,
           plan.workload.map((e) => e.operation),
         );
-        live?.started({ name: files.configurationName, stats, tokens: tokens.map((t) => t.token), sessions: p.tokens * p.threadsPerToken, targetRatePerS: p.targetRatePerS });
+        live?.started({ name: files.configurationName, stats, tokens: tokens.map((t) => t.token), sessions: p.tokens * p.threadsPerToken, targetRatePerS: p.targetRatePerS, control });
         const startedMs = Date.now();
         const run = await runConfiguration(
           {
