@@ -36,7 +36,8 @@ ${EXIT_CODES_HELP}`,
       const runs = await Promise.all(dirs.map(readRunDirectory));
       runs.forEach((run) => run.notes.forEach((n) => ui.log(`note: ${shown(run.dir)}: ${n}`)));
       // Refused (plans that differ, windows that do not overlap) before anything is written.
-      const merged = mergeRuns(runs, { runId: '', commandLine: thisCommandLine() });
+      const merged = await mergeRuns(runs, { runId: '', commandLine: thisCommandLine() });
+      merged.warnings.forEach((w) => ui.log(`warning: ${w}`));
       const r = merged.result;
       const verdict = await verdictPlan(options, { tokenCounts: r.plan.tokenCounts, workload: workloadOf(r), plan: r.plan }, ui.log);
       const suite = `${r.command === 'burn-in' ? 'burn-in-' : ''}${workloadId(r.operation?.name, r.algorithm.id)}`;
