@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configurationStartsMs, START_SETTLE_MS } from '../src/model/plan.js';
@@ -6,6 +6,7 @@ import { readLabFile } from '../src/plan/lab-file.js';
 import { planInputFromFlags } from '../src/plan/plan-flags.js';
 import { scalePlan } from '../src/plan/plan.js';
 import { parseStartAt } from '../src/plan/start-at.js';
+import { clockSync } from '../src/run/clock-sync.js';
 import { tempDir } from './helpers/cli.js';
 
 describe('--start-at', () => {
@@ -14,6 +15,13 @@ describe('--start-at', () => {
     expect(parseStartAt('2026-12-04T01:00:00Z', '--start-at', now)).toEqual({ given: '2026-12-04T01:00:00Z', atMs: Date.parse('2026-12-04T01:00:00Z') });
     expect(parseStartAt('2026-12-04T01:00:00.25Z', '--start-at', now).atMs).toBe(Date.parse('2026-12-04T01:00:00.250Z'));
     expect(parseStartAt('+90s', '--start-at', now).atMs).toBe(now + 90_000);
+    // RFC 3339 allows a lowercase t and z, and any number of fraction digits: rounded to the millisecond.
+    expect(parseStartAt('2026-12-04t01:00:00z', '--start-at', now).atMs).toBe(Date.parse('2026-12-04T01:00:00Z'));
+    expect(parseStartAt('2026-12-04T01:00:00.1236Z', '--start-at', now).atMs).toBe(Date.parse('2026-12-04T01:00:00.124Z'));
+    expect(parseStartAt('2026-12-04T01:00:00.123456789Z', '--start-at', now).atMs).toBe(Date.parse('2026-12-04T01:00:00.123Z'));
+    // A time from now is +DURATION written together; one without its + is told how to write it.
+    expect(() => parseStartAt('+ 5s', '--start-at', now)).toThrow(/written together/);
+    expect(() => parseStartAt('30s', '--start-at', now)).toThrow(/as \+30s/);
     // A local time or an offset would be read differently on hosts in other zones: only UTC is taken.
     for (const text of ['2026-12-04T01:00:00', '2026-12-04T01:00:00+01:00', '2026-13-01T00:00:00Z', '2026-12-04 01:00:00Z', '30s'])
       expect(() => parseStartAt(text, '--start-at', now), text).toThrow(/--start-at must be a moment in UTC/);
@@ -32,5 +40,24 @@ describe('--start-at', () => {
     expect((await readLabFile(file)).runs[0]!.plan.startAt?.atMs).toBe(Date.parse(future));
     writeFileSync(file, JSON.stringify({ runs: [{ name: 'x', alg: 'p256', tokens: [1, 2], startAt: future }] }));
     await expect(readLabFile(file)).rejects.toThrow(/\$\.runs\[0\]\.startAt with several configurations needs \$\.runs\[0\]\.duration/);
+  });
+});
+
+describe("the host clock's state", () => {
+  it("records the kernel's maximum and estimated error where the adjtimex tool reads them", () => {
+    // No host here has the tool (nor systemd, nor chrony): one that prints what adjtimex --print prints stands in.
+    const bin = tempDir('adjtimex');
+    writeFileSync(join(bin, 'adjtimex'), '#!/bin/sh\nprintf "         mode: 0\\n       offset: 0\\n     maxerror: 16500\\n     esterror: 250\\n       status: 8192\\n"\n');
+    chmodSync(join(bin, 'adjtimex'), 0o755);
+    const path = process.env.PATH;
+    process.env.PATH = `${bin}:${path}`;
+    try {
+      const clock = clockSync();
+      expect(clock).toMatchObject({ maxErrorUs: 16500, estErrorUs: 250 });
+      // Where timedatectl or chronyc answer first, they say the state; the kernel's status word otherwise.
+      if (clock.source === 'adjtimex') expect(clock.synchronized).toBe('yes');
+    } finally {
+      process.env.PATH = path;
+    }
   });
 });

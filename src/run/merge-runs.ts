@@ -34,6 +34,19 @@ function checkSource(s: MergeSource): void {
   if ((r.plan.repeat ?? 1) > 1) throw usageError(`${name} repeats its configurations (--repeat): merge adds up runs of one repetition`, 'run each host with --repeat 1');
   if (r.operation?.mix) throw usageError(`${name} is a mix (--mix): merge adds up runs of one operation, so far`, 'merge runs of one --op');
   if ((r.burnIn?.segments.length ?? 1) > 1) throw usageError(`${name} is a burn-in that was resumed: its window is not one stretch of time`, 'merge burn-ins that ran in one go');
+  // A restart or lost records would be dropped from the merged run without a word: refused instead.
+  if ((r.burnIn?.restarts?.length ?? 0) > 0)
+    throw usageError(
+      `${name} is a burn-in whose process was restarted ${r.burnIn!.restarts!.length} time(s): its window is not one stretch of time`,
+      'merge burn-ins that ran in one go; report each restarted one on its own',
+    );
+  if ((r.burnIn?.lostRecords?.length ?? 0) > 0)
+    throw usageError(`${name} is a burn-in resumed without some of its records (--accept-lost-records): its calls cannot be counted in the common window`, 'report it on its own');
+  if (r.burnIn?.endedEarly)
+    throw usageError(
+      `${name} is a burn-in that ended before its stop rule (its tokens were lost, refused the PIN or hung)`,
+      'merge burn-ins that ran their plan to the end; report this one on its own',
+    );
   if (r.sources) throw usageError(`${name} is a merged run already`, 'merge the runs of each host it was made of');
   for (const c of r.configurations) {
     const histogramMissing = (c.operationsOk > 0 && c.latencyHistogram === undefined) || (c.openLoop !== undefined && c.openLoop.responseMs !== null && c.openLoop.responseHistogram === undefined);
