@@ -1,4 +1,4 @@
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configurationStartsMs, START_SETTLE_MS } from '../src/model/plan.js';
@@ -7,7 +7,8 @@ import { planInputFromFlags } from '../src/plan/plan-flags.js';
 import { scalePlan } from '../src/plan/plan.js';
 import { parseStartAt } from '../src/plan/start-at.js';
 import { clockSync } from '../src/run/clock-sync.js';
-import { tempDir } from './helpers/cli.js';
+import { runCliAsync, tempDir } from './helpers/cli.js';
+import type { RunResult } from '../src/model/run-result.js';
 
 describe('--start-at', () => {
   const now = Date.parse('2026-12-04T00:00:00Z');
@@ -29,7 +30,26 @@ describe('--start-at', () => {
 
   it('gives each configuration a start every host computes alike: the planned windows and the settle apart', () => {
     expect(configurationStartsMs(now, [30_000, 30_000, 60_000])).toEqual([now, now + 30_000 + START_SETTLE_MS, now + 60_000 + 2 * START_SETTLE_MS]);
+    expect(configurationStartsMs(now, [30_000, 30_000], 3_000)).toEqual([now, now + 33_000]);
   });
+
+  it('takes the settle between configurations as --settle, with --start-at only, and records it', async () => {
+    const future = new Date(Date.now() + 3_600_000).toISOString().slice(0, 19) + 'Z';
+    const input = { alg: 'p256', tokens: '1,2', duration: '10s', warmup: '0', threadsPerToken: '1', verify: 'all', workspace: 'ws', out: 'o' };
+    expect(scalePlan(planInputFromFlags({ ...input, startAt: future, settle: '3s' })).startAt!.settleMs).toBe(3_000);
+    expect(() => scalePlan(planInputFromFlags({ ...input, settle: '3s' }))).toThrow(/--settle is the time between configurations started together: it goes with --start-at/);
+    const base = tempDir('settle');
+    const at = new Date(Date.now() + 12_000).toISOString().slice(0, 19) + 'Z';
+    const r = await runCliAsync(['scale', '--alg', 'p256', '--tokens', '1,2', '--duration', '1s', '--warmup', '0', '--start-at', at, '--settle', '4s', '--out', join(base, 'out'), '--format', 'md'], {
+      HSM_BENCH_WORKSPACE: join(base, 'ws'),
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/each later one its planned window and 4 s after the one before/);
+    const out = join(base, 'out');
+    const run = JSON.parse(readFileSync(join(out, readdirSync(out)[0]!, 'run.json'), 'utf8')) as RunResult;
+    expect(run.startAt!.settleS).toBe(4);
+    expect(Date.parse(run.configurations[1]!.windowStartedAt!)).toBeGreaterThanOrEqual(Date.parse(at) + 1_000 + 4_000);
+  }, 120_000);
 
   it('is a field of the plan: the flag, and a lab file run named by its JSON path', async () => {
     const future = new Date(Date.now() + 3_600_000).toISOString().slice(0, 19) + 'Z';

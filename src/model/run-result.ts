@@ -204,6 +204,8 @@ export interface StartAtResult {
   at: string;
   /** When the first measured window opened (null: not yet, or the run ended before it). */
   firstWindowAt: string | null;
+  /** Scale: between one configuration's planned window and the next one's opening (--settle; absent in older runs and burn-ins). */
+  settleS?: number;
   clock: ClockSync;
 }
 

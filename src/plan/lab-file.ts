@@ -59,6 +59,7 @@ export interface LabRunSpec {
   findKeyPerCall?: boolean;
   /** As --start-at: RFC 3339 UTC, or +DURATION. */
   startAt?: string;
+  settle?: string;
   thresholds?: {
     maxFailures?: number;
     minThroughput?: number | Record<string, number>;

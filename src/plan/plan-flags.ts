@@ -63,6 +63,7 @@ export const PLAN_FLAGS: Record<PlanField, { option: string; read: Read }> = {
   sessionPerCall: flag('sessionPerCall', text),
   findKeyPerCall: flag('findKeyPerCall', text),
   startAt: flag('startAt', text),
+  settle: flag('settle', text),
 };
 
 export const PLAN_FIELDS = Object.keys(PLAN_FLAGS) as PlanField[];

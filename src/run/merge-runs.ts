@@ -229,6 +229,9 @@ function lateOpenings(sources: readonly MergeSource[], w: ReturnType<typeof wind
   );
 }
 
+/** The common window's length to the µs, as run.json says it (durationS) and as its calls are counted. */
+const commonWindowUs = (w: { commonStartMs: number; commonEndMs: number }) => Math.round((w.commonEndMs - w.commonStartMs) * 1000);
+
 /** Percentiles of calls counted one by one: the buckets' percentiles, the max and mean exact. */
 function exactPercentiles(x: Pick<PartInWindow, 'latencyUs' | 'maxUs' | 'sumUs' | 'ok'>): LatencyPercentilesMs | null {
   const p = percentilesMs(x.latencyUs);
@@ -252,7 +255,7 @@ function mergeConfiguration(command: RunResult['command'], sources: readonly Mer
     openLoop?.targetRatePerS ?? null,
   );
   const earliestMs = Math.min(...startsMs);
-  const commonS = (commonEndMs - commonStartMs) / 1000;
+  const commonS = commonWindowUs({ commonStartMs, commonEndMs }) / 1e6;
   const estimatedOk = parts.map((c, i) => okWithin(c.timeSeries.ok, c.durationS, (commonStartMs - startsMs[i]!) / 1000, (commonEndMs - startsMs[i]!) / 1000));
   const estimatedFailed = parts.map((c, i) => okWithin(c.timeSeries.failed, c.durationS, (commonStartMs - startsMs[i]!) / 1000, (commonEndMs - startsMs[i]!) / 1000));
   const okInCommon = inWindow ? inWindow.parts.reduce((sum, p) => sum + p.ok, 0) : Math.round(estimatedOk.reduce((a, b) => a + b, 0));
@@ -387,7 +390,7 @@ export async function mergeRuns(sources: readonly MergeSource[], identity: { run
   const configurations: MergedConfiguration[] = [];
   for (const [index, w] of windows.entries()) {
     const parts = w.parts.map((c, i) => ({ dir: sources[i]!.dir, recordsFile: c.recordsFile, offsetUs: (w.startsMs[i]! - w.commonStartMs) * 1000 }));
-    const inWindow = allRecorded ? await callsInWindow(parts, (w.commonEndMs - w.commonStartMs) * 1000) : undefined;
+    const inWindow = allRecorded ? await callsInWindow(parts, commonWindowUs(w)) : undefined;
     if (!inWindow)
       warnings.push(
         `${configurationName(w.parts[0]!)}: ${allRecorded ? 'a records file could not be read whole' : 'the runs kept the records of failures only (--records)'}: the calls in the common window are estimated from each host's per-second counts, and the latency percentiles cover the whole windows`,
