@@ -250,6 +250,25 @@ describe('runs that start together, merged (scripts/launch-ssh.sh with a local r
     expect(badStart.stderr).toMatch(/windowStartedAt yesterday is not a time/);
     expect(() => readdirSync(join(base, 'no'))).toThrow();
     expect(apart.stderr).not.toMatch(/\n\s+at /);
+    // --same-tokens: hosts that drove the same tokens (one network HSM's partitions) add sessions per token, not tokens.
+    const notSame = runCli(['merge', hosts[0]!.dir, hosts[1]!.dir, '--same-tokens', '--out', join(base, 'no')]);
+    expect(notSame.status).toBe(2);
+    expect(notSame.stderr).toMatch(/--same-tokens: token 0 of .* \(serial \S+\), of .*: not the same tokens/);
+    const sharedDir = copy('shared', (r) => (r.tokens = hosts[0]!.r.tokens));
+    const shared = runCli(['merge', hosts[0]!.dir, sharedDir, '--same-tokens', '--out', join(base, 'shared'), '--format', 'md']);
+    expect(shared.status, shared.stderr).toBe(0);
+    const s = runJson(onlyDir(join(base, 'shared')));
+    expect(schemaProblems('run', s)).toEqual([]);
+    expect(s.tokens).toEqual(hosts[0]!.r.tokens);
+    expect(s.plan.tokenCounts).toEqual([1, 2]);
+    expect(s.plan.threadsPerToken).toEqual([2]);
+    expect(s.configurations.map((c) => [c.tokens, c.threadsPerToken])).toEqual([
+      [1, 2],
+      [2, 2],
+    ]);
+    expect(s.configurations[1]!.operationsOk).toBe(hosts[0]!.r.configurations[1]!.operationsOk + hosts[1]!.r.configurations[1]!.operationsOk);
+    expect(s.sources!.map((x) => x.firstToken)).toEqual([0, 0]);
+    expect(readFileSync(join(onlyDir(join(base, 'shared')), 'report.md'), 'utf8')).toContain('Every host drove the same tokens (--same-tokens)');
     // A host that opened late is merged with a warning, and how late it was is recorded.
     const lateBy = copy('late', (r) => r.configurations.forEach((c) => (c.windowStartedAt = new Date(Date.parse(c.windowStartedAt!) + 400).toISOString())));
     const late = runCli(['merge', hosts[0]!.dir, lateBy, '--out', join(base, 'late'), '--format', 'md']);

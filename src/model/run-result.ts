@@ -215,7 +215,11 @@ export interface RunSource {
   hostname: string;
   /** Its run directory as given to `merge`. */
   dir: string;
-  /** Its tokens are this run's tokens from firstToken on, tokenCount of them. */
+  /**
+   * Its tokens are this run's tokens from firstToken on, tokenCount of them. Every source at 0 (merge --same-tokens):
+   * every host drove the same tokens, each configuration's threadsPerToken counts every host's sessions, and
+   * perToken holds each host's view of each token (one entry per host and token).
+   */
   firstToken: number;
   tokenCount: number;
   startAt?: StartAtResult;

@@ -73,7 +73,11 @@ export function sourcesSection(r: RunResult, w: { nouns: string; Nouns: string }
   const estimated = r.configurations.some((c) => c.commonWindow?.countedFrom === 'per-second counts');
   const worst = Math.max(...sources.map((s) => s.startAt?.clock.maxErrorUs ?? -1));
   const lines = [
-    `Merged from ${sources.length} runs (${hostsLine(sources)}): calls and failures of every host's whole window added up. The common window opens when the last host's window opened and closes when the first one's closed; the merged throughput, latency percentiles and per-second series count the ${w.nouns} that ended in it${estimated ? " (where the records were not all kept, estimated from each host's per-second counts, and the percentiles cover the whole windows)" : ', each from its record'}. Each host's figures are shown over its own window and over the common window.`,
+    `Merged from ${sources.length} runs (${hostsLine(sources)}): calls and failures of every host's whole window added up. The common window opens when the last host's window opened and closes when the first one's closed; the merged throughput, latency percentiles and per-second series count the ${w.nouns} that ended in it${estimated ? " (where the records were not all kept, estimated from each host's per-second counts, and the percentiles cover the whole windows)" : ', each from its record'}. Each host's figures are shown over its own window and over the common window. ${
+      sources.every((s) => s.firstToken === 0)
+        ? `Every host drove the same ${sources[0]!.tokenCount === 1 ? 'token' : 'tokens'} (--same-tokens): a configuration's tokens are one host's, its sessions per token every host's, and each token's row per host is that host's view of it.`
+        : `Each host's tokens are counted apart (tokens: the hosts' added up); where the hosts drove the same tokens, merge with --same-tokens.`
+    }`,
     '',
     ...sources.map((s, i) => `- ${sourceName(sources, i)} (${s.runId}): ${s.startAt ? `--start-at ${startAtText(s.startAt)}` : 'started without --start-at'}`),
     ...(worst >= 0 ? ['', `The worst host's clock error bound (kernel maxerror): ${(worst / 1000).toFixed(1)} ms.`] : []),

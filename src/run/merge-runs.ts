@@ -82,6 +82,23 @@ function checkDistinct(sources: readonly MergeSource[]): void {
   }
 }
 
+/**
+ * merge --same-tokens: every host drove the same tokens (the partitions of one network HSM). Refused where a host's
+ * tokens are others, told by their serial and label: the token axis would count tokens that are not there.
+ */
+function checkSameTokens(sources: readonly MergeSource[]): void {
+  const f = sources[0]!;
+  for (const s of sources.slice(1))
+    s.result.tokens.forEach((t, i) => {
+      const o = f.result.tokens[i]!;
+      if (t.serial !== o.serial || t.label !== o.label)
+        throw usageError(
+          `--same-tokens: token ${i} of ${shown(s.dir)} is ${shown(t.label)} (serial ${t.serial}), of ${shown(f.dir)} ${shown(o.label)} (serial ${o.serial}): not the same tokens`,
+          'merge without --same-tokens: each host’s tokens are then counted apart',
+        );
+    });
+}
+
 /** Refused unless every run measured the same workload with the same plan on as many tokens. */
 function checkSamePlan(sources: readonly MergeSource[]): void {
   const [first, ...others] = sources;
@@ -245,15 +262,25 @@ function exactPercentiles(x: Pick<PartInWindow, 'latencyUs' | 'maxUs' | 'sumUs' 
  * series over the common window (the time every host measured in), from the calls that ended in it (`inWindow`,
  * counted from the records; without it, estimated from the per-second counts, the latency that of whole windows).
  */
-function mergeConfiguration(command: RunResult['command'], sources: readonly MergeSource[], firstTokens: readonly number[], index: number, inWindow: CallsInWindow | undefined): MergedConfiguration {
+function mergeConfiguration(
+  command: RunResult['command'],
+  sources: readonly MergeSource[],
+  firstTokens: readonly number[],
+  index: number,
+  inWindow: CallsInWindow | undefined,
+  sameTokens: boolean,
+): MergedConfiguration {
   const { parts, startsMs, commonStartMs, commonEndMs } = windowsOf(sources, index);
   const first = parts[0]!;
   const openLoop = first.openLoop ? mergedOpenLoop(parts) : undefined;
-  const axes = configurationAxes(
-    parts.reduce((sum, c) => sum + c.tokens, 0),
-    first.threadsPerToken,
-    openLoop?.targetRatePerS ?? null,
-  );
+  // The same tokens driven from every host: as many tokens as one host's, each with every host's sessions.
+  const axes = sameTokens
+    ? configurationAxes(first.tokens, first.threadsPerToken * parts.length, openLoop?.targetRatePerS ?? null)
+    : configurationAxes(
+        parts.reduce((sum, c) => sum + c.tokens, 0),
+        first.threadsPerToken,
+        openLoop?.targetRatePerS ?? null,
+      );
   const earliestMs = Math.min(...startsMs);
   const commonS = commonWindowUs({ commonStartMs, commonEndMs }) / 1e6;
   const estimatedOk = parts.map((c, i) => okWithin(c.timeSeries.ok, c.durationS, (commonStartMs - startsMs[i]!) / 1000, (commonEndMs - startsMs[i]!) / 1000));
@@ -366,12 +393,13 @@ export interface MergedRun {
  * latency histograms merged (HdrHistogram's encoding is lossless at its precision), the throughput over the window
  * every host measured in. Refused when the plans differ or a configuration's windows do not overlap.
  */
-export async function mergeRuns(sources: readonly MergeSource[], identity: { runId: string; commandLine: string }): Promise<MergedRun> {
+export async function mergeRuns(sources: readonly MergeSource[], identity: { runId: string; commandLine: string }, sameTokens = false): Promise<MergedRun> {
   if (sources.length < 2) throw usageError('merge needs the runs of two hosts or more', 'give every host’s run directory');
   sources.forEach(checkSource);
   checkDistinct(sources);
   checkSamePlan(sources);
-  const firstTokens = sources.map((_, i) => sources.slice(0, i).reduce((sum, s) => sum + s.result.tokens.length, 0));
+  if (sameTokens) checkSameTokens(sources);
+  const firstTokens = sources.map((_, i) => (sameTokens ? 0 : sources.slice(0, i).reduce((sum, s) => sum + s.result.tokens.length, 0)));
   const f = sources[0]!.result;
   const windows = f.configurations.map((c, index) => {
     sources.forEach((s) => {
@@ -395,15 +423,17 @@ export async function mergeRuns(sources: readonly MergeSource[], identity: { run
       warnings.push(
         `${configurationName(w.parts[0]!)}: ${allRecorded ? 'a records file could not be read whole' : 'the runs kept the records of failures only (--records)'}: the calls in the common window are estimated from each host's per-second counts, and the latency percentiles cover the whole windows`,
       );
-    configurations.push(mergeConfiguration(f.command, sources, firstTokens, index, inWindow));
+    configurations.push(mergeConfiguration(f.command, sources, firstTokens, index, inWindow, sameTokens));
   }
   const hosts = sources.length;
   const plan: RunResult['plan'] = {
     ...f.plan,
-    tokenCounts: f.plan.tokenCounts.map((n) => n * hosts),
+    // The same tokens: as many as one host's, each with every host's sessions.
+    ...(sameTokens ? { threadsPerToken: f.plan.threadsPerToken.map((n) => n * hosts) } : { tokenCounts: f.plan.tokenCounts.map((n) => n * hosts) }),
     totalOperations: f.plan.totalOperations === null ? null : f.plan.totalOperations * hosts,
-    // A rate per configuration is each host's: the hosts together offer their sum (a rate per token stays one).
-    ...(f.plan.targetRate?.per === 'configuration' ? { targetRate: { ...f.plan.targetRate, perS: f.plan.targetRate.perS.map((r) => r * hosts) } } : {}),
+    // A rate per configuration is each host's: the hosts together offer their sum; a rate per token too where every
+    // host drove the same tokens (else each token is one host's, at its rate).
+    ...(f.plan.targetRate && (f.plan.targetRate.per === 'configuration' || sameTokens) ? { targetRate: { ...f.plan.targetRate, perS: f.plan.targetRate.perS.map((r) => r * hosts) } } : {}),
   };
   const runSources: RunSource[] = sources.map((s, i) => ({
     runId: s.result.runId,
@@ -424,7 +454,7 @@ export async function mergeRuns(sources: readonly MergeSource[], identity: { run
     finishedAt: latest(sources.map((s) => s.result.finishedAt)),
     interrupted: false,
     host: { ...f.host, hostname: [...new Set(sources.map((s) => s.result.host.hostname))].join(', ') },
-    tokens: sources.flatMap((s) => s.result.tokens),
+    tokens: sameTokens ? f.tokens : sources.flatMap((s) => s.result.tokens),
     plan,
     ...runFigures(
       f.command,
