@@ -16,7 +16,8 @@
 #
 # Each host's PIN comes from its own environment (HSM_BENCH_PIN) or a --pin-file there: never from this command line.
 # Hosts' clocks must be synchronized (NTP, chrony): each run.json says what its host's OS said of it.
-# Exit: the merge's code (0, 4, 5 …); a host that made no run gives its own code (2 for a start already past, 3 …).
+# Exit: the merge's code (0, 4, 5 …); a host that made no run gives its own code (2 for a start already past, 3 …),
+# 255 where ssh itself failed on a host (said as such); 3 where a run could not be copied back; 2 for a usage error.
 set -euo pipefail
 
 lead=60
@@ -28,7 +29,13 @@ merge_args=""
 runner=""
 fetcher=""
 hosts=()
+usage() { echo "usage: $0 [options] HOST HOST... -- scale|burn-in ARGS...  (two hosts or more; options at the head of $0)" >&2; exit 2; }
 while [[ $# -gt 0 ]]; do
+  # Every option takes a value: one missing is a usage error, not bash's "unbound variable".
+  if [[ "$1" == --?* && $# -lt 2 ]]; then
+    echo "launch-ssh: $1 needs a value" >&2
+    usage
+  fi
   case "$1" in
     --lead) lead="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
@@ -40,12 +47,19 @@ while [[ $# -gt 0 ]]; do
     --fetcher) fetcher="$2"; shift 2 ;;
     --) shift; break ;;
     -*) echo "launch-ssh: unknown option $1 (see the head of $0)" >&2; exit 2 ;;
-    *) hosts+=("$1"); shift ;;
+    *)
+      # The same host twice would run two processes there and fetch one run over the other.
+      for known in "${hosts[@]}"; do
+        if [[ "$known" == "$1" ]]; then
+          echo "launch-ssh: host $1 is given twice: each host runs once" >&2
+          exit 2
+        fi
+      done
+      hosts+=("$1"); shift ;;
   esac
 done
 if [[ ${#hosts[@]} -lt 2 || $# -eq 0 ]]; then
-  echo "usage: $0 [options] HOST HOST... -- scale|burn-in ARGS...  (two hosts or more)" >&2
-  exit 2
+  usage
 fi
 if [[ ! "$lead" =~ ^[0-9]+$ ]]; then
   echo "launch-ssh: --lead takes whole seconds, not '$lead'" >&2
@@ -78,12 +92,20 @@ for host in "${hosts[@]}"; do
   rc=$(cat "$logs/$host.rc")
   dir=$(sed -n 's/^results: //p' "$logs/$host.err" | tail -n 1)
   if [[ -z "$dir" ]]; then
-    echo "launch-ssh: $host made no run (exit $rc); its last lines:" >&2
+    # ssh's own failure (no connection, refused key) is 255: not a code of hsm-bench's.
+    if [[ "$rc" == 255 ]]; then
+      echo "launch-ssh: ssh failed on $host (exit 255: no connection, or the key refused); its last lines:" >&2
+    else
+      echo "launch-ssh: $host made no run (hsm-bench exit $rc); its last lines:" >&2
+    fi
     tail -n 5 "$logs/$host.err" >&2
     exit "$((rc == 0 ? 3 : rc))"
   fi
   mkdir -p "$out/hosts/$host"
-  fetch "$host" "$dir" "$out/hosts/$host/"
+  if ! fetch "$host" "$dir" "$out/hosts/$host/"; then
+    echo "launch-ssh: could not copy $host:$dir here (the fetcher failed): the run is still on $host" >&2
+    exit 3
+  fi
   runs+=("$out/hosts/$host/$(basename "$dir")")
   echo "launch-ssh: $host: exit $rc, run $dir" >&2
 done

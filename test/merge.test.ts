@@ -86,6 +86,7 @@ describe('runs that start together, merged (scripts/launch-ssh.sh with a local r
       expect(opened[0]!).toBeGreaterThanOrEqual(at);
       expect(opened[1]!).toBeGreaterThanOrEqual(at + 2_000 + 10_000);
       expect(h.r.startAt!.firstWindowAt).toBe(h.r.configurations[0]!.windowStartedAt);
+      expect(h.r.startAt!.settleS).toBe(10);
     }
   });
 
@@ -112,31 +113,87 @@ describe('runs that start together, merged (scripts/launch-ssh.sh with a local r
       expect(c.durationS).toBeCloseTo((Math.min(...ends) - Math.max(...starts)) / 1000, 3);
       expect(c.durationS).toBeGreaterThan(0);
       expect(c.windowStartedAt).toBe(new Date(Math.max(...starts)).toISOString());
-      // Its throughput counts the calls that ended in the common window: not more than all of them, and (the windows
-      // opened together) most of them.
-      expect(c.throughputPerS * c.durationS).toBeLessThanOrEqual(c.operationsOk + 1);
-      expect(c.throughputPerS * c.durationS).toBeGreaterThan(c.operationsOk / 2);
+      expect(c.bySource!.map((s) => s.openedAfterFirstS)).toEqual(starts.map((ms) => (ms - Math.min(...starts)) / 1000));
+      expect(c.bySource!.map((s) => s.cpu)).toEqual(parts.map((p) => p.cpu));
     });
     const report = readFileSync(join(merged.dir, 'report.md'), 'utf8');
     expect(report).toContain('## Per host');
     expect(report).toContain(hosts[1]!.r.runId);
+    // Every host named, each host's figures over its own window and over the common one, labelled.
+    expect(report).toMatch(/\*\*Hosts\*\*: 2 hosts: \S+ #1, \S+ #2/);
+    expect(report).toContain('Own window (s)');
+    expect(report).toContain('in common window');
+    expect(report).toContain('(common)');
+    // Each host's given moment, the real opening and the clock, in the host's own report too.
+    expect(report).toMatch(/--start-at given \S+Z, for \S+; the first window opened at \S+ \(\d+\.\d{3} s after it\); clock synchronized: (yes|no|unknown)/);
+    expect(readFileSync(join(hosts[0]!.dir, 'report.md'), 'utf8')).toMatch(/\*\*Start\*\*: --start-at given \S+Z, for \S+; the first window opened at/);
+    // Records are binary: the report says how to read them, not that they are CSV rows.
+    expect(report).not.toContain('CSV row');
+    expect(report).toContain('hsm-bench records RUN_DIR --csv');
+    // summary.csv: each host's rows over its own window and over the common one, and the total's window.
+    const csv = readFileSync(join(merged.dir, 'summary.csv'), 'utf8').trim().split('\n');
+    const head = csv[0]!.split(',');
+    const cells = csv.slice(1).map((line) => Object.fromEntries(line.split(',').map((v, i) => [head[i]!, v])));
+    const hostRows = cells.filter((x) => x.token === 'host' && x.configurationTokens === '2');
+    expect(hostRows.map((x) => x.window)).toEqual(['own', 'common', 'own', 'common']);
+    expect(hostRows.filter((x) => x.window === 'own').map((x) => Number(x.operationsOk))).toEqual(hosts.map((h) => h.r.configurations[0]!.operationsOk));
+    expect(cells.find((x) => x.token === 'all' && x.configurationTokens === '2')!.window).toBe('common');
   });
 
-  it("merges the latency histograms losslessly: the merged run's percentiles are those of both runs' records together", async () => {
+  it('counts throughput, latency and the per-second series over the common window alike: the calls that ended in it, from their records', async () => {
+    for (const [i, c] of merged.r.configurations.entries()) {
+      const commonStartMs = Date.parse(c.windowStartedAt!);
+      const commonUs = c.durationS * 1e6;
+      const inWindow = latencyHistogram();
+      const perSecond: number[] = [];
+      const perHost: number[] = [];
+      let failed = 0;
+      for (const h of hosts) {
+        const part = h.r.configurations[i]!;
+        const offsetUs = (Date.parse(part.windowStartedAt!) - commonStartMs) * 1000;
+        let mine = 0;
+        for await (const rec of readRecords(join(h.dir, part.recordsFile))) {
+          const endUs = rec.startOffsetUs + rec.latencyUs + offsetUs;
+          if (endUs < 0 || endUs >= commonUs) continue;
+          if (failureOf(rec) !== undefined) {
+            failed++;
+            continue;
+          }
+          mine++;
+          inWindow.recordValue(Math.max(1, rec.latencyUs));
+          const second = Math.floor(endUs / 1e6);
+          perSecond[second] = (perSecond[second] ?? 0) + 1;
+        }
+        perHost.push(mine);
+      }
+      expect(c.commonWindow).toEqual({ operationsOk: inWindow.totalCount, operationsFailed: failed, countedFrom: 'records' });
+      // Fewer calls than all of them (the windows' edges are not common), most of them (they opened together).
+      expect(inWindow.totalCount).toBeLessThanOrEqual(c.operationsOk);
+      expect(inWindow.totalCount).toBeGreaterThan(c.operationsOk / 2);
+      expect(c.throughputPerS).toBeCloseTo(inWindow.totalCount / c.durationS, 1);
+      expect(c.bySource!.map((s) => s.inCommonWindow!.operationsOk)).toEqual(perHost);
+      expect(decodeHistogram(c.latencyHistogram!)!.totalCount).toBe(inWindow.totalCount);
+      const expected = percentilesMs(inWindow)!;
+      expect([c.latencyMs!.p50, c.latencyMs!.p90, c.latencyMs!.p99]).toEqual([expected.p50, expected.p90, expected.p99]);
+      // Second by second of the common window, from its opening: what compare's noise reads.
+      expect(c.timeSeries.ok).toEqual(Array.from({ length: Math.ceil(c.durationS) }, (_, k) => perSecond[k] ?? 0));
+    }
+  });
+
+  it("merges the latency histograms losslessly: each host's histogram holds its records, the merged records every call", async () => {
     for (const [i, c] of merged.r.configurations.entries()) {
       const fromRecords = latencyHistogram();
-      let maxUs = 0;
       for (const h of hosts) {
         for await (const rec of readRecords(join(h.dir, h.r.configurations[i]!.recordsFile))) {
           if (failureOf(rec) !== undefined) continue;
           fromRecords.recordValue(Math.max(1, rec.latencyUs));
-          maxUs = Math.max(maxUs, rec.latencyUs);
         }
       }
-      expect(decodeHistogram(c.latencyHistogram!)!.totalCount).toBe(c.operationsOk);
+      const hostHistograms = latencyHistogram();
+      hosts.forEach((h) => hostHistograms.add(decodeHistogram(h.r.configurations[i]!.latencyHistogram!)!));
       expect(fromRecords.totalCount).toBe(c.operationsOk);
-      const expected = percentilesMs(fromRecords)!;
-      expect({ p50: c.latencyMs!.p50, p90: c.latencyMs!.p90, p99: c.latencyMs!.p99, max: c.latencyMs!.max }).toEqual({ p50: expected.p50, p90: expected.p90, p99: expected.p99, max: maxUs / 1000 });
+      const [fromHosts, expected] = [hostHistograms, fromRecords].map((h) => percentilesMs(h)!);
+      expect([fromHosts!.p50, fromHosts!.p90, fromHosts!.p99]).toEqual([expected!.p50, expected!.p90, expected!.p99]);
       // The merged records (for the charts) hold every call of both, on the merged tokens.
       let records = 0;
       const tokens = new Set<number>();
@@ -193,6 +250,32 @@ describe('runs that start together, merged (scripts/launch-ssh.sh with a local r
     expect(badStart.stderr).toMatch(/windowStartedAt yesterday is not a time/);
     expect(() => readdirSync(join(base, 'no'))).toThrow();
     expect(apart.stderr).not.toMatch(/\n\s+at /);
+    // --same-tokens: hosts that drove the same tokens (one network HSM's partitions) add sessions per token, not tokens.
+    const notSame = runCli(['merge', hosts[0]!.dir, hosts[1]!.dir, '--same-tokens', '--out', join(base, 'no')]);
+    expect(notSame.status).toBe(2);
+    expect(notSame.stderr).toMatch(/--same-tokens: token 0 of .* \(serial \S+\), of .*: not the same tokens/);
+    const sharedDir = copy('shared', (r) => (r.tokens = hosts[0]!.r.tokens));
+    const shared = runCli(['merge', hosts[0]!.dir, sharedDir, '--same-tokens', '--out', join(base, 'shared'), '--format', 'md']);
+    expect(shared.status, shared.stderr).toBe(0);
+    const s = runJson(onlyDir(join(base, 'shared')));
+    expect(schemaProblems('run', s)).toEqual([]);
+    expect(s.tokens).toEqual(hosts[0]!.r.tokens);
+    expect(s.plan.tokenCounts).toEqual([1, 2]);
+    expect(s.plan.threadsPerToken).toEqual([2]);
+    expect(s.configurations.map((c) => [c.tokens, c.threadsPerToken])).toEqual([
+      [1, 2],
+      [2, 2],
+    ]);
+    expect(s.configurations[1]!.operationsOk).toBe(hosts[0]!.r.configurations[1]!.operationsOk + hosts[1]!.r.configurations[1]!.operationsOk);
+    expect(s.sources!.map((x) => x.firstToken)).toEqual([0, 0]);
+    expect(readFileSync(join(onlyDir(join(base, 'shared')), 'report.md'), 'utf8')).toContain('Every host drove the same tokens (--same-tokens)');
+    // A host that opened late is merged with a warning, and how late it was is recorded.
+    const lateBy = copy('late', (r) => r.configurations.forEach((c) => (c.windowStartedAt = new Date(Date.parse(c.windowStartedAt!) + 400).toISOString())));
+    const late = runCli(['merge', hosts[0]!.dir, lateBy, '--out', join(base, 'late'), '--format', 'md']);
+    expect(late.status, late.stderr).toBe(0);
+    expect(late.stderr).toMatch(/warning: \S+ \(.*\) opened the window of 1 token 0\.4\d\d s after the first host: the common window is 1\.\d{3} s of/);
+    const lateRun = runJson(onlyDir(join(base, 'late')));
+    expect(lateRun.configurations[0]!.bySource![1]!.openedAfterFirstS).toBeGreaterThanOrEqual(0.4);
   });
 });
 
@@ -205,6 +288,14 @@ describe('--start-at refused where it cannot hold (exit 2, before any token is t
     [['scale', '--alg', 'p256', '--tokens', '1,2', '--start-at', '+1m'], /--start-at with several configurations needs --duration/],
     [['burn-in', '--alg', 'p256', '--signatures', '10', '--start-at', '+200h'], /more than 7 days ahead/],
     [['burn-in', '--resume', '/nonexistent', '--start-at', '+1m'], /--resume continues the burn-in as it was planned; --start-at cannot change it/],
+    // Runs started together are merged, and merge adds up one repetition of one operation.
+    [['scale', '--alg', 'p256', '--tokens', '1', '--duration', '1s', '--repeat', '2', '--start-at', '+1m'], /--start-at with --repeat: hsm-bench merge adds up runs of one repetition/],
+    [
+      ['scale', '--mix', 'sign/p256:80,verify/p256:20', '--tokens', '1', '--duration', '1s', '--start-at', '+1m'],
+      /--start-at with --mix: hsm-bench merge adds up runs of one repetition of one operation/,
+    ],
+    [['scale', '--alg', 'p256', '--tokens', '1', '--start-at', '30s'], /a time from now is written with a \+, as \+30s/],
+    [['scale', '--alg', 'p256', '--tokens', '1', '--start-at', '+ 5s'], /--start-at must be \+DURATION written together/],
   ])('%j', (args, message) => {
     const r = runCli(args, ws);
     expect(r.status, r.stderr).toBe(2);
@@ -252,6 +343,24 @@ describe('burn-ins started together, merged', () => {
     expect(merged.configurations[0]!.operationsOk).toBe(a!.configurations[0]!.operationsOk + b!.configurations[0]!.operationsOk);
     expect(merged.tokens).toHaveLength(2);
     expect(schemaProblems('run', merged)).toEqual([]);
+    // A burn-in restarted, resumed without records, or ended early would lose those facts in a merge: refused.
+    const edited = (name: string, edit: (r: RunResult) => void) => {
+      const dir = join(base, name, 'run');
+      cpSync(dirs[1]!, dir, { recursive: true });
+      const r = runJson(dir);
+      edit(r);
+      writeFileSync(join(dir, 'run.json'), JSON.stringify(r));
+      return dir;
+    };
+    for (const [name, edit, message] of [
+      ['restarted', (r: RunResult) => (r.burnIn!.restarts = [{ at: r.startedAt, signal: 'SIGKILL', exitCode: null, recordsOnDisk: 1 } as never]), /process was restarted 1 time/],
+      ['lost', (r: RunResult) => (r.burnIn!.lostRecords = [{ at: r.startedAt, checkpointRecords: 9, recordsOnDisk: 1 }]), /resumed without some of its records/],
+      ['early', (r: RunResult) => (r.burnIn!.endedEarly = { signingLeftS: 1, operationsLeft: null, pinRefusedTokens: [] }), /ended before its stop rule/],
+    ] as const) {
+      const refused = runCli(['merge', dirs[0]!, edited(name, edit), '--out', join(base, 'no'), '--format', 'md']);
+      expect(refused.status, name).toBe(2);
+      expect(refused.stderr).toMatch(message);
+    }
   }, 120_000);
 });
 

@@ -160,11 +160,17 @@ describe('the progress of a scale run', () => {
   const configuration = { axes: { tokens: 2, threadsPerToken: 1 }, repetition: 1, repeat: 1 };
   it('says the rate and the time left, in the configuration and in the run', () => {
     // 3rd of 9 configurations of 10 s each, 4 s into it: 6 s left in it, 6 more configurations of 10 s after it.
-    const text = eventText({ type: 'configuration-progress', configuration, calls: 20000, plannedCalls: null, nouns: 'signatures', elapsedS: 4, windowS: 10, index: 3, of: 9 });
+    const text = eventText({ type: 'configuration-progress', configuration, calls: 20000, plannedCalls: null, nouns: 'signatures', elapsedS: 4, startsInS: null, windowS: 10, index: 3, of: 9 });
     expect(text).toEqual({ progress: '2 tokens [3 of 9]: 20000 signatures, 5000/s, 00:00:06 left (00:01:06 in all)' });
   });
   it('estimates the time left from the rate where a count of calls stops the configuration', () => {
-    const text = eventText({ type: 'configuration-progress', configuration, calls: 300, plannedCalls: 1000, nouns: 'signatures', elapsedS: 3, windowS: null, index: 1, of: 1 });
+    const text = eventText({ type: 'configuration-progress', configuration, calls: 300, plannedCalls: 1000, nouns: 'signatures', elapsedS: 3, startsInS: null, windowS: null, index: 1, of: 1 });
     expect(text).toEqual({ progress: '2 tokens: 300 / 1000 signatures, 100/s, 00:00:07 left' });
+  });
+  it('says how long until an agreed window opens (--start-at), not a time elapsed in the wait', () => {
+    const text = eventText({ type: 'configuration-progress', configuration, calls: 0, plannedCalls: null, nouns: 'signatures', elapsedS: 0, startsInS: 42, windowS: 10, index: 1, of: 2 });
+    expect(text).toEqual({ progress: '2 tokens [1 of 2]: ready, starts in 00:00:42 (--start-at)' });
+    const burnIn = eventText({ type: 'burn-in-progress', elapsedS: 0, startsInS: 42, ok: 0, target: null, currentPerS: 0, averagePerS: 0, failed: 0, etaS: null, nouns: 'signatures' });
+    expect(burnIn).toEqual({ progress: 'ready, starts in 00:00:42 (--start-at)' });
   });
 });

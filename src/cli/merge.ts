@@ -20,7 +20,11 @@ export function mergeCommand(): Command {
     .argument('<run-dirs...>', 'the run directory of each host (two or more)')
     .option('--out <dir>', 'parent folder of the merged run directory', SCALE_DEFAULTS.out)
     .option('--format <list>', `reports to write beside run.json: ${FORMATS.join(', ')} (png writes svg too)`, DEFAULT_FORMATS.join(','))
-    .option('--json', 'print the merged run.json to stdout instead of the table or summary');
+    .option('--json', 'print the merged run.json to stdout instead of the table or summary')
+    .option(
+      '--same-tokens',
+      'every host drove the same tokens (the partitions of one network HSM): the token axis is one host’s tokens, each with every host’s sessions (without it, each host’s tokens count apart)',
+    );
   return addVerdictOptions(command)
     .addHelpText(
       'after',
@@ -30,13 +34,14 @@ Examples:
   scripts/launch-ssh.sh client-1 client-2 -- scale --alg rsa2048 --tokens 1,2 --duration 30s   (starts, collects, merges)
 ${EXIT_CODES_HELP}`,
     )
-    .action(async (dirs: string[], options: VerdictFlags & { out: string; format: string; json?: boolean }) => {
+    .action(async (dirs: string[], options: VerdictFlags & { out: string; format: string; json?: boolean; sameTokens?: boolean }) => {
       const formats = parseFormats(options.format, DEFAULT_FORMATS);
       const ui = new Progress();
       const runs = await Promise.all(dirs.map(readRunDirectory));
       runs.forEach((run) => run.notes.forEach((n) => ui.log(`note: ${shown(run.dir)}: ${n}`)));
       // Refused (plans that differ, windows that do not overlap) before anything is written.
-      const merged = mergeRuns(runs, { runId: '', commandLine: thisCommandLine() });
+      const merged = await mergeRuns(runs, { runId: '', commandLine: thisCommandLine() }, options.sameTokens === true);
+      merged.warnings.forEach((w) => ui.log(`warning: ${w}`));
       const r = merged.result;
       const verdict = await verdictPlan(options, { tokenCounts: r.plan.tokenCounts, workload: workloadOf(r), plan: r.plan }, ui.log);
       const suite = `${r.command === 'burn-in' ? 'burn-in-' : ''}${workloadId(r.operation?.name, r.algorithm.id)}`;

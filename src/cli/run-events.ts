@@ -29,6 +29,7 @@ function configurationOutcome(c: ConfigurationResult, nouns: string): string {
  * left (00:01:21 in all)".
  */
 function configurationProgress(e: Extract<RunEvent, { type: 'configuration-progress' }>): string {
+  if (e.startsInS !== null) return `${labelOf(e.configuration)}${e.of > 1 ? ` [${e.index} of ${e.of}]` : ''}: ready, starts in ${hms(e.startsInS)} (--start-at)`;
   const ratePerS = e.elapsedS > 0 ? e.calls / e.elapsedS : 0;
   const leftS = e.windowS !== null ? Math.max(0, e.windowS - e.elapsedS) : e.plannedCalls !== null && ratePerS > 0 ? Math.max(0, (e.plannedCalls - e.calls) / ratePerS) : null;
   const runLeftS = leftS !== null && e.windowS !== null && e.of > e.index ? leftS + (e.of - e.index) * e.windowS : null;
@@ -90,6 +91,7 @@ export function eventText(e: RunEvent): EventText {
       return { log: `burn-in ${e.runId}: ${plural(e.tokens, 'token')}, ${amount}${e.ratePerS === null ? '' : ` at ${e.ratePerS}/s`}; records in ${shown(e.recordsPath)}` };
     }
     case 'burn-in-progress': {
+      if (e.startsInS !== null) return { progress: `ready, starts in ${hms(e.startsInS)} (--start-at)` };
       const eta = e.etaS === null ? '' : `, ETA ${hms(e.etaS)}`;
       return {
         progress: `elapsed ${hms(e.elapsedS)}, ${e.ok}${e.target !== null ? ` / ${e.target}` : ''} ${e.nouns} OK, ${e.currentPerS.toFixed(1)}/s now, ${e.averagePerS.toFixed(1)}/s average, ${e.failed} failed${eta}`,

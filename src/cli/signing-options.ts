@@ -24,6 +24,7 @@ export function addSigningOptions(command: Command, warmupDefault: string): Comm
     .option('--find-key-per-call', 'each call finds its key again (C_FindObjects) in the pooled session')
     .option('--no-calibrate', "skip measuring the harness's own per-call overhead (0.1 s of null calls before the first configuration)")
     .option('--start-at <time>', 'open the first measured window at this moment, after the set-up, on every host given it: RFC 3339 UTC (2026-12-04T01:00:00Z) or +30s from now')
+    .option('--settle <time>', "with --start-at: between one configuration's planned window and the next one's opening, for its stop, checks and sessions (default 10s)")
     .option('--key-label <label>', 'label of the key pair (default: hsm-bench-<alg> to sign and verify, hsm-bench-<alg>-decrypt, hsm-bench-<alg>-derive)');
 }
 

@@ -50,6 +50,8 @@ export interface PlanInput {
   calibrate?: boolean;
   /** When the first measured window opens on every host: RFC 3339 UTC, or +DURATION from now. */
   startAt?: string;
+  /** With startAt: the time between one configuration's planned window and the next one's opening (default 10s). */
+  settle?: string;
 }
 
 /** A field of a plan input; an objective is slo.p99. */

@@ -131,6 +131,8 @@ export interface RunPlan {
 export interface StartAt {
   given: string;
   atMs: number;
+  /** --settle: between one configuration's planned window and the next one's opening (absent: START_SETTLE_MS). */
+  settleMs?: number;
 }
 
 /**
@@ -140,8 +142,8 @@ export interface StartAt {
 export const START_SETTLE_MS = 10_000;
 
 /** With --start-at, when each configuration's window opens (ms since the epoch): one after another, each planned window and the settle apart. */
-export const configurationStartsMs = (startAtMs: number, windowsMs: readonly number[]): number[] =>
-  windowsMs.map((_, i) => startAtMs + windowsMs.slice(0, i).reduce((sum, w) => sum + w + START_SETTLE_MS, 0));
+export const configurationStartsMs = (startAtMs: number, windowsMs: readonly number[], settleMs = START_SETTLE_MS): number[] =>
+  windowsMs.map((_, i) => startAtMs + windowsMs.slice(0, i).reduce((sum, w) => sum + w + settleMs, 0));
 
 export interface BurnInPlan extends RunPlan {
   giveUpAfterMs: number;

@@ -37,8 +37,10 @@ export type RunEvent =
       calls: number;
       plannedCalls: number | null;
       nouns: string;
-      /** Since the configuration started (its warm-up included), and its window where a duration bounds it. */
+      /** Since the configuration started (its warm-up included; with --start-at, since its agreed opening), and its window where a duration bounds it. */
       elapsedS: number;
+      /** With --start-at, before the window's agreed opening: how long until it (null: not waiting). */
+      startsInS: number | null;
       windowS: number | null;
       /** This configuration's place in the run (repetitions counted), from 1. */
       index: number;
@@ -54,7 +56,10 @@ export type RunEvent =
   | { type: 'burn-in-started'; runId: string; tokens: number; calls: number | null; successfulOnly: boolean; durationS: number | null; ratePerS: number | null; recordsPath: string; nouns: string }
   | {
       type: 'burn-in-progress';
+      /** Since the window opened (with --start-at, since the agreed moment). */
       elapsedS: number;
+      /** With --start-at, before the agreed moment: how long until it (null: not waiting). */
+      startsInS: number | null;
       ok: number;
       target: number | null;
       currentPerS: number;

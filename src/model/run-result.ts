@@ -145,6 +145,13 @@ export interface ConfigurationResult {
    * up losslessly (absent without successful calls, and in older runs).
    */
   latencyHistogram?: string;
+  /**
+   * A merged run: the calls of every host that ended in the common window (from the latest window's opening to the
+   * earliest one's end: durationS), which its throughput, latency and timeSeries cover; operationsOk and
+   * operationsFailed count every call of every host's whole window. Counted from the records, or estimated from each
+   * host's per-second counts where the records were not all kept (the latency then covers the whole windows).
+   */
+  commonWindow?: { operationsOk: number; operationsFailed: number; countedFrom: 'records' | 'per-second counts' };
   /** A merged run: each source run's own figures for this configuration, in the order of run.json's `sources`. */
   bySource?: SourceConfiguration[];
   /** Workers that stopped early, and why (a token lost, a PIN refused, a worker that crashed, a call that hung). */
@@ -177,12 +184,21 @@ export interface SourceConfiguration {
   throughputPerS: number;
   latencyMs: LatencyPercentilesMs | null;
   windowStartedAt: string;
+  /** How long after the first host's window this one's opened. */
+  openedAfterFirstS?: number;
+  /** Its calls that ended in the common window (the merged configuration's window), their rate over it and latency (null: not counted from records). */
+  inCommonWindow?: { operationsOk: number; operationsFailed: number; throughputPerS: number; latencyMs: LatencyPercentilesMs | null };
+  /** What the CPUs of its host did during its own window. */
+  cpu?: CpuUse;
 }
 
 /** What the OS says of the host clock's synchronization (timedatectl, chronyc, adjtimex); 'unknown' where none of them answers. */
 export interface ClockSync {
   synchronized: 'yes' | 'no' | 'unknown';
   source: 'timedatectl' | 'chronyc' | 'adjtimex' | 'none';
+  /** The kernel's maximum and estimated error of the clock, µs (adjtimex maxerror, esterror): absent where the adjtimex tool is not there. */
+  maxErrorUs?: number;
+  estErrorUs?: number;
 }
 
 /** --start-at: the moment given, when the first window really opened, and the clock that told both. */
@@ -193,6 +209,8 @@ export interface StartAtResult {
   at: string;
   /** When the first measured window opened (null: not yet, or the run ended before it). */
   firstWindowAt: string | null;
+  /** Scale: between one configuration's planned window and the next one's opening (--settle; absent in older runs and burn-ins). */
+  settleS?: number;
   clock: ClockSync;
 }
 
@@ -202,7 +220,11 @@ export interface RunSource {
   hostname: string;
   /** Its run directory as given to `merge`. */
   dir: string;
-  /** Its tokens are this run's tokens from firstToken on, tokenCount of them. */
+  /**
+   * Its tokens are this run's tokens from firstToken on, tokenCount of them. Every source at 0 (merge --same-tokens):
+   * every host drove the same tokens, each configuration's threadsPerToken counts every host's sessions, and
+   * perToken holds each host's view of each token (one entry per host and token).
+   */
   firstToken: number;
   tokenCount: number;
   startAt?: StartAtResult;

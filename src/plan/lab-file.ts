@@ -61,6 +61,7 @@ export interface LabRunSpec {
   calibrate?: boolean;
   /** As --start-at: RFC 3339 UTC, or +DURATION. */
   startAt?: string;
+  settle?: string;
   thresholds?: {
     maxFailures?: number;
     minThroughput?: number | Record<string, number>;

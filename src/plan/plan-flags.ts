@@ -64,6 +64,7 @@ export const PLAN_FLAGS: Record<PlanField, { option: string; read: Read }> = {
   findKeyPerCall: flag('findKeyPerCall', text),
   calibrate: flag('calibrate', text),
   startAt: flag('startAt', text),
+  settle: flag('settle', text),
 };
 
 export const PLAN_FIELDS = Object.keys(PLAN_FLAGS) as PlanField[];

@@ -198,9 +198,18 @@ export function scalePlan(o: PlanInput, name: FieldNames = flagOf): RunPlan {
     backend: o.module !== undefined ? { kind: 'module', path: o.module } : { kind: 'embedded', workspace: o.workspace },
     selection: tokenSelection(o, name),
     outDir: o.out,
-    ...(o.startAt === undefined ? {} : { startAt: parseStartAt(o.startAt, name('startAt')) }),
+    ...(o.startAt === undefined
+      ? {}
+      : { startAt: { ...parseStartAt(o.startAt, name('startAt')), ...(o.settle === undefined ? {} : { settleMs: durationMs(parseDurationNs(o.settle, name('settle'))) }) } }),
   };
   if (plan.startAt && plan.startAt.atMs <= Date.now()) throw startAtPassed(plan.startAt, name('startAt'), Date.now(), false);
+  if (o.settle !== undefined && o.startAt === undefined)
+    throw usageError(`${name('settle')} is the time between configurations started together: it goes with ${name('startAt')}`, `add ${name('startAt')}, or drop ${name('settle')}`);
+  // Runs started together are made to be merged, and merge adds up one repetition of one operation.
+  if (plan.startAt && (plan.repeat > 1 || o.mix !== undefined)) {
+    const what = plan.repeat > 1 ? name('repeat') : name('mix');
+    throw usageError(`${name('startAt')} with ${what}: hsm-bench merge adds up runs of one repetition of one operation, so these runs could not be merged`, `drop ${what}, or ${name('startAt')}`);
+  }
   // Each later configuration opens at a moment every host computes from the plan: its window's length must be known.
   if (plan.startAt && plannedConfigurations(plan.tokenCounts, plan.threadsPerToken, plan.targetRate).length * plan.repeat > 1 && plan.stop.kind !== 'duration') {
     throw usageError(

@@ -6,8 +6,8 @@ import type { StartAt } from '../model/plan.js';
 /** Further ahead than this is a typo (a wrong day or year), not a plan: the sessions would idle at the barrier for it. */
 const MAX_AHEAD_MS = 7 * 24 * 3600_000;
 
-/** RFC 3339 in UTC, to the second or finer: 2026-12-04T01:00:00Z, 2026-12-04T01:00:00.250Z. */
-const RFC3339_UTC = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,3})?Z$/;
+/** RFC 3339 in UTC, to the second or finer (RFC 3339 allows lowercase t and z, and any number of fraction digits). */
+const RFC3339_UTC = /^(\d{4}-\d{2}-\d{2})[Tt](\d{2}:\d{2}:\d{2})(\.\d+)?[Zz]$/;
 
 /**
  * --start-at: a moment in UTC (RFC 3339), or `+30s` from now (when the command reads it). Every host given the same
@@ -17,13 +17,20 @@ export function parseStartAt(text: string, name: string, nowMs = Date.now()): St
   const hint = `give a moment in UTC such as ${new Date(nowMs + 120_000).toISOString().slice(0, 19)}Z, or a time from now such as +2m`;
   const trimmed = text.trim();
   let atMs: number;
-  if (trimmed.startsWith('+')) atMs = nowMs + durationMs(parseDurationNs(trimmed.slice(1), name));
-  else {
+  if (trimmed.startsWith('+')) {
+    // "+ 5s" is a typo as likely as a plan: a time from now is +DURATION written together.
+    if (!/^\+\d/.test(trimmed)) throw usageError(`${name} must be +DURATION written together (such as +30s), not ${quote(text)}`, hint);
+    atMs = nowMs + durationMs(parseDurationNs(trimmed.slice(1), name));
+  } else {
     const m = RFC3339_UTC.exec(trimmed);
-    atMs = m ? Date.parse(trimmed) : Number.NaN;
+    // Fractions beyond the millisecond are rounded to it: the clocks of hosts agree to milliseconds at best.
+    const secondMs = m ? Date.parse(`${m[1]}T${m[2]}Z`) : Number.NaN;
+    atMs = secondMs + Math.round(Number(`0${m?.[3] ?? ''}`) * 1000);
     // Date.parse takes 2026-02-30 as 2026-03-02: a day that does not exist is refused, not moved.
-    if (!m || Number.isNaN(atMs) || new Date(atMs).toISOString().slice(0, 19) !== trimmed.slice(0, 19))
-      throw usageError(`${name} must be a moment in UTC (RFC 3339, ending in Z) or +DURATION, not ${quote(text)}`, hint);
+    if (!m || Number.isNaN(secondMs) || new Date(secondMs).toISOString().slice(0, 19) !== `${m[1]}T${m[2]}`) {
+      const fromNow = /^\d+(\.\d+)?[a-z]+$/i.test(trimmed) ? `: a time from now is written with a +, as +${trimmed}` : '';
+      throw usageError(`${name} must be a moment in UTC (RFC 3339, ending in Z) or +DURATION, not ${quote(text)}${fromNow}`, fromNow ? `give +${trimmed}` : hint);
+    }
   }
   if (atMs - nowMs > MAX_AHEAD_MS) throw usageError(`${name} ${quote(text)} is more than 7 days ahead`, hint);
   return { given: trimmed, atMs };

@@ -14,7 +14,8 @@ import { statusMeaning } from './status-meaning.js';
 import { stalledConfigurations, stallLines } from './stalls-text.js';
 import { cpuTable } from './cpu-text.js';
 import { serialShown } from '../model/serial.js';
-import { sourcesSection } from './sources-table.js';
+import { hostsLine, sourcesSection } from './sources-table.js';
+import { startAtText } from './start-at-text.js';
 
 /** The one Markdown table writer every Markdown renderer uses. */
 export function markdownTable(head: string[], rows: (string | number)[][], rightAligned = head.map((_, i) => i > 0)): string {
@@ -60,13 +61,16 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
     );
   if (r.commandLine) out.push('Reproduce with (the PIN comes from the environment or a file, never the command line):', '', '```sh', r.commandLine, '```', '');
   out.push(
-    `- **Host**: ${r.host.hostname}: ${r.host.cpuCount} × ${r.host.cpuModel}, ${r.host.totalMemoryMb} MB, ${r.host.platform}/${r.host.arch}, Node ${r.host.nodeVersion}${r.host.loadAverage ? `, load average ${r.host.loadAverage.join(' / ')} before signing` : ''}`,
+    r.sources
+      ? `- **Hosts**: ${hostsLine(r.sources)} (each one's machine in its own run.json; the first: ${r.host.cpuCount} × ${r.host.cpuModel}, Node ${r.host.nodeVersion})`
+      : `- **Host**: ${r.host.hostname}: ${r.host.cpuCount} × ${r.host.cpuModel}, ${r.host.totalMemoryMb} MB, ${r.host.platform}/${r.host.arch}, Node ${r.host.nodeVersion}${r.host.loadAverage ? `, load average ${r.host.loadAverage.join(' / ')} before signing` : ''}`,
     `- **Backend**: ${backendLine(r)}`,
     `- **Module**: ${r.module.libraryDescription} ${r.module.libraryVersion} (${r.module.manufacturer}), Cryptoki ${r.module.cryptokiVersion}, ${r.module.instances === 'shared' ? 'one instance per process' : 'an instance per load'}${r.harness.engine ? `; engine: ${r.harness.engine}` : ''}`,
     `- **Operation**: ${r.operation?.name ?? 'sign'} (${w.call}), ${r.algorithm.displayName}${w.usesKeyPair ? `, key '${r.keyLabel}'` : ''}`,
     `- **Mechanism**: ${r.mechanism.name}${r.mechanism.hostDigest === 'none' ? '' : ` (on the host: ${r.mechanism.hostDigest})`}`,
     `- **Plan**: ${planLine(r)}`,
     ...(harnessOverheadText(r) ? [`- **Harness**: ${harnessOverheadText(r)}`] : []),
+    ...(r.startAt ? [`- **Start**: --start-at ${startAtText(r.startAt)}`] : []),
     '',
   );
   if (burnIn && c0) {
@@ -240,6 +244,6 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
   if (o.chartsUnavailable) out.push(`Charts were not drawn: ${o.chartsUnavailable}.`, '');
   for (const c of o.charts) out.push(`![${c.title}](${c.file})`, '');
   out.push('## Conclusion', '', ...conclusions(r).map((l) => `- ${l}`), '');
-  out.push(`Records: one CSV row per ${w.noun} in \`records/\`; full results in \`run.json\` (schema version ${r.schemaVersion}).`, '');
+  out.push(`Records: one record per ${w.noun} in \`records/\` (binary; \`hsm-bench records RUN_DIR --csv\` writes them as CSV); full results in \`run.json\` (schema version ${r.schemaVersion}).`, '');
   return out.join('\n');
 }

@@ -2,6 +2,7 @@ import { percentileSupported } from '../core/latency-text.js';
 import { csvField } from '../result/records-csv.js';
 import type { ConfigurationResult, RunResult } from '../model/run-result.js';
 import { firmwareOf, moduleOf } from './trend.js';
+import { sourceName } from './sources-table.js';
 import { verifySetting } from './describe-run.js';
 import { efficiencyRange, shortfallOf, shownEfficiency, uncountedOf } from '../result/configuration-shortfall.js';
 
@@ -64,6 +65,10 @@ export const SUMMARY_COLUMNS = [
   'keptUp',
   'held',
   'capacityPerS',
+  // After those: a merged run's rows of each host (token `host`): its name, and the window its figures cover, its
+  // own or the common one (the merged `all` row's window: `common`).
+  'host',
+  'window',
 ];
 
 /** A target rate's cells (empty flat out): lower bounds, pace, backlog, and the sweep's verdict on it. */
@@ -133,7 +138,41 @@ export function renderSummaryCsv(r: RunResult): string {
         ...spreadCells(r, c).map(() => ''),
         verify,
         ...rateCells(r, c).map(() => ''),
+        '',
+        '',
       ]);
+    }
+    for (const h of c.bySource ?? []) {
+      const own = { ...h, window: 'own' };
+      const common = h.inCommonWindow && { ...h.inCommonWindow, durationS: c.durationS, window: 'common' };
+      for (const x of common ? [own, common] : [own])
+        rows.push([
+          r.algorithm.id,
+          r.mechanism.name,
+          c.tokens,
+          'host',
+          '',
+          '',
+          '',
+          x.operationsOk,
+          x.operationsFailed,
+          x.durationS,
+          x.throughputPerS,
+          '',
+          supported(x.latencyMs?.p50, 50, x.operationsOk),
+          supported(x.latencyMs?.p90, 90, x.operationsOk),
+          supported(x.latencyMs?.p99, 99, x.operationsOk),
+          x.latencyMs?.max,
+          ...run,
+          c.threadsPerToken,
+          c.openLoop?.targetRatePerS,
+          ...Array.from({ length: 5 }, () => ''),
+          ...spreadCells(r, c).map(() => ''),
+          verify,
+          ...rateCells(r, c).map(() => ''),
+          sourceName(r.sources!, h.source),
+          x.window,
+        ]);
     }
     rows.push([
       r.algorithm.id,
@@ -163,6 +202,8 @@ export function renderSummaryCsv(r: RunResult): string {
       ...spreadCells(r, c),
       verify,
       ...rateCells(r, c),
+      '',
+      c.commonWindow ? 'common' : '',
     ]);
   }
   return [SUMMARY_COLUMNS.join(','), ...rows.map((row) => row.map((v) => csvField(v === null || v === undefined ? '' : String(v))).join(','))].join('\n') + '\n';

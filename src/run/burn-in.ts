@@ -184,7 +184,7 @@ export async function runBurnIn(input: PlanInput, verdict: VerdictFlags, pinSour
     let flushRecords = () => {};
     // The plan as the run started: a resume keeps the tokens' identities and the digest of the first segment.
     // A resume starts at once: the agreed moment was the first segment's, and is not kept for it.
-    const runInput = checkpoint?.plan ?? { ...input, startAt: undefined };
+    const runInput = checkpoint?.plan ?? { ...input, startAt: undefined, settle: undefined };
     const tokens = checkpoint?.tokens ?? setup.tokens.map(tokenIdentity);
     const digest = checkpoint?.planDigest ?? planDigest({ runId, startedAt: startedAt.toISOString(), plan: runInput, tokens });
     // Records written to the file so far (those of earlier segments included); the checkpoint counts them once synced.
@@ -314,7 +314,9 @@ export async function runBurnIn(input: PlanInput, verdict: VerdictFlags, pinSour
       if (nowMs - last.atMs >= 1000) last = { atMs: nowMs, ok: stats.operationsOk };
       ui.emit({
         type: 'burn-in-progress',
-        elapsedS: (nowMs - segmentStartMs) / 1000 + startOffsetBaseUs / 1e6,
+        // From the window's agreed opening with --start-at (the wait for it is not elapsed), said while it is ahead.
+        elapsedS: Math.max(0, nowMs - Math.max(segmentStartMs, plan.startAt?.atMs ?? 0)) / 1000 + startOffsetBaseUs / 1e6,
+        startsInS: plan.startAt && nowMs < plan.startAt.atMs ? (plan.startAt.atMs - nowMs) / 1000 : null,
         ok: stats.operationsOk,
         target,
         currentPerS,

@@ -6,9 +6,10 @@ import type { ConfigurationResult, LatencyPercentilesMs, OpenLoopResult, RunResu
 import { workloadOf } from '../model/workload.js';
 import { achievedIntervalUs, correctedPercentilesMs, decodeHistogram, encodeHistogram, latencyHistogram, percentilesMs } from '../stats/latency-histogram.js';
 import { lowConfidence } from '../stats/repetitions.js';
-import { runFigures } from '../stats/summarize.js';
+import { percentilesByInterval, runFigures } from '../stats/summarize.js';
 import { readRecords, RecordsFileWriter } from '../result/records-file.js';
 import { samePlan } from '../verdict/compare.js';
+import { callsInWindow, type CallsInWindow, type PartInWindow } from './common-window.js';
 
 /** A run to merge: its directory as given, and its run.json. */
 export interface MergeSource {
@@ -33,6 +34,19 @@ function checkSource(s: MergeSource): void {
   if ((r.plan.repeat ?? 1) > 1) throw usageError(`${name} repeats its configurations (--repeat): merge adds up runs of one repetition`, 'run each host with --repeat 1');
   if (r.operation?.mix) throw usageError(`${name} is a mix (--mix): merge adds up runs of one operation, so far`, 'merge runs of one --op');
   if ((r.burnIn?.segments.length ?? 1) > 1) throw usageError(`${name} is a burn-in that was resumed: its window is not one stretch of time`, 'merge burn-ins that ran in one go');
+  // A restart or lost records would be dropped from the merged run without a word: refused instead.
+  if ((r.burnIn?.restarts?.length ?? 0) > 0)
+    throw usageError(
+      `${name} is a burn-in whose process was restarted ${r.burnIn!.restarts!.length} time(s): its window is not one stretch of time`,
+      'merge burn-ins that ran in one go; report each restarted one on its own',
+    );
+  if ((r.burnIn?.lostRecords?.length ?? 0) > 0)
+    throw usageError(`${name} is a burn-in resumed without some of its records (--accept-lost-records): its calls cannot be counted in the common window`, 'report it on its own');
+  if (r.burnIn?.endedEarly)
+    throw usageError(
+      `${name} is a burn-in that ended before its stop rule (its tokens were lost, refused the PIN or hung)`,
+      'merge burn-ins that ran their plan to the end; report this one on its own',
+    );
   if (r.sources) throw usageError(`${name} is a merged run already`, 'merge the runs of each host it was made of');
   for (const c of r.configurations) {
     const histogramMissing = (c.operationsOk > 0 && c.latencyHistogram === undefined) || (c.openLoop !== undefined && c.openLoop.responseMs !== null && c.openLoop.responseHistogram === undefined);
@@ -66,6 +80,23 @@ function checkDistinct(sources: readonly MergeSource[]): void {
       throw usageError(`${shown(s.dir)} is the run ${shown(earlier)} again (host ${shown(s.result.host.hostname)}, run ${s.result.runId}): its calls would count twice`, 'give each host’s run once');
     seen.set(key, s.dir);
   }
+}
+
+/**
+ * merge --same-tokens: every host drove the same tokens (the partitions of one network HSM). Refused where a host's
+ * tokens are others, told by their serial and label: the token axis would count tokens that are not there.
+ */
+function checkSameTokens(sources: readonly MergeSource[]): void {
+  const f = sources[0]!;
+  for (const s of sources.slice(1))
+    s.result.tokens.forEach((t, i) => {
+      const o = f.result.tokens[i]!;
+      if (t.serial !== o.serial || t.label !== o.label)
+        throw usageError(
+          `--same-tokens: token ${i} of ${shown(s.dir)} is ${shown(t.label)} (serial ${t.serial}), of ${shown(f.dir)} ${shown(o.label)} (serial ${o.serial}): not the same tokens`,
+          'merge without --same-tokens: each host’s tokens are then counted apart',
+        );
+    });
 }
 
 /** Refused unless every run measured the same workload with the same plan on as many tokens. */
@@ -174,30 +205,88 @@ function mergedOpenLoop(parts: readonly ConfigurationResult[]): OpenLoopResult {
   };
 }
 
-/** One configuration of every source, added up: counts exactly, latency through the histograms, throughput over the common window. */
-function mergeConfiguration(command: RunResult['command'], sources: readonly MergeSource[], firstTokens: readonly number[], index: number): MergedConfiguration {
+/** A configuration's windows: each host's, and the common one (from the latest opening to the earliest end), ms since the epoch. */
+function windowsOf(sources: readonly MergeSource[], index: number) {
   const parts = sources.map((s) => s.result.configurations[index]!);
-  const first = parts[0]!;
   const startsMs = parts.map((c) => Date.parse(c.windowStartedAt!));
   const endsMs = parts.map((c, i) => startsMs[i]! + c.durationS * 1000);
   const commonStartMs = Math.max(...startsMs);
   const commonEndMs = Math.min(...endsMs);
-  const openLoop = first.openLoop ? mergedOpenLoop(parts) : undefined;
-  const axes = configurationAxes(
-    parts.reduce((sum, c) => sum + c.tokens, 0),
-    first.threadsPerToken,
-    openLoop?.targetRatePerS ?? null,
-  );
   if (commonEndMs <= commonStartMs) {
     const windows = parts.map((c, i) => `${sources[i]!.result.host.hostname} ${c.windowStartedAt} for ${c.durationS.toFixed(3)} s`).join('; ');
     throw usageError(
-      `the windows of ${configurationName(first)} do not overlap (${windows}): the runs did not measure at the same time`,
+      `the windows of ${configurationName(parts[0]!)} do not overlap (${windows}): the runs did not measure at the same time`,
       'start the runs of every host with the same --start-at (scripts/launch-ssh.sh does), on hosts whose clocks are synchronized',
     );
   }
+  return { parts, startsMs, commonStartMs, commonEndMs };
+}
+
+/** Every host's calls in the window as one host's. */
+const mergedInWindow = (w: CallsInWindow) => ({
+  latencyUs: w.latencyUs,
+  maxUs: Math.max(0, ...w.parts.map((p) => p.maxUs)),
+  sumUs: w.parts.reduce((sum, p) => sum + p.sumUs, 0),
+  ok: w.parts.reduce((sum, p) => sum + p.ok, 0),
+});
+
+/** A host whose window opened this share of the shortest window after another's cost the common window too much to pass in silence. */
+const LATE_SHARE = 0.05;
+
+/** Hosts that opened a configuration's window late against the earliest one (each source's lateness is in run.json). */
+function lateOpenings(sources: readonly MergeSource[], w: ReturnType<typeof windowsOf>): string[] {
+  const earliestMs = Math.min(...w.startsMs);
+  const shortestMs = Math.min(...w.parts.map((c) => c.durationS * 1000));
+  return w.startsMs.flatMap((ms, i) =>
+    ms - earliestMs > LATE_SHARE * shortestMs
+      ? [
+          `${sources[i]!.result.host.hostname} (${shown(sources[i]!.dir)}) opened the window of ${configurationName(w.parts[0]!)} ${((ms - earliestMs) / 1000).toFixed(3)} s after the first host: the common window is ${((w.commonEndMs - w.commonStartMs) / 1000).toFixed(3)} s of ${(shortestMs / 1000).toFixed(3)} s`,
+        ]
+      : [],
+  );
+}
+
+/** The common window's length to the µs, as run.json says it (durationS) and as its calls are counted. */
+const commonWindowUs = (w: { commonStartMs: number; commonEndMs: number }) => Math.round((w.commonEndMs - w.commonStartMs) * 1000);
+
+/** Percentiles of calls counted one by one: the buckets' percentiles, the max and mean exact. */
+function exactPercentiles(x: Pick<PartInWindow, 'latencyUs' | 'maxUs' | 'sumUs' | 'ok'>): LatencyPercentilesMs | null {
+  const p = percentilesMs(x.latencyUs);
+  if (p === null) return null;
+  const maxMs = x.maxUs / 1000;
+  return { p50: Math.min(p.p50, maxMs), p90: Math.min(p.p90, maxMs), p99: Math.min(p.p99, maxMs), max: maxMs, mean: round(x.sumUs / x.ok / 1000, 3) };
+}
+
+/**
+ * One configuration of every source, added up: counts of every call exactly; throughput, latency and the per-second
+ * series over the common window (the time every host measured in), from the calls that ended in it (`inWindow`,
+ * counted from the records; without it, estimated from the per-second counts, the latency that of whole windows).
+ */
+function mergeConfiguration(
+  command: RunResult['command'],
+  sources: readonly MergeSource[],
+  firstTokens: readonly number[],
+  index: number,
+  inWindow: CallsInWindow | undefined,
+  sameTokens: boolean,
+): MergedConfiguration {
+  const { parts, startsMs, commonStartMs, commonEndMs } = windowsOf(sources, index);
+  const first = parts[0]!;
+  const openLoop = first.openLoop ? mergedOpenLoop(parts) : undefined;
+  // The same tokens driven from every host: as many tokens as one host's, each with every host's sessions.
+  const axes = sameTokens
+    ? configurationAxes(first.tokens, first.threadsPerToken * parts.length, openLoop?.targetRatePerS ?? null)
+    : configurationAxes(
+        parts.reduce((sum, c) => sum + c.tokens, 0),
+        first.threadsPerToken,
+        openLoop?.targetRatePerS ?? null,
+      );
   const earliestMs = Math.min(...startsMs);
-  const commonS = (commonEndMs - commonStartMs) / 1000;
-  const okInCommon = parts.reduce((sum, c, i) => sum + okWithin(c.timeSeries.ok, c.durationS, (commonStartMs - startsMs[i]!) / 1000, (commonEndMs - startsMs[i]!) / 1000), 0);
+  const commonS = commonWindowUs({ commonStartMs, commonEndMs }) / 1e6;
+  const estimatedOk = parts.map((c, i) => okWithin(c.timeSeries.ok, c.durationS, (commonStartMs - startsMs[i]!) / 1000, (commonEndMs - startsMs[i]!) / 1000));
+  const estimatedFailed = parts.map((c, i) => okWithin(c.timeSeries.failed, c.durationS, (commonStartMs - startsMs[i]!) / 1000, (commonEndMs - startsMs[i]!) / 1000));
+  const okInCommon = inWindow ? inWindow.parts.reduce((sum, p) => sum + p.ok, 0) : Math.round(estimatedOk.reduce((a, b) => a + b, 0));
+  const failedInCommon = inWindow ? inWindow.parts.reduce((sum, p) => sum + p.failed, 0) : Math.round(estimatedFailed.reduce((a, b) => a + b, 0));
   const shiftS = startsMs.map((ms) => Math.round((ms - earliestMs) / 1000));
   const series = (pick: (c: ConfigurationResult) => number[]) => {
     const sum: number[] = [];
@@ -210,11 +299,13 @@ function mergeConfiguration(command: RunResult['command'], sources: readonly Mer
     );
     return sum;
   };
-  const { ms: latencyMs, histogram } = mergedPercentiles(parts.map((c) => ({ encoded: c.latencyHistogram, ms: c.latencyMs })));
+  const whole = mergedPercentiles(parts.map((c) => ({ encoded: c.latencyHistogram, ms: c.latencyMs })));
+  const histogram = inWindow ? inWindow.latencyUs : whole.histogram;
+  const latencyMs = inWindow ? exactPercentiles(mergedInWindow(inWindow)) : whole.ms;
   // Flat out only, as on each host: at a target rate the response time counts the waits.
   // The interval a session's calls were apart, over every host's sessions (as each host assumed its own).
-  const sessionUs = parts.reduce((sum, c) => sum + c.durationS * 1e6 * c.tokens * c.threadsPerToken, 0);
-  const calls = parts.reduce((sum, c) => sum + c.operationsOk + c.operationsFailed, 0);
+  const sessionUs = inWindow ? commonS * 1e6 * axes.tokens * axes.threadsPerToken : parts.reduce((sum, c) => sum + c.durationS * 1e6 * c.tokens * c.threadsPerToken, 0);
+  const calls = inWindow ? okInCommon + failedInCommon : parts.reduce((sum, c) => sum + c.operationsOk + c.operationsFailed, 0);
   const corrected = openLoop ? null : correctedPercentilesMs(histogram, achievedIntervalUs(sessionUs, 1, calls));
   const failuresByCkr: Record<string, number> = {};
   for (const c of parts) for (const [ckr, n] of Object.entries(c.failuresByCkr)) failuresByCkr[ckr] = (failuresByCkr[ckr] ?? 0) + n;
@@ -239,6 +330,14 @@ function mergeConfiguration(command: RunResult['command'], sources: readonly Mer
     throughputPerS: c.throughputPerS,
     latencyMs: c.latencyMs,
     windowStartedAt: c.windowStartedAt!,
+    openedAfterFirstS: round((startsMs[i]! - earliestMs) / 1000, 3),
+    inCommonWindow: {
+      operationsOk: inWindow ? inWindow.parts[i]!.ok : Math.round(estimatedOk[i]!),
+      operationsFailed: inWindow ? inWindow.parts[i]!.failed : Math.round(estimatedFailed[i]!),
+      throughputPerS: round((inWindow ? inWindow.parts[i]!.ok : estimatedOk[i]!) / commonS, 2),
+      latencyMs: inWindow ? exactPercentiles(inWindow.parts[i]!) : null,
+    },
+    ...(c.cpu ? { cpu: c.cpu } : {}),
   }));
   const result: ConfigurationResult = {
     tokens: axes.tokens,
@@ -249,17 +348,18 @@ function mergeConfiguration(command: RunResult['command'], sources: readonly Mer
     failuresByCkr: Object.fromEntries(Object.entries(failuresByCkr).sort(([, a], [, b]) => b - a)),
     durationS,
     // Counted over the window every host measured in: the calls that ended in it, per second of it.
-    throughputPerS: commonS > 0 ? round(okInCommon / commonS, 2) : 0,
+    throughputPerS: round(okInCommon / commonS, 2),
+    commonWindow: { operationsOk: okInCommon, operationsFailed: failedInCommon, countedFrom: inWindow ? 'records' : 'per-second counts' },
     efficiency: null,
     perToken: parts.flatMap((c, i) => offsetToken(c.perToken, i)),
     latencyMs,
     ...(corrected ? { correctedLatencyMs: corrected } : {}),
-    timeSeries: { intervalS: 1, ok: series((c) => c.timeSeries.ok), failed: series((c) => c.timeSeries.failed) },
-    latencyByIntervalMs: {
-      p50: parts.flatMap((c) => c.latencyByIntervalMs?.p50 ?? []),
-      p90: parts.flatMap((c) => c.latencyByIntervalMs?.p90 ?? []),
-      p99: parts.flatMap((c) => c.latencyByIntervalMs?.p99 ?? []),
-    },
+    // Second by second of the common window (compare's noise reads its whole seconds); without the records, each
+    // host's seconds moved to the nearest whole second of the earliest window, and no latency noise.
+    timeSeries: inWindow
+      ? { intervalS: 1, ok: inWindow.okPerSecond, failed: inWindow.failedPerSecond }
+      : { intervalS: 1, ok: series((c) => c.timeSeries.ok), failed: series((c) => c.timeSeries.failed) },
+    ...(inWindow ? { latencyByIntervalMs: percentilesByInterval(inWindow.byInterval) } : {}),
     recordsFile,
     ...(verificationLagS === undefined ? {} : { verificationLagS }),
     operationsVerifiedLate: sum((c) => c.operationsVerifiedLate),
@@ -284,6 +384,8 @@ function mergeConfiguration(command: RunResult['command'], sources: readonly Mer
 export interface MergedRun {
   result: RunResult;
   configurations: MergedConfiguration[];
+  /** What the merge could not do as well as it should, for the terminal (run.json records the facts). */
+  warnings: string[];
 }
 
 /**
@@ -291,30 +393,47 @@ export interface MergedRun {
  * latency histograms merged (HdrHistogram's encoding is lossless at its precision), the throughput over the window
  * every host measured in. Refused when the plans differ or a configuration's windows do not overlap.
  */
-export function mergeRuns(sources: readonly MergeSource[], identity: { runId: string; commandLine: string }): MergedRun {
+export async function mergeRuns(sources: readonly MergeSource[], identity: { runId: string; commandLine: string }, sameTokens = false): Promise<MergedRun> {
   if (sources.length < 2) throw usageError('merge needs the runs of two hosts or more', 'give every host’s run directory');
   sources.forEach(checkSource);
   checkDistinct(sources);
   checkSamePlan(sources);
-  const firstTokens = sources.map((_, i) => sources.slice(0, i).reduce((sum, s) => sum + s.result.tokens.length, 0));
+  if (sameTokens) checkSameTokens(sources);
+  const firstTokens = sources.map((_, i) => (sameTokens ? 0 : sources.slice(0, i).reduce((sum, s) => sum + s.result.tokens.length, 0)));
   const f = sources[0]!.result;
-  const configurations = f.configurations.map((c, index) => {
+  const windows = f.configurations.map((c, index) => {
     sources.forEach((s) => {
       const other = s.result.configurations[index];
       if (other === undefined || other.tokens !== c.tokens || other.threadsPerToken !== c.threadsPerToken)
         throw usageError(`${shown(s.dir)} did not measure ${configurationName(c)} where ${shown(sources[0]!.dir)} did`, 'merge runs that measured the same configurations');
     });
-    return mergeConfiguration(f.command, sources, firstTokens, index);
+    // Refused (windows that do not overlap) before any records file is read.
+    return windowsOf(sources, index);
   });
   if (sources.some((s) => s.result.configurations.length !== f.configurations.length))
     throw usageError('the runs measured different numbers of configurations', 'merge runs that ran their whole plan');
+  const warnings = windows.flatMap((w) => lateOpenings(sources, w));
+  // Records of every call (not --records failures or none) say which calls ended in the common window.
+  const allRecorded = sources.every((s) => s.result.plan.records === undefined);
+  const configurations: MergedConfiguration[] = [];
+  for (const [index, w] of windows.entries()) {
+    const parts = w.parts.map((c, i) => ({ dir: sources[i]!.dir, recordsFile: c.recordsFile, offsetUs: (w.startsMs[i]! - w.commonStartMs) * 1000 }));
+    const inWindow = allRecorded ? await callsInWindow(parts, commonWindowUs(w)) : undefined;
+    if (!inWindow)
+      warnings.push(
+        `${configurationName(w.parts[0]!)}: ${allRecorded ? 'a records file could not be read whole' : 'the runs kept the records of failures only (--records)'}: the calls in the common window are estimated from each host's per-second counts, and the latency percentiles cover the whole windows`,
+      );
+    configurations.push(mergeConfiguration(f.command, sources, firstTokens, index, inWindow, sameTokens));
+  }
   const hosts = sources.length;
   const plan: RunResult['plan'] = {
     ...f.plan,
-    tokenCounts: f.plan.tokenCounts.map((n) => n * hosts),
+    // The same tokens: as many as one host's, each with every host's sessions.
+    ...(sameTokens ? { threadsPerToken: f.plan.threadsPerToken.map((n) => n * hosts) } : { tokenCounts: f.plan.tokenCounts.map((n) => n * hosts) }),
     totalOperations: f.plan.totalOperations === null ? null : f.plan.totalOperations * hosts,
-    // A rate per configuration is each host's: the hosts together offer their sum (a rate per token stays one).
-    ...(f.plan.targetRate?.per === 'configuration' ? { targetRate: { ...f.plan.targetRate, perS: f.plan.targetRate.perS.map((r) => r * hosts) } } : {}),
+    // A rate per configuration is each host's: the hosts together offer their sum; a rate per token too where every
+    // host drove the same tokens (else each token is one host's, at its rate).
+    ...(f.plan.targetRate && (f.plan.targetRate.per === 'configuration' || sameTokens) ? { targetRate: { ...f.plan.targetRate, perS: f.plan.targetRate.perS.map((r) => r * hosts) } } : {}),
   };
   const runSources: RunSource[] = sources.map((s, i) => ({
     runId: s.result.runId,
@@ -335,7 +454,7 @@ export function mergeRuns(sources: readonly MergeSource[], identity: { runId: st
     finishedAt: latest(sources.map((s) => s.result.finishedAt)),
     interrupted: false,
     host: { ...f.host, hostname: [...new Set(sources.map((s) => s.result.host.hostname))].join(', ') },
-    tokens: sources.flatMap((s) => s.result.tokens),
+    tokens: sameTokens ? f.tokens : sources.flatMap((s) => s.result.tokens),
     plan,
     ...runFigures(
       f.command,
@@ -345,7 +464,7 @@ export function mergeRuns(sources: readonly MergeSource[], identity: { runId: st
     ...(burnIn ? { burnIn: { giveUpAfterS: burnIn.giveUpAfterS, segments: [{ startedAt: configurations[0]?.result.windowStartedAt ?? f.startedAt, startOffsetS: 0 }] } } : {}),
     sources: runSources,
   };
-  return { result, configurations };
+  return { result, configurations, warnings };
 }
 
 /**

@@ -50,6 +50,7 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunEvent
         given: plan.startAt.given,
         at: new Date(plan.startAt.atMs).toISOString(),
         firstWindowAt: [...measured.values()][0]?.[0]?.windowStartedAt ?? null,
+        settleS: (plan.startAt.settleMs ?? START_SETTLE_MS) / 1000,
         clock: clock!,
       };
     const result = (done: boolean) => buildRunResult({ command: 'scale', runId, startedAt, reference, startAt: startAt() }, plan, setup, configurations(), !done || interruption.requested);
@@ -78,11 +79,13 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunEvent
       ui.emit({ type: 'schedule-length', seconds, scope: 'rate-windows', ratePerS: null });
     }
     // With --start-at, every configuration's window opens at a moment each host computes alike from the plan.
+    const settleMs = plan.startAt?.settleMs ?? START_SETTLE_MS;
     const order = Array.from({ length: plan.repeat }, () => planned).flat();
     const releasesMs = plan.startAt
       ? configurationStartsMs(
           plan.startAt.atMs,
           order.map((p) => durationMs(windowNs(p.targetRatePerS) ?? 0n)),
+          settleMs,
         )
       : [];
     if (plan.startAt)
@@ -90,7 +93,7 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunEvent
         type: 'start-at',
         at: new Date(plan.startAt.atMs).toISOString(),
         inS: Math.max(0, (plan.startAt.atMs - Date.now()) / 1000),
-        settleS: order.length > 1 ? START_SETTLE_MS / 1000 : null,
+        settleS: order.length > 1 ? settleMs / 1000 : null,
       });
     // Repetitions are interleaved (1, 2, 4, 8, then 1, 2, 4, 8 again …): drift in the host or the tokens hits every configuration alike.
     let index = 0;
@@ -164,7 +167,9 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunEvent
                     calls: done,
                     plannedCalls: calls,
                     nouns,
-                    elapsedS: (Date.now() - startedMs) / 1000,
+                    // From the window's agreed opening with --start-at (the wait for it is not elapsed), said while it is ahead.
+                    elapsedS: Math.max(0, Date.now() - Math.max(startedMs, releasesMs[index - 1] ?? 0)) / 1000,
+                    startsInS: releasesMs[index - 1] !== undefined && Date.now() < releasesMs[index - 1]! ? (releasesMs[index - 1]! - Date.now()) / 1000 : null,
                     windowS: durationNs === null ? null : Number(durationNs) / 1e9,
                     index,
                     of: plan.repeat * planned.length,

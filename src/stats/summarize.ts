@@ -38,7 +38,7 @@ export interface Measured {
 }
 
 /** The percentiles a comparison may gate on, each over the runs of intervals with calls enough for it. */
-const byInterval = (l: IntervalLatency) => ({ p50: percentileByInterval(l.intervals, 50), p90: percentileByInterval(l.intervals, 90), p99: percentileByInterval(l.intervals, 99) });
+export const percentilesByInterval = (l: IntervalLatency) => ({ p50: percentileByInterval(l.intervals, 50), p90: percentileByInterval(l.intervals, 90), p99: percentileByInterval(l.intervals, 99) });
 
 const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
 
@@ -118,7 +118,7 @@ export function summarizeConfiguration(
     ...(corrected ? { correctedLatencyMs: corrected } : {}),
     ...(s.failedLatencyUs.totalCount > 0 ? { failedLatencyMs: percentilesMs(s.failedLatencyUs) } : {}),
     timeSeries: { intervalS: 1, ok: s.okPerSecond, failed: s.failedPerSecond },
-    latencyByIntervalMs: byInterval(s.latencyByInterval),
+    latencyByIntervalMs: percentilesByInterval(s.latencyByInterval),
     recordsFile: run.recordsFile,
     ...(run.verificationLagS === undefined ? {} : { verificationLagS: round(run.verificationLagS, 3) }),
     ...(run.operationsVerifiedLate === undefined ? {} : { operationsVerifiedLate: run.operationsVerifiedLate }),
@@ -191,7 +191,7 @@ function openLoopOf(
     ...(interrupted ? { interrupted: true } : {}),
     ...response,
     ...(responses.totalCount > 0 ? { responseHistogram: encodeHistogram(responses) } : {}),
-    responseByIntervalMs: byInterval(s.responseByInterval),
+    responseByIntervalMs: percentilesByInterval(s.responseByInterval),
     late: {
       operations: s.late,
       sharePct: s.scheduled > 0 ? round((100 * s.late) / s.scheduled, 2) : 0,
