@@ -11,7 +11,11 @@ export function addSigningOptions(command: Command, warmupDefault: string): Comm
     .option('--op <operation>', `what each call does: ${OPERATIONS.map((o) => o.name).join(', ')} (default: sign)`)
     .option('--mix <list>', 'a workload of several operations drawn call by call in proportion: OP[/ALG][:WEIGHT],…, e.g. sign:80,decrypt:20')
     .option('--alg <alg>', `algorithm (required for sign): ${OPERATIONS.map((o) => `${o.name}: ${o.algorithms.join('|')}`).join('; ')}`)
-    .option('--mechanism <mechanism>', `${mechanismHelp()} (the first is the default; see README, Operations)`)
+    .option(
+      '--mechanism <mechanism>',
+      `${mechanismHelp()} (the first is the default; see README, Operations); or any mechanism by PKCS#11 name or number (CKM_ML_DSA, 0x80000001) with --key-label, counted and timed, never checked on the host`,
+    )
+    .option('--mechanism-params <file>', "a file of the raw bytes of --mechanism's parameter (with a mechanism by PKCS#11 name or number), passed to the module as they are")
     .option('--warmup <count>', 'calls per token before the measured window, not counted', warmupDefault)
     .option('--threads-per-token <count>', 'sessions calling at once on each token (scale: a list such as 1,2,4,8 sweeps them)', SCALE_DEFAULTS.threadsPerToken)
     .option('--verify <mode>', 'host check of the outputs: all, none, or a sample rate such as 0.01', SCALE_DEFAULTS.verify)

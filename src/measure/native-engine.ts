@@ -106,7 +106,12 @@ export function chooseEngine(instances: 'shared' | 'per-load', workload: Workloa
     return { engine: 'threads', why: 'the native loop opens no session and finds no key per call (--session-per-call, --find-key-per-call)' };
   }
   const other = workload.operations.find((op) => nativeTimedCall(op) === null);
-  if (other) return { engine: 'threads', why: `the native loop does not make the ${other.call} call (objects to read back and destroy)` };
+  if (other) {
+    const why = other.unchecked
+      ? `the native loop makes only mechanisms hsm-bench knows (${other.mechanism.name} was given as is)`
+      : `the native loop does not make the ${other.call} call (objects to read back and destroy)`;
+    return { engine: 'threads', why };
+  }
   const native = nativeLoopPart();
   if (native.part === null) return { engine: 'threads', why: `no native loop: ${native.why}`, staleNativeLoop: native.stale };
   return { engine: 'native', why: 'module instance shared by every load' };

@@ -10,6 +10,8 @@ export interface PlanInput {
   mix?: string;
   alg?: string;
   mechanism?: string;
+  /** A file of the raw bytes of --mechanism's parameter (with a mechanism by CKM_ name or number). */
+  mechanismParams?: string;
   keyLabel?: string;
   /** Scale: the token counts of its configurations; burn-in: one count. */
   tokens: number[];

@@ -32,6 +32,7 @@ export const PLAN_FLAGS: Record<PlanField, { option: string; read: Read }> = {
   mix: flag('mix', text),
   alg: flag('alg', text),
   mechanism: flag('mechanism', text),
+  mechanismParams: flag('mechanismParams', text),
   keyLabel: flag('keyLabel', text),
   tokens: flag('tokens', wholes),
   signaturesPerToken: flag('signaturesPerToken', whole),
