@@ -14,8 +14,7 @@ const ROWS = 64;
 const PLAINTEXT_BYTES = 32;
 
 /** Why the outputs of a mechanism as given are not checked: run.json's operation.checkSkipped, and every report. */
-export const notCheckedWhy = (mechanismName: string) =>
-  `${mechanismName} was given by PKCS#11 name or number, and hsm-bench does not know what its outputs should be: they are counted and timed, never checked`;
+export const notCheckedWhy = (mechanismName: string) => `${mechanismName} was given by PKCS#11 name or number, and hsm-bench does not know what its outputs should be`;
 
 type AsGivenCall = 'sign' | 'verify' | 'encrypt' | 'decrypt' | 'derive';
 
@@ -120,7 +119,7 @@ export function prepareAsGiven(op: OperationKind, given: MechanismAsGiven, ctx: 
       tables,
       check: null,
       checkSkipped: notCheckedWhy(given.name),
-      hostPreparation: `none: the ${CLASS_NAME.get(key.cls)} labelled ${quote(ctx.keyLabel)}, parameters ${given.parameter === null ? 'none' : `${given.parameter.length} bytes as given`}${made}`,
+      hostPreparation: `nothing; the ${CLASS_NAME.get(key.cls)} labelled ${quote(ctx.keyLabel)} whatever its type, ${given.parameter === null ? 'no parameter' : `a ${given.parameter.length}-byte parameter as given`}${made}`,
     },
     keyIds: key.ids,
   };
