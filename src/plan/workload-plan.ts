@@ -62,7 +62,7 @@ const MECHANISM_PARAMS_FILE = {
 /** --mechanism by PKCS#11 name (CKM_ML_DSA) or number (0x1d, 29, a vendor's 0x80000001); undefined where it is neither. */
 function mechanismGiven(text: string, field: string): { name: string; ckm: number } | undefined {
   const t = text.trim();
-  if (/^(0x[0-9a-f]{1,8}|\d{1,10})$/i.test(t)) {
+  if (/^(0x[0-9a-f]+|\d+)$/i.test(t)) {
     const ckm = Number(t);
     if (ckm > 0xffffffff) throw usageError(`${field} ${quote(text)} is not a PKCS#11 mechanism number`, 'a CK_MECHANISM_TYPE fits in 32 bits: 0 to 0xffffffff');
     return { name: mechanismNames([ckm])[0]!, ckm };
