@@ -53,10 +53,15 @@ describe('--mechanism by PKCS#11 name or number, as the plan reads it', () => {
       ['0x80000001', 'CKM_0x80000001', 0x80000001],
     ] as const) {
       const plan = planOf({ mechanism: given, keyLabel: 'k' });
-      expect(plan.workload[0]!.asGiven, given).toEqual({ name, ckm, parameter: null });
+      expect(plan.workload[0]!.asGiven, given).toEqual({ name, ckm, parameter: null, keyId: null });
       expect(plan.algorithm).toMatchObject({ id: 'any-key', family: 'any', displayName: name });
       expect(plan.verify.mode).toBe('none');
     }
+  });
+
+  it('--key-id: the CKA_ID in hex, with or without 0x, with or instead of the label', () => {
+    expect(Buffer.from(planOf({ mechanism: 'CKM_ECDSA', keyId: '0x0A0b' }).workload[0]!.asGiven!.keyId!).toString('hex')).toBe('0a0b');
+    expect(planOf({ mechanism: 'CKM_ECDSA', keyId: '0a0b' }).keyLabel).toBe('');
   });
 
   it('--mechanism-params: the file’s bytes as they are', () => {
@@ -76,8 +81,12 @@ describe('--mechanism by PKCS#11 name or number, as the plan reads it', () => {
     expect(typo.hint).toContain('did you mean CKM_ECDSA_SHA224, CKM_ECDSA_SHA256');
     expect(usageProblem({ mechanism: '0x100000000', keyLabel: 'k' }).message).toContain('is not a PKCS#11 mechanism number');
     expect(usageProblem({ alg: 'p256', mechanism: 'ml-dsa' }).hint).toContain('or a PKCS#11 mechanism by CKM_ name or number');
-    expect(usageProblem({ mechanism: 'CKM_ECDSA' }).message).toContain('needs --key-label');
-    expect(usageProblem({ mechanism: 'CKM_ECDSA', keyLabel: 'k', alg: 'p256' }).message).toContain('--alg does not go with');
+    expect(usageProblem({ mechanism: 'CKM_ECDSA' }).message).toContain('needs --key-label or --key-id');
+    const withAlg = usageProblem({ mechanism: 'CKM_ECDSA', keyLabel: 'k', alg: 'p256' });
+    expect(withAlg.message).toContain('--alg does not go with');
+    expect(withAlg.hint).toContain('for a run checked on the host name the mechanism as hsm-bench does: --mechanism ecdsa');
+    expect(usageProblem({ mechanism: 'CKM_ECDSA', keyId: '0a0' }).message).toContain("--key-id '0a0' is not a CKA_ID in hex");
+    expect(usageProblem({ alg: 'p256', keyId: '0a0b' }).message).toContain('--key-id goes with --mechanism given by PKCS#11 name or number');
     expect(usageProblem({ op: 'digest', mechanism: 'CKM_SHA256', keyLabel: 'k' }).message).toContain('goes with sign, verify, encrypt, decrypt, derive, not digest');
     expect(usageProblem({ alg: 'p256', mechanism: 'ecdsa', mechanismParams: pssFile }).message).toContain('--mechanism-params goes with --mechanism given by PKCS#11 name or number');
     expect(usageProblem({ mechanism: 'CKM_ECDSA', keyLabel: 'k', mechanismParams: join(files, 'missing.bin') }).message).toContain('does not exist');
@@ -153,6 +162,22 @@ describe('a mechanism as given on SoftHSM2: measured and counted like any other,
       const c = run.configurations[0]!;
       expect([c.operationsOk, c.operationsFailed, c.operationsVerified], op).toEqual([PER_TOKEN, 0, 0]);
     }
+  }, 120_000);
+
+  it('--key-id alone finds the key by its CKA_ID, in the set-up and in every session; run.json keeps it', () => {
+    const listing = JSON.parse(runCli(['list', '--keys', '--json', '--module', hsm.module, '--token-label', 'ag-'], withPin()).stdout) as { slots: { keys?: { label: string; id: string }[] }[] };
+    const id = listing.slots.flatMap((s) => s.keys ?? []).find((k) => k.label === 'hsm-bench-p256')!.id;
+    const r = scale(['--mechanism', 'CKM_ECDSA', '--key-id', id, '--threads-per-token', '2', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const run = JSON.parse(r.stdout) as RunResult;
+    expect(schemaProblems('run', run)).toEqual([]);
+    expect([run.keyLabel, run.keyIdHex]).toEqual(['', id]);
+    expect(run.mechanism.hostDigest).toContain(`the private key of CKA_ID ${id}`);
+    const c = run.configurations[0]!;
+    expect([c.operationsOk, c.operationsFailed]).toEqual([PER_TOKEN, 0]);
+    const wrong = scale(['--mechanism', 'CKM_ECDSA', '--key-id', 'ffff']);
+    expect(wrong.status, wrong.stderr).toBe(3);
+    expect(wrong.stderr).toContain('no private key or secret key of CKA_ID ffff');
   }, 120_000);
 
   it('an empty output is still a failure: counted and named, never passed as made', () => {

@@ -27,6 +27,7 @@ export function addSigningOptions(command: Command, warmupDefault: string): Comm
     )
     .option('--find-key-per-call', 'each call finds its key again (C_FindObjects) in the pooled session')
     .option('--start-at <time>', 'open the first measured window at this moment, after the set-up, on every host given it: RFC 3339 UTC (2026-12-04T01:00:00Z) or +30s from now')
+    .option('--key-id <hex>', 'CKA_ID of the key, in hex, with or instead of --key-label (with a mechanism by PKCS#11 name or number)')
     .option('--key-label <label>', 'label of the key pair (default: hsm-bench-<alg> to sign and verify, hsm-bench-<alg>-decrypt, hsm-bench-<alg>-derive)');
 }
 

@@ -56,6 +56,8 @@ export interface MechanismAsGiven {
   name: string;
   ckm: number;
   parameter: Uint8Array | null;
+  /** --key-id: the key's CKA_ID, with or instead of its label (null: by label only). */
+  keyId: Uint8Array | null;
 }
 
 /** One operation a run makes: with its algorithm, mechanism choice and key label, and its weight in a mix. */

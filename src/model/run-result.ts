@@ -383,6 +383,8 @@ export interface RunResult {
    */
   mechanism: { name: string; hostDigest: string; ckm?: number; parameterHex?: string };
   keyLabel: string;
+  /** --key-id: the CKA_ID (hex) of the key of a mechanism as given, named with or instead of its label. */
+  keyIdHex?: string;
   plan: {
     tokenCounts: number[];
     operationsPerToken: number | null;

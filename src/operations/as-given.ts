@@ -37,37 +37,48 @@ const DERIVED: TemplateData = [
   { type: pkcs11.CKA_EXTRACTABLE, value: true },
 ];
 
-/** The key labelled `label` on each token, of the first of `classes` that has one on every token; its CKA_ID per token. */
-function findKeys(ctx: PrepareContext, classes: readonly number[], purpose: string): { cls: number; handles: Buffer[]; ids: Buffer[] } {
-  const label = ctx.keyLabel;
-  const found = classes.map((cls) =>
-    ctx.tokens.map((t) =>
-      findObjects(ctx.lib, t.session, [
-        { type: pkcs11.CKA_CLASS, value: cls },
-        { type: pkcs11.CKA_LABEL, value: label },
-      ]),
-    ),
-  );
+/** The key a user named: by --key-label, --key-id (CKA_ID), or both ('' and null: not by that). */
+interface KeyNamed {
+  label: string;
+  id: Uint8Array | null;
+}
+
+/** How messages name the key: "labelled 'k'", "of CKA_ID 0a0b", or both. */
+const keyText = (k: KeyNamed) => [k.label === '' ? '' : `labelled ${quote(k.label)}`, k.id === null ? '' : `of CKA_ID ${Buffer.from(k.id).toString('hex')}`].filter(Boolean).join(' and ');
+
+/** The key named on each token, of the first of `classes` that has one on every token; its CKA_ID per token. */
+function findKeys(ctx: PrepareContext, key: KeyNamed, classes: readonly number[], purpose: string): { cls: number; handles: Buffer[]; ids: Buffer[] } {
+  const template = (cls: number) => [
+    { type: pkcs11.CKA_CLASS, value: cls },
+    ...(key.label === '' ? [] : [{ type: pkcs11.CKA_LABEL, value: key.label }]),
+    ...(key.id === null ? [] : [{ type: pkcs11.CKA_ID, value: Buffer.from(key.id) }]),
+  ];
+  const found = classes.map((cls) => ctx.tokens.map((t) => findObjects(ctx.lib, t.session, template(cls))));
   const at = found.findIndex((perToken) => perToken.every((handles) => handles.length > 0));
   if (at < 0) {
     const lacking = ctx.tokens.find((_, i) => found.every((perToken) => perToken[i]!.length === 0)) ?? ctx.tokens[0]!;
     throw setupError(
-      `no ${classes.map((c) => CLASS_NAME.get(c)).join(' or ')} labelled ${quote(label)} on token ${lacking.name} to ${purpose}`,
-      'name the key with --key-label as the token labels it (hsm-bench list --keys shows key pairs)',
+      `no ${classes.map((c) => CLASS_NAME.get(c)).join(' or ')} ${keyText(key)} on token ${lacking.name} to ${purpose}`,
+      'name the key with --key-label or --key-id as the token has it (hsm-bench list --keys shows key pairs)',
     );
   }
   const cls = classes[at]!;
   const twice = ctx.tokens.findIndex((_, i) => found[at]![i]!.length > 1);
-  if (twice >= 0) throw setupError(`${found[at]![twice]!.length} ${CLASS_NAME.get(cls)}s are labelled ${quote(label)} on token ${ctx.tokens[twice]!.name}`, 'give each key its own label');
+  if (twice >= 0) {
+    throw setupError(
+      `${found[at]![twice]!.length} ${CLASS_NAME.get(cls)}s are ${keyText(key)} on token ${ctx.tokens[twice]!.name}`,
+      'name one key: give --key-label and --key-id together, or give each key its own label',
+    );
+  }
   const handles = found[at]!.map((perToken) => perToken[0]!);
   const ids = handles.map((h, i) => Buffer.from((ctx.lib.C_GetAttributeValue(ctx.tokens[i]!.session, h, [{ type: pkcs11.CKA_ID }])[0]!.value as Buffer | undefined) ?? Buffer.alloc(0)));
   return { cls, handles, ids };
 }
 
 /** Inputs the token makes itself with the other half of the key (signatures to verify, ciphertexts to decrypt): exit 3 if it cannot. */
-function tokenMadeRows(ctx: PrepareContext, call: 'verify' | 'decrypt', mechanism: OperationMechanism): InputTable[] {
+function tokenMadeRows(ctx: PrepareContext, key: KeyNamed, call: 'verify' | 'decrypt', mechanism: OperationMechanism): InputTable[] {
   const maker = call === 'verify' ? 'sign' : 'encrypt';
-  const keys = findKeys(ctx, KEY_CLASSES[maker], `make the inputs to ${call} (${maker} before the run)`);
+  const keys = findKeys(ctx, key, KEY_CLASSES[maker], `make the inputs to ${call} (${maker} before the run)`);
   return ctx.tokens.map((t, i) => {
     const messages = Array.from({ length: ROWS }, () => randomBytes(PLAINTEXT_BYTES));
     try {
@@ -84,7 +95,7 @@ function tokenMadeRows(ctx: PrepareContext, call: 'verify' | 'decrypt', mechanis
     } catch (error) {
       throw setupError(
         `token ${t.name} cannot ${maker} with ${mechanism.name} to make the inputs to ${call}: ${describe(error)}`,
-        `hsm-bench ${call}s what the token made before the run with the key labelled ${quote(ctx.keyLabel)}; check the key's usage and the parameters (--mechanism-params)`,
+        `hsm-bench ${call}s what the token made before the run with the key ${keyText(key)}; check the key's usage and the parameters (--mechanism-params)`,
         error,
       );
     }
@@ -100,8 +111,9 @@ export function prepareAsGiven(op: OperationKind, given: MechanismAsGiven, ctx: 
   const call = op.call as AsGivenCall;
   requireMechanism(`${op.name} with ${given.name}`, [{ name: given.name, ckm: given.ckm }], ctx.tokens);
   const mechanism: OperationMechanism = { name: given.name, ckm: given.ckm, ...(given.parameter === null ? {} : { parameter: { kind: 'raw', bytes: given.parameter } }) };
-  const key = findKeys(ctx, KEY_CLASSES[call], call);
-  const tables = call === 'verify' || call === 'decrypt' ? tokenMadeRows(ctx, call, mechanism) : ctx.tokens.map(() => null);
+  const named: KeyNamed = { label: ctx.keyLabel, id: given.keyId };
+  const key = findKeys(ctx, named, KEY_CLASSES[call], call);
+  const tables = call === 'verify' || call === 'decrypt' ? tokenMadeRows(ctx, named, call, mechanism) : ctx.tokens.map(() => null);
   const timed: TimedOperation = {
     name: op.name,
     call,
@@ -119,7 +131,7 @@ export function prepareAsGiven(op: OperationKind, given: MechanismAsGiven, ctx: 
       tables,
       check: null,
       checkSkipped: notCheckedWhy(given.name),
-      hostPreparation: `nothing; the ${CLASS_NAME.get(key.cls)} labelled ${quote(ctx.keyLabel)} whatever its type, ${given.parameter === null ? 'no parameter' : `a ${given.parameter.length}-byte parameter as given`}${made}`,
+      hostPreparation: `nothing; the ${CLASS_NAME.get(key.cls)} ${keyText(named)} whatever its type, ${given.parameter === null ? 'no parameter' : `a ${given.parameter.length}-byte parameter as given`}${made}`,
     },
     keyIds: key.ids,
   };

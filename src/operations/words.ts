@@ -56,6 +56,6 @@ export function wordsOf(r: Pick<RunResult, 'operation' | 'algorithm'>): Operatio
     title: notChecked ? `${op.name} (${NOT_CHECKED})` : op.title(r.algorithm),
     call: PKCS11_FUNCTION[op.call],
     checked: notChecked ? NOT_CHECKED : op.checked,
-    usesKeyPair: op.keyUsage !== undefined,
+    usesKeyPair: op.keyUsage !== undefined || notChecked,
   };
 }

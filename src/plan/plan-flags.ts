@@ -34,6 +34,7 @@ export const PLAN_FLAGS: Record<PlanField, { option: string; read: Read }> = {
   mechanism: flag('mechanism', text),
   mechanismParams: flag('mechanismParams', text),
   keyLabel: flag('keyLabel', text),
+  keyId: flag('keyId', text),
   tokens: flag('tokens', wholes),
   signaturesPerToken: flag('signaturesPerToken', whole),
   signatures: flag('signatures', whole),

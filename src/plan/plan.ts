@@ -167,6 +167,7 @@ export function scalePlan(o: PlanInput, name: FieldNames = flagOf): RunPlan {
   if (o.keyLabel !== undefined && operationByName(first.operation).keyUsage === undefined && !first.asGiven) {
     throw usageError(`${first.operation} uses no key pair of the token: ${name('keyLabel')} does not apply`, `drop ${name('keyLabel')}`);
   }
+  if (o.mix !== undefined && o.keyId !== undefined) throw usageError(`${name('mix')} names its operations itself: ${name('keyId')} does not go with it`, `drop ${name('keyId')}`);
   if (o.keyLabel !== undefined && /[\u0000-\u001f\u007f]/.test(o.keyLabel)) throw usageError(`${name('keyLabel')} has control characters`, 'give the label as the token shows it');
   if (o.verify === 'none' && workload.some((e) => e.operation === 'verify')) {
     throw usageError(`verify is judged by the host's check of each answer: with ${name('verify')} none a token that accepts spoiled signatures would pass`, 'keep verify all, or check a sample: 0.1');

@@ -26,10 +26,13 @@ function known<T>(field: string, find: () => T): T {
 }
 
 /** --op (and --alg, --mechanism, --key-label) as the one entry of a workload. */
-export function singleOperation(o: Pick<PlanInput, 'op' | 'alg' | 'mechanism' | 'mechanismParams' | 'keyLabel'>, name: FieldNames = flagOf): WorkloadEntry {
+export function singleOperation(o: Pick<PlanInput, 'op' | 'alg' | 'mechanism' | 'mechanismParams' | 'keyLabel' | 'keyId'>, name: FieldNames = flagOf): WorkloadEntry {
   const op = known(name('op'), () => operationByName(o.op ?? 'sign'));
   const given = o.mechanism === undefined ? undefined : mechanismGiven(o.mechanism, name('mechanism'));
   if (given !== undefined) return asGivenOperation(op, given, o, name);
+  if (o.keyId !== undefined) {
+    throw usageError(`${name('keyId')} goes with ${name('mechanism')} given by PKCS#11 name or number`, `hsm-bench finds the key pairs of its own mechanisms by ${name('keyLabel')}`);
+  }
   if (o.mechanismParams !== undefined) {
     throw usageError(
       `${name('mechanismParams')} goes with ${name('mechanism')} given by PKCS#11 name or number`,
@@ -79,15 +82,25 @@ function mechanismGiven(text: string, field: string): { name: string; ckm: numbe
 }
 
 /** The one entry of a workload by a mechanism as given: the key --key-label names, whatever its type; no --alg. */
-function asGivenOperation(op: OperationKind, given: { name: string; ckm: number }, o: Pick<PlanInput, 'alg' | 'mechanismParams' | 'keyLabel'>, name: FieldNames): WorkloadEntry {
+function asGivenOperation(op: OperationKind, given: { name: string; ckm: number }, o: Pick<PlanInput, 'op' | 'alg' | 'mechanismParams' | 'keyLabel' | 'keyId'>, name: FieldNames): WorkloadEntry {
   const by = `${name('mechanism')} ${given.name}`;
   if (!AS_GIVEN_CALLS.includes(op.call)) {
     throw usageError(`${by}: a mechanism by PKCS#11 name or number goes with ${AS_GIVEN_CALLS.join(', ')}, not ${op.name}`, `choose one of them with ${name('op')}`);
   }
   if (o.alg !== undefined) {
-    throw usageError(`${name('alg')} does not go with ${by}: the key is the one ${name('keyLabel')} names, whatever its type`, `drop ${name('alg')}`);
+    const words = op.algorithms.includes(o.alg) ? op.mechanismChoices(algorithmById(o.alg)) : [];
+    throw usageError(
+      `${name('alg')} does not go with ${by}: the key is the one ${name('keyLabel')} or ${name('keyId')} names, whatever its type, and its outputs are not checked on the host`,
+      `drop ${name('alg')}${words.length > 0 ? `, or for a run checked on the host name the mechanism as hsm-bench does: ${name('mechanism')} ${words.join('|')}` : ''}`,
+    );
   }
-  if (o.keyLabel === undefined) throw usageError(`${by} needs ${name('keyLabel')}: which key of the token?`, `give the label of the key, e.g. ${name('keyLabel')} my-ml-dsa-key`);
+  if (o.keyLabel === undefined && o.keyId === undefined) {
+    throw usageError(
+      `${by} needs ${name('keyLabel')} or ${name('keyId')}: which key of the token?`,
+      `give the key's label or its CKA_ID in hex, e.g. ${name('keyLabel')} my-ml-dsa-key or ${name('keyId')} 0a0b`,
+    );
+  }
+  const keyId = o.keyId === undefined ? null : hexBytes(o.keyId, name('keyId'));
   let parameter: Uint8Array | null = null;
   if (o.mechanismParams !== undefined) {
     parameter = readInputFile(o.mechanismParams, MECHANISM_PARAMS_FILE);
@@ -95,7 +108,14 @@ function asGivenOperation(op: OperationKind, given: { name: string; ckm: number 
       throw usageError(`the mechanism parameter file ${shown(o.mechanismParams)} is empty`, `for a mechanism without a parameter leave ${name('mechanismParams')} out`);
     }
   }
-  return { operation: op.name, algorithm: anyKeyAlgorithm(given.name), mechanismChoice: given.name, keyLabel: o.keyLabel, weight: 1, asGiven: { ...given, parameter } };
+  return { operation: op.name, algorithm: anyKeyAlgorithm(given.name), mechanismChoice: given.name, keyLabel: o.keyLabel ?? '', weight: 1, asGiven: { ...given, parameter, keyId } };
+}
+
+/** --key-id: a CKA_ID in hex (0a0b, or 0x0a0b), as pkcs11-tool --id takes it. */
+function hexBytes(text: string, field: string): Uint8Array {
+  const hex = text.trim().replace(/^0x/i, '');
+  if (!/^([0-9a-f]{2})+$/i.test(hex)) throw usageError(`${field} ${quote(text)} is not a CKA_ID in hex`, `give its bytes as hex digits, two per byte, e.g. ${field} 0a0b`);
+  return Buffer.from(hex, 'hex');
 }
 
 /**

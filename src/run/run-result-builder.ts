@@ -86,6 +86,7 @@ export function buildRunResult(id: RunIdentity, plan: RunPlan, setup: TokenSetup
       ...asGivenMechanism(setup.operations),
     },
     keyLabel: plan.keyLabel,
+    ...(plan.workload[0]!.asGiven?.keyId ? { keyIdHex: Buffer.from(plan.workload[0]!.asGiven.keyId).toString('hex') } : {}),
     plan: planOf(plan),
     ...runFigures(id.command, planOf(plan), configurations),
     ...(burnIn ? { burnIn } : {}),
