@@ -195,6 +195,20 @@ describe('a mechanism as given on SoftHSM2: measured and counted like any other,
     expect(readFileSync(join(runDirOf(r), 'report.md'), 'utf8')).toContain('CKM_ECDSA makes at least one byte');
   }, 120_000);
 
+  it('verify: a rejection of a signature the token made is the call’s failure, with its CKR (no host check would catch it)', () => {
+    const faulty = buildFaultyModule();
+    // The trial call and 20 measured verifications are answered as the token answers; the others are rejected.
+    const r = scale(
+      ['--op', 'verify', '--mechanism', 'CKM_ECDSA', '--key-label', 'hsm-bench-p256', '--warmup', '0'],
+      { FAULTY_PKCS11_MODULE: hsm.module, FAULTY_EVERY: '1000000000', FAULTY_VERIFY_REJECT_AFTER: '21' },
+      faulty,
+    );
+    expect(r.status, r.stderr).toBe(4);
+    const c = runOf(runDirOf(r)).configurations[0]!;
+    expect([c.operationsOk, c.operationsFailed]).toEqual([20, PER_TOKEN - 20]);
+    expect(c.failuresByCkr).toEqual({ CKR_SIGNATURE_INVALID: PER_TOKEN - 20 });
+  }, 120_000);
+
   it('a mechanism the token does not list is refused at set-up (exit 3), with the mechanisms the token lists', () => {
     for (const mechanism of ['0x80001234', 'CKM_ML_DSA']) {
       const r = scale(['--mechanism', mechanism, '--key-label', 'hsm-bench-p256']);
