@@ -16,7 +16,9 @@ const PLAINTEXT_BYTES = 32;
 /** Why the outputs of a mechanism as given are not checked: run.json's operation.checkSkipped, and every report. */
 export const notCheckedWhy = (mechanismName: string) => `${mechanismName} was given by PKCS#11 name or number, and hsm-bench does not know what its outputs should be`;
 
-type AsGivenCall = 'sign' | 'verify' | 'encrypt' | 'decrypt' | 'derive';
+/** The calls a mechanism as given can make: those whose input hsm-bench can make without knowing the mechanism. */
+export const AS_GIVEN_CALLS = ['sign', 'verify', 'encrypt', 'decrypt', 'derive'] as const;
+type AsGivenCall = (typeof AS_GIVEN_CALLS)[number];
 
 /** The classes of key a call takes, in the order they are looked for: a key pair's half, else a secret key (an HMAC, a vendor's). */
 const PRIVATE_SIDE = [pkcs11.CKO_PRIVATE_KEY, pkcs11.CKO_SECRET_KEY];

@@ -5,7 +5,7 @@ import { ExitCode, HsmBenchError, usageError } from '../core/errors.js';
 import { operationByName } from '../operations/registry.js';
 import { algorithmById, anyKeyAlgorithm } from '../model/algorithms.js';
 import type { OperationKind } from '../operations/operation-kind.js';
-import type { OperationCall } from '../model/workload.js';
+import { AS_GIVEN_CALLS } from '../operations/as-given.js';
 import { mechanismCode, mechanismNames, nearestMechanismNames } from '../pkcs11/mechanisms.js';
 import { readInputFile } from '../core/input-file.js';
 import { defaultKeyLabel } from '../pkcs11/keys.js';
@@ -51,9 +51,6 @@ export function singleOperation(o: Pick<PlanInput, 'op' | 'alg' | 'mechanism' | 
   return { operation: op.name, algorithm, mechanismChoice: o.mechanism ?? mechanisms[0]!, keyLabel: o.keyLabel ?? defaultKeyLabel(algorithm, op.keyUsage), weight: 1 };
 }
 
-/** The calls a mechanism as given can make: those whose input and output hsm-bench can make without knowing the mechanism. */
-export const AS_GIVEN_CALLS: readonly OperationCall[] = ['sign', 'verify', 'encrypt', 'decrypt', 'derive'];
-
 /** A mechanism parameter is a structure of a few hundred bytes at most; more is the wrong file. */
 const MECHANISM_PARAMS_FILE = {
   what: 'mechanism parameter file',
@@ -84,7 +81,7 @@ function mechanismGiven(text: string, field: string): { name: string; ckm: numbe
 /** The one entry of a workload by a mechanism as given: the key --key-label names, whatever its type; no --alg. */
 function asGivenOperation(op: OperationKind, given: { name: string; ckm: number }, o: Pick<PlanInput, 'op' | 'alg' | 'mechanismParams' | 'keyLabel' | 'keyId'>, name: FieldNames): WorkloadEntry {
   const by = `${name('mechanism')} ${given.name}`;
-  if (!AS_GIVEN_CALLS.includes(op.call)) {
+  if (!(AS_GIVEN_CALLS as readonly string[]).includes(op.call)) {
     throw usageError(`${by}: a mechanism by PKCS#11 name or number goes with ${AS_GIVEN_CALLS.join(', ')}, not ${op.name}`, `choose one of them with ${name('op')}`);
   }
   if (o.alg !== undefined) {
