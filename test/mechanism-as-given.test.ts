@@ -7,6 +7,7 @@ import { scalePlan } from '../src/plan/plan.js';
 import { planInputFromFlags, SCALE_DEFAULTS } from '../src/plan/plan-flags.js';
 import { schemaProblems } from '../src/result/schemas.js';
 import { HsmBenchError } from '../src/core/errors.js';
+import { incomparability } from '../src/verdict/compare.js';
 import { runCli, runDirOf, tempDir } from './helpers/cli.js';
 import { buildFaultyModule, ExternalSoftHsm, SPY_MODULE, TEST_PIN } from './helpers/softhsm-module.js';
 
@@ -152,6 +153,7 @@ describe('a mechanism as given on SoftHSM2: measured and counted like any other,
   }, 120_000);
 
   it('CKM_SHA256_RSA_PKCS_PSS with raw CK_RSA_PKCS_PSS_PARAMS from a file: sign, and verify over signatures the token made, with the RSA key by label', () => {
+    const runs: RunResult[] = [];
     for (const op of ['sign', 'verify']) {
       const r = scale(['--op', op, '--mechanism', 'CKM_SHA256_RSA_PKCS_PSS', '--mechanism-params', pssFile, '--key-label', 'hsm-bench-rsa2048', '--json']);
       expect(r.status, r.stderr).toBe(0);
@@ -161,7 +163,12 @@ describe('a mechanism as given on SoftHSM2: measured and counted like any other,
       expect(run.mechanism).toMatchObject({ name: 'CKM_SHA256_RSA_PKCS_PSS', ckm: 0x43, parameterHex: PSS_PARAMS.toString('hex') });
       const c = run.configurations[0]!;
       expect([c.operationsOk, c.operationsFailed, c.operationsVerified], op).toEqual([PER_TOKEN, 0, 0]);
+      runs.push(run);
     }
+    // The same mechanism with other parameters is another call: runs of it do not compare.
+    const otherParameters = { ...runs[0]!, mechanism: { ...runs[0]!.mechanism, parameterHex: '00' } };
+    expect(incomparability(runs[0]!, runs[0]!)).toEqual([]);
+    expect(incomparability(runs[0]!, otherParameters)).toEqual([`the mechanism's parameters differ (--mechanism-params: ${PSS_PARAMS.toString('hex')} vs 00)`]);
   }, 120_000);
 
   it('--key-id alone finds the key by its CKA_ID, in the set-up and in every session; run.json keeps it', () => {
