@@ -216,6 +216,18 @@ describe('a mechanism as given on SoftHSM2: measured and counted like any other,
     expect(c.failuresByCkr).toEqual({ CKR_SIGNATURE_INVALID: PER_TOKEN - 20 });
   }, 120_000);
 
+  it('derive: the call made as asked; a parameter the token refuses (ECDH with no public point) is exit 3 at the trial call, naming its CKR', () => {
+    const created = runCli(['keys', 'create', '--module', hsm.module, '--token-label', 'ag-', '--alg', 'p256', '--usage', 'derive'], withPin());
+    expect(created.status, created.stderr).toBe(0);
+    // CK_ECDH1_DERIVE_PARAMS: kdf CKD_NULL, no shared data, and no public data (a file holds no pointer).
+    const ecdh = join(files, 'ecdh.bin');
+    writeFileSync(ecdh, Buffer.concat([Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]), Buffer.alloc(32)]));
+    const r = scale(['--op', 'derive', '--mechanism', 'CKM_ECDH1_DERIVE', '--mechanism-params', ecdh, '--key-label', 'hsm-bench-p256-derive']);
+    expect(r.status, r.stderr).toBe(3);
+    expect(r.stderr).toContain('cannot derive with CKM_ECDH1_DERIVE: CKR_MECHANISM_PARAM_INVALID');
+    expect(r.stderr).toContain('check its parameter (--mechanism-params');
+  }, 120_000);
+
   it('a mechanism the token does not list is refused at set-up (exit 3), with the mechanisms the token lists', () => {
     for (const mechanism of ['0x80001234', 'CKM_ML_DSA']) {
       const r = scale(['--mechanism', mechanism, '--key-label', 'hsm-bench-p256']);

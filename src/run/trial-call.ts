@@ -82,9 +82,11 @@ export function trialCall(
           `token ${tokenName(token)} cannot ${op.name} with ${prepared.timed.mechanism.name}: ${describe(error)}`,
           readOnly
             ? 'the token would store what the operation makes on itself (it asks for a read-write session); hsm-bench does not write to a token to measure it'
-            : prepared.timed.mechanism.parameter?.kind === 'oaep'
-              ? 'the token lists the mechanism but refuses these parameters; SoftHSM2 2.6 takes OAEP only with SHA-1: --mechanism oaep-sha1'
-              : 'the token lists the mechanism but refuses it as asked, or lacks it: choose another --mechanism, --alg or --op',
+            : prepared.timed.unchecked
+              ? "the token lists the mechanism but refuses it as asked: check its parameter (--mechanism-params, the structure's bytes as the module's ABI lays them out) and the key (--key-label, --key-id)"
+              : prepared.timed.mechanism.parameter?.kind === 'oaep'
+                ? 'the token lists the mechanism but refuses these parameters; SoftHSM2 2.6 takes OAEP only with SHA-1: --mechanism oaep-sha1'
+                : 'the token lists the mechanism but refuses it as asked, or lacks it: choose another --mechanism, --alg or --op',
           error,
         );
       }
