@@ -216,6 +216,25 @@ describe('a mechanism as given on SoftHSM2: measured and counted like any other,
     expect(c.failuresByCkr).toEqual({ CKR_SIGNATURE_INVALID: PER_TOKEN - 20 });
   }, 120_000);
 
+  it('encrypt with the public key and decrypt ciphertexts the token made, by CKM_RSA_PKCS_OAEP with raw parameters (SHA-1, no label)', () => {
+    const created = runCli(['keys', 'create', '--module', hsm.module, '--token-label', 'ag-', '--alg', 'rsa2048', '--usage', 'decrypt'], withPin());
+    expect(created.status, created.stderr).toBe(0);
+    // CK_RSA_PKCS_OAEP_PARAMS: CKM_SHA_1, CKG_MGF1_SHA1, CKZ_DATA_SPECIFIED, no source data (pointer NULL, length 0).
+    const oaep = join(files, 'oaep.bin');
+    const params = Buffer.alloc(40);
+    [0x220n, 1n, 1n].forEach((v, i) => params.writeBigUInt64LE(v, 8 * i));
+    writeFileSync(oaep, params);
+    for (const op of ['encrypt', 'decrypt']) {
+      const r = scale(['--op', op, '--mechanism', 'CKM_RSA_PKCS_OAEP', '--mechanism-params', oaep, '--key-label', 'hsm-bench-rsa2048-decrypt', '--json']);
+      expect(r.status, r.stderr).toBe(0);
+      const run = JSON.parse(r.stdout) as RunResult;
+      expect(run.operation).toMatchObject({ name: op, hostCheck: 'not-checked' });
+      expect(run.mechanism.hostDigest).toContain(op === 'encrypt' ? 'the public key' : '64 ciphertexts per token made by the token before the run');
+      const c = run.configurations[0]!;
+      expect([c.operationsOk, c.operationsFailed, c.operationsVerified], op).toEqual([PER_TOKEN, 0, 0]);
+    }
+  }, 120_000);
+
   it('derive: the call made as asked; a parameter the token refuses (ECDH with no public point) is exit 3 at the trial call, naming its CKR', () => {
     const created = runCli(['keys', 'create', '--module', hsm.module, '--token-label', 'ag-', '--alg', 'p256', '--usage', 'derive'], withPin());
     expect(created.status, created.stderr).toBe(0);
