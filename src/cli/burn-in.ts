@@ -49,13 +49,14 @@ function parseCount(value: string, flag: string): number {
 
 /**
  * The plan input a burn-in keeps in its checkpoint: paths absolute, so that a resume from another folder finds the
- * same module, workspace and run directory, and the verification threads counted, so that it plans the same run.
+ * same module, workspace, run directory and mechanism parameter file, and the verification threads counted, so that it plans the same run.
  */
 const resolvedInput = (given: PlanInput): PlanInput => ({
   ...given,
   module: given.module === undefined ? undefined : given.module.includes('/') ? resolve(given.module) : given.module,
   workspace: resolve(given.workspace),
   out: resolve(given.out),
+  mechanismParams: given.mechanismParams === undefined ? undefined : resolve(given.mechanismParams),
   verifyThreads: given.verifyThreads ?? defaultVerifyThreads(),
 });
 

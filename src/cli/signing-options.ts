@@ -11,7 +11,11 @@ export function addSigningOptions(command: Command, warmupDefault: string): Comm
     .option('--op <operation>', `what each call does: ${OPERATIONS.map((o) => o.name).join(', ')} (default: sign)`)
     .option('--mix <list>', 'a workload of several operations drawn call by call in proportion: OP[/ALG][:WEIGHT],…, e.g. sign:80,decrypt:20')
     .option('--alg <alg>', `algorithm (required for sign): ${OPERATIONS.map((o) => `${o.name}: ${o.algorithms.join('|')}`).join('; ')}`)
-    .option('--mechanism <mechanism>', `${mechanismHelp()} (the first is the default; see README, Operations)`)
+    .option(
+      '--mechanism <mechanism>',
+      `${mechanismHelp()} (the first is the default; see README, Operations); or any mechanism by PKCS#11 name or number (CKM_ML_DSA, 0x80000001) with --key-label, counted and timed, never checked on the host`,
+    )
+    .option('--mechanism-params <file>', "a file of the raw bytes of --mechanism's parameter (with a mechanism by PKCS#11 name or number), passed to the module as they are")
     .option('--warmup <count>', 'calls per token before the measured window, not counted', warmupDefault)
     .option('--threads-per-token <count>', 'sessions calling at once on each token (scale: a list such as 1,2,4,8 sweeps them)', SCALE_DEFAULTS.threadsPerToken)
     .option('--verify <mode>', 'host check of the outputs: all, none, or a sample rate such as 0.01', SCALE_DEFAULTS.verify)
@@ -25,6 +29,7 @@ export function addSigningOptions(command: Command, warmupDefault: string): Comm
     .option('--no-calibrate', "skip measuring the harness's own per-call overhead (0.1 s of null calls before the first configuration)")
     .option('--start-at <time>', 'open the first measured window at this moment, after the set-up, on every host given it: RFC 3339 UTC (2026-12-04T01:00:00Z) or +30s from now')
     .option('--settle <time>', "with --start-at: between one configuration's planned window and the next one's opening, for its stop, checks and sessions (default 10s)")
+    .option('--key-id <hex>', 'CKA_ID of the key, in hex, with or instead of --key-label (with a mechanism by PKCS#11 name or number)')
     .option('--key-label <label>', 'label of the key pair (default: hsm-bench-<alg> to sign and verify, hsm-bench-<alg>-decrypt, hsm-bench-<alg>-derive)');
 }
 

@@ -6,7 +6,7 @@ import { ReconnectBackoff } from './reconnect-backoff.js';
 import { FAILURE_LIMIT_REACHED, MAX_CONSECUTIVE_FAILURES } from './failure-limit.js';
 import { intendedOffsetNs } from '../model/schedule.js';
 import type { StopSpec } from '../model/stop.js';
-import { OUTPUT_BUFFER_BYTES, outputFits, pickOperation, seedWord, type Workload } from '../model/workload.js';
+import { outputBufferBytes, outputFits, pickOperation, seedWord, type Workload } from '../model/workload.js';
 
 /** How a burn-in session gets its token back after a failure. */
 export interface Recovery {
@@ -93,7 +93,7 @@ export function boundedConnect(control: RunControl, worker: number, clock: LoopC
 /** The timed loop, from the warm-up to the stop rule; returns why it gave up early, if it did (or that it was abandoned). */
 export function callLoop(input: CallLoopInput, calls: LoopCalls, control: RunControl, clock: LoopClock, sink: LoopBatches): string | undefined | typeof ABANDONED {
   const { operations, cumulative } = input.workload;
-  const output = Buffer.alloc(OUTPUT_BUFFER_BYTES);
+  const output = Buffer.alloc(outputBufferBytes(input.workload));
   const word = seedWord(input.messageSeed);
   /** The operation of the call being made (the workload's draw for its sequence number). */
   let op = 0;

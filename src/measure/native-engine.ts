@@ -105,6 +105,8 @@ export function chooseEngine(instances: 'shared' | 'per-load', workload: Workloa
   if (workload.perCall?.session || workload.perCall?.findKey) {
     return { engine: 'threads', why: 'the native loop opens no session and finds no key per call (--session-per-call, --find-key-per-call)' };
   }
+  const asGiven = workload.operations.find((op) => op.unchecked);
+  if (asGiven) return { engine: 'threads', why: `the native loop makes only mechanisms hsm-bench knows (${asGiven.mechanism.name} was given as is)` };
   const native = nativeLoopPart();
   if (native.part === null) return { engine: 'threads', why: `no native loop: ${native.why}`, staleNativeLoop: native.stale };
   return { engine: 'native', why: 'module instance shared by every load' };

@@ -9,7 +9,9 @@ import { quote } from '../core/quote.js';
 export type Algorithm =
   | { id: string; family: 'rsa'; displayName: string; bits: number }
   | { id: string; family: 'ec' | 'eddsa'; displayName: string; bits: number; curve: string; curveOidDer: Buffer }
-  | { id: string; family: 'aes' | 'hmac' | 'digest' | 'random'; displayName: string; bits: number };
+  | { id: string; family: 'aes' | 'hmac' | 'digest' | 'random'; displayName: string; bits: number }
+  /** A mechanism as the user gave it (--mechanism CKM_… or a number): the key is whatever --key-label names. */
+  | { id: string; family: 'any'; displayName: string; bits: number };
 
 const ec = (id: string, displayName: string, bits: number, curve: string, oidHex: string): Algorithm => ({
   id,
@@ -51,6 +53,9 @@ export const ALGORITHMS: readonly Algorithm[] = [
   { id: 'sha256', family: 'digest', displayName: 'SHA-256', bits: 256 },
   { id: 'random', family: 'random', displayName: '32 random bytes', bits: 256 },
 ];
+
+/** The algorithm of a run by a mechanism as given: reports name the mechanism, since hsm-bench does not know the key's type. */
+export const anyKeyAlgorithm = (mechanismName: string): Algorithm => ({ id: 'any-key', family: 'any', displayName: mechanismName, bits: 0 });
 
 export function algorithmById(id: string): Algorithm {
   const found = ALGORITHMS.find((a) => a.id === id);

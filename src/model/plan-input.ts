@@ -10,7 +10,11 @@ export interface PlanInput {
   mix?: string;
   alg?: string;
   mechanism?: string;
+  /** A file of the raw bytes of --mechanism's parameter (with a mechanism by CKM_ name or number). */
+  mechanismParams?: string;
   keyLabel?: string;
+  /** The key's CKA_ID in hex (with a mechanism by CKM_ name or number). */
+  keyId?: string;
   /** Scale: the token counts of its configurations; burn-in: one count. */
   tokens: number[];
   signaturesPerToken?: number;

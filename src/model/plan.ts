@@ -51,6 +51,15 @@ export interface TokenSelection {
   order: 'slot' | 'label';
 }
 
+/** --mechanism by PKCS#11 name or number: passed to the token as given, with --mechanism-params' bytes (or none) as its parameter. */
+export interface MechanismAsGiven {
+  name: string;
+  ckm: number;
+  parameter: Uint8Array | null;
+  /** --key-id: the key's CKA_ID, with or instead of its label (null: by label only). */
+  keyId: Uint8Array | null;
+}
+
 /** One operation a run makes: with its algorithm, mechanism choice and key label, and its weight in a mix. */
 export interface WorkloadEntry {
   operation: string;
@@ -58,6 +67,8 @@ export interface WorkloadEntry {
   mechanismChoice: string;
   keyLabel: string;
   weight: number;
+  /** A mechanism as the user gave it: its key found by label whatever its type, its outputs never checked on the host. */
+  asGiven?: MechanismAsGiven;
 }
 
 export type StopRule = { kind: 'signatures'; perToken: number } | { kind: 'total'; signatures: number } | { kind: 'duration'; durationNs: bigint };

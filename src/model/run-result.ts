@@ -408,11 +408,24 @@ export interface RunResult {
    * What was measured (absent in runs made before operations: they signed). `checkSkipped`: why outputs could not
    * be checked on the host (a token that keeps derived secrets sensitive).
    */
-  operation?: { name: string; call: string; checkSkipped?: string; mix?: MixEntry[] };
-  algorithm: { id: string; displayName: string; family: 'rsa' | 'ec' | 'eddsa' | 'aes' | 'hmac' | 'digest' | 'random'; bits: number; curve: string | null };
-  /** hostDigest: what the host does to each input before the call ('none', 'sha256', or the operation's own preparation). */
-  mechanism: { name: string; hostDigest: string };
+  operation?: {
+    name: string;
+    call: string;
+    checkSkipped?: string;
+    /** 'not-checked': a mechanism given by PKCS#11 name or number, whose outputs are counted and timed, never checked (why: checkSkipped). */
+    hostCheck?: 'not-checked';
+    mix?: MixEntry[];
+  };
+  /** family 'any': a mechanism as given, with the key --key-label names whatever its type (displayName is the mechanism). */
+  algorithm: { id: string; displayName: string; family: 'rsa' | 'ec' | 'eddsa' | 'aes' | 'hmac' | 'digest' | 'random' | 'any'; bits: number; curve: string | null };
+  /**
+   * hostDigest: what the host does to each input before the call ('none', 'sha256', or the operation's own preparation).
+   * A mechanism as given also has its code (`ckm`) and its parameter's bytes as given, in hex (`parameterHex`; absent: none).
+   */
+  mechanism: { name: string; hostDigest: string; ckm?: number; parameterHex?: string };
   keyLabel: string;
+  /** --key-id: the CKA_ID (hex) of the key of a mechanism as given, named with or instead of its label. */
+  keyIdHex?: string;
   plan: {
     tokenCounts: number[];
     operationsPerToken: number | null;

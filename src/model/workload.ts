@@ -34,7 +34,13 @@ export type InputRecipe = keyof typeof NATIVE.input;
 
 /** A mechanism's parameters, as plain data both engines can build the PKCS#11 structure from. */
 export type MechanismParameter =
-  { kind: 'pss'; saltBytes: number } | { kind: 'oaep'; hash: 'sha256' | 'sha1' } | { kind: 'iv'; iv: Uint8Array } | { kind: 'gcm'; iv: Uint8Array; tagBits: number } | { kind: 'ecdh'; kdf: number };
+  | { kind: 'pss'; saltBytes: number }
+  | { kind: 'oaep'; hash: 'sha256' | 'sha1' }
+  | { kind: 'iv'; iv: Uint8Array }
+  | { kind: 'gcm'; iv: Uint8Array; tagBits: number }
+  | { kind: 'ecdh'; kdf: number }
+  /** --mechanism-params: the bytes of the user's file, passed as pParameter as they are. */
+  | { kind: 'raw'; bytes: Uint8Array };
 
 export interface OperationMechanism {
   name: string;
@@ -66,6 +72,11 @@ export interface TimedOperation {
    * back may come DER-wrapped or bare. An output of any other size is a failure (WRONG_OUTPUT_SIZE), never checked.
    */
   outputBytes: readonly number[];
+  /**
+   * A mechanism as the user gave it (--mechanism by CKM_ name or number): its outputs are counted and timed, any size
+   * of at least one byte (outputBytes is empty), never checked on the host; a verification it rejects is its failure.
+   */
+  unchecked?: true;
 }
 
 /**
@@ -76,11 +87,21 @@ export interface TimedOperation {
  */
 export const OUTPUT_BUFFER_BYTES = 513;
 
-/** Room per call for an output kept for the host check: the largest output of the workload. */
-export const keptOutputBytes = (w: Workload) => Math.max(...w.operations.flatMap((op) => op.outputBytes));
+/**
+ * The buffer of a mechanism hsm-bench does not know, whose output size it cannot tell: 64 KiB holds the largest
+ * signature of PKCS#11 3.2 (SLH-DSA's, 49,856 bytes); a larger output is CKR_BUFFER_TOO_SMALL at the trial call.
+ */
+export const UNCHECKED_OUTPUT_BUFFER_BYTES = 65_536;
 
-/** Whether an output of `length` bytes is one the operation makes. */
-export const outputFits = (op: Pick<TimedOperation, 'outputBytes'>, length: number) => op.outputBytes.includes(length);
+/** The output buffer of a workload's calls. */
+export const outputBufferBytes = (w: Pick<Workload, 'operations'>) => (w.operations.some((op) => op.unchecked) ? UNCHECKED_OUTPUT_BUFFER_BYTES : OUTPUT_BUFFER_BYTES);
+
+/** Room per call for an output kept for the host check: the largest output of the workload (none of an unchecked one). */
+export const keptOutputBytes = (w: Workload) => Math.max(0, ...w.operations.flatMap((op) => op.outputBytes));
+
+/** Whether an output of `length` bytes is one the operation makes: of an unchecked one, any that holds a byte and fits its buffer. */
+export const outputFits = (op: Pick<TimedOperation, 'outputBytes' | 'unchecked'>, length: number) =>
+  op.unchecked ? length > 0 && length < UNCHECKED_OUTPUT_BUFFER_BYTES : op.outputBytes.includes(length);
 
 export type TemplateData = { type: number; value: number | boolean | string | Uint8Array }[];
 

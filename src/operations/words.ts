@@ -22,6 +22,9 @@ export interface OperationWords {
   usesKeyPair: boolean;
 }
 
+/** What reports say of the outputs of a mechanism given by PKCS#11 name or number. */
+export const NOT_CHECKED = 'not checked on the host';
+
 /** The plural a count of an operation's calls goes with ('signatures'; 'operations' for a mix). */
 export const nounsOf = (operation: string) => (operation === 'mix' ? 'operations' : operationByName(operation).nouns);
 
@@ -43,14 +46,16 @@ export function wordsOf(r: Pick<RunResult, 'operation' | 'algorithm'>): Operatio
     };
   }
   const op = operationByName(r.operation?.name ?? 'sign');
+  // A mechanism as given: the title says the operation and that nothing was checked (the mechanism follows it).
+  const notChecked = r.operation?.hostCheck === 'not-checked';
   return {
     noun: op.noun,
     nouns: op.nouns,
     Nouns: op.nouns[0]!.toUpperCase() + op.nouns.slice(1),
     rate: op.name === 'sign' ? 'sig/s' : `${op.nouns}/s`,
-    title: op.title(r.algorithm),
+    title: notChecked ? `${op.name} (${NOT_CHECKED})` : op.title(r.algorithm),
     call: PKCS11_FUNCTION[op.call],
-    checked: op.checked,
-    usesKeyPair: op.keyUsage !== undefined,
+    checked: notChecked ? NOT_CHECKED : op.checked,
+    usesKeyPair: op.keyUsage !== undefined || notChecked,
   };
 }

@@ -120,7 +120,8 @@ export class TokenConnection {
     }
     const [found] = findObjects(this.lib, session, [
       { type: pkcs11.CKA_CLASS, value: k.cls },
-      { type: pkcs11.CKA_LABEL, value: k.label },
+      // A key named by --key-id alone (a mechanism as given) has no label to match.
+      ...(k.label === '' && id.length > 0 ? [] : [{ type: pkcs11.CKA_LABEL, value: k.label }]),
       ...(id.length > 0 ? [{ type: pkcs11.CKA_ID, value: id }] : []),
     ]);
     return found ?? null;

@@ -136,7 +136,7 @@ function perCallOf(o: PlanInput, workload: readonly WorkloadEntry[], name: Field
         `drop ${name('sessionPerCall')}, or measure another operation`,
       );
     }
-    if (perCall.findKey && op.keyUsage === undefined) {
+    if (perCall.findKey && op.keyUsage === undefined && !e.asGiven) {
       throw usageError(`${e.operation} uses no key of the token to find: ${name('findKeyPerCall')} does not apply`, `drop ${name('findKeyPerCall')}`);
     }
   }
@@ -157,14 +157,17 @@ export function scalePlan(o: PlanInput, name: FieldNames = flagOf): RunPlan {
       'each mixed operation uses its default mechanism and key label (hsm-bench-<alg>, hsm-bench-<alg>-decrypt…)',
     );
   }
-  if (o.mix === undefined && o.alg === undefined && (o.op ?? 'sign') === 'sign') {
-    throw usageError(`${name('alg')} is needed to sign: which key algorithm?`, `use one of: ${operationByName('sign').algorithms.join(', ')}`);
-  }
   const workload = o.mix !== undefined ? parseMix(o.mix, o.alg, name) : [singleOperation(o, name)];
   const first = workload[0]!;
-  if (o.keyLabel !== undefined && operationByName(first.operation).keyUsage === undefined) {
+  if (o.mix === undefined && o.alg === undefined && first.operation === 'sign' && !first.asGiven) {
+    throw usageError(`${name('alg')} is needed to sign: which key algorithm?`, `use one of: ${operationByName('sign').algorithms.join(', ')}`);
+  }
+  if (o.mix !== undefined && o.mechanismParams !== undefined)
+    throw usageError(`${name('mix')} names its operations itself: ${name('mechanismParams')} does not go with it`, `drop ${name('mechanismParams')}`);
+  if (o.keyLabel !== undefined && operationByName(first.operation).keyUsage === undefined && !first.asGiven) {
     throw usageError(`${first.operation} uses no key pair of the token: ${name('keyLabel')} does not apply`, `drop ${name('keyLabel')}`);
   }
+  if (o.mix !== undefined && o.keyId !== undefined) throw usageError(`${name('mix')} names its operations itself: ${name('keyId')} does not go with it`, `drop ${name('keyId')}`);
   if (o.keyLabel !== undefined && /[\u0000-\u001f\u007f]/.test(o.keyLabel)) throw usageError(`${name('keyLabel')} has control characters`, 'give the label as the token shows it');
   if (o.verify === 'none' && workload.some((e) => e.operation === 'verify')) {
     throw usageError(`verify is judged by the host's check of each answer: with ${name('verify')} none a token that accepts spoiled signatures would pass`, 'keep verify all, or check a sample: 0.1');
@@ -189,7 +192,10 @@ export function scalePlan(o: PlanInput, name: FieldNames = flagOf): RunPlan {
     objectives: parseObjectives(o, name),
     rateWindowMaxS: rateWindowMaxOf(o, name),
     repeat: wholeNumber(name('repeat'), o.repeat ?? 1, 1, MAX_REPEAT),
-    verify: parseVerify(o.verify, o.verifyThreads === undefined ? undefined : wholeNumber(name('verifyThreads'), o.verifyThreads, 1, 64), name('verify')),
+    // A mechanism as given has no host check: nothing is kept for one (the run says why).
+    verify: first.asGiven
+      ? { mode: 'none', every: 0, threads: 0 }
+      : parseVerify(o.verify, o.verifyThreads === undefined ? undefined : wholeNumber(name('verifyThreads'), o.verifyThreads, 1, 64), name('verify')),
     callTimeoutMs: o.callTimeout === undefined ? null : durationMs(parseDurationNs(o.callTimeout, name('callTimeout'), 100)),
     perCall: perCallOf(o, workload, name),
     records: recordsKeptOf(o.records, name('records')),

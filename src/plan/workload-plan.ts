@@ -1,11 +1,15 @@
 import { WorkloadEntry } from '../model/plan.js';
 import type { FieldNames, PlanInput } from '../model/plan-input.js';
 import { flagOf } from './plan-flags.js';
-import { HsmBenchError, usageError } from '../core/errors.js';
+import { ExitCode, HsmBenchError, usageError } from '../core/errors.js';
 import { operationByName } from '../operations/registry.js';
-import { algorithmById } from '../model/algorithms.js';
+import { algorithmById, anyKeyAlgorithm } from '../model/algorithms.js';
+import type { OperationKind } from '../operations/operation-kind.js';
+import { AS_GIVEN_CALLS } from '../operations/as-given.js';
+import { mechanismCode, mechanismNames, nearestMechanismNames } from '../pkcs11/mechanisms.js';
+import { readInputFile } from '../core/input-file.js';
 import { defaultKeyLabel } from '../pkcs11/keys.js';
-import { quote } from '../core/quote.js';
+import { quote, shown } from '../core/quote.js';
 import { NATIVE } from '../core/native-abi.js';
 
 /** More operations than this in one mix is a typo, not a workload. */
@@ -22,18 +26,93 @@ function known<T>(field: string, find: () => T): T {
 }
 
 /** --op (and --alg, --mechanism, --key-label) as the one entry of a workload. */
-export function singleOperation(o: Pick<PlanInput, 'op' | 'alg' | 'mechanism' | 'keyLabel'>, name: FieldNames = flagOf): WorkloadEntry {
+export function singleOperation(o: Pick<PlanInput, 'op' | 'alg' | 'mechanism' | 'mechanismParams' | 'keyLabel' | 'keyId'>, name: FieldNames = flagOf): WorkloadEntry {
   const op = known(name('op'), () => operationByName(o.op ?? 'sign'));
+  const given = o.mechanism === undefined ? undefined : mechanismGiven(o.mechanism, name('mechanism'));
+  if (given !== undefined) return asGivenOperation(op, given, o, name);
+  if (o.keyId !== undefined) {
+    throw usageError(`${name('keyId')} goes with ${name('mechanism')} given by PKCS#11 name or number`, `hsm-bench finds the key pairs of its own mechanisms by ${name('keyLabel')}`);
+  }
+  if (o.mechanismParams !== undefined) {
+    throw usageError(
+      `${name('mechanismParams')} goes with ${name('mechanism')} given by PKCS#11 name or number`,
+      `hsm-bench makes the parameters of its own mechanisms itself; for raw parameters name the mechanism: ${name('mechanism')} CKM_SHA256_RSA_PKCS_PSS`,
+    );
+  }
   const algorithm = known(name('alg'), () => algorithmById(o.alg ?? op.algorithms[0]!));
   if (!op.algorithms.includes(algorithm.id)) throw usageError(`${name('op')} ${op.name} does not take ${name('alg')} ${algorithm.id}`, `use one of: ${op.algorithms.join(', ')}`);
   const mechanisms = op.mechanismChoices(algorithm);
   if (o.mechanism !== undefined && !mechanisms.includes(o.mechanism)) {
     throw usageError(
       `${name('mechanism')} ${quote(o.mechanism!)} does not apply to ${op.name === 'sign' ? algorithm.displayName : `${op.name} with ${algorithm.displayName}`}`,
-      `use one of: ${mechanisms.join(', ')}`,
+      `use one of: ${[...mechanisms, 'or a PKCS#11 mechanism by CKM_ name or number (outputs then not checked on the host)'].join(', ')}`,
     );
   }
   return { operation: op.name, algorithm, mechanismChoice: o.mechanism ?? mechanisms[0]!, keyLabel: o.keyLabel ?? defaultKeyLabel(algorithm, op.keyUsage), weight: 1 };
+}
+
+/** A mechanism parameter is a structure of a few hundred bytes at most; more is the wrong file. */
+const MECHANISM_PARAMS_FILE = {
+  what: 'mechanism parameter file',
+  maxBytes: 65_536,
+  exitCode: ExitCode.usage,
+  hint: 'give a file of the raw bytes of the parameter structure, as the module takes it in pParameter',
+};
+
+/** --mechanism by PKCS#11 name (CKM_ML_DSA) or number (0x1d, 29, a vendor's 0x80000001); undefined where it is neither. */
+function mechanismGiven(text: string, field: string): { name: string; ckm: number } | undefined {
+  const t = text.trim();
+  if (/^(0x[0-9a-f]+|\d+)$/i.test(t)) {
+    const ckm = Number(t);
+    if (ckm > 0xffffffff) throw usageError(`${field} ${quote(text)} is not a PKCS#11 mechanism number`, 'a CK_MECHANISM_TYPE fits in 32 bits: 0 to 0xffffffff');
+    return { name: mechanismNames([ckm])[0]!, ckm };
+  }
+  if (!/^CKM_/i.test(t)) return undefined;
+  const ckm = mechanismCode(t);
+  if (ckm === undefined) {
+    throw usageError(
+      `${field} ${quote(text)} is not a PKCS#11 mechanism hsm-bench knows by name`,
+      `did you mean ${nearestMechanismNames(t).join(', ')}? A vendor's mechanism goes by its number: ${field} 0x80000001`,
+    );
+  }
+  return { name: t.toUpperCase(), ckm };
+}
+
+/** The one entry of a workload by a mechanism as given: the key --key-label names, whatever its type; no --alg. */
+function asGivenOperation(op: OperationKind, given: { name: string; ckm: number }, o: Pick<PlanInput, 'op' | 'alg' | 'mechanismParams' | 'keyLabel' | 'keyId'>, name: FieldNames): WorkloadEntry {
+  const by = `${name('mechanism')} ${given.name}`;
+  if (!(AS_GIVEN_CALLS as readonly string[]).includes(op.call)) {
+    throw usageError(`${by}: a mechanism by PKCS#11 name or number goes with ${AS_GIVEN_CALLS.join(', ')}, not ${op.name}`, `choose one of them with ${name('op')}`);
+  }
+  if (o.alg !== undefined) {
+    const words = op.algorithms.includes(o.alg) ? op.mechanismChoices(algorithmById(o.alg)) : [];
+    throw usageError(
+      `${name('alg')} does not go with ${by}: the key is the one ${name('keyLabel')} or ${name('keyId')} names, whatever its type, and its outputs are not checked on the host`,
+      `drop ${name('alg')}${words.length > 0 ? `, or for a run checked on the host name the mechanism as hsm-bench does: ${name('mechanism')} ${words.join('|')}` : ''}`,
+    );
+  }
+  if (o.keyLabel === undefined && o.keyId === undefined) {
+    throw usageError(
+      `${by} needs ${name('keyLabel')} or ${name('keyId')}: which key of the token?`,
+      `give the key's label or its CKA_ID in hex, e.g. ${name('keyLabel')} my-ml-dsa-key or ${name('keyId')} 0a0b`,
+    );
+  }
+  const keyId = o.keyId === undefined ? null : hexBytes(o.keyId, name('keyId'));
+  let parameter: Uint8Array | null = null;
+  if (o.mechanismParams !== undefined) {
+    parameter = readInputFile(o.mechanismParams, MECHANISM_PARAMS_FILE);
+    if (parameter.length === 0) {
+      throw usageError(`the mechanism parameter file ${shown(o.mechanismParams)} is empty`, `for a mechanism without a parameter leave ${name('mechanismParams')} out`);
+    }
+  }
+  return { operation: op.name, algorithm: anyKeyAlgorithm(given.name), mechanismChoice: given.name, keyLabel: o.keyLabel ?? '', weight: 1, asGiven: { ...given, parameter, keyId } };
+}
+
+/** --key-id: a CKA_ID in hex (0a0b, or 0x0a0b), as pkcs11-tool --id takes it. */
+function hexBytes(text: string, field: string): Uint8Array {
+  const hex = text.trim().replace(/^0x/i, '');
+  if (!/^([0-9a-f]{2})+$/i.test(hex)) throw usageError(`${field} ${quote(text)} is not a CKA_ID in hex`, `give its bytes as hex digits, two per byte, e.g. ${field} 0a0b`);
+  return Buffer.from(hex, 'hex');
 }
 
 /**

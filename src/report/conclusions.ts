@@ -303,7 +303,8 @@ export function conclusions(r: RunResult): string[] {
   if (crashed) lines.push(`${sentence(crashed)}: the burn-in failed.`);
   const verified = sumOf(r, (x) => x.operationsVerified);
   const were = (n: number) => (n === 1 ? 'was' : 'were');
-  if (r.plan.verify.mode === 'none') lines.push(`${w.Nouns} were not checked on the host (--verify none).`);
+  if (r.operation?.hostCheck === 'not-checked') lines.push(`${w.Nouns} were counted and timed but ${w.checked}: ${r.operation.checkSkipped}.`);
+  else if (r.plan.verify.mode === 'none') lines.push(`${w.Nouns} were not checked on the host (--verify none).`);
   else if (r.operation?.checkSkipped) lines.push(`${w.Nouns} could not be checked on the host: ${r.operation.checkSkipped}.`);
   else if (unverified > 0) {
     const due = r.plan.verify.mode === 'all' ? `${verified} of ${verified + unverified}` : `${verified} of the ${verified + unverified} due a check (every ${r.plan.verify.every}th)`;

@@ -59,12 +59,14 @@ function rateWindows(r: RunResult): string {
 }
 
 /** The --verify setting of a run: all, none, or the share checked (0.01). */
-export const verifySetting = (r: Pick<RunResult, 'plan'>): string => (r.plan.verify.mode === 'sample' ? String(Math.round(1e6 / r.plan.verify.every) / 1e6) : r.plan.verify.mode);
+export const verifySetting = (r: Pick<RunResult, 'plan' | 'operation'>): string =>
+  r.operation?.hostCheck === 'not-checked' ? 'not-checked' : r.plan.verify.mode === 'sample' ? String(Math.round(1e6 / r.plan.verify.every) / 1e6) : r.plan.verify.mode;
 
 /** Whether the results were checked on the host, as said beside every throughput: the checks share the host's CPU. */
 export function verifyText(r: RunResult): string {
   const { mode, every } = r.plan.verify;
   const w = wordsOf(r);
+  if (r.operation?.hostCheck === 'not-checked') return `${w.checked} (${r.mechanism.name} given by PKCS#11 name or number)`;
   return mode === 'all' ? `every ${w.noun} checked on the host` : mode === 'none' ? 'no host check' : `every ${every}th ${w.noun} checked on the host`;
 }
 
@@ -75,7 +77,8 @@ export function verifyText(r: RunResult): string {
 export function throughputCaption(r: RunResult): string {
   const w = wordsOf(r);
   const software = r.backend.kind === 'embedded-softhsm2' && r.plan.verify.mode !== 'none' ? `; the checks share the host's CPU with these software tokens (--verify none measures without them)` : '';
-  return `Throughput counts successful ${w.nouns} per second, ${verifyText(r)} (--verify ${verifySetting(r)})${software}`;
+  const setting = r.operation?.hostCheck === 'not-checked' ? '' : ` (--verify ${verifySetting(r)})`;
+  return `Throughput counts successful ${w.nouns} per second, ${verifyText(r)}${setting}${software}`;
 }
 
 export function planLine(r: RunResult): string {

@@ -39,6 +39,8 @@ function checksOf(run: JudgedRun, death?: ProcessDeath): Check[] {
   const w = wordsOf(run.result);
   const where = (c: ConfigurationAxes | null) => (c === null ? `${alg}.run` : `${alg}.${configurationSlug(c)}`);
   const expected = `no failed ${w.noun}, no session stopped`;
+  // A mechanism as given: its outputs were counted, and OK says only that the token returned CKR_OK.
+  const notChecked = run.result.operation?.hostCheck === 'not-checked' ? ` (${w.checked})` : '';
   const missing = notMeasuredAfter(run.result, death && `the module crashed the process (${deathName(death)})`);
   // One case per planned configuration, measured or not, in plan order: a CI sees every one, from build to build.
   const planned = run.result.command === 'burn-in' ? run.result.configurations : distinctConfigurations([...plannedAxes(run.result.plan), ...run.result.configurations]);
@@ -59,7 +61,7 @@ function checksOf(run: JudgedRun, death?: ProcessDeath): Check[] {
       timeS: c.durationS,
       outcome: gap ? 'error' : problems.length > 0 ? 'fail' : 'pass',
       message: gap || problems.length > 0 ? [...(gap ? [gap.reason] : []), ...problems].join('; ') : undefined,
-      measured: `${c.operationsOk} OK, ${c.operationsFailed} failed, ${c.throughputPerS.toFixed(1)} ${w.rate} with ${configurationName(c)}`,
+      measured: `${c.operationsOk} OK${notChecked}, ${c.operationsFailed} failed, ${c.throughputPerS.toFixed(1)} ${w.rate} with ${configurationName(c)}`,
       expected,
     };
   });

@@ -66,7 +66,7 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
       : `- **Host**: ${r.host.hostname}: ${r.host.cpuCount} × ${r.host.cpuModel}, ${r.host.totalMemoryMb} MB, ${r.host.platform}/${r.host.arch}, Node ${r.host.nodeVersion}${r.host.loadAverage ? `, load average ${r.host.loadAverage.join(' / ')} before signing` : ''}`,
     `- **Backend**: ${backendLine(r)}`,
     `- **Module**: ${r.module.libraryDescription} ${r.module.libraryVersion} (${r.module.manufacturer}), Cryptoki ${r.module.cryptokiVersion}, ${r.module.instances === 'shared' ? 'one instance per process' : 'an instance per load'}${r.harness.engine ? `; engine: ${r.harness.engine}` : ''}`,
-    `- **Operation**: ${r.operation?.name ?? 'sign'} (${w.call}), ${r.algorithm.displayName}${w.usesKeyPair ? `, key '${r.keyLabel}'` : ''}`,
+    `- **Operation**: ${r.operation?.name ?? 'sign'} (${w.call}), ${r.algorithm.displayName}${w.usesKeyPair ? `, key ${[r.keyLabel && `'${r.keyLabel}'`, r.keyIdHex && `CKA_ID ${r.keyIdHex}`].filter(Boolean).join(', ')}` : ''}`,
     `- **Mechanism**: ${r.mechanism.name}${r.mechanism.hostDigest === 'none' ? '' : ` (on the host: ${r.mechanism.hostDigest})`}`,
     `- **Plan**: ${planLine(r)}`,
     ...(harnessOverheadText(r) ? [`- **Harness**: ${harnessOverheadText(r)}`] : []),

@@ -3,12 +3,15 @@ import { operationByName } from '../operations/registry.js';
 import { algorithmById } from '../model/algorithms.js';
 import { CALL_TIMED_OUT, NOT_A_CKR, statusOf, VERIFY_FAILED, WRONG_OUTPUT_SIZE } from '../model/record-status.js';
 import type { RunResult } from '../model/run-result.js';
+import { UNCHECKED_OUTPUT_BUFFER_BYTES } from '../model/workload.js';
 import { wordsOf } from '../operations/words.js';
 
 type Run = Pick<RunResult, 'operation' | 'algorithm' | 'mechanism' | 'plan'>;
 
 /** What each operation of the run makes, in bytes: "ECDSA P-256 makes 64 bytes" (for a mix, each of its operations). */
 function expectedSizes(r: Run): string {
+  // A mechanism as given makes outputs of a size hsm-bench cannot tell: only an empty one (or one past the buffer) is wrong.
+  if (r.operation?.hostCheck === 'not-checked') return `${r.mechanism.name} makes at least one byte, less than ${UNCHECKED_OUTPUT_BUFFER_BYTES}`;
   const entries = r.operation?.mix?.map((m) => ({ name: m.name, algorithm: algorithmById(m.algorithm), mechanism: m.mechanism })) ?? [
     { name: r.operation?.name ?? 'sign', algorithm: r.algorithm, mechanism: r.mechanism.name },
   ];

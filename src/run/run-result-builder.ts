@@ -85,8 +85,10 @@ export function buildRunResult(id: RunIdentity, plan: RunPlan, setup: TokenSetup
     mechanism: {
       name: setup.operations.map((o) => o.timed.mechanism.name).join(' + '),
       hostDigest: setup.operations.length === 1 ? setup.operations[0]!.hostPreparation : 'per operation (see operation.mix)',
+      ...asGivenMechanism(setup.operations),
     },
     keyLabel: plan.keyLabel,
+    ...(plan.workload[0]!.asGiven?.keyId ? { keyIdHex: Buffer.from(plan.workload[0]!.asGiven.keyId).toString('hex') } : {}),
     plan: planOf(plan),
     ...runFigures(id.command, planOf(plan), withHarnessShare(configurations, setup.callOverhead)),
     ...(burnIn ? { burnIn } : {}),
@@ -98,12 +100,20 @@ export function buildRunResult(id: RunIdentity, plan: RunPlan, setup: TokenSetup
 const withHarnessShare = (configurations: ConfigurationResult[], overhead: CallOverhead | null): ConfigurationResult[] =>
   overhead === null ? configurations : configurations.map((c) => (c.latencyMs ? { ...c, harnessPartOfNumber: harnessPartOfNumber(c.latencyMs.p50 * 1000, overhead) } : c));
 
+/** A mechanism as given, as run.json keeps it: its code and its parameter's bytes (hex), so that the run can be made again. */
+function asGivenMechanism(operations: readonly PreparedOperation[]): Pick<RunResult['mechanism'], 'ckm' | 'parameterHex'> {
+  const only = operations.length === 1 ? operations[0]!.timed : undefined;
+  if (!only?.unchecked) return {};
+  const p = only.mechanism.parameter;
+  return { ckm: only.mechanism.ckm, ...(p?.kind === 'raw' ? { parameterHex: Buffer.from(p.bytes).toString('hex') } : {}) };
+}
+
 /** run.json's `operation`: the one operation, or the mix with each operation's algorithm, mechanism, key and weight. */
 function operationOf(plan: RunPlan, setup: TokenSetup): NonNullable<RunResult['operation']> {
   const skipped = (o: PreparedOperation) => (o.checkSkipped ? { checkSkipped: o.checkSkipped } : {});
   if (setup.operations.length === 1) {
     const only = setup.operations[0]!;
-    return { name: only.timed.name, call: only.timed.call, ...skipped(only) };
+    return { name: only.timed.name, call: only.timed.call, ...skipped(only), ...(only.timed.unchecked ? { hostCheck: 'not-checked' as const } : {}) };
   }
   return {
     name: 'mix',

@@ -11,7 +11,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import pkcs11 from 'pkcs11js';
 import { addSecret, commandLine, quote } from '../core/quote.js';
 import { HsmBenchError, setupError } from '../core/errors.js';
-import type { PreparedOperation } from '../operations/operation-kind.js';
+import type { PrepareContext, PreparedOperation } from '../operations/operation-kind.js';
+import { prepareAsGiven } from '../operations/as-given.js';
 import { operationByName } from '../operations/registry.js';
 import { moduleFailure } from '../model/ckr.js';
 import { listTokens, tokenName, type TokenRef } from '../pkcs11/discovery.js';
@@ -113,7 +114,7 @@ function prepareOperation(lib: pkcs11.PKCS11, entry: WorkloadEntry, tokens: read
     return { token, index, mechanisms: mechanismList(lib, token.slot) };
   });
   step('prepare');
-  const prepared = op.prepare({
+  const ctx: PrepareContext = {
     lib,
     algorithm: entry.algorithm,
     mechanismChoice: entry.mechanismChoice,
@@ -126,8 +127,11 @@ function prepareOperation(lib: pkcs11.PKCS11, entry: WorkloadEntry, tokens: read
         return op.keyUsage === undefined ? undefined : keyOf(index);
       },
     })),
-  });
-  const keyIds = tokens.map((_, index) => (op.keyUsage === undefined ? Buffer.alloc(0) : keyOf(index).id));
+  };
+  // A mechanism as given finds its key by label whatever its type: no key pair of --alg is looked for.
+  const asGiven = entry.asGiven ? prepareAsGiven(op, entry.asGiven, ctx) : null;
+  const prepared = asGiven?.prepared ?? op.prepare(ctx);
+  const keyIds = asGiven?.keyIds ?? tokens.map((_, index) => (op.keyUsage === undefined ? Buffer.alloc(0) : keyOf(index).id));
   const trialCallNs = trialCall(
     lib,
     op,

@@ -82,10 +82,10 @@ export async function setUpTokens(plan: RunPlan, tokenCount: number, pinSource: 
   }
   if (refused.length > 0) emit({ type: 'pin-presented-again', tokens: refused.map((t) => tokenName(resume!.tokens[t]!)) });
   if (plan.backend.kind === 'module') restoreUserSoftHsmConf();
-  // The key pairs the workload uses, each with the usage its operation needs.
+  // The key pairs the workload uses, each with the usage its operation needs (a mechanism as given uses the key it names, of a type hsm-bench cannot tell).
   const keyNeeds = plan.workload.flatMap((e) => {
     const usage = operationByName(e.operation).keyUsage;
-    return usage === undefined ? [] : [{ alg: e.algorithm, label: e.keyLabel, usage }];
+    return usage === undefined || e.asGiven ? [] : [{ alg: e.algorithm, label: e.keyLabel, usage }];
   });
   const embedded = plan.backend.kind === 'embedded' ? await prepareEmbedded(plan.backend.workspace, tokenCount, keyNeeds, emit) : undefined;
   const mod = await Pkcs11Module.open(embedded?.modulePath ?? (plan.backend as { path: string }).path);

@@ -6,7 +6,7 @@ import { ckrCode, ckrOf, describe } from '../model/ckr.js';
 import { tokenName, type TokenRef } from '../pkcs11/discovery.js';
 import { TokenConnection } from '../pkcs11/token-connection.js';
 import type { PinGuard } from '../pkcs11/pin-guard.js';
-import { OUTPUT_BUFFER_BYTES, outputFits } from '../model/workload.js';
+import { outputBufferBytes, outputFits } from '../model/workload.js';
 import { jsTimedCall } from '../pkcs11/timed-call.js';
 import type { SetupStep } from '../model/run-events.js';
 
@@ -33,6 +33,8 @@ const REFUSALS = new Set(
     'CKR_ENCRYPTED_DATA_LEN_RANGE',
     'CKR_DOMAIN_PARAMS_INVALID',
     'CKR_CURVE_NOT_SUPPORTED',
+    // An output larger than the buffer (64 KiB for a mechanism hsm-bench does not know) would fail every call.
+    'CKR_BUFFER_TOO_SMALL',
   ].map(ckrCode),
 );
 
@@ -63,7 +65,7 @@ export function trialCall(
       if (!connected.ok && (connected.reason === 'absent' || connected.reason === 'error')) continue;
       if (!connected.ok) throw setupError(`token ${tokenName(token)}: ${connected.detail}`, 'check the token and the key');
       const timed = jsTimedCall(lib, prepared.timed, seed, prepared.tables[index] ?? null);
-      const out = Buffer.alloc(OUTPUT_BUFFER_BYTES);
+      const out = Buffer.alloc(outputBufferBytes({ operations: [prepared.timed] }));
       let length: number | null;
       onStep('trial', index);
       const beginNs = process.hrtime.bigint();
@@ -80,21 +82,24 @@ export function trialCall(
           `token ${tokenName(token)} cannot ${op.name} with ${prepared.timed.mechanism.name}: ${describe(error)}`,
           readOnly
             ? 'the token would store what the operation makes on itself (it asks for a read-write session); hsm-bench does not write to a token to measure it'
-            : prepared.timed.mechanism.parameter?.kind === 'oaep'
-              ? 'the token lists the mechanism but refuses these parameters; SoftHSM2 2.6 takes OAEP only with SHA-1: --mechanism oaep-sha1'
-              : 'the token lists the mechanism but refuses it as asked, or lacks it: choose another --mechanism, --alg or --op',
+            : prepared.timed.unchecked
+              ? "the token lists the mechanism but refuses it as asked: check its parameter (--mechanism-params, the structure's bytes as the module's ABI lays them out) and the key (--key-label, --key-id)"
+              : prepared.timed.mechanism.parameter?.kind === 'oaep'
+                ? 'the token lists the mechanism but refuses these parameters; SoftHSM2 2.6 takes OAEP only with SHA-1: --mechanism oaep-sha1'
+                : 'the token lists the mechanism but refuses it as asked, or lacks it: choose another --mechanism, --alg or --op',
           error,
         );
       }
       const what = `${op.name} with ${prepared.timed.mechanism.name}`;
       if (length !== null && !outputFits(prepared.timed, length)) {
         throw setupError(
-          `token ${tokenName(token)} answered ${what} with ${length === out.length ? `${length} bytes or more` : `${length} bytes`} where ${prepared.timed.outputBytes.join(' or ')} were expected`,
+          `token ${tokenName(token)} answered ${what} with ${length === out.length ? `${length} bytes or more` : `${length} bytes`} where ${prepared.timed.unchecked ? 'at least one byte was' : `${prepared.timed.outputBytes.join(' or ')} were`} expected`,
           'the token or its module is faulty; hsm-bench does not measure wrong answers',
         );
       }
       // Null: the token would not show the output (a sensitive derived secret); the run reports the check as skipped.
-      if (length !== null && !op.check(prepared.check, index, seed, 0, out.subarray(0, length))) {
+      // Unchecked: a mechanism hsm-bench does not know has no host check (the run says so).
+      if (length !== null && !prepared.timed.unchecked && !op.check(prepared.check, index, seed, 0, out.subarray(0, length))) {
         throw setupError(`token ${tokenName(token)} gave a wrong result for ${what} (checked on the host)`, 'the token or its module is faulty; hsm-bench does not measure wrong answers');
       }
     } finally {

@@ -195,6 +195,9 @@ export function incomparability(a: RunResult, b: RunResult): string[] {
   if (a.tokens.length !== b.tokens.length || !sharesTokens(a, b)) reasons.push(`tokens differ (${serials(a)} vs ${serials(b)})`);
   if (workloadOf(a) !== workloadOf(b)) reasons.push(`workloads differ (${workloadOf(a)} vs ${workloadOf(b)})`);
   if (a.mechanism.name !== b.mechanism.name) reasons.push(`mechanisms differ (${a.mechanism.name} vs ${b.mechanism.name})`);
+  // A mechanism as given is its parameter too: the same CKM_ with another --mechanism-params is another call.
+  else if (a.mechanism.parameterHex !== b.mechanism.parameterHex)
+    reasons.push(`the mechanism's parameters differ (--mechanism-params: ${a.mechanism.parameterHex ?? 'none'} vs ${b.mechanism.parameterHex ?? 'none'})`);
   if (!samePlan(a.plan, b.plan)) reasons.push('plans differ (token counts, stop rule, warm-up, threads or verification)');
   return reasons;
 }

@@ -54,6 +54,11 @@
  * C_GetAttributeValue that reads the value of a session object's CKA_VALUE, CKA_EC_POINT or CKA_MODULUS alone (what
  * derive and keygen read back of what they made) answers CKR_OK with its last byte flipped: a token that returns a
  * wrong secret or public key, which only the host check can see. The token's own keys (token objects) are untouched.
+ *
+ * Verifications (the block "Verifications" below): with $FAULTY_VERIFY_REJECT_AFTER=K, every C_Verify after the first K
+ * (in this process) runs the real C_Verify, then answers CKR_SIGNATURE_INVALID whatever it said: a token that rejects
+ * good signatures.
+ *
  * Stalls (the block "Stalls" below): with $FAULTY_STALL_EVERY=N and $FAULTY_STALL_MS=D, the Nth, 2Nth, … C_Sign that
  * makes a signature (counted on the faulty slot, or on every slot without $FAULTY_SLOT) opens a stall of D ms: every
  * such C_Sign that starts before it ends sleeps until it ends, on every token at once (one token with $FAULTY_SLOT),
@@ -406,6 +411,21 @@ static void install_refusals(void) {
 }
 /* ---- end of token refusals ---- */
 
+/* ---- Verifications: a token that rejects good signatures ---- */
+static long verify_reject_after = -1;
+static long verify_calls;
+
+static CK_RV rejecting_verify(CK_SESSION_HANDLE s, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR sig, CK_ULONG sig_len) {
+  CK_RV rv = real->C_Verify(s, data, len, sig, sig_len);
+  return __atomic_add_fetch(&verify_calls, 1, __ATOMIC_SEQ_CST) > verify_reject_after ? CKR_SIGNATURE_INVALID : rv;
+}
+
+static void install_verifications(void) {
+  verify_reject_after = getenv("FAULTY_VERIFY_REJECT_AFTER") ? atol(getenv("FAULTY_VERIFY_REJECT_AFTER")) : -1;
+  if (verify_reject_after >= 0) wrapped.C_Verify = rejecting_verify;
+}
+/* ---- end of verifications ---- */
+
 CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list) {
   if (getenv("FAULTY_NULL_FUNCTION_LIST")) {
     *list = NULL;
@@ -442,6 +462,7 @@ CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list) {
     if (reported_mechanism_count > 0) wrapped.C_GetMechanismList = faulty_get_mechanism_list;
     edge_setup(&wrapped);
     spoil_setup(&wrapped);
+    install_verifications();
     stall_every = getenv("FAULTY_STALL_EVERY") ? atol(getenv("FAULTY_STALL_EVERY")) : 0;
     stall_ms = getenv("FAULTY_STALL_MS") ? atol(getenv("FAULTY_STALL_MS")) : 1000;
   }
