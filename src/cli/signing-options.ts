@@ -22,6 +22,11 @@ export function addSigningOptions(command: Command, warmupDefault: string): Comm
       'each call opens its own session (logging in where closing the last one logged the token out), finds its key and closes the session, as an application that pools nothing does',
     )
     .option('--find-key-per-call', 'each call finds its key again (C_FindObjects) in the pooled session')
+    .option(
+      '--data-size <list>',
+      'bytes each call hands the token (digest, mac, encrypt; sign with a hash-in-token mechanism), k = 1024, M = 1024²: a list such as 32,1k,64k,1M sweeps them (scale; one for burn-in); default: 32',
+    )
+    .option('--multipart <chunk>', 'each call as C_*Init, C_*Update per chunk of this many bytes (e.g. 64k), C_*Final, timed as one call (needs --data-size)')
     .option('--start-at <time>', 'open the first measured window at this moment, after the set-up, on every host given it: RFC 3339 UTC (2026-12-04T01:00:00Z) or +30s from now')
     .option('--key-label <label>', 'label of the key pair (default: hsm-bench-<alg> to sign and verify, hsm-bench-<alg>-decrypt, hsm-bench-<alg>-derive)');
 }

@@ -105,6 +105,9 @@ export function chooseEngine(instances: 'shared' | 'per-load', workload: Workloa
   if (workload.perCall?.session || workload.perCall?.findKey) {
     return { engine: 'threads', why: 'the native loop opens no session and finds no key per call (--session-per-call, --find-key-per-call)' };
   }
+  if (workload.operations.some((op) => op.payload !== undefined)) {
+    return { engine: 'threads', why: 'the native loop hands each call its 32-byte message in one call (--data-size, --multipart)' };
+  }
   const other = workload.operations.find((op) => nativeTimedCall(op) === null);
   if (other) return { engine: 'threads', why: `the native loop does not make the ${other.call} call (objects to read back and destroy)` };
   const native = nativeLoopPart();

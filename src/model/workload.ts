@@ -66,6 +66,16 @@ export interface TimedOperation {
    * back may come DER-wrapped or bare. An output of any other size is a failure (WRONG_OUTPUT_SIZE), never checked.
    */
   outputBytes: readonly number[];
+  /**
+   * --data-size: the bytes of data each call hands the token (its message, then filler: src/model/message.ts), and
+   * --multipart's chunk: the call made as C_*Init, C_*Update per chunk, C_*Final (null: one call). Absent: the message.
+   */
+  payload?: Payload;
+}
+
+export interface Payload {
+  dataBytes: number;
+  chunkBytes: number | null;
 }
 
 /**
@@ -76,8 +86,21 @@ export interface TimedOperation {
  */
 export const OUTPUT_BUFFER_BYTES = 513;
 
-/** Room per call for an output kept for the host check: the largest output of the workload. */
-export const keptOutputBytes = (w: Workload) => Math.max(...w.operations.flatMap((op) => op.outputBytes));
+/** The buffer a workload's calls write into: the usual one, or one byte more than the largest output (an encryption of --data-size). */
+export const outputBufferBytes = (w: Workload) => Math.max(OUTPUT_BUFFER_BYTES, ...w.operations.flatMap((op) => op.outputBytes.map((n) => n + 1)));
+
+/**
+ * An output longer than this is kept for the host check as its SHA-256, made after the clock stops: a batch has room
+ * for every call's kept output, and a 1 MiB encryption each would not fit. The host rebuilds the output and compares hashes.
+ */
+export const KEPT_WHOLE_MAX_BYTES = OUTPUT_BUFFER_BYTES - 1;
+export const KEPT_SHA256_BYTES = 32;
+
+/** Whether an operation's outputs are kept as their SHA-256 (see KEPT_WHOLE_MAX_BYTES). */
+export const keptAsSha256 = (op: Pick<TimedOperation, 'outputBytes'>) => Math.max(...op.outputBytes) > KEPT_WHOLE_MAX_BYTES;
+
+/** Room per call for an output kept for the host check: the largest output of the workload (or its SHA-256). */
+export const keptOutputBytes = (w: Workload) => Math.max(...w.operations.map((op) => (keptAsSha256(op) ? KEPT_SHA256_BYTES : Math.max(...op.outputBytes))));
 
 /** Whether an output of `length` bytes is one the operation makes. */
 export const outputFits = (op: Pick<TimedOperation, 'outputBytes'>, length: number) => op.outputBytes.includes(length);
@@ -126,8 +149,9 @@ export function nativeTimedCall(op: TimedOperation): NativeTimedCall | null {
   // derive and keygen read back and destroy what they made: only worker threads make them.
   const call = op.call in NATIVE.call ? NATIVE.call[op.call as keyof typeof NATIVE.call] : undefined;
   const p = op.mechanism.parameter;
-  // The native loop checks an output against one size (an EC point read back may have two), and builds no ECDH parameters.
-  if (call === undefined || op.outputBytes.length !== 1 || p?.kind === 'ecdh') return null;
+  // The native loop checks an output against one size (an EC point read back may have two), builds no ECDH
+  // parameters, and hands each call its 32-byte message in one call (no --data-size, no --multipart).
+  if (call === undefined || op.outputBytes.length !== 1 || p?.kind === 'ecdh' || op.payload !== undefined) return null;
   const kinds = NATIVE.parameter;
   const parameter =
     p === undefined

@@ -59,6 +59,10 @@ export interface LabRunSpec {
   findKeyPerCall?: boolean;
   /** As --start-at: RFC 3339 UTC, or +DURATION. */
   startAt?: string;
+  /** As --data-size: "32,1k,64k". */
+  dataSize?: string;
+  /** As --multipart: "64k". */
+  multipart?: string;
   thresholds?: {
     maxFailures?: number;
     minThroughput?: number | Record<string, number>;

@@ -63,6 +63,8 @@ export const PLAN_FLAGS: Record<PlanField, { option: string; read: Read }> = {
   sessionPerCall: flag('sessionPerCall', text),
   findKeyPerCall: flag('findKeyPerCall', text),
   startAt: flag('startAt', text),
+  dataSize: flag('dataSize', text),
+  multipart: flag('multipart', text),
 };
 
 export const PLAN_FIELDS = Object.keys(PLAN_FLAGS) as PlanField[];

@@ -1,6 +1,7 @@
 import { percentileSupported } from '../core/latency-text.js';
 import { csvField } from '../result/records-csv.js';
 import type { ConfigurationResult, RunResult } from '../model/run-result.js';
+import { payloadFields } from '../model/configuration.js';
 import { firmwareOf, moduleOf } from './trend.js';
 import { verifySetting } from './describe-run.js';
 import { efficiencyRange, shortfallOf, shownEfficiency, uncountedOf } from '../result/configuration-shortfall.js';
@@ -64,7 +65,19 @@ export const SUMMARY_COLUMNS = [
   'keptUp',
   'held',
   'capacityPerS',
+  // With --data-size: the bytes each call handed the token, the chunk of each C_*Update (empty: one call), and
+  // the throughput in MB/s (1 MB = 1,000,000 bytes; per token on the token rows).
+  'dataSizeBytes',
+  'multipartChunkBytes',
+  'mbPerS',
 ];
+
+/** A configuration's data size cells (empty without --data-size), at `throughputPerS` (the token's or the configuration's). */
+function dataCells(c: ConfigurationResult, throughputPerS: number): (number | string)[] {
+  if (c.dataSizeBytes === undefined) return ['', '', ''];
+  const f = payloadFields(c.dataSizeBytes, c.multipartChunkBytes ?? null, throughputPerS);
+  return [c.dataSizeBytes, c.multipartChunkBytes ?? '', f.mbPerS!];
+}
 
 /** A target rate's cells (empty flat out): lower bounds, pace, backlog, and the sweep's verdict on it. */
 function rateCells(r: RunResult, c: ConfigurationResult): (number | string | boolean)[] {
@@ -133,6 +146,7 @@ export function renderSummaryCsv(r: RunResult): string {
         ...spreadCells(r, c).map(() => ''),
         verify,
         ...rateCells(r, c).map(() => ''),
+        ...dataCells(c, t.throughputPerS),
       ]);
     }
     rows.push([
@@ -163,6 +177,7 @@ export function renderSummaryCsv(r: RunResult): string {
       ...spreadCells(r, c),
       verify,
       ...rateCells(r, c),
+      ...dataCells(c, c.throughputPerS),
     ]);
   }
   return [SUMMARY_COLUMNS.join(','), ...rows.map((row) => row.map((v) => csvField(v === null || v === undefined ? '' : String(v))).join(','))].join('\n') + '\n';

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { usageError } from '../core/errors.js';
 import { shown } from '../core/quote.js';
-import { configurationAxes, configurationFiles, configurationName, configurationSlug } from '../model/configuration.js';
+import { configurationAxes, configurationFiles, configurationName, configurationSlug, dataSizeOf, payloadFields } from '../model/configuration.js';
 import type { ConfigurationResult, LatencyPercentilesMs, OpenLoopResult, RunResult, RunSource, SourceConfiguration } from '../model/run-result.js';
 import { workloadOf } from '../model/workload.js';
 import { achievedIntervalUs, correctedPercentilesMs, decodeHistogram, encodeHistogram, latencyHistogram, percentilesMs } from '../stats/latency-histogram.js';
@@ -187,6 +187,7 @@ function mergeConfiguration(command: RunResult['command'], sources: readonly Mer
     parts.reduce((sum, c) => sum + c.tokens, 0),
     first.threadsPerToken,
     openLoop?.targetRatePerS ?? null,
+    dataSizeOf(first),
   );
   if (commonEndMs <= commonStartMs) {
     const windows = parts.map((c, i) => `${sources[i]!.result.host.hostname} ${c.windowStartedAt} for ${c.durationS.toFixed(3)} s`).join('; ');
@@ -250,6 +251,7 @@ function mergeConfiguration(command: RunResult['command'], sources: readonly Mer
     durationS,
     // Counted over the window every host measured in: the calls that ended in it, per second of it.
     throughputPerS: commonS > 0 ? round(okInCommon / commonS, 2) : 0,
+    ...payloadFields(dataSizeOf(axes), first.multipartChunkBytes ?? null, commonS > 0 ? round(okInCommon / commonS, 2) : 0),
     efficiency: null,
     perToken: parts.flatMap((c, i) => offsetToken(c.perToken, i)),
     latencyMs,
@@ -301,7 +303,7 @@ export function mergeRuns(sources: readonly MergeSource[], identity: { runId: st
   const configurations = f.configurations.map((c, index) => {
     sources.forEach((s) => {
       const other = s.result.configurations[index];
-      if (other === undefined || other.tokens !== c.tokens || other.threadsPerToken !== c.threadsPerToken)
+      if (other === undefined || other.tokens !== c.tokens || other.threadsPerToken !== c.threadsPerToken || dataSizeOf(other) !== dataSizeOf(c))
         throw usageError(`${shown(s.dir)} did not measure ${configurationName(c)} where ${shown(sources[0]!.dir)} did`, 'merge runs that measured the same configurations');
     });
     return mergeConfiguration(f.command, sources, firstTokens, index);

@@ -6,7 +6,9 @@ import { ckrCode, ckrOf, describe } from '../model/ckr.js';
 import { tokenName, type TokenRef } from '../pkcs11/discovery.js';
 import { TokenConnection } from '../pkcs11/token-connection.js';
 import type { PinGuard } from '../pkcs11/pin-guard.js';
-import { OUTPUT_BUFFER_BYTES, outputFits } from '../model/workload.js';
+import { outputBufferBytes, outputFits } from '../model/workload.js';
+import { byteSizeText } from '../core/byte-size.js';
+import { MESSAGE_BYTES } from '../model/message.js';
 import { jsTimedCall } from '../pkcs11/timed-call.js';
 import type { SetupStep } from '../model/run-events.js';
 
@@ -63,7 +65,7 @@ export function trialCall(
       if (!connected.ok && (connected.reason === 'absent' || connected.reason === 'error')) continue;
       if (!connected.ok) throw setupError(`token ${tokenName(token)}: ${connected.detail}`, 'check the token and the key');
       const timed = jsTimedCall(lib, prepared.timed, seed, prepared.tables[index] ?? null);
-      const out = Buffer.alloc(OUTPUT_BUFFER_BYTES);
+      const out = Buffer.alloc(outputBufferBytes({ operations: [prepared.timed], cumulative: [1] }));
       let length: number | null;
       onStep('trial', index);
       const beginNs = process.hrtime.bigint();
@@ -76,6 +78,17 @@ export function trialCall(
         // A SmartCard-HSM (OpenSC) stores every generated key on the card, session object or not, so it asks for a
         // read-write session: hsm-bench writes no key to a user's token to measure it.
         const readOnly = ckrOf(error) === pkcs11.CKR_SESSION_READ_ONLY;
+        const payload = prepared.timed.payload;
+        // A token that takes no more than so much data in one call: hsm-bench never splits calls unasked (that would change what is measured).
+        if (payload !== undefined && ckrOf(error) === ckrCode('CKR_DATA_LEN_RANGE')) {
+          throw setupError(
+            `token ${tokenName(token)} refuses ${op.name} of ${byteSizeText(payload.dataBytes)} bytes${payload.chunkBytes === null ? ' in one call' : ` in chunks of ${byteSizeText(payload.chunkBytes)}`}: ${describe(error)}`,
+            payload.chunkBytes === null
+              ? 'give --multipart CHUNK (e.g. 4k) to hand it the data in parts, or smaller --data-size values'
+              : 'give a smaller --multipart chunk or smaller --data-size values',
+            error,
+          );
+        }
         throw setupError(
           `token ${tokenName(token)} cannot ${op.name} with ${prepared.timed.mechanism.name}: ${describe(error)}`,
           readOnly
@@ -94,7 +107,7 @@ export function trialCall(
         );
       }
       // Null: the token would not show the output (a sensitive derived secret); the run reports the check as skipped.
-      if (length !== null && !op.check(prepared.check, index, seed, 0, out.subarray(0, length))) {
+      if (length !== null && !op.check(prepared.check, index, seed, 0, out.subarray(0, length), prepared.timed.payload?.dataBytes ?? MESSAGE_BYTES)) {
         throw setupError(`token ${tokenName(token)} gave a wrong result for ${what} (checked on the host)`, 'the token or its module is faulty; hsm-bench does not measure wrong answers');
       }
     } finally {
