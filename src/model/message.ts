@@ -19,7 +19,7 @@ export function dataBufferFor(seed: Uint8Array, dataBytes: number): Buffer {
 }
 
 /** The whole data of call `sequence` as the host rebuilds it to check an output: the message alone, or the data of `dataBytes`. */
-export const dataFor = (seed: Uint8Array, sequence: number, dataBytes: number): Buffer =>
+export const dataFor = (seed: Uint8Array, sequence: number, dataBytes: number = MESSAGE_BYTES): Buffer =>
   dataBytes === MESSAGE_BYTES ? messageFor(seed, sequence) : messageFor(seed, sequence, dataBufferFor(seed, dataBytes));
 
 export function messageFor(seed: Uint8Array, sequence: number, into: Buffer = Buffer.alloc(MESSAGE_BYTES)): Buffer {

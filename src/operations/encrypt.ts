@@ -55,7 +55,7 @@ export const encrypt: OperationKind = {
       hostPreparation: `a ${ctx.algorithm.bits}-bit test key made on the host, imported into each session`,
     };
   },
-  check(data, _token, seed, sequence, output, dataBytes) {
+  check(data, _token, seed, sequence, output, dataBytes = MESSAGE_BYTES) {
     const c = data as EncryptCheck;
     const bits = c.key.length * 8;
     const tagBytes = c.mode === 'gcm' ? TAG_BITS / 8 : 0;

@@ -77,7 +77,7 @@ export interface OperationKind {
    * `dataBytes` with --data-size (src/model/message.ts: dataFor). An output longer than KEPT_WHOLE_MAX_BYTES comes
    * as its SHA-256 (src/model/workload.ts), except in the trial call, which checks it whole.
    */
-  check(data: unknown, token: number, seed: Uint8Array, sequence: number, output: Buffer, dataBytes: number): boolean;
+  check(data: unknown, token: number, seed: Uint8Array, sequence: number, output: Buffer, dataBytes?: number): boolean;
 }
 
 /** The first candidate every token lists in C_GetMechanismList, or exit 3 naming what is missing. */
