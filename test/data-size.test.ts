@@ -1,5 +1,5 @@
 import { createCipheriv, createHmac, hash, randomBytes, type CipherGCM } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { dataFor } from '../src/model/message.js';
@@ -7,6 +7,7 @@ import type { RunResult } from '../src/model/run-result.js';
 import { operationByName } from '../src/operations/registry.js';
 import { scalePlan, burnInPlan } from '../src/plan/plan.js';
 import { planInputFromFlags, SCALE_DEFAULTS } from '../src/plan/plan-flags.js';
+import { readLabFile } from '../src/plan/lab-file.js';
 import type { ComparisonRow } from '../src/verdict/compare.js';
 import { runCli, runDirOf, tempDir } from './helpers/cli.js';
 import { ExternalSoftHsm, SPY_MODULE, TEST_PIN } from './helpers/softhsm-module.js';
@@ -64,6 +65,17 @@ describe('--data-size and --multipart: the plan', () => {
     refused({ op: 'digest', dataSize: '1k,64k', threadsPerToken: '1,2' }, /several --data-size sizes go with a sweep of tokens only/);
     expect(() => burnIn({ op: 'digest', dataSize: '1k,64k' })).toThrow(/a burn-in hands every call one data size/);
     expect(burnIn({ op: 'digest', dataSize: '64k' }).dataSizesBytes).toEqual([65536]);
+  });
+
+  it("a lab file takes them as its runs' dataSize and multipart, a bad one named by its JSON path", async () => {
+    const lab = (run: object) => {
+      const path = join(tempDir('data-size-lab'), 'lab.json');
+      writeFileSync(path, JSON.stringify({ runs: [{ name: 'sizes', op: 'digest', tokens: [1], ...run }] }));
+      return readLabFile(path);
+    };
+    const read = await lab({ dataSize: '32,4k', multipart: '1k' });
+    expect([read.runs[0]!.plan.dataSizesBytes, read.runs[0]!.plan.multipartChunkBytes]).toEqual([[32, 4096], 1024]);
+    await expect(lab({ dataSize: '4x' })).rejects.toThrow(/\$\.runs\[0\]\.dataSize must be a size in bytes/);
   });
 
   it('the command line exits 2 on a bad size, with a hint and no stack trace', () => {
