@@ -9,7 +9,7 @@ import { scalePlan, burnInPlan } from '../src/plan/plan.js';
 import { planInputFromFlags, SCALE_DEFAULTS } from '../src/plan/plan-flags.js';
 import { readLabFile } from '../src/plan/lab-file.js';
 import type { ComparisonRow } from '../src/verdict/compare.js';
-import { runCli, runDirOf, tempDir } from './helpers/cli.js';
+import { runCli, runCliWithSteps, runDirOf, sizeOf, tempDir } from './helpers/cli.js';
 import { ExternalSoftHsm, SPY_MODULE, TEST_PIN } from './helpers/softhsm-module.js';
 
 /**
@@ -193,6 +193,30 @@ describe('a data size sweep on embedded SoftHSM2 tokens', () => {
     expect([0, 5]).toContain(r.status);
     const rows: ComparisonRow[] = JSON.parse(r.stdout).rows;
     expect(rows.map((x) => `${x.tokens}/${x.dataSizeBytes}`)).toEqual(['1/1024']);
+  }, 60_000);
+});
+
+describe('a data size sweep killed inside a configuration', () => {
+  it('report counts its records into a configuration of that size, with its MB/s', async () => {
+    const killedOut = tempDir('data-size-kill');
+    const records = (dir: string) => join(dir, 'records', 'tokens-1-data-64k.rec');
+    const killed = await runCliWithSteps(
+      { HSM_BENCH_WORKSPACE: workspace },
+      ['scale', '--op', 'digest', '--data-size', '1k,64k', '--tokens', '1', '--duration', '4s', '--verify', 'none', '--out', killedOut],
+      killedOut,
+      [{ when: (dir) => sizeOf(records(dir)) > 4_000, act: (child) => child.kill('SIGKILL') }],
+    );
+    expect(killed.status).toBeNull();
+    const report = runCli(['report', killed.dir, '--format', 'md,json'], { HSM_BENCH_WORKSPACE: workspace });
+    expect(report.status, report.stderr).toBe(0);
+    const run = runJson(killed.dir);
+    expect(run.configurations.map((c) => [c.dataSizeBytes, c.partial])).toEqual([
+      [1024, undefined],
+      [65536, 'killed'],
+    ]);
+    const c = run.configurations[1]!;
+    expect(c.operationsOk).toBeGreaterThan(0);
+    expect(c.mbPerS!).toBeCloseTo((c.throughputPerS * 65536) / 1e6, 2);
   }, 60_000);
 });
 
