@@ -24,7 +24,7 @@ const BATCH = 256;
 const pair = alg === 'rsa2048' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ec', { namedCurve: alg === 'p256' ? 'prime256v1' : 'brainpoolP256r1' });
 const mechanism: SignMechanism = alg === 'rsa2048' ? { name: 'CKM_SHA256_RSA_PKCS', ckm: 0x40, pss: false, hostDigest: 'none' } : { name: 'CKM_ECDSA', ckm: 0x1041, pss: false, hostDigest: 'sha256' };
 const seeds = [randomBytes(24), randomBytes(24)];
-const context: VerifyContext = { operations: [{ name: 'sign', data: { publicKeys: [pair.publicKey as KeyObject], mechanism } }], messageSeeds: seeds, workerTokens: [0, 0] };
+const context: VerifyContext = { operations: [{ name: 'sign', data: { publicKeys: [pair.publicKey as KeyObject], mechanism }, dataBytes: 32 }], messageSeeds: seeds, workerTokens: [0, 0] };
 
 // The signatures, made once: what a token would have returned, in batches as the signing workers post them.
 const privateKey = createPrivateKey(pair.privateKey.export({ format: 'pem', type: 'pkcs8' }));

@@ -127,7 +127,7 @@ describe('whether an output was kept for the host check is a flag of its own', (
     staged.add(0, 1000, 0, new Uint8Array(0), 0, Number.NaN, false);
     staged.add(1000, 1000, 0, undefined, 0, Number.NaN, false);
     const batch = staged.copyInto(newBatch(0, 4, 64));
-    verifyBatch(batch, { operations: [{ name: 'digest', data: null }], messageSeeds: [messageFor(Buffer.alloc(24), 0).subarray(0, 24)], workerTokens: [0] });
+    verifyBatch(batch, { operations: [{ name: 'digest', data: null, dataBytes: 32 }], messageSeeds: [messageFor(Buffer.alloc(24), 0).subarray(0, 24)], workerTokens: [0] });
     expect([...batch.verified.subarray(0, 2)]).toEqual([VERIFIED_BAD, 0]);
   });
 });

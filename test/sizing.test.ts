@@ -84,15 +84,16 @@ describe('sizing plan', () => {
       { percentile: 'p99', ms: 0.5 },
     ]);
   });
-  it('plans configurations over tokens × sessions × rates, per-token rates multiplied', () => {
-    expect(plannedConfigurations([1, 2], [1, 4], null)).toEqual([
-      { tokens: 1, threadsPerToken: 1, targetRatePerS: null },
-      { tokens: 1, threadsPerToken: 4, targetRatePerS: null },
-      { tokens: 2, threadsPerToken: 1, targetRatePerS: null },
-      { tokens: 2, threadsPerToken: 4, targetRatePerS: null },
+  it('plans configurations over tokens × sessions × rates × data sizes, per-token rates multiplied', () => {
+    expect(plannedConfigurations([1, 2], [1, 4], null, null)).toEqual([
+      { tokens: 1, threadsPerToken: 1, targetRatePerS: null, dataSizeBytes: null },
+      { tokens: 1, threadsPerToken: 4, targetRatePerS: null, dataSizeBytes: null },
+      { tokens: 2, threadsPerToken: 1, targetRatePerS: null, dataSizeBytes: null },
+      { tokens: 2, threadsPerToken: 4, targetRatePerS: null, dataSizeBytes: null },
     ]);
-    expect(plannedConfigurations([1, 4], [1], { perS: [50, 100], per: 'token' }).map((c) => c.targetRatePerS)).toEqual([50, 100, 200, 400]);
-    expect(plannedConfigurations([1, 4], [1], { perS: [50, 100], per: 'configuration' }).map((c) => c.targetRatePerS)).toEqual([50, 100, 50, 100]);
+    expect(plannedConfigurations([1, 4], [1], { perS: [50, 100], per: 'token' }, null).map((c) => c.targetRatePerS)).toEqual([50, 100, 200, 400]);
+    expect(plannedConfigurations([1, 4], [1], { perS: [50, 100], per: 'configuration' }, null).map((c) => c.targetRatePerS)).toEqual([50, 100, 50, 100]);
+    expect(plannedConfigurations([1, 2], [1], null, [32, 1024]).map((c) => `${c.tokens}/${c.dataSizeBytes}`)).toEqual(['1/32', '1/1024', '2/32', '2/1024']);
   });
   it('scale takes a sessions list and rates; an objective or a capacity gate without a rate is a usage error', () => {
     const plan = scalePlan({ ...base, threadsPerToken: '4,1,2', rate: '100,50', sloP99: '50ms' });

@@ -68,7 +68,7 @@ describe('host verification against the public key read from a real token', () =
       const writer = new RecordsFileWriter(path);
       const stats = new ConfigurationStats(1);
       const taken = batch.take(3);
-      verifyBatch(taken, { operations: [{ name: 'sign', data: { publicKeys: [publicKeyFromAttributes(key.publicKey)], mechanism } }], messageSeeds: [seed], workerTokens: [0] });
+      verifyBatch(taken, { operations: [{ name: 'sign', data: { publicKeys: [publicKeyFromAttributes(key.publicKey)], mechanism }, dataBytes: 32 }], messageSeeds: [seed], workerTokens: [0] });
       new ConfigurationRecorder('1', [{ token: 0, thread: 0, messageSeed: seed }], writer, stats, ['sign']).add(taken);
       writer.close();
       expect(stats.operationsOk).toBe(1);

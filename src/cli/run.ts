@@ -32,7 +32,9 @@ function notRunOf(run: Lab['runs'][number], reason: string): NotRun {
     name: run.name,
     workload: workloadId(p.operation, p.algorithm.id),
     nouns: nounsOf(p.operation),
-    configurations: plannedConfigurations(p.tokenCounts, p.threadsPerToken, p.targetRate).map((c) => configurationAxes(c.tokens, c.threadsPerToken, c.targetRatePerS)),
+    configurations: plannedConfigurations(p.tokenCounts, p.threadsPerToken, p.targetRate, p.dataSizesBytes).map((c) =>
+      configurationAxes(c.tokens, c.threadsPerToken, c.targetRatePerS, c.dataSizeBytes),
+    ),
     reason,
   };
 }

@@ -27,6 +27,11 @@ export function addSigningOptions(command: Command, warmupDefault: string): Comm
     )
     .option('--find-key-per-call', 'each call finds its key again (C_FindObjects) in the pooled session')
     .option('--no-calibrate', "skip measuring the harness's own per-call overhead (0.1 s of null calls before the first configuration)")
+    .option(
+      '--data-size <list>',
+      'bytes each call hands the token (digest, mac, encrypt; sign with a hash-in-token mechanism), k = 1024, M = 1024²: a list such as 32,1k,64k,1M sweeps them (scale; one for burn-in); default: 32',
+    )
+    .option('--multipart <chunk>', 'each call as C_*Init, C_*Update per chunk of this many bytes (e.g. 64k), C_*Final, timed as one call (needs --data-size)')
     .option('--start-at <time>', 'open the first measured window at this moment, after the set-up, on every host given it: RFC 3339 UTC (2026-12-04T01:00:00Z) or +30s from now')
     .option('--settle <time>', "with --start-at: between one configuration's planned window and the next one's opening, for its stop, checks and sessions (default 10s)")
     .option('--key-id <hex>', 'CKA_ID of the key, in hex, with or instead of --key-label (with a mechanism by PKCS#11 name or number)')

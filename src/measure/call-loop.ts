@@ -6,7 +6,8 @@ import { ReconnectBackoff } from './reconnect-backoff.js';
 import { FAILURE_LIMIT_REACHED, MAX_CONSECUTIVE_FAILURES } from './failure-limit.js';
 import { intendedOffsetNs } from '../model/schedule.js';
 import type { StopSpec } from '../model/stop.js';
-import { outputBufferBytes, outputFits, pickOperation, seedWord, type Workload } from '../model/workload.js';
+import { hash } from 'node:crypto';
+import { keptAsSha256, outputBufferBytes, outputFits, pickOperation, seedWord, type Workload } from '../model/workload.js';
 
 /** How a burn-in session gets its token back after a failure. */
 export interface Recovery {
@@ -94,6 +95,7 @@ export function boundedConnect(control: RunControl, worker: number, clock: LoopC
 export function callLoop(input: CallLoopInput, calls: LoopCalls, control: RunControl, clock: LoopClock, sink: LoopBatches): string | undefined | typeof ABANDONED {
   const { operations, cumulative } = input.workload;
   const output = Buffer.alloc(outputBufferBytes(input.workload));
+  const hashed = operations.map(keptAsSha256);
   const word = seedWord(input.messageSeed);
   /** The operation of the call being made (the workload's draw for its sequence number). */
   let op = 0;
@@ -193,7 +195,8 @@ export function callLoop(input: CallLoopInput, calls: LoopCalls, control: RunCon
     if (status !== 0 && input.stop.sharedSuccesses !== null) control.unclaim();
     const outputLength = calls.outputLength;
     const keep = status === 0 && outputLength !== null && input.verifyEvery > 0 && sequence % input.verifyEvery === 0;
-    batches.add(Number(beginNs - startNs), Number(endNs - beginNs), status, keep ? output.subarray(0, outputLength!) : undefined, op, startLagNs, late);
+    const kept = !keep ? undefined : hashed[op] ? hash('sha256', output.subarray(0, outputLength!), 'buffer') : output.subarray(0, outputLength!);
+    batches.add(Number(beginNs - startNs), Number(endNs - beginNs), status, kept, op, startLagNs, late);
     consecutiveFailures = status === 0 ? 0 : consecutiveFailures + 1;
     if (batches.count === batches.capacity || endNs - lastPostNs >= BATCH_MAX_AGE_NS || status !== 0) {
       // A failure is posted at once: the recorder, and so the records on disk, see a failing token without delay.

@@ -107,6 +107,9 @@ export function chooseEngine(instances: 'shared' | 'per-load', workload: Workloa
   }
   const asGiven = workload.operations.find((op) => op.unchecked);
   if (asGiven) return { engine: 'threads', why: `the native loop makes only mechanisms hsm-bench knows (${asGiven.mechanism.name} was given as is)` };
+  if (workload.operations.some((op) => op.payload !== undefined)) {
+    return { engine: 'threads', why: 'the native loop hands each call its 32-byte message in one call (--data-size, --multipart)' };
+  }
   const native = nativeLoopPart();
   if (native.part === null) return { engine: 'threads', why: `no native loop: ${native.why}`, staleNativeLoop: native.stale };
   return { engine: 'native', why: 'module instance shared by every load' };

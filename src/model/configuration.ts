@@ -1,3 +1,4 @@
+import { byteSizeName, byteSizeText } from '../core/byte-size.js';
 import { plural } from '../core/plural.js';
 import type { ConfigurationResult } from './run-result.js';
 
@@ -5,38 +6,53 @@ import type { ConfigurationResult } from './run-result.js';
  * A configuration is not its token count alone: a sweep runs the same tokens with several sessions per token and at
  * several target rates. These name it, for matching (baselines, comparisons, thresholds), for people and for files.
  */
-export type ConfigurationAxes = Pick<ConfigurationResult, 'tokens' | 'threadsPerToken'> & { openLoop?: { targetRatePerS: number } };
+export type ConfigurationAxes = Pick<ConfigurationResult, 'tokens' | 'threadsPerToken' | 'dataSizeBytes'> & { openLoop?: { targetRatePerS: number } };
 
 export const targetRateOf = (c: ConfigurationAxes): number | null => c.openLoop?.targetRatePerS ?? null;
 
-/** A configuration's axes from its parts (a null rate: flat out). */
-export const configurationAxes = (tokens: number, threadsPerToken: number, targetRatePerS: number | null): ConfigurationAxes => ({
+/** The bytes each call handed the token (--data-size); null: the operation's own message. */
+export const dataSizeOf = (c: ConfigurationAxes): number | null => c.dataSizeBytes ?? null;
+
+/** A configuration's data fields in run.json (none without --data-size): MB/s counted as calls/s × bytes (1 MB = 10⁶ bytes). */
+export const payloadFields = (
+  dataSizeBytes: number | null,
+  multipartChunkBytes: number | null,
+  throughputPerS: number,
+): Pick<ConfigurationResult, 'dataSizeBytes' | 'multipartChunkBytes' | 'mbPerS'> =>
+  dataSizeBytes === null ? {} : { dataSizeBytes, multipartChunkBytes, mbPerS: Math.round((throughputPerS * dataSizeBytes) / 1e3) / 1e3 };
+
+/** A configuration's axes from its parts (a null rate: flat out; a null data size: no --data-size). */
+export const configurationAxes = (tokens: number, threadsPerToken: number, targetRatePerS: number | null, dataSizeBytes: number | null = null): ConfigurationAxes => ({
   tokens,
   threadsPerToken,
   ...(targetRatePerS === null ? {} : { openLoop: { targetRatePerS } }),
+  ...(dataSizeBytes === null ? {} : { dataSizeBytes }),
 });
 
 /** Only the axes of a configuration (a result carries much more). */
-export const axesOf = (c: ConfigurationAxes) => configurationAxes(c.tokens, c.threadsPerToken, targetRateOf(c));
+export const axesOf = (c: ConfigurationAxes) => configurationAxes(c.tokens, c.threadsPerToken, targetRateOf(c), dataSizeOf(c));
 
-/** The same configuration in two runs: tokens, sessions per token and target rate alike. */
-export const sameConfiguration = (a: ConfigurationAxes, b: ConfigurationAxes) => a.tokens === b.tokens && a.threadsPerToken === b.threadsPerToken && targetRateOf(a) === targetRateOf(b);
+/** The same configuration in two runs: tokens, sessions per token, target rate and data size alike. */
+export const sameConfiguration = (a: ConfigurationAxes, b: ConfigurationAxes) =>
+  a.tokens === b.tokens && a.threadsPerToken === b.threadsPerToken && targetRateOf(a) === targetRateOf(b) && dataSizeOf(a) === dataSizeOf(b);
 
 /** A key for maps of configurations. */
-export const configurationKey = (c: ConfigurationAxes) => `${c.tokens}x${c.threadsPerToken}@${targetRateOf(c) ?? 'max'}`;
+export const configurationKey = (c: ConfigurationAxes) => `${c.tokens}x${c.threadsPerToken}@${targetRateOf(c) ?? 'max'}${dataSizeOf(c) === null ? '' : `/${dataSizeOf(c)}B`}`;
 
 const rateText = (r: number) => (Number.isInteger(r) ? String(r) : String(Number(r.toFixed(3))));
 
-/** "2 tokens", "2 tokens × 4 sessions", "2 tokens at 400/s": one session and flat out go without saying. */
+/** "2 tokens", "2 tokens × 4 sessions", "2 tokens at 400/s", "2 tokens, 64 KiB": one session, flat out and no data size go without saying. */
 export function configurationName(c: ConfigurationAxes): string {
   const rate = targetRateOf(c);
-  return `${plural(c.tokens, 'token')}${c.threadsPerToken > 1 ? ` × ${c.threadsPerToken} sessions` : ''}${rate === null ? '' : ` at ${rateText(rate)}/s`}`;
+  const size = dataSizeOf(c);
+  return `${plural(c.tokens, 'token')}${c.threadsPerToken > 1 ? ` × ${c.threadsPerToken} sessions` : ''}${rate === null ? '' : ` at ${rateText(rate)}/s`}${size === null ? '' : `, ${byteSizeName(size)}`}`;
 }
 
-/** For file and test names: tokens-2, tokens-2-sessions-4, tokens-2-rate-400. */
+/** For file and test names: tokens-2, tokens-2-sessions-4, tokens-2-rate-400, tokens-2-data-64k. */
 export function configurationSlug(c: ConfigurationAxes): string {
   const rate = targetRateOf(c);
-  return `tokens-${c.tokens}${c.threadsPerToken > 1 ? `-sessions-${c.threadsPerToken}` : ''}${rate === null ? '' : `-rate-${rateText(rate)}`}`;
+  const size = dataSizeOf(c);
+  return `tokens-${c.tokens}${c.threadsPerToken > 1 ? `-sessions-${c.threadsPerToken}` : ''}${rate === null ? '' : `-rate-${rateText(rate)}`}${size === null ? '' : `-data-${byteSizeText(size)}`}`;
 }
 
 /**
@@ -50,9 +66,9 @@ export function configurationFiles(c: ConfigurationAxes, repetition: number, rep
   return { configurationName: name, recordsFile: `records/${name}.rec`, spillFile: `unverified-${name}.bin` };
 }
 
-/** Each configuration once, in plan order: by token count, then sessions per token, then rate (flat out last). */
+/** Each configuration once, in plan order: by token count, then sessions per token, then rate (flat out last), then data size. */
 export function distinctConfigurations(all: readonly ConfigurationAxes[]): ConfigurationAxes[] {
   const byKey = new Map(all.map((c) => [configurationKey(c), axesOf(c)]));
   const rank = (c: ConfigurationAxes) => targetRateOf(c) ?? Number.POSITIVE_INFINITY;
-  return [...byKey.values()].sort((a, b) => a.tokens - b.tokens || a.threadsPerToken - b.threadsPerToken || rank(a) - rank(b));
+  return [...byKey.values()].sort((a, b) => a.tokens - b.tokens || a.threadsPerToken - b.threadsPerToken || rank(a) - rank(b) || (dataSizeOf(a) ?? 0) - (dataSizeOf(b) ?? 0));
 }

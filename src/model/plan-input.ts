@@ -56,6 +56,10 @@ export interface PlanInput {
   startAt?: string;
   /** With startAt: the time between one configuration's planned window and the next one's opening (default 10s). */
   settle?: string;
+  /** The payload of each call, as sizes in bytes (32,1k,64k,1M; k = 1024): a list sweeps them (scale), one for a burn-in. */
+  dataSize?: string;
+  /** Each call as C_*Init, C_*Update per chunk of this size, C_*Final: a size in bytes (64k). */
+  multipart?: string;
 }
 
 /** A field of a plan input; an objective is slo.p99. */

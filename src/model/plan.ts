@@ -16,20 +16,25 @@ export interface Objective {
   ms: number;
 }
 
-/** One configuration of a plan: how many tokens, how many sessions on each, and the target rate (null: flat out). */
+/** One configuration of a plan: how many tokens, how many sessions on each, the target rate (null: flat out) and the bytes each call hands the token (null: the operation's own 32-byte message, no --data-size). */
 export interface PlannedConfiguration {
   tokens: number;
   threadsPerToken: number;
   targetRatePerS: number | null;
+  dataSizeBytes: number | null;
 }
 
 /** p999 is written p99.9 wherever a person reads it. */
 export const percentileName = (p: ObjectivePercentile) => (p === 'p999' ? 'p99.9' : p);
 
-/** The configurations in the order they run: by token count, then sessions per token, then rising rate. */
-export function plannedConfigurations(tokenCounts: readonly number[], threadsPerToken: readonly number[], rate: TargetRate | null): PlannedConfiguration[] {
+/** The configurations in the order they run: by token count, then sessions per token, then rising rate, then rising data size. */
+export function plannedConfigurations(tokenCounts: readonly number[], threadsPerToken: readonly number[], rate: TargetRate | null, dataSizesBytes: readonly number[] | null): PlannedConfiguration[] {
   return tokenCounts.flatMap((tokens) =>
-    threadsPerToken.flatMap((threads) => (rate?.perS ?? [null]).map((r) => ({ tokens, threadsPerToken: threads, targetRatePerS: r === null ? null : rate!.per === 'token' ? r * tokens : r }))),
+    threadsPerToken.flatMap((threads) =>
+      (rate?.perS ?? [null]).flatMap((r) =>
+        (dataSizesBytes ?? [null]).map((dataSizeBytes) => ({ tokens, threadsPerToken: threads, targetRatePerS: r === null ? null : rate!.per === 'token' ? r * tokens : r, dataSizeBytes })),
+      ),
+    ),
   );
 }
 
@@ -126,6 +131,10 @@ export interface RunPlan {
   callTimeoutMs: number | null;
   /** How each call holds its session and key, as applications do: pooled (both false, the default), or per call. */
   perCall: PerCall;
+  /** --data-size: the bytes each call hands the token, swept (scale) or one (burn-in); null: the operation's 32-byte message. */
+  dataSizesBytes: number[] | null;
+  /** --multipart: each call as C_*Init, C_*Update per chunk of this many bytes, C_*Final; null: one call. */
+  multipartChunkBytes: number | null;
   /** --records: which calls' records go to disk. */
   records: RecordsKept;
   /** Measure the harness's per-call overhead before the first configuration (--no-calibrate: false). */

@@ -81,6 +81,12 @@ export interface ConfigurationResult {
   durationS: number;
   /** operationsOk / durationS: counted, never derived from latency. */
   throughputPerS: number;
+  /** --data-size: the bytes each call handed the token (absent: the operation's own 32-byte message). */
+  dataSizeBytes?: number;
+  /** With a data size: the chunk of each C_*Update where calls were multi-part (--multipart), null where each was one call. */
+  multipartChunkBytes?: number | null;
+  /** With a data size: throughputPerS × dataSizeBytes in MB/s (1 MB = 1,000,000 bytes). */
+  mbPerS?: number;
   /** throughputPerS / (tokens × throughputPerS of the 1-token configuration); null without a 1-token configuration. */
   efficiency: number | null;
   /**
@@ -450,6 +456,10 @@ export interface RunResult {
     perCall?: { session: boolean; findKey: boolean };
     /** --records, where not all: which calls' records went to disk. */
     records?: 'failures' | 'none';
+    /** --data-size: the bytes each call handed the token, per configuration (absent: the operation's own message). */
+    dataSizesBytes?: number[];
+    /** --multipart: the chunk of each C_*Update (absent: one call). */
+    multipartChunkBytes?: number;
   };
   configurations: ConfigurationResult[];
   /** A rate sweep's answer per token count and sessions: the highest target rate served within the objectives. */
@@ -480,7 +490,7 @@ export interface VerdictCheck {
   /** The threshold (`min-throughput`, `max-p99` …) or `baseline`. */
   name: string;
   /** Null: the whole run. */
-  configuration: { tokens: number; threadsPerToken: number; openLoop?: { targetRatePerS: number } } | null;
+  configuration: { tokens: number; threadsPerToken: number; openLoop?: { targetRatePerS: number }; dataSizeBytes?: number } | null;
   expected: string;
   measured: string;
   /** 'inconclusive': missed where the data cannot decide (see notJudged): reported, not failed. */
@@ -659,4 +669,6 @@ export const planOf = (plan: RunPlan): RunResult['plan'] => ({
   ...(plan.callTimeoutMs === null ? {} : { callTimeoutS: plan.callTimeoutMs / 1000 }),
   ...(plan.perCall.session || plan.perCall.findKey ? { perCall: plan.perCall } : {}),
   ...(plan.records === 'all' ? {} : { records: plan.records }),
+  ...(plan.dataSizesBytes === null ? {} : { dataSizesBytes: plan.dataSizesBytes }),
+  ...(plan.multipartChunkBytes === null ? {} : { multipartChunkBytes: plan.multipartChunkBytes }),
 });

@@ -77,6 +77,16 @@ export interface TimedOperation {
    * of at least one byte (outputBytes is empty), never checked on the host; a verification it rejects is its failure.
    */
   unchecked?: true;
+  /**
+   * --data-size: the bytes of data each call hands the token (its message, then filler: src/model/message.ts), and
+   * --multipart's chunk: the call made as C_*Init, C_*Update per chunk, C_*Final (null: one call). Absent: the message.
+   */
+  payload?: Payload;
+}
+
+export interface Payload {
+  dataBytes: number;
+  chunkBytes: number | null;
 }
 
 /**
@@ -93,11 +103,25 @@ export const OUTPUT_BUFFER_BYTES = 513;
  */
 export const UNCHECKED_OUTPUT_BUFFER_BYTES = 65_536;
 
-/** The output buffer of a workload's calls. */
-export const outputBufferBytes = (w: Pick<Workload, 'operations'>) => (w.operations.some((op) => op.unchecked) ? UNCHECKED_OUTPUT_BUFFER_BYTES : OUTPUT_BUFFER_BYTES);
+/**
+ * The buffer a workload's calls write into: the usual one, one byte more than the largest output (an encryption of
+ * --data-size), or an unchecked mechanism's.
+ */
+export const outputBufferBytes = (w: Pick<Workload, 'operations'>) =>
+  Math.max(w.operations.some((op) => op.unchecked) ? UNCHECKED_OUTPUT_BUFFER_BYTES : OUTPUT_BUFFER_BYTES, ...w.operations.flatMap((op) => op.outputBytes.map((n) => n + 1)));
 
-/** Room per call for an output kept for the host check: the largest output of the workload (none of an unchecked one). */
-export const keptOutputBytes = (w: Workload) => Math.max(0, ...w.operations.flatMap((op) => op.outputBytes));
+/**
+ * An output longer than this is kept for the host check as its SHA-256, made after the clock stops: a batch has room
+ * for every call's kept output, and a 1 MiB encryption each would not fit. The host rebuilds the output and compares hashes.
+ */
+export const KEPT_WHOLE_MAX_BYTES = OUTPUT_BUFFER_BYTES - 1;
+export const KEPT_SHA256_BYTES = 32;
+
+/** Whether an operation's outputs are kept as their SHA-256 (see KEPT_WHOLE_MAX_BYTES). */
+export const keptAsSha256 = (op: Pick<TimedOperation, 'outputBytes'>) => Math.max(...op.outputBytes) > KEPT_WHOLE_MAX_BYTES;
+
+/** Room per call for an output kept for the host check: the largest output of the workload (or its SHA-256; none of an unchecked one). */
+export const keptOutputBytes = (w: Workload) => Math.max(0, ...w.operations.map((op) => (keptAsSha256(op) ? KEPT_SHA256_BYTES : Math.max(0, ...op.outputBytes))));
 
 /** Whether an output of `length` bytes is one the operation makes: of an unchecked one, any that holds a byte and fits its buffer. */
 export const outputFits = (op: Pick<TimedOperation, 'outputBytes' | 'unchecked'>, length: number) =>
@@ -155,6 +179,11 @@ export interface NativeTimedCall {
 const nativeTemplate = (t: TemplateData): NativeAttribute[] =>
   t.map((a) => ({ type: a.type, value: typeof a.value === 'string' ? Buffer.from(a.value, 'utf8') : a.value instanceof Uint8Array ? Buffer.from(a.value) : a.value }));
 
+/** A mechanism as given (raw parameters) runs on worker threads only (chooseEngine): reaching the native loop is a bug. */
+const notNative = (op: TimedOperation): never => {
+  throw new Error(`${op.mechanism.name} as given has no native form`);
+};
+
 /** The operation in the codes of native/timed-loop.c (native/abi.json). */
 export function nativeTimedCall(op: TimedOperation): NativeTimedCall {
   const p = op.mechanism.parameter;
@@ -170,7 +199,9 @@ export function nativeTimedCall(op: TimedOperation): NativeTimedCall {
             ? { kind: kinds.iv, iv: Buffer.from(p.iv) }
             : p.kind === 'gcm'
               ? { kind: kinds.gcm, iv: Buffer.from(p.iv), tagBits: p.tagBits }
-              : { kind: kinds.ecdh, kdf: p.kdf };
+              : p.kind === 'ecdh'
+                ? { kind: kinds.ecdh, kdf: p.kdf }
+                : notNative(op);
   const t = op.templates;
   const templates = op.call === 'derive' ? [t!.derived!] : op.call === 'keygen' ? [t!.public!, t!.private!] : [];
   return {

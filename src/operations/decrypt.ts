@@ -25,6 +25,7 @@ export const decrypt: OperationKind = {
   mechanismChoices: () => ['pkcs1', 'oaep', 'oaep-sha1'],
   keyUsage: 'decrypt',
   outputBytes: () => [PLAINTEXT_BYTES],
+  dataSizeRefusal: 'an RSA plaintext is bounded by the key (at most 245 bytes for RSA-2048 with PKCS#1 v1.5), and the host encrypts 32-byte ones',
   prepare(ctx) {
     const choice = (ctx.mechanismChoice ?? 'pkcs1') as keyof typeof CANDIDATES;
     const m = requireMechanism(`decrypt with ${choice}`, [CANDIDATES[choice]], ctx.tokens);

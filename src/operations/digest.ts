@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto';
 import pkcs11 from 'pkcs11js';
-import { messageFor } from '../model/message.js';
+import { dataFor } from '../model/message.js';
 import { requireMechanism, type OperationKind } from './operation-kind.js';
 
 /** C_Digest (SHA-256) of a fresh message per call: no key; the host hashes the same message and compares. */
@@ -14,6 +14,7 @@ export const digest: OperationKind = {
   algorithms: ['sha256'],
   mechanismChoices: () => ['sha256'],
   outputBytes: () => [32],
+  dataSizeProblem: () => undefined,
   prepare(ctx) {
     const m = requireMechanism('compute SHA-256', [{ name: 'CKM_SHA256', ckm: pkcs11.CKM_SHA256 }], ctx.tokens);
     return {
@@ -23,7 +24,7 @@ export const digest: OperationKind = {
       hostPreparation: 'none',
     };
   },
-  check(_data, _token, seed, sequence, output) {
-    return hash('sha256', messageFor(seed, sequence), 'buffer').equals(output);
+  check(_data, _token, seed, sequence, output, dataBytes) {
+    return hash('sha256', dataFor(seed, sequence, dataBytes), 'buffer').equals(output);
   },
 };

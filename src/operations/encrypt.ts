@@ -1,6 +1,7 @@
-import { createDecipheriv, randomBytes, type DecipherGCM } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hash, randomBytes, type CipherGCM, type DecipherGCM } from 'node:crypto';
 import pkcs11 from 'pkcs11js';
-import { MESSAGE_BYTES, messageFor } from '../model/message.js';
+import { dataFor, MESSAGE_BYTES } from '../model/message.js';
+import { KEPT_SHA256_BYTES, KEPT_WHOLE_MAX_BYTES } from '../model/workload.js';
 import { withArticle } from '../core/words.js';
 import { checkTestKeyImport, requireMechanism, sessionSecretKey, type OperationKind } from './operation-kind.js';
 
@@ -13,7 +14,7 @@ interface EncryptCheck {
 const TAG_BITS = 128;
 
 /**
- * AES C_Encrypt of a fresh 32-byte message per call with a test key hsm-bench imports into each session, so the host
+ * AES C_Encrypt of a fresh 32-byte message (or --data-size bytes) per call with a test key hsm-bench imports into each session, so the host
  * decrypts every kept output and compares. The IV is one per run: a benchmark's throwaway key, not a protocol.
  */
 export const encrypt: OperationKind = {
@@ -25,8 +26,9 @@ export const encrypt: OperationKind = {
   title: (alg) => `${alg.displayName} encryption`,
   algorithms: ['aes256', 'aes128'],
   mechanismChoices: () => ['gcm', 'cbc'],
-  // The 32-byte message, whole blocks without padding, and GCM's tag after it.
-  outputBytes: (_alg, mechanism) => [MESSAGE_BYTES + (mechanism === 'CKM_AES_GCM' ? TAG_BITS / 8 : 0)],
+  // The data (the 32-byte message unless --data-size), whole blocks without padding, and GCM's tag after it.
+  outputBytes: (_alg, mechanism, dataBytes = MESSAGE_BYTES) => [dataBytes + (mechanism === 'CKM_AES_GCM' ? TAG_BITS / 8 : 0)],
+  dataSizeProblem: (choice, bytes) => (choice === 'cbc' && bytes % 16 !== 0 ? 'AES-CBC without padding encrypts whole 16-byte blocks: give a multiple of 16' : undefined),
   prepare(ctx) {
     const mode = (ctx.mechanismChoice ?? 'gcm') as 'gcm' | 'cbc';
     const m = requireMechanism(
@@ -53,17 +55,25 @@ export const encrypt: OperationKind = {
       hostPreparation: `a ${ctx.algorithm.bits}-bit test key made on the host, imported into each session`,
     };
   },
-  check(data, _token, seed, sequence, output) {
+  check(data, _token, seed, sequence, output, dataBytes = MESSAGE_BYTES) {
     const c = data as EncryptCheck;
     const bits = c.key.length * 8;
+    const tagBytes = c.mode === 'gcm' ? TAG_BITS / 8 : 0;
+    const clear = dataFor(seed, sequence, dataBytes);
+    // A large output comes as its SHA-256: the host encrypts the same data with the same key and IV (one output, deterministic) and compares.
+    if (dataBytes + tagBytes > KEPT_WHOLE_MAX_BYTES && output.length === KEPT_SHA256_BYTES) {
+      const e = c.mode === 'gcm' ? (createCipheriv(`aes-${bits}-gcm`, c.key, c.iv) as CipherGCM) : createCipheriv(`aes-${bits}-cbc`, c.key, c.iv).setAutoPadding(false);
+      const made = Buffer.concat([e.update(clear), e.final(), ...(c.mode === 'gcm' ? [(e as CipherGCM).getAuthTag()] : [])]);
+      return hash('sha256', made, 'buffer').equals(output);
+    }
     try {
       if (c.mode === 'gcm') {
         const d = createDecipheriv(`aes-${bits}-gcm`, c.key, c.iv) as DecipherGCM;
         d.setAuthTag(output.subarray(output.length - TAG_BITS / 8));
-        return Buffer.concat([d.update(output.subarray(0, output.length - TAG_BITS / 8)), d.final()]).equals(messageFor(seed, sequence));
+        return Buffer.concat([d.update(output.subarray(0, output.length - TAG_BITS / 8)), d.final()]).equals(clear);
       }
       const d = createDecipheriv(`aes-${bits}-cbc`, c.key, c.iv).setAutoPadding(false);
-      return Buffer.concat([d.update(output), d.final()]).equals(messageFor(seed, sequence));
+      return Buffer.concat([d.update(output), d.final()]).equals(clear);
     } catch {
       // A tag that does not authenticate, a length that is not whole blocks: a wrong output.
       return false;

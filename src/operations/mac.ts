@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import pkcs11 from 'pkcs11js';
-import { messageFor } from '../model/message.js';
+import { dataFor } from '../model/message.js';
 import { checkTestKeyImport, requireMechanism, sessionSecretKey, type OperationKind } from './operation-kind.js';
 
 /** HMAC-SHA256 (C_Sign with CKM_SHA256_HMAC) with a test key imported into each session; the host recomputes each. */
@@ -14,6 +14,7 @@ export const mac: OperationKind = {
   algorithms: ['hmac-sha256'],
   mechanismChoices: () => ['hmac'],
   outputBytes: () => [32],
+  dataSizeProblem: () => undefined,
   prepare(ctx) {
     const m = requireMechanism('compute HMAC-SHA256', [{ name: 'CKM_SHA256_HMAC', ckm: pkcs11.CKM_SHA256_HMAC }], ctx.tokens);
     const key = randomBytes(32);
@@ -33,9 +34,9 @@ export const mac: OperationKind = {
       hostPreparation: 'a 256-bit test key made on the host, imported into each session',
     };
   },
-  check(data, _token, seed, sequence, output) {
+  check(data, _token, seed, sequence, output, dataBytes) {
     return createHmac('sha256', data as Uint8Array)
-      .update(messageFor(seed, sequence))
+      .update(dataFor(seed, sequence, dataBytes))
       .digest()
       .equals(output);
   },

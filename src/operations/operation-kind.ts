@@ -63,10 +63,21 @@ export interface OperationKind {
    * The sizes an output can have with `alg` and the run's mechanism (its name): any other is WRONG_OUTPUT_SIZE. The
    * engines take it from `prepare`, reports from here, so the size a report names is the one the run checked.
    */
-  outputBytes(alg: Pick<Algorithm, 'family' | 'bits'>, mechanism: string): readonly number[];
+  outputBytes(alg: Pick<Algorithm, 'family' | 'bits'>, mechanism: string, dataBytes?: number): readonly number[];
+  /**
+   * --data-size: why this operation cannot hand the token `bytes` of data with its mechanism choice (undefined: it
+   * can). Absent where its input is not data handed whole (a key-bound plaintext, a signature, a point): then
+   * `dataSizeRefusal` says why, for the message of exit 2.
+   */
+  dataSizeProblem?(mechanismChoice: string, bytes: number): string | undefined;
+  dataSizeRefusal?: string;
   prepare(ctx: PrepareContext): PreparedOperation;
-  /** The host check of one output; `seed` and `sequence` rebuild the call's message where the input was one. */
-  check(data: unknown, token: number, seed: Uint8Array, sequence: number, output: Buffer): boolean;
+  /**
+   * The host check of one output; `seed` and `sequence` rebuild the call's message where the input was one, of
+   * `dataBytes` with --data-size (src/model/message.ts: dataFor). An output longer than KEPT_WHOLE_MAX_BYTES comes
+   * as its SHA-256 (src/model/workload.ts), except in the trial call, which checks it whole.
+   */
+  check(data: unknown, token: number, seed: Uint8Array, sequence: number, output: Buffer, dataBytes?: number): boolean;
 }
 
 /** The first candidate every token lists in C_GetMechanismList, or exit 3 naming what is missing. */

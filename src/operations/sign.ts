@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { hostInput, type OperationMechanism, type TimedOperation } from '../model/workload.js';
-import { messageFor } from '../model/message.js';
+import { dataFor } from '../model/message.js';
 import { isKeyPairFamily, type Algorithm } from '../model/algorithms.js';
 import { chooseSignMechanism, MECHANISM_CHOICES, PSS_SALT_BYTES, type MechanismChoice, type SignMechanism } from '../pkcs11/mechanisms.js';
 import { verifySignature } from './verifier.js';
@@ -35,6 +35,8 @@ export const sign: OperationKind = {
   mechanismChoices: (alg) => (isKeyPairFamily(alg.family) ? MECHANISM_CHOICES[alg.family] : []),
   keyUsage: 'sign',
   outputBytes: (alg) => [signatureBytes(alg)],
+  // Where the token hashes (the combined mechanism): src/operations/payload.ts refuses a hash made on the host.
+  dataSizeProblem: () => undefined,
   prepare(ctx) {
     const mechanism = signMechanismOf(ctx);
     const timed: TimedOperation = {
@@ -48,9 +50,9 @@ export const sign: OperationKind = {
     const check: SignCheck = { publicKeys: ctx.tokens.map((t) => t.keyPair!.publicKey), mechanism };
     return { timed, tables: ctx.tokens.map(() => null), check, hostPreparation: mechanism.hostDigest };
   },
-  check(data, token, seed, sequence, output) {
+  check(data, token, seed, sequence, output, dataBytes) {
     const c = data as SignCheck;
-    return verifySignature(c.publicKeys[token]!, c.mechanism, messageFor(seed, sequence), output);
+    return verifySignature(c.publicKeys[token]!, c.mechanism, dataFor(seed, sequence, dataBytes), output);
   },
 };
 

@@ -1,6 +1,6 @@
 import pkcs11, { type Mechanism } from 'pkcs11js';
 import { ckrOf } from '../model/ckr.js';
-import { messageFor } from '../model/message.js';
+import { dataBufferFor, messageFor } from '../model/message.js';
 import { hostInput, OAEP_HASH, rowOf, toTemplate, type InputTable, type OperationMechanism, type TimedOperation } from '../model/workload.js';
 
 /**
@@ -53,8 +53,35 @@ export interface JsTimedCall {
 /** C_Verify's answer as the one output byte: the host checks it against the answer expected of the row. */
 const VERIFY_REJECTED = new Set([pkcs11.CKR_SIGNATURE_INVALID, pkcs11.CKR_SIGNATURE_LEN_RANGE]);
 
+/**
+ * A call in parts (--multipart): C_*Init, then C_*Update per chunk of the data, then C_*Final, each output appended
+ * to `out`; the length made. Made for sign (HMAC, hash-in-token signing), digest and encrypt: the calls that take data.
+ */
+function multipartCall(lib: pkcs11.PKCS11, call: 'sign' | 'digest' | 'encrypt', mechanism: Mechanism, chunkBytes: number) {
+  return (session: Buffer, key: Buffer | null, data: Buffer, out: Buffer): number => {
+    const chunks = (each: (chunk: Buffer) => void) => {
+      for (let at = 0; at < data.length; at += chunkBytes) each(data.subarray(at, Math.min(at + chunkBytes, data.length)));
+    };
+    if (call === 'sign') {
+      lib.C_SignInit(session, mechanism, key!);
+      chunks((c) => lib.C_SignUpdate(session, c));
+      return lib.C_SignFinal(session, out).length;
+    }
+    if (call === 'digest') {
+      lib.C_DigestInit(session, mechanism);
+      chunks((c) => lib.C_DigestUpdate(session, c));
+      return lib.C_DigestFinal(session, out).length;
+    }
+    lib.C_EncryptInit(session, mechanism, key!);
+    let made = 0;
+    chunks((c) => (made += lib.C_EncryptUpdate(session, c, out.subarray(made)).length));
+    return made + lib.C_EncryptFinal(session, out.subarray(made)).length;
+  };
+}
+
 export function jsTimedCall(lib: pkcs11.PKCS11, op: TimedOperation, seed: Uint8Array, table: InputTable | null): JsTimedCall {
-  const message = Buffer.alloc(32);
+  // --data-size: the session's data buffer, whose head each call rewrites with its message.
+  const message = op.payload === undefined ? Buffer.alloc(32) : dataBufferFor(seed, op.payload.dataBytes);
   const rows = table?.rows.map((r) => Buffer.from(r)) ?? [];
   const aux = table?.aux?.map((r) => Buffer.from(r)) ?? [];
   const inputOf = (sequence: number): Buffer => {
@@ -63,6 +90,12 @@ export function jsTimedCall(lib: pkcs11.PKCS11, op: TimedOperation, seed: Uint8A
     return hostInput(op.input, messageFor(seed, sequence, message));
   };
   const mechanism = toPkcs11Mechanism(op.mechanism);
+  const chunkBytes = op.payload?.chunkBytes ?? null;
+  if (chunkBytes !== null) {
+    if (op.call !== 'sign' && op.call !== 'digest' && op.call !== 'encrypt') throw new Error(`${op.call} has no multi-part form`);
+    const inParts = multipartCall(lib, op.call, mechanism, chunkBytes);
+    return { call: (session, key, sequence, out) => inParts(session, key, inputOf(sequence), out) };
+  }
   switch (op.call) {
     case 'sign':
       return {

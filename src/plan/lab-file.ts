@@ -62,6 +62,10 @@ export interface LabRunSpec {
   /** As --start-at: RFC 3339 UTC, or +DURATION. */
   startAt?: string;
   settle?: string;
+  /** As --data-size: "32,1k,64k". */
+  dataSize?: string;
+  /** As --multipart: "64k". */
+  multipart?: string;
   thresholds?: {
     maxFailures?: number;
     minThroughput?: number | Record<string, number>;

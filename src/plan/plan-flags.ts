@@ -67,6 +67,8 @@ export const PLAN_FLAGS: Record<PlanField, { option: string; read: Read }> = {
   calibrate: flag('calibrate', text),
   startAt: flag('startAt', text),
   settle: flag('settle', text),
+  dataSize: flag('dataSize', text),
+  multipart: flag('multipart', text),
 };
 
 export const PLAN_FIELDS = Object.keys(PLAN_FLAGS) as PlanField[];

@@ -11,6 +11,8 @@ import { parsePkcs11Uri } from '../model/token-uri.js';
 import { MAX_CONFIGURATIONS, parseObjectives, targetRateOf } from './sizing-plan.js';
 import { plannedConfigurations } from '../model/plan.js';
 import { quote } from '../core/quote.js';
+import { byteSizeText, parseByteSize } from '../core/byte-size.js';
+import { MESSAGE_BYTES } from '../model/message.js';
 import { flagOf } from './plan-flags.js';
 import { parseStartAt, startAtPassed } from './start-at.js';
 
@@ -143,6 +145,37 @@ function perCallOf(o: PlanInput, workload: readonly WorkloadEntry[], name: Field
   return perCall;
 }
 
+/**
+ * --data-size and --multipart: the sizes, each once and sorted, of an operation that hands the token its message
+ * (src/operations/: dataSizeProblem); at least the message that makes every call's input unique.
+ */
+function payloadOf(o: PlanInput, workload: readonly WorkloadEntry[], name: FieldNames): Pick<RunPlan, 'dataSizesBytes' | 'multipartChunkBytes'> {
+  if (o.dataSize === undefined) {
+    if (o.multipart !== undefined) throw usageError(`${name('multipart')} splits each call's data: it needs ${name('dataSize')}`, `add ${name('dataSize')}, e.g. 1M`);
+    return { dataSizesBytes: null, multipartChunkBytes: null };
+  }
+  if (workload.length > 1) throw usageError(`${name('dataSize')} does not go with ${name('mix')}`, 'measure one operation at a time over data sizes');
+  const entry = workload[0]!;
+  const op = operationByName(entry.operation);
+  if (op.dataSizeProblem === undefined) {
+    throw usageError(
+      `${entry.operation} takes no ${name('dataSize')}: its input is not data the token is handed whole (${op.dataSizeRefusal ?? 'it is fixed by the key or made by the host'})`,
+      'data sizes apply to digest, mac, encrypt, and sign with a mechanism that hashes inside the token',
+    );
+  }
+  const texts = o.dataSize.split(',');
+  const sizes = texts.map((t) => parseByteSize(t, name('dataSize'), MESSAGE_BYTES));
+  if (new Set(sizes).size !== sizes.length) throw usageError(`${name('dataSize')} lists a size twice: ${quote(o.dataSize)}`, 'give each size once, e.g. 32,1k,64k');
+  for (const bytes of sizes) {
+    const problem = op.dataSizeProblem(entry.mechanismChoice, bytes);
+    if (problem !== undefined) throw usageError(`${name('dataSize')} ${byteSizeText(bytes)}: ${problem}`, `choose other sizes for ${entry.operation}`);
+  }
+  return {
+    dataSizesBytes: sizes.sort((a, b) => a - b),
+    multipartChunkBytes: o.multipart === undefined ? null : parseByteSize(o.multipart, name('multipart')),
+  };
+}
+
 /** More rounds than this is a typo, not a plan: each repeats every configuration. */
 export const MAX_REPEAT = 100;
 
@@ -198,6 +231,7 @@ export function scalePlan(o: PlanInput, name: FieldNames = flagOf): RunPlan {
       : parseVerify(o.verify, o.verifyThreads === undefined ? undefined : wholeNumber(name('verifyThreads'), o.verifyThreads, 1, 64), name('verify')),
     callTimeoutMs: o.callTimeout === undefined ? null : durationMs(parseDurationNs(o.callTimeout, name('callTimeout'), 100)),
     perCall: perCallOf(o, workload, name),
+    ...payloadOf(o, workload, name),
     records: recordsKeptOf(o.records, name('records')),
     calibrate: o.calibrate !== false,
     keyLabel: first.keyLabel,
@@ -217,7 +251,7 @@ export function scalePlan(o: PlanInput, name: FieldNames = flagOf): RunPlan {
     throw usageError(`${name('startAt')} with ${what}: hsm-bench merge adds up runs of one repetition of one operation, so these runs could not be merged`, `drop ${what}, or ${name('startAt')}`);
   }
   // Each later configuration opens at a moment every host computes from the plan: its window's length must be known.
-  if (plan.startAt && plannedConfigurations(plan.tokenCounts, plan.threadsPerToken, plan.targetRate).length * plan.repeat > 1 && plan.stop.kind !== 'duration') {
+  if (plan.startAt && plannedConfigurations(plan.tokenCounts, plan.threadsPerToken, plan.targetRate, plan.dataSizesBytes).length * plan.repeat > 1 && plan.stop.kind !== 'duration') {
     throw usageError(
       `${name('startAt')} with several configurations needs ${name('duration')}: each later configuration starts a planned window after the one before it, on every host`,
       `add ${name('duration')} (e.g. 30s), or run one configuration`,
@@ -243,9 +277,16 @@ export function scalePlan(o: PlanInput, name: FieldNames = flagOf): RunPlan {
       `add a rate sweep to ${name('rate')}, e.g. 50,100,200,400 (closed-loop latency hides queueing: see README, Sizing a cluster)`,
     );
   }
-  const configurations = plannedConfigurations(plan.tokenCounts, plan.threadsPerToken, plan.targetRate).length * plan.repeat;
+  // A rate sweep's capacity and a sessions sweep's knee are answers per token count: over several data sizes they would mix sizes.
+  if ((plan.dataSizesBytes?.length ?? 0) > 1 && (plan.targetRate !== null || plan.threadsPerToken.length > 1)) {
+    throw usageError(
+      `several ${name('dataSize')} sizes go with a sweep of tokens only, not with ${plan.targetRate !== null ? name('rate') : `several ${name('threadsPerToken')}`}`,
+      `sweep the sizes at one rate and one session count, or give one ${name('dataSize')}`,
+    );
+  }
+  const configurations = plannedConfigurations(plan.tokenCounts, plan.threadsPerToken, plan.targetRate, plan.dataSizesBytes).length * plan.repeat;
   if (configurations > MAX_CONFIGURATIONS) {
-    throw usageError(`the plan has ${configurations} configurations (tokens × sessions × rates × repeat), more than ${MAX_CONFIGURATIONS}`, 'sweep fewer values at once');
+    throw usageError(`the plan has ${configurations} configurations (tokens × sessions × rates × data sizes × repeat), more than ${MAX_CONFIGURATIONS}`, 'sweep fewer values at once');
   }
   return Object.freeze(plan);
 }
@@ -268,6 +309,7 @@ export function burnInPlan(o: PlanInput, name: FieldNames = flagOf): BurnInPlan 
   oneCount(name('threadsPerToken'), o.threadsPerToken, MAX_THREADS_PER_TOKEN);
   const base = scalePlan({ ...o, signaturesPerToken: undefined, repeat: undefined }, name);
   if ((base.targetRate?.perS.length ?? 0) > 1) throw usageError('a burn-in runs at one target rate', `give one ${name('rate')} (sweep rates with scale)`);
+  if ((base.dataSizesBytes?.length ?? 0) > 1) throw usageError('a burn-in hands every call one data size', `give one ${name('dataSize')} (sweep sizes with scale)`);
   const stop: StopRule = o.signatures !== undefined ? { kind: 'total', signatures: wholeNumber(name('signatures'), o.signatures) } : base.stop;
   return Object.freeze({ ...base, stop, giveUpAfterMs: durationMs(parseDurationNs(o.giveUpAfter ?? DEFAULT_GIVE_UP_AFTER, name('giveUpAfter'), 100)) });
 }

@@ -8,6 +8,7 @@ import { configurationName, tokenTitle } from './describe-run.js';
 import { efficiencyRange, shownEfficiency } from '../result/configuration-shortfall.js';
 import { throughputRange } from '../stats/repetitions.js';
 import { plural } from '../core/plural.js';
+import { byteSizeName } from '../core/byte-size.js';
 import { serialShown } from '../model/serial.js';
 
 /** The chart's size in CSS pixels; PNGs are drawn at twice the density (print, high-DPI screens). */
@@ -25,8 +26,28 @@ export const FAILED = '#c62828';
 /** A published reference (the runs are in their colours, or ink where a line spans every configuration). */
 export const REFERENCE = '#8a8a8a';
 
-/** The part of a configuration that is not its token count: sessions per token and target rate. */
-const sweptKey = (c: RunResult['configurations'][number]) => `${c.threadsPerToken}/${c.openLoop?.targetRatePerS ?? ''}`;
+/** The part of a configuration that is not its token count: sessions per token, target rate and data size. */
+const sweptKey = (c: RunResult['configurations'][number]) => `${c.threadsPerToken}/${c.openLoop?.targetRatePerS ?? ''}/${c.dataSizeBytes ?? ''}`;
+
+/**
+ * The lines of a chart over token counts, among `measured`: one per sessions per token and data size (whichever are
+ * swept), in its configurations' colour where there are several, named by what sets it apart.
+ */
+function tokenLines(r: RunResult, measured: readonly ConfigurationResult[]): { name: string; own: ConfigurationResult[]; color: string }[] {
+  const key = (c: ConfigurationResult) => `${c.threadsPerToken}/${c.dataSizeBytes ?? ''}`;
+  const keys = [...new Set(measured.map(key))];
+  const sessionsSwept = new Set(measured.map((c) => c.threadsPerToken)).size > 1;
+  return keys.map((k) => {
+    const own = measured.filter((c) => key(c) === k);
+    const c = own[0]!;
+    const parts = [...(sessionsSwept ? [`${plural(c.threadsPerToken, 'session')} per token`] : []), ...(keys.length > 1 && c.dataSizeBytes !== undefined ? [byteSizeName(c.dataSizeBytes)] : [])];
+    return {
+      name: keys.length > 1 ? parts.join(', ') : `${r.algorithm.displayName}, this run`,
+      own,
+      color: keys.length > 1 ? configurationColor(r, r.configurations.indexOf(c)) : INK,
+    };
+  });
+}
 /** A run that sweeps sessions or rates besides tokens: its colours mean the sessions or rate, in every chart. */
 const sweepsBesideTokens = (r: RunResult) => new Set(r.configurations.map(sweptKey)).size > 1;
 
@@ -258,33 +279,26 @@ export function throughputChart(r: RunResult, reference: Map<number, number>, re
         ),
       );
   };
-  // One line per number of sessions per token (a sessions sweep), flat-out configurations only.
-  const sessions = [...new Set(r.configurations.map((c) => c.threadsPerToken))];
-  // A line spans token counts: in ink, or in its sessions' colour where sessions are swept (their colour everywhere).
-  const sessionsColor = (t: number) =>
-    sessions.length > 1
-      ? configurationColor(
-          r,
-          r.configurations.findIndex((c) => c.threadsPerToken === t),
-        )
-      : INK;
-  sessions.forEach((t) => {
-    const measured = r.configurations.filter((c) => c.threadsPerToken === t && c.openLoop === undefined);
-    const name = sessions.length > 1 ? `${plural(t, 'session')} per token` : `${r.algorithm.displayName}, this run`;
+  // One line per sessions per token and data size (where swept), flat-out configurations only; a line spans token
+  // counts, in ink, or in its configurations' colour where there are several (their colour everywhere).
+  for (const { name, own, color } of tokenLines(
+    r,
+    r.configurations.filter((c) => c.openLoop === undefined),
+  )) {
     series(
       name,
-      measured.map((c) => [c.tokens, c.throughputPerS]),
-      sessionsColor(t),
+      own.map((c) => [c.tokens, c.throughputPerS]),
+      color,
       'circle',
     );
     // With --repeat: the median is drawn, and the range of the repetitions around it.
     const bars = rangeBars(
       `${name}: range of ${plural(r.plan.repeat ?? 1, 'repetition')}`,
-      measured.map((c) => ({ x: Math.log2(c.tokens), range: c.spread ? throughputRange(c) : null })),
-      sessionsColor(t),
+      own.map((c) => ({ x: Math.log2(c.tokens), range: c.spread ? throughputRange(c) : null })),
+      color,
     );
     if (bars) datasets.push(bars);
-  });
+  }
   if (reference.size > 0)
     series(
       referenceName,
@@ -308,16 +322,12 @@ export function throughputChart(r: RunResult, reference: Map<number, number>, re
 export function efficiencyChart(r: RunResult): ChartConfiguration {
   // Only where the efficiency stands: a configuration and its 1-token basis both whole.
   const measured = r.configurations.filter((c) => shownEfficiency(r, c) !== null);
-  const sessions = [...new Set(measured.map((c) => c.threadsPerToken))];
   const points = measured.map((c) => ({ x: Math.log2(c.tokens), y: 1 }));
   return {
     type: 'line',
     data: {
       datasets: [
-        ...sessions.flatMap((t) => {
-          const name = sessions.length > 1 ? `${plural(t, 'session')} per token` : `${r.algorithm.displayName}, this run`;
-          const own = measured.filter((c) => c.threadsPerToken === t);
-          const color = sessions.length > 1 ? configurationColor(r, r.configurations.indexOf(own[0]!)) : INK;
+        ...tokenLines(r, measured).flatMap(({ name, own, color }) => {
           // With --repeat: the efficiency the repetitions allow, against the 1-token basis's (src/result/configuration-shortfall.ts).
           const bars = rangeBars(
             `${name}: range over the repetitions`,

@@ -1,3 +1,4 @@
+import { byteSizeName } from '../core/byte-size.js';
 import { wordsOf } from '../operations/words.js';
 import { latencyText } from '../core/latency-text.js';
 import type { ConfigurationResult, RunResult, TokenIdentity } from '../model/run-result.js';
@@ -52,7 +53,7 @@ function rateWindows(r: RunResult): string {
   const calls = callsToJudgeAll(p.objectives ?? []);
   if (r.command !== 'scale' || p.rateWindowMaxS === undefined || p.durationS === null || calls === 0) return '';
   // Said where a rate needs it: at the rates that hold the calls in --duration, nothing changes.
-  const rates = plannedConfigurations(p.tokenCounts, p.threadsPerToken, p.targetRate ?? null).map((c) => c.targetRatePerS!);
+  const rates = plannedConfigurations(p.tokenCounts, p.threadsPerToken, p.targetRate ?? null, p.dataSizesBytes ?? null).map((c) => c.targetRatePerS!);
   if (!rates.some((rate) => rateWindowS(p.durationS!, p.rateWindowMaxS!, rate, p.objectives ?? []) > p.durationS!)) return '';
   const strictest = p.objectives!.reduce((a, b) => (callsToJudge(b.percentile) > callsToJudge(a.percentile) ? b : a));
   return ` (a rate's window longer where ${p.durationS} s holds under ${calls} calls, for ${percentileName(strictest.percentile)}, up to ${p.rateWindowMaxS} s, --max-window)`;
@@ -96,7 +97,14 @@ export function planLine(r: RunResult): string {
   const rates = p.targetRate ? `, target rate${p.targetRate.perS.length > 1 ? 's' : ''} ${p.targetRate.perS.join(', ')}/s${p.targetRate.per === 'token' ? ' per token' : ''}` : '';
   const objectives = (p.objectives ?? []).length > 0 ? `, objectives ${p.objectives!.map((o) => `${percentileName(o.percentile)} ≤ ${latencyText(o.ms)}`).join(', ')}` : '';
   const perCall = perCallText(r);
-  return `${stop}, ${p.warmupOperationsPerToken} warm-up, ${sessions}${perCall ? `, ${perCall}` : ''}${rates}${objectives}, ${verify}${repeat}`;
+  return `${stop}, ${p.warmupOperationsPerToken} warm-up, ${sessions}${perCall ? `, ${perCall}` : ''}${dataText(p)}${rates}${objectives}, ${verify}${repeat}`;
+}
+
+/** ", data 32 B, 1 KiB, 64 KiB per call, in C_*Update parts of 4 KiB": what each call handed the token, with --data-size. */
+function dataText(p: RunResult['plan']): string {
+  if (!p.dataSizesBytes) return '';
+  const parts = p.multipartChunkBytes === undefined ? ' in one call' : `, in C_*Update parts of ${byteSizeName(p.multipartChunkBytes)}`;
+  return `, data ${p.dataSizesBytes.map(byteSizeName).join(', ')} per call${parts} (MB = 10⁶ bytes)`;
 }
 
 /** How each call held its session and key, where not pooled: "a session per call (opened, logged in where needed, closed)". */

@@ -1,6 +1,7 @@
 import { percentileSupported } from '../core/latency-text.js';
 import { csvField } from '../result/records-csv.js';
 import type { ConfigurationResult, RunResult } from '../model/run-result.js';
+import { payloadFields } from '../model/configuration.js';
 import { firmwareOf, moduleOf } from './trend.js';
 import { sourceName } from './sources-table.js';
 import { verifySetting } from './describe-run.js';
@@ -65,11 +66,23 @@ export const SUMMARY_COLUMNS = [
   'keptUp',
   'held',
   'capacityPerS',
-  // After those: a merged run's rows of each host (token `host`): its name, and the window its figures cover, its
+  // With --data-size: the bytes each call handed the token, the chunk of each C_*Update (empty: one call), and
+  // the throughput in MB/s (1 MB = 1,000,000 bytes; per token on the token rows).
+  'dataSizeBytes',
+  'multipartChunkBytes',
+  'mbPerS',
+  // Last: a merged run's rows of each host (token `host`): its name, and the window its figures cover, its
   // own or the common one (the merged `all` row's window: `common`).
   'host',
   'window',
 ];
+
+/** A configuration's data size cells (empty without --data-size), at `throughputPerS` (the token's or the configuration's). */
+function dataCells(c: ConfigurationResult, throughputPerS: number): (number | string)[] {
+  if (c.dataSizeBytes === undefined) return ['', '', ''];
+  const f = payloadFields(c.dataSizeBytes, c.multipartChunkBytes ?? null, throughputPerS);
+  return [c.dataSizeBytes, c.multipartChunkBytes ?? '', f.mbPerS!];
+}
 
 /** A target rate's cells (empty flat out): lower bounds, pace, backlog, and the sweep's verdict on it. */
 function rateCells(r: RunResult, c: ConfigurationResult): (number | string | boolean)[] {
@@ -138,6 +151,7 @@ export function renderSummaryCsv(r: RunResult): string {
         ...spreadCells(r, c).map(() => ''),
         verify,
         ...rateCells(r, c).map(() => ''),
+        ...dataCells(c, t.throughputPerS),
         '',
         '',
       ]);
@@ -170,6 +184,7 @@ export function renderSummaryCsv(r: RunResult): string {
           ...spreadCells(r, c).map(() => ''),
           verify,
           ...rateCells(r, c).map(() => ''),
+          ...dataCells(c, x.throughputPerS),
           sourceName(r.sources!, h.source),
           x.window,
         ]);
@@ -202,6 +217,7 @@ export function renderSummaryCsv(r: RunResult): string {
       ...spreadCells(r, c),
       verify,
       ...rateCells(r, c),
+      ...dataCells(c, c.throughputPerS),
       '',
       c.commonWindow ? 'common' : '',
     ]);

@@ -66,6 +66,8 @@ export function scaleTable(r: RunResult, reference?: Map<number, number>): Table
     'Duration (s)',
     // "(range)" only where there is one: with --repeat.
     r.configurations.some((c) => c.spread?.throughputPerS) ? `${w.Nouns}/s (range)` : `${w.Nouns}/s`,
+    // Where calls were handed a data size (--data-size): MB = 1,000,000 bytes.
+    ...(r.plan.dataSizesBytes ? ['MB/s'] : []),
     ...(withReference ? [`Reference ${w.rate}`] : []),
     `Per token ${w.rate} (min–max)`,
     'Service p50',
@@ -78,6 +80,7 @@ export function scaleTable(r: RunResult, reference?: Map<number, number>): Table
     c.operationsOk,
     fixed(c.durationS, 2),
     throughputText(c),
+    ...(r.plan.dataSizesBytes ? [fixed(c.mbPerS, 1)] : []),
     ...(withReference ? [fixed(reference!.get(c.tokens), 1)] : []),
     perTokenRange(c),
     percentileCell(c.latencyMs, 'p50', c.operationsOk),

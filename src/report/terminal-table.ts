@@ -27,6 +27,7 @@ import { scaleStallLines } from './stalls-text.js';
 import { cpuLines } from './cpu-text.js';
 import { terminalSourcesTable } from './sources-table.js';
 import { closedLoopNote, percentileCell } from './latency-cells.js';
+import { byteSizeText } from '../core/byte-size.js';
 
 /**
  * The configuration's cells of a terminal table: tokens, and sessions per token where they were swept; a
@@ -34,6 +35,8 @@ import { closedLoopNote, percentileCell } from './latency-cells.js';
  */
 function axesCells(r: RunResult, c: ConfigurationResult): (string | number)[] {
   const star = shortfallMark(r, c) ? '*' : '';
+  const data = r.plan.dataSizesBytes ? [`${byteSizeText(c.dataSizeBytes!)}${star}`] : [];
+  if (data.length > 0) return r.plan.threadsPerToken.length > 1 ? [c.tokens, c.threadsPerToken, ...data] : [c.tokens, ...data];
   return r.plan.threadsPerToken.length > 1 ? [c.tokens, `${c.threadsPerToken}${star}`] : [`${c.tokens}${star}`];
 }
 /** An efficiency with the range its repetitions allow, where they were repeated: a figure alone would claim more. */
@@ -42,7 +45,10 @@ function efficiencyCell(r: RunResult, c: RunResult['configurations'][number]): s
   const range = e === null ? null : efficiencyRange(r, c);
   return `${fixed(e, 2)}${range ? ` (${fixed(range.min, 2)}–${fixed(range.max, 2)})` : ''}`;
 }
-const axesHead = (r: RunResult) => (r.plan.threadsPerToken.length > 1 ? ['Tokens', 'Sessions'] : ['Tokens']);
+const axesHead = (r: RunResult) => [...(r.plan.threadsPerToken.length > 1 ? ['Tokens', 'Sessions'] : ['Tokens']), ...(r.plan.dataSizesBytes ? ['Data'] : [])];
+/** MB/s beside the rate where calls were handed a data size (--data-size). */
+const mbHead = (r: RunResult) => (r.plan.dataSizesBytes ? ['MB/s'] : []);
+const mbCells = (r: RunResult, c: ConfigurationResult) => (r.plan.dataSizesBytes ? [fixed(c.mbPerS, 1)] : []);
 const shortfallNotes = (r: RunResult) => r.configurations.filter((c) => shortfallMark(r, c)).map((c) => `* ${configurationName(c)}:${shortfallMark(r, c).replace(/^ \((.*)\)$/, ' $1')}`);
 
 /**
@@ -52,13 +58,14 @@ const shortfallNotes = (r: RunResult) => r.configurations.filter((c) => shortfal
 export function terminalScaleTable(r: RunResult): TableModel {
   const w = wordsOf(r);
   const withRange = r.configurations.some((c) => c.spread?.throughputPerS);
-  const head = [...axesHead(r), withRange ? `${w.rate} (range)` : w.rate, 'Per token', 'Svc p50', 'Svc p99', 'Failed', withRange ? 'Eff. (range)' : 'Eff.'];
+  const head = [...axesHead(r), withRange ? `${w.rate} (range)` : w.rate, ...mbHead(r), 'Per token', 'Svc p50', 'Svc p99', 'Failed', withRange ? 'Eff. (range)' : 'Eff.'];
   const rows = r.configurations.map((c) => {
     const s = c.spread?.throughputPerS;
     const rates = c.perToken.map((t) => t.throughputPerS);
     return [
       ...axesCells(r, c),
       `${rateCell(c.throughputPerS)}${s ? ` (${rateCell(s.min)}–${rateCell(s.max)})` : ''}`,
+      ...mbCells(r, c),
       rates.length === 0 ? '–' : `${rateCell(Math.min(...rates))}–${rateCell(Math.max(...rates))}`,
       percentileCell(c.latencyMs, 'p50', c.operationsOk),
       percentileCell(c.latencyMs, 'p99', c.operationsOk),

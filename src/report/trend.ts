@@ -24,6 +24,8 @@ export interface TrendPoint {
   threadsPerToken: number;
   /** At a target rate: the rate asked for (p99Ms is then the response time); null flat out. */
   targetRatePerS: number | null;
+  /** --data-size: the bytes each call handed the token (absent: the operation's own message). */
+  dataSizeBytes?: number;
   throughputPerS: number | null;
   /** The slowest and fastest repetition's with --repeat; null when measured once (no spread is known, not a spread of 0). */
   throughputMin: number | null;
@@ -57,7 +59,7 @@ export function renderTrendTable(points: readonly TrendPoint[], columns?: number
     return [
       ...(stamped ? [`${p.runId}${state}`] : [`${p.startedAt.slice(0, 16).replace('T', ' ')}${state}`, p.runId]),
       // Tokens, sessions and target rate: a sweep has several configurations per token count.
-      configurationName(configurationAxes(p.tokens, p.threadsPerToken, p.targetRatePerS)),
+      configurationName(configurationAxes(p.tokens, p.threadsPerToken, p.targetRatePerS, p.dataSizeBytes ?? null)),
       `${fixed(p.throughputPerS, 1)}${range}`,
       p.verify,
       ...kinds.map((k) => p99Cell(p, k)),
@@ -110,6 +112,7 @@ export function trendPoints(runs: readonly RunResult[]): TrendPoint[] {
           tokens: axes.tokens,
           threadsPerToken: axes.threadsPerToken,
           targetRatePerS: targetRateOf(axes),
+          ...(axes.dataSizeBytes === undefined ? {} : { dataSizeBytes: axes.dataSizeBytes }),
           verify: verifySetting(r),
         };
         const none = { throughputPerS: null, throughputMin: null, throughputMax: null, p99Ms: null, p99Kind: null, p99AtLeast: false, operationsFailed: null };
@@ -189,7 +192,7 @@ export function timeTicks(fromMs: number, toMs: number): { ticks: number[]; labe
  */
 export function trendChart(points: readonly TrendPoint[], title: string): ChartConfiguration {
   const runs = [...new Map(points.map((p) => [p.runId, Date.parse(p.startedAt)])).entries()];
-  const axesOf = (p: TrendPoint): ConfigurationAxes => configurationAxes(p.tokens, p.threadsPerToken, p.targetRatePerS);
+  const axesOf = (p: TrendPoint): ConfigurationAxes => configurationAxes(p.tokens, p.threadsPerToken, p.targetRatePerS, p.dataSizeBytes ?? null);
   const configurations = distinctConfigurations(points.map(axesOf));
   const series = (c: ConfigurationAxes, value: (p: TrendPoint) => number | null) =>
     runs.map(([id, atMs]) => {

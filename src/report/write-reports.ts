@@ -9,6 +9,7 @@ import { digestConfiguration } from './records-digest.js';
 import { availabilityChart, chartRenderer, configurationPanels, efficiencyChart, latencyChart, perTokenChart, saveChart, throughputChart, timeSeriesChart } from './charts.js';
 import { renderHtmlReport, type HtmlChart } from './html.js';
 import { rateCurveChart, sessionsChart } from './sizing-charts.js';
+import { dataSizeChart } from './data-size-chart.js';
 import { renderMarkdownReport } from './markdown.js';
 import { referenceThroughput } from '../result/reference.js';
 import { type Reference } from '../model/run-result.js';
@@ -117,6 +118,7 @@ async function chartConfigs(dir: string, r: RunResult, reference: Reference | un
   else if (r.command === 'scale')
     add('throughput', 'Throughput vs number of tokens', throughputChart(r, referenceThroughput(reference, r.algorithm.id), reference ? `${reference.tokenModel} (reference)` : ''));
   if ((r.saturation ?? []).length > 0) add('sessions', 'Throughput vs sessions per token', sessionsChart(r));
+  if ((r.plan.dataSizesBytes?.length ?? 0) > 1) add('data-size', 'Throughput (MB/s) and latency vs data size', dataSizeChart(r));
   if (r.command === 'scale' && r.configurations.length > 1 && r.configurations.some((c) => shownEfficiency(r, c) !== null))
     add('efficiency', 'Scaling efficiency vs number of tokens', efficiencyChart(r));
   add('per-token', r.command === 'burn-in' ? 'Per-token throughput' : 'Per-token throughput at the largest configuration', perTokenChart(r));

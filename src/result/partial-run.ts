@@ -10,7 +10,17 @@ import { readRecords, type BadParts } from './records-file.js';
 import { ConfigurationStats } from '../stats/configuration-stats.js';
 import { runFigures, summarizeConfiguration } from '../stats/summarize.js';
 import { readSpillFile, type SpillTail } from './spill-file.js';
-import { configurationAxes, configurationFiles, configurationName, configurationSlug, sameConfiguration, targetRateOf, type ConfigurationAxes } from '../model/configuration.js';
+import {
+  configurationAxes,
+  configurationFiles,
+  configurationName,
+  configurationSlug,
+  dataSizeOf,
+  payloadFields,
+  sameConfiguration,
+  targetRateOf,
+  type ConfigurationAxes,
+} from '../model/configuration.js';
 import type { ConfigurationResult, RunResult } from '../model/run-result.js';
 import { readRunJson } from './run-directory.js';
 import { readResumeState, restoreFromState, RESUME_STATE_FILE, type ResumeState } from './resume-state.js';
@@ -39,6 +49,12 @@ const isFile = (path: string) => statSync(path, { throwIfNoEntry: false })?.isFi
  * A burn-in that kept only failures' records (or none), counted from the statistics its last checkpoint kept
  * (resume-state.json): the calls after it died with the process.
  */
+/** A counted configuration with its data size's fields (--data-size), as the run would have written them. */
+const withDataFields = (c: ConfigurationResult, axes: ConfigurationAxes, r: RunResult): ConfigurationResult => ({
+  ...c,
+  ...payloadFields(dataSizeOf(axes), r.plan.multipartChunkBytes ?? null, c.throughputPerS),
+});
+
 function countedFromState(r: RunResult, axes: ConfigurationAxes, state: ResumeState, notes: string[]): ConfigurationResult {
   const stats = new ConfigurationStats(axes.tokens, r.operation?.mix?.map((m) => m.name) ?? []);
   restoreFromState(stats, state);
@@ -46,11 +62,15 @@ function countedFromState(r: RunResult, axes: ConfigurationAxes, state: ResumeSt
     `${configurationName(axes)}: the run stopped in it; its calls counted from ${RESUME_STATE_FILE} (its records keep ${r.plan.records === 'none' ? 'no call' : 'only failures'}): ${state.calls}`,
   );
   const rate = targetRateOf(axes);
-  return summarizeConfiguration(
-    { stats, recordsFile: BURN_IN_RECORDS_FILE, workerIssues: [], partial: 'killed' },
-    r.tokens.slice(0, axes.tokens),
-    axes.threadsPerToken,
-    rate === null ? null : { targetRatePerS: rate, calls: 0, interrupted: true },
+  return withDataFields(
+    summarizeConfiguration(
+      { stats, recordsFile: BURN_IN_RECORDS_FILE, workerIssues: [], partial: 'killed' },
+      r.tokens.slice(0, axes.tokens),
+      axes.threadsPerToken,
+      rate === null ? null : { targetRatePerS: rate, calls: 0, interrupted: true },
+    ),
+    axes,
+    r,
   );
 }
 
@@ -87,10 +107,10 @@ export async function withRecordsOnDisk(dir: string, r: RunResult): Promise<Reco
     finishedAt = lastRecordAt(r, counted.durationS) ?? finishedAt;
   } else {
     const repeat = r.plan.repeat ?? 1;
-    const planned = plannedConfigurations(r.plan.tokenCounts, r.plan.threadsPerToken, r.plan.targetRate ?? null);
+    const planned = plannedConfigurations(r.plan.tokenCounts, r.plan.threadsPerToken, r.plan.targetRate ?? null, r.plan.dataSizesBytes ?? null);
     for (let repetition = 1; repetition <= repeat; repetition++) {
       for (const p of planned) {
-        const axes = configurationAxes(p.tokens, p.threadsPerToken, p.targetRatePerS);
+        const axes = configurationAxes(p.tokens, p.threadsPerToken, p.targetRatePerS, p.dataSizeBytes);
         const files = configurationFiles(axes, repetition, repeat);
         const held = configurations.find((c) => sameConfiguration(c, axes));
         if (held && [held, ...(held.repetitions ?? [])].some((x) => x.recordsFile === files.recordsFile)) continue;
@@ -204,17 +224,21 @@ async function countConfiguration(dir: string, r: RunResult, axes: Configuration
       (tail.tornBytes > 0 && tail.tornCalls === 0 ? `; the spill file ends in ${tail.tornBytes} bytes that are not a batch` : ''),
   );
   const rate = targetRateOf(axes);
-  return summarizeConfiguration(
-    {
-      stats,
-      recordsFile: files.recordsFile,
-      workerIssues: [],
-      partial: 'killed',
-      ...(unverified > 0 ? { operationsUnverified: unverified } : {}),
-      ...(lost + missing > 0 ? { operationsLost: lost + missing } : {}),
-    },
-    r.tokens.slice(0, axes.tokens),
-    threads,
-    rate === null ? null : { targetRatePerS: rate, calls: 0, interrupted: true },
+  return withDataFields(
+    summarizeConfiguration(
+      {
+        stats,
+        recordsFile: files.recordsFile,
+        workerIssues: [],
+        partial: 'killed',
+        ...(unverified > 0 ? { operationsUnverified: unverified } : {}),
+        ...(lost + missing > 0 ? { operationsLost: lost + missing } : {}),
+      },
+      r.tokens.slice(0, axes.tokens),
+      threads,
+      rate === null ? null : { targetRatePerS: rate, calls: 0, interrupted: true },
+    ),
+    axes,
+    r,
   );
 }

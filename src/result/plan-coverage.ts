@@ -13,8 +13,10 @@ export interface NotMeasured extends ConfigurationAxes {
 }
 
 /** The configurations the run's plan holds, in the order they run: by token count, then sessions, then rising rate. */
-export const plannedAxes = (plan: Pick<RunResult['plan'], 'tokenCounts' | 'threadsPerToken' | 'targetRate'>): ConfigurationAxes[] =>
-  plannedConfigurations(plan.tokenCounts, plan.threadsPerToken, plan.targetRate ?? null).map((p) => configurationAxes(p.tokens, p.threadsPerToken, p.targetRatePerS));
+export const plannedAxes = (plan: Pick<RunResult['plan'], 'tokenCounts' | 'threadsPerToken' | 'targetRate' | 'dataSizesBytes'>): ConfigurationAxes[] =>
+  plannedConfigurations(plan.tokenCounts, plan.threadsPerToken, plan.targetRate ?? null, plan.dataSizesBytes ?? null).map((p) =>
+    configurationAxes(p.tokens, p.threadsPerToken, p.targetRatePerS, p.dataSizeBytes),
+  );
 
 const made = (c: ConfigurationResult) => (c.repetitions ?? [c]).reduce((n, x) => n + x.operationsOk + x.operationsFailed, 0);
 

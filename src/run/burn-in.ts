@@ -1,4 +1,4 @@
-import { configurationAxes, configurationSlug } from '../model/configuration.js';
+import { configurationAxes, configurationSlug, payloadFields } from '../model/configuration.js';
 import type { LiveMetrics } from './live-metrics.js';
 import { workloadId } from '../model/workload.js';
 import { workloadOfPlan } from '../plan/workload-plan.js';
@@ -73,7 +73,10 @@ export const checkpointField: FieldNames = (field) => `${CHECKPOINT_FILE} $.plan
 const burnInRatePerS = (plan: BurnInPlan) => (plan.targetRate ? plan.targetRate.perS[0]! * (plan.targetRate.per === 'token' ? plan.tokenCounts[0]! : 1) : null);
 
 /** The name of a burn-in's one configuration in its records, as a scale run of the same axes would name it. */
-const burnInConfiguration = (plan: BurnInPlan) => configurationSlug(configurationAxes(plan.tokenCounts[0]!, plan.threadsPerToken[0]!, burnInRatePerS(plan)));
+const burnInConfiguration = (plan: BurnInPlan) => configurationSlug(configurationAxes(plan.tokenCounts[0]!, plan.threadsPerToken[0]!, burnInRatePerS(plan), burnInDataSize(plan)));
+
+/** A burn-in's one data size (--data-size), or null: the operation's message. */
+const burnInDataSize = (plan: BurnInPlan) => plan.dataSizesBytes?.[0] ?? null;
 
 /** What a resume continues from: the records on disk, replayed into `stats`, checked against the checkpoint. */
 async function recordsToContinue(
@@ -207,13 +210,15 @@ export async function runBurnIn(input: PlanInput, verdict: VerdictFlags, pinSour
     let ended = false;
     const scheduled =
       targetRatePerS === null ? 0 : plan.stop.kind === 'total' ? plan.stop.signatures : Math.ceil((durationMs(plan.stop.kind === 'duration' ? plan.stop.durationNs : 0n) / 1000) * targetRatePerS);
-    const current = () =>
-      summarizeConfiguration(
+    const current = () => {
+      const summary = summarizeConfiguration(
         { ...measured, recordsFile: BURN_IN_RECORDS_FILE, stats },
         setup.tokens,
         plan.threadsPerToken[0]!,
         targetRatePerS === null ? null : { targetRatePerS, calls: scheduled, interrupted: !ended || interruption.requested },
       );
+      return { ...summary, ...payloadFields(burnInDataSize(plan), plan.multipartChunkBytes, summary.throughputPerS) };
+    };
     // Until the run ends, run.json says it is interrupted: a kill -9 leaves a run that reads as partial.
     const commandLine = checkpoint ? checkpoint.commandLine : thisCommandLine();
     const startAt = (): StartAtResult | undefined =>

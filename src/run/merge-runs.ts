@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { usageError } from '../core/errors.js';
 import { shown } from '../core/quote.js';
-import { configurationAxes, configurationFiles, configurationName, configurationSlug } from '../model/configuration.js';
+import { configurationAxes, configurationFiles, configurationName, configurationSlug, dataSizeOf, payloadFields } from '../model/configuration.js';
 import type { ConfigurationResult, LatencyPercentilesMs, OpenLoopResult, RunResult, RunSource, SourceConfiguration } from '../model/run-result.js';
 import { workloadOf } from '../model/workload.js';
 import { achievedIntervalUs, correctedPercentilesMs, decodeHistogram, encodeHistogram, latencyHistogram, percentilesMs } from '../stats/latency-histogram.js';
@@ -275,11 +275,12 @@ function mergeConfiguration(
   const openLoop = first.openLoop ? mergedOpenLoop(parts) : undefined;
   // The same tokens driven from every host: as many tokens as one host's, each with every host's sessions.
   const axes = sameTokens
-    ? configurationAxes(first.tokens, first.threadsPerToken * parts.length, openLoop?.targetRatePerS ?? null)
+    ? configurationAxes(first.tokens, first.threadsPerToken * parts.length, openLoop?.targetRatePerS ?? null, dataSizeOf(first))
     : configurationAxes(
         parts.reduce((sum, c) => sum + c.tokens, 0),
         first.threadsPerToken,
         openLoop?.targetRatePerS ?? null,
+        dataSizeOf(first),
       );
   const earliestMs = Math.min(...startsMs);
   const commonS = commonWindowUs({ commonStartMs, commonEndMs }) / 1e6;
@@ -350,6 +351,7 @@ function mergeConfiguration(
     // Counted over the window every host measured in: the calls that ended in it, per second of it.
     throughputPerS: round(okInCommon / commonS, 2),
     commonWindow: { operationsOk: okInCommon, operationsFailed: failedInCommon, countedFrom: inWindow ? 'records' : 'per-second counts' },
+    ...payloadFields(dataSizeOf(axes), first.multipartChunkBytes ?? null, round(okInCommon / commonS, 2)),
     efficiency: null,
     perToken: parts.flatMap((c, i) => offsetToken(c.perToken, i)),
     latencyMs,
@@ -404,7 +406,7 @@ export async function mergeRuns(sources: readonly MergeSource[], identity: { run
   const windows = f.configurations.map((c, index) => {
     sources.forEach((s) => {
       const other = s.result.configurations[index];
-      if (other === undefined || other.tokens !== c.tokens || other.threadsPerToken !== c.threadsPerToken)
+      if (other === undefined || other.tokens !== c.tokens || other.threadsPerToken !== c.threadsPerToken || dataSizeOf(other) !== dataSizeOf(c))
         throw usageError(`${shown(s.dir)} did not measure ${configurationName(c)} where ${shown(sources[0]!.dir)} did`, 'merge runs that measured the same configurations');
     });
     // Refused (windows that do not overlap) before any records file is read.

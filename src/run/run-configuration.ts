@@ -1,3 +1,4 @@
+import { MESSAGE_BYTES } from '../model/message.js';
 import type { Recovery, LoopWorkerMessage } from '../measure/call-loop.js';
 import { SEED_BYTES } from '../model/message.js';
 import type { StopWait } from '../model/run-events.js';
@@ -184,7 +185,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     intervals,
   );
   const pool = new VerifyPool(spec.verifyEvery > 0 ? spec.verifyThreads : 0, {
-    operations: spec.workload.operations.map((op, i) => ({ name: op.name, data: spec.hostChecks[i] })),
+    operations: spec.workload.operations.map((op, i) => ({ name: op.name, data: spec.hostChecks[i], dataBytes: op.payload?.dataBytes ?? MESSAGE_BYTES })),
     messageSeeds: assignments.map((a) => a.messageSeed),
     workerTokens: assignments.map((a) => a.token),
   });

@@ -9,7 +9,7 @@ import { combineRepetitions } from '../stats/repetitions.js';
 import { summarizeConfiguration } from '../stats/summarize.js';
 import { rateWindowS } from '../stats/rate-window.js';
 import { RunControl } from '../measure/control.js';
-import { configurationAxes, configurationFiles, configurationKey } from '../model/configuration.js';
+import { configurationAxes, configurationFiles, configurationKey, payloadFields } from '../model/configuration.js';
 import { configurationStartsMs, plannedConfigurations, START_SETTLE_MS } from '../model/plan.js';
 import { durationMs } from '../core/duration.js';
 import { startAtPassed } from '../plan/start-at.js';
@@ -22,7 +22,7 @@ import { buildRunResult } from './run-result-builder.js';
 import { runConfiguration } from './run-configuration.js';
 import type { LiveMetrics } from './live-metrics.js';
 import { ConfigurationStats } from '../stats/configuration-stats.js';
-import { setUpTokens, signingWith } from './token-setup.js';
+import { setUpTokens, signingWith, sizedWorkload } from './token-setup.js';
 
 export interface RunOutcome {
   result: RunResult;
@@ -58,7 +58,7 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunEvent
     // run.json from the start (partial until the plan is done): a run killed in its first configuration is still a run.
     writeRunJson(dir, result(false));
     ui.emit({ type: 'run-described', result: result(false) });
-    const planned = plannedConfigurations(plan.tokenCounts, plan.threadsPerToken, plan.targetRate);
+    const planned = plannedConfigurations(plan.tokenCounts, plan.threadsPerToken, plan.targetRate, plan.dataSizesBytes);
     // A schedule of K calls per token at a low rate can take long: said before it starts, not discovered after.
     if (plan.targetRate && plan.stop.kind === 'signatures') {
       const perToken = plan.stop.perToken;
@@ -101,7 +101,7 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunEvent
       for (const p of planned) {
         if (interruption.requested) break;
         index++;
-        const axes = configurationAxes(p.tokens, p.threadsPerToken, p.targetRatePerS);
+        const axes = configurationAxes(p.tokens, p.threadsPerToken, p.targetRatePerS, p.dataSizeBytes);
         const control = new RunControl(p.tokens * p.threadsPerToken);
         interruption.watch(control);
         const calls = plan.stop.kind === 'signatures' ? plan.stop.perToken * p.tokens : null;
@@ -135,6 +135,7 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunEvent
         const run = await runConfiguration(
           {
             ...signingWith(setup),
+            workload: sizedWorkload(plan, setup.workload, p.dataSizeBytes),
             stats,
             tokens,
             threadsPerToken: p.threadsPerToken,
@@ -185,12 +186,13 @@ export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunEvent
           ui.emit({ type: 'configuration-not-measured', configuration });
           break;
         }
-        const c = summarizeConfiguration(
+        const summary = summarizeConfiguration(
           { ...run, ...(cutShort ? { partial: 'interrupted' as const } : {}) },
           setup.tokens.slice(0, p.tokens),
           p.threadsPerToken,
           schedule && { targetRatePerS: p.targetRatePerS!, calls: scheduledCalls(schedule, durationNs), interrupted: cutShort },
         );
+        const c = { ...summary, ...payloadFields(p.dataSizeBytes, plan.multipartChunkBytes, summary.throughputPerS) };
         const key = configurationKey(axes);
         measured.set(key, [...(measured.get(key) ?? []), c]);
         ui.emit({ type: 'configuration-ended', configuration, result: c, nouns, cutShort });

@@ -26,11 +26,15 @@ import { publicKeyFromAttributes } from '../pkcs11/public-key.js';
 import { trialCall } from './trial-call.js';
 import type { SetupStep } from '../model/run-events.js';
 import type { WorkloadEntry } from '../model/plan.js';
+import type { Payload } from '../model/workload.js';
+import { withPayload } from '../operations/payload.js';
 
 export interface SetupWorkerInput {
   modulePath: string;
   instances: ModuleInstances;
   workload: WorkloadEntry[];
+  /** --data-size and --multipart: the operation is prepared and tried with its largest size (null: with its message). */
+  payload: Payload | null;
 }
 
 /**
@@ -132,15 +136,16 @@ function prepareOperation(lib: pkcs11.PKCS11, entry: WorkloadEntry, tokens: read
   const asGiven = entry.asGiven ? prepareAsGiven(op, entry.asGiven, ctx) : null;
   const prepared = asGiven?.prepared ?? op.prepare(ctx);
   const keyIds = asGiven?.keyIds ?? tokens.map((_, index) => (op.keyUsage === undefined ? Buffer.alloc(0) : keyOf(index).id));
+  const sized = input.payload === null ? prepared : { ...prepared, timed: withPayload(op, entry.algorithm, prepared.timed, input.payload) };
   const trialCallNs = trialCall(
     lib,
     op,
-    prepared,
+    sized,
     tokens.map((token, index) => ({ token, keyId: keyIds[index]! })),
     pinGuard,
     (s, token) => step(s, token),
   );
-  return { prepared, keyIds, trialCallNs };
+  return { prepared: sized, keyIds, trialCallNs };
 }
 
 let instance: ModuleInstance | undefined;

@@ -4,6 +4,7 @@ import { prepareEmbedded, restoreUserSoftHsmConf, type EmbeddedBackend } from '.
 import { setupError } from '../core/errors.js';
 import { selectTokens, tokenName, type TokenRef } from '../pkcs11/discovery.js';
 import { operationByName } from '../operations/registry.js';
+import { withPayload } from '../operations/payload.js';
 import type { PreparedOperation } from '../operations/operation-kind.js';
 import { Pkcs11Module } from '../pkcs11/module.js';
 import { PinGuard } from '../pkcs11/pin-guard.js';
@@ -54,6 +55,13 @@ export function signingWith(setup: TokenSetup): Pick<ConfigurationSpec, 'moduleP
   };
 }
 
+/** The workload handed `dataSizeBytes` per call (--data-size, in parts with --multipart): a configuration's; null: as set up. */
+export function sizedWorkload(plan: RunPlan, workload: Workload, dataSizeBytes: number | null): Workload {
+  if (dataSizeBytes === null) return workload;
+  const payload = { dataBytes: dataSizeBytes, chunkBytes: plan.multipartChunkBytes };
+  return { ...workload, operations: workload.operations.map((op, i) => withPayload(operationByName(op.name), plan.workload[i]!.algorithm, op, payload)) };
+}
+
 /** A resumed run: the tokens it had, and those whose PIN failed (presented again only with `pinCorrected`). */
 export interface ResumeTokens {
   tokens: TokenIdentity[];
@@ -91,7 +99,8 @@ export async function setUpTokens(plan: RunPlan, tokenCount: number, pinSource: 
   const mod = await Pkcs11Module.open(embedded?.modulePath ?? (plan.backend as { path: string }).path);
   const modulePath = mod.info.path;
   // The module itself is finalized at the end of the command, after the error message or the results.
-  const thread = new TokenSetupThread({ modulePath, instances: mod.info.instances, workload: plan.workload }, plan.callTimeoutMs, emit);
+  const payload = plan.dataSizesBytes === null ? null : { dataBytes: Math.max(...plan.dataSizesBytes), chunkBytes: plan.multipartChunkBytes };
+  const thread = new TokenSetupThread({ modulePath, instances: mod.info.instances, workload: plan.workload, payload }, plan.callTimeoutMs, emit);
   try {
     // A resumed run's tokens are named by its checkpoint: those it logged in to before.
     const candidates = selectTokens(await thread.listed(), resume ? { ...plan.selection, named: true } : plan.selection, tokenCount, mod.info);

@@ -7,6 +7,8 @@ import { tokenName, type TokenRef } from '../pkcs11/discovery.js';
 import { TokenConnection } from '../pkcs11/token-connection.js';
 import type { PinGuard } from '../pkcs11/pin-guard.js';
 import { outputBufferBytes, outputFits } from '../model/workload.js';
+import { byteSizeText } from '../core/byte-size.js';
+import { MESSAGE_BYTES } from '../model/message.js';
 import { jsTimedCall } from '../pkcs11/timed-call.js';
 import type { SetupStep } from '../model/run-events.js';
 
@@ -78,6 +80,17 @@ export function trialCall(
         // A SmartCard-HSM (OpenSC) stores every generated key on the card, session object or not, so it asks for a
         // read-write session: hsm-bench writes no key to a user's token to measure it.
         const readOnly = ckrOf(error) === pkcs11.CKR_SESSION_READ_ONLY;
+        const payload = prepared.timed.payload;
+        // A token that takes no more than so much data in one call: hsm-bench never splits calls unasked (that would change what is measured).
+        if (payload !== undefined && ckrOf(error) === ckrCode('CKR_DATA_LEN_RANGE')) {
+          throw setupError(
+            `token ${tokenName(token)} refuses ${op.name} of ${byteSizeText(payload.dataBytes)} bytes${payload.chunkBytes === null ? ' in one call' : ` in chunks of ${byteSizeText(payload.chunkBytes)}`}: ${describe(error)}`,
+            payload.chunkBytes === null
+              ? 'give --multipart CHUNK (e.g. 4k) to hand it the data in parts, or smaller --data-size values'
+              : 'give a smaller --multipart chunk or smaller --data-size values',
+            error,
+          );
+        }
         throw setupError(
           `token ${tokenName(token)} cannot ${op.name} with ${prepared.timed.mechanism.name}: ${describe(error)}`,
           readOnly
@@ -99,7 +112,8 @@ export function trialCall(
       }
       // Null: the token would not show the output (a sensitive derived secret); the run reports the check as skipped.
       // Unchecked: a mechanism hsm-bench does not know has no host check (the run says so).
-      if (length !== null && !prepared.timed.unchecked && !op.check(prepared.check, index, seed, 0, out.subarray(0, length))) {
+      const data = prepared.timed.payload?.dataBytes ?? MESSAGE_BYTES;
+      if (length !== null && !prepared.timed.unchecked && !op.check(prepared.check, index, seed, 0, out.subarray(0, length), data)) {
         throw setupError(`token ${tokenName(token)} gave a wrong result for ${what} (checked on the host)`, 'the token or its module is faulty; hsm-bench does not measure wrong answers');
       }
     } finally {

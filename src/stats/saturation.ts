@@ -13,8 +13,12 @@ export const KNEE_SHARE = 0.9;
  * configuration the run stopped in (partial) is no point of the curve: the answer rests on whole measurements.
  */
 export function saturationOf(configurations: readonly ConfigurationResult[]): SaturationResult[] {
-  const byTokens = new Map<number, ConfigurationResult[]>();
-  for (const c of configurations.filter((x) => x.openLoop === undefined && x.partial === undefined)) byTokens.set(c.tokens, [...(byTokens.get(c.tokens) ?? []), c]);
+  // Per token count and data size: only the sessions differ within a group.
+  const byTokens = new Map<string, ConfigurationResult[]>();
+  for (const c of configurations.filter((x) => x.openLoop === undefined && x.partial === undefined)) {
+    const key = `${c.tokens}/${c.dataSizeBytes ?? ''}`;
+    byTokens.set(key, [...(byTokens.get(key) ?? []), c]);
+  }
   return [...byTokens.values()]
     .filter((group) => group.length > 1)
     .map((group) => {

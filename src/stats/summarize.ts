@@ -203,11 +203,12 @@ function openLoopOf(
 
 /**
  * Scaling efficiency = throughput(N) / (N × throughput(1)), against the 1-token configuration with as many sessions
- * per token; flat-out configurations only (at a target rate the throughput is the rate asked for).
+ * per token and the same data size; flat-out configurations only (at a target rate the throughput is the rate asked for).
  */
 export function withEfficiency(configurations: ConfigurationResult[]): ConfigurationResult[] {
   return configurations.map((c) => {
-    const single = c.openLoop === undefined ? configurations.find((x) => x.tokens === 1 && x.threadsPerToken === c.threadsPerToken && x.openLoop === undefined) : undefined;
+    const single =
+      c.openLoop === undefined ? configurations.find((x) => x.tokens === 1 && x.threadsPerToken === c.threadsPerToken && x.openLoop === undefined && x.dataSizeBytes === c.dataSizeBytes) : undefined;
     const efficiency = single && single.throughputPerS > 0 ? round(c.throughputPerS / (c.tokens * single.throughputPerS), 3) : null;
     const { efficiencyRange: _old, ...rest } = c;
     // With --repeat, the range its repetitions allow, round by round; the 1-token basis is 1 however it spreads.
