@@ -49,6 +49,8 @@ describe('the command lines of README.md and docs/, run as written', () => {
       const job = tempDir('doc-command');
       mkdirSync(join(job, 'node_modules', '.bin'), { recursive: true });
       symlinkSync(BIN, join(job, 'node_modules', '.bin', 'hsm-bench'));
+      // Files of the repository a page names (fixtures/…) resolve as they do in a checkout.
+      symlinkSync(join(root, 'fixtures'), join(job, 'fixtures'));
       writeFileSync(join(job, 'commands.sh'), `set -euo pipefail\n${block.script}`);
       const r = spawnSync('bash', ['commands.sh'], { cwd: job, env: { ...process.env, HSM_BENCH_WORKSPACE: join(job, 'ws'), CI: 'true' }, encoding: 'utf8', timeout: 600_000 });
       expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(block.exitCode);
