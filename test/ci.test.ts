@@ -301,12 +301,20 @@ describe('hsm-bench run', () => {
 });
 
 describe('the npm package', () => {
-  it('packs the built CLI and its data, not the tests or run folders', () => {
+  it('packs the built CLI, its data and the docs the README links to, not the tests or run folders', () => {
     const [pack] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { encoding: 'utf8', cwd: new URL('..', import.meta.url).pathname })) as {
       files: { path: string }[];
     }[];
     const files = pack!.files.map((f) => f.path);
-    for (const needed of ['bin/hsm-bench', 'dist/src/cli/main.js', 'dist/src/measure/loop-worker.js', 'dist/src/pipeline/verify-worker.js', 'fixtures/smartcard-hsm-ea-2015.json', 'README.md'])
+    for (const needed of [
+      'bin/hsm-bench',
+      'dist/src/cli/main.js',
+      'dist/src/measure/loop-worker.js',
+      'dist/src/pipeline/verify-worker.js',
+      'fixtures/smartcard-hsm-ea-2015.json',
+      'README.md',
+      'docs/reference/flags.md',
+    ])
       expect(files).toContain(needed);
     expect(files.filter((f) => /^(test|reports|bench|dist\/bench)\//.test(f))).toEqual([]);
     // The native sources: the build at install is made from them, and the loader checks a build against them.
