@@ -11,7 +11,7 @@ export function addSigningOptions(command: Command, warmupDefault: string): Comm
     .option('--op <operation>', `what each call does: ${OPERATIONS.map((o) => o.name).join(', ')} (default: sign)`)
     .option('--mix <list>', 'a workload of several operations drawn call by call in proportion: OP[/ALG][:WEIGHT],…, e.g. sign:80,decrypt:20')
     .option('--alg <alg>', `algorithm (required for sign): ${OPERATIONS.map((o) => `${o.name}: ${o.algorithms.join('|')}`).join('; ')}`)
-    .option('--mechanism <mechanism>', `${mechanismHelp()} (the first is the default; see README, Operations)`)
+    .option('--mechanism <mechanism>', `${mechanismHelp()} (the first is the default; see docs/operations.md)`)
     .option('--warmup <count>', 'calls per token before the measured window, not counted', warmupDefault)
     .option('--threads-per-token <count>', 'sessions calling at once on each token (scale: a list such as 1,2,4,8 sweeps them)', SCALE_DEFAULTS.threadsPerToken)
     .option('--verify <mode>', 'host check of the outputs: all, none, or a sample rate such as 0.01', SCALE_DEFAULTS.verify)
@@ -37,7 +37,7 @@ export function addOutputOptions(command: Command): Command {
     .option('--metrics-listen <[host:]port>', 'serve live metrics at http://HOST:PORT/metrics while it runs, for Prometheus (host: 127.0.0.1 unless given)');
 }
 
-/** The exit codes, as README.md lists them: at the end of every signing command's --help. */
+/** The exit codes, as docs/reference/exit-codes.md lists them: at the end of every signing command's --help. */
 export const EXIT_CODES_HELP = `
 Exit codes:
   ${ExitCode.ok}  everything passed (an inconclusive check does not fail)
