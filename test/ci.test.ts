@@ -52,7 +52,7 @@ describe('lab files', () => {
     expect(lab.runs[1]!.plan.verify).toMatchObject({ mode: 'sample', every: 10 });
   });
 
-  it("accepts the README's example lab file (fixtures/lab-example.json) but for its missing baseline", async () => {
+  it("accepts docs/ci.md's example lab file (fixtures/lab-example.json) but for its missing baseline", async () => {
     const doc = JSON.parse(readFileSync(join(FIXTURES, 'lab-example.json'), 'utf8'));
     await expect(readLabFile(join(FIXTURES, 'lab-example.json'))).rejects.toThrow(/\$\.runs\[0\]\.baseline: the run.json reports\/baseline-rsa2048\/run.json does not exist/);
     // The fixture run measured another plan: a baseline is compared before anything runs.
