@@ -137,6 +137,16 @@ describe('README.md and docs/ as pages', () => {
     for (const [, file, output] of outputs) expect(readFileSync(join(root, file!), 'utf8'), file).toContain(output);
   });
 
+  it('quotes sizing answers only as an example report states them', () => {
+    const examples = join(root, 'fixtures', 'examples');
+    const reports = readdirSync(examples)
+      .filter((dir) => existsSync(join(examples, dir, 'report.md')))
+      .map((dir) => readFileSync(join(examples, dir, 'report.md'), 'utf8'));
+    const quoted = pageTexts.flatMap(({ name, text }) => [...text.matchAll(/`(Capacity within [^`]+)`/g)].map((m) => ({ name, answer: m[1]!.replace(/\s+/g, ' ') })));
+    expect(quoted.length).toBeGreaterThan(0);
+    expect(quoted.filter(({ answer }) => !reports.some((report) => report.includes(answer)))).toEqual([]);
+  });
+
   it('names in docs/reference/environment.md every environment variable the code reads', () => {
     const sources = (dir: string): string[] =>
       readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
