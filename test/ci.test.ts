@@ -52,7 +52,7 @@ describe('lab files', () => {
     expect(lab.runs[1]!.plan.verify).toMatchObject({ mode: 'sample', every: 10 });
   });
 
-  it("accepts the README's example lab file (fixtures/lab-example.json) but for its missing baseline", async () => {
+  it("accepts docs/ci.md's example lab file (fixtures/lab-example.json) but for its missing baseline", async () => {
     const doc = JSON.parse(readFileSync(join(FIXTURES, 'lab-example.json'), 'utf8'));
     await expect(readLabFile(join(FIXTURES, 'lab-example.json'))).rejects.toThrow(/\$\.runs\[0\]\.baseline: the run.json reports\/baseline-rsa2048\/run.json does not exist/);
     // The fixture run measured another plan: a baseline is compared before anything runs.
@@ -301,12 +301,20 @@ describe('hsm-bench run', () => {
 });
 
 describe('the npm package', () => {
-  it('packs the built CLI and its data, not the tests or run folders', () => {
+  it('packs the built CLI, its data and the docs the README links to, not the tests or run folders', () => {
     const [pack] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { encoding: 'utf8', cwd: new URL('..', import.meta.url).pathname })) as {
       files: { path: string }[];
     }[];
     const files = pack!.files.map((f) => f.path);
-    for (const needed of ['bin/hsm-bench', 'dist/src/cli/main.js', 'dist/src/measure/loop-worker.js', 'dist/src/pipeline/verify-worker.js', 'fixtures/smartcard-hsm-ea-2015.json', 'README.md'])
+    for (const needed of [
+      'bin/hsm-bench',
+      'dist/src/cli/main.js',
+      'dist/src/measure/loop-worker.js',
+      'dist/src/pipeline/verify-worker.js',
+      'fixtures/smartcard-hsm-ea-2015.json',
+      'README.md',
+      'docs/reference/flags.md',
+    ])
       expect(files).toContain(needed);
     expect(files.filter((f) => /^(test|reports|bench|dist\/bench)\//.test(f))).toEqual([]);
     // The native sources: the build at install is made from them, and the loader checks a build against them.

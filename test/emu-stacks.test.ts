@@ -668,7 +668,7 @@ describe.skipIf(!p11kit)(suiteTitle('hsm-bench through p11-kit remoting (a new m
     for (const label of [...p11kit!.hostA, ...p11kit!.hostB]) expect(list.stdout).toContain(label);
   });
 
-  it("the README's configuration: one `remote:` entry per token, tokens of two hosts in one run", () => {
+  it("docs/several-hosts.md's configuration: one `remote:` entry per token, tokens of two hosts in one run", () => {
     // Each entry is its own `p11-kit remote` process and channel: one entry per host carries that host's calls
     // one at a time (bench/README.md, remoting-cost). The proxy reads the entries from EMU/p11proxy/modules.
     const emu = tempDir('per-token-remote');

@@ -110,7 +110,7 @@ function dkekReaders(mod: Pkcs11Module, tokens: TokenSession[]): number[] | unde
   if (without.length > 0) {
     throw setupError(
       `token ${tokenName(without[0]!.token)} is a SmartCard-HSM initialised without DKEK shares: its keys can never leave it`,
-      'initialise the tokens with the same DKEK share (sc-hsm-tool --initialize --dkek-shares 1, then --import-dkek-share; see README: keys), then create the key again',
+      'initialise the tokens with the same DKEK share (sc-hsm-tool --initialize --dkek-shares 1, then --import-dkek-share; see docs/real-hardware.md), then create the key again',
     );
   }
   return readers as number[];

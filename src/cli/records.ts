@@ -31,7 +31,7 @@ export function recordsCommand(): Command {
   return new Command('records')
     .description("read a run's per-call records: how many and their bytes on disk, or (--csv) every call as CSV")
     .argument('<run-dir-or-file>', 'a run directory (all its records files), or one records file')
-    .option('--csv', 'print the records as CSV with a header line (the columns README.md describes)')
+    .option('--csv', 'print the records as CSV with a header line (the columns docs/reference/outputs.md describes)')
     .action(async (target: string, options: { csv?: boolean }) => {
       if (!existsSync(target)) throw usageError(`${shown(target)} does not exist`, 'give a run directory made by hsm-bench, or a records file in its records/ folder');
       const files = statSync(target).isDirectory() ? recordsFilesOf(target) : [target];

@@ -24,7 +24,7 @@ export function scaleCommand(): Command {
     .option('--signatures-per-token <count>', 'stop each configuration after this many operations (signatures by default) per token (default 1000)')
     .option('--duration <time>', 'stop each configuration after this time instead (e.g. 30s, 5m, 2h)')
     .option('--repeat <count>', 'measure each configuration this many times, interleaved; results are medians with their spread', '1')
-    .optionsGroup('Sizing (open loop, see README "Sizing a cluster"):')
+    .optionsGroup('Sizing (open loop, see docs/sizing.md):')
     .option('--rate <list>', 'target rates, calls per second of each configuration: calls start on a schedule, not flat out (e.g. 50,100,200,400)')
     .option('--rate-per-token <list>', "target rates per token instead (multiplied by each configuration's token count)")
     .option('--slo-p50 <time>', 'objective on the response time at a target rate (e.g. 20ms); the capacity is the highest rate that meets every objective')

@@ -13,7 +13,7 @@ export function addSigningOptions(command: Command, warmupDefault: string): Comm
     .option('--alg <alg>', `algorithm (required for sign): ${OPERATIONS.map((o) => `${o.name}: ${o.algorithms.join('|')}`).join('; ')}`)
     .option(
       '--mechanism <mechanism>',
-      `${mechanismHelp()} (the first is the default; see README, Operations); or any mechanism by PKCS#11 name or number (CKM_ML_DSA, 0x80000001) with --key-label, counted and timed, never checked on the host`,
+      `${mechanismHelp()} (the first is the default; see docs/operations.md); or any mechanism by PKCS#11 name or number (CKM_ML_DSA, 0x80000001) with --key-label, counted and timed, never checked on the host`,
     )
     .option('--mechanism-params <file>', "a file of the raw bytes of --mechanism's parameter (with a mechanism by PKCS#11 name or number), passed to the module as they are")
     .option('--warmup <count>', 'calls per token before the measured window, not counted', warmupDefault)
@@ -49,7 +49,7 @@ export function addOutputOptions(command: Command): Command {
     .option('--metrics-listen <[host:]port>', 'serve live metrics at http://HOST:PORT/metrics while it runs, for Prometheus (host: 127.0.0.1 unless given)');
 }
 
-/** The exit codes, as README.md lists them: at the end of every signing command's --help. */
+/** The exit codes, as docs/reference/exit-codes.md lists them: at the end of every signing command's --help. */
 export const EXIT_CODES_HELP = `
 Exit codes:
   ${ExitCode.ok}  everything passed (an inconclusive check does not fail)

@@ -1,6 +1,6 @@
 import { shown } from './quote.js';
 
-/** Exit codes: stable, documented in README.md, and turned into a process exit code only in cli/main.ts. */
+/** Exit codes: stable, documented in docs/reference/exit-codes.md, and turned into a process exit code only in cli/main.ts. */
 export const ExitCode = {
   ok: 0,
   internal: 1,

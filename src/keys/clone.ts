@@ -77,7 +77,7 @@ export function importKek(lib: pkcs11.PKCS11, s: Side, key: Buffer, label: strin
 /** What to do when a token refuses the KEK: the DKEK for SmartCard-HSMs; for any other token, what its refusal means. */
 function kekRefusalHint(token: TokenRef, code: number | undefined): string {
   if (isSmartCardHsm(token)) {
-    return `SmartCard-HSMs take no KEK through PKCS#11; they share keys through their DKEK instead, which 'keys clone' uses without any KEK through OpenSC's module (--module ${OPENSC_MODULE}; see README: keys)`;
+    return `SmartCard-HSMs take no KEK through PKCS#11; they share keys through their DKEK instead, which 'keys clone' uses without any KEK through OpenSC's module (--module ${OPENSC_MODULE}; see docs/real-hardware.md)`;
   }
   const noClone = "keys clone cannot copy a key onto it under a KEK: create a key on each token instead (hsm-bench keys create), or copy keys with the token's own tools";
   if (code === pkcs11.CKR_KEY_SIZE_RANGE) return `the token takes no 256-bit AES key; ${noClone}`;

@@ -2,7 +2,7 @@ import { durationMs } from '../core/duration.js';
 import type { Objective, RunPlan, TargetRate } from './plan.js';
 
 /**
- * run.json: the one result document every renderer reads. Its schema is documented in README.md ("run.json");
+ * run.json: the one result document every renderer reads. Its schema is documented in docs/reference/outputs.md ("run.json");
  * a change that breaks readers raises SCHEMA_VERSION.
  */
 export const SCHEMA_VERSION = 5;

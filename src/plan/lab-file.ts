@@ -176,7 +176,7 @@ async function validateRun(spec: LabRunSpec, path: string, out: string, problems
   };
 }
 
-const LAB_FILE: InputKind = { what: 'lab file', maxBytes: 1024 * 1024, exitCode: ExitCode.usage, hint: 'give a JSON file as described in README.md ("Using hsm-bench in CI")' };
+const LAB_FILE: InputKind = { what: 'lab file', maxBytes: 1024 * 1024, exitCode: ExitCode.usage, hint: 'give a JSON file as described in docs/ci.md ("Lab files")' };
 
 /** Reads and validates a lab file before anything runs, reporting every problem at once with its path. */
 export async function readLabFile(path: string): Promise<Lab> {

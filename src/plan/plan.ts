@@ -274,7 +274,7 @@ export function scalePlan(o: PlanInput, name: FieldNames = flagOf): RunPlan {
   if (plan.objectives.length > 0 && plan.targetRate === null) {
     throw usageError(
       `a latency objective (${name('slo.p99')} …) is judged on response times at a target rate, and no ${name('rate')} was given`,
-      `add a rate sweep to ${name('rate')}, e.g. 50,100,200,400 (closed-loop latency hides queueing: see README, Sizing a cluster)`,
+      `add a rate sweep to ${name('rate')}, e.g. 50,100,200,400 (closed-loop latency hides queueing: see docs/sizing.md)`,
     );
   }
   // A rate sweep's capacity and a sessions sweep's knee are answers per token count: over several data sizes they would mix sizes.

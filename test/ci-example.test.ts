@@ -4,15 +4,15 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, tempDir } from './helpers/cli.js';
 
-/** The README's CI job, taken from README.md as written (the block after the ci-example marker). */
+/** The CI job of docs/ci.md, taken from the page as written (the block after the ci-example marker). */
 function ciExample(): string {
-  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-  const block = /<!-- ci-example -->\n```sh\n([\s\S]*?)```/.exec(readme);
-  if (!block) throw new Error('README.md has no ci-example block');
+  const page = readFileSync(new URL('../docs/ci.md', import.meta.url), 'utf8');
+  const block = /<!-- ci-example -->\n```sh\n([\s\S]*?)```/.exec(page);
+  if (!block) throw new Error('docs/ci.md has no ci-example block');
   return block[1]!;
 }
 
-describe("the README's CI job", () => {
+describe("docs/ci.md's CI job", () => {
   it('runs as written: the first night saves the baseline, the next is judged against it', () => {
     const job = tempDir('readme-ci');
     // `npx hsm-bench` finds the command in the job folder's node_modules/.bin, as in a project that depends on it.
