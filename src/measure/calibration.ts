@@ -36,7 +36,15 @@ async function calibrateNative(modulePath: string, workload: Workload): Promise<
     // The workload's operations with their calls made null: the same message recipes (a table's row is only a pointer).
     operations: workload.operations.map((op) => {
       const timed = nativeTimedCall(op)!;
-      return { ...timed, call: NATIVE.call.null, input: timed.input === NATIVE.input.table ? NATIVE.input.none : timed.input };
+      // A null call makes no object: no templates, nothing read back, and no ECDH parameters (derive, keygen).
+      return {
+        ...timed,
+        call: NATIVE.call.null,
+        input: timed.input === NATIVE.input.table ? NATIVE.input.none : timed.input,
+        templates: [],
+        readBack: -1,
+        ...(timed.call === NATIVE.call.derive ? { parameter: { kind: NATIVE.parameter.none } } : {}),
+      };
     }),
     cumulative: workload.cumulative,
     bufferBytes: OUTPUT_BUFFER_BYTES,

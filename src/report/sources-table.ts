@@ -1,3 +1,4 @@
+import { latencyText } from '../core/latency-text.js';
 import type { ConfigurationResult, RunResult } from '../model/run-result.js';
 import { hostBusyPct } from './cpu-text.js';
 import { fixed } from './describe-run.js';
@@ -80,7 +81,7 @@ export function sourcesSection(r: RunResult, w: { nouns: string; Nouns: string }
     }`,
     '',
     ...sources.map((s, i) => `- ${sourceName(sources, i)} (${s.runId}): ${s.startAt ? `--start-at ${startAtText(s.startAt)}` : 'started without --start-at'}`),
-    ...(worst >= 0 ? ['', `The worst host's clock error bound (kernel maxerror): ${(worst / 1000).toFixed(1)} ms.`] : []),
+    ...(worst >= 0 ? ['', `The worst host's clock error bound (kernel maxerror): ${latencyText(worst / 1000)}.`] : []),
   ];
   return { lines, head, rows, numeric: head.map((_, i) => i >= 4) };
 }
