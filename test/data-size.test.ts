@@ -9,6 +9,7 @@ import { scalePlan, burnInPlan } from '../src/plan/plan.js';
 import { planInputFromFlags, SCALE_DEFAULTS } from '../src/plan/plan-flags.js';
 import { readLabFile } from '../src/plan/lab-file.js';
 import type { ComparisonRow } from '../src/verdict/compare.js';
+import { evaluateThresholds } from '../src/verdict/thresholds.js';
 import { runCli, runCliWithSteps, runDirOf, sizeOf, tempDir } from './helpers/cli.js';
 import { ExternalSoftHsm, SPY_MODULE, TEST_PIN } from './helpers/softhsm-module.js';
 
@@ -61,6 +62,9 @@ describe('--data-size and --multipart: the plan', () => {
     for (const op of ['verify', 'keygen', 'random', 'derive']) refused({ op, alg: op === 'random' ? undefined : 'p256', dataSize: '1k' }, new RegExp(`${op} takes no --data-size`));
     refused({ op: 'encrypt', mechanism: 'cbc', dataSize: '32,1000' }, /1000: AES-CBC without padding encrypts whole 16-byte blocks/);
     refused({ mix: 'sign/p256:1,digest:1', dataSize: '1k' }, /--data-size does not go with --mix/);
+    // A mechanism as given: whether the token hashes the data is unknown, so a size would claim MB/s it may not move.
+    refused({ op: 'sign', mechanism: '0x1041', keyLabel: 'k', dataSize: '1k' }, /--data-size does not go with a mechanism by PKCS#11 name or number/);
+    refused({ op: 'mac', mechanism: '0x1041', keyLabel: 'k' }, /goes with sign, verify, encrypt, decrypt, derive, not mac/);
     refused({ op: 'digest', dataSize: '1k,64k', rate: '100' }, /several --data-size sizes go with a sweep of tokens only/);
     refused({ op: 'digest', dataSize: '1k,64k', threadsPerToken: '1,2' }, /several --data-size sizes go with a sweep of tokens only/);
     expect(() => burnIn({ op: 'digest', dataSize: '1k,64k' })).toThrow(/a burn-in hands every call one data size/);
@@ -147,6 +151,16 @@ describe('a data size sweep on embedded SoftHSM2 tokens', () => {
     expect(r.saturation).toBeUndefined();
     expect(r.harness.engine).toBe('threads');
     expect(r.harness.concurrency).toMatch(/--data-size/);
+  });
+
+  it("--min-throughput holds for every size: a limit between two sizes' rates fails the slower size, not only the best", () => {
+    const one = (bytes: number) => digest.run.configurations.find((c) => c.tokens === 1 && c.dataSizeBytes === bytes)!;
+    const [fast, slow] = [one(32), one(65536)].sort((a, b) => b.throughputPerS - a.throughputPerS);
+    const limit = (fast!.throughputPerS + slow!.throughputPerS) / 2;
+    const checks = evaluateThresholds(digest.run, { minThroughput: { '1': limit } }).filter((c) => c.name === 'min-throughput');
+    expect(checks).toHaveLength(3);
+    expect(checks.find((c) => c.configuration?.dataSizeBytes === slow!.dataSizeBytes)!.outcome).not.toBe('pass');
+    expect(checks.find((c) => c.configuration?.dataSizeBytes === fast!.dataSizeBytes)!.outcome).toBe('pass');
   });
 
   it('reports: records named per size, MB/s in report.md and summary.csv, the chart of MB/s and latency vs size', () => {

@@ -157,6 +157,13 @@ function payloadOf(o: PlanInput, workload: readonly WorkloadEntry[], name: Field
   if (workload.length > 1) throw usageError(`${name('dataSize')} does not go with ${name('mix')}`, 'measure one operation at a time over data sizes');
   const entry = workload[0]!;
   const op = operationByName(entry.operation);
+  // A mechanism as given is passed as it is: whether it hashes inside the token, and so whether a size means anything, is unknown.
+  if (entry.asGiven) {
+    throw usageError(
+      `${name('dataSize')} does not go with a mechanism by PKCS#11 name or number: hsm-bench cannot tell whether the token is handed the data whole`,
+      `measure data sizes with hsm-bench's own --op and --alg words, or drop ${name('dataSize')}`,
+    );
+  }
   if (op.dataSizeProblem === undefined) {
     throw usageError(
       `${entry.operation} takes no ${name('dataSize')}: its input is not data the token is handed whole (${op.dataSizeRefusal ?? 'it is fixed by the key or made by the host'})`,

@@ -1,3 +1,4 @@
+import { dataSizeOf } from '../model/configuration.js';
 import { plural } from '../core/plural.js';
 import type { ConfigurationResult, RunResult } from '../model/run-result.js';
 import { failuresOf, operationsMadeOf, throughputRange } from '../stats/repetitions.js';
@@ -327,7 +328,7 @@ export function conclusions(r: RunResult): string[] {
   const shown = standing[standing.length - 1];
   if (shown) {
     const basis = efficiencyBasisOf(r, shown);
-    const earlier = [basis, ...standing.filter((c) => c.threadsPerToken === shown.threadsPerToken)].filter((c) => c !== undefined);
+    const earlier = [basis, ...standing.filter((c) => c.threadsPerToken === shown.threadsPerToken && dataSizeOf(c) === dataSizeOf(shown))].filter((c) => c !== undefined);
     lines.push(scalingConclusion(r, shown, earlier[earlier.indexOf(shown) - 1]));
   }
   for (const c of scaled) {

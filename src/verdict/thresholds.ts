@@ -5,7 +5,7 @@ import { ThresholdFlags } from '../model/plan-input.js';
 import { usageError } from '../core/errors.js';
 import type { TargetRate } from '../model/plan.js';
 import { plural } from '../core/plural.js';
-import { axesOf } from '../model/configuration.js';
+import { axesOf, dataSizeOf } from '../model/configuration.js';
 import { capacityByTokens } from '../stats/capacity.js';
 import { type CapacityResult } from '../model/run-result.js';
 import type { ConfigurationResult, Range, RunResult, VerdictCheck } from '../model/run-result.js';
@@ -252,9 +252,13 @@ export function evaluateThresholds(r: RunResult, t: Thresholds, strictLatency = 
   const flatOut = r.configurations.filter((c) => c.openLoop === undefined);
   // The plan's largest token count, measured or not: a run interrupted before it has no figure to pass with.
   const largestCount = Math.max(...r.plan.tokenCounts);
-  for (const [key, min] of Object.entries(t.minThroughput ?? {})) {
+  // With --data-size, each size is a workload of its own: a token count's limit holds for every size swept.
+  const sizes = flatOut.length > 0 ? [...new Set(flatOut.map(dataSizeOf))] : [null];
+  for (const [key, min, size] of Object.entries(t.minThroughput ?? {}).flatMap(([k, m]) => sizes.map((size) => [k, m, size] as const))) {
     const tokens = key === 'largest' ? largestCount : Number(key);
-    const c = flatOut.filter((x) => x.tokens === tokens).reduce<ConfigurationResult | undefined>((best, x) => (best === undefined || x.throughputPerS > best.throughputPerS ? x : best), undefined);
+    const c = flatOut
+      .filter((x) => x.tokens === tokens && dataSizeOf(x) === size)
+      .reduce<ConfigurationResult | undefined>((best, x) => (best === undefined || x.throughputPerS > best.throughputPerS ? x : best), undefined);
     const configuration = c ? axesOf(c) : Number.isFinite(tokens) ? { tokens, threadsPerToken: r.plan.threadsPerToken[0]! } : null;
     if (c === undefined) {
       checks.push({ name: 'min-throughput', configuration, expected: `≥ ${min}/s`, ...notRun(r) });
