@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, readdirSync, readFileSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { configurationName } from '../src/model/configuration.js';
 import type { RunResult } from '../src/model/run-result.js';
 import { failureOf } from '../src/model/record-status.js';
 import { readRecords } from '../src/result/records-file.js';
@@ -177,6 +178,13 @@ describe('runs that start together, merged (scripts/launch-ssh.sh with a local r
       expect([c.latencyMs!.p50, c.latencyMs!.p90, c.latencyMs!.p99]).toEqual([expected.p50, expected.p90, expected.p99]);
       // Second by second of the common window, from its opening: what compare's noise reads.
       expect(c.timeSeries.ok).toEqual(Array.from({ length: Math.ceil(c.durationS) }, (_, k) => perSecond[k] ?? 0));
+    }
+    // The report's tables give the calls the rate and the percentiles rest on: the common window's, not every host's whole one.
+    const report = readFileSync(join(merged.dir, 'report.md'), 'utf8');
+    for (const c of merged.r.configurations) {
+      // The throughput table's row ("2 tokens × ECDSA P-256"): its calls are those its rate counts.
+      const row = report.split('\n').find((line) => line.startsWith(`| ${configurationName(c)} × `))!;
+      expect(row.split('|')[2]!.trim()).toBe(String(c.commonWindow!.operationsOk));
     }
   });
 

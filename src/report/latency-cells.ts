@@ -34,3 +34,9 @@ export function closedLoopNote(c: Pick<ConfigurationResult, 'openLoop' | 'correc
 
 /** Failed calls that returned (the ones with a time to fail): a call that never returned has none. */
 export const failedReturned = (c: Pick<ConfigurationResult, 'operationsFailed' | 'perToken'>) => c.operationsFailed - c.perToken.reduce((n, t) => n + (t.operationsTimedOut ?? 0), 0);
+
+/** The successful calls a configuration's rate rests on: in a merged run, those that ended in the common window. */
+export const okInRate = (c: Pick<ConfigurationResult, 'operationsOk' | 'commonWindow'>) => c.commonWindow?.operationsOk ?? c.operationsOk;
+
+/** The successful calls its percentiles rest on: a merged run's common window where its hosts kept their records. */
+export const okInPercentiles = (c: Pick<ConfigurationResult, 'operationsOk' | 'commonWindow'>) => (c.commonWindow?.countedFrom === 'records' ? c.commonWindow.operationsOk : c.operationsOk);

@@ -2,7 +2,7 @@ import type { RunResult } from '../model/run-result.js';
 import { harnessOverheadText } from './harness-text.js';
 import { burnInMishaps, burnInTokenTable, openLoopLine, resumedText } from './burn-in-summary.js';
 import { verdictLines } from './verdict-section.js';
-import { failedReturned, percentileCell } from './latency-cells.js';
+import { failedReturned, okInPercentiles, percentileCell } from './latency-cells.js';
 import { latencyText } from '../core/latency-text.js';
 import { operationsTable, scaleTable } from './table-model.js';
 import { capacityTable, rateTable, saturationTable, sizingAnswer } from './sizing-tables.js';
@@ -196,10 +196,10 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
       ['Configuration', 'n', 'p50', 'p90', 'p99', 'max', 'mean', ...(closedLoop ? ['Corrected p99'] : [])],
       r.configurations.map((c) => [
         `${configurationName(c)}${shortfallMark(r, c)}`,
-        c.operationsOk,
-        percentileCell(c.latencyMs, 'p50', c.operationsOk),
-        percentileCell(c.latencyMs, 'p90', c.operationsOk),
-        percentileCell(c.latencyMs, 'p99', c.operationsOk),
+        okInPercentiles(c),
+        percentileCell(c.latencyMs, 'p50', okInPercentiles(c)),
+        percentileCell(c.latencyMs, 'p90', okInPercentiles(c)),
+        percentileCell(c.latencyMs, 'p99', okInPercentiles(c)),
         latencyText(c.latencyMs?.max),
         latencyText(c.latencyMs?.mean),
         ...(closedLoop ? [c.correctedLatencyMs ? percentileCell(c.correctedLatencyMs, 'p99', c.operationsOk) : '–'] : []),

@@ -2,7 +2,7 @@ import { wordsOf } from '../operations/words.js';
 import type { ConfigurationResult, RunResult } from '../model/run-result.js';
 import { configurationName, fixed, perTokenRange, shortfallMark, throughputText } from './describe-run.js';
 import { efficiencyRange, shownEfficiency } from '../result/configuration-shortfall.js';
-import { percentileCell } from './latency-cells.js';
+import { okInPercentiles, okInRate, percentileCell } from './latency-cells.js';
 
 /** A table as data: the terminal (fitTable), Markdown (markdownTable) and so HTML render the same columns. */
 export interface TableModel {
@@ -77,14 +77,14 @@ export function scaleTable(r: RunResult, reference?: Map<number, number>): Table
   ];
   const rows = r.configurations.map((c) => [
     `${configurationName(c)} × ${w.title}${shortfallMark(r, c)}`,
-    c.operationsOk,
+    okInRate(c),
     fixed(c.durationS, 2),
     throughputText(c),
     ...(r.plan.dataSizesBytes ? [fixed(c.mbPerS, 1)] : []),
     ...(withReference ? [fixed(reference!.get(c.tokens), 1)] : []),
     perTokenRange(c),
-    percentileCell(c.latencyMs, 'p50', c.operationsOk),
-    percentileCell(c.latencyMs, 'p99', c.operationsOk),
+    percentileCell(c.latencyMs, 'p50', okInPercentiles(c)),
+    percentileCell(c.latencyMs, 'p99', okInPercentiles(c)),
     c.operationsFailed,
     // Not against, nor of, a configuration that is not whole (the conclusion says why); with --repeat, its range.
     efficiencyText(r, c),

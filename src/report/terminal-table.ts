@@ -26,7 +26,7 @@ import { efficiencyRange, shownEfficiency } from '../result/configuration-shortf
 import { scaleStallLines } from './stalls-text.js';
 import { cpuLines } from './cpu-text.js';
 import { terminalSourcesTable } from './sources-table.js';
-import { closedLoopNote, percentileCell } from './latency-cells.js';
+import { closedLoopNote, okInPercentiles, percentileCell } from './latency-cells.js';
 import { byteSizeText } from '../core/byte-size.js';
 
 /**
@@ -67,8 +67,8 @@ export function terminalScaleTable(r: RunResult): TableModel {
       `${rateCell(c.throughputPerS)}${s ? ` (${rateCell(s.min)}–${rateCell(s.max)})` : ''}`,
       ...mbCells(r, c),
       rates.length === 0 ? '–' : `${rateCell(Math.min(...rates))}–${rateCell(Math.max(...rates))}`,
-      percentileCell(c.latencyMs, 'p50', c.operationsOk),
-      percentileCell(c.latencyMs, 'p99', c.operationsOk),
+      percentileCell(c.latencyMs, 'p50', okInPercentiles(c)),
+      percentileCell(c.latencyMs, 'p99', okInPercentiles(c)),
       c.operationsFailed,
       efficiencyCell(r, c),
     ];
