@@ -25,6 +25,9 @@
  *               (verify: data:signature); a token's calls take its rows in turn (row = iteration modulo rows)
  * The message of iteration i is a 24-byte random seed per thread followed by i as a 64-bit big-endian number, as
  * src/model/message.ts makes it. With $OP_LOOP_THREADS=T, T threads (sessions) per token share its operations.
+ * With $OP_LOOP_TIME_EACH=1 every iteration also reads the monotonic clock before and after its calls and stores the
+ * start and the latency (16 bytes) in a per-thread ring that nothing reads: the least any harness that times every
+ * call must do, and so the ceiling such a harness can reach against the bare loop.
  */
 #include <dlfcn.h>
 /* SHA256_Init/Update/Final, as native/timed-loop.c hashes (deprecated in OpenSSL 3, the fastest there). */
@@ -71,6 +74,21 @@ struct worker {
   long ok;
   long rejected;
 };
+
+/** $OP_LOOP_TIME_EACH: every call timed and its time stored. */
+static int time_each;
+
+#define TIMES_SLOTS 65536
+typedef struct {
+  int64_t offset_ns;
+  int64_t latency_ns;
+} call_time_t;
+
+static int64_t now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
 
 static void check(CK_RV rv, const char *what) {
   if (rv != CKR_OK) {
@@ -190,10 +208,13 @@ static void *op_loop(void *arg) {
   /* OpenSSL 3's one-shot SHA256() looks its implementation up on every call, which costs more than a fast token's
      signature: the low-level functions hash on the stack, as native/timed-loop.c does. */
   SHA256_CTX sha256;
+  call_time_t *times = time_each ? calloc(TIMES_SLOTS, sizeof *times) : NULL;
   pthread_barrier_wait(&barrier);
+  int64_t start_ns = time_each ? now_ns() : 0;
   for (long i = 0; i < w->operations; i++) {
     CK_ULONG len = sizeof out;
     CK_RV rv;
+    int64_t begin_ns = time_each ? now_ns() : 0;
     row_t *row = w->row_count > 0 ? &w->rows[i % w->row_count] : NULL;
     for (int b = 0; b < 8; b++) message[24 + b] = (unsigned char)((unsigned long)i >> (56 - 8 * b));
     switch (op) {
@@ -262,8 +283,16 @@ static void *op_loop(void *arg) {
     default:
       rv = CKR_FUNCTION_NOT_SUPPORTED;
     }
+    if (times != NULL) {
+      int64_t end_ns = now_ns();
+      /* volatile: the ring is never read, and the compiler must not drop the stores. */
+      volatile call_time_t *slot = &times[i % TIMES_SLOTS];
+      slot->offset_ns = begin_ns - start_ns;
+      slot->latency_ns = end_ns - begin_ns;
+    }
     if (rv == CKR_OK) w->ok++;
   }
+  free(times);
   p11->C_CloseSession(session);
   return NULL;
 }
@@ -350,6 +379,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "op-loop: %s needs an input file\n", argv[2]);
     return 2;
   }
+  time_each = getenv("OP_LOOP_TIME_EACH") != NULL && strcmp(getenv("OP_LOOP_TIME_EACH"), "1") == 0;
   const char *pin = getenv("HSM_BENCH_PIN");
   void *lib = dlopen(argv[1], RTLD_NOW);
   if (!lib || !pin) {
