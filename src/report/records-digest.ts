@@ -3,7 +3,7 @@ import { failureOf } from '../model/record-status.js';
 import type { ConfigurationResult } from '../model/run-result.js';
 import { readRecords, type BadParts } from '../result/records-file.js';
 import { intervalLogOf, readIntervalLog } from '../result/interval-log.js';
-import { latencyHistogram, mergedLatencyHistogram } from '../stats/latency-histogram.js';
+import { latencyHistogram, denseLatencyHistogram } from '../stats/latency-histogram.js';
 import { percentileSupported } from '../core/latency-text.js';
 import type { Histogram } from 'hdr-histogram-js';
 
@@ -44,7 +44,7 @@ function curveOf(h: Histogram): LatencyCurvePoint[] {
  * they are read, so that memory holds the merged histogram and the per-second counts, not the log.
  */
 async function digestIntervalLog(runDir: string, c: Pick<ConfigurationResult, 'recordsFile' | 'operationsOk' | 'operationsFailed'>): Promise<RecordsDigest | undefined> {
-  const h = mergedLatencyHistogram();
+  const h = denseLatencyHistogram();
   const okPerSecondByToken = new Map<number, number[]>();
   let failed = 0;
   for await (const i of readIntervalLog(join(runDir, intervalLogOf(c.recordsFile)))) {

@@ -2,7 +2,7 @@ import type { Histogram } from 'hdr-histogram-js';
 import { CALL_TIMED_OUT_STATUS } from '../model/record-status.js';
 import type { CallRecord } from '../model/record.js';
 import { startOffsetHistogram } from './keeping-up.js';
-import { latencyHistogram } from './latency-histogram.js';
+import { denseLatencyHistogram } from './latency-histogram.js';
 import { SuccessGaps } from './success-gaps.js';
 import { IntervalLatency } from './interval-latency.js';
 
@@ -37,7 +37,7 @@ export interface OperationStats {
   responseUs: Histogram;
 }
 
-const newOperationStats = (): OperationStats => ({ operationsOk: 0, operationsFailed: 0, operationsVerified: 0, latencyUs: latencyHistogram(), responseUs: latencyHistogram() });
+const newOperationStats = (): OperationStats => ({ operationsOk: 0, operationsFailed: 0, operationsVerified: 0, latencyUs: denseLatencyHistogram(), responseUs: denseLatencyHistogram() });
 
 /**
  * Running totals of one configuration, fed one signature at a time. Only counters, histograms and per-second
@@ -45,13 +45,13 @@ const newOperationStats = (): OperationStats => ({ operationsOk: 0, operationsFa
  */
 export class ConfigurationStats {
   readonly tokens: TokenStats[];
-  readonly latencyUs = latencyHistogram();
+  readonly latencyUs = denseLatencyHistogram();
   /** When any token's successful calls ended: the cluster's times without a success (every token stalled at once). */
   readonly successes = new SuccessGaps();
   /** The successful calls' latencies by when they ended: the window's own noise, for comparisons. */
   readonly latencyByInterval = new IntervalLatency();
   /** Failed calls that returned: how long a call took to fail, kept apart from the successes' service time. */
-  readonly failedLatencyUs = latencyHistogram();
+  readonly failedLatencyUs = denseLatencyHistogram();
   readonly failuresByStatus = new Map<string, number>();
   readonly okPerSecond: number[] = [];
   readonly failedPerSecond: number[] = [];
@@ -69,9 +69,9 @@ export class ConfigurationStats {
    * Open loop (--rate): the response time of each successful call (from its intended start to its end), the calls
    * that were late (no session free at their intended start) and by how much they started late. Empty otherwise.
    */
-  readonly responseUs = latencyHistogram();
+  readonly responseUs = denseLatencyHistogram();
   readonly responseByInterval = new IntervalLatency();
-  readonly lateLagUs = latencyHistogram();
+  readonly lateLagUs = denseLatencyHistogram();
   /** Open loop: when each call started, µs into the window: whether the tokens kept up is judged on them (src/stats/keeping-up.ts). */
   readonly startsUs = startOffsetHistogram();
   scheduled = 0;
@@ -91,7 +91,7 @@ export class ConfigurationStats {
       operationsFailed: 0,
       operationsTimedOut: 0,
       lastEndUs: 0,
-      latencyUs: latencyHistogram(),
+      latencyUs: denseLatencyHistogram(),
       successes: new SuccessGaps(),
       outages: 0,
       outageUs: 0,

@@ -1,5 +1,5 @@
 import type { Histogram } from 'hdr-histogram-js';
-import { latencyHistogram } from './latency-histogram.js';
+import { denseLatencyHistogram } from './latency-histogram.js';
 
 /** At most this many intervals are kept: memory stays flat however long the window (a night's burn-in too). */
 export const MAX_INTERVALS = 20;
@@ -16,7 +16,7 @@ export class IntervalLatency {
   add(endUs: number, latencyUs: number): void {
     while (Math.floor(endUs / this.widthUs) >= MAX_INTERVALS) this.coarsen();
     const i = Math.max(0, Math.floor(endUs / this.widthUs));
-    while (this.intervals.length <= i) this.intervals.push(latencyHistogram());
+    while (this.intervals.length <= i) this.intervals.push(denseLatencyHistogram());
     this.intervals[i]!.recordValue(Math.max(1, Math.round(latencyUs)));
   }
 
@@ -29,7 +29,7 @@ export class IntervalLatency {
 }
 
 const joined = (parts: readonly Histogram[]): Histogram => {
-  const h = latencyHistogram();
+  const h = denseLatencyHistogram();
   for (const p of parts) h.add(p);
   return h;
 };

@@ -32,7 +32,7 @@ import hdr, { type Histogram } from 'hdr-histogram-js';
 export const KEPT_UP_SHARE = 0.98;
 
 /** Start offsets of a schedule's calls, µs since the window opened: up to 51 days, 3 significant digits. */
-export const startOffsetHistogram = (): Histogram => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 2 ** 42, numberOfSignificantValueDigits: 3, bitBucketSize: 'packed' });
+export const startOffsetHistogram = (): Histogram => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 2 ** 42, numberOfSignificantValueDigits: 3, bitBucketSize: 64 });
 
 /** How many of `started` calls the pace is judged on: all but the latest 2 % of starts, and at least the latest one. */
 export const judgedStarts = (started: number): number => (started <= 1 ? started : started - Math.max(1, Math.floor((1 - KEPT_UP_SHARE) * started)));
