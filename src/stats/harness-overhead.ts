@@ -1,5 +1,5 @@
 import type { CallOverhead } from '../model/run-result.js';
-import { latencyHistogram } from './latency-histogram.js';
+import { denseLatencyHistogram } from './latency-histogram.js';
 
 /**
  * A service time within this multiple of the harness's own per-call cost is partly the harness's: at 10× the loop
@@ -18,8 +18,9 @@ export const harnessPartOfNumber = (serviceP50Us: number, overhead: Pick<CallOve
 
 /** Collects the periods (ns) between consecutive null calls of one session: the loop's own cost per call. */
 export class OverheadPeriods {
-  // ns, 1 ns to 3.6 s at 3 significant digits: periods are tens of ns to a few µs, a stall seconds.
-  private readonly periodsNs = latencyHistogram();
+  // ns, 1 ns to 3.6 s at 3 significant digits: periods are tens of ns to a few µs, a stall seconds. Dense: a
+  // calibration records a million periods, which a packed histogram took a quarter of a second to take.
+  private readonly periodsNs = denseLatencyHistogram();
   private lastStartNs: number | null = null;
 
   /** The next call's start (ns from any fixed origin, calls in order). */
