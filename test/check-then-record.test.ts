@@ -214,6 +214,26 @@ describe('a session whose checks fall behind spills', () => {
     expect(sequencesOf(p.recorded, 0)).toEqual(range(0, 4 * (SPILL_AFTER_BATCHES + 2)));
   });
 
+  it('two sessions spilling into one file, their batches interleaved: each comes back in its own order, after its own', async () => {
+    const p = pipeline({ spill: new SpillFile(join(tempDir('check-then-record'), 'unverified.bin')) });
+    // Interleaved as their batches come: 0, 1, 0, 1 …; each spills from its batch after SPILL_AFTER_BATCHES on.
+    for (let i = 0; i < SPILL_AFTER_BATCHES + 3; i++) for (const worker of [0, 1]) p.batches.take(batchOf(worker, 4 * i, 4));
+    expect(p.released.map((r) => r.worker)).toEqual([0, 1, 0, 1, 0, 1]);
+    p.verifier.atOnce = true;
+    const late = p.batches.afterWindow();
+    // Session 1's checks come back first, in reverse; session 0's after.
+    p.verifier.held
+      .filter((h) => h.batch.worker === 1)
+      .reverse()
+      .forEach((h) => h.back());
+    await settle();
+    expect(sequencesOf(p.recorded, 1)).toEqual(range(0, 4 * (SPILL_AFTER_BATCHES + 3)));
+    expect(sequencesOf(p.recorded, 0)).toEqual([]);
+    p.verifier.held.filter((h) => h.batch.worker === 0).forEach((h) => h.back());
+    expect(await late).toEqual({ verifiedLate: 24, unverified: 0 });
+    expect(sequencesOf(p.recorded, 0)).toEqual(range(0, 4 * (SPILL_AFTER_BATCHES + 3)));
+  });
+
   it('a check after the window skipped (a Ctrl-C): the spilled calls are recorded unchecked, in order, and counted so', async () => {
     const p = pipeline({ spill: new SpillFile(join(tempDir('check-then-record'), 'unverified.bin')) });
     postBehind(p, SPILL_AFTER_BATCHES + 2);
