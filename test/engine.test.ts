@@ -69,12 +69,14 @@ describe('the two engines', () => {
     const c = (JSON.parse(r.stdout) as RunResult).configurations[0]!;
     expect(c.operationsVerifiedLate).toBeGreaterThan(0);
     expect(c.operationsVerified).toBe(c.operationsOk);
-    // The window is the signers': verification after it is not in the duration.
-    expect(c.durationS).toBeLessThan(3.5);
     expect(c.verificationLagS).toBeGreaterThan(0);
     const dir = runDirOf(r);
     const records = await recordsOf(dir, c.recordsFile);
     expect(records).toHaveLength(c.operationsOk);
+    // The window is the signers': no call starts after the deadline, and the window ends with the last call, not with
+    // the verification after it (however long a loaded host took over either).
+    expect(records.reduce((latest, x) => Math.max(latest, x.startOffsetUs), 0)).toBeLessThanOrEqual(3_000_000);
+    expect(c.durationS).toBeCloseTo(records.reduce((last, x) => Math.max(last, x.startOffsetUs + x.latencyUs), 0) / 1e6, 3);
     expect(records.every((x) => x.verified === true)).toBe(true);
     expectInOrder(records);
     expect(readdirSync(dir).filter((f) => f.startsWith('unverified'))).toEqual([]);

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CallWatchdog } from '../src/measure/call-watchdog.js';
 import { readRecords } from '../src/result/records-file.js';
 import { type CallRecord } from '../src/model/record.js';
 import type { RunResult } from '../src/model/run-result.js';
@@ -384,18 +383,4 @@ describe('a token that does not answer before or between its calls', () => {
       expect(r.stdout).toMatch(/verdict: FAILED/);
     }, 120_000);
   }
-});
-
-describe('CallWatchdog', () => {
-  it('bounds a call by ten times its token’s slowest, at least 10 s, or by --call-timeout; a stop waits 5 s', () => {
-    const w = new CallWatchdog(null, [2e6, 0]);
-    expect([w.boundMs(0), w.boundMs(1)]).toEqual([10_000, 10_000]);
-    w.observe(0, 3e9);
-    expect(w.boundMs(0)).toBe(30_000);
-    expect(w.verdict(0, 29_000, null)).toBe('wait');
-    expect(w.verdict(0, 31_000, null)).toBe('timed-out');
-    expect(w.verdict(1, 9_000, 4_000)).toBe('wait');
-    expect(w.verdict(1, 9_000, 5_000)).toBe('abandoned-at-stop');
-    expect(new CallWatchdog(500, [3e9]).boundMs(0)).toBe(500);
-  });
 });

@@ -10,6 +10,10 @@
  * service times of its own to go by: it is bounded by --call-timeout, or by SETUP_STEP_TIMEOUT_MS, as every step of
  * the set-up before the run is (token-setup-thread.ts); past it, its session is abandoned without a record.
  */
+import type { CallBatch } from '../model/call-batch.js';
+import { CALL_TIMED_OUT } from '../model/record-status.js';
+import type { Engine } from './engine.js';
+
 export const CALL_TIMEOUT_FLOOR_MS = 10_000;
 /**
  * How long one step of setting a session up may take without --call-timeout: a smart card answers within seconds,
@@ -22,9 +26,26 @@ export const STOP_GRACE_MS = 5_000;
 /** What the watchdog decided of a call in flight. */
 export type CallVerdict = 'wait' | 'timed-out' | 'abandoned-at-stop';
 
+/** What the watchdog asks of an engine's sessions: their call or opening in flight, and to give one up. */
+export type WatchedSessions = Pick<Engine, 'inFlightSince' | 'connectingSince' | 'abandon' | 'abandonConnect'>;
+
+/** A session the watchdog gave up: its call (or its opening, `connecting`) had been in flight `inFlightMs`. */
+export interface AbandonedSession {
+  worker: number;
+  connecting: boolean;
+  inFlightMs: number;
+  /** The bound it was held to. */
+  boundMs: number;
+  outcome: Exclude<CallVerdict, 'wait'>;
+}
+
 export class CallWatchdog {
   /** Per token: its slowest call so far (ns). */
   private readonly slowestNs: number[];
+  /** Sessions given up: looked at no more. */
+  private readonly abandoned = new Set<number>();
+  /** When the sweep first saw the run stopping (process.hrtime ns), or null. */
+  private stoppingSinceNs: bigint | null = null;
 
   constructor(
     /** --call-timeout, or null for the bound derived from each token's calls. */
@@ -38,6 +59,11 @@ export class CallWatchdog {
   /** A call of `token` that returned after `latencyNs`. */
   observe(token: number, latencyNs: number): void {
     if (latencyNs > this.slowestNs[token]!) this.slowestNs[token] = latencyNs;
+  }
+
+  /** The calls of a batch of `token` that returned (one timed out never did: its latency is only how long it was waited for). */
+  observeBatch(token: number, batch: CallBatch): void {
+    for (let i = 0; i < batch.count; i++) if (batch.status[i] !== CALL_TIMED_OUT) this.observe(token, batch.latencyNs[i]!);
   }
 
   /** How long a call of `token` may be in flight. */
@@ -58,5 +84,34 @@ export class CallWatchdog {
     if (inFlightMs > (connecting ? this.connectBoundMs() : this.boundMs(token))) return 'timed-out';
     if (stoppingForMs !== null && stoppingForMs >= STOP_GRACE_MS) return 'abandoned-at-stop';
     return 'wait';
+  }
+
+  /**
+   * One look, at `nowNs` (the engine's clock), at every session's call or opening in flight (`workerTokens`: each
+   * session's token): each one past its bound, or past the stop's grace once `stopping`, is given up, and the session
+   * is looked at no more. One whose call returned meanwhile (the engine refuses) is looked at again next time.
+   */
+  sweep(nowNs: bigint, stopping: boolean, workerTokens: readonly number[], sessions: WatchedSessions): AbandonedSession[] {
+    if (this.stoppingSinceNs === null && stopping) this.stoppingSinceNs = nowNs;
+    const stoppingForMs = this.stoppingSinceNs === null ? null : Number(nowNs - this.stoppingSinceNs) / 1e6;
+    const given: AbandonedSession[] = [];
+    for (const [worker, token] of workerTokens.entries()) {
+      if (this.abandoned.has(worker)) continue;
+      const connectingNs = sessions.connectingSince(worker);
+      const connecting = connectingNs !== null;
+      const sinceNs = connectingNs ?? sessions.inFlightSince(worker);
+      if (sinceNs === null) continue;
+      const inFlightMs = Number(nowNs - sinceNs) / 1e6;
+      const outcome = this.verdict(token, inFlightMs, stoppingForMs, connecting);
+      if (outcome === 'wait' || !(connecting ? sessions.abandonConnect(worker) : sessions.abandon(worker, outcome === 'timed-out'))) continue;
+      this.abandoned.add(worker);
+      given.push({ worker, connecting, inFlightMs, boundMs: connecting ? this.connectBoundMs() : this.boundMs(token), outcome });
+    }
+    return given;
+  }
+
+  /** Whether the session was given up (its call in flight is no longer waited for). */
+  isAbandoned(worker: number): boolean {
+    return this.abandoned.has(worker);
   }
 }

@@ -1,3 +1,6 @@
+/** A monotonic clock in ns (process.hrtime.bigint, or a test's own). */
+export type ClockNs = () => bigint;
+
 /**
  * Batches of calls that reached the main thread and are not yet checked on the host and recorded, by when they came:
  * how far the host check is behind is the age of the oldest. Batches spilled for a check after the window wait in the
@@ -10,8 +13,10 @@ export class CheckBacklog {
   private unspilled = 0;
   private nextId = 0;
 
+  constructor(private readonly nowNs: ClockNs = () => process.hrtime.bigint()) {}
+
   /** A batch goes to the check (came at `cameNs`: a spilled one when it was spilled); its id, for `checked`. */
-  entered(cameNs: bigint = process.hrtime.bigint()): number {
+  entered(cameNs: bigint = this.nowNs()): number {
     this.waiting.set(this.nextId, cameNs);
     return this.nextId++;
   }
@@ -20,17 +25,17 @@ export class CheckBacklog {
     this.waiting.delete(id);
   }
 
-  spill(cameNs: bigint = process.hrtime.bigint()): void {
+  spill(cameNs: bigint = this.nowNs()): void {
     this.spilled.push(cameNs);
   }
 
   /** The next spilled batch is read back: when it came. */
   unspill(): bigint {
-    return this.spilled[this.unspilled++] ?? process.hrtime.bigint();
+    return this.spilled[this.unspilled++] ?? this.nowNs();
   }
 
   /** Seconds since the oldest batch waiting came; 0 when none waits. */
-  lagS(nowNs: bigint = process.hrtime.bigint()): number {
+  lagS(nowNs: bigint = this.nowNs()): number {
     let oldestNs = this.spilled[this.unspilled] ?? nowNs;
     for (const cameNs of this.waiting.values()) if (cameNs < oldestNs) oldestNs = cameNs;
     return Number(nowNs - oldestNs) / 1e9;

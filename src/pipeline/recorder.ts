@@ -6,6 +6,9 @@ import type { ConfigurationStats } from '../stats/configuration-stats.js';
 import type { CallBatch } from '../model/call-batch.js';
 import type { RecordsKept } from '../model/plan.js';
 
+/** Where the records go (the records file's writer, or a test's own). */
+export type RecordSink = Pick<RecordsFileWriter, 'write'>;
+
 export interface WorkerAssignment {
   token: number;
   thread: number;
@@ -21,7 +24,7 @@ export class ConfigurationRecorder {
     /** The configuration's name, for the records' configuration column. */
     private readonly configuration: string,
     private readonly workers: readonly WorkerAssignment[],
-    private readonly writer: RecordsFileWriter,
+    private readonly writer: RecordSink,
     readonly stats: ConfigurationStats,
     /** The workload's operations, by the index each call's record carries. */
     private readonly operations: readonly string[],

@@ -16,7 +16,11 @@ export class RecordingQueue {
   private scheduled = false;
   private whenDrained: (() => void)[] = [];
 
-  constructor(private readonly record: (batch: CallBatch) => void) {}
+  constructor(
+    private readonly record: (batch: CallBatch) => void,
+    /** The clock a slice is measured on (ms; a test's own moves as it records). */
+    private readonly nowMs: () => number = () => performance.now(),
+  ) {}
 
   push(batch: CallBatch, recorded: () => void): void {
     this.waiting.push({ batch, recorded });
@@ -32,8 +36,8 @@ export class RecordingQueue {
   }
 
   private readonly drain = (): void => {
-    const untilMs = performance.now() + SLICE_MS;
-    while (this.waiting.length > 0 && performance.now() < untilMs) {
+    const untilMs = this.nowMs() + SLICE_MS;
+    while (this.waiting.length > 0 && this.nowMs() < untilMs) {
       const next = this.waiting.shift()!;
       this.record(next.batch);
       next.recorded();

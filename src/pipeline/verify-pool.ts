@@ -7,7 +7,7 @@ const WORKER_URL = new URL('./verify-worker.js', import.meta.url);
 
 /**
  * The verification stage: a pool of threads that verify kept signatures off the main thread. Batches go to the
- * threads in turn; the caller keeps each signing worker's records in sequence order (run-configuration chains
+ * threads in turn; the caller keeps each signing worker's records in sequence order (check-then-record.ts chains
  * them), so any thread may verify any batch.
  */
 export class VerifyPool {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { HostStallMonitor } from '../measure/host-stall-monitor.js';
 import { cpuSnapshot, cpuUseBetween, type CpuSnapshot } from '../measure/cpu-use.js';
-import { setupError, writeError } from '../core/errors.js';
+import { setupError } from '../core/errors.js';
 import { tokenName, type TokenRef } from '../pkcs11/discovery.js';
 import type { HungSession, ModuleInstances } from '../model/run-result.js';
 import type { PinGuard } from '../pkcs11/pin-guard.js';
@@ -17,18 +17,16 @@ import { intervalLogOf, IntervalLogWriter } from '../result/interval-log.js';
 import { IntervalHistograms } from '../stats/interval-histograms.js';
 import { ConfigurationStats } from '../stats/configuration-stats.js';
 import type { Measured } from '../stats/summarize.js';
-import type { CallBatch } from '../model/call-batch.js';
 import { RunControl } from '../measure/control.js';
 import { startNativeEngine, type EngineName } from '../measure/native-engine.js';
 import type { InputTable, Workload } from '../model/workload.js';
 import type { RecordsKept } from '../model/plan.js';
 import { ConfigurationRecorder, type WorkerAssignment } from '../pipeline/recorder.js';
-import { RecordingQueue } from '../pipeline/recording-queue.js';
-import { keptOutputs, SpillFile } from '../result/spill-file.js';
+import { CheckThenRecord } from '../pipeline/check-then-record.js';
+import { SpillFile } from '../result/spill-file.js';
 import { VerifyPool } from '../pipeline/verify-pool.js';
 import { CheckBacklog } from '../pipeline/check-backlog.js';
 import { CALL_TIMEOUT_FLOOR_MS, CALL_TIMEOUT_SLOWEST_MULTIPLE, CallWatchdog, STOP_GRACE_MS, SETUP_STEP_TIMEOUT_MS } from '../measure/call-watchdog.js';
-import { CALL_TIMED_OUT } from '../model/record-status.js';
 import { noteThreadLeftInModule } from '../measure/threads-left.js';
 import type { Engine, EngineSpec, EngineStarter, SessionAssignment } from '../measure/engine.js';
 import { startThreadsEngine } from '../measure/threads-engine.js';
@@ -135,14 +133,6 @@ export type ConfigurationRun = Measured;
 
 /** Records reach the disk at least this often, whatever the signing rate. */
 const RECORDS_FLUSH_MS = 2000;
-/**
- * A session with this many batches waiting for verification (each up to 256 calls or 100 ms of them) has its
- * next batches spilled, where the configuration spills: below the run control's limit on batches in flight (8),
- * so the session never waits for verification.
- */
-const SPILL_AFTER_BATCHES = 6;
-/** Spilled batches verified at once after the window: enough to keep every verification thread busy. */
-const REPLAY_IN_FLIGHT = 16;
 /** How often the watchdog looks at the calls in flight. */
 const WATCH_MS = 100;
 
@@ -189,17 +179,8 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     messageSeeds: assignments.map((a) => a.messageSeed),
     workerTokens: assignments.map((a) => a.token),
   });
-  // Per signing worker, the batches still being verified, chained: they reach the records in the order they were
-  // made (a batch with nothing to verify must not overtake one that is being verified), so a crash only cuts the end.
-  const verifying: Promise<void>[] = assignments.map(() => Promise.resolve());
-  // Per signing worker, batches handed to verification and not yet recorded; and whether it spills (for the rest of
-  // the configuration once it starts, so that its batches keep their order).
-  const awaiting = assignments.map(() => 0);
-  const spilling = assignments.map(() => false);
-  const spill = spec.spillFile === null ? null : new SpillFile(join(spec.runDir, spec.spillFile));
   const backlog = new CheckBacklog();
   control.checkLagS = () => backlog.lagS();
-  let spilled = 0;
   let lastBatchNs = process.hrtime.bigint();
   // The longest the main thread kept its event loop waiting (signals, timers, progress) during the configuration.
   const stalls = monitorEventLoopDelay({ resolution: 10 });
@@ -251,12 +232,10 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     if (leftMs > 0) releaseTimer = setTimeout(() => releaseWhenDue(atMs), leftMs);
     else release();
   };
-  let recorded = 0;
   const flushTimer = setInterval(() => {
     writer.flush();
     intervalLog.write(intervals.take());
   }, RECORDS_FLUSH_MS);
-  const queue = new RecordingQueue((batch) => recorder.add(batch));
 
   const sessions: SessionAssignment[] = assignments.map((a, worker) => {
     const ready = spec.tokens[a.token]!;
@@ -273,39 +252,24 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
       calls: sessionCalls(spec.stop, T, a.thread),
     };
   });
-  let spillFailure: Error | undefined;
-  /**
-   * Verification (unless `check` is false: a skipped backlog), then recording, in each session's order; `done` once the
-   * batch is recorded (null: lost with a verification thread).
-   */
-  const verifyAndRecord = (batch: CallBatch, done: (recordedBatch: CallBatch | null) => void, check = true, cameNs?: bigint): Promise<void> => {
-    const worker = batch.worker;
-    awaiting[worker]!++;
-    const waiting = backlog.entered(cameNs);
-    const verified = check ? pool.verify(batch) : Promise.resolve(batch);
-    // Handled in the chain below; this keeps a rejection that comes before its turn from counting as unhandled.
-    verified.catch(() => {});
-    verifying[worker] = verifying[worker]!.then(() => verified)
-      .then((checked) =>
-        queue.push(checked, () => {
-          awaiting[worker]!--;
-          backlog.checked(waiting);
-          recorded += checked.count;
-          done(checked);
-          onProgress(recorded + spilled);
-        }),
-      )
-      .catch(() => {
-        // A batch that could not be verified (its verification thread died) is not recorded: the run stops,
-        // and the session is not left waiting for it.
-        awaiting[worker]!--;
-        backlog.checked(waiting);
-        done(null);
-        control.requestStop();
-      });
-    return verifying[worker]!;
-  };
   let engine: Engine | undefined;
+  const batches = new CheckThenRecord(
+    assignments.length,
+    {
+      verifier: pool,
+      record: (batch) => recorder.add(batch),
+      spill: spec.spillFile === null ? null : new SpillFile(join(spec.runDir, spec.spillFile)),
+      backlog,
+    },
+    {
+      released: (worker, batch) => {
+        if (batch) engine!.recycle(worker, batch);
+        control.recorded(worker);
+      },
+      progress: onProgress,
+      failed: () => control.requestStop(),
+    },
+  );
   const workerName = (a: WorkerAssignment) => `token ${tokenName(spec.tokens[a.token]!.token)}${T > 1 ? ` thread ${a.thread}` : ''}`;
   const onMessage = (worker: number, m: LoopWorkerMessage) => {
     const a = assignments[worker]!;
@@ -313,26 +277,8 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     if (m.type === 'batch') {
       lastBatchNs = process.hrtime.bigint();
       const batch = m.batch;
-      for (let i = 0; i < batch.count; i++) if (batch.status[i] !== CALL_TIMED_OUT) watchdog.observe(a.token, batch.latencyNs[i]!);
-      spilling[worker] ||= spill !== null && awaiting[worker]! >= SPILL_AFTER_BATCHES;
-      if (spilling[worker]) {
-        try {
-          spill!.write(batch);
-          backlog.spill();
-        } catch (error) {
-          spillFailure ??= writeError(spill!.path, error);
-          control.requestStop();
-        }
-        engine!.recycle(worker, batch);
-        control.recorded(worker);
-        spilled += batch.count;
-        onProgress(recorded + spilled);
-        return;
-      }
-      void verifyAndRecord(batch, (checked) => {
-        if (checked) engine!.recycle(worker, checked);
-        control.recorded(worker);
-      });
+      watchdog.observeBatch(a.token, batch);
+      batches.take(batch);
     } else if (m.type === 'ready') {
       reachedBarrier(worker);
     } else if (m.type === 'failed') {
@@ -361,29 +307,18 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
   engine = (spec.startEngine ?? (spec.engine === 'native' ? startNativeEngine : startThreadsEngine))(engineSpec, sessions, control, onMessage);
   // The watchdog: a call in flight past its bound is timed out and its session abandoned; once the run is stopping,
   // a call still in flight after the grace is abandoned too, so that nothing holds the run's end.
-  let stoppingSinceNs: bigint | null = null;
-  const abandonedWorkers = new Set<number>();
   let lastAbandonedNs: bigint | null = null;
+  const workerTokens = assignments.map((a) => a.token);
   const watch = setInterval(() => {
     const nowNs = process.hrtime.bigint();
-    if (stoppingSinceNs === null && control.stopRequested()) stoppingSinceNs = nowNs;
-    for (const [worker, a] of assignments.entries()) {
-      if (abandonedWorkers.has(worker)) continue;
-      const connectingNs = engine!.connectingSince(worker);
-      const connecting = connectingNs !== null;
-      const sinceNs = connectingNs ?? engine!.inFlightSince(worker);
-      if (sinceNs === null) continue;
-      const inFlightMs = Number(nowNs - sinceNs) / 1e6;
-      const verdict = watchdog.verdict(a.token, inFlightMs, stoppingSinceNs === null ? null : Number(nowNs - stoppingSinceNs) / 1e6, connecting);
-      if (verdict === 'wait' || !(connecting ? engine!.abandonConnect(worker) : engine!.abandon(worker, verdict === 'timed-out'))) continue;
-      abandonedWorkers.add(worker);
+    for (const { worker, connecting, inFlightMs, boundMs, outcome } of watchdog.sweep(nowNs, control.stopRequested(), workerTokens, engine!)) {
+      const a = assignments[worker]!;
       control.sessionLost(worker);
       lastAbandonedNs = nowNs;
       noteThreadLeftInModule();
-      const boundS = (connecting ? watchdog.connectBoundMs() : watchdog.boundMs(a.token)) / 1000;
       // Before the barrier opened, every call is a warm-up call.
       const stage = connecting ? 'session' : released ? undefined : 'warm-up';
-      const hung: HungSession = { token: a.token, thread: a.thread, inFlightS: Math.round(inFlightMs) / 1000, boundS, outcome: verdict, ...(stage ? { stage } : {}) };
+      const hung: HungSession = { token: a.token, thread: a.thread, inFlightS: Math.round(inFlightMs) / 1000, boundS: boundMs / 1000, outcome, ...(stage ? { stage } : {}) };
       hungSessions.push(hung);
       const issue = { token: a.token, thread: a.thread, message: hungMessage(hung, spec.callTimeoutMs !== null) };
       workerIssues.push(issue);
@@ -396,14 +331,14 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
   control.describeWait = (): StopWait => {
     const nowNs = process.hrtime.bigint();
     const inFlight = assignments
-      .map((a, worker) => ({ a, sinceNs: abandonedWorkers.has(worker) ? null : (engine!.connectingSince(worker) ?? engine!.inFlightSince(worker)) }))
+      .map((a, worker) => ({ a, sinceNs: watchdog.isAbandoned(worker) ? null : (engine!.connectingSince(worker) ?? engine!.inFlightSince(worker)) }))
       .filter((c): c is { a: WorkerAssignment; sinceNs: bigint } => c.sinceNs !== null)
       .sort((x, y) => (x.sinceNs < y.sinceNs ? -1 : 1));
     const longest = inFlight[0];
     return {
       inFlight: longest ? { calls: inFlight.length, longestS: Number(nowNs - longest.sinceNs) / 1e9, session: workerName(longest.a), graceS: STOP_GRACE_MS / 1000 } : null,
-      checkingBatches: awaiting.reduce((sum, n) => sum + n, 0),
-      keptForAfter: spill !== null && spill.batches > 0 ? spill.outputsKept : 0,
+      checkingBatches: batches.checking,
+      keptForAfter: batches.keptForAfter,
     };
   };
   try {
@@ -444,29 +379,14 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     stats.windowLastsUntil((spec.resume?.startOffsetBaseUs ?? 0) + Number(untilNs - startNs) / 1000);
   }
   // The window is over: spilled batches are verified and recorded now, each after what its session had in flight.
-  let unverified = 0;
-  if (spill !== null && spill.batches > 0 && spillFailure === undefined) {
-    let skip = false;
-    spec.onVerifyingSpill?.(spill.outputsKept, () => (skip = true));
-    const inFlight: Promise<void>[] = [];
-    for (const batch of spill.read()) {
-      if (skip) unverified += keptOutputs(batch);
-      inFlight.push(verifyAndRecord(batch, (checked) => (spilled -= checked?.count ?? 0), !skip, backlog.unspill()));
-      if (inFlight.length >= REPLAY_IN_FLIGHT) await inFlight.shift();
-    }
-  }
-  // A spill that failed (disk full) is removed: it would keep the disk full, and its batches are lost with the run.
-  if (spillFailure !== undefined) spill?.discard();
-  spill?.close();
-  await Promise.all(verifying);
-  await queue.drained();
+  const late = await batches.afterWindow(spec.onVerifyingSpill);
   const verificationLagS = Number(process.hrtime.bigint() - lastBatchNs) / 1e9;
   stalls.disable();
   await pool.close();
   clearInterval(flushTimer);
   closeRecords();
   if (writer.failure) throw writer.failure;
-  if (spillFailure) throw spillFailure;
+  if (batches.spillFailure) throw batches.spillFailure;
   if (pool.failure) throw new Error(`a verification thread failed: ${pool.failure.message}`);
   if (setupFailures.length > 0) throw setupError(`the run could not start: ${setupFailures.join('; ')}`);
   return {
@@ -481,7 +401,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     ...(cpu ? { cpu } : {}),
     setupS,
     ...(windowStartedAtMs === undefined ? {} : { windowStartedAt: new Date(windowStartedAtMs).toISOString() }),
-    operationsVerifiedLate: (spill?.outputsKept ?? 0) - unverified,
-    ...(unverified > 0 ? { operationsUnverified: unverified } : {}),
+    operationsVerifiedLate: late.verifiedLate,
+    ...(late.unverified > 0 ? { operationsUnverified: late.unverified } : {}),
   };
 }
