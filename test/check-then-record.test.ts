@@ -5,13 +5,14 @@ import { newBatch, VERIFIED_BAD, VERIFIED_OK, type CallBatch } from '../src/mode
 import { CheckBacklog } from '../src/pipeline/check-backlog.js';
 import { CheckThenRecord, SPILL_AFTER_BATCHES, type BatchSpill, type BatchVerifier } from '../src/pipeline/check-then-record.js';
 import { RecordingQueue } from '../src/pipeline/recording-queue.js';
+import { MAX_PENDING_BATCHES } from '../src/measure/control.js';
 import { SpillFile } from '../src/result/spill-file.js';
 import { tempDir } from './helpers/cli.js';
 
 /**
  * The way of a batch from its session to the records (src/pipeline/check-then-record.ts), in-process on hand-built
  * batches: a verifier whose checks come back when the test says, a sink that notes what is recorded, the real spill
- * file in a temp folder, and a clock of the test's own.
+ * file in a temp folder, and a clock of the test's own that stands still.
  */
 
 const OUTPUT_BYTES = 8;
@@ -89,6 +90,9 @@ function pipeline({ spill = null as BatchSpill | null, clock = { ns: 0n } } = {}
       },
       spill,
       backlog,
+      // A clock that stands still: every slice records all that waits, however slow the host, so the tests count
+      // event-loop turns, never time.
+      nowMs: () => 0,
     },
     {
       released: (worker, b) => released.push({ worker, firstSequence: b?.firstSequence ?? null }),
@@ -103,6 +107,10 @@ const sequencesOf = (recorded: Recorded[], worker: number) => recorded.filter((r
 const range = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
 
 describe('checked, then recorded', () => {
+  it('a session spills before the run control makes it wait for its batches in flight (or it would wait, never spill)', () => {
+    expect(SPILL_AFTER_BATCHES).toBeLessThan(MAX_PENDING_BATCHES);
+  });
+
   it("a batch is recorded only once its check is back, each session's in the order made, whatever order checks come back in", async () => {
     const p = pipeline();
     p.batches.take(batchOf(0, 0, 3));
@@ -251,7 +259,8 @@ describe('a session whose checks fall behind spills', () => {
     let discarded = false;
     const spill: BatchSpill = {
       path: '/full/unverified.bin',
-      batches: 0,
+      // As a disk that fills mid-run: batches were written before the one that failed.
+      batches: 1,
       outputsKept: 0,
       write: (b) => {
         written.push(b);

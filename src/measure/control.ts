@@ -12,7 +12,7 @@ const STOP = 1;
 const WORKERS = 2;
 const HEADER_INT32S = 3;
 /** A worker with this many batches waiting in the recorder pauses: memory stays bounded if recording lags. */
-const MAX_PENDING_BATCHES = 8;
+export const MAX_PENDING_BATCHES = 8;
 /** callBeginNs of a worker whose call the main thread abandoned (0: not in a call). */
 const ABANDONED = -1n;
 /**

@@ -39,6 +39,8 @@ export interface CheckThenRecordStages {
   record: (batch: CallBatch) => void;
   spill: BatchSpill | null;
   backlog: CheckBacklog;
+  /** The clock the recording's slices are measured on (ms; the recording queue's own by default, a test's fixed). */
+  nowMs?: () => number;
 }
 
 export interface CheckThenRecordEvents {
@@ -84,7 +86,7 @@ export class CheckThenRecord {
     this.verifying = Array.from({ length: sessions }, () => Promise.resolve());
     this.awaiting = Array.from({ length: sessions }, () => 0);
     this.spilling = Array.from({ length: sessions }, () => false);
-    this.queue = new RecordingQueue(stages.record);
+    this.queue = new RecordingQueue(stages.record, stages.nowMs);
   }
 
   /** A batch as its session posted it. */
