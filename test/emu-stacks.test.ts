@@ -291,6 +291,77 @@ describe.skipIf(!schsm)(suiteTitle('hsm-bench on SmartCard-HSM tokens through sc
     expect(eddsa.stderr).toMatch(/cannot generate EdDSA key pairs: it offers no CKM_EC_EDWARDS_KEY_PAIR_GEN/);
   }, 120_000);
 
+  it('a mechanism by number and payload sizes on a card: CKM_ECDSA as 0x1041 on a card key, counted like any call and said not checked; RSA-2048 with the hash in the card over 32 B and 1 KiB, each signature checked on the host', () => {
+    const [id] = slotIds();
+    const log = join(tempDir('schsm-mechanism'), 'spy.log');
+    const given = runCli(
+      [
+        'scale',
+        '--module',
+        SPY_MODULE,
+        '--mechanism',
+        '0x1041',
+        '--key-label',
+        schsm!.keys.bp256,
+        '--slots',
+        id!,
+        '--tokens',
+        '1',
+        '--signatures-per-token',
+        '20',
+        '--warmup',
+        '2',
+        '--json',
+        '--out',
+        tempDir('schsm-mechanism-out'),
+      ],
+      { ...env(), PKCS11SPY: module(), PKCS11SPY_OUTPUT: log },
+    );
+    expect(given.status, given.stderr).toBe(0);
+    const run = JSON.parse(given.stdout) as RunResult;
+    const c = run.configurations[0]!;
+    expect(c.operationsOk).toBe(20);
+    expect(c.operationsVerified).toBe(0);
+    expect(run.operation?.hostCheck).toBe('not-checked');
+    // Every call the run made reached the card: the measured ones, the warm-up, the trial call and the calibration's none.
+    expect((readFileSync(log, 'utf8').match(/^\d+: C_Sign$/gm) ?? []).length).toBe(20 + 2 + 1);
+    const sized = runCli(
+      [
+        'scale',
+        '--module',
+        module(),
+        '--op',
+        'sign',
+        '--alg',
+        'rsa2048',
+        '--key-label',
+        schsm!.keys.rsa2048,
+        '--slots',
+        id!,
+        '--tokens',
+        '1',
+        '--data-size',
+        '32,1k',
+        '--signatures-per-token',
+        '10',
+        '--warmup',
+        '1',
+        '--json',
+        '--out',
+        tempDir('schsm-sized-out'),
+      ],
+      env(),
+    );
+    expect(sized.status, sized.stderr).toBe(0);
+    const sizes = (JSON.parse(sized.stdout) as RunResult).configurations;
+    expect(sizes.map((s) => s.dataSizeBytes)).toEqual([32, 1024]);
+    for (const s of sizes) {
+      expect(s.operationsOk).toBe(10);
+      expect(s.operationsVerified).toBe(10);
+      expect(s.mbPerS).toBeGreaterThan(0);
+    }
+  }, 180_000);
+
   it("keys clone through this module: sent to OpenSC's, by which SmartCard-HSMs clone under their DKEK (no circle through --extractable)", () => {
     const ids = slotIds();
     const r = runCli(['keys', 'clone', '--module', module(), '--label', schsm!.keys.bp256, '--from', ids[0]!, '--to', ids[1]!], env());
