@@ -10,6 +10,10 @@ import { planInputFromFlags, SCALE_DEFAULTS } from '../src/plan/plan-flags.js';
 import { readLabFile } from '../src/plan/lab-file.js';
 import type { ComparisonRow } from '../src/verdict/compare.js';
 import { evaluateThresholds } from '../src/verdict/thresholds.js';
+import { latencyText } from '../src/core/latency-text.js';
+import { conclusions } from '../src/report/conclusions.js';
+import { efficiencyBasisOf } from '../src/result/configuration-shortfall.js';
+import { readRunJson } from '../src/result/run-directory.js';
 import { runCli, runCliWithSteps, runDirOf, sizeOf, tempDir } from './helpers/cli.js';
 import { ExternalSoftHsm, SPY_MODULE, TEST_PIN } from './helpers/softhsm-module.js';
 
@@ -88,6 +92,27 @@ describe('--data-size and --multipart: the plan', () => {
     expect(r.stderr).toMatch(/--data-size must be a size in bytes .*not 'junk'/);
     expect(r.stderr).toMatch(/hint: for example --data-size 32,1k,64k,1M \(bytes; k = 1024/);
     expect(r.stderr).not.toMatch(/\bat .*\.js:\d+/);
+  });
+});
+
+describe('scaling at a data size', () => {
+  it('each configuration is weighed against one token at its own size: the efficiency, its basis and the conclusion (the example scale-data-size)', () => {
+    const r = readRunJson('fixtures/examples/scale-data-size');
+    const sized = r.configurations.filter((c) => c.tokens > 1);
+    expect(sized.length).toBeGreaterThan(1);
+    for (const c of sized) {
+      const basis = efficiencyBasisOf(r, c)!;
+      expect(basis.tokens).toBe(1);
+      expect(basis.dataSizeBytes).toBe(c.dataSizeBytes);
+      expect(c.efficiency).toBeCloseTo(c.throughputPerS / (c.tokens * basis.throughputPerS), 2);
+    }
+    // The scaling sentence names configurations of one size only, and its one-token service time is that size's.
+    const last = sized[sized.length - 1]!;
+    const scaling = conclusions(r).find((line) => line.startsWith('Scaling is'))!;
+    const sizesNamed = [...scaling.matchAll(/\d+ tokens?, (\d+ (?:B|KiB|MiB))/g)].map((m) => m[1]);
+    expect(new Set(sizesNamed).size).toBe(1);
+    const mean = /mean service time (\S+ \S+) →/.exec(scaling)?.[1];
+    if (mean !== undefined) expect(mean).toBe(latencyText(efficiencyBasisOf(r, last)!.latencyMs!.mean));
   });
 });
 

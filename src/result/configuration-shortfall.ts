@@ -1,6 +1,6 @@
 import type { ConfigurationResult, Range, RunResult } from '../model/run-result.js';
 import { tokensShortOf } from '../stats/tokens-short.js';
-import { efficiencyRangeOf } from '../stats/efficiency.js';
+import { efficiencyBasisIn, efficiencyRangeOf } from '../stats/efficiency.js';
 
 /**
  * What keeps a configuration's figures from being those of its whole plan: the run stopped in it, repetitions are
@@ -38,12 +38,8 @@ export function uncountedOf(c: ConfigurationResult, key: 'operationsUnverified' 
 
 export const isWhole = (s: Shortfall) => s.partial === undefined && s.repetitions === undefined && s.hungTokens.length === 0 && s.stoppedTokens.length === 0;
 
-/**
- * The 1-token configuration a configuration's efficiency is measured against (as many sessions per token, flat
- * out), or undefined where there is none.
- */
-export const efficiencyBasisOf = (r: Pick<RunResult, 'configurations'>, c: ConfigurationResult) =>
-  c.openLoop === undefined ? r.configurations.find((x) => x.tokens === 1 && x.threadsPerToken === c.threadsPerToken && x.openLoop === undefined) : undefined;
+/** The 1-token configuration a configuration's efficiency is measured against (efficiencyBasisIn), or undefined. */
+export const efficiencyBasisOf = (r: Pick<RunResult, 'configurations'>, c: ConfigurationResult) => efficiencyBasisIn(r.configurations, c);
 
 /**
  * Why a configuration's scaling efficiency is withheld, or null when it stands: it and its 1-token basis must both

@@ -1,4 +1,13 @@
+import { dataSizeOf } from '../model/configuration.js';
 import type { ConfigurationResult, Range } from '../model/run-result.js';
+
+/**
+ * The 1-token configuration a configuration's scaling efficiency is measured against: as many sessions per token,
+ * the same data size, flat out (at a target rate the throughput is the rate asked for); undefined where there is none.
+ * The efficiency, its range and every sentence about it take this one basis.
+ */
+export const efficiencyBasisIn = (configurations: readonly ConfigurationResult[], c: ConfigurationResult): ConfigurationResult | undefined =>
+  c.openLoop === undefined ? configurations.find((x) => x.tokens === 1 && x.threadsPerToken === c.threadsPerToken && x.openLoop === undefined && dataSizeOf(x) === dataSizeOf(c)) : undefined;
 
 type Repeated = Pick<ConfigurationResult, 'tokens' | 'throughputPerS' | 'repetitions' | 'spread' | 'partial'>;
 

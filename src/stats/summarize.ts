@@ -1,4 +1,4 @@
-import { efficiencyRangeOf } from './efficiency.js';
+import { efficiencyBasisIn, efficiencyRangeOf } from './efficiency.js';
 import type { ConfigurationResult, RunResult, TokenIdentity } from '../model/run-result.js';
 import { capacityOf } from './capacity.js';
 import { saturationOf } from './saturation.js';
@@ -207,8 +207,7 @@ function openLoopOf(
  */
 export function withEfficiency(configurations: ConfigurationResult[]): ConfigurationResult[] {
   return configurations.map((c) => {
-    const single =
-      c.openLoop === undefined ? configurations.find((x) => x.tokens === 1 && x.threadsPerToken === c.threadsPerToken && x.openLoop === undefined && x.dataSizeBytes === c.dataSizeBytes) : undefined;
+    const single = efficiencyBasisIn(configurations, c);
     const efficiency = single && single.throughputPerS > 0 ? round(c.throughputPerS / (c.tokens * single.throughputPerS), 3) : null;
     const { efficiencyRange: _old, ...rest } = c;
     // With --repeat, the range its repetitions allow, round by round; the 1-token basis is 1 however it spreads.
