@@ -19,6 +19,7 @@ import type { BurnInResult, LostRecords, RunResult, StartAtResult } from '../mod
 import type { PinSource } from '../secrets/pin.js';
 import { ConfigurationStats } from '../stats/configuration-stats.js';
 import { summarizeConfiguration, type Measured } from '../stats/summarize.js';
+import { harnessOfSegments, type HarnessFacts } from '../stats/harness-of-segments.js';
 import { RunControl } from '../measure/control.js';
 import type { RunEvent, RunEvents } from '../model/run-events.js';
 import { Interruption } from './interruption.js';
@@ -206,13 +207,17 @@ export async function runBurnIn(input: PlanInput, verdict: VerdictFlags, pinSour
     const burnIn: BurnInResult = { giveUpAfterS: plan.giveUpAfterMs / 1000, segments, planDigest: digest, restarts: checkpoint?.restarts ?? [], lostRecords: onDisk.lost };
     // What the stages produced (worker issues, verification lag, event-loop stall), once signing has ended.
     let measured: Omit<Measured, 'stats' | 'recordsFile'> = { workerIssues: [] };
+    // What the harness saw of itself in the segments before this one, and in this one so far (once it runs).
+    const earlierHarness = checkpoint?.harness;
+    let harnessSoFar = (): HarnessFacts => ({});
+    const harnessOfRun = (current: HarnessFacts) => harnessOfSegments(earlierHarness, current, startOffsetBaseUs);
     // The whole run's schedule (every segment): until signing has ended, calls not made yet are not "not started".
     let ended = false;
     const scheduled =
       targetRatePerS === null ? 0 : plan.stop.kind === 'total' ? plan.stop.signatures : Math.ceil((durationMs(plan.stop.kind === 'duration' ? plan.stop.durationNs : 0n) / 1000) * targetRatePerS);
     const current = () => {
       const summary = summarizeConfiguration(
-        { ...measured, recordsFile: BURN_IN_RECORDS_FILE, stats },
+        { ...measured, ...harnessOfRun(measured), recordsFile: BURN_IN_RECORDS_FILE, stats },
         setup.tokens,
         plan.threadsPerToken[0]!,
         targetRatePerS === null ? null : { targetRatePerS, calls: scheduled, interrupted: !ended || interruption.requested },
@@ -259,6 +264,7 @@ export async function runBurnIn(input: PlanInput, verdict: VerdictFlags, pinSour
             },
             restarts: burnIn.restarts!,
             lostRecords: burnIn.lostRecords!,
+            harness: harnessOfRun(ended ? measured : harnessSoFar()),
             updatedAt: new Date().toISOString(),
             finished,
           } satisfies Checkpoint,
@@ -368,6 +374,7 @@ export async function runBurnIn(input: PlanInput, verdict: VerdictFlags, pinSour
           stats,
           nextSequenceByWorker,
           onWriter: (flush) => (flushRecords = flush),
+          onHarness: (soFar) => (harnessSoFar = soFar),
           resume: checkpoint ? { firstSequenceByWorker, startOffsetBaseUs } : undefined,
           releaseAtMs: plan.startAt?.atMs,
         },
