@@ -14,7 +14,7 @@ import type { FieldNames, PlanInput } from '../model/plan-input.js';
 import { truncateToLastBlock, replayRecords } from '../result/replay.js';
 import { readResumeState, restoreFromState, writeResumeState } from '../result/resume-state.js';
 import { intervalLogOf } from '../result/interval-log.js';
-import { createRunDirectory, syncFile, writeFileAtomic, writeRunJson } from '../result/run-directory.js';
+import { createRunDirectory, readRunJson, syncFile, writeFileAtomic, writeRunJson } from '../result/run-directory.js';
 import type { BurnInResult, LostRecords, RunResult, StartAtResult } from '../model/run-result.js';
 import type { PinSource } from '../secrets/pin.js';
 import { ConfigurationStats } from '../stats/configuration-stats.js';
@@ -128,6 +128,21 @@ async function recordsToContinue(
 }
 
 /**
+ * The plan keeps the path of a mechanism's parameter file, not its bytes: a file changed since the run started would
+ * make the resumed calls another mechanism call than the earlier ones, under the same run (run.json keeps the bytes).
+ */
+function refuseChangedParameter(plan: BurnInPlan, checkpoint: Checkpoint, dir: string): void {
+  const parameter = plan.workload[0]?.asGiven?.parameter;
+  if (parameter === undefined) return;
+  const now = parameter === null ? undefined : Buffer.from(parameter).toString('hex');
+  if (now === readRunJson(dir).mechanism.parameterHex) return;
+  throw usageError(
+    `the mechanism parameter file ${shown(checkpoint.plan.mechanismParams ?? '')} does not hold the bytes this burn-in started with (run.json's mechanism.parameterHex)`,
+    'put the file back as it was to resume; a burn-in is continued only as it was planned',
+  );
+}
+
+/**
  * Every session ended before the stop rule (lost, refused the PIN, crashed, or a call that did not return); a session
  * abandoned at the stop itself ended with it.
  */
@@ -148,6 +163,7 @@ export async function runBurnIn(input: PlanInput, verdict: VerdictFlags, pinSour
   const checkpoint = resume?.checkpoint;
   const resumeDir = resume?.dir;
   const plan: BurnInPlan = checkpoint ? burnInPlan(checkpoint.plan, checkpointField) : burnInPlan(input);
+  if (checkpoint) refuseChangedParameter(plan, checkpoint, resumeDir!);
   const tokenCount = plan.tokenCounts[0]!;
   if (checkpoint && checkpoint.tokens.length !== tokenCount)
     throw usageError(
