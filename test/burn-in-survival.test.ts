@@ -98,7 +98,7 @@ describe('a burn-in survives a module that kills its process', () => {
     // The tokens signed on after the last record on disk until the death: time the axis does not hold, and says so.
     expect(restart.signingLostS).toBeGreaterThan(0);
     expect(r.stdout).toMatch(
-      /^verdict: FAILED: the module crashed the process 1 time: SIGSEGV at \S+ UTC \((at least \d+ calls? made in )?the [\d.]+ s of signing before the crash (was|were) not recorded, (made|signed) again after the restart\)$/m,
+      /^verdict: FAILED: the module crashed the process 1 time: SIGSEGV at \S+ UTC \((at least \d+ calls? made in )?the [\d.]+ s of the window before the crash (was|were) not recorded, (made|run) again after the restart\)$/m,
     );
     expect(r.stdout).toMatch(/restart 1: at \S+ the process was killed by SIGSEGV/);
     const report = readFileSync(join(dir, 'report.md'), 'utf8');
@@ -147,7 +147,8 @@ describe('a burn-in survives a module that kills its process', () => {
     // The check of crashes is there, passed: a CI keeps its history from night to night.
     expect(xpath(junit, 'count(//testcase[@name="p256.run.module-crashes"])')).toBe('1');
     expect(xpath(junit, 'count(//testcase[@name="p256.run.module-crashes"]/failure)')).toBe('0');
-    expect(r.stdout).toMatch(/^verdict: FAILED: \d+ signatures failed$/m);
+    // Counted as failed by their CKR; the others returned CKR_OK, unchecked (--verify none), and the verdict says so.
+    expect(r.stdout).toMatch(/^verdict: FAILED: \d+ signatures failed \(signatures not checked on the host: --verify none\)$/m);
   });
 
   it('SIGTERM to the supervisor reaches the burn-in: both end cleanly, exit 130, resumable', async () => {

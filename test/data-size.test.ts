@@ -274,7 +274,8 @@ describe('--multipart: C_*Init, C_*Update per chunk, C_*Final, counted by pkcs11
     );
     expect(r.status, r.stderr).toBe(0);
     const calls = readFileSync(log, 'utf8');
-    return { run: runJson(runDirOf(r)), count: (fn: string) => (calls.match(new RegExp(`^\\d+: ${fn}$`, 'gm')) ?? []).length };
+    const dir = runDirOf(r);
+    return { run: runJson(dir), report: readFileSync(join(dir, 'report.md'), 'utf8'), count: (fn: string) => (calls.match(new RegExp(`^\\d+: ${fn}$`, 'gm')) ?? []).length };
   }
 
   it.each([
@@ -285,7 +286,7 @@ describe('--multipart: C_*Init, C_*Update per chunk, C_*Final, counted by pkcs11
     '%s of 64 KiB in chunks of 4 KiB: 16 %s and one %s per call, no one-shot call',
     (op, update, final, single) => {
       // The module is the spy, in front of SoftHSM2; the trial call before the run is one call more.
-      const { run, count } = spied(['--op', op, '--data-size', '64k', '--multipart', '4k']);
+      const { run, report, count } = spied(['--op', op, '--data-size', '64k', '--multipart', '4k']);
       const made = CALLS + WARMUP + 1;
       expect(count(update)).toBe(made * 16);
       expect(count(final)).toBe(made);
@@ -293,6 +294,11 @@ describe('--multipart: C_*Init, C_*Update per chunk, C_*Final, counted by pkcs11
       const c = run.configurations[0]!;
       expect([c.dataSizeBytes, c.multipartChunkBytes, c.operationsOk, c.operationsVerified]).toEqual([65536, 4096, CALLS, CALLS]);
       expect(run.plan.multipartChunkBytes).toBe(4096);
+      // The report names the calls made, never the one-shot call that was not.
+      const made3 = `${single}Init/${update}/${final}`;
+      expect(report).toContain(`(${made3})`);
+      expect(report).toContain(`in parts of 4 KiB (${made3})`);
+      expect(report).not.toMatch(new RegExp(`${single}\\b(?!Init|Update|Final)`));
     },
     60_000,
   );

@@ -176,7 +176,7 @@ describe('a comparison on a busy host', () => {
     expect(cmp.rows[0]!.regressions).toEqual([]);
     expect(cmp.rows[0]!.inconclusive).toEqual([
       expect.stringMatching(
-        /^throughput -50 % \(.*\): the host was busy in the baseline \(load average 17\.35 on 2 cores before signing\) and the candidate \(load average 17\.35 on 2 cores before signing\): repeat with --repeat or on a quiet host$/,
+        /^throughput -50 % \(.*\): the host was busy in the baseline \(load average 17\.35 on 2 cores before the run\) and the candidate \(load average 17\.35 on 2 cores before the run\): repeat with --repeat or on a quiet host$/,
       ),
     ]);
     // One side busy is enough.

@@ -246,8 +246,8 @@ describe('a token that hangs or stops among working ones', () => {
     expect(lines[0]).toBe(`- With 3 tokens, token slot ${slots[2]}: fc: 100 consecutive calls failed.`);
     expect(lines[1]).toBe(`- 100 of ${lines[1]!.match(/of (\d+)/)![1]} signatures failed (see Failures) — WRONG_OUTPUT_SIZE ×100: ${meaning}.`);
     expect(md).not.toMatch(/Scaling is|windows overlapped/);
-    expect(md).toContain(`- No scaling efficiency is drawn from 3 tokens: fc (slot ${slots[2]}) stopped signing before the end`);
-    expect(md).toMatch(/Left out of this: fc \(slot \d+, serial \w+\), [\d.]+\/s: it stopped signing before the end/);
+    expect(md).toContain(`- No scaling efficiency is drawn from 3 tokens: fc (slot ${slots[2]}) stopped before the end`);
+    expect(md).toMatch(/Left out of this: fc \(slot \d+, serial \w+\), [\d.]+\/s: it stopped before the end/);
     expect(readFileSync(junit, 'utf8')).toContain(`WRONG_OUTPUT_SIZE ×100: ${meaning}`);
     const burnIn = runCli(
       [

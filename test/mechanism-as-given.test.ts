@@ -5,10 +5,11 @@ import type { RunResult } from '../src/model/run-result.js';
 import { outputFits } from '../src/model/workload.js';
 import { scalePlan } from '../src/plan/plan.js';
 import { planInputFromFlags, SCALE_DEFAULTS } from '../src/plan/plan-flags.js';
+import { readLabFile } from '../src/plan/lab-file.js';
 import { schemaProblems } from '../src/result/schemas.js';
 import { HsmBenchError } from '../src/core/errors.js';
 import { incomparability } from '../src/verdict/compare.js';
-import { runCli, runDirOf, tempDir } from './helpers/cli.js';
+import { runCli, runCliAndSignal, runDirOf, tempDir } from './helpers/cli.js';
 import { buildFaultyModule, ExternalSoftHsm, SPY_MODULE, TEST_PIN } from './helpers/softhsm-module.js';
 
 /**
@@ -95,6 +96,24 @@ describe('--mechanism by PKCS#11 name or number, as the plan reads it', () => {
     expect(usageProblem({ mechanism: 'CKM_ECDSA', keyLabel: 'k', mechanismParams: emptyFile }).message).toContain('is empty');
   });
 
+  it("a lab file gives them as its runs' mechanism, mechanismParams and keyId, a bad one named by its JSON path", async () => {
+    const lab = (run: object) => {
+      const path = join(tempDir('as-given-lab'), 'lab.json');
+      writeFileSync(path, JSON.stringify({ runs: [{ name: 'as-given', tokens: [1], ...run }] }));
+      return readLabFile(path);
+    };
+    const plan = (await lab({ op: 'verify', mechanism: 'CKM_SHA256_RSA_PKCS_PSS', mechanismParams: pssFile, keyId: '0x0A0b' })).runs[0]!.plan;
+    expect(plan.workload[0]!.asGiven).toMatchObject({ name: 'CKM_SHA256_RSA_PKCS_PSS', ckm: 0x43 });
+    expect(Buffer.from(plan.workload[0]!.asGiven!.parameter!)).toEqual(PSS_PARAMS);
+    expect(Buffer.from(plan.workload[0]!.asGiven!.keyId!).toString('hex')).toBe('0a0b');
+    expect((await lab({ mechanism: '0x1041', keyLabel: 'k' })).runs[0]!.plan.workload[0]!.asGiven).toMatchObject({ name: 'CKM_ECDSA' });
+    await expect(lab({ mechanism: 'CKM_ECDSA', keyId: '0a0' })).rejects.toThrow(/\$\.runs\[0\]\.keyId '0a0' is not a CKA_ID in hex/);
+    await expect(lab({ mechanism: 'CKM_ECDSA_SHA265', keyLabel: 'k' })).rejects.toThrow(/'CKM_ECDSA_SHA265' is not a PKCS#11 mechanism hsm-bench knows by name/);
+    await expect(lab({ alg: 'p256', mechanism: 'ecdsa', mechanismParams: pssFile })).rejects.toThrow(
+      /\$\.runs\[0\]\.mechanismParams goes with \$\.runs\[0\]\.mechanism given by PKCS#11 name or number/,
+    );
+  });
+
   it('an output of a mechanism as given fits at any size from one byte to its buffer; an empty one never does', () => {
     const op = { outputBytes: [] as number[], unchecked: true as const };
     expect([0, 1, 64, 4627, 49_856, 65_535, 65_536].map((n) => outputFits(op, n))).toEqual([false, true, true, true, true, true, false]);
@@ -150,6 +169,8 @@ describe('a mechanism as given on SoftHSM2: measured and counted like any other,
     }
     expect(readFileSync(join(dir, 'report.md'), 'utf8')).toContain('Signatures were counted and timed but not checked on the host: CKM_ECDSA was given by PKCS#11 name or number');
     expect(readFileSync(junit, 'utf8')).toContain(`${PER_TOKEN} OK (not checked on the host)`);
+    // The verdict too: the calls returned CKR_OK, and nothing said their results were right.
+    expect(readFileSync(join(dir, 'report.md'), 'utf8')).toContain('**Verdict: PASSED: no signature failed (signatures not checked on the host)');
   }, 120_000);
 
   it('CKM_SHA256_RSA_PKCS_PSS with raw CK_RSA_PKCS_PSS_PARAMS from a file: sign, and verify over signatures the token made, with the RSA key by label', () => {
@@ -185,6 +206,42 @@ describe('a mechanism as given on SoftHSM2: measured and counted like any other,
     const wrong = scale(['--mechanism', 'CKM_ECDSA', '--key-id', 'ffff']);
     expect(wrong.status, wrong.stderr).toBe(3);
     expect(wrong.stderr).toContain('no private key or secret key of CKA_ID ffff');
+  }, 120_000);
+
+  it('a lab file runs a mechanism as given with its parameters and the key by CKA_ID (hsm-bench run --config)', () => {
+    const listing = JSON.parse(runCli(['list', '--keys', '--json', '--module', hsm.module, '--token-label', 'ag-'], withPin()).stdout) as { slots: { keys?: { label: string; id: string }[] }[] };
+    const id = listing.slots.flatMap((s) => s.keys ?? []).find((k) => k.label === 'hsm-bench-rsa2048')!.id;
+    const labOut = tempDir('as-given-lab-out');
+    const path = join(labOut, 'lab.json');
+    const run = { module: hsm.module, tokenLabel: 'ag-', tokens: [1], signaturesPerToken: PER_TOKEN, warmup: WARMUP, mechanism: 'CKM_SHA256_RSA_PKCS_PSS', mechanismParams: pssFile, keyId: id };
+    writeFileSync(path, JSON.stringify({ out: labOut, runs: [{ name: 'pss-by-id', ...run }] }));
+    const r = runCli(['run', '--config', path, '--json'], withPin());
+    expect(r.status, r.stderr).toBe(0);
+    const result = (JSON.parse(r.stdout) as { runs: { result: RunResult }[] }).runs[0]!.result;
+    expect(schemaProblems('run', result)).toEqual([]);
+    expect(result.mechanism).toMatchObject({ name: 'CKM_SHA256_RSA_PKCS_PSS', parameterHex: PSS_PARAMS.toString('hex') });
+    expect([result.keyLabel, result.keyIdHex, result.operation!.hostCheck]).toEqual(['', id, 'not-checked']);
+    expect([result.configurations[0]!.operationsOk, result.configurations[0]!.operationsFailed]).toEqual([PER_TOKEN, 0]);
+  }, 120_000);
+
+  it('a burn-in resumes only with the parameter bytes it started with: the checkpoint keeps the file’s path, run.json its bytes', async () => {
+    const params = join(tempDir('as-given-resume'), 'pss.bin');
+    writeFileSync(params, PSS_PARAMS);
+    const args = ['burn-in', '--module', hsm.module, '--token-label', 'ag-', '--mechanism', 'CKM_SHA256_RSA_PKCS_PSS', '--mechanism-params', params, '--key-label', 'hsm-bench-rsa2048'];
+    const first = await runCliAndSignal([...args, '--rate', '100', '--signatures', '1000', '--out', tempDir('as-given-resume-out')], withPin(), /records in/, 'SIGTERM', 1000);
+    expect(first.status, first.stderr).toBe(130);
+    const dir = runDirOf(first);
+    // Another salt length: a parameter the token takes as well, so only the check tells the runs apart.
+    const other = Buffer.from(PSS_PARAMS);
+    other.writeBigUInt64LE(20n, 16);
+    writeFileSync(params, other);
+    const refused = runCli(['burn-in', '--resume', dir], withPin());
+    expect(refused.status, refused.stderr).toBe(2);
+    expect(refused.stderr).toContain(`the mechanism parameter file ${params} does not hold the bytes this burn-in started with`);
+    writeFileSync(params, PSS_PARAMS);
+    const resumed = runCli(['burn-in', '--resume', dir], withPin());
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(runOf(dir).mechanism.parameterHex).toBe(PSS_PARAMS.toString('hex'));
   }, 120_000);
 
   it('an empty output is still a failure: counted and named, never passed as made', () => {

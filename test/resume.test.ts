@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { readRecords } from '../src/result/records-file.js';
 import { type CallRecord } from '../src/model/record.js';
 import type { RunResult } from '../src/model/run-result.js';
-import { descendantsOf, isRunning, killTree, runCli, runCliAndAct, runCliAndSignal, runDirOf, tempDir } from './helpers/cli.js';
+import { descendantsOf, isRunning, killTree, runCli, runCliAndAct, runCliAndSignal, runCliWithSteps, runDirOf, tempDir } from './helpers/cli.js';
 import { buildFaultyModule, ExternalSoftHsm, SPY_MODULE, TEST_PIN } from './helpers/softhsm-module.js';
 import { planDigest } from '../src/result/checkpoint.js';
 
@@ -192,4 +192,68 @@ describe('burn-in --resume', () => {
     expect(readJson(dir, 'checkpoint.json')).toMatchObject({ pinRefused: [], finished: true });
     expect(corrected.stdout + corrected.stderr).not.toContain(TEST_PIN);
   });
+});
+
+describe('burn-in --resume keeps what the harness saw of itself in earlier segments', () => {
+  it('a segment killed with SIGKILL keeps the host stall it had when its last checkpoint was written', async () => {
+    const out = tempDir('resume-host-stall-killed');
+    let resumedAtMs = 0;
+    const killed = await runCliWithSteps(env, ['burn-in', '--alg', 'p256', '--tokens', '1', '--rate', '100', '--signatures', '3000', '--verify', 'none', '--out', out], out, [
+      {
+        when: (_dir, stderr) => /records in/.test(stderr),
+        act: (child) =>
+          setTimeout(() => {
+            for (const pid of [child.pid!, ...descendantsOf(child.pid!)]) process.kill(pid, 'SIGSTOP');
+            setTimeout(() => {
+              for (const pid of [child.pid!, ...descendantsOf(child.pid!)]) process.kill(pid, 'SIGCONT');
+              resumedAtMs = Date.now();
+            }, 800);
+          }, 1000),
+      },
+      // A checkpoint written after the stall (one every 10 s), then the burn-in and its supervisor killed at once.
+      {
+        when: (dir) => resumedAtMs > 0 && Date.parse(readJson(dir, 'checkpoint.json').updatedAt) > resumedAtMs + 100,
+        act: killTree,
+      },
+    ]);
+    expect(killed.status).toBe(null);
+    const resumed = runCli(['burn-in', '--resume', killed.dir], env);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    const c = (readJson(killed.dir, 'run.json') as RunResult).configurations[0]!;
+    expect(
+      c.stalls!.episodes.some((e) => e.durationS >= 0.4 && e.hostStallS >= 0.4),
+      JSON.stringify(c.stalls),
+    ).toBe(true);
+  }, 120_000);
+
+  it("a host stall of the first segment (the process paused by SIGSTOP) keeps its host share, and the run's host stalls, event-loop stall and CPU time add up over the segments", async () => {
+    const out = tempDir('resume-host-stall');
+    // 100/s for 8 s of schedule: paused 0.8 s a second into the window, stopped (SIGTERM) a second after it resumed.
+    const first = await runCliAndAct(['burn-in', '--alg', 'p256', '--tokens', '1', '--rate', '100', '--signatures', '800', '--verify', 'none', '--out', out], env, /records in/, 1000, (child) => {
+      for (const pid of [child.pid!, ...descendantsOf(child.pid!)]) process.kill(pid, 'SIGSTOP');
+      setTimeout(() => {
+        for (const pid of [child.pid!, ...descendantsOf(child.pid!)]) process.kill(pid, 'SIGCONT');
+        setTimeout(() => child.kill('SIGTERM'), 1000);
+      }, 800);
+    });
+    expect(first.status, first.stderr).toBe(130);
+    const dir = runDirOf(first);
+    const before = (readJson(dir, 'run.json') as RunResult).configurations[0]!;
+    const stall = before.stalls!.episodes.find((e) => e.hostStallS >= 0.4);
+    expect(stall, JSON.stringify(before.stalls)).toBeDefined();
+    const resumed = runCli(['burn-in', '--resume', dir], env);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    const after = (readJson(dir, 'run.json') as RunResult).configurations[0]!;
+    expect(after.operationsOk + after.operationsFailed).toBe(800);
+    expect(after.stalls!.episodes.find((e) => e.atS === stall!.atS)).toMatchObject({ durationS: stall!.durationS, hostStallS: stall!.hostStallS });
+    expect(after.stalls!.host!.count).toBeGreaterThanOrEqual(before.stalls!.host!.count);
+    expect(after.stalls!.host!.totalMs).toBeGreaterThanOrEqual(before.stalls!.host!.totalMs);
+    expect(after.stalls!.host!.longestMs).toBeGreaterThanOrEqual(before.stalls!.host!.longestMs);
+    expect(after.openLoop!.hostStallMs).toBeGreaterThanOrEqual(before.openLoop!.hostStallMs!);
+    expect(after.maxEventLoopStallMs).toBeGreaterThanOrEqual(before.maxEventLoopStallMs!);
+    // The host's CPU time of both windows (each its length × the host's CPUs), not of the last alone.
+    const run = readJson(dir, 'run.json') as RunResult;
+    expect(after.cpu!.hostCpuS).toBeGreaterThan(0.8 * after.durationS * run.host.cpuCount);
+    expect(after.cpu!.processUserS + after.cpu!.processSystemS).toBeGreaterThan(before.cpu!.processUserS + before.cpu!.processSystemS);
+  }, 120_000);
 });

@@ -8,6 +8,7 @@ import { burnInTokenTable, terminalTokenTable } from '../src/report/burn-in-summ
 import { fitTable } from '../src/report/fit-table.js';
 import { ConfigurationStats } from '../src/stats/configuration-stats.js';
 import { STALL_FLOOR_US, stallMinUs } from '../src/stats/stalls.js';
+import { harnessOfSegments } from '../src/stats/harness-of-segments.js';
 import { summarizeConfiguration, type Measured } from '../src/stats/summarize.js';
 
 const call = (startOffsetUs: number, latencyUs: number) => ({ startOffsetUs, latencyUs, operation: '', verified: null, startLagUs: null, late: null });
@@ -125,7 +126,7 @@ describe('a stall of one token against the cluster', () => {
   it('conclude with the token named, its silent time apart from the cluster’s, and no "nothing succeeded" while the others signed', () => {
     const text = conclusions(oneTokenStalled()).find((l) => /stalled/.test(l))!;
     expect(text).toMatch(
-      /^1 of the 4 tokens stalled \(a stall: 100 ms or more without a successful signature\): t1 \(slot 101, serial 1\) 3 times, silent 4\.5\d s of the 8\.00 s window \(5\d\.\d %\), the longest 1\.50 s; never all at once: while some stalled the others signed on, and the cluster as a whole never went longer than \d+(\.\d+)? ms without a successful signature/,
+      /^1 of the 4 tokens stalled \(a stall: 100 ms or more without a successful signature\): t1 \(slot 101, serial 1\) 3 times, silent 4\.5\d s of the 8\.00 s window \(5\d\.\d %\), the longest 1\.50 s; never all at once: while some stalled the others went on, and the cluster as a whole never went longer than \d+(\.\d+)? ms without a successful signature/,
     );
     expect(text).not.toMatch(/succeeded meanwhile|% of the window in the/);
   });
@@ -190,5 +191,31 @@ describe('stall lines', () => {
 
   it('are none for a run.json written before stalls were counted', () => {
     expect(stallLines(example, example.configurations[0]!)).toEqual([]);
+  });
+});
+
+describe("a resumed burn-in's harness facts over its segments", () => {
+  const cpu = (hostCpuS: number, busyPct: number, processS: number) => ({ processUserS: processS, processSystemS: 0, hostCpuS, hostUserPct: busyPct, hostSystemPct: 0, loadAverage1m: busyPct / 50 });
+  it('keeps the earlier host stalls, cut where the next segment’s axis starts, the longest waits, and adds the CPU times', () => {
+    const earlier = {
+      hostStalls: [
+        { startUs: 1e6, endUs: 1.8e6 },
+        { startUs: 4.9e6, endUs: 5.6e6 },
+      ],
+      hostStallUs: 0.8e6,
+      maxEventLoopStallMs: 790,
+      verificationLagS: 0.4,
+      cpu: cpu(6, 50, 1),
+    };
+    // The earlier segment died at 5.6 s; its records reached the disk to 5.0 s, where the next one goes on.
+    const both = harnessOfSegments(earlier, { hostStalls: [{ startUs: 6e6, endUs: 6.2e6 }], hostStallUs: 0.2e6, maxEventLoopStallMs: 30, verificationLagS: 0.1, cpu: cpu(2, 100, 0.5) }, 5e6);
+    expect(both.hostStalls).toEqual([
+      { startUs: 1e6, endUs: 1.8e6 },
+      { startUs: 4.9e6, endUs: 5e6 },
+      { startUs: 6e6, endUs: 6.2e6 },
+    ]);
+    expect(both).toMatchObject({ hostStallUs: 0.8e6, maxEventLoopStallMs: 790, verificationLagS: 0.4, cpu: { processUserS: 1.5, hostCpuS: 8, hostUserPct: 62.5, loadAverage1m: 2 } });
+    // The first segment (nothing earlier) is its own.
+    expect(harnessOfSegments(undefined, earlier, 0)).toEqual(earlier);
   });
 });

@@ -25,6 +25,10 @@ export const PKCS11_FUNCTION: Record<OperationCall, string> = {
   keygen: 'C_GenerateKeyPair',
 };
 
+/** The functions a call makes as reports name them: in parts (--multipart), C_*Init, C_*Update per chunk and C_*Final. */
+export const functionsOf = (call: OperationCall, multipart: boolean): string =>
+  multipart ? ['Init', 'Update', 'Final'].map((part) => `${PKCS11_FUNCTION[call]}${part}`).join('/') : PKCS11_FUNCTION[call];
+
 /**
  * The input of call `sequence`: the 32-byte message (a per-worker seed and the sequence number, so no input
  * repeats), its SHA-256 made on the host (wrapped in a PKCS#1 DigestInfo for raw RSA), a row of the token's table

@@ -19,53 +19,26 @@ import { checkThresholdsFitPlan, type Thresholds } from '../verdict/thresholds.j
 import { quote, shown } from '../core/quote.js';
 import { registerSecretSources } from '../secrets/known-secrets.js';
 
+/**
+ * The fields of a plan a lab run gives as a plan input has them (src/model/plan-input.ts), so that a field added to
+ * the plan is a key of a lab run too (test/run-json-types.test.ts holds the lab schema to it). Left out: those a lab
+ * run gives in a form of its own (below), the top-level out, and a burn-in's own (a lab runs scale).
+ */
+type LabPlanFields = Omit<PlanInput, 'tokens' | 'warmup' | 'threadsPerToken' | 'rate' | 'ratePerToken' | 'verify' | 'workspace' | 'out' | 'signatures' | 'giveUpAfter'>;
+
 /** One named run of a lab file: the flags of `scale`, as JSON, plus its thresholds and baseline. */
-export interface LabRunSpec {
+export interface LabRunSpec extends LabPlanFields {
   name: string;
-  module?: string;
   workspace?: string;
-  slots?: number[];
-  serials?: string[];
-  tokenLabel?: string;
-  tokenUri?: string;
-  allTokens?: boolean;
   pinEnv?: string;
   pinFile?: string;
-  op?: string;
-  mix?: string;
-  alg?: string;
-  mechanism?: string;
   tokens: number[];
-  signaturesPerToken?: number;
-  repeat?: number;
-  duration?: string;
   warmup?: number;
   threadsPerToken?: number | number[];
   /** Open-loop target rates (calls per second of each configuration, or of each token). */
   rate?: number | number[];
   ratePerToken?: number | number[];
-  /** Latency objectives on the response time, as durations: { "p99": "50ms" }. */
-  slo?: { p50?: string; p90?: string; p99?: string; p999?: string };
   verify?: string | number;
-  /** As --call-timeout: a duration such as "30s". */
-  callTimeout?: string;
-  /** As --records: all, failures or none. */
-  records?: string;
-  keyLabel?: string;
-  verifyThreads?: number;
-  /** As --max-window: a duration such as "2m". */
-  maxWindow?: string;
-  sessionPerCall?: boolean;
-  findKeyPerCall?: boolean;
-  /** As --no-calibrate (false): no measurement of the harness's per-call overhead. */
-  calibrate?: boolean;
-  /** As --start-at: RFC 3339 UTC, or +DURATION. */
-  startAt?: string;
-  settle?: string;
-  /** As --data-size: "32,1k,64k". */
-  dataSize?: string;
-  /** As --multipart: "64k". */
-  multipart?: string;
   thresholds?: {
     maxFailures?: number;
     minThroughput?: number | Record<string, number>;

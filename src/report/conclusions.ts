@@ -33,7 +33,7 @@ function shortfallClauses(r: RunResult, s: Shortfall): string[] {
   if (s.partial && (s.repetitions === undefined || s.repetitions.whole === 0)) clauses.push(`the run was ${s.partial} in it`);
   if (s.repetitions) clauses.push(`only ${s.repetitions.whole} of its ${s.repetitions.planned} repetitions ${s.repetitions.whole === 1 ? 'is' : 'are'} whole`);
   if (s.hungTokens.length > 0) clauses.push(`a session of ${tokenNames(r, s.hungTokens)} hung`);
-  if (s.stoppedTokens.length > 0) clauses.push(`${tokenNames(r, s.stoppedTokens)} stopped signing before the end`);
+  if (s.stoppedTokens.length > 0) clauses.push(`${tokenNames(r, s.stoppedTokens)} stopped before the end`);
   return clauses;
 }
 
@@ -85,7 +85,8 @@ function scalingConclusion(r: RunResult, last: ConfigurationResult, previous: Co
   const busy = last.perToken.reduce((sum, t) => sum + t.throughputPerS * ((t.latencyMs?.mean ?? 0) / 1000), 0) / signers;
   const single = efficiencyBasisOf(r, last)?.latencyMs?.mean;
   const growth = single && last.latencyMs ? last.latencyMs.mean / single : undefined;
-  const software = r.backend.kind === 'embedded-softhsm2' ? ` These are software tokens: what they share is this host's ${r.host.cpuCount} CPU cores, and their own signing is that CPU.` : '';
+  const software =
+    r.backend.kind === 'embedded-softhsm2' ? ` These are software tokens: what they share is this host's ${r.host.cpuCount} CPU cores, and the ${w.nouns} they make are that CPU's work.` : '';
   if (e >= 0.9) return [...lines, 'Nothing the tokens share held them back.'].join(' ');
   // What the host did during it grounds the diagnosis: its CPUs all busy, or CPU to spare; the harness's own stalls.
   const cpu = hostCpuClause(last);
@@ -181,7 +182,7 @@ function stallsLine(r: RunResult, c: ConfigurationResult): string | null {
   const cluster =
     together.length > 0
       ? `${tokensCalled(c.tokens)} stalled at once ${plural(together.length, 'time')}, the longest ${latencyText(1000 * Math.max(...together.map((e) => e.allTokensS!)))} while no ${w.noun} succeeded on any`
-      : `never all at once: while some stalled the others signed on, and the cluster as a whole never went longer than ${latencyText(clusterGapMs)} without a successful ${w.noun}`;
+      : `never all at once: while some stalled the others went on, and the cluster as a whole never went longer than ${latencyText(clusterGapMs)} without a successful ${w.noun}`;
   const how = `a stall: ${latencyText((c.stalls ?? stalled[0]!.stalls).minMs)} or more without a successful ${w.noun}`;
   const when = repeated ? ` in ${stalled.length} of ${measured.length} repetitions (${measured.map((m) => m.stalls.count).join(', ')} times; ${how})` : ` (${how})`;
   // The same token in a stall in every repetition is that token's; in one of them, the run's.
@@ -206,7 +207,7 @@ const tokenCalled = (t: ConfigurationResult['perToken'][number]) => `${t.label} 
  */
 function spreadLine(r: RunResult, c: ConfigurationResult): string | null {
   const s = shortfallOf(r, c);
-  const why = (t: number) => (s.hungTokens.includes(t) ? 'a session hung' : s.stoppedTokens.includes(t) ? 'it stopped signing before the end' : 'no call succeeded');
+  const why = (t: number) => (s.hungTokens.includes(t) ? 'a session hung' : s.stoppedTokens.includes(t) ? 'it stopped before the end' : 'no call succeeded');
   const left = c.perToken.filter((t) => s.hungTokens.includes(t.token) || s.stoppedTokens.includes(t.token) || t.operationsOk === 0);
   const signing = c.perToken.filter((t) => !left.includes(t));
   if (signing.length < 2) return null;
@@ -370,7 +371,7 @@ export function conclusions(r: RunResult): string[] {
   }
   if (r.backend.kind === 'embedded-softhsm2') {
     lines.push(
-      `The tokens were SoftHSM2 software tokens: their signing is this host's CPU (${r.host.cpuCount} cores), shared with hsm-bench's own threads and its host check, so from the first token on the throughput measures the host, not tokens.`,
+      `The tokens were SoftHSM2 software tokens: their ${w.nouns} are this host's CPU's work (${r.host.cpuCount} cores), shared with hsm-bench's own threads and its host check, so from the first token on the throughput measures the host, not tokens.`,
     );
   }
   lines.push(...notMeasuredLines(r));

@@ -45,6 +45,6 @@ export function hostCpuClause(c: ConfigurationResult): string | null {
   // Most of a busy host's time in other processes: the host was shared, and its other work set the limit.
   const others = busy - own > own ? `, the other ${fixed(busy - own, 0)} % in other processes: the host was shared, and its other work took the CPU` : '';
   return busy >= HOST_CPU_LIMIT_PCT
-    ? `the host's CPUs were ${fixed(busy, 0)} % busy during it, ${fixed(own, 0)} % of their time in hsm-bench's process (its signers and the module's work in them, its verifiers)${others}: the host's CPU was the limit`
+    ? `the host's CPUs were ${fixed(busy, 0)} % busy during it, ${fixed(own, 0)} % of their time in hsm-bench's process (its sessions' threads and the module's work in them, its verifiers)${others}: the host's CPU was the limit`
     : `the host's CPUs were only ${fixed(busy, 0)} % busy during it (hsm-bench's process ${fixed(own, 0)} %): not the host's CPU`;
 }

@@ -38,8 +38,8 @@ export function cutFromRecords(deaths: readonly Death[], crash: string, restart:
   const calls = deaths.reduce((n, x) => n + (x.callsNotRecorded ?? 0), 0);
   const signingS = deaths.reduce((n, x) => n + (x.signingLostS ?? 0), 0);
   if (calls === 0 && signingS === 0) return null;
-  const time = `the ${fixed(signingS, signingS < 1 ? 2 : 1)} s of signing before ${crash}`;
+  const time = `the ${fixed(signingS, signingS < 1 ? 2 : 1)} s of the window before ${crash}`;
   return calls > 0
     ? `at least ${plural(calls, 'call')} made in ${time} ${calls === 1 ? 'was' : 'were'} not recorded, made again after ${restart}`
-    : `${time} was not recorded, signed again after ${restart}`;
+    : `${time} was not recorded, run again after ${restart}`;
 }

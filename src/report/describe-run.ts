@@ -97,13 +97,16 @@ export function planLine(r: RunResult): string {
   const rates = p.targetRate ? `, target rate${p.targetRate.perS.length > 1 ? 's' : ''} ${p.targetRate.perS.join(', ')}/s${p.targetRate.per === 'token' ? ' per token' : ''}` : '';
   const objectives = (p.objectives ?? []).length > 0 ? `, objectives ${p.objectives!.map((o) => `${percentileName(o.percentile)} ≤ ${latencyText(o.ms)}`).join(', ')}` : '';
   const perCall = perCallText(r);
-  return `${stop}, ${p.warmupOperationsPerToken} warm-up, ${sessions}${perCall ? `, ${perCall}` : ''}${dataText(p)}${rates}${objectives}, ${verify}${repeat}`;
+  return `${stop}, ${p.warmupOperationsPerToken} warm-up, ${sessions}${perCall ? `, ${perCall}` : ''}${dataText(p, w.call)}${rates}${objectives}, ${verify}${repeat}`;
 }
 
-/** ", data 32 B, 1 KiB, 64 KiB per call, in C_*Update parts of 4 KiB": what each call handed the token, with --data-size. */
-function dataText(p: RunResult['plan']): string {
+/**
+ * ", data 32 B, 1 KiB, 64 KiB per call, in parts of 4 KiB (C_SignInit/C_SignUpdate/C_SignFinal)": what each call
+ * handed the token, with --data-size; `calls`: the functions each made.
+ */
+function dataText(p: RunResult['plan'], calls: string): string {
   if (!p.dataSizesBytes) return '';
-  const parts = p.multipartChunkBytes === undefined ? ' in one call' : `, in C_*Update parts of ${byteSizeName(p.multipartChunkBytes)}`;
+  const parts = p.multipartChunkBytes === undefined ? ' in one call' : `, in parts of ${byteSizeName(p.multipartChunkBytes)} (${calls})`;
   return `, data ${p.dataSizesBytes.map(byteSizeName).join(', ')} per call${parts} (MB = 10⁶ bytes)`;
 }
 

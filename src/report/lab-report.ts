@@ -77,7 +77,7 @@ export function renderLabReport(runs: JudgedRun[], dirs: string[], charts: (stri
   }
   for (const n of notRun) out.push(`## ${n.name}`, '', `Not run: ${n.reason}. Its configurations (${n.configurations.map(configurationName).join(', ')}) were not measured.`, '');
   const pairs = transportPairs(runs);
-  if (pairs.length > 0) out.push('## Transport comparison', '', 'Runs that differ only in the module (or host) signing with the same tokens:', '');
+  if (pairs.length > 0) out.push('## Transport comparison', '', 'Runs that differ only in the module (or host), with the same tokens:', '');
   pairs.forEach(([a, b], i) => {
     out.push(`### ${b.name} vs ${a.name}`, '', `${a.name}: ${a.result.module.path}; ${b.name}: ${b.result.module.path}.`, '', comparisonMarkdownBody([a.result, b.result], [a.name, b.name]));
     if (charts[i]) out.push(`![${b.name} vs ${a.name}](${charts[i]})`, '');

@@ -63,7 +63,7 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
   out.push(
     r.sources
       ? `- **Hosts**: ${hostsLine(r.sources)} (each one's machine in its own run.json; the first: ${r.host.cpuCount} × ${r.host.cpuModel}, Node ${r.host.nodeVersion})`
-      : `- **Host**: ${r.host.hostname}: ${r.host.cpuCount} × ${r.host.cpuModel}, ${r.host.totalMemoryMb} MB, ${r.host.platform}/${r.host.arch}, Node ${r.host.nodeVersion}${r.host.loadAverage ? `, load average ${r.host.loadAverage.join(' / ')} before signing` : ''}`,
+      : `- **Host**: ${r.host.hostname}: ${r.host.cpuCount} × ${r.host.cpuModel}, ${r.host.totalMemoryMb} MB, ${r.host.platform}/${r.host.arch}, Node ${r.host.nodeVersion}${r.host.loadAverage ? `, load average ${r.host.loadAverage.join(' / ')} before the run` : ''}`,
     `- **Backend**: ${backendLine(r)}`,
     `- **Module**: ${r.module.libraryDescription} ${r.module.libraryVersion} (${r.module.manufacturer}), Cryptoki ${r.module.cryptokiVersion}, ${r.module.instances === 'shared' ? 'one instance per process' : 'an instance per load'}${r.harness.engine ? `; engine: ${r.harness.engine}` : ''}`,
     `- **Operation**: ${r.operation?.name ?? 'sign'} (${w.call}), ${r.algorithm.displayName}${w.usesKeyPair ? `, key ${[r.keyLabel && `'${r.keyLabel}'`, r.keyIdHex && `CKA_ID ${r.keyIdHex}`].filter(Boolean).join(', ')}` : ''}`,
@@ -212,7 +212,7 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
     out.push(
       '## CPU during the measured window',
       '',
-      "hsm-bench's process (every thread: signers and the module's work in them, verifiers, recorder) and the host's CPUs (every process), as hyperfine gives user and system time.",
+      "hsm-bench's process (every thread: the sessions' threads and the module's work in them, verifiers, recorder) and the host's CPUs (every process), as hyperfine gives user and system time.",
       '',
       markdownTable(cpu.head, cpu.rows, cpu.numeric),
       '',

@@ -12,6 +12,7 @@ import { readRunJson, writeFileAtomic, writeRunJson } from './run-directory.js';
 import { schemaProblems } from './schemas.js';
 import { recordsOnDisk } from './replay.js';
 import { readResumeState } from './resume-state.js';
+import type { HarnessFacts } from '../stats/harness-of-segments.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.json';
 /** A burn-in's records, in its run directory. */
@@ -53,6 +54,11 @@ export interface Checkpoint {
   progress: { signatures: number; signaturesOk: number; signaturesFailed: number; signingS: number; records: number };
   restarts: BurnInRestart[];
   lostRecords: LostRecords[];
+  /**
+   * What the harness saw of itself (the host's stalls, the event loop's longest wait, verification's lag, the CPUs'
+   * use) over the segments so far, this one to the checkpoint: measured anew by each process, not in the records.
+   */
+  harness?: HarnessFacts;
   updatedAt: string;
   /** The stop rule was reached: nothing to resume (a run whose tokens all ended before it, or that was stopped, is not finished). */
   finished: boolean;

@@ -14,11 +14,12 @@ import type { FieldNames, PlanInput } from '../model/plan-input.js';
 import { truncateToLastBlock, replayRecords } from '../result/replay.js';
 import { readResumeState, restoreFromState, writeResumeState } from '../result/resume-state.js';
 import { intervalLogOf } from '../result/interval-log.js';
-import { createRunDirectory, syncFile, writeFileAtomic, writeRunJson } from '../result/run-directory.js';
+import { createRunDirectory, readRunJson, syncFile, writeFileAtomic, writeRunJson } from '../result/run-directory.js';
 import type { BurnInResult, LostRecords, RunResult, StartAtResult } from '../model/run-result.js';
 import type { PinSource } from '../secrets/pin.js';
 import { ConfigurationStats } from '../stats/configuration-stats.js';
 import { summarizeConfiguration, type Measured } from '../stats/summarize.js';
+import { harnessOfSegments, type HarnessFacts } from '../stats/harness-of-segments.js';
 import { RunControl } from '../measure/control.js';
 import type { RunEvent, RunEvents } from '../model/run-events.js';
 import { Interruption } from './interruption.js';
@@ -127,6 +128,21 @@ async function recordsToContinue(
 }
 
 /**
+ * The plan keeps the path of a mechanism's parameter file, not its bytes: a file changed since the run started would
+ * make the resumed calls another mechanism call than the earlier ones, under the same run (run.json keeps the bytes).
+ */
+function refuseChangedParameter(plan: BurnInPlan, checkpoint: Checkpoint, dir: string): void {
+  const parameter = plan.workload[0]?.asGiven?.parameter;
+  if (parameter === undefined) return;
+  const now = parameter === null ? undefined : Buffer.from(parameter).toString('hex');
+  if (now === readRunJson(dir).mechanism.parameterHex) return;
+  throw usageError(
+    `the mechanism parameter file ${shown(checkpoint.plan.mechanismParams ?? '')} does not hold the bytes this burn-in started with (run.json's mechanism.parameterHex)`,
+    'put the file back as it was to resume; a burn-in is continued only as it was planned',
+  );
+}
+
+/**
  * Every session ended before the stop rule (lost, refused the PIN, crashed, or a call that did not return); a session
  * abandoned at the stop itself ended with it.
  */
@@ -147,6 +163,7 @@ export async function runBurnIn(input: PlanInput, verdict: VerdictFlags, pinSour
   const checkpoint = resume?.checkpoint;
   const resumeDir = resume?.dir;
   const plan: BurnInPlan = checkpoint ? burnInPlan(checkpoint.plan, checkpointField) : burnInPlan(input);
+  if (checkpoint) refuseChangedParameter(plan, checkpoint, resumeDir!);
   const tokenCount = plan.tokenCounts[0]!;
   if (checkpoint && checkpoint.tokens.length !== tokenCount)
     throw usageError(
@@ -206,13 +223,17 @@ export async function runBurnIn(input: PlanInput, verdict: VerdictFlags, pinSour
     const burnIn: BurnInResult = { giveUpAfterS: plan.giveUpAfterMs / 1000, segments, planDigest: digest, restarts: checkpoint?.restarts ?? [], lostRecords: onDisk.lost };
     // What the stages produced (worker issues, verification lag, event-loop stall), once signing has ended.
     let measured: Omit<Measured, 'stats' | 'recordsFile'> = { workerIssues: [] };
+    // What the harness saw of itself in the segments before this one, and in this one so far (once it runs).
+    const earlierHarness = checkpoint?.harness;
+    let harnessSoFar = (): HarnessFacts => ({});
+    const harnessOfRun = (current: HarnessFacts) => harnessOfSegments(earlierHarness, current, startOffsetBaseUs);
     // The whole run's schedule (every segment): until signing has ended, calls not made yet are not "not started".
     let ended = false;
     const scheduled =
       targetRatePerS === null ? 0 : plan.stop.kind === 'total' ? plan.stop.signatures : Math.ceil((durationMs(plan.stop.kind === 'duration' ? plan.stop.durationNs : 0n) / 1000) * targetRatePerS);
     const current = () => {
       const summary = summarizeConfiguration(
-        { ...measured, recordsFile: BURN_IN_RECORDS_FILE, stats },
+        { ...measured, ...harnessOfRun(measured), recordsFile: BURN_IN_RECORDS_FILE, stats },
         setup.tokens,
         plan.threadsPerToken[0]!,
         targetRatePerS === null ? null : { targetRatePerS, calls: scheduled, interrupted: !ended || interruption.requested },
@@ -259,6 +280,7 @@ export async function runBurnIn(input: PlanInput, verdict: VerdictFlags, pinSour
             },
             restarts: burnIn.restarts!,
             lostRecords: burnIn.lostRecords!,
+            harness: harnessOfRun(ended ? measured : harnessSoFar()),
             updatedAt: new Date().toISOString(),
             finished,
           } satisfies Checkpoint,
@@ -368,6 +390,7 @@ export async function runBurnIn(input: PlanInput, verdict: VerdictFlags, pinSour
           stats,
           nextSequenceByWorker,
           onWriter: (flush) => (flushRecords = flush),
+          onHarness: (soFar) => (harnessSoFar = soFar),
           resume: checkpoint ? { firstSequenceByWorker, startOffsetBaseUs } : undefined,
           releaseAtMs: plan.startAt?.atMs,
         },

@@ -17,6 +17,7 @@ import { intervalLogOf, IntervalLogWriter } from '../result/interval-log.js';
 import { IntervalHistograms } from '../stats/interval-histograms.js';
 import { ConfigurationStats } from '../stats/configuration-stats.js';
 import type { Measured } from '../stats/summarize.js';
+import type { HarnessFacts } from '../stats/harness-of-segments.js';
 import { RunControl } from '../measure/control.js';
 import { startNativeEngine, type EngineName } from '../measure/native-engine.js';
 import type { InputTable, Workload } from '../model/workload.js';
@@ -90,6 +91,8 @@ export interface ConfigurationSpec {
   nextSequenceByWorker?: number[];
   /** Given a flush of the records and of every interval so far, once they are open (a burn-in flushes before it snapshots its statistics). */
   onWriter?: (flush: () => void) => void;
+  /** Given what the harness saw of itself so far in the window (a burn-in's checkpoint keeps it for a resume). */
+  onHarness?: (soFar: () => HarnessFacts) => void;
   /** Burn-in resume: append to the records, continue each worker's sequence and the time axis. */
   resume?: { firstSequenceByWorker: number[]; startOffsetBaseUs: number };
   /**
@@ -186,6 +189,25 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
   const stalls = monitorEventLoopDelay({ resolution: 10 });
   stalls.enable();
   const hostStalls = new HostStallMonitor();
+  // The host's stalls within the window, to `untilNs`, and the CPUs' use since it opened: once signing has ended, to
+  // its deadline (a stall across it kept calls from starting) or to when the sessions ended.
+  const harnessUntil = (untilNs: bigint): HarnessFacts => {
+    const windowStartNs = control.windowStartNs();
+    const baseUs = spec.resume?.startOffsetBaseUs ?? 0;
+    // On the run's time axis, as the records are (a resumed burn-in's axis goes on from its earlier segments).
+    const onAxis = (windowStartNs === 0n ? [] : hostStalls.within(windowStartNs, untilNs)).map((h) => ({
+      startUs: baseUs + (h.startNs - Number(windowStartNs)) / 1000,
+      endUs: baseUs + (h.endNs - Number(windowStartNs)) / 1000,
+    }));
+    const hostStallUs = onAxis.reduce((longest, h) => Math.max(longest, h.endUs - h.startUs), 0);
+    return {
+      hostStalls: onAxis,
+      ...(hostStallUs > 0 ? { hostStallUs } : {}),
+      maxEventLoopStallMs: stalls.max / 1e6,
+      ...(cpuAtStart === undefined ? {} : { cpu: cpuUseBetween(cpuAtStart, cpuSnapshot()) }),
+    };
+  };
+  spec.onHarness?.(() => harnessUntil(process.hrtime.bigint()));
   const workerIssues: WorkerIssue[] = [];
   const hungSessions: HungSession[] = [];
   const watchdog = new CallWatchdog(
@@ -355,21 +377,10 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
   }
   clearTimeout(releaseTimer);
   clearInterval(watch);
-  const cpu = cpuAtStart === undefined ? undefined : cpuUseBetween(cpuAtStart, cpuSnapshot());
-  // The host's longest stall within the window: to its deadline (a stall across it kept calls from starting), or to
-  // when the sessions ended.
   const windowStartNs = control.windowStartNs();
   const endedNs = process.hrtime.bigint();
   const watchedUntilNs = spec.stop.durationNs === null ? endedNs : [endedNs, windowStartNs + spec.stop.durationNs].reduce((a, b) => (a < b ? a : b));
-  const hostStallUs = windowStartNs === 0n ? 0 : hostStalls.longestUs(windowStartNs, watchedUntilNs);
-  // On the run's time axis, as the records are (a resumed burn-in's axis goes on from its earlier segments).
-  const hostStallsOnAxis =
-    windowStartNs === 0n
-      ? []
-      : hostStalls.within(windowStartNs, watchedUntilNs).map((h) => ({
-          startUs: (spec.resume?.startOffsetBaseUs ?? 0) + (h.startNs - Number(windowStartNs)) / 1000,
-          endUs: (spec.resume?.startOffsetBaseUs ?? 0) + (h.endNs - Number(windowStartNs)) / 1000,
-        }));
+  const harness = harnessUntil(watchedUntilNs);
   hostStalls.stop();
   if (lastAbandonedNs !== null && spec.stop.durationNs !== null && setupS !== undefined) {
     // A hung session was waited for: the window lasts to the deadline, the stop, or the last session given up, whichever
@@ -395,10 +406,9 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     workerIssues,
     hungSessions,
     verificationLagS,
+    ...harness,
+    // To the end of verification: a stall of the main thread then could have delayed records too.
     maxEventLoopStallMs: stalls.max / 1e6,
-    ...(hostStallUs > 0 ? { hostStallUs } : {}),
-    hostStalls: hostStallsOnAxis,
-    ...(cpu ? { cpu } : {}),
     setupS,
     ...(windowStartedAtMs === undefined ? {} : { windowStartedAt: new Date(windowStartedAtMs).toISOString() }),
     operationsVerifiedLate: late.verifiedLate,

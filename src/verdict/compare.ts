@@ -370,7 +370,7 @@ const BUSY_OTHERS_PCT = 50;
  */
 export function hostBusyWhy(r: RunResult): string | null {
   const load = r.host.loadAverage?.[0];
-  if (load !== undefined && load > BUSY_LOAD_PER_CORE * r.host.cpuCount) return `load average ${load} on ${r.host.cpuCount} cores before signing`;
+  if (load !== undefined && load > BUSY_LOAD_PER_CORE * r.host.cpuCount) return `load average ${load} on ${r.host.cpuCount} cores before the run`;
   const others = Math.max(
     0,
     ...r.configurations.map((c) => (c.cpu && c.cpu.hostCpuS > 0 ? c.cpu.hostUserPct + c.cpu.hostSystemPct - (100 * (c.cpu.processUserS + c.cpu.processSystemS)) / c.cpu.hostCpuS : 0)),
