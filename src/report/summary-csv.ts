@@ -153,7 +153,8 @@ export function renderSummaryCsv(r: RunResult): string {
         ...rateCells(r, c).map(() => ''),
         ...dataCells(c, t.throughputPerS),
         '',
-        '',
+        // A merged run's token: counted by its own host, over that host's window.
+        r.sources ? 'own' : '',
       ]);
     }
     for (const h of c.bySource ?? []) {
