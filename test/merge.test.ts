@@ -256,7 +256,7 @@ describe('runs that start together, merged (scripts/launch-ssh.sh with a local r
       }),
     );
     const out = join(base, 'brief-merged');
-    const gated = runCli(['merge', hosts[0]!.dir, brief, '--out', out, '--format', 'md', '--min-throughput', '99999999']);
+    const gated = runCli(['merge', hosts[0]!.dir, brief, '--out', out, '--format', 'md,csv', '--min-throughput', '99999999']);
     expect(gated.status, gated.stderr).toBe(0);
     expect(gated.stderr).toMatch(/warning: 2 tokens: rate not established: the hosts' common window is [45]\.\d+ ms \(under 2 s\).*gates on it are inconclusive/);
     expect(gated.stdout).toMatch(/inconclusive: rate not established/);
@@ -266,6 +266,12 @@ describe('runs that start together, merged (scripts/launch-ssh.sh with a local r
     expect(schemaProblems('run', r)).toEqual([]);
     expect(r.configurations.map((c) => c.commonWindow!.rateEstablished)).toEqual([false, false]);
     expect(r.mergeWarnings!.some((w) => w.includes('rate not established'))).toBe(true);
+    // summary.csv: no figure over the common window to gate on (the own windows' rates stay).
+    const csv = readFileSync(join(dir, 'summary.csv'), 'utf8').trim().split('\n');
+    const head = csv[0]!.split(',');
+    const cells = csv.slice(1).map((line) => Object.fromEntries(line.split(',').map((v, i) => [head[i]!, v])));
+    expect(cells.filter((x) => x.window === 'common').map((x) => x.throughputPerS)).toEqual(Array(6).fill(''));
+    expect(cells.filter((x) => x.token === 'host' && x.window === 'own').every((x) => Number(x.throughputPerS) > 0)).toBe(true);
     expect(readFileSync(join(dir, 'report.md'), 'utf8')).toMatch(/rate not established: the hosts' common window is/);
     // report shows it so, and compare of the merged run does not decide on it either.
     const report = runCli(['report', dir, '--format', 'md']);
