@@ -279,6 +279,15 @@ describe('runs that start together, merged (scripts/launch-ssh.sh with a local r
     const md = readFileSync(join(dir, 'report.md'), 'utf8');
     expect(md).toMatch(/\| not established \|/);
     expect(md).toMatch(/2 tokens: rate not established: the hosts' common window is/);
+    // trend draws no point of it (its row reads –), nor does its CSV give one.
+    const trend = runCli(['trend', merged.dir, dir, '--out', join(base, 'brief-trend')]);
+    expect(trend.status, trend.stderr).toBe(0);
+    const rows = readFileSync(join(base, 'brief-trend', 'trend.csv'), 'utf8')
+      .trim()
+      .split('\n');
+    const [runCol, rateCol] = ['runId', 'throughputPerS'].map((name) => rows[0]!.split(',').indexOf(name));
+    const empty = rows.slice(1).filter((line) => line.split(',')[rateCol!] === '');
+    expect(empty.map((line) => line.split(',')[runCol!])).toEqual([r.runId, r.runId]);
     const compared = runCli(['compare', merged.dir, dir, '--out', join(base, 'brief-cmp')]);
     expect(compared.stdout + readFileSync(join(base, 'brief-cmp', 'comparison.md'), 'utf8')).toMatch(/throughput [-+][\d.]+ %: rate not established/);
     expect(merged.r.configurations.every((c) => c.commonWindow!.rateEstablished === true)).toBe(true);
