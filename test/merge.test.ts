@@ -288,6 +288,12 @@ describe('runs that start together, merged (scripts/launch-ssh.sh with a local r
     const [runCol, rateCol] = ['runId', 'throughputPerS'].map((name) => rows[0]!.split(',').indexOf(name));
     const empty = rows.slice(1).filter((line) => line.split(',')[rateCol!] === '');
     expect(empty.map((line) => line.split(',')[runCol!])).toEqual([r.runId, r.runId]);
+    // Side by side (report A B, and compare's comparison.md): its rates are not set beside the other run's, and why.
+    const sideBySide = runCli(['report', merged.dir, dir, '--format', 'md', '--out', join(base, 'brief-report')]);
+    expect(sideBySide.status, sideBySide.stderr).toBe(0);
+    expect(readFileSync(join(base, 'brief-report', 'comparison.md'), 'utf8')).toMatch(
+      /\| 2 tokens \| [\d.]+ \| – \| – \|[\s\S]*Rates not established, not set beside the others \(–\): .*2 tokens: rate not established/,
+    );
     const compared = runCli(['compare', merged.dir, dir, '--out', join(base, 'brief-cmp')]);
     expect(compared.stdout + readFileSync(join(base, 'brief-cmp', 'comparison.md'), 'utf8')).toMatch(/throughput [-+][\d.]+ %: rate not established/);
     expect(merged.r.configurations.every((c) => c.commonWindow!.rateEstablished === true)).toBe(true);
