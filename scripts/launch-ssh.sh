@@ -6,6 +6,7 @@
 #
 # Options:
 #   --lead SECONDS       how far ahead the start is, for every host's set-up (tokens, keys, trial calls); default 60
+#                        (the run's --start-at and --out are this script's: refused after --)
 #   --out DIR            local folder: hosts/HOST/RUN (each host's run) and the merged run; default reports
 #   --remote-out DIR     parent folder of the run directory on each host; default hsm-bench-runs
 #   --hsm-bench CMD      hsm-bench on the hosts; default hsm-bench
@@ -65,6 +66,19 @@ if [[ ! "$lead" =~ ^[0-9]+$ ]]; then
   echo "launch-ssh: --lead takes whole seconds, not '$lead'" >&2
   exit 2
 fi
+# Decimal whatever its leading zeros: bash reads 08 as octal (and fails) unless told the base.
+lead=$((10#$lead))
+# The script sets where each run goes and when it starts: a user's own would be overridden without a word.
+for arg in "$@"; do
+  case "$arg" in
+    --out | --out=*)
+      echo "launch-ssh: --out after -- is set by this script (each host writes under --remote-out, and the runs and their merge come here under --out): give --out or --remote-out before the hosts" >&2
+      exit 2 ;;
+    --start-at | --start-at=*)
+      echo "launch-ssh: --start-at after -- is set by this script (one moment, --lead seconds from now, for every host): give --lead before the hosts" >&2
+      exit 2 ;;
+  esac
+done
 
 run_on() { if [[ -n "$runner" ]]; then $runner "$1" "$2"; else ssh -o BatchMode=yes "$1" "$2"; fi; }
 fetch() { if [[ -n "$fetcher" ]]; then $fetcher "$1" "$2" "$3"; else scp -rq "$1:$2" "$3"; fi; }

@@ -33,6 +33,34 @@ describe('scripts/launch-ssh.sh refuses what it cannot do, and says what failed'
     }
   });
 
+  it('--lead with leading zeros is decimal, not an octal error of bash', () => {
+    const seen = join(base, 'lead-08.txt');
+    const runner = script(base, 'record.sh', `echo "$2" >> ${seen}`);
+    const before = Date.now();
+    const r = launch(['--lead', '08', '--out', join(base, 'out-08'), '--runner', runner, 'a', 'b', '--', 'scale']);
+    expect(r.stderr).not.toMatch(/value too great for base/);
+    // The runner made no run: exit 3, after both hosts were started with the moment 8 s ahead.
+    expect(r.status, r.stderr).toBe(3);
+    const startAt = readFileSync(seen, 'utf8').match(/--start-at (\S+)/)![1]!;
+    expect(Date.parse(startAt) - before).toBeGreaterThan(6_000);
+    expect(Date.parse(startAt) - before).toBeLessThan(30_000);
+  });
+
+  it('refuses (exit 2) an --out or --start-at of the run after --: the script sets them', () => {
+    const runner = script(base, 'never.sh', `touch ${join(base, 'started')}`);
+    for (const [given, set] of [
+      [['--out', 'x'], '--out'],
+      [['--out=x'], '--out'],
+      [['--start-at', '+30s'], '--start-at'],
+      [['--start-at=2026-12-04T01:00:00Z'], '--start-at'],
+    ] as const) {
+      const r = launch(['--lead', '1', '--out', join(base, 'out-own'), '--runner', runner, 'a', 'b', '--', 'scale', '--alg', 'p256', ...given]);
+      expect(r.status, given.join(' ')).toBe(2);
+      expect(r.stderr).toContain(`launch-ssh: ${set} after -- is set by this script`);
+    }
+    expect(() => readFileSync(join(base, 'started'))).toThrow();
+  });
+
   it("ssh's own failure (exit 255) is said as ssh's, not as the run's", () => {
     const runner = script(base, 'no-ssh.sh', 'echo "ssh: connect to host $1 port 22: Connection refused" >&2; exit 255');
     const r = launch(['--lead', '1', '--out', join(base, 'out-255'), '--runner', runner, 'a', 'b', '--', 'scale']);

@@ -139,12 +139,17 @@ describe('runs that start together, merged (scripts/launch-ssh.sh with a local r
     expect(hostRows.map((x) => x.window)).toEqual(['own', 'common', 'own', 'common']);
     expect(hostRows.filter((x) => x.window === 'own').map((x) => Number(x.operationsOk))).toEqual(hosts.map((h) => h.r.configurations[0]!.operationsOk));
     expect(cells.find((x) => x.token === 'all' && x.configurationTokens === '2')!.window).toBe('common');
+    // Each token's row is over its own host's window, and labelled so: it does not add up to the common window's rate.
+    expect(cells.filter((x) => /^\d+$/.test(x.token!)).map((x) => x.window)).toEqual(Array(6).fill('own'));
+    expect(report).toMatch(/## Per token\n\nEach token's figures are over its own host's window/);
+    expect(report).toContain("/s over its host's window |");
   });
 
   it('counts throughput, latency and the per-second series over the common window alike: the calls that ended in it, from their records', async () => {
     for (const [i, c] of merged.r.configurations.entries()) {
       const commonStartMs = Date.parse(c.windowStartedAt!);
-      const commonUs = c.durationS * 1e6;
+      // Whole µs, as merge counts (durationS * 1e6 in floating point can land a hair past a call's end).
+      const commonUs = Math.round(c.durationS * 1e6);
       const inWindow = latencyHistogram();
       const perSecond: number[] = [];
       const perHost: number[] = [];
@@ -167,7 +172,7 @@ describe('runs that start together, merged (scripts/launch-ssh.sh with a local r
         }
         perHost.push(mine);
       }
-      expect(c.commonWindow).toEqual({ operationsOk: inWindow.totalCount, operationsFailed: failed, countedFrom: 'records' });
+      expect(c.commonWindow).toEqual({ operationsOk: inWindow.totalCount, operationsFailed: failed, countedFrom: 'records', rateEstablished: true });
       // Fewer calls than all of them (the windows' edges are not common), most of them (they opened together).
       expect(inWindow.totalCount).toBeLessThanOrEqual(c.operationsOk);
       expect(inWindow.totalCount).toBeGreaterThan(c.operationsOk / 2);
@@ -221,20 +226,98 @@ describe('runs that start together, merged (scripts/launch-ssh.sh with a local r
     expect(runCli(['report', merged.dir, '--format', 'md']).status).toBe(0);
     expect(runCli(['compare', merged.dir, merged.dir, '--out', join(base, 'cmp')]).status).toBe(0);
     expect(runCli(['trend', merged.dir, '--out', join(base, 'trend')]).status).toBe(0);
+    // One host's run against the merge of two (--force: the token counts differ): said, not refused.
+    const mixed = runCli(['compare', hosts[0]!.dir, merged.dir, '--force', '--out', join(base, 'cmp-mixed')]);
+    const said = /warning: the baseline is one host's run \(\S+\), the candidate a merge of 2 hosts' runs \(\S+, \S+\): a merged run's rate is every host's load together/;
+    expect(mixed.stdout).toMatch(said);
+    expect(readFileSync(join(base, 'cmp-mixed', 'comparison.md'), 'utf8')).toMatch(said);
+    expect(runCli(['compare', merged.dir, merged.dir, '--out', join(base, 'cmp-same')]).stdout).not.toMatch(/a merge of 2 hosts/);
     const failing = runCli(['merge', ...hosts.map((h) => h.dir), '--out', join(base, 'again'), '--format', 'csv', '--min-throughput', '99999999']);
     expect(failing.status, failing.stderr).toBe(5);
   });
 
+  /** Host b's run copied, its run.json edited. */
+  const copy = (name: string, edit: (r: RunResult) => void) => {
+    const dir = join(base, 'edited', name, hosts[1]!.r.runId);
+    mkdirSync(join(base, 'edited', name), { recursive: true });
+    cpSync(hosts[1]!.dir, dir, { recursive: true });
+    const r = runJson(dir);
+    edit(r);
+    writeFileSync(join(dir, 'run.json'), JSON.stringify(r));
+    return dir;
+  };
+
+  it('does not decide on a rate over a common window too brief to count one: not established, gates inconclusive, a loud warning', () => {
+    // Host b's windows open 5 ms before host a's close: whatever ends in those 5 ms is no rate of the tokens.
+    const brief = copy('brief', (r) =>
+      r.configurations.forEach((c, i) => {
+        const a = hosts[0]!.r.configurations[i]!;
+        c.windowStartedAt = new Date(Math.round(Date.parse(a.windowStartedAt!) + a.durationS * 1000) - 5).toISOString();
+      }),
+    );
+    const out = join(base, 'brief-merged');
+    const gated = runCli(['merge', hosts[0]!.dir, brief, '--out', out, '--format', 'md,csv', '--min-throughput', '99999999']);
+    expect(gated.status, gated.stderr).toBe(0);
+    expect(gated.stderr).toMatch(/warning: 2 tokens: rate not established: the hosts' common window is [45]\.\d+ ms \(under 2 s\).*gates on it are inconclusive/);
+    expect(gated.stdout).toMatch(/inconclusive: rate not established/);
+    expect(gated.stdout).toMatch(/note: 2 tokens: rate not established/);
+    const dir = onlyDir(out);
+    const r = runJson(dir);
+    expect(schemaProblems('run', r)).toEqual([]);
+    expect(r.configurations.map((c) => c.commonWindow!.rateEstablished)).toEqual([false, false]);
+    expect(r.mergeWarnings!.some((w) => w.includes('rate not established'))).toBe(true);
+    // summary.csv: no figure over the common window to gate on (the own windows' rates stay).
+    const csv = readFileSync(join(dir, 'summary.csv'), 'utf8').trim().split('\n');
+    const head = csv[0]!.split(',');
+    const cells = csv.slice(1).map((line) => Object.fromEntries(line.split(',').map((v, i) => [head[i]!, v])));
+    expect(cells.filter((x) => x.window === 'common').map((x) => x.throughputPerS)).toEqual(Array(6).fill(''));
+    expect(cells.filter((x) => x.token === 'host' && x.window === 'own').every((x) => Number(x.throughputPerS) > 0)).toBe(true);
+    expect(readFileSync(join(dir, 'report.md'), 'utf8')).toMatch(/rate not established: the hosts' common window is/);
+    // report shows it so, and compare of the merged run does not decide on it either.
+    const report = runCli(['report', dir, '--format', 'md']);
+    expect(report.status, report.stderr).toBe(0);
+    const md = readFileSync(join(dir, 'report.md'), 'utf8');
+    expect(md).toMatch(/\| not established \|/);
+    expect(md).toMatch(/2 tokens: rate not established: the hosts' common window is/);
+    // trend draws no point of it (its row reads –), nor does its CSV give one.
+    const trend = runCli(['trend', merged.dir, dir, '--out', join(base, 'brief-trend')]);
+    expect(trend.status, trend.stderr).toBe(0);
+    const rows = readFileSync(join(base, 'brief-trend', 'trend.csv'), 'utf8')
+      .trim()
+      .split('\n');
+    const [runCol, rateCol] = ['runId', 'throughputPerS'].map((name) => rows[0]!.split(',').indexOf(name));
+    const empty = rows.slice(1).filter((line) => line.split(',')[rateCol!] === '');
+    expect(empty.map((line) => line.split(',')[runCol!])).toEqual([r.runId, r.runId]);
+    // Side by side (report A B, and compare's comparison.md): its rates are not set beside the other run's, and why.
+    const sideBySide = runCli(['report', merged.dir, dir, '--format', 'md', '--out', join(base, 'brief-report')]);
+    expect(sideBySide.status, sideBySide.stderr).toBe(0);
+    expect(readFileSync(join(base, 'brief-report', 'comparison.md'), 'utf8')).toMatch(
+      /\| 2 tokens \| [\d.]+ \| – \| – \|[\s\S]*Rates not established, not set beside the others \(–\): .*2 tokens: rate not established/,
+    );
+    const compared = runCli(['compare', merged.dir, dir, '--out', join(base, 'brief-cmp')]);
+    expect(compared.stdout + readFileSync(join(base, 'brief-cmp', 'comparison.md'), 'utf8')).toMatch(/throughput [-+][\d.]+ %: rate not established/);
+    expect(merged.r.configurations.every((c) => c.commonWindow!.rateEstablished === true)).toBe(true);
+  });
+
+  it('says where the hosts did not start at one agreed moment: a start from now (+25s) names a moment of its own on each host', () => {
+    const relative = copy('relative', (r) => {
+      r.startAt!.given = '+25s';
+      r.startAt!.at = new Date(Date.parse(r.startAt!.at) + 3).toISOString();
+    });
+    const out = join(base, 'relative-merged');
+    const m = runCli(['merge', hosts[0]!.dir, relative, '--out', out, '--format', 'md']);
+    expect(m.status, m.stderr).toBe(0);
+    expect(m.stderr).toMatch(
+      /warning: the hosts did not start at one agreed moment \(.*--start-at \d{4}-\S+Z, for \S+; .*--start-at \+25s, for \S+\): a --start-at from now .* on each; give every host the same absolute --start-at/,
+    );
+    const dir = onlyDir(out);
+    expect(runJson(dir).mergeWarnings!.filter((w) => w.includes('agreed moment'))).toHaveLength(1);
+    expect(readFileSync(join(dir, 'report.md'), 'utf8')).toMatch(/\*\*warning:\*\* the hosts did not start at one agreed moment/);
+    // One absolute moment on both (launch-ssh.sh): no such warning.
+    expect(merged.r.mergeWarnings ?? []).not.toContainEqual(expect.stringContaining('agreed moment'));
+  });
+
   it('refuses (exit 2) runs of other plans, windows that do not overlap, and a merged run', () => {
-    const copy = (name: string, edit: (r: RunResult) => void) => {
-      const dir = join(base, 'edited', name, hosts[1]!.r.runId);
-      mkdirSync(join(base, 'edited', name), { recursive: true });
-      cpSync(hosts[1]!.dir, dir, { recursive: true });
-      const r = runJson(dir);
-      edit(r);
-      writeFileSync(join(dir, 'run.json'), JSON.stringify(r));
-      return dir;
-    };
     const otherPlan = runCli(['merge', hosts[0]!.dir, copy('plan', (r) => (r.plan.warmupOperationsPerToken = 99)), '--out', join(base, 'no')]);
     expect(otherPlan.status).toBe(2);
     expect(otherPlan.stderr).toMatch(/ran another plan .*the plan/);
@@ -278,12 +361,13 @@ describe('runs that start together, merged (scripts/launch-ssh.sh with a local r
     expect(s.sources!.map((x) => x.firstToken)).toEqual([0, 0]);
     expect(readFileSync(join(onlyDir(join(base, 'shared')), 'report.md'), 'utf8')).toContain('Every host drove the same tokens (--same-tokens)');
     // A host that opened late is merged with a warning, and how late it was is recorded.
-    const lateBy = copy('late', (r) => r.configurations.forEach((c) => (c.windowStartedAt = new Date(Date.parse(c.windowStartedAt!) + 400).toISOString())));
+    // 400 ms after host a's own opening (not after host b's, which the two hosts' scheduling moves by some ms).
+    const lateBy = copy('late', (r) => r.configurations.forEach((c, i) => (c.windowStartedAt = new Date(Date.parse(hosts[0]!.r.configurations[i]!.windowStartedAt!) + 400).toISOString())));
     const late = runCli(['merge', hosts[0]!.dir, lateBy, '--out', join(base, 'late'), '--format', 'md']);
     expect(late.status, late.stderr).toBe(0);
-    expect(late.stderr).toMatch(/warning: \S+ \(.*\) opened the window of 1 token 0\.4\d\d s after the first host: the common window is 1\.\d{3} s of/);
+    expect(late.stderr).toMatch(/warning: \S+ \(.*\) opened the window of 1 token 0\.400 s after the first host: the common window is 1\.\d{3} s of/);
     const lateRun = runJson(onlyDir(join(base, 'late')));
-    expect(lateRun.configurations[0]!.bySource![1]!.openedAfterFirstS).toBeGreaterThanOrEqual(0.4);
+    expect(lateRun.configurations[0]!.bySource![1]!.openedAfterFirstS).toBe(0.4);
   });
 });
 

@@ -156,8 +156,10 @@ export interface ConfigurationResult {
    * earliest one's end: durationS), which its throughput, latency and timeSeries cover; operationsOk and
    * operationsFailed count every call of every host's whole window. Counted from the records, or estimated from each
    * host's per-second counts where the records were not all kept (the latency then covers the whole windows).
+   * rateEstablished false: the common window is too short to measure a rate on (under 2 s, as a single run's window
+   * must be): throughputPerS is not a measurement, and gates on it are inconclusive (absent in older merged runs).
    */
-  commonWindow?: { operationsOk: number; operationsFailed: number; countedFrom: 'records' | 'per-second counts' };
+  commonWindow?: { operationsOk: number; operationsFailed: number; countedFrom: 'records' | 'per-second counts'; rateEstablished?: boolean };
   /** A merged run: each source run's own figures for this configuration, in the order of run.json's `sources`. */
   bySource?: SourceConfiguration[];
   /** Workers that stopped early, and why (a token lost, a PIN refused, a worker that crashed, a call that hung). */
@@ -472,6 +474,8 @@ export interface RunResult {
   startAt?: StartAtResult;
   /** A merged run (`hsm-bench merge`): the runs of each host it adds up, their tokens in this order in `tokens`. */
   sources?: RunSource[];
+  /** A merged run: what merge warned of (hosts that opened late or started at moments that differ, rates not established); absent: none. */
+  mergeWarnings?: string[];
   /** What the run was judged by and what it gave (absent: judged by nothing yet, or an older run): `report` shows it again. */
   verdict?: RunVerdict;
 }

@@ -13,6 +13,7 @@ import { type Reference } from '../model/run-result.js';
 import { serialShown } from '../model/serial.js';
 import { ratioText, throughputChange, type ChangeEstimate } from '../verdict/compare.js';
 import { plural } from '../core/plural.js';
+import { rateNotEstablished } from '../verdict/common-window-rate.js';
 
 /** The rate unit of runs side by side: their operation's (sig/s), or operations/s when they measured different ones. */
 const sharedRate = (runs: readonly RunResult[]) => {
@@ -38,7 +39,10 @@ export function compareThroughput(runs: readonly RunResult[]): ComparisonRow[] {
   // A configuration a run was interrupted or killed in has no whole figure to set beside another run's.
   const missing = runs.map(notMeasured);
   return distinctConfigurations(runs.flatMap((r) => r.configurations)).map((configuration) => {
-    const measured = runs.map((r, i) => (missing[i]!.some((m) => sameConfiguration(m, configuration)) ? undefined : r.configurations.find((c) => sameConfiguration(c, configuration))));
+    // Nor has a merged configuration whose rate is not established (its hosts' common window too brief).
+    const measured = runs.map((r, i) =>
+      missing[i]!.some((m) => sameConfiguration(m, configuration)) ? undefined : r.configurations.find((c) => sameConfiguration(c, configuration) && rateNotEstablished(c) === undefined),
+    );
     const throughputs = measured.map((c) => c?.throughputPerS ?? null);
     const first = throughputs[0];
     return {
@@ -132,6 +136,13 @@ export function comparisonSummary(runs: readonly RunResult[], names: readonly st
   const summary = () => ({ caption, table: { head, rows: table, numeric: head.map((_, i) => i > 0) }, lines });
   const missing = runs.flatMap((r, i) => notMeasured(r).map((m) => `${names[i]}, ${configurationName(m)}: ${m.reason}.`));
   if (missing.length > 0) lines.push(`Not measured whole, so not set beside the others (–): ${missing.join(' ')}`, '');
+  const unestablished = runs.flatMap((r, i) =>
+    r.configurations.flatMap((c) => {
+      const why = rateNotEstablished(c);
+      return why ? [`${names[i]}, ${configurationName(c)}: ${why}.`] : [];
+    }),
+  );
+  if (unestablished.length > 0) lines.push(`Rates not established, not set beside the others (–): ${unestablished.join(' ')}`, '');
   // At target rates every run serves the rate asked for: a throughput ratio would only say so.
   if (runs.every((r) => r.plan.targetRate)) {
     lines.push(

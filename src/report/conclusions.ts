@@ -5,7 +5,7 @@ import { failuresOf, operationsMadeOf, throughputRange } from '../stats/repetiti
 import { notMeasured } from '../result/plan-coverage.js';
 import { efficiencyBasisOf, efficiencyRange, efficiencyWithheld, shortfallOf, uncountedOf, type Shortfall } from '../result/configuration-shortfall.js';
 import { wordsOf } from '../operations/words.js';
-import { busyHost, configurationName, fixed, lowConfidenceLines, runEnd, workerIssueText } from './describe-run.js';
+import { busyHost, configurationName, fixed, lowConfidenceLines, rateNotEstablishedLines, runEnd, workerIssueText } from './describe-run.js';
 import { failureList, statusMeaning } from './status-meaning.js';
 import { moduleCrashText } from './crash-text.js';
 import { latencyText } from '../core/latency-text.js';
@@ -362,6 +362,7 @@ export function conclusions(r: RunResult): string[] {
   if (busy) lines.push(`${sentence(busy)}.`);
   const harnessShare = harnessShareText(r);
   if (harnessShare) lines.push(`${sentence(harnessShare)}.`);
+  lines.push(...rateNotEstablishedLines(r).map((l) => `${sentence(l)}.`));
   lines.push(...lowConfidenceLines(r).map((l) => `${sentence(l)}.`));
   for (const c of r.configurations) {
     if (!c.operationsVerifiedLate) continue;

@@ -10,6 +10,7 @@ import { callsToJudge, callsToJudgeAll, rateWindowS } from '../stats/rate-window
 /** Words shared by every renderer, so the terminal table, Markdown and CSV name things alike. */
 import { configurationName } from '../model/configuration.js';
 import { percentileName, plannedConfigurations } from '../model/plan.js';
+import { rateNotEstablished } from '../verdict/common-window-rate.js';
 export { configurationName };
 
 /**
@@ -162,8 +163,17 @@ export const rateCell = (v: number | null | undefined) => (v === null || v === u
 
 /** Signatures/s: the value, or with --repeat the median and its range over the repetitions. */
 export function throughputText(c: ConfigurationResult): string {
+  if (rateNotEstablished(c)) return 'not established';
   const s = c.spread?.throughputPerS;
   return s ? `${fixed(c.throughputPerS, 1)} (${fixed(s.min, 1)}–${fixed(s.max, 1)})` : fixed(c.throughputPerS, 1);
+}
+
+/** A sentence per merged configuration whose hosts overlapped too briefly to count a rate in. */
+export function rateNotEstablishedLines(r: RunResult): string[] {
+  return r.configurations.flatMap((c) => {
+    const why = rateNotEstablished(c);
+    return why ? [`${configurationName(c)}: ${why}: its ${fixed(c.throughputPerS, 1)}/s is not judged: gates on it are inconclusive`] : [];
+  });
 }
 
 /** A sentence per configuration whose latency percentiles are too thin to fail a gate on. */

@@ -155,8 +155,23 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
     out.push(
       '## Per token',
       '',
+      // A merged run's tokens were counted by their own hosts: over each host's window, not the common one.
+      ...(r.sources
+        ? [`Each token's figures are over its own host's window (Per host: "Own window"), not the common window the configuration's ${w.nouns}/s cover: they do not add up to it.`, '']
+        : []),
       markdownTable(
-        ['Configuration', 'Slot', 'Token', 'Serial', `${w.Nouns} (successful)`, 'Failures', `${w.Nouns}/s`, 'Service p50', 'Service p99', 'Longest gap'],
+        [
+          'Configuration',
+          'Slot',
+          'Token',
+          'Serial',
+          `${w.Nouns} (successful)`,
+          'Failures',
+          r.sources ? `${w.Nouns}/s over its host's window` : `${w.Nouns}/s`,
+          'Service p50',
+          'Service p99',
+          'Longest gap',
+        ],
         r.configurations.flatMap((c) =>
           c.perToken.map((t) => [
             `${configurationName(c)}${shortfallMark(r, c)}`,

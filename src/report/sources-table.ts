@@ -5,6 +5,7 @@ import { fixed } from './describe-run.js';
 import { percentileCell } from './latency-cells.js';
 import { configurationName } from './describe-run.js';
 import { startAtText } from './start-at-text.js';
+import { rateNotEstablished } from '../verdict/common-window-rate.js';
 
 /** A source run by its host's name, numbered where several runs came from one host (two processes standing in for two). */
 export function sourceName(sources: NonNullable<RunResult['sources']>, index: number): string {
@@ -15,10 +16,13 @@ export function sourceName(sources: NonNullable<RunResult['sources']>, index: nu
 /** The hosts of a merged run in a line: "2 hosts: a, b". */
 export const hostsLine = (sources: NonNullable<RunResult['sources']>) => `${sources.length} hosts: ${sources.map((_, i) => sourceName(sources, i)).join(', ')}`;
 
+/** A rate over the common window, or why there is none (the hosts overlapped too briefly to count one). */
+const commonRate = (c: ConfigurationResult, perS: number, digits: number) => (rateNotEstablished(c) ? 'not established' : perS.toFixed(digits));
+
 /** The common window's figures: calls in it, their rate over it, service p50 and p99. */
-const commonFigures = (c: { operationsOk: number; throughputPerS: number; latencyMs: ConfigurationResult['latencyMs'] }): (string | number)[] => [
+const commonFigures = (merged: ConfigurationResult, c: { operationsOk: number; throughputPerS: number; latencyMs: ConfigurationResult['latencyMs'] }): (string | number)[] => [
   c.operationsOk,
-  c.throughputPerS.toFixed(1),
+  commonRate(merged, c.throughputPerS, 1),
   percentileCell(c.latencyMs, 'p50', c.operationsOk),
   percentileCell(c.latencyMs, 'p99', c.operationsOk),
 ];
@@ -55,7 +59,7 @@ export function sourcesSection(r: RunResult, w: { nouns: string; Nouns: string }
       s.operationsOk,
       s.operationsFailed,
       s.throughputPerS.toFixed(1),
-      ...(s.inCommonWindow ? commonFigures(s.inCommonWindow) : ['', '', '', '']),
+      ...(s.inCommonWindow ? commonFigures(c, s.inCommonWindow) : ['', '', '', '']),
       s.cpu ? fixed(hostBusyPct(s.cpu), 0) : '',
     ]),
     [
@@ -67,7 +71,7 @@ export function sourcesSection(r: RunResult, w: { nouns: string; Nouns: string }
       c.operationsOk,
       c.operationsFailed,
       '',
-      ...commonFigures({ operationsOk: c.commonWindow?.operationsOk ?? c.operationsOk, throughputPerS: c.throughputPerS, latencyMs: c.latencyMs }),
+      ...commonFigures(c, { operationsOk: c.commonWindow?.operationsOk ?? c.operationsOk, throughputPerS: c.throughputPerS, latencyMs: c.latencyMs }),
       '',
     ],
   ]);
@@ -82,6 +86,7 @@ export function sourcesSection(r: RunResult, w: { nouns: string; Nouns: string }
     '',
     ...sources.map((s, i) => `- ${sourceName(sources, i)} (${s.runId}): ${s.startAt ? `--start-at ${startAtText(s.startAt)}` : 'started without --start-at'}`),
     ...(worst >= 0 ? ['', `The worst host's clock error bound (kernel maxerror): ${latencyText(worst / 1000)}.`] : []),
+    ...((r.mergeWarnings ?? []).length > 0 ? ['', 'Merge warned:', '', ...r.mergeWarnings!.map((w) => `- **warning:** ${w}`)] : []),
   ];
   return { lines, head, rows, numeric: head.map((_, i) => i >= 4) };
 }
@@ -99,7 +104,7 @@ export function terminalSourcesTable(r: RunResult): { head: string[]; rows: (str
       opened(s.windowStartedAt),
       s.durationS.toFixed(3),
       s.throughputPerS.toFixed(0),
-      s.inCommonWindow?.throughputPerS.toFixed(0) ?? '',
+      s.inCommonWindow ? commonRate(c, s.inCommonWindow.throughputPerS, 0) : '',
       s.inCommonWindow ? percentileCell(s.inCommonWindow.latencyMs, 'p99', s.inCommonWindow.operationsOk) : '',
     ]),
     [
@@ -108,7 +113,7 @@ export function terminalSourcesTable(r: RunResult): { head: string[]; rows: (str
       opened(c.windowStartedAt),
       `${c.durationS.toFixed(3)}`,
       '',
-      c.throughputPerS.toFixed(0),
+      commonRate(c, c.throughputPerS, 0),
       percentileCell(c.latencyMs, 'p99', c.commonWindow?.operationsOk ?? c.operationsOk),
     ],
   ]);

@@ -6,6 +6,7 @@ import { firmwareOf, moduleOf } from './trend.js';
 import { sourceName } from './sources-table.js';
 import { verifySetting } from './describe-run.js';
 import { efficiencyRange, shortfallOf, shownEfficiency, uncountedOf } from '../result/configuration-shortfall.js';
+import { rateNotEstablished } from '../verdict/common-window-rate.js';
 
 /** A percentile only where a call lies beyond it (p99 of 6 calls is their max): empty otherwise, as the reports show '–'. */
 const supported = (v: number | undefined, percentile: number, calls: number) => (v !== undefined && percentileSupported(percentile, calls) ? v : '');
@@ -153,9 +154,12 @@ export function renderSummaryCsv(r: RunResult): string {
         ...rateCells(r, c).map(() => ''),
         ...dataCells(c, t.throughputPerS),
         '',
-        '',
+        // A merged run's token: counted by its own host, over that host's window.
+        r.sources ? 'own' : '',
       ]);
     }
+    // A merged rate over too brief a common window is not established: its cells empty, never a figure to gate on.
+    const commonRate = (perS: number) => (rateNotEstablished(c) ? '' : perS);
     for (const h of c.bySource ?? []) {
       const own = { ...h, window: 'own' };
       const common = h.inCommonWindow && { ...h.inCommonWindow, durationS: c.durationS, window: 'common' };
@@ -171,7 +175,7 @@ export function renderSummaryCsv(r: RunResult): string {
           x.operationsOk,
           x.operationsFailed,
           x.durationS,
-          x.throughputPerS,
+          x.window === 'common' ? commonRate(x.throughputPerS) : x.throughputPerS,
           '',
           supported(x.latencyMs?.p50, 50, x.operationsOk),
           supported(x.latencyMs?.p90, 90, x.operationsOk),
@@ -200,7 +204,7 @@ export function renderSummaryCsv(r: RunResult): string {
       c.operationsOk,
       c.operationsFailed,
       c.durationS,
-      c.throughputPerS,
+      commonRate(c.throughputPerS),
       shownEfficiency(r, c),
       supported(c.latencyMs?.p50, 50, c.operationsOk),
       supported(c.latencyMs?.p90, 90, c.operationsOk),

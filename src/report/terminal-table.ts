@@ -8,6 +8,7 @@ import {
   configurationName,
   fixed,
   lowConfidenceLines,
+  rateNotEstablishedLines,
   planLine,
   rateCell,
   runEnd,
@@ -28,6 +29,7 @@ import { cpuLines } from './cpu-text.js';
 import { terminalSourcesTable } from './sources-table.js';
 import { closedLoopNote, okInPercentiles, percentileCell } from './latency-cells.js';
 import { byteSizeText } from '../core/byte-size.js';
+import { rateNotEstablished } from '../verdict/common-window-rate.js';
 
 /**
  * The configuration's cells of a terminal table: tokens, and sessions per token where they were swept; a
@@ -64,7 +66,7 @@ export function terminalScaleTable(r: RunResult): TableModel {
     const rates = c.perToken.map((t) => t.throughputPerS);
     return [
       ...axesCells(r, c),
-      `${rateCell(c.throughputPerS)}${s ? ` (${rateCell(s.min)}–${rateCell(s.max)})` : ''}`,
+      rateNotEstablished(c) ? 'not est.' : `${rateCell(c.throughputPerS)}${s ? ` (${rateCell(s.min)}–${rateCell(s.max)})` : ''}`,
       ...mbCells(r, c),
       rates.length === 0 ? '–' : `${rateCell(Math.min(...rates))}–${rateCell(Math.max(...rates))}`,
       percentileCell(c.latencyMs, 'p50', okInPercentiles(c)),
@@ -136,7 +138,11 @@ export function renderScaleTable(r: RunResult): string {
     throughputCaption(r),
   ];
   const hosts = terminalSourcesTable(r);
-  if (hosts) lines.push(fitTable(hosts.head, hosts.rows), 'A merged run: each host beside the total, whose window is the time every host measured in (report.md: Per host)');
+  if (hosts)
+    lines.push(
+      fitTable(hosts.head, hosts.rows),
+      "A merged run: each host beside the total, whose window is the time every host measured in (report.md: Per host); Per token: each over its own host's window",
+    );
   if (capacity) lines.push(fitTable(capacity.head, capacity.rows), '✓ held, ✗ missed, ? not judged, – not measured (why, rate by rate: report.md)');
   const saturation = saturationTable(r);
   if (saturation) lines.push(fitTable(saturation.head, saturation.rows));
@@ -155,6 +161,7 @@ export function renderScaleTable(r: RunResult): string {
   if (busy) lines.push(`note: ${busy}`);
   const harnessShare = harnessShareText(r);
   if (harnessShare) lines.push(`note: ${harnessShare}`);
+  lines.push(...rateNotEstablishedLines(r).map((l) => `note: ${l}`));
   lines.push(...lowConfidenceLines(r).map((l) => `note: ${l}`));
   // Flat out, the service time's tail is understated: said once, of the largest configuration, with its correction.
   const loop = r.configurations.length > 0 ? closedLoopNote(r.configurations[r.configurations.length - 1]!) : null;

@@ -7,6 +7,7 @@ import { axis, fixedTicks, font, INK, PALETTE } from './charts.js';
 import { fixed, verifySetting } from './describe-run.js';
 import { fitTable } from './fit-table.js';
 import { latencyText } from '../core/latency-text.js';
+import { rateNotEstablished } from '../verdict/common-window-rate.js';
 
 /** One run's figures for one configuration of its plan: a point of the nightly history, measured or not. */
 export interface TrendPoint {
@@ -125,7 +126,8 @@ export function trendPoints(runs: readonly RunResult[]): TrendPoint[] {
         return {
           ...run,
           measured: 'whole',
-          throughputPerS: c.throughputPerS,
+          // A merged rate over too brief a common window is not established: no point of the trend.
+          throughputPerS: rateNotEstablished(c) ? null : c.throughputPerS,
           throughputMin: t?.min ?? null,
           throughputMax: t?.max ?? null,
           p99Ms,

@@ -5,9 +5,10 @@ import { configurationAxes, configurationFiles, configurationName, configuration
 import type { ConfigurationResult, LatencyPercentilesMs, OpenLoopResult, RunResult, RunSource, SourceConfiguration } from '../model/run-result.js';
 import { workloadOf } from '../model/workload.js';
 import { achievedIntervalUs, correctedPercentilesMs, decodeHistogram, encodeHistogram, latencyHistogram, percentilesMs } from '../stats/latency-histogram.js';
-import { lowConfidence } from '../stats/repetitions.js';
+import { lowConfidence, windowTooShort } from '../stats/repetitions.js';
 import { percentilesByInterval, runFigures } from '../stats/summarize.js';
 import { readRecords, RecordsFileWriter } from '../result/records-file.js';
+import { rateNotEstablished } from '../verdict/common-window-rate.js';
 import { samePlan } from '../verdict/compare.js';
 import { callsInWindow, type CallsInWindow, type PartInWindow } from './common-window.js';
 
@@ -246,6 +247,20 @@ function lateOpenings(sources: readonly MergeSource[], w: ReturnType<typeof wind
   );
 }
 
+/**
+ * Sources not started at one agreed moment: a start given from now (`+25s`) is counted by each host from its own
+ * clock when it starts, so it names a different moment on each; absolute ones may differ too, or be missing.
+ */
+function startsApart(sources: readonly MergeSource[]): string[] {
+  const starts = sources.map((s) => s.result.startAt);
+  const relative = starts.some((a) => a?.given.startsWith('+'));
+  const moments = new Set(starts.map((a) => a?.at));
+  if (!relative && moments.size === 1 && starts[0] !== undefined) return [];
+  const each = sources.map((s, i) => `${s.result.host.hostname} (${shown(s.dir)}) ${starts[i] ? `--start-at ${starts[i]!.given}, for ${starts[i]!.at}` : 'without --start-at'}`).join('; ');
+  const why = relative ? 'a --start-at from now (+…) is counted by each host from its own clock when it starts, so it names a moment of its own on each' : 'they were not given one moment';
+  return [`the hosts did not start at one agreed moment (${each}): ${why}; give every host the same absolute --start-at (scripts/launch-ssh.sh does)`];
+}
+
 /** The common window's length to the µs, as run.json says it (durationS) and as its calls are counted. */
 const commonWindowUs = (w: { commonStartMs: number; commonEndMs: number }) => Math.round((w.commonEndMs - w.commonStartMs) * 1000);
 
@@ -350,7 +365,8 @@ function mergeConfiguration(
     durationS,
     // Counted over the window every host measured in: the calls that ended in it, per second of it.
     throughputPerS: round(okInCommon / commonS, 2),
-    commonWindow: { operationsOk: okInCommon, operationsFailed: failedInCommon, countedFrom: inWindow ? 'records' : 'per-second counts' },
+    // Under the window a single run's rate is judged on, the calls that ended in it establish no rate of the tokens.
+    commonWindow: { operationsOk: okInCommon, operationsFailed: failedInCommon, countedFrom: inWindow ? 'records' : 'per-second counts', rateEstablished: !windowTooShort(durationS) },
     ...payloadFields(dataSizeOf(axes), first.multipartChunkBytes ?? null, round(okInCommon / commonS, 2)),
     efficiency: null,
     perToken: parts.flatMap((c, i) => offsetToken(c.perToken, i)),
@@ -414,7 +430,7 @@ export async function mergeRuns(sources: readonly MergeSource[], identity: { run
   });
   if (sources.some((s) => s.result.configurations.length !== f.configurations.length))
     throw usageError('the runs measured different numbers of configurations', 'merge runs that ran their whole plan');
-  const warnings = windows.flatMap((w) => lateOpenings(sources, w));
+  const warnings = [...startsApart(sources), ...windows.flatMap((w) => lateOpenings(sources, w))];
   // Records of every call (not --records failures or none) say which calls ended in the common window.
   const allRecorded = sources.every((s) => s.result.plan.records === undefined);
   const configurations: MergedConfiguration[] = [];
@@ -425,7 +441,13 @@ export async function mergeRuns(sources: readonly MergeSource[], identity: { run
       warnings.push(
         `${configurationName(w.parts[0]!)}: ${allRecorded ? 'a records file could not be read whole' : 'the runs kept the records of failures only (--records)'}: the calls in the common window are estimated from each host's per-second counts, and the latency percentiles cover the whole windows`,
       );
-    configurations.push(mergeConfiguration(f.command, sources, firstTokens, index, inWindow, sameTokens));
+    const merged = mergeConfiguration(f.command, sources, firstTokens, index, inWindow, sameTokens);
+    const unmeasured = rateNotEstablished(merged.result);
+    if (unmeasured)
+      warnings.push(
+        `${configurationName(merged.result)}: ${unmeasured}: its ${merged.result.throughputPerS}/s is not judged, and gates on it are inconclusive; start every host at one absolute --start-at, on synchronized clocks`,
+      );
+    configurations.push(merged);
   }
   const hosts = sources.length;
   const plan: RunResult['plan'] = {
@@ -465,6 +487,7 @@ export async function mergeRuns(sources: readonly MergeSource[], identity: { run
     ),
     ...(burnIn ? { burnIn: { giveUpAfterS: burnIn.giveUpAfterS, segments: [{ startedAt: configurations[0]?.result.windowStartedAt ?? f.startedAt, startOffsetS: 0 }] } } : {}),
     sources: runSources,
+    ...(warnings.length > 0 ? { mergeWarnings: warnings } : {}),
   };
   return { result, configurations, warnings };
 }

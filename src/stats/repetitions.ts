@@ -8,12 +8,17 @@ export const MIN_LATENCY_SAMPLES = 1000;
 export const MIN_WINDOW_S = 2;
 const WINDOW_SLACK_S = 0.05;
 
+/**
+ * Whether a window is too short to measure on: under MIN_WINDOW_S, less the jitter of its own end (the window runs
+ * from the start barrier to the last call's end: --duration 2s gives 1.99–2.01 s, and is enough).
+ */
+export const windowTooShort = (durationS: number) => durationS < MIN_WINDOW_S - WINDOW_SLACK_S;
+
 /** Why a configuration's latency percentiles are too thin to fail a gate on; empty when they are not. */
 export function lowConfidence(c: Pick<ConfigurationResult, 'operationsOk' | 'durationS'>): string[] {
   const reasons: string[] = [];
   if (c.operationsOk < MIN_LATENCY_SAMPLES) reasons.push(`${c.operationsOk} successful calls (fewer than ${MIN_LATENCY_SAMPLES})`);
-  // The window runs from the start barrier to the last call's end: --duration 2s gives 1.99–2.01 s, and is enough.
-  if (c.durationS < MIN_WINDOW_S - WINDOW_SLACK_S) reasons.push(`a window of ${c.durationS.toFixed(2)} s (under ${MIN_WINDOW_S} s)`);
+  if (windowTooShort(c.durationS)) reasons.push(`a window of ${c.durationS.toFixed(2)} s (under ${MIN_WINDOW_S} s)`);
   return reasons;
 }
 

@@ -1,4 +1,5 @@
 import { callsToJudge } from '../stats/rate-window.js';
+import { rateNotEstablished } from './common-window-rate.js';
 import { workloadOf } from '../model/workload.js';
 import { percentileSupported } from '../core/latency-text.js';
 import { usageError } from '../core/errors.js';
@@ -281,7 +282,10 @@ export function compareRuns(
       if (outcome === 'inconclusive') row.inconclusive.push(text);
     };
     const t = row.throughputRatio;
-    file(judgeRatio(t, maxRegressionPct, true, strictLatency), `throughput ${signedPercent(row.throughputChangePct)} (${ratioText(t)})`);
+    // A merged rate over too brief a common window is not established: said, never judged.
+    const unmeasured = [a, b].map(rateNotEstablished).find((why) => why !== undefined);
+    if (unmeasured !== undefined) row.inconclusive.push(`throughput ${signedPercent(row.throughputChangePct)}: ${unmeasured}`);
+    else file(judgeRatio(t, maxRegressionPct, true, strictLatency), `throughput ${signedPercent(row.throughputChangePct)} (${ratioText(t)})`);
     // A percentile is judged on the calls it needs (ten beyond it: 20 for p50, 1,000 for p99), not on the run's p99 rule.
     const fewest = Math.min(a.operationsOk, b.operationsOk);
     const thin = (p: GatedPercentile) => !strictLatency && fewest < callsToJudge(p);
@@ -382,10 +386,16 @@ export function hostBusyWhy(r: RunResult): string | null {
 const between = (a: ConfigurationResult, b: ConfigurationResult) => wholeRepetitions(a).length >= MIN_NOISE_SAMPLES && wholeRepetitions(b).length >= MIN_NOISE_SAMPLES;
 
 /** What differs between the hosts of two runs, in a way that moves their figures. */
+/** Whose load a run measured: one host's, or a merge of several hosts' runs. */
+const loadOf = (r: RunResult) => (r.sources ? `a merge of ${r.sources.length} hosts' runs (${r.sources.map((s) => s.hostname).join(', ')})` : `one host's run (${r.host.hostname})`);
+
 export function hostWarnings(baseline: RunResult, candidate: RunResult): string[] {
   const warnings: string[] = [];
   const [a, b] = [baseline.host, candidate.host];
   if (a.cpuModel !== b.cpuModel || a.cpuCount !== b.cpuCount) warnings.push(`the hosts differ: ${a.cpuCount} × ${a.cpuModel} (baseline) vs ${b.cpuCount} × ${b.cpuModel}`);
+  // A merged run's figures are several hosts' load together: beside one host's (or another number of hosts'), not alike.
+  if ((baseline.sources?.length ?? 1) !== (candidate.sources?.length ?? 1))
+    warnings.push(`the baseline is ${loadOf(baseline)}, the candidate ${loadOf(candidate)}: a merged run's rate is every host's load together, over their common window`);
   for (const [name, r] of [
     ['baseline', baseline],
     ['candidate', candidate],

@@ -9,7 +9,8 @@ import { axesOf, dataSizeOf } from '../model/configuration.js';
 import { capacityByTokens } from '../stats/capacity.js';
 import { type CapacityResult } from '../model/run-result.js';
 import type { ConfigurationResult, Range, RunResult, VerdictCheck } from '../model/run-result.js';
-import { failuresOf, lowConfidence, throughputRange } from '../stats/repetitions.js';
+import { failuresOf, lowConfidence, MIN_WINDOW_S, throughputRange } from '../stats/repetitions.js';
+import { rateNotEstablished } from './common-window-rate.js';
 import { quote, shown } from '../core/quote.js';
 import { efficiencyBasisOf, efficiencyRange, efficiencyWithheld, isWhole, shortfallOf, type Shortfall } from '../result/configuration-shortfall.js';
 
@@ -208,7 +209,7 @@ function withRatesNotReached(r: RunResult, c: CapacityResult): CapacityResult {
  * A throughput measured over less than this is not judged by a gate: a few hundredths of a second on a shared host
  * are its scheduler's, not the tokens' (--strict-latency judges it all the same).
  */
-export const MIN_GATED_WINDOW_S = 2;
+export const MIN_GATED_WINDOW_S = MIN_WINDOW_S;
 
 /**
  * A figure this many times short of its limit fails on any window: a scheduler's hundredths of a second move a rate
@@ -256,9 +257,13 @@ export function evaluateThresholds(r: RunResult, t: Thresholds, strictLatency = 
   const sizes = flatOut.length > 0 ? [...new Set(flatOut.map(dataSizeOf))] : [null];
   for (const [key, min, size] of Object.entries(t.minThroughput ?? {}).flatMap(([k, m]) => sizes.map((size) => [k, m, size] as const))) {
     const tokens = key === 'largest' ? largestCount : Number(key);
-    const c = flatOut
-      .filter((x) => x.tokens === tokens && dataSizeOf(x) === size)
-      .reduce<ConfigurationResult | undefined>((best, x) => (best === undefined || x.throughputPerS > best.throughputPerS ? x : best), undefined);
+    const candidates = flatOut.filter((x) => x.tokens === tokens && dataSizeOf(x) === size);
+    // A merged rate not established is never the best one while another is (see rateNotEstablished).
+    const established = candidates.filter((x) => rateNotEstablished(x) === undefined);
+    const c = (established.length > 0 ? established : candidates).reduce<ConfigurationResult | undefined>(
+      (best, x) => (best === undefined || x.throughputPerS > best.throughputPerS ? x : best),
+      undefined,
+    );
     const configuration = c ? axesOf(c) : Number.isFinite(tokens) ? { tokens, threadsPerToken: r.plan.threadsPerToken[0]! } : null;
     if (c === undefined) {
       checks.push({ name: 'min-throughput', configuration, expected: `≥ ${min}/s`, ...notRun(r) });
@@ -267,9 +272,10 @@ export function evaluateThresholds(r: RunResult, t: Thresholds, strictLatency = 
     const passed = c.throughputPerS >= min;
     // A token that hung or stopped left the throughput to fewer tokens: it is not this many tokens' figure.
     const shortfall = shortfallOf(r, c);
+    // A merged rate over too brief a common window is not established: not judged at all, whatever it reads.
     const short = !isWhole(shortfall)
       ? `this configuration is not whole (${notWholeWords(shortfall)})`
-      : ((passed ? undefined : shortWindow(c, strictLatency, c.throughputPerS, min)) ?? straddles(c.spread ? throughputRange(c) : null, min, strictLatency, 1, '/s'));
+      : (rateNotEstablished(c) ?? (passed ? undefined : shortWindow(c, strictLatency, c.throughputPerS, min)) ?? straddles(c.spread ? throughputRange(c) : null, min, strictLatency, 1, '/s'));
     checks.push({
       name: 'min-throughput',
       configuration,
