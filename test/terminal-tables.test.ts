@@ -28,8 +28,8 @@ describe('the terminal tables of a scale run', () => {
     expect(widths.length).toBeGreaterThan(0);
     expect(Math.max(...widths)).toBeLessThanOrEqual(100);
     // A plain scale run's table fits an 80-column terminal, where it was a block of 9 lines per configuration (with
-    // --repeat its rates and efficiencies carry their ranges, within the 100).
-    if (run.plan.targetRate === undefined && run.plan.threadsPerToken.length === 1 && !run.operation?.mix && (run.plan.repeat ?? 1) === 1) {
+    // --repeat its rates and efficiencies carry their ranges, and with --data-size the size and MB/s, within the 100).
+    if (run.plan.targetRate === undefined && run.plan.threadsPerToken.length === 1 && !run.operation?.mix && (run.plan.repeat ?? 1) === 1 && run.plan.dataSizesBytes === undefined) {
       const lines = text.split('\n');
       const first = lines.slice(
         lines.findIndex((l) => l.startsWith('┌')),
