@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pkcs11 from 'pkcs11js';
 import { setupError } from '../core/errors.js';
-import { quote } from '../core/quote.js';
+import { quote, shown } from '../core/quote.js';
 import { describe } from '../model/ckr.js';
 import type { MechanismAsGiven } from '../model/plan.js';
 import { UNCHECKED_OUTPUT_BUFFER_BYTES, type InputTable, type OperationMechanism, type TemplateData, type TimedOperation } from '../model/workload.js';
@@ -46,7 +46,7 @@ interface KeyNamed {
 }
 
 /** How messages name the key: "labelled 'k'", "of CKA_ID 0a0b", or both. */
-const keyText = (k: KeyNamed) => [k.label === '' ? '' : `labelled ${quote(k.label)}`, k.id === null ? '' : `of CKA_ID ${Buffer.from(k.id).toString('hex')}`].filter(Boolean).join(' and ');
+const keyText = (k: KeyNamed) => [k.label === '' ? '' : `labelled ${quote(k.label)}`, k.id === null ? '' : `of CKA_ID ${shown(Buffer.from(k.id).toString('hex'))}`].filter(Boolean).join(' and ');
 
 /** The key named on each token, of the first of `classes` that has one on every token; its CKA_ID per token. */
 function findKeys(ctx: PrepareContext, key: KeyNamed, classes: readonly number[], purpose: string): { cls: number; handles: Buffer[]; ids: Buffer[] } {

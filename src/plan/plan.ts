@@ -1,4 +1,4 @@
-import type { FieldNames, PlanInput, SelectionInput } from '../model/plan-input.js';
+import type { FieldNames, PlanField, PlanInput, SelectionInput } from '../model/plan-input.js';
 import { RATE_WINDOW_CAP_S } from '../stats/rate-window.js';
 import { StopRule, VerifyPlan, RunPlan, BurnInPlan, RECORDS_KEPT, type RecordsKept } from '../model/plan.js';
 import { availableParallelism } from 'node:os';
@@ -10,7 +10,7 @@ import type { PerCall, TokenSelection, WorkloadEntry } from '../model/plan.js';
 import { parsePkcs11Uri } from '../model/token-uri.js';
 import { MAX_CONFIGURATIONS, parseObjectives, targetRateOf } from './sizing-plan.js';
 import { plannedConfigurations } from '../model/plan.js';
-import { quote } from '../core/quote.js';
+import { isSecret, quote } from '../core/quote.js';
 import { byteSizeText, parseByteSize } from '../core/byte-size.js';
 import { MESSAGE_BYTES } from '../model/message.js';
 import { flagOf } from './plan-flags.js';
@@ -191,6 +191,7 @@ export const MAX_REPEAT = 100;
  * file's JSON path), so a message points at what the user wrote.
  */
 export function scalePlan(o: PlanInput, name: FieldNames = flagOf): RunPlan {
+  refuseSecrets(o, name);
   if (o.mix !== undefined && (o.op !== undefined || o.mechanism !== undefined || o.keyLabel !== undefined)) {
     throw usageError(
       `${name('mix')} names its operations itself: ${name('op')}, ${name('mechanism')} and ${name('keyLabel')} do not go with it`,
@@ -305,6 +306,32 @@ export const DEFAULT_GIVE_UP_AFTER = '10m';
 function oneCount(name: string, values: readonly number[], max: number): number {
   if (values.length !== 1) throw usageError(`${name} of a burn-in is one count, not ${quote(values.join(','))}`, 'sweep configurations with scale');
   return wholeNumber(name, values[0]!, 1, max);
+}
+
+/**
+ * A plan field whose value is a PIN or passphrase of this run (typed into the wrong flag or lab key): the plan is
+ * what run.json, the reports and the checkpoint keep, and a PIN is never stored, so it is refused before anything
+ * runs (a key labelled with the PIN would otherwise be named in every report).
+ */
+function refuseSecrets(o: PlanInput, name: FieldNames): void {
+  for (const [field, value] of Object.entries(o)) {
+    const texts =
+      typeof value === 'string'
+        ? [[field, value]]
+        : Array.isArray(value)
+          ? value.map((v) => [field, v])
+          : value !== null && typeof value === 'object'
+            ? Object.entries(value).map(([k, v]) => [`${field}.${k}`, v])
+            : [];
+    for (const [where, text] of texts) {
+      if (typeof text === 'string' && isSecret(text)) {
+        throw usageError(
+          `${name(where as PlanField)} holds a PIN or passphrase of this run: hsm-bench keeps its plan in run.json and the reports, and never a PIN`,
+          'give the value meant there; a PIN goes only in HSM_BENCH_PIN, --pin-env or --pin-file',
+        );
+      }
+    }
+  }
 }
 
 /** Burn-in: N tokens (a count, not a list) sign until a total of signatures or a duration is reached. */

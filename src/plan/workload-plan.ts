@@ -9,7 +9,7 @@ import { AS_GIVEN_CALLS } from '../operations/as-given.js';
 import { mechanismCode, mechanismNames, nearestMechanismNames } from '../pkcs11/mechanisms.js';
 import { readInputFile } from '../core/input-file.js';
 import { defaultKeyLabel } from '../pkcs11/keys.js';
-import { quote, shown } from '../core/quote.js';
+import { isSecret, quote, shown } from '../core/quote.js';
 import { NATIVE } from '../core/native-abi.js';
 
 /** More operations than this in one mix is a typo, not a workload. */
@@ -104,6 +104,14 @@ function asGivenOperation(op: OperationKind, given: { name: string; ckm: number 
     parameter = readInputFile(o.mechanismParams, MECHANISM_PARAMS_FILE);
     if (parameter.length === 0) {
       throw usageError(`the mechanism parameter file ${shown(o.mechanismParams)} is empty`, `for a mechanism without a parameter leave ${name('mechanismParams')} out`);
+    }
+    // Its bytes go to the module and into run.json (parameterHex): a file that holds a PIN (the PIN file, given
+    // here by mistake) must not.
+    if (isSecret(Buffer.from(parameter).toString('utf8').trim())) {
+      throw usageError(
+        `the mechanism parameter file ${shown(o.mechanismParams)} holds a PIN or passphrase of this run: its bytes would go to the module and into run.json`,
+        `give ${name('mechanismParams')} the file of the mechanism's parameter`,
+      );
     }
   }
   return { operation: op.name, algorithm: anyKeyAlgorithm(given.name), mechanismChoice: given.name, keyLabel: o.keyLabel ?? '', weight: 1, asGiven: { ...given, parameter, keyId } };
