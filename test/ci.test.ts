@@ -125,7 +125,7 @@ describe('lab files', () => {
       const message = await readLabFile(writeJson(doc)).catch((e: Error) => e.message);
       expect(message).toMatch(/\$\.runs\[0\]\.pinEnv: must be string \(a name or a path, not the PIN; the value is not shown\)/);
       expect(message).toMatch(/\$\.runs\[1\]\.\(a secret: not shown\): unknown key/);
-      expect(message).toMatch(/\$\.runs\[2\]\.mechanism \(a secret: not shown\) does not apply to ECDSA P-256/);
+      expect(message).toMatch(/\$\.runs\[2\]\.mechanism holds a PIN or passphrase of this run/);
       expect(message).not.toMatch(/secret4321|987654/);
     } finally {
       delete process.env.LAB_TEST_PIN;

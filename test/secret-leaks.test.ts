@@ -115,8 +115,8 @@ describe('on the command line', () => {
     }
   });
 
-  it('the recorded command line (run.json, checkpoint.json, report.md, report.html) has no secret: a PIN typed as --token-label', () => {
-    // A token whose label starts with the PIN, so that the mistaken selection still selects it and the run goes on.
+  it('the recorded command line (run.json, checkpoint.json, report.md, report.html) has no secret: a PIN typed as --token-label is refused before any run directory is made', () => {
+    // A token whose label starts with the PIN: the mistaken selection would select it, and the run keep its plan.
     hsm.initToken(`${TEST_PIN}-lab`);
     hsm.generateKey(`${TEST_PIN}-lab`, 'EC:prime256v1', 'rec-key');
     const out = tempDir('recorded');
@@ -124,11 +124,12 @@ describe('on the command line', () => {
       ...hsm.env,
       HSM_BENCH_PIN: TEST_PIN,
     });
-    expect(r.status, r.stderr).toBe(0);
-    const dir = runDirOf(r);
-    const asArgument = new RegExp(`--token-label '?${TEST_PIN}'?(\\s|$|<|\`)`, 'm');
-    expect(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')).commandLine).toMatch(/--token-label '\(secret removed\)'/);
-    for (const file of ['run.json', 'checkpoint.json', 'report.md', 'report.html']) expect(readFileSync(join(dir, file), 'utf8'), file).not.toMatch(asArgument);
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/--token-label holds a PIN or passphrase of this run/);
+    expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
+    // What a run records of its command line drops a secret wherever it stands (a path to a JUnit file named so).
+    addSecret(TEST_PIN);
+    expect(recordableArgs(['burn-in', '--junit', `reports/${TEST_PIN}`, '--token-label', 'tok']).join(' ')).not.toContain(TEST_PIN);
   });
 });
 
@@ -304,11 +305,40 @@ describe('every value the user gives, set to the PIN (a PIN pasted into the wron
     expect(leaks).toEqual([]);
     const said = (args: string[]) => results.find((r) => r.args === args)!.out;
     // The hints still say what to run, with the secret not shown.
-    expect(said(noKey)).toMatch(/hint: create it with: hsm-bench keys create --alg p256 --usage sign --label \(a secret: not shown\)/);
+    // A key label that is the PIN is refused before any token is asked for the key: the plan is kept in run.json.
+    expect(said(noKey)).toMatch(/--key-label holds a PIN or passphrase of this run/);
     // The source's key is checked first, before the target is logged in to: it cannot be wrapped.
     expect(results.find((r) => r.args.includes('clone') && r.args.includes(SA) && r.args.includes(SB))!.out).toMatch(/key \(a secret: not shown\) on token 'tokA' .* was created non-extractable/);
     expect(results.find((r) => r.args.includes(join(shares, 'two.json')))!.out).toMatch(
       /already has another KEK labelled \(a secret: not shown\)[\s\S]*hsm-bench keys delete --label \(a secret: not shown\) --slots \d+/,
     );
   }, 600_000);
+});
+
+describe('a plan value that is the PIN', () => {
+  const hsm = new ExternalSoftHsm();
+  beforeAll(() => {
+    hsm.initToken('tokP', TEST_PIN);
+    hsm.generateKey('tokP', 'EC:prime256v1', 'hk');
+  });
+
+  it('is refused (exit 2) before anything runs, and no run directory keeps it: a key label, a CKA_ID, a mechanism parameter file that holds it', () => {
+    const pinFile = join(tempDir('pin-params'), 'pin');
+    writeFileSync(pinFile, `${TEST_PIN}\n`);
+    const env = { ...hsm.env, HSM_BENCH_PIN: TEST_PIN };
+    const base = ['scale', '--module', hsm.module, '--token-label', 'tokP', '--tokens', '1', '--signatures-per-token', '5'];
+    const cases = [
+      ['--alg', 'p256', '--key-label', TEST_PIN],
+      ['--mechanism', 'CKM_ECDSA', '--key-id', TEST_PIN],
+      ['--mechanism', 'CKM_ECDSA', '--key-label', 'hk', '--mechanism-params', pinFile],
+    ];
+    for (const extra of cases) {
+      const out = tempDir('pin-plan-out');
+      const r = runCli([...base, ...extra, '--out', out], env);
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/holds a PIN or passphrase of this run/);
+      expect(r.stderr + r.stdout).not.toContain(TEST_PIN);
+      expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
+    }
+  });
 });

@@ -1,5 +1,5 @@
 import type { RunEvent } from '../model/run-events.js';
-import { EMBEDDED_LABEL_PREFIX } from '../model/embedded-workspace.js';
+import { EMBEDDED_LABEL_PREFIX, EMBEDDED_PIN_FILE } from '../model/embedded-workspace.js';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync } from 'node:fs';
 import { writeOutputFile } from '../core/output-file.js';
@@ -65,7 +65,7 @@ function configure(workspace: string): void {
  * These are hsm-bench's own throw-away test tokens; a user's PIN is never stored.
  */
 function embeddedPin(workspace: string): string {
-  const file = join(workspace, 'user-pin');
+  const file = join(workspace, EMBEDDED_PIN_FILE);
   if (existsSync(file)) return readInputText(file, { what: "embedded tokens' PIN file", maxBytes: 4096, exitCode: ExitCode.setup, hint: 'give hsm-bench a --workspace of its own' }).trim();
   const pin = randomBytes(8).toString('hex');
   writeOutputFile(file, pin, 0o600);

@@ -11,6 +11,7 @@ import { parsePkcs11Uri } from '../model/token-uri.js';
 import { MAX_CONFIGURATIONS, parseObjectives, targetRateOf } from './sizing-plan.js';
 import { plannedConfigurations } from '../model/plan.js';
 import { isSecret, quote } from '../core/quote.js';
+import { uriCarriesPin } from '../core/uri-pin.js';
 import { byteSizeText, parseByteSize } from '../core/byte-size.js';
 import { MESSAGE_BYTES } from '../model/message.js';
 import { flagOf } from './plan-flags.js';
@@ -324,7 +325,8 @@ function refuseSecrets(o: PlanInput, name: FieldNames): void {
             ? Object.entries(value).map(([k, v]) => [`${field}.${k}`, v])
             : [];
     for (const [where, text] of texts) {
-      if (typeof text === 'string' && isSecret(text)) {
+      // A URI with a PIN attribute has a message of its own (tokenSelection): it must not carry one at all.
+      if (typeof text === 'string' && isSecret(text) && !uriCarriesPin(text.trim())) {
         throw usageError(
           `${name(where as PlanField)} holds a PIN or passphrase of this run: hsm-bench keeps its plan in run.json and the reports, and never a PIN`,
           'give the value meant there; a PIN goes only in HSM_BENCH_PIN, --pin-env or --pin-file',

@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { addSecret } from '../core/quote.js';
+import { defaultWorkspace, EMBEDDED_PIN_FILE } from '../model/embedded-workspace.js';
 import { ENV_NAME, secretFileContent } from './pin.js';
 
 function flagValue(argv: readonly string[], flag: string): string | undefined {
@@ -25,9 +28,15 @@ export function registerSecretSources(pinEnv: string | undefined, pinFile: strin
   }
 }
 
-/** Every PIN and passphrase source of the command line: default variables, those named by flags, and files. */
+/**
+ * Every PIN and passphrase source of the command line: default variables, those named by flags, and files; and the
+ * embedded tokens' PIN of the workspace, so that it too is refused where a plan would keep it.
+ */
 export function registerKnownSecrets(argv: readonly string[]): void {
   registerSecretSources('HSM_BENCH_PIN', flagValue(argv, '--pin-file'));
+  const workspace = flagValue(argv, '--workspace');
+  const embeddedPinFile = join(workspace === undefined ? defaultWorkspace() : resolve(workspace), EMBEDDED_PIN_FILE);
+  if (existsSync(embeddedPinFile)) registerSecretSources(undefined, embeddedPinFile);
   registerSecretSources('HSM_BENCH_KEK_PASSPHRASE', flagValue(argv, '--passphrase-file'));
   registerSecretSources(flagValue(argv, '--pin-env'), undefined);
   registerSecretSources(flagValue(argv, '--passphrase-env'), undefined);
