@@ -316,15 +316,7 @@ function oneCount(name: string, values: readonly number[], max: number): number 
  */
 function refuseSecrets(o: PlanInput, name: FieldNames): void {
   for (const [field, value] of Object.entries(o)) {
-    const texts =
-      typeof value === 'string'
-        ? [[field, value]]
-        : Array.isArray(value)
-          ? value.map((v) => [field, v])
-          : value !== null && typeof value === 'object'
-            ? Object.entries(value).map(([k, v]) => [`${field}.${k}`, v])
-            : [];
-    for (const [where, text] of texts) {
+    for (const [where, text] of textsOf(field, value)) {
       // A URI with a PIN attribute has a message of its own (tokenSelection): it must not carry one at all.
       if (typeof text === 'string' && isSecret(text) && !uriCarriesPin(text.trim())) {
         throw usageError(
@@ -335,6 +327,10 @@ function refuseSecrets(o: PlanInput, name: FieldNames): void {
     }
   }
 }
+
+/** A plan field's values with where each stands: a list's items under the field, an object's under field.key (slo.p99). */
+const textsOf = (field: string, value: unknown): [string, unknown][] =>
+  Array.isArray(value) ? value.map((v) => [field, v]) : value !== null && typeof value === 'object' ? Object.entries(value).map(([k, v]) => [`${field}.${k}`, v]) : [[field, value]];
 
 /** Burn-in: N tokens (a count, not a list) sign until a total of signatures or a duration is reached. */
 export function burnInPlan(o: PlanInput, name: FieldNames = flagOf): BurnInPlan {
