@@ -248,10 +248,11 @@ describe('runs that start together, merged (scripts/launch-ssh.sh with a local r
   };
 
   it('measures a rate over a short common window that holds enough calls, and gates it as a single run does its short window', () => {
-    // Host b's windows open 1 s after host a's: a common window of about 1 s, under 2 s, with thousands of calls.
+    // Host b's windows open 1 s before host a's close: a common window of 1 s, under 2 s, with thousands of calls.
     const late = copy('short', (r) =>
       r.configurations.forEach((c, i) => {
-        c.windowStartedAt = new Date(Date.parse(hosts[0]!.r.configurations[i]!.windowStartedAt!) + 1000).toISOString();
+        const a = hosts[0]!.r.configurations[i]!;
+        c.windowStartedAt = new Date(Math.round(Date.parse(a.windowStartedAt!) + a.durationS * 1000) - 1000).toISOString();
       }),
     );
     const out = join(base, 'short-merged');
