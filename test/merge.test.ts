@@ -247,24 +247,80 @@ describe('runs that start together, merged (scripts/launch-ssh.sh with a local r
     return dir;
   };
 
+  it('measures a rate over a short common window that holds enough calls, and gates it as a single run does its short window', () => {
+    // Host b's windows open 1 s before host a's close: a common window of 1 s, under 2 s, with thousands of calls.
+    const late = copy('short', (r) =>
+      r.configurations.forEach((c, i) => {
+        const a = hosts[0]!.r.configurations[i]!;
+        c.windowStartedAt = new Date(Math.round(Date.parse(a.windowStartedAt!) + a.durationS * 1000) - 1000).toISOString();
+      }),
+    );
+    const out = join(base, 'short-merged');
+    const merge = runCli(['merge', hosts[0]!.dir, late, '--out', out, '--format', 'csv']);
+    expect(merge.status, merge.stderr).toBe(0);
+    const dir = onlyDir(out);
+    const r = runJson(dir);
+    for (const c of r.configurations) {
+      expect(c.durationS).toBeLessThan(1.9);
+      expect(c.commonWindow!.operationsOk).toBeGreaterThanOrEqual(100);
+      expect(c.commonWindow!.rateEstablished).toBe(true);
+    }
+    expect(merge.stderr).not.toMatch(/rate not established/);
+    // summary.csv: the `all` row is the common window's, as its window column says: its calls over its seconds are its rate,
+    // and the hosts' rows over the common window add up to it.
+    const csv = readFileSync(join(dir, 'summary.csv'), 'utf8').trim().split('\n');
+    const head = csv[0]!.split(',');
+    const cells = csv.slice(1).map((line) => Object.fromEntries(line.split(',').map((v, i) => [head[i]!, v])));
+    r.configurations.forEach((c) => {
+      const all = cells.find((x) => x.token === 'all' && Number(x.configurationTokens) === c.tokens)!;
+      const hostsCommon = cells.filter((x) => x.token === 'host' && x.window === 'common' && Number(x.configurationTokens) === c.tokens);
+      expect(all.window).toBe('common');
+      expect(Number(all.operationsOk)).toBe(c.commonWindow!.operationsOk);
+      expect(Number(all.operationsOk)).toBe(hostsCommon.reduce((n, x) => n + Number(x.operationsOk), 0));
+      expect(Number(all.operationsFailed)).toBe(c.commonWindow!.operationsFailed);
+      expect(Number(all.operationsOk) / Number(all.durationS)).toBeCloseTo(Number(all.throughputPerS), 0);
+    });
+    // A rate tenfold under the limit fails, as a single run's short window does (exit 5).
+    const far = runCli(['merge', hosts[0]!.dir, late, '--out', join(base, 'short-far'), '--format', 'csv', '--min-throughput', '100000000']);
+    expect(far.status, far.stdout + far.stderr).toBe(5);
+    expect(far.stdout).toMatch(/under 1\/10 of the limit: no short window's noise explains that/);
+    // Within the short window's noise of the limit: not judged, unless --strict-latency asks to judge it.
+    const near = String(Math.ceil(Math.max(...r.configurations.map((c) => c.throughputPerS)) * 2));
+    const open = runCli(['merge', hosts[0]!.dir, late, '--out', join(base, 'short-near'), '--format', 'csv', '--min-throughput', near]);
+    expect(open.status, open.stdout + open.stderr).toBe(0);
+    expect(open.stdout).toMatch(/inconclusive: a window of [\d.]+ s, under 2 s \(--strict-latency fails on it\)/);
+    const strict = runCli(['merge', hosts[0]!.dir, late, '--out', join(base, 'short-strict'), '--format', 'csv', '--min-throughput', near, '--strict-latency']);
+    expect(strict.status, strict.stdout + strict.stderr).toBe(5);
+  });
+
   it('does not decide on a rate over a common window too brief to count one: not established, gates inconclusive, a loud warning', () => {
-    // Host b's windows open 5 ms before host a's close: whatever ends in those 5 ms is no rate of the tokens.
+    // Host b's windows open 2 ms before host a's close: the few calls that end in those 2 ms are no rate of the tokens.
     const brief = copy('brief', (r) =>
       r.configurations.forEach((c, i) => {
         const a = hosts[0]!.r.configurations[i]!;
-        c.windowStartedAt = new Date(Math.round(Date.parse(a.windowStartedAt!) + a.durationS * 1000) - 5).toISOString();
+        c.windowStartedAt = new Date(Math.round(Date.parse(a.windowStartedAt!) + a.durationS * 1000) - 2).toISOString();
       }),
     );
     const out = join(base, 'brief-merged');
-    const gated = runCli(['merge', hosts[0]!.dir, brief, '--out', out, '--format', 'md,csv', '--min-throughput', '99999999']);
+    const junit = join(base, 'brief-junit.xml');
+    const gated = runCli(['merge', hosts[0]!.dir, brief, '--out', out, '--format', 'md,csv', '--min-throughput', '99999999', '--junit', junit]);
     expect(gated.status, gated.stderr).toBe(0);
-    expect(gated.stderr).toMatch(/warning: 2 tokens: rate not established: the hosts' common window is [45]\.\d+ ms \(under 2 s\).*gates on it are inconclusive/);
+    expect(gated.stderr).toMatch(
+      /warning: 2 tokens: rate not established: the hosts' common window is [\d.]+ (ms|µs) \(under 2 s\) and holds \d+ calls \(fewer than 100\).*gates on it are inconclusive/,
+    );
     expect(gated.stdout).toMatch(/inconclusive: rate not established/);
     expect(gated.stdout).toMatch(/note: 2 tokens: rate not established/);
     const dir = onlyDir(out);
     const r = runJson(dir);
     expect(schemaProblems('run', r)).toEqual([]);
     expect(r.configurations.map((c) => c.commonWindow!.rateEstablished)).toEqual([false, false]);
+    // Where the rate is not established, no check or case shows a rate as measured: it says so, and over what window.
+    expect(r.verdict!.checks.map((c) => c.measured)).toEqual([expect.stringMatching(/^not established \(common window [\d.]+ (ms|µs)\)$/)]);
+    expect(gated.stdout).toMatch(/not established \(common window [\d.]+ (ms|µs)\)/);
+    const xml = readFileSync(junit, 'utf8');
+    expect(xml).not.toMatch(/[\d.]+ signatures\/s with/);
+    expect(xml).toMatch(/failed, not established \(common window [\d.]+ (ms|µs)\) with 2 tokens/);
+    expect(xml).toMatch(/measured [^"]*not established \(common window/);
     expect(r.mergeWarnings!.some((w) => w.includes('rate not established'))).toBe(true);
     // summary.csv: no figure over the common window to gate on (the own windows' rates stay).
     const csv = readFileSync(join(dir, 'summary.csv'), 'utf8').trim().split('\n');

@@ -157,7 +157,7 @@ export interface ConfigurationResult {
    * operationsFailed count every call of every host's whole window. Counted from the records, or estimated from each
    * host's per-second counts where the records were not all kept (the latency then covers the whole windows).
    * rateEstablished false: the common window is too short to measure a rate on (under 2 s, as a single run's window
-   * must be): throughputPerS is not a measurement, and gates on it are inconclusive (absent in older merged runs).
+   * must be to pass a gate, and holding fewer than 100 calls): throughputPerS is not a measurement, and gates on it are inconclusive (absent in older merged runs).
    */
   commonWindow?: { operationsOk: number; operationsFailed: number; countedFrom: 'records' | 'per-second counts'; rateEstablished?: boolean };
   /** A merged run: each source run's own figures for this configuration, in the order of run.json's `sources`. */

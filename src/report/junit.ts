@@ -9,6 +9,7 @@ import { configurationSlug, distinctConfigurations, sameConfiguration, type Conf
 import { notMeasuredAfter, plannedAxes } from '../result/plan-coverage.js';
 import { failuresOf, operationsMadeOf } from '../stats/repetitions.js';
 import { moduleCrashes, type JudgedRun } from '../verdict/verdict.js';
+import { notEstablishedText, rateNotEstablished } from '../verdict/common-window-rate.js';
 import { crashesText, deathName } from './crash-text.js';
 import type { ProcessDeath } from '../model/run-result.js';
 import { plural } from '../core/plural.js';
@@ -61,7 +62,7 @@ function checksOf(run: JudgedRun, death?: ProcessDeath): Check[] {
       timeS: c.durationS,
       outcome: gap ? 'error' : problems.length > 0 ? 'fail' : 'pass',
       message: gap || problems.length > 0 ? [...(gap ? [gap.reason] : []), ...problems].join('; ') : undefined,
-      measured: `${c.operationsOk} OK${notChecked}, ${c.operationsFailed} failed, ${c.throughputPerS.toFixed(1)} ${w.rate} with ${configurationName(c)}`,
+      measured: `${c.operationsOk} OK${notChecked}, ${c.operationsFailed} failed, ${rateNotEstablished(c) ? notEstablishedText(c) : `${c.throughputPerS.toFixed(1)} ${w.rate}`} with ${configurationName(c)}`,
       expected,
     };
   });

@@ -7,6 +7,7 @@ import { sourceName } from './sources-table.js';
 import { verifySetting } from './describe-run.js';
 import { efficiencyRange, shortfallOf, shownEfficiency, uncountedOf } from '../result/configuration-shortfall.js';
 import { rateNotEstablished } from '../verdict/common-window-rate.js';
+import { okInPercentiles, okInRate } from './latency-cells.js';
 
 /** A percentile only where a call lies beyond it (p99 of 6 calls is their max): empty otherwise, as the reports show '–'. */
 const supported = (v: number | undefined, percentile: number, calls: number) => (v !== undefined && percentileSupported(percentile, calls) ? v : '');
@@ -201,14 +202,15 @@ export function renderSummaryCsv(r: RunResult): string {
       '',
       '',
       '',
-      c.operationsOk,
-      c.operationsFailed,
+      // A merged run's row is the common window's (window = common): its calls are those the rate counts.
+      okInRate(c),
+      c.commonWindow?.operationsFailed ?? c.operationsFailed,
       c.durationS,
       commonRate(c.throughputPerS),
       shownEfficiency(r, c),
-      supported(c.latencyMs?.p50, 50, c.operationsOk),
-      supported(c.latencyMs?.p90, 90, c.operationsOk),
-      supported(c.latencyMs?.p99, 99, c.operationsOk),
+      supported(c.latencyMs?.p50, 50, okInPercentiles(c)),
+      supported(c.latencyMs?.p90, 90, okInPercentiles(c)),
+      supported(c.latencyMs?.p99, 99, okInPercentiles(c)),
       c.latencyMs?.max,
       ...run,
       c.threadsPerToken,

@@ -5,10 +5,10 @@ import { configurationAxes, configurationFiles, configurationName, configuration
 import type { ConfigurationResult, LatencyPercentilesMs, OpenLoopResult, RunResult, RunSource, SourceConfiguration } from '../model/run-result.js';
 import { workloadOf } from '../model/workload.js';
 import { achievedIntervalUs, correctedPercentilesMs, decodeHistogram, encodeHistogram, latencyHistogram, percentilesMs } from '../stats/latency-histogram.js';
-import { lowConfidence, windowTooShort } from '../stats/repetitions.js';
+import { lowConfidence } from '../stats/repetitions.js';
 import { percentilesByInterval, runFigures } from '../stats/summarize.js';
 import { readRecords, RecordsFileWriter } from '../result/records-file.js';
-import { rateNotEstablished } from '../verdict/common-window-rate.js';
+import { rateEstablishedOver, rateNotEstablished } from '../verdict/common-window-rate.js';
 import { samePlan } from '../verdict/compare.js';
 import { callsInWindow, type CallsInWindow, type PartInWindow } from './common-window.js';
 
@@ -365,8 +365,13 @@ function mergeConfiguration(
     durationS,
     // Counted over the window every host measured in: the calls that ended in it, per second of it.
     throughputPerS: round(okInCommon / commonS, 2),
-    // Under the window a single run's rate is judged on, the calls that ended in it establish no rate of the tokens.
-    commonWindow: { operationsOk: okInCommon, operationsFailed: failedInCommon, countedFrom: inWindow ? 'records' : 'per-second counts', rateEstablished: !windowTooShort(durationS) },
+    // Too few calls ended in a window shorter than a single run's to measure a rate of the tokens.
+    commonWindow: {
+      operationsOk: okInCommon,
+      operationsFailed: failedInCommon,
+      countedFrom: inWindow ? 'records' : 'per-second counts',
+      rateEstablished: rateEstablishedOver(durationS, okInCommon + failedInCommon),
+    },
     ...payloadFields(dataSizeOf(axes), first.multipartChunkBytes ?? null, round(okInCommon / commonS, 2)),
     efficiency: null,
     perToken: parts.flatMap((c, i) => offsetToken(c.perToken, i)),

@@ -10,7 +10,7 @@ import { capacityByTokens } from '../stats/capacity.js';
 import { type CapacityResult } from '../model/run-result.js';
 import type { ConfigurationResult, Range, RunResult, VerdictCheck } from '../model/run-result.js';
 import { failuresOf, lowConfidence, MIN_WINDOW_S, throughputRange } from '../stats/repetitions.js';
-import { rateNotEstablished } from './common-window-rate.js';
+import { notEstablishedText, rateNotEstablished } from './common-window-rate.js';
 import { quote, shown } from '../core/quote.js';
 import { efficiencyBasisOf, efficiencyRange, efficiencyWithheld, isWhole, shortfallOf, type Shortfall } from '../result/configuration-shortfall.js';
 
@@ -280,7 +280,9 @@ export function evaluateThresholds(r: RunResult, t: Thresholds, strictLatency = 
       name: 'min-throughput',
       configuration,
       expected: `≥ ${min}/s`,
-      measured: `${fmt(c.throughputPerS, 1)}/s${c.spread ? ` (${fmt(c.spread.throughputPerS.min, 1)}–${fmt(c.spread.throughputPerS.max, 1)})` : ''}${short ? '' : failedAllTheSame(c, strictLatency, c.throughputPerS, min)}`,
+      measured: rateNotEstablished(c)
+        ? notEstablishedText(c)
+        : `${fmt(c.throughputPerS, 1)}/s${c.spread ? ` (${fmt(c.spread.throughputPerS.min, 1)}–${fmt(c.spread.throughputPerS.max, 1)})` : ''}${short ? '' : failedAllTheSame(c, strictLatency, c.throughputPerS, min)}`,
       ...(short ? { outcome: 'inconclusive', notJudged: short } : { outcome: outcomeOf(passed) }),
     });
   }
