@@ -260,12 +260,14 @@ describe('burn-in --resume keeps what the harness saw of itself in earlier segme
     const resumed = runCli(['burn-in', '--resume', killed.dir], env);
     expect(resumed.status, resumed.stderr).toBe(0);
     const c = (readJson(killed.dir, 'run.json') as RunResult).configurations[0]!;
-    const stall = c.stalls!.episodes.find((e) => e.durationS >= 0.4);
-    expect(stall, JSON.stringify(c.stalls)).toBeDefined();
-    expect(stall!.hostStallNotKnownS, JSON.stringify(c.stalls)).toBeGreaterThanOrEqual(0.4);
+    // The pause (a host stall the killed segment never saved) is not the token's: its host share is said not known.
+    expect(
+      c.stalls!.episodes.some((e) => e.durationS >= 0.4 && e.hostStallNotKnownS! >= 0.4),
+      JSON.stringify(c.stalls),
+    ).toBe(true);
     expect(c.harnessNotKnown!.length, JSON.stringify(c.harnessNotKnown)).toBe(1);
     expect(resumed.stdout).toMatch(/: the token or the host; for [\d.]+ \S+ of it the host's share is not known \(the process was killed before it saved it\)/);
-    expect(resumed.stdout).toMatch(/cpu during the run: .*; it covers the window but [\d.]+ s of it \([\d.]+ s at [\d.]+ s\): the process was killed before it saved them/);
+    expect(resumed.stdout).toMatch(/cpu during the run: .*; it covers the window but [\d.]+ m?s of it \([\d.]+ m?s at [\d.]+ s\): the process was killed before it saved them/);
   }, 120_000);
 
   it("a host stall of the first segment (the process paused by SIGSTOP) keeps its host share, and the run's host stalls, event-loop stall and CPU time add up over the segments", async () => {
