@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readRecords } from '../src/result/records-file.js';
@@ -224,6 +224,50 @@ describe('burn-in --resume keeps what the harness saw of itself in earlier segme
       c.stalls!.episodes.some((e) => e.durationS >= 0.4 && e.hostStallS >= 0.4),
       JSON.stringify(c.stalls),
     ).toBe(true);
+  }, 120_000);
+
+  it("a segment killed after its records but before its next checkpoint: a stall in between is not the token's, its host share not known", async () => {
+    const out = tempDir('resume-host-stall-lost');
+    let firstCheckpoint = '';
+    let pausedAtMs = 0;
+    let resumedAtMs = 0;
+    const pause = (child: ChildProcess) => {
+      pausedAtMs = Date.now();
+      for (const pid of [child.pid!, ...descendantsOf(child.pid!)]) process.kill(pid, 'SIGSTOP');
+      setTimeout(() => {
+        for (const pid of [child.pid!, ...descendantsOf(child.pid!)]) process.kill(pid, 'SIGCONT');
+        resumedAtMs = Date.now();
+      }, 800);
+    };
+    const records = (dir: string) => join(dir, 'records', 'burn-in.rec');
+    const killed = await runCliWithSteps(env, ['burn-in', '--alg', 'p256', '--tokens', '1', '--rate', '100', '--signatures', '3000', '--verify', 'none', '--out', out], out, [
+      {
+        when: (dir, stderr) => {
+          if (!/records in/.test(stderr)) return false;
+          firstCheckpoint = readJson(dir, 'checkpoint.json').updatedAt;
+          return true;
+        },
+        act: () => {},
+      },
+      // Paused just after a checkpoint of the window (one every 10 s)...
+      { when: (dir) => readJson(dir, 'checkpoint.json').updatedAt !== firstCheckpoint, act: pause },
+      // ...and killed once its records after the pause reached the disk (every 2 s), before the next checkpoint.
+      { when: (dir) => resumedAtMs > 0 && statSync(records(dir)).mtimeMs > resumedAtMs + 100, act: killTree },
+    ]);
+    expect(killed.status).toBe(null);
+    // The test's premise: the checkpoint on disk was written before the pause.
+    expect(Date.parse(readJson(killed.dir, 'checkpoint.json').updatedAt)).toBeLessThan(pausedAtMs);
+    const resumed = runCli(['burn-in', '--resume', killed.dir], env);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    const c = (readJson(killed.dir, 'run.json') as RunResult).configurations[0]!;
+    // The pause (a host stall the killed segment never saved) is not the token's: its host share is said not known.
+    expect(
+      c.stalls!.episodes.some((e) => e.durationS >= 0.4 && e.hostStallNotKnownS! >= 0.4),
+      JSON.stringify(c.stalls),
+    ).toBe(true);
+    expect(c.harnessNotKnown!.length, JSON.stringify(c.harnessNotKnown)).toBe(1);
+    expect(resumed.stdout).toMatch(/: the token or the host; for [\d.]+ \S+ of it the host's share is not known \(the process was killed before it saved it\)/);
+    expect(resumed.stdout).toMatch(/cpu during the run: .*; it covers the window but [\d.]+ m?s of it \([\d.]+ m?s at [\d.]+ s\): the process was killed before it saved them/);
   }, 120_000);
 
   it("a host stall of the first segment (the process paused by SIGSTOP) keeps its host share, and the run's host stalls, event-loop stall and CPU time add up over the segments", async () => {

@@ -7,7 +7,7 @@ import { availabilityChart } from '../src/report/charts.js';
 import { burnInTokenTable, terminalTokenTable } from '../src/report/burn-in-summary.js';
 import { fitTable } from '../src/report/fit-table.js';
 import { ConfigurationStats } from '../src/stats/configuration-stats.js';
-import { STALL_FLOOR_US, stallMinUs } from '../src/stats/stalls.js';
+import { STALL_FLOOR_US, stallMinUs, stallsOf } from '../src/stats/stalls.js';
 import { harnessOfSegments } from '../src/stats/harness-of-segments.js';
 import { summarizeConfiguration, type Measured } from '../src/stats/summarize.js';
 
@@ -215,7 +215,18 @@ describe("a resumed burn-in's harness facts over its segments", () => {
       { startUs: 6e6, endUs: 6.2e6 },
     ]);
     expect(both).toMatchObject({ hostStallUs: 0.8e6, maxEventLoopStallMs: 790, verificationLagS: 0.4, cpu: { processUserS: 1.5, hostCpuS: 8, hostUserPct: 62.5, loadAverage1m: 2 } });
-    // The first segment (nothing earlier) is its own.
-    expect(harnessOfSegments(undefined, earlier, 0)).toEqual(earlier);
+    // The first segment (nothing earlier) is its own, its facts to where it was when they were taken.
+    expect(harnessOfSegments(undefined, earlier, 0)).toEqual({ ...earlier, harnessUntilUs: 0 });
+  });
+  it('says where an earlier segment’s facts end before its records (killed between a checkpoint and a records flush)', () => {
+    // Saved at 10 s, records on disk to 16.5 s: 10 s to 16.5 s is not known, and stays so through later segments.
+    const lost = harnessOfSegments({ hostStalls: [], maxEventLoopStallMs: 20, harnessUntilUs: 10e6 }, { hostStalls: [], harnessUntilUs: 20e6 }, 16.5e6);
+    expect(lost).toMatchObject({ harnessNotKnown: [{ startUs: 10e6, endUs: 16.5e6 }], harnessUntilUs: 20e6 });
+    expect(harnessOfSegments(lost, { harnessUntilUs: 30e6 }, 20e6).harnessNotKnown).toEqual([{ startUs: 10e6, endUs: 16.5e6 }]);
+    // Saved at or past the records' end: nothing lost.
+    expect(harnessOfSegments({ harnessUntilUs: 16.6e6 }, {}, 16.5e6).harnessNotKnown).toBeUndefined();
+    // A token stall in the stretch is told as such, whatever the host did in it.
+    const stalls = stallsOf([[{ startUs: 12.6e6, endUs: 14.1e6 }]], [{ startUs: 12.6e6, endUs: 14.1e6 }], 100_000, [], lost.harnessNotKnown);
+    expect(stalls.episodes[0]).toMatchObject({ hostStallS: 0, hostStallNotKnownS: 1.5 });
   });
 });

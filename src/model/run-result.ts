@@ -174,8 +174,14 @@ export interface ConfigurationResult {
   openLoop?: OpenLoopResult;
   /** Times without a successful call long enough to be stalls, of one token or all at once (absent in older runs). */
   stalls?: StallsResult;
-  /** What the CPUs did during the measured window (a resumed burn-in: its last segment's); absent in older runs and recounts. */
+  /** What the CPUs did during the measured window (a resumed burn-in: every segment's); absent in older runs and recounts. */
   cpu?: CpuUse;
+  /**
+   * Stretches of the window that hsm-bench's facts of itself (the host's stalls, the event loop's longest wait,
+   * verification's lag, the CPUs' use) do not cover: a burn-in segment was killed after its records reached the disk
+   * but before it saved them. Absent when they cover the whole window.
+   */
+  harnessNotKnown?: { atS: number; durationS: number }[];
   /** With --repeat R > 1: every repetition's key figures; the other fields are those of the median repetition. */
   repetitions?: RepetitionResult[];
   /** With --repeat R > 1: the throughput's range over the repetitions, and (max − min) / median in %. */
@@ -276,6 +282,8 @@ export interface StallEpisode {
   allTokensS: number | null;
   /** Of it, the time the host itself stalled: hsm-bench's threads did not run, so the stall may be the host's, not the tokens'. */
   hostStallS: number;
+  /** Of it, the time in a stretch whose host stalls are not known (harnessNotKnown): absent when none. */
+  hostStallNotKnownS?: number;
 }
 
 /**

@@ -11,7 +11,7 @@ import { fitTable } from './fit-table.js';
 import { plural } from '../core/plural.js';
 import { failureList } from './status-meaning.js';
 import { shown } from '../core/quote.js';
-import { stallLines } from './stalls-text.js';
+import { harnessNotKnownText, stallLines } from './stalls-text.js';
 import { cpuLine } from './cpu-text.js';
 import { serialShown } from '../model/serial.js';
 
@@ -182,7 +182,7 @@ export function renderBurnInSummary(r: RunResult, judged: JudgedRun, dir?: strin
       fitTable(table.head, table.rows),
       ...table.notes,
       ...stallLines(r, c),
-      ...(c.cpu ? [`cpu during the run: ${cpuLine(c.cpu)}`] : []),
+      ...(c.cpu ? [`cpu during the run: ${cpuLine(c.cpu)}${harnessNotKnownText(c) ? `; it covers ${harnessNotKnownText(c)}` : ''}`] : []),
       ...(byOperation ? ['per operation:', fitTable(byOperation.head.map(terminalHead(r)), byOperation.rows)] : []),
       `verdict: ${verdictText({ ...r, verdict: verdictOf(judged) })}`,
     ].join('\n') + '\n'

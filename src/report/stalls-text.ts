@@ -29,7 +29,19 @@ function whoStalled(r: RunResult, c: ConfigurationResult, e: StallEpisode): stri
 /** One stall: when, how long, which tokens, and the host's stall inside it that may have made it. */
 function stallLine(r: RunResult, c: ConfigurationResult, e: StallEpisode): string {
   const host = e.hostStallS > 0 ? `; the host stalled ${seconds(e.hostStallS)} in it (hsm-bench's own threads did not run: the stall may be the host's, not the tokens')` : '';
-  return `at ${at(e.atS)} into the window, ${seconds(e.durationS)}: ${whoStalled(r, c, e)}${host}`;
+  // Where the host's stalls were lost the stall is not the tokens' for sure: it is said, not blamed on them.
+  const notKnown = e.hostStallNotKnownS ? `; for ${seconds(e.hostStallNotKnownS)} of it the host's share is not known (the process was killed before it saved it)` : '';
+  const who = e.hostStallNotKnownS ? `${whoStalled(r, c, e)} or the host` : whoStalled(r, c, e);
+  return `at ${at(e.atS)} into the window, ${seconds(e.durationS)}: ${who}${host}${notKnown}`;
+}
+
+/** The stretches of the window hsm-bench's facts of itself do not cover, in words; null when they cover all of it. */
+export function harnessNotKnownText(c: ConfigurationResult): string | null {
+  const lost = c.harnessNotKnown ?? [];
+  if (lost.length === 0) return null;
+  const totalS = lost.reduce((sum, h) => sum + h.durationS, 0);
+  const where = lost.map((h) => `${seconds(h.durationS)} at ${at(h.atS)}`).join(', ');
+  return `the window but ${seconds(totalS)} of it (${where}): the process was killed before it saved them`;
 }
 
 /**
@@ -47,6 +59,8 @@ function harnessLine(c: ConfigurationResult): string | null {
   if ((c.maxEventLoopStallMs ?? 0) >= EVENT_LOOP_STALL_SHOWN_MS)
     parts.push(`its main thread waited up to ${seconds(c.maxEventLoopStallMs! / 1000)} (progress and Ctrl-C waited; calls are timed in their own threads)`);
   if ((c.verificationLagS ?? 0) >= VERIFICATION_LAG_SHOWN_S) parts.push(`host verification went on ${seconds(c.verificationLagS!)} after the window (not in its throughput)`);
+  const notKnown = harnessNotKnownText(c);
+  if (notKnown) parts.push(`what it knows of the host's stalls, its main thread's waits and its CPU use covers ${notKnown}`);
   return parts.length > 0 ? `stalls of hsm-bench itself: ${parts.join('; ')}` : null;
 }
 

@@ -191,16 +191,15 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
   const hostStalls = new HostStallMonitor();
   // The host's stalls within the window, to `untilNs`, and the CPUs' use since it opened: once signing has ended, to
   // its deadline (a stall across it kept calls from starting) or to when the sessions ended.
+  // On the run's time axis, as the records are (a resumed burn-in's axis goes on from its earlier segments).
+  const baseUs = spec.resume?.startOffsetBaseUs ?? 0;
+  const onAxisUs = (ns: number | bigint) => (control.windowStartNs() === 0n ? baseUs : baseUs + (Number(ns) - Number(control.windowStartNs())) / 1000);
   const harnessUntil = (untilNs: bigint): HarnessFacts => {
     const windowStartNs = control.windowStartNs();
-    const baseUs = spec.resume?.startOffsetBaseUs ?? 0;
-    // On the run's time axis, as the records are (a resumed burn-in's axis goes on from its earlier segments).
-    const onAxis = (windowStartNs === 0n ? [] : hostStalls.within(windowStartNs, untilNs)).map((h) => ({
-      startUs: baseUs + (h.startNs - Number(windowStartNs)) / 1000,
-      endUs: baseUs + (h.endNs - Number(windowStartNs)) / 1000,
-    }));
+    const onAxis = (windowStartNs === 0n ? [] : hostStalls.within(windowStartNs, untilNs)).map((h) => ({ startUs: onAxisUs(h.startNs), endUs: onAxisUs(h.endNs) }));
     const hostStallUs = onAxis.reduce((longest, h) => Math.max(longest, h.endUs - h.startUs), 0);
     return {
+      harnessUntilUs: onAxisUs(untilNs),
       hostStalls: onAxis,
       ...(hostStallUs > 0 ? { hostStallUs } : {}),
       maxEventLoopStallMs: stalls.max / 1e6,
@@ -407,6 +406,8 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     hungSessions,
     verificationLagS,
     ...harness,
+    // The segment ended: its facts cover every record it wrote.
+    harnessUntilUs: Math.max(onAxisUs(endedNs), stats.windowEndUs),
     // To the end of verification: a stall of the main thread then could have delayed records too.
     maxEventLoopStallMs: stalls.max / 1e6,
     setupS,

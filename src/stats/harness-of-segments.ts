@@ -6,7 +6,7 @@ import type { Measured } from './summarize.js';
  * them, the main thread's longest event-loop wait, how long verification went on after the window, the CPUs' use. A
  * resumed burn-in measures them anew in each segment, so its checkpoint keeps those of the segments before.
  */
-export type HarnessFacts = Pick<Measured, 'hostStalls' | 'hostStallUs' | 'maxEventLoopStallMs' | 'verificationLagS' | 'cpu'>;
+export type HarnessFacts = Pick<Measured, 'hostStalls' | 'hostStallUs' | 'maxEventLoopStallMs' | 'verificationLagS' | 'cpu' | 'harnessNotKnown' | 'harnessUntilUs'>;
 
 /** Host stalls kept over a run's segments, the longest: the monitor keeps 256 a segment, and a host stalling so often is stalled throughout. */
 export const HOST_STALLS_KEPT = 1024;
@@ -30,11 +30,14 @@ function cpuOfBoth(a: CpuUse, b: CpuUse): CpuUse {
 /**
  * The facts of the segments before (`earlier`, from the checkpoint) and of the one now (`current`), as the run's.
  * The current segment's time axis goes on from `startOffsetUs`, where the records of the earlier ones end: an earlier
- * stall past it (noted by a segment that died after its last records reached the disk) is cut there.
+ * stall past it (noted by a segment that died after its last records reached the disk) is cut there. A segment killed
+ * saved its facts at its last checkpoint while its records reached the disk later: the stretch between is not known.
  */
 export function harnessOfSegments(earlierOrNone: HarnessFacts | undefined, current: HarnessFacts, startOffsetUs: number): HarnessFacts {
   const earlier = earlierOrNone ?? {};
-  const before = (earlier.hostStalls ?? []).filter((h) => h.startUs < startOffsetUs).map((h) => ({ startUs: h.startUs, endUs: Math.min(h.endUs, startOffsetUs) }));
+  // What an earlier segment noted past the end of its records is cut there.
+  const cut = (holes: HarnessFacts['hostStalls']) => (holes ?? []).filter((h) => h.startUs < startOffsetUs).map((h) => ({ startUs: h.startUs, endUs: Math.min(h.endUs, startOffsetUs) }));
+  const before = cut(earlier.hostStalls);
   const hostStalls =
     earlier.hostStalls === undefined && current.hostStalls === undefined
       ? undefined
@@ -48,6 +51,8 @@ export function harnessOfSegments(earlierOrNone: HarnessFacts | undefined, curre
   const longest = (a: number | undefined, b: number | undefined) => (a === undefined ? b : b === undefined ? a : Math.max(a, b));
   const eventLoopMs = longest(earlier.maxEventLoopStallMs, current.maxEventLoopStallMs);
   const lagS = longest(earlier.verificationLagS, current.verificationLagS);
+  const lost = earlier.harnessUntilUs !== undefined && earlier.harnessUntilUs < startOffsetUs ? [{ startUs: earlier.harnessUntilUs, endUs: startOffsetUs }] : [];
+  const notKnown = [...cut(earlier.harnessNotKnown), ...lost, ...(current.harnessNotKnown ?? [])];
   const cpu = earlier.cpu && current.cpu ? cpuOfBoth(earlier.cpu, current.cpu) : (current.cpu ?? earlier.cpu);
   return {
     ...(hostStalls ? { hostStalls } : {}),
@@ -55,5 +60,7 @@ export function harnessOfSegments(earlierOrNone: HarnessFacts | undefined, curre
     ...(eventLoopMs === undefined ? {} : { maxEventLoopStallMs: eventLoopMs }),
     ...(lagS === undefined ? {} : { verificationLagS: lagS }),
     ...(cpu ? { cpu } : {}),
+    ...(notKnown.length > 0 ? { harnessNotKnown: notKnown } : {}),
+    harnessUntilUs: current.harnessUntilUs ?? startOffsetUs,
   };
 }

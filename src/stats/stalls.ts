@@ -21,9 +21,10 @@ const round = (value: number, digits: number) => Math.round(value * 10 ** digits
  * The stalls of a configuration: each token's times without a success of at least `minUs` (`holesByToken`), those
  * that overlap taken as one stall with every token in it. `clusterHoles`: the times no token had a success, which
  * tell how long the tokens stalled all at once; `hostStalls`: the host's own stalls (hsm-bench's threads kept from
- * running), which tell a stall the harness may have made. Times are µs from the window's start.
+ * running), which tell a stall the harness may have made; `hostNotKnown`: where those are not known. Times are µs
+ * from the window's start.
  */
-export function stallsOf(holesByToken: readonly Hole[][], clusterHoles: readonly Hole[], minUs: number, hostStalls: readonly Hole[] | undefined): StallsResult {
+export function stallsOf(holesByToken: readonly Hole[][], clusterHoles: readonly Hole[], minUs: number, hostStalls: readonly Hole[] | undefined, hostNotKnown: readonly Hole[] = []): StallsResult {
   const long = holesByToken.flatMap((holes, token) => holes.filter((h) => h.endUs - h.startUs >= minUs).map((h) => ({ ...h, token }))).sort((a, b) => a.startUs - b.startUs);
   const groups: { span: Hole; tokens: Set<number> }[] = [];
   for (const h of long) {
@@ -35,12 +36,14 @@ export function stallsOf(holesByToken: readonly Hole[][], clusterHoles: readonly
   }
   const episodes: StallEpisode[] = groups.map(({ span, tokens }) => {
     const together = clusterHoles.reduce((longest, h) => Math.max(longest, overlapUs(h, span)), 0);
+    const notKnownUs = hostNotKnown.reduce((sum, h) => sum + overlapUs(h, span), 0);
     return {
       atS: round(span.startUs / 1e6, 3),
       durationS: round((span.endUs - span.startUs) / 1e6, 3),
       tokens: [...tokens].sort((a, b) => a - b),
       allTokensS: holesByToken.length > 1 && tokens.size === holesByToken.length && together >= minUs ? round(together / 1e6, 3) : null,
       hostStallS: round((hostStalls ?? []).reduce((sum, h) => sum + overlapUs(h, span), 0) / 1e6, 3),
+      ...(notKnownUs > 0 ? { hostStallNotKnownS: round(notKnownUs / 1e6, 3) } : {}),
     };
   });
   const kept = [...episodes].sort((a, b) => b.durationS - a.durationS || a.atS - b.atS).slice(0, STALLS_KEPT);

@@ -30,6 +30,13 @@ export interface Measured {
   hostStallUs?: number;
   /** The host's stalls within the window, µs on the run's time axis; absent in a recount from records. */
   hostStalls?: Hole[];
+  /**
+   * Stretches of the window, µs on the run's time axis, that the facts above (host stalls, event loop, verification
+   * lag, CPU) do not cover: a segment of a burn-in was killed after its records reached the disk, before it saved them.
+   */
+  harnessNotKnown?: Hole[];
+  /** Where on the run's time axis the facts above reach to (a burn-in's checkpoint keeps it for a resume). */
+  harnessUntilUs?: number;
   /** What the CPUs did during the window; absent in a recount from records. */
   cpu?: ConfigurationResult['cpu'];
   setupS?: number;
@@ -73,7 +80,7 @@ export function summarizeConfiguration(
   const failingAtEnd = s.tokens.map((t, i) => t.failingSinceUs !== null || hungTokens.has(i));
   const holesByToken = s.tokens.map((t, i) => t.successes.holes(0, s.windowEndUs, failingAtEnd[i]!));
   const minStallUs = stallMinUs(s.latencyUs.totalCount > 0 ? s.latencyUs.getValueAtPercentile(50) : 0, schedule ? (1e6 * tokens.length) / schedule.targetRatePerS : 0);
-  const stalls = stallsOf(holesByToken, s.successes.holes(0, s.windowEndUs, failingAtEnd.every(Boolean)), minStallUs, run.hostStalls);
+  const stalls = stallsOf(holesByToken, s.successes.holes(0, s.windowEndUs, failingAtEnd.every(Boolean)), minStallUs, run.hostStalls, run.harnessNotKnown);
   // A token lost (stopped early, or hung) was in an outage to the end; a last failed call alone is not one.
   const lostTokens = new Set([...hungTokens, ...run.workerIssues.map((w) => w.token)]);
   // One definition of a rate for the configuration, each token and each operation of a mix, so that theirs add up to
@@ -134,6 +141,7 @@ export function summarizeConfiguration(
     lowConfidence: lowConfidence({ operationsOk: s.operationsOk, durationS }),
     stalls,
     ...(run.cpu ? { cpu: run.cpu } : {}),
+    ...(run.harnessNotKnown?.length ? { harnessNotKnown: run.harnessNotKnown.map((h) => ({ atS: round(h.startUs / 1e6, 3), durationS: round((h.endUs - h.startUs) / 1e6, 3) })) } : {}),
     // A mix (--mix): each operation's share, rate as the configuration's, and latency.
     ...(openLoop ? { openLoop } : {}),
     ...(s.mixed
