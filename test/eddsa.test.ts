@@ -46,6 +46,33 @@ describe('EdDSA host checks, on hand-made keys', () => {
     expect(keygen.check({ family: 'eddsa', bits: 256, ecParams: printable }, 0, randomBytes(24), 0, wrapped)).toBe(true);
     expect(keygen.check({ family: 'eddsa', bits: 256, ecParams: oid }, 0, randomBytes(24), 0, point.subarray(1))).toBe(false);
   });
+
+  it('keygen: an encoding of the right length that is no point of the curve fails (node:crypto imports any such bytes)', () => {
+    const keygen = operationByName('keygen');
+    const littleEndian = (n: bigint, bytes: number) => Buffer.from(n.toString(16).padStart(bytes * 2, '0'), 'hex').reverse();
+    const ed25519 = { family: 'eddsa', bits: 256, ecParams: tokenShaped('ed25519').oid };
+    const ed448 = { family: 'eddsa', bits: 448, ecParams: tokenShaped('ed448').oid };
+    // y = 2: x² = 3 / (4d + 1) is no square modulo 2²⁵⁵ − 19, so no point has it.
+    expect(keygen.check(ed25519, 0, randomBytes(24), 0, littleEndian(2n, 32))).toBe(false);
+    // y = p: not reduced; y = 1 with x's sign set: x = 0 has no negative.
+    expect(keygen.check(ed25519, 0, randomBytes(24), 0, littleEndian(2n ** 255n - 19n, 32))).toBe(false);
+    expect(keygen.check(ed25519, 0, randomBytes(24), 0, littleEndian(1n | (1n << 255n), 32))).toBe(false);
+    expect(keygen.check(ed25519, 0, randomBytes(24), 0, littleEndian(1n, 32))).toBe(true);
+    // Ed448: the last byte holds only x's sign; the neutral point (0, 1) passes, bits beside the sign do not.
+    expect(keygen.check(ed448, 0, randomBytes(24), 0, littleEndian(1n, 57))).toBe(true);
+    expect(keygen.check(ed448, 0, randomBytes(24), 0, littleEndian(1n | (1n << 449n), 57))).toBe(false);
+    // About half of all values of y name no point: of 200 random encodings, some must fail, and every real key passes.
+    const random = Array.from({ length: 200 }, () => {
+      const bytes = randomBytes(32);
+      bytes[31]! &= 0x7f;
+      return keygen.check(ed25519, 0, randomBytes(24), 0, bytes);
+    });
+    expect(random.filter((ok) => !ok).length).toBeGreaterThan(50);
+    for (let i = 0; i < 20; i++) {
+      expect(keygen.check(ed25519, 0, randomBytes(24), 0, tokenShaped('ed25519').point)).toBe(true);
+      expect(keygen.check(ed448, 0, randomBytes(24), 0, tokenShaped('ed448').point)).toBe(true);
+    }
+  });
 });
 
 /** EdDSA on real SoftHSM2 tokens (2.6.1 offers CKM_EC_EDWARDS_KEY_PAIR_GEN and CKM_EDDSA), counted by pkcs11-spy. */

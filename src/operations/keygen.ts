@@ -14,7 +14,7 @@ interface KeygenCheck {
 /**
  * C_GenerateKeyPair of session key pairs (CKA_TOKEN false: never left on a token). The clock covers the generation;
  * then the public key is read back and both objects are destroyed. The host checks the modulus size, or that the
- * point lies on the curve (an Edwards point: that the host takes it as a key of the curve).
+ * point lies on the curve (an Edwards point decoded as RFC 8032 does: node's import alone takes any bytes).
  */
 export const keygen: OperationKind = {
   name: 'keygen',
@@ -68,7 +68,7 @@ export const keygen: OperationKind = {
     const c = data as KeygenCheck;
     if (c.family === 'rsa') return output.length * 8 === c.bits && (output[0]! & 0x80) !== 0;
     try {
-      // Importing checks that the point lies on the curve.
+      // Importing checks that the point lies on the curve (an Edwards point by decoding it first).
       publicKeyFromAttributes({ family: c.family, ecParams: Buffer.from(c.ecParams!), ecPoint: output });
       return true;
     } catch {

@@ -1,4 +1,5 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
+import { EDWARDS_CURVES, edwardsPointOnCurve } from './edwards-point.js';
 
 /** Public key material as read from a token: RSA modulus and exponent, or EC (ECDSA or Edwards) parameters and point. */
 export type PublicKeyAttributes = { family: 'rsa'; modulus: Buffer; publicExponent: Buffer } | { family: 'ec' | 'eddsa'; ecParams: Buffer; ecPoint: Buffer };
@@ -50,7 +51,11 @@ export function publicKeyFromAttributes(attrs: PublicKeyAttributes): KeyObject {
   // An Edwards key's algorithm is its curve's OID alone (RFC 8410); an ECDSA key's is id-ecPublicKey with the curve.
   const edwards = attrs.family === 'eddsa' ? edwardsCurveOid(attrs.ecParams) : undefined;
   if (attrs.family === 'eddsa' && edwards === undefined) throw new Error('not an Edwards curve');
+  const curve = edwards === undefined ? undefined : edwards.equals(EDWARDS_OID.edwards25519!) ? EDWARDS_CURVES.ed25519 : EDWARDS_CURVES.ed448;
+  // A bare Edwards point has its curve's exact length (it may begin with bytes that look like a DER header).
+  const point = curve !== undefined && attrs.ecPoint.length === curve.bytes ? attrs.ecPoint : unwrapEcPoint(attrs.ecPoint);
+  if (curve !== undefined && !edwardsPointOnCurve(curve, point)) throw new Error('the point is not on the curve');
   const algorithm = der(0x30, edwards ?? Buffer.concat([EC_PUBLIC_KEY_OID, attrs.ecParams]));
-  const subjectPublicKey = der(0x03, Buffer.concat([Buffer.from([0]), unwrapEcPoint(attrs.ecPoint)]));
+  const subjectPublicKey = der(0x03, Buffer.concat([Buffer.from([0]), point]));
   return createPublicKey({ key: der(0x30, Buffer.concat([algorithm, subjectPublicKey])), format: 'der', type: 'spki' });
 }
