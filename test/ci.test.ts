@@ -303,6 +303,32 @@ describe('hsm-bench run', () => {
   });
 });
 
+describe("a lab file that mixes a user's SoftHSM2 with the embedded tokens", () => {
+  it("makes no token in the user's token directory, and the user's runs sign on the user's token: each run has its own module instance", () => {
+    const hsm = new ExternalSoftHsm();
+    hsm.initToken('mine');
+    hsm.generateKey('mine', 'EC:prime256v1', 'my-key');
+    const out = tempDir('lab-mixed');
+    const path = writeJson({
+      out,
+      runs: [
+        { name: 'mine', module: hsm.module, alg: 'p256', keyLabel: 'my-key', tokenLabel: 'mine', tokens: [1], signaturesPerToken: 20 },
+        { name: 'embedded', alg: 'p256', tokens: [1], signaturesPerToken: 20 },
+        { name: 'mine-again', module: hsm.module, alg: 'p256', keyLabel: 'my-key', tokenLabel: 'mine', tokens: [1], signaturesPerToken: 20 },
+      ],
+    });
+    const r = runCli(['run', '--config', path], { ...env, ...hsm.env, HSM_BENCH_PIN: TEST_PIN, HSM_BENCH_WORKSPACE: tempDir('lab-mixed-ws') });
+    expect(r.status, r.stderr).toBe(0);
+    const slots = execFileSync('softhsm2-util', ['--show-slots'], { env: { ...process.env, ...hsm.env }, encoding: 'utf8' });
+    expect([...slots.matchAll(/Label:\s+(\S+)/g)].map((m) => m[1])).toEqual(['mine']);
+    // The third run, after the embedded one, signed on the user's token again, not on one of hsm-bench's.
+    const runs = readdirSync(out)
+      .filter((d) => /-p256$/.test(d))
+      .map((d) => JSON.parse(readFileSync(join(out, d, 'run.json'), 'utf8')) as RunResult);
+    expect(runs.map((run) => run.configurations[0]!.perToken[0]!.label).sort()).toEqual(['hsm-bench-01', 'mine', 'mine']);
+  });
+});
+
 describe('the npm package', () => {
   it('packs the built CLI, its data and the docs the README links to, not the tests or run folders', () => {
     const [pack] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { encoding: 'utf8', cwd: new URL('..', import.meta.url).pathname })) as {

@@ -6,7 +6,8 @@ import { selectTokens, tokenName, type TokenRef } from '../pkcs11/discovery.js';
 import { operationByName } from '../operations/registry.js';
 import { withPayload } from '../operations/payload.js';
 import type { PreparedOperation } from '../operations/operation-kind.js';
-import { Pkcs11Module } from '../pkcs11/module.js';
+import { finalizeOpenModules, hasOpenModules, Pkcs11Module } from '../pkcs11/module.js';
+import { threadsLeftInModule } from '../measure/threads-left.js';
 import { PinGuard } from '../pkcs11/pin-guard.js';
 import type { TokenIdentity } from '../model/run-result.js';
 import { readPin, type PinSource } from '../secrets/pin.js';
@@ -62,6 +63,23 @@ export function sizedWorkload(plan: RunPlan, workload: Workload, dataSizeBytes: 
   return { ...workload, operations: workload.operations.map((op, i) => withPayload(operationByName(op.name), plan.workload[i]!.algorithm, op, payload)) };
 }
 
+/**
+ * A later run of a lab file: the earlier runs' modules are done with (their results are out), and are finalized
+ * before this run loads its own. A library still initialized is shared by every later load of it in this process,
+ * configuration and all: a SoftHSM2 left open under the user's SOFTHSM2_CONF made the embedded workspace's tokens in
+ * the user's token directory (and presented the workspace's PIN to them); the other way round, a user's run saw
+ * hsm-bench's own tokens.
+ */
+function releaseEarlierRuns(): void {
+  if (!hasOpenModules()) return;
+  if (threadsLeftInModule() > 0)
+    throw setupError(
+      'a call of an earlier run in this process never returned, so its module cannot be finalized before this run loads one',
+      'run the rest of the lab file in a new process (--only NAME)',
+    );
+  finalizeOpenModules();
+}
+
 /** A resumed run: the tokens it had, and those whose PIN failed (presented again only with `pinCorrected`). */
 export interface ResumeTokens {
   tokens: TokenIdentity[];
@@ -89,6 +107,7 @@ export async function setUpTokens(plan: RunPlan, tokenCount: number, pinSource: 
     );
   }
   if (refused.length > 0) emit({ type: 'pin-presented-again', tokens: refused.map((t) => tokenName(resume!.tokens[t]!)) });
+  releaseEarlierRuns();
   if (plan.backend.kind === 'module') restoreUserSoftHsmConf();
   // The key pairs the workload uses, each with the usage its operation needs (a mechanism as given uses the key it names, of a type hsm-bench cannot tell).
   const keyNeeds = plan.workload.flatMap((e) => {
