@@ -89,6 +89,9 @@ function finalize(lib: pkcs11.PKCS11): void {
 /** Modules opened and not closed yet: finalized at the end of the command, after its results are out. */
 const openModules = new Set<Pkcs11Module>();
 
+/** What the probe of each module loaded by this process found: a later run of a lab file loads it again unprobed. */
+const probedInstances = new Map<string, ModuleInfo['instances']>();
+
 /**
  * A loaded and initialized PKCS#11 library, opened in the main thread before any worker, after a probe in a process
  * of its own has seen it load and initialize without crashing or hanging.
@@ -102,9 +105,10 @@ export class Pkcs11Module {
   static async open(given: string): Promise<Pkcs11Module> {
     // Workers and run.json get the file that was loaded, not a bare name the loader might resolve otherwise.
     const path = resolveModule(given);
-    // Probed once per process: a module open here already was probed, and a second process may wait in
+    // Probed once per process: a module loaded here before was probed, and a second process may wait in
     // C_Initialize for as long as this one has it open (OpenSC with pcscd does).
-    const instances = [...openModules].find((m) => m.info.path === path)?.info.instances ?? (await probeModule(path)).instances;
+    const instances = probedInstances.get(path) ?? (await probeModule(path)).instances;
+    if (instances !== null) probedInstances.set(path, instances);
     const lib = load(path);
     try {
       initialize(lib);
