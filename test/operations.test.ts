@@ -119,6 +119,9 @@ const cases: { op: string; args: string[]; call: string; also?: [string, number]
   { op: 'verify', args: ['--alg', 'p256'], call: 'C_Verify' },
   { op: 'decrypt', args: ['--alg', 'rsa2048', '--key-label', 'hsm-bench-rsa2048-decrypt'], call: 'C_Decrypt' },
   { op: 'decrypt', args: ['--alg', 'rsa2048', '--mechanism', 'oaep-sha1', '--key-label', 'hsm-bench-rsa2048-decrypt'], call: 'C_Decrypt' },
+  // AES: the token encrypts one ciphertext per token before the run, with the run's test key.
+  { op: 'decrypt', args: ['--alg', 'aes256'], call: 'C_Decrypt', also: [['C_Encrypt', 2]] },
+  { op: 'decrypt', args: ['--alg', 'aes128', '--mechanism', 'cbc'], call: 'C_Decrypt', also: [['C_Encrypt', 2]] },
   { op: 'encrypt', args: [], call: 'C_Encrypt' },
   { op: 'encrypt', args: ['--mechanism', 'cbc', '--alg', 'aes128'], call: 'C_Encrypt' },
   { op: 'mac', args: [], call: 'C_Sign' },
@@ -292,7 +295,7 @@ describe('a mix of operations (--mix)', () => {
       [['--mix', 'sign:80'], /at least two operations/],
       [['--mix', 'sign:80,decrypt:x'], /is not OP\[\/ALG\]\[:WEIGHT\]/],
       [['--mix', 'sign:80,sign/p256:20'], /names sign twice/],
-      [['--mix', 'sign,decrypt', '--alg', 'aes256'], /--alg 'aes256' fits no operation of the mix/],
+      [['--mix', 'sign,decrypt', '--alg', 'hmac-sha256'], /--alg 'hmac-sha256' fits no operation of the mix/],
       [['--mix', 'sign:1,decrypt:1', '--op', 'sign'], /--op, --mechanism and --key-label do not go with it/],
       [['--mix', 'sign/aes256:1,decrypt:1'], /--op sign does not take --alg aes256/],
     ] as const) {

@@ -30,7 +30,7 @@ export const derive: OperationKind = {
   title: (alg) => `ECDH ${alg.displayName.replace(/^ECDSA /, '')}`,
   algorithms: ['p256', 'p384', 'bp256', 'bp384'],
   mechanismChoices: () => ['ecdh'],
-  keyUsage: 'derive',
+  keyUsage: () => 'derive',
   // The secret is one field element (CKA_VALUE_LEN).
   outputBytes: (alg) => [Math.ceil(alg.bits / 8)],
   prepare(ctx) {

@@ -48,7 +48,7 @@ export function singleOperation(o: Pick<PlanInput, 'op' | 'alg' | 'mechanism' | 
       `use one of: ${[...mechanisms, 'or a PKCS#11 mechanism by CKM_ name or number (outputs then not checked on the host)'].join(', ')}`,
     );
   }
-  return { operation: op.name, algorithm, mechanismChoice: o.mechanism ?? mechanisms[0]!, keyLabel: o.keyLabel ?? defaultKeyLabel(algorithm, op.keyUsage), weight: 1 };
+  return { operation: op.name, algorithm, mechanismChoice: o.mechanism ?? mechanisms[0]!, keyLabel: o.keyLabel ?? defaultKeyLabel(algorithm, op.keyUsage?.(algorithm)), weight: 1 };
 }
 
 /** A mechanism parameter is a structure of a few hundred bytes at most; more is the wrong file. */
