@@ -59,6 +59,12 @@ export interface OperationKind {
   algorithms: readonly string[];
   /** --mechanism values per algorithm family; the first is the default. */
   mechanismChoices(alg: Algorithm): readonly string[];
+  /**
+   * The --mechanism value of a PKCS#11 mechanism given by name or number that the operation makes itself, with the
+   * parameters it builds, measured and checked as that value (derive's ECDH variants: their parameter points to the
+   * peer's public point, which no file can hold); undefined: the mechanism is passed as given, unchecked.
+   */
+  mechanismOfCode?(ckm: number): string | undefined;
   /** The usage of the token key pair it uses with `alg` (found by --key-label), undefined when it uses none; the pair must allow it (CKA_DECRYPT, CKA_DERIVE…): checked before the run, with what to do. */
   keyUsage?(alg: Pick<Algorithm, 'family'>): KeyUsage | undefined;
   /**
