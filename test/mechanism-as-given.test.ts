@@ -51,7 +51,6 @@ describe('--mechanism by PKCS#11 name or number, as the plan reads it', () => {
       ['4161', 'CKM_ECDSA', 0x1041],
       ['ckm_ml_dsa', 'CKM_ML_DSA', 0x1d],
       ['CKM_SLH_DSA', 'CKM_SLH_DSA', 0x2e],
-      ['CKM_ML_KEM', 'CKM_ML_KEM', 0x17],
       ['0x80000001', 'CKM_0x80000001', 0x80000001],
     ] as const) {
       const plan = planOf({ mechanism: given, keyLabel: 'k' });
@@ -78,6 +77,18 @@ describe('--mechanism by PKCS#11 name or number, as the plan reads it', () => {
       expect(refused.message).toContain('--mechanism-params does not go with derive');
       expect(refused.message).toContain('a pointer cannot be given in a file');
       expect(refused.hint).toContain('--mechanism CKM_ECDH1_DERIVE or CKM_ECDH1_COFACTOR_DERIVE, by name or number');
+    }
+  });
+
+  it('ML-KEM (by name or number, any operation) is exit 2: its calls C_EncapsulateKey and C_DecapsulateKey are not in pkcs11js', () => {
+    for (const [op, mechanism] of [
+      ['sign', 'CKM_ML_KEM'],
+      ['decrypt', '0x17'],
+      ['encrypt', 'ckm_ml_kem_key_pair_gen'],
+      ['derive', '15'],
+    ]) {
+      const refused = usageProblem({ op: op!, mechanism: mechanism!, keyLabel: 'k' });
+      expect(refused.message).toMatch(/--mechanism CKM_ML_KEM(_KEY_PAIR_GEN)? cannot be measured: ML-KEM is used through C_EncapsulateKey and C_DecapsulateKey \(PKCS#11 3\.2\), which pkcs11js 2\.1/);
     }
   });
 

@@ -6,7 +6,7 @@ import { operationByName } from '../operations/registry.js';
 import { algorithmById, anyKeyAlgorithm } from '../model/algorithms.js';
 import type { OperationKind } from '../operations/operation-kind.js';
 import { AS_GIVEN_CALLS } from '../operations/as-given.js';
-import { mechanismCode, mechanismNames, nearestMechanismNames } from '../pkcs11/mechanisms.js';
+import { mechanismCode, mechanismNames, nearestMechanismNames, PKCS11_3_2 } from '../pkcs11/mechanisms.js';
 import { readInputFile } from '../core/input-file.js';
 import { defaultKeyLabel } from '../pkcs11/keys.js';
 import { isSecret, quote, shown } from '../core/quote.js';
@@ -87,9 +87,21 @@ function mechanismGiven(text: string, field: string): { name: string; ckm: numbe
   return { name: t.toUpperCase(), ckm };
 }
 
+/**
+ * ML-KEM's mechanisms: their calls, C_EncapsulateKey and C_DecapsulateKey, are PKCS#11 3.2's, and pkcs11js 2.1 (built on
+ * the 2.40 headers, no C_GetInterface) has neither, so no call hsm-bench makes can use them.
+ */
+const ML_KEM: readonly number[] = [PKCS11_3_2.CKM_ML_KEM, PKCS11_3_2.CKM_ML_KEM_KEY_PAIR_GEN];
+
 /** The one entry of a workload by a mechanism as given: the key --key-label names, whatever its type; no --alg. */
 function asGivenOperation(op: OperationKind, given: { name: string; ckm: number }, o: Pick<PlanInput, 'op' | 'alg' | 'mechanismParams' | 'keyLabel' | 'keyId'>, name: FieldNames): WorkloadEntry {
   const by = `${name('mechanism')} ${given.name}`;
+  if (ML_KEM.includes(given.ckm)) {
+    throw usageError(
+      `${by} cannot be measured: ML-KEM is used through C_EncapsulateKey and C_DecapsulateKey (PKCS#11 3.2), which pkcs11js 2.1, the PKCS#11 binding hsm-bench calls through, does not have`,
+      `measure another mechanism by name or number (ML-DSA signs: ${name('mechanism')} CKM_ML_DSA ${name('keyLabel')} my-ml-dsa-key)`,
+    );
+  }
   // By the operation's name: mac makes C_Sign too, but a MAC is not what a mechanism as given measures as a signature.
   if (!(AS_GIVEN_CALLS as readonly string[]).includes(op.name)) {
     throw usageError(`${by}: a mechanism by PKCS#11 name or number goes with ${AS_GIVEN_CALLS.join(', ')}, not ${op.name}`, `choose one of them with ${name('op')}`);
