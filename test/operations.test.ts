@@ -155,6 +155,55 @@ describe('every operation on real tokens, on both engines, counted by pkcs11-spy
     }
   }
 
+  // SoftHSM2 2.6 lists no CKM_ECDH1_COFACTOR_DERIVE: the fault module lists it and derives with it as plain ECDH.
+  for (const engine of ['native', 'threads']) {
+    it(`derive by CKM_ECDH1_COFACTOR_DERIVE's number, where the token lists it: measured and every secret checked on the host (${engine})`, () => {
+      const r = runCli(
+        [
+          'scale',
+          '--op',
+          'derive',
+          '--mechanism',
+          '0x1051',
+          '--module',
+          buildFaultyModule(),
+          '--token-label',
+          'op-',
+          '--tokens',
+          '1',
+          '--signatures-per-token',
+          '40',
+          '--warmup',
+          '0',
+          '--format',
+          'md',
+          '--json',
+          '--out',
+          out,
+        ],
+        {
+          ...hsm.env,
+          FAULTY_PKCS11_MODULE: hsm.module,
+          FAULTY_EVERY: '1000000000',
+          FAULTY_ECDH_COFACTOR: '1',
+          HSM_BENCH_PIN: TEST_PIN,
+          ...(engine === 'threads' ? { HSM_BENCH_ENGINE: 'threads' } : {}),
+        },
+      );
+      expect(r.status, r.stderr).toBe(0);
+      const run = JSON.parse(r.stdout) as RunResult;
+      expect([run.harness.engine, run.mechanism.name, run.algorithm.id, run.keyLabel, run.operation?.hostCheck]).toEqual([
+        engine,
+        'CKM_ECDH1_COFACTOR_DERIVE',
+        'p256',
+        'hsm-bench-p256-derive',
+        undefined,
+      ]);
+      const conf = run.configurations[0]!;
+      expect([conf.operationsOk, conf.operationsFailed, conf.operationsVerified]).toEqual([40, 0, 40]);
+    }, 60_000);
+  }
+
   // The fault module flips the last byte of every 4th secret or public key read back: the host check must catch each.
   for (const [op, args] of [
     ['derive', ['--alg', 'p256', '--key-label', 'hsm-bench-p256-derive']],
