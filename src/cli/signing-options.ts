@@ -15,7 +15,10 @@ export function addSigningOptions(command: Command, warmupDefault: string): Comm
       '--mechanism <mechanism>',
       `${mechanismHelp()} (the first is the default; see docs/operations.md); or any mechanism by PKCS#11 name or number (CKM_ML_DSA, 0x80000001) with --key-label, counted and timed, never checked on the host`,
     )
-    .option('--mechanism-params <file>', "a file of the raw bytes of --mechanism's parameter (with a mechanism by PKCS#11 name or number; not with derive, whose ECDH parameter holds a pointer), passed to the module as they are")
+    .option(
+      '--mechanism-params <file>',
+      "a file of the raw bytes of --mechanism's parameter (with a mechanism by PKCS#11 name or number; not with derive, whose ECDH parameter holds a pointer), passed to the module as they are",
+    )
     .option('--warmup <count>', 'calls per token before the measured window, not counted', warmupDefault)
     .option('--threads-per-token <count>', 'sessions calling at once on each token (scale: a list such as 1,2,4,8 sweeps them)', SCALE_DEFAULTS.threadsPerToken)
     .option('--verify <mode>', 'host check of the outputs: all, none, or a sample rate such as 0.01', SCALE_DEFAULTS.verify)
@@ -32,7 +35,10 @@ export function addSigningOptions(command: Command, warmupDefault: string): Comm
       'bytes each call hands the token (digest, mac, encrypt; sign with a hash-in-token mechanism), k = 1024, M = 1024²: a list such as 32,1k,64k,1M sweeps them (scale; one for burn-in); default: 32',
     )
     .option('--multipart <chunk>', 'each call as C_*Init, C_*Update per chunk of this many bytes (e.g. 64k), C_*Final, timed as one call (needs --data-size)')
-    .option('--start-at <time>', 'open the first measured window at this moment, after the set-up, on every host given it: RFC 3339 UTC (2026-12-04T01:00:00Z) or +30s from now (each host counts it from its own clock: across hosts give a time)')
+    .option(
+      '--start-at <time>',
+      'open the first measured window at this moment, after the set-up, on every host given it: RFC 3339 UTC (2026-12-04T01:00:00Z) or +30s from now (each host counts it from its own clock: across hosts give a time)',
+    )
     .option('--settle <time>', "with --start-at: between one configuration's planned window and the next one's opening, for its stop, checks and sessions (default 10s)")
     .option('--key-id <hex>', 'CKA_ID of the key, in hex, with or instead of --key-label (with a mechanism by PKCS#11 name or number)')
     .option('--key-label <label>', 'label of the key pair (default: hsm-bench-<alg> to sign and verify, hsm-bench-<alg>-decrypt, hsm-bench-<alg>-derive)');
