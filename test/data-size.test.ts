@@ -3,6 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { dataFor } from '../src/model/message.js';
+import type { AesDecryptCheck } from '../src/operations/aes-decrypt.js';
 import type { RunResult } from '../src/model/run-result.js';
 import { operationByName } from '../src/operations/registry.js';
 import { scalePlan, burnInPlan } from '../src/plan/plan.js';
@@ -65,6 +66,9 @@ describe('--data-size and --multipart: the plan', () => {
     refused({ op: 'decrypt', alg: 'rsa2048', dataSize: '1k' }, /decrypt takes no --data-size.*an RSA plaintext is bounded by the key/);
     for (const op of ['verify', 'keygen', 'random', 'derive']) refused({ op, alg: op === 'random' ? undefined : 'p256', dataSize: '1k' }, new RegExp(`${op} takes no --data-size`));
     refused({ op: 'encrypt', mechanism: 'cbc', dataSize: '32,1000' }, /1000: AES-CBC without padding encrypts whole 16-byte blocks/);
+    refused({ op: 'decrypt', alg: 'aes128', mechanism: 'cbc', dataSize: '32,1000' }, /1000: AES-CBC without padding encrypts whole 16-byte blocks/);
+    // AES decryption takes sizes: the token encrypts one ciphertext per size before the run.
+    expect(plan({ op: 'decrypt', alg: 'aes256', dataSize: '1k,32' }).dataSizesBytes).toEqual([32, 1024]);
     refused({ mix: 'sign/p256:1,digest:1', dataSize: '1k' }, /--data-size does not go with --mix/);
     // A mechanism as given: whether the token hashes the data is unknown, so a size would claim MB/s it may not move.
     refused({ op: 'sign', mechanism: '0x1041', keyLabel: 'k', dataSize: '1k' }, /--data-size does not go with a mechanism by PKCS#11 name or number/);
@@ -137,6 +141,19 @@ describe('host checks over the whole data', () => {
     expect(check('mac', key, tag, 65536)).toBe(false);
   });
 
+  it('AES decrypt: the plaintext against the data encrypted, whole or (above 512 bytes) as its SHA-256', () => {
+    const aes: AesDecryptCheck = { kind: 'aes', seed, sha256: { 65536: hash('sha256', dataFor(seed, 0, 65536), 'buffer') } };
+    // Every call decrypts the one ciphertext of its size: the sequence number does not change the plaintext expected.
+    expect(check('decrypt', aes, dataFor(seed, 0, 64), 64, 7)).toBe(true);
+    expect(check('decrypt', aes, dataFor(seed, 1, 64), 64)).toBe(false);
+    expect(check('decrypt', aes, dataFor(seed, 0, 64).subarray(0, 63), 64)).toBe(false);
+    const whole = dataFor(seed, 0, 65536);
+    expect(check('decrypt', aes, hash('sha256', whole, 'buffer'), 65536)).toBe(true);
+    whole[40_000]! ^= 1;
+    expect(check('decrypt', aes, hash('sha256', whole, 'buffer'), 65536)).toBe(false);
+    expect(check('decrypt', aes, whole, 65536)).toBe(false);
+  });
+
   it('encrypt: a large output comes as its SHA-256, which the host rebuilds by encrypting the same data; whole outputs decrypt as before', () => {
     const key = randomBytes(32);
     const iv = randomBytes(12);
@@ -205,13 +222,13 @@ describe('a data size sweep on embedded SoftHSM2 tokens', () => {
     for (const cells of all) expect(Number(cells[head.indexOf('mbPerS')])).toBeCloseTo((Number(cells[head.indexOf('throughputPerS')]) * Number(cells[head.indexOf('dataSizeBytes')])) / 1e6, 2);
   });
 
-  it('mac and encrypt (AES-GCM, above 512 bytes kept as SHA-256): every output checked over the whole data', () => {
-    for (const op of ['mac', 'encrypt']) {
-      const { run } = scale(['--op', op, '--data-size', '32,1k,64k', '--tokens', '1', '--format', 'md']);
+  it('mac, encrypt and decrypt (AES-GCM, above 512 bytes kept as SHA-256): every output checked over the whole data', () => {
+    for (const op of [['mac'], ['encrypt'], ['decrypt', '--alg', 'aes256']]) {
+      const { run } = scale(['--op', ...op, '--data-size', '32,1k,64k', '--tokens', '1', '--format', 'md']);
       expect(run.configurations.map((c) => c.dataSizeBytes)).toEqual(SIZES);
-      for (const c of run.configurations) expect([c.operationsOk, c.operationsFailed, c.operationsVerified], `${op} ${c.dataSizeBytes}`).toEqual([PER_TOKEN, 0, PER_TOKEN]);
+      for (const c of run.configurations) expect([c.operationsOk, c.operationsFailed, c.operationsVerified], `${op[0]} ${c.dataSizeBytes}`).toEqual([PER_TOKEN, 0, PER_TOKEN]);
     }
-  }, 120_000);
+  }, 180_000);
 
   it('sign with the hash inside the token (CKM_SHA256_RSA_PKCS) over 64 KiB, each signature verified on the host over the whole data', () => {
     const { run } = scale(['--op', 'sign', '--alg', 'rsa2048', '--data-size', '64k', '--tokens', '1', '--format', 'md']);
@@ -299,6 +316,23 @@ describe('--multipart: C_*Init, C_*Update per chunk, C_*Final, counted by pkcs11
       expect(report).toContain(`(${made3})`);
       expect(report).toContain(`in parts of 4 KiB (${made3})`);
       expect(report).not.toMatch(new RegExp(`${single}\\b(?!Init|Update|Final)`));
+    },
+    60_000,
+  );
+
+  it.each(['gcm', 'cbc'])(
+    'AES decrypt (%s) of 64 KiB in chunks of 4 KiB: the ciphertext made once by the token in parts before the run, then a C_DecryptUpdate per chunk and one C_DecryptFinal per call',
+    (mechanism) => {
+      const { run, report, count } = spied(['--op', 'decrypt', '--alg', 'aes256', '--mechanism', mechanism, '--data-size', '64k', '--multipart', '4k']);
+      const made = CALLS + WARMUP + 1;
+      // The call hands the token the ciphertext in chunks: GCM's carries its 16-byte tag after the data, a 17th part.
+      const parts = mechanism === 'gcm' ? 17 : 16;
+      expect([count('C_DecryptUpdate'), count('C_DecryptFinal'), count('C_Decrypt')]).toEqual([made * parts, made, 0]);
+      // One ciphertext per token and size, encrypted by the token in the chunks asked for; nothing else encrypted.
+      expect([count('C_EncryptInit'), count('C_EncryptUpdate'), count('C_EncryptFinal'), count('C_Encrypt')]).toEqual([1, 16, 1, 0]);
+      const c = run.configurations[0]!;
+      expect([c.dataSizeBytes, c.multipartChunkBytes, c.operationsOk, c.operationsFailed, c.operationsVerified]).toEqual([65536, 4096, CALLS, 0, CALLS]);
+      expect(report).toContain('in parts of 4 KiB (C_DecryptInit/C_DecryptUpdate/C_DecryptFinal)');
     },
     60_000,
   );

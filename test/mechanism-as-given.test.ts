@@ -51,13 +51,44 @@ describe('--mechanism by PKCS#11 name or number, as the plan reads it', () => {
       ['4161', 'CKM_ECDSA', 0x1041],
       ['ckm_ml_dsa', 'CKM_ML_DSA', 0x1d],
       ['CKM_SLH_DSA', 'CKM_SLH_DSA', 0x2e],
-      ['CKM_ML_KEM', 'CKM_ML_KEM', 0x17],
       ['0x80000001', 'CKM_0x80000001', 0x80000001],
     ] as const) {
       const plan = planOf({ mechanism: given, keyLabel: 'k' });
       expect(plan.workload[0]!.asGiven, given).toEqual({ name, ckm, parameter: null, keyId: null });
       expect(plan.algorithm).toMatchObject({ id: 'any-key', family: 'any', displayName: name });
       expect(plan.verify.mode).toBe('none');
+    }
+  });
+
+  it('derive: an ECDH mechanism by name or number is derive’s own, measured and checked as its word; raw parameters are refused (a pointer cannot be in a file)', () => {
+    for (const [given, word] of [
+      ['CKM_ECDH1_DERIVE', 'ecdh'],
+      ['0x1050', 'ecdh'],
+      ['ckm_ecdh1_cofactor_derive', 'ecdh-cofactor'],
+      ['4177', 'ecdh-cofactor'],
+    ] as const) {
+      const plan = planOf({ op: 'derive', mechanism: given });
+      expect(plan.workload[0]!.asGiven, given).toBeUndefined();
+      expect([plan.workload[0]!.mechanismChoice, plan.algorithm.id, plan.keyLabel, plan.verify.mode]).toEqual([word, 'p256', 'hsm-bench-p256-derive', 'all']);
+    }
+    expect(planOf({ op: 'derive', alg: 'bp384', mechanism: '0x1051' }).workload[0]!.algorithm.id).toBe('bp384');
+    for (const mechanism of ['CKM_ECDH1_DERIVE', '0x80000001']) {
+      const refused = usageProblem({ op: 'derive', mechanism, keyLabel: 'k', mechanismParams: pssFile });
+      expect(refused.message).toContain('--mechanism-params does not go with derive');
+      expect(refused.message).toContain('a pointer cannot be given in a file');
+      expect(refused.hint).toContain('--mechanism CKM_ECDH1_DERIVE or CKM_ECDH1_COFACTOR_DERIVE, by name or number');
+    }
+  });
+
+  it('ML-KEM (by name or number, any operation) is exit 2: its calls C_EncapsulateKey and C_DecapsulateKey are not in pkcs11js', () => {
+    for (const [op, mechanism] of [
+      ['sign', 'CKM_ML_KEM'],
+      ['decrypt', '0x17'],
+      ['encrypt', 'ckm_ml_kem_key_pair_gen'],
+      ['derive', '15'],
+    ]) {
+      const refused = usageProblem({ op: op!, mechanism: mechanism!, keyLabel: 'k' });
+      expect(refused.message).toMatch(/--mechanism CKM_ML_KEM(_KEY_PAIR_GEN)? cannot be measured: ML-KEM is used through C_EncapsulateKey and C_DecapsulateKey \(PKCS#11 3\.2\), which pkcs11js 2\.1/);
     }
   });
 
@@ -292,16 +323,22 @@ describe('a mechanism as given on SoftHSM2: measured and counted like any other,
     }
   }, 120_000);
 
-  it('derive: the call made as asked; a parameter the token refuses (ECDH with no public point) is exit 3 at the trial call, naming its CKR', () => {
+  it('derive by ECDH mechanism name or number: measured and checked on the host as derive’s own ECDH; the cofactor variant, which SoftHSM2 2.6.1 does not list, is exit 3 naming it', () => {
     const created = runCli(['keys', 'create', '--module', hsm.module, '--token-label', 'ag-', '--alg', 'p256', '--usage', 'derive'], withPin());
     expect(created.status, created.stderr).toBe(0);
-    // CK_ECDH1_DERIVE_PARAMS: kdf CKD_NULL, no shared data, and no public data (a file holds no pointer).
-    const ecdh = join(files, 'ecdh.bin');
-    writeFileSync(ecdh, Buffer.concat([Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]), Buffer.alloc(32)]));
-    const r = scale(['--op', 'derive', '--mechanism', 'CKM_ECDH1_DERIVE', '--mechanism-params', ecdh, '--key-label', 'hsm-bench-p256-derive']);
-    expect(r.status, r.stderr).toBe(3);
-    expect(r.stderr).toContain('cannot derive with CKM_ECDH1_DERIVE: CKR_MECHANISM_PARAM_INVALID');
-    expect(r.stderr).toContain('check its parameter (--mechanism-params');
+    for (const mechanism of ['CKM_ECDH1_DERIVE', '0x1050']) {
+      const r = scale(['--op', 'derive', '--mechanism', mechanism, '--json']);
+      expect(r.status, r.stderr).toBe(0);
+      const run = JSON.parse(r.stdout) as RunResult;
+      expect([run.operation?.name, run.operation?.hostCheck]).toEqual(['derive', undefined]);
+      expect([run.mechanism.name, run.algorithm.id, run.keyLabel]).toEqual(['CKM_ECDH1_DERIVE', 'p256', 'hsm-bench-p256-derive']);
+      const c = run.configurations[0]!;
+      expect([c.operationsOk, c.operationsFailed, c.operationsVerified], mechanism).toEqual([PER_TOKEN, 0, PER_TOKEN]);
+    }
+    const cofactor = scale(['--op', 'derive', '--mechanism', 'CKM_ECDH1_COFACTOR_DERIVE']);
+    expect(cofactor.status, cofactor.stderr).toBe(3);
+    expect(cofactor.stderr).toMatch(/cannot derive with ECDH \(cofactor\): it offers none of CKM_ECDH1_COFACTOR_DERIVE/);
+    expect(cofactor.stderr).toContain('CKM_ECDH1_DERIVE');
   }, 120_000);
 
   it('a mechanism the token does not list is refused at set-up (exit 3), with the mechanisms the token lists', () => {

@@ -119,6 +119,9 @@ const cases: { op: string; args: string[]; call: string; also?: [string, number]
   { op: 'verify', args: ['--alg', 'p256'], call: 'C_Verify' },
   { op: 'decrypt', args: ['--alg', 'rsa2048', '--key-label', 'hsm-bench-rsa2048-decrypt'], call: 'C_Decrypt' },
   { op: 'decrypt', args: ['--alg', 'rsa2048', '--mechanism', 'oaep-sha1', '--key-label', 'hsm-bench-rsa2048-decrypt'], call: 'C_Decrypt' },
+  // AES: the token encrypts one ciphertext per token before the run, with the run's test key.
+  { op: 'decrypt', args: ['--alg', 'aes256'], call: 'C_Decrypt', also: [['C_Encrypt', 2]] },
+  { op: 'decrypt', args: ['--alg', 'aes128', '--mechanism', 'cbc'], call: 'C_Decrypt', also: [['C_Encrypt', 2]] },
   { op: 'encrypt', args: [], call: 'C_Encrypt' },
   { op: 'encrypt', args: ['--mechanism', 'cbc', '--alg', 'aes128'], call: 'C_Encrypt' },
   { op: 'mac', args: [], call: 'C_Sign' },
@@ -150,6 +153,55 @@ describe('every operation on real tokens, on both engines, counted by pkcs11-spy
         expect(report).toContain(`${operationByName(c.op).nouns[0]!.toUpperCase()}${operationByName(c.op).nouns.slice(1)}/s`);
       }, 60_000);
     }
+  }
+
+  // SoftHSM2 2.6 lists no CKM_ECDH1_COFACTOR_DERIVE: the fault module lists it and derives with it as plain ECDH.
+  for (const engine of ['native', 'threads']) {
+    it(`derive by CKM_ECDH1_COFACTOR_DERIVE's number, where the token lists it: measured and every secret checked on the host (${engine})`, () => {
+      const r = runCli(
+        [
+          'scale',
+          '--op',
+          'derive',
+          '--mechanism',
+          '0x1051',
+          '--module',
+          buildFaultyModule(),
+          '--token-label',
+          'op-',
+          '--tokens',
+          '1',
+          '--signatures-per-token',
+          '40',
+          '--warmup',
+          '0',
+          '--format',
+          'md',
+          '--json',
+          '--out',
+          out,
+        ],
+        {
+          ...hsm.env,
+          FAULTY_PKCS11_MODULE: hsm.module,
+          FAULTY_EVERY: '1000000000',
+          FAULTY_ECDH_COFACTOR: '1',
+          HSM_BENCH_PIN: TEST_PIN,
+          ...(engine === 'threads' ? { HSM_BENCH_ENGINE: 'threads' } : {}),
+        },
+      );
+      expect(r.status, r.stderr).toBe(0);
+      const run = JSON.parse(r.stdout) as RunResult;
+      expect([run.harness.engine, run.mechanism.name, run.algorithm.id, run.keyLabel, run.operation?.hostCheck]).toEqual([
+        engine,
+        'CKM_ECDH1_COFACTOR_DERIVE',
+        'p256',
+        'hsm-bench-p256-derive',
+        undefined,
+      ]);
+      const conf = run.configurations[0]!;
+      expect([conf.operationsOk, conf.operationsFailed, conf.operationsVerified]).toEqual([40, 0, 40]);
+    }, 60_000);
   }
 
   // The fault module flips the last byte of every 4th secret or public key read back: the host check must catch each.
@@ -292,7 +344,7 @@ describe('a mix of operations (--mix)', () => {
       [['--mix', 'sign:80'], /at least two operations/],
       [['--mix', 'sign:80,decrypt:x'], /is not OP\[\/ALG\]\[:WEIGHT\]/],
       [['--mix', 'sign:80,sign/p256:20'], /names sign twice/],
-      [['--mix', 'sign,decrypt', '--alg', 'aes256'], /--alg 'aes256' fits no operation of the mix/],
+      [['--mix', 'sign,decrypt', '--alg', 'hmac-sha256'], /--alg 'hmac-sha256' fits no operation of the mix/],
       [['--mix', 'sign:1,decrypt:1', '--op', 'sign'], /--op, --mechanism and --key-label do not go with it/],
       [['--mix', 'sign/aes256:1,decrypt:1'], /--op sign does not take --alg aes256/],
     ] as const) {

@@ -15,7 +15,10 @@ export function addSigningOptions(command: Command, warmupDefault: string): Comm
       '--mechanism <mechanism>',
       `${mechanismHelp()} (the first is the default; see docs/operations.md); or any mechanism by PKCS#11 name or number (CKM_ML_DSA, 0x80000001) with --key-label, counted and timed, never checked on the host`,
     )
-    .option('--mechanism-params <file>', "a file of the raw bytes of --mechanism's parameter (with a mechanism by PKCS#11 name or number), passed to the module as they are")
+    .option(
+      '--mechanism-params <file>',
+      "a file of the raw bytes of --mechanism's parameter (with a mechanism by PKCS#11 name or number; not with derive, whose ECDH parameter holds a pointer), passed to the module as they are",
+    )
     .option('--warmup <count>', 'calls per token before the measured window, not counted', warmupDefault)
     .option('--threads-per-token <count>', 'sessions calling at once on each token (scale: a list such as 1,2,4,8 sweeps them)', SCALE_DEFAULTS.threadsPerToken)
     .option('--verify <mode>', 'host check of the outputs: all, none, or a sample rate such as 0.01', SCALE_DEFAULTS.verify)

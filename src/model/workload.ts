@@ -77,6 +77,11 @@ export interface TimedOperation {
    */
   outputBytes: readonly number[];
   /**
+   * Room the output buffer needs beyond the largest output: a module may ask for the input's length (SoftHSM2 2.6
+   * decrypting AES-GCM asks room for the 16-byte tag too, else CKR_BUFFER_TOO_SMALL). Absent: none.
+   */
+  outputSlackBytes?: number;
+  /**
    * A mechanism as the user gave it (--mechanism by CKM_ name or number): its outputs are counted and timed, any size
    * of at least one byte (outputBytes is empty), never checked on the host; a verification it rejects is its failure.
    */
@@ -112,7 +117,10 @@ export const UNCHECKED_OUTPUT_BUFFER_BYTES = 65_536;
  * --data-size), or an unchecked mechanism's.
  */
 export const outputBufferBytes = (w: Pick<Workload, 'operations'>) =>
-  Math.max(w.operations.some((op) => op.unchecked) ? UNCHECKED_OUTPUT_BUFFER_BYTES : OUTPUT_BUFFER_BYTES, ...w.operations.flatMap((op) => op.outputBytes.map((n) => n + 1)));
+  Math.max(
+    w.operations.some((op) => op.unchecked) ? UNCHECKED_OUTPUT_BUFFER_BYTES : OUTPUT_BUFFER_BYTES,
+    ...w.operations.flatMap((op) => op.outputBytes.map((n) => n + 1 + (op.outputSlackBytes ?? 0))),
+  );
 
 /**
  * An output longer than this is kept for the host check as its SHA-256, made after the clock stops: a batch has room
@@ -137,7 +145,13 @@ export type TemplateData = { type: number; value: number | boolean | string | Ui
 export interface InputTable {
   rows: Uint8Array[];
   aux?: Uint8Array[];
+  /** --data-size: the data size each row is made of (an AES ciphertext's plaintext); a call takes the rows of its payload's size. */
+  dataBytes?: number[];
 }
+
+/** The rows a call of `payload` takes: those of its size where the table has rows per size, else all. */
+export const rowsFor = (table: InputTable, payload: Payload | undefined): Uint8Array[] =>
+  payload === undefined || table.dataBytes === undefined ? table.rows : table.rows.filter((_, i) => table.dataBytes![i] === payload.dataBytes);
 
 /** The table row of call `sequence` (warm-up calls have negative sequence numbers). */
 export const rowOf = (sequence: number, rows: number) => ((sequence % rows) + rows) % rows;

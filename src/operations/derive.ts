@@ -9,6 +9,15 @@ import { privateKeyOf, requireMechanism, type OperationKind } from './operation-
 /** Host key pairs per token, made before the run; the calls take their public points in turn. */
 const ROWS = 64;
 
+/**
+ * The ECDH variants, by --mechanism word, each with CK_ECDH1_DERIVE_PARAMS (no KDF, the host key pair's public point).
+ * Every curve derive takes has cofactor 1, so the cofactor variant's secret is plain ECDH's, which the host checks.
+ */
+const ECDH = {
+  ecdh: { name: 'CKM_ECDH1_DERIVE', ckm: pkcs11.CKM_ECDH1_DERIVE, what: 'ECDH' },
+  'ecdh-cofactor': { name: 'CKM_ECDH1_COFACTOR_DERIVE', ckm: pkcs11.CKM_ECDH1_COFACTOR_DERIVE, what: 'ECDH (cofactor)' },
+};
+
 interface DeriveCheck {
   curve: string;
   /** Per token: the host private keys, and the token's public point (uncompressed). */
@@ -17,7 +26,7 @@ interface DeriveCheck {
 }
 
 /**
- * ECDH (CKM_ECDH1_DERIVE, no KDF) of the token's private key with a host public key, into a session secret that is
+ * ECDH (CKM_ECDH1_DERIVE or CKM_ECDH1_COFACTOR_DERIVE, no KDF) of the token's private key with a host public key, into a session secret that is
  * read back (where the token allows it) and destroyed. The host computes the same ECDH and compares; a token that
  * keeps derived secrets sensitive gets its check reported as skipped.
  */
@@ -29,15 +38,17 @@ export const derive: OperationKind = {
   nouns: 'derivations',
   title: (alg) => `ECDH ${alg.displayName.replace(/^ECDSA /, '')}`,
   algorithms: ['p256', 'p384', 'bp256', 'bp384'],
-  mechanismChoices: () => ['ecdh'],
-  keyUsage: 'derive',
+  mechanismChoices: () => Object.keys(ECDH),
+  mechanismOfCode: (ckm) => Object.entries(ECDH).find(([, m]) => m.ckm === ckm)?.[0],
+  keyUsage: () => 'derive',
   // The secret is one field element (CKA_VALUE_LEN).
   outputBytes: (alg) => [Math.ceil(alg.bits / 8)],
   prepare(ctx) {
     if (ctx.algorithm.family !== 'ec') throw setupError('derive needs an EC key', 'use --alg p256, p384, bp256 or bp384');
     const curve = ctx.algorithm.curve;
     const fieldBytes = Math.ceil(ctx.algorithm.bits / 8);
-    const m = requireMechanism('derive with ECDH', [{ name: 'CKM_ECDH1_DERIVE', ckm: pkcs11.CKM_ECDH1_DERIVE }], ctx.tokens);
+    const variant = ECDH[(ctx.mechanismChoice ?? 'ecdh') as keyof typeof ECDH];
+    const m = requireMechanism(`derive with ${variant.what}`, [variant], ctx.tokens);
     const derived: TemplateData = [
       { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_SECRET_KEY },
       { type: pkcs11.CKA_KEY_TYPE, value: pkcs11.CKK_GENERIC_SECRET },
@@ -70,7 +81,7 @@ export const derive: OperationKind = {
           ctx.lib.C_DestroyObject(t.session, secret);
         }
       } catch (error) {
-        throw setupError(`token ${t.name} cannot derive with ECDH: ${describe(error)}`, 'the key needs CKA_DERIVE; create one with keys create --usage derive, or choose another --op');
+        throw setupError(`token ${t.name} cannot derive with ${variant.what}: ${describe(error)}`, 'the key needs CKA_DERIVE; create one with keys create --usage derive, or choose another --op');
       }
       return { rows };
     });

@@ -23,6 +23,8 @@ export interface PrepareContext {
   mechanismChoice: string | undefined;
   keyLabel: string;
   tokens: PrepareToken[];
+  /** --data-size and --multipart: every size the run hands a call, and the chunk (null: the 32-byte message, one call). */
+  payloads: { dataSizesBytes: readonly number[]; chunkBytes: number | null } | null;
 }
 
 /** What an operation hands the engines and the host check, made once per run in the main thread. */
@@ -57,8 +59,14 @@ export interface OperationKind {
   algorithms: readonly string[];
   /** --mechanism values per algorithm family; the first is the default. */
   mechanismChoices(alg: Algorithm): readonly string[];
-  /** The usage of the token key pair it uses (found by --key-label), absent when it uses none; the pair must allow it (CKA_DECRYPT, CKA_DERIVE…): checked before the run, with what to do. */
-  keyUsage?: KeyUsage;
+  /**
+   * The --mechanism value of a PKCS#11 mechanism given by name or number that the operation makes itself, with the
+   * parameters it builds, measured and checked as that value (derive's ECDH variants: their parameter points to the
+   * peer's public point, which no file can hold); undefined: the mechanism is passed as given, unchecked.
+   */
+  mechanismOfCode?(ckm: number): string | undefined;
+  /** The usage of the token key pair it uses with `alg` (found by --key-label), undefined when it uses none; the pair must allow it (CKA_DECRYPT, CKA_DERIVE…): checked before the run, with what to do. */
+  keyUsage?(alg: Pick<Algorithm, 'family'>): KeyUsage | undefined;
   /**
    * The sizes an output can have with `alg` and the run's mechanism (its name): any other is WRONG_OUTPUT_SIZE. The
    * engines take it from `prepare`, reports from here, so the size a report names is the one the run checked.
@@ -66,11 +74,11 @@ export interface OperationKind {
   outputBytes(alg: Pick<Algorithm, 'family' | 'bits'>, mechanism: string, dataBytes?: number): readonly number[];
   /**
    * --data-size: why this operation cannot hand the token `bytes` of data with its mechanism choice (undefined: it
-   * can). Absent where its input is not data handed whole (a key-bound plaintext, a signature, a point): then
-   * `dataSizeRefusal` says why, for the message of exit 2.
+   * can). Absent where its input is not data handed whole (a key-bound plaintext, a signature, a point); where
+   * `dataSizeRefusal` gives a reason for the mechanism choice (an RSA decryption's), that is the message of exit 2.
    */
   dataSizeProblem?(mechanismChoice: string, bytes: number): string | undefined;
-  dataSizeRefusal?: string;
+  dataSizeRefusal?(mechanismChoice: string): string | undefined;
   prepare(ctx: PrepareContext): PreparedOperation;
   /**
    * The host check of one output; `seed` and `sequence` rebuild the call's message where the input was one, of

@@ -33,7 +33,7 @@ export const sign: OperationKind = {
   title: (alg) => alg.displayName,
   algorithms: ['rsa2048', 'rsa3072', 'rsa4096', 'p256', 'p384', 'bp256', 'bp384', 'ed25519', 'ed448'],
   mechanismChoices: (alg) => (isKeyPairFamily(alg.family) ? MECHANISM_CHOICES[alg.family] : []),
-  keyUsage: 'sign',
+  keyUsage: () => 'sign',
   outputBytes: (alg) => [signatureBytes(alg)],
   // Where the token hashes (the combined mechanism): src/operations/payload.ts refuses a hash made on the host.
   dataSizeProblem: () => undefined,

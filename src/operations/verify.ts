@@ -23,7 +23,7 @@ export const verify: OperationKind = {
   title: (alg) => `${alg.displayName} verification`,
   algorithms: sign.algorithms,
   mechanismChoices: sign.mechanismChoices,
-  keyUsage: 'sign',
+  keyUsage: () => 'sign',
   // The answer byte the loop makes of C_Verify's return code.
   outputBytes: () => [1],
   prepare(ctx) {

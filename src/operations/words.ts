@@ -57,6 +57,6 @@ export function wordsOf(r: Pick<RunResult, 'operation' | 'algorithm'> & { plan?:
     title: notChecked ? `${op.name} (${NOT_CHECKED})` : op.title(r.algorithm),
     call: functionsOf(op.call, multipart),
     checked: notChecked ? NOT_CHECKED : op.checked,
-    usesKeyPair: op.keyUsage !== undefined || notChecked,
+    usesKeyPair: op.keyUsage?.(r.algorithm) !== undefined || notChecked,
   };
 }

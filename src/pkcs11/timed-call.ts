@@ -1,7 +1,7 @@
 import pkcs11, { type Mechanism } from 'pkcs11js';
 import { ckrOf } from '../model/ckr.js';
 import { dataBufferFor, messageFor } from '../model/message.js';
-import { hostInput, OAEP_HASH, rowOf, toTemplate, type InputTable, type OperationMechanism, type TimedOperation } from '../model/workload.js';
+import { hostInput, OAEP_HASH, rowOf, rowsFor, toTemplate, type InputTable, type OperationMechanism, type TimedOperation } from '../model/workload.js';
 
 /**
  * The timed call of an operation through pkcs11js, as the worker-thread engine and the trial call make it: the
@@ -55,9 +55,9 @@ const VERIFY_REJECTED = new Set([pkcs11.CKR_SIGNATURE_INVALID, pkcs11.CKR_SIGNAT
 
 /**
  * A call in parts (--multipart): C_*Init, then C_*Update per chunk of the data, then C_*Final, each output appended
- * to `out`; the length made. Made for sign (HMAC, hash-in-token signing), digest and encrypt: the calls that take data.
+ * to `out`; the length made. Made for sign (HMAC, hash-in-token signing), digest, encrypt and decrypt: the calls that take data.
  */
-function multipartCall(lib: pkcs11.PKCS11, call: 'sign' | 'digest' | 'encrypt', mechanism: Mechanism, chunkBytes: number) {
+export function multipartCall(lib: pkcs11.PKCS11, call: MultipartCall, mechanism: Mechanism, chunkBytes: number) {
   return (session: Buffer, key: Buffer | null, data: Buffer, out: Buffer): number => {
     const chunks = (each: (chunk: Buffer) => void) => {
       for (let at = 0; at < data.length; at += chunkBytes) each(data.subarray(at, Math.min(at + chunkBytes, data.length)));
@@ -72,17 +72,27 @@ function multipartCall(lib: pkcs11.PKCS11, call: 'sign' | 'digest' | 'encrypt', 
       chunks((c) => lib.C_DigestUpdate(session, c));
       return lib.C_DigestFinal(session, out).length;
     }
-    lib.C_EncryptInit(session, mechanism, key!);
     let made = 0;
+    if (call === 'decrypt') {
+      lib.C_DecryptInit(session, mechanism, key!);
+      chunks((c) => (made += lib.C_DecryptUpdate(session, c, out.subarray(made)).length));
+      return made + lib.C_DecryptFinal(session, out.subarray(made)).length;
+    }
+    lib.C_EncryptInit(session, mechanism, key!);
     chunks((c) => (made += lib.C_EncryptUpdate(session, c, out.subarray(made)).length));
     return made + lib.C_EncryptFinal(session, out.subarray(made)).length;
   };
 }
 
+/** The calls that have a multi-part form (C_*Update, C_*Final). */
+export const MULTIPART_CALLS = ['sign', 'digest', 'encrypt', 'decrypt'] as const;
+type MultipartCall = (typeof MULTIPART_CALLS)[number];
+const isMultipart = (call: string): call is MultipartCall => (MULTIPART_CALLS as readonly string[]).includes(call);
+
 export function jsTimedCall(lib: pkcs11.PKCS11, op: TimedOperation, seed: Uint8Array, table: InputTable | null): JsTimedCall {
   // --data-size: the session's data buffer, whose head each call rewrites with its message.
   const message = op.payload === undefined ? Buffer.alloc(32) : dataBufferFor(seed, op.payload.dataBytes);
-  const rows = table?.rows.map((r) => Buffer.from(r)) ?? [];
+  const rows = table === null ? [] : rowsFor(table, op.payload).map((r) => Buffer.from(r));
   const aux = table?.aux?.map((r) => Buffer.from(r)) ?? [];
   const inputOf = (sequence: number): Buffer => {
     if (op.input === 'table') return rows[rowOf(sequence, rows.length)]!;
@@ -92,7 +102,7 @@ export function jsTimedCall(lib: pkcs11.PKCS11, op: TimedOperation, seed: Uint8A
   const mechanism = toPkcs11Mechanism(op.mechanism);
   const chunkBytes = op.payload?.chunkBytes ?? null;
   if (chunkBytes !== null) {
-    if (op.call !== 'sign' && op.call !== 'digest' && op.call !== 'encrypt') throw new Error(`${op.call} has no multi-part form`);
+    if (!isMultipart(op.call)) throw new Error(`${op.call} has no multi-part form`);
     const inParts = multipartCall(lib, op.call, mechanism, chunkBytes);
     return { call: (session, key, sequence, out) => inParts(session, key, inputOf(sequence), out) };
   }

@@ -139,7 +139,7 @@ function perCallOf(o: PlanInput, workload: readonly WorkloadEntry[], name: Field
         `drop ${name('sessionPerCall')}, or measure another operation`,
       );
     }
-    if (perCall.findKey && op.keyUsage === undefined && !e.asGiven) {
+    if (perCall.findKey && op.keyUsage?.(e.algorithm) === undefined && !e.asGiven) {
       throw usageError(`${e.operation} uses no key of the token to find: ${name('findKeyPerCall')} does not apply`, `drop ${name('findKeyPerCall')}`);
     }
   }
@@ -165,10 +165,11 @@ function payloadOf(o: PlanInput, workload: readonly WorkloadEntry[], name: Field
       `measure data sizes with hsm-bench's own --op and --alg words, or drop ${name('dataSize')}`,
     );
   }
-  if (op.dataSizeProblem === undefined) {
+  const refusal = op.dataSizeRefusal?.(entry.mechanismChoice) ?? (op.dataSizeProblem === undefined ? 'it is fixed by the key or made by the host' : undefined);
+  if (refusal !== undefined || op.dataSizeProblem === undefined) {
     throw usageError(
-      `${entry.operation} takes no ${name('dataSize')}: its input is not data the token is handed whole (${op.dataSizeRefusal ?? 'it is fixed by the key or made by the host'})`,
-      'data sizes apply to digest, mac, encrypt, and sign with a mechanism that hashes inside the token',
+      `${entry.operation} takes no ${name('dataSize')}: its input is not data the token is handed whole (${refusal})`,
+      'data sizes apply to digest, mac, encrypt, AES decrypt, and sign with a mechanism that hashes inside the token',
     );
   }
   const texts = o.dataSize.split(',');
@@ -206,7 +207,7 @@ export function scalePlan(o: PlanInput, name: FieldNames = flagOf): RunPlan {
   }
   if (o.mix !== undefined && o.mechanismParams !== undefined)
     throw usageError(`${name('mix')} names its operations itself: ${name('mechanismParams')} does not go with it`, `drop ${name('mechanismParams')}`);
-  if (o.keyLabel !== undefined && operationByName(first.operation).keyUsage === undefined && !first.asGiven) {
+  if (o.keyLabel !== undefined && operationByName(first.operation).keyUsage?.(first.algorithm) === undefined && !first.asGiven) {
     throw usageError(`${first.operation} uses no key pair of the token: ${name('keyLabel')} does not apply`, `drop ${name('keyLabel')}`);
   }
   if (o.mix !== undefined && o.keyId !== undefined) throw usageError(`${name('mix')} names its operations itself: ${name('keyId')} does not go with it`, `drop ${name('keyId')}`);

@@ -6,7 +6,7 @@ import { operationByName } from '../operations/registry.js';
 import { algorithmById, anyKeyAlgorithm } from '../model/algorithms.js';
 import type { OperationKind } from '../operations/operation-kind.js';
 import { AS_GIVEN_CALLS } from '../operations/as-given.js';
-import { mechanismCode, mechanismNames, nearestMechanismNames } from '../pkcs11/mechanisms.js';
+import { mechanismCode, mechanismNames, nearestMechanismNames, PKCS11_3_2 } from '../pkcs11/mechanisms.js';
 import { readInputFile } from '../core/input-file.js';
 import { defaultKeyLabel } from '../pkcs11/keys.js';
 import { isSecret, quote, shown } from '../core/quote.js';
@@ -28,8 +28,17 @@ function known<T>(field: string, find: () => T): T {
 /** --op (and --alg, --mechanism, --key-label) as the one entry of a workload. */
 export function singleOperation(o: Pick<PlanInput, 'op' | 'alg' | 'mechanism' | 'mechanismParams' | 'keyLabel' | 'keyId'>, name: FieldNames = flagOf): WorkloadEntry {
   const op = known(name('op'), () => operationByName(o.op ?? 'sign'));
+  if (op.call === 'derive' && o.mechanismParams !== undefined) {
+    throw usageError(
+      `${name('mechanismParams')} does not go with derive: ECDH's parameter (CK_ECDH1_DERIVE_PARAMS) holds a pointer to the peer's public point, and a pointer cannot be given in a file`,
+      `name the ECDH mechanism alone (${name('mechanism')} CKM_ECDH1_DERIVE or CKM_ECDH1_COFACTOR_DERIVE, by name or number): hsm-bench builds its parameter with a host key pair's point per call and checks every secret on the host`,
+    );
+  }
   const given = o.mechanism === undefined ? undefined : mechanismGiven(o.mechanism, name('mechanism'));
-  if (given !== undefined) return asGivenOperation(op, given, o, name);
+  // A mechanism the operation makes itself, given by name or number, is measured and checked as its own word.
+  const own = given === undefined ? undefined : op.mechanismOfCode?.(given.ckm);
+  if (given !== undefined && own === undefined) return asGivenOperation(op, given, o, name);
+  const mechanism = own ?? o.mechanism;
   if (o.keyId !== undefined) {
     throw usageError(`${name('keyId')} goes with ${name('mechanism')} given by PKCS#11 name or number`, `hsm-bench finds the key pairs of its own mechanisms by ${name('keyLabel')}`);
   }
@@ -42,13 +51,13 @@ export function singleOperation(o: Pick<PlanInput, 'op' | 'alg' | 'mechanism' | 
   const algorithm = known(name('alg'), () => algorithmById(o.alg ?? op.algorithms[0]!));
   if (!op.algorithms.includes(algorithm.id)) throw usageError(`${name('op')} ${op.name} does not take ${name('alg')} ${algorithm.id}`, `use one of: ${op.algorithms.join(', ')}`);
   const mechanisms = op.mechanismChoices(algorithm);
-  if (o.mechanism !== undefined && !mechanisms.includes(o.mechanism)) {
+  if (mechanism !== undefined && !mechanisms.includes(mechanism)) {
     throw usageError(
       `${name('mechanism')} ${quote(o.mechanism!)} does not apply to ${op.name === 'sign' ? algorithm.displayName : `${op.name} with ${algorithm.displayName}`}`,
       `use one of: ${[...mechanisms, 'or a PKCS#11 mechanism by CKM_ name or number (outputs then not checked on the host)'].join(', ')}`,
     );
   }
-  return { operation: op.name, algorithm, mechanismChoice: o.mechanism ?? mechanisms[0]!, keyLabel: o.keyLabel ?? defaultKeyLabel(algorithm, op.keyUsage), weight: 1 };
+  return { operation: op.name, algorithm, mechanismChoice: mechanism ?? mechanisms[0]!, keyLabel: o.keyLabel ?? defaultKeyLabel(algorithm, op.keyUsage?.(algorithm)), weight: 1 };
 }
 
 /** A mechanism parameter is a structure of a few hundred bytes at most; more is the wrong file. */
@@ -78,9 +87,21 @@ function mechanismGiven(text: string, field: string): { name: string; ckm: numbe
   return { name: t.toUpperCase(), ckm };
 }
 
+/**
+ * ML-KEM's mechanisms: their calls, C_EncapsulateKey and C_DecapsulateKey, are PKCS#11 3.2's, and pkcs11js 2.1 (built on
+ * the 2.40 headers, no C_GetInterface) has neither, so no call hsm-bench makes can use them.
+ */
+const ML_KEM: readonly number[] = [PKCS11_3_2.CKM_ML_KEM, PKCS11_3_2.CKM_ML_KEM_KEY_PAIR_GEN];
+
 /** The one entry of a workload by a mechanism as given: the key --key-label names, whatever its type; no --alg. */
 function asGivenOperation(op: OperationKind, given: { name: string; ckm: number }, o: Pick<PlanInput, 'op' | 'alg' | 'mechanismParams' | 'keyLabel' | 'keyId'>, name: FieldNames): WorkloadEntry {
   const by = `${name('mechanism')} ${given.name}`;
+  if (ML_KEM.includes(given.ckm)) {
+    throw usageError(
+      `${by} cannot be measured: ML-KEM is used through C_EncapsulateKey and C_DecapsulateKey (PKCS#11 3.2), which pkcs11js 2.1, the PKCS#11 binding hsm-bench calls through, does not have`,
+      `measure another mechanism by name or number (ML-DSA signs: ${name('mechanism')} CKM_ML_DSA ${name('keyLabel')} my-ml-dsa-key)`,
+    );
+  }
   // By the operation's name: mac makes C_Sign too, but a MAC is not what a mechanism as given measures as a signature.
   if (!(AS_GIVEN_CALLS as readonly string[]).includes(op.name)) {
     throw usageError(`${by}: a mechanism by PKCS#11 name or number goes with ${AS_GIVEN_CALLS.join(', ')}, not ${op.name}`, `choose one of them with ${name('op')}`);

@@ -26,15 +26,14 @@ import { publicKeyFromAttributes } from '../pkcs11/public-key.js';
 import { trialCall } from './trial-call.js';
 import type { SetupStep } from '../model/run-events.js';
 import type { WorkloadEntry } from '../model/plan.js';
-import type { Payload } from '../model/workload.js';
 import { withPayload } from '../operations/payload.js';
 
 export interface SetupWorkerInput {
   modulePath: string;
   instances: ModuleInstances;
   workload: WorkloadEntry[];
-  /** --data-size and --multipart: the operation is prepared and tried with its largest size (null: with its message). */
-  payload: Payload | null;
+  /** --data-size and --multipart: the operation is prepared for every size and tried with its largest (null: with its message). */
+  payloads: PrepareContext['payloads'];
 }
 
 /**
@@ -108,7 +107,7 @@ function prepareOperation(lib: pkcs11.PKCS11, entry: WorkloadEntry, tokens: read
   const keyOf = (index: number) => {
     if (!found.has(index)) {
       step('key', index);
-      found.set(index, findUsableKeyPair(lib, entry, op.keyUsage!, tokens[index]!, sessions[index]!));
+      found.set(index, findUsableKeyPair(lib, entry, op.keyUsage!(entry.algorithm)!, tokens[index]!, sessions[index]!));
       step('prepare');
     }
     return found.get(index)!;
@@ -123,20 +122,22 @@ function prepareOperation(lib: pkcs11.PKCS11, entry: WorkloadEntry, tokens: read
     algorithm: entry.algorithm,
     mechanismChoice: entry.mechanismChoice,
     keyLabel: entry.keyLabel,
+    payloads: input.payloads,
     tokens: withMechanisms.map(({ token, index, mechanisms }) => ({
       name: tokenName(token),
       session: sessions[index]!,
       mechanisms,
       get keyPair() {
-        return op.keyUsage === undefined ? undefined : keyOf(index);
+        return op.keyUsage?.(entry.algorithm) === undefined ? undefined : keyOf(index);
       },
     })),
   };
   // A mechanism as given finds its key by label whatever its type: no key pair of --alg is looked for.
   const asGiven = entry.asGiven ? prepareAsGiven(op, entry.asGiven, ctx) : null;
   const prepared = asGiven?.prepared ?? op.prepare(ctx);
-  const keyIds = asGiven?.keyIds ?? tokens.map((_, index) => (op.keyUsage === undefined ? Buffer.alloc(0) : keyOf(index).id));
-  const sized = input.payload === null ? prepared : { ...prepared, timed: withPayload(op, entry.algorithm, prepared.timed, input.payload) };
+  const keyIds = asGiven?.keyIds ?? tokens.map((_, index) => (op.keyUsage?.(entry.algorithm) === undefined ? Buffer.alloc(0) : keyOf(index).id));
+  const p = input.payloads;
+  const sized = p === null ? prepared : { ...prepared, timed: withPayload(op, entry.algorithm, prepared.timed, { dataBytes: Math.max(...p.dataSizesBytes), chunkBytes: p.chunkBytes }) };
   const trialCallNs = trialCall(
     lib,
     op,

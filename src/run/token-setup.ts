@@ -111,15 +111,15 @@ export async function setUpTokens(plan: RunPlan, tokenCount: number, pinSource: 
   if (plan.backend.kind === 'module') restoreUserSoftHsmConf();
   // The key pairs the workload uses, each with the usage its operation needs (a mechanism as given uses the key it names, of a type hsm-bench cannot tell).
   const keyNeeds = plan.workload.flatMap((e) => {
-    const usage = operationByName(e.operation).keyUsage;
+    const usage = operationByName(e.operation).keyUsage?.(e.algorithm);
     return usage === undefined || e.asGiven ? [] : [{ alg: e.algorithm, label: e.keyLabel, usage }];
   });
   const embedded = plan.backend.kind === 'embedded' ? await prepareEmbedded(plan.backend.workspace, tokenCount, keyNeeds, emit) : undefined;
   const mod = await Pkcs11Module.open(embedded?.modulePath ?? (plan.backend as { path: string }).path);
   const modulePath = mod.info.path;
   // The module itself is finalized at the end of the command, after the error message or the results.
-  const payload = plan.dataSizesBytes === null ? null : { dataBytes: Math.max(...plan.dataSizesBytes), chunkBytes: plan.multipartChunkBytes };
-  const thread = new TokenSetupThread({ modulePath, instances: mod.info.instances, workload: plan.workload, payload }, plan.callTimeoutMs, emit);
+  const payloads = plan.dataSizesBytes === null ? null : { dataSizesBytes: plan.dataSizesBytes, chunkBytes: plan.multipartChunkBytes };
+  const thread = new TokenSetupThread({ modulePath, instances: mod.info.instances, workload: plan.workload, payloads }, plan.callTimeoutMs, emit);
   try {
     // A resumed run's tokens are named by its checkpoint: those it logged in to before.
     const candidates = selectTokens(await thread.listed(), resume ? { ...plan.selection, named: true } : plan.selection, tokenCount, mod.info);

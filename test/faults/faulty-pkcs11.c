@@ -55,6 +55,10 @@
  * derive and keygen read back of what they made) answers CKR_OK with its last byte flipped: a token that returns a
  * wrong secret or public key, which only the host check can see. The token's own keys (token objects) are untouched.
  *
+ * A cofactor ECDH (the block "Cofactor ECDH" below): with $FAULTY_ECDH_COFACTOR=1, C_GetMechanismList adds
+ * CKM_ECDH1_COFACTOR_DERIVE (which SoftHSM2 2.6 does not list), C_GetMechanismInfo answers for it as for
+ * CKM_ECDH1_DERIVE, and C_DeriveKey with it derives with CKM_ECDH1_DERIVE: the same secret on a curve of cofactor 1.
+ *
  * Verifications (the block "Verifications" below): with $FAULTY_VERIFY_REJECT_AFTER=K, every C_Verify after the first K
  * (in this process) runs the real C_Verify, then answers CKR_SIGNATURE_INVALID whatever it said: a token that rejects
  * good signatures.
@@ -426,6 +430,47 @@ static void install_verifications(void) {
 }
 /* ---- end of verifications ---- */
 
+/* ---- Cofactor ECDH ($FAULTY_ECDH_COFACTOR): a token that lists CKM_ECDH1_COFACTOR_DERIVE ---- */
+static CK_RV (*listed_mechanisms)(CK_SLOT_ID, CK_MECHANISM_TYPE_PTR, CK_ULONG_PTR);
+static CK_RV (*listed_mechanism_info)(CK_SLOT_ID, CK_MECHANISM_TYPE, CK_MECHANISM_INFO_PTR);
+
+static CK_RV cofactor_get_mechanism_list(CK_SLOT_ID slot, CK_MECHANISM_TYPE_PTR list, CK_ULONG_PTR count) {
+  CK_ULONG n = 0;
+  CK_RV rv = listed_mechanisms(slot, NULL_PTR, &n);
+  if (rv != CKR_OK || count == NULL_PTR) return rv;
+  if (list == NULL_PTR || *count < n + 1) {
+    CK_RV out = list == NULL_PTR ? CKR_OK : CKR_BUFFER_TOO_SMALL;
+    *count = n + 1;
+    return out;
+  }
+  rv = listed_mechanisms(slot, list, &n);
+  if (rv != CKR_OK) return rv;
+  list[n] = CKM_ECDH1_COFACTOR_DERIVE;
+  *count = n + 1;
+  return CKR_OK;
+}
+
+static CK_RV cofactor_get_mechanism_info(CK_SLOT_ID slot, CK_MECHANISM_TYPE m, CK_MECHANISM_INFO_PTR info) {
+  return listed_mechanism_info(slot, m == CKM_ECDH1_COFACTOR_DERIVE ? CKM_ECDH1_DERIVE : m, info);
+}
+
+static CK_RV cofactor_derive_key(CK_SESSION_HANDLE s, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE base, CK_ATTRIBUTE_PTR t, CK_ULONG n, CK_OBJECT_HANDLE_PTR key) {
+  if (m == NULL_PTR || m->mechanism != CKM_ECDH1_COFACTOR_DERIVE) return real->C_DeriveKey(s, m, base, t, n, key);
+  CK_MECHANISM plain = *m;
+  plain.mechanism = CKM_ECDH1_DERIVE;
+  return real->C_DeriveKey(s, &plain, base, t, n, key);
+}
+
+static void cofactor_setup(CK_FUNCTION_LIST *list) {
+  if (getenv("FAULTY_ECDH_COFACTOR") == NULL) return;
+  listed_mechanisms = list->C_GetMechanismList;
+  listed_mechanism_info = list->C_GetMechanismInfo;
+  list->C_GetMechanismList = cofactor_get_mechanism_list;
+  list->C_GetMechanismInfo = cofactor_get_mechanism_info;
+  list->C_DeriveKey = cofactor_derive_key;
+}
+/* ---- end of Cofactor ECDH ---- */
+
 CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list) {
   if (getenv("FAULTY_NULL_FUNCTION_LIST")) {
     *list = NULL;
@@ -463,6 +508,7 @@ CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list) {
     edge_setup(&wrapped);
     spoil_setup(&wrapped);
     install_verifications();
+    cofactor_setup(&wrapped);
     stall_every = getenv("FAULTY_STALL_EVERY") ? atol(getenv("FAULTY_STALL_EVERY")) : 0;
     stall_ms = getenv("FAULTY_STALL_MS") ? atol(getenv("FAULTY_STALL_MS")) : 1000;
   }
