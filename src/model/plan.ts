@@ -151,6 +151,11 @@ export interface RunPlan {
 export interface StartAt {
   given: string;
   atMs: number;
+  /**
+   * A lab run's `+D`: D after its own set-up is done (the runs before it take their time). Its moment is set then;
+   * until then atMs is D after the file was read, the earliest it can be.
+   */
+  afterSetUpMs?: number;
   /** --settle: between one configuration's planned window and the next one's opening (absent: START_SETTLE_MS). */
   settleMs?: number;
 }

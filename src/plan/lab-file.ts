@@ -5,6 +5,7 @@ import { ExitCode, HsmBenchError, usageError } from '../core/errors.js';
 import type { InputKind } from '../core/input-file.js';
 import { readJsonFile } from '../core/json-text.js';
 import { scalePlan } from './plan.js';
+import { labRunStartAt } from './start-at.js';
 import type { PlanInput } from '../model/plan-input.js';
 import { PLAN_INPUT_KEYS, planInputFromFlags, SCALE_DEFAULTS } from './plan-flags.js';
 import type { RunPlan } from '../model/plan.js';
@@ -53,6 +54,8 @@ export interface LabRunSpec extends LabPlanFields {
 
 export interface LabRun {
   name: string;
+  /** Where the file gives it: `$.runs[1]`. */
+  path: string;
   plan: RunPlan;
   pinEnv: string;
   pinFile?: string;
@@ -126,8 +129,9 @@ async function validateRun(spec: LabRunSpec, path: string, out: string, problems
     out,
   };
   // A field is named by its JSON path in the file: $.runs[2].threadsPerToken, $.runs[2].slo.p99.
-  const plan = attempt(path, problems, () => scalePlan(input, (field) => (field === 'out' ? '$.out' : `${path}.${field}`)));
-  if (!plan) return undefined;
+  const planned = attempt(path, problems, () => scalePlan(input, (field) => (field === 'out' ? '$.out' : `${path}.${field}`)));
+  if (!planned) return undefined;
+  const plan = planned.startAt ? { ...planned, startAt: labRunStartAt(planned.startAt, `${path}.startAt`) } : planned;
   attempt(`${path}.thresholds`, problems, () => checkThresholdsFitPlan(thresholds, plan));
   // What would stop a later run after the earlier ones have signed is found now, before any of them.
   if (plan.backend.kind === 'module' && plan.backend.path.includes('/') && !existsSync(plan.backend.path)) problems.push(`${path}.module: ${shown(plan.backend.path)} does not exist`);
@@ -140,6 +144,7 @@ async function validateRun(spec: LabRunSpec, path: string, out: string, problems
   else if (baseline && !samePlan(baseline.result.plan, planOf(plan))) problems.push(`${path}.baseline: it ran another plan (token counts, stop rule, warm-up, threads or verification)`);
   return {
     name: spec.name as string,
+    path,
     plan,
     pinEnv: (spec.pinEnv as string | undefined) ?? 'HSM_BENCH_PIN',
     pinFile: spec.pinFile as string | undefined,

@@ -20,7 +20,7 @@ export function parseStartAt(text: string, name: string, nowMs = Date.now()): St
   if (trimmed.startsWith('+')) {
     // "+ 5s" is a typo as likely as a plan: a time from now is +DURATION written together.
     if (!/^\+\d/.test(trimmed)) throw usageError(`${name} must be +DURATION written together (such as +30s), not ${quote(text)}`, hint);
-    atMs = nowMs + durationMs(parseDurationNs(trimmed.slice(1), name));
+    atMs = nowMs + relativeStartMs(trimmed, name);
   } else {
     const m = RFC3339_UTC.exec(trimmed);
     // Fractions beyond the millisecond are rounded to it: the clocks of hosts agree to milliseconds at best.
@@ -35,6 +35,15 @@ export function parseStartAt(text: string, name: string, nowMs = Date.now()): St
   if (atMs - nowMs > MAX_AHEAD_MS) throw usageError(`${name} ${quote(text)} is more than 7 days ahead`, hint);
   return { given: trimmed, atMs };
 }
+
+/** The D of a `+D` start, in ms. */
+const relativeStartMs = (given: string, name: string) => durationMs(parseDurationNs(given.slice(1), name));
+
+/** A lab run's start: a `+D` counts from the end of that run's own set-up, not from when the file was read. */
+export const labRunStartAt = (startAt: StartAt, name: string): StartAt => (startAt.given.startsWith('+') ? { ...startAt, afterSetUpMs: relativeStartMs(startAt.given, name) } : startAt);
+
+/** The moment a run's window opens, once its set-up is done (at setUpDoneMs). */
+export const startMoment = (startAt: StartAt, setUpDoneMs: number): StartAt => (startAt.afterSetUpMs === undefined ? startAt : { ...startAt, atMs: setUpDoneMs + startAt.afterSetUpMs });
 
 /** The refusal of a start already past: before the run (as read) or after the set-up (tokens, keys, trial calls) took longer. */
 export function startAtPassed(startAt: StartAt, name: string, nowMs: number, afterSetUp: boolean) {
