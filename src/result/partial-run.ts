@@ -9,6 +9,8 @@ import { failureOf } from '../model/record-status.js';
 import { readRecords, type BadParts } from './records-file.js';
 import { ConfigurationStats } from '../stats/configuration-stats.js';
 import { runFigures, summarizeConfiguration } from '../stats/summarize.js';
+import { harnessOfSegments, type HarnessFacts } from '../stats/harness-of-segments.js';
+import { schemaProblems } from './schemas.js';
 import { readSpillFile, type SpillTail } from './spill-file.js';
 import {
   configurationAxes,
@@ -55,7 +57,10 @@ const withDataFields = (c: ConfigurationResult, axes: ConfigurationAxes, r: RunR
   ...payloadFields(dataSizeOf(axes), r.plan.multipartChunkBytes ?? null, c.throughputPerS),
 });
 
-function countedFromState(r: RunResult, axes: ConfigurationAxes, state: ResumeState, notes: string[]): ConfigurationResult {
+/** A killed burn-in's facts of the harness to the end of its calls on the run's time axis (µs): see harnessOfKilled. */
+type HarnessTo = (endUs: number) => HarnessFacts;
+
+function countedFromState(r: RunResult, axes: ConfigurationAxes, state: ResumeState, notes: string[], harnessTo: HarnessTo): ConfigurationResult {
   const stats = new ConfigurationStats(axes.tokens, r.operation?.mix?.map((m) => m.name) ?? []);
   restoreFromState(stats, state);
   notes.push(
@@ -64,7 +69,7 @@ function countedFromState(r: RunResult, axes: ConfigurationAxes, state: ResumeSt
   const rate = targetRateOf(axes);
   return withDataFields(
     summarizeConfiguration(
-      { stats, recordsFile: BURN_IN_RECORDS_FILE, workerIssues: [], partial: 'killed' },
+      { stats, recordsFile: BURN_IN_RECORDS_FILE, workerIssues: [], partial: 'killed', ...harnessTo(stats.windowEndUs) },
       r.tokens.slice(0, axes.tokens),
       axes.threadsPerToken,
       rate === null ? null : { targetRatePerS: rate, calls: 0, interrupted: true },
@@ -90,7 +95,8 @@ export async function withRecordsOnDisk(dir: string, r: RunResult): Promise<Reco
     const checkpoint = checkpointOf(dir);
     if (!c || !r.interrupted || checkpoint === null || checkpoint.finished === true) return { result: r, notes };
     const state = r.plan.records === undefined ? null : readResumeState(dir, r.plan.tokenCounts[0]! * r.plan.threadsPerToken[0]!);
-    let counted = state ? countedFromState(r, c, state, notes) : await countConfiguration(dir, r, c, { recordsFile: c.recordsFile, spillFile: null }, notes);
+    const harnessTo = harnessOfKilled(checkpoint);
+    let counted = state ? countedFromState(r, c, state, notes, harnessTo) : await countConfiguration(dir, r, c, { recordsFile: c.recordsFile, spillFile: null }, notes, harnessTo);
     // The records file alone is not trusted: one cut short (truncated, edited) would read as a shorter night.
     const recordsAtCheckpoint = typeof checkpoint.progress?.records === 'number' ? checkpoint.progress.records : 0;
     const held = counted.operationsOk + counted.operationsFailed;
@@ -140,14 +146,29 @@ function lastRecordAt(r: RunResult, endS: number): string | undefined {
  * A burn-in's checkpoint as far as a recount needs it; null without one (a run.json copied out of its run directory:
  * run.json is all there is). One that cannot be read is an unfinished burn-in with nothing to check the records against.
  */
-function checkpointOf(dir: string): { finished?: unknown; progress?: { records?: unknown } } | null {
+interface CheckpointSeen {
+  finished?: unknown;
+  progress?: { records?: unknown };
+  harness?: HarnessFacts;
+}
+function checkpointOf(dir: string): CheckpointSeen | null {
   const path = join(dir, CHECKPOINT_FILE);
   if (!isFile(path)) return null;
   try {
-    return (readJsonFile(path, CHECKPOINT_INPUT) as { finished?: unknown; progress?: { records?: unknown } } | null) ?? {};
+    return (readJsonFile(path, CHECKPOINT_INPUT) as CheckpointSeen | null) ?? {};
   } catch {
     return {};
   }
+}
+
+/**
+ * A killed burn-in's facts of the harness (host stalls, event loop, CPU), as a resume takes them: those its last
+ * checkpoint saved, the stretch from there to its last call not known (it died with the process), so that a stall in
+ * it is not blamed on the tokens. A checkpoint not of the schema's shape saved none that can be trusted: none known.
+ */
+function harnessOfKilled(checkpoint: CheckpointSeen): HarnessTo {
+  const saved = schemaProblems('checkpoint', checkpoint).length === 0 ? checkpoint.harness : undefined;
+  return (endUs) => harnessOfSegments(saved ?? { harnessUntilUs: 0 }, {}, endUs);
 }
 
 /** A configuration whose other repetitions run.json holds gets the counted one in its list; its figures stay those of the whole ones. */
@@ -161,7 +182,14 @@ function withRepetition(c: ConfigurationResult, counted: ConfigurationResult): C
  * already (a kill while the spill was being verified): only calls after the last record are added. A hole between
  * the last record and the first spilled call is calls made whose batches died with the process.
  */
-async function countConfiguration(dir: string, r: RunResult, axes: ConfigurationAxes, files: { recordsFile: string; spillFile: string | null }, notes: string[]): Promise<ConfigurationResult> {
+async function countConfiguration(
+  dir: string,
+  r: RunResult,
+  axes: ConfigurationAxes,
+  files: { recordsFile: string; spillFile: string | null },
+  notes: string[],
+  harnessTo?: HarnessTo,
+): Promise<ConfigurationResult> {
   const threads = axes.threadsPerToken;
   const operations = r.operation?.mix?.map((m) => m.name) ?? [r.operation?.name ?? 'sign'];
   const stats = new ConfigurationStats(axes.tokens, r.operation?.mix?.map((m) => m.name) ?? []);
@@ -233,6 +261,7 @@ async function countConfiguration(dir: string, r: RunResult, axes: Configuration
         partial: 'killed',
         ...(unverified > 0 ? { operationsUnverified: unverified } : {}),
         ...(lost + missing > 0 ? { operationsLost: lost + missing } : {}),
+        ...harnessTo?.(stats.windowEndUs),
       },
       r.tokens.slice(0, axes.tokens),
       threads,
