@@ -57,7 +57,7 @@ const withDataFields = (c: ConfigurationResult, axes: ConfigurationAxes, r: RunR
   ...payloadFields(dataSizeOf(axes), r.plan.multipartChunkBytes ?? null, c.throughputPerS),
 });
 
-/** A killed burn-in's facts of the harness to the end of its calls on the run's time axis (µs): see harnessOfKilled. */
+/** A killed run's facts of the harness to the end of its calls on the run's time axis (µs): see harnessOfKilled. */
 type HarnessTo = (endUs: number) => HarnessFacts;
 
 function countedFromState(r: RunResult, axes: ConfigurationAxes, state: ResumeState, notes: string[], harnessTo: HarnessTo): ConfigurationResult {
@@ -121,7 +121,7 @@ export async function withRecordsOnDisk(dir: string, r: RunResult): Promise<Reco
         const held = configurations.find((c) => sameConfiguration(c, axes));
         if (held && [held, ...(held.repetitions ?? [])].some((x) => x.recordsFile === files.recordsFile)) continue;
         if (!isFile(join(dir, files.recordsFile)) && !isFile(join(dir, files.spillFile))) continue;
-        const counted = await countConfiguration(dir, r, axes, files, notes);
+        const counted = await countConfiguration(dir, r, axes, files, notes, harnessOfKilled(null));
         // Interrupted in its warm-up: its records file holds no call, and nothing was measured.
         if (counted.operationsOk + counted.operationsFailed === 0) continue;
         configurations = held ? configurations.map((c) => (c === held ? withRepetition(c, counted) : c)) : [...configurations, counted];
@@ -142,15 +142,15 @@ function lastRecordAt(r: RunResult, endS: number): string | undefined {
   return new Date(Date.parse(segment.startedAt) + Math.max(0, endS - segment.startOffsetS) * 1000).toISOString();
 }
 
-/**
- * A burn-in's checkpoint as far as a recount needs it; null without one (a run.json copied out of its run directory:
- * run.json is all there is). One that cannot be read is an unfinished burn-in with nothing to check the records against.
- */
 interface CheckpointSeen {
   finished?: unknown;
   progress?: { records?: unknown };
   harness?: HarnessFacts;
 }
+/**
+ * A burn-in's checkpoint as far as a recount needs it; null without one (a run.json copied out of its run directory:
+ * run.json is all there is). One that cannot be read is an unfinished burn-in with nothing to check the records against.
+ */
 function checkpointOf(dir: string): CheckpointSeen | null {
   const path = join(dir, CHECKPOINT_FILE);
   if (!isFile(path)) return null;
@@ -162,12 +162,13 @@ function checkpointOf(dir: string): CheckpointSeen | null {
 }
 
 /**
- * A killed burn-in's facts of the harness (host stalls, event loop, CPU), as a resume takes them: those its last
- * checkpoint saved, the stretch from there to its last call not known (it died with the process), so that a stall in
- * it is not blamed on the tokens. A checkpoint not of the schema's shape saved none that can be trusted: none known.
+ * A killed run's facts of the harness (host stalls, event loop, CPU), as a resume takes them: those saved (a burn-in's
+ * last checkpoint; a scale run saves none before its configuration ends), the stretch from there to its last call not
+ * known (it died with the process), so that a stall in it is not blamed on the tokens. A checkpoint not of the
+ * schema's shape saved none that can be trusted.
  */
-function harnessOfKilled(checkpoint: CheckpointSeen): HarnessTo {
-  const saved = schemaProblems('checkpoint', checkpoint).length === 0 ? checkpoint.harness : undefined;
+function harnessOfKilled(checkpoint: CheckpointSeen | null): HarnessTo {
+  const saved = checkpoint !== null && schemaProblems('checkpoint', checkpoint).length === 0 ? checkpoint.harness : undefined;
   return (endUs) => harnessOfSegments(saved ?? { harnessUntilUs: 0 }, {}, endUs);
 }
 
@@ -188,7 +189,7 @@ async function countConfiguration(
   axes: ConfigurationAxes,
   files: { recordsFile: string; spillFile: string | null },
   notes: string[],
-  harnessTo?: HarnessTo,
+  harnessTo: HarnessTo,
 ): Promise<ConfigurationResult> {
   const threads = axes.threadsPerToken;
   const operations = r.operation?.mix?.map((m) => m.name) ?? [r.operation?.name ?? 'sign'];
@@ -261,7 +262,7 @@ async function countConfiguration(
         partial: 'killed',
         ...(unverified > 0 ? { operationsUnverified: unverified } : {}),
         ...(lost + missing > 0 ? { operationsLost: lost + missing } : {}),
-        ...harnessTo?.(stats.windowEndUs),
+        ...harnessTo(stats.windowEndUs),
       },
       r.tokens.slice(0, axes.tokens),
       threads,
