@@ -14,7 +14,7 @@ import type { RunResult } from '../src/model/run-result.js';
 describe('--start-at', () => {
   const now = Date.parse('2026-12-04T00:00:00Z');
   it('reads a moment in UTC to the millisecond, or a time from now', () => {
-    expect(parseStartAt('2026-12-04T01:00:00Z', '--start-at', now)).toEqual({ given: '2026-12-04T01:00:00Z', atMs: Date.parse('2026-12-04T01:00:00Z') });
+    expect(parseStartAt('2026-12-04T01:00:00Z', '--start-at', now)).toEqual({ given: '2026-12-04T01:00:00Z', givenAs: '--start-at', atMs: Date.parse('2026-12-04T01:00:00Z') });
     expect(parseStartAt('2026-12-04T01:00:00.25Z', '--start-at', now).atMs).toBe(Date.parse('2026-12-04T01:00:00.250Z'));
     expect(parseStartAt('+90s', '--start-at', now).atMs).toBe(now + 90_000);
     // RFC 3339 allows a lowercase t and z, and any number of fraction digits: rounded to the millisecond.
@@ -55,7 +55,7 @@ describe('--start-at', () => {
   it('is a field of the plan: the flag, and a lab file run named by its JSON path', async () => {
     const future = new Date(Date.now() + 3_600_000).toISOString().slice(0, 19) + 'Z';
     const plan = scalePlan(planInputFromFlags({ alg: 'p256', tokens: '1,2', duration: '10s', warmup: '0', threadsPerToken: '1', verify: 'all', workspace: 'ws', out: 'o', startAt: future }));
-    expect(plan.startAt).toEqual({ given: future, atMs: Date.parse(future) });
+    expect(plan.startAt).toEqual({ given: future, givenAs: '--start-at', atMs: Date.parse(future) });
     const file = join(tempDir('lab-start'), 'lab.json');
     writeFileSync(file, JSON.stringify({ runs: [{ name: 'x', alg: 'p256', tokens: [1], startAt: future }] }));
     expect((await readLabFile(file)).runs[0]!.plan.startAt?.atMs).toBe(Date.parse(future));
@@ -92,6 +92,22 @@ describe('--start-at in a lab file', () => {
     }
     const aClosedMs = Date.parse(a!.configurations[0]!.windowStartedAt!) + a!.configurations[0]!.durationS * 1000;
     expect(Date.parse(b!.startAt!.at)).toBeGreaterThanOrEqual(aClosedMs + 3_000);
+  }, 120_000);
+
+  it("a later run's moment met at the lab's start but past after the runs before it: said at the start, refused by its JSON path", async () => {
+    const base = tempDir('lab-late');
+    const file = join(base, 'lab.json');
+    // Run a stops after a count of calls at 100/s (10 s): no planned window tells how long it takes.
+    const at = new Date(Date.now() + 6_000).toISOString();
+    const runs = [
+      { name: 'a', alg: 'p256', tokens: [1], rate: 100, signaturesPerToken: 1000, warmup: 0 },
+      { name: 'b', alg: 'p256', tokens: [1], duration: '1s', startAt: at },
+    ];
+    writeFileSync(file, JSON.stringify({ out: join(base, 'out'), runs }));
+    const r = await runCliAsync(['run', '--config', file], { HSM_BENCH_WORKSPACE: join(base, 'ws') });
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/b opens at \S+ \(\$\.runs\[1\]\.startAt\): the runs before it must have ended by then/);
+    expect(r.stderr).toMatch(/error: \$\.runs\[1\]\.startAt \S+ is already past after the set-up/);
   }, 120_000);
 
   it('refuses, before any run, an absolute start of a later run that the runs before it cannot have ended by', async () => {

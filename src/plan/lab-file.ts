@@ -54,8 +54,6 @@ export interface LabRunSpec extends LabPlanFields {
 
 export interface LabRun {
   name: string;
-  /** Where the file gives it: `$.runs[1]`. */
-  path: string;
   plan: RunPlan;
   pinEnv: string;
   pinFile?: string;
@@ -131,7 +129,7 @@ async function validateRun(spec: LabRunSpec, path: string, out: string, problems
   // A field is named by its JSON path in the file: $.runs[2].threadsPerToken, $.runs[2].slo.p99.
   const planned = attempt(path, problems, () => scalePlan(input, (field) => (field === 'out' ? '$.out' : `${path}.${field}`)));
   if (!planned) return undefined;
-  const plan = planned.startAt ? { ...planned, startAt: labRunStartAt(planned.startAt, `${path}.startAt`) } : planned;
+  const plan = planned.startAt ? { ...planned, startAt: labRunStartAt(planned.startAt) } : planned;
   attempt(`${path}.thresholds`, problems, () => checkThresholdsFitPlan(thresholds, plan));
   // What would stop a later run after the earlier ones have signed is found now, before any of them.
   if (plan.backend.kind === 'module' && plan.backend.path.includes('/') && !existsSync(plan.backend.path)) problems.push(`${path}.module: ${shown(plan.backend.path)} does not exist`);
@@ -144,7 +142,6 @@ async function validateRun(spec: LabRunSpec, path: string, out: string, problems
   else if (baseline && !samePlan(baseline.result.plan, planOf(plan))) problems.push(`${path}.baseline: it ran another plan (token counts, stop rule, warm-up, threads or verification)`);
   return {
     name: spec.name as string,
-    path,
     plan,
     pinEnv: (spec.pinEnv as string | undefined) ?? 'HSM_BENCH_PIN',
     pinFile: spec.pinFile as string | undefined,

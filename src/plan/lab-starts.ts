@@ -28,12 +28,12 @@ export function checkLabStarts(runs: readonly LabRun[], nowMs: number): string[]
     let opensMs = endMs;
     if (startAt?.afterSetUpMs !== undefined) opensMs = endMs + startAt.afterSetUpMs;
     else if (startAt && i > 0) {
-      const what = `${run.path}.startAt ${startAt.given}`;
+      const what = `${startAt.givenAs} ${startAt.given}`;
       const before = `their planned windows take ${windowsMs / 1000} s at least`;
       if (startAt.atMs < endMs) problems.push(`${what} is before the runs before it can have ended: ${before}, until ${iso(endMs)}`);
       else
         notes.push(
-          `${run.name} opens at ${iso(startAt.atMs)} (${run.path}.startAt): the runs before it must have ended by then (${before} of the ${((startAt.atMs - nowMs) / 1000).toFixed(0)} s until it)`,
+          `${run.name} opens at ${iso(startAt.atMs)} (${startAt.givenAs}): the runs before it must have ended by then (${before} of the ${((startAt.atMs - nowMs) / 1000).toFixed(0)} s until it)`,
         );
       opensMs = Math.max(endMs, startAt.atMs);
     } else if (startAt) opensMs = startAt.atMs;

@@ -35,7 +35,7 @@ export async function runScale(planAsRead: RunPlan, pinSource: PinSource, ui: Ru
   // A lab run's +D counts from here, the end of its own set-up.
   const plan: RunPlan = planAsRead.startAt ? { ...planAsRead, startAt: startMoment(planAsRead.startAt, Date.now()) } : planAsRead;
   // The set-up (tokens, keys, trial calls) took until after the agreed moment: this host cannot start with the others.
-  if (plan.startAt && Date.now() >= plan.startAt.atMs) throw startAtPassed(plan.startAt, '--start-at', Date.now(), true);
+  if (plan.startAt && Date.now() >= plan.startAt.atMs) throw startAtPassed(plan.startAt, Date.now(), true);
   const clock = plan.startAt && clockSync();
   const interruption = new Interruption(ui.emit);
   try {
