@@ -4,8 +4,11 @@
 #
 #   scripts/launch-ssh.sh [options] HOST... -- SCALE-OR-BURN-IN-ARGS...
 #
+# A HOST is what ssh takes: [user@]host, or ssh://[user@]host[:port] (its run comes here under hosts/user@host_port).
+#
 # Options:
-#   --lead SECONDS       how far ahead the start is, for every host's set-up (tokens, keys, trial calls); default 60
+#   --lead SECONDS       how far ahead the start is, for every host's set-up (tokens, keys, trial calls); default 60,
+#                        at most 604800 (7 days: hsm-bench refuses a start further ahead)
 #                        (the run's --start-at and --out are this script's: refused after --)
 #   --out DIR            local folder: hosts/HOST/RUN (each host's run) and the merged run; default reports
 #   --remote-out DIR     parent folder of the run directory on each host; default hsm-bench-runs
@@ -30,6 +33,16 @@ merge_args=""
 runner=""
 fetcher=""
 hosts=()
+# ssh's URI form (man ssh): ssh://[user@]host[:port], the host a name, an IPv4 address or an [IPv6] one.
+ssh_uri='^ssh://([^@/:[]+@)?([^@/:[]+|\[[0-9A-Fa-f:.]+\])(:([0-9]+))?$'
+# Whether $1 is that URI, with a port (if any) from 1 to 65535.
+uri_host() {
+  [[ "$1" =~ $ssh_uri ]] || return 1
+  local port="${BASH_REMATCH[4]}"
+  [[ -z "$port" ]] || [[ ${#port} -le 5 && $((10#$port)) -ge 1 && $((10#$port)) -le 65535 ]]
+}
+# A host's name for its files here (logs, its run): no / or : (ssh://u@h:2222 is u@h_2222).
+local_name() { local name="${1#ssh://}"; echo "${name//[^A-Za-z0-9._@-]/_}"; }
 usage() { echo "usage: $0 [options] HOST HOST... -- scale|burn-in ARGS...  (two hosts or more; options at the head of $0)" >&2; exit 2; }
 while [[ $# -gt 0 ]]; do
   # Every option takes a value: one missing is a usage error, not bash's "unbound variable".
@@ -49,10 +62,16 @@ while [[ $# -gt 0 ]]; do
     --) shift; break ;;
     -*) echo "launch-ssh: unknown option $1 (see the head of $0)" >&2; exit 2 ;;
     *)
+      if [[ "$1" == */* ]] && ! uri_host "$1"; then
+        echo "launch-ssh: host '$1' is not one ssh takes: give [user@]host or ssh://[user@]host[:port] (a port from 1 to 65535)" >&2
+        exit 2
+      fi
       # The same host twice would run two processes there and fetch one run over the other.
       for known in "${hosts[@]}"; do
-        if [[ "$known" == "$1" ]]; then
-          echo "launch-ssh: host $1 is given twice: each host runs once" >&2
+        if [[ "$(local_name "$known")" == "$(local_name "$1")" ]]; then
+          as=""
+          [[ "$known" == "$1" ]] || as=" (as $known)"
+          echo "launch-ssh: host $1 is given twice$as: each host runs once" >&2
           exit 2
         fi
       done
@@ -66,8 +85,13 @@ if [[ ! "$lead" =~ ^[0-9]+$ ]]; then
   echo "launch-ssh: --lead takes whole seconds, not '$lead'" >&2
   exit 2
 fi
-# Decimal whatever its leading zeros: bash reads 08 as octal (and fails) unless told the base.
-lead=$((10#$lead))
+# Compared as digits first: bash's arithmetic wraps past 2^63. Decimal whatever its leading zeros (08 is not octal).
+digits="${lead#"${lead%%[!0]*}"}"
+if [[ ${#digits} -gt 6 || 10#0$digits -gt 604800 || 10#0$digits -eq 0 ]]; then
+  echo "launch-ssh: --lead $lead is not from 1 to 604800 seconds (7 days: hsm-bench refuses a start further ahead; 0 leaves no time for the set-up)" >&2
+  exit 2
+fi
+lead=$((10#$digits))
 # The script sets where each run goes and when it starts: a user's own would be overridden without a word.
 for arg in "$@"; do
   case "$arg" in
@@ -81,7 +105,16 @@ for arg in "$@"; do
 done
 
 run_on() { if [[ -n "$runner" ]]; then $runner "$1" "$2"; else ssh -o BatchMode=yes "$1" "$2"; fi; }
-fetch() { if [[ -n "$fetcher" ]]; then $fetcher "$1" "$2" "$3"; else scp -rq "$1:$2" "$3"; fi; }
+fetch() {
+  if [[ -n "$fetcher" ]]; then
+    $fetcher "$1" "$2" "$3"
+  elif [[ "$1" =~ $ssh_uri ]]; then
+    # scp's host:path form has no port: it is -P.
+    scp -rq ${BASH_REMATCH[4]:+-P "${BASH_REMATCH[4]}"} "${BASH_REMATCH[1]}${BASH_REMATCH[2]}:$2" "$3"
+  else
+    scp -rq "$1:$2" "$3"
+  fi
+}
 
 # One moment for every host, in UTC, computed once here.
 start_at=$(date -u -d "@$(($(date +%s) + lead))" +%Y-%m-%dT%H:%M:%SZ)
@@ -92,10 +125,11 @@ echo "launch-ssh: ${#hosts[@]} hosts start at $start_at: $command_line" >&2
 
 pids=()
 for host in "${hosts[@]}"; do
+  name=$(local_name "$host")
   (
     set +e
-    run_on "$host" "$command_line" >"$logs/$host.out" 2>"$logs/$host.err"
-    echo $? >"$logs/$host.rc"
+    run_on "$host" "$command_line" >"$logs/$name.out" 2>"$logs/$name.err"
+    echo $? >"$logs/$name.rc"
   ) &
   pids+=($!)
 done
@@ -103,8 +137,9 @@ wait "${pids[@]}"
 
 runs=()
 for host in "${hosts[@]}"; do
-  rc=$(cat "$logs/$host.rc")
-  dir=$(sed -n 's/^results: //p' "$logs/$host.err" | tail -n 1)
+  name=$(local_name "$host")
+  rc=$(cat "$logs/$name.rc")
+  dir=$(sed -n 's/^results: //p' "$logs/$name.err" | tail -n 1)
   if [[ -z "$dir" ]]; then
     # ssh's own failure (no connection, refused key) is 255: not a code of hsm-bench's.
     if [[ "$rc" == 255 ]]; then
@@ -112,15 +147,15 @@ for host in "${hosts[@]}"; do
     else
       echo "launch-ssh: $host made no run (hsm-bench exit $rc); its last lines:" >&2
     fi
-    tail -n 5 "$logs/$host.err" >&2
+    tail -n 5 "$logs/$name.err" >&2
     exit "$((rc == 0 ? 3 : rc))"
   fi
-  mkdir -p "$out/hosts/$host"
-  if ! fetch "$host" "$dir" "$out/hosts/$host/"; then
+  mkdir -p "$out/hosts/$name"
+  if ! fetch "$host" "$dir" "$out/hosts/$name/"; then
     echo "launch-ssh: could not copy $host:$dir here (the fetcher failed): the run is still on $host" >&2
     exit 3
   fi
-  runs+=("$out/hosts/$host/$(basename "$dir")")
+  runs+=("$out/hosts/$name/$(basename "$dir")")
   echo "launch-ssh: $host: exit $rc, run $dir" >&2
 done
 

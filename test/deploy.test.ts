@@ -61,6 +61,50 @@ describe('scripts/launch-ssh.sh refuses what it cannot do, and says what failed'
     expect(() => readFileSync(join(base, 'started'))).toThrow();
   });
 
+  it('takes a host as ssh://user@host:port (the URI ssh takes): ssh is given it, scp its port as -P, its files here a name without / or :', () => {
+    const dir = join(base, 'uri');
+    const bin = join(dir, 'bin');
+    mkdirSync(bin, { recursive: true });
+    const seen = join(dir, 'seen.txt');
+    // ssh and scp stand-ins: each says what it was given; scp makes the run it copies.
+    script(bin, 'ssh', `echo "ssh $*" >> ${seen}; echo "results: /remote/run-\${2//[^a-z]/}" >&2`);
+    script(bin, 'scp', `echo "scp $*" >> ${seen}; mkdir -p "$4/$(basename "$3")"`);
+    const merge = script(bin, 'merge-stand-in', `echo "merge $*" >> ${seen}`);
+    const out = join(dir, 'out');
+    const r = spawnSync('bash', [SCRIPT, '--lead', '1', '--out', out, '--local-hsm-bench', merge, 'ssh://u@a:2222', 'ssh://b', '--', 'scale'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const lines = readFileSync(seen, 'utf8');
+    expect(lines).toMatch(/^ssh -o BatchMode=yes ssh:\/\/u@a:2222 hsm-bench scale /m);
+    expect(lines).toMatch(/^ssh -o BatchMode=yes ssh:\/\/b hsm-bench scale /m);
+    expect(lines).toMatch(new RegExp(`^scp -rq -P 2222 u@a:/remote/\\S+ ${out}/hosts/u@a_2222/$`, 'm'));
+    expect(lines).toMatch(new RegExp(`^scp -rq b:/remote/\\S+ ${out}/hosts/b/$`, 'm'));
+    expect(lines).toMatch(new RegExp(`^merge merge ${out}/hosts/u@a_2222/\\S+ ${out}/hosts/b/\\S+ --out ${out}$`, 'm'));
+  });
+
+  it('refuses (exit 2) a host ssh does not take, the same host twice, and a --lead out of 1 to 604800 s, before starting any host', () => {
+    const runner = script(base, 'never-started.sh', `touch ${join(base, 'started-uri')}`);
+    for (const [args, message] of [
+      [['ssh://a:99999', 'b'], /host 'ssh:\/\/a:99999' is not one ssh takes: give \[user@\]host or ssh:\/\/\[user@\]host\[:port\]/],
+      [['ssh://a:x', 'b'], /host 'ssh:\/\/a:x' is not one ssh takes/],
+      [['http://a', 'b'], /host 'http:\/\/a' is not one ssh takes/],
+      [['a/b', 'b'], /host 'a\/b' is not one ssh takes/],
+      [['a', 'ssh://a'], /host ssh:\/\/a is given twice \(as a\)/],
+      [['--lead', '99999999999999999999', 'a', 'b'], /--lead 99999999999999999999 is not from 1 to 604800 seconds \(7 days: hsm-bench refuses a start further ahead/],
+      [['--lead', '604801', 'a', 'b'], /--lead 604801 is not from 1 to 604800 seconds/],
+      [['--lead', '0', 'a', 'b'], /--lead 0 is not from 1 to 604800 seconds .*0 leaves no time for the set-up/],
+    ] as const) {
+      const r = launch(['--out', join(base, 'out-refused'), '--runner', runner, ...args, '--', 'scale']);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(message);
+      expect(r.stderr).not.toMatch(/line \d+:|out of range/);
+    }
+    expect(() => readFileSync(join(base, 'started-uri'))).toThrow();
+  });
+
   it("ssh's own failure (exit 255) is said as ssh's, not as the run's", () => {
     const runner = script(base, 'no-ssh.sh', 'echo "ssh: connect to host $1 port 22: Connection refused" >&2; exit 255');
     const r = launch(['--lead', '1', '--out', join(base, 'out-255'), '--runner', runner, 'a', 'b', '--', 'scale']);

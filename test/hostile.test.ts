@@ -1,11 +1,11 @@
-import { copyFileSync, existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { execFileSync, spawn } from 'node:child_process';
+import { copyFileSync, existsSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunResult } from '../src/model/run-result.js';
 import type { CallRecord } from '../src/model/record.js';
 import { readRecords, RecordsFileWriter } from '../src/result/records-file.js';
-import { killTree, runCli, runCliAsync, runCliWithSteps, sizeOf, tempDir } from './helpers/cli.js';
+import { descendantsOf, killTree, runCli, runCliAsync, runCliWithSteps, sizeOf, tempDir } from './helpers/cli.js';
 import { ExternalSoftHsm, SPY_MODULE, TEST_PIN } from './helpers/softhsm-module.js';
 
 // What a hostile tester found, each kept as a test: the cases come from a pass over the built CLI as a careless
@@ -120,6 +120,39 @@ describe('runs killed with SIGKILL', () => {
     expect(report.status).toBe(0);
     expect(report.stderr).toMatch(/is a partial run/);
     expect(readFileSync(join(dir, 'report.md'), 'utf8')).toMatch(/The run was killed: `report` counted its calls again from the records on disk, and these results are partial/);
+  });
+
+  it("a scale run killed in a configuration: its host's stalls died with it, so a stall in it is not blamed on the token", async () => {
+    const ws = { HSM_BENCH_WORKSPACE: tempDir('kill-scale-stall-ws') };
+    const out = tempDir('kill-scale-stall');
+    const records = (dir: string) => join(dir, 'records', 'tokens-1-rate-100.rec');
+    let resumedAtMs = 0;
+    // Paused 0.8 s (SIGSTOP: a host stall) once it signs, killed once its records after the pause reached the disk.
+    const pause = (child: ChildProcess) => {
+      for (const pid of [child.pid!, ...descendantsOf(child.pid!)]) process.kill(pid, 'SIGSTOP');
+      setTimeout(() => {
+        for (const pid of [child.pid!, ...descendantsOf(child.pid!)]) process.kill(pid, 'SIGCONT');
+        resumedAtMs = Date.now();
+      }, 800);
+    };
+    const killed = await runCliWithSteps(ws, ['scale', '--alg', 'p256', '--tokens', '1', '--rate', '100', '--duration', '60s', '--verify', 'none', '--out', out], out, [
+      { when: (dir) => sizeOf(records(dir)) > 1024, act: pause },
+      { when: (dir) => resumedAtMs > 0 && statSync(records(dir)).mtimeMs > resumedAtMs + 100, act: killTree },
+    ]);
+    expect(killed.status).toBeNull();
+    const report = runCli(['report', killed.dir, '--format', 'md,json'], ws);
+    expect(report.status, report.stderr).toBe(0);
+    const c = readRun(killed.dir).configurations[0]!;
+    expect(c.partial).toBe('killed');
+    // Nothing of the harness was saved before the kill: the whole window is not known.
+    expect(c.harnessNotKnown, JSON.stringify(c.harnessNotKnown)).toEqual([{ atS: 0, durationS: expect.any(Number) }]);
+    expect(
+      c.stalls!.episodes.some((e) => e.durationS >= 0.4 && e.hostStallNotKnownS! >= 0.4),
+      JSON.stringify(c.stalls),
+    ).toBe(true);
+    const md = readFileSync(join(killed.dir, 'report.md'), 'utf8');
+    expect(md).toMatch(/: the token or the host; for [\d.]+ \S+ of it the host's share is not known/);
+    expect(md).toMatch(/its main thread's waits and its CPU use covers none of the window: the process was killed before it saved them/);
   });
 });
 

@@ -30,6 +30,45 @@ async function stoppedBurnIn(extraEnv: Record<string, string> = env, args: strin
   return runDirOf(r);
 }
 
+/**
+ * A burn-in (1 token, 100/s) paused 0.8 s (SIGSTOP: a host stall) just after a checkpoint of its window, and killed
+ * outright once its records after the pause reached the disk (every 2 s), before its next checkpoint (every 10 s): the
+ * pause is in its records, and its host stall in no checkpoint.
+ */
+async function killedAfterRecordsBeforeCheckpoint(name: string): Promise<{ dir: string }> {
+  const out = tempDir(name);
+  let firstCheckpoint = '';
+  let pausedAtMs = 0;
+  let resumedAtMs = 0;
+  const pause = (child: ChildProcess) => {
+    pausedAtMs = Date.now();
+    for (const pid of [child.pid!, ...descendantsOf(child.pid!)]) process.kill(pid, 'SIGSTOP');
+    setTimeout(() => {
+      for (const pid of [child.pid!, ...descendantsOf(child.pid!)]) process.kill(pid, 'SIGCONT');
+      resumedAtMs = Date.now();
+    }, 800);
+  };
+  const records = (dir: string) => join(dir, 'records', 'burn-in.rec');
+  const killed = await runCliWithSteps(env, ['burn-in', '--alg', 'p256', '--tokens', '1', '--rate', '100', '--signatures', '3000', '--verify', 'none', '--out', out], out, [
+    {
+      when: (dir, stderr) => {
+        if (!/records in/.test(stderr)) return false;
+        firstCheckpoint = readJson(dir, 'checkpoint.json').updatedAt;
+        return true;
+      },
+      act: () => {},
+    },
+    // Paused just after a checkpoint of the window (one every 10 s)...
+    { when: (dir) => readJson(dir, 'checkpoint.json').updatedAt !== firstCheckpoint, act: pause },
+    // ...and killed once its records after the pause reached the disk (every 2 s), before the next checkpoint.
+    { when: (dir) => resumedAtMs > 0 && statSync(records(dir)).mtimeMs > resumedAtMs + 100, act: killTree },
+  ]);
+  expect(killed.status).toBe(null);
+  // The test's premise: the checkpoint on disk was written before the pause.
+  expect(Date.parse(readJson(killed.dir, 'checkpoint.json').updatedAt)).toBeLessThan(pausedAtMs);
+  return killed;
+}
+
 /** Resume trusts neither the records nor the checkpoint alone, explains what it refuses, and offers the way on. */
 describe('burn-in --resume', () => {
   it('refuses records fewer than the checkpoint counted on disk (a 0-byte file), and goes on with --accept-lost-records, saying so in run.json', async () => {
@@ -227,36 +266,7 @@ describe('burn-in --resume keeps what the harness saw of itself in earlier segme
   }, 120_000);
 
   it("a segment killed after its records but before its next checkpoint: a stall in between is not the token's, its host share not known", async () => {
-    const out = tempDir('resume-host-stall-lost');
-    let firstCheckpoint = '';
-    let pausedAtMs = 0;
-    let resumedAtMs = 0;
-    const pause = (child: ChildProcess) => {
-      pausedAtMs = Date.now();
-      for (const pid of [child.pid!, ...descendantsOf(child.pid!)]) process.kill(pid, 'SIGSTOP');
-      setTimeout(() => {
-        for (const pid of [child.pid!, ...descendantsOf(child.pid!)]) process.kill(pid, 'SIGCONT');
-        resumedAtMs = Date.now();
-      }, 800);
-    };
-    const records = (dir: string) => join(dir, 'records', 'burn-in.rec');
-    const killed = await runCliWithSteps(env, ['burn-in', '--alg', 'p256', '--tokens', '1', '--rate', '100', '--signatures', '3000', '--verify', 'none', '--out', out], out, [
-      {
-        when: (dir, stderr) => {
-          if (!/records in/.test(stderr)) return false;
-          firstCheckpoint = readJson(dir, 'checkpoint.json').updatedAt;
-          return true;
-        },
-        act: () => {},
-      },
-      // Paused just after a checkpoint of the window (one every 10 s)...
-      { when: (dir) => readJson(dir, 'checkpoint.json').updatedAt !== firstCheckpoint, act: pause },
-      // ...and killed once its records after the pause reached the disk (every 2 s), before the next checkpoint.
-      { when: (dir) => resumedAtMs > 0 && statSync(records(dir)).mtimeMs > resumedAtMs + 100, act: killTree },
-    ]);
-    expect(killed.status).toBe(null);
-    // The test's premise: the checkpoint on disk was written before the pause.
-    expect(Date.parse(readJson(killed.dir, 'checkpoint.json').updatedAt)).toBeLessThan(pausedAtMs);
+    const killed = await killedAfterRecordsBeforeCheckpoint('resume-host-stall-lost');
     const resumed = runCli(['burn-in', '--resume', killed.dir], env);
     expect(resumed.status, resumed.stderr).toBe(0);
     const c = (readJson(killed.dir, 'run.json') as RunResult).configurations[0]!;
@@ -268,6 +278,25 @@ describe('burn-in --resume keeps what the harness saw of itself in earlier segme
     expect(c.harnessNotKnown!.length, JSON.stringify(c.harnessNotKnown)).toBe(1);
     expect(resumed.stdout).toMatch(/: the token or the host; for [\d.]+ \S+ of it the host's share is not known \(the process was killed before it saved it\)/);
     expect(resumed.stdout).toMatch(/cpu during the run: .*; it covers the window but [\d.]+ m?s of it \([\d.]+ m?s at [\d.]+ s\): the process was killed before it saved them/);
+  }, 120_000);
+
+  it("report of such a killed burn-in, never resumed: the stall after its last checkpoint is not blamed on the token, the checkpoint's host facts are kept", async () => {
+    const killed = await killedAfterRecordsBeforeCheckpoint('report-host-stall-lost');
+    const r = runCli(['report', killed.dir, '--format', 'md,json'], env);
+    expect(r.status, r.stderr).toBe(0);
+    const c = (readJson(killed.dir, 'run.json') as RunResult).configurations[0]!;
+    expect(c.partial).toBe('killed');
+    // As a resume would say it: the pause lies in the stretch the last checkpoint's facts do not reach.
+    expect(
+      c.stalls!.episodes.some((e) => e.durationS >= 0.4 && e.hostStallNotKnownS! >= 0.4),
+      JSON.stringify(c.stalls),
+    ).toBe(true);
+    expect(c.harnessNotKnown!.length, JSON.stringify(c.harnessNotKnown)).toBe(1);
+    // What the checkpoint saved is known: the host's stalls up to it (and the CPU).
+    expect(c.stalls!.host, JSON.stringify(c.stalls)).toBeDefined();
+    expect(c.cpu).toBeDefined();
+    const md = readFileSync(join(killed.dir, 'report.md'), 'utf8');
+    expect(md).toMatch(/: the token or the host; for [\d.]+ \S+ of it the host's share is not known \(the process was killed before it saved it\)/);
   }, 120_000);
 
   it("a host stall of the first segment (the process paused by SIGSTOP) keeps its host share, and the run's host stalls, event-loop stall and CPU time add up over the segments", async () => {

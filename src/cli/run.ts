@@ -9,6 +9,7 @@ import { Command } from 'commander';
 import { runScale } from '../run/scale.js';
 import { usageError } from '../core/errors.js';
 import { readLabFile, type Lab } from '../plan/lab-file.js';
+import { checkLabStarts } from '../plan/lab-starts.js';
 import { chartRenderer, saveChart } from '../report/charts.js';
 import { comparisonChart } from '../report/comparison.js';
 import { renderLabReport, transportPairs } from '../report/lab-report.js';
@@ -109,7 +110,9 @@ export function runCommand(): Command {
         if (unknown.length > 0) throw usageError(`--only names no run called ${unknown.map(quote).join(', ')}`, `runs in ${shown(o.config)}: ${lab.runs.map((r) => quote(r.name)).join(', ')}`);
         lab.runs = lab.runs.filter((r) => names.includes(r.name));
       }
+      const startNotes = checkLabStarts(lab.runs, Date.now());
       const ui = new Progress();
+      startNotes.forEach((note) => ui.log(note));
       const { judged, notRun, dirs, combinedDir } = await withLiveMetrics(o.metricsListen ?? lab.metricsListen, ui.log, (live) => runLab(lab, ui, live));
       if (o.json) {
         process.stdout.write(

@@ -150,7 +150,14 @@ export interface RunPlan {
 /** --start-at as given (`2026-12-04T01:00:00Z`, `+30s`) and the moment it names (ms since the epoch, UTC). */
 export interface StartAt {
   given: string;
+  /** Where it was given, for messages: `--start-at`, or a lab run's `$.runs[1].startAt`. */
+  givenAs: string;
   atMs: number;
+  /**
+   * A lab run's `+D`: D after its own set-up is done (the runs before it take their time). Its moment is set then;
+   * until then atMs is D after the file was read, the earliest it can be.
+   */
+  afterSetUpMs?: number;
   /** --settle: between one configuration's planned window and the next one's opening (absent: START_SETTLE_MS). */
   settleMs?: number;
 }

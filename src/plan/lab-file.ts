@@ -5,6 +5,7 @@ import { ExitCode, HsmBenchError, usageError } from '../core/errors.js';
 import type { InputKind } from '../core/input-file.js';
 import { readJsonFile } from '../core/json-text.js';
 import { scalePlan } from './plan.js';
+import { labRunStartAt } from './start-at.js';
 import type { PlanInput } from '../model/plan-input.js';
 import { PLAN_INPUT_KEYS, planInputFromFlags, SCALE_DEFAULTS } from './plan-flags.js';
 import type { RunPlan } from '../model/plan.js';
@@ -126,8 +127,9 @@ async function validateRun(spec: LabRunSpec, path: string, out: string, problems
     out,
   };
   // A field is named by its JSON path in the file: $.runs[2].threadsPerToken, $.runs[2].slo.p99.
-  const plan = attempt(path, problems, () => scalePlan(input, (field) => (field === 'out' ? '$.out' : `${path}.${field}`)));
-  if (!plan) return undefined;
+  const planned = attempt(path, problems, () => scalePlan(input, (field) => (field === 'out' ? '$.out' : `${path}.${field}`)));
+  if (!planned) return undefined;
+  const plan = planned.startAt ? { ...planned, startAt: labRunStartAt(planned.startAt) } : planned;
   attempt(`${path}.thresholds`, problems, () => checkThresholdsFitPlan(thresholds, plan));
   // What would stop a later run after the earlier ones have signed is found now, before any of them.
   if (plan.backend.kind === 'module' && plan.backend.path.includes('/') && !existsSync(plan.backend.path)) problems.push(`${path}.module: ${shown(plan.backend.path)} does not exist`);

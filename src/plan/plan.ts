@@ -252,7 +252,7 @@ export function scalePlan(o: PlanInput, name: FieldNames = flagOf): RunPlan {
       ? {}
       : { startAt: { ...parseStartAt(o.startAt, name('startAt')), ...(o.settle === undefined ? {} : { settleMs: durationMs(parseDurationNs(o.settle, name('settle'))) }) } }),
   };
-  if (plan.startAt && plan.startAt.atMs <= Date.now()) throw startAtPassed(plan.startAt, name('startAt'), Date.now(), false);
+  if (plan.startAt && plan.startAt.atMs <= Date.now()) throw startAtPassed(plan.startAt, Date.now(), false);
   if (o.settle !== undefined && o.startAt === undefined)
     throw usageError(`${name('settle')} is the time between configurations started together: it goes with ${name('startAt')}`, `add ${name('startAt')}, or drop ${name('settle')}`);
   // Runs started together are made to be merged, and merge adds up one repetition of one operation.

@@ -20,7 +20,7 @@ export function parseStartAt(text: string, name: string, nowMs = Date.now()): St
   if (trimmed.startsWith('+')) {
     // "+ 5s" is a typo as likely as a plan: a time from now is +DURATION written together.
     if (!/^\+\d/.test(trimmed)) throw usageError(`${name} must be +DURATION written together (such as +30s), not ${quote(text)}`, hint);
-    atMs = nowMs + durationMs(parseDurationNs(trimmed.slice(1), name));
+    atMs = nowMs + relativeStartMs(trimmed, name);
   } else {
     const m = RFC3339_UTC.exec(trimmed);
     // Fractions beyond the millisecond are rounded to it: the clocks of hosts agree to milliseconds at best.
@@ -33,14 +33,23 @@ export function parseStartAt(text: string, name: string, nowMs = Date.now()): St
     }
   }
   if (atMs - nowMs > MAX_AHEAD_MS) throw usageError(`${name} ${quote(text)} is more than 7 days ahead`, hint);
-  return { given: trimmed, atMs };
+  return { given: trimmed, givenAs: name, atMs };
 }
 
+/** The D of a `+D` start, in ms. */
+const relativeStartMs = (given: string, name: string) => durationMs(parseDurationNs(given.slice(1), name));
+
+/** A lab run's start: a `+D` counts from the end of that run's own set-up, not from when the file was read. */
+export const labRunStartAt = (startAt: StartAt): StartAt => (startAt.given.startsWith('+') ? { ...startAt, afterSetUpMs: relativeStartMs(startAt.given, startAt.givenAs) } : startAt);
+
+/** The moment a run's window opens, once its set-up is done (at setUpDoneMs). */
+export const startMoment = (startAt: StartAt, setUpDoneMs: number): StartAt => (startAt.afterSetUpMs === undefined ? startAt : { ...startAt, atMs: setUpDoneMs + startAt.afterSetUpMs });
+
 /** The refusal of a start already past: before the run (as read) or after the set-up (tokens, keys, trial calls) took longer. */
-export function startAtPassed(startAt: StartAt, name: string, nowMs: number, afterSetUp: boolean) {
+export function startAtPassed(startAt: StartAt, nowMs: number, afterSetUp: boolean) {
   const agoS = ((nowMs - startAt.atMs) / 1000).toFixed(1);
   return usageError(
-    `${name} ${new Date(startAt.atMs).toISOString()} is already past${afterSetUp ? ' after the set-up (tokens, keys, trial calls)' : ''}: ${agoS} s ago`,
+    `${startAt.givenAs} ${new Date(startAt.atMs).toISOString()} is already past${afterSetUp ? ' after the set-up (tokens, keys, trial calls)' : ''}: ${agoS} s ago`,
     'give a later moment to every host; leave time for the set-up, which says how long it took in run.json',
   );
 }

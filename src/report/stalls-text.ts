@@ -40,6 +40,8 @@ export function harnessNotKnownText(c: ConfigurationResult): string | null {
   const lost = c.harnessNotKnown ?? [];
   if (lost.length === 0) return null;
   const totalS = lost.reduce((sum, h) => sum + h.durationS, 0);
+  // A run killed before it saved any (a scale run's configuration saves them at its end): none of it, in so many words.
+  if (totalS >= c.durationS - 0.002) return 'none of the window: the process was killed before it saved them';
   const where = lost.map((h) => `${seconds(h.durationS)} at ${at(h.atS)}`).join(', ');
   return `the window but ${seconds(totalS)} of it (${where}): the process was killed before it saved them`;
 }

@@ -9,6 +9,8 @@ import { failureOf } from '../model/record-status.js';
 import { readRecords, type BadParts } from './records-file.js';
 import { ConfigurationStats } from '../stats/configuration-stats.js';
 import { runFigures, summarizeConfiguration } from '../stats/summarize.js';
+import { harnessOfSegments, type HarnessFacts } from '../stats/harness-of-segments.js';
+import { schemaProblems } from './schemas.js';
 import { readSpillFile, type SpillTail } from './spill-file.js';
 import {
   configurationAxes,
@@ -55,7 +57,10 @@ const withDataFields = (c: ConfigurationResult, axes: ConfigurationAxes, r: RunR
   ...payloadFields(dataSizeOf(axes), r.plan.multipartChunkBytes ?? null, c.throughputPerS),
 });
 
-function countedFromState(r: RunResult, axes: ConfigurationAxes, state: ResumeState, notes: string[]): ConfigurationResult {
+/** A killed run's facts of the harness to the end of its calls on the run's time axis (µs): see harnessOfKilled. */
+type HarnessTo = (endUs: number) => HarnessFacts;
+
+function countedFromState(r: RunResult, axes: ConfigurationAxes, state: ResumeState, notes: string[], harnessTo: HarnessTo): ConfigurationResult {
   const stats = new ConfigurationStats(axes.tokens, r.operation?.mix?.map((m) => m.name) ?? []);
   restoreFromState(stats, state);
   notes.push(
@@ -64,7 +69,7 @@ function countedFromState(r: RunResult, axes: ConfigurationAxes, state: ResumeSt
   const rate = targetRateOf(axes);
   return withDataFields(
     summarizeConfiguration(
-      { stats, recordsFile: BURN_IN_RECORDS_FILE, workerIssues: [], partial: 'killed' },
+      { stats, recordsFile: BURN_IN_RECORDS_FILE, workerIssues: [], partial: 'killed', ...harnessTo(stats.windowEndUs) },
       r.tokens.slice(0, axes.tokens),
       axes.threadsPerToken,
       rate === null ? null : { targetRatePerS: rate, calls: 0, interrupted: true },
@@ -90,7 +95,8 @@ export async function withRecordsOnDisk(dir: string, r: RunResult): Promise<Reco
     const checkpoint = checkpointOf(dir);
     if (!c || !r.interrupted || checkpoint === null || checkpoint.finished === true) return { result: r, notes };
     const state = r.plan.records === undefined ? null : readResumeState(dir, r.plan.tokenCounts[0]! * r.plan.threadsPerToken[0]!);
-    let counted = state ? countedFromState(r, c, state, notes) : await countConfiguration(dir, r, c, { recordsFile: c.recordsFile, spillFile: null }, notes);
+    const harnessTo = harnessOfKilled(checkpoint);
+    let counted = state ? countedFromState(r, c, state, notes, harnessTo) : await countConfiguration(dir, r, c, { recordsFile: c.recordsFile, spillFile: null }, notes, harnessTo);
     // The records file alone is not trusted: one cut short (truncated, edited) would read as a shorter night.
     const recordsAtCheckpoint = typeof checkpoint.progress?.records === 'number' ? checkpoint.progress.records : 0;
     const held = counted.operationsOk + counted.operationsFailed;
@@ -115,7 +121,7 @@ export async function withRecordsOnDisk(dir: string, r: RunResult): Promise<Reco
         const held = configurations.find((c) => sameConfiguration(c, axes));
         if (held && [held, ...(held.repetitions ?? [])].some((x) => x.recordsFile === files.recordsFile)) continue;
         if (!isFile(join(dir, files.recordsFile)) && !isFile(join(dir, files.spillFile))) continue;
-        const counted = await countConfiguration(dir, r, axes, files, notes);
+        const counted = await countConfiguration(dir, r, axes, files, notes, harnessOfKilled(null));
         // Interrupted in its warm-up: its records file holds no call, and nothing was measured.
         if (counted.operationsOk + counted.operationsFailed === 0) continue;
         configurations = held ? configurations.map((c) => (c === held ? withRepetition(c, counted) : c)) : [...configurations, counted];
@@ -136,18 +142,34 @@ function lastRecordAt(r: RunResult, endS: number): string | undefined {
   return new Date(Date.parse(segment.startedAt) + Math.max(0, endS - segment.startOffsetS) * 1000).toISOString();
 }
 
+interface CheckpointSeen {
+  finished?: unknown;
+  progress?: { records?: unknown };
+  harness?: HarnessFacts;
+}
 /**
  * A burn-in's checkpoint as far as a recount needs it; null without one (a run.json copied out of its run directory:
  * run.json is all there is). One that cannot be read is an unfinished burn-in with nothing to check the records against.
  */
-function checkpointOf(dir: string): { finished?: unknown; progress?: { records?: unknown } } | null {
+function checkpointOf(dir: string): CheckpointSeen | null {
   const path = join(dir, CHECKPOINT_FILE);
   if (!isFile(path)) return null;
   try {
-    return (readJsonFile(path, CHECKPOINT_INPUT) as { finished?: unknown; progress?: { records?: unknown } } | null) ?? {};
+    return (readJsonFile(path, CHECKPOINT_INPUT) as CheckpointSeen | null) ?? {};
   } catch {
     return {};
   }
+}
+
+/**
+ * A killed run's facts of the harness (host stalls, event loop, CPU), as a resume takes them: those saved (a burn-in's
+ * last checkpoint; a scale run saves none before its configuration ends), the stretch from there to its last call not
+ * known (it died with the process), so that a stall in it is not blamed on the tokens. A checkpoint not of the
+ * schema's shape saved none that can be trusted.
+ */
+function harnessOfKilled(checkpoint: CheckpointSeen | null): HarnessTo {
+  const saved = checkpoint !== null && schemaProblems('checkpoint', checkpoint).length === 0 ? checkpoint.harness : undefined;
+  return (endUs) => harnessOfSegments(saved ?? { harnessUntilUs: 0 }, {}, endUs);
 }
 
 /** A configuration whose other repetitions run.json holds gets the counted one in its list; its figures stay those of the whole ones. */
@@ -161,7 +183,14 @@ function withRepetition(c: ConfigurationResult, counted: ConfigurationResult): C
  * already (a kill while the spill was being verified): only calls after the last record are added. A hole between
  * the last record and the first spilled call is calls made whose batches died with the process.
  */
-async function countConfiguration(dir: string, r: RunResult, axes: ConfigurationAxes, files: { recordsFile: string; spillFile: string | null }, notes: string[]): Promise<ConfigurationResult> {
+async function countConfiguration(
+  dir: string,
+  r: RunResult,
+  axes: ConfigurationAxes,
+  files: { recordsFile: string; spillFile: string | null },
+  notes: string[],
+  harnessTo: HarnessTo,
+): Promise<ConfigurationResult> {
   const threads = axes.threadsPerToken;
   const operations = r.operation?.mix?.map((m) => m.name) ?? [r.operation?.name ?? 'sign'];
   const stats = new ConfigurationStats(axes.tokens, r.operation?.mix?.map((m) => m.name) ?? []);
@@ -233,6 +262,7 @@ async function countConfiguration(dir: string, r: RunResult, axes: Configuration
         partial: 'killed',
         ...(unverified > 0 ? { operationsUnverified: unverified } : {}),
         ...(lost + missing > 0 ? { operationsLost: lost + missing } : {}),
+        ...harnessTo(stats.windowEndUs),
       },
       r.tokens.slice(0, axes.tokens),
       threads,

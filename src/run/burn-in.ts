@@ -188,7 +188,7 @@ export async function runBurnIn(input: PlanInput, verdict: VerdictFlags, pinSour
     throw error;
   }
   // The set-up (tokens, keys, trial calls) took until after the agreed moment: this host cannot start with the others.
-  if (plan.startAt && Date.now() >= plan.startAt.atMs) throw startAtPassed(plan.startAt, '--start-at', Date.now(), true);
+  if (plan.startAt && Date.now() >= plan.startAt.atMs) throw startAtPassed(plan.startAt, Date.now(), true);
   const clock = plan.startAt && clockSync();
   const interruption = new Interruption(ui.emit);
   try {

@@ -12,7 +12,7 @@ import { RunControl } from '../measure/control.js';
 import { configurationAxes, configurationFiles, configurationKey, payloadFields } from '../model/configuration.js';
 import { configurationStartsMs, plannedConfigurations, START_SETTLE_MS } from '../model/plan.js';
 import { durationMs } from '../core/duration.js';
-import { startAtPassed } from '../plan/start-at.js';
+import { startAtPassed, startMoment } from '../plan/start-at.js';
 import { clockSync } from './clock-sync.js';
 import { scheduledCalls, scheduleOf } from '../model/schedule.js';
 import { Interruption } from './interruption.js';
@@ -30,10 +30,12 @@ export interface RunOutcome {
 }
 
 /** The scaling experiment: for each N in the plan, N tokens sign at once; results are written after every configuration. */
-export async function runScale(plan: RunPlan, pinSource: PinSource, ui: RunEvents, reference?: Reference, live?: LiveMetrics): Promise<RunOutcome> {
-  const setup = await setUpTokens(plan, plan.tokenCounts[plan.tokenCounts.length - 1]!, pinSource, ui.emit);
+export async function runScale(planAsRead: RunPlan, pinSource: PinSource, ui: RunEvents, reference?: Reference, live?: LiveMetrics): Promise<RunOutcome> {
+  const setup = await setUpTokens(planAsRead, planAsRead.tokenCounts[planAsRead.tokenCounts.length - 1]!, pinSource, ui.emit);
+  // A lab run's +D counts from here, the end of its own set-up.
+  const plan: RunPlan = planAsRead.startAt ? { ...planAsRead, startAt: startMoment(planAsRead.startAt, Date.now()) } : planAsRead;
   // The set-up (tokens, keys, trial calls) took until after the agreed moment: this host cannot start with the others.
-  if (plan.startAt && Date.now() >= plan.startAt.atMs) throw startAtPassed(plan.startAt, '--start-at', Date.now(), true);
+  if (plan.startAt && Date.now() >= plan.startAt.atMs) throw startAtPassed(plan.startAt, Date.now(), true);
   const clock = plan.startAt && clockSync();
   const interruption = new Interruption(ui.emit);
   try {
