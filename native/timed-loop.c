@@ -85,8 +85,6 @@ enum { PARK_WAIT = 0, PARK_RESUME = 1, PARK_END = 2 };
 #define CALL_ABANDONED (-1)
 /** A ring holds at least a batch and a half: the JS side drains one once it holds a batch, or every 100 ms. */
 #define MIN_RING_SLOTS (BATCH_CAPACITY * 3 / 2)
-/** The most slots a ring has: a power of two (a ring's slots are, see parse_spec) that a uint32_t holds. */
-#define MAX_RING_SLOTS (1u << 31)
 /** The largest message recipe: the DigestInfo prefix and a SHA-256. */
 #define MAX_MESSAGE_INPUT_BYTES (SHA256_DIGEST_INFO_PREFIX_LENGTH + SHA256_DIGEST_LENGTH)
 /** Integers JS hands over are doubles: beyond 2^53 they are no longer exact. */
@@ -162,9 +160,7 @@ typedef struct {
   /* The ring: written by the job's thread at head, drained by the JS thread at tail. */
   record_t *records;
   unsigned char *outputs; /* slots x kept_bytes when outputs are kept, else NULL */
-  /* A power of two, so that a record's slot is its index masked (slot_mask = slots - 1): a 64-bit division per call
-     showed in the signing thread's time at millions of calls a second. */
-  uint32_t slots, slot_mask;
+  uint32_t slots;
   uint64_t head, tail;
   int state; /* JOB_*: only through job_state and set_job_state */
   int park;  /* PARK_* : what the JS side decided for a parked job */
@@ -416,7 +412,7 @@ static int call_returned(job_t *j, int64_t begin_ns) {
 /** Writes a record at the ring's head (which has room) and publishes it; `out`: an output kept for the host check, or NULL. */
 static void write_record(loop_t *l, job_t *j, int64_t offset_ns, int64_t latency_ns, int64_t lag_ns, int late, int32_t status, int operation, const unsigned char *out, CK_ULONG out_len) {
   uint64_t head = j->head;
-  uint32_t slot = (uint32_t)(head & j->slot_mask);
+  uint32_t slot = (uint32_t)(head % j->slots);
   record_t *r = &j->records[slot];
   /* Only an output of the operation's size is ever kept, and a slot holds the largest: the bound is checked again. */
   int kept = out != NULL && j->outputs != NULL && out_len <= l->kept_bytes;
@@ -1060,17 +1056,14 @@ static bool parse_spec(napi_env env, napi_value spec, loop_t *l) {
   if (l->jobs == NULL) return refuse(env, "spec.jobs", "cannot be allocated (out of memory)");
   l->job_count = (int)n;
   size_t slot_bytes = sizeof(record_t) + (l->keep_every > 0 ? l->kept_bytes : 0);
-  uint64_t room = (uint64_t)ring_bytes / slot_bytes / n;
-  /* The largest power of two within the ring's share of memory, and at least the one above MIN_RING_SLOTS. */
-  uint64_t slots = 1;
-  while (slots < MIN_RING_SLOTS) slots <<= 1;
-  while (slots * 2 <= room && slots < MAX_RING_SLOTS) slots <<= 1;
+  uint64_t slots = (uint64_t)ring_bytes / slot_bytes / n;
+  if (slots < MIN_RING_SLOTS) slots = MIN_RING_SLOTS;
+  if (slots > UINT32_MAX) slots = UINT32_MAX;
   for (uint32_t i = 0; i < n; i++) {
     job_t *j = &l->jobs[i];
     j->loop = l;
     j->index = (int)i;
     j->slots = (uint32_t)slots;
-    j->slot_mask = (uint32_t)slots - 1;
     path_of(path, "spec.jobs[%u]", i);
     napi_get_element(env, jobs, i, &element);
     if (!of_type(env, element, path, napi_object) || !parse_job(env, element, path, l, j)) return false;
@@ -1376,7 +1369,7 @@ static napi_value drain(napi_env env, napi_callback_info info) {
   uint64_t tail = j->tail, head = __atomic_load_n(&j->head, __ATOMIC_ACQUIRE);
   size_t count = 0, packed = 0;
   for (; tail < head && count < capacity; tail++, count++) {
-    uint32_t slot = (uint32_t)(tail & j->slot_mask);
+    uint32_t slot = (uint32_t)(tail % j->slots);
     record_t *r = &j->records[slot];
     if (packed + r->output_bytes > outputs_capacity) break;
     offsets[count] = (double)r->offset_ns;
