@@ -428,8 +428,9 @@ static void write_record(loop_t *l, job_t *j, int64_t offset_ns, int64_t latency
   __atomic_store_n(&j->head, head + 1, __ATOMIC_RELEASE);
 }
 
-/** Appends a record; waits while the ring is full (the JS side drains every few ms) unless the run is stopping. */
-static void push(loop_t *l, job_t *j, int64_t offset_ns, int64_t latency_ns, int64_t lag_ns, int late, int32_t status, int operation, const unsigned char *out, CK_ULONG out_len) {
+/** Appends a record; waits while the ring is full (the JS side drains every few ms) unless the run is stopping.
+    1 if it had to wait: the next call's start must then be read from the clock afresh. */
+static int push(loop_t *l, job_t *j, int64_t offset_ns, int64_t latency_ns, int64_t lag_ns, int late, int32_t status, int operation, const unsigned char *out, CK_ULONG out_len) {
   uint64_t head = j->head;
   if (head - __atomic_load_n(&j->tail, __ATOMIC_ACQUIRE) == j->slots) {
     pthread_mutex_lock(&l->mutex);
@@ -439,10 +440,13 @@ static void push(loop_t *l, job_t *j, int64_t offset_ns, int64_t latency_ns, int
       /* Stopping with the ring still full (the JS side has stopped draining): the call is not recorded, and a
          successful one gives its claim on a shared total back, so that counts stay those of the records. */
       if (status == 0 && l->shared_total >= 0) __atomic_sub_fetch(&l->claimed, 1, __ATOMIC_SEQ_CST);
-      return;
+      return 1;
     }
+    write_record(l, j, offset_ns, latency_ns, lag_ns, late, status, operation, out, out_len);
+    return 1;
   }
   write_record(l, j, offset_ns, latency_ns, lag_ns, late, status, operation, out, out_len);
+  return 0;
 }
 
 /** Waits until `at_ns` (monotonic), or less if the run stops meanwhile. */
@@ -499,6 +503,12 @@ static void *run_job(void *arg) {
   int64_t deadline_ns = l->duration_ns < 0 ? -1 : start_ns + l->duration_ns;
   int64_t last = j->count < 0 ? INT64_MAX : j->first_sequence + j->count;
   int consecutive_failures = 0;
+  /* The previous call's end, when nothing but this loop's own bookkeeping (its record, the next call's draw and
+     publication) came between it and the next call: that call starts there, and one clock read per call times a
+     closed loop. The bookkeeping, tens of ns, is then part of the next call's latency (the calibration's period
+     measures it). -1: read the clock, after anything that may take longer (a wait, a park, objects read back and
+     destroyed, the first call). */
+  int64_t carried_ns = -1;
   for (int64_t sequence = j->first_sequence; sequence < last && !stopping(l); sequence++) {
     int64_t intended_ns = -1;
     int late = 0;
@@ -512,8 +522,9 @@ static void *run_job(void *arg) {
       late = sequence != j->first_sequence && now_ns() > intended_ns;
       if (!late) wait_until(l, intended_ns);
       if (stopping(l)) break;
+      carried_ns = -1;
     }
-    int64_t begin_ns = now_ns();
+    int64_t begin_ns = carried_ns >= 0 ? carried_ns : now_ns();
     /* The window is over: a scheduled call that could not start in it is not made (the run reports it as not started). */
     if (deadline_ns >= 0 && begin_ns >= deadline_ns) break;
     if (l->shared_total >= 0 && !claim(l)) break;
@@ -531,11 +542,13 @@ static void *run_job(void *arg) {
     /* A shared total counts successful calls: a failed one gives its claim back. */
     if (status != 0 && l->shared_total >= 0) __atomic_sub_fetch(&l->claimed, 1, __ATOMIC_SEQ_CST);
     int keep = status == 0 && out_len != OUTPUT_NOT_SHOWN && l->keep_every > 0 && sequence % l->keep_every == 0;
-    push(l, j, begin_ns - start_ns, end_ns - begin_ns, lag_ns, late, status, which, keep ? out : NULL, out_len);
+    int waited = push(l, j, begin_ns - start_ns, end_ns - begin_ns, lag_ns, late, status, which, keep ? out : NULL, out_len);
+    carried_ns = waited || made_count > 0 ? -1 : end_ns;
     consecutive_failures = status == 0 ? 0 : consecutive_failures + 1;
     if (status == 0) continue;
     if (l->recovery) {
       if (!park(l, j, begin_ns)) break;
+      carried_ns = -1;
     } else if (consecutive_failures == MAX_CONSECUTIVE_FAILURES) {
       j->gave_up = GAVE_UP_FAILURE_LIMIT;
       break;

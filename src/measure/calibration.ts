@@ -17,7 +17,7 @@ const NO_HANDLE = Buffer.alloc(8);
  * The harness's own cost per call on this host, as hyperfine calibrates its shell: one session runs null calls (no
  * PKCS#11 call at all, so no token sees them and no count of calls made changes) through the engine's loop for
  * CALIBRATION_NS, and the periods between consecutive calls' starts are the loop's cost per call. Native: the C
- * loop itself (clock reads, the operation's input, its record in the ring), drained into batches as the engine
+ * loop itself (its clock read, the operation's input, its record in the ring), drained into batches as the engine
  * drains; threads: the worker threads' loop (callLoop, on this thread), its batches handed over as a worker's are.
  * Neither passes the recorder, which runs beside the loop on the main thread.
  */

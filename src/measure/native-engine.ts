@@ -71,6 +71,13 @@ const { warming: JOB_WARMING, parked: JOB_PARKED, done: JOB_DONE, abandoned: JOB
 const TICK_MS = 10;
 /** A ring is drained into a batch once it holds a batch or its oldest waited this long, as a worker thread posts. */
 const BATCH_MAX_AGE_NS = 100_000_000n;
+/**
+ * A ring that holds this many records when drained (a session calling millions of times a second, keeping no output
+ * for the host check) goes in batches of this size: the main thread's cost per batch (the drain's hand-over, the
+ * spill file's write) was a third of its time at 4 M calls/s in batches of BATCH_CAPACITY. Only so many: at most
+ * 8 batches per session in flight (the run control's bound), ~1 MB.
+ */
+const LARGE_BATCH_CAPACITY = 4096;
 /** Memory for all rings together; each job's ring holds at least a batch and a half. */
 export const RING_BYTES = 32 * 1024 * 1024;
 
@@ -118,7 +125,9 @@ export function chooseEngine(instances: 'shared' | 'per-load', workload: Workloa
 interface Job {
   /** The session and keys the job calls with, as the connector thread opened them. */
   handles: JobHandles | null;
+  /** Batches recorded and sent back, of BATCH_CAPACITY and of LARGE_BATCH_CAPACITY calls. */
   free: CallBatch[];
+  freeLarge: CallBatch[];
   nextSequence: number;
   lastDrainNs: bigint;
   readySeen: boolean;
@@ -128,6 +137,8 @@ interface Job {
   gaveUp?: string;
 }
 
+/** A batch back to its job's pool of its size. */
+const recycle = (job: Job, batch: CallBatch) => (batch.status.length === LARGE_BATCH_CAPACITY ? job.freeLarge : job.free).push(batch);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** The session and key handles of a job that has no session: it makes no call. */
 const NO_HANDLE = Buffer.alloc(8);
@@ -145,6 +156,7 @@ export function startNativeEngine(spec: EngineSpec, assignments: readonly Sessio
   const jobs: Job[] = assignments.map((a) => ({
     handles: null,
     free: [],
+    freeLarge: [],
     nextSequence: a.firstSequence,
     lastDrainNs: 0n,
     readySeen: false,
@@ -259,15 +271,16 @@ export function startNativeEngine(spec: EngineSpec, assignments: readonly Sessio
   };
 
   /** Moves the job's records into batches for the stages; false if some had to stay (the recorder is behind). */
-  const drain = (worker: number, job: Job): boolean => {
+  const drain = (worker: number, job: Job, available: number): boolean => {
     for (;;) {
       if (!control.tryPost(worker)) return false;
-      const batch = job.free.pop() ?? newBatch(worker, BATCH_CAPACITY, keepsOutputs ? keptBytes : 0);
+      const large = !keepsOutputs && available >= LARGE_BATCH_CAPACITY;
+      const batch = large ? (job.freeLarge.pop() ?? newBatch(worker, LARGE_BATCH_CAPACITY, 0)) : (job.free.pop() ?? newBatch(worker, BATCH_CAPACITY, keepsOutputs ? keptBytes : 0));
       batch.verified.fill(0);
       batch.firstSequence = job.nextSequence;
       batch.count = native.drain(loop, worker, batch);
       if (batch.count === 0) {
-        job.free.push(batch);
+        recycle(job, batch);
         control.recorded(worker);
         return true;
       }
@@ -279,7 +292,8 @@ export function startNativeEngine(spec: EngineSpec, assignments: readonly Sessio
         }
       }
       onMessage(worker, { type: 'batch', batch });
-      if (batch.count < BATCH_CAPACITY) return true;
+      if (batch.count < batch.status.length) return true;
+      available -= batch.count;
     }
   };
 
@@ -306,7 +320,7 @@ export function startNativeEngine(spec: EngineSpec, assignments: readonly Sessio
           const available = view.available[worker]!;
           // A parked job has failed: its records go at once, so the records on disk see a failing token without delay.
           if (available >= BATCH_CAPACITY || state === JOB_PARKED || (available > 0 && nowNs - job.lastDrainNs >= BATCH_MAX_AGE_NS)) {
-            if (drain(worker, job)) job.lastDrainNs = nowNs;
+            if (drain(worker, job, available)) job.lastDrainNs = nowNs;
           }
           if (!job.readySeen && state !== JOB_WARMING && state !== JOB_ABANDONED) {
             job.readySeen = true;
@@ -314,7 +328,7 @@ export function startNativeEngine(spec: EngineSpec, assignments: readonly Sessio
           }
           if (state === JOB_PARKED && !job.recovering) void recover(worker, job);
           // Its last records first: a job is done once it says so (or was abandoned) and its ring is empty after that.
-          if ((state === JOB_DONE || state === JOB_ABANDONED) && !job.doneSeen && drain(worker, job)) {
+          if ((state === JOB_DONE || state === JOB_ABANDONED) && !job.doneSeen && drain(worker, job, available)) {
             job.doneSeen = true;
             onMessage(worker, { type: 'done', gaveUp: job.gaveUp ?? gaveUpWords(native.gaveUp(loop, worker)) });
           }
@@ -336,7 +350,7 @@ export function startNativeEngine(spec: EngineSpec, assignments: readonly Sessio
       startNs = at;
       native.release(loop, at);
     },
-    recycle: (worker, batch) => jobs[worker]!.free.push(batch),
+    recycle: (worker, batch) => recycle(jobs[worker]!, batch),
     inFlightSince: (worker) => (loop === undefined || jobs[worker]!.doneSeen || view.callBeginNs[worker] === 0 ? null : BigInt(view.callBeginNs[worker]!)),
     connectingSince: (worker) => connector.connectingSince(worker),
     abandonConnect: (worker) => connector.abandon(worker),
