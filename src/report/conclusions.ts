@@ -3,7 +3,7 @@ import { plural } from '../core/plural.js';
 import type { ConfigurationResult, RunResult } from '../model/run-result.js';
 import { failuresOf, operationsMadeOf, throughputRange } from '../stats/repetitions.js';
 import { notMeasured } from '../result/plan-coverage.js';
-import { efficiencyBasisOf, efficiencyRange, efficiencyWithheld, shortfallOf, uncountedOf, type Shortfall } from '../result/configuration-shortfall.js';
+import { basisLooksLow, efficiencyBasisOf, efficiencyRange, efficiencyWithheld, shortfallOf, uncountedOf, type Shortfall } from '../result/configuration-shortfall.js';
 import { wordsOf } from '../operations/words.js';
 import { busyHost, configurationName, fixed, lowConfidenceLines, rateNotEstablishedLines, runEnd, workerIssueText } from './describe-run.js';
 import { failureList, statusMeaning } from './status-meaning.js';
@@ -59,7 +59,8 @@ function scalingConclusion(r: RunResult, last: ConfigurationResult, previous: Co
   const shapeOf = (x: number) => (x >= 0.9 ? 'near-linear' : x >= 0.6 ? 'sub-linear' : 'poor');
   // With repetitions, the efficiencies they allow round by round: the shape and the factor are said as a range.
   const range = efficiencyRange(r, last);
-  const shape = range && shapeOf(range.min) !== shapeOf(range.max) ? `${shapeOf(range.min)} to ${shapeOf(range.max)}` : shapeOf(e);
+  const low = basisLooksLow(r, last);
+  const shape = low ? 'above linear' : range && shapeOf(range.min) !== shapeOf(range.max) ? `${shapeOf(range.min)} to ${shapeOf(range.max)}` : shapeOf(e);
   const allowed = range && range.max > range.min ? ` (${fixed(range.min * last.tokens, 2)}–${fixed(range.max * last.tokens, 2)}× over the repetitions)` : '';
   const effRange = range && range.max > range.min ? `, ${fixed(range.min, 2)}–${fixed(range.max, 2)}` : '';
   const lines = [
@@ -87,6 +88,7 @@ function scalingConclusion(r: RunResult, last: ConfigurationResult, previous: Co
   const growth = single && last.latencyMs ? last.latencyMs.mean / single : undefined;
   const software =
     r.backend.kind === 'embedded-softhsm2' ? ` These are software tokens: what they share is this host's ${r.host.cpuCount} CPU cores, and the ${w.nouns} they make are that CPU's work.` : '';
+  if (low) return [...lines, basisLowLine(r, efficiencyBasisOf(r, last)!)].join(' ') + software;
   if (e >= 0.9) return [...lines, 'Nothing the tokens share held them back.'].join(' ');
   // What the host did during it grounds the diagnosis: its CPUs all busy, or CPU to spare; the harness's own stalls.
   const cpu = hostCpuClause(last);
@@ -122,6 +124,25 @@ function scalingConclusion(r: RunResult, last: ConfigurationResult, previous: Co
     );
   }
   return lines.join(' ') + software;
+}
+
+/**
+ * An efficiency above 1 beyond the noise, said as what it is: identical tokens do not scale better than linearly, so
+ * the 1-token basis was slowed. What in the basis's own window could have slowed it is named where the data has it.
+ */
+function basisLowLine(r: RunResult, basis: ConfigurationResult): string {
+  const w = wordsOf(r);
+  const stalls = basis.stalls && basis.stalls.count > 0 ? basis.stalls : undefined;
+  const cpu = basis.cpu && hostBusyPct(basis.cpu) >= HOST_CPU_LIMIT_PCT ? hostCpuClause(basis) : null;
+  const why = [
+    ...(stalls
+      ? [`the token stalled ${plural(stalls.count, 'time')} in it, the longest ${latencyText(1000 * Math.max(...stalls.episodes.map((x) => x.durationS)))} without a successful ${w.noun}`]
+      : []),
+    ...[harnessClause(basis), cpu].filter((x): x is string => x !== null),
+    ...(basis.lowConfidence ?? []),
+  ];
+  const found = why.length > 0 ? `in its window, ${why.join('; ')}` : 'nothing in its figures shows why (no stall, no harness stall recorded): a cold start or a host busy elsewhere';
+  return `Identical tokens do not scale better than linearly: the 1-token basis (${fixed(basis.throughputPerS, 1)} ${w.nouns}/s) looks low, and this efficiency is not a finding — ${found}. Measure it again (--repeat 3, a longer --warmup) before reading how the tokens scaled.`;
 }
 
 /** The harness's own stalls in a configuration that could have held its signers back; null when there were none. */

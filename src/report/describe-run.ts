@@ -3,7 +3,7 @@ import { wordsOf } from '../operations/words.js';
 import { latencyText } from '../core/latency-text.js';
 import type { ConfigurationResult, RunResult, TokenIdentity } from '../model/run-result.js';
 import { plural } from '../core/plural.js';
-import { shortfallOf, type Shortfall } from '../result/configuration-shortfall.js';
+import { basisLooksLow, shortfallOf, type Shortfall } from '../result/configuration-shortfall.js';
 import { shown } from '../core/quote.js';
 import { callsToJudge, callsToJudgeAll, rateWindowS } from '../stats/rate-window.js';
 
@@ -31,6 +31,16 @@ export function shortfallWords(s: Shortfall): string[] {
 export function shortfallMark(r: RunResult, c: ConfigurationResult): string {
   const words = shortfallWords(shortfallOf(r, c));
   return words.length > 0 ? ` (${words.join('; ')})` : '';
+}
+
+/** After an efficiency above 1 beyond the noise, wherever it is shown: its 1-token basis looks low (basisLooksLow). */
+export const basisLowMark = (r: RunResult, c: ConfigurationResult) => (basisLooksLow(r, c) ? '†' : '');
+
+/** Said under a table whose efficiencies carry the mark; null where none does. */
+export function basisLowNote(r: RunResult): string | null {
+  const low = r.configurations.filter((c) => basisLooksLow(r, c));
+  if (low.length === 0) return null;
+  return `† efficiency above 1 beyond the noise (${low.map(configurationName).join(', ')}): identical tokens do not scale better than linearly, so the 1-token basis looks low; not a finding`;
 }
 
 /** How the run ended, where it did not end as planned: killed (`report` recounted it from disk) or interrupted. */

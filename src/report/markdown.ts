@@ -8,7 +8,7 @@ import { operationsTable, scaleTable } from './table-model.js';
 import { capacityTable, rateTable, saturationTable, sizingAnswer } from './sizing-tables.js';
 import { hms } from '../core/hms.js';
 import { wordsOf } from '../operations/words.js';
-import { backendLine, configurationName, fixed, planLine, runEnd, runEndText, shortfallMark, throughputCaption, verifyText, workerIssueText } from './describe-run.js';
+import { backendLine, basisLowNote, configurationName, fixed, planLine, runEnd, runEndText, shortfallMark, throughputCaption, verifyText, workerIssueText } from './describe-run.js';
 import { conclusions, sentence } from './conclusions.js';
 import { statusMeaning } from './status-meaning.js';
 import { stalledConfigurations, stallLines } from './stalls-text.js';
@@ -136,7 +136,8 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
         '',
       );
     }
-    out.push(seedTable(r, o.reference), '', `${throughputCaption(r)}.`, '');
+    const low = basisLowNote(r);
+    out.push(seedTable(r, o.reference), '', `${throughputCaption(r)}.`, '', ...(low ? [`${low}.`, ''] : []));
   }
   const hosts = sourcesSection(r, w);
   if (hosts) out.push('## Per host', '', ...hosts.lines, '', markdownTable(hosts.head, hosts.rows, hosts.numeric), '');
