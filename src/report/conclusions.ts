@@ -8,7 +8,7 @@ import { wordsOf } from '../operations/words.js';
 import { busyHost, configurationName, fixed, lowConfidenceLines, rateNotEstablishedLines, runEnd, workerIssueText } from './describe-run.js';
 import { failureList, statusMeaning } from './status-meaning.js';
 import { moduleCrashText } from './crash-text.js';
-import { latencyText } from '../core/latency-text.js';
+import { MEAN_RESOLUTION_MS, latencyText } from '../core/latency-text.js';
 import { HOST_CPU_LIMIT_PCT, hostBusyPct, hostCpuClause } from './cpu-text.js';
 import { NOISE_FLOOR_PCT, OUTLIER_Z, outliersOverRepetitions, standsOutIn, type RepeatedOutlier } from '../stats/token-outliers.js';
 import { serialShown } from '../model/serial.js';
@@ -116,7 +116,7 @@ function scalingConclusion(r: RunResult, last: ConfigurationResult, previous: Co
           ? `the host: ${cpu}`
           : `something they share other than the host's CPU — the module, a reader or hub (${cpu})`;
     lines.push(
-      `Each session was inside ${w.call} ${fixed(Math.min(1, busy) * 100, 0)} % of the time (the harness kept them busy), and a${/^[aeiou]/i.test(w.noun) ? 'n' : ''} ${w.noun} took ${fixed(growth, 1)}× as long on average as with one token (mean service time ${latencyText(single)} → ${latencyText(last.latencyMs!.mean)}): the tokens waited for ${shared}${harness ? `; ${harness}` : ''}.`,
+      `Each session was inside ${w.call} ${fixed(Math.min(1, busy) * 100, 0)} % of the time (the harness kept them busy), and a${/^[aeiou]/i.test(w.noun) ? 'n' : ''} ${w.noun} took ${fixed(growth, 1)}× as long on average as with one token (mean service time ${latencyText(single, MEAN_RESOLUTION_MS)} → ${latencyText(last.latencyMs!.mean, MEAN_RESOLUTION_MS)}): the tokens waited for ${shared}${harness ? `; ${harness}` : ''}.`,
     );
   } else {
     lines.push(

@@ -3,7 +3,7 @@ import { harnessOverheadText } from './harness-text.js';
 import { burnInMishaps, burnInTokenTable, openLoopLine, resumedText } from './burn-in-summary.js';
 import { verdictLines } from './verdict-section.js';
 import { failedReturned, okInPercentiles, percentileCell } from './latency-cells.js';
-import { latencyText } from '../core/latency-text.js';
+import { MEAN_RESOLUTION_MS, RECORD_RESOLUTION_MS, latencyText } from '../core/latency-text.js';
 import { operationsTable, scaleTable } from './table-model.js';
 import { capacityTable, rateTable, saturationTable, sizingAnswer } from './sizing-tables.js';
 import { hms } from '../core/hms.js';
@@ -216,8 +216,8 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
         percentileCell(c.latencyMs, 'p50', okInPercentiles(c)),
         percentileCell(c.latencyMs, 'p90', okInPercentiles(c)),
         percentileCell(c.latencyMs, 'p99', okInPercentiles(c)),
-        latencyText(c.latencyMs?.max),
-        latencyText(c.latencyMs?.mean),
+        latencyText(c.latencyMs?.max, RECORD_RESOLUTION_MS),
+        latencyText(c.latencyMs?.mean, MEAN_RESOLUTION_MS),
         ...(closedLoop ? [c.correctedLatencyMs ? percentileCell(c.correctedLatencyMs, 'p99', c.operationsOk) : '–'] : []),
       ]),
     ),
@@ -250,7 +250,7 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
           failedReturned(c),
           percentileCell(c.failedLatencyMs, 'p50', failedReturned(c)),
           percentileCell(c.failedLatencyMs, 'p99', failedReturned(c)),
-          latencyText(c.failedLatencyMs!.max),
+          latencyText(c.failedLatencyMs!.max, RECORD_RESOLUTION_MS),
         ]),
       ),
       '',
