@@ -336,7 +336,8 @@ export function conclusions(r: RunResult): string[] {
     lines.push(`${plural(verified, w.noun, w.nouns)} ${were(verified)} ${w.checked} (${r.plan.verify.mode === 'all' ? 'every one made' : `every ${r.plan.verify.every}th`}).`);
   }
   for (const c of r.configurations) {
-    const unchecked = uncountedOf(c, 'operationsUnverified');
+    // Where the operation cannot be checked, every call is unverified, and the line above said why.
+    const unchecked = r.operation?.checkSkipped ? 0 : uncountedOf(c, 'operationsUnverified');
     if (unchecked > 0) {
       const why = c.partial === 'killed' ? 'the run was killed before it verified them, and `report` counted them from the spill file' : 'a Ctrl-C skipped their verification';
       lines.push(`With ${configurationName(c)}, ${unchecked} ${w.nouns} were made but never verified: verification had fallen behind, they waited on disk, and ${why}; they count as made, unchecked.`);

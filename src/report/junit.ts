@@ -11,7 +11,8 @@ import { failuresOf, operationsMadeOf } from '../stats/repetitions.js';
 import { moduleCrashes, type JudgedRun } from '../verdict/verdict.js';
 import { notEstablishedText, rateNotEstablished } from '../verdict/common-window-rate.js';
 import { crashesText, deathName } from './crash-text.js';
-import type { ProcessDeath } from '../model/run-result.js';
+import type { ConfigurationResult, ProcessDeath } from '../model/run-result.js';
+import { uncountedOf } from '../result/configuration-shortfall.js';
 import { plural } from '../core/plural.js';
 import { signedPercent } from '../core/signed-percent.js';
 import { ratioText, type ChangeEstimate, type GatedPercentile } from '../verdict/compare.js';
@@ -42,6 +43,8 @@ function checksOf(run: JudgedRun, death?: ProcessDeath): Check[] {
   const expected = `no failed ${w.noun}, no session stopped`;
   // A mechanism as given: its outputs were counted, and OK says only that the token returned CKR_OK.
   const notChecked = run.result.operation?.hostCheck === 'not-checked' ? ` (${w.checked})` : '';
+  // Calls made and never checked (an operation the host cannot check, a skipped backlog): said beside the OK count.
+  const unverifiedOf = (c: ConfigurationResult) => (uncountedOf(c, 'operationsUnverified') > 0 ? `, ${uncountedOf(c, 'operationsUnverified')} of them never checked` : '');
   const missing = notMeasuredAfter(run.result, death && `the module crashed the process (${deathName(death)})`);
   // One case per planned configuration, measured or not, in plan order: a CI sees every one, from build to build.
   const planned = run.result.command === 'burn-in' ? run.result.configurations : distinctConfigurations([...plannedAxes(run.result.plan), ...run.result.configurations]);
@@ -62,7 +65,7 @@ function checksOf(run: JudgedRun, death?: ProcessDeath): Check[] {
       timeS: c.durationS,
       outcome: gap ? 'error' : problems.length > 0 ? 'fail' : 'pass',
       message: gap || problems.length > 0 ? [...(gap ? [gap.reason] : []), ...problems].join('; ') : undefined,
-      measured: `${c.operationsOk} OK${notChecked}, ${c.operationsFailed} failed, ${rateNotEstablished(c) ? notEstablishedText(c) : `${c.throughputPerS.toFixed(1)} ${w.rate}`} with ${configurationName(c)}`,
+      measured: `${c.operationsOk} OK${notChecked}${unverifiedOf(c)}, ${c.operationsFailed} failed, ${rateNotEstablished(c) ? notEstablishedText(c) : `${c.throughputPerS.toFixed(1)} ${w.rate}`} with ${configurationName(c)}`,
       expected,
     };
   });
