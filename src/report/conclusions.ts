@@ -345,11 +345,12 @@ export function conclusions(r: RunResult): string[] {
     const lostHere = uncountedOf(c, 'operationsLost');
     if (lostHere > 0) lines.push(`With ${configurationName(c)}, ${lostHere} ${w.nouns} were made but their outcome died with the killed process: they are not counted.`);
   }
-  // How it scaled: from the largest whole configuration against a whole 1-token basis; why not from the others.
+  // How it scaled: from the largest whole configuration against a whole 1-token basis, at each data size (each its
+  // own workload, with its own basis); why not from the others.
   const scaled = r.configurations.filter((c) => c.tokens > 1 && c.efficiency !== null);
   const standing = scaled.filter((c) => efficiencyWithheld(r, c) === null);
-  const shown = standing[standing.length - 1];
-  if (shown) {
+  for (const size of new Set(standing.map(dataSizeOf))) {
+    const shown = standing.filter((c) => dataSizeOf(c) === size).at(-1)!;
     const basis = efficiencyBasisOf(r, shown);
     const earlier = [basis, ...standing.filter((c) => c.threadsPerToken === shown.threadsPerToken && dataSizeOf(c) === dataSizeOf(shown))].filter((c) => c !== undefined);
     lines.push(scalingConclusion(r, shown, earlier[earlier.indexOf(shown) - 1]));
