@@ -5,7 +5,7 @@ import { failuresOf, operationsMadeOf, throughputRange } from '../stats/repetiti
 import { notMeasured } from '../result/plan-coverage.js';
 import { basisLooksLow, efficiencyBasisOf, efficiencyRange, efficiencyWithheld, shortfallOf, uncountedOf, type Shortfall } from '../result/configuration-shortfall.js';
 import { wordsOf } from '../operations/words.js';
-import { busyHost, configurationName, fixed, lowConfidenceLines, rateNotEstablishedLines, runEnd, workerIssueText } from './describe-run.js';
+import { busyHost, configurationName, mergedHostsCpuText, fixed, lowConfidenceLines, rateNotEstablishedLines, runEnd, workerIssueText } from './describe-run.js';
 import { failureList, statusMeaning } from './status-meaning.js';
 import { moduleCrashText } from './crash-text.js';
 import { MEAN_RESOLUTION_MS, latencyText } from '../core/latency-text.js';
@@ -87,7 +87,9 @@ function scalingConclusion(r: RunResult, last: ConfigurationResult, previous: Co
   const single = efficiencyBasisOf(r, last)?.latencyMs?.mean;
   const growth = single && last.latencyMs ? last.latencyMs.mean / single : undefined;
   const software =
-    r.backend.kind === 'embedded-softhsm2' ? ` These are software tokens: what they share is this host's ${r.host.cpuCount} CPU cores, and the ${w.nouns} they make are that CPU's work.` : '';
+    r.backend.kind === 'embedded-softhsm2'
+      ? ` These are software tokens: what they share is ${mergedHostsCpuText(r) ?? `this host's ${r.host.cpuCount} CPU cores`}, and the ${w.nouns} they make are that CPU's work.`
+      : '';
   if (low) return [...lines, basisLowLine(r, efficiencyBasisOf(r, last)!)].join(' ') + software;
   if (e >= 0.9) return [...lines, 'Nothing the tokens share held them back.'].join(' ');
   // What the host did during it grounds the diagnosis: its CPUs all busy, or CPU to spare; the harness's own stalls.
@@ -395,7 +397,7 @@ export function conclusions(r: RunResult): string[] {
   }
   if (r.backend.kind === 'embedded-softhsm2') {
     lines.push(
-      `The tokens were SoftHSM2 software tokens: their ${w.nouns} are this host's CPU's work (${r.host.cpuCount} cores), shared with hsm-bench's own threads and its host check, so from the first token on the throughput measures the host, not tokens.`,
+      `The tokens were SoftHSM2 software tokens: their ${w.nouns} are ${r.sources ? `the work of ${mergedHostsCpuText(r)}` : `this host's CPU's work (${r.host.cpuCount} cores)`}, shared with hsm-bench's own threads and its host check, so from the first token on the throughput measures the ${r.sources ? 'hosts' : 'host'}, not tokens.`,
     );
   }
   lines.push(...notMeasuredLines(r));

@@ -160,8 +160,19 @@ export function scheduleMissMark(o: NonNullable<ConfigurationResult['openLoop']>
 /** The host was busy before the run (its 1-minute load at least half its cores): said wherever figures are read. */
 export function busyHost(r: RunResult): string | null {
   const load = r.host.loadAverage?.[0];
-  return load !== undefined && load >= r.host.cpuCount / 2 ? `the host was busy before the run (load average ${load} on ${r.host.cpuCount} cores): other work shared the CPU with the run` : null;
+  // A merge keeps the first run's host figures: its name is said, as the others' load is not known here.
+  const host = r.sources ? `the first of the merged hosts, ${r.sources[0]!.hostname},` : 'the host';
+  return load !== undefined && load >= r.host.cpuCount / 2 ? `${host} was busy before the run (load average ${load} on ${r.host.cpuCount} cores): other work shared the CPU with the run` : null;
 }
+
+/**
+ * The host whose figures run.json's `host` and `harness` hold: this host, or in a merged run the first of its hosts,
+ * by name (a merge keeps the first run's; each host's own are in its run).
+ */
+export const measuringHost = (r: Pick<RunResult, 'sources'>) => (r.sources ? `${r.sources[0]!.hostname} (the first of the merged hosts)` : 'this host');
+
+/** A merged run's hosts, whose CPUs made its software tokens' work, each its own: "each host's own CPU (ha, hb)"; null for one host's run. */
+export const mergedHostsCpuText = (r: Pick<RunResult, 'sources'>) => (r.sources ? `each host's own CPU (${[...new Set(r.sources.map((s) => s.hostname))].join(', ')})` : null);
 
 export const fixed = (value: number | null | undefined, digits: number) => (value === null || value === undefined ? '–' : value.toFixed(digits));
 
