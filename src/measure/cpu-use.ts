@@ -32,7 +32,8 @@ const round = (value: number, digits: number) => Math.round(value * 10 ** digits
  * The host had the interval × its CPUs, and was busy for all of it but its idle time. Its user and system counters
  * are not summed instead: the kernel samples them at its timer tick, which an idle CPU stops, so short bursts of work
  * (a call of 40 µs at a target rate) fall between ticks and are in neither; the process's own time is exact. Summed,
- * they read 3.5 of 4 CPU-s and hsm-bench at 19 % of a host 4 % busy. The ticks only split the busy time.
+ * they read 3.5 of 4 CPU-s and hsm-bench at 19 % of a host 4 % busy. The ticks only split the busy time. (A CPU's
+ * wait on I/O, or time a hypervisor stole, reads as busy: os.cpus() counts neither as idle.)
  */
 export function cpuUseBetween(from: CpuSnapshot, to: CpuSnapshot): CpuUse {
   const totalMs = Math.max(1, (Number(to.wallNs - from.wallNs) / 1e6) * to.cpuCount);
