@@ -11,7 +11,8 @@ import { planInputFromFlags, SCALE_DEFAULTS } from '../src/plan/plan-flags.js';
 import { readLabFile } from '../src/plan/lab-file.js';
 import type { ComparisonRow } from '../src/verdict/compare.js';
 import { evaluateThresholds } from '../src/verdict/thresholds.js';
-import { latencyText } from '../src/core/latency-text.js';
+import { MEAN_RESOLUTION_MS, latencyText } from '../src/core/latency-text.js';
+import { byteSizeName } from '../src/core/byte-size.js';
 import { conclusions } from '../src/report/conclusions.js';
 import { efficiencyBasisOf } from '../src/result/configuration-shortfall.js';
 import { readRunJson } from '../src/result/run-directory.js';
@@ -110,13 +111,18 @@ describe('scaling at a data size', () => {
       expect(basis.dataSizeBytes).toBe(c.dataSizeBytes);
       expect(c.efficiency).toBeCloseTo(c.throughputPerS / (c.tokens * basis.throughputPerS), 2);
     }
-    // The scaling sentence names configurations of one size only, and its one-token service time is that size's.
-    const last = sized[sized.length - 1]!;
-    const scaling = conclusions(r).find((line) => line.startsWith('Scaling is'))!;
-    const sizesNamed = [...scaling.matchAll(/\d+ tokens?, (\d+ (?:B|KiB|MiB))/g)].map((m) => m[1]);
-    expect(new Set(sizesNamed).size).toBe(1);
-    const mean = /mean service time (\S+ \S+) →/.exec(scaling)?.[1];
-    if (mean !== undefined) expect(mean).toBe(latencyText(efficiencyBasisOf(r, last)!.latencyMs!.mean));
+    // A scaling sentence for each size, in the plan's order: each names configurations of its size only, and its
+    // one-token service time is that size's.
+    const sizes = [...new Set(sized.map((c) => c.dataSizeBytes))];
+    const scalings = conclusions(r).filter((line) => line.startsWith('Scaling is'));
+    expect(scalings).toHaveLength(sizes.length);
+    scalings.forEach((scaling, i) => {
+      const last = sized.filter((c) => c.dataSizeBytes === sizes[i]).at(-1)!;
+      const sizesNamed = [...scaling.matchAll(/\d+ tokens?, (\d+ (?:B|KiB|MiB))/g)].map((m) => m[1]);
+      expect(new Set(sizesNamed)).toEqual(new Set([byteSizeName(sizes[i]!)]));
+      const mean = /mean service time (\S+ \S+) →/.exec(scaling)?.[1];
+      if (mean !== undefined) expect(mean).toBe(latencyText(efficiencyBasisOf(r, last)!.latencyMs!.mean, MEAN_RESOLUTION_MS));
+    });
   });
 });
 

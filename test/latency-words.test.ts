@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { latencyRangeText, latencyText, percentileSupported } from '../src/core/latency-text.js';
+import { MEAN_RESOLUTION_MS, RECORD_RESOLUTION_MS, latencyRangeText, latencyText, percentileSupported } from '../src/core/latency-text.js';
+import { renderMarkdownReport } from '../src/report/markdown.js';
 import { closedLoopNote, latencyLine, percentileCell } from '../src/report/latency-cells.js';
 import { ConfigurationStats } from '../src/stats/configuration-stats.js';
-import { correctedPercentilesMs, latencyHistogram } from '../src/stats/latency-histogram.js';
+import { correctedPercentilesMs, latencyHistogram, percentilesMs } from '../src/stats/latency-histogram.js';
 import { summarizeConfiguration } from '../src/stats/summarize.js';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,6 +32,25 @@ describe('latency in words and numbers', () => {
     expect(latencyRangeText(12.359, 19.679)).toBe('12.4–19.7 ms');
     expect(latencyRangeText(0.8, 1.2)).toBe('800 µs–1.20 ms');
     expect(latencyText(null)).toBe('–');
+  });
+
+  it('shows no digit the records do not hold: whole µs for a percentile, one digit more for a mean', () => {
+    // Records hold whole µs: 12, 12 and 13 µs have a mean of 12.33 µs, kept and shown to 0.1 µs.
+    const h = latencyHistogram();
+    for (const us of [12, 12, 13]) h.recordValue(us);
+    const l = percentilesMs(h)!;
+    expect(l.mean).toBe(0.0123);
+    expect(latencyText(l.mean, MEAN_RESOLUTION_MS)).toBe('12.3 µs');
+    expect(percentileCell(l, 'p50', 3)).toBe('12 µs');
+    expect(latencyLine(l, 3)).toBe('p50 12 µs, max 13 µs (n = 3)');
+    // A mean of 5.678 µs is 5.7 µs, not 5.68; of 1.2345 ms, 1.23 ms (3 figures, coarser than the resolution).
+    expect(latencyText(0.005678, MEAN_RESOLUTION_MS)).toBe('5.7 µs');
+    expect(latencyText(1.2345, MEAN_RESOLUTION_MS)).toBe('1.23 ms');
+    expect(latencyText(0.0404, RECORD_RESOLUTION_MS)).toBe('40 µs');
+    // A report's mean service time, from a hand-built configuration: 12.3 µs, never "12.0" from a mean cut to 1 µs.
+    const r = readRunJson(new URL('../fixtures/run-rsa2048/', import.meta.url).pathname);
+    r.configurations[0]!.latencyMs = { ...l };
+    expect(renderMarkdownReport(r, { charts: [] })).toMatch(/\| 1 token \| 100 \| 12 µs \| 13 µs \| 13 µs \| 13 µs \| 12\.3 µs \|/);
   });
 
   it('shows a percentile only where a call lies beyond it, and says n', () => {
@@ -135,9 +155,9 @@ describe('report.md', () => {
     const md = renderMarkdownReport(r, { charts: [] });
     expect(md).toContain('## Service time (successful signatures)');
     expect(md).toMatch(/understate the tail/);
-    // 100 calls: p99 has one call beyond it; "0.05" is 50.0 µs.
-    expect(md).toMatch(/\| 1 token \| 100 \| 50\.0 µs \| 60\.0 µs \| 4\.00 ms \| 9\.00 ms \| 100 µs \| 8\.00 ms \|/);
-    expect(md).toMatch(/Time to fail[\s\S]*\| 1 token \| 3 \| 20\.0 µs \| – \| 40\.0 µs \|/);
+    // 100 calls: p99 has one call beyond it; "0.05" is 50 µs (records hold whole µs: no "50.0").
+    expect(md).toMatch(/\| 1 token \| 100 \| 50 µs \| 60 µs \| 4\.00 ms \| 9\.00 ms \| 100 µs \| 8\.00 ms \|/);
+    expect(md).toMatch(/Time to fail[\s\S]*\| 1 token \| 3 \| 20 µs \| – \| 40 µs \|/);
     expect(md).not.toMatch(/\| 0\.05\d* \|/);
   });
 });

@@ -192,6 +192,11 @@ describe('a mechanism as given on SoftHSM2: measured and counted like any other,
     expect(run.harness.concurrency).toContain('the native loop makes only mechanisms hsm-bench knows');
     const c = run.configurations[0]!;
     expect([c.operationsOk, c.operationsFailed, c.operationsVerified]).toEqual([PER_TOKEN, 0, 0]);
+    // Nothing was checked on the host: every call is unverified, and each output says how many.
+    expect(c.operationsUnverified).toBe(PER_TOKEN);
+    expect(readFileSync(join(dir, 'report.md'), 'utf8')).toContain(`None of the ${PER_TOKEN} signatures failed; ${PER_TOKEN} of them were never checked`);
+    expect(readFileSync(join(dir, 'report.md'), 'utf8')).not.toMatch(/verification had fallen behind/);
+    expect(readFileSync(junit, 'utf8')).toContain(`${PER_TOKEN} OK (not checked on the host), ${PER_TOKEN} of them never checked, 0 failed`);
     // Measured like any other: every measured call, the warm-up and the one trial call are C_Sign calls the spy saw.
     expect(readFileSync(log, 'utf8').match(/^\d+: C_Sign$/gm)).toHaveLength(PER_TOKEN + WARMUP + 1);
     for (const text of [r.stdout, readFileSync(join(dir, 'report.md'), 'utf8'), readFileSync(join(dir, 'report.html'), 'utf8'), readFileSync(junit, 'utf8')]) {

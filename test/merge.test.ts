@@ -562,3 +562,23 @@ describe('rate sweeps started together, merged', () => {
     expect(mergedStall(150, 120)).toEqual([120, 120]);
   }, 120_000);
 });
+
+describe('the words of a merged run', () => {
+  it('never says "this host" of a run made on several hosts: it names the hosts, and the host whose figures it keeps', async () => {
+    const { conclusions } = await import('../src/report/conclusions.js');
+    const { renderMarkdownReport } = await import('../src/report/markdown.js');
+    const { readRunJson } = await import('../src/result/run-directory.js');
+    const single = readRunJson(new URL('../fixtures/examples/scale-p256/', import.meta.url).pathname);
+    // Software tokens on a busy host with a calibrated harness: every sentence that names the host is said.
+    single.host.loadAverage = [3, 3, 3];
+    expect(renderMarkdownReport(single, { charts: [] })).toMatch(/this host/);
+    const sources = ['ha', 'hb'].map((hostname, i) => ({ runId: `r${i}`, hostname, dir: `/runs/${hostname}`, firstToken: i, tokenCount: 1 }));
+    const merged: RunResult = { ...single, host: { ...single.host, hostname: 'ha, hb' }, sources };
+    const md = renderMarkdownReport(merged, { charts: [] });
+    expect(md).not.toMatch(/this host/);
+    const text = conclusions(merged).join(' ');
+    expect(text).toMatch(/each host's own CPU \(ha, hb\)/);
+    expect(text).toMatch(/The first of the merged hosts, ha, was busy before the run/);
+    expect(md).toMatch(/the harness's own cost per call on ha \(the first of the merged hosts\)/);
+  });
+});

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { ConfigurationResult, CpuUse, RunResult } from '../src/model/run-result.js';
 import { cpuSnapshot, cpuUseBetween } from '../src/measure/cpu-use.js';
+import { processSharePct } from '../src/report/cpu-text.js';
 import { conclusions } from '../src/report/conclusions.js';
 import { renderScaleTable } from '../src/report/terminal-table.js';
 import { standsOutIn, tokenSpread } from '../src/stats/token-outliers.js';
@@ -123,6 +124,22 @@ describe('what the host did', () => {
     expect(use.hostCpuS).toBeGreaterThan(0);
     expect(use.hostUserPct + use.hostSystemPct).toBeGreaterThan(0);
     expect(use.hostUserPct + use.hostSystemPct).toBeLessThanOrEqual(100);
+  });
+
+  it("reads the host's CPU over the same interval as the process's: hsm-bench never above the host's busy share", () => {
+    // A 2 s window on 2 CPUs whose work came in bursts shorter than the kernel's tick: the host's user and system
+    // counters caught 0.10 CPU-s of it, its idle counter 3.30 CPU-s; the process used 0.67 CPU-s, exactly.
+    const at = (s: number, processUs: number, user: number, system: number, idle: number) => ({
+      processUs: { user: processUs, system: 0 },
+      hostMs: { user, system, idle },
+      wallNs: BigInt(s * 1e9),
+      cpuCount: 2,
+    });
+    const use = cpuUseBetween(at(10, 0, 1000, 500, 9000), at(12, 670_000, 1080, 520, 12_300));
+    expect(use.hostCpuS).toBe(4);
+    expect(use.hostUserPct + use.hostSystemPct).toBeCloseTo(17.5, 1);
+    expect(use.hostUserPct).toBeCloseTo(14, 1);
+    expect(processSharePct(use)).toBeLessThanOrEqual(use.hostUserPct + use.hostSystemPct);
   });
 
   it('grounds the diagnosis: a busy host is the limit, an idle one is not', () => {

@@ -3,6 +3,7 @@ import type { RunResult } from '../src/model/run-result.js';
 import { conclusions } from '../src/report/conclusions.js';
 import { planLine } from '../src/report/describe-run.js';
 import { verdictText } from '../src/report/verdict-section.js';
+import { renderJunit } from '../src/report/junit.js';
 import { readRunJson } from '../src/result/run-directory.js';
 import { wordsOf } from '../src/operations/words.js';
 
@@ -10,6 +11,20 @@ import { wordsOf } from '../src/operations/words.js';
 const example = (): RunResult => readRunJson(new URL('../fixtures/examples/scale-p256/', import.meta.url).pathname);
 
 describe('the verdict and the conclusions name what the run did', () => {
+  it('JUnit says when results were not checked on the host (--verify none): in the suite properties, the counts and every check', () => {
+    const r = example();
+    const checked = renderJunit([{ name: 'p256', result: r, thresholds: [] }]);
+    expect(checked).toContain('<property name="hostCheck" value="every signature checked on the host"/>');
+    expect(checked).not.toMatch(/not checked on the host/);
+    const none = { ...r, plan: { ...r.plan, verify: { mode: 'none' as const, every: 0 } } };
+    const xml = renderJunit([{ name: 'p256', result: none, thresholds: [] }]);
+    expect(xml).toContain('<property name="hostCheck" value="signatures not checked on the host: --verify none"/>');
+    const outs = [...xml.matchAll(/<system-out>([^<]*)<\/system-out>/g)].map((m) => m[1]!);
+    expect(outs.length).toBeGreaterThan(0);
+    for (const out of outs) expect(out).toMatch(/; signatures not checked on the host: --verify none$/);
+    expect(xml).toMatch(/\.signatures\.measured" value="\d+ OK \(not checked on the host: --verify none\)/);
+  });
+
   it('a mechanism given by name or number passes without claiming its results were checked', () => {
     const r = example();
     expect(verdictText(r)).toBe('PASSED: no signature failed');

@@ -127,7 +127,8 @@ export interface ConfigurationResult {
   operationsVerifiedLate?: number;
   /**
    * Calls made whose host check never ran: spilled while verification fell behind, then a Ctrl-C skipped their
-   * verification (they are recorded unchecked), or the run was killed (`report` counted them from the spill file).
+   * verification (they are recorded unchecked), or the run was killed (`report` counted them from the spill file);
+   * and every success of an operation the host cannot check (a mechanism given by name or number).
    */
   operationsUnverified?: number;
   /**

@@ -174,7 +174,7 @@ export function comparisonSummary(runs: readonly RunResult[], names: readonly st
     lines.push('', `Reference: ${reference!.tokenModel}, ${reference!.source}.`);
     // Software tokens beside a published smart card: rates differ by orders of magnitude; only shapes compare.
     if (runs.some((r) => r.backend.kind === 'embedded-softhsm2')) {
-      lines.push(`The measured runs are SoftHSM2 software tokens on this host, the reference is ${reference!.tokenModel} hardware: compare the ratios and the scaling, not the rates.`);
+      lines.push(`The measured runs are SoftHSM2 software tokens on the hosts that ran them, the reference is ${reference!.tokenModel} hardware: compare the ratios and the scaling, not the rates.`);
     }
   }
   return summary();

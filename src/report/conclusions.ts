@@ -3,12 +3,12 @@ import { plural } from '../core/plural.js';
 import type { ConfigurationResult, RunResult } from '../model/run-result.js';
 import { failuresOf, operationsMadeOf, throughputRange } from '../stats/repetitions.js';
 import { notMeasured } from '../result/plan-coverage.js';
-import { efficiencyBasisOf, efficiencyRange, efficiencyWithheld, shortfallOf, uncountedOf, type Shortfall } from '../result/configuration-shortfall.js';
+import { basisLooksLow, efficiencyBasisOf, efficiencyRange, efficiencyWithheld, shortfallOf, uncountedOf, type Shortfall } from '../result/configuration-shortfall.js';
 import { wordsOf } from '../operations/words.js';
-import { busyHost, configurationName, fixed, lowConfidenceLines, rateNotEstablishedLines, runEnd, workerIssueText } from './describe-run.js';
+import { busyHost, configurationName, mergedHostsCpuText, fixed, lowConfidenceLines, rateNotEstablishedLines, runEnd, workerIssueText } from './describe-run.js';
 import { failureList, statusMeaning } from './status-meaning.js';
 import { moduleCrashText } from './crash-text.js';
-import { latencyText } from '../core/latency-text.js';
+import { MEAN_RESOLUTION_MS, latencyText } from '../core/latency-text.js';
 import { HOST_CPU_LIMIT_PCT, hostBusyPct, hostCpuClause } from './cpu-text.js';
 import { NOISE_FLOOR_PCT, OUTLIER_Z, outliersOverRepetitions, standsOutIn, type RepeatedOutlier } from '../stats/token-outliers.js';
 import { serialShown } from '../model/serial.js';
@@ -59,7 +59,8 @@ function scalingConclusion(r: RunResult, last: ConfigurationResult, previous: Co
   const shapeOf = (x: number) => (x >= 0.9 ? 'near-linear' : x >= 0.6 ? 'sub-linear' : 'poor');
   // With repetitions, the efficiencies they allow round by round: the shape and the factor are said as a range.
   const range = efficiencyRange(r, last);
-  const shape = range && shapeOf(range.min) !== shapeOf(range.max) ? `${shapeOf(range.min)} to ${shapeOf(range.max)}` : shapeOf(e);
+  const low = basisLooksLow(r, last);
+  const shape = low ? 'above linear' : range && shapeOf(range.min) !== shapeOf(range.max) ? `${shapeOf(range.min)} to ${shapeOf(range.max)}` : shapeOf(e);
   const allowed = range && range.max > range.min ? ` (${fixed(range.min * last.tokens, 2)}–${fixed(range.max * last.tokens, 2)}× over the repetitions)` : '';
   const effRange = range && range.max > range.min ? `, ${fixed(range.min, 2)}–${fixed(range.max, 2)}` : '';
   const lines = [
@@ -86,7 +87,10 @@ function scalingConclusion(r: RunResult, last: ConfigurationResult, previous: Co
   const single = efficiencyBasisOf(r, last)?.latencyMs?.mean;
   const growth = single && last.latencyMs ? last.latencyMs.mean / single : undefined;
   const software =
-    r.backend.kind === 'embedded-softhsm2' ? ` These are software tokens: what they share is this host's ${r.host.cpuCount} CPU cores, and the ${w.nouns} they make are that CPU's work.` : '';
+    r.backend.kind === 'embedded-softhsm2'
+      ? ` These are software tokens: what they share is ${mergedHostsCpuText(r) ?? `this host's ${r.host.cpuCount} CPU cores`}, and the ${w.nouns} they make are that CPU's work.`
+      : '';
+  if (low) return [...lines, basisLowLine(r, efficiencyBasisOf(r, last)!)].join(' ') + software;
   if (e >= 0.9) return [...lines, 'Nothing the tokens share held them back.'].join(' ');
   // What the host did during it grounds the diagnosis: its CPUs all busy, or CPU to spare; the harness's own stalls.
   const cpu = hostCpuClause(last);
@@ -114,7 +118,7 @@ function scalingConclusion(r: RunResult, last: ConfigurationResult, previous: Co
           ? `the host: ${cpu}`
           : `something they share other than the host's CPU — the module, a reader or hub (${cpu})`;
     lines.push(
-      `Each session was inside ${w.call} ${fixed(Math.min(1, busy) * 100, 0)} % of the time (the harness kept them busy), and a${/^[aeiou]/i.test(w.noun) ? 'n' : ''} ${w.noun} took ${fixed(growth, 1)}× as long on average as with one token (mean service time ${latencyText(single)} → ${latencyText(last.latencyMs!.mean)}): the tokens waited for ${shared}${harness ? `; ${harness}` : ''}.`,
+      `Each session was inside ${w.call} ${fixed(Math.min(1, busy) * 100, 0)} % of the time (the harness kept them busy), and a${/^[aeiou]/i.test(w.noun) ? 'n' : ''} ${w.noun} took ${fixed(growth, 1)}× as long on average as with one token (mean service time ${latencyText(single, MEAN_RESOLUTION_MS)} → ${latencyText(last.latencyMs!.mean, MEAN_RESOLUTION_MS)}): the tokens waited for ${shared}${harness ? `; ${harness}` : ''}.`,
     );
   } else {
     lines.push(
@@ -122,6 +126,25 @@ function scalingConclusion(r: RunResult, last: ConfigurationResult, previous: Co
     );
   }
   return lines.join(' ') + software;
+}
+
+/**
+ * An efficiency above 1 beyond the noise, said as what it is: identical tokens do not scale better than linearly, so
+ * the 1-token basis was slowed. What in the basis's own window could have slowed it is named where the data has it.
+ */
+function basisLowLine(r: RunResult, basis: ConfigurationResult): string {
+  const w = wordsOf(r);
+  const stalls = basis.stalls && basis.stalls.count > 0 ? basis.stalls : undefined;
+  const cpu = basis.cpu && hostBusyPct(basis.cpu) >= HOST_CPU_LIMIT_PCT ? hostCpuClause(basis) : null;
+  const why = [
+    ...(stalls
+      ? [`the token stalled ${plural(stalls.count, 'time')} in it, the longest ${latencyText(1000 * Math.max(...stalls.episodes.map((x) => x.durationS)))} without a successful ${w.noun}`]
+      : []),
+    ...[harnessClause(basis), cpu].filter((x): x is string => x !== null),
+    ...(basis.lowConfidence ?? []),
+  ];
+  const found = why.length > 0 ? `in its window, ${why.join('; ')}` : 'nothing in its figures shows why (no stall, no harness stall recorded): a cold start or a host busy elsewhere';
+  return `Identical tokens do not scale better than linearly: the 1-token basis (${fixed(basis.throughputPerS, 1)} ${w.nouns}/s) looks low, and this efficiency is not a finding — ${found}. Measure it again (--repeat 3, a longer --warmup) before reading how the tokens scaled.`;
 }
 
 /** The harness's own stalls in a configuration that could have held its signers back; null when there were none. */
@@ -315,7 +338,8 @@ export function conclusions(r: RunResult): string[] {
     lines.push(`${plural(verified, w.noun, w.nouns)} ${were(verified)} ${w.checked} (${r.plan.verify.mode === 'all' ? 'every one made' : `every ${r.plan.verify.every}th`}).`);
   }
   for (const c of r.configurations) {
-    const unchecked = uncountedOf(c, 'operationsUnverified');
+    // Where the operation cannot be checked, every call is unverified, and the line above said why.
+    const unchecked = r.operation?.checkSkipped ? 0 : uncountedOf(c, 'operationsUnverified');
     if (unchecked > 0) {
       const why = c.partial === 'killed' ? 'the run was killed before it verified them, and `report` counted them from the spill file' : 'a Ctrl-C skipped their verification';
       lines.push(`With ${configurationName(c)}, ${unchecked} ${w.nouns} were made but never verified: verification had fallen behind, they waited on disk, and ${why}; they count as made, unchecked.`);
@@ -323,11 +347,12 @@ export function conclusions(r: RunResult): string[] {
     const lostHere = uncountedOf(c, 'operationsLost');
     if (lostHere > 0) lines.push(`With ${configurationName(c)}, ${lostHere} ${w.nouns} were made but their outcome died with the killed process: they are not counted.`);
   }
-  // How it scaled: from the largest whole configuration against a whole 1-token basis; why not from the others.
+  // How it scaled: from the largest whole configuration against a whole 1-token basis, at each data size (each its
+  // own workload, with its own basis); why not from the others.
   const scaled = r.configurations.filter((c) => c.tokens > 1 && c.efficiency !== null);
   const standing = scaled.filter((c) => efficiencyWithheld(r, c) === null);
-  const shown = standing[standing.length - 1];
-  if (shown) {
+  for (const size of new Set(standing.map(dataSizeOf))) {
+    const shown = standing.filter((c) => dataSizeOf(c) === size).at(-1)!;
     const basis = efficiencyBasisOf(r, shown);
     const earlier = [basis, ...standing.filter((c) => c.threadsPerToken === shown.threadsPerToken && dataSizeOf(c) === dataSizeOf(shown))].filter((c) => c !== undefined);
     lines.push(scalingConclusion(r, shown, earlier[earlier.indexOf(shown) - 1]));
@@ -372,7 +397,7 @@ export function conclusions(r: RunResult): string[] {
   }
   if (r.backend.kind === 'embedded-softhsm2') {
     lines.push(
-      `The tokens were SoftHSM2 software tokens: their ${w.nouns} are this host's CPU's work (${r.host.cpuCount} cores), shared with hsm-bench's own threads and its host check, so from the first token on the throughput measures the host, not tokens.`,
+      `The tokens were SoftHSM2 software tokens: their ${w.nouns} are ${r.sources ? `the work of ${mergedHostsCpuText(r)}` : `this host's CPU's work (${r.host.cpuCount} cores)`}, shared with hsm-bench's own threads and its host check, so from the first token on the throughput measures the ${r.sources ? 'hosts' : 'host'}, not tokens.`,
     );
   }
   lines.push(...notMeasuredLines(r));

@@ -3,7 +3,7 @@ import { wordsOf } from '../operations/words.js';
 import { latencyText } from '../core/latency-text.js';
 import type { ConfigurationResult, RunResult, TokenIdentity } from '../model/run-result.js';
 import { plural } from '../core/plural.js';
-import { shortfallOf, type Shortfall } from '../result/configuration-shortfall.js';
+import { basisLooksLow, shortfallOf, type Shortfall } from '../result/configuration-shortfall.js';
 import { shown } from '../core/quote.js';
 import { callsToJudge, callsToJudgeAll, rateWindowS } from '../stats/rate-window.js';
 
@@ -31,6 +31,16 @@ export function shortfallWords(s: Shortfall): string[] {
 export function shortfallMark(r: RunResult, c: ConfigurationResult): string {
   const words = shortfallWords(shortfallOf(r, c));
   return words.length > 0 ? ` (${words.join('; ')})` : '';
+}
+
+/** After an efficiency above 1 beyond the noise, wherever it is shown: its 1-token basis looks low (basisLooksLow). */
+export const basisLowMark = (r: RunResult, c: ConfigurationResult) => (basisLooksLow(r, c) ? '†' : '');
+
+/** Said under a table whose efficiencies carry the mark; null where none does. */
+export function basisLowNote(r: RunResult): string | null {
+  const low = r.configurations.filter((c) => basisLooksLow(r, c));
+  if (low.length === 0) return null;
+  return `† efficiency above 1 beyond the noise (${low.map(configurationName).join(', ')}): identical tokens do not scale better than linearly, so the 1-token basis looks low; not a finding`;
 }
 
 /** How the run ended, where it did not end as planned: killed (`report` recounted it from disk) or interrupted. */
@@ -150,8 +160,19 @@ export function scheduleMissMark(o: NonNullable<ConfigurationResult['openLoop']>
 /** The host was busy before the run (its 1-minute load at least half its cores): said wherever figures are read. */
 export function busyHost(r: RunResult): string | null {
   const load = r.host.loadAverage?.[0];
-  return load !== undefined && load >= r.host.cpuCount / 2 ? `the host was busy before the run (load average ${load} on ${r.host.cpuCount} cores): other work shared the CPU with the run` : null;
+  // A merge keeps the first run's host figures: its name is said, as the others' load is not known here.
+  const host = r.sources ? `the first of the merged hosts, ${r.sources[0]!.hostname},` : 'the host';
+  return load !== undefined && load >= r.host.cpuCount / 2 ? `${host} was busy before the run (load average ${load} on ${r.host.cpuCount} cores): other work shared the CPU with the run` : null;
 }
+
+/**
+ * The host whose figures run.json's `host` and `harness` hold: this host, or in a merged run the first of its hosts,
+ * by name (a merge keeps the first run's; each host's own are in its run).
+ */
+export const measuringHost = (r: Pick<RunResult, 'sources'>) => (r.sources ? `${r.sources[0]!.hostname} (the first of the merged hosts)` : 'this host');
+
+/** A merged run's hosts, whose CPUs made its software tokens' work, each its own: "each host's own CPU (ha, hb)"; null for one host's run. */
+export const mergedHostsCpuText = (r: Pick<RunResult, 'sources'>) => (r.sources ? `each host's own CPU (${[...new Set(r.sources.map((s) => s.hostname))].join(', ')})` : null);
 
 export const fixed = (value: number | null | undefined, digits: number) => (value === null || value === undefined ? '–' : value.toFixed(digits));
 

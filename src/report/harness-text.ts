@@ -1,14 +1,14 @@
 import type { RunResult } from '../model/run-result.js';
 import { latencyText } from '../core/latency-text.js';
 import { HARNESS_SHARE_MULTIPLE } from '../stats/harness-overhead.js';
-import { configurationName } from './describe-run.js';
+import { configurationName, measuringHost } from './describe-run.js';
 
 /** The harness's own cost per call, as measured before the run (null: not calibrated, or an older run). */
 export function harnessOverheadText(r: RunResult): string | null {
   const o = r.harness.callOverheadUs;
   if (!o) return null;
   const engine = o.engine === 'native' ? 'the native loop' : "the worker threads' loop";
-  return `the harness's own cost per call on this host: ${latencyText(o.p50 / 1000)} (median; p99 ${latencyText(o.p99 / 1000)}), timed over ${o.calls.toLocaleString('en-US')} null calls (no PKCS#11 call) through ${engine}`;
+  return `the harness's own cost per call on ${measuringHost(r)}: ${latencyText(o.p50 / 1000)} (median; p99 ${latencyText(o.p99 / 1000)}), timed over ${o.calls.toLocaleString('en-US')} null calls (no PKCS#11 call) through ${engine}`;
 }
 
 /** The configurations whose median service time is within 10× of that cost, in one sentence (null: none). */

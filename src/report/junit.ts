@@ -1,9 +1,10 @@
-import { wordsOf } from '../operations/words.js';
+import { NOT_CHECKED, wordsOf } from '../operations/words.js';
 import { latencyText } from '../core/latency-text.js';
 import { workloadId } from '../model/workload.js';
 import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
 import { lazyModule } from '../core/lazy-module.js';
-import { configurationName, workerIssueText } from './describe-run.js';
+import { configurationName, verifyText, workerIssueText } from './describe-run.js';
+import { uncheckedText } from './verdict-section.js';
 import { failureList } from './status-meaning.js';
 import { configurationSlug, distinctConfigurations, sameConfiguration, type ConfigurationAxes } from '../model/configuration.js';
 import { notMeasuredAfter, plannedAxes } from '../result/plan-coverage.js';
@@ -11,7 +12,8 @@ import { failuresOf, operationsMadeOf } from '../stats/repetitions.js';
 import { moduleCrashes, type JudgedRun } from '../verdict/verdict.js';
 import { notEstablishedText, rateNotEstablished } from '../verdict/common-window-rate.js';
 import { crashesText, deathName } from './crash-text.js';
-import type { ProcessDeath } from '../model/run-result.js';
+import type { ConfigurationResult, ProcessDeath } from '../model/run-result.js';
+import { uncountedOf } from '../result/configuration-shortfall.js';
 import { plural } from '../core/plural.js';
 import { signedPercent } from '../core/signed-percent.js';
 import { ratioText, type ChangeEstimate, type GatedPercentile } from '../verdict/compare.js';
@@ -40,8 +42,10 @@ function checksOf(run: JudgedRun, death?: ProcessDeath): Check[] {
   const w = wordsOf(run.result);
   const where = (c: ConfigurationAxes | null) => (c === null ? `${alg}.run` : `${alg}.${configurationSlug(c)}`);
   const expected = `no failed ${w.noun}, no session stopped`;
-  // A mechanism as given: its outputs were counted, and OK says only that the token returned CKR_OK.
-  const notChecked = run.result.operation?.hostCheck === 'not-checked' ? ` (${w.checked})` : '';
+  // A mechanism as given, or --verify none: its outputs were counted, and OK says only that the token returned CKR_OK.
+  const notChecked = run.result.operation?.hostCheck === 'not-checked' ? ` (${w.checked})` : run.result.plan.verify.mode === 'none' ? ` (${NOT_CHECKED}: --verify none)` : '';
+  // Calls made and never checked (an operation the host cannot check, a skipped backlog): said beside the OK count.
+  const unverifiedOf = (c: ConfigurationResult) => (uncountedOf(c, 'operationsUnverified') > 0 ? `, ${uncountedOf(c, 'operationsUnverified')} of them never checked` : '');
   const missing = notMeasuredAfter(run.result, death && `the module crashed the process (${deathName(death)})`);
   // One case per planned configuration, measured or not, in plan order: a CI sees every one, from build to build.
   const planned = run.result.command === 'burn-in' ? run.result.configurations : distinctConfigurations([...plannedAxes(run.result.plan), ...run.result.configurations]);
@@ -62,7 +66,7 @@ function checksOf(run: JudgedRun, death?: ProcessDeath): Check[] {
       timeS: c.durationS,
       outcome: gap ? 'error' : problems.length > 0 ? 'fail' : 'pass',
       message: gap || problems.length > 0 ? [...(gap ? [gap.reason] : []), ...problems].join('; ') : undefined,
-      measured: `${c.operationsOk} OK${notChecked}, ${c.operationsFailed} failed, ${rateNotEstablished(c) ? notEstablishedText(c) : `${c.throughputPerS.toFixed(1)} ${w.rate}`} with ${configurationName(c)}`,
+      measured: `${c.operationsOk} OK${notChecked}${unverifiedOf(c)}, ${c.operationsFailed} failed, ${rateNotEstablished(c) ? notEstablishedText(c) : `${c.throughputPerS.toFixed(1)} ${w.rate}`} with ${configurationName(c)}`,
       expected,
     };
   });
@@ -178,7 +182,13 @@ export interface NotRun {
   reason: string;
 }
 
-function addSuite(root: XMLBuilder, name: string, checks: Check[], identity: { runId: string; startedAt: string } | null): void {
+/** What the host checked of a run's outputs, as its suite's property and beside every check: a green OK may rest on CKR_OK alone. */
+function hostCheckOf(r: JudgedRun['result']): { property: string; beside: string } {
+  const unchecked = uncheckedText(r, wordsOf(r)).replace(/^ \((.*)\)$/, '$1');
+  return unchecked === '' ? { property: verifyText(r), beside: '' } : { property: unchecked, beside: `; ${unchecked}` };
+}
+
+function addSuite(root: XMLBuilder, name: string, checks: Check[], identity: { runId: string; startedAt: string; hostCheck: { property: string; beside: string } } | null): void {
   const suite = root.ele('testsuite', {
     name,
     tests: checks.length,
@@ -190,6 +200,7 @@ function addSuite(root: XMLBuilder, name: string, checks: Check[], identity: { r
   });
   const properties = suite.ele('properties');
   if (identity) properties.ele('property', { name: 'runId', value: identity.runId });
+  if (identity) properties.ele('property', { name: 'hostCheck', value: identity.hostCheck.property });
   for (const c of checks) {
     properties.ele('property', { name: `${c.name}.measured`, value: c.measured });
     properties.ele('property', { name: `${c.name}.expected`, value: c.expected });
@@ -200,7 +211,7 @@ function addSuite(root: XMLBuilder, name: string, checks: Check[], identity: { r
     if (c.outcome === 'fail') testcase.ele('failure', { message: c.message, type: 'hsm-bench' }).txt(c.message!);
     // Jenkins' JUnit schema gives <skipped> text, not attributes.
     if (c.outcome === 'inconclusive') testcase.ele('skipped').txt(`inconclusive: ${c.message}`);
-    testcase.ele('system-out').txt(`measured ${c.measured}; expected ${c.expected}`);
+    testcase.ele('system-out').txt(`measured ${c.measured}; expected ${c.expected}${identity?.hostCheck.beside ?? ''}`);
   }
 }
 
@@ -211,7 +222,7 @@ function addSuite(root: XMLBuilder, name: string, checks: Check[], identity: { r
 export function renderJunit(runs: JudgedRun[], notRun: NotRun[] = []): string {
   const doc = document();
   const root = doc.ele('testsuites', { name: 'hsm-bench' });
-  for (const run of runs) addSuite(root, run.name, checksOf(run), run.result);
+  for (const run of runs) addSuite(root, run.name, checksOf(run), { ...run.result, hostCheck: hostCheckOf(run.result) });
   for (const n of notRun) {
     const checks = n.configurations.map((c) => unmeasuredCheck(`${n.workload}.${configurationSlug(c)}.${n.nouns.replace(/ /g, '-')}`, `not measured: ${n.reason}`, `the lab run ${n.name} measured`));
     addSuite(root, n.name, checks, null);
@@ -225,7 +236,7 @@ export function renderJunit(runs: JudgedRun[], notRun: NotRun[] = []): string {
  */
 export function renderCrashedRunJunit(run: JudgedRun, death: ProcessDeath): string {
   const doc = document();
-  addSuite(doc.ele('testsuites', { name: 'hsm-bench' }), run.name, checksOf(run, death), run.result);
+  addSuite(doc.ele('testsuites', { name: 'hsm-bench' }), run.name, checksOf(run, death), { ...run.result, hostCheck: hostCheckOf(run.result) });
   return doc.end({ prettyPrint: true }) + '\n';
 }
 

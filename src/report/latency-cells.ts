@@ -1,5 +1,5 @@
 import type { ConfigurationResult, LatencyPercentilesMs } from '../model/run-result.js';
-import { latencyText, percentileSupported } from '../core/latency-text.js';
+import { RECORD_RESOLUTION_MS, latencyText, percentileSupported } from '../core/latency-text.js';
 
 /** The percentiles' numbers (0–100) by their names in run.json. */
 const PERCENT = { p50: 50, p90: 90, p99: 99, p999: 99.9 } as const;
@@ -10,14 +10,14 @@ const PERCENT = { p50: 50, p90: 90, p99: 99, p999: 99.9 } as const;
  */
 export function percentileCell(l: Partial<Record<keyof typeof PERCENT, number>> | null | undefined, p: keyof typeof PERCENT, calls: number): string {
   const v = l?.[p];
-  return v === undefined || !percentileSupported(PERCENT[p], calls) ? '–' : latencyText(v);
+  return v === undefined || !percentileSupported(PERCENT[p], calls) ? '–' : latencyText(v, RECORD_RESOLUTION_MS);
 }
 
 /** "p50 40.0 µs, p90 41.0 µs, p99 77.0 µs, max 13.7 ms (n = 65,863)": the percentiles the sample supports, and its size. */
 export function latencyLine(l: LatencyPercentilesMs | null | undefined, calls: number): string {
   if (!l) return `none (n = ${calls.toLocaleString('en-US')})`;
-  const shown = (['p50', 'p90', 'p99'] as const).filter((p) => percentileSupported(PERCENT[p], calls)).map((p) => `${p} ${latencyText(l[p])}`);
-  return `${[...shown, `max ${latencyText(l.max)}`].join(', ')} (n = ${calls.toLocaleString('en-US')})`;
+  const shown = (['p50', 'p90', 'p99'] as const).filter((p) => percentileSupported(PERCENT[p], calls)).map((p) => `${p} ${latencyText(l[p], RECORD_RESOLUTION_MS)}`);
+  return `${[...shown, `max ${latencyText(l.max, RECORD_RESOLUTION_MS)}`].join(', ')} (n = ${calls.toLocaleString('en-US')})`;
 }
 
 /**

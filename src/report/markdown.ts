@@ -3,12 +3,12 @@ import { harnessOverheadText } from './harness-text.js';
 import { burnInMishaps, burnInTokenTable, openLoopLine, resumedText } from './burn-in-summary.js';
 import { verdictLines } from './verdict-section.js';
 import { failedReturned, okInPercentiles, percentileCell } from './latency-cells.js';
-import { latencyText } from '../core/latency-text.js';
+import { MEAN_RESOLUTION_MS, RECORD_RESOLUTION_MS, latencyText } from '../core/latency-text.js';
 import { operationsTable, scaleTable } from './table-model.js';
 import { capacityTable, rateTable, saturationTable, sizingAnswer } from './sizing-tables.js';
 import { hms } from '../core/hms.js';
 import { wordsOf } from '../operations/words.js';
-import { backendLine, configurationName, fixed, planLine, runEnd, runEndText, shortfallMark, throughputCaption, verifyText, workerIssueText } from './describe-run.js';
+import { backendLine, basisLowNote, configurationName, fixed, planLine, runEnd, runEndText, shortfallMark, throughputCaption, verifyText, workerIssueText } from './describe-run.js';
 import { conclusions, sentence } from './conclusions.js';
 import { statusMeaning } from './status-meaning.js';
 import { stalledConfigurations, stallLines } from './stalls-text.js';
@@ -136,7 +136,8 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
         '',
       );
     }
-    out.push(seedTable(r, o.reference), '', `${throughputCaption(r)}.`, '');
+    const low = basisLowNote(r);
+    out.push(seedTable(r, o.reference), '', `${throughputCaption(r)}.`, '', ...(low ? [`${low}.`, ''] : []));
   }
   const hosts = sourcesSection(r, w);
   if (hosts) out.push('## Per host', '', ...hosts.lines, '', markdownTable(hosts.head, hosts.rows, hosts.numeric), '');
@@ -215,8 +216,8 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
         percentileCell(c.latencyMs, 'p50', okInPercentiles(c)),
         percentileCell(c.latencyMs, 'p90', okInPercentiles(c)),
         percentileCell(c.latencyMs, 'p99', okInPercentiles(c)),
-        latencyText(c.latencyMs?.max),
-        latencyText(c.latencyMs?.mean),
+        latencyText(c.latencyMs?.max, RECORD_RESOLUTION_MS),
+        latencyText(c.latencyMs?.mean, MEAN_RESOLUTION_MS),
         ...(closedLoop ? [c.correctedLatencyMs ? percentileCell(c.correctedLatencyMs, 'p99', c.operationsOk) : '–'] : []),
       ]),
     ),
@@ -249,7 +250,7 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
           failedReturned(c),
           percentileCell(c.failedLatencyMs, 'p50', failedReturned(c)),
           percentileCell(c.failedLatencyMs, 'p99', failedReturned(c)),
-          latencyText(c.failedLatencyMs!.max),
+          latencyText(c.failedLatencyMs!.max, RECORD_RESOLUTION_MS),
         ]),
       ),
       '',

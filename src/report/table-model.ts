@@ -1,6 +1,6 @@
 import { wordsOf } from '../operations/words.js';
 import type { ConfigurationResult, RunResult } from '../model/run-result.js';
-import { configurationName, fixed, perTokenRange, shortfallMark, throughputText } from './describe-run.js';
+import { basisLowMark, configurationName, fixed, perTokenRange, shortfallMark, throughputText } from './describe-run.js';
 import { efficiencyRange, shownEfficiency } from '../result/configuration-shortfall.js';
 import { okInPercentiles, okInRate, percentileCell } from './latency-cells.js';
 
@@ -50,7 +50,7 @@ export const terminalHead = (r: RunResult) => (h: string) =>
 function efficiencyText(r: RunResult, c: ConfigurationResult): string {
   const shown = shownEfficiency(r, c);
   const range = shown === null ? null : efficiencyRange(r, c);
-  return range === null ? fixed(shown, 2) : `${fixed(shown, 2)} (${fixed(range.min, 2)}–${fixed(range.max, 2)})`;
+  return `${fixed(shown, 2)}${basisLowMark(r, c)}${range === null ? '' : ` (${fixed(range.min, 2)}–${fixed(range.max, 2)})`}`;
 }
 
 /**

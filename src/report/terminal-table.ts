@@ -15,6 +15,8 @@ import {
   runEndText,
   scheduleMissMark,
   shortfallMark,
+  basisLowMark,
+  basisLowNote,
   throughputCaption,
   tokenLine,
   workerIssueText,
@@ -45,7 +47,7 @@ function axesCells(r: RunResult, c: ConfigurationResult): (string | number)[] {
 function efficiencyCell(r: RunResult, c: RunResult['configurations'][number]): string {
   const e = shownEfficiency(r, c);
   const range = e === null ? null : efficiencyRange(r, c);
-  return `${fixed(e, 2)}${range ? ` (${fixed(range.min, 2)}–${fixed(range.max, 2)})` : ''}`;
+  return `${fixed(e, 2)}${basisLowMark(r, c)}${range ? ` (${fixed(range.min, 2)}–${fixed(range.max, 2)})` : ''}`;
 }
 const axesHead = (r: RunResult) => [...(r.plan.threadsPerToken.length > 1 ? ['Tokens', 'Sessions'] : ['Tokens']), ...(r.plan.dataSizesBytes ? ['Data'] : [])];
 /** MB/s beside the rate where calls were handed a data size (--data-size). */
@@ -132,6 +134,7 @@ export function renderScaleTable(r: RunResult): string {
     ...sizingAnswer(r),
     fitTable(table.head, table.rows),
     ...shortfallNotes(r),
+    ...(basisLowNote(r) ? [basisLowNote(r)!] : []),
     r.plan.targetRate
       ? `Resp: response time from each call’s intended start${table.head.includes('Svc p99') ? '; Svc: service time of the call alone' : ' (≥: calls never started bound it)'}`
       : 'Svc: service time of each call, flat out (a closed loop: its tail is understated, see below)',

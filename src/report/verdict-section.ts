@@ -10,7 +10,7 @@ import { outcomeText } from './verdict-tables.js';
 const whereOf = (c: VerdictCheck) => (c.configuration === null ? 'run' : configurationName(c.configuration));
 
 /** Said beside a verdict that counts the calls: an output never checked on the host only returned CKR_OK. */
-function uncheckedText(r: RunResult, w: OperationWords): string {
+export function uncheckedText(r: RunResult, w: OperationWords): string {
   if (r.operation?.hostCheck === 'not-checked' || r.operation?.checkSkipped !== undefined) return ` (${w.nouns} ${NOT_CHECKED})`;
   return r.plan.verify.mode === 'none' ? ` (${w.nouns} ${NOT_CHECKED}: --verify none)` : '';
 }

@@ -1,6 +1,6 @@
 import type { ConfigurationResult, Range, RunResult } from '../model/run-result.js';
 import { tokensShortOf } from '../stats/tokens-short.js';
-import { efficiencyBasisIn, efficiencyRangeOf } from '../stats/efficiency.js';
+import { aboveLinear, efficiencyBasisIn, efficiencyRangeOf } from '../stats/efficiency.js';
 
 /**
  * What keeps a configuration's figures from being those of its whole plan: the run stopped in it, repetitions are
@@ -67,3 +67,9 @@ export function efficiencyRange(r: Pick<RunResult, 'configurations'>, c: Configu
 
 /** A configuration's efficiency as reports show it: null where it is withheld. */
 export const shownEfficiency = (r: Pick<RunResult, 'plan' | 'command' | 'configurations'>, c: ConfigurationResult) => (efficiencyWithheld(r, c) === null ? c.efficiency : null);
+
+/** A shown efficiency above 1 beyond the noise (aboveLinear): its 1-token basis looks low, and the figure is not a finding. */
+export function basisLooksLow(r: Pick<RunResult, 'plan' | 'command' | 'configurations'>, c: ConfigurationResult): boolean {
+  const e = shownEfficiency(r, c);
+  return e !== null && aboveLinear(e, efficiencyRange(r, c));
+}

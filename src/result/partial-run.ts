@@ -69,7 +69,15 @@ function countedFromState(r: RunResult, axes: ConfigurationAxes, state: ResumeSt
   const rate = targetRateOf(axes);
   return withDataFields(
     summarizeConfiguration(
-      { stats, recordsFile: BURN_IN_RECORDS_FILE, workerIssues: [], partial: 'killed', ...harnessTo(stats.windowEndUs) },
+      {
+        stats,
+        recordsFile: BURN_IN_RECORDS_FILE,
+        workerIssues: [],
+        partial: 'killed',
+        ...harnessTo(stats.windowEndUs),
+        // An operation the host cannot check: every success is unverified, as the run itself counts them.
+        ...(r.operation?.checkSkipped && stats.operationsOk > stats.operationsVerified ? { operationsUnverified: stats.operationsOk - stats.operationsVerified } : {}),
+      },
       r.tokens.slice(0, axes.tokens),
       axes.threadsPerToken,
       rate === null ? null : { targetRatePerS: rate, calls: 0, interrupted: true },
@@ -252,6 +260,8 @@ async function countConfiguration(
       (bad.count > 0 ? `; ${bad.count} line(s) that are not records skipped` : '') +
       (tail.tornBytes > 0 && tail.tornCalls === 0 ? `; the spill file ends in ${tail.tornBytes} bytes that are not a batch` : ''),
   );
+  // An operation the host cannot check: every success is unverified, as the run itself counts them.
+  if (r.operation?.checkSkipped) unverified = stats.operationsOk - stats.operationsVerified;
   const rate = targetRateOf(axes);
   return withDataFields(
     summarizeConfiguration(

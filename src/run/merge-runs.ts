@@ -151,7 +151,7 @@ function mergedPercentiles(parts: readonly { encoded: string | undefined; ms: La
       p99: atMost(fromHistogram.p99),
       ...(fromHistogram.p999 === undefined ? {} : { p999: atMost(fromHistogram.p999) }),
       max: maxMs,
-      mean: round(meanMs, 3),
+      mean: round(meanMs, 4),
     },
     histogram,
   };
@@ -269,7 +269,7 @@ function exactPercentiles(x: Pick<PartInWindow, 'latencyUs' | 'maxUs' | 'sumUs' 
   const p = percentilesMs(x.latencyUs);
   if (p === null) return null;
   const maxMs = x.maxUs / 1000;
-  return { p50: Math.min(p.p50, maxMs), p90: Math.min(p.p90, maxMs), p99: Math.min(p.p99, maxMs), max: maxMs, mean: round(x.sumUs / x.ok / 1000, 3) };
+  return { p50: Math.min(p.p50, maxMs), p90: Math.min(p.p90, maxMs), p99: Math.min(p.p99, maxMs), max: maxMs, mean: round(x.sumUs / x.ok / 1000, 4) };
 }
 
 /**

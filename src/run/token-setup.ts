@@ -44,7 +44,7 @@ export interface TokenSetup {
 }
 
 /** The part of every configuration that the set-up decides: module, engine, PIN, operation. */
-export function signingWith(setup: TokenSetup): Pick<ConfigurationSpec, 'modulePath' | 'engine' | 'instances' | 'pin' | 'pinGuard' | 'workload' | 'hostChecks'> {
+export function signingWith(setup: TokenSetup): Pick<ConfigurationSpec, 'modulePath' | 'engine' | 'instances' | 'pin' | 'pinGuard' | 'workload' | 'hostChecks' | 'uncheckedOperations'> {
   return {
     modulePath: setup.modulePath,
     engine: setup.engine.engine,
@@ -53,6 +53,7 @@ export function signingWith(setup: TokenSetup): Pick<ConfigurationSpec, 'moduleP
     pinGuard: setup.pinGuard,
     workload: setup.workload,
     hostChecks: setup.operations.map((o) => o.check),
+    uncheckedOperations: setup.operations.filter((o) => o.checkSkipped !== undefined).map((o) => o.timed.name),
   };
 }
 

@@ -37,3 +37,13 @@ export function efficiencyRangeOf(c: Repeated, basis: Repeated, efficiency: numb
   // The efficiency shown is the median repetition over the basis's median one: a figure the data allow, so inside.
   return { min: Math.min(efficiency, ...ratios), median: efficiency, max: Math.max(efficiency, ...ratios) };
 }
+
+/** Without repetitions, an efficiency this far above 1 is beyond a shared host's run-to-run noise. */
+export const ABOVE_LINEAR_MARGIN = 0.1;
+
+/**
+ * Whether an efficiency is above 1 beyond the noise. Identical tokens do not scale better than linearly: such a
+ * figure says the 1-token basis was slowed (a stall in its window, a basis not settled, a cold start), not that the
+ * tokens were. With repetitions, every efficiency they allow must pass 1; without, it must pass 1 by the margin.
+ */
+export const aboveLinear = (efficiency: number, range: Range | null) => (range ? range.min > 1 : efficiency > 1 + ABOVE_LINEAR_MARGIN);

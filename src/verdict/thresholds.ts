@@ -12,7 +12,7 @@ import type { ConfigurationResult, Range, RunResult, VerdictCheck } from '../mod
 import { failuresOf, lowConfidence, MIN_WINDOW_S, throughputRange } from '../stats/repetitions.js';
 import { notEstablishedText, rateNotEstablished } from './common-window-rate.js';
 import { quote, shown } from '../core/quote.js';
-import { efficiencyBasisOf, efficiencyRange, efficiencyWithheld, isWhole, shortfallOf, type Shortfall } from '../result/configuration-shortfall.js';
+import { basisLooksLow, efficiencyBasisOf, efficiencyRange, efficiencyWithheld, isWhole, shortfallOf, type Shortfall } from '../result/configuration-shortfall.js';
 
 /** What keeps a configuration from being whole, in a few words. */
 const notWholeWords = (s: Shortfall) =>
@@ -357,7 +357,9 @@ export function evaluateThresholds(r: RunResult, t: Thresholds, strictLatency = 
       const short =
         (passed ? undefined : (shortWindow(c, strictLatency, e, t.minEfficiency) ?? (basis ? shortWindow(basis, strictLatency, e, t.minEfficiency) : undefined))) ??
         straddles(efficiencyRange(r, c), t.minEfficiency, strictLatency, 2);
-      const notJudged = withheld ? `${withheld.configuration === c ? 'this configuration' : 'its 1-token basis'} is not whole (${notWholeWords(withheld.shortfall)})` : short;
+      // Above 1 beyond the noise, the basis was slowed: the ratio overstates how the tokens scaled, so it passes nothing.
+      const low = basisLooksLow(r, c) ? 'above 1 beyond the noise: identical tokens do not scale better than linearly, so its 1-token basis looks low (measure again)' : undefined;
+      const notJudged = withheld ? `${withheld.configuration === c ? 'this configuration' : 'its 1-token basis'} is not whole (${notWholeWords(withheld.shortfall)})` : (low ?? short);
       checks.push({
         name: 'min-efficiency',
         configuration: axesOf(c),
