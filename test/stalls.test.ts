@@ -131,6 +131,18 @@ describe('a stall of one token against the cluster', () => {
     expect(text).not.toMatch(/succeeded meanwhile|% of the window in the/);
   });
 
+  it("conclude that a stall may be the host's where hsm-bench did not run in it, or where that is not known", () => {
+    const r = oneTokenStalled();
+    expect(conclusions(r).find((l) => /stalled/.test(l))).not.toMatch(/Not all of it need be the tokens/);
+    const c = r.configurations[0]!;
+    const [first, second, ...rest] = c.stalls!.episodes;
+    const episodes = [{ ...first!, hostStallS: 0.25 }, { ...second!, hostStallNotKnownS: 1.5 }, ...rest];
+    const text = conclusions({ ...r, configurations: [{ ...c, stalls: { ...c.stalls!, episodes } }] }).find((l) => /stalled/.test(l))!;
+    expect(text).toMatch(
+      /Not all of it need be the tokens': the host stalled hsm-bench for 250 ms of that time; for 1\.50 s of it the host's share is not known \(the process was killed before it saved it\)\.$/,
+    );
+  });
+
   it('say nothing succeeded only of all tokens stalled at once', () => {
     const s = new ConfigurationStats(2);
     for (let token = 0; token < 2; token++) sign(s, token, 0, 5_000_000, { atUs: 2_000_000 + token * 1000, heldUs: 1_200_000 });

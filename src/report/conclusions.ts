@@ -179,9 +179,10 @@ function stallsLine(r: RunResult, c: ConfigurationResult): string | null {
   const inRepetitions = repeated ? ` in ${stalled.length} of ${measured.length} repetitions (${measured.map((m) => m.stalls.count).join(', ')} times)` : '';
   const tokensCalled = (n: number) => (n === c.tokens ? (n === 2 ? 'both tokens' : `all ${n} tokens`) : `${n} of the ${c.tokens} tokens`);
   const see = repeated ? "see Gaps and stalls: the median repetition's" : 'see Gaps and stalls';
+  const host = hostShareOf(episodes);
   // One token is its whole configuration: its silence is the cluster's.
   if (c.tokens === 1)
-    return sentence(`${who}the token stalled ${repeated ? inRepetitions.slice(1) : plural(count, 'time')}, the longest ${longestOf(episodes)}: no ${w.noun} succeeded meanwhile (${see}).`);
+    return sentence(`${who}the token stalled ${repeated ? inRepetitions.slice(1) : plural(count, 'time')}, the longest ${longestOf(episodes)}: no ${w.noun} succeeded meanwhile (${see}).${host}`);
   // Each token's own stalls, exact where measured once: its count, silent time and longest gap (older runs and
   // repetitions: the stalls it was in, of those kept, and the longest of them, which may span other tokens' too).
   const byToken = c.perToken
@@ -217,7 +218,21 @@ function stallsLine(r: RunResult, c: ConfigurationResult): string | null {
       : everyTime.length === c.tokens
         ? ' Every token stalled in every repetition.'
         : '';
-  return sentence(`${who}${tokensCalled(byToken.length)} stalled${when}: ${named.join('; ')}${more}; ${cluster} (${see}).${same}`);
+  return sentence(`${who}${tokensCalled(byToken.length)} stalled${when}: ${named.join('; ')}${more}; ${cluster} (${see}).${same}${host}`);
+}
+
+/**
+ * What of the stalls may be the host's rather than the tokens': the time hsm-bench's own threads did not run in them,
+ * and the time whose share nobody knows (the process was killed before it saved its measurements).
+ */
+function hostShareOf(episodes: readonly { hostStallS: number; hostStallNotKnownS?: number }[]): string {
+  const hostS = episodes.reduce((sum, e) => sum + e.hostStallS, 0);
+  const notKnownS = episodes.reduce((sum, e) => sum + (e.hostStallNotKnownS ?? 0), 0);
+  const parts = [
+    ...(hostS > 0 ? [`the host stalled hsm-bench for ${latencyText(hostS * 1000)} of that time`] : []),
+    ...(notKnownS > 0 ? [`for ${latencyText(notKnownS * 1000)} of it the host's share is not known (the process was killed before it saved it)`] : []),
+  ];
+  return parts.length > 0 ? ` Not all of it need be the tokens': ${parts.join('; ')}.` : '';
 }
 
 /** A token as a reader finds it: label, slot and serial. */
