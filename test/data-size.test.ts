@@ -226,6 +226,13 @@ describe('a data size sweep on embedded SoftHSM2 tokens', () => {
     expect(r.stderr).toMatch(/sign with CKM_ECDSA is handed a hash the host made: the token sees 32 bytes whatever the data/);
   }, 60_000);
 
+  it('EdDSA in parts, which SoftHSM2 does not do (CKR_OPERATION_NOT_INITIALIZED): exit 3 at the trial call, naming the call, not 100 failures', () => {
+    const r = runCli(['scale', '--op', 'sign', '--alg', 'ed25519', '--data-size', '64k', '--multipart', '4k', '--tokens', '1', '--workspace', workspace, '--out', out]);
+    expect(r.status, r.stderr).toBe(3);
+    expect(r.stderr).toMatch(/failed the trial call before the run \(sign with CKM_EDDSA, C_Sign(Update|Final)\): CKR_/);
+    expect(r.stderr).toContain('run without --multipart');
+  }, 120_000);
+
   it('compare matches configurations by size: a run of 1k and 64k against one of 1k only compares 1k', () => {
     const oneK = scale(['--op', 'digest', '--data-size', '1k', '--tokens', '1', '--format', 'md']);
     const r = runCli(['compare', oneK.dir, digest.dir, '--force', '--json', '--out', tempDir('data-size-compare')]);

@@ -304,6 +304,14 @@ describe('a mechanism as given on SoftHSM2: measured and counted like any other,
     expect(r.stderr).toContain('check its parameter (--mechanism-params');
   }, 120_000);
 
+  it('a trial call that fails with a code that is no refusal (CKM_ECDSA with an RSA key: CKR_GENERAL_ERROR) is exit 3 before the run, naming token, call and CKR', () => {
+    const r = scale(['--mechanism', '0x1041', '--key-label', 'hsm-bench-rsa2048']);
+    expect(r.status, r.stderr).toBe(3);
+    expect(r.stderr).toMatch(/token 'ag-A' .*failed the trial call before the run \(sign with CKM_ECDSA, C_Sign\): CKR_GENERAL_ERROR/);
+    expect(r.stderr).toContain('hint: ');
+    expect(r.stdout).not.toMatch(/records in/);
+  }, 120_000);
+
   it('a mechanism the token does not list is refused at set-up (exit 3), with the mechanisms the token lists', () => {
     for (const mechanism of ['0x80001234', 'CKM_ML_DSA']) {
       const r = scale(['--mechanism', mechanism, '--key-label', 'hsm-bench-p256']);
