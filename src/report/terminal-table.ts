@@ -7,6 +7,7 @@ import {
   busyHost,
   configurationName,
   fixed,
+  mbPerSText,
   lowConfidenceLines,
   rateNotEstablishedLines,
   planLine,
@@ -50,7 +51,7 @@ function efficiencyCell(r: RunResult, c: RunResult['configurations'][number]): s
 const axesHead = (r: RunResult) => [...(r.plan.threadsPerToken.length > 1 ? ['Tokens', 'Sessions'] : ['Tokens']), ...(r.plan.dataSizesBytes ? ['Data'] : [])];
 /** MB/s beside the rate where calls were handed a data size (--data-size). */
 const mbHead = (r: RunResult) => (r.plan.dataSizesBytes ? ['MB/s'] : []);
-const mbCells = (r: RunResult, c: ConfigurationResult) => (r.plan.dataSizesBytes ? [fixed(c.mbPerS, 1)] : []);
+const mbCells = (r: RunResult, c: ConfigurationResult) => (r.plan.dataSizesBytes ? [mbPerSText(c.mbPerS)] : []);
 const shortfallNotes = (r: RunResult) => r.configurations.filter((c) => shortfallMark(r, c)).map((c) => `* ${configurationName(c)}:${shortfallMark(r, c).replace(/^ \((.*)\)$/, ' $1')}`);
 
 /**
