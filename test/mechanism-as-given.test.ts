@@ -78,6 +78,8 @@ describe('--mechanism by PKCS#11 name or number, as the plan reads it', () => {
   });
 
   it('bad input is exit 2, saying what to do', () => {
+    expect(usageProblem({ mechanism: '0x1041', keyLabel: '' }).message).toBe('--key-label is empty');
+    expect(usageProblem({ alg: 'p256', keyLabel: '' }).message).toBe('--key-label is empty');
     const typo = usageProblem({ mechanism: 'CKM_ECDSA_SHA265', keyLabel: 'k' });
     expect(typo.message).toContain("'CKM_ECDSA_SHA265' is not a PKCS#11 mechanism hsm-bench knows by name");
     expect(typo.hint).toContain('did you mean CKM_ECDSA_SHA224, CKM_ECDSA_SHA256');
