@@ -7,6 +7,7 @@ import { readRunJson } from '../src/result/run-directory.js';
 import { wordsOf } from '../src/operations/words.js';
 import { renderMarkdownReport } from '../src/report/markdown.js';
 import { runName } from '../src/report/comparison.js';
+import { renderScaleTable } from '../src/report/terminal-table.js';
 import { incomparability } from '../src/verdict/compare.js';
 
 /** The shipped P-256 scale example (embedded SoftHSM2, every signature verified, exit 0), reshaped per case. */
@@ -54,6 +55,8 @@ describe('the verdict and the conclusions name what the run did', () => {
     const perCall = { ...r, plan: { ...r.plan, perCall: { session: true, findKey: false } } };
     expect(caption(perCall)).toBe('C_OpenSession, login where the token was logged out, key found, C_Sign and C_CloseSession, timed as one call');
     expect(caption({ ...r, plan: { ...r.plan, perCall: { session: false, findKey: true } } })).toBe('key lookup (C_FindObjects) and C_Sign, timed as one call');
+    // The terminal's legend says the same.
+    expect(renderScaleTable(perCall)).toContain('Svc: service time of each C_OpenSession, login where the token was logged out, key found, C_Sign and C_CloseSession');
   });
 
   it('a multi-part run is named as such beside its mechanism, and compare names multipart as what differs', () => {

@@ -17,6 +17,7 @@ import {
   scheduleMissMark,
   shortfallMark,
   throughputCaption,
+  timedCallText,
   tokenLine,
   workerIssueText,
 } from './describe-run.js';
@@ -134,8 +135,8 @@ export function renderScaleTable(r: RunResult): string {
     fitTable(table.head, table.rows),
     ...shortfallNotes(r),
     r.plan.targetRate
-      ? `Resp: response time from each call’s intended start${table.head.includes('Svc p99') ? '; Svc: service time of the call alone' : ' (≥: calls never started bound it)'}`
-      : 'Svc: service time of each call, flat out (a closed loop: its tail is understated, see below)',
+      ? `Resp: response time from each call’s intended start${table.head.includes('Svc p99') ? `; Svc: service time of each ${timedCallText(r)}` : ' (≥: calls never started bound it)'}`
+      : `Svc: service time of each ${timedCallText(r)}, flat out (a closed loop: its tail is understated, see below)`,
     throughputCaption(r),
   ];
   const hosts = terminalSourcesTable(r);
