@@ -206,6 +206,20 @@ describe('a session whose checks fall behind spills', () => {
     expect(existsSync(path)).toBe(false);
   });
 
+  it('spilled batches that kept no output (failures only) are recorded after the window, with no "verifying 0" said', async () => {
+    const p = pipeline({ spill: new SpillFile(join(tempDir('check-then-record'), 'unverified.bin')) });
+    postBehind(p, SPILL_AFTER_BATCHES);
+    p.batches.take(batchOf(0, 4 * SPILL_AFTER_BATCHES, 4, { kept: false }));
+    expect(p.released).toEqual([{ worker: 0, firstSequence: 4 * SPILL_AFTER_BATCHES }]);
+    p.verifier.atOnce = true;
+    p.verifier.held.splice(0).forEach((h) => h.back());
+    let told: number | undefined;
+    const late = await p.batches.afterWindow((calls) => (told = calls));
+    expect(told).toBeUndefined();
+    expect(late).toEqual({ verifiedLate: 0, unverified: 0 });
+    expect(sequencesOf(p.recorded, 0)).toEqual(range(0, 4 * (SPILL_AFTER_BATCHES + 1)));
+  });
+
   it("spilled batches read back wait for the session's batches still being checked", async () => {
     const p = pipeline({ spill: new SpillFile(join(tempDir('check-then-record'), 'unverified.bin')) });
     postBehind(p, SPILL_AFTER_BATCHES + 2);

@@ -64,6 +64,13 @@ describe('--data-size and --multipart: the plan', () => {
     refused({ op: 'digest', dataSize: '1k,1024' }, /lists a size twice/);
     refused({ op: 'digest', multipart: '4k' }, /--multipart splits each call's data: it needs --data-size/);
     refused({ op: 'digest', dataSize: '1k', multipart: '0' }, /out of range/);
+    // One chunk, so the hint offers one; a lower-case m (milli? 10⁶?) is not read as 1024².
+    expect(() => plan({ op: 'digest', dataSize: '1k', multipart: 'x' })).toThrow(expect.objectContaining({ hint: expect.stringMatching(/^for example --multipart 4k \(/) }));
+    for (const bad of ['1m', '64k,1m']) refused({ op: 'digest', dataSize: bad }, /--data-size must be a size in bytes \(a whole number, optionally with k or M, upper-case\), not '1m'/);
+    // A chunk no smaller than every size: one part per call, not the parts --multipart says.
+    refused({ op: 'digest', dataSize: '1k', multipart: '2k' }, /--multipart 2k is no smaller than --data-size '1k': each call would hand its data in one part/);
+    refused({ op: 'digest', dataSize: '32,1k', multipart: '1k' }, /is no smaller than/);
+    expect(plan({ op: 'digest', dataSize: '32,64k', multipart: '1k' }).multipartChunkBytes).toBe(1024);
     refused({ op: 'decrypt', alg: 'rsa2048', dataSize: '1k' }, /decrypt takes no --data-size.*an RSA plaintext is bounded by the key/);
     for (const op of ['verify', 'keygen', 'random', 'derive']) refused({ op, alg: op === 'random' ? undefined : 'p256', dataSize: '1k' }, new RegExp(`${op} takes no --data-size`));
     refused({ op: 'encrypt', mechanism: 'cbc', dataSize: '32,1000' }, /1000: AES-CBC without padding encrypts whole 16-byte blocks/);
@@ -248,6 +255,13 @@ describe('a data size sweep on embedded SoftHSM2 tokens', () => {
     expect(r.status, r.stderr).toBe(2);
     expect(r.stderr).toMatch(/sign with CKM_ECDSA is handed a hash the host made: the token sees 32 bytes whatever the data/);
   }, 60_000);
+
+  it('EdDSA in parts, which SoftHSM2 does not do (CKR_OPERATION_NOT_INITIALIZED): exit 3 at the trial call, naming the call, not 100 failures', () => {
+    const r = runCli(['scale', '--op', 'sign', '--alg', 'ed25519', '--data-size', '64k', '--multipart', '4k', '--tokens', '1', '--workspace', workspace, '--out', out]);
+    expect(r.status, r.stderr).toBe(3);
+    expect(r.stderr).toMatch(/failed the trial call before the run \(sign with CKM_EDDSA, C_Sign(Update|Final)\): CKR_/);
+    expect(r.stderr).toContain('run without --multipart');
+  }, 120_000);
 
   it('compare matches configurations by size: a run of 1k and 64k against one of 1k only compares 1k', () => {
     const oneK = scale(['--op', 'digest', '--data-size', '1k', '--tokens', '1', '--format', 'md']);

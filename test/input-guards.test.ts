@@ -47,6 +47,9 @@ describe('one bounded reader', () => {
     ] as const) {
       expect(() => readInputFile(path, KIND)).toThrow(message);
     }
+    // One byte over: the exact bytes, not "1 KiB, more than … (1 KiB)".
+    writeFileSync(big, 'x'.repeat(1025));
+    expect(() => readInputFile(big, KIND)).toThrow(/is 1,025 bytes, more than a test file can be \(1,024 bytes\)/);
     writeFileSync(big, 'x'.repeat(1024));
     expect(readInputFile(big, KIND)).toHaveLength(1024);
   });

@@ -109,6 +109,8 @@ describe('--mechanism by PKCS#11 name or number, as the plan reads it', () => {
   });
 
   it('bad input is exit 2, saying what to do', () => {
+    expect(usageProblem({ mechanism: '0x1041', keyLabel: '' }).message).toBe('--key-label is empty');
+    expect(usageProblem({ alg: 'p256', keyLabel: '' }).message).toBe('--key-label is empty');
     const typo = usageProblem({ mechanism: 'CKM_ECDSA_SHA265', keyLabel: 'k' });
     expect(typo.message).toContain("'CKM_ECDSA_SHA265' is not a PKCS#11 mechanism hsm-bench knows by name");
     expect(typo.hint).toContain('did you mean CKM_ECDSA_SHA224, CKM_ECDSA_SHA256');
@@ -344,6 +346,14 @@ describe('a mechanism as given on SoftHSM2: measured and counted like any other,
     expect(cofactor.status, cofactor.stderr).toBe(3);
     expect(cofactor.stderr).toMatch(/cannot derive with ECDH \(cofactor\): it offers none of CKM_ECDH1_COFACTOR_DERIVE/);
     expect(cofactor.stderr).toContain('CKM_ECDH1_DERIVE');
+  }, 120_000);
+
+  it('a trial call that fails with a code that is no refusal (CKM_ECDSA with an RSA key: CKR_GENERAL_ERROR) is exit 3 before the run, naming token, call and CKR', () => {
+    const r = scale(['--mechanism', '0x1041', '--key-label', 'hsm-bench-rsa2048']);
+    expect(r.status, r.stderr).toBe(3);
+    expect(r.stderr).toMatch(/token 'ag-A' .*failed the trial call before the run \(sign with CKM_ECDSA, C_Sign\): CKR_GENERAL_ERROR/);
+    expect(r.stderr).toContain('hint: ');
+    expect(r.stdout).not.toMatch(/records in/);
   }, 120_000);
 
   it('a mechanism the token does not list is refused at set-up (exit 3), with the mechanisms the token lists', () => {

@@ -55,6 +55,13 @@ describe('--session-per-call and --find-key-per-call, against the pooled default
     expect(perCall.count('C_CloseSession')).toBe(pooled.count('C_CloseSession') + CALLS + 1);
     expect(perCall.count('C_Login')).toBe(pooled.count('C_Login') + CALLS + 1);
     expect(perCall.count('C_Sign')).toBe(pooled.count('C_Sign'));
+    // Nothing else is timed per call: no slot asked (a slot list is a reader poll on PC/SC), one C_GetSessionInfo
+    // (is the token logged in?) and one C_GetTokenInfo (may the PIN be presented?) before each login.
+    for (const fn of ['C_GetSlotList', 'C_GetSlotInfo']) expect(perCall.count(fn), fn).toBe(pooled.count(fn));
+    // Once per module instance (the pooled run's native loop loads its own): never per call.
+    expect(perCall.count('C_GetFunctionList')).toBeLessThanOrEqual(pooled.count('C_GetFunctionList'));
+    expect(perCall.count('C_GetSessionInfo')).toBe(pooled.count('C_GetSessionInfo') + CALLS);
+    expect(perCall.count('C_GetTokenInfo')).toBe(pooled.count('C_GetTokenInfo') + CALLS + 1);
     const c = perCall.run.configurations[0]!;
     expect([c.operationsOk, c.operationsFailed, c.operationsVerified]).toEqual([PER_TOKEN, 0, PER_TOKEN]);
     expect(perCall.run.plan.perCall).toEqual({ session: true, findKey: false });

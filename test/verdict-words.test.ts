@@ -6,6 +6,10 @@ import { verdictText } from '../src/report/verdict-section.js';
 import { renderJunit } from '../src/report/junit.js';
 import { readRunJson } from '../src/result/run-directory.js';
 import { wordsOf } from '../src/operations/words.js';
+import { renderMarkdownReport } from '../src/report/markdown.js';
+import { runName } from '../src/report/comparison.js';
+import { renderScaleTable } from '../src/report/terminal-table.js';
+import { incomparability } from '../src/verdict/compare.js';
 
 /** The shipped P-256 scale example (embedded SoftHSM2, every signature verified, exit 0), reshaped per case. */
 const example = (): RunResult => readRunJson(new URL('../fixtures/examples/scale-p256/', import.meta.url).pathname);
@@ -55,5 +59,28 @@ describe('the verdict and the conclusions name what the run did', () => {
     expect(wordsOf(multipart).call).toBe('C_EncryptInit/C_EncryptUpdate/C_EncryptFinal');
     expect(planLine(multipart)).toContain('in parts of 4 KiB (C_EncryptInit/C_EncryptUpdate/C_EncryptFinal)');
     expect(wordsOf({ ...multipart, plan: { ...multipart.plan, multipartChunkBytes: undefined } }).call).toBe('C_Encrypt');
+  });
+
+  it('the service-time caption says what one timed call is: the whole sequence in parts, the session opened to closed per call', () => {
+    const r = example();
+    const caption = (run: RunResult) => /Service time: each ([^.]*), from its start to its return/.exec(renderMarkdownReport(run, { charts: [] }))?.[1];
+    expect(caption(r)).toBe('C_Sign call alone');
+    const multipart = { ...r, operation: { name: 'encrypt', call: 'encrypt' }, plan: { ...r.plan, dataSizesBytes: [65536], multipartChunkBytes: 4096 } };
+    expect(caption(multipart)).toBe('C_EncryptInit/C_EncryptUpdate/C_EncryptFinal sequence, timed as one call');
+    const perCall = { ...r, plan: { ...r.plan, perCall: { session: true, findKey: false } } };
+    expect(caption(perCall)).toBe('C_OpenSession, login where the token was logged out, key found, C_Sign and C_CloseSession, timed as one call');
+    expect(caption({ ...r, plan: { ...r.plan, perCall: { session: false, findKey: true } } })).toBe('key lookup (C_FindObjects) and C_Sign, timed as one call');
+    // The terminal's legend says the same.
+    expect(renderScaleTable(perCall)).toContain('Svc: service time of each C_OpenSession, login where the token was logged out, key found, C_Sign and C_CloseSession');
+  });
+
+  it('a multi-part run is named as such beside its mechanism, and compare names multipart as what differs', () => {
+    const r = example();
+    const multipart = { ...r, plan: { ...r.plan, dataSizesBytes: [65536], multipartChunkBytes: 4096 } };
+    const oneCall = { ...r, plan: { ...r.plan, dataSizesBytes: [65536] } };
+    expect(runName(multipart)).toBe(`${wordsOf(r).title} (${r.mechanism.name}, in parts of 4 KiB)`);
+    expect(runName({ ...multipart, plan: { ...multipart.plan, perCall: { session: true, findKey: false } } })).toMatch(/, session per call, in parts of 4 KiB\)$/);
+    expect(incomparability(oneCall, multipart)).toEqual(['plans differ (multipart (in one call vs in parts of 4 KiB))']);
+    expect(incomparability(r, { ...r, plan: { ...r.plan, warmupOperationsPerToken: 7 } })).toEqual(['plans differ (warm-up)']);
   });
 });

@@ -8,11 +8,14 @@ const BYTES_PER_SUFFIX: Record<string, number> = { '': 1, k: 1024, m: 1024 * 102
  */
 export const MAX_DATA_BYTES = 16 * 1024 * 1024;
 
-/** A size in bytes such as 32, 1k or 64k (k = 1024 bytes, M = 1024 × 1024), from 1 to MAX_DATA_BYTES. */
-export function parseByteSize(value: string, flag: string, minBytes = 1): number {
-  const hint = `for example ${flag} 32,1k,64k,1M (bytes; k = 1024, M = 1024 × 1024; from ${byteSizeText(minBytes)} to ${byteSizeText(MAX_DATA_BYTES)})`;
-  const match = /^(\d{1,9})([kKmM]?)$/.exec(value.trim());
-  if (!match) throw usageError(`${flag} must be a size in bytes (a whole number, optionally with k or M), not ${quote(value)}`, hint);
+/**
+ * A size in bytes such as 32, 1k or 64k (k = 1024 bytes, M = 1024 × 1024), from 1 to MAX_DATA_BYTES. A lower-case m
+ * is refused: it reads as milli, or as 10⁶ (MB), as well as 1024². `example`: what the hint offers (one size or a list).
+ */
+export function parseByteSize(value: string, flag: string, minBytes = 1, example = '32,1k,64k,1M'): number {
+  const hint = `for example ${flag} ${example} (bytes; k = 1024, M = 1024 × 1024; from ${byteSizeText(minBytes)} to ${byteSizeText(MAX_DATA_BYTES)})`;
+  const match = /^(\d{1,9})([kKM]?)$/.exec(value.trim());
+  if (!match) throw usageError(`${flag} must be a size in bytes (a whole number, optionally with k or M, upper-case), not ${quote(value)}`, hint);
   const bytes = Number(match[1]) * BYTES_PER_SUFFIX[match[2]!.toLowerCase()]!;
   if (bytes < minBytes || bytes > MAX_DATA_BYTES) throw usageError(`${flag} ${quote(value)} is out of range`, hint);
   return bytes;

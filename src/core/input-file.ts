@@ -39,7 +39,10 @@ export function openInputFile(path: string, kind: InputKind): { fd: number; size
   try {
     const info = fstatSync(fd);
     if (!info.isFile()) throw fail(`is ${fileType(info)}, not a file`);
-    if (info.size > kind.maxBytes) throw fail(`is ${sizeText(info.size)}, more than a ${kind.what} can be (${sizeText(kind.maxBytes)})`);
+    // Exact bytes where the rounded sizes would read the same (65,537 bytes against a 64 KiB limit).
+    const exact = sizeText(info.size) === sizeText(kind.maxBytes);
+    const bytes = (n: number) => (exact ? `${n.toLocaleString('en-US')} bytes` : sizeText(n));
+    if (info.size > kind.maxBytes) throw fail(`is ${bytes(info.size)}, more than a ${kind.what} can be (${bytes(kind.maxBytes)})`);
     return { fd, sizeBytes: info.size };
   } catch (error) {
     closeSync(fd);

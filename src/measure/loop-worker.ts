@@ -60,7 +60,7 @@ function pkcs11Calls(lib: ModuleInstance['lib'], connection: TokenConnection): L
   };
   return {
     call: (op, sequence, out) => {
-      const held = perCall?.session ? connection.connect() : perCall?.findKey ? connection.findKeys() : ({ ok: true } as const);
+      const held = perCall?.session ? connection.open() : perCall?.findKey ? connection.findKeys() : ({ ok: true } as const);
       if (!held.ok) {
         if (perCall?.session) connection.close();
         return unconnected(held);

@@ -19,7 +19,10 @@ export const payloadFields = (
   multipartChunkBytes: number | null,
   throughputPerS: number,
 ): Pick<ConfigurationResult, 'dataSizeBytes' | 'multipartChunkBytes' | 'mbPerS'> =>
-  dataSizeBytes === null ? {} : { dataSizeBytes, multipartChunkBytes, mbPerS: Math.round((throughputPerS * dataSizeBytes) / 1e3) / 1e3 };
+  dataSizeBytes === null ? {} : { dataSizeBytes, multipartChunkBytes, mbPerS: mbRounded((throughputPerS * dataSizeBytes) / 1e6) };
+
+/** MB/s to the thousandth, and below 1 MB/s to 3 significant digits: 32 bytes 10 times a second is 0.00032, not 0. */
+const mbRounded = (mbPerS: number) => (mbPerS >= 1 ? Math.round(mbPerS * 1e3) / 1e3 : Number(mbPerS.toPrecision(3)));
 
 /** A configuration's axes from its parts (a null rate: flat out; a null data size: no --data-size). */
 export const configurationAxes = (tokens: number, threadsPerToken: number, targetRatePerS: number | null, dataSizeBytes: number | null = null): ConfigurationAxes => ({

@@ -130,7 +130,8 @@ export class CheckThenRecord {
     let unverified = 0;
     if (spill !== null && spill.batches > 0 && this.spillFailure === undefined) {
       let skip = false;
-      onVerifyingSpill?.(spill.outputsKept, () => (skip = true));
+      // Spilled batches that kept no output (failures only, or outputs not sampled) are recorded, not verified: nothing to say.
+      if (spill.outputsKept > 0) onVerifyingSpill?.(spill.outputsKept, () => (skip = true));
       const inFlight: Promise<void>[] = [];
       for (const batch of spill.read()) {
         if (skip) unverified += keptOutputs(batch);

@@ -92,11 +92,11 @@ function pinWithheldBecause(lib: pkcs11.PKCS11, slot: Buffer, pin: string, allow
  * all log in here.
  */
 export function presentPin(lib: pkcs11.PKCS11, slot: Buffer, session: Buffer, pin: string, seat: PinSeat): PinOutcome {
-  if (isLoggedIn(lib, session)) return { outcome: 'accepted' };
   let code: number | undefined;
   let withheld: { reason: WithheldReason; why: string } | undefined;
   const outcome = seat.guard.present(seat.token, () => {
-    // Another thread of this module instance may have logged in while this one waited for the lock.
+    // Asked once, under the lock: another thread of this module instance may have logged in while this one waited
+    // (and a second C_GetSessionInfo would be one more call inside a --session-per-call run's clock).
     if (isLoggedIn(lib, session)) return 'accepted';
     withheld = pinWithheldBecause(lib, slot, pin, seat.guard.allowFinalPinTry);
     if (withheld !== undefined) return 'withheld';

@@ -47,10 +47,21 @@ export class TokenConnection {
     }
   }
 
+  /** A session got back after a failure or at the start: the slot asked first whether the token is there. */
   connect(): ConnectOutcome {
     this.close();
+    // A token whose PIN was refused is not asked for: open() says so.
+    if (!this.seat.guard.refused(this.seat.token) && !this.tokenPresent()) return { ok: false, reason: 'absent', detail: 'no token in the slot' };
+    return this.open();
+  }
+
+  /**
+   * A session opened, logged in where the token is logged out, and its keys found: no slot asked (--session-per-call
+   * times this per call, where a slot list may be a reader poll; a token gone fails the call, whose reconnect asks).
+   */
+  open(): ConnectOutcome {
+    this.close();
     if (this.seat.guard.refused(this.seat.token)) return { ok: false, reason: 'pin-refused', detail: 'the PIN was refused earlier in the run; the PIN is not presented again' };
-    if (!this.tokenPresent()) return { ok: false, reason: 'absent', detail: 'no token in the slot' };
     try {
       this.session = this.lib.C_OpenSession(this.slot, pkcs11.CKF_SERIAL_SESSION);
       if (this.pin !== null) {

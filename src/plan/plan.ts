@@ -179,10 +179,15 @@ function payloadOf(o: PlanInput, workload: readonly WorkloadEntry[], name: Field
     const problem = op.dataSizeProblem(entry.mechanismChoice, bytes);
     if (problem !== undefined) throw usageError(`${name('dataSize')} ${byteSizeText(bytes)}: ${problem}`, `choose other sizes for ${entry.operation}`);
   }
-  return {
-    dataSizesBytes: sizes.sort((a, b) => a - b),
-    multipartChunkBytes: o.multipart === undefined ? null : parseByteSize(o.multipart, name('multipart')),
-  };
+  const chunkBytes = o.multipart === undefined ? null : parseByteSize(o.multipart, name('multipart'), 1, '4k');
+  // A chunk no smaller than every size hands each call's data in one C_*Update: not the parts it says.
+  if (chunkBytes !== null && sizes.every((bytes) => bytes <= chunkBytes)) {
+    throw usageError(
+      `${name('multipart')} ${byteSizeText(chunkBytes)} is no smaller than ${name('dataSize')} ${quote(o.dataSize)}: each call would hand its data in one part`,
+      `give a chunk smaller than the data (e.g. ${name('multipart')} ${byteSizeText(Math.max(MESSAGE_BYTES, Math.floor(Math.max(...sizes) / 4)))}), or leave ${name('multipart')} out`,
+    );
+  }
+  return { dataSizesBytes: sizes.sort((a, b) => a - b), multipartChunkBytes: chunkBytes };
 }
 
 /** More rounds than this is a typo, not a plan: each repeats every configuration. */
@@ -211,6 +216,7 @@ export function scalePlan(o: PlanInput, name: FieldNames = flagOf): RunPlan {
     throw usageError(`${first.operation} uses no key pair of the token: ${name('keyLabel')} does not apply`, `drop ${name('keyLabel')}`);
   }
   if (o.mix !== undefined && o.keyId !== undefined) throw usageError(`${name('mix')} names its operations itself: ${name('keyId')} does not go with it`, `drop ${name('keyId')}`);
+  if (o.keyLabel === '') throw usageError(`${name('keyLabel')} is empty`, 'give the label of the key as the token shows it, or leave the flag out for the default key');
   if (o.keyLabel !== undefined && /[\u0000-\u001f\u007f]/.test(o.keyLabel)) throw usageError(`${name('keyLabel')} has control characters`, 'give the label as the token shows it');
   if (o.verify === 'none' && workload.some((e) => e.operation === 'verify')) {
     throw usageError(`verify is judged by the host's check of each answer: with ${name('verify')} none a token that accepts spoiled signatures would pass`, 'keep verify all, or check a sample: 0.1');

@@ -5,7 +5,7 @@ import { moduleCrashes, verdictOf, type JudgedRun } from '../verdict/verdict.js'
 import { verdictText } from './verdict-section.js';
 import { cutFromRecords } from './crash-text.js';
 import { closedLoopNote, failedReturned, latencyLine, percentileCell } from './latency-cells.js';
-import { backendLine, configurationName, fixed, planLine, rateCell, scheduleMissMark, tokenLine, tokenTitle, verifyText } from './describe-run.js';
+import { backendLine, configurationName, fixed, mbPerSSuffix, planLine, rateCell, scheduleMissMark, tokenLine, tokenTitle, verifyText } from './describe-run.js';
 import { latencyText } from '../core/latency-text.js';
 import { fitTable } from './fit-table.js';
 import { plural } from '../core/plural.js';
@@ -172,7 +172,7 @@ export function renderBurnInSummary(r: RunResult, judged: JudgedRun, dir?: strin
       `plan:    ${planLine(r)}`,
       `started ${r.startedAt}, stopped ${r.finishedAt}; measured time ${fixed(c.durationS, 1)} s${(r.burnIn?.segments.length ?? 1) > 1 ? ` over ${r.burnIn!.segments.length} segments (resumed)` : ''}`,
       // Performed counts successes, as every other count of signatures does; failures are counted apart.
-      `${w.nouns} performed (successful): ${c.operationsOk}; failed: ${c.operationsFailed}; checked on the host: ${c.operationsVerified}; throughput ${fixed(c.throughputPerS, 2)}/s (successful, ${verifyText(r)})`,
+      `${w.nouns} performed (successful): ${c.operationsOk}; failed: ${c.operationsFailed}; checked on the host: ${c.operationsVerified}; throughput ${fixed(c.throughputPerS, 2)}/s${mbPerSSuffix(c)} (successful, ${verifyText(r)})`,
       `service time: ${latencyLine(c.latencyMs, c.operationsOk)}`,
       ...[closedLoopNote(c)].filter((x) => x !== null),
       ...(c.failedLatencyMs ? [`failed calls (apart, not in the service time): ${latencyLine(c.failedLatencyMs, failedReturned(c))}`] : []),

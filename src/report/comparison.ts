@@ -2,7 +2,7 @@ import { wordsOf } from '../operations/words.js';
 import type { ChartConfiguration, ChartDataset } from 'chart.js';
 import type { RunResult } from '../model/run-result.js';
 import { axis, chartStamp, logAxis, PALETTE, plugins } from './charts.js';
-import { configurationName, fixed } from './describe-run.js';
+import { callPatternText, configurationName, fixed } from './describe-run.js';
 import { distinctConfigurations, sameConfiguration, type ConfigurationAxes } from '../model/configuration.js';
 import { markdownTable } from './markdown.js';
 import { fitTable } from './fit-table.js';
@@ -22,7 +22,7 @@ const sharedRate = (runs: readonly RunResult[]) => {
 };
 
 /** A run as a comparison names it: its workload (ECDSA P-256, RSA-2048 decryption…), its mechanism, and how it held sessions where not pooled. */
-export const runName = (r: RunResult) => `${wordsOf(r).title} (${r.mechanism.name}${r.plan.perCall?.session ? ', session per call' : r.plan.perCall?.findKey ? ', key found per call' : ''})`;
+export const runName = (r: RunResult) => `${wordsOf(r).title} (${r.mechanism.name}${callPatternText(r)})`;
 
 /** A configuration (tokens, sessions per token, target rate) and each run's throughput there. */
 export interface ComparisonRow extends ConfigurationAxes {

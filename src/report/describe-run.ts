@@ -128,6 +128,26 @@ export function perCallText(r: Pick<RunResult, 'plan'>): string {
   return p?.findKey ? 'the key found per call (C_FindObjects)' : '';
 }
 
+/**
+ * What one timed call is, after "each": "C_Sign call alone"; the whole C_*Init/C_*Update/C_*Final sequence with
+ * --multipart; the session's opening to its closing with --session-per-call; the key's lookup and the call with
+ * --find-key-per-call.
+ */
+export function timedCallText(r: Pick<RunResult, 'plan' | 'operation' | 'algorithm'>): string {
+  const call = wordsOf(r).call;
+  const made = r.plan.multipartChunkBytes === undefined ? call : `${call} sequence`;
+  if (r.plan.perCall?.session) return `C_OpenSession, login where the token was logged out, key found, ${made} and C_CloseSession, timed as one call`;
+  if (r.plan.perCall?.findKey) return `key lookup (C_FindObjects) and ${made}, timed as one call`;
+  return r.plan.multipartChunkBytes === undefined ? `${call} call alone` : `${made}, timed as one call`;
+}
+
+/** How a run's calls are named beside its mechanism where not one pooled call ("session per call", "in parts of 4 KiB"). */
+export function callPatternText(r: Pick<RunResult, 'plan'>): string {
+  const p = r.plan;
+  const pattern = p.perCall?.session ? ['session per call'] : p.perCall?.findKey ? ['key found per call'] : [];
+  return [...pattern, ...(p.multipartChunkBytes === undefined ? [] : [`in parts of ${byteSizeName(p.multipartChunkBytes)}`])].map((t) => `, ${t}`).join('');
+}
+
 /** The run's tokens on one line: each one when there are a few, else the count, the first and last, the models and the slots. */
 export function tokenLine(r: Pick<RunResult, 'tokens'>): string {
   const t = r.tokens;
@@ -175,6 +195,12 @@ export const measuringHost = (r: Pick<RunResult, 'sources'>) => (r.sources ? `${
 export const mergedHostsCpuText = (r: Pick<RunResult, 'sources'>) => (r.sources ? `each host's own CPU (${[...new Set(r.sources.map((s) => s.hostname))].join(', ')})` : null);
 
 export const fixed = (value: number | null | undefined, digits: number) => (value === null || value === undefined ? '–' : value.toFixed(digits));
+
+/** MB/s to 3 significant digits at least (0.00032, 1.25, 812, 1234): a small rate is never shown as 0.0. */
+export const mbPerSText = (value: number | null | undefined) => (value === null || value === undefined ? '–' : value >= 100 ? value.toFixed(0) : value.toPrecision(3));
+
+/** ", 12.3 MB/s" after a rate where the calls were handed a data size (--data-size); nothing otherwise. */
+export const mbPerSSuffix = (c: Pick<ConfigurationResult, 'mbPerS'>) => (c.mbPerS === undefined ? '' : `, ${mbPerSText(c.mbPerS)} MB/s`);
 
 /**
  * A rate in a terminal cell: whole from 100/s up (18262, not 18261.6: the tenth is noise there and costs a column),

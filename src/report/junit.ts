@@ -3,7 +3,7 @@ import { latencyText } from '../core/latency-text.js';
 import { workloadId } from '../model/workload.js';
 import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
 import { lazyModule } from '../core/lazy-module.js';
-import { configurationName, verifyText, workerIssueText } from './describe-run.js';
+import { configurationName, mbPerSSuffix, verifyText, workerIssueText } from './describe-run.js';
 import { uncheckedText } from './verdict-section.js';
 import { failureList } from './status-meaning.js';
 import { configurationSlug, distinctConfigurations, sameConfiguration, type ConfigurationAxes } from '../model/configuration.js';
@@ -66,7 +66,7 @@ function checksOf(run: JudgedRun, death?: ProcessDeath): Check[] {
       timeS: c.durationS,
       outcome: gap ? 'error' : problems.length > 0 ? 'fail' : 'pass',
       message: gap || problems.length > 0 ? [...(gap ? [gap.reason] : []), ...problems].join('; ') : undefined,
-      measured: `${c.operationsOk} OK${notChecked}${unverifiedOf(c)}, ${c.operationsFailed} failed, ${rateNotEstablished(c) ? notEstablishedText(c) : `${c.throughputPerS.toFixed(1)} ${w.rate}`} with ${configurationName(c)}`,
+      measured: `${c.operationsOk} OK${notChecked}${unverifiedOf(c)}, ${c.operationsFailed} failed, ${rateNotEstablished(c) ? notEstablishedText(c) : `${c.throughputPerS.toFixed(1)} ${w.rate}${mbPerSSuffix(c)}`} with ${configurationName(c)}`,
       expected,
     };
   });

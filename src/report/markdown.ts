@@ -8,7 +8,21 @@ import { operationsTable, scaleTable } from './table-model.js';
 import { capacityTable, rateTable, saturationTable, sizingAnswer } from './sizing-tables.js';
 import { hms } from '../core/hms.js';
 import { wordsOf } from '../operations/words.js';
-import { backendLine, basisLowNote, configurationName, fixed, planLine, runEnd, runEndText, shortfallMark, throughputCaption, verifyText, workerIssueText } from './describe-run.js';
+import {
+  backendLine,
+  basisLowNote,
+  configurationName,
+  fixed,
+  mbPerSSuffix,
+  planLine,
+  runEnd,
+  runEndText,
+  shortfallMark,
+  throughputCaption,
+  timedCallText,
+  verifyText,
+  workerIssueText,
+} from './describe-run.js';
 import { conclusions, sentence } from './conclusions.js';
 import { statusMeaning } from './status-meaning.js';
 import { stalledConfigurations, stallLines } from './stalls-text.js';
@@ -87,7 +101,7 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
             c0.operationsOk,
             c0.operationsFailed,
             c0.operationsVerified,
-            `${fixed(c0.throughputPerS, 2)}/s`,
+            `${fixed(c0.throughputPerS, 2)}/s${mbPerSSuffix(c0)}`,
           ],
         ],
       ),
@@ -132,7 +146,7 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
     out.push('## Throughput', '');
     if (r.plan.targetRate) {
       out.push(
-        `Calls arrived on a schedule at each target rate (open loop). Response time runs from each call's intended start, so it includes any wait for a free session; service time is the ${w.call} call alone. Late: calls that found no session free at their intended start.`,
+        `Calls arrived on a schedule at each target rate (open loop). Response time runs from each call's intended start, so it includes any wait for a free session; service time is each ${timedCallText(r)}. Late: calls that found no session free at their intended start.`,
         '',
       );
     }
@@ -199,7 +213,7 @@ export function renderMarkdownReport(r: RunResult, o: MarkdownOptions): string {
   out.push(
     `## Service time (successful ${w.nouns})`,
     '',
-    `Service time: each ${w.call} call alone, from its start to its return${r.plan.targetRate ? "; the response times, from each call's intended start, are in the table above" : ''}. A percentile is shown where at least one call lies beyond it (n: the calls it rests on).${
+    `Service time: each ${timedCallText(r)}, from its start to its return${r.plan.targetRate ? "; the response times, from each call's intended start, are in the table above" : ''}. A percentile is shown where at least one call lies beyond it (n: the calls it rests on).${
       closedLoop
         ? ` Flat out (a closed loop), a session starts its next call only when the last one returns, so a slow call holds back the calls behind it and these percentiles understate the tail a client arriving on schedule would see; "Corrected p99" adds the calls held back (HdrHistogram's correction for coordinated omission, with the interval between a session's calls that the loop achieved — the window × the sessions / the calls — as the expected interval: ${r.configurations
             .filter((c) => c.correctedLatencyMs)

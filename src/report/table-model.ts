@@ -1,6 +1,6 @@
 import { wordsOf } from '../operations/words.js';
 import type { ConfigurationResult, RunResult } from '../model/run-result.js';
-import { basisLowMark, configurationName, fixed, perTokenRange, shortfallMark, throughputText } from './describe-run.js';
+import { basisLowMark, configurationName, fixed, mbPerSText, perTokenRange, shortfallMark, throughputText } from './describe-run.js';
 import { efficiencyRange, shownEfficiency } from '../result/configuration-shortfall.js';
 import { okInPercentiles, okInRate, percentileCell } from './latency-cells.js';
 
@@ -80,7 +80,7 @@ export function scaleTable(r: RunResult, reference?: Map<number, number>): Table
     okInRate(c),
     fixed(c.durationS, 2),
     throughputText(c),
-    ...(r.plan.dataSizesBytes ? [fixed(c.mbPerS, 1)] : []),
+    ...(r.plan.dataSizesBytes ? [mbPerSText(c.mbPerS)] : []),
     ...(withReference ? [fixed(reference!.get(c.tokens), 1)] : []),
     perTokenRange(c),
     percentileCell(c.latencyMs, 'p50', okInPercentiles(c)),

@@ -7,6 +7,7 @@ import {
   busyHost,
   configurationName,
   fixed,
+  mbPerSText,
   lowConfidenceLines,
   rateNotEstablishedLines,
   planLine,
@@ -18,6 +19,7 @@ import {
   basisLowMark,
   basisLowNote,
   throughputCaption,
+  timedCallText,
   tokenLine,
   workerIssueText,
 } from './describe-run.js';
@@ -52,7 +54,7 @@ function efficiencyCell(r: RunResult, c: RunResult['configurations'][number]): s
 const axesHead = (r: RunResult) => [...(r.plan.threadsPerToken.length > 1 ? ['Tokens', 'Sessions'] : ['Tokens']), ...(r.plan.dataSizesBytes ? ['Data'] : [])];
 /** MB/s beside the rate where calls were handed a data size (--data-size). */
 const mbHead = (r: RunResult) => (r.plan.dataSizesBytes ? ['MB/s'] : []);
-const mbCells = (r: RunResult, c: ConfigurationResult) => (r.plan.dataSizesBytes ? [fixed(c.mbPerS, 1)] : []);
+const mbCells = (r: RunResult, c: ConfigurationResult) => (r.plan.dataSizesBytes ? [mbPerSText(c.mbPerS)] : []);
 const shortfallNotes = (r: RunResult) => r.configurations.filter((c) => shortfallMark(r, c)).map((c) => `* ${configurationName(c)}:${shortfallMark(r, c).replace(/^ \((.*)\)$/, ' $1')}`);
 
 /**
@@ -136,8 +138,8 @@ export function renderScaleTable(r: RunResult): string {
     ...shortfallNotes(r),
     ...(basisLowNote(r) ? [basisLowNote(r)!] : []),
     r.plan.targetRate
-      ? `Resp: response time from each call’s intended start${table.head.includes('Svc p99') ? '; Svc: service time of the call alone' : ' (≥: calls never started bound it)'}`
-      : 'Svc: service time of each call, flat out (a closed loop: its tail is understated, see below)',
+      ? `Resp: response time from each call’s intended start${table.head.includes('Svc p99') ? `; Svc: service time of each ${timedCallText(r)}` : ' (≥: calls never started bound it)'}`
+      : `Svc: service time of each ${timedCallText(r)}, flat out (a closed loop: its tail is understated, see below)`,
     throughputCaption(r),
   ];
   const hosts = terminalSourcesTable(r);

@@ -4,7 +4,7 @@ import type { RunResult } from '../model/run-result.js';
 import { configurationAxes, configurationName, distinctConfigurations, sameConfiguration, targetRateOf, type ConfigurationAxes } from '../model/configuration.js';
 import { notMeasured, plannedAxes } from '../result/plan-coverage.js';
 import { axis, fixedTicks, font, INK, PALETTE } from './charts.js';
-import { fixed, verifySetting } from './describe-run.js';
+import { fixed, mbPerSText, verifySetting } from './describe-run.js';
 import { fitTable } from './fit-table.js';
 import { latencyText } from '../core/latency-text.js';
 import { rateNotEstablished } from '../verdict/common-window-rate.js';
@@ -28,6 +28,8 @@ export interface TrendPoint {
   /** --data-size: the bytes each call handed the token (absent: the operation's own message). */
   dataSizeBytes?: number;
   throughputPerS: number | null;
+  /** --data-size: the throughput in MB/s (1 MB = 10⁶ bytes); null where not measured, absent without a data size. */
+  mbPerS?: number | null;
   /** The slowest and fastest repetition's with --repeat; null when measured once (no spread is known, not a spread of 0). */
   throughputMin: number | null;
   throughputMax: number | null;
@@ -54,6 +56,7 @@ export function renderTrendTable(points: readonly TrendPoint[], columns?: number
   const p99Cell = (p: TrendPoint, kind: 'service' | 'response') => (p.p99Kind === kind && p.p99Ms !== null ? `${p.p99AtLeast ? '≥ ' : ''}${latencyText(p.p99Ms)}` : '–');
   // A run id made by hsm-bench starts with its start time (20261203-232717-p256): then a date column says it twice.
   const stamped = points.every((p) => p.runId.startsWith(p.startedAt.slice(0, 16).replace(/[-:]/g, '').replace('T', '-')));
+  const withMb = points.some((p) => p.mbPerS !== undefined);
   const rows = points.map((p) => {
     const state = p.measured === 'part' ? ' (partial)' : p.measured === 'none' ? ' (not measured)' : '';
     const range = p.throughputMin !== null && p.throughputMax !== null ? ` (${fixed(p.throughputMin, 1)}–${fixed(p.throughputMax, 1)})` : '';
@@ -62,6 +65,7 @@ export function renderTrendTable(points: readonly TrendPoint[], columns?: number
       // Tokens, sessions and target rate: a sweep has several configurations per token count.
       configurationName(configurationAxes(p.tokens, p.threadsPerToken, p.targetRatePerS, p.dataSizeBytes ?? null)),
       `${fixed(p.throughputPerS, 1)}${range}`,
+      ...(withMb ? [mbPerSText(p.mbPerS)] : []),
       p.verify,
       ...kinds.map((k) => p99Cell(p, k)),
       p.operationsFailed ?? '–',
@@ -74,6 +78,7 @@ export function renderTrendTable(points: readonly TrendPoint[], columns?: number
     ...(stamped ? ['Run (its start, UTC)'] : ['Date', 'Run']),
     'Configuration',
     withRange ? 'Per second (range)' : 'Per second',
+    ...(withMb ? ['MB/s'] : []),
     'Verify',
     ...kinds.map((k) => (k === 'service' ? 'Svc p99' : 'Resp p99')),
     'Failed',
@@ -117,9 +122,10 @@ export function trendPoints(runs: readonly RunResult[]): TrendPoint[] {
           verify: verifySetting(r),
         };
         const none = { throughputPerS: null, throughputMin: null, throughputMax: null, p99Ms: null, p99Kind: null, p99AtLeast: false, operationsFailed: null };
-        if (c === undefined) return { ...run, measured: 'none', ...none };
+        const noMb = axes.dataSizeBytes === undefined ? {} : { mbPerS: null };
+        if (c === undefined) return { ...run, measured: 'none', ...none, ...noMb };
         // A configuration the run stopped in has figures of a window cut short: none of them is drawn or listed.
-        if (missing.some((m) => sameConfiguration(m, c))) return { ...run, measured: 'part', ...none };
+        if (missing.some((m) => sameConfiguration(m, c))) return { ...run, measured: 'part', ...none, ...noMb };
         const t = c.spread?.throughputPerS;
         // The figures of the repetition shown (the median one), as the run's own report gives them.
         const p99Ms = c.openLoop ? (c.openLoop.responseMs?.p99 ?? null) : (c.latencyMs?.p99 ?? null);
@@ -128,6 +134,7 @@ export function trendPoints(runs: readonly RunResult[]): TrendPoint[] {
           measured: 'whole',
           // A merged rate over too brief a common window is not established: no point of the trend.
           throughputPerS: rateNotEstablished(c) ? null : c.throughputPerS,
+          ...(axes.dataSizeBytes === undefined ? {} : { mbPerS: rateNotEstablished(c) ? null : (c.mbPerS ?? null) }),
           throughputMin: t?.min ?? null,
           throughputMax: t?.max ?? null,
           p99Ms,
@@ -160,10 +167,11 @@ export const TREND_COLUMNS = [
   // Last, so that older trend.csv files stack: what p99Ms is (service or response time), and whether it is a lower bound.
   'p99Kind',
   'p99AtLeast',
+  'mbPerS',
 ] as const;
 
 export function renderTrendCsv(points: readonly TrendPoint[]): string {
-  const line = (values: (string | number | boolean | null)[]) => values.map((v) => csvField(v === null ? '' : String(v))).join(',');
+  const line = (values: (string | number | boolean | null | undefined)[]) => values.map((v) => csvField(v === null || v === undefined ? '' : String(v))).join(',');
   return [TREND_COLUMNS.join(','), ...points.map((p) => line(TREND_COLUMNS.map((k) => p[k])))].join('\n') + '\n';
 }
 

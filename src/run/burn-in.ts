@@ -178,7 +178,7 @@ export async function runBurnIn(input: PlanInput, verdict: VerdictFlags, pinSour
   const onDisk = resume ? await recordsToContinue(resume, plan, stats, ui.emit) : { firstSequenceByWorker: new Array<number>(tokenCount * plan.threadsPerToken[0]!).fill(0), records: 0, lost: [] };
   let setup: Awaited<ReturnType<typeof setUpTokens>>;
   try {
-    setup = await setUpTokens(plan, tokenCount, pinSource, ui.emit, checkpoint && { tokens: checkpoint.tokens, pinRefused: checkpoint.pinRefused, pinCorrected: resume!.pinCorrected });
+    setup = await setUpTokens(plan, tokenCount, pinSource, ui.emit, checkpoint && { tokens: checkpoint.tokens, pinRefused: checkpoint.pinRefused, pinCorrected: resume!.pinCorrected }, 'measure');
   } catch (error) {
     // A PIN refused on resume is written into the checkpoint: the next resume must not present it again.
     if (checkpoint && error instanceof PinRefusedError) {

@@ -23,7 +23,7 @@ import type { ModuleInstances } from '../model/run-result.js';
 import { PinGuard } from '../pkcs11/pin-guard.js';
 import { closeSessionQuietly, login, openSession, PinRefusedError } from '../pkcs11/session.js';
 import { publicKeyFromAttributes } from '../pkcs11/public-key.js';
-import { trialCall } from './trial-call.js';
+import { trialCall, type TrialFaults } from './trial-call.js';
 import type { SetupStep } from '../model/run-events.js';
 import type { WorkloadEntry } from '../model/plan.js';
 import { withPayload } from '../operations/payload.js';
@@ -34,6 +34,8 @@ export interface SetupWorkerInput {
   workload: WorkloadEntry[];
   /** --data-size and --multipart: the operation is prepared for every size and tried with its largest (null: with its message). */
   payloads: PrepareContext['payloads'];
+  /** What a trial call's failure that is not a refusal does (trial-call.ts). */
+  trialFaults: TrialFaults;
 }
 
 /**
@@ -145,6 +147,7 @@ function prepareOperation(lib: pkcs11.PKCS11, entry: WorkloadEntry, tokens: read
     tokens.map((token, index) => ({ token, keyId: keyIds[index]! })),
     pinGuard,
     (s, token) => step(s, token),
+    input.trialFaults,
   );
   return { prepared: sized, keyIds, trialCallNs };
 }

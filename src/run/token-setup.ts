@@ -19,6 +19,7 @@ import { TokenSetupThread } from './token-setup-thread.js';
 import type { ConfigurationSpec, ReadyToken } from './run-configuration.js';
 import type { Workload } from '../model/workload.js';
 import { serialShown } from '../model/serial.js';
+import type { TrialFaults } from './trial-call.js';
 
 /** The module opened, the tokens selected and logged in, the mechanism chosen: everything a run signs with. */
 export interface TokenSetup {
@@ -95,7 +96,14 @@ export interface ResumeTokens {
  * it; with --session-per-call it is closed once set up, so that each call's own session logs in again), finds the key pairs and makes a trial call on each token. The tokens' calls are made in a thread of their
  * own, each step bounded (token-setup-thread.ts): a token that does not answer is exit 3, named.
  */
-export async function setUpTokens(plan: RunPlan, tokenCount: number, pinSource: PinSource, emit: (event: RunEvent) => void, resume?: ResumeTokens): Promise<TokenSetup> {
+export async function setUpTokens(
+  plan: RunPlan,
+  tokenCount: number,
+  pinSource: PinSource,
+  emit: (event: RunEvent) => void,
+  resume?: ResumeTokens,
+  trialFaults: TrialFaults = 'stop',
+): Promise<TokenSetup> {
   // Refused in an earlier segment: stopped before the module is even loaded, let alone the PIN presented. hsm-bench
   // keeps no trace of a PIN (not even a hash, which a short PIN cannot hide), so it cannot tell whether the PIN given
   // now is another one: only the user can say so, and a wrong one costs the token a try.
@@ -120,7 +128,7 @@ export async function setUpTokens(plan: RunPlan, tokenCount: number, pinSource: 
   const modulePath = mod.info.path;
   // The module itself is finalized at the end of the command, after the error message or the results.
   const payloads = plan.dataSizesBytes === null ? null : { dataSizesBytes: plan.dataSizesBytes, chunkBytes: plan.multipartChunkBytes };
-  const thread = new TokenSetupThread({ modulePath, instances: mod.info.instances, workload: plan.workload, payloads }, plan.callTimeoutMs, emit);
+  const thread = new TokenSetupThread({ modulePath, instances: mod.info.instances, workload: plan.workload, payloads, trialFaults }, plan.callTimeoutMs, emit);
   try {
     // A resumed run's tokens are named by its checkpoint: those it logged in to before.
     const candidates = selectTokens(await thread.listed(), resume ? { ...plan.selection, named: true } : plan.selection, tokenCount, mod.info);

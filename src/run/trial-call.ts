@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import pkcs11 from 'pkcs11js';
 import { setupError } from '../core/errors.js';
 import type { OperationKind, PreparedOperation } from '../operations/operation-kind.js';
-import { ckrCode, ckrOf, describe } from '../model/ckr.js';
+import { ckrCode, ckrOf, describe, moduleFailure } from '../model/ckr.js';
 import { tokenName, type TokenRef } from '../pkcs11/discovery.js';
 import { TokenConnection } from '../pkcs11/token-connection.js';
 import type { PinGuard } from '../pkcs11/pin-guard.js';
-import { outputBufferBytes, outputFits } from '../model/workload.js';
+import { functionsOf, outputBufferBytes, outputFits } from '../model/workload.js';
 import { byteSizeText } from '../core/byte-size.js';
 import { MESSAGE_BYTES } from '../model/message.js';
 import { jsTimedCall } from '../pkcs11/timed-call.js';
@@ -14,7 +14,7 @@ import type { SetupStep } from '../model/run-events.js';
 
 /**
  * What a token answers when the operation as asked cannot work on it: its mechanism, parameters, key or template.
- * Anything else (a device error, a token gone) may pass, and is the run's to record and recover from.
+ * Any other failure (a device error) stops a scale and is a burn-in's to record and recover from (TrialFaults).
  */
 const REFUSALS = new Set(
   [
@@ -41,10 +41,19 @@ const REFUSALS = new Set(
 );
 
 /**
+ * What a trial call that fails with a code outside REFUSALS does. 'stop' (scale): the trial is set-up, and a
+ * measurement whose first call fails would only count the same failure for its whole window (SoftHSM2's multi-part
+ * CKM_EDDSA: CKR_OPERATION_NOT_INITIALIZED every call), so it is exit 3. 'measure' (burn-in): a burn-in measures how a
+ * token survives faults over time (reconnects, --give-up-after), so a device error at its first call is its first
+ * recorded failure, not a reason to never start; a fault that repeats loses the token there, in the results.
+ */
+export type TrialFaults = 'stop' | 'measure';
+
+/**
  * One call of the operation on each token before any thread starts, checked on the host like every other: a token
  * that lists a mechanism but refuses its parameters (SoftHSM2 2.6.1 lists OAEP but takes only SHA-1), lacks its
  * key, or answers wrongly, stops the run here with exit 3 and the token's name, instead of failing every call of
- * the run. A failure that is not a refusal (CKR_DEVICE_ERROR) is left to the run. Returns how long each token's
+ * the run. Any other failure stops it too, or is left to the run, as `faults` says. Returns how long each token's
  * call took (ns; 0 where none was made): the first of its service times, which bound its calls (call-watchdog.ts).
  * Made in the set-up's thread, each step told through `onStep`: a call that never returns is bounded there.
  */
@@ -55,6 +64,7 @@ export function trialCall(
   tokens: readonly { token: TokenRef; keyId: Buffer }[],
   pinGuard: PinGuard,
   onStep: (step: SetupStep, token: number) => void,
+  faults: TrialFaults,
 ): number[] {
   const seed = randomBytes(24);
   const tookNs = tokens.map(() => 0);
@@ -76,11 +86,22 @@ export function trialCall(
         if (timed.finish) length = timed.finish(connection.session!, out);
         tookNs[index] = Number(process.hrtime.bigint() - beginNs);
       } catch (error) {
-        if (!REFUSALS.has(ckrOf(error) ?? -1)) continue;
+        const payload = prepared.timed.payload;
+        if (!REFUSALS.has(ckrOf(error) ?? -1)) {
+          if (faults === 'measure') continue;
+          // pkcs11js names the function of most failures; the timed call's own leave it empty.
+          const call = moduleFailure(error)?.method || functionsOf(op.call, payload?.chunkBytes != null);
+          throw setupError(
+            `token ${tokenName(token)} failed the trial call before the run (${op.name} with ${prepared.timed.mechanism.name}, ${call}): ${describe(error)}`,
+            payload?.chunkBytes != null
+              ? 'the token may not take this mechanism in parts (SoftHSM2 2.6 signs EdDSA in one call only): run without --multipart, or check the token'
+              : 'a measurement whose first call fails would fail every call: check the token, its key and the mechanism, then run again',
+            error,
+          );
+        }
         // A SmartCard-HSM (OpenSC) stores every generated key on the card, session object or not, so it asks for a
         // read-write session: hsm-bench writes no key to a user's token to measure it.
         const readOnly = ckrOf(error) === pkcs11.CKR_SESSION_READ_ONLY;
-        const payload = prepared.timed.payload;
         // A token that takes no more than so much data in one call: hsm-bench never splits calls unasked (that would change what is measured).
         if (payload !== undefined && ckrOf(error) === ckrCode('CKR_DATA_LEN_RANGE')) {
           throw setupError(

@@ -3,6 +3,7 @@ import { rateNotEstablished } from './common-window-rate.js';
 import { workloadOf } from '../model/workload.js';
 import { percentileSupported } from '../core/latency-text.js';
 import { usageError } from '../core/errors.js';
+import { byteSizeName } from '../core/byte-size.js';
 import { signedPercent } from '../core/signed-percent.js';
 import { axesOf, configurationName, sameConfiguration, type ConfigurationAxes } from '../model/configuration.js';
 import { notMeasured, type NotMeasured } from '../result/plan-coverage.js';
@@ -199,19 +200,42 @@ export function incomparability(a: RunResult, b: RunResult): string[] {
   // A mechanism as given is its parameter too: the same CKM_ with another --mechanism-params is another call.
   else if (a.mechanism.parameterHex !== b.mechanism.parameterHex)
     reasons.push(`the mechanism's parameters differ (--mechanism-params: ${a.mechanism.parameterHex ?? 'none'} vs ${b.mechanism.parameterHex ?? 'none'})`);
-  if (!samePlan(a.plan, b.plan)) reasons.push('plans differ (token counts, stop rule, warm-up, threads or verification)');
+  const differ = planDifferences(a.plan, b.plan);
+  if (differ.length > 0) reasons.push(`plans differ (${differ.join(', ')})`);
   return reasons;
 }
 
+/** What a plan's setting is called in a reason (a setting not named here: "other settings"). */
+const PLAN_SETTINGS: Partial<Record<keyof RunResult['plan'], string>> = {
+  tokenCounts: 'token counts',
+  operationsPerToken: 'stop rule',
+  totalOperations: 'stop rule',
+  durationS: 'stop rule',
+  warmupOperationsPerToken: 'warm-up',
+  threadsPerToken: 'threads',
+  verify: 'verification',
+  targetRate: 'target rate',
+  perCall: 'how sessions and keys are held per call',
+  dataSizesBytes: 'data sizes',
+};
+
+const callParts = (p: RunResult['plan']) => (p.multipartChunkBytes === undefined ? 'in one call' : `in parts of ${byteSizeName(p.multipartChunkBytes)}`);
+
 /**
- * Whether two plans measure the same thing: how many verification threads did the checking does not matter, nor
- * how many times each configuration was repeated (medians of 3 and of 5 runs estimate the same figure).
+ * What two plans differ in, as measured: how many verification threads did the checking does not matter, nor how
+ * many times each configuration was repeated (medians of 3 and of 5 runs estimate the same figure), nor the call
+ * timeout (it bounds a hang; it does not change what is measured).
  */
-export function samePlan(a: RunResult['plan'], b: RunResult['plan']): boolean {
-  // The call timeout bounds a hang; it does not change what is measured.
-  const measured = (p: RunResult['plan']) => JSON.stringify({ ...p, repeat: undefined, verify: p.verify.mode, callTimeoutS: undefined });
-  return measured(a) === measured(b);
+export function planDifferences(a: RunResult['plan'], b: RunResult['plan']): string[] {
+  const measured = (p: RunResult['plan']): Record<string, unknown> => ({ ...p, repeat: undefined, verify: p.verify.mode, callTimeoutS: undefined });
+  const [ma, mb] = [measured(a), measured(b)];
+  const keys = [...new Set([...Object.keys(ma), ...Object.keys(mb)])].filter((k) => JSON.stringify(ma[k]) !== JSON.stringify(mb[k]));
+  const named = keys.map((k) => (k === 'multipartChunkBytes' ? `multipart (${callParts(a)} vs ${callParts(b)})` : (PLAN_SETTINGS[k as keyof RunResult['plan']] ?? 'other settings')));
+  return [...new Set(named)];
 }
+
+/** Whether two plans measure the same thing (planDifferences). */
+export const samePlan = (a: RunResult['plan'], b: RunResult['plan']): boolean => planDifferences(a, b).length === 0;
 
 /**
  * Baseline vs candidate, configuration by configuration. A regression is throughput falling, or a latency percentile
