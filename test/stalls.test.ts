@@ -139,7 +139,20 @@ describe('a stall of one token against the cluster', () => {
     const episodes = [{ ...first!, hostStallS: 0.25 }, { ...second!, hostStallNotKnownS: 1.5 }, ...rest];
     const text = conclusions({ ...r, configurations: [{ ...c, stalls: { ...c.stalls!, episodes } }] }).find((l) => /stalled/.test(l))!;
     expect(text).toMatch(
-      /Not all of it need be the tokens': the host stalled hsm-bench for 250 ms of that time; for 1\.50 s of it the host's share is not known \(the process was killed before it saved it\)\.$/,
+      /Not all of it need be the tokens': the host stalled hsm-bench for 250 ms of the others; for 1\.50 s of it the host's share is not known \(the process was killed before it saved it\)\.$/,
+    );
+    // A stall the host stalled hsm-bench through is told as the host's, in the conclusion and in its own line.
+    const through = episodes.map((e, i) => (i === 2 ? { ...e, hostStallS: e.durationS } : e));
+    const withThrough = { ...r, configurations: [{ ...c, stalls: { ...c.stalls!, episodes: through } }] };
+    expect(conclusions(withThrough).find((l) => /stalled/.test(l))).toMatch(
+      /the host stalled hsm-bench through 1 stall of them \(most likely the host's\); the host stalled hsm-bench for 250 ms of the others;/,
+    );
+    expect(stallLines(withThrough, withThrough.configurations[0]!).find((l) => /^ {2}at 6\.\d\d s/.test(l))).toMatch(
+      /: the host \(it stalled hsm-bench 1\.50 s: its own threads did not run; nothing shows 1 of 4 tokens \(slot 101: t1\) stalled\)$/,
+    );
+    const all = { ...r, configurations: [{ ...c, stalls: { ...c.stalls!, episodes: c.stalls!.episodes.map((e) => ({ ...e, hostStallS: e.durationS })) } }] };
+    expect(conclusions(all).find((l) => /stalled/.test(l))).toMatch(
+      /The host stalled hsm-bench through all 3 \(its own threads did not run\): nothing shows a token stalled; they are most likely the host's\.$/,
     );
   });
 

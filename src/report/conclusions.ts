@@ -221,15 +221,23 @@ function stallsLine(r: RunResult, c: ConfigurationResult): string | null {
   return sentence(`${who}${tokensCalled(byToken.length)} stalled${when}: ${named.join('; ')}${more}; ${cluster} (${see}).${same}${host}`);
 }
 
+/** A stall the host stalled hsm-bench through (to rounding): nothing in it shows a token stalled. */
+const hostCovered = (e: { durationS: number; hostStallS: number }) => e.hostStallS >= 0.95 * e.durationS;
+
 /**
- * What of the stalls may be the host's rather than the tokens': the time hsm-bench's own threads did not run in them,
- * and the time whose share nobody knows (the process was killed before it saved its measurements).
+ * What of the stalls may be the host's rather than the tokens': those the host stalled hsm-bench through, the time
+ * hsm-bench's own threads did not run in the others, and the time whose share nobody knows (the process was killed
+ * before it saved its measurements).
  */
-function hostShareOf(episodes: readonly { hostStallS: number; hostStallNotKnownS?: number }[]): string {
-  const hostS = episodes.reduce((sum, e) => sum + e.hostStallS, 0);
+function hostShareOf(episodes: readonly { durationS: number; hostStallS: number; hostStallNotKnownS?: number }[]): string {
+  const covered = episodes.filter(hostCovered);
+  const hostS = episodes.filter((e) => !hostCovered(e)).reduce((sum, e) => sum + e.hostStallS, 0);
   const notKnownS = episodes.reduce((sum, e) => sum + (e.hostStallNotKnownS ?? 0), 0);
+  if (covered.length === episodes.length)
+    return ` The host stalled hsm-bench through ${episodes.length === 1 ? 'it' : `all ${episodes.length}`} (its own threads did not run): nothing shows a token stalled; ${episodes.length === 1 ? 'it is' : 'they are'} most likely the host's.`;
   const parts = [
-    ...(hostS > 0 ? [`the host stalled hsm-bench for ${latencyText(hostS * 1000)} of that time`] : []),
+    ...(covered.length > 0 ? [`the host stalled hsm-bench through ${plural(covered.length, 'stall')} of them (most likely the host's)`] : []),
+    ...(hostS > 0 ? [`the host stalled hsm-bench for ${latencyText(hostS * 1000)} of the others`] : []),
     ...(notKnownS > 0 ? [`for ${latencyText(notKnownS * 1000)} of it the host's share is not known (the process was killed before it saved it)`] : []),
   ];
   return parts.length > 0 ? ` Not all of it need be the tokens': ${parts.join('; ')}.` : '';
