@@ -329,6 +329,35 @@ describe("a lab file that mixes a user's SoftHSM2 with the embedded tokens", () 
   });
 });
 
+describe('a lab run that cannot start', () => {
+  it('stops the lab with its own exit code, after the runs before it are judged in every output and the rest named not run', () => {
+    const hsm = new ExternalSoftHsm();
+    hsm.initToken('here');
+    hsm.generateKey('here', 'EC:prime256v1', 'k');
+    const out = tempDir('lab-setup-error');
+    const run = { module: hsm.module, alg: 'p256', keyLabel: 'k', tokens: [1], signaturesPerToken: 20 };
+    const path = writeJson({
+      out,
+      runs: [
+        { name: 'a', ...run, tokenLabel: 'here', thresholds: { minThroughput: 1e9 } },
+        { name: 'b', ...run, tokenLabel: 'absent' },
+        { name: 'c', ...run, tokenLabel: 'here' },
+      ],
+    });
+    const junit = join(out, 'junit.xml');
+    const r = runCli(['run', '--config', path, '--junit', junit], { ...hsm.env, HSM_BENCH_PIN: TEST_PIN });
+    expect(r.status).toBe(3);
+    expect(r.stderr).toMatch(/hsm-bench: error: .*absent/);
+    expect(r.stdout).toMatch(/== a ==[\s\S]*== b ==\nnot run: it could not start: [\s\S]*== c ==\nnot run: the lab stopped at b, which could not start/);
+    expectValidJunit(junit);
+    expect(xpathCount(junit, "//testsuite[@name='a']//failure")).toBeGreaterThan(0);
+    expect(xpathCount(junit, "//testsuite[@name='b']//error")).toBeGreaterThan(0);
+    expect(xpathCount(junit, "//testsuite[@name='c']//error")).toBeGreaterThan(0);
+    const lab = readdirSync(out).find((d) => d.startsWith('lab-'))!;
+    expect(readFileSync(join(out, lab, 'combined.md'), 'utf8')).toMatch(/it could not start/);
+  });
+});
+
 describe('the npm package', () => {
   it('packs the built CLI, its data and the docs the README links to, not the tests or run folders', () => {
     const [pack] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { encoding: 'utf8', cwd: new URL('..', import.meta.url).pathname })) as {

@@ -1,5 +1,5 @@
 import { Argument, Command, CommanderError, Option } from 'commander';
-import { ExitCode, HsmBenchError, RunOutcomeExit } from '../core/errors.js';
+import { errorText, ExitCode, HsmBenchError, RunOutcomeExit } from '../core/errors.js';
 import { ckrName, moduleFailure } from '../model/ckr.js';
 import { isSecret, quote, shown } from '../core/quote.js';
 import { registerKnownSecrets } from '../secrets/known-secrets.js';
@@ -67,7 +67,7 @@ function fail(error: unknown): ExitCode {
     return ExitCode.usage;
   }
   if (error instanceof HsmBenchError) {
-    const text = `hsm-bench: error: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ''}`;
+    const text = errorText(error);
     process.stderr.write(text);
     if (error.exitCode === ExitCode.usage || error.exitCode === ExitCode.setup || error.exitCode === ExitCode.interrupted) writeErrorJunit(text.trim());
     return error.exitCode;

@@ -7,7 +7,7 @@ import { writeOutputFile } from '../core/output-file.js';
 import { join, relative } from 'node:path';
 import { Command } from 'commander';
 import { runScale } from '../run/scale.js';
-import { usageError } from '../core/errors.js';
+import { errorText, exitWith, HsmBenchError, usageError } from '../core/errors.js';
 import { readLabFile, type Lab } from '../plan/lab-file.js';
 import { checkLabStarts } from '../plan/lab-starts.js';
 import { chartRenderer, saveChart } from '../report/charts.js';
@@ -16,7 +16,7 @@ import { renderLabReport, transportPairs } from '../report/lab-report.js';
 import { renderScaleTable } from '../report/terminal-table.js';
 import { judgeRun, type JudgedRun } from '../verdict/verdict.js';
 import { conclude, writeRunReports } from './run-pipeline.js';
-import { checkJunitFile } from './verdict-options.js';
+import { checkJunitFile, reportVerdict } from './verdict-options.js';
 import { stamp } from '../result/run-directory.js';
 import { pinSource } from './scale.js';
 import { Progress } from './terminal.js';
@@ -41,15 +41,24 @@ function notRunOf(run: Lab['runs'][number], reason: string): NotRun {
 }
 
 /** Runs the lab's runs in order; writes each run directory, then a combined report, then judges. */
-async function runLab(lab: Lab, ui: Progress, live: LiveMetrics | undefined): Promise<{ judged: JudgedRun[]; notRun: NotRun[]; dirs: string[]; combinedDir: string }> {
+async function runLab(lab: Lab, ui: Progress, live: LiveMetrics | undefined): Promise<{ judged: JudgedRun[]; notRun: NotRun[]; dirs: string[]; combinedDir: string; failed?: HsmBenchError }> {
   const judged: JudgedRun[] = [];
   const dirs: string[] = [];
+  let failed: HsmBenchError | undefined;
   for (const run of lab.runs) {
     ui.log(
       `run ${run.name}: ${workloadId(run.plan.operation, run.plan.algorithm.id)} on ${run.plan.backend.kind === 'module' ? shown(run.plan.backend.path) : 'embedded SoftHSM2'}, ${run.plan.tokenCounts.join(',')} tokens`,
     );
     if (live) live.labRun = run.name;
-    const outcome = await runScale(run.plan, pinSource(run), { ...ui, started: (dir) => tellSupervisor({ type: 'run-dir', dir }) }, lab.reference, live);
+    let outcome;
+    try {
+      outcome = await runScale(run.plan, pinSource(run), { ...ui, started: (dir) => tellSupervisor({ type: 'run-dir', dir }) }, lab.reference, live);
+    } catch (error) {
+      // A run that could not start stops the lab; the runs before it keep their verdicts in every output.
+      if (!(error instanceof HsmBenchError)) throw error;
+      failed = error;
+      break;
+    }
     // Judged first, written second: the run's reports and run.json hold its verdict.
     let judgedRun: JudgedRun | undefined;
     try {
@@ -61,9 +70,12 @@ async function runLab(lab: Lab, ui: Progress, live: LiveMetrics | undefined): Pr
     dirs.push(outcome.dir);
     if (outcome.result.interrupted) break;
   }
-  // Runs after an interruption never ran: planned and not measured, which CI must see as such.
+  // Runs after an interruption or a run that could not start never ran: planned and not measured, which CI must see as such.
   const stoppedIn = judged[judged.length - 1]?.name;
-  const notRun = lab.runs.slice(judged.length).map((r) => notRunOf(r, `the lab was interrupted in ${stoppedIn}, before this run`));
+  const failedRun = failed && lab.runs[judged.length];
+  const notRun = failedRun
+    ? [notRunOf(failedRun, `it could not start: ${failed!.message}`), ...lab.runs.slice(judged.length + 1).map((r) => notRunOf(r, `the lab stopped at ${failedRun.name}, which could not start`))]
+    : lab.runs.slice(judged.length).map((r) => notRunOf(r, `the lab was interrupted in ${stoppedIn}, before this run`));
   const combinedDir = join(lab.out, `lab-${stamp(new Date())}`);
   makeDirectory(combinedDir);
   const charts: (string | undefined)[] = [];
@@ -87,7 +99,7 @@ async function runLab(lab: Lab, ui: Progress, live: LiveMetrics | undefined): Pr
       notRun,
     ),
   );
-  return { judged, notRun, dirs, combinedDir };
+  return { judged, notRun, dirs, combinedDir, ...(failed ? { failed } : {}) };
 }
 
 export function runCommand(): Command {
@@ -113,7 +125,7 @@ export function runCommand(): Command {
       const startNotes = checkLabStarts(lab.runs, Date.now());
       const ui = new Progress();
       startNotes.forEach((note) => ui.log(note));
-      const { judged, notRun, dirs, combinedDir } = await withLiveMetrics(o.metricsListen ?? lab.metricsListen, ui.log, (live) => runLab(lab, ui, live));
+      const { judged, notRun, dirs, combinedDir, failed } = await withLiveMetrics(o.metricsListen ?? lab.metricsListen, ui.log, (live) => runLab(lab, ui, live));
       if (o.json) {
         process.stdout.write(
           JSON.stringify(
@@ -132,6 +144,12 @@ export function runCommand(): Command {
         for (const n of notRun) process.stdout.write(`\n== ${n.name} ==\nnot run: ${n.reason}\n`);
       }
       ui.log(`combined report: ${shown(join(combinedDir, 'combined.md'))}`);
+      if (failed) {
+        // The verdicts of the runs before it are out (JUnit, stdout); the run that could not start ends the lab with its own message and exit code.
+        reportVerdict(judged, o.junit, (text) => (o.json ? process.stderr : process.stdout).write(text), notRun);
+        process.stderr.write(errorText(failed));
+        return exitWith(failed.exitCode);
+      }
       conclude(judged, o, notRun);
     });
 }

@@ -44,6 +44,9 @@ export class RunOutcomeExit extends Error {
   }
 }
 
+/** An error as hsm-bench says it on stderr: the message, then what to do. */
+export const errorText = (error: HsmBenchError): string => `hsm-bench: error: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ''}`;
+
 /** Ends a command with `code`: nothing to do for 0, otherwise main exits with it. */
 export function exitWith(code: ExitCode): void {
   if (code !== ExitCode.ok) throw new RunOutcomeExit(code);
