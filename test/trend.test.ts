@@ -122,4 +122,14 @@ describe('hsm-bench trend', () => {
     expect(mixed.status).toBe(2);
     expect(mixed.stderr).toMatch(/a trend follows one/);
   });
+
+  it('refuses to draw one line through runs that make each call differently (a session per call, in parts)', () => {
+    const [first, second] = nights();
+    const perCall = JSON.parse(readFileSync(join(second!, 'run.json'), 'utf8')) as RunResult;
+    perCall.plan.perCall = { session: true, findKey: false };
+    writeFileSync(join(second!, 'run.json'), JSON.stringify(perCall));
+    const r = runCli(['trend', first!, second!, '--out', join(tempDir('trend-calls'), 'out')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/the runs differ in their calls \((pooled, in one call, a session per call|a session per call, pooled, in one call)\); a trend follows one/);
+  });
 });

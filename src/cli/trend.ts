@@ -28,6 +28,18 @@ export function trendCommand(): Command {
         ['workloads', workloadOf],
         ['mechanisms', (r: (typeof runs)[number]) => r.mechanism.name],
         ['commands', (r: (typeof runs)[number]) => r.command],
+        // How each call is made: a session per call or in parts is another quantity, never a point of the same line.
+        [
+          'calls',
+          (r: (typeof runs)[number]) =>
+            [
+              r.plan.perCall?.session ? 'a session per call' : '',
+              r.plan.perCall?.findKey ? 'a key lookup per call' : '',
+              r.plan.multipartChunkBytes ? `in parts of ${r.plan.multipartChunkBytes} bytes` : '',
+            ]
+              .filter(Boolean)
+              .join(' and ') || 'pooled, in one call',
+        ],
       ] as const) {
         const kinds = [...new Set(runs.map(of))];
         if (kinds.length > 1) throw usageError(`the runs differ in their ${what} (${kinds.join(', ')}); a trend follows one`, 'give the runs of one plan, e.g. reports/*-rsa2048');
