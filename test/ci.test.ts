@@ -294,12 +294,12 @@ describe('hsm-bench run', () => {
     expect(combined).not.toContain(out);
     expect(readdirSync(join(out, lab))).toContain('transport-direct-vs-spy.png');
     // Each run's own run.json and report hold its verdict, its checks first: `report` shows them again.
-    for (const dir of readdirSync(out).filter((d) => /-p256$/.test(d))) {
+    for (const dir of readdirSync(out).filter((d) => /-p256(-\d+)?$/.test(d))) {
       const run: RunResult = JSON.parse(readFileSync(join(out, dir, 'run.json'), 'utf8'));
       expect(run.verdict).toEqual({ exitCode: 0, checks: [{ name: 'max-failures', configuration: null, expected: '≤ 0', measured: '0', outcome: 'pass' }] });
       expect(readFileSync(join(out, dir, 'report.md'), 'utf8')).toMatch(/^## Verdict\n\n\*\*Verdict: PASSED: no signature failed, no check failed \(exit code 0\)\*\*\n\n\| Check \|/m);
     }
-    expect(readdirSync(out).filter((d) => /-p256$/.test(d))).toHaveLength(2);
+    expect(readdirSync(out).filter((d) => /-p256(-\d+)?$/.test(d))).toHaveLength(2);
   });
 });
 
@@ -323,7 +323,7 @@ describe("a lab file that mixes a user's SoftHSM2 with the embedded tokens", () 
     expect([...slots.matchAll(/Label:\s+(\S+)/g)].map((m) => m[1])).toEqual(['mine']);
     // The third run, after the embedded one, signed on the user's token again, not on one of hsm-bench's.
     const runs = readdirSync(out)
-      .filter((d) => /-p256$/.test(d))
+      .filter((d) => /-p256(-\d+)?$/.test(d))
       .map((d) => JSON.parse(readFileSync(join(out, d, 'run.json'), 'utf8')) as RunResult);
     expect(runs.map((run) => run.configurations[0]!.perToken[0]!.label).sort()).toEqual(['hsm-bench-01', 'mine', 'mine']);
   });
