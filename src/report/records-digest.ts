@@ -1,3 +1,4 @@
+import { recordInto } from '../stats/histogram-record.js';
 import { join } from 'node:path';
 import { failureOf } from '../model/record-status.js';
 import type { ConfigurationResult } from '../model/run-result.js';
@@ -67,7 +68,7 @@ export async function digestConfiguration(runDir: string, c: Pick<ConfigurationR
   const okPerSecondByToken = new Map<number, number[]>();
   for await (const r of readRecords(join(runDir, c.recordsFile), bad)) {
     if (failureOf(r) !== undefined) continue;
-    h.recordValue(Math.max(1, r.latencyUs));
+    recordInto(h, Math.max(1, r.latencyUs));
     // By the second the signature ended in, as run.json's time series counts them.
     countIn(okPerSecondByToken, r.token, Math.floor((r.startOffsetUs + r.latencyUs) / 1e6), 1);
   }

@@ -1,3 +1,4 @@
+import { recordInto } from '../stats/histogram-record.js';
 import { join } from 'node:path';
 import type { Histogram } from 'hdr-histogram-js';
 import { failureOf } from '../model/record-status.js';
@@ -60,7 +61,7 @@ export async function callsInWindow(parts: readonly WindowPart[], windowUs: numb
         }
         const us = Math.max(1, r.latencyUs);
         mine.ok++;
-        mine.latencyUs.recordValue(us);
+        recordInto(mine.latencyUs, us);
         mine.maxUs = Math.max(mine.maxUs, r.latencyUs);
         mine.sumUs += r.latencyUs;
         all.okPerSecond[second]!++;

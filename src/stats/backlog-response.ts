@@ -1,3 +1,4 @@
+import { recordInto } from './histogram-record.js';
 import type { Histogram } from 'hdr-histogram-js';
 import type { OpenLoopResult } from '../model/run-result.js';
 import { latencyHistogram, percentilesMs } from './latency-histogram.js';
@@ -27,7 +28,7 @@ export function responseOfSchedule(
   const all = latencyHistogram();
   all.add(responseUs);
   const intervalUs = 1e6 / schedule.targetRatePerS;
-  for (let k = schedule.calls - notStarted; k < schedule.calls; k++) all.recordValue(Math.max(1, Math.round(windowEndUs - k * intervalUs), queueGrew ? longestLagUs : 0));
+  for (let k = schedule.calls - notStarted; k < schedule.calls; k++) recordInto(all, Math.max(1, Math.round(windowEndUs - k * intervalUs), queueGrew ? longestLagUs : 0));
   const responseMs = percentilesMs(all, true)!;
   // A figure is exact where the calls that started reach it alone (its rank among them holds the same value); where
   // a call never started makes up its rank, the call's true wait was longer, and so may the figure be.

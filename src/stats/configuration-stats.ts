@@ -1,3 +1,4 @@
+import { recordInto } from './histogram-record.js';
 import type { Histogram } from 'hdr-histogram-js';
 import { CALL_TIMED_OUT_STATUS } from '../model/record-status.js';
 import type { CallRecord } from '../model/record.js';
@@ -113,16 +114,16 @@ export class ConfigurationStats {
     }
     if (r.startLagUs !== null) {
       this.scheduled++;
-      this.startsUs.recordValue(Math.max(0, Math.round(startOffsetUs)));
+      recordInto(this.startsUs, Math.max(0, Math.round(startOffsetUs)));
       if (failure === undefined) {
         const responseUs = Math.max(1, Math.round(r.startLagUs + latencyUs));
-        this.responseUs.recordValue(responseUs);
+        recordInto(this.responseUs, responseUs);
         this.responseByInterval.add(startOffsetUs + latencyUs, responseUs);
-        op.responseUs.recordValue(responseUs);
+        recordInto(op.responseUs, responseUs);
       }
       if (r.late) {
         this.late++;
-        this.lateLagUs.recordValue(Math.max(1, Math.round(r.startLagUs)));
+        recordInto(this.lateLagUs, Math.max(1, Math.round(r.startLagUs)));
       } else this.hostStallUs = Math.max(this.hostStallUs, r.startLagUs);
     }
     if (checked) {
@@ -148,11 +149,11 @@ export class ConfigurationStats {
       t.operationsOk++;
       this.operationsOk++;
       // Latency percentiles describe signatures that were made; failures are counted by status instead.
-      t.latencyUs.recordValue(Math.max(1, Math.round(latencyUs)));
-      this.latencyUs.recordValue(Math.max(1, Math.round(latencyUs)));
+      recordInto(t.latencyUs, Math.max(1, Math.round(latencyUs)));
+      recordInto(this.latencyUs, Math.max(1, Math.round(latencyUs)));
       this.latencyByInterval.add(endUs, latencyUs);
       op.operationsOk++;
-      op.latencyUs.recordValue(Math.max(1, Math.round(latencyUs)));
+      recordInto(op.latencyUs, Math.max(1, Math.round(latencyUs)));
       t.successes.add(endUs);
       this.successes.add(endUs);
     } else {
@@ -164,7 +165,7 @@ export class ConfigurationStats {
       }
       t.operationsFailed++;
       if (!returned) t.operationsTimedOut++;
-      else this.failedLatencyUs.recordValue(Math.max(1, Math.round(latencyUs)));
+      else recordInto(this.failedLatencyUs, Math.max(1, Math.round(latencyUs)));
       this.operationsFailed++;
       op.operationsFailed++;
       this.failuresByStatus.set(failure, (this.failuresByStatus.get(failure) ?? 0) + 1);

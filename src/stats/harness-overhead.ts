@@ -1,3 +1,4 @@
+import { recordInto } from './histogram-record.js';
 import type { CallOverhead } from '../model/run-result.js';
 import { denseLatencyHistogram } from './latency-histogram.js';
 
@@ -25,7 +26,7 @@ export class OverheadPeriods {
 
   /** The next call's start (ns from any fixed origin, calls in order). */
   add(startNs: number): void {
-    if (this.lastStartNs !== null) this.periodsNs.recordValue(Math.max(1, Math.round(startNs - this.lastStartNs)));
+    if (this.lastStartNs !== null) recordInto(this.periodsNs, Math.max(1, Math.round(startNs - this.lastStartNs)));
     this.lastStartNs = startNs;
   }
 

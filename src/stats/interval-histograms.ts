@@ -1,3 +1,4 @@
+import { recordInto } from './histogram-record.js';
 import type { Histogram } from 'hdr-histogram-js';
 import hdr from 'hdr-histogram-js';
 
@@ -37,7 +38,7 @@ export class IntervalHistograms {
     const key = `${token}/${operation}/${ok}`;
     let h = intervals.get(key);
     if (h === undefined) intervals.set(key, (h = { second, token, operation, ok, latencyUs: secondHistogram() }));
-    h.latencyUs.recordValue(Math.max(1, Math.round(latencyUs)));
+    recordInto(h.latencyUs, Math.max(1, Math.round(latencyUs)));
   }
 
   /** The intervals whose second is past (`all`: every one, at the end), in time order; they are forgotten here. */

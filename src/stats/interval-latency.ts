@@ -1,3 +1,4 @@
+import { recordInto } from './histogram-record.js';
 import type { Histogram } from 'hdr-histogram-js';
 import { denseLatencyHistogram } from './latency-histogram.js';
 
@@ -17,7 +18,7 @@ export class IntervalLatency {
     while (Math.floor(endUs / this.widthUs) >= MAX_INTERVALS) this.coarsen();
     const i = Math.max(0, Math.floor(endUs / this.widthUs));
     while (this.intervals.length <= i) this.intervals.push(denseLatencyHistogram());
-    this.intervals[i]!.recordValue(Math.max(1, Math.round(latencyUs)));
+    recordInto(this.intervals[i]!, Math.max(1, Math.round(latencyUs)));
   }
 
   private coarsen(): void {
