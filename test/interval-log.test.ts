@@ -81,6 +81,37 @@ describe('interval histograms', () => {
   });
 });
 
+describe('IntervalHistograms', () => {
+  it('puts every call in its own second, token, operation and outcome, also after that second was taken out', () => {
+    const h = new IntervalHistograms();
+    const calls: [number, string, boolean, number][] = [
+      [0, 'sign', true, 0.2e6],
+      [0, 'sign', true, 0.3e6],
+      [1, 'sign', true, 0.3e6],
+      [0, 'verify', true, 0.4e6],
+      [0, 'sign', false, 0.5e6],
+      [0, 'sign', true, 1.5e6],
+      [0, 'sign', true, 3.5e6],
+    ];
+    for (const [token, op, ok, endUs] of calls) h.add(token, op, ok, endUs, 10);
+    const first = h.take();
+    expect(first.map((i) => [i.second, i.token, i.operation, i.ok, i.latencyUs.totalCount])).toEqual([
+      [0, 0, 'sign', true, 2],
+      [0, 1, 'sign', true, 1],
+      [0, 0, 'verify', true, 1],
+      [0, 0, 'sign', false, 1],
+      [1, 0, 'sign', true, 1],
+    ]);
+    // Seconds 0 and 1 are out (two later ones began); a late call of second 0 starts it again.
+    h.add(0, 'sign', true, 0.9e6, 10);
+    h.add(0, 'sign', true, 3.6e6, 10);
+    expect(h.take(true).map((i) => [i.second, i.latencyUs.totalCount])).toEqual([
+      [0, 1],
+      [3, 2],
+    ]);
+  });
+});
+
 describe('the interval log read by a report', () => {
   /** A log of `seconds` seconds of one token, 10 calls each, as a run writes it. */
   function writeLog(path: string, seconds: number): void {
