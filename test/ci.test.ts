@@ -348,6 +348,9 @@ describe('a lab run that cannot start', () => {
     const r = runCli(['run', '--config', path, '--junit', junit], { ...hsm.env, HSM_BENCH_PIN: TEST_PIN });
     expect(r.status).toBe(3);
     expect(r.stderr).toMatch(/hsm-bench: error: .*absent/);
+    // In the lab file's terms, which has no flags: the run's field by its JSON path.
+    expect(r.stderr).toMatch(/^hint: .*lower \$\.runs\[1\]\.tokens\b/m);
+    expect(r.stderr).not.toMatch(/--tokens/);
     expect(r.stdout).toMatch(/== a ==[\s\S]*== b ==\nnot run: it could not start: [\s\S]*== c ==\nnot run: the lab stopped at b, which could not start/);
     expectValidJunit(junit);
     expect(xpathCount(junit, "//testsuite[@name='a']//failure")).toBeGreaterThan(0);

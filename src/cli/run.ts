@@ -9,6 +9,8 @@ import { Command } from 'commander';
 import { runScale } from '../run/scale.js';
 import { errorText, exitWith, HsmBenchError, usageError } from '../core/errors.js';
 import { readLabFile, type Lab } from '../plan/lab-file.js';
+import { inTermsOf } from '../plan/plan-flags.js';
+import type { PlanField } from '../model/plan-input.js';
 import { checkLabStarts } from '../plan/lab-starts.js';
 import { chartRenderer, saveChart } from '../report/charts.js';
 import { comparisonChart } from '../report/comparison.js';
@@ -56,7 +58,9 @@ async function runLab(lab: Lab, ui: Progress, live: LiveMetrics | undefined): Pr
     } catch (error) {
       // A run that could not start stops the lab; the runs before it keep their verdicts in every output.
       if (!(error instanceof HsmBenchError)) throw error;
-      failed = error;
+      // Said with the flags of the command line, which a lab file does not have: in the file's terms.
+      const names = (field: PlanField) => (field === 'out' ? '$.out' : `${run.at}.${field}`);
+      failed = new HsmBenchError(inTermsOf(error.message, names), error.exitCode, error.hint === undefined ? undefined : inTermsOf(error.hint, names), { cause: error });
       break;
     }
     // Judged first, written second: the run's reports and run.json hold its verdict.

@@ -54,6 +54,8 @@ export interface LabRunSpec extends LabPlanFields {
 
 export interface LabRun {
   name: string;
+  /** Where the run is in the file ($.runs[2]): what names its fields in messages. */
+  at: string;
   plan: RunPlan;
   pinEnv: string;
   pinFile?: string;
@@ -142,6 +144,7 @@ async function validateRun(spec: LabRunSpec, path: string, out: string, problems
   else if (baseline && !samePlan(baseline.result.plan, planOf(plan))) problems.push(`${path}.baseline: it ran another plan (token counts, stop rule, warm-up, threads or verification)`);
   return {
     name: spec.name as string,
+    at: path,
     plan,
     pinEnv: (spec.pinEnv as string | undefined) ?? 'HSM_BENCH_PIN',
     pinFile: spec.pinFile as string | undefined,

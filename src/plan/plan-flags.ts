@@ -102,3 +102,19 @@ export function planInputFromFlags(options: object): PlanInput {
   if (Object.keys(slo).length > 0) input.slo = slo;
   return input as unknown as PlanInput;
 }
+
+/** Each plan field by its flag (and `--no-x` for a flag that turns x off, as --no-calibrate does). */
+const FIELD_OF_FLAG = new Map<string, PlanField>(PLAN_FIELDS.flatMap((f) => [[flagOf(f), f] as const, [flagOf(f).replace(/^--/, '--no-'), f] as const]));
+
+/**
+ * A message about a plan, written with the command line's flags, in the terms of another source: each flag of a plan
+ * field named as `names` names it (a lab file: by its JSON path, $.runs[2].tokens). A command the message suggests
+ * (`hsm-bench list --keys`, quoted or not) keeps its flags: it is typed as it stands.
+ */
+export function inTermsOf(text: string, names: FieldNames): string {
+  // Command lines and quoted text, kept; the flags between them, renamed.
+  return text
+    .split(/(hsm-bench [^;,)'`]*|'[^']*'|`[^`]*`)/)
+    .map((part, i) => (i % 2 === 1 ? part : part.replace(/--[a-z0-9][a-z0-9-]*/g, (flag) => (FIELD_OF_FLAG.has(flag) ? names(FIELD_OF_FLAG.get(flag)!) : flag))))
+    .join('');
+}
