@@ -14,6 +14,9 @@ describe('bad input gets a clear message and a documented exit code', () => {
     ['bad verify rate', ['scale', '--alg', 'rsa2048', '--verify', 'some'], /--verify must be all, none or a rate/],
     ['missing --alg', ['scale'], /--alg is needed to sign: which key algorithm\?/],
     ['unknown command', ['scael'], /unknown command 'scael'/],
+    // Each command, nested ones too, says where its own flags are listed.
+    ['unknown flag of a command', ['run', '--config', 'lab.json', '--out', 'x'], /unknown option '--out'\n\(run 'hsm-bench run --help' for its options\)/],
+    ['unknown flag of a nested command', ['keys', 'create', '--alg', 'p256', '--bogus'], /unknown option '--bogus'\n\(run 'hsm-bench keys create --help' for its options\)/],
   ];
   for (const [what, args, message] of usage) {
     it(`${what}: exit 2`, () => {

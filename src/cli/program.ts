@@ -13,7 +13,7 @@ import { trendCommand } from './trend.js';
 
 /** Every command and flag, defined once: the CLI parses with it, docs/reference/flags.md is generated from it. */
 export function hsmBenchProgram(): Command {
-  return new Command('hsm-bench')
+  const program = new Command('hsm-bench')
     .description('Benchmark and burn-in harness for PKCS#11 tokens and HSM clusters')
     .version(TOOL_VERSION)
     .showHelpAfterError('(run with --help for usage)')
@@ -27,4 +27,14 @@ export function hsmBenchProgram(): Command {
     .addCommand(mergeCommand())
     .addCommand(trendCommand())
     .addCommand(runCommand());
+  // Commands added whole do not inherit it: a mistyped flag of any command says where its flags are listed.
+  const helpAfterError = (command: Command, path: string) => {
+    for (const sub of command.commands) {
+      const named = `${path} ${sub.name()}`;
+      sub.showHelpAfterError(`(run '${named} --help' for its options)`);
+      helpAfterError(sub, named);
+    }
+  };
+  helpAfterError(program, 'hsm-bench');
+  return program;
 }
