@@ -33,6 +33,15 @@ describe('the per-call overhead from null calls', () => {
     expect(periods.summary('native')).toEqual({ p50: 0.3, p99: 0.3, calls: 100, engine: 'native' });
   });
 
+  it('counts no period across a restart: the time between two runs of calls is not the loop’s', () => {
+    const periods = new OverheadPeriods();
+    for (const at of [1_000, 1_300, 1_600]) periods.add(at);
+    periods.restart();
+    for (const at of [90_000_000, 90_000_300]) periods.add(at);
+    expect(periods.count).toBe(3);
+    expect(periods.summary('native')).toEqual({ p50: 0.3, p99: 0.3, calls: 3, engine: 'native' });
+  });
+
   it('has no figure without two calls', () => {
     const periods = new OverheadPeriods();
     expect(periods.summary('threads')).toBeNull();

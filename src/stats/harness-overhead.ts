@@ -24,6 +24,16 @@ export class OverheadPeriods {
   private readonly periodsNs = denseLatencyHistogram();
   private lastStartNs: number | null = null;
 
+  /** Periods collected so far. */
+  get count(): number {
+    return this.periodsNs.totalCount;
+  }
+
+  /** The next call starts a new run of calls: the time since the last one's is no period of the loop. */
+  restart(): void {
+    this.lastStartNs = null;
+  }
+
   /** The next call's start (ns from any fixed origin, calls in order). */
   add(startNs: number): void {
     if (this.lastStartNs !== null) recordInto(this.periodsNs, Math.max(1, Math.round(startNs - this.lastStartNs)));
