@@ -24,6 +24,17 @@ describe('--start-at', () => {
     // A time from now is +DURATION written together; one without its + is told how to write it.
     expect(() => parseStartAt('+ 5s', '--start-at', now)).toThrow(/written together/);
     expect(() => parseStartAt('30s', '--start-at', now)).toThrow(/as \+30s/);
+    // A bad time from now is quoted as typed, its + kept, and the examples have theirs.
+    expect(() => parseStartAt('+0s', '--start-at', now)).toThrow(/^--start-at '\+0s' is out of range$/);
+    expect(() => parseStartAt('+5x', '--start-at', now)).toThrow(/must be \+DURATION, a number with a unit \(ms, s, m, h\), not '\+5x'/);
+    const caught = (() => {
+      try {
+        parseStartAt('+0s', '--start-at', now);
+      } catch (error) {
+        return error as { hint?: string };
+      }
+    })();
+    expect(caught?.hint).toMatch(/^for example --start-at \+30s, \+5m, \+1\.5h or \+250ms/);
     // A local time or an offset would be read differently on hosts in other zones: only UTC is taken.
     for (const text of ['2026-12-04T01:00:00', '2026-12-04T01:00:00+01:00', '2026-13-01T00:00:00Z', '2026-12-04 01:00:00Z', '30s'])
       expect(() => parseStartAt(text, '--start-at', now), text).toThrow(/--start-at must be a moment in UTC/);

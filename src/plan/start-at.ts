@@ -37,7 +37,7 @@ export function parseStartAt(text: string, name: string, nowMs = Date.now()): St
 }
 
 /** The D of a `+D` start, in ms. */
-const relativeStartMs = (given: string, name: string) => durationMs(parseDurationNs(given.slice(1), name));
+const relativeStartMs = (given: string, name: string) => durationMs(parseDurationNs(given.slice(1), name, 1, '+'));
 
 /** A lab run's start: a `+D` counts from the end of that run's own set-up, not from when the file was read. */
 export const labRunStartAt = (startAt: StartAt): StartAt => (startAt.given.startsWith('+') ? { ...startAt, afterSetUpMs: relativeStartMs(startAt.given, startAt.givenAs) } : startAt);
