@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { newBatch, StagedBatch, VERIFIED_BAD } from '../src/model/call-batch.js';
@@ -181,6 +181,29 @@ describe("a wrong answer to the trial call is a finding about the token: JUnit f
     expect(resumed.status, resumed.stderr).toBe(3);
     expect(casesOf(junit)).toEqual([{ suite: 'hsm-bench.burn-in-p256', name: measuredName, failed: true, errors: 0 }]);
   }, 180_000);
+
+  it('a lab: the run whose token answered wrongly fails its cases; the runs after it are errors, not run', () => {
+    const out = tempDir('fo-lab');
+    const lab = join(out, 'lab.json');
+    const run = { module: faulty, alg: 'p256', keyLabel: 'fk', tokens: [1], signaturesPerToken: 20 };
+    writeFileSync(
+      lab,
+      JSON.stringify({
+        out,
+        runs: [
+          { name: 'wrong', ...run },
+          { name: 'after', ...run },
+        ],
+      }),
+    );
+    const junit = join(out, 'junit.xml');
+    const r = runCli(['run', '--config', lab, '--junit', junit], wrongFromTheStart());
+    expect(r.status, r.stderr).toBe(3);
+    expect(casesOf(junit)).toEqual([
+      { suite: 'hsm-bench.wrong', name: 'p256.tokens-1.signatures', failed: true, errors: 0 },
+      { suite: 'hsm-bench.after', name: 'p256.tokens-1.signatures', failed: false, errors: 1 },
+    ]);
+  }, 120_000);
 });
 
 describe('whether an output was kept for the host check is a flag of its own', () => {
