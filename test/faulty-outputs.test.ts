@@ -182,6 +182,20 @@ describe("a wrong answer to the trial call is a finding about the token: JUnit f
     expect(casesOf(junit)).toEqual([{ suite: 'hsm-bench.burn-in-p256', name: measuredName, failed: true, errors: 0 }]);
   }, 180_000);
 
+  it('burn-in: a result the host check refuses at the trial call (a wrong public key read back) fails its case as VERIFY_FAILED', () => {
+    const junit = join(tempDir('fo-keygen'), 'junit.xml');
+    const r = runCli(['burn-in', '--op', 'keygen', '--alg', 'p256', '--module', faulty, '--tokens', '1', '--signatures', '20', '--out', tempDir('fo-keygen-out'), '--junit', junit], {
+      ...hsm.env,
+      FAULTY_PKCS11_MODULE: hsm.module,
+      FAULTY_EVERY: '1000000000',
+      FAULTY_SPOIL_READ_BACK_EVERY: '1',
+      HSM_BENCH_PIN: TEST_PIN,
+    });
+    expect(r.status, r.stderr).toBe(3);
+    expect(casesOf(junit)).toEqual([{ suite: 'hsm-bench.burn-in-keygen-p256', name: 'keygen-p256.tokens-1.key-pairs', failed: true, errors: 0 }]);
+    expect(xpath(junit, 'string(//failure/@message)')).toMatch(/^VERIFY_FAILED at the trial call before the run, so nothing was measured: token .*fo.* gave a wrong result for keygen/);
+  }, 120_000);
+
   it('a lab: the run whose token answered wrongly fails its cases; the runs after it are errors, not run', () => {
     const out = tempDir('fo-lab');
     const lab = join(out, 'lab.json');
