@@ -1,7 +1,6 @@
-import { NOT_CHECKED, wordsOf } from '../operations/words.js';
+import { NOT_CHECKED, nounsOf, wordsOf } from '../operations/words.js';
 import { latencyText } from '../core/latency-text.js';
 import { workloadId } from '../model/workload.js';
-import { nounsOf } from '../operations/words.js';
 import { plannedConfigurations, type RunPlan } from '../model/plan.js';
 import type { WrongAnswer } from '../model/wrong-answer.js';
 import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
@@ -197,7 +196,7 @@ export function notRunOf(name: string, plan: RunPlan, reason: string, wrongAnswe
   return {
     name,
     workload: workloadId(plan.operation, plan.algorithm.id),
-    callPattern: plan,
+    callPattern: { perCall: plan.perCall, multipartChunkBytes: plan.multipartChunkBytes },
     nouns: nounsOf(plan.operation),
     configurations: plannedConfigurations(plan.tokenCounts, plan.threadsPerToken, plan.targetRate, plan.dataSizesBytes).map((c) =>
       configurationAxes(c.tokens, c.threadsPerToken, c.targetRatePerS, c.dataSizeBytes),
