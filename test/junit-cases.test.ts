@@ -67,6 +67,19 @@ describe('JUnit case names tell configurations apart', () => {
   });
 });
 
+describe('JUnit case names within one run', () => {
+  it('a --min-throughput check of a configuration not measured is one case per data size', () => {
+    const r = variant({ dataSizesBytes: [1024, 65536] });
+    // Interrupted before its 2-token configurations.
+    r.interrupted = true;
+    r.configurations = r.configurations.filter((c) => c.tokens === 1);
+    const xml = renderJunit([judgeRun('rsa2048', r, { thresholds: { minThroughput: { largest: 1 } }, strictLatency: false })]);
+    const names = [...xml.matchAll(/<testcase classname="[^"]*" name="([^"]*)"/g)].map((m) => m[1]!);
+    expect(new Set(names).size).toBe(names.length);
+    expect(names.filter((n) => n.endsWith('.min-throughput'))).toEqual(['rsa2048.tokens-2-data-1k.min-throughput', 'rsa2048.tokens-2-data-64k.min-throughput']);
+  });
+});
+
 describe('JUnit says what share of the outputs the host checked', () => {
   it('a sampled check (--verify 0.01) is said in every case and counted in each configuration', () => {
     const r = variant({ verify: { mode: 'sample', every: 100 } });
