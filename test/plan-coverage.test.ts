@@ -66,6 +66,7 @@ describe('what a run planned and did not measure', () => {
         {
           name: 'second',
           workload: 'p256',
+          callPattern: {},
           nouns: 'signatures',
           configurations: [
             { tokens: 1, threadsPerToken: 1 },

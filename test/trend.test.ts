@@ -31,6 +31,47 @@ function nights(): string[] {
 }
 
 describe('hsm-bench trend', () => {
+  it('names in trend.csv how each call was made: data size, a session or key lookup per call, the chunk', () => {
+    const pooled = fixture();
+    const made = (runId: string, plan: Partial<RunResult['plan']>, dataSizeBytes?: number): RunResult => ({
+      ...pooled,
+      runId,
+      plan: { ...pooled.plan, ...plan },
+      configurations: pooled.configurations.map((c) => (dataSizeBytes === undefined ? c : { ...c, dataSizeBytes, mbPerS: 1 })),
+    });
+    // Each its own trend (trend follows one way of making calls); their files put together must still tell the rows apart.
+    const csvs = [
+      made('pooled', {}),
+      made('session', { perCall: { session: true, findKey: false } }),
+      made('key', { perCall: { session: false, findKey: true } }),
+      made('parts', { dataSizesBytes: [65536], multipartChunkBytes: 4096 }, 65536),
+      made('whole', { dataSizesBytes: [65536] }, 65536),
+    ].map((r) =>
+      renderTrendCsv(trendPoints([r]))
+        .trim()
+        .split('\n')
+        .map(parseCsvLine),
+    );
+    const how = (row: string[]) => ['dataSizeBytes', 'sessionPerCall', 'findKeyPerCall', 'multipartChunkBytes'].map((k) => row[TREND_COLUMNS.indexOf(k as (typeof TREND_COLUMNS)[number])]);
+    expect(csvs.map((rows) => how(rows[1]!))).toEqual([
+      ['', 'false', 'false', ''],
+      ['', 'true', 'false', ''],
+      ['', 'false', 'true', ''],
+      ['65536', 'false', 'false', '4096'],
+      ['65536', 'false', 'false', ''],
+    ]);
+    const rowKey = (row: string[]) =>
+      TREND_COLUMNS.filter((k) => !['runId', 'startedAt'].includes(k))
+        .map((k) => row[TREND_COLUMNS.indexOf(k)])
+        .join(',');
+    const rows = csvs.flatMap((rows) => rows.slice(1).map(rowKey));
+    expect(new Set(rows).size).toBe(rows.length);
+    // --json gives them too, as its schema says.
+    const points = trendPoints([made('session', { perCall: { session: true, findKey: false } })]);
+    expect(points[0]).toMatchObject({ sessionPerCall: true, findKeyPerCall: false, multipartChunkBytes: null });
+    expect(schemaProblems('trend', { schemaVersion: 4, algorithm: 'rsa2048', points })).toEqual([]);
+  });
+
   it('orders runs by date and gives one point per run and configuration, with module and firmware', () => {
     const base = fixture();
     const later = { ...base, runId: 'later', startedAt: '2099-01-01T00:00:00.000Z' };

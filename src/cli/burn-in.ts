@@ -12,6 +12,7 @@ import { durationMs, parseDurationNs } from '../core/duration.js';
 import { usageError } from '../core/errors.js';
 import { renderBurnInSummary } from '../report/burn-in-summary.js';
 import { finishRun } from './run-pipeline.js';
+import { withWrongAnswerJunit } from './error-junit.js';
 import { restartResumeDir, tellSupervisor } from './supervised.js';
 import { DEFAULT_MAX_RESTARTS } from './supervisor.js';
 import { pinSource } from './scale.js';
@@ -120,19 +121,22 @@ ${EXIT_CODES_HELP}`,
       const verdict = await verdictPlan(flags, { tokenCounts: plan.tokenCounts, workload: workloadOfPlan(plan.workload), plan: planOf(plan) }, (line) => process.stderr.write(`${line}\n`));
       const ui = new Progress(isInteractive(), progressIntervalMs);
       // The supervisor continues this run directory if a module kills this process.
-      const outcome = await withLiveMetrics(o.metricsListen, ui.log, (live) =>
-        runBurnIn(
-          input,
-          flags,
-          pinSource(o),
-          {
-            ...ui,
-            started: (dir) => tellSupervisor({ type: 'run-dir', dir, maxRestarts }),
-            // The supervisor counts what a death cuts from the records by it.
-            callsMade: (calls, signingS, signing) => void tellSupervisor({ type: 'calls-made', calls, signingS, signing }),
-          },
-          resumed,
-          live,
+      // The JUnit file a resume writes is the one its checkpoint keeps, unless --junit is given again.
+      const outcome = await withWrongAnswerJunit(flags.junit, `burn-in-${workloadId(plan.operation, plan.algorithm.id)}`, plan, () =>
+        withLiveMetrics(o.metricsListen, ui.log, (live) =>
+          runBurnIn(
+            input,
+            flags,
+            pinSource(o),
+            {
+              ...ui,
+              started: (dir) => tellSupervisor({ type: 'run-dir', dir, maxRestarts }),
+              // The supervisor counts what a death cuts from the records by it.
+              callsMade: (calls, signingS, signing) => void tellSupervisor({ type: 'calls-made', calls, signingS, signing }),
+            },
+            resumed,
+            live,
+          ),
         ),
       );
       await finishRun(

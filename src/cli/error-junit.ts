@@ -1,6 +1,11 @@
 import { writeOutputFile } from '../core/output-file.js';
-import { renderCrashedRunJunit, renderErrorJunit } from '../report/junit.js';
+import { notRunOf, renderCrashedRunJunit, renderErrorJunit, renderJunit } from '../report/junit.js';
 import type { ProcessDeath } from '../model/run-result.js';
+import type { RunPlan } from '../model/plan.js';
+import { WrongAnswerError } from '../model/wrong-answer.js';
+
+/** A JUnit file that holds the run's own cases already: the set-up case of the error that ends the command does not replace it. */
+let runCasesWritten = false;
 
 /** The --junit FILE of this command line, if one was given. */
 function junitFile(): string | undefined {
@@ -16,7 +21,7 @@ function junitFile(): string | undefined {
  */
 export function writeErrorJunit(message: string): void {
   const file = junitFile();
-  if (file === undefined) return;
+  if (file === undefined || runCasesWritten) return;
   try {
     writeOutputFile(file, renderErrorJunit(process.argv[2] ?? 'hsm-bench', message));
   } catch {
@@ -46,5 +51,26 @@ export async function writeCrashedRunJunit(run: { dir: string; suite: string }, 
     writeOutputFile(file, xml);
   } catch {
     // As above: stderr says what went wrong.
+  }
+}
+
+/**
+ * With --junit FILE (`file`: as given, or as a resumed burn-in's checkpoint keeps it), a run whose token answered its
+ * trial call wrongly leaves the JUnit of its plan: each configuration's case (named as a measured run's) a failure
+ * naming the wrong answer, as a finding about the token is, where a set-up error is one `set-up` case.
+ */
+export async function withWrongAnswerJunit<T>(file: string | undefined, suite: string, plan: RunPlan, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (file !== undefined && error instanceof WrongAnswerError) {
+      try {
+        writeOutputFile(file, renderJunit([], [notRunOf(suite, plan, error.message, error.wrongAnswer)]));
+        runCasesWritten = true;
+      } catch {
+        // As above: stderr says what went wrong, and the set-up case is tried in its place.
+      }
+    }
+    throw error;
   }
 }

@@ -1,8 +1,6 @@
 import { workloadId } from '../model/workload.js';
-import { plannedConfigurations } from '../model/plan.js';
-import { nounsOf } from '../operations/words.js';
-import { configurationAxes } from '../model/configuration.js';
-import type { NotRun } from '../report/junit.js';
+import { notRunOf, type NotRun } from '../report/junit.js';
+import { WrongAnswerError } from '../model/wrong-answer.js';
 import { writeOutputFile } from '../core/output-file.js';
 import { join, relative } from 'node:path';
 import { Command } from 'commander';
@@ -27,20 +25,6 @@ import { quote, shown } from '../core/quote.js';
 import { tellSupervisor } from './supervised.js';
 import { withLiveMetrics } from './metrics-server.js';
 import type { LiveMetrics } from '../run/live-metrics.js';
-
-/** A lab run the lab never came to: named as its JUnit cases would have been, with the configurations it planned. */
-function notRunOf(run: Lab['runs'][number], reason: string): NotRun {
-  const p = run.plan;
-  return {
-    name: run.name,
-    workload: workloadId(p.operation, p.algorithm.id),
-    nouns: nounsOf(p.operation),
-    configurations: plannedConfigurations(p.tokenCounts, p.threadsPerToken, p.targetRate, p.dataSizesBytes).map((c) =>
-      configurationAxes(c.tokens, c.threadsPerToken, c.targetRatePerS, c.dataSizeBytes),
-    ),
-    reason,
-  };
-}
 
 /** Runs the lab's runs in order; writes each run directory, then a combined report, then judges. */
 async function runLab(lab: Lab, ui: Progress, live: LiveMetrics | undefined): Promise<{ judged: JudgedRun[]; notRun: NotRun[]; dirs: string[]; combinedDir: string; failed?: HsmBenchError }> {
@@ -78,8 +62,14 @@ async function runLab(lab: Lab, ui: Progress, live: LiveMetrics | undefined): Pr
   const stoppedIn = judged[judged.length - 1]?.name;
   const failedRun = failed && lab.runs[judged.length];
   const notRun = failedRun
-    ? [notRunOf(failedRun, `it could not start: ${failed!.message}`), ...lab.runs.slice(judged.length + 1).map((r) => notRunOf(r, `the lab stopped at ${failedRun.name}, which could not start`))]
-    : lab.runs.slice(judged.length).map((r) => notRunOf(r, `the lab was interrupted in ${stoppedIn}, before this run`));
+    ? [
+        // A token that answered the trial call wrongly fails the run's cases: a finding, not a set-up error.
+        failed instanceof WrongAnswerError
+          ? notRunOf(failedRun.name, failedRun.plan, failed.message, failed.wrongAnswer)
+          : notRunOf(failedRun.name, failedRun.plan, `it could not start: ${failed!.message}`),
+        ...lab.runs.slice(judged.length + 1).map((r) => notRunOf(r.name, r.plan, `the lab stopped at ${failedRun.name}, which could not start`)),
+      ]
+    : lab.runs.slice(judged.length).map((r) => notRunOf(r.name, r.plan, `the lab was interrupted in ${stoppedIn}, before this run`));
   const combinedDir = join(lab.out, `lab-${stamp(new Date())}`);
   makeDirectory(combinedDir);
   const charts: (string | undefined)[] = [];

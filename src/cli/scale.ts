@@ -10,6 +10,7 @@ import { renderScaleTable } from '../report/terminal-table.js';
 import { DEFAULT_FORMATS, parseFormats } from '../report/write-reports.js';
 import type { PinSource } from '../secrets/pin.js';
 import { finishRun } from './run-pipeline.js';
+import { withWrongAnswerJunit } from './error-junit.js';
 import { addOutputOptions, addSigningOptions, EXIT_CODES_HELP } from './signing-options.js';
 import { tellSupervisor } from './supervised.js';
 import { withLiveMetrics } from './metrics-server.js';
@@ -68,16 +69,18 @@ ${EXIT_CODES_HELP}`,
         const ui = new Progress();
         const suite = workloadId(plan.operation, plan.algorithm.id);
         // A supervisor names the run directory, and writes the plan's JUnit from it, if a module kills this process.
-        const outcome = await withLiveMetrics(options.metricsListen, ui.log, (live) =>
-          runScale(
-            plan,
-            pinSource(options),
-            {
-              ...ui,
-              started: (dir) => tellSupervisor({ type: 'run-dir', dir, suite }),
-            },
-            reference,
-            live,
+        const outcome = await withWrongAnswerJunit(options.junit, suite, plan, () =>
+          withLiveMetrics(options.metricsListen, ui.log, (live) =>
+            runScale(
+              plan,
+              pinSource(options),
+              {
+                ...ui,
+                started: (dir) => tellSupervisor({ type: 'run-dir', dir, suite }),
+              },
+              reference,
+              live,
+            ),
           ),
         );
         await finishRun(suite, outcome, verdict, { ...options, reference, formats }, renderScaleTable, ui);

@@ -58,6 +58,24 @@ export function configurationSlug(c: ConfigurationAxes): string {
   return `tokens-${c.tokens}${c.threadsPerToken > 1 ? `-sessions-${c.threadsPerToken}` : ''}${rate === null ? '' : `-rate-${rateText(rate)}`}${size === null ? '' : `-data-${byteSizeText(size)}`}`;
 }
 
+/** How a run makes each call, where not pooled and in one call (--session-per-call, --find-key-per-call, --multipart). */
+export interface CallPattern {
+  perCall?: { session: boolean; findKey: boolean };
+  multipartChunkBytes?: number | null;
+}
+
+/**
+ * For names that must tell runs apart (JUnit cases): -session-per-call, -find-key-per-call, -multipart-4k; empty for
+ * pooled calls made whole. Two runs that differ only there measure different things and keep different histories.
+ */
+export function callPatternSlug(p: CallPattern): string {
+  const chunk = p.multipartChunkBytes ?? null;
+  return `${p.perCall?.session ? '-session-per-call' : ''}${p.perCall?.findKey ? '-find-key-per-call' : ''}${chunk === null ? '' : `-multipart-${byteSizeText(chunk)}`}`;
+}
+
+/** For the name of what is judged of a run as a whole: run, or run-data-1k-64k with --data-size. */
+export const runSlug = (dataSizesBytes: readonly number[] | null | undefined): string => `run${dataSizesBytes ? `-data-${dataSizesBytes.map(byteSizeText).join('-')}` : ''}`;
+
 /**
  * Where one measurement of a configuration keeps its calls in the run directory: its records, and the calls spilled
  * while verification fell behind (`repetition` counts from 1, of `repeat`). `report` finds them again by these names.

@@ -1,12 +1,14 @@
-import { NOT_CHECKED, wordsOf } from '../operations/words.js';
+import { NOT_CHECKED, nounsOf, wordsOf } from '../operations/words.js';
 import { latencyText } from '../core/latency-text.js';
 import { workloadId } from '../model/workload.js';
+import { plannedConfigurations, type RunPlan } from '../model/plan.js';
+import type { WrongAnswer } from '../model/wrong-answer.js';
 import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
 import { lazyModule } from '../core/lazy-module.js';
-import { configurationName, mbPerSSuffix, verifyText, workerIssueText } from './describe-run.js';
+import { configurationName, mbPerSSuffix, verifySetting, verifyText, workerIssueText } from './describe-run.js';
 import { uncheckedText } from './verdict-section.js';
 import { failureList } from './status-meaning.js';
-import { configurationSlug, distinctConfigurations, sameConfiguration, type ConfigurationAxes } from '../model/configuration.js';
+import { callPatternSlug, configurationAxes, configurationSlug, distinctConfigurations, runSlug, sameConfiguration, type CallPattern, type ConfigurationAxes } from '../model/configuration.js';
 import { notMeasuredAfter, plannedAxes } from '../result/plan-coverage.js';
 import { failuresOf, operationsMadeOf } from '../stats/repetitions.js';
 import { moduleCrashes, type JudgedRun } from '../verdict/verdict.js';
@@ -38,14 +40,18 @@ const unmeasuredCheck = (name: string, reason: string, expected: string): Check 
 
 /** The checks of a run; `death`: what ended its process, where its supervisor saw the module kill it. */
 function checksOf(run: JudgedRun, death?: ProcessDeath): Check[] {
-  const alg = workloadId(run.result.operation?.name, run.result.algorithm.id);
+  // How each call is made is part of the workload's name, the data sizes part of the run's: cases of runs that differ only there never share a name.
+  const alg = `${workloadId(run.result.operation?.name, run.result.algorithm.id)}${callPatternSlug(run.result.plan)}`;
   const w = wordsOf(run.result);
-  const where = (c: ConfigurationAxes | null) => (c === null ? `${alg}.run` : `${alg}.${configurationSlug(c)}`);
+  const where = (c: ConfigurationAxes | null) => (c === null ? `${alg}.${runSlug(run.result.plan.dataSizesBytes)}` : `${alg}.${configurationSlug(c)}`);
   const expected = `no failed ${w.noun}, no session stopped`;
   // A mechanism as given, or --verify none: its outputs were counted, and OK says only that the token returned CKR_OK.
   const notChecked = run.result.operation?.hostCheck === 'not-checked' ? ` (${w.checked})` : run.result.plan.verify.mode === 'none' ? ` (${NOT_CHECKED}: --verify none)` : '';
   // Calls made and never checked (an operation the host cannot check, a skipped backlog): said beside the OK count.
   const unverifiedOf = (c: ConfigurationResult) => (uncountedOf(c, 'operationsUnverified') > 0 ? `, ${uncountedOf(c, 'operationsUnverified')} of them never checked` : '');
+  // A sample checked (--verify 0.01): how many of the OK ones the host checked, as a green case rests on those.
+  const sampledOf = (c: ConfigurationResult) =>
+    run.result.plan.verify.mode === 'sample' && notChecked === '' ? `, ${c.operationsVerified} of them checked on the host (--verify ${verifySetting(run.result)})` : '';
   const missing = notMeasuredAfter(run.result, death && `the module crashed the process (${deathName(death)})`);
   // One case per planned configuration, measured or not, in plan order: a CI sees every one, from build to build.
   const planned = run.result.command === 'burn-in' ? run.result.configurations : distinctConfigurations([...plannedAxes(run.result.plan), ...run.result.configurations]);
@@ -66,7 +72,7 @@ function checksOf(run: JudgedRun, death?: ProcessDeath): Check[] {
       timeS: c.durationS,
       outcome: gap ? 'error' : problems.length > 0 ? 'fail' : 'pass',
       message: gap || problems.length > 0 ? [...(gap ? [gap.reason] : []), ...problems].join('; ') : undefined,
-      measured: `${c.operationsOk} OK${notChecked}${unverifiedOf(c)}, ${c.operationsFailed} failed, ${rateNotEstablished(c) ? notEstablishedText(c) : `${c.throughputPerS.toFixed(1)} ${w.rate}${mbPerSSuffix(c)}`} with ${configurationName(c)}`,
+      measured: `${c.operationsOk} OK${notChecked}${sampledOf(c)}${unverifiedOf(c)}, ${c.operationsFailed} failed, ${rateNotEstablished(c) ? notEstablishedText(c) : `${c.throughputPerS.toFixed(1)} ${w.rate}${mbPerSSuffix(c)}`} with ${configurationName(c)}`,
       expected,
     };
   });
@@ -170,22 +176,60 @@ const xmlbuilder = lazyModule<typeof import('xmlbuilder2')>('xmlbuilder2');
 const document = () => xmlbuilder().create({ version: '1.0', encoding: 'UTF-8', invalidCharReplacement: '\uFFFD' });
 
 /**
- * A lab run that never ran (the lab stopped before it): its suite holds a case per configuration it planned, each an
- * error, named as its cases would have been.
+ * A run that never measured: a lab run the lab stopped before, or a run whose trial call the token answered wrongly.
+ * Its suite holds a case per configuration it planned, named as its cases would have been: each an error (planned,
+ * not measured), or, where the token answered wrongly (`wrongAnswer`), a failure: that is a finding about the token.
  */
 export interface NotRun {
   name: string;
-  /** The workload as cases name it (`p256`, `decrypt-rsa2048`), and its calls' plural (`signatures`). */
+  /** The workload as cases name it (`p256`, `decrypt-rsa2048`), how it would have made each call, and its calls' plural (`signatures`). */
   workload: string;
+  callPattern: CallPattern;
   nouns: string;
   configurations: ConfigurationAxes[];
   reason: string;
+  wrongAnswer?: WrongAnswer;
 }
 
-/** What the host checked of a run's outputs, as its suite's property and beside every check: a green OK may rest on CKR_OK alone. */
+/** A run of `plan`, as a JUnit suite `name` of its planned cases that could not be measured, and why. */
+export function notRunOf(name: string, plan: RunPlan, reason: string, wrongAnswer?: WrongAnswer): NotRun {
+  return {
+    name,
+    workload: workloadId(plan.operation, plan.algorithm.id),
+    callPattern: { perCall: plan.perCall, multipartChunkBytes: plan.multipartChunkBytes },
+    nouns: nounsOf(plan.operation),
+    configurations: plannedConfigurations(plan.tokenCounts, plan.threadsPerToken, plan.targetRate, plan.dataSizesBytes).map((c) =>
+      configurationAxes(c.tokens, c.threadsPerToken, c.targetRatePerS, c.dataSizeBytes),
+    ),
+    reason,
+    ...(wrongAnswer ? { wrongAnswer } : {}),
+  };
+}
+
+/** The cases of a run that never measured: errors, or failures where the token answered its trial call wrongly. */
+function notRunChecks(n: NotRun): Check[] {
+  return n.configurations.map((c) => {
+    const name = `${n.workload}${callPatternSlug(n.callPattern)}.${configurationSlug(c)}.${n.nouns.replace(/ /g, '-')}`;
+    if (n.wrongAnswer === undefined) return unmeasuredCheck(name, `not measured: ${n.reason}`, `the lab run ${n.name} measured`);
+    return {
+      name,
+      timeS: 0,
+      outcome: 'fail',
+      message: `${n.wrongAnswer} at the trial call before the run, so nothing was measured: ${n.reason}`,
+      measured: `a wrong answer (${n.wrongAnswer}) to the trial call`,
+      expected: `right answers, then no failed ${n.nouns}`,
+    };
+  });
+}
+
+/**
+ * What the host checked of a run's outputs, as its suite's property and beside every check: a green OK may rest on
+ * CKR_OK alone, or on a sample of the outputs checked.
+ */
 function hostCheckOf(r: JudgedRun['result']): { property: string; beside: string } {
   const unchecked = uncheckedText(r, wordsOf(r)).replace(/^ \((.*)\)$/, '$1');
-  return unchecked === '' ? { property: verifyText(r), beside: '' } : { property: unchecked, beside: `; ${unchecked}` };
+  if (unchecked !== '') return { property: unchecked, beside: `; ${unchecked}` };
+  return { property: verifyText(r), beside: r.plan.verify.mode === 'sample' ? `; ${verifyText(r)} (--verify ${verifySetting(r)})` : '' };
 }
 
 function addSuite(root: XMLBuilder, name: string, checks: Check[], identity: { runId: string; startedAt: string; hostCheck: { property: string; beside: string } } | null): void {
@@ -223,10 +267,7 @@ export function renderJunit(runs: JudgedRun[], notRun: NotRun[] = []): string {
   const doc = document();
   const root = doc.ele('testsuites', { name: 'hsm-bench' });
   for (const run of runs) addSuite(root, run.name, checksOf(run), { ...run.result, hostCheck: hostCheckOf(run.result) });
-  for (const n of notRun) {
-    const checks = n.configurations.map((c) => unmeasuredCheck(`${n.workload}.${configurationSlug(c)}.${n.nouns.replace(/ /g, '-')}`, `not measured: ${n.reason}`, `the lab run ${n.name} measured`));
-    addSuite(root, n.name, checks, null);
-  }
+  for (const n of notRun) addSuite(root, n.name, notRunChecks(n), null);
   return doc.end({ prettyPrint: true }) + '\n';
 }
 

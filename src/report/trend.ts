@@ -27,6 +27,10 @@ export interface TrendPoint {
   targetRatePerS: number | null;
   /** --data-size: the bytes each call handed the token (absent: the operation's own message). */
   dataSizeBytes?: number;
+  /** How each call was made (--session-per-call, --find-key-per-call, --multipart's chunk; null: in one call). */
+  sessionPerCall: boolean;
+  findKeyPerCall: boolean;
+  multipartChunkBytes: number | null;
   throughputPerS: number | null;
   /** --data-size: the throughput in MB/s (1 MB = 10⁶ bytes); null where not measured, absent without a data size. */
   mbPerS?: number | null;
@@ -119,6 +123,9 @@ export function trendPoints(runs: readonly RunResult[]): TrendPoint[] {
           threadsPerToken: axes.threadsPerToken,
           targetRatePerS: targetRateOf(axes),
           ...(axes.dataSizeBytes === undefined ? {} : { dataSizeBytes: axes.dataSizeBytes }),
+          sessionPerCall: r.plan.perCall?.session ?? false,
+          findKeyPerCall: r.plan.perCall?.findKey ?? false,
+          multipartChunkBytes: r.plan.multipartChunkBytes ?? null,
           verify: verifySetting(r),
         };
         const none = { throughputPerS: null, throughputMin: null, throughputMax: null, p99Ms: null, p99Kind: null, p99AtLeast: false, operationsFailed: null };
@@ -168,6 +175,11 @@ export const TREND_COLUMNS = [
   'p99Kind',
   'p99AtLeast',
   'mbPerS',
+  // How each call was made: rows of runs that differ only there are told apart in the file, too.
+  'dataSizeBytes',
+  'sessionPerCall',
+  'findKeyPerCall',
+  'multipartChunkBytes',
 ] as const;
 
 export function renderTrendCsv(points: readonly TrendPoint[]): string {

@@ -4,6 +4,7 @@ import pkcs11 from 'pkcs11js';
 import { ExitCode, HsmBenchError, setupError } from '../core/errors.js';
 import { tokenName, type TokenRef } from '../pkcs11/discovery.js';
 import { PinRefusedError } from '../pkcs11/session.js';
+import { WrongAnswerError } from '../model/wrong-answer.js';
 import { SETUP_STEP_TIMEOUT_MS } from '../measure/call-watchdog.js';
 import { noteThreadLeftInModule } from '../measure/threads-left.js';
 import type { SetupStep } from '../model/run-events.js';
@@ -29,7 +30,8 @@ export const STEP_WORDS: Record<SetupStep, string> = {
 function rethrown(e: SetupError): Error {
   if (e.kind === 'module') return new pkcs11.Pkcs11Error('', e.code, e.method);
   if (e.kind === 'other') return Object.assign(new Error(e.message), { stack: e.stack });
-  return e.pinRefusedToken !== undefined ? new PinRefusedError(e.message, e.hint ?? '', e.pinRefusedToken) : new HsmBenchError(e.message, e.exitCode, e.hint);
+  if (e.pinRefusedToken !== undefined) return new PinRefusedError(e.message, e.hint ?? '', e.pinRefusedToken);
+  return e.wrongAnswer !== undefined ? new WrongAnswerError(e.message, e.hint ?? '', e.wrongAnswer) : new HsmBenchError(e.message, e.exitCode, e.hint);
 }
 
 /**

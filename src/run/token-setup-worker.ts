@@ -24,6 +24,7 @@ import { PinGuard } from '../pkcs11/pin-guard.js';
 import { closeSessionQuietly, login, openSession, PinRefusedError } from '../pkcs11/session.js';
 import { publicKeyFromAttributes } from '../pkcs11/public-key.js';
 import { trialCall, type TrialFaults } from './trial-call.js';
+import { WrongAnswerError, type WrongAnswer } from '../model/wrong-answer.js';
 import type { SetupStep } from '../model/run-events.js';
 import type { WorkloadEntry } from '../model/plan.js';
 import { withPayload } from '../operations/payload.js';
@@ -61,7 +62,7 @@ export interface PreparedEntry {
 
 /** An error as it crosses to the main thread, which throws it again (token-setup-thread.ts). */
 export type SetupError =
-  | { kind: 'hsm-bench'; message: string; hint?: string; exitCode: HsmBenchError['exitCode']; pinRefusedToken?: number }
+  | { kind: 'hsm-bench'; message: string; hint?: string; exitCode: HsmBenchError['exitCode']; pinRefusedToken?: number; wrongAnswer?: WrongAnswer }
   | { kind: 'module'; code: number; method: string }
   | { kind: 'other'; message: string; stack?: string };
 
@@ -75,7 +76,14 @@ const step = (s: SetupStep, token: number | null = null) => say({ type: 'step', 
 
 function asSetupError(error: unknown): SetupError {
   if (error instanceof HsmBenchError) {
-    return { kind: 'hsm-bench', message: error.message, hint: error.hint, exitCode: error.exitCode, ...(error instanceof PinRefusedError ? { pinRefusedToken: error.token } : {}) };
+    return {
+      kind: 'hsm-bench',
+      message: error.message,
+      hint: error.hint,
+      exitCode: error.exitCode,
+      ...(error instanceof PinRefusedError ? { pinRefusedToken: error.token } : {}),
+      ...(error instanceof WrongAnswerError ? { wrongAnswer: error.wrongAnswer } : {}),
+    };
   }
   const failure = moduleFailure(error);
   if (failure) return { kind: 'module', ...failure };

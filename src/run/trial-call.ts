@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pkcs11 from 'pkcs11js';
 import { setupError } from '../core/errors.js';
+import { WrongAnswerError } from '../model/wrong-answer.js';
 import type { OperationKind, PreparedOperation } from '../operations/operation-kind.js';
 import { ckrCode, ckrOf, describe, moduleFailure } from '../model/ckr.js';
 import { tokenName, type TokenRef } from '../pkcs11/discovery.js';
@@ -39,6 +40,8 @@ const REFUSALS = new Set(
     'CKR_BUFFER_TOO_SMALL',
   ].map(ckrCode),
 );
+
+const FAULTY_TOKEN = 'the token or its module is faulty; hsm-bench does not measure wrong answers';
 
 /**
  * What a trial call that fails with a code outside REFUSALS does. 'stop' (scale): the trial is set-up, and a
@@ -126,16 +129,17 @@ export function trialCall(
       }
       const what = `${op.name} with ${prepared.timed.mechanism.name}`;
       if (length !== null && !outputFits(prepared.timed, length)) {
-        throw setupError(
+        throw new WrongAnswerError(
           `token ${tokenName(token)} answered ${what} with ${length === out.length ? `${length} bytes or more` : `${length} bytes`} where ${prepared.timed.unchecked ? 'at least one byte was' : `${prepared.timed.outputBytes.join(' or ')} were`} expected`,
-          'the token or its module is faulty; hsm-bench does not measure wrong answers',
+          FAULTY_TOKEN,
+          'WRONG_OUTPUT_SIZE',
         );
       }
       // Null: the token would not show the output (a sensitive derived secret); the run reports the check as skipped.
       // Unchecked: a mechanism hsm-bench does not know has no host check (the run says so).
       const data = prepared.timed.payload?.dataBytes ?? MESSAGE_BYTES;
       if (length !== null && !prepared.timed.unchecked && !op.check(prepared.check, index, seed, 0, out.subarray(0, length), data)) {
-        throw setupError(`token ${tokenName(token)} gave a wrong result for ${what} (checked on the host)`, 'the token or its module is faulty; hsm-bench does not measure wrong answers');
+        throw new WrongAnswerError(`token ${tokenName(token)} gave a wrong result for ${what} (checked on the host)`, FAULTY_TOKEN, 'VERIFY_FAILED');
       }
     } finally {
       connection.close();

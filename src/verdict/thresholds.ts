@@ -5,7 +5,7 @@ import { ThresholdFlags } from '../model/plan-input.js';
 import { usageError } from '../core/errors.js';
 import type { TargetRate } from '../model/plan.js';
 import { plural } from '../core/plural.js';
-import { axesOf, dataSizeOf } from '../model/configuration.js';
+import { axesOf, configurationAxes, dataSizeOf } from '../model/configuration.js';
 import { capacityByTokens } from '../stats/capacity.js';
 import { type CapacityResult } from '../model/run-result.js';
 import type { ConfigurationResult, Range, RunResult, VerdictCheck } from '../model/run-result.js';
@@ -264,7 +264,8 @@ export function evaluateThresholds(r: RunResult, t: Thresholds, strictLatency = 
       (best, x) => (best === undefined || x.throughputPerS > best.throughputPerS ? x : best),
       undefined,
     );
-    const configuration = c ? axesOf(c) : Number.isFinite(tokens) ? { tokens, threadsPerToken: r.plan.threadsPerToken[0]! } : null;
+    // Not measured: named with its data size all the same, as each size's check is a case of its own.
+    const configuration = c ? axesOf(c) : Number.isFinite(tokens) ? configurationAxes(tokens, r.plan.threadsPerToken[0]!, null, size) : null;
     if (c === undefined) {
       checks.push({ name: 'min-throughput', configuration, expected: `≥ ${min}/s`, ...notRun(r) });
       continue;
