@@ -6,7 +6,7 @@ import { join, relative } from 'node:path';
 import { Command } from 'commander';
 import { runScale } from '../run/scale.js';
 import { errorText, exitWith, HsmBenchError, usageError } from '../core/errors.js';
-import { readLabFile, type Lab } from '../plan/lab-file.js';
+import { readLabFile, type Lab, type LabRun } from '../plan/lab-file.js';
 import { inTermsOf } from '../plan/plan-flags.js';
 import type { PlanField } from '../model/plan-input.js';
 import { checkLabStarts } from '../plan/lab-starts.js';
@@ -26,6 +26,14 @@ import { tellSupervisor } from './supervised.js';
 import { withLiveMetrics } from './metrics-server.js';
 import type { LiveMetrics } from '../run/live-metrics.js';
 
+/** A run's error, said with the flags of the command line, which a lab file does not have: in the file's terms, its kind kept. */
+function inLabTerms(error: HsmBenchError, run: LabRun): HsmBenchError {
+  const names = (field: PlanField) => (field === 'out' ? '$.out' : `${run.at}.${field}`);
+  const told = (text: string) => inTermsOf(text, names);
+  if (error instanceof WrongAnswerError) return new WrongAnswerError(told(error.message), told(error.hint ?? ''), error.wrongAnswer);
+  return new HsmBenchError(told(error.message), error.exitCode, error.hint === undefined ? undefined : told(error.hint), { cause: error });
+}
+
 /** Runs the lab's runs in order; writes each run directory, then a combined report, then judges. */
 async function runLab(lab: Lab, ui: Progress, live: LiveMetrics | undefined): Promise<{ judged: JudgedRun[]; notRun: NotRun[]; dirs: string[]; combinedDir: string; failed?: HsmBenchError }> {
   const judged: JudgedRun[] = [];
@@ -42,9 +50,7 @@ async function runLab(lab: Lab, ui: Progress, live: LiveMetrics | undefined): Pr
     } catch (error) {
       // A run that could not start stops the lab; the runs before it keep their verdicts in every output.
       if (!(error instanceof HsmBenchError)) throw error;
-      // Said with the flags of the command line, which a lab file does not have: in the file's terms.
-      const names = (field: PlanField) => (field === 'out' ? '$.out' : `${run.at}.${field}`);
-      failed = new HsmBenchError(inTermsOf(error.message, names), error.exitCode, error.hint === undefined ? undefined : inTermsOf(error.hint, names), { cause: error });
+      failed = inLabTerms(error, run);
       break;
     }
     // Judged first, written second: the run's reports and run.json hold its verdict.
