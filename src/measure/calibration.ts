@@ -53,6 +53,7 @@ async function calibrateNative(modulePath: string, workload: Workload): Promise<
     durationNs: Number(CALIBRATION_NS),
     sharedTotal: -1,
     recovery: false,
+    unrecordedMaxNs: -1,
     ringBytes: RING_BYTES,
     schedule: null,
     jobs: [
@@ -114,6 +115,7 @@ async function calibrateThreads(workload: Workload): Promise<CallOverhead | null
       calls: null,
       verifyEvery: 0,
       recovery: null,
+      unrecordedMaxNs: null,
     },
     nullCalls,
     control,
