@@ -132,7 +132,7 @@ export function callLoop(input: CallLoopInput, calls: LoopCalls, control: RunCon
   const flush = (nextSequence: number) => {
     control.beforePost(input.worker);
     const batch = batches.take(nextSequence);
-    if (batch.count > 0) unrecorded.posted(batch.startOffsetNs[0]! + batch.latencyNs[0]!);
+    unrecorded.posted(batch.count > 0 ? batch.startOffsetNs[0]! + batch.latencyNs[0]! : null);
     sink.post({ type: 'batch', batch }, transferList(batch));
   };
 
