@@ -83,6 +83,9 @@
 enum { PARK_WAIT = 0, PARK_RESUME = 1, PARK_END = 2 };
 /** call_begin_ns of a job whose call was abandoned (0: not in a call). */
 #define CALL_ABANDONED (-1)
+/** Room for the batches a job has drained and the JS side not yet recorded: more than the run control lets wait (8). */
+#define DRAINED_MAX 64
+
 /** A ring holds at least a batch and a half: the JS side drains one once it holds a batch, or every 100 ms. */
 #define MIN_RING_SLOTS (BATCH_CAPACITY * 3 / 2)
 /** The largest message recipe: the DigestInfo prefix and a SHA-256. */
@@ -162,6 +165,11 @@ typedef struct {
   unsigned char *outputs; /* slots x kept_bytes when outputs are kept, else NULL */
   uint32_t slots;
   uint64_t head, tail;
+  /* Batches drained from the ring and not yet recorded (recorded() pops them, in order): when the first call of each
+     ended (ns from the window's start). Pushed before the ring's tail moves, so the job's thread sees every call not
+     yet recorded in one or the other. */
+  int64_t drained_end_ns[DRAINED_MAX];
+  uint64_t drained_head, drained_tail;
   int state; /* JOB_*: only through job_state and set_job_state */
   int park;  /* PARK_* : what the JS side decided for a parked job */
   int64_t parked_at_ns;
@@ -186,6 +194,8 @@ typedef struct loop {
   int64_t keep_every;    /* keep every k-th output for the host check; 0 keeps none */
   int64_t duration_ns;   /* -1: none */
   int64_t shared_total;  /* -1: none */
+  /* A job makes no call while its oldest call not yet recorded ended this long ago (-1: no bound; see hold_while_behind). */
+  int64_t unrecorded_max_ns;
   /* The open-loop schedule: call k intended at start + k x interval_ns (0: no schedule), calls_limit calls (-1: until the deadline). */
   double interval_ns;
   int64_t calls_limit;
@@ -449,6 +459,32 @@ static int push(loop_t *l, job_t *j, int64_t offset_ns, int64_t latency_ns, int6
   return 0;
 }
 
+/** When the job's oldest call not yet recorded ended (ns from the window's start), or -1: every call is recorded. */
+static int64_t oldest_unrecorded_ns(job_t *j) {
+  uint64_t drained_tail = __atomic_load_n(&j->drained_tail, __ATOMIC_ACQUIRE);
+  if (drained_tail != __atomic_load_n(&j->drained_head, __ATOMIC_ACQUIRE)) return j->drained_end_ns[drained_tail % DRAINED_MAX];
+  uint64_t tail = __atomic_load_n(&j->tail, __ATOMIC_ACQUIRE);
+  if (tail == j->head) return -1;
+  record_t *r = &j->records[tail % j->slots];
+  return r->offset_ns + r->latency_ns;
+}
+
+/** Whether the job's oldest call not yet recorded ended unrecorded_max_ns ago or more. */
+static int behind(loop_t *l, job_t *j, int64_t start_ns) {
+  int64_t oldest = oldest_unrecorded_ns(j);
+  return oldest >= 0 && now_ns() - start_ns - oldest >= l->unrecorded_max_ns;
+}
+
+/** A burn-in's job makes no call while its oldest call not yet recorded is too old (the host check fell behind):
+    a kill loses what was made and not written, which stays bounded in time. 1 if it had to wait. */
+static int hold_while_behind(loop_t *l, job_t *j, int64_t start_ns) {
+  if (l->unrecorded_max_ns < 0 || !behind(l, j, start_ns)) return 0;
+  pthread_mutex_lock(&l->mutex);
+  while (behind(l, j, start_ns) && !stopping(l)) wait_changed(l, 10);
+  pthread_mutex_unlock(&l->mutex);
+  return 1;
+}
+
 /** Waits until `at_ns` (monotonic), or less if the run stops meanwhile. */
 static void wait_until(loop_t *l, int64_t at_ns) {
   struct timespec until = {(time_t)(at_ns / 1000000000LL), (long)(at_ns % 1000000000LL)};
@@ -521,6 +557,10 @@ static void *run_job(void *arg) {
          start barrier, not from a previous call: waking up is not queueing (its lag still counts in the response). */
       late = sequence != j->first_sequence && now_ns() > intended_ns;
       if (!late) wait_until(l, intended_ns);
+      if (stopping(l)) break;
+      carried_ns = -1;
+    }
+    if (hold_while_behind(l, j, start_ns)) {
       if (stopping(l)) break;
       carried_ns = -1;
     }
@@ -1039,7 +1079,8 @@ static bool parse_spec(napi_env env, napi_value spec, loop_t *l) {
   }
   if (!get_integer(env, spec, "spec", "keepEvery", 0, MAX_SAFE_INTEGER, &l->keep_every) || !get_integer(env, spec, "spec", "durationNs", -1, MAX_SAFE_INTEGER, &l->duration_ns) ||
       !get_integer(env, spec, "spec", "sharedTotal", -1, MAX_SAFE_INTEGER, &l->shared_total) || !get_bool(env, spec, "spec", "recovery", &recovery) ||
-      !get_integer(env, spec, "spec", "ringBytes", 1, MAX_SAFE_INTEGER, &ring_bytes))
+      !get_integer(env, spec, "spec", "ringBytes", 1, MAX_SAFE_INTEGER, &ring_bytes) ||
+      !get_integer(env, spec, "spec", "unrecordedMaxNs", -1, MAX_SAFE_INTEGER, &l->unrecorded_max_ns))
     return false;
   l->recovery = recovery;
   l->calls_limit = -1;
@@ -1384,6 +1425,10 @@ static napi_value drain(napi_env env, napi_callback_info info) {
     if (r->kept) memcpy(outputs + packed, j->outputs + (size_t)slot * l->kept_bytes, r->output_bytes);
     packed += r->output_bytes;
   }
+  if (count > 0 && j->drained_head - __atomic_load_n(&j->drained_tail, __ATOMIC_ACQUIRE) < DRAINED_MAX) {
+    j->drained_end_ns[j->drained_head % DRAINED_MAX] = (int64_t)(offsets[0] + latencies[0]);
+    __atomic_store_n(&j->drained_head, j->drained_head + 1, __ATOMIC_RELEASE);
+  }
   __atomic_store_n(&j->tail, tail, __ATOMIC_RELEASE);
   if (count > 0) {
     pthread_mutex_lock(&l->mutex);
@@ -1406,6 +1451,20 @@ static napi_value parked_since(napi_env env, napi_callback_info info) {
   pthread_mutex_unlock(&j->loop->mutex);
   CHECK(napi_create_bigint_int64(env, at, &result));
   return result;
+}
+
+/** recorded(loop, job): the oldest batch drained from the job is recorded; a job held back for it looks again. */
+static napi_value recorded(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!arguments_of(env, info, 2, argv, "recorded(loop, job)")) return NULL;
+  job_t *j = job_of(env, argv[0], argv[1]);
+  if (j == NULL) return NULL;
+  loop_t *l = j->loop;
+  pthread_mutex_lock(&l->mutex);
+  if (j->drained_tail != j->drained_head) __atomic_store_n(&j->drained_tail, j->drained_tail + 1, __ATOMIC_RELEASE);
+  pthread_cond_broadcast(&l->changed);
+  pthread_mutex_unlock(&l->mutex);
+  return NULL;
 }
 
 /** resume(loop, job, { session, keys }) goes on with a reconnected session; resume(loop, job, null) ends the job. */
@@ -1515,6 +1574,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"drain", NULL, drain, NULL, NULL, NULL, napi_default, NULL},
       {"parkedSince", NULL, parked_since, NULL, NULL, NULL, napi_default, NULL},
       {"resume", NULL, resume, NULL, NULL, NULL, napi_default, NULL},
+      {"recorded", NULL, recorded, NULL, NULL, NULL, napi_default, NULL},
       {"gaveUp", NULL, gave_up, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, close_, NULL, NULL, NULL, napi_default, NULL},
       {"abandon", NULL, abandon, NULL, NULL, NULL, napi_default, NULL},

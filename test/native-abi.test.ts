@@ -140,6 +140,7 @@ describe('the native loop reads what it is handed strictly', () => {
     sharedTotal: -1,
     recovery: false,
     ringBytes: 1 << 20,
+    unrecordedMaxNs: -1,
     schedule: { intervalNs: 1e6, calls: 10 },
     jobs: [
       {
@@ -258,6 +259,7 @@ describe('the native loop reads what it is handed strictly', () => {
       sharedTotal: -1,
       recovery: false,
       ringBytes: 1 << 20,
+      unrecordedMaxNs: -1,
       schedule: null,
       jobs: [{ session, keys: [handle()], seed: Buffer.alloc(NATIVE.seedBytes), rows: [[]], aux: [[]], warmup: 0, firstSequence: 0, count: calls }],
     };

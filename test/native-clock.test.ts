@@ -41,6 +41,7 @@ describe("the native loop's clock: one read per call in a closed loop", () => {
       sharedTotal: -1,
       recovery: false,
       ringBytes: 1 << 20,
+      unrecordedMaxNs: -1,
       schedule: null,
       jobs: [{ session, keys: [Buffer.alloc(8)], seed: Buffer.alloc(NATIVE.seedBytes), rows: [[]], aux: [[]], warmup: 0, firstSequence: 0, count: calls }],
     });

@@ -63,6 +63,7 @@ async function calibrateNative(periods: OverheadPeriods, modulePath: string, wor
     durationNs: Number(CALIBRATION_NS),
     sharedTotal: -1,
     recovery: false,
+    unrecordedMaxNs: -1,
     ringBytes: RING_BYTES,
     schedule: null,
     jobs: [
@@ -122,6 +123,7 @@ async function calibrateThreads(periods: OverheadPeriods, workload: Workload): P
       calls: null,
       verifyEvery: 0,
       recovery: null,
+      unrecordedMaxNs: null,
     },
     nullCalls,
     control,

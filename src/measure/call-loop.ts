@@ -1,3 +1,4 @@
+import { UnrecordedCalls } from './unrecorded-calls.js';
 import type { ConnectOutcome } from '../pkcs11/token-connection.js';
 import { WRONG_OUTPUT_SIZE } from '../model/record-status.js';
 import { BatchBuilder, transferList, type CallBatch, type StagedBatch } from '../model/call-batch.js';
@@ -64,6 +65,8 @@ export interface CallLoopInput {
   /** Keep every k-th output for the host check; 0 keeps none. */
   verifyEvery: number;
   recovery: Recovery | null;
+  /** No call while this session's oldest call not yet recorded ended this long ago (ns); null: no bound. */
+  unrecordedMaxNs: number | null;
 }
 
 /** Where the loop's batches go, and where it takes them back from once recorded. */
@@ -125,9 +128,11 @@ export function callLoop(input: CallLoopInput, calls: LoopCalls, control: RunCon
   const backoff = input.recovery === null ? null : new ReconnectBackoff(input.recovery.giveUpAfterMs);
   let gaveUp: string | undefined;
 
+  const unrecorded = new UnrecordedCalls();
   const flush = (nextSequence: number) => {
     control.beforePost(input.worker);
     const batch = batches.take(nextSequence);
+    unrecorded.posted(batch.count > 0 ? batch.startOffsetNs[0]! + batch.latencyNs[0]! : null);
     sink.post({ type: 'batch', batch }, transferList(batch));
   };
 
@@ -161,6 +166,27 @@ export function callLoop(input: CallLoopInput, calls: LoopCalls, control: RunCon
     }
   };
 
+  /** When this session's oldest call not yet recorded ended (ns from the window's start), or null. */
+  const oldestUnrecordedNs = () => unrecorded.oldestNs(control.pendingOf(input.worker)) ?? batches.firstEndNs;
+  const behind = (maxNs: number) => {
+    const oldest = oldestUnrecordedNs();
+    return oldest !== null && Number(clock.nowNs() - startNs) - oldest >= maxNs;
+  };
+  /**
+   * A burn-in's session makes no call while its oldest call not yet recorded is too old (the host check fell behind):
+   * what a kill loses, made and not written, stays bounded in time. What it holds unposted goes first, to be recorded.
+   * True if it waited.
+   */
+  const holdWhileBehind = (maxNs: number, nextSequence: number): boolean => {
+    if (!behind(maxNs)) return false;
+    if (batches.count > 0) {
+      flush(nextSequence);
+      lastPostNs = clock.nowNs();
+    }
+    while (behind(maxNs) && !control.stopRequested()) control.waitForRecord(input.worker, 10);
+    return true;
+  };
+
   let sequence = input.firstSequence;
   const lastSequence = input.calls === null ? null : input.firstSequence + input.calls;
   const schedule = input.stop.schedule;
@@ -177,6 +203,9 @@ export function callLoop(input: CallLoopInput, calls: LoopCalls, control: RunCon
       // the start barrier, not from a previous call: waking up is not queueing (its lag still counts in the response).
       late = sequence !== input.firstSequence && clock.nowNs() > intendedNs;
       if (!late) clock.sleepUntil(intendedNs);
+      if (control.stopRequested()) break;
+    }
+    if (input.unrecordedMaxNs !== null && holdWhileBehind(input.unrecordedMaxNs, sequence)) {
       if (control.stopRequested()) break;
     }
     const beginNs = clock.nowNs();

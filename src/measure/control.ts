@@ -56,6 +56,8 @@ export class RunControl {
   describeWait?: () => StopWait;
   /** Main thread: how far the host check is behind, in seconds (the configuration running says it). */
   checkLagS: () => number = () => 0;
+  /** Main thread: calls the sessions made that wait for the host check, not recorded yet (the configuration running says it). */
+  callsUnrecorded: () => number = () => 0;
 
   constructor(workerCountOrBuffer: number | SharedArrayBuffer) {
     const made = typeof workerCountOrBuffer === 'number';
@@ -199,6 +201,16 @@ export class RunControl {
       Atomics.wait(this.pending, worker, n, 100);
     }
     Atomics.add(this.pending, worker, 1);
+  }
+
+  /** Batches of the worker posted and not yet recorded. */
+  pendingOf(worker: number): number {
+    return Atomics.load(this.pending, worker);
+  }
+
+  /** Worker: waits until a batch of its own is recorded, or `ms`, or a stop. */
+  waitForRecord(worker: number, ms: number): void {
+    if (!this.stopRequested()) Atomics.wait(this.pending, worker, Atomics.load(this.pending, worker), ms);
   }
 
   /** Main thread, for sessions it drains itself (the native engine): false while the recorder is behind on `worker`. */

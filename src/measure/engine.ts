@@ -45,6 +45,11 @@ export interface EngineSpec {
   workload: Workload;
   verifyEvery: number;
   recovery: Recovery | null;
+  /**
+   * A session makes no call while its oldest call not yet recorded ended this long ago (ns), or null: no bound (a
+   * scale run spills what its host check cannot keep up with instead of waiting). See run-configuration.ts.
+   */
+  unrecordedMaxNs: number | null;
   /** schedule: an open-loop target rate (the calls arrive on a schedule), or null (each session calls again at once). */
   stop: StopSpec;
 }

@@ -29,6 +29,8 @@ export interface NativeLoopSpec {
   sharedTotal: number;
   recovery: boolean;
   ringBytes: number;
+  /** A job makes no call while its oldest call not yet recorded ended this long ago (ns); -1: no bound. */
+  unrecordedMaxNs: number;
   schedule: { intervalNs: number; calls: number } | null;
   jobs: (JobHandles & { seed: Buffer; rows: Buffer[][]; aux: Buffer[][]; warmup: number; firstSequence: number; count: number })[];
 }
@@ -50,6 +52,8 @@ export interface NativeLoop {
   drain(loop: unknown, job: number, batch: CallBatch): number;
   parkedSince(loop: unknown, job: number): bigint;
   resume(loop: unknown, job: number, handles: JobHandles | null): void;
+  /** The oldest batch drained from the job is recorded (a job held back for it looks again). */
+  recorded(loop: unknown, job: number): void;
   /** A NATIVE.gaveUp code. */
   gaveUp(loop: unknown, job: number): number;
   close(loop: unknown): void;
@@ -176,6 +180,8 @@ export function startNativeEngine(spec: EngineSpec, assignments: readonly Sessio
   const abandoned = new Set<number>();
   const closeAll = () => connector.close([...abandoned]);
   let loop: unknown;
+  /** The loop was closed: its jobs have ended, and no longer hear of their batches recorded. */
+  let closed = false;
 
   /**
    * A session for every job before the loop starts; the first refusal stops the run. A job whose session did not
@@ -207,6 +213,7 @@ export function startNativeEngine(spec: EngineSpec, assignments: readonly Sessio
       durationNs: spec.stop.durationNs === null ? -1 : Number(spec.stop.durationNs),
       sharedTotal: spec.stop.sharedSuccesses ?? -1,
       recovery: spec.recovery !== null,
+      unrecordedMaxNs: spec.unrecordedMaxNs ?? -1,
       ringBytes: RING_BYTES,
       schedule: spec.stop.schedule === null ? null : { intervalNs: spec.stop.schedule.intervalNs, calls: spec.stop.schedule.calls ?? -1 },
       jobs: assignments.map((a, i) => ({
@@ -338,6 +345,7 @@ export function startNativeEngine(spec: EngineSpec, assignments: readonly Sessio
         if (done === jobs.length && !jobs.some((j) => j.recovering)) {
           clearInterval(tick);
           native.close(loop);
+          closed = true;
           resolve();
         }
       }, TICK_MS);
@@ -350,7 +358,11 @@ export function startNativeEngine(spec: EngineSpec, assignments: readonly Sessio
       startNs = at;
       native.release(loop, at);
     },
-    recycle: (worker, batch) => recycle(jobs[worker]!, batch),
+    recycle: (worker, batch) => {
+      // A job held back while its oldest batch waited for the host check looks again.
+      if (!closed) native.recorded(loop, worker);
+      recycle(jobs[worker]!, batch);
+    },
     inFlightSince: (worker) => (loop === undefined || jobs[worker]!.doneSeen || view.callBeginNs[worker] === 0 ? null : BigInt(view.callBeginNs[worker]!)),
     connectingSince: (worker) => connector.connectingSince(worker),
     abandonConnect: (worker) => connector.abandon(worker),

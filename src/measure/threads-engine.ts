@@ -39,6 +39,7 @@ export function startThreadsEngine(spec: EngineSpec, assignments: readonly Sessi
       calls: a.calls,
       verifyEvery: spec.verifyEvery,
       recovery: spec.recovery,
+      unrecordedMaxNs: spec.unrecordedMaxNs,
       control: control.buffer,
       staging: staged[worker]!.buffer,
       keptBytes,

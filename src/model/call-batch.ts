@@ -164,6 +164,12 @@ export class BatchBuilder {
     return this.staged.capacity;
   }
 
+  /** When the first call of the batch being filled ended (ns from the window's start), or null: it holds none. */
+  get firstEndNs(): number | null {
+    const b = this.staged.batch;
+    return this.staged.count > 0 ? b.startOffsetNs[0]! + b.latencyNs[0]! : null;
+  }
+
   add(startOffsetNs: number, latencyNs: number, status: number, output: Uint8Array | undefined, operation = 0, startLagNs = Number.NaN, late = false): void {
     this.staged.add(startOffsetNs, latencyNs, status, output, operation, startLagNs, late);
   }

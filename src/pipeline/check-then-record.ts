@@ -71,6 +71,8 @@ export class CheckThenRecord {
   private readonly verifying: Promise<void>[];
   /** Per session, batches handed to the check and not yet recorded. */
   private readonly awaiting: number[];
+  /** Calls handed to the check and not yet recorded. */
+  private callsAwaiting = 0;
   private readonly spilling: boolean[];
   private readonly queue: RecordingQueue;
   private recorded = 0;
@@ -115,6 +117,11 @@ export class CheckThenRecord {
     return this.awaiting.reduce((sum, n) => sum + n, 0);
   }
 
+  /** Calls handed to the check and not yet recorded: made, and not in the records yet. */
+  get callsChecking(): number {
+    return this.callsAwaiting;
+  }
+
   /** Outputs waiting in the spill for their check after the window. */
   get keptForAfter(): number {
     const spill = this.stages.spill;
@@ -153,7 +160,9 @@ export class CheckThenRecord {
    */
   private checkThenRecord(batch: CallBatch, done: (recordedBatch: CallBatch | null) => void, check = true, cameNs?: bigint): Promise<void> {
     const worker = batch.worker;
+    const calls = batch.count;
     this.awaiting[worker]!++;
+    this.callsAwaiting += calls;
     const waiting = this.stages.backlog.entered(cameNs);
     const verified = check ? this.stages.verifier.verify(batch) : Promise.resolve(batch);
     // Handled in the chain below; this keeps a rejection that comes before its turn from counting as unhandled.
@@ -162,6 +171,7 @@ export class CheckThenRecord {
       .then((checked) =>
         this.queue.push(checked, () => {
           this.awaiting[worker]!--;
+          this.callsAwaiting -= calls;
           this.stages.backlog.checked(waiting);
           this.recorded += checked.count;
           done(checked);
@@ -172,6 +182,7 @@ export class CheckThenRecord {
         // A batch that could not be checked (its verification thread died) is not recorded: the run stops, and the
         // session is not left waiting for it.
         this.awaiting[worker]!--;
+        this.callsAwaiting -= calls;
         this.stages.backlog.checked(waiting);
         done(null);
         this.events.failed();

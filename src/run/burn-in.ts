@@ -329,7 +329,8 @@ export async function runBurnIn(input: PlanInput, verdict: VerdictFlags, pinSour
       const windowStartNs = control.windowStartNs();
       if (windowStartNs === 0n || (callsToldAtMs !== undefined && nowMs - callsToldAtMs < CALLS_MADE_EVERY_MS)) return;
       callsToldAtMs = nowMs;
-      ui.callsMade?.(stats.operationsOk + stats.operationsFailed, (startOffsetBaseUs + Number(process.hrtime.bigint() - windowStartNs) / 1000) / 1e6, true);
+      // Made: recorded, or waiting for the host check (a call still in a session's batch or ring is not counted).
+      ui.callsMade?.(stats.operationsOk + stats.operationsFailed + control.callsUnrecorded(), (startOffsetBaseUs + Number(process.hrtime.bigint() - windowStartNs) / 1000) / 1e6, true);
     };
     // Rates count successes; the line goes on (from a timer) while every worker waits for its token to come back.
     const showProgress = () => {

@@ -137,7 +137,16 @@ function hungMessage(h: HungSession, givenTimeout: boolean): string {
 export type ConfigurationRun = Measured;
 
 /** Records reach the disk at least this often, whatever the signing rate. */
-const RECORDS_FLUSH_MS = 2000;
+const RECORDS_FLUSH_MS = 1000;
+/**
+ * Without a spill file (a burn-in), a session makes no call while its oldest call not yet recorded ended this long
+ * ago. A kill loses what was made and not written: the calls waiting for their host check, and the records since
+ * the last flush. The run control bounds the batches in flight (8 a session), not their age: behind a host check
+ * that fell behind, 8 batches of 256 calls (and the native loop's ring) were 7 s of a session's calls (8 SoftHSM2
+ * tokens, P-256, on a loaded host). Held this way, a kill loses at most the calls of about the last
+ * UNRECORDED_MAX_MS + RECORDS_FLUSH_MS (2 s) of each session's signing.
+ */
+const UNRECORDED_MAX_MS = 1000;
 /** How often the watchdog looks at the calls in flight. */
 const WATCH_MS = 100;
 
@@ -293,6 +302,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
       failed: () => control.requestStop(),
     },
   );
+  control.callsUnrecorded = () => batches.callsChecking;
   const workerName = (a: WorkerAssignment) => `token ${tokenName(spec.tokens[a.token]!.token)}${T > 1 ? ` thread ${a.thread}` : ''}`;
   const onMessage = (worker: number, m: LoopWorkerMessage) => {
     const a = assignments[worker]!;
@@ -325,6 +335,7 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     workload: spec.workload,
     verifyEvery: spec.verifyEvery,
     recovery: spec.recovery,
+    unrecordedMaxNs: spec.spillFile === null ? UNRECORDED_MAX_MS * 1e6 : null,
     stop: spec.stop,
   };
   engine = (spec.startEngine ?? (spec.engine === 'native' ? startNativeEngine : startThreadsEngine))(engineSpec, sessions, control, onMessage);

@@ -50,6 +50,8 @@ export function scriptedEngine(answer: ScriptedAnswer, callMs: number): EngineSt
         calls: a.calls,
         verifyEvery: spec.verifyEvery,
         recovery: spec.recovery,
+        // A session runs whole before the event loop turns: it cannot wait for its batches to be recorded.
+        unrecordedMaxNs: null,
       };
       const staged = StagedBatch.create(worker, BATCH_CAPACITY, spec.verifyEvery > 0 ? keptOutputBytes(spec.workload) : 0);
       const gaveUp = callLoop(input, calls, control, clock, { staged, recycled: () => recycled[worker]!.shift(), post: (m) => m.type !== 'ready' && onMessage(worker, m) });

@@ -158,6 +158,8 @@ export function runScriptedSessions(spec: ScriptedRunSpec): ScriptedRun {
         calls: s.calls,
         verifyEvery: spec.verifyEvery ?? 0,
         recovery: spec.recovery ?? null,
+        // Recorded at once (below): nothing waits unrecorded.
+        unrecordedMaxNs: null,
       },
       calls,
       control,
