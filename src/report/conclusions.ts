@@ -357,6 +357,9 @@ export function conclusions(r: RunResult): string[] {
   else if (unverified > 0) {
     const due = r.plan.verify.mode === 'all' ? `${verified} of ${verified + unverified}` : `${verified} of the ${verified + unverified} due a check (every ${r.plan.verify.every}th)`;
     lines.push(`${due} ${w.nouns} ${were(verified)} ${w.checked}; ${unverified} returned CKR_OK but ${were(unverified)} never checked.`);
+  } else if (sumOf(r, (x) => x.operationsOk) === 0) {
+    // Only a successful call is checked: with none, no check happened, and none may be said to have.
+    lines.push(`No ${w.noun} succeeded, so none was ${w.checked}.`);
   } else {
     lines.push(`${plural(verified, w.noun, w.nouns)} ${were(verified)} ${w.checked} (${r.plan.verify.mode === 'all' ? 'every one made' : `every ${r.plan.verify.every}th`}).`);
   }
