@@ -260,6 +260,13 @@ describe('stall lines', () => {
     expect(stallLines(example, { ...one, operationsVerified: 5 }).join('\n')).toMatch(/host verification and recording went on 2\.01 s after the window/);
   });
 
+  it('and the conclusions claim no check of a run whose calls all failed', () => {
+    const failed = example.configurations.map((c) => ({ ...c, operationsOk: 0, operationsFailed: c.operationsOk, operationsVerified: 0, failuresByCkr: { CKR_DEVICE_ERROR: c.operationsOk } }));
+    const text = conclusions({ ...example, plan: { ...example.plan, verify: { ...example.plan.verify, mode: 'all', every: 1 } }, configurations: failed }).join('\n');
+    expect(text).toMatch(/No signature succeeded, so none was (checked|verified)/);
+    expect(text).not.toMatch(/\b0 signatures were/);
+  });
+
   it('are none for a run.json written before stalls were counted', () => {
     expect(stallLines(example, example.configurations[0]!)).toEqual([]);
   });
