@@ -71,7 +71,8 @@ export class ConfigurationStats {
   operationsVerified = 0;
   /**
    * The end of the measured window (µs on the run's time axis, which starts at 0): the end of the last call that
-   * returned, never a call that did not (it has no end), unless the harness measured longer (windowLastsUntil).
+   * returned, never a call that did not (it has no end), unless the harness measured longer (windowLastsUntil), or a
+   * session tried to get its failing token back until later (failingUntil).
    */
   windowEndUs = 0;
   /**
