@@ -248,4 +248,63 @@ describe('hsm-bench burn-in', () => {
     expect(Date.now() - started).toBeLessThan(60_000);
     expect(readRun(runDirOf(r)).configurations[0]!.durationS).toBeLessThan(10);
   });
+
+  it.each(['native', 'threads'])(
+    "counts a failing token's waits and reconnects to the deadline in the window, its outage and its rate, and calls none of it verification (%s engine)",
+    async (engine) => {
+      // One token whose store is deleted: one call fails, then every reconnect does, to the 4 s deadline. No call
+      // records that time; the run must count it all the same.
+      const hsm = new ExternalSoftHsm();
+      hsm.initToken('goes');
+      hsm.generateKey('goes', 'EC:prime256v1', 'gk');
+      const tokensDir = join(hsm.dir, 'tokens');
+      const r = await runCliAndAct(
+        [
+          'burn-in',
+          '--module',
+          hsm.module,
+          '--alg',
+          'p256',
+          '--key-label',
+          'gk',
+          '--tokens',
+          '1',
+          '--duration',
+          '4s',
+          '--give-up-after',
+          '10m',
+          '--verify',
+          'none',
+          '--out',
+          tempDir('burnin-reconnects'),
+        ],
+        { ...hsm.env, HSM_BENCH_PIN: TEST_PIN, ...(engine === 'threads' ? { HSM_BENCH_ENGINE: 'threads' } : {}) },
+        /records in/,
+        500,
+        () => rmSync(join(tokensDir, readdirSync(tokensDir)[0]!), { recursive: true }),
+      );
+      expect(r.status).toBe(4);
+      const run = readRun(runDirOf(r));
+      expect(run.harness.engine).toBe(engine);
+      const c = run.configurations[0]!;
+      const t = c.perToken[0]!;
+      expect(t.operationsFailed).toBeGreaterThan(0);
+      // The window runs to the deadline, not to the failed call's end.
+      expect(c.durationS).toBeGreaterThanOrEqual(3.9);
+      expect(c.durationS).toBeLessThan(4.5);
+      // One outage, to the end: the failed call and the reconnects after it.
+      expect(t.outages).toBe(1);
+      expect(t.outageS).toBeCloseTo(t.stillFailingS!, 2);
+      expect(t.outageS).toBeGreaterThan(1);
+      // Its rate over the whole window, as the configuration's.
+      expect(t.throughputPerS).toBeCloseTo(t.operationsOk / c.durationS, 0);
+      expect(c.throughputPerS).toBe(t.throughputPerS);
+      expect(r.stdout).toMatch(new RegExp(`measured time ${c.durationS.toFixed(1)} s`));
+      expect(r.stdout).toMatch(/│ goes\s+│ \d+\s+│ \d+\s+│ \d+\s+│ [^│]+│ [^│]+│ 1 \([\d.]+ s\)/);
+      expect(readFileSync(join(runDirOf(r), 'report.md'), 'utf8')).toMatch(/\| 1 \([\d.]+ s\) \| failing for [\d.]+ s \|/);
+      // Nothing was checked (--verify none), and the reconnects were no lag of the pipeline after the window.
+      expect(c.verificationLagS).toBeLessThan(1);
+      expect(r.stdout).not.toMatch(/verification/i);
+    },
+  );
 });

@@ -84,7 +84,9 @@ describe('a user module (SoftHSM2 tokens made by softhsm2-util, keys by pkcs11-t
     const r = runCli(['scale', '--alg', 'rsa2048', '--key-label', 'lab-rsa', '--token-label', 'lab-', '--tokens', '3', '--out', out, ...moduleArgs()], withPin());
     expect(r.status).toBe(3);
     expect(r.stderr).toMatch(/no private key labelled 'lab-rsa' on token 'lab-C'/);
-    expect(r.stderr).toMatch(/hint: create it with: hsm-bench keys create --alg rsa2048 --usage sign --label lab-rsa/);
+    // The command to type: the module and tokens of the run, and the key it named (keys create leaves a token that has it alone).
+    expect(r.stderr).toContain(`hint: create it with: hsm-bench keys create --module ${hsm.module} --token-label lab- --alg rsa2048 --usage sign --label lab-rsa`);
+    expect(r.stderr).not.toContain(TEST_PIN);
   });
 
   it('off a terminal with no PIN, stops and says what to set', () => {
@@ -102,6 +104,27 @@ describe('a user module (SoftHSM2 tokens made by softhsm2-util, keys by pkcs11-t
     const calls = readFileSync(log, 'utf8');
     expect(calls.match(/^\d+: C_Login$/gm)).toHaveLength(1);
     expect(calls).not.toMatch(/: C_Sign$/m);
+  });
+
+  it('says of a refused PIN what hsm-bench did (one try, never again) and what the token reports since (SoftHSM2 sets CKF_USER_PIN_COUNT_LOW at the first)', () => {
+    const wrong = () =>
+      runCli(['scale', '--alg', 'rsa2048', '--key-label', 'lab-rsa', '--slots', slotOf['lab-B']!, '--tokens', '1', '--out', out, ...moduleArgs()], { ...hsm.env, HSM_BENCH_PIN: '999999' });
+    const right = runCli(['list', '--keys', '--slots', slotOf['lab-B']!, ...moduleArgs()], withPin());
+    expect(right.status, right.stderr).toBe(0);
+    // After a successful login the token counts no wrong PIN: the flag it shows after the refusal is this one try's.
+    const first = wrong();
+    expect(first.status).toBe(3);
+    expect(first.stderr).toMatch(
+      /failed: CKR_PIN_INCORRECT: hsm-bench presented the PIN once and will not present it to this token again; the token now reports CKF_USER_PIN_COUNT_LOW \(a wrong PIN entered since its last successful login\): that is this one try/,
+    );
+    expect(first.stderr).not.toMatch(/entered before\)/);
+    // A second invocation finds the flag set before its own one try: it says so, and not that it made more tries.
+    const second = wrong();
+    expect(second.stderr).toMatch(
+      /hsm-bench presented the PIN once .*; the token reported CKF_USER_PIN_COUNT_LOW before this try too: a wrong PIN had been entered since its last successful login, not by this run/,
+    );
+    expect(`${first.stderr}${second.stderr}`).not.toContain('999999');
+    expect(runCli(['list', '--keys', '--slots', slotOf['lab-B']!, ...moduleArgs()], withPin()).status).toBe(0);
   });
 
   it('through pkcs11-spy: one initialization, one C_Login per token, one C_Finalize, and signatures from every token', () => {

@@ -283,7 +283,7 @@ describe('every operation on real tokens, on both engines, counted by pkcs11-spy
     });
     expect(signing.status).toBe(3);
     expect(signing.stderr).toMatch(/cannot derive: CKA_DERIVE on the private key is false/);
-    expect(signing.stderr).toContain('keys create --alg p256 --usage derive');
+    expect(signing.stderr).toContain(`keys create --module ${hsm.module} --token-label op- --alg p256 --usage derive`);
   });
 
   it('an algorithm the operation does not take: exit 2 with the ones it does', () => {

@@ -98,6 +98,45 @@ describe('outages', () => {
     for (let atUs = 1_000_000; atUs < 2_000_000; atUs += 250_000) s.add(0, call(atUs, 1000), 'CKR_DEVICE_REMOVED');
     expect(summary(s).perToken[0]!).toMatchObject({ outages: 1, outageS: 0.751 });
   });
+
+  it('of a token that failed one call and then waited and reconnected in vain to the end: one, to the end, and in its window and rate', () => {
+    // One token signs for 1 s, fails one call, and its session waits out its back-off and reconnects until the 4 s
+    // deadline: no record marks those 3 s, which are the token's outage and part of the run.
+    const s = new ConfigurationStats(1);
+    sign(s, 0, 0, 1_000_000);
+    s.add(0, call(1_000_000, 1000), 'CKR_DEVICE_REMOVED');
+    s.failingUntil(0, 4_000_000);
+    const c = summary(s);
+    expect(c.durationS).toBe(4);
+    expect(c.perToken[0]!).toMatchObject({ outages: 1, outageS: 3, stillFailingS: 3, longestGapMs: 3000 });
+    expect(c.throughputPerS).toBe(c.perToken[0]!.throughputPerS);
+    expect(c.throughputPerS).toBe(50);
+    expect(c.timeSeries.ok).toHaveLength(4);
+  });
+
+  it('of a token given up while the others signed on: its rate is over its time to the give-up, waits and reconnects included', () => {
+    const s = new ConfigurationStats(2);
+    sign(s, 0, 0, 5_000_000);
+    sign(s, 1, 0, 1_000_000);
+    s.add(1, call(1_000_000, 1000), 'CKR_DEVICE_REMOVED');
+    // Its reconnects failed (no record) until --give-up-after 2 s.
+    s.failingUntil(1, 3_001_000);
+    const c = summary(s, { workerIssues: [{ token: 1, thread: 0, message: 'lost after failing for 2.0 s (--give-up-after)' }] });
+    expect(c.durationS).toBe(5);
+    expect(c.perToken[1]!.throughputPerS).toBeCloseTo(200 / 3.001, 1);
+    expect(c.perToken[1]!).toMatchObject({ outages: 1, outageS: 4 });
+  });
+
+  it('a success of another session after the failure ends the streak: a session that stopped trying later adds nothing', () => {
+    const s = new ConfigurationStats(1);
+    sign(s, 0, 0, 1_000_000);
+    s.add(0, call(1_000_000, 1000), 'CKR_DEVICE_ERROR');
+    sign(s, 0, 1_100_000, 2_000_000);
+    s.failingUntil(0, 3_000_000);
+    const c = summary(s);
+    expect(c.durationS).toBe(2);
+    expect(c.perToken[0]!).toMatchObject({ outages: 1, outageS: 0.1, stillFailingS: null });
+  });
 });
 
 describe('a stall of one token against the cluster', () => {
@@ -212,6 +251,20 @@ describe('stall lines', () => {
     const text = stallLines(example, c).join('\n');
     expect(text).toMatch(/800 ms: the token/);
     expect(text).not.toMatch(/in turn|at once/);
+  });
+
+  it("name verification only where something was checked: a lag with nothing checked is recording's", () => {
+    const one = { ...example.configurations[0]!, stalls: { minMs: 100, clusterLongestGapMs: 0, count: 0, episodes: [] }, verificationLagS: 2.01 };
+    expect(stallLines(example, { ...one, operationsVerified: 0 }).join('\n')).toMatch(/recording \(nothing was checked on the host\) went on 2\.01 s after the window/);
+    expect(stallLines(example, { ...one, operationsVerified: 0 }).join('\n')).not.toMatch(/verification/);
+    expect(stallLines(example, { ...one, operationsVerified: 5 }).join('\n')).toMatch(/host verification and recording went on 2\.01 s after the window/);
+  });
+
+  it('and the conclusions claim no check of a run whose calls all failed', () => {
+    const failed = example.configurations.map((c) => ({ ...c, operationsOk: 0, operationsFailed: c.operationsOk, operationsVerified: 0, failuresByCkr: { CKR_DEVICE_ERROR: c.operationsOk } }));
+    const text = conclusions({ ...example, plan: { ...example.plan, verify: { ...example.plan.verify, mode: 'all', every: 1 } }, configurations: failed }).join('\n');
+    expect(text).toMatch(/No signature succeeded, so none was (checked|verified)/);
+    expect(text).not.toMatch(/\b0 signatures were/);
   });
 
   it('are none for a run.json written before stalls were counted', () => {

@@ -49,6 +49,19 @@ describe('the terminal tables of a scale run', () => {
     expect(renderScaleTable(single)).not.toContain('(range)');
     expect(renderScaleTable(repeated)).toMatch(/sig\/s \(range\)[\s\S]*\d+ \(\d+–\d+\)/);
   });
+
+  it('shows a range whose ends show alike as one number: tokens at one rate, repetitions that agree', () => {
+    const single = scaleRuns.find((x) => x.run.plan.targetRate === undefined && (x.run.plan.repeat ?? 1) === 1)!.run;
+    const c = single.configurations.find((x) => x.perToken.length > 1)!;
+    // Two tokens 0.3/s apart: the terminal shows whole rates from 100/s up, both 823.
+    const same = { ...c, throughputPerS: 1646.4, perToken: c.perToken.map((t, i) => ({ ...t, throughputPerS: 823.1 + 0.3 * i })), spread: undefined };
+    const text = renderScaleTable({ ...single, configurations: [same] });
+    expect(text).toMatch(/│ 823\s+│/);
+    expect(text).not.toMatch(/823–823/);
+    const agreeing = { ...same, spread: { relativePct: 0, throughputPerS: { min: 1646.2, median: 1646.4, max: 1646.4 } } } as typeof c;
+    expect(renderScaleTable({ ...single, configurations: [agreeing] })).toMatch(/1646 \(1646\)|1646\s+│/);
+    expect(renderScaleTable({ ...single, configurations: [agreeing] })).not.toMatch(/1646–1646/);
+  });
 });
 
 describe('the percentiles a user set, shown where they are judged', () => {

@@ -50,7 +50,7 @@ describe('host verification against the public key read from a real token', () =
     it(`${algId}/${choice}: a good signature verifies, a corrupted one is a VERIFY_FAILED failure`, async () => {
       const alg = algorithmById(algId);
       const token = listTokens(mod.lib)[0]!;
-      const key = findKeyPair(mod.lib, session, token, alg, `k-${algId}`);
+      const key = findKeyPair(mod.lib, session, token, alg, `k-${algId}`, 'sign', []);
       const mechanism = chooseSignMechanism(choice, [{ name: 'test', mechanisms: mod.lib.C_GetMechanismList(token.slot) }]);
       const seed = Buffer.alloc(24, 7);
       const sign = (sequence: number) => {

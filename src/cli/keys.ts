@@ -36,7 +36,7 @@ function createCommand(): Command {
       const label = o.label ?? defaultKeyLabel(alg, usage);
       if (label.trim() === '') throw usageError('--label is empty', 'give the key pair a label, e.g. --label hsm-bench-rsa2048');
       await withTokenSessions(o, (mod, sessions) => {
-        for (const { token, session } of sessions) {
+        for (const { token, session, flags } of sessions) {
           const [existing] = findObjects(mod.lib, session, [
             { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PRIVATE_KEY },
             { type: pkcs11.CKA_LABEL, value: label },
@@ -46,7 +46,7 @@ function createCommand(): Command {
             say(
               allowed.includes(usage)
                 ? `token ${tokenName(token)}: already has a key pair ${quote(label)}; left as it is`
-                : `token ${tokenName(token)}: already has a key pair ${quote(label)}, which cannot ${usage} (it can ${allowed.join(' and ') || 'do nothing'}); left as it is: delete it with ${commandLine('hsm-bench', 'keys', 'delete', '--label', label)}, or give another --label`,
+                : `token ${tokenName(token)}: already has a key pair ${quote(label)}, which cannot ${usage} (it can ${allowed.join(' and ') || 'do nothing'}); left as it is: delete it with ${commandLine('hsm-bench', 'keys', 'delete', ...flags, '--label', label)}, or give another --label`,
             );
             continue;
           }

@@ -2,13 +2,16 @@ import { listTokens, selectTokens, type TokenRef } from '../pkcs11/discovery.js'
 import { Pkcs11Module } from '../pkcs11/module.js';
 import { PinGuard } from '../pkcs11/pin-guard.js';
 import { closeSessionQuietly, login, openSession } from '../pkcs11/session.js';
-import { tokenSelection } from '../plan/plan.js';
+import { backendOf, tokenSelection } from '../plan/plan.js';
+import { backendFlags } from '../plan/token-flags.js';
 import { planInputFromFlags } from '../plan/plan-flags.js';
 import { resolveBackend, type TokenOptions } from './token-options.js';
 
 export interface TokenSession {
   token: TokenRef;
   session: Buffer;
+  /** The flags that name this token in another command a hint gives: its module (or workspace), and its slot. */
+  flags: string[];
 }
 
 /**
@@ -41,7 +44,7 @@ export async function withTokenSessions<T>(
     const guard = new PinGuard(tokens.length, { allowFinalPinTry: o.allowFinalPinTry === true });
     for (const [index, token] of tokens.entries()) {
       const session = openSession(mod.lib, token, true);
-      sessions.push({ token, session });
+      sessions.push({ token, session, flags: [...backendFlags(backendOf(o)), '--slots', token.slotId] });
       if (token.loginRequired) login(mod.lib, session, token, pin!, { guard, token: index });
       if (index === 0) checkFirst?.(mod, sessions[0]!);
     }

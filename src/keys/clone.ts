@@ -22,6 +22,8 @@ const WRAP_MECHANISM = { mechanism: pkcs11.CKM_AES_KEY_WRAP_PAD };
 export interface Side {
   token: TokenRef;
   session: Buffer;
+  /** The flags that name this token in a hint's command: its module (or workspace), and its slot. */
+  flags: string[];
 }
 
 /** CKA_CHECK_VALUE of an AES key (PKCS#11 2.40): the first 3 bytes of the key's ECB encryption of a zero block. */
@@ -108,12 +110,12 @@ function sameKek(lib: pkcs11.PKCS11, s: Side, handle: Buffer, key: Buffer, label
   if (same === undefined) {
     throw setupError(
       `token ${name} already has a secret key labelled ${quote(label)}, and hsm-bench cannot tell whether it is this share's KEK (it has neither a check value nor an id)`,
-      `import this share under another --kek-label, or delete that key if nothing needs it (${commandLine('hsm-bench', 'keys', 'delete', '--label', label, '--slots', s.token.slotId)})`,
+      `import this share under another --kek-label, or delete that key if nothing needs it (${commandLine('hsm-bench', 'keys', 'delete', ...s.flags, '--label', label)})`,
     );
   }
   throw setupError(
     `token ${name} already has another KEK labelled ${quote(label)} (${checkValue !== undefined ? `check value ${checkValue.toString('hex')}, this share's ${aesCheckValue(key).toString('hex')}` : `key check value ${id!.toString('hex')}, this share's ${kcv}`}): keys cloned under one cannot be unwrapped under the other`,
-    `tokens that pass keys to each other need the same share: import that token's share into the others instead, or this one under another --kek-label; delete the other KEK only if no key needs it (${commandLine('hsm-bench', 'keys', 'delete', '--label', label, '--slots', s.token.slotId)})`,
+    `tokens that pass keys to each other need the same share: import that token's share into the others instead, or this one under another --kek-label; delete the other KEK only if no key needs it (${commandLine('hsm-bench', 'keys', 'delete', ...s.flags, '--label', label)})`,
   );
 }
 
@@ -230,7 +232,7 @@ export function sourceKeyPair(lib: pkcs11.PKCS11, source: Side, targets: Side[],
     if (single(lib, t, pkcs11.CKO_PRIVATE_KEY, label) || single(lib, t, pkcs11.CKO_PUBLIC_KEY, label)) {
       throw setupError(
         `token ${tokenName(t.token)} already has a key labelled ${quote(label)}`,
-        `delete it first (${commandLine('hsm-bench', 'keys', 'delete', '--label', label, '--slots', t.token.slotId)}) or leave that token out`,
+        `delete it first (${commandLine('hsm-bench', 'keys', 'delete', ...t.flags, '--label', label)}) or leave that token out`,
       );
     }
   }

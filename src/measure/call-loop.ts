@@ -15,8 +15,13 @@ export interface Recovery {
   giveUpAfterMs: number;
 }
 
-/** 'pin-refused': the token refused the PIN; the run remembers it at once (a resumed burn-in must not present it again). */
-export type LoopWorkerMessage = { type: 'ready' } | { type: 'batch'; batch: CallBatch } | { type: 'done'; gaveUp?: string } | { type: 'failed'; message: string } | { type: 'pin-refused' };
+/**
+ * 'pin-refused': the token refused the PIN; the run remembers it at once (a resumed burn-in must not present it again).
+ * 'failing-until': the session stopped trying at `atNs` (the run's end came, or it gave up) while it waited or
+ * reconnected after a failure: no call marks that time, yet it is part of the window and of its token's outage.
+ */
+export type LoopWorkerMessage =
+  { type: 'ready' } | { type: 'batch'; batch: CallBatch } | { type: 'done'; gaveUp?: string } | { type: 'failed'; message: string } | { type: 'pin-refused' } | { type: 'failing-until'; atNs: bigint };
 
 /**
  * What the loop calls, and nothing more: a worker thread's session through pkcs11js (loop-worker.ts), or a scripted
@@ -146,14 +151,18 @@ export function callLoop(input: CallLoopInput, calls: LoopCalls, control: RunCon
     }
   };
   const reconnect = (backoff: ReconnectBackoff): string | undefined | typeof ABANDONED => {
+    const stopTrying = (why: string | undefined) => {
+      sink.post({ type: 'failing-until', atNs: clock.nowNs() });
+      return why;
+    };
     for (;;) {
       // The run's own end comes first: the deadline passed, or the other sessions made the shared total.
-      if (control.stopRequested() || (deadlineNs !== null && clock.nowNs() >= deadlineNs)) return undefined;
-      if (input.stop.sharedSuccesses !== null && control.totalReached(input.stop.sharedSuccesses)) return undefined;
+      if (control.stopRequested() || (deadlineNs !== null && clock.nowNs() >= deadlineNs)) return stopTrying(undefined);
+      if (input.stop.sharedSuccesses !== null && control.totalReached(input.stop.sharedSuccesses)) return stopTrying(undefined);
       const next = backoff.next(clock.nowNs());
-      if ('gaveUp' in next) return next.gaveUp;
+      if ('gaveUp' in next) return stopTrying(next.gaveUp);
       clock.sleep(next.waitMs);
-      if (control.stopRequested()) return undefined;
+      if (control.stopRequested()) return stopTrying(undefined);
       const outcome = boundedConnect(control, input.worker, clock, () => calls.connect());
       if (outcome === ABANDONED) return ABANDONED;
       if (outcome.ok) {
@@ -162,7 +171,7 @@ export function callLoop(input: CallLoopInput, calls: LoopCalls, control: RunCon
       }
       if (outcome.reason === 'pin-refused') sink.post({ type: 'pin-refused' });
       // A PIN refused, or withheld by the token's flags (one more wrong PIN locks it), is final for this run.
-      if (outcome.reason === 'pin-refused' || outcome.reason === 'pin-withheld') return outcome.detail;
+      if (outcome.reason === 'pin-refused' || outcome.reason === 'pin-withheld') return stopTrying(outcome.detail);
     }
   };
 

@@ -264,8 +264,12 @@ export function startNativeEngine(spec: EngineSpec, assignments: readonly Sessio
         native.resume(loop, worker, { session: outcome.session, keys: outcome.keys });
         return;
       }
-      // Abandoned by the watchdog, which named it: the job ends.
-      if (outcome.reason === 'hung') break;
+      // Abandoned by the watchdog, which named it (a hung session): the job ends, and the run counts it lost.
+      if (outcome.reason === 'hung') {
+        job.recovering = false;
+        native.resume(loop, worker, null);
+        return;
+      }
       if (outcome.reason === 'pin-refused') onMessage(worker, { type: 'pin-refused' });
       // A PIN refused, or withheld by the token's flags (one more wrong PIN locks it), is final for this run.
       if (outcome.reason === 'pin-refused' || outcome.reason === 'pin-withheld') {
@@ -273,6 +277,8 @@ export function startNativeEngine(spec: EngineSpec, assignments: readonly Sessio
         break;
       }
     }
+    // As a worker thread's loop says it (src/measure/call-loop.ts): the time the job waited and reconnected in vain.
+    onMessage(worker, { type: 'failing-until', atNs: process.hrtime.bigint() });
     job.recovering = false;
     native.resume(loop, worker, null);
   };

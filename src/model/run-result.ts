@@ -36,9 +36,10 @@ export interface PerTokenResult {
   operationsTimedOut?: number;
   /**
    * Calls that completed OK per second, as the configuration's throughputPerS is counted (flat out over its window, at
-   * a target rate at the pace its calls started), so the tokens' add up to it; a token that stopped early or hung over
-   * the time it worked: from the window's start to the end of its last call that returned (or the start of a later
-   * one that never did). In runs without `stalls`: from its first call's start to its last end.
+   * a target rate at the pace its calls started), so the tokens' add up to it; a token that stopped early, hung or was
+   * failing at the end over its time in the run: from the window's start to the end of its last call that returned
+   * (or the start of a later one that never did), or to when its sessions stopped trying to get it back (its waits
+   * and reconnects are its time). In runs without `stalls`: from its first call's start to its last end.
    */
   throughputPerS: number;
   latencyMs: LatencyPercentilesMs | null;
@@ -50,9 +51,10 @@ export interface PerTokenResult {
    */
   longestGapMs: number;
   /**
-   * Outages (streaks of failures) and their total time: those that ended, and one still open at the end (to the
-   * window's end) when it held more than one failed call or its token was lost (stopped early or hung); a last
-   * failed call alone is not one. The open streak's time is also in stillFailingS. Version 4 runs without `stalls`
+   * Outages (streaks of failures, the waits and reconnects in them included) and their total time: those that ended,
+   * and one still open at the end (to the window's end) when it held more than one failed call, its token was lost
+   * (stopped early or hung), or a session of it was still waiting or reconnecting at the end; a last failed call
+   * alone is not one. The open streak's time is also in stillFailingS. Version 4 runs without `stalls`
    * counted only those that ended: reading them adds the open one (src/result/run-upgrade.ts).
    */
   outages: number;
@@ -76,7 +78,8 @@ export interface ConfigurationResult {
   /**
    * The measured window: from the start barrier to the end of the last call that returned. A call that never
    * returned has no end: when sessions hung, the window ends at the deadline or the stop (if it came before they were
-   * given up), never at the time the harness waited for them.
+   * given up), never at the time the harness waited for them. A burn-in's session that waited out its back-off or
+   * reconnected to its failing token until it gave up, or until the deadline or a stop, held the window open to then.
    */
   durationS: number;
   /** operationsOk / durationS: counted, never derived from latency. */
@@ -121,7 +124,7 @@ export interface ConfigurationResult {
    */
   latencyByIntervalMs?: IntervalPercentilesMs;
   recordsFile: string;
-  /** How long verification and recording went on after the signers' last batch (absent in older runs). */
+  /** How long verification and recording went on after the sessions ended (absent in older runs). */
   verificationLagS?: number;
   /** Of operationsVerified, those verified after the window (verification had fallen behind; absent in older runs). */
   operationsVerifiedLate?: number;

@@ -91,9 +91,11 @@ export function hasPrivateKey(lib: pkcs11.PKCS11, session: Buffer, label: string
 /**
  * Finds the key pair labelled `label` on a logged-in session: the private key for signing, the public key's
  * material for host verification. Only public attributes are read; private key material never leaves the token.
+ * `tokenFlags`: the flags that point `hsm-bench keys` at the run's module and tokens (src/plan/token-flags.ts), for
+ * the command a missing key's hint gives.
  */
-export function findKeyPair(lib: pkcs11.PKCS11, session: Buffer, token: TokenRef, alg: Algorithm, label: string, usage: KeyUsage = 'sign'): KeyPairRef {
-  const hint = `create it with: ${commandLine('hsm-bench', 'keys', 'create', '--alg', alg.id, '--usage', usage, '--label', label)} (or, with --op, name an existing key with --key-label)`;
+export function findKeyPair(lib: pkcs11.PKCS11, session: Buffer, token: TokenRef, alg: Algorithm, label: string, usage: KeyUsage, tokenFlags: readonly string[]): KeyPairRef {
+  const hint = `create it with: ${commandLine('hsm-bench', 'keys', 'create', ...tokenFlags, '--alg', alg.id, '--usage', usage, '--label', label)} (or, with --op, name an existing key with --key-label)`;
   let privateKeys: Buffer[];
   try {
     privateKeys = findObjects(lib, session, [

@@ -53,7 +53,11 @@ function isLoggedIn(lib: pkcs11.PKCS11, session: Buffer): boolean {
 
 /** Why a PIN was not presented: the token's PIN is locked, one more wrong PIN would lock it, or the PIN cannot be its PIN. */
 export type WithheldReason = 'locked' | 'final-try' | 'length';
-export type PinOutcome = { outcome: 'accepted' } | { outcome: 'refused'; code?: number } | { outcome: 'withheld'; reason: WithheldReason; why: string };
+/**
+ * 'refused': `code` is the token's answer to the one C_Login (absent: refused earlier in the run, not presented now);
+ * `countLowBefore`, whether the token reported CKF_USER_PIN_COUNT_LOW before that login.
+ */
+export type PinOutcome = { outcome: 'accepted' } | { outcome: 'refused'; code?: number; countLowBefore?: boolean } | { outcome: 'withheld'; reason: WithheldReason; why: string };
 
 /** What the user can do about a PIN that was withheld. */
 const WITHHELD_HINTS: Record<WithheldReason, string> = {
@@ -70,8 +74,7 @@ const UNAVAILABLE_32 = 0xffffffff;
  * read at the moment of the login, not at discovery: a wrong PIN entered elsewhere (another program, another
  * thread's token re-plugged) changes them during a run. The message never contains the PIN, not even its length.
  */
-function pinWithheldBecause(lib: pkcs11.PKCS11, slot: Buffer, pin: string, allowFinalTry: boolean): { reason: WithheldReason; why: string } | undefined {
-  const info = lib.C_GetTokenInfo(slot);
+function pinWithheldBecause(info: pkcs11.TokenInfo, pin: string, allowFinalTry: boolean): { reason: WithheldReason; why: string } | undefined {
   if ((info.flags & pkcs11.CKF_USER_PIN_LOCKED) !== 0) return { reason: 'locked', why: 'its user PIN is locked (CKF_USER_PIN_LOCKED)' };
   if ((info.flags & pkcs11.CKF_USER_PIN_FINAL_TRY) !== 0 && !allowFinalTry) {
     return { reason: 'final-try', why: 'its flags say one more wrong PIN locks it (CKF_USER_PIN_FINAL_TRY); hsm-bench presents a PIN to such a token only with --allow-final-pin-try' };
@@ -93,13 +96,17 @@ function pinWithheldBecause(lib: pkcs11.PKCS11, slot: Buffer, pin: string, allow
  */
 export function presentPin(lib: pkcs11.PKCS11, slot: Buffer, session: Buffer, pin: string, seat: PinSeat): PinOutcome {
   let code: number | undefined;
+  let countLowBefore = false;
   let withheld: { reason: WithheldReason; why: string } | undefined;
   const outcome = seat.guard.present(seat.token, () => {
     // Asked once, under the lock: another thread of this module instance may have logged in while this one waited
     // (and a second C_GetSessionInfo would be one more call inside a --session-per-call run's clock).
     if (isLoggedIn(lib, session)) return 'accepted';
-    withheld = pinWithheldBecause(lib, slot, pin, seat.guard.allowFinalPinTry);
+    const info = lib.C_GetTokenInfo(slot);
+    withheld = pinWithheldBecause(info, pin, seat.guard.allowFinalPinTry);
     if (withheld !== undefined) return 'withheld';
+    // What the token's counter said before this login: after a refusal, the flag it shows is then its answer to it, or not.
+    countLowBefore = (info.flags & pkcs11.CKF_USER_PIN_COUNT_LOW) !== 0;
     try {
       lib.C_Login(session, pkcs11.CKU_USER, pin);
       return 'accepted';
@@ -111,7 +118,7 @@ export function presentPin(lib: pkcs11.PKCS11, slot: Buffer, session: Buffer, pi
     }
   });
   if (outcome === 'withheld') return { outcome, ...withheld! };
-  return outcome === 'accepted' ? { outcome } : { outcome, code };
+  return outcome === 'accepted' ? { outcome } : { outcome, code, countLowBefore };
 }
 
 /**
@@ -129,17 +136,28 @@ export function login(lib: pkcs11.PKCS11, session: Buffer, token: TokenRef, pin:
     throw setupError(`hsm-bench did not present the PIN to token ${tokenName(token)}: ${result.why}`, WITHHELD_HINTS[result.reason]);
   }
   if (result.outcome === 'refused') {
-    const why = result.code === undefined ? 'the PIN already failed on it in this run' : `${ckrName(result.code)}${pinCounterNote(lib, token)}`;
+    const why =
+      result.code === undefined
+        ? 'the PIN already failed on it in this run'
+        : `${ckrName(result.code)}: hsm-bench presented the PIN once and will not present it to this token again${pinCounterNote(lib, token, result.countLowBefore ?? false)}`;
     throw new PinRefusedError(`login to token ${tokenName(token)} failed: ${why}`, 'check the PIN (hsm-bench never retries a PIN that failed: smart cards lock after a few wrong tries)', seat.token);
   }
 }
 
-function pinCounterNote(lib: pkcs11.PKCS11, token: TokenRef): string {
+/**
+ * What the token's own PIN flags say after hsm-bench's one refused try. They count every wrong PIN since the last
+ * successful login, tries made elsewhere too, so each is told apart from the one try hsm-bench made
+ * (`countLowBefore`: the token reported CKF_USER_PIN_COUNT_LOW before it; SoftHSM2 sets it at the first wrong PIN).
+ */
+function pinCounterNote(lib: pkcs11.PKCS11, token: TokenRef, countLowBefore: boolean): string {
   try {
     const now = readToken(lib, token.slot);
-    if (now.userPinLocked) return ' (the user PIN is now locked)';
-    if (now.userPinFinalTry) return ' (CKF_USER_PIN_FINAL_TRY: one more wrong PIN locks the token)';
-    if (now.userPinCountLow) return ' (CKF_USER_PIN_COUNT_LOW: a wrong PIN was entered before)';
+    if (now.userPinLocked) return '; the token now reports its user PIN locked (CKF_USER_PIN_LOCKED)';
+    if (now.userPinFinalTry) return '; the token now reports that one more wrong PIN locks it (CKF_USER_PIN_FINAL_TRY)';
+    if (now.userPinCountLow)
+      return countLowBefore
+        ? '; the token reported CKF_USER_PIN_COUNT_LOW before this try too: a wrong PIN had been entered since its last successful login, not by this run'
+        : '; the token now reports CKF_USER_PIN_COUNT_LOW (a wrong PIN entered since its last successful login): that is this one try';
   } catch {
     // The flags are a courtesy; the login error itself is what matters.
   }

@@ -6,7 +6,7 @@ import { EMBEDDED_LABEL_PREFIX } from '../model/embedded-workspace.js';
 import { usageError } from '../core/errors.js';
 import { operationByName } from '../operations/registry.js';
 import { parseMix, singleOperation } from './workload-plan.js';
-import type { PerCall, TokenSelection, WorkloadEntry } from '../model/plan.js';
+import type { Backend, PerCall, TokenSelection, WorkloadEntry } from '../model/plan.js';
 import { parsePkcs11Uri } from '../model/token-uri.js';
 import { MAX_CONFIGURATIONS, parseObjectives, targetRateOf } from './sizing-plan.js';
 import { plannedConfigurations } from '../model/plan.js';
@@ -105,6 +105,9 @@ export function tokenSelection(o: SelectionInput, name: FieldNames = flagOf): To
     order: o.module === undefined ? 'label' : 'slot',
   };
 }
+
+/** --module, or hsm-bench's embedded tokens in --workspace. */
+export const backendOf = (o: { module?: string; workspace: string }): Backend => (o.module !== undefined ? { kind: 'module', path: o.module } : { kind: 'embedded', workspace: o.workspace });
 
 /**
  * --max-window, for a duration sweep at target rates with objectives: at least --duration (a window is never cut
@@ -251,7 +254,7 @@ export function scalePlan(o: PlanInput, name: FieldNames = flagOf): RunPlan {
     records: recordsKeptOf(o.records, name('records')),
     calibrate: o.calibrate !== false,
     keyLabel: first.keyLabel,
-    backend: o.module !== undefined ? { kind: 'module', path: o.module } : { kind: 'embedded', workspace: o.workspace },
+    backend: backendOf(o),
     selection: tokenSelection(o, name),
     outDir: o.out,
     ...(o.startAt === undefined

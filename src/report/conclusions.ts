@@ -1,3 +1,4 @@
+import { rangeText } from '../core/range-text.js';
 import { dataSizeOf } from '../model/configuration.js';
 import { plural } from '../core/plural.js';
 import type { ConfigurationResult, RunResult } from '../model/run-result.js';
@@ -61,8 +62,9 @@ function scalingConclusion(r: RunResult, last: ConfigurationResult, previous: Co
   const range = efficiencyRange(r, last);
   const low = basisLooksLow(r, last);
   const shape = low ? 'above linear' : range && shapeOf(range.min) !== shapeOf(range.max) ? `${shapeOf(range.min)} to ${shapeOf(range.max)}` : shapeOf(e);
-  const allowed = range && range.max > range.min ? ` (${fixed(range.min * last.tokens, 2)}–${fixed(range.max * last.tokens, 2)}× over the repetitions)` : '';
-  const effRange = range && range.max > range.min ? `, ${fixed(range.min, 2)}–${fixed(range.max, 2)}` : '';
+  const two = (v: number) => fixed(v, 2);
+  const allowed = range && two(range.max) !== two(range.min) ? ` (${rangeText(range.min * last.tokens, range.max * last.tokens, two)}× over the repetitions)` : '';
+  const effRange = range && two(range.max) !== two(range.min) ? `, ${rangeText(range.min, range.max, two)}` : '';
   const lines = [
     `Scaling is ${shape}: ${configurationName(last)} reached ${fixed(last.throughputPerS, 1)} ${w.nouns}/s, ${fixed(e * last.tokens, 2)}× one token${allowed} (efficiency ${fixed(e, 2)}${effRange}).`,
   ];
@@ -76,7 +78,7 @@ function scalingConclusion(r: RunResult, last: ConfigurationResult, previous: Co
   const overlap = previous !== undefined && previous.spread !== undefined && last.spread !== undefined && was!.min <= now!.max && now!.min <= was!.max;
   if (previous && previous.throughputPerS > last.throughputPerS * 1.02 && overlap)
     lines.push(
-      `Throughput with ${configurationName(previous)} (${fixed(was!.min, 1)}–${fixed(was!.max, 1)}/s over the repetitions) and ${configurationName(last)} (${fixed(now!.min, 1)}–${fixed(now!.max, 1)}/s) overlap: no gain from the tokens added, and no fall shown.`,
+      `Throughput with ${configurationName(previous)} (${rangeText(was!.min, was!.max)}/s over the repetitions) and ${configurationName(last)} (${rangeText(now!.min, now!.max)}/s) overlap: no gain from the tokens added, and no fall shown.`,
     );
   else if (previous && previous.throughputPerS > last.throughputPerS * 1.02)
     lines.push(`Throughput fell from ${fixed(previous.throughputPerS, 1)}/s with ${configurationName(previous)} to ${fixed(last.throughputPerS, 1)}/s.`);
@@ -266,7 +268,7 @@ function spreadLine(r: RunResult, c: ConfigurationResult): string | null {
     signing.map((t) => t.token),
   );
   if (over === null)
-    return `With ${configurationName(c)}, the ${signing.length === 2 ? 'two ' : ''}tokens ran at ${fixed(low, 1)}–${fixed(high, 1)}/s (${fixed(apartPct, 1)} % apart); ${signing.length} tokens cannot tell which one is off.${leftOut}`;
+    return `With ${configurationName(c)}, the ${signing.length === 2 ? 'two ' : ''}tokens ran at ${rangeText(low, high)}/s (${fixed(apartPct, 1)} % apart); ${signing.length} tokens cannot tell which one is off.${leftOut}`;
   const { spread } = over;
   const noise = `${fixed(spread.noisePct, 0)} % of it${spread.noisePct > NOISE_FLOOR_PCT ? ' (as far apart as its repetitions)' : ''}`;
   // A token is named only where it stood out in every repetition: in some of them only is the runs' noise, said apart.
@@ -276,7 +278,7 @@ function spreadLine(r: RunResult, c: ConfigurationResult): string | null {
     over.outliers.filter((o) => o.in < o.of),
   );
   if (outliers.length === 0)
-    return `With ${configurationName(c)}, no token stood out${c.repetitions ? ' in every repetition' : ''}: they ran at ${fixed(low, 1)}–${fixed(high, 1)}/s around a median of ${fixed(spread.medianPerS, 1)}/s (MAD ${fixed(spread.madPerS, 2)}/s), none with a modified z-score beyond ${OUTLIER_Z} (0.6745 × distance / MAD, about ${fixed(OUTLIER_Z / 0.6745, 1)} MADs) and further than ${noise}.${sometimes}${leftOut}`;
+    return `With ${configurationName(c)}, no token stood out${c.repetitions ? ' in every repetition' : ''}: they ran at ${rangeText(low, high)}/s around a median of ${fixed(spread.medianPerS, 1)}/s (MAD ${fixed(spread.madPerS, 2)}/s), none with a modified z-score beyond ${OUTLIER_Z} (0.6745 × distance / MAD, about ${fixed(OUTLIER_Z / 0.6745, 1)} MADs) and further than ${noise}.${sometimes}${leftOut}`;
   const named = outliers.map((o) => {
     const t = c.perToken.find((x) => x.token === o.token)!;
     const seen = standsOutIn(r.configurations, o.token, o.offPct < 0);
@@ -357,6 +359,9 @@ export function conclusions(r: RunResult): string[] {
   else if (unverified > 0) {
     const due = r.plan.verify.mode === 'all' ? `${verified} of ${verified + unverified}` : `${verified} of the ${verified + unverified} due a check (every ${r.plan.verify.every}th)`;
     lines.push(`${due} ${w.nouns} ${were(verified)} ${w.checked}; ${unverified} returned CKR_OK but ${were(unverified)} never checked.`);
+  } else if (sumOf(r, (x) => x.operationsOk) === 0) {
+    // Only a successful call is checked: with none, no check happened, and none may be said to have.
+    lines.push(`No ${w.noun} succeeded, so none was ${w.checked}.`);
   } else {
     lines.push(`${plural(verified, w.noun, w.nouns)} ${were(verified)} ${w.checked} (${r.plan.verify.mode === 'all' ? 'every one made' : `every ${r.plan.verify.every}th`}).`);
   }
@@ -395,7 +400,7 @@ export function conclusions(r: RunResult): string[] {
   for (const c of r.configurations) {
     if ((c.spread?.relativePct ?? 0) > NOISY_SPREAD_PCT) {
       lines.push(
-        `The repetitions of ${configurationName(c)} differ by ${fixed(c.spread!.relativePct, 0)} % (${fixed(c.spread!.throughputPerS.min, 1)}–${fixed(c.spread!.throughputPerS.max, 1)}/s): the host or the tokens were not steady; read its figures with care, or repeat more.`,
+        `The repetitions of ${configurationName(c)} differ by ${fixed(c.spread!.relativePct, 0)} % (${rangeText(c.spread!.throughputPerS.min, c.spread!.throughputPerS.max)}/s): the host or the tokens were not steady; read its figures with care, or repeat more.`,
       );
     }
   }

@@ -1,3 +1,4 @@
+import { rangeText } from '../core/range-text.js';
 import { byteSizeName } from '../core/byte-size.js';
 import { wordsOf } from '../operations/words.js';
 import { latencyText } from '../core/latency-text.js';
@@ -163,11 +164,10 @@ export const workerIssueText = (r: RunResult, i: ConfigurationResult['workerIssu
 /** A token as a reader tells it apart: its slot first, since labels and serials can repeat. */
 export const tokenTitle = (t: Pick<TokenIdentity, 'slotId' | 'label'>) => `slot ${t.slotId}: ${t.label}`;
 
-/** The slowest and fastest token's rate; one token's rate once (a range of one value would read as two numbers). */
-export function perTokenRange(c: ConfigurationResult): string {
+/** The slowest and fastest token's rate, by `shownAs` (one decimal by default); '–' without tokens. */
+export function perTokenRange(c: ConfigurationResult, shownAs?: (value: number) => string): string {
   const rates = c.perToken.map((t) => t.throughputPerS);
-  const [low, high] = [Math.min(...rates).toFixed(1), Math.max(...rates).toFixed(1)];
-  return low === high ? low : `${low}–${high}`;
+  return rates.length === 0 ? '–' : rangeText(Math.min(...rates), Math.max(...rates), shownAs);
 }
 
 /** A schedule the tokens did not keep, in brackets after its achieved rate: theirs, or the host's stall (not judged). */
@@ -212,7 +212,7 @@ export const rateCell = (v: number | null | undefined) => (v === null || v === u
 export function throughputText(c: ConfigurationResult): string {
   if (rateNotEstablished(c)) return 'not established';
   const s = c.spread?.throughputPerS;
-  return s ? `${fixed(c.throughputPerS, 1)} (${fixed(s.min, 1)}–${fixed(s.max, 1)})` : fixed(c.throughputPerS, 1);
+  return s ? `${fixed(c.throughputPerS, 1)} (${rangeText(s.min, s.max)})` : fixed(c.throughputPerS, 1);
 }
 
 /** A sentence per merged configuration whose hosts overlapped too briefly to count a rate in. */

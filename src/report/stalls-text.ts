@@ -51,8 +51,8 @@ export function harnessNotKnownText(c: ConfigurationResult): string | null {
 
 /**
  * hsm-bench's own stalls where they could have bent a figure: the host's (a call in flight then was timed that much
- * longer), the main thread's (progress and Ctrl-C waited; calls are timed in their own threads), verification's lag
- * (after the window: not in the throughput). Null when none is worth saying.
+ * longer), the main thread's (progress and Ctrl-C waited; calls are timed in their own threads), verification's and
+ * recording's lag (after the window: not in the throughput). Null when none is worth saying.
  */
 function harnessLine(c: ConfigurationResult): string | null {
   const parts: string[] = [];
@@ -63,7 +63,11 @@ function harnessLine(c: ConfigurationResult): string | null {
     );
   if ((c.maxEventLoopStallMs ?? 0) >= EVENT_LOOP_STALL_SHOWN_MS)
     parts.push(`its main thread waited up to ${seconds(c.maxEventLoopStallMs! / 1000)} (progress and Ctrl-C waited; calls are timed in their own threads)`);
-  if ((c.verificationLagS ?? 0) >= VERIFICATION_LAG_SHOWN_S) parts.push(`host verification went on ${seconds(c.verificationLagS!)} after the window (not in its throughput)`);
+  // Verification is named only where the host checked something: with nothing checked, the lag was recording's alone.
+  if ((c.verificationLagS ?? 0) >= VERIFICATION_LAG_SHOWN_S)
+    parts.push(
+      `${c.operationsVerified > 0 ? 'host verification and recording' : 'recording (nothing was checked on the host)'} went on ${seconds(c.verificationLagS!)} after the window (not in its throughput)`,
+    );
   const notKnown = harnessNotKnownText(c);
   if (notKnown) parts.push(`what it knows of the host's stalls, its main thread's waits and its CPU use covers ${notKnown}`);
   return parts.length > 0 ? `stalls of hsm-bench itself: ${parts.join('; ')}` : null;

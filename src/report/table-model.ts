@@ -1,3 +1,4 @@
+import { rangeText } from '../core/range-text.js';
 import { wordsOf } from '../operations/words.js';
 import type { ConfigurationResult, RunResult } from '../model/run-result.js';
 import { basisLowMark, configurationName, fixed, mbPerSText, perTokenRange, shortfallMark, throughputText } from './describe-run.js';
@@ -50,7 +51,7 @@ export const terminalHead = (r: RunResult) => (h: string) =>
 function efficiencyText(r: RunResult, c: ConfigurationResult): string {
   const shown = shownEfficiency(r, c);
   const range = shown === null ? null : efficiencyRange(r, c);
-  return `${fixed(shown, 2)}${basisLowMark(r, c)}${range === null ? '' : ` (${fixed(range.min, 2)}–${fixed(range.max, 2)})`}`;
+  return `${fixed(shown, 2)}${basisLowMark(r, c)}${range === null ? '' : ` (${rangeText(range.min, range.max, (v) => fixed(v, 2))})`}`;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { rangeText } from '../core/range-text.js';
 import { wordsOf } from '../operations/words.js';
 import { harnessShareText } from './harness-text.js';
 import type { ConfigurationResult, RunResult } from '../model/run-result.js';
@@ -11,6 +12,7 @@ import {
   lowConfidenceLines,
   rateNotEstablishedLines,
   planLine,
+  perTokenRange,
   rateCell,
   runEnd,
   runEndText,
@@ -49,7 +51,7 @@ function axesCells(r: RunResult, c: ConfigurationResult): (string | number)[] {
 function efficiencyCell(r: RunResult, c: RunResult['configurations'][number]): string {
   const e = shownEfficiency(r, c);
   const range = e === null ? null : efficiencyRange(r, c);
-  return `${fixed(e, 2)}${basisLowMark(r, c)}${range ? ` (${fixed(range.min, 2)}–${fixed(range.max, 2)})` : ''}`;
+  return `${fixed(e, 2)}${basisLowMark(r, c)}${range ? ` (${rangeText(range.min, range.max, (v) => fixed(v, 2))})` : ''}`;
 }
 const axesHead = (r: RunResult) => [...(r.plan.threadsPerToken.length > 1 ? ['Tokens', 'Sessions'] : ['Tokens']), ...(r.plan.dataSizesBytes ? ['Data'] : [])];
 /** MB/s beside the rate where calls were handed a data size (--data-size). */
@@ -67,12 +69,11 @@ export function terminalScaleTable(r: RunResult): TableModel {
   const head = [...axesHead(r), withRange ? `${w.rate} (range)` : w.rate, ...mbHead(r), 'Per token', 'Svc p50', 'Svc p99', 'Failed', withRange ? 'Eff. (range)' : 'Eff.'];
   const rows = r.configurations.map((c) => {
     const s = c.spread?.throughputPerS;
-    const rates = c.perToken.map((t) => t.throughputPerS);
     return [
       ...axesCells(r, c),
-      rateNotEstablished(c) ? 'not est.' : `${rateCell(c.throughputPerS)}${s ? ` (${rateCell(s.min)}–${rateCell(s.max)})` : ''}`,
+      rateNotEstablished(c) ? 'not est.' : `${rateCell(c.throughputPerS)}${s ? ` (${rangeText(s.min, s.max, rateCell)})` : ''}`,
       ...mbCells(r, c),
-      rates.length === 0 ? '–' : `${rateCell(Math.min(...rates))}–${rateCell(Math.max(...rates))}`,
+      perTokenRange(c, rateCell),
       percentileCell(c.latencyMs, 'p50', okInPercentiles(c)),
       percentileCell(c.latencyMs, 'p99', okInPercentiles(c)),
       c.operationsFailed,

@@ -1,3 +1,4 @@
+import { rangeText } from '../core/range-text.js';
 import type { ChartConfiguration } from 'chart.js';
 import { csvField } from '../result/records-csv.js';
 import type { RunResult } from '../model/run-result.js';
@@ -63,7 +64,7 @@ export function renderTrendTable(points: readonly TrendPoint[], columns?: number
   const withMb = points.some((p) => p.mbPerS !== undefined);
   const rows = points.map((p) => {
     const state = p.measured === 'part' ? ' (partial)' : p.measured === 'none' ? ' (not measured)' : '';
-    const range = p.throughputMin !== null && p.throughputMax !== null ? ` (${fixed(p.throughputMin, 1)}–${fixed(p.throughputMax, 1)})` : '';
+    const range = p.throughputMin !== null && p.throughputMax !== null ? ` (${rangeText(p.throughputMin, p.throughputMax)})` : '';
     return [
       ...(stamped ? [`${p.runId}${state}`] : [`${p.startedAt.slice(0, 16).replace('T', ' ')}${state}`, p.runId]),
       // Tokens, sessions and target rate: a sweep has several configurations per token count.

@@ -195,7 +195,6 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
   });
   const backlog = new CheckBacklog();
   control.checkLagS = () => backlog.lagS();
-  let lastBatchNs = process.hrtime.bigint();
   // The longest the main thread kept its event loop waiting (signals, timers, progress) during the configuration.
   const stalls = monitorEventLoopDelay({ resolution: 10 });
   stalls.enable();
@@ -220,6 +219,8 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
   spec.onHarness?.(() => harnessUntil(process.hrtime.bigint()));
   const workerIssues: WorkerIssue[] = [];
   const hungSessions: HungSession[] = [];
+  /** Per session, when it stopped trying to get its failing token back (it gave up, or the run ended meanwhile). */
+  const failingUntilNs = new Map<number, bigint>();
   const watchdog = new CallWatchdog(
     spec.callTimeoutMs,
     spec.tokens.map((t) => t.trialCallNs),
@@ -308,7 +309,6 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
     const a = assignments[worker]!;
     const where = workerName(a);
     if (m.type === 'batch') {
-      lastBatchNs = process.hrtime.bigint();
       const batch = m.batch;
       watchdog.observeBatch(a.token, batch);
       batches.take(batch);
@@ -319,6 +319,8 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
       control.requestStop();
     } else if (m.type === 'pin-refused') {
       spec.onPinRefused?.();
+    } else if (m.type === 'failing-until') {
+      failingUntilNs.set(worker, m.atNs);
     } else {
       if (m.gaveUp) {
         workerIssues.push({ token: a.token, thread: a.thread, message: m.gaveUp });
@@ -403,7 +405,19 @@ export async function runConfiguration(spec: ConfigurationSpec, control: RunCont
   }
   // The window is over: spilled batches are verified and recorded now, each after what its session had in flight.
   const late = await batches.afterWindow(spec.onVerifyingSpill);
-  const verificationLagS = Number(process.hrtime.bigint() - lastBatchNs) / 1e9;
+  // Every record is counted: a session that ended while waiting or reconnecting for its failing token kept its token
+  // failing to then. A session that gave up ended there; one the run's end stopped, at the deadline or the stop (it
+  // may notice them a back-off later), or, at a shared total, when the others made it (their last call).
+  const runEndUs = [spec.stop.durationNs === null ? null : control.windowStartNs() + spec.stop.durationNs, control.stopRequestedAtNs ?? null].filter((ns): ns is bigint => ns !== null).map(onAxisUs);
+  const gaveUp = new Set(workerIssues.map((i) => `${i.token}/${i.thread}`));
+  for (const [worker, atNs] of failingUntilNs) {
+    const a = assignments[worker]!;
+    const untilUs = gaveUp.has(`${a.token}/${a.thread}`) ? onAxisUs(atNs) : Math.min(onAxisUs(atNs), ...(runEndUs.length > 0 ? runEndUs : [stats.windowEndUs]));
+    stats.failingUntil(a.token, untilUs);
+  }
+  // From the end of the sessions (each posted its last batch before it ended), not from the last batch: a token that
+  // failed and was reconnected to the end posted none for a while, and that time was signing time, not a lag.
+  const verificationLagS = Number(process.hrtime.bigint() - endedNs) / 1e9;
   stalls.disable();
   await pool.close();
   clearInterval(flushTimer);

@@ -37,6 +37,12 @@ export interface SetupWorkerInput {
   payloads: PrepareContext['payloads'];
   /** What a trial call's failure that is not a refusal does (trial-call.ts). */
   trialFaults: TrialFaults;
+  /**
+   * The flags that point `hsm-bench keys` at the run's module and tokens, and at its module alone (a hint's command on
+   * one token adds its --slots), for the commands the hints give (src/plan/token-flags.ts).
+   */
+  tokenFlags: string[];
+  backendFlags: string[];
 }
 
 /**
@@ -92,14 +98,16 @@ function asSetupError(error: unknown): SetupError {
 
 /** The key pair --key-label names on a token, checked for the usage the operation needs. */
 function findUsableKeyPair(lib: pkcs11.PKCS11, entry: WorkloadEntry, usage: KeyUsage, token: TokenRef, session: Buffer) {
-  const key = findKeyPair(lib, session, token, entry.algorithm, entry.keyLabel, usage);
+  const key = findKeyPair(lib, session, token, entry.algorithm, entry.keyLabel, usage, input.tokenFlags);
   const missing = missingUsage(lib, session, key, usage);
   if (missing !== null) {
+    // Created on the run's tokens (keys create leaves those that have the label alone); deleted on this token only.
+    const create = commandLine('hsm-bench', 'keys', 'create', ...input.tokenFlags, '--alg', entry.algorithm.id, '--usage', usage);
     throw setupError(
       `key ${quote(entry.keyLabel)} on token ${tokenName(token)} cannot ${usage}: ${missing} is false`,
       entry.keyLabel === defaultKeyLabel(entry.algorithm, usage)
-        ? `delete it (${commandLine('hsm-bench', 'keys', 'delete', '--label', entry.keyLabel)}) and make one for it: ${commandLine('hsm-bench', 'keys', 'create', '--alg', entry.algorithm.id, '--usage', usage)}`
-        : `make one for it: ${commandLine('hsm-bench', 'keys', 'create', '--alg', entry.algorithm.id, '--usage', usage)}, then run with --key-label ${defaultKeyLabel(entry.algorithm, usage)}`,
+        ? `delete it (${commandLine('hsm-bench', 'keys', 'delete', ...input.backendFlags, '--slots', token.slotId, '--label', entry.keyLabel)}) and make one for it: ${create}`
+        : `make one for it: ${create}, then run with --key-label ${defaultKeyLabel(entry.algorithm, usage)}`,
     );
   }
   return { id: key.id, privateKey: key.privateKey, publicKey: publicKeyFromAttributes(key.publicKey) };

@@ -1,3 +1,4 @@
+import { backendFlags, tokenFlags } from '../plan/token-flags.js';
 import type { RunEvent } from '../model/run-events.js';
 import { loadavg } from 'node:os';
 import { prepareEmbedded, restoreUserSoftHsmConf, type EmbeddedBackend } from '../keys/embedded-softhsm.js';
@@ -128,7 +129,11 @@ export async function setUpTokens(
   const modulePath = mod.info.path;
   // The module itself is finalized at the end of the command, after the error message or the results.
   const payloads = plan.dataSizesBytes === null ? null : { dataSizesBytes: plan.dataSizesBytes, chunkBytes: plan.multipartChunkBytes };
-  const thread = new TokenSetupThread({ modulePath, instances: mod.info.instances, workload: plan.workload, payloads, trialFaults }, plan.callTimeoutMs, emit);
+  const thread = new TokenSetupThread(
+    { modulePath, instances: mod.info.instances, workload: plan.workload, payloads, trialFaults, tokenFlags: tokenFlags(plan.backend, plan.selection), backendFlags: backendFlags(plan.backend) },
+    plan.callTimeoutMs,
+    emit,
+  );
   try {
     // A resumed run's tokens are named by its checkpoint: those it logged in to before.
     const candidates = selectTokens(await thread.listed(), resume ? { ...plan.selection, named: true } : plan.selection, tokenCount, mod.info);

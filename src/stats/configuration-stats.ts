@@ -13,7 +13,10 @@ export interface TokenStats {
   operationsFailed: number;
   /** Of operationsFailed, calls that never returned (CALL_TIMED_OUT): their latency is in no percentile. */
   operationsTimedOut: number;
-  /** The end of its last call that returned, or the start of a later one that never did: the end of its active window. */
+  /**
+   * The end of its last call that returned, the start of a later one that never did, or when its sessions stopped
+   * trying to get it back after a failure (failingUntil): the end of its active window.
+   */
   lastEndUs: number;
   latencyUs: Histogram;
   /** When its successful calls ended: its longest gap is the longest time without one. */
@@ -24,6 +27,11 @@ export interface TokenStats {
   failingSinceUs: number | null;
   /** Failed calls in the streak still open (0 when none is). */
   failingCalls: number;
+  /**
+   * The streak still open lasted at least to here: a session of the token stopped trying to get it back then (it gave
+   * up, or the run ended while it waited or reconnected); null when none did. No call marks that time.
+   */
+  failingUntilUs: number | null;
   /** When its latest successful call started. */
   lastOkStartUs: number;
 }
@@ -63,7 +71,8 @@ export class ConfigurationStats {
   operationsVerified = 0;
   /**
    * The end of the measured window (µs on the run's time axis, which starts at 0): the end of the last call that
-   * returned, never a call that did not (it has no end), unless the harness measured longer (windowLastsUntil).
+   * returned, never a call that did not (it has no end), unless the harness measured longer (windowLastsUntil), or a
+   * session tried to get its failing token back until later (failingUntil).
    */
   windowEndUs = 0;
   /**
@@ -98,6 +107,7 @@ export class ConfigurationStats {
       outageUs: 0,
       failingSinceUs: null,
       failingCalls: 0,
+      failingUntilUs: null,
       lastOkStartUs: Number.NEGATIVE_INFINITY,
     }));
   }
@@ -144,6 +154,7 @@ export class ConfigurationStats {
         t.outageUs += startOffsetUs - t.failingSinceUs;
         t.failingSinceUs = null;
         t.failingCalls = 0;
+        t.failingUntilUs = null;
       }
       t.lastOkStartUs = Math.max(t.lastOkStartUs, startOffsetUs);
       t.operationsOk++;
@@ -179,6 +190,20 @@ export class ConfigurationStats {
   windowLastsUntil(endUs: number): void {
     this.windowEndUs = Math.max(this.windowEndUs, endUs);
     while (this.okPerSecond.length < Math.ceil(endUs / 1e6)) this.grow();
+  }
+
+  /**
+   * A session of `token` stopped trying to get its failing token back at `endUs` (it gave up, or the run ended while
+   * it waited out its back-off or reconnected): the token failed to then, though its last record ended earlier. That
+   * time is the token's (its outage, its active time) and the window's. Called once every record is counted; a
+   * streak that another session's success ended meanwhile is over, and one that began after `endUs` is not this one.
+   */
+  failingUntil(token: number, endUs: number): void {
+    const t = this.tokens[token]!;
+    if (t.failingSinceUs === null || endUs < t.failingSinceUs) return;
+    t.failingUntilUs = Math.max(t.failingUntilUs ?? endUs, endUs);
+    t.lastEndUs = Math.max(t.lastEndUs, endUs);
+    this.windowLastsUntil(endUs);
   }
 
   /** Counts a call in second `second` of the window: by when it ended, or for a call that never returned, when it started. */

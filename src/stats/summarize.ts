@@ -100,8 +100,9 @@ export function summarizeConfiguration(
     efficiency: null,
     perToken: s.tokens.map((t, i) => {
       // A token that worked to the end is rated as the configuration is (its rates add up to the configuration's); one
-      // that hung, stopped early or was failing at the end over the time it worked: from the window's start to its last
-      // call that returned (or the start of one that never did).
+      // that hung, stopped early or was failing at the end over its time in the run: from the window's start to its last
+      // call that returned (or the start of one that never did), or to when its sessions stopped trying to get it back
+      // (the waits and reconnects after its last call are its time too).
       const activeS = t.lastEndUs / 1e6;
       const stoppedEarly = lostTokens.has(i) || failingAtEnd[i]!;
       const throughputPerS = stoppedEarly ? (activeS > 0 ? t.operationsOk / activeS : 0) : rateOf(t.operationsOk);
@@ -161,14 +162,14 @@ export function summarizeConfiguration(
 }
 
 /**
- * A token's outages: the streaks that ended, and the one open at the end when it held several failed calls or the
- * token was lost; a token lost without a single call returning (its session never opened, a PIN refused) was out for
- * the whole window.
+ * A token's outages: the streaks that ended, and the one open at the end when it held several failed calls, the
+ * token was lost, or a session of it was still waiting or reconnecting for it when it stopped trying (failingUntilUs);
+ * a token lost without a single call returning (its session never opened, a PIN refused) was out for the whole window.
  */
 function outagesOf(t: ConfigurationStats['tokens'][number], windowEndUs: number, lost: boolean): { outages: number; outageS: number } {
   const neverServed = lost && t.operationsOk === 0 && t.failingSinceUs === null;
   const sinceUs = neverServed ? 0 : t.failingSinceUs;
-  const open = sinceUs !== null && (t.failingCalls > 1 || lost);
+  const open = sinceUs !== null && (t.failingCalls > 1 || lost || t.failingUntilUs !== null);
   const outageUs = t.outageUs + (open ? Math.max(0, windowEndUs - sinceUs) : 0);
   return { outages: t.outages + (open ? 1 : 0), outageS: round(outageUs / 1e6, 3) };
 }

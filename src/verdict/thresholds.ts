@@ -1,3 +1,4 @@
+import { rangeText } from '../core/range-text.js';
 import { latencyRangeText, latencyText, percentileSupported } from '../core/latency-text.js';
 import { parseLatencyMs } from '../core/latency-flag.js';
 import { PERCENTILE_SHARE } from '../stats/rate-window.js';
@@ -232,7 +233,7 @@ const failedAllTheSame = (c: ConfigurationResult, strict: boolean, measured: num
   !strict && c.durationS < MIN_GATED_WINDOW_S && beyondNoise(measured, limit) ? `; over ${windowText(c)}, but under 1/${BEYOND_NOISE_FACTOR} of the limit: no short window's noise explains that` : '';
 
 /** A figure's range over the repetitions, beside it: " (0.61–0.94)". */
-const rangeText = (range: Range | null) => (range === null ? '' : ` (${fmt(range.min)}–${fmt(range.max)})`);
+const rangeBeside = (range: Range | null) => (range === null ? '' : ` (${rangeText(range.min, range.max, (v) => fmt(v))})`);
 
 /**
  * Why a figure measured R times is not judged against a limit: its repetitions fall on both sides of it, so the
@@ -283,7 +284,7 @@ export function evaluateThresholds(r: RunResult, t: Thresholds, strictLatency = 
       expected: `≥ ${min}/s`,
       measured: rateNotEstablished(c)
         ? notEstablishedText(c)
-        : `${fmt(c.throughputPerS, 1)}/s${c.spread ? ` (${fmt(c.spread.throughputPerS.min, 1)}–${fmt(c.spread.throughputPerS.max, 1)})` : ''}${short ? '' : failedAllTheSame(c, strictLatency, c.throughputPerS, min)}`,
+        : `${fmt(c.throughputPerS, 1)}/s${c.spread ? ` (${rangeText(c.spread.throughputPerS.min, c.spread.throughputPerS.max)})` : ''}${short ? '' : failedAllTheSame(c, strictLatency, c.throughputPerS, min)}`,
       ...(short ? { outcome: 'inconclusive', notJudged: short } : { outcome: outcomeOf(passed) }),
     });
   }
@@ -365,7 +366,7 @@ export function evaluateThresholds(r: RunResult, t: Thresholds, strictLatency = 
         name: 'min-efficiency',
         configuration: axesOf(c),
         expected: `≥ ${t.minEfficiency}`,
-        measured: `${fmt(c.efficiency)}${rangeText(efficiencyRange(r, c))}${notJudged ? '' : failedAllTheSame(basis && basis.durationS < c.durationS ? basis : c, strictLatency, e, t.minEfficiency)}`,
+        measured: `${fmt(c.efficiency)}${rangeBeside(efficiencyRange(r, c))}${notJudged ? '' : failedAllTheSame(basis && basis.durationS < c.durationS ? basis : c, strictLatency, e, t.minEfficiency)}`,
         ...(notJudged ? { outcome: 'inconclusive', notJudged } : { outcome: outcomeOf(passed) }),
       });
     }
