@@ -103,18 +103,35 @@ export function planInputFromFlags(options: object): PlanInput {
   return input as unknown as PlanInput;
 }
 
-/** Each plan field by its flag (and `--no-x` for a flag that turns x off, as --no-calibrate does). */
-const FIELD_OF_FLAG = new Map<string, PlanField>(PLAN_FIELDS.flatMap((f) => [[flagOf(f), f] as const, [flagOf(f).replace(/^--/, '--no-'), f] as const]));
+/** Each plan field by its flag, and what a `--no-x` flag (as --no-calibrate) sets: x to false. */
+const FIELD_OF_FLAG = new Map<string, { field: PlanField; off: boolean }>(
+  PLAN_FIELDS.flatMap((field) => [[flagOf(field), { field, off: false }] as const, [flagOf(field).replace(/^--/, '--no-'), { field, off: true }] as const]),
+);
+
+/** Programs whose command lines a message may give to type (the hints name OpenSC's and SoftHSM2's tools). */
+const COMMANDS = ['hsm-bench', 'pkcs11-tool', 'softhsm2-util', 'p11tool', 'sc-hsm-tool', 'openssl'];
+
+/**
+ * What a message keeps as written: a command line to type (up to the clause's end), and quoted text — a quote that
+ * opens after a letter is an apostrophe (the token's), not a quote.
+ */
+const KEPT = new RegExp(`((?:${COMMANDS.join('|')}) [^;,)'\`]*|(?<![A-Za-z])'[^']*'|\`[^\`]*\`)`);
 
 /**
  * A message about a plan, written with the command line's flags, in the terms of another source: each flag of a plan
- * field named as `names` names it (a lab file: by its JSON path, $.runs[2].tokens). A command the message suggests
- * (`hsm-bench list --keys`, quoted or not) keeps its flags: it is typed as it stands.
+ * field named as `names` names it (a lab file: by its JSON path, $.runs[2].tokens; a --no-x flag as x false). A
+ * command the message suggests (`hsm-bench list --keys`, pkcs11-tool --module M -L, quoted or not) keeps its flags: it
+ * is typed as it stands.
  */
 export function inTermsOf(text: string, names: FieldNames): string {
-  // Command lines and quoted text, kept; the flags between them, renamed.
   return text
-    .split(/(hsm-bench [^;,)'`]*|'[^']*'|`[^`]*`)/)
-    .map((part, i) => (i % 2 === 1 ? part : part.replace(/--[a-z0-9][a-z0-9-]*/g, (flag) => (FIELD_OF_FLAG.has(flag) ? names(FIELD_OF_FLAG.get(flag)!) : flag))))
+    .split(KEPT)
+    .map((part, i) => {
+      if (i % 2 === 1) return part;
+      return part.replace(/--[a-z0-9][a-z0-9-]*/g, (flag) => {
+        const known = FIELD_OF_FLAG.get(flag);
+        return known === undefined ? flag : `${names(known.field)}${known.off ? ' false' : ''}`;
+      });
+    })
     .join('');
 }
