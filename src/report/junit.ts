@@ -9,7 +9,7 @@ import { configurationName, mbPerSSuffix, verifySetting, verifyText, workerIssue
 import { uncheckedText } from './verdict-section.js';
 import { failureList } from './status-meaning.js';
 import { callPatternSlug, configurationAxes, configurationSlug, distinctConfigurations, runSlug, sameConfiguration, type CallPattern, type ConfigurationAxes } from '../model/configuration.js';
-import { notMeasuredAfter, plannedAxes } from '../result/plan-coverage.js';
+import { notMeasuredAfter, plannedAxes, uncheckedCalls } from '../result/plan-coverage.js';
 import { failuresOf, operationsMadeOf } from '../stats/repetitions.js';
 import { moduleCrashes, type JudgedRun } from '../verdict/verdict.js';
 import { notEstablishedText, rateNotEstablished } from '../verdict/common-window-rate.js';
@@ -229,7 +229,10 @@ function notRunChecks(n: NotRun): Check[] {
 function hostCheckOf(r: JudgedRun['result']): { property: string; beside: string } {
   const unchecked = uncheckedText(r, wordsOf(r)).replace(/^ \((.*)\)$/, '$1');
   if (unchecked !== '') return { property: unchecked, beside: `; ${unchecked}` };
-  return { property: verifyText(r), beside: r.plan.verify.mode === 'sample' ? `; ${verifyText(r)} (--verify ${verifySetting(r)})` : '' };
+  const never = r.configurations.reduce((n, c) => n + uncheckedCalls(r, c), 0);
+  const planned = r.plan.verify.mode === 'sample' ? `${verifyText(r)} (--verify ${verifySetting(r)})` : verifyText(r);
+  if (never > 0) return { property: `${planned}; ${never} calls never checked (the check after the window did not run)`, beside: `; ${planned}; ${never} calls never checked` };
+  return { property: verifyText(r), beside: r.plan.verify.mode === 'sample' ? `; ${planned}` : '' };
 }
 
 function addSuite(root: XMLBuilder, name: string, checks: Check[], identity: { runId: string; startedAt: string; hostCheck: { property: string; beside: string } } | null): void {

@@ -34,7 +34,18 @@ function partOnly(r: RunResult, c: ConfigurationResult, killedBy: string | undef
   const repeat = r.plan.repeat ?? 1;
   const repetitions = c.repetitions?.length ?? 1;
   if (repetitions < repeat) return `measured in ${repetitions} of ${repeat} repetitions: the run ${r.interrupted ? 'was interrupted' : 'ended'} before the others`;
+  // Measured whole, but the host check of the calls spilled while it fell behind was skipped (a Ctrl-C) or cut (a
+  // kill): their CKR_OK is all that is known of them, which a check that passes must not hide.
+  const unchecked = uncheckedCalls(r, c);
+  if (unchecked > 0)
+    return `checked only in part: ${unchecked} of its ${made(c)} calls were never checked on the host (the run was ${r.interrupted ? 'interrupted' : 'killed'} before the check after its window ended)`;
   return null;
+}
+
+/** Calls of a configuration whose host check was planned and never ran (none where the host checks nothing by design). */
+export function uncheckedCalls(r: Pick<RunResult, 'operation'>, c: ConfigurationResult): number {
+  if (r.operation?.hostCheck === 'not-checked' || r.operation?.checkSkipped !== undefined) return 0;
+  return (c.repetitions ?? [c]).reduce((n, x) => n + (x.operationsUnverified ?? 0), 0);
 }
 
 /** Every configuration of the plan that the run did not measure whole, in plan order; empty for a run that ran its plan. */
