@@ -469,18 +469,20 @@ static int64_t oldest_unrecorded_ns(job_t *j) {
   return r->offset_ns + r->latency_ns;
 }
 
-/** Whether the job's oldest call not yet recorded ended unrecorded_max_ns ago or more. */
-static int behind(loop_t *l, job_t *j, int64_t start_ns) {
+/** Whether, at `now` (monotonic ns), the job's oldest call not yet recorded ended unrecorded_max_ns ago or more. */
+static int behind(loop_t *l, job_t *j, int64_t start_ns, int64_t now) {
   int64_t oldest = oldest_unrecorded_ns(j);
-  return oldest >= 0 && now_ns() - start_ns - oldest >= l->unrecorded_max_ns;
+  return oldest >= 0 && now - start_ns - oldest >= l->unrecorded_max_ns;
 }
 
 /** A burn-in's job makes no call while its oldest call not yet recorded is too old (the host check fell behind):
-    a kill loses what was made and not written, which stays bounded in time. 1 if it had to wait. */
-static int hold_while_behind(loop_t *l, job_t *j, int64_t start_ns) {
-  if (l->unrecorded_max_ns < 0 || !behind(l, j, start_ns)) return 0;
+    a kill loses what was made and not written, which stays bounded in time. `known_now_ns`: the previous call's
+    end where the loop carries it (now, to within its bookkeeping: no clock read per call), else -1. 1 if it had to
+    wait. */
+static int hold_while_behind(loop_t *l, job_t *j, int64_t start_ns, int64_t known_now_ns) {
+  if (l->unrecorded_max_ns < 0 || !behind(l, j, start_ns, known_now_ns >= 0 ? known_now_ns : now_ns())) return 0;
   pthread_mutex_lock(&l->mutex);
-  while (behind(l, j, start_ns) && !stopping(l)) wait_changed(l, 10);
+  while (behind(l, j, start_ns, now_ns()) && !stopping(l)) wait_changed(l, 10);
   pthread_mutex_unlock(&l->mutex);
   return 1;
 }
@@ -560,7 +562,7 @@ static void *run_job(void *arg) {
       if (stopping(l)) break;
       carried_ns = -1;
     }
-    if (hold_while_behind(l, j, start_ns)) {
+    if (hold_while_behind(l, j, start_ns, carried_ns)) {
       if (stopping(l)) break;
       carried_ns = -1;
     }

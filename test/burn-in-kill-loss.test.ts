@@ -17,8 +17,8 @@ import { ExternalSoftHsm, SPY_MODULE, TEST_PIN } from './helpers/softhsm-module.
  * catches up makes no call, and what it made before waits unrecorded.
  */
 const TOKENS = ['ka', 'kb', 'kc', 'kd', 'ke', 'kf', 'kg', 'kh'];
-/** The claim's 2 s, and half a second for the host: a stall of the main thread delays the records' flush by as much. */
-const LOSS_BOUND_S = 2.5;
+/** The claim's 2 s, and 1.5 s for the host: a stall of the main thread delays the records' flush by as much (CI runs beside busy loops). */
+const LOSS_BOUND_S = 3.5;
 /** Signing time is counted in slices of this many ms that hold a call of any session. */
 const SLICE_MS = 100;
 /** The killed process signs at least this long first, or the bound says nothing. */
