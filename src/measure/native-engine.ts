@@ -365,8 +365,9 @@ export function startNativeEngine(spec: EngineSpec, assignments: readonly Sessio
       native.release(loop, at);
     },
     recycle: (worker, batch) => {
-      // A job held back while its oldest batch waited for the host check looks again.
-      if (!closed) native.recorded(loop, worker);
+      // A job held back while its oldest batch waited for the host check looks again (only a burn-in holds jobs: a
+      // scale run spends no lock and wake-up per batch on it).
+      if (!closed && spec.unrecordedMaxNs !== null) native.recorded(loop, worker);
       recycle(jobs[worker]!, batch);
     },
     inFlightSince: (worker) => (loop === undefined || jobs[worker]!.doneSeen || view.callBeginNs[worker] === 0 ? null : BigInt(view.callBeginNs[worker]!)),
